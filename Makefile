@@ -1,0 +1,136 @@
+# auriga: a GitOps deployment controller for containers on Docker hosts.
+#
+#   make                 build ./build/auriga
+#   make test            every test layer (unit, integration, e2e); ends in "N passed, N failed"
+#   make SANITIZE=1 test the same, built with AddressSanitizer and UndefinedBehaviorSanitizer
+#   make check-unit | check-integration | check-e2e | lint | fuzz | bench | soak | demo | image
+#   make install PREFIX=/usr/local DESTDIR=
+
+CC ?= gcc
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0-dev)
+
+PKGS := libgit2 yaml-0.1 jansson libcurl openssl libmicrohttpd
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wvla -fno-common -Werror
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iapi -Icontroller \
+	-DAURIGA_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -MMD -MP
+LDLIBS := $(PKG_LIBS) -lpthread -lm
+
+ifeq ($(SANITIZE),1)
+B := build-san
+ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+else
+B := build
+endif
+
+LIB_SRC := $(wildcard api/*.c) $(filter-out controller/main.c,$(wildcard controller/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+MAIN_OBJ := $(B)/controller/main.o
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
+ITEST_SRC := $(wildcard tests/integration/test_*.c)
+ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(B)/tests/integration/%)
+TEST_HELPER_SRC := $(wildcard tests/helpers/*.c)
+TEST_HELPER_OBJ := $(TEST_HELPER_SRC:%.c=$(B)/%.o)
+TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka)
+
+AURIGA := $(B)/auriga
+export AURIGA_BIN := $(abspath $(AURIGA))
+export AURIGA_BUILD := $(abspath $(B))
+
+.PHONY: all test check-unit check-integration check-e2e lint fuzz bench soak demo image \
+	demo-node images clean install tests-build
+
+all: $(AURIGA)
+
+$(AURIGA): $(MAIN_OBJ) $(B)/libauriga.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/libauriga.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tests/unit/%: tests/unit/%.c $(TEST_HELPER_OBJ) $(B)/libauriga.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/helpers $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJ) $(B)/libauriga.a $(TEST_LIBS) $(LDLIBS)
+
+$(B)/tests/integration/%: tests/integration/%.c $(TEST_HELPER_OBJ) $(B)/libauriga.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/helpers $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJ) $(B)/libauriga.a $(TEST_LIBS) $(LDLIBS)
+
+tests-build: $(AURIGA) $(UNIT_BIN) $(ITEST_BIN)
+
+# Each layer appends its counts to $(B)/results; `test` prints the sum last.
+check-unit: tests-build
+	@hack/run-tests.sh unit $(B) $(UNIT_BIN)
+
+check-integration: tests-build images
+	@hack/run-tests.sh integration $(B) $(ITEST_BIN) $(sort $(wildcard tests/integration/*.sh))
+
+check-e2e: tests-build images
+	@hack/run-tests.sh e2e $(B) $(sort $(wildcard tests/e2e/*.sh))
+
+test: tests-build images
+	@rm -rf $(B)/results
+	@status=0; \
+	hack/run-tests.sh unit $(B) $(UNIT_BIN) || status=1; \
+	hack/run-tests.sh integration $(B) $(ITEST_BIN) $(sort $(wildcard tests/integration/*.sh)) || status=1; \
+	hack/run-tests.sh e2e $(B) $(sort $(wildcard tests/e2e/*.sh)) || status=1; \
+	hack/run-tests.sh --summary $(B) || status=1; \
+	exit $$status
+
+# The demo node and its images (no registry here: everything is built locally).
+demo-node:
+	$(MAKE) -C hack/demo-node
+
+images: demo-node
+	@hack/build-images.sh
+
+LINT_SRC := $(wildcard api/*.c controller/*.c)
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
+		--std=c11 --inline-suppr --suppress=missingIncludeSystem \
+		--suppressions-list=.cppcheck-suppressions -Iapi -Icontroller $(LINT_SRC)
+	clang-tidy --quiet $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE -Iapi -Icontroller $(PKG_CFLAGS)
+	@echo "lint: clean"
+
+fuzz:
+	@hack/fuzz.sh
+
+bench: all images
+	@hack/bench/run.sh
+
+soak: all images
+	@hack/soak.sh
+
+demo: all images
+	@hack/demo.sh
+
+image:
+	@hack/base-image.sh
+	docker build --network host -t auriga:$(VERSION) -t auriga:latest .
+
+install: $(AURIGA)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/auriga/crds
+	install -m 0755 $(AURIGA) $(DESTDIR)$(PREFIX)/bin/auriga
+	for f in crds/*.yaml; do [ -e "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(PREFIX)/share/auriga/crds/ || true; done
+	if [ -f doc/auriga.1 ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
+		install -m 0644 doc/auriga.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+
+clean:
+	rm -rf build build-san
+	$(MAKE) -C hack/demo-node clean
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

@@ -1,0 +1,13 @@
+/* The subcommands of the one auriga binary: each is a function taking its own argv. */
+#ifndef AURIGA_CLI_H
+#define AURIGA_CLI_H
+
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+int cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,46 @@
+/* auriga's entry point: picks the subcommand and hands it the rest of the command line. */
+#include "cli.h"
+#include "util.h"
+#include "version.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct cli_command commands[] = {
+	{ "version", cmd_version, "print the version and the libraries auriga was built with" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: auriga <command> [options]\n\n"
+		     "auriga keeps containers on Docker hosts in step with a Git repository of specs.\n\n"
+		     "commands:\n");
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nRun 'auriga <command> --help' for the options of one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(1, argv + 1);
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "auriga: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

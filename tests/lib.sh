@@ -1,0 +1,91 @@
+# Shared shell test helpers: TAP output, checks, and clean-up of everything a test made.
+# Source it from a test script; it sets `set -u`, gives ok/fail/check/expect_eq, and on exit
+# removes every container, network and volume carrying this run's label, then prints the plan.
+
+set -u
+TEST_NAME=$(basename "$0" .sh)
+TEST_RUN_ID=${TEST_RUN_ID:-$TEST_NAME-$$}
+TEST_LABEL="auriga.test.run=$TEST_RUN_ID"
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+AURIGA_BIN=${AURIGA_BIN:-$TOP/build/auriga}
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/auriga-$TEST_NAME.XXXXXX")
+_tap_n=0
+_tap_failed=0
+_cleanups=()
+
+ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+fail() { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
+diag() { echo "# $*"; }
+
+# check DESC CMD...: passes when CMD exits 0.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else fail "$desc"; fi
+}
+
+# expect_eq DESC EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		fail "$1"
+		diag "expected: $2"
+		diag "actual:   $3"
+	fi
+}
+
+# expect_match DESC REGEX ACTUAL
+expect_match() {
+	if [[ $3 =~ $2 ]]; then
+		ok "$1"
+	else
+		fail "$1"
+		diag "expected to match: $2"
+		diag "actual: $3"
+	fi
+}
+
+# on_exit CMD: runs CMD (a string for eval) when the test ends, last registered first.
+on_exit() { _cleanups+=("$1"); }
+
+# wait_for SECONDS CMD...: retries CMD every 0.2 s until it succeeds or time runs out.
+wait_for() {
+	local deadline=$(( $(date +%s) + $1 ))
+	shift
+	while ! "$@" 2>/dev/null; do
+		[ "$(date +%s)" -ge "$deadline" ] && return 1
+		sleep 0.2
+	done
+}
+
+docker_cleanup_label() {
+	local ids
+	ids=$(docker ps -aq --filter "label=$1" 2>/dev/null)
+	[ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+	ids=$(docker network ls -q --filter "label=$1" 2>/dev/null)
+	[ -n "$ids" ] && docker network rm $ids >/dev/null 2>&1
+	ids=$(docker volume ls -q --filter "label=$1" 2>/dev/null)
+	[ -n "$ids" ] && docker volume rm -f $ids >/dev/null 2>&1
+	return 0
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+_tap_finish() {
+	local i
+	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
+	done
+	if command -v docker >/dev/null 2>&1; then
+		docker_cleanup_label "$TEST_LABEL"
+	fi
+	rm -rf "$TEST_TMP"
+	echo "1..$_tap_n"
+	[ "$_tap_failed" -eq 0 ]
+}
+trap '_tap_finish; exit $?' EXIT
+trap 'exit 130' INT TERM
