@@ -87,5 +87,6 @@ _tap_finish() {
 	echo "1..$_tap_n"
 	[ "$_tap_failed" -eq 0 ]
 }
-trap '_tap_finish; exit $?' EXIT
+# A script that dies early keeps its non-zero status, so the runner counts it as a failure.
+trap '_rc=$?; _tap_finish; _r=$?; [ "$_rc" -ne 0 ] && exit "$_rc"; exit "$_r"' EXIT
 trap 'exit 130' INT TERM
