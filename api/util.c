@@ -20,7 +20,7 @@ void bug_at(const char *file, int line, const char *fmt, ...)
 	abort();
 }
 
-static void *oom(size_t n)
+static _Noreturn void oom(size_t n)
 {
 	fprintf(stderr, "fatal: out of memory allocating %zu bytes\n", n);
 	abort();
@@ -30,21 +30,27 @@ void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 
-	return p ? p : oom(n);
+	if (p == NULL)
+		oom(n);
+	return p;
 }
 
 void *xcalloc(size_t nmemb, size_t size)
 {
 	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
 
-	return p ? p : oom(nmemb * size);
+	if (p == NULL)
+		oom(nmemb * size);
+	return p;
 }
 
 void *xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
 
-	return q ? q : oom(n);
+	if (q == NULL)
+		oom(n);
+	return q;
 }
 
 char *xstrdup(const char *s)
