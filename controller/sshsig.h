@@ -1,0 +1,34 @@
+/* SSH signatures (the sshsig format git writes with gpg.format=ssh), checked against an allowed-signers file. */
+#ifndef AURIGA_SSHSIG_H
+#define AURIGA_SSHSIG_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+struct git_repository;
+
+/* The keys of an allowed-signers file (ssh-keygen(1) ALLOWED SIGNERS). */
+struct sshsig_signers;
+
+int sshsig_signers_load(struct sshsig_signers **out, const char *path, struct error **err);
+int sshsig_signers_parse(struct sshsig_signers **out, const char *text, size_t len,
+			 const char *name, struct error **err);
+void sshsig_signers_free(struct sshsig_signers *s);
+size_t sshsig_signers_count(const struct sshsig_signers *s);
+
+/*
+ * Verifies an armored SSH signature over msg for namespace ns. Returns 0
+ * with *principal (when not NULL) set to the signer's principal, or
+ * ERR_REFUSED with a reason: malformed, wrong namespace, key not allowed,
+ * signature does not match.
+ */
+int sshsig_verify(const struct sshsig_signers *s, const char *armored, size_t armored_len,
+		  const void *msg, size_t msg_len, const char *ns, char **principal,
+		  struct error **err);
+
+/* Verifies the signature of a commit (namespace "git"); unsigned commits are refused. */
+int sshsig_verify_commit(const struct sshsig_signers *s, struct git_repository *repo,
+			 const char *commit_hex, char **principal, struct error **err);
+
+#endif
