@@ -1,0 +1,74 @@
+/* The controller's HTTP server (libmicrohttpd): health, metrics, status, actions and webhooks. */
+#ifndef AURIGA_HTTPD_H
+#define AURIGA_HTTPD_H
+
+#include "error.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct auriga_metrics;
+struct webhook;
+
+/*
+ * Threading: libmicrohttpd runs the server on its own threads (an internal
+ * polling thread per worker, `threads` of them). Every provider callback
+ * below is called from those threads, possibly from several at once, never
+ * from the daemon's loop. Callbacks must be thread-safe and must not block:
+ * status and deployment read a snapshot the loop publishes under a lock;
+ * action and sync only record the request and wake the loop (the loop's
+ * thread-safe wakeup) and return at once. Any callback may be NULL.
+ */
+enum httpd_action { HTTPD_PROMOTE, HTTPD_ABORT, HTTPD_ROLLBACK, HTTPD_SYNC };
+
+struct httpd_provider {
+	void *ctx;
+	/* 1 when the process is alive (the loop turns): /healthz, /q/health/live. NULL: always. */
+	int (*live)(void *ctx);
+	/* 1 when the first snapshot is loaded and the engine answers: /readyz, /q/health/ready. */
+	int (*ready)(void *ctx);
+	/* 1 once start-up (configuration, first fetch attempt) is over: /q/health/startup. */
+	int (*started)(void *ctx);
+	/* A new reference to the status document, or NULL (503). */
+	json_t *(*status)(void *ctx);
+	/* A new reference to one deployment's status, or NULL when there is no such deployment (404). */
+	json_t *(*deployment)(void *ctx, const char *name);
+	/*
+	 * Records a request to act (deployment is NULL for HTTPD_SYNC; reason is
+	 * "api" or "webhook:<provider>", commit the pushed commit or NULL).
+	 * Returns 0 when accepted (202), or fills *err: ERR_NOTFOUND answers 404,
+	 * ERR_CONFLICT 409, ERR_UNAVAILABLE 503, anything else 500.
+	 */
+	int (*action)(void *ctx, enum httpd_action a, const char *deployment, const char *reason,
+		      const char *commit, struct error **err);
+};
+
+struct httpd_options {
+	const char *listen;		/* "127.0.0.1:8080", "[::1]:8080", ":8080" (all addresses); port 0 picks one */
+	const char *tls_cert_file;	/* PEM; TLS on when both are set */
+	const char *tls_key_file;
+	const char *token_file;		/* bearer token for POST /api/v1/...; NULL: those answer 403 */
+	size_t max_body;		/* bytes; a larger body is refused with 413 */
+	unsigned max_connections;
+	unsigned idle_timeout_s;	/* a connection with no traffic for this long is closed */
+	long request_timeout_ms;	/* a request not fully read this long after it began is cut off */
+	unsigned threads;
+	struct auriga_metrics *metrics;	/* rendered on /metrics and counting requests; may be NULL */
+	struct webhook *webhook;	/* may be NULL: webhook routes answer 404 */
+};
+
+struct httpd;
+
+/* Fills o with the defaults of the configuration table. */
+void httpd_options_init(struct httpd_options *o);
+int httpd_start(struct httpd **out, const struct httpd_options *o, const struct httpd_provider *p,
+		struct error **err);
+/* The port actually bound (useful with port 0). */
+uint16_t httpd_port(const struct httpd *h);
+/* Reads the token file again (SIGHUP); on error the old token stays. */
+int httpd_reload_token(struct httpd *h, const char *path, struct error **err);
+/* Stops the threads, closes every connection and frees h. */
+void httpd_stop(struct httpd *h);
+
+#endif
