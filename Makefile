@@ -47,7 +47,7 @@ export AURIGA_BIN := $(abspath $(AURIGA))
 export AURIGA_BUILD := $(abspath $(B))
 
 .PHONY: all test check-unit check-integration check-e2e lint fuzz bench soak demo image \
-	demo-node images clean install tests-build
+	demo-node images clean install tests-build test-all
 
 all: $(AURIGA)
 
@@ -82,7 +82,14 @@ check-integration: tests-build images
 check-e2e: tests-build images
 	@hack/run-tests.sh e2e $(B) $(sort $(wildcard tests/e2e/*.sh))
 
-test: tests-build images
+# `test` and `demo` install their own dependencies and start the engine first, then run
+# in a sub-make so pkg-config sees the libraries that were just installed.
+test:
+	@hack/deps.sh
+	@hack/dockerd.sh
+	@$(MAKE) --no-print-directory test-all
+
+test-all: tests-build images
 	@rm -rf $(B)/results
 	@status=0; \
 	hack/run-tests.sh unit $(B) $(UNIT_BIN) || status=1; \
@@ -115,7 +122,10 @@ bench: all images
 soak: all images
 	@hack/soak.sh
 
-demo: all images
+demo:
+	@hack/deps.sh
+	@hack/dockerd.sh
+	@$(MAKE) --no-print-directory all images
 	@hack/demo.sh
 
 image:
