@@ -31,4 +31,7 @@ int sshsig_verify(const struct sshsig_signers *s, const char *armored, size_t ar
 int sshsig_verify_commit(const struct sshsig_signers *s, struct git_repository *repo,
 			 const char *commit_hex, char **principal, struct error **err);
 
+/* Base64 (OpenSSL's decoder, whitespace and padding handled): 0 and a malloc'd *out, or -1. */
+int sshsig_b64decode(const char *in, size_t n, unsigned char **out, size_t *out_len);
+
 #endif
