@@ -1,0 +1,559 @@
+/* The metrics registry and auriga's metric families, rendered in the Prometheus text format 0.0.4. */
+#include "metrics.h"
+#include "error.h"
+#include "util.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
+
+struct series {
+	char **lv;		/* nlabels values */
+	double value;		/* counter, gauge; histogram count */
+	double sum;		/* histogram */
+	uint64_t *counts;	/* histogram: per bucket, not cumulative; nbuckets + 1 (+Inf) */
+};
+
+struct metric {
+	struct metrics *reg;
+	enum metric_type type;
+	char *name;
+	char *help;
+	char **labels;
+	size_t nlabels;
+	double *buckets;
+	size_t nbuckets;
+	struct series *series;
+	size_t nseries, cap;
+	unsigned long dropped;
+};
+
+struct metrics {
+	pthread_mutex_t lock;
+	struct metric **fam;
+	size_t nfam, cap;
+};
+
+static int valid_name(const char *s, int label)
+{
+	const char *p;
+
+	if (!s || !*s || (*s >= '0' && *s <= '9'))
+		return 0;
+	if (label && s[0] == '_' && s[1] == '_')
+		return 0;
+	for (p = s; *p; p++) {
+		int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			 (*p >= '0' && *p <= '9') || *p == '_' || (!label && *p == ':');
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+struct metrics *metrics_new(void)
+{
+	struct metrics *r = xcalloc(1, sizeof(*r));
+
+	pthread_mutex_init(&r->lock, NULL);
+	return r;
+}
+
+static void series_release(struct metric *m, struct series *s)
+{
+	size_t i;
+
+	for (i = 0; i < m->nlabels; i++)
+		free(s->lv[i]);
+	free(s->lv);
+	free(s->counts);
+}
+
+static void metric_free(struct metric *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nseries; i++)
+		series_release(m, &m->series[i]);
+	for (i = 0; i < m->nlabels; i++)
+		free(m->labels[i]);
+	free(m->labels);
+	free(m->series);
+	free(m->buckets);
+	free(m->name);
+	free(m->help);
+	free(m);
+}
+
+void metrics_free(struct metrics *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nfam; i++)
+		metric_free(r->fam[i]);
+	free(r->fam);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+static struct metric *declare(struct metrics *r, enum metric_type type, const char *name,
+			      const char *help, const char *const *labels)
+{
+	struct metric *m;
+	size_t i, n = 0;
+
+	if (!valid_name(name, 0))
+		BUG("bad metric name '%s'", name ? name : "(null)");
+	while (labels && labels[n]) {
+		if (!valid_name(labels[n], 1) || strcmp(labels[n], "le") == 0)
+			BUG("bad label name '%s' for metric '%s'", labels[n], name);
+		n++;
+	}
+	m = xcalloc(1, sizeof(*m));
+	m->reg = r;
+	m->type = type;
+	m->name = xstrdup(name);
+	m->help = xstrdup(help);
+	m->nlabels = n;
+	m->labels = xcalloc(n ? n : 1, sizeof(char *));
+	for (i = 0; i < n; i++)
+		m->labels[i] = xstrdup(labels[i]);
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < r->nfam; i++)
+		if (strcmp(r->fam[i]->name, name) == 0)
+			BUG("metric '%s' declared twice", name);
+	XGROW(r->fam, r->cap, r->nfam + 1);
+	r->fam[r->nfam++] = m;
+	pthread_mutex_unlock(&r->lock);
+	return m;
+}
+
+struct metric *metrics_counter(struct metrics *r, const char *name, const char *help,
+			       const char *const *labels)
+{
+	return declare(r, METRIC_COUNTER, name, help, labels);
+}
+
+struct metric *metrics_gauge(struct metrics *r, const char *name, const char *help,
+			     const char *const *labels)
+{
+	return declare(r, METRIC_GAUGE, name, help, labels);
+}
+
+struct metric *metrics_histogram(struct metrics *r, const char *name, const char *help,
+				 const char *const *labels, const double *buckets, size_t nbuckets)
+{
+	struct metric *m;
+	size_t i;
+
+	for (i = 1; i < nbuckets; i++)
+		if (!(buckets[i] > buckets[i - 1]))
+			BUG("buckets of '%s' are not increasing", name);
+	m = declare(r, METRIC_HISTOGRAM, name, help, labels);
+	m->buckets = xcalloc(nbuckets ? nbuckets : 1, sizeof(double));
+	if (nbuckets)
+		memcpy(m->buckets, buckets, nbuckets * sizeof(double));
+	m->nbuckets = nbuckets;
+	return m;
+}
+
+static size_t count_lv(const char *const *lv)
+{
+	size_t n = 0;
+
+	while (lv && lv[n])
+		n++;
+	return n;
+}
+
+static int series_match(const struct metric *m, const struct series *s, const char *const *lv,
+			size_t skip)
+{
+	size_t i;
+
+	for (i = 0; i < m->nlabels; i++)
+		if (i != skip && strcmp(s->lv[i], lv[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* Finds or creates the series; NULL when the family is full. Called with the lock held. */
+static struct series *find(struct metric *m, const char *const *lv, int create)
+{
+	struct series *s;
+	size_t i;
+
+	if (count_lv(lv) != m->nlabels)
+		BUG("metric '%s' takes %zu label values, got %zu", m->name, m->nlabels, count_lv(lv));
+	for (i = 0; i < m->nseries; i++)
+		if (series_match(m, &m->series[i], lv, (size_t)-1))
+			return &m->series[i];
+	if (!create)
+		return NULL;
+	if (m->nseries >= METRICS_MAX_SERIES) {
+		m->dropped++;
+		return NULL;
+	}
+	XGROW(m->series, m->cap, m->nseries + 1);
+	s = &m->series[m->nseries++];
+	memset(s, 0, sizeof(*s));
+	s->lv = xcalloc(m->nlabels ? m->nlabels : 1, sizeof(char *));
+	for (i = 0; i < m->nlabels; i++)
+		s->lv[i] = xstrdup(lv[i]);
+	if (m->type == METRIC_HISTOGRAM)
+		s->counts = xcalloc(m->nbuckets + 1, sizeof(uint64_t));
+	return s;
+}
+
+static void update(struct metric *m, enum metric_type want, const char *const *lv, double v, int op)
+{
+	struct series *s;
+	size_t i;
+
+	if (m->type != want)
+		BUG("metric '%s' updated as the wrong type", m->name);
+	pthread_mutex_lock(&m->reg->lock);
+	s = find(m, lv, 1);
+	if (s) {
+		switch (op) {
+		case 0:
+			if (v >= 0)
+				s->value += v;
+			break;
+		case 1:
+			s->value = v;
+			break;
+		default:
+			for (i = 0; i < m->nbuckets && v > m->buckets[i]; i++)
+				;
+			s->counts[i]++;
+			s->value += 1;
+			s->sum += v;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->reg->lock);
+}
+
+void metric_add(struct metric *m, const char *const *lv, double delta)
+{
+	update(m, METRIC_COUNTER, lv, delta, 0);
+}
+
+void metric_inc(struct metric *m, const char *const *lv)
+{
+	update(m, METRIC_COUNTER, lv, 1, 0);
+}
+
+void metric_set(struct metric *m, const char *const *lv, double v)
+{
+	update(m, METRIC_GAUGE, lv, v, 1);
+}
+
+void metric_observe(struct metric *m, const char *const *lv, double v)
+{
+	update(m, METRIC_HISTOGRAM, lv, v, 2);
+}
+
+void metric_set_state(struct metric *m, const char *const *lv, size_t state_label)
+{
+	struct series *cur;
+	size_t i;
+
+	if (m->type != METRIC_GAUGE || state_label >= m->nlabels)
+		BUG("metric '%s' is not a state set on label %zu", m->name, state_label);
+	pthread_mutex_lock(&m->reg->lock);
+	cur = find(m, lv, 1);
+	for (i = 0; i < m->nseries; i++)
+		if (series_match(m, &m->series[i], lv, state_label))
+			m->series[i].value = 0;
+	if (cur)
+		cur->value = 1;
+	pthread_mutex_unlock(&m->reg->lock);
+}
+
+void metric_forget(struct metric *m, size_t label, const char *value)
+{
+	size_t i = 0;
+
+	if (label >= m->nlabels)
+		BUG("metric '%s' has no label %zu", m->name, label);
+	pthread_mutex_lock(&m->reg->lock);
+	while (i < m->nseries) {
+		if (strcmp(m->series[i].lv[label], value) == 0) {
+			series_release(m, &m->series[i]);
+			m->series[i] = m->series[--m->nseries];
+		} else {
+			i++;
+		}
+	}
+	pthread_mutex_unlock(&m->reg->lock);
+}
+
+double metric_value(struct metric *m, const char *const *lv)
+{
+	struct series *s;
+	double v = 0;
+
+	pthread_mutex_lock(&m->reg->lock);
+	s = find(m, lv, 0);
+	if (s)
+		v = s->value;
+	pthread_mutex_unlock(&m->reg->lock);
+	return v;
+}
+
+double metric_sum(struct metric *m, const char *const *lv)
+{
+	struct series *s;
+	double v = 0;
+
+	pthread_mutex_lock(&m->reg->lock);
+	s = find(m, lv, 0);
+	if (s && m->type == METRIC_HISTOGRAM)
+		v = s->sum;
+	pthread_mutex_unlock(&m->reg->lock);
+	return v;
+}
+
+/* HELP text escapes backslash and newline; label values also escape the double quote. */
+static int put_escaped(struct buf *b, const char *s, int quote)
+{
+	int rc = 0;
+
+	for (; *s && rc == 0; s++) {
+		if (*s == '\\')
+			rc = buf_puts(b, "\\\\");
+		else if (*s == '\n')
+			rc = buf_puts(b, "\\n");
+		else if (quote && *s == '"')
+			rc = buf_puts(b, "\\\"");
+		else
+			rc = buf_putc(b, *s);
+	}
+	return rc;
+}
+
+static int put_number(struct buf *b, double v)
+{
+	if (isnan(v))
+		return buf_puts(b, "NaN");
+	if (isinf(v))
+		return buf_puts(b, v > 0 ? "+Inf" : "-Inf");
+	return buf_printf(b, "%.17g", v);
+}
+
+/* Writes {a="x",b="y"[,le="..."]}; le is NULL outside histogram buckets. */
+static int put_labels(struct buf *b, const struct metric *m, const struct series *s, const char *le)
+{
+	size_t i;
+	int rc = 0;
+
+	if (m->nlabels == 0 && !le)
+		return 0;
+	rc |= buf_putc(b, '{');
+	for (i = 0; i < m->nlabels; i++) {
+		rc |= buf_printf(b, "%s%s=\"", i ? "," : "", m->labels[i]);
+		rc |= put_escaped(b, s->lv[i], 1);
+		rc |= buf_putc(b, '"');
+	}
+	if (le)
+		rc |= buf_printf(b, "%sle=\"%s\"", m->nlabels ? "," : "", le);
+	rc |= buf_putc(b, '}');
+	return rc ? ERR_TOOBIG : 0;
+}
+
+static int render_family(struct buf *b, const struct metric *m)
+{
+	static const char *const type_names[] = { "counter", "gauge", "histogram" };
+	size_t i, j;
+	int rc = 0;
+
+	rc |= buf_printf(b, "# HELP %s ", m->name);
+	rc |= put_escaped(b, m->help, 0);
+	rc |= buf_printf(b, "\n# TYPE %s %s\n", m->name, type_names[m->type]);
+	for (i = 0; i < m->nseries && rc == 0; i++) {
+		const struct series *s = &m->series[i];
+
+		if (m->type != METRIC_HISTOGRAM) {
+			rc |= buf_puts(b, m->name);
+			rc |= put_labels(b, m, s, NULL);
+			rc |= buf_putc(b, ' ');
+			rc |= put_number(b, s->value);
+			rc |= buf_putc(b, '\n');
+			continue;
+		}
+		{
+			uint64_t cum = 0;
+			char le[40];
+
+			for (j = 0; j <= m->nbuckets; j++) {
+				cum += s->counts[j];
+				if (j < m->nbuckets)
+					snprintf(le, sizeof(le), "%.17g", m->buckets[j]);
+				else
+					snprintf(le, sizeof(le), "+Inf");
+				rc |= buf_printf(b, "%s_bucket", m->name);
+				rc |= put_labels(b, m, s, le);
+				rc |= buf_printf(b, " %llu\n", (unsigned long long)cum);
+			}
+			rc |= buf_printf(b, "%s_sum", m->name);
+			rc |= put_labels(b, m, s, NULL);
+			rc |= buf_putc(b, ' ');
+			rc |= put_number(b, s->sum);
+			rc |= buf_printf(b, "\n%s_count", m->name);
+			rc |= put_labels(b, m, s, NULL);
+			rc |= buf_printf(b, " %llu\n", (unsigned long long)cum);
+		}
+	}
+	return rc ? ERR_TOOBIG : 0;
+}
+
+int metrics_render(struct metrics *r, struct buf *out)
+{
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < r->nfam && rc == 0; i++)
+		rc = render_family(out, r->fam[i]);
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+const char *const auriga_phases[] = { "Pending", "Progressing", "Healthy", "Degraded", "Failed",
+				      "RolledBack", NULL };
+
+static const char *const circuit_states[] = { "closed", "half-open", "open", NULL };
+
+void auriga_metrics_init(struct auriga_metrics *m, const char *version)
+{
+	/* Seconds: reconcile passes and Git fetches are slower than Docker calls. */
+	static const double pass_buckets[] = { 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120 };
+	static const double git_buckets[] = { 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60 };
+	static const double docker_buckets[] = { 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+						 1, 2.5, 5, 10, 30 };
+	static const char *const dep[] = { "deployment", NULL };
+	static const char *const dep_strategy[] = { "deployment", "strategy", NULL };
+	struct metrics *r = metrics_new();
+
+	memset(m, 0, sizeof(*m));
+	m->reg = r;
+	m->build_info = metrics_gauge(r, "auriga_build_info", "The running auriga's version, always 1.",
+				      METRIC_LABELS("version"));
+	metric_set(m->build_info, METRIC_LABELS(version), 1);
+	m->reconcile_total = metrics_counter(r, "auriga_reconcile_total",
+					     "Reconcile passes run, by result (ok or error).",
+					     METRIC_LABELS("result"));
+	m->reconcile_duration = metrics_histogram(r, "auriga_reconcile_duration_seconds",
+						  "Time taken by one reconcile pass.", NULL,
+						  pass_buckets, ARRAY_SIZE(pass_buckets));
+	m->last_reconcile = metrics_gauge(r, "auriga_last_reconcile_success_timestamp_seconds",
+					  "Unix time at which the last reconcile pass succeeded.", NULL);
+	m->errors = metrics_counter(r, "auriga_errors_total",
+				    "Errors met by the controller, by kind (git, docker, spec, probe, router, notes, ...).",
+				    METRIC_LABELS("kind"));
+	m->git_fetch_duration = metrics_histogram(r, "auriga_git_fetch_duration_seconds",
+						  "Time taken by one fetch of the specs repo.", NULL,
+						  git_buckets, ARRAY_SIZE(git_buckets));
+	m->git_fetch_failures = metrics_counter(r, "auriga_git_fetch_failures_total",
+						"Fetches of the specs repo that failed.", NULL);
+	m->last_git_fetch = metrics_gauge(r, "auriga_last_git_fetch_success_timestamp_seconds",
+					  "Unix time at which the specs repo was last fetched successfully.", NULL);
+	m->docker_duration = metrics_histogram(r, "auriga_docker_request_duration_seconds",
+					       "Time taken by one Docker Engine API call, by operation.",
+					       METRIC_LABELS("op"), docker_buckets,
+					       ARRAY_SIZE(docker_buckets));
+	m->docker_failures = metrics_counter(r, "auriga_docker_request_failures_total",
+					     "Docker Engine API calls that failed to get an answer, by operation.",
+					     METRIC_LABELS("op"));
+	m->peer_up = metrics_gauge(r, "auriga_peer_up",
+				   "1 when the last call to the peer (git or docker) got an answer, else 0.",
+				   METRIC_LABELS("peer"));
+	m->circuit_state = metrics_gauge(r, "auriga_circuit_breaker_state",
+					 "Circuit breaker state per peer: 1 for the current state (closed, half-open, open).",
+					 METRIC_LABELS("peer", "state"));
+	m->deployment_phase = metrics_gauge(r, "auriga_deployment_phase",
+					    "Phase of each deployment: 1 for the current phase.",
+					    METRIC_LABELS("deployment", "phase"));
+	m->replicas_desired = metrics_gauge(r, "auriga_deployment_replicas_desired",
+					    "Replicas the spec asks for.", dep);
+	m->replicas_ready = metrics_gauge(r, "auriga_deployment_replicas_ready",
+					  "Replicas passing their readiness probe.", dep);
+	m->replicas_updated = metrics_gauge(r, "auriga_deployment_replicas_updated",
+					    "Replicas running the desired revision.", dep);
+	m->rollouts_started = metrics_counter(r, "auriga_rollouts_started_total",
+					      "Rollouts started, by deployment and strategy.", dep_strategy);
+	m->rollouts_succeeded = metrics_counter(r, "auriga_rollouts_succeeded_total",
+						"Rollouts that completed, by deployment and strategy.",
+						dep_strategy);
+	m->rollouts_rolled_back = metrics_counter(r, "auriga_rollouts_rolled_back_total",
+						  "Rollouts rolled back, by deployment and strategy.",
+						  dep_strategy);
+	m->probe_results = metrics_counter(r, "auriga_probe_results_total",
+					   "Health probe results, by deployment, probe and result.",
+					   METRIC_LABELS("deployment", "probe", "result"));
+	m->canary_weight = metrics_gauge(r, "auriga_canary_weight_percent",
+					 "Percent of traffic the router sends to the canary.", dep);
+	m->analysis_results = metrics_counter(r, "auriga_analysis_results_total",
+					      "Canary analysis results, by deployment and result.",
+					      METRIC_LABELS("deployment", "result"));
+	m->http_requests = metrics_counter(r, "auriga_http_requests_total",
+					   "Requests answered by the controller's HTTP server, by handler and status code.",
+					   METRIC_LABELS("handler", "code"));
+	m->http_cut_off = metrics_counter(r, "auriga_http_slow_requests_cut_total",
+					  "Connections closed because a request was not read in time.", NULL);
+	m->webhook_deliveries = metrics_counter(r, "auriga_webhook_deliveries_total",
+						"Webhook deliveries, by provider and outcome.",
+						METRIC_LABELS("provider", "outcome"));
+	/* Series that exist from the start, so rate() and absent() behave before the first event. */
+	metric_add(m->reconcile_total, METRIC_LABELS("ok"), 0);
+	metric_add(m->reconcile_total, METRIC_LABELS("error"), 0);
+	metric_add(m->git_fetch_failures, NULL, 0);
+	metric_add(m->http_cut_off, NULL, 0);
+}
+
+void auriga_metrics_release(struct auriga_metrics *m)
+{
+	metrics_free(m->reg);
+	memset(m, 0, sizeof(*m));
+}
+
+void auriga_metrics_set_phase(struct auriga_metrics *m, const char *deployment, const char *phase)
+{
+	size_t i;
+
+	/* Every known phase gets a series, so a dashboard sees the zeros too. */
+	for (i = 0; auriga_phases[i]; i++)
+		if (metric_value(m->deployment_phase, METRIC_LABELS(deployment, auriga_phases[i])) == 0)
+			metric_set(m->deployment_phase, METRIC_LABELS(deployment, auriga_phases[i]), 0);
+	metric_set_state(m->deployment_phase, METRIC_LABELS(deployment, phase), 1);
+}
+
+void auriga_metrics_set_circuit(struct auriga_metrics *m, const char *peer, const char *state)
+{
+	size_t i;
+
+	for (i = 0; circuit_states[i]; i++)
+		if (metric_value(m->circuit_state, METRIC_LABELS(peer, circuit_states[i])) == 0)
+			metric_set(m->circuit_state, METRIC_LABELS(peer, circuit_states[i]), 0);
+	metric_set_state(m->circuit_state, METRIC_LABELS(peer, state), 1);
+}
+
+void auriga_metrics_forget_deployment(struct auriga_metrics *m, const char *deployment)
+{
+	struct metric *per_dep[] = { m->deployment_phase, m->replicas_desired, m->replicas_ready,
+				     m->replicas_updated, m->rollouts_started, m->rollouts_succeeded,
+				     m->rollouts_rolled_back, m->probe_results, m->canary_weight,
+				     m->analysis_results };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(per_dep); i++)
+		metric_forget(per_dep[i], 0, deployment);
+}
