@@ -383,14 +383,17 @@ int64_t docker_watch_last_ns(const struct docker_watch *w);
 /*
  * Demultiplexes Docker's stream format (8-byte headers: stream, 0, 0, 0,
  * big-endian length) incrementally: feed any chunking; payloads go to out
- * (stdout) and err (stderr). Returns 0, ERR_TOOBIG when a buffer is full, or
- * ERR_PROTOCOL on a bad header.
+ * (stdout) and err (stderr). A stream whose first header is not one (a TTY
+ * container's) goes to out as it is. Returns 0, ERR_TOOBIG when a buffer is
+ * full, or ERR_PROTOCOL on a bad header later on.
  */
 struct docker_demux {
 	unsigned char hdr[8];
 	size_t hdr_len;
 	size_t remaining;
 	int stream;
+	int started;	/* a first header was judged */
+	int raw;	/* not multiplexed (a TTY container): everything is stdout */
 };
 void docker_demux_init(struct docker_demux *m);
 int docker_demux_feed(struct docker_demux *m, const char *data, size_t len, struct buf *out, struct buf *err);

@@ -28,11 +28,13 @@ struct http_tls {
 };
 
 /*
- * Called with each chunk of a streamed response body. Return 0 to go on, or
- * non-zero to end the request (it then completes with result ERR_GENERIC
- * unless the callback stopped because it was done, see http_request_finish).
+ * Called once with data NULL and len 0 when the response headers are in
+ * (status is then known: a stream is open), then with each chunk of the
+ * body. Return 0 to go on, or non-zero to end the request (it then
+ * completes with result ERR_GENERIC unless the callback stopped because it
+ * was done, see http_request_finish).
  */
-typedef int (*http_data_fn)(const char *data, size_t len, void *arg);
+typedef int (*http_data_fn)(long status, const char *data, size_t len, void *arg);
 
 struct http_request_opts {
 	const char *method;		/* "GET" when NULL */
@@ -63,9 +65,10 @@ struct http_response {
 	struct buf headers;	/* raw header block of the final response */
 	struct buf body;	/* buffered body (empty when on_data streamed it) */
 	int64_t elapsed_ms;
+	struct buf value;	/* private: holds what http_response_header() returns */
 };
 
-/* Returns the value of header name (case-insensitive) in a static-per-response copy, or NULL. */
+/* Returns the value of header name (case-insensitive), valid until the next call on r, or NULL. */
 const char *http_response_header(struct http_response *r, const char *name);
 
 /*
