@@ -145,19 +145,26 @@ struct probe_config {
 	 * container converts Docker's StartedAt to loop time.
 	 */
 	int64_t started_at_ms;
-	size_t max_body;		/* bytes of an HTTP answer kept for messages; 0: 256 */
+	size_t max_body;		/* bound on a buffered HTTP answer (the excess is dropped, the status counts); 0: 1 KiB */
 	probe_state_fn on_change;
 	void *arg;
 };
 
 /*
- * Makes a runner and schedules the first attempts. Returns NULL with *err
+ * Makes a runner and schedules the first attempts. The state right after
+ * this is read with probe_runner_state() (without probes a container is
+ * started and ready at once); the callback reports changes from then on. Returns NULL with *err
  * set (ERR_INVALID) when the probes cannot run: a port name the template
  * does not have, an exec probe without a command, an http probe without an
  * http client, an exec probe without a docker client.
  */
 struct probe_runner *probe_runner_new(const struct probe_config *c, struct error **err);
-/* Cancels pending attempts and timers; no callback runs afterwards. NULL is ignored. */
+/*
+ * Cancels pending attempts and timers; no callback runs afterwards. NULL is
+ * ignored. An exec attempt still inside Docker cannot be taken back: it is
+ * left to end on its own and frees itself then (free the runners before the
+ * docker client, and let the loop run out such calls).
+ */
 void probe_runner_free(struct probe_runner *r);
 /* The combined state now; valid until the next loop callback or probe_runner_free(). */
 const struct probe_state *probe_runner_state(const struct probe_runner *r);
@@ -199,6 +206,8 @@ struct probe_fsm_slot {
 	int held;		/* stopped: startup passed, or liveness/startup failed */
 	enum probe_result last;	/* last counted result */
 	unsigned run;		/* consecutive counted results equal to last */
+	/* What the running attempt does ("GET http://..."), set by the driver; names expirations. */
+	char desc[PROBE_MESSAGE_MAX];
 };
 
 struct probe_fsm {
@@ -264,7 +273,7 @@ struct probe_attempt {
 	const char *container_id;
 	struct probe_target target;	/* http and tcp: resolved before start */
 	int64_t timeout_ms;
-	size_t max_body;
+	size_t max_body;	/* http: bound on the buffered answer */
 	/* Kind state. */
 	void *req;		/* http: the running request */
 	int fd;			/* tcp: the connecting socket, -1 when none */
@@ -277,9 +286,11 @@ struct probe_attempt {
 /*
  * Each start returns 0 when the attempt is running (the kind then calls
  * probe_notify_done() later, from the loop), or -1 when it ended at once
- * (a socket that cannot be made, a request libcurl refuses): the kind has
- * then filled a->result and a->message and probe.c reports it. Cancel stops
- * a running attempt without a report.
+ * (a socket that cannot be made, a request libcurl refuses, a local connect
+ * that succeeded at once): the kind has then filled a->result and
+ * a->message and probe.c reports it. Cancel stops a running attempt without
+ * a report. The runner enforces timeoutSeconds for every kind (kinds may
+ * also pass it on, as http does to libcurl).
  */
 int probe_http_start(struct probe_attempt *a);
 void probe_http_cancel(struct probe_attempt *a);
