@@ -1,0 +1,555 @@
+/* The HTTP server in-process, hit over 127.0.0.1 with libcurl and raw sockets: routes, auth, abuse, TLS. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "httpd.h"
+#include "metrics.h"
+#include "util.h"
+#include "webhook.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TOKEN "s3cret-token-for-tests"
+#define GH_SECRET "It's a Secret to Everybody"
+#define GL_TOKEN "gitlab-token"
+#define GT_SECRET "gitea-secret"
+
+static char tmpdir[256];
+static struct httpd *srv;
+static struct auriga_metrics am;
+static struct webhook *wh;
+static char base[64];
+
+static atomic_int ready_flag;
+static atomic_int n_actions[4];
+static char last_deployment[64];
+static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int p_ready(void *ctx)
+{
+	(void)ctx;
+	return atomic_load(&ready_flag);
+}
+
+static json_t *p_status(void *ctx)
+{
+	json_t *deps = json_array();
+	int i;
+
+	(void)ctx;
+	for (i = 0; i < 25; i++)
+		json_array_append_new(deps, json_pack("{s:s,s:s,s:i}", "name", i < 5 ? "slim" : "business",
+						      "phase", "Healthy", "ready", 1));
+	return json_pack("{s:s,s:o}", "commit", "3f2c", "deployments", deps);
+}
+
+static json_t *p_deployment(void *ctx, const char *name)
+{
+	(void)ctx;
+	if (strcmp(name, "validators") != 0)
+		return NULL;
+	return json_pack("{s:s,s:i}", "name", name, "replicas", 5);
+}
+
+static int p_action(void *ctx, enum httpd_action a, const char *dep, const char *reason,
+		    const char *commit, struct error **err)
+{
+	(void)ctx;
+	(void)reason;
+	(void)commit;
+	if (dep && strcmp(dep, "ghost") == 0)
+		return error_set(err, ERR_NOTFOUND, "no deployment 'ghost'");
+	atomic_fetch_add(&n_actions[a], 1);
+	pthread_mutex_lock(&last_lock);
+	snprintf(last_deployment, sizeof(last_deployment), "%s", dep ? dep : "");
+	pthread_mutex_unlock(&last_lock);
+	return 0;
+}
+
+static const struct httpd_provider provider = {
+	.ready = p_ready, .status = p_status, .deployment = p_deployment, .action = p_action,
+};
+
+static void write_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(data, f);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	struct httpd_options o;
+	struct error *e = NULL;
+	char path[512];
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/auriga-httpd-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/token", tmpdir);
+	write_file(path, TOKEN "\n");
+	auriga_metrics_init(&am, "test");
+	if (webhook_new(&wh, "main", 64, &e) < 0 ||
+	    webhook_set_secret(wh, WEBHOOK_GITHUB, GH_SECRET, strlen(GH_SECRET), &e) < 0 ||
+	    webhook_set_secret(wh, WEBHOOK_GITLAB, GL_TOKEN, strlen(GL_TOKEN), &e) < 0 ||
+	    webhook_set_secret(wh, WEBHOOK_GITEA, GT_SECRET, strlen(GT_SECRET), &e) < 0) {
+		fprintf(stderr, "%s\n", error_msg(e));
+		return -1;
+	}
+	httpd_options_init(&o);
+	o.listen = "127.0.0.1:0";
+	o.token_file = path;
+	o.metrics = &am;
+	o.webhook = wh;
+	o.request_timeout_ms = 2000;
+	o.idle_timeout_s = 30;
+	if (httpd_start(&srv, &o, &provider, &e) < 0) {
+		fprintf(stderr, "httpd_start: %s\n", error_msg(e));
+		error_free(e);
+		return -1;
+	}
+	snprintf(base, sizeof(base), "http://127.0.0.1:%u", httpd_port(srv));
+	curl_global_init(CURL_GLOBAL_ALL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+
+	(void)state;
+	httpd_stop(srv);
+	webhook_free(wh);
+	auriga_metrics_release(&am);
+	curl_global_cleanup();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static size_t collect(char *p, size_t size, size_t n, void *ud)
+{
+	buf_append(ud, p, size * n);
+	return size * n;
+}
+
+/* Sends the body from a counter: "size" bytes of 'x', counting what libcurl actually read. */
+struct source {
+	size_t left;
+	size_t sent;
+};
+
+static size_t feed(char *p, size_t size, size_t n, void *ud)
+{
+	struct source *s = ud;
+	size_t k = size * n < s->left ? size * n : s->left;
+
+	memset(p, 'x', k);
+	s->left -= k;
+	s->sent += k;
+	return k;
+}
+
+struct req {
+	const char *method;
+	const char *path;
+	const char *headers[8];
+	const char *body;
+	size_t body_len;
+	struct source *source;	/* streamed body instead of body */
+	int chunked;
+	const char *url;	/* full URL instead of base + path */
+	const char *cainfo;
+};
+
+/* Performs a request; returns the status (0 when the transfer failed) and the body in out. */
+static long perform(const struct req *r, struct buf *out)
+{
+	struct curl_slist *hl = NULL;
+	char url[256];
+	long code = 0;
+	CURL *c = curl_easy_init();
+	size_t i;
+
+	snprintf(url, sizeof(url), "%s%s", r->url ? r->url : base, r->path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	for (i = 0; i < ARRAY_SIZE(r->headers) && r->headers[i]; i++)
+		hl = curl_slist_append(hl, r->headers[i]);
+	if (r->chunked)
+		hl = curl_slist_append(hl, "Transfer-Encoding: chunked");
+	if (strcmp(r->method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		if (r->source) {
+			curl_easy_setopt(c, CURLOPT_READFUNCTION, feed);
+			curl_easy_setopt(c, CURLOPT_READDATA, r->source);
+			if (!r->chunked)
+				curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->source->left);
+		} else {
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(r->body ? r->body_len : 0));
+		}
+	}
+	if (r->cainfo)
+		curl_easy_setopt(c, CURLOPT_CAINFO, r->cainfo);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(c);
+	return code;
+}
+
+static long get(const char *path, struct buf *out)
+{
+	struct req r = { .method = "GET", .path = path };
+
+	return perform(&r, out);
+}
+
+static void test_health(void **state)
+{
+	struct buf b = BUF_INIT_MAX(1 << 20);
+
+	(void)state;
+	assert_int_equal(get("/healthz", &b), 200);
+	assert_non_null(strstr(b.data, "\"UP\""));
+	buf_reset(&b);
+	assert_int_equal(get("/q/health/live", &b), 200);
+	atomic_store(&ready_flag, 0);
+	assert_int_equal(get("/readyz", &b), 503);
+	assert_int_equal(get("/q/health/ready", &b), 503);
+	atomic_store(&ready_flag, 1);
+	assert_int_equal(get("/readyz", &b), 200);
+	assert_int_equal(get("/q/health/ready", &b), 200);
+	/* No startup callback: not started. */
+	assert_int_equal(get("/q/health/startup", &b), 503);
+	assert_int_equal(get("/nope", &b), 404);
+	buf_release(&b);
+}
+
+static void test_status(void **state)
+{
+	struct buf b = BUF_INIT_MAX(1 << 20);
+	json_t *doc;
+
+	(void)state;
+	assert_int_equal(get("/api/v1/status", &b), 200);
+	doc = json_loads(b.data, 0, NULL);
+	assert_non_null(doc);
+	assert_int_equal(json_array_size(json_object_get(doc, "deployments")), 25);
+	json_decref(doc);
+	buf_reset(&b);
+	assert_int_equal(get("/api/v1/deployments/validators", &b), 200);
+	assert_non_null(strstr(b.data, "\"replicas\":5"));
+	assert_int_equal(get("/api/v1/deployments/nosuch", &b), 404);
+	assert_int_equal(get("/api/v1/deployments/bad%20name", &b), 404);
+	buf_release(&b);
+}
+
+static void test_metrics_promtool(void **state)
+{
+	struct buf b = BUF_INIT_MAX(16 << 20);
+	char path[512], cmd[700];
+	FILE *f;
+
+	(void)state;
+	metric_observe(am.reconcile_duration, NULL, 0.3);
+	auriga_metrics_set_phase(&am, "validators", "Progressing");
+	metric_set(am.replicas_desired, METRIC_LABELS("validators"), 5);
+	metric_inc(am.errors, METRIC_LABELS("docker \"quoted\"\nnewline"));
+	assert_int_equal(get("/metrics", &b), 200);
+	assert_non_null(strstr(b.data, "# TYPE auriga_reconcile_duration_seconds histogram"));
+	assert_non_null(strstr(b.data, "auriga_deployment_phase{deployment=\"validators\",phase=\"Progressing\"} 1"));
+	snprintf(path, sizeof(path), "%s/metrics.txt", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fwrite(b.data, 1, b.len, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s'", path);
+	assert_int_equal(system(cmd), 0);
+	buf_release(&b);
+}
+
+static void test_actions_need_token(void **state)
+{
+	struct buf b = BUF_INIT_MAX(1 << 20);
+	struct req r = { .method = "POST", .path = "/api/v1/deployments/validators/promote" };
+	int before = atomic_load(&n_actions[HTTPD_PROMOTE]);
+
+	(void)state;
+	assert_int_equal(perform(&r, &b), 401);
+	r.headers[0] = "Authorization: Bearer wrong";
+	assert_int_equal(perform(&r, &b), 401);
+	r.headers[0] = "Authorization: Bearer " TOKEN "x";
+	assert_int_equal(perform(&r, &b), 401);
+	r.headers[0] = "Authorization: Basic " TOKEN;
+	assert_int_equal(perform(&r, &b), 401);
+	r.path = "/api/v1/sync";
+	r.headers[0] = NULL;
+	assert_int_equal(perform(&r, &b), 401);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_PROMOTE]), before);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_SYNC]), 0);
+
+	r.path = "/api/v1/deployments/validators/promote";
+	r.headers[0] = "Authorization: Bearer " TOKEN;
+	buf_reset(&b);
+	assert_int_equal(perform(&r, &b), 202);
+	assert_non_null(strstr(b.data, "\"deployment\":\"validators\""));
+	assert_int_equal(atomic_load(&n_actions[HTTPD_PROMOTE]), before + 1);
+	assert_string_equal(last_deployment, "validators");
+	r.path = "/api/v1/deployments/validators/rollback";
+	assert_int_equal(perform(&r, &b), 202);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_ROLLBACK]), 1);
+	r.path = "/api/v1/deployments/ghost/abort";
+	assert_int_equal(perform(&r, &b), 404);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_ABORT]), 0);
+	r.path = "/api/v1/sync";
+	assert_int_equal(perform(&r, &b), 202);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_SYNC]), 1);
+	r.method = "GET";
+	assert_int_equal(perform(&r, &b), 405);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_SYNC]), 1);
+	buf_release(&b);
+}
+
+static long github(const char *event, const char *delivery, const char *body, int sign,
+		   struct buf *out)
+{
+	char sig[100], ev[64], id[100], hex[65];
+	struct req r = { .method = "POST", .path = "/api/v1/webhooks/github", .body = body,
+			 .body_len = strlen(body) };
+	int i = 0;
+
+	webhook_hmac_sha256_hex(GH_SECRET, strlen(GH_SECRET), body, strlen(body), hex);
+	snprintf(sig, sizeof(sig), "X-Hub-Signature-256: sha256=%s", hex);
+	if (sign == 0)
+		hex[0] = hex[0] == 'a' ? 'b' : 'a', snprintf(sig, sizeof(sig), "X-Hub-Signature-256: sha256=%s", hex);
+	snprintf(ev, sizeof(ev), "X-GitHub-Event: %s", event);
+	snprintf(id, sizeof(id), "X-GitHub-Delivery: %s", delivery);
+	if (sign >= 0)
+		r.headers[i++] = sig;
+	else if (sign == -2)
+		r.headers[i++] = "X-Hub-Signature: sha1=0123456789abcdef0123456789abcdef01234567";
+	r.headers[i++] = ev;
+	r.headers[i++] = id;
+	r.headers[i++] = "Content-Type: application/json";
+	return perform(&r, out);
+}
+
+static void test_webhook_github(void **state)
+{
+	const char *push = "{\"ref\":\"refs/heads/main\",\"after\":\"0123456789abcdef0123456789abcdef01234567\"}";
+	const char *other = "{\"ref\":\"refs/heads/feature\",\"after\":\"0123\"}";
+	struct buf b = BUF_INIT_MAX(1 << 20);
+	int syncs = atomic_load(&n_actions[HTTPD_SYNC]);
+
+	(void)state;
+	assert_int_equal(github("push", "d-1", push, 0, &b), 401);	/* wrong signature */
+	assert_int_equal(github("push", "d-2", push, -1, &b), 401);	/* missing */
+	assert_int_equal(github("push", "d-3", push, -2, &b), 401);	/* SHA-1 only */
+	assert_int_equal(github("push", "d-4", other, 1, &b), 200);	/* other branch */
+	assert_int_equal(github("push", "d-5", "{\"ref\":", 1, &b), 400);	/* malformed */
+	assert_int_equal(github("ping", "d-6", "{\"zen\":\"x\"}", 1, &b), 200);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_SYNC]), syncs);
+	assert_int_equal(github("push", "d-7", push, 1, &b), 202);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_SYNC]), syncs + 1);
+	assert_int_equal(github("push", "d-7", push, 1, &b), 409);	/* replay */
+	assert_int_equal(atomic_load(&n_actions[HTTPD_SYNC]), syncs + 1);
+	assert_true(metric_value(am.webhook_deliveries, METRIC_LABELS("github", "unauthorized")) >= 3);
+	buf_release(&b);
+}
+
+static void test_webhook_gitlab_gitea(void **state)
+{
+	const char *push = "{\"ref\":\"refs/heads/main\",\"after\":\"abc\"}";
+	struct buf b = BUF_INIT_MAX(1 << 20);
+	struct req r = { .method = "POST", .path = "/api/v1/webhooks/gitlab", .body = push,
+			 .body_len = strlen(push) };
+	int syncs = atomic_load(&n_actions[HTTPD_SYNC]);
+	char hex[65], sig[100];
+
+	(void)state;
+	r.headers[0] = "X-Gitlab-Event: Push Hook";
+	r.headers[1] = "X-Gitlab-Token: wrong";
+	assert_int_equal(perform(&r, &b), 401);
+	r.headers[1] = "X-Gitlab-Token: " GL_TOKEN;
+	assert_int_equal(perform(&r, &b), 202);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_SYNC]), syncs + 1);
+
+	r.path = "/api/v1/webhooks/gitea";
+	webhook_hmac_sha256_hex(GT_SECRET, strlen(GT_SECRET), push, strlen(push), hex);
+	snprintf(sig, sizeof(sig), "X-Gitea-Signature: %s", hex);
+	r.headers[0] = "X-Gitea-Event: push";
+	r.headers[1] = "X-Gitea-Signature: 00";
+	assert_int_equal(perform(&r, &b), 401);
+	r.headers[1] = sig;
+	r.headers[2] = "X-Gitea-Delivery: g-1";
+	assert_int_equal(perform(&r, &b), 202);
+	assert_int_equal(perform(&r, &b), 409);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_SYNC]), syncs + 2);
+	r.path = "/api/v1/webhooks/bitbucket";
+	assert_int_equal(perform(&r, &b), 404);
+	buf_release(&b);
+}
+
+/* 25 MB bodies: refused with 413 long before they are sent, nothing triggered. */
+static void test_body_too_large(void **state)
+{
+	struct buf b = BUF_INIT_MAX(1 << 20);
+	struct source src = { 25u << 20, 0 };
+	struct req r = { .method = "POST", .path = "/api/v1/webhooks/github", .source = &src };
+	int syncs = atomic_load(&n_actions[HTTPD_SYNC]);
+	long code;
+
+	(void)state;
+	r.headers[0] = "X-GitHub-Event: push";
+	r.headers[1] = "X-GitHub-Delivery: big-1";
+	r.headers[2] = "X-Hub-Signature-256: sha256=00";
+	assert_int_equal(perform(&r, &b), 413);
+	print_message("# sent %zu of %u bytes with Content-Length\n", src.sent, 25u << 20);
+	assert_true(src.sent < (2u << 20));
+
+	/* Without a length (chunked), the bound is hit while reading: 413 or a closed connection. */
+	src.left = 25u << 20;
+	src.sent = 0;
+	r.chunked = 1;
+	r.headers[1] = "X-GitHub-Delivery: big-2";
+	code = perform(&r, &b);
+	print_message("# chunked: status %ld after %zu bytes\n", code, src.sent);
+	assert_true(code == 413 || code == 0);
+	assert_true(src.sent < (25u << 20));
+	assert_int_equal(atomic_load(&n_actions[HTTPD_SYNC]), syncs);
+	/* The server still answers. */
+	assert_int_equal(get("/healthz", &b), 200);
+	buf_release(&b);
+}
+
+static int connect_local(void)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(httpd_port(srv));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	return fd;
+}
+
+/* One byte a second: the server cuts the connection after the request timeout (2 s here). */
+static void test_slowloris(void **state)
+{
+	const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+	struct buf b = BUF_INIT_MAX(1 << 20);
+	double cut_before = metric_value(am.http_cut_off, NULL);
+	int fd = connect_local(), closed = 0, served = 0;
+	size_t i;
+	int64_t t0 = now_ms();
+
+	(void)state;
+	assert_true(fd >= 0);
+	for (i = 0; i < 12 && !closed; i++) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		char ch;
+
+		if (send(fd, req + i, 1, MSG_NOSIGNAL) < 0) {
+			closed = 1;
+			break;
+		}
+		/* Meanwhile another client is served at once. */
+		buf_reset(&b);
+		if (get("/healthz", &b) == 200)
+			served++;
+		if (poll(&pfd, 1, 1000) > 0 && recv(fd, &ch, 1, 0) <= 0)
+			closed = 1;
+	}
+	close(fd);
+	print_message("# slow client cut after %lld ms, %d other requests served meanwhile\n",
+		      (long long)(now_ms() - t0), served);
+	assert_true(closed);
+	assert_true(served >= 2);
+	assert_true(metric_value(am.http_cut_off, NULL) > cut_before);
+	buf_release(&b);
+}
+
+/* The connection bound: connections past the limit are refused, and freed slots serve again. */
+static void test_tls(void **state)
+{
+	struct httpd_options o;
+	struct httpd *tls = NULL;
+	struct error *e = NULL;
+	struct buf b = BUF_INIT_MAX(1 << 20);
+	char cert[512], key[512], cmd[1600], url[64];
+	struct req r = { .method = "GET", .path = "/healthz" };
+
+	(void)state;
+	snprintf(cert, sizeof(cert), "%s/cert.pem", tmpdir);
+	snprintf(key, sizeof(key), "%s/key.pem", tmpdir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey rsa:2048 -nodes -keyout '%s' -out '%s' -days 1 "
+		 "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null",
+		 key, cert);
+	assert_int_equal(system(cmd), 0);
+	httpd_options_init(&o);
+	o.listen = "127.0.0.1:0";
+	o.tls_cert_file = cert;
+	o.tls_key_file = key;
+	if (httpd_start(&tls, &o, &provider, &e) < 0)
+		fail_msg("httpd_start with TLS: %s", error_msg(e));
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u", httpd_port(tls));
+	r.url = url;
+	r.cainfo = cert;
+	assert_int_equal(perform(&r, &b), 200);
+	assert_non_null(strstr(b.data, "UP"));
+	/* Without the CA, verification fails: the transfer does not complete. */
+	r.cainfo = "/dev/null";
+	assert_int_equal(perform(&r, &b), 0);
+	httpd_stop(tls);
+
+	/* A key that does not exist is an error naming the file. */
+	o.tls_key_file = "/nonexistent/key.pem";
+	assert_true(httpd_start(&tls, &o, &provider, &e) < 0);
+	assert_non_null(strstr(error_msg(e), "/nonexistent/key.pem"));
+	error_free(e);
+	buf_release(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_health),
+		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_metrics_promtool),
+		cmocka_unit_test(test_actions_need_token),
+		cmocka_unit_test(test_webhook_github),
+		cmocka_unit_test(test_webhook_gitlab_gitea),
+		cmocka_unit_test(test_body_too_large),
+		cmocka_unit_test(test_slowloris),
+		cmocka_unit_test(test_tls),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
