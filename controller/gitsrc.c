@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DEFAULT_TIMEOUT_MS 60000
 #define STAGING_REF "refs/auriga/fetched"
@@ -73,6 +74,9 @@ static int git_fail(struct gitsrc *src, struct error **err, int gitcode, int kin
 		default:
 			kind = ERR_TRANSPORT;
 		}
+		if (gitcode != GIT_ENONFASTFORWARD && ge && ge->message &&
+		    (strstr(ge->message, "fastforward") || strstr(ge->message, "not present locally")))
+			kind = ERR_CONFLICT;
 		if (src && src->cb_error && strstr(src->cb_error, "host key"))
 			kind = ERR_REFUSED;
 		if (src && src->cb_error && strstr(src->cb_error, "timed out"))
@@ -711,8 +715,68 @@ out:
 	return r;
 }
 
+static const char *local_path(const char *url)
+{
+	if (strncmp(url, "file://", 7) == 0)
+		return url + 7;
+	if (url[0] == '/' || url[0] == '.')
+		return url;
+	return NULL;
+}
+
+/*
+ * libgit2's local transport moves the remote ref without checking its old
+ * value, so two writers could overwrite each other. For a remote on this
+ * machine the objects go over to a private ref, and the target ref is moved
+ * with compare-and-swap under the remote's ref lock.
+ */
+static int push_local_cas(struct gitsrc *src, const char *path, const char *local_ref, const char *remote_ref,
+			  const char *tmp_ref, struct error **err)
+{
+	git_repository *rrepo = NULL;
+	git_reference *ref = NULL;
+	git_oid lo, ro;
+	int r = 0, gr, have_remote;
+
+	gr = git_reference_name_to_id(&lo, src->repo, local_ref);
+	if (gr < 0)
+		return git_fail(src, err, gr, ERR_NOTFOUND, "no local ref to push");
+	gr = git_repository_open_bare(&rrepo, path);
+	if (gr < 0)
+		gr = git_repository_open(&rrepo, path);
+	if (gr < 0)
+		return git_fail(src, err, gr, ERR_TRANSPORT, "cannot open the remote repository");
+	have_remote = git_reference_name_to_id(&ro, rrepo, remote_ref) == 0;
+	if (have_remote) {
+		if (git_oid_equal(&lo, &ro))
+			goto out;
+		if (git_graph_descendant_of(src->repo, &lo, &ro) != 1) {
+			r = error_set(err, ERR_CONFLICT, "'%s' on '%s' moved: not a fast-forward", remote_ref, src->url);
+			goto out;
+		}
+		gr = git_reference_create_matching(&ref, rrepo, remote_ref, &lo, 1, &ro, "auriga: push");
+	} else {
+		gr = git_reference_create(&ref, rrepo, remote_ref, &lo, 0, "auriga: push");
+	}
+	if (gr == GIT_EMODIFIED || gr == GIT_EEXISTS || gr == GIT_ELOCKED)
+		r = error_set(err, ERR_CONFLICT, "'%s' on '%s' moved while pushing", remote_ref, src->url);
+	else if (gr < 0)
+		r = git_fail(src, err, gr, ERR_TRANSPORT, "cannot update the remote ref");
+out:
+	git_reference_free(ref);
+	ref = NULL;
+	if (git_reference_lookup(&ref, rrepo, tmp_ref) == 0)
+		git_reference_delete(ref);
+	git_reference_free(ref);
+	git_repository_free(rrepo);
+	return r;
+}
+
 int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remote_ref, struct error **err)
 {
+	static unsigned push_seq;
+	const char *lpath = local_path(src->url);
+	char tmp_ref[128];
 	git_remote *remote = NULL;
 	git_push_options opts;
 	git_strarray specs;
@@ -727,7 +791,13 @@ int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remot
 		r = git_fail(src, err, gr, ERR_INVALID, "bad remote URL");
 		goto out;
 	}
-	snprintf(spec, sizeof(spec), "%s:%s", local_ref, remote_ref);
+	if (lpath) {
+		snprintf(tmp_ref, sizeof(tmp_ref), "refs/auriga/incoming/%ld-%u", (long)getpid(),
+			 __atomic_add_fetch(&push_seq, 1, __ATOMIC_RELAXED));
+		snprintf(spec, sizeof(spec), "+%s:%s", local_ref, tmp_ref);
+	} else {
+		snprintf(spec, sizeof(spec), "%s:%s", local_ref, remote_ref);
+	}
 	specs.strings = &specp;
 	specs.count = 1;
 	git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
@@ -744,7 +814,10 @@ int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remot
 			    strstr(s, "lock") || strstr(s, "failed to update");
 
 		r = error_set(err, moved ? ERR_CONFLICT : ERR_REFUSED, "%s: %s", what, s);
+		goto out;
 	}
+	if (lpath)
+		r = push_local_cas(src, lpath, local_ref, remote_ref, tmp_ref, err);
 out:
 	git_remote_free(remote);
 	gitsrc_unlock(src);

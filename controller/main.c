@@ -8,6 +8,8 @@
 
 static const struct cli_command commands[] = {
 	{ "version", cmd_version, "print the version and the libraries auriga was built with" },
+	{ "status", cmd_status, "print the status auriga wrote on the specs repo's newest annotated commit" },
+	{ "source", cmd_source, "run one Git source operation (fetch, snapshot, note) for scripts" },
 };
 
 static void usage(FILE *out)

@@ -431,6 +431,8 @@ int status_render_note(const struct fleet_status *s, char **out, struct error **
 			      e.em.problem ? e.em.problem : "larger than 1 MiB");
 		goto out;
 	}
+	if (e.out.len && e.out.data[e.out.len - 1] != '\n')
+		buf_putc(&e.out, '\n');
 	*out = buf_detach(&e.out, NULL);
 out:
 	yaml_emitter_delete(&e.em);
