@@ -340,13 +340,24 @@ static int put_escaped(struct buf *b, const char *s, int quote)
 	return rc;
 }
 
+/* The shortest of %.15g and %.17g that reads back as the same double. */
+static void fmt_double(char *out, size_t n, double v)
+{
+	snprintf(out, n, "%.15g", v);
+	if (strtod(out, NULL) != v)
+		snprintf(out, n, "%.17g", v);
+}
+
 static int put_number(struct buf *b, double v)
 {
+	char num[40];
+
 	if (isnan(v))
 		return buf_puts(b, "NaN");
 	if (isinf(v))
 		return buf_puts(b, v > 0 ? "+Inf" : "-Inf");
-	return buf_printf(b, "%.17g", v);
+	fmt_double(num, sizeof(num), v);
+	return buf_puts(b, num);
 }
 
 /* Writes {a="x",b="y"[,le="..."]}; le is NULL outside histogram buckets. */
@@ -396,7 +407,7 @@ static int render_family(struct buf *b, const struct metric *m)
 			for (j = 0; j <= m->nbuckets; j++) {
 				cum += s->counts[j];
 				if (j < m->nbuckets)
-					snprintf(le, sizeof(le), "%.17g", m->buckets[j]);
+					fmt_double(le, sizeof(le), m->buckets[j]);
 				else
 					snprintf(le, sizeof(le), "+Inf");
 				rc |= buf_printf(b, "%s_bucket", m->name);

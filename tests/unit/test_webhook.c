@@ -1,0 +1,311 @@
+/* Webhook verification: GitHub's published test vector, wrong and missing signatures, replays, branches. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "util.h"
+#include "webhook.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define SECRET "It's a Secret to Everybody"
+
+/* Headers of one fake delivery, looked up case-insensitively like an HTTP server does. */
+struct hdrs {
+	const char *kv[16];
+};
+
+static const char *lookup(void *ctx, const char *name)
+{
+	struct hdrs *h = ctx;
+	size_t i;
+
+	for (i = 0; i + 1 < ARRAY_SIZE(h->kv) && h->kv[i]; i += 2)
+		if (strcasecmp(h->kv[i], name) == 0)
+			return h->kv[i + 1];
+	return NULL;
+}
+
+static struct webhook *new_hook(void)
+{
+	struct webhook *w = NULL;
+	struct error *e = NULL;
+
+	assert_int_equal(webhook_new(&w, "main", 16, &e), 0);
+	assert_int_equal(webhook_set_secret(w, WEBHOOK_GITHUB, SECRET, strlen(SECRET), &e), 0);
+	assert_int_equal(webhook_set_secret(w, WEBHOOK_GITLAB, "tok", 3, &e), 0);
+	assert_int_equal(webhook_set_secret(w, WEBHOOK_GITEA, SECRET, strlen(SECRET), &e), 0);
+	return w;
+}
+
+static void deliver(struct webhook *w, enum webhook_provider p, struct hdrs *h, const char *body,
+		    struct webhook_result *res)
+{
+	struct webhook_request req = { p, lookup, h, body, strlen(body) };
+
+	webhook_handle(w, &req, res);
+}
+
+static void test_github_vector(void **state)
+{
+	char hex[65];
+
+	(void)state;
+	webhook_hmac_sha256_hex(SECRET, strlen(SECRET), "Hello, World!", 13, hex);
+	assert_string_equal(hex, "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+}
+
+static void test_github_vector_accepted(void **state)
+{
+	struct webhook *w = new_hook();
+	struct webhook_result res;
+	struct hdrs h = { { "X-Hub-Signature-256",
+			    "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+			    "X-GitHub-Delivery", "v-1", "X-GitHub-Event", "ping" } };
+
+	(void)state;
+	deliver(w, WEBHOOK_GITHUB, &h, "Hello, World!", &res);
+	assert_int_equal(res.status, 200);
+	assert_string_equal(res.outcome, "ping");
+	assert_false(res.trigger);
+	/* Uppercase hex digits are the same signature. */
+	h.kv[1] = "sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17";
+	h.kv[3] = "v-2";
+	deliver(w, WEBHOOK_GITHUB, &h, "Hello, World!", &res);
+	assert_int_equal(res.status, 200);
+	/* One changed byte of the body: refused. */
+	h.kv[3] = "v-3";
+	deliver(w, WEBHOOK_GITHUB, &h, "Hello, World?", &res);
+	assert_int_equal(res.status, 401);
+	webhook_free(w);
+}
+
+static void signed_github(struct hdrs *h, char *sig, size_t n, const char *body, const char *id,
+			  const char *event)
+{
+	char hex[65];
+
+	webhook_hmac_sha256_hex(SECRET, strlen(SECRET), body, strlen(body), hex);
+	snprintf(sig, n, "sha256=%s", hex);
+	memset(h, 0, sizeof(*h));
+	h->kv[0] = "X-Hub-Signature-256";
+	h->kv[1] = sig;
+	h->kv[2] = "X-GitHub-Delivery";
+	h->kv[3] = id;
+	h->kv[4] = "X-GitHub-Event";
+	h->kv[5] = event;
+}
+
+static void test_github_table(void **state)
+{
+	static const struct {
+		const char *desc;
+		const char *event;
+		const char *body;
+		int tamper;	/* 0 none, 1 wrong signature, 2 no signature, 3 SHA-1 only, 4 no prefix, 5 short hex */
+		int status;
+		int trigger;
+	} cases[] = {
+		{ "push to main", "push", "{\"ref\":\"refs/heads/main\",\"after\":\"aaaa\"}", 0, 202, 1 },
+		{ "push to another branch", "push", "{\"ref\":\"refs/heads/dev\"}", 0, 200, 0 },
+		{ "push of a tag", "push", "{\"ref\":\"refs/tags/main\"}", 0, 200, 0 },
+		{ "branch with main as prefix", "push", "{\"ref\":\"refs/heads/main2\"}", 0, 200, 0 },
+		{ "other event", "issues", "{\"ref\":\"refs/heads/main\"}", 0, 200, 0 },
+		{ "malformed JSON", "push", "{\"ref\": ", 0, 400, 0 },
+		{ "JSON not an object", "push", "[1,2]", 0, 400, 0 },
+		{ "ref not a string", "push", "{\"ref\":7}", 0, 400, 0 },
+		{ "wrong signature", "push", "{\"ref\":\"refs/heads/main\"}", 1, 401, 0 },
+		{ "missing signature", "push", "{\"ref\":\"refs/heads/main\"}", 2, 401, 0 },
+		{ "SHA-1 only", "push", "{\"ref\":\"refs/heads/main\"}", 3, 401, 0 },
+		{ "signature without sha256=", "push", "{\"ref\":\"refs/heads/main\"}", 4, 401, 0 },
+		{ "truncated signature", "push", "{\"ref\":\"refs/heads/main\"}", 5, 401, 0 },
+	};
+	struct webhook *w = new_hook();
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct webhook_result res;
+		struct hdrs h;
+		char sig[80], id[16];
+
+		snprintf(id, sizeof(id), "t-%zu", i);
+		signed_github(&h, sig, sizeof(sig), cases[i].body, id, cases[i].event);
+		switch (cases[i].tamper) {
+		case 1:
+			sig[10] = sig[10] == '0' ? '1' : '0';
+			break;
+		case 2:
+			h.kv[0] = "X-Other";
+			break;
+		case 3:
+			h.kv[0] = "X-Hub-Signature";
+			h.kv[1] = "sha1=0123456789abcdef0123456789abcdef01234567";
+			break;
+		case 4:
+			h.kv[1] = sig + 7;
+			break;
+		case 5:
+			sig[40] = '\0';
+			break;
+		default:
+			break;
+		}
+		deliver(w, WEBHOOK_GITHUB, &h, cases[i].body, &res);
+		print_message("# %s: %d %s\n", cases[i].desc, res.status, res.reason);
+		assert_int_equal(res.status, cases[i].status);
+		assert_int_equal(res.trigger, cases[i].trigger);
+	}
+	webhook_free(w);
+}
+
+static void test_github_replay_and_lru(void **state)
+{
+	const char *body = "{\"ref\":\"refs/heads/main\"}";
+	struct webhook *w = new_hook();
+	struct webhook_result res;
+	struct hdrs h;
+	char sig[80], id[16];
+	int i;
+
+	(void)state;
+	signed_github(&h, sig, sizeof(sig), body, "r-1", "push");
+	deliver(w, WEBHOOK_GITHUB, &h, body, &res);
+	assert_int_equal(res.status, 202);
+	assert_true(res.trigger);
+	deliver(w, WEBHOOK_GITHUB, &h, body, &res);
+	assert_int_equal(res.status, 409);
+	assert_false(res.trigger);
+	/* A forged delivery does not poison the id cache. */
+	signed_github(&h, sig, sizeof(sig), body, "r-2", "push");
+	sig[8] = sig[8] == 'a' ? 'b' : 'a';
+	deliver(w, WEBHOOK_GITHUB, &h, body, &res);
+	assert_int_equal(res.status, 401);
+	signed_github(&h, sig, sizeof(sig), body, "r-2", "push");
+	deliver(w, WEBHOOK_GITHUB, &h, body, &res);
+	assert_int_equal(res.status, 202);
+	/* The cache is bounded (16 here): an id pushed out of it is accepted again. */
+	for (i = 0; i < 16; i++) {
+		snprintf(id, sizeof(id), "f-%d", i);
+		signed_github(&h, sig, sizeof(sig), body, id, "push");
+		deliver(w, WEBHOOK_GITHUB, &h, body, &res);
+		assert_int_equal(res.status, 202);
+	}
+	signed_github(&h, sig, sizeof(sig), body, "r-1", "push");
+	deliver(w, WEBHOOK_GITHUB, &h, body, &res);
+	assert_int_equal(res.status, 202);
+	/* No delivery id: malformed. */
+	signed_github(&h, sig, sizeof(sig), body, "x", "push");
+	h.kv[2] = "X-Nothing";
+	deliver(w, WEBHOOK_GITHUB, &h, body, &res);
+	assert_int_equal(res.status, 400);
+	webhook_free(w);
+}
+
+static void test_gitlab(void **state)
+{
+	const char *body = "{\"ref\":\"refs/heads/main\",\"after\":\"bbbb\"}";
+	struct webhook *w = new_hook();
+	struct webhook_result res;
+	struct hdrs h = { { "X-Gitlab-Token", "tok", "X-Gitlab-Event", "Push Hook",
+			    "X-Gitlab-Event-UUID", "u-1" } };
+
+	(void)state;
+	deliver(w, WEBHOOK_GITLAB, &h, body, &res);
+	assert_int_equal(res.status, 202);
+	assert_true(res.trigger);
+	assert_string_equal(res.commit, "bbbb");
+	deliver(w, WEBHOOK_GITLAB, &h, body, &res);
+	assert_int_equal(res.status, 409);
+	h.kv[5] = "u-2";
+	h.kv[1] = "to";
+	deliver(w, WEBHOOK_GITLAB, &h, body, &res);
+	assert_int_equal(res.status, 401);
+	h.kv[1] = "tokk";
+	deliver(w, WEBHOOK_GITLAB, &h, body, &res);
+	assert_int_equal(res.status, 401);
+	h.kv[0] = "X-Other";
+	deliver(w, WEBHOOK_GITLAB, &h, body, &res);
+	assert_int_equal(res.status, 401);
+	h.kv[0] = "X-Gitlab-Token";
+	h.kv[1] = "tok";
+	h.kv[3] = "Tag Push Hook";
+	deliver(w, WEBHOOK_GITLAB, &h, body, &res);
+	assert_int_equal(res.status, 200);
+	assert_false(res.trigger);
+	webhook_free(w);
+}
+
+static void test_gitea(void **state)
+{
+	const char *body = "{\"ref\":\"refs/heads/main\"}";
+	struct webhook *w = new_hook();
+	struct webhook_result res;
+	char hex[65];
+	struct hdrs h = { { "X-Gitea-Signature", hex, "X-Gitea-Event", "push" } };
+
+	(void)state;
+	webhook_hmac_sha256_hex(SECRET, strlen(SECRET), body, strlen(body), hex);
+	deliver(w, WEBHOOK_GITEA, &h, body, &res);
+	assert_int_equal(res.status, 202);
+	assert_true(res.trigger);
+	deliver(w, WEBHOOK_GITEA, &h, "{\"ref\":\"refs/heads/mainx\"}", &res);
+	assert_int_equal(res.status, 401);
+	h.kv[0] = "X-Hub-Signature-256";
+	deliver(w, WEBHOOK_GITEA, &h, body, &res);
+	assert_int_equal(res.status, 401);
+	webhook_free(w);
+}
+
+static void test_unconfigured_and_files(void **state)
+{
+	struct webhook *w = NULL;
+	struct webhook_result res;
+	struct error *e = NULL;
+	struct hdrs h = { { "X-Gitlab-Token", "", "X-Gitlab-Event", "Push Hook" } };
+	char path[] = "/tmp/auriga-secret-XXXXXX";
+	int fd;
+
+	(void)state;
+	assert_int_equal(webhook_new(&w, "main", 4, &e), 0);
+	deliver(w, WEBHOOK_GITLAB, &h, "{}", &res);
+	assert_int_equal(res.status, 404);
+	assert_false(webhook_has_secret(w, WEBHOOK_GITLAB));
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "tok\n", 4), 4);
+	close(fd);
+	assert_int_equal(webhook_load_secret_file(w, WEBHOOK_GITLAB, path, &e), 0);
+	h.kv[1] = "tok";
+	deliver(w, WEBHOOK_GITLAB, &h, "{\"ref\":\"refs/heads/main\"}", &res);
+	assert_int_equal(res.status, 202);
+	unlink(path);
+	assert_true(webhook_load_secret_file(w, WEBHOOK_GITEA, path, &e) < 0);
+	assert_non_null(strstr(error_msg(e), path));
+	error_clear(&e);
+	webhook_free(w);
+	assert_true(webhook_new(&w, "", 4, &e) < 0);
+	assert_null(w);
+	error_clear(&e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_github_vector),
+		cmocka_unit_test(test_github_vector_accepted),
+		cmocka_unit_test(test_github_table),
+		cmocka_unit_test(test_github_replay_and_lru),
+		cmocka_unit_test(test_gitlab),
+		cmocka_unit_test(test_gitea),
+		cmocka_unit_test(test_unconfigured_and_files),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
