@@ -1,0 +1,172 @@
+/* Unit tests for observe: Docker's container list JSON to the observed state, ownership by labels only. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "observe.h"
+
+#define REV_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+/* A list as GET /containers/json answers it (trimmed to the fields we read, plus some we do not). */
+static const char *list_json =
+	"["
+	"{\"Id\":\"c3\",\"Names\":[\"/slim-1\"],\"Image\":\"auriga-demo-node:v1\",\"State\":\"exited\","
+	" \"Status\":\"Exited (137) 2 seconds ago\",\"Created\":1700000003,\"Ports\":[],"
+	" \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"slim\","
+	"   \"auriga.io/revision\":\"" REV_A "\",\"auriga.io/ordinal\":\"1\",\"auriga.io/slot\":\"\"}},"
+	"{\"Id\":\"c1\",\"Names\":[\"/slim-0\"],\"Image\":\"auriga-demo-node:v1\",\"State\":\"running\","
+	" \"Status\":\"Up 3 minutes\",\"Created\":1700000001,"
+	" \"Ports\":[{\"IP\":\"127.0.0.1\",\"PrivatePort\":9003,\"PublicPort\":20000,\"Type\":\"tcp\"},"
+	"          {\"IP\":\"::1\",\"PrivatePort\":9003,\"PublicPort\":20000,\"Type\":\"tcp\"}],"
+	" \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"slim\","
+	"   \"auriga.io/revision\":\"" REV_A "\",\"auriga.io/ordinal\":\"0\",\"auriga.io/commit\":\"abc\","
+	"   \"team\":\"dlt\"}},"
+	"{\"Id\":\"f1\",\"Names\":[\"/someone-else\"],\"Image\":\"busybox\",\"State\":\"running\","
+	" \"Labels\":{\"auriga.io/managed-by\":\"other\",\"auriga.io/deployment\":\"slim\","
+	"   \"auriga.io/revision\":\"" REV_A "\",\"auriga.io/ordinal\":\"0\"}},"
+	"{\"Id\":\"f2\",\"Names\":[\"/unlabelled\"],\"Image\":\"busybox\",\"State\":\"running\",\"Labels\":{}},"
+	"{\"Id\":\"m1\",\"Names\":[\"/weird\"],\"Image\":\"x\",\"State\":\"running\","
+	" \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"slim\","
+	"   \"auriga.io/revision\":\"" REV_A "\",\"auriga.io/ordinal\":\"-4\"}},"
+	"{\"Id\":\"m2\",\"Names\":[\"/weird2\"],\"Image\":\"x\",\"State\":\"running\","
+	" \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"val\","
+	"   \"auriga.io/revision\":\"NOT-HEX\",\"auriga.io/ordinal\":\"0\"}},"
+	"{\"Id\":\"v0\",\"Names\":[\"/val-0\"],\"Image\":\"auriga-demo-node:v1\",\"State\":\"created\","
+	" \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"val\","
+	"   \"auriga.io/revision\":\"" REV_A "\",\"auriga.io/ordinal\":\"0\"}}"
+	"]";
+
+static json_t *parse(const char *s)
+{
+	json_error_t e;
+	json_t *j = json_loads(s, 0, &e);
+
+	assert_non_null(j);
+	return j;
+}
+
+static void groups_by_deployment_and_ordinal(void **state)
+{
+	struct observed o;
+	struct error *err = NULL;
+	json_t *j = parse(list_json);
+	const struct obs_deployment *slim, *val;
+
+	(void)state;
+	observed_init(&o);
+	assert_int_equal(observe_from_json(&o, "t1", j, &err), 0);
+	/* Two foreign containers are not ours; the two malformed ones are ours but in no deployment. */
+	assert_int_equal(o.n_containers, 5);
+	assert_int_equal(o.n_deployments, 2);
+	slim = observed_deployment(&o, "slim");
+	val = observed_deployment(&o, "val");
+	assert_non_null(slim);
+	assert_non_null(val);
+	assert_null(observed_deployment(&o, "business"));
+	assert_int_equal(slim->n, 2);
+	assert_string_equal(slim->v[0]->id, "c1");
+	assert_int_equal(slim->v[0]->ordinal, 0);
+	assert_string_equal(slim->v[0]->name, "slim-0");
+	assert_string_equal(slim->v[0]->commit, "abc");
+	assert_int_equal(slim->v[0]->state, OBS_RUNNING);
+	assert_true(obs_container_alive(slim->v[0]));
+	/* The port appears once for both address families: kept once. */
+	assert_int_equal(slim->v[0]->n_ports, 1);
+	assert_int_equal(obs_container_host_port(slim->v[0], 9003), 20000);
+	assert_int_equal(obs_container_host_port(slim->v[0], 9004), 0);
+	assert_string_equal(slim->v[1]->id, "c3");
+	assert_int_equal(slim->v[1]->state, OBS_EXITED);
+	assert_false(obs_container_alive(slim->v[1]));
+	assert_int_equal(val->n, 1);
+	assert_int_equal(val->v[0]->state, OBS_CREATED);
+	observed_release(&o);
+	json_decref(j);
+}
+
+static void malformed_labels_are_kept_apart(void **state)
+{
+	struct observed o;
+	struct error *err = NULL;
+	json_t *j = parse(list_json);
+	size_t i, n = 0;
+
+	(void)state;
+	observed_init(&o);
+	assert_int_equal(observe_from_json(&o, "t1", j, &err), 0);
+	for (i = 0; i < o.n_containers; i++) {
+		if (!o.containers[i].malformed)
+			continue;
+		n++;
+		assert_null(o.containers[i].deployment);
+		assert_int_equal(o.containers[i].ordinal, -1);
+		assert_non_null(o.containers[i].malformed_why);
+	}
+	assert_int_equal(n, 2);
+	observed_release(&o);
+	json_decref(j);
+}
+
+static void another_instance_sees_only_its_own(void **state)
+{
+	struct observed o;
+	struct error *err = NULL;
+	json_t *j = parse(list_json);
+
+	(void)state;
+	observed_init(&o);
+	assert_int_equal(observe_from_json(&o, "other", j, &err), 0);
+	assert_int_equal(o.n_containers, 1);
+	assert_string_equal(o.containers[0].id, "f1");
+	observed_release(&o);
+	assert_int_equal(observe_from_json(&o, "nobody", j, &err), 0);
+	assert_int_equal(o.n_containers, 0);
+	observed_release(&o);
+	json_decref(j);
+}
+
+static void bad_bodies_are_protocol_errors(void **state)
+{
+	struct observed o;
+	struct error *err = NULL;
+	json_t *j = parse("{\"message\":\"not a list\"}");
+
+	(void)state;
+	observed_init(&o);
+	assert_int_equal(observe_from_json(&o, "t1", j, &err), ERR_PROTOCOL);
+	assert_non_null(err);
+	error_clear(&err);
+	json_decref(j);
+	j = parse("[{\"Names\":[\"/x\"],\"Labels\":{\"auriga.io/managed-by\":\"t1\"}}]");
+	assert_int_equal(observe_from_json(&o, "t1", j, &err), ERR_PROTOCOL);
+	assert_non_null(strstr(error_msg(err), "no Id"));
+	error_clear(&err);
+	assert_int_equal(o.n_containers, 0);
+	json_decref(j);
+	observed_release(&o);
+}
+
+static void filter_names_the_instance(void **state)
+{
+	char *f = observe_filter("prod-1");
+
+	(void)state;
+	assert_string_equal(f, "label=auriga.io/managed-by=prod-1");
+	free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(groups_by_deployment_and_ordinal),
+		cmocka_unit_test(malformed_labels_are_kept_apart),
+		cmocka_unit_test(another_instance_sees_only_its_own),
+		cmocka_unit_test(bad_bodies_are_protocol_errors),
+		cmocka_unit_test(filter_names_the_instance),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,174 @@
+/* Unit tests for the state file: round trip, atomic replacement, corrupt files, the failed-revision memory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "statefile.h"
+#include "util.h"
+
+#define REV_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define REV_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/auriga-statefile.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[512];
+
+	(void)state;
+	while (d && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+	return 0;
+}
+
+static void tmpl_of(struct desired_tmpl *t, const char *image)
+{
+	struct spec_container c;
+	struct spec_port port = { (char *)"http", 9003, 20000, NULL, SPEC_PROTO_TCP };
+	struct spec_volume vol = { (char *)"chain", (char *)"/data", NULL, 1, 0 };
+	struct spec_kv env[] = { { (char *)"NODE_TYPE", (char *)"validator" } };
+
+	memset(&c, 0, sizeof(c));
+	c.image = (char *)image;
+	c.ports = &port;
+	c.n_ports = 1;
+	c.volumes = &vol;
+	c.n_volumes = 1;
+	c.env = env;
+	c.n_env = 1;
+	c.memory_limit = 64 << 20;
+	desired_tmpl_from_spec(t, &c);
+}
+
+static void round_trip(void **state)
+{
+	struct statefile s, r;
+	struct desired_tmpl t;
+	struct error *err = NULL;
+	char path[128];
+	const struct desired_tmpl *back;
+	json_t *a, *b;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	statefile_init(&s, path);
+	tmpl_of(&t, "auriga-demo-node:v1");
+	statefile_set_healthy(&s, "validators", REV_A, &t, "c1", 1000);
+	statefile_set_failed(&s, "validators", REV_B, "c2", "readiness never passed", 2000);
+	statefile_set_applied(&s, "slim", REV_B, &t);
+	assert_true(s.dirty);
+	assert_int_equal(statefile_save(&s, &err), 0);
+	assert_false(s.dirty);
+
+	statefile_init(&r, NULL);
+	assert_int_equal(statefile_load(&r, path, &err), 0);
+	assert_int_equal(r.n, 2);
+	back = statefile_tmpl(&r, "validators", REV_A);
+	assert_non_null(back);
+	a = desired_tmpl_to_json(&t);
+	b = desired_tmpl_to_json(back);
+	assert_true(json_equal(a, b));
+	json_decref(a);
+	json_decref(b);
+	assert_non_null(statefile_tmpl(&r, "slim", REV_B));
+	assert_null(statefile_tmpl(&r, "slim", REV_A));
+	assert_true(statefile_is_failed(&r, "validators", REV_B, "c2"));
+	/* A new commit gives the revision another chance; other revisions never were failed. */
+	assert_false(statefile_is_failed(&r, "validators", REV_B, "c3"));
+	assert_false(statefile_is_failed(&r, "validators", REV_A, "c2"));
+	assert_false(statefile_is_failed(&r, "slim", REV_B, "c2"));
+	assert_string_equal(statefile_get(&r, "validators", 0)->failed_reason, "readiness never passed");
+	desired_tmpl_release(&t);
+	statefile_release(&s);
+	statefile_release(&r);
+}
+
+static void save_leaves_no_temporary(void **state)
+{
+	struct statefile s;
+	struct error *err = NULL;
+	char path[128];
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	statefile_init(&s, path);
+	statefile_get(&s, "x", 1);
+	assert_int_equal(statefile_save(&s, &err), 0);
+	statefile_remove(&s, "x");
+	assert_int_equal(statefile_save(&s, &err), 0);
+	d = opendir(dir);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.') {
+			assert_string_equal(e->d_name, "state.json");
+			n++;
+		}
+	closedir(d);
+	assert_int_equal(n, 1);
+	statefile_release(&s);
+}
+
+static void missing_is_empty_and_corrupt_is_an_error(void **state)
+{
+	struct statefile s;
+	struct error *err = NULL;
+	char path[128];
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/none.json", dir);
+	statefile_init(&s, NULL);
+	assert_int_equal(statefile_load(&s, path, &err), 0);
+	assert_int_equal(s.n, 0);
+	snprintf(path, sizeof(path), "%s/bad.json", dir);
+	f = fopen(path, "w");
+	fputs("{\"version\": 1, \"deployments\": {\"x\": {\"healthy\": {\"revision\": 5}}}}", f);
+	fclose(f);
+	assert_int_equal(statefile_load(&s, path, &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "bad.json"));
+	assert_non_null(strstr(error_msg(err), "'x'"));
+	error_clear(&err);
+	f = fopen(path, "w");
+	fputs("{\"version\": 1, ", f);
+	fclose(f);
+	assert_int_equal(statefile_load(&s, path, &err), ERR_INVALID);
+	error_clear(&err);
+	assert_int_equal(s.n, 0);
+	statefile_release(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(save_leaves_no_temporary, setup, teardown),
+		cmocka_unit_test_setup_teardown(missing_is_empty_and_corrupt_is_an_error, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
