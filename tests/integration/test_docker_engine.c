@@ -1,0 +1,455 @@
+/* Integration: every Docker call auriga makes, against the real engine on the default socket. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "docker.h"
+#include "loop.h"
+#include "util.h"
+
+#define IMAGE "auriga-test-sleeper:1"
+
+static struct loop *L;
+static struct docker *D;
+static char run_label[80];	/* label=auriga.test.run=<value>, as a filter */
+static char run_value[48];
+static char prefix[48];		/* names of everything this run makes */
+
+/* Runs one call synchronously: the macro passes the waiter as the callback's argument. */
+#define SYNC(w, call_expr)                                                   \
+	do {                                                                 \
+		struct error *e_ = NULL;                                     \
+		memset(&(w), 0, sizeof(w));                                  \
+		assert_int_equal((call_expr), 0);                            \
+		(void)e_;                                                    \
+		docker_wait(D, &(w));                                        \
+		if (!docker_status_ok((w).result.status))                    \
+			printf("# %s: %s\n", docker_status_name((w).result.status), (w).result.message); \
+	} while (0)
+
+static void cleanup_label(void)
+{
+	struct docker_waiter w;
+	const char *f[] = { run_label, NULL };
+	size_t i;
+
+	SYNC(w, docker_container_list(D, DOCKER_OBSERVE, f, docker_waiter_done, &w, NULL));
+	for (i = 0; i < w.result.n_containers; i++) {
+		struct docker_waiter r;
+
+		SYNC(r, docker_container_remove(D, DOCKER_ROLLOUT, w.result.containers[i].id, 1, 1,
+						docker_waiter_done, &r, NULL));
+		docker_result_release(&r.result);
+	}
+	docker_result_release(&w.result);
+	SYNC(w, docker_network_list(D, DOCKER_OBSERVE, f, docker_waiter_done, &w, NULL));
+	for (i = 0; i < w.result.n_objects; i++) {
+		struct docker_waiter r;
+
+		SYNC(r, docker_network_remove(D, DOCKER_ROLLOUT, w.result.objects[i].id, docker_waiter_done, &r, NULL));
+		docker_result_release(&r.result);
+	}
+	docker_result_release(&w.result);
+	SYNC(w, docker_volume_list(D, DOCKER_OBSERVE, f, docker_waiter_done, &w, NULL));
+	for (i = 0; i < w.result.n_objects; i++) {
+		struct docker_waiter r;
+
+		SYNC(r, docker_volume_remove(D, DOCKER_ROLLOUT, w.result.objects[i].id, 1, docker_waiter_done, &r, NULL));
+		docker_result_release(&r.result);
+	}
+	docker_result_release(&w.result);
+}
+
+static int setup(void **state)
+{
+	struct docker_config cfg;
+	struct error *err = NULL;
+
+	(void)state;
+	if (system("tests/fakes/build-test-image.sh " IMAGE) != 0) {
+		fprintf(stderr, "cannot build the test image\n");
+		return -1;
+	}
+	snprintf(run_value, sizeof(run_value), "docker-engine-%d", (int)getpid());
+	snprintf(run_label, sizeof(run_label), "label=auriga.test.run=%s", run_value);
+	snprintf(prefix, sizeof(prefix), "auriga-t%d", (int)getpid());
+	L = loop_new(&err);
+	docker_config_default(&cfg);
+	D = docker_new(L, &cfg, &err);
+	if (D == NULL) {
+		fprintf(stderr, "%s\n", error_msg(err));
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	cleanup_label();
+	docker_free(D);
+	loop_free(L);
+	return 0;
+}
+
+static void negotiates_version(void **state)
+{
+	struct docker_waiter w;
+
+	(void)state;
+	SYNC(w, docker_negotiate(D, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	/* The engine here speaks 1.41; we speak up to DOCKER_API_MAX, so 1.41 it is. */
+	assert_true(docker_api_compare(w.result.api_version, DOCKER_API_MIN) >= 0);
+	assert_string_equal(docker_api_version(D), w.result.api_version);
+	docker_result_release(&w.result);
+	SYNC(w, docker_ping(D, DOCKER_OBSERVE, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_non_null(w.result.api_version);
+	docker_result_release(&w.result);
+}
+
+static void image_inspect_names_missing_image(void **state)
+{
+	struct docker_waiter w;
+
+	(void)state;
+	SYNC(w, docker_image_inspect(D, DOCKER_OBSERVE, IMAGE, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_int_equal(w.result.n_objects, 1);
+	assert_true(str_has_prefix(w.result.objects[0].id, "sha256:"));
+	assert_string_equal(docker_label_get(w.result.objects[0].labels, w.result.objects[0].n_labels,
+					     "auriga.test.image"), "sleeper");
+	docker_result_release(&w.result);
+	SYNC(w, docker_image_inspect(D, DOCKER_OBSERVE, "auriga-no-such-image:v9", docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_NOT_FOUND);
+	assert_non_null(strstr(w.result.message, "no such image 'auriga-no-such-image:v9'"));
+	/* A 404 is an answer: not retried. */
+	assert_int_equal(w.result.attempts, 1);
+	docker_result_release(&w.result);
+}
+
+static void networks_and_volumes(void **state)
+{
+	struct docker_waiter w;
+	struct docker_label labels[] = { { "auriga.test.run", run_value } };
+	const char *f[] = { run_label, NULL };
+	char name[96];
+
+	(void)state;
+	snprintf(name, sizeof(name), "%s-net", prefix);
+	SYNC(w, docker_network_create(D, DOCKER_ROLLOUT, name, NULL, 0, labels, 1, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_int_equal(strlen(w.result.id), 64);
+	docker_result_release(&w.result);
+	SYNC(w, docker_network_create(D, DOCKER_ROLLOUT, name, NULL, 0, labels, 1, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_CONFLICT);
+	docker_result_release(&w.result);
+	SYNC(w, docker_network_list(D, DOCKER_OBSERVE, f, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_int_equal(w.result.n_objects, 1);
+	assert_string_equal(w.result.objects[0].name, name);
+	assert_string_equal(docker_label_get(w.result.objects[0].labels, w.result.objects[0].n_labels,
+					     "auriga.test.run"), run_value);
+	docker_result_release(&w.result);
+
+	snprintf(name, sizeof(name), "%s-vol", prefix);
+	SYNC(w, docker_volume_create(D, DOCKER_ROLLOUT, name, labels, 1, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_string_equal(w.result.id, name);
+	docker_result_release(&w.result);
+	SYNC(w, docker_volume_list(D, DOCKER_OBSERVE, f, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_int_equal(w.result.n_objects, 1);
+	assert_string_equal(w.result.objects[0].id, name);
+	assert_string_equal(w.result.objects[0].driver, "local");
+	docker_result_release(&w.result);
+}
+
+static int find_env(json_t *inspect, const char *want)
+{
+	json_t *env = json_object_get(json_object_get(inspect, "Config"), "Env");
+	size_t i;
+
+	for (i = 0; i < json_array_size(env); i++)
+		if (strcmp(json_string_value(json_array_get(env, i)), want) == 0)
+			return 1;
+	return 0;
+}
+
+static void container_lifecycle(void **state)
+{
+	struct docker_waiter w;
+	struct docker_label labels[] = { { "auriga.test.run", run_value }, { "auriga.io/deployment", "web" } };
+	struct docker_port ports[] = { { 8080, "tcp", "127.0.0.1", 0 } };
+	char vol[96], net[96], name[96], renamed[96], id[80];
+	struct docker_mount mounts[] = { { vol, "/data", 0, 0 } };
+	const char *env[] = { "GREETING=hello", "NODE_TYPE=validator", NULL };
+	const char *cmd[] = { "serve", NULL };
+	const char *htest[] = { "CMD", "/t", "exit", "0", NULL };
+	struct docker_healthcheck hc = { htest, 1000, 1000, 0, 3 };
+	const char *f[] = { run_label, "label=auriga.io/deployment=web", NULL };
+	const char *argv_ok[] = { "/t", "exit", "3", NULL };
+	struct docker_create_spec spec = { 0 };
+	json_t *host;
+
+	(void)state;
+	snprintf(vol, sizeof(vol), "%s-vol", prefix);
+	snprintf(net, sizeof(net), "%s-net", prefix);
+	snprintf(name, sizeof(name), "%s-web-0", prefix);
+	snprintf(renamed, sizeof(renamed), "%s-web-0-old", prefix);
+	spec.name = name;
+	spec.image = IMAGE;
+	spec.cmd = cmd;
+	spec.env = env;
+	spec.labels = labels;
+	spec.n_labels = 2;
+	spec.ports = ports;
+	spec.n_ports = 1;
+	spec.mounts = mounts;
+	spec.n_mounts = 1;
+	spec.memory_bytes = 64 << 20;
+	spec.nano_cpus = 500000000;
+	spec.restart_policy = "on-failure";
+	spec.restart_max_retries = 2;
+	spec.network = net;
+	spec.healthcheck = &hc;
+
+	SYNC(w, docker_container_create(D, DOCKER_ROLLOUT, &spec, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_int_equal(strlen(w.result.id), 64);
+	snprintf(id, sizeof(id), "%s", w.result.id);
+	docker_result_release(&w.result);
+
+	/* The same name again: a conflict the caller decides on, never retried. */
+	SYNC(w, docker_container_create(D, DOCKER_ROLLOUT, &spec, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_CONFLICT);
+	assert_int_equal(w.result.http_status, 409);
+	assert_int_equal(w.result.attempts, 1);
+	assert_non_null(strstr(w.result.message, "already in use"));
+	docker_result_release(&w.result);
+
+	SYNC(w, docker_container_inspect(D, DOCKER_OBSERVE, name, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_string_equal(w.result.container.id, id);
+	assert_string_equal(w.result.container.name, name);
+	assert_string_equal(w.result.container.image, IMAGE);
+	assert_string_equal(w.result.container.status, "created");
+	assert_false(w.result.container.running);
+	assert_string_equal(docker_label_get(w.result.container.labels, w.result.container.n_labels,
+					     "auriga.io/deployment"), "web");
+	assert_true(find_env(w.result.json, "GREETING=hello"));
+	host = json_object_get(w.result.json, "HostConfig");
+	assert_int_equal(json_integer_value(json_object_get(host, "Memory")), 64 << 20);
+	assert_int_equal(json_integer_value(json_object_get(host, "NanoCpus")), 500000000);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(host, "RestartPolicy"), "Name")),
+			    "on-failure");
+	assert_string_equal(json_string_value(json_object_get(host, "NetworkMode")), net);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(
+				json_object_get(host, "PortBindings"), "8080/tcp"), 0), "HostIp")), "127.0.0.1");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(host, "Mounts"), 0),
+							      "Source")), vol);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(w.result.json, "Config"),
+									       "Healthcheck"), "Retries")), 3);
+	docker_result_release(&w.result);
+
+	SYNC(w, docker_container_start(D, DOCKER_ROLLOUT, id, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	docker_result_release(&w.result);
+	SYNC(w, docker_container_start(D, DOCKER_ROLLOUT, id, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_NOT_MODIFIED);
+	assert_true(docker_status_ok(w.result.status));
+	docker_result_release(&w.result);
+
+	/* One list call for the pass, filtered by our labels. */
+	SYNC(w, docker_container_list(D, DOCKER_OBSERVE, f, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_int_equal(w.result.n_containers, 1);
+	assert_string_equal(w.result.containers[0].id, id);
+	assert_string_equal(w.result.containers[0].name, name);
+	assert_string_equal(w.result.containers[0].state, "running");
+	docker_result_release(&w.result);
+
+	/* Exec: create, start attached, inspect; the exit code and both streams come back. */
+	SYNC(w, docker_exec_run(D, DOCKER_PROBE, id, argv_ok, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_int_equal(w.result.exit_code, 3);
+	assert_string_equal(w.result.out.data, "out 3\n");
+	assert_string_equal(w.result.err.data, "err 3\n");
+	assert_int_equal(w.result.attempts, 3);
+	docker_result_release(&w.result);
+	{
+		char exec_id[80];
+
+		SYNC(w, docker_exec_create(D, DOCKER_PROBE, id, argv_ok, 0, docker_waiter_done, &w, NULL));
+		assert_int_equal(w.result.status, DOCKER_OK);
+		snprintf(exec_id, sizeof(exec_id), "%s", w.result.id);
+		docker_result_release(&w.result);
+		SYNC(w, docker_exec_start(D, DOCKER_PROBE, exec_id, 1, docker_waiter_done, &w, NULL));
+		assert_int_equal(w.result.status, DOCKER_OK);
+		docker_result_release(&w.result);
+		for (int i = 0; i < 100; i++) {
+			SYNC(w, docker_exec_inspect(D, DOCKER_PROBE, exec_id, docker_waiter_done, &w, NULL));
+			assert_int_equal(w.result.status, DOCKER_OK);
+			if (!w.result.running)
+				break;
+			docker_result_release(&w.result);
+			usleep(50000);
+		}
+		assert_false(w.result.running);
+		assert_int_equal(w.result.exit_code, 3);
+		docker_result_release(&w.result);
+	}
+
+	SYNC(w, docker_container_logs(D, DOCKER_PROBE, id, 10, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_string_equal(w.result.out.data, "started hello\n");
+	assert_string_equal(w.result.err.data, "warming\n");
+	docker_result_release(&w.result);
+
+	SYNC(w, docker_container_rename(D, DOCKER_ROLLOUT, id, renamed, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	docker_result_release(&w.result);
+	SYNC(w, docker_container_inspect(D, DOCKER_OBSERVE, renamed, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_string_equal(w.result.container.name, renamed);
+	assert_true(w.result.container.running);
+	assert_non_null(w.result.container.ip_address);
+	docker_result_release(&w.result);
+
+	SYNC(w, docker_container_stop(D, DOCKER_ROLLOUT, id, 5, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	docker_result_release(&w.result);
+	SYNC(w, docker_container_stop(D, DOCKER_ROLLOUT, id, 5, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_NOT_MODIFIED);
+	docker_result_release(&w.result);
+	SYNC(w, docker_container_wait(D, DOCKER_ROLLOUT, id, NULL, 10000, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_int_equal(w.result.exit_code, 0);	/* the sleeper exits 0 on SIGTERM */
+	docker_result_release(&w.result);
+	SYNC(w, docker_container_kill(D, DOCKER_ROLLOUT, id, NULL, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_CONFLICT);	/* not running */
+	docker_result_release(&w.result);
+
+	/* Start again, kill, and wait sees 137. */
+	SYNC(w, docker_container_start(D, DOCKER_ROLLOUT, id, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	docker_result_release(&w.result);
+	SYNC(w, docker_container_kill(D, DOCKER_ROLLOUT, id, "KILL", docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	docker_result_release(&w.result);
+	SYNC(w, docker_container_wait(D, DOCKER_ROLLOUT, id, "not-running", 10000, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_int_equal(w.result.exit_code, 137);
+	docker_result_release(&w.result);
+
+	SYNC(w, docker_container_remove(D, DOCKER_ROLLOUT, id, 1, 1, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	docker_result_release(&w.result);
+	SYNC(w, docker_container_inspect(D, DOCKER_OBSERVE, id, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_NOT_FOUND);
+	assert_int_equal(w.result.attempts, 1);
+	docker_result_release(&w.result);
+	SYNC(w, docker_container_remove(D, DOCKER_ROLLOUT, id, 1, 1, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_NOT_FOUND);
+	docker_result_release(&w.result);
+}
+
+struct seen {
+	int die;
+	int start;
+	int64_t exit_code;
+	int streams;
+	char id[80];
+};
+
+static void on_event(const struct docker_event *ev, void *arg)
+{
+	struct seen *s = arg;
+	const char *code;
+
+	if (strcmp(ev->type, "container") != 0 || strcmp(ev->id, s->id) != 0)
+		return;
+	if (strcmp(ev->action, "start") == 0)
+		s->start++;
+	if (strcmp(ev->action, "die") == 0) {
+		s->die++;
+		code = docker_label_get(ev->attributes, ev->n_attributes, "exitCode");
+		s->exit_code = code ? strtol(code, NULL, 10) : -1;
+		assert_true(ev->time_ns > 1000000000LL * 1600000000LL);
+		assert_string_equal(docker_label_get(ev->attributes, ev->n_attributes, "auriga.test.run"), run_value);
+	}
+}
+
+static void on_stream(int connected, enum docker_status st, const char *msg, void *arg)
+{
+	struct seen *s = arg;
+
+	(void)st;
+	(void)msg;
+	if (connected)
+		s->streams++;
+}
+
+static void events_see_container_die(void **state)
+{
+	struct docker_waiter w;
+	struct docker_label labels[] = { { "auriga.test.run", run_value } };
+	char name[96];
+	struct docker_create_spec spec = { 0 };
+	const char *f[] = { run_label, "type=container", NULL };
+	struct seen s = { 0 };
+	struct docker_watch *watch;
+	int64_t until;
+
+	(void)state;
+	snprintf(name, sizeof(name), "%s-ev", prefix);
+	spec.name = name;
+	spec.image = IMAGE;
+	spec.labels = labels;
+	spec.n_labels = 1;
+	SYNC(w, docker_container_create(D, DOCKER_ROLLOUT, &spec, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	snprintf(s.id, sizeof(s.id), "%s", w.result.id);
+	docker_result_release(&w.result);
+
+	watch = docker_events_watch(D, f, 0, on_event, on_stream, &s, NULL);
+	assert_non_null(watch);
+	until = now_ms() + 10000;
+	while (s.streams == 0 && now_ms() < until)
+		loop_run_once(L, 100);
+	assert_int_equal(s.streams, 1);
+
+	SYNC(w, docker_container_start(D, DOCKER_ROLLOUT, s.id, docker_waiter_done, &w, NULL));
+	docker_result_release(&w.result);
+	SYNC(w, docker_container_kill(D, DOCKER_ROLLOUT, s.id, "KILL", docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	docker_result_release(&w.result);
+	until = now_ms() + 10000;
+	while (s.die == 0 && now_ms() < until)
+		loop_run_once(L, 100);
+	assert_int_equal(s.start, 1);
+	assert_int_equal(s.die, 1);
+	assert_int_equal(s.exit_code, 137);
+	assert_true(docker_watch_last_ns(watch) > 0);
+	docker_events_stop(watch);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(negotiates_version),
+		cmocka_unit_test(image_inspect_names_missing_image),
+		cmocka_unit_test(networks_and_volumes),
+		cmocka_unit_test(container_lifecycle),
+		cmocka_unit_test(events_see_container_die),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
