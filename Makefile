@@ -33,6 +33,10 @@ endif
 
 LIB_SRC := $(wildcard api/*.c) $(filter-out controller/main.c,$(wildcard controller/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+# The CRDs in crds/ are the schema the validator enforces; they are embedded in the library.
+CRD_YAML := $(sort $(wildcard crds/*.yaml))
+CRD_GEN := $(B)/gen/crds.c
+LIB_OBJ += $(B)/gen/crds.o
 MAIN_OBJ := $(B)/controller/main.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
@@ -57,6 +61,13 @@ $(AURIGA): $(MAIN_OBJ) $(B)/libauriga.a
 $(B)/libauriga.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+$(CRD_GEN): $(CRD_YAML) hack/embed-crds.sh
+	@mkdir -p $(dir $@)
+	hack/embed-crds.sh $@ $(CRD_YAML)
+
+$(B)/gen/crds.o: $(CRD_GEN)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)

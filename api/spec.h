@@ -26,6 +26,8 @@
 #define SPEC_API_VERSION "auriga.io/v1"
 
 /* Where a document or field came from: 1-based line and column. */
+struct ynode;
+
 struct spec_pos {
 	const char *file;
 	int line;
@@ -104,6 +106,7 @@ struct spec_meta {
 	struct spec_pos pos;	/* the document's first line */
 	int invalid;		/* the document failed its schema: only its name is trustworthy */
 	int defaulted;		/* built by auriga, not read from a file (the default Cluster) */
+	const struct ynode *node;	/* private: the document, for positions */
 };
 
 /* ---- Cluster ---- */
@@ -258,7 +261,7 @@ struct spec_strategy {
 struct spec_budget {
 	struct spec_intpct min_available;	/* at most one of the two is set */
 	struct spec_intpct max_unavailable;
-	int defaulted;	/* filled in by auriga: BFT f for validators, else maxUnavailable 1 */
+	int defaulted;	/* filled in by auriga: validators get the BFT f = (replicas-1)/3 */
 };
 
 struct spec_hooks {
@@ -350,12 +353,13 @@ struct spec_set {
 	size_t n_files;
 };
 
-/* Hostile-input bounds: libyaml has none of its own. 0 in spec_limits_default()'s copy = default. */
+/* Hostile-input bounds: libyaml has none of its own. */
 struct spec_limits {
 	size_t max_depth;		/* nesting, default 64 */
 	size_t max_aliases;		/* per file, default 256 */
 	size_t max_nodes;		/* per document with aliases expanded, default 100000 */
 	size_t max_scalar;		/* bytes, default 256 KiB */
+	size_t max_document;		/* bytes, default 1 MiB */
 	size_t max_file;		/* bytes per file, default 4 MiB */
 	size_t max_documents;		/* per file, default 1000 */
 	size_t max_files;		/* per directory walk, default 10000 */

@@ -9,6 +9,7 @@ struct cli_command {
 };
 
 int cmd_version(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_source(int argc, char **argv);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 static const struct cli_command commands[] = {
+	{ "validate", cmd_validate, "check specs (files or directories) and print every error with its position" },
 	{ "version", cmd_version, "print the version and the libraries auriga was built with" },
 	{ "status", cmd_status, "print the status auriga wrote on the specs repo's newest annotated commit" },
 	{ "source", cmd_source, "run one Git source operation (fetch, snapshot, note) for scripts" },

@@ -1,0 +1,687 @@
+/* The spec set: loading files and buffers through the bounded loader and the CRD schemas, diags, lookups. */
+#include "spec.h"
+#include "buf.h"
+#include "schema.h"
+#include "spec_internal.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const kind_names[] = { "Cluster", "Deployment", "Service", "Job",
+	"AnalysisTemplate" };
+
+const char *spec_kind_name(enum spec_kind k)
+{
+	return (unsigned)k < SPEC_KIND_COUNT ? kind_names[k] : NULL;
+}
+
+/* ---- diags ---- */
+
+void spec_diags_init(struct spec_diags *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+void spec_diags_release(struct spec_diags *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		free(d->v[i].file);
+		free(d->v[i].kind);
+		free(d->v[i].name);
+		free(d->v[i].path);
+		free(d->v[i].msg);
+	}
+	free(d->v);
+	spec_diags_init(d);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s && *s ? xstrdup(s) : NULL;
+}
+
+void spec_diags_add(struct spec_diags *d, const struct spec_pos *pos, const char *kind,
+		    const char *name, const char *path, const char *fmt, ...)
+{
+	struct spec_diag *x;
+	struct buf msg = BUF_INIT_MAX(4096);
+	va_list ap;
+
+	XGROW(d->v, d->cap, d->n + 1);
+	x = &d->v[d->n];
+	memset(x, 0, sizeof(*x));
+	if (pos) {
+		x->file = dup_or_null(pos->file);
+		x->line = pos->line;
+		x->col = pos->col;
+	}
+	x->kind = dup_or_null(kind);
+	x->name = kind ? xstrdup(name && *name ? name : "?") : NULL;
+	x->path = dup_or_null(path);
+	va_start(ap, fmt);
+	buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	x->msg = buf_detach(&msg, NULL);
+	x->seq = d->n;
+	d->n++;
+}
+
+static int diag_cmp(const void *a, const void *b)
+{
+	const struct spec_diag *x = a, *y = b;
+	int c = strcmp(x->file ? x->file : "", y->file ? y->file : "");
+
+	if (c)
+		return c;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void spec_diags_sort(struct spec_diags *d)
+{
+	if (d->n > 1)
+		qsort(d->v, d->n, sizeof(*d->v), diag_cmp);
+}
+
+char *spec_diag_format(const struct spec_diag *d)
+{
+	struct buf b = BUF_INIT_MAX(16384);
+
+	if (d->file && d->line > 0)
+		buf_printf(&b, "%s:%d:%d: ", d->file, d->line, d->col);
+	else if (d->file)
+		buf_printf(&b, "%s: ", d->file);
+	if (d->kind)
+		buf_printf(&b, "%s/%s: ", d->kind, d->name ? d->name : "?");
+	if (d->path)
+		buf_printf(&b, "%s: ", d->path);
+	buf_puts(&b, d->msg);
+	return buf_detach(&b, NULL);
+}
+
+/* ---- positions ---- */
+
+const struct ynode *spec_node_at(const struct ynode *root, const char *path)
+{
+	const struct ynode *n = root;
+	const char *p = path;
+
+	while (n && p && *p) {
+		char seg[128];
+		size_t k = 0;
+		const struct ynode *next = NULL;
+
+		if (*p == '.')
+			p++;
+		if (*p == '[') {
+			p++;
+			while (*p && *p != ']' && k < sizeof(seg) - 1)
+				seg[k++] = *p++;
+			seg[k] = '\0';
+			if (*p == ']')
+				p++;
+			if (n->type == YNODE_SEQ) {
+				long i;
+
+				if (parse_long(seg, 0, (long)n->n - 1, &i) == 0)
+					next = n->kids[i];
+			} else {
+				next = ynode_get(n, seg);
+			}
+		} else {
+			while (*p && *p != '.' && *p != '[' && k < sizeof(seg) - 1)
+				seg[k++] = *p++;
+			seg[k] = '\0';
+			next = ynode_get(n, seg);
+		}
+		if (next == NULL)
+			break;
+		n = next;
+	}
+	return n;
+}
+
+void spec_obj_err(struct spec_diags *d, enum spec_kind kind, const struct spec_meta *meta,
+		  const char *path, const char *fmt, ...)
+{
+	const struct ynode *n = meta->node ? spec_node_at(meta->node, path) : NULL;
+	struct spec_pos pos = meta->pos;
+	char msg[1024];
+	va_list ap;
+
+	if (n) {
+		pos.line = n->line;
+		pos.col = n->col;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	spec_diags_add(d, meta->defaulted ? NULL : &pos, spec_kind_name(kind), meta->name, path,
+		       "%s", msg);
+}
+
+/* ---- the set ---- */
+
+static const struct spec_limits default_limits = {
+	.max_depth = 64,
+	.max_aliases = 256,
+	.max_nodes = 100000,
+	.max_scalar = 256 * 1024,
+	.max_document = 1024 * 1024,
+	.max_file = 4 * 1024 * 1024,
+	.max_documents = 1000,
+	.max_files = 10000,
+	.max_dir_depth = 32,
+};
+
+const struct spec_limits *spec_limits_default(void)
+{
+	return &default_limits;
+}
+
+void spec_set_init(struct spec_set *set, const struct spec_schemas *schemas,
+		   const struct spec_limits *limits)
+{
+	memset(set, 0, sizeof(*set));
+	set->schemas = schemas ? schemas : spec_schemas_builtin();
+	set->priv = xcalloc(1, sizeof(*set->priv));
+	set->priv->lim = limits ? *limits : default_limits;
+}
+
+void spec_set_release(struct spec_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n_clusters; i++)
+		spec_cluster_free(set->clusters[i]);
+	for (i = 0; i < set->n_deployments; i++)
+		spec_deployment_free(set->deployments[i]);
+	for (i = 0; i < set->n_services; i++)
+		spec_service_free(set->services[i]);
+	for (i = 0; i < set->n_jobs; i++)
+		spec_job_free(set->jobs[i]);
+	for (i = 0; i < set->n_analysis_templates; i++)
+		spec_analysis_template_free(set->analysis_templates[i]);
+	free(set->clusters);
+	free(set->deployments);
+	free(set->services);
+	free(set->jobs);
+	free(set->analysis_templates);
+	if (set->priv) {
+		for (i = 0; i < set->priv->n_trees; i++) {
+			ytree_release(set->priv->trees[i]);
+			free(set->priv->trees[i]);
+		}
+		free(set->priv->trees);
+		for (i = 0; i < set->priv->n_files; i++)
+			free(set->priv->files[i]);
+		free(set->priv->files);
+		free(set->priv);
+	}
+	memset(set, 0, sizeof(*set));
+}
+
+void spec_set_free(struct spec_set *set)
+{
+	if (set == NULL)
+		return;
+	spec_set_release(set);
+	free(set);
+}
+
+static const char *intern_file(struct spec_set *set, const char *path)
+{
+	struct spec_priv *p = set->priv;
+
+	XGROW(p->files, p->cap_files, p->n_files + 1);
+	p->files[p->n_files] = xstrdup(path);
+	set->n_files = ++p->n_files;
+	return p->files[p->n_files - 1];
+}
+
+struct doc_ctx {
+	struct spec_diags *diags;
+	const char *file;
+	const char *kind;
+	const char *name;
+};
+
+static void report_schema(void *ctx, const struct ynode *at, const char *path, const char *msg)
+{
+	struct doc_ctx *c = ctx;
+	struct spec_pos pos = { c->file, at->line, at->col };
+
+	spec_diags_add(c->diags, &pos, c->kind, c->name, path, "%s", msg);
+}
+
+#define APPEND(set, arr, n, cap, obj)                        \
+	do {                                                 \
+		XGROW((set)->arr, (set)->caps[cap], (set)->n + 1); \
+		(set)->arr[(set)->n++] = (obj);              \
+	} while (0)
+
+static void add_object(struct spec_set *set, enum spec_kind k, const struct ynode *root,
+		       int invalid, const char *file)
+{
+	struct spec_meta *m;
+
+	switch (k) {
+	case SPEC_CLUSTER: {
+		struct spec_cluster *o = spec_decode_cluster(root);
+
+		APPEND(set, clusters, n_clusters, k, o);
+		m = &o->meta;
+		break;
+	}
+	case SPEC_DEPLOYMENT: {
+		struct spec_deployment *o = spec_decode_deployment(root);
+
+		APPEND(set, deployments, n_deployments, k, o);
+		m = &o->meta;
+		break;
+	}
+	case SPEC_SERVICE: {
+		struct spec_service *o = spec_decode_service(root);
+
+		APPEND(set, services, n_services, k, o);
+		m = &o->meta;
+		break;
+	}
+	case SPEC_JOB: {
+		struct spec_job *o = spec_decode_job(root);
+
+		APPEND(set, jobs, n_jobs, k, o);
+		m = &o->meta;
+		break;
+	}
+	default: {
+		struct spec_analysis_template *o = spec_decode_analysis_template(root);
+
+		APPEND(set, analysis_templates, n_analysis_templates, k, o);
+		m = &o->meta;
+		break;
+	}
+	}
+	m->invalid = invalid;
+	m->node = root;
+	m->pos.file = file;
+	m->pos.line = root->line;
+	m->pos.col = root->col;
+}
+
+static void load_doc(struct spec_set *set, const char *file, const struct ytree_doc *doc,
+		     struct spec_diags *diags)
+{
+	const struct ynode *root = doc->root, *av, *kn, *name;
+	struct spec_pos pos = { file, doc->line, doc->col };
+	struct doc_ctx ctx = { diags, file, NULL, NULL };
+	const char *kind;
+	size_t errors;
+	int k;
+
+	if (root->type != YNODE_MAP) {
+		spec_diags_add(diags, &pos, NULL, NULL, NULL, "a document must be a mapping, got %s",
+			       ynode_describe(root));
+		return;
+	}
+	av = ynode_get(root, "apiVersion");
+	kn = ynode_get(root, "kind");
+	name = spec_node_at(root, "metadata.name");
+	ctx.name = name && name != root ? ynode_str(name) : NULL;
+	if (kn == NULL) {
+		spec_diags_add(diags, &pos, NULL, NULL, "kind", "required field is missing");
+		return;
+	}
+	kind = ynode_str(kn);
+	for (k = 0; k < SPEC_KIND_COUNT && kind; k++)
+		if (strcmp(kind, kind_names[k]) == 0)
+			break;
+	if (kind == NULL || k == SPEC_KIND_COUNT) {
+		pos.line = kn->line;
+		pos.col = kn->col;
+		spec_diags_add(diags, &pos, NULL, NULL, "kind",
+			       "unknown kind \"%.60s\" (expected one of Cluster, Deployment, "
+			       "Service, Job, AnalysisTemplate)",
+			       kn->type == YNODE_SCALAR ? kn->str : ynode_describe(kn));
+		return;
+	}
+	ctx.kind = kind_names[k];
+	if (av == NULL) {
+		spec_diags_add(diags, &pos, ctx.kind, ctx.name, "apiVersion",
+			       "required field is missing");
+		return;
+	}
+	if (ynode_str(av) == NULL || strcmp(ynode_str(av), SPEC_API_VERSION) != 0) {
+		pos.line = av->line;
+		pos.col = av->col;
+		spec_diags_add(diags, &pos, ctx.kind, ctx.name, "apiVersion",
+			       "unsupported \"%.60s\" (expected " SPEC_API_VERSION ")",
+			       av->type == YNODE_SCALAR ? av->str : ynode_describe(av));
+		return;
+	}
+	errors = schema_validate(set->schemas->kinds[k], root, "", report_schema, &ctx);
+	add_object(set, (enum spec_kind)k, root, errors > 0, file);
+}
+
+size_t spec_set_load_buffer(struct spec_set *set, const char *path, const char *data, size_t len,
+			    struct spec_diags *diags)
+{
+	struct spec_priv *p = set->priv;
+	const char *file = intern_file(set, path);
+	struct ytree *t = xmalloc(sizeof(*t));
+	struct ytree_limits lim;
+	struct ytree_error err;
+	size_t before = diags->n, i, non_empty = 0;
+
+	lim.max_depth = p->lim.max_depth;
+	lim.max_aliases = p->lim.max_aliases;
+	lim.max_nodes = p->lim.max_nodes;
+	lim.max_scalar = p->lim.max_scalar;
+	lim.max_document = p->lim.max_document;
+	lim.max_file = p->lim.max_file;
+	lim.max_documents = p->lim.max_documents;
+	if (ytree_parse(t, file, data, len, &lim, &err) < 0) {
+		struct spec_pos pos = { file, err.line, err.col };
+
+		spec_diags_add(diags, &pos, NULL, NULL, NULL, "%s", err.msg);
+		ytree_release(t);
+		free(t);
+		return diags->n - before;
+	}
+	for (i = 0; i < t->n_docs; i++) {
+		if (t->docs[i].empty)
+			continue;
+		non_empty++;
+		load_doc(set, file, &t->docs[i], diags);
+	}
+	if (non_empty == 0) {
+		struct spec_pos pos = { file, 0, 0 };
+
+		spec_diags_add(diags, &pos, NULL, NULL, NULL, "no documents in this file");
+	}
+	XGROW(p->trees, p->cap_trees, p->n_trees + 1);
+	p->trees[p->n_trees++] = t;
+	return diags->n - before;
+}
+
+char *spec_path_join(const char *dir, const char *name)
+{
+	struct buf b = BUF_INIT_MAX(1 << 16);
+
+	if (str_has_suffix(dir, "/"))
+		buf_printf(&b, "%s%s", dir, name);
+	else
+		buf_printf(&b, "%s/%s", dir, name);
+	return buf_detach(&b, NULL);
+}
+
+int spec_read_file(const char *path, size_t max, char **data, size_t *len,
+		   struct spec_diags *diags)
+{
+	struct spec_pos pos = { path, 0, 0 };
+	struct buf b = BUF_INIT_MAX(max);
+	char chunk[65536];
+	int fd, rc = -1;
+	ssize_t n;
+
+	*data = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		spec_diags_add(diags, &pos, NULL, NULL, NULL, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			spec_diags_add(diags, &pos, NULL, NULL, NULL, "cannot read: %s",
+				       strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (buf_append(&b, chunk, (size_t)n) < 0) {
+			spec_diags_add(diags, &pos, NULL, NULL, NULL,
+				       "file larger than the limit of %zu bytes", max);
+			goto out;
+		}
+	}
+	*data = buf_detach(&b, len);
+	rc = 0;
+out:
+	buf_release(&b);
+	close(fd);
+	return rc;
+}
+
+static size_t load_file(struct spec_set *set, const char *path, struct spec_diags *diags)
+{
+	char *data;
+	size_t len, n;
+
+	if (spec_read_file(path, set->priv->lim.max_file, &data, &len, diags) < 0)
+		return 1;
+	n = spec_set_load_buffer(set, path, data, len, diags);
+	free(data);
+	return n;
+}
+
+static int walk_filter(const struct dirent *e)
+{
+	return e->d_name[0] != '.';
+}
+
+static size_t walk(struct spec_set *set, const char *dir, size_t depth, struct spec_diags *diags)
+{
+	struct spec_priv *p = set->priv;
+	struct dirent **names = NULL;
+	struct spec_pos pos = { dir, 0, 0 };
+	size_t errors = 0;
+	int n, i;
+
+	if (depth > p->lim.max_dir_depth) {
+		spec_diags_add(diags, &pos, NULL, NULL, NULL,
+			       "directories nested deeper than the limit of %zu", p->lim.max_dir_depth);
+		return 1;
+	}
+	n = scandir(dir, &names, walk_filter, alphasort);
+	if (n < 0) {
+		spec_diags_add(diags, &pos, NULL, NULL, NULL, "cannot read directory: %s",
+			       strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		char *path = spec_path_join(dir, names[i]->d_name);
+		struct stat st;
+
+		if (p->walked > p->lim.max_files) {
+			/* Already reported. */
+		} else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			errors += walk(set, path, depth + 1, diags);
+		} else if ((str_has_suffix(path, ".yaml") || str_has_suffix(path, ".yml")) &&
+			   stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (++p->walked > p->lim.max_files) {
+				spec_diags_add(diags, &pos, NULL, NULL, NULL,
+					       "more than the limit of %zu spec files",
+					       p->lim.max_files);
+				errors++;
+			} else {
+				errors += load_file(set, path, diags);
+			}
+		}
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	return errors;
+}
+
+size_t spec_set_load_path(struct spec_set *set, const char *path, struct spec_diags *diags)
+{
+	struct stat st;
+	struct spec_pos pos = { path, 0, 0 };
+
+	if (stat(path, &st) < 0) {
+		spec_diags_add(diags, &pos, NULL, NULL, NULL, "cannot open: %s", strerror(errno));
+		return 1;
+	}
+	if (S_ISDIR(st.st_mode))
+		return walk(set, path, 0, diags);
+	return load_file(set, path, diags);
+}
+
+size_t spec_set_finish(struct spec_set *set, struct spec_diags *diags)
+{
+	if (set->n_clusters == 0) {
+		struct spec_cluster *c = xcalloc(1, sizeof(*c));
+
+		c->meta.name = xstrdup("default");
+		c->meta.defaulted = 1;
+		c->push_notes = -1;
+		c->allow_privileged = -1;
+		c->allow_host_bind_mounts = -1;
+		APPEND(set, clusters, n_clusters, SPEC_CLUSTER, c);
+	}
+	spec_set_defaults(set);
+	return spec_set_check(set, diags);
+}
+
+/* ---- lookups ---- */
+
+struct spec_cluster *spec_set_cluster(const struct spec_set *set)
+{
+	return set->n_clusters ? set->clusters[0] : NULL;
+}
+
+#define FIND(arr, n)                                                              \
+	do {                                                                      \
+		size_t i_;                                                        \
+		for (i_ = 0; name && i_ < set->n; i_++)                           \
+			if (set->arr[i_]->meta.name &&                            \
+			    strcmp(set->arr[i_]->meta.name, name) == 0)           \
+				return set->arr[i_];                              \
+		return NULL;                                                      \
+	} while (0)
+
+struct spec_deployment *spec_set_deployment(const struct spec_set *set, const char *name)
+{
+	FIND(deployments, n_deployments);
+}
+
+struct spec_service *spec_set_service(const struct spec_set *set, const char *name)
+{
+	FIND(services, n_services);
+}
+
+struct spec_job *spec_set_job(const struct spec_set *set, const char *name)
+{
+	FIND(jobs, n_jobs);
+}
+
+struct spec_analysis_template *spec_set_analysis_template(const struct spec_set *set,
+							  const char *name)
+{
+	FIND(analysis_templates, n_analysis_templates);
+}
+
+int spec_container_port(const struct spec_container *c, const struct spec_port_ref *ref)
+{
+	size_t i;
+
+	if (ref->name == NULL)
+		return ref->number;
+	for (i = 0; i < c->n_ports; i++)
+		if (c->ports[i].name && strcmp(c->ports[i].name, ref->name) == 0)
+			return c->ports[i].container_port;
+	return 0;
+}
+
+/* ---- phases ---- */
+
+static const char *role_of(const struct spec_deployment *d)
+{
+	return d->role ? d->role : "";
+}
+
+int spec_deployment_phase_index(const struct spec_set *set, const struct spec_deployment *dep)
+{
+	const struct spec_cluster *c = spec_set_cluster(set);
+	size_t n_roles = c ? c->n_role_order : 0, i;
+	const char *role = role_of(dep);
+	int below = 0;
+
+	if (dep->phase >= 0)
+		return dep->phase;
+	for (i = 0; i < n_roles; i++)
+		if (strcmp(c->role_order[i], role) == 0)
+			return (int)i;
+	/* Unlisted roles: one phase each, in name order, after the listed ones. */
+	for (i = 0; i < set->n_deployments; i++) {
+		const char *r = role_of(set->deployments[i]);
+		size_t j, listed = 0, seen = 0;
+
+		if (strcmp(r, role) >= 0)
+			continue;
+		for (j = 0; j < n_roles; j++)
+			listed |= strcmp(c->role_order[j], r) == 0;
+		for (j = 0; j < i; j++)
+			seen |= strcmp(role_of(set->deployments[j]), r) == 0;
+		if (!listed && !seen)
+			below++;
+	}
+	return (int)n_roles + below;
+}
+
+int spec_set_phase_count(const struct spec_set *set)
+{
+	size_t i;
+	int max = -1;
+
+	for (i = 0; i < set->n_deployments; i++) {
+		int p = spec_deployment_phase_index(set, set->deployments[i]);
+
+		if (p > max)
+			max = p;
+	}
+	return max + 1;
+}
+
+long spec_intpct_resolve(const struct spec_intpct *v, long total, int round_up)
+{
+	if (!v->set)
+		return 0;
+	if (!v->percent)
+		return v->value;
+	if (round_up)
+		return (v->value * total + 99) / 100;
+	return v->value * total / 100;
+}
+
+int spec_deployment_host_port_span(const struct spec_deployment *dep)
+{
+	int r = dep->replicas > 0 ? dep->replicas : 0;
+
+	switch (dep->strategy.type) {
+	case SPEC_STRATEGY_RECREATE:
+		return r;
+	case SPEC_STRATEGY_ROLLING:
+		return r + (int)spec_intpct_resolve(&dep->strategy.max_surge, r, 1);
+	default:
+		return 2 * r;
+	}
+}

@@ -1,0 +1,50 @@
+/* What the spec_*.c files share with each other and with schema.c, and nobody else. */
+#ifndef AURIGA_SPEC_INTERNAL_H
+#define AURIGA_SPEC_INTERNAL_H
+
+#include "spec.h"
+#include "yaml_tree.h"
+
+#include <stdio.h>
+
+struct spec_priv {
+	struct spec_limits lim;
+	char **files;		/* names of every file loaded, pointed to by positions */
+	size_t n_files, cap_files;
+	struct ytree **trees;	/* kept so that semantic checks can point at fields */
+	size_t n_trees, cap_trees;
+	size_t walked;		/* files seen by directory walks */
+};
+
+/* dir + "/" + name, freshly allocated. */
+char *spec_path_join(const char *dir, const char *name);
+/* Reads a whole file of at most max bytes; 0, or -1 with a diag added. */
+int spec_read_file(const char *path, size_t max, char **data, size_t *len,
+		   struct spec_diags *diags);
+
+/* A diag about an object, positioned at the node that path names in its document. */
+void spec_obj_err(struct spec_diags *d, enum spec_kind kind, const struct spec_meta *meta,
+		  const char *path, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The node that path ("spec.ports[1].name") names under root, or its deepest present ancestor. */
+const struct ynode *spec_node_at(const struct ynode *root, const char *path);
+
+/* Decode: a schema-checked (or not: invalid is set) document into a new object. */
+struct spec_cluster *spec_decode_cluster(const struct ynode *doc);
+struct spec_deployment *spec_decode_deployment(const struct ynode *doc);
+struct spec_service *spec_decode_service(const struct ynode *doc);
+struct spec_job *spec_decode_job(const struct ynode *doc);
+struct spec_analysis_template *spec_decode_analysis_template(const struct ynode *doc);
+void spec_decode_meta(struct spec_meta *m, const struct ynode *doc);
+
+void spec_cluster_free(struct spec_cluster *c);
+void spec_deployment_free(struct spec_deployment *d);
+void spec_service_free(struct spec_service *s);
+void spec_job_free(struct spec_job *j);
+void spec_analysis_template_free(struct spec_analysis_template *a);
+void spec_meta_release(struct spec_meta *m);
+
+/* The defaults pass and the semantic checks. */
+void spec_set_defaults(struct spec_set *set);
+size_t spec_set_check(struct spec_set *set, struct spec_diags *diags);
+
+#endif

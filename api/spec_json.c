@@ -1,0 +1,371 @@
+/* The model as JSON (jansson), and the revision: SHA-256 over the canonical JSON of a container template. */
+#include "spec.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *jstrv(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *jkv(const struct spec_kv *kv, size_t n)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_set_new(o, kv[i].key, json_string(kv[i].value));
+	return o;
+}
+
+static json_t *jintpct(const struct spec_intpct *v)
+{
+	char s[32];
+
+	if (!v->set)
+		return json_null();
+	if (!v->percent)
+		return json_integer(v->value);
+	snprintf(s, sizeof(s), "%ld%%", v->value);
+	return json_string(s);
+}
+
+static json_t *jport_ref(const struct spec_port_ref *r)
+{
+	if (r->name)
+		return json_string(r->name);
+	return r->number ? json_integer(r->number) : json_null();
+}
+
+static const char *restart_name(enum spec_restart r)
+{
+	return r == SPEC_RESTART_ON_FAILURE ? "OnFailure" : r == SPEC_RESTART_NEVER ? "Never"
+										       : "Always";
+}
+
+static json_t *container_json(const struct spec_container *c)
+{
+	json_t *o = json_object(), *ports = json_array(), *vols = json_array();
+	size_t i;
+
+	for (i = 0; i < c->n_ports; i++) {
+		const struct spec_port *p = &c->ports[i];
+
+		json_array_append_new(ports,
+				      json_pack("{s:o,s:i,s:i,s:o,s:s}", "name", jstr(p->name),
+						"containerPort", p->container_port, "hostPort",
+						p->host_port, "hostIP", jstr(p->host_ip), "protocol",
+						p->protocol == SPEC_PROTO_UDP ? "UDP" : "TCP"));
+	}
+	for (i = 0; i < c->n_volumes; i++) {
+		const struct spec_volume *v = &c->volumes[i];
+
+		json_array_append_new(vols, json_pack("{s:o,s:o,s:o,s:b,s:b}", "name", jstr(v->name),
+						      "mountPath", jstr(v->mount_path), "hostPath",
+						      jstr(v->host_path), "perReplica",
+						      v->per_replica, "readOnly", v->read_only));
+	}
+	json_object_set_new(o, "image", jstr(c->image));
+	json_object_set_new(o, "command", jstrv(c->command, c->n_command));
+	json_object_set_new(o, "args", jstrv(c->args, c->n_args));
+	json_object_set_new(o, "env", jkv(c->env, c->n_env));
+	json_object_set_new(o, "envFiles", jstrv(c->env_files, c->n_env_files));
+	json_object_set_new(o, "ports", ports);
+	json_object_set_new(o, "volumes", vols);
+	json_object_set_new(o, "resources",
+			    json_pack("{s:I,s:I}", "memoryBytes", (json_int_t)c->memory_limit,
+				      "cpuMillis", (json_int_t)c->cpu_millis));
+	json_object_set_new(o, "restartPolicy", json_string(restart_name(c->restart_policy)));
+	json_object_set_new(o, "labels", jkv(c->labels, c->n_labels));
+	json_object_set_new(o, "network", jstr(c->network));
+	json_object_set_new(o, "privileged", json_boolean(c->privileged));
+	json_object_set_new(o, "user", jstr(c->user));
+	return o;
+}
+
+char *spec_container_canonical_json(const struct spec_container *c)
+{
+	json_t *o = container_json(c);
+	char *s;
+
+	/* The format version: bump it when the encoding changes on purpose. */
+	json_object_set_new(o, "v", json_integer(1));
+	s = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(o);
+	if (s == NULL)
+		BUG("cannot encode a container template");
+	return s;
+}
+
+static void revision(const struct spec_container *c, char out[SPEC_REVISION_HEX])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+	char *s = spec_container_canonical_json(c);
+
+	if (!EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) || n != 32)
+		BUG("SHA-256 failed");
+	free(s);
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void spec_deployment_revision(const struct spec_deployment *dep, char out_hex[SPEC_REVISION_HEX])
+{
+	revision(&dep->tmpl, out_hex);
+}
+
+void spec_job_revision(const struct spec_job *job, char out_hex[SPEC_REVISION_HEX])
+{
+	revision(&job->tmpl, out_hex);
+}
+
+/* ---- the model ---- */
+
+static json_t *meta_json(const struct spec_meta *m)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "name", jstr(m->name));
+	json_object_set_new(o, "labels", jkv(m->labels, m->n_labels));
+	json_object_set_new(o, "annotations", jkv(m->annotations, m->n_annotations));
+	if (m->pos.file)
+		json_object_set_new(o, "source", json_pack("{s:s,s:i,s:i}", "file", m->pos.file,
+							   "line", m->pos.line, "col",
+							   m->pos.col));
+	return o;
+}
+
+static json_t *cluster_json(const struct spec_cluster *c)
+{
+	json_t *o = json_object(), *eps = json_array();
+	size_t i;
+
+	for (i = 0; i < c->n_endpoints; i++) {
+		const struct spec_endpoint *e = &c->endpoints[i];
+
+		json_array_append_new(eps, json_pack("{s:o,s:o,s:{s:o,s:o,s:o}}", "name",
+						     jstr(e->name), "url", jstr(e->url), "tls",
+						     "caFile", jstr(e->tls.ca_file), "certFile",
+						     jstr(e->tls.cert_file), "keyFile",
+						     jstr(e->tls.key_file)));
+	}
+	json_object_set_new(o, "metadata", meta_json(&c->meta));
+	json_object_set_new(o, "defaulted", json_boolean(c->meta.defaulted));
+	json_object_set_new(o, "endpoints", eps);
+	json_object_set_new(o, "roleOrder", jstrv(c->role_order, c->n_role_order));
+	json_object_set_new(o, "router",
+			    json_pack("{s:s,s:o,s:o,s:o,s:o}", "type", "NGINX", "configPath",
+				      jstr(c->router.config_path), "reloadCommand",
+				      jstrv(c->router.reload_command, c->router.n_reload_command),
+				      "container", jstr(c->router.container), "listenAddress",
+				      jstr(c->router.listen_address)));
+	json_object_set_new(o, "status", json_pack("{s:o,s:b}", "notesRef", jstr(c->notes_ref),
+						   "push", c->push_notes > 0));
+	json_object_set_new(o, "policy", json_pack("{s:b,s:b}", "allowPrivileged",
+						   c->allow_privileged > 0, "allowHostBindMounts",
+						   c->allow_host_bind_mounts > 0));
+	return o;
+}
+
+static json_t *probe_json(const struct spec_probe *p)
+{
+	json_t *o;
+
+	if (p->kind == SPEC_PROBE_NONE)
+		return json_null();
+	o = json_pack("{s:i,s:i,s:i,s:i,s:i}", "initialDelaySeconds", p->initial_delay_seconds,
+		      "periodSeconds", p->period_seconds, "timeoutSeconds", p->timeout_seconds,
+		      "successThreshold", p->success_threshold, "failureThreshold",
+		      p->failure_threshold);
+	if (p->kind == SPEC_PROBE_HTTP)
+		json_object_set_new(o, "httpGet",
+				    json_pack("{s:o,s:o,s:s,s:o}", "path", jstr(p->http_path),
+					      "port", jport_ref(&p->port), "scheme",
+					      p->http_https ? "HTTPS" : "HTTP", "httpHeaders",
+					      jkv(p->http_headers, p->n_http_headers)));
+	else if (p->kind == SPEC_PROBE_TCP)
+		json_object_set_new(o, "tcpSocket", json_pack("{s:o}", "port", jport_ref(&p->port)));
+	else
+		json_object_set_new(o, "exec", json_pack("{s:o}", "command",
+							 jstrv(p->exec_command, p->n_exec_command)));
+	return o;
+}
+
+static json_t *strategy_json(const struct spec_strategy *s)
+{
+	static const char *const types[] = { "RollingUpdate", "Recreate", "BlueGreen", "Canary" };
+	json_t *o = json_object();
+	size_t i;
+
+	json_object_set_new(o, "type", json_string(types[s->type]));
+	json_object_set_new(o, "minReadySeconds", json_integer(s->min_ready_seconds));
+	json_object_set_new(o, "progressDeadlineSeconds",
+			    json_integer(s->progress_deadline_seconds));
+	if (s->type == SPEC_STRATEGY_ROLLING)
+		json_object_set_new(o, "rollingUpdate",
+				    json_pack("{s:o,s:o}", "maxUnavailable",
+					      jintpct(&s->max_unavailable), "maxSurge",
+					      jintpct(&s->max_surge)));
+	if (s->type == SPEC_STRATEGY_BLUEGREEN)
+		json_object_set_new(
+			o, "blueGreen",
+			json_pack("{s:o,s:o,s:b,s:o,s:o,s:i,s:i}", "activeService",
+				  jstr(s->active_service), "previewService",
+				  jstr(s->preview_service), "autoPromotionEnabled",
+				  s->auto_promotion_enabled > 0, "prePromotionAnalysis",
+				  jstrv(s->pre_promotion_analysis, s->n_pre_promotion_analysis),
+				  "smokeTestJob", jstr(s->smoke_test_job),
+				  "postPromotionWindowSeconds", s->post_promotion_window_seconds,
+				  "scaleDownDelaySeconds", s->scale_down_delay_seconds));
+	if (s->type == SPEC_STRATEGY_CANARY) {
+		json_t *steps = json_array();
+
+		for (i = 0; i < s->n_steps; i++) {
+			const struct spec_canary_step *st = &s->steps[i];
+
+			if (st->kind == SPEC_STEP_SET_WEIGHT)
+				json_array_append_new(steps, json_pack("{s:i}", "setWeight",
+								       st->weight));
+			else if (st->kind == SPEC_STEP_PAUSE)
+				json_array_append_new(
+					steps, json_pack("{s:{s:o}}", "pause", "durationMs",
+							 st->pause_ms < 0
+								 ? json_null()
+								 : json_integer(st->pause_ms)));
+			else
+				json_array_append_new(
+					steps, json_pack("{s:{s:o}}", "analysis", "templates",
+							 jstrv(st->templates, st->n_templates)));
+		}
+		json_object_set_new(o, "canary", json_pack("{s:o}", "steps", steps));
+	}
+	return o;
+}
+
+void *spec_deployment_to_json(const struct spec_set *set, const struct spec_deployment *d)
+{
+	json_t *o = json_object(), *budget = json_object();
+	char rev[SPEC_REVISION_HEX];
+
+	spec_deployment_revision(d, rev);
+	json_object_set_new(o, "metadata", meta_json(&d->meta));
+	json_object_set_new(o, "role", jstr(d->role));
+	json_object_set_new(o, "phase", json_integer(spec_deployment_phase_index(set, d)));
+	json_object_set_new(o, "dependsOn", jstrv(d->depends_on, d->n_depends_on));
+	json_object_set_new(o, "replicas", json_integer(d->replicas));
+	json_object_set_new(o, "revision", json_string(rev));
+	json_object_set_new(o, "template", container_json(&d->tmpl));
+	json_object_set_new(o, "probes",
+			    json_pack("{s:o,s:o,s:o}", "startup", probe_json(&d->probes.startup),
+				      "readiness", probe_json(&d->probes.readiness), "liveness",
+				      probe_json(&d->probes.liveness)));
+	json_object_set_new(o, "strategy", strategy_json(&d->strategy));
+	json_object_set_new(o, "autoRollback", json_boolean(d->auto_rollback > 0));
+	if (d->budget.min_available.set)
+		json_object_set_new(budget, "minAvailable", jintpct(&d->budget.min_available));
+	if (d->budget.max_unavailable.set)
+		json_object_set_new(budget, "maxUnavailable", jintpct(&d->budget.max_unavailable));
+	json_object_set_new(budget, "defaulted", json_boolean(d->budget.defaulted));
+	json_object_set_new(o, "disruptionBudget", budget);
+	json_object_set_new(o, "hooks",
+			    json_pack("{s:o,s:o,s:o}", "preDeploy",
+				      jstrv(d->hooks.pre_deploy, d->hooks.n_pre_deploy),
+				      "postDeploy", jstrv(d->hooks.post_deploy, d->hooks.n_post_deploy),
+				      "onRollback",
+				      jstrv(d->hooks.on_rollback, d->hooks.n_on_rollback)));
+	return o;
+}
+
+static json_t *service_json(const struct spec_service *s)
+{
+	return json_pack("{s:o,s:o,s:i,s:o,s:o,s:{s:i,s:i}}", "metadata", meta_json(&s->meta),
+			 "deployment", jstr(s->deployment), "port", s->port, "upstream",
+			 jstr(s->upstream), "targetPort", jport_ref(&s->target_port),
+			 "upstreamHealth", "maxFails", s->max_fails, "failTimeoutSeconds",
+			 s->fail_timeout_seconds);
+}
+
+static json_t *job_json(const struct spec_job *j)
+{
+	char rev[SPEC_REVISION_HEX];
+
+	spec_job_revision(j, rev);
+	return json_pack("{s:o,s:o,s:s,s:i,s:i}", "metadata", meta_json(&j->meta), "template",
+			 container_json(&j->tmpl), "revision", rev, "activeDeadlineSeconds",
+			 j->active_deadline_seconds, "backoffLimit", j->backoff_limit);
+}
+
+static json_t *analysis_json(const struct spec_analysis_template *a)
+{
+	static const char *const ops[] = { ">", ">=", "<", "<=", "==", "!=" };
+	json_t *metrics = json_array();
+	size_t i;
+
+	for (i = 0; i < a->n_metrics; i++) {
+		const struct spec_metric *m = &a->metrics[i];
+		json_t *prov;
+
+		if (m->provider == SPEC_METRIC_SCRAPE)
+			prov = json_pack("{s:{s:o,s:o,s:o}}", "scrape", "port",
+					 jport_ref(&m->scrape_port), "path", jstr(m->scrape_path),
+					 "metric", jstr(m->scrape_metric));
+		else
+			prov = json_pack("{s:{s:o,s:o}}", "prometheus", "address",
+					 jstr(m->prometheus_address), "query", jstr(m->query));
+		json_array_append_new(metrics,
+				      json_pack("{s:o,s:o,s:{s:s,s:f},s:I,s:i,s:i}", "name",
+						jstr(m->name), "provider", prov, "failureCondition",
+						"operator", ops[m->fail_op], "value", m->fail_value,
+						"intervalMs", (json_int_t)m->interval_ms, "count",
+						m->count, "failureLimit", m->failure_limit));
+	}
+	return json_pack("{s:o,s:o}", "metadata", meta_json(&a->meta), "metrics", metrics);
+}
+
+void *spec_set_to_json(const struct spec_set *set)
+{
+	json_t *o = json_object(), *a;
+	size_t i;
+
+	a = json_array();
+	for (i = 0; i < set->n_clusters; i++)
+		json_array_append_new(a, cluster_json(set->clusters[i]));
+	json_object_set_new(o, "clusters", a);
+	a = json_array();
+	for (i = 0; i < set->n_deployments; i++)
+		json_array_append_new(a, spec_deployment_to_json(set, set->deployments[i]));
+	json_object_set_new(o, "deployments", a);
+	a = json_array();
+	for (i = 0; i < set->n_services; i++)
+		json_array_append_new(a, service_json(set->services[i]));
+	json_object_set_new(o, "services", a);
+	a = json_array();
+	for (i = 0; i < set->n_jobs; i++)
+		json_array_append_new(a, job_json(set->jobs[i]));
+	json_object_set_new(o, "jobs", a);
+	a = json_array();
+	for (i = 0; i < set->n_analysis_templates; i++)
+		json_array_append_new(a, analysis_json(set->analysis_templates[i]));
+	json_object_set_new(o, "analysisTemplates", a);
+	return o;
+}

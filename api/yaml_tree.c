@@ -1,0 +1,608 @@
+/* The bounded YAML loader: libyaml events in, a DAG of positioned nodes out. */
+#include "yaml_tree.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+struct anchor {
+	char *name;
+	struct ynode *node;
+};
+
+struct loader {
+	struct ytree *t;
+	const struct ytree_limits *lim;
+	struct ytree_error *err;
+	const char *data;
+	size_t len;
+	struct ynode **stack;	/* open collections, at most max_depth */
+	size_t depth;
+	struct ynode *root;
+	struct anchor *anchors;
+	size_t n_anchors, cap_anchors;
+	size_t aliases;
+	size_t doc_nodes;
+	size_t doc_start;
+};
+
+static int fail(struct loader *l, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(struct loader *l, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	l->err->line = line;
+	l->err->col = col;
+	va_start(ap, fmt);
+	vsnprintf(l->err->msg, sizeof(l->err->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static struct ynode *node_new(struct loader *l, enum ynode_type type, const yaml_mark_t *m)
+{
+	struct ynode *n = xcalloc(1, sizeof(*n));
+
+	n->type = type;
+	n->line = (int)m->line + 1;
+	n->col = (int)m->column + 1;
+	n->weight = 1;
+	n->height = 1;
+	XGROW(l->t->all, l->t->cap_all, l->t->n_all + 1);
+	l->t->all[l->t->n_all++] = n;
+	return n;
+}
+
+static void clear_anchors(struct loader *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n_anchors; i++)
+		free(l->anchors[i].name);
+	l->n_anchors = 0;
+}
+
+static void add_anchor(struct loader *l, const char *name, struct ynode *n)
+{
+	size_t i;
+
+	/* A later anchor of the same name hides the earlier one, as YAML says. */
+	for (i = 0; i < l->n_anchors; i++) {
+		if (strcmp(l->anchors[i].name, name) == 0) {
+			l->anchors[i].node = n;
+			return;
+		}
+	}
+	XGROW(l->anchors, l->cap_anchors, l->n_anchors + 1);
+	l->anchors[l->n_anchors].name = xstrdup(name);
+	l->anchors[l->n_anchors].node = n;
+	l->n_anchors++;
+}
+
+static int is_one_of(const char *s, const char *const *words)
+{
+	for (; *words; words++)
+		if (strcmp(s, *words) == 0)
+			return 1;
+	return 0;
+}
+
+static int match_int(const char *s)
+{
+	const char *p = s;
+
+	if (strncmp(s, "0x", 2) == 0 && s[2]) {
+		for (p = s + 2; *p; p++)
+			if (!strchr("0123456789abcdefABCDEF", *p))
+				return 0;
+		return 1;
+	}
+	if (strncmp(s, "0o", 2) == 0 && s[2]) {
+		for (p = s + 2; *p; p++)
+			if (*p < '0' || *p > '7')
+				return 0;
+		return 1;
+	}
+	if (*p == '-' || *p == '+')
+		p++;
+	if (!*p)
+		return 0;
+	for (; *p; p++)
+		if (*p < '0' || *p > '9')
+			return 0;
+	return 1;
+}
+
+static int match_float(const char *s)
+{
+	static const char *const special[] = { ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
+		"-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN", NULL };
+	const char *p = s;
+	int digits = 0;
+
+	if (is_one_of(s, special))
+		return 1;
+	if (*p == '-' || *p == '+')
+		p++;
+	while (*p >= '0' && *p <= '9') {
+		p++;
+		digits++;
+	}
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			p++;
+			digits++;
+		}
+	}
+	if (!digits)
+		return 0;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '-' || *p == '+')
+			p++;
+		if (*p < '0' || *p > '9')
+			return 0;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return *p == '\0';
+}
+
+static enum yscalar resolve_plain(const char *s)
+{
+	static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
+	static const char *const bools[] = { "true", "True", "TRUE", "false", "False", "FALSE",
+		NULL };
+
+	if (is_one_of(s, nulls))
+		return YS_NULL;
+	if (is_one_of(s, bools))
+		return YS_BOOL;
+	if (match_int(s))
+		return YS_INT;
+	if (match_float(s))
+		return YS_FLOAT;
+	return YS_STR;
+}
+
+static int resolve_scalar(struct loader *l, struct ynode *n, const yaml_event_t *ev)
+{
+	const char *tag = (const char *)ev->data.scalar.tag;
+	int plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+
+	n->quoted = !plain;
+	if (tag == NULL || strcmp(tag, "!") == 0) {
+		n->stype = plain && tag == NULL ? resolve_plain(n->str) : YS_STR;
+		return 0;
+	}
+	if (strcmp(tag, YAML_STR_TAG) == 0) {
+		n->stype = YS_STR;
+		return 0;
+	}
+	if (strcmp(tag, YAML_INT_TAG) == 0 || strcmp(tag, YAML_FLOAT_TAG) == 0 ||
+	    strcmp(tag, YAML_BOOL_TAG) == 0 || strcmp(tag, YAML_NULL_TAG) == 0) {
+		n->stype = resolve_plain(n->str);
+		if ((strcmp(tag, YAML_INT_TAG) == 0 && n->stype != YS_INT) ||
+		    (strcmp(tag, YAML_FLOAT_TAG) == 0 && n->stype != YS_FLOAT &&
+		     n->stype != YS_INT) ||
+		    (strcmp(tag, YAML_BOOL_TAG) == 0 && n->stype != YS_BOOL) ||
+		    (strcmp(tag, YAML_NULL_TAG) == 0 && n->stype != YS_NULL))
+			return fail(l, n->line, n->col, "value \"%.40s\" does not match its tag %s",
+				    n->str, tag);
+		if (strcmp(tag, YAML_FLOAT_TAG) == 0)
+			n->stype = YS_FLOAT;
+		return 0;
+	}
+	return fail(l, n->line, n->col, "unsupported tag \"%.60s\"", tag);
+}
+
+static int check_duplicate(struct loader *l, const struct ynode *map, const struct ynode *key)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < map->n; i += 2) {
+		const struct ynode *k = map->kids[i];
+
+		if (k->len == key->len && memcmp(k->str, key->str, k->len) == 0)
+			return fail(l, key->line, key->col,
+				    "duplicate key \"%.60s\" (first at line %d)", key->str,
+				    k->line);
+	}
+	return 0;
+}
+
+/* Hangs n under the open collection, or makes it the root. */
+static int attach(struct loader *l, struct ynode *n)
+{
+	struct ynode *parent;
+
+	if (l->depth == 0) {
+		l->root = n;
+		return 0;
+	}
+	parent = l->stack[l->depth - 1];
+	if (parent->type == YNODE_MAP && parent->n % 2 == 0) {
+		if (n->type != YNODE_SCALAR)
+			return fail(l, n->line, n->col,
+				    "mapping keys must be scalars, got %s", ynode_describe(n));
+		if (check_duplicate(l, parent, n) < 0)
+			return -1;
+	}
+	XGROW(parent->kids, parent->cap, parent->n + 1);
+	parent->kids[parent->n++] = n;
+	return 0;
+}
+
+static int open_node(struct loader *l, struct ynode *n)
+{
+	if (l->depth + 1 > l->lim->max_depth)
+		return fail(l, n->line, n->col, "nesting deeper than the limit of %zu levels",
+			    l->lim->max_depth);
+	if (attach(l, n) < 0)
+		return -1;
+	l->stack[l->depth++] = n;
+	return 0;
+}
+
+static void close_node(struct loader *l)
+{
+	struct ynode *n = l->stack[--l->depth];
+	size_t i, w = 1;
+	unsigned h = 0;
+
+	for (i = 0; i < n->n; i++) {
+		w = n->kids[i]->weight > SIZE_MAX - w ? SIZE_MAX : w + n->kids[i]->weight;
+		if (n->kids[i]->height > h)
+			h = n->kids[i]->height;
+	}
+	n->weight = w;
+	n->height = h + 1;
+	n->complete = 1;
+}
+
+static int count_node(struct loader *l, const struct ynode *n, size_t weight)
+{
+	if (weight > l->lim->max_nodes || l->doc_nodes > l->lim->max_nodes - weight)
+		return fail(l, n->line, n->col,
+			    "document expands to more than the limit of %zu nodes%s",
+			    l->lim->max_nodes, weight > 1 ? " (alias expansion)" : "");
+	l->doc_nodes += weight;
+	return 0;
+}
+
+static int on_alias(struct loader *l, const yaml_event_t *ev)
+{
+	const char *name = (const char *)ev->data.alias.anchor;
+	int line = (int)ev->start_mark.line + 1, col = (int)ev->start_mark.column + 1;
+	struct ynode *target = NULL;
+	size_t i;
+
+	if (++l->aliases > l->lim->max_aliases)
+		return fail(l, line, col, "more than the limit of %zu aliases",
+			    l->lim->max_aliases);
+	for (i = 0; i < l->n_anchors; i++)
+		if (strcmp(l->anchors[i].name, name) == 0)
+			target = l->anchors[i].node;
+	if (target == NULL)
+		return fail(l, line, col, "unknown anchor \"%.60s\"", name);
+	if (!target->complete)
+		return fail(l, line, col, "alias \"%.60s\" refers to itself", name);
+	if (l->depth + target->height > l->lim->max_depth)
+		return fail(l, line, col,
+			    "alias \"%.60s\" nests deeper than the limit of %zu levels", name,
+			    l->lim->max_depth);
+	if (count_node(l, target, target->weight) < 0)
+		return -1;
+	if (l->depth > 0 && l->stack[l->depth - 1]->type == YNODE_MAP &&
+	    l->stack[l->depth - 1]->n % 2 == 0 && target->type != YNODE_SCALAR)
+		return fail(l, line, col, "mapping keys must be scalars, got %s",
+			    ynode_describe(target));
+	return attach(l, target);
+}
+
+static int on_scalar(struct loader *l, const yaml_event_t *ev)
+{
+	struct ynode *n;
+
+	if (ev->data.scalar.length > l->lim->max_scalar)
+		return fail(l, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
+			    "scalar of %zu bytes is larger than the limit of %zu",
+			    ev->data.scalar.length, l->lim->max_scalar);
+	n = node_new(l, YNODE_SCALAR, &ev->start_mark);
+	if (count_node(l, n, 1) < 0)
+		return -1;
+	n->str = xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+	n->len = ev->data.scalar.length;
+	n->complete = 1;
+	if (resolve_scalar(l, n, ev) < 0)
+		return -1;
+	if (ev->data.scalar.anchor)
+		add_anchor(l, (const char *)ev->data.scalar.anchor, n);
+	return attach(l, n);
+}
+
+static int on_collection(struct loader *l, const yaml_event_t *ev, enum ynode_type type)
+{
+	const yaml_char_t *anchor = type == YNODE_MAP ? ev->data.mapping_start.anchor
+						       : ev->data.sequence_start.anchor;
+	const yaml_char_t *tag = type == YNODE_MAP ? ev->data.mapping_start.tag
+						    : ev->data.sequence_start.tag;
+	struct ynode *n = node_new(l, type, &ev->start_mark);
+
+	if (tag && strcmp((const char *)tag, "!") != 0 &&
+	    strcmp((const char *)tag, type == YNODE_MAP ? YAML_MAP_TAG : YAML_SEQ_TAG) != 0)
+		return fail(l, n->line, n->col, "unsupported tag \"%.60s\"", (const char *)tag);
+	if (count_node(l, n, 1) < 0)
+		return -1;
+	if (anchor)
+		add_anchor(l, (const char *)anchor, n);
+	return open_node(l, n);
+}
+
+/* Line and column of a byte offset, for reader errors that carry no mark. */
+static void offset_pos(const struct loader *l, size_t off, int *line, int *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off && i < l->len; i++) {
+		if (l->data[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)l->data[i] & 0xC0) != 0x80) {
+			(*col)++;
+		}
+	}
+}
+
+static int parser_error(struct loader *l, const yaml_parser_t *p)
+{
+	int line, col;
+
+	if (p->error == YAML_READER_ERROR) {
+		offset_pos(l, p->problem_offset, &line, &col);
+		if (p->problem_value != -1)
+			return fail(l, line, col, "yaml: %s (byte 0x%02x)",
+				    p->problem ? p->problem : "cannot read",
+				    (unsigned)p->problem_value & 0xFFu);
+		return fail(l, line, col, "yaml: %s", p->problem ? p->problem : "cannot read");
+	}
+	if (p->error == YAML_MEMORY_ERROR)
+		return fail(l, 0, 0, "yaml: out of memory");
+	line = (int)p->problem_mark.line + 1;
+	col = (int)p->problem_mark.column + 1;
+	if (p->context)
+		return fail(l, line, col, "yaml: %s %s at line %d", p->problem ? p->problem : "error",
+			    p->context, (int)p->context_mark.line + 1);
+	return fail(l, line, col, "yaml: %s", p->problem ? p->problem : "syntax error");
+}
+
+static int on_event(struct loader *l, const yaml_event_t *ev, int *done)
+{
+	struct ytree *t = l->t;
+
+	if (ev->type != YAML_STREAM_START_EVENT && ev->type != YAML_STREAM_END_EVENT &&
+	    ev->end_mark.index - l->doc_start > l->lim->max_document)
+		return fail(l, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
+			    "document larger than the limit of %zu bytes", l->lim->max_document);
+	switch (ev->type) {
+	case YAML_STREAM_END_EVENT:
+		*done = 1;
+		return 0;
+	case YAML_DOCUMENT_START_EVENT:
+		if (t->n_docs >= l->lim->max_documents)
+			return fail(l, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
+				    "more than the limit of %zu documents in one file",
+				    l->lim->max_documents);
+		l->doc_start = ev->start_mark.index;
+		l->doc_nodes = 0;
+		l->root = NULL;
+		clear_anchors(l);
+		XGROW(t->docs, t->cap_docs, t->n_docs + 1);
+		t->docs[t->n_docs].root = NULL;
+		t->docs[t->n_docs].line = (int)ev->start_mark.line + 1;
+		t->docs[t->n_docs].col = (int)ev->start_mark.column + 1;
+		t->docs[t->n_docs].empty = 0;
+		return 0;
+	case YAML_DOCUMENT_END_EVENT: {
+		struct ytree_doc *d = &t->docs[t->n_docs++];
+
+		d->root = l->root;
+		if (d->root->type == YNODE_SCALAR && d->root->stype == YS_NULL && !d->root->quoted)
+			d->empty = 1;
+		if (d->root->type != YNODE_SCALAR) {
+			d->line = d->root->line;
+			d->col = d->root->col;
+		}
+		return 0;
+	}
+	case YAML_SCALAR_EVENT:
+		return on_scalar(l, ev);
+	case YAML_SEQUENCE_START_EVENT:
+		return on_collection(l, ev, YNODE_SEQ);
+	case YAML_MAPPING_START_EVENT:
+		return on_collection(l, ev, YNODE_MAP);
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		close_node(l);
+		return 0;
+	case YAML_ALIAS_EVENT:
+		return on_alias(l, ev);
+	default:
+		return 0;
+	}
+}
+
+int ytree_parse(struct ytree *t, const char *file, const char *data, size_t len,
+		const struct ytree_limits *lim, struct ytree_error *err)
+{
+	struct loader l;
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int done = 0, rc = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->file = file;
+	memset(&l, 0, sizeof(l));
+	l.t = t;
+	l.lim = lim;
+	l.err = err;
+	l.data = data;
+	l.len = len;
+	err->line = err->col = 0;
+	err->msg[0] = '\0';
+	if (len > lim->max_file)
+		return fail(&l, 0, 0, "file of %zu bytes is larger than the limit of %zu", len,
+			    lim->max_file);
+	l.stack = xcalloc(lim->max_depth + 1, sizeof(*l.stack));
+	if (!yaml_parser_initialize(&p)) {
+		free(l.stack);
+		return fail(&l, 0, 0, "yaml: cannot initialise the parser");
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
+	while (!done) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			rc = parser_error(&l, &p);
+			break;
+		}
+		rc = on_event(&l, &ev, &done);
+		yaml_event_delete(&ev);
+		if (rc < 0)
+			break;
+	}
+	yaml_parser_delete(&p);
+	clear_anchors(&l);
+	free(l.anchors);
+	free(l.stack);
+	if (rc < 0) {
+		/* Keep the nodes in t->all for ytree_release, but no half documents. */
+		t->n_docs = 0;
+	}
+	return rc;
+}
+
+void ytree_release(struct ytree *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_all; i++) {
+		free(t->all[i]->str);
+		free(t->all[i]->kids);
+		free(t->all[i]);
+	}
+	free(t->all);
+	free(t->docs);
+	memset(t, 0, sizeof(*t));
+}
+
+const struct ynode *ynode_key(const struct ynode *map, const char *key)
+{
+	size_t i;
+
+	if (map == NULL || map->type != YNODE_MAP)
+		return NULL;
+	for (i = 0; i + 1 < map->n; i += 2)
+		if (strcmp(map->kids[i]->str, key) == 0)
+			return map->kids[i];
+	return NULL;
+}
+
+const struct ynode *ynode_get(const struct ynode *map, const char *key)
+{
+	size_t i;
+
+	if (map == NULL || map->type != YNODE_MAP)
+		return NULL;
+	for (i = 0; i + 1 < map->n; i += 2)
+		if (strcmp(map->kids[i]->str, key) == 0)
+			return map->kids[i + 1];
+	return NULL;
+}
+
+int ynode_int(const struct ynode *n, long long *out)
+{
+	char *end;
+	long long v;
+	const char *s;
+	int base = 10;
+
+	if (n == NULL || n->type != YNODE_SCALAR || n->stype != YS_INT)
+		return -1;
+	s = n->str;
+	if (strncmp(s, "0x", 2) == 0) {
+		s += 2;
+		base = 16;
+	} else if (strncmp(s, "0o", 2) == 0) {
+		s += 2;
+		base = 8;
+	}
+	errno = 0;
+	v = strtoll(s, &end, base);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int ynode_float(const struct ynode *n, double *out)
+{
+	long long i;
+	char *end;
+
+	if (ynode_int(n, &i) == 0) {
+		*out = (double)i;
+		return 0;
+	}
+	if (n == NULL || n->type != YNODE_SCALAR || n->stype != YS_FLOAT)
+		return -1;
+	if (strstr(n->str, "inf") || strstr(n->str, "Inf") || strstr(n->str, "INF") ||
+	    strstr(n->str, "nan") || strstr(n->str, "NaN") || strstr(n->str, "NAN"))
+		return -1;
+	*out = strtod(n->str, &end);
+	return *end == '\0' ? 0 : -1;
+}
+
+int ynode_bool(const struct ynode *n, int *out)
+{
+	if (n == NULL || n->type != YNODE_SCALAR || n->stype != YS_BOOL)
+		return -1;
+	*out = n->str[0] == 't' || n->str[0] == 'T';
+	return 0;
+}
+
+const char *ynode_str(const struct ynode *n)
+{
+	if (n == NULL || n->type != YNODE_SCALAR || n->stype != YS_STR)
+		return NULL;
+	return n->str;
+}
+
+const char *ynode_describe(const struct ynode *n)
+{
+	if (n == NULL)
+		return "nothing";
+	if (n->type == YNODE_MAP)
+		return "a mapping";
+	if (n->type == YNODE_SEQ)
+		return "a list";
+	switch (n->stype) {
+	case YS_NULL:
+		return "null";
+	case YS_BOOL:
+		return "a boolean";
+	case YS_INT:
+		return "an integer";
+	case YS_FLOAT:
+		return "a number";
+	default:
+		return "a string";
+	}
+}
