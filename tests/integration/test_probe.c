@@ -1,0 +1,598 @@
+/*
+ * Integration tests for the probe runner against real demo-node containers: http, tcp and exec
+ * probes each shown to follow what the container does (ready, not ready, liveness failure).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "docker.h"
+#include "error.h"
+#include "http_client.h"
+#include "loop.h"
+#include "probe.h"
+#include "spec.h"
+#include "util.h"
+
+#define IMAGE_REPO "auriga-demo-node"
+#define NODE_PORT 9003
+
+static struct loop *L;
+static struct http_client *H;
+static struct docker *D;
+static char label[96];		/* auriga.test.run=test_probe-<pid>: every object the test makes */
+static char net[96];		/* a network of the test's own, for traffic to container addresses */
+
+/* ------------------------------------------------------------ docker CLI helpers */
+
+/* Runs a shell command and returns its first output line (trimmed) in out; returns its exit status. */
+static int sh(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int sh(char *out, size_t size, const char *fmt, ...)
+{
+	char cmd[1024];
+	char line[512] = "";
+	va_list ap;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), p) == NULL)
+		line[0] = '\0';
+	while (fgetc(p) != EOF)
+		;
+	st = pclose(p);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (out != NULL)
+		snprintf(out, size, "%s", line);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void cleanup(void)
+{
+	if (label[0] == '\0')
+		return;
+	sh(NULL, 0, "ids=$(docker ps -aq --filter label=%s); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1",
+	   label);
+	sh(NULL, 0, "ids=$(docker network ls -q --filter label=%s); [ -z \"$ids\" ] || docker network rm $ids "
+		    ">/dev/null 2>&1", label);
+}
+
+struct ctr {
+	char id[80];
+	int port;		/* published on 127.0.0.1 */
+	char ip[64];		/* on the test's network */
+	int64_t run_ms;		/* loop time just before docker run */
+};
+
+/* Starts a demo node (tag, extra docker run arguments) on the test network with 9003 published on 127.0.0.1. */
+static void ctr_run(struct ctr *c, const char *tag, const char *args)
+{
+	char out[128];
+
+	memset(c, 0, sizeof(*c));
+	loop_run_once(L, 0);
+	c->run_ms = loop_now(L);
+	assert_int_equal(sh(c->id, sizeof(c->id), "docker run -d --label %s --network %s -p 127.0.0.1::%d %s %s:%s",
+			    label, net, NODE_PORT, args, IMAGE_REPO, tag), 0);
+	assert_true(strlen(c->id) >= 12);
+	assert_int_equal(sh(out, sizeof(out), "docker port %s %d/tcp | sed -n 's/^127\\.0\\.0\\.1://p'", c->id,
+			    NODE_PORT), 0);
+	assert_int_equal(parse_long(out, 1, 65535, (long[]){ 0 }), 0);
+	c->port = (int)strtol(out, NULL, 10);
+	assert_int_equal(sh(c->ip, sizeof(c->ip), "docker inspect -f '{{(index .NetworkSettings.Networks \"%s\").IPAddress}}' %s",
+			    net, c->id), 0);
+	assert_true(strlen(c->ip) >= 7);
+}
+
+/* ------------------------------------------------------------------ specs */
+
+static char *path_ready = "/q/health/ready";
+static char *path_live = "/q/health/live";
+static char *path_startup = "/q/health/startup";
+static char *port_name = "http";
+static char *cmd_ready[] = { "/demo-node", "probe", "/q/health/ready" };
+static char *cmd_live[] = { "/demo-node", "probe", "/q/health/live" };
+static struct spec_port tmpl_ports[] = { { .name = "http", .container_port = NODE_PORT } };
+static const struct spec_container tmpl = { .ports = tmpl_ports, .n_ports = 1 };
+
+static struct spec_probe timing(struct spec_probe p, int period, int timeout, int success, int failure)
+{
+	p.period_seconds = period;
+	p.timeout_seconds = timeout;
+	p.success_threshold = success;
+	p.failure_threshold = failure;
+	return p;
+}
+
+/* httpGet on the named port "http". */
+static struct spec_probe http(char *path, int period, int timeout, int success, int failure)
+{
+	struct spec_probe p = { .kind = SPEC_PROBE_HTTP, .http_path = path, .port = { .name = port_name } };
+
+	return timing(p, period, timeout, success, failure);
+}
+
+static struct spec_probe tcp(int port, int period, int timeout, int success, int failure)
+{
+	struct spec_probe p = { .kind = SPEC_PROBE_TCP, .port = { .number = port } };
+
+	return timing(p, period, timeout, success, failure);
+}
+
+static struct spec_probe exec_probe(char **cmd, int period, int timeout, int success, int failure)
+{
+	struct spec_probe p = { .kind = SPEC_PROBE_EXEC, .exec_command = cmd, .n_exec_command = 3 };
+
+	return timing(p, period, timeout, success, failure);
+}
+
+/* --------------------------------------------------------------- watching */
+
+struct change {
+	int64_t at;
+	unsigned changed;
+	struct probe_state st;
+};
+
+struct watch {
+	struct change ev[64];
+	size_t n;
+	int free_in_callback;	/* frees the runner from inside the callback on the first change */
+	struct probe_runner **self;
+};
+
+static void on_change(struct probe_runner *r, const struct probe_state *st, unsigned changed, void *arg)
+{
+	struct watch *w = arg;
+
+	if (w->n < sizeof(w->ev) / sizeof(w->ev[0])) {
+		w->ev[w->n].at = loop_now(L);
+		w->ev[w->n].changed = changed;
+		w->ev[w->n].st = *st;
+		w->n++;
+	}
+	if (w->free_in_callback) {
+		probe_runner_free(r);
+		*w->self = NULL;
+	}
+}
+
+/* The first recorded change with bit set and the flag then equal to value; NULL when none. */
+static const struct change *find(const struct watch *w, unsigned bit, int value)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		const struct probe_state *s = &w->ev[i].st;
+		int v = bit == PROBE_CHANGED_STARTED ? s->started
+			: bit == PROBE_CHANGED_READY ? s->ready
+			: bit == PROBE_CHANGED_LIVE_FAILED ? s->live_failed : s->startup_failed;
+
+		if ((w->ev[i].changed & bit) && v == value)
+			return &w->ev[i];
+	}
+	return NULL;
+}
+
+enum target_mode { VIA_PUBLISHED, VIA_ADDRESS };
+
+static struct probe_runner *runner(const struct ctr *c, const struct spec_probes *p, enum target_mode mode,
+				   struct watch *w)
+{
+	struct probe_port pm = { .container_port = NODE_PORT, .target = { "127.0.0.1", c->port } };
+	struct probe_config cfg = {
+		.loop = L,
+		.http = H,
+		.docker = D,
+		.container_id = c->id,
+		.container = &tmpl,
+		.probes = p,
+		.ports = mode == VIA_PUBLISHED ? &pm : NULL,
+		.n_ports = mode == VIA_PUBLISHED ? 1 : 0,
+		.address = mode == VIA_ADDRESS ? c->ip : NULL,
+		.started_at_ms = c->run_ms,
+		.on_change = on_change,
+		.arg = w,
+	};
+	struct error *err = NULL;
+	struct probe_runner *r = probe_runner_new(&cfg, &err);
+
+	if (r == NULL)
+		fail_msg("probe_runner_new: %s", error_msg(err));
+	return r;
+}
+
+/* Runs the loop until pred(r) or timeout_ms pass; returns pred's last value. */
+static int run_until(struct probe_runner *r, int (*pred)(const struct probe_state *), int64_t timeout_ms)
+{
+	int64_t end = now_ms() + timeout_ms;
+
+	while (!pred(probe_runner_state(r)) && now_ms() < end)
+		loop_run_once(L, 100);
+	return pred(probe_runner_state(r));
+}
+
+static void run_for(int64_t ms)
+{
+	int64_t end = now_ms() + ms;
+
+	while (now_ms() < end)
+		loop_run_once(L, end - now_ms());
+}
+
+static int is_ready(const struct probe_state *s) { return s->ready; }
+static int is_not_ready(const struct probe_state *s) { return !s->ready; }
+static int is_live_failed(const struct probe_state *s) { return s->live_failed; }
+static int three_readiness(const struct probe_state *s) { return s->attempts[PROBE_READINESS] >= 3; }
+
+static void expect_contains(const char *s, const char *part)
+{
+	if (strstr(s, part) == NULL)
+		fail_msg("'%s' does not contain '%s'", s, part);
+}
+
+/* ================================================================== http */
+
+/*
+ * A node that starts slowly: startup fails until DEMO_START_DELAY_MS has
+ * passed, holding the other two back; then it is started, then ready.
+ */
+static void http_startup_gates_readiness(void **state)
+{
+	struct spec_probes p = { .startup = http(path_startup, 1, 1, 1, 30),
+				 .readiness = http(path_ready, 1, 1, 1, 3),
+				 .liveness = http(path_live, 1, 1, 1, 3) };
+	struct watch w = { .n = 0 };
+	const struct change *started, *ready;
+	struct probe_runner *r;
+	struct ctr c;
+
+	(void)state;
+	ctr_run(&c, "slow-start", "-e DEMO_START_DELAY_MS=3000");
+	r = runner(&c, &p, VIA_PUBLISHED, &w);
+	assert_int_equal(probe_runner_state(r)->started, 0);
+	assert_int_equal(probe_runner_state(r)->ready, 0);
+	assert_true(run_until(r, is_ready, 20000));
+
+	started = find(&w, PROBE_CHANGED_STARTED, 1);
+	ready = find(&w, PROBE_CHANGED_READY, 1);
+	assert_non_null(started);
+	assert_non_null(ready);
+	/* The node said DOWN first: startup failed before it passed, and nothing else ran meanwhile. */
+	assert_true(started->st.attempts[PROBE_STARTUP] >= 2);
+	assert_int_equal(started->st.attempts[PROBE_READINESS], 0);
+	assert_int_equal(started->st.attempts[PROBE_LIVENESS], 0);
+	assert_true(started->at - c.run_ms >= 2500);
+	assert_true(ready->at >= started->at);
+	assert_int_equal(probe_runner_state(r)->live_failed, 0);
+	assert_int_equal(probe_runner_state(r)->startup_failed, 0);
+	expect_contains(probe_runner_state(r)->last_failure, "startup: GET http://127.0.0.1:");
+	expect_contains(probe_runner_state(r)->last_failure, "/q/health/startup: 503");
+	probe_runner_free(r);
+}
+
+/* A node whose readiness never turns UP is never ready, with the node's own answer as the reason. */
+static void http_never_ready(void **state)
+{
+	struct spec_probes p = { .readiness = http(path_ready, 1, 1, 1, 1), .liveness = http(path_live, 1, 1, 1, 1) };
+	struct watch w = { .n = 0 };
+	struct probe_runner *r;
+	struct ctr c;
+
+	(void)state;
+	ctr_run(&c, "never-ready", "");
+	r = runner(&c, &p, VIA_PUBLISHED, &w);
+	assert_true(run_until(r, three_readiness, 15000));
+	assert_int_equal(probe_runner_state(r)->started, 1);
+	assert_int_equal(probe_runner_state(r)->ready, 0);
+	assert_int_equal(probe_runner_state(r)->live_failed, 0);
+	assert_null(find(&w, PROBE_CHANGED_READY, 1));
+	expect_contains(probe_runner_state(r)->last_failure, "readiness: GET http://127.0.0.1:");
+	expect_contains(probe_runner_state(r)->last_failure, ": 503");
+	probe_runner_free(r);
+}
+
+/* Liveness passes while the node says UP and fails once DEMO_LIVE_FAIL_AFTER_S has run out; then it stops. */
+static void http_liveness_failure(void **state)
+{
+	struct spec_probes p = { .readiness = http(path_ready, 1, 1, 1, 3), .liveness = http(path_live, 1, 1, 1, 2) };
+	struct watch w = { .n = 0 };
+	const struct change *failed;
+	struct probe_runner *r;
+	unsigned attempts;
+	struct ctr c;
+
+	(void)state;
+	ctr_run(&c, "v1", "-e DEMO_LIVE_FAIL_AFTER_S=4");
+	r = runner(&c, &p, VIA_PUBLISHED, &w);
+	assert_true(run_until(r, is_ready, 10000));
+	assert_int_equal(probe_runner_state(r)->live_failed, 0);
+	assert_true(run_until(r, is_live_failed, 15000));
+	failed = find(&w, PROBE_CHANGED_LIVE_FAILED, 1);
+	assert_non_null(failed);
+	assert_true(failed->at - c.run_ms >= 4000);
+	assert_true(failed->st.attempts[PROBE_LIVENESS] >= 3);
+	expect_contains(failed->st.last_failure, "liveness: GET http://127.0.0.1:");
+	expect_contains(failed->st.last_failure, "/q/health/live: 503");
+	/* A failed liveness probe stops running (the engine restarts the container). */
+	attempts = probe_runner_state(r)->attempts[PROBE_LIVENESS];
+	run_for(2500);
+	assert_int_equal(probe_runner_state(r)->attempts[PROBE_LIVENESS], attempts);
+	/* After a restart in place, every probe starts over. */
+	probe_runner_restart(r, 0);
+	assert_int_equal(probe_runner_state(r)->live_failed, 0);
+	assert_int_equal(probe_runner_state(r)->ready, 0);
+	probe_runner_free(r);
+}
+
+/* A draining node (SIGTERM, DEMO_DRAIN_MS) turns readiness DOWN: ready, then not ready. */
+static void http_ready_then_not_ready(void **state)
+{
+	struct spec_probes p = { .readiness = http(path_ready, 1, 1, 1, 2) };
+	struct watch w = { .n = 0 };
+	const struct change *down;
+	struct probe_runner *r;
+	int64_t term_at;
+	struct ctr c;
+
+	(void)state;
+	ctr_run(&c, "v1", "-e DEMO_DRAIN_MS=30000");
+	r = runner(&c, &p, VIA_PUBLISHED, &w);
+	assert_true(run_until(r, is_ready, 10000));
+	loop_run_once(L, 0);
+	term_at = loop_now(L);
+	assert_int_equal(sh(NULL, 0, "docker kill -s TERM %s >/dev/null", c.id), 0);
+	assert_true(run_until(r, is_not_ready, 10000));
+	down = find(&w, PROBE_CHANGED_READY, 0);
+	assert_non_null(down);
+	assert_true(down->at >= term_at);
+	assert_true(down->st.consecutive_fail[PROBE_READINESS] >= 2);
+	expect_contains(down->st.last_failure, "/q/health/ready: 503");
+	assert_int_equal(probe_runner_state(r)->ready_since_ms, -1);
+	probe_runner_free(r);
+}
+
+/* A paused container does not answer: the attempts time out, which counts as failure; unpaused, it is ready again. */
+static void http_timeout_is_failure(void **state)
+{
+	struct spec_probes p = { .readiness = http(path_ready, 1, 1, 1, 2) };
+	struct watch w = { .n = 0 };
+	struct probe_runner *r;
+	struct ctr c;
+
+	(void)state;
+	ctr_run(&c, "v1", "");
+	r = runner(&c, &p, VIA_PUBLISHED, &w);
+	assert_true(run_until(r, is_ready, 10000));
+	assert_int_equal(sh(NULL, 0, "docker pause %s >/dev/null", c.id), 0);
+	assert_true(run_until(r, is_not_ready, 10000));
+	expect_contains(probe_runner_state(r)->last_failure, "timed out after 1000 ms");
+	assert_int_equal(sh(NULL, 0, "docker unpause %s >/dev/null", c.id), 0);
+	assert_true(run_until(r, is_ready, 10000));
+	probe_runner_free(r);
+}
+
+/* =================================================================== tcp */
+
+/* To the container's address on the test's network: a listening node is ready, one listening elsewhere is not. */
+static void tcp_ready_and_not_ready(void **state)
+{
+	struct spec_probes p = { .readiness = tcp(NODE_PORT, 1, 1, 1, 1) };
+	struct watch w1 = { .n = 0 }, w2 = { .n = 0 };
+	struct probe_runner *r1, *r2;
+	struct ctr good, wrong;
+
+	(void)state;
+	ctr_run(&good, "v1", "");
+	ctr_run(&wrong, "v1", "-e DEMO_PORT=9004");
+	r1 = runner(&good, &p, VIA_ADDRESS, &w1);
+	r2 = runner(&wrong, &p, VIA_ADDRESS, &w2);
+	assert_true(run_until(r1, is_ready, 10000));
+	assert_true(run_until(r2, three_readiness, 10000));
+	assert_int_equal(probe_runner_state(r2)->ready, 0);
+	assert_true(probe_runner_state(r1)->ready);
+	expect_contains(probe_runner_state(r1)->last_message, "readiness: tcp ");
+	expect_contains(probe_runner_state(r1)->last_message, ":9003: connected");
+	expect_contains(probe_runner_state(r2)->last_failure, "Connection refused");
+	probe_runner_free(r1);
+	probe_runner_free(r2);
+}
+
+/* A node that crashes (DEMO_CRASH_AFTER_S) stops accepting: tcp liveness fails. */
+static void tcp_liveness_failure(void **state)
+{
+	struct spec_probes p = { .liveness = tcp(NODE_PORT, 1, 1, 1, 2) };
+	struct watch w = { .n = 0 };
+	const struct change *failed;
+	struct probe_runner *r;
+	struct ctr c;
+
+	(void)state;
+	ctr_run(&c, "v1", "-e DEMO_CRASH_AFTER_S=3");
+	r = runner(&c, &p, VIA_ADDRESS, &w);
+	run_for(1500);
+	assert_int_equal(probe_runner_state(r)->live_failed, 0);
+	assert_true(probe_runner_state(r)->consecutive_ok[PROBE_LIVENESS] >= 1);
+	assert_true(run_until(r, is_live_failed, 15000));
+	failed = find(&w, PROBE_CHANGED_LIVE_FAILED, 1);
+	assert_non_null(failed);
+	assert_true(failed->at - c.run_ms >= 3000);
+	expect_contains(failed->st.last_failure, "liveness: tcp ");
+	probe_runner_free(r);
+}
+
+/* ================================================================== exec */
+
+static void exec_ready_and_never_ready(void **state)
+{
+	struct spec_probes p = { .readiness = exec_probe(cmd_ready, 1, 2, 1, 1) };
+	struct watch w1 = { .n = 0 }, w2 = { .n = 0 };
+	struct probe_runner *r1, *r2;
+	struct ctr good, never;
+
+	(void)state;
+	ctr_run(&good, "v1", "");
+	ctr_run(&never, "never-ready", "");
+	r1 = runner(&good, &p, VIA_PUBLISHED, &w1);
+	r2 = runner(&never, &p, VIA_PUBLISHED, &w2);
+	assert_true(run_until(r1, is_ready, 15000));
+	assert_true(run_until(r2, three_readiness, 15000));
+	assert_int_equal(probe_runner_state(r2)->ready, 0);
+	expect_contains(probe_runner_state(r1)->last_message, "readiness: exec /demo-node probe /q/health/ready: exit 0");
+	expect_contains(probe_runner_state(r2)->last_failure, "readiness: exec /demo-node probe /q/health/ready: exit ");
+	probe_runner_free(r1);
+	probe_runner_free(r2);
+	/* Let exec calls still inside Docker come back and free themselves. */
+	run_for(2500);
+}
+
+static void exec_liveness_failure(void **state)
+{
+	struct spec_probes p = { .liveness = exec_probe(cmd_live, 1, 2, 1, 2) };
+	struct watch w = { .n = 0 };
+	const struct change *failed;
+	struct probe_runner *r;
+	struct ctr c;
+
+	(void)state;
+	ctr_run(&c, "v1", "-e DEMO_LIVE_FAIL_AFTER_S=3");
+	r = runner(&c, &p, VIA_PUBLISHED, &w);
+	assert_true(run_until(r, is_live_failed, 20000));
+	failed = find(&w, PROBE_CHANGED_LIVE_FAILED, 1);
+	assert_non_null(failed);
+	assert_true(failed->at - c.run_ms >= 3000);
+	/* It passed before the node turned liveness DOWN. */
+	assert_true(failed->st.attempts[PROBE_LIVENESS] >= 3);
+	expect_contains(failed->st.last_failure, "liveness: exec /demo-node probe /q/health/live: exit ");
+	probe_runner_free(r);
+	run_for(2500);
+}
+
+/* ============================================================ the runner */
+
+/* Freed from inside its callback, or while attempts run: no callback afterwards, nothing left behind. */
+static void runner_free_cancels(void **state)
+{
+	struct spec_probes p = { .readiness = http(path_ready, 1, 1, 1, 1), .liveness = exec_probe(cmd_live, 1, 2, 1, 3) };
+	struct watch w = { .n = 0 }, w2 = { .n = 0 };
+	struct probe_runner *r, *r2;
+	unsigned timers;
+	struct ctr c;
+
+	(void)state;
+	ctr_run(&c, "v1", "");
+	timers = loop_timer_count(L);
+	r = runner(&c, &p, VIA_PUBLISHED, &w);
+	w.free_in_callback = 1;
+	w.self = &r;
+	r2 = runner(&c, &p, VIA_PUBLISHED, &w2);
+	/* Both runners start attempts; the first frees itself on its first change (ready). */
+	run_for(3000);
+	assert_null(r);
+	assert_int_equal(w.n, 1);
+	assert_true(probe_runner_state(r2)->ready);
+	/* r2 freed while an attempt may be running: no further callback. */
+	loop_run_once(L, 0);
+	probe_runner_free(r2);
+	w2.n = 0;
+	run_for(3000);
+	assert_int_equal(w2.n, 0);
+	assert_int_equal(http_client_active(H), 0);
+	assert_true(loop_timer_count(L) <= timers + 1);
+}
+
+/* Bad configurations are refused with the field named. */
+static void runner_rejects_bad_config(void **state)
+{
+	char *bad = "metrics";
+	struct spec_probes p = { .readiness = http(path_ready, 1, 1, 1, 1) };
+	struct probe_config cfg = { .loop = L, .http = H, .docker = D, .container_id = "x", .container = &tmpl,
+				    .probes = &p };
+	struct error *err = NULL;
+
+	(void)state;
+	p.readiness.port.name = bad;
+	assert_null(probe_runner_new(&cfg, &err));
+	expect_contains(error_msg(err), "readiness probe of 'x': port 'metrics' is not a port of the container");
+	error_clear(&err);
+
+	p.readiness = exec_probe(cmd_ready, 1, 1, 1, 1);
+	cfg.docker = NULL;
+	assert_null(probe_runner_new(&cfg, &err));
+	expect_contains(error_msg(err), "exec needs a docker client");
+	error_clear(&err);
+}
+
+/* ================================================================= setup */
+
+static int group_setup(void **state)
+{
+	struct docker_config dc;
+	struct error *err = NULL;
+
+	(void)state;
+	snprintf(label, sizeof(label), "auriga.test.run=test_probe-%ld", (long)getpid());
+	snprintf(net, sizeof(net), "test_probe-%ld", (long)getpid());
+	atexit(cleanup);
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const tags[] = { "v1", "never-ready", "slow-start", "v1" };
+
+		if (sh(NULL, 0, "docker image inspect %s:%s >/dev/null 2>&1", IMAGE_REPO, tags[i]) != 0) {
+			fprintf(stderr, "image %s:%s is missing (hack/build-images.sh builds it)\n", IMAGE_REPO, tags[i]);
+			return -1;
+		}
+	}
+	if (sh(NULL, 0, "docker network create --label %s %s >/dev/null", label, net) != 0)
+		return -1;
+	L = loop_new(&err);
+	if (L != NULL)
+		H = http_client_new(L, &err);
+	docker_config_default(&dc);
+	if (H != NULL && docker_config_from_env(&dc, &err) == 0)
+		D = docker_new(L, &dc, &err);
+	if (D == NULL) {
+		fprintf(stderr, "setup: %s\n", error_msg(err));
+		error_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	cleanup();
+	docker_free(D);
+	http_client_free(H);
+	loop_free(L);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(runner_rejects_bad_config),
+		cmocka_unit_test(http_startup_gates_readiness),
+		cmocka_unit_test(http_never_ready),
+		cmocka_unit_test(http_liveness_failure),
+		cmocka_unit_test(http_ready_then_not_ready),
+		cmocka_unit_test(http_timeout_is_failure),
+		cmocka_unit_test(tcp_ready_and_not_ready),
+		cmocka_unit_test(tcp_liveness_failure),
+		cmocka_unit_test(exec_ready_and_never_ready),
+		cmocka_unit_test(exec_liveness_failure),
+		cmocka_unit_test(runner_free_cancels),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
