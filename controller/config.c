@@ -449,7 +449,13 @@ static int apply_file(struct config *c, const char *path, struct error **err)
 			depth = 0;
 			break;
 		case YAML_SEQUENCE_START_EVENT:
-			if (depth != 1 || key < 0 || in_seq) {
+			if (depth != 1) {
+				rc = error_set(err, ERR_INVALID,
+					       "%s:%zu: the file must be a mapping of setting names to values",
+					       path, line);
+				goto out;
+			}
+			if (key < 0 || in_seq) {
 				rc = error_set(err, ERR_INVALID, "%s:%zu: %s%sunexpected list", path, line,
 					       key >= 0 ? table[key].name : "", key >= 0 ? ": " : "");
 				goto out;

@@ -1,0 +1,445 @@
+/* The settings table: precedence of sources, types and bounds, file errors with lines, reload, dump. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char file_path[64];
+
+static const char *write_conf(const char *text)
+{
+	FILE *f;
+
+	snprintf(file_path, sizeof(file_path), "/tmp/auriga-conf-%d.yml", (int)getpid());
+	f = fopen(file_path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return file_path;
+}
+
+/* Loads with argv (NULL-terminated, without the command name) and envp. */
+static int load(struct config **c, const char *const *args, char *const *envp, struct error **e)
+{
+	char *argv[32] = { (char *)"run" };
+	int argc = 1;
+
+	while (args && args[argc - 1])
+		argv[argc] = (char *)args[argc - 1], argc++;
+	return config_load(c, argc, argv, envp, NULL, NULL, e);
+}
+
+static void test_defaults(void **state)
+{
+	char *envp[] = { NULL };
+	struct config *c = NULL;
+	struct error *e = NULL;
+
+	(void)state;
+	assert_int_equal(load(&c, NULL, envp, &e), 0);
+	assert_string_equal(config_str(c, CFG_LISTEN), "127.0.0.1:8080");
+	assert_int_equal(config_source_of(c, CFG_LISTEN), CFG_SRC_DEFAULT);
+	assert_int_equal(config_ms(c, CFG_POLL_INTERVAL), 60000);
+	assert_int_equal(config_int(c, CFG_HTTP_MAX_BODY), 1048576);
+	assert_true(config_bool(c, CFG_NOTES_PUSH));
+	assert_string_equal(config_str(c, CFG_LOG_FORMAT), "logfmt");
+	assert_int_equal(config_enum(c, CFG_LOG_LEVEL), 1);
+	assert_string_equal(config_str(c, CFG_API_TOKEN_FILE), "");
+	config_free(c);
+}
+
+static void test_precedence(void **state)
+{
+	const char *path = write_conf("# settings\nlisten: 127.0.0.1:1111\nbranch: release\n"
+				      "poll-interval: 2m\nextra-labels:\n  - team=dlt\n  - env=prod\n");
+	char conf_env[128];
+	char *env_listen = (char *)"AURIGA_LISTEN=127.0.0.1:2222";
+	char *envp[] = { conf_env, env_listen, NULL };
+	const char *flags[] = { "--listen", "127.0.0.1:3333", NULL };
+	struct config *c = NULL;
+	struct error *e = NULL;
+	const char *const *labels;
+	size_t n;
+
+	(void)state;
+	snprintf(conf_env, sizeof(conf_env), "AURIGA_CONFIG=%s", path);
+	assert_int_equal(load(&c, flags, envp, &e), 0);
+	assert_string_equal(config_str(c, CFG_LISTEN), "127.0.0.1:3333");
+	assert_int_equal(config_source_of(c, CFG_LISTEN), CFG_SRC_FLAG);
+	assert_string_equal(config_origin(c, CFG_LISTEN), "--listen");
+	assert_string_equal(config_str(c, CFG_BRANCH), "release");
+	assert_int_equal(config_ms(c, CFG_POLL_INTERVAL), 120000);
+	labels = config_list(c, CFG_EXTRA_LABELS, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(labels[0], "team=dlt");
+	assert_string_equal(labels[1], "env=prod");
+	config_free(c);
+
+	/* Without the flag the environment wins over the file. */
+	assert_int_equal(load(&c, NULL, envp, &e), 0);
+	assert_string_equal(config_str(c, CFG_LISTEN), "127.0.0.1:2222");
+	assert_string_equal(config_origin(c, CFG_LISTEN), "AURIGA_LISTEN");
+	config_free(c);
+
+	/* Without either, the file's value, with its line. */
+	envp[1] = NULL;
+	assert_int_equal(load(&c, NULL, envp, &e), 0);
+	assert_string_equal(config_str(c, CFG_LISTEN), "127.0.0.1:1111");
+	assert_int_equal(config_source_of(c, CFG_LISTEN), CFG_SRC_FILE);
+	assert_true(str_has_suffix(config_origin(c, CFG_LISTEN), ".yml:2"));
+	config_free(c);
+
+	/* --config=FILE on the command line too, and --key=value syntax. */
+	{
+		char conf_flag[128];
+		const char *f2[] = { conf_flag, "--branch=hotfix", NULL };
+		char *noenv[] = { NULL };
+
+		snprintf(conf_flag, sizeof(conf_flag), "--config=%s", path);
+		assert_int_equal(load(&c, f2, noenv, &e), 0);
+		assert_string_equal(config_str(c, CFG_LISTEN), "127.0.0.1:1111");
+		assert_string_equal(config_str(c, CFG_BRANCH), "hotfix");
+		config_free(c);
+	}
+	unlink(path);
+}
+
+static void test_types_and_bounds(void **state)
+{
+	static const struct {
+		const char *args[4];
+		const char *error;	/* NULL: accepted */
+	} cases[] = {
+		{ { "--poll-interval", "500ms" }, "--poll-interval: poll-interval: '500ms' is out of range [1s, 24h]" },
+		{ { "--poll-interval", "25h" }, "out of range" },
+		{ { "--poll-interval", "1h30m" }, NULL },
+		{ { "--poll-interval", "90" }, NULL },
+		{ { "--poll-interval", "5 s" }, "is not a duration" },
+		{ { "--poll-interval", "-5s" }, "is not a duration" },
+		{ { "--max-probes", "0" }, "--max-probes: max-probes: 0 is out of range [1, 256]" },
+		{ { "--max-probes", "257" }, "out of range" },
+		{ { "--max-probes", "12x" }, "'12x' is not an integer" },
+		{ { "--max-probes", "99999999999999999999" }, "is not an integer" },
+		{ { "--log-level", "loud" }, "'loud' is not one of debug, info, warn, error" },
+		{ { "--log-format=json" }, NULL },
+		{ { "--notes-push=maybe" }, "is not a boolean" },
+		{ { "--no-notes-push" }, NULL },
+		{ { "--no-listen" }, "unknown option '--no-listen'" },
+		{ { "--bogus", "1" }, "unknown option '--bogus'" },
+		{ { "-x" }, "unknown option '-x'" },
+		{ { "--listen" }, "--listen needs a value" },
+		{ { "--listen", "nope" }, "listen: must be HOST:PORT" },
+		{ { "--listen", "127.0.0.1:99999" }, "listen: must be HOST:PORT" },
+		{ { "--listen", ":9090" }, NULL },
+		{ { "--listen", "[::1]:9090" }, NULL },
+		{ { "--tls-cert", "/c.pem" }, "--tls-cert: tls-cert: tls-cert and tls-key go together" },
+		{ { "--docker-tls-ca", "/ca.pem" }, "docker TLS settings need a tcp:// host" },
+		{ { "--docker-host", "http://x" }, "must start with unix:// or tcp://" },
+		{ { "--instance", "Bad_Name" }, "instance: must be 1 to 63" },
+		{ { "--notes-ref", "refs/heads/x" }, "must start with refs/notes/" },
+		{ { "--extra-labels", "a=b,noval" }, "items must be KEY=VALUE" },
+		{ { "--extra-labels", "auriga.io/x=1" }, "reserved" },
+		{ { "--https-token", "abc" }, "a secret cannot be given on the command line: use AURIGA_HTTPS_TOKEN" },
+	};
+	char *envp[] = { NULL };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct config *c = NULL;
+		struct error *e = NULL;
+		int rc = load(&c, cases[i].args, envp, &e);
+
+		print_message("# %s %s -> %s\n", cases[i].args[0], cases[i].args[1] ? cases[i].args[1] : "",
+			      rc < 0 ? error_msg(e) : "ok");
+		if (!cases[i].error) {
+			assert_int_equal(rc, 0);
+		} else {
+			assert_true(rc < 0);
+			assert_null(c);
+			assert_non_null(strstr(error_msg(e), cases[i].error));
+		}
+		error_free(e);
+		config_free(c);
+	}
+}
+
+static void test_env_errors(void **state)
+{
+	char *envp[] = { (char *)"AURIGA_MAX_PROBES=1000", NULL };
+	struct config *c = NULL;
+	struct error *e = NULL;
+
+	(void)state;
+	assert_true(load(&c, NULL, envp, &e) < 0);
+	assert_string_equal(error_msg(e), "AURIGA_MAX_PROBES: max-probes: 1000 is out of range [1, 256]");
+	error_free(e);
+}
+
+static void test_file_errors(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *error;	/* after "FILE" */
+	} cases[] = {
+		{ "listen: 127.0.0.1:1\nbogus: 1\n", ":2: bogus: unknown setting" },
+		{ "branch: a\n\nbranch: b\n", ":3: branch: set twice (first on line 1)" },
+		{ "max-probes: many\n", ":1: max-probes: 'many' is not an integer" },
+		{ "poll-interval: 0s\n", ":1: poll-interval: '0s' is out of range [1s, 24h]" },
+		{ "repo:\n  url: x\n", ":2: repo: value must be a scalar or a list" },
+		{ "branch: [a, b]\n", ":1: branch: a list is not allowed here" },
+		{ "a: &x 1\nbranch: *x\n", ":1: a: unknown setting" },
+		{ "branch: *x\n", ":1: " },
+		{ "listen: [\n", ":1: listen: a list is not allowed here" },
+		{ "branch: \"abc\n", ":" },
+		{ "- a\n- b\n", ":1: the file must be a mapping" },
+		{ "config: /etc/other.yml\n", ":1: config: cannot be set in the config file" },
+		{ "extra-labels:\n  - a=1,b=2\n", ":2: extra-labels: list items cannot hold ','" },
+		{ "tls-cert: /x.pem\n", ":1: tls-cert: tls-cert and tls-key go together" },
+	};
+	char env[128];
+	char *envp[] = { env, NULL };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct config *c = NULL;
+		struct error *e = NULL;
+		const char *path = write_conf(cases[i].text);
+		char want[256];
+
+		snprintf(env, sizeof(env), "AURIGA_CONFIG=%s", path);
+		snprintf(want, sizeof(want), "%s%s", path, cases[i].error);
+		assert_true(load(&c, NULL, envp, &e) < 0);
+		print_message("# %s\n", error_msg(e));
+		assert_true(str_has_prefix(error_msg(e), want));
+		error_free(e);
+		unlink(path);
+	}
+	/* A missing file names itself. */
+	{
+		struct config *c = NULL;
+		struct error *e = NULL;
+
+		snprintf(env, sizeof(env), "AURIGA_CONFIG=/nonexistent/auriga.yml");
+		assert_true(load(&c, NULL, envp, &e) < 0);
+		assert_non_null(strstr(error_msg(e), "'/nonexistent/auriga.yml'"));
+		error_free(e);
+	}
+}
+
+static void test_empty_and_null_values(void **state)
+{
+	const char *path = write_conf("# only comments\n");
+	char env[128];
+	char *envp[] = { env, NULL };
+	struct config *c = NULL;
+	struct error *e = NULL;
+
+	(void)state;
+	snprintf(env, sizeof(env), "AURIGA_CONFIG=%s", path);
+	assert_int_equal(load(&c, NULL, envp, &e), 0);
+	config_free(c);
+	write_conf("ssh-key: ~\nrepo: \"ssh://git@host/specs.git\"\nnotes-push: no\n");
+	assert_int_equal(load(&c, NULL, envp, &e), 0);
+	assert_string_equal(config_str(c, CFG_SSH_KEY), "");
+	assert_string_equal(config_str(c, CFG_REPO), "ssh://git@host/specs.git");
+	assert_false(config_bool(c, CFG_NOTES_PUSH));
+	config_free(c);
+	unlink(path);
+}
+
+static void test_reload(void **state)
+{
+	const char *path = write_conf("branch: one\nmax-probes: 4\nlisten: 127.0.0.1:5000\n");
+	char env[128];
+	char *envp[] = { env, (char *)"AURIGA_MAX_PROBES=7", NULL };
+	const char *flags[] = { "--listen", "127.0.0.1:6000", NULL };
+	struct config *c = NULL, *before;
+	struct error *e = NULL;
+
+	(void)state;
+	snprintf(env, sizeof(env), "AURIGA_CONFIG=%s", path);
+	assert_int_equal(load(&c, flags, envp, &e), 0);
+	assert_string_equal(config_str(c, CFG_BRANCH), "one");
+	/* A good file: applied, and the environment and flags still win. */
+	write_conf("branch: two\nmax-probes: 4\nlisten: 127.0.0.1:5001\n");
+	assert_int_equal(config_reload_file(&c, &e), 0);
+	assert_string_equal(config_str(c, CFG_BRANCH), "two");
+	assert_int_equal(config_int(c, CFG_MAX_PROBES), 7);
+	assert_string_equal(config_str(c, CFG_LISTEN), "127.0.0.1:6000");
+	/* A bad file: refused whole, the old settings stay. */
+	before = c;
+	write_conf("branch: three\nmax-probes: lots\n");
+	assert_true(config_reload_file(&c, &e) < 0);
+	assert_ptr_equal(c, before);
+	assert_string_equal(config_str(c, CFG_BRANCH), "two");
+	assert_non_null(strstr(error_msg(e), ":2: max-probes: 'lots' is not an integer"));
+	assert_non_null(strstr(error_msg(e), "reload refused"));
+	error_clear(&e);
+	/* A file that vanished: refused too. */
+	unlink(path);
+	assert_true(config_reload_file(&c, &e) < 0);
+	assert_string_equal(config_str(c, CFG_BRANCH), "two");
+	error_clear(&e);
+	config_free(c);
+}
+
+static char *capture(void (*fn)(const struct config *, FILE *), const struct config *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	fn(c, f);
+	fclose(f);
+	return text;
+}
+
+static void usage_adapter(const struct config *c, FILE *f)
+{
+	(void)c;
+	config_usage(f);
+}
+
+static void test_dump_masks_secrets(void **state)
+{
+	char *envp[] = { (char *)"AURIGA_HTTPS_TOKEN=hunter2-very-secret", NULL };
+	const char *flags[] = { "--branch", "prod", NULL };
+	struct config *c = NULL;
+	struct error *e = NULL;
+	char *text;
+
+	(void)state;
+	assert_int_equal(load(&c, flags, envp, &e), 0);
+	assert_string_equal(config_str(c, CFG_HTTPS_TOKEN), "hunter2-very-secret");
+	text = capture(config_dump, c);
+	assert_null(strstr(text, "hunter2"));
+	assert_non_null(strstr(text, "https-token"));
+	assert_non_null(strstr(text, "********"));
+	assert_non_null(strstr(text, "# AURIGA_HTTPS_TOKEN"));
+	assert_non_null(strstr(text, "prod"));
+	assert_non_null(strstr(text, "# --branch"));
+	assert_non_null(strstr(text, "127.0.0.1:8080"));
+	free(text);
+	config_free(c);
+}
+
+/* Every row has a flag and variable name that follow the rule, and --help and the man page list it. */
+static void test_table_usage_and_man_page(void **state)
+{
+	char *usage = capture(usage_adapter, NULL), *man = NULL;
+	FILE *f = fopen("doc/auriga.1", "r");
+	size_t len = 0;
+	int k;
+
+	(void)state;
+	assert_non_null(f);
+	assert_true(getdelim(&man, &len, '\0', f) > 0);
+	fclose(f);
+	for (k = 0; k < CFG__COUNT; k++) {
+		const struct config_spec *s = config_spec((enum config_key)k);
+		char want[160], upper[96];
+		size_t i;
+
+		for (i = 0; s->name[i] && i + 1 < sizeof(upper); i++)
+			upper[i] = s->name[i] == '-' ? '_' : (char)(s->name[i] - (s->name[i] >= 'a' && s->name[i] <= 'z' ? 32 : 0));
+		upper[i] = '\0';
+		snprintf(want, sizeof(want), "AURIGA_%s", upper);
+		assert_string_equal(s->env, want);
+		assert_int_equal(config_lookup(s->name), k);
+		assert_non_null(strstr(usage, s->env));
+		assert_non_null(s->help);
+		/* troff escapes the dashes of a flag: \-\-name */
+		snprintf(want, sizeof(want), "\\fB%s\\fR", s->env);
+		if (!strstr(man, want))
+			fail_msg("doc/auriga.1 does not describe %s", s->env);
+		if (!(s->flags & CFG_SECRET)) {
+			char flag[128];
+			size_t j, o = 0;
+
+			for (j = 0; s->name[j] && o + 3 < sizeof(flag); j++) {
+				if (s->name[j] == '-')
+					flag[o++] = '\\';
+				flag[o++] = s->name[j];
+			}
+			flag[o] = '\0';
+			snprintf(want, sizeof(want), "\\-\\-%s", flag);
+			if (!strstr(man, want))
+				fail_msg("doc/auriga.1 does not describe --%s", s->name);
+		}
+	}
+	free(usage);
+	free(man);
+}
+
+static void test_duration_parse(void **state)
+{
+	static const struct {
+		const char *text;
+		long ms;
+	} ok[] = { { "1", 1000 }, { "250ms", 250 }, { "30s", 30000 }, { "5m", 300000 },
+		   { "2h", 7200000 }, { "1h30m", 5400000 }, { "1m30s500ms", 90500 } };
+	static const char *const bad[] = { "", "s", "1x", "1.5s", "-1s", "1 s", "99999999999999999999h" };
+	size_t i;
+	long ms;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(ok); i++) {
+		assert_int_equal(config_parse_duration(ok[i].text, &ms), 0);
+		assert_int_equal(ms, ok[i].ms);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(config_parse_duration(bad[i], &ms), -1);
+}
+
+static void test_positional_and_extra(void **state)
+{
+	char *argv[] = { (char *)"run", (char *)"--check", (char *)"specs/", (char *)"-h",
+			 (char *)"--", (char *)"--listen", NULL };
+	char *envp[] = { NULL };
+	int check = 0, help = 0;
+	struct config_extra_flag extra[] = { { "check", &check }, { "help", &help }, { NULL, NULL } };
+	struct config *c = NULL;
+	struct error *e = NULL;
+	char **pos = NULL;
+
+	(void)state;
+	assert_int_equal(config_load(&c, 6, argv, envp, extra, &pos, &e), 0);
+	assert_int_equal(check, 1);
+	assert_int_equal(help, 1);
+	assert_string_equal(pos[0], "specs/");
+	assert_string_equal(pos[1], "--listen");
+	assert_null(pos[2]);
+	free(pos);
+	config_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_types_and_bounds),
+		cmocka_unit_test(test_env_errors),
+		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_empty_and_null_values),
+		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_dump_masks_secrets),
+		cmocka_unit_test(test_table_usage_and_man_page),
+		cmocka_unit_test(test_duration_parse),
+		cmocka_unit_test(test_positional_and_extra),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
