@@ -4,8 +4,8 @@
 #include "sshsig.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
-#include <fnmatch.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -16,6 +16,28 @@
 #define KNOWN_HOSTS_MAX (4u << 20)
 
 enum host_match { HOST_NO, HOST_YES, HOST_NEGATED };
+
+/* OpenSSH's patterns: '*' and '?' only ('[' is literal, as in "[host]:port"), case-insensitive. */
+static int wildcard(const char *p, const char *s)
+{
+	for (; *p; p++, s++) {
+		if (*p == '*') {
+			while (p[1] == '*')
+				p++;
+			if (p[1] == '\0')
+				return 1;
+			for (; *s; s++)
+				if (wildcard(p + 1, s))
+					return 1;
+			return 0;
+		}
+		if (*s == '\0')
+			return 0;
+		if (*p != '?' && tolower((unsigned char)*p) != tolower((unsigned char)*s))
+			return 0;
+	}
+	return *s == '\0';
+}
 
 static int hashed_match(const char *pattern, const char *name)
 {
@@ -59,7 +81,7 @@ static enum host_match hosts_match(char *list, const char *name)
 
 		if (neg)
 			pat++;
-		if (fnmatch(pat, name, FNM_CASEFOLD) == 0) {
+		if (wildcard(pat, name)) {
 			if (neg)
 				return HOST_NEGATED;
 			m = HOST_YES;
