@@ -215,6 +215,25 @@ out:
 	return r;
 }
 
+/*
+ * Writes the note unless the one already there is newer (by observedAt): the
+ * same rule as the merge, so a writer that took in a newer note from another
+ * writer does not put an older one back over it.
+ */
+static int notes_write_newer(git_repository *repo, const char *notes_ref, const char *commit_hex,
+			     const char *text, struct error **err)
+{
+	char *old = NULL;
+	int newer = 0;
+
+	if (notes_read(repo, notes_ref, commit_hex, &old, NULL) == 0)
+		newer = note_observed_at(old) > note_observed_at(text);
+	free(old);
+	if (newer)
+		return 0;
+	return notes_write(repo, notes_ref, commit_hex, text, err);
+}
+
 int notes_publish(struct gitsrc *src, const char *notes_ref, const char *commit_hex, const char *text,
 		  int push, struct error **err)
 {
@@ -225,7 +244,7 @@ int notes_publish(struct gitsrc *src, const char *notes_ref, const char *commit_
 	if (notes_ref == NULL)
 		notes_ref = NOTES_DEFAULT_REF;
 	gitsrc_lock(src);
-	r = notes_write(gitsrc_repo(src), notes_ref, commit_hex, text, err);
+	r = notes_write_newer(gitsrc_repo(src), notes_ref, commit_hex, text, err);
 	gitsrc_unlock(src);
 	if (r < 0 || !push)
 		return r;

@@ -30,7 +30,8 @@ int notes_merge(struct git_repository *repo, const char *ours_ref, const char *t
 		struct error **err);
 
 /*
- * Writes the note on commit_hex and pushes notes_ref to the source's remote:
+ * Writes the note on commit_hex (unless the note there has a newer
+ * observedAt) and pushes notes_ref to the source's remote:
  * when the push is refused because the remote moved, fetches the remote's
  * notes, merges, and tries again (bounded). Takes the source's lock itself.
  */

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Hostile specs repos are refused cleanly (escaping symlink, "..", ".git", submodule, huge blob,
+# thousands of files), and two writers racing on the notes ref lose no entry.
+source "$(dirname "$0")/../lib.sh"
+
+A=$AURIGA_BIN
+T=$TEST_TMP
+BARE=$T/specs.git
+export GIT_AUTHOR_NAME=test GIT_AUTHOR_EMAIL=test@example.com GIT_COMMITTER_NAME=test GIT_COMMITTER_EMAIL=test@example.com
+git init -q --bare "$BARE"
+g() { git -C "$BARE" "$@"; }
+
+ok_blob=$(echo 'kind: Deployment' | g hash-object -w --stdin)
+# branch NAME TREE: a commit on its own branch whose tree is TREE.
+branch() { g update-ref "refs/heads/$1" "$(echo "$1" | g commit-tree "$2")"; }
+# tree_with LINE...: a tree "specs" holding a good file and the given mktree lines.
+tree_with() {
+	local inner
+	inner=$( { printf '100644 blob %s\tgood.yaml\n' "$ok_blob"; [ $# -gt 0 ] && printf '%s\n' "$@"; } | g mktree --missing)
+	printf '040000 tree %s\tspecs\n' "$inner" | g mktree
+}
+snapshot() {
+	local st=$T/st-$1
+	"$A" source --repo "$BARE" --ref "$1" --state-dir "$st" fetch >/dev/null 2>&1 || echo "fetch failed"
+	"$A" source --repo "$BARE" --ref "$1" --state-dir "$st" snapshot --path specs 2>&1
+	echo "rc=$?"
+}
+
+branch clean "$(tree_with)"
+link=$(printf '../../../etc/passwd' | g hash-object -w --stdin)
+branch symlink "$(tree_with "$(printf '120000 blob %s\tevil.yaml' "$link")")"
+sub=$( (printf '100644 blob %s\tx.yaml\n' "$ok_blob") | g mktree)
+branch dotdot "$(tree_with "$(printf '040000 tree %s\t..' "$sub")")"
+branch dotgit "$(tree_with "$(printf '040000 tree %s\t.GIT' "$sub")")"
+branch submodule "$(tree_with "$(printf '160000 commit %s\tmod' "$(echo 0123456789abcdef0123456789abcdef01234567)")")"
+big=$(head -c $((3 * 1024 * 1024)) /dev/zero | tr '\0' 'a' | g hash-object -w --stdin)
+branch huge "$(tree_with "$(printf '100644 blob %s\thuge.yaml' "$big")")"
+many=$(for i in $(seq 1 3000); do printf '100644 blob %s\tf%04d.yaml\n' "$ok_blob" "$i"; done | g mktree)
+branch many "$(printf '040000 tree %s\tspecs\n' "$many" | g mktree)"
+
+out=$(snapshot clean)
+expect_match "a clean tree reads" "specs/good.yaml.*rc=0" "$(echo $out)"
+out=$(snapshot symlink)
+expect_match "an escaping symlink is refused" "'specs/evil.yaml' is a symbolic link.*rc=1" "$(echo $out)"
+out=$(snapshot dotdot)
+expect_match "a '..' path is refused" "'specs/\.\.': a path component named '\.\.' is refused.*rc=1" "$(echo $out)"
+out=$(snapshot dotgit)
+expect_match "a '.git' path is refused" "component named '\.GIT' is refused.*rc=1" "$(echo $out)"
+out=$(snapshot submodule)
+expect_match "a submodule is refused" "'specs/mod' is a submodule.*rc=1" "$(echo $out)"
+out=$(snapshot huge)
+expect_match "a huge blob is refused" "specs/huge.yaml: 3145728 bytes, more than the limit.*rc=1" "$(echo $out)"
+out=$(snapshot many)
+expect_match "thousands of files are refused" "more than 2000 YAML files.*rc=1" "$(echo $out)"
+out=$("$A" source --repo "$BARE" --ref clean --state-dir "$T/st-clean" snapshot --path ../x 2>&1)
+expect_match "a '..' path prefix is refused" "component '\.\.' is refused" "$out"
+
+# Two writers race on the notes ref, each through its own mirror, over file:// and git daemon.
+W=$T/work
+git init -q -b main "$W"
+for i in $(seq 1 12); do echo "n: $i" >"$W/a.yaml"; git -C "$W" add -A; git -C "$W" commit -qm "c$i"; done
+git -C "$W" push -q "$BARE" main
+mapfile -t commits < <(git -C "$W" rev-list --reverse main)
+
+race() {
+	local url=$1 tag=$2 pids=() i
+	for w in a b; do
+		(
+			"$A" source --repo "$url" --state-dir "$T/race-$tag-$w" fetch >/dev/null
+			for i in $(seq 0 11); do
+				# Writer a annotates even commits, b odd ones, and both the last commit.
+				if [ $((i % 2)) -eq $([ $w = a ] && echo 0 || echo 1) ] || [ "$i" -eq 11 ]; then
+					obs=$([ $w = a ] && echo 1000000000000 || echo 2000000000000)
+					"$A" source --repo "$url" --state-dir "$T/race-$tag-$w" --notes-ref "refs/notes/$tag" \
+						note --push --phase Healthy --summary "$w" --observed-at "$obs" \
+						--deployment x=Healthy,1,1 "${commits[$i]}" || echo "writer $w failed on $i"
+				fi
+			done
+		) >"$T/race-$tag-$w.log" 2>&1 &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	local count bad=0
+	count=$(g notes --ref="$tag" list | wc -l)
+	expect_eq "$tag: no note lost (12 commits annotated)" 12 "$count"
+	for i in $(seq 0 10); do
+		want=$([ $((i % 2)) -eq 0 ] && echo a || echo b)
+		line=$(g notes --ref="$tag" show "${commits[$i]}" 2>&1 | sed -n 1p)
+		[ "$line" = "auriga: Healthy 1/1 ready, $want" ] || { bad=1; diag "commit $i: $line"; }
+	done
+	expect_eq "$tag: every note is its writer's" 0 "$bad"
+	expect_eq "$tag: on a commit both wrote, the newer observedAt wins" "auriga: Healthy 1/1 ready, b" \
+		"$(g notes --ref="$tag" show "${commits[11]}" | sed -n 1p)"
+	expect_eq "$tag: no writer failed" "" "$(cat "$T/race-$tag-a.log" "$T/race-$tag-b.log")"
+}
+race "file://$BARE" race-file
+GPORT=$(free_port)
+git daemon --reuseaddr --listen=127.0.0.1 --port="$GPORT" --base-path="$T" --export-all \
+	--enable=receive-pack "$T" >"$T/git-daemon.log" 2>&1 &
+on_exit "kill $!"
+if wait_for 15 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GPORT"; then
+	race "git://127.0.0.1:$GPORT/specs.git" race-daemon
+else
+	fail "git daemon did not start"
+fi
