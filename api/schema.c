@@ -612,9 +612,11 @@ static void validate_object(struct vctx *v, const struct schema *s, const struct
 	size_t i, j, mark = v->path.len;
 
 	if (s->min_props >= 0 && (long long)(n->n / 2) < s->min_props)
-		report(v, n, "must have at least %lld entries", s->min_props);
+		report(v, n, "must set at least %lld field%s", s->min_props,
+		       s->min_props == 1 ? "" : "s");
 	if (s->max_props >= 0 && (long long)(n->n / 2) > s->max_props)
-		report(v, n, "must have at most %lld entries, got %zu", s->max_props, n->n / 2);
+		report(v, n, "must set at most %lld field%s, got %zu", s->max_props,
+		       s->max_props == 1 ? "" : "s", n->n / 2);
 	for (i = 0; i + 1 < n->n; i += 2) {
 		const struct ynode *key = n->kids[i], *val = n->kids[i + 1];
 		const struct schema *sub = s->additional;

@@ -575,7 +575,7 @@ static void check_ports(struct checker *c)
 				snprintf(path, sizeof(path), "spec.template.ports[%zu].hostPort",
 					 r[i].port);
 			}
-			ERR(c, r[i].kind, m, path, "%s clash with %s", mine, theirs);
+			ERR(c, r[i].kind, m, path, "host port clash: %s and %s", mine, theirs);
 		}
 		if (prev == NULL || prev->proto != r[i].proto || r[i].hi > prev->hi)
 			prev = &r[i];

@@ -267,10 +267,10 @@ static void close_node(struct loader *l)
 	n->complete = 1;
 }
 
-static int count_node(struct loader *l, const struct ynode *n, size_t weight)
+static int count_node(struct loader *l, int line, int col, size_t weight)
 {
 	if (weight > l->lim->max_nodes || l->doc_nodes > l->lim->max_nodes - weight)
-		return fail(l, n->line, n->col,
+		return fail(l, line, col,
 			    "document expands to more than the limit of %zu nodes%s",
 			    l->lim->max_nodes, weight > 1 ? " (alias expansion)" : "");
 	l->doc_nodes += weight;
@@ -298,7 +298,7 @@ static int on_alias(struct loader *l, const yaml_event_t *ev)
 		return fail(l, line, col,
 			    "alias \"%.60s\" nests deeper than the limit of %zu levels", name,
 			    l->lim->max_depth);
-	if (count_node(l, target, target->weight) < 0)
+	if (count_node(l, line, col, target->weight) < 0)
 		return -1;
 	if (l->depth > 0 && l->stack[l->depth - 1]->type == YNODE_MAP &&
 	    l->stack[l->depth - 1]->n % 2 == 0 && target->type != YNODE_SCALAR)
@@ -316,7 +316,7 @@ static int on_scalar(struct loader *l, const yaml_event_t *ev)
 			    "scalar of %zu bytes is larger than the limit of %zu",
 			    ev->data.scalar.length, l->lim->max_scalar);
 	n = node_new(l, YNODE_SCALAR, &ev->start_mark);
-	if (count_node(l, n, 1) < 0)
+	if (count_node(l, n->line, n->col, 1) < 0)
 		return -1;
 	n->str = xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
 	n->len = ev->data.scalar.length;
@@ -339,7 +339,7 @@ static int on_collection(struct loader *l, const yaml_event_t *ev, enum ynode_ty
 	if (tag && strcmp((const char *)tag, "!") != 0 &&
 	    strcmp((const char *)tag, type == YNODE_MAP ? YAML_MAP_TAG : YAML_SEQ_TAG) != 0)
 		return fail(l, n->line, n->col, "unsupported tag \"%.60s\"", (const char *)tag);
-	if (count_node(l, n, 1) < 0)
+	if (count_node(l, n->line, n->col, 1) < 0)
 		return -1;
 	if (anchor)
 		add_anchor(l, (const char *)anchor, n);

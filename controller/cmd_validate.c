@@ -128,7 +128,7 @@ int cmd_validate(int argc, char **argv)
 
 		if (rc == 0)
 			json_object_set_new(o, "model", (json_t *)spec_set_to_json(&set));
-		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
 		fputc('\n', stdout);
 		json_decref(o);
 	} else if (rc == 0) {

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# `auriga validate` on the broken-spec corpus (each NAME.yaml must fail with exactly the lines of
+# NAME.expected on stderr and status 1), on hostile inputs generated here (too big to commit),
+# and on the example fleet in specs/ (must pass).
+. "$(dirname "$0")/../lib.sh"
+
+corpus=$TOP/tests/spec-corpus
+n=0
+for y in "$corpus"/*.yaml; do
+	name=$(basename "$y" .yaml)
+	exp="$corpus/$name.expected"
+	if [ ! -f "$exp" ]; then
+		fail "$name: no $name.expected beside it"
+		continue
+	fi
+	out=$(cd "$corpus" && "$AURIGA_BIN" validate "$name.yaml" 2>&1 >/dev/null)
+	rc=$?
+	if [ "$rc" -eq 1 ] && [ "$out" = "$(cat "$exp")" ]; then
+		ok "corpus $name"
+	else
+		fail "corpus $name (status $rc)"
+		diag "expected: $(cat "$exp")"
+		diag "actual:   $out"
+	fi
+	n=$((n + 1))
+done
+check "the corpus holds at least 40 broken files ($n)" test "$n" -ge 40
+
+# expect_fail NAME FILE LINE: validate FILE, expect status 1 and exactly LINE on stderr.
+expect_fail() {
+	local out rc
+	out=$(cd "$TEST_TMP" && timeout 20 "$AURIGA_BIN" validate "$2" 2>&1 >/dev/null)
+	rc=$?
+	expect_eq "$1: status" 1 "$rc"
+	expect_eq "$1: message" "$3" "$out"
+}
+
+# A 300 KiB scalar: past the 256 KiB scalar bound.
+{
+	printf 'apiVersion: auriga.io/v1\nkind: Job\nmetadata: {name: big}\nspec:\n  template:\n    image: "'
+	head -c 307200 /dev/zero | tr '\0' 'x'
+	printf '"\n'
+} >"$TEST_TMP/huge-scalar.yaml"
+expect_fail "huge scalar" huge-scalar.yaml \
+	"huge-scalar.yaml:6:12: scalar of 307200 bytes is larger than the limit of 262144"
+
+# A 5 MiB file: past the 4 MiB file bound, refused before parsing.
+{
+	printf 'a: "'
+	head -c 5242880 /dev/zero | tr '\0' 'x'
+	printf '"\n'
+} >"$TEST_TMP/huge-file.yaml"
+expect_fail "huge file" huge-file.yaml "huge-file.yaml: file larger than the limit of 4194304 bytes"
+
+# 257 aliases of one small anchor: past the alias count bound, though the expansion is small.
+{
+	printf 'x: &a 1\nl:\n'
+	for i in $(seq 1 257); do printf -- '- *a\n'; done
+} >"$TEST_TMP/many-aliases.yaml"
+expect_fail "too many aliases" many-aliases.yaml \
+	"many-aliases.yaml:259:3: more than the limit of 256 aliases"
+
+# 1001 documents in one file.
+for i in $(seq 1 1001); do printf -- '---\na: %d\n' "$i"; done >"$TEST_TMP/many-docs.yaml"
+expect_fail "too many documents" many-docs.yaml \
+	"many-docs.yaml:2001:1: more than the limit of 1000 documents in one file"
+
+# A 2 MiB document made of many small scalars: past the 1 MiB document bound.
+{
+	printf 'items:\n'
+	for i in $(seq 1 40000); do printf -- '- "0123456789012345678901234567890123456789012345678"\n'; done
+} >"$TEST_TMP/big-doc.yaml"
+out=$(cd "$TEST_TMP" && timeout 20 "$AURIGA_BIN" validate big-doc.yaml 2>&1 >/dev/null)
+expect_match "big document" '^big-doc\.yaml:[0-9]+:3: document larger than the limit of 1048576 bytes$' "$out"
+
+# Many files with errors in one directory: every error, sorted by file then line.
+mkdir -p "$TEST_TMP/multi/sub"
+cp "$corpus/negative-replicas.yaml" "$TEST_TMP/multi/b.yaml"
+cp "$corpus/unknown-kind.yaml" "$TEST_TMP/multi/sub/a.yml"
+cp "$corpus/duplicate-key.yaml" "$TEST_TMP/multi/a.yaml"
+printf 'not yaml of ours\n' >"$TEST_TMP/multi/notes.txt"
+out=$(cd "$TEST_TMP" && "$AURIGA_BIN" validate multi 2>&1 >/dev/null)
+expect_eq "directory walk: every error, sorted" "multi/a.yaml:7:3: duplicate key \"replicas\" (first at line 6)
+multi/b.yaml:6:13: Deployment/validators: spec.replicas: must be >= 0, got -1
+multi/sub/a.yml:2:7: kind: unknown kind \"Pod\" (expected one of Cluster, Deployment, Service, Job, AnalysisTemplate)" "$out"
+
+# The example fleet is valid, in text and in JSON.
+out=$("$AURIGA_BIN" validate "$TOP/specs")
+rc=$?
+expect_eq "specs/ validates" 0 "$rc"
+expect_match "specs/ summary" '^valid: 1 Cluster, 5 Deployments \(27 replicas\), 2 Services, 2 Jobs, 1 AnalysisTemplate in 7 files$' "$out"
+json=$("$AURIGA_BIN" validate --json "$TOP/specs")
+expect_eq "--json says valid" true "$(jq -r .valid <<<"$json")"
+expect_eq "--json: validators default to Recreate with the BFT budget" "Recreate 1" \
+	"$(jq -r '.model.deployments[] | select(.metadata.name=="validators") | "\(.strategy.type) \(.disruptionBudget.maxUnavailable)"' <<<"$json")"
+expect_eq "--json: phases follow roleOrder (api's role is not listed: after)" \
+	"api:3 business-1:1 business-2:1 slim:0 validators:2" \
+	"$(jq -r '[.model.deployments[] | "\(.metadata.name):\(.phase)"] | sort | join(" ")' <<<"$json")"
+json=$(cd "$corpus" && "$AURIGA_BIN" validate --json negative-replicas.yaml 2>/dev/null)
+expect_eq "--json on errors" "false 1 spec.replicas 6" \
+	"$(jq -r '"\(.valid) \(.errors | length) \(.errors[0].path) \(.errors[0].line)"' <<<"$json")"
+
+# --crds: the CRDs on disk give the same verdicts as the embedded ones.
+out=$("$AURIGA_BIN" validate --crds "$TOP/crds" "$TOP/specs" 2>&1)
+expect_eq "--crds DIR" 0 "$?"
+mkdir -p "$TEST_TMP/crds"
+cp "$TOP/crds/"*.yaml "$TEST_TMP/crds/"
+sed -i 's/replicas: {type: integer, minimum: 0, maximum: 1000/replicas: {type: integer, minimum: 0, maximum: 4/' "$TEST_TMP/crds/deployment.yaml"
+out=$("$AURIGA_BIN" validate --crds "$TEST_TMP/crds" "$TOP/specs/nodes/slim.yaml" 2>&1)
+expect_match "--crds: the schema on disk is the one enforced" 'Deployment/slim: spec.replicas: must be <= 4, got 5$' "$out"
+rm "$TEST_TMP/crds/job.yaml"
+"$AURIGA_BIN" validate --crds "$TEST_TMP/crds" "$TOP/specs" >/dev/null 2>&1
+expect_eq "--crds without every kind is a usage error" 2 "$?"
+
+# Usage.
+"$AURIGA_BIN" validate --bogus >/dev/null 2>&1
+expect_eq "unknown option: status 2" 2 "$?"
+check "--help describes the exit status" bash -c "'$AURIGA_BIN' validate --help | grep -q 'exit status'"
