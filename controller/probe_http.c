@@ -113,10 +113,10 @@ void probe_http_cancel(struct probe_attempt *a)
 /* The funnel of this kind: judge the answer and report it. */
 static void probe_http_done(struct probe_attempt *a, struct http_response *resp)
 {
-	char body[EXCERPT_MAX + 8];
-
 	/* An answer longer than our bound still has a status: that is what counts. */
 	if (resp->result == 0 || (resp->result == ERR_TOOBIG && resp->status >= 100)) {
+		char body[EXCERPT_MAX + 8];
+
 		excerpt(body, sizeof(body), resp->body.data, resp->body.len);
 		if (resp->status >= 200 && resp->status < 400)
 			probe_notify_done(a, PROBE_SUCCESS, "%ld", resp->status);
