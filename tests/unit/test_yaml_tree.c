@@ -143,7 +143,7 @@ static void limits_are_enforced(void **state)
 	expect_error("a: 01234567890123456789012345678901234567890123456789012345678901234\n", 1, 4,
 		     "scalar of 65 bytes is larger than the limit of 64");
 	/* documents 4 */
-	expect_error("a: 1\n---\na: 2\n---\na: 3\n---\na: 4\n---\na: 5\n", 9, 1,
+	expect_error("a: 1\n---\na: 2\n---\na: 3\n---\na: 4\n---\na: 5\n", 8, 1,
 		     "more than the limit of 4 documents");
 	/* alias depth: an alias to a deep node below a deep node */
 	expect_error("a: &x [[[[[[[[[[1]]]]]]]]]]\nb: [[[[[[[*x]]]]]]]\n", 2, 11, "nests deeper");
