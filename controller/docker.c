@@ -549,6 +549,7 @@ static void call_attempt(struct docker_call *c)
 	o.body_len = c->body_len;
 	o.timeout_ms = c->deadline ? c->deadline - now : 0;
 	o.max_body = d->cfg.max_body;
+	o.fresh_connection = !c->idempotent;
 	c->res.attempts++;
 	d->requests++;
 	c->req = http_client_start(d->http, &o, on_response, c, &err);

@@ -20,7 +20,7 @@ struct http_request {
 	void *data_arg;
 	struct http_response resp;
 	size_t max_headers;
-	int toobig;
+	int toobig;		/* 1: the body passed its bound, 2: the headers */
 	int finished;		/* on_data said the stream is complete */
 	int64_t started;
 	char errbuf[CURL_ERROR_SIZE];
@@ -196,7 +196,7 @@ static size_t header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 	if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0)
 		buf_reset(&r->resp.headers);
 	if (buf_append(&r->resp.headers, ptr, n) < 0) {
-		r->toobig = 1;
+		r->toobig = 2;
 		return 0;
 	}
 	/* The empty line ends a header block: tell a streaming caller the response has begun. */
@@ -282,6 +282,8 @@ struct http_request *http_client_start(struct http_client *c, const struct http_
 	SETOPT(r, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000));
 	if (o->timeout_ms > 0)
 		SETOPT(r, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
+	if (o->fresh_connection)
+		SETOPT(r, CURLOPT_FRESH_CONNECT, 1L);
 	if (o->unix_socket)
 		SETOPT(r, CURLOPT_UNIX_SOCKET_PATH, o->unix_socket);
 	if (o->tls) {
@@ -383,8 +385,10 @@ static void check_done(struct http_client *c)
 		curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &reqsize);
 		r->resp.connected = reqsize > 0;
 		r->resp.result = map_result(r, rc);
-		if (r->resp.result == ERR_TOOBIG && r->errbuf[0] == '\0')
-			snprintf(r->errbuf, sizeof(r->errbuf), "response larger than %zu bytes", r->resp.body.max);
+		if (r->resp.result == ERR_TOOBIG)
+			snprintf(r->errbuf, sizeof(r->errbuf), "the response %s larger than %zu bytes",
+				 r->toobig == 2 ? "headers are" : "body is",
+				 r->toobig == 2 ? r->resp.headers.max : r->resp.body.max);
 		if (rc != CURLE_OK && r->errbuf[0] == '\0')
 			snprintf(r->errbuf, sizeof(r->errbuf), "%s", curl_easy_strerror(rc));
 		r->resp.error = r->resp.result == 0 ? "" : r->errbuf;

@@ -48,6 +48,13 @@ struct http_request_opts {
 	int64_t connect_timeout_ms;	/* 0: 10 s */
 	size_t max_body;		/* bound on the buffered response body; over it: ERR_TOOBIG */
 	size_t max_headers;		/* bound on the response header block; 0: 64 KiB */
+	/*
+	 * 1: a new connection, not one from the pool. libcurl silently sends a
+	 * request again when a reused connection dies before any answer; that
+	 * is wrong for a request that must not be repeated (a create), which
+	 * therefore asks for a fresh connection.
+	 */
+	int fresh_connection;
 	http_data_fn on_data;		/* stream the body here instead of buffering it */
 	void *data_arg;
 };
