@@ -160,7 +160,7 @@ static void limits_are_enforced(void **state)
 	buf_reset(&b);
 	for (i = 0; i < 300; i++)
 		buf_puts(&b, "- abcdefghijklmn\n");
-	expect_error(b.data, 241, 3, "document larger than the limit of 4096 bytes");
+	expect_error(b.data, 242, 3, "document larger than the limit of 4096 bytes");
 	buf_release(&b);
 }
 
