@@ -12,5 +12,6 @@ int cmd_version(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_source(int argc, char **argv);
+int cmd_docker(int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@ static const struct cli_command commands[] = {
 	{ "version", cmd_version, "print the version and the libraries auriga was built with" },
 	{ "status", cmd_status, "print the status auriga wrote on the specs repo's newest annotated commit" },
 	{ "source", cmd_source, "run one Git source operation (fetch, snapshot, note) for scripts" },
+	{ "docker", cmd_docker, "talk to a Docker endpoint through auriga's client (ping, ps, events)" },
 };
 
 static void usage(FILE *out)
