@@ -452,7 +452,7 @@ static int perr(struct parse *p, const yaml_node_t *n, const char *what)
 {
 	if (p->r == 0)
 		p->r = error_set(p->err, ERR_INVALID, "status note line %lu: %s",
-				 (unsigned long)n->start_mark.line + 3, what);
+				 (unsigned long)n->start_mark.line + 2, what);
 	return p->r;
 }
 

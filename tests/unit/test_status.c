@@ -1,0 +1,167 @@
+/* Unit tests for the status model: note rendering and parsing round trips, hostile strings, JSON, times. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "status.h"
+#include "util.h"
+
+static void fill(struct fleet_status *s)
+{
+	struct status_deployment *d;
+	struct status_condition *c;
+
+	status_init(s);
+	s->commit = xstrdup("3f2c1a0000000000000000000000000000000000");
+	s->summary = xstrdup("phase business (2 of 3)\nrolling business-2 5/7");
+	s->phase = STATUS_PROGRESSING;
+	s->observed_at = 1767225600123LL;
+	s->source_error = xstrdup("cannot connect to 'ssh://git@example': timed out");
+	d = status_add_deployment(s, "slim");
+	d->role = xstrdup("slim");
+	d->phase = STATUS_HEALTHY;
+	d->revision = xstrdup("9a41");
+	d->desired = d->ready = d->updated = d->available = 5;
+	d = status_add_deployment(s, "business-2");
+	d->role = xstrdup("business");
+	d->phase = STATUS_PROGRESSING;
+	d->desired = 7;
+	d->ready = 5;
+	d->strategy = xstrdup("Rolling");
+	d->step = xstrdup("replacing business-2-5: \"quoted\" # not a comment");
+	d->last_error = xstrdup("true");
+	d->started_at = 1767225500000LL;
+	c = status_add_condition(d, "Ready");
+	c->status = xstrdup("False");
+	c->reason = xstrdup("ProbeFailed");
+	c->message = xstrdup("GET /q/health/ready: 503\n- key: injected");
+	c->last_transition = 1767225590000LL;
+}
+
+static void note_round_trip(void **state)
+{
+	struct fleet_status s, back;
+	char *text = NULL;
+
+	(void)state;
+	fill(&s);
+	assert_int_equal(status_render_note(&s, &text, NULL), 0);
+	/* The first line is the human summary, its newline flattened. */
+	assert_true(str_has_prefix(text, "auriga: Progressing 10/12 ready, phase business (2 of 3) rolling business-2 5/7\n\n"));
+	assert_int_equal(status_parse_note(&back, text, strlen(text), NULL), 0);
+	assert_string_equal(back.commit, s.commit);
+	assert_string_equal(back.summary, s.summary);
+	assert_int_equal(back.phase, STATUS_PROGRESSING);
+	assert_int_equal(back.observed_at, s.observed_at);
+	assert_string_equal(back.source_error, s.source_error);
+	assert_int_equal(back.ndeployments, 2);
+	assert_string_equal(back.deployments[1].name, "business-2");
+	assert_string_equal(back.deployments[1].step, s.deployments[1].step);
+	assert_string_equal(back.deployments[1].last_error, "true");
+	assert_int_equal(back.deployments[1].ready, 5);
+	assert_int_equal(back.deployments[1].desired, 7);
+	assert_int_equal(back.deployments[1].started_at, 1767225500000LL);
+	assert_int_equal(back.deployments[1].nconditions, 1);
+	assert_string_equal(back.deployments[1].conditions[0].status, "False");
+	assert_string_equal(back.deployments[1].conditions[0].message, s.deployments[1].conditions[0].message);
+	/* A string that looks like a boolean stays a quoted string in the YAML. */
+	assert_non_null(strstr(text, "lastError: \"true\""));
+	free(text);
+	status_release(&back);
+	status_release(&s);
+}
+
+static void parse_errors(void **state)
+{
+	struct fleet_status s;
+	struct error *err = NULL;
+	static const char bad_phase[] = "auriga: X 0/0 ready\n\nphase: Sideways\n";
+	static const char bad_count[] = "auriga: X\n\ndeployments:\n  a:\n    ready: many\n";
+
+	(void)state;
+	assert_int_equal(status_parse_note(&s, "hello\n", 6, &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "first line"));
+	error_clear(&err);
+	assert_int_equal(status_parse_note(&s, bad_phase, strlen(bad_phase), &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "unknown phase"));
+	error_clear(&err);
+	assert_int_equal(status_parse_note(&s, bad_count, strlen(bad_count), &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "line 5"));
+	assert_non_null(strstr(error_msg(err), "'ready' must be a count"));
+	error_clear(&err);
+}
+
+static void json_form(void **state)
+{
+	struct fleet_status s;
+	json_t *j;
+
+	(void)state;
+	fill(&s);
+	j = status_to_json(&s);
+	assert_string_equal(json_string_value(json_object_get(j, "phase")), "Progressing");
+	assert_int_equal(json_integer_value(json_object_get(j, "ready")), 10);
+	assert_int_equal(json_integer_value(json_object_get(j, "desired")), 12);
+	assert_string_equal(json_string_value(json_object_get(j, "observedAt")), "2026-01-01T00:00:00.123Z");
+	assert_int_equal(json_array_size(json_object_get(j, "deployments")), 2);
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(json_object_get(json_array_get(json_object_get(j, "deployments"), 1), "conditions"), 0),
+		"reason")), "ProbeFailed");
+	json_decref(j);
+	status_release(&s);
+}
+
+static void times(void **state)
+{
+	static const struct { const char *in; int ok; int64_t ms; } cases[] = {
+		{ "2026-01-01T00:00:00.123Z", 0, 1767225600123LL },
+		{ "2026-01-01T00:00:00Z", 0, 1767225600000LL },
+		{ "2026-01-01T00:00:00.5Z", 0, 1767225600500LL },
+		{ "2026-01-01T00:00:00", -1, 0 },
+		{ "2026-01-01T00:00:00+02:00", -1, 0 },
+		{ "yesterday", -1, 0 },
+	};
+	size_t i;
+	char buf[40];
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		int64_t ms = 0;
+
+		assert_int_equal(status_parse_time(cases[i].in, &ms), cases[i].ok);
+		if (cases[i].ok == 0)
+			assert_int_equal(ms, cases[i].ms);
+	}
+	assert_int_equal(status_format_time(1767225600123LL, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2026-01-01T00:00:00.123Z");
+}
+
+static void copy_is_deep(void **state)
+{
+	struct fleet_status s, c;
+
+	(void)state;
+	fill(&s);
+	status_copy(&c, &s);
+	status_release(&s);
+	assert_string_equal(c.deployments[1].conditions[0].reason, "ProbeFailed");
+	status_release(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(note_round_trip),
+		cmocka_unit_test(parse_errors),
+		cmocka_unit_test(json_form),
+		cmocka_unit_test(times),
+		cmocka_unit_test(copy_is_deep),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
