@@ -1,0 +1,232 @@
+/* Unit tests for status notes: merging diverged notes refs, the debouncer, and the worker on a local remote. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <git2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gitsrc.h"
+#include "gitsrc_worker.h"
+#include "notes.h"
+#include "status.h"
+#include "util.h"
+
+static char dir[64];
+static git_repository *repo;
+static char commits[3][41];
+
+static char *note_text(const char *commit, enum status_phase ph, int64_t at)
+{
+	struct fleet_status s;
+	char *t = NULL;
+
+	status_init(&s);
+	s.commit = xstrdup(commit);
+	s.phase = ph;
+	s.observed_at = at;
+	assert_int_equal(status_render_note(&s, &t, NULL), 0);
+	status_release(&s);
+	return t;
+}
+
+static int setup(void **state)
+{
+	char cmd[512];
+	FILE *p;
+	int i;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/auriga-notes.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "cd %s && git init -q -b main work && cd work && git config user.name t &&"
+		 " git config user.email t@t && for i in 1 2 3; do echo $i > a.yaml; git add a.yaml;"
+		 " git commit -qm c$i; done && git init -q --bare ../remote.git && git push -q ../remote.git main"
+		 " && git rev-list main", dir);
+	p = popen(cmd, "r");
+	for (i = 0; i < 3; i++) {
+		char line[64];
+
+		if (fgets(line, sizeof(line), p) == NULL || strlen(line) < 40)
+			return -1;
+		memcpy(commits[i], line, 40);
+		commits[i][40] = '\0';
+	}
+	pclose(p);
+	git_libgit2_init();
+	snprintf(cmd, sizeof(cmd), "%s/work", dir);
+	return git_repository_open(&repo, cmd) < 0 ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void expect_note(const char *ref, const char *commit, int64_t at)
+{
+	char *t = NULL;
+	struct fleet_status s;
+
+	assert_int_equal(notes_read(repo, ref, commit, &t, NULL), 0);
+	assert_int_equal(status_parse_note(&s, t, strlen(t), NULL), 0);
+	assert_int_equal(s.observed_at, at);
+	status_release(&s);
+	free(t);
+}
+
+static void merge_keeps_both_sides(void **state)
+{
+	char *t;
+
+	(void)state;
+	/* A common base, then each side notes a different commit and both note commits[0]. */
+	t = note_text(commits[0], STATUS_PROGRESSING, 1000);
+	assert_int_equal(notes_write(repo, "refs/notes/ours", commits[0], t, NULL), 0);
+	free(t);
+	{
+		git_oid base;
+		git_reference *ref = NULL;
+
+		assert_int_equal(git_reference_name_to_id(&base, repo, "refs/notes/ours"), 0);
+		assert_int_equal(git_reference_create(&ref, repo, "refs/notes/theirs", &base, 1, NULL), 0);
+		git_reference_free(ref);
+	}
+	t = note_text(commits[1], STATUS_HEALTHY, 2000);
+	assert_int_equal(notes_write(repo, "refs/notes/ours", commits[1], t, NULL), 0);
+	free(t);
+	t = note_text(commits[0], STATUS_HEALTHY, 1500);
+	assert_int_equal(notes_write(repo, "refs/notes/ours", commits[0], t, NULL), 0);
+	free(t);
+	t = note_text(commits[2], STATUS_FAILED, 3000);
+	assert_int_equal(notes_write(repo, "refs/notes/theirs", commits[2], t, NULL), 0);
+	free(t);
+	t = note_text(commits[0], STATUS_DEGRADED, 1800);
+	assert_int_equal(notes_write(repo, "refs/notes/theirs", commits[0], t, NULL), 0);
+	free(t);
+
+	/* Theirs brings commits[2] and a newer note on commits[0]. */
+	assert_int_equal(notes_merge(repo, "refs/notes/ours", "refs/notes/theirs", NULL), 2);
+	expect_note("refs/notes/ours", commits[0], 1800);
+	expect_note("refs/notes/ours", commits[1], 2000);
+	expect_note("refs/notes/ours", commits[2], 3000);
+	/* Merging again changes nothing: theirs is already in ours. */
+	assert_int_equal(notes_merge(repo, "refs/notes/ours", "refs/notes/theirs", NULL), 0);
+}
+
+static void find_latest_walks_back(void **state)
+{
+	char found[41], *t = NULL;
+
+	(void)state;
+	/* commits[0] is the newest (rev-list order); the newest note is on it. */
+	assert_int_equal(notes_find_latest(repo, "refs/notes/ours", commits[0], 10, found, &t, NULL), 0);
+	assert_string_equal(found, commits[0]);
+	free(t);
+	assert_int_equal(notes_find_latest(repo, "refs/notes/none", commits[0], 10, found, &t, NULL), ERR_NOTFOUND);
+}
+
+static void debounce(void **state)
+{
+	struct notes_debounce d;
+	struct fleet_status s;
+	char *c = NULL, *t = NULL;
+
+	(void)state;
+	notes_debounce_init(&d, 10000);
+	status_init(&s);
+	s.commit = xstrdup(commits[0]);
+	s.phase = STATUS_PROGRESSING;
+	status_add_deployment(&s, "a")->ready = 1;
+	/* The first status is written at once. */
+	assert_int_equal(notes_debounce_offer(&d, &s, 0, &c, &t, NULL), 1);
+	free(c);
+	free(t);
+	/* Counts move, phase stays: held back until the interval passes. */
+	s.deployments[0].ready = 2;
+	assert_int_equal(notes_debounce_offer(&d, &s, 1000, &c, &t, NULL), 0);
+	assert_int_equal(notes_debounce_due_in(&d, 1000), 9000);
+	assert_int_equal(notes_debounce_tick(&d, 5000, &c, &t), 0);
+	assert_int_equal(notes_debounce_tick(&d, 10000, &c, &t), 1);
+	assert_non_null(strstr(t, "ready: 2"));
+	free(c);
+	free(t);
+	assert_int_equal(notes_debounce_due_in(&d, 10000), -1);
+	/* A phase change is written at once, interval or not. */
+	s.deployments[0].ready = 3;
+	assert_int_equal(notes_debounce_offer(&d, &s, 11000, &c, &t, NULL), 0);
+	s.phase = STATUS_HEALTHY;
+	assert_int_equal(notes_debounce_offer(&d, &s, 11500, &c, &t, NULL), 1);
+	assert_true(str_has_prefix(t, "auriga: Healthy 3/0 ready"));
+	assert_int_equal(notes_debounce_due_in(&d, 11500), -1);
+	free(c);
+	free(t);
+	status_release(&s);
+	notes_debounce_release(&d);
+}
+
+static void worker_fetches_and_notes(void **state)
+{
+	struct gitsrc_config cfg;
+	struct gitsrc_worker_config wc;
+	struct gitsrc *src = NULL;
+	struct gitsrc_worker *w = NULL;
+	struct gitsrc_report *r = NULL;
+	char url[128], st[128], *t;
+	git_repository *remote = NULL;
+	char *text = NULL;
+
+	(void)state;
+	snprintf(url, sizeof(url), "%s/remote.git", dir);
+	snprintf(st, sizeof(st), "%s/state", dir);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.url = url;
+	cfg.state_dir = st;
+	assert_int_equal(gitsrc_open(&src, &cfg, NULL), 0);
+	memset(&wc, 0, sizeof(wc));
+	wc.interval_ms = -1;
+	wc.notes_push = 1;
+	assert_int_equal(gitsrc_worker_start(&w, src, &wc, NULL, NULL, NULL), 0);
+	assert_true(gitsrc_worker_wait(w, 20000, &r));
+	assert_int_equal(r->job, GITSRC_JOB_FETCH);
+	assert_true(r->ok);
+	assert_string_equal(r->fetch.commit, commits[0]);
+	gitsrc_report_free(r);
+	t = note_text(commits[0], STATUS_HEALTHY, 5000);
+	gitsrc_worker_post_note(w, commits[0], t);
+	free(t);
+	assert_true(gitsrc_worker_wait(w, 20000, &r));
+	assert_int_equal(r->job, GITSRC_JOB_NOTE);
+	assert_true(r->ok);
+	gitsrc_report_free(r);
+	gitsrc_worker_stop(w);
+	gitsrc_free(src);
+	assert_int_equal(git_repository_open(&remote, url), 0);
+	assert_int_equal(notes_read(remote, NOTES_DEFAULT_REF, commits[0], &text, NULL), 0);
+	assert_true(str_has_prefix(text, "auriga: Healthy"));
+	free(text);
+	git_repository_free(remote);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(merge_keeps_both_sides),
+		cmocka_unit_test(find_latest_walks_back),
+		cmocka_unit_test(debounce),
+		cmocka_unit_test(worker_fetches_and_notes),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
