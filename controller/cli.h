@@ -13,5 +13,6 @@ int cmd_validate(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_source(int argc, char **argv);
 int cmd_docker(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ static const struct cli_command commands[] = {
 	{ "status", cmd_status, "print the status auriga wrote on the specs repo's newest annotated commit" },
 	{ "source", cmd_source, "run one Git source operation (fetch, snapshot, note) for scripts" },
 	{ "docker", cmd_docker, "talk to a Docker endpoint through auriga's client (ping, ps, events)" },
+	{ "plan", cmd_plan, "show what apply would change in the fleet, and why (exit 2 when something would)" },
 };
 
 static void usage(FILE *out)

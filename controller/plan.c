@@ -82,10 +82,16 @@ void plan_target(struct plan_target *t, const struct desired *d, const struct de
 	t->rev = dd->revision;
 	t->tmpl = &dd->tmpl;
 	t->held = 0;
-	if (e && statefile_is_failed(st, dd->name, dd->revision, d->commit) && e->has_healthy &&
-	    strcmp(e->healthy_rev, dd->revision) != 0) {
+	if (e == NULL || !statefile_is_failed(st, dd->name, dd->revision, d->commit))
+		return;
+	/* Back to the last healthy revision; when that is the failed one (a rollback by hand), the one before. */
+	if (e->has_healthy && strcmp(e->healthy_rev, dd->revision) != 0) {
 		t->rev = e->healthy_rev;
 		t->tmpl = &e->healthy_tmpl;
+		t->held = 1;
+	} else if (e->has_previous && strcmp(e->previous_rev, dd->revision) != 0) {
+		t->rev = e->previous_rev;
+		t->tmpl = &e->previous_tmpl;
 		t->held = 1;
 	}
 }

@@ -27,6 +27,7 @@ static void entry_release(struct statefile_entry *e)
 	free(e->deployment);
 	free(e->healthy_commit);
 	desired_tmpl_release(&e->healthy_tmpl);
+	desired_tmpl_release(&e->previous_tmpl);
 	desired_tmpl_release(&e->applied_tmpl);
 	free(e->failed_commit);
 	free(e->failed_reason);
@@ -116,6 +117,13 @@ void statefile_set_healthy(struct statefile *s, const char *deployment, const ch
 	if (e->has_healthy && strcmp(e->healthy_rev, rev) == 0 && e->healthy_commit && commit &&
 	    strcmp(e->healthy_commit, commit) == 0)
 		return;
+	if (e->has_healthy && strcmp(e->healthy_rev, rev) != 0) {
+		desired_tmpl_release(&e->previous_tmpl);
+		e->previous_tmpl = e->healthy_tmpl;
+		memset(&e->healthy_tmpl, 0, sizeof(e->healthy_tmpl));
+		set_rev(e->previous_rev, e->healthy_rev);
+		e->has_previous = 1;
+	}
 	e->has_healthy = 1;
 	set_rev(e->healthy_rev, rev);
 	set_str(&e->healthy_commit, commit);
@@ -182,6 +190,8 @@ const struct desired_tmpl *statefile_tmpl(const struct statefile *s, const char 
 		return &e->applied_tmpl;
 	if (e->has_healthy && strcmp(e->healthy_rev, rev) == 0)
 		return &e->healthy_tmpl;
+	if (e->has_previous && strcmp(e->previous_rev, rev) == 0)
+		return &e->previous_tmpl;
 	return NULL;
 }
 
@@ -207,6 +217,13 @@ static json_t *to_json(const struct statefile *s)
 			json_object_set_new(h, "at", json_integer(e->healthy_at));
 			json_object_set_new(h, "template", desired_tmpl_to_json(&e->healthy_tmpl));
 			json_object_set_new(o, "healthy", h);
+		}
+		if (e->has_previous) {
+			json_t *p = json_object();
+
+			json_object_set_new(p, "revision", json_string(e->previous_rev));
+			json_object_set_new(p, "template", desired_tmpl_to_json(&e->previous_tmpl));
+			json_object_set_new(o, "previous", p);
 		}
 		if (e->has_applied) {
 			json_t *a = json_object();
@@ -264,7 +281,7 @@ static int from_json(struct statefile *s, const json_t *root, struct error **err
 	json_object_foreach((json_t *)deps, dep, o) {
 		struct statefile_entry *e = statefile_get(s, dep, 1);
 		const json_t *h = json_object_get(o, "healthy"), *a = json_object_get(o, "applied"),
-			     *f = json_object_get(o, "failed");
+			     *f = json_object_get(o, "failed"), *p = json_object_get(o, "previous");
 
 		if (h) {
 			if ((rc = rev_field(e->healthy_rev, h, s->path, dep, err)) < 0)
@@ -275,6 +292,14 @@ static int from_json(struct statefile *s, const json_t *root, struct error **err
 			e->has_healthy = 1;
 			set_str(&e->healthy_commit, json_string_value(json_object_get(h, "commit")));
 			e->healthy_at = json_integer_value(json_object_get(h, "at"));
+		}
+		if (p) {
+			if ((rc = rev_field(e->previous_rev, p, s->path, dep, err)) < 0)
+				return rc;
+			rc = desired_tmpl_from_json(&e->previous_tmpl, json_object_get(p, "template"), err);
+			if (rc < 0)
+				return error_wrap(err, "state file '%s': deployment '%s'", s->path, dep);
+			e->has_previous = 1;
 		}
 		if (a) {
 			if ((rc = rev_field(e->applied_rev, a, s->path, dep, err)) < 0)

@@ -24,6 +24,9 @@ struct statefile_entry {
 	char *healthy_commit;
 	int64_t healthy_at;		/* wall ms */
 	struct desired_tmpl healthy_tmpl;
+	int has_previous;		/* the healthy revision before that: a manual rollback's target */
+	char previous_rev[SPEC_REVISION_HEX];
+	struct desired_tmpl previous_tmpl;
 	int has_applied;
 	char applied_rev[SPEC_REVISION_HEX];
 	struct desired_tmpl applied_tmpl;
@@ -51,7 +54,7 @@ int statefile_save(struct statefile *s, struct error **err);
 struct statefile_entry *statefile_get(struct statefile *s, const char *deployment, int create);
 void statefile_remove(struct statefile *s, const char *deployment);
 
-/* Records that rev (with tmpl) is healthy; clears a failure recorded for another commit. */
+/* Records that rev (with tmpl) is healthy; the healthy revision before it becomes the previous one. */
 void statefile_set_healthy(struct statefile *s, const char *deployment, const char *rev,
 			   const struct desired_tmpl *tmpl, const char *commit, int64_t at);
 void statefile_set_applied(struct statefile *s, const char *deployment, const char *rev,
