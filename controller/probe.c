@@ -485,6 +485,29 @@ static unsigned runner_start(struct probe_runner *r, enum probe_type t, int64_t 
 	return changed;
 }
 
+/*
+ * Runners made together for containers that started long ago (a controller
+ * adopting its fleet after a restart) would all probe in the same
+ * millisecond, every period, for ever. A first attempt that is already due
+ * is moved by a fixed amount per container and probe, below a second (or the
+ * period, when shorter), so the bursts spread without delaying much.
+ */
+static void runner_spread(struct probe_runner *r, int64_t now)
+{
+	for (int t = 0; t < PROBE_TYPE_COUNT; t++) {
+		struct probe_fsm_slot *s = &r->fsm.slot[t];
+		int64_t span = s->params.period_ms < 1000 ? s->params.period_ms : 1000;
+		uint32_t h = 2166136261u;
+
+		if (!s->params.configured || s->due_ms >= now || span <= 0)
+			continue;
+		for (const char *p = r->container_id; *p; p++)
+			h = (h ^ (unsigned char)*p) * 16777619u;
+		h = (h ^ (uint32_t)t) * 16777619u;
+		s->due_ms = now + (int64_t)(h % (uint32_t)span);
+	}
+}
+
 static void runner_release(struct probe_runner *r)
 {
 	for (int t = 0; t < PROBE_TYPE_COUNT; t++)
@@ -624,6 +647,7 @@ struct probe_runner *probe_runner_new(const struct probe_config *c, struct error
 
 	started = c->started_at_ms != 0 ? c->started_at_ms : loop_now(c->loop);
 	probe_fsm_init(&r->fsm, params, started);
+	runner_spread(r, loop_now(c->loop));
 	/* The first attempts: run from the loop, never from inside the caller. */
 	runner_arm(r, loop_now(c->loop));
 	ret = r;

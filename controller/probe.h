@@ -29,8 +29,11 @@ struct spec_probes;
  *   Without a readiness probe it is ready as soon as it is started.
  * - Liveness: failureThreshold consecutive failures set live_failed; the
  *   engine restarts the container.
- * - Each probe first runs initialDelaySeconds after the container started,
- *   then every periodSeconds; an attempt that takes longer than
+ * - Each probe first runs initialDelaySeconds after the container started
+ *   (when that is already past, as for a container adopted after a
+ *   controller restart, within the next second, spread per container so
+ *   that a fleet's probes do not all fire in the same instant), then every
+ *   periodSeconds; an attempt that takes longer than
  *   timeoutSeconds is a failure. An attempt still running when the next is
  *   due delays the next until it ends (never two attempts of one probe).
  * - A failed liveness or startup probe stops running (the container is
@@ -288,7 +291,8 @@ struct probe_attempt {
  * probe_notify_done() later, from the loop), or -1 when it ended at once
  * (a socket that cannot be made, a request libcurl refuses, a local connect
  * that succeeded at once): the kind has then filled a->result and
- * a->message and probe.c reports it. Cancel stops a running attempt without
+ * a->message (the detail only: probe.c puts a->desc before it) and probe.c
+ * reports it. Cancel stops a running attempt without
  * a report. The runner enforces timeoutSeconds for every kind (kinds may
  * also pass it on, as http does to libcurl).
  */

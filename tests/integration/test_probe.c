@@ -511,6 +511,91 @@ static void runner_free_cancels(void **state)
 	assert_true(loop_timer_count(L) <= timers + 1);
 }
 
+/* A ticker on the loop: how late it ever ran shows whether anything blocked the loop. */
+struct ticker {
+	int64_t due;
+	int64_t worst_late;
+	unsigned ticks;
+	int stop;
+};
+
+static void tick(struct loop *l, void *arg)
+{
+	struct ticker *t = arg;
+	int64_t late = now_ms() - t->due;
+
+	if (late > t->worst_late)
+		t->worst_late = late;
+	t->ticks++;
+	if (t->stop)
+		return;
+	t->due = now_ms() + 20;
+	loop_timer_add(l, 20, tick, t);
+}
+
+/*
+ * Many runners at once on one loop (200: 50 per container over 4 containers, each with an
+ * http readiness and a tcp liveness probe every second): all become ready, and the loop is
+ * never held up by them.
+ */
+static void many_runners_share_the_loop(void **state)
+{
+	enum { NC = 4, PER = 50, N = NC * PER };
+	struct spec_probes p = { .readiness = http(path_ready, 1, 1, 1, 3), .liveness = tcp(NODE_PORT, 1, 1, 1, 3) };
+	static struct watch w[N];
+	struct probe_runner *r[N];
+	struct ticker t = { .worst_late = 0 };
+	unsigned ready = 0, attempts = 0, peak = 0;
+	struct ctr c[NC];
+	int64_t start, all_ready_ms = -1;
+
+	(void)state;
+	struct ticker base = { .worst_late = 0 };
+
+	for (int i = 0; i < NC; i++)
+		ctr_run(&c[i], "v1", "");
+	memset(w, 0, sizeof(w));
+	/* The same ticker alone first: what the machine's load alone does to it. */
+	base.due = now_ms() + 20;
+	loop_timer_add(L, 20, tick, &base);
+	run_for(2000);
+	base.stop = 1;
+	run_for(50);
+	loop_run_once(L, 0);
+	start = now_ms();
+	for (int i = 0; i < N; i++)
+		r[i] = runner(&c[i % NC], &p, VIA_PUBLISHED, &w[i]);
+	t.due = now_ms() + 20;
+	loop_timer_add(L, 20, tick, &t);
+	while (now_ms() - start < 6000) {
+		loop_run_once(L, 50);
+		if (http_client_active(H) > peak)
+			peak = http_client_active(H);
+		ready = 0;
+		for (int i = 0; i < N; i++)
+			ready += probe_runner_state(r[i])->ready ? 1u : 0u;
+		if (ready == N && all_ready_ms < 0)
+			all_ready_ms = now_ms() - start;
+	}
+	t.stop = 1;
+	for (int i = 0; i < N; i++) {
+		attempts += probe_runner_state(r[i])->attempts[PROBE_READINESS] +
+			    probe_runner_state(r[i])->attempts[PROBE_LIVENESS];
+		assert_int_equal(probe_runner_state(r[i])->live_failed, 0);
+		probe_runner_free(r[i]);
+	}
+	print_message("%d runners: all ready after %lld ms, %u attempts in 6 s, %u http requests at once at most; "
+		      "20 ms ticker at worst %lld ms late over %u ticks (alone: %lld ms over %u ticks)\n", N,
+		      (long long)all_ready_ms, attempts, peak, (long long)t.worst_late, t.ticks,
+		      (long long)base.worst_late, base.ticks);
+	assert_int_equal(ready, N);
+	/* Every runner probed about once a second for 6 s, both probes: nothing starved. */
+	assert_true(attempts >= (unsigned)N * 2 * 4);
+	/* A probe blocking the loop for its timeout (1 s) would show here. */
+	assert_true(t.worst_late < 1000);
+	run_for(100);
+}
+
 /* Bad configurations are refused with the field named. */
 static void runner_rejects_bad_config(void **state)
 {
@@ -592,7 +677,11 @@ int main(void)
 		cmocka_unit_test(exec_ready_and_never_ready),
 		cmocka_unit_test(exec_liveness_failure),
 		cmocka_unit_test(runner_free_cancels),
+		cmocka_unit_test(many_runners_share_the_loop),
 	};
 
+	/* TEST_PROBE_FILTER=pattern (cmocka's wildcards) runs a subset while developing. */
+	if (getenv("TEST_PROBE_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("TEST_PROBE_FILTER"));
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
