@@ -412,7 +412,8 @@ int docker_api_compare(const char *a, const char *b);
  * For one-shot commands and tests: pass docker_waiter_done and a waiter to
  * any call, then docker_wait() runs the loop until it completes (every
  * call has a deadline, so it does). The result is moved into w->result;
- * release it with docker_result_release().
+ * release it with docker_result_release(). Zero the waiter before each call:
+ * a waiter already done returns at once.
  */
 struct docker_waiter {
 	int done;

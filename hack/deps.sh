@@ -13,6 +13,8 @@ pkgs=(
 	docker.io git nginx prometheus openssh-server openssh-client fcgiwrap
 	# load, tools the scripts use
 	wrk apache2-utils curl jq iproute2 procps psmisc debootstrap openssl
+	# the fake Docker daemon of the error-matrix test
+	python3
 )
 
 missing=()
