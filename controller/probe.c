@@ -496,11 +496,13 @@ static void runner_spread(struct probe_runner *r, int64_t now)
 {
 	for (int t = 0; t < PROBE_TYPE_COUNT; t++) {
 		struct probe_fsm_slot *s = &r->fsm.slot[t];
-		int64_t span = s->params.period_ms < 1000 ? s->params.period_ms : 1000;
 		uint32_t h = 2166136261u;
+		int64_t span;
 
-		if (!s->params.configured || s->due_ms >= now || span <= 0)
+		/* probe_fsm_init made every configured period positive. */
+		if (!s->params.configured || s->due_ms >= now)
 			continue;
+		span = s->params.period_ms < 1000 ? s->params.period_ms : 1000;
 		for (const char *p = r->container_id; *p; p++)
 			h = (h ^ (unsigned char)*p) * 16777619u;
 		h = (h ^ (uint32_t)t) * 16777619u;

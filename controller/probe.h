@@ -22,7 +22,8 @@ struct spec_probes;
  * - A startup probe, when configured, holds readiness and liveness back
  *   until it has succeeded once; failureThreshold consecutive failures mean
  *   the container failed to start (startup_failed). Without a startup probe
- *   the container counts as started from the moment the runner is made.
+ *   the container counts as started from started_at_ms (the runner takes
+ *   the container to be running: the engine frees it when it stops).
  * - Readiness: a container with a readiness probe is not ready before its
  *   first results; it becomes ready after successThreshold consecutive
  *   successes and not ready after failureThreshold consecutive failures.
