@@ -10,7 +10,8 @@ IMG=auriga-test-sleeper:1
 mkdir -p "$D"
 sock=$D/s.sock
 dk() { docker -H "unix://$sock" "$@"; }
-on_exit "second_dockerd_stop $D"
+on_exit "second_dockerd_cleanup $D"
+had_docker0=$(ip link show docker0 >/dev/null 2>&1 && echo yes || echo no)
 on_exit 'ids=$(dk ps -aq 2>/dev/null); [ -n "$ids" ] && dk rm -f $ids'
 
 "$TOP/tests/fakes/build-test-image.sh" "$IMG" || { fail "build the test image"; exit 1; }
@@ -33,7 +34,7 @@ on_exit "kill $watcher"
 wait_for 20 grep -q "stream connected" "$out"
 check "the watch connects" grep -q "stream connected" "$out"
 
-run() { dk run -d --network none --label "$TEST_LABEL" --name "$1" "${@:2}" "$IMG" >/dev/null; }
+run() { dk run -d --label "$TEST_LABEL" --name "$1" "${@:2}" "$IMG" >/dev/null; }
 run always-up --restart always
 run doomed
 dk kill doomed >/dev/null
@@ -62,3 +63,7 @@ expect_eq "connected twice (once per daemon life)" "2" "$(grep -c 'stream connec
 expect_eq "each die event delivered once" "1" "$(grep -c 'event container die [0-9a-f]* doomed' "$out")"
 kill "$watcher" 2>/dev/null
 diag "$(grep -v '^event' "$out" | head -5)"
+
+second_dockerd_stop "$D"
+has_docker0=$(ip link show docker0 >/dev/null 2>&1 && echo yes || echo no)
+expect_eq "the main daemon's docker0 is untouched by the second daemon" "$had_docker0" "$has_docker0"

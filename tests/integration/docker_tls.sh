@@ -8,7 +8,8 @@
 D=$TEST_TMP/d
 P=$TEST_TMP/pki
 mkdir -p "$D" "$P"
-on_exit "second_dockerd_stop $D"
+on_exit "second_dockerd_cleanup $D"
+had_docker0=$(ip link show docker0 >/dev/null 2>&1 && echo yes || echo no)
 
 # ca NAME: a self-signed CA.
 ca() {
@@ -78,3 +79,7 @@ expect_eq "a daemon whose certificate our CA did not sign: refused" "1" "$rc"
 out=$("$AURIGA_BIN" docker -H "tcp://127.0.0.1:$port" ping 2>&1)
 rc=$?
 expect_eq "plain HTTP to the TLS port: refused" "1" "$rc"
+
+second_dockerd_stop "$D"
+has_docker0=$(ip link show docker0 >/dev/null 2>&1 && echo yes || echo no)
+expect_eq "the main daemon's docker0 is untouched by the second daemon" "$had_docker0" "$has_docker0"

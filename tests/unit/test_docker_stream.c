@@ -71,7 +71,7 @@ static void demux_raw_tty_stream(void **state)
 {
 	struct docker_demux m;
 	struct buf out = BUF_INIT_MAX(64), err = BUF_INIT_MAX(64);
-	char bad[16];
+	char bad[32];
 
 	(void)state;
 	docker_demux_init(&m);
