@@ -162,13 +162,15 @@ int config_lookup(const char *name)
 
 int config_parse_duration(const char *s, long *ms)
 {
-	long total = 0, n, mult;
+	long total = 0, mult;
 	const char *p = s;
 	char *end;
 
 	if (!*s)
 		return -1;
 	while (*p) {
+		long n;
+
 		if (*p < '0' || *p > '9')
 			return -1;
 		errno = 0;
@@ -271,7 +273,6 @@ static void list_split(struct value *v, const char *text)
 static int parse_value(int k, const char *text, struct value *v, struct buf *msg)
 {
 	const struct config_spec *s = &table[k];
-	char a[32], b[32];
 	size_t i;
 
 	memset(v, 0, sizeof(*v));
@@ -295,6 +296,8 @@ static int parse_value(int k, const char *text, struct value *v, struct buf *msg
 		if (config_parse_duration(text, &v->num) < 0)
 			return buf_printf(msg, "'%s' is not a duration (like 500ms, 30s, 5m, 1h)", text), -1;
 		if (v->num < s->min || v->num > s->max) {
+			char a[32], b[32];
+
 			fmt_duration(a, sizeof(a), s->min);
 			fmt_duration(b, sizeof(b), s->max);
 			return buf_printf(msg, "'%s' is out of range [%s, %s]", text, a, b), -1;
@@ -811,7 +814,7 @@ int config_reload_file(struct config **cfg, struct error **err)
 		log_info("config", (table[k].flags & CFG_RESTART) ? "setting changed; takes effect on restart"
 								   : "setting changed",
 			 "setting", table[k].name, "value", shown(fresh, k), "source",
-			 fresh->v[k].origin, NULL);
+			 fresh->v[k].origin, LOG_END);
 	}
 	*cfg = fresh;
 	config_free(old);

@@ -71,7 +71,7 @@ enum config_source { CFG_SRC_DEFAULT, CFG_SRC_FILE, CFG_SRC_ENV, CFG_SRC_FLAG };
 #define CFG_RESTART 0x2		/* a reload that changes it takes effect only after a restart */
 #define CFG_NO_FILE 0x4		/* cannot be set from the configuration file */
 
-struct config_spec {
+struct config_spec { /* NOLINT(clang-analyzer-optin.performance.Padding): rows read in table order */
 	const char *name;	/* file key; the flag is "--" name */
 	enum config_type type;
 	const char *def;	/* default, as text in the flag's syntax */

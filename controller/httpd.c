@@ -118,10 +118,10 @@ static int read_small_file(const char *what, const char *path, size_t max, struc
 	ssize_t n;
 	int fd, rc = 0;
 
+	buf_init(out, max);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error_set(err, -errno, "cannot open %s '%s': %s", what, path, strerror(errno));
-	buf_init(out, max);
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
 		if (buf_append(out, chunk, (size_t)n) < 0) {
 			rc = error_set(err, ERR_TOOBIG, "%s '%s' is larger than %zu bytes", what, path, max);
@@ -256,13 +256,12 @@ static void *watchdog_main(void *arg)
 	struct httpd *h = arg;
 	struct timespec ts;
 	struct conn *k;
-	unsigned cut;
 
 	pthread_mutex_lock(&h->lock);
 	while (!h->stop) {
 		int64_t now = now_ms();
+		unsigned cut = 0;
 
-		cut = 0;
 		for (k = h->conns; k; k = k->next) {
 			long limit = k->state == CONN_READING ? h->request_timeout_ms
 				     : k->state == CONN_IDLE  ? h->idle_timeout_ms
@@ -278,7 +277,7 @@ static void *watchdog_main(void *arg)
 		if (cut && h->m) {
 			pthread_mutex_unlock(&h->lock);
 			metric_add(h->m->http_cut_off, NULL, cut);
-			log_warn("httpd", "connection cut off: request not received in time", NULL);
+			log_warn("httpd", "connection cut off: request not received in time", LOG_END);
 			pthread_mutex_lock(&h->lock);
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -318,7 +317,7 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	log_debug("httpd", msg, NULL);
+	log_debug("httpd", msg, LOG_END);
 }
 
 static enum MHD_Result send_buf(struct httpd *h, struct MHD_Connection *c, const struct request *r,
@@ -326,7 +325,6 @@ static enum MHD_Result send_buf(struct httpd *h, struct MHD_Connection *c, const
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	char code[8];
 
 	resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
 	if (!resp) {
@@ -342,6 +340,8 @@ static enum MHD_Result send_buf(struct httpd *h, struct MHD_Connection *c, const
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	if (h->m) {
+		char code[8];
+
 		snprintf(code, sizeof(code), "%u", status);
 		metric_inc(h->m->http_requests, METRIC_LABELS(route_names[r ? r->route : R_NONE], code));
 	}
@@ -526,13 +526,13 @@ static enum MHD_Result action(struct httpd *h, struct MHD_Connection *c, const s
 		unsigned st = status_of_error(e);
 
 		log_warn("httpd", "action refused", "action", action_names[r->action], "deployment",
-			 dep ? dep : "", "error", error_msg(e), NULL);
+			 dep ? dep : "", "error", error_msg(e), LOG_END);
 		ret = send_error(h, c, r, st, error_msg(e));
 		error_free(e);
 		return ret;
 	}
 	log_info("httpd", "action accepted", "action", action_names[r->action], "deployment",
-		 dep ? dep : "", "reason", reason, NULL);
+		 dep ? dep : "", "reason", reason, LOG_END);
 	return send_json(h, c, r, MHD_HTTP_ACCEPTED,
 			 dep ? json_pack("{s:b,s:s,s:s}", "accepted", 1, "action", action_names[r->action],
 					 "deployment", dep)
@@ -549,7 +549,6 @@ static enum MHD_Result webhook(struct httpd *h, struct MHD_Connection *c, struct
 	struct webhook_request req = { r->provider, header_of, c, r->body.data, r->body.len };
 	struct webhook_result res;
 	const char *prov = webhook_provider_name(r->provider);
-	char reason[32];
 	json_t *doc;
 
 	if (!h->wh)
@@ -558,8 +557,10 @@ static enum MHD_Result webhook(struct httpd *h, struct MHD_Connection *c, struct
 	if (h->m)
 		metric_inc(h->m->webhook_deliveries, METRIC_LABELS(prov, res.outcome));
 	log_event(res.status >= 400 ? LOG_WARN : LOG_INFO, "webhook", res.reason, "provider", prov,
-		  "outcome", res.outcome, "delivery", res.delivery, "commit", res.commit, NULL);
+		  "outcome", res.outcome, "delivery", res.delivery, "commit", res.commit, LOG_END);
 	if (res.trigger) {
+		char reason[32];
+
 		snprintf(reason, sizeof(reason), "webhook:%s", prov);
 		r->action = HTTPD_SYNC;
 		return action(h, c, r, reason, res.commit[0] ? res.commit : NULL);
@@ -607,7 +608,6 @@ static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *c, struct r
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	uint64_t len;
 	int configured;
-	char addr[64];
 
 	route(r, url);
 	if (cl && (parse_u64(cl, &len) < 0 || len > h->max_body))
@@ -619,8 +619,10 @@ static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *c, struct r
 		return send_error(h, c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 	if (r->route == R_ACTION || r->route == R_SYNC) {
 		if (!authorized(h, c, &configured)) {
+			char addr[64];
+
 			log_warn("httpd", "unauthorized request", "path", url, "remote",
-				 remote_addr(c, addr, sizeof(addr)), NULL);
+				 remote_addr(c, addr, sizeof(addr)), LOG_END);
 			if (!configured)
 				return send_error(h, c, r, MHD_HTTP_FORBIDDEN,
 						  "no API token is configured: actions are disabled");
@@ -775,7 +777,7 @@ int httpd_start(struct httpd **out, const struct httpd_options *o, const struct 
 		}
 		h->watchdog_running = 1;
 	}
-	log_info("httpd", "listening", "address", o->listen, "tls", h->cert_pem ? "on" : "off", NULL);
+	log_info("httpd", "listening", "address", o->listen, "tls", h->cert_pem ? "on" : "off", LOG_END);
 	*out = h;
 	h = NULL;
 	rc = 0;

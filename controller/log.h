@@ -13,6 +13,8 @@ int log_level_parse(const char *s, enum log_level *out);
  * Values are quoted and escaped as the format needs.
  */
 void log_event(enum log_level lvl, const char *component, const char *msg, ...);
+/* Ends the key/value list with a typed null pointer, as variadic functions need. */
+#define LOG_END ((const char *)0)
 
 #define log_debug(c, m, ...) log_event(LOG_DEBUG, c, m, __VA_ARGS__)
 #define log_info(c, m, ...) log_event(LOG_INFO, c, m, __VA_ARGS__)

@@ -71,6 +71,7 @@ static void series_release(struct metric *m, struct series *s)
 		free(s->lv[i]);
 	free(s->lv);
 	free(s->counts);
+	memset(s, 0, sizeof(*s));
 }
 
 static void metric_free(struct metric *m)
@@ -128,7 +129,7 @@ static struct metric *declare(struct metrics *r, enum metric_type type, const ch
 	for (i = 0; i < r->nfam; i++)
 		if (strcmp(r->fam[i]->name, name) == 0)
 			BUG("metric '%s' declared twice", name);
-	XGROW(r->fam, r->cap, r->nfam + 1);
+	XGROW(r->fam, r->cap, r->nfam + 1); /* NOLINT(bugprone-sizeof-expression): an array of pointers */
 	r->fam[r->nfam++] = m;
 	pthread_mutex_unlock(&r->lock);
 	return m;
@@ -204,7 +205,7 @@ static struct series *find(struct metric *m, const char *const *lv, int create)
 	s = &m->series[m->nseries++];
 	memset(s, 0, sizeof(*s));
 	s->lv = xcalloc(m->nlabels ? m->nlabels : 1, sizeof(char *));
-	for (i = 0; i < m->nlabels; i++)
+	for (i = 0; i < m->nlabels && lv[i]; i++)
 		s->lv[i] = xstrdup(lv[i]);
 	if (m->type == METRIC_HISTOGRAM)
 		s->counts = xcalloc(m->nbuckets + 1, sizeof(uint64_t));
@@ -214,7 +215,6 @@ static struct series *find(struct metric *m, const char *const *lv, int create)
 static void update(struct metric *m, enum metric_type want, const char *const *lv, double v, int op)
 {
 	struct series *s;
-	size_t i;
 
 	if (m->type != want)
 		BUG("metric '%s' updated as the wrong type", m->name);
@@ -229,13 +229,16 @@ static void update(struct metric *m, enum metric_type want, const char *const *l
 		case 1:
 			s->value = v;
 			break;
-		default:
-			for (i = 0; i < m->nbuckets && v > m->buckets[i]; i++)
-				;
+		default: {
+			size_t i = 0;
+
+			while (i < m->nbuckets && v > m->buckets[i])
+				i++;
 			s->counts[i]++;
 			s->value += 1;
 			s->sum += v;
 			break;
+		}
 		}
 	}
 	pthread_mutex_unlock(&m->reg->lock);
@@ -288,7 +291,9 @@ void metric_forget(struct metric *m, size_t label, const char *value)
 	while (i < m->nseries) {
 		if (strcmp(m->series[i].lv[label], value) == 0) {
 			series_release(m, &m->series[i]);
-			m->series[i] = m->series[--m->nseries];
+			if (i + 1 < m->nseries)
+				m->series[i] = m->series[m->nseries - 1];
+			m->nseries--;
 		} else {
 			i++;
 		}

@@ -244,6 +244,8 @@ static int seen_before(struct webhook *w, enum webhook_provider p, const char *i
 	char key[DELIVERY_MAX + 16];
 	size_t i;
 
+	if (w->seen_size == 0)
+		return 0;
 	snprintf(key, sizeof(key), "%s:%s", provider_names[p], id);
 	for (i = 0; i < w->seen_size; i++)
 		if (w->seen[i] && strcmp(w->seen[i], key) == 0)
