@@ -252,7 +252,7 @@ int cmd_status(int argc, char **argv)
 		error_clear(&err);
 		free(text);
 		text = NULL;
-		if (read_once(&c, src, local, rev, note_commit, &text, &err) == 0) {
+		if (read_once(&c, src, local, rev, note_commit, &text, &err) == 0 && text) {
 			size_t n = strlen(note_commit) + strlen(text) + 2;
 			char *key = xmalloc(n);
 

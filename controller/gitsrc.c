@@ -413,9 +413,10 @@ static int cb_push_transfer(unsigned int current, unsigned int total, size_t byt
 static int cb_push_update(const char *refname, const char *status, void *payload)
 {
 	struct gitsrc *src = payload;
-	char msg[512];
 
 	if (status) {
+		char msg[512];
+
 		snprintf(msg, sizeof(msg), "'%s' refused: %s", refname, status);
 		free(src->push_status);
 		src->push_status = xstrdup(msg);
@@ -447,20 +448,36 @@ static void op_begin(struct gitsrc *src)
 	git_error_clear();
 }
 
+/*
+ * An in-memory remote for src->url. url.*.insteadOf rewriting is skipped: the
+ * URL is used as configured (and libgit2 1.5 leaks the regex match data of
+ * that config lookup on every call).
+ */
+static int make_remote(struct gitsrc *src, git_remote **out)
+{
+	git_remote_create_options o;
+
+	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	o.repository = src->repo;
+	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	return git_remote_create_with_opts(out, src->url, &o);
+}
+
 static int connect_remote(struct gitsrc *src, git_direction dir, git_remote **out, struct error **err)
 {
 	git_remote_callbacks cbs;
 	git_remote *remote = NULL;
 	int gr;
-	char what[600];
 
 	*out = NULL;
-	gr = git_remote_create_anonymous(&remote, src->repo, src->url);
+	gr = make_remote(src, &remote);
 	if (gr < 0)
 		return git_fail(src, err, gr, ERR_INVALID, "bad remote URL");
 	callbacks_init(src, &cbs);
 	gr = git_remote_connect(remote, dir, &cbs, NULL, NULL);
 	if (gr < 0) {
+		char what[600];
+
 		snprintf(what, sizeof(what), "cannot connect to '%s'", src->url);
 		git_remote_free(remote);
 		return git_fail(src, err, gr, 0, what);
@@ -523,6 +540,8 @@ static int download_into(struct gitsrc *src, git_remote *remote, const git_remot
 	char what[600];
 	int gr, have;
 
+	if (head == NULL)
+		return error_set(err, ERR_NOTFOUND, "no ref to fetch from '%s'", src->url);
 	gr = git_repository_odb(&odb, src->repo);
 	if (gr < 0)
 		return git_fail(src, err, gr, ERR_GENERIC, "cannot open the mirror's objects");
@@ -786,7 +805,7 @@ int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remot
 
 	gitsrc_lock(src);
 	op_begin(src);
-	gr = git_remote_create_anonymous(&remote, src->repo, src->url);
+	gr = make_remote(src, &remote);
 	if (gr < 0) {
 		r = git_fail(src, err, gr, ERR_INVALID, "bad remote URL");
 		goto out;

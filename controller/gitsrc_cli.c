@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,10 +119,10 @@ int gitsrc_cli_opt(struct gitsrc_cli *c, int opt, const char *arg, struct error 
 
 int gitsrc_cli_finish(struct gitsrc_cli *c, struct error **err)
 {
-	char tmpl[] = "/tmp/auriga-source.XXXXXX";
-
 	c->cfg.url = c->repo ? c->repo : ".";
 	if (c->cfg.state_dir == NULL) {
+		char tmpl[] = "/tmp/auriga-source.XXXXXX";
+
 		if (mkdtemp(tmpl) == NULL)
 			return error_set(err, -errno, "cannot make a temporary directory: %s", strerror(errno));
 		c->tmp_state = xstrdup(tmpl);
@@ -146,20 +147,37 @@ static void source_usage(FILE *out)
 
 static int add_deployment_arg(struct fleet_status *s, const char *arg, struct error **err)
 {
-	char name[128], phase[32];
+	char *copy = xstrdup(arg), *eq, *c1, *c2;
 	long ready, desired;
 	struct status_deployment *d;
+	enum status_phase phase;
+	int r = 0;
 
-	if (sscanf(arg, "%127[^=]=%31[^,],%ld,%ld", name, phase, &ready, &desired) != 4)
-		return error_set(err, ERR_INVALID, "--deployment '%s': expected NAME=PHASE,READY,DESIRED", arg);
-	d = status_add_deployment(s, name);
-	if (status_phase_parse(phase, &d->phase) < 0)
-		return error_set(err, ERR_INVALID, "--deployment '%s': unknown phase '%s'", arg, phase);
+	eq = strchr(copy, '=');
+	c1 = eq ? strchr(eq + 1, ',') : NULL;
+	c2 = c1 ? strchr(c1 + 1, ',') : NULL;
+	if (c2 == NULL || eq == copy) {
+		r = error_set(err, ERR_INVALID, "--deployment '%s': expected NAME=PHASE,READY,DESIRED", arg);
+		goto out;
+	}
+	*eq = *c1 = *c2 = '\0';
+	if (status_phase_parse(eq + 1, &phase) < 0) {
+		r = error_set(err, ERR_INVALID, "--deployment '%s': unknown phase '%s'", arg, eq + 1);
+		goto out;
+	}
+	if (parse_long(c1 + 1, 0, 1000000, &ready) < 0 || parse_long(c2 + 1, 0, 1000000, &desired) < 0) {
+		r = error_set(err, ERR_INVALID, "--deployment '%s': READY and DESIRED must be counts", arg);
+		goto out;
+	}
+	d = status_add_deployment(s, copy);
+	d->phase = phase;
 	d->ready = ready;
 	d->desired = desired;
 	d->updated = ready;
 	d->available = ready;
-	return 0;
+out:
+	free(copy);
+	return r;
 }
 
 int cmd_source(int argc, char **argv)
@@ -183,7 +201,7 @@ int cmd_source(int argc, char **argv)
 	struct fleet_status st;
 	const char *path = "", *op;
 	int opt, count_only = 0, push = 0, rc = 1;
-	long long observed = 0;
+	long observed = 0;
 	size_t i;
 
 	gitsrc_cli_init(&c);
@@ -217,7 +235,7 @@ int cmd_source(int argc, char **argv)
 			st.summary = xstrdup(optarg);
 			break;
 		case O_OBSERVED:
-			if (sscanf(optarg, "%lld", &observed) != 1) {
+			if (parse_long(optarg, 1, INT64_MAX / 2, &observed) < 0) {
 				error_set(&err, ERR_INVALID, "--observed-at '%s': expected milliseconds", optarg);
 				goto out;
 			}

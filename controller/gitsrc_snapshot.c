@@ -162,10 +162,10 @@ static int cmp_files(const void *a, const void *b)
 static int clean_prefix(const char *in, struct buf *out, struct error **err)
 {
 	const char *p = in ? in : "";
-	size_t n;
 
 	while (*p) {
 		char part[256];
+		size_t n;
 
 		while (*p == '/')
 			p++;

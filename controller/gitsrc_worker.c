@@ -72,7 +72,7 @@ static void report(struct gitsrc_worker *w, struct gitsrc_report *r)
 		d->arg = w->arg;
 		d->r = r;
 		if (loop_post(w->loop, deliver_on_loop, d) < 0) {
-			log_error("gitsrc", "cannot wake the loop: report dropped", NULL);
+			log_error("gitsrc", "cannot wake the loop: report dropped", (const char *)NULL);
 			free(d);
 			gitsrc_report_free(r);
 		}
@@ -83,7 +83,7 @@ static void report(struct gitsrc_worker *w, struct gitsrc_report *r)
 		return;
 	}
 	pthread_mutex_lock(&w->mu);
-	XGROW(w->queue, w->queue_cap, w->nqueue + 1);
+	XGROW(w->queue, w->queue_cap, w->nqueue + 1); /* NOLINT(bugprone-sizeof-expression): an array of pointers */
 	w->queue[w->nqueue++] = r;
 	pthread_cond_broadcast(&w->reported);
 	pthread_mutex_unlock(&w->mu);
@@ -110,7 +110,7 @@ static void do_fetch(struct gitsrc_worker *w)
 	pthread_mutex_unlock(&w->mu);
 	if (!r->ok)
 		log_warn("gitsrc", "fetch failed; the last good commit stays", "url", gitsrc_url(w->src), "error",
-			 error_msg(r->err), NULL);
+			 error_msg(r->err), (const char *)NULL);
 	report(w, r);
 }
 
@@ -122,7 +122,7 @@ static void do_note(struct gitsrc_worker *w, struct note_job *job)
 	snprintf(r->note_commit, sizeof(r->note_commit), "%s", job->commit);
 	r->ok = notes_publish(w->src, w->notes_ref, job->commit, job->text, w->cfg.notes_push, &r->err) == 0;
 	if (!r->ok)
-		log_warn("gitsrc", "status note not published", "commit", job->commit, "error", error_msg(r->err), NULL);
+		log_warn("gitsrc", "status note not published", "commit", job->commit, "error", error_msg(r->err), (const char *)NULL);
 	free(job->commit);
 	free(job->text);
 	report(w, r);
@@ -292,7 +292,7 @@ static struct gitsrc_report *take(struct gitsrc_worker *w)
 	if (w->nqueue == 0)
 		return NULL;
 	r = w->queue[0];
-	memmove(w->queue, w->queue + 1, (w->nqueue - 1) * sizeof(*w->queue));
+	memmove(w->queue, w->queue + 1, (w->nqueue - 1) * sizeof(*w->queue)); /* NOLINT(bugprone-sizeof-expression) */
 	w->nqueue--;
 	return r;
 }

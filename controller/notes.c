@@ -72,7 +72,7 @@ static int64_t note_observed_at(const char *text)
 	struct fleet_status s;
 	int64_t t;
 
-	if (status_parse_note(&s, text, strlen(text), NULL) < 0)
+	if (text == NULL || status_parse_note(&s, text, strlen(text), NULL) < 0)
 		return 0;
 	t = s.observed_at;
 	status_release(&s);
@@ -254,7 +254,7 @@ int notes_publish(struct gitsrc *src, const char *notes_ref, const char *commit_
 		if (r == 0 || error_code(e) != ERR_CONFLICT)
 			break;
 		/* The remote's notes moved: take them in and try again. */
-		log_debug("notes", "notes push refused, merging", "reason", error_msg(e), NULL);
+		log_debug("notes", "notes push refused, merging", "reason", error_msg(e), (const char *)NULL);
 		error_clear(&e);
 		r = gitsrc_fetch_ref(src, notes_ref, REMOTE_NOTES_REF, &e);
 		if (r < 0)
@@ -297,7 +297,7 @@ int notes_find_latest(git_repository *repo, const char *notes_ref, const char *s
 		goto out;
 	}
 	git_revwalk_simplify_first_parent(walk);
-	while (n++ < max_walk && (gr = git_revwalk_next(&oid, walk)) == 0) {
+	while (n++ < max_walk && git_revwalk_next(&oid, walk) == 0) {
 		git_note *note = NULL;
 
 		if (git_note_read(&note, repo, notes_ref, &oid) == 0) {

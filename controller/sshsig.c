@@ -48,7 +48,7 @@ int sshsig_b64decode(const char *in, size_t n, unsigned char **out, size_t *out_
 	if (EVP_DecodeFinal(ctx, o + l1, &l2) < 0)
 		goto out;
 	*out = o;
-	*out_len = (size_t)(l1 + l2);
+	*out_len = (size_t)l1 + (size_t)l2;
 	o = NULL;
 	r = 0;
 out:

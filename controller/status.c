@@ -325,7 +325,6 @@ static void emit_mapping_end(struct emit *e)
 static void emit_deployment(struct emit *e, const struct status_deployment *d)
 {
 	yaml_event_t ev;
-	size_t i;
 
 	emit_key(e, d->name);
 	emit_mapping_start(e);
@@ -342,7 +341,7 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 		emit_key(e, "conditions");
 		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
 		emit_event(e, &ev);
-		for (i = 0; i < d->nconditions; i++) {
+		for (size_t i = 0; i < d->nconditions; i++) {
 			const struct status_condition *c = &d->conditions[i];
 
 			emit_mapping_start(e);
@@ -458,9 +457,9 @@ static int perr(struct parse *p, const yaml_node_t *n, const char *what)
 
 static const char *scalar(struct parse *p, const yaml_node_t *n, const char *field)
 {
-	char msg[128];
-
 	if (n->type != YAML_SCALAR_NODE) {
+		char msg[128];
+
 		snprintf(msg, sizeof(msg), "'%s' must be a scalar", field);
 		perr(p, n, msg);
 		return NULL;
@@ -481,9 +480,10 @@ static void set_str(struct parse *p, const yaml_node_t *n, const char *field, ch
 static void set_long(struct parse *p, const yaml_node_t *n, const char *field, long *dst)
 {
 	const char *v = scalar(p, n, field);
-	char msg[128];
 
 	if (v && parse_long(v, 0, 1L << 30, dst) < 0) {
+		char msg[128];
+
 		snprintf(msg, sizeof(msg), "'%s' must be a count", field);
 		perr(p, n, msg);
 	}
@@ -492,9 +492,10 @@ static void set_long(struct parse *p, const yaml_node_t *n, const char *field, l
 static void set_time(struct parse *p, const yaml_node_t *n, const char *field, int64_t *dst)
 {
 	const char *v = scalar(p, n, field);
-	char msg[128];
 
 	if (v && status_parse_time(v, dst) < 0) {
+		char msg[128];
+
 		snprintf(msg, sizeof(msg), "'%s' must be an RFC 3339 UTC time", field);
 		perr(p, n, msg);
 	}
