@@ -269,14 +269,16 @@ static void *watchdog_main(void *arg)
 
 			if (limit < 0 || k->cut || k->fd < 0 || now - k->since <= limit)
 				continue;
-			shutdown(k->fd, SHUT_RDWR);
-			k->cut = 1;
+			/* Counted first, so the count is there when the client sees the close. */
+			if (k->state == CONN_READING && h->m)
+				metric_inc(h->m->http_cut_off, NULL);
 			if (k->state == CONN_READING)
 				cut++;
+			shutdown(k->fd, SHUT_RDWR);
+			k->cut = 1;
 		}
-		if (cut && h->m) {
+		if (cut) {
 			pthread_mutex_unlock(&h->lock);
-			metric_add(h->m->http_cut_off, NULL, cut);
 			log_warn("httpd", "connection cut off: request not received in time", LOG_END);
 			pthread_mutex_lock(&h->lock);
 		}

@@ -177,6 +177,7 @@ struct req {
 	int chunked;
 	const char *url;	/* full URL instead of base + path */
 	const char *cainfo;
+	long timeout_ms;	/* 0: 20 s */
 };
 
 /* Performs a request; returns the status (0 when the transfer failed) and the body in out. */
@@ -191,7 +192,7 @@ static long perform(const struct req *r, struct buf *out)
 	snprintf(url, sizeof(url), "%s%s", r->url ? r->url : base, r->path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, r->timeout_ms ? r->timeout_ms : 20000L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	for (i = 0; i < ARRAY_SIZE(r->headers) && r->headers[i]; i++)
@@ -495,7 +496,51 @@ static void test_slowloris(void **state)
 	buf_release(&b);
 }
 
-/* The connection bound: connections past the limit are refused, and freed slots serve again. */
+/*
+ * The connection bound: with every slot held, a new connection waits in the listen backlog and
+ * is not served; once the slots are freed it is.
+ */
+static void test_connection_limit(void **state)
+{
+	struct httpd_options o;
+	struct httpd *lim = NULL;
+	struct error *e = NULL;
+	struct buf b = BUF_INIT_MAX(1 << 20);
+	struct sockaddr_in sa;
+	char url[64];
+	struct req r = { .method = "GET", .path = "/healthz" };
+	int fds[4], i;
+
+	(void)state;
+	httpd_options_init(&o);
+	o.listen = "127.0.0.1:0";
+	o.threads = 1;
+	o.max_connections = 4;
+	if (httpd_start(&lim, &o, &provider, &e) < 0)
+		fail_msg("httpd_start: %s", error_msg(e));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", httpd_port(lim));
+	r.url = url;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(httpd_port(lim));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < 4; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	usleep(200 * 1000);
+	r.timeout_ms = 1500;
+	assert_int_equal(perform(&r, &b), 0);
+	r.timeout_ms = 0;
+	for (i = 0; i < 4; i++)
+		close(fds[i]);
+	usleep(200 * 1000);
+	assert_int_equal(perform(&r, &b), 200);
+	httpd_stop(lim);
+	buf_release(&b);
+}
+
 static void test_tls(void **state)
 {
 	struct httpd_options o;
@@ -548,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_webhook_gitlab_gitea),
 		cmocka_unit_test(test_body_too_large),
 		cmocka_unit_test(test_slowloris),
+		cmocka_unit_test(test_connection_limit),
 		cmocka_unit_test(test_tls),
 	};
 
