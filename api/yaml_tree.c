@@ -45,18 +45,63 @@ static int fail(struct loader *l, int line, int col, const char *fmt, ...)
 	return -1;
 }
 
+#define NODE_BLOCK 512
+#define TEXT_BLOCK 16384
+
+/*
+ * Nodes and scalar text are carved from blocks: a spec set holds a million
+ * nodes for ten thousand documents, and one malloc each would dominate.
+ */
 static struct ynode *node_new(struct loader *l, enum ynode_type type, const yaml_mark_t *m)
 {
-	struct ynode *n = xcalloc(1, sizeof(*n));
+	struct ytree *t = l->t;
+	struct ynode *n;
 
+	if (t->n_blocks == 0 || t->used == NODE_BLOCK) {
+		XGROW(t->blocks, t->cap_blocks, t->n_blocks + 1);
+		t->blocks[t->n_blocks++] = xmalloc(NODE_BLOCK * sizeof(struct ynode));
+		t->used = 0;
+	}
+	n = &t->blocks[t->n_blocks - 1][t->used++];
+	memset(n, 0, sizeof(*n));
 	n->type = type;
 	n->line = (int)m->line + 1;
 	n->col = (int)m->column + 1;
 	n->weight = 1;
 	n->height = 1;
-	XGROW(l->t->all, l->t->cap_all, l->t->n_all + 1);
-	l->t->all[l->t->n_all++] = n;
 	return n;
+}
+
+static char *text_new(struct ytree *t, const char *s, size_t len)
+{
+	char *out;
+
+	if (len + 1 > TEXT_BLOCK / 4) {
+		/* Big scalars get their own block. */
+		XGROW(t->text, t->cap_text, t->n_text + 1);
+		out = t->text[t->n_text++] = xmalloc(len + 1);
+		if (t->n_text > 1) {
+			/* Keep the current small-text block last. */
+			char *cur = t->text[t->n_text - 2];
+
+			t->text[t->n_text - 2] = out;
+			t->text[t->n_text - 1] = cur;
+		} else {
+			t->text_used = t->text_cap = 0;
+		}
+	} else {
+		if (t->n_text == 0 || t->text_used + len + 1 > t->text_cap) {
+			XGROW(t->text, t->cap_text, t->n_text + 1);
+			t->text[t->n_text++] = xmalloc(TEXT_BLOCK);
+			t->text_used = 0;
+			t->text_cap = TEXT_BLOCK;
+		}
+		out = t->text[t->n_text - 1] + t->text_used;
+		t->text_used += len + 1;
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return out;
 }
 
 static void clear_anchors(struct loader *l)
@@ -318,7 +363,7 @@ static int on_scalar(struct loader *l, const yaml_event_t *ev)
 	n = node_new(l, YNODE_SCALAR, &ev->start_mark);
 	if (count_node(l, n->line, n->col, 1) < 0)
 		return -1;
-	n->str = xstrndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+	n->str = text_new(l->t, (const char *)ev->data.scalar.value, ev->data.scalar.length);
 	n->len = ev->data.scalar.length;
 	n->complete = 1;
 	if (resolve_scalar(l, n, ev) < 0)
@@ -483,7 +528,7 @@ int ytree_parse(struct ytree *t, const char *file, const char *data, size_t len,
 	free(l.anchors);
 	free(l.stack);
 	if (rc < 0) {
-		/* Keep the nodes in t->all for ytree_release, but no half documents. */
+		/* The nodes stay in their blocks for ytree_release, but no half documents. */
 		t->n_docs = 0;
 	}
 	return rc;
@@ -491,14 +536,19 @@ int ytree_parse(struct ytree *t, const char *file, const char *data, size_t len,
 
 void ytree_release(struct ytree *t)
 {
-	size_t i;
+	size_t i, j;
 
-	for (i = 0; i < t->n_all; i++) {
-		free(t->all[i]->str);
-		free(t->all[i]->kids);
-		free(t->all[i]);
+	for (i = 0; i < t->n_blocks; i++) {
+		size_t n = i + 1 == t->n_blocks ? t->used : NODE_BLOCK;
+
+		for (j = 0; j < n; j++)
+			free(t->blocks[i][j].kids);
+		free(t->blocks[i]);
 	}
-	free(t->all);
+	free(t->blocks);
+	for (i = 0; i < t->n_text; i++)
+		free(t->text[i]);
+	free(t->text);
 	free(t->docs);
 	memset(t, 0, sizeof(*t));
 }

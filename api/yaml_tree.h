@@ -57,9 +57,11 @@ struct ytree {
 	const char *file;	/* borrowed: must outlive the tree */
 	struct ytree_doc *docs;
 	size_t n_docs, cap_docs;
-	/* private: every node, for freeing */
-	struct ynode **all;
-	size_t n_all, cap_all;
+	/* private: nodes and scalar text come from blocks freed together */
+	struct ynode **blocks;
+	size_t n_blocks, cap_blocks, used;	/* used: nodes taken from the last block */
+	char **text;
+	size_t n_text, cap_text, text_used, text_cap;
 };
 
 struct ytree_error {
