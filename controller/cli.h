@@ -14,5 +14,7 @@ int cmd_status(int argc, char **argv);
 int cmd_source(int argc, char **argv);
 int cmd_docker(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
 
 #endif

@@ -13,6 +13,8 @@ static const struct cli_command commands[] = {
 	{ "source", cmd_source, "run one Git source operation (fetch, snapshot, note) for scripts" },
 	{ "docker", cmd_docker, "talk to a Docker endpoint through auriga's client (ping, ps, events)" },
 	{ "plan", cmd_plan, "show what apply would change in the fleet, and why (exit 2 when something would)" },
+	{ "apply", cmd_apply, "bring the fleet in line with the specs, phase by phase, and wait for the outcome" },
+	{ "rollback", cmd_rollback, "return a deployment to its last healthy revision" },
 };
 
 static void usage(FILE *out)

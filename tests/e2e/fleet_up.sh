@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The 25-node fleet from specs/ comes up from nothing with `auriga apply`, in phase order, each
+# container labelled with its deployment, ordinal and revision; plan then says there is nothing to do.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/fleet-lib.bash"
+
+make_fleet "$FLEET_SPECS"
+
+out=$(auriga_engine plan "$FLEET_SPECS" 2>&1)
+rc=$?
+expect_eq "plan on an empty host exits 2 (changes)" 2 "$rc"
+expect_match "plan creates 25 containers" "Plan: 25 to create, 0 to replace" "$out"
+
+start=$(date +%s%N)
+out=$(auriga_engine apply --timeout-total 240 "$FLEET_SPECS" 2>"$TEST_TMP/apply.err")
+rc=$?
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+expect_eq "apply converges (exit 0)" 0 "$rc"
+[ "$rc" = 0 ] || { diag "$out" | tail -20; tail -20 "$TEST_TMP/apply.err" | while read -r l; do diag "$l"; done; }
+diag "25 nodes up in $took ms"
+
+expect_eq "25 containers of this instance" 25 "$(fleet_count)"
+expect_eq "all running" 25 "$(fleet_ps '{{.State}}' | grep -cx running)"
+for dep in slim:5 business-1:8 business-2:7 validators:5; do
+	name=${dep%%:*} n=${dep##*:}
+	expect_eq "$name has $n containers" "$n" \
+		"$(fleet_ps '{{.Label "auriga.io/deployment"}}' | grep -cx "$name")"
+	expect_eq "$name ordinals are 0..$((n - 1))" "$(seq 0 $((n - 1)) | tr '\n' ' ')" \
+		"$(fleet_ps "{{.Label \"auriga.io/deployment\"}} {{.Label \"auriga.io/ordinal\"}}" |
+			awk -v d="$name" '$1 == d {print $2}' | sort -n | tr '\n' ' ')"
+	revs=$(fleet_ps "{{.Label \"auriga.io/deployment\"}} {{.Label \"auriga.io/revision\"}}" |
+		awk -v d="$name" '$1 == d {print $2}' | sort -u)
+	expect_match "$name runs one 64-digit revision" '^[0-9a-f]{64}$' "$revs"
+done
+want=$("$AURIGA_BIN" validate --json "$FLEET_SPECS" |
+	python3 -c 'import json,sys; m=json.load(sys.stdin)["model"]; print(" ".join(d["metadata"]["name"]+"="+d["revision"] for d in m["deployments"]))' 2>/dev/null)
+for pair in $want; do
+	name=${pair%%=*} rev=${pair#*=}
+	[ "$name" = api ] && continue
+	got=$(fleet_ps "{{.Label \"auriga.io/deployment\"}} {{.Label \"auriga.io/revision\"}}" |
+		awk -v d="$name" '$1 == d {print $2}' | sort -u)
+	expect_eq "$name revision label is the spec's revision" "$rev" "$got"
+done
+expect_eq "every container carries the managed-by label and the test label" 25 \
+	"$(docker ps -q --filter "label=$TEST_LABEL" --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" | wc -l)"
+expect_eq "validators keep a named volume per ordinal" 5 \
+	"$(docker volume ls -q --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" | grep -c '^validators-chain-[0-4]$')"
+expect_eq "ports are published on 127.0.0.1 only" "" \
+	"$(docker ps --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" --format '{{.Ports}}' | grep -v '^127\.0\.0\.1:[0-9]*->9003/tcp$')"
+
+# Phase order: every slim container started before the first business container was created,
+# and every business container before the first validator.
+order=$(docker ps --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" -q |
+	xargs docker inspect -f '{{index .Config.Labels "auriga.io/deployment"}} {{.Created}}' |
+	awk '{sub(/business-[12]/, "business", $1); print}')
+check "slim were all created before any business node" python3 - "$order" <<'PY'
+import sys
+rows = [l.split() for l in sys.argv[1].splitlines()]
+by = {}
+for d, t in rows: by.setdefault(d, []).append(t)
+sys.exit(0 if max(by["slim"]) < min(by["business"]) and max(by["business"]) < min(by["validators"]) else 1)
+PY
+
+out=$(auriga_engine plan "$FLEET_SPECS" 2>&1)
+rc=$?
+expect_eq "plan after apply exits 0" 0 "$rc"
+expect_match "plan says no changes" "No changes" "$out"
+out=$(auriga_engine apply --timeout-total 60 "$FLEET_SPECS" 2>/dev/null)
+expect_eq "a second apply converges at once without touching a container" 25 \
+	"$(docker ps --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" --filter "status=running" -q | wc -l)"
