@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,10 +206,8 @@ void docker_free(struct docker *d)
 			w->drop(w);
 	}
 	docker_watches_free(d);
-	while (d->calls) {
-		struct docker_call *c = d->calls;
-
-		call_unlink(c);
+	for (struct docker_call *c = d->calls, *next; c; c = next) {
+		next = c->next;
 		if (c->req)
 			http_request_cancel(d->http, c->req);
 		if (c->timer)
@@ -217,6 +216,7 @@ void docker_free(struct docker *d)
 			c->drop(c->arg);
 		docker_call_free(c);
 	}
+	d->calls = NULL;
 	http_client_free(d->http);
 	free(d->endpoint);
 	free(d->unix_path);
@@ -259,14 +259,30 @@ void docker_counters(const struct docker *d, unsigned long *requests, unsigned l
 	*retries = d->retries;
 }
 
+/* "1.41" into 1 and 41; -1 and -1 for anything else. */
+static void api_split(const char *s, long *major, long *minor)
+{
+	char *end;
+
+	*major = *minor = -1;
+	errno = 0;
+	*major = strtol(s, &end, 10);
+	if (errno || end == s || *end != '.') {
+		*major = -1;
+		return;
+	}
+	s = end + 1;
+	*minor = strtol(s, &end, 10);
+	if (errno || end == s || *end != '\0')
+		*major = *minor = -1;
+}
+
 int docker_api_compare(const char *a, const char *b)
 {
-	long ma = -1, na = -1, mb = -1, nb = -1;
+	long ma, na, mb, nb;
 
-	if (sscanf(a, "%ld.%ld", &ma, &na) != 2)
-		ma = na = -1;
-	if (sscanf(b, "%ld.%ld", &mb, &nb) != 2)
-		mb = nb = -1;
+	api_split(a, &ma, &na);
+	api_split(b, &mb, &nb);
 	if (ma != mb)
 		return ma < mb ? -1 : 1;
 	if (na != nb)
@@ -497,7 +513,7 @@ static void on_response(struct http_response *resp, void *arg)
 
 		if (c->deadline == 0 || now + delay < c->deadline) {
 			log_debug("docker", "retrying", "call", c->what, "status",
-				  docker_status_name(c->res.status), "message", c->res.message, NULL);
+				  docker_status_name(c->res.status), "message", c->res.message, (char *)NULL);
 			c->timer = loop_timer_add(d->loop, delay, retry_timer, c);
 			return;
 		}
@@ -609,11 +625,10 @@ char *docker_error_message(const struct buf *body)
 	}
 	json_decref(root);
 	/* Not Docker's JSON: the start of the text, on one line. */
-	n = body->len < 300 ? body->len : 300;
-	s = xstrndup(body->data, n);
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == '\n' || s[i] == '\r' || (unsigned char)s[i] < 0x20)
-			s[i] = ' ';
+	s = xstrndup(body->data, body->len < 300 ? body->len : 300);
+	for (n = 0; s[n] != '\0'; n++)
+		if ((unsigned char)s[n] < 0x20)
+			s[n] = ' ';
 	while (n > 0 && s[n - 1] == ' ')
 		s[--n] = '\0';
 	return s;
@@ -724,7 +739,7 @@ static void neg_version_done(struct docker_result *r, void *arg)
 	}
 	snprintf(d->api_version, sizeof(d->api_version), "%s",
 		 docker_api_compare(max, DOCKER_API_MAX) > 0 ? DOCKER_API_MAX : max);
-	log_debug("docker", "negotiated", "endpoint", d->endpoint, "api", d->api_version, NULL);
+	log_debug("docker", "negotiated", "endpoint", d->endpoint, "api", d->api_version, (char *)NULL);
 	neg_finish(d, DOCKER_OK, "");
 }
 

@@ -76,8 +76,13 @@ void docker_events_stop(struct docker_watch *w)
 
 void docker_watches_free(struct docker *d)
 {
-	while (d->watches)
-		docker_events_stop(d->watches);
+	struct docker_watch *w = d->watches, *next;
+
+	d->watches = NULL;
+	for (; w; w = next) {
+		next = w->next;
+		watch_free(w);
+	}
 }
 
 unsigned docker_watch_connects(const struct docker_watch *w)
@@ -126,7 +131,7 @@ static void deliver_line(struct docker_watch *w, const char *s, size_t n)
 	if (root == NULL || docker_event_parse(root, &ev, &attrs, &err) < 0) {
 		/* One bad event is logged and skipped: the next relist repairs what it would have said. */
 		log_warn("docker", "skipping an event the daemon sent malformed", "endpoint", w->d->endpoint,
-			 "error", root ? error_msg(err) : je.text, NULL);
+			 "error", root ? error_msg(err) : je.text, (char *)NULL);
 		error_free(err);
 		json_decref(root);
 		return;
@@ -227,7 +232,7 @@ static void on_end(struct http_response *resp, void *arg)
 		w->breaker_pending = 0;
 	}
 	log_info("docker", "event stream ended", "endpoint", d->endpoint, "status", docker_status_name(st),
-		 "message", msg, NULL);
+		 "message", msg, (char *)NULL);
 	if (w->on_stream)
 		w->on_stream(0, st, msg, w->arg);
 	free(msg);
@@ -258,7 +263,6 @@ static void watch_connect(struct docker_watch *w)
 	struct http_request_opts o = { 0 };
 	struct buf url = BUF_INIT_MAX(64 * 1024);
 	struct error *err = NULL;
-	char *esc;
 
 	if (d->api_version[0] == '\0') {
 		w->waiting_neg = 1;
@@ -278,7 +282,7 @@ static void watch_connect(struct docker_watch *w)
 		(void)buf_printf(&url, "since=%lld.%09lld&", (long long)(w->last_ns / 1000000000),
 				 (long long)(w->last_ns % 1000000000));
 	if (w->filters) {
-		esc = curl_easy_escape(NULL, w->filters, 0);
+		char *esc = curl_easy_escape(NULL, w->filters, 0);
 		if (esc == NULL)
 			BUG("curl_easy_escape failed");
 		(void)buf_printf(&url, "filters=%s", esc);
@@ -296,7 +300,7 @@ static void watch_connect(struct docker_watch *w)
 	buf_release(&url);
 	if (w->req == NULL) {
 		log_warn("docker", "cannot open the event stream", "endpoint", d->endpoint, "error",
-			 error_msg(err), NULL);
+			 error_msg(err), (char *)NULL);
 		error_free(err);
 		breaker_record(&d->breaker, now_ms(), 0);
 		w->breaker_pending = 0;

@@ -72,8 +72,6 @@ int docker_demux_complete(const struct docker_demux *m)
 int docker_event_parse(json_t *root, struct docker_event *ev, struct docker_label **attrs, struct error **err)
 {
 	json_t *actor, *tn, *a;
-	const char *k;
-	json_t *v;
 	size_t n = 0;
 
 	memset(ev, 0, sizeof(*ev));
@@ -102,6 +100,9 @@ int docker_event_parse(json_t *root, struct docker_event *ev, struct docker_labe
 	}
 	a = json_object_get(actor, "Attributes");
 	if (json_is_object(a) && json_object_size(a) > 0) {
+		const char *k;
+		json_t *v;
+
 		*attrs = xcalloc(json_object_size(a), sizeof(**attrs));
 		json_object_foreach(a, k, v) {
 			if (!json_is_string(v))

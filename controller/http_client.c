@@ -154,13 +154,12 @@ void http_client_free(struct http_client *c)
 {
 	if (c == NULL)
 		return;
-	while (c->head) {
-		struct http_request *r = c->head;
-
+	for (struct http_request *r = c->head, *next; r; r = next) {
+		next = r->next;
 		curl_multi_remove_handle(c->multi, r->easy);
-		request_unlink(c, r);
 		request_free(r);
 	}
+	c->head = NULL;
 	if (c->timer)
 		loop_timer_cancel(c->loop, c->timer);
 	curl_multi_cleanup(c->multi);

@@ -23,6 +23,7 @@ COUNTS = {}
 LAST = {}
 LOCK = threading.Lock()
 EVENTS_T0 = 1700000000_000000000
+HUGE = json.dumps({"Id": "huge", "State": {"Status": "running"}, "Blob": "x" * (20 << 20)}).encode()
 
 
 def event(n, action="die", cid="c1"):
@@ -150,8 +151,15 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if cid == "huge":
-            blob = "x" * (20 << 20)
-            return self.send_json(200, {"Id": "huge", "State": {"Status": "running"}, "Blob": blob})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(HUGE)))
+            self.end_headers()
+            try:
+                self.wfile.write(HUGE)
+            except OSError:
+                pass  # the client stops reading at its bound
+            return
         if cid == "badjson":
             body = b'{"Id": "badjson", "State": {"Status": "running", '
             self.send_response(200)
