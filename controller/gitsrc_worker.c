@@ -72,7 +72,7 @@ static void report(struct gitsrc_worker *w, struct gitsrc_report *r)
 		d->arg = w->arg;
 		d->r = r;
 		if (loop_post(w->loop, deliver_on_loop, d) < 0) {
-			log_error("gitsrc", "cannot wake the loop: report dropped", (const char *)NULL);
+			log_error("gitsrc", "cannot wake the loop: report dropped", LOG_END);
 			free(d);
 			gitsrc_report_free(r);
 		}
@@ -110,7 +110,7 @@ static void do_fetch(struct gitsrc_worker *w)
 	pthread_mutex_unlock(&w->mu);
 	if (!r->ok)
 		log_warn("gitsrc", "fetch failed; the last good commit stays", "url", gitsrc_url(w->src), "error",
-			 error_msg(r->err), (const char *)NULL);
+			 error_msg(r->err), LOG_END);
 	report(w, r);
 }
 
@@ -122,7 +122,7 @@ static void do_note(struct gitsrc_worker *w, struct note_job *job)
 	snprintf(r->note_commit, sizeof(r->note_commit), "%s", job->commit);
 	r->ok = notes_publish(w->src, w->notes_ref, job->commit, job->text, w->cfg.notes_push, &r->err) == 0;
 	if (!r->ok)
-		log_warn("gitsrc", "status note not published", "commit", job->commit, "error", error_msg(r->err), (const char *)NULL);
+		log_warn("gitsrc", "status note not published", "commit", job->commit, "error", error_msg(r->err), LOG_END);
 	free(job->commit);
 	free(job->text);
 	report(w, r);

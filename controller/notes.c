@@ -254,7 +254,7 @@ int notes_publish(struct gitsrc *src, const char *notes_ref, const char *commit_
 		if (r == 0 || error_code(e) != ERR_CONFLICT)
 			break;
 		/* The remote's notes moved: take them in and try again. */
-		log_debug("notes", "notes push refused, merging", "reason", error_msg(e), (const char *)NULL);
+		log_debug("notes", "notes push refused, merging", "reason", error_msg(e), LOG_END);
 		error_clear(&e);
 		r = gitsrc_fetch_ref(src, notes_ref, REMOTE_NOTES_REF, &e);
 		if (r < 0)

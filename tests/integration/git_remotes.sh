@@ -123,7 +123,7 @@ echo "example.org $(cut -d' ' -f1,2 "$S/other_host.pub")" >"$S/known_hosts_unkno
 SSH_URL="ssh://$(id -un)@127.0.0.1:$SPORT$BARE"
 if wait_port "$SPORT"; then
 	# Under AddressSanitizer, libgit2's own SSH transport leaks per connection (see the file).
-	export LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$TOP/tests/integration/git_lsan.supp
+	export LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$TOP/tests/integration/git_lsan.supp:print_suppressions=0
 	expect_match "ssh: the hashed known_hosts holds no plain host name" '^\|1\|' "$(cat "$S/known_hosts_hashed")"
 	exercise ssh "$SSH_URL" --ssh-key "$S/deploy" --known-hosts "$S/known_hosts_hashed"
 	exercise ssh-plain "$SSH_URL" --ssh-key "$S/deploy" --known-hosts "$S/known_hosts"
