@@ -874,6 +874,16 @@ const char *config_origin(const struct config *c, enum config_key k)
 	return get(c, k, -1)->origin;
 }
 
+/* The choices of log-level and log-format are listed in the order of log.h's enums. */
+_Static_assert(LOG_DEBUG == 0 && LOG_INFO == 1 && LOG_WARN == 2 && LOG_ERROR == 3, "log levels");
+_Static_assert(LOG_LOGFMT == 0 && LOG_JSON == 1, "log formats");
+
+void config_log_setup(const struct config *c)
+{
+	log_setup((enum log_level)config_enum(c, CFG_LOG_LEVEL),
+		  (enum log_format)config_enum(c, CFG_LOG_FORMAT));
+}
+
 void config_dump(const struct config *c, FILE *out)
 {
 	int k;

@@ -133,6 +133,9 @@ enum config_source config_source_of(const struct config *c, enum config_key k);
 /* Where the value came from: "default", "FILE:LINE", "AURIGA_X" or "--x". */
 const char *config_origin(const struct config *c, enum config_key k);
 
+/* Sets up logging (controller/log.h) from log-level and log-format. */
+void config_log_setup(const struct config *c);
+
 /* Prints every effective setting with its source, secrets masked. */
 void config_dump(const struct config *c, FILE *out);
 /* Prints the options section of --help, generated from the table. */

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "log.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -403,6 +404,41 @@ static void test_duration_parse(void **state)
 		assert_int_equal(config_parse_duration(bad[i], &ms), -1);
 }
 
+/* log-level and log-format reach the logger: JSON lines, and nothing below the level. */
+static void test_log_setup(void **state)
+{
+	const char *flags[] = { "--log-format", "json", "--log-level", "warn", NULL };
+	char *envp[] = { NULL };
+	char path[] = "/tmp/auriga-log-XXXXXX", line[512];
+	struct config *c = NULL;
+	struct error *e = NULL;
+	int fd = mkstemp(path), saved = dup(2);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0 && saved >= 0);
+	assert_int_equal(load(&c, flags, envp, &e), 0);
+	config_log_setup(c);
+	fflush(stderr);
+	dup2(fd, 2);
+	log_info("test", "hidden", "k", "v", LOG_END);
+	log_warn("test", "shown", "k", "v", LOG_END);
+	dup2(saved, 2);
+	close(saved);
+	log_setup(LOG_INFO, LOG_LOGFMT);
+	f = fdopen(fd, "r");
+	assert_non_null(f);
+	rewind(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_true(line[0] == '{');
+	assert_non_null(strstr(line, "\"msg\":\"shown\""));
+	assert_non_null(strstr(line, "\"level\":\"warn\""));
+	assert_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	unlink(path);
+	config_free(c);
+}
+
 static void test_positional_and_extra(void **state)
 {
 	char *argv[] = { (char *)"run", (char *)"--check", (char *)"specs/", (char *)"-h",
@@ -438,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_dump_masks_secrets),
 		cmocka_unit_test(test_table_usage_and_man_page),
 		cmocka_unit_test(test_duration_parse),
+		cmocka_unit_test(test_log_setup),
 		cmocka_unit_test(test_positional_and_extra),
 	};
 
