@@ -4,6 +4,9 @@
 #   hack/build-images.sh          build what changed; quiet when every image is up to date
 #   hack/build-images.sh --list   print the image names, one a line
 #
+# DEMO_NODE_BIN and DEMO_NODE_REPO (default hack/demo-node/demo-node and auriga-demo-node) build
+# another binary under another name, e.g. to check that the tests catch a broken node.
+#
 # Each image is FROM scratch and holds /demo-node plus exactly the shared libraries `ldd` lists
 # and the loader (a fully static link is impossible: see hack/demo-node/README.md). Every image
 # carries a label with a hash of those files and of its Dockerfile, so a run that finds the same
@@ -11,8 +14,8 @@
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-bin=$top/hack/demo-node/demo-node
-repo=auriga-demo-node
+bin=${DEMO_NODE_BIN:-$top/hack/demo-node/demo-node}
+repo=${DEMO_NODE_REPO:-auriga-demo-node}
 hash_label=io.auriga.demo-node.hash
 user=65534:65534
 
@@ -37,8 +40,11 @@ fi
 die() { echo "build-images: $*" >&2; exit 1; }
 
 command -v docker >/dev/null || die "docker is not installed (run hack/deps.sh)"
-make --no-print-directory -q -C "$top/hack/demo-node" demo-node 2>/dev/null ||
-	make --no-print-directory -s -C "$top/hack/demo-node" demo-node
+if [ -z "${DEMO_NODE_BIN:-}" ]; then
+	make --no-print-directory -q -C "$top/hack/demo-node" demo-node 2>/dev/null ||
+		make --no-print-directory -s -C "$top/hack/demo-node" demo-node
+fi
+[ -x "$bin" ] || die "no demo node binary at $bin"
 
 # Several test runs may build at once against the same engine: one at a time.
 exec 9>"${TMPDIR:-/tmp}/auriga-build-images.lock"
