@@ -918,7 +918,7 @@ void config_usage(FILE *out)
 	char hint[96];
 	int k;
 
-	fprintf(out, "settings (flag, environment variable, config file key):\n");
+	fprintf(out, "settings (--flag VALUE, $ENVIRONMENT; the config file key is the flag's name):\n");
 	for (k = 0; k < CFG__COUNT; k++) {
 		const struct config_spec *s = &table[k];
 		const char *h = type_hint(s, hint, sizeof(hint));
@@ -933,7 +933,7 @@ void config_usage(FILE *out)
 		if (h)
 			fprintf(out, " %s", h);
 		if (*s->def)
-			fprintf(out, " Default: %s.", s->def);
+			fprintf(out, " [default: %s]", s->def);
 		fputc('\n', out);
 	}
 }
