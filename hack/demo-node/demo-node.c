@@ -135,19 +135,18 @@ static int parse_bool(const char *s, long *out)
 	return -1;
 }
 
-/* The host name, with any byte an id may not hold turned into '-'. */
+/* The host name, cut to ID_MAX bytes, with any byte an id may not hold turned into '-'. */
 static void default_node_id(char *dst, size_t size)
 {
 	char host[256] = "";
-	size_t i;
+	size_t i, n;
 
 	if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
-		snprintf(host, sizeof(host), "demo-node");
-	host[ID_MAX] = '\0';
-	for (i = 0; host[i]; i++)
-		if (!id_char(host[i]))
-			host[i] = '-';
-	snprintf(dst, size, "%s", host);
+		memcpy(host, "demo-node", sizeof("demo-node"));
+	n = strnlen(host, size - 1);
+	for (i = 0; i < n; i++)
+		dst[i] = id_char(host[i]) ? host[i] : '-';
+	dst[n] = '\0';
 }
 
 /* Reads every setting; on a bad value prints which variable and why, and returns -1. */
@@ -283,7 +282,7 @@ static uint64_t series_dropped;
 static void metrics_record(const char *method, const char *uri, unsigned status, int64_t us)
 {
 	struct series *s = NULL;
-	size_t i, b;
+	size_t i;
 
 	if (us < 0)
 		us = 0;
@@ -304,8 +303,10 @@ static void metrics_record(const char *method, const char *uri, unsigned status,
 	if (s == NULL) {
 		series_dropped++;
 	} else {
-		for (b = 0; b < NBUCKETS && us > bucket_us[b]; b++)
-			;
+		size_t b = 0;
+
+		while (b < NBUCKETS && us > bucket_us[b])
+			b++;
 		s->bucket[b]++;
 		s->count++;
 		s->sum_us += (uint64_t)us;
@@ -425,24 +426,27 @@ static unsigned health(enum health_kind kind, struct buf *out)
 {
 	int live = is_live(), started = is_started();
 	int accepting = !cfg.never_ready && !atomic_load(&draining);
-	int up = 1, n = 0, rc = 0;
+	const char *sep = "";
+	int up = 1, rc = 0;
 
 	rc |= buf_puts(out, "{\"checks\":[");
 	if (kind == HEALTH_LIVE || kind == HEALTH_ALL) {
 		rc |= buf_printf(out, "%s{\"name\":\"liveness\",\"status\":\"%s\",\"data\":{\"uptimeMs\":%" PRId64
-				 ",\"failAfterS\":%ld}}", n++ ? "," : "", updown(live), uptime_ms(),
+				 ",\"failAfterS\":%ld}}", sep, updown(live), uptime_ms(),
 				 cfg.live_fail_after_s);
 		up &= live;
+		sep = ",";
 	}
 	if (kind != HEALTH_LIVE) {
 		rc |= buf_printf(out, "%s{\"name\":\"startup\",\"status\":\"%s\",\"data\":{\"uptimeMs\":%" PRId64
-				 ",\"startDelayMs\":%ld}}", n++ ? "," : "", updown(started), uptime_ms(),
+				 ",\"startDelayMs\":%ld}}", sep, updown(started), uptime_ms(),
 				 cfg.start_delay_ms);
 		up &= started;
+		sep = ",";
 	}
 	if (kind == HEALTH_READY || kind == HEALTH_ALL) {
 		rc |= buf_printf(out, "%s{\"name\":\"readiness\",\"status\":\"%s\",\"data\":{\"neverReady\":%s"
-				 ",\"draining\":%s}}", n++ ? "," : "", updown(accepting),
+				 ",\"draining\":%s}}", sep, updown(accepting),
 				 cfg.never_ready ? "true" : "false", atomic_load(&draining) ? "true" : "false");
 		up &= accepting;
 	}
@@ -454,20 +458,22 @@ static unsigned health(enum health_kind kind, struct buf *out)
 
 static unsigned transaction(const struct request *req, struct buf *out)
 {
-	uint64_t n = atomic_fetch_add(&tx_seq, 1);
+	uint64_t n;
 	int rc;
 
-	if (cfg.latency_ms > 0) {
-		struct timespec ts = { cfg.latency_ms / 1000, (cfg.latency_ms % 1000) * 1000000L };
-
-		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-			;
-	}
+	/* A body that is too big is no transaction: it takes no number and no added latency. */
 	if (req->too_big) {
 		rc = buf_printf(out, "{\"error\":\"body larger than %d bytes\"}\n", TX_BODY_MAX);
 		if (rc)
 			BUG("error body over its bound");
 		return MHD_HTTP_CONTENT_TOO_LARGE;
+	}
+	n = atomic_fetch_add(&tx_seq, 1);
+	if (cfg.latency_ms > 0) {
+		struct timespec ts = { cfg.latency_ms / 1000, (cfg.latency_ms % 1000) * 1000000L };
+
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
 	}
 	if (tx_should_fail(n)) {
 		atomic_fetch_add(&tx_failed, 1);
@@ -697,12 +703,30 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Reads the status line (and drains the rest, bounded) and returns the status code, or -1. */
+/* The code in a status line "HTTP/1.x NNN reason", or -1. */
+static int status_code(const char *line)
+{
+	const char *p = strchr(line, ' ');
+	int i, code = 0;
+
+	if (strncmp(line, "HTTP/", 5) != 0 || p == NULL)
+		return -1;
+	for (i = 1; i <= 3; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		code = code * 10 + (p[i] - '0');
+	}
+	if ((p[4] != ' ' && p[4] != '\r' && p[4] != '\n') || code < 100 || code > 599)
+		return -1;
+	return code;
+}
+
+/* Reads the response (bounded) and returns its status code, or -1. */
 static int read_status(int fd)
 {
 	struct buf in;
 	char chunk[4096];
-	int code = -1, major, minor;
+	int code;
 
 	buf_init(&in, 64 * 1024);
 	for (;;) {
@@ -713,8 +737,7 @@ static int read_status(int fd)
 		if (r <= 0 || buf_append(&in, chunk, (size_t)r) != 0)
 			break;
 	}
-	if (sscanf(in.data, "HTTP/%d.%d %3d", &major, &minor, &code) != 3 || code < 100 || code > 599)
-		code = -1;
+	code = status_code(in.data);
 	buf_release(&in);
 	return code;
 }
