@@ -133,7 +133,7 @@ static void compile_keyword(struct compiler *c, struct schema *s, const struct y
 			return;
 		}
 		s->prop_names = xcalloc(v->n / 2 + 1, sizeof(*s->prop_names));
-		s->props = xcalloc(v->n / 2 + 1, sizeof(*s->props));
+		s->props = xcalloc(v->n / 2 + 1, sizeof(void *));
 		for (i = 0; i + 1 < v->n; i += 2) {
 			s->prop_names[s->n_props] = xstrdup(v->kids[i]->str);
 			s->props[s->n_props++] = compile(c, v->kids[i + 1], depth + 1);
@@ -384,11 +384,12 @@ size_t spec_schemas_load_dir(struct spec_schemas *s, const char *dir, struct spe
 		return 1;
 	}
 	for (i = 0; i < n; i++) {
-		char *path, *data = NULL;
+		char *data = NULL;
 		size_t len = 0;
 
 		if (names[i]->d_name[0] != '.' && str_has_suffix(names[i]->d_name, ".yaml")) {
-			path = spec_path_join(dir, names[i]->d_name);
+			char *path = spec_path_join(dir, names[i]->d_name);
+
 			if (spec_read_file(path, spec_limits_default()->max_file, &data, &len,
 					   diags) == 0)
 				errors += spec_schemas_add_crd(s, path, data, len, diags);
@@ -559,9 +560,8 @@ static size_t distance(const char *a, const char *b)
 
 static void check_scalar(struct vctx *v, const struct schema *s, const struct ynode *n)
 {
-	size_t i;
-
 	if (s->n_enums) {
+		size_t i;
 		int found = 0;
 		struct buf list = BUF_INIT_MAX(1024);
 
@@ -660,10 +660,11 @@ static void validate_object(struct vctx *v, const struct schema *s, const struct
 
 static void validate(struct vctx *v, const struct schema *s, const struct ynode *n)
 {
-	char got[128];
 	size_t i, mark = v->path.len;
 
 	if (!type_ok(s, n)) {
+		char got[128];
+
 		describe(n, got, sizeof(got));
 		report(v, n, "must be %s, got %s", type_word(s), got);
 		return;

@@ -269,7 +269,7 @@ static void report_schema(void *ctx, const struct ynode *at, const char *path, c
 
 #define APPEND(set, arr, n, cap, obj)                        \
 	do {                                                 \
-		XGROW((set)->arr, (set)->caps[cap], (set)->n + 1); \
+		XGROW_PTRS((set)->arr, (set)->caps[cap], (set)->n + 1); \
 		(set)->arr[(set)->n++] = (obj);              \
 	} while (0)
 
@@ -412,7 +412,7 @@ size_t spec_set_load_buffer(struct spec_set *set, const char *path, const char *
 
 		spec_diags_add(diags, &pos, NULL, NULL, NULL, "no documents in this file");
 	}
-	XGROW(p->trees, p->cap_trees, p->n_trees + 1);
+	XGROW_PTRS(p->trees, p->cap_trees, p->n_trees + 1);
 	p->trees[p->n_trees++] = t;
 	return diags->n - before;
 }

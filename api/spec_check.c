@@ -533,11 +533,12 @@ static void check_ports(struct checker *c)
 			continue;
 		for (j = 0; j < d->tmpl.n_ports; j++) {
 			const struct spec_port *p = &d->tmpl.ports[j];
-			char path[160];
 
 			if (p->host_port <= 0 || span <= 0)
 				continue;
 			if ((long)p->host_port + span - 1 > 65535) {
+				char path[160];
+
 				snprintf(path, sizeof(path), "spec.template.ports[%zu].hostPort", j);
 				ERR(c, SPEC_DEPLOYMENT, &d->meta, path,
 				    "host ports %d-%ld run past 65535 (one per replica and slot)",

@@ -174,10 +174,11 @@ struct spec_cluster *spec_decode_cluster(const struct ynode *doc)
 	const struct ynode *router = ynode_get(spec, "router");
 	const struct ynode *status = ynode_get(spec, "status");
 	const struct ynode *policy = ynode_get(spec, "policy");
-	size_t i;
 
 	spec_decode_meta(&c->meta, doc);
 	if (eps && eps->type == YNODE_SEQ && eps->n) {
+		size_t i;
+
 		c->endpoints = xcalloc(eps->n, sizeof(*c->endpoints));
 		for (i = 0; i < eps->n; i++) {
 			struct spec_endpoint *e = &c->endpoints[c->n_endpoints++];
@@ -336,7 +337,6 @@ static void d_probe(struct spec_probe *p, const struct ynode *n)
 		return;
 	if (http) {
 		const struct ynode *hs = ynode_get(http, "httpHeaders");
-		size_t i;
 
 		p->kind = SPEC_PROBE_HTTP;
 		p->http_path = d_str(http, "path");
@@ -344,6 +344,8 @@ static void d_probe(struct spec_probe *p, const struct ynode *n)
 		p->http_https = scheme && strcmp(scheme, "HTTPS") == 0;
 		d_portref(ynode_get(http, "port"), &p->port);
 		if (hs && hs->type == YNODE_SEQ && hs->n) {
+			size_t i;
+
 			p->http_headers = xcalloc(hs->n, sizeof(*p->http_headers));
 			for (i = 0; i < hs->n; i++) {
 				char *k = d_str(hs->kids[i], "name"), *v = d_str(hs->kids[i], "value");

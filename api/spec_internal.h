@@ -7,6 +7,9 @@
 
 #include <stdio.h>
 
+/* XGROW for arrays of pointers: the element size is that of a pointer, whatever it points to. */
+#define XGROW_PTRS(arr, cap, need) xgrow((void **)&(arr), &(cap), (need), sizeof(void *))
+
 struct spec_priv {
 	struct spec_limits lim;
 	char **files;		/* names of every file loaded, pointed to by positions */

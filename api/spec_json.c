@@ -215,7 +215,6 @@ static json_t *strategy_json(const struct spec_strategy *s)
 {
 	static const char *const types[] = { "RollingUpdate", "Recreate", "BlueGreen", "Canary" };
 	json_t *o = json_object();
-	size_t i;
 
 	json_object_set_new(o, "type", json_string(types[s->type]));
 	json_object_set_new(o, "minReadySeconds", json_integer(s->min_ready_seconds));
@@ -239,6 +238,7 @@ static json_t *strategy_json(const struct spec_strategy *s)
 				  "scaleDownDelaySeconds", s->scale_down_delay_seconds));
 	if (s->type == SPEC_STRATEGY_CANARY) {
 		json_t *steps = json_array();
+		size_t i;
 
 		for (i = 0; i < s->n_steps; i++) {
 			const struct spec_canary_step *st = &s->steps[i];

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <yaml.h>
 
+/* XGROW for arrays of pointers: the element size is that of a pointer. */
+#define XGROW_PTRS(arr, cap, need) xgrow((void **)&(arr), &(cap), (need), sizeof(void *))
+
 struct anchor {
 	char *name;
 	struct ynode *node;
@@ -58,7 +61,7 @@ static struct ynode *node_new(struct loader *l, enum ynode_type type, const yaml
 	struct ynode *n;
 
 	if (t->n_blocks == 0 || t->used == NODE_BLOCK) {
-		XGROW(t->blocks, t->cap_blocks, t->n_blocks + 1);
+		XGROW_PTRS(t->blocks, t->cap_blocks, t->n_blocks + 1);
 		t->blocks[t->n_blocks++] = xmalloc(NODE_BLOCK * sizeof(struct ynode));
 		t->used = 0;
 	}
@@ -280,7 +283,7 @@ static int attach(struct loader *l, struct ynode *n)
 		if (check_duplicate(l, parent, n) < 0)
 			return -1;
 	}
-	XGROW(parent->kids, parent->cap, parent->n + 1);
+	XGROW_PTRS(parent->kids, parent->cap, parent->n + 1);
 	parent->kids[parent->n++] = n;
 	return 0;
 }
@@ -458,8 +461,12 @@ static int on_event(struct loader *l, const yaml_event_t *ev, int *done)
 		t->docs[t->n_docs].empty = 0;
 		return 0;
 	case YAML_DOCUMENT_END_EVENT: {
-		struct ytree_doc *d = &t->docs[t->n_docs++];
+		struct ytree_doc *d = &t->docs[t->n_docs];
 
+		if (l->root == NULL)
+			return fail(l, (int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1,
+				    "yaml: document without content");
+		t->n_docs++;
 		d->root = l->root;
 		if (d->root->type == YNODE_SCALAR && d->root->stype == YS_NULL && !d->root->quoted)
 			d->empty = 1;
@@ -507,7 +514,7 @@ int ytree_parse(struct ytree *t, const char *file, const char *data, size_t len,
 	if (len > lim->max_file)
 		return fail(&l, 0, 0, "file of %zu bytes is larger than the limit of %zu", len,
 			    lim->max_file);
-	l.stack = xcalloc(lim->max_depth + 1, sizeof(*l.stack));
+	l.stack = xcalloc(lim->max_depth + 1, sizeof(void *));
 	if (!yaml_parser_initialize(&p)) {
 		free(l.stack);
 		return fail(&l, 0, 0, "yaml: cannot initialise the parser");
