@@ -30,7 +30,8 @@ static pid_t start_fake(const char *path, const char *api)
 	int i;
 
 	if (pid == 0) {
-		execlp("python3", "python3", "tests/fakes/fake_dockerd.py", path, "--api", api, (char *)NULL);
+		/* Debian's python3 (hack/deps.sh), so the pid we signal is the interpreter's. */
+		execl("/usr/bin/python3", "python3", "tests/fakes/fake_dockerd.py", path, "--api", api, (char *)NULL);
 		_exit(127);
 	}
 	for (i = 0; i < 100; i++) {
@@ -58,17 +59,27 @@ static int setup(void **state)
 	return fake_pid > 0 && old_pid > 0 && L && H ? 0 : -1;
 }
 
+static void stop_fake(pid_t pid)
+{
+	int i;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	for (i = 0; i < 50; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
-	if (fake_pid > 0) {
-		kill(fake_pid, SIGTERM);
-		waitpid(fake_pid, NULL, 0);
-	}
-	if (old_pid > 0) {
-		kill(old_pid, SIGTERM);
-		waitpid(old_pid, NULL, 0);
-	}
+	stop_fake(fake_pid);
+	stop_fake(old_pid);
 	http_client_free(H);
 	loop_free(L);
 	unlink(sock);
