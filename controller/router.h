@@ -1,0 +1,79 @@
+/* The traffic router: NGINX upstreams with per-slot weights, rendered, checked with `nginx -t` and reloaded. */
+#ifndef AURIGA_ROUTER_H
+#define AURIGA_ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+
+/* One ready container of a slot as NGINX reaches it. */
+struct router_endpoint {
+	const char *addr;	/* "127.0.0.1" or a container address */
+	int port;		/* 1..65535 */
+	int weight;		/* 0..1000; 0 leaves the server out of the upstream */
+};
+
+/* One Service: an upstream and the server block that listens for it. */
+struct router_service {
+	const char *upstream;	/* upstream name: [A-Za-z0-9_.-]+ */
+	int port;		/* listen port at the router */
+	int max_fails;		/* NGINX max_fails (0: never marked failed) */
+	int fail_timeout_seconds;
+	const struct router_endpoint *endpoints;
+	size_t n_endpoints;
+};
+
+/*
+ * Renders the NGINX configuration for the services, in the order given: per
+ * service an upstream with one server line per endpoint of non-zero weight
+ * (an upstream with none gets the placeholder `server 127.0.0.1:1 down;` so
+ * that the file stays valid and the service answers 502), then a server block
+ * listening on listen_address:port that proxies to it. Pure: same input, same
+ * text. Returns 0, or ERR_INVALID with *err naming the bad field.
+ */
+int router_render(struct buf *out, const char *listen_address, const struct router_service *svcs,
+		  size_t n, struct error **err);
+
+struct router_config {
+	const char *config_path;	/* the file NGINX's main configuration includes in http {} */
+	const char *listen_address;	/* NULL: "127.0.0.1" */
+	const char *nginx;		/* the binary used for `nginx -t`; NULL: "nginx" from PATH */
+	const char *const *reload_argv;	/* NULL-terminated command, run without a shell */
+	const char *pid_file;		/* or: send SIGHUP to the pid in this file */
+	int64_t timeout_ms;		/* per check and per reload; 0: 10 s */
+};
+
+struct router;
+
+/* Copies the configuration. Exactly one of reload_argv and pid_file must be set. */
+struct router *router_new(const struct router_config *c, struct error **err);
+void router_free(struct router *r);
+
+/*
+ * Sets a service's endpoints and weights (replacing what it had, adding the
+ * service when new; everything is copied) and applies the whole
+ * configuration with router_apply_text(). *changed (may be NULL) says
+ * whether NGINX was reloaded.
+ */
+int router_set(struct router *r, const struct router_service *svc, int *changed, struct error **err);
+/* Drops a service (no-op when unknown) and applies. */
+int router_remove(struct router *r, const char *upstream, int *changed, struct error **err);
+
+/*
+ * Makes text the live configuration: when it equals the file's content
+ * nothing is written or reloaded. Otherwise the text is written to a
+ * candidate file beside config_path and checked with `nginx -t` against a
+ * small main configuration that includes only the candidate; a failed check
+ * removes the candidate, leaves config_path untouched and returns
+ * ERR_INVALID with nginx's message. A good candidate is fsynced and renamed
+ * over config_path, then NGINX is reloaded. Blocks for at most the two
+ * timeouts (nginx -t takes tens of milliseconds).
+ */
+int router_apply_text(struct router *r, const char *text, int *changed, struct error **err);
+
+/* The text router_set() last applied, or "" (for tests and the status page). */
+const char *router_current(const struct router *r);
+
+#endif
