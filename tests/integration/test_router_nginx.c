@@ -1,0 +1,487 @@
+/*
+ * Integration tests for the router against a real NGINX of the test's own and two demo-node
+ * containers (blue and green): traffic shares follow the weights, a bad configuration is refused
+ * while the old one keeps serving, and flips under load lose no request.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "error.h"
+#include "router.h"
+#include "util.h"
+
+#define IMAGE "auriga-demo-node:v1"
+#define NODE_PORT 9003
+
+static char label[96];
+static char dir[64];		/* the test's NGINX prefix: main conf, pid, logs, the router's file */
+static char conf_path[128];
+static char main_conf[128];
+static char pid_path[128];
+static int listen_port;
+static int blue_port, green_port;
+static struct router *R;
+
+/* Runs a shell command and returns its first output line in out; returns its exit status. */
+static int sh(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int sh(char *out, size_t size, const char *fmt, ...)
+{
+	char cmd[2048];
+	char line[512] = "";
+	va_list ap;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), p) == NULL)
+		line[0] = '\0';
+	while (fgetc(p) != EOF)
+		;
+	st = pclose(p);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (out != NULL)
+		snprintf(out, size, "%s", line);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static long nginx_master(void)
+{
+	char line[64];
+	long pid;
+
+	if (sh(line, sizeof(line), "cat %s 2>/dev/null", pid_path) != 0 || parse_long(line, 1, 1L << 30, &pid) < 0)
+		return 0;
+	return pid;
+}
+
+static void cleanup(void)
+{
+	long pid;
+
+	if (label[0] == '\0')
+		return;
+	pid = nginx_master();
+	if (pid > 0) {
+		kill((pid_t)pid, SIGTERM);
+		for (int i = 0; i < 50 && kill((pid_t)pid, 0) == 0; i++)
+			sleep_ms(100);
+		kill((pid_t)pid, SIGKILL);
+	}
+	sh(NULL, 0, "ids=$(docker ps -aq --filter label=%s); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1",
+	   label);
+	if (dir[0] != '\0')
+		sh(NULL, 0, "rm -rf '%s'", dir);
+	label[0] = '\0';
+}
+
+static int free_port(void)
+{
+	char line[32];
+	long p;
+
+	if (sh(line, sizeof(line), "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
+				   "print(s.getsockname()[1])'") != 0 || parse_long(line, 1, 65535, &p) < 0)
+		return -1;
+	return (int)p;
+}
+
+/* Starts a demo node with DEMO_VERSION=version; returns its published port on 127.0.0.1 once it answers. */
+static int node_run(const char *version)
+{
+	char id[80], line[128];
+	long port;
+	const char *colon;
+
+	if (sh(id, sizeof(id), "docker run -d --label %s -p 127.0.0.1::%d -e DEMO_VERSION=%s %s", label, NODE_PORT,
+	       version, IMAGE) != 0)
+		return -1;
+	if (sh(line, sizeof(line), "docker port %s %d/tcp", id, NODE_PORT) != 0)
+		return -1;
+	colon = strrchr(line, ':');
+	if (colon == NULL || parse_long(colon + 1, 1, 65535, &port) < 0)
+		return -1;
+	for (int i = 0; i < 100; i++) {
+		if (sh(NULL, 0, "curl -sf -o /dev/null http://127.0.0.1:%ld/q/health/ready", port) == 0)
+			return (int)port;
+		sleep_ms(100);
+	}
+	return -1;
+}
+
+/* Pids of the NGINX master's children (its workers), from /proc. */
+static size_t workers(long master, long *out, size_t max)
+{
+	char path[64], line[512];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", master, master);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	if (fgets(line, sizeof(line), f) != NULL) {
+		char *save = NULL;
+
+		for (char *t = strtok_r(line, " \n", &save); t != NULL && n < max; t = strtok_r(NULL, " \n", &save))
+			if (parse_long(t, 1, 1L << 30, &out[n]) == 0)
+				n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Waits until none of the workers seen before a reload is left: every new request meets the new config. */
+static void wait_reload(const long *old, size_t n_old)
+{
+	long master = nginx_master();
+
+	for (int i = 0; i < 100; i++) {
+		long now[16];
+		size_t n = workers(master, now, 16), left = 0;
+
+		for (size_t a = 0; a < n_old; a++)
+			for (size_t b = 0; b < n; b++)
+				if (old[a] == now[b])
+					left++;
+		if (left == 0 && n > 0)
+			return;
+		sleep_ms(50);
+	}
+	fail_msg("NGINX workers did not turn over after the reload");
+}
+
+/* router_set for the api service with the given blue and green weights; waits for the reload to take. */
+static void set_weights(int blue, int green)
+{
+	struct router_endpoint ep[2] = { { "127.0.0.1", blue_port, blue }, { "127.0.0.1", green_port, green } };
+	struct router_service s = { "api", listen_port, 1, 10, ep, 2 };
+	struct error *err = NULL;
+	long old[16];
+	size_t n_old = workers(nginx_master(), old, 16);
+	int changed = 0;
+
+	if (router_set(R, &s, &changed, &err) != 0)
+		fail_msg("router_set %d/%d: %s", blue, green, error_msg(err));
+	if (changed)
+		wait_reload(old, n_old);
+}
+
+static size_t header_cb(char *data, size_t size, size_t n, void *arg)
+{
+	char *version = arg;
+	size_t len = size * n;
+
+	if (len > 16 && strncasecmp(data, "X-Node-Version:", 15) == 0) {
+		size_t v = len - 15;
+
+		snprintf(version, 32, "%.*s", (int)(v < 31 ? v : 31), data + 15);
+		version[strcspn(version, "\r\n")] = '\0';
+		memmove(version, version + strspn(version, " "), strlen(version) + 1);
+	}
+	return len;
+}
+
+static size_t discard_cb(char *data, size_t size, size_t n, void *arg)
+{
+	(void)data;
+	(void)arg;
+	return size * n;
+}
+
+/* Sends n GETs through NGINX and counts answers by version; every answer must be a 200. */
+static void count(int n, int *blue, int *green)
+{
+	char url[96], version[32];
+	CURL *c = curl_easy_init();
+
+	*blue = *green = 0;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v11/info", listen_port);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, version);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_cb);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	for (int i = 0; i < n; i++) {
+		long status = 0;
+		CURLcode rc;
+
+		version[0] = '\0';
+		rc = curl_easy_perform(c);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		if (rc != CURLE_OK || status != 200)
+			fail_msg("request %d: %s, status %ld", i, curl_easy_strerror(rc), status);
+		if (strcmp(version, "blue") == 0)
+			(*blue)++;
+		else if (strcmp(version, "green") == 0)
+			(*green)++;
+		else
+			fail_msg("request %d: version header '%s'", i, version);
+	}
+	curl_easy_cleanup(c);
+}
+
+/*
+ * With one NGINX worker, weighted round robin is exact over every full
+ * cycle; the tolerance (5 points of 200 requests) allows for a worker that
+ * starts its cycle mid-way.
+ */
+#define N_REQ 200
+#define TOLERANCE 10
+
+static void weights_follow(void **state)
+{
+	int blue, green;
+
+	(void)state;
+	set_weights(100, 0);
+	count(N_REQ, &blue, &green);
+	assert_int_equal(green, 0);
+	assert_int_equal(blue, N_REQ);
+	assert_null(strstr(router_current(R), "weight=0"));
+
+	set_weights(0, 100);
+	count(N_REQ, &blue, &green);
+	assert_int_equal(blue, 0);
+	assert_int_equal(green, N_REQ);
+
+	set_weights(80, 20);
+	count(N_REQ, &blue, &green);
+	print_message("80/20: %d blue, %d green of %d (want %d +- %d green)\n", blue, green, N_REQ, N_REQ / 5,
+		      TOLERANCE);
+	assert_in_range(green, N_REQ / 5 - TOLERANCE, N_REQ / 5 + TOLERANCE);
+	assert_int_equal(blue + green, N_REQ);
+}
+
+static void unchanged_is_not_rewritten(void **state)
+{
+	struct router_endpoint ep[2] = { { "127.0.0.1", blue_port, 50 }, { "127.0.0.1", green_port, 50 } };
+	struct router_service s = { "api", listen_port, 1, 10, ep, 2 };
+	struct error *err = NULL;
+	int changed = -1;
+
+	(void)state;
+	assert_int_equal(router_set(R, &s, &changed, &err), 0);
+	assert_int_equal(changed, 1);
+	assert_int_equal(router_set(R, &s, &changed, &err), 0);
+	assert_int_equal(changed, 0);
+}
+
+/* An upstream with no live server is valid NGINX: the placeholder answers 502, nothing breaks. */
+static void empty_upstream_is_valid(void **state)
+{
+	struct router_service s = { "api", listen_port, 1, 10, NULL, 0 };
+	struct error *err = NULL;
+	char code[16];
+	long old[16];
+	size_t n_old = workers(nginx_master(), old, 16);
+	int changed = 0;
+
+	(void)state;
+	if (router_set(R, &s, &changed, &err) != 0)
+		fail_msg("router_set empty: %s", error_msg(err));
+	assert_int_equal(changed, 1);
+	wait_reload(old, n_old);
+	assert_non_null(strstr(router_current(R), "server 127.0.0.1:1 down;"));
+	sh(code, sizeof(code), "curl -s -o /dev/null -w '%%{http_code}' http://127.0.0.1:%d/api/v11/info", listen_port);
+	assert_string_equal(code, "502");
+	set_weights(100, 0);
+}
+
+static void bad_config_refused(void **state)
+{
+	struct error *err = NULL;
+	struct buf before, bad;
+	char *p;
+	int blue, green, changed = -1;
+
+	(void)state;
+	set_weights(0, 100);
+	buf_init(&before, 1 << 20);
+	assert_int_equal(sh(NULL, 0, "test -f %s", conf_path), 0);
+	buf_puts(&before, router_current(R));
+	/* An upstream name NGINX cannot parse, as a broken renderer or a hand edit would produce. */
+	buf_init(&bad, 1 << 20);
+	buf_puts(&bad, before.data);
+	p = strstr(bad.data, "upstream api {");
+	assert_non_null(p);
+	memcpy(p, "upstream a;i {", 14);
+	assert_int_equal(router_apply_text(R, bad.data, &changed, &err), ERR_INVALID);
+	print_message("refused: %s\n", error_msg(err));
+	assert_non_null(strstr(error_msg(err), "nginx -t refused"));
+	assert_int_equal(changed, 0);
+	error_clear(&err);
+	/* The live file is what it was, no candidate is left, and the old config keeps serving. */
+	{
+		FILE *f = fopen(conf_path, "r");
+		char file[8192];
+		size_t n;
+
+		assert_non_null(f);
+		n = fread(file, 1, sizeof(file) - 1, f);
+		file[n] = '\0';
+		fclose(f);
+		assert_string_equal(file, before.data);
+	}
+	assert_int_not_equal(sh(NULL, 0, "test -e %s.candidate", conf_path), 0);
+	count(50, &blue, &green);
+	assert_int_equal(green, 50);
+	buf_release(&before);
+	buf_release(&bad);
+}
+
+/*
+ * Five flips under a bounded ab load (no keep-alive, 4 clients): no failed or non-2xx request.
+ * -l: the two versions answer bodies of different lengths, which are not failures.
+ */
+static void flips_under_load(void **state)
+{
+	char cmd[256], line[256];
+	long complete = -1, failed = -1, non2xx = 0;
+	double taken = 0, flips_s;
+	int64_t t0;
+	FILE *ab;
+
+	(void)state;
+	set_weights(100, 0);
+	snprintf(cmd, sizeof(cmd), "ab -l -n 4000 -c 4 -s 10 http://127.0.0.1:%d/api/v11/info 2>&1", listen_port);
+	t0 = now_ms();
+	ab = popen(cmd, "r");
+	assert_non_null(ab);
+	sleep_ms(300);
+	for (int i = 0; i < 5; i++) {
+		set_weights(i % 2 == 0 ? 0 : 100, i % 2 == 0 ? 100 : 0);
+		sleep_ms(200);
+	}
+	flips_s = (double)(now_ms() - t0) / 1000.0;
+	while (fgets(line, sizeof(line), ab) != NULL) {
+		long v;
+		char *colon = strchr(line, ':');
+
+		if (colon == NULL)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "Time taken for tests:", 21) == 0)
+			taken = strtod(colon + 1, NULL);
+		if (parse_long(colon + 1 + strspn(colon + 1, " "), 0, 1L << 40, &v) < 0)
+			continue;
+		if (strncmp(line, "Complete requests:", 18) == 0)
+			complete = v;
+		else if (strncmp(line, "Failed requests:", 16) == 0)
+			failed = v;
+		else if (strncmp(line, "Non-2xx responses:", 18) == 0)
+			non2xx = v;
+	}
+	assert_int_equal(pclose(ab), 0);
+	print_message("ab under 5 flips: %ld complete, %ld failed, %ld non-2xx in %.2f s (flips done at %.2f s)\n",
+		      complete, failed, non2xx, taken, flips_s);
+	/* The load must have lasted through every flip, or the test proves nothing. */
+	assert_true(taken > flips_s);
+	assert_int_equal(complete, 4000);
+	assert_int_equal(failed, 0);
+	assert_int_equal(non2xx, 0);
+}
+
+static int group_setup(void **state)
+{
+	static const char *const reload_argv[] = { "nginx", "-s", "reload", "-c", main_conf, NULL };
+	struct router_config rc = { 0 };
+	struct error *err = NULL;
+	FILE *f;
+
+	(void)state;
+	if (sh(NULL, 0, "docker image inspect %s >/dev/null 2>&1", IMAGE) != 0) {
+		fprintf(stderr, "image %s is missing (hack/build-images.sh builds it)\n", IMAGE);
+		return -1;
+	}
+	snprintf(label, sizeof(label), "auriga.test.run=test_router_nginx-%ld", (long)getpid());
+	atexit(cleanup);
+	snprintf(dir, sizeof(dir), "/tmp/auriga-router-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(conf_path, sizeof(conf_path), "%s/auriga.conf", dir);
+	snprintf(main_conf, sizeof(main_conf), "%s/nginx.conf", dir);
+	snprintf(pid_path, sizeof(pid_path), "%s/nginx.pid", dir);
+	listen_port = free_port();
+	blue_port = node_run("blue");
+	green_port = node_run("green");
+	if (listen_port < 0 || blue_port < 0 || green_port < 0) {
+		fprintf(stderr, "setup: no free port or a demo node did not come up\n");
+		return -1;
+	}
+	f = fopen(main_conf, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f,
+		"daemon on;\nworker_processes 1;\npid %s;\nerror_log %s/error.log;\n"
+		"events { worker_connections 512; }\n"
+		"http {\n\taccess_log off;\n\tclient_body_temp_path %s/body;\n\tproxy_temp_path %s/proxy;\n"
+		"\tfastcgi_temp_path %s/fcgi;\n\tuwsgi_temp_path %s/uwsgi;\n\tscgi_temp_path %s/scgi;\n"
+		"\tinclude %s;\n}\n",
+		pid_path, dir, dir, dir, dir, dir, dir, conf_path);
+	fclose(f);
+	/* NGINX starts with an empty router file; the router fills it. */
+	f = fopen(conf_path, "w");
+	if (f == NULL)
+		return -1;
+	fclose(f);
+	if (sh(NULL, 0, "nginx -e %s/error.log -c %s", dir, main_conf) != 0) {
+		fprintf(stderr, "setup: nginx did not start\n");
+		return -1;
+	}
+	rc.config_path = conf_path;
+	rc.reload_argv = reload_argv;
+	rc.timeout_ms = 10000;
+	R = router_new(&rc, &err);
+	if (R == NULL) {
+		fprintf(stderr, "setup: %s\n", error_msg(err));
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	router_free(R);
+	cleanup();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(weights_follow),
+		cmocka_unit_test(unchanged_is_not_rewritten),
+		cmocka_unit_test(empty_upstream_is_valid),
+		cmocka_unit_test(bad_config_refused),
+		cmocka_unit_test(flips_under_load),
+	};
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
