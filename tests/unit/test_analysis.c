@@ -1,0 +1,248 @@
+/* Unit tests for analysis: comparisons, the run decision table, Prometheus answers and scrape selectors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "buf.h"
+#include "error.h"
+
+static void compare_and_measure(void **state)
+{
+	static const struct {
+		double v;
+		enum spec_cmp op;
+		double ref;
+		int want;
+	} t[] = {
+		{ 0.2, SPEC_CMP_GT, 0.05, 1 },	{ 0.05, SPEC_CMP_GT, 0.05, 0 }, { 0.05, SPEC_CMP_GE, 0.05, 1 },
+		{ 0.01, SPEC_CMP_LT, 0.05, 1 }, { 0.05, SPEC_CMP_LE, 0.05, 1 }, { 0.06, SPEC_CMP_LE, 0.05, 0 },
+		{ 1, SPEC_CMP_EQ, 1, 1 },	{ 1, SPEC_CMP_NE, 1, 0 },	{ 2, SPEC_CMP_NE, 1, 1 },
+		{ NAN, SPEC_CMP_NE, 1, 0 },	{ INFINITY, SPEC_CMP_GT, 1e9, 1 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (analysis_compare(t[i].v, t[i].op, t[i].ref) != t[i].want)
+			fail_msg("case %zu: %g %s %g", i, t[i].v, analysis_cmp_text(t[i].op), t[i].ref);
+	assert_int_equal(analysis_measure(1, 0.2, SPEC_CMP_GT, 0.05), ANALYSIS_FAILED);
+	assert_int_equal(analysis_measure(1, 0.01, SPEC_CMP_GT, 0.05), ANALYSIS_SUCCESSFUL);
+	assert_int_equal(analysis_measure(0, 0.2, SPEC_CMP_GT, 0.05), ANALYSIS_INCONCLUSIVE);
+	assert_int_equal(analysis_measure(1, NAN, SPEC_CMP_GT, 0.05), ANALYSIS_INCONCLUSIVE);
+}
+
+static void decision_table(void **state)
+{
+	static const struct {
+		int s, f, i;		/* successful, failed, inconclusive so far */
+		int count, flimit, ilimit;
+		enum analysis_result want;
+	} t[] = {
+		{ 0, 0, 0, 1, 0, 0, ANALYSIS_RUNNING },
+		{ 1, 0, 0, 1, 0, 0, ANALYSIS_SUCCESSFUL },
+		{ 0, 1, 0, 1, 0, 0, ANALYSIS_FAILED },
+		{ 0, 0, 1, 1, 0, 0, ANALYSIS_INCONCLUSIVE },
+		{ 2, 0, 0, 5, 1, 1, ANALYSIS_RUNNING },
+		{ 2, 1, 0, 5, 1, 1, ANALYSIS_RUNNING },		/* one failure tolerated */
+		{ 2, 2, 0, 5, 1, 1, ANALYSIS_FAILED },		/* decided early, before count */
+		{ 3, 1, 1, 5, 1, 1, ANALYSIS_SUCCESSFUL },	/* both within their limits */
+		{ 1, 0, 2, 5, 1, 1, ANALYSIS_INCONCLUSIVE },
+		{ 0, 2, 2, 5, 1, 1, ANALYSIS_FAILED },		/* failure wins over inconclusive */
+		{ 5, 0, 0, 5, 0, 0, ANALYSIS_SUCCESSFUL },
+		{ 1, 0, 0, 0, 0, 0, ANALYSIS_SUCCESSFUL },	/* count 0 means one */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct analysis_tally tl = { t[i].s, t[i].f, t[i].i };
+		enum analysis_result r = analysis_decide(&tl, t[i].count, t[i].flimit, t[i].ilimit);
+
+		if (r != t[i].want)
+			fail_msg("case %zu: %s, want %s", i, analysis_result_name(r), analysis_result_name(t[i].want));
+	}
+}
+
+static void combine_table(void **state)
+{
+	enum analysis_result a[] = { ANALYSIS_SUCCESSFUL, ANALYSIS_INCONCLUSIVE, ANALYSIS_FAILED };
+	enum analysis_result b[] = { ANALYSIS_SUCCESSFUL, ANALYSIS_RUNNING, ANALYSIS_INCONCLUSIVE };
+	enum analysis_result c[] = { ANALYSIS_SUCCESSFUL, ANALYSIS_RUNNING };
+	enum analysis_result d[] = { ANALYSIS_SUCCESSFUL, ANALYSIS_SUCCESSFUL };
+
+	(void)state;
+	assert_int_equal(analysis_combine(a, 3), ANALYSIS_FAILED);
+	assert_int_equal(analysis_combine(b, 3), ANALYSIS_INCONCLUSIVE);
+	assert_int_equal(analysis_combine(c, 2), ANALYSIS_RUNNING);
+	assert_int_equal(analysis_combine(d, 2), ANALYSIS_SUCCESSFUL);
+}
+
+static void prometheus_url(void **state)
+{
+	struct error *err = NULL;
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 4096);
+	assert_int_equal(analysis_prometheus_url(&b, "http://127.0.0.1:9090/", "sum(rate(x{a=\"5..\"}[1m])) / 2", &err), 0);
+	assert_string_equal(b.data, "http://127.0.0.1:9090/api/v1/query?query="
+				    "sum%28rate%28x%7Ba%3D%225..%22%7D%5B1m%5D%29%29%20%2F%202");
+	buf_reset(&b);
+	assert_int_equal(analysis_prometheus_url(&b, "127.0.0.1:9090", "up", &err), ERR_INVALID);
+	error_clear(&err);
+	assert_int_equal(analysis_prometheus_url(&b, "http://p", "", &err), ERR_INVALID);
+	error_free(err);
+	buf_release(&b);
+}
+
+static void prometheus_answers(void **state)
+{
+	static const struct {
+		const char *body;
+		int want;	/* 1 value, 0 no data, <0 error */
+		double value;
+		const char *msg;
+	} t[] = {
+		{ "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},"
+		  "\"value\":[1700000000.1,\"0.2\"]}]}}", 1, 0.2, NULL },
+		{ "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1700000000,\"0.013\"]}}",
+		  1, 0.013, NULL },
+		{ "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}", 0, 0, NULL },
+		{ "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},"
+		  "\"value\":[1,\"NaN\"]}]}}", 0, 0, NULL },
+		{ "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},"
+		  "\"value\":[1,\"+Inf\"]}]}}", 1, INFINITY, NULL },
+		{ "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"a\":\"1\"},"
+		  "\"value\":[1,\"1\"]},{\"metric\":{\"a\":\"2\"},\"value\":[1,\"2\"]}]}}", ERR_PROTOCOL, 0,
+		  "returned 2 series" },
+		{ "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"parse error at char 3\"}", ERR_PROTOCOL,
+		  0, "parse error at char 3" },
+		{ "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]}}", ERR_PROTOCOL, 0,
+		  "'matrix' is not scalar or vector" },
+		{ "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1,\"zz\"]}}", ERR_PROTOCOL,
+		  0, "'zz' is not a number" },
+		{ "<html>", ERR_PROTOCOL, 0, "not JSON" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct error *err = NULL;
+		double v = -1;
+		int rc = analysis_prometheus_parse(t[i].body, strlen(t[i].body), &v, &err);
+
+		if (rc != t[i].want)
+			fail_msg("case %zu: %d, want %d (%s)", i, rc, t[i].want, err != NULL ? error_msg(err) : "");
+		if (rc == 1 && v != t[i].value)
+			fail_msg("case %zu: value %g, want %g", i, v, t[i].value);
+		if (t[i].msg != NULL && (err == NULL || strstr(error_msg(err), t[i].msg) == NULL))
+			fail_msg("case %zu: error '%s' lacks '%s'", i, err != NULL ? error_msg(err) : "", t[i].msg);
+		error_free(err);
+	}
+}
+
+static const char scrape_body[] =
+	"# HELP http_server_requests_total Requests.\n"
+	"# TYPE http_server_requests_total counter\n"
+	"http_server_requests_total{method=\"POST\",uri=\"/api/v11/transactions\",status=\"201\"} 80\n"
+	"http_server_requests_total{method=\"POST\",uri=\"/api/v11/transactions\",status=\"500\"} 20\n"
+	"http_server_requests_total{method=\"GET\",uri=\"/q/health/ready\",status=\"200\"} 7\n"
+	"http_server_requests_total{method=\"GET\",uri=\"NOT_FOUND\",status=\"404\"} 3 1700000000000\n"
+	"demo_node_info{version=\"a \\\"q\\\" b\",node=\"n1\"} 1\n"
+	"demo_node_ready 1\n"
+	"\n";
+
+static void scrape_selectors(void **state)
+{
+	static const struct {
+		const char *sel;
+		int which;
+		double sum;
+		size_t matched;
+	} t[] = {
+		{ "http_server_requests_total", 0, 110, 4 },
+		{ "http_server_requests_total{status=~\"5..\"}", 0, 20, 1 },
+		{ "http_server_requests_total{status=~\"5\"}", 0, 0, 0 },	/* anchored */
+		{ "http_server_requests_total{ uri = \"/api/v11/transactions\" }", 0, 100, 2 },
+		{ "http_server_requests_total{uri=\"/api/v11/transactions\",status!=\"201\"}", 0, 20, 1 },
+		{ "http_server_requests_total{status!~\"2..\"}", 0, 23, 2 },
+		{ "http_server_requests_total{status=~\"5..\"} / http_server_requests_total{uri=\"/api/v11/transactions\"}",
+		  1, 100, 2 },
+		{ "demo_node_info{version=\"a \\\"q\\\" b\"}", 0, 1, 1 },
+		{ "demo_node_ready{absent=\"\"}", 0, 1, 1 },	/* a missing label is "" */
+		{ "no_such_metric", 0, 0, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct analysis_selector *s = NULL;
+		struct error *err = NULL;
+		size_t matched = 99;
+		double sum = -1;
+
+		if (analysis_selector_parse(t[i].sel, &s, &err) != 0)
+			fail_msg("case %zu: %s", i, error_msg(err));
+		if (analysis_scrape_sum(s, t[i].which, scrape_body, strlen(scrape_body), &sum, &matched, &err) != 0)
+			fail_msg("case %zu: %s", i, error_msg(err));
+		if (sum != t[i].sum || matched != t[i].matched)
+			fail_msg("case %zu: sum %g of %zu samples, want %g of %zu", i, sum, matched, t[i].sum,
+				 t[i].matched);
+		analysis_selector_free(s);
+	}
+}
+
+static void scrape_bad_input(void **state)
+{
+	static const struct {
+		const char *sel;
+		const char *msg;
+	} bad[] = {
+		{ "", "a metric name expected at column 1" },
+		{ "9abc", "a metric name expected" },
+		{ "a{b}", "=, !=, =~ or !~ expected at column 4" },
+		{ "a{b=c}", "a quoted label value expected" },
+		{ "a{b=~\"(\"}", "bad regular expression" },
+		{ "a{b=\"1\" c=\"2\"}", "',' or '}' expected" },
+		{ "a / ", "a metric name expected at column 5" },
+		{ "a b", "unexpected 'b' at column 3" },
+	};
+	struct analysis_selector *s = NULL;
+	struct error *err = NULL;
+	size_t i, matched;
+	double sum;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (analysis_selector_parse(bad[i].sel, &s, &err) != ERR_INVALID)
+			fail_msg("case %zu: '%s' accepted", i, bad[i].sel);
+		if (strstr(error_msg(err), bad[i].msg) == NULL)
+			fail_msg("case %zu: error '%s' lacks '%s'", i, error_msg(err), bad[i].msg);
+		error_clear(&err);
+	}
+	assert_int_equal(analysis_selector_parse("a", &s, &err), 0);
+	assert_int_equal(analysis_scrape_sum(s, 0, "ok 1\nbroken{x=\"1\" 2\n", 21, &sum, &matched, &err), ERR_PROTOCOL);
+	assert_non_null(strstr(error_msg(err), "line 2"));
+	error_free(err);
+	analysis_selector_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(compare_and_measure),
+		cmocka_unit_test(decision_table),
+		cmocka_unit_test(combine_table),
+		cmocka_unit_test(prometheus_url),
+		cmocka_unit_test(prometheus_answers),
+		cmocka_unit_test(scrape_selectors),
+		cmocka_unit_test(scrape_bad_input),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
