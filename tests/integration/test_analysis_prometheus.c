@@ -1,0 +1,459 @@
+/*
+ * Integration tests for analysis against a real Prometheus of the test's own scraping two demo
+ * nodes (one answering 20 % of transactions with 500, one good), under a small bounded load:
+ * the error-rate query fails its 0.05 threshold with the value reported, passes for the good node,
+ * and is inconclusive once Prometheus is stopped; the scrape provider reads the containers directly.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analysis.h"
+#include "buf.h"
+#include "error.h"
+#include "http_client.h"
+#include "loop.h"
+#include "util.h"
+
+#define NODE_PORT 9003
+
+static char label[96];
+static char dir[64];
+static int prom_port;
+static pid_t prom_pid;
+static int flaky_port, good_port;
+static struct loop *L;
+static struct http_client *H;
+
+static int sh(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int sh(char *out, size_t size, const char *fmt, ...)
+{
+	char cmd[2048];
+	char line[512] = "";
+	va_list ap;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), p) == NULL)
+		line[0] = '\0';
+	while (fgetc(p) != EOF)
+		;
+	st = pclose(p);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (out != NULL)
+		snprintf(out, size, "%s", line);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void prom_stop(void)
+{
+	if (prom_pid <= 0)
+		return;
+	kill(prom_pid, SIGTERM);
+	for (int i = 0; i < 50; i++) {
+		if (waitpid(prom_pid, NULL, WNOHANG) == prom_pid) {
+			prom_pid = 0;
+			return;
+		}
+		sleep_ms(100);
+	}
+	kill(prom_pid, SIGKILL);
+	waitpid(prom_pid, NULL, 0);
+	prom_pid = 0;
+}
+
+static void cleanup(void)
+{
+	if (label[0] == '\0')
+		return;
+	prom_stop();
+	sh(NULL, 0, "ids=$(docker ps -aq --filter label=%s); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1",
+	   label);
+	if (dir[0] != '\0')
+		sh(NULL, 0, "rm -rf '%s'", dir);
+	label[0] = '\0';
+}
+
+static int free_port(void)
+{
+	char line[32];
+	long p;
+
+	if (sh(line, sizeof(line), "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
+				   "print(s.getsockname()[1])'") != 0 || parse_long(line, 1, 65535, &p) < 0)
+		return -1;
+	return (int)p;
+}
+
+static int node_run(const char *tag)
+{
+	char id[80], line[128];
+	const char *colon;
+	long port;
+
+	if (sh(id, sizeof(id), "docker run -d --label %s -p 127.0.0.1::%d auriga-demo-node:%s", label, NODE_PORT,
+	       tag) != 0)
+		return -1;
+	if (sh(line, sizeof(line), "docker port %s %d/tcp", id, NODE_PORT) != 0)
+		return -1;
+	colon = strrchr(line, ':');
+	if (colon == NULL || parse_long(colon + 1, 1, 65535, &port) < 0)
+		return -1;
+	for (int i = 0; i < 100; i++) {
+		if (sh(NULL, 0, "curl -sf -o /dev/null http://127.0.0.1:%ld/q/health/ready", port) == 0)
+			return (int)port;
+		sleep_ms(100);
+	}
+	return -1;
+}
+
+/* n transactions (POST) to a node, 2 at a time; bounded by count and ab's own timeout. */
+static int load(int port, int n)
+{
+	return sh(NULL, 0, "ab -q -l -n %d -c 2 -s 5 -p %s/tx.json -T application/json "
+			   "http://127.0.0.1:%d/api/v11/transactions >/dev/null 2>&1",
+		  n, dir, port);
+}
+
+/* ------------------------------------------------------------ running an analysis on the loop */
+
+struct outcome {
+	int done;
+	enum analysis_result result;
+	char message[512];
+	double value;
+	int have_value;
+};
+
+static void on_done(const struct analysis_report *rep, void *arg)
+{
+	struct outcome *o = arg;
+
+	o->done = 1;
+	o->result = rep->result;
+	snprintf(o->message, sizeof(o->message), "%s", rep->message);
+	if (rep->n_metrics > 0) {
+		o->value = rep->metrics[0].last_value;
+		o->have_value = rep->metrics[0].have_value;
+	}
+}
+
+static struct analysis_run *start(const struct spec_metric *m, const char *target, struct outcome *o)
+{
+	const char *targets[1] = { target };
+	struct analysis_opts opts = { 0 };
+	struct error *err = NULL;
+	struct analysis_run *run;
+
+	memset(o, 0, sizeof(*o));
+	opts.metrics = m;
+	opts.n_metrics = 1;
+	opts.scrape_targets = target != NULL ? targets : NULL;
+	opts.n_scrape_targets = target != NULL ? 1 : 0;
+	opts.request_timeout_ms = 3000;
+	run = analysis_run_start(L, H, &opts, on_done, o, &err);
+	if (run == NULL)
+		fail_msg("analysis_run_start: %s", error_msg(err));
+	return run;
+}
+
+static void wait_all(struct outcome *const *o, size_t n)
+{
+	int64_t end = now_ms() + 30000;
+
+	for (;;) {
+		size_t i, left = 0;
+
+		for (i = 0; i < n; i++)
+			left += !o[i]->done;
+		if (left == 0)
+			return;
+		if (now_ms() > end)
+			fail_msg("analysis did not finish in 30 s");
+		loop_run_once(L, 100);
+	}
+}
+
+static char query[1024];
+
+/* The error ratio of one node's transactions over the last 30 s; 0 when it had no 5xx at all. */
+static void error_rate_query(int port)
+{
+	snprintf(query, sizeof(query),
+		 "(sum(increase(http_server_requests_total{instance=\"127.0.0.1:%d\",uri=\"/api/v11/transactions\","
+		 "status=~\"5..\"}[30s])) or vector(0)) / "
+		 "sum(increase(http_server_requests_total{instance=\"127.0.0.1:%d\",uri=\"/api/v11/transactions\"}[30s]))",
+		 port, port);
+}
+
+static void prom_metric(struct spec_metric *m, char *address)
+{
+	memset(m, 0, sizeof(*m));
+	m->name = (char *)"error-rate";
+	m->provider = SPEC_METRIC_PROMETHEUS;
+	m->prometheus_address = address;
+	m->query = query;
+	m->fail_op = SPEC_CMP_GT;
+	m->fail_value = 0.05;
+	m->interval_ms = 300;
+	m->count = 2;
+	m->failure_limit = 0;
+}
+
+/* Waits until Prometheus has scraped want transactions from the node. */
+static void wait_scraped(int port, double want)
+{
+	char q[512], addr[64];
+	struct spec_metric m;
+	struct outcome o;
+
+	snprintf(addr, sizeof(addr), "http://127.0.0.1:%d", prom_port);
+	for (int i = 0; i < 60; i++) {
+		struct analysis_run *run;
+		struct outcome *po = &o;
+
+		snprintf(q, sizeof(q), "sum(http_server_requests_total{instance=\"127.0.0.1:%d\",uri=\"/api/v11/transactions\"})",
+			 port);
+		prom_metric(&m, addr);
+		m.query = q;
+		m.count = 1;
+		m.fail_op = SPEC_CMP_LT;
+		m.fail_value = want;
+		run = start(&m, NULL, &o);
+		wait_all(&po, 1);
+		analysis_run_free(run);
+		if (o.result == ANALYSIS_SUCCESSFUL)
+			return;
+		sleep_ms(500);
+	}
+	fail_msg("Prometheus did not scrape %g transactions from port %d", want, port);
+}
+
+static void prometheus_error_rate(void **state)
+{
+	struct outcome bad, good, *both[2] = { &bad, &good };
+	struct analysis_run *r1, *r2;
+	struct spec_metric m1, m2;
+	char addr[64], q1[1024];
+
+	(void)state;
+	snprintf(addr, sizeof(addr), "http://127.0.0.1:%d", prom_port);
+	/* A first batch makes every series exist before the counted one, so increase() sees all of it. */
+	assert_int_equal(load(flaky_port, 50), 0);
+	assert_int_equal(load(good_port, 50), 0);
+	wait_scraped(flaky_port, 50);
+	wait_scraped(good_port, 50);
+	assert_int_equal(load(flaky_port, 200), 0);
+	assert_int_equal(load(good_port, 200), 0);
+	wait_scraped(flaky_port, 250);
+	wait_scraped(good_port, 250);
+
+	error_rate_query(flaky_port);
+	snprintf(q1, sizeof(q1), "%s", query);
+	prom_metric(&m1, addr);
+	m1.query = q1;
+	error_rate_query(good_port);
+	prom_metric(&m2, addr);
+	r1 = start(&m1, NULL, &bad);
+	r2 = start(&m2, NULL, &good);
+	wait_all(both, 2);
+	print_message("flaky: %s: %s\ngood: %s: %s\n", analysis_result_name(bad.result), bad.message,
+		      analysis_result_name(good.result), good.message);
+	assert_int_equal(bad.result, ANALYSIS_FAILED);
+	assert_true(bad.have_value);
+	assert_in_range((long)(bad.value * 1000 + 0.5), 190, 210);
+	assert_non_null(strstr(bad.message, "error-rate = 0.2"));
+	assert_non_null(strstr(bad.message, " > 0.05"));
+	assert_int_equal(good.result, ANALYSIS_SUCCESSFUL);
+	assert_true(good.have_value);
+	assert_true(good.value == 0);
+	analysis_run_free(r1);
+	analysis_run_free(r2);
+}
+
+static void scrape_error_rate(void **state)
+{
+	static const char sel[] = "http_server_requests_total{uri=\"/api/v11/transactions\",status=~\"5..\"} / "
+				  "http_server_requests_total{uri=\"/api/v11/transactions\"}";
+	struct outcome bad, good, *both[2] = { &bad, &good };
+	struct analysis_run *r1, *r2;
+	char t1[64], t2[64], cmd[512];
+	struct spec_metric m;
+	FILE *ab1, *ab2;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.name = (char *)"error-rate";
+	m.provider = SPEC_METRIC_SCRAPE;
+	m.scrape_path = (char *)"/q/metrics";
+	m.scrape_metric = (char *)sel;
+	m.fail_op = SPEC_CMP_GT;
+	m.fail_value = 0.05;
+	m.interval_ms = 1000;
+	m.count = 1;
+	snprintf(t1, sizeof(t1), "http://127.0.0.1:%d", flaky_port);
+	snprintf(t2, sizeof(t2), "http://127.0.0.1:%d", good_port);
+	/* Transactions flow while the run takes its baseline and, a second later, its measurement. */
+	snprintf(cmd, sizeof(cmd), "ab -q -l -n 3000 -c 1 -s 5 -p %s/tx.json -T application/json "
+		 "http://127.0.0.1:%d/api/v11/transactions >/dev/null 2>&1", dir, flaky_port);
+	ab1 = popen(cmd, "r");
+	snprintf(cmd, sizeof(cmd), "ab -q -l -n 3000 -c 1 -s 5 -p %s/tx.json -T application/json "
+		 "http://127.0.0.1:%d/api/v11/transactions >/dev/null 2>&1", dir, good_port);
+	ab2 = popen(cmd, "r");
+	assert_non_null(ab1);
+	assert_non_null(ab2);
+	sleep_ms(200);
+	r1 = start(&m, t1, &bad);
+	r2 = start(&m, t2, &good);
+	wait_all(both, 2);
+	pclose(ab1);
+	pclose(ab2);
+	print_message("scrape flaky: %s: %s\nscrape good: %s: %s\n", analysis_result_name(bad.result), bad.message,
+		      analysis_result_name(good.result), good.message);
+	assert_int_equal(bad.result, ANALYSIS_FAILED);
+	/* 20 of every 100 consecutive transactions fail; a window cuts at most one cycle short. */
+	assert_in_range((long)(bad.value * 1000 + 0.5), 150, 250);
+	assert_non_null(strstr(bad.message, "error-rate = 0."));
+	assert_int_equal(good.result, ANALYSIS_SUCCESSFUL);
+	assert_true(good.value == 0);
+	analysis_run_free(r1);
+	analysis_run_free(r2);
+}
+
+/* The last test: Prometheus is stopped, every query is inconclusive and so is the run. */
+static void prometheus_stopped_inconclusive(void **state)
+{
+	struct outcome o, *po = &o;
+	struct analysis_run *run;
+	struct spec_metric m;
+	char addr[64];
+
+	(void)state;
+	prom_stop();
+	snprintf(addr, sizeof(addr), "http://127.0.0.1:%d", prom_port);
+	error_rate_query(flaky_port);
+	prom_metric(&m, addr);
+	run = start(&m, NULL, &o);
+	wait_all(&po, 1);
+	print_message("stopped: %s: %s\n", analysis_result_name(o.result), o.message);
+	assert_int_equal(o.result, ANALYSIS_INCONCLUSIVE);
+	assert_false(o.have_value);
+	assert_non_null(strstr(o.message, "error-rate: inconclusive"));
+	assert_non_null(strstr(o.message, "prometheus unreachable"));
+	analysis_run_free(run);
+}
+
+static int group_setup(void **state)
+{
+	char path[128];
+	struct error *err = NULL;
+	FILE *f;
+
+	(void)state;
+	if (sh(NULL, 0, "docker image inspect auriga-demo-node:flaky auriga-demo-node:v1 >/dev/null 2>&1") != 0) {
+		fprintf(stderr, "demo-node images are missing (hack/build-images.sh builds them)\n");
+		return -1;
+	}
+	snprintf(label, sizeof(label), "auriga.test.run=test_analysis_prometheus-%ld", (long)getpid());
+	atexit(cleanup);
+	snprintf(dir, sizeof(dir), "/tmp/auriga-analysis-XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	flaky_port = node_run("flaky");
+	good_port = node_run("v1");
+	prom_port = free_port();
+	if (flaky_port < 0 || good_port < 0 || prom_port < 0) {
+		fprintf(stderr, "setup: a demo node did not come up or no free port\n");
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/tx.json", dir);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fputs("{\"from\":\"a\",\"to\":\"b\",\"amount\":1}\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/prometheus.yml", dir);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f,
+		"global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+		"scrape_configs:\n  - job_name: demo\n    metrics_path: /q/metrics\n"
+		"    static_configs:\n      - targets: ['127.0.0.1:%d', '127.0.0.1:%d']\n",
+		flaky_port, good_port);
+	fclose(f);
+	prom_pid = fork();
+	if (prom_pid == 0) {
+		char cfg[160], data[160], listen[64], logf[160];
+
+		snprintf(cfg, sizeof(cfg), "--config.file=%s/prometheus.yml", dir);
+		snprintf(data, sizeof(data), "--storage.tsdb.path=%s/data", dir);
+		snprintf(listen, sizeof(listen), "--web.listen-address=127.0.0.1:%d", prom_port);
+		snprintf(logf, sizeof(logf), "%s/prometheus.log", dir);
+		if (freopen(logf, "w", stderr) == NULL || freopen("/dev/null", "w", stdout) == NULL)
+			_exit(127);
+		execlp("prometheus", "prometheus", cfg, data, listen, (char *)NULL);
+		_exit(127);
+	}
+	if (prom_pid < 0)
+		return -1;
+	for (int i = 0;; i++) {
+		if (sh(NULL, 0, "curl -sf -o /dev/null http://127.0.0.1:%d/-/ready", prom_port) == 0)
+			break;
+		if (i == 100) {
+			fprintf(stderr, "setup: prometheus did not get ready (see its log)\n");
+			return -1;
+		}
+		sleep_ms(200);
+	}
+	L = loop_new(&err);
+	if (L != NULL)
+		H = http_client_new(L, &err);
+	if (H == NULL) {
+		fprintf(stderr, "setup: %s\n", error_msg(err));
+		return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	http_client_free(H);
+	loop_free(L);
+	cleanup();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(prometheus_error_rate),
+		cmocka_unit_test(scrape_error_rate),
+		cmocka_unit_test(prometheus_stopped_inconclusive),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
