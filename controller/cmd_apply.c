@@ -197,6 +197,11 @@ static int run(int argc, char **argv, const char *cmd)
 	sigset_t mask;
 	size_t i;
 
+	/* Blocked before any thread starts, so every thread inherits the mask and signalfd gets them all. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 	memset(&a, 0, sizeof(a));
 	a.cmd = cmd;
 	engine_cli_init(&a.cli);
@@ -271,10 +276,6 @@ static int run(int argc, char **argv, const char *cmd)
 	set = NULL;
 	if (rollback_dep && engine_rollback(a.engine, rollback_dep, "rolled back by hand", &err) < 0)
 		goto fail;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sfd >= 0 && loop_watch(a.loop, sfd, LOOP_READ, on_signal, &a, &err) < 0)
 		goto fail;

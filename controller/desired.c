@@ -73,6 +73,7 @@ void desired_tmpl_release(struct desired_tmpl *t)
 	free(t->labels);
 	free(t->network);
 	free(t->user);
+	strv_free(t->health_cmd);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -111,6 +112,11 @@ void desired_tmpl_copy(struct desired_tmpl *dst, const struct desired_tmpl *src)
 	}
 	dst->network = dup_or_null(src->network);
 	dst->user = dup_or_null(src->user);
+	dst->health_cmd = strv_dup(src->health_cmd, strv_len(src->health_cmd));
+	dst->health_interval_ms = src->health_interval_ms;
+	dst->health_timeout_ms = src->health_timeout_ms;
+	dst->health_start_ms = src->health_start_ms;
+	dst->health_retries = src->health_retries;
 }
 
 static char *kv_text(const char *k, const char *v)
@@ -227,6 +233,12 @@ json_t *desired_tmpl_to_json(const struct desired_tmpl *t)
 		json_object_set_new(o, "network", json_string(t->network));
 	if (t->user)
 		json_object_set_new(o, "user", json_string(t->user));
+	if (t->health_cmd)
+		json_object_set_new(o, "healthcheck",
+				    json_pack("{s:o, s:I, s:I, s:I, s:i}", "command", strv_json(t->health_cmd),
+					      "intervalMs", (json_int_t)t->health_interval_ms, "timeoutMs",
+					      (json_int_t)t->health_timeout_ms, "startPeriodMs",
+					      (json_int_t)t->health_start_ms, "retries", t->health_retries));
 	return o;
 }
 
@@ -313,6 +325,15 @@ int desired_tmpl_from_json(struct desired_tmpl *t, const json_t *j, struct error
 	}
 	t->network = dup_or_null(jstr(j, "network"));
 	t->user = dup_or_null(jstr(j, "user"));
+	v = json_object_get(j, "healthcheck");
+	if (v) {
+		if ((rc = json_strv(&t->health_cmd, json_object_get(v, "command"), "healthcheck.command", err)) < 0)
+			goto fail;
+		t->health_interval_ms = json_integer_value(json_object_get(v, "intervalMs"));
+		t->health_timeout_ms = json_integer_value(json_object_get(v, "timeoutMs"));
+		t->health_start_ms = json_integer_value(json_object_get(v, "startPeriodMs"));
+		t->health_retries = (int)json_integer_value(json_object_get(v, "retries"));
+	}
 	return 0;
 fail:
 	desired_tmpl_release(t);
@@ -486,6 +507,15 @@ int desired_build(struct desired *d, const struct spec_set *set, const char *ins
 		}
 		spec_deployment_revision(s, dd->revision);
 		desired_tmpl_from_spec(&dd->tmpl, &s->tmpl);
+		if (s->probes.readiness.kind == SPEC_PROBE_EXEC && s->probes.readiness.n_exec_command) {
+			const struct spec_probe *rp = &s->probes.readiness;
+
+			dd->tmpl.health_cmd = strv_dup(rp->exec_command, rp->n_exec_command);
+			dd->tmpl.health_interval_ms = (int64_t)rp->period_seconds * 1000;
+			dd->tmpl.health_timeout_ms = (int64_t)rp->timeout_seconds * 1000;
+			dd->tmpl.health_start_ms = (int64_t)rp->initial_delay_seconds * 1000;
+			dd->tmpl.health_retries = rp->failure_threshold;
+		}
 		if (dd->phase + 1 > d->n_phases)
 			d->n_phases = dd->phase + 1;
 	}
@@ -621,6 +651,20 @@ void desired_create_build(struct desired_create *out, const struct desired *d, c
 	out->spec.network = tmpl->network;
 	out->spec.user = tmpl->user;
 	out->spec.hostname = out->name;
+	if (tmpl->health_cmd) {
+		size_t n = strv_len(tmpl->health_cmd);
+
+		out->health_test = xcalloc(n + 2, sizeof(*out->health_test));
+		out->health_test[0] = xstrdup("CMD");
+		for (i = 0; i < n; i++)
+			out->health_test[i + 1] = xstrdup(tmpl->health_cmd[i]);
+		out->health.test = (const char *const *)out->health_test;
+		out->health.interval_ms = tmpl->health_interval_ms;
+		out->health.timeout_ms = tmpl->health_timeout_ms;
+		out->health.start_period_ms = tmpl->health_start_ms;
+		out->health.retries = tmpl->health_retries;
+		out->spec.healthcheck = &out->health;
+	}
 }
 
 void desired_create_release(struct desired_create *c)
@@ -636,5 +680,6 @@ void desired_create_release(struct desired_create *c)
 	free(c->ports);
 	free(c->mounts);
 	strv_free(c->volume_names);
+	strv_free(c->health_test);
 	memset(c, 0, sizeof(*c));
 }

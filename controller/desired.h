@@ -49,6 +49,14 @@ struct desired_tmpl {
 	size_t n_labels;
 	char *network;
 	char *user;
+	/*
+	 * An exec readiness probe is also given to Docker as the container's
+	 * HEALTHCHECK, so `docker ps` and Docker's events show what auriga's
+	 * probes see. NULL: the image's own health check stays.
+	 */
+	char **health_cmd;
+	int64_t health_interval_ms, health_timeout_ms, health_start_ms;
+	int health_retries;
 };
 
 void desired_tmpl_release(struct desired_tmpl *t);
@@ -124,6 +132,8 @@ struct desired_create {
 	struct docker_port *ports;
 	struct docker_mount *mounts;
 	char **volume_names;	/* the named volumes to create first (labelled); NULL-terminated */
+	struct docker_healthcheck health;
+	char **health_test;
 	char ordinal_text[16];
 };
 

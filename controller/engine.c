@@ -248,6 +248,7 @@ static void probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 	struct eng_probe *p = probe_find(e, c->id);
 	struct probe_port ports[16];
 	struct probe_config pc;
+	struct spec_probes probes;
 	struct error *err = NULL;
 	size_t i, n = 0;
 
@@ -265,13 +266,21 @@ static void probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 		ports[n].target.port = c->ports[i].host_port;
 		n++;
 	}
+	/*
+	 * An exec readiness probe is Docker's HEALTHCHECK too (desired.c): Docker
+	 * runs it, and the pass reads its verdict from the container list, so
+	 * the runner keeps only startup and liveness.
+	 */
+	probes = dd->spec->probes;
+	if (dd->tmpl.health_cmd)
+		probes.readiness.kind = SPEC_PROBE_NONE;
 	memset(&pc, 0, sizeof(pc));
 	pc.loop = e->loop;
 	pc.http = e->http;
 	pc.docker = e->docker;
 	pc.container_id = c->id;
 	pc.container = &dd->spec->tmpl;
-	pc.probes = &dd->spec->probes;
+	pc.probes = &probes;
 	pc.ports = ports;
 	pc.n_ports = n;
 	pc.on_change = on_probe_change;
@@ -713,7 +722,13 @@ static size_t pass_deployment(struct engine *e, const struct desired_deployment 
 			ctrs[i].known = st->ready || st->startup_failed ||
 					st->attempts[PROBE_READINESS] > 0 ||
 					(dd->spec->probes.readiness.kind == SPEC_PROBE_NONE && st->started);
-			ctrs[i].available = st->ready && st->ready_since_ms >= 0 &&
+			if (dd->tmpl.health_cmd) {
+				/* Readiness is Docker's verdict (see probe_ensure). */
+				ctrs[i].ready = st->ready && c->health == OBS_HEALTH_HEALTHY;
+				ctrs[i].known = st->startup_failed || c->health == OBS_HEALTH_HEALTHY ||
+						c->health == OBS_HEALTH_UNHEALTHY;
+			}
+			ctrs[i].available = ctrs[i].ready && st->ready_since_ms >= 0 &&
 					    now - st->ready_since_ms >= (int64_t)dd->min_ready_seconds * 1000;
 		} else {
 			ctrs[i].known = 1;

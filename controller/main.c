@@ -15,6 +15,7 @@ static const struct cli_command commands[] = {
 	{ "plan", cmd_plan, "show what apply would change in the fleet, and why (exit 2 when something would)" },
 	{ "apply", cmd_apply, "bring the fleet in line with the specs, phase by phase, and wait for the outcome" },
 	{ "rollback", cmd_rollback, "return a deployment to its last healthy revision" },
+	{ "run", cmd_run, "the daemon: follow the specs repo and the Docker engine, and keep them in step" },
 };
 
 static void usage(FILE *out)

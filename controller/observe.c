@@ -153,6 +153,12 @@ static int read_container(struct obs_container *c, const json_t *j, struct error
 	c->image = dup_or_null(json_string_value(json_object_get(j, "Image")));
 	c->state = parse_state(json_string_value(json_object_get(j, "State")));
 	c->status = dup_or_null(json_string_value(json_object_get(j, "Status")));
+	if (c->status && strstr(c->status, "(healthy)"))
+		c->health = OBS_HEALTH_HEALTHY;
+	else if (c->status && strstr(c->status, "(unhealthy)"))
+		c->health = OBS_HEALTH_UNHEALTHY;
+	else if (c->status && strstr(c->status, "(health: starting)"))
+		c->health = OBS_HEALTH_STARTING;
 	if (json_is_integer(json_object_get(j, "Created")))
 		c->created = json_integer_value(json_object_get(j, "Created"));
 	c->ordinal = -1;
@@ -297,4 +303,19 @@ char *observe_filter(const char *instance)
 
 	snprintf(s, n, "label=" OBS_LABEL_MANAGED_BY "=%s", instance);
 	return s;
+}
+
+int observe_image_is_id(const char *image)
+{
+	size_t i, n;
+
+	if (str_has_prefix(image, "sha256:"))
+		return 1;
+	n = strlen(image);
+	if (n < 12 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((image[i] >= '0' && image[i] <= '9') || (image[i] >= 'a' && image[i] <= 'f')))
+			return 0;
+	return 1;
 }

@@ -40,6 +40,8 @@ enum obs_state {
 
 const char *obs_state_name(enum obs_state s);
 
+enum obs_health { OBS_HEALTH_NONE, OBS_HEALTH_STARTING, OBS_HEALTH_HEALTHY, OBS_HEALTH_UNHEALTHY };
+
 struct obs_port {
 	int container_port;
 	int host_port;		/* 0 when not published */
@@ -60,6 +62,7 @@ struct obs_container {
 	char *malformed_why;
 	enum obs_state state;
 	char *status;		/* Docker's "Up 3 minutes (healthy)" */
+	enum obs_health health;	/* Docker's HEALTHCHECK verdict, from status */
 	int64_t created;	/* unix seconds */
 	struct obs_port *ports;
 	size_t n_ports;
@@ -98,6 +101,13 @@ const struct obs_deployment *observed_deployment(const struct observed *o, const
 int obs_container_host_port(const struct obs_container *c, int container_port);
 /* 1 when the container is running (or restarting: Docker brings it back itself). */
 int obs_container_alive(const struct obs_container *c);
+
+/*
+ * 1 when Docker shows an image id where the name was ("sha256:…" or 12+ hex
+ * digits): the tag moved to a new image since the container was made, which
+ * is not a change by hand.
+ */
+int observe_image_is_id(const char *image);
 
 /* The label filter that lists an instance's containers: "label=auriga.io/managed-by=<instance>". */
 char *observe_filter(const char *instance);

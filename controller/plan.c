@@ -147,7 +147,7 @@ static int short_eq(const char *a, const char *b)
 /* An image name that differs from the template's, other than Docker's id-for-a-moved-tag. */
 static int image_drift(const struct obs_container *c, const struct desired_tmpl *t)
 {
-	if (c->image == NULL || t->image == NULL || str_has_prefix(c->image, "sha256:"))
+	if (c->image == NULL || t->image == NULL || observe_image_is_id(c->image))
 		return 0;
 	return strcmp(c->image, t->image) != 0;
 }

@@ -68,7 +68,7 @@ static int at_target(const struct rollout_input *in, const struct obs_container 
 	if (!rev_eq(c->revision, in->rev))
 		return 0;
 	/* Changed by hand: Docker shows an id instead of the name when a tag moved, which is not drift. */
-	if (in->tmpl && c->image && in->tmpl->image && !str_has_prefix(c->image, "sha256:") &&
+	if (in->tmpl && c->image && in->tmpl->image && !observe_image_is_id(c->image) &&
 	    strcmp(c->image, in->tmpl->image) != 0)
 		return 0;
 	return 1;

@@ -20,8 +20,9 @@ void strategy_rolling_step(const struct rollout_input *in, struct rollout_slot *
 	long live = 0, avail = r->available, min_avail = R - in->max_unavailable;
 	size_t k;
 
+	/* An ordinal with nothing is being (or about to be) created: it counts as one. */
 	for (i = 0; i < R; i++)
-		live += (slots[i].cur ? 1 : 0) + (long)slots[i].n_old;
+		live += slots[i].cur || slots[i].n_old ? (slots[i].cur ? 1 : 0) + (long)slots[i].n_old : 1;
 	for (i = 0; i < R; i++) {
 		struct rollout_slot *s = &slots[i];
 		int cur_avail = s->cur && s->cur->available;
@@ -33,7 +34,9 @@ void strategy_rolling_step(const struct rollout_input *in, struct rollout_slot *
 			rollout_add_op(r, ROLLOUT_REMOVE, i, s->old[k]->c, NULL, 0,
 				       cur_avail ? "superseded by %s" : "old revision, not available%s",
 				       cur_avail ? s->cur->c->name : "");
-			live--;
+			/* An ordinal emptied here is recreated on the next pass: it still counts as one. */
+			if (s->cur || k + 1 < s->n_old)
+				live--;
 			s->busy = 1;
 		}
 		if (!cur_avail) {

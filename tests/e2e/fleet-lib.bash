@@ -47,6 +47,60 @@ fleet_count() { fleet_ps '{{.ID}}' | wc -l; }
 
 # fleet_running_count DEPLOYMENT IMAGE: running containers of a deployment on an image.
 fleet_running_count() {
-	docker ps --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" \
-		--filter "label=auriga.io/deployment=$1" --format '{{.Image}}' | grep -cx "$2"
+	fleet_images "label=auriga.io/deployment=$1" | grep -cx "$2"
+}
+
+# fleet_images [FILTER]: the image each running container was made from (the name, even when the
+# tag has moved since: `docker ps` would show an id then).
+fleet_images() {
+	local ids
+	ids=$(docker ps -q --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" ${1:+--filter "$1"})
+	[ -n "$ids" ] && docker inspect -f '{{.Config.Image}}' $ids
+}
+
+# exec_readiness DIR PERIOD: every deployment's readiness probe becomes an exec of the demo node's
+# own checker, which auriga also hands to Docker as the HEALTHCHECK: Docker's events then carry
+# health_status for each container, a clock independent of auriga's.
+exec_readiness() {
+	local f
+	for f in "$1"/nodes/*.yaml; do
+		python3 - "$f" "$2" <<'PY'
+import re, sys
+path, period = sys.argv[1], sys.argv[2]
+text = open(path).read()
+# An exec goes through the Docker API (create, start, inspect): give it more than a second.
+text = re.sub(r"(    readiness:\n)      httpGet: \{path: (/q/health/ready), port: http\}\n      periodSeconds: \d+\n      timeoutSeconds: \d+",
+              r"\1      exec: {command: [/demo-node, probe, \2]}\n      periodSeconds: " + period + r"\n      timeoutSeconds: 5", text)
+open(path, "w").write(text)
+PY
+	done
+}
+
+# health_poller OUT SECONDS: GETs /q/health/ready on every running node of this instance twice a
+# second (ports looked up afresh each round, since replacements publish new ones) and writes
+# "total failed" to OUT when it ends.
+health_poller() {
+	python3 - "$FLEET_INSTANCE" "$1" "$2" >/dev/null 2>&1 <<'PY' &
+import subprocess, sys, time, urllib.request
+inst, out, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+total = failed = 0
+end = time.time() + secs
+while time.time() < end:
+    ps = subprocess.run(["docker", "ps", "--filter", "label=auriga.io/managed-by=" + inst,
+                         "--format", "{{.Ports}}"], capture_output=True, text=True).stdout.split()
+    for p in ps:
+        if "->9003" not in p:
+            continue
+        hostport = p.split("->")[0].rstrip(",")
+        total += 1
+        try:
+            urllib.request.urlopen("http://" + hostport + "/q/health/ready", timeout=1).read()
+        except Exception:
+            failed += 1
+    with open(out, "w") as f:
+        f.write("%d %d\n" % (total, failed))
+    time.sleep(0.5)
+PY
+	# Its stdout is not ours: the caller's $(...) must not wait for it.
+	echo $!
 }

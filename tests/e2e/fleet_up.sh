@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The 25-node fleet from specs/ comes up from nothing with `auriga apply`, in phase order, each
-# container labelled with its deployment, ordinal and revision; plan then says there is nothing to do.
+# The 25-node fleet from specs/ comes up from nothing with `auriga apply --repo` (a local specs
+# repo made by hack/demo-repo.sh), in phase order, each container labelled with its deployment,
+# ordinal, revision and commit; the note on the commit says Healthy 25/25; plan then says there is
+# nothing to do.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 
@@ -11,8 +13,11 @@ rc=$?
 expect_eq "plan on an empty host exits 2 (changes)" 2 "$rc"
 expect_match "plan creates 25 containers" "Plan: 25 to create, 0 to replace" "$out"
 
+repo=$TEST_TMP/repo
+commit=$("$TOP/hack/demo-repo.sh" "$repo" "$FLEET_SPECS")
+expect_match "the demo repo has a commit" '^[0-9a-f]{40}$' "$commit"
 start=$(date +%s%N)
-out=$(auriga_engine apply --timeout-total 240 "$FLEET_SPECS" 2>"$TEST_TMP/apply.err")
+out=$(auriga_engine apply --timeout-total 240 --repo "$repo/specs.git" --ref main 2>"$TEST_TMP/apply.err")
 rc=$?
 took=$(( ($(date +%s%N) - start) / 1000000 ))
 expect_eq "apply converges (exit 0)" 0 "$rc"
@@ -41,6 +46,14 @@ for pair in $want; do
 		awk -v d="$name" '$1 == d {print $2}' | sort -u)
 	expect_eq "$name revision label is the spec's revision" "$rev" "$got"
 done
+expect_eq "every container carries the commit it came from" "$commit" \
+	"$(fleet_ps '{{.Label "auriga.io/commit"}}' | sort -u)"
+git -C "$repo/work" fetch -q origin 'refs/notes/*:refs/notes/*'
+note=$(git -C "$repo/work" log -1 --format=%N --notes=auriga "$commit")
+expect_match "the note on the commit says Healthy 25/25" "^auriga: Healthy 25/25 ready" "$note"
+expect_match "the note lists the validators as healthy" "validators:" "$note"
+expect_eq "auriga status reads the same note" 0 \
+	"$("$AURIGA_BIN" status --repo "$repo/specs.git" --ref main >/dev/null 2>&1; echo $?)"
 expect_eq "every container carries the managed-by label and the test label" 25 \
 	"$(docker ps -q --filter "label=$TEST_LABEL" --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" | wc -l)"
 expect_eq "validators keep a named volume per ordinal" 5 \

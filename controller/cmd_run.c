@@ -1,0 +1,494 @@
+/* `auriga run`: the daemon. Fetches the specs repo, follows Docker's events, reconciles on every change, writes notes. */
+#include "cli.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "docker.h"
+#include "engine.h"
+#include "engine_cli.h"
+#include "gitsrc.h"
+#include "gitsrc_worker.h"
+#include "http_client.h"
+#include "httpd.h"
+#include "log.h"
+#include "loop.h"
+#include "notes.h"
+#include "status.h"
+#include "util.h"
+
+#define COMPONENT "run"
+
+struct daemon {
+	struct config *cfg;
+	char **positional;
+	struct loop *loop;
+	struct docker *docker;
+	struct http_client *http;
+	struct engine *engine;
+	struct gitsrc *src;
+	struct gitsrc_worker *worker;
+	struct httpd *httpd;
+	struct notes_debounce deb;
+	const char *folder;		/* folder mode: the specs path */
+	char *folder_key;		/* the folder's model, to see changes */
+	uint64_t folder_timer;
+	char *commit;			/* the commit being applied */
+	int loaded;
+	int stopping;
+	/* What the HTTP threads read. */
+	pthread_mutex_t mu;
+	json_t *status_json;
+	int ready;
+};
+
+/* ------------------------------------------------------------ HTTP side */
+
+static int p_ready(void *ctx)
+{
+	struct daemon *dm = ctx;
+	int r;
+
+	pthread_mutex_lock(&dm->mu);
+	r = dm->ready;
+	pthread_mutex_unlock(&dm->mu);
+	return r;
+}
+
+static json_t *p_status(void *ctx)
+{
+	struct daemon *dm = ctx;
+	json_t *j;
+
+	pthread_mutex_lock(&dm->mu);
+	j = dm->status_json ? json_deep_copy(dm->status_json) : NULL;
+	pthread_mutex_unlock(&dm->mu);
+	return j;
+}
+
+static json_t *p_deployment(void *ctx, const char *name)
+{
+	json_t *all = p_status(ctx), *deps, *d, *out = NULL;
+	size_t i;
+
+	deps = json_object_get(all, "deployments");
+	if (json_is_object(deps))
+		out = json_incref(json_object_get(deps, name));
+	else
+		json_array_foreach(deps, i, d) {
+			if (json_is_string(json_object_get(d, "name")) &&
+			    strcmp(json_string_value(json_object_get(d, "name")), name) == 0)
+				out = json_incref(d);
+		}
+	json_decref(all);
+	return out;
+}
+
+struct posted {
+	struct daemon *dm;
+	enum httpd_action a;
+	char *deployment;
+};
+
+static void on_posted(struct loop *l, void *arg)
+{
+	struct posted *p = arg;
+	struct error *err = NULL;
+
+	(void)l;
+	if (p->a == HTTPD_SYNC) {
+		if (p->dm->worker)
+			gitsrc_worker_fetch_now(p->dm->worker);
+		engine_kick(p->dm->engine);
+	} else if (p->a == HTTPD_ROLLBACK && p->dm->engine &&
+		   engine_rollback(p->dm->engine, p->deployment, "rolled back through the API", &err) < 0) {
+		log_warn(COMPONENT, "rollback refused", "deployment", p->deployment, "error", error_msg(err), NULL);
+		error_free(err);
+	}
+	free(p->deployment);
+	free(p);
+}
+
+static int p_action(void *ctx, enum httpd_action a, const char *deployment, const char *reason, const char *commit,
+		    struct error **err)
+{
+	struct daemon *dm = ctx;
+	struct posted *p;
+
+	(void)reason;
+	(void)commit;
+	if (a != HTTPD_SYNC && a != HTTPD_ROLLBACK)
+		return error_set(err, ERR_CONFLICT, "no canary or blue-green rollout to %s here",
+				 a == HTTPD_PROMOTE ? "promote" : "abort");
+	p = xcalloc(1, sizeof(*p));
+	p->dm = dm;
+	p->a = a;
+	p->deployment = deployment ? xstrdup(deployment) : NULL;
+	if (loop_post(dm->loop, on_posted, p) < 0) {
+		free(p->deployment);
+		free(p);
+		return error_set(err, ERR_UNAVAILABLE, "the controller's loop does not answer");
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ the engine */
+
+static void on_pass(struct engine *e, void *arg)
+{
+	struct daemon *dm = arg;
+	const struct fleet_status *s = engine_status(e);
+	char *commit = NULL, *text = NULL;
+	struct error *err = NULL;
+	json_t *j = status_to_json(s);
+
+	pthread_mutex_lock(&dm->mu);
+	json_decref(dm->status_json);
+	dm->status_json = j;
+	dm->ready = 1;
+	pthread_mutex_unlock(&dm->mu);
+	if (dm->worker && s->commit && s->commit[0]) {
+		int r = notes_debounce_offer(&dm->deb, s, now_ms(), &commit, &text, &err);
+
+		if (r == 0)
+			r = notes_debounce_tick(&dm->deb, now_ms(), &commit, &text);
+		if (r == 1)
+			gitsrc_worker_post_note(dm->worker, commit, text);
+		else if (r < 0)
+			log_warn(COMPONENT, "cannot render the status note", "error", error_msg(err), NULL);
+	}
+	error_free(err);
+	free(commit);
+	free(text);
+	if (dm->stopping && engine_idle(e))
+		loop_stop(dm->loop);
+}
+
+static void set_specs(struct daemon *dm, struct spec_set *set, const char *commit)
+{
+	struct error *err = NULL;
+
+	if (engine_set_specs(dm->engine, set, commit, &err) < 0) {
+		log_error(COMPONENT, "cannot use the specs", "commit", commit, "error", error_msg(err), NULL);
+		error_free(err);
+		return;
+	}
+	free(dm->commit);
+	dm->commit = xstrdup(commit);
+	dm->loaded = 1;
+	log_info(COMPONENT, "specs loaded", "commit", commit[0] ? commit : dm->folder, NULL);
+}
+
+static void on_report(void *arg, struct gitsrc_report *r)
+{
+	struct daemon *dm = arg;
+	struct spec_set *set = NULL;
+	struct error *err = NULL;
+
+	if (r->job == GITSRC_JOB_NOTE) {
+		if (!r->ok)
+			log_warn(COMPONENT, "cannot publish the note", "commit", r->note_commit, "error",
+				 error_msg(r->err), NULL);
+		goto out;
+	}
+	if (!r->ok) {
+		log_warn(COMPONENT, "fetch failed", "error", error_msg(r->err), NULL);
+		goto out;
+	}
+	if (dm->loaded && dm->commit && strcmp(dm->commit, r->fetch.commit) == 0)
+		goto out;
+	/* A snapshot that does not load keeps the engine on the last good one (and prune off it). */
+	if (engine_cli_load_snapshot(dm->src, r->fetch.commit, config_str(dm->cfg, CFG_REPO_PATH), &set, &err) < 0) {
+		log_error(COMPONENT, "the specs at this commit do not load", "commit", r->fetch.commit, "error",
+			  error_msg(err), NULL);
+		error_free(err);
+		goto out;
+	}
+	set_specs(dm, set, r->fetch.commit);
+out:
+	gitsrc_report_free(r);
+}
+
+static void folder_poll(struct loop *l, void *arg)
+{
+	struct daemon *dm = arg;
+	struct engine_cli cli;
+	struct spec_set *set = NULL;
+	struct error *err = NULL;
+	json_t *j;
+	char *key;
+
+	(void)l;
+	dm->folder_timer = loop_timer_add(dm->loop, config_ms(dm->cfg, CFG_POLL_INTERVAL), folder_poll, dm);
+	engine_cli_init(&cli);
+	cli.path = dm->folder;
+	if (engine_cli_load(&cli, &set, &err) < 0) {
+		log_error(COMPONENT, "the specs do not load", "path", dm->folder, "error", error_msg(err), NULL);
+		error_free(err);
+		engine_cli_release(&cli);
+		return;
+	}
+	engine_cli_release(&cli);
+	j = spec_set_to_json(set);
+	key = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	if (dm->folder_key && key && strcmp(dm->folder_key, key) == 0) {
+		free(key);
+		spec_set_free(set);
+		return;
+	}
+	free(dm->folder_key);
+	dm->folder_key = key;
+	set_specs(dm, set, "");
+}
+
+static void on_signal(struct loop *l, int fd, unsigned events, void *arg)
+{
+	struct daemon *dm = arg;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			struct error *err = NULL;
+
+			if (config_reload_file(&dm->cfg, &err) < 0) {
+				log_error(COMPONENT, "configuration not reloaded", "error", error_msg(err), NULL);
+				error_free(err);
+			} else {
+				log_info(COMPONENT, "configuration reloaded", NULL);
+				if (dm->worker)
+					gitsrc_worker_fetch_now(dm->worker);
+				engine_kick(dm->engine);
+			}
+			continue;
+		}
+		log_info(COMPONENT, "stopping between steps", "signal", si.ssi_signo == SIGTERM ? "TERM" : "INT", NULL);
+		dm->stopping = 1;
+		engine_drain(dm->engine);
+	}
+	if (dm->stopping && engine_idle(dm->engine))
+		loop_stop(l);
+}
+
+static void drain_check(struct loop *l, void *arg)
+{
+	struct daemon *dm = arg;
+
+	if (dm->stopping && engine_idle(dm->engine)) {
+		loop_stop(l);
+		return;
+	}
+	loop_timer_add(l, 100, drain_check, dm);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: auriga run [options] [PATH]\n\n"
+		     "The daemon: fetches --repo every --poll-interval (or reads the specs folder PATH),\n"
+		     "follows the Docker engine's events, and reconciles whenever the specs or the fleet\n"
+		     "change: phases in order, probes gating, rollback, self-heal; status notes on the\n"
+		     "commit applied. SIGTERM stops between steps; SIGHUP reloads the configuration file.\n\n"
+		     "options:\n");
+	config_usage(out);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	int help = 0;
+	const struct config_extra_flag extra[] = { { "help", &help }, { NULL, NULL } };
+	struct daemon dm;
+	struct error *err = NULL;
+	struct docker_config dcfg;
+	struct engine_options eo;
+	struct gitsrc_config gcfg;
+	struct gitsrc_worker_config wcfg;
+	const char *const *labels;
+	size_t n_labels = 0;
+	char *state_path = NULL;
+	sigset_t mask;
+	int rc = 1, sfd = -1, lvl;
+	size_t n;
+
+	/* Blocked before any thread starts, so every thread inherits the mask and signalfd gets them all. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	memset(&dm, 0, sizeof(dm));
+	pthread_mutex_init(&dm.mu, NULL);
+	notes_debounce_init(&dm.deb, 5000);
+	if (config_load(&dm.cfg, argc, argv, NULL, extra, &dm.positional, &err) < 0) {
+		fprintf(stderr, "auriga run: %s\n", error_msg(err));
+		rc = 2;
+		goto out;
+	}
+	if (help) {
+		usage(stdout);
+		rc = 0;
+		goto out;
+	}
+	lvl = config_enum(dm.cfg, CFG_LOG_LEVEL);
+	log_setup((enum log_level)lvl, (enum log_format)config_enum(dm.cfg, CFG_LOG_FORMAT));
+	if (dm.positional && dm.positional[0]) {
+		dm.folder = dm.positional[0];
+		if (dm.positional[1]) {
+			fprintf(stderr, "auriga run: at most one PATH\n");
+			rc = 2;
+			goto out;
+		}
+	}
+	if (config_str(dm.cfg, CFG_REPO)[0] == '\0' && dm.folder == NULL) {
+		fprintf(stderr, "auriga run: give --repo URL (or a specs folder PATH)\n");
+		rc = 2;
+		goto out;
+	}
+	n = strlen(config_str(dm.cfg, CFG_STATE_DIR)) + strlen(config_str(dm.cfg, CFG_INSTANCE)) + 32;
+	state_path = xmalloc(n);
+	snprintf(state_path, n, "%s/engine-%s.json", config_str(dm.cfg, CFG_STATE_DIR), config_str(dm.cfg, CFG_INSTANCE));
+	{
+		struct engine_cli tmp;
+
+		/* The state folder, made the same way as for apply. */
+		engine_cli_init(&tmp);
+		tmp.instance = config_str(dm.cfg, CFG_INSTANCE);
+		tmp.state_dir = config_str(dm.cfg, CFG_STATE_DIR);
+		tmp.path = ".";
+		rc = engine_cli_finish(&tmp, 0, NULL, &err);
+		engine_cli_release(&tmp);
+		if (rc < 0)
+			goto fail;
+	}
+
+	dm.loop = loop_new(&err);
+	if (dm.loop == NULL)
+		goto fail;
+	docker_config_default(&dcfg);
+	dcfg.host = config_str(dm.cfg, CFG_DOCKER_HOST);
+	if (config_str(dm.cfg, CFG_DOCKER_TLS_CA)[0])
+		dcfg.ca_file = config_str(dm.cfg, CFG_DOCKER_TLS_CA);
+	if (config_str(dm.cfg, CFG_DOCKER_TLS_CERT)[0])
+		dcfg.cert_file = config_str(dm.cfg, CFG_DOCKER_TLS_CERT);
+	if (config_str(dm.cfg, CFG_DOCKER_TLS_KEY)[0])
+		dcfg.key_file = config_str(dm.cfg, CFG_DOCKER_TLS_KEY);
+	if (docker_config_from_env(&dcfg, &err) < 0)
+		goto fail;
+	dm.docker = docker_new(dm.loop, &dcfg, &err);
+	if (dm.docker == NULL)
+		goto fail;
+	dm.http = http_client_new(dm.loop, &err);
+	if (dm.http == NULL)
+		goto fail;
+	labels = config_list(dm.cfg, CFG_EXTRA_LABELS, &n_labels);
+	memset(&eo, 0, sizeof(eo));
+	eo.instance = config_str(dm.cfg, CFG_INSTANCE);
+	eo.state_path = state_path;
+	eo.extra_labels = labels;
+	eo.n_extra_labels = n_labels;
+	eo.watch_events = 1;
+	eo.on_pass = on_pass;
+	eo.arg = &dm;
+	dm.engine = engine_new(dm.loop, dm.docker, dm.http, &eo, &err);
+	if (dm.engine == NULL)
+		goto fail;
+
+	if (dm.folder) {
+		loop_defer(dm.loop, folder_poll, &dm);
+	} else {
+		memset(&gcfg, 0, sizeof(gcfg));
+		gcfg.url = config_str(dm.cfg, CFG_REPO);
+		gcfg.ref = config_str(dm.cfg, CFG_BRANCH);
+		gcfg.state_dir = config_str(dm.cfg, CFG_STATE_DIR);
+		if (config_str(dm.cfg, CFG_SSH_KEY)[0])
+			gcfg.ssh_key = config_str(dm.cfg, CFG_SSH_KEY);
+		if (config_str(dm.cfg, CFG_KNOWN_HOSTS)[0])
+			gcfg.known_hosts = config_str(dm.cfg, CFG_KNOWN_HOSTS);
+		if (config_str(dm.cfg, CFG_ALLOWED_SIGNERS)[0])
+			gcfg.allowed_signers = config_str(dm.cfg, CFG_ALLOWED_SIGNERS);
+		if (config_str(dm.cfg, CFG_CA_BUNDLE)[0])
+			gcfg.ca_bundle = config_str(dm.cfg, CFG_CA_BUNDLE);
+		if (config_str(dm.cfg, CFG_HTTPS_TOKEN)[0])
+			gcfg.https_password = config_str(dm.cfg, CFG_HTTPS_TOKEN);
+		if (gitsrc_open(&dm.src, &gcfg, &err) < 0)
+			goto fail;
+		memset(&wcfg, 0, sizeof(wcfg));
+		wcfg.interval_ms = config_ms(dm.cfg, CFG_POLL_INTERVAL);
+		wcfg.notes_ref = config_str(dm.cfg, CFG_NOTES_REF);
+		wcfg.notes_push = config_bool(dm.cfg, CFG_NOTES_PUSH);
+		if (gitsrc_worker_start_loop(&dm.worker, dm.src, &wcfg, dm.loop, on_report, &dm, &err) < 0)
+			goto fail;
+	}
+	if (config_str(dm.cfg, CFG_LISTEN)[0]) {
+		struct httpd_options ho;
+		struct httpd_provider hp;
+
+		httpd_options_init(&ho);
+		ho.listen = config_str(dm.cfg, CFG_LISTEN);
+		if (config_str(dm.cfg, CFG_API_TOKEN_FILE)[0])
+			ho.token_file = config_str(dm.cfg, CFG_API_TOKEN_FILE);
+		memset(&hp, 0, sizeof(hp));
+		hp.ctx = &dm;
+		hp.ready = p_ready;
+		hp.started = p_ready;
+		hp.status = p_status;
+		hp.deployment = p_deployment;
+		hp.action = p_action;
+		if (httpd_start(&dm.httpd, &ho, &hp, &err) < 0)
+			goto fail;
+		log_info(COMPONENT, "listening", "address", ho.listen, NULL);
+	}
+
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0 || loop_watch(dm.loop, sfd, LOOP_READ, on_signal, &dm, &err) < 0) {
+		error_set(&err, ERR_GENERIC, "cannot watch signals");
+		goto fail;
+	}
+	loop_timer_add(dm.loop, 100, drain_check, &dm);
+	log_info(COMPONENT, "started", "instance", config_str(dm.cfg, CFG_INSTANCE), "source",
+		 dm.folder ? dm.folder : config_str(dm.cfg, CFG_REPO), NULL);
+	loop_run(dm.loop);
+	log_info(COMPONENT, "stopped", NULL);
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "auriga run: %s\n", error_msg(err));
+	rc = 1;
+out:
+	error_free(err);
+	if (dm.httpd)
+		httpd_stop(dm.httpd);
+	if (dm.worker)
+		gitsrc_worker_stop(dm.worker);
+	if (dm.engine)
+		engine_free(dm.engine);
+	if (dm.src)
+		gitsrc_free(dm.src);
+	if (dm.http)
+		http_client_free(dm.http);
+	if (dm.docker)
+		docker_free(dm.docker);
+	if (sfd >= 0) {
+		if (dm.loop)
+			loop_unwatch(dm.loop, sfd);
+		close(sfd);
+	}
+	if (dm.loop)
+		loop_free(dm.loop);
+	json_decref(dm.status_json);
+	notes_debounce_release(&dm.deb);
+	pthread_mutex_destroy(&dm.mu);
+	free(dm.folder_key);
+	free(dm.commit);
+	free(dm.positional);
+	free(state_path);
+	config_free(dm.cfg);
+	return rc;
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# An image bump rolls out in phase order: Docker's own event timestamps show every slim node
+# healthy at the new version before the first business node changed, every business node before
+# the first validator, and never more than f = 1 of the 5 validators down. Then a version that
+# never becomes ready is rolled back automatically and the later phases are never touched.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/fleet-lib.bash"
+
+make_fleet "$FLEET_SPECS" auriga-demo-node:v1 60
+exec_readiness "$FLEET_SPECS" 2
+out=$(auriga_engine apply --timeout-total 240 "$FLEET_SPECS" 2>"$TEST_TMP/up.err")
+expect_eq "the fleet comes up at v1" 0 $?
+
+# --- the bump: v1 -> v2 everywhere -------------------------------------------------------------
+sed -i 's|image: auriga-demo-node:v1|image: auriga-demo-node:v2|' "$FLEET_SPECS"/nodes/*.yaml
+plan=$(auriga_engine plan "$FLEET_SPECS" 2>&1)
+expect_match "plan shows the image diff" "image: auriga-demo-node:v1 -> auriga-demo-node:v2" "$plan"
+expect_match "plan replaces all 25" "Plan: 0 to create, 25 to replace" "$plan"
+
+poll_out=$TEST_TMP/poll
+poller=$(health_poller "$poll_out" 600)
+on_exit "kill $poller"
+since=$(date +%s.%N)
+start=$(date +%s%N)
+auriga_engine apply --timeout-total 400 "$FLEET_SPECS" >"$TEST_TMP/bump.out" 2>"$TEST_TMP/bump.err"
+rc=$?
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+until_=$(date +%s.%N)
+kill "$poller" 2>/dev/null
+wait "$poller" 2>/dev/null
+expect_eq "the bump converges" 0 "$rc"
+diag "25-node rollout v1 -> v2 took $took ms"
+read -r total failed <"$poll_out" || true
+diag "health requests during the rollout: ${total:-0} sent, ${failed:-0} failed"
+expect_eq "every node runs v2" 25 "$(fleet_images | grep -cx auriga-demo-node:v2)"
+expect_eq "no container is left over" 25 "$(fleet_count)"
+
+docker events --since "$since" --until "$until_" --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" \
+	--filter type=container \
+	--format '{{.TimeNano}} {{.ID}} {{index .Actor.Attributes "auriga.io/deployment"}} {{.Actor.Attributes.image}} {{.Action}}' \
+	>"$TEST_TMP/events"
+diag "$(wc -l <"$TEST_TMP/events") container events during the rollout"
+check "phase order and quorum hold in Docker's events" python3 - "$TEST_TMP/events" <<'PY'
+import sys
+ev = []
+for line in open(sys.argv[1]):
+    t, cid, dep, image, action = line.rstrip("\n").split(" ", 4)
+    ev.append((int(t), cid, dep.replace("business-1", "business").replace("business-2", "business"), image, action))
+ev.sort()
+def first(dep, action):
+    return min(t for t, c, d, i, a in ev if d == dep and a == action and i.endswith(":v2"))
+def last_healthy(dep):
+    seen = {}
+    for t, c, d, i, a in ev:
+        if d == dep and i.endswith(":v2") and a == "health_status: healthy" and c not in seen:
+            seen[c] = t
+    return max(seen.values()), len(seen)
+ok = True
+for a, b, n in (("slim", "business", 5), ("business", "validators", 15)):
+    t_healthy, count = last_healthy(a)
+    t_change = first(b, "create")
+    print("# %s: %d new containers healthy, the last %.2f s before the first %s change" % (a, count, (t_change - t_healthy) / 1e9, b))
+    ok = ok and count == n and t_healthy < t_change
+# Validators: up = healthy and not stopped; at most f = 1 of 5 down at any event.
+up = set(c for t, c, d, i, a in ev if False)
+old = set()
+for t, c, d, i, a in ev:
+    if d == "validators" and i.endswith(":v1"):
+        old.add(c)
+up = set(old)
+low = 5
+for t, c, d, i, a in ev:
+    if d != "validators":
+        continue
+    if a == "health_status: healthy":
+        up.add(c)
+    elif a in ("kill", "stop", "die", "health_status: unhealthy"):
+        up.discard(c)
+    low = min(low, len(up))
+print("# validators: at least %d of 5 up throughout" % low)
+ok = ok and low >= 4
+sys.exit(0 if ok else 1)
+PY
+
+# --- a release that never becomes ready --------------------------------------------------------
+before=$(fleet_ps '{{.ID}} {{.Label "auriga.io/deployment"}}' | grep -v ' slim$' | sort)
+sed -i 's|image: auriga-demo-node:v2|image: auriga-demo-node:never-ready|' "$FLEET_SPECS"/nodes/*.yaml
+sed -i 's/progressDeadlineSeconds: [0-9]*/progressDeadlineSeconds: 12/' "$FLEET_SPECS"/nodes/*.yaml
+auriga_engine apply --timeout-total 180 "$FLEET_SPECS" >"$TEST_TMP/bad.out" 2>"$TEST_TMP/bad.err"
+expect_eq "apply of a never-ready release exits 1" 1 $?
+expect_match "apply says it rolled back and why" "rolled back: slim rolled back: progress deadline of 12s exceeded" "$(tail -1 "$TEST_TMP/bad.out")"
+expect_eq "slim serves the last good version again" 5 "$(fleet_running_count slim auriga-demo-node:v2)"
+expect_eq "no never-ready container is left" 0 "$(fleet_images | grep -c never-ready)"
+after=$(fleet_ps '{{.ID}} {{.Label "auriga.io/deployment"}}' | grep -v ' slim$' | sort)
+expect_eq "business and validators were never touched" "$before" "$after"
+expect_match "the state remembers the failed revision" '"failed"' "$(cat "$FLEET_STATE"/engine-*.json)"
+plan=$(auriga_engine plan "$FLEET_SPECS" 2>&1)
+expect_match "plan holds slim at the last healthy revision" "slim \(held\)" "$plan"
+auriga_engine apply --timeout-total 60 "$FLEET_SPECS" >"$TEST_TMP/again.out" 2>&1
+expect_eq "a second apply does not retry the failed revision" 0 "$(fleet_images | grep -c never-ready)"

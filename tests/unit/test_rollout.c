@@ -1,0 +1,159 @@
+/* Unit tests for one rollout step: Rolling and Recreate moves from a table of fleets and their readiness. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rollout.h"
+#include "util.h"
+
+#define NEW "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define OLD "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+struct c { int ordinal; const char *rev; int running; int known; int avail; int port; };
+#define END { -1, NULL, 0, 0, 0, 0 }
+
+struct op { int kind; int ordinal; const char *name; int port_offset; };
+#define NO_OP { -1, 0, NULL, 0 }
+
+struct rcase {
+	const char *name;
+	enum spec_strategy_type strategy;
+	int replicas;
+	long surge, unavail;
+	int heal_only;
+	struct c ctrs[8];
+	struct op want[8];
+	int complete;
+	int waiting;
+};
+
+static const struct rcase cases[] = {
+	{ "rolling: one surge and one old goes within maxUnavailable", SPEC_STRATEGY_ROLLING, 3, 1, 1, 0,
+	  { { 0, OLD, 1, 1, 1, 20000 }, { 1, OLD, 1, 1, 1, 20001 }, { 2, OLD, 1, 1, 1, 20002 }, END },
+	  { { ROLLOUT_CREATE, 0, "web-0-aaaaaa", 3 }, { ROLLOUT_REMOVE, 1, NULL, 0 }, NO_OP }, 0, 0 },
+	{ "rolling: no surge, no unavailability budget left: wait", SPEC_STRATEGY_ROLLING, 3, 0, 1, 0,
+	  { { 0, NEW, 1, 1, 0, 20000 }, { 1, OLD, 1, 1, 1, 20001 }, { 2, OLD, 1, 1, 1, 20002 }, END },
+	  { NO_OP }, 0, 1 },
+	{ "rolling: an available replacement retires its old container, the next surges", SPEC_STRATEGY_ROLLING, 2, 1, 0, 0,
+	  { { 0, NEW, 1, 1, 1, 20002 }, { 0, OLD, 1, 1, 1, 20000 }, { 1, OLD, 1, 1, 1, 20001 }, END },
+	  { { ROLLOUT_REMOVE, 0, NULL, 0 }, { ROLLOUT_CREATE, 1, "web-1-aaaaaa", 3 }, NO_OP }, 0, 0 },
+	{ "rolling: old containers not probed yet are not taken for unavailable", SPEC_STRATEGY_ROLLING, 2, 0, 1, 0,
+	  { { 0, OLD, 1, 0, 0, 20000 }, { 1, OLD, 1, 0, 0, 20001 }, END },
+	  { NO_OP }, 0, 1 },
+	{ "rolling: an old container known to be down goes at no cost", SPEC_STRATEGY_ROLLING, 2, 0, 1, 0,
+	  { { 0, OLD, 1, 1, 0, 20000 }, { 1, OLD, 1, 1, 1, 20001 }, END },
+	  { { ROLLOUT_REMOVE, 0, NULL, 0 }, NO_OP }, 0, 0 },
+	{ "recreate: one ordinal at a time, stop first", SPEC_STRATEGY_RECREATE, 3, 0, 1, 0,
+	  { { 0, OLD, 1, 1, 1, 20000 }, { 1, OLD, 1, 1, 1, 20001 }, { 2, OLD, 1, 1, 1, 20002 }, END },
+	  { { ROLLOUT_REMOVE, 0, NULL, 0 }, NO_OP }, 0, 0 },
+	{ "recreate: the emptied ordinal is made again with its own name and port", SPEC_STRATEGY_RECREATE, 3, 0, 1, 0,
+	  { { 1, OLD, 1, 1, 1, 20001 }, { 2, OLD, 1, 1, 1, 20002 }, END },
+	  { { ROLLOUT_CREATE, 0, "web-0", 0 }, NO_OP }, 0, 0 },
+	{ "recreate: never a second ordinal down while the first is not back", SPEC_STRATEGY_RECREATE, 3, 0, 1, 0,
+	  { { 0, NEW, 1, 0, 0, 20000 }, { 1, OLD, 1, 1, 1, 20001 }, { 2, OLD, 1, 1, 1, 20002 }, END },
+	  { NO_OP }, 0, 1 },
+	{ "complete", SPEC_STRATEGY_ROLLING, 2, 1, 1, 0,
+	  { { 0, NEW, 1, 1, 1, 20000 }, { 1, NEW, 1, 1, 1, 20001 }, END },
+	  { NO_OP }, 1, 0 },
+	{ "stopped at the target: start it; missing: create it", SPEC_STRATEGY_ROLLING, 2, 1, 1, 0,
+	  { { 0, NEW, 0, 1, 0, 0 }, END },
+	  { { ROLLOUT_START, 0, NULL, 0 }, { ROLLOUT_CREATE, 1, "web-1", 1 }, NO_OP }, 0, 0 },
+	{ "duplicates and ordinals past replicas go", SPEC_STRATEGY_ROLLING, 1, 1, 1, 0,
+	  { { 0, NEW, 1, 1, 1, 20000 }, { 0, NEW, 0, 1, 0, 0 }, { 1, NEW, 1, 1, 1, 20001 }, END },
+	  { { ROLLOUT_REMOVE, 0, NULL, 0 }, { ROLLOUT_REMOVE, 1, NULL, 0 }, NO_OP }, 0, 0 },
+	{ "heal only: missing comes back, nothing old is replaced", SPEC_STRATEGY_ROLLING, 3, 1, 1, 1,
+	  { { 0, OLD, 1, 1, 1, 20000 }, { 1, NEW, 1, 1, 1, 20001 }, END },
+	  { { ROLLOUT_CREATE, 2, "web-2", 2 }, NO_OP }, 0, 0 },
+};
+
+static void table(void **state)
+{
+	size_t ci;
+
+	(void)state;
+	for (ci = 0; ci < ARRAY_SIZE(cases); ci++) {
+		const struct rcase *rc = &cases[ci];
+		struct obs_container oc[8];
+		struct obs_port ports[8];
+		struct rollout_ctr ctrs[8];
+		struct desired_port dport = { NULL, 9003, 20000, NULL, 0 };
+		struct desired_tmpl tmpl;
+		struct rollout_input in;
+		struct rollout_result res;
+		size_t n = 0, i, nw = 0;
+
+		print_message("case: %s\n", rc->name);
+		memset(oc, 0, sizeof(oc));
+		memset(&tmpl, 0, sizeof(tmpl));
+		tmpl.ports = &dport;
+		tmpl.n_ports = 1;
+		for (n = 0; rc->ctrs[n].rev; n++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "c%zu", n);
+			oc[n].id = xstrdup(name);
+			oc[n].name = xstrdup(name);
+			oc[n].deployment = (char *)"web";
+			oc[n].revision = (char *)rc->ctrs[n].rev;
+			oc[n].ordinal = rc->ctrs[n].ordinal;
+			oc[n].state = rc->ctrs[n].running ? OBS_RUNNING : OBS_EXITED;
+			memset(&ports[n], 0, sizeof(ports[n]));
+			ports[n].container_port = 9003;
+			ports[n].host_port = rc->ctrs[n].port;
+			oc[n].ports = &ports[n];
+			oc[n].n_ports = rc->ctrs[n].port ? 1 : 0;
+			ctrs[n].c = &oc[n];
+			ctrs[n].known = rc->ctrs[n].known;
+			ctrs[n].ready = rc->ctrs[n].avail;
+			ctrs[n].available = rc->ctrs[n].avail;
+		}
+		memset(&in, 0, sizeof(in));
+		in.deployment = "web";
+		in.strategy = rc->strategy;
+		in.replicas = rc->replicas;
+		in.max_surge = rc->surge;
+		in.max_unavailable = rc->unavail;
+		in.rev = NEW;
+		in.tmpl = &tmpl;
+		in.heal_only = rc->heal_only;
+		in.v = ctrs;
+		in.n = n;
+		rollout_step(&in, &res);
+		while (rc->want[nw].kind != -1)
+			nw++;
+		for (i = 0; i < res.n_ops; i++)
+			print_message("  got %s ordinal %d %s +%d (%s)\n", rollout_op_name(res.ops[i].kind),
+				      res.ops[i].ordinal, res.ops[i].name ? res.ops[i].name : "",
+				      res.ops[i].port_offset, res.ops[i].why);
+		assert_int_equal(res.n_ops, nw);
+		for (i = 0; i < nw; i++) {
+			assert_int_equal(res.ops[i].kind, rc->want[i].kind);
+			assert_int_equal(res.ops[i].ordinal, rc->want[i].ordinal);
+			if (rc->want[i].name) {
+				assert_string_equal(res.ops[i].name, rc->want[i].name);
+				assert_int_equal(res.ops[i].port_offset, rc->want[i].port_offset);
+			}
+		}
+		assert_int_equal(res.complete, rc->complete);
+		assert_int_equal(res.waiting, rc->waiting);
+		rollout_result_release(&res);
+		for (i = 0; i < n; i++) {
+			free(oc[i].id);
+			free(oc[i].name);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(table),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
