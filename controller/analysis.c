@@ -49,7 +49,7 @@ int analysis_compare(double value, enum spec_cmp op, double ref)
 	case SPEC_CMP_LE:
 		return value <= ref;
 	case SPEC_CMP_EQ:
-		return value == ref;	/* NOLINT(clang-analyzer-*): exact comparison is what the spec asks */
+		return value == ref;	/* exact, as the spec's == asks */
 	case SPEC_CMP_NE:
 		return value != ref;
 	}
@@ -297,10 +297,11 @@ static void query_done(struct http_response *resp, void *arg)
 static void scrape_complete(struct metric_state *ms)
 {
 	struct analysis_run *run = ms->run;
-	char why[600];
 	double d0, d1;
 
 	if (ms->acc_error != NULL) {
+		char why[600];
+
 		snprintf(why, sizeof(why), "%s", ms->acc_error);
 		set_str(&ms->acc_error, NULL);
 		record(ms, 0, 0, why);
@@ -333,7 +334,6 @@ static void scrape_done(struct http_response *resp, void *arg)
 	struct scrape_req *sr = arg;
 	struct metric_state *ms = sr->ms;
 	struct error *err = NULL;
-	char why[512];
 	double s0 = 0, s1 = 0;
 	size_t m0 = 0, m1 = 0;
 
@@ -341,6 +341,8 @@ static void scrape_done(struct http_response *resp, void *arg)
 	ms->pending--;
 	if (ms->acc_error == NULL) {
 		if (resp->result != 0 || resp->status != 200) {
+			char why[512];
+
 			snprintf(why, sizeof(why), "scrape failed: %s", resp->result != 0 ? resp->error : "not HTTP 200");
 			set_str(&ms->acc_error, why);
 		} else if (analysis_scrape_sum(ms->sel, 0, resp->body.data, resp->body.len, &s0, &m0, &err) < 0 ||

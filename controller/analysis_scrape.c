@@ -96,7 +96,6 @@ static void part_release(struct part *p)
 static int part_parse(const char *text, const char **s, struct part *p, struct error **err)
 {
 	const char *q = skip_ws(*s), *start = q;
-	char value[MAX_LABEL_VALUE];
 
 	if (!name_start(*q))
 		return error_set(err, ERR_INVALID, "analysis: scrape metric '%s': a metric name expected at column %zu",
@@ -108,6 +107,7 @@ static int part_parse(const char *text, const char **s, struct part *p, struct e
 	if (*q == '{') {
 		q = skip_ws(q + 1);
 		while (*q != '}') {
+			char value[MAX_LABEL_VALUE];
 			struct matcher *m;
 			const char *ls = q;
 
@@ -149,14 +149,8 @@ static int part_parse(const char *text, const char **s, struct part *p, struct e
 			}
 			m->value = xstrdup(value);
 			if (m->op == M_RE || m->op == M_NRE) {
-				size_t n = strlen(value) + 5;
-				char *anchored = xmalloc(n);
-				int rc;
-
-				snprintf(anchored, n, "^(%s)$", value);
-				rc = regcomp(&m->re, anchored, REG_EXTENDED | REG_NOSUB);
-				free(anchored);
-				if (rc != 0) {
+				/* Compiled as written; full_match() anchors it without rewriting the pattern. */
+				if (regcomp(&m->re, value, REG_EXTENDED) != 0) {
 					free(m->label);
 					free(m->value);
 					m->label = m->value = NULL;
@@ -272,6 +266,18 @@ static int sample_parse(const char *line, struct sample *smp)
 	return 0;
 }
 
+/*
+ * PromQL anchors label regular expressions at both ends. POSIX matching is
+ * leftmost-longest, so the string matches as a whole exactly when the match
+ * found starts at 0 and runs to the end.
+ */
+static int full_match(const regex_t *re, const char *v)
+{
+	regmatch_t m[1];
+
+	return regexec(re, v, 1, m, 0) == 0 && m[0].rm_so == 0 && (size_t)m[0].rm_eo == strlen(v);
+}
+
 static int part_matches(const struct part *p, const struct sample *smp)
 {
 	size_t i, j;
@@ -289,7 +295,7 @@ static int part_matches(const struct part *p, const struct sample *smp)
 		if (m->op == M_EQ || m->op == M_NE)
 			hit = strcmp(v, m->value) == 0;
 		else
-			hit = regexec(&m->re, v, 0, NULL, 0) == 0;
+			hit = full_match(&m->re, v);
 		if (hit != (m->op == M_EQ || m->op == M_RE))
 			return 0;
 	}

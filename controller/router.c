@@ -182,7 +182,6 @@ static void service_copy(struct router_service *dst, const struct router_service
 struct router *router_new(const struct router_config *c, struct error **err)
 {
 	struct router *r;
-	size_t n = 0, i;
 
 	if (c->config_path == NULL || c->config_path[0] == '\0') {
 		error_set(err, ERR_INVALID, "router: no configPath");
@@ -199,6 +198,8 @@ struct router *router_new(const struct router_config *c, struct error **err)
 	r->pid_file = c->pid_file != NULL ? xstrdup(c->pid_file) : NULL;
 	r->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 10000;
 	if (c->reload_argv != NULL) {
+		size_t n = 0, i;
+
 		while (c->reload_argv[n] != NULL)
 			n++;
 		r->reload_argv = xcalloc(n + 1, sizeof(char *));

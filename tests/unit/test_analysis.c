@@ -174,6 +174,10 @@ static void scrape_selectors(void **state)
 		{ "http_server_requests_total{status=~\"5..\"} / http_server_requests_total{uri=\"/api/v11/transactions\"}",
 		  1, 100, 2 },
 		{ "demo_node_info{version=\"a \\\"q\\\" b\"}", 0, 1, 1 },
+		{ "http_server_requests_total{status=~\"2|5\"}", 0, 0, 0 },	/* no prefix match */
+		{ "http_server_requests_total{status=~\"20|50\"}", 0, 0, 0 },
+		{ "http_server_requests_total{status=~\"201|500\"}", 0, 100, 2 },
+		{ "http_server_requests_total{status=~\"20.|4.*\"}", 0, 90, 3 },
 		{ "demo_node_ready{absent=\"\"}", 0, 1, 1 },	/* a missing label is "" */
 		{ "no_such_metric", 0, 0, 0 },
 	};
