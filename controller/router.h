@@ -68,8 +68,10 @@ int router_remove(struct router *r, const char *upstream, int *changed, struct e
  * small main configuration that includes only the candidate; a failed check
  * removes the candidate, leaves config_path untouched and returns
  * ERR_INVALID with nginx's message. A good candidate is fsynced and renamed
- * over config_path, then NGINX is reloaded. Blocks for at most the two
- * timeouts (nginx -t takes tens of milliseconds).
+ * over config_path, then NGINX is reloaded. When the reload fails the
+ * checked file stays in place and the next call reloads even for the same
+ * text. Blocks for at most the two timeouts (the whole apply takes about
+ * 100 ms with a local NGINX).
  */
 int router_apply_text(struct router *r, const char *text, int *changed, struct error **err);
 

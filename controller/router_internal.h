@@ -18,6 +18,7 @@ struct router {
 	size_t n_services;
 	size_t cap_services;
 	char *current;		/* the text last applied */
+	int reload_pending;	/* the file changed but NGINX was not reloaded yet */
 };
 
 #endif

@@ -289,7 +289,7 @@ int router_apply_text(struct router *r, const char *text, int *changed, struct e
 				 r->config_path);
 	buf_init(&old, ROUTER_MAX_FILE);
 	ret = read_whole(r->config_path, &old);
-	if (ret == 0 && strcmp(old.data, text) == 0 && old.len == strlen(text)) {
+	if (!r->reload_pending && ret == 0 && strcmp(old.data, text) == 0 && old.len == strlen(text)) {
 		buf_release(&old);
 		return 0;
 	}
@@ -310,9 +310,15 @@ int router_apply_text(struct router *r, const char *text, int *changed, struct e
 		return ret;
 	}
 	sync_dir_of(r->config_path);
+	/*
+	 * From here the checked file is live on disk; should the reload fail,
+	 * the next apply reloads even when the text is the same.
+	 */
+	r->reload_pending = 1;
 	ret = reload(r, err);
 	if (ret < 0)
 		return ret;
+	r->reload_pending = 0;
 	if (changed != NULL)
 		*changed = 1;
 	log_info("router", "configuration applied", "file", r->config_path, LOG_END);
