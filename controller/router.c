@@ -4,6 +4,7 @@
 
 #include "router.h"
 #include "router_internal.h"
+#include "spec.h"
 #include "util.h"
 
 #define ROUTER_MAX_CONF (4u << 20)
@@ -198,16 +199,33 @@ struct router *router_new(const struct router_config *c, struct error **err)
 	r->pid_file = c->pid_file != NULL ? xstrdup(c->pid_file) : NULL;
 	r->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 10000;
 	if (c->reload_argv != NULL) {
-		size_t n = 0, i;
+		size_t n = c->n_reload_argv, i;
 
-		while (c->reload_argv[n] != NULL)
-			n++;
+		if (n == 0)
+			while (c->reload_argv[n] != NULL)
+				n++;
 		r->reload_argv = xcalloc(n + 1, sizeof(char *));
 		for (i = 0; i < n; i++)
 			r->reload_argv[i] = xstrdup(c->reload_argv[i]);
 	}
 	r->current = xstrdup("");
 	return r;
+}
+
+int router_config_from_spec(struct router_config *c, const struct spec_router *sr, struct error **err)
+{
+	memset(c, 0, sizeof(*c));
+	if (sr->container != NULL)
+		return error_set(err, ERR_INVALID,
+				 "router: reloading NGINX in container '%s' is not supported; give a reloadCommand",
+				 sr->container);
+	if (sr->n_reload_command == 0)
+		return error_set(err, ERR_INVALID, "router: no reloadCommand");
+	c->config_path = sr->config_path;
+	c->listen_address = sr->listen_address;
+	c->reload_argv = (const char *const *)sr->reload_command;
+	c->n_reload_argv = sr->n_reload_command;
+	return 0;
 }
 
 void router_free(struct router *r)

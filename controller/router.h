@@ -40,12 +40,22 @@ struct router_config {
 	const char *config_path;	/* the file NGINX's main configuration includes in http {} */
 	const char *listen_address;	/* NULL: "127.0.0.1" */
 	const char *nginx;		/* the binary used for `nginx -t`; NULL: "nginx" from PATH */
-	const char *const *reload_argv;	/* NULL-terminated command, run without a shell */
+	const char *const *reload_argv;	/* command, run without a shell */
+	size_t n_reload_argv;		/* its length; 0: up to a NULL entry */
 	const char *pid_file;		/* or: send SIGHUP to the pid in this file */
 	int64_t timeout_ms;		/* per check and per reload; 0: 10 s */
 };
 
 struct router;
+struct spec_router;
+
+/*
+ * Fills c from a Cluster's spec.router (c points into it: keep the spec
+ * alive until router_new). Reloading inside an NGINX container (`container`)
+ * is refused with ERR_INVALID: the check and the reload would have to run
+ * in that container, which the router does not do yet.
+ */
+int router_config_from_spec(struct router_config *c, const struct spec_router *sr, struct error **err);
 
 /* Copies the configuration. Exactly one of reload_argv and pid_file must be set. */
 struct router *router_new(const struct router_config *c, struct error **err);

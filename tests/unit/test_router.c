@@ -9,6 +9,8 @@
 #include "buf.h"
 #include "error.h"
 #include "router.h"
+#include "router_internal.h"
+#include "spec.h"
 
 #define LOCATION(up)                                                  \
 	"\tlocation / {\n"                                            \
@@ -184,6 +186,31 @@ static void config_needs_one_reload_way(void **state)
 	router_free(r);
 }
 
+static void config_from_spec(void **state)
+{
+	char *cmd[] = { (char *)"nginx", (char *)"-s", (char *)"reload", (char *)"-c", (char *)"/etc/x.conf" };
+	struct spec_router sr = { SPEC_ROUTER_NGINX, (char *)"/tmp/a.conf", cmd, 3, NULL, (char *)"127.0.0.2" };
+	struct router_config c;
+	struct error *err = NULL;
+	struct router *r;
+
+	(void)state;
+	assert_int_equal(router_config_from_spec(&c, &sr, &err), 0);
+	assert_string_equal(c.config_path, "/tmp/a.conf");
+	assert_string_equal(c.listen_address, "127.0.0.2");
+	assert_int_equal(c.n_reload_argv, 3);
+	/* Only the first n_reload_command entries are the command. */
+	r = router_new(&c, &err);
+	assert_non_null(r);
+	assert_string_equal(r->reload_argv[2], "reload");
+	assert_null(r->reload_argv[3]);
+	router_free(r);
+	sr.container = (char *)"edge";
+	assert_int_equal(router_config_from_spec(&c, &sr, &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "container 'edge'"));
+	error_free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +221,7 @@ int main(void)
 		cmocka_unit_test(bad_input_refused),
 		cmocka_unit_test(duplicates_refused),
 		cmocka_unit_test(config_needs_one_reload_way),
+		cmocka_unit_test(config_from_spec),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
