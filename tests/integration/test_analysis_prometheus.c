@@ -342,6 +342,42 @@ static void scrape_error_rate(void **state)
 	analysis_run_free(r2);
 }
 
+/* An unreachable scrape target is inconclusive; with failureLimit 1 one such measurement is tolerated, two are not. */
+static void unreachable_scrape_limit(void **state)
+{
+	struct outcome o, *po = &o;
+	struct analysis_run *run;
+	struct spec_metric m;
+	char target[64];
+	int port = free_port();
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.name = (char *)"ready";
+	m.provider = SPEC_METRIC_SCRAPE;
+	m.scrape_path = (char *)"/q/metrics";
+	m.scrape_metric = (char *)"demo_node_ready";
+	m.fail_op = SPEC_CMP_LT;
+	m.fail_value = 1;
+	m.interval_ms = 100;
+	m.count = 3;
+	m.failure_limit = 1;
+	snprintf(target, sizeof(target), "http://127.0.0.1:%d", port);
+	run = start(&m, target, &o);
+	wait_all(&po, 1);
+	print_message("unreachable: %s: %s\n", analysis_result_name(o.result), o.message);
+	assert_int_equal(o.result, ANALYSIS_INCONCLUSIVE);
+	assert_non_null(strstr(o.message, "ready: inconclusive (2 of 3 measurements): scrape failed"));
+	analysis_run_free(run);
+	/* The same gauge read from a live node: 1, not < 1, three times. */
+	snprintf(target, sizeof(target), "http://127.0.0.1:%d", good_port);
+	run = start(&m, target, &o);
+	wait_all(&po, 1);
+	assert_int_equal(o.result, ANALYSIS_SUCCESSFUL);
+	assert_true(o.value == 1);
+	analysis_run_free(run);
+}
+
 /* The last test: Prometheus is stopped, every query is inconclusive and so is the run. */
 static void prometheus_stopped_inconclusive(void **state)
 {
@@ -452,6 +488,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(prometheus_error_rate),
 		cmocka_unit_test(scrape_error_rate),
+		cmocka_unit_test(unreachable_scrape_limit),
 		cmocka_unit_test(prometheus_stopped_inconclusive),
 	};
 
