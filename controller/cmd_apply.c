@@ -112,7 +112,7 @@ static void publish_note(struct apply *a, const struct fleet_status *s, int fina
 		r = r < 0 ? r : 1;
 	}
 	if (r == 1 && notes_publish(a->cli.src, a->notes_ref, commit, text, a->push, &err) < 0) {
-		log_warn("apply", "cannot write the status note", "commit", commit, "error", error_msg(err), NULL);
+		log_warn("apply", "cannot write the status note", "commit", commit, "error", error_msg(err), (char *)NULL);
 		if (!a->tty)
 			fprintf(stderr, "auriga %s: cannot write the status note: %s\n", a->cmd, error_msg(err));
 	}

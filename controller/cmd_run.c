@@ -75,18 +75,21 @@ static json_t *p_status(void *ctx)
 
 static json_t *p_deployment(void *ctx, const char *name)
 {
-	json_t *all = p_status(ctx), *deps, *d, *out = NULL;
-	size_t i;
+	json_t *all = p_status(ctx), *deps, *out = NULL;
 
 	deps = json_object_get(all, "deployments");
-	if (json_is_object(deps))
+	if (json_is_object(deps)) {
 		out = json_incref(json_object_get(deps, name));
-	else
+	} else {
+		json_t *d;
+		size_t i;
+
 		json_array_foreach(deps, i, d) {
 			if (json_is_string(json_object_get(d, "name")) &&
 			    strcmp(json_string_value(json_object_get(d, "name")), name) == 0)
 				out = json_incref(d);
 		}
+	}
 	json_decref(all);
 	return out;
 }
@@ -109,7 +112,7 @@ static void on_posted(struct loop *l, void *arg)
 		engine_kick(p->dm->engine);
 	} else if (p->a == HTTPD_ROLLBACK && p->dm->engine &&
 		   engine_rollback(p->dm->engine, p->deployment, "rolled back through the API", &err) < 0) {
-		log_warn(COMPONENT, "rollback refused", "deployment", p->deployment, "error", error_msg(err), NULL);
+		log_warn(COMPONENT, "rollback refused", "deployment", p->deployment, "error", error_msg(err), (char *)NULL);
 		error_free(err);
 	}
 	free(p->deployment);
@@ -162,7 +165,7 @@ static void on_pass(struct engine *e, void *arg)
 		if (r == 1)
 			gitsrc_worker_post_note(dm->worker, commit, text);
 		else if (r < 0)
-			log_warn(COMPONENT, "cannot render the status note", "error", error_msg(err), NULL);
+			log_warn(COMPONENT, "cannot render the status note", "error", error_msg(err), (char *)NULL);
 	}
 	error_free(err);
 	free(commit);
@@ -176,14 +179,14 @@ static void set_specs(struct daemon *dm, struct spec_set *set, const char *commi
 	struct error *err = NULL;
 
 	if (engine_set_specs(dm->engine, set, commit, &err) < 0) {
-		log_error(COMPONENT, "cannot use the specs", "commit", commit, "error", error_msg(err), NULL);
+		log_error(COMPONENT, "cannot use the specs", "commit", commit, "error", error_msg(err), (char *)NULL);
 		error_free(err);
 		return;
 	}
 	free(dm->commit);
 	dm->commit = xstrdup(commit);
 	dm->loaded = 1;
-	log_info(COMPONENT, "specs loaded", "commit", commit[0] ? commit : dm->folder, NULL);
+	log_info(COMPONENT, "specs loaded", "commit", commit[0] ? commit : dm->folder, (char *)NULL);
 }
 
 static void on_report(void *arg, struct gitsrc_report *r)
@@ -195,11 +198,11 @@ static void on_report(void *arg, struct gitsrc_report *r)
 	if (r->job == GITSRC_JOB_NOTE) {
 		if (!r->ok)
 			log_warn(COMPONENT, "cannot publish the note", "commit", r->note_commit, "error",
-				 error_msg(r->err), NULL);
+				 error_msg(r->err), (char *)NULL);
 		goto out;
 	}
 	if (!r->ok) {
-		log_warn(COMPONENT, "fetch failed", "error", error_msg(r->err), NULL);
+		log_warn(COMPONENT, "fetch failed", "error", error_msg(r->err), (char *)NULL);
 		goto out;
 	}
 	if (dm->loaded && dm->commit && strcmp(dm->commit, r->fetch.commit) == 0)
@@ -207,7 +210,7 @@ static void on_report(void *arg, struct gitsrc_report *r)
 	/* A snapshot that does not load keeps the engine on the last good one (and prune off it). */
 	if (engine_cli_load_snapshot(dm->src, r->fetch.commit, config_str(dm->cfg, CFG_REPO_PATH), &set, &err) < 0) {
 		log_error(COMPONENT, "the specs at this commit do not load", "commit", r->fetch.commit, "error",
-			  error_msg(err), NULL);
+			  error_msg(err), (char *)NULL);
 		error_free(err);
 		goto out;
 	}
@@ -230,7 +233,7 @@ static void folder_poll(struct loop *l, void *arg)
 	engine_cli_init(&cli);
 	cli.path = dm->folder;
 	if (engine_cli_load(&cli, &set, &err) < 0) {
-		log_error(COMPONENT, "the specs do not load", "path", dm->folder, "error", error_msg(err), NULL);
+		log_error(COMPONENT, "the specs do not load", "path", dm->folder, "error", error_msg(err), (char *)NULL);
 		error_free(err);
 		engine_cli_release(&cli);
 		return;
@@ -260,17 +263,17 @@ static void on_signal(struct loop *l, int fd, unsigned events, void *arg)
 			struct error *err = NULL;
 
 			if (config_reload_file(&dm->cfg, &err) < 0) {
-				log_error(COMPONENT, "configuration not reloaded", "error", error_msg(err), NULL);
+				log_error(COMPONENT, "configuration not reloaded", "error", error_msg(err), (char *)NULL);
 				error_free(err);
 			} else {
-				log_info(COMPONENT, "configuration reloaded", NULL);
+				log_info(COMPONENT, "configuration reloaded", (char *)NULL);
 				if (dm->worker)
 					gitsrc_worker_fetch_now(dm->worker);
 				engine_kick(dm->engine);
 			}
 			continue;
 		}
-		log_info(COMPONENT, "stopping between steps", "signal", si.ssi_signo == SIGTERM ? "TERM" : "INT", NULL);
+		log_info(COMPONENT, "stopping between steps", "signal", si.ssi_signo == SIGTERM ? "TERM" : "INT", (char *)NULL);
 		dm->stopping = 1;
 		engine_drain(dm->engine);
 	}
@@ -443,7 +446,7 @@ int cmd_run(int argc, char **argv)
 		hp.action = p_action;
 		if (httpd_start(&dm.httpd, &ho, &hp, &err) < 0)
 			goto fail;
-		log_info(COMPONENT, "listening", "address", ho.listen, NULL);
+		log_info(COMPONENT, "listening", "address", ho.listen, (char *)NULL);
 	}
 
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -453,9 +456,9 @@ int cmd_run(int argc, char **argv)
 	}
 	loop_timer_add(dm.loop, 100, drain_check, &dm);
 	log_info(COMPONENT, "started", "instance", config_str(dm.cfg, CFG_INSTANCE), "source",
-		 dm.folder ? dm.folder : config_str(dm.cfg, CFG_REPO), NULL);
+		 dm.folder ? dm.folder : config_str(dm.cfg, CFG_REPO), (char *)NULL);
 	loop_run(dm.loop);
-	log_info(COMPONENT, "stopped", NULL);
+	log_info(COMPONENT, "stopped", (char *)NULL);
 	rc = 0;
 	goto out;
 fail:

@@ -286,7 +286,8 @@ int desired_tmpl_from_json(struct desired_tmpl *t, const json_t *j, struct error
 	ports = json_object_get(j, "ports");
 	t->n_ports = json_array_size(ports);
 	t->ports = t->n_ports ? xcalloc(t->n_ports, sizeof(*t->ports)) : NULL;
-	json_array_foreach(ports, i, v) {
+	for (i = 0; i < t->n_ports; i++) {
+		v = json_array_get(ports, i);
 		t->ports[i].name = dup_or_null(jstr(v, "name"));
 		t->ports[i].container_port = (int)json_integer_value(json_object_get(v, "containerPort"));
 		t->ports[i].host_port = (int)json_integer_value(json_object_get(v, "hostPort"));
@@ -300,7 +301,8 @@ int desired_tmpl_from_json(struct desired_tmpl *t, const json_t *j, struct error
 	vols = json_object_get(j, "volumes");
 	t->n_volumes = json_array_size(vols);
 	t->volumes = t->n_volumes ? xcalloc(t->n_volumes, sizeof(*t->volumes)) : NULL;
-	json_array_foreach(vols, i, v) {
+	for (i = 0; i < t->n_volumes; i++) {
+		v = json_array_get(vols, i);
 		if (jstr(v, "name") == NULL || jstr(v, "mountPath") == NULL) {
 			rc = error_set(err, ERR_INVALID, "template: volumes[%zu] needs name and mountPath", i);
 			goto fail;
@@ -319,6 +321,8 @@ int desired_tmpl_from_json(struct desired_tmpl *t, const json_t *j, struct error
 	t->labels = t->n_labels ? xcalloc(t->n_labels, sizeof(*t->labels)) : NULL;
 	i = 0;
 	json_object_foreach((json_t *)labels, key, v) {
+		if (i >= t->n_labels)
+			break;
 		t->labels[i].key = xstrdup(key);
 		t->labels[i].value = xstrdup(json_is_string(v) ? json_string_value(v) : "");
 		i++;
@@ -513,13 +517,14 @@ int desired_build(struct desired *d, const struct spec_set *set, const char *ins
 			dd->tmpl.health_cmd = strv_dup(rp->exec_command, rp->n_exec_command);
 			dd->tmpl.health_interval_ms = (int64_t)rp->period_seconds * 1000;
 			dd->tmpl.health_timeout_ms = (int64_t)rp->timeout_seconds * 1000;
-			dd->tmpl.health_start_ms = (int64_t)rp->initial_delay_seconds * 1000;
+			/* Docker's 0 means "the image's start period"; the probe's own delay is what counts here. */
+			dd->tmpl.health_start_ms = rp->initial_delay_seconds > 0 ? (int64_t)rp->initial_delay_seconds * 1000 : 1;
 			dd->tmpl.health_retries = rp->failure_threshold;
 		}
 		if (dd->phase + 1 > d->n_phases)
 			d->n_phases = dd->phase + 1;
 	}
-	if (d->n > 1)
+	if (d->n > 1 && d->v)
 		qsort(d->v, d->n, sizeof(d->v[0]), dep_cmp);
 out:
 	if (rc < 0)

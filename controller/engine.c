@@ -296,12 +296,12 @@ static void probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 		char *m = fmt("cannot probe '%s': %s", c->name, error_msg(err));
 
 		log_warn(COMPONENT, "probe setup failed", "deployment", dd->name, "container", c->name, "error",
-			 error_msg(err), NULL);
+			 error_msg(err), (char *)NULL);
 		set_str(&ed->last_error, m);
 		free(m);
 		error_free(err);
 	}
-	e->probes = xrealloc(e->probes, (e->n_probes + 1) * sizeof(*e->probes));
+	e->probes = xrealloc(e->probes, (e->n_probes + 1) * sizeof(struct eng_probe *));
 	e->probes[e->n_probes++] = p;
 }
 
@@ -355,7 +355,7 @@ static void op_end(struct eng_op *op, const struct docker_result *r, const char 
 		char *m = fmt("cannot %s container '%s': %s", what, op->name ? op->name : op->id,
 			      r->message && r->message[0] ? r->message : docker_status_name(r->status));
 
-		log_warn(COMPONENT, "operation failed", "deployment", op->deployment, "error", m, NULL);
+		log_warn(COMPONENT, "operation failed", "deployment", op->deployment, "error", m, (char *)NULL);
 		set_str(&ed->last_error, m);
 		free(m);
 	}
@@ -375,7 +375,7 @@ static void op_do_start(struct eng_op *op, const char *id)
 	struct error *err = NULL;
 
 	if (docker_container_start(op->e->docker, DOCKER_ROLLOUT, id, op_start_done, op, &err) < 0) {
-		log_warn(COMPONENT, "cannot start", "container", id, "error", error_msg(err), NULL);
+		log_warn(COMPONENT, "cannot start", "container", id, "error", error_msg(err), (char *)NULL);
 		error_free(err);
 		op_end(op, NULL, "start");
 	}
@@ -386,7 +386,17 @@ static void op_created(struct docker_result *r, void *arg)
 	struct eng_op *op = arg;
 
 	if (r->status == DOCKER_CONFLICT) {
-		/* The name is taken: an earlier create of ours got through. The next pass sees it. */
+		/*
+		 * The name is taken. When an earlier create of ours got through, the
+		 * next pass sees it and moves on; when a container auriga does not
+		 * own holds the name, the deployment waits, and says why.
+		 */
+		struct eng_dep *ed = dep_get(op->e, op->deployment);
+		char *m = fmt("cannot create container '%s': the name is in use (%s)", op->name,
+			      r->message && r->message[0] ? r->message : "conflict");
+
+		set_str(&ed->last_error, m);
+		free(m);
 		op_end(op, NULL, "create");
 		return;
 	}
@@ -394,7 +404,7 @@ static void op_created(struct docker_result *r, void *arg)
 		op_end(op, r, "create");
 		return;
 	}
-	log_info(COMPONENT, "created", "deployment", op->deployment, "container", op->name, NULL);
+	log_info(COMPONENT, "created", "deployment", op->deployment, "container", op->name, (char *)NULL);
 	op_do_start(op, r->id);
 }
 
@@ -442,7 +452,7 @@ static void op_removed(struct docker_result *r, void *arg)
 		return;
 	}
 	if (docker_status_ok(r->status))
-		log_info(COMPONENT, "removed", "deployment", op->deployment, "container", op->name, NULL);
+		log_info(COMPONENT, "removed", "deployment", op->deployment, "container", op->name, (char *)NULL);
 	op_end(op, r, "remove");
 }
 
@@ -478,7 +488,7 @@ static void op_issue(struct engine *e, const struct desired_deployment *dd, cons
 	e->ops = op;
 	e->n_ops_running++;
 	log_info(COMPONENT, rollout_op_name(rop->kind), "deployment", op->deployment, "container", op->name,
-		 "why", rop->why, NULL);
+		 "why", rop->why, (char *)NULL);
 	switch (rop->kind) {
 	case ROLLOUT_CREATE:
 		desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, rop->ordinal, rop->name,
@@ -494,7 +504,7 @@ static void op_issue(struct engine *e, const struct desired_deployment *dd, cons
 		break;
 	}
 	if (rc < 0) {
-		log_warn(COMPONENT, "cannot remove", "container", op->name, "error", error_msg(err), NULL);
+		log_warn(COMPONENT, "cannot remove", "container", op->name, "error", error_msg(err), (char *)NULL);
 		error_free(err);
 		op_end(op, NULL, "remove");
 	}
@@ -591,7 +601,7 @@ static void fail_deployment(struct engine *e, const struct desired_deployment *d
 		   (se->has_previous && strcmp(se->previous_rev, dd->revision) != 0));
 
 	log_error(COMPONENT, can ? "deployment failed, rolling back" : "deployment failed", "deployment", dd->name,
-		  "revision", dd->revision, "reason", reason, NULL);
+		  "revision", dd->revision, "reason", reason, (char *)NULL);
 	set_str(&ed->last_error, reason);
 	ed->finished_at = wall_ms();
 	if (can) {
@@ -883,7 +893,7 @@ static size_t pass_orphans(struct engine *e)
 		issued++;
 	}
 	if (n_orphans > issued && !e->draining)
-		log_info(COMPONENT, "prune held back", "reason", "at most a share of the fleet per pass", NULL);
+		log_info(COMPONENT, "prune held back", "reason", "at most a share of the fleet per pass", (char *)NULL);
 	return issued;
 }
 
@@ -1010,7 +1020,7 @@ static void finish_pass(struct engine *e)
 	e->pass_running = 0;
 	e->pass_again = 0;
 	if (e->state.dirty && statefile_save(&e->state, &err) < 0) {
-		log_error(COMPONENT, "cannot save state", "error", error_msg(err), NULL);
+		log_error(COMPONENT, "cannot save state", "error", error_msg(err), (char *)NULL);
 		error_free(err);
 	}
 	build_status(e);
@@ -1054,7 +1064,7 @@ static void on_list(struct docker_result *r, void *arg)
 							       r->message && r->message[0] ? r->message
 										    : docker_status_name(r->status));
 
-		log_warn(COMPONENT, "observe failed", "error", m, NULL);
+		log_warn(COMPONENT, "observe failed", "error", m, (char *)NULL);
 		free(e->list_error);
 		e->list_error = m;
 		error_free(err);
@@ -1085,7 +1095,7 @@ static void start_pass(struct loop *l, void *arg)
 	e->pass_running = 1;
 	e->pass_started = now_ms();
 	if (docker_container_list(e->docker, DOCKER_OBSERVE, filters, on_list, e, &err) < 0) {
-		log_error(COMPONENT, "cannot list containers", "error", error_msg(err), NULL);
+		log_error(COMPONENT, "cannot list containers", "error", error_msg(err), (char *)NULL);
 		error_free(err);
 		e->pass_running = 0;
 		schedule(e, e->o.resync_ms);
@@ -1115,7 +1125,7 @@ static void on_stream(int connected, enum docker_status st, const char *message,
 		return;
 	}
 	log_warn(COMPONENT, "event stream broken", "status", docker_status_name(st), "message",
-		 message ? message : "", NULL);
+		 message ? message : "", (char *)NULL);
 }
 
 /* ------------------------------------------------------------------- setup */
@@ -1216,8 +1226,13 @@ void engine_free(struct engine *e)
 		docker_events_stop(e->watch);
 	if (e->timer)
 		loop_timer_cancel(e->loop, e->timer);
-	while (e->ops)
-		op_free(e->ops);
+	while (e->ops) {
+		struct eng_op *op = e->ops;
+
+		e->ops = op->next;
+		op->pprev = NULL;
+		op_free(op);
+	}
 	for (i = 0; i < e->n_probes; i++)
 		probe_free(e->probes[i]);
 	free(e->probes);

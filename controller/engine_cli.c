@@ -29,8 +29,6 @@ void engine_cli_release(struct engine_cli *c)
 
 int engine_cli_opt(struct engine_cli *c, int opt, const char *arg, struct error **err)
 {
-	int rc;
-
 	switch (opt) {
 	case ENGINE_OPT_INSTANCE:
 		if (arg[0] == '\0' || strchr(arg, '=') != NULL)
@@ -58,7 +56,7 @@ int engine_cli_opt(struct engine_cli *c, int opt, const char *arg, struct error 
 		if (opt == GITSRC_OPT_STATE_DIR)
 			c->state_dir = arg;
 		if (opt >= GITSRC_OPT_REPO && opt <= GITSRC_OPT_TIMEOUT) {
-			rc = gitsrc_cli_opt(&c->git, opt, arg, err);
+			int rc = gitsrc_cli_opt(&c->git, opt, arg, err);
 			return rc < 0 ? rc : 1;
 		}
 		return 0;
@@ -100,12 +98,16 @@ int engine_cli_finish(struct engine_cli *c, int argc, char **argv, struct error 
 		return error_set(err, ERR_INVALID, "give either --repo or a PATH, not both");
 	if (c->path == NULL && c->git.repo == NULL)
 		c->path = ".";
-	if (c->instance == NULL)
-		c->instance = getenv("AURIGA_INSTANCE") && getenv("AURIGA_INSTANCE")[0] ? getenv("AURIGA_INSTANCE")
-											  : "auriga";
-	if (c->state_dir == NULL)
-		c->state_dir = getenv("AURIGA_STATE_DIR") && getenv("AURIGA_STATE_DIR")[0] ? getenv("AURIGA_STATE_DIR")
-											      : "/var/lib/auriga";
+	if (c->instance == NULL) {
+		const char *v = getenv("AURIGA_INSTANCE");
+
+		c->instance = v && v[0] ? v : "auriga";
+	}
+	if (c->state_dir == NULL) {
+		const char *v = getenv("AURIGA_STATE_DIR");
+
+		c->state_dir = v && v[0] ? v : "/var/lib/auriga";
+	}
 	if (c->git.cfg.state_dir == NULL)
 		c->git.cfg.state_dir = c->state_dir;
 	if ((rc = mkdir_p(c->state_dir, err)) < 0)

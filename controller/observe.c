@@ -254,7 +254,7 @@ int observe_from_json(struct observed *o, const char *instance, const json_t *li
 			memset(d, 0, sizeof(*d));
 			d->name = xstrdup(c->deployment);
 		}
-		d->v = xrealloc(d->v, (d->n + 1) * sizeof(d->v[0]));
+		d->v = xrealloc(d->v, (d->n + 1) * sizeof(struct obs_container *));
 		d->v[d->n++] = c;
 	}
 out:

@@ -196,7 +196,7 @@ static void plan_one(struct plan *p, struct plan_deployment *pd, const struct de
 
 		if (from)
 			desired_tmpl_diff(from, t.tmpl, &pd->diff, &pd->n_diff);
-		else if (od->v[best]->image && t.tmpl->image && strcmp(od->v[best]->image, t.tmpl->image) != 0) {
+		else if (od && od->v[best]->image && t.tmpl->image && strcmp(od->v[best]->image, t.tmpl->image) != 0) {
 			pd->diff = xcalloc(2, sizeof(*pd->diff));
 			pd->diff[0] = fmt("image: %s -> %s", od->v[best]->image, t.tmpl->image);
 			pd->n_diff = 1;

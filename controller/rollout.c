@@ -91,13 +91,15 @@ static int port_used(const struct rollout_input *in, int host_port)
 void rollout_new_identity(const struct rollout_input *in, const struct rollout_slot *s, char **name, int *port_offset)
 {
 	int base = 0, k;
-	size_t i;
 
 	*name = desired_container_name(in->deployment, s->ordinal, s->n_old || s->cur ? in->rev : NULL);
 	*port_offset = s->ordinal;
-	if (in->tmpl)
+	if (in->tmpl) {
+		size_t i;
+
 		for (i = 0; i < in->tmpl->n_ports && base == 0; i++)
 			base = in->tmpl->ports[i].host_port;
+	}
 	if (base == 0 || !port_used(in, base + s->ordinal))
 		return;
 	/* The ordinal's own port is taken (its old container still runs): a surge port past the replicas. */
@@ -138,7 +140,7 @@ void rollout_step(const struct rollout_input *in, struct rollout_result *out)
 		const struct obs_container *c = x->c;
 		struct rollout_slot *s;
 
-		if (c->ordinal < 0 || c->ordinal >= R) {
+		if (c->ordinal < 0 || c->ordinal >= R || slots == NULL) {
 			if (!in->heal_only)
 				rollout_add_op(out, ROLLOUT_REMOVE, c->ordinal, c, NULL, 0,
 					       "scale down: ordinal %d is past replicas %d", c->ordinal, R);
