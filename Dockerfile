@@ -27,7 +27,17 @@ RUN set -e; mkdir -p /rootfs/usr/bin /rootfs/etc/ssl/certs /rootfs/tmp /rootfs/v
 
 FROM scratch
 COPY --from=build /rootfs /
+# Inside a container the server must listen on every address for a published port to reach it;
+# publish it on the host's loopback only (-p 127.0.0.1:8080:8080). `auriga healthcheck` reads
+# AURIGA_LISTEN too, so the HEALTHCHECK follows a changed port.
+ENV AURIGA_LISTEN=:8080 AURIGA_STATE_DIR=/var/lib/auriga HOME=/var/lib/auriga
+# Not root: give the container the docker socket's group (--group-add <gid of the socket>), or run
+# it as root (--user 0) only where the socket is owned by root:root with mode 0600.
 USER 10001:10001
+# The clone of the specs repository and the engine's state survive restarts in this volume.
 VOLUME /var/lib/auriga
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+	CMD ["/usr/bin/auriga", "healthcheck"]
 ENTRYPOINT ["/usr/bin/auriga"]
-CMD ["version"]
+CMD ["run"]

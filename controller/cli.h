@@ -17,5 +17,6 @@ int cmd_plan(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_healthcheck(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const struct cli_command commands[] = {
 	{ "apply", cmd_apply, "bring the fleet in line with the specs, phase by phase, and wait for the outcome" },
 	{ "rollback", cmd_rollback, "return a deployment to its last healthy revision" },
 	{ "run", cmd_run, "the daemon: follow the specs repo and the Docker engine, and keep them in step" },
+	{ "healthcheck", cmd_healthcheck, "ask a running controller whether it is alive (exit 0 when it is), for HEALTHCHECK" },
 };
 
 static void usage(FILE *out)
