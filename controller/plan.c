@@ -361,8 +361,10 @@ void plan_render_text(const struct plan *p, const struct desired *d, struct buf 
 			if (pd->phase != phase)
 				continue;
 			if (pd->n_actions == 0) {
-				(void)buf_printf(out, "  = %s: up to date, %d/%d at revision %.12s\n", pd->name,
-						 pd->up_to_date, pd->desired, pd->to_rev);
+				(void)buf_printf(out, "  = %s%s: up to date, %d/%d at revision %.12s\n", pd->name,
+						 pd->held ? " (held)" : "", pd->up_to_date, pd->desired, pd->to_rev);
+				if (pd->held_reason)
+					(void)buf_printf(out, "      ! %s\n", pd->held_reason);
 				continue;
 			}
 			(void)buf_printf(out, "  %s %s%s: %s, %d replicas, revision %.12s -> %.12s\n",
