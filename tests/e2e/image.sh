@@ -66,6 +66,7 @@ docker run -d --name "$CTRL" --label "$TEST_LABEL" --network host \
 	-e AURIGA_POLL_INTERVAL=1h \
 	-e AURIGA_GITHUB_WEBHOOK_SECRET_FILE=/etc/auriga/github-webhook-secret \
 	-e AURIGA_API_TOKEN_FILE=/etc/auriga/api-token \
+	--read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
 	--health-interval 1s --health-timeout 2s --health-retries 3 \
 	"$IMAGE" >"$TEST_TMP/ctrl.id" 2>"$TEST_TMP/ctrl.err"
 expect_eq "the controller container starts" 0 "$?"
