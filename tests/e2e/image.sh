@@ -121,13 +121,19 @@ else
 	docker inspect -f '{{range .State.Health.Log}}{{.ExitCode}} {{.Output}}{{end}}' "$CTRL" | tail -3 |
 		while read -r l; do diag "$l"; done
 fi
+docker exec "$CTRL" /usr/bin/auriga healthcheck >/dev/null 2>&1
+expect_eq "auriga healthcheck exits 0 on the live endpoint (address from AURIGA_LISTEN)" 0 "$?"
+docker exec "$CTRL" /usr/bin/auriga healthcheck "$base/no-such-path" >/dev/null 2>&1
+expect_eq "auriga healthcheck exits 1 on a 404" 1 "$?"
+docker exec "$CTRL" /usr/bin/auriga healthcheck --timeout 2 "http://127.0.0.1:$(free_port)/q/health/live" >/dev/null 2>&1
+expect_eq "auriga healthcheck exits 1 when nothing listens" 1 "$?"
 code=$(curl -s -o "$TEST_TMP/metrics" -w '%{http_code}' "$base/metrics")
 expect_eq "/metrics answers 200" 200 "$code"
 if [ "$code" = 200 ] && promtool check metrics <"$TEST_TMP/metrics" >"$TEST_TMP/promtool.out" 2>&1; then
 	ok "/metrics passes promtool check metrics ($(grep -c '^# TYPE' "$TEST_TMP/metrics") families)"
 else
 	fail "/metrics passes promtool check metrics"
-	head -5 "$TEST_TMP/promtool.out" "$TEST_TMP/metrics" | while read -r l; do diag "$l"; done
+	cat "$TEST_TMP/promtool.out" "$TEST_TMP/metrics" 2>/dev/null | head -5 | while read -r l; do diag "$l"; done
 fi
 
 # --- a new commit, announced by a signed GitHub webhook ------------------------------------------
@@ -156,13 +162,13 @@ if [ "$code" != 202 ]; then
 	# Drive the rest of the test through the API's sync, so convergence is still checked.
 	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $api_token" "$base/api/v1/sync")
 	t_hook=$(date +%s%N)
-	trigger="API sync, the webhook being refused"
+	trigger="API sync (the webhook was refused)"
 	diag "fell back to POST /api/v1/sync: $code"
 fi
 first_new() { awk -v c="$commit2" '$2 == c {print $1; exit}' "$TEST_TMP/events" | grep .; }
 if wait_for 30 first_new >/dev/null; then
 	ms=$(( ($(first_new) - t_hook) / 1000000 ))
-	diag "from the $trigger's answer to the first container of the new commit: $ms ms"
+	diag "from the answer to the $trigger to the first container of the new commit: $ms ms"
 	check "the new commit is being applied within a second of the $trigger ($ms ms)" test "$ms" -lt 1000
 else
 	fail "the new commit is being applied after the trigger"
