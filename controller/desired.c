@@ -269,7 +269,7 @@ static const char *jstr(const json_t *o, const char *k)
 int desired_tmpl_from_json(struct desired_tmpl *t, const json_t *j, struct error **err)
 {
 	const json_t *ports, *vols, *labels, *v;
-	const char *key;
+	void *it;
 	size_t i;
 	int rc;
 
@@ -320,12 +320,11 @@ int desired_tmpl_from_json(struct desired_tmpl *t, const json_t *j, struct error
 	t->n_labels = json_object_size(labels);
 	t->labels = t->n_labels ? xcalloc(t->n_labels, sizeof(*t->labels)) : NULL;
 	i = 0;
-	json_object_foreach((json_t *)labels, key, v) {
-		if (i >= t->n_labels)
-			break;
-		t->labels[i].key = xstrdup(key);
+	for (it = json_object_iter((json_t *)labels); it != NULL && i < t->n_labels;
+	     it = json_object_iter_next((json_t *)labels, it), i++) {
+		v = json_object_iter_value(it);
+		t->labels[i].key = xstrdup(json_object_iter_key(it));
 		t->labels[i].value = xstrdup(json_is_string(v) ? json_string_value(v) : "");
-		i++;
 	}
 	t->network = dup_or_null(jstr(j, "network"));
 	t->user = dup_or_null(jstr(j, "user"));

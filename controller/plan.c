@@ -126,7 +126,7 @@ static void add_action(struct plan_action **v, size_t *n, enum plan_kind k, cons
 	a->kind = k;
 	a->deployment = xstrdup(dep ? dep : "");
 	a->ordinal = ordinal;
-	a->container = xstrdup(c ? c->name : create_name);
+	a->container = xstrdup(c ? c->name : (create_name ? create_name : ""));
 	a->container_id = c ? xstrdup(c->id) : NULL;
 	a->from_rev = c ? dup_or_null(c->revision) : NULL;
 	a->to_rev = dup_or_null(to_rev);
