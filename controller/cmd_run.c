@@ -20,9 +20,12 @@
 #include "httpd.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "notes.h"
 #include "status.h"
 #include "util.h"
+#include "version.h"
+#include "webhook.h"
 
 #define COMPONENT "run"
 
@@ -36,6 +39,9 @@ struct daemon {
 	struct gitsrc *src;
 	struct gitsrc_worker *worker;
 	struct httpd *httpd;
+	struct auriga_metrics metrics;
+	int metrics_on;
+	struct webhook *webhook;
 	struct notes_debounce deb;
 	const char *folder;		/* folder mode: the specs path */
 	char *folder_key;		/* the folder's model, to see changes */
@@ -144,6 +150,28 @@ static int p_action(void *ctx, enum httpd_action a, const char *deployment, cons
 
 /* ------------------------------------------------------------ the engine */
 
+/* Mirrors a pass's status into the metrics that /metrics shows and the alerting rules read. */
+static void publish_metrics(struct daemon *dm, const struct fleet_status *s)
+{
+	struct auriga_metrics *m = &dm->metrics;
+	const char *ok[] = { "ok" };
+	size_t i;
+
+	metric_inc(m->reconcile_total, ok);
+	metric_set(m->last_reconcile, NULL, (double)wall_ms() / 1000.0);
+	metric_set(m->peer_up, (const char *[]){ "docker" },
+		   docker_breaker_state(dm->docker) == BREAKER_OPEN ? 0.0 : 1.0);
+	for (i = 0; i < s->ndeployments; i++) {
+		const struct status_deployment *d = &s->deployments[i];
+		const char *lv[] = { d->name };
+
+		auriga_metrics_set_phase(m, d->name, status_phase_name(d->phase));
+		metric_set(m->replicas_desired, lv, (double)d->desired);
+		metric_set(m->replicas_ready, lv, (double)d->ready);
+		metric_set(m->replicas_updated, lv, (double)d->updated);
+	}
+}
+
 static void on_pass(struct engine *e, void *arg)
 {
 	struct daemon *dm = arg;
@@ -157,6 +185,8 @@ static void on_pass(struct engine *e, void *arg)
 	dm->status_json = j;
 	dm->ready = 1;
 	pthread_mutex_unlock(&dm->mu);
+	if (dm->metrics_on)
+		publish_metrics(dm, s);
 	if (dm->worker && s->commit && s->commit[0]) {
 		int r = notes_debounce_offer(&dm->deb, s, now_ms(), &commit, &text, &err);
 
@@ -433,10 +463,41 @@ int cmd_run(int argc, char **argv)
 		struct httpd_options ho;
 		struct httpd_provider hp;
 
+		static const struct {
+			enum config_key key;
+			enum webhook_provider provider;
+		} secrets[] = {
+			{ CFG_GITHUB_SECRET_FILE, WEBHOOK_GITHUB },
+			{ CFG_GITLAB_TOKEN_FILE, WEBHOOK_GITLAB },
+			{ CFG_GITEA_SECRET_FILE, WEBHOOK_GITEA },
+		};
+		size_t i;
+
 		httpd_options_init(&ho);
 		ho.listen = config_str(dm.cfg, CFG_LISTEN);
 		if (config_str(dm.cfg, CFG_API_TOKEN_FILE)[0])
 			ho.token_file = config_str(dm.cfg, CFG_API_TOKEN_FILE);
+		if (config_str(dm.cfg, CFG_TLS_CERT)[0]) {
+			ho.tls_cert_file = config_str(dm.cfg, CFG_TLS_CERT);
+			ho.tls_key_file = config_str(dm.cfg, CFG_TLS_KEY);
+		}
+		ho.max_body = (size_t)config_int(dm.cfg, CFG_HTTP_MAX_BODY);
+		ho.max_connections = (unsigned)config_int(dm.cfg, CFG_HTTP_MAX_CONNECTIONS);
+		ho.idle_timeout_s = (unsigned)(config_ms(dm.cfg, CFG_HTTP_IDLE_TIMEOUT) / 1000);
+		ho.request_timeout_ms = config_ms(dm.cfg, CFG_HTTP_REQUEST_TIMEOUT);
+		ho.threads = (unsigned)config_int(dm.cfg, CFG_HTTP_THREADS);
+		auriga_metrics_init(&dm.metrics, AURIGA_VERSION);
+		dm.metrics_on = 1;
+		ho.metrics = &dm.metrics;
+		if (webhook_new(&dm.webhook, config_str(dm.cfg, CFG_BRANCH),
+				(size_t)config_int(dm.cfg, CFG_WEBHOOK_DEDUP), &err) < 0)
+			goto fail;
+		for (i = 0; i < ARRAY_SIZE(secrets); i++)
+			if (config_str(dm.cfg, secrets[i].key)[0] &&
+			    webhook_load_secret_file(dm.webhook, secrets[i].provider,
+						     config_str(dm.cfg, secrets[i].key), &err) < 0)
+				goto fail;
+		ho.webhook = dm.webhook;
 		memset(&hp, 0, sizeof(hp));
 		hp.ctx = &dm;
 		hp.ready = p_ready;
@@ -468,6 +529,10 @@ out:
 	error_free(err);
 	if (dm.httpd)
 		httpd_stop(dm.httpd);
+	if (dm.webhook)
+		webhook_free(dm.webhook);
+	if (dm.metrics_on)
+		auriga_metrics_release(&dm.metrics);
 	if (dm.worker)
 		gitsrc_worker_stop(dm.worker);
 	if (dm.engine)
