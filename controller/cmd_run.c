@@ -329,14 +329,84 @@ static void usage(FILE *out)
 		     "follows the Docker engine's events, and reconciles whenever the specs or the fleet\n"
 		     "change: phases in order, probes gating, rollback, self-heal; status notes on the\n"
 		     "commit applied. SIGTERM stops between steps; SIGHUP reloads the configuration file.\n\n"
+		     "  --check                    check the settings and the specs (fetched from --repo,\n"
+		     "                             or read from PATH), print \"configuration OK\" and exit\n"
+		     "                             0, or print every problem and exit 1\n\n"
 		     "options:\n");
 	config_usage(out);
 }
 
+/* The Git source's settings from the settings table. */
+static void gitsrc_config_from(struct gitsrc_config *g, const struct config *cfg)
+{
+	memset(g, 0, sizeof(*g));
+	g->url = config_str(cfg, CFG_REPO);
+	g->ref = config_str(cfg, CFG_BRANCH);
+	g->state_dir = config_str(cfg, CFG_STATE_DIR);
+	if (config_str(cfg, CFG_SSH_KEY)[0])
+		g->ssh_key = config_str(cfg, CFG_SSH_KEY);
+	if (config_str(cfg, CFG_KNOWN_HOSTS)[0])
+		g->known_hosts = config_str(cfg, CFG_KNOWN_HOSTS);
+	if (config_str(cfg, CFG_ALLOWED_SIGNERS)[0])
+		g->allowed_signers = config_str(cfg, CFG_ALLOWED_SIGNERS);
+	if (config_str(cfg, CFG_CA_BUNDLE)[0])
+		g->ca_bundle = config_str(cfg, CFG_CA_BUNDLE);
+	if (config_str(cfg, CFG_HTTPS_TOKEN)[0])
+		g->https_password = config_str(cfg, CFG_HTTPS_TOKEN);
+}
+
+/*
+ * `run --check`: the settings were read and checked by config_load; this
+ * loads the specs the daemon would apply (the folder, or the branch's head
+ * fetched from the repo) and reports every problem, like relayd's -n.
+ */
+static int run_check(struct daemon *dm)
+{
+	struct spec_set *set = NULL;
+	struct error *err = NULL;
+	struct gitsrc *src = NULL;
+	int rc;
+
+	if (dm->folder) {
+		struct engine_cli c;
+
+		engine_cli_init(&c);
+		c.path = dm->folder;
+		rc = engine_cli_load(&c, &set, &err);
+		engine_cli_release(&c);
+	} else {
+		struct gitsrc_config g;
+		struct gitsrc_fetch_result fr;
+
+		gitsrc_config_from(&g, dm->cfg);
+		memset(&fr, 0, sizeof(fr));
+		rc = gitsrc_open(&src, &g, &err);
+		if (rc == 0)
+			rc = gitsrc_fetch(src, &fr, &err);
+		if (rc == 0)
+			rc = engine_cli_load_snapshot(src, fr.commit, config_str(dm->cfg, CFG_REPO_PATH), &set, &err);
+		gitsrc_fetch_result_release(&fr);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "auriga run: %s\n", error_msg(err));
+		rc = 1;
+	} else {
+		printf("configuration OK: %zu deployments in %d phases\n", set->n_deployments,
+		       spec_set_phase_count(set));
+		rc = 0;
+	}
+	if (set)
+		spec_set_free(set);
+	if (src)
+		gitsrc_free(src);
+	error_free(err);
+	return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
-	int help = 0;
-	const struct config_extra_flag extra[] = { { "help", &help }, { NULL, NULL } };
+	int help = 0, check = 0;
+	const struct config_extra_flag extra[] = { { "help", &help }, { "check", &check }, { NULL, NULL } };
 	struct daemon dm;
 	struct error *err = NULL;
 	struct docker_config dcfg;
@@ -382,6 +452,10 @@ int cmd_run(int argc, char **argv)
 	if (config_str(dm.cfg, CFG_REPO)[0] == '\0' && dm.folder == NULL) {
 		fprintf(stderr, "auriga run: give --repo URL (or a specs folder PATH)\n");
 		rc = 2;
+		goto out;
+	}
+	if (check) {
+		rc = run_check(&dm);
 		goto out;
 	}
 	n = strlen(config_str(dm.cfg, CFG_STATE_DIR)) + strlen(config_str(dm.cfg, CFG_INSTANCE)) + 32;
@@ -436,20 +510,7 @@ int cmd_run(int argc, char **argv)
 	if (dm.folder) {
 		loop_defer(dm.loop, folder_poll, &dm);
 	} else {
-		memset(&gcfg, 0, sizeof(gcfg));
-		gcfg.url = config_str(dm.cfg, CFG_REPO);
-		gcfg.ref = config_str(dm.cfg, CFG_BRANCH);
-		gcfg.state_dir = config_str(dm.cfg, CFG_STATE_DIR);
-		if (config_str(dm.cfg, CFG_SSH_KEY)[0])
-			gcfg.ssh_key = config_str(dm.cfg, CFG_SSH_KEY);
-		if (config_str(dm.cfg, CFG_KNOWN_HOSTS)[0])
-			gcfg.known_hosts = config_str(dm.cfg, CFG_KNOWN_HOSTS);
-		if (config_str(dm.cfg, CFG_ALLOWED_SIGNERS)[0])
-			gcfg.allowed_signers = config_str(dm.cfg, CFG_ALLOWED_SIGNERS);
-		if (config_str(dm.cfg, CFG_CA_BUNDLE)[0])
-			gcfg.ca_bundle = config_str(dm.cfg, CFG_CA_BUNDLE);
-		if (config_str(dm.cfg, CFG_HTTPS_TOKEN)[0])
-			gcfg.https_password = config_str(dm.cfg, CFG_HTTPS_TOKEN);
+		gitsrc_config_from(&gcfg, dm.cfg);
 		if (gitsrc_open(&dm.src, &gcfg, &err) < 0)
 			goto fail;
 		memset(&wcfg, 0, sizeof(wcfg));
