@@ -154,16 +154,16 @@ static int p_action(void *ctx, enum httpd_action a, const char *deployment, cons
 static void publish_metrics(struct daemon *dm, const struct fleet_status *s)
 {
 	struct auriga_metrics *m = &dm->metrics;
-	const char *ok[] = { "ok" };
+	const char *ok[] = { "ok", NULL };
 	size_t i;
 
 	metric_inc(m->reconcile_total, ok);
 	metric_set(m->last_reconcile, NULL, (double)wall_ms() / 1000.0);
-	metric_set(m->peer_up, (const char *[]){ "docker" },
+	metric_set(m->peer_up, (const char *[]){ "docker", NULL },
 		   docker_breaker_state(dm->docker) == BREAKER_OPEN ? 0.0 : 1.0);
 	for (i = 0; i < s->ndeployments; i++) {
 		const struct status_deployment *d = &s->deployments[i];
-		const char *lv[] = { d->name };
+		const char *lv[] = { d->name, NULL };
 
 		auriga_metrics_set_phase(m, d->name, status_phase_name(d->phase));
 		metric_set(m->replicas_desired, lv, (double)d->desired);
@@ -282,6 +282,45 @@ static void folder_poll(struct loop *l, void *arg)
 	set_specs(dm, set, "");
 }
 
+/* The webhook secret files, as named by the settings; keeps the old secret of a file that fails. */
+static const struct {
+	enum config_key key;
+	enum webhook_provider provider;
+} secret_files[] = {
+	{ CFG_GITHUB_SECRET_FILE, WEBHOOK_GITHUB },
+	{ CFG_GITLAB_TOKEN_FILE, WEBHOOK_GITLAB },
+	{ CFG_GITEA_SECRET_FILE, WEBHOOK_GITEA },
+};
+
+static int load_secrets(struct daemon *dm, struct error **err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < ARRAY_SIZE(secret_files); i++) {
+		const char *path = config_str(dm->cfg, secret_files[i].key);
+
+		if (path[0] && webhook_load_secret_file(dm->webhook, secret_files[i].provider, path, err) < 0)
+			rc = ERR_INVALID;
+	}
+	return rc;
+}
+
+/* SIGHUP: the API token and webhook secrets are read again, so rotating a file needs no restart. */
+static void reload_secrets(struct daemon *dm)
+{
+	struct error *err = NULL;
+
+	if (dm->httpd && config_str(dm->cfg, CFG_API_TOKEN_FILE)[0] &&
+	    httpd_reload_token(dm->httpd, config_str(dm->cfg, CFG_API_TOKEN_FILE), &err) < 0) {
+		log_error(COMPONENT, "API token not reloaded", "error", error_msg(err), (char *)NULL);
+		error_clear(&err);
+	}
+	if (dm->webhook && load_secrets(dm, &err) < 0)
+		log_error(COMPONENT, "webhook secret not reloaded", "error", error_msg(err), (char *)NULL);
+	error_free(err);
+}
+
 static void on_signal(struct loop *l, int fd, unsigned events, void *arg)
 {
 	struct daemon *dm = arg;
@@ -297,6 +336,7 @@ static void on_signal(struct loop *l, int fd, unsigned events, void *arg)
 				error_free(err);
 			} else {
 				log_info(COMPONENT, "configuration reloaded", (char *)NULL);
+				reload_secrets(dm);
 				if (dm->worker)
 					gitsrc_worker_fetch_now(dm->worker);
 				engine_kick(dm->engine);
@@ -387,7 +427,7 @@ static int run_check(struct daemon *dm)
 			rc = engine_cli_load_snapshot(src, fr.commit, config_str(dm->cfg, CFG_REPO_PATH), &set, &err);
 		gitsrc_fetch_result_release(&fr);
 	}
-	if (rc < 0) {
+	if (rc < 0 || set == NULL) {
 		fprintf(stderr, "auriga run: %s\n", error_msg(err));
 		rc = 1;
 	} else {
@@ -524,16 +564,6 @@ int cmd_run(int argc, char **argv)
 		struct httpd_options ho;
 		struct httpd_provider hp;
 
-		static const struct {
-			enum config_key key;
-			enum webhook_provider provider;
-		} secrets[] = {
-			{ CFG_GITHUB_SECRET_FILE, WEBHOOK_GITHUB },
-			{ CFG_GITLAB_TOKEN_FILE, WEBHOOK_GITLAB },
-			{ CFG_GITEA_SECRET_FILE, WEBHOOK_GITEA },
-		};
-		size_t i;
-
 		httpd_options_init(&ho);
 		ho.listen = config_str(dm.cfg, CFG_LISTEN);
 		if (config_str(dm.cfg, CFG_API_TOKEN_FILE)[0])
@@ -553,11 +583,8 @@ int cmd_run(int argc, char **argv)
 		if (webhook_new(&dm.webhook, config_str(dm.cfg, CFG_BRANCH),
 				(size_t)config_int(dm.cfg, CFG_WEBHOOK_DEDUP), &err) < 0)
 			goto fail;
-		for (i = 0; i < ARRAY_SIZE(secrets); i++)
-			if (config_str(dm.cfg, secrets[i].key)[0] &&
-			    webhook_load_secret_file(dm.webhook, secrets[i].provider,
-						     config_str(dm.cfg, secrets[i].key), &err) < 0)
-				goto fail;
+		if (load_secrets(&dm, &err) < 0)
+			goto fail;
 		ho.webhook = dm.webhook;
 		memset(&hp, 0, sizeof(hp));
 		hp.ctx = &dm;
