@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testsh.h"
 #include "analysis.h"
 #include "buf.h"
 #include "error.h"
@@ -34,39 +35,6 @@ static int flaky_port, good_port;
 static struct loop *L;
 static struct http_client *H;
 
-static int sh(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int sh(char *out, size_t size, const char *fmt, ...)
-{
-	char cmd[2048];
-	char line[512] = "";
-	va_list ap;
-	FILE *p;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	p = popen(cmd, "r");
-	if (p == NULL)
-		return -1;
-	if (fgets(line, sizeof(line), p) == NULL)
-		line[0] = '\0';
-	while (fgetc(p) != EOF)
-		;
-	st = pclose(p);
-	line[strcspn(line, "\r\n")] = '\0';
-	if (out != NULL)
-		snprintf(out, size, "%s", line);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static void prom_stop(void)
 {
 	if (prom_pid <= 0)
@@ -77,7 +45,7 @@ static void prom_stop(void)
 			prom_pid = 0;
 			return;
 		}
-		sleep_ms(100);
+		test_sleep_ms(100);
 	}
 	kill(prom_pid, SIGKILL);
 	waitpid(prom_pid, NULL, 0);
@@ -89,10 +57,10 @@ static void cleanup(void)
 	if (label[0] == '\0')
 		return;
 	prom_stop();
-	sh(NULL, 0, "ids=$(docker ps -aq --filter label=%s); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1",
+	test_sh(NULL, 0, "ids=$(docker ps -aq --filter label=%s); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1",
 	   label);
 	if (dir[0] != '\0')
-		sh(NULL, 0, "rm -rf '%s'", dir);
+		test_sh(NULL, 0, "rm -rf '%s'", dir);
 	label[0] = '\0';
 }
 
@@ -101,7 +69,7 @@ static int free_port(void)
 	char line[32];
 	long p;
 
-	if (sh(line, sizeof(line), "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
+	if (test_sh(line, sizeof(line), "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
 				   "print(s.getsockname()[1])'") != 0 || parse_long(line, 1, 65535, &p) < 0)
 		return -1;
 	return (int)p;
@@ -113,18 +81,18 @@ static int node_run(const char *tag)
 	const char *colon;
 	long port;
 
-	if (sh(id, sizeof(id), "docker run -d --label %s -p 127.0.0.1::%d auriga-demo-node:%s", label, NODE_PORT,
+	if (test_sh(id, sizeof(id), "docker run -d --label %s -p 127.0.0.1::%d auriga-demo-node:%s", label, NODE_PORT,
 	       tag) != 0)
 		return -1;
-	if (sh(line, sizeof(line), "docker port %s %d/tcp", id, NODE_PORT) != 0)
+	if (test_sh(line, sizeof(line), "docker port %s %d/tcp", id, NODE_PORT) != 0)
 		return -1;
 	colon = strrchr(line, ':');
 	if (colon == NULL || parse_long(colon + 1, 1, 65535, &port) < 0)
 		return -1;
 	for (int i = 0; i < 100; i++) {
-		if (sh(NULL, 0, "curl -sf -o /dev/null http://127.0.0.1:%ld/q/health/ready", port) == 0)
+		if (test_sh(NULL, 0, "curl -sf -o /dev/null http://127.0.0.1:%ld/q/health/ready", port) == 0)
 			return (int)port;
-		sleep_ms(100);
+		test_sleep_ms(100);
 	}
 	return -1;
 }
@@ -132,7 +100,7 @@ static int node_run(const char *tag)
 /* n transactions (POST) to a node, 2 at a time; bounded by count and ab's own timeout. */
 static int load(int port, int n)
 {
-	return sh(NULL, 0, "ab -q -l -n %d -c 2 -s 5 -p %s/tx.json -T application/json "
+	return test_sh(NULL, 0, "ab -q -l -n %d -c 2 -s 5 -p %s/tx.json -T application/json "
 			   "http://127.0.0.1:%d/api/v11/transactions >/dev/null 2>&1",
 		  n, dir, port);
 }
@@ -246,7 +214,7 @@ static void wait_scraped(int port, double want)
 		analysis_run_free(run);
 		if (o.result == ANALYSIS_SUCCESSFUL)
 			return;
-		sleep_ms(500);
+		test_sleep_ms(500);
 	}
 	fail_msg("Prometheus did not scrape %g transactions from port %d", want, port);
 }
@@ -324,7 +292,7 @@ static void scrape_error_rate(void **state)
 	ab2 = popen(cmd, "r");
 	assert_non_null(ab1);
 	assert_non_null(ab2);
-	sleep_ms(200);
+	test_sleep_ms(200);
 	r1 = start(&m, t1, &bad);
 	r2 = start(&m, t2, &good);
 	wait_all(both, 2);
@@ -408,7 +376,7 @@ static int group_setup(void **state)
 	FILE *f;
 
 	(void)state;
-	if (sh(NULL, 0, "docker image inspect auriga-demo-node:flaky auriga-demo-node:v1 >/dev/null 2>&1") != 0) {
+	if (test_sh(NULL, 0, "docker image inspect auriga-demo-node:flaky auriga-demo-node:v1 >/dev/null 2>&1") != 0) {
 		fprintf(stderr, "demo-node images are missing (hack/build-images.sh builds them)\n");
 		return -1;
 	}
@@ -456,13 +424,13 @@ static int group_setup(void **state)
 	if (prom_pid < 0)
 		return -1;
 	for (int i = 0;; i++) {
-		if (sh(NULL, 0, "curl -sf -o /dev/null http://127.0.0.1:%d/-/ready", prom_port) == 0)
+		if (test_sh(NULL, 0, "curl -sf -o /dev/null http://127.0.0.1:%d/-/ready", prom_port) == 0)
 			break;
 		if (i == 100) {
 			fprintf(stderr, "setup: prometheus did not get ready (see its log)\n");
 			return -1;
 		}
-		sleep_ms(200);
+		test_sleep_ms(200);
 	}
 	L = loop_new(&err);
 	if (L != NULL)

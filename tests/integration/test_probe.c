@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "testsh.h"
 #include "docker.h"
 #include "error.h"
 #include "http_client.h"
@@ -32,40 +33,13 @@ static char net[96];		/* a network of the test's own, for traffic to container a
 
 /* ------------------------------------------------------------ docker CLI helpers */
 
-/* Runs a shell command and returns its first output line (trimmed) in out; returns its exit status. */
-static int sh(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int sh(char *out, size_t size, const char *fmt, ...)
-{
-	char cmd[1024];
-	char line[512] = "";
-	va_list ap;
-	FILE *p;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	p = popen(cmd, "r");
-	if (p == NULL)
-		return -1;
-	if (fgets(line, sizeof(line), p) == NULL)
-		line[0] = '\0';
-	while (fgetc(p) != EOF)
-		;
-	st = pclose(p);
-	line[strcspn(line, "\r\n")] = '\0';
-	if (out != NULL)
-		snprintf(out, size, "%s", line);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void cleanup(void)
 {
 	if (label[0] == '\0')
 		return;
-	sh(NULL, 0, "ids=$(docker ps -aq --filter label=%s); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1",
+	test_sh(NULL, 0, "ids=$(docker ps -aq --filter label=%s); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1",
 	   label);
-	sh(NULL, 0, "ids=$(docker network ls -q --filter label=%s); [ -z \"$ids\" ] || docker network rm $ids "
+	test_sh(NULL, 0, "ids=$(docker network ls -q --filter label=%s); [ -z \"$ids\" ] || docker network rm $ids "
 		    ">/dev/null 2>&1", label);
 }
 
@@ -84,14 +58,14 @@ static void ctr_run(struct ctr *c, const char *tag, const char *args)
 	memset(c, 0, sizeof(*c));
 	loop_run_once(L, 0);
 	c->run_ms = loop_now(L);
-	assert_int_equal(sh(c->id, sizeof(c->id), "docker run -d --label %s --network %s -p 127.0.0.1::%d %s %s:%s",
+	assert_int_equal(test_sh(c->id, sizeof(c->id), "docker run -d --label %s --network %s -p 127.0.0.1::%d %s %s:%s",
 			    label, net, NODE_PORT, args, IMAGE_REPO, tag), 0);
 	assert_true(strlen(c->id) >= 12);
-	assert_int_equal(sh(out, sizeof(out), "docker port %s %d/tcp | sed -n 's/^127\\.0\\.0\\.1://p'", c->id,
+	assert_int_equal(test_sh(out, sizeof(out), "docker port %s %d/tcp | sed -n 's/^127\\.0\\.0\\.1://p'", c->id,
 			    NODE_PORT), 0);
 	assert_int_equal(parse_long(out, 1, 65535, (long[]){ 0 }), 0);
 	c->port = (int)strtol(out, NULL, 10);
-	assert_int_equal(sh(c->ip, sizeof(c->ip), "docker inspect -f '{{(index .NetworkSettings.Networks \"%s\").IPAddress}}' %s",
+	assert_int_equal(test_sh(c->ip, sizeof(c->ip), "docker inspect -f '{{(index .NetworkSettings.Networks \"%s\").IPAddress}}' %s",
 			    net, c->id), 0);
 	assert_true(strlen(c->ip) >= 7);
 }
@@ -388,7 +362,7 @@ static void http_ready_then_not_ready(void **state)
 	assert_true(run_until(r, is_ready, 10000));
 	loop_run_once(L, 0);
 	term_at = loop_now(L);
-	assert_int_equal(sh(NULL, 0, "docker kill -s TERM %s >/dev/null", c.id), 0);
+	assert_int_equal(test_sh(NULL, 0, "docker kill -s TERM %s >/dev/null", c.id), 0);
 	assert_true(run_until(r, is_not_ready, 10000));
 	down = find(&w, PROBE_CHANGED_READY, 0);
 	assert_non_null(down);
@@ -411,10 +385,10 @@ static void http_timeout_is_failure(void **state)
 	ctr_run(&c, "v1", "");
 	r = runner(&c, &p, VIA_PUBLISHED, &w);
 	assert_true(run_until(r, is_ready, 10000));
-	assert_int_equal(sh(NULL, 0, "docker pause %s >/dev/null", c.id), 0);
+	assert_int_equal(test_sh(NULL, 0, "docker pause %s >/dev/null", c.id), 0);
 	assert_true(run_until(r, is_not_ready, 10000));
 	expect_contains(probe_runner_state(r)->last_failure, "timed out after 1000 ms");
-	assert_int_equal(sh(NULL, 0, "docker unpause %s >/dev/null", c.id), 0);
+	assert_int_equal(test_sh(NULL, 0, "docker unpause %s >/dev/null", c.id), 0);
 	assert_true(run_until(r, is_ready, 10000));
 	done(r);
 }
@@ -679,12 +653,12 @@ static int group_setup(void **state)
 	for (size_t i = 0; i < 4; i++) {
 		static const char *const tags[] = { "v1", "never-ready", "slow-start", "v1" };
 
-		if (sh(NULL, 0, "docker image inspect %s:%s >/dev/null 2>&1", IMAGE_REPO, tags[i]) != 0) {
+		if (test_sh(NULL, 0, "docker image inspect %s:%s >/dev/null 2>&1", IMAGE_REPO, tags[i]) != 0) {
 			fprintf(stderr, "image %s:%s is missing (hack/build-images.sh builds it)\n", IMAGE_REPO, tags[i]);
 			return -1;
 		}
 	}
-	if (sh(NULL, 0, "docker network create --label %s %s >/dev/null", label, net) != 0)
+	if (test_sh(NULL, 0, "docker network create --label %s %s >/dev/null", label, net) != 0)
 		return -1;
 	L = loop_new(&err);
 	if (L != NULL)

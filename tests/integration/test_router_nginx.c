@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testsh.h"
 #include "buf.h"
 #include "error.h"
 #include "router.h"
@@ -36,46 +37,12 @@ static int blue_port, green_port;
 static struct router *R;
 static int64_t apply_max_ms;	/* the longest router_set (render, nginx -t, rename, reload command) */
 
-/* Runs a shell command and returns its first output line in out; returns its exit status. */
-static int sh(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int sh(char *out, size_t size, const char *fmt, ...)
-{
-	char cmd[2048];
-	char line[512] = "";
-	va_list ap;
-	FILE *p;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	p = popen(cmd, "r");
-	if (p == NULL)
-		return -1;
-	if (fgets(line, sizeof(line), p) == NULL)
-		line[0] = '\0';
-	while (fgetc(p) != EOF)
-		;
-	st = pclose(p);
-	line[strcspn(line, "\r\n")] = '\0';
-	if (out != NULL)
-		snprintf(out, size, "%s", line);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static long nginx_master(void)
 {
 	char line[64];
 	long pid;
 
-	if (sh(line, sizeof(line), "cat %s 2>/dev/null", pid_path) != 0 || parse_long(line, 1, 1L << 30, &pid) < 0)
+	if (test_sh(line, sizeof(line), "cat %s 2>/dev/null", pid_path) != 0 || parse_long(line, 1, 1L << 30, &pid) < 0)
 		return 0;
 	return pid;
 }
@@ -90,13 +57,13 @@ static void cleanup(void)
 	if (pid > 0) {
 		kill((pid_t)pid, SIGTERM);
 		for (int i = 0; i < 50 && kill((pid_t)pid, 0) == 0; i++)
-			sleep_ms(100);
+			test_sleep_ms(100);
 		kill((pid_t)pid, SIGKILL);
 	}
-	sh(NULL, 0, "ids=$(docker ps -aq --filter label=%s); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1",
+	test_sh(NULL, 0, "ids=$(docker ps -aq --filter label=%s); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1",
 	   label);
 	if (dir[0] != '\0')
-		sh(NULL, 0, "rm -rf '%s'", dir);
+		test_sh(NULL, 0, "rm -rf '%s'", dir);
 	label[0] = '\0';
 }
 
@@ -105,7 +72,7 @@ static int free_port(void)
 	char line[32];
 	long p;
 
-	if (sh(line, sizeof(line), "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
+	if (test_sh(line, sizeof(line), "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
 				   "print(s.getsockname()[1])'") != 0 || parse_long(line, 1, 65535, &p) < 0)
 		return -1;
 	return (int)p;
@@ -118,18 +85,18 @@ static int node_run(const char *version)
 	long port;
 	const char *colon;
 
-	if (sh(id, sizeof(id), "docker run -d --label %s -p 127.0.0.1::%d -e DEMO_VERSION=%s %s", label, NODE_PORT,
+	if (test_sh(id, sizeof(id), "docker run -d --label %s -p 127.0.0.1::%d -e DEMO_VERSION=%s %s", label, NODE_PORT,
 	       version, IMAGE) != 0)
 		return -1;
-	if (sh(line, sizeof(line), "docker port %s %d/tcp", id, NODE_PORT) != 0)
+	if (test_sh(line, sizeof(line), "docker port %s %d/tcp", id, NODE_PORT) != 0)
 		return -1;
 	colon = strrchr(line, ':');
 	if (colon == NULL || parse_long(colon + 1, 1, 65535, &port) < 0)
 		return -1;
 	for (int i = 0; i < 100; i++) {
-		if (sh(NULL, 0, "curl -sf -o /dev/null http://127.0.0.1:%ld/q/health/ready", port) == 0)
+		if (test_sh(NULL, 0, "curl -sf -o /dev/null http://127.0.0.1:%ld/q/health/ready", port) == 0)
 			return (int)port;
-		sleep_ms(100);
+		test_sleep_ms(100);
 	}
 	return -1;
 }
@@ -171,7 +138,7 @@ static void wait_reload(const long *old, size_t n_old)
 					left++;
 		if (left == 0 && n > 0)
 			return;
-		sleep_ms(50);
+		test_sleep_ms(50);
 	}
 	fail_msg("NGINX workers did not turn over after the reload");
 }
@@ -312,7 +279,7 @@ static void empty_upstream_is_valid(void **state)
 	assert_int_equal(changed, 1);
 	wait_reload(old, n_old);
 	assert_non_null(strstr(router_current(R), "server 127.0.0.1:1 down;"));
-	sh(code, sizeof(code), "curl -s -o /dev/null -w '%%{http_code}' http://127.0.0.1:%d/api/v11/info", listen_port);
+	test_sh(code, sizeof(code), "curl -s -o /dev/null -w '%%{http_code}' http://127.0.0.1:%d/api/v11/info", listen_port);
 	assert_string_equal(code, "502");
 	set_weights(100, 0);
 }
@@ -327,7 +294,7 @@ static void bad_config_refused(void **state)
 	(void)state;
 	set_weights(0, 100);
 	buf_init(&before, 1 << 20);
-	assert_int_equal(sh(NULL, 0, "test -f %s", conf_path), 0);
+	assert_int_equal(test_sh(NULL, 0, "test -f %s", conf_path), 0);
 	buf_puts(&before, router_current(R));
 	/* An upstream name NGINX cannot parse, as a broken renderer or a hand edit would produce. */
 	buf_init(&bad, 1 << 20);
@@ -352,7 +319,7 @@ static void bad_config_refused(void **state)
 		fclose(f);
 		assert_string_equal(file, before.data);
 	}
-	assert_int_not_equal(sh(NULL, 0, "test -e %s.candidate", conf_path), 0);
+	assert_int_not_equal(test_sh(NULL, 0, "test -e %s.candidate", conf_path), 0);
 	count(50, &blue, &green);
 	assert_int_equal(green, 50);
 	buf_release(&before);
@@ -388,10 +355,10 @@ static void flips_under_load(void **state)
 		_exit(127);
 	}
 	close(pfd[1]);
-	sleep_ms(300);
+	test_sleep_ms(300);
 	for (int i = 0; i < 5; i++) {
 		set_weights(i % 2 == 0 ? 0 : 100, i % 2 == 0 ? 100 : 0);
-		sleep_ms(200);
+		test_sleep_ms(200);
 	}
 	/* The load must still be running after the last flip, or the test proves nothing. */
 	assert_int_equal(waitpid(ab, &st, WNOHANG), 0);
@@ -453,7 +420,7 @@ static void reload_by_pid_file(void **state)
 		char bad[160];
 
 		snprintf(bad, sizeof(bad), "%s/bad.pid", dir);
-		assert_int_equal(sh(NULL, 0, "echo notapid > %s", bad), 0);
+		assert_int_equal(test_sh(NULL, 0, "echo notapid > %s", bad), 0);
 		rc.pid_file = bad;
 		r2 = router_new(&rc, &err);
 	}
@@ -484,7 +451,7 @@ static void remove_service(void **state)
 	assert_int_equal(changed, 1);
 	wait_reload(old, n_old);
 	assert_null(strstr(router_current(R), "upstream"));
-	assert_int_not_equal(sh(NULL, 0, "curl -sf -o /dev/null http://127.0.0.1:%d/api/v11/info", listen_port), 0);
+	assert_int_not_equal(test_sh(NULL, 0, "curl -sf -o /dev/null http://127.0.0.1:%d/api/v11/info", listen_port), 0);
 	assert_int_equal(router_remove(R, "api", &changed, &err), 0);
 	assert_int_equal(changed, 0);
 }
@@ -497,7 +464,7 @@ static int group_setup(void **state)
 	FILE *f;
 
 	(void)state;
-	if (sh(NULL, 0, "docker image inspect %s >/dev/null 2>&1", IMAGE) != 0) {
+	if (test_sh(NULL, 0, "docker image inspect %s >/dev/null 2>&1", IMAGE) != 0) {
 		fprintf(stderr, "image %s is missing (hack/build-images.sh builds it)\n", IMAGE);
 		return -1;
 	}
@@ -532,7 +499,7 @@ static int group_setup(void **state)
 	if (f == NULL)
 		return -1;
 	fclose(f);
-	if (sh(NULL, 0, "nginx -e %s/error.log -c %s", dir, main_conf) != 0) {
+	if (test_sh(NULL, 0, "nginx -e %s/error.log -c %s", dir, main_conf) != 0) {
 		fprintf(stderr, "setup: nginx did not start\n");
 		return -1;
 	}
