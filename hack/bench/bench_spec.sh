@@ -74,7 +74,7 @@ measure() {
 }
 full=$(measure "$tmp/bench_spec" full "$tmp/specs") || exit 1
 raw=$(measure "$tmp/bench_spec" raw "$tmp/specs") || exit 1
-py=$(measure python3 -c '
+py=$(measure /usr/bin/python3 -c '
 import glob, resource, sys, time, yaml
 t = time.monotonic(); n = 0
 for p in sorted(glob.glob(sys.argv[1] + "/*.yaml")):
