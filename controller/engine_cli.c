@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "docker.h"
+#include "envfile.h"
 #include "http_client.h"
 #include "loop.h"
 #include "util.h"
@@ -144,6 +145,7 @@ int engine_cli_load_snapshot(struct gitsrc *src, const char *commit, const char 
 	struct gitsrc_snapshot *snap = NULL;
 	struct spec_set *set = NULL;
 	struct spec_diags diags;
+	struct envfile_git eg;
 	size_t i;
 	int rc;
 
@@ -159,6 +161,12 @@ int engine_cli_load_snapshot(struct gitsrc *src, const char *commit, const char 
 	rc = finish_set(set, &diags, snap->commit, err);
 	if (rc < 0)
 		goto out;
+	/* Env files are named relative to the repository root, whatever the specs path. */
+	eg.src = src;
+	eg.commit = snap->commit;
+	rc = envfile_apply(set, envfile_read_git, &eg, err);
+	if (rc < 0)
+		goto out;
 	*out = set;
 	set = NULL;
 out:
@@ -167,6 +175,29 @@ out:
 	spec_diags_release(&diags);
 	if (snap)
 		gitsrc_snapshot_free(snap);
+	return rc;
+}
+
+/* In a folder, env files are relative to the folder given (or to a single file's own folder). */
+static int apply_env_files_dir(struct spec_set *set, const char *path, struct error **err)
+{
+	struct stat st;
+	char *root;
+	int rc;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		root = xstrdup(path);
+	} else {
+		const char *slash = strrchr(path, '/');
+
+		root = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+		if (root[0] == '\0') {
+			free(root);
+			root = xstrdup("/");
+		}
+	}
+	rc = envfile_apply(set, envfile_read_dir, root, err);
+	free(root);
 	return rc;
 }
 
@@ -197,6 +228,8 @@ int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **
 	spec_set_load_path(set, c->path, &diags);
 	rc = finish_set(set, &diags, c->path, err);
 	spec_diags_release(&diags);
+	if (rc == 0)
+		rc = apply_env_files_dir(set, c->path, err);
 	if (rc < 0) {
 		spec_set_free(set);
 		return rc;

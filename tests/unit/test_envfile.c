@@ -1,0 +1,222 @@
+/* Unit tests for env files: the line format, errors with file and line, merging order, and the revision following the content. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "desired.h"
+#include "envfile.h"
+#include "util.h"
+
+static void test_parse_values(void **state)
+{
+	const char *text = "# comment\n\nA=1\r\nB= two words \nexport_X=\n_C=a=b\nA=3";
+	struct spec_kv *v;
+	size_t n;
+	struct error *err = NULL;
+
+	(void)state;
+	assert_int_equal(envfile_parse("f.env", text, strlen(text), &v, &n, &err), 0);
+	assert_int_equal(n, 5);
+	assert_string_equal(v[0].key, "A");
+	assert_string_equal(v[0].value, "1");
+	assert_string_equal(v[1].key, "B");
+	assert_string_equal(v[1].value, " two words ");
+	assert_string_equal(v[2].key, "export_X");
+	assert_string_equal(v[2].value, "");
+	assert_string_equal(v[3].key, "_C");
+	assert_string_equal(v[3].value, "a=b");
+	assert_string_equal(v[4].value, "3");
+	envfile_kv_free(v, n);
+}
+
+static void expect_parse_error(const char *text, size_t len, const char *msg)
+{
+	struct spec_kv *v = NULL;
+	size_t n = 9;
+	struct error *err = NULL;
+
+	assert_int_equal(envfile_parse("conf/node.env", text, len, &v, &n, &err), ERR_INVALID);
+	assert_null(v);
+	assert_int_equal(n, 0);
+	assert_string_equal(error_msg(err), msg);
+	error_free(err);
+}
+
+static void test_parse_errors(void **state)
+{
+	(void)state;
+	expect_parse_error("A=1\nnot a pair\n", 15, "conf/node.env:2: expected KEY=value, found 'not a pair'");
+	expect_parse_error("A=1\n\n# x\n1A=2\n", 13, "conf/node.env:4: '1A' is not a variable name (letters, digits, _)");
+	expect_parse_error("B =1\n", 5, "conf/node.env:1: 'B ' is not a variable name (letters, digits, _)");
+	expect_parse_error("A=1\0B=2\n", 8, "conf/node.env: the file holds a NUL byte; env files are text");
+}
+
+/* ---- envfile_apply on a folder, and the revision ---- */
+
+static char dir[64];
+
+static void write_file(const char *rel, const char *text)
+{
+	char p[256];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static const char *SPEC = "apiVersion: auriga.io/v1\n"
+			  "kind: Deployment\n"
+			  "metadata: {name: web}\n"
+			  "spec:\n"
+			  "  template:\n"
+			  "    image: demo:1\n"
+			  "    env: {B: from-spec}\n"
+			  "    envFiles: [conf/a.env, conf/b.env]\n";
+
+static int load(struct spec_set *set, char rev[SPEC_REVISION_HEX], struct error **err)
+{
+	struct spec_diags diags;
+	int rc;
+
+	spec_diags_init(&diags);
+	spec_set_init(set, NULL, NULL);
+	spec_set_load_buffer(set, "web.yaml", SPEC, strlen(SPEC), &diags);
+	spec_set_finish(set, &diags);
+	assert_int_equal(diags.n, 0);
+	spec_diags_release(&diags);
+	rc = envfile_apply(set, envfile_read_dir, dir, err);
+	if (rc == 0)
+		spec_deployment_revision(spec_set_deployment(set, "web"), rev);
+	return rc;
+}
+
+static int setup(void **state)
+{
+	char p[128];
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/auriga-envfile.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(p, sizeof(p), "%s/conf", dir);
+	return mkdir(p, 0700);
+}
+
+static int teardown(void **state)
+{
+	char p[128];
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/conf/a.env", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/conf/b.env", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/conf", dir);
+	rmdir(p);
+	return rmdir(dir);
+}
+
+static void test_apply_merges_and_revision_follows(void **state)
+{
+	struct spec_set set;
+	struct error *err = NULL;
+	char rev1[SPEC_REVISION_HEX], rev2[SPEC_REVISION_HEX], rev3[SPEC_REVISION_HEX];
+	struct desired_tmpl t;
+	const struct spec_deployment *d;
+
+	(void)state;
+	write_file("conf/a.env", "A=from-a\nB=from-a\nC=from-a\n");
+	write_file("conf/b.env", "# later file wins\nC=from-b\n");
+	assert_int_equal(load(&set, rev1, &err), 0);
+	d = spec_set_deployment(&set, "web");
+	desired_tmpl_from_spec(&t, &d->tmpl);
+	/* Files in order, the template's own env last; sorted by key. */
+	assert_string_equal(t.env[0], "A=from-a");
+	assert_string_equal(t.env[1], "B=from-spec");
+	assert_string_equal(t.env[2], "C=from-b");
+	assert_null(t.env[3]);
+	desired_tmpl_release(&t);
+	spec_set_release(&set);
+
+	/* The same content gives the same revision; a changed value a new one. */
+	assert_int_equal(load(&set, rev2, &err), 0);
+	spec_set_release(&set);
+	assert_string_equal(rev1, rev2);
+	write_file("conf/b.env", "C=changed\n");
+	assert_int_equal(load(&set, rev3, &err), 0);
+	spec_set_release(&set);
+	assert_string_not_equal(rev1, rev3);
+}
+
+static void test_apply_errors_name_the_deployment_and_line(void **state)
+{
+	struct spec_set set;
+	struct error *err = NULL;
+	char rev[SPEC_REVISION_HEX];
+
+	(void)state;
+	write_file("conf/a.env", "A=1\n");
+	write_file("conf/b.env", "A=1\noops\n");
+	assert_int_equal(load(&set, rev, &err), ERR_INVALID);
+	assert_string_equal(error_msg(err),
+			    "deployment 'web': envFiles[1]: conf/b.env:2: expected KEY=value, found 'oops'");
+	error_clear(&err);
+	spec_set_release(&set);
+
+	write_file("conf/a.env", "A=1\n");
+	{
+		char p[128];
+
+		snprintf(p, sizeof(p), "%s/conf/b.env", dir);
+		unlink(p);
+	}
+	assert_int_equal(load(&set, rev, &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "deployment 'web': envFiles[1]: cannot open env file 'conf/b.env'"));
+	error_clear(&err);
+	spec_set_release(&set);
+	write_file("conf/b.env", "\n");
+}
+
+static void test_apply_refuses_paths_out_of_the_repo(void **state)
+{
+	struct spec_set set;
+	struct spec_diags diags;
+	struct error *err = NULL;
+	const char *spec = "apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: web}\n"
+			   "spec:\n  template:\n    image: demo:1\n    envFiles: [conf/../../etc/passwd]\n";
+
+	(void)state;
+	spec_diags_init(&diags);
+	spec_set_init(&set, NULL, NULL);
+	spec_set_load_buffer(&set, "web.yaml", spec, strlen(spec), &diags);
+	spec_set_finish(&set, &diags);
+	spec_diags_release(&diags);
+	assert_int_equal(envfile_apply(&set, envfile_read_dir, dir, &err), ERR_INVALID);
+	assert_string_equal(error_msg(err), "deployment 'web': envFiles[0] 'conf/../../etc/passwd': must be "
+					    "relative to the specs repository, without '..'");
+	error_free(err);
+	spec_set_release(&set);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_values),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_apply_merges_and_revision_follows),
+		cmocka_unit_test(test_apply_errors_name_the_deployment_and_line),
+		cmocka_unit_test(test_apply_refuses_paths_out_of_the_repo),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
