@@ -150,26 +150,42 @@ static int p_action(void *ctx, enum httpd_action a, const char *deployment, cons
 
 /* ------------------------------------------------------------ the engine */
 
+/* The daemon's metrics, or NULL when /metrics is not served (the feeding functions then do nothing). */
+static struct auriga_metrics *metrics_of(struct daemon *dm)
+{
+	return dm->metrics_on ? &dm->metrics : NULL;
+}
+
 /* Mirrors a pass's status into the metrics that /metrics shows and the alerting rules read. */
 static void publish_metrics(struct daemon *dm, const struct fleet_status *s)
 {
 	struct auriga_metrics *m = &dm->metrics;
-	const char *ok[] = { "ok", NULL };
-	size_t i;
 
-	metric_inc(m->reconcile_total, ok);
-	metric_set(m->last_reconcile, NULL, (double)wall_ms() / 1000.0);
-	metric_set(m->peer_up, (const char *[]){ "docker", NULL },
-		   docker_breaker_state(dm->docker) == BREAKER_OPEN ? 0.0 : 1.0);
-	for (i = 0; i < s->ndeployments; i++) {
-		const struct status_deployment *d = &s->deployments[i];
-		const char *lv[] = { d->name, NULL };
-
-		auriga_metrics_set_phase(m, d->name, status_phase_name(d->phase));
-		metric_set(m->replicas_desired, lv, (double)d->desired);
-		metric_set(m->replicas_ready, lv, (double)d->ready);
-		metric_set(m->replicas_updated, lv, (double)d->updated);
+	/* A pass that could not list the containers decided nothing. */
+	if (s->source_error && str_has_prefix(s->source_error, "docker:")) {
+		metric_inc(m->reconcile_total, METRIC_LABELS("error"));
+	} else {
+		metric_inc(m->reconcile_total, METRIC_LABELS("ok"));
+		metric_set(m->last_reconcile, NULL, (double)wall_ms() / 1000.0);
 	}
+	auriga_metrics_set_circuit(m, "docker", breaker_state_name(docker_breaker_state(dm->docker)));
+	auriga_metrics_publish_status(m, s);
+}
+
+/* Every Docker call that ends: its latency, failure and the breaker's state after it. */
+static void on_docker_call(const struct docker_call_info *ci, void *arg)
+{
+	struct daemon *dm = arg;
+	int failed = ci->status == DOCKER_TRANSPORT || ci->status == DOCKER_TIMEOUT ||
+		     ci->status == DOCKER_SERVER_ERROR || ci->status == DOCKER_PROTOCOL ||
+		     ci->status == DOCKER_TOOBIG || ci->status == DOCKER_CIRCUIT_OPEN ||
+		     ci->status == DOCKER_BULKHEAD_FULL;
+
+	if (ci->status == DOCKER_CANCELLED)
+		return;
+	auriga_metrics_docker_call(metrics_of(dm), ci->op, (double)ci->duration_ms / 1000.0, ci->attempts > 0,
+				   failed);
+	auriga_metrics_set_circuit(metrics_of(dm), "docker", breaker_state_name(docker_breaker_state(dm->docker)));
 }
 
 static void on_pass(struct engine *e, void *arg)
@@ -210,6 +226,7 @@ static void set_specs(struct daemon *dm, struct spec_set *set, const char *commi
 
 	if (engine_set_specs(dm->engine, set, commit, &err) < 0) {
 		log_error(COMPONENT, "cannot use the specs", "commit", commit, "error", error_msg(err), (char *)NULL);
+		auriga_metrics_error(metrics_of(dm), "spec");
 		error_free(err);
 		return;
 	}
@@ -226,11 +243,13 @@ static void on_report(void *arg, struct gitsrc_report *r)
 	struct error *err = NULL;
 
 	if (r->job == GITSRC_JOB_NOTE) {
+		auriga_metrics_git_push(metrics_of(dm), (double)r->duration_ms / 1000.0, r->ok);
 		if (!r->ok)
 			log_warn(COMPONENT, "cannot publish the note", "commit", r->note_commit, "error",
 				 error_msg(r->err), (char *)NULL);
 		goto out;
 	}
+	auriga_metrics_git_fetch(metrics_of(dm), (double)r->duration_ms / 1000.0, r->ok);
 	if (!r->ok) {
 		log_warn(COMPONENT, "fetch failed", "error", error_msg(r->err), (char *)NULL);
 		goto out;
@@ -241,6 +260,7 @@ static void on_report(void *arg, struct gitsrc_report *r)
 	if (engine_cli_load_snapshot(dm->src, r->fetch.commit, config_str(dm->cfg, CFG_REPO_PATH), &set, &err) < 0) {
 		log_error(COMPONENT, "the specs at this commit do not load", "commit", r->fetch.commit, "error",
 			  error_msg(err), (char *)NULL);
+		auriga_metrics_error(metrics_of(dm), "spec");
 		error_free(err);
 		goto out;
 	}
@@ -264,6 +284,7 @@ static void folder_poll(struct loop *l, void *arg)
 	cli.path = dm->folder;
 	if (engine_cli_load(&cli, &set, &err) < 0) {
 		log_error(COMPONENT, "the specs do not load", "path", dm->folder, "error", error_msg(err), (char *)NULL);
+		auriga_metrics_error(metrics_of(dm), "spec");
 		error_free(err);
 		engine_cli_release(&cli);
 		return;
@@ -595,6 +616,7 @@ int cmd_run(int argc, char **argv)
 		hp.action = p_action;
 		if (httpd_start(&dm.httpd, &ho, &hp, &err) < 0)
 			goto fail;
+		docker_set_observer(dm.docker, on_docker_call, &dm);
 		log_info(COMPONENT, "listening", "address", ho.listen, (char *)NULL);
 	}
 
@@ -619,8 +641,13 @@ out:
 		httpd_stop(dm.httpd);
 	if (dm.webhook)
 		webhook_free(dm.webhook);
-	if (dm.metrics_on)
+	if (dm.metrics_on) {
+		/* Nothing may feed the metrics once they are gone. */
+		if (dm.docker)
+			docker_set_observer(dm.docker, NULL, NULL);
+		dm.metrics_on = 0;
 		auriga_metrics_release(&dm.metrics);
+	}
 	if (dm.worker)
 		gitsrc_worker_stop(dm.worker);
 	if (dm.engine)

@@ -259,6 +259,12 @@ void docker_counters(const struct docker *d, unsigned long *requests, unsigned l
 	*retries = d->retries;
 }
 
+void docker_set_observer(struct docker *d, docker_observer_fn fn, void *arg)
+{
+	d->observer = fn;
+	d->observer_arg = arg;
+}
+
 /* "1.41" into 1 and 41; -1 and -1 for anything else. */
 static void api_split(const char *s, long *major, long *minor)
 {
@@ -443,8 +449,9 @@ void docker_call_submit(struct docker_call *c)
 	if (d->calls)
 		d->calls->prev = c;
 	d->calls = c;
+	c->submitted_at = now_ms();
 	if (c->timeout_ms > 0)
-		c->deadline = now_ms() + c->timeout_ms;
+		c->deadline = c->submitted_at + c->timeout_ms;
 	if (c->no_bulkhead) {
 		c->timer = loop_timer_add(d->loop, 0, begin_timer, c);
 		return;
@@ -605,6 +612,17 @@ static void call_finish(struct docker_call *c)
 	release_slot(c);
 	if (c->res.message == NULL)
 		c->res.message = xstrdup("");
+	if (c->d->observer) {
+		struct docker_call_info ci;
+
+		ci.kind = c->kind;
+		ci.op = c->what;
+		ci.status = c->res.status;
+		ci.http_status = c->res.http_status;
+		ci.attempts = c->res.attempts;
+		ci.duration_ms = now_ms() - c->submitted_at;
+		c->d->observer(&ci, c->d->observer_arg);
+	}
 	c->done(&c->res, c->arg);
 	docker_call_free(c);
 }

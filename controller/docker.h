@@ -121,6 +121,25 @@ void docker_bulkhead_usage(const struct docker *d, enum docker_kind k, unsigned 
 /* Totals since docker_new: HTTP requests sent (each retry counts), retries. */
 void docker_counters(const struct docker *d, unsigned long *requests, unsigned long *retries);
 
+/* What an observer is told of a call that ended. */
+struct docker_call_info {
+	enum docker_kind kind;
+	const char *op;		/* what the call does: "list containers", "start container", ... (a fixed set) */
+	enum docker_status status;
+	int http_status;	/* 0 when no response */
+	unsigned attempts;	/* HTTP requests made; 0 when refused without trying (circuit, bulkhead) */
+	int64_t duration_ms;	/* from submission to the end, queueing and retries included */
+};
+
+typedef void (*docker_observer_fn)(const struct docker_call_info *ci, void *arg);
+
+/*
+ * Sets the one observer told of every call that ends (the /events stream
+ * excepted), on the loop thread, just before the call's own callback: for
+ * metrics. NULL removes it.
+ */
+void docker_set_observer(struct docker *d, docker_observer_fn fn, void *arg);
+
 /* -------------------------------------------------------------------- results */
 
 struct docker_label {

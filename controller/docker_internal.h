@@ -46,6 +46,7 @@ struct docker_call {
 	enum docker_parse parse;
 	int64_t timeout_ms;	/* whole call, across retries; 0: none */
 	int64_t deadline;	/* absolute, monotonic; 0: none */
+	int64_t submitted_at;	/* monotonic ms, for the observer */
 	int holds_slot;
 	int queued;
 	int waiting_neg;
@@ -81,6 +82,8 @@ struct docker {
 	struct docker_call *calls;
 	struct docker_watch *watches;
 	unsigned long requests, retries;
+	docker_observer_fn observer;
+	void *observer_arg;
 };
 
 struct docker_call *docker_call_new(struct docker *d, enum docker_kind k, const char *method,

@@ -24,6 +24,7 @@ struct gitsrc_report {
 	struct error *err;
 	int64_t retry_at_ms;		/* monotonic; 0 when no retry is scheduled */
 	unsigned failures;		/* consecutive fetch failures */
+	int64_t duration_ms;		/* how long the job took (fetch or note push) */
 };
 
 void gitsrc_report_free(struct gitsrc_report *r);

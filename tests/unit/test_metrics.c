@@ -155,6 +155,180 @@ static void test_threads(void **state)
 	metrics_free(r);
 }
 
+static void test_feeding(void **state)
+{
+	struct auriga_metrics m;
+	char *text;
+
+	(void)state;
+	auriga_metrics_init(&m, "t");
+	auriga_metrics_docker_call(&m, "start container", 0.002, 1, 0);
+	auriga_metrics_docker_call(&m, "start container", 0.3, 1, 1);
+	/* Refused by the breaker: a failure, but no latency to observe and nothing new about the daemon. */
+	auriga_metrics_docker_call(&m, "start container", 0, 0, 1);
+	assert_true(metric_value(m.docker_duration, METRIC_LABELS("start_container")) == 2);
+	assert_true(metric_sum(m.docker_duration, METRIC_LABELS("start_container")) == 0.302);
+	assert_true(metric_value(m.docker_failures, METRIC_LABELS("start_container")) == 2);
+	assert_true(metric_value(m.errors, METRIC_LABELS("docker")) == 2);
+	assert_true(metric_value(m.peer_up, METRIC_LABELS("docker")) == 0);
+	auriga_metrics_docker_call(&m, "list containers", 0.001, 1, 0);
+	assert_true(metric_value(m.peer_up, METRIC_LABELS("docker")) == 1);
+	assert_true(metric_value(m.docker_failures, METRIC_LABELS("list_containers")) == 0);
+
+	auriga_metrics_git_fetch(&m, 0.2, 1);
+	assert_true(metric_value(m.peer_up, METRIC_LABELS("git")) == 1);
+	assert_true(metric_value(m.last_git_fetch, NULL) > 1.0e9);
+	auriga_metrics_git_fetch(&m, 1.5, 0);
+	assert_true(metric_value(m.git_fetch_duration, NULL) == 2);
+	assert_true(metric_value(m.git_fetch_failures, NULL) == 1);
+	assert_true(metric_value(m.peer_up, METRIC_LABELS("git")) == 0);
+	assert_true(metric_value(m.errors, METRIC_LABELS("git")) == 1);
+	auriga_metrics_git_push(&m, 0.1, 0);
+	assert_true(metric_value(m.errors, METRIC_LABELS("notes")) == 1);
+
+	auriga_metrics_probe_result(&m, "slim", "readiness", "success");
+	auriga_metrics_probe_result(&m, "slim", "readiness", "success");
+	auriga_metrics_probe_result(&m, "slim", "liveness", "timeout");
+	assert_true(metric_value(m.probe_results, METRIC_LABELS("slim", "readiness", "success")) == 2);
+	assert_true(metric_value(m.probe_results, METRIC_LABELS("slim", "liveness", "timeout")) == 1);
+	auriga_metrics_set_canary_weight(&m, "api", 20);
+	auriga_metrics_analysis_result(&m, "api", "error-rate", "Successful");
+	auriga_metrics_analysis_result(&m, "api", "error-rate", "Failed");
+	assert_true(metric_value(m.canary_weight, METRIC_LABELS("api")) == 20);
+	assert_true(metric_value(m.analysis_results, METRIC_LABELS("api", "error-rate", "successful")) == 1);
+	assert_true(metric_value(m.analysis_results, METRIC_LABELS("api", "error-rate", "failed")) == 1);
+	auriga_metrics_error(&m, "spec");
+	text = render(m.reg);
+	assert_non_null(strstr(text, "auriga_docker_request_duration_seconds_bucket{op=\"start_container\",le=\"0.005\"} 1\n"));
+	assert_non_null(strstr(text, "auriga_docker_request_duration_seconds_count{op=\"start_container\"} 2\n"));
+	assert_non_null(strstr(text, "auriga_errors_total{kind=\"spec\"} 1\n"));
+	assert_non_null(strstr(text, "auriga_canary_weight_percent{deployment=\"api\"} 20\n"));
+	free(text);
+	auriga_metrics_release(&m);
+
+	/* Without a registry every feeding function does nothing. */
+	auriga_metrics_docker_call(NULL, "ping", 0.1, 1, 1);
+	auriga_metrics_git_fetch(NULL, 0.1, 0);
+	auriga_metrics_git_push(NULL, 0.1, 0);
+	auriga_metrics_probe_result(NULL, "a", "readiness", "success");
+	auriga_metrics_set_canary_weight(NULL, "a", 5);
+	auriga_metrics_analysis_result(NULL, "a", "m", "Failed");
+	auriga_metrics_error(NULL, "git");
+	auriga_metrics_publish_status(NULL, NULL);
+}
+
+/* One deployment as a pass shows it. */
+struct pass_row {
+	const char *name;
+	enum status_phase phase;
+	const char *reason;	/* of the Progressing condition */
+	int64_t started_at;
+	long ready;
+};
+
+static void publish(struct auriga_metrics *m, const struct pass_row *rows, size_t n)
+{
+	struct fleet_status s;
+	size_t i;
+
+	status_init(&s);
+	for (i = 0; i < n; i++) {
+		struct status_deployment *d = status_add_deployment(&s, rows[i].name);
+		struct status_condition *c = status_add_condition(d, "Progressing");
+
+		c->reason = xstrdup(rows[i].reason);
+		d->phase = rows[i].phase;
+		d->strategy = xstrdup("Rolling");
+		d->started_at = rows[i].started_at;
+		d->desired = 3;
+		d->ready = rows[i].ready;
+		d->updated = rows[i].ready;
+	}
+	auriga_metrics_publish_status(m, &s);
+	status_release(&s);
+}
+
+static double count(struct metric *c, const char *dep)
+{
+	return metric_value(c, METRIC_LABELS(dep, "Rolling"));
+}
+
+static void test_rollouts_from_status(void **state)
+{
+	struct auriga_metrics m;
+
+	(void)state;
+	auriga_metrics_init(&m, "t");
+	/* Already healthy when first seen (a controller restarted on a converged fleet): no rollout. */
+	publish(&m, (struct pass_row[]){ { "slim", STATUS_HEALTHY, "NewRevisionAvailable", 100, 3 } }, 1);
+	assert_true(count(m.rollouts_started, "slim") == 0);
+	assert_true(metric_value(m.deployment_phase, METRIC_LABELS("slim", "Healthy")) == 1);
+	assert_true(metric_value(m.replicas_ready, METRIC_LABELS("slim")) == 3);
+
+	/* A new revision: started once however many passes it takes, then succeeded once. */
+	publish(&m, (struct pass_row[]){ { "slim", STATUS_PROGRESSING, "RollingOut", 200, 1 } }, 1);
+	publish(&m, (struct pass_row[]){ { "slim", STATUS_PROGRESSING, "RollingOut", 200, 2 } }, 1);
+	assert_true(count(m.rollouts_started, "slim") == 1);
+	assert_true(count(m.rollouts_succeeded, "slim") == 0);
+	publish(&m, (struct pass_row[]){ { "slim", STATUS_HEALTHY, "NewRevisionAvailable", 200, 3 } }, 1);
+	publish(&m, (struct pass_row[]){ { "slim", STATUS_HEALTHY, "NewRevisionAvailable", 200, 3 } }, 1);
+	assert_true(count(m.rollouts_succeeded, "slim") == 1);
+
+	/* Self-healing a lost container (same start time) is not a rollout. */
+	publish(&m, (struct pass_row[]){ { "slim", STATUS_PROGRESSING, "RollingOut", 200, 2 } }, 1);
+	publish(&m, (struct pass_row[]){ { "slim", STATUS_HEALTHY, "NewRevisionAvailable", 200, 3 } }, 1);
+	assert_true(count(m.rollouts_started, "slim") == 1);
+	assert_true(count(m.rollouts_succeeded, "slim") == 1);
+
+	/* A bad revision: rolled back, and the way back (a new start time) is not a new rollout. */
+	publish(&m, (struct pass_row[]){ { "slim", STATUS_PROGRESSING, "RollingOut", 300, 2 } }, 1);
+	publish(&m, (struct pass_row[]){ { "slim", STATUS_PROGRESSING, "RolledBack", 300, 2 } }, 1);
+	publish(&m, (struct pass_row[]){ { "slim", STATUS_PROGRESSING, "RolledBack", 400, 2 } }, 1);
+	publish(&m, (struct pass_row[]){ { "slim", STATUS_ROLLEDBACK, "RolledBack", 400, 3 } }, 1);
+	assert_true(count(m.rollouts_started, "slim") == 2);
+	assert_true(count(m.rollouts_rolled_back, "slim") == 1);
+	assert_true(count(m.rollouts_succeeded, "slim") == 1);
+	assert_true(metric_value(m.errors, METRIC_LABELS("rollout")) == 1);
+
+	/* A first deployment that fails with nothing to return to; a second one superseded mid-way. */
+	publish(&m,
+		(struct pass_row[]){ { "slim", STATUS_ROLLEDBACK, "RolledBack", 400, 3 },
+				     { "api", STATUS_PROGRESSING, "RollingOut", 500, 0 } },
+		2);
+	publish(&m,
+		(struct pass_row[]){ { "slim", STATUS_ROLLEDBACK, "RolledBack", 400, 3 },
+				     { "api", STATUS_FAILED, "ProgressDeadlineExceeded", 500, 0 } },
+		2);
+	assert_true(count(m.rollouts_started, "api") == 1);
+	assert_true(count(m.rollouts_failed, "api") == 1);
+	publish(&m,
+		(struct pass_row[]){ { "slim", STATUS_PROGRESSING, "RollingOut", 600, 1 },
+				     { "api", STATUS_FAILED, "ProgressDeadlineExceeded", 500, 0 } },
+		2);
+	publish(&m,
+		(struct pass_row[]){ { "slim", STATUS_PROGRESSING, "RollingOut", 700, 1 },
+				     { "api", STATUS_FAILED, "ProgressDeadlineExceeded", 500, 0 } },
+		2);
+	publish(&m,
+		(struct pass_row[]){ { "slim", STATUS_HEALTHY, "NewRevisionAvailable", 700, 3 },
+				     { "api", STATUS_FAILED, "ProgressDeadlineExceeded", 500, 0 } },
+		2);
+	assert_true(count(m.rollouts_started, "slim") == 4);
+	assert_true(count(m.rollouts_succeeded, "slim") == 2);
+	assert_true(count(m.rollouts_failed, "api") == 1);
+
+	/* A deployment gone from the specs loses its series; seen again, it starts afresh. */
+	publish(&m, (struct pass_row[]){ { "slim", STATUS_HEALTHY, "NewRevisionAvailable", 700, 3 } }, 1);
+	assert_true(count(m.rollouts_started, "api") == 0);
+	assert_true(metric_value(m.deployment_phase, METRIC_LABELS("api", "Failed")) == 0);
+	publish(&m,
+		(struct pass_row[]){ { "slim", STATUS_HEALTHY, "NewRevisionAvailable", 700, 3 },
+				     { "api", STATUS_PROGRESSING, "RollingOut", 500, 0 } },
+		2);
+	assert_true(count(m.rollouts_started, "api") == 1);
+	auriga_metrics_release(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +337,8 @@ int main(void)
 		cmocka_unit_test(test_state_set_and_forget),
 		cmocka_unit_test(test_series_bound),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_feeding),
+		cmocka_unit_test(test_rollouts_from_status),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
