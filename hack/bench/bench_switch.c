@@ -1,8 +1,9 @@
 /*
  * Benchmark driver: blue-green switches and rollbacks through the router (router_set: render,
- * nginx -t, rename, reload) against a real NGINX, timed by a client that keeps sending requests
- * and reads each answer's X-Node-Version; the same switches written by hand without the check
- * (rename + nginx -s reload) and a plain reload of an unchanged configuration are the peers.
+ * nginx -t, rename, reload by `nginx -s reload` or by SIGHUP) against a real NGINX, timed by a
+ * client that keeps sending requests and reads each answer's X-Node-Version; the same switches
+ * written by hand without the check (rename + nginx -s reload) and a plain reload of an unchanged
+ * configuration are the peers.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -33,7 +34,14 @@ extern char **environ;
 #define SETTLE_MS 300		/* the last answers of a window that must all be from the new slot */
 
 enum slot { SLOT_OTHER = -1, SLOT_BLUE = 0, SLOT_GREEN = 1 };
-enum method { M_ROUTER, M_RAW, M_COUNT };
+enum method { M_ROUTER, M_ROUTER_PID, M_RAW, M_RAW_PID, M_COUNT };
+
+static const char *const method_name[M_COUNT] = {
+	"router_set, reload by command",
+	"router_set, reload by SIGHUP",
+	"peer: rename + nginx -s reload",
+	"peer: rename + SIGHUP (floor)",
+};
 
 struct record {
 	int64_t send_us, recv_us;
@@ -54,7 +62,7 @@ struct event {
 	int64_t decision_us, returned_us;
 };
 
-static char dir[512], main_conf[600], conf_path[600], url[128];
+static char dir[512], main_conf[600], conf_path[600], pid_path[600], url[128];
 static const char *version[2];
 static int ports[2][MAX_PORTS];
 static size_t n_ports[2];
@@ -63,7 +71,7 @@ static volatile int stop_clients;
 static struct client clients[N_CLIENTS];
 static struct event *events;
 static size_t n_events;
-static struct router *R;
+static struct router *R, *R_pid;	/* reload by `nginx -s reload`, by SIGHUP to the pid file */
 
 static int64_t mono_us(void)
 {
@@ -273,8 +281,8 @@ static void service_for(enum slot to, struct router_endpoint *ep, struct router_
 	s->n_endpoints = k;
 }
 
-/* The peer: the same text written and renamed by hand, then `nginx -s reload`, with no check. */
-static int raw_switch(enum slot to, struct error **err)
+/* The peers: the same text written and renamed by hand, then `nginx -s reload` or SIGHUP, with no check. */
+static int raw_switch(enum slot to, int by_signal, struct error **err)
 {
 	struct router_endpoint ep[2 * MAX_PORTS];
 	struct router_service s;
@@ -295,8 +303,14 @@ static int raw_switch(enum slot to, struct error **err)
 		ret = error_set(err, ERR_GENERIC, "bench: cannot write '%s'", conf_path);
 		goto out;
 	}
-	if (run(argv) != 0)
+	if (by_signal) {
+		long master = nginx_master();
+
+		if (master <= 0 || kill((pid_t)master, SIGHUP) < 0)
+			ret = error_set(err, ERR_GENERIC, "bench: cannot signal the NGINX master");
+	} else if (run(argv) != 0) {
 		ret = error_set(err, ERR_GENERIC, "bench: nginx -s reload failed");
+	}
 out:
 	buf_release(&b);
 	return ret;
@@ -307,20 +321,25 @@ static int do_switch(enum method m, enum slot to, struct error **err)
 	struct router_endpoint ep[2 * MAX_PORTS];
 	struct router_service s;
 	struct event *e = &events[n_events++];
+	long master = nginx_master(), old[32];
+	size_t n_old = workers(master, old, 32);
 	int changed = 0, ret;
 
 	service_for(to, ep, &s);
 	e->method = m;
 	e->to = to;
 	e->decision_us = mono_us();
-	if (m == M_ROUTER) {
-		ret = router_set(R, &s, &changed, err);
+	if (m == M_ROUTER || m == M_ROUTER_PID) {
+		ret = router_set(m == M_ROUTER ? R : R_pid, &s, &changed, err);
 		if (ret == 0 && !changed)
 			ret = error_set(err, ERR_GENERIC, "bench: router_set did not reload");
 	} else {
-		ret = raw_switch(to, err);
+		ret = raw_switch(to, m == M_RAW_PID, err);
 	}
 	e->returned_us = mono_us();
+	/* The hold that follows starts once the old workers are gone, so every window ends settled. */
+	if (ret == 0 && turnover_us(e->returned_us, master, old, n_old) < 0)
+		ret = error_set(err, ERR_TIMEOUT, "bench: the old NGINX workers did not exit in 10 s");
 	return ret;
 }
 
@@ -328,7 +347,7 @@ static int do_switch(enum method m, enum slot to, struct error **err)
 
 struct switch_stats {
 	int64_t *first, *all, *call;
-	size_t n, unsettled, failed, requests;
+	size_t n, unsettled, stale, failed, requests;
 };
 
 /* Requests sent in [from, to), every client's, in send order. */
@@ -373,6 +392,7 @@ static void analyse(const struct event *e, int64_t end, struct record **w, struc
 		tail--;
 	if (first < 0 || tail == n || w[n - 1]->send_us - w[tail]->send_us < SETTLE_MS * 1000) {
 		st->unsettled++;
+		st->stale += tail == n;
 		return;
 	}
 	st->first[st->n] = first - e->decision_us;
@@ -388,11 +408,12 @@ static void print_row(const char *name, struct switch_stats *st, int target)
 	stats(st->first, st->n, &fm, &fx);
 	stats(st->all, st->n, &am, &ax);
 	stats(st->call, st->n, &cm, &cx);
-	printf("%-34s n=%-3zu call %7.1f / %7.1f   first new %7.1f / %7.1f   all new %7.1f / %7.1f ms   "
+	printf("%-46s n=%-3zu call %7.1f / %7.1f   first new %7.1f / %7.1f   all new %7.1f / %7.1f ms   "
 	       "failed %zu of %zu%s%s\n", name, st->n, cm, cx, fm, fx, am, ax, st->failed, st->requests,
 	       st->unsettled ? "   UNSETTLED " : "", target ? "   (guide target: 10 s rollback)" : "");
 	if (st->unsettled)
-		printf("  %zu switches had no settled tail of %d ms\n", st->unsettled, SETTLE_MS);
+		printf("  %zu switches had no settled tail of %d ms (%zu ended on a failure or an answer from the old "
+		       "slot)\n", st->unsettled, SETTLE_MS, st->stale);
 }
 
 static int parse_ports(const char *s, int *out, size_t *n)
@@ -455,6 +476,12 @@ int main(int argc, char **argv)
 	R = router_new(&rc, &err);
 	if (R == NULL)
 		goto fail;
+	snprintf(pid_path, sizeof(pid_path), "%s/nginx.pid", dir);
+	rc.reload_argv = NULL;
+	rc.pid_file = pid_path;
+	R_pid = router_new(&rc, &err);
+	if (R_pid == NULL)
+		goto fail;
 	events = xcalloc((size_t)rounds * M_COUNT * 2 + 1, sizeof(*events));
 	check = xcalloc((size_t)rounds, sizeof(*check));
 	reload_cmd = xcalloc((size_t)rounds, sizeof(*reload_cmd));
@@ -484,7 +511,11 @@ int main(int argc, char **argv)
 	}
 	t_start = mono_us();
 	sleep_ms(hold);
-	/* Each round: router switch and rollback, then the hand-written peer's, so both meet the same load. */
+	/*
+	 * Each round: switch and rollback through the router reloading by
+	 * command, then by SIGHUP, then the hand-written peer's, so all three
+	 * meet the same load.
+	 */
 	for (long r = 0; r < rounds && err == NULL; r++)
 		for (int m = 0; m < M_COUNT && err == NULL; m++) {
 			if (do_switch((enum method)m, SLOT_GREEN, &err) < 0)
@@ -550,48 +581,53 @@ int main(int argc, char **argv)
 	}
 	{
 		double secs = (double)(mono_us() - t_start) / 1e6, m1, x1, m2, x2, m3, x3;
-		double peer_med, peer_max;
 
 		printf("client: %d threads, a new connection per request, %zu requests in %.1f s (%.0f/s, "
 		       "one every %.2f ms), %zu failed in the whole run\n", N_CLIENTS, total, secs, (double)total / secs,
 		       secs * 1000 / (double)total, failed);
 		printf("%ld rounds; median / max in ms from the decision: the call's return, the first answer from the "
 		       "new slot, the send time from which every request was answered by the new slot\n", rounds);
-		print_row("router_set switch blue->green", &st[M_ROUTER][0], 0);
-		print_row("router_set rollback green->blue", &st[M_ROUTER][1], 1);
-		print_row("peer: rename+reload, no check ->g", &st[M_RAW][0], 0);
-		print_row("peer: rename+reload, no check ->b", &st[M_RAW][1], 0);
+		for (int m = 0; m < M_COUNT; m++) {
+			char name[80];
+
+			snprintf(name, sizeof(name), "%s: switch", method_name[m]);
+			print_row(name, &st[m][0], 0);
+			snprintf(name, sizeof(name), "%s: rollback", method_name[m]);
+			print_row(name, &st[m][1], m == M_ROUTER || m == M_ROUTER_PID);
+		}
 		stats(check, n_micro, &m1, &x1);
 		stats(reload_cmd, n_micro, &m2, &x2);
 		stats(reload_turn, n_micro, &m3, &x3);
 		printf("under the same load, n=%zu: nginx -t of the live file %.1f / %.1f ms; plain `nginx -s reload` "
 		       "of an unchanged config: command %.1f / %.1f ms, old workers gone %.1f / %.1f ms\n", n_micro, m1,
 		       x1, m2, x2, m3, x3);
-		/* The figures the script reads (medians in ms). */
 		{
-			double rb_med, rb_max, sw_med, sw_max, call_med, call_max;
+			double all[M_COUNT][2], call[M_COUNT], x;
+			size_t unsettled = 0;
 
-			stats(st[M_ROUTER][1].all, st[M_ROUTER][1].n, &rb_med, &rb_max);
-			stats(st[M_ROUTER][0].all, st[M_ROUTER][0].n, &sw_med, &sw_max);
-			stats(st[M_RAW][1].all, st[M_RAW][1].n, &peer_med, &peer_max);
-			stats(st[M_ROUTER][1].call, st[M_ROUTER][1].n, &call_med, &call_max);
-			printf("ratio router rollback / hand-written rollback (all new, medians): %.2f\n",
-			       peer_med > 0 ? rb_med / peer_med : -1.0);
-			printf("share of the router rollback call spent in nginx -t (medians): %.0f %%\n",
-			       call_med > 0 ? 100.0 * m1 / call_med : -1.0);
-			printf("result rollback_all_median_ms %.1f rollback_all_max_ms %.1f switch_all_median_ms %.1f "
-			       "switch_all_max_ms %.1f failed %zu unsettled %zu\n", rb_med, rb_max, sw_med, sw_max, failed,
-			       st[M_ROUTER][0].unsettled + st[M_ROUTER][1].unsettled + st[M_RAW][0].unsettled +
-				       st[M_RAW][1].unsettled);
+			for (int m = 0; m < M_COUNT; m++) {
+				stats(st[m][1].all, st[m][1].n, &all[m][0], &all[m][1]);
+				stats(st[m][1].call, st[m][1].n, &call[m], &x);
+				unsettled += st[m][0].unsettled + st[m][1].unsettled;
+			}
+			printf("ratio to the floor (rollback, all new, medians): router by command %.2f, router by SIGHUP "
+			       "%.2f, hand-written nginx -s reload %.2f\n", all[M_ROUTER][0] / all[M_RAW_PID][0],
+			       all[M_ROUTER_PID][0] / all[M_RAW_PID][0], all[M_RAW][0] / all[M_RAW_PID][0]);
+			printf("share of the router's rollback call spent in nginx -t (medians): %.0f %% by command, "
+			       "%.0f %% by SIGHUP\n", 100.0 * m1 / call[M_ROUTER], 100.0 * m1 / call[M_ROUTER_PID]);
+			/* The figures the script reads: the router's rollbacks by command (the default). */
+			printf("result rollback_all_median_ms %.1f rollback_all_max_ms %.1f failed %zu unsettled %zu\n",
+			       all[M_ROUTER][0], all[M_ROUTER][1], failed, unsettled);
+			ret = failed == 0 && unsettled == 0 ? 0 : 1;
 		}
 	}
-	ret = failed == 0 && st[M_ROUTER][0].unsettled == 0 && st[M_ROUTER][1].unsettled == 0 ? 0 : 1;
 	goto out;
 fail:
 	fprintf(stderr, "bench_switch: %s\n", err != NULL ? error_msg(err) : "failed");
 out:
 	error_free(err);
 	router_free(R);
+	router_free(R_pid);
 	for (int c = 0; c < N_CLIENTS; c++)
 		free(clients[c].rec);
 	free(w);

@@ -2,7 +2,8 @@
 # Blue-green switch and rollback time at the router, as a client sees it: a real NGINX on
 # 127.0.0.1, two slots of demo nodes (v1 blue, v2 green), and a client that keeps sending requests
 # (a new connection each) and reads each answer's X-Node-Version. Each round switches blue->green
-# and back through router_set (render, nginx -t, rename, reload) and then the same two switches
+# and back through router_set (render, nginx -t, rename, reload by `nginx -s reload`, then the
+# same with a router that reloads by SIGHUP to the pid file), and then the same two switches
 # written by hand without the check (rename + nginx -s reload: the floor for a checked switch).
 # Printed, median / max from the decision: when the call returned, the first answer from the new
 # slot, and the send time from which every request was answered by the new slot; failed requests;
@@ -39,7 +40,7 @@ for img in "$BLUE" "$GREEN"; do
 	docker image inspect "$img" >/dev/null 2>&1 || { echo "bench_switch: no image $img (make images)" >&2; exit 1; }
 done
 [ -f "$B/libauriga.a" ] || make -s B="$B" "$B/libauriga.a"
-cc -std=c11 -D_GNU_SOURCE -O2 -Iapi -Icontroller $(pkg-config --cflags jansson libcurl) \
+${CC:-cc} -std=c11 -D_GNU_SOURCE ${CFLAGS:--O2} -Iapi -Icontroller $(pkg-config --cflags jansson libcurl) \
 	-o "$TMP/driver" hack/bench/bench_switch.c "$B/libauriga.a" \
 	$(pkg-config --libs libgit2 yaml-0.1 jansson libcurl openssl libmicrohttpd) -lpthread -lm
 
@@ -93,7 +94,8 @@ EOF
 nginx -e "$TMP/error.log" -c "$TMP/nginx.conf"
 
 echo "blue-green switch at the router: nginx $(nginx -v 2>&1 | sed 's/.*\///'), $(nproc) cores," \
-	"slots of $SLOT_SIZE nodes ($BLUE blue, $GREEN green), hold $HOLD_MS ms between switches"
+	"load average $(cut -d' ' -f1 /proc/loadavg), slots of $SLOT_SIZE nodes ($BLUE blue, $GREEN green)," \
+	"hold $HOLD_MS ms between switches"
 status=0
 out=$("$TMP/driver" "$TMP" "$port" "$ROUNDS" "$HOLD_MS" v1 "$blue_ports" v2 "$green_ports") || status=$?
 echo "$out" | grep -v '^result '
@@ -103,21 +105,22 @@ result=$(echo "$out" | grep '^result ' || true)
 # The naive rollback: stop a node and start it again (its 500 ms drain included), until it answers.
 peer=$(docker run -d --label "$LABEL" --name "$RUN-peer" -p 127.0.0.1::9003 "$BLUE")
 wait_ready "$(node_port "$peer")"
-times=()
+times=() stops=()
 for ((i = 0; i < DOCKER_ROUNDS; i++)); do
 	t=$(date +%s%N)
 	docker stop "$peer" >/dev/null
+	stops+=("$(ms_since "$t")")
 	docker start "$peer" >/dev/null
 	wait_ready "$(node_port "$peer")"
 	times+=("$(ms_since "$t")")
 done
 rb=$(sed 's/.*rollback_all_median_ms \([0-9.]*\).*/\1/' <<<"$result")
 rbmax=$(sed 's/.*rollback_all_max_ms \([0-9.]*\).*/\1/' <<<"$result")
-printf '%s\n' "${times[@]}" | sort -n | awk -v n="$DOCKER_ROUNDS" -v rb="$rb" -v rbmax="$rbmax" '
+printf '%s\n' "${times[@]}" | sort -n | awk -v n="$DOCKER_ROUNDS" -v stops="${stops[*]}" -v rb="$rb" -v rbmax="$rbmax" '
 	{ v[NR] = $1 }
 	END {
 		med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-		printf "peer: docker stop + start of a node until ready, n=%d: %.0f / %.0f ms (median / max)\n", n, med, v[n]
+		printf "peer: docker stop + start of a node until ready, n=%d: %.0f / %.0f ms (median / max; the stops alone: %s ms)\n", n, med, v[n], stops
 		printf "ratio docker stop+start / router rollback (all new, medians): %.1f\n", med / rb
 		printf "ROLLBACK: router %.1f ms median, %.1f ms max   guide target: 10 s rollback (%.0fx under at the max)   aim: under 1 s\n", rb, rbmax, 10000 / rbmax
 	}'
