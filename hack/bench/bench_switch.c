@@ -103,7 +103,12 @@ static void stats(int64_t *v, size_t n, double *median_ms, double *max_ms)
 	if (n == 0)
 		return;
 	qsort(v, n, sizeof(*v), cmp_i64);
-	*median_ms = (n % 2 ? (double)v[n / 2] : (double)(v[n / 2 - 1] + v[n / 2]) / 2) / 1000.0;
+	{
+		size_t mid = n / 2;
+		int64_t lo = n % 2 ? v[mid] : v[mid - 1];
+
+		*median_ms = ((double)lo + (double)v[mid]) / 2000.0;
+	}
 	*max_ms = (double)v[n - 1] / 1000.0;
 }
 
@@ -572,7 +577,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < clients[c].n; i++)
 			failed += !clients[c].rec[i].ok;
 	}
-	w = xcalloc(total + 1, sizeof(*w));
+	w = xcalloc(total + 1, sizeof(struct record *));
 	for (size_t i = 0; i < n_events; i++) {
 		const struct event *e = &events[i];
 		int64_t end = i + 1 < n_events ? events[i + 1].decision_us : e->decision_us + hold * 1000;
