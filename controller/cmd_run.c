@@ -201,8 +201,11 @@ static void on_pass(struct engine *e, void *arg)
 	dm->status_json = j;
 	dm->ready = 1;
 	pthread_mutex_unlock(&dm->mu);
-	if (dm->metrics_on)
+	if (dm->metrics_on) {
+		/* The pass from its container list to its decision (engine_last_pass_ms). */
+		metric_observe(dm->metrics.reconcile_duration, NULL, (double)engine_last_pass_ms(e) / 1000.0);
 		publish_metrics(dm, s);
+	}
 	if (dm->worker && s->commit && s->commit[0]) {
 		int r = notes_debounce_offer(&dm->deb, s, now_ms(), &commit, &text, &err);
 
@@ -564,6 +567,13 @@ int cmd_run(int argc, char **argv)
 	eo.watch_events = 1;
 	eo.on_pass = on_pass;
 	eo.arg = &dm;
+	/* The metrics exist whenever /metrics is served, before anything can feed them. */
+	if (config_str(dm.cfg, CFG_LISTEN)[0]) {
+		auriga_metrics_init(&dm.metrics, AURIGA_VERSION);
+		dm.metrics_on = 1;
+		docker_set_observer(dm.docker, on_docker_call, &dm);
+	}
+	eo.metrics = metrics_of(&dm);
 	dm.engine = engine_new(dm.loop, dm.docker, dm.http, &eo, &err);
 	if (dm.engine == NULL)
 		goto fail;
@@ -598,8 +608,6 @@ int cmd_run(int argc, char **argv)
 		ho.idle_timeout_s = (unsigned)(config_ms(dm.cfg, CFG_HTTP_IDLE_TIMEOUT) / 1000);
 		ho.request_timeout_ms = config_ms(dm.cfg, CFG_HTTP_REQUEST_TIMEOUT);
 		ho.threads = (unsigned)config_int(dm.cfg, CFG_HTTP_THREADS);
-		auriga_metrics_init(&dm.metrics, AURIGA_VERSION);
-		dm.metrics_on = 1;
 		ho.metrics = &dm.metrics;
 		if (webhook_new(&dm.webhook, config_str(dm.cfg, CFG_BRANCH),
 				(size_t)config_int(dm.cfg, CFG_WEBHOOK_DEDUP), &err) < 0)
@@ -616,7 +624,6 @@ int cmd_run(int argc, char **argv)
 		hp.action = p_action;
 		if (httpd_start(&dm.httpd, &ho, &hp, &err) < 0)
 			goto fail;
-		docker_set_observer(dm.docker, on_docker_call, &dm);
 		log_info(COMPONENT, "listening", "address", ho.listen, (char *)NULL);
 	}
 
@@ -641,13 +648,6 @@ out:
 		httpd_stop(dm.httpd);
 	if (dm.webhook)
 		webhook_free(dm.webhook);
-	if (dm.metrics_on) {
-		/* Nothing may feed the metrics once they are gone. */
-		if (dm.docker)
-			docker_set_observer(dm.docker, NULL, NULL);
-		dm.metrics_on = 0;
-		auriga_metrics_release(&dm.metrics);
-	}
 	if (dm.worker)
 		gitsrc_worker_stop(dm.worker);
 	if (dm.engine)
@@ -665,6 +665,9 @@ out:
 	}
 	if (dm.loop)
 		loop_free(dm.loop);
+	/* Last: the HTTP server, the engine, its probes and the Docker client that fed them are gone. */
+	if (dm.metrics_on)
+		auriga_metrics_release(&dm.metrics);
 	json_decref(dm.status_json);
 	notes_debounce_release(&dm.deb);
 	pthread_mutex_destroy(&dm.mu);

@@ -11,6 +11,7 @@
 #include "docker.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "observe.h"
 #include "plan.h"
 #include "probe.h"
@@ -225,6 +226,15 @@ static void on_probe_change(struct probe_runner *r, const struct probe_state *st
 		engine_kick(p->e);
 }
 
+/* Every probe attempt, counted per deployment for /metrics. */
+static void on_probe_result(struct probe_runner *r, enum probe_type t, enum probe_result res, void *arg)
+{
+	struct eng_probe *p = arg;
+
+	(void)r;
+	auriga_metrics_probe_result(p->e->o.metrics, p->deployment, probe_type_name(t), probe_result_name(res));
+}
+
 static struct eng_probe *probe_find(struct engine *e, const char *id)
 {
 	size_t i;
@@ -284,6 +294,7 @@ static void probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 	pc.ports = ports;
 	pc.n_ports = n;
 	pc.on_change = on_probe_change;
+	pc.on_result = on_probe_result;
 	p = xcalloc(1, sizeof(*p));
 	p->e = e;
 	p->id = xstrdup(c->id);

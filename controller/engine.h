@@ -13,6 +13,7 @@ struct loop;
 struct docker;
 struct http_client;
 struct engine;
+struct auriga_metrics;
 
 /*
  * A pass: one labelled container list, then for every deployment in phase
@@ -37,6 +38,8 @@ struct engine_options {
 	/* Called on the loop after every pass (status updated); may call engine functions except engine_free. */
 	void (*on_pass)(struct engine *e, void *arg);
 	void *arg;
+	/* Fed with probe results (and, by the strategies, release progress); NULL: none. */
+	struct auriga_metrics *metrics;
 };
 
 enum engine_outcome {

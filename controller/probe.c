@@ -273,6 +273,7 @@ struct probe_runner {
 	char *address;
 	size_t max_body;
 	probe_state_fn on_change;
+	probe_result_fn on_result;
 	void *arg;
 
 	struct probe_fsm fsm;
@@ -284,6 +285,19 @@ struct probe_runner {
 };
 
 static void runner_pump(struct probe_runner *r, unsigned changed);
+
+/* Every attempt's outcome goes through here: into the machine, and to the owner's result callback. */
+static unsigned runner_result(struct probe_runner *r, enum probe_type t, enum probe_result res, const char *msg,
+			      int64_t now)
+{
+	unsigned before = r->fsm.st.attempts[t];
+	unsigned changed = probe_fsm_result(&r->fsm, t, res, msg, now);
+
+	/* A result the machine threw away (an attempt from before a restart) is not told either. */
+	if (r->fsm.st.attempts[t] != before && r->on_result != NULL && !r->dead)
+		r->on_result(r, t, res, r->arg);
+	return changed;
+}
 
 static void strv_free(char **v)
 {
@@ -452,7 +466,7 @@ static unsigned runner_start(struct probe_runner *r, enum probe_type t, int64_t 
 
 			snprintf(msg, sizeof(msg), "no address for container port %d of '%s'", spec->container_port,
 				 r->container_id);
-			changed = probe_fsm_result(&r->fsm, t, PROBE_ERROR, msg, now);
+			changed = runner_result(r, t, PROBE_ERROR, msg, now);
 			attempt_free(a);
 			return changed;
 		}
@@ -479,7 +493,7 @@ static unsigned runner_start(struct probe_runner *r, enum probe_type t, int64_t 
 		char msg[PROBE_MESSAGE_MAX];
 
 		join_message(msg, a->desc, a->message);
-		changed = probe_fsm_result(&r->fsm, t, a->result, msg, now);
+		changed = runner_result(r, t, a->result, msg, now);
 	}
 	attempt_free(a);
 	return changed;
@@ -570,8 +584,12 @@ static void runner_pump(struct probe_runner *r, unsigned changed)
 		probe_fsm_step(&r->fsm, now, &act);
 		changed |= act.changed;
 		for (int t = 0; t < PROBE_TYPE_COUNT; t++)
-			if (act.expired & (1u << t))
+			if (act.expired & (1u << t)) {
+				/* The machine recorded the timeout itself; the owner hears of it here. */
+				if (r->on_result != NULL && !r->dead)
+					r->on_result(r, (enum probe_type)t, PROBE_TIMEOUT, r->arg);
 				attempt_cancel(r, (enum probe_type)t);
+			}
 		if (act.start == 0)
 			break;
 		for (int t = 0; t < PROBE_TYPE_COUNT; t++)
@@ -604,7 +622,7 @@ void probe_notify_done(struct probe_attempt *a, enum probe_result res, const cha
 	join_message(msg, a->desc, detail);
 	if (r->running[a->type] == a)
 		r->running[a->type] = NULL;
-	changed = probe_fsm_result(&r->fsm, a->type, res, msg, loop_now(r->loop));
+	changed = runner_result(r, a->type, res, msg, loop_now(r->loop));
 	attempt_free(a);
 	runner_pump(r, changed);
 }
@@ -645,6 +663,7 @@ struct probe_runner *probe_runner_new(const struct probe_config *c, struct error
 	r->address = c->address != NULL ? xstrdup(c->address) : NULL;
 	r->max_body = c->max_body > 0 ? c->max_body : DEFAULT_BODY_MAX;
 	r->on_change = c->on_change;
+	r->on_result = c->on_result;
 	r->arg = c->arg;
 
 	started = c->started_at_ms != 0 ? c->started_at_ms : loop_now(c->loop);

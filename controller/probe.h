@@ -94,6 +94,13 @@ enum probe_change {
 typedef void (*probe_state_fn)(struct probe_runner *r, const struct probe_state *st, unsigned changed,
 			       void *arg);
 
+/*
+ * Called on the loop thread with the outcome of every attempt (timeouts
+ * included, and ERROR results that the state ignores): for metrics. It must
+ * not free or restart the runner.
+ */
+typedef void (*probe_result_fn)(struct probe_runner *r, enum probe_type t, enum probe_result res, void *arg);
+
 /* ------------------------------------------------------------ addressing */
 
 #define PROBE_HOST_MAX 64
@@ -151,6 +158,7 @@ struct probe_config {
 	int64_t started_at_ms;
 	size_t max_body;		/* bound on a buffered HTTP answer (the excess is dropped, the status counts); 0: 1 KiB */
 	probe_state_fn on_change;
+	probe_result_fn on_result;	/* may be NULL; called with arg too */
 	void *arg;
 };
 

@@ -127,7 +127,25 @@ struct watch {
 	size_t n;
 	int free_in_callback;	/* frees the runner from inside the callback on the first change */
 	struct probe_runner **self;
+	unsigned results[PROBE_TYPE_COUNT][PROBE_ERROR + 1];	/* what the result callback was told */
 };
+
+static void on_result(struct probe_runner *r, enum probe_type t, enum probe_result res, void *arg)
+{
+	struct watch *w = arg;
+
+	(void)r;
+	w->results[t][res]++;
+}
+
+static unsigned results_of(const struct watch *w, enum probe_type t)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i <= PROBE_ERROR; i++)
+		n += w->results[t][i];
+	return n;
+}
 
 static void on_change(struct probe_runner *r, const struct probe_state *st, unsigned changed, void *arg)
 {
@@ -211,6 +229,7 @@ static struct probe_runner *runner(const struct ctr *c, const struct spec_probes
 		.address = mode == VIA_ADDRESS ? c->ip : NULL,
 		.started_at_ms = c->run_ms,
 		.on_change = on_change,
+		.on_result = on_result,
 		.arg = w,
 	};
 	struct error *err = NULL;
@@ -390,6 +409,11 @@ static void http_timeout_is_failure(void **state)
 	expect_contains(probe_runner_state(r)->last_failure, "timed out after 1000 ms");
 	assert_int_equal(test_sh(NULL, 0, "docker unpause %s >/dev/null", c.id), 0);
 	assert_true(run_until(r, is_ready, 10000));
+	/* The result callback heard every attempt, the timeouts as timeouts. */
+	assert_true(w.results[PROBE_READINESS][PROBE_TIMEOUT] >= 2);
+	assert_true(w.results[PROBE_READINESS][PROBE_SUCCESS] >= 2);
+	assert_int_equal(results_of(&w, PROBE_READINESS), probe_runner_state(r)->attempts[PROBE_READINESS]);
+	assert_int_equal(results_of(&w, PROBE_LIVENESS), 0);
 	done(r);
 }
 
