@@ -9,9 +9,11 @@
 #include "buf.h"
 #include "desired.h"
 #include "docker.h"
+#include "engine_traffic.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "network.h"
 #include "observe.h"
 #include "plan.h"
 #include "probe.h"
@@ -49,6 +51,7 @@ struct eng_probe {
 	char *deployment;
 	struct probe_runner *r;
 	int seen;
+	int64_t healthy_since;	/* loop time a pass first saw Docker's health say healthy; 0 when not */
 };
 
 /* One operation on Docker: a short chain of calls. */
@@ -61,6 +64,7 @@ struct eng_op {
 	char *name;
 	struct desired_create create;
 	size_t vol;		/* CREATE: next volume to make */
+	int net_done;		/* CREATE: the template's network is ensured */
 	struct docker_label *vlabels;
 	size_t n_vlabels;
 };
@@ -99,6 +103,8 @@ struct engine {
 	struct fleet_status status;
 	char *list_error;
 	struct docker_watch *watch;
+	struct engine_traffic *traffic;	/* blue-green and canary releases */
+	int64_t born_wall_ms;	/* wall clock when the engine was made */
 };
 
 static void start_pass(struct loop *l, void *arg);
@@ -266,7 +272,12 @@ static void probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 		p->seen = 1;
 		return;
 	}
-	for (i = 0; i < c->n_ports && n < ARRAY_SIZE(ports); i++) {
+	/*
+	 * On a network auriga owns, probes go to the container's own address:
+	 * a published port answers every connect through docker-proxy, even
+	 * when nothing listens inside. Elsewhere, the published port.
+	 */
+	for (i = 0; c->network_ip == NULL && i < c->n_ports && n < ARRAY_SIZE(ports); i++) {
 		if (c->ports[i].host_port == 0)
 			continue;
 		ports[n].container_port = c->ports[i].container_port;
@@ -293,6 +304,7 @@ static void probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 	pc.probes = &probes;
 	pc.ports = ports;
 	pc.n_ports = n;
+	pc.address = c->network_ip;
 	pc.on_change = on_probe_change;
 	pc.on_result = on_probe_result;
 	p = xcalloc(1, sizeof(*p));
@@ -420,13 +432,28 @@ static void op_created(struct docker_result *r, void *arg)
 }
 
 static void op_next_volume(struct docker_result *r, void *arg);
+static void op_network_done(enum network_outcome o, const char *msg, void *arg);
 
 static void op_create_step(struct eng_op *op)
 {
 	struct error *err = NULL;
 	int rc;
 
-	if (op->create.volume_names[op->vol] != NULL) {
+	if (op->create.create_network && !op->net_done) {
+		struct docker_label *nl;
+		size_t nn, i;
+
+		/* The template's network first (network.c): created and labelled when missing. */
+		op->net_done = 1;
+		desired_network_labels(&op->e->desired, &nl, &nn);
+		rc = network_ensure(op->e->docker, DOCKER_ROLLOUT, op->create.create_network, op->e->instance, nl, nn,
+				    op_network_done, op, &err);
+		for (i = 0; i < nn; i++) {
+			free(nl[i].key);
+			free(nl[i].value);
+		}
+		free(nl);
+	} else if (op->create.volume_names[op->vol] != NULL) {
 		rc = docker_volume_create(op->e->docker, DOCKER_ROLLOUT, op->create.volume_names[op->vol],
 					  op->vlabels, op->n_vlabels, op_next_volume, op, &err);
 		op->vol++;
@@ -440,6 +467,22 @@ static void op_create_step(struct eng_op *op)
 		error_free(err);
 		op_end(op, NULL, "create");
 	}
+}
+
+static void op_network_done(enum network_outcome o, const char *msg, void *arg)
+{
+	struct eng_op *op = arg;
+
+	if (o == NETWORK_FAILED) {
+		struct eng_dep *ed = dep_get(op->e, op->deployment);
+
+		set_str(&ed->last_error, msg);
+		op_end(op, NULL, "create");
+		return;
+	}
+	if (o == NETWORK_OWNED)
+		desired_create_mark_network(&op->create);
+	op_create_step(op);
 }
 
 static void op_next_volume(struct docker_result *r, void *arg)
@@ -480,6 +523,18 @@ static void op_stopped(struct docker_result *r, void *arg)
 	}
 }
 
+/* Blue-green and canary containers carry their slot (desired.c writes an empty one). */
+static void set_slot_label(struct desired_create *c, const char *slot)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_labels; i++)
+		if (strcmp(c->labels[i].key, OBS_LABEL_SLOT) == 0) {
+			free(c->labels[i].value);
+			c->labels[i].value = xstrdup(slot);
+		}
+}
+
 static void op_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
 		     const struct rollout_op *rop)
 {
@@ -505,6 +560,8 @@ static void op_issue(struct engine *e, const struct desired_deployment *dd, cons
 		desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, rop->ordinal, rop->name,
 				     rop->port_offset);
 		desired_volume_labels(&e->desired, dd->name, op->create.ordinal_text, &op->vlabels, &op->n_vlabels);
+		if (rop->slot[0])
+			set_slot_label(&op->create, rop->slot);
 		op_create_step(op);
 		return;
 	case ROLLOUT_START:
@@ -647,6 +704,50 @@ int engine_rollback(struct engine *e, const char *deployment, const char *reason
 	return 0;
 }
 
+/* A blue-green or canary deployment, or ERR_NOTFOUND / ERR_CONFLICT. */
+static const struct desired_deployment *traffic_dep(struct engine *e, const char *deployment, const char *verb,
+						   struct error **err)
+{
+	const struct desired_deployment *dd = desired_find(&e->desired, deployment);
+
+	if (dd == NULL) {
+		error_set(err, ERR_NOTFOUND, "no deployment '%s' in the specs", deployment);
+		return NULL;
+	}
+	if (!engine_traffic_handles(dd)) {
+		error_set(err, ERR_CONFLICT, "deployment '%s' is released by %s: nothing to %s", deployment,
+			  plan_strategy_name(dd->strategy), verb);
+		return NULL;
+	}
+	return dd;
+}
+
+int engine_promote(struct engine *e, const char *deployment, int full, struct error **err)
+{
+	const struct desired_deployment *dd = traffic_dep(e, deployment, "promote", err);
+
+	if (dd == NULL)
+		return -1;
+	if (reached(e, dd) || statefile_is_failed(&e->state, dd->name, dd->revision, e->desired.commit))
+		return error_set(err, ERR_CONFLICT, "deployment '%s' has no release under way to promote", deployment);
+	return engine_traffic_promote(e->traffic, deployment, dd->revision, full, err);
+}
+
+int engine_abort(struct engine *e, const char *deployment, const char *reason, struct error **err)
+{
+	const struct desired_deployment *dd = traffic_dep(e, deployment, "abort", err);
+
+	if (dd == NULL)
+		return -1;
+	if (!engine_traffic_in_progress(e->traffic, deployment, dd->revision) ||
+	    statefile_is_failed(&e->state, dd->name, dd->revision, e->desired.commit))
+		return error_set(err, ERR_CONFLICT, "deployment '%s' has no release under way to abort", deployment);
+	/* As a failed check would: back to the stable slot at 100 %, the new slot removed. */
+	fail_deployment(e, dd, reason ? reason : "aborted by hand");
+	engine_kick(e);
+	return 0;
+}
+
 /* A rollback of phase p waits until no later phase is still rolling back: phase by phase in reverse. */
 static int later_rollback_pending(const struct engine *e, const struct desired_deployment *dd)
 {
@@ -683,6 +784,7 @@ static size_t pass_deployment(struct engine *e, const struct desired_deployment 
 	const struct statefile_entry *se = statefile_get(&e->state, dd->name, 0);
 	const struct desired_deployment *wait = NULL;
 	struct rollout_ctr *ctrs = NULL;
+	struct engine_traffic_verdict tv = { 0 };
 	struct rollout_input in;
 	struct plan_target t;
 	struct buf step;
@@ -743,21 +845,56 @@ static size_t pass_deployment(struct engine *e, const struct desired_deployment 
 			ctrs[i].known = st->ready || st->startup_failed ||
 					st->attempts[PROBE_READINESS] > 0 ||
 					(dd->spec->probes.readiness.kind == SPEC_PROBE_NONE && st->started);
+			int64_t since = st->ready_since_ms, min_ready = (int64_t)dd->min_ready_seconds * 1000;
+
 			if (dd->tmpl.health_cmd) {
 				/* Readiness is Docker's verdict (see probe_ensure). */
 				ctrs[i].ready = st->ready && c->health == OBS_HEALTH_HEALTHY;
 				ctrs[i].known = st->startup_failed || c->health == OBS_HEALTH_HEALTHY ||
 						c->health == OBS_HEALTH_UNHEALTHY;
+				/* minReadySeconds counts from Docker's healthy verdict, not from the runner's start. */
+				if (!ctrs[i].ready)
+					p->healthy_since = 0;
+				else if (p->healthy_since == 0)
+					p->healthy_since = now;
+				since = ctrs[i].ready ? p->healthy_since : -1;
 			}
-			ctrs[i].available = ctrs[i].ready && st->ready_since_ms >= 0 &&
-					    now - st->ready_since_ms >= (int64_t)dd->min_ready_seconds * 1000;
+			ctrs[i].available = ctrs[i].ready && since >= 0 && now - since >= min_ready;
+			/*
+			 * A container made before this engine started cannot have its
+			 * ready time known here; when it is ready and has existed for
+			 * minReadySeconds it counts as available, or a restarted
+			 * controller would take every old replica for unavailable and
+			 * remove them all at once, breaking maxUnavailable.
+			 */
+			if (ctrs[i].ready && !ctrs[i].available && c->created * 1000 < e->born_wall_ms &&
+			    wall_ms() - c->created * 1000 >= min_ready)
+				ctrs[i].available = 1;
 		} else {
 			ctrs[i].known = 1;
 		}
 	}
 	in.v = ctrs;
 	rollout_result_release(&ed->res);
-	rollout_step(&in, &ed->res);
+	engine_traffic_verdict_release(&tv);
+	if (engine_traffic_handles(dd)) {
+		const char *stable = se && se->has_healthy ? se->healthy_rev : NULL;
+
+		engine_traffic_pass(e->traffic, dd, t.rev, stable, t.held, !turn, ctrs, in.n, &ed->res, &tv);
+		if (tv.holding)
+			ed->progress_at = now;
+		/* The old slot is still to be released: the pass is not quiet yet. */
+		if (tv.more && turn)
+			issued++;
+		if (tv.fail && turn && !t.held) {
+			/* The next pass returns to the stable slot: nothing of this decision is carried out. */
+			fail_deployment(e, dd, tv.fail);
+			rollout_result_release(&ed->res);
+			engine_kick(e);
+		}
+	} else {
+		rollout_step(&in, &ed->res);
+	}
 
 	if (turn && !ed->turn) {
 		ed->progress_at = now;
@@ -860,12 +997,16 @@ static size_t pass_deployment(struct engine *e, const struct desired_deployment 
 	buf_init(&step, 1024);
 	if (t.held && !ed->res.complete)
 		(void)buf_printf(&step, "rolling back ");
-	rollout_describe(&in, &ed->res, &step);
+	if (tv.step)
+		(void)buf_puts(&step, tv.step);
+	else
+		rollout_describe(&in, &ed->res, &step);
 	free(ed->step);
 	ed->step = buf_detach(&step, NULL);
 out:
 	free(ctrs);
 probes:
+	engine_traffic_verdict_release(&tv);
 	for (i = 0; od && i < od->n; i++) {
 		struct eng_probe *p = probe_find(e, od->v[i]->id);
 
@@ -1141,6 +1282,11 @@ static void on_stream(int connected, enum docker_status st, const char *message,
 
 /* ------------------------------------------------------------------- setup */
 
+static void traffic_kick(void *arg)
+{
+	engine_kick(arg);
+}
+
 struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *http,
 			  const struct engine_options *o, struct error **err)
 {
@@ -1148,6 +1294,7 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 	size_t i;
 
 	e->loop = l;
+	e->born_wall_ms = wall_ms();
 	e->docker = d;
 	e->http = http;
 	e->o = *o;
@@ -1181,6 +1328,11 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 		e->state.instance = xstrdup(e->instance);
 		e->state.dirty = 1;
 	}
+	e->traffic = engine_traffic_new(l, d, http, o->state_path, traffic_kick, e, err);
+	if (e->traffic == NULL) {
+		engine_free(e);
+		return NULL;
+	}
 	if (o->watch_events) {
 		const char *filters[] = { e->filter, "type=container", NULL };
 
@@ -1210,6 +1362,7 @@ int engine_set_specs(struct engine *e, struct spec_set *set, const char *commit,
 	if (e->set)
 		spec_set_free(e->set);
 	e->set = set;
+	engine_traffic_set_specs(e->traffic, e->set, &e->desired);
 	set_str(&e->commit, commit ? commit : "");
 	/* Probe runners borrow nothing from the old set (they copy), but may use old probe settings: restart them. */
 	for (i = 0; i < e->n_probes; i++)
@@ -1256,6 +1409,7 @@ void engine_free(struct engine *e)
 		if (statefile_save(&e->state, &err) < 0)
 			error_free(err);
 	}
+	engine_traffic_free(e->traffic);
 	statefile_release(&e->state);
 	observed_release(&e->obs);
 	desired_release(&e->desired);

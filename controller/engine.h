@@ -76,6 +76,17 @@ int engine_idle(const struct engine *e);
  */
 int engine_rollback(struct engine *e, const char *deployment, const char *reason, struct error **err);
 
+/*
+ * Blue-green and canary releases under way: promote skips the current pause
+ * or the wait for promotion (full: the new slot takes all traffic at once);
+ * abort returns all traffic to the stable slot and removes the new one, as
+ * a failed check would, and the revision is not tried again until the
+ * commit changes. ERR_NOTFOUND for an unknown deployment, ERR_CONFLICT for
+ * one of another strategy or with no release under way.
+ */
+int engine_promote(struct engine *e, const char *deployment, int full, struct error **err);
+int engine_abort(struct engine *e, const char *deployment, const char *reason, struct error **err);
+
 enum engine_outcome engine_outcome(const struct engine *e);
 /* The status after the last pass; valid until the next pass. */
 const struct fleet_status *engine_status(const struct engine *e);

@@ -57,6 +57,7 @@ struct rollout_op {
 	const struct obs_container *c;	/* START and REMOVE */
 	char *name;			/* CREATE: the container name */
 	int port_offset;		/* CREATE: added to each hostPort */
+	char slot[8];			/* CREATE: the auriga.io/slot label ("" for rolling and recreate) */
 	char *why;
 };
 

@@ -1,0 +1,327 @@
+#!/usr/bin/env bash
+# Blue-green and canary releases through a real NGINX, under bounded load on 127.0.0.1: a good
+# blue-green release loses no request; a release whose new slot dies in the monitor window is
+# switched back and loses none after that; a canary with a 20 % error rate is stopped at its first
+# analysis and rolled back; a good canary reaches 100 %, each step's share of responses (read from
+# the X-Node-Version header) matching its weight. One small deployment, not the fleet.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/fleet-lib.bash"
+
+DEP=trafficapi$$
+NGX=$TEST_TMP/nginx
+mkdir -p "$NGX" "$FLEET_SPECS"
+LP=$(free_port)
+PP=$(free_port)
+# Four consecutive free host ports: two replicas in each of two slots.
+HP=
+for _ in $(seq 50); do
+	base=$((20000 + RANDOM % 20000))
+	python3 - "$base" <<'PY' && { HP=$base; break; }
+import socket, sys
+b = int(sys.argv[1])
+for p in range(b, b + 4):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        sys.exit(1)
+    finally:
+        s.close()
+PY
+done
+[ -n "$HP" ] || { fail "four free host ports"; exit 1; }
+
+# --- NGINX on 127.0.0.1, including the file auriga's router writes ----------------------------
+cat >"$NGX/nginx.conf" <<EOF
+daemon on;
+worker_processes 1;
+pid $NGX/nginx.pid;
+error_log $NGX/error.log;
+events { worker_connections 512; }
+http {
+	access_log off;
+	client_body_temp_path $NGX/body;
+	proxy_temp_path $NGX/proxy;
+	fastcgi_temp_path $NGX/fcgi;
+	uwsgi_temp_path $NGX/uwsgi;
+	scgi_temp_path $NGX/scgi;
+	include $NGX/auriga.conf;
+}
+EOF
+: >"$NGX/auriga.conf"
+nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
+on_exit "kill \$(cat $NGX/nginx.pid)"
+
+# --- the specs ---------------------------------------------------------------------------------
+cat >"$FLEET_SPECS/cluster.yaml" <<EOF
+apiVersion: auriga.io/v1
+kind: Cluster
+metadata: {name: traffic}
+spec:
+  router:
+    type: NGINX
+    configPath: $NGX/auriga.conf
+    reloadCommand: [nginx, -e, $NGX/error.log, -c, $NGX/nginx.conf, -s, reload]
+    listenAddress: 127.0.0.1
+EOF
+cat >"$FLEET_SPECS/services.yaml" <<EOF
+apiVersion: auriga.io/v1
+kind: Service
+metadata: {name: $DEP}
+spec: {deployment: $DEP, port: $LP, targetPort: http}
+---
+apiVersion: auriga.io/v1
+kind: Service
+metadata: {name: $DEP-preview}
+spec: {deployment: $DEP, port: $PP, targetPort: http}
+---
+apiVersion: auriga.io/v1
+kind: Job
+metadata: {name: $DEP-smoke}
+spec:
+  activeDeadlineSeconds: 20
+  template:
+    image: auriga-demo-node:v1
+    command: [/demo-node, probe, /q/health/ready]
+    env: {DEMO_PORT: "$PP"}
+---
+apiVersion: auriga.io/v1
+kind: AnalysisTemplate
+metadata: {name: $DEP-errors}
+spec:
+  metrics:
+    - name: error-rate
+      interval: 2s
+      count: 2
+      failureLimit: 0
+      failureCondition: {operator: ">", value: 0.05}
+      provider:
+        scrape:
+          port: http
+          path: /q/metrics
+          metric: 'http_server_requests_total{uri="/api/v11/transactions",status=~"5.."} / http_server_requests_total{uri="/api/v11/transactions"}'
+EOF
+
+# write_dep IMAGE STRATEGY_BLOCK [ENV_LINE]
+write_dep() {
+	cat >"$FLEET_SPECS/deployment.yaml" <<EOF
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata: {name: $DEP}
+spec:
+  role: api
+  replicas: 2
+  progressDeadlineSeconds: 60
+  template:
+    image: $1
+    env: {NODE_TYPE: api${3:+, $3}}
+    ports: [{name: http, containerPort: 9003, hostPort: $HP}]
+  probes:
+    readiness:
+      httpGet: {path: /q/health/ready, port: http}
+      periodSeconds: 1
+      timeoutSeconds: 1
+      failureThreshold: 1
+  strategy:
+$2
+EOF
+}
+
+BLUEGREEN="    type: BlueGreen
+    blueGreen:
+      activeService: $DEP
+      previewService: $DEP-preview
+      smokeTestJob: $DEP-smoke
+      postPromotionWindowSeconds: 6
+      scaleDownDelaySeconds: 3"
+CANARY="    type: Canary
+    canary:
+      steps:
+        - setWeight: 20
+        - analysis: {templates: [{templateName: $DEP-errors}]}
+        - pause: {duration: 6s}
+        - setWeight: 50
+        - pause: {duration: 6s}"
+
+apply() { auriga_engine apply --timeout-total "${1:-120}" "$FLEET_SPECS" >>"$TEST_TMP/apply.out" 2>>"$TEST_TMP/apply.err"; }
+slots() { fleet_ps '{{.Label "auriga.io/slot"}}:{{.Image}}' | sort | tr '\n' ' ' | sed 's/ $//'; }
+version() { curl -s -o /dev/null -D - -X POST "http://127.0.0.1:$LP/api/v11/transactions" | tr -d '\r' |
+	sed -n 's/^X-Node-Version: //Ip'; }
+
+# load OUT SECONDS: POSTs transactions through NGINX one after another (a new connection each,
+# at most 100000 and for at most SECONDS) and writes "ms status version" per request.
+load() {
+	python3 - "$LP" "$1" "$2" >/dev/null 2>&1 <<'PY' &
+import http.client, sys, time
+port, out, secs = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+end = time.time() + secs
+with open(out, "w", buffering=1) as f:
+    for _ in range(100000):
+        if time.time() >= end:
+            break
+        t = int(time.time() * 1000)
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("POST", "/api/v11/transactions", body=b"{}", headers={"Connection": "close"})
+            r = c.getresponse()
+            r.read()
+            f.write("%d %d %s\n" % (t, r.status, r.getheader("X-Node-Version", "-")))
+            c.close()
+        except Exception as e:
+            f.write("%d 0 %s\n" % (t, type(e).__name__))
+PY
+	# Its stdout is not ours: the caller's $(...) must not wait for it.
+	echo $!
+}
+stop_load() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+failed_count() { awk '$2 < 200 || $2 >= 300' "$1" | wc -l; }
+
+# --- first release: blue, straight to 100 % ------------------------------------------------------
+write_dep auriga-demo-node:v1 "$BLUEGREEN"
+apply
+expect_eq "the first release comes up in slot blue" "blue:auriga-demo-node:v1 blue:auriga-demo-node:v1" "$(slots)"
+expect_eq "NGINX answers from v1" v1 "$(version)"
+
+# --- (a) blue-green of a good version under load: no request fails -------------------------------
+write_dep auriga-demo-node:v2 "$BLUEGREEN"
+pid=$(load "$TEST_TMP/load-a" 90)
+sleep 1
+start=$(date +%s%N)
+apply
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+sleep 1
+stop_load "$pid"
+diag "blue-green v1 -> v2 took $took ms; $(wc -l <"$TEST_TMP/load-a") requests through NGINX"
+expect_eq "blue-green: no request failed" 0 "$(failed_count "$TEST_TMP/load-a")"
+expect_eq "blue-green: v2 runs in slot green, blue is gone" "green:auriga-demo-node:v2 green:auriga-demo-node:v2" "$(slots)"
+expect_eq "blue-green: the last requests were answered by v2" v2 "$(tail -1 "$TEST_TMP/load-a" | cut -d' ' -f3)"
+# While NGINX's old worker drains, both versions answer for a moment; then only v2.
+overlap=$(awk '$3 == "v2" && !f { f = $1 } $3 == "v1" { l = $1 } END { print l - f }' "$TEST_TMP/load-a")
+diag "blue-green: v1 and v2 both answered for $overlap ms around the switch"
+expect_eq "blue-green: after the switch only v2 answers (overlap under 1 s)" 1 "$([ "$overlap" -lt 1000 ] && echo 1 || echo 0)"
+check "the smoke test ran" grep -q "smoke test passed" "$TEST_TMP/apply.err"
+
+# --- (b) a version that dies in the monitor window is switched back ------------------------------
+write_dep auriga-demo-node:v3 "$BLUEGREEN" 'DEMO_CRASH_AFTER_S: "5"'
+pid=$(load "$TEST_TMP/load-b" 90)
+apply
+rc=$?
+sleep 2
+stop_load "$pid"
+expect_eq "window failure: apply reports the rollback" 1 "$rc"
+expect_match "window failure: the reason is in the status" "stopped being ready after the switch" \
+	"$(grep -h 'rolled back' "$TEST_TMP/apply.out" | tail -1)"
+expect_eq "window failure: v2 serves again in slot green, v3 is gone" \
+	"green:auriga-demo-node:v2 green:auriga-demo-node:v2" "$(slots)"
+# The switch back: the first router apply after the failure, from the controller's log.
+back=$(python3 - "$TEST_TMP/apply.err" <<'PY'
+import datetime, re, sys
+failed = False
+for line in open(sys.argv[1]):
+    if "deployment failed, rolling back" in line and "stopped being ready" in line:
+        failed = True
+    elif failed and 'msg="router applied"' in line:
+        t = re.search(r"time=(\S+)Z", line).group(1)
+        d = datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=datetime.timezone.utc)
+        print(int(d.timestamp() * 1000))
+        break
+PY
+)
+after=$(awk '$3 == "v3" { n = NR } END { print n + 0 }' "$TEST_TMP/load-b")
+diag "window failure: $(wc -l <"$TEST_TMP/load-b") requests, $(grep -c ' v3$' "$TEST_TMP/load-b") answered by v3, $(failed_count "$TEST_TMP/load-b") failed in all"
+expect_eq "window failure: v3 did serve before the switch back" 1 "$([ "$after" -gt 0 ] && echo 1 || echo 0)"
+diag "window failure: $(awk -v b="${back:-0}" '$1 < b && ($2 < 200 || $2 >= 300)' "$TEST_TMP/load-b" | wc -l) requests failed while slot blue was down, before the switch back"
+expect_eq "window failure: no request failed after the switch back" 0 \
+	"$(awk -v b="${back:-0}" 'b > 0 && $1 >= b && ($2 < 200 || $2 >= 300)' "$TEST_TMP/load-b" | wc -l)"
+check "window failure: the switch back was seen in the log" test -n "$back"
+
+# --- (c) a canary with a 20 % error rate stops at its first analysis -------------------------------
+write_dep auriga-demo-node:flaky "$CANARY"
+pid=$(load "$TEST_TMP/load-c" 90)
+apply
+rc=$?
+sleep 2
+stop_load "$pid"
+expect_eq "flaky canary: apply reports the rollback" 1 "$rc"
+summary=$(grep -h 'rolled back' "$TEST_TMP/apply.out" | tail -1)
+diag "$summary"
+expect_match "flaky canary: the failed metric and its value are in the status" \
+	"analysis at 20% \(step 2 of 5\) failed: error-rate = 0\.[0-9]+ > 0\.05" "$summary"
+expect_eq "flaky canary: v2 keeps all traffic, the canary is gone" \
+	"green:auriga-demo-node:v2 green:auriga-demo-node:v2" "$(slots)"
+flaky=$(grep -c ' flaky$' "$TEST_TMP/load-c")
+expect_eq "flaky canary: the canary never got past 20 %" 1 \
+	"$(awk '{ n++; if ($3 == "flaky") f++ } END { print (f > 0 && f < n * 0.3) ? 1 : 0 }' "$TEST_TMP/load-c")"
+after=$(awk '$3 == "flaky" { n = NR } END { print n + 0 }' "$TEST_TMP/load-c")
+expect_eq "flaky canary: no request failed after the rollback" 0 \
+	"$(tail -n +"$((after + 1))" "$TEST_TMP/load-c" | awk '$2 < 200 || $2 >= 300' | wc -l)"
+diag "flaky canary: $(wc -l <"$TEST_TMP/load-c") requests, $flaky answered by the canary"
+
+# --- (d) a good canary reaches 100 %, each step's share matching its weight ------------------------
+write_dep auriga-demo-node:v3 "$CANARY"
+pid=$(load "$TEST_TMP/load-d" 120)
+# The active upstream's weights at each change of the router's file, with the time they were
+# seen: the steps' boundaries.
+python3 - "$NGX/auriga.conf" "$TEST_TMP/weights" 120 "$DEP" <<'PY' &
+import re, sys, time
+path, out, secs, up = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+last = None
+end = time.time() + secs
+with open(out, "w", buffering=1) as f:
+    while time.time() < end:
+        try:
+            text = open(path).read()
+        except OSError:
+            text = ""
+        m = re.search(r"upstream " + re.escape(up) + r" \{(.*?)\}", text, re.S)
+        ws = ",".join(re.findall(r"weight=(\d+)", m.group(1))) if m else ""
+        if ws != last:
+            last = ws
+            f.write("%d %s\n" % (int(time.time() * 1000), ws))
+        time.sleep(0.02)
+PY
+watch_pid=$!
+on_exit "kill $watch_pid"
+apply
+rc=$?
+sleep 1
+stop_load "$pid"
+kill "$watch_pid" 2>/dev/null
+expect_eq "good canary: converges" 0 "$rc"
+expect_eq "good canary: v3 runs alone" 2 "$(slots | tr ' ' '\n' | grep -c ':auriga-demo-node:v3$')"
+expect_eq "good canary: nothing else runs" 2 "$(fleet_count)"
+# Per router state: the share of v3 among requests sent from 0.3 s after it was seen to the next
+# change; a step is checked when it saw at least 100 requests. Tolerance: 5 percentage points.
+check "good canary: each step's share of v3 matches its weight within 5 points" python3 - \
+	"$TEST_TMP/weights" "$TEST_TMP/load-d" <<'PY'
+import sys
+marks = [l.split(" ", 1) + [""] for l in open(sys.argv[1]).read().splitlines()]
+marks = [(int(m[0]), m[1].strip()) for m in marks]
+reqs = [l.split() for l in open(sys.argv[2]).read().splitlines()]
+reqs = [(int(t), int(s), v) for t, s, v in reqs]
+ok = True
+steps = 0
+for i, (t0, w) in enumerate(marks):
+    t1 = marks[i + 1][0] if i + 1 < len(marks) else 1 << 62
+    ws = [int(x) for x in w.split(",") if x]
+    # Both slots in the upstream: the canary is the side with the smaller weight (20) or either (50).
+    if len(ws) < 4:
+        continue
+    expect = 100.0 * sum(x for x in ws if x == min(ws)) / sum(ws) if len(set(ws)) == 2 else 50.0
+    ins = [r for r in reqs if t0 + 300 <= r[0] < t1]
+    if len(ins) < 100:
+        continue
+    share = 100.0 * sum(1 for r in ins if r[2] == "v3") / len(ins)
+    steps += 1
+    print("# router weights %s: %d requests, %.1f %% answered by v3 (weight says %.0f %%)" % (w, len(ins), share, expect))
+    if abs(share - expect) > 5:
+        ok = False
+if steps < 2:
+    print("# only %d weighted steps were measured" % steps)
+    ok = False
+sys.exit(0 if ok else 1)
+PY
+expect_eq "good canary: the last requests were answered by v3" v3 "$(tail -1 "$TEST_TMP/load-d" | cut -d' ' -f3)"
+expect_eq "good canary: no request failed" 0 "$(failed_count "$TEST_TMP/load-d")"
+[ "$_tap_failed" -eq 0 ] || { tail -5 "$NGX/error.log"; tail -30 "$TEST_TMP/apply.out"; grep -E 'level=(warn|error)|traffic' "$TEST_TMP/apply.err" | tail -30; } |
+	while read -r l; do diag "$l"; done
