@@ -120,6 +120,14 @@ static void on_posted(struct loop *l, void *arg)
 		   engine_rollback(p->dm->engine, p->deployment, "rolled back through the API", &err) < 0) {
 		log_warn(COMPONENT, "rollback refused", "deployment", p->deployment, "error", error_msg(err), (char *)NULL);
 		error_free(err);
+	} else if (p->a == HTTPD_PROMOTE && p->dm->engine &&
+		   engine_promote(p->dm->engine, p->deployment, 0, &err) < 0) {
+		log_warn(COMPONENT, "promote refused", "deployment", p->deployment, "error", error_msg(err), (char *)NULL);
+		error_free(err);
+	} else if (p->a == HTTPD_ABORT && p->dm->engine &&
+		   engine_abort(p->dm->engine, p->deployment, "aborted through the API", &err) < 0) {
+		log_warn(COMPONENT, "abort refused", "deployment", p->deployment, "error", error_msg(err), (char *)NULL);
+		error_free(err);
 	}
 	free(p->deployment);
 	free(p);
@@ -133,9 +141,7 @@ static int p_action(void *ctx, enum httpd_action a, const char *deployment, cons
 
 	(void)reason;
 	(void)commit;
-	if (a != HTTPD_SYNC && a != HTTPD_ROLLBACK)
-		return error_set(err, ERR_CONFLICT, "no canary or blue-green rollout to %s here",
-				 a == HTTPD_PROMOTE ? "promote" : "abort");
+	/* Promote and abort are checked on the loop (engine_promote, engine_abort): a refusal is logged. */
 	p = xcalloc(1, sizeof(*p));
 	p->dm = dm;
 	p->a = a;

@@ -1,7 +1,8 @@
-/* The status model, its note form (a summary line and a YAML document, via libyaml) and its JSON form (jansson). */
+/* The status model, its note form (a summary line and a YAML document: written with libyaml's emitter, read with our bounded loader) and its JSON form (jansson). */
 #include "status.h"
 #include "buf.h"
 #include "util.h"
+#include "yaml_tree.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -439,35 +440,50 @@ out:
 	return r;
 }
 
-/* Parsing: libyaml's document loader, then a walk over the nodes we know. */
+/*
+ * Parsing: notes come from the remote, so they go through our bounded loader
+ * (depth, aliases, nodes with aliases expanded, sizes), then a walk over the
+ * nodes we know. Lines in messages count the summary line: the YAML starts on
+ * line 2 of the note.
+ */
+
+/* A note has a handful of levels and one entry per deployment; these leave room for any real fleet. */
+static const struct ytree_limits note_limits = {
+	.max_depth = 16,
+	.max_aliases = 64,
+	.max_nodes = 200000,
+	.max_scalar = 64 * 1024,
+	.max_document = NOTE_MAX,
+	.max_file = NOTE_MAX,
+	.max_documents = 4,
+};
 
 struct parse {
-	yaml_document_t doc;
 	struct error **err;
 	int r;
 };
 
-static int perr(struct parse *p, const yaml_node_t *n, const char *what)
+static int perr(struct parse *p, const struct ynode *n, const char *what)
 {
 	if (p->r == 0)
-		p->r = error_set(p->err, ERR_INVALID, "status note line %lu: %s",
-				 (unsigned long)n->start_mark.line + 2, what);
+		p->r = error_set(p->err, ERR_INVALID, "status note line %d: %s", n->line + 1, what);
 	return p->r;
 }
 
-static const char *scalar(struct parse *p, const yaml_node_t *n, const char *field)
+/* The text of a scalar of any resolved type (a revision of digits reads as an integer). */
+static const char *scalar(struct parse *p, const struct ynode *n, const char *field)
 {
-	if (n->type != YAML_SCALAR_NODE) {
+	if (n->type != YNODE_SCALAR) {
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "'%s' must be a scalar", field);
 		perr(p, n, msg);
 		return NULL;
 	}
-	return (const char *)n->data.scalar.value;
+	return n->str;
 }
 
-static void set_str(struct parse *p, const yaml_node_t *n, const char *field, char **dst)
+static void set_str(struct parse *p, const struct ynode *n, const char *field, char **dst)
 {
 	const char *v = scalar(p, n, field);
 
@@ -477,7 +493,7 @@ static void set_str(struct parse *p, const yaml_node_t *n, const char *field, ch
 	}
 }
 
-static void set_long(struct parse *p, const yaml_node_t *n, const char *field, long *dst)
+static void set_long(struct parse *p, const struct ynode *n, const char *field, long *dst)
 {
 	const char *v = scalar(p, n, field);
 
@@ -489,7 +505,7 @@ static void set_long(struct parse *p, const yaml_node_t *n, const char *field, l
 	}
 }
 
-static void set_time(struct parse *p, const yaml_node_t *n, const char *field, int64_t *dst)
+static void set_time(struct parse *p, const struct ynode *n, const char *field, int64_t *dst)
 {
 	const char *v = scalar(p, n, field);
 
@@ -501,7 +517,7 @@ static void set_time(struct parse *p, const yaml_node_t *n, const char *field, i
 	}
 }
 
-static void set_phase(struct parse *p, const yaml_node_t *n, enum status_phase *dst)
+static void set_phase(struct parse *p, const struct ynode *n, enum status_phase *dst)
 {
 	const char *v = scalar(p, n, "phase");
 
@@ -509,20 +525,19 @@ static void set_phase(struct parse *p, const yaml_node_t *n, enum status_phase *
 		perr(p, n, "unknown phase");
 }
 
-static void parse_condition(struct parse *p, yaml_node_t *n, struct status_deployment *d)
+static void parse_condition(struct parse *p, const struct ynode *n, struct status_deployment *d)
 {
-	yaml_node_pair_t *pair;
 	struct status_condition *c;
+	size_t i;
 
-	if (n->type != YAML_MAPPING_NODE) {
+	if (n->type != YNODE_MAP) {
 		perr(p, n, "a condition must be a mapping");
 		return;
 	}
 	c = status_add_condition(d, "");
-	for (pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top && !p->r; pair++) {
-		yaml_node_t *k = yaml_document_get_node(&p->doc, pair->key);
-		yaml_node_t *v = yaml_document_get_node(&p->doc, pair->value);
-		const char *key = scalar(p, k, "key");
+	for (i = 0; i + 1 < n->n && !p->r; i += 2) {
+		const struct ynode *v = n->kids[i + 1];
+		const char *key = scalar(p, n->kids[i], "key");
 
 		if (key == NULL)
 			break;
@@ -539,20 +554,19 @@ static void parse_condition(struct parse *p, yaml_node_t *n, struct status_deplo
 	}
 }
 
-static void parse_deployment(struct parse *p, const char *name, yaml_node_t *n, struct fleet_status *s)
+static void parse_deployment(struct parse *p, const char *name, const struct ynode *n, struct fleet_status *s)
 {
-	yaml_node_pair_t *pair;
 	struct status_deployment *d;
+	size_t i, j;
 
-	if (n->type != YAML_MAPPING_NODE) {
+	if (n->type != YNODE_MAP) {
 		perr(p, n, "a deployment must be a mapping");
 		return;
 	}
 	d = status_add_deployment(s, name);
-	for (pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top && !p->r; pair++) {
-		yaml_node_t *k = yaml_document_get_node(&p->doc, pair->key);
-		yaml_node_t *v = yaml_document_get_node(&p->doc, pair->value);
-		const char *key = scalar(p, k, "key");
+	for (i = 0; i + 1 < n->n && !p->r; i += 2) {
+		const struct ynode *v = n->kids[i + 1];
+		const char *key = scalar(p, n->kids[i], "key");
 
 		if (key == NULL)
 			break;
@@ -581,31 +595,28 @@ static void parse_deployment(struct parse *p, const char *name, yaml_node_t *n, 
 		else if (strcmp(key, "finishedAt") == 0)
 			set_time(p, v, key, &d->finished_at);
 		else if (strcmp(key, "conditions") == 0) {
-			yaml_node_item_t *it;
-
-			if (v->type != YAML_SEQUENCE_NODE) {
+			if (v->type != YNODE_SEQ) {
 				perr(p, v, "'conditions' must be a list");
 				break;
 			}
-			for (it = v->data.sequence.items.start; it < v->data.sequence.items.top && !p->r; it++)
-				parse_condition(p, yaml_document_get_node(&p->doc, *it), d);
+			for (j = 0; j < v->n && !p->r; j++)
+				parse_condition(p, v->kids[j], d);
 		}
 	}
 }
 
-static void parse_root(struct parse *p, yaml_node_t *root, struct fleet_status *s)
+static void parse_root(struct parse *p, const struct ynode *root, struct fleet_status *s)
 {
-	yaml_node_pair_t *pair, *dp;
+	size_t i, j;
 
-	if (root == NULL || root->type != YAML_MAPPING_NODE) {
+	if (root == NULL || root->type != YNODE_MAP) {
 		if (p->r == 0)
 			p->r = error_set(p->err, ERR_INVALID, "status note: the document is not a mapping");
 		return;
 	}
-	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top && !p->r; pair++) {
-		yaml_node_t *k = yaml_document_get_node(&p->doc, pair->key);
-		yaml_node_t *v = yaml_document_get_node(&p->doc, pair->value);
-		const char *key = scalar(p, k, "key");
+	for (i = 0; i + 1 < root->n && !p->r; i += 2) {
+		const struct ynode *v = root->kids[i + 1];
+		const char *key = scalar(p, root->kids[i], "key");
 
 		if (key == NULL)
 			break;
@@ -617,23 +628,23 @@ static void parse_root(struct parse *p, yaml_node_t *root, struct fleet_status *
 			set_str(p, v, key, &s->summary);
 		else if (strcmp(key, "observedAt") == 0)
 			set_time(p, v, key, &s->observed_at);
-		else if (strcmp(key, "source") == 0 && v->type == YAML_MAPPING_NODE) {
-			for (dp = v->data.mapping.pairs.start; dp < v->data.mapping.pairs.top && !p->r; dp++) {
-				const char *sk = scalar(p, yaml_document_get_node(&p->doc, dp->key), "key");
+		else if (strcmp(key, "source") == 0 && v->type == YNODE_MAP) {
+			for (j = 0; j + 1 < v->n && !p->r; j += 2) {
+				const char *sk = scalar(p, v->kids[j], "key");
 
 				if (sk && strcmp(sk, "lastError") == 0)
-					set_str(p, yaml_document_get_node(&p->doc, dp->value), sk, &s->source_error);
+					set_str(p, v->kids[j + 1], sk, &s->source_error);
 			}
 		} else if (strcmp(key, "deployments") == 0) {
-			if (v->type != YAML_MAPPING_NODE) {
+			if (v->type != YNODE_MAP) {
 				perr(p, v, "'deployments' must be a mapping");
 				break;
 			}
-			for (dp = v->data.mapping.pairs.start; dp < v->data.mapping.pairs.top && !p->r; dp++) {
-				const char *name = scalar(p, yaml_document_get_node(&p->doc, dp->key), "name");
+			for (j = 0; j + 1 < v->n && !p->r; j += 2) {
+				const char *name = scalar(p, v->kids[j], "name");
 
 				if (name)
-					parse_deployment(p, name, yaml_document_get_node(&p->doc, dp->value), s);
+					parse_deployment(p, name, v->kids[j + 1], s);
 			}
 		}
 	}
@@ -641,7 +652,8 @@ static void parse_root(struct parse *p, yaml_node_t *root, struct fleet_status *
 
 int status_parse_note(struct fleet_status *out, const char *text, size_t len, struct error **err)
 {
-	yaml_parser_t parser;
+	struct ytree t;
+	struct ytree_error yerr;
 	struct parse p;
 	const char *nl;
 	size_t off;
@@ -655,19 +667,18 @@ int status_parse_note(struct fleet_status *out, const char *text, size_t len, st
 		return error_set(err, ERR_INVALID, "status note: the first line does not start with 'auriga: '");
 	nl = memchr(text, '\n', len);
 	off = nl ? (size_t)(nl - text) + 1 : len;
-	if (!yaml_parser_initialize(&parser))
-		return error_set(err, ERR_GENERIC, "cannot start the YAML parser");
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text + off, len - off);
-	if (!yaml_parser_load(&parser, &p.doc)) {
-		p.r = error_set(err, ERR_INVALID, "status note line %lu: %s",
-				(unsigned long)parser.problem_mark.line + 2,
-				parser.problem ? parser.problem : "invalid YAML");
-		yaml_parser_delete(&parser);
+	memset(&yerr, 0, sizeof(yerr));
+	if (ytree_parse(&t, "status note", text + off, len - off, &note_limits, &yerr) < 0) {
+		if (yerr.line > 0)
+			p.r = error_set(err, ERR_INVALID, "status note line %d: %s", yerr.line + 1, yerr.msg);
+		else
+			p.r = error_set(err, ERR_INVALID, "status note: %s", yerr.msg);
+		ytree_release(&t);
 		return p.r;
 	}
-	parse_root(&p, yaml_document_get_root_node(&p.doc), out);
-	yaml_document_delete(&p.doc);
-	yaml_parser_delete(&parser);
+	/* Only the first document is the status; a note without one is not a mapping either. */
+	parse_root(&p, t.n_docs > 0 ? t.docs[0].root : NULL, out);
+	ytree_release(&t);
 	if (p.r)
 		status_release(out);
 	return p.r;

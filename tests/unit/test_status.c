@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "status.h"
 #include "util.h"
 
@@ -96,6 +97,76 @@ static void parse_errors(void **state)
 	error_clear(&err);
 }
 
+/* Notes come from the remote: hostile ones are refused with a message, quickly and without a crash. */
+static void hostile_notes(void **state)
+{
+	struct fleet_status s;
+	struct error *err = NULL;
+	struct buf b = BUF_INIT_MAX(4u << 20);
+	static const char aliases_ok[] = "auriga: Healthy 1/1 ready\n\n"
+					 "x: &common {status: \"True\", reason: Fine}\n"
+					 "deployments:\n"
+					 "  a: {phase: Healthy, revision: 1234, conditions: [*common, *common]}\n";
+	int i, j;
+
+	(void)state;
+	/* Deep nesting: 5000 open brackets. */
+	assert_int_equal(buf_puts(&b, "auriga: X\n\ndeployments:\n  a: "), 0);
+	for (i = 0; i < 5000; i++)
+		assert_int_equal(buf_putc(&b, '['), 0);
+	assert_int_equal(status_parse_note(&s, b.data, b.len, &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "line 4"));
+	assert_non_null(strstr(error_msg(err), "nesting deeper than the limit"));
+	error_clear(&err);
+
+	/* An alias bomb within the alias count: 8 aliases per level, 7 levels, 8^7 nodes expanded. */
+	buf_reset(&b);
+	assert_int_equal(buf_puts(&b, "auriga: X\n\nl0: &l0 [x, x, x, x, x, x, x, x]\n"), 0);
+	for (i = 1; i < 8; i++) {
+		assert_int_equal(buf_printf(&b, "l%d: &l%d [", i, i), 0);
+		for (j = 0; j < 8; j++)
+			assert_int_equal(buf_printf(&b, "%s*l%d", j ? ", " : "", i - 1), 0);
+		assert_int_equal(buf_puts(&b, "]\n"), 0);
+	}
+	assert_int_equal(status_parse_note(&s, b.data, b.len, &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "alias expansion"));
+	error_clear(&err);
+
+	/* Many cheap aliases. */
+	buf_reset(&b);
+	assert_int_equal(buf_puts(&b, "auriga: X\n\na: &a x\nb: ["), 0);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(buf_puts(&b, "*a, "), 0);
+	assert_int_equal(buf_puts(&b, "*a]\n"), 0);
+	assert_int_equal(status_parse_note(&s, b.data, b.len, &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "aliases"));
+	error_clear(&err);
+
+	/* A huge scalar under the note's size bound, then a note over it. */
+	buf_reset(&b);
+	assert_int_equal(buf_puts(&b, "auriga: X\n\ncommit: "), 0);
+	for (i = 0; i < 200000; i++)
+		assert_int_equal(buf_putc(&b, 'a'), 0);
+	assert_int_equal(buf_putc(&b, '\n'), 0);
+	assert_int_equal(status_parse_note(&s, b.data, b.len, &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "larger than the limit"));
+	error_clear(&err);
+	for (i = 0; i < (1 << 20); i++)
+		assert_int_equal(buf_putc(&b, '#'), 0);
+	assert_int_equal(status_parse_note(&s, b.data, b.len, &err), ERR_TOOBIG);
+	assert_non_null(strstr(error_msg(err), "more than 1 MiB"));
+	error_clear(&err);
+
+	/* A few aliases are still YAML we read; a revision of digits stays text. */
+	assert_int_equal(status_parse_note(&s, aliases_ok, strlen(aliases_ok), &err), 0);
+	assert_int_equal(s.ndeployments, 1);
+	assert_string_equal(s.deployments[0].revision, "1234");
+	assert_int_equal(s.deployments[0].nconditions, 2);
+	assert_string_equal(s.deployments[0].conditions[1].reason, "Fine");
+	status_release(&s);
+	buf_release(&b);
+}
+
 static void json_form(void **state)
 {
 	struct fleet_status s;
@@ -158,6 +229,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(note_round_trip),
 		cmocka_unit_test(parse_errors),
+		cmocka_unit_test(hostile_notes),
 		cmocka_unit_test(json_form),
 		cmocka_unit_test(times),
 		cmocka_unit_test(copy_is_deep),
