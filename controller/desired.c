@@ -111,6 +111,7 @@ void desired_tmpl_copy(struct desired_tmpl *dst, const struct desired_tmpl *src)
 		dst->labels[i].value = xstrdup(src->labels[i].value);
 	}
 	dst->network = dup_or_null(src->network);
+	dst->privileged = src->privileged;
 	dst->user = dup_or_null(src->user);
 	dst->health_cmd = strv_dup(src->health_cmd, strv_len(src->health_cmd));
 	dst->health_interval_ms = src->health_interval_ms;
@@ -173,6 +174,7 @@ void desired_tmpl_from_spec(struct desired_tmpl *t, const struct spec_container 
 		t->labels[i].value = xstrdup(c->labels[i].value ? c->labels[i].value : "");
 	}
 	t->network = dup_or_null(c->network);
+	t->privileged = c->privileged;
 	t->user = dup_or_null(c->user);
 }
 
@@ -233,6 +235,9 @@ json_t *desired_tmpl_to_json(const struct desired_tmpl *t)
 		json_object_set_new(o, "network", json_string(t->network));
 	if (t->user)
 		json_object_set_new(o, "user", json_string(t->user));
+	/* Only when set, so state files written before the field read back the same. */
+	if (t->privileged)
+		json_object_set_new(o, "privileged", json_true());
 	if (t->health_cmd)
 		json_object_set_new(o, "healthcheck",
 				    json_pack("{s:o, s:I, s:I, s:I, s:i}", "command", strv_json(t->health_cmd),
@@ -328,6 +333,7 @@ int desired_tmpl_from_json(struct desired_tmpl *t, const json_t *j, struct error
 	}
 	t->network = dup_or_null(jstr(j, "network"));
 	t->user = dup_or_null(jstr(j, "user"));
+	t->privileged = json_is_true(json_object_get(j, "privileged"));
 	v = json_object_get(j, "healthcheck");
 	if (v) {
 		if ((rc = json_strv(&t->health_cmd, json_object_get(v, "command"), "healthcheck.command", err)) < 0)
@@ -586,6 +592,27 @@ void desired_volume_labels(const struct desired *d, const char *dep, const char 
 	push_label(out, n, OBS_LABEL_ORDINAL, ordinal_text);
 }
 
+const char *desired_network_to_create(const struct desired_tmpl *t)
+{
+	const char *n = t->network;
+
+	if (n == NULL || *n == '\0' || strcmp(n, "bridge") == 0 || strcmp(n, "host") == 0 ||
+	    strcmp(n, "none") == 0 || strcmp(n, "default") == 0 || str_has_prefix(n, "container:"))
+		return NULL;
+	return n;
+}
+
+void desired_network_labels(const struct desired *d, struct docker_label **out, size_t *n)
+{
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	for (i = 0; i < d->n_extra_labels; i++)
+		push_label(out, n, d->extra_labels[i].key, d->extra_labels[i].value);
+	push_label(out, n, OBS_LABEL_MANAGED_BY, d->instance);
+}
+
 void desired_create_build(struct desired_create *out, const struct desired *d, const char *dep,
 			  const struct desired_tmpl *tmpl, const char *rev, int ordinal, const char *name,
 			  int host_port_offset)
@@ -653,6 +680,14 @@ void desired_create_build(struct desired_create *out, const struct desired *d, c
 	out->spec.nano_cpus = tmpl->cpu_millis * 1000000;
 	out->spec.restart_policy = tmpl->restart;
 	out->spec.network = tmpl->network;
+	if (desired_network_to_create(tmpl)) {
+		/* Docker refuses aliases on the default bridge; on a user network they name the replicas. */
+		out->aliases[0] = xstrdup(dep);
+		out->aliases[1] = desired_container_name(dep, ordinal, NULL);
+		out->spec.aliases = (const char *const *)out->aliases;
+		out->create_network = tmpl->network;
+	}
+	out->spec.privileged = tmpl->privileged;
 	out->spec.user = tmpl->user;
 	out->spec.hostname = out->name;
 	if (tmpl->health_cmd) {
@@ -671,6 +706,15 @@ void desired_create_build(struct desired_create *out, const struct desired *d, c
 	}
 }
 
+void desired_create_mark_network(struct desired_create *c)
+{
+	if (c->create_network == NULL)
+		return;
+	push_label(&c->labels, &c->n_labels, OBS_LABEL_NETWORK, c->create_network);
+	c->spec.labels = c->labels;
+	c->spec.n_labels = c->n_labels;
+}
+
 void desired_create_release(struct desired_create *c)
 {
 	size_t i;
@@ -685,5 +729,7 @@ void desired_create_release(struct desired_create *c)
 	free(c->mounts);
 	strv_free(c->volume_names);
 	strv_free(c->health_test);
+	free(c->aliases[0]);
+	free(c->aliases[1]);
 	memset(c, 0, sizeof(*c));
 }

@@ -48,6 +48,7 @@ struct desired_tmpl {
 	struct docker_label *labels;	/* the template's own labels */
 	size_t n_labels;
 	char *network;
+	int privileged;
 	char *user;
 	/*
 	 * An exec readiness probe is also given to Docker as the container's
@@ -135,6 +136,9 @@ struct desired_create {
 	struct docker_healthcheck health;
 	char **health_test;
 	char ordinal_text[16];
+	/* On the template's network: the deployment's name and "<deployment>-<ordinal>". */
+	char *aliases[3];
+	const char *create_network;	/* desired_network_to_create of the template: ensure it first */
 };
 
 /*
@@ -147,10 +151,24 @@ void desired_create_build(struct desired_create *out, const struct desired *d, c
 			  const struct desired_tmpl *tmpl, const char *rev, int ordinal, const char *name,
 			  int host_port_offset);
 void desired_create_release(struct desired_create *c);
+/*
+ * Marks the request's network as auriga's (label auriga.io/network = its
+ * name): probes may then reach the container at its own address there.
+ */
+void desired_create_mark_network(struct desired_create *c);
 
 /* Labels on the named volumes of a deployment's ordinal (managed-by, deployment, ordinal, extras). */
 void desired_volume_labels(const struct desired *d, const char *dep, const char *ordinal_text,
 			   struct docker_label **out, size_t *n);
+
+/*
+ * The network a template names that auriga creates when it is missing:
+ * NULL for none and for Docker's predefined ones (bridge, host, none,
+ * container:...), which are joined as they are.
+ */
+const char *desired_network_to_create(const struct desired_tmpl *t);
+/* Labels on a network auriga creates: the extras, then managed-by. */
+void desired_network_labels(const struct desired *d, struct docker_label **out, size_t *n);
 
 /* "<deployment>-<ordinal>" and "<deployment>-<ordinal>-<short rev>": malloc'd. */
 char *desired_container_name(const char *dep, int ordinal, const char *rev_or_null);

@@ -285,6 +285,7 @@ struct docker_create_spec {
 	int restart_max_retries;	/* for on-failure */
 	const char *network;		/* network to join (NetworkMode and endpoint), or NULL */
 	const char *const *aliases;	/* DNS aliases on that network */
+	int privileged;			/* HostConfig.Privileged */
 	const struct docker_healthcheck *healthcheck;
 	const char *user;
 	const char *workdir;

@@ -209,6 +209,8 @@ json_t *docker_create_body(const struct docker_create_spec *s, struct error **er
 	}
 	json_object_set_new(hc, "Mounts", mounts);
 	mounts = NULL;
+	if (s->privileged)
+		json_object_set_new(hc, "Privileged", json_true());
 	if (s->memory_bytes > 0)
 		json_object_set_new(hc, "Memory", json_integer(s->memory_bytes));
 	if (s->nano_cpus > 0)

@@ -49,6 +49,7 @@ static void container_release(struct obs_container *c)
 	free(c->malformed_why);
 	free(c->status);
 	free(c->ports);
+	free(c->network_ip);
 }
 
 void observed_release(struct observed *o)
@@ -184,6 +185,14 @@ static int read_container(struct obs_container *c, const json_t *j, struct error
 		free(c->deployment);
 		c->deployment = NULL;
 		c->ordinal = -1;
+	}
+	if (label(labels, OBS_LABEL_NETWORK)) {
+		const json_t *n = json_object_get(json_object_get(json_object_get(j, "NetworkSettings"), "Networks"),
+						  label(labels, OBS_LABEL_NETWORK));
+		const char *ip = json_string_value(json_object_get(n, "IPAddress"));
+
+		if (ip && *ip)
+			c->network_ip = xstrdup(ip);
 	}
 	return read_ports(c, json_object_get(j, "Ports"), err);
 }

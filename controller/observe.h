@@ -23,6 +23,8 @@
 #define OBS_LABEL_ORDINAL "auriga.io/ordinal"
 #define OBS_LABEL_SLOT "auriga.io/slot"
 #define OBS_LABEL_COMMIT "auriga.io/commit"
+/* The container's network, when auriga owns it: probes go to the container's address there. */
+#define OBS_LABEL_NETWORK "auriga.io/network"
 
 /* The largest ordinal we accept from a label: anything above is malformed. */
 #define OBS_MAX_ORDINAL 100000
@@ -66,6 +68,8 @@ struct obs_container {
 	int64_t created;	/* unix seconds */
 	struct obs_port *ports;
 	size_t n_ports;
+	/* Its address on the network auriga owns (label auriga.io/network), or NULL. */
+	char *network_ip;
 };
 
 /* The containers of one deployment, sorted by ordinal, then revision, then id. */
