@@ -902,10 +902,18 @@ static size_t pass_deployment(struct engine *e, const struct desired_deployment 
 			ed->started_at = wall_ms();
 	}
 	if (strcmp(ed->target, t.rev) != 0) {
+		int64_t was = statefile_progress(&e->state, dd->name, t.rev), wall = wall_ms();
+
 		snprintf(ed->target, sizeof(ed->target), "%s", t.rev);
 		ed->progress_at = now;
-		ed->started_at = wall_ms();
+		ed->started_at = wall;
 		ed->finished_at = 0;
+		/* A restart in the middle of this rollout: its deadline runs on from the state file. */
+		if (was > 0 && was <= wall && !ed->res.complete) {
+			ed->progress_at = now - (wall - was);
+			ed->last_updated = ed->res.updated;
+			ed->last_available = ed->res.available;
+		}
 	}
 	ed->turn = turn;
 	/* A deployment that was complete and lost a container starts a new deadline, not an old one. */
@@ -915,6 +923,13 @@ static size_t pass_deployment(struct engine *e, const struct desired_deployment 
 		ed->progress_at = now;
 	ed->last_updated = ed->res.updated;
 	ed->last_available = ed->res.available;
+	if (ed->progress_at == now && !ed->res.complete) {
+		int64_t wall = wall_ms();
+
+		/* At most once a second: a slot held at the router counts as progress on every pass. */
+		if (wall - statefile_progress(&e->state, dd->name, t.rev) >= 1000)
+			statefile_set_progress(&e->state, dd->name, t.rev, wall);
+	}
 
 	/* Liveness failures restart the container: it goes, and the next pass makes it anew. */
 	for (i = 0; i < in.n; i++) {

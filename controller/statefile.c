@@ -163,6 +163,27 @@ void statefile_set_failed(struct statefile *s, const char *deployment, const cha
 	s->dirty = 1;
 }
 
+void statefile_set_progress(struct statefile *s, const char *deployment, const char *rev, int64_t at)
+{
+	struct statefile_entry *e = statefile_get(s, deployment, 1);
+
+	if (strcmp(e->progress_rev, rev) == 0 && e->progress_at == at)
+		return;
+	set_rev(e->progress_rev, rev);
+	e->progress_at = at;
+	s->dirty = 1;
+}
+
+int64_t statefile_progress(const struct statefile *s, const char *deployment, const char *rev)
+{
+	int found;
+	size_t pos = find_pos(s, deployment, &found);
+
+	if (!found || strcmp(s->v[pos].progress_rev, rev) != 0)
+		return 0;
+	return s->v[pos].progress_at;
+}
+
 int statefile_is_failed(const struct statefile *s, const char *deployment, const char *rev, const char *commit)
 {
 	int found;
@@ -241,6 +262,10 @@ static json_t *to_json(const struct statefile *s)
 			json_object_set_new(f, "at", json_integer(e->failed_at));
 			json_object_set_new(o, "failed", f);
 		}
+		if (e->progress_rev[0])
+			json_object_set_new(o, "progress",
+					    json_pack("{s:s, s:I}", "revision", e->progress_rev, "at",
+						      (json_int_t)e->progress_at));
 		json_object_set_new(deps, e->deployment, o);
 	}
 	json_object_set_new(root, "deployments", deps);
@@ -315,6 +340,13 @@ static int from_json(struct statefile *s, const json_t *root, struct error **err
 			set_str(&e->failed_commit, json_string_value(json_object_get(f, "commit")));
 			set_str(&e->failed_reason, json_string_value(json_object_get(f, "reason")));
 			e->failed_at = json_integer_value(json_object_get(f, "at"));
+		}
+		if (json_object_get(o, "progress")) {
+			const json_t *pr = json_object_get(o, "progress");
+
+			if ((rc = rev_field(e->progress_rev, pr, s->path, dep, err)) < 0)
+				return rc;
+			e->progress_at = json_integer_value(json_object_get(pr, "at"));
 		}
 	}
 	s->dirty = 0;

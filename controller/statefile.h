@@ -34,6 +34,12 @@ struct statefile_entry {
 	char *failed_commit;
 	char *failed_reason;
 	int64_t failed_at;
+	/*
+	 * The rollout of progress_rev last made progress at progress_at (wall
+	 * ms): progressDeadlineSeconds counts from here, across restarts.
+	 */
+	char progress_rev[SPEC_REVISION_HEX];	/* "" when none */
+	int64_t progress_at;
 };
 
 struct statefile {
@@ -66,6 +72,13 @@ void statefile_set_failed(struct statefile *s, const char *deployment, const cha
  * (a new commit gives it another chance).
  */
 int statefile_is_failed(const struct statefile *s, const char *deployment, const char *rev, const char *commit);
+/*
+ * Records that the rollout of rev made progress at wall ms at (started, or
+ * one more replica updated or available). A new rev replaces the old one.
+ */
+void statefile_set_progress(struct statefile *s, const char *deployment, const char *rev, int64_t at);
+/* When the rollout of rev last made progress (wall ms), or 0 when the state does not know. */
+int64_t statefile_progress(const struct statefile *s, const char *deployment, const char *rev);
 /* The template the state knows for rev (healthy or applied), or NULL. */
 const struct desired_tmpl *statefile_tmpl(const struct statefile *s, const char *deployment, const char *rev);
 

@@ -162,12 +162,50 @@ static void missing_is_empty_and_corrupt_is_an_error(void **state)
 	statefile_release(&s);
 }
 
+/* The rollout's last progress survives a restart, so progressDeadlineSeconds does not start over. */
+static void progress_survives_a_reload(void **state)
+{
+	struct statefile s, r;
+	struct error *err = NULL;
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	statefile_init(&s, path);
+	assert_int_equal(statefile_progress(&s, "business", REV_A), 0);
+	statefile_set_progress(&s, "business", REV_A, 1700000000123);
+	assert_true(s.dirty);
+	assert_int_equal(statefile_save(&s, &err), 0);
+	/* The same value again is no change to write. */
+	statefile_set_progress(&s, "business", REV_A, 1700000000123);
+	assert_false(s.dirty);
+
+	statefile_init(&r, NULL);
+	assert_int_equal(statefile_load(&r, path, &err), 0);
+	assert_int_equal(statefile_progress(&r, "business", REV_A), 1700000000123);
+	/* Another revision's rollout, or another deployment, knows nothing of it. */
+	assert_int_equal(statefile_progress(&r, "business", REV_B), 0);
+	assert_int_equal(statefile_progress(&r, "slim", REV_A), 0);
+	/* A new revision's rollout replaces the old record. */
+	statefile_set_progress(&r, "business", REV_B, 1700000005000);
+	assert_int_equal(statefile_progress(&r, "business", REV_A), 0);
+	assert_int_equal(statefile_progress(&r, "business", REV_B), 1700000005000);
+	assert_int_equal(statefile_save(&r, &err), 0);
+	statefile_release(&r);
+	statefile_init(&r, NULL);
+	assert_int_equal(statefile_load(&r, path, &err), 0);
+	assert_int_equal(statefile_progress(&r, "business", REV_B), 1700000005000);
+	statefile_release(&r);
+	statefile_release(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(save_leaves_no_temporary, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_is_empty_and_corrupt_is_an_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(progress_survives_a_reload, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
