@@ -95,6 +95,7 @@ await "the first rollout is counted as succeeded" 60 reaches "$succeeded" 1
 expect_eq "one rollout started" 1 "$(value "$started")"
 expect_eq "the deployment's phase is Healthy" 1 "$(value "$healthy")"
 expect_eq "two replicas ready" 2 "$(value "auriga_deployment_replicas_ready{deployment=\"$DEP\"}")"
+check "reconcile passes were timed" positive "$(value 'auriga_reconcile_duration_seconds_count')"
 check "Docker list calls were timed" positive \
 	"$(value 'auriga_docker_request_duration_seconds_count{op="list_containers"}')"
 check "Docker create calls were timed (one per replica at least)" reaches \
