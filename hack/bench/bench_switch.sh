@@ -4,7 +4,8 @@
 # (a new connection each) and reads each answer's X-Node-Version. Each round switches blue->green
 # and back through router_set (render, nginx -t, rename, reload by `nginx -s reload`, then the
 # same with a router that reloads by SIGHUP to the pid file), and then the same two switches
-# written by hand without the check (rename + nginx -s reload: the floor for a checked switch).
+# written by hand without the check: rename + `nginx -s reload`, and rename + SIGHUP (the floor:
+# what NGINX itself needs to turn its workers over to a new configuration).
 # Printed, median / max from the decision: when the call returned, the first answer from the new
 # slot, and the send time from which every request was answered by the new slot; failed requests;
 # `nginx -t` alone and a plain reload of an unchanged configuration under the same load; and the
