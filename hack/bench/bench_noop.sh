@@ -1,52 +1,186 @@
 #!/usr/bin/env bash
-# The cost of a pass that finds nothing to do, at 25 deployments: `auriga plan` (load and check the
-# specs, one labelled container list, the plan) against its peer in the same run, `docker ps` with
-# the same label filter (the list alone, through the docker CLI). Prints both and the ratio, and
-# auriga's resident memory during a no-op `auriga apply`.
+# The cost of a reconcile pass that finds nothing to do, at 25 deployments on the real engine and
+# at 10,000 deployments (one replica each) against tests/fakes/fleet_dockerd.py, a fake daemon
+# that lists 10,000 containers labelled as auriga's at the desired revision, in the Engine API's
+# JSON (about 14 MB a list). At each size, in the same run:
+#   - the engine's own pass (container list to decision, engine_last_pass_ms) as `auriga run`
+#     reports it in auriga_reconcile_duration_seconds, over passes asked for by POST /api/v1/sync,
+#     and the daemon's resident memory (VmRSS, VmHWM) after them;
+#   - `auriga plan` from start to exit (read and check every spec, list, plan) and its max RSS;
+#   - the peer: the same list call (same URL, same socket) by curl, and at 25 `docker ps` with the
+#     same label filter.
+# Prints one line per figure and the ratios pass/list and plan/list. Bounded: a fixed number of
+# rounds and passes, each command under a timeout; the 25-deployment part holds the fleet lock.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 auriga=${AURIGA_BIN:-$top/build/auriga}
-n=${BENCH_DEPLOYMENTS:-25}
-rounds=${BENCH_ROUNDS:-20}
+small=${BENCH_DEPLOYMENTS:-25}
+large=${BENCH_LARGE:-10000}
+parts=${BENCH_PARTS:-small large}	# which of the two sizes to run
 inst=bench-noop-$$
 label=auriga.bench=$inst
+token=bench-noop-token
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/auriga-bench-noop.XXXXXX")
+fake_pid= run_pid=
 cleanup() {
+	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
+	[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
 	ids=$(docker ps -aq --filter "label=$label")
 	[ -n "$ids" ] && docker rm -f $ids >/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+for tool in curl python3 /usr/bin/time docker; do
+	command -v "$tool" >/dev/null || { echo "bench_noop: $tool is missing (hack/deps.sh)" >&2; exit 1; }
+done
+printf '%s' "$token" >"$tmp/token"
 
-mkdir -p "$tmp/specs"
-for i in $(seq 1 "$n"); do
-	cat >"$tmp/specs/d$i.yaml" <<YAML
-apiVersion: auriga.io/v1
+gen_specs() { # DIR N
+	mkdir -p "$1"
+	python3 - "$1" "$2" <<'PY'
+import sys
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(1, n + 1):
+    with open(f"{d}/d{i}.yaml", "w") as f:
+        f.write(f"""apiVersion: auriga.io/v1
 kind: Deployment
 metadata:
-  name: d$i
+  name: d{i}
 spec:
   role: business
   replicas: 1
   template:
     image: auriga-demo-node:v1
-YAML
-done
-run() { "$auriga" "$1" --instance "$inst" --state-dir "$tmp/state" --label "$label" "${@:2}" "$tmp/specs"; }
-run apply --timeout-total 300 >/dev/null 2>&1
-run plan >/dev/null || { echo "bench_noop: the fleet did not converge" >&2; exit 1; }
+""")
+PY
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+mean_ms() { # ROUNDS COMMAND...: mean wall time of the command, in ms (one decimal)
+	local r=$1 t0 t1
+	shift
+	t0=$(date +%s%N)
+	for _ in $(seq 1 "$r"); do "$@" >/dev/null; done
+	t1=$(date +%s%N)
+	python3 -c "print(round(($t1 - $t0) / $r / 1e6, 1))"
+}
+metric() { # PORT NAME
+	curl -fs "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'
+}
 
-ms() { python3 -c 'import sys,time; print(time.time()*1000)'; }
-t0=$(date +%s%N)
-for _ in $(seq 1 "$rounds"); do run plan >/dev/null; done
-t1=$(date +%s%N)
-for _ in $(seq 1 "$rounds"); do
-	docker ps -a --filter "label=auriga.io/managed-by=$inst" --format '{{json .}}' >/dev/null
-done
-t2=$(date +%s%N)
-plan_ms=$(( (t1 - t0) / rounds / 1000000 ))
-ps_ms=$(( (t2 - t1) / rounds / 1000000 ))
-/usr/bin/time -f '%M' -o "$tmp/rss" "$auriga" apply --instance "$inst" --state-dir "$tmp/state" --label "$label" \
-	--timeout-total 60 "$tmp/specs" >/dev/null 2>&1 || true
-echo "no-op pass at $n deployments: auriga plan ${plan_ms} ms, docker ps (peer) ${ps_ms} ms," \
-	"ratio $(python3 -c "print(round($plan_ms / max($ps_ms, 1), 2))")x; auriga apply max RSS $(cat "$tmp/rss") KiB"
+# `auriga run` on SPECS against HOST: PASSES passes asked for one after the other (each awaited),
+# then "mean-pass-ms passes VmRSS-kB VmHWM-kB".
+daemon_passes() { # HOST SPECS PASSES WAIT_S
+	local host=$1 specs=$2 want=$3 wait_s=$4 port n=0 i prev
+	port=$(free_port)
+	"$auriga" run --instance "$inst" --state-dir "$tmp/run-state" --docker-host "$host" \
+		--listen "127.0.0.1:$port" --api-token-file "$tmp/token" --poll-interval 1h \
+		--extra-labels "$label" "$specs" >"$tmp/run.log" 2>&1 &
+	run_pid=$!
+	# The first pass ends when the specs are read and the list is judged.
+	for _ in $(seq 1 $((wait_s * 10))); do
+		n=$(metric "$port" auriga_reconcile_duration_seconds_count 2>/dev/null || true)
+		[ "${n:-0}" -ge 1 ] && break
+		sleep 0.1
+	done
+	[ "${n:-0}" -ge 1 ] || { tail -5 "$tmp/run.log" >&2; echo "bench_noop: no pass within ${wait_s}s" >&2; return 1; }
+	for i in $(seq 2 "$want"); do
+		prev=$n
+		curl -fs -X POST -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/sync" >/dev/null
+		for _ in $(seq 1 $((wait_s * 20))); do
+			n=$(metric "$port" auriga_reconcile_duration_seconds_count)
+			[ "$n" -gt "$prev" ] && break
+			sleep 0.05
+		done
+		[ "$n" -gt "$prev" ] || { echo "bench_noop: pass $i did not come within ${wait_s}s" >&2; return 1; }
+	done
+	local sum ok err rss hwm
+	sum=$(metric "$port" auriga_reconcile_duration_seconds_sum)
+	ok=$(curl -fs "http://127.0.0.1:$port/metrics" | awk '$1 == "auriga_reconcile_total{result=\"ok\"}" { print $2 }')
+	err=$(curl -fs "http://127.0.0.1:$port/metrics" | awk '$1 == "auriga_reconcile_total{result=\"error\"}" { print $2 }')
+	[ "${err:-1}" = 0 ] || { echo "bench_noop: $err passes failed" >&2; return 1; }
+	# Nothing may have been planned: a no-op pass issues no operation.
+	if grep -Eq 'msg=(create|remove|start) ' "$tmp/run.log"; then
+		echo "bench_noop: the daemon acted on a fleet that should be converged" >&2
+		grep -E 'msg=(create|remove|start) ' "$tmp/run.log" | head -3 >&2
+		return 1
+	fi
+	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$run_pid/status")
+	hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$run_pid/status")
+	kill "$run_pid"
+	wait "$run_pid" 2>/dev/null || true
+	run_pid=
+	echo "$(python3 -c "print(round($sum * 1000 / $n, 1))") $ok $rss $hwm"
+}
+
+report() { # SIZE PASS_MS PASSES RSS HWM PLAN_MS PLAN_RSS LIST_MS LIST_BYTES
+	local r1 r2
+	r1=$(python3 -c "print(round($2 / max($8, 0.1), 2))")
+	r2=$(python3 -c "print(round($6 / max($8, 0.1), 2))")
+	echo "no-op pass at $1 deployments: engine pass $2 ms (mean of $3), auriga plan $6 ms," \
+		"list call by curl (peer) $8 ms ($9 bytes); pass/list ${r1}x, plan/list ${r2}x"
+	echo "resident memory at $1 deployments: auriga run VmRSS $4 kB, VmHWM $5 kB; auriga plan max RSS $7 kB"
+}
+
+api=$(docker version -f '{{.Server.APIVersion}}')
+list() { curl -fs --unix-socket "$1" "$list_url"; }
+filter=$(python3 -c "import json,urllib.parse,sys; print(urllib.parse.quote(json.dumps({'label': ['auriga.io/managed-by=$inst']})))")
+list_url="http://localhost/v$api/containers/json?all=1&filters=$filter"
+
+# ---- 25 deployments on the real engine
+if [[ " $parts " == *" small "* ]]; then
+exec 9>/tmp/auriga-fleet.lock
+flock -w 900 9 || { echo "bench_noop: the fleet lock stayed busy" >&2; exit 1; }
+gen_specs "$tmp/specs-small" "$small"
+plan() { "$auriga" plan --instance "$inst" --state-dir "$tmp/state" --label "$label" "$@"; }
+"$auriga" apply --instance "$inst" --state-dir "$tmp/state" --label "$label" --timeout-total 300 \
+	"$tmp/specs-small" >"$tmp/apply.log" 2>&1 || { tail -5 "$tmp/apply.log" >&2; echo "bench_noop: apply failed" >&2; exit 1; }
+plan "$tmp/specs-small" >/dev/null || { echo "bench_noop: the fleet did not converge" >&2; exit 1; }
+daemon_passes unix:///var/run/docker.sock "$tmp/specs-small" 20 30 >"$tmp/passes"
+read -r pass_ms passes rss hwm <"$tmp/passes"
+plan_ms=$(mean_ms 20 plan "$tmp/specs-small")
+/usr/bin/time -f '%M' -o "$tmp/plan.rss" "$auriga" plan --instance "$inst" --state-dir "$tmp/state" \
+	--label "$label" "$tmp/specs-small" >/dev/null
+list_ms=$(mean_ms 20 list /var/run/docker.sock)
+bytes=$(list /var/run/docker.sock | wc -c)
+ps_ms=$(mean_ms 20 docker ps -a --filter "label=auriga.io/managed-by=$inst" --format '{{json .}}')
+report "$small" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.rss")" "$list_ms" "$bytes"
+echo "peer at $small deployments: docker ps (same filter) $ps_ms ms;" \
+	"auriga plan/docker ps $(python3 -c "print(round($plan_ms / max($ps_ms, 0.1), 2))")x"
+ids=$(docker ps -aq --filter "label=$label")
+[ -n "$ids" ] && docker rm -f $ids >/dev/null
+flock -u 9
+fi
+
+# ---- 10,000 deployments against the fake daemon
+[[ " $parts " == *" large "* ]] || exit 0
+gen_specs "$tmp/specs-large" "$large"
+sock=$tmp/fake.sock
+python3 "$top/tests/fakes/fleet_dockerd.py" "$sock" "$tmp/fleet.json" --api "$api" 2>"$tmp/fake.log" &
+fake_pid=$!
+for _ in $(seq 1 150); do [ -S "$sock" ] && break; sleep 0.2; done
+[ -S "$sock" ] || { cat "$tmp/fake.log" >&2; echo "bench_noop: the fake daemon did not start" >&2; exit 1; }
+# The desired revisions come from auriga itself: plan against the empty host, then fill it.
+timeout 600 "$auriga" plan --json --instance "$inst" --state-dir "$tmp/state" --label "$label" \
+	--docker-host "unix://$sock" "$tmp/specs-large" >"$tmp/plan.json" && { echo "bench_noop: an empty host needs no change?" >&2; exit 1; }
+python3 - "$tmp/plan.json" "$tmp/fleet.json" "$inst" "$label" <<'PY'
+import json, sys
+plan, out, inst, label = sys.argv[1:]
+p = json.load(open(plan))
+deps = [{"name": d["name"], "revision": d["revision"], "replicas": d["desired"]}
+        for ph in p["phases"] for d in ph["deployments"]]
+k, _, v = label.partition("=")
+json.dump({"instance": inst, "image": "auriga-demo-node:v1", "labels": {k: v}, "deployments": deps}, open(out, "w"))
+PY
+timeout 600 "$auriga" plan --instance "$inst" --state-dir "$tmp/state" --label "$label" \
+	--docker-host "unix://$sock" "$tmp/specs-large" >/dev/null || { echo "bench_noop: $large deployments are not a no-op on the fake" >&2; exit 1; }
+n_ctr=$(list "$sock" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$n_ctr" -ge "$large" ] || { echo "bench_noop: the fake lists $n_ctr containers" >&2; exit 1; }
+daemon_passes "unix://$sock" "$tmp/specs-large" 5 300 >"$tmp/passes"
+read -r pass_ms passes rss hwm <"$tmp/passes"
+plan_ms=$(mean_ms 3 timeout 600 "$auriga" plan --instance "$inst" --state-dir "$tmp/state" \
+	--label "$label" --docker-host "unix://$sock" "$tmp/specs-large")
+/usr/bin/time -f '%M' -o "$tmp/plan.rss" "$auriga" plan --instance "$inst" --state-dir "$tmp/state" \
+	--label "$label" --docker-host "unix://$sock" "$tmp/specs-large" >/dev/null
+list_ms=$(mean_ms 5 list "$sock")
+bytes=$(list "$sock" | wc -c)
+report "$large" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.rss")" "$list_ms" "$bytes"

@@ -1,26 +1,51 @@
 #!/usr/bin/env bash
 # A 25-replica rolling update (v1 -> v2) by auriga against Docker Swarm's `service update` on the
-# same engine, with the same constraints: one at a time, start the new before stopping the old
-# (auriga maxSurge 1 / maxUnavailable 0; swarm --update-parallelism 1 --update-order start-first),
-# the same readiness check every second, and a one-second monitor window (auriga minReadySeconds 1,
-# swarm --update-monitor 1s). Prints both times and the ratio. Leaves swarm mode if it entered it.
+# same engine, with the same constraints:
+#   - one at a time, the new started before the old is stopped (auriga maxSurge 1 /
+#     maxUnavailable 0; swarm --update-parallelism 1 --update-order start-first, no update delay);
+#   - the same image and the same health check: the image's own exec HEALTHCHECK
+#     (/demo-node probe /q/health/ready), run by Docker every second, timeout 5 s, one retry, no
+#     start period (auriga's exec readiness probe becomes exactly that HEALTHCHECK; swarm keeps the
+#     image's command and gets the same timing flags);
+#   - a one-second monitor window (auriga minReadySeconds 1, swarm --update-monitor 1s). They are
+#     not the same thing: auriga waits out minReadySeconds for every replica before it removes the
+#     old one, swarm watches each task for failure in the background while it goes on.
+# Both runs are timed by the same clock (this host's realtime clock, which also stamps Docker's
+# events): from the command to its exit, and from the command to the Docker event that marked the
+# last of the 25 new containers healthy. Prints both times, both ratios, and auriga's engine pass
+# figures from its own log. The fleet lock is held for the whole run. Leaves swarm mode if it
+# entered it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 auriga=${AURIGA_BIN:-$top/build/auriga}
 n=${BENCH_REPLICAS:-25}
+deadline=${BENCH_TIMEOUT:-600}
 inst=bench-rollout-$$
 label=auriga.bench=$inst
 svc=auriga-bench-$$
+v1=auriga-demo-node:v1
+v2=auriga-demo-node:v2
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/auriga-bench-rollout.XXXXXX")
-joined=0
+joined=0 gwbridge_before=1 events_pid=
 cleanup() {
+	[ -n "$events_pid" ] && kill "$events_pid" 2>/dev/null
 	ids=$(docker ps -aq --filter "label=$label")
 	[ -n "$ids" ] && docker rm -f $ids >/dev/null
 	docker service rm "$svc" >/dev/null 2>&1 || true
-	[ "$joined" = 1 ] && docker swarm leave --force >/dev/null 2>&1
+	if [ "$joined" = 1 ]; then
+		docker swarm leave --force >/dev/null 2>&1 || true
+		[ "$gwbridge_before" = 0 ] && docker network rm docker_gwbridge >/dev/null 2>&1 || true
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+for img in "$v1" "$v2"; do
+	docker image inspect "$img" >/dev/null 2>&1 || { echo "bench_rollout: no image $img (make images)" >&2; exit 1; }
+done
+
+# Other fleet runs (end-to-end tests, other benchmarks) would share the two cores: one at a time.
+exec 9>/tmp/auriga-fleet.lock
+flock -w 900 9 || { echo "bench_rollout: the fleet lock stayed busy" >&2; exit 1; }
 
 specs() { # IMAGE
 	cat >"$tmp/bench.yaml" <<YAML
@@ -46,31 +71,97 @@ spec:
     rollingUpdate: {maxUnavailable: 0, maxSurge: 1}
 YAML
 }
-run() { "$auriga" apply --instance "$inst" --state-dir "$tmp/state" --label "$label" --timeout-total 900 "$tmp/bench.yaml"; }
-specs auriga-demo-node:v1
-run >/dev/null 2>&1
-specs auriga-demo-node:v2
-t0=$(date +%s%N)
-run >/dev/null 2>&1
-auriga_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-ids=$(docker ps -aq --filter "label=$label")
-docker rm -f $ids >/dev/null
 
+# Docker's events for our containers, from now on, one JSON object a line.
+events_start() { # FILE
+	docker events --filter "label=$label" --format '{{json .}}' >"$1" &
+	events_pid=$!
+	sleep 0.5
+}
+events_stop() {
+	sleep 1 # the last events reach the stream
+	kill "$events_pid" 2>/dev/null
+	wait "$events_pid" 2>/dev/null || true
+	events_pid=
+}
+
+# Milliseconds from T0 (ns) to the health event that made the last of the n running containers
+# at IMAGE healthy; fails unless exactly n such containers run and each has such an event.
+last_healthy_ms() { # EVENTS T0 IMAGE
+	docker ps --no-trunc --filter "label=$label" --format '{{.ID}} {{.Image}} {{.Status}}' >"$tmp/ps"
+	python3 - "$1" "$2" "$3" "$n" "$tmp/ps" <<'PY'
+import json, sys
+events, t0, image, n, ps = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
+running = set()
+for line in open(ps):
+    cid, img, status = line.split(" ", 2)
+    if img.split("@")[0] == image and "(healthy)" in status:
+        running.add(cid)
+healthy = {}
+for line in open(events):
+    ev = json.loads(line)
+    if ev.get("Type") == "container" and ev.get("Action") == "health_status: healthy":
+        cid = ev["Actor"]["ID"]
+        healthy.setdefault(cid, ev["timeNano"])
+missing = [c for c in running if c not in healthy]
+if len(running) != n or missing:
+    sys.exit(f"bench_rollout: {len(running)} healthy containers at {image} (want {n}), "
+             f"{len(missing)} without a health event:\n" + open(ps).read())
+print((max(healthy[c] for c in running) - t0) // 1000000)
+PY
+}
+
+# ---- auriga
+run() { "$auriga" apply --instance "$inst" --state-dir "$tmp/state" --label "$label" --timeout-total "$deadline" "$tmp/bench.yaml"; }
+specs "$v1"
+run >"$tmp/auriga-v1.log" 2>&1 || { cat "$tmp/auriga-v1.log" >&2; echo "bench_rollout: auriga did not bring up v1" >&2; exit 1; }
+specs "$v2"
+events_start "$tmp/auriga.events"
+t0=$(date +%s%N)
+run >"$tmp/auriga-v2.log" 2>&1 || { tail -20 "$tmp/auriga-v2.log" >&2; echo "bench_rollout: auriga's rollout failed" >&2; exit 1; }
+auriga_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+events_stop
+auriga_healthy_ms=$(last_healthy_ms "$tmp/auriga.events" "$t0" "$v2") || { tail -30 "$tmp/auriga-v2.log" >&2; exit 1; }
+# Engine figures from its own log: passes, and how long the pass itself took (list to decision).
+passes=$(grep -c 'msg="pass' "$tmp/auriga-v2.log" || true)
+ids=$(docker ps -aq --filter "label=$label")
+[ -n "$ids" ] && docker rm -f $ids >/dev/null
+
+# ---- docker swarm
 if [ "$(docker info -f '{{.Swarm.LocalNodeState}}')" != active ]; then
-	docker swarm init --advertise-addr 127.0.0.1 >/dev/null
+	docker network inspect docker_gwbridge >/dev/null 2>&1 || gwbridge_before=0
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+	docker swarm init --advertise-addr 127.0.0.1 --listen-addr "127.0.0.1:$port" >/dev/null
 	joined=1
 fi
+# No --health-cmd: that would be a shell command, and the image has no shell; the image's exec
+# HEALTHCHECK stays, with the same timing as auriga's. No published ports (no ingress needed).
 docker service create -d --name "$svc" --replicas "$n" --label "$label" --container-label "$label" \
-	--health-cmd '/demo-node probe /q/health/ready' --health-interval 1s --health-timeout 5s \
-	--health-retries 1 --update-parallelism 1 --update-order start-first --update-delay 0s \
-	--update-monitor 1s --update-failure-action pause auriga-demo-node:v1 >/dev/null
-docker service update --detach=false --quiet --replicas "$n" "$svc" >/dev/null 2>&1 || true
-for _ in $(seq 1 300); do
+	--health-interval 1s --health-timeout 5s --health-retries 1 --health-start-period 1ms \
+	--update-parallelism 1 --update-order start-first --update-delay 0s --update-monitor 1s \
+	--update-failure-action pause "$v1" >/dev/null 2>"$tmp/swarm-create.err"
+for _ in $(seq 1 "$deadline"); do
 	[ "$(docker service ls --filter "name=$svc" --format '{{.Replicas}}')" = "$n/$n" ] && break
 	sleep 1
 done
+[ "$(docker service ls --filter "name=$svc" --format '{{.Replicas}}')" = "$n/$n" ] ||
+	{ echo "bench_rollout: swarm did not bring up v1" >&2; exit 1; }
+events_start "$tmp/swarm.events"
 t0=$(date +%s%N)
-docker service update --detach=false --quiet --image auriga-demo-node:v2 "$svc" >/dev/null 2>&1
+timeout "$deadline" docker service update --detach=false --image "$v2" "$svc" >"$tmp/swarm-update.log" 2>&1 ||
+	{ tail -5 "$tmp/swarm-update.log" >&2; echo "bench_rollout: swarm's update failed" >&2; exit 1; }
 swarm_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-echo "rolling update of $n replicas: auriga ${auriga_ms} ms, docker swarm ${swarm_ms} ms," \
-	"swarm/auriga $(python3 -c "print(round($swarm_ms / max($auriga_ms, 1), 2))")x"
+events_stop
+# Swarm's old tasks stop in the background: count only the running ones at v2.
+swarm_healthy_ms=$(last_healthy_ms "$tmp/swarm.events" "$t0" "$v2") || { docker service ps "$svc" | head -40 >&2; exit 1; }
+state=$(docker service inspect -f '{{.UpdateStatus.State}}' "$svc")
+[ "$state" = completed ] || { echo "bench_rollout: swarm's update ended $state" >&2; exit 1; }
+
+ratio() { python3 -c "print(round($1 / max($2, 1), 2))"; }
+echo "rolling update of $n replicas, command to exit: auriga ${auriga_ms} ms, docker swarm ${swarm_ms} ms," \
+	"swarm/auriga $(ratio "$swarm_ms" "$auriga_ms")x"
+echo "rolling update of $n replicas, command to last new container healthy (Docker's events):" \
+	"auriga ${auriga_healthy_ms} ms, docker swarm ${swarm_healthy_ms} ms," \
+	"swarm/auriga $(ratio "$swarm_healthy_ms" "$auriga_healthy_ms")x"
+echo "auriga: $passes passes logged; per replica $(( auriga_ms / n )) ms of which minReadySeconds 1000 ms;" \
+	"swarm per replica $(( swarm_ms / n )) ms"
