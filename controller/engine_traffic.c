@@ -95,6 +95,14 @@ static void record_from_json(struct traffic_record *r, json_t *j)
 	r->step_at = sa;
 }
 
+static int record_eq(const struct traffic_record *a, const struct traffic_record *b)
+{
+	return strcmp(a->rev, b->rev) == 0 && a->switched == b->switched && a->switched_at == b->switched_at &&
+	       a->step == b->step && a->weight == b->weight && a->step_at == b->step_at &&
+	       a->smoke_ok == b->smoke_ok && a->pre_ok == b->pre_ok && a->promote == b->promote &&
+	       a->full == b->full;
+}
+
 static struct et_dep *dep_get(struct engine_traffic *t, const char *name)
 {
 	size_t i;
@@ -106,7 +114,7 @@ static struct et_dep *dep_get(struct engine_traffic *t, const char *name)
 	d = xcalloc(1, sizeof(*d));
 	d->t = t;
 	d->name = xstrdup(name);
-	t->deps = xrealloc(t->deps, (t->n_deps + 1) * sizeof(*t->deps));
+	t->deps = xrealloc(t->deps, (t->n_deps + 1) * sizeof(struct et_dep *));
 	t->deps[t->n_deps++] = d;
 	return d;
 }
@@ -114,8 +122,8 @@ static struct et_dep *dep_get(struct engine_traffic *t, const char *name)
 static int records_load(struct engine_traffic *t, struct error **err)
 {
 	json_error_t je;
-	json_t *root, *deps, *v;
-	const char *k;
+	json_t *root, *deps;
+	void *it;
 
 	if (t->path == NULL || access(t->path, F_OK) != 0)
 		return 0;
@@ -123,7 +131,11 @@ static int records_load(struct engine_traffic *t, struct error **err)
 	if (root == NULL)
 		return error_set(err, ERR_INVALID, "release records '%s': %s (line %d)", t->path, je.text, je.line);
 	deps = json_object_get(root, "deployments");
-	json_object_foreach(deps, k, v) record_from_json(&dep_get(t, k)->rec, v);
+	for (it = json_object_iter(deps); it; it = json_object_iter_next(deps, it)) {
+		const char *k = json_object_iter_key(it);
+
+		record_from_json(&dep_get(t, k)->rec, json_object_iter_value(it));
+	}
 	json_decref(root);
 	return 0;
 }
@@ -670,7 +682,7 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 	in.check_msg = d->msg;
 	traffic_decide(&in, &d->rec, &tr);
 	d->complete = tr.res.complete;
-	if (memcmp(&before, &d->rec, sizeof(before)) != 0)
+	if (!record_eq(&before, &d->rec))
 		records_save(t);
 	if (tr.fail == NULL && !heal_only)
 		verdict->fail = route(t, dd, &tr, stable_rev, v, n);

@@ -113,7 +113,7 @@ void traffic_decide(const struct traffic_input *in, struct traffic_record *rec, 
 		   in->now < rec->switched_at + (int64_t)in->strategy->scale_down_delay_seconds * 1000;
 	out->res.total = (int)in->n;
 	if (R > 0)
-		cur = xcalloc((size_t)R, sizeof(*cur));
+		cur = xcalloc((size_t)R, sizeof(const struct traffic_ctr *));
 	for (k = 0; k < in->n; k++) {
 		const struct traffic_ctr *x = &in->v[k];
 		const struct obs_container *c = x->c;
@@ -123,7 +123,7 @@ void traffic_decide(const struct traffic_input *in, struct traffic_record *rec, 
 		if (x->ready)
 			out->res.ready++;
 		if (traffic_in_slot(c, slot) && rev_eq(c->revision, in->rev)) {
-			if (c->ordinal < 0 || c->ordinal >= R) {
+			if (c->ordinal < 0 || c->ordinal >= R || cur == NULL) {
 				if (!in->heal_only)
 					add_remove(out, c, "scale down: ordinal past replicas");
 				continue;
