@@ -929,6 +929,12 @@ static size_t pass_deployment(struct engine *e, const struct desired_deployment 
 		/* At most once a second: a slot held at the router counts as progress on every pass. */
 		if (wall - statefile_progress(&e->state, dd->name, t.rev) >= 1000)
 			statefile_set_progress(&e->state, dd->name, t.rev, wall);
+	} else if (ed->res.complete) {
+		/*
+		 * Done: forget it. A restart sees no container ready until the probes
+		 * run again, and must not take that for a rollout stalled since then.
+		 */
+		statefile_set_progress(&e->state, dd->name, "", 0);
 	}
 
 	/* Liveness failures restart the container: it goes, and the next pass makes it anew. */

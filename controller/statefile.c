@@ -165,9 +165,9 @@ void statefile_set_failed(struct statefile *s, const char *deployment, const cha
 
 void statefile_set_progress(struct statefile *s, const char *deployment, const char *rev, int64_t at)
 {
-	struct statefile_entry *e = statefile_get(s, deployment, 1);
+	struct statefile_entry *e = statefile_get(s, deployment, rev[0] != '\0');
 
-	if (strcmp(e->progress_rev, rev) == 0 && e->progress_at == at)
+	if (e == NULL || (strcmp(e->progress_rev, rev) == 0 && e->progress_at == at))
 		return;
 	set_rev(e->progress_rev, rev);
 	e->progress_at = at;

@@ -74,7 +74,8 @@ void statefile_set_failed(struct statefile *s, const char *deployment, const cha
 int statefile_is_failed(const struct statefile *s, const char *deployment, const char *rev, const char *commit);
 /*
  * Records that the rollout of rev made progress at wall ms at (started, or
- * one more replica updated or available). A new rev replaces the old one.
+ * one more replica updated or available). A new rev replaces the old one;
+ * rev "" (at 0) forgets it, once the rollout is complete.
  */
 void statefile_set_progress(struct statefile *s, const char *deployment, const char *rev, int64_t at);
 /* When the rollout of rev last made progress (wall ms), or 0 when the state does not know. */

@@ -195,6 +195,19 @@ static void progress_survives_a_reload(void **state)
 	statefile_init(&r, NULL);
 	assert_int_equal(statefile_load(&r, path, &err), 0);
 	assert_int_equal(statefile_progress(&r, "business", REV_B), 1700000005000);
+	/* A complete rollout is forgotten, and forgetting makes no entry for a deployment without one. */
+	statefile_set_progress(&r, "business", "", 0);
+	assert_true(r.dirty);
+	assert_int_equal(statefile_progress(&r, "business", REV_B), 0);
+	r.dirty = 0;
+	statefile_set_progress(&r, "nothing-here", "", 0);
+	assert_false(r.dirty);
+	assert_null(statefile_get(&r, "nothing-here", 0));
+	assert_int_equal(statefile_save(&r, &err), 0);
+	statefile_release(&r);
+	statefile_init(&r, NULL);
+	assert_int_equal(statefile_load(&r, path, &err), 0);
+	assert_int_equal(statefile_progress(&r, "business", REV_B), 0);
 	statefile_release(&r);
 	statefile_release(&s);
 }
