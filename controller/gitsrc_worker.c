@@ -92,12 +92,12 @@ static void report(struct gitsrc_worker *w, struct gitsrc_report *r)
 static void do_fetch(struct gitsrc_worker *w)
 {
 	struct gitsrc_report *r = xcalloc(1, sizeof(*r));
-	int64_t now, start = now_ms();
+	int64_t now, began = now_ms();
 
 	r->job = GITSRC_JOB_FETCH;
 	r->ok = gitsrc_fetch(w->src, &r->fetch, &r->err) == 0;
 	now = now_ms();
-	r->duration_ms = now - start;
+	r->duration_ms = now - began;
 	pthread_mutex_lock(&w->mu);
 	if (r->ok) {
 		w->failures = 0;
@@ -118,12 +118,12 @@ static void do_fetch(struct gitsrc_worker *w)
 static void do_note(struct gitsrc_worker *w, struct note_job *job)
 {
 	struct gitsrc_report *r = xcalloc(1, sizeof(*r));
-	int64_t start = now_ms();
+	int64_t began = now_ms();
 
 	r->job = GITSRC_JOB_NOTE;
 	snprintf(r->note_commit, sizeof(r->note_commit), "%s", job->commit);
 	r->ok = notes_publish(w->src, w->notes_ref, job->commit, job->text, w->cfg.notes_push, &r->err) == 0;
-	r->duration_ms = now_ms() - start;
+	r->duration_ms = now_ms() - began;
 	if (!r->ok)
 		log_warn("gitsrc", "status note not published", "commit", job->commit, "error", error_msg(r->err), LOG_END);
 	free(job->commit);
