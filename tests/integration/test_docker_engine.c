@@ -135,6 +135,79 @@ static void image_inspect_names_missing_image(void **state)
 	docker_result_release(&w.result);
 }
 
+/* What the observer heard, and whether the call's own callback had run by then. */
+struct heard {
+	int n;
+	char op[64];
+	enum docker_status status;
+	int http_status;
+	unsigned attempts;
+	int64_t duration_ms;
+	int callback_ran_first;
+	const struct docker_waiter *w;
+};
+
+static void on_call(const struct docker_call_info *ci, void *arg)
+{
+	struct heard *h = arg;
+
+	h->n++;
+	snprintf(h->op, sizeof(h->op), "%s", ci->op);
+	h->status = ci->status;
+	h->http_status = ci->http_status;
+	h->attempts = ci->attempts;
+	h->duration_ms = ci->duration_ms;
+	h->callback_ran_first = h->w && h->w->done;
+}
+
+static void observer_hears_every_call(void **state)
+{
+	struct docker_waiter w;
+	struct docker_config cfg;
+	struct docker *dead;
+	struct error *err = NULL;
+	struct heard h;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	h.w = &w;
+	docker_set_observer(D, on_call, &h);
+	SYNC(w, docker_image_inspect(D, DOCKER_OBSERVE, "auriga-no-such-image:v9", docker_waiter_done, &w, NULL));
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.op, "inspect image");
+	assert_int_equal(h.status, DOCKER_NOT_FOUND);
+	assert_int_equal(h.http_status, 404);
+	assert_int_equal(h.attempts, 1);
+	assert_true(h.duration_ms >= 0 && h.duration_ms < 30000);
+	assert_false(h.callback_ran_first);
+	docker_result_release(&w.result);
+	docker_set_observer(D, NULL, NULL);
+	SYNC(w, docker_ping(D, DOCKER_OBSERVE, docker_waiter_done, &w, NULL));
+	assert_int_equal(h.n, 1);
+	docker_result_release(&w.result);
+
+	/* A socket nobody listens on: every attempt fails, the observer hears one failed call. */
+	docker_config_default(&cfg);
+	cfg.host = "unix:///nonexistent/auriga-test.sock";
+	cfg.retry.max_attempts = 2;
+	dead = docker_new(L, &cfg, &err);
+	assert_non_null(dead);
+	memset(&h, 0, sizeof(h));
+	h.w = &w;
+	docker_set_observer(dead, on_call, &h);
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(docker_ping(dead, DOCKER_OBSERVE, docker_waiter_done, &w, NULL), 0);
+	docker_wait(dead, &w);
+	assert_int_equal(w.result.status, DOCKER_TRANSPORT);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.op, "ping");
+	assert_int_equal(h.status, DOCKER_TRANSPORT);
+	assert_int_equal(h.http_status, 0);
+	assert_int_equal(h.attempts, 2);
+	docker_result_release(&w.result);
+	docker_free(dead);
+}
+
 static void networks_and_volumes(void **state)
 {
 	struct docker_waiter w;
@@ -446,6 +519,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(negotiates_version),
 		cmocka_unit_test(image_inspect_names_missing_image),
+		cmocka_unit_test(observer_hears_every_call),
 		cmocka_unit_test(networks_and_volumes),
 		cmocka_unit_test(container_lifecycle),
 		cmocka_unit_test(events_see_container_die),
