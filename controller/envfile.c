@@ -51,12 +51,14 @@ int envfile_parse(const char *path, const char *data, size_t len, struct spec_kv
 		return error_set(err, ERR_INVALID, "%s: the file holds a NUL byte; env files are text", path);
 	while (pos < len) {
 		const char *s = data + pos, *nl = memchr(s, '\n', len - pos), *eq;
-		size_t ll = nl ? (size_t)(nl - s) : len - pos, i = 0;
+		const char *end = nl ? nl : data + len;
+		size_t ll, i = 0;
 
-		pos += ll + (nl ? 1 : 0);
+		pos = (size_t)(end - data) + (nl ? 1 : 0);
 		line++;
-		if (ll > 0 && s[ll - 1] == '\r')
-			ll--;
+		if (end > s && end[-1] == '\r')
+			end--;
+		ll = (size_t)(end - s);
 		while (i < ll && (s[i] == ' ' || s[i] == '\t'))
 			i++;
 		if (i == ll || s[i] == '#')
