@@ -40,7 +40,7 @@ kind: Deployment
 metadata: {name: gapweb}
 spec:
   replicas: 2
-  progressDeadlineSeconds: 30
+  progressDeadlineSeconds: 120
   template:
     image: auriga-demo-node:v1
     env: {DEMO_VERSION: from-spec, SHARED: from-spec}
@@ -64,7 +64,7 @@ printf '# node settings\nDEMO_NODE_ID=from-file\nSHARED=from-file\n\nEXTRA=a=b\n
 # A network auriga does not own, made by someone else: joined, never relabelled or removed.
 docker network create --label "$TEST_LABEL" --label owner=someone-else "$FOREIGN" >/dev/null
 
-run apply --timeout-total 60 "$SPECS" >"$TEST_TMP/apply1.out" 2>"$TEST_TMP/apply1.err"
+run apply --timeout-total 150 "$SPECS" >"$TEST_TMP/apply1.out" 2>"$TEST_TMP/apply1.err"
 rc=$?
 expect_eq "apply converges" 0 "$rc"
 [ "$rc" = 0 ] || tail -5 "$TEST_TMP/apply1.err" | while read -r l; do diag "$l"; done
@@ -106,8 +106,10 @@ sed -i 's/DEMO_NODE_ID=from-file/DEMO_NODE_ID=changed/' "$SPECS/conf/node.env"
 plan=$(run plan "$SPECS" 2>&1)
 expect_eq "plan exits 2 when the env file changed" 2 "$?"
 expect_match "plan shows the env diff" "DEMO_NODE_ID=changed" "$plan"
-run apply --timeout-total 60 "$SPECS" >/dev/null 2>"$TEST_TMP/apply3.err"
-expect_eq "the env change rolls out" 0 "$?"
+run apply --timeout-total 150 "$SPECS" >"$TEST_TMP/apply3.out" 2>"$TEST_TMP/apply3.err"
+rc=$?
+expect_eq "the env change rolls out" 0 "$rc"
+[ "$rc" = 0 ] || tail -3 "$TEST_TMP/apply3.out" | while read -r l; do diag "$l"; done
 expect_match "the new value runs" "DEMO_NODE_ID=changed" \
 	"$(docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$(cid gapweb 0)" 2>/dev/null)"
 rev2=$(docker inspect -f '{{index .Config.Labels "auriga.io/revision"}}' "$(cid gapweb 0)" 2>/dev/null)
