@@ -22,6 +22,7 @@ token=bench-daemon-token
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/auriga-bench-daemon.XXXXXX")
 run_pid= nginx_pid=
 cleanup() {
+	set +e # everything is tried, even when something is already gone
 	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
 	[ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
 	ids=$(docker ps -aq --filter "label=$label")

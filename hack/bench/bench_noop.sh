@@ -23,6 +23,7 @@ token=bench-noop-token
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/auriga-bench-noop.XXXXXX")
 fake_pid= run_pid=
 cleanup() {
+	set +e # everything is tried, even when something is already gone
 	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
 	[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
 	ids=$(docker ps -aq --filter "label=$label")
