@@ -19,6 +19,7 @@
 #include "probe.h"
 #include "rollout.h"
 #include "statefile.h"
+#include "strmap.h"
 #include "util.h"
 
 #define COMPONENT "engine"
@@ -87,8 +88,10 @@ struct engine {
 
 	struct eng_dep *deps;
 	size_t n_deps;
+	struct strmap dep_index;	/* name -> index into deps */
 	struct eng_probe **probes;
 	size_t n_probes;
+	struct strmap probe_index;	/* container id -> its runner */
 	struct eng_op *ops;	/* running */
 	size_t n_ops_running;
 
@@ -197,14 +200,22 @@ const char *engine_commit(const struct engine *e)
 
 /* ------------------------------------------------------------ deployments */
 
-static struct eng_dep *dep_get(struct engine *e, const char *name)
+/* The deployment's record, or NULL when it has none yet. */
+static struct eng_dep *dep_find(const struct engine *e, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < e->n_deps; i++)
-		if (strcmp(e->deps[i].name, name) == 0)
-			return &e->deps[i];
+	return strmap_get_index(&e->dep_index, name, &i) ? &e->deps[i] : NULL;
+}
+
+static struct eng_dep *dep_get(struct engine *e, const char *name)
+{
+	struct eng_dep *d = dep_find(e, name);
+
+	if (d)
+		return d;
 	e->deps = xrealloc(e->deps, (e->n_deps + 1) * sizeof(*e->deps));
+	strmap_put_index(&e->dep_index, name, e->n_deps);
 	memset(&e->deps[e->n_deps], 0, sizeof(*e->deps));
 	e->deps[e->n_deps].name = xstrdup(name);
 	e->deps[e->n_deps].phase = STATUS_UNKNOWN;
@@ -243,12 +254,7 @@ static void on_probe_result(struct probe_runner *r, enum probe_type t, enum prob
 
 static struct eng_probe *probe_find(struct engine *e, const char *id)
 {
-	size_t i;
-
-	for (i = 0; i < e->n_probes; i++)
-		if (strcmp(e->probes[i]->id, id) == 0)
-			return e->probes[i];
-	return NULL;
+	return strmap_get(&e->probe_index, id);
 }
 
 static void probe_free(struct eng_probe *p)
@@ -326,6 +332,7 @@ static void probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 	}
 	e->probes = xrealloc(e->probes, (e->n_probes + 1) * sizeof(struct eng_probe *));
 	e->probes[e->n_probes++] = p;
+	strmap_put(&e->probe_index, p->id, p);
 }
 
 /* Frees runners of containers that are gone, stopped or no longer desired. */
@@ -334,10 +341,12 @@ static void probes_sweep(struct engine *e)
 	size_t i, n = 0;
 
 	for (i = 0; i < e->n_probes; i++) {
-		if (e->probes[i]->seen)
+		if (e->probes[i]->seen) {
 			e->probes[n++] = e->probes[i];
-		else
+		} else {
+			strmap_del(&e->probe_index, e->probes[i]->id);
 			probe_free(e->probes[i]);
+		}
 	}
 	e->n_probes = n;
 	for (i = 0; i < e->n_probes; i++)
@@ -594,12 +603,8 @@ static int rev_eq(const char *a, const char *b)
 static int reached(const struct engine *e, const struct desired_deployment *dd)
 {
 	const struct statefile_entry *se = statefile_get((struct statefile *)&e->state, dd->name, 0);
-	const struct eng_dep *ed = NULL;
-	size_t i;
+	const struct eng_dep *ed = dep_find(e, dd->name);
 
-	for (i = 0; i < e->n_deps; i++)
-		if (strcmp(e->deps[i].name, dd->name) == 0)
-			ed = &e->deps[i];
 	if (ed && (ed->failed || ed->rolled_back))
 		return 0;
 	return se && se->has_healthy && strcmp(se->healthy_rev, dd->revision) == 0;
@@ -751,16 +756,17 @@ int engine_abort(struct engine *e, const char *deployment, const char *reason, s
 /* A rollback of phase p waits until no later phase is still rolling back: phase by phase in reverse. */
 static int later_rollback_pending(const struct engine *e, const struct desired_deployment *dd)
 {
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < e->desired.n; i++) {
 		const struct desired_deployment *o = &e->desired.v[i];
+		const struct eng_dep *ed;
 
 		if (o->phase <= dd->phase)
 			continue;
-		for (j = 0; j < e->n_deps; j++)
-			if (strcmp(e->deps[j].name, o->name) == 0 && e->deps[j].rolled_back && !e->deps[j].complete)
-				return 1;
+		ed = dep_find(e, o->name);
+		if (ed && ed->rolled_back && !ed->complete)
+			return 1;
 	}
 	return 0;
 }
@@ -1389,6 +1395,7 @@ int engine_set_specs(struct engine *e, struct spec_set *set, const char *commit,
 	for (i = 0; i < e->n_probes; i++)
 		probe_free(e->probes[i]);
 	e->n_probes = 0;
+	strmap_clear(&e->probe_index);
 	if (new_commit)
 		for (i = 0; i < e->n_deps; i++) {
 			e->deps[i].failed = 0;
@@ -1421,9 +1428,11 @@ void engine_free(struct engine *e)
 	for (i = 0; i < e->n_probes; i++)
 		probe_free(e->probes[i]);
 	free(e->probes);
+	strmap_clear(&e->probe_index);
 	for (i = 0; i < e->n_deps; i++)
 		dep_release(&e->deps[i]);
 	free(e->deps);
+	strmap_clear(&e->dep_index);
 	if (e->state.path && e->state.dirty) {
 		struct error *err = NULL;
 

@@ -1,6 +1,8 @@
 /* The metrics registry and auriga's metric families, rendered in the Prometheus text format 0.0.4. */
 #include "metrics.h"
+#include "buf.h"
 #include "error.h"
+#include "strmap.h"
 #include "util.h"
 
 #include <math.h>
@@ -43,6 +45,7 @@ struct metric {
 	size_t nbuckets;
 	struct series *series;
 	size_t nseries, cap;
+	struct strmap index;	/* label values joined by US -> index into series */
 	unsigned long dropped;
 };
 
@@ -98,6 +101,7 @@ static void metric_free(struct metric *m)
 		free(m->labels[i]);
 	free(m->labels);
 	free(m->series);
+	strmap_clear(&m->index);
 	free(m->buckets);
 	free(m->name);
 	free(m->help);
@@ -198,23 +202,41 @@ static int series_match(const struct metric *m, const struct series *s, const ch
 	return 1;
 }
 
+/* The index key of a series: its label values joined by the unit separator (never in a value we set). */
+static void series_key(struct buf *k, const struct metric *m, const char *const *lv)
+{
+	size_t i;
+
+	buf_init(k, 1 << 20);
+	buf_puts(k, "=");	/* a family without labels still has a non-empty key */
+	for (i = 0; i < m->nlabels; i++) {
+		buf_puts(k, lv[i]);
+		buf_puts(k, "\x1f");
+	}
+}
+
 /* Finds or creates the series; NULL when the family is full. Called with the lock held. */
 static struct series *find(struct metric *m, const char *const *lv, int create)
 {
 	struct series *s;
-	size_t i;
+	struct buf k;
+	size_t i, at;
+	int known;
 
 	if (count_lv(lv) != m->nlabels)
 		BUG("metric '%s' takes %zu label values, got %zu", m->name, m->nlabels, count_lv(lv));
-	for (i = 0; i < m->nseries; i++)
-		if (series_match(m, &m->series[i], lv, (size_t)-1))
-			return &m->series[i];
-	if (!create)
-		return NULL;
-	if (m->nseries >= METRICS_MAX_SERIES) {
-		m->dropped++;
+	series_key(&k, m, lv);
+	known = strmap_get_index(&m->index, k.data, &at);
+	if (known || !create || m->nseries >= METRICS_MAX_SERIES) {
+		buf_release(&k);
+		if (known)
+			return &m->series[at];
+		if (create)
+			m->dropped++;
 		return NULL;
 	}
+	strmap_put_index(&m->index, k.data, m->nseries);
+	buf_release(&k);
 	XGROW(m->series, m->cap, m->nseries + 1);
 	s = &m->series[m->nseries++];
 	memset(s, 0, sizeof(*s));
@@ -304,9 +326,18 @@ void metric_forget(struct metric *m, size_t label, const char *value)
 	pthread_mutex_lock(&m->reg->lock);
 	while (i < m->nseries) {
 		if (strcmp(m->series[i].lv[label], value) == 0) {
+			struct buf k;
+
+			series_key(&k, m, (const char *const *)m->series[i].lv);
+			strmap_del(&m->index, k.data);
+			buf_release(&k);
 			series_release(m, &m->series[i]);
-			if (i + 1 < m->nseries)
+			if (i + 1 < m->nseries) {
 				m->series[i] = m->series[m->nseries - 1];
+				series_key(&k, m, (const char *const *)m->series[i].lv);
+				strmap_put_index(&m->index, k.data, i);
+				buf_release(&k);
+			}
 			m->nseries--;
 		} else {
 			i++;
@@ -809,7 +840,9 @@ void auriga_metrics_publish_status(struct auriga_metrics *m, const struct fleet_
 		}
 		auriga_metrics_forget_deployment(m, t->v[i].name);
 		free(t->v[i].name);
-		free(t->v[i].strategy);
-		t->v[i] = t->v[--t->n];
+		free(t->v[i].strategy); /* NOLINT(clang-analyzer-unix.Malloc): each entry owns its own copy; the analyzer loses track across the swap */
+		t->n--;
+		if (i < t->n)
+			t->v[i] = t->v[t->n];
 	}
 }

@@ -4,11 +4,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "error.h"
+#include "strmap.h"
 #include "util.h"
 
 static void buf_starts_empty_and_terminated(void **state)
@@ -165,6 +167,61 @@ static void xgrow_keeps_contents(void **state)
 	free(a);
 }
 
+/* 5,000 keys through several growths: each found with its value, replaced, deleted, absent after. */
+static void strmap_put_get_del(void **state)
+{
+	struct strmap m = STRMAP_INIT;
+	static int vals[5000];
+	char key[32];
+	size_t i;
+
+	(void)state;
+	assert_null(strmap_get(&m, "absent"));
+	assert_int_equal(strmap_del(&m, "absent"), 0);
+	for (i = 0; i < ARRAY_SIZE(vals); i++) {
+		snprintf(key, sizeof(key), "deployment-%zu", i);
+		strmap_put(&m, key, &vals[i]);
+	}
+	assert_int_equal(m.n, ARRAY_SIZE(vals));
+	for (i = 0; i < ARRAY_SIZE(vals); i++) {
+		snprintf(key, sizeof(key), "deployment-%zu", i);
+		assert_ptr_equal(strmap_get(&m, key), &vals[i]);
+	}
+	strmap_put(&m, "deployment-7", &vals[8]);
+	assert_int_equal(m.n, ARRAY_SIZE(vals));
+	assert_ptr_equal(strmap_get(&m, "deployment-7"), &vals[8]);
+	for (i = 0; i < ARRAY_SIZE(vals); i += 2) {
+		snprintf(key, sizeof(key), "deployment-%zu", i);
+		assert_int_equal(strmap_del(&m, key), 1);
+	}
+	assert_int_equal(m.n, ARRAY_SIZE(vals) / 2);
+	assert_null(strmap_get(&m, "deployment-0"));
+	assert_ptr_equal(strmap_get(&m, "deployment-1"), &vals[1]);
+	assert_null(strmap_get(&m, "deployment-"));
+	assert_null(strmap_get(&m, ""));
+	strmap_clear(&m);
+	assert_int_equal(m.n, 0);
+	assert_null(strmap_get(&m, "deployment-1"));
+	strmap_put(&m, "", &vals[0]);
+	assert_ptr_equal(strmap_get(&m, ""), &vals[0]);
+	strmap_clear(&m);
+	for (i = 0; i < 100; i++) {
+		size_t at = 999;
+
+		snprintf(key, sizeof(key), "series-%zu", i);
+		strmap_put_index(&m, key, i);
+		assert_int_equal(strmap_get_index(&m, key, &at), 1);
+		assert_int_equal(at, i);
+	}
+	{
+		size_t at = 999;
+
+		assert_int_equal(strmap_get_index(&m, "series-100", &at), 0);
+		assert_int_equal(at, 999);
+	}
+	strmap_clear(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +235,7 @@ int main(void)
 		cmocka_unit_test(parse_u64_rejects_signs),
 		cmocka_unit_test(suffix_prefix),
 		cmocka_unit_test(xgrow_keeps_contents),
+		cmocka_unit_test(strmap_put_get_del),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
