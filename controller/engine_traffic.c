@@ -552,14 +552,19 @@ static int router_ready(struct engine_traffic *t)
 
 /*
  * Endpoints of the ready containers of slot with weight w, or (not in_slot)
- * of the other slot's containers at the stable revision.
+ * of the other slot's containers at the stable revision. Stable containers
+ * left at weight 0 (blue-green after the switch, while the old slot is kept)
+ * are backups: NGINX falls back on them when every new container fails, so
+ * a new slot that dies in its monitor window loses no request even before
+ * the switch back.
  */
 static size_t endpoints(const struct rollout_ctr *v, size_t n, const char *slot, int in_slot, const char *rev,
 			int cport, int w, struct router_endpoint *out, size_t n_out)
 {
 	size_t i, k = 0;
+	int backup = !in_slot && w == 0;
 
-	for (i = 0; i < n && k < n_out && w > 0; i++) {
+	for (i = 0; i < n && k < n_out && (w > 0 || backup); i++) {
 		int hp;
 
 		if (!v[i].ready || traffic_in_slot(v[i].c, slot) != in_slot || !obs_container_alive(v[i].c))
@@ -573,6 +578,7 @@ static size_t endpoints(const struct rollout_ctr *v, size_t n, const char *slot,
 		out[k].addr = "127.0.0.1";
 		out[k].port = hp;
 		out[k].weight = w;
+		out[k].backup = backup;
 		k++;
 	}
 	return k;
@@ -597,17 +603,21 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 		struct router_service rs;
 		struct error *err = NULL;
 		size_t k = 0;
-		int cport, changed = 0, w = tr->new_weight;
+		int cport, changed = 0, w = tr->new_weight, preview = 0;
 
 		if (strcmp(svc->deployment, dd->name) != 0)
 			continue;
 		cport = spec_container_port(&dd->spec->tmpl, &svc->target_port);
 		if (st->type == SPEC_STRATEGY_BLUEGREEN && st->preview_service &&
-		    strcmp(svc->meta.name, st->preview_service) == 0)
+		    strcmp(svc->meta.name, st->preview_service) == 0) {
 			w = 100;
+			preview = 1;
+		}
 		/* Canary weights are per server and both slots have the same number of containers. */
 		k = endpoints(v, n, tr->new_slot, 1, NULL, cport, w, ep, ARRAY_SIZE(ep));
-		k += endpoints(v, n, tr->new_slot, 0, stable_rev, cport, 100 - w, ep + k, ARRAY_SIZE(ep) - k);
+		/* The preview shows the new slot alone: a smoke test must never be answered by the old one. */
+		if (!preview)
+			k += endpoints(v, n, tr->new_slot, 0, stable_rev, cport, 100 - w, ep + k, ARRAY_SIZE(ep) - k);
 		memset(&rs, 0, sizeof(rs));
 		rs.upstream = svc->upstream ? svc->upstream : svc->meta.name;
 		rs.port = svc->port;

@@ -81,7 +81,7 @@ static void render_one(struct buf *out, const char *listen, const struct router_
 		const struct router_endpoint *e = &s->endpoints[i];
 
 		/* NGINX refuses weight=0: a server without traffic is simply not listed. */
-		if (e->weight == 0)
+		if (e->weight == 0 || e->backup)
 			continue;
 		buf_printf(out, "\tserver %s:%d weight=%d max_fails=%d fail_timeout=%ds;\n", e->addr, e->port,
 			   e->weight, s->max_fails, s->fail_timeout_seconds);
@@ -89,6 +89,13 @@ static void render_one(struct buf *out, const char *listen, const struct router_
 	}
 	if (live == 0)
 		buf_puts(out, "\tserver 127.0.0.1:1 down;\n");
+	for (i = 0; i < s->n_endpoints; i++) {
+		const struct router_endpoint *e = &s->endpoints[i];
+
+		if (e->backup)
+			buf_printf(out, "\tserver %s:%d backup max_fails=%d fail_timeout=%ds;\n", e->addr, e->port,
+				   s->max_fails, s->fail_timeout_seconds);
+	}
 	buf_puts(out, "\tkeepalive 16;\n}\n\n");
 	buf_printf(out, "server {\n\tlisten %s:%d;\n", listen, s->port);
 	/*

@@ -13,6 +13,13 @@ struct router_endpoint {
 	const char *addr;	/* "127.0.0.1" or a container address */
 	int port;		/* 1..65535 */
 	int weight;		/* 0..1000; 0 leaves the server out of the upstream */
+	/*
+	 * A backup server (weight ignored): NGINX sends it requests only when
+	 * every primary server has failed, so the slot traffic left keeps
+	 * answering while the new one is watched. Backups are listed even at
+	 * weight 0.
+	 */
+	int backup;
 };
 
 /* One Service: an upstream and the server block that listens for it. */
@@ -28,6 +35,7 @@ struct router_service {
 /*
  * Renders the NGINX configuration for the services, in the order given: per
  * service an upstream with one server line per endpoint of non-zero weight
+ * (then one `backup` line per backup endpoint)
  * (an upstream with none gets the placeholder `server 127.0.0.1:1 down;` so
  * that the file stays valid and the service answers 502), then a server block
  * listening on listen_address:port that proxies to it. Pure: same input, same

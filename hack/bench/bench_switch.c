@@ -277,6 +277,7 @@ static void service_for(enum slot to, struct router_endpoint *ep, struct router_
 			ep[k].addr = "127.0.0.1";
 			ep[k].port = ports[sl][i];
 			ep[k].weight = sl == (int)to ? 100 : 0;
+			ep[k].backup = 0;
 		}
 	s->upstream = "api";
 	s->port = listen_port;

@@ -146,7 +146,7 @@ static void wait_reload(const long *old, size_t n_old)
 /* router_set for the api service with the given blue and green weights; waits for the reload to take. */
 static void set_weights(int blue, int green)
 {
-	struct router_endpoint ep[2] = { { "127.0.0.1", blue_port, blue }, { "127.0.0.1", green_port, green } };
+	struct router_endpoint ep[2] = { { "127.0.0.1", blue_port, blue, 0 }, { "127.0.0.1", green_port, green, 0 } };
 	struct router_service s = { "api", listen_port, 1, 10, ep, 2 };
 	struct error *err = NULL;
 	long old[16];
@@ -251,7 +251,7 @@ static void weights_follow(void **state)
 
 static void unchanged_is_not_rewritten(void **state)
 {
-	struct router_endpoint ep[2] = { { "127.0.0.1", blue_port, 50 }, { "127.0.0.1", green_port, 50 } };
+	struct router_endpoint ep[2] = { { "127.0.0.1", blue_port, 50, 0 }, { "127.0.0.1", green_port, 50, 0 } };
 	struct router_service s = { "api", listen_port, 1, 10, ep, 2 };
 	struct error *err = NULL;
 	int changed = -1;
@@ -392,7 +392,7 @@ static void flips_under_load(void **state)
 /* The other reload way: SIGHUP to the pid in NGINX's pid file. */
 static void reload_by_pid_file(void **state)
 {
-	struct router_endpoint ep[2] = { { "127.0.0.1", blue_port, 0 }, { "127.0.0.1", green_port, 100 } };
+	struct router_endpoint ep[2] = { { "127.0.0.1", blue_port, 0, 0 }, { "127.0.0.1", green_port, 100, 0 } };
 	struct router_service s = { "api", listen_port, 1, 10, ep, 2 };
 	struct router_config rc = { 0 };
 	struct error *err = NULL;

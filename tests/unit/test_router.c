@@ -40,9 +40,9 @@ static void render_expect(const char *listen, const struct router_service *s, si
 static void two_slots_weighted(void **state)
 {
 	static const struct router_endpoint ep[] = {
-		{ "127.0.0.1", 32768, 80 },
-		{ "127.0.0.1", 32769, 80 },
-		{ "127.0.0.1", 32770, 20 },
+		{ "127.0.0.1", 32768, 80, 0 },
+		{ "127.0.0.1", 32769, 80, 0 },
+		{ "127.0.0.1", 32770, 20, 0 },
 	};
 	struct router_service s = { "api", 8080, 1, 10, ep, 3 };
 
@@ -60,8 +60,8 @@ static void two_slots_weighted(void **state)
 static void zero_weight_left_out(void **state)
 {
 	static const struct router_endpoint ep[] = {
-		{ "127.0.0.1", 40001, 0 },
-		{ "10.0.0.7", 9003, 100 },
+		{ "127.0.0.1", 40001, 0, 0 },
+		{ "10.0.0.7", 9003, 100, 0 },
 	};
 	struct router_service s = { "api-v2.x", 18080, 3, 5, ep, 2 };
 
@@ -74,10 +74,41 @@ static void zero_weight_left_out(void **state)
 		      "server {\n\tlisten 0.0.0.0:18080;\n" LOCATION("api-v2.x"));
 }
 
+/* Backups come after the primaries, without weight, even at weight 0; they never fill an empty upstream. */
+static void backups_after_primaries(void **state)
+{
+	static const struct router_endpoint ep[] = {
+		{ "127.0.0.1", 40001, 0, 1 },
+		{ "127.0.0.1", 40002, 100, 0 },
+		{ "127.0.0.1", 40003, 0, 1 },
+	};
+	static const struct router_endpoint only_backup[] = { { "127.0.0.1", 40001, 0, 1 } };
+	struct router_service s = { "api", 8080, 1, 10, ep, 3 };
+
+	(void)state;
+	render_expect(NULL, &s, 1,
+		      HEAD
+		      "upstream api {\n"
+		      "\tserver 127.0.0.1:40002 weight=100 max_fails=1 fail_timeout=10s;\n"
+		      "\tserver 127.0.0.1:40001 backup max_fails=1 fail_timeout=10s;\n"
+		      "\tserver 127.0.0.1:40003 backup max_fails=1 fail_timeout=10s;\n"
+		      "\tkeepalive 16;\n}\n\n"
+		      "server {\n\tlisten 127.0.0.1:8080;\n" LOCATION("api"));
+	s.endpoints = only_backup;
+	s.n_endpoints = 1;
+	render_expect(NULL, &s, 1,
+		      HEAD
+		      "upstream api {\n"
+		      "\tserver 127.0.0.1:1 down;\n"
+		      "\tserver 127.0.0.1:40001 backup max_fails=1 fail_timeout=10s;\n"
+		      "\tkeepalive 16;\n}\n\n"
+		      "server {\n\tlisten 127.0.0.1:8080;\n" LOCATION("api"));
+}
+
 /* No live server (all weights 0, or no ready container): a placeholder keeps the upstream valid. */
 static void no_live_server_placeholder(void **state)
 {
-	static const struct router_endpoint ep[] = { { "127.0.0.1", 40001, 0 } };
+	static const struct router_endpoint ep[] = { { "127.0.0.1", 40001, 0, 0 } };
 	struct router_service s[] = {
 		{ "a", 81, 1, 10, ep, 1 },
 		{ "b", 82, 1, 10, NULL, 0 },
@@ -126,7 +157,7 @@ static void bad_input_refused(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct router_endpoint ep = { cases[i].addr, cases[i].eport, cases[i].weight };
+		struct router_endpoint ep = { cases[i].addr, cases[i].eport, cases[i].weight, 0 };
 		struct router_service s = { cases[i].upstream, cases[i].port, 1, 10, &ep, 1 };
 		struct error *err = NULL;
 		struct buf b;
@@ -216,6 +247,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(two_slots_weighted),
 		cmocka_unit_test(zero_weight_left_out),
+		cmocka_unit_test(backups_after_primaries),
 		cmocka_unit_test(no_live_server_placeholder),
 		cmocka_unit_test(empty_set),
 		cmocka_unit_test(bad_input_refused),
