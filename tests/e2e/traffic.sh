@@ -188,12 +188,18 @@ pid=$(load "$TEST_TMP/load-a" 90)
 sleep 1
 start=$(date +%s%N)
 apply
+rc_a=$?
 took=$(( ($(date +%s%N) - start) / 1000000 ))
 sleep 1
 stop_load "$pid"
 diag "blue-green v1 -> v2 took $took ms; $(wc -l <"$TEST_TMP/load-a") requests through NGINX"
 expect_eq "blue-green: no request failed" 0 "$(failed_count "$TEST_TMP/load-a")"
-expect_eq "blue-green: v2 runs in slot green, blue is gone" "green:auriga-demo-node:v2 green:auriga-demo-node:v2" "$(slots)"
+expect_eq "blue-green: apply reports success" 0 "$rc_a"
+now_a=$(slots)
+expect_eq "blue-green: v2 runs in slot green, blue is gone" "green:auriga-demo-node:v2 green:auriga-demo-node:v2" "$now_a"
+[ "$now_a" = "green:auriga-demo-node:v2 green:auriga-demo-node:v2" ] ||
+	tail -40 "$TEST_TMP/apply.err" | sed 's/^/# (a) /'
+
 expect_eq "blue-green: the last requests were answered by v2" v2 "$(tail -1 "$TEST_TMP/load-a" | cut -d' ' -f3)"
 # While NGINX's old worker drains, both versions answer for a moment; then only v2.
 overlap=$(awk '$3 == "v2" && !f { f = $1 } $3 == "v1" { l = $1 } END { print l - f }' "$TEST_TMP/load-a")
