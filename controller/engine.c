@@ -589,16 +589,6 @@ static void op_issue(struct engine *e, const struct desired_deployment *dd, cons
 
 /* --------------------------------------------------------------- the pass */
 
-static int rev_eq(const char *a, const char *b)
-{
-	size_t n;
-
-	if (a == NULL || b == NULL)
-		return 0;
-	n = strlen(a) < strlen(b) ? strlen(a) : strlen(b);
-	return n >= 6 && strncmp(a, b, n) == 0;
-}
-
 /* Healthy at its desired revision, as the state file remembers (latched: a later hiccup does not undo it). */
 static int reached(const struct engine *e, const struct desired_deployment *dd)
 {
@@ -655,7 +645,7 @@ static void cascade_rollback(struct engine *e, const struct desired_deployment *
 			continue;
 		od = observed_deployment(&e->obs, o->name);
 		for (j = 0; od && j < od->n; j++)
-			if (rev_eq(od->v[j]->revision, o->revision)) {
+			if (obs_revision_eq(od->v[j]->revision, o->revision)) {
 				char *why = fmt("rolled back because '%s' failed", failed->name);
 
 				fail_deployment(e, o, why);
@@ -972,7 +962,7 @@ static size_t pass_deployment(struct engine *e, const struct desired_deployment 
 		for (i = 0; i < in.n; i++) {
 			struct eng_probe *p = probe_find(e, ctrs[i].c->id);
 
-			if (p && p->r && rev_eq(ctrs[i].c->revision, t.rev)) {
+			if (p && p->r && obs_revision_eq(ctrs[i].c->revision, t.rev)) {
 				if (probe_runner_state(p->r)->startup_failed)
 					startup_failure = ctrs[i].c->name;
 				if (!ctrs[i].ready)

@@ -569,8 +569,7 @@ static size_t endpoints(const struct rollout_ctr *v, size_t n, const char *slot,
 
 		if (!v[i].ready || traffic_in_slot(v[i].c, slot) != in_slot || !obs_container_alive(v[i].c))
 			continue;
-		if (!in_slot && (rev == NULL || v[i].c->revision == NULL ||
-				 strncmp(v[i].c->revision, rev, strlen(v[i].c->revision)) != 0))
+		if (!in_slot && !obs_revision_eq(v[i].c->revision, rev))
 			continue;
 		hp = obs_container_host_port(v[i].c, cport);
 		if (hp == 0)

@@ -305,6 +305,16 @@ int obs_container_alive(const struct obs_container *c)
 	return c->state == OBS_RUNNING || c->state == OBS_RESTARTING;
 }
 
+int obs_revision_eq(const char *a, const char *b)
+{
+	size_t n;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	n = strlen(a) < strlen(b) ? strlen(a) : strlen(b);
+	return n >= 6 && strncmp(a, b, n) == 0;
+}
+
 char *observe_filter(const char *instance)
 {
 	size_t n = strlen("label=" OBS_LABEL_MANAGED_BY "=") + strlen(instance) + 1;

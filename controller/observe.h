@@ -105,6 +105,12 @@ const struct obs_deployment *observed_deployment(const struct observed *o, const
 int obs_container_host_port(const struct obs_container *c, int container_port);
 /* 1 when the container is running (or restarting: Docker brings it back itself). */
 int obs_container_alive(const struct obs_container *c);
+/*
+ * 1 when two revisions are the same: labels may carry a prefix of the
+ * revision, so equal when one is a prefix of the other, at least 6 digits
+ * long. NULL is never equal.
+ */
+int obs_revision_eq(const char *a, const char *b);
 
 /*
  * 1 when Docker shows an image id where the name was ("sha256:…" or 12+ hex

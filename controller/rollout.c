@@ -52,20 +52,9 @@ void rollout_add_op(struct rollout_result *r, enum rollout_op_kind k, int ordina
 	op->why = buf_detach(&b, NULL);
 }
 
-/* Labels may carry a prefix of the revision: equal when one is a prefix of the other (at least 6 digits). */
-static int rev_eq(const char *a, const char *b)
-{
-	size_t n;
-
-	if (a == NULL || b == NULL)
-		return 0;
-	n = strlen(a) < strlen(b) ? strlen(a) : strlen(b);
-	return n >= 6 && strncmp(a, b, n) == 0;
-}
-
 static int at_target(const struct rollout_input *in, const struct obs_container *c)
 {
-	if (!rev_eq(c->revision, in->rev))
+	if (!obs_revision_eq(c->revision, in->rev))
 		return 0;
 	/* Changed by hand: Docker shows an id instead of the name when a tag moved, which is not drift. */
 	if (in->tmpl && c->image && in->tmpl->image && !observe_image_is_id(c->image) &&

@@ -41,17 +41,6 @@ int traffic_port_offset(const char *slot, int replicas, int ordinal)
 	return (strcmp(slot, TRAFFIC_SLOT_GREEN) == 0 ? replicas : 0) + ordinal;
 }
 
-/* Labels may carry a prefix of the revision: equal when one is a prefix of the other (at least 6 digits). */
-static int rev_eq(const char *a, const char *b)
-{
-	size_t n;
-
-	if (a == NULL || b == NULL)
-		return 0;
-	n = strlen(a) < strlen(b) ? strlen(a) : strlen(b);
-	return n >= 6 && strncmp(a, b, n) == 0;
-}
-
 static void set_text(char **dst, const char *f, ...) __attribute__((format(printf, 2, 3)));
 
 static void set_text(char **dst, const char *f, ...)
@@ -77,13 +66,13 @@ static const char *choose_slot(const struct traffic_input *in)
 	size_t i;
 
 	for (i = 0; i < in->n; i++)
-		if (rev_eq(in->v[i].c->revision, in->rev) && in->v[i].c->slot && in->v[i].c->slot[0])
+		if (obs_revision_eq(in->v[i].c->revision, in->rev) && in->v[i].c->slot && in->v[i].c->slot[0])
 			return traffic_in_slot(in->v[i].c, TRAFFIC_SLOT_GREEN) ? TRAFFIC_SLOT_GREEN : TRAFFIC_SLOT_BLUE;
 	for (i = 0; i < in->n; i++)
-		if (rev_eq(in->v[i].c->revision, in->rev))
+		if (obs_revision_eq(in->v[i].c->revision, in->rev))
 			return TRAFFIC_SLOT_BLUE;
 	for (i = 0; i < in->n; i++)
-		if (in->stable_rev && rev_eq(in->v[i].c->revision, in->stable_rev) && obs_container_alive(in->v[i].c))
+		if (in->stable_rev && obs_revision_eq(in->v[i].c->revision, in->stable_rev) && obs_container_alive(in->v[i].c))
 			return traffic_in_slot(in->v[i].c, TRAFFIC_SLOT_BLUE) ? TRAFFIC_SLOT_GREEN : TRAFFIC_SLOT_BLUE;
 	return TRAFFIC_SLOT_BLUE;
 }
@@ -107,7 +96,7 @@ void traffic_decide(const struct traffic_input *in, struct traffic_record *rec, 
 	}
 	slot = choose_slot(in);
 	snprintf(out->new_slot, sizeof(out->new_slot), "%s", slot);
-	in_progress = in->stable_rev == NULL || !rev_eq(in->stable_rev, in->rev);
+	in_progress = in->stable_rev == NULL || !obs_revision_eq(in->stable_rev, in->rev);
 	/* After the switch the old slot stays for the scale-down delay: a rollback is then one reload. */
 	keep_old = !in_progress && rec->switched_at > 0 && in->strategy->type == SPEC_STRATEGY_BLUEGREEN &&
 		   in->now < rec->switched_at + (int64_t)in->strategy->scale_down_delay_seconds * 1000;
@@ -122,7 +111,7 @@ void traffic_decide(const struct traffic_input *in, struct traffic_record *rec, 
 			continue;
 		if (x->ready)
 			out->res.ready++;
-		if (traffic_in_slot(c, slot) && rev_eq(c->revision, in->rev)) {
+		if (traffic_in_slot(c, slot) && obs_revision_eq(c->revision, in->rev)) {
 			if (c->ordinal < 0 || c->ordinal >= R || cur == NULL) {
 				if (!in->heal_only)
 					add_remove(out, c, "scale down: ordinal past replicas");
@@ -147,7 +136,7 @@ void traffic_decide(const struct traffic_input *in, struct traffic_record *rec, 
 		if (in->heal_only)
 			continue;
 		n_other++;
-		if (in_progress && in->stable_rev && rev_eq(c->revision, in->stable_rev) &&
+		if (in_progress && in->stable_rev && obs_revision_eq(c->revision, in->stable_rev) &&
 		    !traffic_in_slot(c, slot)) {
 			if (x->ready)
 				stable_ready++;

@@ -158,9 +158,24 @@ static void filter_names_the_instance(void **state)
 	free(f);
 }
 
+/* Revisions compare by prefix, at least 6 digits; NULL never matches. */
+static void revision_prefixes(void **state)
+{
+	(void)state;
+	assert_true(obs_revision_eq("5bf5356b5e93", "5bf5356b5e93"));
+	assert_true(obs_revision_eq("5bf5356b5e93", "5bf5356b5e93aa11ff"));
+	assert_true(obs_revision_eq("5bf535", "5bf5356b5e93"));
+	assert_false(obs_revision_eq("5bf53", "5bf5356b5e93"));
+	assert_false(obs_revision_eq("5bf5356b5e94", "5bf5356b5e93"));
+	assert_false(obs_revision_eq(NULL, "5bf5356b5e93"));
+	assert_false(obs_revision_eq("5bf5356b5e93", NULL));
+	assert_false(obs_revision_eq("", ""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(revision_prefixes),
 		cmocka_unit_test(groups_by_deployment_and_ordinal),
 		cmocka_unit_test(malformed_labels_are_kept_apart),
 		cmocka_unit_test(another_instance_sees_only_its_own),
