@@ -120,8 +120,8 @@ static void on_posted(struct loop *l, void *arg)
 		   engine_rollback(p->dm->engine, p->deployment, "rolled back through the API", &err) < 0) {
 		log_warn(COMPONENT, "rollback refused", "deployment", p->deployment, "error", error_msg(err), (char *)NULL);
 		error_free(err);
-	} else if (p->a == HTTPD_PROMOTE && p->dm->engine &&
-		   engine_promote(p->dm->engine, p->deployment, 0, &err) < 0) {
+	} else if ((p->a == HTTPD_PROMOTE || p->a == HTTPD_PROMOTE_FULL) && p->dm->engine &&
+		   engine_promote(p->dm->engine, p->deployment, p->a == HTTPD_PROMOTE_FULL, &err) < 0) {
 		log_warn(COMPONENT, "promote refused", "deployment", p->deployment, "error", error_msg(err), (char *)NULL);
 		error_free(err);
 	} else if (p->a == HTTPD_ABORT && p->dm->engine &&

@@ -22,14 +22,20 @@ static void usage(FILE *out, const char *cmd)
 		"blue-green or canary release under way).\n\n"
 		"  --listen ADDR          the controller's address [$AURIGA_LISTEN, else 127.0.0.1:8080]\n"
 		"  --api-token-file FILE  the bearer token [$AURIGA_API_TOKEN_FILE]\n"
-		"  --timeout SECONDS      give up after this long (1-300) [10]\n",
+		"  --timeout SECONDS      give up after this long (1-300) [10]\n"
+		"%s",
 		cmd,
 		strcmp(cmd, "promote") == 0
 			? "Skips the current canary pause (or the pause until promoted), or the blue-green\n"
 			  "wait for promotion or the rest of its monitor window."
 			: "Returns all traffic of the release under way to the stable slot, removes the new\n"
 			  "slot, and keeps the revision from being tried again until the commit changes.",
-		cmd);
+		cmd,
+		strcmp(cmd, "promote") == 0
+			? "  --full                 finish the release at once: all traffic to the new slot,\n"
+			  "                         the remaining steps, analysis and monitor window skipped\n"
+			  "                         (POST .../promote?full=1)\n"
+			: "");
 }
 
 static size_t collect(char *data, size_t size, size_t nmemb, void *arg)
@@ -85,7 +91,7 @@ static int act(const char *cmd, int argc, char **argv)
 	long timeout_s = 10, status = 0;
 	CURL *curl = NULL;
 	CURLcode res;
-	int i, rc = 1;
+	int i, rc = 1, full = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -95,6 +101,8 @@ static int act(const char *cmd, int argc, char **argv)
 			listen = argv[++i];
 		} else if (strcmp(argv[i], "--api-token-file") == 0 && i + 1 < argc) {
 			token_file = argv[++i];
+		} else if (strcmp(argv[i], "--full") == 0 && strcmp(cmd, "promote") == 0) {
+			full = 1;
 		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
 			if (parse_long(argv[++i], 1, 300, &timeout_s) < 0) {
 				fprintf(stderr, "auriga %s: --timeout '%s': expected 1 to 300 seconds\n", cmd, argv[i]);
@@ -140,7 +148,7 @@ static int act(const char *cmd, int argc, char **argv)
 	{
 		char *esc = curl_easy_escape(curl, dep, 0);
 
-		(void)buf_printf(&url, "/api/v1/deployments/%s/%s", esc ? esc : dep, cmd);
+		(void)buf_printf(&url, "/api/v1/deployments/%s/%s%s", esc ? esc : dep, cmd, full ? "?full=1" : "");
 		curl_free(esc);
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, url.data);

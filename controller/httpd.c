@@ -513,7 +513,7 @@ static unsigned status_of_error(const struct error *e)
 	}
 }
 
-static const char *const action_names[] = { "promote", "abort", "rollback", "sync" };
+static const char *const action_names[] = { "promote", "abort", "rollback", "sync", "promote-full" };
 
 static enum MHD_Result action(struct httpd *h, struct MHD_Connection *c, const struct request *r,
 			      const char *reason, const char *commit)
@@ -594,6 +594,17 @@ static enum MHD_Result dispatch(struct httpd *h, struct MHD_Connection *c, struc
 			return send_error(h, c, r, MHD_HTTP_NOT_FOUND, "no such deployment");
 		return send_json(h, c, r, MHD_HTTP_OK, doc);
 	case R_ACTION:
+		/* promote?full=1 (or true) finishes the release at once instead of skipping one pause. */
+		if (r->action == HTTPD_PROMOTE) {
+			const char *full = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "full");
+
+			if (full && (strcmp(full, "1") == 0 || strcmp(full, "true") == 0))
+				r->action = HTTPD_PROMOTE_FULL;
+			else if (full && strcmp(full, "0") != 0 && strcmp(full, "false") != 0)
+				return send_error(h, c, r, MHD_HTTP_BAD_REQUEST,
+						  "query parameter 'full': expected 1, true, 0 or false");
+		}
+		return action(h, c, r, "api", NULL);
 	case R_SYNC:
 		return action(h, c, r, "api", NULL);
 	case R_WEBHOOK:

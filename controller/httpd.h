@@ -20,7 +20,8 @@ struct webhook;
  * action and sync only record the request and wake the loop (the loop's
  * thread-safe wakeup) and return at once. Any callback may be NULL.
  */
-enum httpd_action { HTTPD_PROMOTE, HTTPD_ABORT, HTTPD_ROLLBACK, HTTPD_SYNC };
+/* HTTPD_PROMOTE_FULL: POST .../promote?full=1, finish the release at once. */
+enum httpd_action { HTTPD_PROMOTE, HTTPD_ABORT, HTTPD_ROLLBACK, HTTPD_SYNC, HTTPD_PROMOTE_FULL };
 
 struct httpd_provider {
 	void *ctx;

@@ -36,7 +36,7 @@ static struct webhook *wh;
 static char base[64];
 
 static atomic_int ready_flag;
-static atomic_int n_actions[4];
+static atomic_int n_actions[5];
 static char last_deployment[64];
 static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -319,6 +319,23 @@ static void test_actions_need_token(void **state)
 	assert_non_null(strstr(b.data, "\"deployment\":\"validators\""));
 	assert_int_equal(atomic_load(&n_actions[HTTPD_PROMOTE]), before + 1);
 	assert_string_equal(last_deployment, "validators");
+	/* promote?full=1 finishes at once: its own action; full=0 is the plain promote; other values 400. */
+	r.path = "/api/v1/deployments/validators/promote?full=1";
+	buf_reset(&b);
+	assert_int_equal(perform(&r, &b), 202);
+	assert_non_null(strstr(b.data, "\"action\":\"promote-full\""));
+	assert_int_equal(atomic_load(&n_actions[HTTPD_PROMOTE_FULL]), 1);
+	r.path = "/api/v1/deployments/validators/promote?full=0";
+	assert_int_equal(perform(&r, &b), 202);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_PROMOTE]), before + 2);
+	r.path = "/api/v1/deployments/validators/promote?full=yes";
+	assert_int_equal(perform(&r, &b), 400);
+	r.path = "/api/v1/deployments/validators/promote?full=1";
+	r.headers[0] = "Authorization: Bearer wrong";
+	assert_int_equal(perform(&r, &b), 401);
+	r.headers[0] = "Authorization: Bearer " TOKEN;
+	assert_int_equal(atomic_load(&n_actions[HTTPD_PROMOTE_FULL]), 1);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_PROMOTE]), before + 2);
 	r.path = "/api/v1/deployments/validators/rollback";
 	assert_int_equal(perform(&r, &b), 202);
 	assert_int_equal(atomic_load(&n_actions[HTTPD_ROLLBACK]), 1);
