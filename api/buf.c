@@ -53,6 +53,11 @@ static int grow(struct buf *b, size_t extra)
 	return 0;
 }
 
+int buf_reserve(struct buf *b, size_t extra)
+{
+	return grow(b, extra) < 0 ? ERR_TOOBIG : 0;
+}
+
 int buf_append(struct buf *b, const void *data, size_t n)
 {
 	if (grow(b, n) < 0)

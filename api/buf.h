@@ -29,6 +29,8 @@ int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Makes room for extra more bytes at once (no content change); ERR_TOOBIG when len + extra would pass max. */
+int buf_reserve(struct buf *b, size_t extra);
 /* Hands the data over to the caller (who frees it) and leaves b empty. */
 char *buf_detach(struct buf *b, size_t *len);
 

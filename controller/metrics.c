@@ -29,6 +29,7 @@ struct auriga_rollout_track {
 
 struct series {
 	char **lv;		/* nlabels values */
+	char *lbl;		/* the label pairs as exposed, escaped, without braces: a="x",b="y" */
 	double value;		/* counter, gauge; histogram count */
 	double sum;		/* histogram */
 	uint64_t *counts;	/* histogram: per bucket, not cumulative; nbuckets + 1 (+Inf) */
@@ -42,11 +43,20 @@ struct metric {
 	char **labels;
 	size_t nlabels;
 	double *buckets;
+	char **le;		/* histogram: each bound as its le label value, formatted once */
 	size_t nbuckets;
 	struct series *series;
 	size_t nseries, cap;
 	struct strmap index;	/* label values joined by US -> index into series */
 	unsigned long dropped;
+	/*
+	 * The family's exposition text as last rendered, and whether a series
+	 * changed since. A scrape renders again only the families that changed
+	 * (during a rollout, a few of them) and copies the others' text, so the
+	 * answer is always current and costs little more than a copy.
+	 */
+	struct buf text;
+	int dirty;
 };
 
 struct metrics {
@@ -72,6 +82,9 @@ static int valid_name(const char *s, int label)
 	return 1;
 }
 
+static void fmt_double(char *out, size_t n, double v);
+static int put_escaped(struct buf *b, const char *s, int quote);
+
 struct metrics *metrics_new(void)
 {
 	struct metrics *r = xcalloc(1, sizeof(*r));
@@ -87,6 +100,7 @@ static void series_release(struct metric *m, struct series *s)
 	for (i = 0; i < m->nlabels; i++)
 		free(s->lv[i]);
 	free(s->lv);
+	free(s->lbl);
 	free(s->counts);
 	memset(s, 0, sizeof(*s));
 }
@@ -102,6 +116,10 @@ static void metric_free(struct metric *m)
 	free(m->labels);
 	free(m->series);
 	strmap_clear(&m->index);
+	for (i = 0; m->le && i < m->nbuckets; i++)
+		free(m->le[i]);
+	free(m->le);
+	buf_release(&m->text);
 	free(m->buckets);
 	free(m->name);
 	free(m->help);
@@ -143,6 +161,8 @@ static struct metric *declare(struct metrics *r, enum metric_type type, const ch
 	m->labels = xcalloc(n ? n : 1, sizeof(char *));
 	for (i = 0; i < n; i++)
 		m->labels[i] = xstrdup(labels[i]);
+	buf_init(&m->text, SIZE_MAX);
+	m->dirty = 1;
 	pthread_mutex_lock(&r->lock);
 	for (i = 0; i < r->nfam; i++)
 		if (strcmp(r->fam[i]->name, name) == 0)
@@ -176,8 +196,14 @@ struct metric *metrics_histogram(struct metrics *r, const char *name, const char
 			BUG("buckets of '%s' are not increasing", name);
 	m = declare(r, METRIC_HISTOGRAM, name, help, labels);
 	m->buckets = xcalloc(nbuckets ? nbuckets : 1, sizeof(double));
-	if (nbuckets)
-		memcpy(m->buckets, buckets, nbuckets * sizeof(double));
+	m->le = xcalloc(nbuckets ? nbuckets : 1, sizeof(char *));
+	for (i = 0; i < nbuckets; i++) {
+		char le[40];
+
+		m->buckets[i] = buckets[i];
+		fmt_double(le, sizeof(le), buckets[i]);
+		m->le[i] = xstrdup(le);
+	}
 	m->nbuckets = nbuckets;
 	return m;
 }
@@ -243,8 +269,20 @@ static struct series *find(struct metric *m, const char *const *lv, int create)
 	s->lv = xcalloc(m->nlabels ? m->nlabels : 1, sizeof(char *));
 	for (i = 0; i < m->nlabels && lv[i]; i++)
 		s->lv[i] = xstrdup(lv[i]);
+	/* The label pairs never change, so they are escaped once here rather than on every scrape. */
+	buf_init(&k, SIZE_MAX);
+	for (i = 0; i < m->nlabels; i++) {
+		if (i)
+			buf_putc(&k, ',');
+		buf_puts(&k, m->labels[i]);
+		buf_puts(&k, "=\"");
+		put_escaped(&k, s->lv[i], 1);
+		buf_putc(&k, '"');
+	}
+	s->lbl = buf_detach(&k, NULL);
 	if (m->type == METRIC_HISTOGRAM)
 		s->counts = xcalloc(m->nbuckets + 1, sizeof(uint64_t));
+	m->dirty = 1;
 	return s;
 }
 
@@ -259,10 +297,19 @@ static void update(struct metric *m, enum metric_type want, const char *const *l
 	if (s) {
 		switch (op) {
 		case 0:
-			if (v >= 0)
+			if (v > 0) {
 				s->value += v;
+				m->dirty = 1;
+			}
 			break;
 		case 1:
+			/*
+			 * A gauge set to the value it has (most of them, on most
+			 * passes) changes no text; bits are compared, so 0 to -0
+			 * or NaN is a change.
+			 */
+			if (memcmp(&s->value, &v, sizeof(v)) != 0)
+				m->dirty = 1;
 			s->value = v;
 			break;
 		default: {
@@ -273,6 +320,7 @@ static void update(struct metric *m, enum metric_type want, const char *const *l
 			s->counts[i]++;
 			s->value += 1;
 			s->sum += v;
+			m->dirty = 1;
 			break;
 		}
 		}
@@ -309,11 +357,17 @@ void metric_set_state(struct metric *m, const char *const *lv, size_t state_labe
 		BUG("metric '%s' is not a state set on label %zu", m->name, state_label);
 	pthread_mutex_lock(&m->reg->lock);
 	cur = find(m, lv, 1);
-	for (i = 0; i < m->nseries; i++)
-		if (series_match(m, &m->series[i], lv, state_label))
+	for (i = 0; i < m->nseries; i++) {
+		if (series_match(m, &m->series[i], lv, state_label) && m->series[i].value != 0 &&
+		    &m->series[i] != cur) {
 			m->series[i].value = 0;
-	if (cur)
+			m->dirty = 1;
+		}
+	}
+	if (cur && cur->value != 1) {
 		cur->value = 1;
+		m->dirty = 1;
+	}
 	pthread_mutex_unlock(&m->reg->lock);
 }
 
@@ -339,6 +393,7 @@ void metric_forget(struct metric *m, size_t label, const char *value)
 				buf_release(&k);
 			}
 			m->nseries--;
+			m->dirty = 1;
 		} else {
 			i++;
 		}
@@ -398,6 +453,22 @@ static void fmt_double(char *out, size_t n, double v)
 		snprintf(out, n, "%.17g", v);
 }
 
+/* Decimal digits of v, written backwards from end; returns where they begin. */
+static char *fmt_u64(char *end, uint64_t v)
+{
+	*--end = '\0';
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+/*
+ * Counts, replica numbers and timestamps are whole numbers: below 1e15 (where
+ * %.15g would turn to an exponent) their digits are exactly what %.15g
+ * prints, without printf's cost. Anything else goes through fmt_double.
+ */
 static int put_number(struct buf *b, double v)
 {
 	char num[40];
@@ -406,28 +477,46 @@ static int put_number(struct buf *b, double v)
 		return buf_puts(b, "NaN");
 	if (isinf(v))
 		return buf_puts(b, v > 0 ? "+Inf" : "-Inf");
+	if (v > -1e15 && v < 1e15 && v == (double)(int64_t)v && !(v == 0 && signbit(v))) {
+		char *p = fmt_u64(num + sizeof(num), (uint64_t)(v < 0 ? -v : v));
+
+		if (v < 0)
+			*--p = '-';
+		return buf_puts(b, p);
+	}
 	fmt_double(num, sizeof(num), v);
 	return buf_puts(b, num);
+}
+
+static int put_count(struct buf *b, uint64_t v)
+{
+	char num[24];
+
+	return buf_puts(b, fmt_u64(num + sizeof(num), v));
 }
 
 /* Writes {a="x",b="y"[,le="..."]}; le is NULL outside histogram buckets. */
 static int put_labels(struct buf *b, const struct metric *m, const struct series *s, const char *le)
 {
-	size_t i;
 	int rc = 0;
 
 	if (m->nlabels == 0 && !le)
 		return 0;
 	rc |= buf_putc(b, '{');
-	for (i = 0; i < m->nlabels; i++) {
-		rc |= buf_printf(b, "%s%s=\"", i ? "," : "", m->labels[i]);
-		rc |= put_escaped(b, s->lv[i], 1);
+	rc |= buf_puts(b, s->lbl);
+	if (le) {
+		rc |= buf_puts(b, m->nlabels ? ",le=\"" : "le=\"");
+		rc |= buf_puts(b, le);
 		rc |= buf_putc(b, '"');
 	}
-	if (le)
-		rc |= buf_printf(b, "%sle=\"%s\"", m->nlabels ? "," : "", le);
 	rc |= buf_putc(b, '}');
 	return rc ? ERR_TOOBIG : 0;
+}
+
+/* Appends the family name and a suffix ("_bucket", "_sum", "_count"). */
+static int put_name(struct buf *b, const struct metric *m, const char *suffix)
+{
+	return buf_puts(b, m->name) | buf_puts(b, suffix);
 }
 
 static int render_family(struct buf *b, const struct metric *m)
@@ -436,11 +525,18 @@ static int render_family(struct buf *b, const struct metric *m)
 	size_t i, j;
 	int rc = 0;
 
-	rc |= buf_printf(b, "# HELP %s ", m->name);
+	rc |= buf_puts(b, "# HELP ");
+	rc |= buf_puts(b, m->name);
+	rc |= buf_putc(b, ' ');
 	rc |= put_escaped(b, m->help, 0);
-	rc |= buf_printf(b, "\n# TYPE %s %s\n", m->name, type_names[m->type]);
+	rc |= buf_puts(b, "\n# TYPE ");
+	rc |= buf_puts(b, m->name);
+	rc |= buf_putc(b, ' ');
+	rc |= buf_puts(b, type_names[m->type]);
+	rc |= buf_putc(b, '\n');
 	for (i = 0; i < m->nseries && rc == 0; i++) {
 		const struct series *s = &m->series[i];
+		uint64_t cum = 0;
 
 		if (m->type != METRIC_HISTOGRAM) {
 			rc |= buf_puts(b, m->name);
@@ -450,40 +546,54 @@ static int render_family(struct buf *b, const struct metric *m)
 			rc |= buf_putc(b, '\n');
 			continue;
 		}
-		{
-			uint64_t cum = 0;
-			char le[40];
-
-			for (j = 0; j <= m->nbuckets; j++) {
-				cum += s->counts[j];
-				if (j < m->nbuckets)
-					fmt_double(le, sizeof(le), m->buckets[j]);
-				else
-					snprintf(le, sizeof(le), "+Inf");
-				rc |= buf_printf(b, "%s_bucket", m->name);
-				rc |= put_labels(b, m, s, le);
-				rc |= buf_printf(b, " %llu\n", (unsigned long long)cum);
-			}
-			rc |= buf_printf(b, "%s_sum", m->name);
-			rc |= put_labels(b, m, s, NULL);
+		for (j = 0; j <= m->nbuckets; j++) {
+			cum += s->counts[j];
+			rc |= put_name(b, m, "_bucket");
+			rc |= put_labels(b, m, s, j < m->nbuckets ? m->le[j] : "+Inf");
 			rc |= buf_putc(b, ' ');
-			rc |= put_number(b, s->sum);
-			rc |= buf_printf(b, "\n%s_count", m->name);
-			rc |= put_labels(b, m, s, NULL);
-			rc |= buf_printf(b, " %llu\n", (unsigned long long)cum);
+			rc |= put_count(b, cum);
+			rc |= buf_putc(b, '\n');
 		}
+		rc |= put_name(b, m, "_sum");
+		rc |= put_labels(b, m, s, NULL);
+		rc |= buf_putc(b, ' ');
+		rc |= put_number(b, s->sum);
+		rc |= buf_putc(b, '\n');
+		rc |= put_name(b, m, "_count");
+		rc |= put_labels(b, m, s, NULL);
+		rc |= buf_putc(b, ' ');
+		rc |= put_count(b, cum);
+		rc |= buf_putc(b, '\n');
 	}
 	return rc ? ERR_TOOBIG : 0;
 }
 
+/*
+ * Families whose series changed are rendered again into their own text; the
+ * answer is the texts in declaration order, copied into out with one
+ * allocation. The registry's lock is held only for that, so a scrape holds up
+ * an updating thread (the loop) for about the time of a copy.
+ */
 int metrics_render(struct metrics *r, struct buf *out)
 {
-	size_t i;
+	size_t i, total = 0;
 	int rc = 0;
 
 	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < r->nfam && rc == 0; i++) {
+		struct metric *m = r->fam[i];
+
+		if (m->dirty) {
+			buf_reset(&m->text);
+			rc = render_family(&m->text, m);
+			m->dirty = rc < 0;
+		}
+		total += m->text.len;
+	}
+	if (rc == 0)
+		rc = buf_reserve(out, total);
 	for (i = 0; i < r->nfam && rc == 0; i++)
-		rc = render_family(out, r->fam[i]);
+		rc = buf_append(out, r->fam[i]->text.data, r->fam[i]->text.len);
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }

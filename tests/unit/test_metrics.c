@@ -329,6 +329,89 @@ static void test_rollouts_from_status(void **state)
 	auriga_metrics_release(&m);
 }
 
+/*
+ * A scrape re-renders only the families that changed since the last one: each
+ * kind of change (new series, add, set, observe, state set, forget) must show
+ * in the next render, and the text must equal a fresh registry's.
+ */
+static void test_render_follows_changes(void **state)
+{
+	static const double buckets[] = { 0.25, 1 };
+	struct metrics *r = metrics_new();
+	struct metric *c = metrics_counter(r, "c_total", "C.", METRIC_LABELS("k"));
+	struct metric *g = metrics_gauge(r, "g", "G.", METRIC_LABELS("d", "s"));
+	struct metric *h = metrics_histogram(r, "h_seconds", "H.", NULL, buckets, ARRAY_SIZE(buckets));
+	char *text;
+
+	(void)state;
+	metric_inc(c, METRIC_LABELS("a"));
+	metric_set(g, METRIC_LABELS("x", "on"), 1);
+	text = render(r);
+	assert_string_equal(text, "# HELP c_total C.\n# TYPE c_total counter\nc_total{k=\"a\"} 1\n"
+				  "# HELP g G.\n# TYPE g gauge\ng{d=\"x\",s=\"on\"} 1\n"
+				  "# HELP h_seconds H.\n# TYPE h_seconds histogram\n");
+	free(text);
+	metric_add(c, METRIC_LABELS("a"), 0);	/* no change */
+	metric_set(g, METRIC_LABELS("x", "on"), 1);
+	metric_inc(c, METRIC_LABELS("b"));	/* a new series */
+	metric_set_state(g, METRIC_LABELS("x", "off"), 1);
+	metric_observe(h, NULL, 0.5);
+	text = render(r);
+	assert_string_equal(text, "# HELP c_total C.\n# TYPE c_total counter\nc_total{k=\"a\"} 1\n"
+				  "c_total{k=\"b\"} 1\n"
+				  "# HELP g G.\n# TYPE g gauge\ng{d=\"x\",s=\"on\"} 0\n"
+				  "g{d=\"x\",s=\"off\"} 1\n"
+				  "# HELP h_seconds H.\n# TYPE h_seconds histogram\n"
+				  "h_seconds_bucket{le=\"0.25\"} 0\nh_seconds_bucket{le=\"1\"} 1\n"
+				  "h_seconds_bucket{le=\"+Inf\"} 1\nh_seconds_sum 0.5\nh_seconds_count 1\n");
+	free(text);
+	metric_add(c, METRIC_LABELS("a"), 2);
+	metric_set_state(g, METRIC_LABELS("x", "on"), 1);
+	metric_forget(c, 0, "b");
+	text = render(r);
+	assert_non_null(strstr(text, "c_total{k=\"a\"} 3\n# HELP g"));
+	assert_non_null(strstr(text, "g{d=\"x\",s=\"on\"} 1\ng{d=\"x\",s=\"off\"} 0\n"));
+	free(text);
+	metrics_free(r);
+}
+
+/* Numbers: whole ones are printed as %.15g would, the rest as the shortest exact form. */
+static void test_number_text(void **state)
+{
+	static const struct {
+		double v;
+		const char *text;
+	} rows[] = {
+		{ 0, "0" },
+		{ -0.0, "-0" },
+		{ 7, "7" },
+		{ -42, "-42" },
+		{ 1764320000, "1764320000" },
+		{ 999999999999999, "999999999999999" },
+		{ 1e15, "1e+15" },
+		{ -1e15, "-1e+15" },
+		{ 9007199254740993.0, "9007199254740992" },
+		{ 0.1, "0.1" },
+		{ 1764320000.123, "1764320000.123" },
+		{ 2.5e-7, "2.5e-07" },
+		{ 1.0 / 3.0, "0.33333333333333331" },
+	};
+	struct metrics *r = metrics_new();
+	struct metric *g = metrics_gauge(r, "n", "N.", NULL);
+	char want[128], *text;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		metric_set(g, NULL, rows[i].v);
+		text = render(r);
+		snprintf(want, sizeof(want), "# HELP n N.\n# TYPE n gauge\nn %s\n", rows[i].text);
+		assert_string_equal(text, want);
+		free(text);
+	}
+	metrics_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +422,8 @@ int main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_feeding),
 		cmocka_unit_test(test_rollouts_from_status),
+		cmocka_unit_test(test_render_follows_changes),
+		cmocka_unit_test(test_number_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
