@@ -10,7 +10,17 @@
 #   - a one-second monitor window (auriga minReadySeconds 1, swarm --update-monitor 1s). They are
 #     not the same thing: auriga waits out minReadySeconds for every replica before it removes the
 #     old one, swarm watches each task for failure in the background while it goes on.
-# Both runs are timed by the same clock (this host's realtime clock, which also stamps Docker's
+# auriga runs twice. First with the exec probe above, which it hands to Docker as the container's
+# HEALTHCHECK (Docker's events then carry each verdict), so readiness waits for Docker's first check
+# one interval after the start, as swarm's does. Then with the same check made by auriga's own
+# prober: an HTTP GET of the same endpoint (/q/health/ready, which is what the image's exec checker
+# fetches), every second, timeout 5 s, one failure, to the container's address on a network auriga
+# creates (no port published, as swarm publishes none). Kubernetes' probe timing applies there: the
+# first probe is due at initialDelaySeconds (0) after the start, not one interval later. That run is
+# made with minReadySeconds 1 and again with 0: auriga waits minReadySeconds out before it touches
+# the next replica, swarm's monitor window holds nothing back, so the second run is the like-for-like
+# one for the mechanism and the first the like-for-like one for the timing of the gate.
+# All runs are timed by the same clock (this host's realtime clock, which also stamps Docker's
 # events): from the command to its exit, and from the command to the Docker event that marked the
 # last of the 25 new containers healthy. Prints both times, both ratios, and auriga's engine pass
 # figures from its own log. The fleet lock is held for the whole run. Leaves swarm mode if it
@@ -33,6 +43,7 @@ cleanup() {
 	ids=$(docker ps -aq --filter "label=$label")
 	[ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
 	docker service rm "$svc" >/dev/null 2>&1 || true
+	docker network rm "$net" >/dev/null 2>&1 || true
 	if [ "$joined" = 1 ]; then
 		# Under load the first leave can fail on a closing RPC connection: try again.
 		for _ in 1 2 3 4 5; do
@@ -54,7 +65,34 @@ done
 exec 9>/tmp/auriga-fleet.lock
 flock -w 900 9 || { echo "bench_rollout: the fleet lock stayed busy" >&2; exit 1; }
 
-specs() { # IMAGE
+net=auriga-bench-$$
+specs() { # IMAGE [http MIN_READY_SECONDS]
+	if [ "${2:-}" = http ]; then
+		cat >"$tmp/bench.yaml" <<YAML
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata:
+  name: bench
+spec:
+  role: business
+  replicas: $n
+  minReadySeconds: $3
+  progressDeadlineSeconds: 120
+  template:
+    image: $1
+    network: $net
+  probes:
+    readiness:
+      httpGet: {path: /q/health/ready, port: 9003}
+      periodSeconds: 1
+      timeoutSeconds: 5
+      failureThreshold: 1
+  strategy:
+    type: RollingUpdate
+    rollingUpdate: {maxUnavailable: 0, maxSurge: 1}
+YAML
+		return
+	fi
 	cat >"$tmp/bench.yaml" <<YAML
 apiVersion: auriga.io/v1
 kind: Deployment
@@ -133,6 +171,32 @@ auriga_healthy_ms=$(last_healthy_ms "$tmp/auriga.events" "$t0" "$v2") || { tail 
 echo "auriga: rolling update of $n replicas in ${auriga_ms} ms to exit, ${auriga_healthy_ms} ms to the last new container healthy"
 ids=$(docker ps -aq --filter "label=$label")
 [ -n "$ids" ] && docker rm -f $ids >/dev/null
+rm -rf "$tmp/state"
+
+# ---- auriga, the same check made by its own prober: with minReadySeconds 1 as above, and with 0,
+# where nothing holds the next replica once the last is ready (as swarm's monitor window does not)
+auriga_http() { # MIN_READY_SECONDS: prints the milliseconds from the command to its exit
+	local ms got old ids
+	rm -rf "$tmp/state"
+	specs "$v1" http "$1"
+	run >"$tmp/auriga-http-v1.log" 2>&1 || { cat "$tmp/auriga-http-v1.log" >&2; echo "bench_rollout: auriga did not bring up v1 (http)" >&2; return 1; }
+	specs "$v2" http "$1"
+	t0=$(date +%s%N)
+	run >"$tmp/auriga-http-v2.log" 2>&1 || { tail -20 "$tmp/auriga-http-v2.log" >&2; echo "bench_rollout: auriga's rollout (http) failed" >&2; return 1; }
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	# Done only when all n run at v2 and none at v1.
+	got=$(docker ps -q --filter "label=$label" --filter "ancestor=$v2" | wc -l)
+	old=$(docker ps -q --filter "label=$label" --filter "ancestor=$v1" | wc -l)
+	[ "$got" = "$n" ] && [ "$old" = 0 ] ||
+		{ echo "bench_rollout: after auriga's rollout (http): $got at v2, $old at v1" >&2; return 1; }
+	ids=$(docker ps -aq --filter "label=$label")
+	[ -n "$ids" ] && docker rm -f $ids >/dev/null
+	echo "$ms"
+}
+auriga_http_ms=$(auriga_http 1)
+echo "auriga (own HTTP readiness probe, minReadySeconds 1): rolling update of $n replicas in ${auriga_http_ms} ms to exit"
+auriga_http0_ms=$(auriga_http 0)
+echo "auriga (own HTTP readiness probe, minReadySeconds 0): rolling update of $n replicas in ${auriga_http0_ms} ms to exit"
 
 # ---- docker swarm
 if [ "$(docker info -f '{{.Swarm.LocalNodeState}}')" != active ]; then
@@ -170,5 +234,11 @@ echo "rolling update of $n replicas, command to exit: auriga ${auriga_ms} ms, do
 echo "rolling update of $n replicas, command to last new container healthy (Docker's events):" \
 	"auriga ${auriga_healthy_ms} ms, docker swarm ${swarm_healthy_ms} ms," \
 	"swarm/auriga $(ratio "$swarm_healthy_ms" "$auriga_healthy_ms")x"
-echo "per replica: auriga $(( auriga_ms / n )) ms (minReadySeconds 1000 ms of it), swarm $(( swarm_ms / n )) ms;" \
+echo "rolling update of $n replicas, command to exit, auriga probing the same endpoint itself:" \
+	"auriga ${auriga_http_ms} ms, docker swarm ${swarm_ms} ms, swarm/auriga $(ratio "$swarm_ms" "$auriga_http_ms")x"
+echo "rolling update of $n replicas, command to exit, auriga probing itself with no minReadySeconds" \
+	"(nothing holds the next replica, as with swarm's monitor window): auriga ${auriga_http0_ms} ms," \
+	"docker swarm ${swarm_ms} ms, swarm/auriga $(ratio "$swarm_ms" "$auriga_http0_ms")x"
+echo "per replica: auriga $(( auriga_ms / n )) ms (minReadySeconds 1000 ms of it), with its own probe" \
+	"$(( auriga_http_ms / n )) ms (the same), with no minReadySeconds $(( auriga_http0_ms / n )) ms; swarm $(( swarm_ms / n )) ms;" \
 	"load average $(cut -d' ' -f1-3 /proc/loadavg)"
