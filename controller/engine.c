@@ -102,6 +102,7 @@ struct engine {
 	int64_t pass_started;
 	int64_t last_pass_ms;
 	unsigned long passes;
+	size_t reach_ok;	/* leading entries of desired.v found reached in this pass (blocker) */
 	enum engine_outcome outcome;
 	struct fleet_status status;
 	char *list_error;
@@ -600,30 +601,31 @@ static int reached(const struct engine *e, const struct desired_deployment *dd)
 	return se && se->has_healthy && strcmp(se->healthy_rev, dd->revision) == 0;
 }
 
-static int depends_on(const struct desired_deployment *dd, const char *name)
+/*
+ * The first earlier deployment this one waits for, or NULL when its turn has
+ * come. desired.v is sorted by phase and the pass goes through it in order,
+ * so the earlier phases are a prefix of it: reach_ok keeps how far that prefix
+ * was found reached in this pass, which makes the check linear over a pass
+ * rather than quadratic. A failure can undo a reached deployment, so
+ * fail_deployment starts the count again.
+ */
+static const struct desired_deployment *blocker(struct engine *e, const struct desired_deployment *dd)
 {
+	const struct desired_deployment *first = NULL;
 	size_t i;
 
-	for (i = 0; i < dd->n_depends_on; i++)
-		if (strcmp(dd->depends_on[i], name) == 0)
-			return 1;
-	return 0;
-}
+	while (e->reach_ok < e->desired.n && e->desired.v[e->reach_ok].phase < dd->phase &&
+	       reached(e, &e->desired.v[e->reach_ok]))
+		e->reach_ok++;
+	if (e->reach_ok < e->desired.n && e->desired.v[e->reach_ok].phase < dd->phase)
+		first = &e->desired.v[e->reach_ok];
+	for (i = 0; i < dd->n_depends_on; i++) {
+		const struct desired_deployment *o = desired_find(&e->desired, dd->depends_on[i]);
 
-/* The first earlier deployment this one waits for, or NULL when its turn has come. */
-static const struct desired_deployment *blocker(const struct engine *e, const struct desired_deployment *dd)
-{
-	size_t i;
-
-	for (i = 0; i < e->desired.n; i++) {
-		const struct desired_deployment *o = &e->desired.v[i];
-
-		if (o == dd || !(o->phase < dd->phase || depends_on(dd, o->name)))
-			continue;
-		if (!reached(e, o))
-			return o;
+		if (o != NULL && o != dd && !reached(e, o) && (first == NULL || o < first))
+			first = o;
 	}
-	return NULL;
+	return first;
 }
 
 static void fail_deployment(struct engine *e, const struct desired_deployment *dd, const char *reason);
@@ -663,6 +665,7 @@ static void fail_deployment(struct engine *e, const struct desired_deployment *d
 		  ((se->has_healthy && strcmp(se->healthy_rev, dd->revision) != 0) ||
 		   (se->has_previous && strcmp(se->previous_rev, dd->revision) != 0));
 
+	e->reach_ok = 0;
 	log_error(COMPONENT, can ? "deployment failed, rolling back" : "deployment failed", "deployment", dd->name,
 		  "revision", dd->revision, "reason", reason, (char *)NULL);
 	set_str(&ed->last_error, reason);
@@ -1018,6 +1021,9 @@ static size_t pass_deployment(struct engine *e, const struct desired_deployment 
 		(void)buf_puts(&step, tv.step);
 	else
 		rollout_describe(&in, &ed->res, &step);
+	/* Held at its healthy revision while an earlier one is not there yet: say for whom. */
+	if (wait != NULL)
+		(void)buf_printf(&step, "; waiting for '%s'", wait->name);
 	free(ed->step);
 	ed->step = buf_detach(&step, NULL);
 out:
@@ -1210,6 +1216,7 @@ static void decide(struct engine *e)
 
 	for (i = 0; i < e->n_deps; i++)
 		e->deps[i].seen = 0;
+	e->reach_ok = 0;
 	for (i = 0; i < e->desired.n; i++)
 		issued += pass_deployment(e, &e->desired.v[i], now);
 	/* Deployments marked for rollback during this pass act on the next one. */
@@ -1350,6 +1357,7 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 		engine_free(e);
 		return NULL;
 	}
+	engine_traffic_set_metrics(e->traffic, o->metrics);
 	if (o->watch_events) {
 		const char *filters[] = { e->filter, "type=container", NULL };
 
