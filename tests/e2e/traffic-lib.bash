@@ -1,0 +1,214 @@
+# Shared by the traffic-control end-to-end tests (sourced after tests/lib.sh and fleet-lib.bash):
+# test images, free ports, an NGINX on 127.0.0.1 that includes the file auriga's router writes,
+# the specs of one API deployment released through it, and clients that read the answering version
+# from the X-Node-Version header. The caller sets DEP (the deployment) and SPECS (the specs folder).
+
+for tag in v1 v2 v3; do
+	if ! docker image inspect "auriga-demo-node:$tag" >/dev/null 2>&1; then
+		diag "image auriga-demo-node:$tag is missing (hack/build-images.sh builds it)"
+		fail "test images present"
+		exit 1
+	fi
+done
+
+NGX=$TEST_TMP/nginx
+mkdir -p "$NGX" "$SPECS"
+LP=$(free_port)
+PP=$(free_port)
+# Four consecutive free host ports: two replicas in each of two slots (blue HP, HP+1; green HP+2, HP+3).
+HP=
+for _ in $(seq 50); do
+	base=$((20000 + RANDOM % 20000))
+	python3 - "$base" <<'PY' && { HP=$base; break; }
+import socket, sys
+b = int(sys.argv[1])
+for p in range(b, b + 4):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        sys.exit(1)
+    finally:
+        s.close()
+PY
+done
+[ -n "$HP" ] || { fail "four free host ports"; exit 1; }
+BLUE_100="$HP:100 $((HP + 1)):100"
+GREEN_100="$((HP + 2)):100 $((HP + 3)):100"
+
+cat >"$NGX/nginx.conf" <<EOF
+daemon on;
+worker_processes 1;
+pid $NGX/nginx.pid;
+error_log $NGX/error.log;
+events { worker_connections 512; }
+http {
+	access_log off;
+	client_body_temp_path $NGX/body;
+	proxy_temp_path $NGX/proxy;
+	fastcgi_temp_path $NGX/fcgi;
+	uwsgi_temp_path $NGX/uwsgi;
+	scgi_temp_path $NGX/scgi;
+	include $NGX/auriga.conf;
+}
+EOF
+: >"$NGX/auriga.conf"
+nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
+on_exit "kill \$(cat $NGX/nginx.pid)"
+
+cat >"$SPECS/cluster.yaml" <<EOF
+apiVersion: auriga.io/v1
+kind: Cluster
+metadata: {name: traffic-control}
+spec:
+  router:
+    type: NGINX
+    configPath: $NGX/auriga.conf
+    reloadCommand: [nginx, -e, $NGX/error.log, -c, $NGX/nginx.conf, -s, reload]
+    listenAddress: 127.0.0.1
+EOF
+cat >"$SPECS/services.yaml" <<EOF
+apiVersion: auriga.io/v1
+kind: Service
+metadata: {name: $DEP}
+spec: {deployment: $DEP, port: $LP, targetPort: http}
+---
+apiVersion: auriga.io/v1
+kind: Service
+metadata: {name: $DEP-preview}
+spec: {deployment: $DEP, port: $PP, targetPort: http}
+---
+apiVersion: auriga.io/v1
+kind: Job
+metadata: {name: $DEP-smoke}
+spec:
+  activeDeadlineSeconds: 20
+  template:
+    image: auriga-demo-node:v1
+    command: [/demo-node, probe, /q/health/ready]
+    env: {DEMO_PORT: "$PP"}
+EOF
+
+# write_dep IMAGE STRATEGY_BLOCK [ENV_LINE]: the deployment, two replicas, readiness every second.
+write_dep() {
+	cat >"$SPECS/deployment.yaml" <<EOF
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata: {name: $DEP}
+spec:
+  role: api
+  replicas: 2
+  progressDeadlineSeconds: 60
+  template:
+    image: $1
+    env: {NODE_TYPE: api${3:+, $3}}
+    ports: [{name: http, containerPort: 9003, hostPort: $HP}]
+  probes:
+    readiness:
+      httpGet: {path: /q/health/ready, port: http}
+      periodSeconds: 1
+      timeoutSeconds: 1
+      failureThreshold: 1
+  strategy:
+$2
+EOF
+}
+
+# upstream [NAME]: the active (or NAME's) upstream in the router's file as "port:weight" (backup
+# servers "port:b"), sorted, space-separated.
+upstream() {
+	python3 - "$NGX/auriga.conf" "${1:-$DEP}" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+m = re.search(r"upstream " + re.escape(sys.argv[2]) + r" \{(.*?)\}", text, re.S)
+out = []
+for line in (m.group(1).splitlines() if m else []):
+    s = re.search(r"server 127\.0\.0\.1:(\d+) (?:weight=(\d+)|(backup))", line)
+    if s:
+        out.append("%s:%s" % (s.group(1), s.group(2) or "b"))
+print(" ".join(sorted(out)))
+PY
+}
+upstream_is() { [ "$(upstream)" = "$1" ]; }
+images() { fleet_images | sort | tr '\n' ' ' | sed 's/ $//'; }
+
+# sample N: N requests through NGINX; prints "<requests> <failed> <version>=<count>...".
+sample() {
+	python3 - "$LP" "$1" <<'PY'
+import collections, http.client, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+seen, failed = collections.Counter(), 0
+for _ in range(n):
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        c.request("POST", "/api/v11/transactions", body=b"{}", headers={"Connection": "close"})
+        r = c.getresponse()
+        r.read()
+        if r.status // 100 != 2:
+            failed += 1
+        seen[r.getheader("X-Node-Version", "-")] += 1
+        c.close()
+    except Exception:
+        failed += 1
+print(n, failed, " ".join("%s=%d" % kv for kv in sorted(seen.items())))
+PY
+}
+# share VERSION LINE: the percentage of a sample's answers given by VERSION.
+share() { awk -v v="$1" '{ for (i = 3; i <= NF; i++) { split($i, a, "="); if (a[1] == v) n = a[2] } } END { printf "%.1f", 100 * n / $1 }' <<<"$2"; }
+within() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }
+
+# load OUT SECONDS: POSTs through NGINX one after another (a new connection each, at most 100000
+# and for at most SECONDS) and writes "ms status version" per request; prints its pid.
+load() {
+	python3 - "$LP" "$1" "$2" >/dev/null 2>&1 <<'PY' &
+import http.client, sys, time
+port, out, secs = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+end = time.time() + secs
+with open(out, "w", buffering=1) as f:
+    for _ in range(100000):
+        if time.time() >= end:
+            break
+        t = int(time.time() * 1000)
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("POST", "/api/v11/transactions", body=b"{}", headers={"Connection": "close"})
+            r = c.getresponse()
+            r.read()
+            f.write("%d %d %s\n" % (t, r.status, r.getheader("X-Node-Version", "-")))
+            c.close()
+        except Exception as e:
+            f.write("%d 0 %s\n" % (t, type(e).__name__))
+PY
+	# Its stdout is not ours: the caller's $(...) must not wait for it.
+	echo $!
+}
+stop_load() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+failed_count() { awk '$2 < 200 || $2 >= 300' "$1" | wc -l; }
+
+# watch_router OUT SECONDS: every change of the active upstream, as "ms port:weight..."; prints its pid.
+watch_router() {
+	python3 - "$NGX/auriga.conf" "$1" "$2" "$DEP" >/dev/null 2>&1 <<'PY' &
+import re, sys, time
+path, out, secs, up = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+last = None
+end = time.time() + secs
+with open(out, "w", buffering=1) as f:
+    while time.time() < end:
+        try:
+            text = open(path).read()
+        except OSError:
+            text = ""
+        m = re.search(r"upstream " + re.escape(up) + r" \{(.*?)\}", text, re.S)
+        cur = []
+        for line in (m.group(1).splitlines() if m else []):
+            s = re.search(r"server 127\.0\.0\.1:(\d+) (?:weight=(\d+)|(backup))", line)
+            if s:
+                cur.append("%s:%s" % (s.group(1), s.group(2) or "b"))
+        cur = " ".join(sorted(cur))
+        if cur != last:
+            last = cur
+            f.write("%d %s\n" % (int(time.time() * 1000), cur))
+        time.sleep(0.02)
+PY
+	echo $!
+}
