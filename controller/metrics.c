@@ -305,10 +305,10 @@ static void update(struct metric *m, enum metric_type want, const char *const *l
 		case 1:
 			/*
 			 * A gauge set to the value it has (most of them, on most
-			 * passes) changes no text; bits are compared, so 0 to -0
-			 * or NaN is a change.
+			 * passes) changes no text; 0 to -0 and NaN to NaN are
+			 * changes (the text may differ).
 			 */
-			if (memcmp(&s->value, &v, sizeof(v)) != 0)
+			if (s->value != v || signbit(s->value) != signbit(v))
 				m->dirty = 1;
 			s->value = v;
 			break;
