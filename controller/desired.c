@@ -426,6 +426,7 @@ void desired_release(struct desired *d)
 	free(d->extra_labels);
 	free(d->instance);
 	free(d->commit);
+	strmap_clear(&d->by_name);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -531,6 +532,8 @@ int desired_build(struct desired *d, const struct spec_set *set, const char *ins
 	}
 	if (d->n > 1 && d->v)
 		qsort(d->v, d->n, sizeof(d->v[0]), dep_cmp);
+	for (i = 0; i < d->n; i++)
+		strmap_put_index(&d->by_name, d->v[i].name, i);
 out:
 	if (rc < 0)
 		desired_release(d);
@@ -541,6 +544,9 @@ const struct desired_deployment *desired_find(const struct desired *d, const cha
 {
 	size_t i;
 
+	/* By the index when desired_build made one (a hand-made desired state has none). */
+	if (d->by_name.n == d->n && d->n > 0)
+		return strmap_get_index(&d->by_name, name, &i) ? &d->v[i] : NULL;
 	for (i = 0; i < d->n; i++)
 		if (strcmp(d->v[i].name, name) == 0)
 			return &d->v[i];

@@ -9,6 +9,7 @@
 #include "docker.h"
 #include "error.h"
 #include "spec.h"
+#include "strmap.h"
 
 /*
  * The container template, detached from the spec set that produced it so it
@@ -103,6 +104,7 @@ struct desired {
 	int n_phases;
 	struct docker_label *extra_labels;	/* put on every container and volume (tests, operators) */
 	size_t n_extra_labels;
+	struct strmap by_name;	/* name -> index in v, made by desired_build */
 };
 
 void desired_init(struct desired *d);
