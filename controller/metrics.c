@@ -25,6 +25,7 @@ struct rollout_mem {
 struct auriga_rollout_track {
 	struct rollout_mem *v;
 	size_t n, cap;
+	struct strmap index;	/* name -> index in v */
 };
 
 struct series {
@@ -709,12 +710,21 @@ void auriga_metrics_release(struct auriga_metrics *m)
 void auriga_metrics_set_phase(struct auriga_metrics *m, const char *deployment, const char *phase)
 {
 	size_t i;
+	int known = 0;
 
-	/* Every known phase gets a series, so a dashboard sees the zeros too. */
-	for (i = 0; auriga_phases[i]; i++)
-		if (metric_value(m->deployment_phase, METRIC_LABELS(deployment, auriga_phases[i])) == 0)
-			metric_set(m->deployment_phase, METRIC_LABELS(deployment, auriga_phases[i]), 0);
-	metric_set_state(m->deployment_phase, METRIC_LABELS(deployment, phase), 1);
+	/*
+	 * Every known phase gets a series, so a dashboard sees the zeros too:
+	 * one lookup each rather than a scan of the whole family (10,000
+	 * deployments make 60,000 series of it).
+	 */
+	for (i = 0; auriga_phases[i]; i++) {
+		int on = strcmp(auriga_phases[i], phase) == 0;
+
+		known |= on;
+		metric_set(m->deployment_phase, METRIC_LABELS(deployment, auriga_phases[i]), on);
+	}
+	if (!known)
+		metric_set_state(m->deployment_phase, METRIC_LABELS(deployment, phase), 1);
 }
 
 void auriga_metrics_set_circuit(struct auriga_metrics *m, const char *peer, const char *state)
@@ -845,6 +855,7 @@ static void track_free(struct auriga_rollout_track *t)
 		free(t->v[i].strategy);
 	}
 	free(t->v);
+	strmap_clear(&t->index);
 	free(t);
 }
 
@@ -853,9 +864,9 @@ static struct rollout_mem *track_get(struct auriga_rollout_track *t, const char 
 	size_t i;
 
 	*fresh = 0;
-	for (i = 0; i < t->n; i++)
-		if (strcmp(t->v[i].name, name) == 0)
-			return &t->v[i];
+	if (strmap_get_index(&t->index, name, &i))
+		return &t->v[i];
+	strmap_put_index(&t->index, name, t->n);
 	XGROW(t->v, t->cap, t->n + 1);
 	memset(&t->v[t->n], 0, sizeof(t->v[t->n]));
 	t->v[t->n].name = xstrdup(name);
@@ -949,10 +960,13 @@ void auriga_metrics_publish_status(struct auriga_metrics *m, const struct fleet_
 			continue;
 		}
 		auriga_metrics_forget_deployment(m, t->v[i].name);
+		strmap_del(&t->index, t->v[i].name);
 		free(t->v[i].name);
 		free(t->v[i].strategy); /* NOLINT(clang-analyzer-unix.Malloc): each entry owns its own copy; the analyzer loses track across the swap */
 		t->n--;
-		if (i < t->n)
+		if (i < t->n) {
 			t->v[i] = t->v[t->n];
+			strmap_put_index(&t->index, t->v[i].name, i);
+		}
 	}
 }
