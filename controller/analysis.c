@@ -137,6 +137,7 @@ struct analysis_run {
 	size_t n_targets;
 	int64_t timeout_ms;
 	analysis_done_fn done;
+	analysis_measured_fn measured;
 	void *arg;
 	int finished;
 };
@@ -252,6 +253,8 @@ static void record(struct metric_state *ms, int have_value, double value, const 
 		else
 			ms->tally.successful++;
 	}
+	if (run->measured != NULL)
+		run->measured(ms->name, r, run->arg);
 	ms->result = analysis_decide(&ms->tally, ms->count, ms->failure_limit, ms->inconclusive_limit);
 	if (ms->result == ANALYSIS_FAILED || ms->result == ANALYSIS_INCONCLUSIVE) {
 		finish_run(run);
@@ -455,6 +458,7 @@ struct analysis_run *analysis_run_start(struct loop *l, struct http_client *h, c
 	run->l = l;
 	run->h = h;
 	run->done = done;
+	run->measured = o->measured;
 	run->arg = arg;
 	run->timeout_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms : 10000;
 	run->n_targets = o->n_scrape_targets;
@@ -483,16 +487,21 @@ struct analysis_run *analysis_run_start(struct loop *l, struct http_client *h, c
 		for (k = 0; k < nreq; k++)
 			ms->reqs[k].ms = ms;
 		if (m->provider == SPEC_METRIC_PROMETHEUS) {
-			struct buf url;
+			struct buf url, query;
 
 			buf_init(&url, 64 * 1024);
-			if (analysis_prometheus_url(&url, m->prometheus_address != NULL ? m->prometheus_address
+			buf_init(&query, 32 * 1024);
+			if (analysis_query_expand(&query, m->query != NULL ? m->query : "", o->query_args,
+						  o->n_query_args, err) < 0 ||
+			    analysis_prometheus_url(&url, m->prometheus_address != NULL ? m->prometheus_address
 											: "http://127.0.0.1:9090",
-						    m->query, err) < 0) {
+						    query.data, err) < 0) {
+				buf_release(&query);
 				buf_release(&url);
 				error_wrap(err, "metric '%s'", ms->name);
 				goto fail;
 			}
+			buf_release(&query);
 			ms->url = buf_detach(&url, NULL);
 		} else {
 			if (o->n_scrape_targets == 0) {

@@ -73,6 +73,27 @@ int analysis_prometheus_url(struct buf *out, const char *address, const char *qu
  */
 int analysis_prometheus_parse(const char *body, size_t len, double *value, struct error **err);
 
+/*
+ * A Prometheus query may name the release it judges with placeholders,
+ * which a run replaces before sending it: {{name}} (spaces inside the
+ * braces allowed) becomes the value of the argument called name. The
+ * engine passes deployment, slot, revision (the new slot's), instances
+ * (the new slot's containers as a regular expression of their
+ * 127.0.0.1:port, escaped for a PromQL double-quoted string) and
+ * containers (their names as a regular expression), e.g.
+ *
+ *   http_server_requests_total{revision="{{revision}}",instance=~"{{instances}}"}
+ *
+ * An unknown or unterminated placeholder is an ERR_INVALID naming it.
+ */
+struct analysis_arg {
+	const char *name;
+	const char *value;
+};
+
+int analysis_query_expand(struct buf *out, const char *query, const struct analysis_arg *args, size_t n_args,
+			  struct error **err);
+
 /* ---- Direct scrape of the app's Prometheus text metrics ---- */
 
 /*
@@ -128,6 +149,12 @@ struct analysis_report {
 
 /* Called once, on the loop thread, when the run is decided; the report is valid during the call. */
 typedef void (*analysis_done_fn)(const struct analysis_report *report, void *arg);
+/*
+ * Called on the loop thread after every measurement of metric with its
+ * result (SUCCESSFUL, FAILED or INCONCLUSIVE), before the run decides on
+ * it; arg is the run's. It must not free the run.
+ */
+typedef void (*analysis_measured_fn)(const char *metric, enum analysis_result result, void *arg);
 
 struct analysis_opts {
 	const struct spec_metric *metrics;	/* copied */
@@ -139,6 +166,10 @@ struct analysis_opts {
 	const char *const *scrape_targets;
 	size_t n_scrape_targets;
 	int64_t request_timeout_ms;	/* per query or scrape; 0: 10 s, capped by the interval */
+	/* The values of the placeholders in Prometheus queries (copied into the query at start). */
+	const struct analysis_arg *query_args;
+	size_t n_query_args;
+	analysis_measured_fn measured;	/* NULL: none */
 };
 
 struct analysis_run;

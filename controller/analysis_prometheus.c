@@ -31,6 +31,38 @@ int analysis_prometheus_url(struct buf *out, const char *address, const char *qu
 	return ret;
 }
 
+int analysis_query_expand(struct buf *out, const char *query, const struct analysis_arg *args, size_t n_args,
+			  struct error **err)
+{
+	const char *p = query, *open;
+
+	while ((open = strstr(p, "{{")) != NULL) {
+		const char *name = open + 2, *end, *close = strstr(name, "}}");
+		size_t i, len;
+
+		if (close == NULL)
+			return error_set(err, ERR_INVALID, "analysis: query has '{{' without '}}': '%.40s'", open);
+		while (*name == ' ')
+			name++;
+		end = close;
+		while (end > name && end[-1] == ' ')
+			end--;
+		len = (size_t)(end - name);
+		for (i = 0; i < n_args; i++)
+			if (strlen(args[i].name) == len && strncmp(args[i].name, name, len) == 0)
+				break;
+		if (i == n_args)
+			return error_set(err, ERR_INVALID, "analysis: query names unknown placeholder '{{%.*s}}'",
+					 (int)(close - open - 2), open + 2);
+		if (buf_append(out, p, (size_t)(open - p)) < 0 || buf_puts(out, args[i].value) < 0)
+			return error_set(err, ERR_TOOBIG, "analysis: query too long");
+		p = close + 2;
+	}
+	if (buf_puts(out, p) < 0)
+		return error_set(err, ERR_TOOBIG, "analysis: query too long");
+	return 0;
+}
+
 /* A sample's [timestamp, "value"] pair: Prometheus sends the value as a string ("0.2", "NaN", "+Inf"). */
 static int sample_value(json_t *pair, double *value, struct error **err)
 {

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "docker.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
 #include "traffic.h"
 #include "util.h"
@@ -68,6 +69,7 @@ struct engine_traffic {
 	struct et_dep **deps;
 	size_t n_deps;
 	struct et_smoke *smokes;	/* every attempt not yet ended */
+	struct auriga_metrics *metrics;	/* NULL: none */
 };
 
 /* ------------------------------------------------------------ records */
@@ -258,12 +260,22 @@ static void on_analysis(const struct analysis_report *r, void *arg)
 	d->t->kick(d->t->arg);
 }
 
+/* Every measurement of a run, counted per deployment and metric for /metrics. */
+static void on_measured(const char *metric, enum analysis_result r, void *arg)
+{
+	struct et_dep *d = arg;
+
+	auriga_metrics_analysis_result(d->t->metrics, d->name, metric, analysis_result_name(r));
+}
+
 static void analysis_start(struct engine_traffic *t, struct et_dep *d, const struct desired_deployment *dd,
 			   char *const *templates, size_t n_templates, const struct rollout_ctr *v, size_t n,
 			   const char *slot)
 {
 	struct spec_metric *metrics = NULL;
 	struct analysis_opts o;
+	struct analysis_arg args[5];
+	struct buf instances, containers;
 	const char **targets = NULL;
 	struct error *err = NULL;
 	size_t i, j, nm = 0, nt = 0;
@@ -292,11 +304,35 @@ static void analysis_start(struct engine_traffic *t, struct et_dep *d, const str
 		(void)buf_printf(&b, "http://127.0.0.1:%d", hp);
 		targets[nt++] = buf_detach(&b, NULL);
 	}
+	/*
+	 * What a Prometheus query may name: the new slot's containers, by the
+	 * address Prometheus scrapes them at on 127.0.0.1 (dots escaped for a
+	 * regular expression inside a PromQL string) and by name.
+	 */
+	buf_init(&instances, 16 * 1024);
+	buf_init(&containers, 16 * 1024);
+	for (i = 0; i < n; i++) {
+		int hp = obs_container_host_port(v[i].c, cport);
+
+		if (!traffic_in_slot(v[i].c, slot) || !obs_container_alive(v[i].c))
+			continue;
+		if (hp != 0)
+			(void)buf_printf(&instances, "%s127\\\\.0\\\\.0\\\\.1:%d", instances.len ? "|" : "", hp);
+		(void)buf_printf(&containers, "%s%s", containers.len ? "|" : "", v[i].c->name);
+	}
+	args[0] = (struct analysis_arg){ "deployment", dd->name };
+	args[1] = (struct analysis_arg){ "slot", slot };
+	args[2] = (struct analysis_arg){ "revision", d->rec.rev };
+	args[3] = (struct analysis_arg){ "instances", instances.data };
+	args[4] = (struct analysis_arg){ "containers", containers.data };
 	memset(&o, 0, sizeof(o));
 	o.metrics = metrics;
 	o.n_metrics = nm;
 	o.scrape_targets = targets;
 	o.n_scrape_targets = nt;
+	o.query_args = args;
+	o.n_query_args = ARRAY_SIZE(args);
+	o.measured = on_measured;
 	d->run = nm ? analysis_run_start(t->loop, t->http, &o, on_analysis, d, &err) : NULL;
 	if (d->run == NULL) {
 		d->state = TRAFFIC_CHECK_FAILED;
@@ -308,6 +344,8 @@ static void analysis_start(struct engine_traffic *t, struct et_dep *d, const str
 		free((void *)targets[i]);
 	free((void *)targets);
 	free(metrics);
+	buf_release(&instances);
+	buf_release(&containers);
 }
 
 static void smoke_step(struct et_smoke *s, struct docker_result *r, int stage);
@@ -584,7 +622,7 @@ static size_t endpoints(const struct rollout_ctr *v, size_t n, const char *slot,
 }
 
 static char *route(struct engine_traffic *t, const struct desired_deployment *dd, const struct traffic_result *tr,
-		   const char *stable_rev, const struct rollout_ctr *v, size_t n)
+		   const char *stable_rev, int rollback, const struct rollout_ctr *v, size_t n)
 {
 	size_t i;
 	char *fail = NULL;
@@ -638,6 +676,15 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 		if (changed)
 			log_info(COMPONENT, "router applied", "deployment", dd->name, "service", svc->meta.name, "slot",
 				 tr->new_slot, "weight", w == 100 ? "100" : w == 0 ? "0" : "partial", (char *)NULL);
+		/*
+		 * The new slot's share as the router now has it, while a release
+		 * against a stable slot is under way; a complete release, a return
+		 * to the last healthy revision or a first release has no canary.
+		 */
+		if (!preview)
+			auriga_metrics_set_canary_weight(
+				t->metrics, dd->name,
+				tr->res.complete || rollback || stable_rev == NULL ? 0 : (double)w);
 	}
 	return fail;
 }
@@ -694,7 +741,7 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 	if (!record_eq(&before, &d->rec))
 		records_save(t);
 	if (tr.fail == NULL && !heal_only)
-		verdict->fail = route(t, dd, &tr, stable_rev, v, n);
+		verdict->fail = route(t, dd, &tr, stable_rev, rollback, v, n);
 	if (tr.fail) {
 		free(verdict->fail);
 		verdict->fail = tr.fail;
@@ -783,6 +830,11 @@ struct engine_traffic *engine_traffic_new(struct loop *l, struct docker *d, stru
 		return NULL;
 	}
 	return t;
+}
+
+void engine_traffic_set_metrics(struct engine_traffic *t, struct auriga_metrics *m)
+{
+	t->metrics = m;
 }
 
 void engine_traffic_set_specs(struct engine_traffic *t, const struct spec_set *set, const struct desired *d)

@@ -13,6 +13,7 @@ struct loop;
 struct docker;
 struct http_client;
 struct engine_traffic;
+struct auriga_metrics;
 
 /*
  * Owned by the engine. It keeps one release record per deployment in
@@ -28,6 +29,13 @@ struct engine_traffic *engine_traffic_new(struct loop *l, struct docker *d, stru
 					  const char *state_path, void (*kick)(void *arg), void *arg,
 					  struct error **err);
 void engine_traffic_free(struct engine_traffic *t);
+/*
+ * Where release progress goes (borrowed; NULL: nowhere): the share of traffic
+ * the router gives the new slot while a release is under way
+ * (auriga_canary_weight_percent, 0 once it is complete or rolled back) and
+ * every analysis measurement's result (auriga_analysis_results_total).
+ */
+void engine_traffic_set_metrics(struct engine_traffic *t, struct auriga_metrics *m);
 /* The spec set and desired state in use (borrowed until the next call). */
 void engine_traffic_set_specs(struct engine_traffic *t, const struct spec_set *set, const struct desired *d);
 

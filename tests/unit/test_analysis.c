@@ -1,4 +1,4 @@
-/* Unit tests for analysis: comparisons, the run decision table, Prometheus answers and scrape selectors. */
+/* Unit tests for analysis: comparisons, the run decision table, query placeholders, Prometheus answers and scrape selectors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,7 @@
 #include "analysis.h"
 #include "buf.h"
 #include "error.h"
+#include "util.h"
 
 static void compare_and_measure(void **state)
 {
@@ -97,6 +98,54 @@ static void prometheus_url(void **state)
 	error_clear(&err);
 	assert_int_equal(analysis_prometheus_url(&b, "http://p", "", &err), ERR_INVALID);
 	error_free(err);
+	buf_release(&b);
+}
+
+/* Placeholders in a query are the release's: replaced whole, spaces inside the braces allowed; unknown ones are errors. */
+static void query_placeholders(void **state)
+{
+	static const struct analysis_arg args[] = {
+		{ "revision", "9a41" },
+		{ "instances", "127\\\\.0\\\\.0\\\\.1:32768|127\\\\.0\\\\.0\\\\.1:32769" },
+		{ "slot", "" },
+	};
+	static const struct {
+		const char *in, *out;
+	} good[] = {
+		{ "up", "up" },
+		{ "x{revision=\"{{revision}}\"}", "x{revision=\"9a41\"}" },
+		{ "x{revision=\"{{ revision }}\",instance=~\"{{instances}}\"}",
+		  "x{revision=\"9a41\",instance=~\"127\\\\.0\\\\.0\\\\.1:32768|127\\\\.0\\\\.0\\\\.1:32769\"}" },
+		{ "{{revision}}{{revision}}", "9a419a41" },
+		{ "a{{slot}}b", "ab" },
+		{ "x{a=\"{\"}", "x{a=\"{\"}" },
+	};
+	static const struct {
+		const char *in, *msg;
+	} bad[] = {
+		{ "x{revision=\"{{rev}}\"}", "unknown placeholder '{{rev}}'" },
+		{ "x{revision=\"{{revision\"}", "'{{' without '}}'" },
+		{ "{{}}", "unknown placeholder '{{}}'" },
+	};
+	struct error *err = NULL;
+	struct buf b;
+	size_t i;
+
+	(void)state;
+	buf_init(&b, 4096);
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		buf_reset(&b);
+		if (analysis_query_expand(&b, good[i].in, args, ARRAY_SIZE(args), &err) != 0)
+			fail_msg("case %zu: %s", i, error_msg(err));
+		assert_string_equal(b.data, good[i].out);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		buf_reset(&b);
+		assert_int_equal(analysis_query_expand(&b, bad[i].in, args, ARRAY_SIZE(args), &err), ERR_INVALID);
+		if (strstr(error_msg(err), bad[i].msg) == NULL)
+			fail_msg("case %zu: error '%s' lacks '%s'", i, error_msg(err), bad[i].msg);
+		error_clear(&err);
+	}
 	buf_release(&b);
 }
 
@@ -243,6 +292,7 @@ int main(void)
 		cmocka_unit_test(decision_table),
 		cmocka_unit_test(combine_table),
 		cmocka_unit_test(prometheus_url),
+		cmocka_unit_test(query_placeholders),
 		cmocka_unit_test(prometheus_answers),
 		cmocka_unit_test(scrape_selectors),
 		cmocka_unit_test(scrape_bad_input),

@@ -1,0 +1,368 @@
+#!/usr/bin/env bash
+# Canary releases judged by a real Prometheus, under bounded load through a real NGINX on 127.0.0.1:
+# the daemon (`auriga run` following a git remote) releases a version answering 20 % of transactions
+# with 500 and stops it at its first analysis, whose instant query reads the error ratio of the
+# canary's containers alone (selected by the {{revision}} and {{instances}} placeholders) from
+# Prometheus, and rolls it back with no failed request after that; a good version passes the same
+# analysis and reaches 100 %. Prometheus scrapes the containers at their published 127.0.0.1 ports,
+# found by a file_sd list the test keeps current, and auriga's own /metrics, which must show the
+# canary weight at each router change (back to 0 at the end) and every measurement's result.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/fleet-lib.bash"
+
+for tag in v1 v2 flaky; do
+	if ! docker image inspect "auriga-demo-node:$tag" >/dev/null 2>&1; then
+		diag "image auriga-demo-node:$tag is missing (hack/build-images.sh builds it)"
+		fail "test images present"
+		exit 1
+	fi
+done
+command -v prometheus >/dev/null || { fail "prometheus is installed (hack/deps.sh)"; exit 1; }
+
+# Instance names allow no underscore, which this test's file name has.
+FLEET_INSTANCE=e2e-traffic-prometheus-$$
+DEP=promapi$$
+NGX=$TEST_TMP/nginx
+PROM=$TEST_TMP/prometheus
+REMOTE=$TEST_TMP/remote.git
+mkdir -p "$NGX" "$PROM" "$FLEET_SPECS"
+git init -q --bare -b main "$REMOTE"
+git init -q -b main "$FLEET_SPECS"
+git -C "$FLEET_SPECS" remote add origin "$REMOTE"
+LP=$(free_port)		# the service, through NGINX
+AP=$(free_port)		# auriga's HTTP server
+PP=$(free_port)		# Prometheus
+# Four consecutive free host ports: two replicas in each of two slots.
+HP=
+for _ in $(seq 50); do
+	base=$((20000 + RANDOM % 20000))
+	python3 - "$base" <<'PY' && { HP=$base; break; }
+import socket, sys
+b = int(sys.argv[1])
+for p in range(b, b + 4):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        sys.exit(1)
+    finally:
+        s.close()
+PY
+done
+[ -n "$HP" ] || { fail "four free host ports"; exit 1; }
+
+# --- NGINX on 127.0.0.1, including the file auriga's router writes ----------------------------
+cat >"$NGX/nginx.conf" <<EOF
+daemon on;
+worker_processes 1;
+pid $NGX/nginx.pid;
+error_log $NGX/error.log;
+events { worker_connections 512; }
+http {
+	access_log off;
+	client_body_temp_path $NGX/body;
+	proxy_temp_path $NGX/proxy;
+	fastcgi_temp_path $NGX/fcgi;
+	uwsgi_temp_path $NGX/uwsgi;
+	scgi_temp_path $NGX/scgi;
+	include $NGX/auriga.conf;
+}
+EOF
+: >"$NGX/auriga.conf"
+nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
+on_exit "kill \$(cat $NGX/nginx.pid)"
+
+# --- Prometheus on 127.0.0.1: the containers (file_sd) and auriga, every second -----------------
+echo '[]' >"$PROM/targets.json"
+cat >"$PROM/prometheus.yml" <<EOF
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: canary
+    metrics_path: /q/metrics
+    file_sd_configs: [{files: ['$PROM/targets.json'], refresh_interval: 1s}]
+  - job_name: auriga
+    static_configs: [{targets: ['127.0.0.1:$AP']}]
+EOF
+prometheus --config.file="$PROM/prometheus.yml" --storage.tsdb.path="$PROM/data" \
+	--web.listen-address="127.0.0.1:$PP" >"$PROM/log" 2>&1 &
+prom_pid=$!
+on_exit "kill $prom_pid; wait $prom_pid"
+if ! wait_for 30 curl -sf -o /dev/null "http://127.0.0.1:$PP/-/ready"; then
+	fail "prometheus gets ready"
+	tail -5 "$PROM/log" | while read -r l; do diag "$l"; done
+	exit 1
+fi
+
+# The file_sd list: every running container of this instance at its published 127.0.0.1 port,
+# labelled with its deployment, slot, revision and name, rewritten (atomically) every 0.3 s for at
+# most 240 s.
+python3 - "$FLEET_INSTANCE" "$PROM/targets.json" 240 <<'PY' >"$PROM/sd.log" 2>&1 &
+import json, os, subprocess, sys, time
+inst, path, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+fmt = '{{.Names}}\t{{.Label "auriga.io/deployment"}}\t{{.Label "auriga.io/slot"}}\t{{.Label "auriga.io/revision"}}\t{{.Ports}}'
+last = None
+end = time.time() + secs
+while time.time() < end:
+    out = subprocess.run(["docker", "ps", "--filter", "label=auriga.io/managed-by=" + inst, "--format", fmt],
+                         capture_output=True, text=True, timeout=10).stdout
+    groups = []
+    for line in sorted(out.splitlines()):
+        name, dep, slot, rev, ports = (line.split("\t") + [""] * 5)[:5]
+        for p in ports.split(", "):
+            # "127.0.0.1:20001->9003/tcp"
+            if p.startswith("127.0.0.1:") and p.endswith("->9003/tcp"):
+                addr = p.split("->")[0]
+                groups.append({"targets": [addr], "labels": {"container": name, "deployment": dep,
+                                                             "slot": slot, "revision": rev}})
+    text = json.dumps(groups)
+    if text != last:
+        with open(path + ".tmp", "w") as f:
+            f.write(text)
+        os.rename(path + ".tmp", path)
+        last = text
+        print(int(time.time() * 1000), text, flush=True)
+    time.sleep(0.3)
+PY
+sd_pid=$!
+on_exit "kill $sd_pid"
+
+# --- the specs ---------------------------------------------------------------------------------
+# Prometheus starts scraping a target some seconds after it is listed (its scrape manager applies
+# new targets every 5 s), and increase() needs two samples: the canary's steps give it 5 s at 20 %
+# before the analysis, whose measurements are 3 s apart, and one no-data measurement is tolerated.
+# The canary's error ratio over the last 10 s, from its own containers only: the release's revision
+# and the addresses Prometheus scrapes them at. No transaction yet (or no scrape yet) is no data,
+# which the analysis counts as inconclusive. At 20 % the stable slot's answers would dilute a 20 %
+# error rate to 4 %, under the 5 % threshold: only a query that sees the canary alone fails it.
+SEL='job="canary",revision="{{revision}}",instance=~"{{instances}}",uri="/api/v11/transactions"'
+QUERY="(sum(increase(http_server_requests_total{$SEL,status=~\"5..\"}[10s])) or vector(0)) / sum(increase(http_server_requests_total{$SEL}[10s]))"
+cat >"$FLEET_SPECS/cluster.yaml" <<EOF
+apiVersion: auriga.io/v1
+kind: Cluster
+metadata: {name: traffic-prometheus}
+spec:
+  router:
+    type: NGINX
+    configPath: $NGX/auriga.conf
+    reloadCommand: [nginx, -e, $NGX/error.log, -c, $NGX/nginx.conf, -s, reload]
+    listenAddress: 127.0.0.1
+EOF
+cat >"$FLEET_SPECS/services.yaml" <<EOF
+apiVersion: auriga.io/v1
+kind: Service
+metadata: {name: $DEP}
+spec: {deployment: $DEP, port: $LP, targetPort: http}
+---
+apiVersion: auriga.io/v1
+kind: AnalysisTemplate
+metadata: {name: $DEP-errors}
+spec:
+  metrics:
+    - name: error-rate
+      interval: 3s
+      count: 3
+      failureLimit: 1
+      failureCondition: {operator: ">", value: 0.05}
+      provider:
+        prometheus:
+          address: http://127.0.0.1:$PP
+          query: '$QUERY'
+EOF
+
+# write_dep IMAGE: the deployment, released by canary, committed and pushed to the remote the
+# daemon follows.
+write_dep() {
+	cat >"$FLEET_SPECS/deployment.yaml" <<EOF
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata: {name: $DEP}
+spec:
+  role: api
+  replicas: 2
+  progressDeadlineSeconds: 60
+  template:
+    image: $1
+    env: {NODE_TYPE: api}
+    ports: [{name: http, containerPort: 9003, hostPort: $HP}]
+  probes:
+    readiness:
+      httpGet: {path: /q/health/ready, port: http}
+      periodSeconds: 1
+      timeoutSeconds: 1
+      failureThreshold: 1
+  strategy:
+    type: Canary
+    canary:
+      steps:
+        - setWeight: 20
+        - pause: {duration: 5s}
+        - analysis: {templates: [{templateName: $DEP-errors}]}
+        - setWeight: 50
+        - pause: {duration: 5s}
+EOF
+	git -C "$FLEET_SPECS" add -A
+	git -C "$FLEET_SPECS" -c user.name=t -c user.email=t@example.com commit -qm "$1"
+	git -C "$FLEET_SPECS" push -q origin main
+}
+
+write_dep auriga-demo-node:v1
+"$AURIGA_BIN" run --instance "$FLEET_INSTANCE" --state-dir "$FLEET_STATE" --extra-labels "$TEST_LABEL" \
+	--listen "127.0.0.1:$AP" --poll-interval 1s --repo "$REMOTE" >"$TEST_TMP/run.log" 2>&1 &
+run_pid=$!
+on_exit "kill -TERM $run_pid; wait $run_pid"
+
+# auriga's /metrics every 0.2 s for at most 240 s: each change of the deployment's canary weight
+# ("ms weight") and the last value of each analysis result counter.
+python3 - "127.0.0.1:$AP" "$DEP" "$TEST_TMP/weights" "$TEST_TMP/results" 240 <<'PY' >/dev/null 2>&1 &
+import sys, time, urllib.request
+addr, dep, wout, rout, secs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+wkey = 'auriga_canary_weight_percent{deployment="%s"} ' % dep
+rkey = 'auriga_analysis_results_total{deployment="%s",' % dep
+last = None
+end = time.time() + secs
+with open(wout, "w", buffering=1) as w:
+    while time.time() < end:
+        try:
+            text = urllib.request.urlopen("http://%s/metrics" % addr, timeout=2).read().decode()
+        except Exception:
+            time.sleep(0.2)
+            continue
+        res = []
+        for line in text.splitlines():
+            if line.startswith(wkey):
+                v = line[len(wkey):].strip()
+                if v != last:
+                    last = v
+                    w.write("%d %s\n" % (int(time.time() * 1000), v))
+            elif line.startswith(rkey):
+                res.append(line)
+        with open(rout + ".tmp", "w") as r:
+            r.write("\n".join(res) + "\n")
+        import os
+        os.rename(rout + ".tmp", rout)
+        time.sleep(0.2)
+PY
+poll_pid=$!
+on_exit "kill $poll_pid"
+
+status_json() { curl -sf --max-time 5 "http://127.0.0.1:$AP/api/v1/status"; }
+# dep_field FIELD: one field of the deployment's status.
+dep_field() {
+	status_json | python3 -c 'import json, sys
+d = [x for x in json.load(sys.stdin)["deployments"] if x["name"] == sys.argv[1]]
+print(d[0].get(sys.argv[2], "") if d else "")' "$DEP" "$1"
+}
+images() { fleet_ps '{{.Image}}' | sort | tr '\n' ' ' | sed 's/ $//'; }
+only() { [ "$(images)" = "$1 $1" ] && [ "$(dep_field phase)" = "$2" ]; }
+version() { curl -s -o /dev/null -D - -X POST "http://127.0.0.1:$LP/api/v11/transactions" | tr -d '\r' |
+	sed -n 's/^X-Node-Version: //Ip'; }
+# result NAME: the deployment's count of analysis measurements with that result (0 when none).
+result() {
+	awk -v r="result=\"$1\"" 'index($0, r) { v = $NF } END { print (v == "" ? 0 : v) }' "$TEST_TMP/results" 2>/dev/null
+}
+# prom QUERY: the value of an instant query at Prometheus ("" for no data).
+prom() {
+	curl -sf --max-time 5 -G "http://127.0.0.1:$PP/api/v1/query" --data-urlencode "query=$1" |
+		python3 -c 'import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "")'
+}
+
+prom_is() { [ "$(prom "$1")" = "$2" ]; }
+
+# load OUT SECONDS: POSTs transactions through NGINX one after another (a new connection each,
+# at most 100000 and for at most SECONDS) and writes "ms status version" per request.
+load() {
+	python3 - "$LP" "$1" "$2" >/dev/null 2>&1 <<'PY' &
+import http.client, sys, time
+port, out, secs = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+end = time.time() + secs
+with open(out, "w", buffering=1) as f:
+    for _ in range(100000):
+        if time.time() >= end:
+            break
+        t = int(time.time() * 1000)
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("POST", "/api/v11/transactions", body=b"{}", headers={"Connection": "close"})
+            r = c.getresponse()
+            r.read()
+            f.write("%d %d %s\n" % (t, r.status, r.getheader("X-Node-Version", "-")))
+            c.close()
+        except Exception as e:
+            f.write("%d 0 %s\n" % (t, type(e).__name__))
+PY
+	echo $!
+}
+stop_load() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+failed_count() { awk '$2 < 200 || $2 >= 300' "$1" | wc -l; }
+show_log() { grep -E 'level=(warn|error)|traffic|analysis' "$TEST_TMP/run.log" | tail -${1:-20} | while read -r l; do diag "$l"; done; }
+
+# --- the first release: v1, straight to 100 % ----------------------------------------------------
+if wait_for 60 only auriga-demo-node:v1 Healthy; then ok "the first release (v1) is healthy"; else
+	fail "the first release (v1) is healthy"; diag "images: $(images), phase $(dep_field phase)"
+	tail -20 "$TEST_TMP/run.log" | while read -r l; do diag "$l"; done; exit 1; fi
+wait_for 10 test "$(version)" = v1
+expect_eq "NGINX answers from v1" v1 "$(version)"
+check "Prometheus scrapes v1's two containers" wait_for 20 prom_is 'count(up{job="canary"} == 1)' 2
+check "Prometheus scrapes auriga" wait_for 20 prom_is 'up{job="auriga"}' 1
+
+# --- (a) a canary answering 20 % of transactions with 500 ----------------------------------------
+flaky_start=$(date +%s%3N)
+pid=$(load "$TEST_TMP/load-a" 100)
+write_dep auriga-demo-node:flaky
+rolled() { only auriga-demo-node:v1 RolledBack; }
+if wait_for 90 rolled; then ok "flaky canary: rolled back, v1 alone again"; else
+	fail "flaky canary: rolled back, v1 alone again"; diag "images: $(images), phase $(dep_field phase)"; show_log; fi
+sleep 2
+stop_load "$pid"
+err=$(dep_field lastError)
+diag "flaky canary: $err"
+expect_match "flaky canary: the status names the failed analysis step, metric and value" \
+	"canary analysis at 20% \(step 3 of 5\) failed: error-rate = 0\.[0-9]+ > 0\.05" "$err"
+value=$(echo "$err" | sed -n 's/.*error-rate = \([0-9.e+-]*\) > .*/\1/p')
+# The canary's own error ratio: the demo node fails 20 of every 100 transactions.
+expect_eq "flaky canary: the measured error ratio is the canary's own (0.1 to 0.3, not the diluted ~0.04)" 1 \
+	"$(awk -v v="${value:-0}" 'BEGIN { print (v >= 0.1 && v <= 0.3) ? 1 : 0 }')"
+n_a=$(wc -l <"$TEST_TMP/load-a")
+flaky=$(grep -c ' flaky$' "$TEST_TMP/load-a")
+diag "flaky canary: $n_a requests through NGINX, $flaky answered by the canary, $(failed_count "$TEST_TMP/load-a") failed in all (the canary's 500s)"
+expect_eq "flaky canary: the canary did serve, never past 20 %" 1 \
+	"$(awk -v f="$flaky" -v n="$n_a" 'BEGIN { print (f > 0 && f < n * 0.3) ? 1 : 0 }')"
+after=$(awk '$3 == "flaky" { n = NR } END { print n + 0 }' "$TEST_TMP/load-a")
+tail_a=$(tail -n +"$((after + 1))" "$TEST_TMP/load-a" | wc -l)
+diag "flaky canary: $tail_a requests after the canary's last answer"
+expect_eq "flaky canary: no request failed after the rollback" 0 \
+	"$(tail -n +"$((after + 1))" "$TEST_TMP/load-a" | awk '$2 < 200 || $2 >= 300' | wc -l)"
+check "flaky canary: requests were served after the rollback" test "$tail_a" -gt 0
+failed_a=$(result failed)
+diag "flaky canary: analysis measurements: $failed_a failed, $(result successful) successful, $(result inconclusive) inconclusive"
+check "flaky canary: auriga_analysis_results_total counted the failed measurements" test "$failed_a" -ge 2
+w_a=$(awk -v s="$flaky_start" '$1 >= s { print $2 }' "$TEST_TMP/weights" | tr '\n' ' ' | sed 's/ $//')
+diag "flaky canary: auriga_canary_weight_percent went $w_a"
+expect_eq "flaky canary: the weight metric went 20, then back to 0" "20 0" "$w_a"
+
+# --- (b) a good canary passes the analysis and reaches 100 % ---------------------------------------
+good_start=$(date +%s%3N)
+pid=$(load "$TEST_TMP/load-b" 100)
+write_dep auriga-demo-node:v2
+if wait_for 90 only auriga-demo-node:v2 Healthy; then ok "good canary: v2 reaches 100 %, alone and healthy"; else
+	fail "good canary: v2 reaches 100 %, alone and healthy"; diag "images: $(images), phase $(dep_field phase)"; show_log; fi
+sleep 1
+stop_load "$pid"
+expect_eq "good canary: the last requests were answered by v2" v2 "$(tail -1 "$TEST_TMP/load-b" | cut -d' ' -f3)"
+diag "good canary: $(wc -l <"$TEST_TMP/load-b") requests, $(grep -c ' v2$' "$TEST_TMP/load-b") answered by v2"
+expect_eq "good canary: no request failed" 0 "$(failed_count "$TEST_TMP/load-b")"
+sleep 1
+succ=$(result successful)
+diag "good canary: analysis measurements: $succ successful, $(result inconclusive) inconclusive in all (no data before Prometheus had the canary's first two scrapes)"
+check "good canary: the analysis passed on measured values (at least 2 successful measurements)" test "$succ" -ge 2
+w_b=$(awk -v s="$good_start" '$1 >= s { print $2 }' "$TEST_TMP/weights" | tr '\n' ' ' | sed 's/ $//')
+diag "good canary: auriga_canary_weight_percent went $w_b"
+expect_eq "good canary: the weight metric went 20, 50, then 0 once complete" "20 50 0" "$w_b"
+check "Prometheus saw auriga's canary weight at 50" test -n "$(prom "max_over_time(auriga_canary_weight_percent{deployment=\"$DEP\"}[5m]) == 50")"
+
+kill -TERM "$run_pid"
+wait "$run_pid"
+expect_eq "SIGTERM stops the daemon with status 0" 0 "$?"
+[ "$_tap_failed" -eq 0 ] || { tail -5 "$NGX/error.log"; show_log 40; tail -3 "$PROM/sd.log"; } | while read -r l; do diag "$l"; done
