@@ -2,7 +2,9 @@
  * Integration tests for analysis against a real Prometheus of the test's own scraping two demo
  * nodes (one answering 20 % of transactions with 500, one good), under a small bounded load:
  * the error-rate query fails its 0.05 threshold with the value reported, passes for the good node,
- * and is inconclusive once Prometheus is stopped; the scrape provider reads the containers directly.
+ * and is inconclusive once Prometheus is stopped; a query names the node by the {{instances}}
+ * placeholder, and one naming nothing Prometheus has (no data yet) is inconclusive, never a
+ * success, each measurement reported as it is taken; the scrape provider reads the containers directly.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -261,6 +263,88 @@ static void prometheus_error_rate(void **state)
 	analysis_run_free(r2);
 }
 
+struct measured {
+	int n[4];	/* by enum analysis_result */
+};
+
+static struct outcome measured_outcome;
+static struct measured measured_counts;
+
+static void on_done_measured(const struct analysis_report *rep, void *arg)
+{
+	(void)arg;
+	on_done(rep, &measured_outcome);
+}
+
+/* Every measurement as the run takes it, by result. */
+static void on_measured_counts(const char *metric, enum analysis_result r, void *arg)
+{
+	(void)metric;
+	(void)arg;
+	measured_counts.n[r]++;
+}
+
+/* Runs one metric whose query names {{instances}} as the engine would pass it. */
+static void run_with_instances(const char *instances, int count, int failure_limit)
+{
+	struct outcome *po = &measured_outcome;
+	struct analysis_arg args[1] = { { "instances", instances } };
+	struct analysis_opts opts = { 0 };
+	struct error *err = NULL;
+	struct analysis_run *run;
+	struct spec_metric m;
+	char addr[64];
+
+	snprintf(addr, sizeof(addr), "http://127.0.0.1:%d", prom_port);
+	snprintf(query, sizeof(query),
+		 "(sum(increase(http_server_requests_total{instance=~\"{{instances}}\",uri=\"/api/v11/transactions\","
+		 "status=~\"5..\"}[30s])) or vector(0)) / "
+		 "sum(increase(http_server_requests_total{instance=~\"{{ instances }}\",uri=\"/api/v11/transactions\"}[30s]))");
+	prom_metric(&m, addr);
+	m.count = count;
+	m.failure_limit = failure_limit;
+	memset(&measured_outcome, 0, sizeof(measured_outcome));
+	memset(&measured_counts, 0, sizeof(measured_counts));
+	opts.metrics = &m;
+	opts.n_metrics = 1;
+	opts.request_timeout_ms = 3000;
+	opts.query_args = args;
+	opts.n_query_args = 1;
+	opts.measured = on_measured_counts;
+	run = analysis_run_start(L, H, &opts, on_done_measured, NULL, &err);
+	if (run == NULL)
+		fail_msg("analysis_run_start: %s", error_msg(err));
+	wait_all(&po, 1);
+	print_message("instances %s: %s: %s\n", instances, analysis_result_name(measured_outcome.result),
+		      measured_outcome.message);
+	analysis_run_free(run);
+}
+
+static void placeholders_and_no_data(void **state)
+{
+	char inst[64];
+
+	(void)state;
+	/* The flaky node alone, named as the engine names a slot's containers: its own error ratio. */
+	snprintf(inst, sizeof(inst), "127\\\\.0\\\\.0\\\\.1:%d", flaky_port);
+	run_with_instances(inst, 2, 0);
+	assert_int_equal(measured_outcome.result, ANALYSIS_FAILED);
+	assert_in_range((long)(measured_outcome.value * 1000 + 0.5), 190, 210);
+	assert_int_equal(measured_counts.n[ANALYSIS_FAILED], 1);
+	assert_int_equal(measured_counts.n[ANALYSIS_SUCCESSFUL] + measured_counts.n[ANALYSIS_INCONCLUSIVE], 0);
+	/* Both nodes: the good one dilutes the ratio to about 0.1. */
+	snprintf(inst, sizeof(inst), "127\\\\.0\\\\.0\\\\.1:(%d|%d)", flaky_port, good_port);
+	run_with_instances(inst, 1, 0);
+	assert_in_range((long)(measured_outcome.value * 1000 + 0.5), 80, 120);
+	/* A container Prometheus has no series of (not scraped yet): no data, inconclusive, not 0 and passed. */
+	run_with_instances("127\\\\.0\\\\.0\\\\.1:1", 3, 1);
+	assert_int_equal(measured_outcome.result, ANALYSIS_INCONCLUSIVE);
+	assert_false(measured_outcome.have_value);
+	assert_non_null(strstr(measured_outcome.message, "error-rate: inconclusive (2 of 3 measurements): no data"));
+	assert_int_equal(measured_counts.n[ANALYSIS_INCONCLUSIVE], 2);
+	assert_int_equal(measured_counts.n[ANALYSIS_SUCCESSFUL] + measured_counts.n[ANALYSIS_FAILED], 0);
+}
+
 static void scrape_error_rate(void **state)
 {
 	static const char sel[] = "http_server_requests_total{uri=\"/api/v11/transactions\",status=~\"5..\"} / "
@@ -455,6 +539,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(prometheus_error_rate),
+		cmocka_unit_test(placeholders_and_no_data),
 		cmocka_unit_test(scrape_error_rate),
 		cmocka_unit_test(unreachable_scrape_limit),
 		cmocka_unit_test(prometheus_stopped_inconclusive),
