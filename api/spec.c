@@ -545,8 +545,36 @@ size_t spec_set_load_path(struct spec_set *set, const char *path, struct spec_di
 	return load_file(set, path, diags);
 }
 
+/*
+ * Once checked, the set needs no syntax tree: every value was copied out and
+ * every diagnostic has its position. A tree weighs several times the objects
+ * made from it, so it goes.
+ */
+static void drop_trees(struct spec_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n_clusters; i++)
+		set->clusters[i]->meta.node = NULL;
+	for (i = 0; i < set->n_deployments; i++)
+		set->deployments[i]->meta.node = NULL;
+	for (i = 0; i < set->n_services; i++)
+		set->services[i]->meta.node = NULL;
+	for (i = 0; i < set->n_jobs; i++)
+		set->jobs[i]->meta.node = NULL;
+	for (i = 0; i < set->n_analysis_templates; i++)
+		set->analysis_templates[i]->meta.node = NULL;
+	for (i = 0; i < set->priv->n_trees; i++) {
+		ytree_release(set->priv->trees[i]);
+		free(set->priv->trees[i]);
+	}
+	set->priv->n_trees = 0;
+}
+
 size_t spec_set_finish(struct spec_set *set, struct spec_diags *diags)
 {
+	size_t n;
+
 	if (set->n_clusters == 0) {
 		struct spec_cluster *c = xcalloc(1, sizeof(*c));
 
@@ -558,7 +586,9 @@ size_t spec_set_finish(struct spec_set *set, struct spec_diags *diags)
 		APPEND(set, clusters, n_clusters, SPEC_CLUSTER, c);
 	}
 	spec_set_defaults(set);
-	return spec_set_check(set, diags);
+	n = spec_set_check(set, diags);
+	drop_trees(set);
+	return n;
 }
 
 /* ---- lookups ---- */

@@ -48,21 +48,32 @@ static int fail(struct loader *l, int line, int col, const char *fmt, ...)
 	return -1;
 }
 
+#define NODE_FIRST 16
 #define NODE_BLOCK 512
+#define TEXT_FIRST 1024
 #define TEXT_BLOCK 16384
 
 /*
  * Nodes and scalar text are carved from blocks: a spec set holds a million
- * nodes for ten thousand documents, and one malloc each would dominate.
+ * nodes for ten thousand documents, and one malloc each would dominate. The
+ * blocks double from a small first one, since most files are one small
+ * document each (a fixed 36 KB of nodes and 16 KB of text per file made a
+ * tree of ten thousand files weigh half a gigabyte).
  */
+static size_t node_block_cap(size_t i)
+{
+	return i >= 5 ? NODE_BLOCK : (size_t)NODE_FIRST << i;
+}
+
 static struct ynode *node_new(struct loader *l, enum ynode_type type, const yaml_mark_t *m)
 {
 	struct ytree *t = l->t;
 	struct ynode *n;
 
-	if (t->n_blocks == 0 || t->used == NODE_BLOCK) {
+	if (t->n_blocks == 0 || t->used == node_block_cap(t->n_blocks - 1)) {
 		XGROW_PTRS(t->blocks, t->cap_blocks, t->n_blocks + 1);
-		t->blocks[t->n_blocks++] = xmalloc(NODE_BLOCK * sizeof(struct ynode));
+		t->blocks[t->n_blocks] = xmalloc(node_block_cap(t->n_blocks) * sizeof(struct ynode));
+		t->n_blocks++;
 		t->used = 0;
 	}
 	n = &t->blocks[t->n_blocks - 1][t->used++];
@@ -94,10 +105,16 @@ static char *text_new(struct ytree *t, const char *s, size_t len)
 		}
 	} else {
 		if (t->n_text == 0 || t->text_used + len + 1 > t->text_cap) {
+			size_t cap = t->text_cap ? t->text_cap * 2 : TEXT_FIRST;
+
+			if (cap > TEXT_BLOCK)
+				cap = TEXT_BLOCK;
+			while (cap < len + 1)
+				cap *= 2;
 			XGROW(t->text, t->cap_text, t->n_text + 1);
-			t->text[t->n_text++] = xmalloc(TEXT_BLOCK);
+			t->text[t->n_text++] = xmalloc(cap);
 			t->text_used = 0;
-			t->text_cap = TEXT_BLOCK;
+			t->text_cap = cap;
 		}
 		out = t->text[t->n_text - 1] + t->text_used;
 		t->text_used += len + 1;
@@ -546,7 +563,7 @@ void ytree_release(struct ytree *t)
 	size_t i, j;
 
 	for (i = 0; i < t->n_blocks; i++) {
-		size_t n = i + 1 == t->n_blocks ? t->used : NODE_BLOCK;
+		size_t n = i + 1 == t->n_blocks ? t->used : node_block_cap(i);
 
 		for (j = 0; j < n; j++)
 			free(t->blocks[i][j].kids);
