@@ -128,7 +128,7 @@ on_exit "kill $sd_pid"
 
 # --- the specs ---------------------------------------------------------------------------------
 # Prometheus starts scraping a target some seconds after it is listed (its scrape manager applies
-# new targets every 5 s), and increase() needs two samples: the canary's steps give it 5 s at 20 %
+# new targets every 5 s), and increase() needs two samples: the canary's steps give it 7 s at 20 %
 # before the analysis, whose measurements are 3 s apart, and one no-data measurement is tolerated.
 # The canary's error ratio over the last 10 s, from its own containers only: the release's revision
 # and the addresses Prometheus scrapes them at. No transaction yet (or no scrape yet) is no data,
@@ -195,7 +195,7 @@ spec:
     canary:
       steps:
         - setWeight: 20
-        - pause: {duration: 5s}
+        - pause: {duration: 7s}
         - analysis: {templates: [{templateName: $DEP-errors}]}
         - setWeight: 50
         - pause: {duration: 5s}
@@ -364,5 +364,7 @@ check "Prometheus saw auriga's canary weight at 50" test -n "$(prom "max_over_ti
 
 kill -TERM "$run_pid"
 wait "$run_pid"
-expect_eq "SIGTERM stops the daemon with status 0" 0 "$?"
+rc=$?
+expect_eq "SIGTERM stops the daemon with status 0 (no sanitizer report)" 0 "$rc"
+[ "$rc" -eq 0 ] || tail -30 "$TEST_TMP/run.log" | while read -r l; do diag "$l"; done
 [ "$_tap_failed" -eq 0 ] || { tail -5 "$NGX/error.log"; show_log 40; tail -3 "$PROM/sd.log"; } | while read -r l; do diag "$l"; done
