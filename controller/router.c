@@ -216,6 +216,13 @@ struct router *router_new(const struct router_config *c, struct error **err)
 			r->reload_argv[i] = xstrdup(c->reload_argv[i]);
 	}
 	r->current = xstrdup("");
+	/*
+	 * A controller killed between renaming the checked file into place and
+	 * reloading NGINX leaves the new text on disk and NGINX on the old one:
+	 * the first apply of a new router reloads even when the file holds its
+	 * text already.
+	 */
+	r->reload_pending = 1;
 	return r;
 }
 

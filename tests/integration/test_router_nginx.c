@@ -436,6 +436,53 @@ static void reload_by_pid_file(void **state)
 	router_free(r2);
 }
 
+/*
+ * A controller killed after the checked file was renamed into place but
+ * before NGINX reloaded (here: a reload that fails, then the router freed)
+ * leaves the new text on disk and NGINX serving the old one. The next
+ * controller's router must reload on its first apply although the file
+ * already holds its text.
+ */
+static void restart_between_rename_and_reload(void **state)
+{
+	struct router_endpoint ep[2] = { { "127.0.0.1", blue_port, 0, 0 }, { "127.0.0.1", green_port, 100, 0 } };
+	struct router_service s = { "api", listen_port, 1, 10, ep, 2 };
+	struct router_config rc = { 0 };
+	struct error *err = NULL;
+	struct router *r2;
+	char bad[160];
+	long old[16];
+	size_t n_old;
+	int blue, green, changed = -1;
+
+	(void)state;
+	set_weights(100, 0);
+	count(50, &blue, &green);
+	assert_int_equal(blue, 50);
+	snprintf(bad, sizeof(bad), "%s/bad-restart.pid", dir);
+	assert_int_equal(test_sh(NULL, 0, "echo notapid > %s", bad), 0);
+	rc.config_path = conf_path;
+	rc.pid_file = bad;
+	r2 = router_new(&rc, &err);
+	assert_non_null(r2);
+	assert_int_not_equal(router_set(r2, &s, &changed, &err), 0);
+	error_clear(&err);
+	router_free(r2);
+	count(50, &blue, &green);
+	assert_int_equal(blue, 50);
+	rc.pid_file = pid_path;
+	r2 = router_new(&rc, &err);
+	assert_non_null(r2);
+	n_old = workers(nginx_master(), old, 16);
+	if (router_set(r2, &s, &changed, &err) != 0)
+		fail_msg("router_set: %s", error_msg(err));
+	assert_int_equal(changed, 1);
+	wait_reload(old, n_old);
+	count(50, &blue, &green);
+	assert_int_equal(green, 50);
+	router_free(r2);
+}
+
 /* Removing the only service leaves a valid, empty file: NGINX stops listening on its port. */
 static void remove_service(void **state)
 {
@@ -531,6 +578,7 @@ int main(void)
 		cmocka_unit_test(bad_config_refused),
 		cmocka_unit_test(flips_under_load),
 		cmocka_unit_test(reload_by_pid_file),
+		cmocka_unit_test(restart_between_rename_and_reload),
 		cmocka_unit_test(remove_service),
 	};
 
