@@ -36,6 +36,8 @@ struct et_smoke {
 	size_t n_labels;
 	int64_t deadline_ms;
 	int backoff_limit;
+	int verdict;		/* this attempt: 1 passed, -1 failed, 0 not ended */
+	char *why;		/* this attempt's failure, for the status */
 	struct et_smoke *next;
 };
 
@@ -69,6 +71,7 @@ struct engine_traffic {
 	struct et_dep **deps;
 	size_t n_deps;
 	struct et_smoke *smokes;	/* every attempt not yet ended */
+	int route_waiting;		/* the last route() waited for readiness: the router is as it was */
 	struct auriga_metrics *metrics;	/* NULL: none */
 };
 
@@ -208,6 +211,7 @@ static void smoke_free(struct et_smoke *s)
 		s->d->smoke = NULL;
 	free(s->name);
 	free(s->id);
+	free(s->why);
 	desired_tmpl_release(&s->tmpl);
 	for (i = 0; s->env && s->env[i]; i++)
 		free(s->env[i]);
@@ -437,42 +441,49 @@ static void smoke_step(struct et_smoke *s, struct docker_result *r, int stage)
 			(void)buf_printf(&m, "job container '%s' did not end within its deadline", s->name);
 			goto done;
 		}
-		if (s->d && s->d->gen == s->gen) {
-			s->d->attempts++;
-			free(s->d->msg);
-			s->d->msg = NULL;
-			if (r->exit_code == 0) {
-				s->d->state = TRAFFIC_CHECK_PASSED;
-			} else {
-				char code[32];
+		/*
+		 * The verdict is kept on the attempt until its container is gone: a
+		 * release that moved on from a passed smoke test and was then killed
+		 * would otherwise leave the container behind for good.
+		 */
+		free(s->why);
+		s->why = NULL;
+		s->verdict = r->exit_code == 0 ? 1 : -1;
+		if (s->verdict < 0) {
+			char code[32];
 
-				snprintf(code, sizeof(code), "%lld", (long long)r->exit_code);
-				s->d->msg = xstrdup(code);
-				s->d->state = TRAFFIC_CHECK_FAILED;
-			}
+			snprintf(code, sizeof(code), "%lld", (long long)r->exit_code);
+			s->why = xstrdup(code);
 		}
 		rc = docker_container_logs(t->docker, DOCKER_PROBE, s->id, 3, smoke_cb_logs, s, &err);
 		break;
 	case 5:
-		if (s->d && s->d->gen == s->gen && s->d->state == TRAFFIC_CHECK_FAILED) {
+		if (s->verdict < 0) {
 			struct buf w;
 
 			buf_init(&w, 4096);
-			(void)buf_printf(&w, "job container '%s' exited with %s", s->name, s->d->msg);
+			(void)buf_printf(&w, "job container '%s' exited with %s", s->name, s->why);
 			if (docker_status_ok(r->status) && (r->out.len || r->err.len))
 				(void)buf_printf(&w, ": %.300s%.300s", r->out.len ? r->out.data : "",
 						 r->err.len ? r->err.data : "");
 			while (w.len && (w.data[w.len - 1] == '\n' || w.data[w.len - 1] == ' '))
 				w.data[--w.len] = '\0';
-			free(s->d->msg);
-			s->d->msg = buf_detach(&w, NULL);
+			free(s->why);
+			s->why = buf_detach(&w, NULL);
 		}
 		rc = docker_container_remove(t->docker, DOCKER_ROLLOUT, s->id, 1, 0, smoke_cb_removed, s, &err);
 		break;
 	case 6:
-		if (s->d && s->d->gen == s->gen) {
+		if (s->d && s->d->gen == s->gen && s->verdict != 0) {
 			struct et_dep *d = s->d;
-			const char *why = d->msg ? d->msg : "";
+			const char *why;
+
+			d->attempts++;
+			free(d->msg);
+			d->msg = s->why;
+			s->why = NULL;
+			d->state = s->verdict > 0 ? TRAFFIC_CHECK_PASSED : TRAFFIC_CHECK_FAILED;
+			why = d->msg ? d->msg : "";
 
 			if (d->state == TRAFFIC_CHECK_FAILED && d->attempts <= s->backoff_limit) {
 				/* The Job's backoffLimit: another attempt from the top. */
@@ -480,6 +491,7 @@ static void smoke_step(struct et_smoke *s, struct docker_result *r, int stage)
 					 (char *)NULL);
 				free(s->id);
 				s->id = NULL;
+				s->verdict = 0;
 				d->state = TRAFFIC_CHECK_RUNNING;
 				smoke_step(s, NULL, 0);
 				goto out;
@@ -501,7 +513,18 @@ done:
 		s->d->smoke = NULL;
 		check_done(t, s->d, 0, m.data);
 	}
-	/* A container left behind is removed by name at the next attempt. */
+	/*
+	 * A container made for the attempt (one past its deadline still runs)
+	 * goes now: the failed release runs no other attempt that would remove
+	 * it by name. The attempt no longer reports.
+	 */
+	if (s->id && stage < 5) {
+		s->d = NULL;
+		err = NULL;
+		if (docker_container_remove(t->docker, DOCKER_ROLLOUT, s->id, 1, 0, smoke_cb_removed, s, &err) == 0)
+			goto out;
+		error_free(err);
+	}
 	smoke_free(s);
 out:
 	buf_release(&m);
@@ -628,9 +651,12 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 	char *fail = NULL;
 
 	/* Right after a start readiness is not known yet: NGINX keeps serving what it has until it is. */
+	t->route_waiting = 0;
 	for (i = 0; i < n; i++)
-		if (obs_container_alive(v[i].c) && !v[i].known)
+		if (obs_container_alive(v[i].c) && !v[i].known) {
+			t->route_waiting = 1;
 			return NULL;
+		}
 	if (!router_ready(t))
 		return NULL;
 	for (i = 0; i < t->set->n_services; i++) {
@@ -691,6 +717,30 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 
 /* ------------------------------------------------------------ the pass */
 
+/*
+ * Drops the removal of every running container from a pass whose router
+ * apply waited for readiness: NGINX may still send traffic to it (a
+ * controller restarted in a switch back finds the old upstream in place),
+ * so it goes once the router has moved off it, a pass later.
+ */
+static void keep_routed(struct rollout_result *res)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < res->n_ops; i++) {
+		struct rollout_op *op = &res->ops[i];
+
+		if (op->kind == ROLLOUT_REMOVE && op->c && obs_container_alive(op->c)) {
+			free(op->name);
+			free(op->why);
+			continue;
+		}
+		res->ops[k++] = *op;
+	}
+	res->n_ops = k;
+	res->waiting = !res->complete && res->n_ops == 0;
+}
+
 int engine_traffic_handles(const struct desired_deployment *dd)
 {
 	return dd->spec && (dd->strategy == SPEC_STRATEGY_BLUEGREEN || dd->strategy == SPEC_STRATEGY_CANARY);
@@ -718,6 +768,7 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 	for (i = 0; i < n; i++) {
 		tv[i].c = v[i].c;
 		tv[i].ready = v[i].ready;
+		tv[i].unknown = !v[i].known;
 	}
 	if (strcmp(d->rec.rev, rev) != 0)
 		check_drop(d);
@@ -742,6 +793,8 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 		records_save(t);
 	if (tr.fail == NULL && !heal_only)
 		verdict->fail = route(t, dd, &tr, stable_rev, rollback, v, n);
+	if (tr.fail == NULL && !heal_only && t->route_waiting)
+		keep_routed(&tr.res);
 	if (tr.fail) {
 		free(verdict->fail);
 		verdict->fail = tr.fail;

@@ -177,14 +177,20 @@ void traffic_decide(const struct traffic_input *in, struct traffic_record *rec, 
 		goto out;
 	}
 	if (ready_new < R) {
-		/* After the switch every new container must stay ready: that is the monitor window's probe check. */
+		/*
+		 * After the switch every new container must stay ready: that is the
+		 * monitor window's probe check. One whose readiness is not known yet
+		 * (a controller restarted in the window) has not been seen to stop.
+		 */
 		if (in_progress && rec->switched && out->res.updated == R && stable_ready > 0 &&
 		    in->strategy->type == SPEC_STRATEGY_BLUEGREEN) {
-			for (i = 0; i + 1 < R && cur[i]->ready; i++)
+			for (i = 0; i < R && (cur[i]->ready || cur[i]->unknown); i++)
 				;
-			set_text(&out->fail, "container '%s' of slot %s stopped being ready after the switch",
-				 cur[i]->c->name, slot);
-			goto out;
+			if (i < R) {
+				set_text(&out->fail, "container '%s' of slot %s stopped being ready after the switch",
+					 cur[i]->c->name, slot);
+				goto out;
+			}
 		}
 		set_text(&out->step, "%s %s: slot %s %d/%d ready", in->strategy->type == SPEC_STRATEGY_CANARY ? "canary"
 											 : "blue-green",

@@ -60,6 +60,7 @@ enum traffic_check_state { TRAFFIC_CHECK_RUNNING, TRAFFIC_CHECK_PASSED, TRAFFIC_
 struct traffic_ctr {
 	const struct obs_container *c;
 	int ready;		/* the readiness probe passes now */
+	int unknown;		/* not probed yet (a controller just started): not ready, but not lost either */
 };
 
 struct traffic_input {

@@ -213,6 +213,11 @@ await "blue-green v1: the note on its commit says Healthy" 30 note_says "$c4" He
 only_v1() { [ "$(images)" = "auriga-demo-node:v1 auriga-demo-node:v1" ] && [ "$(fleet_count)" = 2 ]; }
 await "blue-green v1: slot blue is scaled down after the window and the delay" 30 only_v1
 
+# The daemon stops cleanly on SIGTERM (under the sanitizers: no report either).
+kill -TERM "$run_pid"
+wait "$run_pid"
+expect_eq "the daemon exits 0 on SIGTERM" 0 "$?"
+expect_eq "no sanitizer report in the daemon's output" 0 "$(grep -cE 'Sanitizer|runtime error' "$LOG")"
 diag "traffic_control took $(( $(date +%s) - t0 )) s"
 [ "$_tap_failed" -eq 0 ] || { tail -5 "$NGX/error.log"; grep -E 'level=(warn|error)|traffic' "$LOG" | tail -30; } |
 	while read -r l; do diag "$l"; done

@@ -15,7 +15,7 @@
 #define OLD "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define BAD "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 
-struct c { const char *slot; int ordinal; const char *rev; int ready; };
+struct c { const char *slot; int ordinal; const char *rev; int ready; };	/* ready -1: not probed yet */
 #define END { NULL, 0, NULL, 0 }
 
 enum strat { BG, BG_MANUAL, BG_SMOKE, CANARY };
@@ -67,6 +67,13 @@ static const struct tcase cases[] = {
 	  TRAFFIC_CHECK_NONE, 0, 0, 0, 0, "green", 100, TRAFFIC_CHECK_NONE, 0, NULL, 0, 1, 1, 0 },
 	{ "a new container stops being ready in the window: fail", BG, OLD, 0,
 	  { S1, { "green", 0, NEW, 1 }, { "green", 1, NEW, 0 }, END }, { .switched = 1, .switched_at = 1000 }, 1, 2000,
+	  TRAFFIC_CHECK_NONE, 0, 0, 0, 0, "green", 100, TRAFFIC_CHECK_NONE, 0,
+	  "container 'c-green-1' of slot green stopped being ready after the switch", 0, 0, 1, 0 },
+	{ "restarted in the window: a new container not probed yet is not a failure", BG, OLD, 0,
+	  { S1, { "green", 0, NEW, 1 }, { "green", 1, NEW, -1 }, END }, { .switched = 1, .switched_at = 1000 }, 1, 2000,
+	  TRAFFIC_CHECK_NONE, 0, 0, 0, 0, "green", 100, TRAFFIC_CHECK_NONE, 0, NULL, 0, 0, 1, 0 },
+	{ "restarted in the window: one not probed yet, the other seen not ready: fail", BG, OLD, 0,
+	  { S1, { "green", 0, NEW, -1 }, { "green", 1, NEW, 0 }, END }, { .switched = 1, .switched_at = 1000 }, 1, 2000,
 	  TRAFFIC_CHECK_NONE, 0, 0, 0, 0, "green", 100, TRAFFIC_CHECK_NONE, 0,
 	  "container 'c-green-1' of slot green stopped being ready after the switch", 0, 0, 1, 0 },
 	{ "window over: complete, old slot still counted", BG, OLD, 0, { S1, G_READY, END },
@@ -141,7 +148,8 @@ static void run_case(const struct tcase *tc)
 		oc[i].ordinal = tc->ctrs[i].ordinal;
 		oc[i].state = OBS_RUNNING;
 		v[i].c = &oc[i];
-		v[i].ready = tc->ctrs[i].ready;
+		v[i].ready = tc->ctrs[i].ready > 0;
+		v[i].unknown = tc->ctrs[i].ready < 0;
 	}
 	rec = tc->rec;
 	if (tc->rec_set)
