@@ -355,7 +355,7 @@ diag "good canary: $(wc -l <"$TEST_TMP/load-b") requests, $(grep -c ' v2$' "$TES
 expect_eq "good canary: no request failed" 0 "$(failed_count "$TEST_TMP/load-b")"
 sleep 1
 succ=$(result successful)
-diag "good canary: analysis measurements: $succ successful, $(result inconclusive) inconclusive in all (no data before Prometheus had the canary's first two scrapes)"
+diag "good canary: analysis measurements: $succ successful, $(result inconclusive) inconclusive (no data yet) in all"
 check "good canary: the analysis passed on measured values (at least 2 successful measurements)" test "$succ" -ge 2
 w_b=$(awk -v s="$good_start" '$1 >= s { print $2 }' "$TEST_TMP/weights" | tr '\n' ' ' | sed 's/ $//')
 diag "good canary: auriga_canary_weight_percent went $w_b"
