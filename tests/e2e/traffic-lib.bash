@@ -83,6 +83,10 @@ kind: Job
 metadata: {name: $DEP-smoke}
 spec:
   activeDeadlineSeconds: 20
+  # A controller's first router apply renders only the services it has set so far, so the preview's
+  # listener can be missing from NGINX for a moment, and the smoke test may start before NGINX has
+  # taken the reload: a second attempt keeps that known race from failing a release here.
+  backoffLimit: 1
   template:
     image: auriga-demo-node:v1
     command: [/demo-node, probe, /q/health/ready]
