@@ -323,6 +323,7 @@ struct spec_metric {
 	int64_t interval_ms;		/* default 30 s */
 	int count;			/* measurements, default 1 */
 	int failure_limit;		/* failed measurements tolerated, default 0 */
+	int inconclusive_limit;		/* inconclusive ones tolerated, default failure_limit */
 };
 
 struct spec_analysis_template {

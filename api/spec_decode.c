@@ -611,6 +611,7 @@ struct spec_analysis_template *spec_decode_analysis_template(const struct ynode 
 			x->interval_ms = spec_parse_duration_ms(interval->str);
 		x->count = d_int(m, "count", -1);
 		x->failure_limit = d_int(m, "failureLimit", -1);
+		x->inconclusive_limit = d_int(m, "inconclusiveLimit", -1);
 	}
 	return a;
 }

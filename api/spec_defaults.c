@@ -131,6 +131,7 @@ static void metric_defaults(struct spec_metric *m)
 	DEF(m->interval_ms, 30000);
 	DEF(m->count, 1);
 	DEF(m->failure_limit, 0);
+	DEF(m->inconclusive_limit, m->failure_limit);
 }
 
 void spec_set_defaults(struct spec_set *set)

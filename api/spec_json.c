@@ -333,11 +333,12 @@ static json_t *analysis_json(const struct spec_analysis_template *a)
 			prov = json_pack("{s:{s:o,s:o}}", "prometheus", "address",
 					 jstr(m->prometheus_address), "query", jstr(m->query));
 		json_array_append_new(metrics,
-				      json_pack("{s:o,s:o,s:{s:s,s:f},s:I,s:i,s:i}", "name",
+				      json_pack("{s:o,s:o,s:{s:s,s:f},s:I,s:i,s:i,s:i}", "name",
 						jstr(m->name), "provider", prov, "failureCondition",
 						"operator", ops[m->fail_op], "value", m->fail_value,
 						"intervalMs", (json_int_t)m->interval_ms, "count",
-						m->count, "failureLimit", m->failure_limit));
+						m->count, "failureLimit", m->failure_limit,
+						"inconclusiveLimit", m->inconclusive_limit));
 	}
 	return json_pack("{s:o,s:o}", "metadata", meta_json(&a->meta), "metrics", metrics);
 }

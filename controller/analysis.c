@@ -480,7 +480,7 @@ struct analysis_run *analysis_run_start(struct loop *l, struct http_client *h, c
 		ms->interval_ms = m->interval_ms > 0 ? m->interval_ms : 30000;
 		ms->count = m->count > 0 ? m->count : 1;
 		ms->failure_limit = m->failure_limit >= 0 ? m->failure_limit : 0;
-		ms->inconclusive_limit = ms->failure_limit;
+		ms->inconclusive_limit = m->inconclusive_limit >= 0 ? m->inconclusive_limit : ms->failure_limit;
 		ms->result = ANALYSIS_RUNNING;
 		nreq = m->provider == SPEC_METRIC_SCRAPE ? o->n_scrape_targets : 1;
 		ms->reqs = xcalloc(nreq + 1, sizeof(*ms->reqs));

@@ -36,9 +36,8 @@ enum analysis_result analysis_measure(int have_value, double value, enum spec_cm
 
 /*
  * The tallies of one metric's run and its limits. inconclusive_limit is the
- * number of inconclusive measurements tolerated; the AnalysisTemplate has no
- * field for it, so it is the failure limit (an unreachable source is
- * tolerated exactly as often as a bad value).
+ * number of inconclusive measurements tolerated: the metric's
+ * inconclusiveLimit, by default its failureLimit.
  */
 struct analysis_tally {
 	int successful;

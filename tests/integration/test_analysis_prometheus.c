@@ -190,6 +190,7 @@ static void prom_metric(struct spec_metric *m, char *address)
 	m->interval_ms = 300;
 	m->count = 2;
 	m->failure_limit = 0;
+	m->inconclusive_limit = -1;	/* unset: the failure limit */
 }
 
 /* Waits until Prometheus has scraped want transactions from the node. */
@@ -303,6 +304,7 @@ static void run_with_instances(const char *instances, int count, int failure_lim
 	prom_metric(&m, addr);
 	m.count = count;
 	m.failure_limit = failure_limit;
+	m.inconclusive_limit = -1;	/* unset: the failure limit */
 	memset(&measured_outcome, 0, sizeof(measured_outcome));
 	memset(&measured_counts, 0, sizeof(measured_counts));
 	opts.metrics = &m;
@@ -414,6 +416,7 @@ static void unreachable_scrape_limit(void **state)
 	m.interval_ms = 100;
 	m.count = 3;
 	m.failure_limit = 1;
+	m.inconclusive_limit = -1;	/* unset: the failure limit */
 	snprintf(target, sizeof(target), "http://127.0.0.1:%d", port);
 	run = start(&m, target, &o);
 	wait_all(&po, 1);

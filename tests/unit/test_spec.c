@@ -214,7 +214,8 @@ static void strategies_decode(void **state)
 		     "---\napiVersion: auriga.io/v1\nkind: AnalysisTemplate\nmetadata: {name: slo}\n"
 		     "spec:\n  metrics:\n    - name: errors\n      failureCondition: {operator: \">\", value: 0.05}\n"
 		     "      provider: {prometheus: {query: up}}\n"
-		     "    - name: p99\n      interval: 1m\n      count: 3\n"
+		     "    - name: p99\n      interval: 1m\n      count: 3\n      failureLimit: 1\n"
+		     "      inconclusiveLimit: 2\n"
 		     "      failureCondition: {operator: \">=\", value: 1000}\n"
 		     "      provider: {scrape: {port: http, metric: latency_p99}}\n"),
 		0);
@@ -254,6 +255,9 @@ static void strategies_decode(void **state)
 		assert_int_equal(a->metrics[0].interval_ms, 30000);
 		assert_int_equal(a->metrics[0].count, 1);
 		assert_int_equal(a->metrics[0].failure_limit, 0);
+		assert_int_equal(a->metrics[0].inconclusive_limit, 0);
+		assert_int_equal(a->metrics[1].failure_limit, 1);
+		assert_int_equal(a->metrics[1].inconclusive_limit, 2);
 		assert_int_equal(a->metrics[0].fail_op, SPEC_CMP_GT);
 		assert_true(a->metrics[0].fail_value == 0.05);
 		assert_int_equal(a->metrics[1].provider, SPEC_METRIC_SCRAPE);
