@@ -80,7 +80,6 @@ exec 9>/tmp/auriga-fleet.lock
 flock -w 900 9 || { echo "bench_daemon: the fleet lock stayed busy" >&2; exit 1; }
 
 port=$(free_port)
-nport=$(free_port)
 "$auriga" run --instance "$inst" --state-dir "$tmp/state" --listen "127.0.0.1:$port" \
 	--repo "file://$tmp/specs.git" --api-token-file "$tmp/token" --poll-interval 1h \
 	--extra-labels "$label" >"$tmp/run.log" 2>&1 &
@@ -117,7 +116,11 @@ print(f'idle with the 25-node fleet for {secs:.0f} s: auriga run CPU {ticks / $h
 # The same bytes for nginx: what /metrics and /api/v1/status answer now.
 curl -fs "http://127.0.0.1:$port/metrics" >"$tmp/www/metrics"
 curl -fs "http://127.0.0.1:$port/api/v1/status" >"$tmp/www/status"
-cat >"$tmp/nginx.conf" <<NGINX
+# The port is picked now, not at the start: another program may have taken one picked minutes
+# ago. nginx counts only once it is the one answering, with the same bytes.
+start_nginx() {
+	nport=$(free_port)
+	cat >"$tmp/nginx.conf" <<NGINX
 worker_processes $THREADS;
 pid $tmp/nginx.pid;
 error_log $tmp/logs/error.log;
@@ -132,9 +135,20 @@ http {
 	}
 }
 NGINX
-nginx -p "$tmp" -c "$tmp/nginx.conf" -g 'daemon off;' &
-nginx_pid=$!
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$nport/metrics" >/dev/null && break; sleep 0.1; done
+	nginx -p "$tmp" -c "$tmp/nginx.conf" -g 'daemon off;' 2>>"$tmp/logs/start.log" &
+	nginx_pid=$!
+	for _ in $(seq 50); do
+		kill -0 "$nginx_pid" 2>/dev/null || break
+		curl -fs "http://127.0.0.1:$nport/metrics" 2>/dev/null | cmp -s - "$tmp/www/metrics" && return 0
+		sleep 0.1
+	done
+	kill "$nginx_pid" 2>/dev/null
+	wait "$nginx_pid" 2>/dev/null
+	nginx_pid=
+	return 1
+}
+for _ in 1 2 3; do start_nginx && break; done
+[ -n "$nginx_pid" ] || { cat "$tmp/logs/start.log" >&2; echo "bench_daemon: nginx did not start" >&2; exit 1; }
 
 # The rolling update: every node to v2, slow to start, fetched at once through the API.
 sed -i -e "s|image: $v1|image: $v2|" \
@@ -162,12 +176,18 @@ window() {
 	sample >"$out" 2>/dev/null &
 	sampler_pid=$!
 	p0=$(metric auriga_reconcile_duration_seconds_count)
-	a=$(wrk -t"$THREADS" -c"$CONNS" -d"$DUR" "$2" 2>&1 | awk '/^Requests\/sec:/ { print $2 }')
+	wrk -t"$THREADS" -c"$CONNS" -d"$DUR" "$2" >"$out.wrk" 2>&1 || true
+	a=$(awk '/^Requests\/sec:/ { print $2 }' "$out.wrk")
 	p1=$(metric auriga_reconcile_duration_seconds_count)
 	sleep 0.3 # one more sample after wrk ends
 	kill "$sampler_pid"
 	wait "$sampler_pid" 2>/dev/null || true
 	sampler_pid=
+	# Error answers or broken connections make the figure worthless: the window fails.
+	if grep -Eq 'Non-2xx|Socket errors' "$out.wrk"; then
+		grep -E 'Non-2xx|Socket errors' "$out.wrk" | sed "s|^|bench_daemon: $1: |" >&2
+		echo bad >>"$out"
+	fi
 	awk -v a="${a:-0}" -v p=$((p1 - p0)) -v c="$c2" -v v0="$v0" -v v1="$(at_v2)" '
 		NF == 3 { n++; if ($2 != "Progressing" || $3 != c) bad++ }
 		NF != 3 { bad++ }
@@ -188,7 +208,7 @@ for path in metrics status; do
 		"$url" "$bytes" "$a" "$n" "$ratio" "$ap" "$av0" "$av1" "$np" "$nv0" "$nv1"
 	if [ "$ab" -ne 0 ] || [ "$nb" -ne 0 ] || [ "$an" -lt 4 ] || [ "$nn" -lt 4 ]; then
 		all_ok=0
-		echo "  not Progressing throughout: $ab of $an samples (auriga window), $nb of $nn (nginx window)" >&2
+		echo "  bad samples (not Progressing on the v2 commit) or wrk errors: $ab of $an (auriga window), $nb of $nn (nginx window)" >&2
 	fi
 done
 if [ "$all_ok" = 1 ] && [ "$last" -lt 25 ]; then
