@@ -1370,6 +1370,14 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 	return e;
 }
 
+static void dep_restart(struct eng_dep *d)
+{
+	d->failed = 0;
+	d->rolled_back = 0;
+	d->turn = 0;
+	set_str(&d->last_error, NULL);
+}
+
 int engine_set_specs(struct engine *e, struct spec_set *set, const char *commit, struct error **err)
 {
 	struct desired nd;
@@ -1381,6 +1389,18 @@ int engine_set_specs(struct engine *e, struct spec_set *set, const char *commit,
 	if (rc < 0) {
 		spec_set_free(set);
 		return rc;
+	}
+	/*
+	 * A new commit starts every deployment afresh. A folder has no commit:
+	 * there a deployment whose revision changed starts afresh, so a good
+	 * release after a rolled-back one is not taken for the rollback still.
+	 */
+	for (i = 0; i < e->n_deps; i++) {
+		const struct desired_deployment *was = desired_find(&e->desired, e->deps[i].name);
+		const struct desired_deployment *now = desired_find(&nd, e->deps[i].name);
+
+		if (new_commit || (now != NULL && (was == NULL || strcmp(was->revision, now->revision) != 0)))
+			dep_restart(&e->deps[i]);
 	}
 	desired_release(&e->desired);
 	e->desired = nd;
@@ -1394,13 +1414,6 @@ int engine_set_specs(struct engine *e, struct spec_set *set, const char *commit,
 		probe_free(e->probes[i]);
 	e->n_probes = 0;
 	strmap_clear(&e->probe_index);
-	if (new_commit)
-		for (i = 0; i < e->n_deps; i++) {
-			e->deps[i].failed = 0;
-			e->deps[i].rolled_back = 0;
-			e->deps[i].turn = 0;
-			set_str(&e->deps[i].last_error, NULL);
-		}
 	e->outcome = ENGINE_RUNNING;
 	engine_kick(e);
 	return 0;
