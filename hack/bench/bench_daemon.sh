@@ -69,6 +69,9 @@ git_() { git -c user.name=bench -c user.email=bench@localhost -C "$tmp/work" "$@
 git init -q --bare -b main "$tmp/specs.git"
 git init -q -b main "$tmp/work"
 mkdir -p "$tmp/work/nodes" "$tmp/www" "$tmp/logs"
+# nginx's workers run as an unprivileged user: they must be able to read the files (mktemp -d
+# makes a folder only its owner can enter, and nginx would answer 403 to every request).
+chmod 755 "$tmp" "$tmp/www"
 cp "$top/specs/cluster.yaml" "$top/specs/jobs.yaml" "$tmp/work/"
 cp "$top"/specs/nodes/*.yaml "$tmp/work/nodes/"
 git_ add -A

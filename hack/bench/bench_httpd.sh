@@ -35,6 +35,9 @@ harness_pid=$!
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$p1/healthz" >/dev/null && break; sleep 0.1; done
 
 mkdir -p "$tmp/www" "$tmp/logs"
+# nginx's workers run as an unprivileged user and must be able to read the files (mktemp -d
+# makes a folder only its owner can enter: nginx would answer 403 to every request).
+chmod 755 "$tmp" "$tmp/www"
 curl -fs "http://127.0.0.1:$p1/metrics" >"$tmp/www/metrics"
 curl -fs "http://127.0.0.1:$p1/api/v1/status" >"$tmp/www/status"
 cat >"$tmp/nginx.conf" <<NGINX
