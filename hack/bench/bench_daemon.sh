@@ -27,13 +27,13 @@ CONNS=${BENCH_CONNECTIONS:-16}
 IDLE=${BENCH_IDLE:-60}
 DEADLINE=${BENCH_TIMEOUT:-300}
 THREADS=2
-v1=auriga-demo-node:v1
-v2=auriga-demo-node:v2
+v1='auriga-demo-node:v1'
+v2='auriga-demo-node:v2'
 inst=bench-daemon-$$
 label=auriga.bench=$inst
 token=bench-daemon-token
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/auriga-bench-daemon.XXXXXX")
-run_pid= nginx_pid= sampler_pid=
+run_pid='' nginx_pid='' sampler_pid=''
 cleanup() {
 	set +e # everything is tried, even when something is already gone
 	[ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null && wait "$sampler_pid" 2>/dev/null
