@@ -532,7 +532,7 @@ int desired_build(struct desired *d, const struct spec_set *set, const char *ins
 	}
 	if (d->n > 1 && d->v)
 		qsort(d->v, d->n, sizeof(d->v[0]), dep_cmp);
-	for (i = 0; i < d->n; i++)
+	for (i = 0; d->v != NULL && i < d->n; i++)
 		strmap_put_index(&d->by_name, d->v[i].name, i);
 out:
 	if (rc < 0)
