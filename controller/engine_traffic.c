@@ -590,6 +590,24 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 
 /* ------------------------------------------------------------ router */
 
+/* The router keeps the services of the specs only: one deleted from Git leaves NGINX at the next apply. */
+static void router_keep_specs(struct engine_traffic *t)
+{
+	const char **keep;
+	size_t i;
+
+	if (t->router == NULL || t->set == NULL)
+		return;
+	keep = xcalloc(t->set->n_services + 1, sizeof(*keep));
+	for (i = 0; i < t->set->n_services; i++) {
+		const struct spec_service *svc = t->set->services[i];
+
+		keep[i] = svc->upstream ? svc->upstream : svc->meta.name;
+	}
+	router_prune(t->router, keep, t->set->n_services);
+	free(keep);
+}
+
 static int router_ready(struct engine_traffic *t)
 {
 	struct router_config rc;
@@ -608,6 +626,7 @@ static int router_ready(struct engine_traffic *t)
 		error_free(err);
 		return 0;
 	}
+	router_keep_specs(t);
 	return 1;
 }
 
@@ -894,6 +913,7 @@ void engine_traffic_set_specs(struct engine_traffic *t, const struct spec_set *s
 {
 	t->set = set;
 	t->desired = d;
+	router_keep_specs(t);
 }
 
 void engine_traffic_free(struct engine_traffic *t)

@@ -1,7 +1,11 @@
 /* Rendering of the NGINX router configuration and the router's table of services and weights. */
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "buf.h"
 #include "router.h"
 #include "router_internal.h"
 #include "spec.h"
@@ -187,6 +191,128 @@ static void service_copy(struct router_service *dst, const struct router_service
 	dst->endpoints = e;
 }
 
+/* Adds the service, or replaces the one with its upstream name. */
+static void table_put(struct router *r, const struct router_service *svc)
+{
+	struct router_service copy;
+	size_t i;
+
+	service_copy(&copy, svc);
+	for (i = 0; i < r->n_services; i++)
+		if (strcmp(r->services[i].upstream, svc->upstream) == 0)
+			break;
+	if (i == r->n_services) {
+		XGROW(r->services, r->cap_services, r->n_services + 1);
+		r->n_services++;
+	} else {
+		service_free_fields(&r->services[i]);
+	}
+	r->services[i] = copy;
+}
+
+/*
+ * The table of services is kept beside the configuration, so that a new
+ * controller's first apply renders every service the last one routed, not
+ * only the first it sets: otherwise the other services' listeners would
+ * vanish from NGINX until their turn comes.
+ */
+static char *table_path(const struct router *r)
+{
+	struct buf b;
+
+	buf_init(&b, 8192);
+	(void)buf_printf(&b, "%s.services.json", r->config_path);
+	return buf_detach(&b, NULL);
+}
+
+static void table_save(const struct router *r)
+{
+	json_t *a = json_array();
+	char *path = table_path(r), *tmp;
+	size_t i, j;
+	struct buf b;
+
+	for (i = 0; i < r->n_services; i++) {
+		const struct router_service *sv = &r->services[i];
+		json_t *eps = json_array();
+
+		for (j = 0; j < sv->n_endpoints; j++)
+			json_array_append_new(eps, json_pack("{s:s,s:i,s:i,s:b}", "addr", sv->endpoints[j].addr, "port",
+							     sv->endpoints[j].port, "weight", sv->endpoints[j].weight,
+							     "backup", sv->endpoints[j].backup));
+		json_array_append_new(a, json_pack("{s:s,s:i,s:i,s:i,s:o}", "upstream", sv->upstream, "port", sv->port,
+						   "maxFails", sv->max_fails, "failTimeoutSeconds",
+						   sv->fail_timeout_seconds, "endpoints", eps));
+	}
+	buf_init(&b, 8192);
+	(void)buf_printf(&b, "%s.tmp", path);
+	tmp = buf_detach(&b, NULL);
+	if (json_dump_file(a, tmp, JSON_COMPACT) != 0 || rename(tmp, path) != 0)
+		(void)unlink(tmp);
+	json_decref(a);
+	free(tmp);
+	free(path);
+}
+
+static void table_load(struct router *r)
+{
+	char *path = table_path(r);
+	json_t *a = json_load_file(path, 0, NULL), *v;
+	size_t i;
+
+	free(path);
+	if (!json_is_array(a)) {
+		json_decref(a);
+		return;
+	}
+	json_array_foreach(a, i, v) {
+		struct router_endpoint ep[256];
+		struct router_service sv;
+		json_t *eps = json_object_get(v, "endpoints"), *e;
+		size_t j, n = 0;
+
+		memset(&sv, 0, sizeof(sv));
+		sv.upstream = json_string_value(json_object_get(v, "upstream"));
+		sv.port = (int)json_integer_value(json_object_get(v, "port"));
+		sv.max_fails = (int)json_integer_value(json_object_get(v, "maxFails"));
+		sv.fail_timeout_seconds = (int)json_integer_value(json_object_get(v, "failTimeoutSeconds"));
+		json_array_foreach(eps, j, e) {
+			if (n == ARRAY_SIZE(ep))
+				break;
+			ep[n].addr = json_string_value(json_object_get(e, "addr"));
+			ep[n].port = (int)json_integer_value(json_object_get(e, "port"));
+			ep[n].weight = (int)json_integer_value(json_object_get(e, "weight"));
+			ep[n].backup = json_is_true(json_object_get(e, "backup"));
+			if (ep[n].addr != NULL)
+				n++;
+		}
+		sv.endpoints = ep;
+		sv.n_endpoints = n;
+		/* A damaged entry is dropped: the controller sets its services again anyway. */
+		if (sv.upstream != NULL && check_service(&sv, 0, NULL) == 0)
+			table_put(r, &sv);
+	}
+	json_decref(a);
+}
+
+void router_prune(struct router *r, const char *const *keep, size_t n_keep)
+{
+	size_t i = 0, k;
+
+	while (i < r->n_services) {
+		for (k = 0; k < n_keep; k++)
+			if (strcmp(keep[k], r->services[i].upstream) == 0)
+				break;
+		if (k < n_keep) {
+			i++;
+			continue;
+		}
+		service_free_fields(&r->services[i]);
+		memmove(&r->services[i], &r->services[i + 1], (r->n_services - i - 1) * sizeof(r->services[0]));
+		r->n_services--;
+	}
+}
+
 struct router *router_new(const struct router_config *c, struct error **err)
 {
 	struct router *r;
@@ -223,6 +349,7 @@ struct router *router_new(const struct router_config *c, struct error **err)
 	 * text already.
 	 */
 	r->reload_pending = 1;
+	table_load(r);
 	return r;
 }
 
@@ -281,6 +408,7 @@ static int apply_table(struct router *r, int *changed, struct error **err)
 	if (ret == 0) {
 		free(r->current);
 		r->current = buf_detach(&text, NULL);
+		table_save(r);
 	}
 	buf_release(&text);
 	return ret;
@@ -288,8 +416,6 @@ static int apply_table(struct router *r, int *changed, struct error **err)
 
 int router_set(struct router *r, const struct router_service *svc, int *changed, struct error **err)
 {
-	struct router_service copy;
-	size_t i;
 	int ret;
 
 	if (changed != NULL)
@@ -297,17 +423,7 @@ int router_set(struct router *r, const struct router_service *svc, int *changed,
 	ret = check_service(svc, 0, err);
 	if (ret < 0)
 		return ret;
-	service_copy(&copy, svc);
-	for (i = 0; i < r->n_services; i++)
-		if (strcmp(r->services[i].upstream, svc->upstream) == 0)
-			break;
-	if (i == r->n_services) {
-		XGROW(r->services, r->cap_services, r->n_services + 1);
-		r->n_services++;
-	} else {
-		service_free_fields(&r->services[i]);
-	}
-	r->services[i] = copy;
+	table_put(r, svc);
 	return apply_table(r, changed, err);
 }
 

@@ -76,6 +76,14 @@ void router_free(struct router *r);
  * whether NGINX was reloaded.
  */
 int router_set(struct router *r, const struct router_service *svc, int *changed, struct error **err);
+/*
+ * A new router starts from the table of services the last one applied (kept
+ * beside the configuration as <configPath>.services.json), so its first
+ * apply keeps the listeners of services not set yet. router_prune drops,
+ * without applying, every service whose upstream is not in keep (services
+ * gone from the specs); the next apply leaves them out.
+ */
+void router_prune(struct router *r, const char *const *keep, size_t n_keep);
 /* Drops a service (no-op when unknown) and applies. */
 int router_remove(struct router *r, const char *upstream, int *changed, struct error **err);
 

@@ -483,6 +483,49 @@ static void restart_between_rename_and_reload(void **state)
 	router_free(r2);
 }
 
+/*
+ * A new router (a restarted controller) starts from the services the last
+ * one applied: setting one service keeps the others' listeners in NGINX.
+ * Services no longer in the specs are pruned and leave at the next apply.
+ */
+static void new_router_keeps_other_services(void **state)
+{
+	struct router_endpoint ep[1] = { { "127.0.0.1", blue_port, 100, 0 } };
+	struct router_service api = { "api", listen_port, 1, 10, ep, 1 };
+	struct router_service other = { "other", free_port(), 1, 10, ep, 1 };
+	struct router_config rc = { 0 };
+	const char *keep[] = { "api" };
+	struct error *err = NULL;
+	struct router *r2;
+	char code[16];
+	int changed = 0;
+
+	(void)state;
+	if (router_set(R, &other, &changed, &err) != 0)
+		fail_msg("router_set: %s", error_msg(err));
+	rc.config_path = conf_path;
+	rc.pid_file = pid_path;
+	r2 = router_new(&rc, &err);
+	assert_non_null(r2);
+	if (router_set(r2, &api, &changed, &err) != 0)
+		fail_msg("router_set: %s", error_msg(err));
+	assert_non_null(strstr(router_current(r2), "upstream other"));
+	/* NGINX still listens for the service the new router has not set. */
+	assert_int_equal(test_sh(code, sizeof(code), "sleep 0.5; curl -s -o /dev/null -w '%%{http_code}' "
+				 "http://127.0.0.1:%d/q/health/ready", other.port), 0);
+	assert_string_equal(code, "200");
+	router_free(r2);
+	r2 = router_new(&rc, &err);
+	assert_non_null(r2);
+	router_prune(r2, keep, 1);
+	if (router_set(r2, &api, &changed, &err) != 0)
+		fail_msg("router_set: %s", error_msg(err));
+	assert_null(strstr(router_current(r2), "upstream other"));
+	router_free(r2);
+	/* The main router forgets it too, for the tests after this one. */
+	assert_int_equal(router_remove(R, "other", &changed, &err), 0);
+}
+
 /* Removing the only service leaves a valid, empty file: NGINX stops listening on its port. */
 static void remove_service(void **state)
 {
@@ -579,6 +622,7 @@ int main(void)
 		cmocka_unit_test(flips_under_load),
 		cmocka_unit_test(reload_by_pid_file),
 		cmocka_unit_test(restart_between_rename_and_reload),
+		cmocka_unit_test(new_router_keeps_other_services),
 		cmocka_unit_test(remove_service),
 	};
 
