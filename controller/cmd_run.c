@@ -52,6 +52,7 @@ struct daemon {
 	/* What the HTTP threads read. */
 	pthread_mutex_t mu;
 	json_t *status_json;
+	char *status_text;		/* status_json encoded once, for /api/v1/status */
 	int ready;
 };
 
@@ -66,6 +67,17 @@ static int p_ready(void *ctx)
 	r = dm->ready;
 	pthread_mutex_unlock(&dm->mu);
 	return r;
+}
+
+static char *p_status_text(void *ctx)
+{
+	struct daemon *dm = ctx;
+	char *t;
+
+	pthread_mutex_lock(&dm->mu);
+	t = dm->status_text ? xstrdup(dm->status_text) : NULL;
+	pthread_mutex_unlock(&dm->mu);
+	return t;
 }
 
 static json_t *p_status(void *ctx)
@@ -201,10 +213,13 @@ static void on_pass(struct engine *e, void *arg)
 	char *commit = NULL, *text = NULL;
 	struct error *err = NULL;
 	json_t *j = status_to_json(s);
+	char *jt = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 	pthread_mutex_lock(&dm->mu);
 	json_decref(dm->status_json);
 	dm->status_json = j;
+	free(dm->status_text);
+	dm->status_text = jt;
 	dm->ready = 1;
 	pthread_mutex_unlock(&dm->mu);
 	if (dm->metrics_on) {
@@ -626,6 +641,7 @@ int cmd_run(int argc, char **argv)
 		hp.ready = p_ready;
 		hp.started = p_ready;
 		hp.status = p_status;
+		hp.status_text = p_status_text;
 		hp.deployment = p_deployment;
 		hp.action = p_action;
 		if (httpd_start(&dm.httpd, &ho, &hp, &err) < 0)
@@ -675,6 +691,7 @@ out:
 	if (dm.metrics_on)
 		auriga_metrics_release(&dm.metrics);
 	json_decref(dm.status_json);
+	free(dm.status_text);
 	notes_debounce_release(&dm.deb);
 	pthread_mutex_destroy(&dm.mu);
 	free(dm.folder_key);

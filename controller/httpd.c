@@ -584,6 +584,13 @@ static enum MHD_Result dispatch(struct httpd *h, struct MHD_Connection *c, struc
 	case R_METRICS:
 		return metrics(h, c, r);
 	case R_STATUS:
+		if (h->p.status_text) {
+			char *text = h->p.status_text(h->p.ctx);
+
+			if (!text)
+				return send_error(h, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "no status yet");
+			return send_buf(h, c, r, MHD_HTTP_OK, "application/json", text, strlen(text));
+		}
 		doc = h->p.status ? h->p.status(h->p.ctx) : NULL;
 		if (!doc)
 			return send_error(h, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "no status yet");

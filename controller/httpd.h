@@ -33,6 +33,12 @@ struct httpd_provider {
 	int (*started)(void *ctx);
 	/* A new reference to the status document, or NULL (503). */
 	json_t *(*status)(void *ctx);
+	/*
+	 * Optional, preferred for /api/v1/status when set: the same document as
+	 * compact JSON text (malloc'd, the server frees it), or NULL (503). Text
+	 * made once per change spares every request a copy and an encoding.
+	 */
+	char *(*status_text)(void *ctx);
 	/* A new reference to one deployment's status, or NULL when there is no such deployment (404). */
 	json_t *(*deployment)(void *ctx, const char *name);
 	/*
