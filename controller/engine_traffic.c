@@ -71,7 +71,6 @@ struct engine_traffic {
 	struct et_dep **deps;
 	size_t n_deps;
 	struct et_smoke *smokes;	/* every attempt not yet ended */
-	int route_waiting;		/* the last route() waited for readiness: the router is as it was */
 	struct auriga_metrics *metrics;	/* NULL: none */
 };
 
@@ -663,17 +662,18 @@ static size_t endpoints(const struct rollout_ctr *v, size_t n, const char *slot,
 	return k;
 }
 
+/* Applies the release's weights at the router; *waiting says it left the router as it was. */
 static char *route(struct engine_traffic *t, const struct desired_deployment *dd, const struct traffic_result *tr,
-		   const char *stable_rev, int rollback, const struct rollout_ctr *v, size_t n)
+		   const char *stable_rev, int rollback, const struct rollout_ctr *v, size_t n, int *waiting)
 {
 	size_t i;
 	char *fail = NULL;
 
 	/* Right after a start readiness is not known yet: NGINX keeps serving what it has until it is. */
-	t->route_waiting = 0;
+	*waiting = 0;
 	for (i = 0; i < n; i++)
 		if (obs_container_alive(v[i].c) && !v[i].known) {
-			t->route_waiting = 1;
+			*waiting = 1;
 			return NULL;
 		}
 	if (!router_ready(t))
@@ -810,10 +810,13 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 	d->complete = tr.res.complete;
 	if (!record_eq(&before, &d->rec))
 		records_save(t);
-	if (tr.fail == NULL && !heal_only)
-		verdict->fail = route(t, dd, &tr, stable_rev, rollback, v, n);
-	if (tr.fail == NULL && !heal_only && t->route_waiting)
-		keep_routed(&tr.res);
+	if (tr.fail == NULL && !heal_only) {
+		int waiting;
+
+		verdict->fail = route(t, dd, &tr, stable_rev, rollback, v, n, &waiting);
+		if (waiting)
+			keep_routed(&tr.res);
+	}
 	if (tr.fail) {
 		free(verdict->fail);
 		verdict->fail = tr.fail;

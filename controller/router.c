@@ -406,9 +406,13 @@ static int apply_table(struct router *r, int *changed, struct error **err)
 	if (ret == 0)
 		ret = router_apply_text(r, text.data, changed, err);
 	if (ret == 0) {
+		/* Unchanged text: the saved table renders it already (it can differ only in endpoints left out). */
+		int same = strcmp(r->current, text.data) == 0;
+
 		free(r->current);
 		r->current = buf_detach(&text, NULL);
-		table_save(r);
+		if (!same)
+			table_save(r);
 	}
 	buf_release(&text);
 	return ret;

@@ -104,3 +104,31 @@ PY
 	# Its stdout is not ours: the caller's $(...) must not wait for it.
 	echo $!
 }
+
+# load OUT SECONDS: POSTs through the NGINX listening on 127.0.0.1:$LP one after another (a new
+# connection each, at most 100000 and for at most SECONDS) and writes "ms status version" per request; prints its pid.
+load() {
+	python3 - "$LP" "$1" "$2" >/dev/null 2>&1 <<'PY' &
+import http.client, sys, time
+port, out, secs = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+end = time.time() + secs
+with open(out, "w", buffering=1) as f:
+    for _ in range(100000):
+        if time.time() >= end:
+            break
+        t = int(time.time() * 1000)
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("POST", "/api/v11/transactions", body=b"{}", headers={"Connection": "close"})
+            r = c.getresponse()
+            r.read()
+            f.write("%d %d %s\n" % (t, r.status, r.getheader("X-Node-Version", "-")))
+            c.close()
+        except Exception as e:
+            f.write("%d 0 %s\n" % (t, type(e).__name__))
+PY
+	# Its stdout is not ours: the caller's $(...) must not wait for it.
+	echo $!
+}
+stop_load() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+failed_count() { awk '$2 < 200 || $2 >= 300' "$1" | wc -l; }

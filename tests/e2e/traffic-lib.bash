@@ -161,34 +161,6 @@ PY
 share() { awk -v v="$1" '{ for (i = 3; i <= NF; i++) { split($i, a, "="); if (a[1] == v) n = a[2] } } END { printf "%.1f", 100 * n / $1 }' <<<"$2"; }
 within() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }
 
-# load OUT SECONDS: POSTs through NGINX one after another (a new connection each, at most 100000
-# and for at most SECONDS) and writes "ms status version" per request; prints its pid.
-load() {
-	python3 - "$LP" "$1" "$2" >/dev/null 2>&1 <<'PY' &
-import http.client, sys, time
-port, out, secs = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
-end = time.time() + secs
-with open(out, "w", buffering=1) as f:
-    for _ in range(100000):
-        if time.time() >= end:
-            break
-        t = int(time.time() * 1000)
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("POST", "/api/v11/transactions", body=b"{}", headers={"Connection": "close"})
-            r = c.getresponse()
-            r.read()
-            f.write("%d %d %s\n" % (t, r.status, r.getheader("X-Node-Version", "-")))
-            c.close()
-        except Exception as e:
-            f.write("%d 0 %s\n" % (t, type(e).__name__))
-PY
-	# Its stdout is not ours: the caller's $(...) must not wait for it.
-	echo $!
-}
-stop_load() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-failed_count() { awk '$2 < 200 || $2 >= 300' "$1" | wc -l; }
-
 # watch_router OUT SECONDS: every change of the active upstream, as "ms port:weight..."; prints its pid.
 watch_router() {
 	python3 - "$NGX/auriga.conf" "$1" "$2" "$DEP" >/dev/null 2>&1 <<'PY' &
