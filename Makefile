@@ -13,15 +13,17 @@ DESTDIR ?=
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0-dev)
 
 PKGS := libgit2 yaml-0.1 jansson libcurl openssl libmicrohttpd
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+# Asked of pkg-config once, and only by a rule that compiles or links: `make test` and `make demo`
+# install the libraries first, so nothing may ask before (lazy, then kept: the $(eval) idiom).
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell $(PKG_CONFIG) --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $$(shell $(PKG_CONFIG) --libs $(PKGS)))$(PKG_LIBS)
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -fno-common -Werror
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iapi -Icontroller \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iapi -Icontroller \
 	-DAURIGA_VERSION='"$(VERSION)"' $(PKG_CFLAGS) -MMD -MP
-LDLIBS := $(PKG_LIBS) -lpthread -lm
+LDLIBS = $(PKG_LIBS) -lpthread -lm
 
 ifeq ($(SANITIZE),1)
 B := build-san
@@ -44,13 +46,13 @@ ITEST_SRC := $(wildcard tests/integration/test_*.c)
 ITEST_BIN := $(ITEST_SRC:tests/integration/%.c=$(B)/tests/integration/%)
 TEST_HELPER_SRC := $(wildcard tests/helpers/*.c)
 TEST_HELPER_OBJ := $(TEST_HELPER_SRC:%.c=$(B)/%.o)
-TEST_LIBS := $(shell $(PKG_CONFIG) --libs cmocka)
+TEST_LIBS = $(eval TEST_LIBS := $$(shell $(PKG_CONFIG) --libs cmocka))$(TEST_LIBS)
 
 AURIGA := $(B)/auriga
 export AURIGA_BIN := $(abspath $(AURIGA))
 export AURIGA_BUILD := $(abspath $(B))
 
-.PHONY: all test check-unit check-integration check-e2e lint fuzz bench soak demo image \
+.PHONY: check-tools all test check-unit check-integration check-e2e lint fuzz bench soak demo image \
 	demo-node images clean install tests-build test-all
 
 all: $(AURIGA)
@@ -98,6 +100,7 @@ check-e2e: tests-build images
 test:
 	@hack/deps.sh
 	@hack/dockerd.sh
+	@$(MAKE) --no-print-directory -j"$$(nproc)" tests-build
 	@$(MAKE) --no-print-directory test-all
 
 test-all: tests-build images
@@ -106,7 +109,7 @@ test-all: tests-build images
 	hack/run-tests.sh unit $(B) $(UNIT_BIN) || status=1; \
 	hack/run-tests.sh integration $(B) $(ITEST_BIN) $(sort $(wildcard tests/integration/*.sh)) || status=1; \
 	hack/run-tests.sh e2e $(B) $(sort $(wildcard tests/e2e/*.sh)) || status=1; \
-	hack/run-tests.sh --summary $(B) || status=1; \
+	hack/run-tests.sh --summary $(B) unit integration e2e || status=1; \
 	exit $$status
 
 # The demo node and its images (no registry here: everything is built locally).
@@ -123,6 +126,10 @@ lint:
 		--suppressions-list=.cppcheck-suppressions -Iapi -Icontroller $(LINT_SRC)
 	clang-tidy --quiet $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE -Iapi -Icontroller $(PKG_CFLAGS)
 	@echo "lint: clean"
+
+# Every command the scripts and tests run comes from a package hack/deps.sh installs.
+check-tools:
+	@hack/check-tools.py
 
 fuzz:
 	@hack/fuzz.sh

@@ -457,13 +457,15 @@ static void smoke_step(struct et_smoke *s, struct docker_result *r, int stage)
 		rc = docker_container_logs(t->docker, DOCKER_PROBE, s->id, 3, smoke_cb_logs, s, &err);
 		break;
 	case 5:
-		if (s->verdict < 0) {
+		/* What the Job said goes with its verdict either way: a pass shows what answered it. */
+		if (s->verdict < 0 || (docker_status_ok(r->status) && (r->out.len || r->err.len))) {
 			struct buf w;
 
 			buf_init(&w, 4096);
-			(void)buf_printf(&w, "job container '%s' exited with %s", s->name, s->why);
+			if (s->verdict < 0)
+				(void)buf_printf(&w, "job container '%s' exited with %s", s->name, s->why);
 			if (docker_status_ok(r->status) && (r->out.len || r->err.len))
-				(void)buf_printf(&w, ": %.300s%.300s", r->out.len ? r->out.data : "",
+				(void)buf_printf(&w, "%s%.300s%.300s", w.len ? ": " : "", r->out.len ? r->out.data : "",
 						 r->err.len ? r->err.data : "");
 			while (w.len && (w.data[w.len - 1] == '\n' || w.data[w.len - 1] == ' '))
 				w.data[--w.len] = '\0';
@@ -781,6 +783,7 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 	struct traffic_record before = d->rec;
 	struct traffic_input in;
 	struct traffic_result tr;
+	int waiting = 0;
 	size_t i;
 
 	memset(verdict, 0, sizeof(*verdict));
@@ -811,8 +814,6 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 	if (!record_eq(&before, &d->rec))
 		records_save(t);
 	if (tr.fail == NULL && !heal_only) {
-		int waiting;
-
 		verdict->fail = route(t, dd, &tr, stable_rev, rollback, v, n, &waiting);
 		if (waiting)
 			keep_routed(&tr.res);
@@ -822,7 +823,13 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 		verdict->fail = tr.fail;
 		tr.fail = NULL;
 		check_drop(d);
-	} else if (tr.want != TRAFFIC_CHECK_NONE && (d->check != tr.want || d->check_step != tr.want_step)) {
+	} else if (tr.want != TRAFFIC_CHECK_NONE && !waiting && verdict->fail == NULL &&
+		   (d->check != tr.want || d->check_step != tr.want_step)) {
+		/*
+		 * A check starts only in a pass whose routes NGINX serves: a smoke
+		 * test sent to the preview before its route took effect could be
+		 * answered by the old slot, or by nothing.
+		 */
 		check_drop(d);
 		d->check = tr.want;
 		d->check_step = tr.want_step;

@@ -1,5 +1,6 @@
 /* Rendering of the NGINX router configuration and the router's table of services and weights. */
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,7 @@ static int check_service(const struct router_service *s, size_t idx, struct erro
 	return 0;
 }
 
-static void render_one(struct buf *out, const char *listen, const struct router_service *s)
+static void render_one(struct buf *out, const char *listen, const char *gen, const struct router_service *s)
 {
 	size_t i, live = 0;
 
@@ -103,6 +104,18 @@ static void render_one(struct buf *out, const char *listen, const struct router_
 	buf_puts(out, "\tkeepalive 16;\n}\n\n");
 	buf_printf(out, "server {\n\tlisten %s:%d;\n", listen, s->port);
 	/*
+	 * The generation of this configuration, served by the listener itself:
+	 * the router reads it back after a reload, so a change counts as made
+	 * only once NGINX's new workers answer on every listener.
+	 */
+	buf_printf(out,
+		   "\tlocation = " ROUTER_GENERATION_PATH " {\n"
+		   "\t\taccess_log off;\n"
+		   "\t\tdefault_type text/plain;\n"
+		   "\t\treturn 200 \"%s\\n\";\n"
+		   "\t}\n",
+		   gen);
+	/*
 	 * A request whose connection to one server fails (an old slot going
 	 * away, a container restarting) is passed to the next one, so a flip
 	 * of weights loses no request. Upstream connections are kept alive
@@ -123,8 +136,21 @@ static void render_one(struct buf *out, const char *listen, const struct router_
 		 "\t}\n}\n");
 }
 
-int router_render(struct buf *out, const char *listen_address, const struct router_service *svcs,
-		  size_t n, struct error **err)
+static int gen_ok(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || s[0] == '\0' || strlen(s) > 64)
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int router_render(struct buf *out, const char *listen_address, const char *generation,
+		  const struct router_service *svcs, size_t n, struct error **err)
 {
 	struct buf tmp;
 	size_t i, j;
@@ -134,6 +160,8 @@ int router_render(struct buf *out, const char *listen_address, const struct rout
 		listen_address = "127.0.0.1";
 	if (!addr_ok(listen_address))
 		return error_set(err, ERR_INVALID, "router: bad listen address '%s'", listen_address);
+	if (!gen_ok(generation))
+		return error_set(err, ERR_INVALID, "router: bad generation '%s'", generation ? generation : "");
 	for (i = 0; i < n; i++) {
 		ret = check_service(&svcs[i], i, err);
 		if (ret < 0)
@@ -151,7 +179,7 @@ int router_render(struct buf *out, const char *listen_address, const struct rout
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			buf_putc(&tmp, '\n');
-		render_one(&tmp, listen_address, &svcs[i]);
+		render_one(&tmp, listen_address, generation, &svcs[i]);
 	}
 	if (buf_append(&tmp, "", 0) < 0 || tmp.len >= ROUTER_MAX_CONF - 1) {
 		buf_release(&tmp);
@@ -331,6 +359,7 @@ struct router *router_new(const struct router_config *c, struct error **err)
 	r->nginx = xstrdup(c->nginx != NULL ? c->nginx : "nginx");
 	r->pid_file = c->pid_file != NULL ? xstrdup(c->pid_file) : NULL;
 	r->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 10000;
+	r->error_log = c->error_log != NULL ? xstrdup(c->error_log) : NULL;
 	if (c->reload_argv != NULL) {
 		size_t n = c->n_reload_argv, i;
 
@@ -364,6 +393,7 @@ int router_config_from_spec(struct router_config *c, const struct spec_router *s
 		return error_set(err, ERR_INVALID, "router: no reloadCommand");
 	c->config_path = sr->config_path;
 	c->listen_address = sr->listen_address;
+	c->error_log = sr->error_log;
 	c->reload_argv = (const char *const *)sr->reload_command;
 	c->n_reload_argv = sr->n_reload_command;
 	return 0;
@@ -387,6 +417,7 @@ void router_free(struct router *r)
 	free(r->listen_address);
 	free(r->nginx);
 	free(r->pid_file);
+	free(r->error_log);
 	free(r->current);
 	free(r);
 }
@@ -396,15 +427,54 @@ const char *router_current(const struct router *r)
 	return r->current;
 }
 
-static int apply_table(struct router *r, int *changed, struct error **err)
+/*
+ * The generation of a table: the first 16 hex digits of the SHA-256 of its
+ * text rendered with a fixed generation. Equal tables give equal
+ * generations, so a restarted controller confirms what the last one
+ * rendered, and an NGINX still on an older table never answers with the
+ * generation of a newer one.
+ */
+static int table_generation(const struct router *r, char gen[17], struct error **err)
 {
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
 	struct buf text;
 	int ret;
 
 	buf_init(&text, ROUTER_MAX_CONF);
-	ret = router_render(&text, r->listen_address, r->services, r->n_services, err);
+	ret = router_render(&text, r->listen_address, "0", r->services, r->n_services, err);
+	if (ret == 0 && (!EVP_Digest(text.data, text.len, md, &md_len, EVP_sha256(), NULL) || md_len < 8))
+		ret = error_set(err, ERR_GENERIC, "router: cannot hash the configuration");
 	if (ret == 0)
-		ret = router_apply_text(r, text.data, changed, err);
+		for (unsigned int i = 0; i < 8; i++)
+			snprintf(gen + 2 * i, 3, "%02x", md[i]);
+	buf_release(&text);
+	return ret;
+}
+
+static int apply_table(struct router *r, int *changed, struct error **err)
+{
+	struct router_confirm confirm;
+	char gen[17];
+	struct buf text;
+	int *ports = NULL;
+	size_t i;
+	int ret;
+
+	buf_init(&text, ROUTER_MAX_CONF);
+	ret = table_generation(r, gen, err);
+	if (ret == 0)
+		ret = router_render(&text, r->listen_address, gen, r->services, r->n_services, err);
+	if (ret < 0)
+		goto out;
+	if (r->n_services > 0)
+		ports = xcalloc(r->n_services, sizeof(*ports));
+	for (i = 0; i < r->n_services; i++)
+		ports[i] = r->services[i].port;
+	confirm.generation = gen;
+	confirm.ports = ports;
+	confirm.n_ports = r->n_services;
+	ret = router_nginx_apply(r, text.data, &confirm, changed, err);
 	if (ret == 0) {
 		/* Unchanged text: the saved table renders it already (it can differ only in endpoints left out). */
 		int same = strcmp(r->current, text.data) == 0;
@@ -414,6 +484,8 @@ static int apply_table(struct router *r, int *changed, struct error **err)
 		if (!same)
 			table_save(r);
 	}
+out:
+	free(ports);
 	buf_release(&text);
 	return ret;
 }

@@ -38,11 +38,13 @@ struct router_service {
  * (then one `backup` line per backup endpoint)
  * (an upstream with none gets the placeholder `server 127.0.0.1:1 down;` so
  * that the file stays valid and the service answers 502), then a server block
- * listening on listen_address:port that proxies to it. Pure: same input, same
- * text. Returns 0, or ERR_INVALID with *err naming the bad field.
+ * listening on listen_address:port that proxies to it and answers
+ * GET /.auriga/router-generation with generation ([A-Za-z0-9-]{1,64}), by
+ * which the router confirms that NGINX serves the text. Pure: same input,
+ * same text. Returns 0, or ERR_INVALID with *err naming the bad field.
  */
-int router_render(struct buf *out, const char *listen_address, const struct router_service *svcs,
-		  size_t n, struct error **err);
+int router_render(struct buf *out, const char *listen_address, const char *generation,
+		  const struct router_service *svcs, size_t n, struct error **err);
 
 struct router_config {
 	const char *config_path;	/* the file NGINX's main configuration includes in http {} */
@@ -51,6 +53,7 @@ struct router_config {
 	const char *const *reload_argv;	/* command, run without a shell */
 	size_t n_reload_argv;		/* its length; 0: up to a NULL entry */
 	const char *pid_file;		/* or: send SIGHUP to the pid in this file */
+	const char *error_log;		/* NGINX's error log, quoted when a reload does not take; or NULL */
 	int64_t timeout_ms;		/* per check and per reload; 0: 10 s */
 };
 
@@ -72,8 +75,13 @@ void router_free(struct router *r);
 /*
  * Sets a service's endpoints and weights (replacing what it had, adding the
  * service when new; everything is copied) and applies the whole
- * configuration with router_apply_text(). *changed (may be NULL) says
- * whether NGINX was reloaded.
+ * configuration like router_apply_text(). A reload counts only once NGINX
+ * serves it: every service's listener must answer with the new generation,
+ * on new connections, for 300 ms in a row (NGINX's old workers accept for
+ * 100 ms after a reload) within the timeout; otherwise the
+ * call fails with what answered and NGINX's last error from error_log, and
+ * the next call reloads again. *changed (may be NULL) says whether NGINX was
+ * reloaded and confirmed.
  */
 int router_set(struct router *r, const struct router_service *svc, int *changed, struct error **err);
 /*

@@ -13,6 +13,7 @@ struct router {
 	char *nginx;
 	char **reload_argv;	/* NULL-terminated, or NULL */
 	char *pid_file;
+	char *error_log;	/* NGINX's error log, read for the reason of a reload that did not take; or NULL */
 	int64_t timeout_ms;
 	struct router_service *services;	/* owned copies */
 	size_t n_services;
@@ -20,5 +21,24 @@ struct router {
 	char *current;		/* the text last applied */
 	int reload_pending;	/* the file changed but NGINX was not reloaded yet */
 };
+
+/* The path every rendered listener answers with the configuration's generation. */
+#define ROUTER_GENERATION_PATH "/.auriga/router-generation"
+
+/* What confirms an apply: every listener on these ports answers with this generation. */
+struct router_confirm {
+	const char *generation;
+	const int *ports;
+	size_t n_ports;
+};
+
+/*
+ * router_apply_text() with a confirmation: after a reload, every port of c
+ * must answer ROUTER_GENERATION_PATH with c->generation, on new connections,
+ * for a settling time in a row within the timeout, or the apply fails naming what
+ * answered and NGINX's last error. c may be NULL (no confirmation).
+ */
+int router_nginx_apply(struct router *r, const char *text, const struct router_confirm *c, int *changed,
+		       struct error **err);
 
 #endif

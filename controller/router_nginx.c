@@ -1,4 +1,5 @@
 /* The NGINX side of the router: atomic write of the candidate, `nginx -t` on it, then a reload. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -276,10 +277,200 @@ out:
 	return ret;
 }
 
-int router_apply_text(struct router *r, const char *text, int *changed, struct error **err)
+/* ------------------------------------------------------------ confirmation */
+
+struct gen_answer {
+	char data[80];
+	size_t len;
+};
+
+static size_t gen_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct gen_answer *a = arg;
+	size_t len = size * n, room = sizeof(a->data) - 1 - a->len;
+
+	if (len > room)
+		len = room;
+	memcpy(a->data + a->len, p, len);
+	a->len += len;
+	a->data[a->len] = '\0';
+	return size * n;
+}
+
+/* Where the router reaches a listener it rendered: the listen address, or loopback for a wildcard. */
+static const char *confirm_host(const char *listen)
+{
+	if (strcmp(listen, "0.0.0.0") == 0 || strcmp(listen, "*") == 0)
+		return "127.0.0.1";
+	if (strcmp(listen, "[::]") == 0)
+		return "[::1]";
+	return listen;
+}
+
+/*
+ * One GET of the generation on a new connection. Returns 1 when it is gen;
+ * otherwise 0 with what answered instead in seen.
+ */
+static int generation_is(CURL *c, const char *host, int port, const char *gen, char *seen, size_t n_seen)
+{
+	char url[512];
+	struct gen_answer a = { .len = 0 };
+	long code = 0;
+	CURLcode rc;
+
+	a.data[0] = '\0';
+	snprintf(url, sizeof(url), "http://%s:%d" ROUTER_GENERATION_PATH, host, port);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, gen_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK) {
+		snprintf(seen, n_seen, "%s", curl_easy_strerror(rc));
+		return 0;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	a.data[strcspn(a.data, "\r\n")] = '\0';
+	if (code == 200 && strcmp(a.data, gen) == 0)
+		return 1;
+	if (code == 200)
+		snprintf(seen, n_seen, "generation %s", a.data[0] ? a.data : "(empty)");
+	else
+		snprintf(seen, n_seen, "HTTP %ld, not NGINX with an auriga configuration", code);
+	return 0;
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+
+	if (path == NULL || stat(path, &st) < 0)
+		return -1;
+	return st.st_size;
+}
+
+/*
+ * The last line of NGINX's error log written since offset `from` that says
+ * why a configuration was not taken ([emerg], [alert] or [crit]), or "".
+ */
+static void error_log_reason(const char *path, off_t from, char *out, size_t n_out)
+{
+	struct buf b;
+	size_t i, start = 0;
+	int fd;
+
+	out[0] = '\0';
+	if (path == NULL || from < 0)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	buf_init(&b, 1u << 20);
+	if (lseek(fd, from, SEEK_SET) == from) {
+		char chunk[8192];
+		ssize_t n;
+
+		while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+			if (buf_append(&b, chunk, (size_t)n) < 0)
+				break;
+	}
+	close(fd);
+	for (i = 0; i <= b.len; i++) {
+		if (i < b.len && b.data[i] != '\n')
+			continue;
+		if (i > start) {
+			const char *line = b.data + start;
+			size_t len = i - start;
+
+			if (memmem(line, len, "[emerg]", 7) || memmem(line, len, "[alert]", 7) ||
+			    memmem(line, len, "[crit]", 6))
+				snprintf(out, n_out, "%.*s", (int)len, line);
+		}
+		start = i + 1;
+	}
+	buf_release(&b);
+}
+
+/*
+ * How long every listener must keep answering with the new generation
+ * before a change counts as served. On a reload NGINX's master starts the
+ * new workers, lets them run for 100 ms, and only then tells the old ones
+ * to stop accepting: in that overlap a new connection can still meet the
+ * old configuration, so one answer from a new worker proves too little.
+ */
+#define ROUTER_SETTLE_MS 300
+
+/*
+ * Waits until every listener has answered with the new generation, on new
+ * connections every 10 ms, for ROUTER_SETTLE_MS in a row; an answer from
+ * an old worker starts the count again.
+ */
+static int confirm(struct router *r, const struct router_confirm *c, off_t log_from, struct error **err)
+{
+	int64_t deadline = mono_ms() + r->timeout_ms;
+	const char *host = confirm_host(r->listen_address);
+	char seen[256] = "", reason[512];
+	int64_t since = -1;
+	int bad_port = 0, ret = 0;
+	CURL *h;
+
+	if (c->n_ports == 0)
+		return 0;
+	h = curl_easy_init();
+	if (h == NULL)
+		return error_set(err, ERR_GENERIC, "router: cannot make a curl handle");
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+	for (;;) {
+		size_t i;
+		int all = 1;
+
+		for (i = 0; i < c->n_ports; i++) {
+			int64_t left = deadline - mono_ms();
+
+			/* Each GET within what is left, so a listener that never answers cannot stretch the wait. */
+			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(left < 100 ? 100 : left < 2000 ? left : 2000));
+			if (!generation_is(h, host, c->ports[i], c->generation, seen, sizeof(seen))) {
+				all = 0;
+				bad_port = c->ports[i];
+				break;
+			}
+		}
+		if (!all)
+			since = -1;
+		else if (since < 0)
+			since = mono_ms();
+		else if (mono_ms() - since >= ROUTER_SETTLE_MS)
+			goto out;
+		if (mono_ms() >= deadline)
+			break;
+		{
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	error_log_reason(r->error_log, log_from, reason, sizeof(reason));
+	ret = error_set(err, ERR_TIMEOUT,
+			"router: NGINX did not serve the new configuration (generation %s) within %lld ms: "
+			"%s:%d answered %s%s%s",
+			c->generation, (long long)r->timeout_ms, host, bad_port, seen,
+			reason[0] ? "; NGINX: " : (r->error_log ? "; nothing new in NGINX's error log" : ""),
+			reason);
+out:
+	curl_easy_cleanup(h);
+	return ret;
+}
+
+int router_nginx_apply(struct router *r, const char *text, const struct router_confirm *c, int *changed,
+		       struct error **err)
 {
 	char candidate[PATH_MAX];
 	struct buf old;
+	off_t log_from;
 	int ret;
 
 	if (changed != NULL)
@@ -311,11 +502,14 @@ int router_apply_text(struct router *r, const char *text, int *changed, struct e
 	}
 	sync_dir_of(r->config_path);
 	/*
-	 * From here the checked file is live on disk; should the reload fail,
-	 * the next apply reloads even when the text is the same.
+	 * From here the checked file is live on disk; should the reload fail or
+	 * not take, the next apply reloads even when the text is the same.
 	 */
 	r->reload_pending = 1;
+	log_from = file_size(r->error_log);
 	ret = reload(r, err);
+	if (ret == 0 && c != NULL)
+		ret = confirm(r, c, log_from, err);
 	if (ret < 0)
 		return ret;
 	r->reload_pending = 0;
@@ -323,4 +517,9 @@ int router_apply_text(struct router *r, const char *text, int *changed, struct e
 		*changed = 1;
 	log_info("router", "configuration applied", "file", r->config_path, LOG_END);
 	return 0;
+}
+
+int router_apply_text(struct router *r, const char *text, int *changed, struct error **err)
+{
+	return router_nginx_apply(r, text, NULL, changed, err);
 }

@@ -12,7 +12,7 @@ pkgs=(
 	# the real parts tests run against
 	docker.io git nginx prometheus openssh-server openssh-client fcgiwrap
 	# load, tools the scripts use
-	wrk apache2-utils curl jq iproute2 procps psmisc debootstrap openssl
+	wrk apache2-utils curl jq iproute2 procps psmisc debootstrap openssl uuid-runtime time
 	# the PyYAML peer of the spec benchmark (Debian's python3, not whatever is first on PATH)
 	python3-yaml
 	# the fake Docker daemon of the error-matrix test

@@ -1,21 +1,37 @@
 #!/usr/bin/env bash
 # Runs test programs that speak TAP (cmocka with CMOCKA_MESSAGE_OUTPUT=TAP, or tests/lib.sh),
 # counts their "ok" and "not ok" lines, and records the layer's counts under BUILD/results.
-#   run-tests.sh LAYER BUILD TEST...   run one layer
-#   run-tests.sh --summary BUILD       print "N passed, N failed" over every layer run
-# A test that exits non-zero without reporting a failure (a crash, a sanitizer report, a
-# timeout) counts as one failure. AURIGA_TEST_FILTER=regex runs only the tests whose path matches.
+#   run-tests.sh LAYER BUILD TEST...        run one layer
+#   run-tests.sh --summary BUILD LAYER...   print each layer's counts and "N passed, N failed" over all
+# A test file fails the run, with one failure counted, when it exits non-zero without reporting a
+# failure (a crash, a sanitizer report, a timeout), prints no plan ("1..N"), or runs another number
+# of checks than its plan says (an early exit). A skipped check ("ok N - ... # SKIP reason") is
+# counted as skipped when it gives its reason and as a failure when it does not. In the summary a
+# layer that did not report (its runner died, or it was never run) is a failure.
+# AURIGA_TEST_FILTER=regex runs only the tests whose path matches.
 set -uo pipefail
 
 if [ "${1:-}" = "--summary" ]; then
 	build=$2
-	p=0 f=0
-	for r in "$build"/results/*.counts; do
-		[ -e "$r" ] || continue
-		read -r rp rf <"$r"
-		p=$((p + rp)) f=$((f + rf))
+	shift 2
+	p=0 f=0 s=0
+	for layer in "$@"; do
+		r=$build/results/$layer.counts
+		if ! [ -e "$r" ]; then
+			echo "$layer: did not report (counted as 1 failed)"
+			f=$((f + 1))
+			continue
+		fi
+		read -r rp rf rs <"$r"
+		rs=${rs:-0}
+		echo "$layer: $rp passed, $rf failed, $rs skipped"
+		p=$((p + rp)) f=$((f + rf)) s=$((s + rs))
 	done
-	echo "$p passed, $f failed"
+	if [ "$s" -gt 0 ]; then
+		echo "$p passed, $f failed ($s skipped, each with its reason)"
+	else
+		echo "$p passed, $f failed"
+	fi
 	[ "$f" -eq 0 ]
 	exit
 fi
@@ -23,12 +39,13 @@ fi
 layer=$1 build=$2
 shift 2
 mkdir -p "$build/results" "$build/logs"
+rm -f "$build/results/$layer.counts"
 export CMOCKA_MESSAGE_OUTPUT=TAP
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 timeout_s=${AURIGA_TEST_TIMEOUT:-900}
 
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 for t in "$@"; do
 	if [ -n "${AURIGA_TEST_FILTER:-}" ] && ! [[ $t =~ $AURIGA_TEST_FILTER ]]; then
 		continue
@@ -40,11 +57,25 @@ for t in "$@"; do
 	rc=$?
 	ok=$(grep -cE '^ok [0-9]+' "$log")
 	nok=$(grep -cE '^not ok [0-9]+' "$log")
+	skip=$(grep -ciE '^ok [0-9]+.*# *skip[^ ]* +[^ ]' "$log")
+	bare_skip=$(( $(grep -ciE '^ok [0-9]+.*# *skip' "$log") - skip ))
+	plan=$(grep -oE '^1\.\.[0-9]+' "$log" | tail -1 | cut -d. -f3)
+	why=
 	if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then
-		nok=1
-		echo "not ok - $name exited with status $rc" >>"$log"
+		why="exited with status $rc"
+	elif [ -z "$plan" ]; then
+		why="printed no plan (1..N)"
+	elif [ "$plan" -ne $((ok + nok)) ]; then
+		why="planned $plan checks and ran $((ok + nok))"
+	elif [ "$bare_skip" -gt 0 ]; then
+		why="skipped $bare_skip check(s) without a reason"
 	fi
-	passed=$((passed + ok)) failed=$((failed + nok))
+	if [ -n "$why" ]; then
+		nok=$((nok + 1))
+		echo "not ok - $name $why" >>"$log"
+	fi
+	ok=$((ok - skip - bare_skip))
+	passed=$((passed + ok)) failed=$((failed + nok)) skipped=$((skipped + skip))
 	secs=$(( $(date +%s) - start ))
 	if [ "$nok" -gt 0 ]; then
 		printf '%-12s %-40s FAIL %d passed, %d failed (%ds)\n' "$layer" "$name" "$ok" "$nok" "$secs"
@@ -52,9 +83,11 @@ for t in "$@"; do
 		echo "    --- last lines of $log ---"
 		tail -n 30 "$log" | sed 's/^/    /'
 	else
-		printf '%-12s %-40s ok   %d passed (%ds)\n' "$layer" "$name" "$ok" "$secs"
+		printf '%-12s %-40s ok   %d passed%s (%ds)\n' "$layer" "$name" "$ok" \
+			"$([ "$skip" -gt 0 ] && echo ", $skip skipped")" "$secs"
+		[ "$skip" -gt 0 ] && grep -iE '^ok [0-9]+.*# *skip' "$log" | sed 's/^/    /'
 	fi
 done
-echo "$passed $failed" >"$build/results/$layer.counts"
-echo "$layer: $passed passed, $failed failed"
+echo "$passed $failed $skipped" >"$build/results/$layer.counts"
+echo "$layer: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

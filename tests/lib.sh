@@ -1,6 +1,8 @@
 # Shared shell test helpers: TAP output, checks, and clean-up of everything a test made.
-# Source it from a test script; it sets `set -u`, gives ok/fail/check/expect_eq, and on exit
+# Source it from a test script; it sets `set -u`, gives ok/fail/skip/check/expect_eq, and on exit
 # removes every container, network and volume carrying this run's label, then prints the plan.
+# A script ends with `done_testing`: one that exits with status 0 before it (an early `exit 0`, a
+# branch that stops checking) gets a failed check saying so, so a shortened run never passes.
 
 set -u
 TEST_NAME=$(basename "$0" .sh)
@@ -16,6 +18,10 @@ _cleanups=()
 ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
 fail() { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
 diag() { echo "# $*"; }
+# skip DESC REASON: a check not run here, with the reason (the harness fails a skip without one).
+skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $1 # SKIP ${2:-}"; }
+_tap_done=0
+done_testing() { _tap_done=1; }
 
 # check DESC CMD...: passes when CMD exits 0.
 check() {
@@ -77,6 +83,9 @@ free_port() {
 
 _tap_finish() {
 	local i
+	if [ "$_tap_done" -eq 0 ] && [ "${1:-0}" -eq 0 ]; then
+		fail "$TEST_NAME ended before done_testing (an early exit)"
+	fi
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanups[$i]}" >/dev/null 2>&1 || true
 	done
@@ -88,5 +97,5 @@ _tap_finish() {
 	[ "$_tap_failed" -eq 0 ]
 }
 # A script that dies early keeps its non-zero status, so the runner counts it as a failure.
-trap '_rc=$?; _tap_finish; _r=$?; [ "$_rc" -ne 0 ] && exit "$_rc"; exit "$_r"' EXIT
+trap '_rc=$?; _tap_finish "$_rc"; _r=$?; [ "$_rc" -ne 0 ] && exit "$_rc"; exit "$_r"' EXIT
 trap 'exit 130' INT TERM

@@ -721,13 +721,18 @@ static int status_code(const char *line)
 	return code;
 }
 
-/* Reads the response (bounded) and returns its status code, or -1. */
-static int read_status(int fd)
+/*
+ * Reads the response (bounded) and returns its status code, or -1; the
+ * X-Node-Version header's value, when there is one, goes to version.
+ */
+static int read_status(int fd, char *version, size_t n_version)
 {
 	struct buf in;
 	char chunk[4096];
+	const char *h;
 	int code;
 
+	version[0] = '\0';
 	buf_init(&in, 64 * 1024);
 	for (;;) {
 		ssize_t r = read(fd, chunk, sizeof(chunk));
@@ -738,6 +743,17 @@ static int read_status(int fd)
 			break;
 	}
 	code = status_code(in.data);
+	for (h = in.data; h != NULL && *h != '\0' && *h != '\r' && *h != '\n'; h = strchr(h, '\n'), h = h ? h + 1 : h) {
+		if (strncasecmp(h, "X-Node-Version:", 15) == 0) {
+			size_t len;
+
+			h += 15;
+			h += strspn(h, " \t");
+			len = strcspn(h, "\r\n");
+			snprintf(version, n_version, "%.*s", (int)len, h);
+			break;
+		}
+	}
 	buf_release(&in);
 	return code;
 }
@@ -748,6 +764,8 @@ static int probe_main(int argc, char **argv)
 	struct sockaddr_in sa;
 	struct timeval tv = { PROBE_TIMEOUT_S, 0 };
 	struct buf req;
+	char version[64];
+	const char *want;
 	long port;
 	size_t i;
 	int fd, code;
@@ -803,13 +821,19 @@ static int probe_main(int argc, char **argv)
 		return 1;
 	}
 	buf_release(&req);
-	code = read_status(fd);
+	code = read_status(fd, version, sizeof(version));
 	close(fd);
 	if (code < 0) {
 		fprintf(stderr, "demo-node probe: GET %s: no HTTP status line within %d s\n", path, PROBE_TIMEOUT_S);
 		return 1;
 	}
-	printf("GET %s: %d\n", path, code);
+	printf("GET %s: %d from version %s\n", path, code, version[0] ? version : "(none)");
+	/* A smoke test can insist on the version that must answer it (the new slot's, not the old one's). */
+	want = getenv("DEMO_PROBE_WANT_VERSION");
+	if (want != NULL && want[0] != '\0' && strcmp(want, version) != 0) {
+		printf("demo-node probe: answered by version '%s', not '%s'\n", version, want);
+		return 1;
+	}
 	return code >= 200 && code <= 299 ? 0 : 1;
 }
 
@@ -820,6 +844,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: demo-node              serve (configured by the environment)\n"
 		   "       demo-node probe URL-PATH [PORT]\n"
 		   "                              GET http://127.0.0.1:PORT/URL-PATH; exit 0 on 2xx, 1 otherwise\n"
+		   "                              (and 1 when DEMO_PROBE_WANT_VERSION is set and another\n"
+		   "                              version answered)\n"
 		   "environment:\n");
 	for (i = 0; i < ARRAY_SIZE(settings); i++)
 		fprintf(f, "  %-24s %s%s%s%s\n", settings[i].env, settings[i].what,

@@ -81,3 +81,5 @@ expect_match "plan says no changes" "No changes" "$out"
 out=$(auriga_engine apply --timeout-total 60 "$FLEET_SPECS" 2>/dev/null)
 expect_eq "a second apply converges at once without touching a container" 25 \
 	"$(docker ps --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" --filter "status=running" -q | wc -l)"
+
+done_testing

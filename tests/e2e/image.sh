@@ -195,3 +195,5 @@ else
 	diag "note: $(note_of "$commit2" | head -3 | tr '\n' ' ')"
 fi
 expect_eq "the controller is still healthy" healthy "$(health)"
+
+done_testing

@@ -105,3 +105,5 @@ plan=$(auriga_engine plan "$FLEET_SPECS" 2>&1)
 expect_match "plan holds slim at the last healthy revision" "slim \(held\)" "$plan"
 auriga_engine apply --timeout-total 60 "$FLEET_SPECS" >"$TEST_TMP/again.out" 2>&1
 expect_eq "a second apply does not retry the failed revision" 0 "$(fleet_images | grep -c never-ready)"
+
+done_testing

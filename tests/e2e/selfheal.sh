@@ -69,3 +69,5 @@ expect_eq "and it exits 0" 0 $?
 expect_eq "the fleet stays as it was" 3 "$(fleet_running_count web auriga-demo-node:v2)"
 grep -q 'msg="configuration reloaded"\|msg=configuration' "$TEST_TMP/run.log" ||
 	diag "$(tail -5 "$TEST_TMP/run.log")"
+
+done_testing

@@ -77,20 +77,6 @@ apiVersion: auriga.io/v1
 kind: Service
 metadata: {name: $DEP-preview}
 spec: {deployment: $DEP, port: $PP, targetPort: http}
----
-apiVersion: auriga.io/v1
-kind: Job
-metadata: {name: $DEP-smoke}
-spec:
-  activeDeadlineSeconds: 20
-  # A controller's first router apply renders only the services it has set so far, so the preview's
-  # listener can be missing from NGINX for a moment, and the smoke test may start before NGINX has
-  # taken the reload: a second attempt keeps that known race from failing a release here.
-  backoffLimit: 1
-  template:
-    image: auriga-demo-node:v1
-    command: [/demo-node, probe, /q/health/ready]
-    env: {DEMO_PORT: "$PP"}
 EOF
 
 # write_dep IMAGE STRATEGY_BLOCK [ENV_LINE]: the deployment, two replicas, readiness every second.
@@ -115,6 +101,18 @@ spec:
       failureThreshold: 1
   strategy:
 $2
+---
+# One attempt, answered only by the release's own version (the image's tag) through the preview:
+# a smoke test that met the old slot, or no listener yet, fails the release.
+apiVersion: auriga.io/v1
+kind: Job
+metadata: {name: $DEP-smoke}
+spec:
+  activeDeadlineSeconds: 20
+  template:
+    image: auriga-demo-node:v1
+    command: [/demo-node, probe, /q/health/ready]
+    env: {DEMO_PORT: "$PP", DEMO_PROBE_WANT_VERSION: "${1##*:}"}
 EOF
 }
 

@@ -76,16 +76,6 @@ metadata: {name: $DEP-preview}
 spec: {deployment: $DEP, port: $PP, targetPort: http}
 ---
 apiVersion: auriga.io/v1
-kind: Job
-metadata: {name: $DEP-smoke}
-spec:
-  activeDeadlineSeconds: 20
-  template:
-    image: auriga-demo-node:v1
-    command: [/demo-node, probe, /q/health/ready]
-    env: {DEMO_PORT: "$PP"}
----
-apiVersion: auriga.io/v1
 kind: AnalysisTemplate
 metadata: {name: $DEP-errors}
 spec:
@@ -124,6 +114,18 @@ spec:
       failureThreshold: 1
   strategy:
 $2
+---
+# The smoke test goes through the preview service and passes only when the release's own version
+# answers it (the version is the image's tag): a smoke test answered by the old slot fails.
+apiVersion: auriga.io/v1
+kind: Job
+metadata: {name: $DEP-smoke}
+spec:
+  activeDeadlineSeconds: 20
+  template:
+    image: auriga-demo-node:v1
+    command: [/demo-node, probe, /q/health/ready]
+    env: {DEMO_PORT: "$PP", DEMO_PROBE_WANT_VERSION: "${1##*:}"}
 EOF
 }
 
@@ -177,7 +179,8 @@ expect_eq "blue-green: the last requests were answered by v2" v2 "$(tail -1 "$TE
 overlap=$(awk '$3 == "v2" && !f { f = $1 } $3 == "v1" { l = $1 } END { print l - f }' "$TEST_TMP/load-a")
 diag "blue-green: v1 and v2 both answered for $overlap ms around the switch"
 expect_eq "blue-green: after the switch only v2 answers (overlap under 1 s)" 1 "$([ "$overlap" -lt 1000 ] && echo 1 || echo 0)"
-check "the smoke test ran" grep -q "smoke test passed" "$TEST_TMP/apply.err"
+check "the smoke test ran and was answered by v2 through the preview" \
+	grep -q 'smoke test passed.*GET /q/health/ready: 200 from version v2' "$TEST_TMP/apply.err"
 
 # --- (b) a version that dies in the monitor window is switched back ------------------------------
 write_dep auriga-demo-node:v3 "$BLUEGREEN" 'DEMO_CRASH_AFTER_S: "5"'
@@ -311,3 +314,5 @@ expect_eq "good canary: the last requests were answered by v3" v3 "$(tail -1 "$T
 expect_eq "good canary: no request failed" 0 "$(failed_count "$TEST_TMP/load-d")"
 [ "$_tap_failed" -eq 0 ] || { tail -5 "$NGX/error.log"; tail -30 "$TEST_TMP/apply.out"; grep -E 'level=(warn|error)|traffic' "$TEST_TMP/apply.err" | tail -30; } |
 	while read -r l; do diag "$l"; done
+
+done_testing

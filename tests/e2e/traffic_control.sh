@@ -221,3 +221,5 @@ expect_eq "no sanitizer report in the daemon's output" 0 "$(grep -cE 'Sanitizer|
 diag "traffic_control took $(( $(date +%s) - t0 )) s"
 [ "$_tap_failed" -eq 0 ] || { tail -5 "$NGX/error.log"; grep -E 'level=(warn|error)|traffic' "$LOG" | tail -30; } |
 	while read -r l; do diag "$l"; done
+
+done_testing

@@ -299,3 +299,5 @@ diag "traffic_crash took $(( $(date +%s) - t0 )) s"
 	diag "--- $f"
 	grep -E 'level=(warn|error)|traffic|router' "$f" | tail -12 | while read -r l; do diag "$l"; done
 done
+
+done_testing

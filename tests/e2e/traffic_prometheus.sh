@@ -341,3 +341,5 @@ rc=$?
 expect_eq "SIGTERM stops the daemon with status 0 (no sanitizer report)" 0 "$rc"
 [ "$rc" -eq 0 ] || tail -30 "$TEST_TMP/run.log" | while read -r l; do diag "$l"; done
 [ "$_tap_failed" -eq 0 ] || { tail -5 "$NGX/error.log"; show_log 40; tail -3 "$PROM/sd.log"; } | while read -r l; do diag "$l"; done
+
+done_testing

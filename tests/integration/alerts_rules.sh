@@ -48,3 +48,5 @@ for mut in 's/error_ratio_5m > 0\.05/error_ratio_5m > 0.5/' 's/p99_5m > 1$/p99_5
 		ok "unit tests catch the mutation '$mut'"
 	fi
 done
+
+done_testing

@@ -122,3 +122,5 @@ PY
 expect_eq "apo-a's new container was healthy before apo-b's new one was created" "order ok" "$(grep ^order <<<"$out")"
 expect_eq "apo-c: every old container stopped only after as many new ones were healthy" "budget ok" \
 	"$(grep ^budget <<<"$out")"
+
+done_testing

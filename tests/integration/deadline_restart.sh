@@ -49,3 +49,5 @@ diag "last progress recorded at $at; second apply started $((start - at)) ms aft
 check "the deadline counted from the recorded progress, not from the restart" \
 	test "$((end - start))" -lt "$((DEADLINE * 1000 - (start - at) + 5000))"
 check "and not before it" test "$end" -ge "$((at + DEADLINE * 1000))"
+
+done_testing

@@ -371,3 +371,5 @@ for i in "${!bads[@]}"; do
 	expect_match "$bad: the error names the variable and the value" "^demo-node: ${bad%%=*}: '${bad#*=}' is" \
 		"$(docker logs "${CNAME[bad$i]}" 2>&1)"
 done
+
+done_testing

@@ -67,3 +67,5 @@ diag "$(grep -v '^event' "$out" | head -5)"
 second_dockerd_stop "$D"
 has_docker0=$(ip link show docker0 >/dev/null 2>&1 && echo yes || echo no)
 expect_eq "the main daemon's docker0 is untouched by the second daemon" "$had_docker0" "$has_docker0"
+
+done_testing

@@ -156,3 +156,5 @@ try:
 except OSError: sys.exit(0)"
 check "and the same address answers on 9003, where gapweb's probe passed" \
 	python3 -c "import socket; socket.create_connection(('$ip', 9003), 2).close()"
+
+done_testing

@@ -103,3 +103,5 @@ if wait_for 15 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GPORT"; then
 else
 	fail "git daemon did not start"
 fi
+
+done_testing

@@ -220,3 +220,5 @@ out=$("$A" source --repo "$BARE" --state-dir "$T/st-keep" snapshot --path specs 
 expect_match "unreachable remote: the last good snapshot still reads" "^2 files" "$out"
 mv "$BARE.away" "$BARE"
 [ -n "$good" ]
+
+done_testing

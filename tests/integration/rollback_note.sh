@@ -72,3 +72,5 @@ status=$("$AURIGA_BIN" status --repo "$REPO/specs.git" --ref main --state-dir "$
 expect_match "auriga status reads the rollback from the note" "RolledBack" "$status"
 expect_eq "the v1 commit's note is untouched by the rollback" "" \
 	"$(note_of "$c1" | grep -c 'rolled back by hand' | grep -v '^0$')"
+
+done_testing

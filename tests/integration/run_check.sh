@@ -25,3 +25,5 @@ git -C "$TEST_TMP/repo" -c user.name=t -c user.email=t@example.com commit -qm sp
 out=$("$AURIGA_BIN" run --check --repo "$TEST_TMP/repo" --state-dir "$TEST_TMP/state" 2>&1)
 expect_eq "the branch head of a repo checks out (exit 0)" 0 "$?"
 expect_match "it says configuration OK" "configuration OK" "$out"
+
+done_testing

@@ -58,3 +58,5 @@ check "the next good release rolls out" wait_for 90 images_are auriga-demo-node:
 check "and is reported Healthy" wait_for 30 is_phase Healthy
 diag "phase at the end: $(phase)"
 [ "$(phase)" = Healthy ] || tail -20 "$TEST_TMP/log"
+
+done_testing

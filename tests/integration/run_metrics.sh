@@ -143,3 +143,5 @@ check "/metrics still passes promtool check metrics" promtool check metrics <"$T
 kill -TERM "$pid"
 wait "$pid"
 expect_eq "SIGTERM stops it with status 0" 0 "$?"
+
+done_testing

@@ -61,3 +61,5 @@ expect_match "the log shows the accepted webhook" 'delivery=surface-1' "$(cat "$
 for secret in "$tok1" "$tok2" "$hook_secret" "$git_token"; do
 	expect_eq "no secret in the log (${secret%%-[0-9a-f]*})" 0 "$(grep -cF -- "$secret" "$TEST_TMP/log")"
 done
+
+done_testing

@@ -116,3 +116,5 @@ expect_eq "--crds without every kind is a usage error" 2 "$?"
 "$AURIGA_BIN" validate --bogus >/dev/null 2>&1
 expect_eq "unknown option: status 2" 2 "$?"
 check "--help describes the exit status" bash -c "'$AURIGA_BIN' validate --help | grep -q 'exit status'"
+
+done_testing

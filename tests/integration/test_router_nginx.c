@@ -143,14 +143,12 @@ static void wait_reload(const long *old, size_t n_old)
 	fail_msg("NGINX workers did not turn over after the reload");
 }
 
-/* router_set for the api service with the given blue and green weights; waits for the reload to take. */
+/* router_set for the api service with the given blue and green weights. */
 static void set_weights(int blue, int green)
 {
 	struct router_endpoint ep[2] = { { "127.0.0.1", blue_port, blue, 0 }, { "127.0.0.1", green_port, green, 0 } };
 	struct router_service s = { "api", listen_port, 1, 10, ep, 2 };
 	struct error *err = NULL;
-	long old[16];
-	size_t n_old = workers(nginx_master(), old, 16);
 	int changed = 0;
 	int64_t t0 = now_ms();
 
@@ -158,8 +156,7 @@ static void set_weights(int blue, int green)
 		fail_msg("router_set %d/%d: %s", blue, green, error_msg(err));
 	if (now_ms() - t0 > apply_max_ms)
 		apply_max_ms = now_ms() - t0;
-	if (changed)
-		wait_reload(old, n_old);
+	/* No wait here: router_set returns once NGINX serves the new weights, which the callers count. */
 }
 
 static size_t header_cb(char *data, size_t size, size_t n, void *arg)
@@ -546,6 +543,142 @@ static void remove_service(void **state)
 	assert_int_equal(changed, 0);
 }
 
+/* The version that answers one GET on a new connection, or "" when none did. */
+static void one_version(int port, char *version, size_t n)
+{
+	char url[96];
+	CURL *c = curl_easy_init();
+	long code = 0;
+
+	version[0] = '\0';
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v11/info", port);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, version);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_cb);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	if (curl_easy_perform(c) != CURLE_OK ||
+	    (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code), code != 200) || n < 32)
+		version[0] = '\0';
+	curl_easy_cleanup(c);
+}
+
+/*
+ * A change is made when NGINX serves it: the first request after each
+ * router_set, on a new connection, meets the new weights, and a service
+ * added on a new port answers at once (the reload command only signals
+ * NGINX, whose new workers take a moment).
+ */
+static void served_when_returned(void **state)
+{
+	struct router_endpoint ep[1] = { { "127.0.0.1", 0, 100, 0 } };
+	struct router_service s = { "fresh", 0, 1, 10, ep, 1 };
+	struct error *err = NULL;
+	char v[32];
+	int changed = 0, i, wrong = 0;
+
+	(void)state;
+	for (i = 0; i < 20; i++) {
+		const char *want = i % 2 ? "blue" : "green";
+
+		set_weights(i % 2 ? 100 : 0, i % 2 ? 0 : 100);
+		one_version(listen_port, v, sizeof(v));
+		if (strcmp(v, want) != 0) {
+			print_message("flip %d: first request answered by '%s', not %s\n", i, v, want);
+			wrong++;
+		}
+	}
+	assert_int_equal(wrong, 0);
+	/* Five new listeners, each asked once right after the set that adds it. */
+	for (i = 0; i < 5; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "fresh%d", i);
+		s.upstream = name;
+		s.port = free_port();
+		ep[0].port = i % 2 ? blue_port : green_port;
+		if (router_set(R, &s, &changed, &err) != 0)
+			fail_msg("router_set %s: %s", name, error_msg(err));
+		assert_int_equal(changed, 1);
+		one_version(s.port, v, sizeof(v));
+		if (strcmp(v, i % 2 ? "blue" : "green") != 0)
+			fail_msg("new listener %s on %d: first request answered by '%s'", name, s.port, v);
+	}
+	for (i = 0; i < 5; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "fresh%d", i);
+		assert_int_equal(router_remove(R, name, &changed, &err), 0);
+	}
+}
+
+/*
+ * A reload NGINX does not take (here the new listener's port is held by
+ * another program, which `nginx -t` cannot see) fails the change within its
+ * deadline with NGINX's own error, leaves NGINX serving the last good
+ * configuration, and is reloaded again by the next apply.
+ */
+static void reload_not_taken_fails(void **state)
+{
+	static const char *const reload_argv[] = { "nginx", "-s", "reload", "-c", main_conf, NULL };
+	struct router_endpoint ep[1] = { { "127.0.0.1", 0, 100, 0 } };
+	struct router_service held = { "held", 0, 1, 10, ep, 1 };
+	struct router_config rc = { 0 };
+	struct error *err = NULL;
+	char pid[32], log_path[160], v[32];
+	struct router *r2;
+	int changed = -1, ret;
+	int64_t t0;
+
+	(void)state;
+	set_weights(100, 0);
+	held.port = free_port();
+	ep[0].port = green_port;
+	/* A listener that accepts and never answers, on the port the new service wants. */
+	assert_int_equal(test_sh(pid, sizeof(pid),
+				 "setsid python3 -c 'import socket,time; s=socket.socket(); "
+				 "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"127.0.0.1\",%d)); "
+				 "s.listen(64); time.sleep(120)' >/dev/null 2>&1 & echo $!",
+				 held.port),
+			 0);
+	for (int i = 0; i < 50 && test_sh(NULL, 0, "curl -s -m 0.2 -o /dev/null telnet://127.0.0.1:%d; [ $? -ne 7 ]",
+					   held.port) != 0;
+	     i++)
+		test_sleep_ms(100);
+	snprintf(log_path, sizeof(log_path), "%s/error.log", dir);
+	rc.config_path = conf_path;
+	rc.reload_argv = reload_argv;
+	rc.error_log = log_path;
+	rc.timeout_ms = 1500;
+	r2 = router_new(&rc, &err);
+	assert_non_null(r2);
+	t0 = now_ms();
+	ret = router_set(r2, &held, &changed, &err);
+	print_message("refused in %lld ms: %s\n", (long long)(now_ms() - t0), error_msg(err));
+	assert_int_equal(ret, ERR_TIMEOUT);
+	assert_int_equal(changed, 0);
+	assert_in_range(now_ms() - t0, 1500, 6000);
+	assert_non_null(strstr(error_msg(err), "did not serve the new configuration"));
+	assert_non_null(strstr(error_msg(err), "Address already in use"));
+	error_clear(&err);
+	/* NGINX kept the last good configuration: the api still answers from blue. */
+	one_version(listen_port, v, sizeof(v));
+	assert_string_equal(v, "blue");
+	test_sh(NULL, 0, "kill %s", pid);
+	for (int i = 0; i < 50 && test_sh(NULL, 0, "kill -0 %s 2>/dev/null", pid) == 0; i++)
+		test_sleep_ms(100);
+	/* The port is free now: the same table is reloaded again and served. */
+	assert_int_equal(router_set(r2, &held, &changed, &err), 0);
+	assert_int_equal(changed, 1);
+	one_version(held.port, v, sizeof(v));
+	assert_string_equal(v, "green");
+	assert_int_equal(router_remove(r2, "held", &changed, &err), 0);
+	router_free(r2);
+	error_free(err);
+}
+
 static int group_setup(void **state)
 {
 	static const char *const reload_argv[] = { "nginx", "-s", "reload", "-c", main_conf, NULL };
@@ -623,6 +756,8 @@ int main(void)
 		cmocka_unit_test(reload_by_pid_file),
 		cmocka_unit_test(restart_between_rename_and_reload),
 		cmocka_unit_test(new_router_keeps_other_services),
+		cmocka_unit_test(served_when_returned),
+		cmocka_unit_test(reload_not_taken_fails),
 		cmocka_unit_test(remove_service),
 	};
 

@@ -89,3 +89,5 @@ for i in $(seq 1 "$runs"); do
 	expect_eq "run $i: killed after ${delay}s ($before containers then), apply converges on $image" 0 "$rc"
 	check "run $i: one container per ordinal on $image, no duplicate or orphan" converged "$image"
 done
+
+done_testing

@@ -13,6 +13,11 @@
 #include "spec.h"
 
 #define LOCATION(up)                                                  \
+	"\tlocation = /.auriga/router-generation {\n"                 \
+	"\t\taccess_log off;\n"                                       \
+	"\t\tdefault_type text/plain;\n"                              \
+	"\t\treturn 200 \"g1\\n\";\n"                                  \
+	"\t}\n"                                                        \
 	"\tlocation / {\n"                                            \
 	"\t\tproxy_pass http://" up ";\n"                             \
 	"\t\tproxy_http_version 1.1;\n"                               \
@@ -31,7 +36,7 @@ static void render_expect(const char *listen, const struct router_service *s, si
 	struct buf b;
 
 	buf_init(&b, 1 << 20);
-	if (router_render(&b, listen, s, n, &err) != 0)
+	if (router_render(&b, listen, "g1", s, n, &err) != 0)
 		fail_msg("render failed: %s", error_msg(err));
 	assert_string_equal(b.data, want);
 	buf_release(&b);
@@ -163,7 +168,7 @@ static void bad_input_refused(void **state)
 		struct buf b;
 
 		buf_init(&b, 1 << 20);
-		assert_int_equal(router_render(&b, cases[i].listen, &s, 1, &err), ERR_INVALID);
+		assert_int_equal(router_render(&b, cases[i].listen, "g1", &s, 1, &err), ERR_INVALID);
 		if (strstr(error_msg(err), cases[i].want) == NULL)
 			fail_msg("case %zu: error '%s' lacks '%s'", i, error_msg(err), cases[i].want);
 		assert_int_equal(b.len, 0);
@@ -183,12 +188,12 @@ static void duplicates_refused(void **state)
 
 	(void)state;
 	buf_init(&b, 1 << 20);
-	assert_int_equal(router_render(&b, NULL, s, 2, &err), ERR_INVALID);
+	assert_int_equal(router_render(&b, NULL, "g1", s, 2, &err), ERR_INVALID);
 	assert_non_null(strstr(error_msg(err), "upstream 'api' listed twice"));
 	error_clear(&err);
 	s[1].upstream = "web";
 	s[1].port = 80;
-	assert_int_equal(router_render(&b, NULL, s, 2, &err), ERR_INVALID);
+	assert_int_equal(router_render(&b, NULL, "g1", s, 2, &err), ERR_INVALID);
 	assert_non_null(strstr(error_msg(err), "both listen on port 80"));
 	error_free(err);
 	buf_release(&b);
@@ -220,7 +225,7 @@ static void config_needs_one_reload_way(void **state)
 static void config_from_spec(void **state)
 {
 	char *cmd[] = { (char *)"nginx", (char *)"-s", (char *)"reload", (char *)"-c", (char *)"/etc/x.conf" };
-	struct spec_router sr = { SPEC_ROUTER_NGINX, (char *)"/tmp/a.conf", cmd, 3, NULL, (char *)"127.0.0.2" };
+	struct spec_router sr = { SPEC_ROUTER_NGINX, (char *)"/tmp/a.conf", cmd, 3, NULL, (char *)"127.0.0.2", (char *)"/tmp/error.log" };
 	struct router_config c;
 	struct error *err = NULL;
 	struct router *r;
@@ -229,11 +234,13 @@ static void config_from_spec(void **state)
 	assert_int_equal(router_config_from_spec(&c, &sr, &err), 0);
 	assert_string_equal(c.config_path, "/tmp/a.conf");
 	assert_string_equal(c.listen_address, "127.0.0.2");
+	assert_string_equal(c.error_log, "/tmp/error.log");
 	assert_int_equal(c.n_reload_argv, 3);
 	/* Only the first n_reload_command entries are the command. */
 	r = router_new(&c, &err);
 	assert_non_null(r);
 	assert_string_equal(r->reload_argv[2], "reload");
+	assert_string_equal(r->error_log, "/tmp/error.log");
 	assert_null(r->reload_argv[3]);
 	router_free(r);
 	sr.container = (char *)"edge";
