@@ -664,12 +664,19 @@ static size_t endpoints(const struct rollout_ctr *v, size_t n, const char *slot,
 	return k;
 }
 
-/* Applies the release's weights at the router; *waiting says it left the router as it was. */
+/*
+ * Applies the release's weights at the router, every service of the
+ * deployment in one reload, confirmed served before it returns; *waiting
+ * says it left the router as it was (readiness not known yet).
+ */
 static char *route(struct engine_traffic *t, const struct desired_deployment *dd, const struct traffic_result *tr,
 		   const char *stable_rev, int rollback, const struct rollout_ctr *v, size_t n, int *waiting)
 {
+	struct error *err = NULL;
+	struct buf b;
 	size_t i;
-	char *fail = NULL;
+	const char *active = dd->name;
+	int changed = 0, w_active = -1;
 
 	/* Right after a start readiness is not known yet: NGINX keeps serving what it has until it is. */
 	*waiting = 0;
@@ -678,16 +685,20 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 			*waiting = 1;
 			return NULL;
 		}
-	if (!router_ready(t))
-		return NULL;
+	buf_init(&b, 4096);
+	if (!router_ready(t)) {
+		/* A release through Services cannot go on without its router: say why, change nothing. */
+		*waiting = 1;
+		(void)buf_printf(&b, "router: %s", t->router_error ? t->router_error : "not configured");
+		return buf_detach(&b, NULL);
+	}
 	for (i = 0; i < t->set->n_services; i++) {
 		const struct spec_service *svc = t->set->services[i];
 		const struct spec_strategy *st = &dd->spec->strategy;
 		struct router_endpoint ep[256];
 		struct router_service rs;
-		struct error *err = NULL;
 		size_t k = 0;
-		int cport, changed = 0, w = tr->new_weight, preview = 0;
+		int cport, w = tr->new_weight, preview = 0;
 
 		if (strcmp(svc->deployment, dd->name) != 0)
 			continue;
@@ -709,31 +720,36 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 		rs.fail_timeout_seconds = svc->fail_timeout_seconds;
 		rs.endpoints = ep;
 		rs.n_endpoints = k;
-		if (router_set(t->router, &rs, &changed, &err) < 0) {
-			struct buf b;
-
-			buf_init(&b, 4096);
+		if (router_stage(t->router, &rs, &err) < 0) {
 			(void)buf_printf(&b, "router: service '%s': %s", svc->meta.name, error_msg(err));
-			log_error(COMPONENT, "router apply failed", "deployment", dd->name, "error", b.data, (char *)NULL);
-			free(fail);
-			fail = buf_detach(&b, NULL);
-			error_free(err);
-			continue;
+			goto fail;
 		}
-		if (changed)
-			log_info(COMPONENT, "router applied", "deployment", dd->name, "service", svc->meta.name, "slot",
-				 tr->new_slot, "weight", w == 100 ? "100" : w == 0 ? "0" : "partial", (char *)NULL);
-		/*
-		 * The new slot's share as the router now has it, while a release
-		 * against a stable slot is under way; a complete release, a return
-		 * to the last healthy revision or a first release has no canary.
-		 */
-		if (!preview)
-			auriga_metrics_set_canary_weight(
-				t->metrics, dd->name,
-				tr->res.complete || rollback || stable_rev == NULL ? 0 : (double)w);
+		if (!preview) {
+			w_active = w;
+			active = svc->meta.name;
+		}
 	}
-	return fail;
+	if (router_commit(t->router, &changed, &err) < 0) {
+		(void)buf_printf(&b, "router: %s", error_msg(err));
+		goto fail;
+	}
+	if (changed)
+		log_info(COMPONENT, "router applied", "deployment", dd->name, "service", active, "slot", tr->new_slot,
+			 "weight", tr->new_weight == 100 ? "100" : tr->new_weight == 0 ? "0" : "partial", (char *)NULL);
+	/*
+	 * The new slot's share as the router now has it, while a release
+	 * against a stable slot is under way; a complete release, a return to
+	 * the last healthy revision or a first release has no canary.
+	 */
+	if (w_active >= 0)
+		auriga_metrics_set_canary_weight(t->metrics, dd->name,
+						 tr->res.complete || rollback || stable_rev == NULL ? 0 : (double)w_active);
+	buf_release(&b);
+	return NULL;
+fail:
+	log_error(COMPONENT, "router apply failed", "deployment", dd->name, "error", b.data, (char *)NULL);
+	error_free(err);
+	return buf_detach(&b, NULL);
 }
 
 /* ------------------------------------------------------------ the pass */

@@ -490,16 +490,31 @@ out:
 	return ret;
 }
 
+int router_stage(struct router *r, const struct router_service *svc, struct error **err)
+{
+	int ret = check_service(svc, 0, err);
+
+	if (ret == 0)
+		table_put(r, svc);
+	return ret;
+}
+
+int router_commit(struct router *r, int *changed, struct error **err)
+{
+	if (changed != NULL)
+		*changed = 0;
+	return apply_table(r, changed, err);
+}
+
 int router_set(struct router *r, const struct router_service *svc, int *changed, struct error **err)
 {
 	int ret;
 
 	if (changed != NULL)
 		*changed = 0;
-	ret = check_service(svc, 0, err);
+	ret = router_stage(r, svc, err);
 	if (ret < 0)
 		return ret;
-	table_put(r, svc);
 	return apply_table(r, changed, err);
 }
 

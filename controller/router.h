@@ -85,6 +85,13 @@ void router_free(struct router *r);
  */
 int router_set(struct router *r, const struct router_service *svc, int *changed, struct error **err);
 /*
+ * router_set() in two halves, so that several services change in one
+ * reload and one confirmation: router_stage() checks and puts a service in
+ * the table without applying; router_commit() applies the table.
+ */
+int router_stage(struct router *r, const struct router_service *svc, struct error **err);
+int router_commit(struct router *r, int *changed, struct error **err);
+/*
  * A new router starts from the table of services the last one applied (kept
  * beside the configuration as <configPath>.services.json), so its first
  * apply keeps the listeners of services not set yet. router_prune drops,

@@ -350,7 +350,7 @@ static off_t file_size(const char *path)
 
 /*
  * The last line of NGINX's error log written since offset `from` that says
- * why a configuration was not taken ([emerg], [alert] or [crit]), or "".
+ * why a configuration was not taken ([emerg] or [alert]), or "".
  */
 static void error_log_reason(const char *path, off_t from, char *out, size_t n_out)
 {
@@ -358,20 +358,33 @@ static void error_log_reason(const char *path, off_t from, char *out, size_t n_o
 	size_t i, start = 0;
 	int fd;
 
+	struct stat st;
+
 	out[0] = '\0';
 	if (path == NULL || from < 0)
 		return;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
+	/* A log rotated meanwhile is read from its start; a busy one, its last MiB only. */
+	if (fstat(fd, &st) == 0) {
+		if (st.st_size < from)
+			from = 0;
+		if (st.st_size - from > (off_t)(1u << 20) - 1)
+			from = st.st_size - (off_t)(1u << 20) + 1;
+	}
 	buf_init(&b, 1u << 20);
 	if (lseek(fd, from, SEEK_SET) == from) {
 		char chunk[8192];
-		ssize_t n;
 
-		while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-			if (buf_append(&b, chunk, (size_t)n) < 0)
+		for (;;) {
+			ssize_t n = read(fd, chunk, sizeof(chunk));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0 || buf_append(&b, chunk, (size_t)n) < 0)
 				break;
+		}
 	}
 	close(fd);
 	for (i = 0; i <= b.len; i++) {
@@ -381,8 +394,8 @@ static void error_log_reason(const char *path, off_t from, char *out, size_t n_o
 			const char *line = b.data + start;
 			size_t len = i - start;
 
-			if (memmem(line, len, "[emerg]", 7) || memmem(line, len, "[alert]", 7) ||
-			    memmem(line, len, "[crit]", 6))
+			/* [crit] lines are about requests; a configuration NGINX refuses is [emerg] or [alert]. */
+			if (memmem(line, len, "[emerg]", 7) || memmem(line, len, "[alert]", 7))
 				snprintf(out, n_out, "%.*s", (int)len, line);
 		}
 		start = i + 1;
@@ -406,7 +419,8 @@ static void error_log_reason(const char *path, off_t from, char *out, size_t n_o
  */
 static int confirm(struct router *r, const struct router_confirm *c, off_t log_from, struct error **err)
 {
-	int64_t deadline = mono_ms() + r->timeout_ms;
+	/* The timeout is for NGINX to take the reload; the settling time comes on top. */
+	int64_t deadline = mono_ms() + r->timeout_ms + ROUTER_SETTLE_MS;
 	const char *host = confirm_host(r->listen_address);
 	char seen[256] = "", reason[512];
 	int64_t since = -1;
@@ -452,6 +466,14 @@ static int confirm(struct router *r, const struct router_confirm *c, off_t log_f
 
 			nanosleep(&ts, NULL);
 		}
+	}
+	if (since >= 0) {
+		/* Served, but an old worker answered within the settling time until the deadline. */
+		ret = error_set(err, ERR_TIMEOUT,
+				"router: NGINX served the new configuration (generation %s) but old workers still "
+				"answered within %lld ms",
+				c->generation, (long long)r->timeout_ms);
+		goto out;
 	}
 	error_log_reason(r->error_log, log_from, reason, sizeof(reason));
 	ret = error_set(err, ERR_TIMEOUT,

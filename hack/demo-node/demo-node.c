@@ -764,7 +764,7 @@ static int probe_main(int argc, char **argv)
 	struct sockaddr_in sa;
 	struct timeval tv = { PROBE_TIMEOUT_S, 0 };
 	struct buf req;
-	char version[64];
+	char version[256];
 	const char *want;
 	long port;
 	size_t i;

@@ -612,6 +612,25 @@ static void served_when_returned(void **state)
 		snprintf(name, sizeof(name), "fresh%d", i);
 		assert_int_equal(router_remove(R, name, &changed, &err), 0);
 	}
+	/* Two services staged and committed together: one reload, both served when it returns. */
+	{
+		struct router_endpoint eb[1] = { { "127.0.0.1", blue_port, 100, 0 } };
+		struct router_endpoint eg[1] = { { "127.0.0.1", green_port, 100, 0 } };
+		struct router_service sb = { "pair-b", free_port(), 1, 10, eb, 1 };
+		struct router_service sg = { "pair-g", free_port(), 1, 10, eg, 1 };
+
+		assert_int_equal(router_stage(R, &sb, &err), 0);
+		assert_int_equal(router_stage(R, &sg, &err), 0);
+		if (router_commit(R, &changed, &err) != 0)
+			fail_msg("router_commit: %s", error_msg(err));
+		assert_int_equal(changed, 1);
+		one_version(sb.port, v, sizeof(v));
+		assert_string_equal(v, "blue");
+		one_version(sg.port, v, sizeof(v));
+		assert_string_equal(v, "green");
+		assert_int_equal(router_remove(R, "pair-b", &changed, &err), 0);
+		assert_int_equal(router_remove(R, "pair-g", &changed, &err), 0);
+	}
 }
 
 /*
