@@ -380,6 +380,8 @@ static void on_signal(struct loop *l, int fd, unsigned events, void *arg)
 				log_error(COMPONENT, "configuration not reloaded", "error", error_msg(err), (char *)NULL);
 				error_free(err);
 			} else {
+				/* The log's level and format take effect at once, as the settings table promises. */
+				config_log_setup(dm->cfg);
 				log_info(COMPONENT, "configuration reloaded", (char *)NULL);
 				reload_secrets(dm);
 				if (dm->worker)

@@ -41,8 +41,10 @@ shift 2
 mkdir -p "$build/results" "$build/logs"
 rm -f "$build/results/$layer.counts"
 export CMOCKA_MESSAGE_OUTPUT=TAP
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# A sanitizer report exits with 86, never with a status a test expects of auriga (0, 1 or 2), so a
+# check of an exit code also catches a sanitizer abort in the command it ran.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1:exitcode=86}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=86}
 timeout_s=${AURIGA_TEST_TIMEOUT:-900}
 
 passed=0 failed=0 skipped=0

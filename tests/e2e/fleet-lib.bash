@@ -78,27 +78,37 @@ PY
 
 # health_poller OUT SECONDS: GETs /q/health/ready on every running node of this instance twice a
 # second (ports looked up afresh each round, since replacements publish new ones) and writes
-# "total failed" to OUT when it ends.
+# "total failed min_validators" to OUT after each round: min_validators is the fewest validators
+# that answered ready in any round once all five had.
 health_poller() {
 	python3 - "$FLEET_INSTANCE" "$1" "$2" >/dev/null 2>&1 <<'PY' &
 import subprocess, sys, time, urllib.request
 inst, out, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
 total = failed = 0
+min_val = None
 end = time.time() + secs
 while time.time() < end:
     ps = subprocess.run(["docker", "ps", "--filter", "label=auriga.io/managed-by=" + inst,
-                         "--format", "{{.Ports}}"], capture_output=True, text=True).stdout.split()
-    for p in ps:
-        if "->9003" not in p:
-            continue
-        hostport = p.split("->")[0].rstrip(",")
-        total += 1
-        try:
-            urllib.request.urlopen("http://" + hostport + "/q/health/ready", timeout=1).read()
-        except Exception:
-            failed += 1
+                         "--format", '{{.Label "auriga.io/deployment"}} {{.Ports}}'],
+                        capture_output=True, text=True).stdout.splitlines()
+    val = 0
+    for line in ps:
+        dep, _, ports = line.partition(" ")
+        for p in ports.split():
+            if "->9003" not in p:
+                continue
+            hostport = p.split("->")[0].rstrip(",")
+            total += 1
+            try:
+                urllib.request.urlopen("http://" + hostport + "/q/health/ready", timeout=2).read()
+                if dep == "validators":
+                    val += 1
+            except Exception:
+                failed += 1
+    if val >= 5 or min_val is not None:
+        min_val = val if min_val is None else min(min_val, val)
     with open(out, "w") as f:
-        f.write("%d %d\n" % (total, failed))
+        f.write("%d %d %d\n" % (total, failed, -1 if min_val is None else min_val))
     time.sleep(0.5)
 PY
 	# Its stdout is not ours: the caller's $(...) must not wait for it.
@@ -132,3 +142,25 @@ PY
 }
 stop_load() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 failed_count() { awk '$2 < 200 || $2 >= 300' "$1" | wc -l; }
+
+# window_share_at_most LOAD VERSION MAX: "ok" when, in a load log ("ms status version" lines), no
+# window of 100 consecutive requests between VERSION's first and last answer holds more than MAX
+# answers from VERSION; otherwise what was seen. A share measured over the whole run would be
+# diluted by the requests before and after the release.
+window_share_at_most() {
+	python3 - "$@" <<'PY'
+import sys
+path, ver, most = sys.argv[1], sys.argv[2], int(sys.argv[3])
+v = [(l.split() + ["-", "-", "-"])[2] for l in open(path).read().splitlines()]
+idx = [i for i, x in enumerate(v) if x == ver]
+if not idx:
+    print("%s never answered" % ver)
+    sys.exit(0)
+span = v[idx[0]:idx[-1] + 1]
+if len(span) < 100:
+    print("only %d requests while %s answered" % (len(span), ver))
+    sys.exit(0)
+worst = max(sum(1 for x in span[i:i + 100] if x == ver) for i in range(len(span) - 99))
+print("ok" if worst <= most else "a window of 100 requests had %d from %s" % (worst, ver))
+PY
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `auriga run` heals the fleet: a container removed by hand comes back, one stopped by hand is
 # started, one replaced by hand with another image is replaced again; a change of the specs rolls
-# out without a restart; SIGHUP reloads; SIGTERM stops cleanly.
+# out without a restart; SIGHUP reloads the settings file (the log turns to JSON at once); SIGTERM
+# stops cleanly.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 
@@ -29,8 +30,10 @@ spec:
     rollingUpdate: {maxUnavailable: 1, maxSurge: 1}
 YAML
 
-"$AURIGA_BIN" run --instance "$FLEET_INSTANCE" --state-dir "$FLEET_STATE" --extra-labels "$TEST_LABEL" \
-	--listen 127.0.0.1:0 --poll-interval 1s "$FLEET_SPECS" >"$TEST_TMP/run.log" 2>&1 &
+SETTINGS=$TEST_TMP/auriga.yaml
+echo "log-format: logfmt" >"$SETTINGS"
+"$AURIGA_BIN" run --config "$SETTINGS" --instance "$FLEET_INSTANCE" --state-dir "$FLEET_STATE" \
+	--extra-labels "$TEST_LABEL" --listen 127.0.0.1:0 --poll-interval 1s "$FLEET_SPECS" >"$TEST_TMP/run.log" 2>&1 &
 pid=$!
 on_exit "kill -9 $pid"
 
@@ -54,8 +57,10 @@ docker run -d --name "$name0" --label "$TEST_LABEL" --label "auriga.io/managed-b
 	auriga-demo-node:v3 >/dev/null
 check "a container changed by hand (another image) is replaced" wait_for 40 on_image auriga-demo-node:v1
 
+echo "log-format: json" >"$SETTINGS"
 kill -HUP "$pid"
-sleep 1
+json_reloaded() { grep -q '^{.*"msg":"configuration reloaded"' "$TEST_TMP/run.log"; }
+check "SIGHUP reloads the settings file: the log is JSON from the reload on" wait_for 10 json_reloaded
 check "SIGHUP does not stop the daemon" kill -0 "$pid"
 
 sed -i 's|image: auriga-demo-node:v1|image: auriga-demo-node:v2|' "$FLEET_SPECS/web.yaml"
@@ -67,7 +72,6 @@ check "SIGTERM stops the daemon" wait_for 20 stopped
 wait "$pid"
 expect_eq "and it exits 0" 0 $?
 expect_eq "the fleet stays as it was" 3 "$(fleet_running_count web auriga-demo-node:v2)"
-grep -q 'msg="configuration reloaded"\|msg=configuration' "$TEST_TMP/run.log" ||
-	diag "$(tail -5 "$TEST_TMP/run.log")"
+check "the rollout after the reload logged in JSON too" grep -q '^{.*"msg":"stopping between steps"' "$TEST_TMP/run.log"
 
 done_testing

@@ -42,10 +42,18 @@ for mut in 's/error_ratio_5m > 0\.05/error_ratio_5m > 0.5/' 's/p99_5m > 1$/p99_5
 		fail "mutation '$mut' changes the rules"
 		continue
 	fi
-	if promtool test rules "$TEST_TMP/tests/integration/alerts_rules_test.yml" >/dev/null 2>&1; then
-		fail "unit tests catch the mutation '$mut'"
+	# The mutant must still be valid rules, and the unit tests must fail on an alert's expectation
+	# (promtool names the alert), not on a file they cannot read or parse.
+	if ! promtool check rules "$TEST_TMP/deploy/alerts.yml" >/dev/null 2>&1; then
+		fail "mutation '$mut' leaves valid rules"
+		continue
+	fi
+	out=$(promtool test rules "$TEST_TMP/tests/integration/alerts_rules_test.yml" 2>&1)
+	if [ $? -ne 0 ] && grep -q "FAILED" <<<"$out" && grep -q "alertname:" <<<"$out"; then
+		ok "unit tests catch the mutation '$mut' (an alert's expectation fails)"
 	else
-		ok "unit tests catch the mutation '$mut'"
+		fail "unit tests catch the mutation '$mut' (an alert's expectation fails)"
+		diag "$(head -5 <<<"$out")"
 	fi
 done
 

@@ -338,7 +338,13 @@ check "docker stop with the default drain ends before its 10 s kill (${took} ms)
 # ---- probe mode, as an exec and as the image's HEALTHCHECK ----
 out=$(docker exec "${CNAME[v1]}" /demo-node probe /q/health/live)
 rc=$?
-expect_eq "probe exec on a live node exits 0 and prints the status" "0 GET /q/health/live: 200" "$rc $out"
+expect_eq "probe exec on a live node exits 0 and prints the status and the version that answered" \
+	"0 GET /q/health/live: 200 from version v1" "$rc $out"
+out=$(docker exec -e DEMO_PROBE_WANT_VERSION=v1 "${CNAME[v1]}" /demo-node probe /q/health/live)
+expect_eq "probe exec wanting the version that answers exits 0" 0 "$?"
+out=$(docker exec -e DEMO_PROBE_WANT_VERSION=v2 "${CNAME[v1]}" /demo-node probe /q/health/live)
+expect_eq "probe exec wanting another version exits 1" 1 "$?"
+expect_match "and says which version answered" "answered by version 'v1', not 'v2'" "$out"
 docker exec "${CNAME[never]}" /demo-node probe /q/health/ready >/dev/null
 expect_eq "probe exec of ready on never-ready exits 1" 1 "$?"
 docker exec "${CNAME[v1]}" /demo-node probe /q/health/live 9999 >/dev/null 2>&1

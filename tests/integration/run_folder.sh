@@ -58,5 +58,9 @@ check "the next good release rolls out" wait_for 90 images_are auriga-demo-node:
 check "and is reported Healthy" wait_for 30 is_phase Healthy
 diag "phase at the end: $(phase)"
 [ "$(phase)" = Healthy ] || tail -20 "$TEST_TMP/log"
+# The daemon's own exit status: a sanitizer report or a crash at shutdown must not pass unseen.
+kill -TERM "$pid"
+wait "$pid"
+expect_eq "SIGTERM stops the daemon with status 0" 0 "$?"
 
 done_testing
