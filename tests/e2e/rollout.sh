@@ -111,7 +111,8 @@ since=$(date +%s.%N)
 auriga_engine apply --timeout-total 60 "$FLEET_SPECS" >"$TEST_TMP/again.out" 2>&1
 rc=$?
 until=$(date +%s.%N)
-expect_eq "a second apply holds slim at the last healthy revision (exit 0)" 0 "$rc"
+expect_eq "a second apply reports slim held at the last healthy revision (exit 1, as rolled back)" 1 "$rc"
+expect_match "and says so" "slim.*(RolledBack|rolled back)" "$(cat "$TEST_TMP/again.out")"
 # A retried revision would be created and then rolled back: Docker's events tell, not the end state.
 expect_eq "a second apply does not retry the failed revision (no never-ready container created)" 0 \
 	"$(docker events --since "$since" --until "$until" --filter type=container --filter event=create \
