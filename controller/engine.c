@@ -1286,6 +1286,21 @@ static void on_event(const struct docker_event *ev, void *arg)
 
 	if (ev->action == NULL)
 		return;
+	if (strcmp(ev->action, "die") == 0 && ev->id != NULL) {
+		struct eng_probe *p = probe_find(e, ev->id);
+
+		/*
+		 * A container that died is not ready, however fast Docker's
+		 * restart policy brings it back: its probes start over as for a
+		 * new container, so the pass this event wakes sees it not ready
+		 * (a release watching its monitor window must not miss a crash
+		 * that fell between two probes).
+		 */
+		if (p != NULL) {
+			p->healthy_since = 0;
+			probe_runner_restart(p->r, 0);
+		}
+	}
 	if (strcmp(ev->action, "die") == 0 || strcmp(ev->action, "destroy") == 0 ||
 	    strcmp(ev->action, "stop") == 0 || strcmp(ev->action, "kill") == 0 ||
 	    str_has_prefix(ev->action, "health_status") || strcmp(ev->action, "oom") == 0)

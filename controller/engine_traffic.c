@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "docker.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 #include "router.h"
 #include "traffic.h"
@@ -68,6 +69,8 @@ struct engine_traffic {
 	const struct desired *desired;
 	struct router *router;
 	char *router_error;
+	char *router_fail;		/* a change NGINX did not take, for the next route() to report */
+	uint64_t confirm_timer;		/* the confirmation's next round, or 0 */
 	struct et_dep **deps;
 	size_t n_deps;
 	struct et_smoke *smokes;	/* every attempt not yet ended */
@@ -665,9 +668,38 @@ static size_t endpoints(const struct rollout_ctr *v, size_t n, const char *slot,
 }
 
 /*
+ * One round of the router's confirmation every 10 ms, on the loop: the
+ * controller goes on meanwhile (probes, Docker calls), and the pass after
+ * the last round acts on what NGINX serves.
+ */
+static void confirm_tick(struct loop *l, void *arg)
+{
+	struct engine_traffic *t = arg;
+	struct error *err = NULL;
+
+	(void)l;
+	t->confirm_timer = 0;
+	switch (router_confirm_poll(t->router, &err)) {
+	case ROUTER_CONFIRMING:
+		t->confirm_timer = loop_timer_add(t->loop, 10, confirm_tick, t);
+		return;
+	case ROUTER_CONFIRMED:
+		break;
+	case ROUTER_CONFIRM_FAILED:
+		log_error(COMPONENT, "router change not served", "error", error_msg(err), (char *)NULL);
+		free(t->router_fail);
+		t->router_fail = xstrdup(error_msg(err));
+		error_free(err);
+		break;
+	}
+	t->kick(t->arg);
+}
+
+/*
  * Applies the release's weights at the router, every service of the
- * deployment in one reload, confirmed served before it returns; *waiting
- * says it left the router as it was (readiness not known yet).
+ * deployment in one reload. A change counts once NGINX serves it: until its
+ * confirmation is over *waiting says so (no check starts, nothing NGINX may
+ * still route to is removed), as it does while readiness is not known yet.
  */
 static char *route(struct engine_traffic *t, const struct desired_deployment *dd, const struct traffic_result *tr,
 		   const char *stable_rev, int rollback, const struct rollout_ctr *v, size_t n, int *waiting)
@@ -686,6 +718,20 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 			return NULL;
 		}
 	buf_init(&b, 4096);
+	if (t->router_fail != NULL) {
+		/* The last change was not served: that fails the release; the way back reloads again. */
+		*waiting = 1;
+		(void)buf_puts(&b, t->router_fail);
+		free(t->router_fail);
+		t->router_fail = NULL;
+		log_error(COMPONENT, "router apply failed", "deployment", dd->name, "error", b.data, (char *)NULL);
+		return buf_detach(&b, NULL);
+	}
+	if (t->router != NULL && router_confirming(t->router)) {
+		*waiting = 1;
+		buf_release(&b);
+		return NULL;
+	}
 	if (!router_ready(t)) {
 		/* A release through Services cannot go on without its router: say why, change nothing. */
 		*waiting = 1;
@@ -724,14 +770,19 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 			(void)buf_printf(&b, "router: service '%s': %s", svc->meta.name, error_msg(err));
 			goto fail;
 		}
-		if (!preview) {
+		if (!preview && w_active < 0) {
 			w_active = w;
 			active = svc->meta.name;
 		}
 	}
-	if (router_commit(t->router, &changed, &err) < 0) {
-		(void)buf_printf(&b, "router: %s", error_msg(err));
+	if (router_commit_async(t->router, &changed, &err) < 0) {
+		(void)buf_printf(&b, "%s", error_msg(err));
 		goto fail;
+	}
+	if (router_confirming(t->router)) {
+		*waiting = 1;
+		if (t->confirm_timer == 0)
+			t->confirm_timer = loop_timer_add(t->loop, 10, confirm_tick, t);
 	}
 	if (changed)
 		log_info(COMPONENT, "router applied", "deployment", dd->name, "service", active, "slot", tr->new_slot,
@@ -833,6 +884,12 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 		verdict->fail = route(t, dd, &tr, stable_rev, rollback, v, n, &waiting);
 		if (waiting)
 			keep_routed(&tr.res);
+		/* Not done before NGINX serves it: the pass after the confirmation says complete. */
+		if (waiting && t->router != NULL && router_confirming(t->router)) {
+			tr.res.complete = 0;
+			tr.res.waiting = 1;
+			d->complete = 0;
+		}
 	}
 	if (tr.fail) {
 		free(verdict->fail);
@@ -964,6 +1021,9 @@ void engine_traffic_free(struct engine_traffic *t)
 	}
 	router_free(t->router);
 	free(t->router_error);
+	free(t->router_fail);
+	if (t->confirm_timer)
+		loop_timer_cancel(t->loop, t->confirm_timer);
 	free(t->path);
 	free(t);
 }

@@ -419,6 +419,7 @@ void router_free(struct router *r)
 	free(r->pid_file);
 	free(r->error_log);
 	free(r->current);
+	router_nginx_release(r);
 	free(r);
 }
 
@@ -452,7 +453,7 @@ static int table_generation(const struct router *r, char gen[17], struct error *
 	return ret;
 }
 
-static int apply_table(struct router *r, int *changed, struct error **err)
+static int apply_table(struct router *r, int async, int *changed, struct error **err)
 {
 	struct router_confirm confirm;
 	char gen[17];
@@ -474,7 +475,7 @@ static int apply_table(struct router *r, int *changed, struct error **err)
 	confirm.generation = gen;
 	confirm.ports = ports;
 	confirm.n_ports = r->n_services;
-	ret = router_nginx_apply(r, text.data, &confirm, changed, err);
+	ret = router_nginx_apply(r, text.data, &confirm, async, changed, err);
 	if (ret == 0) {
 		/* Unchanged text: the saved table renders it already (it can differ only in endpoints left out). */
 		int same = strcmp(r->current, text.data) == 0;
@@ -503,7 +504,14 @@ int router_commit(struct router *r, int *changed, struct error **err)
 {
 	if (changed != NULL)
 		*changed = 0;
-	return apply_table(r, changed, err);
+	return apply_table(r, 0, changed, err);
+}
+
+int router_commit_async(struct router *r, int *changed, struct error **err)
+{
+	if (changed != NULL)
+		*changed = 0;
+	return apply_table(r, 1, changed, err);
 }
 
 int router_set(struct router *r, const struct router_service *svc, int *changed, struct error **err)
@@ -515,7 +523,7 @@ int router_set(struct router *r, const struct router_service *svc, int *changed,
 	ret = router_stage(r, svc, err);
 	if (ret < 0)
 		return ret;
-	return apply_table(r, changed, err);
+	return apply_table(r, 0, changed, err);
 }
 
 int router_remove(struct router *r, const char *upstream, int *changed, struct error **err)
@@ -532,5 +540,5 @@ int router_remove(struct router *r, const char *upstream, int *changed, struct e
 	service_free_fields(&r->services[i]);
 	memmove(&r->services[i], &r->services[i + 1], (r->n_services - i - 1) * sizeof(r->services[0]));
 	r->n_services--;
-	return apply_table(r, changed, err);
+	return apply_table(r, 0, changed, err);
 }

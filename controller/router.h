@@ -91,6 +91,22 @@ int router_set(struct router *r, const struct router_service *svc, int *changed,
  */
 int router_stage(struct router *r, const struct router_service *svc, struct error **err);
 int router_commit(struct router *r, int *changed, struct error **err);
+
+/*
+ * The same on a controller's loop, which must not wait: router_commit_async()
+ * renders, checks, writes and reloads like router_commit(), then leaves the
+ * confirmation under way (*changed 1) instead of waiting for it. While it
+ * is (router_confirming()), committing the same table does nothing.
+ * router_confirm_poll() runs one round of it (a GET per listener, each
+ * bounded): ROUTER_CONFIRMING until every listener has answered the new
+ * generation for the settling time, then ROUTER_CONFIRMED; or
+ * ROUTER_CONFIRM_FAILED with *err set as router_set() would fail, and the
+ * next commit reloads again.
+ */
+enum router_confirm_state { ROUTER_CONFIRMED, ROUTER_CONFIRMING, ROUTER_CONFIRM_FAILED };
+int router_commit_async(struct router *r, int *changed, struct error **err);
+enum router_confirm_state router_confirm_poll(struct router *r, struct error **err);
+int router_confirming(const struct router *r);
 /*
  * A new router starts from the table of services the last one applied (kept
  * beside the configuration as <configPath>.services.json), so its first

@@ -19,7 +19,20 @@ struct router {
 	size_t n_services;
 	size_t cap_services;
 	char *current;		/* the text last applied */
-	int reload_pending;	/* the file changed but NGINX was not reloaded yet */
+	int reload_pending;	/* the file changed but NGINX was not reloaded (or not confirmed) yet */
+	/* The confirmation under way: every port must answer generation. */
+	struct {
+		int active;
+		char generation[65];
+		int *ports;
+		size_t n_ports;
+		int64_t deadline;	/* monotonic ms */
+		int64_t since;		/* first round of all-new answers in a row, or -1 */
+		long long log_from;	/* NGINX's error log size before the reload, or -1 */
+		int bad_port;
+		char seen[256];		/* what the last listener not on the generation answered */
+	} cf;
+	void *curl;		/* the easy handle of the confirmation, made on first use */
 };
 
 /* The path every rendered listener answers with the configuration's generation. */
@@ -35,10 +48,14 @@ struct router_confirm {
 /*
  * router_apply_text() with a confirmation: after a reload, every port of c
  * must answer ROUTER_GENERATION_PATH with c->generation, on new connections,
- * for a settling time in a row within the timeout, or the apply fails naming what
- * answered and NGINX's last error. c may be NULL (no confirmation).
+ * for a settling time in a row within the timeout, or the apply fails
+ * naming what answered and NGINX's last error. c may be NULL (no
+ * confirmation). With async the call returns after the reload and the
+ * confirmation goes on through router_confirm_poll().
  */
-int router_nginx_apply(struct router *r, const char *text, const struct router_confirm *c, int *changed,
-		       struct error **err);
+int router_nginx_apply(struct router *r, const char *text, const struct router_confirm *c, int async,
+		       int *changed, struct error **err);
+/* Frees the confirmation's state and handle. */
+void router_nginx_release(struct router *r);
 
 #endif

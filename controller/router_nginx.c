@@ -412,83 +412,138 @@ static void error_log_reason(const char *path, off_t from, char *out, size_t n_o
  */
 #define ROUTER_SETTLE_MS 300
 
-/*
- * Waits until every listener has answered with the new generation, on new
- * connections every 10 ms, for ROUTER_SETTLE_MS in a row; an answer from
- * an old worker starts the count again.
- */
-static int confirm(struct router *r, const struct router_confirm *c, off_t log_from, struct error **err)
+/* Starts the confirmation of c, which NGINX was just told to load. */
+static void confirm_begin(struct router *r, const struct router_confirm *c, off_t log_from)
 {
+	size_t i;
+
+	free(r->cf.ports);
+	memset(&r->cf, 0, sizeof(r->cf));
+	r->cf.active = 1;
+	snprintf(r->cf.generation, sizeof(r->cf.generation), "%s", c->generation);
+	r->cf.ports = c->n_ports ? xcalloc(c->n_ports, sizeof(int)) : NULL;
+	for (i = 0; i < c->n_ports; i++)
+		r->cf.ports[i] = c->ports[i];
+	r->cf.n_ports = c->n_ports;
 	/* The timeout is for NGINX to take the reload; the settling time comes on top. */
-	int64_t deadline = mono_ms() + r->timeout_ms + ROUTER_SETTLE_MS;
-	const char *host = confirm_host(r->listen_address);
-	char seen[256] = "", reason[512];
-	int64_t since = -1;
-	int bad_port = 0, ret = 0;
-	CURL *h;
-
-	if (c->n_ports == 0)
-		return 0;
-	h = curl_easy_init();
-	if (h == NULL)
-		return error_set(err, ERR_GENERIC, "router: cannot make a curl handle");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
-	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
-	for (;;) {
-		size_t i;
-		int all = 1;
-
-		for (i = 0; i < c->n_ports; i++) {
-			int64_t left = deadline - mono_ms();
-
-			/* Each GET within what is left, so a listener that never answers cannot stretch the wait. */
-			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(left < 100 ? 100 : left < 2000 ? left : 2000));
-			if (!generation_is(h, host, c->ports[i], c->generation, seen, sizeof(seen))) {
-				all = 0;
-				bad_port = c->ports[i];
-				break;
-			}
-		}
-		if (!all)
-			since = -1;
-		else if (since < 0)
-			since = mono_ms();
-		else if (mono_ms() - since >= ROUTER_SETTLE_MS)
-			goto out;
-		if (mono_ms() >= deadline)
-			break;
-		{
-			struct timespec ts = { 0, 10 * 1000 * 1000 };
-
-			nanosleep(&ts, NULL);
-		}
-	}
-	if (since >= 0) {
-		/* Served, but an old worker answered within the settling time until the deadline. */
-		ret = error_set(err, ERR_TIMEOUT,
-				"router: NGINX served the new configuration (generation %s) but old workers still "
-				"answered within %lld ms",
-				c->generation, (long long)r->timeout_ms);
-		goto out;
-	}
-	error_log_reason(r->error_log, log_from, reason, sizeof(reason));
-	ret = error_set(err, ERR_TIMEOUT,
-			"router: NGINX did not serve the new configuration (generation %s) within %lld ms: "
-			"%s:%d answered %s%s%s",
-			c->generation, (long long)r->timeout_ms, host, bad_port, seen,
-			reason[0] ? "; NGINX: " : (r->error_log ? "; nothing new in NGINX's error log" : ""),
-			reason);
-out:
-	curl_easy_cleanup(h);
-	return ret;
+	r->cf.deadline = mono_ms() + r->timeout_ms + ROUTER_SETTLE_MS;
+	r->cf.since = -1;
+	r->cf.log_from = log_from;
 }
 
-int router_nginx_apply(struct router *r, const char *text, const struct router_confirm *c, int *changed,
-		       struct error **err)
+/*
+ * One round: every listener asked once, on new connections, each GET
+ * bounded by per_get_ms and by what is left of the deadline. Settles,
+ * fails or leaves the confirmation going.
+ */
+static enum router_confirm_state confirm_round(struct router *r, int64_t per_get_ms, struct error **err)
+{
+	const char *host = confirm_host(r->listen_address);
+	char reason[512];
+	size_t i;
+	int all = 1;
+
+	if (!r->cf.active)
+		return ROUTER_CONFIRMED;
+	if (r->curl == NULL) {
+		r->curl = curl_easy_init();
+		if (r->curl == NULL) {
+			r->cf.active = 0;
+			error_set(err, ERR_GENERIC, "router: cannot make a curl handle");
+			return ROUTER_CONFIRM_FAILED;
+		}
+		curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(r->curl, CURLOPT_NOPROXY, "*");
+		curl_easy_setopt(r->curl, CURLOPT_FORBID_REUSE, 1L);
+		curl_easy_setopt(r->curl, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(r->curl, CURLOPT_PROTOCOLS_STR, "http");
+	}
+	for (i = 0; i < r->cf.n_ports; i++) {
+		int64_t left = r->cf.deadline - mono_ms(), t = per_get_ms;
+
+		if (left < t)
+			t = left;
+		if (t < 20)
+			t = 20;
+		curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)t);
+		curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS, (long)t);
+		if (!generation_is(r->curl, host, r->cf.ports[i], r->cf.generation, r->cf.seen, sizeof(r->cf.seen))) {
+			all = 0;
+			r->cf.bad_port = r->cf.ports[i];
+			break;
+		}
+	}
+	if (!all)
+		r->cf.since = -1;
+	else if (r->cf.since < 0)
+		r->cf.since = mono_ms();
+	if (all && mono_ms() - r->cf.since >= ROUTER_SETTLE_MS) {
+		r->cf.active = 0;
+		r->reload_pending = 0;
+		log_info("router", "configuration served", "file", r->config_path, "generation", r->cf.generation,
+			 LOG_END);
+		return ROUTER_CONFIRMED;
+	}
+	if (mono_ms() < r->cf.deadline)
+		return ROUTER_CONFIRMING;
+	/* Not taken: the file stays, reload_pending too, so the next apply reloads again. */
+	r->cf.active = 0;
+	if (r->cf.since >= 0) {
+		error_set(err, ERR_TIMEOUT,
+			  "router: NGINX served the new configuration (generation %s) but old workers still "
+			  "answered within %lld ms",
+			  r->cf.generation, (long long)r->timeout_ms);
+		return ROUTER_CONFIRM_FAILED;
+	}
+	error_log_reason(r->error_log, r->cf.log_from, reason, sizeof(reason));
+	error_set(err, ERR_TIMEOUT,
+		  "router: NGINX did not serve the new configuration (generation %s) within %lld ms: "
+		  "%s:%d answered %s%s%s",
+		  r->cf.generation, (long long)r->timeout_ms, host, r->cf.bad_port, r->cf.seen,
+		  reason[0] ? "; NGINX: " : (r->error_log ? "; nothing new in NGINX's error log" : ""), reason);
+	return ROUTER_CONFIRM_FAILED;
+}
+
+enum router_confirm_state router_confirm_poll(struct router *r, struct error **err)
+{
+	/* On the controller's loop: a round costs a GET per listener, each cut short at 100 ms. */
+	return confirm_round(r, 100, err);
+}
+
+int router_confirming(const struct router *r)
+{
+	return r->cf.active;
+}
+
+/* Confirms in place: rounds every 10 ms until settled or failed. */
+static int confirm_wait(struct router *r, struct error **err)
+{
+	for (;;) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		switch (confirm_round(r, 2000, err)) {
+		case ROUTER_CONFIRMED:
+			return 0;
+		case ROUTER_CONFIRM_FAILED:
+			return ERR_TIMEOUT;
+		case ROUTER_CONFIRMING:
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+void router_nginx_release(struct router *r)
+{
+	if (r->curl != NULL)
+		curl_easy_cleanup(r->curl);
+	r->curl = NULL;
+	free(r->cf.ports);
+	memset(&r->cf, 0, sizeof(r->cf));
+}
+
+int router_nginx_apply(struct router *r, const char *text, const struct router_confirm *c, int async,
+		       int *changed, struct error **err)
 {
 	char candidate[PATH_MAX];
 	struct buf old;
@@ -502,7 +557,9 @@ int router_nginx_apply(struct router *r, const char *text, const struct router_c
 				 r->config_path);
 	buf_init(&old, ROUTER_MAX_FILE);
 	ret = read_whole(r->config_path, &old);
-	if (!r->reload_pending && ret == 0 && strcmp(old.data, text) == 0 && old.len == strlen(text)) {
+	/* The same text: nothing to do, or (still being confirmed) nothing to do again. */
+	if ((!r->reload_pending || r->cf.active) && ret == 0 && strcmp(old.data, text) == 0 &&
+	    old.len == strlen(text)) {
 		buf_release(&old);
 		return 0;
 	}
@@ -528,20 +585,28 @@ int router_nginx_apply(struct router *r, const char *text, const struct router_c
 	 * not take, the next apply reloads even when the text is the same.
 	 */
 	r->reload_pending = 1;
+	r->cf.active = 0;
 	log_from = file_size(r->error_log);
 	ret = reload(r, err);
-	if (ret == 0 && c != NULL)
-		ret = confirm(r, c, log_from, err);
 	if (ret < 0)
 		return ret;
-	r->reload_pending = 0;
+	log_info("router", "configuration applied", "file", r->config_path, LOG_END);
 	if (changed != NULL)
 		*changed = 1;
-	log_info("router", "configuration applied", "file", r->config_path, LOG_END);
-	return 0;
+	if (c == NULL || c->n_ports == 0) {
+		r->reload_pending = 0;
+		return 0;
+	}
+	confirm_begin(r, c, log_from);
+	if (async)
+		return 0;
+	ret = confirm_wait(r, err);
+	if (ret < 0 && changed != NULL)
+		*changed = 0;
+	return ret;
 }
 
 int router_apply_text(struct router *r, const char *text, int *changed, struct error **err)
 {
-	return router_nginx_apply(r, text, NULL, changed, err);
+	return router_nginx_apply(r, text, NULL, 0, changed, err);
 }

@@ -134,7 +134,7 @@ BLUEGREEN="    type: BlueGreen
       activeService: $DEP
       previewService: $DEP-preview
       smokeTestJob: $DEP-smoke
-      postPromotionWindowSeconds: 6
+      postPromotionWindowSeconds: 9
       scaleDownDelaySeconds: 3"
 CANARY="    type: Canary
     canary:
@@ -183,7 +183,9 @@ check "the smoke test ran and was answered by v2 through the preview" \
 	grep -q 'smoke test passed.*GET /q/health/ready: 200 from version v2' "$TEST_TMP/apply.err"
 
 # --- (b) a version that dies in the monitor window is switched back ------------------------------
-write_dep auriga-demo-node:v3 "$BLUEGREEN" 'DEMO_CRASH_AFTER_S: "5"'
+# It exits 7 s after it starts: after the switch (ready, preview routed, smoke-tested, switched: a
+# few seconds) and well inside the 9 s monitor window that follows it.
+write_dep auriga-demo-node:v3 "$BLUEGREEN" 'DEMO_CRASH_AFTER_S: "7"'
 pid=$(load "$TEST_TMP/load-b" 90)
 apply
 rc=$?
