@@ -63,10 +63,15 @@ static int at_target(const struct rollout_input *in, const struct obs_container 
 	return 1;
 }
 
-static int port_used(const struct rollout_input *in, int host_port)
+/* Taken by a container that runs, or by one this step creates (two surges must not share a port). */
+static int port_used(const struct rollout_input *in, const struct rollout_result *r, int base, int off)
 {
+	int host_port = base + off;
 	size_t i, j;
 
+	for (i = 0; r != NULL && i < r->n_ops; i++)
+		if (r->ops[i].kind == ROLLOUT_CREATE && r->ops[i].port_offset == off)
+			return 1;
 	for (i = 0; i < in->n; i++) {
 		const struct obs_container *c = in->v[i].c;
 
@@ -77,7 +82,8 @@ static int port_used(const struct rollout_input *in, int host_port)
 	return 0;
 }
 
-void rollout_new_identity(const struct rollout_input *in, const struct rollout_slot *s, char **name, int *port_offset)
+void rollout_new_identity(const struct rollout_input *in, const struct rollout_slot *s,
+			  const struct rollout_result *r, char **name, int *port_offset)
 {
 	int base = 0, k;
 
@@ -89,19 +95,19 @@ void rollout_new_identity(const struct rollout_input *in, const struct rollout_s
 		for (i = 0; i < in->tmpl->n_ports && base == 0; i++)
 			base = in->tmpl->ports[i].host_port;
 	}
-	if (base == 0 || !port_used(in, base + s->ordinal))
+	if (base == 0 || !port_used(in, r, base, s->ordinal))
 		return;
 	/* The ordinal's own port is taken (its old container still runs): a surge port past the replicas. */
 	for (k = 0; k < in->replicas + (int)in->max_surge + 1; k++) {
 		int off = in->replicas + k;
 
-		if (!port_used(in, base + off)) {
+		if (!port_used(in, r, base, off)) {
 			*port_offset = off;
 			return;
 		}
 	}
 	for (k = 0; k < in->replicas; k++)
-		if (!port_used(in, base + k)) {
+		if (!port_used(in, r, base, k)) {
 			*port_offset = k;
 			return;
 		}
@@ -183,7 +189,7 @@ void rollout_step(const struct rollout_input *in, struct rollout_result *out)
 			char *name;
 			int off;
 
-			rollout_new_identity(in, s, &name, &off);
+			rollout_new_identity(in, s, out, &name, &off);
 			rollout_add_op(out, ROLLOUT_CREATE, i, NULL, name, off, "missing");
 			free(name);
 			s->busy = 1;

@@ -88,8 +88,12 @@ struct rollout_slot {
 
 void rollout_add_op(struct rollout_result *r, enum rollout_op_kind k, int ordinal, const struct obs_container *c,
 		    const char *name, int port_offset, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-/* A name and port offset for a new container of slot s that does not clash with what runs. */
-void rollout_new_identity(const struct rollout_input *in, const struct rollout_slot *s, char **name, int *port_offset);
+/*
+ * A name and port offset for a new container of slot s that clashes
+ * neither with what runs nor with a container r already creates.
+ */
+void rollout_new_identity(const struct rollout_input *in, const struct rollout_slot *s,
+			  const struct rollout_result *r, char **name, int *port_offset);
 void strategy_rolling_step(const struct rollout_input *in, struct rollout_slot *slots, struct rollout_result *r);
 void strategy_recreate_step(const struct rollout_input *in, struct rollout_slot *slots, struct rollout_result *r);
 

@@ -58,7 +58,7 @@ void strategy_rolling_step(const struct rollout_input *in, struct rollout_slot *
 
 		if (s->busy || s->cur || s->n_old == 0)
 			continue;
-		rollout_new_identity(in, s, &name, &off);
+		rollout_new_identity(in, s, r, &name, &off);
 		rollout_add_op(r, ROLLOUT_CREATE, i, NULL, name, off, "surge: replaces %s", s->old[0]->c->name);
 		free(name);
 		s->busy = 1;

@@ -14,8 +14,9 @@
 #define NEW "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define OLD "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
-struct c { int ordinal; const char *rev; int running; int known; int avail; int port; };
-#define END { -1, NULL, 0, 0, 0, 0 }
+/* ready_only: ready by its probe, not yet available (minReadySeconds not over). */
+struct c { int ordinal; const char *rev; int running; int known; int avail; int port; int ready_only; };
+#define END { -1, NULL, 0, 0, 0, 0, 0 }
 
 struct op { int kind; int ordinal; const char *name; int port_offset; };
 #define NO_OP { -1, 0, NULL, 0 }
@@ -34,40 +35,59 @@ struct rcase {
 
 static const struct rcase cases[] = {
 	{ "rolling: one surge and one old goes within maxUnavailable", SPEC_STRATEGY_ROLLING, 3, 1, 1, 0,
-	  { { 0, OLD, 1, 1, 1, 20000 }, { 1, OLD, 1, 1, 1, 20001 }, { 2, OLD, 1, 1, 1, 20002 }, END },
+	  { { 0, OLD, 1, 1, 1, 20000, 0 }, { 1, OLD, 1, 1, 1, 20001, 0 }, { 2, OLD, 1, 1, 1, 20002, 0 }, END },
 	  { { ROLLOUT_CREATE, 0, "web-0-aaaaaa", 3 }, { ROLLOUT_REMOVE, 1, NULL, 0 }, NO_OP }, 0, 0 },
 	{ "rolling: no surge, no unavailability budget left: wait", SPEC_STRATEGY_ROLLING, 3, 0, 1, 0,
-	  { { 0, NEW, 1, 1, 0, 20000 }, { 1, OLD, 1, 1, 1, 20001 }, { 2, OLD, 1, 1, 1, 20002 }, END },
+	  { { 0, NEW, 1, 1, 0, 20000, 0 }, { 1, OLD, 1, 1, 1, 20001, 0 }, { 2, OLD, 1, 1, 1, 20002, 0 }, END },
 	  { NO_OP }, 0, 1 },
 	{ "rolling: an available replacement retires its old container, the next surges", SPEC_STRATEGY_ROLLING, 2, 1, 0, 0,
-	  { { 0, NEW, 1, 1, 1, 20002 }, { 0, OLD, 1, 1, 1, 20000 }, { 1, OLD, 1, 1, 1, 20001 }, END },
+	  { { 0, NEW, 1, 1, 1, 20002, 0 }, { 0, OLD, 1, 1, 1, 20000, 0 }, { 1, OLD, 1, 1, 1, 20001, 0 }, END },
 	  { { ROLLOUT_REMOVE, 0, NULL, 0 }, { ROLLOUT_CREATE, 1, "web-1-aaaaaa", 3 }, NO_OP }, 0, 0 },
 	{ "rolling: old containers not probed yet are not taken for unavailable", SPEC_STRATEGY_ROLLING, 2, 0, 1, 0,
-	  { { 0, OLD, 1, 0, 0, 20000 }, { 1, OLD, 1, 0, 0, 20001 }, END },
+	  { { 0, OLD, 1, 0, 0, 20000, 0 }, { 1, OLD, 1, 0, 0, 20001, 0 }, END },
 	  { NO_OP }, 0, 1 },
 	{ "rolling: an old container known to be down goes at no cost", SPEC_STRATEGY_ROLLING, 2, 0, 1, 0,
-	  { { 0, OLD, 1, 1, 0, 20000 }, { 1, OLD, 1, 1, 1, 20001 }, END },
+	  { { 0, OLD, 1, 1, 0, 20000, 0 }, { 1, OLD, 1, 1, 1, 20001, 0 }, END },
 	  { { ROLLOUT_REMOVE, 0, NULL, 0 }, NO_OP }, 0, 0 },
 	{ "recreate: one ordinal at a time, stop first", SPEC_STRATEGY_RECREATE, 3, 0, 1, 0,
-	  { { 0, OLD, 1, 1, 1, 20000 }, { 1, OLD, 1, 1, 1, 20001 }, { 2, OLD, 1, 1, 1, 20002 }, END },
+	  { { 0, OLD, 1, 1, 1, 20000, 0 }, { 1, OLD, 1, 1, 1, 20001, 0 }, { 2, OLD, 1, 1, 1, 20002, 0 }, END },
 	  { { ROLLOUT_REMOVE, 0, NULL, 0 }, NO_OP }, 0, 0 },
 	{ "recreate: the emptied ordinal is made again with its own name and port", SPEC_STRATEGY_RECREATE, 3, 0, 1, 0,
-	  { { 1, OLD, 1, 1, 1, 20001 }, { 2, OLD, 1, 1, 1, 20002 }, END },
+	  { { 1, OLD, 1, 1, 1, 20001, 0 }, { 2, OLD, 1, 1, 1, 20002, 0 }, END },
 	  { { ROLLOUT_CREATE, 0, "web-0", 0 }, NO_OP }, 0, 0 },
 	{ "recreate: never a second ordinal down while the first is not back", SPEC_STRATEGY_RECREATE, 3, 0, 1, 0,
-	  { { 0, NEW, 1, 0, 0, 20000 }, { 1, OLD, 1, 1, 1, 20001 }, { 2, OLD, 1, 1, 1, 20002 }, END },
+	  { { 0, NEW, 1, 0, 0, 20000, 0 }, { 1, OLD, 1, 1, 1, 20001, 0 }, { 2, OLD, 1, 1, 1, 20002, 0 }, END },
 	  { NO_OP }, 0, 1 },
 	{ "complete", SPEC_STRATEGY_ROLLING, 2, 1, 1, 0,
-	  { { 0, NEW, 1, 1, 1, 20000 }, { 1, NEW, 1, 1, 1, 20001 }, END },
+	  { { 0, NEW, 1, 1, 1, 20000, 0 }, { 1, NEW, 1, 1, 1, 20001, 0 }, END },
 	  { NO_OP }, 1, 0 },
 	{ "stopped at the target: start it; missing: create it", SPEC_STRATEGY_ROLLING, 2, 1, 1, 0,
-	  { { 0, NEW, 0, 1, 0, 0 }, END },
+	  { { 0, NEW, 0, 1, 0, 0, 0 }, END },
 	  { { ROLLOUT_START, 0, NULL, 0 }, { ROLLOUT_CREATE, 1, "web-1", 1 }, NO_OP }, 0, 0 },
 	{ "duplicates and ordinals past replicas go", SPEC_STRATEGY_ROLLING, 1, 1, 1, 0,
-	  { { 0, NEW, 1, 1, 1, 20000 }, { 0, NEW, 0, 1, 0, 0 }, { 1, NEW, 1, 1, 1, 20001 }, END },
+	  { { 0, NEW, 1, 1, 1, 20000, 0 }, { 0, NEW, 0, 1, 0, 0, 0 }, { 1, NEW, 1, 1, 1, 20001, 0 }, END },
 	  { { ROLLOUT_REMOVE, 0, NULL, 0 }, { ROLLOUT_REMOVE, 1, NULL, 0 }, NO_OP }, 0, 0 },
+	{ "rolling: a new container ready but not yet available (minReadySeconds) retires nothing",
+	  SPEC_STRATEGY_ROLLING, 2, 1, 0, 0,
+	  { { 0, NEW, 1, 1, 0, 20002, 1 }, { 0, OLD, 1, 1, 1, 20000, 0 }, { 1, OLD, 1, 1, 1, 20001, 0 }, END },
+	  { NO_OP }, 0, 1 },
+	{ "rolling: once available it retires its old container and the next surges", SPEC_STRATEGY_ROLLING, 2, 1, 0,
+	  0, { { 0, NEW, 1, 1, 1, 20002, 0 }, { 0, OLD, 1, 1, 1, 20000, 0 }, { 1, OLD, 1, 1, 1, 20001, 0 }, END },
+	  { { ROLLOUT_REMOVE, 0, NULL, 0 }, { ROLLOUT_CREATE, 1, "web-1-aaaaaa", 3 }, NO_OP }, 0, 0 },
+	{ "rolling: maxSurge 2 makes two new containers at once", SPEC_STRATEGY_ROLLING, 4, 2, 0, 0,
+	  { { 0, OLD, 1, 1, 1, 20000, 0 }, { 1, OLD, 1, 1, 1, 20001, 0 }, { 2, OLD, 1, 1, 1, 20002, 0 },
+	    { 3, OLD, 1, 1, 1, 20003, 0 }, END },
+	  { { ROLLOUT_CREATE, 0, "web-0-aaaaaa", 4 }, { ROLLOUT_CREATE, 1, "web-1-aaaaaa", 5 }, NO_OP }, 0, 0 },
+	{ "rolling: maxUnavailable 2 lets two old containers go at once", SPEC_STRATEGY_ROLLING, 4, 0, 2, 0,
+	  { { 0, OLD, 1, 1, 1, 20000, 0 }, { 1, OLD, 1, 1, 1, 20001, 0 }, { 2, OLD, 1, 1, 1, 20002, 0 },
+	    { 3, OLD, 1, 1, 1, 20003, 0 }, END },
+	  { { ROLLOUT_REMOVE, 0, NULL, 0 }, { ROLLOUT_REMOVE, 1, NULL, 0 }, NO_OP }, 0, 0 },
+	{ "rolling: one down already uses one of maxUnavailable 2", SPEC_STRATEGY_ROLLING, 4, 0, 2, 0,
+	  { { 0, NEW, 1, 1, 0, 20000, 0 }, { 1, OLD, 1, 1, 1, 20001, 0 }, { 2, OLD, 1, 1, 1, 20002, 0 },
+	    { 3, OLD, 1, 1, 1, 20003, 0 }, END },
+	  { { ROLLOUT_REMOVE, 1, NULL, 0 }, NO_OP }, 0, 0 },
 	{ "heal only: missing comes back, nothing old is replaced", SPEC_STRATEGY_ROLLING, 3, 1, 1, 1,
-	  { { 0, OLD, 1, 1, 1, 20000 }, { 1, NEW, 1, 1, 1, 20001 }, END },
+	  { { 0, OLD, 1, 1, 1, 20000, 0 }, { 1, NEW, 1, 1, 1, 20001, 0 }, END },
 	  { { ROLLOUT_CREATE, 2, "web-2", 2 }, NO_OP }, 0, 0 },
 };
 
@@ -109,7 +129,7 @@ static void table(void **state)
 			oc[n].n_ports = rc->ctrs[n].port ? 1 : 0;
 			ctrs[n].c = &oc[n];
 			ctrs[n].known = rc->ctrs[n].known;
-			ctrs[n].ready = rc->ctrs[n].avail;
+			ctrs[n].ready = rc->ctrs[n].avail || rc->ctrs[n].ready_only;
 			ctrs[n].available = rc->ctrs[n].avail;
 		}
 		memset(&in, 0, sizeof(in));
