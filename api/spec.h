@@ -131,7 +131,6 @@ struct spec_router {
 	size_t n_reload_command;
 	char *container;	/* reload by signalling this container instead (SIGHUP) */
 	char *listen_address;	/* default "127.0.0.1" */
-	char *error_log;	/* NGINX's error log, quoted when a reload does not take; may be NULL */
 };
 
 struct spec_cluster {

@@ -197,7 +197,6 @@ struct spec_cluster *spec_decode_cluster(const struct ynode *doc)
 	c->router.reload_command = d_strlist(router, "reloadCommand", &c->router.n_reload_command);
 	c->router.container = d_str(router, "container");
 	c->router.listen_address = d_str(router, "listenAddress");
-	c->router.error_log = d_str(router, "errorLog");
 	c->notes_ref = d_str(status, "notesRef");
 	c->push_notes = d_bool(status, "push", -1);
 	c->allow_privileged = d_bool(policy, "allowPrivileged", -1);
@@ -225,7 +224,6 @@ void spec_cluster_free(struct spec_cluster *c)
 	strv_free(c->router.reload_command, c->router.n_reload_command);
 	free(c->router.container);
 	free(c->router.listen_address);
-	free(c->router.error_log);
 	free(c->notes_ref);
 	free(c);
 }

@@ -261,6 +261,7 @@ static int run(int argc, char **argv, const char *cmd)
 	eo.instance = a.cli.instance;
 	eo.state_path = a.cli.state_path;
 	eo.extra_labels = a.cli.labels;
+	eo.router_error_log = a.cli.router_error_log;
 	eo.n_extra_labels = a.cli.n_labels;
 	eo.prune = a.cli.prune;
 	eo.watch_events = 1;

@@ -586,6 +586,7 @@ int cmd_run(int argc, char **argv)
 	eo.instance = config_str(dm.cfg, CFG_INSTANCE);
 	eo.state_path = state_path;
 	eo.extra_labels = labels;
+	eo.router_error_log = config_str(dm.cfg, CFG_ROUTER_ERROR_LOG);
 	eo.n_extra_labels = n_labels;
 	eo.watch_events = 1;
 	eo.on_pass = on_pass;

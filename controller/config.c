@@ -119,6 +119,10 @@ static const struct config_spec table[CFG__COUNT] = {
 	[CFG_EXTRA_LABELS] = { "extra-labels", CFGT_LIST, "", 0, 32, NULL, "AURIGA_EXTRA_LABELS",
 			       "K=V,...", CFG_RESTART,
 			       "Labels added to every container auriga creates." },
+	[CFG_ROUTER_ERROR_LOG] = { "router-error-log", CFGT_PATH, "", 0, 0, NULL, "AURIGA_ROUTER_ERROR_LOG", "FILE",
+				   CFG_RESTART,
+				   "NGINX's error log: when NGINX does not serve a router change in time, the error it "
+				   "wrote there is quoted in the status." },
 };
 
 struct value {

@@ -1373,6 +1373,7 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 		return NULL;
 	}
 	engine_traffic_set_metrics(e->traffic, o->metrics);
+	engine_traffic_set_router_error_log(e->traffic, o->router_error_log);
 	if (o->watch_events) {
 		const char *filters[] = { e->filter, "type=container", NULL };
 

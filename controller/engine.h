@@ -40,6 +40,8 @@ struct engine_options {
 	void *arg;
 	/* Fed with probe results (and, by the strategies, release progress); NULL: none. */
 	struct auriga_metrics *metrics;
+	/* NGINX's error log, quoted when a reload is not served (the operator's setting); NULL: none. */
+	const char *router_error_log;
 };
 
 enum engine_outcome {

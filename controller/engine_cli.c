@@ -52,6 +52,11 @@ int engine_cli_opt(struct engine_cli *c, int opt, const char *arg, struct error 
 	case ENGINE_OPT_DOCKER_HOST:
 		c->docker_host = arg;
 		return 1;
+	case ENGINE_OPT_ROUTER_ERROR_LOG:
+		if (arg[0] != '/')
+			return error_set(err, ERR_INVALID, "--router-error-log '%s': expected an absolute path", arg);
+		c->router_error_log = arg;
+		return 1;
 	default:
 		/* --state-dir is ours too: the state file lives beside the mirror. */
 		if (opt == GITSRC_OPT_STATE_DIR)
@@ -103,6 +108,15 @@ int engine_cli_finish(struct engine_cli *c, int argc, char **argv, struct error 
 		const char *v = getenv("AURIGA_INSTANCE");
 
 		c->instance = v && v[0] ? v : "auriga";
+	}
+	if (c->router_error_log == NULL) {
+		const char *v = getenv("AURIGA_ROUTER_ERROR_LOG");
+
+		if (v != NULL && v[0] != '\0') {
+			if (v[0] != '/')
+				return error_set(err, ERR_INVALID, "AURIGA_ROUTER_ERROR_LOG '%s': expected an absolute path", v);
+			c->router_error_log = v;
+		}
 	}
 	if (c->state_dir == NULL) {
 		const char *v = getenv("AURIGA_STATE_DIR");

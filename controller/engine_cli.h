@@ -22,6 +22,7 @@ enum {
 	ENGINE_OPT_JSON,
 	ENGINE_OPT_TIMEOUT_TOTAL,
 	ENGINE_OPT_NO_NOTES,
+	ENGINE_OPT_ROUTER_ERROR_LOG,
 };
 
 #define ENGINE_CLI_LONGOPTS                                                          \
@@ -30,7 +31,8 @@ enum {
 	{ "label", required_argument, NULL, ENGINE_OPT_LABEL },                       \
 	{ "prune", no_argument, NULL, ENGINE_OPT_PRUNE },                             \
 	{ "specs-path", required_argument, NULL, ENGINE_OPT_SPECS_PATH },             \
-	{ "docker-host", required_argument, NULL, ENGINE_OPT_DOCKER_HOST }
+	{ "docker-host", required_argument, NULL, ENGINE_OPT_DOCKER_HOST },           \
+	{ "router-error-log", required_argument, NULL, ENGINE_OPT_ROUTER_ERROR_LOG }
 
 #define ENGINE_CLI_HELP                                                                          \
 	"  PATH                       a folder (or file) of specs; or, with --repo, the specs repo:\n" \
@@ -42,7 +44,9 @@ enum {
 	"                             default /var/lib/auriga)\n"                                       \
 	"  --label KEY=VALUE          an extra label on every container and volume (repeatable)\n"     \
 	"  --prune                    remove containers of deployments no longer in the specs\n"       \
-	"  --docker-host URL          unix:///path or tcp://host:port (default $DOCKER_HOST)\n"
+	"  --docker-host URL          unix:///path or tcp://host:port (default $DOCKER_HOST)\n"       \
+	"  --router-error-log FILE    NGINX's error log, quoted when a router change is not served\n"  \
+	"                             ($AURIGA_ROUTER_ERROR_LOG)\n"
 
 #define ENGINE_CLI_MAX_LABELS 32
 
@@ -53,6 +57,7 @@ struct engine_cli {
 	const char *instance;
 	const char *state_dir;
 	const char *docker_host;
+	const char *router_error_log;	/* the operator's setting, never the specs repo's */
 	const char *labels[ENGINE_CLI_MAX_LABELS + 1];
 	size_t n_labels;
 	int prune;

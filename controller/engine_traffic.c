@@ -70,7 +70,9 @@ struct engine_traffic {
 	struct router *router;
 	char *router_error;
 	char *router_fail;		/* a change NGINX did not take, for the next route() to report */
+	const char *router_error_log;	/* NGINX's error log (the operator's setting), or NULL */
 	uint64_t confirm_timer;		/* the confirmation's next round, or 0 */
+	int confirming;			/* a chain of rounds is under way */
 	struct et_dep **deps;
 	size_t n_deps;
 	struct et_smoke *smokes;	/* every attempt not yet ended */
@@ -620,8 +622,11 @@ static int router_ready(struct engine_traffic *t)
 
 	if (t->router)
 		return 1;
-	if (cl == NULL || router_config_from_spec(&rc, &cl->router, &err) < 0 ||
-	    (t->router = router_new(&rc, &err)) == NULL) {
+	if (cl != NULL && router_config_from_spec(&rc, &cl->router, &err) == 0) {
+		rc.error_log = t->router_error_log;
+		t->router = router_new(&rc, &err);
+	}
+	if (t->router == NULL) {
 		if (t->router_error == NULL || strcmp(t->router_error, error_msg(err)) != 0) {
 			log_error(COMPONENT, "no router", "error", err ? error_msg(err) : "no Cluster", (char *)NULL);
 			free(t->router_error);
@@ -668,31 +673,45 @@ static size_t endpoints(const struct rollout_ctr *v, size_t n, const char *slot,
 }
 
 /*
- * One round of the router's confirmation every 10 ms, on the loop: the
- * controller goes on meanwhile (probes, Docker calls), and the pass after
- * the last round acts on what NGINX serves.
+ * The router's confirmation on the loop: a round of GETs through the
+ * controller's HTTP client, the next one 10 ms after the last answer. The
+ * controller goes on meanwhile, and the pass after the last round acts on
+ * what NGINX serves. t->confirming covers the whole chain (timer or round).
  */
-static void confirm_tick(struct loop *l, void *arg)
+static void confirm_next(struct loop *l, void *arg);
+
+static void confirm_done(enum router_confirm_state st, const char *why, void *arg)
+{
+	struct engine_traffic *t = arg;
+
+	if (st == ROUTER_CONFIRMING) {
+		t->confirm_timer = loop_timer_add(t->loop, 10, confirm_next, t);
+		return;
+	}
+	if (st == ROUTER_CONFIRM_FAILED) {
+		log_error(COMPONENT, "router change not served", "error", why, (char *)NULL);
+		free(t->router_fail);
+		t->router_fail = xstrdup(why ? why : "router: change not served");
+	}
+	t->confirming = 0;
+	t->kick(t->arg);
+}
+
+static void confirm_next(struct loop *l, void *arg)
 {
 	struct engine_traffic *t = arg;
 	struct error *err = NULL;
 
 	(void)l;
 	t->confirm_timer = 0;
-	switch (router_confirm_poll(t->router, &err)) {
-	case ROUTER_CONFIRMING:
-		t->confirm_timer = loop_timer_add(t->loop, 10, confirm_tick, t);
+	if (!router_confirming(t->router)) {
+		confirm_done(ROUTER_CONFIRMED, NULL, t);
 		return;
-	case ROUTER_CONFIRMED:
-		break;
-	case ROUTER_CONFIRM_FAILED:
-		log_error(COMPONENT, "router change not served", "error", error_msg(err), (char *)NULL);
-		free(t->router_fail);
-		t->router_fail = xstrdup(error_msg(err));
-		error_free(err);
-		break;
 	}
-	t->kick(t->arg);
+	if (router_confirm_round(t->router, t->http, confirm_done, t, &err) < 0) {
+		confirm_done(ROUTER_CONFIRM_FAILED, error_msg(err), t);
+		error_free(err);
+	}
 }
 
 /*
@@ -781,8 +800,10 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 	}
 	if (router_confirming(t->router)) {
 		*waiting = 1;
-		if (t->confirm_timer == 0)
-			t->confirm_timer = loop_timer_add(t->loop, 10, confirm_tick, t);
+		if (!t->confirming) {
+			t->confirming = 1;
+			t->confirm_timer = loop_timer_add(t->loop, 10, confirm_next, t);
+		}
 	}
 	if (changed)
 		log_info(COMPONENT, "router applied", "deployment", dd->name, "service", active, "slot", tr->new_slot,
@@ -985,6 +1006,11 @@ struct engine_traffic *engine_traffic_new(struct loop *l, struct docker *d, stru
 		return NULL;
 	}
 	return t;
+}
+
+void engine_traffic_set_router_error_log(struct engine_traffic *t, const char *path)
+{
+	t->router_error_log = path != NULL && path[0] != '\0' ? path : NULL;
 }
 
 void engine_traffic_set_metrics(struct engine_traffic *t, struct auriga_metrics *m)

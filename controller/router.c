@@ -393,7 +393,6 @@ int router_config_from_spec(struct router_config *c, const struct spec_router *s
 		return error_set(err, ERR_INVALID, "router: no reloadCommand");
 	c->config_path = sr->config_path;
 	c->listen_address = sr->listen_address;
-	c->error_log = sr->error_log;
 	c->reload_argv = (const char *const *)sr->reload_command;
 	c->n_reload_argv = sr->n_reload_command;
 	return 0;
@@ -429,28 +428,32 @@ const char *router_current(const struct router *r)
 }
 
 /*
- * The generation of a table: the first 16 hex digits of the SHA-256 of its
- * text rendered with a fixed generation. Equal tables give equal
- * generations, so a restarted controller confirms what the last one
- * rendered, and an NGINX still on an older table never answers with the
- * generation of a newer one.
+ * The table rendered once, with its generation: the first 16 hex digits of
+ * the SHA-256 of the text rendered with a placeholder of the same width,
+ * then written over the placeholders. Equal tables give equal generations,
+ * so a restarted controller confirms what the last one rendered, and an
+ * NGINX still on an older table never answers with a newer generation.
  */
-static int table_generation(const struct router *r, char gen[17], struct error **err)
+#define GEN_PLACEHOLDER "0000000000000000"
+
+static int render_table(const struct router *r, struct buf *text, char gen[17], struct error **err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0;
-	struct buf text;
+	unsigned int md_len = 0, i;
+	char *p;
 	int ret;
 
-	buf_init(&text, ROUTER_MAX_CONF);
-	ret = router_render(&text, r->listen_address, "0", r->services, r->n_services, err);
-	if (ret == 0 && (!EVP_Digest(text.data, text.len, md, &md_len, EVP_sha256(), NULL) || md_len < 8))
-		ret = error_set(err, ERR_GENERIC, "router: cannot hash the configuration");
-	if (ret == 0)
-		for (unsigned int i = 0; i < 8; i++)
-			snprintf(gen + 2 * i, 3, "%02x", md[i]);
-	buf_release(&text);
-	return ret;
+	ret = router_render(text, r->listen_address, GEN_PLACEHOLDER, r->services, r->n_services, err);
+	if (ret < 0)
+		return ret;
+	if (!EVP_Digest(text->data, text->len, md, &md_len, EVP_sha256(), NULL) || md_len < 8)
+		return error_set(err, ERR_GENERIC, "router: cannot hash the configuration");
+	for (i = 0; i < 8; i++)
+		snprintf(gen + 2 * i, 3, "%02x", md[i]);
+	/* Only the generation lines hold it quoted: names and addresses never hold a quote. */
+	for (p = strstr(text->data, "\"" GEN_PLACEHOLDER); p != NULL; p = strstr(p, "\"" GEN_PLACEHOLDER))
+		memcpy(++p, gen, 16);
+	return 0;
 }
 
 static int apply_table(struct router *r, int async, int *changed, struct error **err)
@@ -463,9 +466,7 @@ static int apply_table(struct router *r, int async, int *changed, struct error *
 	int ret;
 
 	buf_init(&text, ROUTER_MAX_CONF);
-	ret = table_generation(r, gen, err);
-	if (ret == 0)
-		ret = router_render(&text, r->listen_address, gen, r->services, r->n_services, err);
+	ret = render_table(r, &text, gen, err);
 	if (ret < 0)
 		goto out;
 	if (r->n_services > 0)

@@ -62,7 +62,9 @@ struct spec_router;
 
 /*
  * Fills c from a Cluster's spec.router (c points into it: keep the spec
- * alive until router_new). Reloading inside an NGINX container (`container`)
+ * alive until router_new). NGINX's error log is not among its fields: which
+ * file of the host auriga reads is the operator's setting (router-error-log),
+ * never the specs repo's. Reloading inside an NGINX container (`container`)
  * is refused with ERR_INVALID: the check and the reload would have to run
  * in that container, which the router does not do yet.
  */
@@ -97,15 +99,19 @@ int router_commit(struct router *r, int *changed, struct error **err);
  * renders, checks, writes and reloads like router_commit(), then leaves the
  * confirmation under way (*changed 1) instead of waiting for it. While it
  * is (router_confirming()), committing the same table does nothing.
- * router_confirm_poll() runs one round of it (a GET per listener, each
- * bounded): ROUTER_CONFIRMING until every listener has answered the new
- * generation for the settling time, then ROUTER_CONFIRMED; or
- * ROUTER_CONFIRM_FAILED with *err set as router_set() would fail, and the
- * next commit reloads again.
+ * router_confirm_round() asks every listener once, through the loop's HTTP
+ * client, and calls done when all have answered: ROUTER_CONFIRMING until
+ * every listener has answered the new generation for the settling time,
+ * then ROUTER_CONFIRMED; or ROUTER_CONFIRM_FAILED with why saying what
+ * router_set() would fail with, and the next commit reloads again. One round
+ * at a time; a round started before a newer reload judges nothing.
  */
 enum router_confirm_state { ROUTER_CONFIRMED, ROUTER_CONFIRMING, ROUTER_CONFIRM_FAILED };
+struct http_client;
+typedef void (*router_confirm_fn)(enum router_confirm_state st, const char *why, void *arg);
 int router_commit_async(struct router *r, int *changed, struct error **err);
-enum router_confirm_state router_confirm_poll(struct router *r, struct error **err);
+int router_confirm_round(struct router *r, struct http_client *http, router_confirm_fn done, void *arg,
+			 struct error **err);
 int router_confirming(const struct router *r);
 /*
  * A new router starts from the table of services the last one applied (kept

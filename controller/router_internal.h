@@ -32,7 +32,7 @@ struct router {
 		int bad_port;
 		char seen[256];		/* what the last listener not on the generation answered */
 	} cf;
-	void *curl;		/* the easy handle of the confirmation, made on first use */
+	struct confirm_round *round;	/* the round of GETs under way, or NULL */
 };
 
 /* The path every rendered listener answers with the configuration's generation. */

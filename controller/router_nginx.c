@@ -1,5 +1,4 @@
 /* The NGINX side of the router: atomic write of the candidate, `nginx -t` on it, then a reload. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http_client.h"
 #include "log.h"
+#include "loop.h"
 #include "router.h"
 #include "router_internal.h"
 #include "util.h"
@@ -279,24 +280,6 @@ out:
 
 /* ------------------------------------------------------------ confirmation */
 
-struct gen_answer {
-	char data[80];
-	size_t len;
-};
-
-static size_t gen_write(char *p, size_t size, size_t n, void *arg)
-{
-	struct gen_answer *a = arg;
-	size_t len = size * n, room = sizeof(a->data) - 1 - a->len;
-
-	if (len > room)
-		len = room;
-	memcpy(a->data + a->len, p, len);
-	a->len += len;
-	a->data[a->len] = '\0';
-	return size * n;
-}
-
 /* Where the router reaches a listener it rendered: the listen address, or loopback for a wildcard. */
 static const char *confirm_host(const char *listen)
 {
@@ -305,38 +288,6 @@ static const char *confirm_host(const char *listen)
 	if (strcmp(listen, "[::]") == 0)
 		return "[::1]";
 	return listen;
-}
-
-/*
- * One GET of the generation on a new connection. Returns 1 when it is gen;
- * otherwise 0 with what answered instead in seen.
- */
-static int generation_is(CURL *c, const char *host, int port, const char *gen, char *seen, size_t n_seen)
-{
-	char url[512];
-	struct gen_answer a = { .len = 0 };
-	long code = 0;
-	CURLcode rc;
-
-	a.data[0] = '\0';
-	snprintf(url, sizeof(url), "http://%s:%d" ROUTER_GENERATION_PATH, host, port);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, gen_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK) {
-		snprintf(seen, n_seen, "%s", curl_easy_strerror(rc));
-		return 0;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	a.data[strcspn(a.data, "\r\n")] = '\0';
-	if (code == 200 && strcmp(a.data, gen) == 0)
-		return 1;
-	if (code == 200)
-		snprintf(seen, n_seen, "generation %s", a.data[0] ? a.data : "(empty)");
-	else
-		snprintf(seen, n_seen, "HTTP %ld, not NGINX with an auriga configuration", code);
-	return 0;
 }
 
 static off_t file_size(const char *path)
@@ -431,48 +382,13 @@ static void confirm_begin(struct router *r, const struct router_confirm *c, off_
 	r->cf.log_from = log_from;
 }
 
-/*
- * One round: every listener asked once, on new connections, each GET
- * bounded by per_get_ms and by what is left of the deadline. Settles,
- * fails or leaves the confirmation going.
- */
-static enum router_confirm_state confirm_round(struct router *r, int64_t per_get_ms, struct error **err)
+/* The verdict of a round in which every listener answered the generation (all) or not. */
+static enum router_confirm_state confirm_judge(struct router *r, int all, struct error **err)
 {
-	const char *host = confirm_host(r->listen_address);
 	char reason[512];
-	size_t i;
-	int all = 1;
 
 	if (!r->cf.active)
 		return ROUTER_CONFIRMED;
-	if (r->curl == NULL) {
-		r->curl = curl_easy_init();
-		if (r->curl == NULL) {
-			r->cf.active = 0;
-			error_set(err, ERR_GENERIC, "router: cannot make a curl handle");
-			return ROUTER_CONFIRM_FAILED;
-		}
-		curl_easy_setopt(r->curl, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(r->curl, CURLOPT_NOPROXY, "*");
-		curl_easy_setopt(r->curl, CURLOPT_FORBID_REUSE, 1L);
-		curl_easy_setopt(r->curl, CURLOPT_FRESH_CONNECT, 1L);
-		curl_easy_setopt(r->curl, CURLOPT_PROTOCOLS_STR, "http");
-	}
-	for (i = 0; i < r->cf.n_ports; i++) {
-		int64_t left = r->cf.deadline - mono_ms(), t = per_get_ms;
-
-		if (left < t)
-			t = left;
-		if (t < 20)
-			t = 20;
-		curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)t);
-		curl_easy_setopt(r->curl, CURLOPT_TIMEOUT_MS, (long)t);
-		if (!generation_is(r->curl, host, r->cf.ports[i], r->cf.generation, r->cf.seen, sizeof(r->cf.seen))) {
-			all = 0;
-			r->cf.bad_port = r->cf.ports[i];
-			break;
-		}
-	}
 	if (!all)
 		r->cf.since = -1;
 	else if (r->cf.since < 0)
@@ -499,15 +415,121 @@ static enum router_confirm_state confirm_round(struct router *r, int64_t per_get
 	error_set(err, ERR_TIMEOUT,
 		  "router: NGINX did not serve the new configuration (generation %s) within %lld ms: "
 		  "%s:%d answered %s%s%s",
-		  r->cf.generation, (long long)r->timeout_ms, host, r->cf.bad_port, r->cf.seen,
-		  reason[0] ? "; NGINX: " : (r->error_log ? "; nothing new in NGINX's error log" : ""), reason);
+		  r->cf.generation, (long long)r->timeout_ms, confirm_host(r->listen_address), r->cf.bad_port,
+		  r->cf.seen, reason[0] ? "; NGINX: " : (r->error_log ? "; nothing new in NGINX's error log" : ""),
+		  reason);
 	return ROUTER_CONFIRM_FAILED;
 }
 
-enum router_confirm_state router_confirm_poll(struct router *r, struct error **err)
+/* A round under way: one GET per listener through the loop's HTTP client. */
+struct confirm_get {
+	struct confirm_round *round;
+	struct http_request *req;
+	int port;
+};
+
+struct confirm_round {
+	struct router *r;
+	struct http_client *http;
+	char generation[65];	/* what this round asks for; a newer reload makes it stale */
+	struct confirm_get *gets;
+	size_t n, pending;
+	int all;
+	router_confirm_fn done;
+	void *arg;
+};
+
+static void round_free(struct confirm_round *rd)
 {
-	/* On the controller's loop: a round costs a GET per listener, each cut short at 100 ms. */
-	return confirm_round(r, 100, err);
+	free(rd->gets);
+	free(rd);
+}
+
+static void round_answer(struct http_response *resp, void *arg)
+{
+	struct confirm_get *g = arg;
+	struct confirm_round *rd = g->round;
+	struct router *r = rd->r;
+	char body[80];
+	enum router_confirm_state st;
+	struct error *err = NULL;
+
+	g->req = NULL;
+	snprintf(body, sizeof(body), "%.*s", (int)(resp->body.len < 79 ? resp->body.len : 79),
+		 resp->body.data ? resp->body.data : "");
+	body[strcspn(body, "\r\n")] = '\0';
+	if (resp->result != 0 || resp->status != 200 || strcmp(body, rd->generation) != 0) {
+		if (rd->all) {
+			if (resp->result != 0)
+				snprintf(r->cf.seen, sizeof(r->cf.seen), "%s", resp->error[0] ? resp->error : "no answer");
+			else if (resp->status == 200)
+				snprintf(r->cf.seen, sizeof(r->cf.seen), "generation %s", body[0] ? body : "(empty)");
+			else
+				snprintf(r->cf.seen, sizeof(r->cf.seen), "HTTP %ld, not NGINX with an auriga configuration",
+					 resp->status);
+			r->cf.bad_port = g->port;
+		}
+		rd->all = 0;
+	}
+	if (--rd->pending > 0)
+		return;
+	r->round = NULL;
+	/* A reload since the round began: its answers judge nothing. */
+	st = strcmp(rd->generation, r->cf.generation) == 0 ? confirm_judge(r, rd->all, &err)
+							   : (r->cf.active ? ROUTER_CONFIRMING : ROUTER_CONFIRMED);
+	rd->done(st, err != NULL ? error_msg(err) : NULL, rd->arg);
+	error_free(err);
+	round_free(rd);
+}
+
+int router_confirm_round(struct router *r, struct http_client *http, router_confirm_fn done, void *arg,
+			 struct error **err)
+{
+	const char *host = confirm_host(r->listen_address);
+	struct confirm_round *rd;
+	size_t i;
+
+	if (r->round != NULL)
+		return error_set(err, ERR_CONFLICT, "router: a confirmation round is under way");
+	if (!r->cf.active || r->cf.n_ports == 0) {
+		r->cf.active = 0;
+		return error_set(err, ERR_INVALID, "router: no confirmation under way");
+	}
+	rd = xcalloc(1, sizeof(*rd));
+	rd->r = r;
+	rd->http = http;
+	rd->all = 1;
+	rd->done = done;
+	rd->arg = arg;
+	snprintf(rd->generation, sizeof(rd->generation), "%s", r->cf.generation);
+	rd->gets = xcalloc(r->cf.n_ports, sizeof(*rd->gets));
+	for (i = 0; i < r->cf.n_ports; i++) {
+		struct http_request_opts o = { 0 };
+		char url[512];
+		int64_t left = r->cf.deadline - mono_ms();
+
+		snprintf(url, sizeof(url), "http://%s:%d" ROUTER_GENERATION_PATH, host, r->cf.ports[i]);
+		o.url = url;
+		/* A new connection each time: an old worker's kept-alive one would say nothing new. */
+		o.fresh_connection = 1;
+		o.timeout_ms = left < 20 ? 20 : left < 1000 ? left : 1000;
+		o.connect_timeout_ms = o.timeout_ms;
+		o.max_body = 256;
+		rd->gets[i].round = rd;
+		rd->gets[i].port = r->cf.ports[i];
+		rd->gets[i].req = http_client_start(http, &o, round_answer, &rd->gets[i], err);
+		if (rd->gets[i].req == NULL) {
+			/* Nothing started yet answers; the ones that did are cancelled. */
+			while (i-- > 0)
+				http_request_cancel(http, rd->gets[i].req);
+			round_free(rd);
+			return error_wrap(err, "router: confirming the configuration");
+		}
+		rd->n++;
+		rd->pending++;
+	}
+	r->round = rd;
+	return 0;
 }
 
 int router_confirming(const struct router *r)
@@ -515,29 +537,66 @@ int router_confirming(const struct router *r)
 	return r->cf.active;
 }
 
-/* Confirms in place: rounds every 10 ms until settled or failed. */
+struct wait_state {
+	int finished;
+	enum router_confirm_state st;
+	char why[1024];
+};
+
+static void wait_done(enum router_confirm_state st, const char *why, void *arg)
+{
+	struct wait_state *w = arg;
+
+	w->finished = 1;
+	w->st = st;
+	snprintf(w->why, sizeof(w->why), "%s", why ? why : "");
+}
+
+/* Confirms in place, on a loop of its own: a round every 10 ms until settled or failed. */
 static int confirm_wait(struct router *r, struct error **err)
 {
-	for (;;) {
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
+	struct loop *l = loop_new(err);
+	struct http_client *h = l ? http_client_new(l, err) : NULL;
+	int ret = 0;
 
-		switch (confirm_round(r, 2000, err)) {
-		case ROUTER_CONFIRMED:
-			return 0;
-		case ROUTER_CONFIRM_FAILED:
-			return ERR_TIMEOUT;
-		case ROUTER_CONFIRMING:
+	if (h == NULL) {
+		ret = error_wrap(err, "router: confirming the configuration");
+		goto out;
+	}
+	for (;;) {
+		struct wait_state w = { 0, ROUTER_CONFIRMING, "" };
+
+		ret = router_confirm_round(r, h, wait_done, &w, err);
+		if (ret < 0)
+			break;
+		while (!w.finished)
+			if (loop_run_once(l, -1) < 0)
+				break;
+		if (w.st == ROUTER_CONFIRMED)
+			break;
+		if (w.st == ROUTER_CONFIRM_FAILED) {
+			ret = error_set(err, ERR_TIMEOUT, "%s", w.why);
 			break;
 		}
-		nanosleep(&ts, NULL);
+		(void)loop_run_once(l, 10);
 	}
+out:
+	http_client_free(h);
+	loop_free(l);
+	return ret;
 }
 
 void router_nginx_release(struct router *r)
 {
-	if (r->curl != NULL)
-		curl_easy_cleanup(r->curl);
-	r->curl = NULL;
+	if (r->round != NULL) {
+		size_t i;
+
+		for (i = 0; i < r->round->n; i++)
+			if (r->round->gets[i].req != NULL)
+				http_request_cancel(r->round->http, r->round->gets[i].req);
+		round_free(r->round);
+		r->round = NULL;
+	}
 	free(r->cf.ports);
 	memset(&r->cf, 0, sizeof(r->cf));
 }

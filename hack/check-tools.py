@@ -184,8 +184,6 @@ class Lexer:
         while self.i < len(s):
             c = s[self.i]
             if c in " \t\n;&|<>()":
-                if c == "(" and out and "".join(out).endswith("="):
-                    break
                 break
             if c == "\\":
                 out.append(s[self.i + 1:self.i + 2])
@@ -263,10 +261,7 @@ def scan_shell(src, found, where, depth=0):
             if op in ("<", ">", ">>", "<<<", "&>", "&>>", ">&", "<&", ">|", "<>"):
                 skip_next = True
                 continue
-            if op in (";;", ";&", ";;&") and "case" in (mode or ""):
-                mode = "case-pattern"
-                continue
-            if op in (";;", ";&", ";;&") and mode is None:
+            if op in (";;", ";&", ";;&"):
                 mode = "case-pattern"
                 continue
             cmd_pos, wrap = True, None

@@ -164,3 +164,19 @@ worst = max(sum(1 for x in span[i:i + 100] if x == ver) for i in range(len(span)
 print("ok" if worst <= most else "a window of 100 requests had %d from %s" % (worst, ver))
 PY
 }
+
+# smoke_job NAME PORT IMAGE: a smoke-test Job (one attempt) that GETs readiness through the preview
+# listener on PORT and passes only when the release's own version answers: the tag of IMAGE.
+smoke_job() {
+	cat <<EOF
+apiVersion: auriga.io/v1
+kind: Job
+metadata: {name: $1}
+spec:
+  activeDeadlineSeconds: 20
+  template:
+    image: auriga-demo-node:v1
+    command: [/demo-node, probe, /q/health/ready]
+    env: {DEMO_PORT: "$2", DEMO_PROBE_WANT_VERSION: "${3##*:}"}
+EOF
+}

@@ -44,8 +44,8 @@ read -r total failed min_validators <"$poll_out" || true
 diag "health requests during the rollout: ${total:-0} sent, ${failed:-0} failed (old nodes stopping, new ones starting)"
 check "the health poller ran during the rollout" test "${total:-0}" -gt 100
 # Seen from outside, by the nodes' own readiness: quorum (4 of 5 validators) held in every round.
-expect_eq "validators answering ready never fell below 4 of 5 (polled every 0.5 s)" 4 \
-	"$(( ${min_validators:-0} < 4 ? ${min_validators:-0} : 4 ))"
+check "validators answering ready never fell below 4 of 5 (polled every 0.5 s; fewest: ${min_validators:-none})" \
+	test "${min_validators:--1}" -ge 4
 expect_eq "every node runs v2" 25 "$(fleet_images | grep -cx auriga-demo-node:v2)"
 expect_eq "no container is left over" 25 "$(fleet_count)"
 

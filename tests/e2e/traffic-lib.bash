@@ -102,17 +102,7 @@ spec:
   strategy:
 $2
 ---
-# One attempt, answered only by the release's own version (the image's tag) through the preview:
-# a smoke test that met the old slot, or no listener yet, fails the release.
-apiVersion: auriga.io/v1
-kind: Job
-metadata: {name: $DEP-smoke}
-spec:
-  activeDeadlineSeconds: 20
-  template:
-    image: auriga-demo-node:v1
-    command: [/demo-node, probe, /q/health/ready]
-    env: {DEMO_PORT: "$PP", DEMO_PROBE_WANT_VERSION: "${1##*:}"}
+$(smoke_job "$DEP-smoke" "$PP" "$1")
 EOF
 }
 

@@ -115,17 +115,7 @@ spec:
   strategy:
 $2
 ---
-# The smoke test goes through the preview service and passes only when the release's own version
-# answers it (the version is the image's tag): a smoke test answered by the old slot fails.
-apiVersion: auriga.io/v1
-kind: Job
-metadata: {name: $DEP-smoke}
-spec:
-  activeDeadlineSeconds: 20
-  template:
-    image: auriga-demo-node:v1
-    command: [/demo-node, probe, /q/health/ready]
-    env: {DEMO_PORT: "$PP", DEMO_PROBE_WANT_VERSION: "${1##*:}"}
+$(smoke_job "$DEP-smoke" "$PP" "$1")
 EOF
 }
 

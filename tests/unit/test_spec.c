@@ -289,7 +289,6 @@ static void cluster_defaults_and_default_cluster(void **state)
 	assert_string_equal(c->router.config_path, "/etc/nginx/conf.d/auriga.conf");
 	assert_int_equal(c->router.n_reload_command, 3);
 	assert_string_equal(c->router.listen_address, "127.0.0.1");
-	assert_null(c->router.error_log);
 	assert_string_equal(c->notes_ref, "refs/notes/auriga");
 	assert_int_equal(c->push_notes, 1);
 	assert_int_equal(c->allow_privileged, 0);
@@ -301,7 +300,7 @@ static void cluster_defaults_and_default_cluster(void **state)
 			      "  endpoints:\n    - name: remote\n      url: tcp://10.1.2.3:2376\n"
 			      "      tls: {caFile: ca.pem, certFile: cert.pem, keyFile: key.pem}\n"
 			      "  roleOrder: [validator]\n"
-			      "  router: {container: nginx, errorLog: /var/log/nginx/error.log}\n"
+			      "  router: {container: nginx}\n"
 			      "  status: {push: false}\n"
 			      "  policy: {allowPrivileged: true, allowHostBindMounts: true}\n"
 			      "---\n" DEP("web", "    privileged: true\n"
@@ -312,7 +311,6 @@ static void cluster_defaults_and_default_cluster(void **state)
 	assert_string_equal(c->endpoints[0].tls.key_file, "key.pem");
 	assert_int_equal(c->router.n_reload_command, 0);
 	assert_string_equal(c->router.container, "nginx");
-	assert_string_equal(c->router.error_log, "/var/log/nginx/error.log");
 	assert_int_equal(c->push_notes, 0);
 	done(&set, &d);
 }
