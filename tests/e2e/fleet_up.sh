@@ -2,11 +2,18 @@
 # The 25-node fleet from specs/ comes up from nothing with `auriga apply --repo` (a local specs
 # repo made by hack/demo-repo.sh), in phase order, each container labelled with its deployment,
 # ordinal, revision and commit; the note on the commit says Healthy 25/25; plan then says there is
-# nothing to do.
+# nothing to do. Phase order is checked against readiness: every node answers ready only
+# DEMO_START_DELAY_MS after it started, so no container of a later group may be created before
+# every node of the group before it could have become ready.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 
 make_fleet "$FLEET_SPECS"
+# Readiness comes a fixed time after start: a node cannot be ready earlier, whatever auriga probes.
+DELAY_MS=3000
+sed -i "s/^      NODE_TYPE: \(.*\)$/      NODE_TYPE: \1\n      DEMO_START_DELAY_MS: \"$DELAY_MS\"/" "$FLEET_SPECS"/nodes/*.yaml
+expect_eq "every node deployment's nodes turn ready $DELAY_MS ms after they start" 4 \
+	"$(cat "$FLEET_SPECS"/nodes/*.yaml | grep -c "DEMO_START_DELAY_MS: \"$DELAY_MS\"")"
 
 out=$(auriga_engine plan "$FLEET_SPECS" 2>&1)
 rc=$?
@@ -65,18 +72,40 @@ expect_eq "validators keep a named volume per ordinal" 5 \
 expect_eq "ports are published on 127.0.0.1 only" "" \
 	"$(docker ps --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" --format '{{.Ports}}' | grep -v '^127\.0\.0\.1:[0-9]*->9003/tcp$')"
 
-# Phase order: every slim container started before the first business container was created,
-# and every business container before the first validator.
-order=$(docker ps --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" -q |
-	xargs docker inspect -f '{{index .Config.Labels "auriga.io/deployment"}} {{.Created}}' |
-	awk '{sub(/business-[12]/, "business", $1); print}')
-check "slim were all created before any business node" python3 - "$order" <<'PY'
+# Phase order, by readiness: a group's first container is created only after every node of the
+# group before it is ready (slim, then business-1, then business-2, which depends on it, then the
+# validators). A node is ready no earlier than its start (Docker's StartedAt) plus
+# DEMO_START_DELAY_MS, so a creation (Docker's Created) before that means auriga did not wait for
+# readiness. The node's clock starts a little before Docker records StartedAt: 200 ms are allowed
+# for that, far less than the delay a missing wait would show.
+rows=$(docker ps --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" -q |
+	xargs docker inspect -f '{{index .Config.Labels "auriga.io/deployment"}} {{.Created}} {{.State.StartedAt}}')
+order=$(python3 - "$rows" "$DELAY_MS" <<'PY'
 import sys
-rows = [l.split() for l in sys.argv[1].splitlines()]
-by = {}
-for d, t in rows: by.setdefault(d, []).append(t)
-sys.exit(0 if max(by["slim"]) < min(by["business"]) and max(by["business"]) < min(by["validators"]) else 1)
+from datetime import datetime, timezone
+def ns(t):
+    # RFC 3339 with up to nine fraction digits, in UTC as Docker writes it.
+    whole, _, frac = t.rstrip("Z").partition(".")
+    s = datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    return int(s) * 10**9 + int((frac + "000000000")[:9])
+delay = int(sys.argv[2]) * 10**6
+created, ready = {}, {}
+for line in sys.argv[1].splitlines():
+    d, c, s = line.split()
+    created.setdefault(d, []).append(ns(c))
+    ready.setdefault(d, []).append(ns(s) + delay)
+groups = ["slim", "business-1", "business-2", "validators"]
+print(" ".join("%s>%s:%d" % (a, b, (min(created[b]) - max(ready[a])) // 10**6)
+               for a, b in zip(groups, groups[1:]) if a in ready and b in created))
 PY
+)
+diag "first creation in a group minus the last readiness in the group before it (ms): $order"
+for pair in slim:business-1 business-1:business-2 business-2:validators; do
+	a=${pair%%:*} b=${pair#*:}
+	gap=$(tr ' ' '\n' <<<"$order" | awk -F: -v k="$a>$b" '$1 == k {print $2}')
+	check "no $b container was created before every $a node was ready (${gap:-no data} ms after)" \
+		test "${gap:--9999}" -ge -200
+done
 
 out=$(auriga_engine plan "$FLEET_SPECS" 2>&1)
 rc=$?
