@@ -77,6 +77,8 @@ static void print_table(const char *note_commit, const struct fleet_status *s)
 			printf("  %s=%s %s: %s\n", c->type, c->status ? c->status : "?", c->reason ? c->reason : "",
 			       c->message ? c->message : "");
 		}
+		if (d->restarts > 0)
+			printf("  restarts: %ld (liveness failed)\n", d->restarts);
 		if (d->last_error)
 			printf("  last error: %s\n", d->last_error);
 	}

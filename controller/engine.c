@@ -37,7 +37,7 @@ struct eng_dep {
 	int blocked;
 	char *last_error;
 	int64_t started_at, finished_at;	/* wall ms */
-	unsigned restarts;		/* liveness restarts */
+	unsigned restarts;		/* liveness restarts, reported in the status */
 	struct rollout_result res;
 	char *step;
 	enum status_phase phase;
@@ -949,11 +949,12 @@ static size_t pass_deployment(struct engine *e, const struct desired_deployment 
 			op.c = ctrs[i].c;
 			op.ordinal = ctrs[i].c->ordinal;
 			op.why = fmt("liveness failed: %s", st->last_failure);
+			/* A draining controller restarts nothing, so it counts nothing either. */
 			if (!e->draining) {
 				op_issue(e, dd, &t, &op);
 				issued++;
+				ed->restarts++;
 			}
-			ed->restarts++;
 			free(op.why);
 		}
 	}
@@ -1098,6 +1099,7 @@ static void build_status(struct engine *e)
 		sd->ready = ed->res.ready;
 		sd->updated = ed->res.updated;
 		sd->available = ed->res.available;
+		sd->restarts = ed->restarts;
 		sd->strategy = xstrdup(plan_strategy_name(dd->strategy));
 		sd->step = ed->step ? xstrdup(ed->step) : NULL;
 		sd->last_error = ed->last_error ? xstrdup(ed->last_error) : NULL;

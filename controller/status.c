@@ -132,6 +132,7 @@ void status_copy(struct fleet_status *dst, const struct fleet_status *src)
 		d->ready = sd->ready;
 		d->updated = sd->updated;
 		d->available = sd->available;
+		d->restarts = sd->restarts;
 		d->strategy = dup_or_null(sd->strategy);
 		d->step = dup_or_null(sd->step);
 		d->last_error = dup_or_null(sd->last_error);
@@ -336,6 +337,7 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 	emit_long(e, "ready", d->ready);
 	emit_long(e, "updated", d->updated);
 	emit_long(e, "available", d->available);
+	emit_long(e, "restarts", d->restarts);
 	emit_str(e, "strategy", d->strategy);
 	emit_str(e, "step", d->step);
 	if (d->nconditions) {
@@ -584,6 +586,8 @@ static void parse_deployment(struct parse *p, const char *name, const struct yno
 			set_long(p, v, key, &d->updated);
 		else if (strcmp(key, "available") == 0)
 			set_long(p, v, key, &d->available);
+		else if (strcmp(key, "restarts") == 0)
+			set_long(p, v, key, &d->restarts);
 		else if (strcmp(key, "strategy") == 0)
 			set_str(p, v, key, &d->strategy);
 		else if (strcmp(key, "step") == 0)
@@ -729,6 +733,7 @@ json_t *status_to_json(const struct fleet_status *s)
 		json_object_set_new(o, "ready", json_integer(d->ready));
 		json_object_set_new(o, "updated", json_integer(d->updated));
 		json_object_set_new(o, "available", json_integer(d->available));
+		json_object_set_new(o, "restarts", json_integer(d->restarts));
 		json_str(o, "strategy", d->strategy);
 		json_str(o, "step", d->step);
 		for (j = 0; j < d->nconditions; j++) {

@@ -32,6 +32,7 @@ struct status_deployment {
 	enum status_phase phase;
 	char *revision;
 	long desired, ready, updated, available;
+	long restarts;		/* containers auriga restarted for failing liveness since it started */
 	char *strategy;		/* Rolling, Recreate, BlueGreen, Canary */
 	char *step;		/* what the strategy is doing: "rolling business-2 5/7" */
 	struct status_condition *conditions;

@@ -2,7 +2,8 @@
 # Liveness restarts by auriga, read from Docker's events: a node whose liveness turns DOWN is
 # removed and made anew (a new container, not Docker's restart policy bringing the old one back)
 # once failureThreshold probes in a row have failed, not at the first failure; a node that only
-# fails readiness is never restarted; the log says which container went and why.
+# fails readiness is never restarted; the log says which container went and why, and the status
+# counts the restart.
 . "$(dirname "$0")/../lib.sh"
 
 INST=it-live-$$
@@ -120,6 +121,16 @@ expect_match "the log says the live node was removed because liveness failed (50
 	"remove.*$LIVE.*liveness failed: liveness: GET http://[^ ]*/q/health/live: 503" "$line"
 expect_eq "the log says so for no node that fails readiness only" "" \
 	"$(grep 'liveness failed' "$TEST_TMP/log" | grep "$IDLE")"
+
+# What auriga says: the status counts the restart, on the deployment it restarted only.
+restarts() {
+	curl -sf --max-time 5 "$url/api/v1/deployments/$1" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["restarts"])' 2>/dev/null
+}
+live_restarted() { [ "$(restarts "$LIVE")" -ge 1 ] 2>/dev/null; }
+wait_for 10 live_restarted
+check "the status of the live node counts its restart (restarts: $(restarts "$LIVE"))" live_restarted
+expect_eq "the status of the node that fails readiness only counts no restart" 0 "$(restarts "$IDLE")"
 
 kill -TERM "$pid"
 wait "$pid"

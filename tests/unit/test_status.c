@@ -33,6 +33,7 @@ static void fill(struct fleet_status *s)
 	d->phase = STATUS_PROGRESSING;
 	d->desired = 7;
 	d->ready = 5;
+	d->restarts = 2;
 	d->strategy = xstrdup("Rolling");
 	d->step = xstrdup("replacing business-2-5: \"quoted\" # not a comment");
 	d->last_error = xstrdup("true");
@@ -66,6 +67,8 @@ static void note_round_trip(void **state)
 	assert_string_equal(back.deployments[1].last_error, "true");
 	assert_int_equal(back.deployments[1].ready, 5);
 	assert_int_equal(back.deployments[1].desired, 7);
+	assert_int_equal(back.deployments[1].restarts, 2);
+	assert_int_equal(back.deployments[0].restarts, 0);
 	assert_int_equal(back.deployments[1].started_at, 1767225500000LL);
 	assert_int_equal(back.deployments[1].nconditions, 1);
 	assert_string_equal(back.deployments[1].conditions[0].status, "False");
@@ -180,6 +183,8 @@ static void json_form(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "desired")), 12);
 	assert_string_equal(json_string_value(json_object_get(j, "observedAt")), "2026-01-01T00:00:00.123Z");
 	assert_int_equal(json_array_size(json_object_get(j, "deployments")), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "deployments"), 1),
+							    "restarts")), 2);
 	assert_string_equal(json_string_value(json_object_get(
 		json_array_get(json_object_get(json_array_get(json_object_get(j, "deployments"), 1), "conditions"), 0),
 		"reason")), "ProbeFailed");
@@ -221,6 +226,7 @@ static void copy_is_deep(void **state)
 	status_copy(&c, &s);
 	status_release(&s);
 	assert_string_equal(c.deployments[1].conditions[0].reason, "ProbeFailed");
+	assert_int_equal(c.deployments[1].restarts, 2);
 	status_release(&c);
 }
 
