@@ -200,11 +200,27 @@ expect_eq "pre-promotion analysis passing: NGINX answers from v2 alone" "100 0 v
 [ "$rc" = 0 ] || show r1b
 
 # --- (3) scaleDownDelaySeconds: the old slot stays that long after the switch --------------------
+# The reload takes 2 s here (a loaded host): the delay counts from the moment NGINX serves the switch,
+# not from the decision to switch, 2 s earlier.
+# slow_reload: the Cluster's reload command after a pause of 2 s; fast_reload: as it was.
+cp "$SPECS/cluster.yaml" "$TEST_TMP/cluster.yaml"
+slow_reload() {
+	python3 - "$TEST_TMP/cluster.yaml" "$SPECS/cluster.yaml" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+m = re.search(r"reloadCommand: \[(nginx[^\]]*)\]", text)
+new = "reloadCommand: [sh, -c, 'sleep 2; exec %s']" % m.group(1).replace(",", "")
+open(sys.argv[2], "w").write(text[:m.start()] + new + text[m.end():])
+PY
+}
+fast_reload() { cp "$TEST_TMP/cluster.yaml" "$SPECS/cluster.yaml"; }
 DELAY=15
 write_dep auriga-demo-node:v3 "$(bluegreen "" 2 $DELAY)"
+slow_reload
 since=$(date +%s)
 release r3
 rc=$?
+fast_reload
 until_t=$(( $(date +%s) + 1 ))
 expect_eq "scale-down delay: apply succeeds" 0 "$rc"
 expect_eq "scale-down delay: v3 in slot blue, slot green gone" \
