@@ -349,6 +349,8 @@ n0=${out##*connect-failed=}
 check "upstreamHealth maxFails 0: NGINX never marks it failed, it tries the stopped container on its turns (at least 50 of 200: $n0)" \
 	test "$n0" -ge 50
 
+expect_eq "no sanitizer report in any apply's output" "" \
+	"$(grep -lE 'Sanitizer|runtime error' "$TEST_TMP"/r*.err "$TEST_TMP"/r*.out 2>/dev/null)"
 diag "traffic_analysis took $(( $(date +%s) - t0 )) s"
 [ "$_tap_failed" -eq 0 ] || { tail -5 "$NGX/error.log"; tail -3 "$PROM/log"; } | while read -r l; do diag "$l"; done
 
