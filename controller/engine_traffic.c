@@ -56,6 +56,7 @@ struct et_dep {
 	struct analysis_run *run;
 	struct et_smoke *smoke;
 	int attempts;
+	int switch_unserved;		/* rec.switched, and NGINX not yet seen serving it */
 };
 
 struct engine_traffic {
@@ -880,8 +881,10 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 		tv[i].ready = v[i].ready;
 		tv[i].unknown = !v[i].known;
 	}
-	if (strcmp(d->rec.rev, rev) != 0)
+	if (strcmp(d->rec.rev, rev) != 0) {
 		check_drop(d);
+		d->switch_unserved = 0;
+	}
 	memset(&in, 0, sizeof(in));
 	in.deployment = dd->name;
 	in.strategy = &dd->spec->strategy;
@@ -901,10 +904,24 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 	d->complete = tr.res.complete;
 	if (!record_eq(&before, &d->rec))
 		records_save(t);
+	if (d->rec.switched && !before.switched)
+		d->switch_unserved = 1;
 	if (tr.fail == NULL && !heal_only) {
 		verdict->fail = route(t, dd, &tr, stable_rev, rollback, v, n, &waiting);
 		if (waiting)
 			keep_routed(&tr.res);
+		/*
+		 * The switch happened when NGINX serves it, not when it was decided:
+		 * the monitor window and the scale-down delay count from there, so a
+		 * slow reload does not shorten the time the old slot is kept.
+		 */
+		if (d->switch_unserved && !waiting && verdict->fail == NULL) {
+			d->switch_unserved = 0;
+			if (d->rec.switched) {
+				d->rec.switched_at = wall_ms();
+				records_save(t);
+			}
+		}
 		/* Not done before NGINX serves it: the pass after the confirmation says complete. */
 		if (waiting && t->router != NULL && router_confirming(t->router)) {
 			tr.res.complete = 0;
