@@ -5,9 +5,10 @@
 # canary's containers alone (selected by the {{revision}} and {{instances}} placeholders) from
 # Prometheus, and rolls it back with no failed request after that; a good version passes the same
 # analysis and reaches 100 %. A second metric counts the series a query selects by {{deployment}}
-# and {{containers}}: exactly the new slot's two containers, at the release's revision. Prometheus scrapes the containers at their published 127.0.0.1 ports,
-# found by a file_sd list the test keeps current, and auriga's own /metrics, which must show the
-# canary weight at each router change (back to 0 at the end) and every measurement's result.
+# and {{containers}}: exactly the new slot's two containers, at the release's revision. Prometheus
+# scrapes the containers at their published 127.0.0.1 ports, found by a file_sd list the test keeps
+# current, and auriga's own /metrics, which must show the canary weight at each router change (back
+# to 0 at the end) and every measurement's result.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 
@@ -337,6 +338,7 @@ expect_eq "flaky canary: the weight metric went 20, then back to 0" "20 0" "$w_a
 
 # --- (b) a good canary passes the analysis and reaches 100 % ---------------------------------------
 good_start=$(date +%s%3N)
+named_before=$(result successful by-container)
 pid=$(load "$TEST_TMP/load-b" 100)
 write_dep auriga-demo-node:v2
 if wait_for 90 only auriga-demo-node:v2 Healthy; then ok "good canary: v2 reaches 100 %, alone and healthy"; else
@@ -350,7 +352,7 @@ sleep 1
 succ=$(result successful)
 diag "good canary: analysis measurements: $succ successful, $(result inconclusive) inconclusive (no data yet) in all"
 check "good canary: the analysis passed on measured values (at least 2 successful measurements)" test "$succ" -ge 2
-named=$(result successful by-container)
+named=$(( $(result successful by-container) - named_before ))
 diag "by-container: $named successful, $(result failed by-container) failed, $(result inconclusive by-container) inconclusive in all"
 check "good canary: {{deployment}} and {{containers}} selected the new slot's two containers alone (at least 2 measurements of 22)" \
 	test "$named" -ge 2
