@@ -95,6 +95,11 @@ static void decision_table_separate_limits(void **state)
 		{ 2, 0, 3, 5, 0, 3, ANALYSIS_SUCCESSFUL },	/* three inconclusive tolerated */
 		{ 1, 0, 3, 5, 0, 3, ANALYSIS_RUNNING },
 		{ 0, 0, 4, 5, 0, 3, ANALYSIS_INCONCLUSIVE },
+		/* Every measurement inconclusive, each within the limit: no evidence is never a pass. */
+		{ 0, 0, 3, 3, 0, 3, ANALYSIS_INCONCLUSIVE },
+		{ 0, 0, 3, 3, 3, 3, ANALYSIS_INCONCLUSIVE },
+		{ 0, 0, 1, 0, 0, 1, ANALYSIS_INCONCLUSIVE },	/* count 0 means one */
+		{ 1, 0, 2, 3, 0, 2, ANALYSIS_SUCCESSFUL },
 		/* Both set, each at its own bound. */
 		{ 1, 2, 2, 5, 2, 2, ANALYSIS_SUCCESSFUL },
 		{ 0, 2, 3, 5, 2, 2, ANALYSIS_INCONCLUSIVE },
