@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `auriga plan --json` against the real engine, and `--prune` with its guard: the plan parses,
 # lists per deployment the actions and reasons (create, replace with the containers' ids and
-# revisions, start), exits 2 when something would change and 0 when nothing would, and what it
-# lists is exactly what `auriga apply` then changes (compared by container id). A deployment gone
-# from the specs keeps running without --prune; with --prune its containers go, at most a quarter
-# of the fleet per pass ("prune held back"), the rest in the passes after.
+# revisions, start), exits 2 when something would change, 0 when nothing would and 1 on any error
+# (a usage error too), and what it lists is exactly what `auriga apply` then changes (compared by
+# container id). A deployment gone from the specs keeps running without --prune; with --prune its
+# containers go, at most a quarter of the fleet per pass ("prune held back"), the rest in the
+# passes after.
 . "$(dirname "$0")/../lib.sh"
 
 INST=it-plan-$$
@@ -55,6 +56,18 @@ EOF
 
 deployment pja 2 auriga-demo-node:v1 >"$SPECS/pja.yaml"
 deployment pjb 1 auriga-demo-node:v1 >"$SPECS/pjb.yaml"
+
+# --- errors are 1, never 2 (which says only that something would change) ----------------------
+run plan --json --no-such-option "$SPECS" >/dev/null 2>&1
+expect_eq "an unknown option exits 1" 1 "$?"
+mkdir -p "$TEST_TMP/broken"
+printf 'apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: pjx}\nspec: {replicas: -1, template: {image: x}}\n' \
+	>"$TEST_TMP/broken/x.yaml"
+out=$(run plan --json "$TEST_TMP/broken" 2>&1 >/dev/null)
+expect_eq "specs that do not load exit 1" 1 "$?"
+expect_match "with the file and position of the error" "x.yaml:4:[0-9]+: Deployment/pjx: spec.replicas" "$out"
+run plan --json --docker-host "unix://$TEST_TMP/no-docker.sock" "$SPECS" >/dev/null 2>"$TEST_TMP/nodocker.err"
+expect_eq "an engine that does not answer exits 1" 1 "$?"
 
 # --- nothing runs yet: three containers to create --------------------------------------------
 plan_json
