@@ -612,11 +612,52 @@ static void check_service(struct checker *c, const struct spec_service *s)
 	}
 }
 
+/* The placeholders the engine fills into a Prometheus query before each run (engine_traffic.c). */
+static const char *const query_placeholders[] = { "revision", "slot", "deployment", "containers", "instances" };
+
+/*
+ * A query's placeholders are checked here as the run would expand them, so that a misspelt one
+ * or a '{{' left open is refused by validate and not found only when a release is judged.
+ */
+static void check_query_placeholders(struct checker *c, const struct spec_analysis_template *a, size_t i)
+{
+	const char *p = a->metrics[i].query, *open;
+	char path[80];
+
+	snprintf(path, sizeof(path), "spec.metrics[%zu].provider.prometheus.query", i);
+	while (p && (open = strstr(p, "{{")) != NULL) {
+		const char *name = open + 2, *end, *close = strstr(name, "}}");
+		size_t k, len;
+
+		if (close == NULL) {
+			ERR(c, SPEC_ANALYSIS_TEMPLATE, &a->meta, path, "'{{' without '}}': \"%.40s\"", open);
+			return;
+		}
+		while (*name == ' ')
+			name++;
+		end = close;
+		while (end > name && end[-1] == ' ')
+			end--;
+		len = (size_t)(end - name);
+		for (k = 0; k < ARRAY_SIZE(query_placeholders); k++)
+			if (strlen(query_placeholders[k]) == len && strncmp(query_placeholders[k], name, len) == 0)
+				break;
+		if (k == ARRAY_SIZE(query_placeholders))
+			ERR(c, SPEC_ANALYSIS_TEMPLATE, &a->meta, path,
+			    "unknown placeholder \"{{%.*s}}\" (known: revision, slot, deployment, containers, instances)",
+			    (int)(close - open - 2), open + 2);
+		p = close + 2;
+	}
+}
+
 static void check_template_metrics(struct checker *c, const struct spec_analysis_template *a)
 {
 	size_t i, j;
 	char path[64];
 
+	for (i = 0; i < a->n_metrics; i++)
+		if (a->metrics[i].provider == SPEC_METRIC_PROMETHEUS)
+			check_query_placeholders(c, a, i);
 	for (i = 0; i < a->n_metrics; i++)
 		for (j = 0; j < i; j++)
 			if (a->metrics[i].name && a->metrics[j].name &&

@@ -72,6 +72,9 @@ enum analysis_result analysis_decide(const struct analysis_tally *t, int count, 
 		return ANALYSIS_INCONCLUSIVE;
 	if (t->successful + t->failed + t->inconclusive < (count > 0 ? count : 1))
 		return ANALYSIS_RUNNING;
+	/* Inconclusive ones within their limit are tolerated, but a run of nothing else is no evidence. */
+	if (t->successful + t->failed == 0)
+		return ANALYSIS_INCONCLUSIVE;
 	return ANALYSIS_SUCCESSFUL;
 }
 

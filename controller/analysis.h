@@ -49,7 +49,8 @@ struct analysis_tally {
  * The decision after each measurement: FAILED as soon as failed >
  * failure_limit, INCONCLUSIVE as soon as inconclusive > inconclusive_limit
  * (both decided early: no further measurement is taken), RUNNING while fewer
- * than count measurements were taken, else SUCCESSFUL.
+ * than count measurements were taken, INCONCLUSIVE when all count of them
+ * were inconclusive (tolerated one by one, yet no evidence), else SUCCESSFUL.
  */
 enum analysis_result analysis_decide(const struct analysis_tally *t, int count, int failure_limit,
 				     int inconclusive_limit);

@@ -26,7 +26,7 @@ static void usage(FILE *out)
 		"options:\n" ENGINE_CLI_HELP
 		"  --json                     one JSON document on stdout\n"
 		"  -h, --help                 this help\n\n"
-		"exit status: 0 nothing would change, 2 something would, 1 error.\n");
+		"exit status: 0 nothing would change, 2 something would, 1 error (a usage error too).\n");
 }
 
 int cmd_plan(int argc, char **argv)
@@ -71,19 +71,18 @@ int cmd_plan(int argc, char **argv)
 			json = 1;
 			continue;
 		}
+		/* A usage error is 1 here, not 2 as elsewhere: 2 says only that something would change. */
 		r = engine_cli_opt(&cli, c, optarg, &err);
 		if (r <= 0) {
 			if (r < 0)
 				fprintf(stderr, "auriga plan: %s\n", error_msg(err));
 			else
 				usage(stderr);
-			rc = 2;
 			goto out;
 		}
 	}
 	if (engine_cli_finish(&cli, argc - optind, argv + optind, &err) < 0) {
 		fprintf(stderr, "auriga plan: %s\n", error_msg(err));
-		rc = 2;
 		goto out;
 	}
 	if (engine_cli_load(&cli, &set, &err) < 0)

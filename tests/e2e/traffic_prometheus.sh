@@ -4,9 +4,11 @@
 # with 500 and stops it at its first analysis, whose instant query reads the error ratio of the
 # canary's containers alone (selected by the {{revision}} and {{instances}} placeholders) from
 # Prometheus, and rolls it back with no failed request after that; a good version passes the same
-# analysis and reaches 100 %. Prometheus scrapes the containers at their published 127.0.0.1 ports,
-# found by a file_sd list the test keeps current, and auriga's own /metrics, which must show the
-# canary weight at each router change (back to 0 at the end) and every measurement's result.
+# analysis and reaches 100 %. A second metric counts the series a query selects by {{deployment}}
+# and {{containers}}: exactly the new slot's two containers, at the release's revision. Prometheus
+# scrapes the containers at their published 127.0.0.1 ports, found by a file_sd list the test keeps
+# current, and auriga's own /metrics, which must show the canary weight at each router change (back
+# to 0 at the end) and every measurement's result.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 
@@ -136,6 +138,13 @@ on_exit "kill $sd_pid"
 # error rate to 4 %, under the 5 % threshold: only a query that sees the canary alone fails it.
 SEL='job="canary",revision="{{revision}}",instance=~"{{instances}}",uri="/api/v11/transactions"'
 QUERY="(sum(increase(http_server_requests_total{$SEL,status=~\"5..\"}[10s])) or vector(0)) / sum(increase(http_server_requests_total{$SEL}[10s]))"
+# The containers a query names by {{deployment}} and {{containers}} (the file_sd list labels each
+# target with its deployment and container name), as ten times their number plus the number of them
+# at the release's revision: 22 when they are exactly the new slot's two containers; 42 when the
+# stable slot's are among them, 20 when they are the stable slot's alone, no data when they match
+# nothing.
+NAMED='job="canary",deployment="{{deployment}}",container=~"{{containers}}"'
+BYNAME="count(up{$NAMED}) * 10 + (count(up{$NAMED,revision=\"{{revision}}\"}) or vector(0))"
 cat >"$FLEET_SPECS/cluster.yaml" <<EOF
 apiVersion: auriga.io/v1
 kind: Cluster
@@ -167,6 +176,15 @@ spec:
         prometheus:
           address: http://127.0.0.1:$PP
           query: '$QUERY'
+    - name: by-container
+      interval: 3s
+      count: 3
+      failureLimit: 1
+      failureCondition: {operator: "!=", value: 22}
+      provider:
+        prometheus:
+          address: http://127.0.0.1:$PP
+          query: '$BYNAME'
 EOF
 
 # write_dep IMAGE: the deployment, released by canary, committed and pushed to the remote the
@@ -256,9 +274,11 @@ images() { fleet_ps '{{.Image}}' | sort | tr '\n' ' ' | sed 's/ $//'; }
 only() { [ "$(images)" = "$1 $1" ] && [ "$(dep_field phase)" = "$2" ]; }
 version() { curl -s -o /dev/null -D - -X POST "http://127.0.0.1:$LP/api/v11/transactions" | tr -d '\r' |
 	sed -n 's/^X-Node-Version: //Ip'; }
-# result NAME: the deployment's count of analysis measurements with that result (0 when none).
+# result NAME [METRIC]: the deployment's count of the metric's measurements with that result (0 when
+# none); the metric is error-rate unless named.
 result() {
-	awk -v r="result=\"$1\"" 'index($0, r) { v = $NF } END { print (v == "" ? 0 : v) }' "$TEST_TMP/results" 2>/dev/null
+	awk -v r="metric=\"${2:-error-rate}\",result=\"$1\"" 'index($0, r) { v = $NF } END { print (v == "" ? 0 : v) }' \
+		"$TEST_TMP/results" 2>/dev/null
 }
 # prom QUERY: the value of an instant query at Prometheus ("" for no data).
 prom() {
@@ -318,6 +338,7 @@ expect_eq "flaky canary: the weight metric went 20, then back to 0" "20 0" "$w_a
 
 # --- (b) a good canary passes the analysis and reaches 100 % ---------------------------------------
 good_start=$(date +%s%3N)
+named_before=$(result successful by-container)
 pid=$(load "$TEST_TMP/load-b" 100)
 write_dep auriga-demo-node:v2
 if wait_for 90 only auriga-demo-node:v2 Healthy; then ok "good canary: v2 reaches 100 %, alone and healthy"; else
@@ -331,6 +352,12 @@ sleep 1
 succ=$(result successful)
 diag "good canary: analysis measurements: $succ successful, $(result inconclusive) inconclusive (no data yet) in all"
 check "good canary: the analysis passed on measured values (at least 2 successful measurements)" test "$succ" -ge 2
+named=$(( $(result successful by-container) - named_before ))
+diag "by-container: $named successful, $(result failed by-container) failed, $(result inconclusive by-container) inconclusive in all"
+check "good canary: {{deployment}} and {{containers}} selected the new slot's two containers alone (at least 2 measurements of 22)" \
+	test "$named" -ge 2
+expect_eq "in neither release did they select another count of containers (no by-container measurement failed)" 0 \
+	"$(result failed by-container)"
 w_b=$(awk -v s="$good_start" '$1 >= s { print $2 }' "$TEST_TMP/weights" | tr '\n' ' ' | sed 's/ $//')
 diag "good canary: auriga_canary_weight_percent went $w_b"
 expect_eq "good canary: the weight metric went 20, 50, then 0 once complete" "20 50 0" "$w_b"

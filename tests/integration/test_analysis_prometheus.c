@@ -4,7 +4,8 @@
  * the error-rate query fails its 0.05 threshold with the value reported, passes for the good node,
  * and is inconclusive once Prometheus is stopped; a query names the node by the {{instances}}
  * placeholder, and one naming nothing Prometheus has (no data yet) is inconclusive, never a
- * success, each measurement reported as it is taken; the scrape provider reads the containers directly.
+ * success, each measurement reported as it is taken; inconclusiveLimit and failureLimit each bound
+ * their own kind of measurement; the scrape provider reads the containers directly.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -351,6 +352,67 @@ static void placeholders_and_no_data(void **state)
 	assert_int_equal(measured_counts.n[ANALYSIS_SUCCESSFUL] + measured_counts.n[ANALYSIS_FAILED], 0);
 }
 
+/* Runs one metric with its own failureLimit and inconclusiveLimit; every measurement counted. */
+static void run_limits(const char *q, int count, int failure_limit, int inconclusive_limit)
+{
+	struct outcome *po = &measured_outcome;
+	struct analysis_opts opts = { 0 };
+	struct error *err = NULL;
+	struct analysis_run *run;
+	struct spec_metric m;
+	char addr[64];
+
+	snprintf(addr, sizeof(addr), "http://127.0.0.1:%d", prom_port);
+	snprintf(query, sizeof(query), "%s", q);
+	prom_metric(&m, addr);
+	m.count = count;
+	m.failure_limit = failure_limit;
+	m.inconclusive_limit = inconclusive_limit;
+	memset(&measured_outcome, 0, sizeof(measured_outcome));
+	memset(&measured_counts, 0, sizeof(measured_counts));
+	opts.metrics = &m;
+	opts.n_metrics = 1;
+	opts.request_timeout_ms = 3000;
+	opts.measured = on_measured_counts;
+	run = analysis_run_start(L, H, &opts, on_done_measured, NULL, &err);
+	if (run == NULL)
+		fail_msg("analysis_run_start: %s", error_msg(err));
+	wait_all(&po, 1);
+	print_message("%s (failureLimit %d, inconclusiveLimit %d): %s: %s\n", q, failure_limit, inconclusive_limit,
+		      analysis_result_name(measured_outcome.result), measured_outcome.message);
+	analysis_run_free(run);
+}
+
+/*
+ * inconclusiveLimit apart from failureLimit, against Prometheus: a lenient failureLimit tolerates
+ * no inconclusive measurement beyond inconclusiveLimit, and a lenient inconclusiveLimit no failure
+ * beyond failureLimit; each run stops at the first measurement past its limit.
+ */
+static void separate_limits(void **state)
+{
+	/* A series Prometheus does not have: every measurement is no data. */
+	static const char no_data[] = "sum(up{instance=\"127.0.0.1:1\"})";
+
+	(void)state;
+	run_limits(no_data, 3, 3, 0);
+	assert_int_equal(measured_outcome.result, ANALYSIS_INCONCLUSIVE);
+	assert_int_equal(measured_counts.n[ANALYSIS_INCONCLUSIVE], 1);
+	assert_non_null(strstr(measured_outcome.message, "error-rate: inconclusive (1 of 3 measurements): no data"));
+	run_limits(no_data, 3, 0, 2);
+	assert_int_equal(measured_outcome.result, ANALYSIS_INCONCLUSIVE);
+	assert_int_equal(measured_counts.n[ANALYSIS_INCONCLUSIVE], 3);
+	/* inconclusiveLimit unset: the failureLimit, 3; three measurements of no data are no evidence, not a pass. */
+	run_limits(no_data, 3, 3, -1);
+	assert_int_equal(measured_outcome.result, ANALYSIS_INCONCLUSIVE);
+	assert_int_equal(measured_counts.n[ANALYSIS_INCONCLUSIVE], 3);
+	assert_non_null(strstr(measured_outcome.message, "error-rate: inconclusive (3 of 3 measurements): no data"));
+	/* A value over the threshold every time: 1 > 0.05. */
+	run_limits("vector(1)", 3, 0, 3);
+	assert_int_equal(measured_outcome.result, ANALYSIS_FAILED);
+	assert_int_equal(measured_counts.n[ANALYSIS_FAILED], 1);
+	assert_non_null(strstr(measured_outcome.message, "error-rate = 1 > 0.05"));
+}
+
 static void scrape_error_rate(void **state)
 {
 	static const char sel[] = "http_server_requests_total{uri=\"/api/v11/transactions\",status=~\"5..\"} / "
@@ -547,6 +609,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(prometheus_error_rate),
 		cmocka_unit_test(placeholders_and_no_data),
+		cmocka_unit_test(separate_limits),
 		cmocka_unit_test(scrape_error_rate),
 		cmocka_unit_test(unreachable_scrape_limit),
 		cmocka_unit_test(prometheus_stopped_inconclusive),

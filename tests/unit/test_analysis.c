@@ -69,6 +69,58 @@ static void decision_table(void **state)
 	}
 }
 
+/*
+ * inconclusiveLimit set apart from failureLimit: each limit counts its own kind of measurement.
+ * Inconclusive measurements beyond inconclusiveLimit end the run inconclusive (which fails the
+ * release) even while the failures are within failureLimit; failures beyond failureLimit fail it
+ * even while the inconclusive ones are within inconclusiveLimit; within both, the run goes on to
+ * its count and passes.
+ */
+static void decision_table_separate_limits(void **state)
+{
+	static const struct {
+		int s, f, i;		/* successful, failed, inconclusive so far */
+		int count, flimit, ilimit;
+		enum analysis_result want;
+	} t[] = {
+		/* A lenient failureLimit does not lend its tolerance to inconclusive measurements. */
+		{ 1, 0, 1, 5, 3, 0, ANALYSIS_INCONCLUSIVE },
+		{ 0, 3, 1, 5, 3, 0, ANALYSIS_INCONCLUSIVE },
+		{ 2, 3, 0, 5, 3, 0, ANALYSIS_SUCCESSFUL },	/* three failures tolerated, no inconclusive */
+		{ 1, 3, 0, 5, 3, 0, ANALYSIS_RUNNING },
+		{ 1, 4, 0, 5, 3, 0, ANALYSIS_FAILED },
+		/* The reverse: a lenient inconclusiveLimit does not tolerate a failure. */
+		{ 1, 1, 0, 5, 0, 3, ANALYSIS_FAILED },
+		{ 0, 1, 3, 5, 0, 3, ANALYSIS_FAILED },
+		{ 2, 0, 3, 5, 0, 3, ANALYSIS_SUCCESSFUL },	/* three inconclusive tolerated */
+		{ 1, 0, 3, 5, 0, 3, ANALYSIS_RUNNING },
+		{ 0, 0, 4, 5, 0, 3, ANALYSIS_INCONCLUSIVE },
+		/* Every measurement inconclusive, each within the limit: no evidence is never a pass. */
+		{ 0, 0, 3, 3, 0, 3, ANALYSIS_INCONCLUSIVE },
+		{ 0, 0, 3, 3, 3, 3, ANALYSIS_INCONCLUSIVE },
+		{ 0, 0, 1, 0, 0, 1, ANALYSIS_INCONCLUSIVE },	/* count 0 means one */
+		{ 1, 0, 2, 3, 0, 2, ANALYSIS_SUCCESSFUL },
+		/* Both set, each at its own bound. */
+		{ 1, 2, 2, 5, 2, 2, ANALYSIS_SUCCESSFUL },
+		{ 0, 2, 3, 5, 2, 2, ANALYSIS_INCONCLUSIVE },
+		{ 0, 3, 2, 5, 2, 2, ANALYSIS_FAILED },
+		{ 0, 3, 3, 6, 2, 2, ANALYSIS_FAILED },		/* a failure still wins over inconclusive */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct analysis_tally tl = { t[i].s, t[i].f, t[i].i };
+		enum analysis_result r = analysis_decide(&tl, t[i].count, t[i].flimit, t[i].ilimit);
+
+		if (r != t[i].want)
+			fail_msg("case %zu: %d successful, %d failed, %d inconclusive of %d with failureLimit %d and "
+				 "inconclusiveLimit %d: %s, want %s",
+				 i, t[i].s, t[i].f, t[i].i, t[i].count, t[i].flimit, t[i].ilimit,
+				 analysis_result_name(r), analysis_result_name(t[i].want));
+	}
+}
+
 static void combine_table(void **state)
 {
 	enum analysis_result a[] = { ANALYSIS_SUCCESSFUL, ANALYSIS_INCONCLUSIVE, ANALYSIS_FAILED };
@@ -290,6 +342,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(compare_and_measure),
 		cmocka_unit_test(decision_table),
+		cmocka_unit_test(decision_table_separate_limits),
 		cmocka_unit_test(combine_table),
 		cmocka_unit_test(prometheus_url),
 		cmocka_unit_test(query_placeholders),
