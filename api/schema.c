@@ -1,6 +1,6 @@
 /* Compiles CRD openAPIV3Schemas and checks position-carrying YAML trees against them. */
-#include "schema.h"
 #include "buf.h"
+#include "schema.h"
 #include "spec_internal.h"
 #include "util.h"
 

@@ -1,7 +1,7 @@
 /* The spec set: loading files and buffers through the bounded loader and the CRD schemas, diags, lookups. */
-#include "spec.h"
 #include "buf.h"
 #include "schema.h"
+#include "spec.h"
 #include "spec_internal.h"
 #include "util.h"
 
