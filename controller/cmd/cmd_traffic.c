@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "runtime/file.h"
 #include "util.h"
 
 #define TOKEN_MAX 4096
@@ -61,21 +62,9 @@ static int base_url(const char *listen, struct buf *out)
 
 static int read_token(const char *path, struct buf *out, struct error **err)
 {
-	FILE *f = fopen(path, "r");
-	char chunk[512];
-	size_t n;
-
-	if (f == NULL)
-		return error_set(err, ERR_NOTFOUND, "cannot open API token file '%s'", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(out, chunk, n) < 0) {
-			fclose(f);
-			return error_set(err, ERR_TOOBIG, "API token file '%s' is over %d bytes", path, TOKEN_MAX);
-		}
-	fclose(f);
-	while (out->len && (out->data[out->len - 1] == '\n' || out->data[out->len - 1] == '\r' ||
-			    out->data[out->len - 1] == ' '))
-		out->data[--out->len] = '\0';
+	if (file_read(path, "API token file", FILE_REGULAR | FILE_SECRET, out, err) < 0)
+		return -1;
+	file_trim_end(out, "\r\n ");
 	if (out->len == 0)
 		return error_set(err, ERR_INVALID, "API token file '%s' is empty", path);
 	return 0;

@@ -1,7 +1,9 @@
 /* Command-line options for reaching a specs repo, and `auriga source`: fetch, snapshot and note from a shell. */
+#include "cmd/gitsrc_cli.h"
+
 #include "buf.h"
 #include "cmd/cli.h"
-#include "cmd/gitsrc_cli.h"
+#include "runtime/file.h"
 #include "status/notes.h"
 #include "status/status.h"
 #include "util.h"
@@ -40,24 +42,14 @@ void gitsrc_cli_release(struct gitsrc_cli *c)
 
 static int read_secret(const char *path, char **out, struct error **err)
 {
-	FILE *f = fopen(path, "r");
 	struct buf b;
-	char chunk[512];
-	size_t n;
 
-	if (f == NULL)
-		return error_set(err, -errno, "cannot read '%s': %s", path, strerror(errno));
 	buf_init(&b, 8192);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (buf_append(&b, chunk, n) < 0) {
-			fclose(f);
-			buf_release(&b);
-			return error_set(err, ERR_TOOBIG, "'%s' is too large for a password", path);
-		}
+	if (file_read(path, "password file", FILE_REGULAR | FILE_SECRET, &b, err) < 0) {
+		buf_release(&b);
+		return -1;
 	}
-	fclose(f);
-	while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
-		b.data[--b.len] = '\0';
+	file_trim_end(&b, "\r\n");
 	*out = buf_detach(&b, NULL);
 	return 0;
 }

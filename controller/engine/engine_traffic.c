@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "docker/docker.h"
 #include "rollout/traffic.h"
+#include "runtime/file.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "status/metrics.h"
@@ -149,14 +150,13 @@ static int records_load(struct engine_traffic *t, struct error **err)
 	return 0;
 }
 
-/* Writes the records to a temporary file, flushes it and renames it over the old one. */
+/* Replaces the records file atomically and durably (see file_replace). */
 static void records_save(struct engine_traffic *t)
 {
 	json_t *root = json_object(), *deps = json_object();
-	struct buf tmp;
+	struct error *err = NULL;
 	char *text;
 	size_t i;
-	int fd = -1, ok = 0;
 
 	if (t->path == NULL) {
 		json_decref(root);
@@ -169,33 +169,13 @@ static void records_save(struct engine_traffic *t)
 	json_object_set_new(root, "deployments", deps);
 	text = json_dumps(root, JSON_SORT_KEYS | JSON_INDENT(1));
 	json_decref(root);
-	buf_init(&tmp, 4096);
-	(void)buf_printf(&tmp, "%s.tmp", t->path);
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd >= 0 && text) {
-		size_t len = strlen(text), off = 0;
-
-		while (off < len) {
-			ssize_t w = write(fd, text + off, len - off);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				break;
-			off += (size_t)w;
-		}
-		ok = off == len && fsync(fd) == 0;
-	}
-	if (fd >= 0)
-		close(fd);
-	if (ok && rename(tmp.data, t->path) != 0)
-		ok = 0;
-	if (!ok) {
-		log_error(COMPONENT, "cannot save release records", "path", t->path, "error", strerror(errno),
+	if (text == NULL)
+		BUG("json_dumps of the release records");
+	if (file_replace(t->path, "release records", text, strlen(text), 0600, &err) < 0) {
+		log_error(COMPONENT, "cannot save release records", "path", t->path, "error", error_msg(err),
 			  (char *)NULL);
-		(void)unlink(tmp.data);
+		error_free(err);
 	}
-	buf_release(&tmp);
 	free(text);
 }
 

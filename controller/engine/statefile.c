@@ -1,5 +1,6 @@
 /* The state file: last healthy and failed revisions per deployment, as JSON replaced atomically with rename(2). */
 #include "engine/statefile.h"
+#include "runtime/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -388,56 +389,15 @@ int statefile_load(struct statefile *s, const char *path, struct error **err)
 
 int statefile_save(struct statefile *s, struct error **err)
 {
-	char *text = NULL, *tmp = NULL, *dir = NULL;
-	size_t len, tlen, off = 0;
-	int fd = -1, rc = 0;
+	char *text;
+	int rc;
 
 	if (s->path == NULL)
 		BUG("statefile_save without a path");
 	text = statefile_dump(s);
-	len = strlen(text);
-	tlen = strlen(s->path) + 32;
-	tmp = xmalloc(tlen);
-	snprintf(tmp, tlen, "%s.tmp.%ld", s->path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = error_set(err, -errno, "cannot write state file '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = error_set(err, -errno, "cannot write state file '%s': %s", tmp, strerror(errno));
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0) {
-		rc = error_set(err, -errno, "cannot flush state file '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp, s->path) != 0) {
-		rc = error_set(err, -errno, "cannot rename '%s' to '%s': %s", tmp, s->path, strerror(errno));
-		goto out;
-	}
-	/* The rename is durable once the folder is flushed. */
-	dir = xstrdup(s->path);
-	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0)
-		(void)fsync(fd);
-	s->dirty = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0 && tmp)
-		(void)unlink(tmp);
+	rc = file_replace(s->path, "state file", text, strlen(text), 0600, err);
+	if (rc == 0)
+		s->dirty = 0;
 	free(text);
-	free(tmp);
-	free(dir);
 	return rc;
 }

@@ -1,6 +1,8 @@
 /* The settings table and the sources it is filled from: defaults, a YAML file, the environment, flags. */
-#include "buf.h"
 #include "runtime/config.h"
+
+#include "buf.h"
+#include "runtime/file.h"
 #include "runtime/log.h"
 #include "util.h"
 
@@ -383,29 +385,6 @@ void config_free(struct config *c)
 	free(c);
 }
 
-static int read_file(const char *path, struct buf *out, struct error **err)
-{
-	char chunk[8192];
-	ssize_t n;
-	int fd, rc = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return error_set(err, -errno, "cannot open config file '%s': %s", path, strerror(errno));
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		if (buf_append(out, chunk, (size_t)n) < 0) {
-			rc = error_set(err, ERR_TOOBIG, "config file '%s' is larger than %d bytes", path,
-				       CONFIG_FILE_MAX);
-			goto out;
-		}
-	}
-	if (n < 0)
-		rc = error_set(err, -errno, "cannot read config file '%s': %s", path, strerror(errno));
-out:
-	close(fd);
-	return rc;
-}
-
 /* The file: one YAML mapping; values are scalars, or sequences of scalars for lists. */
 static int apply_file(struct config *c, const char *path, struct error **err)
 {
@@ -418,7 +397,7 @@ static int apply_file(struct config *c, const char *path, struct error **err)
 	size_t line = 0, val_line = 0;
 	char origin[PATH_MAX + 32];
 
-	rc = read_file(path, &data, err);
+	rc = file_read(path, "config file", FILE_REGULAR, &data, err);
 	if (rc < 0)
 		return rc;
 	if (!yaml_parser_initialize(&parser))

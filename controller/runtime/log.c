@@ -1,6 +1,7 @@
 /* Structured logging to stderr: logfmt or JSON, one line per event, written with one write(2). */
-#include "buf.h"
 #include "runtime/log.h"
+
+#include "buf.h"
 #include "util.h"
 
 #include <jansson.h>

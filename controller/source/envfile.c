@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "runtime/file.h"
 #include "source/gitsrc.h"
 #include "util.h"
 
@@ -202,45 +203,24 @@ int envfile_apply(struct spec_set *set, envfile_read_fn read, void *ctx, struct 
 
 int envfile_read_dir(void *root, const char *path, char **data, size_t *len, struct error **err)
 {
-	struct buf full, b;
-	struct stat st;
-	char chunk[8192];
-	ssize_t r;
-	int fd, rc = 0;
+	struct buf b;
+	int dirfd, rc;
 
 	*data = NULL;
 	*len = 0;
-	buf_init(&full, 8192);
-	(void)buf_printf(&full, "%s/%s", (const char *)root, path);
+	dirfd = open((const char *)root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return error_set(err, ERR_INVALID, "cannot open the specs folder '%s': %s", (const char *)root,
+				 strerror(errno));
 	/* The last component must be a regular file, not a link out of the folder. */
-	fd = open(full.data, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		rc = error_set(err, ERR_INVALID, "cannot open env file '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rc = error_set(err, ERR_INVALID, "env file '%s' is not a regular file", path);
-		goto out;
-	}
 	buf_init(&b, ENVFILE_MAX_BYTES);
-	while ((r = read(fd, chunk, sizeof(chunk))) > 0) {
-		if (buf_append(&b, chunk, (size_t)r) < 0) {
-			buf_release(&b);
-			rc = error_set(err, ERR_INVALID, "env file '%s' is larger than %d bytes", path,
-				       ENVFILE_MAX_BYTES);
-			goto out;
-		}
-	}
-	if (r < 0) {
-		buf_release(&b);
-		rc = error_set(err, ERR_GENERIC, "cannot read env file '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	*data = buf_detach(&b, len);
-out:
-	if (fd >= 0)
-		close(fd);
-	buf_release(&full);
+	rc = file_read_at(dirfd, path, "env file", FILE_NOFOLLOW | FILE_REGULAR, &b, err);
+	if (rc == 0)
+		*data = buf_detach(&b, len);
+	else
+		rc = ERR_INVALID;
+	buf_release(&b);
+	close(dirfd);
 	return rc;
 }
 

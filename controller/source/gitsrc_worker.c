@@ -1,7 +1,8 @@
 /* The Git source's worker thread: fetch on start, on an interval and on demand; note pushes; reports back. */
+#include "source/gitsrc_worker.h"
+
 #include "runtime/log.h"
 #include "runtime/loop.h"
-#include "source/gitsrc_worker.h"
 #include "status/notes.h"
 #include "util.h"
 

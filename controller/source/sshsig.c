@@ -1,6 +1,8 @@
 /* SSH signature verification (sshsig: ed25519, RSA with SHA-2, ECDSA P-256/384/521) with OpenSSL. */
-#include "buf.h"
 #include "source/sshsig.h"
+
+#include "buf.h"
+#include "runtime/file.h"
 #include "util.h"
 
 #include <errno.h>
@@ -212,23 +214,12 @@ int sshsig_signers_parse(struct sshsig_signers **out, const char *text, size_t l
 
 int sshsig_signers_load(struct sshsig_signers **out, const char *path, struct error **err)
 {
-	FILE *f = fopen(path, "r");
 	struct buf b;
-	char chunk[4096];
-	size_t n;
-	int r = 0;
+	int r;
 
 	*out = NULL;
-	if (f == NULL)
-		return error_set(err, -errno, "cannot read allowed signers '%s': %s", path, strerror(errno));
 	buf_init(&b, SIGNERS_MAX);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (buf_append(&b, chunk, n) < 0) {
-			r = error_set(err, ERR_TOOBIG, "allowed signers '%s' is larger than 1 MiB", path);
-			break;
-		}
-	}
-	fclose(f);
+	r = file_read(path, "allowed signers file", FILE_REGULAR, &b, err);
 	if (r == 0)
 		r = sshsig_signers_parse(out, b.data, b.len, path, err);
 	buf_release(&b);

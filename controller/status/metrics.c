@@ -1,7 +1,8 @@
 /* The metrics registry and auriga's metric families, rendered in the Prometheus text format 0.0.4. */
+#include "status/metrics.h"
+
 #include "buf.h"
 #include "error.h"
-#include "status/metrics.h"
 #include "strmap.h"
 #include "util.h"
 

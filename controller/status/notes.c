@@ -1,8 +1,9 @@
 /* Status notes: written on the applied commit, merged per commit (newer observedAt wins) and pushed with retries. */
+#include "status/notes.h"
+
 #include "buf.h"
 #include "runtime/log.h"
 #include "source/gitsrc.h"
-#include "status/notes.h"
 #include "util.h"
 
 #include <git2.h>

@@ -1,6 +1,7 @@
 /* The status model, its note form (a summary line and a YAML document: written with libyaml's emitter, read with our bounded loader) and its JSON form (jansson). */
-#include "buf.h"
 #include "status/status.h"
+
+#include "buf.h"
 #include "util.h"
 #include "yaml_tree.h"
 

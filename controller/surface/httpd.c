@@ -1,8 +1,10 @@
 /* The HTTP server on libmicrohttpd: routes, bearer tokens, body and time bounds, slow-client cut-off. */
+#include "surface/httpd.h"
+
 #include "buf.h"
+#include "runtime/file.h"
 #include "runtime/log.h"
 #include "status/metrics.h"
-#include "surface/httpd.h"
 #include "surface/webhook.h"
 #include "util.h"
 
@@ -114,27 +116,14 @@ void httpd_options_init(struct httpd_options *o)
 static int read_small_file(const char *what, const char *path, size_t max, struct buf *out,
 			   struct error **err)
 {
-	char chunk[4096];
-	ssize_t n;
-	int fd, rc = 0;
+	int rc;
 
 	buf_init(out, max);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return error_set(err, -errno, "cannot open %s '%s': %s", what, path, strerror(errno));
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		if (buf_append(out, chunk, (size_t)n) < 0) {
-			rc = error_set(err, ERR_TOOBIG, "%s '%s' is larger than %zu bytes", what, path, max);
-			goto out;
-		}
-	}
-	if (n < 0)
-		rc = error_set(err, -errno, "cannot read %s '%s': %s", what, path, strerror(errno));
-out:
-	close(fd);
-	OPENSSL_cleanse(chunk, sizeof(chunk));
-	if (rc < 0)
+	rc = file_read(path, what, FILE_REGULAR | FILE_SECRET, out, err);
+	if (rc < 0) {
+		OPENSSL_cleanse(out->data, out->len);
 		buf_release(out);
+	}
 	return rc;
 }
 

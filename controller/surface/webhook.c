@@ -1,6 +1,8 @@
 /* Webhook deliveries from GitHub, GitLab and Gitea: signature or token, replay, event and branch checks. */
-#include "buf.h"
 #include "surface/webhook.h"
+
+#include "buf.h"
+#include "runtime/file.h"
 #include "util.h"
 
 #include <errno.h>
@@ -129,32 +131,23 @@ int webhook_set_secret(struct webhook *w, enum webhook_provider p, const void *s
 int webhook_load_secret_file(struct webhook *w, enum webhook_provider p, const char *path,
 			     struct error **err)
 {
-	char data[SECRET_MAX + 2];
-	size_t len = 0;
-	ssize_t n;
-	int fd, rc;
+	struct buf data;
+	char what[64];
+	int rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return error_set(err, -errno, "cannot open %s webhook secret '%s': %s",
-				 provider_names[p], path, strerror(errno));
-	while (len < sizeof(data) && (n = read(fd, data + len, sizeof(data) - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	if (len > SECRET_MAX + 1) {
-		rc = error_set(err, ERR_TOOBIG, "%s webhook secret '%s' is longer than %d bytes",
-			       provider_names[p], path, SECRET_MAX);
-		goto out;
+	snprintf(what, sizeof(what), "%s webhook secret", provider_names[p]);
+	/* Room for the secret and the newline an editor adds. */
+	buf_init(&data, SECRET_MAX + 2);
+	rc = file_read(path, what, FILE_REGULAR | FILE_SECRET, &data, err);
+	if (rc == 0) {
+		file_trim_end(&data, "\n");
+		file_trim_end(&data, "\r");
+		rc = webhook_set_secret(w, p, data.data, data.len, err);
+		if (rc < 0)
+			error_wrap(err, "'%s'", path);
 	}
-	if (len && data[len - 1] == '\n')
-		len--;
-	if (len && data[len - 1] == '\r')
-		len--;
-	rc = webhook_set_secret(w, p, data, len, err);
-	if (rc < 0)
-		error_wrap(err, "'%s'", path);
-out:
-	OPENSSL_cleanse(data, sizeof(data));
+	OPENSSL_cleanse(data.data, data.len);
+	buf_release(&data);
 	return rc;
 }
 

@@ -1,4 +1,6 @@
 /* Analysis runs: measurements on the loop every interval, judged by the pure decision functions here. */
+#include "traffic/analysis.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +9,6 @@
 #include "runtime/http_client.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
-#include "traffic/analysis.h"
 #include "util.h"
 
 #define MAX_BODY (8u << 20)

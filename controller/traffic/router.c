@@ -1,4 +1,6 @@
 /* Rendering of the NGINX router configuration and the router's table of services and weights. */
+#include "traffic/router.h"
+
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -7,8 +9,9 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "runtime/file.h"
+#include "runtime/log.h"
 #include "spec.h"
-#include "traffic/router.h"
 #include "traffic/router_internal.h"
 #include "util.h"
 
@@ -256,9 +259,9 @@ static char *table_path(const struct router *r)
 static void table_save(const struct router *r)
 {
 	json_t *a = json_array();
-	char *path = table_path(r), *tmp;
+	char *path = table_path(r), *text;
+	struct error *err = NULL;
 	size_t i, j;
-	struct buf b;
 
 	for (i = 0; i < r->n_services; i++) {
 		const struct router_service *sv = &r->services[i];
@@ -272,13 +275,16 @@ static void table_save(const struct router *r)
 						   "maxFails", sv->max_fails, "failTimeoutSeconds",
 						   sv->fail_timeout_seconds, "endpoints", eps));
 	}
-	buf_init(&b, 8192);
-	(void)buf_printf(&b, "%s.tmp", path);
-	tmp = buf_detach(&b, NULL);
-	if (json_dump_file(a, tmp, JSON_COMPACT) != 0 || rename(tmp, path) != 0)
-		(void)unlink(tmp);
+	text = json_dumps(a, JSON_COMPACT);
+	if (text == NULL)
+		BUG("json_dumps of the router's table");
+	if (file_replace(path, "router table", text, strlen(text), 0644, &err) < 0) {
+		log_error("router", "cannot save the table of services", "path", path, "error", error_msg(err),
+			  (char *)NULL);
+		error_free(err);
+	}
+	free(text);
 	json_decref(a);
-	free(tmp);
 	free(path);
 }
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/file.h"
 #include "runtime/http_client.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
@@ -25,81 +26,6 @@ extern char **environ;
 
 #define ROUTER_MAX_FILE (4u << 20)
 #define ROUTER_MAX_OUTPUT 8192
-
-/* Reads a whole file into b; returns 0, -ENOENT when it does not exist, or another negative errno. */
-static int read_whole(const char *path, struct buf *b)
-{
-	char chunk[8192];
-	int fd, ret = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		if (buf_append(b, chunk, (size_t)n) < 0) {
-			ret = ERR_TOOBIG;
-			break;
-		}
-	}
-	close(fd);
-	return ret;
-}
-
-static int write_synced(const char *path, const char *text, struct error **err)
-{
-	size_t len = strlen(text), off = 0;
-	int fd, ret = 0;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return error_set(err, -errno, "router: cannot create '%s': %s", path, strerror(errno));
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = error_set(err, -errno, "router: cannot write '%s': %s", path, strerror(errno));
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0)
-		ret = error_set(err, -errno, "router: cannot fsync '%s': %s", path, strerror(errno));
-out:
-	close(fd);
-	return ret;
-}
-
-/* Makes a rename durable: fsync of the directory that holds path. */
-static void sync_dir_of(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd;
-
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	(void)fsync(fd);
-	close(fd);
-}
 
 static int64_t mono_ms(void)
 {
@@ -223,7 +149,7 @@ static int check_candidate(struct router *r, const char *candidate, struct error
 		 "# Written by auriga to check a candidate router configuration.\n"
 		 "pid \"%s\";\nerror_log stderr;\nevents {}\nhttp {\n\tinclude \"%s\";\n}\n",
 		 pidpath, candidate);
-	ret = write_synced(wrapper, text, err);
+	ret = file_write_synced(wrapper, "router check file", text, strlen(text), 0644, err);
 	if (ret < 0)
 		return ret;
 	argv[0] = r->nginx;
@@ -254,11 +180,9 @@ static int reload(struct router *r, struct error **err)
 		long pid;
 
 		buf_init(&out, 64);
-		ret = read_whole(r->pid_file, &out);
-		if (ret < 0) {
-			ret = error_set(err, ret, "router: cannot read pid file '%s'", r->pid_file);
+		ret = file_read(r->pid_file, "router pid file", FILE_REGULAR, &out, err);
+		if (ret < 0)
 			goto out;
-		}
 		tidy(&out);
 		if (parse_long(out.data, 1, INT_MAX, &pid) < 0) {
 			ret = error_set(err, ERR_INVALID, "router: pid file '%s' holds no pid", r->pid_file);
@@ -615,7 +539,7 @@ int router_nginx_apply(struct router *r, const char *text, const struct router_c
 		return error_set(err, ERR_INVALID, "router: configPath '%s' holds characters NGINX would misread",
 				 r->config_path);
 	buf_init(&old, ROUTER_MAX_FILE);
-	ret = read_whole(r->config_path, &old);
+	ret = file_read(r->config_path, "router configuration", 0, &old, NULL);
 	/* The same text: nothing to do, or (still being confirmed) nothing to do again. */
 	if ((!r->reload_pending || r->cf.active) && ret == 0 && strcmp(old.data, text) == 0 &&
 	    old.len == strlen(text)) {
@@ -625,20 +549,18 @@ int router_nginx_apply(struct router *r, const char *text, const struct router_c
 	buf_release(&old);
 	if (snprintf(candidate, sizeof(candidate), "%s.candidate", r->config_path) >= (int)sizeof(candidate))
 		return error_set(err, ERR_INVALID, "router: configPath '%s' too long", r->config_path);
-	ret = write_synced(candidate, text, err);
+	ret = file_write_synced(candidate, "router candidate configuration", text, strlen(text), 0644, err);
 	if (ret == 0)
 		ret = check_candidate(r, candidate, err);
 	if (ret < 0) {
 		unlink(candidate);
 		return ret;
 	}
-	if (rename(candidate, r->config_path) < 0) {
-		ret = error_set(err, -errno, "router: cannot rename '%s' to '%s': %s", candidate, r->config_path,
-				strerror(errno));
+	ret = file_rename_durable(candidate, r->config_path, "router configuration", err);
+	if (ret < 0) {
 		unlink(candidate);
 		return ret;
 	}
-	sync_dir_of(r->config_path);
 	/*
 	 * From here the checked file is live on disk; should the reload fail or
 	 * not take, the next apply reloads even when the text is the same.
