@@ -121,6 +121,7 @@ images: demo-node
 
 LINT_SRC := $(wildcard api/*.c controller/*/*.c)
 lint:
+	@hack/check-layers.py
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 		--std=c11 --inline-suppr --suppress=missingIncludeSystem \
 		--suppressions-list=.cppcheck-suppressions -Iapi -Icontroller $(LINT_SRC)

@@ -1,6 +1,7 @@
 /* `auriga validate`: loads specs like the controller does and prints every problem, or a summary. */
 #include "cmd/cli.h"
 #include "schema.h"
+#include "source/specdir.h"
 #include "spec.h"
 #include "util.h"
 
@@ -103,7 +104,7 @@ int cmd_validate(int argc, char **argv)
 	}
 	spec_diags_init(&diags);
 	spec_schemas_init(&custom);
-	if (crds && spec_schemas_load_dir(&custom, crds, &diags) > 0) {
+	if (crds && specdir_load_schemas(&custom, crds, &diags) > 0) {
 		spec_diags_sort(&diags);
 		for (k = 0; k < diags.n; k++) {
 			char *line = spec_diag_format(&diags.v[k]);
@@ -117,9 +118,9 @@ int cmd_validate(int argc, char **argv)
 	}
 	spec_set_init(&set, crds ? &custom : NULL, NULL);
 	if (optind >= argc)
-		spec_set_load_path(&set, ".", &diags);
+		specdir_load(&set, ".", &diags);
 	for (i = optind; i < argc; i++)
-		spec_set_load_path(&set, argv[i], &diags);
+		specdir_load(&set, argv[i], &diags);
 	spec_set_finish(&set, &diags);
 	spec_diags_sort(&diags);
 	rc = diags.n ? 1 : 0;

@@ -11,6 +11,7 @@
 #include "runtime/http_client.h"
 #include "runtime/loop.h"
 #include "source/envfile.h"
+#include "source/specdir.h"
 #include "util.h"
 
 void engine_cli_init(struct engine_cli *c)
@@ -239,7 +240,7 @@ int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **
 	spec_diags_init(&diags);
 	set = xmalloc(sizeof(*set));
 	spec_set_init(set, NULL, NULL);
-	spec_set_load_path(set, c->path, &diags);
+	specdir_load(set, c->path, &diags);
 	rc = finish_set(set, &diags, c->path, err);
 	spec_diags_release(&diags);
 	if (rc == 0)

@@ -169,9 +169,7 @@ static void records_save(struct engine_traffic *t)
 	json_object_set_new(root, "deployments", deps);
 	text = json_dumps(root, JSON_SORT_KEYS | JSON_INDENT(1));
 	json_decref(root);
-	if (text == NULL)
-		BUG("json_dumps of the release records");
-	if (file_replace(t->path, "release records", text, strlen(text), 0600, &err) < 0) {
+	if (text != NULL && file_replace(t->path, "release records", text, strlen(text), 0600, &err) < 0) {
 		log_error(COMPONENT, "cannot save release records", "path", t->path, "error", error_msg(err),
 			  (char *)NULL);
 		error_free(err);

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "docker/docker.h"
+#include "docker/docker_spec.h"
 #include "error.h"
 #include "spec.h"
 #include "strmap.h"

@@ -228,7 +228,6 @@ int observe_from_json(struct observed *o, const char *instance, const json_t *li
 
 	observed_release(o);
 	o->instance = xstrdup(instance);
-	o->at_ms = wall_ms();
 	if (!json_is_array(list))
 		return error_set(err, ERR_PROTOCOL, "container list: the answer is not a JSON list");
 	json_array_foreach(list, i, j) {

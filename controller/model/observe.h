@@ -85,7 +85,6 @@ struct observed {
 	size_t n_containers;
 	struct obs_deployment *deployments;	/* sorted by name; malformed containers are in none */
 	size_t n_deployments;
-	int64_t at_ms;		/* wall clock of the list */
 };
 
 void observed_init(struct observed *o);

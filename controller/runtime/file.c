@@ -19,7 +19,6 @@ int file_read_at(int dirfd, const char *path, const char *what, unsigned flags, 
 {
 	char chunk[8192];
 	struct stat st;
-	ssize_t n;
 	int fd, rc = 0;
 
 	/* O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused. */
@@ -32,7 +31,7 @@ int file_read_at(int dirfd, const char *path, const char *what, unsigned flags, 
 		return error_set(err, ERR_INVALID, "%s '%s' is not a regular file", what, path);
 	}
 	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
+		ssize_t n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

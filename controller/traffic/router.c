@@ -276,9 +276,7 @@ static void table_save(const struct router *r)
 						   sv->fail_timeout_seconds, "endpoints", eps));
 	}
 	text = json_dumps(a, JSON_COMPACT);
-	if (text == NULL)
-		BUG("json_dumps of the router's table");
-	if (file_replace(path, "router table", text, strlen(text), 0644, &err) < 0) {
+	if (text != NULL && file_replace(path, "router table", text, strlen(text), 0644, &err) < 0) {
 		log_error("router", "cannot save the table of services", "path", path, "error", error_msg(err),
 			  (char *)NULL);
 		error_free(err);
