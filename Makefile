@@ -33,13 +33,13 @@ else
 B := build
 endif
 
-LIB_SRC := $(wildcard api/*.c) $(filter-out controller/main.c,$(wildcard controller/*.c))
+LIB_SRC := $(wildcard api/*.c) $(filter-out controller/cmd/main.c,$(wildcard controller/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 # The CRDs in crds/ are the schema the validator enforces; they are embedded in the library.
 CRD_YAML := $(sort $(wildcard crds/*.yaml))
 CRD_GEN := $(B)/gen/crds.c
 LIB_OBJ += $(B)/gen/crds.o
-MAIN_OBJ := $(B)/controller/main.o
+MAIN_OBJ := $(B)/controller/cmd/main.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 ITEST_SRC := $(wildcard tests/integration/test_*.c)
@@ -119,8 +119,9 @@ demo-node:
 images: demo-node
 	@hack/build-images.sh
 
-LINT_SRC := $(wildcard api/*.c controller/*.c)
+LINT_SRC := $(wildcard api/*.c controller/*/*.c)
 lint:
+	@hack/check-layers.py
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 		--std=c11 --inline-suppr --suppress=missingIncludeSystem \
 		--suppressions-list=.cppcheck-suppressions -Iapi -Icontroller $(LINT_SRC)

@@ -1,11 +1,10 @@
 /* Compiles CRD openAPIV3Schemas and checks position-carrying YAML trees against them. */
-#include "schema.h"
 #include "buf.h"
+#include "schema.h"
 #include "spec_internal.h"
 #include "util.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <math.h>
@@ -371,39 +370,14 @@ out:
 	return c.errors;
 }
 
-size_t spec_schemas_load_dir(struct spec_schemas *s, const char *dir, struct spec_diags *diags)
+size_t spec_schemas_check_complete(const struct spec_schemas *s, const char *origin, struct spec_diags *diags)
 {
-	struct dirent **names = NULL;
 	size_t errors = 0;
-	int n, i, k;
+	int k;
 
-	n = scandir(dir, &names, NULL, alphasort);
-	if (n < 0) {
-		spec_diags_add(diags, NULL, NULL, NULL, NULL, "cannot read CRD directory '%s': %s",
-			       dir, strerror(errno));
-		return 1;
-	}
-	for (i = 0; i < n; i++) {
-		char *data = NULL;
-		size_t len = 0;
-
-		if (names[i]->d_name[0] != '.' && str_has_suffix(names[i]->d_name, ".yaml")) {
-			char *path = spec_path_join(dir, names[i]->d_name);
-
-			if (spec_read_file(path, spec_limits_default()->max_file, &data, &len,
-					   diags) == 0)
-				errors += spec_schemas_add_crd(s, path, data, len, diags);
-			else
-				errors++;
-			free(data);
-			free(path);
-		}
-		free(names[i]);
-	}
-	free(names);
 	for (k = 0; k < SPEC_KIND_COUNT; k++) {
 		if (s->kinds[k] == NULL) {
-			spec_diags_add(diags, NULL, NULL, NULL, NULL, "%s: no CRD for kind %s", dir,
+			spec_diags_add(diags, NULL, NULL, NULL, NULL, "%s: no CRD for kind %s", origin,
 				       spec_kind_name((enum spec_kind)k));
 			errors++;
 		}

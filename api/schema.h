@@ -74,8 +74,8 @@ void spec_schemas_release(struct spec_schemas *s);
  */
 size_t spec_schemas_add_crd(struct spec_schemas *s, const char *path, const char *data,
 			    size_t len, struct spec_diags *diags);
-/* Every *.yaml in dir; also checks that each kind got a schema. Returns diags added. */
-size_t spec_schemas_load_dir(struct spec_schemas *s, const char *dir, struct spec_diags *diags);
+/* One diag per kind that got no schema (origin names where the CRDs came from). Returns diags added. */
+size_t spec_schemas_check_complete(const struct spec_schemas *s, const char *origin, struct spec_diags *diags);
 /* The embedded CRDs, compiled once per process; BUG() if they do not compile. */
 const struct spec_schemas *spec_schemas_builtin(void);
 

@@ -1,19 +1,15 @@
 /* The spec set: loading files and buffers through the bounded loader and the CRD schemas, diags, lookups. */
-#include "spec.h"
 #include "buf.h"
 #include "schema.h"
+#include "spec.h"
 #include "spec_internal.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static const char *const kind_names[] = { "Cluster", "Deployment", "Service", "Job",
 	"AnalysisTemplate" };
@@ -417,132 +413,14 @@ size_t spec_set_load_buffer(struct spec_set *set, const char *path, const char *
 	return diags->n - before;
 }
 
-char *spec_path_join(const char *dir, const char *name)
+const struct spec_limits *spec_set_limits(const struct spec_set *set)
 {
-	struct buf b = BUF_INIT_MAX(1 << 16);
-
-	if (str_has_suffix(dir, "/"))
-		buf_printf(&b, "%s%s", dir, name);
-	else
-		buf_printf(&b, "%s/%s", dir, name);
-	return buf_detach(&b, NULL);
+	return &set->priv->lim;
 }
 
-int spec_read_file(const char *path, size_t max, char **data, size_t *len,
-		   struct spec_diags *diags)
+int spec_set_count_file(struct spec_set *set)
 {
-	struct spec_pos pos = { path, 0, 0 };
-	struct buf b = BUF_INIT_MAX(max);
-	char chunk[65536];
-	int fd, rc = -1;
-	ssize_t n;
-
-	*data = NULL;
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		spec_diags_add(diags, &pos, NULL, NULL, NULL, "cannot open: %s", strerror(errno));
-		return -1;
-	}
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			spec_diags_add(diags, &pos, NULL, NULL, NULL, "cannot read: %s",
-				       strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (buf_append(&b, chunk, (size_t)n) < 0) {
-			spec_diags_add(diags, &pos, NULL, NULL, NULL,
-				       "file larger than the limit of %zu bytes", max);
-			goto out;
-		}
-	}
-	*data = buf_detach(&b, len);
-	rc = 0;
-out:
-	buf_release(&b);
-	close(fd);
-	return rc;
-}
-
-static size_t load_file(struct spec_set *set, const char *path, struct spec_diags *diags)
-{
-	char *data;
-	size_t len, n;
-
-	if (spec_read_file(path, set->priv->lim.max_file, &data, &len, diags) < 0)
-		return 1;
-	n = spec_set_load_buffer(set, path, data, len, diags);
-	free(data);
-	return n;
-}
-
-static int walk_filter(const struct dirent *e)
-{
-	return e->d_name[0] != '.';
-}
-
-static size_t walk(struct spec_set *set, const char *dir, size_t depth, struct spec_diags *diags)
-{
-	struct spec_priv *p = set->priv;
-	struct dirent **names = NULL;
-	struct spec_pos pos = { dir, 0, 0 };
-	size_t errors = 0;
-	int n, i;
-
-	if (depth > p->lim.max_dir_depth) {
-		spec_diags_add(diags, &pos, NULL, NULL, NULL,
-			       "directories nested deeper than the limit of %zu", p->lim.max_dir_depth);
-		return 1;
-	}
-	n = scandir(dir, &names, walk_filter, alphasort);
-	if (n < 0) {
-		spec_diags_add(diags, &pos, NULL, NULL, NULL, "cannot read directory: %s",
-			       strerror(errno));
-		return 1;
-	}
-	for (i = 0; i < n; i++) {
-		char *path = spec_path_join(dir, names[i]->d_name);
-		struct stat st;
-
-		if (p->walked > p->lim.max_files) {
-			/* Already reported. */
-		} else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-			errors += walk(set, path, depth + 1, diags);
-		} else if ((str_has_suffix(path, ".yaml") || str_has_suffix(path, ".yml")) &&
-			   stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (++p->walked > p->lim.max_files) {
-				spec_diags_add(diags, &pos, NULL, NULL, NULL,
-					       "more than the limit of %zu spec files",
-					       p->lim.max_files);
-				errors++;
-			} else {
-				errors += load_file(set, path, diags);
-			}
-		}
-		free(path);
-		free(names[i]);
-	}
-	free(names);
-	return errors;
-}
-
-size_t spec_set_load_path(struct spec_set *set, const char *path, struct spec_diags *diags)
-{
-	struct stat st;
-	struct spec_pos pos = { path, 0, 0 };
-
-	if (stat(path, &st) < 0) {
-		spec_diags_add(diags, &pos, NULL, NULL, NULL, "cannot open: %s", strerror(errno));
-		return 1;
-	}
-	if (S_ISDIR(st.st_mode))
-		return walk(set, path, 0, diags);
-	return load_file(set, path, diags);
+	return ++set->priv->walked > set->priv->lim.max_files ? -1 : 0;
 }
 
 /*

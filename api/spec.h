@@ -9,7 +9,7 @@
  * A snapshot of the specs repo is a set of Kubernetes-style documents
  * (apiVersion auriga.io/v1) of five kinds. Loading runs in stages:
  *
- *   spec_set_load_buffer / spec_set_load_path   YAML events -> position-carrying
+ *   spec_set_load_buffer                        YAML events -> position-carrying
  *       tree (bounded: depth, aliases, sizes) -> schema check against the CRDs
  *       in crds/ -> typed structs below
  *   spec_set_finish                             defaults, then semantic checks
@@ -386,11 +386,10 @@ void spec_set_free(struct spec_set *set);
  */
 size_t spec_set_load_buffer(struct spec_set *set, const char *path, const char *data, size_t len,
 			    struct spec_diags *diags);
-/*
- * A file, or a directory walked recursively (sorted, hidden entries and
- * symlinked directories skipped) for *.yaml and *.yml. Returns diags added.
- */
-size_t spec_set_load_path(struct spec_set *set, const char *path, struct spec_diags *diags);
+/* The bounds the set was made with. */
+const struct spec_limits *spec_set_limits(const struct spec_set *set);
+/* Counts one more file read into the set by a folder walk: 0, or -1 once past max_files. */
+int spec_set_count_file(struct spec_set *set);
 /*
  * Adds the default Cluster when none was given, fills in defaults, then runs
  * the semantic checks. Returns the number of diags added.

@@ -1,6 +1,6 @@
 /* Semantic checks a schema cannot express: references, dependsOn cycles, port clashes, budgets, policy. */
-#include "spec.h"
 #include "buf.h"
+#include "spec.h"
 #include "spec_internal.h"
 #include "util.h"
 

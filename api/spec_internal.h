@@ -19,11 +19,6 @@ struct spec_priv {
 	size_t walked;		/* files seen by directory walks */
 };
 
-/* dir + "/" + name, freshly allocated. */
-char *spec_path_join(const char *dir, const char *name);
-/* Reads a whole file of at most max bytes; 0, or -1 with a diag added. */
-int spec_read_file(const char *path, size_t max, char **data, size_t *len,
-		   struct spec_diags *diags);
 
 /* A diag about an object, positioned at the node that path names in its document. */
 void spec_obj_err(struct spec_diags *d, enum spec_kind kind, const struct spec_meta *meta,

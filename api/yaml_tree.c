@@ -1,6 +1,6 @@
 /* The bounded YAML loader: libyaml events in, a DAG of positioned nodes out. */
-#include "yaml_tree.h"
 #include "util.h"
+#include "yaml_tree.h"
 
 #include <errno.h>
 #include <stdarg.h>

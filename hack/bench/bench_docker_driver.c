@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "docker.h"
-#include "loop.h"
+#include "docker/docker.h"
+#include "runtime/loop.h"
 #include "util.h"
 
 static struct docker *D;

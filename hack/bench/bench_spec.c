@@ -1,4 +1,5 @@
 /* Benchmark driver: the whole spec pipeline, or a bare libyaml event parse, over a directory of specs. */
+#include "source/specdir.h"
 #include "spec.h"
 
 #include <dirent.h>
@@ -70,7 +71,7 @@ int main(int argc, char **argv)
 
 		spec_diags_init(&d);
 		spec_set_init(&set, NULL, NULL);
-		spec_set_load_path(&set, argv[2], &d);
+		specdir_load(&set, argv[2], &d);
 		spec_set_finish(&set, &d);
 		if (d.n) {
 			char *line = spec_diag_format(&d.v[0]);

@@ -21,8 +21,8 @@
 
 #include "buf.h"
 #include "error.h"
-#include "log.h"
-#include "router.h"
+#include "runtime/log.h"
+#include "traffic/router.h"
 #include "util.h"
 
 extern char **environ;

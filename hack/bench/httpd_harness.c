@@ -2,8 +2,8 @@
  * Benchmark harness: the controller's HTTP server with the metrics and status of a 25-deployment
  * fleet, serving until SIGTERM. Usage: httpd_harness PORT [THREADS]
  */
-#include "httpd.h"
-#include "metrics.h"
+#include "status/metrics.h"
+#include "surface/httpd.h"
 #include "util.h"
 
 #include <signal.h>

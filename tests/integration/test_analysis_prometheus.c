@@ -20,12 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "testsh.h"
-#include "analysis.h"
 #include "buf.h"
 #include "error.h"
-#include "http_client.h"
-#include "loop.h"
+#include "runtime/http_client.h"
+#include "runtime/loop.h"
+#include "testsh.h"
+#include "traffic/analysis.h"
 #include "util.h"
 
 #define NODE_PORT 9003

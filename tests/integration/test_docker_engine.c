@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "docker.h"
-#include "loop.h"
+#include "docker/docker.h"
+#include "runtime/loop.h"
 #include "util.h"
 
 #define IMAGE "auriga-test-sleeper:1"

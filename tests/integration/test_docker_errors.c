@@ -12,9 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "docker.h"
-#include "http_client.h"
-#include "loop.h"
+#include "docker/docker.h"
+#include "runtime/http_client.h"
+#include "runtime/loop.h"
 #include "util.h"
 
 #include <curl/curl.h>

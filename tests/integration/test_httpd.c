@@ -6,10 +6,10 @@
 #include <cmocka.h>
 
 #include "buf.h"
-#include "httpd.h"
-#include "metrics.h"
+#include "status/metrics.h"
+#include "surface/httpd.h"
+#include "surface/webhook.h"
 #include "util.h"
-#include "webhook.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>

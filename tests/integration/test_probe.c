@@ -13,13 +13,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testsh.h"
-#include "docker.h"
+#include "docker/docker.h"
 #include "error.h"
-#include "http_client.h"
-#include "loop.h"
-#include "probe.h"
+#include "probe/probe.h"
+#include "runtime/http_client.h"
+#include "runtime/loop.h"
 #include "spec.h"
+#include "testsh.h"
 #include "util.h"
 
 #define IMAGE_REPO "auriga-demo-node"

@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "testsh.h"
 #include "buf.h"
 #include "error.h"
-#include "router.h"
+#include "testsh.h"
+#include "traffic/router.h"
 #include "util.h"
 
 #define IMAGE "auriga-demo-node:v1"

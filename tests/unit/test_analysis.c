@@ -7,9 +7,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "analysis.h"
 #include "buf.h"
 #include "error.h"
+#include "traffic/analysis.h"
 #include "util.h"
 
 static void compare_and_measure(void **state)

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "breaker.h"
+#include "runtime/breaker.h"
 
 /* One step: at time t, either ask (allow expected) or record an outcome; then the state expected. */
 enum op { ASK, OK, FAIL };

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "bulkhead.h"
+#include "runtime/bulkhead.h"
 
 static void limit_then_queue_then_reject(void **state)
 {

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "log.h"
+#include "runtime/config.h"
+#include "runtime/log.h"
 #include "util.h"
 
 #include <stdio.h>

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "desired.h"
+#include "model/desired.h"
 #include "spec.h"
 #include "util.h"
 

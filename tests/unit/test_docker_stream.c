@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "docker.h"
-#include "docker_internal.h"
+#include "docker/docker.h"
+#include "docker/docker_internal.h"
 
 static size_t frame(char *dst, int stream, const char *payload)
 {

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "desired.h"
-#include "envfile.h"
+#include "model/desired.h"
+#include "source/envfile.h"
 #include "util.h"
 
 static void test_parse_values(void **state)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gitsrc.h"
+#include "source/gitsrc.h"
 #include "util.h"
 
 /* Two ed25519 public key blobs (the base64 of known_hosts), different keys. */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "loop.h"
+#include "runtime/loop.h"
 
 struct trace {
 	char order[64];

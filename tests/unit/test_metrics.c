@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
-#include "metrics.h"
+#include "status/metrics.h"
 #include "util.h"
 
 #include <pthread.h>

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gitsrc.h"
-#include "gitsrc_worker.h"
-#include "notes.h"
-#include "status.h"
+#include "source/gitsrc.h"
+#include "source/gitsrc_worker.h"
+#include "status/notes.h"
+#include "status/status.h"
 #include "util.h"
 
 static char dir[64];

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe.h"
+#include "probe/probe.h"
 #include "spec.h"
 
 /* Combined flags, compared after every row. */

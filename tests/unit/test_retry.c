@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "retry.h"
+#include "runtime/retry.h"
 
 static void default_schedule_is_the_guides(void **state)
 {

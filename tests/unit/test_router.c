@@ -8,9 +8,9 @@
 
 #include "buf.h"
 #include "error.h"
-#include "router.h"
-#include "router_internal.h"
 #include "spec.h"
+#include "traffic/router.h"
+#include "traffic/router_internal.h"
 
 #define LOCATION(up)                                                  \
 	"\tlocation = /.auriga/router-generation {\n"                 \

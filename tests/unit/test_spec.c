@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "schema.h"
+#include "source/specdir.h"
 #include "spec.h"
 
 #define DEP(name, extra)                            \
@@ -647,7 +648,7 @@ static void directory_walk_and_its_bound(void **state)
 	}
 	spec_diags_init(&d);
 	spec_set_init(&set, NULL, NULL);
-	assert_int_equal(spec_set_load_path(&set, dir, &d), 0);
+	assert_int_equal(specdir_load(&set, dir, &d), 0);
 	assert_int_equal(spec_set_finish(&set, &d), 0);
 	assert_int_equal(set.n_deployments, 4);
 	assert_int_equal(set.n_files, 4);
@@ -657,7 +658,7 @@ static void directory_walk_and_its_bound(void **state)
 	lim.max_files = 3;
 	spec_diags_init(&d);
 	spec_set_init(&set, NULL, &lim);
-	assert_int_equal(spec_set_load_path(&set, dir, &d), 1);
+	assert_int_equal(specdir_load(&set, dir, &d), 1);
 	assert_int_equal(set.n_deployments, 3);
 	assert_non_null(strstr(d.v[0].msg, "more than the limit of 3 spec files"));
 	done(&set, &d);
@@ -686,7 +687,7 @@ static void example_fleet_validates(void **state)
 	(void)state;
 	spec_diags_init(&d);
 	spec_set_init(&set, NULL, NULL);
-	spec_set_load_path(&set, "specs", &d);
+	specdir_load(&set, "specs", &d);
 	spec_set_finish(&set, &d);
 	if (d.n) {
 		char *s = all_diags(&d);
@@ -719,7 +720,7 @@ static void crds_load_from_a_directory(void **state)
 	(void)state;
 	spec_schemas_init(&s);
 	spec_diags_init(&d);
-	assert_int_equal(spec_schemas_load_dir(&s, "crds", &d), 0);
+	assert_int_equal(specdir_load_schemas(&s, "crds", &d), 0);
 	for (k = 0; k < SPEC_KIND_COUNT; k++)
 		assert_non_null(s.kinds[k]);
 	/* A broken CRD is reported with its position. */

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "sshsig.h"
+#include "source/sshsig.h"
 #include "util.h"
 
 static char dir[64];

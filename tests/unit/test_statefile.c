@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "statefile.h"
+#include "engine/statefile.h"
 #include "util.h"
 
 #define REV_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "status.h"
+#include "status/status.h"
 #include "util.h"
 
 static void fill(struct fleet_status *s)

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "surface/webhook.h"
 #include "util.h"
-#include "webhook.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,344 @@
+/* `auriga apply` and `auriga rollback`: one run of the engine to convergence or failure, with live progress. */
+#include "cmd/cli.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cmd/engine_cli.h"
+#include "docker/docker.h"
+#include "engine/engine.h"
+#include "runtime/http_client.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "status/notes.h"
+#include "status/status.h"
+#include "util.h"
+
+struct apply {
+	struct engine_cli cli;
+	struct loop *loop;
+	struct engine *engine;
+	int tty;
+	int drawn;		/* lines drawn by the last terminal update */
+	char **last_lines;	/* plain mode: the last line printed per deployment */
+	size_t n_last;
+	int64_t deadline_ms;	/* monotonic; 0 = none */
+	int interrupted;
+	int timed_out;
+	int notes;
+	struct notes_debounce deb;
+	const char *notes_ref;
+	int push;
+	const char *cmd;
+};
+
+static const char *phase_colour(enum status_phase p)
+{
+	switch (p) {
+	case STATUS_HEALTHY: return "\033[32m";
+	case STATUS_FAILED: return "\033[31m";
+	case STATUS_ROLLEDBACK: case STATUS_DEGRADED: return "\033[33m";
+	default: return "\033[36m";
+	}
+}
+
+static void draw_tty(struct apply *a, const struct fleet_status *s)
+{
+	long ready, desired;
+	size_t i;
+
+	if (a->drawn)
+		printf("\033[%dA", a->drawn);
+	status_counts(s, &ready, &desired);
+	printf("\033[2K%s%-12s\033[0m %ld/%ld ready  %s\n", phase_colour(s->phase), status_phase_name(s->phase),
+	       ready, desired, s->summary ? s->summary : "");
+	for (i = 0; i < s->ndeployments; i++) {
+		const struct status_deployment *d = &s->deployments[i];
+
+		printf("\033[2K  %s%-12s\033[0m %-16s %3ld/%-3ld ready %3ld updated  %.12s  %s\n",
+		       phase_colour(d->phase), status_phase_name(d->phase), d->name, d->ready, d->desired, d->updated,
+		       d->revision ? d->revision : "", d->step ? d->step : "");
+	}
+	a->drawn = (int)s->ndeployments + 1;
+	fflush(stdout);
+}
+
+static void print_plain(struct apply *a, const struct fleet_status *s)
+{
+	size_t i;
+
+	if (a->n_last < s->ndeployments) {
+		a->last_lines = xrealloc(a->last_lines, s->ndeployments * sizeof(*a->last_lines));
+		for (i = a->n_last; i < s->ndeployments; i++)
+			a->last_lines[i] = NULL;
+		a->n_last = s->ndeployments;
+	}
+	for (i = 0; i < s->ndeployments; i++) {
+		const struct status_deployment *d = &s->deployments[i];
+		char line[1024];
+
+		snprintf(line, sizeof(line), "%s %s %ld/%ld ready, %ld updated, revision %.12s: %s%s%s", d->name,
+			 status_phase_name(d->phase), d->ready, d->desired, d->updated, d->revision ? d->revision : "",
+			 d->step ? d->step : "", d->last_error ? "; " : "", d->last_error ? d->last_error : "");
+		if (a->last_lines[i] && strcmp(a->last_lines[i], line) == 0)
+			continue;
+		free(a->last_lines[i]);
+		a->last_lines[i] = xstrdup(line);
+		printf("%s\n", line);
+	}
+	fflush(stdout);
+}
+
+static void publish_note(struct apply *a, const struct fleet_status *s, int final)
+{
+	char *commit = NULL, *text = NULL;
+	struct error *err = NULL;
+	int r;
+
+	if (!a->notes || s->commit == NULL || s->commit[0] == '\0')
+		return;
+	r = notes_debounce_offer(&a->deb, s, now_ms(), &commit, &text, &err);
+	if (r == 0 && final) {
+		/* The last status is always written, whatever the debounce says. */
+		free(commit);
+		free(text);
+		commit = xstrdup(s->commit);
+		r = status_render_note(s, &text, &err);
+		r = r < 0 ? r : 1;
+	}
+	if (r == 1 && notes_publish(a->cli.src, a->notes_ref, commit, text, a->push, &err) < 0) {
+		log_warn("apply", "cannot write the status note", "commit", commit, "error", error_msg(err), (char *)NULL);
+		if (!a->tty)
+			fprintf(stderr, "auriga %s: cannot write the status note: %s\n", a->cmd, error_msg(err));
+	}
+	error_free(err);
+	free(commit);
+	free(text);
+}
+
+static void on_pass(struct engine *e, void *arg)
+{
+	struct apply *a = arg;
+	const struct fleet_status *s = engine_status(e);
+	int done = engine_outcome(e) != ENGINE_RUNNING;
+
+	if (a->tty)
+		draw_tty(a, s);
+	else
+		print_plain(a, s);
+	if (!done && a->deadline_ms && now_ms() > a->deadline_ms) {
+		a->timed_out = 1;
+		done = 1;
+	}
+	publish_note(a, s, done);
+	if (done || a->interrupted)
+		loop_stop(a->loop);
+}
+
+static void on_signal(struct loop *l, int fd, unsigned events, void *arg)
+{
+	struct apply *a = arg;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		a->interrupted = 1;
+		engine_drain(a->engine);
+	}
+	if (engine_idle(a->engine))
+		loop_stop(l);
+}
+
+static void usage(FILE *out, const char *cmd)
+{
+	if (strcmp(cmd, "rollback") == 0)
+		fprintf(out, "usage: auriga rollback [options] DEPLOYMENT [PATH]\n\n"
+			     "Returns DEPLOYMENT to its last healthy revision (or the one before, when the\n"
+			     "current one is the last healthy), as an automatic rollback would, and waits until\n"
+			     "it runs there. The revision it leaves is not tried again until the commit changes.\n\n");
+	else
+		fprintf(out, "usage: auriga apply [options] [PATH | --repo URL [--ref REF]]\n\n"
+			     "Brings the containers this instance owns in line with the specs, in phases (the\n"
+			     "Cluster's roleOrder, then dependsOn), each deployment by its strategy, gated by its\n"
+			     "probes; a deployment that misses its progress deadline or fails its startup probe is\n"
+			     "returned to its last healthy revision and later phases are not started. With --repo\n"
+			     "the status is written as a git note on the commit applied.\n\n");
+	fprintf(out,
+		"options:\n" ENGINE_CLI_HELP
+		"  --timeout-total SECONDS    give up after this long (default 3600)\n"
+		"  --no-notes                 do not write status notes (--repo mode)\n"
+		"  -h, --help                 this help\n\n"
+		"exit status: 0 converged, 1 failed or rolled back (or interrupted), 2 usage error.\n");
+}
+
+static int run(int argc, char **argv, const char *cmd)
+{
+	static const struct option opts[] = {
+		ENGINE_CLI_LONGOPTS,
+		{ "timeout-total", required_argument, NULL, ENGINE_OPT_TIMEOUT_TOTAL },
+		{ "no-notes", no_argument, NULL, ENGINE_OPT_NO_NOTES },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct apply a;
+	struct docker *d = NULL;
+	struct http_client *h = NULL;
+	struct spec_set *set = NULL;
+	struct engine_options eo;
+	struct error *err = NULL;
+	const char *rollback_dep = NULL;
+	long total_s = 3600;
+	int c, rc = 1, sfd = -1, no_notes = 0;
+	sigset_t mask;
+	size_t i;
+
+	/* Blocked before any thread starts, so every thread inherits the mask and signalfd gets them all. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	memset(&a, 0, sizeof(a));
+	a.cmd = cmd;
+	engine_cli_init(&a.cli);
+	notes_debounce_init(&a.deb, 2000);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int r;
+
+		if (c == 'h') {
+			usage(stdout, cmd);
+			rc = 0;
+			goto out;
+		}
+		if (c == ENGINE_OPT_TIMEOUT_TOTAL) {
+			if (parse_long(optarg, 1, 7 * 86400, &total_s) < 0) {
+				fprintf(stderr, "auriga %s: --timeout-total '%s': expected seconds\n", cmd, optarg);
+				rc = 2;
+				goto out;
+			}
+			continue;
+		}
+		if (c == ENGINE_OPT_NO_NOTES) {
+			no_notes = 1;
+			continue;
+		}
+		r = engine_cli_opt(&a.cli, c, optarg, &err);
+		if (r <= 0) {
+			if (r < 0)
+				fprintf(stderr, "auriga %s: %s\n", cmd, error_msg(err));
+			else
+				usage(stderr, cmd);
+			rc = 2;
+			goto out;
+		}
+	}
+	if (strcmp(cmd, "rollback") == 0) {
+		if (optind >= argc) {
+			usage(stderr, cmd);
+			rc = 2;
+			goto out;
+		}
+		rollback_dep = argv[optind++];
+	}
+	if (engine_cli_finish(&a.cli, argc - optind, argv + optind, &err) < 0) {
+		fprintf(stderr, "auriga %s: %s\n", cmd, error_msg(err));
+		rc = 2;
+		goto out;
+	}
+	if (engine_cli_load(&a.cli, &set, &err) < 0)
+		goto fail;
+	a.notes = !no_notes && a.cli.src != NULL;
+	a.notes_ref = spec_set_cluster(set)->notes_ref ? spec_set_cluster(set)->notes_ref : a.cli.git.notes_ref;
+	a.push = spec_set_cluster(set)->push_notes;
+	if (engine_cli_connect(&a.cli, &a.loop, &d, &h, &err) < 0)
+		goto fail;
+	memset(&eo, 0, sizeof(eo));
+	eo.instance = a.cli.instance;
+	eo.state_path = a.cli.state_path;
+	eo.extra_labels = a.cli.labels;
+	eo.router_error_log = a.cli.router_error_log;
+	eo.n_extra_labels = a.cli.n_labels;
+	eo.prune = a.cli.prune;
+	eo.watch_events = 1;
+	eo.on_pass = on_pass;
+	eo.arg = &a;
+	a.engine = engine_new(a.loop, d, h, &eo, &err);
+	if (a.engine == NULL)
+		goto fail;
+	if (engine_set_specs(a.engine, set, a.cli.commit, &err) < 0) {
+		set = NULL;
+		goto fail;
+	}
+	set = NULL;
+	if (rollback_dep && engine_rollback(a.engine, rollback_dep, "rolled back by hand", &err) < 0)
+		goto fail;
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd >= 0 && loop_watch(a.loop, sfd, LOOP_READ, on_signal, &a, &err) < 0)
+		goto fail;
+	a.tty = isatty(STDOUT_FILENO);
+	a.deadline_ms = now_ms() + total_s * 1000;
+	loop_run(a.loop);
+	/* Interrupted: let the operations already sent finish, so nothing is left half done. */
+	while (a.interrupted && !engine_idle(a.engine))
+		loop_run_once(a.loop, 200);
+	switch (a.interrupted ? ENGINE_RUNNING : engine_outcome(a.engine)) {
+	case ENGINE_CONVERGED:
+		printf("%s: converged, %s\n", cmd, a.cli.commit[0] ? a.cli.commit : a.cli.path);
+		rc = rollback_dep ? 1 : 0;
+		break;
+	case ENGINE_ROLLEDBACK:
+		printf("%s: rolled back: %s\n", cmd, engine_status(a.engine)->summary ? engine_status(a.engine)->summary : "");
+		rc = rollback_dep ? 0 : 1;
+		break;
+	case ENGINE_FAILED:
+		printf("%s: failed: %s\n", cmd, engine_status(a.engine)->summary ? engine_status(a.engine)->summary : "");
+		rc = 1;
+		break;
+	default:
+		printf("%s: %s before convergence\n", cmd, a.timed_out ? "timed out" : "interrupted");
+		rc = 1;
+		break;
+	}
+	goto out;
+fail:
+	fprintf(stderr, "auriga %s: %s\n", cmd, error_msg(err));
+	rc = 1;
+out:
+	error_free(err);
+	if (a.engine)
+		engine_free(a.engine);
+	if (set)
+		spec_set_free(set);
+	if (h)
+		http_client_free(h);
+	if (d)
+		docker_free(d);
+	if (sfd >= 0) {
+		if (a.loop)
+			loop_unwatch(a.loop, sfd);
+		close(sfd);
+	}
+	if (a.loop)
+		loop_free(a.loop);
+	for (i = 0; i < a.n_last; i++)
+		free(a.last_lines[i]);
+	free(a.last_lines);
+	notes_debounce_release(&a.deb);
+	engine_cli_release(&a.cli);
+	return rc;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	return run(argc, argv, "apply");
+}
+
+int cmd_rollback(int argc, char **argv)
+{
+	return run(argc, argv, "rollback");
+}

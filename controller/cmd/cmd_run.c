@@ -1,0 +1,706 @@
+/* `auriga run`: the daemon. Fetches the specs repo, follows Docker's events, reconciles on every change, writes notes. */
+#include "cmd/cli.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cmd/engine_cli.h"
+#include "cmd/version.h"
+#include "docker/docker.h"
+#include "engine/engine.h"
+#include "runtime/config.h"
+#include "runtime/http_client.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "source/gitsrc.h"
+#include "source/gitsrc_worker.h"
+#include "status/metrics.h"
+#include "status/notes.h"
+#include "status/status.h"
+#include "surface/httpd.h"
+#include "surface/webhook.h"
+#include "util.h"
+
+#define COMPONENT "run"
+
+struct daemon {
+	struct config *cfg;
+	char **positional;
+	struct loop *loop;
+	struct docker *docker;
+	struct http_client *http;
+	struct engine *engine;
+	struct gitsrc *src;
+	struct gitsrc_worker *worker;
+	struct httpd *httpd;
+	struct auriga_metrics metrics;
+	int metrics_on;
+	struct webhook *webhook;
+	struct notes_debounce deb;
+	const char *folder;		/* folder mode: the specs path */
+	char *folder_key;		/* the folder's model, to see changes */
+	uint64_t folder_timer;
+	char *commit;			/* the commit being applied */
+	int loaded;
+	int stopping;
+	/* What the HTTP threads read. */
+	pthread_mutex_t mu;
+	json_t *status_json;
+	char *status_text;		/* status_json encoded once, for /api/v1/status */
+	int ready;
+};
+
+/* ------------------------------------------------------------ HTTP side */
+
+static int p_ready(void *ctx)
+{
+	struct daemon *dm = ctx;
+	int r;
+
+	pthread_mutex_lock(&dm->mu);
+	r = dm->ready;
+	pthread_mutex_unlock(&dm->mu);
+	return r;
+}
+
+static char *p_status_text(void *ctx)
+{
+	struct daemon *dm = ctx;
+	char *t;
+
+	pthread_mutex_lock(&dm->mu);
+	t = dm->status_text ? xstrdup(dm->status_text) : NULL;
+	pthread_mutex_unlock(&dm->mu);
+	return t;
+}
+
+static json_t *p_status(void *ctx)
+{
+	struct daemon *dm = ctx;
+	json_t *j;
+
+	pthread_mutex_lock(&dm->mu);
+	j = dm->status_json ? json_deep_copy(dm->status_json) : NULL;
+	pthread_mutex_unlock(&dm->mu);
+	return j;
+}
+
+static json_t *p_deployment(void *ctx, const char *name)
+{
+	json_t *all = p_status(ctx), *deps, *out = NULL;
+
+	deps = json_object_get(all, "deployments");
+	if (json_is_object(deps)) {
+		out = json_incref(json_object_get(deps, name));
+	} else {
+		json_t *d;
+		size_t i;
+
+		json_array_foreach(deps, i, d) {
+			if (json_is_string(json_object_get(d, "name")) &&
+			    strcmp(json_string_value(json_object_get(d, "name")), name) == 0)
+				out = json_incref(d);
+		}
+	}
+	json_decref(all);
+	return out;
+}
+
+struct posted {
+	struct daemon *dm;
+	enum httpd_action a;
+	char *deployment;
+};
+
+static void on_posted(struct loop *l, void *arg)
+{
+	struct posted *p = arg;
+	struct error *err = NULL;
+
+	(void)l;
+	if (p->a == HTTPD_SYNC) {
+		if (p->dm->worker)
+			gitsrc_worker_fetch_now(p->dm->worker);
+		engine_kick(p->dm->engine);
+	} else if (p->a == HTTPD_ROLLBACK && p->dm->engine &&
+		   engine_rollback(p->dm->engine, p->deployment, "rolled back through the API", &err) < 0) {
+		log_warn(COMPONENT, "rollback refused", "deployment", p->deployment, "error", error_msg(err), (char *)NULL);
+		error_free(err);
+	} else if ((p->a == HTTPD_PROMOTE || p->a == HTTPD_PROMOTE_FULL) && p->dm->engine &&
+		   engine_promote(p->dm->engine, p->deployment, p->a == HTTPD_PROMOTE_FULL, &err) < 0) {
+		log_warn(COMPONENT, "promote refused", "deployment", p->deployment, "error", error_msg(err), (char *)NULL);
+		error_free(err);
+	} else if (p->a == HTTPD_ABORT && p->dm->engine &&
+		   engine_abort(p->dm->engine, p->deployment, "aborted through the API", &err) < 0) {
+		log_warn(COMPONENT, "abort refused", "deployment", p->deployment, "error", error_msg(err), (char *)NULL);
+		error_free(err);
+	}
+	free(p->deployment);
+	free(p);
+}
+
+static int p_action(void *ctx, enum httpd_action a, const char *deployment, const char *reason, const char *commit,
+		    struct error **err)
+{
+	struct daemon *dm = ctx;
+	struct posted *p;
+
+	(void)reason;
+	(void)commit;
+	/* Promote and abort are checked on the loop (engine_promote, engine_abort): a refusal is logged. */
+	p = xcalloc(1, sizeof(*p));
+	p->dm = dm;
+	p->a = a;
+	p->deployment = deployment ? xstrdup(deployment) : NULL;
+	if (loop_post(dm->loop, on_posted, p) < 0) {
+		free(p->deployment);
+		free(p);
+		return error_set(err, ERR_UNAVAILABLE, "the controller's loop does not answer");
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ the engine */
+
+/* The daemon's metrics, or NULL when /metrics is not served (the feeding functions then do nothing). */
+static struct auriga_metrics *metrics_of(struct daemon *dm)
+{
+	return dm->metrics_on ? &dm->metrics : NULL;
+}
+
+/* Mirrors a pass's status into the metrics that /metrics shows and the alerting rules read. */
+static void publish_metrics(struct daemon *dm, const struct fleet_status *s)
+{
+	struct auriga_metrics *m = &dm->metrics;
+
+	/* A pass that could not list the containers decided nothing. */
+	if (s->source_error && str_has_prefix(s->source_error, "docker:")) {
+		metric_inc(m->reconcile_total, METRIC_LABELS("error"));
+	} else {
+		metric_inc(m->reconcile_total, METRIC_LABELS("ok"));
+		metric_set(m->last_reconcile, NULL, (double)wall_ms() / 1000.0);
+	}
+	auriga_metrics_set_circuit(m, "docker", breaker_state_name(docker_breaker_state(dm->docker)));
+	auriga_metrics_publish_status(m, s);
+}
+
+/* Every Docker call that ends: its latency, failure and the breaker's state after it. */
+static void on_docker_call(const struct docker_call_info *ci, void *arg)
+{
+	struct daemon *dm = arg;
+	int failed = ci->status == DOCKER_TRANSPORT || ci->status == DOCKER_TIMEOUT ||
+		     ci->status == DOCKER_SERVER_ERROR || ci->status == DOCKER_PROTOCOL ||
+		     ci->status == DOCKER_TOOBIG || ci->status == DOCKER_CIRCUIT_OPEN ||
+		     ci->status == DOCKER_BULKHEAD_FULL;
+
+	if (ci->status == DOCKER_CANCELLED)
+		return;
+	auriga_metrics_docker_call(metrics_of(dm), ci->op, (double)ci->duration_ms / 1000.0, ci->attempts > 0,
+				   failed);
+	auriga_metrics_set_circuit(metrics_of(dm), "docker", breaker_state_name(docker_breaker_state(dm->docker)));
+}
+
+static void on_pass(struct engine *e, void *arg)
+{
+	struct daemon *dm = arg;
+	const struct fleet_status *s = engine_status(e);
+	char *commit = NULL, *text = NULL;
+	struct error *err = NULL;
+	json_t *j = status_to_json(s);
+	char *jt = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	pthread_mutex_lock(&dm->mu);
+	json_decref(dm->status_json);
+	dm->status_json = j;
+	free(dm->status_text);
+	dm->status_text = jt;
+	dm->ready = 1;
+	pthread_mutex_unlock(&dm->mu);
+	if (dm->metrics_on) {
+		/* The pass from its container list to its decision (engine_last_pass_ms). */
+		metric_observe(dm->metrics.reconcile_duration, NULL, (double)engine_last_pass_ms(e) / 1000.0);
+		publish_metrics(dm, s);
+	}
+	if (dm->worker && s->commit && s->commit[0]) {
+		int r = notes_debounce_offer(&dm->deb, s, now_ms(), &commit, &text, &err);
+
+		if (r == 0)
+			r = notes_debounce_tick(&dm->deb, now_ms(), &commit, &text);
+		if (r == 1)
+			gitsrc_worker_post_note(dm->worker, commit, text);
+		else if (r < 0)
+			log_warn(COMPONENT, "cannot render the status note", "error", error_msg(err), (char *)NULL);
+	}
+	error_free(err);
+	free(commit);
+	free(text);
+	if (dm->stopping && engine_idle(e))
+		loop_stop(dm->loop);
+}
+
+static void set_specs(struct daemon *dm, struct spec_set *set, const char *commit)
+{
+	struct error *err = NULL;
+
+	if (engine_set_specs(dm->engine, set, commit, &err) < 0) {
+		log_error(COMPONENT, "cannot use the specs", "commit", commit, "error", error_msg(err), (char *)NULL);
+		auriga_metrics_error(metrics_of(dm), "spec");
+		error_free(err);
+		return;
+	}
+	free(dm->commit);
+	dm->commit = xstrdup(commit);
+	dm->loaded = 1;
+	log_info(COMPONENT, "specs loaded", "commit", commit[0] ? commit : dm->folder, (char *)NULL);
+}
+
+static void on_report(void *arg, struct gitsrc_report *r)
+{
+	struct daemon *dm = arg;
+	struct spec_set *set = NULL;
+	struct error *err = NULL;
+
+	if (r->job == GITSRC_JOB_NOTE) {
+		auriga_metrics_git_push(metrics_of(dm), (double)r->duration_ms / 1000.0, r->ok);
+		if (!r->ok)
+			log_warn(COMPONENT, "cannot publish the note", "commit", r->note_commit, "error",
+				 error_msg(r->err), (char *)NULL);
+		goto out;
+	}
+	auriga_metrics_git_fetch(metrics_of(dm), (double)r->duration_ms / 1000.0, r->ok);
+	if (!r->ok) {
+		log_warn(COMPONENT, "fetch failed", "error", error_msg(r->err), (char *)NULL);
+		goto out;
+	}
+	if (dm->loaded && dm->commit && strcmp(dm->commit, r->fetch.commit) == 0)
+		goto out;
+	/* A snapshot that does not load keeps the engine on the last good one (and prune off it). */
+	if (engine_cli_load_snapshot(dm->src, r->fetch.commit, config_str(dm->cfg, CFG_REPO_PATH), &set, &err) < 0) {
+		log_error(COMPONENT, "the specs at this commit do not load", "commit", r->fetch.commit, "error",
+			  error_msg(err), (char *)NULL);
+		auriga_metrics_error(metrics_of(dm), "spec");
+		error_free(err);
+		goto out;
+	}
+	set_specs(dm, set, r->fetch.commit);
+out:
+	gitsrc_report_free(r);
+}
+
+static void folder_poll(struct loop *l, void *arg)
+{
+	struct daemon *dm = arg;
+	struct engine_cli cli;
+	struct spec_set *set = NULL;
+	struct error *err = NULL;
+	json_t *j;
+	char *key;
+
+	(void)l;
+	dm->folder_timer = loop_timer_add(dm->loop, config_ms(dm->cfg, CFG_POLL_INTERVAL), folder_poll, dm);
+	engine_cli_init(&cli);
+	cli.path = dm->folder;
+	if (engine_cli_load(&cli, &set, &err) < 0) {
+		log_error(COMPONENT, "the specs do not load", "path", dm->folder, "error", error_msg(err), (char *)NULL);
+		auriga_metrics_error(metrics_of(dm), "spec");
+		error_free(err);
+		engine_cli_release(&cli);
+		return;
+	}
+	engine_cli_release(&cli);
+	j = spec_set_to_json(set);
+	key = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	if (dm->folder_key && key && strcmp(dm->folder_key, key) == 0) {
+		free(key);
+		spec_set_free(set);
+		return;
+	}
+	free(dm->folder_key);
+	dm->folder_key = key;
+	set_specs(dm, set, "");
+}
+
+/* The webhook secret files, as named by the settings; keeps the old secret of a file that fails. */
+static const struct {
+	enum config_key key;
+	enum webhook_provider provider;
+} secret_files[] = {
+	{ CFG_GITHUB_SECRET_FILE, WEBHOOK_GITHUB },
+	{ CFG_GITLAB_TOKEN_FILE, WEBHOOK_GITLAB },
+	{ CFG_GITEA_SECRET_FILE, WEBHOOK_GITEA },
+};
+
+static int load_secrets(struct daemon *dm, struct error **err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < ARRAY_SIZE(secret_files); i++) {
+		const char *path = config_str(dm->cfg, secret_files[i].key);
+
+		if (path[0] && webhook_load_secret_file(dm->webhook, secret_files[i].provider, path, err) < 0)
+			rc = ERR_INVALID;
+	}
+	return rc;
+}
+
+/* SIGHUP: the API token and webhook secrets are read again, so rotating a file needs no restart. */
+static void reload_secrets(struct daemon *dm)
+{
+	struct error *err = NULL;
+
+	if (dm->httpd && config_str(dm->cfg, CFG_API_TOKEN_FILE)[0] &&
+	    httpd_reload_token(dm->httpd, config_str(dm->cfg, CFG_API_TOKEN_FILE), &err) < 0) {
+		log_error(COMPONENT, "API token not reloaded", "error", error_msg(err), (char *)NULL);
+		error_clear(&err);
+	}
+	if (dm->webhook && load_secrets(dm, &err) < 0)
+		log_error(COMPONENT, "webhook secret not reloaded", "error", error_msg(err), (char *)NULL);
+	error_free(err);
+}
+
+static void on_signal(struct loop *l, int fd, unsigned events, void *arg)
+{
+	struct daemon *dm = arg;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			struct error *err = NULL;
+
+			if (config_reload_file(&dm->cfg, &err) < 0) {
+				log_error(COMPONENT, "configuration not reloaded", "error", error_msg(err), (char *)NULL);
+				error_free(err);
+			} else {
+				/* The log's level and format take effect at once, as the settings table promises. */
+				config_log_setup(dm->cfg);
+				log_info(COMPONENT, "configuration reloaded", (char *)NULL);
+				reload_secrets(dm);
+				if (dm->worker)
+					gitsrc_worker_fetch_now(dm->worker);
+				engine_kick(dm->engine);
+			}
+			continue;
+		}
+		log_info(COMPONENT, "stopping between steps", "signal", si.ssi_signo == SIGTERM ? "TERM" : "INT", (char *)NULL);
+		dm->stopping = 1;
+		engine_drain(dm->engine);
+	}
+	if (dm->stopping && engine_idle(dm->engine))
+		loop_stop(l);
+}
+
+static void drain_check(struct loop *l, void *arg)
+{
+	struct daemon *dm = arg;
+
+	if (dm->stopping && engine_idle(dm->engine)) {
+		loop_stop(l);
+		return;
+	}
+	loop_timer_add(l, 100, drain_check, dm);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: auriga run [options] [PATH]\n\n"
+		     "The daemon: fetches --repo every --poll-interval (or reads the specs folder PATH),\n"
+		     "follows the Docker engine's events, and reconciles whenever the specs or the fleet\n"
+		     "change: phases in order, probes gating, rollback, self-heal; status notes on the\n"
+		     "commit applied. SIGTERM stops between steps; SIGHUP reloads the configuration file.\n\n"
+		     "  --check                    check the settings and the specs (fetched from --repo,\n"
+		     "                             or read from PATH), print \"configuration OK\" and exit\n"
+		     "                             0, or print every problem and exit 1\n\n"
+		     "options:\n");
+	config_usage(out);
+}
+
+/* The Git source's settings from the settings table. */
+static void gitsrc_config_from(struct gitsrc_config *g, const struct config *cfg)
+{
+	memset(g, 0, sizeof(*g));
+	g->url = config_str(cfg, CFG_REPO);
+	g->ref = config_str(cfg, CFG_BRANCH);
+	g->state_dir = config_str(cfg, CFG_STATE_DIR);
+	if (config_str(cfg, CFG_SSH_KEY)[0])
+		g->ssh_key = config_str(cfg, CFG_SSH_KEY);
+	if (config_str(cfg, CFG_KNOWN_HOSTS)[0])
+		g->known_hosts = config_str(cfg, CFG_KNOWN_HOSTS);
+	if (config_str(cfg, CFG_ALLOWED_SIGNERS)[0])
+		g->allowed_signers = config_str(cfg, CFG_ALLOWED_SIGNERS);
+	if (config_str(cfg, CFG_CA_BUNDLE)[0])
+		g->ca_bundle = config_str(cfg, CFG_CA_BUNDLE);
+	if (config_str(cfg, CFG_HTTPS_TOKEN)[0])
+		g->https_password = config_str(cfg, CFG_HTTPS_TOKEN);
+}
+
+/*
+ * `run --check`: the settings were read and checked by config_load; this
+ * loads the specs the daemon would apply (the folder, or the branch's head
+ * fetched from the repo) and reports every problem, like relayd's -n.
+ */
+static int run_check(struct daemon *dm)
+{
+	struct spec_set *set = NULL;
+	struct error *err = NULL;
+	struct gitsrc *src = NULL;
+	int rc;
+
+	if (dm->folder) {
+		struct engine_cli c;
+
+		engine_cli_init(&c);
+		c.path = dm->folder;
+		rc = engine_cli_load(&c, &set, &err);
+		engine_cli_release(&c);
+	} else {
+		struct gitsrc_config g;
+		struct gitsrc_fetch_result fr;
+
+		gitsrc_config_from(&g, dm->cfg);
+		memset(&fr, 0, sizeof(fr));
+		rc = gitsrc_open(&src, &g, &err);
+		if (rc == 0)
+			rc = gitsrc_fetch(src, &fr, &err);
+		if (rc == 0)
+			rc = engine_cli_load_snapshot(src, fr.commit, config_str(dm->cfg, CFG_REPO_PATH), &set, &err);
+		gitsrc_fetch_result_release(&fr);
+	}
+	if (rc < 0 || set == NULL) {
+		fprintf(stderr, "auriga run: %s\n", error_msg(err));
+		rc = 1;
+	} else {
+		printf("configuration OK: %zu deployments in %d phases\n", set->n_deployments,
+		       spec_set_phase_count(set));
+		rc = 0;
+	}
+	if (set)
+		spec_set_free(set);
+	if (src)
+		gitsrc_free(src);
+	error_free(err);
+	return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	int help = 0, check = 0;
+	const struct config_extra_flag extra[] = { { "help", &help }, { "check", &check }, { NULL, NULL } };
+	struct daemon dm;
+	struct error *err = NULL;
+	struct docker_config dcfg;
+	struct engine_options eo;
+	struct gitsrc_config gcfg;
+	struct gitsrc_worker_config wcfg;
+	const char *const *labels;
+	size_t n_labels = 0;
+	char *state_path = NULL;
+	sigset_t mask;
+	int rc = 1, sfd = -1, lvl;
+	size_t n;
+
+	/* Blocked before any thread starts, so every thread inherits the mask and signalfd gets them all. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	memset(&dm, 0, sizeof(dm));
+	pthread_mutex_init(&dm.mu, NULL);
+	notes_debounce_init(&dm.deb, 5000);
+	if (config_load(&dm.cfg, argc, argv, NULL, extra, &dm.positional, &err) < 0) {
+		fprintf(stderr, "auriga run: %s\n", error_msg(err));
+		rc = 2;
+		goto out;
+	}
+	if (help) {
+		usage(stdout);
+		rc = 0;
+		goto out;
+	}
+	lvl = config_enum(dm.cfg, CFG_LOG_LEVEL);
+	log_setup((enum log_level)lvl, (enum log_format)config_enum(dm.cfg, CFG_LOG_FORMAT));
+	if (dm.positional && dm.positional[0]) {
+		dm.folder = dm.positional[0];
+		if (dm.positional[1]) {
+			fprintf(stderr, "auriga run: at most one PATH\n");
+			rc = 2;
+			goto out;
+		}
+	}
+	if (config_str(dm.cfg, CFG_REPO)[0] == '\0' && dm.folder == NULL) {
+		fprintf(stderr, "auriga run: give --repo URL (or a specs folder PATH)\n");
+		rc = 2;
+		goto out;
+	}
+	if (check) {
+		rc = run_check(&dm);
+		goto out;
+	}
+	n = strlen(config_str(dm.cfg, CFG_STATE_DIR)) + strlen(config_str(dm.cfg, CFG_INSTANCE)) + 32;
+	state_path = xmalloc(n);
+	snprintf(state_path, n, "%s/engine-%s.json", config_str(dm.cfg, CFG_STATE_DIR), config_str(dm.cfg, CFG_INSTANCE));
+	{
+		struct engine_cli tmp;
+
+		/* The state folder, made the same way as for apply. */
+		engine_cli_init(&tmp);
+		tmp.instance = config_str(dm.cfg, CFG_INSTANCE);
+		tmp.state_dir = config_str(dm.cfg, CFG_STATE_DIR);
+		tmp.path = ".";
+		rc = engine_cli_finish(&tmp, 0, NULL, &err);
+		engine_cli_release(&tmp);
+		if (rc < 0)
+			goto fail;
+	}
+
+	dm.loop = loop_new(&err);
+	if (dm.loop == NULL)
+		goto fail;
+	docker_config_default(&dcfg);
+	dcfg.host = config_str(dm.cfg, CFG_DOCKER_HOST);
+	if (config_str(dm.cfg, CFG_DOCKER_TLS_CA)[0])
+		dcfg.ca_file = config_str(dm.cfg, CFG_DOCKER_TLS_CA);
+	if (config_str(dm.cfg, CFG_DOCKER_TLS_CERT)[0])
+		dcfg.cert_file = config_str(dm.cfg, CFG_DOCKER_TLS_CERT);
+	if (config_str(dm.cfg, CFG_DOCKER_TLS_KEY)[0])
+		dcfg.key_file = config_str(dm.cfg, CFG_DOCKER_TLS_KEY);
+	if (docker_config_from_env(&dcfg, &err) < 0)
+		goto fail;
+	dm.docker = docker_new(dm.loop, &dcfg, &err);
+	if (dm.docker == NULL)
+		goto fail;
+	dm.http = http_client_new(dm.loop, &err);
+	if (dm.http == NULL)
+		goto fail;
+	labels = config_list(dm.cfg, CFG_EXTRA_LABELS, &n_labels);
+	memset(&eo, 0, sizeof(eo));
+	eo.instance = config_str(dm.cfg, CFG_INSTANCE);
+	eo.state_path = state_path;
+	eo.extra_labels = labels;
+	eo.router_error_log = config_str(dm.cfg, CFG_ROUTER_ERROR_LOG);
+	eo.n_extra_labels = n_labels;
+	eo.watch_events = 1;
+	eo.on_pass = on_pass;
+	eo.arg = &dm;
+	/* The metrics exist whenever /metrics is served, before anything can feed them. */
+	if (config_str(dm.cfg, CFG_LISTEN)[0]) {
+		auriga_metrics_init(&dm.metrics, AURIGA_VERSION);
+		dm.metrics_on = 1;
+		docker_set_observer(dm.docker, on_docker_call, &dm);
+	}
+	eo.metrics = metrics_of(&dm);
+	dm.engine = engine_new(dm.loop, dm.docker, dm.http, &eo, &err);
+	if (dm.engine == NULL)
+		goto fail;
+
+	if (dm.folder) {
+		loop_defer(dm.loop, folder_poll, &dm);
+	} else {
+		gitsrc_config_from(&gcfg, dm.cfg);
+		if (gitsrc_open(&dm.src, &gcfg, &err) < 0)
+			goto fail;
+		memset(&wcfg, 0, sizeof(wcfg));
+		wcfg.interval_ms = config_ms(dm.cfg, CFG_POLL_INTERVAL);
+		wcfg.notes_ref = config_str(dm.cfg, CFG_NOTES_REF);
+		wcfg.notes_push = config_bool(dm.cfg, CFG_NOTES_PUSH);
+		if (gitsrc_worker_start_loop(&dm.worker, dm.src, &wcfg, dm.loop, on_report, &dm, &err) < 0)
+			goto fail;
+	}
+	if (config_str(dm.cfg, CFG_LISTEN)[0]) {
+		struct httpd_options ho;
+		struct httpd_provider hp;
+
+		httpd_options_init(&ho);
+		ho.listen = config_str(dm.cfg, CFG_LISTEN);
+		if (config_str(dm.cfg, CFG_API_TOKEN_FILE)[0])
+			ho.token_file = config_str(dm.cfg, CFG_API_TOKEN_FILE);
+		if (config_str(dm.cfg, CFG_TLS_CERT)[0]) {
+			ho.tls_cert_file = config_str(dm.cfg, CFG_TLS_CERT);
+			ho.tls_key_file = config_str(dm.cfg, CFG_TLS_KEY);
+		}
+		ho.max_body = (size_t)config_int(dm.cfg, CFG_HTTP_MAX_BODY);
+		ho.max_connections = (unsigned)config_int(dm.cfg, CFG_HTTP_MAX_CONNECTIONS);
+		ho.idle_timeout_s = (unsigned)(config_ms(dm.cfg, CFG_HTTP_IDLE_TIMEOUT) / 1000);
+		ho.request_timeout_ms = config_ms(dm.cfg, CFG_HTTP_REQUEST_TIMEOUT);
+		ho.threads = (unsigned)config_int(dm.cfg, CFG_HTTP_THREADS);
+		ho.metrics = &dm.metrics;
+		if (webhook_new(&dm.webhook, config_str(dm.cfg, CFG_BRANCH),
+				(size_t)config_int(dm.cfg, CFG_WEBHOOK_DEDUP), &err) < 0)
+			goto fail;
+		if (load_secrets(&dm, &err) < 0)
+			goto fail;
+		ho.webhook = dm.webhook;
+		memset(&hp, 0, sizeof(hp));
+		hp.ctx = &dm;
+		hp.ready = p_ready;
+		hp.started = p_ready;
+		hp.status = p_status;
+		hp.status_text = p_status_text;
+		hp.deployment = p_deployment;
+		hp.action = p_action;
+		if (httpd_start(&dm.httpd, &ho, &hp, &err) < 0)
+			goto fail;
+		log_info(COMPONENT, "listening", "address", ho.listen, (char *)NULL);
+	}
+
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0 || loop_watch(dm.loop, sfd, LOOP_READ, on_signal, &dm, &err) < 0) {
+		error_set(&err, ERR_GENERIC, "cannot watch signals");
+		goto fail;
+	}
+	loop_timer_add(dm.loop, 100, drain_check, &dm);
+	log_info(COMPONENT, "started", "instance", config_str(dm.cfg, CFG_INSTANCE), "source",
+		 dm.folder ? dm.folder : config_str(dm.cfg, CFG_REPO), (char *)NULL);
+	loop_run(dm.loop);
+	log_info(COMPONENT, "stopped", (char *)NULL);
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "auriga run: %s\n", error_msg(err));
+	rc = 1;
+out:
+	error_free(err);
+	if (dm.httpd)
+		httpd_stop(dm.httpd);
+	if (dm.webhook)
+		webhook_free(dm.webhook);
+	if (dm.worker)
+		gitsrc_worker_stop(dm.worker);
+	if (dm.engine)
+		engine_free(dm.engine);
+	if (dm.src)
+		gitsrc_free(dm.src);
+	if (dm.http)
+		http_client_free(dm.http);
+	if (dm.docker)
+		docker_free(dm.docker);
+	if (sfd >= 0) {
+		if (dm.loop)
+			loop_unwatch(dm.loop, sfd);
+		close(sfd);
+	}
+	if (dm.loop)
+		loop_free(dm.loop);
+	/* Last: the HTTP server, the engine, its probes and the Docker client that fed them are gone. */
+	if (dm.metrics_on)
+		auriga_metrics_release(&dm.metrics);
+	json_decref(dm.status_json);
+	free(dm.status_text);
+	notes_debounce_release(&dm.deb);
+	pthread_mutex_destroy(&dm.mu);
+	free(dm.folder_key);
+	free(dm.commit);
+	free(dm.positional);
+	free(state_path);
+	config_free(dm.cfg);
+	return rc;
+}

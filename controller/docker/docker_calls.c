@@ -1,0 +1,699 @@
+/* The Docker Engine API calls auriga makes: each one a path, a body, a parse kind and whether it is safe to repeat. */
+#include "docker/docker.h"
+#include "docker/docker_internal.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int need(const char *s, const char *what, struct error **err)
+{
+	if (s == NULL || *s == '\0')
+		return error_set(err, ERR_INVALID, "docker call without %s", what);
+	return 0;
+}
+
+/* A call on /containers/{id}/<suffix>. */
+static struct docker_call *on_container(struct docker *d, enum docker_kind k, const char *method,
+					const char *what, const char *id, const char *suffix,
+					docker_done_fn done, void *arg)
+{
+	struct docker_call *c = docker_call_new(d, k, method, what, id, done, arg);
+
+	(void)buf_puts(&c->path, "/containers/");
+	docker_call_path_escaped(c, id);
+	(void)buf_puts(&c->path, suffix);
+	return c;
+}
+
+static void set_body(struct docker_call *c, json_t *body)
+{
+	c->body = json_dumps(body, JSON_COMPACT);
+	if (c->body == NULL)
+		BUG("cannot encode a request body");
+	c->body_len = strlen(c->body);
+	json_decref(body);
+}
+
+int docker_ping(struct docker *d, enum docker_kind k, docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c = docker_call_new(d, k, "GET", "ping", d->endpoint, done, arg);
+
+	(void)err;
+	c->versioned = 0;
+	c->idempotent = 1;
+	c->parse = DP_PING;
+	(void)buf_puts(&c->path, "/_ping");
+	docker_call_submit(c);
+	return 0;
+}
+
+int docker_container_list(struct docker *d, enum docker_kind k, const char *const *filters,
+			  docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c = docker_call_new(d, k, "GET", "list containers", NULL, done, arg);
+
+	(void)buf_puts(&c->path, "/containers/json?all=1");
+	if (docker_call_filters(c, filters, '&', err) < 0) {
+		docker_call_free(c);
+		return ERR_INVALID;
+	}
+	c->idempotent = 1;
+	c->parse = DP_CONTAINERS;
+	docker_call_submit(c);
+	return 0;
+}
+
+int docker_container_inspect(struct docker *d, enum docker_kind k, const char *id,
+			     docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+
+	if (need(id, "a container id", err) < 0)
+		return ERR_INVALID;
+	c = on_container(d, k, "GET", "inspect container", id, "/json", done, arg);
+	c->idempotent = 1;
+	c->parse = DP_CONTAINER;
+	docker_call_submit(c);
+	return 0;
+}
+
+static json_t *strv(const char *const *v)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *labels_json(const struct docker_label *l, size_t n)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_set_new(o, l[i].key, json_string(l[i].value));
+	return o;
+}
+
+static int valid_utf8_strv(const char *const *v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++) {
+		json_t *s = json_string(v[i]);
+
+		if (s == NULL)
+			return 0;
+		json_decref(s);
+	}
+	return 1;
+}
+
+json_t *docker_create_body(const struct docker_create_spec *s, struct error **err)
+{
+	json_t *b = NULL, *hc, *exposed, *bindings, *mounts;
+	size_t i;
+
+	if (s->image == NULL || *s->image == '\0') {
+		error_set(err, ERR_INVALID, "container '%s' has no image", s->name ? s->name : "");
+		return NULL;
+	}
+	if (!valid_utf8_strv(s->env) || !valid_utf8_strv(s->cmd) || !valid_utf8_strv(s->entrypoint)) {
+		error_set(err, ERR_INVALID, "container '%s': env, cmd or entrypoint is not UTF-8",
+			  s->name ? s->name : "");
+		return NULL;
+	}
+	for (i = 0; i < s->n_labels; i++) {
+		if (s->labels[i].key == NULL || s->labels[i].value == NULL || *s->labels[i].key == '\0') {
+			error_set(err, ERR_INVALID, "container '%s': label %zu has no key or value",
+				  s->name ? s->name : "", i);
+			return NULL;
+		}
+	}
+	if (s->restart_policy && strcmp(s->restart_policy, "no") != 0 &&
+	    strcmp(s->restart_policy, "always") != 0 && strcmp(s->restart_policy, "unless-stopped") != 0 &&
+	    strcmp(s->restart_policy, "on-failure") != 0) {
+		error_set(err, ERR_INVALID, "container '%s': restart policy '%s' is not no, always, "
+			  "unless-stopped or on-failure", s->name ? s->name : "", s->restart_policy);
+		return NULL;
+	}
+	b = json_object();
+	hc = json_object();
+	exposed = json_object();
+	bindings = json_object();
+	mounts = json_array();
+	json_object_set_new(b, "Image", json_string(s->image));
+	if (s->cmd)
+		json_object_set_new(b, "Cmd", strv(s->cmd));
+	if (s->entrypoint)
+		json_object_set_new(b, "Entrypoint", strv(s->entrypoint));
+	json_object_set_new(b, "Env", strv(s->env));
+	json_object_set_new(b, "Labels", labels_json(s->labels, s->n_labels));
+	if (s->user)
+		json_object_set_new(b, "User", json_string(s->user));
+	if (s->workdir)
+		json_object_set_new(b, "WorkingDir", json_string(s->workdir));
+	if (s->hostname)
+		json_object_set_new(b, "Hostname", json_string(s->hostname));
+	if (s->stop_timeout_s > 0)
+		json_object_set_new(b, "StopTimeout", json_integer(s->stop_timeout_s));
+	for (i = 0; i < s->n_ports; i++) {
+		const struct docker_port *p = &s->ports[i];
+		char key[32], hostport[8];
+		json_t *list, *bind;
+
+		if (p->container_port == 0) {
+			error_set(err, ERR_INVALID, "container '%s': port %zu has no container port",
+				  s->name ? s->name : "", i);
+			goto fail;
+		}
+		snprintf(key, sizeof(key), "%u/%s", (unsigned)p->container_port,
+			 p->protocol && strcmp(p->protocol, "udp") == 0 ? "udp" : "tcp");
+		json_object_set_new(exposed, key, json_object());
+		list = json_object_get(bindings, key);
+		if (list == NULL) {
+			list = json_array();
+			json_object_set_new(bindings, key, list);
+		}
+		bind = json_object();
+		json_object_set_new(bind, "HostIp", json_string(p->host_ip ? p->host_ip : ""));
+		if (p->host_port)
+			snprintf(hostport, sizeof(hostport), "%u", (unsigned)p->host_port);
+		else
+			hostport[0] = '\0';
+		json_object_set_new(bind, "HostPort", json_string(hostport));
+		json_array_append_new(list, bind);
+	}
+	json_object_set_new(b, "ExposedPorts", exposed);
+	exposed = NULL;
+	json_object_set_new(hc, "PortBindings", bindings);
+	bindings = NULL;
+	for (i = 0; i < s->n_mounts; i++) {
+		const struct docker_mount *m = &s->mounts[i];
+		json_t *o;
+
+		if (m->source == NULL || *m->source == '\0' || m->target == NULL || m->target[0] != '/') {
+			error_set(err, ERR_INVALID, "container '%s': mount %zu needs a source and an absolute target",
+				  s->name ? s->name : "", i);
+			goto fail;
+		}
+		o = json_object();
+		json_object_set_new(o, "Type", json_string(m->bind ? "bind" : "volume"));
+		json_object_set_new(o, "Source", json_string(m->source));
+		json_object_set_new(o, "Target", json_string(m->target));
+		json_object_set_new(o, "ReadOnly", json_boolean(m->read_only));
+		json_array_append_new(mounts, o);
+	}
+	json_object_set_new(hc, "Mounts", mounts);
+	mounts = NULL;
+	if (s->privileged)
+		json_object_set_new(hc, "Privileged", json_true());
+	if (s->memory_bytes > 0)
+		json_object_set_new(hc, "Memory", json_integer(s->memory_bytes));
+	if (s->nano_cpus > 0)
+		json_object_set_new(hc, "NanoCpus", json_integer(s->nano_cpus));
+	if (s->restart_policy) {
+		json_t *rp = json_object();
+
+		json_object_set_new(rp, "Name", json_string(s->restart_policy));
+		if (strcmp(s->restart_policy, "on-failure") == 0)
+			json_object_set_new(rp, "MaximumRetryCount", json_integer(s->restart_max_retries));
+		json_object_set_new(hc, "RestartPolicy", rp);
+	}
+	if (s->network) {
+		json_t *nc = json_object(), *eps = json_object(), *ep = json_object();
+
+		json_object_set_new(hc, "NetworkMode", json_string(s->network));
+		if (s->aliases)
+			json_object_set_new(ep, "Aliases", strv(s->aliases));
+		json_object_set_new(eps, s->network, ep);
+		json_object_set_new(nc, "EndpointsConfig", eps);
+		json_object_set_new(b, "NetworkingConfig", nc);
+	}
+	if (s->healthcheck) {
+		const struct docker_healthcheck *h = s->healthcheck;
+		json_t *o = json_object();
+
+		if (h->test == NULL || h->test[0] == NULL) {
+			error_set(err, ERR_INVALID, "container '%s': the health check has no test",
+				  s->name ? s->name : "");
+			json_decref(o);
+			goto fail;
+		}
+		json_object_set_new(o, "Test", strv(h->test));
+		if (h->interval_ms > 0)
+			json_object_set_new(o, "Interval", json_integer(h->interval_ms * 1000000));
+		if (h->timeout_ms > 0)
+			json_object_set_new(o, "Timeout", json_integer(h->timeout_ms * 1000000));
+		if (h->start_period_ms > 0)
+			json_object_set_new(o, "StartPeriod", json_integer(h->start_period_ms * 1000000));
+		if (h->retries > 0)
+			json_object_set_new(o, "Retries", json_integer(h->retries));
+		json_object_set_new(b, "Healthcheck", o);
+	}
+	json_object_set_new(b, "HostConfig", hc);
+	return b;
+fail:
+	json_decref(b);
+	json_decref(hc);
+	json_decref(exposed);
+	json_decref(bindings);
+	json_decref(mounts);
+	return NULL;
+}
+
+int docker_container_create(struct docker *d, enum docker_kind k, const struct docker_create_spec *spec,
+			    docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+	json_t *body;
+
+	if (need(spec->name, "a container name", err) < 0)
+		return ERR_INVALID;
+	body = docker_create_body(spec, err);
+	if (body == NULL)
+		return ERR_INVALID;
+	c = docker_call_new(d, k, "POST", "create container", spec->name, done, arg);
+	(void)buf_puts(&c->path, "/containers/create?name=");
+	docker_call_path_escaped(c, spec->name);
+	set_body(c, body);
+	c->parse = DP_ID;
+	docker_call_submit(c);
+	return 0;
+}
+
+/* start, stop, kill, remove by id: repeating them ends in the same place, so they are retried. */
+int docker_container_start(struct docker *d, enum docker_kind k, const char *id,
+			   docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+
+	if (need(id, "a container id", err) < 0)
+		return ERR_INVALID;
+	c = on_container(d, k, "POST", "start container", id, "/start", done, arg);
+	c->idempotent = 1;
+	docker_call_submit(c);
+	return 0;
+}
+
+int docker_container_stop(struct docker *d, enum docker_kind k, const char *id, int timeout_s,
+			  docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+
+	if (need(id, "a container id", err) < 0)
+		return ERR_INVALID;
+	c = on_container(d, k, "POST", "stop container", id, "/stop", done, arg);
+	if (timeout_s >= 0) {
+		(void)buf_printf(&c->path, "?t=%d", timeout_s);
+		if (c->timeout_ms > 0)
+			c->timeout_ms += (int64_t)timeout_s * 1000;
+	}
+	c->idempotent = 1;
+	docker_call_submit(c);
+	return 0;
+}
+
+int docker_container_kill(struct docker *d, enum docker_kind k, const char *id, const char *signal,
+			  docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+
+	if (need(id, "a container id", err) < 0)
+		return ERR_INVALID;
+	c = on_container(d, k, "POST", "kill container", id, "/kill?signal=", done, arg);
+	docker_call_path_escaped(c, signal ? signal : "KILL");
+	c->idempotent = 1;
+	docker_call_submit(c);
+	return 0;
+}
+
+int docker_container_remove(struct docker *d, enum docker_kind k, const char *id, int force,
+			    int volumes, docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+
+	if (need(id, "a container id", err) < 0)
+		return ERR_INVALID;
+	c = on_container(d, k, "DELETE", "remove container", id, "", done, arg);
+	(void)buf_printf(&c->path, "?force=%d&v=%d", force ? 1 : 0, volumes ? 1 : 0);
+	c->idempotent = 1;
+	docker_call_submit(c);
+	return 0;
+}
+
+int docker_container_wait(struct docker *d, enum docker_kind k, const char *id, const char *condition,
+			  int64_t timeout_ms, docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+
+	if (need(id, "a container id", err) < 0)
+		return ERR_INVALID;
+	c = on_container(d, k, "POST", "wait for container", id, "/wait?condition=", done, arg);
+	docker_call_path_escaped(c, condition ? condition : "not-running");
+	c->timeout_ms = timeout_ms;
+	c->idempotent = 1;
+	c->parse = DP_WAIT;
+	docker_call_submit(c);
+	return 0;
+}
+
+int docker_container_rename(struct docker *d, enum docker_kind k, const char *id, const char *new_name,
+			    docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+
+	if (need(id, "a container id", err) < 0 || need(new_name, "a new name", err) < 0)
+		return ERR_INVALID;
+	c = on_container(d, k, "POST", "rename container", id, "/rename?name=", done, arg);
+	docker_call_path_escaped(c, new_name);
+	docker_call_submit(c);
+	return 0;
+}
+
+int docker_container_logs(struct docker *d, enum docker_kind k, const char *id, unsigned tail,
+			  docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+
+	if (need(id, "a container id", err) < 0)
+		return ERR_INVALID;
+	c = on_container(d, k, "GET", "read the logs of container", id, "/logs?stdout=1&stderr=1", done, arg);
+	if (tail > 0)
+		(void)buf_printf(&c->path, "&tail=%u", tail);
+	else
+		(void)buf_puts(&c->path, "&tail=all");
+	c->idempotent = 1;
+	c->parse = DP_STREAM;
+	docker_call_submit(c);
+	return 0;
+}
+
+static struct docker_call *build_exec_create(struct docker *d, enum docker_kind k, const char *id,
+					     const char *const *argv, int attach, docker_done_fn done,
+					     void *arg, struct error **err)
+{
+	struct docker_call *c;
+	json_t *body;
+
+	if (need(id, "a container id", err) < 0)
+		return NULL;
+	if (argv == NULL || argv[0] == NULL || !valid_utf8_strv(argv)) {
+		error_set(err, ERR_INVALID, "exec in container '%s' without a command", id);
+		return NULL;
+	}
+	c = on_container(d, k, "POST", "create exec in container", id, "/exec", done, arg);
+	body = json_object();
+	json_object_set_new(body, "Cmd", strv(argv));
+	json_object_set_new(body, "AttachStdout", json_boolean(attach));
+	json_object_set_new(body, "AttachStderr", json_boolean(attach));
+	json_object_set_new(body, "Tty", json_false());
+	set_body(c, body);
+	c->parse = DP_ID;
+	return c;
+}
+
+int docker_exec_create(struct docker *d, enum docker_kind k, const char *id, const char *const *argv,
+		       int attach, docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c = build_exec_create(d, k, id, argv, attach, done, arg, err);
+
+	if (c == NULL)
+		return ERR_INVALID;
+	docker_call_submit(c);
+	return 0;
+}
+
+static struct docker_call *build_exec_start(struct docker *d, enum docker_kind k, const char *exec_id,
+					    int detach, docker_done_fn done, void *arg)
+{
+	struct docker_call *c = docker_call_new(d, k, "POST", "start exec", exec_id, done, arg);
+	json_t *body = json_object();
+
+	(void)buf_puts(&c->path, "/exec/");
+	docker_call_path_escaped(c, exec_id);
+	(void)buf_puts(&c->path, "/start");
+	json_object_set_new(body, "Detach", json_boolean(detach));
+	json_object_set_new(body, "Tty", json_false());
+	set_body(c, body);
+	c->parse = detach ? DP_NONE : DP_STREAM;
+	return c;
+}
+
+int docker_exec_start(struct docker *d, enum docker_kind k, const char *exec_id, int detach,
+		      docker_done_fn done, void *arg, struct error **err)
+{
+	if (need(exec_id, "an exec id", err) < 0)
+		return ERR_INVALID;
+	docker_call_submit(build_exec_start(d, k, exec_id, detach, done, arg));
+	return 0;
+}
+
+static struct docker_call *build_exec_inspect(struct docker *d, enum docker_kind k, const char *exec_id,
+					      docker_done_fn done, void *arg)
+{
+	struct docker_call *c = docker_call_new(d, k, "GET", "inspect exec", exec_id, done, arg);
+
+	(void)buf_puts(&c->path, "/exec/");
+	docker_call_path_escaped(c, exec_id);
+	(void)buf_puts(&c->path, "/json");
+	c->idempotent = 1;
+	c->parse = DP_EXEC_INSPECT;
+	return c;
+}
+
+int docker_exec_inspect(struct docker *d, enum docker_kind k, const char *exec_id,
+			docker_done_fn done, void *arg, struct error **err)
+{
+	if (need(exec_id, "an exec id", err) < 0)
+		return ERR_INVALID;
+	docker_call_submit(build_exec_inspect(d, k, exec_id, done, arg));
+	return 0;
+}
+
+/* exec_run: create, start attached, inspect; one context travels through the three calls. */
+struct exec_run {
+	struct docker *d;
+	enum docker_kind kind;
+	docker_done_fn done;
+	void *arg;
+	char *exec_id;
+	struct buf out, err;
+	unsigned attempts;
+};
+
+static void exec_run_free(void *arg)
+{
+	struct exec_run *x = arg;
+
+	free(x->exec_id);
+	buf_release(&x->out);
+	buf_release(&x->err);
+	free(x);
+}
+
+static void exec_run_end(struct exec_run *x, struct docker_result *r)
+{
+	r->attempts += x->attempts;
+	if (x->out.len || x->err.len) {
+		buf_release(&r->out);
+		buf_release(&r->err);
+		r->out = x->out;
+		r->err = x->err;
+		buf_init(&x->out, r->out.max);
+		buf_init(&x->err, r->err.max);
+	}
+	x->done(r, x->arg);
+	exec_run_free(x);
+}
+
+static void exec_run_inspected(struct docker_result *r, void *arg)
+{
+	struct exec_run *x = arg;
+
+	exec_run_end(x, r);
+}
+
+static void exec_run_started(struct docker_result *r, void *arg)
+{
+	struct exec_run *x = arg;
+	struct docker_call *c;
+
+	if (r->status != DOCKER_OK) {
+		exec_run_end(x, r);
+		return;
+	}
+	x->attempts += r->attempts;
+	x->out = r->out;
+	x->err = r->err;
+	buf_init(&r->out, x->out.max);
+	buf_init(&r->err, x->err.max);
+	c = build_exec_inspect(x->d, x->kind, x->exec_id, exec_run_inspected, x);
+	c->drop = exec_run_free;
+	docker_call_submit(c);
+}
+
+static void exec_run_created(struct docker_result *r, void *arg)
+{
+	struct exec_run *x = arg;
+	struct docker_call *c;
+
+	if (r->status != DOCKER_OK) {
+		exec_run_end(x, r);
+		return;
+	}
+	x->attempts += r->attempts;
+	x->exec_id = r->id;
+	r->id = NULL;
+	c = build_exec_start(x->d, x->kind, x->exec_id, 0, exec_run_started, x);
+	c->drop = exec_run_free;
+	docker_call_submit(c);
+}
+
+int docker_exec_run(struct docker *d, enum docker_kind k, const char *id, const char *const *argv,
+		    docker_done_fn done, void *arg, struct error **err)
+{
+	struct exec_run *x = xcalloc(1, sizeof(*x));
+	struct docker_call *c = build_exec_create(d, k, id, argv, 1, exec_run_created, x, err);
+
+	if (c == NULL) {
+		free(x);
+		return ERR_INVALID;
+	}
+	x->d = d;
+	x->kind = k;
+	x->done = done;
+	x->arg = arg;
+	buf_init(&x->out, d->cfg.max_body);
+	buf_init(&x->err, d->cfg.max_body);
+	c->drop = exec_run_free;
+	docker_call_submit(c);
+	return 0;
+}
+
+int docker_image_inspect(struct docker *d, enum docker_kind k, const char *name,
+			 docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+
+	if (need(name, "an image name", err) < 0)
+		return ERR_INVALID;
+	c = docker_call_new(d, k, "GET", "inspect image", name, done, arg);
+	(void)buf_puts(&c->path, "/images/");
+	docker_call_path_escaped(c, name);
+	(void)buf_puts(&c->path, "/json");
+	c->idempotent = 1;
+	c->parse = DP_IMAGE;
+	docker_call_submit(c);
+	return 0;
+}
+
+static int list_call(struct docker *d, enum docker_kind k, const char *what, const char *path,
+		     const char *const *filters, enum docker_parse p, docker_done_fn done, void *arg,
+		     struct error **err)
+{
+	struct docker_call *c = docker_call_new(d, k, "GET", what, NULL, done, arg);
+
+	(void)buf_puts(&c->path, path);
+	if (docker_call_filters(c, filters, '?', err) < 0) {
+		docker_call_free(c);
+		return ERR_INVALID;
+	}
+	c->idempotent = 1;
+	c->parse = p;
+	docker_call_submit(c);
+	return 0;
+}
+
+int docker_network_list(struct docker *d, enum docker_kind k, const char *const *filters,
+			docker_done_fn done, void *arg, struct error **err)
+{
+	return list_call(d, k, "list networks", "/networks", filters, DP_NETWORKS, done, arg, err);
+}
+
+int docker_volume_list(struct docker *d, enum docker_kind k, const char *const *filters,
+		       docker_done_fn done, void *arg, struct error **err)
+{
+	return list_call(d, k, "list volumes", "/volumes", filters, DP_VOLUMES, done, arg, err);
+}
+
+int docker_network_create(struct docker *d, enum docker_kind k, const char *name, const char *driver,
+			  int internal, const struct docker_label *labels, size_t n_labels,
+			  docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+	json_t *body;
+
+	if (need(name, "a network name", err) < 0)
+		return ERR_INVALID;
+	c = docker_call_new(d, k, "POST", "create network", name, done, arg);
+	(void)buf_puts(&c->path, "/networks/create");
+	body = json_object();
+	json_object_set_new(body, "Name", json_string(name));
+	json_object_set_new(body, "Driver", json_string(driver ? driver : "bridge"));
+	json_object_set_new(body, "Internal", json_boolean(internal));
+	/* Without it, Docker happily makes a second network of the same name. */
+	json_object_set_new(body, "CheckDuplicate", json_true());
+	json_object_set_new(body, "Labels", labels_json(labels, n_labels));
+	set_body(c, body);
+	c->parse = DP_ID;
+	docker_call_submit(c);
+	return 0;
+}
+
+int docker_network_remove(struct docker *d, enum docker_kind k, const char *id,
+			  docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+
+	if (need(id, "a network id", err) < 0)
+		return ERR_INVALID;
+	c = docker_call_new(d, k, "DELETE", "remove network", id, done, arg);
+	(void)buf_puts(&c->path, "/networks/");
+	docker_call_path_escaped(c, id);
+	c->idempotent = 1;
+	docker_call_submit(c);
+	return 0;
+}
+
+int docker_volume_create(struct docker *d, enum docker_kind k, const char *name,
+			 const struct docker_label *labels, size_t n_labels,
+			 docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+	json_t *body;
+
+	if (need(name, "a volume name", err) < 0)
+		return ERR_INVALID;
+	c = docker_call_new(d, k, "POST", "create volume", name, done, arg);
+	(void)buf_puts(&c->path, "/volumes/create");
+	body = json_object();
+	json_object_set_new(body, "Name", json_string(name));
+	json_object_set_new(body, "Driver", json_string("local"));
+	json_object_set_new(body, "Labels", labels_json(labels, n_labels));
+	set_body(c, body);
+	/* Creating a named local volume that exists returns it: safe to repeat. */
+	c->idempotent = 1;
+	c->parse = DP_VOLUME_NAME;
+	docker_call_submit(c);
+	return 0;
+}
+
+int docker_volume_remove(struct docker *d, enum docker_kind k, const char *name, int force,
+			 docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+
+	if (need(name, "a volume name", err) < 0)
+		return ERR_INVALID;
+	c = docker_call_new(d, k, "DELETE", "remove volume", name, done, arg);
+	(void)buf_puts(&c->path, "/volumes/");
+	docker_call_path_escaped(c, name);
+	(void)buf_printf(&c->path, "?force=%d", force ? 1 : 0);
+	c->idempotent = 1;
+	docker_call_submit(c);
+	return 0;
+}

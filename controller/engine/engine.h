@@ -1,0 +1,100 @@
+/* The reconcile engine: passes on the loop that observe, plan and roll out in phases, with probes, rollback and self-heal. */
+#ifndef AURIGA_ENGINE_H
+#define AURIGA_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "spec.h"
+#include "status/status.h"
+
+struct loop;
+struct docker;
+struct http_client;
+struct engine;
+struct auriga_metrics;
+
+/*
+ * A pass: one labelled container list, then for every deployment in phase
+ * order its target (the desired revision, or the last healthy one when that
+ * failed), whether its turn has come (every deployment of earlier phases and
+ * of its dependsOn is healthy at its desired revision), and the rollout step
+ * its strategy allows given the probes' verdicts; the operations run
+ * concurrently on the loop and the next pass starts when they are done.
+ * Nothing the engine needs to continue lives only in memory: labels say what
+ * runs, the state file says what was healthy and what failed.
+ */
+struct engine_options {
+	const char *instance;		/* the managed-by label value */
+	const char *state_path;		/* the state file */
+	const char *const *extra_labels;	/* "key=value" on every container and volume */
+	size_t n_extra_labels;
+	int prune;			/* remove containers of deployments gone from the specs */
+	int prune_max_percent;		/* at most this share of our containers per pass (default 25) */
+	int64_t pass_interval_ms;	/* between passes while something changes (default 500) */
+	int64_t resync_ms;		/* the periodic full relist when all is quiet (default 10 s) */
+	int watch_events;		/* follow Docker's events to wake up at once */
+	/* Called on the loop after every pass (status updated); may call engine functions except engine_free. */
+	void (*on_pass)(struct engine *e, void *arg);
+	void *arg;
+	/* Fed with probe results (and, by the strategies, release progress); NULL: none. */
+	struct auriga_metrics *metrics;
+	/* NGINX's error log, quoted when a reload is not served (the operator's setting); NULL: none. */
+	const char *router_error_log;
+};
+
+enum engine_outcome {
+	ENGINE_RUNNING,		/* work is left, or readiness is awaited */
+	ENGINE_CONVERGED,	/* every deployment is healthy at its desired revision */
+	ENGINE_ROLLEDBACK,	/* quiet, but some deployment was returned to its last healthy revision */
+	ENGINE_FAILED,		/* quiet, but some deployment failed with nothing to return to */
+};
+
+const char *engine_outcome_name(enum engine_outcome o);
+
+struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *http,
+			  const struct engine_options *o, struct error **err);
+/* Stops every probe and watch; operations still running are cancelled with the docker client. */
+void engine_free(struct engine *e);
+
+/*
+ * Replaces the spec set (the engine owns set from now on; it must be
+ * finished with no diags) and the commit it came from ("" for a folder),
+ * and runs a pass soon. A new commit lets failed revisions be tried again.
+ */
+int engine_set_specs(struct engine *e, struct spec_set *set, const char *commit, struct error **err);
+/* Runs a pass as soon as possible (events, probe changes, on demand). */
+void engine_kick(struct engine *e);
+/* Stops starting operations; engine_idle() says when those running have ended (SIGTERM). */
+void engine_drain(struct engine *e);
+int engine_idle(const struct engine *e);
+
+/*
+ * Returns a deployment to its last healthy revision (or the one before,
+ * when the current one is the last healthy), as an automatic rollback
+ * would: ERR_NOTFOUND for an unknown deployment, ERR_CONFLICT when there is
+ * no earlier healthy revision to return to.
+ */
+int engine_rollback(struct engine *e, const char *deployment, const char *reason, struct error **err);
+
+/*
+ * Blue-green and canary releases under way: promote skips the current pause
+ * or the wait for promotion (full: the new slot takes all traffic at once);
+ * abort returns all traffic to the stable slot and removes the new one, as
+ * a failed check would, and the revision is not tried again until the
+ * commit changes. ERR_NOTFOUND for an unknown deployment, ERR_CONFLICT for
+ * one of another strategy or with no release under way.
+ */
+int engine_promote(struct engine *e, const char *deployment, int full, struct error **err);
+int engine_abort(struct engine *e, const char *deployment, const char *reason, struct error **err);
+
+enum engine_outcome engine_outcome(const struct engine *e);
+/* The status after the last pass; valid until the next pass. */
+const struct fleet_status *engine_status(const struct engine *e);
+/* Passes run so far, and the time the last one took (ms, list to decision). */
+unsigned long engine_passes(const struct engine *e);
+int64_t engine_last_pass_ms(const struct engine *e);
+const char *engine_commit(const struct engine *e);
+
+#endif

@@ -1,0 +1,1050 @@
+/* Blue-green and canary on the engine: release records on disk, router weights, smoke-test Jobs, analysis runs. */
+#include "engine/engine_traffic.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "docker/docker.h"
+#include "rollout/traffic.h"
+#include "runtime/file.h"
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "status/metrics.h"
+#include "traffic/analysis.h"
+#include "traffic/router.h"
+#include "util.h"
+
+#define COMPONENT "traffic"
+#define SMOKE_LABEL "auriga.io/smoke-test"
+
+struct et_dep;
+
+/* One smoke-test attempt: a chain of Docker calls that reports to its deployment unless orphaned. */
+struct et_smoke {
+	struct engine_traffic *t;
+	struct et_dep *d;	/* NULL once the check it belongs to was dropped */
+	unsigned gen;
+	char *name;
+	char *id;
+	struct desired_tmpl tmpl;
+	char **env;
+	struct docker_label *labels;
+	size_t n_labels;
+	int64_t deadline_ms;
+	int backoff_limit;
+	int verdict;		/* this attempt: 1 passed, -1 failed, 0 not ended */
+	char *why;		/* this attempt's failure, for the status */
+	struct et_smoke *next;
+};
+
+struct et_dep {
+	struct engine_traffic *t;
+	char *name;
+	struct traffic_record rec;
+	int complete;			/* the last decision found the release complete */
+	/* The check for rec.rev: what, its verdict, its message. */
+	enum traffic_check_kind check;
+	int check_step;
+	enum traffic_check_state state;
+	char *msg;
+	unsigned gen;
+	struct analysis_run *run;
+	struct et_smoke *smoke;
+	int attempts;
+	int switch_unserved;		/* rec.switched, and NGINX not yet seen serving it */
+};
+
+struct engine_traffic {
+	struct loop *loop;
+	struct docker *docker;
+	struct http_client *http;
+	char *path;
+	void (*kick)(void *arg);
+	void *arg;
+	const struct spec_set *set;
+	const struct desired *desired;
+	struct router *router;
+	char *router_error;
+	char *router_fail;		/* a change NGINX did not take, for the next route() to report */
+	const char *router_error_log;	/* NGINX's error log (the operator's setting), or NULL */
+	uint64_t confirm_timer;		/* the confirmation's next round, or 0 */
+	int confirming;			/* a chain of rounds is under way */
+	struct et_dep **deps;
+	size_t n_deps;
+	struct et_smoke *smokes;	/* every attempt not yet ended */
+	struct auriga_metrics *metrics;	/* NULL: none */
+};
+
+/* ------------------------------------------------------------ records */
+
+static json_t *record_to_json(const struct traffic_record *r)
+{
+	return json_pack("{s:s, s:b, s:I, s:i, s:i, s:I, s:b, s:b, s:b, s:b}", "rev", r->rev, "switched",
+			 r->switched, "switchedAt", (json_int_t)r->switched_at, "step", r->step, "weight", r->weight,
+			 "stepAt", (json_int_t)r->step_at, "smokeOk", r->smoke_ok, "preOk", r->pre_ok, "promote",
+			 r->promote, "full", r->full);
+}
+
+static void record_from_json(struct traffic_record *r, json_t *j)
+{
+	json_int_t sw = 0, sa = 0;
+	const char *rev = "";
+
+	memset(r, 0, sizeof(*r));
+	if (json_unpack(j, "{s?s, s?b, s?I, s?i, s?i, s?I, s?b, s?b, s?b, s?b}", "rev", &rev, "switched",
+			&r->switched, "switchedAt", &sw, "step", &r->step, "weight", &r->weight, "stepAt", &sa,
+			"smokeOk", &r->smoke_ok, "preOk", &r->pre_ok, "promote", &r->promote, "full", &r->full) < 0)
+		return;
+	snprintf(r->rev, sizeof(r->rev), "%s", rev);
+	r->switched_at = sw;
+	r->step_at = sa;
+}
+
+static int record_eq(const struct traffic_record *a, const struct traffic_record *b)
+{
+	return strcmp(a->rev, b->rev) == 0 && a->switched == b->switched && a->switched_at == b->switched_at &&
+	       a->step == b->step && a->weight == b->weight && a->step_at == b->step_at &&
+	       a->smoke_ok == b->smoke_ok && a->pre_ok == b->pre_ok && a->promote == b->promote &&
+	       a->full == b->full;
+}
+
+static struct et_dep *dep_get(struct engine_traffic *t, const char *name)
+{
+	size_t i;
+	struct et_dep *d;
+
+	for (i = 0; i < t->n_deps; i++)
+		if (strcmp(t->deps[i]->name, name) == 0)
+			return t->deps[i];
+	d = xcalloc(1, sizeof(*d));
+	d->t = t;
+	d->name = xstrdup(name);
+	t->deps = xrealloc(t->deps, (t->n_deps + 1) * sizeof(struct et_dep *));
+	t->deps[t->n_deps++] = d;
+	return d;
+}
+
+static int records_load(struct engine_traffic *t, struct error **err)
+{
+	json_error_t je;
+	json_t *root, *deps;
+	void *it;
+
+	if (t->path == NULL || access(t->path, F_OK) != 0)
+		return 0;
+	root = json_load_file(t->path, 0, &je);
+	if (root == NULL)
+		return error_set(err, ERR_INVALID, "release records '%s': %s (line %d)", t->path, je.text, je.line);
+	deps = json_object_get(root, "deployments");
+	for (it = json_object_iter(deps); it; it = json_object_iter_next(deps, it)) {
+		const char *k = json_object_iter_key(it);
+
+		record_from_json(&dep_get(t, k)->rec, json_object_iter_value(it));
+	}
+	json_decref(root);
+	return 0;
+}
+
+/* Replaces the records file atomically and durably (see file_replace). */
+static void records_save(struct engine_traffic *t)
+{
+	json_t *root = json_object(), *deps = json_object();
+	struct error *err = NULL;
+	char *text;
+	size_t i;
+
+	if (t->path == NULL) {
+		json_decref(root);
+		json_decref(deps);
+		return;
+	}
+	for (i = 0; i < t->n_deps; i++)
+		if (t->deps[i]->rec.rev[0])
+			json_object_set_new(deps, t->deps[i]->name, record_to_json(&t->deps[i]->rec));
+	json_object_set_new(root, "deployments", deps);
+	text = json_dumps(root, JSON_SORT_KEYS | JSON_INDENT(1));
+	json_decref(root);
+	if (text != NULL && file_replace(t->path, "release records", text, strlen(text), 0600, &err) < 0) {
+		log_error(COMPONENT, "cannot save release records", "path", t->path, "error", error_msg(err),
+			  (char *)NULL);
+		error_free(err);
+	}
+	free(text);
+}
+
+/* ------------------------------------------------------------ checks */
+
+static void smoke_free(struct et_smoke *s)
+{
+	struct et_smoke **pp;
+	size_t i;
+
+	for (pp = &s->t->smokes; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	if (s->d && s->d->smoke == s)
+		s->d->smoke = NULL;
+	free(s->name);
+	free(s->id);
+	free(s->why);
+	desired_tmpl_release(&s->tmpl);
+	for (i = 0; s->env && s->env[i]; i++)
+		free(s->env[i]);
+	free(s->env);
+	for (i = 0; i < s->n_labels; i++) {
+		free(s->labels[i].key);
+		free(s->labels[i].value);
+	}
+	free(s->labels);
+	free(s);
+}
+
+/* Drops the check under way (its run stops, a smoke container still running is left to its own end). */
+static void check_drop(struct et_dep *d)
+{
+	analysis_run_free(d->run);
+	d->run = NULL;
+	if (d->smoke)
+		d->smoke->d = NULL;
+	d->smoke = NULL;
+	d->check = TRAFFIC_CHECK_NONE;
+	d->check_step = 0;
+	d->state = TRAFFIC_CHECK_RUNNING;
+	free(d->msg);
+	d->msg = NULL;
+	d->attempts = 0;
+	d->gen++;
+}
+
+static void check_done(struct engine_traffic *t, struct et_dep *d, int passed, const char *msg)
+{
+	d->state = passed ? TRAFFIC_CHECK_PASSED : TRAFFIC_CHECK_FAILED;
+	free(d->msg);
+	d->msg = xstrdup(msg ? msg : "");
+	log_info(COMPONENT, passed ? "check passed" : "check failed", "deployment", d->name, "check",
+		 traffic_check_name(d->check), "message", d->msg, (char *)NULL);
+	t->kick(t->arg);
+}
+
+static void on_analysis(const struct analysis_report *r, void *arg)
+{
+	struct et_dep *d = arg;
+
+	/* The run is decided: keep the report's words (they name the metric and its value). */
+	d->state = r->result == ANALYSIS_SUCCESSFUL ? TRAFFIC_CHECK_PASSED : TRAFFIC_CHECK_FAILED;
+	free(d->msg);
+	d->msg = xstrdup(r->message ? r->message : analysis_result_name(r->result));
+	log_info(COMPONENT, "analysis decided", "deployment", d->name, "result", analysis_result_name(r->result),
+		 "message", d->msg, (char *)NULL);
+	d->t->kick(d->t->arg);
+}
+
+/* Every measurement of a run, counted per deployment and metric for /metrics. */
+static void on_measured(const char *metric, enum analysis_result r, void *arg)
+{
+	struct et_dep *d = arg;
+
+	auriga_metrics_analysis_result(d->t->metrics, d->name, metric, analysis_result_name(r));
+}
+
+static void analysis_start(struct engine_traffic *t, struct et_dep *d, const struct desired_deployment *dd,
+			   char *const *templates, size_t n_templates, const struct rollout_ctr *v, size_t n,
+			   const char *slot)
+{
+	struct spec_metric *metrics = NULL;
+	struct analysis_opts o;
+	struct analysis_arg args[5];
+	struct buf instances, containers;
+	const char **targets = NULL;
+	struct error *err = NULL;
+	size_t i, j, nm = 0, nt = 0;
+	int cport = 0;
+
+	for (i = 0; i < n_templates; i++) {
+		const struct spec_analysis_template *at = spec_set_analysis_template(t->set, templates[i]);
+
+		for (j = 0; at && j < at->n_metrics; j++) {
+			metrics = xrealloc(metrics, (nm + 1) * sizeof(*metrics));
+			metrics[nm++] = at->metrics[j];
+			if (cport == 0 && at->metrics[j].provider == SPEC_METRIC_SCRAPE)
+				cport = spec_container_port(&dd->spec->tmpl, &at->metrics[j].scrape_port);
+		}
+	}
+	if (cport == 0 && dd->spec->tmpl.n_ports)
+		cport = dd->spec->tmpl.ports[0].container_port;
+	targets = n ? xcalloc(n, sizeof(*targets)) : NULL;
+	for (i = 0; i < n; i++) {
+		int hp = obs_container_host_port(v[i].c, cport);
+		struct buf b;
+
+		if (!traffic_in_slot(v[i].c, slot) || hp == 0 || !obs_container_alive(v[i].c))
+			continue;
+		buf_init(&b, 256);
+		(void)buf_printf(&b, "http://127.0.0.1:%d", hp);
+		targets[nt++] = buf_detach(&b, NULL);
+	}
+	/*
+	 * What a Prometheus query may name: the new slot's containers, by the
+	 * address Prometheus scrapes them at on 127.0.0.1 (dots escaped for a
+	 * regular expression inside a PromQL string) and by name.
+	 */
+	buf_init(&instances, 16 * 1024);
+	buf_init(&containers, 16 * 1024);
+	for (i = 0; i < n; i++) {
+		int hp = obs_container_host_port(v[i].c, cport);
+
+		if (!traffic_in_slot(v[i].c, slot) || !obs_container_alive(v[i].c))
+			continue;
+		if (hp != 0)
+			(void)buf_printf(&instances, "%s127\\\\.0\\\\.0\\\\.1:%d", instances.len ? "|" : "", hp);
+		(void)buf_printf(&containers, "%s%s", containers.len ? "|" : "", v[i].c->name);
+	}
+	args[0] = (struct analysis_arg){ "deployment", dd->name };
+	args[1] = (struct analysis_arg){ "slot", slot };
+	args[2] = (struct analysis_arg){ "revision", d->rec.rev };
+	args[3] = (struct analysis_arg){ "instances", instances.data };
+	args[4] = (struct analysis_arg){ "containers", containers.data };
+	memset(&o, 0, sizeof(o));
+	o.metrics = metrics;
+	o.n_metrics = nm;
+	o.scrape_targets = targets;
+	o.n_scrape_targets = nt;
+	o.query_args = args;
+	o.n_query_args = ARRAY_SIZE(args);
+	o.measured = on_measured;
+	d->run = nm ? analysis_run_start(t->loop, t->http, &o, on_analysis, d, &err) : NULL;
+	if (d->run == NULL) {
+		d->state = TRAFFIC_CHECK_FAILED;
+		free(d->msg);
+		d->msg = xstrdup(nm ? error_msg(err) : "the analysis names no metric");
+		error_free(err);
+	}
+	for (i = 0; i < nt; i++)
+		free((void *)targets[i]);
+	free((void *)targets);
+	free(metrics);
+	buf_release(&instances);
+	buf_release(&containers);
+}
+
+static void smoke_step(struct et_smoke *s, struct docker_result *r, int stage);
+
+static void smoke_cb_removed_old(struct docker_result *r, void *arg)
+{
+	smoke_step(arg, r, 1);
+}
+
+static void smoke_cb_created(struct docker_result *r, void *arg)
+{
+	smoke_step(arg, r, 2);
+}
+
+static void smoke_cb_started(struct docker_result *r, void *arg)
+{
+	smoke_step(arg, r, 3);
+}
+
+static void smoke_cb_waited(struct docker_result *r, void *arg)
+{
+	smoke_step(arg, r, 4);
+}
+
+static void smoke_cb_logs(struct docker_result *r, void *arg)
+{
+	smoke_step(arg, r, 5);
+}
+
+static void smoke_cb_removed(struct docker_result *r, void *arg)
+{
+	smoke_step(arg, r, 6);
+}
+
+/*
+ * The attempt's chain: remove a container of the same name (left by a
+ * controller killed mid-test), create, start, wait (activeDeadlineSeconds),
+ * read the last lines of its output, remove. Exit code 0 passes.
+ */
+static void smoke_step(struct et_smoke *s, struct docker_result *r, int stage)
+{
+	struct engine_traffic *t = s->t;
+	struct error *err = NULL;
+	struct buf m;
+	int rc = 0;
+
+	buf_init(&m, 4096);
+	switch (stage) {
+	case 0:
+		rc = docker_container_remove(t->docker, DOCKER_ROLLOUT, s->name, 1, 0, smoke_cb_removed_old, s, &err);
+		break;
+	case 1: {
+		struct docker_create_spec cs;
+
+		memset(&cs, 0, sizeof(cs));
+		cs.name = s->name;
+		cs.image = s->tmpl.image;
+		cs.entrypoint = (const char *const *)s->tmpl.entrypoint;
+		cs.cmd = (const char *const *)s->tmpl.cmd;
+		cs.env = (const char *const *)s->env;
+		cs.labels = s->labels;
+		cs.n_labels = s->n_labels;
+		cs.network = "host";
+		cs.restart_policy = "no";
+		cs.user = s->tmpl.user;
+		rc = docker_container_create(t->docker, DOCKER_ROLLOUT, &cs, smoke_cb_created, s, &err);
+		break;
+	}
+	case 2:
+		if (!docker_status_ok(r->status) || r->id == NULL) {
+			(void)buf_printf(&m, "cannot create container '%s': %s", s->name,
+					 r->message && r->message[0] ? r->message : docker_status_name(r->status));
+			goto done;
+		}
+		s->id = xstrdup(r->id);
+		rc = docker_container_start(t->docker, DOCKER_ROLLOUT, s->id, smoke_cb_started, s, &err);
+		break;
+	case 3:
+		if (!docker_status_ok(r->status)) {
+			(void)buf_printf(&m, "cannot start container '%s': %s", s->name,
+					 r->message && r->message[0] ? r->message : docker_status_name(r->status));
+			goto done;
+		}
+		rc = docker_container_wait(t->docker, DOCKER_ROLLOUT, s->id, NULL, s->deadline_ms, smoke_cb_waited, s,
+					   &err);
+		break;
+	case 4:
+		if (!docker_status_ok(r->status)) {
+			(void)buf_printf(&m, "job container '%s' did not end within its deadline", s->name);
+			goto done;
+		}
+		/*
+		 * The verdict is kept on the attempt until its container is gone: a
+		 * release that moved on from a passed smoke test and was then killed
+		 * would otherwise leave the container behind for good.
+		 */
+		free(s->why);
+		s->why = NULL;
+		s->verdict = r->exit_code == 0 ? 1 : -1;
+		if (s->verdict < 0) {
+			char code[32];
+
+			snprintf(code, sizeof(code), "%lld", (long long)r->exit_code);
+			s->why = xstrdup(code);
+		}
+		rc = docker_container_logs(t->docker, DOCKER_PROBE, s->id, 3, smoke_cb_logs, s, &err);
+		break;
+	case 5:
+		/* What the Job said goes with its verdict either way: a pass shows what answered it. */
+		if (s->verdict < 0 || (docker_status_ok(r->status) && (r->out.len || r->err.len))) {
+			struct buf w;
+
+			buf_init(&w, 4096);
+			if (s->verdict < 0)
+				(void)buf_printf(&w, "job container '%s' exited with %s", s->name, s->why);
+			if (docker_status_ok(r->status) && (r->out.len || r->err.len))
+				(void)buf_printf(&w, "%s%.300s%.300s", w.len ? ": " : "", r->out.len ? r->out.data : "",
+						 r->err.len ? r->err.data : "");
+			while (w.len && (w.data[w.len - 1] == '\n' || w.data[w.len - 1] == ' '))
+				w.data[--w.len] = '\0';
+			free(s->why);
+			s->why = buf_detach(&w, NULL);
+		}
+		rc = docker_container_remove(t->docker, DOCKER_ROLLOUT, s->id, 1, 0, smoke_cb_removed, s, &err);
+		break;
+	case 6:
+		if (s->d && s->d->gen == s->gen && s->verdict != 0) {
+			struct et_dep *d = s->d;
+			const char *why;
+
+			d->attempts++;
+			free(d->msg);
+			d->msg = s->why;
+			s->why = NULL;
+			d->state = s->verdict > 0 ? TRAFFIC_CHECK_PASSED : TRAFFIC_CHECK_FAILED;
+			why = d->msg ? d->msg : "";
+
+			if (d->state == TRAFFIC_CHECK_FAILED && d->attempts <= s->backoff_limit) {
+				/* The Job's backoffLimit: another attempt from the top. */
+				log_info(COMPONENT, "smoke test failed, retrying", "deployment", d->name, "message", why,
+					 (char *)NULL);
+				free(s->id);
+				s->id = NULL;
+				s->verdict = 0;
+				d->state = TRAFFIC_CHECK_RUNNING;
+				smoke_step(s, NULL, 0);
+				goto out;
+			}
+			d->smoke = NULL;
+			log_info(COMPONENT, d->state == TRAFFIC_CHECK_PASSED ? "smoke test passed" : "smoke test failed",
+				 "deployment", d->name, "container", s->name, "message", why, (char *)NULL);
+			t->kick(t->arg);
+		}
+		smoke_free(s);
+		goto out;
+	}
+	if (rc == 0)
+		goto out;
+	(void)buf_printf(&m, "%s", error_msg(err));
+	error_free(err);
+done:
+	if (s->d && s->d->gen == s->gen) {
+		s->d->smoke = NULL;
+		check_done(t, s->d, 0, m.data);
+	}
+	/*
+	 * A container made for the attempt (one past its deadline still runs)
+	 * goes now: the failed release runs no other attempt that would remove
+	 * it by name. The attempt no longer reports.
+	 */
+	if (s->id && stage < 5) {
+		s->d = NULL;
+		err = NULL;
+		if (docker_container_remove(t->docker, DOCKER_ROLLOUT, s->id, 1, 0, smoke_cb_removed, s, &err) == 0)
+			goto out;
+		error_free(err);
+	}
+	smoke_free(s);
+out:
+	buf_release(&m);
+}
+
+static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct desired_deployment *dd)
+{
+	const struct spec_strategy *st = &dd->spec->strategy;
+	const struct spec_job *job = spec_set_job(t->set, st->smoke_test_job);
+	const struct spec_service *pv = st->preview_service ? spec_set_service(t->set, st->preview_service) : NULL;
+	const char *host = spec_set_cluster(t->set)->router.listen_address;
+	struct et_smoke *s;
+	struct buf b;
+	size_t i, n = 0;
+
+	if (job == NULL) {
+		check_done(t, d, 0, "no such Job");
+		return;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->t = t;
+	s->d = d;
+	s->gen = d->gen;
+	buf_init(&b, 512);
+	(void)buf_printf(&b, "%s-smoke-test", dd->name);
+	s->name = buf_detach(&b, NULL);
+	desired_tmpl_from_spec(&s->tmpl, &job->tmpl);
+	s->deadline_ms = (int64_t)job->active_deadline_seconds * 1000;
+	s->backoff_limit = job->backoff_limit;
+	while (s->tmpl.env && s->tmpl.env[n])
+		n++;
+	s->env = xcalloc(n + 4, sizeof(char *));
+	for (i = 0; i < n; i++)
+		s->env[i] = xstrdup(s->tmpl.env[i]);
+	if (host == NULL)
+		host = "127.0.0.1";
+	buf_init(&b, 512);
+	(void)buf_printf(&b, "AURIGA_PREVIEW_HOST=%s", host);
+	s->env[n++] = buf_detach(&b, NULL);
+	if (pv) {
+		buf_init(&b, 512);
+		(void)buf_printf(&b, "AURIGA_PREVIEW_PORT=%d", pv->port);
+		s->env[n++] = buf_detach(&b, NULL);
+		buf_init(&b, 512);
+		(void)buf_printf(&b, "AURIGA_PREVIEW_URL=http://%s:%d", host, pv->port);
+		s->env[n++] = buf_detach(&b, NULL);
+	}
+	s->labels = xcalloc(t->desired->n_extra_labels + 1, sizeof(*s->labels));
+	for (i = 0; i < t->desired->n_extra_labels; i++) {
+		s->labels[i].key = xstrdup(t->desired->extra_labels[i].key);
+		s->labels[i].value = xstrdup(t->desired->extra_labels[i].value);
+	}
+	s->labels[i].key = xstrdup(SMOKE_LABEL);
+	s->labels[i].value = xstrdup(dd->name);
+	s->n_labels = i + 1;
+	s->next = t->smokes;
+	t->smokes = s;
+	d->smoke = s;
+	log_info(COMPONENT, "smoke test", "deployment", dd->name, "job", job->meta.name, "container", s->name,
+		 (char *)NULL);
+	smoke_step(s, NULL, 0);
+}
+
+/* ------------------------------------------------------------ router */
+
+/* The router keeps the services of the specs only: one deleted from Git leaves NGINX at the next apply. */
+static void router_keep_specs(struct engine_traffic *t)
+{
+	const char **keep;
+	size_t i;
+
+	if (t->router == NULL || t->set == NULL)
+		return;
+	keep = xcalloc(t->set->n_services + 1, sizeof(*keep));
+	for (i = 0; i < t->set->n_services; i++) {
+		const struct spec_service *svc = t->set->services[i];
+
+		keep[i] = svc->upstream ? svc->upstream : svc->meta.name;
+	}
+	router_prune(t->router, keep, t->set->n_services);
+	free(keep);
+}
+
+static int router_ready(struct engine_traffic *t)
+{
+	struct router_config rc;
+	struct error *err = NULL;
+	const struct spec_cluster *cl = spec_set_cluster(t->set);
+
+	if (t->router)
+		return 1;
+	if (cl != NULL && router_config_from_spec(&rc, &cl->router, &err) == 0) {
+		rc.error_log = t->router_error_log;
+		t->router = router_new(&rc, &err);
+	}
+	if (t->router == NULL) {
+		if (t->router_error == NULL || strcmp(t->router_error, error_msg(err)) != 0) {
+			log_error(COMPONENT, "no router", "error", err ? error_msg(err) : "no Cluster", (char *)NULL);
+			free(t->router_error);
+			t->router_error = xstrdup(err ? error_msg(err) : "no Cluster");
+		}
+		error_free(err);
+		return 0;
+	}
+	router_keep_specs(t);
+	return 1;
+}
+
+/*
+ * Endpoints of the ready containers of slot with weight w, or (not in_slot)
+ * of the other slot's containers at the stable revision. Stable containers
+ * left at weight 0 (blue-green after the switch, while the old slot is kept)
+ * are backups: NGINX falls back on them when every new container fails, so
+ * a new slot that dies in its monitor window loses no request even before
+ * the switch back.
+ */
+static size_t endpoints(const struct rollout_ctr *v, size_t n, const char *slot, int in_slot, const char *rev,
+			int cport, int w, struct router_endpoint *out, size_t n_out)
+{
+	size_t i, k = 0;
+	int backup = !in_slot && w == 0;
+
+	for (i = 0; i < n && k < n_out && (w > 0 || backup); i++) {
+		int hp;
+
+		if (!v[i].ready || traffic_in_slot(v[i].c, slot) != in_slot || !obs_container_alive(v[i].c))
+			continue;
+		if (!in_slot && !obs_revision_eq(v[i].c->revision, rev))
+			continue;
+		hp = obs_container_host_port(v[i].c, cport);
+		if (hp == 0)
+			continue;
+		out[k].addr = "127.0.0.1";
+		out[k].port = hp;
+		out[k].weight = w;
+		out[k].backup = backup;
+		k++;
+	}
+	return k;
+}
+
+/*
+ * The router's confirmation on the loop: a round of GETs through the
+ * controller's HTTP client, the next one 10 ms after the last answer. The
+ * controller goes on meanwhile, and the pass after the last round acts on
+ * what NGINX serves. t->confirming covers the whole chain (timer or round).
+ */
+static void confirm_next(struct loop *l, void *arg);
+
+static void confirm_done(enum router_confirm_state st, const char *why, void *arg)
+{
+	struct engine_traffic *t = arg;
+
+	if (st == ROUTER_CONFIRMING) {
+		t->confirm_timer = loop_timer_add(t->loop, 10, confirm_next, t);
+		return;
+	}
+	if (st == ROUTER_CONFIRM_FAILED) {
+		log_error(COMPONENT, "router change not served", "error", why, (char *)NULL);
+		free(t->router_fail);
+		t->router_fail = xstrdup(why ? why : "router: change not served");
+	}
+	t->confirming = 0;
+	t->kick(t->arg);
+}
+
+static void confirm_next(struct loop *l, void *arg)
+{
+	struct engine_traffic *t = arg;
+	struct error *err = NULL;
+
+	(void)l;
+	t->confirm_timer = 0;
+	if (!router_confirming(t->router)) {
+		confirm_done(ROUTER_CONFIRMED, NULL, t);
+		return;
+	}
+	if (router_confirm_round(t->router, t->http, confirm_done, t, &err) < 0) {
+		confirm_done(ROUTER_CONFIRM_FAILED, error_msg(err), t);
+		error_free(err);
+	}
+}
+
+/*
+ * Applies the release's weights at the router, every service of the
+ * deployment in one reload. A change counts once NGINX serves it: until its
+ * confirmation is over *waiting says so (no check starts, nothing NGINX may
+ * still route to is removed), as it does while readiness is not known yet.
+ */
+static char *route(struct engine_traffic *t, const struct desired_deployment *dd, const struct traffic_result *tr,
+		   const char *stable_rev, int rollback, const struct rollout_ctr *v, size_t n, int *waiting)
+{
+	struct error *err = NULL;
+	struct buf b;
+	size_t i;
+	const char *active = dd->name;
+	int changed = 0, w_active = -1;
+
+	/* Right after a start readiness is not known yet: NGINX keeps serving what it has until it is. */
+	*waiting = 0;
+	for (i = 0; i < n; i++)
+		if (obs_container_alive(v[i].c) && !v[i].known) {
+			*waiting = 1;
+			return NULL;
+		}
+	buf_init(&b, 4096);
+	if (t->router_fail != NULL) {
+		/* The last change was not served: that fails the release; the way back reloads again. */
+		*waiting = 1;
+		(void)buf_puts(&b, t->router_fail);
+		free(t->router_fail);
+		t->router_fail = NULL;
+		log_error(COMPONENT, "router apply failed", "deployment", dd->name, "error", b.data, (char *)NULL);
+		return buf_detach(&b, NULL);
+	}
+	if (t->router != NULL && router_confirming(t->router)) {
+		*waiting = 1;
+		buf_release(&b);
+		return NULL;
+	}
+	if (!router_ready(t)) {
+		/* A release through Services cannot go on without its router: say why, change nothing. */
+		*waiting = 1;
+		(void)buf_printf(&b, "router: %s", t->router_error ? t->router_error : "not configured");
+		return buf_detach(&b, NULL);
+	}
+	for (i = 0; i < t->set->n_services; i++) {
+		const struct spec_service *svc = t->set->services[i];
+		const struct spec_strategy *st = &dd->spec->strategy;
+		struct router_endpoint ep[256];
+		struct router_service rs;
+		size_t k = 0;
+		int cport, w = tr->new_weight, preview = 0;
+
+		if (strcmp(svc->deployment, dd->name) != 0)
+			continue;
+		cport = spec_container_port(&dd->spec->tmpl, &svc->target_port);
+		if (st->type == SPEC_STRATEGY_BLUEGREEN && st->preview_service &&
+		    strcmp(svc->meta.name, st->preview_service) == 0) {
+			w = 100;
+			preview = 1;
+		}
+		/* Canary weights are per server and both slots have the same number of containers. */
+		k = endpoints(v, n, tr->new_slot, 1, NULL, cport, w, ep, ARRAY_SIZE(ep));
+		/* The preview shows the new slot alone: a smoke test must never be answered by the old one. */
+		if (!preview)
+			k += endpoints(v, n, tr->new_slot, 0, stable_rev, cport, 100 - w, ep + k, ARRAY_SIZE(ep) - k);
+		memset(&rs, 0, sizeof(rs));
+		rs.upstream = svc->upstream ? svc->upstream : svc->meta.name;
+		rs.port = svc->port;
+		rs.max_fails = svc->max_fails;
+		rs.fail_timeout_seconds = svc->fail_timeout_seconds;
+		rs.endpoints = ep;
+		rs.n_endpoints = k;
+		if (router_stage(t->router, &rs, &err) < 0) {
+			(void)buf_printf(&b, "router: service '%s': %s", svc->meta.name, error_msg(err));
+			goto fail;
+		}
+		if (!preview && w_active < 0) {
+			w_active = w;
+			active = svc->meta.name;
+		}
+	}
+	if (router_commit_async(t->router, &changed, &err) < 0) {
+		(void)buf_printf(&b, "%s", error_msg(err));
+		goto fail;
+	}
+	if (router_confirming(t->router)) {
+		*waiting = 1;
+		if (!t->confirming) {
+			t->confirming = 1;
+			t->confirm_timer = loop_timer_add(t->loop, 10, confirm_next, t);
+		}
+	}
+	if (changed)
+		log_info(COMPONENT, "router applied", "deployment", dd->name, "service", active, "slot", tr->new_slot,
+			 "weight", tr->new_weight == 100 ? "100" : tr->new_weight == 0 ? "0" : "partial", (char *)NULL);
+	/*
+	 * The new slot's share as the router now has it, while a release
+	 * against a stable slot is under way; a complete release, a return to
+	 * the last healthy revision or a first release has no canary.
+	 */
+	if (w_active >= 0)
+		auriga_metrics_set_canary_weight(t->metrics, dd->name,
+						 tr->res.complete || rollback || stable_rev == NULL ? 0 : (double)w_active);
+	buf_release(&b);
+	return NULL;
+fail:
+	log_error(COMPONENT, "router apply failed", "deployment", dd->name, "error", b.data, (char *)NULL);
+	error_free(err);
+	return buf_detach(&b, NULL);
+}
+
+/* ------------------------------------------------------------ the pass */
+
+/*
+ * Drops the removal of every running container from a pass whose router
+ * apply waited for readiness: NGINX may still send traffic to it (a
+ * controller restarted in a switch back finds the old upstream in place),
+ * so it goes once the router has moved off it, a pass later.
+ */
+static void keep_routed(struct rollout_result *res)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < res->n_ops; i++) {
+		struct rollout_op *op = &res->ops[i];
+
+		if (op->kind == ROLLOUT_REMOVE && op->c && obs_container_alive(op->c)) {
+			free(op->name);
+			free(op->why);
+			continue;
+		}
+		res->ops[k++] = *op;
+	}
+	res->n_ops = k;
+	res->waiting = !res->complete && res->n_ops == 0;
+}
+
+int engine_traffic_handles(const struct desired_deployment *dd)
+{
+	return dd->spec && (dd->strategy == SPEC_STRATEGY_BLUEGREEN || dd->strategy == SPEC_STRATEGY_CANARY);
+}
+
+void engine_traffic_verdict_release(struct engine_traffic_verdict *v)
+{
+	free(v->fail);
+	free(v->step);
+	memset(v, 0, sizeof(*v));
+}
+
+void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployment *dd, const char *rev,
+			 const char *stable_rev, int rollback, int heal_only, const struct rollout_ctr *v, size_t n,
+			 struct rollout_result *out, struct engine_traffic_verdict *verdict)
+{
+	struct et_dep *d = dep_get(t, dd->name);
+	struct traffic_ctr *tv = n ? xcalloc(n, sizeof(*tv)) : NULL;
+	struct traffic_record before = d->rec;
+	struct traffic_input in;
+	struct traffic_result tr;
+	int waiting = 0;
+	size_t i;
+
+	memset(verdict, 0, sizeof(*verdict));
+	for (i = 0; i < n; i++) {
+		tv[i].c = v[i].c;
+		tv[i].ready = v[i].ready;
+		tv[i].unknown = !v[i].known;
+	}
+	if (strcmp(d->rec.rev, rev) != 0) {
+		check_drop(d);
+		d->switch_unserved = 0;
+	}
+	memset(&in, 0, sizeof(in));
+	in.deployment = dd->name;
+	in.strategy = &dd->spec->strategy;
+	in.replicas = dd->replicas;
+	in.rev = rev;
+	in.stable_rev = stable_rev;
+	in.rollback = rollback;
+	in.heal_only = heal_only;
+	in.now = wall_ms();
+	in.v = tv;
+	in.n = n;
+	in.check = d->check;
+	in.check_step = d->check_step;
+	in.check_state = d->state;
+	in.check_msg = d->msg;
+	traffic_decide(&in, &d->rec, &tr);
+	d->complete = tr.res.complete;
+	if (!record_eq(&before, &d->rec))
+		records_save(t);
+	if (d->rec.switched && !before.switched)
+		d->switch_unserved = 1;
+	if (tr.fail == NULL && !heal_only) {
+		verdict->fail = route(t, dd, &tr, stable_rev, rollback, v, n, &waiting);
+		if (waiting)
+			keep_routed(&tr.res);
+		/*
+		 * The switch happened when NGINX serves it, not when it was decided:
+		 * the monitor window and the scale-down delay count from there, so a
+		 * slow reload does not shorten the time the old slot is kept.
+		 */
+		if (d->switch_unserved && !waiting && verdict->fail == NULL) {
+			d->switch_unserved = 0;
+			if (d->rec.switched) {
+				d->rec.switched_at = wall_ms();
+				records_save(t);
+			}
+		}
+		/* Not done before NGINX serves it: the pass after the confirmation says complete. */
+		if (waiting && t->router != NULL && router_confirming(t->router)) {
+			tr.res.complete = 0;
+			tr.res.waiting = 1;
+			d->complete = 0;
+		}
+	}
+	if (tr.fail) {
+		free(verdict->fail);
+		verdict->fail = tr.fail;
+		tr.fail = NULL;
+		check_drop(d);
+	} else if (tr.want != TRAFFIC_CHECK_NONE && !waiting && verdict->fail == NULL &&
+		   (d->check != tr.want || d->check_step != tr.want_step)) {
+		/*
+		 * A check starts only in a pass whose routes NGINX serves: a smoke
+		 * test sent to the preview before its route took effect could be
+		 * answered by the old slot, or by nothing.
+		 */
+		check_drop(d);
+		d->check = tr.want;
+		d->check_step = tr.want_step;
+		if (tr.want == TRAFFIC_CHECK_SMOKE) {
+			smoke_start(t, d, dd);
+		} else if (tr.want == TRAFFIC_CHECK_STEP) {
+			const struct spec_canary_step *st = &dd->spec->strategy.steps[tr.want_step];
+
+			analysis_start(t, d, dd, st->templates, st->n_templates, v, n, tr.new_slot);
+		} else {
+			analysis_start(t, d, dd, dd->spec->strategy.pre_promotion_analysis,
+				       dd->spec->strategy.n_pre_promotion_analysis, v, n, tr.new_slot);
+		}
+	}
+	if (verdict->fail && tr.step == NULL) {
+		struct buf b;
+
+		buf_init(&b, 1024);
+		(void)buf_printf(&b, "%s: failed, back to the stable slot", dd->name);
+		tr.step = buf_detach(&b, NULL);
+	}
+	verdict->step = tr.step;
+	tr.step = NULL;
+	verdict->holding = tr.holding;
+	verdict->more = tr.more;
+	*out = tr.res;
+	memset(&tr.res, 0, sizeof(tr.res));
+	traffic_result_release(&tr);
+	free(tv);
+}
+
+int engine_traffic_promote(struct engine_traffic *t, const char *deployment, const char *rev, int full,
+			   struct error **err)
+{
+	struct et_dep *d = dep_get(t, deployment);
+
+	if (strcmp(d->rec.rev, rev) != 0 || d->complete)
+		return error_set(err, ERR_CONFLICT, "deployment '%s' has no release under way to promote", deployment);
+	if (full)
+		d->rec.full = 1;
+	else
+		d->rec.promote = 1;
+	records_save(t);
+	t->kick(t->arg);
+	return 0;
+}
+
+int engine_traffic_in_progress(const struct engine_traffic *t, const char *deployment, const char *rev)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_deps; i++)
+		if (strcmp(t->deps[i]->name, deployment) == 0)
+			return strcmp(t->deps[i]->rec.rev, rev) == 0 && !t->deps[i]->complete;
+	return 0;
+}
+
+/* ------------------------------------------------------------ setup */
+
+struct engine_traffic *engine_traffic_new(struct loop *l, struct docker *d, struct http_client *h,
+					  const char *state_path, void (*kick)(void *arg), void *arg,
+					  struct error **err)
+{
+	struct engine_traffic *t = xcalloc(1, sizeof(*t));
+
+	t->loop = l;
+	t->docker = d;
+	t->http = h;
+	t->kick = kick;
+	t->arg = arg;
+	if (state_path) {
+		struct buf b;
+
+		buf_init(&b, 4096);
+		(void)buf_printf(&b, "%s.traffic", state_path);
+		t->path = buf_detach(&b, NULL);
+	}
+	if (records_load(t, err) < 0) {
+		engine_traffic_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void engine_traffic_set_router_error_log(struct engine_traffic *t, const char *path)
+{
+	t->router_error_log = path != NULL && path[0] != '\0' ? path : NULL;
+}
+
+void engine_traffic_set_metrics(struct engine_traffic *t, struct auriga_metrics *m)
+{
+	t->metrics = m;
+}
+
+void engine_traffic_set_specs(struct engine_traffic *t, const struct spec_set *set, const struct desired *d)
+{
+	t->set = set;
+	t->desired = d;
+	router_keep_specs(t);
+}
+
+void engine_traffic_free(struct engine_traffic *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->n_deps; i++) {
+		check_drop(t->deps[i]);
+		free(t->deps[i]->name);
+		free(t->deps[i]);
+	}
+	free(t->deps);
+	/* Attempts still in Docker's hands end with the docker client; they no longer report. */
+	while (t->smokes) {
+		struct et_smoke *s = t->smokes;
+
+		t->smokes = s->next;
+		s->d = NULL;
+		s->next = NULL;
+	}
+	router_free(t->router);
+	free(t->router_error);
+	free(t->router_fail);
+	if (t->confirm_timer)
+		loop_timer_cancel(t->loop, t->confirm_timer);
+	free(t->path);
+	free(t);
+}

@@ -1,0 +1,192 @@
+/* Networks a template names: list by name, create with auriga's labels when missing, tell the caller whose it is. */
+#include "engine/network.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "model/observe.h"
+#include "util.h"
+
+struct net_waiter {
+	network_done_fn done;
+	void *arg;
+};
+
+struct net_ensure {
+	struct net_ensure *next;
+	struct docker *d;
+	enum docker_kind k;
+	char *name;
+	char *instance;
+	struct docker_label *labels;
+	size_t n_labels;
+	int listed_after_conflict;
+	struct net_waiter *w;	/* the first caller, then those who asked while this one ran */
+	size_t n_w;
+};
+
+/*
+ * Ensures in flight, so that creates of several replicas in one pass share
+ * one list-then-create: Docker's CheckDuplicate is not atomic, and two
+ * concurrent creates of a name make two networks. Loop thread only.
+ */
+static struct net_ensure *inflight;
+
+static void ne_free(struct net_ensure *ne)
+{
+	size_t i;
+
+	free(ne->name);
+	free(ne->instance);
+	for (i = 0; i < ne->n_labels; i++) {
+		free(ne->labels[i].key);
+		free(ne->labels[i].value);
+	}
+	free(ne->labels);
+	free(ne->w);
+	free(ne);
+}
+
+static void ne_end(struct net_ensure *ne, enum network_outcome o, const char *msg)
+{
+	struct net_ensure **pp;
+	size_t i;
+
+	for (pp = &inflight; *pp; pp = &(*pp)->next)
+		if (*pp == ne) {
+			*pp = ne->next;
+			break;
+		}
+	for (i = 0; i < ne->n_w; i++)
+		ne->w[i].done(o, msg, ne->w[i].arg);
+	ne_free(ne);
+}
+
+static void ne_wait(struct net_ensure *ne, network_done_fn done, void *arg)
+{
+	ne->w = xrealloc(ne->w, (ne->n_w + 1) * sizeof(*ne->w));
+	ne->w[ne->n_w].done = done;
+	ne->w[ne->n_w].arg = arg;
+	ne->n_w++;
+}
+
+static int ne_list(struct net_ensure *ne, struct error **err);
+
+static void ne_created(struct docker_result *r, void *arg)
+{
+	struct net_ensure *ne = arg;
+	struct error *err = NULL;
+
+	if (docker_status_ok(r->status)) {
+		ne_end(ne, NETWORK_OWNED, "");
+		return;
+	}
+	if (r->status == DOCKER_CONFLICT && !ne->listed_after_conflict) {
+		/* Someone made it between our list and our create: see whose it is. */
+		ne->listed_after_conflict = 1;
+		if (ne_list(ne, &err) == 0)
+			return;
+		ne_end(ne, NETWORK_FAILED, error_msg(err));
+		error_free(err);
+		return;
+	}
+	{
+		struct buf m;
+
+		buf_init(&m, 4096);
+		(void)buf_printf(&m, "cannot create network '%s': %s", ne->name,
+				 r->message && r->message[0] ? r->message : docker_status_name(r->status));
+		ne_end(ne, NETWORK_FAILED, m.data);
+		buf_release(&m);
+	}
+}
+
+static void ne_listed(struct docker_result *r, void *arg)
+{
+	struct net_ensure *ne = arg;
+	struct error *err = NULL;
+	size_t i;
+
+	if (!docker_status_ok(r->status)) {
+		struct buf m;
+
+		buf_init(&m, 4096);
+		(void)buf_printf(&m, "cannot list network '%s': %s", ne->name,
+				 r->message && r->message[0] ? r->message : docker_status_name(r->status));
+		ne_end(ne, NETWORK_FAILED, m.data);
+		buf_release(&m);
+		return;
+	}
+	/* Docker's name filter matches substrings: only the exact name counts. */
+	for (i = 0; i < r->n_objects; i++) {
+		const struct docker_object *o = &r->objects[i];
+		const char *mb;
+
+		if (o->name == NULL || strcmp(o->name, ne->name) != 0)
+			continue;
+		mb = docker_label_get(o->labels, o->n_labels, OBS_LABEL_MANAGED_BY);
+		ne_end(ne, mb && strcmp(mb, ne->instance) == 0 ? NETWORK_OWNED : NETWORK_FOREIGN, "");
+		return;
+	}
+	if (ne->listed_after_conflict) {
+		ne_end(ne, NETWORK_FAILED, "network create said conflict, yet no network has the name");
+		return;
+	}
+	if (docker_network_create(ne->d, ne->k, ne->name, "bridge", 0, ne->labels, ne->n_labels, ne_created, ne,
+				  &err) < 0) {
+		ne_end(ne, NETWORK_FAILED, error_msg(err));
+		error_free(err);
+	}
+}
+
+static int ne_list(struct net_ensure *ne, struct error **err)
+{
+	struct buf f;
+	const char *filters[2];
+	int rc;
+
+	buf_init(&f, 1024);
+	(void)buf_printf(&f, "name=%s", ne->name);
+	filters[0] = f.data;
+	filters[1] = NULL;
+	rc = docker_network_list(ne->d, ne->k, filters, ne_listed, ne, err);
+	buf_release(&f);
+	return rc;
+}
+
+int network_ensure(struct docker *d, enum docker_kind k, const char *name, const char *instance,
+		   const struct docker_label *labels, size_t n_labels, network_done_fn done, void *arg,
+		   struct error **err)
+{
+	struct net_ensure *ne;
+	size_t i;
+	int rc;
+
+	for (ne = inflight; ne; ne = ne->next)
+		if (ne->d == d && strcmp(ne->name, name) == 0 && strcmp(ne->instance, instance) == 0) {
+			ne_wait(ne, done, arg);
+			return 0;
+		}
+	ne = xcalloc(1, sizeof(*ne));
+	ne->d = d;
+	ne->k = k;
+	ne->name = xstrdup(name);
+	ne->instance = xstrdup(instance);
+	ne->labels = n_labels ? xcalloc(n_labels, sizeof(*ne->labels)) : NULL;
+	for (i = 0; i < n_labels; i++) {
+		ne->labels[i].key = xstrdup(labels[i].key);
+		ne->labels[i].value = xstrdup(labels[i].value);
+	}
+	ne->n_labels = n_labels;
+	ne_wait(ne, done, arg);
+	/* In the list before the call, in case its callback runs at once. */
+	ne->next = inflight;
+	inflight = ne;
+	rc = ne_list(ne, err);
+	if (rc < 0) {
+		inflight = ne->next;
+		ne_free(ne);
+	}
+	return rc;
+}

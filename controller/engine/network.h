@@ -1,0 +1,28 @@
+/* Networks a template names: created and labelled by auriga when missing, joined as they are when not auriga's. */
+#ifndef AURIGA_NETWORK_H
+#define AURIGA_NETWORK_H
+
+#include <stddef.h>
+
+#include "docker/docker.h"
+#include "error.h"
+
+enum network_outcome {
+	NETWORK_OWNED,		/* auriga created it now, or earlier (its managed-by label is ours) */
+	NETWORK_FOREIGN,	/* it exists and is not ours: joined, never changed or removed */
+	NETWORK_FAILED,		/* cannot list or create it; msg says why */
+};
+
+typedef void (*network_done_fn)(enum network_outcome o, const char *msg, void *arg);
+
+/*
+ * Makes sure the bridge network name exists: a list by name first (an
+ * existing network, ours or not, is left as it is), else a create with
+ * labels (which must hold managed-by = instance). A create that loses a race
+ * to another creator (409) is listed again. done runs on the loop, once.
+ */
+int network_ensure(struct docker *d, enum docker_kind k, const char *name, const char *instance,
+		   const struct docker_label *labels, size_t n_labels, network_done_fn done, void *arg,
+		   struct error **err);
+
+#endif

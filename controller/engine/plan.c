@@ -1,0 +1,470 @@
+/* The plan: compares desired and observed state and lists what differs and why, grouped by phase. */
+#include "engine/plan.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static const char *const kind_names[PLAN_KIND_COUNT] = {
+	[PLAN_CREATE] = "create",
+	[PLAN_REPLACE] = "replace",
+	[PLAN_START] = "start",
+	[PLAN_REMOVE_SUPERSEDED] = "remove-superseded",
+	[PLAN_REMOVE_DUPLICATE] = "remove-duplicate",
+	[PLAN_SCALE_DOWN] = "scale-down",
+	[PLAN_REMOVE_ORPHAN] = "remove-orphan",
+};
+
+const char *plan_kind_name(enum plan_kind k)
+{
+	return (size_t)k < PLAN_KIND_COUNT ? kind_names[k] : "?";
+}
+
+const char *plan_strategy_name(enum spec_strategy_type t)
+{
+	switch (t) {
+	case SPEC_STRATEGY_ROLLING: return "Rolling";
+	case SPEC_STRATEGY_RECREATE: return "Recreate";
+	case SPEC_STRATEGY_BLUEGREEN: return "BlueGreen";
+	case SPEC_STRATEGY_CANARY: return "Canary";
+	}
+	return "?";
+}
+
+void plan_init(struct plan *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+static void action_release(struct plan_action *a)
+{
+	free(a->deployment);
+	free(a->container);
+	free(a->container_id);
+	free(a->from_rev);
+	free(a->to_rev);
+	free(a->reason);
+}
+
+void plan_release(struct plan *p)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->n_deps; i++) {
+		struct plan_deployment *pd = &p->deps[i];
+
+		free(pd->name);
+		free(pd->role);
+		free(pd->from_rev);
+		free(pd->held_reason);
+		for (j = 0; j < pd->n_diff; j++)
+			free(pd->diff[j]);
+		free(pd->diff);
+		for (j = 0; j < pd->n_actions; j++)
+			action_release(&pd->actions[j]);
+		free(pd->actions);
+	}
+	free(p->deps);
+	for (i = 0; i < p->n_orphans; i++)
+		action_release(&p->orphans[i]);
+	free(p->orphans);
+	memset(p, 0, sizeof(*p));
+}
+
+void plan_target(struct plan_target *t, const struct desired *d, const struct desired_deployment *dd,
+		 const struct statefile *st)
+{
+	const struct statefile_entry *e = st ? statefile_get((struct statefile *)st, dd->name, 0) : NULL;
+
+	t->rev = dd->revision;
+	t->tmpl = &dd->tmpl;
+	t->held = 0;
+	if (e == NULL || !statefile_is_failed(st, dd->name, dd->revision, d->commit))
+		return;
+	/* Back to the last healthy revision; when that is the failed one (a rollback by hand), the one before. */
+	if (e->has_healthy && strcmp(e->healthy_rev, dd->revision) != 0) {
+		t->rev = e->healthy_rev;
+		t->tmpl = &e->healthy_tmpl;
+		t->held = 1;
+	} else if (e->has_previous && strcmp(e->previous_rev, dd->revision) != 0) {
+		t->rev = e->previous_rev;
+		t->tmpl = &e->previous_tmpl;
+		t->held = 1;
+	}
+}
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+static char *fmt(const char *f, ...)
+{
+	struct buf b;
+	va_list ap;
+
+	buf_init(&b, 8192);
+	va_start(ap, f);
+	(void)buf_vprintf(&b, f, ap);
+	va_end(ap);
+	return buf_detach(&b, NULL);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void add_action(struct plan_action **v, size_t *n, enum plan_kind k, const char *dep, int ordinal,
+		       const struct obs_container *c, const char *create_name, const char *to_rev, char *reason)
+{
+	struct plan_action *a;
+
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	a = &(*v)[(*n)++];
+	memset(a, 0, sizeof(*a));
+	a->kind = k;
+	a->deployment = xstrdup(dep ? dep : "");
+	a->ordinal = ordinal;
+	a->container = xstrdup(c ? c->name : (create_name ? create_name : ""));
+	a->container_id = c ? xstrdup(c->id) : NULL;
+	a->from_rev = c ? dup_or_null(c->revision) : NULL;
+	a->to_rev = dup_or_null(to_rev);
+	a->reason = reason;
+}
+
+static int short_eq(const char *a, const char *b)
+{
+	/* A label may hold a short revision: equal when one is a prefix of the other. */
+	size_t n;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	n = strlen(a) < strlen(b) ? strlen(a) : strlen(b);
+	return n >= 6 && strncmp(a, b, n) == 0;
+}
+
+/* An image name that differs from the template's, other than Docker's id-for-a-moved-tag. */
+static int image_drift(const struct obs_container *c, const struct desired_tmpl *t)
+{
+	if (c->image == NULL || t->image == NULL || observe_image_is_id(c->image))
+		return 0;
+	return strcmp(c->image, t->image) != 0;
+}
+
+static void plan_one(struct plan *p, struct plan_deployment *pd, const struct desired *d,
+		     const struct desired_deployment *dd, const struct obs_deployment *od,
+		     const struct statefile *st)
+{
+	struct plan_target t;
+	size_t i, j, best = 0;
+	int ordinal;
+
+	plan_target(&t, d, dd, st);
+	pd->name = xstrdup(dd->name);
+	pd->role = xstrdup(dd->role ? dd->role : "");
+	pd->phase = dd->phase;
+	pd->strategy = plan_strategy_name(dd->strategy);
+	snprintf(pd->to_rev, sizeof(pd->to_rev), "%s", t.rev);
+	pd->desired = dd->replicas;
+	pd->observed = od ? (int)od->n : 0;
+	pd->held = t.held;
+	if (t.held) {
+		const struct statefile_entry *e = statefile_get((struct statefile *)st, dd->name, 0);
+
+		pd->held_reason = fmt("revision %.12s failed%s%s; holding the last healthy revision %.12s",
+				      dd->revision, e && e->failed_reason ? ": " : "",
+				      e && e->failed_reason ? e->failed_reason : "", t.rev);
+	}
+	/* The revision most containers run: what a replacement comes from. */
+	for (i = 0; od && i < od->n; i++) {
+		size_t count = 0, bcount = 0;
+
+		for (j = 0; j < od->n; j++) {
+			if (strcmp(od->v[j]->revision, od->v[i]->revision) == 0)
+				count++;
+			if (strcmp(od->v[j]->revision, od->v[best]->revision) == 0)
+				bcount++;
+		}
+		if (count > bcount)
+			best = i;
+	}
+	if (od && od->n)
+		pd->from_rev = xstrdup(od->v[best]->revision);
+	if (pd->from_rev && !short_eq(pd->from_rev, t.rev)) {
+		const struct desired_tmpl *from = st ? statefile_tmpl(st, dd->name, pd->from_rev) : NULL;
+
+		if (from)
+			desired_tmpl_diff(from, t.tmpl, &pd->diff, &pd->n_diff);
+		else if (od && od->v[best]->image && t.tmpl->image && strcmp(od->v[best]->image, t.tmpl->image) != 0) {
+			pd->diff = xcalloc(2, sizeof(*pd->diff));
+			pd->diff[0] = fmt("image: %s -> %s", od->v[best]->image, t.tmpl->image);
+			pd->n_diff = 1;
+		} else {
+			pd->diff = xcalloc(2, sizeof(*pd->diff));
+			pd->diff[0] = fmt("template: revision %.12s -> %.12s (the earlier template is not known)",
+					  pd->from_rev, t.rev);
+			pd->n_diff = 1;
+		}
+	}
+
+	i = 0;
+	for (ordinal = 0; ordinal < dd->replicas || (od && i < od->n); ordinal++) {
+		const struct obs_container *cur = NULL;
+		size_t start = i, n_here;
+
+		while (od && i < od->n && od->v[i]->ordinal == ordinal)
+			i++;
+		n_here = i - start;
+		if (ordinal >= dd->replicas) {
+			for (j = start; j < i; j++)
+				add_action(&pd->actions, &pd->n_actions, PLAN_SCALE_DOWN, dd->name, ordinal,
+					   od->v[j], NULL, NULL,
+					   fmt("ordinal %d is past replicas %d", ordinal, dd->replicas));
+			if (od && i >= od->n && ordinal >= dd->replicas)
+				break;
+			continue;
+		}
+		/* The container at the target that best stands for the ordinal: running first. */
+		for (j = start; j < i; j++) {
+			const struct obs_container *c = od->v[j];
+
+			if (!short_eq(c->revision, t.rev) || image_drift(c, t.tmpl))
+				continue;
+			if (cur == NULL || (!obs_container_alive(cur) && obs_container_alive(c)))
+				cur = c;
+		}
+		if (n_here == 0) {
+			char *name = desired_container_name(dd->name, ordinal, NULL);
+
+			add_action(&pd->actions, &pd->n_actions, PLAN_CREATE, dd->name, ordinal, NULL, name, t.rev,
+				   pd->observed > 0 && ordinal >= pd->observed
+					   ? fmt("scale up to %d replicas", dd->replicas)
+					   : xstrdup("missing"));
+			free(name);
+			continue;
+		}
+		for (j = start; j < i; j++) {
+			const struct obs_container *c = od->v[j];
+
+			if (c == cur)
+				continue;
+			if (short_eq(c->revision, t.rev) && !image_drift(c, t.tmpl))
+				add_action(&pd->actions, &pd->n_actions, PLAN_REMOVE_DUPLICATE, dd->name, ordinal, c,
+					   NULL, NULL, fmt("second container at revision %.12s", t.rev));
+			else if (cur != NULL)
+				add_action(&pd->actions, &pd->n_actions, PLAN_REMOVE_SUPERSEDED, dd->name, ordinal, c,
+					   NULL, NULL, fmt("replaced by %s", cur->name));
+			else if (short_eq(c->revision, t.rev))
+				add_action(&pd->actions, &pd->n_actions, PLAN_REPLACE, dd->name, ordinal, c, NULL,
+					   t.rev, fmt("changed by hand: image %s, the template says %s", c->image,
+						       t.tmpl->image));
+			else
+				add_action(&pd->actions, &pd->n_actions, PLAN_REPLACE, dd->name, ordinal, c, NULL,
+					   t.rev, fmt("revision %.12s -> %.12s", c->revision, t.rev));
+		}
+		if (cur && !obs_container_alive(cur))
+			add_action(&pd->actions, &pd->n_actions, PLAN_START, dd->name, ordinal, cur, NULL, t.rev,
+				   fmt("%s, not running", obs_state_name(cur->state)));
+		else if (cur)
+			pd->up_to_date++;
+	}
+	for (j = 0; j < pd->n_actions; j++)
+		p->counts[pd->actions[j].kind]++;
+	p->n_changes += pd->n_actions;
+}
+
+void plan_build(struct plan *p, const struct desired *d, const struct observed *o, const struct statefile *st,
+		const struct plan_options *opt)
+{
+	size_t i;
+
+	plan_release(p);
+	p->n_phases = d->n_phases;
+	p->deps = d->n ? xcalloc(d->n, sizeof(*p->deps)) : NULL;
+	for (i = 0; i < d->n; i++)
+		plan_one(p, &p->deps[p->n_deps++], d, &d->v[i], observed_deployment(o, d->v[i].name), st);
+	for (i = 0; i < o->n_deployments; i++) {
+		const struct obs_deployment *od = &o->deployments[i];
+		size_t j;
+
+		if (desired_find(d, od->name) != NULL)
+			continue;
+		if (!(opt && opt->prune)) {
+			p->n_kept += od->n;
+			continue;
+		}
+		for (j = 0; j < od->n; j++)
+			add_action(&p->orphans, &p->n_orphans, PLAN_REMOVE_ORPHAN, od->name, od->v[j]->ordinal,
+				   od->v[j], NULL, NULL, xstrdup("deployment removed from the specs"));
+	}
+	for (i = 0; i < o->n_containers; i++) {
+		const struct obs_container *c = &o->containers[i];
+
+		if (c->malformed)
+			add_action(&p->orphans, &p->n_orphans, PLAN_REMOVE_ORPHAN, NULL, -1, c, NULL, NULL,
+				   fmt("ours, but %s", c->malformed_why));
+	}
+	p->counts[PLAN_REMOVE_ORPHAN] += p->n_orphans;
+	p->n_changes += p->n_orphans;
+}
+
+/* -------------------------------------------------------------- output */
+
+static const char *sym(enum plan_kind k)
+{
+	switch (k) {
+	case PLAN_CREATE: return "+";
+	case PLAN_REPLACE: return "-/+";
+	case PLAN_START: return "~";
+	default: return "-";
+	}
+}
+
+static const char *colour(enum plan_kind k)
+{
+	switch (k) {
+	case PLAN_CREATE: return "\033[32m";
+	case PLAN_REPLACE: return "\033[33m";
+	case PLAN_START: return "\033[33m";
+	default: return "\033[31m";
+	}
+}
+
+static void render_action(struct buf *out, const struct plan_action *a, int color)
+{
+	(void)buf_printf(out, "      %s%s %s %s%s  (%s)\n", color ? colour(a->kind) : "", sym(a->kind),
+			 plan_kind_name(a->kind), a->container, color ? "\033[0m" : "", a->reason);
+}
+
+void plan_render_text(const struct plan *p, const struct desired *d, struct buf *out, int color)
+{
+	int phase;
+	size_t i, j;
+	size_t removes = p->counts[PLAN_REMOVE_SUPERSEDED] + p->counts[PLAN_REMOVE_DUPLICATE] +
+			 p->counts[PLAN_SCALE_DOWN] + p->counts[PLAN_REMOVE_ORPHAN];
+
+	(void)buf_printf(out, "auriga plan for instance '%s'%s%s: %zu deployments in %d phases\n\n", d->instance,
+			 d->commit && d->commit[0] ? " at commit " : "", d->commit ? d->commit : "", p->n_deps,
+			 p->n_phases);
+	for (phase = 0; phase < p->n_phases; phase++) {
+		const char *role = NULL;
+
+		for (i = 0; i < p->n_deps; i++)
+			if (p->deps[i].phase == phase && role == NULL)
+				role = p->deps[i].role;
+		(void)buf_printf(out, "phase %d%s%s%s\n", phase + 1, role && role[0] ? " (" : "", role ? role : "",
+				 role && role[0] ? ")" : "");
+		for (i = 0; i < p->n_deps; i++) {
+			const struct plan_deployment *pd = &p->deps[i];
+
+			if (pd->phase != phase)
+				continue;
+			if (pd->n_actions == 0) {
+				(void)buf_printf(out, "  = %s%s: up to date, %d/%d at revision %.12s\n", pd->name,
+						 pd->held ? " (held)" : "", pd->up_to_date, pd->desired, pd->to_rev);
+				if (pd->held_reason)
+					(void)buf_printf(out, "      ! %s\n", pd->held_reason);
+				continue;
+			}
+			(void)buf_printf(out, "  %s %s%s: %s, %d replicas, revision %.12s -> %.12s\n",
+					 pd->observed ? "~" : "+", pd->name, pd->held ? " (held)" : "", pd->strategy,
+					 pd->desired, pd->from_rev ? pd->from_rev : "(none)", pd->to_rev);
+			if (pd->held_reason)
+				(void)buf_printf(out, "      ! %s\n", pd->held_reason);
+			for (j = 0; j < pd->n_diff; j++)
+				(void)buf_printf(out, "      %s\n", pd->diff[j]);
+			for (j = 0; j < pd->n_actions; j++)
+				render_action(out, &pd->actions[j], color);
+		}
+		(void)buf_putc(out, '\n');
+	}
+	if (p->n_orphans) {
+		(void)buf_printf(out, "not in the specs\n");
+		for (i = 0; i < p->n_orphans; i++)
+			render_action(out, &p->orphans[i], color);
+		(void)buf_putc(out, '\n');
+	}
+	if (p->n_kept)
+		(void)buf_printf(out, "%zu containers of deployments no longer in the specs are kept (prune is off)\n\n",
+				 p->n_kept);
+	if (p->n_changes == 0)
+		(void)buf_printf(out, "No changes. The fleet matches the specs.\n");
+	else
+		(void)buf_printf(out, "Plan: %zu to create, %zu to replace, %zu to start, %zu to remove.\n",
+				 p->counts[PLAN_CREATE], p->counts[PLAN_REPLACE], p->counts[PLAN_START], removes);
+}
+
+static json_t *action_json(const struct plan_action *a)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "action", json_string(plan_kind_name(a->kind)));
+	if (a->deployment[0])
+		json_object_set_new(o, "deployment", json_string(a->deployment));
+	json_object_set_new(o, "ordinal", json_integer(a->ordinal));
+	json_object_set_new(o, "container", json_string(a->container));
+	if (a->container_id)
+		json_object_set_new(o, "containerId", json_string(a->container_id));
+	if (a->from_rev)
+		json_object_set_new(o, "fromRevision", json_string(a->from_rev));
+	if (a->to_rev)
+		json_object_set_new(o, "toRevision", json_string(a->to_rev));
+	json_object_set_new(o, "reason", json_string(a->reason));
+	return o;
+}
+
+json_t *plan_to_json(const struct plan *p, const struct desired *d)
+{
+	json_t *root = json_object(), *phases = json_array(), *orphans = json_array(), *counts = json_object();
+	int phase;
+	size_t i, j;
+
+	json_object_set_new(root, "instance", json_string(d->instance));
+	json_object_set_new(root, "commit", json_string(d->commit ? d->commit : ""));
+	for (phase = 0; phase < p->n_phases; phase++) {
+		json_t *ph = json_object(), *deps = json_array();
+
+		json_object_set_new(ph, "phase", json_integer(phase));
+		for (i = 0; i < p->n_deps; i++) {
+			const struct plan_deployment *pd = &p->deps[i];
+			json_t *o, *diff, *acts;
+
+			if (pd->phase != phase)
+				continue;
+			o = json_object();
+			diff = json_array();
+			acts = json_array();
+			json_object_set_new(o, "name", json_string(pd->name));
+			json_object_set_new(o, "role", json_string(pd->role));
+			json_object_set_new(o, "strategy", json_string(pd->strategy));
+			json_object_set_new(o, "revision", json_string(pd->to_rev));
+			json_object_set_new(o, "fromRevision", pd->from_rev ? json_string(pd->from_rev) : json_null());
+			json_object_set_new(o, "desired", json_integer(pd->desired));
+			json_object_set_new(o, "observed", json_integer(pd->observed));
+			json_object_set_new(o, "upToDate", json_integer(pd->up_to_date));
+			json_object_set_new(o, "held", json_boolean(pd->held));
+			if (pd->held_reason)
+				json_object_set_new(o, "heldReason", json_string(pd->held_reason));
+			for (j = 0; j < pd->n_diff; j++)
+				json_array_append_new(diff, json_string(pd->diff[j]));
+			json_object_set_new(o, "diff", diff);
+			for (j = 0; j < pd->n_actions; j++)
+				json_array_append_new(acts, action_json(&pd->actions[j]));
+			json_object_set_new(o, "actions", acts);
+			json_array_append_new(deps, o);
+		}
+		json_object_set_new(ph, "deployments", deps);
+		json_array_append_new(phases, ph);
+	}
+	json_object_set_new(root, "phases", phases);
+	for (i = 0; i < p->n_orphans; i++)
+		json_array_append_new(orphans, action_json(&p->orphans[i]));
+	json_object_set_new(root, "orphans", orphans);
+	json_object_set_new(root, "kept", json_integer((json_int_t)p->n_kept));
+	for (i = 0; i < PLAN_KIND_COUNT; i++)
+		json_object_set_new(counts, plan_kind_name((enum plan_kind)i), json_integer((json_int_t)p->counts[i]));
+	json_object_set_new(root, "counts", counts);
+	json_object_set_new(root, "changes", json_integer((json_int_t)p->n_changes));
+	return root;
+}

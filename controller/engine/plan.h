@@ -1,0 +1,99 @@
+/* The plan: a pure diff from desired to observed state, as ordered actions grouped by phase. */
+#ifndef AURIGA_PLAN_H
+#define AURIGA_PLAN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "engine/statefile.h"
+#include "model/desired.h"
+#include "model/observe.h"
+
+/*
+ * plan_build looks at each desired deployment's target (its desired
+ * revision, or the last healthy one when the desired revision failed at this
+ * commit and is held back), and at every container auriga owns, and says
+ * what must happen for them to match: no I/O, no clock, so the same inputs
+ * always give the same plan. The rollout executor decides the order and pace
+ * (strategy, budget, probes); the plan only says what differs and why.
+ */
+enum plan_kind {
+	PLAN_CREATE,		/* an ordinal below replicas has no container */
+	PLAN_REPLACE,		/* an ordinal runs another revision, or drifted from its template */
+	PLAN_START,		/* the ordinal's container is at the target but not running */
+	PLAN_REMOVE_SUPERSEDED,	/* an old container beside its replacement (a rollout in progress) */
+	PLAN_REMOVE_DUPLICATE,	/* a second container at the target for one ordinal */
+	PLAN_SCALE_DOWN,	/* an ordinal at or above replicas */
+	PLAN_REMOVE_ORPHAN,	/* a deployment gone from the specs (prune), or unusable labels */
+	PLAN_KIND_COUNT
+};
+
+const char *plan_kind_name(enum plan_kind k);
+
+struct plan_action {
+	enum plan_kind kind;
+	char *deployment;
+	int ordinal;		/* -1 for malformed containers */
+	char *container;	/* container name: existing, or the one create will use */
+	char *container_id;	/* NULL for creates */
+	char *from_rev;		/* NULL for creates */
+	char *to_rev;		/* NULL for removals */
+	char *reason;
+};
+
+struct plan_deployment {
+	char *name;
+	char *role;
+	int phase;
+	const char *strategy;	/* "Rolling", "Recreate", ... */
+	char to_rev[SPEC_REVISION_HEX];
+	char *from_rev;		/* the revision most of its containers run now; NULL when none */
+	int desired;
+	int observed;		/* containers of it now */
+	int up_to_date;		/* ordinals below replicas at the target and running */
+	int held;		/* the desired revision failed at this commit: the target is the last healthy one */
+	char *held_reason;
+	char **diff;		/* template field diffs, from -> to; NULL-terminated */
+	size_t n_diff;
+	struct plan_action *actions;
+	size_t n_actions;
+};
+
+struct plan {
+	struct plan_deployment *deps;	/* in phase order, then by name */
+	size_t n_deps;
+	struct plan_action *orphans;	/* deployments not in the specs, malformed containers */
+	size_t n_orphans;
+	size_t n_kept;		/* orphan containers left alone because prune is off */
+	int n_phases;
+	size_t counts[PLAN_KIND_COUNT];
+	size_t n_changes;	/* every action, orphans included */
+};
+
+struct plan_options {
+	int prune;		/* remove the containers of deployments gone from the specs */
+};
+
+/* The revision and template a deployment should run, with the rollback hold applied. */
+struct plan_target {
+	const char *rev;
+	const struct desired_tmpl *tmpl;
+	int held;
+};
+void plan_target(struct plan_target *t, const struct desired *d, const struct desired_deployment *dd,
+		 const struct statefile *st);
+
+void plan_init(struct plan *p);
+void plan_release(struct plan *p);
+/* st may be NULL (no memory of earlier runs). */
+void plan_build(struct plan *p, const struct desired *d, const struct observed *o, const struct statefile *st,
+		const struct plan_options *opt);
+
+/* terraform-plan-like text; color adds ANSI colours (for a terminal). */
+void plan_render_text(const struct plan *p, const struct desired *d, struct buf *out, int color);
+json_t *plan_to_json(const struct plan *p, const struct desired *d);
+
+const char *plan_strategy_name(enum spec_strategy_type t);
+
+#endif

@@ -1,0 +1,403 @@
+/* The state file: last healthy and failed revisions per deployment, as JSON replaced atomically with rename(2). */
+#include "engine/statefile.h"
+#include "runtime/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define STATEFILE_VERSION 1
+#define STATEFILE_MAX_BYTES (64u << 20)
+
+void statefile_init(struct statefile *s, const char *path)
+{
+	memset(s, 0, sizeof(*s));
+	s->path = path ? xstrdup(path) : NULL;
+}
+
+static void entry_release(struct statefile_entry *e)
+{
+	free(e->deployment);
+	free(e->healthy_commit);
+	desired_tmpl_release(&e->healthy_tmpl);
+	desired_tmpl_release(&e->previous_tmpl);
+	desired_tmpl_release(&e->applied_tmpl);
+	free(e->failed_commit);
+	free(e->failed_reason);
+	memset(e, 0, sizeof(*e));
+}
+
+void statefile_release(struct statefile *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		entry_release(&s->v[i]);
+	free(s->v);
+	free(s->path);
+	free(s->instance);
+	memset(s, 0, sizeof(*s));
+}
+
+static size_t find_pos(const struct statefile *s, const char *dep, int *found)
+{
+	size_t lo = 0, hi = s->n;
+
+	*found = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(dep, s->v[mid].deployment);
+
+		if (r == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (r < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+struct statefile_entry *statefile_get(struct statefile *s, const char *deployment, int create)
+{
+	int found;
+	size_t pos = find_pos(s, deployment, &found);
+
+	if (found)
+		return &s->v[pos];
+	if (!create)
+		return NULL;
+	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+	memmove(&s->v[pos + 1], &s->v[pos], (s->n - pos) * sizeof(*s->v));
+	memset(&s->v[pos], 0, sizeof(*s->v));
+	s->v[pos].deployment = xstrdup(deployment);
+	s->n++;
+	s->dirty = 1;
+	return &s->v[pos];
+}
+
+void statefile_remove(struct statefile *s, const char *deployment)
+{
+	int found;
+	size_t pos = find_pos(s, deployment, &found);
+
+	if (!found)
+		return;
+	entry_release(&s->v[pos]);
+	memmove(&s->v[pos], &s->v[pos + 1], (s->n - pos - 1) * sizeof(*s->v));
+	s->n--;
+	s->dirty = 1;
+}
+
+static void set_rev(char dst[SPEC_REVISION_HEX], const char *rev)
+{
+	snprintf(dst, SPEC_REVISION_HEX, "%s", rev ? rev : "");
+}
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = v ? xstrdup(v) : NULL;
+}
+
+void statefile_set_healthy(struct statefile *s, const char *deployment, const char *rev,
+			   const struct desired_tmpl *tmpl, const char *commit, int64_t at)
+{
+	struct statefile_entry *e = statefile_get(s, deployment, 1);
+
+	if (e->has_healthy && strcmp(e->healthy_rev, rev) == 0 && e->healthy_commit && commit &&
+	    strcmp(e->healthy_commit, commit) == 0)
+		return;
+	if (e->has_healthy && strcmp(e->healthy_rev, rev) != 0) {
+		desired_tmpl_release(&e->previous_tmpl);
+		e->previous_tmpl = e->healthy_tmpl;
+		memset(&e->healthy_tmpl, 0, sizeof(e->healthy_tmpl));
+		set_rev(e->previous_rev, e->healthy_rev);
+		e->has_previous = 1;
+	}
+	e->has_healthy = 1;
+	set_rev(e->healthy_rev, rev);
+	set_str(&e->healthy_commit, commit);
+	e->healthy_at = at;
+	if (tmpl != &e->healthy_tmpl) {
+		desired_tmpl_release(&e->healthy_tmpl);
+		desired_tmpl_copy(&e->healthy_tmpl, tmpl);
+	}
+	s->dirty = 1;
+}
+
+void statefile_set_applied(struct statefile *s, const char *deployment, const char *rev,
+			   const struct desired_tmpl *tmpl)
+{
+	struct statefile_entry *e = statefile_get(s, deployment, 1);
+
+	if (e->has_applied && strcmp(e->applied_rev, rev) == 0)
+		return;
+	e->has_applied = 1;
+	set_rev(e->applied_rev, rev);
+	if (tmpl != &e->applied_tmpl) {
+		desired_tmpl_release(&e->applied_tmpl);
+		desired_tmpl_copy(&e->applied_tmpl, tmpl);
+	}
+	s->dirty = 1;
+}
+
+void statefile_set_failed(struct statefile *s, const char *deployment, const char *rev, const char *commit,
+			  const char *reason, int64_t at)
+{
+	struct statefile_entry *e = statefile_get(s, deployment, 1);
+
+	set_rev(e->failed_rev, rev);
+	set_str(&e->failed_commit, commit ? commit : "");
+	set_str(&e->failed_reason, reason);
+	e->failed_at = at;
+	s->dirty = 1;
+}
+
+void statefile_set_progress(struct statefile *s, const char *deployment, const char *rev, int64_t at)
+{
+	struct statefile_entry *e = statefile_get(s, deployment, rev[0] != '\0');
+
+	if (e == NULL || (strcmp(e->progress_rev, rev) == 0 && e->progress_at == at))
+		return;
+	set_rev(e->progress_rev, rev);
+	e->progress_at = at;
+	s->dirty = 1;
+}
+
+int64_t statefile_progress(const struct statefile *s, const char *deployment, const char *rev)
+{
+	int found;
+	size_t pos = find_pos(s, deployment, &found);
+
+	if (!found || strcmp(s->v[pos].progress_rev, rev) != 0)
+		return 0;
+	return s->v[pos].progress_at;
+}
+
+int statefile_is_failed(const struct statefile *s, const char *deployment, const char *rev, const char *commit)
+{
+	int found;
+	size_t pos = find_pos(s, deployment, &found);
+	const struct statefile_entry *e;
+
+	if (!found)
+		return 0;
+	e = &s->v[pos];
+	if (e->failed_rev[0] == '\0' || strcmp(e->failed_rev, rev) != 0)
+		return 0;
+	return strcmp(e->failed_commit ? e->failed_commit : "", commit ? commit : "") == 0;
+}
+
+const struct desired_tmpl *statefile_tmpl(const struct statefile *s, const char *deployment, const char *rev)
+{
+	int found;
+	size_t pos = find_pos(s, deployment, &found);
+	const struct statefile_entry *e;
+
+	if (!found || rev == NULL)
+		return NULL;
+	e = &s->v[pos];
+	if (e->has_applied && strcmp(e->applied_rev, rev) == 0)
+		return &e->applied_tmpl;
+	if (e->has_healthy && strcmp(e->healthy_rev, rev) == 0)
+		return &e->healthy_tmpl;
+	if (e->has_previous && strcmp(e->previous_rev, rev) == 0)
+		return &e->previous_tmpl;
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- I/O */
+
+static json_t *to_json(const struct statefile *s)
+{
+	json_t *root = json_object(), *deps = json_object();
+	size_t i;
+
+	json_object_set_new(root, "version", json_integer(STATEFILE_VERSION));
+	if (s->instance)
+		json_object_set_new(root, "instance", json_string(s->instance));
+	for (i = 0; i < s->n; i++) {
+		const struct statefile_entry *e = &s->v[i];
+		json_t *o = json_object();
+
+		if (e->has_healthy) {
+			json_t *h = json_object();
+
+			json_object_set_new(h, "revision", json_string(e->healthy_rev));
+			json_object_set_new(h, "commit", json_string(e->healthy_commit ? e->healthy_commit : ""));
+			json_object_set_new(h, "at", json_integer(e->healthy_at));
+			json_object_set_new(h, "template", desired_tmpl_to_json(&e->healthy_tmpl));
+			json_object_set_new(o, "healthy", h);
+		}
+		if (e->has_previous) {
+			json_t *p = json_object();
+
+			json_object_set_new(p, "revision", json_string(e->previous_rev));
+			json_object_set_new(p, "template", desired_tmpl_to_json(&e->previous_tmpl));
+			json_object_set_new(o, "previous", p);
+		}
+		if (e->has_applied) {
+			json_t *a = json_object();
+
+			json_object_set_new(a, "revision", json_string(e->applied_rev));
+			json_object_set_new(a, "template", desired_tmpl_to_json(&e->applied_tmpl));
+			json_object_set_new(o, "applied", a);
+		}
+		if (e->failed_rev[0]) {
+			json_t *f = json_object();
+
+			json_object_set_new(f, "revision", json_string(e->failed_rev));
+			json_object_set_new(f, "commit", json_string(e->failed_commit ? e->failed_commit : ""));
+			json_object_set_new(f, "reason", json_string(e->failed_reason ? e->failed_reason : ""));
+			json_object_set_new(f, "at", json_integer(e->failed_at));
+			json_object_set_new(o, "failed", f);
+		}
+		if (e->progress_rev[0])
+			json_object_set_new(o, "progress",
+					    json_pack("{s:s, s:I}", "revision", e->progress_rev, "at",
+						      (json_int_t)e->progress_at));
+		json_object_set_new(deps, e->deployment, o);
+	}
+	json_object_set_new(root, "deployments", deps);
+	return root;
+}
+
+char *statefile_dump(const struct statefile *s)
+{
+	json_t *j = to_json(s);
+	char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+	json_decref(j);
+	return text;
+}
+
+static int rev_field(char dst[SPEC_REVISION_HEX], const json_t *o, const char *path, const char *dep,
+		     struct error **err)
+{
+	const char *v = json_string_value(json_object_get(o, "revision"));
+
+	if (v == NULL || strlen(v) >= SPEC_REVISION_HEX)
+		return error_set(err, ERR_INVALID, "state file '%s': deployment '%s': bad revision", path, dep);
+	set_rev(dst, v);
+	return 0;
+}
+
+static int from_json(struct statefile *s, const json_t *root, struct error **err)
+{
+	const json_t *deps, *o;
+	const char *dep;
+	int rc;
+
+	if (!json_is_object(root) || json_integer_value(json_object_get(root, "version")) != STATEFILE_VERSION)
+		return error_set(err, ERR_INVALID, "state file '%s': not a version %d state", s->path,
+				 STATEFILE_VERSION);
+	set_str(&s->instance, json_string_value(json_object_get(root, "instance")));
+	deps = json_object_get(root, "deployments");
+	json_object_foreach((json_t *)deps, dep, o) {
+		struct statefile_entry *e = statefile_get(s, dep, 1);
+		const json_t *h = json_object_get(o, "healthy"), *a = json_object_get(o, "applied"),
+			     *f = json_object_get(o, "failed"), *p = json_object_get(o, "previous");
+
+		if (h) {
+			if ((rc = rev_field(e->healthy_rev, h, s->path, dep, err)) < 0)
+				return rc;
+			rc = desired_tmpl_from_json(&e->healthy_tmpl, json_object_get(h, "template"), err);
+			if (rc < 0)
+				return error_wrap(err, "state file '%s': deployment '%s'", s->path, dep);
+			e->has_healthy = 1;
+			set_str(&e->healthy_commit, json_string_value(json_object_get(h, "commit")));
+			e->healthy_at = json_integer_value(json_object_get(h, "at"));
+		}
+		if (p) {
+			if ((rc = rev_field(e->previous_rev, p, s->path, dep, err)) < 0)
+				return rc;
+			rc = desired_tmpl_from_json(&e->previous_tmpl, json_object_get(p, "template"), err);
+			if (rc < 0)
+				return error_wrap(err, "state file '%s': deployment '%s'", s->path, dep);
+			e->has_previous = 1;
+		}
+		if (a) {
+			if ((rc = rev_field(e->applied_rev, a, s->path, dep, err)) < 0)
+				return rc;
+			rc = desired_tmpl_from_json(&e->applied_tmpl, json_object_get(a, "template"), err);
+			if (rc < 0)
+				return error_wrap(err, "state file '%s': deployment '%s'", s->path, dep);
+			e->has_applied = 1;
+		}
+		if (f) {
+			if ((rc = rev_field(e->failed_rev, f, s->path, dep, err)) < 0)
+				return rc;
+			set_str(&e->failed_commit, json_string_value(json_object_get(f, "commit")));
+			set_str(&e->failed_reason, json_string_value(json_object_get(f, "reason")));
+			e->failed_at = json_integer_value(json_object_get(f, "at"));
+		}
+		if (json_object_get(o, "progress")) {
+			const json_t *pr = json_object_get(o, "progress");
+
+			if ((rc = rev_field(e->progress_rev, pr, s->path, dep, err)) < 0)
+				return rc;
+			e->progress_at = json_integer_value(json_object_get(pr, "at"));
+		}
+	}
+	s->dirty = 0;
+	return 0;
+}
+
+int statefile_load(struct statefile *s, const char *path, struct error **err)
+{
+	json_error_t jerr;
+	json_t *root;
+	struct stat st;
+	int rc;
+
+	statefile_release(s);
+	statefile_init(s, path);
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return error_set(err, -errno, "cannot read state file '%s': %s", path, strerror(errno));
+	}
+	if ((size_t)st.st_size > STATEFILE_MAX_BYTES)
+		return error_set(err, ERR_TOOBIG, "state file '%s' is larger than %u bytes", path,
+				 STATEFILE_MAX_BYTES);
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return error_set(err, ERR_INVALID, "state file '%s':%d:%d: %s", path, jerr.line, jerr.column,
+				 jerr.text);
+	rc = from_json(s, root, err);
+	json_decref(root);
+	if (rc < 0) {
+		char *p = xstrdup(path);
+
+		statefile_release(s);
+		statefile_init(s, p);
+		free(p);
+	}
+	return rc;
+}
+
+int statefile_save(struct statefile *s, struct error **err)
+{
+	char *text;
+	int rc;
+
+	if (s->path == NULL)
+		BUG("statefile_save without a path");
+	text = statefile_dump(s);
+	rc = file_replace(s->path, "state file", text, strlen(text), 0600, err);
+	if (rc == 0)
+		s->dirty = 0;
+	free(text);
+	return rc;
+}

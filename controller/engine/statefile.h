@@ -1,0 +1,89 @@
+/* The state file: what auriga must remember across restarts that labels and notes cannot hold, written atomically. */
+#ifndef AURIGA_STATEFILE_H
+#define AURIGA_STATEFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "model/desired.h"
+
+/*
+ * Per deployment: the last revision that was healthy and its template (so a
+ * rollback can recreate it even when the specs no longer describe it), the
+ * revision being rolled out, and a revision that failed and must not be
+ * retried until the commit changes. Everything else is read from labels.
+ * The file is JSON, written to a temporary file in the same folder, flushed,
+ * then renamed over the old one: a crash leaves the old or the new file,
+ * never half of one.
+ */
+struct statefile_entry {
+	char *deployment;
+	int has_healthy;
+	char healthy_rev[SPEC_REVISION_HEX];
+	char *healthy_commit;
+	int64_t healthy_at;		/* wall ms */
+	struct desired_tmpl healthy_tmpl;
+	int has_previous;		/* the healthy revision before that: a manual rollback's target */
+	char previous_rev[SPEC_REVISION_HEX];
+	struct desired_tmpl previous_tmpl;
+	int has_applied;
+	char applied_rev[SPEC_REVISION_HEX];
+	struct desired_tmpl applied_tmpl;
+	char failed_rev[SPEC_REVISION_HEX];	/* "" when none */
+	char *failed_commit;
+	char *failed_reason;
+	int64_t failed_at;
+	/*
+	 * The rollout of progress_rev last made progress at progress_at (wall
+	 * ms): progressDeadlineSeconds counts from here, across restarts.
+	 */
+	char progress_rev[SPEC_REVISION_HEX];	/* "" when none */
+	int64_t progress_at;
+};
+
+struct statefile {
+	char *path;
+	char *instance;
+	struct statefile_entry *v;	/* sorted by deployment */
+	size_t n;
+	int dirty;
+};
+
+void statefile_init(struct statefile *s, const char *path);
+void statefile_release(struct statefile *s);
+/* Reads path; a missing file is an empty state. ERR_INVALID with the path on a corrupt file. */
+int statefile_load(struct statefile *s, const char *path, struct error **err);
+/* Writes atomically (temporary file, fsync, rename, fsync of the folder); clears dirty. */
+int statefile_save(struct statefile *s, struct error **err);
+/* The entry of a deployment; created (and the state marked dirty) when create. NULL otherwise. */
+struct statefile_entry *statefile_get(struct statefile *s, const char *deployment, int create);
+void statefile_remove(struct statefile *s, const char *deployment);
+
+/* Records that rev (with tmpl) is healthy; the healthy revision before it becomes the previous one. */
+void statefile_set_healthy(struct statefile *s, const char *deployment, const char *rev,
+			   const struct desired_tmpl *tmpl, const char *commit, int64_t at);
+void statefile_set_applied(struct statefile *s, const char *deployment, const char *rev,
+			   const struct desired_tmpl *tmpl);
+void statefile_set_failed(struct statefile *s, const char *deployment, const char *rev, const char *commit,
+			  const char *reason, int64_t at);
+/*
+ * 1 when rev of deployment failed at this commit and must not be tried again
+ * (a new commit gives it another chance).
+ */
+int statefile_is_failed(const struct statefile *s, const char *deployment, const char *rev, const char *commit);
+/*
+ * Records that the rollout of rev made progress at wall ms at (started, or
+ * one more replica updated or available). A new rev replaces the old one;
+ * rev "" (at 0) forgets it, once the rollout is complete.
+ */
+void statefile_set_progress(struct statefile *s, const char *deployment, const char *rev, int64_t at);
+/* When the rollout of rev last made progress (wall ms), or 0 when the state does not know. */
+int64_t statefile_progress(const struct statefile *s, const char *deployment, const char *rev);
+/* The template the state knows for rev (healthy or applied), or NULL. */
+const struct desired_tmpl *statefile_tmpl(const struct statefile *s, const char *deployment, const char *rev);
+
+/* The text written (for tests): a malloc'd JSON document. */
+char *statefile_dump(const struct statefile *s);
+
+#endif

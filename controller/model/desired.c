@@ -1,0 +1,741 @@
+/* Desired state: the spec set turned into per-deployment targets and Docker create requests. */
+#include "model/desired.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "model/observe.h"
+#include "util.h"
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static char **strv_dup(char *const *v, size_t n)
+{
+	char **out;
+	size_t i;
+
+	if (v == NULL || n == 0)
+		return NULL;
+	out = xcalloc(n + 1, sizeof(*out));
+	for (i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+static size_t strv_len(char *const *v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+static void strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+void desired_tmpl_release(struct desired_tmpl *t)
+{
+	size_t i;
+
+	free(t->image);
+	strv_free(t->entrypoint);
+	strv_free(t->cmd);
+	strv_free(t->env);
+	for (i = 0; i < t->n_ports; i++) {
+		free(t->ports[i].name);
+		free(t->ports[i].host_ip);
+	}
+	free(t->ports);
+	for (i = 0; i < t->n_volumes; i++) {
+		free(t->volumes[i].name);
+		free(t->volumes[i].mount_path);
+		free(t->volumes[i].host_path);
+	}
+	free(t->volumes);
+	free(t->restart);
+	for (i = 0; i < t->n_labels; i++) {
+		free(t->labels[i].key);
+		free(t->labels[i].value);
+	}
+	free(t->labels);
+	free(t->network);
+	free(t->user);
+	strv_free(t->health_cmd);
+	memset(t, 0, sizeof(*t));
+}
+
+void desired_tmpl_copy(struct desired_tmpl *dst, const struct desired_tmpl *src)
+{
+	size_t i;
+
+	memset(dst, 0, sizeof(*dst));
+	dst->image = dup_or_null(src->image);
+	dst->entrypoint = strv_dup(src->entrypoint, strv_len(src->entrypoint));
+	dst->cmd = strv_dup(src->cmd, strv_len(src->cmd));
+	dst->env = strv_dup(src->env, strv_len(src->env));
+	dst->n_ports = src->n_ports;
+	dst->ports = src->n_ports ? xcalloc(src->n_ports, sizeof(*dst->ports)) : NULL;
+	for (i = 0; i < src->n_ports; i++) {
+		dst->ports[i] = src->ports[i];
+		dst->ports[i].name = dup_or_null(src->ports[i].name);
+		dst->ports[i].host_ip = dup_or_null(src->ports[i].host_ip);
+	}
+	dst->n_volumes = src->n_volumes;
+	dst->volumes = src->n_volumes ? xcalloc(src->n_volumes, sizeof(*dst->volumes)) : NULL;
+	for (i = 0; i < src->n_volumes; i++) {
+		dst->volumes[i] = src->volumes[i];
+		dst->volumes[i].name = dup_or_null(src->volumes[i].name);
+		dst->volumes[i].mount_path = dup_or_null(src->volumes[i].mount_path);
+		dst->volumes[i].host_path = dup_or_null(src->volumes[i].host_path);
+	}
+	dst->memory_bytes = src->memory_bytes;
+	dst->cpu_millis = src->cpu_millis;
+	dst->restart = dup_or_null(src->restart);
+	dst->n_labels = src->n_labels;
+	dst->labels = src->n_labels ? xcalloc(src->n_labels, sizeof(*dst->labels)) : NULL;
+	for (i = 0; i < src->n_labels; i++) {
+		dst->labels[i].key = xstrdup(src->labels[i].key);
+		dst->labels[i].value = xstrdup(src->labels[i].value);
+	}
+	dst->network = dup_or_null(src->network);
+	dst->privileged = src->privileged;
+	dst->user = dup_or_null(src->user);
+	dst->health_cmd = strv_dup(src->health_cmd, strv_len(src->health_cmd));
+	dst->health_interval_ms = src->health_interval_ms;
+	dst->health_timeout_ms = src->health_timeout_ms;
+	dst->health_start_ms = src->health_start_ms;
+	dst->health_retries = src->health_retries;
+}
+
+static char *kv_text(const char *k, const char *v)
+{
+	size_t n = strlen(k) + strlen(v) + 2;
+	char *s = xmalloc(n);
+
+	snprintf(s, n, "%s=%s", k, v);
+	return s;
+}
+
+void desired_tmpl_from_spec(struct desired_tmpl *t, const struct spec_container *c)
+{
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	t->image = xstrdup(c->image ? c->image : "");
+	t->entrypoint = strv_dup(c->command, c->n_command);
+	t->cmd = strv_dup(c->args, c->n_args);
+	t->env = xcalloc(c->n_env + 1, sizeof(*t->env));
+	for (i = 0; i < c->n_env; i++)
+		t->env[i] = kv_text(c->env[i].key, c->env[i].value ? c->env[i].value : "");
+	t->n_ports = c->n_ports;
+	t->ports = c->n_ports ? xcalloc(c->n_ports, sizeof(*t->ports)) : NULL;
+	for (i = 0; i < c->n_ports; i++) {
+		const struct spec_port *p = &c->ports[i];
+
+		t->ports[i].name = dup_or_null(p->name);
+		t->ports[i].container_port = p->container_port;
+		t->ports[i].host_port = p->host_port;
+		t->ports[i].host_ip = xstrdup(p->host_ip ? p->host_ip : "127.0.0.1");
+		t->ports[i].udp = p->protocol == SPEC_PROTO_UDP;
+	}
+	t->n_volumes = c->n_volumes;
+	t->volumes = c->n_volumes ? xcalloc(c->n_volumes, sizeof(*t->volumes)) : NULL;
+	for (i = 0; i < c->n_volumes; i++) {
+		const struct spec_volume *v = &c->volumes[i];
+
+		t->volumes[i].name = xstrdup(v->name);
+		t->volumes[i].mount_path = xstrdup(v->mount_path);
+		t->volumes[i].host_path = dup_or_null(v->host_path);
+		t->volumes[i].per_replica = v->per_replica;
+		t->volumes[i].read_only = v->read_only;
+	}
+	t->memory_bytes = c->memory_limit;
+	t->cpu_millis = c->cpu_millis;
+	t->restart = xstrdup(c->restart_policy == SPEC_RESTART_ALWAYS	    ? "always"
+			     : c->restart_policy == SPEC_RESTART_ON_FAILURE ? "on-failure"
+									    : "no");
+	t->n_labels = c->n_labels;
+	t->labels = c->n_labels ? xcalloc(c->n_labels, sizeof(*t->labels)) : NULL;
+	for (i = 0; i < c->n_labels; i++) {
+		t->labels[i].key = xstrdup(c->labels[i].key);
+		t->labels[i].value = xstrdup(c->labels[i].value ? c->labels[i].value : "");
+	}
+	t->network = dup_or_null(c->network);
+	t->privileged = c->privileged;
+	t->user = dup_or_null(c->user);
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+static json_t *strv_json(char *const *v)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+json_t *desired_tmpl_to_json(const struct desired_tmpl *t)
+{
+	json_t *o = json_object(), *ports = json_array(), *vols = json_array(), *labels = json_object();
+	size_t i;
+
+	json_object_set_new(o, "image", json_string(t->image ? t->image : ""));
+	json_object_set_new(o, "command", strv_json(t->entrypoint));
+	json_object_set_new(o, "args", strv_json(t->cmd));
+	json_object_set_new(o, "env", strv_json(t->env));
+	for (i = 0; i < t->n_ports; i++) {
+		const struct desired_port *p = &t->ports[i];
+		json_t *j = json_object();
+
+		if (p->name)
+			json_object_set_new(j, "name", json_string(p->name));
+		json_object_set_new(j, "containerPort", json_integer(p->container_port));
+		json_object_set_new(j, "hostPort", json_integer(p->host_port));
+		json_object_set_new(j, "hostIP", json_string(p->host_ip ? p->host_ip : "127.0.0.1"));
+		json_object_set_new(j, "protocol", json_string(p->udp ? "UDP" : "TCP"));
+		json_array_append_new(ports, j);
+	}
+	json_object_set_new(o, "ports", ports);
+	for (i = 0; i < t->n_volumes; i++) {
+		const struct desired_volume *v = &t->volumes[i];
+		json_t *j = json_object();
+
+		json_object_set_new(j, "name", json_string(v->name));
+		json_object_set_new(j, "mountPath", json_string(v->mount_path));
+		if (v->host_path)
+			json_object_set_new(j, "hostPath", json_string(v->host_path));
+		json_object_set_new(j, "perReplica", json_boolean(v->per_replica));
+		json_object_set_new(j, "readOnly", json_boolean(v->read_only));
+		json_array_append_new(vols, j);
+	}
+	json_object_set_new(o, "volumes", vols);
+	json_object_set_new(o, "memoryBytes", json_integer(t->memory_bytes));
+	json_object_set_new(o, "cpuMillis", json_integer(t->cpu_millis));
+	json_object_set_new(o, "restartPolicy", json_string(t->restart ? t->restart : "no"));
+	for (i = 0; i < t->n_labels; i++)
+		json_object_set_new(labels, t->labels[i].key, json_string(t->labels[i].value));
+	json_object_set_new(o, "labels", labels);
+	if (t->network)
+		json_object_set_new(o, "network", json_string(t->network));
+	if (t->user)
+		json_object_set_new(o, "user", json_string(t->user));
+	/* Only when set, so state files written before the field read back the same. */
+	if (t->privileged)
+		json_object_set_new(o, "privileged", json_true());
+	if (t->health_cmd)
+		json_object_set_new(o, "healthcheck",
+				    json_pack("{s:o, s:I, s:I, s:I, s:i}", "command", strv_json(t->health_cmd),
+					      "intervalMs", (json_int_t)t->health_interval_ms, "timeoutMs",
+					      (json_int_t)t->health_timeout_ms, "startPeriodMs",
+					      (json_int_t)t->health_start_ms, "retries", t->health_retries));
+	return o;
+}
+
+static int json_strv(char ***out, const json_t *a, const char *field, struct error **err)
+{
+	size_t i;
+	const json_t *v;
+
+	*out = NULL;
+	if (a == NULL || json_array_size(a) == 0)
+		return 0;
+	if (!json_is_array(a))
+		return error_set(err, ERR_INVALID, "template: '%s' is not a list", field);
+	*out = xcalloc(json_array_size(a) + 1, sizeof(**out));
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v))
+			return error_set(err, ERR_INVALID, "template: '%s[%zu]' is not a string", field, i);
+		(*out)[i] = xstrdup(json_string_value(v));
+	}
+	return 0;
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+int desired_tmpl_from_json(struct desired_tmpl *t, const json_t *j, struct error **err)
+{
+	const json_t *ports, *vols, *labels, *v;
+	void *it;
+	size_t i;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (!json_is_object(j) || jstr(j, "image") == NULL)
+		return error_set(err, ERR_INVALID, "template: not an object with an image");
+	t->image = xstrdup(jstr(j, "image"));
+	if ((rc = json_strv(&t->entrypoint, json_object_get(j, "command"), "command", err)) < 0 ||
+	    (rc = json_strv(&t->cmd, json_object_get(j, "args"), "args", err)) < 0 ||
+	    (rc = json_strv(&t->env, json_object_get(j, "env"), "env", err)) < 0)
+		goto fail;
+	if (t->env == NULL)
+		t->env = xcalloc(1, sizeof(*t->env));
+	ports = json_object_get(j, "ports");
+	t->n_ports = json_array_size(ports);
+	t->ports = t->n_ports ? xcalloc(t->n_ports, sizeof(*t->ports)) : NULL;
+	for (i = 0; i < t->n_ports; i++) {
+		v = json_array_get(ports, i);
+		t->ports[i].name = dup_or_null(jstr(v, "name"));
+		t->ports[i].container_port = (int)json_integer_value(json_object_get(v, "containerPort"));
+		t->ports[i].host_port = (int)json_integer_value(json_object_get(v, "hostPort"));
+		t->ports[i].host_ip = xstrdup(jstr(v, "hostIP") ? jstr(v, "hostIP") : "127.0.0.1");
+		t->ports[i].udp = jstr(v, "protocol") && strcmp(jstr(v, "protocol"), "UDP") == 0;
+		if (t->ports[i].container_port < 1 || t->ports[i].container_port > 65535) {
+			rc = error_set(err, ERR_INVALID, "template: ports[%zu].containerPort is out of range", i);
+			goto fail;
+		}
+	}
+	vols = json_object_get(j, "volumes");
+	t->n_volumes = json_array_size(vols);
+	t->volumes = t->n_volumes ? xcalloc(t->n_volumes, sizeof(*t->volumes)) : NULL;
+	for (i = 0; i < t->n_volumes; i++) {
+		v = json_array_get(vols, i);
+		if (jstr(v, "name") == NULL || jstr(v, "mountPath") == NULL) {
+			rc = error_set(err, ERR_INVALID, "template: volumes[%zu] needs name and mountPath", i);
+			goto fail;
+		}
+		t->volumes[i].name = xstrdup(jstr(v, "name"));
+		t->volumes[i].mount_path = xstrdup(jstr(v, "mountPath"));
+		t->volumes[i].host_path = dup_or_null(jstr(v, "hostPath"));
+		t->volumes[i].per_replica = json_is_true(json_object_get(v, "perReplica"));
+		t->volumes[i].read_only = json_is_true(json_object_get(v, "readOnly"));
+	}
+	t->memory_bytes = json_integer_value(json_object_get(j, "memoryBytes"));
+	t->cpu_millis = json_integer_value(json_object_get(j, "cpuMillis"));
+	t->restart = xstrdup(jstr(j, "restartPolicy") ? jstr(j, "restartPolicy") : "no");
+	labels = json_object_get(j, "labels");
+	t->n_labels = json_object_size(labels);
+	t->labels = t->n_labels ? xcalloc(t->n_labels, sizeof(*t->labels)) : NULL;
+	i = 0;
+	for (it = json_object_iter((json_t *)labels); it != NULL && i < t->n_labels;
+	     it = json_object_iter_next((json_t *)labels, it), i++) {
+		v = json_object_iter_value(it);
+		t->labels[i].key = xstrdup(json_object_iter_key(it));
+		t->labels[i].value = xstrdup(json_is_string(v) ? json_string_value(v) : "");
+	}
+	t->network = dup_or_null(jstr(j, "network"));
+	t->user = dup_or_null(jstr(j, "user"));
+	t->privileged = json_is_true(json_object_get(j, "privileged"));
+	v = json_object_get(j, "healthcheck");
+	if (v) {
+		if ((rc = json_strv(&t->health_cmd, json_object_get(v, "command"), "healthcheck.command", err)) < 0)
+			goto fail;
+		t->health_interval_ms = json_integer_value(json_object_get(v, "intervalMs"));
+		t->health_timeout_ms = json_integer_value(json_object_get(v, "timeoutMs"));
+		t->health_start_ms = json_integer_value(json_object_get(v, "startPeriodMs"));
+		t->health_retries = (int)json_integer_value(json_object_get(v, "retries"));
+	}
+	return 0;
+fail:
+	desired_tmpl_release(t);
+	return rc;
+}
+
+static void add_line(char ***lines, size_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void add_line(char ***lines, size_t *n, const char *fmt, ...)
+{
+	struct buf b;
+	va_list ap;
+
+	buf_init(&b, 4096);
+	va_start(ap, fmt);
+	(void)buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	*lines = xrealloc(*lines, (*n + 2) * sizeof(**lines));
+	(*lines)[(*n)++] = buf_detach(&b, NULL);
+	(*lines)[*n] = NULL;
+}
+
+/* Compares the JSON forms field by field: one line per top-level field that differs. */
+void desired_tmpl_diff(const struct desired_tmpl *from, const struct desired_tmpl *to, char ***lines,
+		       size_t *n)
+{
+	json_t *a = desired_tmpl_to_json(from), *b = desired_tmpl_to_json(to);
+	const char *key;
+	json_t *va;
+
+	json_object_foreach(b, key, va) {
+		json_t *vb = json_object_get(a, key);
+		char *sa, *sb;
+
+		if (vb && json_equal(va, vb))
+			continue;
+		sa = vb ? json_dumps(vb, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS) : xstrdup("(none)");
+		sb = json_dumps(va, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+		if (json_is_string(va) && (vb == NULL || json_is_string(vb)))
+			add_line(lines, n, "%s: %s -> %s", key, vb ? json_string_value(vb) : "(none)",
+				 json_string_value(va));
+		else
+			add_line(lines, n, "%s: %s -> %s", key, sa ? sa : "?", sb ? sb : "?");
+		free(sa);
+		free(sb);
+	}
+	json_object_foreach(a, key, va) {
+		if (json_object_get(b, key) == NULL)
+			add_line(lines, n, "%s: removed", key);
+	}
+	json_decref(a);
+	json_decref(b);
+}
+
+/* -------------------------------------------------------------- desired */
+
+void desired_init(struct desired *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+static void dep_release(struct desired_deployment *dd)
+{
+	free(dd->name);
+	free(dd->role);
+	strv_free(dd->depends_on);
+	desired_tmpl_release(&dd->tmpl);
+}
+
+void desired_release(struct desired *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		dep_release(&d->v[i]);
+	free(d->v);
+	for (i = 0; i < d->n_extra_labels; i++) {
+		free(d->extra_labels[i].key);
+		free(d->extra_labels[i].value);
+	}
+	free(d->extra_labels);
+	free(d->instance);
+	free(d->commit);
+	strmap_clear(&d->by_name);
+	memset(d, 0, sizeof(*d));
+}
+
+long desired_budget(const struct spec_deployment *dep)
+{
+	long r = dep->replicas, budget = r;
+	const struct spec_budget *b = &dep->budget;
+
+	if (b->max_unavailable.set)
+		budget = spec_intpct_resolve(&b->max_unavailable, r, 0);
+	else if (b->min_available.set)
+		budget = r - spec_intpct_resolve(&b->min_available, r, 1);
+	else if (dep->role && strcmp(dep->role, "validator") == 0)
+		budget = (r - 1) / 3;	/* BFT: n = 3f + 1 tolerates f down */
+	if (budget < 0)
+		budget = 0;
+	return budget;
+}
+
+static int dep_cmp(const void *pa, const void *pb)
+{
+	const struct desired_deployment *a = pa, *b = pb;
+
+	if (a->phase != b->phase)
+		return a->phase < b->phase ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+static int split_label(const char *kv, struct docker_label *out, struct error **err)
+{
+	const char *eq = strchr(kv, '=');
+
+	if (eq == NULL || eq == kv)
+		return error_set(err, ERR_INVALID, "label '%s': expected key=value", kv);
+	if (str_has_prefix(kv, OBS_LABEL_PREFIX))
+		return error_set(err, ERR_INVALID, "label '%s': the auriga.io/ prefix is reserved", kv);
+	out->key = xstrndup(kv, (size_t)(eq - kv));
+	out->value = xstrdup(eq + 1);
+	return 0;
+}
+
+int desired_build(struct desired *d, const struct spec_set *set, const char *instance, const char *commit,
+		  const char *const *extra_labels, size_t n_extra, struct error **err)
+{
+	size_t i;
+	int rc = 0;
+
+	desired_release(d);
+	d->instance = xstrdup(instance);
+	d->commit = xstrdup(commit ? commit : "");
+	d->extra_labels = n_extra ? xcalloc(n_extra, sizeof(*d->extra_labels)) : NULL;
+	for (i = 0; i < n_extra; i++) {
+		rc = split_label(extra_labels[i], &d->extra_labels[i], err);
+		if (rc < 0)
+			goto out;
+		d->n_extra_labels++;
+	}
+	d->v = set->n_deployments ? xcalloc(set->n_deployments, sizeof(*d->v)) : NULL;
+	for (i = 0; i < set->n_deployments; i++) {
+		const struct spec_deployment *s = set->deployments[i];
+		struct desired_deployment *dd = &d->v[d->n++];
+		long budget;
+
+		dd->spec = s;
+		dd->name = xstrdup(s->meta.name);
+		dd->role = xstrdup(s->role ? s->role : "");
+		dd->phase = spec_deployment_phase_index(set, s);
+		dd->depends_on = strv_dup(s->depends_on, s->n_depends_on);
+		dd->n_depends_on = s->n_depends_on;
+		dd->replicas = s->replicas;
+		dd->strategy = s->strategy.type;
+		dd->min_ready_seconds = s->strategy.min_ready_seconds;
+		dd->progress_deadline_seconds = s->strategy.progress_deadline_seconds;
+		dd->auto_rollback = s->auto_rollback;
+		budget = desired_budget(s);
+		if (s->strategy.type == SPEC_STRATEGY_RECREATE) {
+			/* Stop first: something must go down, so at least one at a time. */
+			dd->max_surge = 0;
+			dd->max_unavailable = budget > 0 ? budget : 1;
+		} else {
+			dd->max_surge = spec_intpct_resolve(&s->strategy.max_surge, s->replicas, 1);
+			dd->max_unavailable = spec_intpct_resolve(&s->strategy.max_unavailable, s->replicas, 0);
+			if (dd->max_unavailable > budget)
+				dd->max_unavailable = budget;
+			/* Kubernetes refuses 0/0; keep moving by surging instead of breaking the budget. */
+			if (dd->max_unavailable == 0 && dd->max_surge == 0)
+				dd->max_surge = 1;
+		}
+		spec_deployment_revision(s, dd->revision);
+		desired_tmpl_from_spec(&dd->tmpl, &s->tmpl);
+		if (s->probes.readiness.kind == SPEC_PROBE_EXEC && s->probes.readiness.n_exec_command) {
+			const struct spec_probe *rp = &s->probes.readiness;
+
+			dd->tmpl.health_cmd = strv_dup(rp->exec_command, rp->n_exec_command);
+			dd->tmpl.health_interval_ms = (int64_t)rp->period_seconds * 1000;
+			dd->tmpl.health_timeout_ms = (int64_t)rp->timeout_seconds * 1000;
+			/* Docker's 0 means "the image's start period"; the probe's own delay is what counts here. */
+			dd->tmpl.health_start_ms = rp->initial_delay_seconds > 0 ? (int64_t)rp->initial_delay_seconds * 1000 : 1;
+			dd->tmpl.health_retries = rp->failure_threshold;
+		}
+		if (dd->phase + 1 > d->n_phases)
+			d->n_phases = dd->phase + 1;
+	}
+	if (d->n > 1 && d->v)
+		qsort(d->v, d->n, sizeof(d->v[0]), dep_cmp);
+	for (i = 0; d->v != NULL && i < d->n; i++)
+		strmap_put_index(&d->by_name, d->v[i].name, i);
+out:
+	if (rc < 0)
+		desired_release(d);
+	return rc;
+}
+
+const struct desired_deployment *desired_find(const struct desired *d, const char *name)
+{
+	size_t i;
+
+	/* By the index when desired_build made one (a hand-made desired state has none). */
+	if (d->by_name.n == d->n && d->n > 0)
+		return strmap_get_index(&d->by_name, name, &i) ? &d->v[i] : NULL;
+	for (i = 0; i < d->n; i++)
+		if (strcmp(d->v[i].name, name) == 0)
+			return &d->v[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------- create requests */
+
+char *desired_container_name(const char *dep, int ordinal, const char *rev_or_null)
+{
+	struct buf b;
+
+	buf_init(&b, 1024);
+	if (rev_or_null)
+		(void)buf_printf(&b, "%s-%d-%.6s", dep, ordinal, rev_or_null);
+	else
+		(void)buf_printf(&b, "%s-%d", dep, ordinal);
+	return buf_detach(&b, NULL);
+}
+
+static void push_label(struct docker_label **v, size_t *n, const char *k, const char *val)
+{
+	size_t i;
+
+	/* A later label of the same key replaces an earlier one; auriga's own come last and win. */
+	for (i = 0; i < *n; i++)
+		if (strcmp((*v)[i].key, k) == 0) {
+			free((*v)[i].value);
+			(*v)[i].value = xstrdup(val);
+			return;
+		}
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[*n].key = xstrdup(k);
+	(*v)[*n].value = xstrdup(val);
+	(*n)++;
+}
+
+void desired_volume_labels(const struct desired *d, const char *dep, const char *ordinal_text,
+			   struct docker_label **out, size_t *n)
+{
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	for (i = 0; i < d->n_extra_labels; i++)
+		push_label(out, n, d->extra_labels[i].key, d->extra_labels[i].value);
+	push_label(out, n, OBS_LABEL_MANAGED_BY, d->instance);
+	push_label(out, n, OBS_LABEL_DEPLOYMENT, dep);
+	push_label(out, n, OBS_LABEL_ORDINAL, ordinal_text);
+}
+
+const char *desired_network_to_create(const struct desired_tmpl *t)
+{
+	const char *n = t->network;
+
+	if (n == NULL || *n == '\0' || strcmp(n, "bridge") == 0 || strcmp(n, "host") == 0 ||
+	    strcmp(n, "none") == 0 || strcmp(n, "default") == 0 || str_has_prefix(n, "container:"))
+		return NULL;
+	return n;
+}
+
+void desired_network_labels(const struct desired *d, struct docker_label **out, size_t *n)
+{
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	for (i = 0; i < d->n_extra_labels; i++)
+		push_label(out, n, d->extra_labels[i].key, d->extra_labels[i].value);
+	push_label(out, n, OBS_LABEL_MANAGED_BY, d->instance);
+}
+
+void desired_create_build(struct desired_create *out, const struct desired *d, const char *dep,
+			  const struct desired_tmpl *tmpl, const char *rev, int ordinal, const char *name,
+			  int host_port_offset)
+{
+	size_t i, nv = 0;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->ordinal_text, sizeof(out->ordinal_text), "%d", ordinal);
+	out->name = xstrdup(name);
+	for (i = 0; i < tmpl->n_labels; i++)
+		push_label(&out->labels, &out->n_labels, tmpl->labels[i].key, tmpl->labels[i].value);
+	for (i = 0; i < d->n_extra_labels; i++)
+		push_label(&out->labels, &out->n_labels, d->extra_labels[i].key, d->extra_labels[i].value);
+	push_label(&out->labels, &out->n_labels, OBS_LABEL_MANAGED_BY, d->instance);
+	push_label(&out->labels, &out->n_labels, OBS_LABEL_DEPLOYMENT, dep);
+	push_label(&out->labels, &out->n_labels, OBS_LABEL_REVISION, rev);
+	push_label(&out->labels, &out->n_labels, OBS_LABEL_ORDINAL, out->ordinal_text);
+	push_label(&out->labels, &out->n_labels, OBS_LABEL_SLOT, "");
+	push_label(&out->labels, &out->n_labels, OBS_LABEL_COMMIT, d->commit ? d->commit : "");
+
+	out->ports = tmpl->n_ports ? xcalloc(tmpl->n_ports, sizeof(*out->ports)) : NULL;
+	for (i = 0; i < tmpl->n_ports; i++) {
+		const struct desired_port *p = &tmpl->ports[i];
+		long hp = p->host_port ? (long)p->host_port + host_port_offset : 0;
+
+		out->ports[i].container_port = (uint16_t)p->container_port;
+		out->ports[i].protocol = p->udp ? "udp" : "tcp";
+		out->ports[i].host_ip = p->host_ip ? p->host_ip : "127.0.0.1";
+		out->ports[i].host_port = hp > 0 && hp <= 65535 ? (uint16_t)hp : 0;
+	}
+	out->mounts = tmpl->n_volumes ? xcalloc(tmpl->n_volumes, sizeof(*out->mounts)) : NULL;
+	out->volume_names = xcalloc(tmpl->n_volumes + 1, sizeof(*out->volume_names));
+	for (i = 0; i < tmpl->n_volumes; i++) {
+		const struct desired_volume *v = &tmpl->volumes[i];
+		struct buf b;
+
+		out->mounts[i].target = v->mount_path;
+		out->mounts[i].read_only = v->read_only;
+		if (v->host_path) {
+			out->mounts[i].source = v->host_path;
+			out->mounts[i].bind = 1;
+			continue;
+		}
+		buf_init(&b, 1024);
+		if (v->per_replica)
+			(void)buf_printf(&b, "%s-%s-%d", dep, v->name, ordinal);
+		else
+			(void)buf_printf(&b, "%s-%s", dep, v->name);
+		out->volume_names[nv] = buf_detach(&b, NULL);
+		out->mounts[i].source = out->volume_names[nv++];
+	}
+
+	out->spec.name = out->name;
+	out->spec.image = tmpl->image;
+	out->spec.entrypoint = (const char *const *)tmpl->entrypoint;
+	out->spec.cmd = (const char *const *)tmpl->cmd;
+	out->spec.env = (const char *const *)tmpl->env;
+	out->spec.labels = out->labels;
+	out->spec.n_labels = out->n_labels;
+	out->spec.ports = out->ports;
+	out->spec.n_ports = tmpl->n_ports;
+	out->spec.mounts = out->mounts;
+	out->spec.n_mounts = tmpl->n_volumes;
+	out->spec.memory_bytes = tmpl->memory_bytes;
+	out->spec.nano_cpus = tmpl->cpu_millis * 1000000;
+	out->spec.restart_policy = tmpl->restart;
+	out->spec.network = tmpl->network;
+	if (desired_network_to_create(tmpl)) {
+		/* Docker refuses aliases on the default bridge; on a user network they name the replicas. */
+		out->aliases[0] = xstrdup(dep);
+		out->aliases[1] = desired_container_name(dep, ordinal, NULL);
+		out->spec.aliases = (const char *const *)out->aliases;
+		out->create_network = tmpl->network;
+	}
+	out->spec.privileged = tmpl->privileged;
+	out->spec.user = tmpl->user;
+	out->spec.hostname = out->name;
+	if (tmpl->health_cmd) {
+		size_t n = strv_len(tmpl->health_cmd);
+
+		out->health_test = xcalloc(n + 2, sizeof(*out->health_test));
+		out->health_test[0] = xstrdup("CMD");
+		for (i = 0; i < n; i++)
+			out->health_test[i + 1] = xstrdup(tmpl->health_cmd[i]);
+		out->health.test = (const char *const *)out->health_test;
+		out->health.interval_ms = tmpl->health_interval_ms;
+		out->health.timeout_ms = tmpl->health_timeout_ms;
+		out->health.start_period_ms = tmpl->health_start_ms;
+		out->health.retries = tmpl->health_retries;
+		out->spec.healthcheck = &out->health;
+	}
+}
+
+void desired_create_mark_network(struct desired_create *c)
+{
+	if (c->create_network == NULL)
+		return;
+	push_label(&c->labels, &c->n_labels, OBS_LABEL_NETWORK, c->create_network);
+	c->spec.labels = c->labels;
+	c->spec.n_labels = c->n_labels;
+}
+
+void desired_create_release(struct desired_create *c)
+{
+	size_t i;
+
+	free(c->name);
+	for (i = 0; i < c->n_labels; i++) {
+		free(c->labels[i].key);
+		free(c->labels[i].value);
+	}
+	free(c->labels);
+	free(c->ports);
+	free(c->mounts);
+	strv_free(c->volume_names);
+	strv_free(c->health_test);
+	free(c->aliases[0]);
+	free(c->aliases[1]);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,339 @@
+/* Observed state: turns Docker's container list into what auriga owns, grouped by deployment and ordinal. */
+#include "model/observe.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static const char *const state_names[] = {
+	[OBS_CREATED] = "created", [OBS_RUNNING] = "running", [OBS_RESTARTING] = "restarting",
+	[OBS_PAUSED] = "paused",   [OBS_EXITED] = "exited",   [OBS_DEAD] = "dead",
+	[OBS_REMOVING] = "removing", [OBS_OTHER] = "unknown",
+};
+
+const char *obs_state_name(enum obs_state s)
+{
+	if ((size_t)s >= ARRAY_SIZE(state_names))
+		return "unknown";
+	return state_names[s];
+}
+
+static enum obs_state parse_state(const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return OBS_OTHER;
+	for (i = 0; i < ARRAY_SIZE(state_names); i++)
+		if (i != OBS_OTHER && strcmp(s, state_names[i]) == 0)
+			return (enum obs_state)i;
+	return OBS_OTHER;
+}
+
+void observed_init(struct observed *o)
+{
+	memset(o, 0, sizeof(*o));
+}
+
+static void container_release(struct obs_container *c)
+{
+	free(c->id);
+	free(c->name);
+	free(c->image);
+	free(c->deployment);
+	free(c->revision);
+	free(c->slot);
+	free(c->commit);
+	free(c->malformed_why);
+	free(c->status);
+	free(c->ports);
+	free(c->network_ip);
+}
+
+void observed_release(struct observed *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_containers; i++)
+		container_release(&o->containers[i]);
+	free(o->containers);
+	for (i = 0; i < o->n_deployments; i++) {
+		free(o->deployments[i].name);
+		free(o->deployments[i].v);
+	}
+	free(o->deployments);
+	free(o->instance);
+	memset(o, 0, sizeof(*o));
+}
+
+static const char *label(const json_t *labels, const char *key)
+{
+	const json_t *v = json_object_get(labels, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+/* A revision label is a lowercase hex string (the full hash or a prefix of it). */
+static int revision_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n < 6 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static void set_malformed(struct obs_container *c, const char *why)
+{
+	if (c->malformed)
+		return;
+	c->malformed = 1;
+	c->malformed_why = xstrdup(why);
+}
+
+static int read_ports(struct obs_container *c, const json_t *ports, struct error **err)
+{
+	size_t i, cap = 0;
+	const json_t *p;
+
+	if (ports == NULL || json_is_null(ports))
+		return 0;
+	if (!json_is_array(ports))
+		return error_set(err, ERR_PROTOCOL, "container '%s': Ports is not a list", c->id);
+	json_array_foreach(ports, i, p) {
+		struct obs_port op;
+		const json_t *priv = json_object_get(p, "PrivatePort");
+		const json_t *pub = json_object_get(p, "PublicPort");
+		const char *ip = json_string_value(json_object_get(p, "IP"));
+		const char *type = json_string_value(json_object_get(p, "Type"));
+
+		if (!json_is_integer(priv))
+			continue;
+		memset(&op, 0, sizeof(op));
+		op.container_port = (int)json_integer_value(priv);
+		op.host_port = json_is_integer(pub) ? (int)json_integer_value(pub) : 0;
+		if (ip)
+			snprintf(op.host_ip, sizeof(op.host_ip), "%s", ip);
+		op.udp = type && strcmp(type, "udp") == 0;
+		/* Docker lists a port once per address family; keep one, preferring IPv4. */
+		if (op.host_port && strchr(op.host_ip, ':') != NULL &&
+		    obs_container_host_port(c, op.container_port) != 0)
+			continue;
+		XGROW(c->ports, cap, c->n_ports + 1);
+		c->ports[c->n_ports++] = op;
+	}
+	return 0;
+}
+
+static int read_container(struct obs_container *c, const json_t *j, struct error **err)
+{
+	const json_t *labels = json_object_get(j, "Labels");
+	const json_t *names = json_object_get(j, "Names");
+	const char *id = json_string_value(json_object_get(j, "Id"));
+	const char *name = NULL, *dep, *rev, *ord;
+	long ordinal;
+
+	if (id == NULL)
+		return error_set(err, ERR_PROTOCOL, "container list: an entry has no Id");
+	c->id = xstrdup(id);
+	if (json_is_array(names) && json_array_size(names) > 0)
+		name = json_string_value(json_array_get(names, 0));
+	if (name && name[0] == '/')
+		name++;
+	c->name = xstrdup(name ? name : id);
+	c->image = dup_or_null(json_string_value(json_object_get(j, "Image")));
+	c->state = parse_state(json_string_value(json_object_get(j, "State")));
+	c->status = dup_or_null(json_string_value(json_object_get(j, "Status")));
+	if (c->status && strstr(c->status, "(healthy)"))
+		c->health = OBS_HEALTH_HEALTHY;
+	else if (c->status && strstr(c->status, "(unhealthy)"))
+		c->health = OBS_HEALTH_UNHEALTHY;
+	else if (c->status && strstr(c->status, "(health: starting)"))
+		c->health = OBS_HEALTH_STARTING;
+	if (json_is_integer(json_object_get(j, "Created")))
+		c->created = json_integer_value(json_object_get(j, "Created"));
+	c->ordinal = -1;
+
+	dep = label(labels, OBS_LABEL_DEPLOYMENT);
+	rev = label(labels, OBS_LABEL_REVISION);
+	ord = label(labels, OBS_LABEL_ORDINAL);
+	c->slot = xstrdup(label(labels, OBS_LABEL_SLOT) ? label(labels, OBS_LABEL_SLOT) : "");
+	c->commit = dup_or_null(label(labels, OBS_LABEL_COMMIT));
+	if (dep == NULL || dep[0] == '\0')
+		set_malformed(c, "no deployment label");
+	else
+		c->deployment = xstrdup(dep);
+	if (rev == NULL || !revision_ok(rev))
+		set_malformed(c, "no usable revision label");
+	else
+		c->revision = xstrdup(rev);
+	if (ord == NULL || parse_long(ord, 0, OBS_MAX_ORDINAL, &ordinal) != 0)
+		set_malformed(c, "no usable ordinal label");
+	else
+		c->ordinal = (int)ordinal;
+	if (c->malformed) {
+		free(c->deployment);
+		c->deployment = NULL;
+		c->ordinal = -1;
+	}
+	if (label(labels, OBS_LABEL_NETWORK)) {
+		const json_t *n = json_object_get(json_object_get(json_object_get(j, "NetworkSettings"), "Networks"),
+						  label(labels, OBS_LABEL_NETWORK));
+		const char *ip = json_string_value(json_object_get(n, "IPAddress"));
+
+		if (ip && *ip)
+			c->network_ip = xstrdup(ip);
+	}
+	return read_ports(c, json_object_get(j, "Ports"), err);
+}
+
+static int nullcmp(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a != NULL) - (b != NULL);
+	return strcmp(a, b);
+}
+
+static int container_cmp(const void *pa, const void *pb)
+{
+	const struct obs_container *a = pa, *b = pb;
+	int r;
+
+	if (a->malformed != b->malformed)
+		return a->malformed - b->malformed;
+	if ((r = nullcmp(a->deployment, b->deployment)) != 0)
+		return r;
+	if (a->ordinal != b->ordinal)
+		return a->ordinal < b->ordinal ? -1 : 1;
+	if ((r = nullcmp(a->revision, b->revision)) != 0)
+		return r;
+	return strcmp(a->id, b->id);
+}
+
+int observe_from_json(struct observed *o, const char *instance, const json_t *list, struct error **err)
+{
+	size_t i, cap = 0, dcap = 0;
+	const json_t *j;
+	int rc = 0;
+
+	observed_release(o);
+	o->instance = xstrdup(instance);
+	if (!json_is_array(list))
+		return error_set(err, ERR_PROTOCOL, "container list: the answer is not a JSON list");
+	json_array_foreach(list, i, j) {
+		const char *mb;
+
+		if (!json_is_object(j)) {
+			rc = error_set(err, ERR_PROTOCOL, "container list: entry %zu is not an object", i);
+			goto out;
+		}
+		mb = label(json_object_get(j, "Labels"), OBS_LABEL_MANAGED_BY);
+		if (mb == NULL || strcmp(mb, instance) != 0)
+			continue;
+		XGROW(o->containers, cap, o->n_containers + 1);
+		memset(&o->containers[o->n_containers], 0, sizeof(o->containers[0]));
+		o->n_containers++;
+		rc = read_container(&o->containers[o->n_containers - 1], j, err);
+		if (rc < 0)
+			goto out;
+	}
+	if (o->n_containers > 1)
+		qsort(o->containers, o->n_containers, sizeof(o->containers[0]), container_cmp);
+	for (i = 0; i < o->n_containers; i++) {
+		struct obs_container *c = &o->containers[i];
+		struct obs_deployment *d;
+
+		if (c->malformed)
+			continue;
+		d = o->n_deployments ? &o->deployments[o->n_deployments - 1] : NULL;
+		if (d == NULL || strcmp(d->name, c->deployment) != 0) {
+			XGROW(o->deployments, dcap, o->n_deployments + 1);
+			d = &o->deployments[o->n_deployments++];
+			memset(d, 0, sizeof(*d));
+			d->name = xstrdup(c->deployment);
+		}
+		d->v = xrealloc(d->v, (d->n + 1) * sizeof(struct obs_container *));
+		d->v[d->n++] = c;
+	}
+out:
+	if (rc < 0)
+		observed_release(o);
+	return rc;
+}
+
+const struct obs_deployment *observed_deployment(const struct observed *o, const char *name)
+{
+	size_t lo = 0, hi = o->n_deployments;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(name, o->deployments[mid].name);
+
+		if (r == 0)
+			return &o->deployments[mid];
+		if (r < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+int obs_container_host_port(const struct obs_container *c, int container_port)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_ports; i++)
+		if (c->ports[i].container_port == container_port && c->ports[i].host_port)
+			return c->ports[i].host_port;
+	return 0;
+}
+
+int obs_container_alive(const struct obs_container *c)
+{
+	return c->state == OBS_RUNNING || c->state == OBS_RESTARTING;
+}
+
+int obs_revision_eq(const char *a, const char *b)
+{
+	size_t n;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	n = strlen(a) < strlen(b) ? strlen(a) : strlen(b);
+	return n >= 6 && strncmp(a, b, n) == 0;
+}
+
+char *observe_filter(const char *instance)
+{
+	size_t n = strlen("label=" OBS_LABEL_MANAGED_BY "=") + strlen(instance) + 1;
+	char *s = xmalloc(n);
+
+	snprintf(s, n, "label=" OBS_LABEL_MANAGED_BY "=%s", instance);
+	return s;
+}
+
+int observe_image_is_id(const char *image)
+{
+	size_t i, n;
+
+	if (str_has_prefix(image, "sha256:"))
+		return 1;
+	n = strlen(image);
+	if (n < 12 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((image[i] >= '0' && image[i] <= '9') || (image[i] >= 'a' && image[i] <= 'f')))
+			return 0;
+	return 1;
+}

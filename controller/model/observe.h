@@ -1,0 +1,124 @@
+/* Observed state: what auriga owns on a Docker host, read from one labelled container list. */
+#ifndef AURIGA_OBSERVE_H
+#define AURIGA_OBSERVE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/*
+ * Ownership and identity come from labels alone (DESIGN.md): a container is
+ * ours when its managed-by label names this instance, and everything else
+ * about it (deployment, revision, ordinal, slot, commit) is read from its
+ * other labels. A container of ours whose labels are incomplete or unusable
+ * is kept as "malformed" so the plan can replace it; containers of other
+ * instances or of nobody are never listed here at all.
+ */
+#define OBS_LABEL_PREFIX "auriga.io/"
+#define OBS_LABEL_MANAGED_BY "auriga.io/managed-by"
+#define OBS_LABEL_DEPLOYMENT "auriga.io/deployment"
+#define OBS_LABEL_REVISION "auriga.io/revision"
+#define OBS_LABEL_ORDINAL "auriga.io/ordinal"
+#define OBS_LABEL_SLOT "auriga.io/slot"
+#define OBS_LABEL_COMMIT "auriga.io/commit"
+/* The container's network, when auriga owns it: probes go to the container's address there. */
+#define OBS_LABEL_NETWORK "auriga.io/network"
+
+/* The largest ordinal we accept from a label: anything above is malformed. */
+#define OBS_MAX_ORDINAL 100000
+
+enum obs_state {
+	OBS_CREATED,	/* created, never started (or a start that did not happen) */
+	OBS_RUNNING,
+	OBS_RESTARTING,
+	OBS_PAUSED,
+	OBS_EXITED,
+	OBS_DEAD,
+	OBS_REMOVING,
+	OBS_OTHER,
+};
+
+const char *obs_state_name(enum obs_state s);
+
+enum obs_health { OBS_HEALTH_NONE, OBS_HEALTH_STARTING, OBS_HEALTH_HEALTHY, OBS_HEALTH_UNHEALTHY };
+
+struct obs_port {
+	int container_port;
+	int host_port;		/* 0 when not published */
+	char host_ip[48];
+	int udp;
+};
+
+struct obs_container {
+	char *id;
+	char *name;		/* without the leading '/' */
+	char *image;
+	char *deployment;	/* NULL when malformed */
+	char *revision;
+	char *slot;		/* "" for rolling and recreate */
+	char *commit;
+	int ordinal;		/* -1 when malformed */
+	int malformed;		/* ours by managed-by, but the other labels are unusable */
+	char *malformed_why;
+	enum obs_state state;
+	char *status;		/* Docker's "Up 3 minutes (healthy)" */
+	enum obs_health health;	/* Docker's HEALTHCHECK verdict, from status */
+	int64_t created;	/* unix seconds */
+	struct obs_port *ports;
+	size_t n_ports;
+	/* Its address on the network auriga owns (label auriga.io/network), or NULL. */
+	char *network_ip;
+};
+
+/* The containers of one deployment, sorted by ordinal, then revision, then id. */
+struct obs_deployment {
+	char *name;
+	struct obs_container **v;	/* pointers into struct observed's containers */
+	size_t n;
+};
+
+struct observed {
+	char *instance;
+	struct obs_container *containers;	/* sorted by deployment, ordinal, revision, id */
+	size_t n_containers;
+	struct obs_deployment *deployments;	/* sorted by name; malformed containers are in none */
+	size_t n_deployments;
+};
+
+void observed_init(struct observed *o);
+void observed_release(struct observed *o);
+
+/*
+ * Builds o from the JSON array GET /containers/json answers. Containers whose
+ * managed-by label is not instance are skipped (the list is filtered by that
+ * label already; this keeps the function safe on an unfiltered list).
+ * Returns 0, or ERR_PROTOCOL with *err when the body is not a list of
+ * container objects.
+ */
+int observe_from_json(struct observed *o, const char *instance, const json_t *list, struct error **err);
+
+const struct obs_deployment *observed_deployment(const struct observed *o, const char *name);
+/* The host port published for container_port, 0 when none. */
+int obs_container_host_port(const struct obs_container *c, int container_port);
+/* 1 when the container is running (or restarting: Docker brings it back itself). */
+int obs_container_alive(const struct obs_container *c);
+/*
+ * 1 when two revisions are the same: labels may carry a prefix of the
+ * revision, so equal when one is a prefix of the other, at least 6 digits
+ * long. NULL is never equal.
+ */
+int obs_revision_eq(const char *a, const char *b);
+
+/*
+ * 1 when Docker shows an image id where the name was ("sha256:…" or 12+ hex
+ * digits): the tag moved to a new image since the container was made, which
+ * is not a change by hand.
+ */
+int observe_image_is_id(const char *image);
+
+/* The label filter that lists an instance's containers: "label=auriga.io/managed-by=<instance>". */
+char *observe_filter(const char *instance);
+
+#endif

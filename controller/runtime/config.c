@@ -1,0 +1,922 @@
+/* The settings table and the sources it is filled from: defaults, a YAML file, the environment, flags. */
+#include "runtime/config.h"
+
+#include "buf.h"
+#include "runtime/file.h"
+#include "runtime/log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+
+extern char **environ;
+
+#define CONFIG_FILE_MAX (1024 * 1024)
+#define VALUE_MAX 4096
+#define SEC 1000L
+#define MIN (60 * SEC)
+#define HOUR (60 * MIN)
+
+static const char *const log_levels[] = { "debug", "info", "warn", "error", NULL };
+static const char *const log_formats[] = { "logfmt", "json", NULL };
+
+/* The table. Keep it in enum config_key order; a test checks names, flags and environment names. */
+static const struct config_spec table[CFG__COUNT] = {
+	[CFG_CONFIG] = { "config", CFGT_PATH, "", 0, 0, NULL, "AURIGA_CONFIG", "FILE", CFG_NO_FILE,
+			 "Configuration file: a YAML mapping of setting names to values." },
+	[CFG_REPO] = { "repo", CFGT_STRING, "", 0, 0, NULL, "AURIGA_REPO", "URL", 0,
+		       "URL of the specs repository (ssh://, https://, file:// or a path)." },
+	[CFG_BRANCH] = { "branch", CFGT_STRING, "main", 0, 0, NULL, "AURIGA_BRANCH", "NAME", 0,
+			 "Branch of the specs repository to follow." },
+	[CFG_REPO_PATH] = { "repo-path", CFGT_STRING, ".", 0, 0, NULL, "AURIGA_REPO_PATH", "DIR", 0,
+			    "Folder within the specs repository that holds the specs." },
+	[CFG_STATE_DIR] = { "state-dir", CFGT_PATH, "/var/lib/auriga", 0, 0, NULL, "AURIGA_STATE_DIR",
+			    "DIR", CFG_RESTART,
+			    "Where auriga keeps its clone of the specs repository and its state." },
+	[CFG_POLL_INTERVAL] = { "poll-interval", CFGT_DURATION, "60s", 1 * SEC, 24 * HOUR, NULL,
+				"AURIGA_POLL_INTERVAL", "DURATION", 0,
+				"How often the specs repository is fetched and the hosts relisted." },
+	[CFG_DOCKER_HOST] = { "docker-host", CFGT_STRING, "unix:///var/run/docker.sock", 0, 0, NULL,
+			      "AURIGA_DOCKER_HOST", "URL", CFG_RESTART,
+			      "Docker Engine API endpoint: unix:///path or tcp://host:port (with TLS)." },
+	[CFG_DOCKER_TLS_CA] = { "docker-tls-ca", CFGT_PATH, "", 0, 0, NULL, "AURIGA_DOCKER_TLS_CA",
+				"FILE", CFG_RESTART, "CA certificate that signed the Docker host's certificate." },
+	[CFG_DOCKER_TLS_CERT] = { "docker-tls-cert", CFGT_PATH, "", 0, 0, NULL,
+				  "AURIGA_DOCKER_TLS_CERT", "FILE", CFG_RESTART,
+				  "Client certificate for mutual TLS with the Docker host." },
+	[CFG_DOCKER_TLS_KEY] = { "docker-tls-key", CFGT_PATH, "", 0, 0, NULL, "AURIGA_DOCKER_TLS_KEY",
+				 "FILE", CFG_RESTART, "Client key for mutual TLS with the Docker host." },
+	[CFG_DOCKER_TIMEOUT] = { "docker-timeout", CFGT_DURATION, "30s", 1 * SEC, 10 * MIN, NULL,
+				 "AURIGA_DOCKER_TIMEOUT", "DURATION", 0,
+				 "Deadline of one Docker Engine API call." },
+	[CFG_LISTEN] = { "listen", CFGT_STRING, "127.0.0.1:8080", 0, 0, NULL, "AURIGA_LISTEN",
+			 "ADDR:PORT", CFG_RESTART,
+			 "Address of the HTTP server (health, metrics, API, webhooks); \":PORT\" for every address." },
+	[CFG_TLS_CERT] = { "tls-cert", CFGT_PATH, "", 0, 0, NULL, "AURIGA_TLS_CERT", "FILE",
+			   CFG_RESTART, "PEM certificate of the HTTP server; TLS is on when it and tls-key are set." },
+	[CFG_TLS_KEY] = { "tls-key", CFGT_PATH, "", 0, 0, NULL, "AURIGA_TLS_KEY", "FILE", CFG_RESTART,
+			  "PEM private key of the HTTP server." },
+	[CFG_API_TOKEN_FILE] = { "api-token-file", CFGT_PATH, "", 0, 0, NULL, "AURIGA_API_TOKEN_FILE",
+				 "FILE", 0,
+				 "File holding the bearer token of POST /api/v1/...; without it those requests are refused." },
+	[CFG_GITHUB_SECRET_FILE] = { "github-webhook-secret-file", CFGT_PATH, "", 0, 0, NULL,
+				     "AURIGA_GITHUB_WEBHOOK_SECRET_FILE", "FILE", 0,
+				     "File holding the GitHub webhook secret; enables /api/v1/webhooks/github." },
+	[CFG_GITLAB_TOKEN_FILE] = { "gitlab-webhook-token-file", CFGT_PATH, "", 0, 0, NULL,
+				    "AURIGA_GITLAB_WEBHOOK_TOKEN_FILE", "FILE", 0,
+				    "File holding the GitLab webhook token; enables /api/v1/webhooks/gitlab." },
+	[CFG_GITEA_SECRET_FILE] = { "gitea-webhook-secret-file", CFGT_PATH, "", 0, 0, NULL,
+				    "AURIGA_GITEA_WEBHOOK_SECRET_FILE", "FILE", 0,
+				    "File holding the Gitea webhook secret; enables /api/v1/webhooks/gitea." },
+	[CFG_HTTP_MAX_BODY] = { "http-max-body", CFGT_INT, "1048576", 1024, 64L * 1024 * 1024, NULL,
+				"AURIGA_HTTP_MAX_BODY", "BYTES", CFG_RESTART,
+				"Largest request body the HTTP server accepts; larger ones get 413." },
+	[CFG_HTTP_MAX_CONNECTIONS] = { "http-max-connections", CFGT_INT, "64", 2, 4096, NULL,
+				       "AURIGA_HTTP_MAX_CONNECTIONS", "N", CFG_RESTART,
+				       "Connections the HTTP server holds at once." },
+	[CFG_HTTP_IDLE_TIMEOUT] = { "http-idle-timeout", CFGT_DURATION, "30s", 1 * SEC, 10 * MIN, NULL,
+				    "AURIGA_HTTP_IDLE_TIMEOUT", "DURATION", CFG_RESTART,
+				    "A connection without traffic for this long is closed." },
+	[CFG_HTTP_REQUEST_TIMEOUT] = { "http-request-timeout", CFGT_DURATION, "10s", 1 * SEC, 5 * MIN,
+				       NULL, "AURIGA_HTTP_REQUEST_TIMEOUT", "DURATION", CFG_RESTART,
+				       "A request not fully received this long after it began is cut off." },
+	[CFG_HTTP_THREADS] = { "http-threads", CFGT_INT, "2", 1, 64, NULL, "AURIGA_HTTP_THREADS", "N",
+			       CFG_RESTART, "Threads serving HTTP." },
+	[CFG_WEBHOOK_DEDUP] = { "webhook-dedup", CFGT_INT, "1024", 16, 65536, NULL,
+				"AURIGA_WEBHOOK_DEDUP", "N", CFG_RESTART,
+				"Recent webhook delivery ids remembered to refuse replays." },
+	[CFG_LOG_LEVEL] = { "log-level", CFGT_ENUM, "info", 0, 0, log_levels, "AURIGA_LOG_LEVEL",
+			    "LEVEL", 0, "Least severe level logged: debug, info, warn or error." },
+	[CFG_LOG_FORMAT] = { "log-format", CFGT_ENUM, "logfmt", 0, 0, log_formats, "AURIGA_LOG_FORMAT",
+			     "FORMAT", 0, "Log line format: logfmt or json." },
+	[CFG_NOTES_REF] = { "notes-ref", CFGT_STRING, "refs/notes/auriga", 0, 0, NULL,
+			    "AURIGA_NOTES_REF", "REF", 0, "Git notes ref the status notes are written to." },
+	[CFG_NOTES_PUSH] = { "notes-push", CFGT_BOOL, "true", 0, 0, NULL, "AURIGA_NOTES_PUSH", NULL, 0,
+			     "Push the status notes to the specs repository's remote." },
+	[CFG_ALLOWED_SIGNERS] = { "allowed-signers", CFGT_PATH, "", 0, 0, NULL,
+				  "AURIGA_ALLOWED_SIGNERS", "FILE", 0,
+				  "ssh allowed-signers file; when set, only commits signed by a key in it are applied." },
+	[CFG_KNOWN_HOSTS] = { "known-hosts", CFGT_PATH, "", 0, 0, NULL, "AURIGA_KNOWN_HOSTS", "FILE", 0,
+			      "known_hosts file checked for ssh:// specs repositories." },
+	[CFG_SSH_KEY] = { "ssh-key", CFGT_PATH, "", 0, 0, NULL, "AURIGA_SSH_KEY", "FILE", 0,
+			  "Private key (deploy key) for ssh:// specs repositories." },
+	[CFG_HTTPS_TOKEN_FILE] = { "https-token-file", CFGT_PATH, "", 0, 0, NULL,
+				   "AURIGA_HTTPS_TOKEN_FILE", "FILE", 0,
+				   "File holding the token for https:// specs repositories." },
+	[CFG_HTTPS_TOKEN] = { "https-token", CFGT_STRING, "", 0, 0, NULL, "AURIGA_HTTPS_TOKEN", "TOKEN",
+			      CFG_SECRET,
+			      "Token for https:// specs repositories (environment or file only; prefer https-token-file)." },
+	[CFG_CA_BUNDLE] = { "ca-bundle", CFGT_PATH, "", 0, 0, NULL, "AURIGA_CA_BUNDLE", "FILE", 0,
+			    "CA certificates trusted for https:// remotes instead of the system's." },
+	[CFG_INSTANCE] = { "instance", CFGT_STRING, "auriga", 0, 0, NULL, "AURIGA_INSTANCE", "NAME",
+			   CFG_RESTART,
+			   "Name of this controller, written in the auriga.io/managed-by label of what it manages." },
+	[CFG_MAX_PROBES] = { "max-probes", CFGT_INT, "16", 1, 256, NULL, "AURIGA_MAX_PROBES", "N", 0,
+			     "Health probes in flight at once." },
+	[CFG_EXTRA_LABELS] = { "extra-labels", CFGT_LIST, "", 0, 32, NULL, "AURIGA_EXTRA_LABELS",
+			       "K=V,...", CFG_RESTART,
+			       "Labels added to every container auriga creates." },
+	[CFG_ROUTER_ERROR_LOG] = { "router-error-log", CFGT_PATH, "", 0, 0, NULL, "AURIGA_ROUTER_ERROR_LOG", "FILE",
+				   CFG_RESTART,
+				   "NGINX's error log: when NGINX does not serve a router change in time, the error it "
+				   "wrote there is quoted in the status." },
+};
+
+struct value {
+	enum config_source src;
+	char *text;
+	char *origin;
+	long num;
+	char **list;	/* NULL-terminated */
+	size_t nlist;
+};
+
+struct flagarg {
+	int key;
+	char *value;
+};
+
+struct config {
+	struct value v[CFG__COUNT];
+	/* What the settings were built from, kept for config_reload_file(). */
+	char *env[CFG__COUNT];
+	struct flagarg *flags;
+	size_t nflags;
+};
+
+const struct config_spec *config_spec(enum config_key k)
+{
+	if ((unsigned)k >= CFG__COUNT)
+		BUG("bad config key %d", (int)k);
+	return &table[k];
+}
+
+int config_lookup(const char *name)
+{
+	int i;
+
+	for (i = 0; i < CFG__COUNT; i++)
+		if (strcmp(table[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+int config_parse_duration(const char *s, long *ms)
+{
+	long total = 0, mult;
+	const char *p = s;
+	char *end;
+
+	if (!*s)
+		return -1;
+	while (*p) {
+		long n;
+
+		if (*p < '0' || *p > '9')
+			return -1;
+		errno = 0;
+		n = strtol(p, &end, 10);
+		if (errno)
+			return -1;
+		if (*end == '\0' && p == s) {
+			mult = SEC;	/* a bare number is seconds */
+		} else if (strncmp(end, "ms", 2) == 0) {
+			mult = 1;
+			end += 2;
+		} else if (*end == 's') {
+			mult = SEC;
+			end++;
+		} else if (*end == 'm') {
+			mult = MIN;
+			end++;
+		} else if (*end == 'h') {
+			mult = HOUR;
+			end++;
+		} else {
+			return -1;
+		}
+		if (n > (LONG_MAX - total) / mult)
+			return -1;
+		total += n * mult;
+		p = end;
+	}
+	*ms = total;
+	return 0;
+}
+
+static int parse_bool(const char *s, long *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void fmt_duration(char *out, size_t n, long ms)
+{
+	if (ms % HOUR == 0 && ms)
+		snprintf(out, n, "%ldh", ms / HOUR);
+	else if (ms % MIN == 0 && ms)
+		snprintf(out, n, "%ldm", ms / MIN);
+	else if (ms % SEC == 0)
+		snprintf(out, n, "%lds", ms / SEC);
+	else
+		snprintf(out, n, "%ldms", ms);
+}
+
+static void value_release(struct value *v)
+{
+	size_t i;
+
+	free(v->text);
+	free(v->origin);
+	for (i = 0; i < v->nlist; i++)
+		free(v->list[i]);
+	free(v->list);
+	memset(v, 0, sizeof(*v));
+}
+
+static void list_split(struct value *v, const char *text)
+{
+	const char *p = text;
+
+	v->list = xcalloc(1, sizeof(char *));
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *a = p, *b = p + len;
+
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if (b > a) {
+			v->list = xrealloc(v->list, (v->nlist + 2) * sizeof(char *));
+			v->list[v->nlist++] = xstrndup(a, (size_t)(b - a));
+			v->list[v->nlist] = NULL;
+		}
+		p = end ? end + 1 : p + len;
+	}
+}
+
+/* Parses text for row k into v (text and the typed value); the message says what is wrong. */
+static int parse_value(int k, const char *text, struct value *v, struct buf *msg)
+{
+	const struct config_spec *s = &table[k];
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	if (strlen(text) > VALUE_MAX)
+		return buf_printf(msg, "value is longer than %d bytes", VALUE_MAX), -1;
+	if (memchr(text, '\n', strlen(text)) && s->type != CFGT_STRING)
+		return buf_puts(msg, "value spans several lines"), -1;
+	switch (s->type) {
+	case CFGT_BOOL:
+		if (parse_bool(text, &v->num) < 0)
+			return buf_printf(msg, "'%s' is not a boolean (true or false)", text), -1;
+		text = v->num ? "true" : "false";
+		break;
+	case CFGT_INT:
+		if (parse_long(text, LONG_MIN, LONG_MAX, &v->num) < 0)
+			return buf_printf(msg, "'%s' is not an integer", text), -1;
+		if (v->num < s->min || v->num > s->max)
+			return buf_printf(msg, "%ld is out of range [%ld, %ld]", v->num, s->min, s->max), -1;
+		break;
+	case CFGT_DURATION:
+		if (config_parse_duration(text, &v->num) < 0)
+			return buf_printf(msg, "'%s' is not a duration (like 500ms, 30s, 5m, 1h)", text), -1;
+		if (v->num < s->min || v->num > s->max) {
+			char a[32], b[32];
+
+			fmt_duration(a, sizeof(a), s->min);
+			fmt_duration(b, sizeof(b), s->max);
+			return buf_printf(msg, "'%s' is out of range [%s, %s]", text, a, b), -1;
+		}
+		break;
+	case CFGT_ENUM:
+		for (i = 0; s->choices[i]; i++)
+			if (strcmp(s->choices[i], text) == 0)
+				break;
+		if (!s->choices[i]) {
+			buf_printf(msg, "'%s' is not one of", text);
+			for (i = 0; s->choices[i]; i++)
+				buf_printf(msg, "%s %s", i ? "," : "", s->choices[i]);
+			return -1;
+		}
+		v->num = (long)i;
+		break;
+	case CFGT_LIST:
+		list_split(v, text);
+		if ((long)v->nlist > s->max) {
+			buf_printf(msg, "%zu items, at most %ld", v->nlist, s->max);
+			value_release(v);
+			return -1;
+		}
+		break;
+	case CFGT_PATH:
+	case CFGT_STRING:
+		break;
+	}
+	v->text = xstrdup(text);
+	return 0;
+}
+
+/* Sets row k from a source; origin is where (for messages and the dump). */
+static int assign(struct config *c, int k, const char *text, enum config_source src,
+		  const char *origin, struct error **err)
+{
+	struct buf msg = BUF_INIT_MAX(1024);
+	struct value v;
+	int rc = 0;
+
+	if (parse_value(k, text, &v, &msg) < 0) {
+		rc = error_set(err, ERR_INVALID, "%s: %s: %s", origin, table[k].name, msg.data);
+		goto out;
+	}
+	v.src = src;
+	v.origin = xstrdup(origin);
+	value_release(&c->v[k]);
+	c->v[k] = v;
+out:
+	buf_release(&msg);
+	return rc;
+}
+
+static struct config *config_defaults(void)
+{
+	struct config *c = xcalloc(1, sizeof(*c));
+	int k;
+
+	for (k = 0; k < CFG__COUNT; k++)
+		if (assign(c, k, table[k].def, CFG_SRC_DEFAULT, "default", NULL) < 0)
+			BUG("default of '%s' does not parse", table[k].name);
+	return c;
+}
+
+void config_free(struct config *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < CFG__COUNT; i++) {
+		value_release(&c->v[i]);
+		free(c->env[i]);
+	}
+	for (i = 0; i < c->nflags; i++)
+		free(c->flags[i].value);
+	free(c->flags);
+	free(c);
+}
+
+/* The file: one YAML mapping; values are scalars, or sequences of scalars for lists. */
+static int apply_file(struct config *c, const char *path, struct error **err)
+{
+	struct buf data = BUF_INIT_MAX(CONFIG_FILE_MAX);
+	struct buf val = BUF_INIT_MAX(VALUE_MAX * 4);
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int have_ev = 0, rc, depth = 0, key = -1, in_seq = 0, done = 0;
+	int seen[CFG__COUNT] = { 0 };
+	size_t line = 0, val_line = 0;
+	char origin[PATH_MAX + 32];
+
+	rc = file_read(path, "config file", FILE_REGULAR, &data, err);
+	if (rc < 0)
+		return rc;
+	if (!yaml_parser_initialize(&parser))
+		BUG("yaml_parser_initialize");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data.data, data.len);
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			rc = error_set(err, ERR_INVALID, "%s:%zu: %s", path, parser.problem_mark.line + 1,
+				       parser.problem ? parser.problem : "YAML syntax error");
+			goto out;
+		}
+		have_ev = 1;
+		line = ev.start_mark.line + 1;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_STREAM_START_EVENT:
+		case YAML_DOCUMENT_START_EVENT:
+		case YAML_DOCUMENT_END_EVENT:
+			break;
+		case YAML_ALIAS_EVENT:
+			rc = error_set(err, ERR_INVALID, "%s:%zu: aliases are not allowed", path, line);
+			goto out;
+		case YAML_MAPPING_START_EVENT:
+			if (depth != 0 || key >= 0) {
+				rc = error_set(err, ERR_INVALID, "%s:%zu: %s%svalue must be a scalar or a list",
+					       path, line, key >= 0 ? table[key].name : "",
+					       key >= 0 ? ": " : "");
+				goto out;
+			}
+			depth = 1;
+			break;
+		case YAML_MAPPING_END_EVENT:
+			depth = 0;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			if (depth != 1) {
+				rc = error_set(err, ERR_INVALID,
+					       "%s:%zu: the file must be a mapping of setting names to values",
+					       path, line);
+				goto out;
+			}
+			if (key < 0 || in_seq) {
+				rc = error_set(err, ERR_INVALID, "%s:%zu: %s%sunexpected list", path, line,
+					       key >= 0 ? table[key].name : "", key >= 0 ? ": " : "");
+				goto out;
+			}
+			if (table[key].type != CFGT_LIST) {
+				rc = error_set(err, ERR_INVALID, "%s:%zu: %s: a list is not allowed here",
+					       path, line, table[key].name);
+				goto out;
+			}
+			in_seq = 1;
+			val_line = line;
+			buf_reset(&val);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+			in_seq = 0;
+			goto set_value;
+		case YAML_SCALAR_EVENT: {
+			const char *s = (const char *)ev.data.scalar.value;
+
+			if (depth != 1) {
+				rc = error_set(err, ERR_INVALID,
+					       "%s:%zu: the file must be a mapping of setting names to values",
+					       path, line);
+				goto out;
+			}
+			if (in_seq) {
+				if (strchr(s, ',')) {
+					rc = error_set(err, ERR_INVALID, "%s:%zu: %s: list items cannot hold ','",
+						       path, line, table[key].name);
+					goto out;
+				}
+				if ((val.len && buf_putc(&val, ',') < 0) || buf_puts(&val, s) < 0) {
+					rc = error_set(err, ERR_TOOBIG, "%s:%zu: %s: list too long", path,
+						       line, table[key].name);
+					goto out;
+				}
+				break;
+			}
+			if (key < 0) {
+				key = config_lookup(s);
+				if (key < 0) {
+					rc = error_set(err, ERR_INVALID, "%s:%zu: %s: unknown setting", path,
+						       line, s);
+					goto out;
+				}
+				if (table[key].flags & CFG_NO_FILE) {
+					rc = error_set(err, ERR_INVALID,
+						       "%s:%zu: %s: cannot be set in the config file", path,
+						       line, s);
+					goto out;
+				}
+				if (seen[key]) {
+					rc = error_set(err, ERR_INVALID, "%s:%zu: %s: set twice (first on line %d)",
+						       path, line, s, seen[key]);
+					goto out;
+				}
+				seen[key] = (int)line;
+				break;
+			}
+			val_line = line;
+			buf_reset(&val);
+			/* A plain empty value or ~ is null: the setting's empty value. */
+			if (ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+			    (strcmp(s, "~") == 0 || strcmp(s, "null") == 0))
+				s = "";
+			if (buf_puts(&val, s) < 0) {
+				rc = error_set(err, ERR_TOOBIG, "%s:%zu: %s: value too long", path, line,
+					       table[key].name);
+				goto out;
+			}
+			goto set_value;
+		}
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+		have_ev = 0;
+		continue;
+set_value:
+		snprintf(origin, sizeof(origin), "%s:%zu", path, val_line);
+		rc = assign(c, key, val.data, CFG_SRC_FILE, origin, err);
+		if (rc < 0)
+			goto out;
+		key = -1;
+		yaml_event_delete(&ev);
+		have_ev = 0;
+	}
+	rc = 0;
+out:
+	if (have_ev)
+		yaml_event_delete(&ev);
+	yaml_parser_delete(&parser);
+	buf_release(&data);
+	buf_release(&val);
+	return rc;
+}
+
+static int checked_path(const struct config *c, int k)
+{
+	return c->v[k].text[0] != '\0';
+}
+
+static int err_at(struct error **err, const struct config *c, int k, const char *msg)
+{
+	return error_set(err, ERR_INVALID, "%s: %s: %s", c->v[k].origin, table[k].name, msg);
+}
+
+/* Checks that need several settings or more than the type says. */
+static int validate(const struct config *c, struct error **err)
+{
+	const char *host = c->v[CFG_DOCKER_HOST].text;
+	const char *inst = c->v[CFG_INSTANCE].text;
+	const char *listen = c->v[CFG_LISTEN].text;
+	const char *colon, *p;
+	size_t i;
+	long port;
+
+	colon = strrchr(listen, ':');
+	if (!colon || parse_long(colon + 1, 0, 65535, &port) < 0 ||
+	    (listen[0] == '[' && (colon == listen || colon[-1] != ']')))
+		return err_at(err, c, CFG_LISTEN, "must be HOST:PORT, [IPV6]:PORT or :PORT");
+	if (checked_path(c, CFG_TLS_CERT) != checked_path(c, CFG_TLS_KEY))
+		return err_at(err, c, checked_path(c, CFG_TLS_CERT) ? CFG_TLS_CERT : CFG_TLS_KEY,
+			      "tls-cert and tls-key go together");
+	if (!str_has_prefix(host, "unix://") && !str_has_prefix(host, "tcp://"))
+		return err_at(err, c, CFG_DOCKER_HOST, "must start with unix:// or tcp://");
+	if (checked_path(c, CFG_DOCKER_TLS_CA) || checked_path(c, CFG_DOCKER_TLS_CERT) ||
+	    checked_path(c, CFG_DOCKER_TLS_KEY)) {
+		if (!str_has_prefix(host, "tcp://"))
+			return err_at(err, c, CFG_DOCKER_HOST, "docker TLS settings need a tcp:// host");
+		for (i = CFG_DOCKER_TLS_CA; i <= CFG_DOCKER_TLS_KEY; i++)
+			if (!checked_path(c, (int)i))
+				return err_at(err, c, (int)i,
+					      "docker-tls-ca, docker-tls-cert and docker-tls-key go together");
+	}
+	if (!*inst || strlen(inst) > 63 || !((*inst >= 'a' && *inst <= 'z') || (*inst >= '0' && *inst <= '9')))
+		return err_at(err, c, CFG_INSTANCE, "must be 1 to 63 of [a-z0-9.-], starting with a letter or digit");
+	for (p = inst; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+			return err_at(err, c, CFG_INSTANCE,
+				      "must be 1 to 63 of [a-z0-9.-], starting with a letter or digit");
+	if (!str_has_prefix(c->v[CFG_NOTES_REF].text, "refs/notes/"))
+		return err_at(err, c, CFG_NOTES_REF, "must start with refs/notes/");
+	if (!*c->v[CFG_BRANCH].text || strchr(c->v[CFG_BRANCH].text, ' ') ||
+	    strstr(c->v[CFG_BRANCH].text, ".."))
+		return err_at(err, c, CFG_BRANCH, "is not a valid branch name");
+	for (i = 0; i < c->v[CFG_EXTRA_LABELS].nlist; i++) {
+		const char *l = c->v[CFG_EXTRA_LABELS].list[i];
+
+		if (!strchr(l, '=') || l[0] == '=')
+			return err_at(err, c, CFG_EXTRA_LABELS, "items must be KEY=VALUE");
+		if (str_has_prefix(l, "auriga.io/"))
+			return err_at(err, c, CFG_EXTRA_LABELS, "the auriga.io/ label prefix is reserved");
+	}
+	return 0;
+}
+
+/* Builds settings from a file (or none), saved environment values and saved flags. */
+static int build(struct config **out, const char *file, char *const env[CFG__COUNT],
+		 const struct flagarg *flags, size_t nflags, struct error **err)
+{
+	struct config *c = config_defaults();
+	char origin[128];
+	size_t i;
+	int k, rc;
+
+	*out = NULL;
+	for (k = 0; k < CFG__COUNT; k++)
+		c->env[k] = env[k] ? xstrdup(env[k]) : NULL;
+	c->flags = xcalloc(nflags ? nflags : 1, sizeof(*c->flags));
+	for (i = 0; i < nflags; i++) {
+		c->flags[i].key = flags[i].key;
+		c->flags[i].value = xstrdup(flags[i].value);
+	}
+	c->nflags = nflags;
+	if (file && *file) {
+		rc = apply_file(c, file, err);
+		if (rc < 0)
+			goto out;
+	}
+	for (k = 0; k < CFG__COUNT; k++) {
+		if (!env[k])
+			continue;
+		rc = assign(c, k, env[k], CFG_SRC_ENV, table[k].env, err);
+		if (rc < 0)
+			goto out;
+	}
+	for (i = 0; i < nflags; i++) {
+		snprintf(origin, sizeof(origin), "--%s", table[flags[i].key].name);
+		rc = assign(c, flags[i].key, flags[i].value, CFG_SRC_FLAG, origin, err);
+		if (rc < 0)
+			goto out;
+	}
+	if (file && *file && c->v[CFG_CONFIG].src == CFG_SRC_DEFAULT) {
+		free(c->v[CFG_CONFIG].text);
+		c->v[CFG_CONFIG].text = xstrdup(file);
+	}
+	rc = validate(c, err);
+	if (rc < 0)
+		goto out;
+	*out = c;
+	c = NULL;
+out:
+	config_free(c);
+	return rc;
+}
+
+static const char *env_lookup(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!envp)
+		return getenv(name);
+	for (; *envp; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+static int add_flag(struct flagarg **flags, size_t *n, size_t *cap, int key, const char *value)
+{
+	XGROW(*flags, *cap, *n + 1);
+	(*flags)[*n].key = key;
+	(*flags)[*n].value = xstrdup(value);
+	(*n)++;
+	return 0;
+}
+
+static int extra_flag(const struct config_extra_flag *extra, const char *name)
+{
+	for (; extra && extra->name; extra++) {
+		if (strcmp(extra->name, name) == 0) {
+			if (extra->seen)
+				(*extra->seen)++;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int config_load(struct config **out, int argc, char **argv, char *const *envp,
+		const struct config_extra_flag *extra, char ***positional, struct error **err)
+{
+	struct flagarg *flags = NULL;
+	size_t nflags = 0, cap = 0, npos = 0, i;
+	char *env[CFG__COUNT] = { NULL };
+	char **pos = xcalloc((size_t)(argc > 0 ? argc : 1) + 1, sizeof(char *));
+	const char *file = NULL;
+	int a, k, rc = 0, options_done = 0;
+
+	*out = NULL;
+	if (positional)
+		*positional = NULL;
+	for (a = 1; a < argc; a++) {
+		char name[128];
+		const char *arg = argv[a], *eq, *value;
+		int negate = 0;
+
+		if (options_done || arg[0] != '-' || arg[1] == '\0') {
+			pos[npos++] = argv[a];
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			options_done = 1;
+			continue;
+		}
+		if (strcmp(arg, "-h") == 0 && extra_flag(extra, "help"))
+			continue;
+		if (arg[1] != '-') {
+			rc = error_set(err, ERR_INVALID, "unknown option '%s'", arg);
+			goto out;
+		}
+		eq = strchr(arg, '=');
+		snprintf(name, sizeof(name), "%.*s", (int)(eq ? (size_t)(eq - arg - 2) : strlen(arg + 2)),
+			 arg + 2);
+		if (!eq && extra_flag(extra, name))
+			continue;
+		k = config_lookup(name);
+		if (k < 0 && str_has_prefix(name, "no-")) {
+			k = config_lookup(name + 3);
+			negate = 1;
+			if (k >= 0 && (table[k].type != CFGT_BOOL || eq))
+				k = -1;
+		}
+		if (k < 0) {
+			rc = error_set(err, ERR_INVALID, "unknown option '--%s'", name);
+			goto out;
+		}
+		if (table[k].flags & CFG_SECRET) {
+			rc = error_set(err, ERR_INVALID,
+				       "--%s: a secret cannot be given on the command line: use %s or the config file",
+				       name, table[k].env);
+			goto out;
+		}
+		if (table[k].type == CFGT_BOOL && !eq) {
+			value = negate ? "false" : "true";
+		} else if (eq) {
+			value = eq + 1;
+		} else if (a + 1 < argc) {
+			value = argv[++a];
+		} else {
+			rc = error_set(err, ERR_INVALID, "--%s needs a value (%s)", name,
+				       table[k].metavar ? table[k].metavar : "VALUE");
+			goto out;
+		}
+		add_flag(&flags, &nflags, &cap, k, value);
+	}
+	for (k = 0; k < CFG__COUNT; k++) {
+		const char *v = table[k].env ? env_lookup(envp, table[k].env) : NULL;
+
+		env[k] = v ? xstrdup(v) : NULL;
+	}
+	file = env[CFG_CONFIG];
+	for (i = 0; i < nflags; i++)
+		if (flags[i].key == CFG_CONFIG)
+			file = flags[i].value;
+	rc = build(out, file, env, flags, nflags, err);
+	if (rc == 0 && positional) {
+		*positional = pos;
+		pos = NULL;
+	}
+out:
+	for (k = 0; k < CFG__COUNT; k++)
+		free(env[k]);
+	for (i = 0; i < nflags; i++)
+		free(flags[i].value);
+	free(flags);
+	free(pos);
+	return rc;
+}
+
+static const char *shown(const struct config *c, int k)
+{
+	if ((table[k].flags & CFG_SECRET) && c->v[k].text[0])
+		return "********";
+	return c->v[k].text;
+}
+
+int config_reload_file(struct config **cfg, struct error **err)
+{
+	struct config *old = *cfg, *fresh = NULL;
+	const char *file = old->v[CFG_CONFIG].text;
+	int k, rc;
+
+	rc = build(&fresh, file, old->env, old->flags, old->nflags, err);
+	if (rc < 0) {
+		error_wrap(err, "reload refused, settings unchanged");
+		return rc;
+	}
+	for (k = 0; k < CFG__COUNT; k++) {
+		if (strcmp(old->v[k].text, fresh->v[k].text) == 0)
+			continue;
+		log_info("config", (table[k].flags & CFG_RESTART) ? "setting changed; takes effect on restart"
+								   : "setting changed",
+			 "setting", table[k].name, "value", shown(fresh, k), "source",
+			 fresh->v[k].origin, LOG_END);
+	}
+	*cfg = fresh;
+	config_free(old);
+	return 0;
+}
+
+static const struct value *get(const struct config *c, enum config_key k, int type)
+{
+	if ((unsigned)k >= CFG__COUNT)
+		BUG("bad config key %d", (int)k);
+	if (type >= 0 && table[k].type != (enum config_type)type)
+		BUG("setting '%s' read as the wrong type", table[k].name);
+	return &c->v[k];
+}
+
+int config_bool(const struct config *c, enum config_key k)
+{
+	return (int)get(c, k, CFGT_BOOL)->num;
+}
+
+long config_int(const struct config *c, enum config_key k)
+{
+	return get(c, k, CFGT_INT)->num;
+}
+
+long config_ms(const struct config *c, enum config_key k)
+{
+	return get(c, k, CFGT_DURATION)->num;
+}
+
+const char *config_str(const struct config *c, enum config_key k)
+{
+	return get(c, k, -1)->text;
+}
+
+int config_enum(const struct config *c, enum config_key k)
+{
+	return (int)get(c, k, CFGT_ENUM)->num;
+}
+
+const char *const *config_list(const struct config *c, enum config_key k, size_t *n)
+{
+	const struct value *v = get(c, k, CFGT_LIST);
+
+	if (n)
+		*n = v->nlist;
+	return (const char *const *)v->list;
+}
+
+enum config_source config_source_of(const struct config *c, enum config_key k)
+{
+	return get(c, k, -1)->src;
+}
+
+const char *config_origin(const struct config *c, enum config_key k)
+{
+	return get(c, k, -1)->origin;
+}
+
+/* The choices of log-level and log-format are listed in the order of log.h's enums. */
+_Static_assert(LOG_DEBUG == 0 && LOG_INFO == 1 && LOG_WARN == 2 && LOG_ERROR == 3, "log levels");
+_Static_assert(LOG_LOGFMT == 0 && LOG_JSON == 1, "log formats");
+
+void config_log_setup(const struct config *c)
+{
+	log_setup((enum log_level)config_enum(c, CFG_LOG_LEVEL),
+		  (enum log_format)config_enum(c, CFG_LOG_FORMAT));
+}
+
+void config_dump(const struct config *c, FILE *out)
+{
+	int k;
+
+	for (k = 0; k < CFG__COUNT; k++) {
+		const char *v = shown(c, k);
+
+		fprintf(out, "%-28s %-40s # %s\n", table[k].name, *v ? v : "\"\"", c->v[k].origin);
+	}
+}
+
+static const char *type_hint(const struct config_spec *s, char *tmp, size_t n)
+{
+	char a[32], b[32];
+
+	switch (s->type) {
+	case CFGT_INT:
+		snprintf(tmp, n, "An integer in [%ld, %ld].", s->min, s->max);
+		return tmp;
+	case CFGT_DURATION:
+		fmt_duration(a, sizeof(a), s->min);
+		fmt_duration(b, sizeof(b), s->max);
+		snprintf(tmp, n, "A duration in [%s, %s].", a, b);
+		return tmp;
+	default:
+		return NULL;
+	}
+}
+
+void config_usage(FILE *out)
+{
+	char hint[96];
+	int k;
+
+	fprintf(out, "settings (--flag VALUE, $ENVIRONMENT; the config file key is the flag's name):\n");
+	for (k = 0; k < CFG__COUNT; k++) {
+		const struct config_spec *s = &table[k];
+		const char *h = type_hint(s, hint, sizeof(hint));
+
+		if (s->flags & CFG_SECRET)
+			fprintf(out, "  (no flag: secret)   $%s\n", s->env);
+		else if (s->type == CFGT_BOOL)
+			fprintf(out, "  --[no-]%s   $%s\n", s->name, s->env);
+		else
+			fprintf(out, "  --%s %s   $%s\n", s->name, s->metavar, s->env);
+		fprintf(out, "        %s", s->help);
+		if (h)
+			fprintf(out, " %s", h);
+		if (*s->def)
+			fprintf(out, " [default: %s]", s->def);
+		fputc('\n', out);
+	}
+}

@@ -1,0 +1,148 @@
+/* The daemon's settings: one table of names, types, bounds, defaults, flags and environment variables. */
+#ifndef AURIGA_CONFIG_H
+#define AURIGA_CONFIG_H
+
+#include "error.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+/*
+ * Every setting is one row of the table in config.c. A value comes from, in
+ * increasing precedence: the table's default, the optional configuration file
+ * (YAML, one "key: value" mapping), the environment (AURIGA_*), the command
+ * line (--key value or --key=value). The keys below index the table; the
+ * typed getters check the type and BUG() on a mismatch (a programmer error).
+ */
+enum config_key {
+	CFG_CONFIG,		/* the configuration file itself (flag or environment only) */
+	CFG_REPO,		/* specs repo URL */
+	CFG_BRANCH,
+	CFG_REPO_PATH,		/* folder within the repo holding the specs */
+	CFG_STATE_DIR,
+	CFG_POLL_INTERVAL,
+	CFG_DOCKER_HOST,
+	CFG_DOCKER_TLS_CA,
+	CFG_DOCKER_TLS_CERT,
+	CFG_DOCKER_TLS_KEY,
+	CFG_DOCKER_TIMEOUT,
+	CFG_LISTEN,
+	CFG_TLS_CERT,
+	CFG_TLS_KEY,
+	CFG_API_TOKEN_FILE,
+	CFG_GITHUB_SECRET_FILE,
+	CFG_GITLAB_TOKEN_FILE,
+	CFG_GITEA_SECRET_FILE,
+	CFG_HTTP_MAX_BODY,
+	CFG_HTTP_MAX_CONNECTIONS,
+	CFG_HTTP_IDLE_TIMEOUT,
+	CFG_HTTP_REQUEST_TIMEOUT,
+	CFG_HTTP_THREADS,
+	CFG_WEBHOOK_DEDUP,
+	CFG_LOG_LEVEL,
+	CFG_LOG_FORMAT,
+	CFG_NOTES_REF,
+	CFG_NOTES_PUSH,
+	CFG_ALLOWED_SIGNERS,
+	CFG_KNOWN_HOSTS,
+	CFG_SSH_KEY,
+	CFG_HTTPS_TOKEN_FILE,
+	CFG_HTTPS_TOKEN,	/* secret: environment or file only */
+	CFG_CA_BUNDLE,
+	CFG_INSTANCE,
+	CFG_MAX_PROBES,
+	CFG_EXTRA_LABELS,
+	CFG_ROUTER_ERROR_LOG,
+	CFG__COUNT
+};
+
+enum config_type {
+	CFGT_BOOL,
+	CFGT_INT,
+	CFGT_DURATION,	/* "250ms", "30s", "5m", "1h"; a bare number is seconds; kept in ms */
+	CFGT_STRING,
+	CFGT_PATH,
+	CFGT_ENUM,
+	CFGT_LIST,	/* comma-separated on the command line and in the environment, a sequence in the file */
+};
+
+enum config_source { CFG_SRC_DEFAULT, CFG_SRC_FILE, CFG_SRC_ENV, CFG_SRC_FLAG };
+
+#define CFG_SECRET 0x1		/* never logged or printed; no command-line flag (ps would show it) */
+#define CFG_RESTART 0x2		/* a reload that changes it takes effect only after a restart */
+#define CFG_NO_FILE 0x4		/* cannot be set from the configuration file */
+
+struct config_spec { /* NOLINT(clang-analyzer-optin.performance.Padding): rows read in table order */
+	const char *name;	/* file key; the flag is "--" name */
+	enum config_type type;
+	const char *def;	/* default, as text in the flag's syntax */
+	long min, max;		/* bounds: int value, duration in ms, list length */
+	const char *const *choices;	/* enum: NULL-terminated */
+	const char *env;	/* environment variable */
+	const char *metavar;
+	unsigned flags;
+	const char *help;
+};
+
+struct config;
+
+/* The table, CFG__COUNT rows in enum config_key order. */
+const struct config_spec *config_spec(enum config_key k);
+/* Finds a row by file key or flag name (without "--"); -1 when unknown. */
+int config_lookup(const char *name);
+
+/*
+ * Options of a subcommand that are not settings (--check, --help): a flag
+ * named here is accepted by config_load and counted in *seen.
+ */
+struct config_extra_flag {
+	const char *name;
+	int *seen;
+};
+
+/*
+ * Builds the effective settings from defaults, the file named by --config
+ * or AURIGA_CONFIG, envp (NULL means the process environment) and argv
+ * (argv[0] is the subcommand and is skipped). Arguments that are not options
+ * are returned in *positional (NULL-terminated, the strings borrowed from
+ * argv; free the array). On error nothing is returned and *err says which
+ * source, line or flag is wrong.
+ */
+int config_load(struct config **out, int argc, char **argv, char *const *envp,
+		const struct config_extra_flag *extra, char ***positional, struct error **err);
+
+/*
+ * Reads the configuration file again for SIGHUP: the new settings are built
+ * and validated whole from the same environment and command line as *cfg,
+ * then *cfg is replaced and the old one freed. A bad file leaves *cfg as it
+ * was and returns the error. Changed settings are logged (secrets masked);
+ * those marked CFG_RESTART are reported as needing a restart.
+ */
+int config_reload_file(struct config **cfg, struct error **err);
+
+void config_free(struct config *c);
+
+/* Typed getters; the strings belong to c. Unset strings and paths are "". */
+int config_bool(const struct config *c, enum config_key k);
+long config_int(const struct config *c, enum config_key k);
+long config_ms(const struct config *c, enum config_key k);
+const char *config_str(const struct config *c, enum config_key k);
+/* The index of the value in the row's choices. */
+int config_enum(const struct config *c, enum config_key k);
+const char *const *config_list(const struct config *c, enum config_key k, size_t *n);
+enum config_source config_source_of(const struct config *c, enum config_key k);
+/* Where the value came from: "default", "FILE:LINE", "AURIGA_X" or "--x". */
+const char *config_origin(const struct config *c, enum config_key k);
+
+/* Sets up logging (runtime/log.h) from log-level and log-format. */
+void config_log_setup(const struct config *c);
+
+/* Prints every effective setting with its source, secrets masked. */
+void config_dump(const struct config *c, FILE *out);
+/* Prints the options section of --help, generated from the table. */
+void config_usage(FILE *out);
+
+/* Parses a duration ("250ms", "30s", "5m", "2h", "1h30m"; a bare number is seconds) into ms. */
+int config_parse_duration(const char *s, long *ms);
+
+#endif

@@ -1,0 +1,125 @@
+/* Files read whole within a bound, and replaced atomically and durably: the one copy of each. */
+#include "runtime/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int file_read(const char *path, const char *what, unsigned flags, struct buf *out, struct error **err)
+{
+	return file_read_at(AT_FDCWD, path, what, flags, out, err);
+}
+
+int file_read_at(int dirfd, const char *path, const char *what, unsigned flags, struct buf *out,
+		 struct error **err)
+{
+	char chunk[8192];
+	struct stat st;
+	int fd, rc = 0;
+
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer before it can be refused. */
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | ((flags & FILE_NOFOLLOW) ? O_NOFOLLOW : 0) |
+				 ((flags & FILE_REGULAR) ? O_NONBLOCK : 0));
+	if (fd < 0)
+		return error_set(err, -errno, "cannot open %s '%s': %s", what, path, strerror(errno));
+	if ((flags & FILE_REGULAR) && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		return error_set(err, ERR_INVALID, "%s '%s' is not a regular file", what, path);
+	}
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = error_set(err, -errno, "cannot read %s '%s': %s", what, path, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		if (buf_append(out, chunk, (size_t)n) < 0) {
+			rc = error_set(err, ERR_TOOBIG, "%s '%s' is larger than %zu bytes", what, path, out->max);
+			break;
+		}
+	}
+	close(fd);
+	if (flags & FILE_SECRET)
+		explicit_bzero(chunk, sizeof(chunk));
+	return rc;
+}
+
+void file_trim_end(struct buf *b, const char *chars)
+{
+	while (b->len && b->data[b->len - 1] != '\0' && strchr(chars, b->data[b->len - 1]) != NULL)
+		b->data[--b->len] = '\0';
+}
+
+int file_write_synced(const char *path, const char *what, const void *data, size_t len, mode_t mode,
+		      struct error **err)
+{
+	const char *p = data;
+	size_t off = 0;
+	int fd, rc = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return error_set(err, -errno, "cannot create %s '%s': %s", what, path, strerror(errno));
+	while (off < len) {
+		ssize_t n = write(fd, p + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = error_set(err, -errno, "cannot write %s '%s': %s", what, path, strerror(errno));
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (rc == 0 && fsync(fd) < 0)
+		rc = error_set(err, -errno, "cannot flush %s '%s': %s", what, path, strerror(errno));
+	if (close(fd) < 0 && rc == 0)
+		rc = error_set(err, -errno, "cannot close %s '%s': %s", what, path, strerror(errno));
+	return rc;
+}
+
+int file_rename_durable(const char *from, const char *to, const char *what, struct error **err)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(to, '/');
+	int fd, rc = 0;
+
+	if (rename(from, to) < 0)
+		return error_set(err, -errno, "cannot rename %s '%s' to '%s': %s", what, from, to, strerror(errno));
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == to)
+		snprintf(dir, sizeof(dir), "/");
+	else if (snprintf(dir, sizeof(dir), "%.*s", (int)(slash - to), to) >= (int)sizeof(dir))
+		return error_set(err, ERR_INVALID, "%s '%s': path too long", what, to);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set(err, -errno, "cannot open the folder of %s '%s': %s", what, to, strerror(errno));
+	if (fsync(fd) < 0)
+		rc = error_set(err, -errno, "cannot flush the folder of %s '%s': %s", what, to, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+int file_replace(const char *path, const char *what, const void *data, size_t len, mode_t mode,
+		 struct error **err)
+{
+	char tmp[PATH_MAX];
+	int rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return error_set(err, ERR_INVALID, "%s '%s': path too long", what, path);
+	rc = file_write_synced(tmp, what, data, len, mode, err);
+	if (rc == 0)
+		rc = file_rename_durable(tmp, path, what, err);
+	if (rc < 0)
+		(void)unlink(tmp);
+	return rc;
+}

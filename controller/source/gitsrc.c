@@ -1,0 +1,844 @@
+/* The Git source: a bare libgit2 mirror of the specs repo, fetched with checked credentials and host keys. */
+#include "source/gitsrc.h"
+#include "source/sshsig.h"
+#include "util.h"
+
+#include <errno.h>
+#include <git2.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_TIMEOUT_MS 60000
+#define STAGING_REF "refs/auriga/fetched"
+
+struct gitsrc {
+	pthread_mutex_t mu;
+	git_repository *repo;
+	char *url;
+	char *ref;		/* as configured */
+	char *full_ref;		/* refs/heads/x or refs/tags/x once resolved */
+	char *mirror_path;
+	char *ssh_user, *ssh_key, *ssh_pubkey, *known_hosts, *ssh_host;
+	int ssh_port;
+	int is_ssh;
+	char *https_user, *https_password, *ca_bundle;
+	struct sshsig_signers *signers;
+	int64_t timeout_ms;
+	struct gitsrc_limits limits;
+	/* Per operation, under mu. */
+	int64_t deadline;
+	unsigned key_attempts, pass_attempts;
+	char *cb_error;		/* why a callback refused: libgit2 may replace its own message */
+	char *push_status;	/* the remote's word on a refused ref update */
+};
+
+/* The snapshot code lives in gitsrc_snapshot.c and needs these. */
+int gitsrc__snapshot_locked(struct gitsrc *src, git_repository *repo, const struct gitsrc_limits *lim,
+			    const char *commit, const char *path_prefix, struct gitsrc_snapshot **out,
+			    struct error **err);
+
+static char *dup_opt(const char *s)
+{
+	return s && *s ? xstrdup(s) : NULL;
+}
+
+static void set_cb_error(struct gitsrc *src, const char *msg)
+{
+	free(src->cb_error);
+	src->cb_error = xstrdup(msg);
+	git_error_set_str(GIT_ERROR_NET, msg);
+}
+
+/* Turns a libgit2 failure into our error, preferring what a callback of ours said. */
+static int git_fail(struct gitsrc *src, struct error **err, int gitcode, int kind, const char *what)
+{
+	const git_error *ge = git_error_last();
+	const char *msg = src && src->cb_error ? src->cb_error : ge && ge->message ? ge->message : "unknown error";
+
+	if (kind == 0) {
+		switch (gitcode) {
+		case GIT_ECERTIFICATE:
+		case GIT_EAUTH:
+			kind = ERR_REFUSED;
+			break;
+		case GIT_ENOTFOUND:
+			kind = ERR_NOTFOUND;
+			break;
+		case GIT_ENONFASTFORWARD:
+			kind = ERR_CONFLICT;
+			break;
+		default:
+			kind = ERR_TRANSPORT;
+		}
+		if (gitcode != GIT_ENONFASTFORWARD && ge && ge->message &&
+		    (strstr(ge->message, "fastforward") || strstr(ge->message, "not present locally")))
+			kind = ERR_CONFLICT;
+		if (src && src->cb_error && strstr(src->cb_error, "host key"))
+			kind = ERR_REFUSED;
+		if (src && src->cb_error && strstr(src->cb_error, "timed out"))
+			kind = ERR_TIMEOUT;
+	}
+	return error_set(err, kind, "%s: %s", what, msg);
+}
+
+int gitsrc_parse_ssh_url(const char *url, char **user, char **host, int *port, struct error **err)
+{
+	const char *p, *at, *end, *colon;
+	long n;
+	char num[16];
+
+	*user = NULL;
+	*host = NULL;
+	*port = 22;
+	if (strncmp(url, "ssh://", 6) == 0) {
+		p = url + 6;
+		end = strchr(p, '/');
+		if (end == NULL)
+			return error_set(err, ERR_INVALID, "ssh URL '%s' has no path", url);
+		at = memchr(p, '@', (size_t)(end - p));
+		if (at) {
+			*user = xstrndup(p, (size_t)(at - p));
+			p = at + 1;
+		}
+		if (*p == '[') {
+			const char *rb = memchr(p, ']', (size_t)(end - p));
+
+			if (rb == NULL)
+				goto bad;
+			*host = xstrndup(p + 1, (size_t)(rb - p - 1));
+			colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+		} else {
+			colon = memchr(p, ':', (size_t)(end - p));
+			*host = xstrndup(p, (size_t)((colon ? colon : end) - p));
+		}
+		if (colon) {
+			if ((size_t)(end - colon - 1) >= sizeof(num))
+				goto bad;
+			memcpy(num, colon + 1, (size_t)(end - colon - 1));
+			num[end - colon - 1] = '\0';
+			if (parse_long(num, 1, 65535, &n) < 0)
+				goto bad;
+			*port = (int)n;
+		}
+	} else {
+		/* scp-like: [user@]host:path */
+		colon = strchr(url, ':');
+		if (colon == NULL || strchr(url, '/') < colon)
+			return error_set(err, ERR_INVALID, "'%s' is not an SSH URL", url);
+		at = memchr(url, '@', (size_t)(colon - url));
+		p = url;
+		if (at) {
+			*user = xstrndup(url, (size_t)(at - url));
+			p = at + 1;
+		}
+		*host = xstrndup(p, (size_t)(colon - p));
+	}
+	if (**host == '\0')
+		goto bad;
+	return 0;
+bad:
+	free(*user);
+	free(*host);
+	*user = NULL;
+	*host = NULL;
+	return error_set(err, ERR_INVALID, "cannot parse the host and port of ssh URL '%s'", url);
+}
+
+static int url_is_ssh(const char *url)
+{
+	const char *colon;
+
+	if (strncmp(url, "ssh://", 6) == 0 || strncmp(url, "git+ssh://", 10) == 0)
+		return 1;
+	if (strstr(url, "://") || url[0] == '/' || url[0] == '.')
+		return 0;
+	/* scp-like syntax: a colon before any slash. */
+	colon = strchr(url, ':');
+	return colon && (strchr(url, '/') == NULL || strchr(url, '/') > colon);
+}
+
+static pthread_mutex_t libgit2_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct error **err)
+{
+	struct gitsrc *src;
+	char *user = NULL;
+	int r = 0, gr;
+
+	*out = NULL;
+	if (cfg->url == NULL || *cfg->url == '\0')
+		return error_set(err, ERR_INVALID, "the Git source needs a URL");
+	if (cfg->state_dir == NULL || *cfg->state_dir == '\0')
+		return error_set(err, ERR_INVALID, "the Git source needs a state directory");
+	git_libgit2_init();
+	src = xcalloc(1, sizeof(*src));
+	pthread_mutex_init(&src->mu, NULL);
+	src->url = xstrdup(cfg->url);
+	src->ref = xstrdup(cfg->ref && *cfg->ref ? cfg->ref : "main");
+	src->ssh_user = dup_opt(cfg->ssh_user);
+	src->ssh_key = dup_opt(cfg->ssh_key);
+	src->ssh_pubkey = dup_opt(cfg->ssh_pubkey);
+	src->known_hosts = dup_opt(cfg->known_hosts);
+	src->https_user = dup_opt(cfg->https_user);
+	src->https_password = dup_opt(cfg->https_password);
+	src->ca_bundle = dup_opt(cfg->ca_bundle);
+	src->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
+	src->limits = cfg->limits;
+
+	if (url_is_ssh(src->url)) {
+		src->is_ssh = 1;
+		r = gitsrc_parse_ssh_url(src->url, &user, &src->ssh_host, &src->ssh_port, err);
+		if (r < 0)
+			goto out;
+		if (src->ssh_user == NULL)
+			src->ssh_user = user ? user : xstrdup("git");
+		else
+			free(user);
+		if (src->known_hosts == NULL) {
+			r = error_set(err, ERR_INVALID,
+				      "ssh source '%s' needs a known_hosts file: host keys are never accepted unchecked",
+				      src->url);
+			goto out;
+		}
+	}
+	if (src->ca_bundle) {
+		/* libgit2 keeps one CA setting per process; a source with a bundle sets it. */
+		pthread_mutex_lock(&libgit2_mu);
+		gr = git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, src->ca_bundle, NULL);
+		pthread_mutex_unlock(&libgit2_mu);
+		if (gr < 0) {
+			r = git_fail(NULL, err, gr, ERR_INVALID, "cannot use the CA bundle");
+			error_wrap(err, "'%s'", src->ca_bundle);
+			goto out;
+		}
+	}
+	if (cfg->allowed_signers && *cfg->allowed_signers) {
+		r = sshsig_signers_load(&src->signers, cfg->allowed_signers, err);
+		if (r < 0)
+			goto out;
+	}
+
+	if (mkdir(cfg->state_dir, 0700) < 0 && errno != EEXIST) {
+		r = error_set(err, -errno, "cannot create state directory '%s': %s", cfg->state_dir, strerror(errno));
+		goto out;
+	}
+	src->mirror_path = xmalloc(strlen(cfg->state_dir) + 16);
+	snprintf(src->mirror_path, strlen(cfg->state_dir) + 16, "%s/mirror.git", cfg->state_dir);
+	gr = git_repository_open_bare(&src->repo, src->mirror_path);
+	if (gr == GIT_ENOTFOUND)
+		gr = git_repository_init(&src->repo, src->mirror_path, 1);
+	if (gr < 0) {
+		r = git_fail(NULL, err, gr, ERR_GENERIC, "cannot open the mirror");
+		error_wrap(err, "'%s'", src->mirror_path);
+		goto out;
+	}
+	*out = src;
+	src = NULL;
+out:
+	gitsrc_free(src);
+	return r;
+}
+
+void gitsrc_free(struct gitsrc *src)
+{
+	if (src == NULL)
+		return;
+	git_repository_free(src->repo);
+	sshsig_signers_free(src->signers);
+	free(src->url);
+	free(src->ref);
+	free(src->full_ref);
+	free(src->mirror_path);
+	free(src->ssh_user);
+	free(src->ssh_key);
+	free(src->ssh_pubkey);
+	free(src->known_hosts);
+	free(src->ssh_host);
+	free(src->https_user);
+	free(src->https_password);
+	free(src->ca_bundle);
+	free(src->cb_error);
+	free(src->push_status);
+	pthread_mutex_destroy(&src->mu);
+	free(src);
+	git_libgit2_shutdown();
+}
+
+void gitsrc_lock(struct gitsrc *src)
+{
+	pthread_mutex_lock(&src->mu);
+}
+
+void gitsrc_unlock(struct gitsrc *src)
+{
+	pthread_mutex_unlock(&src->mu);
+}
+
+git_repository *gitsrc_repo(struct gitsrc *src)
+{
+	return src->repo;
+}
+
+const char *gitsrc_url(const struct gitsrc *src)
+{
+	return src->url;
+}
+
+const char *gitsrc_ref(const struct gitsrc *src)
+{
+	return src->full_ref ? src->full_ref : src->ref;
+}
+
+int64_t gitsrc_backoff_ms(unsigned n, int64_t min_ms, int64_t max_ms)
+{
+	int64_t d = min_ms > 0 ? min_ms : 1;
+	unsigned i;
+
+	for (i = 1; i < n && d < max_ms; i++)
+		d *= 2;
+	return d > max_ms ? max_ms : d;
+}
+
+void gitsrc_fetch_result_release(struct gitsrc_fetch_result *r)
+{
+	free(r->signer);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Callbacks: credentials, host keys and certificates, and the deadline. */
+
+static int cb_credentials(git_credential **out, const char *url, const char *user_from_url,
+			  unsigned int allowed, void *payload)
+{
+	struct gitsrc *src = payload;
+	char msg[512];
+	const char *user;
+
+	if ((allowed & GIT_CREDENTIAL_SSH_KEY) && src->ssh_key) {
+		if (src->key_attempts++ > 0) {
+			snprintf(msg, sizeof(msg), "the deploy key '%s' was refused by '%s'", src->ssh_key, url);
+			set_cb_error(src, msg);
+			return GIT_EAUTH;
+		}
+		user = src->ssh_user ? src->ssh_user : user_from_url ? user_from_url : "git";
+		return git_credential_ssh_key_new(out, user, src->ssh_pubkey, src->ssh_key, NULL);
+	}
+	if ((allowed & GIT_CREDENTIAL_USERNAME) && src->is_ssh) {
+		user = src->ssh_user ? src->ssh_user : user_from_url ? user_from_url : "git";
+		return git_credential_username_new(out, user);
+	}
+	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && src->https_password) {
+		if (src->pass_attempts++ > 0) {
+			snprintf(msg, sizeof(msg), "authentication as '%s' refused by '%s'",
+				 src->https_user ? src->https_user : "x-access-token", url);
+			set_cb_error(src, msg);
+			return GIT_EAUTH;
+		}
+		return git_credential_userpass_plaintext_new(
+			out, src->https_user ? src->https_user : "x-access-token", src->https_password);
+	}
+	snprintf(msg, sizeof(msg), "'%s' asks for credentials and none are configured", url);
+	set_cb_error(src, msg);
+	return GIT_EAUTH;
+}
+
+static int cb_certificate(git_cert *cert, int valid, const char *host, void *payload)
+{
+	struct gitsrc *src = payload;
+	struct error *e = NULL;
+	char msg[512];
+
+	if (cert->cert_type == GIT_CERT_HOSTKEY_LIBSSH2) {
+		const git_cert_hostkey *hk = (const git_cert_hostkey *)cert;
+
+		if (!(hk->type & GIT_CERT_SSH_RAW) || hk->hostkey == NULL) {
+			snprintf(msg, sizeof(msg), "ssh host key of '%s' not available to check", host);
+			set_cb_error(src, msg);
+			return GIT_ECERTIFICATE;
+		}
+		if (gitsrc_known_hosts_check(src->known_hosts, src->ssh_host ? src->ssh_host : host,
+					     src->ssh_port, (const unsigned char *)hk->hostkey,
+					     hk->hostkey_len, &e) < 0) {
+			set_cb_error(src, error_msg(e));
+			error_free(e);
+			return GIT_ECERTIFICATE;
+		}
+		return 0;
+	}
+	if (valid)
+		return 0;
+	snprintf(msg, sizeof(msg), "the TLS certificate of '%s' is not trusted%s%s%s", host,
+		 src->ca_bundle ? " by the CA bundle '" : "", src->ca_bundle ? src->ca_bundle : "",
+		 src->ca_bundle ? "'" : "");
+	set_cb_error(src, msg);
+	return GIT_ECERTIFICATE;
+}
+
+static int check_deadline(struct gitsrc *src)
+{
+	char msg[256];
+
+	if (now_ms() <= src->deadline)
+		return 0;
+	snprintf(msg, sizeof(msg), "timed out after %lld ms", (long long)src->timeout_ms);
+	set_cb_error(src, msg);
+	return -1;
+}
+
+static int cb_transfer(const git_indexer_progress *stats, void *payload)
+{
+	(void)stats;
+	return check_deadline(payload);
+}
+
+static int cb_sideband(const char *str, int len, void *payload)
+{
+	(void)str;
+	(void)len;
+	return check_deadline(payload);
+}
+
+static int cb_push_transfer(unsigned int current, unsigned int total, size_t bytes, void *payload)
+{
+	(void)current;
+	(void)total;
+	(void)bytes;
+	return check_deadline(payload);
+}
+
+static int cb_push_update(const char *refname, const char *status, void *payload)
+{
+	struct gitsrc *src = payload;
+
+	if (status) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "'%s' refused: %s", refname, status);
+		free(src->push_status);
+		src->push_status = xstrdup(msg);
+	}
+	return 0;
+}
+
+static void callbacks_init(struct gitsrc *src, git_remote_callbacks *cbs)
+{
+	git_remote_init_callbacks(cbs, GIT_REMOTE_CALLBACKS_VERSION);
+	cbs->credentials = cb_credentials;
+	cbs->certificate_check = cb_certificate;
+	cbs->transfer_progress = cb_transfer;
+	cbs->sideband_progress = cb_sideband;
+	cbs->push_transfer_progress = cb_push_transfer;
+	cbs->push_update_reference = cb_push_update;
+	cbs->payload = src;
+}
+
+static void op_begin(struct gitsrc *src)
+{
+	src->deadline = now_ms() + src->timeout_ms;
+	src->key_attempts = 0;
+	src->pass_attempts = 0;
+	free(src->cb_error);
+	src->cb_error = NULL;
+	free(src->push_status);
+	src->push_status = NULL;
+	git_error_clear();
+}
+
+/*
+ * An in-memory remote for src->url. url.*.insteadOf rewriting is skipped: the
+ * URL is used as configured (and libgit2 1.5 leaks the regex match data of
+ * that config lookup on every call).
+ */
+static int make_remote(struct gitsrc *src, git_remote **out)
+{
+	git_remote_create_options o;
+
+	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	o.repository = src->repo;
+	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	return git_remote_create_with_opts(out, src->url, &o);
+}
+
+static int connect_remote(struct gitsrc *src, git_direction dir, git_remote **out, struct error **err)
+{
+	git_remote_callbacks cbs;
+	git_remote *remote = NULL;
+	int gr;
+
+	*out = NULL;
+	gr = make_remote(src, &remote);
+	if (gr < 0)
+		return git_fail(src, err, gr, ERR_INVALID, "bad remote URL");
+	callbacks_init(src, &cbs);
+	gr = git_remote_connect(remote, dir, &cbs, NULL, NULL);
+	if (gr < 0) {
+		char what[600];
+
+		snprintf(what, sizeof(what), "cannot connect to '%s'", src->url);
+		git_remote_free(remote);
+		return git_fail(src, err, gr, 0, what);
+	}
+	*out = remote;
+	return 0;
+}
+
+/* Finds name (or refs/heads/name, refs/tags/name) among the remote's refs. */
+static const git_remote_head *find_head(const git_remote_head **heads, size_t n, const char *name,
+					const char *full)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(heads[i]->name, full) == 0)
+			return heads[i];
+	(void)name;
+	return NULL;
+}
+
+static int resolve_ref(struct gitsrc *src, const git_remote_head **heads, size_t n,
+		       const git_remote_head **out, struct error **err)
+{
+	static const char *const prefixes[] = { "refs/heads/", "refs/tags/" };
+	char full[512];
+	size_t i;
+
+	*out = NULL;
+	if (str_has_prefix(src->ref, "refs/")) {
+		*out = find_head(heads, n, src->ref, src->ref);
+		if (*out) {
+			free(src->full_ref);
+			src->full_ref = xstrdup(src->ref);
+		}
+	}
+	for (i = 0; *out == NULL && !str_has_prefix(src->ref, "refs/") && i < ARRAY_SIZE(prefixes); i++) {
+		snprintf(full, sizeof(full), "%s%s", prefixes[i], src->ref);
+		*out = find_head(heads, n, src->ref, full);
+		if (*out) {
+			free(src->full_ref);
+			src->full_ref = xstrdup(full);
+		}
+	}
+	if (*out == NULL)
+		return error_set(err, ERR_NOTFOUND, "'%s' has no branch or tag '%s'", src->url, src->ref);
+	return 0;
+}
+
+/* Downloads remote_ref into local_ref (forced) unless the object is already here. */
+static int download_into(struct gitsrc *src, git_remote *remote, const git_remote_head *head,
+			 const char *local_ref, struct error **err)
+{
+	git_fetch_options opts;
+	git_strarray specs;
+	git_odb *odb = NULL;
+	git_reference *ref = NULL;
+	char spec[1100];
+	char *specp = spec;
+	char what[600];
+	int gr, have;
+
+	if (head == NULL)
+		return error_set(err, ERR_NOTFOUND, "no ref to fetch from '%s'", src->url);
+	gr = git_repository_odb(&odb, src->repo);
+	if (gr < 0)
+		return git_fail(src, err, gr, ERR_GENERIC, "cannot open the mirror's objects");
+	have = git_odb_exists(odb, &head->oid);
+	git_odb_free(odb);
+	if (have) {
+		gr = git_reference_create(&ref, src->repo, local_ref, &head->oid, 1, "auriga: fetch");
+		git_reference_free(ref);
+		if (gr < 0)
+			return git_fail(src, err, gr, ERR_GENERIC, "cannot update the mirror");
+		return 0;
+	}
+	snprintf(spec, sizeof(spec), "+%s:%s", head->name, local_ref);
+	specs.strings = &specp;
+	specs.count = 1;
+	git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+	callbacks_init(src, &opts.callbacks);
+	opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	opts.update_fetchhead = 0;
+	snprintf(what, sizeof(what), "cannot fetch '%s' from '%s'", head->name, src->url);
+	gr = git_remote_download(remote, &specs, &opts);
+	if (gr < 0)
+		return git_fail(src, err, gr, 0, what);
+	gr = git_remote_update_tips(remote, &opts.callbacks, 0, GIT_REMOTE_DOWNLOAD_TAGS_NONE, "auriga: fetch");
+	if (gr < 0)
+		return git_fail(src, err, gr, 0, what);
+	return 0;
+}
+
+static int ref_commit(git_repository *repo, const char *name, git_oid *out)
+{
+	git_reference *ref = NULL;
+	git_object *obj = NULL;
+	int gr;
+
+	gr = git_reference_lookup(&ref, repo, name);
+	if (gr == 0)
+		gr = git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT);
+	if (gr == 0)
+		git_oid_cpy(out, git_object_id(obj));
+	git_object_free(obj);
+	git_reference_free(ref);
+	return gr;
+}
+
+int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct error **err)
+{
+	git_remote *remote = NULL;
+	const git_remote_head **heads;
+	const git_remote_head *head;
+	git_reference *ref = NULL;
+	git_oid prev, now;
+	size_t n;
+	int r = 0, gr, had_prev;
+
+	memset(out, 0, sizeof(*out));
+	gitsrc_lock(src);
+	op_begin(src);
+	had_prev = src->full_ref && ref_commit(src->repo, src->full_ref, &prev) == 0;
+	r = connect_remote(src, GIT_DIRECTION_FETCH, &remote, err);
+	if (r < 0)
+		goto out;
+	gr = git_remote_ls(&heads, &n, remote);
+	if (gr < 0) {
+		r = git_fail(src, err, gr, 0, "cannot list the remote's refs");
+		goto out;
+	}
+	r = resolve_ref(src, heads, n, &head, err);
+	if (r < 0)
+		goto out;
+	if (!had_prev)
+		had_prev = ref_commit(src->repo, src->full_ref, &prev) == 0;
+	r = download_into(src, remote, head, STAGING_REF, err);
+	if (r < 0)
+		goto out;
+	gr = ref_commit(src->repo, STAGING_REF, &now);
+	if (gr < 0) {
+		r = git_fail(src, err, gr, ERR_PROTOCOL, "the fetched ref is not a commit");
+		error_wrap(err, "'%s' of '%s'", src->full_ref, src->url);
+		goto out;
+	}
+	git_oid_tostr(out->commit, sizeof(out->commit), &now);
+	if (had_prev)
+		git_oid_tostr(out->previous, sizeof(out->previous), &prev);
+	out->changed = !had_prev || !git_oid_equal(&prev, &now);
+	out->forced = had_prev && out->changed && git_graph_descendant_of(src->repo, &now, &prev) != 1;
+	if (src->signers) {
+		r = sshsig_verify_commit(src->signers, src->repo, out->commit, &out->signer, err);
+		if (r < 0) {
+			error_wrap(err, "'%s' of '%s'", src->full_ref, src->url);
+			goto out;
+		}
+	}
+	/* Only a commit that passed every check becomes the mirror's ref. */
+	gr = git_reference_create(&ref, src->repo, src->full_ref, &now, 1, "auriga: fetch");
+	if (gr < 0)
+		r = git_fail(src, err, gr, ERR_GENERIC, "cannot update the mirror");
+out:
+	git_reference_free(ref);
+	if (remote) {
+		git_remote_disconnect(remote);
+		git_remote_free(remote);
+	}
+	gitsrc_unlock(src);
+	if (r < 0) {
+		char keep[GITSRC_OID_HEX];
+
+		memcpy(keep, out->commit, sizeof(keep));
+		gitsrc_fetch_result_release(out);
+		memcpy(out->commit, keep, sizeof(keep));
+	}
+	return r;
+}
+
+int gitsrc_head(struct gitsrc *src, char out[GITSRC_OID_HEX], struct error **err)
+{
+	git_oid oid;
+	int r = 0;
+	char full[512];
+
+	gitsrc_lock(src);
+	if (src->full_ref == NULL) {
+		/* Before any fetch in this process: the mirror may hold a ref from an earlier run. */
+		snprintf(full, sizeof(full), "%s%s", str_has_prefix(src->ref, "refs/") ? "" : "refs/heads/", src->ref);
+		if (ref_commit(src->repo, full, &oid) < 0) {
+			snprintf(full, sizeof(full), "refs/tags/%s", src->ref);
+			if (ref_commit(src->repo, full, &oid) < 0) {
+				r = error_set(err, ERR_NOTFOUND, "no commit of '%s' fetched yet", src->ref);
+				goto out;
+			}
+		}
+	} else if (ref_commit(src->repo, src->full_ref, &oid) < 0) {
+		r = error_set(err, ERR_NOTFOUND, "no commit of '%s' fetched yet", src->ref);
+		goto out;
+	}
+	git_oid_tostr(out, GITSRC_OID_HEX, &oid);
+out:
+	gitsrc_unlock(src);
+	return r;
+}
+
+int gitsrc_snapshot(struct gitsrc *src, const char *commit, const char *path_prefix,
+		    struct gitsrc_snapshot **out, struct error **err)
+{
+	char head[GITSRC_OID_HEX];
+	int r;
+
+	if (commit == NULL) {
+		r = gitsrc_head(src, head, err);
+		if (r < 0)
+			return r;
+		commit = head;
+	}
+	gitsrc_lock(src);
+	r = gitsrc__snapshot_locked(src, src->repo, &src->limits, commit, path_prefix, out, err);
+	gitsrc_unlock(src);
+	return r;
+}
+
+int gitsrc_fetch_ref(struct gitsrc *src, const char *remote_ref, const char *local_ref, struct error **err)
+{
+	git_remote *remote = NULL;
+	const git_remote_head **heads;
+	const git_remote_head *head;
+	size_t n;
+	int r, gr;
+
+	gitsrc_lock(src);
+	op_begin(src);
+	r = connect_remote(src, GIT_DIRECTION_FETCH, &remote, err);
+	if (r < 0)
+		goto out;
+	gr = git_remote_ls(&heads, &n, remote);
+	if (gr < 0) {
+		r = git_fail(src, err, gr, 0, "cannot list the remote's refs");
+		goto out;
+	}
+	head = find_head(heads, n, remote_ref, remote_ref);
+	if (head == NULL) {
+		r = error_set(err, ERR_NOTFOUND, "'%s' has no '%s'", src->url, remote_ref);
+		goto out;
+	}
+	r = download_into(src, remote, head, local_ref, err);
+out:
+	if (remote) {
+		git_remote_disconnect(remote);
+		git_remote_free(remote);
+	}
+	gitsrc_unlock(src);
+	return r;
+}
+
+static const char *local_path(const char *url)
+{
+	if (strncmp(url, "file://", 7) == 0)
+		return url + 7;
+	if (url[0] == '/' || url[0] == '.')
+		return url;
+	return NULL;
+}
+
+/*
+ * libgit2's local transport moves the remote ref without checking its old
+ * value, so two writers could overwrite each other. For a remote on this
+ * machine the objects go over to a private ref, and the target ref is moved
+ * with compare-and-swap under the remote's ref lock.
+ */
+static int push_local_cas(struct gitsrc *src, const char *path, const char *local_ref, const char *remote_ref,
+			  const char *tmp_ref, struct error **err)
+{
+	git_repository *rrepo = NULL;
+	git_reference *ref = NULL;
+	git_oid lo, ro;
+	int r = 0, gr, have_remote;
+
+	gr = git_reference_name_to_id(&lo, src->repo, local_ref);
+	if (gr < 0)
+		return git_fail(src, err, gr, ERR_NOTFOUND, "no local ref to push");
+	gr = git_repository_open_bare(&rrepo, path);
+	if (gr < 0)
+		gr = git_repository_open(&rrepo, path);
+	if (gr < 0)
+		return git_fail(src, err, gr, ERR_TRANSPORT, "cannot open the remote repository");
+	have_remote = git_reference_name_to_id(&ro, rrepo, remote_ref) == 0;
+	if (have_remote) {
+		if (git_oid_equal(&lo, &ro))
+			goto out;
+		if (git_graph_descendant_of(src->repo, &lo, &ro) != 1) {
+			r = error_set(err, ERR_CONFLICT, "'%s' on '%s' moved: not a fast-forward", remote_ref, src->url);
+			goto out;
+		}
+		gr = git_reference_create_matching(&ref, rrepo, remote_ref, &lo, 1, &ro, "auriga: push");
+	} else {
+		gr = git_reference_create(&ref, rrepo, remote_ref, &lo, 0, "auriga: push");
+	}
+	if (gr == GIT_EMODIFIED || gr == GIT_EEXISTS || gr == GIT_ELOCKED)
+		r = error_set(err, ERR_CONFLICT, "'%s' on '%s' moved while pushing", remote_ref, src->url);
+	else if (gr < 0)
+		r = git_fail(src, err, gr, ERR_TRANSPORT, "cannot update the remote ref");
+out:
+	git_reference_free(ref);
+	ref = NULL;
+	if (git_reference_lookup(&ref, rrepo, tmp_ref) == 0)
+		git_reference_delete(ref);
+	git_reference_free(ref);
+	git_repository_free(rrepo);
+	return r;
+}
+
+int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remote_ref, struct error **err)
+{
+	static unsigned push_seq;
+	const char *lpath = local_path(src->url);
+	char tmp_ref[128];
+	git_remote *remote = NULL;
+	git_push_options opts;
+	git_strarray specs;
+	char spec[1100], what[700];
+	char *specp = spec;
+	int r = 0, gr;
+
+	gitsrc_lock(src);
+	op_begin(src);
+	gr = make_remote(src, &remote);
+	if (gr < 0) {
+		r = git_fail(src, err, gr, ERR_INVALID, "bad remote URL");
+		goto out;
+	}
+	if (lpath) {
+		snprintf(tmp_ref, sizeof(tmp_ref), "refs/auriga/incoming/%ld-%u", (long)getpid(),
+			 __atomic_add_fetch(&push_seq, 1, __ATOMIC_RELAXED));
+		snprintf(spec, sizeof(spec), "+%s:%s", local_ref, tmp_ref);
+	} else {
+		snprintf(spec, sizeof(spec), "%s:%s", local_ref, remote_ref);
+	}
+	specs.strings = &specp;
+	specs.count = 1;
+	git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
+	callbacks_init(src, &opts.callbacks);
+	snprintf(what, sizeof(what), "cannot push '%s' to '%s'", remote_ref, src->url);
+	gr = git_remote_push(remote, &specs, &opts);
+	if (gr < 0) {
+		r = git_fail(src, err, gr, 0, what);
+		goto out;
+	}
+	if (src->push_status) {
+		const char *s = src->push_status;
+		int moved = strstr(s, "fast-forward") || strstr(s, "fetch first") || strstr(s, "stale") ||
+			    strstr(s, "lock") || strstr(s, "failed to update");
+
+		r = error_set(err, moved ? ERR_CONFLICT : ERR_REFUSED, "%s: %s", what, s);
+		goto out;
+	}
+	if (lpath)
+		r = push_local_cas(src, lpath, local_ref, remote_ref, tmp_ref, err);
+out:
+	git_remote_free(remote);
+	gitsrc_unlock(src);
+	return r;
+}

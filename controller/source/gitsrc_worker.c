@@ -1,0 +1,331 @@
+/* The Git source's worker thread: fetch on start, on an interval and on demand; note pushes; reports back. */
+#include "source/gitsrc_worker.h"
+
+#include "runtime/log.h"
+#include "runtime/loop.h"
+#include "status/notes.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct note_job {
+	char *commit;
+	char *text;
+};
+
+struct gitsrc_worker {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;	/* wakes the worker */
+	pthread_cond_t reported;	/* wakes gitsrc_worker_wait */
+	struct gitsrc *src;
+	struct gitsrc_worker_config cfg;
+	char *notes_ref;
+	gitsrc_report_fn fn;
+	void *arg;
+	struct loop *loop;
+	int stop;
+	int fetch_wanted;
+	int64_t next_fetch;	/* monotonic ms */
+	unsigned failures;
+	struct note_job *notes;
+	size_t nnotes, notes_cap;
+	struct gitsrc_report **queue;
+	size_t nqueue, queue_cap;
+};
+
+void gitsrc_report_free(struct gitsrc_report *r)
+{
+	if (r == NULL)
+		return;
+	gitsrc_fetch_result_release(&r->fetch);
+	error_free(r->err);
+	free(r);
+}
+
+/* Delivery through the loop: the report rides along with the call. */
+struct loop_delivery {
+	gitsrc_report_fn fn;
+	void *arg;
+	struct gitsrc_report *r;
+};
+
+static void deliver_on_loop(struct loop *l, void *p)
+{
+	struct loop_delivery *d = p;
+
+	(void)l;
+	d->fn(d->arg, d->r);
+	free(d);
+}
+
+static void report(struct gitsrc_worker *w, struct gitsrc_report *r)
+{
+	if (w->loop) {
+		struct loop_delivery *d = xmalloc(sizeof(*d));
+
+		d->fn = w->fn;
+		d->arg = w->arg;
+		d->r = r;
+		if (loop_post(w->loop, deliver_on_loop, d) < 0) {
+			log_error("gitsrc", "cannot wake the loop: report dropped", LOG_END);
+			free(d);
+			gitsrc_report_free(r);
+		}
+		return;
+	}
+	if (w->fn) {
+		w->fn(w->arg, r);
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	XGROW(w->queue, w->queue_cap, w->nqueue + 1); /* NOLINT(bugprone-sizeof-expression): an array of pointers */
+	w->queue[w->nqueue++] = r;
+	pthread_cond_broadcast(&w->reported);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void do_fetch(struct gitsrc_worker *w)
+{
+	struct gitsrc_report *r = xcalloc(1, sizeof(*r));
+	int64_t now, began = now_ms();
+
+	r->job = GITSRC_JOB_FETCH;
+	r->ok = gitsrc_fetch(w->src, &r->fetch, &r->err) == 0;
+	now = now_ms();
+	r->duration_ms = now - began;
+	pthread_mutex_lock(&w->mu);
+	if (r->ok) {
+		w->failures = 0;
+		w->next_fetch = w->cfg.interval_ms >= 0 ? now + w->cfg.interval_ms : INT64_MAX;
+	} else {
+		w->failures++;
+		w->next_fetch = now + gitsrc_backoff_ms(w->failures, w->cfg.retry_min_ms, w->cfg.retry_max_ms);
+		r->retry_at_ms = w->next_fetch;
+	}
+	r->failures = w->failures;
+	pthread_mutex_unlock(&w->mu);
+	if (!r->ok)
+		log_warn("gitsrc", "fetch failed; the last good commit stays", "url", gitsrc_url(w->src), "error",
+			 error_msg(r->err), LOG_END);
+	report(w, r);
+}
+
+static void do_note(struct gitsrc_worker *w, struct note_job *job)
+{
+	struct gitsrc_report *r = xcalloc(1, sizeof(*r));
+	int64_t began = now_ms();
+
+	r->job = GITSRC_JOB_NOTE;
+	snprintf(r->note_commit, sizeof(r->note_commit), "%s", job->commit);
+	r->ok = notes_publish(w->src, w->notes_ref, job->commit, job->text, w->cfg.notes_push, &r->err) == 0;
+	r->duration_ms = now_ms() - began;
+	if (!r->ok)
+		log_warn("gitsrc", "status note not published", "commit", job->commit, "error", error_msg(r->err), LOG_END);
+	free(job->commit);
+	free(job->text);
+	report(w, r);
+}
+
+static void *worker_main(void *p)
+{
+	struct gitsrc_worker *w = p;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		int64_t now = now_ms();
+
+		if (w->nnotes) {
+			struct note_job job = w->notes[0];
+
+			memmove(w->notes, w->notes + 1, (w->nnotes - 1) * sizeof(*w->notes));
+			w->nnotes--;
+			pthread_mutex_unlock(&w->mu);
+			do_note(w, &job);
+			pthread_mutex_lock(&w->mu);
+			continue;
+		}
+		if (w->fetch_wanted || now >= w->next_fetch) {
+			w->fetch_wanted = 0;
+			pthread_mutex_unlock(&w->mu);
+			do_fetch(w);
+			pthread_mutex_lock(&w->mu);
+			continue;
+		}
+		{
+			struct timespec ts;
+			int64_t wait = w->next_fetch - now;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			if (wait > 3600 * 1000)
+				wait = 3600 * 1000;
+			ts.tv_sec += wait / 1000;
+			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&w->cond, &w->mu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static int start(struct gitsrc_worker **out, struct gitsrc *src, const struct gitsrc_worker_config *cfg,
+		 struct loop *l, gitsrc_report_fn fn, void *arg, struct error **err)
+{
+	struct gitsrc_worker *w = xcalloc(1, sizeof(*w));
+	pthread_condattr_t ca;
+	int e;
+
+	*out = NULL;
+	w->src = src;
+	if (cfg)
+		w->cfg = *cfg;
+	if (w->cfg.interval_ms == 0)
+		w->cfg.interval_ms = 60000;
+	if (w->cfg.retry_min_ms <= 0)
+		w->cfg.retry_min_ms = 1000;
+	if (w->cfg.retry_max_ms <= 0)
+		w->cfg.retry_max_ms = 300000;
+	w->notes_ref = xstrdup(w->cfg.notes_ref ? w->cfg.notes_ref : NOTES_DEFAULT_REF);
+	w->cfg.notes_ref = w->notes_ref;
+	w->fn = fn;
+	w->arg = arg;
+	w->loop = l;
+	w->fetch_wanted = 1;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &ca);
+	pthread_cond_init(&w->reported, &ca);
+	pthread_condattr_destroy(&ca);
+	e = pthread_create(&w->thread, NULL, worker_main, w);
+	if (e != 0) {
+		pthread_cond_destroy(&w->cond);
+		pthread_cond_destroy(&w->reported);
+		pthread_mutex_destroy(&w->mu);
+		free(w->notes_ref);
+		free(w);
+		return error_set(err, -e, "cannot start the Git worker thread: %s", strerror(e));
+	}
+	*out = w;
+	return 0;
+}
+
+int gitsrc_worker_start(struct gitsrc_worker **out, struct gitsrc *src, const struct gitsrc_worker_config *cfg,
+			gitsrc_report_fn fn, void *arg, struct error **err)
+{
+	return start(out, src, cfg, NULL, fn, arg, err);
+}
+
+int gitsrc_worker_start_loop(struct gitsrc_worker **out, struct gitsrc *src,
+			     const struct gitsrc_worker_config *cfg, struct loop *l, gitsrc_report_fn fn,
+			     void *arg, struct error **err)
+{
+	if (l == NULL || fn == NULL)
+		BUG("gitsrc_worker_start_loop needs a loop and a callback");
+	return start(out, src, cfg, l, fn, arg, err);
+}
+
+void gitsrc_worker_stop(struct gitsrc_worker *w)
+{
+	size_t i;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	for (i = 0; i < w->nnotes; i++) {
+		free(w->notes[i].commit);
+		free(w->notes[i].text);
+	}
+	free(w->notes);
+	for (i = 0; i < w->nqueue; i++)
+		gitsrc_report_free(w->queue[i]);
+	free(w->queue);
+	free(w->notes_ref);
+	pthread_cond_destroy(&w->cond);
+	pthread_cond_destroy(&w->reported);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
+
+void gitsrc_worker_fetch_now(struct gitsrc_worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->fetch_wanted = 1;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void gitsrc_worker_post_note(struct gitsrc_worker *w, const char *commit, const char *text)
+{
+	size_t i;
+
+	pthread_mutex_lock(&w->mu);
+	for (i = 0; i < w->nnotes; i++) {
+		if (strcmp(w->notes[i].commit, commit) == 0) {
+			free(w->notes[i].text);
+			w->notes[i].text = xstrdup(text);
+			goto out;
+		}
+	}
+	XGROW(w->notes, w->notes_cap, w->nnotes + 1);
+	w->notes[w->nnotes].commit = xstrdup(commit);
+	w->notes[w->nnotes].text = xstrdup(text);
+	w->nnotes++;
+out:
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static struct gitsrc_report *take(struct gitsrc_worker *w)
+{
+	struct gitsrc_report *r;
+
+	if (w->nqueue == 0)
+		return NULL;
+	r = w->queue[0];
+	memmove(w->queue, w->queue + 1, (w->nqueue - 1) * sizeof(*w->queue)); /* NOLINT(bugprone-sizeof-expression) */
+	w->nqueue--;
+	return r;
+}
+
+int gitsrc_worker_poll(struct gitsrc_worker *w, struct gitsrc_report **out)
+{
+	pthread_mutex_lock(&w->mu);
+	*out = take(w);
+	pthread_mutex_unlock(&w->mu);
+	return *out != NULL;
+}
+
+int gitsrc_worker_wait(struct gitsrc_worker *w, int64_t timeout_ms, struct gitsrc_report **out)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (w->nqueue == 0) {
+		if (pthread_cond_timedwait(&w->reported, &w->mu, &ts) == ETIMEDOUT)
+			break;
+	}
+	*out = take(w);
+	pthread_mutex_unlock(&w->mu);
+	return *out != NULL;
+}

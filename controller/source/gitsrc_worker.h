@@ -1,0 +1,77 @@
+/* The Git source's worker thread: fetches at start-up, on an interval and on demand, and pushes notes, off the loop. */
+#ifndef AURIGA_GITSRC_WORKER_H
+#define AURIGA_GITSRC_WORKER_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "source/gitsrc.h"
+
+struct loop;
+
+enum gitsrc_job { GITSRC_JOB_FETCH, GITSRC_JOB_NOTE };
+
+/*
+ * What the worker reports after each job. For a fetch: ok with the fetch
+ * result, or the error and when the next attempt is due (retry with backoff;
+ * the mirror keeps the last good commit). For a note: ok or the error.
+ */
+struct gitsrc_report {
+	enum gitsrc_job job;
+	int ok;
+	struct gitsrc_fetch_result fetch;
+	char note_commit[GITSRC_OID_HEX];
+	struct error *err;
+	int64_t retry_at_ms;		/* monotonic; 0 when no retry is scheduled */
+	unsigned failures;		/* consecutive fetch failures */
+	int64_t duration_ms;		/* how long the job took (fetch or note push) */
+};
+
+void gitsrc_report_free(struct gitsrc_report *r);
+
+/*
+ * Called on the worker thread with a report the callee now owns (free it with
+ * gitsrc_report_free). It must not block: copy and hand over, for example
+ * with loop_post().
+ */
+typedef void (*gitsrc_report_fn)(void *arg, struct gitsrc_report *r);
+
+struct gitsrc_worker_config {
+	int64_t interval_ms;	/* periodic fetch (default 60 s; <0: none) */
+	int64_t retry_min_ms;	/* first retry after a failure (default 1 s) */
+	int64_t retry_max_ms;	/* longest retry delay (default 5 min) */
+	const char *notes_ref;	/* default refs/notes/auriga */
+	int notes_push;		/* push notes to the remote (default off) */
+};
+
+struct gitsrc_worker;
+
+/*
+ * Starts the worker thread on src (which it does not own; free the worker
+ * first). It fetches at once, then every interval. When fn is NULL, reports
+ * queue up for gitsrc_worker_poll(); with a loop, use gitsrc_worker_start_loop.
+ */
+int gitsrc_worker_start(struct gitsrc_worker **out, struct gitsrc *src,
+			const struct gitsrc_worker_config *cfg, gitsrc_report_fn fn, void *arg,
+			struct error **err);
+/* The same, delivering each report on the loop thread through loop_post(). */
+int gitsrc_worker_start_loop(struct gitsrc_worker **out, struct gitsrc *src,
+			     const struct gitsrc_worker_config *cfg, struct loop *l,
+			     gitsrc_report_fn fn, void *arg, struct error **err);
+/* Stops the thread (waiting for a fetch in progress to end) and frees everything. */
+void gitsrc_worker_stop(struct gitsrc_worker *w);
+
+/* Thread-safe: asks for a fetch now (requests coalesce). */
+void gitsrc_worker_fetch_now(struct gitsrc_worker *w);
+/*
+ * Thread-safe: writes text as the note on commit and pushes it (merging with
+ * the remote's notes when they moved). A newer note for the same commit
+ * replaces one still queued.
+ */
+void gitsrc_worker_post_note(struct gitsrc_worker *w, const char *commit, const char *text);
+/* Thread-safe: takes the oldest queued report (when no callback was given); 1 when one was taken. */
+int gitsrc_worker_poll(struct gitsrc_worker *w, struct gitsrc_report **out);
+/* Thread-safe: waits up to timeout_ms for a queued report; 1 when one was taken. */
+int gitsrc_worker_wait(struct gitsrc_worker *w, int64_t timeout_ms, struct gitsrc_report **out);
+
+#endif

@@ -1,0 +1,403 @@
+/* Status notes: written on the applied commit, merged per commit (newer observedAt wins) and pushed with retries. */
+#include "status/notes.h"
+
+#include "buf.h"
+#include "runtime/log.h"
+#include "source/gitsrc.h"
+#include "util.h"
+
+#include <git2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REMOTE_NOTES_REF "refs/auriga/remote-notes"
+#define PUSH_ATTEMPTS 8
+
+static int git_err(struct error **err, int kind, const char *what)
+{
+	const git_error *ge = git_error_last();
+
+	return error_set(err, kind, "%s: %s", what, ge && ge->message ? ge->message : "unknown error");
+}
+
+static git_signature *auriga_sig(void)
+{
+	git_signature *sig = NULL;
+
+	if (git_signature_now(&sig, "auriga", "auriga@localhost") < 0)
+		BUG("cannot make a signature");
+	return sig;
+}
+
+int notes_write(git_repository *repo, const char *notes_ref, const char *commit_hex, const char *text,
+		struct error **err)
+{
+	git_oid target, note;
+	git_signature *sig;
+	int gr;
+
+	if (git_oid_fromstr(&target, commit_hex) < 0)
+		return error_set(err, ERR_INVALID, "'%s' is not a commit id", commit_hex);
+	sig = auriga_sig();
+	gr = git_note_create(&note, repo, notes_ref, sig, sig, &target, text, 1);
+	git_signature_free(sig);
+	if (gr < 0)
+		return git_err(err, ERR_GENERIC, "cannot write the status note");
+	return 0;
+}
+
+int notes_read(git_repository *repo, const char *notes_ref, const char *commit_hex, char **text,
+	       struct error **err)
+{
+	git_oid target;
+	git_note *note = NULL;
+	int gr;
+
+	*text = NULL;
+	if (git_oid_fromstr(&target, commit_hex) < 0)
+		return error_set(err, ERR_INVALID, "'%s' is not a commit id", commit_hex);
+	gr = git_note_read(&note, repo, notes_ref, &target);
+	if (gr == GIT_ENOTFOUND)
+		return error_set(err, ERR_NOTFOUND, "commit %.12s has no note in '%s'", commit_hex, notes_ref);
+	if (gr < 0)
+		return git_err(err, ERR_GENERIC, "cannot read the status note");
+	*text = xstrdup(git_note_message(note));
+	git_note_free(note);
+	return 0;
+}
+
+/* observedAt of a note, 0 when it has none or cannot be read. */
+static int64_t note_observed_at(const char *text)
+{
+	struct fleet_status s;
+	int64_t t;
+
+	if (text == NULL || status_parse_note(&s, text, strlen(text), NULL) < 0)
+		return 0;
+	t = s.observed_at;
+	status_release(&s);
+	return t;
+}
+
+static int lookup_ref_commit(git_repository *repo, const char *name, git_commit **out)
+{
+	git_reference *ref = NULL;
+	git_object *obj = NULL;
+	int gr;
+
+	*out = NULL;
+	gr = git_reference_lookup(&ref, repo, name);
+	if (gr == 0)
+		gr = git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT);
+	git_reference_free(ref);
+	if (gr == 0)
+		*out = (git_commit *)obj;
+	return gr;
+}
+
+int notes_merge(git_repository *repo, const char *ours_ref, const char *theirs_ref, struct error **err)
+{
+	git_commit *ours = NULL, *theirs = NULL, *cur = NULL, *next = NULL;
+	git_note_iterator *it = NULL;
+	git_signature *sig = auriga_sig();
+	git_reference *ref = NULL;
+	git_tree *tree = NULL;
+	git_oid blob, annotated, merged;
+	const git_commit *parents[2];
+	int r = 0, gr, taken = 0;
+
+	gr = lookup_ref_commit(repo, theirs_ref, &theirs);
+	if (gr < 0) {
+		r = git_err(err, gr == GIT_ENOTFOUND ? ERR_NOTFOUND : ERR_GENERIC, "cannot read the remote's notes");
+		goto out;
+	}
+	gr = lookup_ref_commit(repo, ours_ref, &ours);
+	if (gr == GIT_ENOTFOUND) {
+		/* Nothing of ours yet: take theirs whole. */
+		gr = git_reference_create(&ref, repo, ours_ref, git_commit_id(theirs), 1, "auriga: notes from remote");
+		if (gr < 0)
+			r = git_err(err, ERR_GENERIC, "cannot update the notes ref");
+		else
+			r = 1;
+		goto out;
+	}
+	if (gr < 0) {
+		r = git_err(err, ERR_GENERIC, "cannot read our notes");
+		goto out;
+	}
+	if (git_oid_equal(git_commit_id(ours), git_commit_id(theirs)) ||
+	    git_graph_descendant_of(repo, git_commit_id(ours), git_commit_id(theirs)) == 1)
+		goto out;	/* theirs is already in ours */
+	if (git_graph_descendant_of(repo, git_commit_id(theirs), git_commit_id(ours)) == 1) {
+		gr = git_reference_create(&ref, repo, ours_ref, git_commit_id(theirs), 1, "auriga: notes fast-forward");
+		if (gr < 0)
+			r = git_err(err, ERR_GENERIC, "cannot update the notes ref");
+		else
+			r = 1;
+		goto out;
+	}
+
+	/* Diverged: start from ours and lay their notes over it where theirs are newer or ours missing. */
+	gr = git_commit_lookup(&cur, repo, git_commit_id(ours));
+	if (gr == 0)
+		gr = git_note_commit_iterator_new(&it, theirs);
+	if (gr < 0) {
+		r = git_err(err, ERR_GENERIC, "cannot list the remote's notes");
+		goto out;
+	}
+	while ((gr = git_note_next(&blob, &annotated, it)) == 0) {
+		git_note *mine = NULL, *their = NULL;
+		int take;
+
+		if (git_note_commit_read(&their, repo, theirs, &annotated) < 0) {
+			r = git_err(err, ERR_GENERIC, "cannot read a note of the remote");
+			goto out;
+		}
+		gr = git_note_commit_read(&mine, repo, ours, &annotated);
+		if (gr == GIT_ENOTFOUND)
+			take = 1;
+		else if (gr < 0)
+			take = -1;
+		else
+			take = strcmp(git_note_message(mine), git_note_message(their)) != 0 &&
+			       note_observed_at(git_note_message(their)) > note_observed_at(git_note_message(mine));
+		git_note_free(mine);
+		if (take < 0) {
+			git_note_free(their);
+			r = git_err(err, ERR_GENERIC, "cannot read our note");
+			goto out;
+		}
+		if (take) {
+			git_oid new_commit, new_blob;
+
+			gr = git_note_commit_create(&new_commit, &new_blob, repo, cur, sig, sig, &annotated,
+						    git_note_message(their), 1);
+			if (gr == 0)
+				gr = git_commit_lookup(&next, repo, &new_commit);
+			if (gr < 0) {
+				git_note_free(their);
+				r = git_err(err, ERR_GENERIC, "cannot merge a note");
+				goto out;
+			}
+			git_commit_free(cur);
+			cur = next;
+			next = NULL;
+			taken++;
+		}
+		git_note_free(their);
+	}
+	if (gr != GIT_ITEROVER) {
+		r = git_err(err, ERR_GENERIC, "cannot list the remote's notes");
+		goto out;
+	}
+	gr = git_commit_tree(&tree, cur);
+	parents[0] = ours;
+	parents[1] = theirs;
+	if (gr == 0)
+		gr = git_commit_create(&merged, repo, NULL, sig, sig, NULL, "Merge status notes", tree, 2, parents);
+	if (gr == 0)
+		gr = git_reference_create_matching(&ref, repo, ours_ref, &merged, 1, git_commit_id(ours),
+						   "auriga: notes merge");
+	if (gr < 0) {
+		r = git_err(err, ERR_GENERIC, "cannot commit the merged notes");
+		goto out;
+	}
+	r = taken;
+out:
+	git_note_iterator_free(it);
+	git_tree_free(tree);
+	git_reference_free(ref);
+	git_commit_free(next);
+	git_commit_free(cur);
+	git_commit_free(ours);
+	git_commit_free(theirs);
+	git_signature_free(sig);
+	return r;
+}
+
+/*
+ * Writes the note unless the one already there is newer (by observedAt): the
+ * same rule as the merge, so a writer that took in a newer note from another
+ * writer does not put an older one back over it.
+ */
+static int notes_write_newer(git_repository *repo, const char *notes_ref, const char *commit_hex,
+			     const char *text, struct error **err)
+{
+	char *old = NULL;
+	int newer = 0;
+
+	if (notes_read(repo, notes_ref, commit_hex, &old, NULL) == 0)
+		newer = note_observed_at(old) > note_observed_at(text);
+	free(old);
+	if (newer)
+		return 0;
+	return notes_write(repo, notes_ref, commit_hex, text, err);
+}
+
+int notes_publish(struct gitsrc *src, const char *notes_ref, const char *commit_hex, const char *text,
+		  int push, struct error **err)
+{
+	struct error *e = NULL;
+	unsigned attempt;
+	int r;
+
+	if (notes_ref == NULL)
+		notes_ref = NOTES_DEFAULT_REF;
+	gitsrc_lock(src);
+	r = notes_write_newer(gitsrc_repo(src), notes_ref, commit_hex, text, err);
+	gitsrc_unlock(src);
+	if (r < 0 || !push)
+		return r;
+	for (attempt = 0; attempt < PUSH_ATTEMPTS; attempt++) {
+		error_clear(&e);
+		r = gitsrc_push_ref(src, notes_ref, notes_ref, &e);
+		if (r == 0 || error_code(e) != ERR_CONFLICT)
+			break;
+		/* The remote's notes moved: take them in and try again. */
+		log_debug("notes", "notes push refused, merging", "reason", error_msg(e), LOG_END);
+		error_clear(&e);
+		r = gitsrc_fetch_ref(src, notes_ref, REMOTE_NOTES_REF, &e);
+		if (r < 0)
+			break;
+		gitsrc_lock(src);
+		r = notes_merge(gitsrc_repo(src), notes_ref, REMOTE_NOTES_REF, &e);
+		gitsrc_unlock(src);
+		if (r < 0)
+			break;
+		r = ERR_CONFLICT;
+	}
+	if (r < 0) {
+		if (e == NULL)
+			error_set(&e, r, "the remote's notes kept moving: gave up after %u attempts", PUSH_ATTEMPTS);
+		if (err && *err == NULL) {
+			*err = e;
+			e = NULL;
+		}
+	}
+	error_free(e);
+	return r < 0 ? r : 0;
+}
+
+int notes_find_latest(git_repository *repo, const char *notes_ref, const char *start_hex, unsigned max_walk,
+		      char out_commit[41], char **text, struct error **err)
+{
+	git_revwalk *walk = NULL;
+	git_oid oid;
+	unsigned n = 0;
+	int r = 0, gr;
+
+	*text = NULL;
+	if (git_oid_fromstr(&oid, start_hex) < 0)
+		return error_set(err, ERR_INVALID, "'%s' is not a commit id", start_hex);
+	gr = git_revwalk_new(&walk, repo);
+	if (gr == 0)
+		gr = git_revwalk_push(walk, &oid);
+	if (gr < 0) {
+		r = git_err(err, ERR_GENERIC, "cannot walk the history");
+		goto out;
+	}
+	git_revwalk_simplify_first_parent(walk);
+	while (n++ < max_walk && git_revwalk_next(&oid, walk) == 0) {
+		git_note *note = NULL;
+
+		if (git_note_read(&note, repo, notes_ref, &oid) == 0) {
+			git_oid_tostr(out_commit, 41, &oid);
+			*text = xstrdup(git_note_message(note));
+			git_note_free(note);
+			goto out;
+		}
+	}
+	r = error_set(err, ERR_NOTFOUND, "no commit from %.12s back has a note in '%s'", start_hex, notes_ref);
+out:
+	git_revwalk_free(walk);
+	return r;
+}
+
+/* The debouncer. */
+
+void notes_debounce_init(struct notes_debounce *d, int64_t interval_ms)
+{
+	memset(d, 0, sizeof(*d));
+	d->interval_ms = interval_ms;
+	d->last_write_ms = INT64_MIN / 2;
+}
+
+void notes_debounce_release(struct notes_debounce *d)
+{
+	free(d->last_key);
+	free(d->pending);
+	free(d->pending_commit);
+	memset(d, 0, sizeof(*d));
+}
+
+/* What makes a status worth writing at once: its commit and every phase in it. */
+static char *phase_key(const struct fleet_status *s)
+{
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 1u << 20);
+	buf_printf(&b, "%s %s", s->commit ? s->commit : "", status_phase_name(s->phase));
+	for (i = 0; i < s->ndeployments; i++)
+		buf_printf(&b, " %s=%s", s->deployments[i].name, status_phase_name(s->deployments[i].phase));
+	return buf_detach(&b, NULL);
+}
+
+int notes_debounce_offer(struct notes_debounce *d, const struct fleet_status *s, int64_t now_ms, char **commit,
+			 char **text, struct error **err)
+{
+	char *key, *rendered = NULL;
+	int r;
+
+	*commit = NULL;
+	*text = NULL;
+	if (s->commit == NULL)
+		return error_set(err, ERR_INVALID, "a status note needs the commit it is about");
+	r = status_render_note(s, &rendered, err);
+	if (r < 0)
+		return r;
+	key = phase_key(s);
+	if (d->last_key == NULL || strcmp(key, d->last_key) != 0 || now_ms - d->last_write_ms >= d->interval_ms) {
+		free(d->last_key);
+		d->last_key = key;
+		d->last_write_ms = now_ms;
+		free(d->pending);
+		free(d->pending_commit);
+		d->pending = NULL;
+		d->pending_commit = NULL;
+		*commit = xstrdup(s->commit);
+		*text = rendered;
+		return 1;
+	}
+	free(key);
+	free(d->pending);
+	free(d->pending_commit);
+	d->pending = rendered;
+	d->pending_commit = xstrdup(s->commit);
+	return 0;
+}
+
+int notes_debounce_tick(struct notes_debounce *d, int64_t now_ms, char **commit, char **text)
+{
+	*commit = NULL;
+	*text = NULL;
+	if (d->pending == NULL || now_ms - d->last_write_ms < d->interval_ms)
+		return 0;
+	*commit = d->pending_commit;
+	*text = d->pending;
+	d->pending = NULL;
+	d->pending_commit = NULL;
+	d->last_write_ms = now_ms;
+	return 1;
+}
+
+int64_t notes_debounce_due_in(const struct notes_debounce *d, int64_t now_ms)
+{
+	int64_t due;
+
+	if (d->pending == NULL)
+		return -1;
+	due = d->last_write_ms + d->interval_ms - now_ms;
+	return due > 0 ? due : 0;
+}

@@ -1,0 +1,759 @@
+/* The status model, its note form (a summary line and a YAML document: written with libyaml's emitter, read with our bounded loader) and its JSON form (jansson). */
+#include "status/status.h"
+
+#include "buf.h"
+#include "util.h"
+#include "yaml_tree.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <yaml.h>
+
+#define NOTE_MAX (1u << 20)
+
+static const char *const phase_names[] = {
+	[STATUS_UNKNOWN] = "Unknown",
+	[STATUS_PROGRESSING] = "Progressing",
+	[STATUS_HEALTHY] = "Healthy",
+	[STATUS_DEGRADED] = "Degraded",
+	[STATUS_FAILED] = "Failed",
+	[STATUS_ROLLEDBACK] = "RolledBack",
+};
+
+const char *status_phase_name(enum status_phase p)
+{
+	if ((size_t)p >= ARRAY_SIZE(phase_names))
+		return "Unknown";
+	return phase_names[p];
+}
+
+int status_phase_parse(const char *s, enum status_phase *out)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(phase_names); i++) {
+		if (strcmp(s, phase_names[i]) == 0) {
+			*out = (enum status_phase)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void status_init(struct fleet_status *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+static void condition_release(struct status_condition *c)
+{
+	free(c->type);
+	free(c->status);
+	free(c->reason);
+	free(c->message);
+}
+
+static void deployment_release(struct status_deployment *d)
+{
+	size_t i;
+
+	free(d->name);
+	free(d->role);
+	free(d->revision);
+	free(d->strategy);
+	free(d->step);
+	free(d->last_error);
+	for (i = 0; i < d->nconditions; i++)
+		condition_release(&d->conditions[i]);
+	free(d->conditions);
+}
+
+void status_release(struct fleet_status *s)
+{
+	size_t i;
+
+	free(s->commit);
+	free(s->summary);
+	free(s->source_error);
+	for (i = 0; i < s->ndeployments; i++)
+		deployment_release(&s->deployments[i]);
+	free(s->deployments);
+	status_init(s);
+}
+
+struct status_deployment *status_add_deployment(struct fleet_status *s, const char *name)
+{
+	struct status_deployment *d;
+
+	s->deployments = xrealloc(s->deployments, (s->ndeployments + 1) * sizeof(*d));
+	d = &s->deployments[s->ndeployments++];
+	memset(d, 0, sizeof(*d));
+	d->name = xstrdup(name);
+	return d;
+}
+
+struct status_condition *status_add_condition(struct status_deployment *d, const char *type)
+{
+	struct status_condition *c;
+
+	d->conditions = xrealloc(d->conditions, (d->nconditions + 1) * sizeof(*c));
+	c = &d->conditions[d->nconditions++];
+	memset(c, 0, sizeof(*c));
+	c->type = xstrdup(type);
+	return c;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void status_copy(struct fleet_status *dst, const struct fleet_status *src)
+{
+	size_t i, j;
+
+	status_init(dst);
+	dst->commit = dup_or_null(src->commit);
+	dst->summary = dup_or_null(src->summary);
+	dst->source_error = dup_or_null(src->source_error);
+	dst->phase = src->phase;
+	dst->observed_at = src->observed_at;
+	for (i = 0; i < src->ndeployments; i++) {
+		const struct status_deployment *sd = &src->deployments[i];
+		struct status_deployment *d = status_add_deployment(dst, sd->name);
+
+		d->role = dup_or_null(sd->role);
+		d->phase = sd->phase;
+		d->revision = dup_or_null(sd->revision);
+		d->desired = sd->desired;
+		d->ready = sd->ready;
+		d->updated = sd->updated;
+		d->available = sd->available;
+		d->restarts = sd->restarts;
+		d->strategy = dup_or_null(sd->strategy);
+		d->step = dup_or_null(sd->step);
+		d->last_error = dup_or_null(sd->last_error);
+		d->started_at = sd->started_at;
+		d->finished_at = sd->finished_at;
+		for (j = 0; j < sd->nconditions; j++) {
+			const struct status_condition *sc = &sd->conditions[j];
+			struct status_condition *c = status_add_condition(d, sc->type);
+
+			c->status = dup_or_null(sc->status);
+			c->reason = dup_or_null(sc->reason);
+			c->message = dup_or_null(sc->message);
+			c->last_transition = sc->last_transition;
+		}
+	}
+}
+
+void status_counts(const struct fleet_status *s, long *ready, long *desired)
+{
+	size_t i;
+
+	*ready = 0;
+	*desired = 0;
+	for (i = 0; i < s->ndeployments; i++) {
+		*ready += s->deployments[i].ready;
+		*desired += s->deployments[i].desired;
+	}
+}
+
+int status_format_time(int64_t wall_ms, char *out, size_t n)
+{
+	time_t t = (time_t)(wall_ms / 1000);
+	struct tm tm;
+	char base[32];
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		return -1;
+	if (snprintf(out, n, "%s.%03dZ", base, (int)(wall_ms % 1000)) >= (int)n)
+		return -1;
+	return 0;
+}
+
+int status_parse_time(const char *s, int64_t *wall_ms)
+{
+	struct tm tm;
+	const char *p;
+	long ms = 0;
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (p == NULL)
+		return -1;
+	if (*p == '.') {
+		int digits = 0;
+
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			if (digits < 3)
+				ms = ms * 10 + (*p - '0');
+			digits++;
+			p++;
+		}
+		if (digits == 0)
+			return -1;
+		for (; digits < 3; digits++)
+			ms *= 10;
+	}
+	if (strcmp(p, "Z") != 0)
+		return -1;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	*wall_ms = (int64_t)t * 1000 + ms;
+	return 0;
+}
+
+/* Emitting: every scalar goes through libyaml, which quotes what needs quoting. */
+
+struct emit {
+	yaml_emitter_t em;
+	struct buf out;
+	int failed;
+};
+
+static int emit_write(void *data, unsigned char *buffer, size_t size)
+{
+	struct emit *e = data;
+
+	if (buf_append(&e->out, buffer, size) < 0) {
+		e->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static void emit_event(struct emit *e, yaml_event_t *ev)
+{
+	if (e->failed) {
+		yaml_event_delete(ev);
+		return;
+	}
+	if (!yaml_emitter_emit(&e->em, ev))
+		e->failed = 1;
+}
+
+/* Strings that a YAML 1.1 reader would take for another type are quoted to stay strings. */
+static int looks_typed(const char *s)
+{
+	static const char *const words[] = { "true", "false", "yes", "no", "on", "off", "null", "~", "y", "n" };
+	size_t i;
+	char *end;
+
+	if (*s == '\0')
+		return 1;
+	for (i = 0; i < ARRAY_SIZE(words); i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return 1;
+	(void)strtod(s, &end);
+	return *end == '\0';
+}
+
+static void emit_scalar(struct emit *e, const char *s, int force_quote)
+{
+	yaml_event_t ev;
+	yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
+
+	if (force_quote || looks_typed(s))
+		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s),
+					  style == YAML_ANY_SCALAR_STYLE, 1, style)) {
+		e->failed = 1;
+		return;
+	}
+	emit_event(e, &ev);
+}
+
+static void emit_key(struct emit *e, const char *k)
+{
+	emit_scalar(e, k, 0);
+}
+
+static void emit_str(struct emit *e, const char *k, const char *v)
+{
+	if (v == NULL)
+		return;
+	emit_key(e, k);
+	emit_scalar(e, v, 0);
+}
+
+static void emit_long(struct emit *e, const char *k, long v)
+{
+	char n[32];
+	yaml_event_t ev;
+
+	snprintf(n, sizeof(n), "%ld", v);
+	emit_key(e, k);
+	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)n, (int)strlen(n), 1, 0,
+					  YAML_PLAIN_SCALAR_STYLE)) {
+		e->failed = 1;
+		return;
+	}
+	emit_event(e, &ev);
+}
+
+static void emit_time(struct emit *e, const char *k, int64_t ms)
+{
+	char t[40];
+
+	if (ms <= 0 || status_format_time(ms, t, sizeof(t)) < 0)
+		return;
+	emit_key(e, k);
+	emit_scalar(e, t, 0);
+}
+
+static void emit_mapping_start(struct emit *e)
+{
+	yaml_event_t ev;
+
+	yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+	emit_event(e, &ev);
+}
+
+static void emit_mapping_end(struct emit *e)
+{
+	yaml_event_t ev;
+
+	yaml_mapping_end_event_initialize(&ev);
+	emit_event(e, &ev);
+}
+
+static void emit_deployment(struct emit *e, const struct status_deployment *d)
+{
+	yaml_event_t ev;
+
+	emit_key(e, d->name);
+	emit_mapping_start(e);
+	emit_str(e, "role", d->role);
+	emit_str(e, "phase", status_phase_name(d->phase));
+	emit_str(e, "revision", d->revision);
+	emit_long(e, "desired", d->desired);
+	emit_long(e, "ready", d->ready);
+	emit_long(e, "updated", d->updated);
+	emit_long(e, "available", d->available);
+	emit_long(e, "restarts", d->restarts);
+	emit_str(e, "strategy", d->strategy);
+	emit_str(e, "step", d->step);
+	if (d->nconditions) {
+		emit_key(e, "conditions");
+		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+		emit_event(e, &ev);
+		for (size_t i = 0; i < d->nconditions; i++) {
+			const struct status_condition *c = &d->conditions[i];
+
+			emit_mapping_start(e);
+			emit_str(e, "type", c->type);
+			emit_str(e, "status", c->status);
+			emit_str(e, "reason", c->reason);
+			emit_str(e, "message", c->message);
+			emit_time(e, "lastTransitionTime", c->last_transition);
+			emit_mapping_end(e);
+		}
+		yaml_sequence_end_event_initialize(&ev);
+		emit_event(e, &ev);
+	}
+	emit_str(e, "lastError", d->last_error);
+	emit_time(e, "startedAt", d->started_at);
+	emit_time(e, "finishedAt", d->finished_at);
+	emit_mapping_end(e);
+}
+
+int status_render_note(const struct fleet_status *s, char **out, struct error **err)
+{
+	struct emit e;
+	yaml_event_t ev;
+	long ready, desired;
+	size_t i;
+	int r = 0;
+
+	memset(&e, 0, sizeof(e));
+	buf_init(&e.out, NOTE_MAX);
+	status_counts(s, &ready, &desired);
+	/* The summary line is ours: a stray newline in the detail must not start the YAML early. */
+	buf_printf(&e.out, "auriga: %s %ld/%ld ready", status_phase_name(s->phase), ready, desired);
+	if (s->summary && *s->summary) {
+		buf_puts(&e.out, ", ");
+		for (i = 0; s->summary[i]; i++)
+			buf_putc(&e.out, s->summary[i] == '\n' || s->summary[i] == '\r' ? ' ' : s->summary[i]);
+	}
+	buf_puts(&e.out, "\n\n");
+
+	if (!yaml_emitter_initialize(&e.em)) {
+		r = error_set(err, ERR_GENERIC, "cannot start the YAML emitter");
+		goto out;
+	}
+	yaml_emitter_set_output(&e.em, emit_write, &e);
+	yaml_emitter_set_unicode(&e.em, 1);
+	yaml_emitter_set_width(&e.em, -1);
+	yaml_emitter_set_indent(&e.em, 2);
+
+	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+	emit_event(&e, &ev);
+	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+	emit_event(&e, &ev);
+	emit_mapping_start(&e);
+	emit_str(&e, "commit", s->commit);
+	emit_str(&e, "phase", status_phase_name(s->phase));
+	emit_long(&e, "ready", ready);
+	emit_long(&e, "desired", desired);
+	emit_str(&e, "summary", s->summary);
+	emit_time(&e, "observedAt", s->observed_at);
+	if (s->source_error) {
+		emit_key(&e, "source");
+		emit_mapping_start(&e);
+		emit_str(&e, "lastError", s->source_error);
+		emit_mapping_end(&e);
+	}
+	emit_key(&e, "deployments");
+	if (s->ndeployments == 0) {
+		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_FLOW_MAPPING_STYLE);
+		emit_event(&e, &ev);
+		emit_mapping_end(&e);
+	} else {
+		emit_mapping_start(&e);
+		for (i = 0; i < s->ndeployments; i++)
+			emit_deployment(&e, &s->deployments[i]);
+		emit_mapping_end(&e);
+	}
+	emit_mapping_end(&e);
+	yaml_document_end_event_initialize(&ev, 1);
+	emit_event(&e, &ev);
+	yaml_stream_end_event_initialize(&ev);
+	emit_event(&e, &ev);
+	if (!e.failed && !yaml_emitter_flush(&e.em))
+		e.failed = 1;
+	if (e.failed) {
+		r = error_set(err, e.em.error ? ERR_INVALID : ERR_TOOBIG, "cannot render the status note: %s",
+			      e.em.problem ? e.em.problem : "larger than 1 MiB");
+		goto out;
+	}
+	if (e.out.len && e.out.data[e.out.len - 1] != '\n')
+		buf_putc(&e.out, '\n');
+	*out = buf_detach(&e.out, NULL);
+out:
+	yaml_emitter_delete(&e.em);
+	buf_release(&e.out);
+	return r;
+}
+
+/*
+ * Parsing: notes come from the remote, so they go through our bounded loader
+ * (depth, aliases, nodes with aliases expanded, sizes), then a walk over the
+ * nodes we know. Lines in messages count the summary line: the YAML starts on
+ * line 2 of the note.
+ */
+
+/* A note has a handful of levels and one entry per deployment; these leave room for any real fleet. */
+static const struct ytree_limits note_limits = {
+	.max_depth = 16,
+	.max_aliases = 64,
+	.max_nodes = 200000,
+	.max_scalar = 64 * 1024,
+	.max_document = NOTE_MAX,
+	.max_file = NOTE_MAX,
+	.max_documents = 4,
+};
+
+struct parse {
+	struct error **err;
+	int r;
+};
+
+static int perr(struct parse *p, const struct ynode *n, const char *what)
+{
+	if (p->r == 0)
+		p->r = error_set(p->err, ERR_INVALID, "status note line %d: %s", n->line + 1, what);
+	return p->r;
+}
+
+/* The text of a scalar of any resolved type (a revision of digits reads as an integer). */
+static const char *scalar(struct parse *p, const struct ynode *n, const char *field)
+{
+	if (n->type != YNODE_SCALAR) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "'%s' must be a scalar", field);
+		perr(p, n, msg);
+		return NULL;
+	}
+	return n->str;
+}
+
+static void set_str(struct parse *p, const struct ynode *n, const char *field, char **dst)
+{
+	const char *v = scalar(p, n, field);
+
+	if (v) {
+		free(*dst);
+		*dst = xstrdup(v);
+	}
+}
+
+static void set_long(struct parse *p, const struct ynode *n, const char *field, long *dst)
+{
+	const char *v = scalar(p, n, field);
+
+	if (v && parse_long(v, 0, 1L << 30, dst) < 0) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "'%s' must be a count", field);
+		perr(p, n, msg);
+	}
+}
+
+static void set_time(struct parse *p, const struct ynode *n, const char *field, int64_t *dst)
+{
+	const char *v = scalar(p, n, field);
+
+	if (v && status_parse_time(v, dst) < 0) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "'%s' must be an RFC 3339 UTC time", field);
+		perr(p, n, msg);
+	}
+}
+
+static void set_phase(struct parse *p, const struct ynode *n, enum status_phase *dst)
+{
+	const char *v = scalar(p, n, "phase");
+
+	if (v && status_phase_parse(v, dst) < 0)
+		perr(p, n, "unknown phase");
+}
+
+static void parse_condition(struct parse *p, const struct ynode *n, struct status_deployment *d)
+{
+	struct status_condition *c;
+	size_t i;
+
+	if (n->type != YNODE_MAP) {
+		perr(p, n, "a condition must be a mapping");
+		return;
+	}
+	c = status_add_condition(d, "");
+	for (i = 0; i + 1 < n->n && !p->r; i += 2) {
+		const struct ynode *v = n->kids[i + 1];
+		const char *key = scalar(p, n->kids[i], "key");
+
+		if (key == NULL)
+			break;
+		if (strcmp(key, "type") == 0)
+			set_str(p, v, key, &c->type);
+		else if (strcmp(key, "status") == 0)
+			set_str(p, v, key, &c->status);
+		else if (strcmp(key, "reason") == 0)
+			set_str(p, v, key, &c->reason);
+		else if (strcmp(key, "message") == 0)
+			set_str(p, v, key, &c->message);
+		else if (strcmp(key, "lastTransitionTime") == 0)
+			set_time(p, v, key, &c->last_transition);
+	}
+}
+
+static void parse_deployment(struct parse *p, const char *name, const struct ynode *n, struct fleet_status *s)
+{
+	struct status_deployment *d;
+	size_t i, j;
+
+	if (n->type != YNODE_MAP) {
+		perr(p, n, "a deployment must be a mapping");
+		return;
+	}
+	d = status_add_deployment(s, name);
+	for (i = 0; i + 1 < n->n && !p->r; i += 2) {
+		const struct ynode *v = n->kids[i + 1];
+		const char *key = scalar(p, n->kids[i], "key");
+
+		if (key == NULL)
+			break;
+		if (strcmp(key, "role") == 0)
+			set_str(p, v, key, &d->role);
+		else if (strcmp(key, "phase") == 0)
+			set_phase(p, v, &d->phase);
+		else if (strcmp(key, "revision") == 0)
+			set_str(p, v, key, &d->revision);
+		else if (strcmp(key, "desired") == 0)
+			set_long(p, v, key, &d->desired);
+		else if (strcmp(key, "ready") == 0)
+			set_long(p, v, key, &d->ready);
+		else if (strcmp(key, "updated") == 0)
+			set_long(p, v, key, &d->updated);
+		else if (strcmp(key, "available") == 0)
+			set_long(p, v, key, &d->available);
+		else if (strcmp(key, "restarts") == 0)
+			set_long(p, v, key, &d->restarts);
+		else if (strcmp(key, "strategy") == 0)
+			set_str(p, v, key, &d->strategy);
+		else if (strcmp(key, "step") == 0)
+			set_str(p, v, key, &d->step);
+		else if (strcmp(key, "lastError") == 0)
+			set_str(p, v, key, &d->last_error);
+		else if (strcmp(key, "startedAt") == 0)
+			set_time(p, v, key, &d->started_at);
+		else if (strcmp(key, "finishedAt") == 0)
+			set_time(p, v, key, &d->finished_at);
+		else if (strcmp(key, "conditions") == 0) {
+			if (v->type != YNODE_SEQ) {
+				perr(p, v, "'conditions' must be a list");
+				break;
+			}
+			for (j = 0; j < v->n && !p->r; j++)
+				parse_condition(p, v->kids[j], d);
+		}
+	}
+}
+
+static void parse_root(struct parse *p, const struct ynode *root, struct fleet_status *s)
+{
+	size_t i, j;
+
+	if (root == NULL || root->type != YNODE_MAP) {
+		if (p->r == 0)
+			p->r = error_set(p->err, ERR_INVALID, "status note: the document is not a mapping");
+		return;
+	}
+	for (i = 0; i + 1 < root->n && !p->r; i += 2) {
+		const struct ynode *v = root->kids[i + 1];
+		const char *key = scalar(p, root->kids[i], "key");
+
+		if (key == NULL)
+			break;
+		if (strcmp(key, "commit") == 0)
+			set_str(p, v, key, &s->commit);
+		else if (strcmp(key, "phase") == 0)
+			set_phase(p, v, &s->phase);
+		else if (strcmp(key, "summary") == 0)
+			set_str(p, v, key, &s->summary);
+		else if (strcmp(key, "observedAt") == 0)
+			set_time(p, v, key, &s->observed_at);
+		else if (strcmp(key, "source") == 0 && v->type == YNODE_MAP) {
+			for (j = 0; j + 1 < v->n && !p->r; j += 2) {
+				const char *sk = scalar(p, v->kids[j], "key");
+
+				if (sk && strcmp(sk, "lastError") == 0)
+					set_str(p, v->kids[j + 1], sk, &s->source_error);
+			}
+		} else if (strcmp(key, "deployments") == 0) {
+			if (v->type != YNODE_MAP) {
+				perr(p, v, "'deployments' must be a mapping");
+				break;
+			}
+			for (j = 0; j + 1 < v->n && !p->r; j += 2) {
+				const char *name = scalar(p, v->kids[j], "name");
+
+				if (name)
+					parse_deployment(p, name, v->kids[j + 1], s);
+			}
+		}
+	}
+}
+
+int status_parse_note(struct fleet_status *out, const char *text, size_t len, struct error **err)
+{
+	struct ytree t;
+	struct ytree_error yerr;
+	struct parse p;
+	const char *nl;
+	size_t off;
+
+	status_init(out);
+	memset(&p, 0, sizeof(p));
+	p.err = err;
+	if (len > NOTE_MAX)
+		return error_set(err, ERR_TOOBIG, "status note: %zu bytes, more than 1 MiB", len);
+	if (len < 8 || strncmp(text, "auriga: ", 8) != 0)
+		return error_set(err, ERR_INVALID, "status note: the first line does not start with 'auriga: '");
+	nl = memchr(text, '\n', len);
+	off = nl ? (size_t)(nl - text) + 1 : len;
+	memset(&yerr, 0, sizeof(yerr));
+	if (ytree_parse(&t, "status note", text + off, len - off, &note_limits, &yerr) < 0) {
+		if (yerr.line > 0)
+			p.r = error_set(err, ERR_INVALID, "status note line %d: %s", yerr.line + 1, yerr.msg);
+		else
+			p.r = error_set(err, ERR_INVALID, "status note: %s", yerr.msg);
+		ytree_release(&t);
+		return p.r;
+	}
+	/* Only the first document is the status; a note without one is not a mapping either. */
+	parse_root(&p, t.n_docs > 0 ? t.docs[0].root : NULL, out);
+	ytree_release(&t);
+	if (p.r)
+		status_release(out);
+	return p.r;
+}
+
+static void json_str(json_t *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_set_new(o, k, json_string(v));
+}
+
+static void json_time(json_t *o, const char *k, int64_t ms)
+{
+	char t[40];
+
+	if (ms > 0 && status_format_time(ms, t, sizeof(t)) == 0)
+		json_object_set_new(o, k, json_string(t));
+}
+
+json_t *status_to_json(const struct fleet_status *s)
+{
+	json_t *root = json_object(), *deps = json_array();
+	long ready, desired;
+	size_t i, j;
+
+	status_counts(s, &ready, &desired);
+	json_str(root, "commit", s->commit);
+	json_str(root, "phase", status_phase_name(s->phase));
+	json_object_set_new(root, "ready", json_integer(ready));
+	json_object_set_new(root, "desired", json_integer(desired));
+	json_str(root, "summary", s->summary);
+	json_time(root, "observedAt", s->observed_at);
+	if (s->source_error) {
+		json_t *src = json_object();
+
+		json_str(src, "lastError", s->source_error);
+		json_object_set_new(root, "source", src);
+	}
+	for (i = 0; i < s->ndeployments; i++) {
+		const struct status_deployment *d = &s->deployments[i];
+		json_t *o = json_object(), *conds = json_array();
+
+		json_str(o, "name", d->name);
+		json_str(o, "role", d->role);
+		json_str(o, "phase", status_phase_name(d->phase));
+		json_str(o, "revision", d->revision);
+		json_object_set_new(o, "desired", json_integer(d->desired));
+		json_object_set_new(o, "ready", json_integer(d->ready));
+		json_object_set_new(o, "updated", json_integer(d->updated));
+		json_object_set_new(o, "available", json_integer(d->available));
+		json_object_set_new(o, "restarts", json_integer(d->restarts));
+		json_str(o, "strategy", d->strategy);
+		json_str(o, "step", d->step);
+		for (j = 0; j < d->nconditions; j++) {
+			const struct status_condition *c = &d->conditions[j];
+			json_t *co = json_object();
+
+			json_str(co, "type", c->type);
+			json_str(co, "status", c->status);
+			json_str(co, "reason", c->reason);
+			json_str(co, "message", c->message);
+			json_time(co, "lastTransitionTime", c->last_transition);
+			json_array_append_new(conds, co);
+		}
+		json_object_set_new(o, "conditions", conds);
+		json_str(o, "lastError", d->last_error);
+		json_time(o, "startedAt", d->started_at);
+		json_time(o, "finishedAt", d->finished_at);
+		json_array_append_new(deps, o);
+	}
+	json_object_set_new(root, "deployments", deps);
+	return root;
+}

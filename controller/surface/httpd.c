@@ -1,0 +1,826 @@
+/* The HTTP server on libmicrohttpd: routes, bearer tokens, body and time bounds, slow-client cut-off. */
+#include "surface/httpd.h"
+
+#include "buf.h"
+#include "runtime/file.h"
+#include "runtime/log.h"
+#include "status/metrics.h"
+#include "surface/webhook.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TOKEN_MAX 4096
+#define PEM_MAX (1024 * 1024)
+#define METRICS_MAX (16 * 1024 * 1024)
+#define NAME_MAX_LEN 128
+
+/*
+ * libmicrohttpd's own connection timeout counts inactivity, so a client that
+ * sends one byte a second is never idle. Each connection therefore carries a
+ * state and a time, kept by the callbacks below, and a watchdog thread shuts
+ * down (shutdown(2), never close: libmicrohttpd owns the descriptor) any
+ * connection that has been reading one request for longer than
+ * request_timeout_ms. The list is guarded by h->lock, and a connection leaves
+ * it in the CLOSED notification, before libmicrohttpd closes the descriptor,
+ * so the watchdog never touches a descriptor that was reused.
+ */
+enum conn_state { CONN_IDLE, CONN_READING, CONN_ANSWERING };
+
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	enum conn_state state;
+	int64_t since;
+	int cut;
+};
+
+enum route {
+	R_NONE,
+	R_LIVE,
+	R_READY,
+	R_STARTUP,
+	R_METRICS,
+	R_STATUS,
+	R_DEPLOYMENT,
+	R_ACTION,
+	R_SYNC,
+	R_WEBHOOK,
+};
+
+static const char *const route_names[] = { "notfound", "live", "ready", "startup", "metrics",
+					    "status", "deployment", "action", "sync", "webhook" };
+
+struct request {
+	enum route route;
+	int started;
+	int post;			/* the route wants POST (else GET) */
+	enum httpd_action action;
+	enum webhook_provider provider;
+	char name[NAME_MAX_LEN + 1];
+	struct buf body;
+};
+
+struct httpd {
+	struct MHD_Daemon *d;
+	struct httpd_provider p;
+	struct auriga_metrics *m;
+	struct webhook *wh;
+	size_t max_body;
+	long request_timeout_ms;
+	long idle_timeout_ms;
+	uint16_t port;
+	char *cert_pem, *key_pem;
+
+	pthread_mutex_t lock;		/* conns, token */
+	struct conn *conns;
+	unsigned char token_key[32];	/* tokens are compared as HMACs under this key */
+	unsigned char token_mac[32];
+	int have_token;
+
+	pthread_t watchdog;
+	pthread_cond_t wake;
+	int stop;
+	int watchdog_running;
+};
+
+void httpd_options_init(struct httpd_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->listen = "127.0.0.1:8080";
+	o->max_body = 1024 * 1024;
+	o->max_connections = 64;
+	o->idle_timeout_s = 30;
+	o->request_timeout_ms = 10000;
+	o->threads = 2;
+}
+
+static int read_small_file(const char *what, const char *path, size_t max, struct buf *out,
+			   struct error **err)
+{
+	int rc;
+
+	buf_init(out, max);
+	rc = file_read(path, what, FILE_REGULAR | FILE_SECRET, out, err);
+	if (rc < 0) {
+		OPENSSL_cleanse(out->data, out->len);
+		buf_release(out);
+	}
+	return rc;
+}
+
+static void token_hmac(const struct httpd *h, const void *data, size_t len, unsigned char out[32])
+{
+	unsigned int outlen = 32;
+
+	if (!HMAC(EVP_sha256(), h->token_key, sizeof(h->token_key), data, len, out, &outlen))
+		BUG("HMAC-SHA256 failed");
+}
+
+int httpd_reload_token(struct httpd *h, const char *path, struct error **err)
+{
+	struct buf b;
+	unsigned char mac[32];
+	size_t len;
+	int rc;
+
+	rc = read_small_file("API token file", path, TOKEN_MAX, &b, err);
+	if (rc < 0)
+		return rc;
+	len = b.len;
+	while (len && (b.data[len - 1] == '\n' || b.data[len - 1] == '\r' || b.data[len - 1] == ' '))
+		len--;
+	if (len == 0) {
+		rc = error_set(err, ERR_INVALID, "API token file '%s' is empty", path);
+		goto out;
+	}
+	token_hmac(h, b.data, len, mac);
+	pthread_mutex_lock(&h->lock);
+	memcpy(h->token_mac, mac, sizeof(mac));
+	h->have_token = 1;
+	pthread_mutex_unlock(&h->lock);
+out:
+	if (b.cap)
+		OPENSSL_cleanse(b.data, b.cap);
+	buf_release(&b);
+	return rc;
+}
+
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? (struct conn *)ci->socket_context : NULL;
+}
+
+static void conn_set(struct httpd *h, struct MHD_Connection *c, enum conn_state st)
+{
+	struct conn *k = conn_of(c);
+
+	if (!k)
+		return;
+	pthread_mutex_lock(&h->lock);
+	k->state = st;
+	k->since = now_ms();
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct httpd *h = cls;
+	struct conn *k;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		k = xcalloc(1, sizeof(*k));
+		k->fd = ci ? ci->connect_fd : -1;
+		k->state = CONN_READING;
+		k->since = now_ms();
+		pthread_mutex_lock(&h->lock);
+		k->next = h->conns;
+		if (h->conns)
+			h->conns->prev = k;
+		h->conns = k;
+		pthread_mutex_unlock(&h->lock);
+		*socket_context = k;
+		return;
+	}
+	k = *socket_context;
+	if (!k)
+		return;
+	pthread_mutex_lock(&h->lock);
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		h->conns = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	pthread_mutex_unlock(&h->lock);
+	free(k);
+	*socket_context = NULL;
+}
+
+/* Called when a request line has arrived: an idle keep-alive connection starts reading again. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct conn *k = conn_of(c);
+	struct httpd *h = cls;
+
+	(void)uri;
+	if (k) {
+		pthread_mutex_lock(&h->lock);
+		if (k->state == CONN_IDLE) {
+			k->state = CONN_READING;
+			k->since = now_ms();
+		}
+		pthread_mutex_unlock(&h->lock);
+	}
+	return NULL;
+}
+
+static void *watchdog_main(void *arg)
+{
+	struct httpd *h = arg;
+	struct timespec ts;
+	struct conn *k;
+
+	pthread_mutex_lock(&h->lock);
+	while (!h->stop) {
+		int64_t now = now_ms();
+		unsigned cut = 0;
+
+		for (k = h->conns; k; k = k->next) {
+			long limit = k->state == CONN_READING ? h->request_timeout_ms
+				     : k->state == CONN_IDLE  ? h->idle_timeout_ms
+							      : -1;
+
+			if (limit < 0 || k->cut || k->fd < 0 || now - k->since <= limit)
+				continue;
+			/* Counted first, so the count is there when the client sees the close. */
+			if (k->state == CONN_READING && h->m)
+				metric_inc(h->m->http_cut_off, NULL);
+			if (k->state == CONN_READING)
+				cut++;
+			shutdown(k->fd, SHUT_RDWR);
+			k->cut = 1;
+		}
+		if (cut) {
+			pthread_mutex_unlock(&h->lock);
+			log_warn("httpd", "connection cut off: request not received in time", LOG_END);
+			pthread_mutex_lock(&h->lock);
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&h->wake, &h->lock, &ts);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct request *r = *con_cls;
+	struct httpd *h = cls;
+
+	(void)toe;
+	conn_set(h, c, CONN_IDLE);
+	if (!r)
+		return;
+	buf_release(&r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_debug("httpd", msg, LOG_END);
+}
+
+static enum MHD_Result send_buf(struct httpd *h, struct MHD_Connection *c, const struct request *r,
+				unsigned status, const char *type, char *data, size_t len)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(data);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"auriga\"");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r && r->post ? "POST" : "GET, HEAD");
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	if (h->m) {
+		char code[8];
+
+		snprintf(code, sizeof(code), "%u", status);
+		metric_inc(h->m->http_requests, METRIC_LABELS(route_names[r ? r->route : R_NONE], code));
+	}
+	return ret;
+}
+
+static enum MHD_Result send_json(struct httpd *h, struct MHD_Connection *c, const struct request *r,
+				 unsigned status, json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	json_decref(doc);
+	if (!s)
+		return MHD_NO;
+	return send_buf(h, c, r, status, "application/json", s, strlen(s));
+}
+
+static enum MHD_Result send_error(struct httpd *h, struct MHD_Connection *c, const struct request *r,
+				  unsigned status, const char *msg)
+{
+	return send_json(h, c, r, status, json_pack("{s:s}", "error", msg));
+}
+
+static int valid_name(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > NAME_MAX_LEN)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '-' || ch == '_' || ch == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Maps a path to a route; R_NONE when nothing matches. */
+static void route(struct request *r, const char *url)
+{
+	static const struct {
+		const char *path;
+		enum route route;
+	} fixed[] = {
+		{ "/healthz", R_LIVE },	       { "/q/health/live", R_LIVE },
+		{ "/readyz", R_READY },	       { "/q/health/ready", R_READY },
+		{ "/q/health/startup", R_STARTUP }, { "/metrics", R_METRICS },
+		{ "/api/v1/status", R_STATUS },    { "/api/v1/sync", R_SYNC },
+	};
+	static const char *const actions[] = { "promote", "abort", "rollback" };
+	const char *rest, *slash;
+	size_t i;
+
+	r->route = R_NONE;
+	for (i = 0; i < ARRAY_SIZE(fixed); i++) {
+		if (strcmp(url, fixed[i].path) == 0) {
+			r->route = fixed[i].route;
+			r->post = r->route == R_SYNC;
+			if (r->route == R_SYNC)
+				r->action = HTTPD_SYNC;
+			return;
+		}
+	}
+	if (str_has_prefix(url, "/api/v1/webhooks/")) {
+		if (webhook_provider_parse(url + strlen("/api/v1/webhooks/"), &r->provider) == 0) {
+			r->route = R_WEBHOOK;
+			r->post = 1;
+		}
+		return;
+	}
+	if (!str_has_prefix(url, "/api/v1/deployments/"))
+		return;
+	rest = url + strlen("/api/v1/deployments/");
+	slash = strchr(rest, '/');
+	if (!valid_name(rest, slash ? (size_t)(slash - rest) : strlen(rest)))
+		return;
+	snprintf(r->name, sizeof(r->name), "%.*s", (int)(slash ? (size_t)(slash - rest) : strlen(rest)),
+		 rest);
+	if (!slash) {
+		r->route = R_DEPLOYMENT;
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(actions); i++) {
+		if (strcmp(slash + 1, actions[i]) == 0) {
+			r->route = R_ACTION;
+			r->post = 1;
+			r->action = (enum httpd_action)i;
+			return;
+		}
+	}
+}
+
+static int authorized(struct httpd *h, struct MHD_Connection *c, int *configured)
+{
+	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	unsigned char mac[32], want[32];
+	int have;
+
+	pthread_mutex_lock(&h->lock);
+	have = h->have_token;
+	memcpy(want, h->token_mac, sizeof(want));
+	pthread_mutex_unlock(&h->lock);
+	*configured = have;
+	if (!have || !auth || strncasecmp(auth, "Bearer ", 7) != 0)
+		return 0;
+	auth += 7;
+	while (*auth == ' ')
+		auth++;
+	token_hmac(h, auth, strlen(auth), mac);
+	return CRYPTO_memcmp(mac, want, sizeof(mac)) == 0;
+}
+
+static const char *remote_addr(struct MHD_Connection *c, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(out, n, "?");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)n);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+			  (socklen_t)n);
+	return out;
+}
+
+static enum MHD_Result health(struct httpd *h, struct MHD_Connection *c, const struct request *r)
+{
+	int (*fn)(void *) = r->route == R_LIVE ? h->p.live : r->route == R_READY ? h->p.ready : h->p.started;
+	int up = fn ? fn(h->p.ctx) : r->route == R_LIVE;
+
+	return send_json(h, c, r, up ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+			 json_pack("{s:s}", "status", up ? "UP" : "DOWN"));
+}
+
+static enum MHD_Result metrics(struct httpd *h, struct MHD_Connection *c, const struct request *r)
+{
+	struct buf b = BUF_INIT_MAX(METRICS_MAX);
+	char *data;
+	size_t len;
+
+	if (!h->m)
+		return send_error(h, c, r, MHD_HTTP_NOT_FOUND, "metrics are not enabled");
+	if (metrics_render(h->m->reg, &b) < 0) {
+		buf_release(&b);
+		return send_error(h, c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "metrics too large");
+	}
+	data = buf_detach(&b, &len);
+	return send_buf(h, c, r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", data, len);
+}
+
+static unsigned status_of_error(const struct error *e)
+{
+	switch (error_code(e)) {
+	case ERR_NOTFOUND:
+		return MHD_HTTP_NOT_FOUND;
+	case ERR_CONFLICT:
+		return MHD_HTTP_CONFLICT;
+	case ERR_UNAVAILABLE:
+		return MHD_HTTP_SERVICE_UNAVAILABLE;
+	case ERR_INVALID:
+		return MHD_HTTP_BAD_REQUEST;
+	default:
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+}
+
+static const char *const action_names[] = { "promote", "abort", "rollback", "sync", "promote-full" };
+
+static enum MHD_Result action(struct httpd *h, struct MHD_Connection *c, const struct request *r,
+			      const char *reason, const char *commit)
+{
+	struct error *e = NULL;
+	enum MHD_Result ret;
+	const char *dep = r->route == R_ACTION ? r->name : NULL;
+
+	if (!h->p.action)
+		return send_error(h, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the controller takes no actions");
+	if (h->p.action(h->p.ctx, r->action, dep, reason, commit, &e) < 0) {
+		unsigned st = status_of_error(e);
+
+		log_warn("httpd", "action refused", "action", action_names[r->action], "deployment",
+			 dep ? dep : "", "error", error_msg(e), LOG_END);
+		ret = send_error(h, c, r, st, error_msg(e));
+		error_free(e);
+		return ret;
+	}
+	log_info("httpd", "action accepted", "action", action_names[r->action], "deployment",
+		 dep ? dep : "", "reason", reason, LOG_END);
+	return send_json(h, c, r, MHD_HTTP_ACCEPTED,
+			 dep ? json_pack("{s:b,s:s,s:s}", "accepted", 1, "action", action_names[r->action],
+					 "deployment", dep)
+			     : json_pack("{s:b,s:s}", "accepted", 1, "action", action_names[r->action]));
+}
+
+static const char *header_of(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result webhook(struct httpd *h, struct MHD_Connection *c, struct request *r)
+{
+	struct webhook_request req = { r->provider, header_of, c, r->body.data, r->body.len };
+	struct webhook_result res;
+	const char *prov = webhook_provider_name(r->provider);
+	json_t *doc;
+
+	if (!h->wh)
+		return send_error(h, c, r, MHD_HTTP_NOT_FOUND, "webhooks are not configured");
+	webhook_handle(h->wh, &req, &res);
+	if (h->m)
+		metric_inc(h->m->webhook_deliveries, METRIC_LABELS(prov, res.outcome));
+	log_event(res.status >= 400 ? LOG_WARN : LOG_INFO, "webhook", res.reason, "provider", prov,
+		  "outcome", res.outcome, "delivery", res.delivery, "commit", res.commit, LOG_END);
+	if (res.trigger) {
+		char reason[32];
+
+		snprintf(reason, sizeof(reason), "webhook:%s", prov);
+		r->action = HTTPD_SYNC;
+		return action(h, c, r, reason, res.commit[0] ? res.commit : NULL);
+	}
+	doc = json_pack("{s:s,s:s}", res.status >= 400 ? "error" : "result", res.reason, "outcome",
+			res.outcome);
+	return send_json(h, c, r, (unsigned)res.status, doc);
+}
+
+static enum MHD_Result dispatch(struct httpd *h, struct MHD_Connection *c, struct request *r)
+{
+	json_t *doc;
+
+	switch (r->route) {
+	case R_LIVE:
+	case R_READY:
+	case R_STARTUP:
+		return health(h, c, r);
+	case R_METRICS:
+		return metrics(h, c, r);
+	case R_STATUS:
+		if (h->p.status_text) {
+			char *text = h->p.status_text(h->p.ctx);
+
+			if (!text)
+				return send_error(h, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "no status yet");
+			return send_buf(h, c, r, MHD_HTTP_OK, "application/json", text, strlen(text));
+		}
+		doc = h->p.status ? h->p.status(h->p.ctx) : NULL;
+		if (!doc)
+			return send_error(h, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "no status yet");
+		return send_json(h, c, r, MHD_HTTP_OK, doc);
+	case R_DEPLOYMENT:
+		doc = h->p.deployment ? h->p.deployment(h->p.ctx, r->name) : NULL;
+		if (!doc)
+			return send_error(h, c, r, MHD_HTTP_NOT_FOUND, "no such deployment");
+		return send_json(h, c, r, MHD_HTTP_OK, doc);
+	case R_ACTION:
+		/* promote?full=1 (or true) finishes the release at once instead of skipping one pause. */
+		if (r->action == HTTPD_PROMOTE) {
+			const char *full = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "full");
+
+			if (full && (strcmp(full, "1") == 0 || strcmp(full, "true") == 0))
+				r->action = HTTPD_PROMOTE_FULL;
+			else if (full && strcmp(full, "0") != 0 && strcmp(full, "false") != 0)
+				return send_error(h, c, r, MHD_HTTP_BAD_REQUEST,
+						  "query parameter 'full': expected 1, true, 0 or false");
+		}
+		return action(h, c, r, "api", NULL);
+	case R_SYNC:
+		return action(h, c, r, "api", NULL);
+	case R_WEBHOOK:
+		return webhook(h, c, r);
+	default:
+		return send_error(h, c, r, MHD_HTTP_NOT_FOUND, "not found");
+	}
+}
+
+/* First call for a request: route, method, size and authorization, before any body is read. */
+static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *c, struct request *r,
+			     const char *url, const char *method)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	uint64_t len;
+	int configured;
+
+	route(r, url);
+	if (cl && (parse_u64(cl, &len) < 0 || len > h->max_body))
+		return send_error(h, c, r, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+	if (r->route == R_NONE)
+		return send_error(h, c, r, MHD_HTTP_NOT_FOUND, "not found");
+	if (r->post ? strcmp(method, "POST") != 0
+		    : (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
+		return send_error(h, c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+	if (r->route == R_ACTION || r->route == R_SYNC) {
+		if (!authorized(h, c, &configured)) {
+			char addr[64];
+
+			log_warn("httpd", "unauthorized request", "path", url, "remote",
+				 remote_addr(c, addr, sizeof(addr)), LOG_END);
+			if (!configured)
+				return send_error(h, c, r, MHD_HTTP_FORBIDDEN,
+						  "no API token is configured: actions are disabled");
+			return send_error(h, c, r, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
+		}
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct httpd *h = cls;
+	struct request *r = *con_cls;
+
+	(void)version;
+	if (!r) {
+		r = xcalloc(1, sizeof(*r));
+		buf_init(&r->body, h->max_body);
+		*con_cls = r;
+		r->started = 1;
+		/* A response queued here (an error) ends the request before its body is read. */
+		return begin(h, c, r, url, method);
+	}
+	if (*upload_size) {
+		if (buf_append(&r->body, upload, *upload_size) < 0) {
+			/* A chunked body past the bound: answer 413 and drop the rest, or close. */
+			*upload_size = 0;
+			buf_release(&r->body);
+			return send_error(h, c, r, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	conn_set(h, c, CONN_ANSWERING);
+	return dispatch(h, c, r);
+}
+
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len, int *v6,
+			struct error **err)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256], port[8];
+	const char *colon = strrchr(listen, ':');
+	size_t hl;
+	int rc;
+
+	if (!colon || strlen(colon + 1) >= sizeof(port) || colon[1] == '\0')
+		return error_set(err, ERR_INVALID, "listen address '%s' is not HOST:PORT", listen);
+	hl = (size_t)(colon - listen);
+	if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']') {
+		listen++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		return error_set(err, ERR_INVALID, "listen address '%s' is too long", listen);
+	memcpy(host, listen, hl);
+	host[hl] = '\0';
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(hl ? host : "0.0.0.0", port, &hints, &res);
+	if (rc != 0)
+		return error_set(err, ERR_INVALID, "listen address '%s': %s", listen, gai_strerror(rc));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	*v6 = res->ai_family == AF_INET6;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int httpd_start(struct httpd **out, const struct httpd_options *o, const struct httpd_provider *p,
+		struct error **err)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct httpd *h;
+	struct buf pem;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+	int v6 = 0, rc;
+	const union MHD_DaemonInfo *di;
+
+	*out = NULL;
+	rc = parse_listen(o->listen, &ss, &sslen, &v6, err);
+	if (rc < 0)
+		return rc;
+	h = xcalloc(1, sizeof(*h));
+	if (p)
+		h->p = *p;
+	h->m = o->metrics;
+	h->wh = o->webhook;
+	h->max_body = o->max_body;
+	h->request_timeout_ms = o->request_timeout_ms;
+	h->idle_timeout_ms = (long)o->idle_timeout_s * 1000L;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->wake, NULL);
+	if (RAND_bytes(h->token_key, sizeof(h->token_key)) != 1) {
+		rc = error_set(err, ERR_GENERIC, "httpd: no random bytes for the token key");
+		goto out;
+	}
+	if (o->token_file && *o->token_file) {
+		rc = httpd_reload_token(h, o->token_file, err);
+		if (rc < 0)
+			goto out;
+	}
+	if ((o->tls_cert_file && *o->tls_cert_file) != (o->tls_key_file && *o->tls_key_file)) {
+		rc = error_set(err, ERR_INVALID, "httpd: TLS needs both a certificate and a key");
+		goto out;
+	}
+	if (o->tls_cert_file && *o->tls_cert_file) {
+		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+			rc = error_set(err, ERR_INVALID, "httpd: libmicrohttpd was built without TLS");
+			goto out;
+		}
+		rc = read_small_file("TLS certificate", o->tls_cert_file, PEM_MAX, &pem, err);
+		if (rc < 0)
+			goto out;
+		h->cert_pem = buf_detach(&pem, NULL);
+		rc = read_small_file("TLS key", o->tls_key_file, PEM_MAX, &pem, err);
+		if (rc < 0)
+			goto out;
+		h->key_pem = buf_detach(&pem, NULL);
+		flags |= MHD_USE_TLS;
+	}
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	h->d = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->max_connections ? o->max_connections : 64),
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->idle_timeout_s ? o->idle_timeout_s : 30),
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 1 ? o->threads : 0),
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+		on_connection, h, MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+		h->cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert_pem,
+		MHD_OPTION_HTTPS_MEM_KEY, h->key_pem, MHD_OPTION_END);
+	if (!h->d) {
+		rc = error_set(err, ERR_TRANSPORT, "httpd: cannot listen on '%s'%s", o->listen,
+			       h->cert_pem ? " with TLS (is the certificate and key pair valid?)" : "");
+		goto out;
+	}
+	di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = di ? di->port : 0;
+	if (h->request_timeout_ms > 0) {
+		if (pthread_create(&h->watchdog, NULL, watchdog_main, h) != 0) {
+			rc = error_set(err, ERR_GENERIC, "httpd: cannot start the watchdog thread");
+			goto out;
+		}
+		h->watchdog_running = 1;
+	}
+	log_info("httpd", "listening", "address", o->listen, "tls", h->cert_pem ? "on" : "off", LOG_END);
+	*out = h;
+	h = NULL;
+	rc = 0;
+out:
+	if (h)
+		httpd_stop(h);
+	return rc;
+}
+
+uint16_t httpd_port(const struct httpd *h)
+{
+	return h->port;
+}
+
+void httpd_stop(struct httpd *h)
+{
+	if (!h)
+		return;
+	if (h->watchdog_running) {
+		pthread_mutex_lock(&h->lock);
+		h->stop = 1;
+		pthread_cond_signal(&h->wake);
+		pthread_mutex_unlock(&h->lock);
+		pthread_join(h->watchdog, NULL);
+	}
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	if (h->key_pem) {
+		OPENSSL_cleanse(h->key_pem, strlen(h->key_pem));
+		free(h->key_pem);
+	}
+	free(h->cert_pem);
+	OPENSSL_cleanse(h->token_key, sizeof(h->token_key));
+	pthread_cond_destroy(&h->wake);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}

@@ -1,0 +1,444 @@
+/* Webhook deliveries from GitHub, GitLab and Gitea: signature or token, replay, event and branch checks. */
+#include "surface/webhook.h"
+
+#include "buf.h"
+#include "runtime/file.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define SECRET_MAX 4096
+#define DELIVERY_MAX 79
+
+struct secret {
+	unsigned char *data;
+	size_t len;
+};
+
+struct webhook {
+	char *ref;			/* "refs/heads/<branch>" */
+	struct secret secret[WEBHOOK__COUNT];
+	/* GitLab tokens are compared as HMACs under this per-process key: equal lengths, constant time. */
+	unsigned char token_key[32];
+	pthread_mutex_t lock;
+	char **seen;			/* ring of "provider:delivery" ids */
+	size_t seen_size, seen_next;
+};
+
+static const char *const provider_names[] = { "github", "gitlab", "gitea" };
+
+const char *webhook_provider_name(enum webhook_provider p)
+{
+	return (unsigned)p < WEBHOOK__COUNT ? provider_names[p] : "unknown";
+}
+
+int webhook_provider_parse(const char *name, enum webhook_provider *out)
+{
+	size_t i;
+
+	for (i = 0; i < WEBHOOK__COUNT; i++) {
+		if (strcmp(name, provider_names[i]) == 0) {
+			*out = (enum webhook_provider)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int webhook_new(struct webhook **out, const char *branch, size_t dedup_size, struct error **err)
+{
+	struct webhook *w;
+	size_t n;
+
+	*out = NULL;
+	if (!branch || !*branch || strchr(branch, ' ') || strlen(branch) > 200)
+		return error_set(err, ERR_INVALID, "webhook: bad branch name '%s'", branch ? branch : "");
+	if (dedup_size == 0)
+		dedup_size = 1;
+	w = xcalloc(1, sizeof(*w));
+	n = strlen(branch) + sizeof("refs/heads/");
+	w->ref = xmalloc(n);
+	snprintf(w->ref, n, "refs/heads/%s", branch);
+	if (RAND_bytes(w->token_key, sizeof(w->token_key)) != 1) {
+		free(w->ref);
+		free(w);
+		return error_set(err, ERR_GENERIC, "webhook: no random bytes for the token key");
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	w->seen = xcalloc(dedup_size, sizeof(char *));
+	w->seen_size = dedup_size;
+	*out = w;
+	return 0;
+}
+
+void webhook_free(struct webhook *w)
+{
+	size_t i;
+
+	if (!w)
+		return;
+	for (i = 0; i < WEBHOOK__COUNT; i++) {
+		if (w->secret[i].data)
+			OPENSSL_cleanse(w->secret[i].data, w->secret[i].len);
+		free(w->secret[i].data);
+	}
+	for (i = 0; i < w->seen_size; i++)
+		free(w->seen[i]);
+	free(w->seen);
+	OPENSSL_cleanse(w->token_key, sizeof(w->token_key));
+	pthread_mutex_destroy(&w->lock);
+	free(w->ref);
+	free(w);
+}
+
+int webhook_set_secret(struct webhook *w, enum webhook_provider p, const void *secret, size_t len,
+		       struct error **err)
+{
+	unsigned char *copy;
+
+	if ((unsigned)p >= WEBHOOK__COUNT)
+		BUG("bad webhook provider %d", (int)p);
+	if (len == 0)
+		return error_set(err, ERR_INVALID, "%s webhook secret is empty", provider_names[p]);
+	if (len > SECRET_MAX)
+		return error_set(err, ERR_TOOBIG, "%s webhook secret is longer than %d bytes",
+				 provider_names[p], SECRET_MAX);
+	copy = xmalloc(len);
+	memcpy(copy, secret, len);
+	/* Readers take the lock, so a secret reloaded on SIGHUP swaps cleanly. */
+	pthread_mutex_lock(&w->lock);
+	if (w->secret[p].data) {
+		OPENSSL_cleanse(w->secret[p].data, w->secret[p].len);
+		free(w->secret[p].data);
+	}
+	w->secret[p].data = copy;
+	w->secret[p].len = len;
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+int webhook_load_secret_file(struct webhook *w, enum webhook_provider p, const char *path,
+			     struct error **err)
+{
+	struct buf data;
+	char what[64];
+	int rc;
+
+	snprintf(what, sizeof(what), "%s webhook secret", provider_names[p]);
+	/* Room for the secret and the newline an editor adds. */
+	buf_init(&data, SECRET_MAX + 2);
+	rc = file_read(path, what, FILE_REGULAR | FILE_SECRET, &data, err);
+	if (rc == 0) {
+		file_trim_end(&data, "\n");
+		file_trim_end(&data, "\r");
+		rc = webhook_set_secret(w, p, data.data, data.len, err);
+		if (rc < 0)
+			error_wrap(err, "'%s'", path);
+	}
+	OPENSSL_cleanse(data.data, data.len);
+	buf_release(&data);
+	return rc;
+}
+
+int webhook_has_secret(const struct webhook *w, enum webhook_provider p)
+{
+	return (unsigned)p < WEBHOOK__COUNT && w->secret[p].data != NULL;
+}
+
+static void hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+			unsigned char out[32])
+{
+	unsigned int outlen = 32;
+
+	if (!HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &outlen) || outlen != 32)
+		BUG("HMAC-SHA256 failed");
+}
+
+void webhook_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len,
+			     char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char mac[32];
+	size_t i;
+
+	hmac_sha256(key, key_len, data, len, mac);
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = hex[mac[i] >> 4];
+		out[2 * i + 1] = hex[mac[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes exactly 64 hex digits; -1 for anything else. */
+static int unhex32(const char *s, unsigned char out[32])
+{
+	size_t i;
+
+	if (strlen(s) != 64)
+		return -1;
+	for (i = 0; i < 32; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* Checks a hex HMAC-SHA256 of the body in constant time. Called with the lock held. */
+static int signature_ok(const struct webhook *w, enum webhook_provider p, const char *hex,
+			const struct webhook_request *req)
+{
+	unsigned char want[32], got[32];
+
+	if (unhex32(hex, got) < 0)
+		return 0;
+	hmac_sha256(w->secret[p].data, w->secret[p].len, req->body, req->body_len, want);
+	return CRYPTO_memcmp(want, got, sizeof(want)) == 0;
+}
+
+/* Compares a token with the GitLab secret: both HMAC'd, so the comparison has a fixed length. */
+static int token_ok(const struct webhook *w, const char *token)
+{
+	unsigned char a[32], b[32];
+
+	hmac_sha256(w->token_key, sizeof(w->token_key), token, strlen(token), a);
+	hmac_sha256(w->token_key, sizeof(w->token_key), w->secret[WEBHOOK_GITLAB].data,
+		    w->secret[WEBHOOK_GITLAB].len, b);
+	return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
+}
+
+/* Remembers a delivery id; returns 1 when it was already there. Called with the lock held. */
+static int seen_before(struct webhook *w, enum webhook_provider p, const char *id)
+{
+	char key[DELIVERY_MAX + 16];
+	size_t i;
+
+	if (w->seen_size == 0)
+		return 0;
+	snprintf(key, sizeof(key), "%s:%s", provider_names[p], id);
+	for (i = 0; i < w->seen_size; i++)
+		if (w->seen[i] && strcmp(w->seen[i], key) == 0)
+			return 1;
+	free(w->seen[w->seen_next]);
+	w->seen[w->seen_next] = xstrdup(key);
+	w->seen_next = (w->seen_next + 1) % w->seen_size;
+	return 0;
+}
+
+static void answer(struct webhook_result *res, int status, const char *outcome, const char *reason)
+{
+	res->status = status;
+	res->outcome = outcome;
+	res->reason = reason;
+}
+
+static const char *header(const struct webhook_request *req, const char *name)
+{
+	const char *v = req->header(req->ctx, name);
+
+	return v && *v ? v : NULL;
+}
+
+static int printable_id(const char *s)
+{
+	const char *p;
+
+	if (strlen(s) > DELIVERY_MAX)
+		return 0;
+	for (p = s; *p; p++)
+		if (*p <= ' ' || *p > '~')
+			return 0;
+	return 1;
+}
+
+/* Parses a push body and decides: trigger when ref is the watched branch. */
+static void push_event(const struct webhook *w, const struct webhook_request *req,
+		       struct webhook_result *res)
+{
+	json_error_t jerr;
+	json_t *root, *ref, *after;
+
+	root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root || !json_is_object(root)) {
+		answer(res, 400, "malformed", "the body is not a JSON object");
+		goto out;
+	}
+	ref = json_object_get(root, "ref");
+	if (!json_is_string(ref)) {
+		answer(res, 400, "malformed", "the push event has no \"ref\" string");
+		goto out;
+	}
+	after = json_object_get(root, "after");
+	if (json_is_string(after) && json_string_length(after) < sizeof(res->commit))
+		snprintf(res->commit, sizeof(res->commit), "%s", json_string_value(after));
+	if (strcmp(json_string_value(ref), w->ref) != 0) {
+		answer(res, 200, "ignored", "push to a branch that is not watched");
+		goto out;
+	}
+	res->trigger = 1;
+	answer(res, 202, "sync", "push to the watched branch: sync triggered");
+out:
+	json_decref(root);
+}
+
+static void github(struct webhook *w, const struct webhook_request *req, struct webhook_result *res)
+{
+	const char *sig = header(req, "X-Hub-Signature-256");
+	const char *id = header(req, "X-GitHub-Delivery");
+	const char *event = header(req, "X-GitHub-Event");
+
+	if (!sig) {
+		if (header(req, "X-Hub-Signature"))
+			answer(res, 401, "unauthorized",
+			       "only an X-Hub-Signature (SHA-1) header: X-Hub-Signature-256 is required");
+		else
+			answer(res, 401, "unauthorized", "missing X-Hub-Signature-256 header");
+		return;
+	}
+	if (strncmp(sig, "sha256=", 7) != 0 || !signature_ok(w, WEBHOOK_GITHUB, sig + 7, req)) {
+		answer(res, 401, "unauthorized", "X-Hub-Signature-256 does not match the body");
+		return;
+	}
+	if (!id || !printable_id(id)) {
+		answer(res, 400, "malformed", "missing or bad X-GitHub-Delivery header");
+		return;
+	}
+	snprintf(res->delivery, sizeof(res->delivery), "%s", id);
+	if (seen_before(w, WEBHOOK_GITHUB, id)) {
+		answer(res, 409, "duplicate", "delivery already received");
+		return;
+	}
+	if (!event) {
+		answer(res, 400, "malformed", "missing X-GitHub-Event header");
+		return;
+	}
+	if (strcmp(event, "ping") == 0) {
+		answer(res, 200, "ping", "pong");
+		return;
+	}
+	if (strcmp(event, "push") != 0) {
+		answer(res, 200, "ignored", "event is not a push");
+		return;
+	}
+	push_event(w, req, res);
+}
+
+static void gitlab(struct webhook *w, const struct webhook_request *req, struct webhook_result *res)
+{
+	const char *token = header(req, "X-Gitlab-Token");
+	const char *id = header(req, "X-Gitlab-Event-UUID");
+	const char *event = header(req, "X-Gitlab-Event");
+
+	if (!token) {
+		answer(res, 401, "unauthorized", "missing X-Gitlab-Token header");
+		return;
+	}
+	if (!token_ok(w, token)) {
+		answer(res, 401, "unauthorized", "X-Gitlab-Token does not match");
+		return;
+	}
+	if (id) {
+		if (!printable_id(id)) {
+			answer(res, 400, "malformed", "bad X-Gitlab-Event-UUID header");
+			return;
+		}
+		snprintf(res->delivery, sizeof(res->delivery), "%s", id);
+		if (seen_before(w, WEBHOOK_GITLAB, id)) {
+			answer(res, 409, "duplicate", "delivery already received");
+			return;
+		}
+	}
+	if (!event) {
+		answer(res, 400, "malformed", "missing X-Gitlab-Event header");
+		return;
+	}
+	if (strcmp(event, "Push Hook") != 0) {
+		answer(res, 200, "ignored", "event is not a push");
+		return;
+	}
+	push_event(w, req, res);
+}
+
+static void gitea(struct webhook *w, const struct webhook_request *req, struct webhook_result *res)
+{
+	const char *sig = header(req, "X-Gitea-Signature");
+	const char *id = header(req, "X-Gitea-Delivery");
+	const char *event = header(req, "X-Gitea-Event");
+
+	if (!sig) {
+		answer(res, 401, "unauthorized", "missing X-Gitea-Signature header");
+		return;
+	}
+	if (!signature_ok(w, WEBHOOK_GITEA, sig, req)) {
+		answer(res, 401, "unauthorized", "X-Gitea-Signature does not match the body");
+		return;
+	}
+	if (id) {
+		if (!printable_id(id)) {
+			answer(res, 400, "malformed", "bad X-Gitea-Delivery header");
+			return;
+		}
+		snprintf(res->delivery, sizeof(res->delivery), "%s", id);
+		if (seen_before(w, WEBHOOK_GITEA, id)) {
+			answer(res, 409, "duplicate", "delivery already received");
+			return;
+		}
+	}
+	if (!event) {
+		answer(res, 400, "malformed", "missing X-Gitea-Event header");
+		return;
+	}
+	if (strcmp(event, "push") != 0) {
+		answer(res, 200, "ignored", "event is not a push");
+		return;
+	}
+	push_event(w, req, res);
+}
+
+void webhook_handle(struct webhook *w, const struct webhook_request *req, struct webhook_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if ((unsigned)req->provider >= WEBHOOK__COUNT)
+		BUG("bad webhook provider %d", (int)req->provider);
+	pthread_mutex_lock(&w->lock);
+	if (!w->secret[req->provider].data) {
+		answer(res, 404, "disabled", "no secret is configured for this provider");
+	} else {
+		switch (req->provider) {
+		case WEBHOOK_GITHUB:
+			github(w, req, res);
+			break;
+		case WEBHOOK_GITLAB:
+			gitlab(w, req, res);
+			break;
+		default:
+			gitea(w, req, res);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+}

@@ -1,0 +1,61 @@
+/* The router's private state, shared by the table (router.c) and the NGINX side (router_nginx.c). */
+#ifndef AURIGA_ROUTER_INTERNAL_H
+#define AURIGA_ROUTER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "traffic/router.h"
+
+struct router {
+	char *config_path;
+	char *listen_address;
+	char *nginx;
+	char **reload_argv;	/* NULL-terminated, or NULL */
+	char *pid_file;
+	char *error_log;	/* NGINX's error log, read for the reason of a reload that did not take; or NULL */
+	int64_t timeout_ms;
+	struct router_service *services;	/* owned copies */
+	size_t n_services;
+	size_t cap_services;
+	char *current;		/* the text last applied */
+	int reload_pending;	/* the file changed but NGINX was not reloaded (or not confirmed) yet */
+	/* The confirmation under way: every port must answer generation. */
+	struct {
+		int active;
+		char generation[65];
+		int *ports;
+		size_t n_ports;
+		int64_t deadline;	/* monotonic ms */
+		int64_t since;		/* first round of all-new answers in a row, or -1 */
+		long long log_from;	/* NGINX's error log size before the reload, or -1 */
+		int bad_port;
+		char seen[256];		/* what the last listener not on the generation answered */
+	} cf;
+	struct confirm_round *round;	/* the round of GETs under way, or NULL */
+};
+
+/* The path every rendered listener answers with the configuration's generation. */
+#define ROUTER_GENERATION_PATH "/.auriga/router-generation"
+
+/* What confirms an apply: every listener on these ports answers with this generation. */
+struct router_confirm {
+	const char *generation;
+	const int *ports;
+	size_t n_ports;
+};
+
+/*
+ * router_apply_text() with a confirmation: after a reload, every port of c
+ * must answer ROUTER_GENERATION_PATH with c->generation, on new connections,
+ * for a settling time in a row within the timeout, or the apply fails
+ * naming what answered and NGINX's last error. c may be NULL (no
+ * confirmation). With async the call returns after the reload and the
+ * confirmation goes on through router_confirm_poll().
+ */
+int router_nginx_apply(struct router *r, const char *text, const struct router_confirm *c, int async,
+		       int *changed, struct error **err);
+/* Frees the confirmation's state and handle. */
+void router_nginx_release(struct router *r);
+
+#endif
