@@ -18,9 +18,9 @@
 
 #include "testsh.h"
 #include "error.h"
-#include "http_client.h"
-#include "loop.h"
-#include "probe.h"
+#include "probe/probe.h"
+#include "runtime/http_client.h"
+#include "runtime/loop.h"
 #include "spec.h"
 #include "util.h"
 
