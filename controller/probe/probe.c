@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "probe/probe_internal.h"
 #include "runtime/loop.h"
 #include "spec.h"
 #include "util.h"

@@ -1,5 +1,6 @@
 /* exec probes: the command run in the container through Docker's exec API; exit code 0 is a success. */
 #include "probe/probe.h"
+#include "probe/probe_internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>

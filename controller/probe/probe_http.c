@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "probe/probe_internal.h"
 #include "runtime/http_client.h"
 #include "spec.h"
 #include "util.h"

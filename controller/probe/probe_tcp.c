@@ -1,5 +1,6 @@
 /* tcpSocket probes: a non-blocking connect watched on the loop; an accepted connection is a success. */
 #include "probe/probe.h"
+#include "probe/probe_internal.h"
 
 #include <errno.h>
 #include <netdb.h>
