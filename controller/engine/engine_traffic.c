@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "docker/docker.h"
+#include "engine/job.h"
 #include "rollout/traffic.h"
 #include "runtime/file.h"
 #include "runtime/log.h"
@@ -25,24 +26,6 @@
 
 struct et_dep;
 
-/* One smoke-test attempt: a chain of Docker calls that reports to its deployment unless orphaned. */
-struct et_smoke {
-	struct engine_traffic *t;
-	struct et_dep *d;	/* NULL once the check it belongs to was dropped */
-	unsigned gen;
-	char *name;
-	char *id;
-	struct desired_tmpl tmpl;
-	char **env;
-	struct docker_label *labels;
-	size_t n_labels;
-	int64_t deadline_ms;
-	int backoff_limit;
-	int verdict;		/* this attempt: 1 passed, -1 failed, 0 not ended */
-	char *why;		/* this attempt's failure, for the status */
-	struct et_smoke *next;
-};
-
 struct et_dep {
 	struct engine_traffic *t;
 	char *name;
@@ -55,8 +38,7 @@ struct et_dep {
 	char *msg;
 	unsigned gen;
 	struct analysis_run *run;
-	struct et_smoke *smoke;
-	int attempts;
+	struct job_run *smoke;		/* the smoke-test Job under way */
 	int switch_unserved;		/* rec.switched, and NGINX not yet seen serving it */
 };
 
@@ -77,7 +59,7 @@ struct engine_traffic {
 	int confirming;			/* a chain of rounds is under way */
 	struct et_dep **deps;
 	size_t n_deps;
-	struct et_smoke *smokes;	/* every attempt not yet ended */
+	struct job_runner *jobs;	/* smoke-test Jobs */
 	struct auriga_metrics *metrics;	/* NULL: none */
 };
 
@@ -180,47 +162,18 @@ static void records_save(struct engine_traffic *t)
 
 /* ------------------------------------------------------------ checks */
 
-static void smoke_free(struct et_smoke *s)
-{
-	struct et_smoke **pp;
-	size_t i;
-
-	for (pp = &s->t->smokes; *pp; pp = &(*pp)->next)
-		if (*pp == s) {
-			*pp = s->next;
-			break;
-		}
-	if (s->d && s->d->smoke == s)
-		s->d->smoke = NULL;
-	free(s->name);
-	free(s->id);
-	free(s->why);
-	desired_tmpl_release(&s->tmpl);
-	for (i = 0; s->env && s->env[i]; i++)
-		free(s->env[i]);
-	free(s->env);
-	for (i = 0; i < s->n_labels; i++) {
-		free(s->labels[i].key);
-		free(s->labels[i].value);
-	}
-	free(s->labels);
-	free(s);
-}
-
 /* Drops the check under way (its run stops, a smoke container still running is left to its own end). */
 static void check_drop(struct et_dep *d)
 {
 	analysis_run_free(d->run);
 	d->run = NULL;
-	if (d->smoke)
-		d->smoke->d = NULL;
+	job_orphan(d->smoke);
 	d->smoke = NULL;
 	d->check = TRAFFIC_CHECK_NONE;
 	d->check_step = 0;
 	d->state = TRAFFIC_CHECK_RUNNING;
 	free(d->msg);
 	d->msg = NULL;
-	d->attempts = 0;
 	d->gen++;
 }
 
@@ -335,184 +288,20 @@ static void analysis_start(struct engine_traffic *t, struct et_dep *d, const str
 	buf_release(&containers);
 }
 
-static void smoke_step(struct et_smoke *s, struct docker_result *r, int stage);
-
-static void smoke_cb_removed_old(struct docker_result *r, void *arg)
+/* The smoke-test Job ended: its verdict and what it said (what answered it) are the check's. */
+static void on_smoke_done(int succeeded, int attempts, const char *message, void *arg)
 {
-	smoke_step(arg, r, 1);
-}
+	struct et_dep *d = arg;
+	char n[16];
 
-static void smoke_cb_created(struct docker_result *r, void *arg)
-{
-	smoke_step(arg, r, 2);
-}
-
-static void smoke_cb_started(struct docker_result *r, void *arg)
-{
-	smoke_step(arg, r, 3);
-}
-
-static void smoke_cb_waited(struct docker_result *r, void *arg)
-{
-	smoke_step(arg, r, 4);
-}
-
-static void smoke_cb_logs(struct docker_result *r, void *arg)
-{
-	smoke_step(arg, r, 5);
-}
-
-static void smoke_cb_removed(struct docker_result *r, void *arg)
-{
-	smoke_step(arg, r, 6);
-}
-
-/*
- * The attempt's chain: remove a container of the same name (left by a
- * controller killed mid-test), create, start, wait (activeDeadlineSeconds),
- * read the last lines of its output, remove. Exit code 0 passes.
- */
-static void smoke_step(struct et_smoke *s, struct docker_result *r, int stage)
-{
-	struct engine_traffic *t = s->t;
-	struct error *err = NULL;
-	struct buf m;
-	int rc = 0;
-
-	buf_init(&m, 4096);
-	switch (stage) {
-	case 0:
-		rc = docker_container_remove(t->docker, DOCKER_ROLLOUT, s->name, 1, 0, smoke_cb_removed_old, s, &err);
-		break;
-	case 1: {
-		struct docker_create_spec cs;
-
-		memset(&cs, 0, sizeof(cs));
-		cs.name = s->name;
-		cs.image = s->tmpl.image;
-		cs.entrypoint = (const char *const *)s->tmpl.entrypoint;
-		cs.cmd = (const char *const *)s->tmpl.cmd;
-		cs.env = (const char *const *)s->env;
-		cs.labels = s->labels;
-		cs.n_labels = s->n_labels;
-		cs.network = "host";
-		cs.restart_policy = "no";
-		cs.user = s->tmpl.user;
-		rc = docker_container_create(t->docker, DOCKER_ROLLOUT, &cs, smoke_cb_created, s, &err);
-		break;
-	}
-	case 2:
-		if (!docker_status_ok(r->status) || r->id == NULL) {
-			(void)buf_printf(&m, "cannot create container '%s': %s", s->name,
-					 r->message && r->message[0] ? r->message : docker_status_name(r->status));
-			goto done;
-		}
-		s->id = xstrdup(r->id);
-		rc = docker_container_start(t->docker, DOCKER_ROLLOUT, s->id, smoke_cb_started, s, &err);
-		break;
-	case 3:
-		if (!docker_status_ok(r->status)) {
-			(void)buf_printf(&m, "cannot start container '%s': %s", s->name,
-					 r->message && r->message[0] ? r->message : docker_status_name(r->status));
-			goto done;
-		}
-		rc = docker_container_wait(t->docker, DOCKER_ROLLOUT, s->id, NULL, s->deadline_ms, smoke_cb_waited, s,
-					   &err);
-		break;
-	case 4:
-		if (!docker_status_ok(r->status)) {
-			(void)buf_printf(&m, "job container '%s' did not end within its deadline", s->name);
-			goto done;
-		}
-		/*
-		 * The verdict is kept on the attempt until its container is gone: a
-		 * release that moved on from a passed smoke test and was then killed
-		 * would otherwise leave the container behind for good.
-		 */
-		free(s->why);
-		s->why = NULL;
-		s->verdict = r->exit_code == 0 ? 1 : -1;
-		if (s->verdict < 0) {
-			char code[32];
-
-			snprintf(code, sizeof(code), "%lld", (long long)r->exit_code);
-			s->why = xstrdup(code);
-		}
-		rc = docker_container_logs(t->docker, DOCKER_PROBE, s->id, 3, smoke_cb_logs, s, &err);
-		break;
-	case 5:
-		/* What the Job said goes with its verdict either way: a pass shows what answered it. */
-		if (s->verdict < 0 || (docker_status_ok(r->status) && (r->out.len || r->err.len))) {
-			struct buf w;
-
-			buf_init(&w, 4096);
-			if (s->verdict < 0)
-				(void)buf_printf(&w, "job container '%s' exited with %s", s->name, s->why);
-			if (docker_status_ok(r->status) && (r->out.len || r->err.len))
-				(void)buf_printf(&w, "%s%.300s%.300s", w.len ? ": " : "", r->out.len ? r->out.data : "",
-						 r->err.len ? r->err.data : "");
-			while (w.len && (w.data[w.len - 1] == '\n' || w.data[w.len - 1] == ' '))
-				w.data[--w.len] = '\0';
-			free(s->why);
-			s->why = buf_detach(&w, NULL);
-		}
-		rc = docker_container_remove(t->docker, DOCKER_ROLLOUT, s->id, 1, 0, smoke_cb_removed, s, &err);
-		break;
-	case 6:
-		if (s->d && s->d->gen == s->gen && s->verdict != 0) {
-			struct et_dep *d = s->d;
-			const char *why;
-
-			d->attempts++;
-			free(d->msg);
-			d->msg = s->why;
-			s->why = NULL;
-			d->state = s->verdict > 0 ? TRAFFIC_CHECK_PASSED : TRAFFIC_CHECK_FAILED;
-			why = d->msg ? d->msg : "";
-
-			if (d->state == TRAFFIC_CHECK_FAILED && d->attempts <= s->backoff_limit) {
-				/* The Job's backoffLimit: another attempt from the top. */
-				log_info(COMPONENT, "smoke test failed, retrying", "deployment", d->name, "message", why,
-					 (char *)NULL);
-				free(s->id);
-				s->id = NULL;
-				s->verdict = 0;
-				d->state = TRAFFIC_CHECK_RUNNING;
-				smoke_step(s, NULL, 0);
-				goto out;
-			}
-			d->smoke = NULL;
-			log_info(COMPONENT, d->state == TRAFFIC_CHECK_PASSED ? "smoke test passed" : "smoke test failed",
-				 "deployment", d->name, "container", s->name, "message", why, (char *)NULL);
-			t->kick(t->arg);
-		}
-		smoke_free(s);
-		goto out;
-	}
-	if (rc == 0)
-		goto out;
-	(void)buf_printf(&m, "%s", error_msg(err));
-	error_free(err);
-done:
-	if (s->d && s->d->gen == s->gen) {
-		s->d->smoke = NULL;
-		check_done(t, s->d, 0, m.data);
-	}
-	/*
-	 * A container made for the attempt (one past its deadline still runs)
-	 * goes now: the failed release runs no other attempt that would remove
-	 * it by name. The attempt no longer reports.
-	 */
-	if (s->id && stage < 5) {
-		s->d = NULL;
-		err = NULL;
-		if (docker_container_remove(t->docker, DOCKER_ROLLOUT, s->id, 1, 0, smoke_cb_removed, s, &err) == 0)
-			goto out;
-		error_free(err);
-	}
-	smoke_free(s);
-out:
-	buf_release(&m);
+	snprintf(n, sizeof(n), "%d", attempts);
+	d->smoke = NULL;
+	d->state = succeeded ? TRAFFIC_CHECK_PASSED : TRAFFIC_CHECK_FAILED;
+	free(d->msg);
+	d->msg = xstrdup(message ? message : "");
+	log_info(COMPONENT, succeeded ? "smoke test passed" : "smoke test failed", "deployment", d->name,
+		 "attempts", n, "message", d->msg, (char *)NULL);
+	d->t->kick(d->t->arg);
 }
 
 static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct desired_deployment *dd)
@@ -521,7 +310,10 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 	const struct spec_job *job = spec_set_job(t->set, st->smoke_test_job);
 	const struct spec_service *pv = st->preview_service ? spec_set_service(t->set, st->preview_service) : NULL;
 	const char *host = spec_set_cluster(t->set)->router.listen_address;
-	struct et_smoke *s;
+	struct docker_label *labels;
+	struct desired_tmpl tmpl;
+	struct job_spec js;
+	char *env[4] = { NULL, NULL, NULL, NULL };
 	struct buf b;
 	size_t i, n = 0;
 
@@ -529,48 +321,46 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 		check_done(t, d, 0, "no such Job");
 		return;
 	}
-	s = xcalloc(1, sizeof(*s));
-	s->t = t;
-	s->d = d;
-	s->gen = d->gen;
-	buf_init(&b, 512);
-	(void)buf_printf(&b, "%s-smoke-test", dd->name);
-	s->name = buf_detach(&b, NULL);
-	desired_tmpl_from_spec(&s->tmpl, &job->tmpl);
-	s->deadline_ms = (int64_t)job->active_deadline_seconds * 1000;
-	s->backoff_limit = job->backoff_limit;
-	while (s->tmpl.env && s->tmpl.env[n])
-		n++;
-	s->env = xcalloc(n + 4, sizeof(char *));
-	for (i = 0; i < n; i++)
-		s->env[i] = xstrdup(s->tmpl.env[i]);
 	if (host == NULL)
 		host = "127.0.0.1";
 	buf_init(&b, 512);
 	(void)buf_printf(&b, "AURIGA_PREVIEW_HOST=%s", host);
-	s->env[n++] = buf_detach(&b, NULL);
+	env[n++] = buf_detach(&b, NULL);
 	if (pv) {
 		buf_init(&b, 512);
 		(void)buf_printf(&b, "AURIGA_PREVIEW_PORT=%d", pv->port);
-		s->env[n++] = buf_detach(&b, NULL);
+		env[n++] = buf_detach(&b, NULL);
 		buf_init(&b, 512);
 		(void)buf_printf(&b, "AURIGA_PREVIEW_URL=http://%s:%d", host, pv->port);
-		s->env[n++] = buf_detach(&b, NULL);
+		env[n++] = buf_detach(&b, NULL);
 	}
-	s->labels = xcalloc(t->desired->n_extra_labels + 1, sizeof(*s->labels));
-	for (i = 0; i < t->desired->n_extra_labels; i++) {
-		s->labels[i].key = xstrdup(t->desired->extra_labels[i].key);
-		s->labels[i].value = xstrdup(t->desired->extra_labels[i].value);
-	}
-	s->labels[i].key = xstrdup(SMOKE_LABEL);
-	s->labels[i].value = xstrdup(dd->name);
-	s->n_labels = i + 1;
-	s->next = t->smokes;
-	t->smokes = s;
-	d->smoke = s;
-	log_info(COMPONENT, "smoke test", "deployment", dd->name, "job", job->meta.name, "container", s->name,
+	labels = xcalloc(t->desired->n_extra_labels + 1, sizeof(*labels));
+	for (i = 0; i < t->desired->n_extra_labels; i++)
+		labels[i] = t->desired->extra_labels[i];
+	labels[i].key = (char *)SMOKE_LABEL;
+	labels[i].value = dd->name;
+	desired_tmpl_from_spec(&tmpl, &job->tmpl);
+	buf_init(&b, 512);
+	(void)buf_printf(&b, "%s-smoke-test", dd->name);
+	memset(&js, 0, sizeof(js));
+	js.name = b.data;
+	js.tmpl = &tmpl;
+	js.env = (const char *const *)env;
+	js.labels = labels;
+	js.n_labels = i + 1;
+	js.network = "host";
+	js.deadline_ms = (int64_t)job->active_deadline_seconds * 1000;
+	js.backoff_limit = job->backoff_limit;
+	js.what = "smoke test";
+	js.owner = dd->name;
+	log_info(COMPONENT, "smoke test", "deployment", dd->name, "job", job->meta.name, "container", js.name,
 		 (char *)NULL);
-	smoke_step(s, NULL, 0);
+	d->smoke = job_start(t->jobs, &js, on_smoke_done, d);
+	buf_release(&b);
+	desired_tmpl_release(&tmpl);
+	free(labels);
+	for (i = 0; i < n; i++)
+		free(env[i]);
 }
 
 /* ------------------------------------------------------------ router */
@@ -986,6 +776,7 @@ struct engine_traffic *engine_traffic_new(struct loop *l, struct docker *d, stru
 
 	t->loop = l;
 	t->docker = d;
+	t->jobs = job_runner_new(d);
 	t->http = h;
 	t->kick = kick;
 	t->arg = arg;
@@ -1032,14 +823,8 @@ void engine_traffic_free(struct engine_traffic *t)
 		free(t->deps[i]);
 	}
 	free(t->deps);
-	/* Attempts still in Docker's hands end with the docker client; they no longer report. */
-	while (t->smokes) {
-		struct et_smoke *s = t->smokes;
-
-		t->smokes = s->next;
-		s->d = NULL;
-		s->next = NULL;
-	}
+	/* Jobs still in Docker's hands end with the docker client; they no longer report. */
+	job_runner_free(t->jobs);
 	router_free(t->router);
 	free(t->router_error);
 	free(t->router_fail);

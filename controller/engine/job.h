@@ -1,0 +1,54 @@
+/* Jobs run on Docker to their end: attempts up to backoffLimit, each a chain of named stages. */
+#ifndef AURIGA_JOB_H
+#define AURIGA_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "docker/docker_spec.h"
+
+struct docker;
+struct desired_tmpl;
+struct job_runner;
+struct job_run;
+
+struct job_spec {
+	const char *name;			/* the container's; a leftover of that name goes first */
+	const struct desired_tmpl *tmpl;	/* image, command, env and user: copied */
+	const char *const *env;			/* more KEY=value after the template's, or NULL */
+	const struct docker_label *labels;	/* copied */
+	size_t n_labels;
+	const char *network;			/* NULL: the daemon's default */
+	int64_t deadline_ms;			/* activeDeadlineSeconds, for each attempt */
+	int backoff_limit;			/* a failed attempt is run again this many times at most */
+	const char *what;			/* for the log: "smoke test" */
+	const char *owner;			/* for the log: the deployment */
+};
+
+/*
+ * The run ended. succeeded: the last attempt's container exited 0. message:
+ * what the Job said (its exit code and the last lines of its output, also on
+ * a success: they show what answered it), or why it could not run: a
+ * container that could not be made or started, or an attempt past its
+ * deadline (neither is tried again). attempts: how many were made.
+ */
+typedef void (*job_done_fn)(int succeeded, int attempts, const char *message, void *arg);
+
+struct job_runner *job_runner_new(struct docker *d);
+/*
+ * Runs still in Docker's hands report nothing any more; they end with the
+ * Docker client (which calls no callback once freed).
+ */
+void job_runner_free(struct job_runner *jr);
+
+/*
+ * Starts a run: remove a leftover container of the name (from a controller
+ * killed in the middle), create, start, wait within the deadline, read the
+ * last lines of the output, remove; then report, or start again while it
+ * fails and backoffLimit allows. done is called once, from the loop.
+ */
+struct job_run *job_start(struct job_runner *jr, const struct job_spec *spec, job_done_fn done, void *arg);
+/* The caller no longer wants the verdict: done is never called, but the run still removes its container. */
+void job_orphan(struct job_run *j);
+
+#endif
