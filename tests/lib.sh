@@ -81,6 +81,31 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# free_ports N: the first of N consecutive TCP ports free on 127.0.0.1 (for hostPort ranges that
+# auriga counts up from); fails after 50 tries.
+free_ports() {
+	python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(50):
+    base = random.randrange(20000, 40000)
+    held = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket()
+            held.append(s)
+            s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        for s in held:
+            s.close()
+    print(base)
+    sys.exit(0)
+sys.exit(1)
+PY
+}
+
 _tap_finish() {
 	local i
 	if [ "$_tap_done" -eq 0 ] && [ "${1:-0}" -eq 0 ]; then

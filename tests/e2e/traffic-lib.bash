@@ -16,23 +16,7 @@ mkdir -p "$NGX" "$SPECS"
 LP=$(free_port)
 PP=$(free_port)
 # Four consecutive free host ports: two replicas in each of two slots (blue HP, HP+1; green HP+2, HP+3).
-HP=
-for _ in $(seq 50); do
-	base=$((20000 + RANDOM % 20000))
-	python3 - "$base" <<'PY' && { HP=$base; break; }
-import socket, sys
-b = int(sys.argv[1])
-for p in range(b, b + 4):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        sys.exit(1)
-    finally:
-        s.close()
-PY
-done
-[ -n "$HP" ] || { fail "four free host ports"; exit 1; }
+HP=$(free_ports 4) || { fail "four free host ports"; exit 1; }
 BLUE_100="$HP:100 $((HP + 1)):100"
 GREEN_100="$((HP + 2)):100 $((HP + 3)):100"
 

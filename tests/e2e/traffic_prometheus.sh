@@ -35,23 +35,7 @@ LP=$(free_port)		# the service, through NGINX
 AP=$(free_port)		# auriga's HTTP server
 PP=$(free_port)		# Prometheus
 # Four consecutive free host ports: two replicas in each of two slots.
-HP=
-for _ in $(seq 50); do
-	base=$((20000 + RANDOM % 20000))
-	python3 - "$base" <<'PY' && { HP=$base; break; }
-import socket, sys
-b = int(sys.argv[1])
-for p in range(b, b + 4):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        sys.exit(1)
-    finally:
-        s.close()
-PY
-done
-[ -n "$HP" ] || { fail "four free host ports"; exit 1; }
+HP=$(free_ports 4) || { fail "four free host ports"; exit 1; }
 
 # --- NGINX on 127.0.0.1, including the file auriga's router writes ----------------------------
 cat >"$NGX/nginx.conf" <<EOF
