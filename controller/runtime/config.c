@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "runtime/file.h"
 #include "runtime/log.h"
+#include "spec.h"
 #include "util.h"
 
 #include <errno.h>
@@ -166,46 +167,28 @@ int config_lookup(const char *name)
 	return -1;
 }
 
+/* The specs' duration syntax (Go's: "500ms", "1.5s", "1h30m"), and a bare number of seconds. */
 int config_parse_duration(const char *s, long *ms)
 {
-	long total = 0, mult;
-	const char *p = s;
+	int64_t v;
 	char *end;
 
-	if (!*s)
-		return -1;
-	while (*p) {
+	if (*s >= '0' && *s <= '9') {
 		long n;
 
-		if (*p < '0' || *p > '9')
-			return -1;
 		errno = 0;
-		n = strtol(p, &end, 10);
-		if (errno)
-			return -1;
-		if (*end == '\0' && p == s) {
-			mult = SEC;	/* a bare number is seconds */
-		} else if (strncmp(end, "ms", 2) == 0) {
-			mult = 1;
-			end += 2;
-		} else if (*end == 's') {
-			mult = SEC;
-			end++;
-		} else if (*end == 'm') {
-			mult = MIN;
-			end++;
-		} else if (*end == 'h') {
-			mult = HOUR;
-			end++;
-		} else {
-			return -1;
+		n = strtol(s, &end, 10);
+		if (*end == '\0') {
+			if (errno || n > LONG_MAX / SEC)
+				return -1;
+			*ms = n * SEC;
+			return 0;
 		}
-		if (n > (LONG_MAX - total) / mult)
-			return -1;
-		total += n * mult;
-		p = end;
 	}
-	*ms = total;
+	v = spec_parse_duration_ms(s);
+	if (v < 0 || v > LONG_MAX)
+		return -1;
+	*ms = (long)v;
 	return 0;
 }
 

@@ -390,8 +390,10 @@ static void test_duration_parse(void **state)
 		const char *text;
 		long ms;
 	} ok[] = { { "1", 1000 }, { "250ms", 250 }, { "30s", 30000 }, { "5m", 300000 },
-		   { "2h", 7200000 }, { "1h30m", 5400000 }, { "1m30s500ms", 90500 } };
-	static const char *const bad[] = { "", "s", "1x", "1.5s", "-1s", "1 s", "99999999999999999999h" };
+		   { "2h", 7200000 }, { "1h30m", 5400000 }, { "1m30s500ms", 90500 },
+		   /* The specs' syntax, the same in settings: fractions and small units. */
+		   { "1.5s", 1500 }, { "0.25m", 15000 }, { "1500us", 1 } };
+	static const char *const bad[] = { "", "s", "1x", "-1s", "1 s", "1.5", "99999999999999999999h" };
 	size_t i;
 	long ms;
 
