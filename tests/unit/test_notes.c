@@ -204,7 +204,7 @@ static void worker_fetches_and_notes(void **state)
 	assert_string_equal(r->fetch.commit, commits[0]);
 	gitsrc_report_free(r);
 	t = note_text(commits[0], STATUS_HEALTHY, 5000);
-	gitsrc_worker_post_note(w, commits[0], t);
+	gitsrc_worker_post_note(w, commits[0], t, NULL, -1);
 	free(t);
 	assert_true(gitsrc_worker_wait(w, 20000, &r));
 	assert_int_equal(r->job, GITSRC_JOB_NOTE);
