@@ -80,15 +80,9 @@ value() {
 	curl -sf --max-time 5 "$url/metrics" >"$TEST_TMP/metrics" 2>/dev/null
 	awk -v s="$1" 'index($0, s " ") == 1 { v = $NF } END { print (v == "" ? 0 : v) }' "$TEST_TMP/metrics"
 }
-# total NAME: the sum of every series of the family NAME now.
-total() {
-	curl -sf --max-time 5 "$url/metrics" >"$TEST_TMP/metrics" 2>/dev/null
-	awk -v n="$1" '$1 == n || index($1, n "{") == 1 { v += $NF } END { print v + 0 }' "$TEST_TMP/metrics"
-}
 is() { [ "$(value "$1")" = "$2" ]; }
 # above SERIES N: the series is above N now.
 above() { awk -v v="$(value "$1")" -v n="$2" 'BEGIN { exit !(v > n) }'; }
-total_above() { awk -v v="$(total "$1")" -v n="$2" 'BEGIN { exit !(v > n) }'; }
 # status_field JQ: a field of /api/v1/status.
 status_field() { curl -sf --max-time 5 "$url/api/v1/status" | jq -r "$1"; }
 status_is() { [ "$(status_field "$1")" = "$2" ]; }
@@ -114,6 +108,20 @@ steady() {
 	expect_eq "$1" "$before" "$(value "$2")"
 }
 
+# steady_over DESC SERIES CALLS: SERIES does not move while CALLS (a count of the calls that would
+# move it) goes up by at least one.
+steady_over() {
+	local before n
+	before=$(value "$2")
+	n=$(value "$3")
+	if ! wait_for 60 above "$3" "$n"; then
+		fail "$1"
+		diag "no new $3 within 60 s"
+		return
+	fi
+	expect_eq "$1" "$before" "$(value "$2")"
+}
+
 healthy="auriga_deployment_phase{deployment=\"$DEP\",phase=\"Healthy\"}"
 git_up='auriga_peer_up{peer="git"}'
 docker_up='auriga_peer_up{peer="docker"}'
@@ -125,6 +133,7 @@ spec_errors='auriga_errors_total{kind="spec"}'
 git_errors='auriga_errors_total{kind="git"}'
 docker_errors='auriga_errors_total{kind="docker"}'
 fetch_failures='auriga_git_fetch_failures_total'
+list_failures='auriga_docker_request_failures_total{op="list_containers"}'
 
 # --- healthy ---------------------------------------------------------------------------------
 await "the deployment is Healthy on the second daemon" 90 is "$healthy" 1
@@ -171,11 +180,11 @@ steady "$fetch_failures stops counting" "$fetch_failures"
 # --- the Docker daemon stops ------------------------------------------------------------------
 e0=$(value "$rec_error")
 d0=$(value "$docker_errors")
-df0=$(total auriga_docker_request_failures_total)
+df0=$(value "$list_failures")
 second_dockerd_stop "$D"
 await "daemon stopped: $docker_up drops to 0" 60 is "$docker_up" 0
 await "$rec_error goes up: passes cannot list the containers" 60 above "$rec_error" "$e0"
-check "auriga_docker_request_failures_total went up during the outage" total_above auriga_docker_request_failures_total "$df0"
+check "$list_failures went up during the outage" above "$list_failures" "$df0"
 check "auriga_errors_total{kind=\"docker\"} went up during the outage" above "$docker_errors" "$d0"
 await "the circuit opens: $open is 1" 60 is "$open" 1
 expect_eq "and $closed is 0" 0 "$(value "$closed")"
@@ -191,7 +200,9 @@ await "the circuit closes again: $closed is 1" 60 is "$closed" 1
 expect_eq "and $open is 0" 0 "$(value "$open")"
 await "a reconcile pass succeeds again (last success time moves on)" 60 \
 	above 'auriga_last_reconcile_success_timestamp_seconds' "$t_rec"
-steady "$rec_error stops counting" "$rec_error"
+steady_over "$rec_error stops counting (passes go on)" "$rec_error" "$rec_ok"
+steady_over "$list_failures stops counting (list calls go on)" "$list_failures" \
+	'auriga_docker_request_duration_seconds_count{op="list_containers"}'
 await "/api/v1/status no longer names a source error" 60 status_is '.source.lastError' null
 await "the deployment is Healthy again, two replicas ready" 120 \
 	is "auriga_deployment_replicas_ready{deployment=\"$DEP\"}" 2
