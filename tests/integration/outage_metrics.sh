@@ -17,6 +17,8 @@ D=$TEST_TMP/d
 mkdir -p "$D"
 sock=$D/s.sock
 dk() { docker -H "unix://$sock" "$@"; }
+# Last: a container's mount the stopped daemon left behind would keep its data root from going.
+on_exit "awk -v d='$D/' 'index(\$2, d) == 1 { print \$2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l"
 on_exit "second_dockerd_cleanup $D"
 on_exit 'ids=$(dk ps -aq 2>/dev/null); [ -n "$ids" ] && dk rm -f $ids'
 
