@@ -524,6 +524,7 @@ int cmd_run(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	memset(&dm, 0, sizeof(dm));
+	dm.notes_push = -1;
 	pthread_mutex_init(&dm.mu, NULL);
 	notes_debounce_init(&dm.deb, 5000);
 	if (config_load(&dm.cfg, argc, argv, NULL, extra, &dm.positional, &err) < 0) {
