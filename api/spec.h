@@ -140,8 +140,8 @@ struct spec_cluster {
 	char **role_order;			/* default slim, business, validator */
 	size_t n_role_order;
 	struct spec_router router;
-	char *notes_ref;			/* default "refs/notes/auriga" */
-	int push_notes;				/* default 1 */
+	char *notes_ref;			/* NULL: the operator's notes ref (refs/notes/auriga) */
+	int push_notes;				/* -1: the operator's setting (push) */
 	int allow_privileged;			/* default 0 */
 	int allow_host_bind_mounts;		/* default 0 */
 };

@@ -179,8 +179,8 @@ static json_t *cluster_json(const struct spec_cluster *c)
 				      jstrv(c->router.reload_command, c->router.n_reload_command),
 				      "container", jstr(c->router.container), "listenAddress",
 				      jstr(c->router.listen_address)));
-	json_object_set_new(o, "status", json_pack("{s:o,s:b}", "notesRef", jstr(c->notes_ref),
-						   "push", c->push_notes > 0));
+	json_object_set_new(o, "status", json_pack("{s:o,s:o}", "notesRef", jstr(c->notes_ref),
+						   "push", c->push_notes < 0 ? json_null() : json_boolean(c->push_notes)));
 	json_object_set_new(o, "policy", json_pack("{s:b,s:b}", "allowPrivileged",
 						   c->allow_privileged > 0, "allowHostBindMounts",
 						   c->allow_host_bind_mounts > 0));

@@ -254,7 +254,7 @@ static int run(int argc, char **argv, const char *cmd)
 		goto fail;
 	a.notes = !no_notes && a.cli.src != NULL;
 	a.notes_ref = spec_set_cluster(set)->notes_ref ? spec_set_cluster(set)->notes_ref : a.cli.git.notes_ref;
-	a.push = spec_set_cluster(set)->push_notes;
+	a.push = spec_set_cluster(set)->push_notes >= 0 ? spec_set_cluster(set)->push_notes : 1;
 	if (engine_cli_connect(&a.cli, &a.loop, &d, &h, &err) < 0)
 		goto fail;
 	memset(&eo, 0, sizeof(eo));

@@ -47,6 +47,8 @@ struct daemon {
 	char *folder_key;		/* the folder's model, to see changes */
 	uint64_t folder_timer;
 	char *commit;			/* the commit being applied */
+	char *notes_ref;		/* its Cluster's notes ref, NULL when it names none */
+	int notes_push;			/* its Cluster's status.push, -1 when it says nothing */
 	int loaded;
 	int stopping;
 	/* What the HTTP threads read. */
@@ -233,7 +235,7 @@ static void on_pass(struct engine *e, void *arg)
 		if (r == 0)
 			r = notes_debounce_tick(&dm->deb, now_ms(), &commit, &text);
 		if (r == 1)
-			gitsrc_worker_post_note(dm->worker, commit, text);
+			gitsrc_worker_post_note(dm->worker, commit, text, dm->notes_ref, dm->notes_push);
 		else if (r < 0)
 			log_warn(COMPONENT, "cannot render the status note", "error", error_msg(err), (char *)NULL);
 	}
@@ -246,9 +248,14 @@ static void on_pass(struct engine *e, void *arg)
 
 static void set_specs(struct daemon *dm, struct spec_set *set, const char *commit)
 {
+	const struct spec_cluster *c = spec_set_cluster(set);
+	char *notes_ref = c && c->notes_ref ? xstrdup(c->notes_ref) : NULL;
+	int notes_push = c ? c->push_notes : -1;
 	struct error *err = NULL;
 
+	/* The Cluster at this commit says where its notes go; the operator's settings fill in what it leaves out. */
 	if (engine_set_specs(dm->engine, set, commit, &err) < 0) {
+		free(notes_ref);
 		log_error(COMPONENT, "cannot use the specs", "commit", commit, "error", error_msg(err), (char *)NULL);
 		auriga_metrics_error(metrics_of(dm), "spec");
 		error_free(err);
@@ -256,6 +263,9 @@ static void set_specs(struct daemon *dm, struct spec_set *set, const char *commi
 	}
 	free(dm->commit);
 	dm->commit = xstrdup(commit);
+	free(dm->notes_ref);
+	dm->notes_ref = notes_ref;
+	dm->notes_push = notes_push;
 	dm->loaded = 1;
 	log_info(COMPONENT, "specs loaded", "commit", commit[0] ? commit : dm->folder, (char *)NULL);
 }
@@ -514,6 +524,7 @@ int cmd_run(int argc, char **argv)
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	memset(&dm, 0, sizeof(dm));
+	dm.notes_push = -1;
 	pthread_mutex_init(&dm.mu, NULL);
 	notes_debounce_init(&dm.deb, 5000);
 	if (config_load(&dm.cfg, argc, argv, NULL, extra, &dm.positional, &err) < 0) {
@@ -699,6 +710,7 @@ out:
 	pthread_mutex_destroy(&dm.mu);
 	free(dm.folder_key);
 	free(dm.commit);
+	free(dm.notes_ref);
 	free(dm.positional);
 	free(state_path);
 	config_free(dm.cfg);

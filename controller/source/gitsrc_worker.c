@@ -16,6 +16,8 @@
 struct note_job {
 	char *commit;
 	char *text;
+	char *notes_ref;	/* NULL: the worker's */
+	int push;		/* -1: the worker's */
 };
 
 struct gitsrc_worker {
@@ -123,12 +125,14 @@ static void do_note(struct gitsrc_worker *w, struct note_job *job)
 
 	r->job = GITSRC_JOB_NOTE;
 	snprintf(r->note_commit, sizeof(r->note_commit), "%s", job->commit);
-	r->ok = notes_publish(w->src, w->notes_ref, job->commit, job->text, w->cfg.notes_push, &r->err) == 0;
+	r->ok = notes_publish(w->src, job->notes_ref ? job->notes_ref : w->notes_ref, job->commit, job->text,
+			      job->push >= 0 ? job->push : w->cfg.notes_push, &r->err) == 0;
 	r->duration_ms = now_ms() - began;
 	if (!r->ok)
 		log_warn("gitsrc", "status note not published", "commit", job->commit, "error", error_msg(r->err), LOG_END);
 	free(job->commit);
 	free(job->text);
+	free(job->notes_ref);
 	report(w, r);
 }
 
@@ -248,6 +252,7 @@ void gitsrc_worker_stop(struct gitsrc_worker *w)
 	for (i = 0; i < w->nnotes; i++) {
 		free(w->notes[i].commit);
 		free(w->notes[i].text);
+		free(w->notes[i].notes_ref);
 	}
 	free(w->notes);
 	for (i = 0; i < w->nqueue; i++)
@@ -268,23 +273,28 @@ void gitsrc_worker_fetch_now(struct gitsrc_worker *w)
 	pthread_mutex_unlock(&w->mu);
 }
 
-void gitsrc_worker_post_note(struct gitsrc_worker *w, const char *commit, const char *text)
+void gitsrc_worker_post_note(struct gitsrc_worker *w, const char *commit, const char *text, const char *notes_ref,
+			     int push)
 {
+	struct note_job *job;
 	size_t i;
 
 	pthread_mutex_lock(&w->mu);
 	for (i = 0; i < w->nnotes; i++) {
 		if (strcmp(w->notes[i].commit, commit) == 0) {
-			free(w->notes[i].text);
-			w->notes[i].text = xstrdup(text);
-			goto out;
+			job = &w->notes[i];
+			free(job->text);
+			free(job->notes_ref);
+			goto set;
 		}
 	}
 	XGROW(w->notes, w->notes_cap, w->nnotes + 1);
-	w->notes[w->nnotes].commit = xstrdup(commit);
-	w->notes[w->nnotes].text = xstrdup(text);
-	w->nnotes++;
-out:
+	job = &w->notes[w->nnotes++];
+	job->commit = xstrdup(commit);
+set:
+	job->text = xstrdup(text);
+	job->notes_ref = notes_ref ? xstrdup(notes_ref) : NULL;
+	job->push = push;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->mu);
 }

@@ -64,11 +64,13 @@ void gitsrc_worker_stop(struct gitsrc_worker *w);
 /* Thread-safe: asks for a fetch now (requests coalesce). */
 void gitsrc_worker_fetch_now(struct gitsrc_worker *w);
 /*
- * Thread-safe: writes text as the note on commit and pushes it (merging with
- * the remote's notes when they moved). A newer note for the same commit
- * replaces one still queued.
+ * Thread-safe: writes text as the note on commit under notes_ref and pushes
+ * it when push is 1 (merging with the remote's notes when they moved);
+ * notes_ref NULL and push -1 take the worker's settings. A newer note for the
+ * same commit replaces one still queued.
  */
-void gitsrc_worker_post_note(struct gitsrc_worker *w, const char *commit, const char *text);
+void gitsrc_worker_post_note(struct gitsrc_worker *w, const char *commit, const char *text, const char *notes_ref,
+			     int push);
 /* Thread-safe: takes the oldest queued report (when no callback was given); 1 when one was taken. */
 int gitsrc_worker_poll(struct gitsrc_worker *w, struct gitsrc_report **out);
 /* Thread-safe: waits up to timeout_ms for a queued report; 1 when one was taken. */

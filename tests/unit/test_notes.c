@@ -204,18 +204,33 @@ static void worker_fetches_and_notes(void **state)
 	assert_string_equal(r->fetch.commit, commits[0]);
 	gitsrc_report_free(r);
 	t = note_text(commits[0], STATUS_HEALTHY, 5000);
-	gitsrc_worker_post_note(w, commits[0], t);
+	gitsrc_worker_post_note(w, commits[0], t, NULL, -1);
+	free(t);
+	assert_true(gitsrc_worker_wait(w, 20000, &r));
+	assert_int_equal(r->job, GITSRC_JOB_NOTE);
+	assert_true(r->ok);
+	gitsrc_report_free(r);
+	/* A note with a ref and push of its own (its commit's Cluster): written there, and kept local. */
+	t = note_text(commits[1], STATUS_HEALTHY, 6000);
+	gitsrc_worker_post_note(w, commits[1], t, "refs/notes/custom", 0);
 	free(t);
 	assert_true(gitsrc_worker_wait(w, 20000, &r));
 	assert_int_equal(r->job, GITSRC_JOB_NOTE);
 	assert_true(r->ok);
 	gitsrc_report_free(r);
 	gitsrc_worker_stop(w);
+	assert_int_equal(notes_read(gitsrc_repo(src), "refs/notes/custom", commits[1], &text, NULL), 0);
+	free(text);
+	text = NULL;
+	assert_int_equal(notes_read(gitsrc_repo(src), NOTES_DEFAULT_REF, commits[1], &text, NULL), ERR_NOTFOUND);
 	gitsrc_free(src);
 	assert_int_equal(git_repository_open(&remote, url), 0);
 	assert_int_equal(notes_read(remote, NOTES_DEFAULT_REF, commits[0], &text, NULL), 0);
 	assert_true(str_has_prefix(text, "auriga: Healthy"));
 	free(text);
+	text = NULL;
+	assert_int_equal(notes_read(remote, "refs/notes/custom", commits[1], &text, NULL), ERR_NOTFOUND);
+	assert_int_equal(notes_read(remote, NOTES_DEFAULT_REF, commits[1], &text, NULL), ERR_NOTFOUND);
 	git_repository_free(remote);
 }
 

@@ -290,8 +290,8 @@ static void cluster_defaults_and_default_cluster(void **state)
 	assert_string_equal(c->router.config_path, "/etc/nginx/conf.d/auriga.conf");
 	assert_int_equal(c->router.n_reload_command, 3);
 	assert_string_equal(c->router.listen_address, "127.0.0.1");
-	assert_string_equal(c->notes_ref, "refs/notes/auriga");
-	assert_int_equal(c->push_notes, 1);
+	assert_null(c->notes_ref);
+	assert_int_equal(c->push_notes, -1);
 	assert_int_equal(c->allow_privileged, 0);
 	assert_int_equal(c->allow_host_bind_mounts, 0);
 	done(&set, &d);
