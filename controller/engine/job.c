@@ -193,7 +193,7 @@ static void keep_output(struct job_run *j, const struct docker_result *r)
 static void on_answer(struct docker_result *r, void *arg)
 {
 	struct job_run *j = arg;
-	enum job_stage next = j->stage;
+	enum job_stage next;
 	struct error *err = NULL;
 	struct buf m;
 
@@ -245,6 +245,8 @@ static void on_answer(struct docker_result *r, void *arg)
 		finish(j, j->exit_code == 0, j->message);
 		buf_release(&m);
 		return;
+	default:
+		BUG("job stage %d", (int)j->stage);
 	}
 	if (call(j, next, &err) == 0) {
 		buf_release(&m);
