@@ -48,13 +48,14 @@ int test_nginx_prepare(struct test_nginx *n, const char *dir, int workers)
 
 int test_nginx_start(struct test_nginx *n, const char *dir, int workers)
 {
+	int rc;
+
 	if (test_nginx_prepare(n, dir, workers) != 0)
 		return -1;
-	if (test_sh(NULL, 0, "nginx -e %s/error.log -c %s", n->dir, n->main_conf) != 0) {
-		fprintf(stderr, "nginx did not start (see %s/error.log)\n", n->dir);
-		return -1;
-	}
-	return 0;
+	rc = test_sh(NULL, 0, "nginx -e %s/error.log -c %s", n->dir, n->main_conf);
+	if (rc != 0)
+		fprintf(stderr, "nginx did not start, its log: %s/error.log\n", n->dir);
+	return rc == 0 ? 0 : -1;
 }
 
 long test_nginx_master(const char *pid_path)
