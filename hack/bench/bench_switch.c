@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "nginx.h"
 #include "runtime/log.h"
 #include "traffic/router.h"
 #include "util.h"
@@ -210,43 +211,10 @@ static int run(char *const argv[])
 
 static long nginx_master(void)
 {
-	char path[700], line[64];
-	long pid = 0;
-	FILE *f;
+	char path[700];
 
 	snprintf(path, sizeof(path), "%s/nginx.pid", dir);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return 0;
-	if (fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		if (parse_long(line, 1, 1L << 30, &pid) < 0)
-			pid = 0;
-	}
-	fclose(f);
-	return pid;
-}
-
-/* The NGINX master's children (workers, old and new), from /proc. */
-static size_t workers(long master, long *out, size_t max)
-{
-	char path[64], line[512];
-	size_t n = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", master, master);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return 0;
-	if (fgets(line, sizeof(line), f) != NULL) {
-		char *save = NULL;
-
-		for (char *t = strtok_r(line, " \n", &save); t != NULL && n < max; t = strtok_r(NULL, " \n", &save))
-			if (parse_long(t, 1, 1L << 30, &out[n]) == 0)
-				n++;
-	}
-	fclose(f);
-	return n;
+	return test_nginx_master(path);
 }
 
 /* Microseconds from t0 until none of the old workers is left (polled every millisecond), or -1. */
@@ -254,7 +222,7 @@ static int64_t turnover_us(int64_t t0, long master, const long *old, size_t n_ol
 {
 	for (int i = 0; i < 10000; i++) {
 		long now[32];
-		size_t n = workers(master, now, 32), left = 0;
+		size_t n = test_nginx_workers(master, now, 32), left = 0;
 
 		for (size_t a = 0; a < n_old; a++)
 			for (size_t b = 0; b < n; b++)
@@ -328,7 +296,7 @@ static int do_switch(enum method m, enum slot to, struct error **err)
 	struct router_service s;
 	struct event *e = &events[n_events++];
 	long master = nginx_master(), old[32];
-	size_t n_old = workers(master, old, 32);
+	size_t n_old = test_nginx_workers(master, old, 32);
 	int changed = 0, ret;
 
 	service_for(to, ep, &s);
@@ -548,7 +516,7 @@ int main(int argc, char **argv)
 					  (char *)"-c", wrapper, NULL };
 			char *rargv[] = { (char *)"nginx", (char *)"-s", (char *)"reload", (char *)"-c", main_conf, NULL };
 			long master = nginx_master(), old[32];
-			size_t n_old = workers(master, old, 32);
+			size_t n_old = test_nginx_workers(master, old, 32);
 			int64_t t0 = mono_us();
 
 			if (run(targv) != 0) {

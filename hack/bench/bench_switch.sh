@@ -41,8 +41,9 @@ for img in "$BLUE" "$GREEN"; do
 	docker image inspect "$img" >/dev/null 2>&1 || { echo "bench_switch: no image $img (make images)" >&2; exit 1; }
 done
 [ -f "$B/libauriga.a" ] || make -s B="$B" "$B/libauriga.a"
-${CC:-cc} -std=c11 -D_GNU_SOURCE ${CFLAGS:--O2} -Iapi -Icontroller $(pkg-config --cflags jansson libcurl) \
-	-o "$TMP/driver" hack/bench/bench_switch.c "$B/libauriga.a" \
+# The driver finds NGINX's master and workers with the C tests' helper (tests/helpers/nginx.c).
+${CC:-cc} -std=c11 -D_GNU_SOURCE ${CFLAGS:--O2} -Iapi -Icontroller -Itests/helpers $(pkg-config --cflags jansson libcurl) \
+	-o "$TMP/driver" hack/bench/bench_switch.c tests/helpers/nginx.c tests/helpers/testsh.c "$B/libauriga.a" \
 	$(pkg-config --libs libgit2 yaml-0.1 jansson libcurl openssl libmicrohttpd) -lpthread -lm
 
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }

@@ -24,11 +24,11 @@
 #include "error.h"
 #include "runtime/http_client.h"
 #include "runtime/loop.h"
+#include "demo_node.h"
+#include "prometheus.h"
 #include "testsh.h"
 #include "traffic/analysis.h"
 #include "util.h"
-
-#define NODE_PORT 9003
 
 static char label[96];
 static char dir[64];
@@ -40,19 +40,7 @@ static struct http_client *H;
 
 static void prom_stop(void)
 {
-	if (prom_pid <= 0)
-		return;
-	kill(prom_pid, SIGTERM);
-	for (int i = 0; i < 50; i++) {
-		if (waitpid(prom_pid, NULL, WNOHANG) == prom_pid) {
-			prom_pid = 0;
-			return;
-		}
-		test_sleep_ms(100);
-	}
-	kill(prom_pid, SIGKILL);
-	waitpid(prom_pid, NULL, 0);
-	prom_pid = 0;
+	test_prometheus_stop(&prom_pid);
 }
 
 static void cleanup(void)
@@ -60,44 +48,10 @@ static void cleanup(void)
 	if (label[0] == '\0')
 		return;
 	prom_stop();
-	test_sh(NULL, 0, "ids=$(docker ps -aq --filter label=%s); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1",
-	   label);
+	test_docker_rm_label(label);
 	if (dir[0] != '\0')
 		test_sh(NULL, 0, "rm -rf '%s'", dir);
 	label[0] = '\0';
-}
-
-static int free_port(void)
-{
-	char line[32];
-	long p;
-
-	if (test_sh(line, sizeof(line), "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
-				   "print(s.getsockname()[1])'") != 0 || parse_long(line, 1, 65535, &p) < 0)
-		return -1;
-	return (int)p;
-}
-
-static int node_run(const char *tag)
-{
-	char id[80], line[128];
-	const char *colon;
-	long port;
-
-	if (test_sh(id, sizeof(id), "docker run -d --label %s -p 127.0.0.1::%d auriga-demo-node:%s", label, NODE_PORT,
-	       tag) != 0)
-		return -1;
-	if (test_sh(line, sizeof(line), "docker port %s %d/tcp", id, NODE_PORT) != 0)
-		return -1;
-	colon = strrchr(line, ':');
-	if (colon == NULL || parse_long(colon + 1, 1, 65535, &port) < 0)
-		return -1;
-	for (int i = 0; i < 100; i++) {
-		if (test_sh(NULL, 0, "curl -sf -o /dev/null http://127.0.0.1:%ld/q/health/ready", port) == 0)
-			return (int)port;
-		test_sleep_ms(100);
-	}
-	return -1;
 }
 
 /* n transactions (POST) to a node, 2 at a time; bounded by count and ab's own timeout. */
@@ -469,7 +423,7 @@ static void unreachable_scrape_limit(void **state)
 	struct analysis_run *run;
 	struct spec_metric m;
 	char target[64];
-	int port = free_port();
+	int port = test_free_port();
 
 	(void)state;
 	memset(&m, 0, sizeof(m));
@@ -525,6 +479,7 @@ static void prometheus_stopped_inconclusive(void **state)
 static int group_setup(void **state)
 {
 	char path[128];
+	int targets[2];
 	struct error *err = NULL;
 	FILE *f;
 
@@ -538,52 +493,25 @@ static int group_setup(void **state)
 	snprintf(dir, sizeof(dir), "/tmp/auriga-analysis-XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return -1;
-	flaky_port = node_run("flaky");
-	good_port = node_run("v1");
-	prom_port = free_port();
+	flaky_port = test_node_run(label, "auriga-demo-node:flaky", NULL);
+	good_port = test_node_run(label, "auriga-demo-node:v1", NULL);
+	prom_port = test_free_port();
 	if (flaky_port < 0 || good_port < 0 || prom_port < 0) {
 		fprintf(stderr, "setup: a demo node did not come up or no free port\n");
 		return -1;
 	}
+	targets[0] = flaky_port;
+	targets[1] = good_port;
 	snprintf(path, sizeof(path), "%s/tx.json", dir);
 	f = fopen(path, "w");
 	if (f == NULL)
 		return -1;
 	fputs("{\"from\":\"a\",\"to\":\"b\",\"amount\":1}\n", f);
 	fclose(f);
-	snprintf(path, sizeof(path), "%s/prometheus.yml", dir);
-	f = fopen(path, "w");
-	if (f == NULL)
+	prom_pid = test_prometheus_start(dir, prom_port, targets, 2);
+	if (prom_pid < 0) {
+		prom_pid = 0;
 		return -1;
-	fprintf(f,
-		"global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-		"scrape_configs:\n  - job_name: demo\n    metrics_path: /q/metrics\n"
-		"    static_configs:\n      - targets: ['127.0.0.1:%d', '127.0.0.1:%d']\n",
-		flaky_port, good_port);
-	fclose(f);
-	prom_pid = fork();
-	if (prom_pid == 0) {
-		char cfg[160], data[160], listen[64], logf[160];
-
-		snprintf(cfg, sizeof(cfg), "--config.file=%s/prometheus.yml", dir);
-		snprintf(data, sizeof(data), "--storage.tsdb.path=%s/data", dir);
-		snprintf(listen, sizeof(listen), "--web.listen-address=127.0.0.1:%d", prom_port);
-		snprintf(logf, sizeof(logf), "%s/prometheus.log", dir);
-		if (freopen(logf, "w", stderr) == NULL || freopen("/dev/null", "w", stdout) == NULL)
-			_exit(127);
-		execlp("prometheus", "prometheus", cfg, data, listen, (char *)NULL);
-		_exit(127);
-	}
-	if (prom_pid < 0)
-		return -1;
-	for (int i = 0;; i++) {
-		if (test_sh(NULL, 0, "curl -sf -o /dev/null http://127.0.0.1:%d/-/ready", prom_port) == 0)
-			break;
-		if (i == 100) {
-			fprintf(stderr, "setup: prometheus did not get ready (see its log)\n");
-			return -1;
-		}
-		test_sleep_ms(200);
 	}
 	L = loop_new(&err);
 	if (L != NULL)

@@ -20,18 +20,17 @@
 
 #include "buf.h"
 #include "error.h"
+#include "demo_node.h"
+#include "nginx.h"
 #include "testsh.h"
 #include "traffic/router.h"
 #include "util.h"
 
 #define IMAGE "auriga-demo-node:v1"
-#define NODE_PORT 9003
 
 static char label[96];
 static char dir[64];		/* the test's NGINX prefix: main conf, pid, logs, the router's file */
-static char conf_path[128];
-static char main_conf[128];
-static char pid_path[128];
+static struct test_nginx ng;
 static int listen_port;
 static int blue_port, green_port;
 static struct router *R;
@@ -39,88 +38,18 @@ static int64_t apply_max_ms;	/* the longest router_set (render, nginx -t, rename
 
 static long nginx_master(void)
 {
-	char line[64];
-	long pid;
-
-	if (test_sh(line, sizeof(line), "cat %s 2>/dev/null", pid_path) != 0 || parse_long(line, 1, 1L << 30, &pid) < 0)
-		return 0;
-	return pid;
+	return test_nginx_master(ng.pid_path);
 }
 
 static void cleanup(void)
 {
-	long pid;
-
 	if (label[0] == '\0')
 		return;
-	pid = nginx_master();
-	if (pid > 0) {
-		kill((pid_t)pid, SIGTERM);
-		for (int i = 0; i < 50 && kill((pid_t)pid, 0) == 0; i++)
-			test_sleep_ms(100);
-		kill((pid_t)pid, SIGKILL);
-	}
-	test_sh(NULL, 0, "ids=$(docker ps -aq --filter label=%s); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1",
-	   label);
+	test_nginx_stop(&ng);
+	test_docker_rm_label(label);
 	if (dir[0] != '\0')
 		test_sh(NULL, 0, "rm -rf '%s'", dir);
 	label[0] = '\0';
-}
-
-static int free_port(void)
-{
-	char line[32];
-	long p;
-
-	if (test_sh(line, sizeof(line), "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
-				   "print(s.getsockname()[1])'") != 0 || parse_long(line, 1, 65535, &p) < 0)
-		return -1;
-	return (int)p;
-}
-
-/* Starts a demo node with DEMO_VERSION=version; returns its published port on 127.0.0.1 once it answers. */
-static int node_run(const char *version)
-{
-	char id[80], line[128];
-	long port;
-	const char *colon;
-
-	if (test_sh(id, sizeof(id), "docker run -d --label %s -p 127.0.0.1::%d -e DEMO_VERSION=%s %s", label, NODE_PORT,
-	       version, IMAGE) != 0)
-		return -1;
-	if (test_sh(line, sizeof(line), "docker port %s %d/tcp", id, NODE_PORT) != 0)
-		return -1;
-	colon = strrchr(line, ':');
-	if (colon == NULL || parse_long(colon + 1, 1, 65535, &port) < 0)
-		return -1;
-	for (int i = 0; i < 100; i++) {
-		if (test_sh(NULL, 0, "curl -sf -o /dev/null http://127.0.0.1:%ld/q/health/ready", port) == 0)
-			return (int)port;
-		test_sleep_ms(100);
-	}
-	return -1;
-}
-
-/* Pids of the NGINX master's children (its workers), from /proc. */
-static size_t workers(long master, long *out, size_t max)
-{
-	char path[64], line[512];
-	size_t n = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", master, master);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return 0;
-	if (fgets(line, sizeof(line), f) != NULL) {
-		char *save = NULL;
-
-		for (char *t = strtok_r(line, " \n", &save); t != NULL && n < max; t = strtok_r(NULL, " \n", &save))
-			if (parse_long(t, 1, 1L << 30, &out[n]) == 0)
-				n++;
-	}
-	fclose(f);
-	return n;
 }
 
 /* Waits until none of the workers seen before a reload is left: every new request meets the new config. */
@@ -130,7 +59,7 @@ static void wait_reload(const long *old, size_t n_old)
 
 	for (int i = 0; i < 100; i++) {
 		long now[16];
-		size_t n = workers(master, now, 16), left = 0;
+		size_t n = test_nginx_workers(master, now, 16), left = 0;
 
 		for (size_t a = 0; a < n_old; a++)
 			for (size_t b = 0; b < n; b++)
@@ -267,7 +196,7 @@ static void empty_upstream_is_valid(void **state)
 	struct error *err = NULL;
 	char code[16];
 	long old[16];
-	size_t n_old = workers(nginx_master(), old, 16);
+	size_t n_old = test_nginx_workers(nginx_master(), old, 16);
 	int changed = 0;
 
 	(void)state;
@@ -291,7 +220,7 @@ static void bad_config_refused(void **state)
 	(void)state;
 	set_weights(0, 100);
 	buf_init(&before, 1 << 20);
-	assert_int_equal(test_sh(NULL, 0, "test -f %s", conf_path), 0);
+	assert_int_equal(test_sh(NULL, 0, "test -f %s", ng.conf_path), 0);
 	buf_puts(&before, router_current(R));
 	/* An upstream name NGINX cannot parse, as a broken renderer or a hand edit would produce. */
 	buf_init(&bad, 1 << 20);
@@ -306,7 +235,7 @@ static void bad_config_refused(void **state)
 	error_clear(&err);
 	/* The live file is what it was, no candidate is left, and the old config keeps serving. */
 	{
-		FILE *f = fopen(conf_path, "r");
+		FILE *f = fopen(ng.conf_path, "r");
 		char file[8192];
 		size_t n;
 
@@ -316,7 +245,7 @@ static void bad_config_refused(void **state)
 		fclose(f);
 		assert_string_equal(file, before.data);
 	}
-	assert_int_not_equal(test_sh(NULL, 0, "test -e %s.candidate", conf_path), 0);
+	assert_int_not_equal(test_sh(NULL, 0, "test -e %s.candidate", ng.conf_path), 0);
 	count(50, &blue, &green);
 	assert_int_equal(green, 50);
 	buf_release(&before);
@@ -400,11 +329,11 @@ static void reload_by_pid_file(void **state)
 
 	(void)state;
 	set_weights(100, 0);
-	rc.config_path = conf_path;
-	rc.pid_file = pid_path;
+	rc.config_path = ng.conf_path;
+	rc.pid_file = ng.pid_path;
 	r2 = router_new(&rc, &err);
 	assert_non_null(r2);
-	n_old = workers(nginx_master(), old, 16);
+	n_old = test_nginx_workers(nginx_master(), old, 16);
 	if (router_set(r2, &s, &changed, &err) != 0)
 		fail_msg("router_set: %s", error_msg(err));
 	assert_int_equal(changed, 1);
@@ -458,7 +387,7 @@ static void restart_between_rename_and_reload(void **state)
 	assert_int_equal(blue, 50);
 	snprintf(bad, sizeof(bad), "%s/bad-restart.pid", dir);
 	assert_int_equal(test_sh(NULL, 0, "echo notapid > %s", bad), 0);
-	rc.config_path = conf_path;
+	rc.config_path = ng.conf_path;
 	rc.pid_file = bad;
 	r2 = router_new(&rc, &err);
 	assert_non_null(r2);
@@ -467,10 +396,10 @@ static void restart_between_rename_and_reload(void **state)
 	router_free(r2);
 	count(50, &blue, &green);
 	assert_int_equal(blue, 50);
-	rc.pid_file = pid_path;
+	rc.pid_file = ng.pid_path;
 	r2 = router_new(&rc, &err);
 	assert_non_null(r2);
-	n_old = workers(nginx_master(), old, 16);
+	n_old = test_nginx_workers(nginx_master(), old, 16);
 	if (router_set(r2, &s, &changed, &err) != 0)
 		fail_msg("router_set: %s", error_msg(err));
 	assert_int_equal(changed, 1);
@@ -489,7 +418,7 @@ static void new_router_keeps_other_services(void **state)
 {
 	struct router_endpoint ep[1] = { { "127.0.0.1", blue_port, 100, 0 } };
 	struct router_service api = { "api", listen_port, 1, 10, ep, 1 };
-	struct router_service other = { "other", free_port(), 1, 10, ep, 1 };
+	struct router_service other = { "other", test_free_port(), 1, 10, ep, 1 };
 	struct router_config rc = { 0 };
 	const char *keep[] = { "api" };
 	struct error *err = NULL;
@@ -500,8 +429,8 @@ static void new_router_keeps_other_services(void **state)
 	(void)state;
 	if (router_set(R, &other, &changed, &err) != 0)
 		fail_msg("router_set: %s", error_msg(err));
-	rc.config_path = conf_path;
-	rc.pid_file = pid_path;
+	rc.config_path = ng.conf_path;
+	rc.pid_file = ng.pid_path;
 	r2 = router_new(&rc, &err);
 	assert_non_null(r2);
 	if (router_set(r2, &api, &changed, &err) != 0)
@@ -533,7 +462,7 @@ static void remove_service(void **state)
 
 	(void)state;
 	set_weights(100, 0);
-	n_old = workers(nginx_master(), old, 16);
+	n_old = test_nginx_workers(nginx_master(), old, 16);
 	assert_int_equal(router_remove(R, "api", &changed, &err), 0);
 	assert_int_equal(changed, 1);
 	wait_reload(old, n_old);
@@ -597,7 +526,7 @@ static void served_when_returned(void **state)
 
 		snprintf(name, sizeof(name), "fresh%d", i);
 		s.upstream = name;
-		s.port = free_port();
+		s.port = test_free_port();
 		ep[0].port = i % 2 ? blue_port : green_port;
 		if (router_set(R, &s, &changed, &err) != 0)
 			fail_msg("router_set %s: %s", name, error_msg(err));
@@ -616,8 +545,8 @@ static void served_when_returned(void **state)
 	{
 		struct router_endpoint eb[1] = { { "127.0.0.1", blue_port, 100, 0 } };
 		struct router_endpoint eg[1] = { { "127.0.0.1", green_port, 100, 0 } };
-		struct router_service sb = { "pair-b", free_port(), 1, 10, eb, 1 };
-		struct router_service sg = { "pair-g", free_port(), 1, 10, eg, 1 };
+		struct router_service sb = { "pair-b", test_free_port(), 1, 10, eb, 1 };
+		struct router_service sg = { "pair-g", test_free_port(), 1, 10, eg, 1 };
 
 		assert_int_equal(router_stage(R, &sb, &err), 0);
 		assert_int_equal(router_stage(R, &sg, &err), 0);
@@ -641,7 +570,7 @@ static void served_when_returned(void **state)
  */
 static void reload_not_taken_fails(void **state)
 {
-	static const char *const reload_argv[] = { "nginx", "-s", "reload", "-c", main_conf, NULL };
+	static const char *const reload_argv[] = { "nginx", "-s", "reload", "-c", ng.main_conf, NULL };
 	struct router_endpoint ep[1] = { { "127.0.0.1", 0, 100, 0 } };
 	struct router_service held = { "held", 0, 1, 10, ep, 1 };
 	struct router_config rc = { 0 };
@@ -653,7 +582,7 @@ static void reload_not_taken_fails(void **state)
 
 	(void)state;
 	set_weights(100, 0);
-	held.port = free_port();
+	held.port = test_free_port();
 	ep[0].port = green_port;
 	/* A listener that accepts and never answers, on the port the new service wants. */
 	assert_int_equal(test_sh(pid, sizeof(pid),
@@ -667,7 +596,7 @@ static void reload_not_taken_fails(void **state)
 	     i++)
 		test_sleep_ms(100);
 	snprintf(log_path, sizeof(log_path), "%s/error.log", dir);
-	rc.config_path = conf_path;
+	rc.config_path = ng.conf_path;
 	rc.reload_argv = reload_argv;
 	rc.error_log = log_path;
 	rc.timeout_ms = 1500;
@@ -700,10 +629,9 @@ static void reload_not_taken_fails(void **state)
 
 static int group_setup(void **state)
 {
-	static const char *const reload_argv[] = { "nginx", "-s", "reload", "-c", main_conf, NULL };
+	static const char *const reload_argv[] = { "nginx", "-s", "reload", "-c", ng.main_conf, NULL };
 	struct router_config rc = { 0 };
 	struct error *err = NULL;
-	FILE *f;
 
 	(void)state;
 	if (test_sh(NULL, 0, "docker image inspect %s >/dev/null 2>&1", IMAGE) != 0) {
@@ -715,37 +643,16 @@ static int group_setup(void **state)
 	snprintf(dir, sizeof(dir), "/tmp/auriga-router-XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return -1;
-	snprintf(conf_path, sizeof(conf_path), "%s/auriga.conf", dir);
-	snprintf(main_conf, sizeof(main_conf), "%s/nginx.conf", dir);
-	snprintf(pid_path, sizeof(pid_path), "%s/nginx.pid", dir);
-	listen_port = free_port();
-	blue_port = node_run("blue");
-	green_port = node_run("green");
+	listen_port = test_free_port();
+	blue_port = test_node_run(label, IMAGE, "blue");
+	green_port = test_node_run(label, IMAGE, "green");
 	if (listen_port < 0 || blue_port < 0 || green_port < 0) {
 		fprintf(stderr, "setup: no free port or a demo node did not come up\n");
 		return -1;
 	}
-	f = fopen(main_conf, "w");
-	if (f == NULL)
+	if (test_nginx_start(&ng, dir, 1) != 0)
 		return -1;
-	fprintf(f,
-		"daemon on;\nworker_processes 1;\npid %s;\nerror_log %s/error.log;\n"
-		"events { worker_connections 512; }\n"
-		"http {\n\taccess_log off;\n\tclient_body_temp_path %s/body;\n\tproxy_temp_path %s/proxy;\n"
-		"\tfastcgi_temp_path %s/fcgi;\n\tuwsgi_temp_path %s/uwsgi;\n\tscgi_temp_path %s/scgi;\n"
-		"\tinclude %s;\n}\n",
-		pid_path, dir, dir, dir, dir, dir, dir, conf_path);
-	fclose(f);
-	/* NGINX starts with an empty router file; the router fills it. */
-	f = fopen(conf_path, "w");
-	if (f == NULL)
-		return -1;
-	fclose(f);
-	if (test_sh(NULL, 0, "nginx -e %s/error.log -c %s", dir, main_conf) != 0) {
-		fprintf(stderr, "setup: nginx did not start\n");
-		return -1;
-	}
-	rc.config_path = conf_path;
+	rc.config_path = ng.conf_path;
 	rc.reload_argv = reload_argv;
 	rc.timeout_ms = 10000;
 	R = router_new(&rc, &err);
