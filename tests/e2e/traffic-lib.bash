@@ -193,3 +193,44 @@ with open(out, "w", buffering=1) as f:
 PY
 	echo $!
 }
+
+# --- Prometheus on 127.0.0.1 (PROM its folder, PROMP its port) ---------------------------------------
+PROM=$TEST_TMP/prometheus
+PROMP=$(free_port)
+# start_prometheus SCRAPE_CONFIGS: Prometheus in the background (prom_pid), scraping and evaluating
+# every second with the scrape_configs given (YAML list items); stopped when the test ends.
+start_prometheus() {
+	mkdir -p "$PROM"
+	cat >"$PROM/prometheus.yml" <<EOF
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+$1
+EOF
+	prometheus --config.file="$PROM/prometheus.yml" --storage.tsdb.path="$PROM/data" \
+		--web.listen-address="127.0.0.1:$PROMP" >"$PROM/log" 2>&1 &
+	prom_pid=$!
+	on_exit "kill $prom_pid; wait $prom_pid"
+}
+# prom QUERY: the value of an instant query ("" for no data).
+prom() {
+	curl -sf --max-time 5 -G "http://127.0.0.1:$PROMP/api/v1/query" --data-urlencode "query=$1" |
+		python3 -c 'import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "")'
+}
+prom_is() { [ "$(prom "$1")" = "$2" ]; }
+# prom_metric NAME INTERVAL COUNT FAILURE_LIMIT OPERATOR VALUE QUERY: one metric of an
+# AnalysisTemplate (an item of spec.metrics), the value of QUERY at this Prometheus.
+prom_metric() {
+	cat <<EOF
+    - name: $1
+      interval: $2
+      count: $3
+      failureLimit: $4
+      failureCondition: {operator: "$5", value: $6}
+      provider:
+        prometheus:
+          address: http://127.0.0.1:$PROMP
+          query: '$7'
+EOF
+}
