@@ -1,9 +1,13 @@
 # Shared by the traffic-control end-to-end tests (sourced after tests/lib.sh and fleet-lib.bash):
 # test images, free ports, an NGINX on 127.0.0.1 that includes the file auriga's router writes,
 # the specs of one API deployment released through it, and clients that read the answering version
-# from the X-Node-Version header. The caller sets DEP (the deployment) and SPECS (the specs folder).
+# from the X-Node-Version header. The caller sets DEP (the deployment) and SPECS (the specs folder),
+# and may set TRAFFIC_CLUSTER (the Cluster's name, default traffic-control), TRAFFIC_IMAGES (more
+# demo image tags the test needs besides v1, v2 and v3) and TRAFFIC_PREVIEW=no (no preview Service
+# and no smoke-test Job: a release that routes the active Service alone).
 
-for tag in v1 v2 v3; do
+TRAFFIC_PREVIEW=${TRAFFIC_PREVIEW:-yes}
+for tag in v1 v2 v3 ${TRAFFIC_IMAGES:-}; do
 	if ! docker image inspect "auriga-demo-node:$tag" >/dev/null 2>&1; then
 		diag "image auriga-demo-node:$tag is missing (hack/build-images.sh builds it)"
 		fail "test images present"
@@ -43,7 +47,7 @@ on_exit "kill \$(cat $NGX/nginx.pid)"
 cat >"$SPECS/cluster.yaml" <<EOF
 apiVersion: auriga.io/v1
 kind: Cluster
-metadata: {name: traffic-control}
+metadata: {name: ${TRAFFIC_CLUSTER:-traffic-control}}
 spec:
   router:
     type: NGINX
@@ -56,6 +60,8 @@ apiVersion: auriga.io/v1
 kind: Service
 metadata: {name: $DEP}
 spec: {deployment: $DEP, port: $LP, targetPort: http}
+EOF
+[ "$TRAFFIC_PREVIEW" = no ] || cat >>"$SPECS/services.yaml" <<EOF
 ---
 apiVersion: auriga.io/v1
 kind: Service
@@ -63,7 +69,30 @@ metadata: {name: $DEP-preview}
 spec: {deployment: $DEP, port: $PP, targetPort: http}
 EOF
 
-# write_dep IMAGE STRATEGY_BLOCK [ENV_LINE]: the deployment, two replicas, readiness every second.
+# errors_template NAME: an AnalysisTemplate of the new slot's error ratio, scraped from its own
+# containers every 2 s, twice, failing over 5 %.
+errors_template() {
+	cat <<EOF
+apiVersion: auriga.io/v1
+kind: AnalysisTemplate
+metadata: {name: $1}
+spec:
+  metrics:
+    - name: error-rate
+      interval: 2s
+      count: 2
+      failureLimit: 0
+      failureCondition: {operator: ">", value: 0.05}
+      provider:
+        scrape:
+          port: http
+          path: /q/metrics
+          metric: 'http_server_requests_total{uri="/api/v11/transactions",status=~"5.."} / http_server_requests_total{uri="/api/v11/transactions"}'
+EOF
+}
+
+# write_dep IMAGE STRATEGY_BLOCK [ENV_LINE]: the deployment, two replicas, readiness every second,
+# and its smoke-test Job (unless TRAFFIC_PREVIEW=no).
 write_dep() {
 	cat >"$SPECS/deployment.yaml" <<EOF
 apiVersion: auriga.io/v1
@@ -85,9 +114,8 @@ spec:
       failureThreshold: 1
   strategy:
 $2
----
-$(smoke_job "$DEP-smoke" "$PP" "$1")
 EOF
+	[ "$TRAFFIC_PREVIEW" = no ] || printf -- '---\n%s\n' "$(smoke_job "$DEP-smoke" "$PP" "$1")" >>"$SPECS/deployment.yaml"
 }
 
 # upstream [NAME]: the active (or NAME's) upstream in the router's file as "port:weight" (backup
@@ -107,6 +135,11 @@ PY
 }
 upstream_is() { [ "$(upstream)" = "$1" ]; }
 images() { fleet_images | sort | tr '\n' ' ' | sed 's/ $//'; }
+# slots: each container of this instance as "slot:image", sorted.
+slots() { fleet_ps '{{.Label "auriga.io/slot"}}:{{.Image}}' | sort | tr '\n' ' ' | sed 's/ $//'; }
+# version: the version answering one transaction through NGINX.
+version() { curl -s -o /dev/null -D - -X POST "http://127.0.0.1:$LP/api/v11/transactions" | tr -d '\r' |
+	sed -n 's/^X-Node-Version: //Ip'; }
 
 # sample N: N requests through NGINX; prints "<requests> <failed> <version>=<count>...".
 sample() {
@@ -159,4 +192,45 @@ with open(out, "w", buffering=1) as f:
         time.sleep(0.02)
 PY
 	echo $!
+}
+
+# --- Prometheus on 127.0.0.1 (PROM its folder, PROMP its port) ---------------------------------------
+PROM=$TEST_TMP/prometheus
+PROMP=$(free_port)
+# start_prometheus SCRAPE_CONFIGS: Prometheus in the background (prom_pid), scraping and evaluating
+# every second with the scrape_configs given (YAML list items); stopped when the test ends.
+start_prometheus() {
+	mkdir -p "$PROM"
+	cat >"$PROM/prometheus.yml" <<EOF
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+$1
+EOF
+	prometheus --config.file="$PROM/prometheus.yml" --storage.tsdb.path="$PROM/data" \
+		--web.listen-address="127.0.0.1:$PROMP" >"$PROM/log" 2>&1 &
+	prom_pid=$!
+	on_exit "kill $prom_pid; wait $prom_pid"
+}
+# prom QUERY: the value of an instant query ("" for no data).
+prom() {
+	curl -sf --max-time 5 -G "http://127.0.0.1:$PROMP/api/v1/query" --data-urlencode "query=$1" |
+		python3 -c 'import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "")'
+}
+prom_is() { [ "$(prom "$1")" = "$2" ]; }
+# prom_metric NAME INTERVAL COUNT FAILURE_LIMIT OPERATOR VALUE QUERY: one metric of an
+# AnalysisTemplate (an item of spec.metrics), the value of QUERY at this Prometheus.
+prom_metric() {
+	cat <<EOF
+    - name: $1
+      interval: $2
+      count: $3
+      failureLimit: $4
+      failureCondition: {operator: "$5", value: $6}
+      provider:
+        prometheus:
+          address: http://127.0.0.1:$PROMP
+          query: '$7'
+EOF
 }

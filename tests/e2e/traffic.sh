@@ -8,100 +8,11 @@
 . "$(dirname "$0")/fleet-lib.bash"
 
 DEP=trafficapi$$
-NGX=$TEST_TMP/nginx
-mkdir -p "$NGX" "$FLEET_SPECS"
-LP=$(free_port)
-PP=$(free_port)
-# Four consecutive free host ports: two replicas in each of two slots.
-HP=$(free_ports 4) || { fail "four free host ports"; exit 1; }
-
-# --- NGINX on 127.0.0.1, including the file auriga's router writes ----------------------------
-cat >"$NGX/nginx.conf" <<EOF
-daemon on;
-worker_processes 1;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log;
-events { worker_connections 512; }
-http {
-	access_log off;
-	client_body_temp_path $NGX/body;
-	proxy_temp_path $NGX/proxy;
-	fastcgi_temp_path $NGX/fcgi;
-	uwsgi_temp_path $NGX/uwsgi;
-	scgi_temp_path $NGX/scgi;
-	include $NGX/auriga.conf;
-}
-EOF
-: >"$NGX/auriga.conf"
-nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
-on_exit "kill \$(cat $NGX/nginx.pid)"
-
-# --- the specs ---------------------------------------------------------------------------------
-cat >"$FLEET_SPECS/cluster.yaml" <<EOF
-apiVersion: auriga.io/v1
-kind: Cluster
-metadata: {name: traffic}
-spec:
-  router:
-    type: NGINX
-    configPath: $NGX/auriga.conf
-    reloadCommand: [nginx, -e, $NGX/error.log, -c, $NGX/nginx.conf, -s, reload]
-    listenAddress: 127.0.0.1
-EOF
-cat >"$FLEET_SPECS/services.yaml" <<EOF
-apiVersion: auriga.io/v1
-kind: Service
-metadata: {name: $DEP}
-spec: {deployment: $DEP, port: $LP, targetPort: http}
----
-apiVersion: auriga.io/v1
-kind: Service
-metadata: {name: $DEP-preview}
-spec: {deployment: $DEP, port: $PP, targetPort: http}
----
-apiVersion: auriga.io/v1
-kind: AnalysisTemplate
-metadata: {name: $DEP-errors}
-spec:
-  metrics:
-    - name: error-rate
-      interval: 2s
-      count: 2
-      failureLimit: 0
-      failureCondition: {operator: ">", value: 0.05}
-      provider:
-        scrape:
-          port: http
-          path: /q/metrics
-          metric: 'http_server_requests_total{uri="/api/v11/transactions",status=~"5.."} / http_server_requests_total{uri="/api/v11/transactions"}'
-EOF
-
-# write_dep IMAGE STRATEGY_BLOCK [ENV_LINE]
-write_dep() {
-	cat >"$FLEET_SPECS/deployment.yaml" <<EOF
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata: {name: $DEP}
-spec:
-  role: api
-  replicas: 2
-  progressDeadlineSeconds: 60
-  template:
-    image: $1
-    env: {NODE_TYPE: api${3:+, $3}}
-    ports: [{name: http, containerPort: 9003, hostPort: $HP}]
-  probes:
-    readiness:
-      httpGet: {path: /q/health/ready, port: http}
-      periodSeconds: 1
-      timeoutSeconds: 1
-      failureThreshold: 1
-  strategy:
-$2
----
-$(smoke_job "$DEP-smoke" "$PP" "$1")
-EOF
-}
+SPECS=$FLEET_SPECS
+TRAFFIC_CLUSTER=traffic
+TRAFFIC_IMAGES=flaky
+. "$(dirname "$0")/traffic-lib.bash"
+errors_template "$DEP-errors" >"$SPECS/analysis.yaml"
 
 BLUEGREEN="    type: BlueGreen
     blueGreen:
@@ -119,10 +30,7 @@ CANARY="    type: Canary
         - setWeight: 50
         - pause: {duration: 6s}"
 
-apply() { auriga_engine apply --timeout-total "${1:-120}" "$FLEET_SPECS" >>"$TEST_TMP/apply.out" 2>>"$TEST_TMP/apply.err"; }
-slots() { fleet_ps '{{.Label "auriga.io/slot"}}:{{.Image}}' | sort | tr '\n' ' ' | sed 's/ $//'; }
-version() { curl -s -o /dev/null -D - -X POST "http://127.0.0.1:$LP/api/v11/transactions" | tr -d '\r' |
-	sed -n 's/^X-Node-Version: //Ip'; }
+apply() { auriga_engine apply --timeout-total "${1:-120}" "$SPECS" >>"$TEST_TMP/apply.out" 2>>"$TEST_TMP/apply.err"; }
 
 # --- first release: blue, straight to 100 % ------------------------------------------------------
 write_dep auriga-demo-node:v1 "$BLUEGREEN"
@@ -237,27 +145,9 @@ diag "flaky canary: $(wc -l <"$TEST_TMP/load-c") requests, $flaky answered by th
 # --- (d) a good canary reaches 100 %, each step's share matching its weight ------------------------
 write_dep auriga-demo-node:v3 "$CANARY"
 pid=$(load "$TEST_TMP/load-d" 120)
-# The active upstream's weights at each change of the router's file, with the time they were
-# seen: the steps' boundaries.
-python3 - "$NGX/auriga.conf" "$TEST_TMP/weights" 120 "$DEP" <<'PY' &
-import re, sys, time
-path, out, secs, up = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
-last = None
-end = time.time() + secs
-with open(out, "w", buffering=1) as f:
-    while time.time() < end:
-        try:
-            text = open(path).read()
-        except OSError:
-            text = ""
-        m = re.search(r"upstream " + re.escape(up) + r" \{(.*?)\}", text, re.S)
-        ws = ",".join(re.findall(r"weight=(\d+)", m.group(1))) if m else ""
-        if ws != last:
-            last = ws
-            f.write("%d %s\n" % (int(time.time() * 1000), ws))
-        time.sleep(0.02)
-PY
-watch_pid=$!
+# The active upstream at each change of the router's file ("ms port:weight ..."), with the time it
+# was seen: the steps' boundaries.
+watch_pid=$(watch_router "$TEST_TMP/weights" 120)
 on_exit "kill $watch_pid"
 apply
 rc=$?
@@ -276,6 +166,10 @@ import sys
 SPEC_STEPS = [20.0, 50.0]
 marks = [l.split(" ", 1) + [""] for l in open(sys.argv[1]).read().splitlines()]
 marks = [(int(m[0]), m[1].strip()) for m in marks]
+# The weights of each state (backup servers, "port:b", left out); a change of the backups alone is
+# no new state.
+marks = [(t, ",".join(s.split(":")[1] for s in w.split() if not s.endswith(":b"))) for t, w in marks]
+marks = [m for i, m in enumerate(marks) if i == 0 or m[1] != marks[i - 1][1]]
 reqs = [l.split() for l in open(sys.argv[2]).read().splitlines()]
 reqs = [(int(t), int(s), v) for t, s, v in reqs]
 ok = True

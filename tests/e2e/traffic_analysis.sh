@@ -17,21 +17,13 @@
 . "$(dirname "$0")/fleet-lib.bash"
 
 command -v prometheus >/dev/null || { fail "prometheus is installed (hack/deps.sh)"; exit 1; }
-for tag in flaky; do
-	if ! docker image inspect "auriga-demo-node:$tag" >/dev/null 2>&1; then
-		diag "image auriga-demo-node:$tag is missing (hack/build-images.sh builds it)"
-		fail "test images present"
-		exit 1
-	fi
-done
 DEP=anaapi$$
 SPECS=$FLEET_SPECS
+TRAFFIC_IMAGES=flaky
 . "$(dirname "$0")/traffic-lib.bash"
 t0=$(date +%s)
 
 # --- Prometheus on 127.0.0.1, scraping a gauge the test writes: release_gate{slot} ---------------
-PROM=$TEST_TMP/prometheus
-PROMP=$(free_port)
 GP=$(free_port)
 mkdir -p "$PROM/gate"
 # set_gate VALUE: the gate of slot green, written atomically (served as a static file).
@@ -44,61 +36,25 @@ set_gate 0
 python3 -m http.server --bind 127.0.0.1 --directory "$PROM/gate" "$GP" >"$PROM/gate.log" 2>&1 &
 gate_pid=$!
 on_exit "kill $gate_pid; wait $gate_pid"
-cat >"$PROM/prometheus.yml" <<EOF
-global: {scrape_interval: 1s, evaluation_interval: 1s}
-scrape_configs:
-  - job_name: gate
+start_prometheus "  - job_name: gate
     metrics_path: /metrics.txt
-    static_configs: [{targets: ['127.0.0.1:$GP']}]
-EOF
-prometheus --config.file="$PROM/prometheus.yml" --storage.tsdb.path="$PROM/data" \
-	--web.listen-address="127.0.0.1:$PROMP" >"$PROM/log" 2>&1 &
-prom_pid=$!
-on_exit "kill $prom_pid; wait $prom_pid"
-# prom QUERY: the value of an instant query ("" for no data).
-prom() {
-	curl -sf --max-time 5 -G "http://127.0.0.1:$PROMP/api/v1/query" --data-urlencode "query=$1" |
-		python3 -c 'import json, sys
-r = json.load(sys.stdin)["data"]["result"]
-print(r[0]["value"][1] if r else "")'
-}
-prom_is() { [ "$(prom "$1")" = "$2" ]; }
+    static_configs: [{targets: ['127.0.0.1:$GP']}]"
 
 # --- the analyses ---------------------------------------------------------------------------------
 # errors: the new slot's own error ratio, scraped from its containers (the preview's traffic before
 # the switch). gate: the Prometheus gauge of the new slot, through the {{slot}} placeholder.
-cat >"$SPECS/analysis.yaml" <<EOF
-apiVersion: auriga.io/v1
-kind: AnalysisTemplate
-metadata: {name: $DEP-errors}
-spec:
-  metrics:
-    - name: error-rate
-      interval: 2s
-      count: 2
-      failureLimit: 0
-      failureCondition: {operator: ">", value: 0.05}
-      provider:
-        scrape:
-          port: http
-          path: /q/metrics
-          metric: 'http_server_requests_total{uri="/api/v11/transactions",status=~"5.."} / http_server_requests_total{uri="/api/v11/transactions"}'
+{
+	errors_template "$DEP-errors"
+	cat <<EOF
 ---
 apiVersion: auriga.io/v1
 kind: AnalysisTemplate
 metadata: {name: $DEP-gate}
 spec:
   metrics:
-    - name: gate
-      interval: 1s
-      count: 12
-      failureLimit: 0
-      failureCondition: {operator: ">", value: 0.5}
-      provider:
-        prometheus:
-          address: http://127.0.0.1:$PROMP
-          query: 'max(release_gate{slot="{{slot}}"})'
+$(prom_metric gate 1s 12 0 ">" 0.5 'max(release_gate{slot="{{slot}}"})')
 EOF
+} >"$SPECS/analysis.yaml"
 
 # bluegreen [ANALYSIS WINDOW DELAY]: the strategy block.
 bluegreen() {
@@ -117,7 +73,6 @@ EOF
 release() {
 	auriga_engine apply --timeout-total "${2:-150}" "$SPECS" >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err"
 }
-slots() { fleet_ps '{{.Label "auriga.io/slot"}}:{{.Image}}' | sort | tr '\n' ' ' | sed 's/ $//'; }
 # logms FILE REGEX...: the time (ms) of the first line of auriga's log matching every REGEX in order
 # of lines (the first matching the first REGEX, then the next matching the second after it, ...).
 logms() {

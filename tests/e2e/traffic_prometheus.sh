@@ -12,68 +12,32 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 
-for tag in v1 v2 flaky; do
-	if ! docker image inspect "auriga-demo-node:$tag" >/dev/null 2>&1; then
-		diag "image auriga-demo-node:$tag is missing (hack/build-images.sh builds it)"
-		fail "test images present"
-		exit 1
-	fi
-done
 command -v prometheus >/dev/null || { fail "prometheus is installed (hack/deps.sh)"; exit 1; }
 
 # Instance names allow no underscore, which this test's file name has.
 FLEET_INSTANCE=e2e-traffic-prometheus-$$
 DEP=promapi$$
-NGX=$TEST_TMP/nginx
-PROM=$TEST_TMP/prometheus
+SPECS=$FLEET_SPECS
 REMOTE=$TEST_TMP/remote.git
-mkdir -p "$NGX" "$PROM" "$FLEET_SPECS"
-git init -q --bare -b main "$REMOTE"
-git init -q -b main "$FLEET_SPECS"
-git -C "$FLEET_SPECS" remote add origin "$REMOTE"
-LP=$(free_port)		# the service, through NGINX
 AP=$(free_port)		# auriga's HTTP server
-PP=$(free_port)		# Prometheus
-# Four consecutive free host ports: two replicas in each of two slots.
-HP=$(free_ports 4) || { fail "four free host ports"; exit 1; }
-
-# --- NGINX on 127.0.0.1, including the file auriga's router writes ----------------------------
-cat >"$NGX/nginx.conf" <<EOF
-daemon on;
-worker_processes 1;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log;
-events { worker_connections 512; }
-http {
-	access_log off;
-	client_body_temp_path $NGX/body;
-	proxy_temp_path $NGX/proxy;
-	fastcgi_temp_path $NGX/fcgi;
-	uwsgi_temp_path $NGX/uwsgi;
-	scgi_temp_path $NGX/scgi;
-	include $NGX/auriga.conf;
-}
-EOF
-: >"$NGX/auriga.conf"
-nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
-on_exit "kill \$(cat $NGX/nginx.pid)"
+# NGINX serves the service at LP, Prometheus listens at PROMP; a canary routes no preview.
+TRAFFIC_CLUSTER=traffic-prometheus
+TRAFFIC_IMAGES=flaky
+TRAFFIC_PREVIEW=no
+. "$(dirname "$0")/traffic-lib.bash"
+git init -q --bare -b main "$REMOTE"
+git init -q -b main "$SPECS"
+git -C "$SPECS" remote add origin "$REMOTE"
 
 # --- Prometheus on 127.0.0.1: the containers (file_sd) and auriga, every second -----------------
+mkdir -p "$PROM"
 echo '[]' >"$PROM/targets.json"
-cat >"$PROM/prometheus.yml" <<EOF
-global: {scrape_interval: 1s, evaluation_interval: 1s}
-scrape_configs:
-  - job_name: canary
+start_prometheus "  - job_name: canary
     metrics_path: /q/metrics
     file_sd_configs: [{files: ['$PROM/targets.json'], refresh_interval: 1s}]
   - job_name: auriga
-    static_configs: [{targets: ['127.0.0.1:$AP']}]
-EOF
-prometheus --config.file="$PROM/prometheus.yml" --storage.tsdb.path="$PROM/data" \
-	--web.listen-address="127.0.0.1:$PP" >"$PROM/log" 2>&1 &
-prom_pid=$!
-on_exit "kill $prom_pid; wait $prom_pid"
-if ! wait_for 30 curl -sf -o /dev/null "http://127.0.0.1:$PP/-/ready"; then
+    static_configs: [{targets: ['127.0.0.1:$AP']}]"
+if ! wait_for 30 curl -sf -o /dev/null "http://127.0.0.1:$PROMP/-/ready"; then
 	fail "prometheus gets ready"
 	tail -5 "$PROM/log" | while read -r l; do diag "$l"; done
 	exit 1
@@ -129,85 +93,34 @@ QUERY="(sum(increase(http_server_requests_total{$SEL,status=~\"5..\"}[10s])) or 
 # nothing.
 NAMED='job="canary",deployment="{{deployment}}",container=~"{{containers}}"'
 BYNAME="count(up{$NAMED}) * 10 + (count(up{$NAMED,revision=\"{{revision}}\"}) or vector(0))"
-cat >"$FLEET_SPECS/cluster.yaml" <<EOF
-apiVersion: auriga.io/v1
-kind: Cluster
-metadata: {name: traffic-prometheus}
-spec:
-  router:
-    type: NGINX
-    configPath: $NGX/auriga.conf
-    reloadCommand: [nginx, -e, $NGX/error.log, -c, $NGX/nginx.conf, -s, reload]
-    listenAddress: 127.0.0.1
-EOF
-cat >"$FLEET_SPECS/services.yaml" <<EOF
-apiVersion: auriga.io/v1
-kind: Service
-metadata: {name: $DEP}
-spec: {deployment: $DEP, port: $LP, targetPort: http}
----
+cat >"$SPECS/analysis.yaml" <<EOF
 apiVersion: auriga.io/v1
 kind: AnalysisTemplate
 metadata: {name: $DEP-errors}
 spec:
   metrics:
-    - name: error-rate
-      interval: 3s
-      count: 3
-      failureLimit: 1
-      failureCondition: {operator: ">", value: 0.05}
-      provider:
-        prometheus:
-          address: http://127.0.0.1:$PP
-          query: '$QUERY'
-    - name: by-container
-      interval: 3s
-      count: 3
-      failureLimit: 1
-      failureCondition: {operator: "!=", value: 22}
-      provider:
-        prometheus:
-          address: http://127.0.0.1:$PP
-          query: '$BYNAME'
+$(prom_metric error-rate 3s 3 1 ">" 0.05 "$QUERY")
+$(prom_metric by-container 3s 3 1 "!=" 22 "$BYNAME")
 EOF
 
-# write_dep IMAGE: the deployment, released by canary, committed and pushed to the remote the
-# daemon follows.
-write_dep() {
-	cat >"$FLEET_SPECS/deployment.yaml" <<EOF
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata: {name: $DEP}
-spec:
-  role: api
-  replicas: 2
-  progressDeadlineSeconds: 60
-  template:
-    image: $1
-    env: {NODE_TYPE: api}
-    ports: [{name: http, containerPort: 9003, hostPort: $HP}]
-  probes:
-    readiness:
-      httpGet: {path: /q/health/ready, port: http}
-      periodSeconds: 1
-      timeoutSeconds: 1
-      failureThreshold: 1
-  strategy:
-    type: Canary
+CANARY="    type: Canary
     canary:
       steps:
         - setWeight: 20
         - pause: {duration: 7s}
         - analysis: {templates: [{templateName: $DEP-errors}]}
         - setWeight: 50
-        - pause: {duration: 5s}
-EOF
-	git -C "$FLEET_SPECS" add -A
-	git -C "$FLEET_SPECS" -c user.name=t -c user.email=t@example.com commit -qm "$1"
-	git -C "$FLEET_SPECS" push -q origin main
+        - pause: {duration: 5s}"
+# release IMAGE: the deployment, released by canary, committed and pushed to the remote the daemon
+# follows.
+release() {
+	write_dep "$1" "$CANARY"
+	git -C "$SPECS" add -A
+	git -C "$SPECS" -c user.name=t -c user.email=t@example.com commit -qm "$1"
+	git -C "$SPECS" push -q origin main
 }
 
-write_dep auriga-demo-node:v1
+release auriga-demo-node:v1
 "$AURIGA_BIN" run --instance "$FLEET_INSTANCE" --state-dir "$FLEET_STATE" --extra-labels "$TEST_LABEL" \
 	--listen "127.0.0.1:$AP" --poll-interval 1s --repo "$REMOTE" >"$TEST_TMP/run.log" 2>&1 &
 run_pid=$!
@@ -254,30 +167,20 @@ dep_field() {
 d = [x for x in json.load(sys.stdin)["deployments"] if x["name"] == sys.argv[1]]
 print(d[0].get(sys.argv[2], "") if d else "")' "$DEP" "$1"
 }
-images() { fleet_ps '{{.Image}}' | sort | tr '\n' ' ' | sed 's/ $//'; }
-only() { [ "$(images)" = "$1 $1" ] && [ "$(dep_field phase)" = "$2" ]; }
-version() { curl -s -o /dev/null -D - -X POST "http://127.0.0.1:$LP/api/v11/transactions" | tr -d '\r' |
-	sed -n 's/^X-Node-Version: //Ip'; }
+# all_images: the image of each container of this instance, stopped ones too, sorted.
+all_images() { fleet_ps '{{.Image}}' | sort | tr '\n' ' ' | sed 's/ $//'; }
+only() { [ "$(all_images)" = "$1 $1" ] && [ "$(dep_field phase)" = "$2" ]; }
 # result NAME [METRIC]: the deployment's count of the metric's measurements with that result (0 when
 # none); the metric is error-rate unless named.
 result() {
 	awk -v r="metric=\"${2:-error-rate}\",result=\"$1\"" 'index($0, r) { v = $NF } END { print (v == "" ? 0 : v) }' \
 		"$TEST_TMP/results" 2>/dev/null
 }
-# prom QUERY: the value of an instant query at Prometheus ("" for no data).
-prom() {
-	curl -sf --max-time 5 -G "http://127.0.0.1:$PP/api/v1/query" --data-urlencode "query=$1" |
-		python3 -c 'import json, sys
-r = json.load(sys.stdin)["data"]["result"]
-print(r[0]["value"][1] if r else "")'
-}
-
-prom_is() { [ "$(prom "$1")" = "$2" ]; }
 show_log() { grep -E 'level=(warn|error)|traffic|analysis' "$TEST_TMP/run.log" | tail -${1:-20} | while read -r l; do diag "$l"; done; }
 
 # --- the first release: v1, straight to 100 % ----------------------------------------------------
 if wait_for 60 only auriga-demo-node:v1 Healthy; then ok "the first release (v1) is healthy"; else
-	fail "the first release (v1) is healthy"; diag "images: $(images), phase $(dep_field phase)"
+	fail "the first release (v1) is healthy"; diag "images: $(all_images), phase $(dep_field phase)"
 	tail -20 "$TEST_TMP/run.log" | while read -r l; do diag "$l"; done; exit 1; fi
 wait_for 10 test "$(version)" = v1
 expect_eq "NGINX answers from v1" v1 "$(version)"
@@ -287,10 +190,10 @@ check "Prometheus scrapes auriga" wait_for 20 prom_is 'up{job="auriga"}' 1
 # --- (a) a canary answering 20 % of transactions with 500 ----------------------------------------
 flaky_start=$(date +%s%3N)
 pid=$(load "$TEST_TMP/load-a" 100)
-write_dep auriga-demo-node:flaky
+release auriga-demo-node:flaky
 rolled() { only auriga-demo-node:v1 RolledBack; }
 if wait_for 90 rolled; then ok "flaky canary: rolled back, v1 alone again"; else
-	fail "flaky canary: rolled back, v1 alone again"; diag "images: $(images), phase $(dep_field phase)"; show_log; fi
+	fail "flaky canary: rolled back, v1 alone again"; diag "images: $(all_images), phase $(dep_field phase)"; show_log; fi
 sleep 2
 stop_load "$pid"
 err=$(dep_field lastError)
@@ -324,9 +227,9 @@ expect_eq "flaky canary: the weight metric went 20, then back to 0" "20 0" "$w_a
 good_start=$(date +%s%3N)
 named_before=$(result successful by-container)
 pid=$(load "$TEST_TMP/load-b" 100)
-write_dep auriga-demo-node:v2
+release auriga-demo-node:v2
 if wait_for 90 only auriga-demo-node:v2 Healthy; then ok "good canary: v2 reaches 100 %, alone and healthy"; else
-	fail "good canary: v2 reaches 100 %, alone and healthy"; diag "images: $(images), phase $(dep_field phase)"; show_log; fi
+	fail "good canary: v2 reaches 100 %, alone and healthy"; diag "images: $(all_images), phase $(dep_field phase)"; show_log; fi
 sleep 1
 stop_load "$pid"
 expect_eq "good canary: the last requests were answered by v2" v2 "$(tail -1 "$TEST_TMP/load-b" | cut -d' ' -f3)"
