@@ -129,10 +129,10 @@ static void dep_release(struct eng_dep *d)
 	rollout_result_release(&d->res);
 }
 
-/* --------------------------------------------------------------- the pass */
+/* ---------------------------------------------------- failure and rollback */
 
 /* Healthy at its desired revision, as the state file remembers (latched: a later hiccup does not undo it). */
-static int reached(const struct engine *e, const struct desired_deployment *dd)
+int engine_reached(const struct engine *e, const struct desired_deployment *dd)
 {
 	const struct statefile_entry *se = statefile_get((struct statefile *)&e->state, dd->name, 0);
 	const struct eng_dep *ed = engine_dep_find(e, dd->name);
@@ -141,35 +141,6 @@ static int reached(const struct engine *e, const struct desired_deployment *dd)
 		return 0;
 	return se && se->has_healthy && strcmp(se->healthy_rev, dd->revision) == 0;
 }
-
-/*
- * The first earlier deployment this one waits for, or NULL when its turn has
- * come. desired.v is sorted by phase and the pass goes through it in order,
- * so the earlier phases are a prefix of it: reach_ok keeps how far that prefix
- * was found reached in this pass, which makes the check linear over a pass
- * rather than quadratic. A failure can undo a reached deployment, so
- * fail_deployment starts the count again.
- */
-static const struct desired_deployment *blocker(struct engine *e, const struct desired_deployment *dd)
-{
-	const struct desired_deployment *first = NULL;
-	size_t i;
-
-	while (e->reach_ok < e->desired.n && e->desired.v[e->reach_ok].phase < dd->phase &&
-	       reached(e, &e->desired.v[e->reach_ok]))
-		e->reach_ok++;
-	if (e->reach_ok < e->desired.n && e->desired.v[e->reach_ok].phase < dd->phase)
-		first = &e->desired.v[e->reach_ok];
-	for (i = 0; i < dd->n_depends_on; i++) {
-		const struct desired_deployment *o = desired_find(&e->desired, dd->depends_on[i]);
-
-		if (o != NULL && o != dd && !reached(e, o) && (first == NULL || o < first))
-			first = o;
-	}
-	return first;
-}
-
-static void fail_deployment(struct engine *e, const struct desired_deployment *dd, const char *reason);
 
 /* Marks deployments of later phases that already run their new revision for return, before this one. */
 static void cascade_rollback(struct engine *e, const struct desired_deployment *failed)
@@ -191,14 +162,14 @@ static void cascade_rollback(struct engine *e, const struct desired_deployment *
 			if (obs_revision_eq(od->v[j]->revision, o->revision)) {
 				char *why = engine_fmt("rolled back because '%s' failed", failed->name);
 
-				fail_deployment(e, o, why);
+				engine_fail_deployment(e, o, why);
 				free(why);
 				break;
 			}
 	}
 }
 
-static void fail_deployment(struct engine *e, const struct desired_deployment *dd, const char *reason)
+void engine_fail_deployment(struct engine *e, const struct desired_deployment *dd, const char *reason)
 {
 	struct eng_dep *ed = engine_dep_get(e, dd->name);
 	const struct statefile_entry *se = statefile_get(&e->state, dd->name, 0);
@@ -267,7 +238,7 @@ int engine_promote(struct engine *e, const char *deployment, int full, struct er
 
 	if (dd == NULL)
 		return -1;
-	if (reached(e, dd) || statefile_is_failed(&e->state, dd->name, dd->revision, e->desired.commit))
+	if (engine_reached(e, dd) || statefile_is_failed(&e->state, dd->name, dd->revision, e->desired.commit))
 		return error_set(err, ERR_CONFLICT, "deployment '%s' has no release under way to promote", deployment);
 	return engine_traffic_promote(e->traffic, deployment, dd->revision, full, err);
 }
@@ -282,328 +253,12 @@ int engine_abort(struct engine *e, const char *deployment, const char *reason, s
 	    statefile_is_failed(&e->state, dd->name, dd->revision, e->desired.commit))
 		return error_set(err, ERR_CONFLICT, "deployment '%s' has no release under way to abort", deployment);
 	/* As a failed check would: back to the stable slot at 100 %, the new slot removed. */
-	fail_deployment(e, dd, reason ? reason : "aborted by hand");
+	engine_fail_deployment(e, dd, reason ? reason : "aborted by hand");
 	engine_kick(e);
 	return 0;
 }
 
-/* A rollback of phase p waits until no later phase is still rolling back: phase by phase in reverse. */
-static int later_rollback_pending(const struct engine *e, const struct desired_deployment *dd)
-{
-	size_t i;
-
-	for (i = 0; i < e->desired.n; i++) {
-		const struct desired_deployment *o = &e->desired.v[i];
-		const struct eng_dep *ed;
-
-		if (o->phase <= dd->phase)
-			continue;
-		ed = engine_dep_find(e, o->name);
-		if (ed && ed->rolled_back && !ed->complete)
-			return 1;
-	}
-	return 0;
-}
-
-
-/* One deployment's part of a pass; returns the number of operations issued. */
-static size_t pass_deployment(struct engine *e, const struct desired_deployment *dd, int64_t now)
-{
-	struct eng_dep *ed = engine_dep_get(e, dd->name);
-	const struct obs_deployment *od = observed_deployment(&e->obs, dd->name);
-	const struct statefile_entry *se = statefile_get(&e->state, dd->name, 0);
-	const struct desired_deployment *wait = NULL;
-	struct rollout_ctr *ctrs = NULL;
-	struct engine_traffic_verdict tv = { 0 };
-	struct rollout_input in;
-	struct plan_target t;
-	struct buf step;
-	size_t i, issued = 0;
-	int turn;
-
-	ed->seen = 1;
-	plan_target(&t, &e->desired, dd, &e->state);
-	if (t.held) {
-		ed->rolled_back = 1;
-		turn = !later_rollback_pending(e, dd);
-	} else {
-		wait = blocker(e, dd);
-		turn = wait == NULL && !ed->failed;
-	}
-	ed->blocked = !turn;
-	if (!turn && !t.held) {
-		/* Not its turn: keep what was healthy running, change nothing. */
-		if (se == NULL || !se->has_healthy || ed->failed) {
-			rollout_result_release(&ed->res);
-			ed->res.total = od ? (int)od->n : 0;
-			ed->complete = 0;
-			free(ed->step);
-			ed->step = wait ? engine_fmt("waiting for '%s'", wait->name) : xstrdup("stopped after a failure");
-			ed->turn = 0;
-			goto probes;
-		}
-		t.rev = se->healthy_rev;
-		t.tmpl = &se->healthy_tmpl;
-	}
-
-	memset(&in, 0, sizeof(in));
-	in.deployment = dd->name;
-	in.strategy = dd->strategy;
-	in.replicas = dd->replicas;
-	in.max_surge = dd->max_surge;
-	in.max_unavailable = dd->max_unavailable;
-	in.rev = t.rev;
-	in.tmpl = t.tmpl;
-	in.heal_only = !turn;
-	in.n = od ? od->n : 0;
-	ctrs = in.n ? xcalloc(in.n, sizeof(*ctrs)) : NULL;
-	for (i = 0; i < in.n; i++) {
-		const struct obs_container *c = od->v[i];
-		struct eng_probe *p;
-
-		ctrs[i].c = c;
-		if (!obs_container_alive(c)) {
-			ctrs[i].known = 1;
-			continue;
-		}
-		engine_probe_ensure(e, dd, c);
-		p = engine_probe_find(e, c->id);
-		if (p && p->r) {
-			const struct probe_state *st = probe_runner_state(p->r);
-
-			ctrs[i].ready = st->ready;
-			ctrs[i].known = st->ready || st->startup_failed ||
-					st->attempts[PROBE_READINESS] > 0 ||
-					(dd->spec->probes.readiness.kind == SPEC_PROBE_NONE && st->started);
-			int64_t since = st->ready_since_ms, min_ready = (int64_t)dd->min_ready_seconds * 1000;
-
-			if (dd->tmpl.health_cmd) {
-				/* Readiness is Docker's verdict (see engine_probe_ensure). */
-				ctrs[i].ready = st->ready && c->health == OBS_HEALTH_HEALTHY;
-				ctrs[i].known = st->startup_failed || c->health == OBS_HEALTH_HEALTHY ||
-						c->health == OBS_HEALTH_UNHEALTHY;
-				/* minReadySeconds counts from Docker's healthy verdict, not from the runner's start. */
-				if (!ctrs[i].ready)
-					p->healthy_since = 0;
-				else if (p->healthy_since == 0)
-					p->healthy_since = now;
-				since = ctrs[i].ready ? p->healthy_since : -1;
-			}
-			ctrs[i].available = ctrs[i].ready && since >= 0 && now - since >= min_ready;
-			/*
-			 * A container made before this engine started cannot have its
-			 * ready time known here; when it is ready and has existed for
-			 * minReadySeconds it counts as available, or a restarted
-			 * controller would take every old replica for unavailable and
-			 * remove them all at once, breaking maxUnavailable.
-			 */
-			if (ctrs[i].ready && !ctrs[i].available && c->created * 1000 < e->born_wall_ms &&
-			    wall_ms() - c->created * 1000 >= min_ready)
-				ctrs[i].available = 1;
-		} else {
-			ctrs[i].known = 1;
-		}
-	}
-	in.v = ctrs;
-	rollout_result_release(&ed->res);
-	engine_traffic_verdict_release(&tv);
-	if (engine_traffic_handles(dd)) {
-		const char *stable = se && se->has_healthy ? se->healthy_rev : NULL;
-
-		engine_traffic_pass(e->traffic, dd, t.rev, stable, t.held, !turn, ctrs, in.n, &ed->res, &tv);
-		if (tv.holding)
-			ed->progress_at = now;
-		/* The old slot is still to be released: the pass is not quiet yet. */
-		if (tv.more && turn)
-			issued++;
-		if (tv.fail && turn && !t.held) {
-			/* The next pass returns to the stable slot: nothing of this decision is carried out. */
-			fail_deployment(e, dd, tv.fail);
-			rollout_result_release(&ed->res);
-			engine_kick(e);
-		}
-	} else {
-		rollout_step(&in, &ed->res);
-	}
-
-	if (turn && !ed->turn) {
-		ed->progress_at = now;
-		if (!ed->res.complete && ed->started_at == 0)
-			ed->started_at = wall_ms();
-	}
-	if (strcmp(ed->target, t.rev) != 0) {
-		int64_t was = statefile_progress(&e->state, dd->name, t.rev), wall = wall_ms();
-
-		snprintf(ed->target, sizeof(ed->target), "%s", t.rev);
-		ed->progress_at = now;
-		ed->started_at = wall;
-		ed->finished_at = 0;
-		/* A restart in the middle of this rollout: its deadline runs on from the state file. */
-		if (was > 0 && was <= wall && !ed->res.complete) {
-			ed->progress_at = now - (wall - was);
-			ed->last_updated = ed->res.updated;
-			ed->last_available = ed->res.available;
-		}
-	}
-	ed->turn = turn;
-	/* A deployment that was complete and lost a container starts a new deadline, not an old one. */
-	if (ed->complete && !ed->res.complete)
-		ed->progress_at = now;
-	if (ed->res.updated > ed->last_updated || ed->res.available > ed->last_available)
-		ed->progress_at = now;
-	ed->last_updated = ed->res.updated;
-	ed->last_available = ed->res.available;
-	if (ed->progress_at == now && !ed->res.complete) {
-		int64_t wall = wall_ms();
-
-		/* At most once a second: a slot held at the router counts as progress on every pass. */
-		if (wall - statefile_progress(&e->state, dd->name, t.rev) >= 1000)
-			statefile_set_progress(&e->state, dd->name, t.rev, wall);
-	} else if (ed->res.complete) {
-		/*
-		 * Done: forget it. A restart sees no container ready until the probes
-		 * run again, and must not take that for a rollout stalled since then.
-		 */
-		statefile_set_progress(&e->state, dd->name, "", 0);
-	}
-
-	/* Liveness failures restart the container: it goes, and the next pass makes it anew. */
-	for (i = 0; i < in.n; i++) {
-		struct eng_probe *p = engine_probe_find(e, ctrs[i].c->id);
-		const struct probe_state *st = p && p->r ? probe_runner_state(p->r) : NULL;
-
-		if (st && st->live_failed) {
-			struct rollout_op op;
-
-			memset(&op, 0, sizeof(op));
-			op.kind = ROLLOUT_REMOVE;
-			op.c = ctrs[i].c;
-			op.ordinal = ctrs[i].c->ordinal;
-			op.why = engine_fmt("liveness failed: %s", st->last_failure);
-			/* A draining controller restarts nothing, so it counts nothing either. */
-			if (!e->draining) {
-				engine_op_issue(e, dd, &t, &op);
-				issued++;
-				ed->restarts++;
-			}
-			free(op.why);
-		}
-	}
-
-	if (turn && !t.held && !ed->res.complete) {
-		const char *startup_failure = NULL;
-		struct eng_probe *failing = NULL;
-
-		for (i = 0; i < in.n; i++) {
-			struct eng_probe *p = engine_probe_find(e, ctrs[i].c->id);
-
-			if (p && p->r && obs_revision_eq(ctrs[i].c->revision, t.rev)) {
-				if (probe_runner_state(p->r)->startup_failed)
-					startup_failure = ctrs[i].c->name;
-				if (!ctrs[i].ready)
-					failing = p;
-			}
-		}
-		if (startup_failure) {
-			struct buf why;
-
-			buf_init(&why, 4096);
-			(void)buf_printf(&why, "container '%s' failed its startup probe", startup_failure);
-			engine_probe_describe(engine_probe_find(e, failing ? failing->id : ""), &why);
-			fail_deployment(e, dd, why.data);
-			buf_release(&why);
-			goto out;
-		}
-		if (now - ed->progress_at > (int64_t)dd->progress_deadline_seconds * 1000) {
-			struct buf why;
-
-			buf_init(&why, 4096);
-			(void)buf_printf(&why, "progress deadline of %ds exceeded: %d/%d updated, %d available",
-					 dd->progress_deadline_seconds, ed->res.updated, dd->replicas,
-					 ed->res.available);
-			engine_probe_describe(failing, &why);
-			fail_deployment(e, dd, why.data);
-			buf_release(&why);
-			goto out;
-		}
-	}
-
-	if (ed->res.complete && turn) {
-		if (!t.held && !ed->failed)
-			statefile_set_healthy(&e->state, dd->name, t.rev, t.tmpl, e->desired.commit, wall_ms());
-		if (!ed->complete)
-			ed->finished_at = wall_ms();
-		/* A deployment that got there has no error to show (a failure stays: it says why it is back). */
-		if (!t.held)
-			engine_set_str(&ed->last_error, NULL);
-	}
-	ed->complete = ed->res.complete;
-	if (ed->res.n_ops && turn)
-		statefile_set_applied(&e->state, dd->name, t.rev, t.tmpl);
-	if (!e->draining)
-		for (i = 0; i < ed->res.n_ops; i++) {
-			engine_op_issue(e, dd, &t, &ed->res.ops[i]);
-			issued++;
-		}
-
-	buf_init(&step, 1024);
-	if (t.held && !ed->res.complete)
-		(void)buf_printf(&step, "rolling back ");
-	if (tv.step)
-		(void)buf_puts(&step, tv.step);
-	else
-		rollout_describe(&in, &ed->res, &step);
-	/* Held at its healthy revision while an earlier one is not there yet: say for whom. */
-	if (wait != NULL)
-		(void)buf_printf(&step, "; waiting for '%s'", wait->name);
-	free(ed->step);
-	ed->step = buf_detach(&step, NULL);
-out:
-	free(ctrs);
-probes:
-	engine_traffic_verdict_release(&tv);
-	for (i = 0; od && i < od->n; i++) {
-		struct eng_probe *p = engine_probe_find(e, od->v[i]->id);
-
-		if (p && obs_container_alive(od->v[i]))
-			p->seen = 1;
-	}
-	snprintf(ed->rev_shown, sizeof(ed->rev_shown), "%s", t.rev);
-	return issued;
-}
-
-/* Containers of deployments no longer in the specs (prune, guarded) and ours with unusable labels. */
-static size_t pass_orphans(struct engine *e)
-{
-	size_t i, issued = 0, limit, n_orphans = 0;
-	int pct = e->o.prune_max_percent > 0 ? e->o.prune_max_percent : 25;
-
-	limit = (e->obs.n_containers * (size_t)pct) / 100;
-	if (limit < 1)
-		limit = 1;
-	for (i = 0; i < e->obs.n_containers; i++) {
-		const struct obs_container *c = &e->obs.containers[i];
-		struct rollout_op op;
-
-		if (!c->malformed && (desired_find(&e->desired, c->deployment) != NULL || !e->o.prune))
-			continue;
-		n_orphans++;
-		if (e->draining || issued >= limit)
-			continue;
-		memset(&op, 0, sizeof(op));
-		op.kind = ROLLOUT_REMOVE;
-		op.c = c;
-		op.why = c->malformed ? engine_fmt("ours, but %s", c->malformed_why)
-				      : engine_fmt("deployment '%s' is gone from the specs", c->deployment);
-		engine_op_issue(e, NULL, NULL, &op);
-		free(op.why);
-		issued++;
-	}
-	if (n_orphans > issued && !e->draining)
-		log_info(COMPONENT, "prune held back", "reason", "at most a share of the fleet per pass", (char *)NULL);
-	return issued;
-}
-
+/* --------------------------------------------------------------- the pass */
 
 static void compute_outcome(struct engine *e, size_t issued)
 {
@@ -665,9 +320,9 @@ static void decide(struct engine *e)
 		e->deps[i].seen = 0;
 	e->reach_ok = 0;
 	for (i = 0; i < e->desired.n; i++)
-		issued += pass_deployment(e, &e->desired.v[i], now);
+		issued += engine_pass_deployment(e, &e->desired.v[i], now);
 	/* Deployments marked for rollback during this pass act on the next one. */
-	issued += pass_orphans(e);
+	issued += engine_pass_orphans(e);
 	engine_probes_sweep(e);
 	compute_outcome(e, issued);
 	e->passes++;

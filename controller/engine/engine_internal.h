@@ -116,6 +116,15 @@ struct eng_dep *engine_dep_get(struct engine *e, const char *name);
 /* Saves the state, builds the status and schedules the next pass (the last operation has ended). */
 void engine_finish_pass(struct engine *e);
 
+/* Healthy at its desired revision, as the state file remembers (latched: a later hiccup does not undo it). */
+int engine_reached(const struct engine *e, const struct desired_deployment *dd);
+/* Fails the deployment: back to its last healthy revision (and later phases with it) when it may, else stopped. */
+void engine_fail_deployment(struct engine *e, const struct desired_deployment *dd, const char *reason);
+
+/* engine_pass.c: one deployment's part of a pass, and the orphans'; each returns the operations issued. */
+size_t engine_pass_deployment(struct engine *e, const struct desired_deployment *dd, int64_t now);
+size_t engine_pass_orphans(struct engine *e);
+
 /* engine_probes.c: one probe runner per running container of a desired deployment. */
 struct eng_probe *engine_probe_find(struct engine *e, const char *id);
 /* Marks the container's runner seen in this pass, starting it when it has none. */
@@ -127,9 +136,11 @@ void engine_probe_free(struct eng_probe *p);
 void engine_probe_describe(const struct eng_probe *p, struct buf *b);
 
 /* engine_ops.c: Docker operations, each a short chain of calls that ends in engine_finish_pass when last. */
-/* Issues one operation (dd and t NULL for an orphan's remove); it counts in n_ops_running until it ends. */
+/* Issues one operation of a deployment's step; it counts in n_ops_running until it ends. */
 void engine_op_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
 		     const struct rollout_op *rop);
+/* Issues the remove of a container of no desired deployment (rop->c). */
+void engine_op_remove_orphan(struct engine *e, const struct rollout_op *rop);
 void engine_op_free(struct eng_op *op);
 
 /* engine_status.c: the fleet status after a pass. */

@@ -195,16 +195,14 @@ static void set_slot_label(struct desired_create *c, const char *slot)
 		}
 }
 
-void engine_op_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
-		     const struct rollout_op *rop)
+/* Links a new operation into those running, and logs what it does and why. */
+static struct eng_op *op_new(struct engine *e, const char *deployment, const struct rollout_op *rop)
 {
 	struct eng_op *op = xcalloc(1, sizeof(*op));
-	struct error *err = NULL;
-	int rc = 0;
 
 	op->e = e;
 	op->kind = rop->kind;
-	op->deployment = xstrdup(dd ? dd->name : rop->c && rop->c->deployment ? rop->c->deployment : "");
+	op->deployment = xstrdup(deployment);
 	op->name = xstrdup(rop->c ? rop->c->name : rop->name);
 	op->id = rop->c ? xstrdup(rop->c->id) : NULL;
 	op->next = e->ops;
@@ -215,20 +213,23 @@ void engine_op_issue(struct engine *e, const struct desired_deployment *dd, cons
 	e->n_ops_running++;
 	log_info(COMPONENT, rollout_op_name(rop->kind), "deployment", op->deployment, "container", op->name,
 		 "why", rop->why, (char *)NULL);
-	switch (rop->kind) {
+	return op;
+}
+
+/* Starts or removes the operation's container. */
+static void op_run(struct eng_op *op)
+{
+	struct error *err = NULL;
+	int rc = 0;
+
+	switch (op->kind) {
 	case ROLLOUT_CREATE:
-		desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, rop->ordinal, rop->name,
-				     rop->port_offset);
-		desired_volume_labels(&e->desired, dd->name, op->create.ordinal_text, &op->vlabels, &op->n_vlabels);
-		if (rop->slot[0])
-			set_slot_label(&op->create, rop->slot);
-		op_create_step(op);
-		return;
+		BUG("create of '%s' without its deployment", op->name);
 	case ROLLOUT_START:
 		op_do_start(op, op->id);
 		return;
 	case ROLLOUT_REMOVE:
-		rc = docker_container_stop(e->docker, DOCKER_ROLLOUT, op->id, 10, op_stopped, op, &err);
+		rc = docker_container_stop(op->e->docker, DOCKER_ROLLOUT, op->id, 10, op_stopped, op, &err);
 		break;
 	}
 	if (rc < 0) {
@@ -236,4 +237,26 @@ void engine_op_issue(struct engine *e, const struct desired_deployment *dd, cons
 		error_free(err);
 		op_end(op, NULL, "remove");
 	}
+}
+
+void engine_op_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
+		     const struct rollout_op *rop)
+{
+	struct eng_op *op = op_new(e, dd->name, rop);
+
+	if (rop->kind != ROLLOUT_CREATE) {
+		op_run(op);
+		return;
+	}
+	desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, rop->ordinal, rop->name,
+			     rop->port_offset);
+	desired_volume_labels(&e->desired, dd->name, op->create.ordinal_text, &op->vlabels, &op->n_vlabels);
+	if (rop->slot[0])
+		set_slot_label(&op->create, rop->slot);
+	op_create_step(op);
+}
+
+void engine_op_remove_orphan(struct engine *e, const struct rollout_op *rop)
+{
+	op_run(op_new(e, rop->c && rop->c->deployment ? rop->c->deployment : "", rop));
 }
