@@ -1,0 +1,149 @@
+/* The engine's private state, shared by its files: the pass (engine.c), probes, Docker operations and status. */
+#ifndef AURIGA_ENGINE_INTERNAL_H
+#define AURIGA_ENGINE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "docker/docker.h"
+#include "engine/engine.h"
+#include "engine/engine_traffic.h"
+#include "engine/plan.h"
+#include "engine/statefile.h"
+#include "model/desired.h"
+#include "model/observe.h"
+#include "rollout/rollout.h"
+#include "strmap.h"
+
+#define COMPONENT "engine"
+
+/* What the engine remembers about a deployment between passes (rebuilt from labels after a restart). */
+struct eng_dep {
+	char *name;
+	char target[SPEC_REVISION_HEX];	/* the target of the last pass */
+	int turn;			/* its turn had come in the last pass */
+	int64_t progress_at;		/* loop ms of the last progress (the deadline counts from here) */
+	int last_updated, last_available;
+	int failed;			/* failed with nothing to return to: left alone until the specs change */
+	int rolled_back;		/* returned to its last healthy revision in this run */
+	int complete;
+	int blocked;
+	char *last_error;
+	int64_t started_at, finished_at;	/* wall ms */
+	unsigned restarts;		/* liveness restarts, reported in the status */
+	struct rollout_result res;
+	char *step;
+	enum status_phase phase;
+	char rev_shown[SPEC_REVISION_HEX];
+	int seen;
+};
+
+/* One probe runner per running container of a desired deployment, keyed by container id. */
+struct eng_probe {
+	struct engine *e;
+	char *id;
+	char *deployment;
+	struct probe_runner *r;
+	int seen;
+	int64_t healthy_since;	/* loop time a pass first saw Docker's health say healthy; 0 when not */
+};
+
+/* One operation on Docker: a short chain of calls. */
+struct eng_op {
+	struct engine *e;
+	struct eng_op *next, **pprev;
+	enum rollout_op_kind kind;
+	char *deployment;
+	char *id;		/* START, REMOVE */
+	char *name;
+	struct desired_create create;
+	size_t vol;		/* CREATE: next volume to make */
+	int net_done;		/* CREATE: the template's network is ensured */
+	struct docker_label *vlabels;
+	size_t n_vlabels;
+};
+
+struct engine {
+	struct loop *loop;
+	struct docker *docker;
+	struct http_client *http;
+	struct engine_options o;
+	char *instance;
+	char **extra;
+	size_t n_extra;
+	char *filter;
+
+	struct spec_set *set;
+	char *commit;
+	struct desired desired;
+	struct statefile state;
+	struct observed obs;
+
+	struct eng_dep *deps;
+	size_t n_deps;
+	struct strmap dep_index;	/* name -> index into deps */
+	struct eng_probe **probes;
+	size_t n_probes;
+	struct strmap probe_index;	/* container id -> its runner */
+	struct eng_op *ops;	/* running */
+	size_t n_ops_running;
+
+	int pass_running;
+	int pass_again;
+	int draining;
+	uint64_t timer;
+	int64_t pass_started;
+	int64_t last_pass_ms;
+	unsigned long passes;
+	size_t reach_ok;	/* leading entries of desired.v found reached in this pass (blocker) */
+	enum engine_outcome outcome;
+	struct fleet_status status;
+	char *list_error;
+	struct docker_watch *watch;
+	struct engine_traffic *traffic;	/* blue-green and canary releases */
+	int64_t born_wall_ms;	/* wall clock when the engine was made */
+};
+
+/* engine.c: shared helpers and the end of a pass. */
+char *engine_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+/* Replaces *dst with a copy of v (NULL: none). */
+void engine_set_str(char **dst, const char *v);
+/* The deployment's record, or NULL when it has none yet. */
+struct eng_dep *engine_dep_find(const struct engine *e, const char *name);
+/* The deployment's record, made when it has none yet. */
+struct eng_dep *engine_dep_get(struct engine *e, const char *name);
+/* Saves the state, builds the status and schedules the next pass (the last operation has ended). */
+void engine_finish_pass(struct engine *e);
+
+/* Healthy at its desired revision, as the state file remembers (latched: a later hiccup does not undo it). */
+int engine_reached(const struct engine *e, const struct desired_deployment *dd);
+/* Fails the deployment: back to its last healthy revision (and later phases with it) when it may, else stopped. */
+void engine_fail_deployment(struct engine *e, const struct desired_deployment *dd, const char *reason);
+
+/* engine_pass.c: one deployment's part of a pass, and the orphans'; each returns the operations issued. */
+size_t engine_pass_deployment(struct engine *e, const struct desired_deployment *dd, int64_t now);
+size_t engine_pass_orphans(struct engine *e);
+
+/* engine_probes.c: one probe runner per running container of a desired deployment. */
+struct eng_probe *engine_probe_find(struct engine *e, const char *id);
+/* Marks the container's runner seen in this pass, starting it when it has none. */
+void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, const struct obs_container *c);
+/* Frees runners of containers that are gone, stopped or no longer desired. */
+void engine_probes_sweep(struct engine *e);
+void engine_probe_free(struct eng_probe *p);
+/* Appends the runner's last probe failure to b, when there is one. */
+void engine_probe_describe(const struct eng_probe *p, struct buf *b);
+
+/* engine_ops.c: Docker operations, each a short chain of calls that ends in engine_finish_pass when last. */
+/* Issues one operation of a deployment's step; it counts in n_ops_running until it ends. */
+void engine_op_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
+		     const struct rollout_op *rop);
+/* Issues the remove of a container of no desired deployment (rop->c). */
+void engine_op_remove_orphan(struct engine *e, const struct rollout_op *rop);
+void engine_op_free(struct eng_op *op);
+
+/* engine_status.c: the fleet status after a pass. */
+void engine_build_status(struct engine *e);
+
+#endif

@@ -1,0 +1,262 @@
+/* The engine's Docker operations: create (network, volumes, container, start), start, and stop-then-remove. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_internal.h"
+#include "engine/network.h"
+#include "runtime/log.h"
+#include "util.h"
+
+void engine_op_free(struct eng_op *op)
+{
+	size_t i;
+
+	if (op->pprev) {
+		*op->pprev = op->next;
+		if (op->next)
+			op->next->pprev = op->pprev;
+	}
+	free(op->deployment);
+	free(op->id);
+	free(op->name);
+	desired_create_release(&op->create);
+	for (i = 0; i < op->n_vlabels; i++) {
+		free(op->vlabels[i].key);
+		free(op->vlabels[i].value);
+	}
+	free(op->vlabels);
+	free(op);
+}
+
+static void op_end(struct eng_op *op, const struct docker_result *r, const char *what)
+{
+	struct engine *e = op->e;
+
+	if (r && !docker_status_ok(r->status)) {
+		struct eng_dep *ed = engine_dep_get(e, op->deployment);
+		char *m = engine_fmt("cannot %s container '%s': %s", what, op->name ? op->name : op->id,
+			      r->message && r->message[0] ? r->message : docker_status_name(r->status));
+
+		log_warn(COMPONENT, "operation failed", "deployment", op->deployment, "error", m, (char *)NULL);
+		engine_set_str(&ed->last_error, m);
+		free(m);
+	}
+	engine_op_free(op);
+	e->n_ops_running--;
+	if (e->n_ops_running == 0 && e->pass_running)
+		engine_finish_pass(e);
+}
+
+static void op_start_done(struct docker_result *r, void *arg)
+{
+	op_end(arg, r, "start");
+}
+
+static void op_do_start(struct eng_op *op, const char *id)
+{
+	struct error *err = NULL;
+
+	if (docker_container_start(op->e->docker, DOCKER_ROLLOUT, id, op_start_done, op, &err) < 0) {
+		log_warn(COMPONENT, "cannot start", "container", id, "error", error_msg(err), (char *)NULL);
+		error_free(err);
+		op_end(op, NULL, "start");
+	}
+}
+
+static void op_created(struct docker_result *r, void *arg)
+{
+	struct eng_op *op = arg;
+
+	if (r->status == DOCKER_CONFLICT) {
+		/*
+		 * The name is taken. When an earlier create of ours got through, the
+		 * next pass sees it and moves on; when a container auriga does not
+		 * own holds the name, the deployment waits, and says why.
+		 */
+		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
+		char *m = engine_fmt("cannot create container '%s': the name is in use (%s)", op->name,
+			      r->message && r->message[0] ? r->message : "conflict");
+
+		engine_set_str(&ed->last_error, m);
+		free(m);
+		op_end(op, NULL, "create");
+		return;
+	}
+	if (!docker_status_ok(r->status) || r->id == NULL) {
+		op_end(op, r, "create");
+		return;
+	}
+	log_info(COMPONENT, "created", "deployment", op->deployment, "container", op->name, (char *)NULL);
+	op_do_start(op, r->id);
+}
+
+static void op_next_volume(struct docker_result *r, void *arg);
+static void op_network_done(enum network_outcome o, const char *msg, void *arg);
+
+static void op_create_step(struct eng_op *op)
+{
+	struct error *err = NULL;
+	int rc;
+
+	if (op->create.create_network && !op->net_done) {
+		struct docker_label *nl;
+		size_t nn, i;
+
+		/* The template's network first (network.c): created and labelled when missing. */
+		op->net_done = 1;
+		desired_network_labels(&op->e->desired, &nl, &nn);
+		rc = network_ensure(op->e->docker, DOCKER_ROLLOUT, op->create.create_network, op->e->instance, nl, nn,
+				    op_network_done, op, &err);
+		for (i = 0; i < nn; i++) {
+			free(nl[i].key);
+			free(nl[i].value);
+		}
+		free(nl);
+	} else if (op->create.volume_names[op->vol] != NULL) {
+		rc = docker_volume_create(op->e->docker, DOCKER_ROLLOUT, op->create.volume_names[op->vol],
+					  op->vlabels, op->n_vlabels, op_next_volume, op, &err);
+		op->vol++;
+	} else {
+		rc = docker_container_create(op->e->docker, DOCKER_ROLLOUT, &op->create.spec, op_created, op, &err);
+	}
+	if (rc < 0) {
+		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
+
+		engine_set_str(&ed->last_error, error_msg(err));
+		error_free(err);
+		op_end(op, NULL, "create");
+	}
+}
+
+static void op_network_done(enum network_outcome o, const char *msg, void *arg)
+{
+	struct eng_op *op = arg;
+
+	if (o == NETWORK_FAILED) {
+		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
+
+		engine_set_str(&ed->last_error, msg);
+		op_end(op, NULL, "create");
+		return;
+	}
+	if (o == NETWORK_OWNED)
+		desired_create_mark_network(&op->create);
+	op_create_step(op);
+}
+
+static void op_next_volume(struct docker_result *r, void *arg)
+{
+	struct eng_op *op = arg;
+
+	if (!docker_status_ok(r->status)) {
+		op_end(op, r, "create a volume for");
+		return;
+	}
+	op_create_step(op);
+}
+
+static void op_removed(struct docker_result *r, void *arg)
+{
+	struct eng_op *op = arg;
+
+	if (r->status == DOCKER_NOT_FOUND || r->status == DOCKER_CONFLICT) {
+		/* Already gone, or Docker is removing it already. */
+		op_end(op, NULL, "remove");
+		return;
+	}
+	if (docker_status_ok(r->status))
+		log_info(COMPONENT, "removed", "deployment", op->deployment, "container", op->name, (char *)NULL);
+	op_end(op, r, "remove");
+}
+
+static void op_stopped(struct docker_result *r, void *arg)
+{
+	struct eng_op *op = arg;
+	struct error *err = NULL;
+
+	(void)r;
+	/* Whatever the stop said (stopped, already stopped, gone), the remove decides. */
+	if (docker_container_remove(op->e->docker, DOCKER_ROLLOUT, op->id, 1, 0, op_removed, op, &err) < 0) {
+		error_free(err);
+		op_end(op, NULL, "remove");
+	}
+}
+
+/* Blue-green and canary containers carry their slot (desired.c writes an empty one). */
+static void set_slot_label(struct desired_create *c, const char *slot)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_labels; i++)
+		if (strcmp(c->labels[i].key, OBS_LABEL_SLOT) == 0) {
+			free(c->labels[i].value);
+			c->labels[i].value = xstrdup(slot);
+		}
+}
+
+/* Links a new operation into those running, and logs what it does and why. */
+static struct eng_op *op_new(struct engine *e, const char *deployment, const struct rollout_op *rop)
+{
+	struct eng_op *op = xcalloc(1, sizeof(*op));
+
+	op->e = e;
+	op->kind = rop->kind;
+	op->deployment = xstrdup(deployment);
+	op->name = xstrdup(rop->c ? rop->c->name : rop->name);
+	op->id = rop->c ? xstrdup(rop->c->id) : NULL;
+	op->next = e->ops;
+	if (e->ops)
+		e->ops->pprev = &op->next;
+	op->pprev = &e->ops;
+	e->ops = op;
+	e->n_ops_running++;
+	log_info(COMPONENT, rollout_op_name(rop->kind), "deployment", op->deployment, "container", op->name,
+		 "why", rop->why, (char *)NULL);
+	return op;
+}
+
+/* Starts or removes the operation's container. */
+static void op_run(struct eng_op *op)
+{
+	struct error *err = NULL;
+	int rc = 0;
+
+	switch (op->kind) {
+	case ROLLOUT_CREATE:
+		BUG("create of '%s' without its deployment", op->name);
+	case ROLLOUT_START:
+		op_do_start(op, op->id);
+		return;
+	case ROLLOUT_REMOVE:
+		rc = docker_container_stop(op->e->docker, DOCKER_ROLLOUT, op->id, 10, op_stopped, op, &err);
+		break;
+	}
+	if (rc < 0) {
+		log_warn(COMPONENT, "cannot remove", "container", op->name, "error", error_msg(err), (char *)NULL);
+		error_free(err);
+		op_end(op, NULL, "remove");
+	}
+}
+
+void engine_op_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
+		     const struct rollout_op *rop)
+{
+	struct eng_op *op = op_new(e, dd->name, rop);
+
+	if (rop->kind != ROLLOUT_CREATE) {
+		op_run(op);
+		return;
+	}
+	desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, rop->ordinal, rop->name,
+			     rop->port_offset);
+	desired_volume_labels(&e->desired, dd->name, op->create.ordinal_text, &op->vlabels, &op->n_vlabels);
+	if (rop->slot[0])
+		set_slot_label(&op->create, rop->slot);
+	op_create_step(op);
+}
+
+void engine_op_remove_orphan(struct engine *e, const struct rollout_op *rop)
+{
+	op_run(op_new(e, rop->c && rop->c->deployment ? rop->c->deployment : "", rop));
+}

@@ -1,0 +1,434 @@
+/* A deployment's part of a pass, step by step (turn, verdicts, strategy, liveness, deadline, completion); orphans. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/decide.h"
+#include "engine/engine_internal.h"
+#include "probe/probe.h"
+#include "runtime/log.h"
+#include "util.h"
+
+/*
+ * The first earlier deployment this one waits for, or NULL when its turn has
+ * come. desired.v is sorted by phase and the pass goes through it in order,
+ * so the earlier phases are a prefix of it: reach_ok keeps how far that prefix
+ * was found reached in this pass, which makes the check linear over a pass
+ * rather than quadratic. A failure can undo a reached deployment, so
+ * engine_fail_deployment starts the count again.
+ */
+static const struct desired_deployment *blocker(struct engine *e, const struct desired_deployment *dd)
+{
+	const struct desired_deployment *first = NULL;
+	size_t i;
+
+	while (e->reach_ok < e->desired.n && e->desired.v[e->reach_ok].phase < dd->phase &&
+	       engine_reached(e, &e->desired.v[e->reach_ok]))
+		e->reach_ok++;
+	if (e->reach_ok < e->desired.n && e->desired.v[e->reach_ok].phase < dd->phase)
+		first = &e->desired.v[e->reach_ok];
+	for (i = 0; i < dd->n_depends_on; i++) {
+		const struct desired_deployment *o = desired_find(&e->desired, dd->depends_on[i]);
+
+		if (o != NULL && o != dd && !engine_reached(e, o) && (first == NULL || o < first))
+			first = o;
+	}
+	return first;
+}
+
+/* A rollback of phase p waits until no later phase is still rolling back: phase by phase in reverse. */
+static int later_rollback_pending(const struct engine *e, const struct desired_deployment *dd)
+{
+	size_t i;
+
+	for (i = 0; i < e->desired.n; i++) {
+		const struct desired_deployment *o = &e->desired.v[i];
+		const struct eng_dep *ed;
+
+		if (o->phase <= dd->phase)
+			continue;
+		ed = engine_dep_find(e, o->name);
+		if (ed && ed->rolled_back && !ed->complete)
+			return 1;
+	}
+	return 0;
+}
+
+
+/* One deployment's part of a pass, carried from step to step. */
+struct dep_pass {
+	struct engine *e;
+	const struct desired_deployment *dd;
+	struct eng_dep *ed;
+	const struct obs_deployment *od;
+	const struct statefile_entry *se;
+	const struct desired_deployment *wait;	/* the earlier deployment it waits for */
+	struct plan_target t;
+	int turn;
+	int64_t now;
+	struct rollout_input in;
+	struct rollout_ctr *ctrs;
+	struct decide_ctr *dc;		/* the same containers, as the decisions see them */
+	struct engine_traffic_verdict tv;
+	size_t issued;
+};
+
+/*
+ * The target and whether the deployment's turn has come. Returns 0 when it
+ * is not its turn and nothing healthy is known to keep running: then there
+ * is nothing to roll, and the step says why.
+ */
+static int pass_turn(struct dep_pass *p)
+{
+	struct eng_dep *ed = p->ed;
+
+	plan_target(&p->t, &p->e->desired, p->dd, &p->e->state);
+	if (p->t.held) {
+		ed->rolled_back = 1;
+		p->turn = !later_rollback_pending(p->e, p->dd);
+	} else {
+		p->wait = blocker(p->e, p->dd);
+		p->turn = p->wait == NULL && !ed->failed;
+	}
+	ed->blocked = !p->turn;
+	if (p->turn || p->t.held)
+		return 1;
+	/* Not its turn: keep what was healthy running, change nothing. */
+	if (p->se == NULL || !p->se->has_healthy || ed->failed) {
+		rollout_result_release(&ed->res);
+		ed->res.total = p->od ? (int)p->od->n : 0;
+		ed->complete = 0;
+		free(ed->step);
+		ed->step = p->wait ? engine_fmt("waiting for '%s'", p->wait->name) : xstrdup("stopped after a failure");
+		ed->turn = 0;
+		return 0;
+	}
+	p->t.rev = p->se->healthy_rev;
+	p->t.tmpl = &p->se->healthy_tmpl;
+	return 1;
+}
+
+/* One container's verdict: its probe runner (started when it has none), Docker's health and the clock. */
+static void pass_verdict(struct dep_pass *p, size_t i)
+{
+	const struct obs_container *c = p->od->v[i];
+	struct decide_container_in ci;
+	struct decide_verdict v;
+	struct eng_probe *pr;
+	const struct probe_state *st;
+
+	memset(&ci, 0, sizeof(ci));
+	ci.alive = obs_container_alive(c);
+	if (ci.alive)
+		engine_probe_ensure(p->e, p->dd, c);
+	/* A container that stopped since the last pass still has its runner until the sweep: its failures count. */
+	pr = engine_probe_find(p->e, c->id);
+	st = pr && pr->r ? probe_runner_state(pr->r) : NULL;
+	ci.probed = ci.alive && st != NULL;
+	if (st) {
+		ci.started = st->started;
+		ci.ready = st->ready;
+		ci.startup_failed = st->startup_failed;
+		ci.readiness_attempts = st->attempts[PROBE_READINESS];
+		ci.ready_since_ms = st->ready_since_ms;
+		ci.healthy_since = pr->healthy_since;
+		p->dc[i].probed = 1;
+		p->dc[i].startup_failed = st->startup_failed;
+		p->dc[i].live_failed = st->live_failed;
+	}
+	ci.readiness_none = p->dd->spec->probes.readiness.kind == SPEC_PROBE_NONE;
+	ci.docker_health = p->dd->tmpl.health_cmd != NULL;
+	ci.health = (enum decide_health)c->health;
+	ci.min_ready_ms = (int64_t)p->dd->min_ready_seconds * 1000;
+	ci.now = p->now;
+	ci.wall_now = wall_ms();
+	ci.created_ms = c->created * 1000;
+	ci.born_wall_ms = p->e->born_wall_ms;
+	decide_container(&ci, &v);
+	if (st)
+		pr->healthy_since = v.healthy_since;
+	p->ctrs[i].c = c;
+	p->ctrs[i].known = v.known;
+	p->ctrs[i].ready = v.ready;
+	p->ctrs[i].available = v.available;
+	p->dc[i].ready = v.ready;
+}
+
+/* The rollout input: the target and every container's verdict. */
+static void pass_gather(struct dep_pass *p)
+{
+	const struct desired_deployment *dd = p->dd;
+	size_t i;
+
+	memset(&p->in, 0, sizeof(p->in));
+	p->in.deployment = dd->name;
+	p->in.strategy = dd->strategy;
+	p->in.replicas = dd->replicas;
+	p->in.max_surge = dd->max_surge;
+	p->in.max_unavailable = dd->max_unavailable;
+	p->in.rev = p->t.rev;
+	p->in.tmpl = p->t.tmpl;
+	p->in.heal_only = !p->turn;
+	p->in.n = p->od ? p->od->n : 0;
+	p->ctrs = p->in.n ? xcalloc(p->in.n, sizeof(*p->ctrs)) : NULL;
+	p->dc = p->in.n ? xcalloc(p->in.n, sizeof(*p->dc)) : NULL;
+	for (i = 0; i < p->in.n; i++) {
+		pass_verdict(p, i);
+		p->dc[i].at_target = obs_revision_eq(p->od->v[i]->revision, p->t.rev);
+	}
+	p->in.v = p->ctrs;
+}
+
+/* The step the strategy allows: the traffic releases (blue-green, canary) or rollout_step. */
+static void pass_strategy(struct dep_pass *p)
+{
+	struct eng_dep *ed = p->ed;
+
+	rollout_result_release(&ed->res);
+	engine_traffic_verdict_release(&p->tv);
+	if (!engine_traffic_handles(p->dd)) {
+		rollout_step(&p->in, &ed->res);
+		return;
+	}
+	engine_traffic_pass(p->e->traffic, p->dd, p->t.rev,
+			    p->se && p->se->has_healthy ? p->se->healthy_rev : NULL, p->t.held, !p->turn, p->ctrs,
+			    p->in.n, &ed->res, &p->tv);
+	if (p->tv.holding)
+		ed->progress_at = p->now;
+	/* The old slot is still to be released: the pass is not quiet yet. */
+	if (p->tv.more && p->turn)
+		p->issued++;
+	if (p->tv.fail && p->turn && !p->t.held) {
+		/* The next pass returns to the stable slot: nothing of this decision is carried out. */
+		engine_fail_deployment(p->e, p->dd, p->tv.fail);
+		rollout_result_release(&ed->res);
+		engine_kick(p->e);
+	}
+}
+
+/* When the deployment last made progress: the deadline counts from there, across restarts too. */
+static void pass_progress(struct dep_pass *p)
+{
+	struct engine *e = p->e;
+	struct eng_dep *ed = p->ed;
+	int64_t now = p->now;
+
+	if (p->turn && !ed->turn) {
+		ed->progress_at = now;
+		if (!ed->res.complete && ed->started_at == 0)
+			ed->started_at = wall_ms();
+	}
+	if (strcmp(ed->target, p->t.rev) != 0) {
+		int64_t was = statefile_progress(&e->state, p->dd->name, p->t.rev), wall = wall_ms();
+
+		snprintf(ed->target, sizeof(ed->target), "%s", p->t.rev);
+		ed->progress_at = now;
+		ed->started_at = wall;
+		ed->finished_at = 0;
+		/* A restart in the middle of this rollout: its deadline runs on from the state file. */
+		if (was > 0 && was <= wall && !ed->res.complete) {
+			ed->progress_at = now - (wall - was);
+			ed->last_updated = ed->res.updated;
+			ed->last_available = ed->res.available;
+		}
+	}
+	ed->turn = p->turn;
+	/* A deployment that was complete and lost a container starts a new deadline, not an old one. */
+	if (ed->complete && !ed->res.complete)
+		ed->progress_at = now;
+	if (ed->res.updated > ed->last_updated || ed->res.available > ed->last_available)
+		ed->progress_at = now;
+	ed->last_updated = ed->res.updated;
+	ed->last_available = ed->res.available;
+	if (ed->progress_at == now && !ed->res.complete) {
+		int64_t wall = wall_ms();
+
+		/* At most once a second: a slot held at the router counts as progress on every pass. */
+		if (wall - statefile_progress(&e->state, p->dd->name, p->t.rev) >= 1000)
+			statefile_set_progress(&e->state, p->dd->name, p->t.rev, wall);
+	} else if (ed->res.complete) {
+		/*
+		 * Done: forget it. A restart sees no container ready until the probes
+		 * run again, and must not take that for a rollout stalled since then.
+		 */
+		statefile_set_progress(&e->state, p->dd->name, "", 0);
+	}
+}
+
+/* Liveness failures restart the container: it goes, and the next pass makes it anew. */
+static void pass_liveness(struct dep_pass *p)
+{
+	unsigned char *restart = p->in.n ? xcalloc(p->in.n, 1) : NULL;
+	size_t i;
+
+	(void)decide_restarts(p->dc, p->in.n, p->e->draining, restart);
+	for (i = 0; i < p->in.n; i++) {
+		const struct obs_container *c = p->ctrs[i].c;
+		struct eng_probe *pr;
+		struct rollout_op op;
+
+		if (!restart[i])
+			continue;
+		pr = engine_probe_find(p->e, c->id);
+		memset(&op, 0, sizeof(op));
+		op.kind = ROLLOUT_REMOVE;
+		op.c = c;
+		op.ordinal = c->ordinal;
+		op.why = engine_fmt("liveness failed: %s", probe_runner_state(pr->r)->last_failure);
+		engine_op_issue(p->e, p->dd, &p->t, &op);
+		p->issued++;
+		p->ed->restarts++;
+		free(op.why);
+	}
+	free(restart);
+}
+
+/* A startup probe that failed, or no progress within the deadline, fails the deployment. Returns 1 then. */
+static int pass_deadline(struct dep_pass *p)
+{
+	struct decide_deadline_in di;
+	struct eng_probe *failing = NULL;
+	struct buf why;
+	size_t startup, fail_at;
+	enum decide_failure f;
+
+	memset(&di, 0, sizeof(di));
+	di.turn = p->turn;
+	di.held = p->t.held;
+	di.complete = p->ed->res.complete;
+	di.now = p->now;
+	di.progress_at = p->ed->progress_at;
+	di.deadline_seconds = p->dd->progress_deadline_seconds;
+	f = decide_deadline(&di, p->dc, p->in.n, &startup, &fail_at);
+	if (f == DECIDE_GOING)
+		return 0;
+	if (fail_at < p->in.n)
+		failing = engine_probe_find(p->e, p->ctrs[fail_at].c->id);
+	buf_init(&why, 4096);
+	if (f == DECIDE_STARTUP_FAILED)
+		(void)buf_printf(&why, "container '%s' failed its startup probe", p->ctrs[startup].c->name);
+	else
+		(void)buf_printf(&why, "progress deadline of %ds exceeded: %d/%d updated, %d available",
+				 p->dd->progress_deadline_seconds, p->ed->res.updated, p->dd->replicas,
+				 p->ed->res.available);
+	engine_probe_describe(failing, &why);
+	engine_fail_deployment(p->e, p->dd, why.data);
+	buf_release(&why);
+	return 1;
+}
+
+/* A complete deployment is recorded healthy; the step's operations are recorded applied and issued. */
+static void pass_complete(struct dep_pass *p)
+{
+	struct engine *e = p->e;
+	struct eng_dep *ed = p->ed;
+
+	if (ed->res.complete && p->turn) {
+		if (!p->t.held && !ed->failed)
+			statefile_set_healthy(&e->state, p->dd->name, p->t.rev, p->t.tmpl, e->desired.commit, wall_ms());
+		if (!ed->complete)
+			ed->finished_at = wall_ms();
+		/* A deployment that got there has no error to show (a failure stays: it says why it is back). */
+		if (!p->t.held)
+			engine_set_str(&ed->last_error, NULL);
+	}
+	ed->complete = ed->res.complete;
+	if (ed->res.n_ops && p->turn)
+		statefile_set_applied(&e->state, p->dd->name, p->t.rev, p->t.tmpl);
+	if (e->draining)
+		return;
+	for (size_t i = 0; i < ed->res.n_ops; i++) {
+		engine_op_issue(e, p->dd, &p->t, &ed->res.ops[i]);
+		p->issued++;
+	}
+}
+
+/* The step shown in the status: the release's or the strategy's, and whom it waits for. */
+static void pass_describe(struct dep_pass *p)
+{
+	struct buf step;
+
+	buf_init(&step, 1024);
+	if (p->t.held && !p->ed->res.complete)
+		(void)buf_printf(&step, "rolling back ");
+	if (p->tv.step)
+		(void)buf_puts(&step, p->tv.step);
+	else
+		rollout_describe(&p->in, &p->ed->res, &step);
+	/* Held at its healthy revision while an earlier one is not there yet: say for whom. */
+	if (p->wait != NULL)
+		(void)buf_printf(&step, "; waiting for '%s'", p->wait->name);
+	free(p->ed->step);
+	p->ed->step = buf_detach(&step, NULL);
+}
+
+/* One deployment's part of a pass; returns the number of operations issued. */
+size_t engine_pass_deployment(struct engine *e, const struct desired_deployment *dd, int64_t now)
+{
+	struct dep_pass p;
+	size_t i;
+
+	memset(&p, 0, sizeof(p));
+	p.e = e;
+	p.dd = dd;
+	p.ed = engine_dep_get(e, dd->name);
+	p.od = observed_deployment(&e->obs, dd->name);
+	p.se = statefile_get(&e->state, dd->name, 0);
+	p.now = now;
+	p.ed->seen = 1;
+	if (pass_turn(&p)) {
+		pass_gather(&p);
+		pass_strategy(&p);
+		pass_progress(&p);
+		pass_liveness(&p);
+		if (!pass_deadline(&p)) {
+			pass_complete(&p);
+			pass_describe(&p);
+		}
+	}
+	free(p.ctrs);
+	free(p.dc);
+	engine_traffic_verdict_release(&p.tv);
+	for (i = 0; p.od && i < p.od->n; i++) {
+		struct eng_probe *pr = engine_probe_find(e, p.od->v[i]->id);
+
+		if (pr && obs_container_alive(p.od->v[i]))
+			pr->seen = 1;
+	}
+	snprintf(p.ed->rev_shown, sizeof(p.ed->rev_shown), "%s", p.t.rev);
+	return p.issued;
+}
+
+/* Containers of deployments no longer in the specs (prune, guarded) and ours with unusable labels. */
+size_t engine_pass_orphans(struct engine *e)
+{
+	size_t i, issued = 0, n = e->obs.n_containers, n_orphans;
+	unsigned char *orphan = n ? xcalloc(n, 1) : NULL, *go = n ? xcalloc(n, 1) : NULL;
+
+	for (i = 0; i < n; i++) {
+		const struct obs_container *c = &e->obs.containers[i];
+
+		orphan[i] = c->malformed || (e->o.prune && desired_find(&e->desired, c->deployment) == NULL);
+	}
+	n_orphans = decide_prune(orphan, n, e->o.prune_max_percent, e->draining, go);
+	for (i = 0; i < n; i++) {
+		const struct obs_container *c = &e->obs.containers[i];
+		struct rollout_op op;
+
+		if (!go[i])
+			continue;
+		memset(&op, 0, sizeof(op));
+		op.kind = ROLLOUT_REMOVE;
+		op.c = c;
+		op.why = c->malformed ? engine_fmt("ours, but %s", c->malformed_why)
+				      : engine_fmt("deployment '%s' is gone from the specs", c->deployment);
+		engine_op_remove_orphan(e, &op);
+		free(op.why);
+		issued++;
+	}
+	if (n_orphans > issued && !e->draining)
+		log_info(COMPONENT, "prune held back", "reason", "at most a share of the fleet per pass", (char *)NULL);
+	free(orphan);
+	free(go);
+	return issued;
+}
