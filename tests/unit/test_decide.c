@@ -1,4 +1,4 @@
-/* Unit tests for the engine's pure decisions: prune share, liveness restarts, deadline and readiness, from tables. */
+/* Unit tests for the engine's pure decisions, from tables: prune, restarts, failure, readiness, turns, rollback, progress. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -324,6 +324,449 @@ static void container_table(void **state)
 	}
 }
 
+/* ------------------------------------------------------------- gate */
+
+/*
+ * phase: one digit per deployment, in the specs' order; reached: '+' healthy
+ * at its desired revision; deps: indices of self's dependsOn, 'x' one not in
+ * the specs.
+ */
+struct gate_case {
+	const char *name;
+	const char *phase, *reached, *deps;
+	size_t self, reach_ok;
+	int want;		/* index of the deployment waited for, or NONE */
+	size_t want_reach_ok;
+};
+
+static const struct gate_case gate_cases[] = {
+	{ .name = "the first phase waits for nobody", .phase = "0011", .reached = "----", .deps = "", .self = 0,
+	  .want = NONE, .want_reach_ok = 0 },
+	{ .name = "an earlier phase not reached: waits for its first deployment not reached", .phase = "0011",
+	  .reached = "+---", .deps = "", .self = 2, .want = 1, .want_reach_ok = 1 },
+	{ .name = "every earlier phase reached: its turn", .phase = "0011", .reached = "++--", .deps = "", .self = 2,
+	  .want = NONE, .want_reach_ok = 2 },
+	{ .name = "its own phase does not hold it back", .phase = "0011", .reached = "++--", .deps = "", .self = 3,
+	  .want = NONE, .want_reach_ok = 2 },
+	{ .name = "two earlier phases: the first not reached in the specs' order is named", .phase = "0012",
+	  .reached = "-+--", .deps = "", .self = 3, .want = 0, .want_reach_ok = 0 },
+	{ .name = "a dependsOn in its own phase not reached: waits for it", .phase = "0000", .reached = "----",
+	  .deps = "0", .self = 2, .want = 0, .want_reach_ok = 0 },
+	{ .name = "a dependsOn reached: its turn", .phase = "0000", .reached = "-+--", .deps = "1", .self = 2,
+	  .want = NONE, .want_reach_ok = 0 },
+	{ .name = "an earlier phase and a dependsOn: the one first in the specs' order is named", .phase = "0112",
+	  .reached = "----", .deps = "2", .self = 3, .want = 0, .want_reach_ok = 0 },
+	{ .name = "two dependsOn not reached: the first in the specs' order is named", .phase = "00000",
+	  .reached = "-----", .deps = "32", .self = 4, .want = 2, .want_reach_ok = 0 },
+	{ .name = "a dependsOn on itself is no wait", .phase = "0000", .reached = "----", .deps = "1", .self = 1,
+	  .want = NONE, .want_reach_ok = 0 },
+	{ .name = "a dependsOn not in the specs is no wait", .phase = "0000", .reached = "----", .deps = "x",
+	  .self = 1, .want = NONE, .want_reach_ok = 0 },
+	{ .name = "the prefix found reached earlier in the pass is not asked again", .phase = "0011",
+	  .reached = "----", .deps = "", .self = 3, .reach_ok = 2, .want = NONE, .want_reach_ok = 2 },
+	{ .name = "the reached prefix stops at the first deployment not reached", .phase = "0001", .reached = "+-+-",
+	  .deps = "", .self = 3, .want = 1, .want_reach_ok = 1 },
+};
+
+static int gate_reached(const void *arg, size_t i)
+{
+	const char *reached = arg;
+
+	return reached[i] == '+';
+}
+
+static void gate_table(void **state)
+{
+	size_t ci, i;
+
+	(void)state;
+	for (ci = 0; ci < ARRAY_SIZE(gate_cases); ci++) {
+		const struct gate_case *gc = &gate_cases[ci];
+		struct decide_gate_in g;
+		int phase[MAXC];
+		size_t deps[MAXC], n = strlen(gc->phase), reach_ok = gc->reach_ok, got, want;
+
+		print_message("case: %s\n", gc->name);
+		for (i = 0; i < n; i++)
+			phase[i] = gc->phase[i] - '0';
+		for (i = 0; gc->deps[i]; i++)
+			deps[i] = gc->deps[i] == 'x' ? n : (size_t)(gc->deps[i] - '0');
+		memset(&g, 0, sizeof(g));
+		g.phase = phase;
+		g.n = n;
+		g.self = gc->self;
+		g.depends_on = deps;
+		g.n_depends_on = i;
+		g.reached = gate_reached;
+		g.arg = gc->reached;
+		got = decide_blocker(&g, &reach_ok);
+		want = gc->want == NONE ? n : (size_t)gc->want;
+		if (got != want)
+			fail_msg("%s: waits for %zu, want %zu", gc->name, got, want);
+		if (reach_ok != gc->want_reach_ok)
+			fail_msg("%s: reached prefix %zu, want %zu", gc->name, reach_ok, gc->want_reach_ok);
+	}
+}
+
+/* rolling: 'r' returned to its healthy revision and not there yet. */
+struct later_case {
+	const char *name;
+	const char *phase, *rolling;
+	size_t self;
+	int want;
+};
+
+static const struct later_case later_cases[] = {
+	{ .name = "a later phase still rolling back holds this rollback", .phase = "012", .rolling = "--r",
+	  .self = 1, .want = 1 },
+	{ .name = "an earlier phase rolling back does not hold it", .phase = "012", .rolling = "r--", .self = 1,
+	  .want = 0 },
+	{ .name = "its own phase rolling back does not hold it", .phase = "011", .rolling = "--r", .self = 1,
+	  .want = 0 },
+	{ .name = "the last phase goes back first", .phase = "012", .rolling = "rr-", .self = 2, .want = 0 },
+};
+
+static void later_table(void **state)
+{
+	size_t ci, i;
+
+	(void)state;
+	for (ci = 0; ci < ARRAY_SIZE(later_cases); ci++) {
+		const struct later_case *lc = &later_cases[ci];
+		int phase[MAXC];
+		unsigned char rolling[MAXC];
+		size_t n = strlen(lc->phase);
+		int got;
+
+		print_message("case: %s\n", lc->name);
+		for (i = 0; i < n; i++) {
+			phase[i] = lc->phase[i] - '0';
+			rolling[i] = lc->rolling[i] == 'r';
+		}
+		got = decide_later_rollback(phase, rolling, n, lc->self);
+		if (got != lc->want)
+			fail_msg("%s: later rollback pending %d, want %d", lc->name, got, lc->want);
+	}
+}
+
+struct turn_case {
+	const char *name;
+	struct decide_turn_in in;
+	int turn;
+	enum decide_roll roll;
+};
+
+static const struct turn_case turn_cases[] = {
+	{ .name = "nothing to wait for: its turn, towards the target", .in = { .has_healthy = 1 }, .turn = 1,
+	  .roll = DECIDE_ROLL_TARGET },
+	{ .name = "waiting, a healthy revision known: it keeps that one running", .in = { .waiting = 1,
+	  .has_healthy = 1 }, .turn = 0, .roll = DECIDE_ROLL_HEALTHY },
+	{ .name = "waiting on its first rollout: nothing to keep, nothing changes", .in = { .waiting = 1 },
+	  .turn = 0, .roll = DECIDE_ROLL_NONE },
+	{ .name = "failed with nothing to return to: stopped, even with a healthy revision on record",
+	  .in = { .failed = 1, .has_healthy = 1 }, .turn = 0, .roll = DECIDE_ROLL_NONE },
+	{ .name = "failed on its first rollout: stopped", .in = { .failed = 1 }, .turn = 0,
+	  .roll = DECIDE_ROLL_NONE },
+	{ .name = "held at its healthy revision, no later phase rolling back: its turn to return",
+	  .in = { .held = 1, .has_healthy = 1 }, .turn = 1, .roll = DECIDE_ROLL_TARGET },
+	{ .name = "held while a later phase rolls back: not its turn, still towards the held revision",
+	  .in = { .held = 1, .later_rollback = 1, .has_healthy = 1 }, .turn = 0, .roll = DECIDE_ROLL_TARGET },
+	{ .name = "held: an earlier phase not reached does not stop a return", .in = { .held = 1, .waiting = 1 },
+	  .turn = 1, .roll = DECIDE_ROLL_TARGET },
+};
+
+static void turn_table(void **state)
+{
+	size_t ci;
+
+	(void)state;
+	for (ci = 0; ci < ARRAY_SIZE(turn_cases); ci++) {
+		const struct turn_case *tc = &turn_cases[ci];
+		struct decide_turn out;
+
+		print_message("case: %s\n", tc->name);
+		memset(&out, 0x5a, sizeof(out));
+		decide_turn(&tc->in, &out);
+		if (out.turn != tc->turn || out.roll != tc->roll)
+			fail_msg("%s: turn %d roll %d, want %d %d", tc->name, out.turn, (int)out.roll, tc->turn,
+				 (int)tc->roll);
+	}
+}
+
+/* --------------------------------------------------------- rollback */
+
+struct rollback_case {
+	const char *name;
+	struct decide_rollback_in in;
+	enum decide_back want;
+};
+
+static const struct rollback_case rollback_cases[] = {
+	{ .name = "failing with autoRollback and an older healthy revision: back to it",
+	  .in = { .automatic = 1, .auto_rollback = 1, .rev = "bbb", .healthy_rev = "aaa" },
+	  .want = DECIDE_BACK_HEALTHY },
+	{ .name = "failing without autoRollback: it stops",
+	  .in = { .automatic = 1, .rev = "bbb", .healthy_rev = "aaa" }, .want = DECIDE_BACK_NONE },
+	{ .name = "by hand without autoRollback: back to the healthy revision",
+	  .in = { .rev = "bbb", .healthy_rev = "aaa" }, .want = DECIDE_BACK_HEALTHY },
+	{ .name = "the last healthy revision is the failed one: the one before it",
+	  .in = { .rev = "bbb", .healthy_rev = "bbb", .previous_rev = "aaa" }, .want = DECIDE_BACK_PREVIOUS },
+	{ .name = "the last healthy revision wins over the one before",
+	  .in = { .automatic = 1, .auto_rollback = 1, .rev = "ccc", .healthy_rev = "bbb", .previous_rev = "aaa" },
+	  .want = DECIDE_BACK_HEALTHY },
+	{ .name = "healthy is the failed one and nothing before: nothing to return to",
+	  .in = { .automatic = 1, .auto_rollback = 1, .rev = "bbb", .healthy_rev = "bbb" },
+	  .want = DECIDE_BACK_NONE },
+	{ .name = "healthy and the one before both the failed revision: nothing to return to",
+	  .in = { .rev = "bbb", .healthy_rev = "bbb", .previous_rev = "bbb" }, .want = DECIDE_BACK_NONE },
+	{ .name = "a first release that fails: nothing known to return to",
+	  .in = { .automatic = 1, .auto_rollback = 1, .rev = "aaa" }, .want = DECIDE_BACK_NONE },
+	{ .name = "no healthy record but one before it: back to that one",
+	  .in = { .automatic = 1, .auto_rollback = 1, .rev = "ccc", .previous_rev = "aaa" },
+	  .want = DECIDE_BACK_PREVIOUS },
+};
+
+static void rollback_table(void **state)
+{
+	size_t ci;
+
+	(void)state;
+	for (ci = 0; ci < ARRAY_SIZE(rollback_cases); ci++) {
+		const struct rollback_case *rc = &rollback_cases[ci];
+		enum decide_back got;
+
+		print_message("case: %s\n", rc->name);
+		got = decide_rollback(&rc->in);
+		if (got != rc->want)
+			fail_msg("%s: back to %d, want %d", rc->name, (int)got, (int)rc->want);
+	}
+}
+
+struct cascade_case {
+	const char *name;
+	struct decide_cascade_in in;
+	int want;
+};
+
+static const struct cascade_case cascade_cases[] = {
+	{ .name = "a later phase already on its new revision goes back with the failed one",
+	  .in = { .failed_phase = 0, .phase = 1, .runs_new = 1 }, .want = 1 },
+	{ .name = "a later phase that has not moved yet stays",
+	  .in = { .failed_phase = 0, .phase = 1 }, .want = 0 },
+	{ .name = "the same phase stays", .in = { .failed_phase = 1, .phase = 1, .runs_new = 1 }, .want = 0 },
+	{ .name = "an earlier phase stays", .in = { .failed_phase = 2, .phase = 1, .runs_new = 1 }, .want = 0 },
+	{ .name = "one already going back is not sent again",
+	  .in = { .failed_phase = 0, .phase = 2, .rolled_back = 1, .runs_new = 1 }, .want = 0 },
+	{ .name = "one stopped after its own failure is not sent again",
+	  .in = { .failed_phase = 0, .phase = 2, .failed = 1, .runs_new = 1 }, .want = 0 },
+};
+
+static void cascade_table(void **state)
+{
+	size_t ci;
+
+	(void)state;
+	for (ci = 0; ci < ARRAY_SIZE(cascade_cases); ci++) {
+		const struct cascade_case *cc = &cascade_cases[ci];
+		int got;
+
+		print_message("case: %s\n", cc->name);
+		got = decide_cascade(&cc->in);
+		if (got != cc->want)
+			fail_msg("%s: goes back %d, want %d", cc->name, got, cc->want);
+	}
+}
+
+/* --------------------------------------------------------- progress */
+
+#define LNOW 100000LL			/* loop ms of the pass */
+#define WNOW (BORN + 500000LL)		/* wall ms of the pass */
+
+struct progress_case {
+	const char *name;
+	struct decide_progress_in in;
+	int64_t progress_at, started_at;
+	int finished_reset;
+	enum decide_record record;
+};
+
+static const struct progress_case progress_cases[] = {
+	{ .name = "its turn comes: progress from now, the rollout starts",
+	  .in = { .turn = 1, .now = LNOW, .progress_at = 5000, .wall = WNOW },
+	  .progress_at = LNOW, .started_at = WNOW, .record = DECIDE_RECORD_NOW },
+	{ .name = "its turn comes again: the start already known stays",
+	  .in = { .turn = 1, .now = LNOW, .progress_at = 5000, .wall = WNOW, .started_at = BORN },
+	  .progress_at = LNOW, .started_at = BORN, .record = DECIDE_RECORD_NOW },
+	{ .name = "its turn comes to a complete deployment: no start, its record forgotten",
+	  .in = { .turn = 1, .complete = 1, .now = LNOW, .progress_at = 5000, .wall = WNOW },
+	  .progress_at = LNOW, .started_at = 0, .record = DECIDE_RECORD_FORGET },
+	{ .name = "nothing moved: progress stays where it was",
+	  .in = { .turn = 1, .was_turn = 1, .updated = 2, .available = 1, .last_updated = 2, .last_available = 1,
+		  .now = LNOW, .progress_at = 50000, .wall = WNOW, .started_at = BORN, .recorded = WNOW - 50000 },
+	  .progress_at = 50000, .started_at = BORN, .record = DECIDE_RECORD_KEEP },
+	{ .name = "one more container updated is progress",
+	  .in = { .turn = 1, .was_turn = 1, .updated = 3, .available = 1, .last_updated = 2, .last_available = 1,
+		  .now = LNOW, .progress_at = 50000, .wall = WNOW, .started_at = BORN, .recorded = WNOW - 50000 },
+	  .progress_at = LNOW, .started_at = BORN, .record = DECIDE_RECORD_NOW },
+	{ .name = "one more container available is progress",
+	  .in = { .turn = 1, .was_turn = 1, .updated = 2, .available = 2, .last_updated = 2, .last_available = 1,
+		  .now = LNOW, .progress_at = 50000, .wall = WNOW, .started_at = BORN, .recorded = WNOW - 50000 },
+	  .progress_at = LNOW, .started_at = BORN, .record = DECIDE_RECORD_NOW },
+	{ .name = "fewer available is no progress",
+	  .in = { .turn = 1, .was_turn = 1, .updated = 2, .available = 0, .last_updated = 2, .last_available = 1,
+		  .now = LNOW, .progress_at = 50000, .wall = WNOW, .started_at = BORN, .recorded = WNOW - 50000 },
+	  .progress_at = 50000, .started_at = BORN, .record = DECIDE_RECORD_KEEP },
+	{ .name = "progress recorded less than a second ago is not written again",
+	  .in = { .turn = 1, .was_turn = 1, .updated = 3, .last_updated = 2, .now = LNOW, .progress_at = 50000,
+		  .wall = WNOW, .started_at = BORN, .recorded = WNOW - 999 },
+	  .progress_at = LNOW, .started_at = BORN, .record = DECIDE_RECORD_KEEP },
+	{ .name = "progress recorded a second ago is written again",
+	  .in = { .turn = 1, .was_turn = 1, .updated = 3, .last_updated = 2, .now = LNOW, .progress_at = 50000,
+		  .wall = WNOW, .started_at = BORN, .recorded = WNOW - 1000 },
+	  .progress_at = LNOW, .started_at = BORN, .record = DECIDE_RECORD_NOW },
+	{ .name = "a complete deployment that lost a container starts a new deadline",
+	  .in = { .turn = 1, .was_turn = 1, .was_complete = 1, .updated = 3, .available = 2, .last_updated = 3,
+		  .last_available = 3, .now = LNOW, .progress_at = 5000, .wall = WNOW, .started_at = BORN },
+	  .progress_at = LNOW, .started_at = BORN, .record = DECIDE_RECORD_NOW },
+	{ .name = "complete and staying so: the record is forgotten, the deadline not touched",
+	  .in = { .turn = 1, .was_turn = 1, .complete = 1, .was_complete = 1, .updated = 3, .available = 3,
+		  .last_updated = 3, .last_available = 3, .now = LNOW, .progress_at = 5000, .wall = WNOW,
+		  .started_at = BORN },
+	  .progress_at = 5000, .started_at = BORN, .record = DECIDE_RECORD_FORGET },
+	{ .name = "a new target: a new rollout, from now",
+	  .in = { .turn = 1, .was_turn = 1, .retarget = 1, .updated = 0, .available = 3, .last_updated = 3,
+		  .last_available = 3, .now = LNOW, .progress_at = 5000, .wall = WNOW, .started_at = BORN },
+	  .progress_at = LNOW, .started_at = WNOW, .finished_reset = 1, .record = DECIDE_RECORD_NOW },
+	{ .name = "a restart in the middle of a rollout: the deadline runs on from the state file's record",
+	  .in = { .turn = 1, .retarget = 1, .updated = 2, .available = 2, .now = LNOW, .wall = WNOW,
+		  .recorded = WNOW - 30000 },
+	  .progress_at = LNOW - 30000, .started_at = WNOW, .finished_reset = 1, .record = DECIDE_RECORD_KEEP },
+	{ .name = "a restart with a record from the future (the clock went back): from now, the record kept",
+	  .in = { .turn = 1, .retarget = 1, .updated = 2, .available = 2, .now = LNOW, .wall = WNOW,
+		  .recorded = WNOW + 30000 },
+	  .progress_at = LNOW, .started_at = WNOW, .finished_reset = 1, .record = DECIDE_RECORD_KEEP },
+	{ .name = "a restart of a complete deployment does not take its old record",
+	  .in = { .turn = 1, .retarget = 1, .complete = 1, .updated = 3, .available = 3, .now = LNOW, .wall = WNOW,
+		  .recorded = WNOW - 30000 },
+	  .progress_at = LNOW, .started_at = WNOW, .finished_reset = 1, .record = DECIDE_RECORD_FORGET },
+	{ .name = "a restart with nothing recorded: from now, recorded now",
+	  .in = { .turn = 1, .retarget = 1, .updated = 1, .now = LNOW, .wall = WNOW },
+	  .progress_at = LNOW, .started_at = WNOW, .finished_reset = 1, .record = DECIDE_RECORD_NOW },
+};
+
+static void progress_table(void **state)
+{
+	size_t ci;
+
+	(void)state;
+	for (ci = 0; ci < ARRAY_SIZE(progress_cases); ci++) {
+		const struct progress_case *pc = &progress_cases[ci];
+		struct decide_progress out;
+
+		print_message("case: %s\n", pc->name);
+		memset(&out, 0x5a, sizeof(out));
+		decide_progress(&pc->in, &out);
+		if (out.progress_at != pc->progress_at)
+			fail_msg("%s: progress at %lld, want %lld", pc->name, (long long)out.progress_at,
+				 (long long)pc->progress_at);
+		if (out.started_at != pc->started_at || out.finished_reset != pc->finished_reset)
+			fail_msg("%s: started %lld finished reset %d, want %lld %d", pc->name,
+				 (long long)out.started_at, out.finished_reset, (long long)pc->started_at,
+				 pc->finished_reset);
+		/* The counts seen are carried to the next pass. */
+		if (out.last_updated != pc->in.updated || out.last_available != pc->in.available)
+			fail_msg("%s: carried %d/%d, want %d/%d", pc->name, out.last_updated, out.last_available,
+				 pc->in.updated, pc->in.available);
+		if (out.record != pc->record)
+			fail_msg("%s: record %d, want %d", pc->name, (int)out.record, (int)pc->record);
+	}
+}
+
+/*
+ * A controller killed -9 at some step of a rollout and started again: its
+ * records are fresh (no turn, no target, nothing counted), the state file
+ * has what it wrote before dying, and the containers are observed as they
+ * are. The first pass's turn, progress and failure verdict.
+ */
+struct resume_case {
+	const char *name;
+	int held;			/* the state file records the release failed */
+	int64_t recorded_ago;		/* ms since the recorded progress; NONE: no record */
+	int complete;			/* the step finds the deployment complete */
+	int updated, available;
+	const char *ctrs[MAXC];
+	enum decide_failure want;
+	int64_t want_progress_ago;	/* ms before now the deadline counts from */
+};
+
+static const struct resume_case resume_cases[] = {
+	{ .name = "killed before the first container moved: the deadline runs on", .recorded_ago = 10000,
+	  .updated = 0, .available = 3, .ctrs = { "pr", "pr", "pr", NULL }, .want = DECIDE_GOING,
+	  .want_progress_ago = 10000 },
+	{ .name = "killed mid-rollout with the deadline nearly spent: still going", .recorded_ago = 59000,
+	  .updated = 2, .available = 2, .ctrs = { "ptr", "ptr", "pt", NULL }, .want = DECIDE_GOING,
+	  .want_progress_ago = 59000 },
+	{ .name = "killed mid-rollout and down past the deadline: fails at the first pass", .recorded_ago = 61000,
+	  .updated = 2, .available = 2, .ctrs = { "ptr", "ptr", "pt", NULL }, .want = DECIDE_DEADLINE_EXCEEDED,
+	  .want_progress_ago = 61000 },
+	{ .name = "killed after it completed (record forgotten): a new deadline, not a stalled one",
+	  .recorded_ago = NONE, .updated = 3, .available = 0, .ctrs = { "pt", "pt", "pt", NULL },
+	  .want = DECIDE_GOING, .want_progress_ago = 0 },
+	{ .name = "killed just as it completed, the record still there: complete, no failure",
+	  .recorded_ago = 600000, .complete = 1, .updated = 3, .available = 3, .ctrs = { "ptr", "ptr", "ptr", NULL },
+	  .want = DECIDE_GOING, .want_progress_ago = 0 },
+	{ .name = "killed while returning to the healthy revision: the return has no deadline", .held = 1,
+	  .recorded_ago = 600000, .updated = 1, .available = 1, .ctrs = { "ptr", "p", NULL },
+	  .want = DECIDE_GOING, .want_progress_ago = 600000 },
+	{ .name = "killed with a container failing its startup probe: fails at once", .recorded_ago = 1000,
+	  .updated = 1, .available = 2, .ctrs = { "pr", "pr", "pts", NULL }, .want = DECIDE_STARTUP_FAILED,
+	  .want_progress_ago = 1000 },
+};
+
+static void resume_table(void **state)
+{
+	size_t ci;
+
+	(void)state;
+	for (ci = 0; ci < ARRAY_SIZE(resume_cases); ci++) {
+		const struct resume_case *rc = &resume_cases[ci];
+		struct decide_turn_in ti = { .held = rc->held, .has_healthy = 1 };
+		struct decide_turn to;
+		struct decide_progress_in pi;
+		struct decide_progress po;
+		struct decide_deadline_in di;
+		struct decide_ctr v[MAXC];
+		size_t n = ctrs_from(rc->ctrs, v), startup, failing;
+		enum decide_failure f;
+
+		print_message("case: %s\n", rc->name);
+		decide_turn(&ti, &to);
+		memset(&pi, 0, sizeof(pi));
+		pi.turn = to.turn;
+		pi.retarget = 1;	/* a fresh record has no target */
+		pi.complete = rc->complete;
+		pi.updated = rc->updated;
+		pi.available = rc->available;
+		pi.now = LNOW;
+		pi.wall = WNOW;
+		pi.recorded = rc->recorded_ago == NONE ? 0 : WNOW - rc->recorded_ago;
+		decide_progress(&pi, &po);
+		if (LNOW - po.progress_at != rc->want_progress_ago)
+			fail_msg("%s: deadline counts from %lld ms ago, want %lld", rc->name,
+				 (long long)(LNOW - po.progress_at), (long long)rc->want_progress_ago);
+		memset(&di, 0, sizeof(di));
+		di.turn = to.turn;
+		di.held = rc->held;
+		di.complete = rc->complete;
+		di.now = LNOW;
+		di.progress_at = po.progress_at;
+		di.deadline_seconds = 60;
+		f = decide_deadline(&di, v, n, &startup, &failing);
+		if (f != rc->want)
+			fail_msg("%s: decision %d, want %d", rc->name, (int)f, (int)rc->want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +774,13 @@ int main(void)
 		cmocka_unit_test(restart_table),
 		cmocka_unit_test(deadline_table),
 		cmocka_unit_test(container_table),
+		cmocka_unit_test(gate_table),
+		cmocka_unit_test(later_table),
+		cmocka_unit_test(turn_table),
+		cmocka_unit_test(rollback_table),
+		cmocka_unit_test(cascade_table),
+		cmocka_unit_test(progress_table),
+		cmocka_unit_test(resume_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
