@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/decide.h"
 #include "engine/engine_internal.h"
 #include "probe/probe.h"
 #include "runtime/log.h"
@@ -150,32 +151,51 @@ static void cascade_rollback(struct engine *e, const struct desired_deployment *
 	for (i = 0; i < e->desired.n; i++) {
 		const struct desired_deployment *o = &e->desired.v[i];
 		const struct obs_deployment *od;
+		struct decide_cascade_in ci;
 		struct eng_dep *ed;
 
+		/* Later phases only: no record is made for the earlier ones. */
 		if (o->phase <= failed->phase)
 			continue;
 		ed = engine_dep_get(e, o->name);
-		if (ed->rolled_back || ed->failed)
-			continue;
+		memset(&ci, 0, sizeof(ci));
+		ci.failed_phase = failed->phase;
+		ci.phase = o->phase;
+		ci.rolled_back = ed->rolled_back;
+		ci.failed = ed->failed;
 		od = observed_deployment(&e->obs, o->name);
-		for (j = 0; od && j < od->n; j++)
-			if (obs_revision_eq(od->v[j]->revision, o->revision)) {
-				char *why = engine_fmt("rolled back because '%s' failed", failed->name);
+		for (j = 0; od && j < od->n && !ci.runs_new; j++)
+			ci.runs_new = obs_revision_eq(od->v[j]->revision, o->revision);
+		if (decide_cascade(&ci)) {
+			char *why = engine_fmt("rolled back because '%s' failed", failed->name);
 
-				engine_fail_deployment(e, o, why);
-				free(why);
-				break;
-			}
+			engine_fail_deployment(e, o, why);
+			free(why);
+		}
 	}
+}
+
+/* Where the deployment's failed release returns to (decide_rollback); automatic: the engine found it failing. */
+static enum decide_back rollback_to(const struct engine *e, const struct desired_deployment *dd, int automatic)
+{
+	const struct statefile_entry *se = statefile_get((struct statefile *)&e->state, dd->name, 0);
+	struct decide_rollback_in ri;
+
+	if (se == NULL)
+		return DECIDE_BACK_NONE;
+	memset(&ri, 0, sizeof(ri));
+	ri.automatic = automatic;
+	ri.auto_rollback = dd->auto_rollback;
+	ri.rev = dd->revision;
+	ri.healthy_rev = se->has_healthy ? se->healthy_rev : NULL;
+	ri.previous_rev = se->has_previous ? se->previous_rev : NULL;
+	return decide_rollback(&ri);
 }
 
 void engine_fail_deployment(struct engine *e, const struct desired_deployment *dd, const char *reason)
 {
 	struct eng_dep *ed = engine_dep_get(e, dd->name);
-	const struct statefile_entry *se = statefile_get(&e->state, dd->name, 0);
-	int can = dd->auto_rollback && se &&
-		  ((se->has_healthy && strcmp(se->healthy_rev, dd->revision) != 0) ||
-		   (se->has_previous && strcmp(se->previous_rev, dd->revision) != 0));
+	int can = rollback_to(e, dd, 1) != DECIDE_BACK_NONE;
 
 	e->reach_ok = 0;
 	log_error(COMPONENT, can ? "deployment failed, rolling back" : "deployment failed", "deployment", dd->name,
@@ -194,14 +214,11 @@ void engine_fail_deployment(struct engine *e, const struct desired_deployment *d
 int engine_rollback(struct engine *e, const char *deployment, const char *reason, struct error **err)
 {
 	const struct desired_deployment *dd = desired_find(&e->desired, deployment);
-	const struct statefile_entry *se;
 	struct eng_dep *ed;
 
 	if (dd == NULL)
 		return error_set(err, ERR_NOTFOUND, "no deployment '%s' in the specs", deployment);
-	se = statefile_get(&e->state, deployment, 0);
-	if (se == NULL || !((se->has_healthy && strcmp(se->healthy_rev, dd->revision) != 0) ||
-			    (se->has_previous && strcmp(se->previous_rev, dd->revision) != 0)))
+	if (rollback_to(e, dd, 0) == DECIDE_BACK_NONE)
 		return error_set(err, ERR_CONFLICT, "deployment '%s' has no earlier healthy revision to return to",
 				 deployment);
 	statefile_set_failed(&e->state, dd->name, dd->revision, e->desired.commit,
@@ -262,31 +279,24 @@ int engine_abort(struct engine *e, const char *deployment, const char *reason, s
 
 static void compute_outcome(struct engine *e, size_t issued)
 {
-	size_t i;
-	int busy = issued > 0 || e->n_ops_running > 0, failed = 0, rb = 0;
+	size_t i, n = e->desired.n;
+	struct decide_outcome_dep *v = n ? xcalloc(n, sizeof(*v)) : NULL;
 
-	for (i = 0; i < e->desired.n; i++) {
-		struct eng_dep *ed = engine_dep_get(e, e->desired.v[i].name);
+	for (i = 0; i < n; i++) {
+		const struct eng_dep *ed = engine_dep_get(e, e->desired.v[i].name);
 
-		if (ed->failed) {
-			failed = 1;
-			continue;
-		}
-		if (ed->rolled_back)
-			rb = 1;
-		if (!ed->complete && !ed->blocked)
-			busy = 1;
-		if (ed->rolled_back && !ed->complete)
-			busy = 1;
+		v[i].failed = ed->failed;
+		v[i].rolled_back = ed->rolled_back;
+		v[i].complete = ed->complete;
+		v[i].blocked = ed->blocked;
 	}
-	/* Blocked deployments wait for a phase that is still moving, or are stopped by a failure. */
-	if (!busy && !failed && !rb)
-		for (i = 0; i < e->desired.n; i++)
-			if (engine_dep_get(e, e->desired.v[i].name)->blocked)
-				busy = 1;
-	if (e->list_error)
-		busy = 1;
-	e->outcome = busy ? ENGINE_RUNNING : failed ? ENGINE_FAILED : rb ? ENGINE_ROLLEDBACK : ENGINE_CONVERGED;
+	switch (decide_outcome(v, n, issued > 0 || e->n_ops_running > 0 || e->list_error != NULL)) {
+	case DECIDE_RUNNING: e->outcome = ENGINE_RUNNING; break;
+	case DECIDE_CONVERGED: e->outcome = ENGINE_CONVERGED; break;
+	case DECIDE_ROLLEDBACK: e->outcome = ENGINE_ROLLEDBACK; break;
+	case DECIDE_FAILED: e->outcome = ENGINE_FAILED; break;
+	}
+	free(v);
 }
 
 void engine_finish_pass(struct engine *e)
@@ -318,6 +328,10 @@ static void decide(struct engine *e)
 
 	for (i = 0; i < e->n_deps; i++)
 		e->deps[i].seen = 0;
+	/* The decisions see the phases as an array in the specs' order. */
+	e->phases = xrealloc(e->phases, (e->desired.n ? e->desired.n : 1) * sizeof(*e->phases));
+	for (i = 0; i < e->desired.n; i++)
+		e->phases[i] = e->desired.v[i].phase;
 	e->reach_ok = 0;
 	for (i = 0; i < e->desired.n; i++)
 		issued += engine_pass_deployment(e, &e->desired.v[i], now);
@@ -582,5 +596,6 @@ void engine_free(struct engine *e)
 	free(e->instance);
 	free(e->commit);
 	free(e->list_error);
+	free(e->phases);
 	free(e);
 }

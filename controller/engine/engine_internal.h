@@ -97,6 +97,7 @@ struct engine {
 	int64_t last_pass_ms;
 	unsigned long passes;
 	size_t reach_ok;	/* leading entries of desired.v found reached in this pass (blocker) */
+	int *phases;		/* desired.v's phases, in its order, for the decisions (set each pass) */
 	enum engine_outcome outcome;
 	struct fleet_status status;
 	char *list_error;

@@ -9,51 +9,61 @@
 #include "runtime/log.h"
 #include "util.h"
 
+static int reached_at(const void *arg, size_t i)
+{
+	const struct engine *e = arg;
+
+	return engine_reached(e, &e->desired.v[i]);
+}
+
 /*
  * The first earlier deployment this one waits for, or NULL when its turn has
- * come. desired.v is sorted by phase and the pass goes through it in order,
- * so the earlier phases are a prefix of it: reach_ok keeps how far that prefix
- * was found reached in this pass, which makes the check linear over a pass
- * rather than quadratic. A failure can undo a reached deployment, so
- * engine_fail_deployment starts the count again.
+ * come (decide_blocker). e->reach_ok carries the reached prefix of the specs'
+ * order from one deployment of the pass to the next; engine_fail_deployment
+ * starts it again.
  */
 static const struct desired_deployment *blocker(struct engine *e, const struct desired_deployment *dd)
 {
-	const struct desired_deployment *first = NULL;
-	size_t i;
+	struct decide_gate_in g;
+	size_t i, *deps = dd->n_depends_on ? xcalloc(dd->n_depends_on, sizeof(*deps)) : NULL, first;
 
-	while (e->reach_ok < e->desired.n && e->desired.v[e->reach_ok].phase < dd->phase &&
-	       engine_reached(e, &e->desired.v[e->reach_ok]))
-		e->reach_ok++;
-	if (e->reach_ok < e->desired.n && e->desired.v[e->reach_ok].phase < dd->phase)
-		first = &e->desired.v[e->reach_ok];
 	for (i = 0; i < dd->n_depends_on; i++) {
 		const struct desired_deployment *o = desired_find(&e->desired, dd->depends_on[i]);
 
-		if (o != NULL && o != dd && !engine_reached(e, o) && (first == NULL || o < first))
-			first = o;
+		deps[i] = o != NULL ? (size_t)(o - e->desired.v) : e->desired.n;
 	}
-	return first;
+	memset(&g, 0, sizeof(g));
+	g.phase = e->phases;
+	g.n = e->desired.n;
+	g.self = (size_t)(dd - e->desired.v);
+	g.depends_on = deps;
+	g.n_depends_on = dd->n_depends_on;
+	g.reached = reached_at;
+	g.arg = e;
+	first = decide_blocker(&g, &e->reach_ok);
+	free(deps);
+	return first < e->desired.n ? &e->desired.v[first] : NULL;
 }
 
 /* A rollback of phase p waits until no later phase is still rolling back: phase by phase in reverse. */
 static int later_rollback_pending(const struct engine *e, const struct desired_deployment *dd)
 {
-	size_t i;
+	size_t i, n = e->desired.n;
+	unsigned char *rolling = xcalloc(n, 1);
+	int pending;
 
-	for (i = 0; i < e->desired.n; i++) {
-		const struct desired_deployment *o = &e->desired.v[i];
+	for (i = 0; i < n; i++) {
 		const struct eng_dep *ed;
 
-		if (o->phase <= dd->phase)
+		if (e->desired.v[i].phase <= dd->phase)
 			continue;
-		ed = engine_dep_find(e, o->name);
-		if (ed && ed->rolled_back && !ed->complete)
-			return 1;
+		ed = engine_dep_find(e, e->desired.v[i].name);
+		rolling[i] = ed && ed->rolled_back && !ed->complete;
 	}
-	return 0;
+	pending = decide_later_rollback(e->phases, rolling, n, (size_t)(dd - e->desired.v));
+	free(rolling);
+	return pending;
 }
-
 
 /* One deployment's part of a pass, carried from step to step. */
 struct dep_pass {
@@ -81,28 +91,41 @@ struct dep_pass {
 static int pass_turn(struct dep_pass *p)
 {
 	struct eng_dep *ed = p->ed;
+	struct decide_turn_in ti;
+	struct decide_turn to;
 
 	plan_target(&p->t, &p->e->desired, p->dd, &p->e->state);
+	memset(&ti, 0, sizeof(ti));
+	ti.held = p->t.held;
 	if (p->t.held) {
 		ed->rolled_back = 1;
-		p->turn = !later_rollback_pending(p->e, p->dd);
+		ti.later_rollback = later_rollback_pending(p->e, p->dd);
 	} else {
 		p->wait = blocker(p->e, p->dd);
-		p->turn = p->wait == NULL && !ed->failed;
+		ti.waiting = p->wait != NULL;
 	}
+	ti.failed = ed->failed;
+	ti.has_healthy = p->se != NULL && p->se->has_healthy;
+	decide_turn(&ti, &to);
+	p->turn = to.turn;
 	ed->blocked = !p->turn;
-	if (p->turn || p->t.held)
+	if (to.roll == DECIDE_ROLL_TARGET)
 		return 1;
-	/* Not its turn: keep what was healthy running, change nothing. */
-	if (p->se == NULL || !p->se->has_healthy || ed->failed) {
+	if (to.roll == DECIDE_ROLL_NONE) {
+		/* Not its turn and nothing healthy known to keep running: change nothing, say why. */
+		struct buf step;
+
 		rollout_result_release(&ed->res);
 		ed->res.total = p->od ? (int)p->od->n : 0;
 		ed->complete = 0;
+		buf_init(&step, 1024);
+		decide_step_standing(p->wait ? p->wait->name : NULL, &step);
 		free(ed->step);
-		ed->step = p->wait ? engine_fmt("waiting for '%s'", p->wait->name) : xstrdup("stopped after a failure");
+		ed->step = buf_detach(&step, NULL);
 		ed->turn = 0;
 		return 0;
 	}
+	/* Not its turn: keep what was healthy running. */
 	p->t.rev = p->se->healthy_rev;
 	p->t.tmpl = &p->se->healthy_tmpl;
 	return 1;
@@ -211,48 +234,38 @@ static void pass_progress(struct dep_pass *p)
 {
 	struct engine *e = p->e;
 	struct eng_dep *ed = p->ed;
-	int64_t now = p->now;
+	struct decide_progress_in pi;
+	struct decide_progress po;
 
-	if (p->turn && !ed->turn) {
-		ed->progress_at = now;
-		if (!ed->res.complete && ed->started_at == 0)
-			ed->started_at = wall_ms();
-	}
-	if (strcmp(ed->target, p->t.rev) != 0) {
-		int64_t was = statefile_progress(&e->state, p->dd->name, p->t.rev), wall = wall_ms();
-
+	memset(&pi, 0, sizeof(pi));
+	pi.turn = p->turn;
+	pi.was_turn = ed->turn;
+	pi.retarget = strcmp(ed->target, p->t.rev) != 0;
+	pi.complete = ed->res.complete;
+	pi.was_complete = ed->complete;
+	pi.updated = ed->res.updated;
+	pi.available = ed->res.available;
+	pi.last_updated = ed->last_updated;
+	pi.last_available = ed->last_available;
+	pi.now = p->now;
+	pi.progress_at = ed->progress_at;
+	pi.wall = wall_ms();
+	pi.started_at = ed->started_at;
+	pi.recorded = statefile_progress(&e->state, p->dd->name, p->t.rev);
+	decide_progress(&pi, &po);
+	if (pi.retarget)
 		snprintf(ed->target, sizeof(ed->target), "%s", p->t.rev);
-		ed->progress_at = now;
-		ed->started_at = wall;
-		ed->finished_at = 0;
-		/* A restart in the middle of this rollout: its deadline runs on from the state file. */
-		if (was > 0 && was <= wall && !ed->res.complete) {
-			ed->progress_at = now - (wall - was);
-			ed->last_updated = ed->res.updated;
-			ed->last_available = ed->res.available;
-		}
-	}
 	ed->turn = p->turn;
-	/* A deployment that was complete and lost a container starts a new deadline, not an old one. */
-	if (ed->complete && !ed->res.complete)
-		ed->progress_at = now;
-	if (ed->res.updated > ed->last_updated || ed->res.available > ed->last_available)
-		ed->progress_at = now;
-	ed->last_updated = ed->res.updated;
-	ed->last_available = ed->res.available;
-	if (ed->progress_at == now && !ed->res.complete) {
-		int64_t wall = wall_ms();
-
-		/* At most once a second: a slot held at the router counts as progress on every pass. */
-		if (wall - statefile_progress(&e->state, p->dd->name, p->t.rev) >= 1000)
-			statefile_set_progress(&e->state, p->dd->name, p->t.rev, wall);
-	} else if (ed->res.complete) {
-		/*
-		 * Done: forget it. A restart sees no container ready until the probes
-		 * run again, and must not take that for a rollout stalled since then.
-		 */
+	ed->progress_at = po.progress_at;
+	ed->started_at = po.started_at;
+	if (po.finished_reset)
+		ed->finished_at = 0;
+	ed->last_updated = po.last_updated;
+	ed->last_available = po.last_available;
+	if (po.record == DECIDE_RECORD_NOW)
+		statefile_set_progress(&e->state, p->dd->name, p->t.rev, pi.wall);
+	else if (po.record == DECIDE_RECORD_FORGET)
 		statefile_set_progress(&e->state, p->dd->name, "", 0);
-	}
 }
 
 /* Liveness failures restart the container: it goes, and the next pass makes it anew. */
@@ -322,22 +335,28 @@ static void pass_complete(struct dep_pass *p)
 {
 	struct engine *e = p->e;
 	struct eng_dep *ed = p->ed;
+	struct decide_complete_in ci;
+	struct decide_complete co;
 
-	if (ed->res.complete && p->turn) {
-		if (!p->t.held && !ed->failed)
-			statefile_set_healthy(&e->state, p->dd->name, p->t.rev, p->t.tmpl, e->desired.commit, wall_ms());
-		if (!ed->complete)
-			ed->finished_at = wall_ms();
-		/* A deployment that got there has no error to show (a failure stays: it says why it is back). */
-		if (!p->t.held)
-			engine_set_str(&ed->last_error, NULL);
-	}
+	memset(&ci, 0, sizeof(ci));
+	ci.complete = ed->res.complete;
+	ci.was_complete = ed->complete;
+	ci.turn = p->turn;
+	ci.held = p->t.held;
+	ci.failed = ed->failed;
+	ci.n_ops = ed->res.n_ops;
+	ci.draining = e->draining;
+	decide_complete(&ci, &co);
+	if (co.record_healthy)
+		statefile_set_healthy(&e->state, p->dd->name, p->t.rev, p->t.tmpl, e->desired.commit, wall_ms());
+	if (co.finished)
+		ed->finished_at = wall_ms();
+	if (co.clear_error)
+		engine_set_str(&ed->last_error, NULL);
 	ed->complete = ed->res.complete;
-	if (ed->res.n_ops && p->turn)
+	if (co.record_applied)
 		statefile_set_applied(&e->state, p->dd->name, p->t.rev, p->t.tmpl);
-	if (e->draining)
-		return;
-	for (size_t i = 0; i < ed->res.n_ops; i++) {
+	for (size_t i = 0; co.issue && i < ed->res.n_ops; i++) {
 		engine_op_issue(e, p->dd, &p->t, &ed->res.ops[i]);
 		p->issued++;
 	}
@@ -346,18 +365,16 @@ static void pass_complete(struct dep_pass *p)
 /* The step shown in the status: the release's or the strategy's, and whom it waits for. */
 static void pass_describe(struct dep_pass *p)
 {
+	struct decide_step_in si;
 	struct buf step;
 
+	memset(&si, 0, sizeof(si));
+	si.held = p->t.held;
+	si.complete = p->ed->res.complete;
+	si.release_step = p->tv.step;
+	si.waiting_for = p->wait ? p->wait->name : NULL;
 	buf_init(&step, 1024);
-	if (p->t.held && !p->ed->res.complete)
-		(void)buf_printf(&step, "rolling back ");
-	if (p->tv.step)
-		(void)buf_puts(&step, p->tv.step);
-	else
-		rollout_describe(&p->in, &p->ed->res, &step);
-	/* Held at its healthy revision while an earlier one is not there yet: say for whom. */
-	if (p->wait != NULL)
-		(void)buf_printf(&step, "; waiting for '%s'", p->wait->name);
+	decide_step(&si, &p->in, &p->ed->res, &step);
 	free(p->ed->step);
 	p->ed->step = buf_detach(&step, NULL);
 }

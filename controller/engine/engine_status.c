@@ -3,12 +3,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/decide.h"
 #include "engine/engine_internal.h"
 #include "util.h"
+
+static enum status_phase status_phase_of(enum decide_phase p)
+{
+	switch (p) {
+	case DECIDE_PHASE_PROGRESSING: return STATUS_PROGRESSING;
+	case DECIDE_PHASE_HEALTHY: return STATUS_HEALTHY;
+	case DECIDE_PHASE_DEGRADED: return STATUS_DEGRADED;
+	case DECIDE_PHASE_FAILED: return STATUS_FAILED;
+	case DECIDE_PHASE_ROLLEDBACK: return STATUS_ROLLEDBACK;
+	}
+	return STATUS_UNKNOWN;
+}
 
 void engine_build_status(struct engine *e)
 {
 	struct fleet_status *s = &e->status;
+	struct decide_fleet_in fi;
 	size_t i, n_prog = 0, n_failed = 0, n_rb = 0;
 	const char *first_prog = NULL;
 	int prog_phase = -1;
@@ -25,6 +39,8 @@ void engine_build_status(struct engine *e)
 		struct eng_dep *ed = engine_dep_get(e, dd->name);
 		struct status_deployment *sd = status_add_deployment(s, dd->name);
 		struct status_condition *c;
+		struct decide_status_in si;
+		struct decide_status ds;
 
 		sd->role = xstrdup(dd->role);
 		sd->revision = xstrdup(ed->rev_shown[0] ? ed->rev_shown : dd->revision);
@@ -38,20 +54,20 @@ void engine_build_status(struct engine *e)
 		sd->last_error = ed->last_error ? xstrdup(ed->last_error) : NULL;
 		sd->started_at = ed->started_at;
 		sd->finished_at = ed->finished_at;
-		if (ed->failed) {
-			sd->phase = STATUS_FAILED;
-			n_failed++;
-		} else if (ed->rolled_back) {
-			sd->phase = ed->complete ? STATUS_ROLLEDBACK : STATUS_PROGRESSING;
-			n_rb++;
-		} else if (ed->complete && !ed->blocked) {
-			sd->phase = STATUS_HEALTHY;
-		} else if (ed->blocked && ed->res.available < dd->replicas && ed->res.total > 0) {
-			sd->phase = STATUS_DEGRADED;
-		} else {
-			sd->phase = STATUS_PROGRESSING;
-		}
-		if (sd->phase == STATUS_PROGRESSING && !ed->blocked) {
+		memset(&si, 0, sizeof(si));
+		si.failed = ed->failed;
+		si.rolled_back = ed->rolled_back;
+		si.complete = ed->complete;
+		si.blocked = ed->blocked;
+		si.replicas = dd->replicas;
+		si.max_unavailable = dd->max_unavailable;
+		si.available = ed->res.available;
+		si.total = ed->res.total;
+		decide_status(&si, &ds);
+		sd->phase = status_phase_of(ds.phase);
+		n_failed += ds.phase == DECIDE_PHASE_FAILED;
+		n_rb += ed->rolled_back && !ed->failed;
+		if (ds.progressing) {
 			n_prog++;
 			if (first_prog == NULL) {
 				first_prog = ed->step;
@@ -59,32 +75,25 @@ void engine_build_status(struct engine *e)
 			}
 		}
 		c = status_add_condition(sd, "Available");
-		c->status = xstrdup(ed->res.available >= dd->replicas - dd->max_unavailable ? "True" : "False");
-		c->reason = xstrdup(ed->res.available >= dd->replicas ? "AllAvailable" : "SomeUnavailable");
+		c->status = xstrdup(ds.available ? "True" : "False");
+		c->reason = xstrdup(ds.available_reason);
 		c = status_add_condition(sd, "Progressing");
-		c->status = xstrdup(ed->failed ? "False" : "True");
-		c->reason = xstrdup(ed->failed		 ? "ProgressDeadlineExceeded"
-				    : ed->rolled_back	 ? "RolledBack"
-				    : ed->complete	 ? "NewRevisionAvailable"
-				    : ed->blocked	 ? "WaitingForEarlierPhase"
-							 : "RollingOut");
-		if (ed->last_error && (ed->failed || ed->rolled_back))
+		c->status = xstrdup(ds.progress_ok ? "True" : "False");
+		c->reason = xstrdup(ds.progress_reason);
+		if (ed->last_error && ds.show_error)
 			c->message = xstrdup(ed->last_error);
 		ed->phase = sd->phase;
 	}
-	if (n_failed)
-		s->phase = STATUS_FAILED;
-	else if (n_rb)
-		s->phase = e->outcome == ENGINE_RUNNING ? STATUS_PROGRESSING : STATUS_ROLLEDBACK;
-	else if (n_prog || e->outcome == ENGINE_RUNNING)
-		s->phase = STATUS_PROGRESSING;
-	else
-		s->phase = STATUS_HEALTHY;
+	memset(&fi, 0, sizeof(fi));
+	fi.n_failed = n_failed;
+	fi.n_rolled_back = n_rb;
+	fi.n_progressing = n_prog;
+	fi.running = e->outcome == ENGINE_RUNNING;
+	s->phase = status_phase_of(decide_fleet_phase(&fi));
 	for (i = 0; i < s->ndeployments && summary == NULL; i++) {
 		const struct status_deployment *sd = &s->deployments[i];
 
-		if (sd->phase == STATUS_FAILED || (sd->phase == STATUS_ROLLEDBACK && sd->last_error &&
-						   !str_has_prefix(sd->last_error, "rolled back because")))
+		if (decide_summary_names(sd->phase == STATUS_FAILED, sd->phase == STATUS_ROLLEDBACK, sd->last_error))
 			summary = engine_fmt("%s %s: %s", sd->name, sd->phase == STATUS_FAILED ? "failed" : "rolled back",
 				      sd->last_error ? sd->last_error : "");
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/decide.h"
 #include "util.h"
 
 static const char *const kind_names[PLAN_KIND_COUNT] = {
@@ -78,6 +79,7 @@ void plan_target(struct plan_target *t, const struct desired *d, const struct de
 		 const struct statefile *st)
 {
 	const struct statefile_entry *e = st ? statefile_get((struct statefile *)st, dd->name, 0) : NULL;
+	struct decide_rollback_in ri;
 
 	t->rev = dd->revision;
 	t->tmpl = &dd->tmpl;
@@ -85,14 +87,23 @@ void plan_target(struct plan_target *t, const struct desired *d, const struct de
 	if (e == NULL || !statefile_is_failed(st, dd->name, dd->revision, d->commit))
 		return;
 	/* Back to the last healthy revision; when that is the failed one (a rollback by hand), the one before. */
-	if (e->has_healthy && strcmp(e->healthy_rev, dd->revision) != 0) {
+	memset(&ri, 0, sizeof(ri));
+	ri.rev = dd->revision;
+	ri.healthy_rev = e->has_healthy ? e->healthy_rev : NULL;
+	ri.previous_rev = e->has_previous ? e->previous_rev : NULL;
+	switch (decide_rollback(&ri)) {
+	case DECIDE_BACK_HEALTHY:
 		t->rev = e->healthy_rev;
 		t->tmpl = &e->healthy_tmpl;
 		t->held = 1;
-	} else if (e->has_previous && strcmp(e->previous_rev, dd->revision) != 0) {
+		break;
+	case DECIDE_BACK_PREVIOUS:
 		t->rev = e->previous_rev;
 		t->tmpl = &e->previous_tmpl;
 		t->held = 1;
+		break;
+	case DECIDE_BACK_NONE:
+		break;
 	}
 }
 
