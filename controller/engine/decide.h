@@ -114,7 +114,7 @@ struct decide_gate_in {
 	size_t self;			/* the deployment deciding */
 	const size_t *depends_on;	/* indices of its dependsOn (n: not in the specs) */
 	size_t n_depends_on;
-	int (*reached)(const void *arg, size_t i);	/* asked only when needed: it looks at the state file */
+	int (*reached)(const void *arg, size_t i);	/* asked only when needed (a look-up in the engine's records) */
 	const void *arg;
 };
 
