@@ -9,7 +9,6 @@ need_images v1 v2 never-ready
 
 INST=it-metrics-$$
 DEP=mtr$$
-listen_port
 specs_repo
 
 # write_specs IMAGE: the cluster and one deployment of two replicas running IMAGE.
@@ -21,6 +20,7 @@ write_specs() {
 write_specs auriga-demo-node:v1
 commit "v1" >/dev/null
 
+listen_port
 run_start "$TEST_TMP/log" --repo "$REMOTE" --state-dir "$TEST_TMP/state" --instance "$INST" \
 	--listen "127.0.0.1:$RUN_PORT" --poll-interval 1s
 positive() { awk -v v="$1" 'BEGIN { exit !(v > 0) }'; }
