@@ -26,6 +26,7 @@
 #include "runtime/loop.h"
 #include "demo_node.h"
 #include "prometheus.h"
+#include "testloop.h"
 #include "testsh.h"
 #include "traffic/analysis.h"
 #include "util.h"
@@ -480,7 +481,6 @@ static int group_setup(void **state)
 {
 	char path[128];
 	int targets[2];
-	struct error *err = NULL;
 	FILE *f;
 
 	(void)state;
@@ -513,21 +513,13 @@ static int group_setup(void **state)
 		prom_pid = 0;
 		return -1;
 	}
-	L = loop_new(&err);
-	if (L != NULL)
-		H = http_client_new(L, &err);
-	if (H == NULL) {
-		fprintf(stderr, "setup: %s\n", error_msg(err));
-		return -1;
-	}
-	return 0;
+	return test_loop_new(&L, &H);
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	http_client_free(H);
-	loop_free(L);
+	test_loop_free(L, H);
 	cleanup();
 	return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "docker/docker.h"
 #include "runtime/loop.h"
+#include "testloop.h"
 #include "util.h"
 
 #define IMAGE "auriga-test-sleeper:1"
@@ -68,8 +69,6 @@ static void cleanup_label(void)
 
 static int setup(void **state)
 {
-	struct docker_config cfg;
-	struct error *err = NULL;
 
 	(void)state;
 	if (system("tests/fakes/build-test-image.sh " IMAGE) != 0) {
@@ -79,14 +78,10 @@ static int setup(void **state)
 	snprintf(run_value, sizeof(run_value), "docker-engine-%d", (int)getpid());
 	snprintf(run_label, sizeof(run_label), "label=auriga.test.run=%s", run_value);
 	snprintf(prefix, sizeof(prefix), "auriga-t%d", (int)getpid());
-	L = loop_new(&err);
-	docker_config_default(&cfg);
-	D = docker_new(L, &cfg, &err);
-	if (D == NULL) {
-		fprintf(stderr, "%s\n", error_msg(err));
+	if (test_loop_new(&L, NULL) != 0)
 		return -1;
-	}
-	return 0;
+	D = test_docker_new(L, 0);
+	return D != NULL ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -94,7 +89,7 @@ static int teardown(void **state)
 	(void)state;
 	cleanup_label();
 	docker_free(D);
-	loop_free(L);
+	test_loop_free(L, NULL);
 	return 0;
 }
 
