@@ -164,7 +164,7 @@ steady_over "$list_failures stops counting (list calls go on)" "$list_failures" 
 	'auriga_docker_request_duration_seconds_count{op="list_containers"}'
 await "/api/v1/status no longer names a source error" 60 status_is '.source.lastError' null
 await "the deployment is Healthy again, two replicas ready" 120 \
-	is "auriga_deployment_replicas_ready{deployment=\"$DEP\"}" 2
+	metric_is "auriga_deployment_replicas_ready{deployment=\"$DEP\"}" 2
 check "$rec_ok counts again" metric_above "$rec_ok" "$ok0"
 
 run_stop "SIGTERM stops it with status 0"
