@@ -20,8 +20,7 @@
 # Bounded: fixed durations, a convergence deadline; the fleet lock is held throughout; the v2
 # rollout is not waited for (cleanup removes the fleet).
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-auriga=${AURIGA_BIN:-$top/build/auriga}
+. "$(dirname "$0")/bench-lib.bash"
 DUR=${BENCH_DURATION:-5s}
 CONNS=${BENCH_CONNECTIONS:-16}
 IDLE=${BENCH_IDLE:-60}
@@ -52,10 +51,7 @@ trap 'exit 1' INT TERM
 for tool in wrk nginx curl python3 git jq; do
 	command -v "$tool" >/dev/null || { echo "bench_daemon: $tool is missing (hack/deps.sh)" >&2; exit 1; }
 done
-for img in "$v1" "$v2"; do
-	docker image inspect "$img" >/dev/null 2>&1 || { echo "bench_daemon: no image $img (make images)" >&2; exit 1; }
-done
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+bench_need_images "$v1" "$v2"
 metric() { curl -fs "http://127.0.0.1:$port/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
 # "PHASE COMMIT": the fleet's phase and the specs commit being applied.
 fleet() {
@@ -79,8 +75,7 @@ git_ commit -qm "fleet at v1"
 git_ push -q "$tmp/specs.git" main
 printf '%s' "$token" >"$tmp/token"
 
-exec 9>/tmp/auriga-fleet.lock
-flock -w 900 9 || { echo "bench_daemon: the fleet lock stayed busy" >&2; exit 1; }
+bench_fleet_lock
 
 port=$(free_port)
 "$auriga" run --instance "$inst" --state-dir "$tmp/state" --listen "127.0.0.1:$port" \
@@ -123,21 +118,7 @@ curl -fs "http://127.0.0.1:$port/api/v1/status" >"$tmp/www/status"
 # ago. nginx counts only once it is the one answering, with the same bytes.
 start_nginx() {
 	nport=$(free_port)
-	cat >"$tmp/nginx.conf" <<NGINX
-worker_processes $THREADS;
-pid $tmp/nginx.pid;
-error_log $tmp/logs/error.log;
-events { worker_connections 256; }
-http {
-	access_log off;
-	default_type text/plain;
-	server {
-		listen 127.0.0.1:$nport;
-		root $tmp/www;
-		location / { }
-	}
-}
-NGINX
+	static_nginx_conf "$tmp" "$nport" "$THREADS" >"$tmp/nginx.conf"
 	nginx -p "$tmp" -c "$tmp/nginx.conf" -g 'daemon off;' 2>>"$tmp/logs/start.log" &
 	nginx_pid=$!
 	for _ in $(seq 50); do

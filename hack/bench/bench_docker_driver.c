@@ -22,6 +22,28 @@ static int sync_ok(struct docker_waiter *w, const char *what)
 	return 0;
 }
 
+/*
+ * Times n read calls of one kind, each waited for before the next: a list of the labelled
+ * containers (id NULL) or an inspect of container id. Prints "what ms-per-call"; -1 when one failed.
+ */
+static int time_reads(const char *what, long n, const char *const *filters, const char *id)
+{
+	int64_t t0 = now_ms();
+
+	for (long i = 0; i < n; i++) {
+		struct docker_waiter w = { 0 };
+
+		if (id != NULL)
+			docker_container_inspect(D, DOCKER_OBSERVE, id, docker_waiter_done, &w, NULL);
+		else
+			docker_container_list(D, DOCKER_OBSERVE, filters, docker_waiter_done, &w, NULL);
+		if (sync_ok(&w, what) < 0)
+			return -1;
+	}
+	printf("%s %.3f\n", what, (double)(now_ms() - t0) / (double)n);
+	return 0;
+}
+
 /* usage: bench_docker_driver N_READ N_CREATE LABEL IMAGE INSPECT_ID NAME_PREFIX */
 int main(int argc, char **argv)
 {
@@ -60,24 +82,8 @@ int main(int argc, char **argv)
 		if (sync_ok(&w, "negotiate") < 0)
 			return 1;
 	}
-	t0 = now_ms();
-	for (i = 0; i < nread; i++) {
-		struct docker_waiter w = { 0 };
-
-		docker_container_list(D, DOCKER_OBSERVE, filters, docker_waiter_done, &w, NULL);
-		if (sync_ok(&w, "list") < 0)
-			return 1;
-	}
-	printf("list %.3f\n", (double)(now_ms() - t0) / (double)nread);
-	t0 = now_ms();
-	for (i = 0; i < nread; i++) {
-		struct docker_waiter w = { 0 };
-
-		docker_container_inspect(D, DOCKER_OBSERVE, argv[5], docker_waiter_done, &w, NULL);
-		if (sync_ok(&w, "inspect") < 0)
-			return 1;
-	}
-	printf("inspect %.3f\n", (double)(now_ms() - t0) / (double)nread);
+	if (time_reads("list", nread, filters, NULL) < 0 || time_reads("inspect", nread, filters, argv[5]) < 0)
+		return 1;
 	t0 = now_ms();
 	for (i = 0; i < ncreate; i++) {
 		struct docker_create_spec s = { 0 };

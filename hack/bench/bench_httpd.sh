@@ -4,6 +4,7 @@
 # static files in the same run; prints both and their ratio. Bounded: wrk -d 5s, 16 connections.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. hack/bench/bench-lib.bash
 B=${BENCH_BUILD:-build}
 DUR=${BENCH_DURATION:-5s}
 CONNS=${BENCH_CONNECTIONS:-16}
@@ -27,7 +28,6 @@ cc -std=c11 -D_GNU_SOURCE -O2 -Iapi -Icontroller $(pkg-config --cflags jansson l
 	-o "$tmp/httpd_harness" hack/bench/httpd_harness.c "$B/libauriga.a" \
 	$(pkg-config --libs libgit2 yaml-0.1 jansson libcurl openssl libmicrohttpd) -lpthread -lm
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 p1=$(free_port)
 p2=$(free_port)
 "$tmp/httpd_harness" "$p1" "$THREADS" 2>"$tmp/harness.log" &
@@ -40,21 +40,7 @@ mkdir -p "$tmp/www" "$tmp/logs"
 chmod 755 "$tmp" "$tmp/www"
 curl -fs "http://127.0.0.1:$p1/metrics" >"$tmp/www/metrics"
 curl -fs "http://127.0.0.1:$p1/api/v1/status" >"$tmp/www/status"
-cat >"$tmp/nginx.conf" <<NGINX
-worker_processes $THREADS;
-pid $tmp/nginx.pid;
-error_log $tmp/logs/error.log;
-events { worker_connections 256; }
-http {
-	access_log off;
-	default_type text/plain;
-	server {
-		listen 127.0.0.1:$p2;
-		root $tmp/www;
-		location / { }
-	}
-}
-NGINX
+static_nginx_conf "$tmp" "$p2" "$THREADS" >"$tmp/nginx.conf"
 nginx -p "$tmp" -c "$tmp/nginx.conf" -g 'daemon off;' &
 nginx_pid=$!
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$p2/metrics" >/dev/null && break; sleep 0.1; done

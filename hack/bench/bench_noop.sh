@@ -12,8 +12,7 @@
 # Prints one line per figure and the ratios pass/list and plan/list. Bounded: a fixed number of
 # rounds and passes, each command under a timeout; the 25-deployment part holds the fleet lock.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-auriga=${AURIGA_BIN:-$top/build/auriga}
+. "$(dirname "$0")/bench-lib.bash"
 small=${BENCH_DEPLOYMENTS:-25}
 large=${BENCH_LARGE:-10000}
 parts=${BENCH_PARTS:-small large}	# which of the two sizes to run
@@ -55,7 +54,6 @@ spec:
 """)
 PY
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 mean_ms() { # ROUNDS COMMAND...: mean wall time of the command, in ms (one decimal)
 	local r=$1 t0 t1
 	shift
@@ -129,8 +127,7 @@ list_url="http://localhost/v$api/containers/json?all=1&filters=$filter"
 
 # ---- 25 deployments on the real engine
 if [[ " $parts " == *" small "* ]]; then
-exec 9>/tmp/auriga-fleet.lock
-flock -w 900 9 || { echo "bench_noop: the fleet lock stayed busy" >&2; exit 1; }
+bench_fleet_lock
 gen_specs "$tmp/specs-small" "$small"
 plan() { "$auriga" plan --instance "$inst" --state-dir "$tmp/state" --label "$label" "$@"; }
 "$auriga" apply --instance "$inst" --state-dir "$tmp/state" --label "$label" --timeout-total 300 \

@@ -29,8 +29,7 @@
 # figures from its own log. The fleet lock is held for the whole run. Leaves swarm mode if it
 # entered it.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-auriga=${AURIGA_BIN:-$top/build/auriga}
+. "$(dirname "$0")/bench-lib.bash"
 n=${BENCH_REPLICAS:-25}
 deadline=${BENCH_TIMEOUT:-600}
 inst=bench-rollout-$$
@@ -60,13 +59,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
-for img in "$v1" "$v2"; do
-	docker image inspect "$img" >/dev/null 2>&1 || { echo "bench_rollout: no image $img (make images)" >&2; exit 1; }
-done
-
-# Other fleet runs (end-to-end tests, other benchmarks) would share the two cores: one at a time.
-exec 9>/tmp/auriga-fleet.lock
-flock -w 900 9 || { echo "bench_rollout: the fleet lock stayed busy" >&2; exit 1; }
+bench_need_images "$v1" "$v2"
+bench_fleet_lock
 
 net=auriga-bench-$$
 specs() { # IMAGE [http MIN_READY_SECONDS]

@@ -13,6 +13,7 @@
 #   BENCH_ROUNDS=10 BENCH_HOLD_MS=800 BENCH_SLOT_SIZE=2 BENCH_DOCKER_ROUNDS=3 hack/bench/bench_switch.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. hack/bench/bench-lib.bash
 B=${AURIGA_BUILD:-$PWD/build}
 ROUNDS=${BENCH_ROUNDS:-10}
 HOLD_MS=${BENCH_HOLD_MS:-800}
@@ -37,9 +38,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-for img in "$BLUE" "$GREEN"; do
-	docker image inspect "$img" >/dev/null 2>&1 || { echo "bench_switch: no image $img (make images)" >&2; exit 1; }
-done
+bench_need_images "$BLUE" "$GREEN"
 [ -f "$B/libauriga.a" ] || make -s B="$B" "$B/libauriga.a"
 # The driver finds NGINX's master and workers with the C tests' helper (tests/helpers/nginx.c).
 ${CC:-cc} -std=c11 -D_GNU_SOURCE ${CFLAGS:--O2} -Iapi -Icontroller -Itests/helpers $(pkg-config --cflags jansson libcurl) \

@@ -27,6 +27,34 @@ set_image() {
 	sed -i -e "s|image: auriga-demo-node:.*|image: $3|" "$1/nodes/$2"
 }
 
+# demo_deployment NAME ROLE REPLICAS IMAGE DEADLINE_S STRATEGY [TEMPLATE]: one Deployment of demo
+# nodes, readiness probed every second; STRATEGY is the strategy block's lines and TEMPLATE more
+# lines of the template, each indented as it stands in the document.
+demo_deployment() {
+	cat <<YAML
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata:
+  name: $1
+spec:
+  role: $2
+  replicas: $3
+  progressDeadlineSeconds: $5
+  template:
+    image: $4
+    ports:
+      - {name: http, containerPort: 9003}
+${7:+$7
+}  probes:
+    readiness:
+      httpGet: {path: /q/health/ready, port: http}
+      periodSeconds: 1
+      timeoutSeconds: 1
+  strategy:
+$6
+YAML
+}
+
 # auriga_engine CMD ARGS...: runs auriga with this test's instance, state and label.
 auriga_engine() {
 	local cmd=$1

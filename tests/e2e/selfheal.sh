@@ -7,28 +7,8 @@
 . "$(dirname "$0")/fleet-lib.bash"
 
 mkdir -p "$FLEET_SPECS"
-cat >"$FLEET_SPECS/web.yaml" <<'YAML'
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  role: business
-  replicas: 3
-  progressDeadlineSeconds: 60
-  template:
-    image: auriga-demo-node:v1
-    ports:
-      - {name: http, containerPort: 9003}
-  probes:
-    readiness:
-      httpGet: {path: /q/health/ready, port: http}
-      periodSeconds: 1
-      timeoutSeconds: 1
-  strategy:
-    type: RollingUpdate
-    rollingUpdate: {maxUnavailable: 1, maxSurge: 1}
-YAML
+demo_deployment web business 3 auriga-demo-node:v1 60 '    type: RollingUpdate
+    rollingUpdate: {maxUnavailable: 1, maxSurge: 1}' >"$FLEET_SPECS/web.yaml"
 
 SETTINGS=$TEST_TMP/auriga.yaml
 echo "log-format: logfmt" >"$SETTINGS"

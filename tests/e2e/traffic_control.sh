@@ -10,22 +10,16 @@
 # test, serving the old version, until promoted.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
+. "$(dirname "$0")/../run-lib.bash"
 
 # The daemon takes instance names of [a-z0-9.-] only.
 FLEET_INSTANCE=e2e-traffic-control-$$
 DEP=ctlapi$$
-REMOTE=$TEST_TMP/remote.git
-WORK=$TEST_TMP/work
-SPECS=$WORK
 TOKEN=$TEST_TMP/token
-LOG=$TEST_TMP/run.log
 AP=$(free_port)
+specs_repo
+SPECS=$WORK
 . "$(dirname "$0")/traffic-lib.bash"
-
-# --- the specs repository ------------------------------------------------------------------------
-git init -q --bare -b main "$REMOTE"
-git init -q -b main "$WORK"
-git -C "$WORK" remote add origin "$REMOTE"
 
 CANARY="    type: Canary
     canary:
@@ -43,14 +37,6 @@ BLUEGREEN="    type: BlueGreen
       postPromotionWindowSeconds: 3
       scaleDownDelaySeconds: 2"
 
-# push MESSAGE: commits the work tree and pushes it; prints the commit.
-push() {
-	git -C "$WORK" add -A
-	git -C "$WORK" -c user.name=t -c user.email=t@example.com commit -qm "$1"
-	git -C "$WORK" push -q origin main
-	git -C "$WORK" rev-parse HEAD
-}
-
 # note COMMIT: the status note auriga pushed for COMMIT ("" when none yet).
 note() { git --git-dir="$REMOTE" notes --ref=auriga show "$1" 2>/dev/null; }
 note_says() { note "$1" | head -1 | grep -q "$2"; }
@@ -60,19 +46,11 @@ step() {
 		python3 -c 'import json, sys; print(json.load(sys.stdin).get("step") or "")' 2>/dev/null
 }
 step_says() { [[ $(step) == *"$1"* ]]; }
-# await DESC SECONDS CMD...: CMD comes true within SECONDS; the daemon's last lines when not.
-await() {
-	local desc=$1 secs=$2
-	shift 2
-	if wait_for "$secs" "$@"; then
-		ok "$desc"
-	else
-		fail "$desc"
-		diag "step: $(step); upstream: $(upstream); images: $(images)"
-		tail -n 15 "$LOG" | while read -r l; do diag "$l"; done
-		# Without the daemon nothing later can pass: stop here.
-		kill -0 "$run_pid" 2>/dev/null || { fail "the daemon is running"; exit 1; }
-	fi
+# await_failed: what a failed await adds to the daemon's last lines.
+await_failed() {
+	diag "step: $(step); upstream: $(upstream); images: $(images)"
+	# Without the daemon nothing later can pass: stop here.
+	kill -0 "$RUN_PID" 2>/dev/null || { fail "the daemon is running"; exit 1; }
 }
 ctl() { "$AURIGA_BIN" "$1" --listen "127.0.0.1:$AP" "${@:2}"; }
 t0=$(date +%s)
@@ -81,12 +59,9 @@ t0=$(date +%s)
 printf 'ctl-%s-secret\n' "$$" >"$TOKEN"
 printf 'not-the-token\n' >"$TEST_TMP/wrong-token"
 write_dep auriga-demo-node:v1 "$CANARY"
-c0=$(push "api v1")
-"$AURIGA_BIN" run --repo "file://$REMOTE" --state-dir "$FLEET_STATE" --instance "$FLEET_INSTANCE" \
-	--extra-labels "$TEST_LABEL" --listen "127.0.0.1:$AP" --api-token-file "$TOKEN" \
-	--poll-interval 1s >"$LOG" 2>&1 &
-run_pid=$!
-on_exit "kill -TERM $run_pid 2>/dev/null; wait $run_pid 2>/dev/null"
+c0=$(commit "api v1")
+run_start "$TEST_TMP/run.log" --repo "file://$REMOTE" --state-dir "$FLEET_STATE" --instance "$FLEET_INSTANCE" \
+	--listen "127.0.0.1:$AP" --api-token-file "$TOKEN" --poll-interval 1s
 await "the first release: v1 in slot blue takes all traffic" 60 upstream_is "$BLUE_100"
 await "the first release's note says Healthy" 30 note_says "$c0" Healthy
 
@@ -94,7 +69,7 @@ await "the first release's note says Healthy" 30 note_says "$c0" Healthy
 write_dep auriga-demo-node:v2 "$CANARY"
 wpid=$(watch_router "$TEST_TMP/weights-1" 90)
 on_exit "kill $wpid 2>/dev/null"
-c1=$(push "api v2, canary")
+c1=$(commit "api v2, canary")
 HELD="$HP:70 $((HP + 1)):70 $((HP + 2)):30 $((HP + 3)):30"
 await "canary v2: held at 30 % (router weights 70/30)" 60 upstream_is "$HELD"
 await "canary v2: the status says paused until promoted" 10 step_says "paused until promoted"
@@ -119,7 +94,7 @@ expect_eq "promote?full=1 with a wrong bearer token: 401" 401 "$code"
 sleep 3
 expect_eq "after the refused promotes the canary is still held at 30 %" "$HELD" "$(upstream)"
 check "after the refused promotes the status still says paused until promoted" step_says "paused until promoted"
-check "the refusals were logged as unauthorized" grep -q 'msg="unauthorized request"' "$LOG"
+check "the refusals were logged as unauthorized" grep -q 'msg="unauthorized request"' "$RUN_LOG"
 # The release record beside the state file: no promote was recorded.
 record() { python3 -c 'import glob, json, sys
 r = json.load(open(glob.glob(sys.argv[1] + "/*.traffic")[0]))["deployments"][sys.argv[2]]
@@ -141,7 +116,7 @@ diag "note on the v2 commit: $(note "$c1" | head -1)"
 write_dep auriga-demo-node:v3 "$CANARY"
 wpid=$(watch_router "$TEST_TMP/weights-2" 90)
 on_exit "kill $wpid 2>/dev/null"
-c2=$(push "api v3, canary to abort")
+c2=$(commit "api v3, canary to abort")
 HELD="$HP:30 $((HP + 1)):30 $((HP + 2)):70 $((HP + 3)):70"
 lpid=$(load "$TEST_TMP/load-2" 90)
 on_exit "kill $lpid 2>/dev/null"
@@ -172,13 +147,13 @@ sleep 3
 expect_eq "canary v3: not tried again on the same commit" "auriga-demo-node:v2 auriga-demo-node:v2" "$(images)"
 out=$(ctl abort --api-token-file "$TOKEN" "$DEP" 2>&1)
 sleep 1
-check "a second abort is refused by the engine (logged)" grep -q 'msg="abort refused"' "$LOG"
+check "a second abort is refused by the engine (logged)" grep -q 'msg="abort refused"' "$RUN_LOG"
 
 # --- promote --full finishes a held canary at once ---------------------------------------------
 write_dep auriga-demo-node:v3 "$CANARY" 'RELEASE: "full"'
 wpid=$(watch_router "$TEST_TMP/weights-3" 90)
 on_exit "kill $wpid 2>/dev/null"
-c3=$(push "api v3 again, to promote at once")
+c3=$(commit "api v3 again, to promote at once")
 await "canary v3 (again): held at 30 % in slot blue" 60 upstream_is "$HELD"
 out=$(ctl promote --full --api-token-file "$TOKEN" "$DEP" 2>&1)
 expect_eq "promote --full is accepted" "auriga promote: $DEP: accepted" "$out"
@@ -189,13 +164,13 @@ kill "$wpid" 2>/dev/null
 expect_eq "promote --full: straight from 30 % to 100 %, no 60 % step" "" \
 	"$(awk -v h="$HELD" 'f && !/ '"$HP"':100 '"$((HP + 1))"':100/ { print } $0 ~ h { f = 1 }' "$TEST_TMP/weights-3")"
 check "promote --full: the hold at 30 % was seen" grep -q " $HELD\$" "$TEST_TMP/weights-3"
-check "promote --full: the daemon logged the action" grep -q 'action=promote-full' "$LOG"
+check "promote --full: the daemon logged the action" grep -q 'action=promote-full' "$RUN_LOG"
 
 # --- blue-green with autoPromotionEnabled false: held after the smoke test until promoted ------------
 write_dep auriga-demo-node:v1 "$BLUEGREEN"
-c4=$(push "api v1, blue-green promoted by hand")
+c4=$(commit "api v1, blue-green promoted by hand")
 await "blue-green v1: slot green ready and smoke-tested, waiting for promote" 60 step_says "waiting for promote"
-check "blue-green v1: the smoke test ran" grep -q "smoke test passed" "$LOG"
+check "blue-green v1: the smoke test ran" grep -q "smoke test passed" "$RUN_LOG"
 expect_eq "blue-green v1: held, the active service stays on v3 in slot blue" "$BLUE_100" "$(upstream)"
 expect_eq "blue-green v1: the preview service points at slot green" "$GREEN_100" "$(upstream "$DEP-preview")"
 pv=$(curl -s -o /dev/null -D - -X POST "http://127.0.0.1:$PP/api/v11/transactions" | tr -d '\r' | sed -n 's/^X-Node-Version: //Ip')
@@ -214,12 +189,10 @@ only_v1() { [ "$(images)" = "auriga-demo-node:v1 auriga-demo-node:v1" ] && [ "$(
 await "blue-green v1: slot blue is scaled down after the window and the delay" 30 only_v1
 
 # The daemon stops cleanly on SIGTERM (under the sanitizers: no report either).
-kill -TERM "$run_pid"
-wait "$run_pid"
-expect_eq "the daemon exits 0 on SIGTERM" 0 "$?"
-expect_eq "no sanitizer report in the daemon's output" 0 "$(grep -cE 'Sanitizer|runtime error' "$LOG")"
+run_stop "the daemon exits 0 on SIGTERM"
+expect_eq "no sanitizer report in the daemon's output" 0 "$(grep -cE 'Sanitizer|runtime error' "$RUN_LOG")"
 diag "traffic_control took $(( $(date +%s) - t0 )) s"
-[ "$_tap_failed" -eq 0 ] || { tail -5 "$NGX/error.log"; grep -E 'level=(warn|error)|traffic' "$LOG" | tail -30; } |
+[ "$_tap_failed" -eq 0 ] || { tail -5 "$NGX/error.log"; grep -E 'level=(warn|error)|traffic' "$RUN_LOG" | tail -30; } |
 	while read -r l; do diag "$l"; done
 
 done_testing

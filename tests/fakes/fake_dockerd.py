@@ -9,14 +9,13 @@ requests per "METHOD /path" (query left out); GET /_fake/count?key=METHOD%20/pat
 usage: fake_dockerd.py SOCKET [--api 1.41]
 """
 import json
-import os
 import socket
-import socketserver
 import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler
+
+import dockerfake
 
 API = "1.41"
 COUNTS = {}
@@ -33,15 +32,7 @@ def event(n, action="die", cid="c1"):
             "scope": "local", "time": t // 1000000000, "timeNano": t}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def address_string(self):
-        return "unix"
-
-    def log_message(self, fmt, *args):
-        pass
-
+class Handler(dockerfake.BaseHandler):
     def send_json(self, code, obj, extra=None):
         body = json.dumps(obj).encode()
         self.send_response(code)
@@ -208,19 +199,10 @@ class Handler(BaseHTTPRequestHandler):
     do_DELETE = handle_any
 
 
-class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-
 def main():
     global API
-    sock = sys.argv[1]
-    if "--api" in sys.argv:
-        API = sys.argv[sys.argv.index("--api") + 1]
-    if os.path.exists(sock):
-        os.unlink(sock)
-    srv = Server(sock, Handler)
-    srv.serve_forever()
+    API = dockerfake.api_option(sys.argv, API)
+    dockerfake.serve(sys.argv[1], Handler)
 
 
 if __name__ == "__main__":

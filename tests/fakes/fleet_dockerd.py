@@ -21,12 +21,12 @@ usage: fleet_dockerd.py SOCKET FLEET_FILE [--api 1.41]
 import hashlib
 import json
 import os
-import socketserver
 import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler
+
+import dockerfake
 
 API = "1.41"
 LOCK = threading.Lock()
@@ -91,15 +91,8 @@ def matches(c, filters):
     return True
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(dockerfake.BaseHandler):
     fleet_path = None
-
-    def address_string(self):
-        return "unix"
-
-    def log_message(self, fmt, *args):
-        pass
 
     def send_body(self, code, body, ctype="application/json"):
         self.send_response(code)
@@ -200,22 +193,14 @@ class Handler(BaseHTTPRequestHandler):
     do_DELETE = handle_any
 
 
-class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-
 def main():
     global API
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     sock, Handler.fleet_path = sys.argv[1], sys.argv[2]
-    if "--api" in sys.argv:
-        API = sys.argv[sys.argv.index("--api") + 1]
-    if os.path.exists(sock):
-        os.unlink(sock)
-    srv = Server(sock, Handler)
+    API = dockerfake.api_option(sys.argv, API)
     try:
-        srv.serve_forever()
+        dockerfake.serve(sock, Handler)
     finally:
         STOP.set()
 

@@ -8,17 +8,11 @@
 #     (an earlier fault took every running old container for unavailable, since a fresh process had
 #     not seen it ready for minReadySeconds, and removed them all at once).
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../run-lib.bash"
 
-INST=it-order-$$
-STATE=$TEST_TMP/state
-SPECS=$TEST_TMP/specs
-mkdir -p "$SPECS" "$STATE"
+engine_instance order
 
-run() {
-	local cmd=$1
-	shift
-	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" "$@"
-}
+run() { auriga_cmd "$@"; }
 images_of() { # DEPLOYMENT: the image each running container was made from, by name even when the tag has moved since
 	local ids
 	ids=$(docker ps -q --filter "label=auriga.io/managed-by=$INST" --filter "label=auriga.io/deployment=$1")

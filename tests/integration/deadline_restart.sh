@@ -4,18 +4,12 @@
 # apply fails the deployment when the deadline counted from then passes, not a whole deadline
 # after its own start.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../run-lib.bash"
 
-INST=it-deadline-$$
-STATE=$TEST_TMP/state
-SPECS=$TEST_TMP/specs
+engine_instance deadline
 DEADLINE=24
-mkdir -p "$SPECS" "$STATE"
 
-run() {
-	local cmd=$1
-	shift
-	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" "$@"
-}
+run() { auriga_cmd "$@"; }
 
 cat >"$SPECS/dl.yaml" <<EOF
 apiVersion: auriga.io/v1

@@ -5,15 +5,14 @@
 # passed through; and a tcpSocket probe on a port that is published but where nothing listens
 # fails, because on auriga's network probes go to the container's own address.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../run-lib.bash"
 
-INST=it-container-$$
+engine_instance container
 NET=auriga-it-net-$$
 FOREIGN=auriga-it-foreign-$$
-SPECS=$TEST_TMP/specs
-STATE=$TEST_TMP/state
 P1=$(free_port)
 P2=$(free_port)
-mkdir -p "$SPECS/conf" "$STATE"
+mkdir -p "$SPECS/conf"
 
 # cid DEPLOYMENT ORDINAL: the running container of that ordinal (names change across updates).
 cid() {
@@ -21,11 +20,7 @@ cid() {
 		--filter "label=auriga.io/ordinal=$2" | head -1
 }
 
-run() {
-	local cmd=$1
-	shift
-	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" "$@"
-}
+run() { auriga_cmd "$@"; }
 
 cat >"$SPECS/cluster.yaml" <<EOF
 apiVersion: auriga.io/v1

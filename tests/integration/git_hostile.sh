@@ -38,20 +38,19 @@ branch huge "$(tree_with "$(printf '100644 blob %s\thuge.yaml' "$big")")"
 many=$(for i in $(seq 1 3000); do printf '100644 blob %s\tf%04d.yaml\n' "$ok_blob" "$i"; done | g mktree)
 branch many "$(printf '040000 tree %s\tspecs\n' "$many" | g mktree)"
 
-out=$(snapshot clean)
-expect_match "a clean tree reads" "specs/good.yaml.*rc=0" "$(echo $out)"
-out=$(snapshot symlink)
-expect_match "an escaping symlink is refused" "'specs/evil.yaml' is a symbolic link.*rc=1" "$(echo $out)"
-out=$(snapshot dotdot)
-expect_match "a '..' path is refused" "'specs/\.\.': a path component named '\.\.' is refused.*rc=1" "$(echo $out)"
-out=$(snapshot dotgit)
-expect_match "a '.git' path is refused" "component named '\.GIT' is refused.*rc=1" "$(echo $out)"
-out=$(snapshot submodule)
-expect_match "a submodule is refused" "'specs/mod' is a submodule.*rc=1" "$(echo $out)"
-out=$(snapshot huge)
-expect_match "a huge blob is refused" "specs/huge.yaml: 3145728 bytes, more than the limit.*rc=1" "$(echo $out)"
-out=$(snapshot many)
-expect_match "thousands of files are refused" "more than 2000 YAML files.*rc=1" "$(echo $out)"
+# snapshot_says DESC BRANCH REGEX: what the snapshot of BRANCH prints (on one line) matches REGEX.
+snapshot_says() {
+	local out
+	out=$(snapshot "$2")
+	expect_match "$1" "$3" "$(echo $out)"
+}
+snapshot_says "a clean tree reads" clean "specs/good.yaml.*rc=0"
+snapshot_says "an escaping symlink is refused" symlink "'specs/evil.yaml' is a symbolic link.*rc=1"
+snapshot_says "a '..' path is refused" dotdot "'specs/\.\.': a path component named '\.\.' is refused.*rc=1"
+snapshot_says "a '.git' path is refused" dotgit "component named '\.GIT' is refused.*rc=1"
+snapshot_says "a submodule is refused" submodule "'specs/mod' is a submodule.*rc=1"
+snapshot_says "a huge blob is refused" huge "specs/huge.yaml: 3145728 bytes, more than the limit.*rc=1"
+snapshot_says "thousands of files are refused" many "more than 2000 YAML files.*rc=1"
 out=$("$A" source --repo "$BARE" --ref clean --state-dir "$T/st-clean" snapshot --path ../x 2>&1)
 expect_match "a '..' path prefix is refused" "component '\.\.' is refused" "$out"
 

@@ -4,18 +4,10 @@
 # default ref none; with push false the note stays in auriga's mirror and the remote has none; a
 # Cluster that says nothing leaves it to the operator's --notes-ref. Read back with plain git.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../run-lib.bash"
 
-if ! docker image inspect auriga-demo-node:v1 >/dev/null 2>&1; then
-	diag "image auriga-demo-node:v1 is missing (hack/build-images.sh builds it)"
-	fail "test image present"
-	exit 1
-fi
-
-REMOTE=$TEST_TMP/remote.git
-WORK=$TEST_TMP/work
-git init -q --bare -b main "$REMOTE"
-git init -q -b main "$WORK"
-git -C "$WORK" remote add origin "$REMOTE"
+need_images v1
+specs_repo
 
 # write_specs DEPLOYMENT STATUS: the Cluster with STATUS as its status block ("" for none) and one
 # deployment of one demo node.
@@ -39,14 +31,6 @@ spec:
   probes:
     readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1}
 EOF
-}
-
-# commit MESSAGE: commits and pushes the work tree; prints the new commit.
-commit() {
-	git -C "$WORK" add -A
-	git -C "$WORK" -c user.name=t -c user.email=t@example.com commit -qm "$1"
-	git -C "$WORK" push -q origin main
-	git -C "$WORK" rev-parse HEAD
 }
 
 # note GITDIR REF COMMIT: the note on COMMIT under refs/notes/REF in GITDIR (fails when none).
@@ -97,23 +81,8 @@ check "apply: and not under refs/notes/auriga" test -z "$(note "$REMOTE" auriga 
 RSTATE=$TEST_TMP/run-state
 write_specs nsr$$ '{notesRef: refs/notes/custom}'
 r1=$(commit "run: notes under refs/notes/custom")
-"$AURIGA_BIN" run --repo "$REMOTE" --state-dir "$RSTATE" --instance "it-notes-r-$$" \
-	--extra-labels "$TEST_LABEL" --poll-interval 1s --notes-ref refs/notes/ops --listen "127.0.0.1:$(free_port)" \
-	>"$TEST_TMP/run.log" 2>&1 &
-pid=$!
-on_exit "kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null"
-
-# await DESC SECONDS CMD...: check that CMD comes true within SECONDS; the daemon's log tail when not.
-await() {
-	local desc=$1 secs=$2
-	shift 2
-	if wait_for "$secs" "$@"; then
-		ok "$desc"
-	else
-		fail "$desc"
-		tail -n 15 "$TEST_TMP/run.log" | while read -r l; do diag "$l"; done
-	fi
-}
+run_start "$TEST_TMP/run.log" --repo "$REMOTE" --state-dir "$RSTATE" --instance "it-notes-r-$$" \
+	--poll-interval 1s --notes-ref refs/notes/ops --listen "127.0.0.1:$(free_port)"
 
 await "run: the remote gets the Healthy note under refs/notes/custom" 90 healthy_note "$REMOTE" custom "$r1"
 check "run: the remote has no note under refs/notes/auriga" test -z "$(note "$REMOTE" auriga "$r1")"
@@ -137,8 +106,6 @@ r4=$(commit "run: the Cluster says nothing about notes")
 await "run: a Cluster that says nothing leaves the ref to --notes-ref, pushed" 90 healthy_note "$REMOTE" ops "$r4"
 check "run: that note is not under the previous commit's refs/notes/custom" test -z "$(note "$REMOTE" custom "$r4")"
 
-kill -TERM "$pid"
-wait "$pid"
-expect_eq "SIGTERM stops run with status 0" 0 "$?"
+run_stop "SIGTERM stops run with status 0"
 
 done_testing

@@ -4,14 +4,11 @@
 # daemon stopped (a second, private one: the main daemon is never touched). Each failure-side
 # series moves while the fault lasts, and each returns to its healthy value once it is removed.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../run-lib.bash"
 . "$TOP/tests/fakes/second_dockerd.sh"
 
+need_images v1
 IMG=auriga-demo-node:v1
-if ! docker image inspect "$IMG" >/dev/null 2>&1; then
-	diag "image $IMG is missing (hack/build-images.sh builds it)"
-	fail "test image present"
-	exit 1
-fi
 
 D=$TEST_TMP/d
 mkdir -p "$D"
@@ -34,22 +31,12 @@ check "the demo image is loaded into the second daemon" has_image
 
 INST=it-outage-$$
 DEP=out$$
-REMOTE=$TEST_TMP/remote.git
-WORK=$TEST_TMP/work
-port=$(free_port)
-url=http://127.0.0.1:$port
-git init -q --bare -b main "$REMOTE"
-git init -q -b main "$WORK"
-git -C "$WORK" remote add origin "$REMOTE"
+listen_port
+specs_repo
 
 # write_specs REPLICAS: the cluster and one deployment of REPLICAS demo nodes (no probe: running is ready).
 write_specs() {
-	cat >"$WORK/cluster.yaml" <<EOF
-apiVersion: auriga.io/v1
-kind: Cluster
-metadata: {name: it-outage}
-spec: {}
-EOF
+	cluster_yaml it-outage >"$WORK/cluster.yaml"
 	cat >"$WORK/web.yaml" <<EOF
 apiVersion: auriga.io/v1
 kind: Deployment
@@ -61,67 +48,37 @@ spec:
     image: $IMG
 EOF
 }
-# commit MESSAGE: commits and pushes the work tree; prints the new commit.
-commit() {
-	git -C "$WORK" add -A
-	git -C "$WORK" -c user.name=t -c user.email=t@example.com commit -qm "$1"
-	git -C "$WORK" push -q origin main
-	git -C "$WORK" rev-parse HEAD
-}
-
 write_specs 1
 c1=$(commit "one replica")
-"$AURIGA_BIN" run --repo "$REMOTE" --state-dir "$TEST_TMP/state" --instance "$INST" \
-	--docker-host "unix://$sock" --extra-labels "$TEST_LABEL" --listen "127.0.0.1:$port" \
-	--poll-interval 1s >"$TEST_TMP/log" 2>&1 &
-pid=$!
-on_exit "kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null"
+run_start "$TEST_TMP/log" --repo "$REMOTE" --state-dir "$TEST_TMP/state" --instance "$INST" \
+	--docker-host "unix://$sock" --listen "127.0.0.1:$RUN_PORT" --poll-interval 1s
 
-# value SERIES: the value of one exact series (name and labels as rendered) now, or 0 when absent.
-value() {
-	curl -sf --max-time 5 "$url/metrics" >"$TEST_TMP/metrics" 2>/dev/null
-	awk -v s="$1" 'index($0, s " ") == 1 { v = $NF } END { print (v == "" ? 0 : v) }' "$TEST_TMP/metrics"
-}
-is() { [ "$(value "$1")" = "$2" ]; }
-# above SERIES N: the series is above N now.
-above() { awk -v v="$(value "$1")" -v n="$2" 'BEGIN { exit !(v > n) }'; }
 # status_field JQ: a field of /api/v1/status.
-status_field() { curl -sf --max-time 5 "$url/api/v1/status" | jq -r "$1"; }
+status_field() { curl -sf --max-time 5 "$RUN_URL/api/v1/status" | jq -r "$1"; }
 status_is() { [ "$(status_field "$1")" = "$2" ]; }
-# await DESC SECONDS CMD...: check that CMD comes true within SECONDS; the daemon's log tail when not.
-await() {
-	local desc=$1 secs=$2
-	shift 2
-	if wait_for "$secs" "$@"; then
-		ok "$desc"
-	else
-		fail "$desc"
-		tail -n 15 "$TEST_TMP/log" | while read -r l; do diag "$l"; done
-	fi
-}
 # fetched_since T: a fetch succeeded after unix time T.
-fetched_since() { above 'auriga_last_git_fetch_success_timestamp_seconds' "$1"; }
+fetched_since() { metric_above 'auriga_last_git_fetch_success_timestamp_seconds' "$1"; }
 # steady DESC SERIES: the series does not move across three good fetches (a fault gone for good).
 steady() {
 	local before t
-	before=$(value "$2")
+	before=$(metric "$2")
 	t=$(date +%s)
 	wait_for 30 fetched_since "$((t + 3))"
-	expect_eq "$1" "$before" "$(value "$2")"
+	expect_eq "$1" "$before" "$(metric "$2")"
 }
 
 # steady_over DESC SERIES CALLS: SERIES does not move while CALLS (a count of the calls that would
 # move it) goes up by at least one.
 steady_over() {
 	local before n
-	before=$(value "$2")
-	n=$(value "$3")
-	if ! wait_for 60 above "$3" "$n"; then
+	before=$(metric "$2")
+	n=$(metric "$3")
+	if ! wait_for 60 metric_above "$3" "$n"; then
 		fail "$1"
 		diag "no new $3 within 60 s"
 		return
 	fi
-	expect_eq "$1" "$before" "$(value "$2")"
+	expect_eq "$1" "$before" "$(metric "$2")"
 }
 
 healthy="auriga_deployment_phase{deployment=\"$DEP\",phase=\"Healthy\"}"
@@ -138,80 +95,78 @@ fetch_failures='auriga_git_fetch_failures_total'
 list_failures='auriga_docker_request_failures_total{op="list_containers"}'
 
 # --- healthy ---------------------------------------------------------------------------------
-await "the deployment is Healthy on the second daemon" 90 is "$healthy" 1
-expect_eq "$git_up is 1" 1 "$(value "$git_up")"
-expect_eq "$docker_up is 1" 1 "$(value "$docker_up")"
-expect_eq "$closed is 1" 1 "$(value "$closed")"
-expect_eq "$rec_error is 0" 0 "$(value "$rec_error")"
-expect_eq "$fetch_failures is 0" 0 "$(value "$fetch_failures")"
-expect_eq "$spec_errors is 0" 0 "$(value "$spec_errors")"
+await "the deployment is Healthy on the second daemon" 90 metric_is "$healthy" 1
+expect_eq "$git_up is 1" 1 "$(metric "$git_up")"
+expect_eq "$docker_up is 1" 1 "$(metric "$docker_up")"
+expect_eq "$closed is 1" 1 "$(metric "$closed")"
+expect_eq "$rec_error is 0" 0 "$(metric "$rec_error")"
+expect_eq "$fetch_failures is 0" 0 "$(metric "$fetch_failures")"
+expect_eq "$spec_errors is 0" 0 "$(metric "$spec_errors")"
 expect_eq "/api/v1/status names no source error" null "$(status_field '.source.lastError')"
 
 # --- a specs commit that does not load --------------------------------------------------------
 printf 'apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: broken}\nspec: {replicas: -3}\n' \
 	>"$WORK/broken.yaml"
 bad=$(commit "a deployment that does not load")
-await "a commit that does not load: $spec_errors goes above 0" 60 above "$spec_errors" 0
-n=$(value "$spec_errors")
-await "and it keeps counting while the commit is the branch's head (one per fetch)" 30 above "$spec_errors" "$n"
+await "a commit that does not load: $spec_errors goes above 0" 60 metric_above "$spec_errors" 0
+n=$(metric "$spec_errors")
+await "and it keeps counting while the commit is the branch's head (one per fetch)" 30 metric_above "$spec_errors" "$n"
 expect_eq "/api/v1/status stays on the last good commit" "$c1" "$(status_field .commit)"
-expect_eq "the deployment stays Healthy on it" 1 "$(value "$healthy")"
+expect_eq "the deployment stays Healthy on it" 1 "$(metric "$healthy")"
 rm -f "$WORK/broken.yaml"
 write_specs 2
 c2=$(commit "two replicas, nothing broken")
 await "the next good commit is applied (/api/v1/status names it)" 60 status_is .commit "$c2"
 steady "$spec_errors stops counting once the head loads" "$spec_errors"
-await "the good commit's two replicas are Healthy" 90 is "auriga_deployment_replicas_ready{deployment=\"$DEP\"}" 2
+await "the good commit's two replicas are Healthy" 90 metric_is "auriga_deployment_replicas_ready{deployment=\"$DEP\"}" 2
 diag "bad commit $bad"
 
 # --- the specs remote goes away ---------------------------------------------------------------
-g0=$(value "$git_errors")
-f0=$(value "$fetch_failures")
+g0=$(metric "$git_errors")
+f0=$(metric "$fetch_failures")
 mv "$REMOTE" "$REMOTE.away"
 on_exit "[ -d '$REMOTE.away' ] && mv '$REMOTE.away' '$REMOTE'"
-await "remote gone: $git_up drops to 0" 60 is "$git_up" 0
-check "$fetch_failures went up during the outage" above "$fetch_failures" "$f0"
-check "auriga_errors_total{kind=\"git\"} went up during the outage" above "$git_errors" "$g0"
-t_last=$(value 'auriga_last_git_fetch_success_timestamp_seconds')
-expect_eq "the deployment stays Healthy on the last good commit" 1 "$(value "$healthy")"
+await "remote gone: $git_up drops to 0" 60 metric_is "$git_up" 0
+check "$fetch_failures went up during the outage" metric_above "$fetch_failures" "$f0"
+check "auriga_errors_total{kind=\"git\"} went up during the outage" metric_above "$git_errors" "$g0"
+t_last=$(metric 'auriga_last_git_fetch_success_timestamp_seconds')
+expect_eq "the deployment stays Healthy on the last good commit" 1 "$(metric "$healthy")"
 mv "$REMOTE.away" "$REMOTE"
-await "remote back: $git_up returns to 1" 120 is "$git_up" 1
-await "the last good fetch time moves on" 30 above 'auriga_last_git_fetch_success_timestamp_seconds' "$t_last"
+await "remote back: $git_up returns to 1" 120 metric_is "$git_up" 1
+await "the last good fetch time moves on" 30 metric_above 'auriga_last_git_fetch_success_timestamp_seconds' "$t_last"
 steady "$fetch_failures stops counting" "$fetch_failures"
 
 # --- the Docker daemon stops ------------------------------------------------------------------
-e0=$(value "$rec_error")
-d0=$(value "$docker_errors")
-df0=$(value "$list_failures")
+e0=$(metric "$rec_error")
+d0=$(metric "$docker_errors")
+df0=$(metric "$list_failures")
 second_dockerd_stop "$D"
-await "daemon stopped: $docker_up drops to 0" 60 is "$docker_up" 0
-await "$rec_error goes up: passes cannot list the containers" 60 above "$rec_error" "$e0"
-check "$list_failures went up during the outage" above "$list_failures" "$df0"
-check "auriga_errors_total{kind=\"docker\"} went up during the outage" above "$docker_errors" "$d0"
-await "the circuit opens: $open is 1" 60 is "$open" 1
-expect_eq "and $closed is 0" 0 "$(value "$closed")"
+await "daemon stopped: $docker_up drops to 0" 60 metric_is "$docker_up" 0
+await "$rec_error goes up: passes cannot list the containers" 60 metric_above "$rec_error" "$e0"
+check "$list_failures went up during the outage" metric_above "$list_failures" "$df0"
+check "auriga_errors_total{kind=\"docker\"} went up during the outage" metric_above "$docker_errors" "$d0"
+await "the circuit opens: $open is 1" 60 metric_is "$open" 1
+expect_eq "and $closed is 0" 0 "$(metric "$closed")"
 await "/api/v1/status names the Docker error as the source's last error" 30 \
 	status_is '.source.lastError | startswith("docker:")' true
-t_rec=$(value 'auriga_last_reconcile_success_timestamp_seconds')
-ok0=$(value "$rec_ok")
+t_rec=$(metric 'auriga_last_reconcile_success_timestamp_seconds')
+ok0=$(metric "$rec_ok")
 second_dockerd_start "$D" -H "unix://$sock"
 dk_up() { dk version >/dev/null; }
 check "the second daemon answers again" wait_for 60 dk_up
-await "daemon back: $docker_up returns to 1" 60 is "$docker_up" 1
-await "the circuit closes again: $closed is 1" 60 is "$closed" 1
-expect_eq "and $open is 0" 0 "$(value "$open")"
+await "daemon back: $docker_up returns to 1" 60 metric_is "$docker_up" 1
+await "the circuit closes again: $closed is 1" 60 metric_is "$closed" 1
+expect_eq "and $open is 0" 0 "$(metric "$open")"
 await "a reconcile pass succeeds again (last success time moves on)" 60 \
-	above 'auriga_last_reconcile_success_timestamp_seconds' "$t_rec"
+	metric_above 'auriga_last_reconcile_success_timestamp_seconds' "$t_rec"
 steady_over "$rec_error stops counting (passes go on)" "$rec_error" "$rec_ok"
 steady_over "$list_failures stops counting (list calls go on)" "$list_failures" \
 	'auriga_docker_request_duration_seconds_count{op="list_containers"}'
 await "/api/v1/status no longer names a source error" 60 status_is '.source.lastError' null
 await "the deployment is Healthy again, two replicas ready" 120 \
-	is "auriga_deployment_replicas_ready{deployment=\"$DEP\"}" 2
-check "$rec_ok counts again" above "$rec_ok" "$ok0"
+	metric_is "auriga_deployment_replicas_ready{deployment=\"$DEP\"}" 2
+check "$rec_ok counts again" metric_above "$rec_ok" "$ok0"
 
-kill -TERM "$pid"
-wait "$pid"
-expect_eq "SIGTERM stops it with status 0" 0 "$?"
+run_stop "SIGTERM stops it with status 0"
 
 done_testing

@@ -7,17 +7,11 @@
 # containers go, at most a quarter of the fleet per pass ("prune held back"), the rest in the
 # passes after.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../run-lib.bash"
 
-INST=it-plan-$$
-SPECS=$TEST_TMP/specs
-STATE=$TEST_TMP/state
-mkdir -p "$SPECS" "$STATE"
+engine_instance plan
 
-run() {
-	local cmd=$1
-	shift
-	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" "$@"
-}
+run() { auriga_cmd "$@"; }
 # ids [DEPLOYMENT]: the ids of this instance's containers (of one deployment), sorted.
 ids() {
 	docker ps -a --no-trunc -q --filter "label=auriga.io/managed-by=$INST" \

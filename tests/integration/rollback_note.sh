@@ -3,19 +3,14 @@
 # by hand returns the deployment to v1 and writes it into the note on the applied commit (phase
 # RolledBack, the reason), which `auriga status` reads back. Env files come from the commit.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../run-lib.bash"
 
-INST=it-rollback-$$
-STATE=$TEST_TMP/state
-SPECS=$TEST_TMP/specs
+engine_instance rollback
 REPO=$TEST_TMP/repo
 PORT=$(free_port)
-mkdir -p "$SPECS/conf" "$STATE"
+mkdir -p "$SPECS/conf"
 
-run() {
-	local cmd=$1
-	shift
-	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" "$@"
-}
+run() { auriga_cmd "$@"; }
 image_of() {
 	docker ps --filter "label=auriga.io/managed-by=$INST" --filter "label=auriga.io/deployment=gaprb" \
 		--format '{{.Image}}'

@@ -3,32 +3,20 @@
 # becomes ready is rolled back, and the next good release of the same deployment rolls out and is
 # reported Healthy, not held as the rollback still.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../run-lib.bash"
 
 INST=it-folder-$$
 DEP=fld$$
 SPECS=$TEST_TMP/specs
-port=$(free_port)
-url=http://127.0.0.1:$port
+listen_port
 mkdir -p "$SPECS"
 
 write_specs() { # IMAGE
-	cat >"$SPECS/web.yaml.tmp" <<EOF
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata: {name: $DEP}
-spec:
-  replicas: 2
-  progressDeadlineSeconds: 6
-  template:
-    image: $1
-    ports: [{name: http, containerPort: 9003}]
-  probes:
-    readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}
-EOF
+	web_yaml "$DEP" "$1" >"$SPECS/web.yaml.tmp"
 	mv "$SPECS/web.yaml.tmp" "$SPECS/web.yaml"
 }
 phase() {
-	curl -sf --max-time 5 "$url/api/v1/deployments/$DEP" |
+	curl -sf --max-time 5 "$RUN_URL/api/v1/deployments/$DEP" |
 		python3 -c 'import json,sys; print(json.load(sys.stdin).get("phase", ""))' 2>/dev/null
 }
 is_phase() { [ "$(phase)" = "$1" ]; }
@@ -40,10 +28,8 @@ images() {
 }
 
 write_specs auriga-demo-node:v1
-"$AURIGA_BIN" run --state-dir "$TEST_TMP/state" --instance "$INST" --extra-labels "$TEST_LABEL" \
-	--listen "127.0.0.1:$port" --poll-interval 1s "$SPECS" >"$TEST_TMP/log" 2>&1 &
-pid=$!
-on_exit "kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null"
+run_start "$TEST_TMP/log" --state-dir "$TEST_TMP/state" --instance "$INST" \
+	--listen "127.0.0.1:$RUN_PORT" --poll-interval 1s "$SPECS"
 
 check "v1 comes up Healthy" wait_for 90 is_phase Healthy
 expect_eq "two replicas at v1" "auriga-demo-node:v1x2" "$(images)"
@@ -58,9 +44,6 @@ check "the next good release rolls out" wait_for 90 images_are auriga-demo-node:
 check "and is reported Healthy" wait_for 30 is_phase Healthy
 diag "phase at the end: $(phase)"
 [ "$(phase)" = Healthy ] || tail -20 "$TEST_TMP/log"
-# The daemon's own exit status: a sanitizer report or a crash at shutdown must not pass unseen.
-kill -TERM "$pid"
-wait "$pid"
-expect_eq "SIGTERM stops the daemon with status 0" 0 "$?"
+run_stop "SIGTERM stops the daemon with status 0"
 
 done_testing

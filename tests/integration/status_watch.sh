@@ -5,18 +5,12 @@
 # from the bare repo and through a mirror from a file:// URL); SIGINT and SIGTERM end it with
 # status 0.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../run-lib.bash"
 
-INST=it-watch-$$
-STATE=$TEST_TMP/state
-SPECS=$TEST_TMP/specs
+engine_instance watch
 REPO=$TEST_TMP/repo
-mkdir -p "$SPECS" "$STATE"
 
-run() {
-	local cmd=$1
-	shift
-	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" "$@"
-}
+run() { auriga_cmd "$@"; }
 spec() { # IMAGE
 	cat <<EOF
 apiVersion: auriga.io/v1

@@ -26,6 +26,7 @@
 #include "runtime/loop.h"
 #include "demo_node.h"
 #include "prometheus.h"
+#include "testloop.h"
 #include "testsh.h"
 #include "traffic/analysis.h"
 #include "util.h"
@@ -121,6 +122,21 @@ static void wait_all(struct outcome *const *o, size_t n)
 	}
 }
 
+/*
+ * One run of the metric m (against target, or Prometheus when NULL) to its end: its outcome in o,
+ * printed under the name what unless that is NULL.
+ */
+static void run_once(const struct spec_metric *m, const char *target, struct outcome *o, const char *what)
+{
+	struct outcome *po = o;
+	struct analysis_run *run = start(m, target, o);
+
+	wait_all(&po, 1);
+	if (what != NULL)
+		print_message("%s: %s: %s\n", what, analysis_result_name(o->result), o->message);
+	analysis_run_free(run);
+}
+
 static char query[1024];
 
 /* The error ratio of one node's transactions over the last 30 s; 0 when it had no 5xx at all. */
@@ -157,9 +173,6 @@ static void wait_scraped(int port, double want)
 
 	snprintf(addr, sizeof(addr), "http://127.0.0.1:%d", prom_port);
 	for (int i = 0; i < 60; i++) {
-		struct analysis_run *run;
-		struct outcome *po = &o;
-
 		snprintf(q, sizeof(q), "sum(http_server_requests_total{instance=\"127.0.0.1:%d\",uri=\"/api/v11/transactions\"})",
 			 port);
 		prom_metric(&m, addr);
@@ -167,9 +180,7 @@ static void wait_scraped(int port, double want)
 		m.count = 1;
 		m.fail_op = SPEC_CMP_LT;
 		m.fail_value = want;
-		run = start(&m, NULL, &o);
-		wait_all(&po, 1);
-		analysis_run_free(run);
+		run_once(&m, NULL, &o, NULL);
 		if (o.result == ANALYSIS_SUCCESSFUL)
 			return;
 		test_sleep_ms(500);
@@ -240,11 +251,15 @@ static void on_measured_counts(const char *metric, enum analysis_result r, void 
 	measured_counts.n[r]++;
 }
 
-/* Runs one metric whose query names {{instances}} as the engine would pass it. */
-static void run_with_instances(const char *instances, int count, int failure_limit)
+/*
+ * Runs one metric of query q with its own count, failureLimit and inconclusiveLimit (-1: unset, the
+ * failure limit), the query's placeholders from args; the outcome lands in measured_outcome and
+ * every measurement is counted in measured_counts.
+ */
+static void run_measured(const char *q, int count, int failure_limit, int inconclusive_limit,
+			 const struct analysis_arg *args, size_t n_args)
 {
 	struct outcome *po = &measured_outcome;
-	struct analysis_arg args[1] = { { "instances", instances } };
 	struct analysis_opts opts = { 0 };
 	struct error *err = NULL;
 	struct analysis_run *run;
@@ -252,29 +267,44 @@ static void run_with_instances(const char *instances, int count, int failure_lim
 	char addr[64];
 
 	snprintf(addr, sizeof(addr), "http://127.0.0.1:%d", prom_port);
-	snprintf(query, sizeof(query),
-		 "(sum(increase(http_server_requests_total{instance=~\"{{instances}}\",uri=\"/api/v11/transactions\","
-		 "status=~\"5..\"}[30s])) or vector(0)) / "
-		 "sum(increase(http_server_requests_total{instance=~\"{{ instances }}\",uri=\"/api/v11/transactions\"}[30s]))");
+	snprintf(query, sizeof(query), "%s", q);
 	prom_metric(&m, addr);
 	m.count = count;
 	m.failure_limit = failure_limit;
-	m.inconclusive_limit = -1;	/* unset: the failure limit */
+	m.inconclusive_limit = inconclusive_limit;
 	memset(&measured_outcome, 0, sizeof(measured_outcome));
 	memset(&measured_counts, 0, sizeof(measured_counts));
 	opts.metrics = &m;
 	opts.n_metrics = 1;
 	opts.request_timeout_ms = 3000;
 	opts.query_args = args;
-	opts.n_query_args = 1;
+	opts.n_query_args = n_args;
 	opts.measured = on_measured_counts;
 	run = analysis_run_start(L, H, &opts, on_done_measured, NULL, &err);
 	if (run == NULL)
 		fail_msg("analysis_run_start: %s", error_msg(err));
 	wait_all(&po, 1);
-	print_message("instances %s: %s: %s\n", instances, analysis_result_name(measured_outcome.result),
-		      measured_outcome.message);
+	print_message("%s%s%s (failureLimit %d, inconclusiveLimit %d): %s: %s\n", q, n_args > 0 ? " with " : "",
+		      n_args > 0 ? args[0].value : "", failure_limit, inconclusive_limit,
+		      analysis_result_name(measured_outcome.result), measured_outcome.message);
 	analysis_run_free(run);
+}
+
+/* Runs one metric whose query names {{instances}} as the engine would pass it. */
+static void run_with_instances(const char *instances, int count, int failure_limit)
+{
+	const struct analysis_arg args[1] = { { "instances", instances } };
+
+	run_measured("(sum(increase(http_server_requests_total{instance=~\"{{instances}}\",uri=\"/api/v11/transactions\","
+		     "status=~\"5..\"}[30s])) or vector(0)) / "
+		     "sum(increase(http_server_requests_total{instance=~\"{{ instances }}\",uri=\"/api/v11/transactions\"}[30s]))",
+		     count, failure_limit, -1, args, 1);
+}
+
+/* Runs one metric with its own failureLimit and inconclusiveLimit; every measurement counted. */
+static void run_limits(const char *q, int count, int failure_limit, int inconclusive_limit)
+{
+	run_measured(q, count, failure_limit, inconclusive_limit, NULL, 0);
 }
 
 static void placeholders_and_no_data(void **state)
@@ -304,37 +334,6 @@ static void placeholders_and_no_data(void **state)
 	assert_non_null(strstr(measured_outcome.message, "error-rate: inconclusive (2 of 3 measurements): no data"));
 	assert_int_equal(measured_counts.n[ANALYSIS_INCONCLUSIVE], 2);
 	assert_int_equal(measured_counts.n[ANALYSIS_SUCCESSFUL] + measured_counts.n[ANALYSIS_FAILED], 0);
-}
-
-/* Runs one metric with its own failureLimit and inconclusiveLimit; every measurement counted. */
-static void run_limits(const char *q, int count, int failure_limit, int inconclusive_limit)
-{
-	struct outcome *po = &measured_outcome;
-	struct analysis_opts opts = { 0 };
-	struct error *err = NULL;
-	struct analysis_run *run;
-	struct spec_metric m;
-	char addr[64];
-
-	snprintf(addr, sizeof(addr), "http://127.0.0.1:%d", prom_port);
-	snprintf(query, sizeof(query), "%s", q);
-	prom_metric(&m, addr);
-	m.count = count;
-	m.failure_limit = failure_limit;
-	m.inconclusive_limit = inconclusive_limit;
-	memset(&measured_outcome, 0, sizeof(measured_outcome));
-	memset(&measured_counts, 0, sizeof(measured_counts));
-	opts.metrics = &m;
-	opts.n_metrics = 1;
-	opts.request_timeout_ms = 3000;
-	opts.measured = on_measured_counts;
-	run = analysis_run_start(L, H, &opts, on_done_measured, NULL, &err);
-	if (run == NULL)
-		fail_msg("analysis_run_start: %s", error_msg(err));
-	wait_all(&po, 1);
-	print_message("%s (failureLimit %d, inconclusiveLimit %d): %s: %s\n", q, failure_limit, inconclusive_limit,
-		      analysis_result_name(measured_outcome.result), measured_outcome.message);
-	analysis_run_free(run);
 }
 
 /*
@@ -419,8 +418,7 @@ static void scrape_error_rate(void **state)
 /* An unreachable scrape target is inconclusive; with failureLimit 1 one such measurement is tolerated, two are not. */
 static void unreachable_scrape_limit(void **state)
 {
-	struct outcome o, *po = &o;
-	struct analysis_run *run;
+	struct outcome o;
 	struct spec_metric m;
 	char target[64];
 	int port = test_free_port();
@@ -438,26 +436,20 @@ static void unreachable_scrape_limit(void **state)
 	m.failure_limit = 1;
 	m.inconclusive_limit = -1;	/* unset: the failure limit */
 	snprintf(target, sizeof(target), "http://127.0.0.1:%d", port);
-	run = start(&m, target, &o);
-	wait_all(&po, 1);
-	print_message("unreachable: %s: %s\n", analysis_result_name(o.result), o.message);
+	run_once(&m, target, &o, "unreachable");
 	assert_int_equal(o.result, ANALYSIS_INCONCLUSIVE);
 	assert_non_null(strstr(o.message, "ready: inconclusive (2 of 3 measurements): scrape failed"));
-	analysis_run_free(run);
 	/* The same gauge read from a live node: 1, not < 1, three times. */
 	snprintf(target, sizeof(target), "http://127.0.0.1:%d", good_port);
-	run = start(&m, target, &o);
-	wait_all(&po, 1);
+	run_once(&m, target, &o, "live");
 	assert_int_equal(o.result, ANALYSIS_SUCCESSFUL);
 	assert_true(o.value == 1);
-	analysis_run_free(run);
 }
 
 /* The last test: Prometheus is stopped, every query is inconclusive and so is the run. */
 static void prometheus_stopped_inconclusive(void **state)
 {
-	struct outcome o, *po = &o;
-	struct analysis_run *run;
+	struct outcome o;
 	struct spec_metric m;
 	char addr[64];
 
@@ -466,21 +458,17 @@ static void prometheus_stopped_inconclusive(void **state)
 	snprintf(addr, sizeof(addr), "http://127.0.0.1:%d", prom_port);
 	error_rate_query(flaky_port);
 	prom_metric(&m, addr);
-	run = start(&m, NULL, &o);
-	wait_all(&po, 1);
-	print_message("stopped: %s: %s\n", analysis_result_name(o.result), o.message);
+	run_once(&m, NULL, &o, "stopped");
 	assert_int_equal(o.result, ANALYSIS_INCONCLUSIVE);
 	assert_false(o.have_value);
 	assert_non_null(strstr(o.message, "error-rate: inconclusive"));
 	assert_non_null(strstr(o.message, "prometheus unreachable"));
-	analysis_run_free(run);
 }
 
 static int group_setup(void **state)
 {
 	char path[128];
 	int targets[2];
-	struct error *err = NULL;
 	FILE *f;
 
 	(void)state;
@@ -513,21 +501,13 @@ static int group_setup(void **state)
 		prom_pid = 0;
 		return -1;
 	}
-	L = loop_new(&err);
-	if (L != NULL)
-		H = http_client_new(L, &err);
-	if (H == NULL) {
-		fprintf(stderr, "setup: %s\n", error_msg(err));
-		return -1;
-	}
-	return 0;
+	return test_loop_new(&L, &H);
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	http_client_free(H);
-	loop_free(L);
+	test_loop_free(L, H);
 	cleanup();
 	return 0;
 }

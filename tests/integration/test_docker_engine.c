@@ -11,6 +11,7 @@
 
 #include "docker/docker.h"
 #include "runtime/loop.h"
+#include "testloop.h"
 #include "util.h"
 
 #define IMAGE "auriga-test-sleeper:1"
@@ -31,6 +32,14 @@ static char prefix[48];		/* names of everything this run makes */
 		docker_wait(D, &(w));                                        \
 		if (!docker_status_ok((w).result.status))                    \
 			printf("# %s: %s\n", docker_status_name((w).result.status), (w).result.message); \
+	} while (0)
+
+/* SYNC, then the call's status must be want; its result is released. */
+#define SYNC_EXPECT(w, call_expr, want)                      \
+	do {                                                 \
+		SYNC(w, call_expr);                          \
+		assert_int_equal((w).result.status, (want)); \
+		docker_result_release(&(w).result);          \
 	} while (0)
 
 static void cleanup_label(void)
@@ -68,8 +77,6 @@ static void cleanup_label(void)
 
 static int setup(void **state)
 {
-	struct docker_config cfg;
-	struct error *err = NULL;
 
 	(void)state;
 	if (system("tests/fakes/build-test-image.sh " IMAGE) != 0) {
@@ -79,14 +86,10 @@ static int setup(void **state)
 	snprintf(run_value, sizeof(run_value), "docker-engine-%d", (int)getpid());
 	snprintf(run_label, sizeof(run_label), "label=auriga.test.run=%s", run_value);
 	snprintf(prefix, sizeof(prefix), "auriga-t%d", (int)getpid());
-	L = loop_new(&err);
-	docker_config_default(&cfg);
-	D = docker_new(L, &cfg, &err);
-	if (D == NULL) {
-		fprintf(stderr, "%s\n", error_msg(err));
+	if (test_loop_new(&L, NULL) != 0)
 		return -1;
-	}
-	return 0;
+	D = test_docker_new(L, 0);
+	return D != NULL ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -94,7 +97,7 @@ static int teardown(void **state)
 	(void)state;
 	cleanup_label();
 	docker_free(D);
-	loop_free(L);
+	test_loop_free(L, NULL);
 	return 0;
 }
 
@@ -221,9 +224,8 @@ static void networks_and_volumes(void **state)
 	assert_int_equal(w.result.status, DOCKER_OK);
 	assert_int_equal(strlen(w.result.id), 64);
 	docker_result_release(&w.result);
-	SYNC(w, docker_network_create(D, DOCKER_ROLLOUT, name, NULL, 0, labels, 1, docker_waiter_done, &w, NULL));
-	assert_int_equal(w.result.status, DOCKER_CONFLICT);
-	docker_result_release(&w.result);
+	SYNC_EXPECT(w, docker_network_create(D, DOCKER_ROLLOUT, name, NULL, 0, labels, 1, docker_waiter_done, &w, NULL),
+		    DOCKER_CONFLICT);
 	SYNC(w, docker_network_list(D, DOCKER_OBSERVE, f, docker_waiter_done, &w, NULL));
 	assert_int_equal(w.result.status, DOCKER_OK);
 	assert_int_equal(w.result.n_objects, 1);
@@ -332,9 +334,7 @@ static void container_lifecycle(void **state)
 									       "Healthcheck"), "Retries")), 3);
 	docker_result_release(&w.result);
 
-	SYNC(w, docker_container_start(D, DOCKER_ROLLOUT, id, docker_waiter_done, &w, NULL));
-	assert_int_equal(w.result.status, DOCKER_OK);
-	docker_result_release(&w.result);
+	SYNC_EXPECT(w, docker_container_start(D, DOCKER_ROLLOUT, id, docker_waiter_done, &w, NULL), DOCKER_OK);
 	SYNC(w, docker_container_start(D, DOCKER_ROLLOUT, id, docker_waiter_done, &w, NULL));
 	assert_int_equal(w.result.status, DOCKER_NOT_MODIFIED);
 	assert_true(docker_status_ok(w.result.status));
@@ -364,9 +364,7 @@ static void container_lifecycle(void **state)
 		assert_int_equal(w.result.status, DOCKER_OK);
 		snprintf(exec_id, sizeof(exec_id), "%s", w.result.id);
 		docker_result_release(&w.result);
-		SYNC(w, docker_exec_start(D, DOCKER_PROBE, exec_id, 1, docker_waiter_done, &w, NULL));
-		assert_int_equal(w.result.status, DOCKER_OK);
-		docker_result_release(&w.result);
+		SYNC_EXPECT(w, docker_exec_start(D, DOCKER_PROBE, exec_id, 1, docker_waiter_done, &w, NULL), DOCKER_OK);
 		for (int i = 0; i < 100; i++) {
 			SYNC(w, docker_exec_inspect(D, DOCKER_PROBE, exec_id, docker_waiter_done, &w, NULL));
 			assert_int_equal(w.result.status, DOCKER_OK);
@@ -386,9 +384,7 @@ static void container_lifecycle(void **state)
 	assert_string_equal(w.result.err.data, "warming\n");
 	docker_result_release(&w.result);
 
-	SYNC(w, docker_container_rename(D, DOCKER_ROLLOUT, id, renamed, docker_waiter_done, &w, NULL));
-	assert_int_equal(w.result.status, DOCKER_OK);
-	docker_result_release(&w.result);
+	SYNC_EXPECT(w, docker_container_rename(D, DOCKER_ROLLOUT, id, renamed, docker_waiter_done, &w, NULL), DOCKER_OK);
 	SYNC(w, docker_container_inspect(D, DOCKER_OBSERVE, renamed, docker_waiter_done, &w, NULL));
 	assert_int_equal(w.result.status, DOCKER_OK);
 	assert_string_equal(w.result.container.name, renamed);
@@ -396,12 +392,8 @@ static void container_lifecycle(void **state)
 	assert_non_null(w.result.container.ip_address);
 	docker_result_release(&w.result);
 
-	SYNC(w, docker_container_stop(D, DOCKER_ROLLOUT, id, 5, docker_waiter_done, &w, NULL));
-	assert_int_equal(w.result.status, DOCKER_OK);
-	docker_result_release(&w.result);
-	SYNC(w, docker_container_stop(D, DOCKER_ROLLOUT, id, 5, docker_waiter_done, &w, NULL));
-	assert_int_equal(w.result.status, DOCKER_NOT_MODIFIED);
-	docker_result_release(&w.result);
+	SYNC_EXPECT(w, docker_container_stop(D, DOCKER_ROLLOUT, id, 5, docker_waiter_done, &w, NULL), DOCKER_OK);
+	SYNC_EXPECT(w, docker_container_stop(D, DOCKER_ROLLOUT, id, 5, docker_waiter_done, &w, NULL), DOCKER_NOT_MODIFIED);
 	SYNC(w, docker_container_wait(D, DOCKER_ROLLOUT, id, NULL, 10000, docker_waiter_done, &w, NULL));
 	assert_int_equal(w.result.status, DOCKER_OK);
 	assert_int_equal(w.result.exit_code, 0);	/* the sleeper exits 0 on SIGTERM */
@@ -411,27 +403,19 @@ static void container_lifecycle(void **state)
 	docker_result_release(&w.result);
 
 	/* Start again, kill, and wait sees 137. */
-	SYNC(w, docker_container_start(D, DOCKER_ROLLOUT, id, docker_waiter_done, &w, NULL));
-	assert_int_equal(w.result.status, DOCKER_OK);
-	docker_result_release(&w.result);
-	SYNC(w, docker_container_kill(D, DOCKER_ROLLOUT, id, "KILL", docker_waiter_done, &w, NULL));
-	assert_int_equal(w.result.status, DOCKER_OK);
-	docker_result_release(&w.result);
+	SYNC_EXPECT(w, docker_container_start(D, DOCKER_ROLLOUT, id, docker_waiter_done, &w, NULL), DOCKER_OK);
+	SYNC_EXPECT(w, docker_container_kill(D, DOCKER_ROLLOUT, id, "KILL", docker_waiter_done, &w, NULL), DOCKER_OK);
 	SYNC(w, docker_container_wait(D, DOCKER_ROLLOUT, id, "not-running", 10000, docker_waiter_done, &w, NULL));
 	assert_int_equal(w.result.status, DOCKER_OK);
 	assert_int_equal(w.result.exit_code, 137);
 	docker_result_release(&w.result);
 
-	SYNC(w, docker_container_remove(D, DOCKER_ROLLOUT, id, 1, 1, docker_waiter_done, &w, NULL));
-	assert_int_equal(w.result.status, DOCKER_OK);
-	docker_result_release(&w.result);
+	SYNC_EXPECT(w, docker_container_remove(D, DOCKER_ROLLOUT, id, 1, 1, docker_waiter_done, &w, NULL), DOCKER_OK);
 	SYNC(w, docker_container_inspect(D, DOCKER_OBSERVE, id, docker_waiter_done, &w, NULL));
 	assert_int_equal(w.result.status, DOCKER_NOT_FOUND);
 	assert_int_equal(w.result.attempts, 1);
 	docker_result_release(&w.result);
-	SYNC(w, docker_container_remove(D, DOCKER_ROLLOUT, id, 1, 1, docker_waiter_done, &w, NULL));
-	assert_int_equal(w.result.status, DOCKER_NOT_FOUND);
-	docker_result_release(&w.result);
+	SYNC_EXPECT(w, docker_container_remove(D, DOCKER_ROLLOUT, id, 1, 1, docker_waiter_done, &w, NULL), DOCKER_NOT_FOUND);
 }
 
 struct seen {
@@ -501,9 +485,7 @@ static void events_see_container_die(void **state)
 
 	SYNC(w, docker_container_start(D, DOCKER_ROLLOUT, s.id, docker_waiter_done, &w, NULL));
 	docker_result_release(&w.result);
-	SYNC(w, docker_container_kill(D, DOCKER_ROLLOUT, s.id, "KILL", docker_waiter_done, &w, NULL));
-	assert_int_equal(w.result.status, DOCKER_OK);
-	docker_result_release(&w.result);
+	SYNC_EXPECT(w, docker_container_kill(D, DOCKER_ROLLOUT, s.id, "KILL", docker_waiter_done, &w, NULL), DOCKER_OK);
 	until = now_ms() + 10000;
 	while (s.die == 0 && now_ms() < until)
 		loop_run_once(L, 100);

@@ -19,6 +19,7 @@
 #include "runtime/http_client.h"
 #include "runtime/loop.h"
 #include "spec.h"
+#include "testloop.h"
 #include "testsh.h"
 #include "util.h"
 
@@ -667,9 +668,6 @@ static void runner_rejects_bad_config(void **state)
 
 static int group_setup(void **state)
 {
-	struct docker_config dc;
-	struct error *err = NULL;
-
 	(void)state;
 	snprintf(label, sizeof(label), "auriga.test.run=test_probe-%ld", (long)getpid());
 	snprintf(net, sizeof(net), "test_probe-%ld", (long)getpid());
@@ -684,18 +682,10 @@ static int group_setup(void **state)
 	}
 	if (test_sh(NULL, 0, "docker network create --label %s %s >/dev/null", label, net) != 0)
 		return -1;
-	L = loop_new(&err);
-	if (L != NULL)
-		H = http_client_new(L, &err);
-	docker_config_default(&dc);
-	if (H != NULL && docker_config_from_env(&dc, &err) == 0)
-		D = docker_new(L, &dc, &err);
-	if (D == NULL) {
-		fprintf(stderr, "setup: %s\n", error_msg(err));
-		error_free(err);
+	if (test_loop_new(&L, &H) != 0)
 		return -1;
-	}
-	return 0;
+	D = test_docker_new(L, 1);
+	return D != NULL ? 0 : -1;
 }
 
 static int group_teardown(void **state)
@@ -712,8 +702,7 @@ static int group_teardown(void **state)
 	}
 	cleanup();
 	docker_free(D);
-	http_client_free(H);
-	loop_free(L);
+	test_loop_free(L, H);
 	return 0;
 }
 

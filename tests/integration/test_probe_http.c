@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testloop.h"
 #include "testsh.h"
 #include "error.h"
 #include "probe/probe.h"
@@ -314,7 +315,6 @@ static int read_ports(void)
 
 static int group_setup(void **state)
 {
-	struct error *err = NULL;
 	FILE *f;
 	char path[300];
 	int rc;
@@ -339,22 +339,13 @@ static int group_setup(void **state)
 		fprintf(stderr, "the test server did not start (see %s/server.log)\n", dir);
 		return -1;
 	}
-	L = loop_new(&err);
-	if (L != NULL)
-		H = http_client_new(L, &err);
-	if (H == NULL) {
-		fprintf(stderr, "setup: %s\n", error_msg(err));
-		error_free(err);
-		return -1;
-	}
-	return 0;
+	return test_loop_new(&L, &H);
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	http_client_free(H);
-	loop_free(L);
+	test_loop_free(L, H);
 	if (server_pid[0])
 		test_sh(NULL, 0, "kill %s", server_pid);
 	test_sh(NULL, 0, "rm -rf %s", dir);

@@ -72,6 +72,45 @@ static void wait_reload(const long *old, size_t n_old)
 	fail_msg("NGINX workers did not turn over after the reload");
 }
 
+/* Sets s through r, which must change the file, and waits until NGINX serves it. */
+static void set_and_reload(struct router *r, const struct router_service *s)
+{
+	struct error *err = NULL;
+	long old[16];
+	size_t n_old = test_nginx_workers(nginx_master(), old, 16);
+	int changed = 0;
+
+	if (router_set(r, s, &changed, &err) != 0)
+		fail_msg("router_set %s: %s", s->upstream, error_msg(err));
+	assert_int_equal(changed, 1);
+	wait_reload(old, n_old);
+}
+
+/* A router of the test's NGINX that signals the master named in pid_file. */
+static struct router *pid_file_router(const char *pid_file)
+{
+	struct router_config rc = { 0 };
+	struct error *err = NULL;
+	struct router *r;
+
+	rc.config_path = ng.conf_path;
+	rc.pid_file = pid_file;
+	r = router_new(&rc, &err);
+	if (r == NULL)
+		fail_msg("router_new: %s", error_msg(err));
+	return r;
+}
+
+/* A router whose pid file (name, under the test's folder) names no process. */
+static struct router *bad_pid_file_router(const char *name)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_int_equal(test_sh(NULL, 0, "echo notapid > %s", path), 0);
+	return pid_file_router(path);
+}
+
 /* router_set for the api service with the given blue and green weights. */
 static void set_weights(int blue, int green)
 {
@@ -110,19 +149,30 @@ static size_t discard_cb(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* Sends n GETs through NGINX and counts answers by version; every answer must be a 200. */
-static void count(int n, int *blue, int *green)
+/*
+ * A handle that GETs /api/v11/info on port of 127.0.0.1 (url holds the URL, 96 bytes) and
+ * writes the X-Node-Version header to version (32 bytes).
+ */
+static CURL *version_get(int port, char *url, char *version)
 {
-	char url[96], version[32];
 	CURL *c = curl_easy_init();
 
-	*blue = *green = 0;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v11/info", listen_port);
+	snprintf(url, 96, "http://127.0.0.1:%d/api/v11/info", port);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, version);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_cb);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	return c;
+}
+
+/* Sends n GETs through NGINX and counts answers by version; every answer must be a 200. */
+static void count(int n, int *blue, int *green)
+{
+	char url[96], version[32];
+	CURL *c = version_get(listen_port, url, version);
+
+	*blue = *green = 0;
 	for (int i = 0; i < n; i++) {
 		long status = 0;
 		CURLcode rc;
@@ -140,6 +190,36 @@ static void count(int n, int *blue, int *green)
 			fail_msg("request %d: version header '%s'", i, version);
 	}
 	curl_easy_cleanup(c);
+}
+
+/* How many of 50 requests through NGINX green answers; every one is a 200 from blue or green. */
+static int green_of_50(void)
+{
+	int blue, green;
+
+	count(50, &blue, &green);
+	assert_int_equal(blue + green, 50);
+	return green;
+}
+
+/* The api service with blue at weight 0 and green at 100, on the endpoints in ep. */
+static struct router_service all_green(struct router_endpoint ep[2])
+{
+	ep[0] = (struct router_endpoint){ "127.0.0.1", blue_port, 0, 0 };
+	ep[1] = (struct router_endpoint){ "127.0.0.1", green_port, 100, 0 };
+	return (struct router_service){ "api", listen_port, 1, 10, ep, 2 };
+}
+
+/* router_set of s through r fails with an error that says what. */
+static void set_fails(struct router *r, const struct router_service *s, const char *what)
+{
+	struct error *err = NULL;
+	int changed = -1;
+
+	assert_int_not_equal(router_set(r, s, &changed, &err), 0);
+	if (strstr(error_msg(err), what) == NULL)
+		fail_msg("router_set: '%s' does not say '%s'", error_msg(err), what);
+	error_free(err);
 }
 
 /*
@@ -193,17 +273,10 @@ static void unchanged_is_not_rewritten(void **state)
 static void empty_upstream_is_valid(void **state)
 {
 	struct router_service s = { "api", listen_port, 1, 10, NULL, 0 };
-	struct error *err = NULL;
 	char code[16];
-	long old[16];
-	size_t n_old = test_nginx_workers(nginx_master(), old, 16);
-	int changed = 0;
 
 	(void)state;
-	if (router_set(R, &s, &changed, &err) != 0)
-		fail_msg("router_set empty: %s", error_msg(err));
-	assert_int_equal(changed, 1);
-	wait_reload(old, n_old);
+	set_and_reload(R, &s);
 	assert_non_null(strstr(router_current(R), "server 127.0.0.1:1 down;"));
 	test_sh(code, sizeof(code), "curl -s -o /dev/null -w '%%{http_code}' http://127.0.0.1:%d/api/v11/info", listen_port);
 	assert_string_equal(code, "502");
@@ -318,47 +391,22 @@ static void flips_under_load(void **state)
 /* The other reload way: SIGHUP to the pid in NGINX's pid file. */
 static void reload_by_pid_file(void **state)
 {
-	struct router_endpoint ep[2] = { { "127.0.0.1", blue_port, 0, 0 }, { "127.0.0.1", green_port, 100, 0 } };
-	struct router_service s = { "api", listen_port, 1, 10, ep, 2 };
-	struct router_config rc = { 0 };
-	struct error *err = NULL;
+	struct router_endpoint ep[2];
+	struct router_service s = all_green(ep);
 	struct router *r2;
-	long old[16];
-	size_t n_old;
-	int blue, green, changed = 0;
 
 	(void)state;
 	set_weights(100, 0);
-	rc.config_path = ng.conf_path;
-	rc.pid_file = ng.pid_path;
-	r2 = router_new(&rc, &err);
-	assert_non_null(r2);
-	n_old = test_nginx_workers(nginx_master(), old, 16);
-	if (router_set(r2, &s, &changed, &err) != 0)
-		fail_msg("router_set: %s", error_msg(err));
-	assert_int_equal(changed, 1);
-	wait_reload(old, n_old);
-	count(50, &blue, &green);
-	assert_int_equal(green, 50);
+	r2 = pid_file_router(ng.pid_path);
+	set_and_reload(r2, &s);
+	assert_int_equal(green_of_50(), 50);
 	/* A pid file that names no process is an error, and says which file. */
 	router_free(r2);
-	{
-		char bad[160];
-
-		snprintf(bad, sizeof(bad), "%s/bad.pid", dir);
-		assert_int_equal(test_sh(NULL, 0, "echo notapid > %s", bad), 0);
-		rc.pid_file = bad;
-		r2 = router_new(&rc, &err);
-	}
-	assert_non_null(r2);
+	r2 = bad_pid_file_router("bad.pid");
 	ep[1].weight = 50;
-	assert_int_not_equal(router_set(r2, &s, &changed, &err), 0);
-	assert_non_null(strstr(error_msg(err), "holds no pid"));
-	error_clear(&err);
+	set_fails(r2, &s, "holds no pid");
 	/* The checked file is in place but NGINX was not told: the same weights again retry the reload. */
-	assert_int_not_equal(router_set(r2, &s, &changed, &err), 0);
-	assert_non_null(strstr(error_msg(err), "holds no pid"));
-	error_free(err);
+	set_fails(r2, &s, "holds no pid");
 	router_free(r2);
 }
 
@@ -371,41 +419,19 @@ static void reload_by_pid_file(void **state)
  */
 static void restart_between_rename_and_reload(void **state)
 {
-	struct router_endpoint ep[2] = { { "127.0.0.1", blue_port, 0, 0 }, { "127.0.0.1", green_port, 100, 0 } };
-	struct router_service s = { "api", listen_port, 1, 10, ep, 2 };
-	struct router_config rc = { 0 };
-	struct error *err = NULL;
-	struct router *r2;
-	char bad[160];
-	long old[16];
-	size_t n_old;
-	int blue, green, changed = -1;
+	struct router_endpoint ep[2];
+	struct router_service s = all_green(ep);
+	struct router *r2 = bad_pid_file_router("bad-restart.pid");
 
 	(void)state;
 	set_weights(100, 0);
-	count(50, &blue, &green);
-	assert_int_equal(blue, 50);
-	snprintf(bad, sizeof(bad), "%s/bad-restart.pid", dir);
-	assert_int_equal(test_sh(NULL, 0, "echo notapid > %s", bad), 0);
-	rc.config_path = ng.conf_path;
-	rc.pid_file = bad;
-	r2 = router_new(&rc, &err);
-	assert_non_null(r2);
-	assert_int_not_equal(router_set(r2, &s, &changed, &err), 0);
-	error_clear(&err);
+	assert_int_equal(green_of_50(), 0);
+	set_fails(r2, &s, "holds no pid");
 	router_free(r2);
-	count(50, &blue, &green);
-	assert_int_equal(blue, 50);
-	rc.pid_file = ng.pid_path;
-	r2 = router_new(&rc, &err);
-	assert_non_null(r2);
-	n_old = test_nginx_workers(nginx_master(), old, 16);
-	if (router_set(r2, &s, &changed, &err) != 0)
-		fail_msg("router_set: %s", error_msg(err));
-	assert_int_equal(changed, 1);
-	wait_reload(old, n_old);
-	count(50, &blue, &green);
-	assert_int_equal(green, 50);
+	assert_int_equal(green_of_50(), 0);
+	r2 = pid_file_router(ng.pid_path);
+	set_and_reload(r2, &s);
+	assert_int_equal(green_of_50(), 50);
 	router_free(r2);
 }
 
@@ -419,7 +445,6 @@ static void new_router_keeps_other_services(void **state)
 	struct router_endpoint ep[1] = { { "127.0.0.1", blue_port, 100, 0 } };
 	struct router_service api = { "api", listen_port, 1, 10, ep, 1 };
 	struct router_service other = { "other", test_free_port(), 1, 10, ep, 1 };
-	struct router_config rc = { 0 };
 	const char *keep[] = { "api" };
 	struct error *err = NULL;
 	struct router *r2;
@@ -429,10 +454,7 @@ static void new_router_keeps_other_services(void **state)
 	(void)state;
 	if (router_set(R, &other, &changed, &err) != 0)
 		fail_msg("router_set: %s", error_msg(err));
-	rc.config_path = ng.conf_path;
-	rc.pid_file = ng.pid_path;
-	r2 = router_new(&rc, &err);
-	assert_non_null(r2);
+	r2 = pid_file_router(ng.pid_path);
 	if (router_set(r2, &api, &changed, &err) != 0)
 		fail_msg("router_set: %s", error_msg(err));
 	assert_non_null(strstr(router_current(r2), "upstream other"));
@@ -441,8 +463,7 @@ static void new_router_keeps_other_services(void **state)
 				 "http://127.0.0.1:%d/q/health/ready", other.port), 0);
 	assert_string_equal(code, "200");
 	router_free(r2);
-	r2 = router_new(&rc, &err);
-	assert_non_null(r2);
+	r2 = pid_file_router(ng.pid_path);
 	router_prune(r2, keep, 1);
 	if (router_set(r2, &api, &changed, &err) != 0)
 		fail_msg("router_set: %s", error_msg(err));
@@ -476,16 +497,10 @@ static void remove_service(void **state)
 static void one_version(int port, char *version, size_t n)
 {
 	char url[96];
-	CURL *c = curl_easy_init();
+	CURL *c = version_get(port, url, version);
 	long code = 0;
 
 	version[0] = '\0';
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v11/info", port);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, version);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_cb);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
 	curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
 	if (curl_easy_perform(c) != CURLE_OK ||

@@ -4,18 +4,12 @@
 # bumped (a rolling update), replica 1 has a volume of its own that never sees replica 0's data,
 # and the update makes no new volume.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../run-lib.bash"
 
-INST=it-volume-$$
+engine_instance volume
 DEP=vol$$
-SPECS=$TEST_TMP/specs
-STATE=$TEST_TMP/state
-mkdir -p "$SPECS" "$STATE"
 
-run() {
-	local cmd=$1
-	shift
-	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" "$@"
-}
+run() { auriga_cmd "$@"; }
 # cid ORDINAL: the running container of that ordinal (names change across updates).
 cid() {
 	docker ps -q --no-trunc --filter "label=auriga.io/managed-by=$INST" --filter "label=auriga.io/deployment=$DEP" \

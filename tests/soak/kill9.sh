@@ -7,51 +7,16 @@
 
 runs=${KILL9_RUNS:-12}
 mkdir -p "$FLEET_SPECS"
+rolling='    type: RollingUpdate
+    rollingUpdate: {maxUnavailable: 1, maxSurge: 1}'
+volume='    volumes:
+      - {name: data, mountPath: /data, perReplica: true}'
 write_specs() { # IMAGE
-	cat >"$FLEET_SPECS/fleet.yaml" <<YAML
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata:
-  name: nodes
-spec:
-  role: business
-  replicas: 4
-  progressDeadlineSeconds: 120
-  template:
-    image: $1
-    ports:
-      - {name: http, containerPort: 9003}
-  probes:
-    readiness:
-      httpGet: {path: /q/health/ready, port: http}
-      periodSeconds: 1
-      timeoutSeconds: 1
-  strategy:
-    type: RollingUpdate
-    rollingUpdate: {maxUnavailable: 1, maxSurge: 1}
----
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata:
-  name: chain
-spec:
-  role: validator
-  replicas: 4
-  progressDeadlineSeconds: 120
-  template:
-    image: $1
-    ports:
-      - {name: http, containerPort: 9003}
-    volumes:
-      - {name: data, mountPath: /data, perReplica: true}
-  probes:
-    readiness:
-      httpGet: {path: /q/health/ready, port: http}
-      periodSeconds: 1
-      timeoutSeconds: 1
-  strategy:
-    type: Recreate
-YAML
+	{
+		demo_deployment nodes business 4 "$1" 120 "$rolling"
+		echo ---
+		demo_deployment chain validator 4 "$1" 120 '    type: Recreate' "$volume"
+	} >"$FLEET_SPECS/fleet.yaml"
 }
 
 # converged IMAGE: one running container per ordinal of each deployment, on IMAGE, nothing else.

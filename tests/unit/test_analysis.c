@@ -37,13 +37,32 @@ static void compare_and_measure(void **state)
 	assert_int_equal(analysis_measure(1, NAN, SPEC_CMP_GT, 0.05), ANALYSIS_INCONCLUSIVE);
 }
 
+/* A row of analysis_decide's table: the tally so far, the run's count and limits, the verdict. */
+struct decide_row {
+	int s, f, i;		/* successful, failed, inconclusive so far */
+	int count, flimit, ilimit;
+	enum analysis_result want;
+};
+
+static void check_decisions(const struct decide_row *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct analysis_tally tl = { t[i].s, t[i].f, t[i].i };
+		enum analysis_result r = analysis_decide(&tl, t[i].count, t[i].flimit, t[i].ilimit);
+
+		if (r != t[i].want)
+			fail_msg("case %zu: %d successful, %d failed, %d inconclusive of %d with failureLimit %d and "
+				 "inconclusiveLimit %d: %s, want %s",
+				 i, t[i].s, t[i].f, t[i].i, t[i].count, t[i].flimit, t[i].ilimit,
+				 analysis_result_name(r), analysis_result_name(t[i].want));
+	}
+}
+
 static void decision_table(void **state)
 {
-	static const struct {
-		int s, f, i;		/* successful, failed, inconclusive so far */
-		int count, flimit, ilimit;
-		enum analysis_result want;
-	} t[] = {
+	static const struct decide_row t[] = {
 		{ 0, 0, 0, 1, 0, 0, ANALYSIS_RUNNING },
 		{ 1, 0, 0, 1, 0, 0, ANALYSIS_SUCCESSFUL },
 		{ 0, 1, 0, 1, 0, 0, ANALYSIS_FAILED },
@@ -57,16 +76,9 @@ static void decision_table(void **state)
 		{ 5, 0, 0, 5, 0, 0, ANALYSIS_SUCCESSFUL },
 		{ 1, 0, 0, 0, 0, 0, ANALYSIS_SUCCESSFUL },	/* count 0 means one */
 	};
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		struct analysis_tally tl = { t[i].s, t[i].f, t[i].i };
-		enum analysis_result r = analysis_decide(&tl, t[i].count, t[i].flimit, t[i].ilimit);
-
-		if (r != t[i].want)
-			fail_msg("case %zu: %s, want %s", i, analysis_result_name(r), analysis_result_name(t[i].want));
-	}
+	check_decisions(t, sizeof(t) / sizeof(t[0]));
 }
 
 /*
@@ -78,11 +90,7 @@ static void decision_table(void **state)
  */
 static void decision_table_separate_limits(void **state)
 {
-	static const struct {
-		int s, f, i;		/* successful, failed, inconclusive so far */
-		int count, flimit, ilimit;
-		enum analysis_result want;
-	} t[] = {
+	static const struct decide_row t[] = {
 		/* A lenient failureLimit does not lend its tolerance to inconclusive measurements. */
 		{ 1, 0, 1, 5, 3, 0, ANALYSIS_INCONCLUSIVE },
 		{ 0, 3, 1, 5, 3, 0, ANALYSIS_INCONCLUSIVE },
@@ -106,19 +114,9 @@ static void decision_table_separate_limits(void **state)
 		{ 0, 3, 2, 5, 2, 2, ANALYSIS_FAILED },
 		{ 0, 3, 3, 6, 2, 2, ANALYSIS_FAILED },		/* a failure still wins over inconclusive */
 	};
-	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		struct analysis_tally tl = { t[i].s, t[i].f, t[i].i };
-		enum analysis_result r = analysis_decide(&tl, t[i].count, t[i].flimit, t[i].ilimit);
-
-		if (r != t[i].want)
-			fail_msg("case %zu: %d successful, %d failed, %d inconclusive of %d with failureLimit %d and "
-				 "inconclusiveLimit %d: %s, want %s",
-				 i, t[i].s, t[i].f, t[i].i, t[i].count, t[i].flimit, t[i].ilimit,
-				 analysis_result_name(r), analysis_result_name(t[i].want));
-	}
+	check_decisions(t, sizeof(t) / sizeof(t[0]));
 }
 
 static void combine_table(void **state)
@@ -161,6 +159,7 @@ static void query_placeholders(void **state)
 		{ "instances", "127\\\\.0\\\\.0\\\\.1:32768|127\\\\.0\\\\.0\\\\.1:32769" },
 		{ "slot", "" },
 	};
+	/* A query and what it expands to (good), or a query and its error's text (bad). */
 	static const struct {
 		const char *in, *out;
 	} good[] = {
@@ -171,10 +170,7 @@ static void query_placeholders(void **state)
 		{ "{{revision}}{{revision}}", "9a419a41" },
 		{ "a{{slot}}b", "ab" },
 		{ "x{a=\"{\"}", "x{a=\"{\"}" },
-	};
-	static const struct {
-		const char *in, *msg;
-	} bad[] = {
+	}, bad[] = {
 		{ "x{revision=\"{{rev}}\"}", "unknown placeholder '{{rev}}'" },
 		{ "x{revision=\"{{revision\"}", "'{{' without '}}'" },
 		{ "{{}}", "unknown placeholder '{{}}'" },
@@ -194,8 +190,8 @@ static void query_placeholders(void **state)
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		buf_reset(&b);
 		assert_int_equal(analysis_query_expand(&b, bad[i].in, args, ARRAY_SIZE(args), &err), ERR_INVALID);
-		if (strstr(error_msg(err), bad[i].msg) == NULL)
-			fail_msg("case %zu: error '%s' lacks '%s'", i, error_msg(err), bad[i].msg);
+		if (strstr(error_msg(err), bad[i].out) == NULL)
+			fail_msg("case %zu: error '%s' lacks '%s'", i, error_msg(err), bad[i].out);
 		error_clear(&err);
 	}
 	buf_release(&b);

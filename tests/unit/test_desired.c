@@ -12,90 +12,105 @@
 #include "spec.h"
 #include "util.h"
 
+/* A row: one Deployment (its replicas, role, strategy and disruption budget, each inside braces, or
+ * NULL to leave it out; extra is more YAML under spec:) and the budgets the desired state resolves. */
 struct bcase {
 	const char *name;
 	int replicas;
 	const char *role;
-	const char *extra;	/* YAML under spec:, two spaces in */
+	const char *strategy;
+	const char *budget;
+	const char *extra;
 	long surge, unavail;
 	int min_ready;
 };
 
 static const struct bcase cases[] = {
-	{ "rolling defaults: 25 % each, surge rounded up, unavailable down", 6, "business", "", 2, 1, 0 },
-	{ "rolling: counts above 1", 8, "business",
-	  "  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 3, maxUnavailable: 2}}\n", 3, 2, 0 },
-	{ "rolling: percentages, 50 % of 5 surges 3, 40 % of 5 lets 2 go", 5, "business",
-	  "  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 50%, maxUnavailable: 40%}}\n", 3, 2, 0 },
-	{ "rolling: 100 % surge, none unavailable", 4, "business",
-	  "  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 100%, maxUnavailable: 0}}\n", 4, 0, 0 },
-	{ "rolling: the disruption budget's maxUnavailable caps the strategy's", 8, "business",
-	  "  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 4}}\n"
-	  "  disruptionBudget: {maxUnavailable: 1}\n", 1, 1, 0 },
-	{ "rolling: minAvailable 80 % of 5 leaves one to lose", 5, "business",
-	  "  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 3}}\n"
-	  "  disruptionBudget: {minAvailable: 80%}\n", 1, 1, 0 },
-	{ "rolling: minAvailable 4 of 7 leaves three", 7, "business",
-	  "  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 0, maxUnavailable: 5}}\n"
-	  "  disruptionBudget: {minAvailable: 4}\n", 0, 3, 0 },
-	{ "rolling: minAvailable 100 % leaves none down: it surges instead", 3, "business",
-	  "  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 0, maxUnavailable: 1}}\n"
-	  "  disruptionBudget: {minAvailable: 100%}\n", 1, 0, 0 },
-	{ "validators: f = floor((n-1)/3) down at most by default", 7, "validator",
-	  "  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 0, maxUnavailable: 5}}\n", 0, 2, 0 },
-	{ "recreate: the budget's count at a time", 6, "business",
-	  "  strategy: {type: Recreate}\n  disruptionBudget: {maxUnavailable: 2}\n", 0, 2, 0 },
-	{ "recreate: at least one at a time even when the budget allows none", 3, "business",
-	  "  strategy: {type: Recreate}\n  disruptionBudget: {minAvailable: 100%}\n", 0, 1, 0 },
-	{ "minReadySeconds reaches the rollout", 2, "business",
-	  "  minReadySeconds: 7\n", 1, 0, 7 },
+	{ .name = "rolling defaults: 25 % each, surge rounded up, unavailable down", .replicas = 6,
+	  .surge = 2, .unavail = 1 },
+	{ .name = "rolling: counts above 1", .replicas = 8,
+	  .strategy = "type: RollingUpdate, rollingUpdate: {maxSurge: 3, maxUnavailable: 2}", .surge = 3, .unavail = 2 },
+	{ .name = "rolling: percentages, 50 % of 5 surges 3, 40 % of 5 lets 2 go", .replicas = 5,
+	  .strategy = "type: RollingUpdate, rollingUpdate: {maxSurge: 50%, maxUnavailable: 40%}", .surge = 3,
+	  .unavail = 2 },
+	{ .name = "rolling: 100 % surge, none unavailable", .replicas = 4,
+	  .strategy = "type: RollingUpdate, rollingUpdate: {maxSurge: 100%, maxUnavailable: 0}", .surge = 4 },
+	{ .name = "rolling: the disruption budget's maxUnavailable caps the strategy's", .replicas = 8,
+	  .strategy = "type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 4}",
+	  .budget = "maxUnavailable: 1", .surge = 1, .unavail = 1 },
+	{ .name = "rolling: minAvailable 80 % of 5 leaves one to lose", .replicas = 5, .budget = "minAvailable: 80%",
+	  .strategy = "type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 3}", .surge = 1, .unavail = 1 },
+	{ .name = "rolling: minAvailable 4 of 7 leaves three", .replicas = 7, .budget = "minAvailable: 4",
+	  .strategy = "type: RollingUpdate, rollingUpdate: {maxSurge: 0, maxUnavailable: 5}", .unavail = 3 },
+	{ .name = "rolling: minAvailable 100 % leaves none down: it surges instead", .replicas = 3,
+	  .strategy = "type: RollingUpdate, rollingUpdate: {maxSurge: 0, maxUnavailable: 1}",
+	  .budget = "minAvailable: 100%", .surge = 1 },
+	{ .name = "validators: f = floor((n-1)/3) down at most by default", .replicas = 7, .role = "validator",
+	  .strategy = "type: RollingUpdate, rollingUpdate: {maxSurge: 0, maxUnavailable: 5}", .unavail = 2 },
+	{ .name = "recreate: the budget's count at a time", .replicas = 6, .strategy = "type: Recreate",
+	  .budget = "maxUnavailable: 2", .unavail = 2 },
+	{ .name = "recreate: at least one at a time even when the budget allows none", .replicas = 3,
+	  .strategy = "type: Recreate", .budget = "minAvailable: 100%", .unavail = 1 },
+	{ .name = "minReadySeconds reaches the rollout", .replicas = 2, .extra = "  minReadySeconds: 7\n", .surge = 1,
+	  .min_ready = 7 },
 };
 
-static void budgets(void **state)
+/* load_row: the row's Deployment as a spec set, failing the test when it is refused. */
+static void load_row(const struct bcase *c, struct spec_set *set)
 {
-	size_t i;
+	struct spec_diags diags;
+	struct buf y;
 
-	(void)state;
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		const struct bcase *c = &cases[i];
-		struct spec_diags diags;
-		struct spec_set set;
-		struct desired d;
-		struct error *err = NULL;
-		struct buf y;
+	buf_init(&y, 1 << 16);
+	buf_printf(&y,
+		   "apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
+		   "  role: %s\n  replicas: %d\n  template:\n    image: node:1\n",
+		   c->role != NULL ? c->role : "business", c->replicas);
+	if (c->strategy != NULL)
+		buf_printf(&y, "  strategy: {%s}\n", c->strategy);
+	if (c->budget != NULL)
+		buf_printf(&y, "  disruptionBudget: {%s}\n", c->budget);
+	if (c->extra != NULL)
+		buf_printf(&y, "%s", c->extra);
+	spec_diags_init(&diags);
+	spec_set_init(set, NULL, NULL);
+	spec_set_load_buffer(set, "t.yaml", y.data, y.len, &diags);
+	spec_set_finish(set, &diags);
+	if (diags.n > 0)
+		fail_msg("case '%s': the spec is refused: %s: %s", c->name, diags.v[0].path ? diags.v[0].path : "",
+			 diags.v[0].msg);
+	spec_diags_release(&diags);
+	buf_release(&y);
+}
 
-		print_message("case: %s\n", c->name);
-		buf_init(&y, 1 << 16);
-		buf_printf(&y,
-			   "apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
-			   "  role: %s\n  replicas: %d\n  template:\n    image: node:1\n%s",
-			   c->role, c->replicas, c->extra);
-		spec_diags_init(&diags);
-		spec_set_init(&set, NULL, NULL);
-		spec_set_load_buffer(&set, "t.yaml", y.data, y.len, &diags);
-		spec_set_finish(&set, &diags);
-		if (diags.n > 0)
-			fail_msg("case '%s': the spec is refused: %s: %s", c->name, diags.v[0].path ? diags.v[0].path : "", diags.v[0].msg);
-		desired_init(&d);
-		if (desired_build(&d, &set, "t", "c0ffee", NULL, 0, &err) != 0)
-			fail_msg("case '%s': %s", c->name, error_msg(err));
-		assert_int_equal(d.n, 1);
-		if (d.v[0].max_surge != c->surge || d.v[0].max_unavailable != c->unavail)
-			fail_msg("case '%s': surge %ld unavailable %ld, want %ld and %ld", c->name, d.v[0].max_surge,
-				 d.v[0].max_unavailable, c->surge, c->unavail);
-		assert_int_equal(d.v[0].min_ready_seconds, c->min_ready);
-		desired_release(&d);
-		spec_set_release(&set);
-		spec_diags_release(&diags);
-		buf_release(&y);
-	}
+/* One row, run as a test of its own (named after the row). */
+static void budget_row(void **state)
+{
+	const struct bcase *c = *state;
+	struct spec_set set;
+	struct desired d;
+	struct error *err = NULL;
+
+	load_row(c, &set);
+	desired_init(&d);
+	if (desired_build(&d, &set, "t", "c0ffee", NULL, 0, &err) != 0)
+		fail_msg("case '%s': %s", c->name, error_msg(err));
+	assert_int_equal(d.n, 1);
+	if (d.v[0].max_surge != c->surge || d.v[0].max_unavailable != c->unavail)
+		fail_msg("case '%s': surge %ld unavailable %ld, want %ld and %ld", c->name, d.v[0].max_surge,
+			 d.v[0].max_unavailable, c->surge, c->unavail);
+	assert_int_equal(d.v[0].min_ready_seconds, c->min_ready);
+	desired_release(&d);
+	spec_set_release(&set);
 }
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(budgets),
-	};
+	struct CMUnitTest tests[ARRAY_SIZE(cases)];
+	size_t i;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		tests[i] = (struct CMUnitTest){ .name = cases[i].name, .test_func = budget_row,
+						.initial_state = (void *)&cases[i] };
+	return _cmocka_run_group_tests("budgets", tests, ARRAY_SIZE(tests), NULL, NULL);
 }

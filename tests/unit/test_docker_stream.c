@@ -166,29 +166,16 @@ static void create_body_has_every_field(void **state)
 	struct docker_port ports[] = { { 9003, NULL, "127.0.0.1", 19003 }, { 53, "udp", NULL, 0 } };
 	struct docker_mount mounts[] = { { "chain-0", "/data", 0, 0 }, { "/etc/cfg", "/cfg", 1, 1 } };
 	struct docker_healthcheck hc = { test, 10000, 5000, 60000, 3 };
-	struct docker_create_spec s = { 0 };
+	struct docker_create_spec s = {
+		.name = "web-0", .image = "node:1", .env = env, .cmd = cmd, .entrypoint = ep,
+		.labels = labels, .n_labels = 1, .ports = ports, .n_ports = 2, .mounts = mounts, .n_mounts = 2,
+		.memory_bytes = 1 << 30, .nano_cpus = 1500000000, .restart_policy = "unless-stopped",
+		.network = "fleet", .aliases = aliases, .healthcheck = &hc, .stop_timeout_s = 30,
+	};
 	json_t *b, *hcfg;
 	char *text;
 
 	(void)state;
-	s.name = "web-0";
-	s.image = "node:1";
-	s.env = env;
-	s.cmd = cmd;
-	s.entrypoint = ep;
-	s.labels = labels;
-	s.n_labels = 1;
-	s.ports = ports;
-	s.n_ports = 2;
-	s.mounts = mounts;
-	s.n_mounts = 2;
-	s.memory_bytes = 1 << 30;
-	s.nano_cpus = 1500000000;
-	s.restart_policy = "unless-stopped";
-	s.network = "fleet";
-	s.aliases = aliases;
-	s.healthcheck = &hc;
-	s.stop_timeout_s = 30;
 	b = docker_create_body(&s, NULL);
 	assert_non_null(b);
 	hcfg = json_object_get(b, "HostConfig");

@@ -12,6 +12,7 @@
 
 #include "model/desired.h"
 #include "source/envfile.h"
+#include "testfs.h"
 #include "util.h"
 
 static void test_parse_values(void **state)
@@ -60,18 +61,10 @@ static void test_parse_errors(void **state)
 
 /* ---- envfile_apply on a folder, and the revision ---- */
 
-static char dir[64];
-
+/* Writes text to rel under the test's folder. */
 static void write_file(const char *rel, const char *text)
 {
-	char p[256];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, rel);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	assert_int_equal(test_write(test_dir, rel, text), 0);
 }
 
 static const char *SPEC = "apiVersion: auriga.io/v1\n"
@@ -94,36 +87,10 @@ static int load(struct spec_set *set, char rev[SPEC_REVISION_HEX], struct error 
 	spec_set_finish(set, &diags);
 	assert_int_equal(diags.n, 0);
 	spec_diags_release(&diags);
-	rc = envfile_apply(set, envfile_read_dir, dir, err);
+	rc = envfile_apply(set, envfile_read_dir, test_dir, err);
 	if (rc == 0)
 		spec_deployment_revision(spec_set_deployment(set, "web"), rev);
 	return rc;
-}
-
-static int setup(void **state)
-{
-	char p[128];
-
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/auriga-envfile.XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(p, sizeof(p), "%s/conf", dir);
-	return mkdir(p, 0700);
-}
-
-static int teardown(void **state)
-{
-	char p[128];
-
-	(void)state;
-	snprintf(p, sizeof(p), "%s/conf/a.env", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/conf/b.env", dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/conf", dir);
-	rmdir(p);
-	return rmdir(dir);
 }
 
 static void test_apply_merges_and_revision_follows(void **state)
@@ -177,7 +144,7 @@ static void test_apply_errors_name_the_deployment_and_line(void **state)
 	{
 		char p[128];
 
-		snprintf(p, sizeof(p), "%s/conf/b.env", dir);
+		snprintf(p, sizeof(p), "%s/conf/b.env", test_dir);
 		unlink(p);
 	}
 	assert_int_equal(load(&set, rev, &err), ERR_INVALID);
@@ -201,7 +168,7 @@ static void test_apply_refuses_paths_out_of_the_repo(void **state)
 	spec_set_load_buffer(&set, "web.yaml", spec, strlen(spec), &diags);
 	spec_set_finish(&set, &diags);
 	spec_diags_release(&diags);
-	assert_int_equal(envfile_apply(&set, envfile_read_dir, dir, &err), ERR_INVALID);
+	assert_int_equal(envfile_apply(&set, envfile_read_dir, test_dir, &err), ERR_INVALID);
 	assert_string_equal(error_msg(err), "deployment 'web': envFiles[0] 'conf/../../etc/passwd': must be "
 					    "relative to the specs repository, without '..'");
 	error_free(err);
@@ -218,5 +185,5 @@ int main(void)
 		cmocka_unit_test(test_apply_refuses_paths_out_of_the_repo),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

@@ -16,36 +16,8 @@
 #include "buf.h"
 #include "error.h"
 #include "runtime/file.h"
+#include "testfs.h"
 
-static char dir[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/auriga-file.XXXXXX");
-	return mkdtemp(dir) == NULL ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static void put(const char *name, const char *text)
-{
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 static void reads_whole_file_within_bound(void **state)
 {
@@ -54,8 +26,8 @@ static void reads_whole_file_within_bound(void **state)
 	struct buf b;
 
 	(void)state;
-	put("a", "hello\n");
-	snprintf(path, sizeof(path), "%s/a", dir);
+	assert_int_equal(test_write(test_dir, "a", "hello\n"), 0);
+	snprintf(path, sizeof(path), "%s/a", test_dir);
 	buf_init(&b, 64);
 	assert_int_equal(file_read(path, "test file", FILE_REGULAR, &b, &err), 0);
 	assert_string_equal(b.data, "hello\n");
@@ -78,27 +50,27 @@ static void refuses_missing_links_and_non_files(void **state)
 
 	(void)state;
 	buf_init(&b, 64);
-	snprintf(path, sizeof(path), "%s/none", dir);
+	snprintf(path, sizeof(path), "%s/none", test_dir);
 	assert_int_equal(file_read(path, "test file", 0, &b, &err), -ENOENT);
 	assert_non_null(strstr(error_msg(err), "cannot open test file"));
 	error_free(err);
 	err = NULL;
 
 	/* A folder, or a FIFO that would block: not a regular file. */
-	assert_int_equal(file_read(dir, "test file", FILE_REGULAR, &b, &err), ERR_INVALID);
+	assert_int_equal(file_read(test_dir, "test file", FILE_REGULAR, &b, &err), ERR_INVALID);
 	assert_non_null(strstr(error_msg(err), "is not a regular file"));
 	error_free(err);
 	err = NULL;
-	snprintf(path, sizeof(path), "%s/fifo", dir);
+	snprintf(path, sizeof(path), "%s/fifo", test_dir);
 	assert_int_equal(mkfifo(path, 0600), 0);
 	assert_int_equal(file_read(path, "test file", FILE_REGULAR, &b, &err), ERR_INVALID);
 	error_free(err);
 	err = NULL;
 
 	/* A link as the last component, with FILE_NOFOLLOW: refused; without it, followed. */
-	put("real", "x");
-	snprintf(target, sizeof(target), "%s/real", dir);
-	snprintf(path, sizeof(path), "%s/link", dir);
+	assert_int_equal(test_write(test_dir, "real", "x"), 0);
+	snprintf(target, sizeof(target), "%s/real", test_dir);
+	snprintf(path, sizeof(path), "%s/link", test_dir);
 	assert_int_equal(symlink(target, path), 0);
 	assert_int_equal(file_read(path, "test file", FILE_NOFOLLOW, &b, &err), -ELOOP);
 	error_free(err);
@@ -115,8 +87,8 @@ static void read_at_names_the_relative_path(void **state)
 	int fd;
 
 	(void)state;
-	put("rel", "r");
-	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_int_equal(test_write(test_dir, "rel", "r"), 0);
+	fd = open(test_dir, O_RDONLY | O_DIRECTORY);
 	assert_true(fd >= 0);
 	buf_init(&b, 8);
 	assert_int_equal(file_read_at(fd, "rel", "env file", FILE_REGULAR, &b, &err), 0);
@@ -130,7 +102,7 @@ static void read_at_names_the_relative_path(void **state)
 
 static int count_entries(void)
 {
-	DIR *d = opendir(dir);
+	DIR *d = opendir(test_dir);
 	struct dirent *e;
 	int n = 0;
 
@@ -150,7 +122,7 @@ static void replace_is_whole_and_leaves_nothing_behind(void **state)
 	struct stat st;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/state.json", dir);
+	snprintf(path, sizeof(path), "%s/state.json", test_dir);
 	assert_int_equal(file_replace(path, "state file", "{\"a\":1}", 7, 0600, &err), 0);
 	assert_int_equal(file_replace(path, "state file", "{}", 2, 0600, &err), 0);
 	buf_init(&b, 64);
@@ -186,10 +158,10 @@ static void trim_end_drops_only_what_it_is_told(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(reads_whole_file_within_bound, setup, teardown),
-		cmocka_unit_test_setup_teardown(refuses_missing_links_and_non_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(read_at_names_the_relative_path, setup, teardown),
-		cmocka_unit_test_setup_teardown(replace_is_whole_and_leaves_nothing_behind, setup, teardown),
+		TEST_IN_DIR(reads_whole_file_within_bound),
+		TEST_IN_DIR(refuses_missing_links_and_non_files),
+		TEST_IN_DIR(read_at_names_the_relative_path),
+		TEST_IN_DIR(replace_is_whole_and_leaves_nothing_behind),
 		cmocka_unit_test(trim_end_drops_only_what_it_is_told),
 	};
 

@@ -34,6 +34,15 @@ static char *note_text(const char *commit, enum status_phase ph, int64_t at)
 	return t;
 }
 
+/* Writes the note of a status in phase ph observed at at on commit, under ref. */
+static void write_note(const char *ref, const char *commit, enum status_phase ph, int64_t at)
+{
+	char *t = note_text(commit, ph, at);
+
+	assert_int_equal(notes_write(repo, ref, commit, t, NULL), 0);
+	free(t);
+}
+
 static int setup(void **state)
 {
 	char cmd[512];
@@ -88,13 +97,9 @@ static void expect_note(const char *ref, const char *commit, int64_t at)
 
 static void merge_keeps_both_sides(void **state)
 {
-	char *t;
-
 	(void)state;
 	/* A common base, then each side notes a different commit and both note commits[0]. */
-	t = note_text(commits[0], STATUS_PROGRESSING, 1000);
-	assert_int_equal(notes_write(repo, "refs/notes/ours", commits[0], t, NULL), 0);
-	free(t);
+	write_note("refs/notes/ours", commits[0], STATUS_PROGRESSING, 1000);
 	{
 		git_oid base;
 		git_reference *ref = NULL;
@@ -103,18 +108,10 @@ static void merge_keeps_both_sides(void **state)
 		assert_int_equal(git_reference_create(&ref, repo, "refs/notes/theirs", &base, 1, NULL), 0);
 		git_reference_free(ref);
 	}
-	t = note_text(commits[1], STATUS_HEALTHY, 2000);
-	assert_int_equal(notes_write(repo, "refs/notes/ours", commits[1], t, NULL), 0);
-	free(t);
-	t = note_text(commits[0], STATUS_HEALTHY, 1500);
-	assert_int_equal(notes_write(repo, "refs/notes/ours", commits[0], t, NULL), 0);
-	free(t);
-	t = note_text(commits[2], STATUS_FAILED, 3000);
-	assert_int_equal(notes_write(repo, "refs/notes/theirs", commits[2], t, NULL), 0);
-	free(t);
-	t = note_text(commits[0], STATUS_DEGRADED, 1800);
-	assert_int_equal(notes_write(repo, "refs/notes/theirs", commits[0], t, NULL), 0);
-	free(t);
+	write_note("refs/notes/ours", commits[1], STATUS_HEALTHY, 2000);
+	write_note("refs/notes/ours", commits[0], STATUS_HEALTHY, 1500);
+	write_note("refs/notes/theirs", commits[2], STATUS_FAILED, 3000);
+	write_note("refs/notes/theirs", commits[0], STATUS_DEGRADED, 1800);
 
 	/* Theirs brings commits[2] and a newer note on commits[0]. */
 	assert_int_equal(notes_merge(repo, "refs/notes/ours", "refs/notes/theirs", NULL), 2);

@@ -363,6 +363,17 @@ static void fsm_counts_and_messages(void **state)
 	assert_int_equal(f.st.ready_since_ms, 2110);
 }
 
+/* The timing probe_params_from_spec gave p: its delay, period and timeout (ms) and thresholds. */
+static void expect_timing(const struct probe_params *p, int64_t delay, int64_t period, int64_t timeout,
+			  int success, int failure)
+{
+	assert_int_equal(p->initial_delay_ms, delay);
+	assert_int_equal(p->period_ms, period);
+	assert_int_equal(p->timeout_ms, timeout);
+	assert_int_equal(p->success_threshold, success);
+	assert_int_equal(p->failure_threshold, failure);
+}
+
 static void params_from_spec(void **state)
 {
 	struct spec_probe sp;
@@ -381,21 +392,13 @@ static void params_from_spec(void **state)
 	sp.failure_threshold = 2;
 	probe_params_from_spec(&p, &sp);
 	assert_int_equal(p.configured, 1);
-	assert_int_equal(p.initial_delay_ms, 60000);
-	assert_int_equal(p.period_ms, 30000);
-	assert_int_equal(p.timeout_ms, 5000);
-	assert_int_equal(p.success_threshold, 1);
-	assert_int_equal(p.failure_threshold, 2);
+	expect_timing(&p, 60000, 30000, 5000, 1, 2);
 
 	/* Unset numbers take Kubernetes' defaults. */
 	memset(&sp, 0, sizeof(sp));
 	sp.kind = SPEC_PROBE_TCP;
 	probe_params_from_spec(&p, &sp);
-	assert_int_equal(p.initial_delay_ms, 0);
-	assert_int_equal(p.period_ms, 10000);
-	assert_int_equal(p.timeout_ms, 1000);
-	assert_int_equal(p.success_threshold, 1);
-	assert_int_equal(p.failure_threshold, 3);
+	expect_timing(&p, 0, 10000, 1000, 1, 3);
 }
 
 static void names(void **state)

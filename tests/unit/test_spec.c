@@ -14,6 +14,7 @@
 #include "schema.h"
 #include "source/specdir.h"
 #include "spec.h"
+#include "testfs.h"
 
 #define DEP(name, extra)                            \
 	"apiVersion: auriga.io/v1\n"               \
@@ -612,13 +613,10 @@ static void units(void **state)
 
 /* ---- files ---- */
 
-static void write_file(const char *path, const char *text)
+/* Writes text to rel under dir, making the folders on the way. */
+static void write_file(const char *dir, const char *rel, const char *text)
 {
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	assert_int_equal(test_write(dir, rel, text), 0);
 }
 
 static void directory_walk_and_its_bound(void **state)
@@ -631,20 +629,14 @@ static void directory_walk_and_its_bound(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sub", dir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/.hidden", dir);
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/.hidden/x.yaml", dir);
-	write_file(path, "junk: [\n");
-	snprintf(path, sizeof(path), "%s/readme.md", dir);
-	write_file(path, "junk: [\n");
+	write_file(dir, ".hidden/x.yaml", "junk: [\n");
+	write_file(dir, "readme.md", "junk: [\n");
 	for (i = 0; i < 4; i++) {
 		char yaml[512];
 
-		snprintf(path, sizeof(path), "%s/sub/d%d.%s", dir, i, i % 2 ? "yml" : "yaml");
+		snprintf(path, sizeof(path), "sub/d%d.%s", i, i % 2 ? "yml" : "yaml");
 		snprintf(yaml, sizeof(yaml), DEP("d%d", ""), i);
-		write_file(path, yaml);
+		write_file(dir, path, yaml);
 	}
 	spec_diags_init(&d);
 	spec_set_init(&set, NULL, NULL);
@@ -663,19 +655,7 @@ static void directory_walk_and_its_bound(void **state)
 	assert_non_null(strstr(d.v[0].msg, "more than the limit of 3 spec files"));
 	done(&set, &d);
 
-	for (i = 0; i < 4; i++) {
-		snprintf(path, sizeof(path), "%s/sub/d%d.%s", dir, i, i % 2 ? "yml" : "yaml");
-		unlink(path);
-	}
-	snprintf(path, sizeof(path), "%s/.hidden/x.yaml", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/readme.md", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/.hidden", dir);
-	rmdir(path);
-	snprintf(path, sizeof(path), "%s/sub", dir);
-	rmdir(path);
-	rmdir(dir);
+	assert_int_equal(test_rmtree(dir), 0);
 }
 
 static void example_fleet_validates(void **state)

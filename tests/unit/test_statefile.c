@@ -11,38 +11,11 @@
 #include <unistd.h>
 
 #include "engine/statefile.h"
+#include "testfs.h"
 #include "util.h"
 
 #define REV_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define REV_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-
-static char dir[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/auriga-statefile.XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[512];
-
-	(void)state;
-	while (d && (e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	if (d)
-		closedir(d);
-	rmdir(dir);
-	return 0;
-}
 
 static void tmpl_of(struct desired_tmpl *t, const char *image)
 {
@@ -73,7 +46,7 @@ static void round_trip(void **state)
 	json_t *a, *b;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/state.json", dir);
+	snprintf(path, sizeof(path), "%s/state.json", test_dir);
 	statefile_init(&s, path);
 	tmpl_of(&t, "auriga-demo-node:v1");
 	statefile_set_healthy(&s, "validators", REV_A, &t, "c1", 1000);
@@ -116,13 +89,13 @@ static void save_leaves_no_temporary(void **state)
 	int n = 0;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/state.json", dir);
+	snprintf(path, sizeof(path), "%s/state.json", test_dir);
 	statefile_init(&s, path);
 	statefile_get(&s, "x", 1);
 	assert_int_equal(statefile_save(&s, &err), 0);
 	statefile_remove(&s, "x");
 	assert_int_equal(statefile_save(&s, &err), 0);
-	d = opendir(dir);
+	d = opendir(test_dir);
 	while ((e = readdir(d)) != NULL)
 		if (e->d_name[0] != '.') {
 			assert_string_equal(e->d_name, "state.json");
@@ -141,11 +114,11 @@ static void missing_is_empty_and_corrupt_is_an_error(void **state)
 	FILE *f;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/none.json", dir);
+	snprintf(path, sizeof(path), "%s/none.json", test_dir);
 	statefile_init(&s, NULL);
 	assert_int_equal(statefile_load(&s, path, &err), 0);
 	assert_int_equal(s.n, 0);
-	snprintf(path, sizeof(path), "%s/bad.json", dir);
+	snprintf(path, sizeof(path), "%s/bad.json", test_dir);
 	f = fopen(path, "w");
 	fputs("{\"version\": 1, \"deployments\": {\"x\": {\"healthy\": {\"revision\": 5}}}}", f);
 	fclose(f);
@@ -170,7 +143,7 @@ static void progress_survives_a_reload(void **state)
 	char path[128];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/state.json", dir);
+	snprintf(path, sizeof(path), "%s/state.json", test_dir);
 	statefile_init(&s, path);
 	assert_int_equal(statefile_progress(&s, "business", REV_A), 0);
 	statefile_set_progress(&s, "business", REV_A, 1700000000123);
@@ -215,10 +188,10 @@ static void progress_survives_a_reload(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(save_leaves_no_temporary, setup, teardown),
-		cmocka_unit_test_setup_teardown(missing_is_empty_and_corrupt_is_an_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(progress_survives_a_reload, setup, teardown),
+		TEST_IN_DIR(round_trip),
+		TEST_IN_DIR(save_leaves_no_temporary),
+		TEST_IN_DIR(missing_is_empty_and_corrupt_is_an_error),
+		TEST_IN_DIR(progress_survives_a_reload),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

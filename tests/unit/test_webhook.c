@@ -104,60 +104,65 @@ static void signed_github(struct hdrs *h, char *sig, size_t n, const char *body,
 
 static void test_github_table(void **state)
 {
+	/* How a row spoils the signature before delivery. */
+	enum tamper { T_NONE, T_WRONG, T_MISSING, T_SHA1_ONLY, T_NO_PREFIX, T_SHORT_HEX };
+	static const char main_push[] = "{\"ref\":\"refs/heads/main\"}";
 	static const struct {
 		const char *desc;
-		const char *event;
-		const char *body;
-		int tamper;	/* 0 none, 1 wrong signature, 2 no signature, 3 SHA-1 only, 4 no prefix, 5 short hex */
+		const char *event;	/* NULL: push */
+		const char *body;	/* NULL: a push to main */
+		enum tamper tamper;
 		int status;
 		int trigger;
 	} cases[] = {
-		{ "push to main", "push", "{\"ref\":\"refs/heads/main\",\"after\":\"aaaa\"}", 0, 202, 1 },
-		{ "push to another branch", "push", "{\"ref\":\"refs/heads/dev\"}", 0, 200, 0 },
-		{ "push of a tag", "push", "{\"ref\":\"refs/tags/main\"}", 0, 200, 0 },
-		{ "branch with main as prefix", "push", "{\"ref\":\"refs/heads/main2\"}", 0, 200, 0 },
-		{ "other event", "issues", "{\"ref\":\"refs/heads/main\"}", 0, 200, 0 },
-		{ "malformed JSON", "push", "{\"ref\": ", 0, 400, 0 },
-		{ "JSON not an object", "push", "[1,2]", 0, 400, 0 },
-		{ "ref not a string", "push", "{\"ref\":7}", 0, 400, 0 },
-		{ "wrong signature", "push", "{\"ref\":\"refs/heads/main\"}", 1, 401, 0 },
-		{ "missing signature", "push", "{\"ref\":\"refs/heads/main\"}", 2, 401, 0 },
-		{ "SHA-1 only", "push", "{\"ref\":\"refs/heads/main\"}", 3, 401, 0 },
-		{ "signature without sha256=", "push", "{\"ref\":\"refs/heads/main\"}", 4, 401, 0 },
-		{ "truncated signature", "push", "{\"ref\":\"refs/heads/main\"}", 5, 401, 0 },
+		{ .desc = "push to main", .body = "{\"ref\":\"refs/heads/main\",\"after\":\"aaaa\"}", .status = 202,
+		  .trigger = 1 },
+		{ .desc = "push to another branch", .body = "{\"ref\":\"refs/heads/dev\"}", .status = 200 },
+		{ .desc = "push of a tag", .body = "{\"ref\":\"refs/tags/main\"}", .status = 200 },
+		{ .desc = "branch with main as prefix", .body = "{\"ref\":\"refs/heads/main2\"}", .status = 200 },
+		{ .desc = "other event", .event = "issues", .status = 200 },
+		{ .desc = "malformed JSON", .body = "{\"ref\": ", .status = 400 },
+		{ .desc = "JSON not an object", .body = "[1,2]", .status = 400 },
+		{ .desc = "ref not a string", .body = "{\"ref\":7}", .status = 400 },
+		{ .desc = "wrong signature", .tamper = T_WRONG, .status = 401 },
+		{ .desc = "missing signature", .tamper = T_MISSING, .status = 401 },
+		{ .desc = "SHA-1 only", .tamper = T_SHA1_ONLY, .status = 401 },
+		{ .desc = "signature without sha256=", .tamper = T_NO_PREFIX, .status = 401 },
+		{ .desc = "truncated signature", .tamper = T_SHORT_HEX, .status = 401 },
 	};
 	struct webhook *w = new_hook();
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *body = cases[i].body != NULL ? cases[i].body : main_push;
 		struct webhook_result res;
 		struct hdrs h;
 		char sig[80], id[16];
 
 		snprintf(id, sizeof(id), "t-%zu", i);
-		signed_github(&h, sig, sizeof(sig), cases[i].body, id, cases[i].event);
+		signed_github(&h, sig, sizeof(sig), body, id, cases[i].event != NULL ? cases[i].event : "push");
 		switch (cases[i].tamper) {
-		case 1:
+		case T_WRONG:
 			sig[10] = sig[10] == '0' ? '1' : '0';
 			break;
-		case 2:
+		case T_MISSING:
 			h.kv[0] = "X-Other";
 			break;
-		case 3:
+		case T_SHA1_ONLY:
 			h.kv[0] = "X-Hub-Signature";
 			h.kv[1] = "sha1=0123456789abcdef0123456789abcdef01234567";
 			break;
-		case 4:
+		case T_NO_PREFIX:
 			h.kv[1] = sig + 7;
 			break;
-		case 5:
+		case T_SHORT_HEX:
 			sig[40] = '\0';
 			break;
-		default:
+		case T_NONE:
 			break;
 		}
-		deliver(w, WEBHOOK_GITHUB, &h, cases[i].body, &res);
+		deliver(w, WEBHOOK_GITHUB, &h, body, &res);
 		print_message("# %s: %d %s\n", cases[i].desc, res.status, res.reason);
 		assert_int_equal(res.status, cases[i].status);
 		assert_int_equal(res.trigger, cases[i].trigger);

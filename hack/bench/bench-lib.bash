@@ -1,0 +1,45 @@
+# Shared by the benchmarks (sourced; BENCH_NAME names the one running in its messages): the tree's
+# top (top) and the auriga binary (auriga, or AURIGA_BIN), a free port, the demo images each needs,
+# the lock that keeps fleet runs one at a time, and an NGINX configuration that serves static files
+# beside the controller.
+BENCH_NAME=${BENCH_NAME:-$(basename "$0" .sh)}
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+auriga=${AURIGA_BIN:-$top/build/auriga}
+
+# free_port: a free TCP port on 127.0.0.1.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# bench_need_images IMAGE...: each image is present, or the benchmark stops saying which is not.
+bench_need_images() {
+	local img
+	for img in "$@"; do
+		docker image inspect "$img" >/dev/null 2>&1 || { echo "$BENCH_NAME: no image $img (make images)" >&2; exit 1; }
+	done
+}
+
+# bench_fleet_lock: holds /tmp/auriga-fleet.lock on fd 9 (other fleet runs, end-to-end tests and
+# benchmarks, would share the two cores: one at a time); stops after 900 s of waiting.
+bench_fleet_lock() {
+	exec 9>/tmp/auriga-fleet.lock
+	flock -w 900 9 || { echo "$BENCH_NAME: the fleet lock stayed busy" >&2; exit 1; }
+}
+
+# static_nginx_conf DIR PORT WORKERS: an nginx.conf (for `nginx -p DIR`) with WORKERS workers that
+# serves DIR/www as text on 127.0.0.1:PORT, its pid in DIR and its error log in DIR/logs.
+static_nginx_conf() {
+	cat <<NGINX
+worker_processes $3;
+pid $1/nginx.pid;
+error_log $1/logs/error.log;
+events { worker_connections 256; }
+http {
+	access_log off;
+	default_type text/plain;
+	server {
+		listen 127.0.0.1:$2;
+		root $1/www;
+		location / { }
+	}
+}
+NGINX
+}

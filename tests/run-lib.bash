@@ -1,0 +1,122 @@
+# Shared by the integration and end-to-end tests that drive the auriga binary (sourced after
+# tests/lib.sh): the demo images they need, one-shot commands under the test's instance, a specs
+# repository to commit to, a daemon (`auriga run`) started and stopped, and readers of its /metrics.
+
+# need_images TAG...: auriga-demo-node:TAG is present for each TAG, or the test fails at once.
+need_images() {
+	local tag
+	for tag in "$@"; do
+		if ! docker image inspect "auriga-demo-node:$tag" >/dev/null 2>&1; then
+			diag "image auriga-demo-node:$tag is missing (hack/build-images.sh builds it)"
+			fail "test images present"
+			exit 1
+		fi
+	done
+}
+
+# engine_instance NAME: this test's instance (INST, it-NAME-PID), its state folder (STATE) and its
+# specs folder (SPECS), both made.
+engine_instance() {
+	INST=it-$1-$$
+	STATE=$TEST_TMP/state
+	SPECS=$TEST_TMP/specs
+	mkdir -p "$SPECS" "$STATE"
+}
+
+# auriga_cmd CMD ARGS...: runs `auriga CMD` under the test's $INST and $STATE, labelled as this run's.
+auriga_cmd() {
+	local cmd=$1
+	shift
+	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" "$@"
+}
+
+# specs_repo: a bare repository at $REMOTE (branch main) and a work tree at $WORK that pushes to it.
+specs_repo() {
+	REMOTE=$TEST_TMP/remote.git
+	WORK=$TEST_TMP/work
+	git init -q --bare -b main "$REMOTE"
+	git init -q -b main "$WORK"
+	git -C "$WORK" remote add origin "$REMOTE"
+}
+
+# commit MESSAGE: commits the work tree and pushes it to $REMOTE; prints the new commit.
+commit() {
+	git -C "$WORK" add -A
+	git -C "$WORK" -c user.name=t -c user.email=t@example.com commit -qm "$1"
+	git -C "$WORK" push -q origin main
+	git -C "$WORK" rev-parse HEAD
+}
+
+# web_yaml NAME IMAGE: a Deployment of two demo nodes on IMAGE with a progress deadline of 6 s, ready
+# once /q/health/ready answers (probed every second, two misses fail it).
+web_yaml() {
+	cat <<EOF
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata: {name: $1}
+spec:
+  replicas: 2
+  progressDeadlineSeconds: 6
+  template:
+    image: $2
+    ports: [{name: http, containerPort: 9003}]
+  probes:
+    readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}
+EOF
+}
+
+# cluster_yaml NAME: a Cluster named NAME that sets nothing.
+cluster_yaml() {
+	printf 'apiVersion: auriga.io/v1\nkind: Cluster\nmetadata: {name: %s}\nspec: {}\n' "$1"
+}
+
+# listen_port: a free port for the daemon's HTTP surface (RUN_PORT) and its URL (RUN_URL).
+listen_port() {
+	RUN_PORT=$(free_port)
+	RUN_URL=http://127.0.0.1:$RUN_PORT
+}
+
+# run_start LOG ARGS...: starts `auriga run ARGS` in the background, labelled as this run's, its
+# output in LOG; sets RUN_PID and RUN_LOG. The daemon is stopped when the test ends.
+run_start() {
+	RUN_LOG=$1
+	shift
+	"$AURIGA_BIN" run --extra-labels "$TEST_LABEL" "$@" >"$RUN_LOG" 2>&1 &
+	RUN_PID=$!
+	on_exit "kill -TERM $RUN_PID 2>/dev/null; wait $RUN_PID 2>/dev/null"
+}
+
+# run_stop DESC: sends SIGTERM to the daemon and checks its exit status is 0 (a sanitizer report
+# or a crash at shutdown must not pass unseen).
+run_stop() {
+	kill -TERM "$RUN_PID"
+	wait "$RUN_PID"
+	expect_eq "$1" 0 "$?"
+}
+
+# await DESC SECONDS CMD...: checks that CMD comes true within SECONDS; the daemon's log tail when not,
+# then await_failed when the test defines it (to say more, or to stop).
+await() {
+	local desc=$1 secs=$2
+	shift 2
+	if wait_for "$secs" "$@"; then
+		ok "$desc"
+	else
+		fail "$desc"
+		tail -n 15 "$RUN_LOG" | while read -r l; do diag "$l"; done
+		if declare -F await_failed >/dev/null; then await_failed; fi
+	fi
+}
+
+# metrics_scrape: GETs $RUN_URL/metrics into $TEST_TMP/metrics.
+metrics_scrape() { curl -sf --max-time 5 "$RUN_URL/metrics" >"$TEST_TMP/metrics"; }
+# metric SERIES: the value of one exact series (name and labels as rendered) now, or 0 when absent.
+metric() {
+	metrics_scrape >/dev/null 2>&1
+	awk -v s="$1" 'index($0, s " ") == 1 { v = $NF } END { print (v == "" ? 0 : v) }' "$TEST_TMP/metrics"
+}
+metric_is() { [ "$(metric "$1")" = "$2" ]; }
+# metric_above SERIES N: the series is above N now.
+metric_above() { awk -v v="$(metric "$1")" -v n="$2" 'BEGIN { exit !(v > n) }'; }
+# metric_reaches SERIES N: the series is at least N now.
+metric_reaches() { awk -v v="$(metric "$1")" -v n="$2" 'BEGIN { exit !(v >= n) }'; }
