@@ -24,8 +24,15 @@ cid() {
 run() {
 	local cmd=$1
 	shift
-	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" "$@"
+	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" \
+		--policy-file "$TEST_TMP/policy.yaml" "$@"
 }
+
+# The operator's policy allows what this test asks for: privileged containers and the foreign network.
+cat >"$TEST_TMP/policy.yaml" <<EOF
+privileged: true
+networks: [$FOREIGN]
+EOF
 
 cat >"$SPECS/cluster.yaml" <<EOF
 apiVersion: auriga.io/v1
