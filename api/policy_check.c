@@ -150,11 +150,11 @@ static void check_network(struct pcheck *pc, enum spec_kind k, const struct spec
 
 static void check_image(struct pcheck *pc, enum spec_kind k, const struct spec_meta *m, const char *image)
 {
-	size_t i;
-
 	if (image == NULL)
 		return;
 	if (pc->p->images_set) {
+		size_t i;
+
 		for (i = 0; i < pc->p->n_images; i++)
 			if (str_has_prefix(image, pc->p->images[i]))
 				break;
