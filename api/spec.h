@@ -142,8 +142,12 @@ struct spec_cluster {
 	struct spec_router router;
 	char *notes_ref;			/* NULL: the operator's notes ref (refs/notes/auriga) */
 	int push_notes;				/* -1: the operator's setting (push) */
-	int allow_privileged;			/* default 0 */
-	int allow_host_bind_mounts;		/* default 0 */
+	/*
+	 * The Cluster narrows the operator's policy (policy.h), never widens it:
+	 * -1 when it says nothing; after spec_set_finish, what is in force.
+	 */
+	int allow_privileged;
+	int allow_host_bind_mounts;
 };
 
 /* ---- the container template (Deployment and Job) ---- */
@@ -189,6 +193,8 @@ struct spec_container {
 	size_t n_labels;
 	char *network;		/* Docker network name; NULL = the engine's default */
 	int privileged;
+	char **cap_add;		/* capabilities.add: Linux capabilities added (policy: capabilities) */
+	size_t n_cap_add;
 	char *user;
 };
 
@@ -335,6 +341,7 @@ struct spec_analysis_template {
 /* ---- the set ---- */
 
 struct spec_schemas;	/* the CRD schemas, see schema.h */
+struct spec_policy;	/* the operator's policy, see policy.h */
 
 struct spec_set {
 	struct spec_cluster **clusters;	/* after spec_set_finish: exactly one (a default if none) */
@@ -347,6 +354,12 @@ struct spec_set {
 	size_t n_jobs;
 	struct spec_analysis_template **analysis_templates;
 	size_t n_analysis_templates;
+	/*
+	 * The operator's policy spec_set_finish checks against (NULL: the built-in
+	 * one, denying every escalation); set it before, and keep it alive as long
+	 * as the set.
+	 */
+	const struct spec_policy *policy;
 	/* private */
 	const struct spec_schemas *schemas;
 	struct spec_priv *priv;

@@ -1,5 +1,6 @@
 /* Semantic checks a schema cannot express: references, dependsOn cycles, port clashes, budgets, policy. */
 #include "buf.h"
+#include "policy.h"
 #include "spec.h"
 #include "spec_internal.h"
 #include "util.h"
@@ -216,17 +217,8 @@ static void check_template(struct checker *c, enum spec_kind k, const struct spe
 			snprintf(path, sizeof(path), "spec.template.volumes[%zu].perReplica", i);
 			ERR(c, k, m, path, "a Job has no replicas");
 		}
-		if (v->host_path && !c->cluster->allow_host_bind_mounts) {
-			snprintf(path, sizeof(path), "spec.template.volumes[%zu].hostPath", i);
-			ERR(c, k, m, path,
-			    "host bind mounts are refused by policy (Cluster spec.policy."
-			    "allowHostBindMounts is false)");
-		}
 	}
-	if (t->privileged && !c->cluster->allow_privileged)
-		ERR(c, k, m, "spec.template.privileged",
-		    "privileged containers are refused by policy (Cluster spec.policy."
-		    "allowPrivileged is false)");
+	/* Privileged, host paths, networks, capabilities, images and resources: policy_check.c. */
 }
 
 /* ---- Deployment ---- */
@@ -685,6 +677,7 @@ size_t spec_set_check(struct spec_set *set, struct spec_diags *diags)
 	for (i = 0; i < set->n_deployments; i++)
 		c.phase[i] = spec_deployment_phase_index(set, set->deployments[i]);
 	check_cluster(&c);
+	spec_policy_check(set->policy, set, diags);
 	for (i = 0; i < set->n_deployments; i++)
 		if (!set->deployments[i]->meta.invalid)
 			check_deployment(&c, i);

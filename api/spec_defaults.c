@@ -46,8 +46,7 @@ static void cluster_defaults(struct spec_cluster *c)
 	if (c->router.listen_address == NULL)
 		c->router.listen_address = xstrdup("127.0.0.1");
 	/* notes_ref and push_notes stay unset when the Cluster says nothing: the operator's settings decide then. */
-	DEF(c->allow_privileged, 0);
-	DEF(c->allow_host_bind_mounts, 0);
+	/* allow_privileged and allow_host_bind_mounts are resolved against the operator's policy (policy.c). */
 }
 
 static int kv_cmp(const void *a, const void *b)

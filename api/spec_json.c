@@ -95,6 +95,9 @@ static json_t *container_json(const struct spec_container *c)
 	json_object_set_new(o, "network", jstr(c->network));
 	json_object_set_new(o, "privileged", json_boolean(c->privileged));
 	json_object_set_new(o, "user", jstr(c->user));
+	/* Only when set, so that templates adding none keep the revision they had before the field. */
+	if (c->n_cap_add)
+		json_object_set_new(o, "capAdd", jstrv(c->cap_add, c->n_cap_add));
 	return o;
 }
 

@@ -20,6 +20,7 @@
 #include "runtime/loop.h"
 #include "source/gitsrc.h"
 #include "source/gitsrc_worker.h"
+#include "source/policy_file.h"
 #include "status/metrics.h"
 #include "status/notes.h"
 #include "status/status.h"
@@ -49,6 +50,8 @@ struct daemon {
 	char *commit;			/* the commit being applied */
 	char *notes_ref;		/* its Cluster's notes ref, NULL when it names none */
 	int notes_push;			/* its Cluster's status.push, -1 when it says nothing */
+	struct spec_policy *policy;	/* the operator's policy every load is checked against */
+	char *refused;			/* the last commit refused (noted once, not reloaded) */
 	int loaded;
 	int stopping;
 	/* What the HTTP threads read. */
@@ -270,11 +273,43 @@ static void set_specs(struct daemon *dm, struct spec_set *set, const char *commi
 	log_info(COMPONENT, "specs loaded", "commit", commit[0] ? commit : dm->folder, (char *)NULL);
 }
 
+/*
+ * A commit whose specs do not load (a syntax error, a field the operator's
+ * policy refuses) is noted too, with every problem, so that its author reads
+ * why it was not applied where the other statuses are; the engine stays on
+ * the last good commit.
+ */
+static void note_refused(struct daemon *dm, const char *commit, const char *problems)
+{
+	struct fleet_status s;
+	struct error *err = NULL;
+	char *text = NULL;
+
+	free(dm->refused);
+	dm->refused = xstrdup(commit);
+	if (dm->worker == NULL)
+		return;
+	status_init(&s);
+	s.commit = xstrdup(commit);
+	s.phase = STATUS_FAILED;
+	s.summary = xstrdup("refused: the specs at this commit do not load, nothing was applied");
+	s.observed_at = wall_ms();
+	s.source_error = xstrdup(problems && problems[0] ? problems : "the specs do not load");
+	if (status_render_note(&s, &text, &err) < 0)
+		log_warn(COMPONENT, "cannot render the status note", "error", error_msg(err), (char *)NULL);
+	else
+		gitsrc_worker_post_note(dm->worker, commit, text, dm->notes_ref, dm->notes_push);
+	free(text);
+	error_free(err);
+	status_release(&s);
+}
+
 static void on_report(void *arg, struct gitsrc_report *r)
 {
 	struct daemon *dm = arg;
 	struct spec_set *set = NULL;
 	struct error *err = NULL;
+	char *problems = NULL;
 
 	if (r->job == GITSRC_JOB_NOTE) {
 		auriga_metrics_git_push(metrics_of(dm), (double)r->duration_ms / 1000.0, r->ok);
@@ -290,16 +325,23 @@ static void on_report(void *arg, struct gitsrc_report *r)
 	}
 	if (dm->loaded && dm->commit && strcmp(dm->commit, r->fetch.commit) == 0)
 		goto out;
+	if (dm->refused && strcmp(dm->refused, r->fetch.commit) == 0)
+		goto out;
 	/* A snapshot that does not load keeps the engine on the last good one (and prune off it). */
-	if (engine_cli_load_snapshot(dm->src, r->fetch.commit, config_str(dm->cfg, CFG_REPO_PATH), &set, &err) < 0) {
+	if (engine_cli_load_snapshot(dm->src, r->fetch.commit, config_str(dm->cfg, CFG_REPO_PATH), dm->policy, &set,
+				     &problems, &err) < 0) {
 		log_error(COMPONENT, "the specs at this commit do not load", "commit", r->fetch.commit, "error",
 			  error_msg(err), (char *)NULL);
 		auriga_metrics_error(metrics_of(dm), "spec");
+		/* Only the specs' own problems are final for this commit; a failed read is tried again. */
+		if (problems)
+			note_refused(dm, r->fetch.commit, problems);
 		error_free(err);
 		goto out;
 	}
 	set_specs(dm, set, r->fetch.commit);
 out:
+	free(problems);
 	gitsrc_report_free(r);
 }
 
@@ -316,6 +358,7 @@ static void folder_poll(struct loop *l, void *arg)
 	dm->folder_timer = loop_timer_add(dm->loop, config_ms(dm->cfg, CFG_POLL_INTERVAL), folder_poll, dm);
 	engine_cli_init(&cli);
 	cli.path = dm->folder;
+	cli.policy = dm->policy;
 	if (engine_cli_load(&cli, &set, &err) < 0) {
 		log_error(COMPONENT, "the specs do not load", "path", dm->folder, "error", error_msg(err), (char *)NULL);
 		auriga_metrics_error(metrics_of(dm), "spec");
@@ -469,6 +512,7 @@ static int run_check(struct daemon *dm)
 
 		engine_cli_init(&c);
 		c.path = dm->folder;
+		c.policy = dm->policy;
 		rc = engine_cli_load(&c, &set, &err);
 		engine_cli_release(&c);
 	} else {
@@ -481,7 +525,8 @@ static int run_check(struct daemon *dm)
 		if (rc == 0)
 			rc = gitsrc_fetch(src, &fr, &err);
 		if (rc == 0)
-			rc = engine_cli_load_snapshot(src, fr.commit, config_str(dm->cfg, CFG_REPO_PATH), &set, &err);
+			rc = engine_cli_load_snapshot(src, fr.commit, config_str(dm->cfg, CFG_REPO_PATH), dm->policy, &set,
+						      NULL, &err);
 		gitsrc_fetch_result_release(&fr);
 	}
 	if (rc < 0 || set == NULL) {
@@ -552,6 +597,12 @@ int cmd_run(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	/* The operator's policy is read once: a new one takes a restart, like the Docker endpoint. */
+	if (policy_file_load(&dm.policy, config_str(dm.cfg, CFG_POLICY_FILE), &err) < 0) {
+		fprintf(stderr, "auriga run: %s\n", error_msg(err));
+		rc = 2;
+		goto out;
+	}
 	if (check) {
 		rc = run_check(&dm);
 		goto out;
@@ -567,6 +618,7 @@ int cmd_run(int argc, char **argv)
 		tmp.instance = config_str(dm.cfg, CFG_INSTANCE);
 		tmp.state_dir = config_str(dm.cfg, CFG_STATE_DIR);
 		tmp.path = ".";
+		tmp.policy = dm.policy;
 		rc = engine_cli_finish(&tmp, 0, NULL, &err);
 		engine_cli_release(&tmp);
 		if (rc < 0)
@@ -711,6 +763,8 @@ out:
 	free(dm.folder_key);
 	free(dm.commit);
 	free(dm.notes_ref);
+	free(dm.refused);
+	policy_file_free(dm.policy);
 	free(dm.positional);
 	free(state_path);
 	config_free(dm.cfg);

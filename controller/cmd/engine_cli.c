@@ -7,10 +7,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "buf.h"
 #include "docker/docker.h"
 #include "runtime/http_client.h"
 #include "runtime/loop.h"
 #include "source/envfile.h"
+#include "source/policy_file.h"
 #include "source/specdir.h"
 #include "util.h"
 
@@ -26,6 +28,7 @@ void engine_cli_release(struct engine_cli *c)
 		gitsrc_free(c->src);
 	gitsrc_cli_release(&c->git);
 	free(c->state_path);
+	policy_file_free(c->own_policy);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -57,6 +60,9 @@ int engine_cli_opt(struct engine_cli *c, int opt, const char *arg, struct error 
 		if (arg[0] != '/')
 			return error_set(err, ERR_INVALID, "--router-error-log '%s': expected an absolute path", arg);
 		c->router_error_log = arg;
+		return 1;
+	case ENGINE_OPT_POLICY_FILE:
+		c->policy_file = arg;
 		return 1;
 	default:
 		/* --state-dir is ours too: the state file lives beside the mirror. */
@@ -119,6 +125,8 @@ int engine_cli_finish(struct engine_cli *c, int argc, char **argv, struct error 
 			c->router_error_log = v;
 		}
 	}
+	if ((rc = engine_cli_load_policy(c, err)) < 0)
+		return rc;
 	if (c->state_dir == NULL) {
 		const char *v = getenv("AURIGA_STATE_DIR");
 
@@ -136,9 +144,32 @@ int engine_cli_finish(struct engine_cli *c, int argc, char **argv, struct error 
 	return 0;
 }
 
-static int finish_set(struct spec_set *set, struct spec_diags *diags, const char *what, struct error **err)
+int engine_cli_load_policy(struct engine_cli *c, struct error **err)
 {
-	size_t i;
+	const char *path = c->policy_file;
+	int rc;
+
+	if (c->policy != NULL)
+		return 0;
+	if (path == NULL) {
+		const char *v = getenv("AURIGA_POLICY_FILE");
+
+		path = v && v[0] ? v : NULL;
+	}
+	if ((rc = policy_file_load(&c->own_policy, path, err)) < 0)
+		return rc;
+	c->policy = c->own_policy;
+	return 0;
+}
+
+/* The most diagnostics a refused commit's note carries; the count says how many there were. */
+#define PROBLEMS_MAX_BYTES (8 * 1024)
+
+static int finish_set(struct spec_set *set, struct spec_diags *diags, const char *what, char **problems,
+		      struct error **err)
+{
+	struct buf text = BUF_INIT_MAX(PROBLEMS_MAX_BYTES);
+	size_t i, shown = 0;
 
 	spec_set_finish(set, diags);
 	if (diags->n == 0)
@@ -148,14 +179,22 @@ static int finish_set(struct spec_set *set, struct spec_diags *diags, const char
 		char *line = spec_diag_format(&diags->v[i]);
 
 		fprintf(stderr, "%s\n", line);
+		if (shown == i && buf_printf(&text, "%s%s", i ? "\n" : "", line) == 0)
+			shown++;
 		free(line);
 	}
+	if (shown < diags->n)
+		buf_printf(&text, "\n(and %zu more)", diags->n - shown);
+	if (problems)
+		*problems = buf_detach(&text, NULL);
+	buf_release(&text);
 	return error_set(err, ERR_INVALID, "%s: %zu problem%s in the specs", what, diags->n,
 			 diags->n == 1 ? "" : "s");
 }
 
 int engine_cli_load_snapshot(struct gitsrc *src, const char *commit, const char *specs_path,
-			     struct spec_set **out, struct error **err)
+			     const struct spec_policy *policy, struct spec_set **out, char **problems,
+			     struct error **err)
 {
 	struct gitsrc_snapshot *snap = NULL;
 	struct spec_set *set = NULL;
@@ -165,15 +204,18 @@ int engine_cli_load_snapshot(struct gitsrc *src, const char *commit, const char 
 	int rc;
 
 	*out = NULL;
+	if (problems)
+		*problems = NULL;
 	spec_diags_init(&diags);
 	rc = gitsrc_snapshot(src, commit, specs_path ? specs_path : ".", &snap, err);
 	if (rc < 0)
 		goto out;
 	set = xmalloc(sizeof(*set));
 	spec_set_init(set, NULL, NULL);
+	set->policy = policy;
 	for (i = 0; i < snap->nfiles; i++)
 		spec_set_load_buffer(set, snap->files[i].path, snap->files[i].data, snap->files[i].len, &diags);
-	rc = finish_set(set, &diags, snap->commit, err);
+	rc = finish_set(set, &diags, snap->commit, problems, err);
 	if (rc < 0)
 		goto out;
 	/* Env files are named relative to the repository root, whatever the specs path. */
@@ -235,13 +277,14 @@ int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **
 			return rc;
 		snprintf(c->commit, sizeof(c->commit), "%s", fr.commit);
 		gitsrc_fetch_result_release(&fr);
-		return engine_cli_load_snapshot(c->src, c->commit, c->specs_path, out, err);
+		return engine_cli_load_snapshot(c->src, c->commit, c->specs_path, c->policy, out, NULL, err);
 	}
 	spec_diags_init(&diags);
 	set = xmalloc(sizeof(*set));
 	spec_set_init(set, NULL, NULL);
+	set->policy = c->policy;
 	specdir_load(set, c->path, &diags);
-	rc = finish_set(set, &diags, c->path, err);
+	rc = finish_set(set, &diags, c->path, NULL, err);
 	spec_diags_release(&diags);
 	if (rc == 0)
 		rc = apply_env_files_dir(set, c->path, err);

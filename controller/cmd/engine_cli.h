@@ -7,6 +7,7 @@
 #include "cmd/gitsrc_cli.h"
 #include "error.h"
 #include "source/gitsrc.h"
+#include "policy.h"
 #include "spec.h"
 
 struct loop;
@@ -23,6 +24,7 @@ enum {
 	ENGINE_OPT_TIMEOUT_TOTAL,
 	ENGINE_OPT_NO_NOTES,
 	ENGINE_OPT_ROUTER_ERROR_LOG,
+	ENGINE_OPT_POLICY_FILE,
 };
 
 #define ENGINE_CLI_LONGOPTS                                                          \
@@ -32,7 +34,8 @@ enum {
 	{ "prune", no_argument, NULL, ENGINE_OPT_PRUNE },                             \
 	{ "specs-path", required_argument, NULL, ENGINE_OPT_SPECS_PATH },             \
 	{ "docker-host", required_argument, NULL, ENGINE_OPT_DOCKER_HOST },           \
-	{ "router-error-log", required_argument, NULL, ENGINE_OPT_ROUTER_ERROR_LOG }
+	{ "router-error-log", required_argument, NULL, ENGINE_OPT_ROUTER_ERROR_LOG }, \
+	{ "policy-file", required_argument, NULL, ENGINE_OPT_POLICY_FILE }
 
 #define ENGINE_CLI_HELP                                                                          \
 	"  PATH                       a folder (or file) of specs; or, with --repo, the specs repo:\n" \
@@ -46,7 +49,9 @@ enum {
 	"  --prune                    remove containers of deployments no longer in the specs\n"       \
 	"  --docker-host URL          unix:///path or tcp://host:port (default $DOCKER_HOST)\n"       \
 	"  --router-error-log FILE    NGINX's error log, quoted when a router change is not served\n"  \
-	"                             ($AURIGA_ROUTER_ERROR_LOG)\n"
+	"                             ($AURIGA_ROUTER_ERROR_LOG)\n"                                   \
+	"  --policy-file FILE         the operator's policy: what the specs may ask of the hosts\n"   \
+	"                             ($AURIGA_POLICY_FILE; without it every escalation is refused)\n"
 
 #define ENGINE_CLI_MAX_LABELS 32
 
@@ -58,6 +63,9 @@ struct engine_cli {
 	const char *state_dir;
 	const char *docker_host;
 	const char *router_error_log;	/* the operator's setting, never the specs repo's */
+	const char *policy_file;	/* the operator's policy file, NULL: the built-in policy */
+	const struct spec_policy *policy;	/* what loads check against: borrowed, or own_policy */
+	struct spec_policy *own_policy;
 	const char *labels[ENGINE_CLI_MAX_LABELS + 1];
 	size_t n_labels;
 	int prune;
@@ -81,8 +89,16 @@ int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **
 /* Makes the loop, the Docker client and the HTTP client for probes. */
 int engine_cli_connect(struct engine_cli *c, struct loop **l, struct docker **d, struct http_client **h,
 		       struct error **err);
-/* Loads a set from a snapshot of the mirror at commit (NULL: head): for `run`. */
+/*
+ * Loads a set from a snapshot of the mirror at commit (NULL: head), checked
+ * against policy (NULL: the built-in one): for `run`. When the specs do not
+ * load, *problems (if given) receives every diagnostic, one per line (the
+ * caller frees it), for the note on the refused commit.
+ */
 int engine_cli_load_snapshot(struct gitsrc *src, const char *commit, const char *specs_path,
-			     struct spec_set **out, struct error **err);
+			     const struct spec_policy *policy, struct spec_set **out, char **problems,
+			     struct error **err);
+/* Reads the policy file (flag, else $AURIGA_POLICY_FILE) into c->policy; engine_cli_finish calls it. */
+int engine_cli_load_policy(struct engine_cli *c, struct error **err);
 
 #endif

@@ -211,6 +211,14 @@ json_t *docker_create_body(const struct docker_create_spec *s, struct error **er
 	mounts = NULL;
 	if (s->privileged)
 		json_object_set_new(hc, "Privileged", json_true());
+	if (s->cap_add && s->cap_add[0]) {
+		json_t *caps = json_array();
+		size_t k;
+
+		for (k = 0; s->cap_add[k]; k++)
+			json_array_append_new(caps, json_string(s->cap_add[k]));
+		json_object_set_new(hc, "CapAdd", caps);
+	}
 	if (s->memory_bytes > 0)
 		json_object_set_new(hc, "Memory", json_integer(s->memory_bytes));
 	if (s->nano_cpus > 0)

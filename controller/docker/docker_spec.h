@@ -51,6 +51,7 @@ struct docker_create_spec {
 	const char *network;		/* network to join (NetworkMode and endpoint), or NULL */
 	const char *const *aliases;	/* DNS aliases on that network */
 	int privileged;			/* HostConfig.Privileged */
+	const char *const *cap_add;	/* HostConfig.CapAdd, NULL-terminated or NULL */
 	const struct docker_healthcheck *healthcheck;
 	const char *user;
 	const char *workdir;

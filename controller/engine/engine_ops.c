@@ -5,6 +5,7 @@
 
 #include "engine/engine_internal.h"
 #include "engine/network.h"
+#include "policy.h"
 #include "runtime/log.h"
 #include "util.h"
 
@@ -137,6 +138,21 @@ static void op_network_done(enum network_outcome o, const char *msg, void *arg)
 		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
 
 		engine_set_str(&ed->last_error, msg);
+		op_end(op, NULL, "create");
+		return;
+	}
+	if (o == NETWORK_FOREIGN &&
+	    !spec_policy_network_allowed(op->e->set ? op->e->set->policy : NULL, op->create.create_network)) {
+		/* A network someone else made may reach what auriga must not: only those the operator lists. */
+		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
+		const struct spec_policy *p = op->e->set ? op->e->set->policy : NULL;
+		char where[300];
+		char *m = engine_fmt("network '%s' is not auriga's: refused by the operator's policy (not listed in "
+				     "networks %s)", op->create.create_network,
+				     spec_policy_origin(p ? p : spec_policy_default(), where, sizeof(where)));
+
+		engine_set_str(&ed->last_error, m);
+		free(m);
 		op_end(op, NULL, "create");
 		return;
 	}

@@ -130,6 +130,9 @@ static int call(struct job_run *j, enum job_stage stage, struct error **err)
 		cs.network = j->network;
 		cs.restart_policy = "no";
 		cs.user = j->tmpl.user;
+		/* What the operator's policy allowed the Job (checked when the specs loaded). */
+		cs.privileged = j->tmpl.privileged;
+		cs.cap_add = (const char *const *)j->tmpl.cap_add;
 		return docker_container_create(j->docker, DOCKER_ROLLOUT, &cs, on_answer, j, err);
 	case JOB_START:
 		return docker_container_start(j->docker, DOCKER_ROLLOUT, j->id, on_answer, j, err);

@@ -74,6 +74,7 @@ void desired_tmpl_release(struct desired_tmpl *t)
 	free(t->network);
 	free(t->user);
 	strv_free(t->health_cmd);
+	strv_free(t->cap_add);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -114,6 +115,7 @@ void desired_tmpl_copy(struct desired_tmpl *dst, const struct desired_tmpl *src)
 	dst->privileged = src->privileged;
 	dst->user = dup_or_null(src->user);
 	dst->health_cmd = strv_dup(src->health_cmd, strv_len(src->health_cmd));
+	dst->cap_add = strv_dup(src->cap_add, strv_len(src->cap_add));
 	dst->health_interval_ms = src->health_interval_ms;
 	dst->health_timeout_ms = src->health_timeout_ms;
 	dst->health_start_ms = src->health_start_ms;
@@ -176,6 +178,7 @@ void desired_tmpl_from_spec(struct desired_tmpl *t, const struct spec_container 
 	t->network = dup_or_null(c->network);
 	t->privileged = c->privileged;
 	t->user = dup_or_null(c->user);
+	t->cap_add = c->n_cap_add ? strv_dup(c->cap_add, c->n_cap_add) : NULL;
 }
 
 /* ------------------------------------------------------------------ JSON */
@@ -238,6 +241,8 @@ json_t *desired_tmpl_to_json(const struct desired_tmpl *t)
 	/* Only when set, so state files written before the field read back the same. */
 	if (t->privileged)
 		json_object_set_new(o, "privileged", json_true());
+	if (t->cap_add)
+		json_object_set_new(o, "capAdd", strv_json(t->cap_add));
 	if (t->health_cmd)
 		json_object_set_new(o, "healthcheck",
 				    json_pack("{s:o, s:I, s:I, s:I, s:i}", "command", strv_json(t->health_cmd),
@@ -334,6 +339,9 @@ int desired_tmpl_from_json(struct desired_tmpl *t, const json_t *j, struct error
 	t->network = dup_or_null(jstr(j, "network"));
 	t->user = dup_or_null(jstr(j, "user"));
 	t->privileged = json_is_true(json_object_get(j, "privileged"));
+	if (json_object_get(j, "capAdd") &&
+	    (rc = json_strv(&t->cap_add, json_object_get(j, "capAdd"), "capAdd", err)) < 0)
+		goto fail;
 	v = json_object_get(j, "healthcheck");
 	if (v) {
 		if ((rc = json_strv(&t->health_cmd, json_object_get(v, "command"), "healthcheck.command", err)) < 0)
@@ -694,6 +702,7 @@ void desired_create_build(struct desired_create *out, const struct desired *d, c
 		out->create_network = tmpl->network;
 	}
 	out->spec.privileged = tmpl->privileged;
+	out->spec.cap_add = (const char *const *)tmpl->cap_add;
 	out->spec.user = tmpl->user;
 	out->spec.hostname = out->name;
 	if (tmpl->health_cmd) {

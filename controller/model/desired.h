@@ -50,6 +50,7 @@ struct desired_tmpl {
 	size_t n_labels;
 	char *network;
 	int privileged;
+	char **cap_add;		/* capabilities added, NULL-terminated or NULL */
 	char *user;
 	/*
 	 * An exec readiness probe is also given to Docker as the container's

@@ -126,6 +126,9 @@ static const struct config_spec table[CFG__COUNT] = {
 				   CFG_RESTART,
 				   "NGINX's error log: when NGINX does not serve a router change in time, the error it "
 				   "wrote there is quoted in the status." },
+	[CFG_POLICY_FILE] = { "policy-file", CFGT_PATH, "", 0, 0, NULL, "AURIGA_POLICY_FILE", "FILE", CFG_RESTART,
+			      "The operator's policy: what the specs may ask of the hosts (privileged, host paths, "
+			      "networks, capabilities, images, bounds, router); without it every escalation is refused." },
 };
 
 struct value {

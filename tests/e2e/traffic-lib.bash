@@ -44,6 +44,20 @@ EOF
 nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
 on_exit "kill \$(cat $NGX/nginx.pid)"
 
+# The operator's policy lets the Cluster name this test's NGINX files and reload command (every
+# auriga command of the test reads it through the environment). TRAFFIC_RELOAD_EXTRA: one more
+# reload command it lists, as a YAML flow list.
+TRAFFIC_POLICY=$TEST_TMP/policy.yaml
+cat >"$TRAFFIC_POLICY" <<EOF
+router:
+  configPath: [$NGX/auriga.conf]
+  reloadCommand:
+    - [nginx, -e, $NGX/error.log, -c, $NGX/nginx.conf, -s, reload]${TRAFFIC_RELOAD_EXTRA:+
+    - $TRAFFIC_RELOAD_EXTRA}
+  listenAddress: [127.0.0.1]
+EOF
+export AURIGA_POLICY_FILE=$TRAFFIC_POLICY
+
 cat >"$SPECS/cluster.yaml" <<EOF
 apiVersion: auriga.io/v1
 kind: Cluster

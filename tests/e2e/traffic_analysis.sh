@@ -20,6 +20,8 @@ command -v prometheus >/dev/null || { fail "prometheus is installed (hack/deps.s
 DEP=anaapi$$
 SPECS=$FLEET_SPECS
 TRAFFIC_IMAGES=flaky
+# The slow reload of (3) below, which the operator's policy must list too.
+TRAFFIC_RELOAD_EXTRA="[sh, -c, 'sleep 2; exec nginx -e $TEST_TMP/nginx/error.log -c $TEST_TMP/nginx/nginx.conf -s reload']"
 . "$(dirname "$0")/traffic-lib.bash"
 t0=$(date +%s)
 

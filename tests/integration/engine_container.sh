@@ -20,7 +20,13 @@ cid() {
 		--filter "label=auriga.io/ordinal=$2" | head -1
 }
 
-run() { auriga_cmd "$@"; }
+run() { local c=$1; shift; auriga_cmd "$c" --policy-file "$TEST_TMP/policy.yaml" "$@"; }
+
+# The operator's policy allows what this test asks for: privileged containers and the foreign network.
+cat >"$TEST_TMP/policy.yaml" <<EOF
+privileged: true
+networks: [$FOREIGN]
+EOF
 
 cat >"$SPECS/cluster.yaml" <<EOF
 apiVersion: auriga.io/v1

@@ -112,6 +112,27 @@ rm "$TEST_TMP/crds/job.yaml"
 "$AURIGA_BIN" validate --crds "$TEST_TMP/crds" "$TOP/specs" >/dev/null 2>&1
 expect_eq "--crds without every kind is a usage error" 2 "$?"
 
+# The operator's policy file: the corpus' refusals come from it (the built-in policy above).
+printf 'privileged: true\nhostPaths: [/var/log]\n' >"$TEST_TMP/allow.yaml"
+out=$(cd "$corpus" && "$AURIGA_BIN" validate --policy-file "$TEST_TMP/allow.yaml" privileged-refused.yaml 2>&1)
+expect_eq "--policy-file allowing it: privileged validates" 0 "$?"
+out=$(cd "$corpus" && "$AURIGA_BIN" validate --policy-file "$TEST_TMP/allow.yaml" host-bind-refused.yaml 2>&1)
+expect_eq "--policy-file allowing it: the host path validates" 0 "$?"
+out=$(cd "$corpus" && AURIGA_POLICY_FILE="$TEST_TMP/allow.yaml" "$AURIGA_BIN" validate privileged-refused.yaml 2>&1)
+expect_eq "\$AURIGA_POLICY_FILE is read the same" 0 "$?"
+printf 'privileged: false\n' >"$TEST_TMP/deny.yaml"
+out=$(cd "$corpus" && "$AURIGA_BIN" validate --policy-file "$TEST_TMP/deny.yaml" privileged-refused.yaml 2>&1 >/dev/null)
+expect_eq "a refusal names the policy file" \
+	"privileged-refused.yaml:9:17: Deployment/web: spec.template.privileged: refused by the operator's policy (privileged: false in $TEST_TMP/deny.yaml)" "$out"
+printf 'privileged: yes\nhostPath: [/srv]\n' >"$TEST_TMP/bad-policy.yaml"
+out=$("$AURIGA_BIN" validate --policy-file "$TEST_TMP/bad-policy.yaml" "$TOP/specs" 2>&1)
+expect_eq "a policy file with errors: status 2" 2 "$?"
+expect_eq "a policy file with errors: every one, with its position" "auriga validate: policy file '$TEST_TMP/bad-policy.yaml': 2 problems
+$TEST_TMP/bad-policy.yaml:1:13: privileged: expected true or false, got a string
+$TEST_TMP/bad-policy.yaml:2:1: hostPath: unknown key (known: privileged, hostPaths, hostNetwork, containerNetwork, networks, capabilities, images, maxReplicas, maxMemory, maxCpus, router)" "$out"
+"$AURIGA_BIN" validate --policy-file "$TEST_TMP/no-such-policy.yaml" "$TOP/specs" >/dev/null 2>&1
+expect_eq "a policy file named but missing is an error, not the built-in policy" 2 "$?"
+
 # Usage.
 "$AURIGA_BIN" validate --bogus >/dev/null 2>&1
 expect_eq "unknown option: status 2" 2 "$?"

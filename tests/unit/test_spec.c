@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy.h"
 #include "schema.h"
 #include "source/specdir.h"
 #include "spec.h"
@@ -36,11 +37,15 @@
 	"  template:\n"                             \
 	"    image: node:1\n" extra
 
+/* The operator's policy the next load is held to; NULL: the built-in one. */
+static const struct spec_policy *load_policy;
+
 /* Loads one buffer and finishes the set; returns the number of diags. */
 static size_t load(struct spec_set *set, struct spec_diags *d, const char *yaml)
 {
 	spec_diags_init(d);
 	spec_set_init(set, NULL, NULL);
+	set->policy = load_policy;
 	spec_set_load_buffer(set, "t.yaml", yaml, strlen(yaml), d);
 	spec_set_finish(set, d);
 	spec_diags_sort(d);
@@ -273,6 +278,8 @@ static void strategies_decode(void **state)
 
 static void cluster_defaults_and_default_cluster(void **state)
 {
+	static const char pol_text[] = "privileged: true\nhostPaths: [/var/log]\nrouter: {container: [nginx]}\n";
+	struct spec_policy pol;
 	struct spec_set set;
 	struct spec_diags d;
 	const struct spec_cluster *c;
@@ -297,6 +304,12 @@ static void cluster_defaults_and_default_cluster(void **state)
 	assert_int_equal(c->allow_host_bind_mounts, 0);
 	done(&set, &d);
 
+	/* What this Cluster asks for is what the operator's policy allows. */
+	spec_policy_init(&pol);
+	spec_diags_init(&d);
+	assert_int_equal(spec_policy_parse(&pol, "policy.yaml", pol_text, strlen(pol_text), &d), 0);
+	spec_diags_release(&d);
+	load_policy = &pol;
 	assert_int_equal(load(&set, &d,
 			      "apiVersion: auriga.io/v1\nkind: Cluster\nmetadata: {name: prod}\nspec:\n"
 			      "  endpoints:\n    - name: remote\n      url: tcp://10.1.2.3:2376\n"
@@ -314,7 +327,10 @@ static void cluster_defaults_and_default_cluster(void **state)
 	assert_int_equal(c->router.n_reload_command, 0);
 	assert_string_equal(c->router.container, "nginx");
 	assert_int_equal(c->push_notes, 0);
+	assert_int_equal(c->allow_privileged, 1);
 	done(&set, &d);
+	load_policy = NULL;
+	spec_policy_release(&pol);
 }
 
 static void phases(void **state)
@@ -382,8 +398,8 @@ static void rules(void **state)
 		   "spec.probes.startup.successThreshold: must be 1 for startup probes, got 3");
 	expect_valid(DEP("a", "  probes: {readiness: {exec: {command: [x]}, successThreshold: 3}}\n"));
 	expect_one(DEP("a", "  probes: {liveness: {periodSeconds: 3}}\n"), "needs exactly one of httpGet");
-	expect_one(DEP("a", "    privileged: true\n"), "refused by policy");
-	expect_one(DEP("a", "    volumes: [{name: x, mountPath: /x, hostPath: /srv}]\n"), "refused by policy");
+	expect_one(DEP("a", "    privileged: true\n"), "refused by the operator's policy");
+	expect_one(DEP("a", "    volumes: [{name: x, mountPath: /x, hostPath: /srv}]\n"), "refused by the operator's policy");
 	expect_one(DEP("a", "    volumes: [{name: x, mountPath: /x}, {name: x, mountPath: /y}]\n"),
 		   "volume name \"x\" used twice");
 	expect_one(DEP("a", "    volumes: [{name: x, mountPath: /x}, {name: y, mountPath: /x}]\n"),

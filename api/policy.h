@@ -1,0 +1,93 @@
+/* The operator's policy: what the specs repo may ask of the hosts, parsed from a YAML file and checked against a spec set. */
+#ifndef AURIGA_POLICY_H
+#define AURIGA_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spec.h"
+
+/*
+ * The policy belongs to whoever runs the controller, not to the specs repo:
+ * a committer who could widen it would be root on every host, since auriga
+ * holds the Docker socket. It is read from the operator's policy file
+ * (`--policy-file`); without one the built-in policy applies, which denies
+ * every escalation: no privileged containers, no host paths, no host or
+ * `container:` network, no foreign network, no added capability, and only
+ * the built-in router settings. Images, replicas, memory and CPU are open
+ * unless the policy bounds them.
+ *
+ * The repo's Cluster may narrow the policy (spec.policy.allowPrivileged:
+ * false, allowHostBindMounts: false), never widen it: a spec asking for more
+ * is refused at its field, naming the policy setting that forbids it.
+ *
+ * Both functions here are pure: the caller reads the file.
+ */
+
+struct spec_policy_router {
+	char **config_paths;		/* NULL: the built-in /etc/nginx/conf.d/auriga.conf only */
+	size_t n_config_paths;
+	char ***reload_commands;	/* NULL: the built-in nginx -s reload only */
+	size_t *n_reload_command;	/* words of each command */
+	size_t n_reload_commands;
+	char **containers;		/* reload by signalling one of these; none by default */
+	size_t n_containers;
+	char **listen_addresses;	/* NULL: the built-in 127.0.0.1 only */
+	size_t n_listen_addresses;
+	int set;			/* the file has a router section */
+};
+
+struct spec_policy {
+	char *file;		/* the file it came from; NULL for the built-in policy */
+	int privileged;
+	char **host_paths;	/* allowed prefixes, by path component */
+	size_t n_host_paths;
+	int host_network;
+	int container_network;
+	char **networks;	/* networks auriga does not own that templates may join */
+	size_t n_networks;
+	char **capabilities;	/* that a template may add, without CAP_, upper case */
+	size_t n_capabilities;
+	char **images;		/* allowed image prefixes; images_set == 0: any image */
+	size_t n_images;
+	int images_set;
+	int require_digest;	/* image references must carry @sha256:<64 hex> */
+	long max_replicas;	/* -1: no bound */
+	int64_t max_memory;	/* bytes per container, 0: no bound */
+	int64_t max_cpu_millis;	/* per container, 0: no bound */
+	struct spec_policy_router router;
+};
+
+/* The built-in policy (every escalation denied). */
+void spec_policy_init(struct spec_policy *p);
+void spec_policy_release(struct spec_policy *p);
+const struct spec_policy *spec_policy_default(void);
+
+/*
+ * Parses the policy file's bytes (file names it in diags). Returns the number
+ * of diags added, each `file:line:col: key: message`; on any, p is the
+ * built-in policy again.
+ */
+size_t spec_policy_parse(struct spec_policy *p, const char *file, const char *data, size_t len,
+			 struct spec_diags *diags);
+
+/*
+ * Checks a defaulted set against the policy (NULL: the built-in one) while
+ * its documents' positions are still at hand; called by spec_set_finish.
+ * Resolves the Cluster's narrowing (allow_privileged and
+ * allow_host_bind_mounts become what is in force) and fills the router
+ * settings the Cluster left out with the policy's first listed value.
+ * Returns the number of diags added.
+ */
+size_t spec_policy_check(const struct spec_policy *p, struct spec_set *set, struct spec_diags *diags);
+
+/* 1 when the policy lets templates join the network name that auriga does not own. */
+int spec_policy_network_allowed(const struct spec_policy *p, const char *name);
+
+/* 1 when s is an absolute path with no empty, "." or ".." component and no trailing '/' (but "/"). */
+int spec_policy_canonical_path(const char *s);
+
+/* Where a setting comes from, for messages: "in FILE" or "in the built-in policy". */
+const char *spec_policy_origin(const struct spec_policy *p, char *buf, size_t n);
+
+#endif

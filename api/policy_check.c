@@ -1,0 +1,369 @@
+/* A spec set held against the operator's policy: every field asking for more than it allows is refused at its position. */
+#include "policy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "spec_internal.h"
+#include "util.h"
+
+/* The built-in router settings: what a Cluster may name when the policy lists none. */
+static const char *const builtin_config_path = "/etc/nginx/conf.d/auriga.conf";
+static const char *const builtin_reload[] = { "nginx", "-s", "reload" };
+static const char *const builtin_listen = "127.0.0.1";
+
+/* Where the Docker socket lives: a host path at or above one of these hands over the host. */
+static const char *const docker_sockets[] = { "/var/run/docker.sock", "/run/docker.sock" };
+
+struct pcheck {
+	const struct spec_policy *p;
+	struct spec_diags *d;
+	const struct spec_cluster *cluster;
+	char origin[300];	/* "in FILE" or "by default (no policy file)" */
+};
+
+#define PERR(pc, k, meta, path, ...) spec_obj_err((pc)->d, (k), (meta), (path), __VA_ARGS__)
+
+/* path is prefix or lies below it, by whole components. */
+static int path_under(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (strcmp(prefix, "/") == 0)
+		return path[0] == '/';
+	return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static int exposes_socket(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(docker_sockets); i++)
+		if (path_under(docker_sockets[i], path))
+			return 1;
+	return 0;
+}
+
+static int listed(char *const *v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/* 0 allowed; 1 not under any prefix; 2 reaches the Docker socket and is not named exactly. */
+static int host_path_verdict(const struct spec_policy *p, const char *path)
+{
+	size_t i;
+
+	if (exposes_socket(path))
+		return listed(p->host_paths, p->n_host_paths, path) ? 0 : 2;
+	for (i = 0; i < p->n_host_paths; i++)
+		if (path_under(path, p->host_paths[i]))
+			return 0;
+	return 1;
+}
+
+static int has_digest(const char *image)
+{
+	const char *at = strstr(image, "@sha256:");
+	size_t i;
+
+	if (at == NULL || strlen(at + 8) != 64)
+		return 0;
+	for (i = 0; i < 64; i++)
+		if (!strchr("0123456789abcdef", at[8 + i]))
+			return 0;
+	return 1;
+}
+
+static int cap_allowed(const struct spec_policy *p, const char *cap)
+{
+	size_t i;
+
+	if (strncasecmp(cap, "CAP_", 4) == 0)
+		cap += 4;
+	for (i = 0; i < p->n_capabilities; i++)
+		if (strcasecmp(p->capabilities[i], cap) == 0 || strcmp(p->capabilities[i], "ALL") == 0)
+			return 1;
+	return 0;
+}
+
+int spec_policy_network_allowed(const struct spec_policy *p, const char *name)
+{
+	if (p == NULL)
+		p = spec_policy_default();
+	return listed(p->networks, p->n_networks, name);
+}
+
+/* ---- templates ---- */
+
+static void check_volumes(struct pcheck *pc, enum spec_kind k, const struct spec_meta *m,
+			  const struct spec_container *t)
+{
+	char path[96];
+	size_t i;
+
+	for (i = 0; i < t->n_volumes; i++) {
+		const char *hp = t->volumes[i].host_path;
+		int v;
+
+		if (hp == NULL)
+			continue;
+		snprintf(path, sizeof(path), "spec.template.volumes[%zu].hostPath", i);
+		if (!spec_policy_canonical_path(hp)) {
+			PERR(pc, k, m, path, "host path \"%s\" is not canonical (empty, '.' or '..' components, "
+			     "or a trailing '/')", hp);
+			continue;
+		}
+		if (pc->cluster->allow_host_bind_mounts == 0) {
+			PERR(pc, k, m, path, "host path \"%s\" refused by the Cluster's policy "
+			     "(spec.policy.allowHostBindMounts: false)", hp);
+			continue;
+		}
+		v = host_path_verdict(pc->p, hp);
+		if (v == 2)
+			PERR(pc, k, m, path, "host path \"%s\" refused by the operator's policy (it holds the "
+			     "Docker socket, and hostPaths %s does not name it exactly)", hp, pc->origin);
+		else if (v == 1)
+			PERR(pc, k, m, path, "host path \"%s\" refused by the operator's policy (not under "
+			     "hostPaths %s)", hp, pc->origin);
+	}
+}
+
+static void check_network(struct pcheck *pc, enum spec_kind k, const struct spec_meta *m, const char *net)
+{
+	if (net == NULL)
+		return;
+	if (strcmp(net, "host") == 0 && !pc->p->host_network)
+		PERR(pc, k, m, "spec.template.network",
+		     "\"host\" refused by the operator's policy (hostNetwork: false %s)", pc->origin);
+	else if (strncmp(net, "container:", 10) == 0 && !pc->p->container_network)
+		PERR(pc, k, m, "spec.template.network",
+		     "\"%s\" refused by the operator's policy (containerNetwork: false %s)", net, pc->origin);
+}
+
+static void check_image(struct pcheck *pc, enum spec_kind k, const struct spec_meta *m, const char *image)
+{
+	if (image == NULL)
+		return;
+	if (pc->p->images_set) {
+		size_t i;
+
+		for (i = 0; i < pc->p->n_images; i++)
+			if (str_has_prefix(image, pc->p->images[i]))
+				break;
+		if (i == pc->p->n_images) {
+			PERR(pc, k, m, "spec.template.image",
+			     "\"%s\" refused by the operator's policy (no prefix in images %s matches it)", image,
+			     pc->origin);
+			return;
+		}
+	}
+	if (pc->p->require_digest && !has_digest(image))
+		PERR(pc, k, m, "spec.template.image",
+		     "\"%s\" refused by the operator's policy (images.requireDigest: true %s: name the image "
+		     "by @sha256:<digest>)", image, pc->origin);
+}
+
+static void check_resources(struct pcheck *pc, enum spec_kind k, const struct spec_meta *m,
+			    const struct spec_container *t)
+{
+	const struct spec_policy *p = pc->p;
+
+	if (p->max_memory > 0 && t->memory_limit <= 0)
+		PERR(pc, k, m, "spec.template", "no memory limit refused by the operator's policy (maxMemory: "
+		     "%lld bytes %s): set resources.limits.memory", (long long)p->max_memory, pc->origin);
+	else if (p->max_memory > 0 && t->memory_limit > p->max_memory)
+		PERR(pc, k, m, "spec.template.resources.limits.memory", "%lld bytes refused by the operator's "
+		     "policy (maxMemory: %lld bytes %s)", (long long)t->memory_limit, (long long)p->max_memory,
+		     pc->origin);
+	if (p->max_cpu_millis > 0 && t->cpu_millis <= 0)
+		PERR(pc, k, m, "spec.template", "no CPU limit refused by the operator's policy (maxCpus: %lldm %s): "
+		     "set resources.limits.cpu", (long long)p->max_cpu_millis, pc->origin);
+	else if (p->max_cpu_millis > 0 && t->cpu_millis > p->max_cpu_millis)
+		PERR(pc, k, m, "spec.template.resources.limits.cpu", "%lldm refused by the operator's policy "
+		     "(maxCpus: %lldm %s)", (long long)t->cpu_millis, (long long)p->max_cpu_millis, pc->origin);
+}
+
+static void check_template(struct pcheck *pc, enum spec_kind k, const struct spec_meta *m,
+			   const struct spec_container *t)
+{
+	char path[96];
+	size_t i;
+
+	if (t->privileged && pc->cluster->allow_privileged == 0)
+		PERR(pc, k, m, "spec.template.privileged",
+		     "refused by the Cluster's policy (spec.policy.allowPrivileged: false)");
+	else if (t->privileged && !pc->p->privileged)
+		PERR(pc, k, m, "spec.template.privileged",
+		     "refused by the operator's policy (privileged: false %s)", pc->origin);
+	check_volumes(pc, k, m, t);
+	check_network(pc, k, m, t->network);
+	for (i = 0; i < t->n_cap_add; i++) {
+		if (cap_allowed(pc->p, t->cap_add[i]))
+			continue;
+		snprintf(path, sizeof(path), "spec.template.capabilities.add[%zu]", i);
+		PERR(pc, k, m, path, "\"%s\" refused by the operator's policy (not in capabilities %s)",
+		     t->cap_add[i], pc->origin);
+	}
+	check_image(pc, k, m, t->image);
+	check_resources(pc, k, m, t);
+}
+
+/* ---- the Cluster ---- */
+
+static const struct ynode *router_node(const struct spec_cluster *c, const char *key)
+{
+	return ynode_get(ynode_get(ynode_get(c->meta.node, "spec"), "router"), key);
+}
+
+static int strv_eq(char *const *a, size_t na, const char *const *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static int reload_listed(const struct spec_policy_router *r, char *const *cmd, size_t n)
+{
+	size_t i;
+
+	if (r->reload_commands == NULL)
+		return strv_eq(cmd, n, builtin_reload, ARRAY_SIZE(builtin_reload));
+	for (i = 0; i < r->n_reload_commands; i++)
+		if (strv_eq(cmd, n, (const char *const *)r->reload_commands[i], r->n_reload_command[i]))
+			return 1;
+	return 0;
+}
+
+static int one_listed(char *const *v, size_t n, const char *builtin, const char *s)
+{
+	if (v == NULL)
+		return builtin != NULL && strcmp(builtin, s) == 0;
+	return listed(v, n, s);
+}
+
+static void set_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = xstrdup(src);
+}
+
+/* The router settings the Cluster left out come from the policy's first listed value. */
+static void router_defaults(const struct spec_policy_router *r, struct spec_cluster *c)
+{
+	size_t i;
+
+	if (router_node(c, "configPath") == NULL && r->n_config_paths)
+		set_str(&c->router.config_path, r->config_paths[0]);
+	if (router_node(c, "listenAddress") == NULL && r->n_listen_addresses)
+		set_str(&c->router.listen_address, r->listen_addresses[0]);
+	if (router_node(c, "reloadCommand") != NULL || router_node(c, "container") != NULL)
+		return;
+	if (r->n_reload_commands) {
+		for (i = 0; i < c->router.n_reload_command; i++)
+			free(c->router.reload_command[i]);
+		free(c->router.reload_command);
+		c->router.n_reload_command = r->n_reload_command[0];
+		c->router.reload_command = xcalloc(r->n_reload_command[0] + 1, sizeof(char *));
+		for (i = 0; i < r->n_reload_command[0]; i++)
+			c->router.reload_command[i] = xstrdup(r->reload_commands[0][i]);
+	} else if (r->n_containers) {
+		for (i = 0; i < c->router.n_reload_command; i++)
+			free(c->router.reload_command[i]);
+		free(c->router.reload_command);
+		c->router.reload_command = NULL;
+		c->router.n_reload_command = 0;
+		set_str(&c->router.container, r->containers[0]);
+	}
+}
+
+static void check_router(struct pcheck *pc, struct spec_cluster *c)
+{
+	const struct spec_policy_router *r = &pc->p->router;
+	const struct spec_meta *m = &c->meta;
+
+	if (router_node(c, "configPath") && !one_listed(r->config_paths, r->n_config_paths,
+							builtin_config_path, c->router.config_path))
+		PERR(pc, SPEC_CLUSTER, m, "spec.router.configPath",
+		     "\"%s\" refused by the operator's policy (not listed in router.configPath %s)",
+		     c->router.config_path, pc->origin);
+	if (router_node(c, "reloadCommand") &&
+	    !reload_listed(r, c->router.reload_command, c->router.n_reload_command))
+		PERR(pc, SPEC_CLUSTER, m, "spec.router.reloadCommand",
+		     "refused by the operator's policy (not listed in router.reloadCommand %s)",
+		     pc->origin);
+	if (router_node(c, "container") && !listed(r->containers, r->n_containers, c->router.container))
+		PERR(pc, SPEC_CLUSTER, m, "spec.router.container",
+		     "\"%s\" refused by the operator's policy (not listed in router.container %s)",
+		     c->router.container, pc->origin);
+	if (router_node(c, "listenAddress") && !one_listed(r->listen_addresses, r->n_listen_addresses,
+							   builtin_listen, c->router.listen_address))
+		PERR(pc, SPEC_CLUSTER, m, "spec.router.listenAddress",
+		     "\"%s\" refused by the operator's policy (not listed in router.listenAddress %s)",
+		     c->router.listen_address, pc->origin);
+	router_defaults(r, c);
+}
+
+/* The Cluster's policy may say false (narrowing) or true where the operator allows it. */
+static void check_cluster_policy(struct pcheck *pc, struct spec_cluster *c)
+{
+	const struct spec_policy *p = pc->p;
+
+	if (c->allow_privileged > 0 && !p->privileged)
+		PERR(pc, SPEC_CLUSTER, &c->meta, "spec.policy.allowPrivileged",
+		     "true refused by the operator's policy (privileged: false %s): the Cluster may narrow "
+		     "the policy, never widen it", pc->origin);
+	if (c->allow_host_bind_mounts > 0 && p->n_host_paths == 0)
+		PERR(pc, SPEC_CLUSTER, &c->meta, "spec.policy.allowHostBindMounts",
+		     "true refused by the operator's policy (hostPaths %s lists none): the Cluster may "
+		     "narrow the policy, never widen it", pc->origin);
+}
+
+size_t spec_policy_check(const struct spec_policy *p, struct spec_set *set, struct spec_diags *diags)
+{
+	struct spec_cluster *c = spec_set_cluster(set);
+	struct pcheck pc;
+	size_t before = diags->n, i;
+
+	if (c == NULL)
+		return 0;
+	memset(&pc, 0, sizeof(pc));
+	pc.p = p ? p : spec_policy_default();
+	pc.d = diags;
+	pc.cluster = c;
+	spec_policy_origin(pc.p, pc.origin, sizeof(pc.origin));
+	if (!c->meta.invalid) {
+		check_cluster_policy(&pc, c);
+		check_router(&pc, c);
+	}
+	for (i = 0; i < set->n_deployments; i++) {
+		const struct spec_deployment *d = set->deployments[i];
+
+		if (d->meta.invalid)
+			continue;
+		if (pc.p->max_replicas >= 0 && d->replicas > pc.p->max_replicas)
+			PERR(&pc, SPEC_DEPLOYMENT, &d->meta, "spec.replicas",
+			     "%d refused by the operator's policy (maxReplicas: %ld %s)", d->replicas,
+			     pc.p->max_replicas, pc.origin);
+		check_template(&pc, SPEC_DEPLOYMENT, &d->meta, &d->tmpl);
+	}
+	for (i = 0; i < set->n_jobs; i++)
+		if (!set->jobs[i]->meta.invalid)
+			check_template(&pc, SPEC_JOB, &set->jobs[i]->meta, &set->jobs[i]->tmpl);
+	/* What is in force: the operator's allowance, narrowed by the Cluster. */
+	c->allow_privileged = pc.p->privileged && c->allow_privileged != 0;
+	c->allow_host_bind_mounts = pc.p->n_host_paths > 0 && c->allow_host_bind_mounts != 0;
+	return diags->n - before;
+}
