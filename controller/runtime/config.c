@@ -6,6 +6,7 @@
 #include "runtime/log.h"
 #include "spec.h"
 #include "util.h"
+#include "yaml_tree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <yaml.h>
 
 extern char **environ;
 
@@ -368,157 +368,134 @@ void config_free(struct config *c)
 	free(c);
 }
 
-/* The file: one YAML mapping; values are scalars, or sequences of scalars for lists. */
+/*
+ * The file's bounds are the spec loader's (nesting, aliases, nodes, scalar
+ * size), within the file reader's own bound on the file.
+ */
+static void file_limits(struct ytree_limits *lim)
+{
+	const struct spec_limits *sl = spec_limits_default();
+
+	lim->max_depth = sl->max_depth;
+	lim->max_aliases = sl->max_aliases;
+	lim->max_nodes = sl->max_nodes;
+	lim->max_scalar = sl->max_scalar;
+	lim->max_document = sl->max_document;
+	lim->max_file = CONFIG_FILE_MAX;
+	lim->max_documents = sl->max_documents;
+}
+
+/* The text a setting's value node stands for: a scalar, or a list's items joined by ','. */
+static int file_value(const char *path, int k, const struct ynode *v, struct buf *out, struct error **err)
+{
+	size_t i;
+
+	if (v->type == YNODE_MAP)
+		return error_set(err, ERR_INVALID, "%s:%d:%d: %s: value must be a scalar or a list, got a mapping",
+				 path, v->line, v->col, table[k].name);
+	if (v->type == YNODE_SCALAR) {
+		/* null (~, null or nothing) is the setting's empty value. */
+		if (v->stype == YS_NULL || buf_puts(out, v->str) == 0)
+			return 0;
+		return error_set(err, ERR_TOOBIG, "%s:%d:%d: %s: value too long", path, v->line, v->col,
+				 table[k].name);
+	}
+	if (table[k].type != CFGT_LIST)
+		return error_set(err, ERR_INVALID, "%s:%d:%d: %s: a list is not allowed here", path, v->line,
+				 v->col, table[k].name);
+	for (i = 0; i < v->n; i++) {
+		const struct ynode *item = v->kids[i];
+
+		if (item->type != YNODE_SCALAR)
+			return error_set(err, ERR_INVALID, "%s:%d:%d: %s: list items must be scalars, got %s",
+					 path, item->line, item->col, table[k].name, ynode_describe(item));
+		if (strchr(item->str, ','))
+			return error_set(err, ERR_INVALID, "%s:%d:%d: %s: list items cannot hold ','", path,
+					 item->line, item->col, table[k].name);
+		if ((out->len && buf_putc(out, ',') < 0) || buf_puts(out, item->str) < 0)
+			return error_set(err, ERR_TOOBIG, "%s:%d:%d: %s: list too long", path, item->line,
+					 item->col, table[k].name);
+	}
+	return 0;
+}
+
+/* One key of the file's mapping: a setting the file may hold, assigned from its value node. */
+static int file_setting(struct config *c, const char *path, const struct ynode *key, const struct ynode *v,
+			struct error **err)
+{
+	struct buf val = BUF_INIT_MAX(VALUE_MAX * 4);
+	char origin[PATH_MAX + 32];
+	int k = key->type == YNODE_SCALAR ? config_lookup(key->str) : -1;
+	int rc;
+
+	if (k < 0)
+		return error_set(err, ERR_INVALID, "%s:%d:%d: %.60s: unknown setting", path, key->line,
+				 key->col, key->type == YNODE_SCALAR ? key->str : ynode_describe(key));
+	if (table[k].flags & CFG_NO_FILE)
+		return error_set(err, ERR_INVALID, "%s:%d:%d: %s: cannot be set in the config file", path,
+				 key->line, key->col, table[k].name);
+	rc = file_value(path, k, v, &val, err);
+	if (rc == 0) {
+		snprintf(origin, sizeof(origin), "%s:%d:%d", path, v->line, v->col);
+		rc = assign(c, k, val.len ? val.data : "", CFG_SRC_FILE, origin, err);
+	}
+	buf_release(&val);
+	return rc;
+}
+
+/*
+ * The file: one YAML mapping of setting names to values (scalars, or lists
+ * of scalars for list settings), read by the bounded loader the specs use, so
+ * every error names the file, line and column (and the setting).
+ */
 static int apply_file(struct config *c, const char *path, struct error **err)
 {
 	struct buf data = BUF_INIT_MAX(CONFIG_FILE_MAX);
-	struct buf val = BUF_INIT_MAX(VALUE_MAX * 4);
-	yaml_parser_t parser;
-	yaml_event_t ev;
-	int have_ev = 0, rc, depth = 0, key = -1, in_seq = 0, done = 0;
-	int seen[CFG__COUNT] = { 0 };
-	size_t line = 0, val_line = 0;
-	char origin[PATH_MAX + 32];
+	struct ytree_limits lim;
+	struct ytree_error yerr;
+	struct ytree t;
+	const struct ynode *root = NULL;
+	size_t i;
+	int rc;
 
 	rc = file_read(path, "config file", FILE_REGULAR, &data, err);
 	if (rc < 0)
 		return rc;
-	if (!yaml_parser_initialize(&parser))
-		BUG("yaml_parser_initialize");
-	yaml_parser_set_input_string(&parser, (const unsigned char *)data.data, data.len);
-	while (!done) {
-		if (!yaml_parser_parse(&parser, &ev)) {
-			rc = error_set(err, ERR_INVALID, "%s:%zu: %s", path, parser.problem_mark.line + 1,
-				       parser.problem ? parser.problem : "YAML syntax error");
-			goto out;
-		}
-		have_ev = 1;
-		line = ev.start_mark.line + 1;
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		case YAML_STREAM_START_EVENT:
-		case YAML_DOCUMENT_START_EVENT:
-		case YAML_DOCUMENT_END_EVENT:
-			break;
-		case YAML_ALIAS_EVENT:
-			rc = error_set(err, ERR_INVALID, "%s:%zu: aliases are not allowed", path, line);
-			goto out;
-		case YAML_MAPPING_START_EVENT:
-			if (depth != 0 || key >= 0) {
-				rc = error_set(err, ERR_INVALID, "%s:%zu: %s%svalue must be a scalar or a list",
-					       path, line, key >= 0 ? table[key].name : "",
-					       key >= 0 ? ": " : "");
-				goto out;
-			}
-			depth = 1;
-			break;
-		case YAML_MAPPING_END_EVENT:
-			depth = 0;
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			if (depth != 1) {
-				rc = error_set(err, ERR_INVALID,
-					       "%s:%zu: the file must be a mapping of setting names to values",
-					       path, line);
-				goto out;
-			}
-			if (key < 0 || in_seq) {
-				rc = error_set(err, ERR_INVALID, "%s:%zu: %s%sunexpected list", path, line,
-					       key >= 0 ? table[key].name : "", key >= 0 ? ": " : "");
-				goto out;
-			}
-			if (table[key].type != CFGT_LIST) {
-				rc = error_set(err, ERR_INVALID, "%s:%zu: %s: a list is not allowed here",
-					       path, line, table[key].name);
-				goto out;
-			}
-			in_seq = 1;
-			val_line = line;
-			buf_reset(&val);
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-			in_seq = 0;
-			goto set_value;
-		case YAML_SCALAR_EVENT: {
-			const char *s = (const char *)ev.data.scalar.value;
+	file_limits(&lim);
+	if (ytree_parse(&t, path, data.data, data.len, &lim, &yerr) < 0) {
+		if (yerr.line > 0)
+			rc = error_set(err, ERR_INVALID, "%s:%d:%d: %s", path, yerr.line, yerr.col, yerr.msg);
+		else
+			rc = error_set(err, ERR_INVALID, "%s: %s", path, yerr.msg);
+		goto out;
+	}
+	for (i = 0; i < t.n_docs; i++) {
+		const struct ytree_doc *d = &t.docs[i];
 
-			if (depth != 1) {
-				rc = error_set(err, ERR_INVALID,
-					       "%s:%zu: the file must be a mapping of setting names to values",
-					       path, line);
-				goto out;
-			}
-			if (in_seq) {
-				if (strchr(s, ',')) {
-					rc = error_set(err, ERR_INVALID, "%s:%zu: %s: list items cannot hold ','",
-						       path, line, table[key].name);
-					goto out;
-				}
-				if ((val.len && buf_putc(&val, ',') < 0) || buf_puts(&val, s) < 0) {
-					rc = error_set(err, ERR_TOOBIG, "%s:%zu: %s: list too long", path,
-						       line, table[key].name);
-					goto out;
-				}
-				break;
-			}
-			if (key < 0) {
-				key = config_lookup(s);
-				if (key < 0) {
-					rc = error_set(err, ERR_INVALID, "%s:%zu: %s: unknown setting", path,
-						       line, s);
-					goto out;
-				}
-				if (table[key].flags & CFG_NO_FILE) {
-					rc = error_set(err, ERR_INVALID,
-						       "%s:%zu: %s: cannot be set in the config file", path,
-						       line, s);
-					goto out;
-				}
-				if (seen[key]) {
-					rc = error_set(err, ERR_INVALID, "%s:%zu: %s: set twice (first on line %d)",
-						       path, line, s, seen[key]);
-					goto out;
-				}
-				seen[key] = (int)line;
-				break;
-			}
-			val_line = line;
-			buf_reset(&val);
-			/* A plain empty value or ~ is null: the setting's empty value. */
-			if (ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-			    (strcmp(s, "~") == 0 || strcmp(s, "null") == 0))
-				s = "";
-			if (buf_puts(&val, s) < 0) {
-				rc = error_set(err, ERR_TOOBIG, "%s:%zu: %s: value too long", path, line,
-					       table[key].name);
-				goto out;
-			}
-			goto set_value;
+		if (d->empty)
+			continue;
+		if (root) {
+			rc = error_set(err, ERR_INVALID, "%s:%d:%d: the file holds one YAML document, this is a second",
+				       path, d->line, d->col);
+			goto out;
 		}
-		default:
-			break;
+		root = d->root;
+		if (root->type != YNODE_MAP) {
+			rc = error_set(err, ERR_INVALID,
+				       "%s:%d:%d: the file must be a mapping of setting names to values, got %s",
+				       path, root->line, root->col, ynode_describe(root));
+			goto out;
 		}
-		yaml_event_delete(&ev);
-		have_ev = 0;
-		continue;
-set_value:
-		snprintf(origin, sizeof(origin), "%s:%zu", path, val_line);
-		rc = assign(c, key, val.data, CFG_SRC_FILE, origin, err);
+	}
+	for (i = 0; root && i + 1 < root->n; i += 2) {
+		rc = file_setting(c, path, root->kids[i], root->kids[i + 1], err);
 		if (rc < 0)
 			goto out;
-		key = -1;
-		yaml_event_delete(&ev);
-		have_ev = 0;
 	}
 	rc = 0;
 out:
-	if (have_ev)
-		yaml_event_delete(&ev);
-	yaml_parser_delete(&parser);
+	ytree_release(&t);
 	buf_release(&data);
-	buf_release(&val);
 	return rc;
 }
 
