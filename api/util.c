@@ -140,6 +140,35 @@ int str_has_suffix(const char *s, const char *suffix)
 	return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
 
+char *url_redact(const char *url)
+{
+	const char *sep = strstr(url, "://"), *host, *end, *at = NULL, *p;
+	size_t keep, n;
+	char *out;
+
+	if (sep == NULL)
+		return xstrdup(url);
+	host = sep + 3;
+	end = host + strcspn(host, "/?#");
+	for (p = host; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		return xstrdup(url);
+	keep = (size_t)(host - url);
+	if (str_has_prefix(url, "ssh://") || str_has_prefix(url, "git+ssh://")) {
+		const char *colon = memchr(host, ':', (size_t)(at - host));
+
+		if (colon == NULL)
+			return xstrdup(url);
+		keep = (size_t)(colon + 1 - url);
+	}
+	n = keep + 3 + strlen(at) + 1;
+	out = xmalloc(n);
+	snprintf(out, n, "%.*s***%s", (int)keep, url, at);
+	return out;
+}
+
 void freep(void *p)
 {
 	free(*(void **)p);

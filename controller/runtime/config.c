@@ -1,12 +1,12 @@
 /* The settings table and the sources it is filled from: defaults, a YAML file, the environment, flags. */
 #include "runtime/config.h"
+#include "runtime/config_internal.h"
 
 #include "buf.h"
 #include "runtime/file.h"
 #include "runtime/log.h"
 #include "spec.h"
 #include "util.h"
-#include "yaml_tree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +17,6 @@
 
 extern char **environ;
 
-#define CONFIG_FILE_MAX (1024 * 1024)
-#define VALUE_MAX 4096
 #define SEC 1000L
 #define MIN (60 * SEC)
 #define HOUR (60 * MIN)
@@ -107,10 +105,11 @@ static const struct config_spec table[CFG__COUNT] = {
 	[CFG_SSH_KEY] = { "ssh-key", CFGT_PATH, "", 0, 0, NULL, "AURIGA_SSH_KEY", "FILE", 0,
 			  "Private key (deploy key) for ssh:// specs repositories." },
 	[CFG_HTTPS_TOKEN_FILE] = { "https-token-file", CFGT_PATH, "", 0, 0, NULL,
-				   "AURIGA_HTTPS_TOKEN_FILE", "FILE", 0,
-				   "File holding the token for https:// specs repositories." },
+				   "AURIGA_HTTPS_TOKEN_FILE", "FILE", CFG_RESTART,
+				   "File holding the token (one line) for https:// specs repositories, sent as the "
+				   "password of user x-access-token." },
 	[CFG_HTTPS_TOKEN] = { "https-token", CFGT_STRING, "", 0, 0, NULL, "AURIGA_HTTPS_TOKEN", "TOKEN",
-			      CFG_SECRET,
+			      CFG_SECRET | CFG_RESTART,
 			      "Token for https:// specs repositories (environment or file only; prefer https-token-file)." },
 	[CFG_CA_BUNDLE] = { "ca-bundle", CFGT_PATH, "", 0, 0, NULL, "AURIGA_CA_BUNDLE", "FILE", 0,
 			    "CA certificates trusted for https:// remotes instead of the system's." },
@@ -211,18 +210,6 @@ static int parse_bool(const char *s, long *out)
 	return -1;
 }
 
-static void fmt_duration(char *out, size_t n, long ms)
-{
-	if (ms % HOUR == 0 && ms)
-		snprintf(out, n, "%ldh", ms / HOUR);
-	else if (ms % MIN == 0 && ms)
-		snprintf(out, n, "%ldm", ms / MIN);
-	else if (ms % SEC == 0)
-		snprintf(out, n, "%lds", ms / SEC);
-	else
-		snprintf(out, n, "%ldms", ms);
-}
-
 static void value_release(struct value *v)
 {
 	size_t i;
@@ -287,8 +274,8 @@ static int parse_value(int k, const char *text, struct value *v, struct buf *msg
 		if (v->num < s->min || v->num > s->max) {
 			char a[32], b[32];
 
-			fmt_duration(a, sizeof(a), s->min);
-			fmt_duration(b, sizeof(b), s->max);
+			config_format_duration(a, sizeof(a), s->min);
+			config_format_duration(b, sizeof(b), s->max);
 			return buf_printf(msg, "'%s' is out of range [%s, %s]", text, a, b), -1;
 		}
 		break;
@@ -321,7 +308,7 @@ static int parse_value(int k, const char *text, struct value *v, struct buf *msg
 }
 
 /* Sets row k from a source; origin is where (for messages and the dump). */
-static int assign(struct config *c, int k, const char *text, enum config_source src,
+int config_assign(struct config *c, int k, const char *text, enum config_source src,
 		  const char *origin, struct error **err)
 {
 	struct buf msg = BUF_INIT_MAX(1024);
@@ -347,7 +334,7 @@ static struct config *config_defaults(void)
 	int k;
 
 	for (k = 0; k < CFG__COUNT; k++)
-		if (assign(c, k, table[k].def, CFG_SRC_DEFAULT, "default", NULL) < 0)
+		if (config_assign(c, k, table[k].def, CFG_SRC_DEFAULT, "default", NULL) < 0)
 			BUG("default of '%s' does not parse", table[k].name);
 	return c;
 }
@@ -366,137 +353,6 @@ void config_free(struct config *c)
 		free(c->flags[i].value);
 	free(c->flags);
 	free(c);
-}
-
-/*
- * The file's bounds are the spec loader's (nesting, aliases, nodes, scalar
- * size), within the file reader's own bound on the file.
- */
-static void file_limits(struct ytree_limits *lim)
-{
-	const struct spec_limits *sl = spec_limits_default();
-
-	lim->max_depth = sl->max_depth;
-	lim->max_aliases = sl->max_aliases;
-	lim->max_nodes = sl->max_nodes;
-	lim->max_scalar = sl->max_scalar;
-	lim->max_document = sl->max_document;
-	lim->max_file = CONFIG_FILE_MAX;
-	lim->max_documents = sl->max_documents;
-}
-
-/* The text a setting's value node stands for: a scalar, or a list's items joined by ','. */
-static int file_value(const char *path, int k, const struct ynode *v, struct buf *out, struct error **err)
-{
-	size_t i;
-
-	if (v->type == YNODE_MAP)
-		return error_set(err, ERR_INVALID, "%s:%d:%d: %s: value must be a scalar or a list, got a mapping",
-				 path, v->line, v->col, table[k].name);
-	if (v->type == YNODE_SCALAR) {
-		/* null (~, null or nothing) is the setting's empty value. */
-		if (v->stype == YS_NULL || buf_puts(out, v->str) == 0)
-			return 0;
-		return error_set(err, ERR_TOOBIG, "%s:%d:%d: %s: value too long", path, v->line, v->col,
-				 table[k].name);
-	}
-	if (table[k].type != CFGT_LIST)
-		return error_set(err, ERR_INVALID, "%s:%d:%d: %s: a list is not allowed here", path, v->line,
-				 v->col, table[k].name);
-	for (i = 0; i < v->n; i++) {
-		const struct ynode *item = v->kids[i];
-
-		if (item->type != YNODE_SCALAR)
-			return error_set(err, ERR_INVALID, "%s:%d:%d: %s: list items must be scalars, got %s",
-					 path, item->line, item->col, table[k].name, ynode_describe(item));
-		if (strchr(item->str, ','))
-			return error_set(err, ERR_INVALID, "%s:%d:%d: %s: list items cannot hold ','", path,
-					 item->line, item->col, table[k].name);
-		if ((out->len && buf_putc(out, ',') < 0) || buf_puts(out, item->str) < 0)
-			return error_set(err, ERR_TOOBIG, "%s:%d:%d: %s: list too long", path, item->line,
-					 item->col, table[k].name);
-	}
-	return 0;
-}
-
-/* One key of the file's mapping: a setting the file may hold, assigned from its value node. */
-static int file_setting(struct config *c, const char *path, const struct ynode *key, const struct ynode *v,
-			struct error **err)
-{
-	struct buf val = BUF_INIT_MAX(VALUE_MAX * 4);
-	char origin[PATH_MAX + 32];
-	int k = key->type == YNODE_SCALAR ? config_lookup(key->str) : -1;
-	int rc;
-
-	if (k < 0)
-		return error_set(err, ERR_INVALID, "%s:%d:%d: %.60s: unknown setting", path, key->line,
-				 key->col, key->type == YNODE_SCALAR ? key->str : ynode_describe(key));
-	if (table[k].flags & CFG_NO_FILE)
-		return error_set(err, ERR_INVALID, "%s:%d:%d: %s: cannot be set in the config file", path,
-				 key->line, key->col, table[k].name);
-	rc = file_value(path, k, v, &val, err);
-	if (rc == 0) {
-		snprintf(origin, sizeof(origin), "%s:%d:%d", path, v->line, v->col);
-		rc = assign(c, k, val.len ? val.data : "", CFG_SRC_FILE, origin, err);
-	}
-	buf_release(&val);
-	return rc;
-}
-
-/*
- * The file: one YAML mapping of setting names to values (scalars, or lists
- * of scalars for list settings), read by the bounded loader the specs use, so
- * every error names the file, line and column (and the setting).
- */
-static int apply_file(struct config *c, const char *path, struct error **err)
-{
-	struct buf data = BUF_INIT_MAX(CONFIG_FILE_MAX);
-	struct ytree_limits lim;
-	struct ytree_error yerr;
-	struct ytree t;
-	const struct ynode *root = NULL;
-	size_t i;
-	int rc;
-
-	rc = file_read(path, "config file", FILE_REGULAR, &data, err);
-	if (rc < 0)
-		return rc;
-	file_limits(&lim);
-	if (ytree_parse(&t, path, data.data, data.len, &lim, &yerr) < 0) {
-		if (yerr.line > 0)
-			rc = error_set(err, ERR_INVALID, "%s:%d:%d: %s", path, yerr.line, yerr.col, yerr.msg);
-		else
-			rc = error_set(err, ERR_INVALID, "%s: %s", path, yerr.msg);
-		goto out;
-	}
-	for (i = 0; i < t.n_docs; i++) {
-		const struct ytree_doc *d = &t.docs[i];
-
-		if (d->empty)
-			continue;
-		if (root) {
-			rc = error_set(err, ERR_INVALID, "%s:%d:%d: the file holds one YAML document, this is a second",
-				       path, d->line, d->col);
-			goto out;
-		}
-		root = d->root;
-		if (root->type != YNODE_MAP) {
-			rc = error_set(err, ERR_INVALID,
-				       "%s:%d:%d: the file must be a mapping of setting names to values, got %s",
-				       path, root->line, root->col, ynode_describe(root));
-			goto out;
-		}
-	}
-	for (i = 0; root && i + 1 < root->n; i += 2) {
-		rc = file_setting(c, path, root->kids[i], root->kids[i + 1], err);
-		if (rc < 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	ytree_release(&t);
-	buf_release(&data);
-	return rc;
 }
 
 static int checked_path(const struct config *c, int k)
@@ -559,6 +415,39 @@ static int validate(const struct config *c, struct error **err)
 	return 0;
 }
 
+/*
+ * https-token-file: its content (one line) becomes https-token, the secret
+ * the Git source sends for https:// remotes. Read at every load and reload,
+ * never shown; its origin is the file's path.
+ */
+static int read_token_file(struct config *c, struct error **err)
+{
+	const char *path = c->v[CFG_HTTPS_TOKEN_FILE].text;
+	struct buf b = BUF_INIT_MAX(VALUE_MAX);
+	int rc;
+
+	if (!*path)
+		return 0;
+	if (c->v[CFG_HTTPS_TOKEN].src != CFG_SRC_DEFAULT)
+		return err_at(err, c, CFG_HTTPS_TOKEN_FILE, "https-token-file and https-token cannot both be set");
+	rc = file_read(path, "https token file", FILE_REGULAR | FILE_SECRET, &b, err);
+	if (rc < 0) {
+		error_wrap(err, "%s: %s", c->v[CFG_HTTPS_TOKEN_FILE].origin, table[CFG_HTTPS_TOKEN_FILE].name);
+		goto out;
+	}
+	file_trim_end(&b, "\r\n");
+	if (b.len == 0 || memchr(b.data, '\n', b.len) || memchr(b.data, '\0', b.len)) {
+		rc = err_at(err, c, CFG_HTTPS_TOKEN_FILE, "the file must hold the token on one line");
+		goto out;
+	}
+	rc = config_assign(c, CFG_HTTPS_TOKEN, b.data, c->v[CFG_HTTPS_TOKEN_FILE].src, path, err);
+out:
+	if (b.len)
+		memset(b.data, 0, b.len);
+	buf_release(&b);
+	return rc;
+}
+
 /* Builds settings from a file (or none), saved environment values and saved flags. */
 static int build(struct config **out, const char *file, char *const env[CFG__COUNT],
 		 const struct flagarg *flags, size_t nflags, struct error **err)
@@ -578,23 +467,26 @@ static int build(struct config **out, const char *file, char *const env[CFG__COU
 	}
 	c->nflags = nflags;
 	if (file && *file) {
-		rc = apply_file(c, file, err);
+		rc = config_file_apply(c, file, err);
 		if (rc < 0)
 			goto out;
 	}
 	for (k = 0; k < CFG__COUNT; k++) {
 		if (!env[k])
 			continue;
-		rc = assign(c, k, env[k], CFG_SRC_ENV, table[k].env, err);
+		rc = config_assign(c, k, env[k], CFG_SRC_ENV, table[k].env, err);
 		if (rc < 0)
 			goto out;
 	}
 	for (i = 0; i < nflags; i++) {
 		snprintf(origin, sizeof(origin), "--%s", table[flags[i].key].name);
-		rc = assign(c, flags[i].key, flags[i].value, CFG_SRC_FLAG, origin, err);
+		rc = config_assign(c, flags[i].key, flags[i].value, CFG_SRC_FLAG, origin, err);
 		if (rc < 0)
 			goto out;
 	}
+	rc = read_token_file(c, err);
+	if (rc < 0)
+		goto out;
 	if (file && *file && c->v[CFG_CONFIG].src == CFG_SRC_DEFAULT) {
 		free(c->v[CFG_CONFIG].text);
 		c->v[CFG_CONFIG].text = xstrdup(file);
@@ -733,13 +625,6 @@ out:
 	return rc;
 }
 
-static const char *shown(const struct config *c, int k)
-{
-	if ((table[k].flags & CFG_SECRET) && c->v[k].text[0])
-		return "********";
-	return c->v[k].text;
-}
-
 int config_reload_file(struct config **cfg, struct error **err)
 {
 	struct config *old = *cfg, *fresh = NULL;
@@ -752,12 +637,16 @@ int config_reload_file(struct config **cfg, struct error **err)
 		return rc;
 	}
 	for (k = 0; k < CFG__COUNT; k++) {
+		char *shown;
+
 		if (strcmp(old->v[k].text, fresh->v[k].text) == 0)
 			continue;
+		shown = config_shown(fresh, (enum config_key)k);
 		log_info("config", (table[k].flags & CFG_RESTART) ? "setting changed; takes effect on restart"
 								   : "setting changed",
-			 "setting", table[k].name, "value", shown(fresh, k), "source",
+			 "setting", table[k].name, "value", shown, "source",
 			 fresh->v[k].origin, LOG_END);
+		free(shown);
 	}
 	*cfg = fresh;
 	config_free(old);
@@ -817,66 +706,3 @@ const char *config_origin(const struct config *c, enum config_key k)
 	return get(c, k, -1)->origin;
 }
 
-/* The choices of log-level and log-format are listed in the order of log.h's enums. */
-_Static_assert(LOG_DEBUG == 0 && LOG_INFO == 1 && LOG_WARN == 2 && LOG_ERROR == 3, "log levels");
-_Static_assert(LOG_LOGFMT == 0 && LOG_JSON == 1, "log formats");
-
-void config_log_setup(const struct config *c)
-{
-	log_setup((enum log_level)config_enum(c, CFG_LOG_LEVEL),
-		  (enum log_format)config_enum(c, CFG_LOG_FORMAT));
-}
-
-void config_dump(const struct config *c, FILE *out)
-{
-	int k;
-
-	for (k = 0; k < CFG__COUNT; k++) {
-		const char *v = shown(c, k);
-
-		fprintf(out, "%-28s %-40s # %s\n", table[k].name, *v ? v : "\"\"", c->v[k].origin);
-	}
-}
-
-static const char *type_hint(const struct config_spec *s, char *tmp, size_t n)
-{
-	char a[32], b[32];
-
-	switch (s->type) {
-	case CFGT_INT:
-		snprintf(tmp, n, "An integer in [%ld, %ld].", s->min, s->max);
-		return tmp;
-	case CFGT_DURATION:
-		fmt_duration(a, sizeof(a), s->min);
-		fmt_duration(b, sizeof(b), s->max);
-		snprintf(tmp, n, "A duration in [%s, %s].", a, b);
-		return tmp;
-	default:
-		return NULL;
-	}
-}
-
-void config_usage(FILE *out)
-{
-	char hint[96];
-	int k;
-
-	fprintf(out, "settings (--flag VALUE, $ENVIRONMENT; the config file key is the flag's name):\n");
-	for (k = 0; k < CFG__COUNT; k++) {
-		const struct config_spec *s = &table[k];
-		const char *h = type_hint(s, hint, sizeof(hint));
-
-		if (s->flags & CFG_SECRET)
-			fprintf(out, "  (no flag: secret)   $%s\n", s->env);
-		else if (s->type == CFGT_BOOL)
-			fprintf(out, "  --[no-]%s   $%s\n", s->name, s->env);
-		else
-			fprintf(out, "  --%s %s   $%s\n", s->name, s->metavar, s->env);
-		fprintf(out, "        %s", s->help);
-		if (h)
-			fprintf(out, " %s", h);
-		if (*s->def)
-			fprintf(out, " [default: %s]", s->def);
-		fputc('\n', out);
-	}
-}

@@ -516,6 +516,110 @@ static void test_positional_and_extra(void **state)
 	config_free(c);
 }
 
+/* https-token-file: the token is read from it into https-token, never shown, re-read on reload. */
+static void test_https_token_file(void **state)
+{
+	char tok_path[64], env[128], want[256];
+	char *envp[] = { env, NULL, NULL };
+	struct config *c = NULL;
+	struct error *e = NULL;
+	const char *path;
+	char *text;
+	FILE *f;
+
+	(void)state;
+	snprintf(tok_path, sizeof(tok_path), "/tmp/auriga-token-%d", (int)getpid());
+	f = fopen(tok_path, "w");
+	assert_non_null(f);
+	fputs("ghp-token-value-1\n", f);
+	fclose(f);
+	snprintf(env, sizeof(env), "AURIGA_HTTPS_TOKEN_FILE=%s", tok_path);
+	assert_int_equal(load(&c, NULL, envp, &e), 0);
+	assert_string_equal(config_str(c, CFG_HTTPS_TOKEN), "ghp-token-value-1");
+	assert_string_equal(config_origin(c, CFG_HTTPS_TOKEN), tok_path);
+	text = capture(config_dump, c);
+	assert_null(strstr(text, "ghp-token"));
+	free(text);
+	/* A reload reads the file again. */
+	f = fopen(tok_path, "w");
+	assert_non_null(f);
+	fputs("ghp-token-value-2\r\n", f);
+	fclose(f);
+	assert_int_equal(config_reload_file(&c, &e), 0);
+	assert_string_equal(config_str(c, CFG_HTTPS_TOKEN), "ghp-token-value-2");
+	config_free(c);
+	c = NULL;
+
+	/* Both the token and its file: refused. */
+	envp[1] = (char *)"AURIGA_HTTPS_TOKEN=other";
+	assert_true(load(&c, NULL, envp, &e) < 0);
+	assert_string_equal(error_msg(e),
+			    "AURIGA_HTTPS_TOKEN_FILE: https-token-file: https-token-file and https-token cannot both be set");
+	error_clear(&e);
+	envp[1] = NULL;
+
+	/* From the settings file: an empty token file, and a missing one, name the line. */
+	f = fopen(tok_path, "w");
+	assert_non_null(f);
+	fputs("\n", f);
+	fclose(f);
+	snprintf(want, sizeof(want), "https-token-file: %s\n", tok_path);
+	path = write_conf(want);
+	snprintf(env, sizeof(env), "AURIGA_CONFIG=%s", path);
+	assert_true(load(&c, NULL, envp, &e) < 0);
+	snprintf(want, sizeof(want), "%s:1:19: https-token-file: the file must hold the token on one line", path);
+	assert_string_equal(error_msg(e), want);
+	error_clear(&e);
+	write_conf("\nhttps-token-file: /nonexistent/token\n");
+	assert_true(load(&c, NULL, envp, &e) < 0);
+	print_message("# %s\n", error_msg(e));
+	snprintf(want, sizeof(want), "%s:2:19: https-token-file: ", path);
+	assert_true(str_has_prefix(error_msg(e), want));
+	assert_non_null(strstr(error_msg(e), "'/nonexistent/token'"));
+	error_clear(&e);
+	unlink(path);
+	unlink(tok_path);
+}
+
+/* A repo URL's credentials are never shown: not in the dump, not in a reload's log. */
+static void test_repo_credentials_hidden(void **state)
+{
+	static const struct {
+		const char *url, *shown;
+	} cases[] = {
+		{ "https://auriga:s3cret@git.example.com/specs.git", "https://***@git.example.com/specs.git" },
+		{ "https://ghp_abc123@github.com/o/r.git", "https://***@github.com/o/r.git" },
+		{ "http://u:p@10.0.0.1:8080/x?y=@z", "http://***@10.0.0.1:8080/x?y=@z" },
+		{ "ssh://git:pw@host:22/specs.git", "ssh://git:***@host:22/specs.git" },
+		{ "ssh://git@host/specs.git", "ssh://git@host/specs.git" },
+		{ "git@github.com:o/r.git", "git@github.com:o/r.git" },
+		{ "https://github.com/o/r@v1.git", "https://github.com/o/r@v1.git" },
+		{ "/srv/specs.git", "/srv/specs.git" },
+	};
+	char env[256];
+	char *envp[] = { env, NULL };
+	struct config *c = NULL;
+	struct error *e = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *shown, *text;
+
+		snprintf(env, sizeof(env), "AURIGA_REPO=%s", cases[i].url);
+		assert_int_equal(load(&c, NULL, envp, &e), 0);
+		assert_string_equal(config_str(c, CFG_REPO), cases[i].url);
+		shown = config_shown(c, CFG_REPO);
+		assert_string_equal(shown, cases[i].shown);
+		text = capture(config_dump, c);
+		assert_non_null(strstr(text, cases[i].shown));
+		assert_true(strcmp(cases[i].url, cases[i].shown) == 0 || strstr(text, cases[i].url) == NULL);
+		free(text);
+		free(shown);
+		config_free(c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,6 +635,8 @@ int main(void)
 		cmocka_unit_test(test_duration_parse),
 		cmocka_unit_test(test_log_setup),
 		cmocka_unit_test(test_positional_and_extra),
+		cmocka_unit_test(test_https_token_file),
+		cmocka_unit_test(test_repo_credentials_hidden),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
