@@ -39,6 +39,13 @@ int str_has_suffix(const char *s, const char *suffix);
  * hide only a password. Anything without "://" is returned as it is.
  */
 char *url_redact(const char *url);
+/*
+ * The secret of url's userinfo (a new string): the password, or for schemes
+ * other than ssh the whole userinfo (a token given as the user); NULL without one.
+ */
+char *url_secret(const char *url);
+/* s with every needle (not empty) replaced by with, as a new string. */
+char *str_replace_all(const char *s, const char *needle, const char *with);
 
 /* cleanup_free: frees a pointer variable when it goes out of scope. */
 void freep(void *p);
