@@ -584,6 +584,9 @@ int cmd_run(int argc, char **argv)
 		dcfg.cert_file = config_str(dm.cfg, CFG_DOCKER_TLS_CERT);
 	if (config_str(dm.cfg, CFG_DOCKER_TLS_KEY)[0])
 		dcfg.key_file = config_str(dm.cfg, CFG_DOCKER_TLS_KEY);
+	/* The reconcile's calls (list, inspect, create, start, stop, remove, networks) share the deadline. */
+	dcfg.timeout_ms[DOCKER_OBSERVE] = config_ms(dm.cfg, CFG_DOCKER_TIMEOUT);
+	dcfg.timeout_ms[DOCKER_ROLLOUT] = config_ms(dm.cfg, CFG_DOCKER_TIMEOUT);
 	if (docker_config_from_env(&dcfg, &err) < 0)
 		goto fail;
 	dm.docker = docker_new(dm.loop, &dcfg, &err);
@@ -599,6 +602,7 @@ int cmd_run(int argc, char **argv)
 	eo.extra_labels = labels;
 	eo.router_error_log = config_str(dm.cfg, CFG_ROUTER_ERROR_LOG);
 	eo.n_extra_labels = n_labels;
+	eo.max_probes = (unsigned)config_int(dm.cfg, CFG_MAX_PROBES);
 	eo.watch_events = 1;
 	eo.on_pass = on_pass;
 	eo.arg = &dm;

@@ -51,8 +51,10 @@ static const struct config_spec table[CFG__COUNT] = {
 	[CFG_DOCKER_TLS_KEY] = { "docker-tls-key", CFGT_PATH, "", 0, 0, NULL, "AURIGA_DOCKER_TLS_KEY",
 				 "FILE", CFG_RESTART, "Client key for mutual TLS with the Docker host." },
 	[CFG_DOCKER_TIMEOUT] = { "docker-timeout", CFGT_DURATION, "30s", 1 * SEC, 10 * MIN, NULL,
-				 "AURIGA_DOCKER_TIMEOUT", "DURATION", 0,
-				 "Deadline of one Docker Engine API call." },
+				 "AURIGA_DOCKER_TIMEOUT", "DURATION", CFG_RESTART,
+				 "Deadline of one Docker Engine API call of the reconcile (list, inspect, create, start, "
+				 "remove, networks), retries included; a stop adds the container's stop timeout, exec "
+				 "probes keep their own timeout and the events stream has none." },
 	[CFG_LISTEN] = { "listen", CFGT_STRING, "127.0.0.1:8080", 0, 0, NULL, "AURIGA_LISTEN",
 			 "ADDR:PORT", CFG_RESTART,
 			 "Address of the HTTP server (health, metrics, API, webhooks); \":PORT\" for every address." },
@@ -116,8 +118,9 @@ static const struct config_spec table[CFG__COUNT] = {
 	[CFG_INSTANCE] = { "instance", CFGT_STRING, "auriga", 0, 0, NULL, "AURIGA_INSTANCE", "NAME",
 			   CFG_RESTART,
 			   "Name of this controller, written in the auriga.io/managed-by label of what it manages." },
-	[CFG_MAX_PROBES] = { "max-probes", CFGT_INT, "16", 1, 256, NULL, "AURIGA_MAX_PROBES", "N", 0,
-			     "Health probes in flight at once." },
+	[CFG_MAX_PROBES] = { "max-probes", CFGT_INT, "16", 1, 256, NULL, "AURIGA_MAX_PROBES", "N", CFG_RESTART,
+			     "Health probe attempts in flight at once, across containers; one due while they are "
+			     "is not run (an error result, retried a period later) and the cap is logged." },
 	[CFG_EXTRA_LABELS] = { "extra-labels", CFGT_LIST, "", 0, 32, NULL, "AURIGA_EXTRA_LABELS",
 			       "K=V,...", CFG_RESTART,
 			       "Labels added to every container auriga creates." },
