@@ -674,7 +674,7 @@ int cmd_run(int argc, char **argv)
 	}
 	loop_timer_add(dm.loop, 100, drain_check, &dm);
 	log_info(COMPONENT, "started", "instance", config_str(dm.cfg, CFG_INSTANCE), "source",
-		 dm.folder ? dm.folder : config_str(dm.cfg, CFG_REPO), (char *)NULL);
+		 dm.folder ? dm.folder : gitsrc_url(dm.src), (char *)NULL);
 	loop_run(dm.loop);
 	log_info(COMPONENT, "stopped", (char *)NULL);
 	rc = 0;
