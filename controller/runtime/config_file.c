@@ -105,8 +105,11 @@ int config_file_apply(struct config *c, const char *path, struct error **err)
 	int rc;
 
 	rc = file_read(path, "config file", FILE_REGULAR, &data, err);
-	if (rc < 0)
+	if (rc < 0) {
+		/* A file over the bound leaves what was read so far in data. */
+		buf_release(&data);
 		return rc;
+	}
 	file_limits(&lim);
 	if (ytree_parse(&t, path, data.data, data.len, &lim, &yerr) < 0) {
 		if (yerr.line > 0)
