@@ -467,10 +467,12 @@ void probe_budget_init(struct probe_budget *b, unsigned max)
 static unsigned runner_refuse(struct probe_runner *r, enum probe_type t, int64_t now)
 {
 	struct probe_budget *b = r->budget;
-	char msg[PROBE_MESSAGE_MAX], max[16], n[24];
+	char msg[PROBE_MESSAGE_MAX];
 
 	b->refused++;
 	if (b->logged_ms < 0 || now - b->logged_ms >= 60000) {
+		char max[16], n[24];
+
 		snprintf(max, sizeof(max), "%u", b->max);
 		snprintf(n, sizeof(n), "%lu", b->refused - b->refused_logged);
 		log_warn("probe", "probe cap reached: attempts due are not run until others end", "max-probes", max,

@@ -68,7 +68,6 @@ static int file_setting(struct config *c, const char *path, const struct ynode *
 			struct error **err)
 {
 	struct buf val = BUF_INIT_MAX(VALUE_MAX * 4);
-	char origin[PATH_MAX + 32];
 	int k = key->type == YNODE_SCALAR ? config_lookup(key->str) : -1;
 	const struct config_spec *s;
 	int rc;
@@ -82,6 +81,8 @@ static int file_setting(struct config *c, const char *path, const struct ynode *
 				 key->line, key->col, s->name);
 	rc = file_value(path, s, v, &val, err);
 	if (rc == 0) {
+		char origin[PATH_MAX + 32];
+
 		snprintf(origin, sizeof(origin), "%s:%d:%d", path, v->line, v->col);
 		rc = config_assign(c, k, val.len ? val.data : "", CFG_SRC_FILE, origin, err);
 	}
