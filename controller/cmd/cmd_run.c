@@ -433,6 +433,22 @@ static void usage(FILE *out)
 	config_usage(out);
 }
 
+/* The Docker client's settings from the settings table. */
+static void docker_config_from(struct docker_config *d, const struct config *cfg)
+{
+	docker_config_default(d);
+	d->host = config_str(cfg, CFG_DOCKER_HOST);
+	if (config_str(cfg, CFG_DOCKER_TLS_CA)[0])
+		d->ca_file = config_str(cfg, CFG_DOCKER_TLS_CA);
+	if (config_str(cfg, CFG_DOCKER_TLS_CERT)[0])
+		d->cert_file = config_str(cfg, CFG_DOCKER_TLS_CERT);
+	if (config_str(cfg, CFG_DOCKER_TLS_KEY)[0])
+		d->key_file = config_str(cfg, CFG_DOCKER_TLS_KEY);
+	/* The reconcile's calls (list, inspect, create, start, stop, remove, networks) share the deadline. */
+	d->timeout_ms[DOCKER_OBSERVE] = config_ms(cfg, CFG_DOCKER_TIMEOUT);
+	d->timeout_ms[DOCKER_ROLLOUT] = config_ms(cfg, CFG_DOCKER_TIMEOUT);
+}
+
 /* The Git source's settings from the settings table. */
 static void gitsrc_config_from(struct gitsrc_config *g, const struct config *cfg)
 {
@@ -576,17 +592,7 @@ int cmd_run(int argc, char **argv)
 	dm.loop = loop_new(&err);
 	if (dm.loop == NULL)
 		goto fail;
-	docker_config_default(&dcfg);
-	dcfg.host = config_str(dm.cfg, CFG_DOCKER_HOST);
-	if (config_str(dm.cfg, CFG_DOCKER_TLS_CA)[0])
-		dcfg.ca_file = config_str(dm.cfg, CFG_DOCKER_TLS_CA);
-	if (config_str(dm.cfg, CFG_DOCKER_TLS_CERT)[0])
-		dcfg.cert_file = config_str(dm.cfg, CFG_DOCKER_TLS_CERT);
-	if (config_str(dm.cfg, CFG_DOCKER_TLS_KEY)[0])
-		dcfg.key_file = config_str(dm.cfg, CFG_DOCKER_TLS_KEY);
-	/* The reconcile's calls (list, inspect, create, start, stop, remove, networks) share the deadline. */
-	dcfg.timeout_ms[DOCKER_OBSERVE] = config_ms(dm.cfg, CFG_DOCKER_TIMEOUT);
-	dcfg.timeout_ms[DOCKER_ROLLOUT] = config_ms(dm.cfg, CFG_DOCKER_TIMEOUT);
+	docker_config_from(&dcfg, dm.cfg);
 	if (docker_config_from_env(&dcfg, &err) < 0)
 		goto fail;
 	dm.docker = docker_new(dm.loop, &dcfg, &err);
