@@ -140,6 +140,85 @@ int str_has_suffix(const char *s, const char *suffix)
 	return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
 
+char *url_redact(const char *url)
+{
+	const char *sep = strstr(url, "://"), *host, *end, *at = NULL, *p;
+	size_t keep, n;
+	char *out;
+
+	if (sep == NULL)
+		return xstrdup(url);
+	host = sep + 3;
+	end = host + strcspn(host, "/?#");
+	for (p = host; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		return xstrdup(url);
+	keep = (size_t)(host - url);
+	if (str_has_prefix(url, "ssh://") || str_has_prefix(url, "git+ssh://")) {
+		const char *colon = memchr(host, ':', (size_t)(at - host));
+
+		if (colon == NULL)
+			return xstrdup(url);
+		keep = (size_t)(colon + 1 - url);
+	}
+	n = keep + 3 + strlen(at) + 1;
+	out = xmalloc(n);
+	snprintf(out, n, "%.*s***%s", (int)keep, url, at);
+	return out;
+}
+
+/*
+ * The secret of a URL's userinfo: the password, or for schemes other than
+ * ssh the whole userinfo (a token given as the user); NULL without one.
+ */
+char *url_secret(const char *url)
+{
+	const char *host = strstr(url, "://"), *end, *at = NULL, *colon, *p;
+
+	if (host == NULL)
+		return NULL;
+	host += 3;
+	end = host + strcspn(host, "/?#");
+	for (p = host; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL || at == host)
+		return NULL;
+	colon = memchr(host, ':', (size_t)(at - host));
+	if (colon)
+		return colon + 1 < at ? xstrndup(colon + 1, (size_t)(at - colon - 1)) : NULL;
+	if (str_has_prefix(url, "ssh://") || str_has_prefix(url, "git+ssh://"))
+		return NULL;
+	return xstrndup(host, (size_t)(at - host));
+}
+
+/* s with every needle replaced by with (a new string). */
+char *str_replace_all(const char *s, const char *needle, const char *with)
+{
+	size_t n = strlen(needle), wn = strlen(with), len = strlen(s), count = 0, o = 0;
+	const char *p;
+	char *out;
+
+	if (n == 0)
+		return xstrdup(s);
+	for (p = strstr(s, needle); p; p = strstr(p + n, needle))
+		count++;
+	out = xmalloc(len + count * wn + 1);
+	for (p = s; *p;) {
+		if (strncmp(p, needle, n) == 0) {
+			memcpy(out + o, with, wn);
+			o += wn;
+			p += n;
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 void freep(void *p)
 {
 	free(*(void **)p);

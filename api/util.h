@@ -32,6 +32,20 @@ int64_t wall_ms(void);
 
 int str_has_prefix(const char *s, const char *prefix);
 int str_has_suffix(const char *s, const char *suffix);
+/*
+ * url as it may be shown (logs, errors, status): the userinfo before '@' in
+ * its authority becomes three asterisks, so neither a user:password nor a
+ * token given as the user is shown; ssh:// and git+ssh:// keep the user and
+ * hide only a password. Anything without "://" is returned as it is.
+ */
+char *url_redact(const char *url);
+/*
+ * The secret of url's userinfo (a new string): the password, or for schemes
+ * other than ssh the whole userinfo (a token given as the user); NULL without one.
+ */
+char *url_secret(const char *url);
+/* s with every needle (not empty) replaced by with, as a new string. */
+char *str_replace_all(const char *s, const char *needle, const char *with);
 
 /* cleanup_free: frees a pointer variable when it goes out of scope. */
 void freep(void *p);

@@ -476,6 +476,22 @@ static void usage(FILE *out)
 	config_usage(out);
 }
 
+/* The Docker client's settings from the settings table. */
+static void docker_config_from(struct docker_config *d, const struct config *cfg)
+{
+	docker_config_default(d);
+	d->host = config_str(cfg, CFG_DOCKER_HOST);
+	if (config_str(cfg, CFG_DOCKER_TLS_CA)[0])
+		d->ca_file = config_str(cfg, CFG_DOCKER_TLS_CA);
+	if (config_str(cfg, CFG_DOCKER_TLS_CERT)[0])
+		d->cert_file = config_str(cfg, CFG_DOCKER_TLS_CERT);
+	if (config_str(cfg, CFG_DOCKER_TLS_KEY)[0])
+		d->key_file = config_str(cfg, CFG_DOCKER_TLS_KEY);
+	/* The reconcile's calls (list, inspect, create, start, stop, remove, networks) share the deadline. */
+	d->timeout_ms[DOCKER_OBSERVE] = config_ms(cfg, CFG_DOCKER_TIMEOUT);
+	d->timeout_ms[DOCKER_ROLLOUT] = config_ms(cfg, CFG_DOCKER_TIMEOUT);
+}
+
 /* The Git source's settings from the settings table. */
 static void gitsrc_config_from(struct gitsrc_config *g, const struct config *cfg)
 {
@@ -628,14 +644,7 @@ int cmd_run(int argc, char **argv)
 	dm.loop = loop_new(&err);
 	if (dm.loop == NULL)
 		goto fail;
-	docker_config_default(&dcfg);
-	dcfg.host = config_str(dm.cfg, CFG_DOCKER_HOST);
-	if (config_str(dm.cfg, CFG_DOCKER_TLS_CA)[0])
-		dcfg.ca_file = config_str(dm.cfg, CFG_DOCKER_TLS_CA);
-	if (config_str(dm.cfg, CFG_DOCKER_TLS_CERT)[0])
-		dcfg.cert_file = config_str(dm.cfg, CFG_DOCKER_TLS_CERT);
-	if (config_str(dm.cfg, CFG_DOCKER_TLS_KEY)[0])
-		dcfg.key_file = config_str(dm.cfg, CFG_DOCKER_TLS_KEY);
+	docker_config_from(&dcfg, dm.cfg);
 	if (docker_config_from_env(&dcfg, &err) < 0)
 		goto fail;
 	dm.docker = docker_new(dm.loop, &dcfg, &err);
@@ -651,6 +660,7 @@ int cmd_run(int argc, char **argv)
 	eo.extra_labels = labels;
 	eo.router_error_log = config_str(dm.cfg, CFG_ROUTER_ERROR_LOG);
 	eo.n_extra_labels = n_labels;
+	eo.max_probes = (unsigned)config_int(dm.cfg, CFG_MAX_PROBES);
 	eo.watch_events = 1;
 	eo.on_pass = on_pass;
 	eo.arg = &dm;
@@ -722,7 +732,7 @@ int cmd_run(int argc, char **argv)
 	}
 	loop_timer_add(dm.loop, 100, drain_check, &dm);
 	log_info(COMPONENT, "started", "instance", config_str(dm.cfg, CFG_INSTANCE), "source",
-		 dm.folder ? dm.folder : config_str(dm.cfg, CFG_REPO), (char *)NULL);
+		 dm.folder ? dm.folder : gitsrc_url(dm.src), (char *)NULL);
 	loop_run(dm.loop);
 	log_info(COMPONENT, "stopped", (char *)NULL);
 	rc = 0;

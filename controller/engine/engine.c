@@ -465,6 +465,7 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 		e->extra[i] = xstrdup(o->extra_labels[i]);
 	e->o.extra_labels = (const char *const *)e->extra;
 	e->filter = observe_filter(e->instance);
+	probe_budget_init(&e->probe_budget, o->max_probes);
 	desired_init(&e->desired);
 	observed_init(&e->obs);
 	status_init(&e->status);

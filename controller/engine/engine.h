@@ -42,6 +42,8 @@ struct engine_options {
 	struct auriga_metrics *metrics;
 	/* NGINX's error log, quoted when a reload is not served (the operator's setting); NULL: none. */
 	const char *router_error_log;
+	/* Probe attempts in flight at once, across containers (probe_budget); 0: no cap. */
+	unsigned max_probes;
 };
 
 enum engine_outcome {

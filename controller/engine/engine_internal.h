@@ -13,6 +13,7 @@
 #include "engine/statefile.h"
 #include "model/desired.h"
 #include "model/observe.h"
+#include "probe/probe.h"
 #include "rollout/rollout.h"
 #include "strmap.h"
 
@@ -86,6 +87,7 @@ struct engine {
 	struct eng_probe **probes;
 	size_t n_probes;
 	struct strmap probe_index;	/* container id -> its runner */
+	struct probe_budget probe_budget;	/* max_probes: attempts in flight at once */
 	struct eng_op *ops;	/* running */
 	size_t n_ops_running;
 

@@ -90,6 +90,7 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 	pc.address = c->network_ip;
 	pc.on_change = on_probe_change;
 	pc.on_result = on_probe_result;
+	pc.budget = &e->probe_budget;
 	p = xcalloc(1, sizeof(*p));
 	p->e = e;
 	p->id = xstrdup(c->id);

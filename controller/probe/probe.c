@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "probe/probe_internal.h"
+#include "runtime/log.h"
 #include "runtime/loop.h"
 #include "spec.h"
 #include "util.h"
@@ -276,6 +277,7 @@ struct probe_runner {
 	probe_state_fn on_change;
 	probe_result_fn on_result;
 	void *arg;
+	struct probe_budget *budget;
 
 	struct probe_fsm fsm;
 	struct probe_attempt *running[PROBE_TYPE_COUNT];
@@ -411,8 +413,18 @@ static void join_message(char dst[PROBE_MESSAGE_MAX], const char *what, const ch
 	dst[o] = '\0';
 }
 
+/* An attempt that ends or is orphaned leaves the budget (an orphan may outlive its owner). */
+static void attempt_unbudget(struct probe_attempt *a)
+{
+	if (a->budget == NULL)
+		return;
+	a->budget->in_flight--;
+	a->budget = NULL;
+}
+
 static void attempt_free(struct probe_attempt *a)
 {
+	attempt_unbudget(a);
 	free(a);
 }
 
@@ -433,6 +445,7 @@ static void attempt_cancel(struct probe_runner *r, enum probe_type t)
 	case SPEC_PROBE_EXEC:
 		/* Docker calls cannot be taken back: orphan it, it frees itself when Docker answers. */
 		a->runner = NULL;
+		attempt_unbudget(a);
 		probe_exec_cancel(a);
 		if (a->in_docker)
 			return;
@@ -443,14 +456,45 @@ static void attempt_cancel(struct probe_runner *r, enum probe_type t)
 	attempt_free(a);
 }
 
+void probe_budget_init(struct probe_budget *b, unsigned max)
+{
+	memset(b, 0, sizeof(*b));
+	b->max = max;
+	b->logged_ms = -1;
+}
+
+/* An attempt due while the budget is spent: not run, an ERROR; the cap logged at most once a minute. */
+static unsigned runner_refuse(struct probe_runner *r, enum probe_type t, int64_t now)
+{
+	struct probe_budget *b = r->budget;
+	char msg[PROBE_MESSAGE_MAX];
+
+	b->refused++;
+	if (b->logged_ms < 0 || now - b->logged_ms >= 60000) {
+		char max[16], n[24];
+
+		snprintf(max, sizeof(max), "%u", b->max);
+		snprintf(n, sizeof(n), "%lu", b->refused - b->refused_logged);
+		log_warn("probe", "probe cap reached: attempts due are not run until others end", "max-probes", max,
+			 "not_run", n, "container", r->container_id, "probe", probe_type_name(t), LOG_END);
+		b->logged_ms = now;
+		b->refused_logged = b->refused;
+	}
+	snprintf(msg, sizeof(msg), "not run: %u probe attempts in flight, the most max-probes allows", b->max);
+	return runner_result(r, t, PROBE_ERROR, msg, now);
+}
+
 /* Starts one attempt of probe t; returns the PROBE_CHANGED_ bits of an attempt that ended at once. */
 static unsigned runner_start(struct probe_runner *r, enum probe_type t, int64_t now)
 {
 	const struct probe_spec_copy *spec = &r->spec[t];
-	struct probe_attempt *a = xcalloc(1, sizeof(*a));
+	struct probe_attempt *a;
 	unsigned changed = 0;
 	int rc;
 
+	if (r->budget != NULL && r->budget->max > 0 && r->budget->in_flight >= r->budget->max)
+		return runner_refuse(r, t, now);
+	a = xcalloc(1, sizeof(*a));
 	a->runner = r;
 	a->type = t;
 	a->spec = spec;
@@ -488,6 +532,9 @@ static unsigned runner_start(struct probe_runner *r, enum probe_type t, int64_t 
 	snprintf(r->fsm.slot[t].desc, sizeof(r->fsm.slot[t].desc), "%s", a->desc);
 	if (rc == 0) {
 		r->running[t] = a;
+		a->budget = r->budget;
+		if (a->budget != NULL)
+			a->budget->in_flight++;
 		return 0;
 	}
 	{
@@ -666,6 +713,7 @@ struct probe_runner *probe_runner_new(const struct probe_config *c, struct error
 	r->on_change = c->on_change;
 	r->on_result = c->on_result;
 	r->arg = c->arg;
+	r->budget = c->budget;
 
 	started = c->started_at_ms != 0 ? c->started_at_ms : loop_now(c->loop);
 	probe_fsm_init(&r->fsm, params, started);

@@ -127,6 +127,25 @@ typedef int (*probe_resolve_fn)(int container_port, struct probe_target *out, vo
 
 /* ---------------------------------------------------------------- runner */
 
+/*
+ * A cap on probe attempts in flight at once, shared by the runners given it
+ * (the engine's, from the max-probes setting). An attempt that falls due
+ * while max are in flight is not run: it ends as PROBE_ERROR ("not run:
+ * ..."), which counts neither as success nor as failure, so the probe tries
+ * again a period later and the owner's result callback (the
+ * auriga_probe_results_total metric) sees an error. Reaching the cap is
+ * logged, at most once a minute with the attempts not run since.
+ */
+struct probe_budget {
+	unsigned max;			/* 0: no cap */
+	unsigned in_flight;
+	unsigned long refused;		/* attempts not run, since the start */
+	unsigned long refused_logged;	/* refused when the cap was last logged */
+	int64_t logged_ms;		/* loop time of that log line; -1: never */
+};
+
+void probe_budget_init(struct probe_budget *b, unsigned max);
+
 struct probe_config {
 	struct loop *loop;
 	struct http_client *http;	/* for httpGet probes; may be NULL when none is configured */
@@ -160,6 +179,7 @@ struct probe_config {
 	probe_state_fn on_change;
 	probe_result_fn on_result;	/* may be NULL; called with arg too */
 	void *arg;
+	struct probe_budget *budget;	/* may be NULL: no cap; must outlive the runner */
 };
 
 /*

@@ -37,6 +37,7 @@ struct probe_attempt {
 	int fd;			/* tcp: the connecting socket, -1 when none */
 	int in_docker;		/* exec: the docker call has not called back yet */
 	char desc[PROBE_MESSAGE_MAX];	/* "GET http://...", "tcp 127.0.0.1:9003", "exec [...]" */
+	struct probe_budget *budget;	/* counted in it while running; NULL once ended or orphaned */
 	enum probe_result result;	/* for a start that ended at once */
 	char message[PROBE_MESSAGE_MAX];
 };

@@ -1,5 +1,6 @@
 /* The settings table and the sources it is filled from: defaults, a YAML file, the environment, flags. */
 #include "runtime/config.h"
+#include "runtime/config_internal.h"
 
 #include "buf.h"
 #include "runtime/file.h"
@@ -13,12 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <yaml.h>
 
 extern char **environ;
 
-#define CONFIG_FILE_MAX (1024 * 1024)
-#define VALUE_MAX 4096
 #define SEC 1000L
 #define MIN (60 * SEC)
 #define HOUR (60 * MIN)
@@ -53,8 +51,10 @@ static const struct config_spec table[CFG__COUNT] = {
 	[CFG_DOCKER_TLS_KEY] = { "docker-tls-key", CFGT_PATH, "", 0, 0, NULL, "AURIGA_DOCKER_TLS_KEY",
 				 "FILE", CFG_RESTART, "Client key for mutual TLS with the Docker host." },
 	[CFG_DOCKER_TIMEOUT] = { "docker-timeout", CFGT_DURATION, "30s", 1 * SEC, 10 * MIN, NULL,
-				 "AURIGA_DOCKER_TIMEOUT", "DURATION", 0,
-				 "Deadline of one Docker Engine API call." },
+				 "AURIGA_DOCKER_TIMEOUT", "DURATION", CFG_RESTART,
+				 "Deadline of one Docker Engine API call of the reconcile (list, inspect, create, start, "
+				 "remove, networks), retries included; a stop adds the container's stop timeout, exec "
+				 "probes keep their own timeout and the events stream has none." },
 	[CFG_LISTEN] = { "listen", CFGT_STRING, "127.0.0.1:8080", 0, 0, NULL, "AURIGA_LISTEN",
 			 "ADDR:PORT", CFG_RESTART,
 			 "Address of the HTTP server (health, metrics, API, webhooks); \":PORT\" for every address." },
@@ -107,18 +107,20 @@ static const struct config_spec table[CFG__COUNT] = {
 	[CFG_SSH_KEY] = { "ssh-key", CFGT_PATH, "", 0, 0, NULL, "AURIGA_SSH_KEY", "FILE", 0,
 			  "Private key (deploy key) for ssh:// specs repositories." },
 	[CFG_HTTPS_TOKEN_FILE] = { "https-token-file", CFGT_PATH, "", 0, 0, NULL,
-				   "AURIGA_HTTPS_TOKEN_FILE", "FILE", 0,
-				   "File holding the token for https:// specs repositories." },
+				   "AURIGA_HTTPS_TOKEN_FILE", "FILE", CFG_RESTART,
+				   "File holding the token (one line) for https:// specs repositories, sent as the "
+				   "password of user x-access-token." },
 	[CFG_HTTPS_TOKEN] = { "https-token", CFGT_STRING, "", 0, 0, NULL, "AURIGA_HTTPS_TOKEN", "TOKEN",
-			      CFG_SECRET,
+			      CFG_SECRET | CFG_RESTART,
 			      "Token for https:// specs repositories (environment or file only; prefer https-token-file)." },
 	[CFG_CA_BUNDLE] = { "ca-bundle", CFGT_PATH, "", 0, 0, NULL, "AURIGA_CA_BUNDLE", "FILE", 0,
 			    "CA certificates trusted for https:// remotes instead of the system's." },
 	[CFG_INSTANCE] = { "instance", CFGT_STRING, "auriga", 0, 0, NULL, "AURIGA_INSTANCE", "NAME",
 			   CFG_RESTART,
 			   "Name of this controller, written in the auriga.io/managed-by label of what it manages." },
-	[CFG_MAX_PROBES] = { "max-probes", CFGT_INT, "16", 1, 256, NULL, "AURIGA_MAX_PROBES", "N", 0,
-			     "Health probes in flight at once." },
+	[CFG_MAX_PROBES] = { "max-probes", CFGT_INT, "16", 1, 256, NULL, "AURIGA_MAX_PROBES", "N", CFG_RESTART,
+			     "Health probe attempts in flight at once, across containers; one due while they are "
+			     "is not run (an error result, retried a period later) and the cap is logged." },
 	[CFG_EXTRA_LABELS] = { "extra-labels", CFGT_LIST, "", 0, 32, NULL, "AURIGA_EXTRA_LABELS",
 			       "K=V,...", CFG_RESTART,
 			       "Labels added to every container auriga creates." },
@@ -214,18 +216,6 @@ static int parse_bool(const char *s, long *out)
 	return -1;
 }
 
-static void fmt_duration(char *out, size_t n, long ms)
-{
-	if (ms % HOUR == 0 && ms)
-		snprintf(out, n, "%ldh", ms / HOUR);
-	else if (ms % MIN == 0 && ms)
-		snprintf(out, n, "%ldm", ms / MIN);
-	else if (ms % SEC == 0)
-		snprintf(out, n, "%lds", ms / SEC);
-	else
-		snprintf(out, n, "%ldms", ms);
-}
-
 static void value_release(struct value *v)
 {
 	size_t i;
@@ -290,8 +280,8 @@ static int parse_value(int k, const char *text, struct value *v, struct buf *msg
 		if (v->num < s->min || v->num > s->max) {
 			char a[32], b[32];
 
-			fmt_duration(a, sizeof(a), s->min);
-			fmt_duration(b, sizeof(b), s->max);
+			config_format_duration(a, sizeof(a), s->min);
+			config_format_duration(b, sizeof(b), s->max);
 			return buf_printf(msg, "'%s' is out of range [%s, %s]", text, a, b), -1;
 		}
 		break;
@@ -324,7 +314,7 @@ static int parse_value(int k, const char *text, struct value *v, struct buf *msg
 }
 
 /* Sets row k from a source; origin is where (for messages and the dump). */
-static int assign(struct config *c, int k, const char *text, enum config_source src,
+int config_assign(struct config *c, int k, const char *text, enum config_source src,
 		  const char *origin, struct error **err)
 {
 	struct buf msg = BUF_INIT_MAX(1024);
@@ -350,7 +340,7 @@ static struct config *config_defaults(void)
 	int k;
 
 	for (k = 0; k < CFG__COUNT; k++)
-		if (assign(c, k, table[k].def, CFG_SRC_DEFAULT, "default", NULL) < 0)
+		if (config_assign(c, k, table[k].def, CFG_SRC_DEFAULT, "default", NULL) < 0)
 			BUG("default of '%s' does not parse", table[k].name);
 	return c;
 }
@@ -369,160 +359,6 @@ void config_free(struct config *c)
 		free(c->flags[i].value);
 	free(c->flags);
 	free(c);
-}
-
-/* The file: one YAML mapping; values are scalars, or sequences of scalars for lists. */
-static int apply_file(struct config *c, const char *path, struct error **err)
-{
-	struct buf data = BUF_INIT_MAX(CONFIG_FILE_MAX);
-	struct buf val = BUF_INIT_MAX(VALUE_MAX * 4);
-	yaml_parser_t parser;
-	yaml_event_t ev;
-	int have_ev = 0, rc, depth = 0, key = -1, in_seq = 0, done = 0;
-	int seen[CFG__COUNT] = { 0 };
-	size_t line = 0, val_line = 0;
-	char origin[PATH_MAX + 32];
-
-	rc = file_read(path, "config file", FILE_REGULAR, &data, err);
-	if (rc < 0)
-		return rc;
-	if (!yaml_parser_initialize(&parser))
-		BUG("yaml_parser_initialize");
-	yaml_parser_set_input_string(&parser, (const unsigned char *)data.data, data.len);
-	while (!done) {
-		if (!yaml_parser_parse(&parser, &ev)) {
-			rc = error_set(err, ERR_INVALID, "%s:%zu: %s", path, parser.problem_mark.line + 1,
-				       parser.problem ? parser.problem : "YAML syntax error");
-			goto out;
-		}
-		have_ev = 1;
-		line = ev.start_mark.line + 1;
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		case YAML_STREAM_START_EVENT:
-		case YAML_DOCUMENT_START_EVENT:
-		case YAML_DOCUMENT_END_EVENT:
-			break;
-		case YAML_ALIAS_EVENT:
-			rc = error_set(err, ERR_INVALID, "%s:%zu: aliases are not allowed", path, line);
-			goto out;
-		case YAML_MAPPING_START_EVENT:
-			if (depth != 0 || key >= 0) {
-				rc = error_set(err, ERR_INVALID, "%s:%zu: %s%svalue must be a scalar or a list",
-					       path, line, key >= 0 ? table[key].name : "",
-					       key >= 0 ? ": " : "");
-				goto out;
-			}
-			depth = 1;
-			break;
-		case YAML_MAPPING_END_EVENT:
-			depth = 0;
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			if (depth != 1) {
-				rc = error_set(err, ERR_INVALID,
-					       "%s:%zu: the file must be a mapping of setting names to values",
-					       path, line);
-				goto out;
-			}
-			if (key < 0 || in_seq) {
-				rc = error_set(err, ERR_INVALID, "%s:%zu: %s%sunexpected list", path, line,
-					       key >= 0 ? table[key].name : "", key >= 0 ? ": " : "");
-				goto out;
-			}
-			if (table[key].type != CFGT_LIST) {
-				rc = error_set(err, ERR_INVALID, "%s:%zu: %s: a list is not allowed here",
-					       path, line, table[key].name);
-				goto out;
-			}
-			in_seq = 1;
-			val_line = line;
-			buf_reset(&val);
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-			in_seq = 0;
-			goto set_value;
-		case YAML_SCALAR_EVENT: {
-			const char *s = (const char *)ev.data.scalar.value;
-
-			if (depth != 1) {
-				rc = error_set(err, ERR_INVALID,
-					       "%s:%zu: the file must be a mapping of setting names to values",
-					       path, line);
-				goto out;
-			}
-			if (in_seq) {
-				if (strchr(s, ',')) {
-					rc = error_set(err, ERR_INVALID, "%s:%zu: %s: list items cannot hold ','",
-						       path, line, table[key].name);
-					goto out;
-				}
-				if ((val.len && buf_putc(&val, ',') < 0) || buf_puts(&val, s) < 0) {
-					rc = error_set(err, ERR_TOOBIG, "%s:%zu: %s: list too long", path,
-						       line, table[key].name);
-					goto out;
-				}
-				break;
-			}
-			if (key < 0) {
-				key = config_lookup(s);
-				if (key < 0) {
-					rc = error_set(err, ERR_INVALID, "%s:%zu: %s: unknown setting", path,
-						       line, s);
-					goto out;
-				}
-				if (table[key].flags & CFG_NO_FILE) {
-					rc = error_set(err, ERR_INVALID,
-						       "%s:%zu: %s: cannot be set in the config file", path,
-						       line, s);
-					goto out;
-				}
-				if (seen[key]) {
-					rc = error_set(err, ERR_INVALID, "%s:%zu: %s: set twice (first on line %d)",
-						       path, line, s, seen[key]);
-					goto out;
-				}
-				seen[key] = (int)line;
-				break;
-			}
-			val_line = line;
-			buf_reset(&val);
-			/* A plain empty value or ~ is null: the setting's empty value. */
-			if (ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-			    (strcmp(s, "~") == 0 || strcmp(s, "null") == 0))
-				s = "";
-			if (buf_puts(&val, s) < 0) {
-				rc = error_set(err, ERR_TOOBIG, "%s:%zu: %s: value too long", path, line,
-					       table[key].name);
-				goto out;
-			}
-			goto set_value;
-		}
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-		have_ev = 0;
-		continue;
-set_value:
-		snprintf(origin, sizeof(origin), "%s:%zu", path, val_line);
-		rc = assign(c, key, val.data, CFG_SRC_FILE, origin, err);
-		if (rc < 0)
-			goto out;
-		key = -1;
-		yaml_event_delete(&ev);
-		have_ev = 0;
-	}
-	rc = 0;
-out:
-	if (have_ev)
-		yaml_event_delete(&ev);
-	yaml_parser_delete(&parser);
-	buf_release(&data);
-	buf_release(&val);
-	return rc;
 }
 
 static int checked_path(const struct config *c, int k)
@@ -585,6 +421,39 @@ static int validate(const struct config *c, struct error **err)
 	return 0;
 }
 
+/*
+ * https-token-file: its content (one line) becomes https-token, the secret
+ * the Git source sends for https:// remotes. Read at every load and reload,
+ * never shown; its origin is the file's path.
+ */
+static int read_token_file(struct config *c, struct error **err)
+{
+	const char *path = c->v[CFG_HTTPS_TOKEN_FILE].text;
+	struct buf b = BUF_INIT_MAX(VALUE_MAX);
+	int rc;
+
+	if (!*path)
+		return 0;
+	if (c->v[CFG_HTTPS_TOKEN].src != CFG_SRC_DEFAULT)
+		return err_at(err, c, CFG_HTTPS_TOKEN_FILE, "https-token-file and https-token cannot both be set");
+	rc = file_read(path, "https token file", FILE_REGULAR | FILE_SECRET, &b, err);
+	if (rc < 0) {
+		error_wrap(err, "%s: %s", c->v[CFG_HTTPS_TOKEN_FILE].origin, table[CFG_HTTPS_TOKEN_FILE].name);
+		goto out;
+	}
+	file_trim_end(&b, "\r\n");
+	if (b.len == 0 || memchr(b.data, '\n', b.len) || memchr(b.data, '\0', b.len)) {
+		rc = err_at(err, c, CFG_HTTPS_TOKEN_FILE, "the file must hold the token on one line");
+		goto out;
+	}
+	rc = config_assign(c, CFG_HTTPS_TOKEN, b.data, c->v[CFG_HTTPS_TOKEN_FILE].src, path, err);
+out:
+	if (b.len)
+		memset(b.data, 0, b.len);
+	buf_release(&b);
+	return rc;
+}
+
 /* Builds settings from a file (or none), saved environment values and saved flags. */
 static int build(struct config **out, const char *file, char *const env[CFG__COUNT],
 		 const struct flagarg *flags, size_t nflags, struct error **err)
@@ -604,23 +473,26 @@ static int build(struct config **out, const char *file, char *const env[CFG__COU
 	}
 	c->nflags = nflags;
 	if (file && *file) {
-		rc = apply_file(c, file, err);
+		rc = config_file_apply(c, file, err);
 		if (rc < 0)
 			goto out;
 	}
 	for (k = 0; k < CFG__COUNT; k++) {
 		if (!env[k])
 			continue;
-		rc = assign(c, k, env[k], CFG_SRC_ENV, table[k].env, err);
+		rc = config_assign(c, k, env[k], CFG_SRC_ENV, table[k].env, err);
 		if (rc < 0)
 			goto out;
 	}
 	for (i = 0; i < nflags; i++) {
 		snprintf(origin, sizeof(origin), "--%s", table[flags[i].key].name);
-		rc = assign(c, flags[i].key, flags[i].value, CFG_SRC_FLAG, origin, err);
+		rc = config_assign(c, flags[i].key, flags[i].value, CFG_SRC_FLAG, origin, err);
 		if (rc < 0)
 			goto out;
 	}
+	rc = read_token_file(c, err);
+	if (rc < 0)
+		goto out;
 	if (file && *file && c->v[CFG_CONFIG].src == CFG_SRC_DEFAULT) {
 		free(c->v[CFG_CONFIG].text);
 		c->v[CFG_CONFIG].text = xstrdup(file);
@@ -759,13 +631,6 @@ out:
 	return rc;
 }
 
-static const char *shown(const struct config *c, int k)
-{
-	if ((table[k].flags & CFG_SECRET) && c->v[k].text[0])
-		return "********";
-	return c->v[k].text;
-}
-
 int config_reload_file(struct config **cfg, struct error **err)
 {
 	struct config *old = *cfg, *fresh = NULL;
@@ -778,12 +643,16 @@ int config_reload_file(struct config **cfg, struct error **err)
 		return rc;
 	}
 	for (k = 0; k < CFG__COUNT; k++) {
+		char *shown;
+
 		if (strcmp(old->v[k].text, fresh->v[k].text) == 0)
 			continue;
+		shown = config_shown(fresh, (enum config_key)k);
 		log_info("config", (table[k].flags & CFG_RESTART) ? "setting changed; takes effect on restart"
 								   : "setting changed",
-			 "setting", table[k].name, "value", shown(fresh, k), "source",
+			 "setting", table[k].name, "value", shown, "source",
 			 fresh->v[k].origin, LOG_END);
+		free(shown);
 	}
 	*cfg = fresh;
 	config_free(old);
@@ -843,66 +712,3 @@ const char *config_origin(const struct config *c, enum config_key k)
 	return get(c, k, -1)->origin;
 }
 
-/* The choices of log-level and log-format are listed in the order of log.h's enums. */
-_Static_assert(LOG_DEBUG == 0 && LOG_INFO == 1 && LOG_WARN == 2 && LOG_ERROR == 3, "log levels");
-_Static_assert(LOG_LOGFMT == 0 && LOG_JSON == 1, "log formats");
-
-void config_log_setup(const struct config *c)
-{
-	log_setup((enum log_level)config_enum(c, CFG_LOG_LEVEL),
-		  (enum log_format)config_enum(c, CFG_LOG_FORMAT));
-}
-
-void config_dump(const struct config *c, FILE *out)
-{
-	int k;
-
-	for (k = 0; k < CFG__COUNT; k++) {
-		const char *v = shown(c, k);
-
-		fprintf(out, "%-28s %-40s # %s\n", table[k].name, *v ? v : "\"\"", c->v[k].origin);
-	}
-}
-
-static const char *type_hint(const struct config_spec *s, char *tmp, size_t n)
-{
-	char a[32], b[32];
-
-	switch (s->type) {
-	case CFGT_INT:
-		snprintf(tmp, n, "An integer in [%ld, %ld].", s->min, s->max);
-		return tmp;
-	case CFGT_DURATION:
-		fmt_duration(a, sizeof(a), s->min);
-		fmt_duration(b, sizeof(b), s->max);
-		snprintf(tmp, n, "A duration in [%s, %s].", a, b);
-		return tmp;
-	default:
-		return NULL;
-	}
-}
-
-void config_usage(FILE *out)
-{
-	char hint[96];
-	int k;
-
-	fprintf(out, "settings (--flag VALUE, $ENVIRONMENT; the config file key is the flag's name):\n");
-	for (k = 0; k < CFG__COUNT; k++) {
-		const struct config_spec *s = &table[k];
-		const char *h = type_hint(s, hint, sizeof(hint));
-
-		if (s->flags & CFG_SECRET)
-			fprintf(out, "  (no flag: secret)   $%s\n", s->env);
-		else if (s->type == CFGT_BOOL)
-			fprintf(out, "  --[no-]%s   $%s\n", s->name, s->env);
-		else
-			fprintf(out, "  --%s %s   $%s\n", s->name, s->metavar, s->env);
-		fprintf(out, "        %s", s->help);
-		if (h)
-			fprintf(out, " %s", h);
-		if (*s->def)
-			fprintf(out, " [default: %s]", s->def);
-		fputc('\n', out);
-	}
-}

@@ -132,16 +132,24 @@ const char *config_str(const struct config *c, enum config_key k);
 int config_enum(const struct config *c, enum config_key k);
 const char *const *config_list(const struct config *c, enum config_key k, size_t *n);
 enum config_source config_source_of(const struct config *c, enum config_key k);
-/* Where the value came from: "default", "FILE:LINE", "AURIGA_X" or "--x". */
+/* Where the value came from: "default", "FILE:LINE:COL", "AURIGA_X" or "--x". */
 const char *config_origin(const struct config *c, enum config_key k);
 
 /* Sets up logging (runtime/log.h) from log-level and log-format. */
 void config_log_setup(const struct config *c);
 
-/* Prints every effective setting with its source, secrets masked. */
+/*
+ * The value as it may be logged or printed (free it): "********" for a
+ * secret that is set, a URL's credentials replaced by "***" (url_redact).
+ */
+char *config_shown(const struct config *c, enum config_key k);
+/* Prints every effective setting with its source, secrets and URL credentials masked. */
 void config_dump(const struct config *c, FILE *out);
 /* Prints the options section of --help, generated from the table. */
 void config_usage(FILE *out);
+
+/* Formats ms as the largest whole unit: "2h", "5m", "30s", "250ms". */
+void config_format_duration(char *out, size_t n, long ms);
 
 /* Parses a duration ("250ms", "30s", "5m", "2h", "1h30m"; a bare number is seconds) into ms. */
 int config_parse_duration(const char *s, long *ms);

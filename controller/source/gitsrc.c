@@ -19,6 +19,8 @@ struct gitsrc {
 	pthread_mutex_t mu;
 	git_repository *repo;
 	char *url;
+	char *shown_url;	/* url with its credentials masked: what messages and logs show */
+	char *url_secret;	/* the URL's password (or token given as the user), NULL without one */
 	char *ref;		/* as configured */
 	char *full_ref;		/* refs/heads/x or refs/tags/x once resolved */
 	char *mirror_path;
@@ -53,6 +55,36 @@ static void set_cb_error(struct gitsrc *src, const char *msg)
 	git_error_set_str(GIT_ERROR_NET, msg);
 }
 
+/*
+ * A message may quote what libgit2 or a peer wrote, which may hold the URL
+ * as configured: the URL is replaced by its shown form, then the URL's
+ * secret and the HTTPS password by "***", so no credential reaches a log,
+ * the API or a note.
+ */
+static void scrub(const struct gitsrc *src, struct error **err)
+{
+	const char *secrets[2];
+	char *m;
+	size_t i;
+
+	if (src == NULL || err == NULL || *err == NULL || (*err)->msg == NULL)
+		return;
+	secrets[0] = src->url_secret;
+	secrets[1] = src->https_password;
+	if (strcmp(src->url, src->shown_url) != 0 && strstr((*err)->msg, src->url)) {
+		m = str_replace_all((*err)->msg, src->url, src->shown_url);
+		free((*err)->msg);
+		(*err)->msg = m;
+	}
+	for (i = 0; i < ARRAY_SIZE(secrets); i++) {
+		if (secrets[i] == NULL || *secrets[i] == '\0' || strstr((*err)->msg, secrets[i]) == NULL)
+			continue;
+		m = str_replace_all((*err)->msg, secrets[i], "***");
+		free((*err)->msg);
+		(*err)->msg = m;
+	}
+}
+
 /* Turns a libgit2 failure into our error, preferring what a callback of ours said. */
 static int git_fail(struct gitsrc *src, struct error **err, int gitcode, int kind, const char *what)
 {
@@ -82,7 +114,9 @@ static int git_fail(struct gitsrc *src, struct error **err, int gitcode, int kin
 		if (src && src->cb_error && strstr(src->cb_error, "timed out"))
 			kind = ERR_TIMEOUT;
 	}
-	return error_set(err, kind, "%s: %s", what, msg);
+	kind = error_set(err, kind, "%s: %s", what, msg);
+	scrub(src, err);
+	return kind;
 }
 
 int gitsrc_parse_ssh_url(const char *url, char **user, char **host, int *port, struct error **err)
@@ -178,6 +212,8 @@ int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct err
 	src = xcalloc(1, sizeof(*src));
 	pthread_mutex_init(&src->mu, NULL);
 	src->url = xstrdup(cfg->url);
+	src->shown_url = url_redact(cfg->url);
+	src->url_secret = url_secret(cfg->url);
 	src->ref = xstrdup(cfg->ref && *cfg->ref ? cfg->ref : "main");
 	src->ssh_user = dup_opt(cfg->ssh_user);
 	src->ssh_key = dup_opt(cfg->ssh_key);
@@ -201,7 +237,7 @@ int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct err
 		if (src->known_hosts == NULL) {
 			r = error_set(err, ERR_INVALID,
 				      "ssh source '%s' needs a known_hosts file: host keys are never accepted unchecked",
-				      src->url);
+				      src->shown_url);
 			goto out;
 		}
 	}
@@ -239,6 +275,7 @@ int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct err
 	*out = src;
 	src = NULL;
 out:
+	scrub(src, err);
 	gitsrc_free(src);
 	return r;
 }
@@ -250,6 +287,8 @@ void gitsrc_free(struct gitsrc *src)
 	git_repository_free(src->repo);
 	sshsig_signers_free(src->signers);
 	free(src->url);
+	free(src->shown_url);
+	free(src->url_secret);
 	free(src->ref);
 	free(src->full_ref);
 	free(src->mirror_path);
@@ -285,7 +324,7 @@ git_repository *gitsrc_repo(struct gitsrc *src)
 
 const char *gitsrc_url(const struct gitsrc *src)
 {
-	return src->url;
+	return src->shown_url;
 }
 
 const char *gitsrc_ref(const struct gitsrc *src)
@@ -341,7 +380,10 @@ static int cb_credentials(git_credential **out, const char *url, const char *use
 		return git_credential_userpass_plaintext_new(
 			out, src->https_user ? src->https_user : "x-access-token", src->https_password);
 	}
-	snprintf(msg, sizeof(msg), "'%s' asks for credentials and none are configured", url);
+	if (src->url_secret)
+		snprintf(msg, sizeof(msg), "the credentials in the URL were refused by '%s'", url);
+	else
+		snprintf(msg, sizeof(msg), "'%s' asks for credentials and none are configured", url);
 	set_cb_error(src, msg);
 	return GIT_EAUTH;
 }
@@ -478,7 +520,7 @@ static int connect_remote(struct gitsrc *src, git_direction dir, git_remote **ou
 	if (gr < 0) {
 		char what[600];
 
-		snprintf(what, sizeof(what), "cannot connect to '%s'", src->url);
+		snprintf(what, sizeof(what), "cannot connect to '%s'", src->shown_url);
 		git_remote_free(remote);
 		return git_fail(src, err, gr, 0, what);
 	}
@@ -523,7 +565,7 @@ static int resolve_ref(struct gitsrc *src, const git_remote_head **heads, size_t
 		}
 	}
 	if (*out == NULL)
-		return error_set(err, ERR_NOTFOUND, "'%s' has no branch or tag '%s'", src->url, src->ref);
+		return error_set(err, ERR_NOTFOUND, "'%s' has no branch or tag '%s'", src->shown_url, src->ref);
 	return 0;
 }
 
@@ -541,7 +583,7 @@ static int download_into(struct gitsrc *src, git_remote *remote, const git_remot
 	int gr, have;
 
 	if (head == NULL)
-		return error_set(err, ERR_NOTFOUND, "no ref to fetch from '%s'", src->url);
+		return error_set(err, ERR_NOTFOUND, "no ref to fetch from '%s'", src->shown_url);
 	gr = git_repository_odb(&odb, src->repo);
 	if (gr < 0)
 		return git_fail(src, err, gr, ERR_GENERIC, "cannot open the mirror's objects");
@@ -561,7 +603,7 @@ static int download_into(struct gitsrc *src, git_remote *remote, const git_remot
 	callbacks_init(src, &opts.callbacks);
 	opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	opts.update_fetchhead = 0;
-	snprintf(what, sizeof(what), "cannot fetch '%s' from '%s'", head->name, src->url);
+	snprintf(what, sizeof(what), "cannot fetch '%s' from '%s'", head->name, src->shown_url);
 	gr = git_remote_download(remote, &specs, &opts);
 	if (gr < 0)
 		return git_fail(src, err, gr, 0, what);
@@ -620,7 +662,7 @@ int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct err
 	gr = ref_commit(src->repo, STAGING_REF, &now);
 	if (gr < 0) {
 		r = git_fail(src, err, gr, ERR_PROTOCOL, "the fetched ref is not a commit");
-		error_wrap(err, "'%s' of '%s'", src->full_ref, src->url);
+		error_wrap(err, "'%s' of '%s'", src->full_ref, src->shown_url);
 		goto out;
 	}
 	git_oid_tostr(out->commit, sizeof(out->commit), &now);
@@ -631,7 +673,7 @@ int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct err
 	if (src->signers) {
 		r = sshsig_verify_commit(src->signers, src->repo, out->commit, &out->signer, err);
 		if (r < 0) {
-			error_wrap(err, "'%s' of '%s'", src->full_ref, src->url);
+			error_wrap(err, "'%s' of '%s'", src->full_ref, src->shown_url);
 			goto out;
 		}
 	}
@@ -721,7 +763,7 @@ int gitsrc_fetch_ref(struct gitsrc *src, const char *remote_ref, const char *loc
 	}
 	head = find_head(heads, n, remote_ref, remote_ref);
 	if (head == NULL) {
-		r = error_set(err, ERR_NOTFOUND, "'%s' has no '%s'", src->url, remote_ref);
+		r = error_set(err, ERR_NOTFOUND, "'%s' has no '%s'", src->shown_url, remote_ref);
 		goto out;
 	}
 	r = download_into(src, remote, head, local_ref, err);
@@ -770,7 +812,7 @@ static int push_local_cas(struct gitsrc *src, const char *path, const char *loca
 		if (git_oid_equal(&lo, &ro))
 			goto out;
 		if (git_graph_descendant_of(src->repo, &lo, &ro) != 1) {
-			r = error_set(err, ERR_CONFLICT, "'%s' on '%s' moved: not a fast-forward", remote_ref, src->url);
+			r = error_set(err, ERR_CONFLICT, "'%s' on '%s' moved: not a fast-forward", remote_ref, src->shown_url);
 			goto out;
 		}
 		gr = git_reference_create_matching(&ref, rrepo, remote_ref, &lo, 1, &ro, "auriga: push");
@@ -778,7 +820,7 @@ static int push_local_cas(struct gitsrc *src, const char *path, const char *loca
 		gr = git_reference_create(&ref, rrepo, remote_ref, &lo, 0, "auriga: push");
 	}
 	if (gr == GIT_EMODIFIED || gr == GIT_EEXISTS || gr == GIT_ELOCKED)
-		r = error_set(err, ERR_CONFLICT, "'%s' on '%s' moved while pushing", remote_ref, src->url);
+		r = error_set(err, ERR_CONFLICT, "'%s' on '%s' moved while pushing", remote_ref, src->shown_url);
 	else if (gr < 0)
 		r = git_fail(src, err, gr, ERR_TRANSPORT, "cannot update the remote ref");
 out:
@@ -821,7 +863,7 @@ int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remot
 	specs.count = 1;
 	git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
 	callbacks_init(src, &opts.callbacks);
-	snprintf(what, sizeof(what), "cannot push '%s' to '%s'", remote_ref, src->url);
+	snprintf(what, sizeof(what), "cannot push '%s' to '%s'", remote_ref, src->shown_url);
 	gr = git_remote_push(remote, &specs, &opts);
 	if (gr < 0) {
 		r = git_fail(src, err, gr, 0, what);

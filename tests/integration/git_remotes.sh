@@ -143,6 +143,49 @@ else
 	fail "sshd did not start: $(tail -3 "$S/sshd.log")"
 fi
 
+# expect_no_match DESC REGEX ACTUAL
+expect_no_match() {
+	if [[ $3 =~ $2 ]]; then
+		fail "$1"
+		diag "must not match: $2"
+		diag "actual: $3"
+	else
+		ok "$1"
+	fi
+}
+
+# The daemon's settings for https:// remotes (run --check fetches through them): the token from
+# https-token-file, and credentials never shown, whether from the token or in the URL.
+https_settings() {
+	local url_creds="https://auriga:s3cret@localhost:$HPORT/specs.git" st=$T/st-settings
+	out=$("$A" run --check --repo "$HTTPS_URL" --https-token-file "$W/token" --ca-bundle "$W/ca.crt" \
+		--state-dir "$st-token" 2>&1)
+	expect_match "https-token-file: the fetch authenticates and the snapshot is read" "specs/(slim|other).yaml" "$out"
+	expect_no_match "https-token-file: nothing was refused" "refused|credentials" "$out"
+	out=$(AURIGA_HTTPS_TOKEN_FILE=$W/token "$A" run --check --repo "$HTTPS_URL" --ca-bundle "$W/ca.crt" \
+		--state-dir "$st-tokenenv" 2>&1)
+	expect_match "AURIGA_HTTPS_TOKEN_FILE: the same" "specs/(slim|other).yaml" "$out"
+	out=$("$A" run --check --repo "$HTTPS_URL" --ca-bundle "$W/ca.crt" --state-dir "$st-none" 2>&1)
+	expect_match "no token: the remote's demand for credentials is reported" "asks for credentials and none are configured" "$out"
+	out=$("$A" run --check --repo "$HTTPS_URL" --https-token-file "$W/wrong-token" --ca-bundle "$W/ca.crt" \
+		--state-dir "$st-wrong" 2>&1)
+	expect_match "a wrong token is refused" "authentication as 'x-access-token' refused" "$out"
+	expect_no_match "a wrong token is not shown" "tok-0000-wrong" "$out"
+	out=$("$A" run --check --repo "$url_creds" --state-dir "$st-url" 2>&1)
+	expect_match "credentials in the URL: the error shows the URL masked" "https://\*\*\*@localhost:$HPORT/specs.git" "$out"
+	expect_no_match "credentials in the URL: the password is not shown" "s3cret" "$out"
+	out=$("$A" run --check --repo "https://auriga:pw-77c1-bad@localhost:$HPORT/specs.git" --ca-bundle "$W/ca.crt" \
+		--state-dir "$st-urlbad" 2>&1)
+	expect_match "a wrong password in the URL is refused" "the credentials in the URL were refused" "$out"
+	expect_no_match "a wrong password in the URL is not shown" "pw-77c1-bad" "$out"
+	out=$("$A" run --check --repo "$url_creds" --ca-bundle "$W/ca.crt" --state-dir "$st-urlok" 2>&1)
+	expect_match "the right password in the URL: the snapshot is read" "specs/(slim|other).yaml" "$out"
+	expect_no_match "the right password in the URL: not shown" "s3cret" "$out"
+	out=$("$A" source --repo "https://tok-4f9a-secret@localhost:$HPORT/specs.git" --state-dir "$st-src" fetch 2>&1)
+	expect_match "a token as the URL's user: the source's error masks it" "https://\*\*\*@localhost" "$out"
+	expect_no_match "a token as the URL's user: not shown" "tok-4f9a" "$out"
+}
+
 # 4. git-http-backend behind nginx (fcgiwrap), basic auth over TLS with a test CA.
 W=$T/web
 mkdir -p "$W/tmp"
@@ -153,8 +196,11 @@ printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$W/ext"
 openssl x509 -req -in "$W/srv.csr" -CA "$W/ca.crt" -CAkey "$W/ca.key" -CAcreateserial -out "$W/srv.crt" \
 	-days 2 -extfile "$W/ext" 2>/dev/null
 printf 'auriga:%s\n' "$(openssl passwd -apr1 s3cret)" >"$W/htpasswd"
+printf 'x-access-token:%s\n' "$(openssl passwd -apr1 tok-4f9a-secret)" >>"$W/htpasswd"
 echo s3cret >"$W/password"
 echo wrong >"$W/wrong"
+echo tok-4f9a-secret >"$W/token"
+echo tok-0000-wrong >"$W/wrong-token"
 HPORT=$(free_port)
 fcgiwrap -s "unix:$W/fcgi.sock" >"$W/fcgiwrap.log" 2>&1 &
 FPID=$!
@@ -206,6 +252,7 @@ if wait_port "$HPORT"; then
 	out=$("$A" source --repo "$HTTPS_URL" --state-dir "$T/st-noca" --https-user auriga \
 		--https-password-file "$W/password" fetch 2>&1)
 	expect_match "https: a server the CA bundle does not vouch for is refused" "not trusted|certificate" "$out"
+	https_settings
 else
 	fail "nginx did not start: $(tail -3 "$W/error.log" "$W/nginx.log")"
 fi

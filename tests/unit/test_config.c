@@ -91,12 +91,12 @@ static void test_precedence(void **state)
 	assert_string_equal(config_origin(c, CFG_LISTEN), "AURIGA_LISTEN");
 	config_free(c);
 
-	/* Without either, the file's value, with its line. */
+	/* Without either, the file's value, with its line and column. */
 	envp[1] = NULL;
 	assert_int_equal(load(&c, NULL, envp, &e), 0);
 	assert_string_equal(config_str(c, CFG_LISTEN), "127.0.0.1:1111");
 	assert_int_equal(config_source_of(c, CFG_LISTEN), CFG_SRC_FILE);
-	assert_true(str_has_suffix(config_origin(c, CFG_LISTEN), ".yml:2"));
+	assert_true(str_has_suffix(config_origin(c, CFG_LISTEN), ".yml:2:9"));
 	config_free(c);
 
 	/* --config=FILE on the command line too, and --key=value syntax. */
@@ -188,24 +188,37 @@ static void test_env_errors(void **state)
 
 static void test_file_errors(void **state)
 {
+	/* Each error names the file, the line and column, and the setting when there is one. */
 	static const struct {
 		const char *text;
-		const char *error;	/* after "FILE" */
+		const char *error;	/* the whole message after "FILE" */
 	} cases[] = {
-		{ "listen: 127.0.0.1:1\nbogus: 1\n", ":2: bogus: unknown setting" },
-		{ "branch: a\n\nbranch: b\n", ":3: branch: set twice (first on line 1)" },
-		{ "max-probes: many\n", ":1: max-probes: 'many' is not an integer" },
-		{ "poll-interval: 0s\n", ":1: poll-interval: '0s' is out of range [1s, 24h]" },
-		{ "repo:\n  url: x\n", ":2: repo: value must be a scalar or a list" },
-		{ "branch: [a, b]\n", ":1: branch: a list is not allowed here" },
-		{ "a: &x 1\nbranch: *x\n", ":1: a: unknown setting" },
-		{ "branch: *x\n", ":1: " },
-		{ "listen: [\n", ":1: listen: a list is not allowed here" },
-		{ "branch: \"abc\n", ":" },
-		{ "- a\n- b\n", ":1: the file must be a mapping" },
-		{ "config: /etc/other.yml\n", ":1: config: cannot be set in the config file" },
-		{ "extra-labels:\n  - a=1,b=2\n", ":2: extra-labels: list items cannot hold ','" },
-		{ "tls-cert: /x.pem\n", ":1: tls-cert: tls-cert and tls-key go together" },
+		{ "listen: 127.0.0.1:1\nbogus: 1\n", ":2:1: bogus: unknown setting" },
+		{ "branch: a\n\nbranch: b\n", ":3:1: duplicate key \"branch\" (first at line 1)" },
+		{ "max-probes: many\n", ":1:13: max-probes: 'many' is not an integer" },
+		{ "poll-interval: 0s\n", ":1:16: poll-interval: '0s' is out of range [1s, 24h]" },
+		{ "# settings\n\n  poll-interval: 5x\n", ":3:18: poll-interval: '5x' is not a duration (like 500ms, 30s, 5m, 1h)" },
+		{ "repo:\n  url: x\n", ":2:3: repo: value must be a scalar or a list, got a mapping" },
+		{ "branch: {a: 1}\n", ":1:9: branch: value must be a scalar or a list, got a mapping" },
+		{ "branch: [a, b]\n", ":1:9: branch: a list is not allowed here" },
+		{ "extra-labels:\n  - a=1\n  - {b: 2}\n", ":3:5: extra-labels: list items must be scalars, got a mapping" },
+		{ "extra-labels:\n  - a=1\n  - [b]\n", ":3:5: extra-labels: list items must be scalars, got a list" },
+		{ "a: &x 1\nbranch: *x\n", ":1:1: a: unknown setting" },
+		{ "branch: *x\n", ":1:9: unknown anchor \"x\"" },
+		{ "listen: [\n", ":2:1: yaml: did not find expected node content while parsing a flow node at line 2" },
+		{ "- a\n- b\n", ":1:1: the file must be a mapping of setting names to values, got a list" },
+		{ "just text\n", ":1:1: the file must be a mapping of setting names to values, got a string" },
+		{ "branch: a\n---\nlisten: :1\n", ":3:1: the file holds one YAML document, this is a second" },
+		{ "config: /etc/other.yml\n", ":1:1: config: cannot be set in the config file" },
+		{ "[a]: 1\n", ":1:1: mapping keys must be scalars, got a list" },
+		{ "extra-labels:\n  - a=1,b=2\n", ":2:5: extra-labels: list items cannot hold ','" },
+		{ "branch: !!binary aGk=\n", ":1:9: unsupported tag \"tag:yaml.org,2002:binary\"" },
+		{ "tls-cert: /x.pem\n", ":1:11: tls-cert: tls-cert and tls-key go together" },
+		/* The loader's bounds hold for the settings file as for the specs. */
+		{ "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+		  "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+		  "e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
+		  ":5:33: document expands to more than the limit of 100000 nodes (alias expansion)" },
 	};
 	char env[128];
 	char *envp[] = { env, NULL };
@@ -222,7 +235,47 @@ static void test_file_errors(void **state)
 		snprintf(want, sizeof(want), "%s%s", path, cases[i].error);
 		assert_true(load(&c, NULL, envp, &e) < 0);
 		print_message("# %s\n", error_msg(e));
-		assert_true(str_has_prefix(error_msg(e), want));
+		assert_string_equal(error_msg(e), want);
+		error_free(e);
+		unlink(path);
+	}
+	/* Nesting deeper than the loader's limit of 64 levels is refused at the level that breaks it. */
+	{
+		char deep[512], want[256];
+		struct config *c = NULL;
+		struct error *e = NULL;
+		const char *path;
+		size_t n = 0, d;
+
+		n += (size_t)snprintf(deep + n, sizeof(deep) - n, "extra-labels: ");
+		for (d = 0; d < 70; d++)
+			deep[n++] = '[';
+		deep[n] = '\0';
+		path = write_conf(deep);
+		snprintf(env, sizeof(env), "AURIGA_CONFIG=%s", path);
+		snprintf(want, sizeof(want), "%s:1:78: nesting deeper than the limit of 64 levels", path);
+		assert_true(load(&c, NULL, envp, &e) < 0);
+		assert_string_equal(error_msg(e), want);
+		error_free(e);
+		unlink(path);
+	}
+	/* A file over the bound is refused before it is parsed. */
+	{
+		struct config *c = NULL;
+		struct error *e = NULL;
+		FILE *f;
+		const char *path = write_conf("");
+
+		f = fopen(path, "w");
+		assert_non_null(f);
+		for (i = 0; i < 1024 * 1024 / 16 + 1; i++)
+			fputs("# sixteen bytes\n", f);
+		fclose(f);
+		snprintf(env, sizeof(env), "AURIGA_CONFIG=%s", path);
+		assert_true(load(&c, NULL, envp, &e) < 0);
+		print_message("# %s\n", error_msg(e));
+		assert_non_null(strstr(error_msg(e), path));
+		assert_non_null(strstr(error_msg(e), "larger than"));
 		error_free(e);
 		unlink(path);
 	}
@@ -284,7 +337,7 @@ static void test_reload(void **state)
 	assert_true(config_reload_file(&c, &e) < 0);
 	assert_ptr_equal(c, before);
 	assert_string_equal(config_str(c, CFG_BRANCH), "two");
-	assert_non_null(strstr(error_msg(e), ":2: max-probes: 'lots' is not an integer"));
+	assert_non_null(strstr(error_msg(e), ":2:13: max-probes: 'lots' is not an integer"));
 	assert_non_null(strstr(error_msg(e), "reload refused"));
 	error_clear(&e);
 	/* A file that vanished: refused too. */
@@ -463,6 +516,110 @@ static void test_positional_and_extra(void **state)
 	config_free(c);
 }
 
+/* https-token-file: the token is read from it into https-token, never shown, re-read on reload. */
+static void test_https_token_file(void **state)
+{
+	char tok_path[64], env[128], want[256];
+	char *envp[] = { env, NULL, NULL };
+	struct config *c = NULL;
+	struct error *e = NULL;
+	const char *path;
+	char *text;
+	FILE *f;
+
+	(void)state;
+	snprintf(tok_path, sizeof(tok_path), "/tmp/auriga-token-%d", (int)getpid());
+	f = fopen(tok_path, "w");
+	assert_non_null(f);
+	fputs("ghp-token-value-1\n", f);
+	fclose(f);
+	snprintf(env, sizeof(env), "AURIGA_HTTPS_TOKEN_FILE=%s", tok_path);
+	assert_int_equal(load(&c, NULL, envp, &e), 0);
+	assert_string_equal(config_str(c, CFG_HTTPS_TOKEN), "ghp-token-value-1");
+	assert_string_equal(config_origin(c, CFG_HTTPS_TOKEN), tok_path);
+	text = capture(config_dump, c);
+	assert_null(strstr(text, "ghp-token"));
+	free(text);
+	/* A reload reads the file again. */
+	f = fopen(tok_path, "w");
+	assert_non_null(f);
+	fputs("ghp-token-value-2\r\n", f);
+	fclose(f);
+	assert_int_equal(config_reload_file(&c, &e), 0);
+	assert_string_equal(config_str(c, CFG_HTTPS_TOKEN), "ghp-token-value-2");
+	config_free(c);
+	c = NULL;
+
+	/* Both the token and its file: refused. */
+	envp[1] = (char *)"AURIGA_HTTPS_TOKEN=other";
+	assert_true(load(&c, NULL, envp, &e) < 0);
+	assert_string_equal(error_msg(e),
+			    "AURIGA_HTTPS_TOKEN_FILE: https-token-file: https-token-file and https-token cannot both be set");
+	error_clear(&e);
+	envp[1] = NULL;
+
+	/* From the settings file: an empty token file, and a missing one, name the line. */
+	f = fopen(tok_path, "w");
+	assert_non_null(f);
+	fputs("\n", f);
+	fclose(f);
+	snprintf(want, sizeof(want), "https-token-file: %s\n", tok_path);
+	path = write_conf(want);
+	snprintf(env, sizeof(env), "AURIGA_CONFIG=%s", path);
+	assert_true(load(&c, NULL, envp, &e) < 0);
+	snprintf(want, sizeof(want), "%s:1:19: https-token-file: the file must hold the token on one line", path);
+	assert_string_equal(error_msg(e), want);
+	error_clear(&e);
+	write_conf("\nhttps-token-file: /nonexistent/token\n");
+	assert_true(load(&c, NULL, envp, &e) < 0);
+	print_message("# %s\n", error_msg(e));
+	snprintf(want, sizeof(want), "%s:2:19: https-token-file: ", path);
+	assert_true(str_has_prefix(error_msg(e), want));
+	assert_non_null(strstr(error_msg(e), "'/nonexistent/token'"));
+	error_clear(&e);
+	unlink(path);
+	unlink(tok_path);
+}
+
+/* A repo URL's credentials are never shown: not in the dump, not in a reload's log. */
+static void test_repo_credentials_hidden(void **state)
+{
+	static const struct {
+		const char *url, *shown;
+	} cases[] = {
+		{ "https://auriga:s3cret@git.example.com/specs.git", "https://***@git.example.com/specs.git" },
+		{ "https://ghp_abc123@github.com/o/r.git", "https://***@github.com/o/r.git" },
+		{ "http://u:p@10.0.0.1:8080/x?y=@z", "http://***@10.0.0.1:8080/x?y=@z" },
+		{ "ssh://git:pw@host:22/specs.git", "ssh://git:***@host:22/specs.git" },
+		{ "ssh://git@host/specs.git", "ssh://git@host/specs.git" },
+		{ "git@github.com:o/r.git", "git@github.com:o/r.git" },
+		{ "https://github.com/o/r@v1.git", "https://github.com/o/r@v1.git" },
+		{ "/srv/specs.git", "/srv/specs.git" },
+	};
+	char env[256];
+	char *envp[] = { env, NULL };
+	struct config *c = NULL;
+	struct error *e = NULL;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *shown, *text;
+
+		snprintf(env, sizeof(env), "AURIGA_REPO=%s", cases[i].url);
+		assert_int_equal(load(&c, NULL, envp, &e), 0);
+		assert_string_equal(config_str(c, CFG_REPO), cases[i].url);
+		shown = config_shown(c, CFG_REPO);
+		assert_string_equal(shown, cases[i].shown);
+		text = capture(config_dump, c);
+		assert_non_null(strstr(text, cases[i].shown));
+		assert_true(strcmp(cases[i].url, cases[i].shown) == 0 || strstr(text, cases[i].url) == NULL);
+		free(text);
+		free(shown);
+		config_free(c);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +635,8 @@ int main(void)
 		cmocka_unit_test(test_duration_parse),
 		cmocka_unit_test(test_log_setup),
 		cmocka_unit_test(test_positional_and_extra),
+		cmocka_unit_test(test_https_token_file),
+		cmocka_unit_test(test_repo_credentials_hidden),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
