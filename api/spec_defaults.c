@@ -52,7 +52,7 @@ static void cluster_defaults(struct spec_cluster *c)
 
 static int kv_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct spec_kv *)a)->key, ((const struct spec_kv *)b)->key);
+	return strcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);
 }
 
 static void container_defaults(struct spec_container *c, enum spec_restart restart)

@@ -23,7 +23,7 @@ static json_t *jstrv(char *const *v, size_t n)
 	return a;
 }
 
-static json_t *jkv(const struct spec_kv *kv, size_t n)
+static json_t *jkv(const struct kv *kv, size_t n)
 {
 	json_t *o = json_object();
 	size_t i;

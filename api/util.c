@@ -67,6 +67,54 @@ char *xstrndup(const char *s, size_t n)
 	return d;
 }
 
+char *xstrdup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	va_list cp;
+	char *s;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)	/* EOVERFLOW or a bad multibyte string: say so rather than fail the caller */
+		return xstrdup("(unformattable text)");
+	s = xmalloc((size_t)n + 1);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	return s;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+void str_set(char **dst, const char *v)
+{
+	if (*dst && v && strcmp(*dst, v) == 0)
+		return;
+	free(*dst);
+	*dst = xstrdup_or_null(v);
+}
+
+void free_all(void *const *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+}
+
 void xgrow(void **p, size_t *cap, size_t need, size_t elem)
 {
 	size_t n = *cap ? *cap : 8;

@@ -2,6 +2,7 @@
 #ifndef AURIGA_UTIL_H
 #define AURIGA_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,16 @@ void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* A copy of s, or NULL when s is NULL. */
+char *xstrdup_or_null(const char *s);
+/* A formatted string in new memory, for the caller to free: the one printf-to-heap of the tree. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/* Replaces *dst with a copy of v (NULL: none); leaves it as it is when the text is the same. */
+void str_set(char **dst, const char *v);
+/* Frees each of n pointers: a struct's owned fields in one statement, FREE_ALL(a->x, a->y, a->z). */
+void free_all(void *const *v, size_t n);
+#define FREE_ALL(...) free_all((void *const[]){ __VA_ARGS__ }, sizeof((void *const[]){ __VA_ARGS__ }) / sizeof(void *))
 /* Grows *p (holding *cap elements of size elem) to hold at least need elements. */
 void xgrow(void **p, size_t *cap, size_t need, size_t elem);
 #define XGROW(arr, cap, need) xgrow((void **)&(arr), &(cap), (need), sizeof(*(arr)))

@@ -120,7 +120,7 @@ static void deliver_line(struct docker_watch *w, const char *s, size_t n)
 	json_error_t je;
 	json_t *root;
 	struct docker_event ev;
-	struct docker_label *attrs = NULL;
+	struct kv *attrs = NULL;
 	struct error *err = NULL;
 
 	while (n > 0 && (s[n - 1] == '\r' || s[n - 1] == ' '))

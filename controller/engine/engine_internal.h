@@ -60,7 +60,7 @@ struct eng_op {
 	struct desired_create create;
 	size_t vol;		/* CREATE: next volume to make */
 	int net_done;		/* CREATE: the template's network is ensured */
-	struct docker_label *vlabels;
+	struct kv *vlabels;
 	size_t n_vlabels;
 };
 

@@ -100,7 +100,7 @@ static void op_create_step(struct eng_op *op)
 	int rc;
 
 	if (op->create.create_network && !op->net_done) {
-		struct docker_label *nl;
+		struct kv *nl;
 		size_t nn, i;
 
 		/* The template's network first (network.c): created and labelled when missing. */

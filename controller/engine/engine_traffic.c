@@ -310,7 +310,7 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 	const struct spec_job *job = spec_set_job(t->set, st->smoke_test_job);
 	const struct spec_service *pv = st->preview_service ? spec_set_service(t->set, st->preview_service) : NULL;
 	const char *host = spec_set_cluster(t->set)->router.listen_address;
-	struct docker_label *labels;
+	struct kv *labels;
 	struct desired_tmpl tmpl;
 	struct job_spec js;
 	char *env[4] = { NULL, NULL, NULL, NULL };

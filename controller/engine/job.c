@@ -39,7 +39,7 @@ struct job_run {
 	char *id;		/* this attempt's container */
 	struct desired_tmpl tmpl;
 	char **env;
-	struct docker_label *labels;
+	struct kv *labels;
 	size_t n_labels;
 	char *network;
 	int64_t deadline_ms;

@@ -19,7 +19,7 @@ struct net_ensure {
 	enum docker_kind k;
 	char *name;
 	char *instance;
-	struct docker_label *labels;
+	struct kv *labels;
 	size_t n_labels;
 	int listed_after_conflict;
 	struct net_waiter *w;	/* the first caller, then those who asked while this one ran */
@@ -125,7 +125,7 @@ static void ne_listed(struct docker_result *r, void *arg)
 
 		if (o->name == NULL || strcmp(o->name, ne->name) != 0)
 			continue;
-		mb = docker_label_get(o->labels, o->n_labels, OBS_LABEL_MANAGED_BY);
+		mb = kv_get(o->labels, o->n_labels, OBS_LABEL_MANAGED_BY);
 		ne_end(ne, mb && strcmp(mb, ne->instance) == 0 ? NETWORK_OWNED : NETWORK_FOREIGN, "");
 		return;
 	}
@@ -156,7 +156,7 @@ static int ne_list(struct net_ensure *ne, struct error **err)
 }
 
 int network_ensure(struct docker *d, enum docker_kind k, const char *name, const char *instance,
-		   const struct docker_label *labels, size_t n_labels, network_done_fn done, void *arg,
+		   const struct kv *labels, size_t n_labels, network_done_fn done, void *arg,
 		   struct error **err)
 {
 	struct net_ensure *ne;
