@@ -263,10 +263,12 @@ static void report_schema(void *ctx, const struct ynode *at, const char *path, c
 	spec_diags_add(c->diags, &pos, c->kind, c->name, path, "%s", msg);
 }
 
-#define APPEND(set, arr, n, cap, obj)                        \
-	do {                                                 \
+/* Appends obj to the set's array of its kind and points m at its metadata. */
+#define APPEND(set, arr, n, cap, obj, m)                                \
+	do {                                                            \
 		XGROW_PTRS((set)->arr, (set)->caps[cap], (set)->n + 1); \
-		(set)->arr[(set)->n++] = (obj);              \
+		(set)->arr[(set)->n] = (obj);                           \
+		(m) = &(set)->arr[(set)->n++]->meta;                    \
 	} while (0)
 
 static void add_object(struct spec_set *set, enum spec_kind k, const struct ynode *root,
@@ -275,41 +277,21 @@ static void add_object(struct spec_set *set, enum spec_kind k, const struct ynod
 	struct spec_meta *m;
 
 	switch (k) {
-	case SPEC_CLUSTER: {
-		struct spec_cluster *o = spec_decode_cluster(root);
-
-		APPEND(set, clusters, n_clusters, k, o);
-		m = &o->meta;
+	case SPEC_CLUSTER:
+		APPEND(set, clusters, n_clusters, k, spec_decode_cluster(root), m);
 		break;
-	}
-	case SPEC_DEPLOYMENT: {
-		struct spec_deployment *o = spec_decode_deployment(root);
-
-		APPEND(set, deployments, n_deployments, k, o);
-		m = &o->meta;
+	case SPEC_DEPLOYMENT:
+		APPEND(set, deployments, n_deployments, k, spec_decode_deployment(root), m);
 		break;
-	}
-	case SPEC_SERVICE: {
-		struct spec_service *o = spec_decode_service(root);
-
-		APPEND(set, services, n_services, k, o);
-		m = &o->meta;
+	case SPEC_SERVICE:
+		APPEND(set, services, n_services, k, spec_decode_service(root), m);
 		break;
-	}
-	case SPEC_JOB: {
-		struct spec_job *o = spec_decode_job(root);
-
-		APPEND(set, jobs, n_jobs, k, o);
-		m = &o->meta;
+	case SPEC_JOB:
+		APPEND(set, jobs, n_jobs, k, spec_decode_job(root), m);
 		break;
-	}
-	default: {
-		struct spec_analysis_template *o = spec_decode_analysis_template(root);
-
-		APPEND(set, analysis_templates, n_analysis_templates, k, o);
-		m = &o->meta;
+	default:
+		APPEND(set, analysis_templates, n_analysis_templates, k, spec_decode_analysis_template(root), m);
 		break;
-	}
 	}
 	m->invalid = invalid;
 	m->node = root;
@@ -455,13 +437,14 @@ size_t spec_set_finish(struct spec_set *set, struct spec_diags *diags)
 
 	if (set->n_clusters == 0) {
 		struct spec_cluster *c = xcalloc(1, sizeof(*c));
+		struct spec_meta *m;
 
-		c->meta.name = xstrdup("default");
-		c->meta.defaulted = 1;
 		c->push_notes = -1;
 		c->allow_privileged = -1;
 		c->allow_host_bind_mounts = -1;
-		APPEND(set, clusters, n_clusters, SPEC_CLUSTER, c);
+		APPEND(set, clusters, n_clusters, SPEC_CLUSTER, c, m);
+		m->name = xstrdup("default");
+		m->defaulted = 1;
 	}
 	spec_set_defaults(set);
 	n = spec_set_check(set, diags);

@@ -41,6 +41,12 @@ int parse_u64(const char *s, uint64_t *out);
 int64_t now_ms(void);
 int64_t wall_ms(void);
 
+/* Enum names as tables: the name at index i of n, or fallback past the table or at a hole in it. */
+const char *name_of(const char *const *names, size_t n, size_t i, const char *fallback);
+#define NAME_OF(table, i, fallback) name_of((table), ARRAY_SIZE(table), (size_t)(i), (fallback))
+/* The index of s among n names, or -1 when it is none of them. */
+int name_index(const char *const *names, size_t n, const char *s);
+
 int str_has_prefix(const char *s, const char *prefix);
 int str_has_suffix(const char *s, const char *suffix);
 

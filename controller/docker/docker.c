@@ -186,9 +186,7 @@ static void call_unlink(struct docker_call *c)
 
 void docker_call_free(struct docker_call *c)
 {
-	free(c->what);
-	free(c->subject);
-	free(c->body);
+	FREE_ALL(c->what, c->subject, c->body);
 	buf_release(&c->path);
 	docker_result_release(&c->res);
 	free(c);
@@ -218,12 +216,7 @@ void docker_free(struct docker *d)
 	}
 	d->calls = NULL;
 	http_client_free(d->http);
-	free(d->endpoint);
-	free(d->unix_path);
-	free(d->base_url);
-	free(d->ca_file);
-	free(d->cert_file);
-	free(d->key_file);
+	FREE_ALL(d->endpoint, d->unix_path, d->base_url, d->ca_file, d->cert_file, d->key_file);
 	free(d);
 }
 
@@ -393,15 +386,13 @@ static void call_fail_later(struct docker_call *c, enum docker_status st, const 
 	__attribute__((format(printf, 3, 4)));
 static void call_fail_later(struct docker_call *c, enum docker_status st, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT_MAX(4096);
 	va_list ap;
 
-	va_start(ap, fmt);
-	(void)buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	c->res.status = st;
 	free(c->res.message);
-	c->res.message = buf_detach(&b, NULL);
+	va_start(ap, fmt);
+	c->res.message = xvasprintf(fmt, ap);
+	va_end(ap);
 	c->timer = loop_timer_add(c->d->loop, 0, finish_timer, c);
 }
 

@@ -35,11 +35,11 @@ static void op_end(struct eng_op *op, const struct docker_result *r, const char 
 
 	if (r && !docker_status_ok(r->status)) {
 		struct eng_dep *ed = engine_dep_get(e, op->deployment);
-		char *m = engine_fmt("cannot %s container '%s': %s", what, op->name ? op->name : op->id,
+		char *m = xasprintf("cannot %s container '%s': %s", what, op->name ? op->name : op->id,
 			      r->message && r->message[0] ? r->message : docker_status_name(r->status));
 
 		log_warn(COMPONENT, "operation failed", "deployment", op->deployment, "error", m, (char *)NULL);
-		engine_set_str(&ed->last_error, m);
+		str_set(&ed->last_error, m);
 		free(m);
 	}
 	engine_op_free(op);
@@ -75,10 +75,10 @@ static void op_created(struct docker_result *r, void *arg)
 		 * own holds the name, the deployment waits, and says why.
 		 */
 		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
-		char *m = engine_fmt("cannot create container '%s': the name is in use (%s)", op->name,
+		char *m = xasprintf("cannot create container '%s': the name is in use (%s)", op->name,
 			      r->message && r->message[0] ? r->message : "conflict");
 
-		engine_set_str(&ed->last_error, m);
+		str_set(&ed->last_error, m);
 		free(m);
 		op_end(op, NULL, "create");
 		return;
@@ -123,7 +123,7 @@ static void op_create_step(struct eng_op *op)
 	if (rc < 0) {
 		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
 
-		engine_set_str(&ed->last_error, error_msg(err));
+		str_set(&ed->last_error, error_msg(err));
 		error_free(err);
 		op_end(op, NULL, "create");
 	}
@@ -136,7 +136,7 @@ static void op_network_done(enum network_outcome o, const char *msg, void *arg)
 	if (o == NETWORK_FAILED) {
 		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
 
-		engine_set_str(&ed->last_error, msg);
+		str_set(&ed->last_error, msg);
 		op_end(op, NULL, "create");
 		return;
 	}

@@ -19,7 +19,7 @@ void engine_build_status(struct engine *e)
 	s->commit = xstrdup(e->desired.commit ? e->desired.commit : "");
 	s->observed_at = wall_ms();
 	if (e->list_error)
-		s->source_error = engine_fmt("docker: %s", e->list_error);
+		s->source_error = xasprintf("docker: %s", e->list_error);
 	for (i = 0; i < e->desired.n; i++) {
 		const struct desired_deployment *dd = &e->desired.v[i];
 		struct eng_dep *ed = engine_dep_get(e, dd->name);
@@ -85,10 +85,10 @@ void engine_build_status(struct engine *e)
 
 		if (sd->phase == STATUS_FAILED || (sd->phase == STATUS_ROLLEDBACK && sd->last_error &&
 						   !str_has_prefix(sd->last_error, "rolled back because")))
-			summary = engine_fmt("%s %s: %s", sd->name, sd->phase == STATUS_FAILED ? "failed" : "rolled back",
+			summary = xasprintf("%s %s: %s", sd->name, sd->phase == STATUS_FAILED ? "failed" : "rolled back",
 				      sd->last_error ? sd->last_error : "");
 	}
 	if (summary == NULL && first_prog)
-		summary = engine_fmt("phase %d of %d, %s", prog_phase + 1, e->desired.n_phases, first_prog);
+		summary = xasprintf("phase %d of %d, %s", prog_phase + 1, e->desired.n_phases, first_prog);
 	s->summary = summary;
 }

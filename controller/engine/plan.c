@@ -1,11 +1,11 @@
 /* The plan: compares desired and observed state and lists what differs and why, grouped by phase. */
 #include "engine/plan.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "strv.h"
 #include "util.h"
 
 static const char *const kind_names[PLAN_KIND_COUNT] = {
@@ -20,18 +20,19 @@ static const char *const kind_names[PLAN_KIND_COUNT] = {
 
 const char *plan_kind_name(enum plan_kind k)
 {
-	return (size_t)k < PLAN_KIND_COUNT ? kind_names[k] : "?";
+	return NAME_OF(kind_names, k, "?");
 }
+
+static const char *const strategy_names[] = {
+	[SPEC_STRATEGY_ROLLING] = "Rolling",
+	[SPEC_STRATEGY_RECREATE] = "Recreate",
+	[SPEC_STRATEGY_BLUEGREEN] = "BlueGreen",
+	[SPEC_STRATEGY_CANARY] = "Canary",
+};
 
 const char *plan_strategy_name(enum spec_strategy_type t)
 {
-	switch (t) {
-	case SPEC_STRATEGY_ROLLING: return "Rolling";
-	case SPEC_STRATEGY_RECREATE: return "Recreate";
-	case SPEC_STRATEGY_BLUEGREEN: return "BlueGreen";
-	case SPEC_STRATEGY_CANARY: return "Canary";
-	}
-	return "?";
+	return NAME_OF(strategy_names, t, "?");
 }
 
 void plan_init(struct plan *p)
@@ -41,12 +42,7 @@ void plan_init(struct plan *p)
 
 static void action_release(struct plan_action *a)
 {
-	free(a->deployment);
-	free(a->container);
-	free(a->container_id);
-	free(a->from_rev);
-	free(a->to_rev);
-	free(a->reason);
+	FREE_ALL(a->deployment, a->container, a->container_id, a->from_rev, a->to_rev, a->reason);
 }
 
 void plan_release(struct plan *p)
@@ -56,13 +52,8 @@ void plan_release(struct plan *p)
 	for (i = 0; i < p->n_deps; i++) {
 		struct plan_deployment *pd = &p->deps[i];
 
-		free(pd->name);
-		free(pd->role);
-		free(pd->from_rev);
-		free(pd->held_reason);
-		for (j = 0; j < pd->n_diff; j++)
-			free(pd->diff[j]);
-		free(pd->diff);
+		FREE_ALL(pd->name, pd->role, pd->from_rev, pd->held_reason);
+		strv_free_n(pd->diff, pd->n_diff);
 		for (j = 0; j < pd->n_actions; j++)
 			action_release(&pd->actions[j]);
 		free(pd->actions);
@@ -96,24 +87,8 @@ void plan_target(struct plan_target *t, const struct desired *d, const struct de
 	}
 }
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static char *fmt(const char *f, ...)
-{
-	struct buf b;
-	va_list ap;
-
-	buf_init(&b, 8192);
-	va_start(ap, f);
-	(void)buf_vprintf(&b, f, ap);
-	va_end(ap);
-	return buf_detach(&b, NULL);
-}
-
-static char *dup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
+/* The plan's reasons are formatted by the base allocator; fmt is its short name in this file. */
+#define fmt(...) xasprintf(__VA_ARGS__)
 
 static void add_action(struct plan_action **v, size_t *n, enum plan_kind k, const char *dep, int ordinal,
 		       const struct obs_container *c, const char *create_name, const char *to_rev, char *reason)
@@ -128,8 +103,8 @@ static void add_action(struct plan_action **v, size_t *n, enum plan_kind k, cons
 	a->ordinal = ordinal;
 	a->container = xstrdup(c ? c->name : (create_name ? create_name : ""));
 	a->container_id = c ? xstrdup(c->id) : NULL;
-	a->from_rev = c ? dup_or_null(c->revision) : NULL;
-	a->to_rev = dup_or_null(to_rev);
+	a->from_rev = c ? xstrdup_or_null(c->revision) : NULL;
+	a->to_rev = xstrdup_or_null(to_rev);
 	a->reason = reason;
 }
 

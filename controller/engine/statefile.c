@@ -104,12 +104,6 @@ static void set_rev(char dst[SPEC_REVISION_HEX], const char *rev)
 	snprintf(dst, SPEC_REVISION_HEX, "%s", rev ? rev : "");
 }
 
-static void set_str(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = v ? xstrdup(v) : NULL;
-}
-
 void statefile_set_healthy(struct statefile *s, const char *deployment, const char *rev,
 			   const struct desired_tmpl *tmpl, const char *commit, int64_t at)
 {
@@ -127,7 +121,7 @@ void statefile_set_healthy(struct statefile *s, const char *deployment, const ch
 	}
 	e->has_healthy = 1;
 	set_rev(e->healthy_rev, rev);
-	set_str(&e->healthy_commit, commit);
+	str_set(&e->healthy_commit, commit);
 	e->healthy_at = at;
 	if (tmpl != &e->healthy_tmpl) {
 		desired_tmpl_release(&e->healthy_tmpl);
@@ -158,8 +152,8 @@ void statefile_set_failed(struct statefile *s, const char *deployment, const cha
 	struct statefile_entry *e = statefile_get(s, deployment, 1);
 
 	set_rev(e->failed_rev, rev);
-	set_str(&e->failed_commit, commit ? commit : "");
-	set_str(&e->failed_reason, reason);
+	str_set(&e->failed_commit, commit ? commit : "");
+	str_set(&e->failed_reason, reason);
 	e->failed_at = at;
 	s->dirty = 1;
 }
@@ -302,7 +296,7 @@ static int from_json(struct statefile *s, const json_t *root, struct error **err
 	if (!json_is_object(root) || json_integer_value(json_object_get(root, "version")) != STATEFILE_VERSION)
 		return error_set(err, ERR_INVALID, "state file '%s': not a version %d state", s->path,
 				 STATEFILE_VERSION);
-	set_str(&s->instance, json_string_value(json_object_get(root, "instance")));
+	str_set(&s->instance, json_string_value(json_object_get(root, "instance")));
 	deps = json_object_get(root, "deployments");
 	json_object_foreach((json_t *)deps, dep, o) {
 		struct statefile_entry *e = statefile_get(s, dep, 1);
@@ -316,7 +310,7 @@ static int from_json(struct statefile *s, const json_t *root, struct error **err
 			if (rc < 0)
 				return error_wrap(err, "state file '%s': deployment '%s'", s->path, dep);
 			e->has_healthy = 1;
-			set_str(&e->healthy_commit, json_string_value(json_object_get(h, "commit")));
+			str_set(&e->healthy_commit, json_string_value(json_object_get(h, "commit")));
 			e->healthy_at = json_integer_value(json_object_get(h, "at"));
 		}
 		if (p) {
@@ -338,8 +332,8 @@ static int from_json(struct statefile *s, const json_t *root, struct error **err
 		if (f) {
 			if ((rc = rev_field(e->failed_rev, f, s->path, dep, err)) < 0)
 				return rc;
-			set_str(&e->failed_commit, json_string_value(json_object_get(f, "commit")));
-			set_str(&e->failed_reason, json_string_value(json_object_get(f, "reason")));
+			str_set(&e->failed_commit, json_string_value(json_object_get(f, "commit")));
+			str_set(&e->failed_reason, json_string_value(json_object_get(f, "reason")));
 			e->failed_at = json_integer_value(json_object_get(f, "at"));
 		}
 		if (json_object_get(o, "progress")) {

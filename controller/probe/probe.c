@@ -11,38 +11,32 @@
 #include "probe/probe_internal.h"
 #include "runtime/loop.h"
 #include "spec.h"
+#include "strv.h"
 #include "util.h"
 
 #define DEFAULT_BODY_MAX 1024
 
+static const char *const type_names[PROBE_TYPE_COUNT] = {
+	[PROBE_STARTUP] = "startup",
+	[PROBE_READINESS] = "readiness",
+	[PROBE_LIVENESS] = "liveness",
+};
+
+static const char *const result_names[] = {
+	[PROBE_SUCCESS] = "success",
+	[PROBE_FAILURE] = "failure",
+	[PROBE_TIMEOUT] = "timeout",
+	[PROBE_ERROR] = "error",
+};
+
 const char *probe_type_name(enum probe_type t)
 {
-	switch (t) {
-	case PROBE_STARTUP:
-		return "startup";
-	case PROBE_READINESS:
-		return "readiness";
-	case PROBE_LIVENESS:
-		return "liveness";
-	case PROBE_TYPE_COUNT:
-		break;
-	}
-	return "?";
+	return NAME_OF(type_names, t, "?");
 }
 
 const char *probe_result_name(enum probe_result r)
 {
-	switch (r) {
-	case PROBE_SUCCESS:
-		return "success";
-	case PROBE_FAILURE:
-		return "failure";
-	case PROBE_TIMEOUT:
-		return "timeout";
-	case PROBE_ERROR:
-		return "error";
-	}
-	return "?";
+	return NAME_OF(result_names, r, "?");
 }
 
 /* ================================================================ the machine */
@@ -300,15 +294,6 @@ static unsigned runner_result(struct probe_runner *r, enum probe_type t, enum pr
 	return changed;
 }
 
-static void strv_free(char **v)
-{
-	if (v == NULL)
-		return;
-	for (size_t i = 0; v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void spec_copy_release(struct probe_spec_copy *c)
 {
 	free(c->http_path);
@@ -353,9 +338,7 @@ static int spec_copy_init(struct probe_spec_copy *c, enum probe_type t, const st
 		if (cfg->docker == NULL)
 			return error_set(err, ERR_INVALID, "%s probe of '%s': exec needs a docker client",
 					 probe_type_name(t), cfg->container_id);
-		c->exec_command = xcalloc(p->n_exec_command + 1, sizeof(char *));
-		for (size_t i = 0; i < p->n_exec_command; i++)
-			c->exec_command[i] = xstrdup(p->exec_command[i]);
+		c->exec_command = strv_copy(p->exec_command, p->n_exec_command);
 		return 0;
 	default:
 		return error_set(err, ERR_INVALID, "%s probe of '%s': unknown kind %d", probe_type_name(t),

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "util.h"
+
 void breaker_config_default(struct breaker_config *c)
 {
 	c->min_requests = 20;
@@ -134,15 +136,13 @@ void breaker_record(struct breaker *b, int64_t now, int success)
 		trip(b, now);
 }
 
+static const char *const state_names[] = {
+	[BREAKER_CLOSED] = "closed",
+	[BREAKER_OPEN] = "open",
+	[BREAKER_HALF_OPEN] = "half-open",
+};
+
 const char *breaker_state_name(enum breaker_state s)
 {
-	switch (s) {
-	case BREAKER_CLOSED:
-		return "closed";
-	case BREAKER_OPEN:
-		return "open";
-	case BREAKER_HALF_OPEN:
-		return "half-open";
-	}
-	return "unknown";
+	return NAME_OF(state_names, s, "unknown");
 }

@@ -26,22 +26,17 @@ static const char *const phase_names[] = {
 
 const char *status_phase_name(enum status_phase p)
 {
-	if ((size_t)p >= ARRAY_SIZE(phase_names))
-		return "Unknown";
-	return phase_names[p];
+	return NAME_OF(phase_names, p, "Unknown");
 }
 
 int status_phase_parse(const char *s, enum status_phase *out)
 {
-	size_t i;
+	int i = name_index(phase_names, ARRAY_SIZE(phase_names), s);
 
-	for (i = 0; i < ARRAY_SIZE(phase_names); i++) {
-		if (strcmp(s, phase_names[i]) == 0) {
-			*out = (enum status_phase)i;
-			return 0;
-		}
-	}
-	return -1;
+	if (i < 0)
+		return -1;
+	*out = (enum status_phase)i;
+	return 0;
 }
 
 void status_init(struct fleet_status *s)
