@@ -290,7 +290,8 @@ static void add_object(struct spec_set *set, enum spec_kind k, const struct ynod
 		APPEND(set, jobs, n_jobs, k, spec_decode_job(root), m);
 		break;
 	default:
-		APPEND(set, analysis_templates, n_analysis_templates, k, spec_decode_analysis_template(root), m);
+		APPEND(set, analysis_templates, n_analysis_templates, k, spec_decode_analysis_template(root),
+		       m);
 		break;
 	}
 	m->invalid = invalid;

@@ -28,7 +28,8 @@ char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0
 void str_set(char **dst, const char *v);
 /* Frees each of n pointers: a struct's owned fields in one statement, FREE_ALL(a->x, a->y, a->z). */
 void free_all(void *const *v, size_t n);
-#define FREE_ALL(...) free_all((void *const[]){ __VA_ARGS__ }, sizeof((void *const[]){ __VA_ARGS__ }) / sizeof(void *))
+#define FREE_ALL(...) \
+	free_all((void *const[]){ __VA_ARGS__ }, sizeof((void *const[]){ __VA_ARGS__ }) / sizeof(void *))
 /* Grows *p (holding *cap elements of size elem) to hold at least need elements. */
 void xgrow(void **p, size_t *cap, size_t need, size_t elem);
 #define XGROW(arr, cap, need) xgrow((void **)&(arr), &(cap), (need), sizeof(*(arr)))

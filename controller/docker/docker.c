@@ -11,25 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const status_names[DOCKER_STATUS_COUNT] = {
-	[DOCKER_OK] = "ok",
-	[DOCKER_NOT_MODIFIED] = "not-modified",
-	[DOCKER_NOT_FOUND] = "not-found",
-	[DOCKER_CONFLICT] = "conflict",
-	[DOCKER_BAD_REQUEST] = "bad-request",
-	[DOCKER_SERVER_ERROR] = "server-error",
-	[DOCKER_TRANSPORT] = "transport",
-	[DOCKER_TIMEOUT] = "timeout",
-	[DOCKER_TOOBIG] = "too-big",
-	[DOCKER_PROTOCOL] = "protocol",
-	[DOCKER_CIRCUIT_OPEN] = "circuit-open",
-	[DOCKER_BULKHEAD_FULL] = "bulkhead-full",
-	[DOCKER_CANCELLED] = "cancelled",
-};
-
 const char *docker_status_name(enum docker_status s)
 {
-	return (unsigned)s < DOCKER_STATUS_COUNT ? status_names[s] : "unknown";
+	static const char *const names[DOCKER_STATUS_COUNT] = {
+		"ok", "not-modified", "not-found", "conflict", "bad-request", "server-error", "transport",
+		"timeout", "too-big", "protocol", "circuit-open", "bulkhead-full", "cancelled",
+	};
+
+	return NAME_OF(names, s, "unknown");
 }
 
 int docker_status_ok(enum docker_status s)

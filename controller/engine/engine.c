@@ -13,16 +13,11 @@
 
 static void start_pass(struct loop *l, void *arg);
 
-static const char *const outcome_names[] = {
-	[ENGINE_RUNNING] = "running",
-	[ENGINE_CONVERGED] = "converged",
-	[ENGINE_ROLLEDBACK] = "rolled back",
-	[ENGINE_FAILED] = "failed",
-};
-
 const char *engine_outcome_name(enum engine_outcome o)
 {
-	return NAME_OF(outcome_names, o, "?");
+	static const char *const names[] = { "running", "converged", "rolled back", "failed" };
+
+	return NAME_OF(names, o, "?");
 }
 
 /* ------------------------------------------------------------ scheduling */

@@ -8,31 +8,20 @@
 #include "strv.h"
 #include "util.h"
 
-static const char *const kind_names[PLAN_KIND_COUNT] = {
-	[PLAN_CREATE] = "create",
-	[PLAN_REPLACE] = "replace",
-	[PLAN_START] = "start",
-	[PLAN_REMOVE_SUPERSEDED] = "remove-superseded",
-	[PLAN_REMOVE_DUPLICATE] = "remove-duplicate",
-	[PLAN_SCALE_DOWN] = "scale-down",
-	[PLAN_REMOVE_ORPHAN] = "remove-orphan",
-};
-
 const char *plan_kind_name(enum plan_kind k)
 {
-	return NAME_OF(kind_names, k, "?");
-}
+	static const char *const names[PLAN_KIND_COUNT] = {
+		"create", "replace", "start", "remove-superseded", "remove-duplicate", "scale-down", "remove-orphan",
+	};
 
-static const char *const strategy_names[] = {
-	[SPEC_STRATEGY_ROLLING] = "Rolling",
-	[SPEC_STRATEGY_RECREATE] = "Recreate",
-	[SPEC_STRATEGY_BLUEGREEN] = "BlueGreen",
-	[SPEC_STRATEGY_CANARY] = "Canary",
-};
+	return NAME_OF(names, k, "?");
+}
 
 const char *plan_strategy_name(enum spec_strategy_type t)
 {
-	return NAME_OF(strategy_names, t, "?");
+	static const char *const names[] = { "Rolling", "Recreate", "BlueGreen", "Canary" };
+
+	return NAME_OF(names, t, "?");
 }
 
 void plan_init(struct plan *p)

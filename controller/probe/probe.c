@@ -16,27 +16,18 @@
 
 #define DEFAULT_BODY_MAX 1024
 
-static const char *const type_names[PROBE_TYPE_COUNT] = {
-	[PROBE_STARTUP] = "startup",
-	[PROBE_READINESS] = "readiness",
-	[PROBE_LIVENESS] = "liveness",
-};
-
-static const char *const result_names[] = {
-	[PROBE_SUCCESS] = "success",
-	[PROBE_FAILURE] = "failure",
-	[PROBE_TIMEOUT] = "timeout",
-	[PROBE_ERROR] = "error",
-};
-
 const char *probe_type_name(enum probe_type t)
 {
-	return NAME_OF(type_names, t, "?");
+	static const char *const names[PROBE_TYPE_COUNT] = { "startup", "readiness", "liveness" };
+
+	return NAME_OF(names, t, "?");
 }
 
 const char *probe_result_name(enum probe_result r)
 {
-	return NAME_OF(result_names, r, "?");
+	static const char *const names[] = { "success", "failure", "timeout", "error" };
+
+	return NAME_OF(names, r, "?");
 }
 
 /* ================================================================ the machine */

@@ -136,13 +136,9 @@ void breaker_record(struct breaker *b, int64_t now, int success)
 		trip(b, now);
 }
 
-static const char *const state_names[] = {
-	[BREAKER_CLOSED] = "closed",
-	[BREAKER_OPEN] = "open",
-	[BREAKER_HALF_OPEN] = "half-open",
-};
-
 const char *breaker_state_name(enum breaker_state s)
 {
-	return NAME_OF(state_names, s, "unknown");
+	static const char *const names[] = { "closed", "open", "half-open" };
+
+	return NAME_OF(names, s, "unknown");
 }

@@ -15,14 +15,9 @@
 
 #define NOTE_MAX (1u << 20)
 
-static const char *const phase_names[] = {
-	[STATUS_UNKNOWN] = "Unknown",
-	[STATUS_PROGRESSING] = "Progressing",
-	[STATUS_HEALTHY] = "Healthy",
-	[STATUS_DEGRADED] = "Degraded",
-	[STATUS_FAILED] = "Failed",
-	[STATUS_ROLLEDBACK] = "RolledBack",
-};
+/* In enum status_phase's order. */
+static const char *const phase_names[] = { "Unknown", "Progressing", "Healthy",
+					   "Degraded", "Failed",  "RolledBack" };
 
 const char *status_phase_name(enum status_phase p)
 {

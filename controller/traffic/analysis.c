@@ -14,16 +14,11 @@
 #define MAX_BODY (8u << 20)
 #define MAX_MESSAGE 4096
 
-static const char *const result_names[] = {
-	[ANALYSIS_RUNNING] = "Running",
-	[ANALYSIS_SUCCESSFUL] = "Successful",
-	[ANALYSIS_FAILED] = "Failed",
-	[ANALYSIS_INCONCLUSIVE] = "Inconclusive",
-};
-
 const char *analysis_result_name(enum analysis_result r)
 {
-	return NAME_OF(result_names, r, "?");
+	static const char *const names[] = { "Running", "Successful", "Failed", "Inconclusive" };
+
+	return NAME_OF(names, r, "?");
 }
 
 const char *analysis_cmp_text(enum spec_cmp op)
