@@ -2,6 +2,7 @@
 #include "buf.h"
 #include "schema.h"
 #include "spec_internal.h"
+#include "strv.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -49,12 +50,8 @@ static void schema_free(struct schema *s)
 	}
 	free(s->prop_names);
 	free(s->props);
-	for (i = 0; i < s->n_required; i++)
-		free(s->required[i]);
-	free(s->required);
-	for (i = 0; i < s->n_enums; i++)
-		free(s->enums[i]);
-	free(s->enums);
+	strv_free_n(s->required, s->n_required);
+	strv_free_n(s->enums, s->n_enums);
 	schema_free(s->additional);
 	schema_free(s->items);
 	if (s->pattern) {

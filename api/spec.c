@@ -3,6 +3,7 @@
 #include "schema.h"
 #include "spec.h"
 #include "spec_internal.h"
+#include "strv.h"
 #include "util.h"
 
 #include <errno.h>
@@ -30,13 +31,8 @@ void spec_diags_release(struct spec_diags *d)
 {
 	size_t i;
 
-	for (i = 0; i < d->n; i++) {
-		free(d->v[i].file);
-		free(d->v[i].kind);
-		free(d->v[i].name);
-		free(d->v[i].path);
-		free(d->v[i].msg);
-	}
+	for (i = 0; i < d->n; i++)
+		FREE_ALL(d->v[i].file, d->v[i].kind, d->v[i].name, d->v[i].path, d->v[i].msg);
 	free(d->v);
 	spec_diags_init(d);
 }
@@ -211,20 +207,14 @@ void spec_set_release(struct spec_set *set)
 		spec_job_free(set->jobs[i]);
 	for (i = 0; i < set->n_analysis_templates; i++)
 		spec_analysis_template_free(set->analysis_templates[i]);
-	free(set->clusters);
-	free(set->deployments);
-	free(set->services);
-	free(set->jobs);
-	free(set->analysis_templates);
+	FREE_ALL(set->clusters, set->deployments, set->services, set->jobs, set->analysis_templates);
 	if (set->priv) {
 		for (i = 0; i < set->priv->n_trees; i++) {
 			ytree_release(set->priv->trees[i]);
 			free(set->priv->trees[i]);
 		}
 		free(set->priv->trees);
-		for (i = 0; i < set->priv->n_files; i++)
-			free(set->priv->files[i]);
-		free(set->priv->files);
+		strv_free_n(set->priv->files, set->priv->n_files);
 		free(set->priv);
 	}
 	memset(set, 0, sizeof(*set));

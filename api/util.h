@@ -51,6 +51,18 @@ int name_index(const char *const *names, size_t n, const char *s);
 int str_has_prefix(const char *s, const char *prefix);
 int str_has_suffix(const char *s, const char *suffix);
 
+/* Takes n out of the doubly linked list (prev and next fields) that starts at head, and clears its links. */
+#define DLIST_UNLINK(head, n)                        \
+	do {                                         \
+		if ((n)->prev)                       \
+			(n)->prev->next = (n)->next; \
+		else if ((head) == (n))              \
+			(head) = (n)->next;          \
+		if ((n)->next)                       \
+			(n)->next->prev = (n)->prev; \
+		(n)->prev = (n)->next = NULL;        \
+	} while (0)
+
 /* cleanup_free: frees a pointer variable when it goes out of scope. */
 void freep(void *p);
 #define cleanup_free __attribute__((cleanup(freep)))

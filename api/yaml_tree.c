@@ -1,4 +1,5 @@
 /* The bounded YAML loader: libyaml events in, a DAG of positioned nodes out. */
+#include "strv.h"
 #include "util.h"
 #include "yaml_tree.h"
 
@@ -570,9 +571,7 @@ void ytree_release(struct ytree *t)
 		free(t->blocks[i]);
 	}
 	free(t->blocks);
-	for (i = 0; i < t->n_text; i++)
-		free(t->text[i]);
-	free(t->text);
+	strv_free_n(t->text, t->n_text);
 	free(t->docs);
 	memset(t, 0, sizeof(*t));
 }

@@ -204,6 +204,8 @@ struct docker_result {
 	struct buf err;		/* the same, stderr */
 };
 
+/* What to say about a failed call: Docker's message, or the status's name when it gave none. */
+const char *docker_result_reason(const struct docker_result *r);
 /* Frees what r holds and zeroes it. */
 void docker_result_release(struct docker_result *r);
 /* Moves everything from src to dst (which must be released or zero); src is left zeroed. */

@@ -37,15 +37,7 @@ static void watch_connect(struct docker_watch *w);
 
 static void watch_unlink(struct docker_watch *w)
 {
-	struct docker *d = w->d;
-
-	if (w->prev)
-		w->prev->next = w->next;
-	else if (d->watches == w)
-		d->watches = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	w->prev = w->next = NULL;
+	DLIST_UNLINK(w->d->watches, w);
 }
 
 static void watch_free(struct docker_watch *w)

@@ -47,6 +47,11 @@ static void object_release(struct docker_object *o)
 	kv_free(o->labels, o->n_labels);
 }
 
+const char *docker_result_reason(const struct docker_result *r)
+{
+	return r->message && r->message[0] ? r->message : docker_status_name(r->status);
+}
+
 void docker_result_release(struct docker_result *r)
 {
 	size_t i, max_out = r->out.max, max_err = r->err.max;

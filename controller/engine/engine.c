@@ -9,6 +9,7 @@
 #include "probe/probe.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
+#include "strv.h"
 #include "util.h"
 
 static void start_pass(struct loop *l, void *arg);
@@ -98,9 +99,7 @@ struct eng_dep *engine_dep_get(struct engine *e, const char *name)
 
 static void dep_release(struct eng_dep *d)
 {
-	free(d->name);
-	free(d->last_error);
-	free(d->step);
+	FREE_ALL(d->name, d->last_error, d->step);
 	rollout_result_release(&d->res);
 }
 
@@ -550,12 +549,7 @@ void engine_free(struct engine *e)
 	status_release(&e->status);
 	if (e->set)
 		spec_set_free(e->set);
-	for (i = 0; i < e->n_extra; i++)
-		free(e->extra[i]);
-	free(e->extra);
-	free(e->filter);
-	free(e->instance);
-	free(e->commit);
-	free(e->list_error);
+	strv_free_n(e->extra, e->n_extra);
+	FREE_ALL(e->filter, e->instance, e->commit, e->list_error);
 	free(e);
 }

@@ -6,26 +6,19 @@
 #include "engine/engine_internal.h"
 #include "engine/network.h"
 #include "runtime/log.h"
+#include "kv.h"
 #include "util.h"
 
 void engine_op_free(struct eng_op *op)
 {
-	size_t i;
-
 	if (op->pprev) {
 		*op->pprev = op->next;
 		if (op->next)
 			op->next->pprev = op->pprev;
 	}
-	free(op->deployment);
-	free(op->id);
-	free(op->name);
+	FREE_ALL(op->deployment, op->id, op->name);
 	desired_create_release(&op->create);
-	for (i = 0; i < op->n_vlabels; i++) {
-		free(op->vlabels[i].key);
-		free(op->vlabels[i].value);
-	}
-	free(op->vlabels);
+	kv_free(op->vlabels, op->n_vlabels);
 	free(op);
 }
 
@@ -36,7 +29,7 @@ static void op_end(struct eng_op *op, const struct docker_result *r, const char 
 	if (r && !docker_status_ok(r->status)) {
 		struct eng_dep *ed = engine_dep_get(e, op->deployment);
 		char *m = xasprintf("cannot %s container '%s': %s", what, op->name ? op->name : op->id,
-			      r->message && r->message[0] ? r->message : docker_status_name(r->status));
+				    docker_result_reason(r));
 
 		log_warn(COMPONENT, "operation failed", "deployment", op->deployment, "error", m, (char *)NULL);
 		str_set(&ed->last_error, m);
@@ -101,18 +94,14 @@ static void op_create_step(struct eng_op *op)
 
 	if (op->create.create_network && !op->net_done) {
 		struct kv *nl;
-		size_t nn, i;
+		size_t nn;
 
 		/* The template's network first (network.c): created and labelled when missing. */
 		op->net_done = 1;
 		desired_network_labels(&op->e->desired, &nl, &nn);
 		rc = network_ensure(op->e->docker, DOCKER_ROLLOUT, op->create.create_network, op->e->instance, nl, nn,
 				    op_network_done, op, &err);
-		for (i = 0; i < nn; i++) {
-			free(nl[i].key);
-			free(nl[i].value);
-		}
-		free(nl);
+		kv_free(nl, nn);
 	} else if (op->create.volume_names[op->vol] != NULL) {
 		rc = docker_volume_create(op->e->docker, DOCKER_ROLLOUT, op->create.volume_names[op->vol],
 					  op->vlabels, op->n_vlabels, op_next_volume, op, &err);
@@ -186,13 +175,9 @@ static void op_stopped(struct docker_result *r, void *arg)
 /* Blue-green and canary containers carry their slot (desired.c writes an empty one). */
 static void set_slot_label(struct desired_create *c, const char *slot)
 {
-	size_t i;
-
-	for (i = 0; i < c->n_labels; i++)
-		if (strcmp(c->labels[i].key, OBS_LABEL_SLOT) == 0) {
-			free(c->labels[i].value);
-			c->labels[i].value = xstrdup(slot);
-		}
+	kv_put(&c->labels, &c->n_labels, OBS_LABEL_SLOT, slot);
+	c->spec.labels = c->labels;
+	c->spec.n_labels = c->n_labels;
 }
 
 /* Links a new operation into those running, and logs what it does and why. */

@@ -41,9 +41,7 @@ void statefile_release(struct statefile *s)
 
 	for (i = 0; i < s->n; i++)
 		entry_release(&s->v[i]);
-	free(s->v);
-	free(s->path);
-	free(s->instance);
+	FREE_ALL(s->v, s->path, s->instance);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -513,9 +513,7 @@ static void runner_destroy(struct probe_runner *r)
 	runner_release(r);
 	for (int t = 0; t < PROBE_TYPE_COUNT; t++)
 		spec_copy_release(&r->spec[t]);
-	free(r->container_id);
-	free(r->ports);
-	free(r->address);
+	FREE_ALL(r->container_id, r->ports, r->address);
 	free(r);
 }
 

@@ -249,20 +249,9 @@ void gitsrc_free(struct gitsrc *src)
 		return;
 	git_repository_free(src->repo);
 	sshsig_signers_free(src->signers);
-	free(src->url);
-	free(src->ref);
-	free(src->full_ref);
-	free(src->mirror_path);
-	free(src->ssh_user);
-	free(src->ssh_key);
-	free(src->ssh_pubkey);
-	free(src->known_hosts);
-	free(src->ssh_host);
-	free(src->https_user);
-	free(src->https_password);
-	free(src->ca_bundle);
-	free(src->cb_error);
-	free(src->push_status);
+	FREE_ALL(src->url, src->ref, src->full_ref, src->mirror_path, src->ssh_user, src->ssh_key,
+		 src->ssh_pubkey, src->known_hosts, src->ssh_host, src->https_user, src->https_password,
+		 src->ca_bundle, src->cb_error, src->push_status);
 	pthread_mutex_destroy(&src->mu);
 	free(src);
 	git_libgit2_shutdown();

@@ -130,9 +130,7 @@ static void do_note(struct gitsrc_worker *w, struct note_job *job)
 	r->duration_ms = now_ms() - began;
 	if (!r->ok)
 		log_warn("gitsrc", "status note not published", "commit", job->commit, "error", error_msg(r->err), LOG_END);
-	free(job->commit);
-	free(job->text);
-	free(job->notes_ref);
+	FREE_ALL(job->commit, job->text, job->notes_ref);
 	report(w, r);
 }
 
@@ -249,11 +247,8 @@ void gitsrc_worker_stop(struct gitsrc_worker *w)
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
-	for (i = 0; i < w->nnotes; i++) {
-		free(w->notes[i].commit);
-		free(w->notes[i].text);
-		free(w->notes[i].notes_ref);
-	}
+	for (i = 0; i < w->nnotes; i++)
+		FREE_ALL(w->notes[i].commit, w->notes[i].text, w->notes[i].notes_ref);
 	free(w->notes);
 	for (i = 0; i < w->nqueue; i++)
 		gitsrc_report_free(w->queue[i]);

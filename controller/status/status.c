@@ -41,22 +41,14 @@ void status_init(struct fleet_status *s)
 
 static void condition_release(struct status_condition *c)
 {
-	free(c->type);
-	free(c->status);
-	free(c->reason);
-	free(c->message);
+	FREE_ALL(c->type, c->status, c->reason, c->message);
 }
 
 static void deployment_release(struct status_deployment *d)
 {
 	size_t i;
 
-	free(d->name);
-	free(d->role);
-	free(d->revision);
-	free(d->strategy);
-	free(d->step);
-	free(d->last_error);
+	FREE_ALL(d->name, d->role, d->revision, d->strategy, d->step, d->last_error);
 	for (i = 0; i < d->nconditions; i++)
 		condition_release(&d->conditions[i]);
 	free(d->conditions);
@@ -66,9 +58,7 @@ void status_release(struct fleet_status *s)
 {
 	size_t i;
 
-	free(s->commit);
-	free(s->summary);
-	free(s->source_error);
+	FREE_ALL(s->commit, s->summary, s->source_error);
 	for (i = 0; i < s->ndeployments; i++)
 		deployment_release(&s->deployments[i]);
 	free(s->deployments);

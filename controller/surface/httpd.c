@@ -211,12 +211,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	if (!k)
 		return;
 	pthread_mutex_lock(&h->lock);
-	if (k->prev)
-		k->prev->next = k->next;
-	else
-		h->conns = k->next;
-	if (k->next)
-		k->next->prev = k->prev;
+	DLIST_UNLINK(h->conns, k);
 	pthread_mutex_unlock(&h->lock);
 	free(k);
 	*socket_context = NULL;

@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "runtime/file.h"
+#include "strv.h"
 #include "util.h"
 
 #include <errno.h>
@@ -93,9 +94,7 @@ void webhook_free(struct webhook *w)
 			OPENSSL_cleanse(w->secret[i].data, w->secret[i].len);
 		free(w->secret[i].data);
 	}
-	for (i = 0; i < w->seen_size; i++)
-		free(w->seen[i]);
-	free(w->seen);
+	strv_free_n(w->seen, w->seen_size);
 	OPENSSL_cleanse(w->token_key, sizeof(w->token_key));
 	pthread_mutex_destroy(&w->lock);
 	free(w->ref);

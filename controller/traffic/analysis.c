@@ -9,6 +9,7 @@
 #include "runtime/http_client.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
+#include "strv.h"
 #include "util.h"
 
 #define MAX_BODY (8u << 20)
@@ -419,18 +420,11 @@ void analysis_run_free(struct analysis_run *run)
 
 		if (ms->reqs != NULL)
 			cancel_metric(ms);
-		free(ms->reqs);
-		free(ms->name);
-		free(ms->url);
-		free(ms->scrape_path);
+		FREE_ALL(ms->reqs, ms->name, ms->url, ms->scrape_path, ms->acc_error, ms->last_error);
 		analysis_selector_free(ms->sel);
-		free(ms->acc_error);
-		free(ms->last_error);
 	}
 	free(run->ms);
-	for (i = 0; i < run->n_targets; i++)
-		free(run->targets[i]);
-	free((void *)run->targets);
+	strv_free_n(run->targets, run->n_targets);
 	free(run);
 }
 

@@ -13,6 +13,7 @@
 #include "runtime/log.h"
 #include "spec.h"
 #include "traffic/router_internal.h"
+#include "strv.h"
 #include "util.h"
 
 #define ROUTER_MAX_CONF (4u << 20)
@@ -411,17 +412,8 @@ void router_free(struct router *r)
 	for (i = 0; i < r->n_services; i++)
 		service_free_fields(&r->services[i]);
 	free(r->services);
-	if (r->reload_argv != NULL) {
-		for (i = 0; r->reload_argv[i] != NULL; i++)
-			free(r->reload_argv[i]);
-		free((void *)r->reload_argv);
-	}
-	free(r->config_path);
-	free(r->listen_address);
-	free(r->nginx);
-	free(r->pid_file);
-	free(r->error_log);
-	free(r->current);
+	strv_free(r->reload_argv);
+	FREE_ALL(r->config_path, r->listen_address, r->nginx, r->pid_file, r->error_log, r->current);
 	router_nginx_release(r);
 	free(r);
 }
