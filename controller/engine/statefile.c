@@ -285,6 +285,20 @@ static int rev_field(char dst[SPEC_REVISION_HEX], const json_t *o, const char *p
 	return 0;
 }
 
+/* A revision with its template (healthy, previous, applied): both read, or an error naming the deployment. */
+static int tmpl_field(char rev[SPEC_REVISION_HEX], struct desired_tmpl *t, int *has, const json_t *o,
+		      const char *path, const char *dep, struct error **err)
+{
+	int rc = rev_field(rev, o, path, dep, err);
+
+	if (rc < 0)
+		return rc;
+	if (desired_tmpl_from_json(t, json_object_get(o, "template"), err) < 0)
+		return error_wrap(err, "state file '%s': deployment '%s'", path, dep);
+	*has = 1;
+	return 0;
+}
+
 static int from_json(struct statefile *s, const json_t *root, struct error **err)
 {
 	const json_t *deps, *o;
@@ -302,31 +316,16 @@ static int from_json(struct statefile *s, const json_t *root, struct error **err
 			     *f = json_object_get(o, "failed"), *p = json_object_get(o, "previous");
 
 		if (h) {
-			if ((rc = rev_field(e->healthy_rev, h, s->path, dep, err)) < 0)
-				return rc;
-			rc = desired_tmpl_from_json(&e->healthy_tmpl, json_object_get(h, "template"), err);
+			rc = tmpl_field(e->healthy_rev, &e->healthy_tmpl, &e->has_healthy, h, s->path, dep, err);
 			if (rc < 0)
-				return error_wrap(err, "state file '%s': deployment '%s'", s->path, dep);
-			e->has_healthy = 1;
+				return rc;
 			str_set(&e->healthy_commit, json_string_value(json_object_get(h, "commit")));
 			e->healthy_at = json_integer_value(json_object_get(h, "at"));
 		}
-		if (p) {
-			if ((rc = rev_field(e->previous_rev, p, s->path, dep, err)) < 0)
-				return rc;
-			rc = desired_tmpl_from_json(&e->previous_tmpl, json_object_get(p, "template"), err);
-			if (rc < 0)
-				return error_wrap(err, "state file '%s': deployment '%s'", s->path, dep);
-			e->has_previous = 1;
-		}
-		if (a) {
-			if ((rc = rev_field(e->applied_rev, a, s->path, dep, err)) < 0)
-				return rc;
-			rc = desired_tmpl_from_json(&e->applied_tmpl, json_object_get(a, "template"), err);
-			if (rc < 0)
-				return error_wrap(err, "state file '%s': deployment '%s'", s->path, dep);
-			e->has_applied = 1;
-		}
+		if (p && (rc = tmpl_field(e->previous_rev, &e->previous_tmpl, &e->has_previous, p, s->path, dep, err)) < 0)
+			return rc;
+		if (a && (rc = tmpl_field(e->applied_rev, &e->applied_tmpl, &e->has_applied, a, s->path, dep, err)) < 0)
+			return rc;
 		if (f) {
 			if ((rc = rev_field(e->failed_rev, f, s->path, dep, err)) < 0)
 				return rc;
