@@ -560,6 +560,18 @@ static int download_into(struct gitsrc *src, git_remote *remote, const git_remot
 	return 0;
 }
 
+/* Connects to the remote for a fetch and lists its refs. */
+static int connect_list(struct gitsrc *src, git_remote **remote, const git_remote_head ***heads, size_t *n,
+			struct error **err)
+{
+	int gr, r = connect_remote(src, GIT_DIRECTION_FETCH, remote, err);
+
+	if (r < 0)
+		return r;
+	gr = git_remote_ls(heads, n, *remote);
+	return gr < 0 ? git_fail(src, err, gr, 0, "cannot list the remote's refs") : 0;
+}
+
 static int ref_commit(git_repository *repo, const char *name, git_oid *out)
 {
 	git_reference *ref = NULL;
@@ -590,14 +602,9 @@ int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct err
 	gitsrc_lock(src);
 	op_begin(src);
 	had_prev = src->full_ref && ref_commit(src->repo, src->full_ref, &prev) == 0;
-	r = connect_remote(src, GIT_DIRECTION_FETCH, &remote, err);
+	r = connect_list(src, &remote, &heads, &n, err);
 	if (r < 0)
 		goto out;
-	gr = git_remote_ls(&heads, &n, remote);
-	if (gr < 0) {
-		r = git_fail(src, err, gr, 0, "cannot list the remote's refs");
-		goto out;
-	}
 	r = resolve_ref(src, heads, n, &head, err);
 	if (r < 0)
 		goto out;
@@ -696,18 +703,13 @@ int gitsrc_fetch_ref(struct gitsrc *src, const char *remote_ref, const char *loc
 	const git_remote_head **heads;
 	const git_remote_head *head;
 	size_t n;
-	int r, gr;
+	int r;
 
 	gitsrc_lock(src);
 	op_begin(src);
-	r = connect_remote(src, GIT_DIRECTION_FETCH, &remote, err);
+	r = connect_list(src, &remote, &heads, &n, err);
 	if (r < 0)
 		goto out;
-	gr = git_remote_ls(&heads, &n, remote);
-	if (gr < 0) {
-		r = git_fail(src, err, gr, 0, "cannot list the remote's refs");
-		goto out;
-	}
 	head = find_head(heads, n, remote_ref, remote_ref);
 	if (head == NULL) {
 		r = error_set(err, ERR_NOTFOUND, "'%s' has no '%s'", src->url, remote_ref);

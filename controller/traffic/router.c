@@ -19,37 +19,25 @@
 #define ROUTER_MAX_CONF (4u << 20)
 #define ROUTER_MAX_WEIGHT 1000
 
+#define ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+/* 1 when s has 1 to max characters, all of them from allowed. */
+static int chars_ok(const char *s, size_t max, const char *allowed)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return n > 0 && n <= max && strspn(s, allowed) == n;
+}
+
 static int name_ok(const char *s)
 {
-	size_t i;
-
-	if (s == NULL || s[0] == '\0' || strlen(s) > 128)
-		return 0;
-	for (i = 0; s[i] != '\0'; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-' || c == '.'))
-			return 0;
-	}
-	return 1;
+	return chars_ok(s, 128, ALNUM "_-.");
 }
 
 /* An IPv4 literal, a hostname or a bracketed IPv6 literal: nothing NGINX would read as syntax. */
 static int addr_ok(const char *s)
 {
-	size_t i;
-
-	if (s == NULL || s[0] == '\0' || strlen(s) > 255)
-		return 0;
-	for (i = 0; s[i] != '\0'; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '.' || c == ':' || c == '[' || c == ']'))
-			return 0;
-	}
-	return 1;
+	return chars_ok(s, 255, ALNUM "-.:[]");
 }
 
 static int check_service(const struct router_service *s, size_t idx, struct error **err)
