@@ -281,10 +281,8 @@ static void container_release(struct spec_container *c)
 	strv_free_n(c->args, c->n_args);
 	kv_free(c->env, c->n_env);
 	strv_free_n(c->env_files, c->n_env_files);
-	for (i = 0; i < c->n_ports; i++) {
-		free(c->ports[i].name);
-		free(c->ports[i].host_ip);
-	}
+	for (i = 0; i < c->n_ports; i++)
+		FREE_ALL(c->ports[i].name, c->ports[i].host_ip);
 	free(c->ports);
 	for (i = 0; i < c->n_volumes; i++)
 		FREE_ALL(c->volumes[i].name, c->volumes[i].mount_path, c->volumes[i].host_path);

@@ -67,6 +67,11 @@ char *xstrndup(const char *s, size_t n)
 	return d;
 }
 
+void *xmemdup(const void *p, size_t n)
+{
+	return n ? memcpy(xmalloc(n), p, n) : NULL;
+}
+
 char *xstrdup_or_null(const char *s)
 {
 	return s ? xstrdup(s) : NULL;
@@ -158,6 +163,16 @@ int parse_u64(const char *s, uint64_t *out)
 		return -1;
 	*out = (uint64_t)v;
 	return 0;
+}
+
+void timespec_add_ms(struct timespec *ts, int64_t ms)
+{
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
 }
 
 int64_t now_ms(void)

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -19,6 +20,8 @@ void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* A copy of the n bytes at p, or NULL when n is 0. */
+void *xmemdup(const void *p, size_t n);
 /* A copy of s, or NULL when s is NULL. */
 char *xstrdup_or_null(const char *s);
 /* A formatted string in new memory, for the caller to free: the one printf-to-heap of the tree. */
@@ -37,6 +40,9 @@ void xgrow(void **p, size_t *cap, size_t need, size_t elem);
 /* Whole-string integer parsing: 0 on success, -1 on junk, overflow or out of [min, max]. */
 int parse_long(const char *s, long min, long max, long *out);
 int parse_u64(const char *s, uint64_t *out);
+
+/* Adds ms (0 or more) to ts, carrying nanoseconds into seconds: a deadline for pthread_cond_timedwait. */
+void timespec_add_ms(struct timespec *ts, int64_t ms);
 
 /* Monotonic and wall clocks in milliseconds. */
 int64_t now_ms(void);

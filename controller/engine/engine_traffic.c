@@ -819,15 +819,12 @@ void engine_traffic_free(struct engine_traffic *t)
 		return;
 	for (i = 0; i < t->n_deps; i++) {
 		check_drop(t->deps[i]);
-		free(t->deps[i]->name);
-		free(t->deps[i]);
+		FREE_ALL(t->deps[i]->name, t->deps[i]);
 	}
-	free(t->deps);
 	/* Jobs still in Docker's hands end with the docker client; they no longer report. */
 	job_runner_free(t->jobs);
 	router_free(t->router);
-	free(t->router_error);
-	free(t->router_fail);
+	FREE_ALL(t->deps, t->router_error, t->router_fail);
 	if (t->confirm_timer)
 		loop_timer_cancel(t->loop, t->confirm_timer);
 	free(t->path);

@@ -359,23 +359,13 @@ void plan_render_text(const struct plan *p, const struct desired *d, struct buf 
 				 p->counts[PLAN_CREATE], p->counts[PLAN_REPLACE], p->counts[PLAN_START], removes);
 }
 
+/* An action as JSON: a NULL string (s*) leaves its key out, as for a create's container id. */
 static json_t *action_json(const struct plan_action *a)
 {
-	json_t *o = json_object();
-
-	json_object_set_new(o, "action", json_string(plan_kind_name(a->kind)));
-	if (a->deployment[0])
-		json_object_set_new(o, "deployment", json_string(a->deployment));
-	json_object_set_new(o, "ordinal", json_integer(a->ordinal));
-	json_object_set_new(o, "container", json_string(a->container));
-	if (a->container_id)
-		json_object_set_new(o, "containerId", json_string(a->container_id));
-	if (a->from_rev)
-		json_object_set_new(o, "fromRevision", json_string(a->from_rev));
-	if (a->to_rev)
-		json_object_set_new(o, "toRevision", json_string(a->to_rev));
-	json_object_set_new(o, "reason", json_string(a->reason));
-	return o;
+	return json_pack("{s:s*, s:s*, s:i, s:s*, s:s*, s:s*, s:s*, s:s*}", "action", plan_kind_name(a->kind),
+			 "deployment", a->deployment[0] ? a->deployment : NULL, "ordinal", a->ordinal, "container",
+			 a->container, "containerId", a->container_id, "fromRevision", a->from_rev, "toRevision",
+			 a->to_rev, "reason", a->reason);
 }
 
 json_t *plan_to_json(const struct plan *p, const struct desired *d)

@@ -33,39 +33,27 @@ void desired_tmpl_copy(struct desired_tmpl *dst, const struct desired_tmpl *src)
 {
 	size_t i;
 
-	memset(dst, 0, sizeof(*dst));
+	*dst = *src;	/* the numbers and flags; every pointer is replaced by its copy below */
 	dst->image = xstrdup_or_null(src->image);
 	dst->entrypoint = strv_dup(src->entrypoint);
 	dst->cmd = strv_dup(src->cmd);
 	dst->env = strv_dup(src->env);
-	dst->n_ports = src->n_ports;
-	dst->ports = src->n_ports ? xcalloc(src->n_ports, sizeof(*dst->ports)) : NULL;
+	dst->ports = xmemdup(src->ports, src->n_ports * sizeof(*src->ports));
 	for (i = 0; i < src->n_ports; i++) {
-		dst->ports[i] = src->ports[i];
 		dst->ports[i].name = xstrdup_or_null(src->ports[i].name);
 		dst->ports[i].host_ip = xstrdup_or_null(src->ports[i].host_ip);
 	}
-	dst->n_volumes = src->n_volumes;
-	dst->volumes = src->n_volumes ? xcalloc(src->n_volumes, sizeof(*dst->volumes)) : NULL;
+	dst->volumes = xmemdup(src->volumes, src->n_volumes * sizeof(*src->volumes));
 	for (i = 0; i < src->n_volumes; i++) {
-		dst->volumes[i] = src->volumes[i];
 		dst->volumes[i].name = xstrdup_or_null(src->volumes[i].name);
 		dst->volumes[i].mount_path = xstrdup_or_null(src->volumes[i].mount_path);
 		dst->volumes[i].host_path = xstrdup_or_null(src->volumes[i].host_path);
 	}
-	dst->memory_bytes = src->memory_bytes;
-	dst->cpu_millis = src->cpu_millis;
 	dst->restart = xstrdup_or_null(src->restart);
-	dst->n_labels = src->n_labels;
 	dst->labels = kv_copy(src->labels, src->n_labels);
 	dst->network = xstrdup_or_null(src->network);
-	dst->privileged = src->privileged;
 	dst->user = xstrdup_or_null(src->user);
 	dst->health_cmd = strv_dup(src->health_cmd);
-	dst->health_interval_ms = src->health_interval_ms;
-	dst->health_timeout_ms = src->health_timeout_ms;
-	dst->health_start_ms = src->health_start_ms;
-	dst->health_retries = src->health_retries;
 }
 
 void desired_tmpl_from_spec(struct desired_tmpl *t, const struct spec_container *c)

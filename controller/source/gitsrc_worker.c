@@ -164,14 +164,7 @@ static void *worker_main(void *p)
 			int64_t wait = w->next_fetch - now;
 
 			clock_gettime(CLOCK_MONOTONIC, &ts);
-			if (wait > 3600 * 1000)
-				wait = 3600 * 1000;
-			ts.tv_sec += wait / 1000;
-			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			timespec_add_ms(&ts, wait > 3600 * 1000 ? 3600 * 1000 : wait);
 			pthread_cond_timedwait(&w->cond, &w->mu, &ts);
 		}
 	}

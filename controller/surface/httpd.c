@@ -267,11 +267,7 @@ static void *watchdog_main(void *arg)
 			pthread_mutex_lock(&h->lock);
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		timespec_add_ms(&ts, 200);
 		pthread_cond_timedwait(&h->wake, &h->lock, &ts);
 	}
 	pthread_mutex_unlock(&h->lock);
