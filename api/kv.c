@@ -1,6 +1,7 @@
 /* The key/value pairs' free, copy, lookup, set and sort, for every list of them in the tree. */
 #include "kv.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,16 @@ void kv_put(struct kv **v, size_t *n, const char *key, const char *value)
 	(*v)[*n].key = xstrdup(key);
 	(*v)[*n].value = xstrdup_or_null(value);
 	(*n)++;
+}
+
+json_t *kv_to_json(const struct kv *v, size_t n)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		json_object_set_new(o, v[i].key, json_string(v[i].value));
+	return o;
 }
 
 static int by_key(const void *a, const void *b)

@@ -18,6 +18,9 @@ struct kv *kv_copy(const struct kv *v, size_t n);
 const char *kv_get(const struct kv *v, size_t n, const char *key);
 /* Sets key to a copy of value: a pair of that key is updated in place, else one is appended. */
 void kv_put(struct kv **v, size_t *n, const char *key, const char *value);
+/* The pairs as a JSON object (jansson's json_t); a pair whose value is NULL is left out. */
+struct json_t;
+struct json_t *kv_to_json(const struct kv *v, size_t n);
 /* Sorts the pairs by key (a stable order for hashes and files). */
 void kv_sort(struct kv *v, size_t n);
 

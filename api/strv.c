@@ -1,6 +1,7 @@
 /* String vectors: copy, length and free, for every argv, env and command list in the tree. */
 #include "strv.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 
 #include "util.h"
@@ -30,6 +31,16 @@ size_t strv_len(char *const *v)
 	while (v && v[n])
 		n++;
 	return n;
+}
+
+json_t *strv_to_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
 }
 
 void strv_free(char **v)

@@ -10,6 +10,9 @@ char **strv_copy(char *const *v, size_t n);
 char **strv_dup(char *const *v);
 /* The number of strings before the NULL (0 for a NULL vector). */
 size_t strv_len(char *const *v);
+/* The first n strings of v as a JSON array (jansson's json_t). */
+struct json_t;
+struct json_t *strv_to_json(char *const *v, size_t n);
 /* Frees a NULL-terminated vector and its strings (NULL is fine). */
 void strv_free(char **v);
 /* Frees a counted vector of n strings, terminated or not. */

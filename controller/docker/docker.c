@@ -283,7 +283,7 @@ struct docker_call *docker_call_new(struct docker *d, enum docker_kind k, const 
 	c->kind = k;
 	c->method = method;
 	c->what = xstrdup(what);
-	c->subject = subject ? xstrdup(subject) : NULL;
+	c->subject = xstrdup_or_null(subject);
 	buf_init(&c->path, 64 * 1024);
 	c->versioned = 1;
 	c->timeout_ms = d->cfg.timeout_ms[k];

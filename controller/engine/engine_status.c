@@ -34,8 +34,8 @@ void engine_build_status(struct engine *e)
 		sd->available = ed->res.available;
 		sd->restarts = ed->restarts;
 		sd->strategy = xstrdup(plan_strategy_name(dd->strategy));
-		sd->step = ed->step ? xstrdup(ed->step) : NULL;
-		sd->last_error = ed->last_error ? xstrdup(ed->last_error) : NULL;
+		sd->step = xstrdup_or_null(ed->step);
+		sd->last_error = xstrdup_or_null(ed->last_error);
 		sd->started_at = ed->started_at;
 		sd->finished_at = ed->finished_at;
 		if (ed->failed) {

@@ -256,7 +256,7 @@ struct job_run *job_start(struct job_runner *jr, const struct job_spec *spec, jo
 	j->name = xstrdup(spec->name);
 	j->what = xstrdup(spec->what ? spec->what : "job");
 	j->owner = xstrdup(spec->owner ? spec->owner : "");
-	j->network = spec->network ? xstrdup(spec->network) : NULL;
+	j->network = xstrdup_or_null(spec->network);
 	j->deadline_ms = spec->deadline_ms;
 	j->backoff_limit = spec->backoff_limit;
 	desired_tmpl_copy(&j->tmpl, spec->tmpl);

@@ -20,7 +20,7 @@
 void statefile_init(struct statefile *s, const char *path)
 {
 	memset(s, 0, sizeof(*s));
-	s->path = path ? xstrdup(path) : NULL;
+	s->path = xstrdup_or_null(path);
 }
 
 static void entry_release(struct statefile_entry *e)

@@ -103,25 +103,15 @@ void desired_tmpl_from_spec(struct desired_tmpl *t, const struct spec_container 
 
 /* ------------------------------------------------------------------ JSON */
 
-static json_t *strv_json(char *const *v)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; v && v[i]; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
-
 json_t *desired_tmpl_to_json(const struct desired_tmpl *t)
 {
-	json_t *o = json_object(), *ports = json_array(), *vols = json_array(), *labels = json_object();
+	json_t *o = json_object(), *ports = json_array(), *vols = json_array();
 	size_t i;
 
 	json_object_set_new(o, "image", json_string(t->image ? t->image : ""));
-	json_object_set_new(o, "command", strv_json(t->entrypoint));
-	json_object_set_new(o, "args", strv_json(t->cmd));
-	json_object_set_new(o, "env", strv_json(t->env));
+	json_object_set_new(o, "command", strv_to_json(t->entrypoint, strv_len(t->entrypoint)));
+	json_object_set_new(o, "args", strv_to_json(t->cmd, strv_len(t->cmd)));
+	json_object_set_new(o, "env", strv_to_json(t->env, strv_len(t->env)));
 	for (i = 0; i < t->n_ports; i++) {
 		const struct desired_port *p = &t->ports[i];
 		json_t *j = json_object();
@@ -151,9 +141,7 @@ json_t *desired_tmpl_to_json(const struct desired_tmpl *t)
 	json_object_set_new(o, "memoryBytes", json_integer(t->memory_bytes));
 	json_object_set_new(o, "cpuMillis", json_integer(t->cpu_millis));
 	json_object_set_new(o, "restartPolicy", json_string(t->restart ? t->restart : "no"));
-	for (i = 0; i < t->n_labels; i++)
-		json_object_set_new(labels, t->labels[i].key, json_string(t->labels[i].value));
-	json_object_set_new(o, "labels", labels);
+	json_object_set_new(o, "labels", kv_to_json(t->labels, t->n_labels));
 	if (t->network)
 		json_object_set_new(o, "network", json_string(t->network));
 	if (t->user)
@@ -163,8 +151,9 @@ json_t *desired_tmpl_to_json(const struct desired_tmpl *t)
 		json_object_set_new(o, "privileged", json_true());
 	if (t->health_cmd)
 		json_object_set_new(o, "healthcheck",
-				    json_pack("{s:o, s:I, s:I, s:I, s:i}", "command", strv_json(t->health_cmd),
-					      "intervalMs", (json_int_t)t->health_interval_ms, "timeoutMs",
+				    json_pack("{s:o, s:I, s:I, s:I, s:i}", "command",
+					      strv_to_json(t->health_cmd, strv_len(t->health_cmd)), "intervalMs",
+					      (json_int_t)t->health_interval_ms, "timeoutMs",
 					      (json_int_t)t->health_timeout_ms, "startPeriodMs",
 					      (json_int_t)t->health_start_ms, "retries", t->health_retries));
 	return o;

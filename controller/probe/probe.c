@@ -633,7 +633,7 @@ struct probe_runner *probe_runner_new(const struct probe_config *c, struct error
 		memcpy(r->ports, c->ports, c->n_ports * sizeof(*r->ports));
 		r->n_ports = c->n_ports;
 	}
-	r->address = c->address != NULL ? xstrdup(c->address) : NULL;
+	r->address = xstrdup_or_null(c->address);
 	r->max_body = c->max_body > 0 ? c->max_body : DEFAULT_BODY_MAX;
 	r->on_change = c->on_change;
 	r->on_result = c->on_result;

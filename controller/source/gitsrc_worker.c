@@ -281,7 +281,7 @@ void gitsrc_worker_post_note(struct gitsrc_worker *w, const char *commit, const 
 	job->commit = xstrdup(commit);
 set:
 	job->text = xstrdup(text);
-	job->notes_ref = notes_ref ? xstrdup(notes_ref) : NULL;
+	job->notes_ref = xstrdup_or_null(notes_ref);
 	job->push = push;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->mu);

@@ -88,45 +88,40 @@ struct status_condition *status_add_condition(struct status_deployment *d, const
 	return c;
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
-
 void status_copy(struct fleet_status *dst, const struct fleet_status *src)
 {
 	size_t i, j;
 
 	status_init(dst);
-	dst->commit = dup_or_null(src->commit);
-	dst->summary = dup_or_null(src->summary);
-	dst->source_error = dup_or_null(src->source_error);
+	dst->commit = xstrdup_or_null(src->commit);
+	dst->summary = xstrdup_or_null(src->summary);
+	dst->source_error = xstrdup_or_null(src->source_error);
 	dst->phase = src->phase;
 	dst->observed_at = src->observed_at;
 	for (i = 0; i < src->ndeployments; i++) {
 		const struct status_deployment *sd = &src->deployments[i];
 		struct status_deployment *d = status_add_deployment(dst, sd->name);
 
-		d->role = dup_or_null(sd->role);
+		d->role = xstrdup_or_null(sd->role);
 		d->phase = sd->phase;
-		d->revision = dup_or_null(sd->revision);
+		d->revision = xstrdup_or_null(sd->revision);
 		d->desired = sd->desired;
 		d->ready = sd->ready;
 		d->updated = sd->updated;
 		d->available = sd->available;
 		d->restarts = sd->restarts;
-		d->strategy = dup_or_null(sd->strategy);
-		d->step = dup_or_null(sd->step);
-		d->last_error = dup_or_null(sd->last_error);
+		d->strategy = xstrdup_or_null(sd->strategy);
+		d->step = xstrdup_or_null(sd->step);
+		d->last_error = xstrdup_or_null(sd->last_error);
 		d->started_at = sd->started_at;
 		d->finished_at = sd->finished_at;
 		for (j = 0; j < sd->nconditions; j++) {
 			const struct status_condition *sc = &sd->conditions[j];
 			struct status_condition *c = status_add_condition(d, sc->type);
 
-			c->status = dup_or_null(sc->status);
-			c->reason = dup_or_null(sc->reason);
-			c->message = dup_or_null(sc->message);
+			c->status = xstrdup_or_null(sc->status);
+			c->reason = xstrdup_or_null(sc->reason);
+			c->message = xstrdup_or_null(sc->message);
 			c->last_transition = sc->last_transition;
 		}
 	}

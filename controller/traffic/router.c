@@ -350,9 +350,9 @@ struct router *router_new(const struct router_config *c, struct error **err)
 	r->config_path = xstrdup(c->config_path);
 	r->listen_address = xstrdup(c->listen_address != NULL ? c->listen_address : "127.0.0.1");
 	r->nginx = xstrdup(c->nginx != NULL ? c->nginx : "nginx");
-	r->pid_file = c->pid_file != NULL ? xstrdup(c->pid_file) : NULL;
+	r->pid_file = xstrdup_or_null(c->pid_file);
 	r->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 10000;
-	r->error_log = c->error_log != NULL ? xstrdup(c->error_log) : NULL;
+	r->error_log = xstrdup_or_null(c->error_log);
 	if (c->reload_argv != NULL) {
 		size_t n = c->n_reload_argv, i;
 
