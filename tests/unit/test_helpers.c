@@ -47,8 +47,9 @@ static void str_set_replaces_keeps_and_clears(void **state)
 	str_set(&s, "a");
 	assert_string_equal(s, "a");
 	before = s;
-	str_set(&s, "a");
-	assert_ptr_equal(s, before);	/* the same text: left as it is */
+	str_set(&s, s);	/* the same text, even the same memory: left as it is (no free before the copy) */
+	assert_ptr_equal(s, before);
+	assert_string_equal(s, "a");
 	str_set(&s, "b");
 	assert_string_equal(s, "b");
 	str_set(&s, NULL);
