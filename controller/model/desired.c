@@ -234,8 +234,9 @@ int desired_tmpl_from_json(struct desired_tmpl *t, const json_t *j, struct error
 	t->cpu_millis = json_integer_value(json_object_get(j, "cpuMillis"));
 	t->restart = xstrdup(jstr(j, "restartPolicy") ? jstr(j, "restartPolicy") : "no");
 	labels = json_object_get(j, "labels");
-	json_object_foreach((json_t *)labels, key, v)
+	json_object_foreach((json_t *)labels, key, v) {
 		kv_put(&t->labels, &t->n_labels, key, json_is_string(v) ? json_string_value(v) : "");
+	}
 	t->network = xstrdup_or_null(jstr(j, "network"));
 	t->user = xstrdup_or_null(jstr(j, "user"));
 	t->privileged = json_is_true(json_object_get(j, "privileged"));
