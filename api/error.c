@@ -7,22 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *vformat(const char *fmt, va_list ap)
-{
-	va_list cp;
-	int n;
-	char *s;
-
-	va_copy(cp, ap);
-	n = vsnprintf(NULL, 0, fmt, cp);
-	va_end(cp);
-	if (n < 0)
-		return xstrdup("(unformattable error)");
-	s = xmalloc((size_t)n + 1);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	return s;
-}
-
 int error_set(struct error **err, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -33,7 +17,7 @@ int error_set(struct error **err, int code, const char *fmt, ...)
 	e = xcalloc(1, sizeof(*e));
 	e->code = code;
 	va_start(ap, fmt);
-	e->msg = vformat(fmt, ap);
+	e->msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	*err = e;
 	return code;
@@ -48,7 +32,7 @@ int error_wrap(struct error **err, const char *fmt, ...)
 	if (err == NULL || *err == NULL)
 		return ERR_GENERIC;
 	va_start(ap, fmt);
-	ctx = vformat(fmt, ap);
+	ctx = xvasprintf(fmt, ap);
 	va_end(ap);
 	n = strlen(ctx) + strlen((*err)->msg) + 3;
 	msg = xmalloc(n);

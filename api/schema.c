@@ -2,6 +2,7 @@
 #include "buf.h"
 #include "schema.h"
 #include "spec_internal.h"
+#include "strv.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -49,12 +50,8 @@ static void schema_free(struct schema *s)
 	}
 	free(s->prop_names);
 	free(s->props);
-	for (i = 0; i < s->n_required; i++)
-		free(s->required[i]);
-	free(s->required);
-	for (i = 0; i < s->n_enums; i++)
-		free(s->enums[i]);
-	free(s->enums);
+	strv_free_n(s->required, s->n_required);
+	strv_free_n(s->enums, s->n_enums);
 	schema_free(s->additional);
 	schema_free(s->items);
 	if (s->pattern) {
@@ -110,10 +107,23 @@ static char **string_list(struct compiler *c, const struct ynode *v, const char 
 
 static struct schema *compile(struct compiler *c, const struct ynode *n, unsigned depth);
 
+/* The bound a counting keyword (minLength to maxProperties) sets, or NULL for another keyword. */
+static long long *count_keyword(struct schema *s, const char *k)
+{
+	static const char *const names[] = { "minLength", "maxLength", "minItems",
+					     "maxItems", "minProperties", "maxProperties" };
+	long long *const slots[] = { &s->min_len, &s->max_len, &s->min_items,
+				     &s->max_items, &s->min_props, &s->max_props };
+	int i = name_index(names, ARRAY_SIZE(names), k);
+
+	return i < 0 ? NULL : slots[i];
+}
+
 static void compile_keyword(struct compiler *c, struct schema *s, const struct ynode *key,
 			    const struct ynode *v, unsigned depth)
 {
 	const char *k = key->str;
+	long long *count;
 	size_t i;
 
 	if (strcmp(k, "type") == 0) {
@@ -184,18 +194,8 @@ static void compile_keyword(struct compiler *c, struct schema *s, const struct y
 			s->has_max = 1;
 			s->max = d;
 		}
-	} else if (strcmp(k, "minLength") == 0) {
-		get_count(c, v, k, &s->min_len);
-	} else if (strcmp(k, "maxLength") == 0) {
-		get_count(c, v, k, &s->max_len);
-	} else if (strcmp(k, "minItems") == 0) {
-		get_count(c, v, k, &s->min_items);
-	} else if (strcmp(k, "maxItems") == 0) {
-		get_count(c, v, k, &s->max_items);
-	} else if (strcmp(k, "minProperties") == 0) {
-		get_count(c, v, k, &s->min_props);
-	} else if (strcmp(k, "maxProperties") == 0) {
-		get_count(c, v, k, &s->max_props);
+	} else if ((count = count_keyword(s, k)) != NULL) {
+		get_count(c, v, k, count);
 	} else if (strcmp(k, "x-kubernetes-int-or-string") == 0) {
 		if (ynode_bool(v, &s->int_or_string) < 0)
 			cerr(c, v, "%s must be a boolean", k);

@@ -3,6 +3,7 @@
 #include "schema.h"
 #include "spec.h"
 #include "spec_internal.h"
+#include "strv.h"
 #include "util.h"
 
 #include <errno.h>
@@ -30,13 +31,8 @@ void spec_diags_release(struct spec_diags *d)
 {
 	size_t i;
 
-	for (i = 0; i < d->n; i++) {
-		free(d->v[i].file);
-		free(d->v[i].kind);
-		free(d->v[i].name);
-		free(d->v[i].path);
-		free(d->v[i].msg);
-	}
+	for (i = 0; i < d->n; i++)
+		FREE_ALL(d->v[i].file, d->v[i].kind, d->v[i].name, d->v[i].path, d->v[i].msg);
 	free(d->v);
 	spec_diags_init(d);
 }
@@ -211,20 +207,14 @@ void spec_set_release(struct spec_set *set)
 		spec_job_free(set->jobs[i]);
 	for (i = 0; i < set->n_analysis_templates; i++)
 		spec_analysis_template_free(set->analysis_templates[i]);
-	free(set->clusters);
-	free(set->deployments);
-	free(set->services);
-	free(set->jobs);
-	free(set->analysis_templates);
+	FREE_ALL(set->clusters, set->deployments, set->services, set->jobs, set->analysis_templates);
 	if (set->priv) {
 		for (i = 0; i < set->priv->n_trees; i++) {
 			ytree_release(set->priv->trees[i]);
 			free(set->priv->trees[i]);
 		}
 		free(set->priv->trees);
-		for (i = 0; i < set->priv->n_files; i++)
-			free(set->priv->files[i]);
-		free(set->priv->files);
+		strv_free_n(set->priv->files, set->priv->n_files);
 		free(set->priv);
 	}
 	memset(set, 0, sizeof(*set));
@@ -263,10 +253,12 @@ static void report_schema(void *ctx, const struct ynode *at, const char *path, c
 	spec_diags_add(c->diags, &pos, c->kind, c->name, path, "%s", msg);
 }
 
-#define APPEND(set, arr, n, cap, obj)                        \
-	do {                                                 \
+/* Appends obj to the set's array of its kind and points m at its metadata. */
+#define APPEND(set, arr, n, cap, obj, m)                                \
+	do {                                                            \
 		XGROW_PTRS((set)->arr, (set)->caps[cap], (set)->n + 1); \
-		(set)->arr[(set)->n++] = (obj);              \
+		(set)->arr[(set)->n] = (obj);                           \
+		(m) = &(set)->arr[(set)->n++]->meta;                    \
 	} while (0)
 
 static void add_object(struct spec_set *set, enum spec_kind k, const struct ynode *root,
@@ -275,41 +267,22 @@ static void add_object(struct spec_set *set, enum spec_kind k, const struct ynod
 	struct spec_meta *m;
 
 	switch (k) {
-	case SPEC_CLUSTER: {
-		struct spec_cluster *o = spec_decode_cluster(root);
-
-		APPEND(set, clusters, n_clusters, k, o);
-		m = &o->meta;
+	case SPEC_CLUSTER:
+		APPEND(set, clusters, n_clusters, k, spec_decode_cluster(root), m);
 		break;
-	}
-	case SPEC_DEPLOYMENT: {
-		struct spec_deployment *o = spec_decode_deployment(root);
-
-		APPEND(set, deployments, n_deployments, k, o);
-		m = &o->meta;
+	case SPEC_DEPLOYMENT:
+		APPEND(set, deployments, n_deployments, k, spec_decode_deployment(root), m);
 		break;
-	}
-	case SPEC_SERVICE: {
-		struct spec_service *o = spec_decode_service(root);
-
-		APPEND(set, services, n_services, k, o);
-		m = &o->meta;
+	case SPEC_SERVICE:
+		APPEND(set, services, n_services, k, spec_decode_service(root), m);
 		break;
-	}
-	case SPEC_JOB: {
-		struct spec_job *o = spec_decode_job(root);
-
-		APPEND(set, jobs, n_jobs, k, o);
-		m = &o->meta;
+	case SPEC_JOB:
+		APPEND(set, jobs, n_jobs, k, spec_decode_job(root), m);
 		break;
-	}
-	default: {
-		struct spec_analysis_template *o = spec_decode_analysis_template(root);
-
-		APPEND(set, analysis_templates, n_analysis_templates, k, o);
-		m = &o->meta;
+	default:
+		APPEND(set, analysis_templates, n_analysis_templates, k, spec_decode_analysis_template(root),
+		       m);
 		break;
-	}
 	}
 	m->invalid = invalid;
 	m->node = root;
@@ -455,13 +428,14 @@ size_t spec_set_finish(struct spec_set *set, struct spec_diags *diags)
 
 	if (set->n_clusters == 0) {
 		struct spec_cluster *c = xcalloc(1, sizeof(*c));
+		struct spec_meta *m;
 
-		c->meta.name = xstrdup("default");
-		c->meta.defaulted = 1;
 		c->push_notes = -1;
 		c->allow_privileged = -1;
 		c->allow_host_bind_mounts = -1;
-		APPEND(set, clusters, n_clusters, SPEC_CLUSTER, c);
+		APPEND(set, clusters, n_clusters, SPEC_CLUSTER, c, m);
+		m->name = xstrdup("default");
+		m->defaulted = 1;
 	}
 	spec_set_defaults(set);
 	n = spec_set_check(set, diags);

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kv.h"
+
 /*
  * A snapshot of the specs repo is a set of Kubernetes-style documents
  * (apiVersion auriga.io/v1) of five kinds. Loading runs in stages:
@@ -92,16 +94,14 @@ struct spec_port_ref {
 	int number;
 };
 
-struct spec_kv {
-	char *key;
-	char *value;
-};
+/* Labels, annotations and env are the base key/value pairs; spec_kv is their former name here. */
+#define spec_kv kv
 
 struct spec_meta {
 	char *name;
-	struct spec_kv *labels;
+	struct kv *labels;
 	size_t n_labels;
-	struct spec_kv *annotations;
+	struct kv *annotations;
 	size_t n_annotations;
 	struct spec_pos pos;	/* the document's first line */
 	int invalid;		/* the document failed its schema: only its name is trustworthy */
@@ -178,7 +178,7 @@ struct spec_container {
 	size_t n_command;
 	char **args;
 	size_t n_args;
-	struct spec_kv *env;	/* sorted by key after spec_set_finish */
+	struct kv *env;	/* sorted by key after spec_set_finish */
 	size_t n_env;
 	char **env_files;	/* paths relative to the specs repo root; read by the controller */
 	size_t n_env_files;
@@ -189,7 +189,7 @@ struct spec_container {
 	int64_t memory_limit;	/* bytes, 0 = none */
 	int64_t cpu_millis;	/* millicores, 0 = none */
 	enum spec_restart restart_policy;	/* default Always for Deployments, Never for Jobs */
-	struct spec_kv *labels;	/* sorted by key after spec_set_finish */
+	struct kv *labels;	/* sorted by key after spec_set_finish */
 	size_t n_labels;
 	char *network;		/* Docker network name; NULL = the engine's default */
 	int privileged;
@@ -206,7 +206,7 @@ struct spec_probe {
 	enum spec_probe_kind kind;	/* NONE: this probe is not configured */
 	char *http_path;		/* default "/" */
 	int http_https;			/* scheme HTTPS */
-	struct spec_kv *http_headers;
+	struct kv *http_headers;
 	size_t n_http_headers;
 	struct spec_port_ref port;	/* httpGet and tcpSocket */
 	char **exec_command;

@@ -1,6 +1,7 @@
 /* Decode: schema-checked YAML trees into the typed structs of spec.h (unset numbers stay -1 for the defaults pass). */
 #include "spec.h"
 #include "spec_internal.h"
+#include "strv.h"
 #include "util.h"
 
 #include <limits.h>
@@ -54,10 +55,10 @@ static char **d_strlist(const struct ynode *m, const char *k, size_t *n)
 	return out;
 }
 
-static struct spec_kv *d_map(const struct ynode *m, const char *k, size_t *n)
+static struct kv *d_map(const struct ynode *m, const char *k, size_t *n)
 {
 	const struct ynode *v = ynode_get(m, k);
-	struct spec_kv *out;
+	struct kv *out;
 	size_t i;
 
 	*n = 0;
@@ -137,26 +138,6 @@ void spec_decode_meta(struct spec_meta *m, const struct ynode *doc)
 	m->annotations = d_map(md, "annotations", &m->n_annotations);
 }
 
-static void kv_free(struct spec_kv *kv, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(kv[i].key);
-		free(kv[i].value);
-	}
-	free(kv);
-}
-
-static void strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void spec_meta_release(struct spec_meta *m)
 {
 	free(m->name);
@@ -211,20 +192,14 @@ void spec_cluster_free(struct spec_cluster *c)
 	if (c == NULL)
 		return;
 	spec_meta_release(&c->meta);
-	for (i = 0; i < c->n_endpoints; i++) {
-		free(c->endpoints[i].name);
-		free(c->endpoints[i].url);
-		free(c->endpoints[i].tls.ca_file);
-		free(c->endpoints[i].tls.cert_file);
-		free(c->endpoints[i].tls.key_file);
-	}
+	for (i = 0; i < c->n_endpoints; i++)
+		FREE_ALL(c->endpoints[i].name, c->endpoints[i].url, c->endpoints[i].tls.ca_file,
+			 c->endpoints[i].tls.cert_file, c->endpoints[i].tls.key_file);
 	free(c->endpoints);
-	strv_free(c->role_order, c->n_role_order);
+	strv_free_n(c->role_order, c->n_role_order);
 	free(c->router.config_path);
-	strv_free(c->router.reload_command, c->router.n_reload_command);
-	free(c->router.container);
-	free(c->router.listen_address);
-	free(c->notes_ref);
+	strv_free_n(c->router.reload_command, c->router.n_reload_command);
+	FREE_ALL(c->router.container, c->router.listen_address, c->notes_ref);
 	free(c);
 }
 
@@ -303,25 +278,20 @@ static void container_release(struct spec_container *c)
 	size_t i;
 
 	free(c->image);
-	strv_free(c->command, c->n_command);
-	strv_free(c->args, c->n_args);
+	strv_free_n(c->command, c->n_command);
+	strv_free_n(c->args, c->n_args);
 	kv_free(c->env, c->n_env);
-	strv_free(c->env_files, c->n_env_files);
-	for (i = 0; i < c->n_ports; i++) {
-		free(c->ports[i].name);
-		free(c->ports[i].host_ip);
-	}
+	strv_free_n(c->env_files, c->n_env_files);
+	for (i = 0; i < c->n_ports; i++)
+		FREE_ALL(c->ports[i].name, c->ports[i].host_ip);
 	free(c->ports);
-	for (i = 0; i < c->n_volumes; i++) {
-		free(c->volumes[i].name);
-		free(c->volumes[i].mount_path);
-		free(c->volumes[i].host_path);
-	}
+	for (i = 0; i < c->n_volumes; i++)
+		FREE_ALL(c->volumes[i].name, c->volumes[i].mount_path, c->volumes[i].host_path);
 	free(c->volumes);
 	kv_free(c->labels, c->n_labels);
 	free(c->network);
 	free(c->user);
-	strv_free(c->cap_add, c->n_cap_add);
+	strv_free_n(c->cap_add, c->n_cap_add);
 }
 
 /* ---- Deployment ---- */
@@ -383,7 +353,7 @@ static void probe_release(struct spec_probe *p)
 	free(p->http_path);
 	kv_free(p->http_headers, p->n_http_headers);
 	free(p->port.name);
-	strv_free(p->exec_command, p->n_exec_command);
+	strv_free_n(p->exec_command, p->n_exec_command);
 }
 
 static void d_steps(struct spec_strategy *s, const struct ynode *steps, const char *file)
@@ -455,10 +425,10 @@ static void strategy_release(struct spec_strategy *s)
 
 	free(s->active_service);
 	free(s->preview_service);
-	strv_free(s->pre_promotion_analysis, s->n_pre_promotion_analysis);
+	strv_free_n(s->pre_promotion_analysis, s->n_pre_promotion_analysis);
 	free(s->smoke_test_job);
 	for (i = 0; i < s->n_steps; i++)
-		strv_free(s->steps[i].templates, s->steps[i].n_templates);
+		strv_free_n(s->steps[i].templates, s->steps[i].n_templates);
 	free(s->steps);
 }
 
@@ -495,15 +465,15 @@ void spec_deployment_free(struct spec_deployment *d)
 		return;
 	spec_meta_release(&d->meta);
 	free(d->role);
-	strv_free(d->depends_on, d->n_depends_on);
+	strv_free_n(d->depends_on, d->n_depends_on);
 	container_release(&d->tmpl);
 	probe_release(&d->probes.startup);
 	probe_release(&d->probes.readiness);
 	probe_release(&d->probes.liveness);
 	strategy_release(&d->strategy);
-	strv_free(d->hooks.pre_deploy, d->hooks.n_pre_deploy);
-	strv_free(d->hooks.post_deploy, d->hooks.n_post_deploy);
-	strv_free(d->hooks.on_rollback, d->hooks.n_on_rollback);
+	strv_free_n(d->hooks.pre_deploy, d->hooks.n_pre_deploy);
+	strv_free_n(d->hooks.post_deploy, d->hooks.n_post_deploy);
+	strv_free_n(d->hooks.on_rollback, d->hooks.n_on_rollback);
 	free(d);
 }
 
@@ -530,9 +500,7 @@ void spec_service_free(struct spec_service *s)
 	if (s == NULL)
 		return;
 	spec_meta_release(&s->meta);
-	free(s->deployment);
-	free(s->upstream);
-	free(s->target_port.name);
+	FREE_ALL(s->deployment, s->upstream, s->target_port.name);
 	free(s);
 }
 
@@ -628,12 +596,8 @@ void spec_analysis_template_free(struct spec_analysis_template *a)
 	for (i = 0; i < a->n_metrics; i++) {
 		struct spec_metric *m = &a->metrics[i];
 
-		free(m->name);
-		free(m->prometheus_address);
-		free(m->query);
-		free(m->scrape_port.name);
-		free(m->scrape_path);
-		free(m->scrape_metric);
+		FREE_ALL(m->name, m->prometheus_address, m->query, m->scrape_port.name, m->scrape_path,
+			 m->scrape_metric);
 	}
 	free(a->metrics);
 	free(a);

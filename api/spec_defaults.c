@@ -1,6 +1,7 @@
 /* The defaults pass: fills in every value a spec may leave out, after decode and before the checks. */
 #include "spec.h"
 #include "spec_internal.h"
+#include "strv.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -11,16 +12,6 @@
 		if ((field) < 0)          \
 			(field) = (value); \
 	} while (0)
-
-static char **strv(const char *const *src, size_t n)
-{
-	char **v = xcalloc(n, sizeof(*v));
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		v[i] = xstrdup(src[i]);
-	return v;
-}
 
 static void cluster_defaults(struct spec_cluster *c)
 {
@@ -34,24 +25,19 @@ static void cluster_defaults(struct spec_cluster *c)
 		c->n_endpoints = 1;
 	}
 	if (c->n_role_order == 0 && c->role_order == NULL) {
-		c->role_order = strv(roles, ARRAY_SIZE(roles));
+		c->role_order = strv_copy((char *const *)roles, ARRAY_SIZE(roles));
 		c->n_role_order = ARRAY_SIZE(roles);
 	}
 	if (c->router.config_path == NULL)
 		c->router.config_path = xstrdup("/etc/nginx/conf.d/auriga.conf");
 	if (c->router.n_reload_command == 0 && c->router.container == NULL) {
-		c->router.reload_command = strv(reload, ARRAY_SIZE(reload));
+		c->router.reload_command = strv_copy((char *const *)reload, ARRAY_SIZE(reload));
 		c->router.n_reload_command = ARRAY_SIZE(reload);
 	}
 	if (c->router.listen_address == NULL)
 		c->router.listen_address = xstrdup("127.0.0.1");
 	/* notes_ref and push_notes stay unset when the Cluster says nothing: the operator's settings decide then. */
 	/* allow_privileged and allow_host_bind_mounts are resolved against the operator's policy (policy.c). */
-}
-
-static int kv_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct spec_kv *)a)->key, ((const struct spec_kv *)b)->key);
 }
 
 static void container_defaults(struct spec_container *c, enum spec_restart restart)
@@ -64,10 +50,8 @@ static void container_defaults(struct spec_container *c, enum spec_restart resta
 		if (c->ports[i].host_port > 0 && c->ports[i].host_ip == NULL)
 			c->ports[i].host_ip = xstrdup("127.0.0.1");
 	/* Maps have no order: sorting makes the model, its JSON and its hash canonical. */
-	if (c->n_env > 1)
-		qsort(c->env, c->n_env, sizeof(*c->env), kv_cmp);
-	if (c->n_labels > 1)
-		qsort(c->labels, c->n_labels, sizeof(*c->labels), kv_cmp);
+	kv_sort(c->env, c->n_env);
+	kv_sort(c->labels, c->n_labels);
 }
 
 static void probe_defaults(struct spec_probe *p)

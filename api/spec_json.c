@@ -1,5 +1,6 @@
 /* The model as JSON (jansson), and the revision: SHA-256 over the canonical JSON of a container template. */
 #include "spec.h"
+#include "strv.h"
 #include "util.h"
 
 #include <jansson.h>
@@ -11,26 +12,6 @@
 static json_t *jstr(const char *s)
 {
 	return s ? json_string(s) : json_null();
-}
-
-static json_t *jstrv(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
-
-static json_t *jkv(const struct spec_kv *kv, size_t n)
-{
-	json_t *o = json_object();
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		json_object_set_new(o, kv[i].key, json_string(kv[i].value));
-	return o;
 }
 
 static json_t *jintpct(const struct spec_intpct *v)
@@ -81,23 +62,23 @@ static json_t *container_json(const struct spec_container *c)
 						      v->per_replica, "readOnly", v->read_only));
 	}
 	json_object_set_new(o, "image", jstr(c->image));
-	json_object_set_new(o, "command", jstrv(c->command, c->n_command));
-	json_object_set_new(o, "args", jstrv(c->args, c->n_args));
-	json_object_set_new(o, "env", jkv(c->env, c->n_env));
-	json_object_set_new(o, "envFiles", jstrv(c->env_files, c->n_env_files));
+	json_object_set_new(o, "command", strv_to_json(c->command, c->n_command));
+	json_object_set_new(o, "args", strv_to_json(c->args, c->n_args));
+	json_object_set_new(o, "env", kv_to_json(c->env, c->n_env));
+	json_object_set_new(o, "envFiles", strv_to_json(c->env_files, c->n_env_files));
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "volumes", vols);
 	json_object_set_new(o, "resources",
 			    json_pack("{s:I,s:I}", "memoryBytes", (json_int_t)c->memory_limit,
 				      "cpuMillis", (json_int_t)c->cpu_millis));
 	json_object_set_new(o, "restartPolicy", json_string(restart_name(c->restart_policy)));
-	json_object_set_new(o, "labels", jkv(c->labels, c->n_labels));
+	json_object_set_new(o, "labels", kv_to_json(c->labels, c->n_labels));
 	json_object_set_new(o, "network", jstr(c->network));
 	json_object_set_new(o, "privileged", json_boolean(c->privileged));
 	json_object_set_new(o, "user", jstr(c->user));
 	/* Only when set, so that templates adding none keep the revision they had before the field. */
 	if (c->n_cap_add)
-		json_object_set_new(o, "capAdd", jstrv(c->cap_add, c->n_cap_add));
+		json_object_set_new(o, "capAdd", strv_to_json(c->cap_add, c->n_cap_add));
 	return o;
 }
 
@@ -149,8 +130,8 @@ static json_t *meta_json(const struct spec_meta *m)
 	json_t *o = json_object();
 
 	json_object_set_new(o, "name", jstr(m->name));
-	json_object_set_new(o, "labels", jkv(m->labels, m->n_labels));
-	json_object_set_new(o, "annotations", jkv(m->annotations, m->n_annotations));
+	json_object_set_new(o, "labels", kv_to_json(m->labels, m->n_labels));
+	json_object_set_new(o, "annotations", kv_to_json(m->annotations, m->n_annotations));
 	if (m->pos.file)
 		json_object_set_new(o, "source", json_pack("{s:s,s:i,s:i}", "file", m->pos.file,
 							   "line", m->pos.line, "col",
@@ -175,11 +156,11 @@ static json_t *cluster_json(const struct spec_cluster *c)
 	json_object_set_new(o, "metadata", meta_json(&c->meta));
 	json_object_set_new(o, "defaulted", json_boolean(c->meta.defaulted));
 	json_object_set_new(o, "endpoints", eps);
-	json_object_set_new(o, "roleOrder", jstrv(c->role_order, c->n_role_order));
+	json_object_set_new(o, "roleOrder", strv_to_json(c->role_order, c->n_role_order));
 	json_object_set_new(o, "router",
 			    json_pack("{s:s,s:o,s:o,s:o,s:o}", "type", "NGINX", "configPath",
 				      jstr(c->router.config_path), "reloadCommand",
-				      jstrv(c->router.reload_command, c->router.n_reload_command),
+				      strv_to_json(c->router.reload_command, c->router.n_reload_command),
 				      "container", jstr(c->router.container), "listenAddress",
 				      jstr(c->router.listen_address)));
 	json_object_set_new(o, "status", json_pack("{s:o,s:o}", "notesRef", jstr(c->notes_ref),
@@ -205,12 +186,12 @@ static json_t *probe_json(const struct spec_probe *p)
 				    json_pack("{s:o,s:o,s:s,s:o}", "path", jstr(p->http_path),
 					      "port", jport_ref(&p->port), "scheme",
 					      p->http_https ? "HTTPS" : "HTTP", "httpHeaders",
-					      jkv(p->http_headers, p->n_http_headers)));
+					      kv_to_json(p->http_headers, p->n_http_headers)));
 	else if (p->kind == SPEC_PROBE_TCP)
 		json_object_set_new(o, "tcpSocket", json_pack("{s:o}", "port", jport_ref(&p->port)));
 	else
 		json_object_set_new(o, "exec", json_pack("{s:o}", "command",
-							 jstrv(p->exec_command, p->n_exec_command)));
+							 strv_to_json(p->exec_command, p->n_exec_command)));
 	return o;
 }
 
@@ -235,7 +216,7 @@ static json_t *strategy_json(const struct spec_strategy *s)
 				  jstr(s->active_service), "previewService",
 				  jstr(s->preview_service), "autoPromotionEnabled",
 				  s->auto_promotion_enabled > 0, "prePromotionAnalysis",
-				  jstrv(s->pre_promotion_analysis, s->n_pre_promotion_analysis),
+				  strv_to_json(s->pre_promotion_analysis, s->n_pre_promotion_analysis),
 				  "smokeTestJob", jstr(s->smoke_test_job),
 				  "postPromotionWindowSeconds", s->post_promotion_window_seconds,
 				  "scaleDownDelaySeconds", s->scale_down_delay_seconds));
@@ -258,7 +239,7 @@ static json_t *strategy_json(const struct spec_strategy *s)
 			else
 				json_array_append_new(
 					steps, json_pack("{s:{s:o}}", "analysis", "templates",
-							 jstrv(st->templates, st->n_templates)));
+							 strv_to_json(st->templates, st->n_templates)));
 		}
 		json_object_set_new(o, "canary", json_pack("{s:o}", "steps", steps));
 	}
@@ -274,7 +255,7 @@ void *spec_deployment_to_json(const struct spec_set *set, const struct spec_depl
 	json_object_set_new(o, "metadata", meta_json(&d->meta));
 	json_object_set_new(o, "role", jstr(d->role));
 	json_object_set_new(o, "phase", json_integer(spec_deployment_phase_index(set, d)));
-	json_object_set_new(o, "dependsOn", jstrv(d->depends_on, d->n_depends_on));
+	json_object_set_new(o, "dependsOn", strv_to_json(d->depends_on, d->n_depends_on));
 	json_object_set_new(o, "replicas", json_integer(d->replicas));
 	json_object_set_new(o, "revision", json_string(rev));
 	json_object_set_new(o, "template", container_json(&d->tmpl));
@@ -292,10 +273,10 @@ void *spec_deployment_to_json(const struct spec_set *set, const struct spec_depl
 	json_object_set_new(o, "disruptionBudget", budget);
 	json_object_set_new(o, "hooks",
 			    json_pack("{s:o,s:o,s:o}", "preDeploy",
-				      jstrv(d->hooks.pre_deploy, d->hooks.n_pre_deploy),
-				      "postDeploy", jstrv(d->hooks.post_deploy, d->hooks.n_post_deploy),
+				      strv_to_json(d->hooks.pre_deploy, d->hooks.n_pre_deploy),
+				      "postDeploy", strv_to_json(d->hooks.post_deploy, d->hooks.n_post_deploy),
 				      "onRollback",
-				      jstrv(d->hooks.on_rollback, d->hooks.n_on_rollback)));
+				      strv_to_json(d->hooks.on_rollback, d->hooks.n_on_rollback)));
 	return o;
 }
 

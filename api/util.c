@@ -67,6 +67,59 @@ char *xstrndup(const char *s, size_t n)
 	return d;
 }
 
+void *xmemdup(const void *p, size_t n)
+{
+	return n ? memcpy(xmalloc(n), p, n) : NULL;
+}
+
+char *xstrdup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	va_list cp;
+	char *s;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)	/* EOVERFLOW or a bad multibyte string: say so rather than fail the caller */
+		return xstrdup("(unformattable text)");
+	s = xmalloc((size_t)n + 1);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	return s;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+void str_set(char **dst, const char *v)
+{
+	if (*dst && v && strcmp(*dst, v) == 0)
+		return;
+	free(*dst);
+	*dst = xstrdup_or_null(v);
+}
+
+void free_all(void *const *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+}
+
 void xgrow(void **p, size_t *cap, size_t need, size_t elem)
 {
 	size_t n = *cap ? *cap : 8;
@@ -112,6 +165,16 @@ int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+void timespec_add_ms(struct timespec *ts, int64_t ms)
+{
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -126,6 +189,21 @@ int64_t wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *name_of(const char *const *names, size_t n, size_t i, const char *fallback)
+{
+	return i < n && names[i] ? names[i] : fallback;
+}
+
+int name_index(const char *const *names, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (names[i] && strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
 }
 
 int str_has_prefix(const char *s, const char *prefix)

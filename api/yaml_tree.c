@@ -1,4 +1,5 @@
 /* The bounded YAML loader: libyaml events in, a DAG of positioned nodes out. */
+#include "strv.h"
 #include "util.h"
 #include "yaml_tree.h"
 
@@ -570,14 +571,13 @@ void ytree_release(struct ytree *t)
 		free(t->blocks[i]);
 	}
 	free(t->blocks);
-	for (i = 0; i < t->n_text; i++)
-		free(t->text[i]);
-	free(t->text);
+	strv_free_n(t->text, t->n_text);
 	free(t->docs);
 	memset(t, 0, sizeof(*t));
 }
 
-const struct ynode *ynode_key(const struct ynode *map, const char *key)
+/* The key node and its value node at kids[0] and kids[1], or NULL when the mapping lacks key. */
+static struct ynode *const *key_pair(const struct ynode *map, const char *key)
 {
 	size_t i;
 
@@ -585,20 +585,22 @@ const struct ynode *ynode_key(const struct ynode *map, const char *key)
 		return NULL;
 	for (i = 0; i + 1 < map->n; i += 2)
 		if (strcmp(map->kids[i]->str, key) == 0)
-			return map->kids[i];
+			return &map->kids[i];
 	return NULL;
+}
+
+const struct ynode *ynode_key(const struct ynode *map, const char *key)
+{
+	struct ynode *const *kv = key_pair(map, key);
+
+	return kv ? kv[0] : NULL;
 }
 
 const struct ynode *ynode_get(const struct ynode *map, const char *key)
 {
-	size_t i;
+	struct ynode *const *kv = key_pair(map, key);
 
-	if (map == NULL || map->type != YNODE_MAP)
-		return NULL;
-	for (i = 0; i + 1 < map->n; i += 2)
-		if (strcmp(map->kids[i]->str, key) == 0)
-			return map->kids[i + 1];
-	return NULL;
+	return kv ? kv[1] : NULL;
 }
 
 int ynode_int(const struct ynode *n, long long *out)

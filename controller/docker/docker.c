@@ -11,25 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const status_names[DOCKER_STATUS_COUNT] = {
-	[DOCKER_OK] = "ok",
-	[DOCKER_NOT_MODIFIED] = "not-modified",
-	[DOCKER_NOT_FOUND] = "not-found",
-	[DOCKER_CONFLICT] = "conflict",
-	[DOCKER_BAD_REQUEST] = "bad-request",
-	[DOCKER_SERVER_ERROR] = "server-error",
-	[DOCKER_TRANSPORT] = "transport",
-	[DOCKER_TIMEOUT] = "timeout",
-	[DOCKER_TOOBIG] = "too-big",
-	[DOCKER_PROTOCOL] = "protocol",
-	[DOCKER_CIRCUIT_OPEN] = "circuit-open",
-	[DOCKER_BULKHEAD_FULL] = "bulkhead-full",
-	[DOCKER_CANCELLED] = "cancelled",
-};
-
 const char *docker_status_name(enum docker_status s)
 {
-	return (unsigned)s < DOCKER_STATUS_COUNT ? status_names[s] : "unknown";
+	static const char *const names[DOCKER_STATUS_COUNT] = {
+		"ok", "not-modified", "not-found", "conflict", "bad-request", "server-error", "transport",
+		"timeout", "too-big", "protocol", "circuit-open", "bulkhead-full", "cancelled",
+	};
+
+	return NAME_OF(names, s, "unknown");
 }
 
 int docker_status_ok(enum docker_status s)
@@ -173,22 +162,12 @@ fail:
 
 static void call_unlink(struct docker_call *c)
 {
-	struct docker *d = c->d;
-
-	if (c->prev)
-		c->prev->next = c->next;
-	else if (d->calls == c)
-		d->calls = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->prev = c->next = NULL;
+	DLIST_UNLINK(c->d->calls, c);
 }
 
 void docker_call_free(struct docker_call *c)
 {
-	free(c->what);
-	free(c->subject);
-	free(c->body);
+	FREE_ALL(c->what, c->subject, c->body);
 	buf_release(&c->path);
 	docker_result_release(&c->res);
 	free(c);
@@ -218,12 +197,7 @@ void docker_free(struct docker *d)
 	}
 	d->calls = NULL;
 	http_client_free(d->http);
-	free(d->endpoint);
-	free(d->unix_path);
-	free(d->base_url);
-	free(d->ca_file);
-	free(d->cert_file);
-	free(d->key_file);
+	FREE_ALL(d->endpoint, d->unix_path, d->base_url, d->ca_file, d->cert_file, d->key_file);
 	free(d);
 }
 
@@ -309,7 +283,7 @@ struct docker_call *docker_call_new(struct docker *d, enum docker_kind k, const 
 	c->kind = k;
 	c->method = method;
 	c->what = xstrdup(what);
-	c->subject = subject ? xstrdup(subject) : NULL;
+	c->subject = xstrdup_or_null(subject);
 	buf_init(&c->path, 64 * 1024);
 	c->versioned = 1;
 	c->timeout_ms = d->cfg.timeout_ms[k];
@@ -393,15 +367,13 @@ static void call_fail_later(struct docker_call *c, enum docker_status st, const 
 	__attribute__((format(printf, 3, 4)));
 static void call_fail_later(struct docker_call *c, enum docker_status st, const char *fmt, ...)
 {
-	struct buf b = BUF_INIT_MAX(4096);
 	va_list ap;
 
-	va_start(ap, fmt);
-	(void)buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	c->res.status = st;
 	free(c->res.message);
-	c->res.message = buf_detach(&b, NULL);
+	va_start(ap, fmt);
+	c->res.message = xvasprintf(fmt, ap);
+	va_end(ap);
 	c->timer = loop_timer_add(c->d->loop, 0, finish_timer, c);
 }
 
@@ -729,30 +701,41 @@ static void neg_finish(struct docker *d, enum docker_status st, const char *msg)
 	}
 }
 
+/* A negotiation call: unversioned, idempotent and outside the bulkheads, so it never waits on itself. */
+static void neg_call(struct docker *d, const char *what, const char *path, enum docker_parse parse,
+		     docker_done_fn done)
+{
+	struct docker_call *c = docker_call_new(d, DOCKER_OBSERVE, "GET", what, d->endpoint, done, d);
+
+	c->versioned = 0;
+	c->idempotent = 1;
+	c->no_bulkhead = 1;
+	c->parse = parse;
+	(void)buf_puts(&c->path, path);
+	docker_call_submit(c);
+}
+
 static void neg_version_done(struct docker_result *r, void *arg)
 {
 	struct docker *d = arg;
 	const char *max = r->api_version;
 	const char *min = json_string_value(json_object_get(r->json, "MinAPIVersion"));
 	const char *ours = d->cfg.api_min;
-	struct buf m = BUF_INIT_MAX(1024);
+	char *m = NULL;
 
 	if (r->status != DOCKER_OK) {
 		neg_finish(d, r->status, r->message);
 		return;
 	}
-	if (docker_api_compare(max, ours) < 0) {
-		(void)buf_printf(&m, "docker daemon at %s speaks API %s at most; auriga needs %s or newer "
-			    "(upgrade the Docker engine)", d->endpoint, max, ours);
-		neg_finish(d, DOCKER_BAD_REQUEST, m.data);
-		buf_release(&m);
-		return;
-	}
-	if (min && docker_api_compare(min, DOCKER_API_MAX) > 0) {
-		(void)buf_printf(&m, "docker daemon at %s speaks API %s at least; auriga knows up to %s",
-				 d->endpoint, min, DOCKER_API_MAX);
-		neg_finish(d, DOCKER_BAD_REQUEST, m.data);
-		buf_release(&m);
+	if (docker_api_compare(max, ours) < 0)
+		m = xasprintf("docker daemon at %s speaks API %s at most; auriga needs %s or newer "
+			      "(upgrade the Docker engine)", d->endpoint, max, ours);
+	else if (min && docker_api_compare(min, DOCKER_API_MAX) > 0)
+		m = xasprintf("docker daemon at %s speaks API %s at least; auriga knows up to %s", d->endpoint,
+			      min, DOCKER_API_MAX);
+	if (m) {
+		neg_finish(d, DOCKER_BAD_REQUEST, m);
+		free(m);
 		return;
 	}
 	snprintf(d->api_version, sizeof(d->api_version), "%s",
@@ -764,38 +747,23 @@ static void neg_version_done(struct docker_result *r, void *arg)
 static void neg_ping_done(struct docker_result *r, void *arg)
 {
 	struct docker *d = arg;
-	struct docker_call *c;
 
 	/* The ping proves the daemon answers; /version says which versions it takes. */
 	if (r->status != DOCKER_OK) {
 		neg_finish(d, r->status, r->message);
 		return;
 	}
-	c = docker_call_new(d, DOCKER_OBSERVE, "GET", "read the version of", d->endpoint, neg_version_done, d);
-	c->versioned = 0;
-	c->idempotent = 1;
-	c->no_bulkhead = 1;
-	c->parse = DP_VERSION;
-	(void)buf_puts(&c->path, "/version");
-	docker_call_submit(c);
+	neg_call(d, "read the version of", "/version", DP_VERSION, neg_version_done);
 }
 
 void docker_negotiate_wait(struct docker *d, struct docker_negwait *w)
 {
-	struct docker_call *c;
-
 	w->next = d->negwaiters;
 	d->negwaiters = w;
 	if (d->negotiating)
 		return;
 	d->negotiating = 1;
-	c = docker_call_new(d, DOCKER_OBSERVE, "GET", "ping", d->endpoint, neg_ping_done, d);
-	c->versioned = 0;
-	c->idempotent = 1;
-	c->no_bulkhead = 1;
-	c->parse = DP_PING;
-	(void)buf_puts(&c->path, "/_ping");
-	docker_call_submit(c);
+	neg_call(d, "ping", "/_ping", DP_PING, neg_ping_done);
 }
 
 void docker_negotiate_cancel(struct docker *d, struct docker_negwait *w)

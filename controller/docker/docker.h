@@ -151,7 +151,7 @@ struct docker_container_summary {
 	char *state;		/* created, running, paused, restarting, removing, exited, dead */
 	char *status;		/* "Up 3 minutes" */
 	int64_t created;	/* unix seconds */
-	struct docker_label *labels;
+	struct kv *labels;
 	size_t n_labels;
 };
 
@@ -171,7 +171,7 @@ struct docker_container_info {
 	char *finished_at;
 	int64_t restart_count;
 	char *ip_address;	/* first network's address, or NULL */
-	struct docker_label *labels;
+	struct kv *labels;
 	size_t n_labels;
 };
 
@@ -179,7 +179,7 @@ struct docker_object {		/* images, networks, volumes */
 	char *id;		/* the name, for volumes */
 	char *name;
 	char *driver;
-	struct docker_label *labels;
+	struct kv *labels;
 	size_t n_labels;
 };
 
@@ -204,12 +204,14 @@ struct docker_result {
 	struct buf err;		/* the same, stderr */
 };
 
+/* What to say about a failed call: Docker's message, or the status's name when it gave none. */
+const char *docker_result_reason(const struct docker_result *r);
 /* Frees what r holds and zeroes it. */
 void docker_result_release(struct docker_result *r);
 /* Moves everything from src to dst (which must be released or zero); src is left zeroed. */
 void docker_result_move(struct docker_result *dst, struct docker_result *src);
-/* The value of label key, or NULL. */
-const char *docker_label_get(const struct docker_label *labels, size_t n, const char *key);
+/* The value of label key, or NULL: the base pairs' lookup under its former name here. */
+#define docker_label_get kv_get
 
 /*
  * The callback of every call. r is valid for the call only; take what you
@@ -296,14 +298,14 @@ int docker_network_list(struct docker *d, enum docker_kind k, const char *const 
 			docker_done_fn done, void *arg, struct error **err);
 /* driver: "bridge" when NULL. result.id. */
 int docker_network_create(struct docker *d, enum docker_kind k, const char *name, const char *driver,
-			  int internal, const struct docker_label *labels, size_t n_labels,
+			  int internal, const struct kv *labels, size_t n_labels,
 			  docker_done_fn done, void *arg, struct error **err);
 int docker_network_remove(struct docker *d, enum docker_kind k, const char *id,
 			  docker_done_fn done, void *arg, struct error **err);
 int docker_volume_list(struct docker *d, enum docker_kind k, const char *const *filters,
 		       docker_done_fn done, void *arg, struct error **err);
 int docker_volume_create(struct docker *d, enum docker_kind k, const char *name,
-			 const struct docker_label *labels, size_t n_labels,
+			 const struct kv *labels, size_t n_labels,
 			 docker_done_fn done, void *arg, struct error **err);
 int docker_volume_remove(struct docker *d, enum docker_kind k, const char *name, int force,
 			 docker_done_fn done, void *arg, struct error **err);
@@ -314,7 +316,7 @@ struct docker_event {
 	const char *type;	/* container, image, network, volume, daemon, ... */
 	const char *action;	/* create, start, die, destroy, health_status: healthy, ... */
 	const char *id;		/* Actor.ID */
-	const struct docker_label *attributes;	/* Actor.Attributes: labels, name, exitCode, image */
+	const struct kv *attributes;	/* Actor.Attributes: labels, name, exitCode, image */
 	size_t n_attributes;
 	int64_t time_ns;	/* timeNano */
 };
@@ -369,7 +371,7 @@ int docker_demux_feed(struct docker_demux *m, const char *data, size_t len, stru
 int docker_demux_complete(const struct docker_demux *m);
 
 /* Parses one event object; returns 0, or ERR_PROTOCOL with *err. ev's strings point into root. */
-int docker_event_parse(json_t *root, struct docker_event *ev, struct docker_label **attrs, struct error **err);
+int docker_event_parse(json_t *root, struct docker_event *ev, struct kv **attrs, struct error **err);
 
 /* Compares "1.41" and "1.40" numerically: <0, 0, >0; garbage sorts lowest. */
 int docker_api_compare(const char *a, const char *b);

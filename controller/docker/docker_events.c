@@ -37,15 +37,7 @@ static void watch_connect(struct docker_watch *w);
 
 static void watch_unlink(struct docker_watch *w)
 {
-	struct docker *d = w->d;
-
-	if (w->prev)
-		w->prev->next = w->next;
-	else if (d->watches == w)
-		d->watches = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	w->prev = w->next = NULL;
+	DLIST_UNLINK(w->d->watches, w);
 }
 
 static void watch_free(struct docker_watch *w)
@@ -120,7 +112,7 @@ static void deliver_line(struct docker_watch *w, const char *s, size_t n)
 	json_error_t je;
 	json_t *root;
 	struct docker_event ev;
-	struct docker_label *attrs = NULL;
+	struct kv *attrs = NULL;
 	struct error *err = NULL;
 
 	while (n > 0 && (s[n - 1] == '\r' || s[n - 1] == ' '))

@@ -111,8 +111,7 @@ char *docker_error_message(const struct buf *body);
 /* docker_result.c: lifting the body into the typed fields. */
 int docker_parse_body(struct docker_result *r, enum docker_parse p, struct http_response *resp,
 		      size_t max, struct error **err);
-struct docker_label *docker_labels_from_json(json_t *obj, size_t *n);
-void docker_labels_free(struct docker_label *l, size_t n);
+struct kv *docker_labels_from_json(json_t *obj, size_t *n);
 
 /* docker_events.c */
 void docker_watches_free(struct docker *d);

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct docker_label *docker_labels_from_json(json_t *obj, size_t *n)
+struct kv *docker_labels_from_json(json_t *obj, size_t *n)
 {
-	struct docker_label *l;
+	struct kv *l;
 	const char *k;
 	json_t *v;
 	size_t i = 0;
@@ -28,68 +28,36 @@ struct docker_label *docker_labels_from_json(json_t *obj, size_t *n)
 	return l;
 }
 
-void docker_labels_free(struct docker_label *l, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(l[i].key);
-		free(l[i].value);
-	}
-	free(l);
-}
-
-const char *docker_label_get(const struct docker_label *labels, size_t n, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(labels[i].key, key) == 0)
-			return labels[i].value;
-	return NULL;
-}
-
 static void summary_release(struct docker_container_summary *s)
 {
-	free(s->id);
-	free(s->name);
-	free(s->image);
-	free(s->image_id);
-	free(s->state);
-	free(s->status);
-	docker_labels_free(s->labels, s->n_labels);
+	FREE_ALL(s->id, s->name, s->image, s->image_id, s->state, s->status);
+	kv_free(s->labels, s->n_labels);
 }
 
 static void info_release(struct docker_container_info *i)
 {
-	free(i->id);
-	free(i->name);
-	free(i->image);
-	free(i->image_id);
-	free(i->status);
-	free(i->health);
-	free(i->started_at);
-	free(i->finished_at);
-	free(i->ip_address);
-	docker_labels_free(i->labels, i->n_labels);
+	FREE_ALL(i->id, i->name, i->image, i->image_id, i->status, i->health, i->started_at, i->finished_at,
+		 i->ip_address);
+	kv_free(i->labels, i->n_labels);
 }
 
 static void object_release(struct docker_object *o)
 {
-	free(o->id);
-	free(o->name);
-	free(o->driver);
-	docker_labels_free(o->labels, o->n_labels);
+	FREE_ALL(o->id, o->name, o->driver);
+	kv_free(o->labels, o->n_labels);
+}
+
+const char *docker_result_reason(const struct docker_result *r)
+{
+	return r->message && r->message[0] ? r->message : docker_status_name(r->status);
 }
 
 void docker_result_release(struct docker_result *r)
 {
 	size_t i, max_out = r->out.max, max_err = r->err.max;
 
-	free(r->message);
+	FREE_ALL(r->message, r->id, r->api_version);
 	json_decref(r->json);
-	free(r->id);
-	free(r->api_version);
 	for (i = 0; i < r->n_containers; i++)
 		summary_release(&r->containers[i]);
 	free(r->containers);
@@ -130,28 +98,32 @@ static int get_str(json_t *o, const char *key, int required, char **out, struct 
 	return 0;
 }
 
-static int get_int(json_t *o, const char *key, int64_t *out, struct error **err)
+/* An integer field, or with boolean a true/false one (1 or 0); absent or null leaves *out as it is. */
+static int get_num(json_t *o, const char *key, int boolean, int64_t *out, struct error **err)
 {
 	json_t *v = json_object_get(o, key);
 
 	if (v == NULL || json_is_null(v))
 		return 0;
-	if (!json_is_integer(v))
-		return error_set(err, ERR_PROTOCOL, "'%s' in the answer is not an integer", key);
-	*out = json_integer_value(v);
+	if (boolean ? !json_is_boolean(v) : !json_is_integer(v))
+		return error_set(err, ERR_PROTOCOL, "'%s' in the answer is not %s", key,
+				 boolean ? "a boolean" : "an integer");
+	*out = boolean ? json_is_true(v) : json_integer_value(v);
 	return 0;
+}
+
+static int get_int(json_t *o, const char *key, int64_t *out, struct error **err)
+{
+	return get_num(o, key, 0, out, err);
 }
 
 static int get_bool(json_t *o, const char *key, int *out, struct error **err)
 {
-	json_t *v = json_object_get(o, key);
+	int64_t b = *out;
+	int rc = get_num(o, key, 1, &b, err);
 
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_boolean(v))
-		return error_set(err, ERR_PROTOCOL, "'%s' in the answer is not a boolean", key);
-	*out = json_is_true(v);
-	return 0;
+	*out = (int)b;
+	return rc;
 }
 
 static void strip_slash(char *s)

@@ -5,10 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct docker_label {
-	char *key;
-	char *value;
-};
+#include "kv.h"
+
+/* Labels and event attributes are the base key/value pairs; docker_label is their former name here. */
+#define docker_label kv
 
 struct docker_port {
 	uint16_t container_port;
@@ -38,7 +38,7 @@ struct docker_create_spec {
 	const char *const *cmd;		/* NULL-terminated, or NULL: the image's */
 	const char *const *entrypoint;	/* NULL-terminated, or NULL: the image's */
 	const char *const *env;		/* "KEY=value", NULL-terminated */
-	const struct docker_label *labels;
+	const struct kv *labels;
 	size_t n_labels;
 	const struct docker_port *ports;
 	size_t n_ports;

@@ -69,7 +69,7 @@ int docker_demux_complete(const struct docker_demux *m)
 	return m->raw || (m->remaining == 0 && m->hdr_len == 0);
 }
 
-int docker_event_parse(json_t *root, struct docker_event *ev, struct docker_label **attrs, struct error **err)
+int docker_event_parse(json_t *root, struct docker_event *ev, struct kv **attrs, struct error **err)
 {
 	json_t *actor, *tn, *a;
 	size_t n = 0;

@@ -1,7 +1,6 @@
 /* The reconcile engine: level-triggered passes on the loop, phases in order, probes gating, rollback and self-heal. */
 #include "engine/engine.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,39 +10,16 @@
 #include "probe/probe.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
+#include "strv.h"
 #include "util.h"
 
 static void start_pass(struct loop *l, void *arg);
 
 const char *engine_outcome_name(enum engine_outcome o)
 {
-	switch (o) {
-	case ENGINE_RUNNING: return "running";
-	case ENGINE_CONVERGED: return "converged";
-	case ENGINE_ROLLEDBACK: return "rolled back";
-	case ENGINE_FAILED: return "failed";
-	}
-	return "?";
-}
+	static const char *const names[] = { "running", "converged", "rolled back", "failed" };
 
-char *engine_fmt(const char *f, ...)
-{
-	struct buf b;
-	va_list ap;
-
-	buf_init(&b, 16384);
-	va_start(ap, f);
-	(void)buf_vprintf(&b, f, ap);
-	va_end(ap);
-	return buf_detach(&b, NULL);
-}
-
-void engine_set_str(char **dst, const char *v)
-{
-	if (*dst && v && strcmp(*dst, v) == 0)
-		return;
-	free(*dst);
-	*dst = v ? xstrdup(v) : NULL;
+	return NAME_OF(names, o, "?");
 }
 
 /* ------------------------------------------------------------ scheduling */
@@ -124,9 +100,7 @@ struct eng_dep *engine_dep_get(struct engine *e, const char *name)
 
 static void dep_release(struct eng_dep *d)
 {
-	free(d->name);
-	free(d->last_error);
-	free(d->step);
+	FREE_ALL(d->name, d->last_error, d->step);
 	rollout_result_release(&d->res);
 }
 
@@ -167,7 +141,7 @@ static void cascade_rollback(struct engine *e, const struct desired_deployment *
 		for (j = 0; od && j < od->n && !ci.runs_new; j++)
 			ci.runs_new = obs_revision_eq(od->v[j]->revision, o->revision);
 		if (decide_cascade(&ci)) {
-			char *why = engine_fmt("rolled back because '%s' failed", failed->name);
+			char *why = xasprintf("rolled back because '%s' failed", failed->name);
 
 			engine_fail_deployment(e, o, why);
 			free(why);
@@ -200,7 +174,7 @@ void engine_fail_deployment(struct engine *e, const struct desired_deployment *d
 	e->reach_ok = 0;
 	log_error(COMPONENT, can ? "deployment failed, rolling back" : "deployment failed", "deployment", dd->name,
 		  "revision", dd->revision, "reason", reason, (char *)NULL);
-	engine_set_str(&ed->last_error, reason);
+	str_set(&ed->last_error, reason);
 	ed->finished_at = wall_ms();
 	if (can) {
 		statefile_set_failed(&e->state, dd->name, dd->revision, e->desired.commit, reason, wall_ms());
@@ -225,7 +199,7 @@ int engine_rollback(struct engine *e, const char *deployment, const char *reason
 			     reason ? reason : "rolled back by hand", wall_ms());
 	ed = engine_dep_get(e, deployment);
 	ed->rolled_back = 1;
-	engine_set_str(&ed->last_error, reason ? reason : "rolled back by hand");
+	str_set(&ed->last_error, reason ? reason : "rolled back by hand");
 	cascade_rollback(e, dd);
 	engine_kick(e);
 	return 0;
@@ -352,7 +326,7 @@ static void on_list(struct docker_result *r, void *arg)
 
 	if (!docker_status_ok(r->status) || r->json == NULL ||
 	    observe_from_json(&e->obs, e->instance, r->json, &err) < 0) {
-		char *m = err ? xstrdup(error_msg(err)) : engine_fmt("cannot list containers: %s",
+		char *m = err ? xstrdup(error_msg(err)) : xasprintf("cannot list containers: %s",
 							       r->message && r->message[0] ? r->message
 										    : docker_status_name(r->status));
 
@@ -508,7 +482,7 @@ static void dep_restart(struct eng_dep *d)
 	d->failed = 0;
 	d->rolled_back = 0;
 	d->turn = 0;
-	engine_set_str(&d->last_error, NULL);
+	str_set(&d->last_error, NULL);
 }
 
 int engine_set_specs(struct engine *e, struct spec_set *set, const char *commit, struct error **err)
@@ -541,7 +515,7 @@ int engine_set_specs(struct engine *e, struct spec_set *set, const char *commit,
 		spec_set_free(e->set);
 	e->set = set;
 	engine_traffic_set_specs(e->traffic, e->set, &e->desired);
-	engine_set_str(&e->commit, commit ? commit : "");
+	str_set(&e->commit, commit ? commit : "");
 	/* Probe runners borrow nothing from the old set (they copy), but may use old probe settings: restart them. */
 	for (i = 0; i < e->n_probes; i++)
 		engine_probe_free(e->probes[i]);
@@ -590,13 +564,7 @@ void engine_free(struct engine *e)
 	status_release(&e->status);
 	if (e->set)
 		spec_set_free(e->set);
-	for (i = 0; i < e->n_extra; i++)
-		free(e->extra[i]);
-	free(e->extra);
-	free(e->filter);
-	free(e->instance);
-	free(e->commit);
-	free(e->list_error);
-	free(e->phases);
+	strv_free_n(e->extra, e->n_extra);
+	FREE_ALL(e->filter, e->instance, e->commit, e->list_error, e->phases);
 	free(e);
 }

@@ -61,7 +61,7 @@ struct eng_op {
 	struct desired_create create;
 	size_t vol;		/* CREATE: next volume to make */
 	int net_done;		/* CREATE: the template's network is ensured */
-	struct docker_label *vlabels;
+	struct kv *vlabels;
 	size_t n_vlabels;
 };
 
@@ -109,9 +109,9 @@ struct engine {
 };
 
 /* engine.c: shared helpers and the end of a pass. */
-char *engine_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-/* Replaces *dst with a copy of v (NULL: none). */
-void engine_set_str(char **dst, const char *v);
+/* The base helpers under the engine's former names, for the pass's steps (engine_pass.c). */
+#define engine_fmt xasprintf
+#define engine_set_str str_set
 /* The deployment's record, or NULL when it has none yet. */
 struct eng_dep *engine_dep_find(const struct engine *e, const char *name);
 /* The deployment's record, made when it has none yet. */

@@ -7,26 +7,19 @@
 #include "engine/network.h"
 #include "policy.h"
 #include "runtime/log.h"
+#include "kv.h"
 #include "util.h"
 
 void engine_op_free(struct eng_op *op)
 {
-	size_t i;
-
 	if (op->pprev) {
 		*op->pprev = op->next;
 		if (op->next)
 			op->next->pprev = op->pprev;
 	}
-	free(op->deployment);
-	free(op->id);
-	free(op->name);
+	FREE_ALL(op->deployment, op->id, op->name);
 	desired_create_release(&op->create);
-	for (i = 0; i < op->n_vlabels; i++) {
-		free(op->vlabels[i].key);
-		free(op->vlabels[i].value);
-	}
-	free(op->vlabels);
+	kv_free(op->vlabels, op->n_vlabels);
 	free(op);
 }
 
@@ -36,11 +29,11 @@ static void op_end(struct eng_op *op, const struct docker_result *r, const char 
 
 	if (r && !docker_status_ok(r->status)) {
 		struct eng_dep *ed = engine_dep_get(e, op->deployment);
-		char *m = engine_fmt("cannot %s container '%s': %s", what, op->name ? op->name : op->id,
-			      r->message && r->message[0] ? r->message : docker_status_name(r->status));
+		char *m = xasprintf("cannot %s container '%s': %s", what, op->name ? op->name : op->id,
+				    docker_result_reason(r));
 
 		log_warn(COMPONENT, "operation failed", "deployment", op->deployment, "error", m, (char *)NULL);
-		engine_set_str(&ed->last_error, m);
+		str_set(&ed->last_error, m);
 		free(m);
 	}
 	engine_op_free(op);
@@ -76,10 +69,10 @@ static void op_created(struct docker_result *r, void *arg)
 		 * own holds the name, the deployment waits, and says why.
 		 */
 		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
-		char *m = engine_fmt("cannot create container '%s': the name is in use (%s)", op->name,
+		char *m = xasprintf("cannot create container '%s': the name is in use (%s)", op->name,
 			      r->message && r->message[0] ? r->message : "conflict");
 
-		engine_set_str(&ed->last_error, m);
+		str_set(&ed->last_error, m);
 		free(m);
 		op_end(op, NULL, "create");
 		return;
@@ -101,19 +94,15 @@ static void op_create_step(struct eng_op *op)
 	int rc;
 
 	if (op->create.create_network && !op->net_done) {
-		struct docker_label *nl;
-		size_t nn, i;
+		struct kv *nl;
+		size_t nn;
 
 		/* The template's network first (network.c): created and labelled when missing. */
 		op->net_done = 1;
 		desired_network_labels(&op->e->desired, &nl, &nn);
 		rc = network_ensure(op->e->docker, DOCKER_ROLLOUT, op->create.create_network, op->e->instance, nl, nn,
 				    op_network_done, op, &err);
-		for (i = 0; i < nn; i++) {
-			free(nl[i].key);
-			free(nl[i].value);
-		}
-		free(nl);
+		kv_free(nl, nn);
 	} else if (op->create.volume_names[op->vol] != NULL) {
 		rc = docker_volume_create(op->e->docker, DOCKER_ROLLOUT, op->create.volume_names[op->vol],
 					  op->vlabels, op->n_vlabels, op_next_volume, op, &err);
@@ -124,7 +113,7 @@ static void op_create_step(struct eng_op *op)
 	if (rc < 0) {
 		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
 
-		engine_set_str(&ed->last_error, error_msg(err));
+		str_set(&ed->last_error, error_msg(err));
 		error_free(err);
 		op_end(op, NULL, "create");
 	}
@@ -137,7 +126,7 @@ static void op_network_done(enum network_outcome o, const char *msg, void *arg)
 	if (o == NETWORK_FAILED) {
 		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
 
-		engine_set_str(&ed->last_error, msg);
+		str_set(&ed->last_error, msg);
 		op_end(op, NULL, "create");
 		return;
 	}
@@ -202,13 +191,9 @@ static void op_stopped(struct docker_result *r, void *arg)
 /* Blue-green and canary containers carry their slot (desired.c writes an empty one). */
 static void set_slot_label(struct desired_create *c, const char *slot)
 {
-	size_t i;
-
-	for (i = 0; i < c->n_labels; i++)
-		if (strcmp(c->labels[i].key, OBS_LABEL_SLOT) == 0) {
-			free(c->labels[i].value);
-			c->labels[i].value = xstrdup(slot);
-		}
+	kv_put(&c->labels, &c->n_labels, OBS_LABEL_SLOT, slot);
+	c->spec.labels = c->labels;
+	c->spec.n_labels = c->n_labels;
 }
 
 /* Links a new operation into those running, and logs what it does and why. */

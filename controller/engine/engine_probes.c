@@ -100,11 +100,11 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 	p->r = probe_runner_new(&pc, &err);
 	if (p->r == NULL) {
 		struct eng_dep *ed = engine_dep_get(e, dd->name);
-		char *m = engine_fmt("cannot probe '%s': %s", c->name, error_msg(err));
+		char *m = xasprintf("cannot probe '%s': %s", c->name, error_msg(err));
 
 		log_warn(COMPONENT, "probe setup failed", "deployment", dd->name, "container", c->name, "error",
 			 error_msg(err), (char *)NULL);
-		engine_set_str(&ed->last_error, m);
+		str_set(&ed->last_error, m);
 		free(m);
 		error_free(err);
 	}

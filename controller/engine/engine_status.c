@@ -33,7 +33,7 @@ void engine_build_status(struct engine *e)
 	s->commit = xstrdup(e->desired.commit ? e->desired.commit : "");
 	s->observed_at = wall_ms();
 	if (e->list_error)
-		s->source_error = engine_fmt("docker: %s", e->list_error);
+		s->source_error = xasprintf("docker: %s", e->list_error);
 	for (i = 0; i < e->desired.n; i++) {
 		const struct desired_deployment *dd = &e->desired.v[i];
 		struct eng_dep *ed = engine_dep_get(e, dd->name);
@@ -50,8 +50,8 @@ void engine_build_status(struct engine *e)
 		sd->available = ed->res.available;
 		sd->restarts = ed->restarts;
 		sd->strategy = xstrdup(plan_strategy_name(dd->strategy));
-		sd->step = ed->step ? xstrdup(ed->step) : NULL;
-		sd->last_error = ed->last_error ? xstrdup(ed->last_error) : NULL;
+		sd->step = xstrdup_or_null(ed->step);
+		sd->last_error = xstrdup_or_null(ed->last_error);
 		sd->started_at = ed->started_at;
 		sd->finished_at = ed->finished_at;
 		memset(&si, 0, sizeof(si));
@@ -94,10 +94,10 @@ void engine_build_status(struct engine *e)
 		const struct status_deployment *sd = &s->deployments[i];
 
 		if (decide_summary_names(sd->phase == STATUS_FAILED, sd->phase == STATUS_ROLLEDBACK, sd->last_error))
-			summary = engine_fmt("%s %s: %s", sd->name, sd->phase == STATUS_FAILED ? "failed" : "rolled back",
+			summary = xasprintf("%s %s: %s", sd->name, sd->phase == STATUS_FAILED ? "failed" : "rolled back",
 				      sd->last_error ? sd->last_error : "");
 	}
 	if (summary == NULL && first_prog)
-		summary = engine_fmt("phase %d of %d, %s", prog_phase + 1, e->desired.n_phases, first_prog);
+		summary = xasprintf("phase %d of %d, %s", prog_phase + 1, e->desired.n_phases, first_prog);
 	s->summary = summary;
 }

@@ -310,7 +310,7 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 	const struct spec_job *job = spec_set_job(t->set, st->smoke_test_job);
 	const struct spec_service *pv = st->preview_service ? spec_set_service(t->set, st->preview_service) : NULL;
 	const char *host = spec_set_cluster(t->set)->router.listen_address;
-	struct docker_label *labels;
+	struct kv *labels;
 	struct desired_tmpl tmpl;
 	struct job_spec js;
 	char *env[4] = { NULL, NULL, NULL, NULL };
@@ -819,15 +819,12 @@ void engine_traffic_free(struct engine_traffic *t)
 		return;
 	for (i = 0; i < t->n_deps; i++) {
 		check_drop(t->deps[i]);
-		free(t->deps[i]->name);
-		free(t->deps[i]);
+		FREE_ALL(t->deps[i]->name, t->deps[i]);
 	}
-	free(t->deps);
 	/* Jobs still in Docker's hands end with the docker client; they no longer report. */
 	job_runner_free(t->jobs);
 	router_free(t->router);
-	free(t->router_error);
-	free(t->router_fail);
+	FREE_ALL(t->deps, t->router_error, t->router_fail);
 	if (t->confirm_timer)
 		loop_timer_cancel(t->loop, t->confirm_timer);
 	free(t->path);

@@ -9,6 +9,8 @@
 #include "docker/docker.h"
 #include "model/desired.h"
 #include "runtime/log.h"
+#include "strv.h"
+#include "kv.h"
 #include "util.h"
 
 #define COMPONENT "job"
@@ -39,7 +41,7 @@ struct job_run {
 	char *id;		/* this attempt's container */
 	struct desired_tmpl tmpl;
 	char **env;
-	struct docker_label *labels;
+	struct kv *labels;
 	size_t n_labels;
 	char *network;
 	int64_t deadline_ms;
@@ -74,8 +76,6 @@ void job_runner_free(struct job_runner *jr)
 
 static void run_free(struct job_run *j)
 {
-	size_t i;
-
 	if (j->jr) {
 		struct job_run **pp;
 
@@ -85,27 +85,11 @@ static void run_free(struct job_run *j)
 				break;
 			}
 	}
-	free(j->name);
-	free(j->what);
-	free(j->owner);
-	free(j->id);
-	free(j->message);
-	free(j->network);
+	FREE_ALL(j->name, j->what, j->owner, j->id, j->message, j->network);
 	desired_tmpl_release(&j->tmpl);
-	for (i = 0; j->env && j->env[i]; i++)
-		free(j->env[i]);
-	free(j->env);
-	for (i = 0; i < j->n_labels; i++) {
-		free(j->labels[i].key);
-		free(j->labels[i].value);
-	}
-	free(j->labels);
+	strv_free(j->env);
+	kv_free(j->labels, j->n_labels);
 	free(j);
-}
-
-static const char *reason(const struct docker_result *r)
-{
-	return r->message && r->message[0] ? r->message : docker_status_name(r->status);
 }
 
 static void on_answer(struct docker_result *r, void *arg);
@@ -208,7 +192,7 @@ static void on_answer(struct docker_result *r, void *arg)
 		break;
 	case JOB_CREATE:
 		if (!docker_status_ok(r->status) || r->id == NULL) {
-			(void)buf_printf(&m, "cannot create container '%s': %s", j->name, reason(r));
+			(void)buf_printf(&m, "cannot create container '%s': %s", j->name, docker_result_reason(r));
 			goto failed;
 		}
 		j->id = xstrdup(r->id);
@@ -216,7 +200,7 @@ static void on_answer(struct docker_result *r, void *arg)
 		break;
 	case JOB_START:
 		if (!docker_status_ok(r->status)) {
-			(void)buf_printf(&m, "cannot start container '%s': %s", j->name, reason(r));
+			(void)buf_printf(&m, "cannot start container '%s': %s", j->name, docker_result_reason(r));
 			goto failed;
 		}
 		next = JOB_WAIT;
@@ -275,7 +259,7 @@ struct job_run *job_start(struct job_runner *jr, const struct job_spec *spec, jo
 	j->name = xstrdup(spec->name);
 	j->what = xstrdup(spec->what ? spec->what : "job");
 	j->owner = xstrdup(spec->owner ? spec->owner : "");
-	j->network = spec->network ? xstrdup(spec->network) : NULL;
+	j->network = xstrdup_or_null(spec->network);
 	j->deadline_ms = spec->deadline_ms;
 	j->backoff_limit = spec->backoff_limit;
 	desired_tmpl_copy(&j->tmpl, spec->tmpl);
@@ -288,11 +272,7 @@ struct job_run *job_start(struct job_runner *jr, const struct job_spec *spec, jo
 		j->env[i] = xstrdup(j->tmpl.env[i]);
 	for (i = 0; i < extra; i++)
 		j->env[n + i] = xstrdup(spec->env[i]);
-	j->labels = xcalloc(spec->n_labels + 1, sizeof(*j->labels));
-	for (i = 0; i < spec->n_labels; i++) {
-		j->labels[i].key = xstrdup(spec->labels[i].key);
-		j->labels[i].value = xstrdup(spec->labels[i].value);
-	}
+	j->labels = kv_copy(spec->labels, spec->n_labels);
 	j->n_labels = spec->n_labels;
 	j->attempts = 1;
 	j->next = jr->runs;

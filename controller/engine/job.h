@@ -16,7 +16,7 @@ struct job_spec {
 	const char *name;			/* the container's; a leftover of that name goes first */
 	const struct desired_tmpl *tmpl;	/* image, command, env and user: copied */
 	const char *const *env;			/* more KEY=value after the template's, or NULL */
-	const struct docker_label *labels;	/* copied */
+	const struct kv *labels;	/* copied */
 	size_t n_labels;
 	const char *network;			/* NULL: the daemon's default */
 	int64_t deadline_ms;			/* activeDeadlineSeconds, for each attempt */

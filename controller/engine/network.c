@@ -19,7 +19,7 @@ struct net_ensure {
 	enum docker_kind k;
 	char *name;
 	char *instance;
-	struct docker_label *labels;
+	struct kv *labels;
 	size_t n_labels;
 	int listed_after_conflict;
 	struct net_waiter *w;	/* the first caller, then those who asked while this one ran */
@@ -35,17 +35,8 @@ static struct net_ensure *inflight;
 
 static void ne_free(struct net_ensure *ne)
 {
-	size_t i;
-
-	free(ne->name);
-	free(ne->instance);
-	for (i = 0; i < ne->n_labels; i++) {
-		free(ne->labels[i].key);
-		free(ne->labels[i].value);
-	}
-	free(ne->labels);
-	free(ne->w);
-	free(ne);
+	kv_free(ne->labels, ne->n_labels);
+	FREE_ALL(ne->name, ne->instance, ne->w, ne);
 }
 
 static void ne_end(struct net_ensure *ne, enum network_outcome o, const char *msg)
@@ -73,6 +64,14 @@ static void ne_wait(struct net_ensure *ne, network_done_fn done, void *arg)
 
 static int ne_list(struct net_ensure *ne, struct error **err);
 
+static void ne_fail(struct net_ensure *ne, const char *what, const struct docker_result *r)
+{
+	char *m = xasprintf("cannot %s network '%s': %s", what, ne->name, docker_result_reason(r));
+
+	ne_end(ne, NETWORK_FAILED, m);
+	free(m);
+}
+
 static void ne_created(struct docker_result *r, void *arg)
 {
 	struct net_ensure *ne = arg;
@@ -91,15 +90,7 @@ static void ne_created(struct docker_result *r, void *arg)
 		error_free(err);
 		return;
 	}
-	{
-		struct buf m;
-
-		buf_init(&m, 4096);
-		(void)buf_printf(&m, "cannot create network '%s': %s", ne->name,
-				 r->message && r->message[0] ? r->message : docker_status_name(r->status));
-		ne_end(ne, NETWORK_FAILED, m.data);
-		buf_release(&m);
-	}
+	ne_fail(ne, "create", r);
 }
 
 static void ne_listed(struct docker_result *r, void *arg)
@@ -109,13 +100,7 @@ static void ne_listed(struct docker_result *r, void *arg)
 	size_t i;
 
 	if (!docker_status_ok(r->status)) {
-		struct buf m;
-
-		buf_init(&m, 4096);
-		(void)buf_printf(&m, "cannot list network '%s': %s", ne->name,
-				 r->message && r->message[0] ? r->message : docker_status_name(r->status));
-		ne_end(ne, NETWORK_FAILED, m.data);
-		buf_release(&m);
+		ne_fail(ne, "list", r);
 		return;
 	}
 	/* Docker's name filter matches substrings: only the exact name counts. */
@@ -125,7 +110,7 @@ static void ne_listed(struct docker_result *r, void *arg)
 
 		if (o->name == NULL || strcmp(o->name, ne->name) != 0)
 			continue;
-		mb = docker_label_get(o->labels, o->n_labels, OBS_LABEL_MANAGED_BY);
+		mb = kv_get(o->labels, o->n_labels, OBS_LABEL_MANAGED_BY);
 		ne_end(ne, mb && strcmp(mb, ne->instance) == 0 ? NETWORK_OWNED : NETWORK_FOREIGN, "");
 		return;
 	}
@@ -142,25 +127,19 @@ static void ne_listed(struct docker_result *r, void *arg)
 
 static int ne_list(struct net_ensure *ne, struct error **err)
 {
-	struct buf f;
-	const char *filters[2];
-	int rc;
+	char *f = xasprintf("name=%s", ne->name);
+	const char *filters[2] = { f, NULL };
+	int rc = docker_network_list(ne->d, ne->k, filters, ne_listed, ne, err);
 
-	buf_init(&f, 1024);
-	(void)buf_printf(&f, "name=%s", ne->name);
-	filters[0] = f.data;
-	filters[1] = NULL;
-	rc = docker_network_list(ne->d, ne->k, filters, ne_listed, ne, err);
-	buf_release(&f);
+	free(f);
 	return rc;
 }
 
 int network_ensure(struct docker *d, enum docker_kind k, const char *name, const char *instance,
-		   const struct docker_label *labels, size_t n_labels, network_done_fn done, void *arg,
+		   const struct kv *labels, size_t n_labels, network_done_fn done, void *arg,
 		   struct error **err)
 {
 	struct net_ensure *ne;
-	size_t i;
 	int rc;
 
 	for (ne = inflight; ne; ne = ne->next)
@@ -173,11 +152,7 @@ int network_ensure(struct docker *d, enum docker_kind k, const char *name, const
 	ne->k = k;
 	ne->name = xstrdup(name);
 	ne->instance = xstrdup(instance);
-	ne->labels = n_labels ? xcalloc(n_labels, sizeof(*ne->labels)) : NULL;
-	for (i = 0; i < n_labels; i++) {
-		ne->labels[i].key = xstrdup(labels[i].key);
-		ne->labels[i].value = xstrdup(labels[i].value);
-	}
+	ne->labels = kv_copy(labels, n_labels);
 	ne->n_labels = n_labels;
 	ne_wait(ne, done, arg);
 	/* In the list before the call, in case its callback runs at once. */

@@ -22,7 +22,7 @@ typedef void (*network_done_fn)(enum network_outcome o, const char *msg, void *a
  * to another creator (409) is listed again. done runs on the loop, once.
  */
 int network_ensure(struct docker *d, enum docker_kind k, const char *name, const char *instance,
-		   const struct docker_label *labels, size_t n_labels, network_done_fn done, void *arg,
+		   const struct kv *labels, size_t n_labels, network_done_fn done, void *arg,
 		   struct error **err);
 
 #endif

@@ -1,38 +1,28 @@
 /* The plan: compares desired and observed state and lists what differs and why, grouped by phase. */
 #include "engine/plan.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/decide.h"
+#include "strv.h"
 #include "util.h"
-
-static const char *const kind_names[PLAN_KIND_COUNT] = {
-	[PLAN_CREATE] = "create",
-	[PLAN_REPLACE] = "replace",
-	[PLAN_START] = "start",
-	[PLAN_REMOVE_SUPERSEDED] = "remove-superseded",
-	[PLAN_REMOVE_DUPLICATE] = "remove-duplicate",
-	[PLAN_SCALE_DOWN] = "scale-down",
-	[PLAN_REMOVE_ORPHAN] = "remove-orphan",
-};
 
 const char *plan_kind_name(enum plan_kind k)
 {
-	return (size_t)k < PLAN_KIND_COUNT ? kind_names[k] : "?";
+	static const char *const names[PLAN_KIND_COUNT] = {
+		"create", "replace", "start", "remove-superseded", "remove-duplicate", "scale-down", "remove-orphan",
+	};
+
+	return NAME_OF(names, k, "?");
 }
 
 const char *plan_strategy_name(enum spec_strategy_type t)
 {
-	switch (t) {
-	case SPEC_STRATEGY_ROLLING: return "Rolling";
-	case SPEC_STRATEGY_RECREATE: return "Recreate";
-	case SPEC_STRATEGY_BLUEGREEN: return "BlueGreen";
-	case SPEC_STRATEGY_CANARY: return "Canary";
-	}
-	return "?";
+	static const char *const names[] = { "Rolling", "Recreate", "BlueGreen", "Canary" };
+
+	return NAME_OF(names, t, "?");
 }
 
 void plan_init(struct plan *p)
@@ -42,12 +32,7 @@ void plan_init(struct plan *p)
 
 static void action_release(struct plan_action *a)
 {
-	free(a->deployment);
-	free(a->container);
-	free(a->container_id);
-	free(a->from_rev);
-	free(a->to_rev);
-	free(a->reason);
+	FREE_ALL(a->deployment, a->container, a->container_id, a->from_rev, a->to_rev, a->reason);
 }
 
 void plan_release(struct plan *p)
@@ -57,13 +42,8 @@ void plan_release(struct plan *p)
 	for (i = 0; i < p->n_deps; i++) {
 		struct plan_deployment *pd = &p->deps[i];
 
-		free(pd->name);
-		free(pd->role);
-		free(pd->from_rev);
-		free(pd->held_reason);
-		for (j = 0; j < pd->n_diff; j++)
-			free(pd->diff[j]);
-		free(pd->diff);
+		FREE_ALL(pd->name, pd->role, pd->from_rev, pd->held_reason);
+		strv_free_n(pd->diff, pd->n_diff);
 		for (j = 0; j < pd->n_actions; j++)
 			action_release(&pd->actions[j]);
 		free(pd->actions);
@@ -107,24 +87,8 @@ void plan_target(struct plan_target *t, const struct desired *d, const struct de
 	}
 }
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static char *fmt(const char *f, ...)
-{
-	struct buf b;
-	va_list ap;
-
-	buf_init(&b, 8192);
-	va_start(ap, f);
-	(void)buf_vprintf(&b, f, ap);
-	va_end(ap);
-	return buf_detach(&b, NULL);
-}
-
-static char *dup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
+/* The plan's reasons are formatted by the base allocator; fmt is its short name in this file. */
+#define fmt(...) xasprintf(__VA_ARGS__)
 
 static void add_action(struct plan_action **v, size_t *n, enum plan_kind k, const char *dep, int ordinal,
 		       const struct obs_container *c, const char *create_name, const char *to_rev, char *reason)
@@ -139,8 +103,8 @@ static void add_action(struct plan_action **v, size_t *n, enum plan_kind k, cons
 	a->ordinal = ordinal;
 	a->container = xstrdup(c ? c->name : (create_name ? create_name : ""));
 	a->container_id = c ? xstrdup(c->id) : NULL;
-	a->from_rev = c ? dup_or_null(c->revision) : NULL;
-	a->to_rev = dup_or_null(to_rev);
+	a->from_rev = c ? xstrdup_or_null(c->revision) : NULL;
+	a->to_rev = xstrdup_or_null(to_rev);
 	a->reason = reason;
 }
 
@@ -406,23 +370,13 @@ void plan_render_text(const struct plan *p, const struct desired *d, struct buf 
 				 p->counts[PLAN_CREATE], p->counts[PLAN_REPLACE], p->counts[PLAN_START], removes);
 }
 
+/* An action as JSON: a NULL string (s*) leaves its key out, as for a create's container id. */
 static json_t *action_json(const struct plan_action *a)
 {
-	json_t *o = json_object();
-
-	json_object_set_new(o, "action", json_string(plan_kind_name(a->kind)));
-	if (a->deployment[0])
-		json_object_set_new(o, "deployment", json_string(a->deployment));
-	json_object_set_new(o, "ordinal", json_integer(a->ordinal));
-	json_object_set_new(o, "container", json_string(a->container));
-	if (a->container_id)
-		json_object_set_new(o, "containerId", json_string(a->container_id));
-	if (a->from_rev)
-		json_object_set_new(o, "fromRevision", json_string(a->from_rev));
-	if (a->to_rev)
-		json_object_set_new(o, "toRevision", json_string(a->to_rev));
-	json_object_set_new(o, "reason", json_string(a->reason));
-	return o;
+	return json_pack("{s:s*, s:s*, s:i, s:s*, s:s*, s:s*, s:s*, s:s*}", "action", plan_kind_name(a->kind),
+			 "deployment", a->deployment[0] ? a->deployment : NULL, "ordinal", a->ordinal, "container",
+			 a->container, "containerId", a->container_id, "fromRevision", a->from_rev, "toRevision",
+			 a->to_rev, "reason", a->reason);
 }
 
 json_t *plan_to_json(const struct plan *p, const struct desired *d)

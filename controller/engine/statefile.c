@@ -20,7 +20,7 @@
 void statefile_init(struct statefile *s, const char *path)
 {
 	memset(s, 0, sizeof(*s));
-	s->path = path ? xstrdup(path) : NULL;
+	s->path = xstrdup_or_null(path);
 }
 
 static void entry_release(struct statefile_entry *e)
@@ -41,9 +41,7 @@ void statefile_release(struct statefile *s)
 
 	for (i = 0; i < s->n; i++)
 		entry_release(&s->v[i]);
-	free(s->v);
-	free(s->path);
-	free(s->instance);
+	FREE_ALL(s->v, s->path, s->instance);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -104,12 +102,6 @@ static void set_rev(char dst[SPEC_REVISION_HEX], const char *rev)
 	snprintf(dst, SPEC_REVISION_HEX, "%s", rev ? rev : "");
 }
 
-static void set_str(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = v ? xstrdup(v) : NULL;
-}
-
 void statefile_set_healthy(struct statefile *s, const char *deployment, const char *rev,
 			   const struct desired_tmpl *tmpl, const char *commit, int64_t at)
 {
@@ -127,7 +119,7 @@ void statefile_set_healthy(struct statefile *s, const char *deployment, const ch
 	}
 	e->has_healthy = 1;
 	set_rev(e->healthy_rev, rev);
-	set_str(&e->healthy_commit, commit);
+	str_set(&e->healthy_commit, commit);
 	e->healthy_at = at;
 	if (tmpl != &e->healthy_tmpl) {
 		desired_tmpl_release(&e->healthy_tmpl);
@@ -158,8 +150,8 @@ void statefile_set_failed(struct statefile *s, const char *deployment, const cha
 	struct statefile_entry *e = statefile_get(s, deployment, 1);
 
 	set_rev(e->failed_rev, rev);
-	set_str(&e->failed_commit, commit ? commit : "");
-	set_str(&e->failed_reason, reason);
+	str_set(&e->failed_commit, commit ? commit : "");
+	str_set(&e->failed_reason, reason);
 	e->failed_at = at;
 	s->dirty = 1;
 }
@@ -293,6 +285,20 @@ static int rev_field(char dst[SPEC_REVISION_HEX], const json_t *o, const char *p
 	return 0;
 }
 
+/* A revision with its template (healthy, previous, applied): both read, or an error naming the deployment. */
+static int tmpl_field(char rev[SPEC_REVISION_HEX], struct desired_tmpl *t, int *has, const json_t *o,
+		      const char *path, const char *dep, struct error **err)
+{
+	int rc = rev_field(rev, o, path, dep, err);
+
+	if (rc < 0)
+		return rc;
+	if (desired_tmpl_from_json(t, json_object_get(o, "template"), err) < 0)
+		return error_wrap(err, "state file '%s': deployment '%s'", path, dep);
+	*has = 1;
+	return 0;
+}
+
 static int from_json(struct statefile *s, const json_t *root, struct error **err)
 {
 	const json_t *deps, *o;
@@ -302,7 +308,7 @@ static int from_json(struct statefile *s, const json_t *root, struct error **err
 	if (!json_is_object(root) || json_integer_value(json_object_get(root, "version")) != STATEFILE_VERSION)
 		return error_set(err, ERR_INVALID, "state file '%s': not a version %d state", s->path,
 				 STATEFILE_VERSION);
-	set_str(&s->instance, json_string_value(json_object_get(root, "instance")));
+	str_set(&s->instance, json_string_value(json_object_get(root, "instance")));
 	deps = json_object_get(root, "deployments");
 	json_object_foreach((json_t *)deps, dep, o) {
 		struct statefile_entry *e = statefile_get(s, dep, 1);
@@ -310,36 +316,21 @@ static int from_json(struct statefile *s, const json_t *root, struct error **err
 			     *f = json_object_get(o, "failed"), *p = json_object_get(o, "previous");
 
 		if (h) {
-			if ((rc = rev_field(e->healthy_rev, h, s->path, dep, err)) < 0)
-				return rc;
-			rc = desired_tmpl_from_json(&e->healthy_tmpl, json_object_get(h, "template"), err);
+			rc = tmpl_field(e->healthy_rev, &e->healthy_tmpl, &e->has_healthy, h, s->path, dep, err);
 			if (rc < 0)
-				return error_wrap(err, "state file '%s': deployment '%s'", s->path, dep);
-			e->has_healthy = 1;
-			set_str(&e->healthy_commit, json_string_value(json_object_get(h, "commit")));
+				return rc;
+			str_set(&e->healthy_commit, json_string_value(json_object_get(h, "commit")));
 			e->healthy_at = json_integer_value(json_object_get(h, "at"));
 		}
-		if (p) {
-			if ((rc = rev_field(e->previous_rev, p, s->path, dep, err)) < 0)
-				return rc;
-			rc = desired_tmpl_from_json(&e->previous_tmpl, json_object_get(p, "template"), err);
-			if (rc < 0)
-				return error_wrap(err, "state file '%s': deployment '%s'", s->path, dep);
-			e->has_previous = 1;
-		}
-		if (a) {
-			if ((rc = rev_field(e->applied_rev, a, s->path, dep, err)) < 0)
-				return rc;
-			rc = desired_tmpl_from_json(&e->applied_tmpl, json_object_get(a, "template"), err);
-			if (rc < 0)
-				return error_wrap(err, "state file '%s': deployment '%s'", s->path, dep);
-			e->has_applied = 1;
-		}
+		if (p && (rc = tmpl_field(e->previous_rev, &e->previous_tmpl, &e->has_previous, p, s->path, dep, err)) < 0)
+			return rc;
+		if (a && (rc = tmpl_field(e->applied_rev, &e->applied_tmpl, &e->has_applied, a, s->path, dep, err)) < 0)
+			return rc;
 		if (f) {
 			if ((rc = rev_field(e->failed_rev, f, s->path, dep, err)) < 0)
 				return rc;
-			set_str(&e->failed_commit, json_string_value(json_object_get(f, "commit")));
-			set_str(&e->failed_reason, json_string_value(json_object_get(f, "reason")));
+			str_set(&e->failed_commit, json_string_value(json_object_get(f, "commit")));
+			str_set(&e->failed_reason, json_string_value(json_object_get(f, "reason")));
 			e->failed_at = json_integer_value(json_object_get(f, "at"));
 		}
 		if (json_object_get(o, "progress")) {

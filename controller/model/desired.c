@@ -7,74 +7,26 @@
 #include <string.h>
 
 #include "buf.h"
+#include "kv.h"
 #include "model/observe.h"
+#include "strv.h"
 #include "util.h"
-
-static char *dup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
-
-static char **strv_dup(char *const *v, size_t n)
-{
-	char **out;
-	size_t i;
-
-	if (v == NULL || n == 0)
-		return NULL;
-	out = xcalloc(n + 1, sizeof(*out));
-	for (i = 0; i < n; i++)
-		out[i] = xstrdup(v[i]);
-	return out;
-}
-
-static size_t strv_len(char *const *v)
-{
-	size_t n = 0;
-
-	while (v && v[n])
-		n++;
-	return n;
-}
-
-static void strv_free(char **v)
-{
-	size_t i;
-
-	for (i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
 
 void desired_tmpl_release(struct desired_tmpl *t)
 {
 	size_t i;
 
-	free(t->image);
+	for (i = 0; i < t->n_ports; i++)
+		FREE_ALL(t->ports[i].name, t->ports[i].host_ip);
+	for (i = 0; i < t->n_volumes; i++)
+		FREE_ALL(t->volumes[i].name, t->volumes[i].mount_path, t->volumes[i].host_path);
+	FREE_ALL(t->image, t->ports, t->volumes, t->restart, t->network, t->user);
 	strv_free(t->entrypoint);
 	strv_free(t->cmd);
 	strv_free(t->env);
-	for (i = 0; i < t->n_ports; i++) {
-		free(t->ports[i].name);
-		free(t->ports[i].host_ip);
-	}
-	free(t->ports);
-	for (i = 0; i < t->n_volumes; i++) {
-		free(t->volumes[i].name);
-		free(t->volumes[i].mount_path);
-		free(t->volumes[i].host_path);
-	}
-	free(t->volumes);
-	free(t->restart);
-	for (i = 0; i < t->n_labels; i++) {
-		free(t->labels[i].key);
-		free(t->labels[i].value);
-	}
-	free(t->labels);
-	free(t->network);
-	free(t->user);
 	strv_free(t->health_cmd);
 	strv_free(t->cap_add);
+	kv_free(t->labels, t->n_labels);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -82,53 +34,28 @@ void desired_tmpl_copy(struct desired_tmpl *dst, const struct desired_tmpl *src)
 {
 	size_t i;
 
-	memset(dst, 0, sizeof(*dst));
-	dst->image = dup_or_null(src->image);
-	dst->entrypoint = strv_dup(src->entrypoint, strv_len(src->entrypoint));
-	dst->cmd = strv_dup(src->cmd, strv_len(src->cmd));
-	dst->env = strv_dup(src->env, strv_len(src->env));
-	dst->n_ports = src->n_ports;
-	dst->ports = src->n_ports ? xcalloc(src->n_ports, sizeof(*dst->ports)) : NULL;
+	*dst = *src;	/* the numbers and flags; every pointer is replaced by its copy below */
+	dst->image = xstrdup_or_null(src->image);
+	dst->entrypoint = strv_dup(src->entrypoint);
+	dst->cmd = strv_dup(src->cmd);
+	dst->env = strv_dup(src->env);
+	dst->ports = xmemdup(src->ports, src->n_ports * sizeof(*src->ports));
 	for (i = 0; i < src->n_ports; i++) {
-		dst->ports[i] = src->ports[i];
-		dst->ports[i].name = dup_or_null(src->ports[i].name);
-		dst->ports[i].host_ip = dup_or_null(src->ports[i].host_ip);
+		dst->ports[i].name = xstrdup_or_null(src->ports[i].name);
+		dst->ports[i].host_ip = xstrdup_or_null(src->ports[i].host_ip);
 	}
-	dst->n_volumes = src->n_volumes;
-	dst->volumes = src->n_volumes ? xcalloc(src->n_volumes, sizeof(*dst->volumes)) : NULL;
+	dst->volumes = xmemdup(src->volumes, src->n_volumes * sizeof(*src->volumes));
 	for (i = 0; i < src->n_volumes; i++) {
-		dst->volumes[i] = src->volumes[i];
-		dst->volumes[i].name = dup_or_null(src->volumes[i].name);
-		dst->volumes[i].mount_path = dup_or_null(src->volumes[i].mount_path);
-		dst->volumes[i].host_path = dup_or_null(src->volumes[i].host_path);
+		dst->volumes[i].name = xstrdup_or_null(src->volumes[i].name);
+		dst->volumes[i].mount_path = xstrdup_or_null(src->volumes[i].mount_path);
+		dst->volumes[i].host_path = xstrdup_or_null(src->volumes[i].host_path);
 	}
-	dst->memory_bytes = src->memory_bytes;
-	dst->cpu_millis = src->cpu_millis;
-	dst->restart = dup_or_null(src->restart);
-	dst->n_labels = src->n_labels;
-	dst->labels = src->n_labels ? xcalloc(src->n_labels, sizeof(*dst->labels)) : NULL;
-	for (i = 0; i < src->n_labels; i++) {
-		dst->labels[i].key = xstrdup(src->labels[i].key);
-		dst->labels[i].value = xstrdup(src->labels[i].value);
-	}
-	dst->network = dup_or_null(src->network);
-	dst->privileged = src->privileged;
-	dst->user = dup_or_null(src->user);
-	dst->health_cmd = strv_dup(src->health_cmd, strv_len(src->health_cmd));
-	dst->cap_add = strv_dup(src->cap_add, strv_len(src->cap_add));
-	dst->health_interval_ms = src->health_interval_ms;
-	dst->health_timeout_ms = src->health_timeout_ms;
-	dst->health_start_ms = src->health_start_ms;
-	dst->health_retries = src->health_retries;
-}
-
-static char *kv_text(const char *k, const char *v)
-{
-	size_t n = strlen(k) + strlen(v) + 2;
-	char *s = xmalloc(n);
-
-	snprintf(s, n, "%s=%s", k, v);
-	return s;
+	dst->restart = xstrdup_or_null(src->restart);
+	dst->labels = kv_copy(src->labels, src->n_labels);
+	dst->network = xstrdup_or_null(src->network);
+	dst->user = xstrdup_or_null(src->user);
+	dst->health_cmd = strv_dup(src->health_cmd);
+	dst->cap_add = strv_dup(src->cap_add);
 }
 
 void desired_tmpl_from_spec(struct desired_tmpl *t, const struct spec_container *c)
@@ -137,17 +64,17 @@ void desired_tmpl_from_spec(struct desired_tmpl *t, const struct spec_container 
 
 	memset(t, 0, sizeof(*t));
 	t->image = xstrdup(c->image ? c->image : "");
-	t->entrypoint = strv_dup(c->command, c->n_command);
-	t->cmd = strv_dup(c->args, c->n_args);
+	t->entrypoint = strv_copy(c->command, c->n_command);
+	t->cmd = strv_copy(c->args, c->n_args);
 	t->env = xcalloc(c->n_env + 1, sizeof(*t->env));
 	for (i = 0; i < c->n_env; i++)
-		t->env[i] = kv_text(c->env[i].key, c->env[i].value ? c->env[i].value : "");
+		t->env[i] = xasprintf("%s=%s", c->env[i].key, c->env[i].value ? c->env[i].value : "");
 	t->n_ports = c->n_ports;
 	t->ports = c->n_ports ? xcalloc(c->n_ports, sizeof(*t->ports)) : NULL;
 	for (i = 0; i < c->n_ports; i++) {
 		const struct spec_port *p = &c->ports[i];
 
-		t->ports[i].name = dup_or_null(p->name);
+		t->ports[i].name = xstrdup_or_null(p->name);
 		t->ports[i].container_port = p->container_port;
 		t->ports[i].host_port = p->host_port;
 		t->ports[i].host_ip = xstrdup(p->host_ip ? p->host_ip : "127.0.0.1");
@@ -160,7 +87,7 @@ void desired_tmpl_from_spec(struct desired_tmpl *t, const struct spec_container 
 
 		t->volumes[i].name = xstrdup(v->name);
 		t->volumes[i].mount_path = xstrdup(v->mount_path);
-		t->volumes[i].host_path = dup_or_null(v->host_path);
+		t->volumes[i].host_path = xstrdup_or_null(v->host_path);
 		t->volumes[i].per_replica = v->per_replica;
 		t->volumes[i].read_only = v->read_only;
 	}
@@ -169,39 +96,25 @@ void desired_tmpl_from_spec(struct desired_tmpl *t, const struct spec_container 
 	t->restart = xstrdup(c->restart_policy == SPEC_RESTART_ALWAYS	    ? "always"
 			     : c->restart_policy == SPEC_RESTART_ON_FAILURE ? "on-failure"
 									    : "no");
-	t->n_labels = c->n_labels;
-	t->labels = c->n_labels ? xcalloc(c->n_labels, sizeof(*t->labels)) : NULL;
-	for (i = 0; i < c->n_labels; i++) {
-		t->labels[i].key = xstrdup(c->labels[i].key);
-		t->labels[i].value = xstrdup(c->labels[i].value ? c->labels[i].value : "");
-	}
-	t->network = dup_or_null(c->network);
+	for (i = 0; i < c->n_labels; i++)
+		kv_put(&t->labels, &t->n_labels, c->labels[i].key, c->labels[i].value ? c->labels[i].value : "");
+	t->network = xstrdup_or_null(c->network);
 	t->privileged = c->privileged;
-	t->user = dup_or_null(c->user);
-	t->cap_add = c->n_cap_add ? strv_dup(c->cap_add, c->n_cap_add) : NULL;
+	t->user = xstrdup_or_null(c->user);
+	t->cap_add = strv_copy(c->cap_add, c->n_cap_add);
 }
 
 /* ------------------------------------------------------------------ JSON */
 
-static json_t *strv_json(char *const *v)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; v && v[i]; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
-
 json_t *desired_tmpl_to_json(const struct desired_tmpl *t)
 {
-	json_t *o = json_object(), *ports = json_array(), *vols = json_array(), *labels = json_object();
+	json_t *o = json_object(), *ports = json_array(), *vols = json_array();
 	size_t i;
 
 	json_object_set_new(o, "image", json_string(t->image ? t->image : ""));
-	json_object_set_new(o, "command", strv_json(t->entrypoint));
-	json_object_set_new(o, "args", strv_json(t->cmd));
-	json_object_set_new(o, "env", strv_json(t->env));
+	json_object_set_new(o, "command", strv_to_json(t->entrypoint, strv_len(t->entrypoint)));
+	json_object_set_new(o, "args", strv_to_json(t->cmd, strv_len(t->cmd)));
+	json_object_set_new(o, "env", strv_to_json(t->env, strv_len(t->env)));
 	for (i = 0; i < t->n_ports; i++) {
 		const struct desired_port *p = &t->ports[i];
 		json_t *j = json_object();
@@ -231,9 +144,7 @@ json_t *desired_tmpl_to_json(const struct desired_tmpl *t)
 	json_object_set_new(o, "memoryBytes", json_integer(t->memory_bytes));
 	json_object_set_new(o, "cpuMillis", json_integer(t->cpu_millis));
 	json_object_set_new(o, "restartPolicy", json_string(t->restart ? t->restart : "no"));
-	for (i = 0; i < t->n_labels; i++)
-		json_object_set_new(labels, t->labels[i].key, json_string(t->labels[i].value));
-	json_object_set_new(o, "labels", labels);
+	json_object_set_new(o, "labels", kv_to_json(t->labels, t->n_labels));
 	if (t->network)
 		json_object_set_new(o, "network", json_string(t->network));
 	if (t->user)
@@ -242,11 +153,12 @@ json_t *desired_tmpl_to_json(const struct desired_tmpl *t)
 	if (t->privileged)
 		json_object_set_new(o, "privileged", json_true());
 	if (t->cap_add)
-		json_object_set_new(o, "capAdd", strv_json(t->cap_add));
+		json_object_set_new(o, "capAdd", strv_to_json(t->cap_add, strv_len(t->cap_add)));
 	if (t->health_cmd)
 		json_object_set_new(o, "healthcheck",
-				    json_pack("{s:o, s:I, s:I, s:I, s:i}", "command", strv_json(t->health_cmd),
-					      "intervalMs", (json_int_t)t->health_interval_ms, "timeoutMs",
+				    json_pack("{s:o, s:I, s:I, s:I, s:i}", "command",
+					      strv_to_json(t->health_cmd, strv_len(t->health_cmd)), "intervalMs",
+					      (json_int_t)t->health_interval_ms, "timeoutMs",
 					      (json_int_t)t->health_timeout_ms, "startPeriodMs",
 					      (json_int_t)t->health_start_ms, "retries", t->health_retries));
 	return o;
@@ -279,7 +191,7 @@ static const char *jstr(const json_t *o, const char *k)
 int desired_tmpl_from_json(struct desired_tmpl *t, const json_t *j, struct error **err)
 {
 	const json_t *ports, *vols, *labels, *v;
-	void *it;
+	const char *key;
 	size_t i;
 	int rc;
 
@@ -298,7 +210,7 @@ int desired_tmpl_from_json(struct desired_tmpl *t, const json_t *j, struct error
 	t->ports = t->n_ports ? xcalloc(t->n_ports, sizeof(*t->ports)) : NULL;
 	for (i = 0; i < t->n_ports; i++) {
 		v = json_array_get(ports, i);
-		t->ports[i].name = dup_or_null(jstr(v, "name"));
+		t->ports[i].name = xstrdup_or_null(jstr(v, "name"));
 		t->ports[i].container_port = (int)json_integer_value(json_object_get(v, "containerPort"));
 		t->ports[i].host_port = (int)json_integer_value(json_object_get(v, "hostPort"));
 		t->ports[i].host_ip = xstrdup(jstr(v, "hostIP") ? jstr(v, "hostIP") : "127.0.0.1");
@@ -319,7 +231,7 @@ int desired_tmpl_from_json(struct desired_tmpl *t, const json_t *j, struct error
 		}
 		t->volumes[i].name = xstrdup(jstr(v, "name"));
 		t->volumes[i].mount_path = xstrdup(jstr(v, "mountPath"));
-		t->volumes[i].host_path = dup_or_null(jstr(v, "hostPath"));
+		t->volumes[i].host_path = xstrdup_or_null(jstr(v, "hostPath"));
 		t->volumes[i].per_replica = json_is_true(json_object_get(v, "perReplica"));
 		t->volumes[i].read_only = json_is_true(json_object_get(v, "readOnly"));
 	}
@@ -327,17 +239,11 @@ int desired_tmpl_from_json(struct desired_tmpl *t, const json_t *j, struct error
 	t->cpu_millis = json_integer_value(json_object_get(j, "cpuMillis"));
 	t->restart = xstrdup(jstr(j, "restartPolicy") ? jstr(j, "restartPolicy") : "no");
 	labels = json_object_get(j, "labels");
-	t->n_labels = json_object_size(labels);
-	t->labels = t->n_labels ? xcalloc(t->n_labels, sizeof(*t->labels)) : NULL;
-	i = 0;
-	for (it = json_object_iter((json_t *)labels); it != NULL && i < t->n_labels;
-	     it = json_object_iter_next((json_t *)labels, it), i++) {
-		v = json_object_iter_value(it);
-		t->labels[i].key = xstrdup(json_object_iter_key(it));
-		t->labels[i].value = xstrdup(json_is_string(v) ? json_string_value(v) : "");
+	json_object_foreach((json_t *)labels, key, v) {
+		kv_put(&t->labels, &t->n_labels, key, json_is_string(v) ? json_string_value(v) : "");
 	}
-	t->network = dup_or_null(jstr(j, "network"));
-	t->user = dup_or_null(jstr(j, "user"));
+	t->network = xstrdup_or_null(jstr(j, "network"));
+	t->user = xstrdup_or_null(jstr(j, "user"));
 	t->privileged = json_is_true(json_object_get(j, "privileged"));
 	if (json_object_get(j, "capAdd") &&
 	    (rc = json_strv(&t->cap_add, json_object_get(j, "capAdd"), "capAdd", err)) < 0)
@@ -357,19 +263,10 @@ fail:
 	return rc;
 }
 
-static void add_line(char ***lines, size_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void add_line(char ***lines, size_t *n, const char *fmt, ...)
+static void add_line(char ***lines, size_t *n, char *line)
 {
-	struct buf b;
-	va_list ap;
-
-	buf_init(&b, 4096);
-	va_start(ap, fmt);
-	(void)buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	*lines = xrealloc(*lines, (*n + 2) * sizeof(**lines));
-	(*lines)[(*n)++] = buf_detach(&b, NULL);
+	(*lines)[(*n)++] = line;
 	(*lines)[*n] = NULL;
 }
 
@@ -390,16 +287,16 @@ void desired_tmpl_diff(const struct desired_tmpl *from, const struct desired_tmp
 		sa = vb ? json_dumps(vb, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS) : xstrdup("(none)");
 		sb = json_dumps(va, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 		if (json_is_string(va) && (vb == NULL || json_is_string(vb)))
-			add_line(lines, n, "%s: %s -> %s", key, vb ? json_string_value(vb) : "(none)",
-				 json_string_value(va));
+			add_line(lines, n, xasprintf("%s: %s -> %s", key, vb ? json_string_value(vb) : "(none)",
+						     json_string_value(va)));
 		else
-			add_line(lines, n, "%s: %s -> %s", key, sa ? sa : "?", sb ? sb : "?");
+			add_line(lines, n, xasprintf("%s: %s -> %s", key, sa ? sa : "?", sb ? sb : "?"));
 		free(sa);
 		free(sb);
 	}
 	json_object_foreach(a, key, va) {
 		if (json_object_get(b, key) == NULL)
-			add_line(lines, n, "%s: removed", key);
+			add_line(lines, n, xasprintf("%s: removed", key));
 	}
 	json_decref(a);
 	json_decref(b);
@@ -427,13 +324,8 @@ void desired_release(struct desired *d)
 	for (i = 0; i < d->n; i++)
 		dep_release(&d->v[i]);
 	free(d->v);
-	for (i = 0; i < d->n_extra_labels; i++) {
-		free(d->extra_labels[i].key);
-		free(d->extra_labels[i].value);
-	}
-	free(d->extra_labels);
-	free(d->instance);
-	free(d->commit);
+	kv_free(d->extra_labels, d->n_extra_labels);
+	FREE_ALL(d->instance, d->commit);
 	strmap_clear(&d->by_name);
 	memset(d, 0, sizeof(*d));
 }
@@ -463,7 +355,7 @@ static int dep_cmp(const void *pa, const void *pb)
 	return strcmp(a->name, b->name);
 }
 
-static int split_label(const char *kv, struct docker_label *out, struct error **err)
+static int split_label(const char *kv, struct kv *out, struct error **err)
 {
 	const char *eq = strchr(kv, '=');
 
@@ -502,7 +394,7 @@ int desired_build(struct desired *d, const struct spec_set *set, const char *ins
 		dd->name = xstrdup(s->meta.name);
 		dd->role = xstrdup(s->role ? s->role : "");
 		dd->phase = spec_deployment_phase_index(set, s);
-		dd->depends_on = strv_dup(s->depends_on, s->n_depends_on);
+		dd->depends_on = strv_copy(s->depends_on, s->n_depends_on);
 		dd->n_depends_on = s->n_depends_on;
 		dd->replicas = s->replicas;
 		dd->strategy = s->strategy.type;
@@ -528,7 +420,7 @@ int desired_build(struct desired *d, const struct spec_set *set, const char *ins
 		if (s->probes.readiness.kind == SPEC_PROBE_EXEC && s->probes.readiness.n_exec_command) {
 			const struct spec_probe *rp = &s->probes.readiness;
 
-			dd->tmpl.health_cmd = strv_dup(rp->exec_command, rp->n_exec_command);
+			dd->tmpl.health_cmd = strv_copy(rp->exec_command, rp->n_exec_command);
 			dd->tmpl.health_interval_ms = (int64_t)rp->period_seconds * 1000;
 			dd->tmpl.health_timeout_ms = (int64_t)rp->timeout_seconds * 1000;
 			/* Docker's 0 means "the image's start period"; the probe's own delay is what counts here. */
@@ -575,35 +467,18 @@ char *desired_container_name(const char *dep, int ordinal, const char *rev_or_nu
 	return buf_detach(&b, NULL);
 }
 
-static void push_label(struct docker_label **v, size_t *n, const char *k, const char *val)
-{
-	size_t i;
-
-	/* A later label of the same key replaces an earlier one; auriga's own come last and win. */
-	for (i = 0; i < *n; i++)
-		if (strcmp((*v)[i].key, k) == 0) {
-			free((*v)[i].value);
-			(*v)[i].value = xstrdup(val);
-			return;
-		}
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[*n].key = xstrdup(k);
-	(*v)[*n].value = xstrdup(val);
-	(*n)++;
-}
-
 void desired_volume_labels(const struct desired *d, const char *dep, const char *ordinal_text,
-			   struct docker_label **out, size_t *n)
+			   struct kv **out, size_t *n)
 {
 	size_t i;
 
 	*out = NULL;
 	*n = 0;
 	for (i = 0; i < d->n_extra_labels; i++)
-		push_label(out, n, d->extra_labels[i].key, d->extra_labels[i].value);
-	push_label(out, n, OBS_LABEL_MANAGED_BY, d->instance);
-	push_label(out, n, OBS_LABEL_DEPLOYMENT, dep);
-	push_label(out, n, OBS_LABEL_ORDINAL, ordinal_text);
+		kv_put(out, n, d->extra_labels[i].key, d->extra_labels[i].value);
+	kv_put(out, n, OBS_LABEL_MANAGED_BY, d->instance);
+	kv_put(out, n, OBS_LABEL_DEPLOYMENT, dep);
+	kv_put(out, n, OBS_LABEL_ORDINAL, ordinal_text);
 }
 
 const char *desired_network_to_create(const struct desired_tmpl *t)
@@ -616,15 +491,15 @@ const char *desired_network_to_create(const struct desired_tmpl *t)
 	return n;
 }
 
-void desired_network_labels(const struct desired *d, struct docker_label **out, size_t *n)
+void desired_network_labels(const struct desired *d, struct kv **out, size_t *n)
 {
 	size_t i;
 
 	*out = NULL;
 	*n = 0;
 	for (i = 0; i < d->n_extra_labels; i++)
-		push_label(out, n, d->extra_labels[i].key, d->extra_labels[i].value);
-	push_label(out, n, OBS_LABEL_MANAGED_BY, d->instance);
+		kv_put(out, n, d->extra_labels[i].key, d->extra_labels[i].value);
+	kv_put(out, n, OBS_LABEL_MANAGED_BY, d->instance);
 }
 
 void desired_create_build(struct desired_create *out, const struct desired *d, const char *dep,
@@ -637,15 +512,15 @@ void desired_create_build(struct desired_create *out, const struct desired *d, c
 	snprintf(out->ordinal_text, sizeof(out->ordinal_text), "%d", ordinal);
 	out->name = xstrdup(name);
 	for (i = 0; i < tmpl->n_labels; i++)
-		push_label(&out->labels, &out->n_labels, tmpl->labels[i].key, tmpl->labels[i].value);
+		kv_put(&out->labels, &out->n_labels, tmpl->labels[i].key, tmpl->labels[i].value);
 	for (i = 0; i < d->n_extra_labels; i++)
-		push_label(&out->labels, &out->n_labels, d->extra_labels[i].key, d->extra_labels[i].value);
-	push_label(&out->labels, &out->n_labels, OBS_LABEL_MANAGED_BY, d->instance);
-	push_label(&out->labels, &out->n_labels, OBS_LABEL_DEPLOYMENT, dep);
-	push_label(&out->labels, &out->n_labels, OBS_LABEL_REVISION, rev);
-	push_label(&out->labels, &out->n_labels, OBS_LABEL_ORDINAL, out->ordinal_text);
-	push_label(&out->labels, &out->n_labels, OBS_LABEL_SLOT, "");
-	push_label(&out->labels, &out->n_labels, OBS_LABEL_COMMIT, d->commit ? d->commit : "");
+		kv_put(&out->labels, &out->n_labels, d->extra_labels[i].key, d->extra_labels[i].value);
+	kv_put(&out->labels, &out->n_labels, OBS_LABEL_MANAGED_BY, d->instance);
+	kv_put(&out->labels, &out->n_labels, OBS_LABEL_DEPLOYMENT, dep);
+	kv_put(&out->labels, &out->n_labels, OBS_LABEL_REVISION, rev);
+	kv_put(&out->labels, &out->n_labels, OBS_LABEL_ORDINAL, out->ordinal_text);
+	kv_put(&out->labels, &out->n_labels, OBS_LABEL_SLOT, "");
+	kv_put(&out->labels, &out->n_labels, OBS_LABEL_COMMIT, d->commit ? d->commit : "");
 
 	out->ports = tmpl->n_ports ? xcalloc(tmpl->n_ports, sizeof(*out->ports)) : NULL;
 	for (i = 0; i < tmpl->n_ports; i++) {
@@ -725,26 +600,16 @@ void desired_create_mark_network(struct desired_create *c)
 {
 	if (c->create_network == NULL)
 		return;
-	push_label(&c->labels, &c->n_labels, OBS_LABEL_NETWORK, c->create_network);
+	kv_put(&c->labels, &c->n_labels, OBS_LABEL_NETWORK, c->create_network);
 	c->spec.labels = c->labels;
 	c->spec.n_labels = c->n_labels;
 }
 
 void desired_create_release(struct desired_create *c)
 {
-	size_t i;
-
-	free(c->name);
-	for (i = 0; i < c->n_labels; i++) {
-		free(c->labels[i].key);
-		free(c->labels[i].value);
-	}
-	free(c->labels);
-	free(c->ports);
-	free(c->mounts);
+	kv_free(c->labels, c->n_labels);
+	FREE_ALL(c->name, c->ports, c->mounts, c->aliases[0], c->aliases[1]);
 	strv_free(c->volume_names);
 	strv_free(c->health_test);
-	free(c->aliases[0]);
-	free(c->aliases[1]);
 	memset(c, 0, sizeof(*c));
 }

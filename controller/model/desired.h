@@ -46,7 +46,7 @@ struct desired_tmpl {
 	int64_t memory_bytes;
 	int64_t cpu_millis;
 	char *restart;		/* "always", "on-failure", "no" */
-	struct docker_label *labels;	/* the template's own labels */
+	struct kv *labels;	/* the template's own labels */
 	size_t n_labels;
 	char *network;
 	int privileged;
@@ -103,7 +103,7 @@ struct desired {
 	struct desired_deployment *v;	/* sorted by phase, then name */
 	size_t n;
 	int n_phases;
-	struct docker_label *extra_labels;	/* put on every container and volume (tests, operators) */
+	struct kv *extra_labels;	/* put on every container and volume (tests, operators) */
 	size_t n_extra_labels;
 	struct strmap by_name;	/* name -> index in v, made by desired_build */
 };
@@ -131,7 +131,7 @@ long desired_budget(const struct spec_deployment *dep);
 struct desired_create {
 	struct docker_create_spec spec;
 	char *name;
-	struct docker_label *labels;
+	struct kv *labels;
 	size_t n_labels;
 	struct docker_port *ports;
 	struct docker_mount *mounts;
@@ -162,7 +162,7 @@ void desired_create_mark_network(struct desired_create *c);
 
 /* Labels on the named volumes of a deployment's ordinal (managed-by, deployment, ordinal, extras). */
 void desired_volume_labels(const struct desired *d, const char *dep, const char *ordinal_text,
-			   struct docker_label **out, size_t *n);
+			   struct kv **out, size_t *n);
 
 /*
  * The network a template names that auriga creates when it is missing:
@@ -171,7 +171,7 @@ void desired_volume_labels(const struct desired *d, const char *dep, const char 
  */
 const char *desired_network_to_create(const struct desired_tmpl *t);
 /* Labels on a network auriga creates: the extras, then managed-by. */
-void desired_network_labels(const struct desired *d, struct docker_label **out, size_t *n);
+void desired_network_labels(const struct desired *d, struct kv **out, size_t *n);
 
 /* "<deployment>-<ordinal>" and "<deployment>-<ordinal>-<short rev>": malloc'd. */
 char *desired_container_name(const char *dep, int ordinal, const char *rev_or_null);

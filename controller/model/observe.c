@@ -15,21 +15,14 @@ static const char *const state_names[] = {
 
 const char *obs_state_name(enum obs_state s)
 {
-	if ((size_t)s >= ARRAY_SIZE(state_names))
-		return "unknown";
-	return state_names[s];
+	return NAME_OF(state_names, s, "unknown");
 }
 
 static enum obs_state parse_state(const char *s)
 {
-	size_t i;
+	int i = s ? name_index(state_names, ARRAY_SIZE(state_names), s) : -1;
 
-	if (s == NULL)
-		return OBS_OTHER;
-	for (i = 0; i < ARRAY_SIZE(state_names); i++)
-		if (i != OBS_OTHER && strcmp(s, state_names[i]) == 0)
-			return (enum obs_state)i;
-	return OBS_OTHER;
+	return i < 0 ? OBS_OTHER : (enum obs_state)i;	/* "unknown" is OBS_OTHER too */
 }
 
 void observed_init(struct observed *o)
@@ -39,17 +32,8 @@ void observed_init(struct observed *o)
 
 static void container_release(struct obs_container *c)
 {
-	free(c->id);
-	free(c->name);
-	free(c->image);
-	free(c->deployment);
-	free(c->revision);
-	free(c->slot);
-	free(c->commit);
-	free(c->malformed_why);
-	free(c->status);
-	free(c->ports);
-	free(c->network_ip);
+	FREE_ALL(c->id, c->name, c->image, c->deployment, c->revision, c->slot, c->commit, c->malformed_why,
+		 c->status, c->ports, c->network_ip);
 }
 
 void observed_release(struct observed *o)
@@ -59,12 +43,9 @@ void observed_release(struct observed *o)
 	for (i = 0; i < o->n_containers; i++)
 		container_release(&o->containers[i]);
 	free(o->containers);
-	for (i = 0; i < o->n_deployments; i++) {
-		free(o->deployments[i].name);
-		free(o->deployments[i].v);
-	}
-	free(o->deployments);
-	free(o->instance);
+	for (i = 0; i < o->n_deployments; i++)
+		FREE_ALL(o->deployments[i].name, o->deployments[i].v);
+	FREE_ALL(o->deployments, o->instance);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -75,22 +56,18 @@ static const char *label(const json_t *labels, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static char *dup_or_null(const char *s)
+/* Lowercase hex of min to 64 digits: a revision or image id, whole or a prefix. */
+static int hex_ok(const char *s, size_t min)
 {
-	return s ? xstrdup(s) : NULL;
+	size_t n = strlen(s);
+
+	return n >= min && n <= 64 && strspn(s, "0123456789abcdef") == n;
 }
 
 /* A revision label is a lowercase hex string (the full hash or a prefix of it). */
 static int revision_ok(const char *s)
 {
-	size_t i, n = strlen(s);
-
-	if (n < 6 || n > 64)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
+	return hex_ok(s, 6);
 }
 
 static void set_malformed(struct obs_container *c, const char *why)
@@ -151,9 +128,9 @@ static int read_container(struct obs_container *c, const json_t *j, struct error
 	if (name && name[0] == '/')
 		name++;
 	c->name = xstrdup(name ? name : id);
-	c->image = dup_or_null(json_string_value(json_object_get(j, "Image")));
+	c->image = xstrdup_or_null(json_string_value(json_object_get(j, "Image")));
 	c->state = parse_state(json_string_value(json_object_get(j, "State")));
-	c->status = dup_or_null(json_string_value(json_object_get(j, "Status")));
+	c->status = xstrdup_or_null(json_string_value(json_object_get(j, "Status")));
 	if (c->status && strstr(c->status, "(healthy)"))
 		c->health = OBS_HEALTH_HEALTHY;
 	else if (c->status && strstr(c->status, "(unhealthy)"))
@@ -168,7 +145,7 @@ static int read_container(struct obs_container *c, const json_t *j, struct error
 	rev = label(labels, OBS_LABEL_REVISION);
 	ord = label(labels, OBS_LABEL_ORDINAL);
 	c->slot = xstrdup(label(labels, OBS_LABEL_SLOT) ? label(labels, OBS_LABEL_SLOT) : "");
-	c->commit = dup_or_null(label(labels, OBS_LABEL_COMMIT));
+	c->commit = xstrdup_or_null(label(labels, OBS_LABEL_COMMIT));
 	if (dep == NULL || dep[0] == '\0')
 		set_malformed(c, "no deployment label");
 	else
@@ -316,24 +293,10 @@ int obs_revision_eq(const char *a, const char *b)
 
 char *observe_filter(const char *instance)
 {
-	size_t n = strlen("label=" OBS_LABEL_MANAGED_BY "=") + strlen(instance) + 1;
-	char *s = xmalloc(n);
-
-	snprintf(s, n, "label=" OBS_LABEL_MANAGED_BY "=%s", instance);
-	return s;
+	return xasprintf("label=" OBS_LABEL_MANAGED_BY "=%s", instance);
 }
 
 int observe_image_is_id(const char *image)
 {
-	size_t i, n;
-
-	if (str_has_prefix(image, "sha256:"))
-		return 1;
-	n = strlen(image);
-	if (n < 12 || n > 64)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((image[i] >= '0' && image[i] <= '9') || (image[i] >= 'a' && image[i] <= 'f')))
-			return 0;
-	return 1;
+	return str_has_prefix(image, "sha256:") || hex_ok(image, 12);
 }

@@ -12,38 +12,23 @@
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "spec.h"
+#include "strv.h"
 #include "util.h"
 
 #define DEFAULT_BODY_MAX 1024
 
 const char *probe_type_name(enum probe_type t)
 {
-	switch (t) {
-	case PROBE_STARTUP:
-		return "startup";
-	case PROBE_READINESS:
-		return "readiness";
-	case PROBE_LIVENESS:
-		return "liveness";
-	case PROBE_TYPE_COUNT:
-		break;
-	}
-	return "?";
+	static const char *const names[PROBE_TYPE_COUNT] = { "startup", "readiness", "liveness" };
+
+	return NAME_OF(names, t, "?");
 }
 
 const char *probe_result_name(enum probe_result r)
 {
-	switch (r) {
-	case PROBE_SUCCESS:
-		return "success";
-	case PROBE_FAILURE:
-		return "failure";
-	case PROBE_TIMEOUT:
-		return "timeout";
-	case PROBE_ERROR:
-		return "error";
-	}
-	return "?";
+	static const char *const names[] = { "success", "failure", "timeout", "error" };
+
+	return NAME_OF(names, r, "?");
 }
 
 /* ================================================================ the machine */
@@ -302,15 +287,6 @@ static unsigned runner_result(struct probe_runner *r, enum probe_type t, enum pr
 	return changed;
 }
 
-static void strv_free(char **v)
-{
-	if (v == NULL)
-		return;
-	for (size_t i = 0; v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void spec_copy_release(struct probe_spec_copy *c)
 {
 	free(c->http_path);
@@ -355,9 +331,7 @@ static int spec_copy_init(struct probe_spec_copy *c, enum probe_type t, const st
 		if (cfg->docker == NULL)
 			return error_set(err, ERR_INVALID, "%s probe of '%s': exec needs a docker client",
 					 probe_type_name(t), cfg->container_id);
-		c->exec_command = xcalloc(p->n_exec_command + 1, sizeof(char *));
-		for (size_t i = 0; i < p->n_exec_command; i++)
-			c->exec_command[i] = xstrdup(p->exec_command[i]);
+		c->exec_command = strv_copy(p->exec_command, p->n_exec_command);
 		return 0;
 	default:
 		return error_set(err, ERR_INVALID, "%s probe of '%s': unknown kind %d", probe_type_name(t),
@@ -586,9 +560,7 @@ static void runner_destroy(struct probe_runner *r)
 	runner_release(r);
 	for (int t = 0; t < PROBE_TYPE_COUNT; t++)
 		spec_copy_release(&r->spec[t]);
-	free(r->container_id);
-	free(r->ports);
-	free(r->address);
+	FREE_ALL(r->container_id, r->ports, r->address);
 	free(r);
 }
 
@@ -708,7 +680,7 @@ struct probe_runner *probe_runner_new(const struct probe_config *c, struct error
 		memcpy(r->ports, c->ports, c->n_ports * sizeof(*r->ports));
 		r->n_ports = c->n_ports;
 	}
-	r->address = c->address != NULL ? xstrdup(c->address) : NULL;
+	r->address = xstrdup_or_null(c->address);
 	r->max_body = c->max_body > 0 ? c->max_body : DEFAULT_BODY_MAX;
 	r->on_change = c->on_change;
 	r->on_result = c->on_result;

@@ -22,10 +22,8 @@ void rollout_result_release(struct rollout_result *r)
 {
 	size_t i;
 
-	for (i = 0; i < r->n_ops; i++) {
-		free(r->ops[i].name);
-		free(r->ops[i].why);
-	}
+	for (i = 0; i < r->n_ops; i++)
+		FREE_ALL(r->ops[i].name, r->ops[i].why);
 	free(r->ops);
 	memset(r, 0, sizeof(*r));
 }
@@ -34,7 +32,6 @@ void rollout_add_op(struct rollout_result *r, enum rollout_op_kind k, int ordina
 		    const char *name, int port_offset, const char *fmt, ...)
 {
 	struct rollout_op *op;
-	struct buf b;
 	va_list ap;
 
 	r->ops = xrealloc(r->ops, (r->n_ops + 1) * sizeof(*r->ops));
@@ -43,13 +40,11 @@ void rollout_add_op(struct rollout_result *r, enum rollout_op_kind k, int ordina
 	op->kind = k;
 	op->ordinal = ordinal;
 	op->c = c;
-	op->name = name ? xstrdup(name) : NULL;
+	op->name = xstrdup_or_null(name);
 	op->port_offset = port_offset;
-	buf_init(&b, 4096);
 	va_start(ap, fmt);
-	(void)buf_vprintf(&b, fmt, ap);
+	op->why = xvasprintf(fmt, ap);
 	va_end(ap);
-	op->why = buf_detach(&b, NULL);
 }
 
 static int at_target(const struct rollout_input *in, const struct obs_container *c)

@@ -1,26 +1,11 @@
 /* Blue-green: smoke test and analysis against the preview, one switch, a monitor window, then the old slot goes. */
 #include "rollout/traffic.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-
-static char *msg(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static char *msg(const char *f, ...)
-{
-	struct buf b;
-	va_list ap;
-
-	buf_init(&b, 4096);
-	va_start(ap, f);
-	(void)buf_vprintf(&b, f, ap);
-	va_end(ap);
-	return buf_detach(&b, NULL);
-}
+#include "util.h"
 
 /* The verdict of check kind for this pass: 1 passed, -1 failed (out->fail set), 0 running (out->want set). */
 static int check(const struct traffic_input *in, enum traffic_check_kind kind, struct traffic_result *out)
@@ -28,7 +13,7 @@ static int check(const struct traffic_input *in, enum traffic_check_kind kind, s
 	if (in->check == kind && in->check_state == TRAFFIC_CHECK_PASSED)
 		return 1;
 	if (in->check == kind && in->check_state == TRAFFIC_CHECK_FAILED) {
-		out->fail = msg("%s failed: %s", traffic_check_name(kind), in->check_msg ? in->check_msg : "");
+		out->fail = xasprintf("%s failed: %s", traffic_check_name(kind), in->check_msg ? in->check_msg : "");
 		return -1;
 	}
 	out->want = kind;
@@ -56,7 +41,7 @@ void strategy_bluegreen_progress(const struct traffic_input *in, struct traffic_
 			r = check(in, TRAFFIC_CHECK_SMOKE, out);
 			if (r <= 0) {
 				if (r == 0)
-					out->step = msg("blue-green %s: smoke test '%s' against slot %s", in->deployment,
+					out->step = xasprintf("blue-green %s: smoke test '%s' against slot %s", in->deployment,
 							s->smoke_test_job, out->new_slot);
 				return;
 			}
@@ -67,7 +52,7 @@ void strategy_bluegreen_progress(const struct traffic_input *in, struct traffic_
 			if (r <= 0) {
 				if (r == 0) {
 					out->holding = 1;
-					out->step = msg("blue-green %s: pre-promotion analysis of slot %s",
+					out->step = xasprintf("blue-green %s: pre-promotion analysis of slot %s",
 							in->deployment, out->new_slot);
 				}
 				return;
@@ -76,7 +61,7 @@ void strategy_bluegreen_progress(const struct traffic_input *in, struct traffic_
 		}
 		if (!s->auto_promotion_enabled && !rec->promote) {
 			out->holding = 1;
-			out->step = msg("blue-green %s: slot %s ready, waiting for promote", in->deployment, out->new_slot);
+			out->step = xasprintf("blue-green %s: slot %s ready, waiting for promote", in->deployment, out->new_slot);
 			return;
 		}
 		rec->promote = 0;
@@ -92,7 +77,7 @@ void strategy_bluegreen_progress(const struct traffic_input *in, struct traffic_
 		/* The window ends with its analysis: a verdict still coming holds the release. */
 		if (r == 0 && !rec->promote) {
 			out->holding = 1;
-			out->step = msg("blue-green %s: slot %s active, monitor window analysis", in->deployment,
+			out->step = xasprintf("blue-green %s: slot %s active, monitor window analysis", in->deployment,
 					out->new_slot);
 			return;
 		}
@@ -100,11 +85,11 @@ void strategy_bluegreen_progress(const struct traffic_input *in, struct traffic_
 	}
 	if (in->now < window_end && !rec->promote) {
 		out->holding = 1;
-		out->step = msg("blue-green %s: slot %s active, monitor window %llds left", in->deployment,
+		out->step = xasprintf("blue-green %s: slot %s active, monitor window %llds left", in->deployment,
 				out->new_slot, (long long)((window_end - in->now + 999) / 1000));
 		return;
 	}
 	out->res.complete = 1;
-	out->step = msg("%s %d/%d available in slot %s", in->deployment, out->res.available, in->replicas,
+	out->step = xasprintf("%s %d/%d available in slot %s", in->deployment, out->res.available, in->replicas,
 			out->new_slot);
 }

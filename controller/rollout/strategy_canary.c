@@ -1,26 +1,11 @@
 /* Canary: the spec's steps (setWeight, pause, analysis) move the new slot's share at the router, analysis gating each. */
 #include "rollout/traffic.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-
-static char *msg(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-static char *msg(const char *f, ...)
-{
-	struct buf b;
-	va_list ap;
-
-	buf_init(&b, 4096);
-	va_start(ap, f);
-	(void)buf_vprintf(&b, f, ap);
-	va_end(ap);
-	return buf_detach(&b, NULL);
-}
+#include "util.h"
 
 /*
  * Called once every container of the new slot is ready and the stable slot
@@ -55,7 +40,7 @@ void strategy_canary_progress(const struct traffic_input *in, struct traffic_rec
 			}
 			out->holding = 1;
 			if (st->pause_ms < 0) {
-				out->step = msg("canary %s %d%% (step %d of %d): paused until promoted", in->deployment,
+				out->step = xasprintf("canary %s %d%% (step %d of %d): paused until promoted", in->deployment,
 						rec->weight, rec->step + 1, n);
 				return;
 			}
@@ -66,7 +51,7 @@ void strategy_canary_progress(const struct traffic_input *in, struct traffic_rec
 				rec->step_at = 0;
 				continue;
 			}
-			out->step = msg("canary %s %d%% (step %d of %d): paused, %llds left", in->deployment,
+			out->step = xasprintf("canary %s %d%% (step %d of %d): paused, %llds left", in->deployment,
 					rec->weight, rec->step + 1, n,
 					(long long)((rec->step_at + st->pause_ms - in->now + 999) / 1000));
 			return;
@@ -78,14 +63,14 @@ void strategy_canary_progress(const struct traffic_input *in, struct traffic_rec
 			}
 			if (in->check == TRAFFIC_CHECK_STEP && in->check_step == rec->step &&
 			    in->check_state == TRAFFIC_CHECK_FAILED) {
-				out->fail = msg("canary analysis at %d%% (step %d of %d) failed: %s", rec->weight,
+				out->fail = xasprintf("canary analysis at %d%% (step %d of %d) failed: %s", rec->weight,
 						rec->step + 1, n, in->check_msg ? in->check_msg : "");
 				return;
 			}
 			out->want = TRAFFIC_CHECK_STEP;
 			out->want_step = rec->step;
 			out->holding = 1;
-			out->step = msg("canary %s %d%% (step %d of %d): analysis", in->deployment, rec->weight,
+			out->step = xasprintf("canary %s %d%% (step %d of %d): analysis", in->deployment, rec->weight,
 					rec->step + 1, n);
 			return;
 		}
@@ -95,6 +80,6 @@ void strategy_canary_progress(const struct traffic_input *in, struct traffic_rec
 		rec->switched_at = in->now;
 	out->new_weight = 100;
 	out->res.complete = 1;
-	out->step = msg("%s %d/%d available in slot %s", in->deployment, out->res.available, in->replicas,
+	out->step = xasprintf("%s %d/%d available in slot %s", in->deployment, out->res.available, in->replicas,
 			out->new_slot);
 }

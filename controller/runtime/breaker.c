@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "util.h"
+
 void breaker_config_default(struct breaker_config *c)
 {
 	c->min_requests = 20;
@@ -136,13 +138,7 @@ void breaker_record(struct breaker *b, int64_t now, int success)
 
 const char *breaker_state_name(enum breaker_state s)
 {
-	switch (s) {
-	case BREAKER_CLOSED:
-		return "closed";
-	case BREAKER_OPEN:
-		return "open";
-	case BREAKER_HALF_OPEN:
-		return "half-open";
-	}
-	return "unknown";
+	static const char *const names[] = { "closed", "open", "half-open" };
+
+	return NAME_OF(names, s, "unknown");
 }

@@ -130,12 +130,7 @@ struct http_client *http_client_new(struct loop *l, struct error **err)
 
 static void request_unlink(struct http_client *c, struct http_request *r)
 {
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		c->head = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
+	DLIST_UNLINK(c->head, r);
 	c->active--;
 }
 

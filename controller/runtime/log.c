@@ -23,15 +23,12 @@ void log_setup(enum log_level min, enum log_format fmt)
 
 int log_level_parse(const char *s, enum log_level *out)
 {
-	size_t i;
+	int i = name_index(level_names, ARRAY_SIZE(level_names), s);
 
-	for (i = 0; i < ARRAY_SIZE(level_names); i++) {
-		if (strcmp(s, level_names[i]) == 0) {
-			*out = (enum log_level)i;
-			return 0;
-		}
-	}
-	return -1;
+	if (i < 0)
+		return -1;
+	*out = (enum log_level)i;
+	return 0;
 }
 
 static void logfmt_value(struct buf *b, const char *v)

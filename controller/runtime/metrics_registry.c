@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "error.h"
 #include "strmap.h"
+#include "strv.h"
 #include "util.h"
 
 #include <math.h>
@@ -83,13 +84,8 @@ struct metrics *metrics_new(void)
 
 static void series_release(struct metric *m, struct series *s)
 {
-	size_t i;
-
-	for (i = 0; i < m->nlabels; i++)
-		free(s->lv[i]);
-	free(s->lv);
-	free(s->lbl);
-	free(s->counts);
+	strv_free_n(s->lv, m->nlabels);
+	FREE_ALL(s->lbl, s->counts);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -99,18 +95,12 @@ static void metric_free(struct metric *m)
 
 	for (i = 0; i < m->nseries; i++)
 		series_release(m, &m->series[i]);
-	for (i = 0; i < m->nlabels; i++)
-		free(m->labels[i]);
-	free(m->labels);
+	strv_free_n(m->labels, m->nlabels);
 	free(m->series);
 	strmap_clear(&m->index);
-	for (i = 0; m->le && i < m->nbuckets; i++)
-		free(m->le[i]);
-	free(m->le);
+	strv_free_n(m->le, m->nbuckets);
 	buf_release(&m->text);
-	free(m->buckets);
-	free(m->name);
-	free(m->help);
+	FREE_ALL(m->buckets, m->name, m->help);
 	free(m);
 }
 

@@ -286,22 +286,9 @@ void gitsrc_free(struct gitsrc *src)
 		return;
 	git_repository_free(src->repo);
 	sshsig_signers_free(src->signers);
-	free(src->url);
-	free(src->shown_url);
-	free(src->url_secret);
-	free(src->ref);
-	free(src->full_ref);
-	free(src->mirror_path);
-	free(src->ssh_user);
-	free(src->ssh_key);
-	free(src->ssh_pubkey);
-	free(src->known_hosts);
-	free(src->ssh_host);
-	free(src->https_user);
-	free(src->https_password);
-	free(src->ca_bundle);
-	free(src->cb_error);
-	free(src->push_status);
+	FREE_ALL(src->url, src->shown_url, src->url_secret, src->ref, src->full_ref, src->mirror_path, src->ssh_user, src->ssh_key,
+		 src->ssh_pubkey, src->known_hosts, src->ssh_host, src->https_user, src->https_password,
+		 src->ca_bundle, src->cb_error, src->push_status);
 	pthread_mutex_destroy(&src->mu);
 	free(src);
 	git_libgit2_shutdown();
@@ -613,6 +600,18 @@ static int download_into(struct gitsrc *src, git_remote *remote, const git_remot
 	return 0;
 }
 
+/* Connects to the remote for a fetch and lists its refs. */
+static int connect_list(struct gitsrc *src, git_remote **remote, const git_remote_head ***heads, size_t *n,
+			struct error **err)
+{
+	int gr, r = connect_remote(src, GIT_DIRECTION_FETCH, remote, err);
+
+	if (r < 0)
+		return r;
+	gr = git_remote_ls(heads, n, *remote);
+	return gr < 0 ? git_fail(src, err, gr, 0, "cannot list the remote's refs") : 0;
+}
+
 static int ref_commit(git_repository *repo, const char *name, git_oid *out)
 {
 	git_reference *ref = NULL;
@@ -643,14 +642,9 @@ int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct err
 	gitsrc_lock(src);
 	op_begin(src);
 	had_prev = src->full_ref && ref_commit(src->repo, src->full_ref, &prev) == 0;
-	r = connect_remote(src, GIT_DIRECTION_FETCH, &remote, err);
+	r = connect_list(src, &remote, &heads, &n, err);
 	if (r < 0)
 		goto out;
-	gr = git_remote_ls(&heads, &n, remote);
-	if (gr < 0) {
-		r = git_fail(src, err, gr, 0, "cannot list the remote's refs");
-		goto out;
-	}
 	r = resolve_ref(src, heads, n, &head, err);
 	if (r < 0)
 		goto out;
@@ -749,18 +743,13 @@ int gitsrc_fetch_ref(struct gitsrc *src, const char *remote_ref, const char *loc
 	const git_remote_head **heads;
 	const git_remote_head *head;
 	size_t n;
-	int r, gr;
+	int r;
 
 	gitsrc_lock(src);
 	op_begin(src);
-	r = connect_remote(src, GIT_DIRECTION_FETCH, &remote, err);
+	r = connect_list(src, &remote, &heads, &n, err);
 	if (r < 0)
 		goto out;
-	gr = git_remote_ls(&heads, &n, remote);
-	if (gr < 0) {
-		r = git_fail(src, err, gr, 0, "cannot list the remote's refs");
-		goto out;
-	}
 	head = find_head(heads, n, remote_ref, remote_ref);
 	if (head == NULL) {
 		r = error_set(err, ERR_NOTFOUND, "'%s' has no '%s'", src->shown_url, remote_ref);

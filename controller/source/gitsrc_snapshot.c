@@ -276,10 +276,8 @@ void gitsrc_snapshot_free(struct gitsrc_snapshot *s)
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->nfiles; i++) {
-		free(s->files[i].path);
-		free(s->files[i].data);
-	}
+	for (i = 0; i < s->nfiles; i++)
+		FREE_ALL(s->files[i].path, s->files[i].data);
 	free(s->files);
 	free(s);
 }

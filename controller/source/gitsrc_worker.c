@@ -130,9 +130,7 @@ static void do_note(struct gitsrc_worker *w, struct note_job *job)
 	r->duration_ms = now_ms() - began;
 	if (!r->ok)
 		log_warn("gitsrc", "status note not published", "commit", job->commit, "error", error_msg(r->err), LOG_END);
-	free(job->commit);
-	free(job->text);
-	free(job->notes_ref);
+	FREE_ALL(job->commit, job->text, job->notes_ref);
 	report(w, r);
 }
 
@@ -166,14 +164,7 @@ static void *worker_main(void *p)
 			int64_t wait = w->next_fetch - now;
 
 			clock_gettime(CLOCK_MONOTONIC, &ts);
-			if (wait > 3600 * 1000)
-				wait = 3600 * 1000;
-			ts.tv_sec += wait / 1000;
-			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			timespec_add_ms(&ts, wait > 3600 * 1000 ? 3600 * 1000 : wait);
 			pthread_cond_timedwait(&w->cond, &w->mu, &ts);
 		}
 	}
@@ -249,11 +240,8 @@ void gitsrc_worker_stop(struct gitsrc_worker *w)
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
-	for (i = 0; i < w->nnotes; i++) {
-		free(w->notes[i].commit);
-		free(w->notes[i].text);
-		free(w->notes[i].notes_ref);
-	}
+	for (i = 0; i < w->nnotes; i++)
+		FREE_ALL(w->notes[i].commit, w->notes[i].text, w->notes[i].notes_ref);
 	free(w->notes);
 	for (i = 0; i < w->nqueue; i++)
 		gitsrc_report_free(w->queue[i]);
@@ -293,7 +281,7 @@ void gitsrc_worker_post_note(struct gitsrc_worker *w, const char *commit, const 
 	job->commit = xstrdup(commit);
 set:
 	job->text = xstrdup(text);
-	job->notes_ref = notes_ref ? xstrdup(notes_ref) : NULL;
+	job->notes_ref = xstrdup_or_null(notes_ref);
 	job->push = push;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->mu);

@@ -232,11 +232,8 @@ void sshsig_signers_free(struct sshsig_signers *s)
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->n; i++) {
-		free(s->v[i].principals);
-		free(s->v[i].namespaces);
-		free(s->v[i].key);
-	}
+	for (i = 0; i < s->n; i++)
+		FREE_ALL(s->v[i].principals, s->v[i].namespaces, s->v[i].key);
 	free(s->v);
 	free(s);
 }

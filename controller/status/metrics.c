@@ -274,10 +274,8 @@ static void track_free(struct auriga_rollout_track *t)
 
 	if (t == NULL)
 		return;
-	for (i = 0; i < t->n; i++) {
-		free(t->v[i].name);
-		free(t->v[i].strategy);
-	}
+	for (i = 0; i < t->n; i++)
+		FREE_ALL(t->v[i].name, t->v[i].strategy);
 	free(t->v);
 	strmap_clear(&t->index);
 	free(t);

@@ -6,6 +6,7 @@
 #include "yaml_tree.h"
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,33 +16,23 @@
 
 #define NOTE_MAX (1u << 20)
 
-static const char *const phase_names[] = {
-	[STATUS_UNKNOWN] = "Unknown",
-	[STATUS_PROGRESSING] = "Progressing",
-	[STATUS_HEALTHY] = "Healthy",
-	[STATUS_DEGRADED] = "Degraded",
-	[STATUS_FAILED] = "Failed",
-	[STATUS_ROLLEDBACK] = "RolledBack",
-};
+/* In enum status_phase's order. */
+static const char *const phase_names[] = { "Unknown", "Progressing", "Healthy",
+					   "Degraded", "Failed",  "RolledBack" };
 
 const char *status_phase_name(enum status_phase p)
 {
-	if ((size_t)p >= ARRAY_SIZE(phase_names))
-		return "Unknown";
-	return phase_names[p];
+	return NAME_OF(phase_names, p, "Unknown");
 }
 
 int status_phase_parse(const char *s, enum status_phase *out)
 {
-	size_t i;
+	int i = name_index(phase_names, ARRAY_SIZE(phase_names), s);
 
-	for (i = 0; i < ARRAY_SIZE(phase_names); i++) {
-		if (strcmp(s, phase_names[i]) == 0) {
-			*out = (enum status_phase)i;
-			return 0;
-		}
-	}
-	return -1;
+	if (i < 0)
+		return -1;
+	*out = (enum status_phase)i;
+	return 0;
 }
 
 void status_init(struct fleet_status *s)
@@ -51,22 +42,14 @@ void status_init(struct fleet_status *s)
 
 static void condition_release(struct status_condition *c)
 {
-	free(c->type);
-	free(c->status);
-	free(c->reason);
-	free(c->message);
+	FREE_ALL(c->type, c->status, c->reason, c->message);
 }
 
 static void deployment_release(struct status_deployment *d)
 {
 	size_t i;
 
-	free(d->name);
-	free(d->role);
-	free(d->revision);
-	free(d->strategy);
-	free(d->step);
-	free(d->last_error);
+	FREE_ALL(d->name, d->role, d->revision, d->strategy, d->step, d->last_error);
 	for (i = 0; i < d->nconditions; i++)
 		condition_release(&d->conditions[i]);
 	free(d->conditions);
@@ -76,9 +59,7 @@ void status_release(struct fleet_status *s)
 {
 	size_t i;
 
-	free(s->commit);
-	free(s->summary);
-	free(s->source_error);
+	FREE_ALL(s->commit, s->summary, s->source_error);
 	for (i = 0; i < s->ndeployments; i++)
 		deployment_release(&s->deployments[i]);
 	free(s->deployments);
@@ -107,45 +88,40 @@ struct status_condition *status_add_condition(struct status_deployment *d, const
 	return c;
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
-
 void status_copy(struct fleet_status *dst, const struct fleet_status *src)
 {
 	size_t i, j;
 
 	status_init(dst);
-	dst->commit = dup_or_null(src->commit);
-	dst->summary = dup_or_null(src->summary);
-	dst->source_error = dup_or_null(src->source_error);
+	dst->commit = xstrdup_or_null(src->commit);
+	dst->summary = xstrdup_or_null(src->summary);
+	dst->source_error = xstrdup_or_null(src->source_error);
 	dst->phase = src->phase;
 	dst->observed_at = src->observed_at;
 	for (i = 0; i < src->ndeployments; i++) {
 		const struct status_deployment *sd = &src->deployments[i];
 		struct status_deployment *d = status_add_deployment(dst, sd->name);
 
-		d->role = dup_or_null(sd->role);
+		d->role = xstrdup_or_null(sd->role);
 		d->phase = sd->phase;
-		d->revision = dup_or_null(sd->revision);
+		d->revision = xstrdup_or_null(sd->revision);
 		d->desired = sd->desired;
 		d->ready = sd->ready;
 		d->updated = sd->updated;
 		d->available = sd->available;
 		d->restarts = sd->restarts;
-		d->strategy = dup_or_null(sd->strategy);
-		d->step = dup_or_null(sd->step);
-		d->last_error = dup_or_null(sd->last_error);
+		d->strategy = xstrdup_or_null(sd->strategy);
+		d->step = xstrdup_or_null(sd->step);
+		d->last_error = xstrdup_or_null(sd->last_error);
 		d->started_at = sd->started_at;
 		d->finished_at = sd->finished_at;
 		for (j = 0; j < sd->nconditions; j++) {
 			const struct status_condition *sc = &sd->conditions[j];
 			struct status_condition *c = status_add_condition(d, sc->type);
 
-			c->status = dup_or_null(sc->status);
-			c->reason = dup_or_null(sc->reason);
-			c->message = dup_or_null(sc->message);
+			c->status = xstrdup_or_null(sc->status);
+			c->reason = xstrdup_or_null(sc->reason);
+			c->message = xstrdup_or_null(sc->message);
 			c->last_transition = sc->last_transition;
 		}
 	}
@@ -486,173 +462,168 @@ static const char *scalar(struct parse *p, const struct ynode *n, const char *fi
 	return n->str;
 }
 
-static void set_str(struct parse *p, const struct ynode *n, const char *field, char **dst)
-{
-	const char *v = scalar(p, n, field);
+/* One field of a note's mapping: its key, how its scalar reads, and where it goes in the struct. */
+enum field_type { F_STR, F_LONG, F_TIME, F_PHASE };
 
-	if (v) {
-		free(*dst);
-		*dst = xstrdup(v);
+struct field {
+	const char *key;
+	enum field_type type;
+	size_t off;
+};
+
+#define FIELD(st, key, type, member) { key, type, offsetof(struct st, member) }
+
+static const struct field condition_fields[] = {
+	FIELD(status_condition, "type", F_STR, type),
+	FIELD(status_condition, "status", F_STR, status),
+	FIELD(status_condition, "reason", F_STR, reason),
+	FIELD(status_condition, "message", F_STR, message),
+	FIELD(status_condition, "lastTransitionTime", F_TIME, last_transition),
+};
+
+static const struct field deployment_fields[] = {
+	FIELD(status_deployment, "role", F_STR, role),
+	FIELD(status_deployment, "phase", F_PHASE, phase),
+	FIELD(status_deployment, "revision", F_STR, revision),
+	FIELD(status_deployment, "desired", F_LONG, desired),
+	FIELD(status_deployment, "ready", F_LONG, ready),
+	FIELD(status_deployment, "updated", F_LONG, updated),
+	FIELD(status_deployment, "available", F_LONG, available),
+	FIELD(status_deployment, "restarts", F_LONG, restarts),
+	FIELD(status_deployment, "strategy", F_STR, strategy),
+	FIELD(status_deployment, "step", F_STR, step),
+	FIELD(status_deployment, "lastError", F_STR, last_error),
+	FIELD(status_deployment, "startedAt", F_TIME, started_at),
+	FIELD(status_deployment, "finishedAt", F_TIME, finished_at),
+};
+
+static const struct field root_fields[] = {
+	FIELD(fleet_status, "commit", F_STR, commit),
+	FIELD(fleet_status, "phase", F_PHASE, phase),
+	FIELD(fleet_status, "summary", F_STR, summary),
+	FIELD(fleet_status, "observedAt", F_TIME, observed_at),
+};
+
+static const struct field source_fields[] = {
+	FIELD(fleet_status, "lastError", F_STR, source_error),
+};
+
+/* Reads the scalar n into the field; a value of the wrong form fails the parse with its line. */
+static void set_field(struct parse *p, const struct ynode *n, const struct field *f, void *base)
+{
+	const char *v = scalar(p, n, f->key);
+	void *dst = (char *)base + f->off;
+	const char *bad = NULL;
+
+	if (v == NULL)
+		return;
+	switch (f->type) {
+	case F_STR:
+		str_set(dst, v);
+		break;
+	case F_LONG:
+		if (parse_long(v, 0, 1L << 30, dst) < 0)
+			bad = "must be a count";
+		break;
+	case F_TIME:
+		if (status_parse_time(v, dst) < 0)
+			bad = "must be an RFC 3339 UTC time";
+		break;
+	case F_PHASE:
+		if (status_phase_parse(v, dst) < 0)
+			perr(p, n, "unknown phase");
+		break;
 	}
-}
-
-static void set_long(struct parse *p, const struct ynode *n, const char *field, long *dst)
-{
-	const char *v = scalar(p, n, field);
-
-	if (v && parse_long(v, 0, 1L << 30, dst) < 0) {
+	if (bad) {
 		char msg[128];
 
-		snprintf(msg, sizeof(msg), "'%s' must be a count", field);
+		snprintf(msg, sizeof(msg), "'%s' %s", f->key, bad);
 		perr(p, n, msg);
 	}
 }
 
-static void set_time(struct parse *p, const struct ynode *n, const char *field, int64_t *dst)
+/* Called for a key the table does not name; 0 to go on, -1 to stop reading the mapping. */
+typedef int (*other_fn)(struct parse *p, const char *key, const struct ynode *v, void *base);
+
+/* Reads the keys of the mapping n that fields names into base; keys of later versions are skipped. */
+static void read_fields(struct parse *p, const struct ynode *n, const struct field *fields, size_t nf, void *base,
+			other_fn other)
 {
-	const char *v = scalar(p, n, field);
+	size_t i, k;
 
-	if (v && status_parse_time(v, dst) < 0) {
-		char msg[128];
+	for (i = 0; i + 1 < n->n && !p->r; i += 2) {
+		const char *key = scalar(p, n->kids[i], "key");
 
-		snprintf(msg, sizeof(msg), "'%s' must be an RFC 3339 UTC time", field);
-		perr(p, n, msg);
+		if (key == NULL)
+			break;
+		for (k = 0; k < nf && strcmp(key, fields[k].key) != 0; k++)
+			;
+		if (k < nf)
+			set_field(p, n->kids[i + 1], &fields[k], base);
+		else if (other && other(p, key, n->kids[i + 1], base) < 0)
+			break;
 	}
-}
-
-static void set_phase(struct parse *p, const struct ynode *n, enum status_phase *dst)
-{
-	const char *v = scalar(p, n, "phase");
-
-	if (v && status_phase_parse(v, dst) < 0)
-		perr(p, n, "unknown phase");
 }
 
 static void parse_condition(struct parse *p, const struct ynode *n, struct status_deployment *d)
 {
-	struct status_condition *c;
-	size_t i;
-
 	if (n->type != YNODE_MAP) {
 		perr(p, n, "a condition must be a mapping");
 		return;
 	}
-	c = status_add_condition(d, "");
-	for (i = 0; i + 1 < n->n && !p->r; i += 2) {
-		const struct ynode *v = n->kids[i + 1];
-		const char *key = scalar(p, n->kids[i], "key");
+	read_fields(p, n, condition_fields, ARRAY_SIZE(condition_fields), status_add_condition(d, ""), NULL);
+}
 
-		if (key == NULL)
-			break;
-		if (strcmp(key, "type") == 0)
-			set_str(p, v, key, &c->type);
-		else if (strcmp(key, "status") == 0)
-			set_str(p, v, key, &c->status);
-		else if (strcmp(key, "reason") == 0)
-			set_str(p, v, key, &c->reason);
-		else if (strcmp(key, "message") == 0)
-			set_str(p, v, key, &c->message);
-		else if (strcmp(key, "lastTransitionTime") == 0)
-			set_time(p, v, key, &c->last_transition);
-	}
+static int deployment_other(struct parse *p, const char *key, const struct ynode *v, void *base)
+{
+	size_t j;
+
+	if (strcmp(key, "conditions") != 0)
+		return 0;
+	if (v->type != YNODE_SEQ)
+		return perr(p, v, "'conditions' must be a list");
+	for (j = 0; j < v->n && !p->r; j++)
+		parse_condition(p, v->kids[j], base);
+	return 0;
 }
 
 static void parse_deployment(struct parse *p, const char *name, const struct ynode *n, struct fleet_status *s)
 {
-	struct status_deployment *d;
-	size_t i, j;
-
 	if (n->type != YNODE_MAP) {
 		perr(p, n, "a deployment must be a mapping");
 		return;
 	}
-	d = status_add_deployment(s, name);
-	for (i = 0; i + 1 < n->n && !p->r; i += 2) {
-		const struct ynode *v = n->kids[i + 1];
-		const char *key = scalar(p, n->kids[i], "key");
+	read_fields(p, n, deployment_fields, ARRAY_SIZE(deployment_fields), status_add_deployment(s, name),
+		    deployment_other);
+}
 
-		if (key == NULL)
-			break;
-		if (strcmp(key, "role") == 0)
-			set_str(p, v, key, &d->role);
-		else if (strcmp(key, "phase") == 0)
-			set_phase(p, v, &d->phase);
-		else if (strcmp(key, "revision") == 0)
-			set_str(p, v, key, &d->revision);
-		else if (strcmp(key, "desired") == 0)
-			set_long(p, v, key, &d->desired);
-		else if (strcmp(key, "ready") == 0)
-			set_long(p, v, key, &d->ready);
-		else if (strcmp(key, "updated") == 0)
-			set_long(p, v, key, &d->updated);
-		else if (strcmp(key, "available") == 0)
-			set_long(p, v, key, &d->available);
-		else if (strcmp(key, "restarts") == 0)
-			set_long(p, v, key, &d->restarts);
-		else if (strcmp(key, "strategy") == 0)
-			set_str(p, v, key, &d->strategy);
-		else if (strcmp(key, "step") == 0)
-			set_str(p, v, key, &d->step);
-		else if (strcmp(key, "lastError") == 0)
-			set_str(p, v, key, &d->last_error);
-		else if (strcmp(key, "startedAt") == 0)
-			set_time(p, v, key, &d->started_at);
-		else if (strcmp(key, "finishedAt") == 0)
-			set_time(p, v, key, &d->finished_at);
-		else if (strcmp(key, "conditions") == 0) {
-			if (v->type != YNODE_SEQ) {
-				perr(p, v, "'conditions' must be a list");
-				break;
-			}
-			for (j = 0; j < v->n && !p->r; j++)
-				parse_condition(p, v->kids[j], d);
-		}
+static int root_other(struct parse *p, const char *key, const struct ynode *v, void *base)
+{
+	size_t j;
+
+	if (strcmp(key, "source") == 0 && v->type == YNODE_MAP)
+		read_fields(p, v, source_fields, ARRAY_SIZE(source_fields), base, NULL);
+	if (strcmp(key, "deployments") != 0)
+		return 0;
+	if (v->type != YNODE_MAP)
+		return perr(p, v, "'deployments' must be a mapping");
+	for (j = 0; j + 1 < v->n && !p->r; j += 2) {
+		const char *name = scalar(p, v->kids[j], "name");
+
+		if (name)
+			parse_deployment(p, name, v->kids[j + 1], base);
 	}
+	return 0;
 }
 
 static void parse_root(struct parse *p, const struct ynode *root, struct fleet_status *s)
 {
-	size_t i, j;
-
 	if (root == NULL || root->type != YNODE_MAP) {
 		if (p->r == 0)
 			p->r = error_set(p->err, ERR_INVALID, "status note: the document is not a mapping");
 		return;
 	}
-	for (i = 0; i + 1 < root->n && !p->r; i += 2) {
-		const struct ynode *v = root->kids[i + 1];
-		const char *key = scalar(p, root->kids[i], "key");
-
-		if (key == NULL)
-			break;
-		if (strcmp(key, "commit") == 0)
-			set_str(p, v, key, &s->commit);
-		else if (strcmp(key, "phase") == 0)
-			set_phase(p, v, &s->phase);
-		else if (strcmp(key, "summary") == 0)
-			set_str(p, v, key, &s->summary);
-		else if (strcmp(key, "observedAt") == 0)
-			set_time(p, v, key, &s->observed_at);
-		else if (strcmp(key, "source") == 0 && v->type == YNODE_MAP) {
-			for (j = 0; j + 1 < v->n && !p->r; j += 2) {
-				const char *sk = scalar(p, v->kids[j], "key");
-
-				if (sk && strcmp(sk, "lastError") == 0)
-					set_str(p, v->kids[j + 1], sk, &s->source_error);
-			}
-		} else if (strcmp(key, "deployments") == 0) {
-			if (v->type != YNODE_MAP) {
-				perr(p, v, "'deployments' must be a mapping");
-				break;
-			}
-			for (j = 0; j + 1 < v->n && !p->r; j += 2) {
-				const char *name = scalar(p, v->kids[j], "name");
-
-				if (name)
-					parse_deployment(p, name, v->kids[j + 1], s);
-			}
-		}
-	}
+	read_fields(p, root, root_fields, ARRAY_SIZE(root_fields), s, root_other);
 }
 
 int status_parse_note(struct fleet_status *out, const char *text, size_t len, struct error **err)

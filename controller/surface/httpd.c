@@ -211,12 +211,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	if (!k)
 		return;
 	pthread_mutex_lock(&h->lock);
-	if (k->prev)
-		k->prev->next = k->next;
-	else
-		h->conns = k->next;
-	if (k->next)
-		k->next->prev = k->prev;
+	DLIST_UNLINK(h->conns, k);
 	pthread_mutex_unlock(&h->lock);
 	free(k);
 	*socket_context = NULL;
@@ -272,11 +267,7 @@ static void *watchdog_main(void *arg)
 			pthread_mutex_lock(&h->lock);
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 200 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		timespec_add_ms(&ts, 200);
 		pthread_cond_timedwait(&h->wake, &h->lock, &ts);
 	}
 	pthread_mutex_unlock(&h->lock);

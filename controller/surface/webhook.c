@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "runtime/file.h"
+#include "strv.h"
 #include "util.h"
 
 #include <errno.h>
@@ -93,9 +94,7 @@ void webhook_free(struct webhook *w)
 			OPENSSL_cleanse(w->secret[i].data, w->secret[i].len);
 		free(w->secret[i].data);
 	}
-	for (i = 0; i < w->seen_size; i++)
-		free(w->seen[i]);
-	free(w->seen);
+	strv_free_n(w->seen, w->seen_size);
 	OPENSSL_cleanse(w->token_key, sizeof(w->token_key));
 	pthread_mutex_destroy(&w->lock);
 	free(w->ref);
@@ -305,118 +304,90 @@ out:
 	json_decref(root);
 }
 
-static void github(struct webhook *w, const struct webhook_request *req, struct webhook_result *res)
+/* A proof header: present and verified (1), or the answer says which of the two it is not (0). */
+static int proof(struct webhook_result *res, const char *value, int verified, const char *missing,
+		 const char *mismatch)
+{
+	if (!value)
+		answer(res, 401, "unauthorized", missing);
+	else if (!verified)
+		answer(res, 401, "unauthorized", mismatch);
+	return value && verified;
+}
+
+static int github_auth(struct webhook *w, const struct webhook_request *req, struct webhook_result *res)
 {
 	const char *sig = header(req, "X-Hub-Signature-256");
-	const char *id = header(req, "X-GitHub-Delivery");
-	const char *event = header(req, "X-GitHub-Event");
 
-	if (!sig) {
-		if (header(req, "X-Hub-Signature"))
-			answer(res, 401, "unauthorized",
-			       "only an X-Hub-Signature (SHA-1) header: X-Hub-Signature-256 is required");
-		else
-			answer(res, 401, "unauthorized", "missing X-Hub-Signature-256 header");
-		return;
+	if (!sig && header(req, "X-Hub-Signature")) {
+		answer(res, 401, "unauthorized", "only an X-Hub-Signature (SHA-1) header: X-Hub-Signature-256 is required");
+		return 0;
 	}
-	if (strncmp(sig, "sha256=", 7) != 0 || !signature_ok(w, WEBHOOK_GITHUB, sig + 7, req)) {
-		answer(res, 401, "unauthorized", "X-Hub-Signature-256 does not match the body");
-		return;
-	}
-	if (!id || !printable_id(id)) {
-		answer(res, 400, "malformed", "missing or bad X-GitHub-Delivery header");
-		return;
-	}
-	snprintf(res->delivery, sizeof(res->delivery), "%s", id);
-	if (seen_before(w, WEBHOOK_GITHUB, id)) {
-		answer(res, 409, "duplicate", "delivery already received");
-		return;
-	}
-	if (!event) {
-		answer(res, 400, "malformed", "missing X-GitHub-Event header");
-		return;
-	}
-	if (strcmp(event, "ping") == 0) {
-		answer(res, 200, "ping", "pong");
-		return;
-	}
-	if (strcmp(event, "push") != 0) {
-		answer(res, 200, "ignored", "event is not a push");
-		return;
-	}
-	push_event(w, req, res);
+	return proof(res, sig, sig && strncmp(sig, "sha256=", 7) == 0 && signature_ok(w, WEBHOOK_GITHUB, sig + 7, req),
+		     "missing X-Hub-Signature-256 header", "X-Hub-Signature-256 does not match the body");
 }
 
-static void gitlab(struct webhook *w, const struct webhook_request *req, struct webhook_result *res)
+static int gitlab_auth(struct webhook *w, const struct webhook_request *req, struct webhook_result *res)
 {
 	const char *token = header(req, "X-Gitlab-Token");
-	const char *id = header(req, "X-Gitlab-Event-UUID");
-	const char *event = header(req, "X-Gitlab-Event");
 
-	if (!token) {
-		answer(res, 401, "unauthorized", "missing X-Gitlab-Token header");
-		return;
-	}
-	if (!token_ok(w, token)) {
-		answer(res, 401, "unauthorized", "X-Gitlab-Token does not match");
-		return;
-	}
-	if (id) {
-		if (!printable_id(id)) {
-			answer(res, 400, "malformed", "bad X-Gitlab-Event-UUID header");
-			return;
-		}
-		snprintf(res->delivery, sizeof(res->delivery), "%s", id);
-		if (seen_before(w, WEBHOOK_GITLAB, id)) {
-			answer(res, 409, "duplicate", "delivery already received");
-			return;
-		}
-	}
-	if (!event) {
-		answer(res, 400, "malformed", "missing X-Gitlab-Event header");
-		return;
-	}
-	if (strcmp(event, "Push Hook") != 0) {
-		answer(res, 200, "ignored", "event is not a push");
-		return;
-	}
-	push_event(w, req, res);
+	return proof(res, token, token && token_ok(w, token), "missing X-Gitlab-Token header",
+		     "X-Gitlab-Token does not match");
 }
 
-static void gitea(struct webhook *w, const struct webhook_request *req, struct webhook_result *res)
+static int gitea_auth(struct webhook *w, const struct webhook_request *req, struct webhook_result *res)
 {
 	const char *sig = header(req, "X-Gitea-Signature");
-	const char *id = header(req, "X-Gitea-Delivery");
-	const char *event = header(req, "X-Gitea-Event");
 
-	if (!sig) {
-		answer(res, 401, "unauthorized", "missing X-Gitea-Signature header");
-		return;
-	}
-	if (!signature_ok(w, WEBHOOK_GITEA, sig, req)) {
-		answer(res, 401, "unauthorized", "X-Gitea-Signature does not match the body");
+	return proof(res, sig, sig && signature_ok(w, WEBHOOK_GITEA, sig, req), "missing X-Gitea-Signature header",
+		     "X-Gitea-Signature does not match the body");
+}
+
+/* What a provider's deliveries carry besides their proof; the answers are static text (res keeps them). */
+static const struct provider {
+	int (*auth)(struct webhook *w, const struct webhook_request *req, struct webhook_result *res);
+	const char *id_header;
+	int id_required;
+	const char *bad_id;	/* the answer to a bad id, or to a missing one when it is required */
+	const char *event_header;
+	const char *no_event;
+	const char *push;	/* the event's value for a push */
+	int ping;		/* answers GitHub's test delivery */
+} providers[WEBHOOK__COUNT] = {
+	[WEBHOOK_GITHUB] = { github_auth, "X-GitHub-Delivery", 1, "missing or bad X-GitHub-Delivery header",
+			     "X-GitHub-Event", "missing X-GitHub-Event header", "push", 1 },
+	[WEBHOOK_GITLAB] = { gitlab_auth, "X-Gitlab-Event-UUID", 0, "bad X-Gitlab-Event-UUID header",
+			     "X-Gitlab-Event", "missing X-Gitlab-Event header", "Push Hook", 0 },
+	[WEBHOOK_GITEA] = { gitea_auth, "X-Gitea-Delivery", 0, "bad X-Gitea-Delivery header", "X-Gitea-Event",
+			    "missing X-Gitea-Event header", "push", 0 },
+};
+
+/* An authenticated delivery: its id (once only), its event, and a push's refs. */
+static void deliver(struct webhook *w, const struct webhook_request *req, struct webhook_result *res)
+{
+	const struct provider *p = &providers[req->provider];
+	const char *id = header(req, p->id_header);
+	const char *event = header(req, p->event_header);
+
+	if (id ? !printable_id(id) : p->id_required) {
+		answer(res, 400, "malformed", p->bad_id);
 		return;
 	}
 	if (id) {
-		if (!printable_id(id)) {
-			answer(res, 400, "malformed", "bad X-Gitea-Delivery header");
-			return;
-		}
 		snprintf(res->delivery, sizeof(res->delivery), "%s", id);
-		if (seen_before(w, WEBHOOK_GITEA, id)) {
+		if (seen_before(w, req->provider, id)) {
 			answer(res, 409, "duplicate", "delivery already received");
 			return;
 		}
 	}
-	if (!event) {
-		answer(res, 400, "malformed", "missing X-Gitea-Event header");
-		return;
-	}
-	if (strcmp(event, "push") != 0) {
+	if (!event)
+		answer(res, 400, "malformed", p->no_event);
+	else if (p->ping && strcmp(event, "ping") == 0)
+		answer(res, 200, "ping", "pong");
+	else if (strcmp(event, p->push) != 0)
 		answer(res, 200, "ignored", "event is not a push");
-		return;
-	}
-	push_event(w, req, res);
+	else
+		push_event(w, req, res);
 }
 
 void webhook_handle(struct webhook *w, const struct webhook_request *req, struct webhook_result *res)
@@ -427,18 +398,8 @@ void webhook_handle(struct webhook *w, const struct webhook_request *req, struct
 	pthread_mutex_lock(&w->lock);
 	if (!w->secret[req->provider].data) {
 		answer(res, 404, "disabled", "no secret is configured for this provider");
-	} else {
-		switch (req->provider) {
-		case WEBHOOK_GITHUB:
-			github(w, req, res);
-			break;
-		case WEBHOOK_GITLAB:
-			gitlab(w, req, res);
-			break;
-		default:
-			gitea(w, req, res);
-			break;
-		}
+	} else if (providers[req->provider].auth(w, req, res)) {
+		deliver(w, req, res);
 	}
 	pthread_mutex_unlock(&w->lock);
 }

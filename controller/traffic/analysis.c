@@ -9,6 +9,7 @@
 #include "runtime/http_client.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
+#include "strv.h"
 #include "util.h"
 
 #define MAX_BODY (8u << 20)
@@ -16,24 +17,16 @@
 
 const char *analysis_result_name(enum analysis_result r)
 {
-	switch (r) {
-	case ANALYSIS_RUNNING:
-		return "Running";
-	case ANALYSIS_SUCCESSFUL:
-		return "Successful";
-	case ANALYSIS_FAILED:
-		return "Failed";
-	case ANALYSIS_INCONCLUSIVE:
-		return "Inconclusive";
-	}
-	return "?";
+	static const char *const names[] = { "Running", "Successful", "Failed", "Inconclusive" };
+
+	return NAME_OF(names, r, "?");
 }
 
 const char *analysis_cmp_text(enum spec_cmp op)
 {
 	static const char *const ops[] = { ">", ">=", "<", "<=", "==", "!=" };
 
-	return (unsigned)op < ARRAY_SIZE(ops) ? ops[op] : "?";
+	return NAME_OF(ops, op, "?");
 }
 
 int analysis_compare(double value, enum spec_cmp op, double ref)
@@ -163,12 +156,6 @@ static void cancel_metric(struct metric_state *ms)
 	ms->pending = 0;
 }
 
-static void set_str(char **dst, const char *src)
-{
-	free(*dst);
-	*dst = src != NULL ? xstrdup(src) : NULL;
-}
-
 static void finish_run(struct analysis_run *run)
 {
 	struct analysis_metric_report *reports = xcalloc(run->n > 0 ? run->n : 1, sizeof(*reports));
@@ -248,7 +235,7 @@ static void record(struct metric_state *ms, int have_value, double value, const 
 
 	if (r == ANALYSIS_INCONCLUSIVE) {
 		ms->tally.inconclusive++;
-		set_str(&ms->last_error, why != NULL ? why : "no data");
+		str_set(&ms->last_error, why != NULL ? why : "no data");
 	} else {
 		ms->have_value = 1;
 		ms->last_value = value;
@@ -310,7 +297,7 @@ static void scrape_complete(struct metric_state *ms)
 		char why[600];
 
 		snprintf(why, sizeof(why), "%s", ms->acc_error);
-		set_str(&ms->acc_error, NULL);
+		str_set(&ms->acc_error, NULL);
 		record(ms, 0, 0, why);
 		return;
 	}
@@ -351,11 +338,11 @@ static void scrape_done(struct http_response *resp, void *arg)
 			char why[512];
 
 			snprintf(why, sizeof(why), "scrape failed: %s", resp->result != 0 ? resp->error : "not HTTP 200");
-			set_str(&ms->acc_error, why);
+			str_set(&ms->acc_error, why);
 		} else if (analysis_scrape_sum(ms->sel, 0, resp->body.data, resp->body.len, &s0, &m0, &err) < 0 ||
 			   (analysis_selector_is_ratio(ms->sel) &&
 			    analysis_scrape_sum(ms->sel, 1, resp->body.data, resp->body.len, &s1, &m1, &err) < 0)) {
-			set_str(&ms->acc_error, error_msg(err));
+			str_set(&ms->acc_error, error_msg(err));
 			error_free(err);
 		} else {
 			ms->acc[0] += s0;
@@ -394,7 +381,7 @@ static void measure(struct metric_state *ms)
 	}
 	ms->acc[0] = ms->acc[1] = 0;
 	ms->matched = 0;
-	set_str(&ms->acc_error, NULL);
+	str_set(&ms->acc_error, NULL);
 	ms->pending = run->n_targets;
 	for (i = 0; i < run->n_targets; i++) {
 		char url[1024];
@@ -404,7 +391,7 @@ static void measure(struct metric_state *ms)
 		ms->reqs[i].req = http_client_start(run->h, &o, scrape_done, &ms->reqs[i], &err);
 		if (ms->reqs[i].req == NULL) {
 			if (ms->acc_error == NULL)
-				set_str(&ms->acc_error, error_msg(err));
+				str_set(&ms->acc_error, error_msg(err));
 			error_clear(&err);
 			ms->pending--;
 		}
@@ -433,18 +420,11 @@ void analysis_run_free(struct analysis_run *run)
 
 		if (ms->reqs != NULL)
 			cancel_metric(ms);
-		free(ms->reqs);
-		free(ms->name);
-		free(ms->url);
-		free(ms->scrape_path);
+		FREE_ALL(ms->reqs, ms->name, ms->url, ms->scrape_path, ms->acc_error, ms->last_error);
 		analysis_selector_free(ms->sel);
-		free(ms->acc_error);
-		free(ms->last_error);
 	}
 	free(run->ms);
-	for (i = 0; i < run->n_targets; i++)
-		free(run->targets[i]);
-	free((void *)run->targets);
+	strv_free_n(run->targets, run->n_targets);
 	free(run);
 }
 

@@ -13,42 +13,31 @@
 #include "runtime/log.h"
 #include "spec.h"
 #include "traffic/router_internal.h"
+#include "strv.h"
 #include "util.h"
 
 #define ROUTER_MAX_CONF (4u << 20)
 #define ROUTER_MAX_WEIGHT 1000
 
+#define ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+/* 1 when s has 1 to max characters, all of them from allowed. */
+static int chars_ok(const char *s, size_t max, const char *allowed)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return n > 0 && n <= max && strspn(s, allowed) == n;
+}
+
 static int name_ok(const char *s)
 {
-	size_t i;
-
-	if (s == NULL || s[0] == '\0' || strlen(s) > 128)
-		return 0;
-	for (i = 0; s[i] != '\0'; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-' || c == '.'))
-			return 0;
-	}
-	return 1;
+	return chars_ok(s, 128, ALNUM "_-.");
 }
 
 /* An IPv4 literal, a hostname or a bracketed IPv6 literal: nothing NGINX would read as syntax. */
 static int addr_ok(const char *s)
 {
-	size_t i;
-
-	if (s == NULL || s[0] == '\0' || strlen(s) > 255)
-		return 0;
-	for (i = 0; s[i] != '\0'; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '.' || c == ':' || c == '[' || c == ']'))
-			return 0;
-	}
-	return 1;
+	return chars_ok(s, 255, ALNUM "-.:[]");
 }
 
 static int check_service(const struct router_service *s, size_t idx, struct error **err)
@@ -361,9 +350,9 @@ struct router *router_new(const struct router_config *c, struct error **err)
 	r->config_path = xstrdup(c->config_path);
 	r->listen_address = xstrdup(c->listen_address != NULL ? c->listen_address : "127.0.0.1");
 	r->nginx = xstrdup(c->nginx != NULL ? c->nginx : "nginx");
-	r->pid_file = c->pid_file != NULL ? xstrdup(c->pid_file) : NULL;
+	r->pid_file = xstrdup_or_null(c->pid_file);
 	r->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 10000;
-	r->error_log = c->error_log != NULL ? xstrdup(c->error_log) : NULL;
+	r->error_log = xstrdup_or_null(c->error_log);
 	if (c->reload_argv != NULL) {
 		size_t n = c->n_reload_argv, i;
 
@@ -411,17 +400,8 @@ void router_free(struct router *r)
 	for (i = 0; i < r->n_services; i++)
 		service_free_fields(&r->services[i]);
 	free(r->services);
-	if (r->reload_argv != NULL) {
-		for (i = 0; r->reload_argv[i] != NULL; i++)
-			free(r->reload_argv[i]);
-		free((void *)r->reload_argv);
-	}
-	free(r->config_path);
-	free(r->listen_address);
-	free(r->nginx);
-	free(r->pid_file);
-	free(r->error_log);
-	free(r->current);
+	strv_free(r->reload_argv);
+	FREE_ALL(r->config_path, r->listen_address, r->nginx, r->pid_file, r->error_log, r->current);
 	router_nginx_release(r);
 	free(r);
 }

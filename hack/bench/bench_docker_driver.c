@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 	int64_t t0;
 	char filter[256], name[128];
 	const char *filters[] = { filter, NULL };
-	struct docker_label label = { NULL, NULL };
+	struct kv label = { NULL, NULL };
 	char *eq;
 
 	if (argc != 7 || parse_long(argv[1], 1, 100000, &nread) < 0 || parse_long(argv[2], 1, 1000, &ncreate) < 0) {

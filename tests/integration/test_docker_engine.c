@@ -127,7 +127,7 @@ static void image_inspect_names_missing_image(void **state)
 	assert_int_equal(w.result.status, DOCKER_OK);
 	assert_int_equal(w.result.n_objects, 1);
 	assert_true(str_has_prefix(w.result.objects[0].id, "sha256:"));
-	assert_string_equal(docker_label_get(w.result.objects[0].labels, w.result.objects[0].n_labels,
+	assert_string_equal(kv_get(w.result.objects[0].labels, w.result.objects[0].n_labels,
 					     "auriga.test.image"), "sleeper");
 	docker_result_release(&w.result);
 	SYNC(w, docker_image_inspect(D, DOCKER_OBSERVE, "auriga-no-such-image:v9", docker_waiter_done, &w, NULL));
@@ -214,7 +214,7 @@ static void observer_hears_every_call(void **state)
 static void networks_and_volumes(void **state)
 {
 	struct docker_waiter w;
-	struct docker_label labels[] = { { "auriga.test.run", run_value } };
+	struct kv labels[] = { { "auriga.test.run", run_value } };
 	const char *f[] = { run_label, NULL };
 	char name[96];
 
@@ -230,7 +230,7 @@ static void networks_and_volumes(void **state)
 	assert_int_equal(w.result.status, DOCKER_OK);
 	assert_int_equal(w.result.n_objects, 1);
 	assert_string_equal(w.result.objects[0].name, name);
-	assert_string_equal(docker_label_get(w.result.objects[0].labels, w.result.objects[0].n_labels,
+	assert_string_equal(kv_get(w.result.objects[0].labels, w.result.objects[0].n_labels,
 					     "auriga.test.run"), run_value);
 	docker_result_release(&w.result);
 
@@ -261,7 +261,7 @@ static int find_env(json_t *inspect, const char *want)
 static void container_lifecycle(void **state)
 {
 	struct docker_waiter w;
-	struct docker_label labels[] = { { "auriga.test.run", run_value }, { "auriga.io/deployment", "web" } };
+	struct kv labels[] = { { "auriga.test.run", run_value }, { "auriga.io/deployment", "web" } };
 	struct docker_port ports[] = { { 8080, "tcp", "127.0.0.1", 0 } };
 	char vol[96], net[96], name[96], renamed[96], id[80];
 	struct docker_mount mounts[] = { { vol, "/data", 0, 0 } };
@@ -317,7 +317,7 @@ static void container_lifecycle(void **state)
 	assert_string_equal(w.result.container.image, IMAGE);
 	assert_string_equal(w.result.container.status, "created");
 	assert_false(w.result.container.running);
-	assert_string_equal(docker_label_get(w.result.container.labels, w.result.container.n_labels,
+	assert_string_equal(kv_get(w.result.container.labels, w.result.container.n_labels,
 					     "auriga.io/deployment"), "web");
 	assert_true(find_env(w.result.json, "GREETING=hello"));
 	host = json_object_get(w.result.json, "HostConfig");
@@ -437,10 +437,10 @@ static void on_event(const struct docker_event *ev, void *arg)
 		s->start++;
 	if (strcmp(ev->action, "die") == 0) {
 		s->die++;
-		code = docker_label_get(ev->attributes, ev->n_attributes, "exitCode");
+		code = kv_get(ev->attributes, ev->n_attributes, "exitCode");
 		s->exit_code = code ? strtol(code, NULL, 10) : -1;
 		assert_true(ev->time_ns > 1000000000LL * 1600000000LL);
-		assert_string_equal(docker_label_get(ev->attributes, ev->n_attributes, "auriga.test.run"), run_value);
+		assert_string_equal(kv_get(ev->attributes, ev->n_attributes, "auriga.test.run"), run_value);
 	}
 }
 
@@ -457,7 +457,7 @@ static void on_stream(int connected, enum docker_status st, const char *msg, voi
 static void events_see_container_die(void **state)
 {
 	struct docker_waiter w;
-	struct docker_label labels[] = { { "auriga.test.run", run_value } };
+	struct kv labels[] = { { "auriga.test.run", run_value } };
 	char name[96];
 	struct docker_create_spec spec = { 0 };
 	const char *f[] = { run_label, "type=container", NULL };

@@ -380,7 +380,7 @@ struct evs {
 static void on_ev(const struct docker_event *ev, void *arg)
 {
 	struct evs *e = arg;
-	const char *n = docker_label_get(ev->attributes, ev->n_attributes, "n");
+	const char *n = kv_get(ev->attributes, ev->n_attributes, "n");
 
 	if (e->n + 1 < (int)sizeof(e->seen) && n)
 		e->seen[e->n++] = n[0];

@@ -98,7 +98,7 @@ static void parses_a_die_event(void **state)
 			   "\"time\":1700000000,\"timeNano\":1700000000123456789}";
 	json_t *root = json_loads(text, 0, NULL);
 	struct docker_event ev;
-	struct docker_label *attrs;
+	struct kv *attrs;
 
 	(void)state;
 	assert_int_equal(docker_event_parse(root, &ev, &attrs, NULL), 0);
@@ -107,8 +107,8 @@ static void parses_a_die_event(void **state)
 	assert_string_equal(ev.id, "abc");
 	assert_int_equal(ev.time_ns, 1700000000123456789LL);
 	assert_int_equal(ev.n_attributes, 3);
-	assert_string_equal(docker_label_get(ev.attributes, ev.n_attributes, "exitCode"), "137");
-	assert_string_equal(docker_label_get(ev.attributes, ev.n_attributes, "auriga.io/managed-by"), "prod");
+	assert_string_equal(kv_get(ev.attributes, ev.n_attributes, "exitCode"), "137");
+	assert_string_equal(kv_get(ev.attributes, ev.n_attributes, "auriga.io/managed-by"), "prod");
 	free(attrs);
 	json_decref(root);
 }
@@ -127,7 +127,7 @@ static void rejects_malformed_events(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		json_t *root = json_loads(bad[i], 0, NULL);
 		struct docker_event ev;
-		struct docker_label *attrs;
+		struct kv *attrs;
 		struct error *err = NULL;
 
 		assert_non_null(root);
@@ -162,7 +162,7 @@ static void create_body_has_every_field(void **state)
 	const char *ep[] = { "/node", NULL };
 	const char *aliases[] = { "web", NULL };
 	const char *test[] = { "CMD", "/node", "check", NULL };
-	struct docker_label labels[] = { { "auriga.io/managed-by", "prod" } };
+	struct kv labels[] = { { "auriga.io/managed-by", "prod" } };
 	struct docker_port ports[] = { { 9003, NULL, "127.0.0.1", 19003 }, { 53, "udp", NULL, 0 } };
 	struct docker_mount mounts[] = { { "chain-0", "/data", 0, 0 }, { "/etc/cfg", "/cfg", 1, 1 } };
 	struct docker_healthcheck hc = { test, 10000, 5000, 60000, 3 };

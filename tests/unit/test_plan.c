@@ -256,7 +256,7 @@ static void no_changes_text(void **state)
 static void template_diff_lists_changed_fields(void **state)
 {
 	struct spec_container a, b;
-	struct spec_kv env_a[] = { { (char *)"A", (char *)"1" } }, env_b[] = { { (char *)"A", (char *)"2" } };
+	struct kv env_a[] = { { (char *)"A", (char *)"1" } }, env_b[] = { { (char *)"A", (char *)"2" } };
 	struct desired_tmpl ta, tb;
 	char **lines = NULL;
 	size_t n = 0, i;

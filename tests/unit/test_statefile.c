@@ -22,7 +22,7 @@ static void tmpl_of(struct desired_tmpl *t, const char *image)
 	struct spec_container c;
 	struct spec_port port = { (char *)"http", 9003, 20000, NULL, SPEC_PROTO_TCP };
 	struct spec_volume vol = { (char *)"chain", (char *)"/data", NULL, 1, 0 };
-	struct spec_kv env[] = { { (char *)"NODE_TYPE", (char *)"validator" } };
+	struct kv env[] = { { (char *)"NODE_TYPE", (char *)"validator" } };
 
 	memset(&c, 0, sizeof(c));
 	c.image = (char *)image;

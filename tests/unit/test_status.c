@@ -80,6 +80,63 @@ static void note_round_trip(void **state)
 	status_release(&s);
 }
 
+/* Every field a note can carry lands in its own place: each holds a value no other field has. */
+static void parse_every_field(void **state)
+{
+	static const char note[] =
+		"auriga: Degraded 2/3 ready\n\n"
+		"commit: c0ffee\nphase: Degraded\nsummary: sum\nobservedAt: 2026-01-01T00:00:01.000Z\n"
+		"source: {lastError: src-err, later: ignored}\n"
+		"unknownKey: skipped\n"
+		"deployments:\n"
+		"  d1:\n"
+		"    role: validator\n    phase: RolledBack\n    revision: abcdef\n"
+		"    desired: 11\n    ready: 12\n    updated: 13\n    available: 14\n    restarts: 15\n"
+		"    strategy: Canary\n    step: stepping\n    lastError: oops\n"
+		"    startedAt: 2026-01-01T00:00:02.000Z\n    finishedAt: 2026-01-01T00:00:03.000Z\n"
+		"    conditions:\n"
+		"      - {type: Available, status: \"False\", reason: Why, message: msg,"
+		" lastTransitionTime: 2026-01-01T00:00:04.000Z}\n";
+	struct fleet_status s;
+	struct error *err = NULL;
+	const struct status_deployment *d;
+	const struct status_condition *c;
+	int64_t t0 = 0;
+
+	(void)state;
+	assert_int_equal(status_parse_time("2026-01-01T00:00:00.000Z", &t0), 0);
+	assert_int_equal(status_parse_note(&s, note, strlen(note), &err), 0);
+	assert_string_equal(s.commit, "c0ffee");
+	assert_int_equal(s.phase, STATUS_DEGRADED);
+	assert_string_equal(s.summary, "sum");
+	assert_int_equal(s.observed_at, t0 + 1000);
+	assert_string_equal(s.source_error, "src-err");
+	assert_int_equal(s.ndeployments, 1);
+	d = &s.deployments[0];
+	assert_string_equal(d->name, "d1");
+	assert_string_equal(d->role, "validator");
+	assert_int_equal(d->phase, STATUS_ROLLEDBACK);
+	assert_string_equal(d->revision, "abcdef");
+	assert_int_equal(d->desired, 11);
+	assert_int_equal(d->ready, 12);
+	assert_int_equal(d->updated, 13);
+	assert_int_equal(d->available, 14);
+	assert_int_equal(d->restarts, 15);
+	assert_string_equal(d->strategy, "Canary");
+	assert_string_equal(d->step, "stepping");
+	assert_string_equal(d->last_error, "oops");
+	assert_int_equal(d->started_at, t0 + 2000);
+	assert_int_equal(d->finished_at, t0 + 3000);
+	assert_int_equal(d->nconditions, 1);
+	c = &d->conditions[0];
+	assert_string_equal(c->type, "Available");
+	assert_string_equal(c->status, "False");
+	assert_string_equal(c->reason, "Why");
+	assert_string_equal(c->message, "msg");
+	assert_int_equal(c->last_transition, t0 + 4000);
+	status_release(&s);
+}
+
 static void parse_errors(void **state)
 {
 	struct fleet_status s;
@@ -235,6 +292,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(note_round_trip),
 		cmocka_unit_test(parse_errors),
+		cmocka_unit_test(parse_every_field),
 		cmocka_unit_test(hostile_notes),
 		cmocka_unit_test(json_form),
 		cmocka_unit_test(times),

@@ -300,6 +300,71 @@ static void test_unconfigured_and_files(void **state)
 	error_clear(&e);
 }
 
+/* Each provider's answers word for word: its proof, its delivery id, its event. */
+static void test_answers_by_provider(void **state)
+{
+	const char *body = "{\"ref\":\"refs/heads/main\"}";
+	static char gh_sig[80], gitea_sig[80];
+	static const struct {
+		const char *desc;
+		enum webhook_provider p;
+		struct hdrs h;
+		int status;
+		const char *outcome;
+		const char *reason;
+	} rows[] = {
+		{ "gitlab without a token", WEBHOOK_GITLAB, { { "X-Gitlab-Event", "Push Hook" } }, 401, "unauthorized",
+		  "missing X-Gitlab-Token header" },
+		{ "gitlab, wrong token", WEBHOOK_GITLAB, { { "X-Gitlab-Token", "nope" } }, 401, "unauthorized",
+		  "X-Gitlab-Token does not match" },
+		{ "gitlab, bad id", WEBHOOK_GITLAB, { { "X-Gitlab-Token", "tok", "X-Gitlab-Event-UUID", "a\tb" } }, 400,
+		  "malformed", "bad X-Gitlab-Event-UUID header" },
+		{ "gitlab without an event", WEBHOOK_GITLAB, { { "X-Gitlab-Token", "tok" } }, 400, "malformed",
+		  "missing X-Gitlab-Event header" },
+		{ "gitlab, a tag", WEBHOOK_GITLAB, { { "X-Gitlab-Token", "tok", "X-Gitlab-Event", "Tag Push Hook" } }, 200,
+		  "ignored", "event is not a push" },
+		{ "gitea without a signature", WEBHOOK_GITEA, { { "X-Gitea-Event", "push" } }, 401, "unauthorized",
+		  "missing X-Gitea-Signature header" },
+		{ "gitea, wrong signature", WEBHOOK_GITEA, { { "X-Gitea-Signature", "00" } }, 401, "unauthorized",
+		  "X-Gitea-Signature does not match the body" },
+		{ "gitea, bad id", WEBHOOK_GITEA, { { "X-Gitea-Signature", gitea_sig, "X-Gitea-Delivery", "a b" } }, 400,
+		  "malformed", "bad X-Gitea-Delivery header" },
+		{ "gitea without an event", WEBHOOK_GITEA, { { "X-Gitea-Signature", gitea_sig } }, 400, "malformed",
+		  "missing X-Gitea-Event header" },
+		{ "gitea, a ping is no push", WEBHOOK_GITEA, { { "X-Gitea-Signature", gitea_sig, "X-Gitea-Event", "ping" } },
+		  200, "ignored", "event is not a push" },
+		{ "github without a delivery id", WEBHOOK_GITHUB, { { "X-Hub-Signature-256", gh_sig, "X-GitHub-Event", "push" } },
+		  400, "malformed", "missing or bad X-GitHub-Delivery header" },
+		{ "github without an event", WEBHOOK_GITHUB, { { "X-Hub-Signature-256", gh_sig, "X-GitHub-Delivery", "g-1" } },
+		  400, "malformed", "missing X-GitHub-Event header" },
+		{ "github ping", WEBHOOK_GITHUB,
+		  { { "X-Hub-Signature-256", gh_sig, "X-GitHub-Delivery", "g-2", "X-GitHub-Event", "ping" } }, 200, "ping",
+		  "pong" },
+		{ "github, SHA-1 only", WEBHOOK_GITHUB, { { "X-Hub-Signature", "sha1=00" } }, 401, "unauthorized",
+		  "only an X-Hub-Signature (SHA-1) header: X-Hub-Signature-256 is required" },
+	};
+	struct webhook *w = new_hook();
+	char hex[65];
+	size_t i;
+
+	(void)state;
+	webhook_hmac_sha256_hex(SECRET, strlen(SECRET), body, strlen(body), hex);
+	snprintf(gh_sig, sizeof(gh_sig), "sha256=%s", hex);
+	snprintf(gitea_sig, sizeof(gitea_sig), "%s", hex);
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct hdrs h = rows[i].h;
+		struct webhook_result res;
+
+		deliver(w, rows[i].p, &h, body, &res);
+		print_message("# %s: %d %s %s\n", rows[i].desc, res.status, res.outcome, res.reason);
+		assert_int_equal(res.status, rows[i].status);
+		assert_string_equal(res.outcome, rows[i].outcome);
+		assert_string_equal(res.reason, rows[i].reason);
+		assert_false(res.trigger);
+	}
+	webhook_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_gitlab),
 		cmocka_unit_test(test_gitea),
 		cmocka_unit_test(test_unconfigured_and_files),
+		cmocka_unit_test(test_answers_by_provider),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
