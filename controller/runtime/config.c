@@ -126,6 +126,10 @@ static const struct config_spec table[CFG__COUNT] = {
 				   CFG_RESTART,
 				   "NGINX's error log: when NGINX does not serve a router change in time, the error it "
 				   "wrote there is quoted in the status." },
+	[CFG_ALLOW_NON_FAST_FORWARD] = { "allow-non-fast-forward", CFGT_BOOL, "false", 0, 0, NULL,
+					 "AURIGA_ALLOW_NON_FAST_FORWARD", NULL, 0,
+					 "With allowed-signers set, also take a branch head that does not descend from "
+					 "the last one taken (a force push); refused otherwise." },
 };
 
 struct value {

@@ -71,7 +71,7 @@ race() {
 			for i in $(seq 0 11); do
 				# Writer a annotates even commits, b odd ones, and both the last commit.
 				if [ $((i % 2)) -eq $([ $w = a ] && echo 0 || echo 1) ] || [ "$i" -eq 11 ]; then
-					obs=$([ $w = a ] && echo 1000000000000 || echo 2000000000000)
+					obs=$([ $w = a ] && echo 1000000000000 || echo 1500000000000)
 					"$A" source --repo "$url" --state-dir "$T/race-$tag-$w" --notes-ref "refs/notes/$tag" \
 						note --push --phase Healthy --summary "$w" --observed-at "$obs" \
 						--deployment x=Healthy,1,1 "${commits[$i]}" || echo "writer $w failed on $i"
@@ -106,5 +106,49 @@ if wait_for 15 bash -c "exec 3<>/dev/tcp/127.0.0.1/$GPORT"; then
 else
 	fail "git daemon did not start"
 fi
+
+# A note pushed by anyone from year 9999 on a commit the controller annotated: the controller's
+# next note on that commit replaces it on the remote (the time a note claims decides nothing).
+"$A" source --repo "file://$BARE" --state-dir "$T/hostile" fetch >/dev/null
+"$A" source --repo "file://$BARE" --state-dir "$T/hostile" --notes-ref refs/notes/race-file note --push \
+	--phase Failed --summary forged --observed-at 253402300799000 --deployment x=Failed,0,1 "${commits[4]}" ||
+	fail "the forged note is pushed"
+expect_eq "the forged note from year 9999 is on the remote" "auriga: Failed 0/1 ready, forged" \
+	"$(g notes --ref=race-file show "${commits[4]}" | sed -n 1p)"
+"$A" source --repo "file://$BARE" --state-dir "$T/race-file-a" --notes-ref refs/notes/race-file note --push \
+	--phase Healthy --summary again --observed-at 1700000000000 --deployment x=Healthy,1,1 "${commits[4]}"
+expect_eq "the controller's next note on that commit replaces the one from year 9999" \
+	"auriga: Healthy 1/1 ready, again" "$(g notes --ref=race-file show "${commits[4]}" | sed -n 1p)"
+
+# Signature checking on: a force push back to an older, validly signed commit is refused (the
+# mirror keeps the head it had) unless the operator allows non-fast-forward moves; a key outside
+# its valid-before window is refused.
+SIG=$T/signed.git
+SW=$T/signed-work
+ssh-keygen -q -t ed25519 -N '' -C ci -f "$T/ci-key"
+echo "ci@example namespaces=\"git\" $(cut -d' ' -f1,2 "$T/ci-key.pub")" >"$T/allowed"
+echo "ci@example valid-before=\"20200101Z\" $(cut -d' ' -f1,2 "$T/ci-key.pub")" >"$T/allowed-expired"
+git init -q -b main "$SW"
+for i in 1 2; do
+	echo "n: $i" >"$SW/a.yaml"
+	git -C "$SW" add -A
+	git -C "$SW" -c gpg.format=ssh -c user.signingkey="$T/ci-key" commit -q -S -m "signed $i"
+done
+git init -q --bare "$SIG"
+git -C "$SW" push -q "$SIG" main
+old=$(git -C "$SW" rev-parse HEAD~1)
+new=$(git -C "$SW" rev-parse HEAD)
+sfetch() { "$A" source --repo "file://$SIG" --state-dir "$T/st-signed" --allowed-signers "$T/allowed" "$@" fetch 2>&1; }
+expect_match "the signed head is taken" "^commit $new changed 1 forced 0 signer ci@example" "$(sfetch)"
+git -C "$SIG" update-ref refs/heads/main "$old"
+out=$(sfetch)
+expect_match "a force push to an older signed commit is refused" \
+	"moved from ${new:0:12} to ${old:0:12}, which does not descend from it: a non-fast-forward move is refused" "$out"
+expect_eq "the refused fetch exits 1" 1 "$(sfetch >/dev/null; echo $?)"
+expect_eq "the mirror keeps the head it had" "$new" "$(git -C "$T/st-signed/mirror.git" rev-parse refs/heads/main)"
+expect_match "allow-non-fast-forward takes it" "^commit $old changed 1 forced 1 signer ci@example" \
+	"$(sfetch --allow-non-fast-forward)"
+out=$("$A" source --repo "file://$SIG" --state-dir "$T/st-expired" --allowed-signers "$T/allowed-expired" fetch 2>&1)
+expect_match "a key past its valid-before is refused" "is not valid at .*\(valid-before 2020-01-01T00:00:00Z\)" "$out"
 
 done_testing
