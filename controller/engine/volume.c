@@ -167,8 +167,6 @@ int volume_ensure(struct docker *d, enum docker_kind k, const struct volume_want
 		  void *arg, struct error **err)
 {
 	struct vol_ensure *ve;
-	const char *filters[2];
-	struct buf f;
 	size_t i;
 	int rc = 0;
 
@@ -193,6 +191,9 @@ int volume_ensure(struct docker *d, enum docker_kind k, const struct volume_want
 	if (ve->legacy == NULL) {
 		rc = docker_volume_create(d, k, ve->name, ve->labels, ve->n_labels, ve_created, ve, err);
 	} else {
+		const char *filters[2];
+		struct buf f;
+
 		buf_init(&f, 1024);
 		(void)buf_printf(&f, "name=%s", ve->legacy);
 		filters[0] = f.data;

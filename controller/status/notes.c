@@ -273,7 +273,7 @@ static int notes_write_changed(git_repository *repo, const char *notes_ref, cons
 	char *old = NULL;
 	int same = 0;
 
-	if (notes_read(repo, notes_ref, commit_hex, &old, NULL) == 0)
+	if (notes_read(repo, notes_ref, commit_hex, &old, NULL) == 0 && old != NULL)
 		same = strcmp(old, text) == 0;
 	free(old);
 	if (same)
