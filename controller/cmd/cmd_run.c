@@ -288,12 +288,15 @@ static void on_report(void *arg, struct gitsrc_report *r)
 		/* A head the source's checks refuse (its signature, a non-fast-forward move): the engine stays. */
 		log_error(COMPONENT, "the branch head is refused", "error", error_msg(r->err), (char *)NULL);
 		auriga_metrics_error(metrics_of(dm), "git-refused");
+		engine_set_git_error(dm->engine, error_msg(r->err));
+		engine_kick(dm->engine);
 		goto out;
 	}
 	if (!r->ok) {
 		log_warn(COMPONENT, "fetch failed", "error", error_msg(r->err), (char *)NULL);
 		goto out;
 	}
+	engine_set_git_error(dm->engine, NULL);
 	if (dm->loaded && dm->commit && strcmp(dm->commit, r->fetch.commit) == 0)
 		goto out;
 	/* A snapshot that does not load keeps the engine on the last good one (and prune off it). */

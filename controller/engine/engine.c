@@ -582,5 +582,12 @@ void engine_free(struct engine *e)
 	free(e->instance);
 	free(e->commit);
 	free(e->list_error);
+	free(e->git_error);
 	free(e);
+}
+
+void engine_set_git_error(struct engine *e, const char *msg)
+{
+	free(e->git_error);
+	e->git_error = msg && *msg ? xstrdup(msg) : NULL;
 }

@@ -130,7 +130,7 @@ echo "ci@example namespaces=\"git\" $(cut -d' ' -f1,2 "$T/ci-key.pub")" >"$T/all
 echo "ci@example valid-before=\"20200101Z\" $(cut -d' ' -f1,2 "$T/ci-key.pub")" >"$T/allowed-expired"
 git init -q -b main "$SW"
 for i in 1 2; do
-	echo "n: $i" >"$SW/a.yaml"
+	printf 'apiVersion: auriga.io/v1\nkind: Cluster\nmetadata: {name: signed-%s}\nspec: {}\n' "$i" >"$SW/cluster.yaml"
 	git -C "$SW" add -A
 	git -C "$SW" -c gpg.format=ssh -c user.signingkey="$T/ci-key" commit -q -S -m "signed $i"
 done
@@ -150,5 +150,33 @@ expect_match "allow-non-fast-forward takes it" "^commit $old changed 1 forced 1 
 	"$(sfetch --allow-non-fast-forward)"
 out=$("$A" source --repo "file://$SIG" --state-dir "$T/st-expired" --allowed-signers "$T/allowed-expired" fetch 2>&1)
 expect_match "a key past its valid-before is refused" "is not valid at .*\(valid-before 2020-01-01T00:00:00Z\)" "$out"
+
+# The daemon: the refusal is in the status (source.lastError, also in the note on the commit it
+# stays on), the log and auriga_errors_total{kind="git-refused"}.
+git -C "$SIG" update-ref refs/heads/main "$new"
+port=$(free_port)
+"$A" run --repo "file://$SIG" --state-dir "$T/st-daemon" --instance "it-hostile-$$" --extra-labels "$TEST_LABEL" \
+	--allowed-signers "$T/allowed" --listen "127.0.0.1:$port" --poll-interval 1s >"$T/daemon.log" 2>&1 &
+dpid=$!
+on_exit "kill -TERM $dpid 2>/dev/null; wait $dpid 2>/dev/null"
+status_json() { curl -sf --max-time 5 "http://127.0.0.1:$port/api/v1/status"; }
+status_field() { status_json | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+v = d
+for k in sys.argv[1].split("."):
+    v = v.get(k, {}) if isinstance(v, dict) else {}
+print(v if isinstance(v, str) else "")' "$1"; }
+field_is() { [ "$(status_field "$1")" = "$2" ]; }
+field_has() { [[ $(status_field "$1") == *"$2"* ]]; }
+check "the daemon takes the signed head" wait_for 60 field_is commit "$new"
+git -C "$SIG" update-ref refs/heads/main "$old"
+check "the daemon's status says the force push is refused" \
+	wait_for 60 field_has source.lastError "git: 'refs/heads/main' of 'file://$SIG' moved from ${new:0:12} to ${old:0:12}"
+expect_eq "and it stays on the head it had" "$new" "$(status_field commit)"
+check "the log says so" wait_for 10 grep -q 'msg="the branch head is refused".*non-fast-forward move is refused' "$T/daemon.log"
+gitrefused() { curl -sf --max-time 5 "http://127.0.0.1:$port/metrics" | grep -q '^auriga_errors_total{kind="git-refused"} [1-9]'; }
+check "auriga_errors_total counts it" wait_for 10 gitrefused
+note_says() { git -C "$SIG" notes --ref=auriga show "$new" 2>/dev/null | grep -q "non-fast-forward move is refused"; }
+check "the note on the commit it stays on says so" wait_for 60 note_says
 
 done_testing
