@@ -319,10 +319,19 @@ static void on_report(void *arg, struct gitsrc_report *r)
 		goto out;
 	}
 	auriga_metrics_git_fetch(metrics_of(dm), (double)r->duration_ms / 1000.0, r->ok);
+	if (!r->ok && error_code(r->err) == ERR_REFUSED) {
+		/* A head the source's checks refuse (its signature, a non-fast-forward move): the engine stays. */
+		log_error(COMPONENT, "the branch head is refused", "error", error_msg(r->err), (char *)NULL);
+		auriga_metrics_error(metrics_of(dm), "git-refused");
+		engine_set_git_error(dm->engine, error_msg(r->err));
+		engine_kick(dm->engine);
+		goto out;
+	}
 	if (!r->ok) {
 		log_warn(COMPONENT, "fetch failed", "error", error_msg(r->err), (char *)NULL);
 		goto out;
 	}
+	engine_set_git_error(dm->engine, NULL);
 	if (dm->loaded && dm->commit && strcmp(dm->commit, r->fetch.commit) == 0)
 		goto out;
 	if (dm->refused && strcmp(dm->refused, r->fetch.commit) == 0)
@@ -505,6 +514,7 @@ static void gitsrc_config_from(struct gitsrc_config *g, const struct config *cfg
 		g->known_hosts = config_str(cfg, CFG_KNOWN_HOSTS);
 	if (config_str(cfg, CFG_ALLOWED_SIGNERS)[0])
 		g->allowed_signers = config_str(cfg, CFG_ALLOWED_SIGNERS);
+	g->allow_non_fast_forward = config_bool(cfg, CFG_ALLOW_NON_FAST_FORWARD);
 	if (config_str(cfg, CFG_CA_BUNDLE)[0])
 		g->ca_bundle = config_str(cfg, CFG_CA_BUNDLE);
 	if (config_str(cfg, CFG_HTTPS_TOKEN)[0])

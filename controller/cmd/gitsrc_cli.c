@@ -98,6 +98,9 @@ int gitsrc_cli_opt(struct gitsrc_cli *c, int opt, const char *arg, struct error 
 			return error_set(err, ERR_INVALID, "--notes-ref '%s': must start with refs/notes/", arg);
 		c->notes_ref = arg;
 		break;
+	case GITSRC_OPT_ALLOW_NON_FF:
+		c->cfg.allow_non_fast_forward = 1;
+		break;
 	case GITSRC_OPT_TIMEOUT:
 		if (parse_long(arg, 1, 3600, &n) < 0)
 			return error_set(err, ERR_INVALID, "--timeout '%s': expected seconds in [1, 3600]", arg);

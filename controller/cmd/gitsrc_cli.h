@@ -20,6 +20,7 @@ enum {
 	GITSRC_OPT_ALLOWED_SIGNERS,
 	GITSRC_OPT_NOTES_REF,
 	GITSRC_OPT_TIMEOUT,
+	GITSRC_OPT_ALLOW_NON_FF,
 };
 
 #define GITSRC_CLI_LONGOPTS                                                         \
@@ -34,7 +35,8 @@ enum {
 	{ "ca-bundle", required_argument, NULL, GITSRC_OPT_CA_BUNDLE },              \
 	{ "allowed-signers", required_argument, NULL, GITSRC_OPT_ALLOWED_SIGNERS },  \
 	{ "notes-ref", required_argument, NULL, GITSRC_OPT_NOTES_REF },              \
-	{ "timeout", required_argument, NULL, GITSRC_OPT_TIMEOUT }
+	{ "timeout", required_argument, NULL, GITSRC_OPT_TIMEOUT },                  \
+	{ "allow-non-fast-forward", no_argument, NULL, GITSRC_OPT_ALLOW_NON_FF }
 
 #define GITSRC_CLI_HELP                                                                      \
 	"  --repo URL|PATH            the specs repo (default: the current directory)\n"        \
@@ -46,6 +48,7 @@ enum {
 	"  --https-password-file FILE HTTPS password or token, read from a file\n"              \
 	"  --ca-bundle FILE           CA certificates to trust for HTTPS\n"                     \
 	"  --allowed-signers FILE     accept only commits signed by these SSH keys\n"           \
+	"  --allow-non-fast-forward   with --allowed-signers, also take a force-pushed head\n"   \
 	"  --notes-ref REF            the notes ref (default refs/notes/auriga)\n"              \
 	"  --timeout SECONDS          network deadline per operation (default 60)\n"
 

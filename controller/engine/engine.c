@@ -565,6 +565,12 @@ void engine_free(struct engine *e)
 	if (e->set)
 		spec_set_free(e->set);
 	strv_free_n(e->extra, e->n_extra);
-	FREE_ALL(e->filter, e->instance, e->commit, e->list_error, e->phases);
+	FREE_ALL(e->filter, e->instance, e->commit, e->list_error, e->phases, e->git_error);
 	free(e);
+}
+
+void engine_set_git_error(struct engine *e, const char *msg)
+{
+	free(e->git_error);
+	e->git_error = msg && *msg ? xstrdup(msg) : NULL;
 }

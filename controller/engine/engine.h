@@ -61,6 +61,13 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 void engine_free(struct engine *e);
 
 /*
+ * What the Git source refuses of the branch head (a signature, a
+ * non-fast-forward move), shown as the status's source error ("git: ...")
+ * from the next pass on; NULL or "" clears it.
+ */
+void engine_set_git_error(struct engine *e, const char *msg);
+
+/*
  * Replaces the spec set (the engine owns set from now on; it must be
  * finished with no diags) and the commit it came from ("" for a folder),
  * and runs a pass soon. A new commit lets failed revisions be tried again.

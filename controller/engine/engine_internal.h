@@ -103,6 +103,7 @@ struct engine {
 	enum engine_outcome outcome;
 	struct fleet_status status;
 	char *list_error;
+	char *git_error;	/* the source's refusal of the branch head (engine_set_git_error), or NULL */
 	struct docker_watch *watch;
 	struct engine_traffic *traffic;	/* blue-green and canary releases */
 	int64_t born_wall_ms;	/* wall clock when the engine was made */

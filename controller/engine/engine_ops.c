@@ -6,6 +6,7 @@
 #include "engine/engine_internal.h"
 #include "engine/network.h"
 #include "policy.h"
+#include "engine/volume.h"
 #include "runtime/log.h"
 #include "kv.h"
 #include "util.h"
@@ -85,7 +86,7 @@ static void op_created(struct docker_result *r, void *arg)
 	op_do_start(op, r->id);
 }
 
-static void op_next_volume(struct docker_result *r, void *arg);
+static void op_volume_done(int ok, const char *name, const char *msg, void *arg);
 static void op_network_done(enum network_outcome o, const char *msg, void *arg);
 
 static void op_create_step(struct eng_op *op)
@@ -104,9 +105,18 @@ static void op_create_step(struct eng_op *op)
 				    op_network_done, op, &err);
 		kv_free(nl, nn);
 	} else if (op->create.volume_names[op->vol] != NULL) {
-		rc = docker_volume_create(op->e->docker, DOCKER_ROLLOUT, op->create.volume_names[op->vol],
-					  op->vlabels, op->n_vlabels, op_next_volume, op, &err);
-		op->vol++;
+		struct volume_want w = {
+			.name = op->create.volume_names[op->vol],
+			.legacy = op->create.volume_legacy[op->vol],
+			.instance = op->e->instance,
+			.deployment = op->deployment,
+			.ordinal = op->create.volume_per_replica[op->vol] ? op->create.ordinal_text : NULL,
+			.labels = op->vlabels,
+			.n_labels = op->n_vlabels,
+		};
+
+		/* Ours or refused (volume.c): a volume auriga does not own is never mounted. */
+		rc = volume_ensure(op->e->docker, DOCKER_ROLLOUT, &w, op_volume_done, op, &err);
 	} else {
 		rc = docker_container_create(op->e->docker, DOCKER_ROLLOUT, &op->create.spec, op_created, op, &err);
 	}
@@ -150,14 +160,25 @@ static void op_network_done(enum network_outcome o, const char *msg, void *arg)
 	op_create_step(op);
 }
 
-static void op_next_volume(struct docker_result *r, void *arg)
+static void op_volume_done(int ok, const char *name, const char *msg, void *arg)
 {
 	struct eng_op *op = arg;
+	size_t i;
 
-	if (!docker_status_ok(r->status)) {
-		op_end(op, r, "create a volume for");
+	if (!ok) {
+		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
+
+		log_warn(COMPONENT, "operation failed", "deployment", op->deployment, "error", msg, (char *)NULL);
+		engine_set_str(&ed->last_error, msg);
+		op_end(op, NULL, "create");
 		return;
 	}
+	/* A volume adopted under its earlier name is mounted by that name. */
+	for (i = 0; i < op->create.spec.n_mounts; i++)
+		if (op->create.mounts[i].source == op->create.volume_names[op->vol] &&
+		    strcmp(name, op->create.volume_names[op->vol]) != 0)
+			op->create.mounts[i].source = op->create.volume_legacy[op->vol];
+	op->vol++;
 	op_create_step(op);
 }
 

@@ -34,6 +34,8 @@ void engine_build_status(struct engine *e)
 	s->observed_at = wall_ms();
 	if (e->list_error)
 		s->source_error = xasprintf("docker: %s", e->list_error);
+	else if (e->git_error)
+		s->source_error = xasprintf("git: %s", e->git_error);
 	for (i = 0; i < e->desired.n; i++) {
 		const struct desired_deployment *dd = &e->desired.v[i];
 		struct eng_dep *ed = engine_dep_get(e, dd->name);

@@ -23,6 +23,8 @@
 
 #define COMPONENT "traffic"
 #define SMOKE_LABEL "auriga.io/smoke-test"
+/* The instance that runs a Job's container (not managed-by: the engine's own listing never sees it). */
+#define JOB_OF_LABEL "auriga.io/job-of"
 
 struct et_dep;
 
@@ -304,39 +306,86 @@ static void on_smoke_done(int succeeded, int attempts, const char *message, void
 	d->t->kick(d->t->arg);
 }
 
-static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct desired_deployment *dd)
+/*
+ * The container a smoke test runs beside: the new slot's first running one
+ * (a ready one when there is), or NULL.
+ */
+static const struct obs_container *smoke_target(const struct rollout_ctr *v, size_t n, const char *slot)
+{
+	const struct obs_container *alive = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!traffic_in_slot(v[i].c, slot) || !obs_container_alive(v[i].c))
+			continue;
+		if (v[i].ready)
+			return v[i].c;
+		if (alive == NULL)
+			alive = v[i].c;
+	}
+	return alive;
+}
+
+/*
+ * The smoke-test Job runs in the network namespace of a container of the new
+ * slot (auriga's own, found by its labels): it reaches the release under test
+ * on 127.0.0.1 at the container's port, and nothing of the host's network,
+ * not the host's loopback-only services. AURIGA_PREVIEW_URL, _HOST and _PORT
+ * say where (the preview Service's targetPort, else the template's first
+ * port); AURIGA_TARGET_CONTAINER names the container.
+ */
+static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct desired_deployment *dd,
+			const struct rollout_ctr *v, size_t nv, const char *slot)
 {
 	const struct spec_strategy *st = &dd->spec->strategy;
 	const struct spec_job *job = spec_set_job(t->set, st->smoke_test_job);
 	const struct spec_service *pv = st->preview_service ? spec_set_service(t->set, st->preview_service) : NULL;
-	const char *host = spec_set_cluster(t->set)->router.listen_address;
+	const struct obs_container *target = smoke_target(v, nv, slot);
 	struct kv *labels;
 	struct desired_tmpl tmpl;
 	struct job_spec js;
-	char *env[4] = { NULL, NULL, NULL, NULL };
+	char *env[5] = { NULL, NULL, NULL, NULL, NULL };
+	char *network;
 	struct buf b;
 	size_t i, n = 0;
+	int cport = 0;
 
 	if (job == NULL) {
 		check_done(t, d, 0, "no such Job");
 		return;
 	}
-	if (host == NULL)
-		host = "127.0.0.1";
-	buf_init(&b, 512);
-	(void)buf_printf(&b, "AURIGA_PREVIEW_HOST=%s", host);
-	env[n++] = buf_detach(&b, NULL);
-	if (pv) {
-		buf_init(&b, 512);
-		(void)buf_printf(&b, "AURIGA_PREVIEW_PORT=%d", pv->port);
-		env[n++] = buf_detach(&b, NULL);
-		buf_init(&b, 512);
-		(void)buf_printf(&b, "AURIGA_PREVIEW_URL=http://%s:%d", host, pv->port);
-		env[n++] = buf_detach(&b, NULL);
+	if (job->tmpl.network) {
+		/* A network of its own would be a promise not kept: the Job runs in the tested container's. */
+		check_done(t, d, 0, "a smoke-test Job runs in the network of the container it tests: its "
+				    "template.network is refused");
+		return;
 	}
-	labels = xcalloc(t->desired->n_extra_labels + 1, sizeof(*labels));
+	if (target == NULL) {
+		check_done(t, d, 0, "no container of the new slot runs for the smoke test to reach");
+		return;
+	}
+	if (pv)
+		cport = spec_container_port(&dd->spec->tmpl, &pv->target_port);
+	if (cport == 0 && dd->spec->tmpl.n_ports)
+		cport = dd->spec->tmpl.ports[0].container_port;
+	env[n++] = xstrdup("AURIGA_PREVIEW_HOST=127.0.0.1");
+	buf_init(&b, 512);
+	(void)buf_printf(&b, "AURIGA_PREVIEW_PORT=%d", cport);
+	env[n++] = buf_detach(&b, NULL);
+	buf_init(&b, 512);
+	(void)buf_printf(&b, "AURIGA_PREVIEW_URL=http://127.0.0.1:%d", cport);
+	env[n++] = buf_detach(&b, NULL);
+	buf_init(&b, 512);
+	(void)buf_printf(&b, "AURIGA_TARGET_CONTAINER=%s", target->name);
+	env[n++] = buf_detach(&b, NULL);
+	buf_init(&b, 512);
+	(void)buf_printf(&b, "container:%s", target->id);
+	network = buf_detach(&b, NULL);
+	labels = xcalloc(t->desired->n_extra_labels + 2, sizeof(*labels));
 	for (i = 0; i < t->desired->n_extra_labels; i++)
 		labels[i] = t->desired->extra_labels[i];
+	labels[i].key = (char *)JOB_OF_LABEL;
+	labels[i++].value = t->desired->instance;
 	labels[i].key = (char *)SMOKE_LABEL;
 	labels[i].value = dd->name;
 	desired_tmpl_from_spec(&tmpl, &job->tmpl);
@@ -348,15 +397,16 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 	js.env = (const char *const *)env;
 	js.labels = labels;
 	js.n_labels = i + 1;
-	js.network = "host";
+	js.network = network;
 	js.deadline_ms = (int64_t)job->active_deadline_seconds * 1000;
 	js.backoff_limit = job->backoff_limit;
 	js.what = "smoke test";
 	js.owner = dd->name;
 	log_info(COMPONENT, "smoke test", "deployment", dd->name, "job", job->meta.name, "container", js.name,
-		 (char *)NULL);
+		 "target", target->name, (char *)NULL);
 	d->smoke = job_start(t->jobs, &js, on_smoke_done, d);
 	buf_release(&b);
+	free(network);
 	desired_tmpl_release(&tmpl);
 	free(labels);
 	for (i = 0; i < n; i++)
@@ -713,7 +763,7 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 		d->check = tr.want;
 		d->check_step = tr.want_step;
 		if (tr.want == TRAFFIC_CHECK_SMOKE) {
-			smoke_start(t, d, dd);
+			smoke_start(t, d, dd, v, n, tr.new_slot);
 		} else if (tr.want == TRAFFIC_CHECK_STEP) {
 			const struct spec_canary_step *st = &dd->spec->strategy.steps[tr.want_step];
 

@@ -20,10 +20,10 @@ struct auriga_metrics;
  * "<state file>.traffic" (written atomically, read back at start), applies
  * the router (from the Cluster's spec.router, made on first use) and runs
  * the checks the decision asks for: the smoke-test Job as a one-shot
- * container on the host's network (so it reaches the preview service on the
- * router's listen address; AURIGA_PREVIEW_URL, AURIGA_PREVIEW_HOST and
- * AURIGA_PREVIEW_PORT tell it where), and analysis runs against the new
- * slot's containers. A finished check calls kick(arg) to run a pass.
+ * container in the network namespace of a container of the new slot (so it
+ * reaches the release under test on 127.0.0.1 and nothing of the host's
+ * network; AURIGA_PREVIEW_URL, AURIGA_PREVIEW_HOST and AURIGA_PREVIEW_PORT
+ * tell it where), and analysis runs against the new slot's containers. A finished check calls kick(arg) to run a pass.
  */
 struct engine_traffic *engine_traffic_new(struct loop *l, struct docker *d, struct http_client *h,
 					  const char *state_path, void (*kick)(void *arg), void *arg,

@@ -17,7 +17,8 @@
 
 /* Each stage is named by the Docker call whose answer it waits for. */
 enum job_stage {
-	JOB_REMOVE_LEFTOVER,	/* a container of the same name, left by a controller killed mid-run */
+	JOB_INSPECT_LEFTOVER,	/* a container of the same name: this Job's, left by a controller killed mid-run? */
+	JOB_REMOVE_LEFTOVER,	/* it was: it goes */
 	JOB_CREATE,
 	JOB_START,
 	JOB_WAIT,		/* to its exit, within the deadline */
@@ -38,7 +39,7 @@ struct job_run {
 	job_done_fn done;	/* NULL once orphaned */
 	void *arg;
 	char *name, *what, *owner;
-	char *id;		/* this attempt's container */
+	char *id;		/* this attempt's container, or the leftover being removed */
 	struct desired_tmpl tmpl;
 	char **env;
 	struct kv *labels;
@@ -100,8 +101,10 @@ static int call(struct job_run *j, enum job_stage stage, struct error **err)
 
 	j->stage = stage;
 	switch (stage) {
+	case JOB_INSPECT_LEFTOVER:
+		return docker_container_inspect(j->docker, DOCKER_ROLLOUT, j->name, on_answer, j, err);
 	case JOB_REMOVE_LEFTOVER:
-		return docker_container_remove(j->docker, DOCKER_ROLLOUT, j->name, 1, 0, on_answer, j, err);
+		return docker_container_remove(j->docker, DOCKER_ROLLOUT, j->id, 1, 0, on_answer, j, err);
 	case JOB_CREATE:
 		memset(&cs, 0, sizeof(cs));
 		cs.name = j->name;
@@ -177,6 +180,29 @@ static void keep_output(struct job_run *j, const struct docker_result *r)
 	j->message = buf_detach(&w, NULL);
 }
 
+/*
+ * Whether a container found under the Job's name is this Job's: it carries
+ * every auriga.io/ label the Job puts on its containers, with the same value.
+ * 0, or the first label it lacks in *why.
+ */
+static int leftover_is_ours(const struct job_run *j, const struct docker_container_info *c, const char **why)
+{
+	size_t i;
+
+	for (i = 0; i < j->n_labels; i++) {
+		const char *v;
+
+		if (!str_has_prefix(j->labels[i].key, "auriga.io/"))
+			continue;
+		v = docker_label_get(c->labels, c->n_labels, j->labels[i].key);
+		if (v == NULL || strcmp(v, j->labels[i].value) != 0) {
+			*why = j->labels[i].key;
+			return 0;
+		}
+	}
+	return 1;
+}
+
 static void on_answer(struct docker_result *r, void *arg)
 {
 	struct job_run *j = arg;
@@ -186,8 +212,31 @@ static void on_answer(struct docker_result *r, void *arg)
 
 	buf_init(&m, 4096);
 	switch (j->stage) {
+	case JOB_INSPECT_LEFTOVER: {
+		const char *why = NULL;
+
+		if (r->status == DOCKER_NOT_FOUND) {
+			next = JOB_CREATE;
+			break;
+		}
+		if (!docker_status_ok(r->status) || r->container.id == NULL) {
+			(void)buf_printf(&m, "cannot look for a container named '%s': %s", j->name, docker_result_reason(r));
+			goto failed;
+		}
+		if (!leftover_is_ours(j, &r->container, &why)) {
+			/* Removed only when auriga made it for this Job: someone else's container stays. */
+			(void)buf_printf(&m, "a container named '%s' is in the way and is not this Job's (no label %s of "
+					 "its value): auriga removes only containers it owns", j->name, why);
+			goto failed;
+		}
+		j->id = xstrdup(r->container.id);
+		next = JOB_REMOVE_LEFTOVER;
+		break;
+	}
 	case JOB_REMOVE_LEFTOVER:
-		/* Gone, or there was none: either way the name is free. */
+		/* Gone, or already going: either way the name is free. */
+		free(j->id);
+		j->id = NULL;
 		next = JOB_CREATE;
 		break;
 	case JOB_CREATE:
@@ -226,7 +275,7 @@ static void on_answer(struct docker_result *r, void *arg)
 			log_info(COMPONENT, "job failed, retrying", "job", j->what, "owner", j->owner, "message",
 				 j->message ? j->message : "", (char *)NULL);
 			j->attempts++;
-			next = JOB_REMOVE_LEFTOVER;
+			next = JOB_INSPECT_LEFTOVER;
 			break;
 		}
 		finish(j, j->exit_code == 0, j->message);
@@ -277,7 +326,7 @@ struct job_run *job_start(struct job_runner *jr, const struct job_spec *spec, jo
 	j->attempts = 1;
 	j->next = jr->runs;
 	jr->runs = j;
-	if (call(j, JOB_REMOVE_LEFTOVER, &err) < 0) {
+	if (call(j, JOB_INSPECT_LEFTOVER, &err) < 0) {
 		/* Reported at once: the caller gets no handle to orphan. */
 		char *m = xstrdup(error_msg(err));
 

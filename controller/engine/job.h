@@ -16,9 +16,13 @@ struct job_spec {
 	const char *name;			/* the container's; a leftover of that name goes first */
 	const struct desired_tmpl *tmpl;	/* image, command, env and user: copied */
 	const char *const *env;			/* more KEY=value after the template's, or NULL */
-	const struct kv *labels;	/* copied */
+	/*
+	 * Copied. Its auriga.io/ labels mark the Job's containers as auriga's:
+	 * a leftover of the name is removed only when it carries them all.
+	 */
+	const struct kv *labels;
 	size_t n_labels;
-	const char *network;			/* NULL: the daemon's default */
+	const char *network;			/* NULL: the daemon's default; "container:<id>" shares one's */
 	int64_t deadline_ms;			/* activeDeadlineSeconds, for each attempt */
 	int backoff_limit;			/* a failed attempt is run again this many times at most */
 	const char *what;			/* for the log: "smoke test" */
@@ -43,9 +47,11 @@ void job_runner_free(struct job_runner *jr);
 
 /*
  * Starts a run: remove a leftover container of the name (from a controller
- * killed in the middle), create, start, wait within the deadline, read the
- * last lines of the output, remove; then report, or start again while it
- * fails and backoffLimit allows. done is called once, from the loop.
+ * killed in the middle) when it carries the Job's auriga.io/ labels (another
+ * container of the name fails the run, untouched), create, start, wait
+ * within the deadline, read the last lines of the output, remove; then
+ * report, or start again while it fails and backoffLimit allows. done is
+ * called once, from the loop.
  */
 struct job_run *job_start(struct job_runner *jr, const struct job_spec *spec, job_done_fn done, void *arg);
 /* The caller no longer wants the verdict: done is never called, but the run still removes its container. */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "buf.h"
 #include "kv.h"
 #include "model/observe.h"
@@ -467,6 +469,43 @@ char *desired_container_name(const char *dep, int ordinal, const char *rev_or_nu
 	return buf_detach(&b, NULL);
 }
 
+char *desired_volume_name(const char *instance, const char *dep, const char *vol, int ordinal)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdn = 0;
+	struct buf in, b;
+	char ord[16];
+
+	snprintf(ord, sizeof(ord), "%d", ordinal);
+	buf_init(&in, 4096);
+	buf_append(&in, instance, strlen(instance) + 1);
+	buf_append(&in, dep, strlen(dep) + 1);
+	buf_append(&in, vol, strlen(vol) + 1);
+	buf_append(&in, ord, strlen(ord) + 1);
+	if (!EVP_Digest(in.data, in.len, md, &mdn, EVP_sha256(), NULL) || mdn < 5)
+		BUG("sha256 failed");
+	buf_release(&in);
+	buf_init(&b, 1024);
+	if (ordinal >= 0)
+		(void)buf_printf(&b, "%s.%s.%d.", dep, vol, ordinal);
+	else
+		(void)buf_printf(&b, "%s.%s.", dep, vol);
+	(void)buf_printf(&b, "%02x%02x%02x%02x%02x", md[0], md[1], md[2], md[3], md[4]);
+	return buf_detach(&b, NULL);
+}
+
+char *desired_volume_legacy_name(const char *dep, const char *vol, int ordinal)
+{
+	struct buf b;
+
+	buf_init(&b, 1024);
+	if (ordinal >= 0)
+		(void)buf_printf(&b, "%s-%s-%d", dep, vol, ordinal);
+	else
+		(void)buf_printf(&b, "%s-%s", dep, vol);
+	return buf_detach(&b, NULL);
+}
+
 void desired_volume_labels(const struct desired *d, const char *dep, const char *ordinal_text,
 			   struct kv **out, size_t *n)
 {
@@ -534,9 +573,10 @@ void desired_create_build(struct desired_create *out, const struct desired *d, c
 	}
 	out->mounts = tmpl->n_volumes ? xcalloc(tmpl->n_volumes, sizeof(*out->mounts)) : NULL;
 	out->volume_names = xcalloc(tmpl->n_volumes + 1, sizeof(*out->volume_names));
+	out->volume_legacy = xcalloc(tmpl->n_volumes + 1, sizeof(*out->volume_legacy));
+	out->volume_per_replica = xcalloc(tmpl->n_volumes + 1, sizeof(*out->volume_per_replica));
 	for (i = 0; i < tmpl->n_volumes; i++) {
 		const struct desired_volume *v = &tmpl->volumes[i];
-		struct buf b;
 
 		out->mounts[i].target = v->mount_path;
 		out->mounts[i].read_only = v->read_only;
@@ -545,12 +585,9 @@ void desired_create_build(struct desired_create *out, const struct desired *d, c
 			out->mounts[i].bind = 1;
 			continue;
 		}
-		buf_init(&b, 1024);
-		if (v->per_replica)
-			(void)buf_printf(&b, "%s-%s-%d", dep, v->name, ordinal);
-		else
-			(void)buf_printf(&b, "%s-%s", dep, v->name);
-		out->volume_names[nv] = buf_detach(&b, NULL);
+		out->volume_names[nv] = desired_volume_name(d->instance, dep, v->name, v->per_replica ? ordinal : -1);
+		out->volume_legacy[nv] = desired_volume_legacy_name(dep, v->name, v->per_replica ? ordinal : -1);
+		out->volume_per_replica[nv] = v->per_replica;
 		out->mounts[i].source = out->volume_names[nv++];
 	}
 
@@ -610,6 +647,8 @@ void desired_create_release(struct desired_create *c)
 	kv_free(c->labels, c->n_labels);
 	FREE_ALL(c->name, c->ports, c->mounts, c->aliases[0], c->aliases[1]);
 	strv_free(c->volume_names);
+	strv_free(c->volume_legacy);
+	free(c->volume_per_replica);
 	strv_free(c->health_test);
 	memset(c, 0, sizeof(*c));
 }

@@ -136,6 +136,8 @@ struct desired_create {
 	struct docker_port *ports;
 	struct docker_mount *mounts;
 	char **volume_names;	/* the named volumes to create first (labelled); NULL-terminated */
+	char **volume_legacy;	/* each one's name under the earlier naming (adopted when ours) */
+	int *volume_per_replica;	/* each one is the ordinal's own (its ordinal label is checked) */
 	struct docker_healthcheck health;
 	char **health_test;
 	char ordinal_text[16];
@@ -159,6 +161,18 @@ void desired_create_release(struct desired_create *c);
  * name): probes may then reach the container at its own address there.
  */
 void desired_create_mark_network(struct desired_create *c);
+
+/*
+ * The Docker name of a named volume: "<deployment>.<volume>[.<ordinal>].<h>",
+ * h the first 10 hex digits of SHA-256 over the instance, deployment, volume
+ * and ordinal (-1: shared by the replicas), each ended by a NUL. Deployment
+ * names hold no '.', and the hash covers the whole tuple, so no two
+ * (instance, deployment, volume, ordinal) share a name, nor does any name
+ * another program gives by hand ("auriga-state") look like one.
+ */
+char *desired_volume_name(const char *instance, const char *dep, const char *vol, int ordinal);
+/* The name auriga gave it before: "<deployment>-<volume>[-<ordinal>]" (ambiguous: a-b + c, a + b-c). */
+char *desired_volume_legacy_name(const char *dep, const char *vol, int ordinal);
 
 /* Labels on the named volumes of a deployment's ordinal (managed-by, deployment, ordinal, extras). */
 void desired_volume_labels(const struct desired *d, const char *dep, const char *ordinal_text,

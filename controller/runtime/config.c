@@ -131,6 +131,10 @@ static const struct config_spec table[CFG__COUNT] = {
 	[CFG_POLICY_FILE] = { "policy-file", CFGT_PATH, "", 0, 0, NULL, "AURIGA_POLICY_FILE", "FILE", CFG_RESTART,
 			      "The operator's policy: what the specs may ask of the hosts (privileged, host paths, "
 			      "networks, capabilities, images, bounds, router); without it every escalation is refused." },
+	[CFG_ALLOW_NON_FAST_FORWARD] = { "allow-non-fast-forward", CFGT_BOOL, "false", 0, 0, NULL,
+					 "AURIGA_ALLOW_NON_FAST_FORWARD", NULL, 0,
+					 "With allowed-signers set, also take a branch head that does not descend from "
+					 "the last one taken (a force push); refused otherwise." },
 };
 
 struct value {

@@ -29,6 +29,7 @@ struct gitsrc {
 	int is_ssh;
 	char *https_user, *https_password, *ca_bundle;
 	struct sshsig_signers *signers;
+	int allow_non_ff;		/* take a head that does not descend from the last one */
 	int64_t timeout_ms;
 	struct gitsrc_limits limits;
 	/* Per operation, under mu. */
@@ -224,6 +225,7 @@ int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct err
 	src->ca_bundle = dup_opt(cfg->ca_bundle);
 	src->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
 	src->limits = cfg->limits;
+	src->allow_non_ff = cfg->allow_non_fast_forward;
 
 	if (url_is_ssh(src->url)) {
 		src->is_ssh = 1;
@@ -664,6 +666,14 @@ int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct err
 		git_oid_tostr(out->previous, sizeof(out->previous), &prev);
 	out->changed = !had_prev || !git_oid_equal(&prev, &now);
 	out->forced = had_prev && out->changed && git_graph_descendant_of(src->repo, &now, &prev) != 1;
+	if (src->signers && out->forced && !src->allow_non_ff) {
+		/* Signatures say who wrote a commit, not that it is the newest: an old signed head is a rollback. */
+		r = error_set(err, ERR_REFUSED,
+			      "'%s' of '%s' moved from %.12s to %.12s, which does not descend from it: a "
+			      "non-fast-forward move is refused while signatures are checked "
+			      "(allow-non-fast-forward allows it)", src->full_ref, src->url, out->previous, out->commit);
+		goto out;
+	}
 	if (src->signers) {
 		r = sshsig_verify_commit(src->signers, src->repo, out->commit, &out->signer, err);
 		if (r < 0) {

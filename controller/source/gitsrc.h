@@ -39,8 +39,14 @@ struct gitsrc_config {
 	const char *https_user;
 	const char *https_password;
 	const char *ca_bundle;
-	/* When set, only commits signed (sshsig) by one of these keys are accepted. */
+	/*
+	 * When set, only commits signed (sshsig) by one of these keys are
+	 * accepted, and a head that does not descend from the last one taken
+	 * (a force push back to an older signed commit, say) is refused unless
+	 * allow_non_fast_forward is set.
+	 */
 	const char *allowed_signers;
+	int allow_non_fast_forward;
 	int64_t timeout_ms;	/* connect and transfer deadline per fetch (default 60 s) */
 	struct gitsrc_limits limits;
 };
@@ -52,7 +58,7 @@ struct gitsrc_fetch_result {
 	char commit[GITSRC_OID_HEX];	/* the ref's commit after the fetch */
 	char previous[GITSRC_OID_HEX];	/* the one before ("" on the first fetch) */
 	int changed;			/* commit differs from previous */
-	int forced;			/* the new commit does not descend from the previous one */
+	int forced;			/* the new commit does not descend from the previous one (taken: allowed) */
 	char *signer;			/* the allowed signer that signed it, when verification is on */
 };
 
@@ -83,7 +89,9 @@ void gitsrc_free(struct gitsrc *src);
  * thread or a one-shot command). A force-pushed ref moves the mirror to the new
  * head. On failure the mirror's ref is left where it was, so the last good
  * commit stays readable. When allowed_signers is set, a head whose signature
- * does not verify is an ERR_REFUSED error naming the commit and the reason.
+ * does not verify is an ERR_REFUSED error naming the commit and the reason,
+ * and so is a head that does not descend from the last one taken, unless the
+ * configuration allows non-fast-forward moves.
  */
 int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct error **err);
 

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #define SIGNERS_MAX (1u << 20)
 #define ARMOR_BEGIN "-----BEGIN SSH SIGNATURE-----"
@@ -23,6 +25,8 @@
 struct signer {
 	char *principals;
 	char *namespaces;	/* NULL: any */
+	int64_t valid_after;	/* epoch seconds the key is valid from (valid-after), or INT64_MIN */
+	int64_t valid_before;	/* epoch seconds it is valid until, inclusive (valid-before), or INT64_MAX */
 	unsigned char *key;	/* the public key blob */
 	size_t key_len;
 };
@@ -145,17 +149,114 @@ static char *next_token(char **s)
 	return start;
 }
 
-/* namespaces="git,file" out of an options token. */
-static char *option_namespaces(const char *opts)
+/*
+ * A time of valid-after / valid-before: YYYYMMDD or YYYYMMDDHHMM[SS], in the
+ * local time zone unless it ends in Z (UTC), as ssh-keygen(1) reads them.
+ */
+static int parse_signer_time(const char *v, int64_t *out)
 {
-	const char *p = strstr(opts, "namespaces=\"");
-	const char *end;
+	size_t n = strlen(v), digits;
+	int utc = n > 0 && (v[n - 1] == 'Z' || v[n - 1] == 'z');
+	struct tm tm, check;
+	int f[6] = { 0, 0, 0, 0, 0, 0 };
+	size_t i;
+	time_t t;
 
-	if (p == NULL)
+	digits = utc ? n - 1 : n;
+	if (digits != 8 && digits != 12 && digits != 14)
+		return -1;
+	for (i = 0; i < digits; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+	f[0] = (v[0] - '0') * 1000 + (v[1] - '0') * 100 + (v[2] - '0') * 10 + (v[3] - '0');
+	for (i = 1; i < 6 && i * 2 + 4 <= digits; i++)
+		f[i] = (v[i * 2 + 2] - '0') * 10 + (v[i * 2 + 3] - '0');
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = f[0] - 1900;
+	tm.tm_mon = f[1] - 1;
+	tm.tm_mday = f[2];
+	tm.tm_hour = f[3];
+	tm.tm_min = f[4];
+	tm.tm_sec = f[5];
+	tm.tm_isdst = -1;
+	check = tm;
+	t = utc ? timegm(&tm) : mktime(&tm);
+	/* A field out of its range (month 13, 25 o'clock) is normalised by the C library: refuse it. */
+	if (t == (time_t)-1 || tm.tm_year != check.tm_year || tm.tm_mon != check.tm_mon ||
+	    tm.tm_mday != check.tm_mday || tm.tm_hour != check.tm_hour || tm.tm_min != check.tm_min ||
+	    tm.tm_sec != check.tm_sec)
+		return -1;
+	*out = (int64_t)t;
+	return 0;
+}
+
+/* The next option of a comma-separated list (a comma inside quotes is part of a value). */
+static char *next_option(char **s)
+{
+	char *p = *s, *start = p;
+	int quoted = 0;
+
+	if (*p == '\0')
 		return NULL;
-	p += strlen("namespaces=\"");
-	end = strchr(p, '"');
-	return end ? xstrndup(p, (size_t)(end - p)) : NULL;
+	while (*p && (quoted || *p != ',')) {
+		if (*p == '"')
+			quoted = !quoted;
+		p++;
+	}
+	if (*p)
+		*p++ = '\0';
+	*s = p;
+	return start;
+}
+
+/*
+ * The options field of an allowed-signers line (ssh-keygen(1)):
+ * cert-authority, namespaces="...", valid-after="...", valid-before="...".
+ * Anything else is refused, so no option is taken and ignored. Sets
+ * *cert when cert-authority is present.
+ */
+static int signer_options(struct signer *sg, const char *opts, int *cert, const char *name, unsigned lineno,
+			  struct error **err)
+{
+	char *copy = xstrdup(opts), *p = copy, *o;
+	int r = 0;
+
+	*cert = 0;
+	while (r == 0 && (o = next_option(&p)) != NULL) {
+		char *eq = strchr(o, '='), *v;
+		size_t vn;
+
+		if (eq == NULL && strcasecmp(o, "cert-authority") == 0) {
+			*cert = 1;
+			continue;
+		}
+		if (eq == NULL) {
+			r = error_set(err, ERR_INVALID, "%s:%u: option '%s' is not known", name, lineno, o);
+			break;
+		}
+		*eq = '\0';
+		v = eq + 1;
+		vn = strlen(v);
+		if (vn >= 2 && v[0] == '"' && v[vn - 1] == '"') {
+			v[vn - 1] = '\0';
+			v++;
+		}
+		if (strcasecmp(o, "namespaces") == 0) {
+			free(sg->namespaces);
+			sg->namespaces = xstrdup(v);
+		} else if (strcasecmp(o, "valid-after") == 0 || strcasecmp(o, "valid-before") == 0) {
+			int after = strcasecmp(o, "valid-after") == 0;
+
+			if (parse_signer_time(v, after ? &sg->valid_after : &sg->valid_before) < 0)
+				r = error_set(err, ERR_INVALID,
+					      "%s:%u: %s: '%s' is not a time (YYYYMMDD or YYYYMMDDHHMM[SS], Z for UTC)",
+					      name, lineno, o, v);
+		} else {
+			r = error_set(err, ERR_INVALID, "%s:%u: option '%s' is not known", name, lineno, o);
+		}
+	}
+	free(copy);
+	return r;
 }
 
 int sshsig_signers_parse(struct sshsig_signers **out, const char *text, size_t len, const char *name,
@@ -170,6 +271,7 @@ int sshsig_signers_parse(struct sshsig_signers **out, const char *text, size_t l
 	for (line = copy; line && r == 0; line = save) {
 		char *nl = strchr(line, '\n'), *p, *principals, *tok, *opts = NULL, *k64;
 		struct signer sg;
+		int cert = 0;
 
 		save = nl ? nl + 1 : NULL;
 		if (nl)
@@ -189,17 +291,26 @@ int sshsig_signers_parse(struct sshsig_signers **out, const char *text, size_t l
 				      name, lineno, tok ? ", not " : "", tok ? tok : "");
 			break;
 		}
-		if (opts && strstr(opts, "cert-authority"))
-			continue;	/* certificate signers are not supported: such a line allows nothing */
-		k64 = next_token(&p);
 		memset(&sg, 0, sizeof(sg));
+		sg.valid_after = INT64_MIN;
+		sg.valid_before = INT64_MAX;
+		if (opts && (r = signer_options(&sg, opts, &cert, name, lineno, err)) < 0) {
+			free(sg.namespaces);
+			break;
+		}
+		if (cert) {
+			/* Certificate signers are not supported: such a line allows nothing. */
+			free(sg.namespaces);
+			continue;
+		}
+		k64 = next_token(&p);
 		if (k64 == NULL || sshsig_b64decode(k64, strlen(k64), &sg.key, &sg.key_len) < 0 || sg.key_len < 8) {
 			free(sg.key);
+			free(sg.namespaces);
 			r = error_set(err, ERR_INVALID, "%s:%u: the public key is not valid base64", name, lineno);
 			break;
 		}
 		sg.principals = xstrdup(principals);
-		sg.namespaces = opts ? option_namespaces(opts) : NULL;
 		XGROW(s->v, s->cap, s->n + 1);
 		s->v[s->n++] = sg;
 	}
@@ -389,19 +500,71 @@ out:
 	return ok;
 }
 
+/* A UTC time for a message, as ssh-keygen prints them. */
+static void fmt_time(int64_t t, char *out, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, n, "%lld", (long long)t);
+}
+
+/*
+ * The allowed signer of key pk for namespace ns that is valid at every time
+ * of at[]. NULL, with *why set when the key is allowed but not then.
+ */
+static const struct signer *find_signer(const struct sshsig_signers *signers, const unsigned char *pk, size_t pk_n,
+					const char *ns, const int64_t *at, size_t n_at, char *why, size_t why_n)
+{
+	size_t i, j;
+
+	why[0] = '\0';
+	for (i = 0; signers && i < signers->n; i++) {
+		const struct signer *sg = &signers->v[i];
+		int valid = 1;
+
+		if (sg->key_len != pk_n || memcmp(sg->key, pk, pk_n) != 0 || !ns_allowed(sg->namespaces, ns))
+			continue;
+		for (j = 0; j < n_at && valid; j++) {
+			char t[32], b[32];
+
+			if (at[j] >= sg->valid_after && at[j] <= sg->valid_before)
+				continue;
+			valid = 0;
+			fmt_time(at[j], t, sizeof(t));
+			fmt_time(at[j] < sg->valid_after ? sg->valid_after : sg->valid_before, b, sizeof(b));
+			snprintf(why, why_n, "the key of %s is not valid at %s (valid-%s %s)", sg->principals, t,
+				 at[j] < sg->valid_after ? "after" : "before", b);
+		}
+		if (valid)
+			return sg;
+	}
+	return NULL;
+}
+
 int sshsig_verify(const struct sshsig_signers *signers, const char *armored, size_t armored_len,
 		  const void *msg, size_t msg_len, const char *ns, char **principal, struct error **err)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	return sshsig_verify_at(signers, armored, armored_len, msg, msg_len, ns, &now, 1, principal, err);
+}
+
+int sshsig_verify_at(const struct sshsig_signers *signers, const char *armored, size_t armored_len,
+		     const void *msg, size_t msg_len, const char *ns, const int64_t *at, size_t n_at,
+		     char **principal, struct error **err)
 {
 	const char *begin, *end, *why = NULL;
 	unsigned char *blob = NULL, hash[EVP_MAX_MD_SIZE];
 	unsigned hash_len = 0;
 	struct rd r;
 	const unsigned char *pk, *sns, *reserved, *halg, *sig;
-	size_t pk_n, sns_n, reserved_n, halg_n, sig_n, blob_len, i;
+	size_t pk_n, sns_n, reserved_n, halg_n, sig_n, blob_len;
 	uint32_t version;
 	const struct signer *who = NULL;
 	struct buf signed_data;
-	char fp[80];
+	char fp[80], why_not[256];
 	char *text = xstrndup(armored, armored_len);
 	int rc = 0, v;
 
@@ -440,10 +603,11 @@ int sshsig_verify(const struct sshsig_signers *signers, const char *armored, siz
 		goto out;
 	}
 	fingerprint(pk, pk_n, fp, sizeof(fp));
-	for (i = 0; signers && i < signers->n && who == NULL; i++)
-		if (signers->v[i].key_len == pk_n && memcmp(signers->v[i].key, pk, pk_n) == 0 &&
-		    ns_allowed(signers->v[i].namespaces, ns))
-			who = &signers->v[i];
+	who = find_signer(signers, pk, pk_n, ns, at, n_at, why_not, sizeof(why_not));
+	if (who == NULL && why_not[0]) {
+		rc = error_set(err, ERR_REFUSED, "signed by key %s: %s", fp, why_not);
+		goto out;
+	}
 	if (who == NULL) {
 		rc = error_set(err, ERR_REFUSED, "signed by key %s, which is not an allowed signer", fp);
 		goto out;
@@ -485,6 +649,8 @@ int sshsig_verify_commit(const struct sshsig_signers *s, git_repository *repo, c
 			 char **principal, struct error **err)
 {
 	git_buf sig = { 0 }, data = { 0 };
+	git_commit *commit = NULL;
+	int64_t at[2];
 	git_oid oid;
 	int gr, r;
 
@@ -502,10 +668,19 @@ int sshsig_verify_commit(const struct sshsig_signers *s, git_repository *repo, c
 			      ge && ge->message ? ge->message : "unknown error");
 		goto out;
 	}
-	r = sshsig_verify(s, sig.ptr, sig.size, data.ptr, data.size, "git", principal, err);
+	/* The key must be valid when the commit says it was made, as git checks, and now, as ssh-keygen does. */
+	gr = git_commit_lookup(&commit, repo, &oid);
+	if (gr < 0) {
+		r = error_set(err, ERR_GENERIC, "cannot read commit %s", commit_hex);
+		goto out;
+	}
+	at[0] = (int64_t)git_commit_committer(commit)->when.time;
+	at[1] = (int64_t)time(NULL);
+	r = sshsig_verify_at(s, sig.ptr, sig.size, data.ptr, data.size, "git", at, 2, principal, err);
 	if (r < 0)
 		error_wrap(err, "commit %s", commit_hex);
 out:
+	git_commit_free(commit);
 	git_buf_dispose(&sig);
 	git_buf_dispose(&data);
 	return r;

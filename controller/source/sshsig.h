@@ -3,12 +3,18 @@
 #define AURIGA_SSHSIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
 struct git_repository;
 
-/* The keys of an allowed-signers file (ssh-keygen(1) ALLOWED SIGNERS). */
+/*
+ * The keys of an allowed-signers file (ssh-keygen(1) ALLOWED SIGNERS), with
+ * their options: namespaces, valid-after and valid-before are honoured,
+ * cert-authority lines allow nothing, any other option is an error naming
+ * the file and line.
+ */
 struct sshsig_signers;
 
 int sshsig_signers_load(struct sshsig_signers **out, const char *path, struct error **err);
@@ -27,7 +33,20 @@ int sshsig_verify(const struct sshsig_signers *s, const char *armored, size_t ar
 		  const void *msg, size_t msg_len, const char *ns, char **principal,
 		  struct error **err);
 
-/* Verifies the signature of a commit (namespace "git"); unsigned commits are refused. */
+/*
+ * The same, with the key checked against the times in at[] (epoch seconds):
+ * a signer line whose valid-after / valid-before window leaves out one of
+ * them does not allow the key ("not valid at ..."). sshsig_verify checks
+ * against now.
+ */
+int sshsig_verify_at(const struct sshsig_signers *s, const char *armored, size_t armored_len,
+		     const void *msg, size_t msg_len, const char *ns, const int64_t *at, size_t n_at,
+		     char **principal, struct error **err);
+
+/*
+ * Verifies the signature of a commit (namespace "git"); unsigned commits are
+ * refused. The key must be valid both at the commit's committer time and now.
+ */
 int sshsig_verify_commit(const struct sshsig_signers *s, struct git_repository *repo,
 			 const char *commit_hex, char **principal, struct error **err);
 

@@ -1,4 +1,4 @@
-/* Status notes: written on the applied commit, merged per commit (newer observedAt wins) and pushed with retries. */
+/* Status notes: written on the applied commit, merged per commit (three-way, ours on a conflict) and pushed with retries. */
 #include "status/notes.h"
 
 #include "buf.h"
@@ -13,6 +13,8 @@
 
 #define REMOTE_NOTES_REF "refs/auriga/remote-notes"
 #define PUSH_ATTEMPTS 8
+/* How far ahead of our clock a note's observedAt may be before it is not believed: 5 minutes. */
+#define NOTES_FUTURE_SLACK_MS (5 * 60 * 1000)
 
 static int git_err(struct error **err, int kind, const char *what)
 {
@@ -96,9 +98,71 @@ static int lookup_ref_commit(git_repository *repo, const char *name, git_commit 
 	return gr;
 }
 
+/*
+ * Whether their note on `annotated` goes into the merge: 1 take, 0 keep ours,
+ * <0 error. A three-way decision on the note blobs, never on the times the
+ * notes claim: theirs is taken where ours has no note or still holds the one
+ * both sides started from (base); where both sides changed it since, ours,
+ * the controller's own record, stays. A note whose observedAt lies further in
+ * the future than clocks disagree is never taken, and is logged.
+ */
+static int merge_take(git_repository *repo, git_commit *ours, git_commit *base, const git_oid *annotated,
+		      const git_note *their, int64_t now_wall_ms, struct error **err)
+{
+	git_note *mine = NULL, *was = NULL;
+	int64_t at = note_observed_at(git_note_message(their));
+	int gr, take;
+
+	if (at > now_wall_ms + NOTES_FUTURE_SLACK_MS) {
+		char commit[GIT_OID_HEXSZ + 1], when[32];
+
+		git_oid_tostr(commit, sizeof(commit), annotated);
+		snprintf(when, sizeof(when), "%lld", (long long)at);
+		log_warn("notes", "a note from the future is not taken", "commit", commit, "observedAt", when,
+			 (char *)NULL);
+		return 0;
+	}
+	gr = git_note_commit_read(&mine, repo, ours, annotated);
+	if (gr == GIT_ENOTFOUND)
+		return 1;
+	if (gr < 0)
+		return git_err(err, ERR_GENERIC, "cannot read our note");
+	if (git_oid_equal(git_note_id(mine), git_note_id(their)))
+		take = 0;
+	else if (base == NULL || git_note_commit_read(&was, repo, base, annotated) < 0)
+		take = 0;	/* both wrote it, from no common note: ours stays */
+	else
+		take = git_oid_equal(git_note_id(mine), git_note_id(was));	/* only they changed it */
+	git_note_free(was);
+	git_note_free(mine);
+	return take;
+}
+
+/* The notes commit both sides started from, or NULL when they share no history. */
+static git_commit *merge_base(git_repository *repo, const git_commit *ours, const git_commit *theirs)
+{
+	git_commit *base = NULL;
+	git_oid oid;
+
+	if (git_merge_base(&oid, repo, git_commit_id(ours), git_commit_id(theirs)) == 0)
+		(void)git_commit_lookup(&base, repo, &oid);
+	return base;
+}
+
+/* Points ours_ref at theirs (nothing of ours to keep): 1, or an error. */
+static int move_ref(git_repository *repo, const char *ours_ref, const git_commit *theirs, const char *why,
+		    struct error **err)
+{
+	git_reference *ref = NULL;
+	int gr = git_reference_create(&ref, repo, ours_ref, git_commit_id(theirs), 1, why);
+
+	git_reference_free(ref);
+	return gr < 0 ? git_err(err, ERR_GENERIC, "cannot update the notes ref") : 1;
+}
+
 int notes_merge(git_repository *repo, const char *ours_ref, const char *theirs_ref, struct error **err)
 {
-	git_commit *ours = NULL, *theirs = NULL, *cur = NULL, *next = NULL;
+	git_commit *ours = NULL, *theirs = NULL, *base = NULL, *cur = NULL, *next = NULL;
 	git_note_iterator *it = NULL;
 	git_signature *sig = auriga_sig();
 	git_reference *ref = NULL;
@@ -114,12 +178,7 @@ int notes_merge(git_repository *repo, const char *ours_ref, const char *theirs_r
 	}
 	gr = lookup_ref_commit(repo, ours_ref, &ours);
 	if (gr == GIT_ENOTFOUND) {
-		/* Nothing of ours yet: take theirs whole. */
-		gr = git_reference_create(&ref, repo, ours_ref, git_commit_id(theirs), 1, "auriga: notes from remote");
-		if (gr < 0)
-			r = git_err(err, ERR_GENERIC, "cannot update the notes ref");
-		else
-			r = 1;
+		r = move_ref(repo, ours_ref, theirs, "auriga: notes from remote", err);	/* nothing of ours yet */
 		goto out;
 	}
 	if (gr < 0) {
@@ -130,15 +189,12 @@ int notes_merge(git_repository *repo, const char *ours_ref, const char *theirs_r
 	    git_graph_descendant_of(repo, git_commit_id(ours), git_commit_id(theirs)) == 1)
 		goto out;	/* theirs is already in ours */
 	if (git_graph_descendant_of(repo, git_commit_id(theirs), git_commit_id(ours)) == 1) {
-		gr = git_reference_create(&ref, repo, ours_ref, git_commit_id(theirs), 1, "auriga: notes fast-forward");
-		if (gr < 0)
-			r = git_err(err, ERR_GENERIC, "cannot update the notes ref");
-		else
-			r = 1;
+		r = move_ref(repo, ours_ref, theirs, "auriga: notes fast-forward", err);
 		goto out;
 	}
 
-	/* Diverged: start from ours and lay their notes over it where theirs are newer or ours missing. */
+	/* Diverged: start from ours and lay their notes over it where merge_take says so. */
+	base = merge_base(repo, ours, theirs);
 	gr = git_commit_lookup(&cur, repo, git_commit_id(ours));
 	if (gr == 0)
 		gr = git_note_commit_iterator_new(&it, theirs);
@@ -147,54 +203,42 @@ int notes_merge(git_repository *repo, const char *ours_ref, const char *theirs_r
 		goto out;
 	}
 	while ((gr = git_note_next(&blob, &annotated, it)) == 0) {
-		git_note *mine = NULL, *their = NULL;
+		git_note *their = NULL;
+		git_oid new_commit, new_blob;
 		int take;
 
 		if (git_note_commit_read(&their, repo, theirs, &annotated) < 0) {
 			r = git_err(err, ERR_GENERIC, "cannot read a note of the remote");
 			goto out;
 		}
-		gr = git_note_commit_read(&mine, repo, ours, &annotated);
-		if (gr == GIT_ENOTFOUND)
-			take = 1;
-		else if (gr < 0)
-			take = -1;
-		else
-			take = strcmp(git_note_message(mine), git_note_message(their)) != 0 &&
-			       note_observed_at(git_note_message(their)) > note_observed_at(git_note_message(mine));
-		git_note_free(mine);
-		if (take < 0) {
-			git_note_free(their);
-			r = git_err(err, ERR_GENERIC, "cannot read our note");
-			goto out;
-		}
-		if (take) {
-			git_oid new_commit, new_blob;
-
+		take = merge_take(repo, ours, base, &annotated, their, wall_ms(), err);
+		if (take == 1) {
 			gr = git_note_commit_create(&new_commit, &new_blob, repo, cur, sig, sig, &annotated,
 						    git_note_message(their), 1);
 			if (gr == 0)
 				gr = git_commit_lookup(&next, repo, &new_commit);
-			if (gr < 0) {
-				git_note_free(their);
-				r = git_err(err, ERR_GENERIC, "cannot merge a note");
-				goto out;
-			}
+			if (gr < 0)
+				take = git_err(err, ERR_GENERIC, "cannot merge a note");
+		}
+		git_note_free(their);
+		if (take < 0) {
+			r = take;
+			goto out;
+		}
+		if (take == 1) {
 			git_commit_free(cur);
 			cur = next;
 			next = NULL;
 			taken++;
 		}
-		git_note_free(their);
 	}
 	if (gr != GIT_ITEROVER) {
 		r = git_err(err, ERR_GENERIC, "cannot list the remote's notes");
 		goto out;
 	}
-	gr = git_commit_tree(&tree, cur);
 	parents[0] = ours;
 	parents[1] = theirs;
-	if (gr == 0)
+	if ((gr = git_commit_tree(&tree, cur)) == 0)
 		gr = git_commit_create(&merged, repo, NULL, sig, sig, NULL, "Merge status notes", tree, 2, parents);
 	if (gr == 0)
 		gr = git_reference_create_matching(&ref, repo, ours_ref, &merged, 1, git_commit_id(ours),
@@ -210,6 +254,7 @@ out:
 	git_reference_free(ref);
 	git_commit_free(next);
 	git_commit_free(cur);
+	git_commit_free(base);
 	git_commit_free(ours);
 	git_commit_free(theirs);
 	git_signature_free(sig);
@@ -217,20 +262,21 @@ out:
 }
 
 /*
- * Writes the note unless the one already there is newer (by observedAt): the
- * same rule as the merge, so a writer that took in a newer note from another
- * writer does not put an older one back over it.
+ * Writes the note unless the one there already says the same. The time a note
+ * claims decides nothing here: what this controller observes now is its own
+ * record, so a note pushed by anyone with a later observedAt (year 9999, say)
+ * is replaced like any other.
  */
-static int notes_write_newer(git_repository *repo, const char *notes_ref, const char *commit_hex,
-			     const char *text, struct error **err)
+static int notes_write_changed(git_repository *repo, const char *notes_ref, const char *commit_hex,
+			       const char *text, struct error **err)
 {
 	char *old = NULL;
-	int newer = 0;
+	int same = 0;
 
-	if (notes_read(repo, notes_ref, commit_hex, &old, NULL) == 0)
-		newer = note_observed_at(old) > note_observed_at(text);
+	if (notes_read(repo, notes_ref, commit_hex, &old, NULL) == 0 && old != NULL)
+		same = strcmp(old, text) == 0;
 	free(old);
-	if (newer)
+	if (same)
 		return 0;
 	return notes_write(repo, notes_ref, commit_hex, text, err);
 }
@@ -245,7 +291,7 @@ int notes_publish(struct gitsrc *src, const char *notes_ref, const char *commit_
 	if (notes_ref == NULL)
 		notes_ref = NOTES_DEFAULT_REF;
 	gitsrc_lock(src);
-	r = notes_write_newer(gitsrc_repo(src), notes_ref, commit_hex, text, err);
+	r = notes_write_changed(gitsrc_repo(src), notes_ref, commit_hex, text, err);
 	gitsrc_unlock(src);
 	if (r < 0 || !push)
 		return r;

@@ -20,18 +20,20 @@ int notes_read(struct git_repository *repo, const char *notes_ref, const char *c
 	       char **text, struct error **err);
 
 /*
- * Merges the notes commit `theirs_ref` into `ours_ref`: notes on commits only
- * one side has are kept, and where both annotate a commit the note whose
- * observedAt is newer wins (ours on a tie or when either cannot be read).
- * ours_ref ends up at a commit descending from both. Returns the number of
- * notes taken from theirs, or a negative error.
+ * Merges the notes commit `theirs_ref` into `ours_ref`, three-way against the
+ * notes both started from: notes on commits only one side has are kept; where
+ * only theirs changed a note since, theirs is taken; where both changed it,
+ * ours (the controller's own record) stays. The observedAt a note claims
+ * decides nothing, and a note claiming a time more than 5 minutes ahead of
+ * our clock is never taken (it is logged). ours_ref ends up at a commit
+ * descending from both. Returns the number of notes taken, or an error.
  */
 int notes_merge(struct git_repository *repo, const char *ours_ref, const char *theirs_ref,
 		struct error **err);
 
 /*
- * Writes the note on commit_hex (unless the note there has a newer
- * observedAt) and pushes notes_ref to the source's remote:
+ * Writes the note on commit_hex (unless the note there says the same: the
+ * time a note there claims holds nothing back) and pushes notes_ref to the source's remote:
  * when the push is refused because the remote moved, fetches the remote's
  * notes, merges, and tries again (bounded). Takes the source's lock itself.
  */

@@ -193,8 +193,9 @@ print("ok" if worst <= most else "a window of 100 requests had %d from %s" % (wo
 PY
 }
 
-# smoke_job NAME PORT IMAGE: a smoke-test Job (one attempt) that GETs readiness through the preview
-# listener on PORT and passes only when the release's own version answers: the tag of IMAGE.
+# smoke_job NAME PORT IMAGE: a smoke-test Job (one attempt) that GETs readiness on 127.0.0.1:PORT in
+# the network of the new slot's container it runs beside (PORT: the container's, 9003) and passes
+# only when the release's own version answers: the tag of IMAGE.
 smoke_job() {
 	cat <<EOF
 apiVersion: auriga.io/v1

@@ -129,7 +129,7 @@ spec:
   strategy:
 $2
 EOF
-	[ "$TRAFFIC_PREVIEW" = no ] || printf -- '---\n%s\n' "$(smoke_job "$DEP-smoke" "$PP" "$1")" >>"$SPECS/deployment.yaml"
+	[ "$TRAFFIC_PREVIEW" = no ] || printf -- '---\n%s\n' "$(smoke_job "$DEP-smoke" 9003 "$1")" >>"$SPECS/deployment.yaml"
 }
 
 # upstream [NAME]: the active (or NAME's) upstream in the router's file as "port:weight" (backup

@@ -61,7 +61,7 @@ expect_eq "blue-green: the last requests were answered by v2" v2 "$(tail -1 "$TE
 overlap=$(awk '$3 == "v2" && !f { f = $1 } $3 == "v1" { l = $1 } END { print l - f }' "$TEST_TMP/load-a")
 diag "blue-green: v1 and v2 both answered for $overlap ms around the switch"
 expect_eq "blue-green: after the switch only v2 answers (overlap under 1 s)" 1 "$([ "$overlap" -lt 1000 ] && echo 1 || echo 0)"
-check "the smoke test ran and was answered by v2 through the preview" \
+check "the smoke test ran and was answered by v2, the new slot it ran beside" \
 	grep -q 'smoke test passed.*GET /q/health/ready: 200 from version v2' "$TEST_TMP/apply.err"
 
 # --- (b) a version that dies in the monitor window is switched back ------------------------------

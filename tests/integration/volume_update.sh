@@ -2,7 +2,10 @@
 # A per-replica volume (perReplica: true) keeps each replica's data across an update: data written
 # into replica 0's volume is read back from the new container of replica 0 after the image tag is
 # bumped (a rolling update), replica 1 has a volume of its own that never sees replica 0's data,
-# and the update makes no new volume.
+# and the update makes no new volume. Volume names are unambiguous (deployment a-b with volume c
+# and deployment a with volume b-c get two volumes), a volume of the name auriga would use that is
+# not auriga's is never mounted (the deployment fails, naming it), a volume under the earlier
+# naming (<deployment>-<volume>) is adopted only when its labels say it is this deployment's.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 
@@ -25,6 +28,14 @@ put() {
 # get ORDINAL FILE: what /data/FILE holds in that replica's container; fails when it is not there.
 get() { docker cp "$(cid "$1"):/data/$2" - 2>/dev/null | tar -xO 2>/dev/null; }
 mounts() { docker inspect -f '{{range .Mounts}}{{.Type}}:{{.Name}}:{{.Destination}} {{end}}' "$(cid "$1")" 2>/dev/null; }
+# volname DEPLOYMENT VOLUME [ORDINAL]: the name auriga gives the volume:
+# <deployment>.<volume>[.<ordinal>].<first 10 hex of sha256(instance NUL deployment NUL volume NUL ordinal NUL)>,
+# the ordinal -1 for a shared volume.
+volname() {
+	local h
+	h=$(printf '%s\0%s\0%s\0%s\0' "$INST" "$1" "$2" "${3:--1}" | sha256sum | cut -c1-10)
+	echo "$1.$2${3:+.$3}.$h"
+}
 
 write_specs() { # IMAGE
 	cat >"$SPECS/nodes.yaml" <<EOF
@@ -49,10 +60,11 @@ run apply --timeout-total 120 "$SPECS" >"$TEST_TMP/apply1.out" 2>"$TEST_TMP/appl
 rc=$?
 expect_eq "v1 comes up (apply exits 0)" 0 "$rc"
 [ "$rc" = 0 ] || tail -5 "$TEST_TMP/apply1.err" | while read -r l; do diag "$l"; done
-expect_eq "replica 0 mounts its own volume at /data" "volume:$DEP-data-0:/data " "$(mounts 0)"
-expect_eq "replica 1 mounts its own volume at /data" "volume:$DEP-data-1:/data " "$(mounts 1)"
+expect_eq "replica 0 mounts its own volume at /data" "volume:$(volname "$DEP" data 0):/data " "$(mounts 0)"
+expect_eq "replica 1 mounts its own volume at /data" "volume:$(volname "$DEP" data 1):/data " "$(mounts 1)"
 expect_eq "the volumes are labelled as this instance's" "$INST $INST" \
-	"$(docker volume inspect -f '{{index .Labels "auriga.io/managed-by"}}' "$DEP-data-0" "$DEP-data-1" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+	"$(docker volume inspect -f '{{index .Labels "auriga.io/managed-by"}}' "$(volname "$DEP" data 0)" \
+		"$(volname "$DEP" data 1)" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
 old0=$(cid 0) old1=$(cid 1)
 
 token0="chain of replica 0 $(date +%s%N)"
@@ -75,8 +87,67 @@ expect_eq "the new replica 0 reads the data written before the update" "$token0"
 expect_eq "the new replica 1 reads its own data" "$token1" "$(get 1 block-1)"
 check "the new replica 1 does not see replica 0's data" test -z "$(get 1 block-0)"
 check "the new replica 0 does not see replica 1's data" test -z "$(get 0 block-1)"
-expect_eq "the new replica 0 mounts the same volume" "volume:$DEP-data-0:/data " "$(mounts 0)"
+expect_eq "the new replica 0 mounts the same volume" "volume:$(volname "$DEP" data 0):/data " "$(mounts 0)"
 expect_eq "two volumes for the deployment, no more" 2 \
-	"$(docker volume ls -q --filter "label=auriga.io/managed-by=$INST" | grep -c "^$DEP-")"
+	"$(docker volume ls -q --filter "label=auriga.io/managed-by=$INST" --filter "label=auriga.io/deployment=$DEP" | wc -l)"
+
+# --- names without ambiguity, foreign volumes, the earlier naming ---------------------------------
+# one NAME VOLUME [PER_REPLICA]: a one-replica deployment mounting VOLUME at /data.
+one() {
+	cat <<EOF
+---
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata: {name: $1}
+spec:
+  replicas: 1
+  progressDeadlineSeconds: 60
+  template:
+    image: auriga-demo-node:v1
+    ports: [{name: http, containerPort: 9003}]
+    volumes: [{name: $2, mountPath: /data, perReplica: ${3:-false}}]
+  probes:
+    readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}
+EOF
+}
+# mounts_of DEPLOYMENT: the mounts of its running container.
+mounts_of() {
+	docker inspect -f '{{range .Mounts}}{{.Type}}:{{.Name}}:{{.Destination}} {{end}}' \
+		"$(docker ps -q --filter "label=auriga.io/managed-by=$INST" --filter "label=auriga.io/deployment=$1" | head -1)" 2>/dev/null
+}
+AB=${DEP}a-b A=${DEP}a OLD=${DEP}old MINE=${DEP}mine
+# The earlier naming of OLD's volume "state" is taken by a volume auriga did not make (as the
+# controller's own "auriga-state" would be for a deployment "auriga"); MINE's replica 0 has one
+# auriga made under the earlier naming, labelled as its own.
+docker volume create --label "$TEST_LABEL" "$OLD-state" >/dev/null
+docker volume create --label "$TEST_LABEL" --label "auriga.io/managed-by=$INST" --label "auriga.io/deployment=$MINE" \
+	--label "auriga.io/ordinal=0" "$MINE-keep-0" >/dev/null
+{ one "$AB" c; one "$A" b-c; one "$OLD" state; one "$MINE" keep true; } >"$SPECS/more.yaml"
+run apply --timeout-total 120 "$SPECS" >"$TEST_TMP/apply3.out" 2>"$TEST_TMP/apply3.err"
+rc=$?
+expect_eq "the four deployments come up (apply exits 0)" 0 "$rc"
+[ "$rc" = 0 ] || tail -5 "$TEST_TMP/apply3.err" | while read -r l; do diag "$l"; done
+expect_eq "a-b with volume c mounts its own volume" "volume:$(volname "$AB" c):/data " "$(mounts_of "$AB")"
+expect_eq "a with volume b-c mounts another" "volume:$(volname "$A" b-c):/data " "$(mounts_of "$A")"
+check "the two names differ" test "$(volname "$AB" c)" != "$(volname "$A" b-c)"
+expect_eq "a volume of the earlier name that auriga did not make is not mounted" \
+	"volume:$(volname "$OLD" state):/data " "$(mounts_of "$OLD")"
+expect_eq "the earlier name's foreign volume keeps its labels (none of auriga's)" "" \
+	"$(docker volume inspect -f '{{index .Labels "auriga.io/managed-by"}}' "$OLD-state")"
+expect_eq "a volume auriga made under the earlier naming is adopted" "volume:$MINE-keep-0:/data " "$(mounts_of "$MINE")"
+check "and no new volume is made beside it" test -z "$(docker volume ls -q --filter "name=$(volname "$MINE" keep 0)")"
+
+# A volume that has the very name auriga would use, made by someone else: refused, never mounted.
+BAD=${DEP}bad
+docker volume create --label "$TEST_LABEL" "$(volname "$BAD" data)" >/dev/null
+one "$BAD" data >"$SPECS/bad.yaml"
+run apply --timeout-total 20 "$SPECS" >"$TEST_TMP/apply4.out" 2>"$TEST_TMP/apply4.err"
+rc=$?
+check "apply fails" test "$rc" != 0
+expect_match "the status names the volume and says it is not auriga's" \
+	"volume '$(volname "$BAD" data)' exists and is not deployment '$BAD''s of instance '$INST'.*mounts no volume it does not own" \
+	"$(cat "$TEST_TMP/apply4.out" "$TEST_TMP/apply4.err")"
+expect_eq "no container of that deployment was made" "" \
+	"$(docker ps -aq --filter "label=auriga.io/managed-by=$INST" --filter "label=auriga.io/deployment=$BAD")"
 
 done_testing

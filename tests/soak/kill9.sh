@@ -31,8 +31,10 @@ converged() {
 		[ "$(fleet_running_count "${dep%%:*}" "$image")" = "$n" ] || { diag "${dep%%:*}: not all on $image"; return 1; }
 	done
 	[ "$(fleet_count)" = 8 ] || { diag "$(fleet_count) containers, want 8:"; diag "$(fleet_ps)"; return 1; }
-	[ "$(docker volume ls -q --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" | sort | tr '\n' ' ')" = \
-		"chain-data-0 chain-data-1 chain-data-2 chain-data-3 " ] || { diag "volumes wrong"; return 1; }
+	# Volume names end in a hash of the instance, deployment, volume and ordinal: compare without it.
+	[ "$(docker volume ls -q --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" | sed 's/\.[0-9a-f]\{10\}$//' |
+		sort | tr '\n' ' ')" = "chain.data.0 chain.data.1 chain.data.2 chain.data.3 " ] ||
+		{ diag "volumes wrong"; return 1; }
 }
 
 write_specs auriga-demo-node:v1

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -104,13 +105,63 @@ static void budget_row(void **state)
 	spec_set_release(&set);
 }
 
+/* Volume names: one per (instance, deployment, volume, ordinal), none another program's by accident. */
+static void volume_names(void **state)
+{
+	static const struct {
+		const char *inst, *dep, *vol;
+		int ord;
+	} t[] = {
+		{ "prod", "a-b", "c", -1 }, { "prod", "a", "b-c", -1 },	/* the old naming's collision pair */
+		{ "prod", "a", "b", 0 }, { "prod", "a", "b-0", -1 },	/* and per-replica against shared */
+		{ "prod", "a", "b", -1 }, { "staging", "a", "b", -1 },	/* two instances on one engine */
+		{ "prod", "auriga", "state", -1 }, { "prod", "a", "b", 1 },
+	};
+	char *names[ARRAY_SIZE(t)];
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(t); i++)
+		names[i] = desired_volume_name(t[i].inst, t[i].dep, t[i].vol, t[i].ord);
+	for (i = 0; i < ARRAY_SIZE(t); i++)
+		for (j = i + 1; j < ARRAY_SIZE(t); j++)
+			if (strcmp(names[i], names[j]) == 0)
+				fail_msg("'%s' names both %zu and %zu", names[i], i, j);
+	/* The readable part, then the hash: "<deployment>.<volume>[.<ordinal>].<10 hex>". */
+	assert_int_equal(strlen(names[0]), strlen("a-b.c.") + 10);
+	assert_memory_equal(names[0], "a-b.c.", 6);
+	assert_memory_equal(names[2], "a.b.0.", 6);
+	assert_true(strcmp(names[6], "auriga-state") != 0);
+	assert_memory_equal(names[6], "auriga.state.", 13);
+	/* The same tuple, the same name (a restart finds its volumes). */
+	{
+		char *again = desired_volume_name("prod", "a-b", "c", -1);
+
+		assert_string_equal(again, names[0]);
+		free(again);
+	}
+	for (i = 0; i < ARRAY_SIZE(t); i++)
+		free(names[i]);
+	/* The earlier naming, kept for adopting what it made. */
+	names[0] = desired_volume_legacy_name("a-b", "c", -1);
+	names[1] = desired_volume_legacy_name("a", "b-c", -1);
+	assert_string_equal(names[0], "a-b-c");
+	assert_string_equal(names[1], "a-b-c");
+	free(names[0]);
+	free(names[1]);
+	names[0] = desired_volume_legacy_name("a", "b", 3);
+	assert_string_equal(names[0], "a-b-3");
+	free(names[0]);
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(cases)];
+	struct CMUnitTest tests[ARRAY_SIZE(cases) + 1];
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
 		tests[i] = (struct CMUnitTest){ .name = cases[i].name, .test_func = budget_row,
 						.initial_state = (void *)&cases[i] };
-	return _cmocka_run_group_tests("budgets", tests, ARRAY_SIZE(tests), NULL, NULL);
+	tests[i] = (struct CMUnitTest){ .name = "volume_names", .test_func = volume_names };
+	return _cmocka_run_group_tests("desired", tests, ARRAY_SIZE(tests), NULL, NULL);
 }

@@ -113,13 +113,72 @@ static void merge_keeps_both_sides(void **state)
 	write_note("refs/notes/theirs", commits[2], STATUS_FAILED, 3000);
 	write_note("refs/notes/theirs", commits[0], STATUS_DEGRADED, 1800);
 
-	/* Theirs brings commits[2] and a newer note on commits[0]. */
-	assert_int_equal(notes_merge(repo, "refs/notes/ours", "refs/notes/theirs", NULL), 2);
-	expect_note("refs/notes/ours", commits[0], 1800);
+	/*
+	 * Theirs brings commits[2]. Both sides rewrote commits[0] since the base:
+	 * ours stays, though theirs claims a later observedAt.
+	 */
+	assert_int_equal(notes_merge(repo, "refs/notes/ours", "refs/notes/theirs", NULL), 1);
+	expect_note("refs/notes/ours", commits[0], 1500);
 	expect_note("refs/notes/ours", commits[1], 2000);
 	expect_note("refs/notes/ours", commits[2], 3000);
 	/* Merging again changes nothing: theirs is already in ours. */
 	assert_int_equal(notes_merge(repo, "refs/notes/ours", "refs/notes/theirs", NULL), 0);
+}
+
+/* Points ref at a copy of base's notes commit, so both start from the same notes. */
+static void branch_ref(const char *ref, const char *from)
+{
+	git_oid base;
+	git_reference *r = NULL;
+
+	assert_int_equal(git_reference_name_to_id(&base, repo, from), 0);
+	assert_int_equal(git_reference_create(&r, repo, ref, &base, 1, NULL), 0);
+	git_reference_free(r);
+}
+
+static void note_at(const char *ref, int i, enum status_phase ph, int64_t at)
+{
+	char *t = note_text(commits[i], ph, at);
+
+	assert_int_equal(notes_write(repo, ref, commits[i], t, NULL), 0);
+	free(t);
+}
+
+static void merge_trusts_no_time(void **state)
+{
+	int64_t future = 253402300799000LL;	/* 9999-12-31T23:59:59Z */
+
+	(void)state;
+	note_at("refs/notes/m-ours", 0, STATUS_PROGRESSING, 1000);
+	note_at("refs/notes/m-ours", 1, STATUS_PROGRESSING, 1000);
+	branch_ref("refs/notes/m-theirs", "refs/notes/m-ours");
+	/* Only they changed commits[0], to a note claiming an earlier time: it is theirs that counts. */
+	note_at("refs/notes/m-theirs", 0, STATUS_HEALTHY, 500);
+	/* Year 9999 on commits[1] (ours unchanged) and on commits[2] (ours has none): neither is taken. */
+	note_at("refs/notes/m-theirs", 1, STATUS_FAILED, future);
+	note_at("refs/notes/m-theirs", 2, STATUS_FAILED, future);
+	/* Ours moves too, on another commit, so the two sides diverge. */
+	note_at("refs/notes/m-ours", 2, STATUS_HEALTHY, 3000);
+	note_at("refs/notes/m-ours", 2, STATUS_DEGRADED, 3100);
+	assert_int_equal(notes_merge(repo, "refs/notes/m-ours", "refs/notes/m-theirs", NULL), 1);
+	expect_note("refs/notes/m-ours", commits[0], 500);
+	expect_note("refs/notes/m-ours", commits[1], 1000);
+	expect_note("refs/notes/m-ours", commits[2], 3100);
+}
+
+static void merge_drops_a_future_note_ours_lacks(void **state)
+{
+	char *t = NULL;
+
+	(void)state;
+	note_at("refs/notes/f-ours", 0, STATUS_PROGRESSING, 1000);
+	branch_ref("refs/notes/f-theirs", "refs/notes/f-ours");
+	note_at("refs/notes/f-theirs", 1, STATUS_FAILED, 253402300799000LL);
+	note_at("refs/notes/f-theirs", 2, STATUS_HEALTHY, 2000);
+	note_at("refs/notes/f-ours", 0, STATUS_HEALTHY, 1100);
+	assert_int_equal(notes_merge(repo, "refs/notes/f-ours", "refs/notes/f-theirs", NULL), 1);
+	assert_int_equal(notes_read(repo, "refs/notes/f-ours", commits[1], &t, NULL), ERR_NOTFOUND);
+	expect_note("refs/notes/f-ours", commits[2], 2000);
 }
 
 static void find_latest_walks_back(void **state)
@@ -200,6 +259,12 @@ static void worker_fetches_and_notes(void **state)
 	assert_true(r->ok);
 	assert_string_equal(r->fetch.commit, commits[0]);
 	gitsrc_report_free(r);
+	/* A note from year 9999 already on the commit does not hold back the controller's own. */
+	t = note_text(commits[0], STATUS_FAILED, 253402300799000LL);
+	gitsrc_lock(src);
+	assert_int_equal(notes_write(gitsrc_repo(src), NOTES_DEFAULT_REF, commits[0], t, NULL), 0);
+	gitsrc_unlock(src);
+	free(t);
 	t = note_text(commits[0], STATUS_HEALTHY, 5000);
 	gitsrc_worker_post_note(w, commits[0], t, NULL, -1);
 	free(t);
@@ -235,6 +300,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(merge_keeps_both_sides),
+		cmocka_unit_test(merge_trusts_no_time),
+		cmocka_unit_test(merge_drops_a_future_note_ours_lacks),
 		cmocka_unit_test(find_latest_walks_back),
 		cmocka_unit_test(debounce),
 		cmocka_unit_test(worker_fetches_and_notes),

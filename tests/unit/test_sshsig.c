@@ -219,6 +219,119 @@ static void signers_file_errors(void **state)
 	error_clear(&err);
 }
 
+/* Loads an allowed-signers file of one line: OPTIONS then the ed25519 key. */
+static int load_with(const char *opts, struct sshsig_signers **s, struct error **err)
+{
+	char p[256];
+
+	assert_int_equal(sh("cd %s && echo \"ci@example %s $(cut -d' ' -f1,2 ed25519.pub)\" > allowed-opts", dir, opts), 0);
+	snprintf(p, sizeof(p), "%s/allowed-opts", dir);
+	return sshsig_signers_load(s, p, err);
+}
+
+static void validity_window(void **state)
+{
+	struct sshsig_signers *s = NULL;
+	struct error *err = NULL;
+	char *sig, *msg;
+	/* 2026-01-01T00:00:00Z and 2026-07-01T12:30:00Z */
+	int64_t after = 1767225600, before = 1782909000, t;
+
+	(void)state;
+	assert_int_equal(sh("cd %s && rm -f msg.sig && ssh-keygen -q -Y sign -n git -f ed25519 msg 2>/dev/null", dir), 0);
+	sig = slurp("msg.sig");
+	msg = slurp("msg");
+	assert_int_equal(load_with("namespaces=\\\"git\\\",valid-after=\\\"20260101Z\\\",valid-before=\\\"202607011230Z\\\"",
+				   &s, &err), 0);
+	/* Inside the window, and on both of its ends: allowed. */
+	for (t = after; t <= before; t += (before - after) / 2)
+		assert_int_equal(sshsig_verify_at(s, sig, strlen(sig), msg, strlen(msg), "git", &t, 1, NULL, &err), 0);
+	t = after - 1;
+	assert_int_equal(sshsig_verify_at(s, sig, strlen(sig), msg, strlen(msg), "git", &t, 1, NULL, &err), ERR_REFUSED);
+	assert_non_null(strstr(error_msg(err), "not valid at 2025-12-31T23:59:59Z (valid-after 2026-01-01T00:00:00Z)"));
+	error_clear(&err);
+	t = before + 1;
+	assert_int_equal(sshsig_verify_at(s, sig, strlen(sig), msg, strlen(msg), "git", &t, 1, NULL, &err), ERR_REFUSED);
+	assert_non_null(strstr(error_msg(err), "(valid-before 2026-07-01T12:30:00Z)"));
+	error_clear(&err);
+	/* Every time given must fall inside: one in and one out is refused. */
+	{
+		int64_t two[2] = { after + 10, before + 10 };
+
+		assert_int_equal(sshsig_verify_at(s, sig, strlen(sig), msg, strlen(msg), "git", two, 2, NULL, &err),
+				 ERR_REFUSED);
+		error_clear(&err);
+	}
+	sshsig_signers_free(s);
+	/* Seconds and a local time (this test's zone is whatever the machine's is: only the form is checked). */
+	assert_int_equal(load_with("valid-before=\\\"20990101000000\\\"", &s, &err), 0);
+	assert_int_equal(sshsig_verify(s, sig, strlen(sig), msg, strlen(msg), "git", NULL, &err), 0);
+	sshsig_signers_free(s);
+	/* A key whose window ended before now is refused by the plain check (now). */
+	assert_int_equal(load_with("valid-before=\\\"20200101Z\\\"", &s, &err), 0);
+	assert_int_equal(sshsig_verify(s, sig, strlen(sig), msg, strlen(msg), "git", NULL, &err), ERR_REFUSED);
+	assert_non_null(strstr(error_msg(err), "valid-before 2020-01-01T00:00:00Z"));
+	error_clear(&err);
+	sshsig_signers_free(s);
+	free(sig);
+	free(msg);
+}
+
+static void signer_option_errors(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "valid-after=\\\"2026\\\"", "allowed-opts:1: valid-after: '2026' is not a time" },
+		{ "valid-before=\\\"20261301Z\\\"", "allowed-opts:1: valid-before: '20261301Z' is not a time" },
+		{ "valid-before=\\\"20260101250000\\\"", "'20260101250000' is not a time" },
+		{ "no-touch-required", "allowed-opts:1: option 'no-touch-required' is not known" },
+		{ "verify-required=1", "option 'verify-required' is not known" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct sshsig_signers *s = NULL;
+		struct error *err = NULL;
+
+		assert_int_equal(load_with(bad[i][0], &s, &err), ERR_INVALID);
+		if (strstr(error_msg(err), bad[i][1]) == NULL)
+			fail_msg("%s: got '%s'", bad[i][0], error_msg(err));
+		error_clear(&err);
+		assert_null(s);
+	}
+}
+
+static void commit_outside_window(void **state)
+{
+	struct sshsig_signers *s = NULL;
+	git_repository *repo = NULL;
+	struct error *err = NULL;
+	char repo_path[128], cmd[512], hex[64];
+	FILE *p;
+
+	(void)state;
+	snprintf(repo_path, sizeof(repo_path), "%s/window", dir);
+	/* A commit made (so it says) in 2021, by a key allowed from 2022 on. */
+	assert_int_equal(sh("git init -q -b main %s && cd %s && git config user.name t && git config user.email t@t"
+			    " && git config gpg.format ssh && echo x > f && git add f && GIT_COMMITTER_DATE='2021-06-01T00:00:00Z'"
+			    " git -c user.signingkey=%s/ed25519 commit -q -S -m backdated", repo_path, repo_path, dir), 0);
+	snprintf(cmd, sizeof(cmd), "git -C %s rev-parse HEAD", repo_path);
+	p = popen(cmd, "r");
+	assert_non_null(fgets(hex, sizeof(hex), p));
+	pclose(p);
+	hex[40] = '\0';
+	assert_int_equal(git_repository_open(&repo, repo_path), 0);
+	assert_int_equal(load_with("valid-after=\\\"20220101Z\\\"", &s, &err), 0);
+	assert_int_equal(sshsig_verify_commit(s, repo, hex, NULL, &err), ERR_REFUSED);
+	assert_non_null(strstr(error_msg(err), "not valid at 2021-06-01T00:00:00Z (valid-after 2022-01-01T00:00:00Z)"));
+	error_clear(&err);
+	sshsig_signers_free(s);
+	assert_int_equal(load_with("valid-after=\\\"20200101Z\\\"", &s, &err), 0);
+	assert_int_equal(sshsig_verify_commit(s, repo, hex, NULL, &err), 0);
+	sshsig_signers_free(s);
+	git_repository_free(repo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +340,9 @@ int main(void)
 		cmocka_unit_test(signed_commits),
 		cmocka_unit_test(tampered_commit),
 		cmocka_unit_test(signers_file_errors),
+		cmocka_unit_test(validity_window),
+		cmocka_unit_test(signer_option_errors),
+		cmocka_unit_test(commit_outside_window),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
