@@ -57,9 +57,16 @@ struct spec_diag {
 	size_t seq;	/* insertion order, keeps sorting stable */
 };
 
+/*
+ * At most SPEC_DIAGS_MAX diags are kept: a hostile file can ask for one per
+ * node, and the rest are only counted (dropped), for one closing line.
+ */
+#define SPEC_DIAGS_MAX 1000
+
 struct spec_diags {
 	struct spec_diag *v;
 	size_t n, cap;
+	size_t dropped;	/* diags past SPEC_DIAGS_MAX, counted and not kept */
 };
 
 void spec_diags_init(struct spec_diags *d);
@@ -72,6 +79,13 @@ void spec_diags_add(struct spec_diags *d, const struct spec_pos *pos, const char
 void spec_diags_sort(struct spec_diags *d);
 /* Formats one diag as a single line without newline; the caller frees the result. */
 char *spec_diag_format(const struct spec_diag *d);
+/* Every diag added, kept or dropped. */
+size_t spec_diags_total(const struct spec_diags *d);
+/*
+ * The closing line when diags were dropped ("... and 319,000 more errors"),
+ * NULL when none were; the caller frees the result.
+ */
+char *spec_diags_format_dropped(const struct spec_diags *d);
 
 /* An integer or a percentage ("25%"), as in Kubernetes' IntOrString. */
 struct spec_intpct {
@@ -365,6 +379,8 @@ struct spec_limits {
 	size_t max_documents;		/* per file, default 1000 */
 	size_t max_files;		/* per directory walk, default 10000 */
 	size_t max_dir_depth;		/* default 32 */
+	size_t max_total_bytes;		/* every file of one load together, default 16 MiB */
+	size_t max_total_nodes;		/* every document of one load, aliases expanded, default 500000 */
 };
 
 const struct spec_limits *spec_limits_default(void);

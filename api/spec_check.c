@@ -677,7 +677,7 @@ size_t spec_set_check(struct spec_set *set, struct spec_diags *diags)
 	memset(&c, 0, sizeof(c));
 	c.set = set;
 	c.d = diags;
-	c.before = diags->n;
+	c.before = spec_diags_total(diags);
 	c.cluster = spec_set_cluster(set);
 	for (k = 0; k < SPEC_KIND_COUNT; k++)
 		build_index(&c, (enum spec_kind)k);
@@ -702,5 +702,5 @@ size_t spec_set_check(struct spec_set *set, struct spec_diags *diags)
 	for (k = 0; k < SPEC_KIND_COUNT; k++)
 		free(c.ix[k]);
 	free(c.phase);
-	return diags->n - c.before;
+	return spec_diags_total(diags) - c.before;
 }

@@ -30,6 +30,7 @@ struct loader {
 	size_t n_anchors, cap_anchors;
 	size_t aliases;
 	size_t doc_nodes;
+	size_t file_nodes;
 	size_t doc_start;
 };
 
@@ -339,6 +340,11 @@ static int count_node(struct loader *l, int line, int col, size_t weight)
 			    "document expands to more than the limit of %zu nodes%s",
 			    l->lim->max_nodes, weight > 1 ? " (alias expansion)" : "");
 	l->doc_nodes += weight;
+	if (l->lim->max_file_nodes &&
+	    (weight > l->lim->max_file_nodes || l->file_nodes > l->lim->max_file_nodes - weight))
+		return fail(l, line, col, "more nodes than the %zu left of the limit for all the files together",
+			    l->lim->max_file_nodes);
+	l->file_nodes += weight;
 	return 0;
 }
 

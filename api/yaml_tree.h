@@ -45,6 +45,11 @@ struct ytree_limits {
 	size_t max_document;	/* bytes */
 	size_t max_file;	/* bytes */
 	size_t max_documents;	/* per file */
+	/*
+	 * Nodes of the whole file, aliases expanded (0: no bound): what is left
+	 * of a caller's budget over many files.
+	 */
+	size_t max_file_nodes;
 };
 
 struct ytree_doc {

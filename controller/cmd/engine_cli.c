@@ -138,10 +138,12 @@ int engine_cli_finish(struct engine_cli *c, int argc, char **argv, struct error 
 
 static int finish_set(struct spec_set *set, struct spec_diags *diags, const char *what, struct error **err)
 {
-	size_t i;
+	size_t i, total;
+	char *more;
 
 	spec_set_finish(set, diags);
-	if (diags->n == 0)
+	total = spec_diags_total(diags);
+	if (total == 0)
 		return 0;
 	spec_diags_sort(diags);
 	for (i = 0; i < diags->n; i++) {
@@ -150,8 +152,11 @@ static int finish_set(struct spec_set *set, struct spec_diags *diags, const char
 		fprintf(stderr, "%s\n", line);
 		free(line);
 	}
-	return error_set(err, ERR_INVALID, "%s: %zu problem%s in the specs", what, diags->n,
-			 diags->n == 1 ? "" : "s");
+	more = spec_diags_format_dropped(diags);
+	if (more)
+		fprintf(stderr, "%s\n", more);
+	free(more);
+	return error_set(err, ERR_INVALID, "%s: %zu problem%s in the specs", what, total, total == 1 ? "" : "s");
 }
 
 int engine_cli_load_snapshot(struct gitsrc *src, const char *commit, const char *specs_path,
