@@ -196,8 +196,8 @@ struct spec_container {
 	size_t n_ports;
 	struct spec_volume *volumes;
 	size_t n_volumes;
-	int64_t memory_limit;	/* bytes, 0 = none */
-	int64_t cpu_millis;	/* millicores, 0 = none */
+	int64_t memory_limit;	/* bytes, 0 = none, -1 = given but not a size (a diag says so) */
+	int64_t cpu_millis;	/* millicores, 0 = none, -1 = given but not a CPU amount (a diag says so) */
 	enum spec_restart restart_policy;	/* default Always for Deployments, Never for Jobs */
 	struct spec_kv *labels;	/* sorted by key after spec_set_finish */
 	size_t n_labels;
@@ -467,5 +467,7 @@ int64_t spec_parse_duration_ms(const char *s);
 /* Kubernetes quantities: memory ("512Mi", "2G", "1000") in bytes, CPU ("500m", "1.5", "2") in millicores; -1 on junk. */
 int64_t spec_parse_memory(const char *s);
 int64_t spec_parse_cpu_millis(const char *s);
+/* The largest CPU limit, in millicores (a million cores): Docker takes nanocores in 64 bits. */
+#define SPEC_CPU_MILLIS_MAX 1000000000LL
 
 #endif

@@ -277,12 +277,9 @@ static void d_container(struct spec_container *c, const struct ynode *t)
 			v->read_only = d_bool(vols->kids[i], "readOnly", 0);
 		}
 	}
+	/* A size that does not parse or overflows stays -1: the checks refuse it, never "no limit". */
 	c->memory_limit = d_quantity(limits, "memory", 0);
 	c->cpu_millis = d_quantity(limits, "cpu", 1);
-	if (c->memory_limit < 0)
-		c->memory_limit = 0;
-	if (c->cpu_millis < 0)
-		c->cpu_millis = 0;
 	rp = ynode_str(ynode_get(t, "restartPolicy"));
 	c->restart_policy = (enum spec_restart) - 1;
 	if (rp && strcmp(rp, "Always") == 0)
