@@ -192,6 +192,7 @@ struct spec_container {
 	size_t n_env;
 	char **env_files;	/* paths relative to the specs repo root; read by the controller */
 	size_t n_env_files;
+	struct spec_pos *env_files_pos;	/* each entry's line and column (the file is the object's) */
 	struct spec_port *ports;
 	size_t n_ports;
 	struct spec_volume *volumes;
