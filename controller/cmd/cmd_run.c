@@ -47,6 +47,7 @@ struct daemon {
 	char *folder_key;		/* the folder's model, to see changes */
 	uint64_t folder_timer;
 	char *commit;			/* the commit being applied */
+	char *refused;			/* the last commit whose specs did not load: not read again */
 	char *notes_ref;		/* its Cluster's notes ref, NULL when it names none */
 	int notes_push;			/* its Cluster's status.push, -1 when it says nothing */
 	int loaded;
@@ -290,12 +291,17 @@ static void on_report(void *arg, struct gitsrc_report *r)
 	}
 	if (dm->loaded && dm->commit && strcmp(dm->commit, r->fetch.commit) == 0)
 		goto out;
+	/* A commit is immutable: one that did not load is not read (up to the limits) at every poll. */
+	if (dm->refused && strcmp(dm->refused, r->fetch.commit) == 0)
+		goto out;
 	/* A snapshot that does not load keeps the engine on the last good one (and prune off it). */
 	if (engine_cli_load_snapshot(dm->src, r->fetch.commit, config_str(dm->cfg, CFG_REPO_PATH), &set, &err) < 0) {
 		log_error(COMPONENT, "the specs at this commit do not load", "commit", r->fetch.commit, "error",
 			  error_msg(err), (char *)NULL);
 		auriga_metrics_error(metrics_of(dm), "spec");
 		error_free(err);
+		free(dm->refused);
+		dm->refused = xstrdup(r->fetch.commit);
 		goto out;
 	}
 	set_specs(dm, set, r->fetch.commit);
@@ -709,6 +715,7 @@ out:
 	notes_debounce_release(&dm.deb);
 	pthread_mutex_destroy(&dm.mu);
 	free(dm.folder_key);
+	free(dm.refused);
 	free(dm.commit);
 	free(dm.notes_ref);
 	free(dm.positional);
