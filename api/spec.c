@@ -434,7 +434,7 @@ size_t spec_set_load_buffer(struct spec_set *set, const char *path, const char *
 	struct spec_priv *p = set->priv;
 	const char *file = intern_file(set, path);
 	struct ytree *t = xmalloc(sizeof(*t));
-	struct ytree_limits lim;
+	struct ytree_limits lim = { 0 };
 	struct ytree_error err;
 	size_t before = spec_diags_total(diags), i, non_empty = 0;
 
@@ -463,8 +463,7 @@ size_t spec_set_load_buffer(struct spec_set *set, const char *path, const char *
 		free(t);
 		return spec_diags_total(diags) - before;
 	}
-	lim.max_file_nodes = p->lim.max_total_nodes - p->total_nodes;
-	if (ytree_parse(t, file, data, len, &lim, &err) < 0) {
+	if (ytree_parse_budget(t, file, data, len, &lim, p->lim.max_total_nodes - p->total_nodes, &err) < 0) {
 		struct spec_pos pos = { file, err.line, err.col };
 
 		spec_diags_add(diags, &pos, NULL, NULL, NULL, "%s", err.msg);

@@ -11,7 +11,7 @@
 #include "buf.h"
 #include "yaml_tree.h"
 
-static const struct ytree_limits lim = { 16, 8, 1000, 64, 4096, 8192, 4, 0 };
+static const struct ytree_limits lim = { 16, 8, 1000, 64, 4096, 8192, 4 };
 
 static int parse(struct ytree *t, const char *s, struct ytree_error *e)
 {
