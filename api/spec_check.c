@@ -176,8 +176,8 @@ static void check_limits(struct checker *c, enum spec_kind k, const struct spec_
 	if (t->memory_limit < 0) {
 		n = m->node ? spec_node_at(m->node, mem) : NULL;
 		ERR(c, k, m, mem,
-		    "\"%.40s\" is not a memory size auriga can use (a number with an optional suffix "
-		    "Ki, Mi, Gi, Ti, k, M, G or T, at most 8 EiB)",
+		    "\"%.40s\" is not a memory size auriga can use (from one byte to 8 EiB, a number "
+		    "with an optional suffix Ki, Mi, Gi, Ti, k, M, G or T)",
 		    n && n->type == YNODE_SCALAR ? n->str : "?");
 	}
 	if (t->cpu_millis < 0) {
