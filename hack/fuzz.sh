@@ -47,7 +47,8 @@ status=0
 summary=()
 for t in "${targets[@]}"; do
 	# shellcheck disable=SC2086,SC2046
-	clang $cflags -fsanitize=fuzzer -o "$out/fuzz_$t" "tests/fuzz/fuzz_$t.c" "$out/libauriga-fuzz.a" \
+	clang $cflags -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror \
+		-fsanitize=fuzzer -o "$out/fuzz_$t" "tests/fuzz/fuzz_$t.c" "$out/libauriga-fuzz.a" \
 		$(pkg-config --libs $pkgs) -lpthread -lm
 	# Seeds are copied: libFuzzer adds what it finds to its first corpus folder.
 	work="$out/corpus/$t"
