@@ -212,7 +212,7 @@ int status_parse_time(const char *s, int64_t *wall_ms)
 	 */
 	norm = tm;
 	t = timegm(&norm);
-	if (t == (time_t)-1 || t < 0 || norm.tm_year != tm.tm_year || norm.tm_mon != tm.tm_mon ||
+	if (t < 0 || norm.tm_year != tm.tm_year || norm.tm_mon != tm.tm_mon ||
 	    norm.tm_mday != tm.tm_mday || norm.tm_hour != tm.tm_hour || norm.tm_min != tm.tm_min ||
 	    norm.tm_sec != tm.tm_sec)
 		return -1;
