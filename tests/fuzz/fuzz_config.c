@@ -12,6 +12,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char path[64];
 static FILE *devnull;
 
+static void remove_file(void)
+{
+	unlink(path);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char flag[96];
@@ -25,6 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (path[0] == '\0') {
 		snprintf(path, sizeof(path), "/tmp/auriga-fuzz-config-%ld.yml", (long)getpid());
 		devnull = fopen("/dev/null", "w");
+		atexit(remove_file);
 	}
 	f = fopen(path, "wb");
 	if (f == NULL)
