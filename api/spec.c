@@ -27,14 +27,45 @@ void spec_diags_init(struct spec_diags *d)
 	memset(d, 0, sizeof(*d));
 }
 
+static void diag_release(struct spec_diag *x)
+{
+	FREE_ALL(x->file, x->kind, x->name, x->path, x->msg);
+}
+
 void spec_diags_release(struct spec_diags *d)
 {
 	size_t i;
 
 	for (i = 0; i < d->n; i++)
-		FREE_ALL(d->v[i].file, d->v[i].kind, d->v[i].name, d->v[i].path, d->v[i].msg);
+		diag_release(&d->v[i]);
 	free(d->v);
 	spec_diags_init(d);
+}
+
+/*
+ * The slot for a new diag, NULL when it is to be dropped. Past the cap, a
+ * problem with a whole file (no kind: syntax, bounds, unreadable) takes the
+ * place of the latest one about an object's field, so a file that was not
+ * read at all is never hidden behind the many errors of another.
+ */
+static struct spec_diag *diag_slot(struct spec_diags *d, const char *kind)
+{
+	size_t j;
+
+	if (d->n < SPEC_DIAGS_MAX) {
+		XGROW(d->v, d->cap, d->n + 1);
+		return &d->v[d->n++];
+	}
+	d->dropped++;
+	if (kind != NULL)
+		return NULL;
+	for (j = d->n; j > 0; j--) {
+		if (d->v[j - 1].kind != NULL) {
+			diag_release(&d->v[j - 1]);
+			return &d->v[j - 1];
+		}
+	}
+	return NULL;
 }
 
 static char *dup_or_null(const char *s)
@@ -49,8 +80,9 @@ void spec_diags_add(struct spec_diags *d, const struct spec_pos *pos, const char
 	struct buf msg = BUF_INIT_MAX(4096);
 	va_list ap;
 
-	XGROW(d->v, d->cap, d->n + 1);
-	x = &d->v[d->n];
+	x = diag_slot(d, kind);
+	if (x == NULL)
+		return;
 	memset(x, 0, sizeof(*x));
 	if (pos) {
 		x->file = dup_or_null(pos->file);
@@ -64,8 +96,7 @@ void spec_diags_add(struct spec_diags *d, const struct spec_pos *pos, const char
 	buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
 	x->msg = buf_detach(&msg, NULL);
-	x->seq = d->n;
-	d->n++;
+	x->seq = spec_diags_total(d);
 }
 
 static int diag_cmp(const void *a, const void *b)
@@ -101,6 +132,30 @@ char *spec_diag_format(const struct spec_diag *d)
 	if (d->path)
 		buf_printf(&b, "%s: ", d->path);
 	buf_puts(&b, d->msg);
+	return buf_detach(&b, NULL);
+}
+
+size_t spec_diags_total(const struct spec_diags *d)
+{
+	return d->n + d->dropped;
+}
+
+char *spec_diags_format_dropped(const struct spec_diags *d)
+{
+	struct buf b = BUF_INIT_MAX(128);
+	char digits[32];
+	size_t len, i;
+
+	if (d->dropped == 0)
+		return NULL;
+	len = (size_t)snprintf(digits, sizeof(digits), "%zu", d->dropped);
+	buf_puts(&b, "... and ");
+	for (i = 0; i < len; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			buf_putc(&b, ',');
+		buf_putc(&b, digits[i]);
+	}
+	buf_printf(&b, " more error%s", d->dropped == 1 ? "" : "s");
 	return buf_detach(&b, NULL);
 }
 
@@ -177,6 +232,8 @@ static const struct spec_limits default_limits = {
 	.max_documents = 1000,
 	.max_files = 10000,
 	.max_dir_depth = 32,
+	.max_total_bytes = 16 * 1024 * 1024,
+	.max_total_nodes = 500000,
 };
 
 const struct spec_limits *spec_limits_default(void)
@@ -351,9 +408,9 @@ size_t spec_set_load_buffer(struct spec_set *set, const char *path, const char *
 	struct spec_priv *p = set->priv;
 	const char *file = intern_file(set, path);
 	struct ytree *t = xmalloc(sizeof(*t));
-	struct ytree_limits lim;
+	struct ytree_limits lim = { 0 };
 	struct ytree_error err;
-	size_t before = diags->n, i, non_empty = 0;
+	size_t before = spec_diags_total(diags), i, non_empty = 0;
 
 	lim.max_depth = p->lim.max_depth;
 	lim.max_aliases = p->lim.max_aliases;
@@ -362,14 +419,34 @@ size_t spec_set_load_buffer(struct spec_set *set, const char *path, const char *
 	lim.max_document = p->lim.max_document;
 	lim.max_file = p->lim.max_file;
 	lim.max_documents = p->lim.max_documents;
-	if (ytree_parse(t, file, data, len, &lim, &err) < 0) {
+	/* One load's files together are bounded too, so many files at their limits cannot add up. */
+	if (len > p->lim.max_total_bytes - p->total_bytes) {
+		struct spec_pos pos = { file, 0, 0 };
+
+		spec_diags_add(diags, &pos, NULL, NULL, NULL,
+			       "the spec files together pass the limit of %zu bytes", p->lim.max_total_bytes);
+		free(t);
+		return spec_diags_total(diags) - before;
+	}
+	p->total_bytes += len;
+	if (p->total_nodes >= p->lim.max_total_nodes) {
+		struct spec_pos pos = { file, 0, 0 };
+
+		spec_diags_add(diags, &pos, NULL, NULL, NULL,
+			       "the spec files together pass the limit of %zu nodes", p->lim.max_total_nodes);
+		free(t);
+		return spec_diags_total(diags) - before;
+	}
+	if (ytree_parse_budget(t, file, data, len, &lim, p->lim.max_total_nodes - p->total_nodes, &err) < 0) {
 		struct spec_pos pos = { file, err.line, err.col };
 
 		spec_diags_add(diags, &pos, NULL, NULL, NULL, "%s", err.msg);
 		ytree_release(t);
 		free(t);
-		return diags->n - before;
+		return spec_diags_total(diags) - before;
 	}
+	for (i = 0; i < t->n_docs; i++)
+		p->total_nodes += t->docs[i].root->weight;
 	for (i = 0; i < t->n_docs; i++) {
 		if (t->docs[i].empty)
 			continue;
@@ -383,7 +460,7 @@ size_t spec_set_load_buffer(struct spec_set *set, const char *path, const char *
 	}
 	XGROW_PTRS(p->trees, p->cap_trees, p->n_trees + 1);
 	p->trees[p->n_trees++] = t;
-	return diags->n - before;
+	return spec_diags_total(diags) - before;
 }
 
 const struct spec_limits *spec_set_limits(const struct spec_set *set)

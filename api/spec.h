@@ -59,9 +59,16 @@ struct spec_diag {
 	size_t seq;	/* insertion order, keeps sorting stable */
 };
 
+/*
+ * At most SPEC_DIAGS_MAX diags are kept: a hostile file can ask for one per
+ * node, and the rest are only counted (dropped), for one closing line.
+ */
+#define SPEC_DIAGS_MAX 1000
+
 struct spec_diags {
 	struct spec_diag *v;
 	size_t n, cap;
+	size_t dropped;	/* diags past SPEC_DIAGS_MAX, counted and not kept */
 };
 
 void spec_diags_init(struct spec_diags *d);
@@ -74,6 +81,13 @@ void spec_diags_add(struct spec_diags *d, const struct spec_pos *pos, const char
 void spec_diags_sort(struct spec_diags *d);
 /* Formats one diag as a single line without newline; the caller frees the result. */
 char *spec_diag_format(const struct spec_diag *d);
+/* Every diag added, kept or dropped. */
+size_t spec_diags_total(const struct spec_diags *d);
+/*
+ * The closing line when diags were dropped ("... and 319,000 more errors"),
+ * NULL when none were; the caller frees the result.
+ */
+char *spec_diags_format_dropped(const struct spec_diags *d);
 
 /* An integer or a percentage ("25%"), as in Kubernetes' IntOrString. */
 struct spec_intpct {
@@ -182,12 +196,13 @@ struct spec_container {
 	size_t n_env;
 	char **env_files;	/* paths relative to the specs repo root; read by the controller */
 	size_t n_env_files;
+	struct spec_pos *env_files_pos;	/* each entry's line and column (the file is the object's) */
 	struct spec_port *ports;
 	size_t n_ports;
 	struct spec_volume *volumes;
 	size_t n_volumes;
-	int64_t memory_limit;	/* bytes, 0 = none */
-	int64_t cpu_millis;	/* millicores, 0 = none */
+	int64_t memory_limit;	/* bytes, 0 = none, -1 = given but not a size (a diag says so) */
+	int64_t cpu_millis;	/* millicores, 0 = none, -1 = given but not a CPU amount (a diag says so) */
 	enum spec_restart restart_policy;	/* default Always for Deployments, Never for Jobs */
 	struct kv *labels;	/* sorted by key after spec_set_finish */
 	size_t n_labels;
@@ -378,6 +393,8 @@ struct spec_limits {
 	size_t max_documents;		/* per file, default 1000 */
 	size_t max_files;		/* per directory walk, default 10000 */
 	size_t max_dir_depth;		/* default 32 */
+	size_t max_total_bytes;		/* every file of one load together, default 16 MiB */
+	size_t max_total_nodes;		/* every document of one load, aliases expanded, default 500000 */
 };
 
 const struct spec_limits *spec_limits_default(void);
@@ -464,5 +481,7 @@ int64_t spec_parse_duration_ms(const char *s);
 /* Kubernetes quantities: memory ("512Mi", "2G", "1000") in bytes, CPU ("500m", "1.5", "2") in millicores; -1 on junk. */
 int64_t spec_parse_memory(const char *s);
 int64_t spec_parse_cpu_millis(const char *s);
+/* The largest CPU limit, in millicores (a million cores): Docker takes nanocores in 64 bits. */
+#define SPEC_CPU_MILLIS_MAX 1000000000LL
 
 #endif

@@ -166,11 +166,37 @@ static int env_name_ok(const char *s)
 	return 1;
 }
 
+/* Sizes that overflow or do not parse: refused, never taken as "no limit". */
+static void check_limits(struct checker *c, enum spec_kind k, const struct spec_meta *m,
+			 const struct spec_container *t)
+{
+	static const char mem[] = "spec.template.resources.limits.memory";
+	static const char cpu[] = "spec.template.resources.limits.cpu";
+	const struct ynode *n;
+
+	if (t->memory_limit < 0) {
+		n = m->node ? spec_node_at(m->node, mem) : NULL;
+		ERR(c, k, m, mem,
+		    "\"%.40s\" is not a memory size auriga can use (from one byte to 8 EiB, a number "
+		    "with an optional suffix Ki, Mi, Gi, Ti, k, M, G or T)",
+		    n && n->type == YNODE_SCALAR ? n->str : "?");
+	}
+	if (t->cpu_millis < 0) {
+		n = m->node ? spec_node_at(m->node, cpu) : NULL;
+		ERR(c, k, m, cpu,
+		    "\"%.40s\" is not a CPU amount auriga can use (cores, or millicores with the "
+		    "suffix m, at most %lld m)",
+		    n && n->type == YNODE_SCALAR ? n->str : "?", (long long)SPEC_CPU_MILLIS_MAX);
+	}
+}
+
 static void check_template(struct checker *c, enum spec_kind k, const struct spec_meta *m,
 			   const struct spec_container *t, int is_job)
 {
 	size_t i, j;
 	char path[160];
+
+	check_limits(c, k, m, t);
 
 	for (i = 0; i < t->n_env; i++) {
 		if (!env_name_ok(t->env[i].key)) {
@@ -669,7 +695,7 @@ size_t spec_set_check(struct spec_set *set, struct spec_diags *diags)
 	memset(&c, 0, sizeof(c));
 	c.set = set;
 	c.d = diags;
-	c.before = diags->n;
+	c.before = spec_diags_total(diags);
 	c.cluster = spec_set_cluster(set);
 	for (k = 0; k < SPEC_KIND_COUNT; k++)
 		build_index(&c, (enum spec_kind)k);
@@ -695,5 +721,5 @@ size_t spec_set_check(struct spec_set *set, struct spec_diags *diags)
 	for (k = 0; k < SPEC_KIND_COUNT; k++)
 		free(c.ix[k]);
 	free(c.phase);
-	return diags->n - c.before;
+	return spec_diags_total(diags) - c.before;
 }

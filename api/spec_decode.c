@@ -226,6 +226,19 @@ static void d_container(struct spec_container *c, const struct ynode *t)
 	c->args = d_strlist(t, "args", &c->n_args);
 	c->env = d_map(t, "env", &c->n_env);
 	c->env_files = d_strlist(t, "envFiles", &c->n_env_files);
+	if (c->n_env_files) {
+		const struct ynode *ef = ynode_get(t, "envFiles");
+		size_t k = 0;
+
+		/* Env files are read after the checks, when the tree is gone: their positions are kept. */
+		c->env_files_pos = xcalloc(c->n_env_files, sizeof(*c->env_files_pos));
+		for (i = 0; i < ef->n && k < c->n_env_files; i++) {
+			if (ef->kids[i]->type != YNODE_SCALAR)
+				continue;
+			c->env_files_pos[k].line = ef->kids[i]->line;
+			c->env_files_pos[k++].col = ef->kids[i]->col;
+		}
+	}
 	if (ports && ports->type == YNODE_SEQ && ports->n) {
 		c->ports = xcalloc(ports->n, sizeof(*c->ports));
 		for (i = 0; i < ports->n; i++) {
@@ -252,12 +265,9 @@ static void d_container(struct spec_container *c, const struct ynode *t)
 			v->read_only = d_bool(vols->kids[i], "readOnly", 0);
 		}
 	}
+	/* A size that does not parse or overflows stays -1: the checks refuse it, never "no limit". */
 	c->memory_limit = d_quantity(limits, "memory", 0);
 	c->cpu_millis = d_quantity(limits, "cpu", 1);
-	if (c->memory_limit < 0)
-		c->memory_limit = 0;
-	if (c->cpu_millis < 0)
-		c->cpu_millis = 0;
 	rp = ynode_str(ynode_get(t, "restartPolicy"));
 	c->restart_policy = (enum spec_restart) - 1;
 	if (rp && strcmp(rp, "Always") == 0)
@@ -282,6 +292,7 @@ static void container_release(struct spec_container *c)
 	strv_free_n(c->args, c->n_args);
 	kv_free(c->env, c->n_env);
 	strv_free_n(c->env_files, c->n_env_files);
+	free(c->env_files_pos);
 	for (i = 0; i < c->n_ports; i++)
 		FREE_ALL(c->ports[i].name, c->ports[i].host_ip);
 	free(c->ports);

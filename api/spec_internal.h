@@ -17,6 +17,8 @@ struct spec_priv {
 	struct ytree **trees;	/* kept so that semantic checks can point at fields */
 	size_t n_trees, cap_trees;
 	size_t walked;		/* files seen by directory walks */
+	size_t total_bytes;	/* bytes of every file loaded, against lim.max_total_bytes */
+	size_t total_nodes;	/* nodes of every document loaded, aliases expanded */
 };
 
 

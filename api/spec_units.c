@@ -94,22 +94,41 @@ int64_t spec_parse_memory(const char *s)
 	} sfx[] = { { "Ki", 1LL << 10 }, { "Mi", 1LL << 20 }, { "Gi", 1LL << 30 },
 		{ "Ti", 1LL << 40 }, { "k", 1000LL }, { "M", 1000000LL }, { "G", 1000000000LL },
 		{ "T", 1000000000000LL }, { "", 1 } };
-	int64_t v;
-	size_t n, i;
+	int64_t whole = 0, nano = 0, scale = 1000000000, frac;
+	const char *p = s;
+	size_t i;
 
-	if (s == NULL)
+	if (s == NULL || *p < '0' || *p > '9')
 		return -1;
-	n = read_decimal(s, &v);
-	if (n == 0)
-		return -1;
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		if (strcmp(s + n, sfx[i].suffix) != 0)
-			continue;
-		/* v is scaled by 1e9. */
-		if (v / 1000000000 > INT64_MAX / sfx[i].mult)
+	/* The whole part in the full 64-bit range (a size in bytes needs it), the fraction in ns. */
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (whole > (INT64_MAX - (*p - '0')) / 10)
 			return -1;
-		return v / 1000000000 * sfx[i].mult +
-		       (int64_t)((long double)(v % 1000000000) * sfx[i].mult / 1e9L);
+		whole = whole * 10 + (*p - '0');
+	}
+	if (*p == '.') {
+		if (p[1] < '0' || p[1] > '9')
+			return -1;
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			if (scale > 1) {
+				scale /= 10;
+				nano += (*p - '0') * scale;
+			}
+		}
+	}
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if (strcmp(p, sfx[i].suffix) != 0)
+			continue;
+		if (whole > INT64_MAX / sfx[i].mult)
+			return -1;
+		whole *= sfx[i].mult;
+		frac = (int64_t)((long double)nano * sfx[i].mult / 1e9L);
+		if (whole > INT64_MAX - frac)
+			return -1;
+		/* Less than a byte but not zero ("0.5") is no size: it would mean "no limit". */
+		if (whole + frac == 0 && nano != 0)
+			return -1;
+		return whole + frac;
 	}
 	return -1;
 }
@@ -125,8 +144,11 @@ int64_t spec_parse_cpu_millis(const char *s)
 	if (n == 0)
 		return -1;
 	if (strcmp(s + n, "m") == 0)
-		return v / 1000000000;
-	if (s[n] != '\0')
+		v /= 1000000000;
+	else if (s[n] != '\0')
 		return -1;
-	return v / 1000000;
+	else
+		v /= 1000000;
+	/* Past a million cores is no host's: refused, and Docker's nanocores never overflow. */
+	return v > SPEC_CPU_MILLIS_MAX ? -1 : v;
 }

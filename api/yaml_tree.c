@@ -31,6 +31,8 @@ struct loader {
 	size_t n_anchors, cap_anchors;
 	size_t aliases;
 	size_t doc_nodes;
+	size_t file_nodes;
+	size_t max_file_nodes;	/* 0: no bound */
 	size_t doc_start;
 };
 
@@ -340,6 +342,10 @@ static int count_node(struct loader *l, int line, int col, size_t weight)
 			    "document expands to more than the limit of %zu nodes%s",
 			    l->lim->max_nodes, weight > 1 ? " (alias expansion)" : "");
 	l->doc_nodes += weight;
+	if (l->max_file_nodes && (weight > l->max_file_nodes || l->file_nodes > l->max_file_nodes - weight))
+		return fail(l, line, col, "more nodes than the %zu left of the limit for all the files together",
+			    l->max_file_nodes);
+	l->file_nodes += weight;
 	return 0;
 }
 
@@ -514,6 +520,12 @@ static int on_event(struct loader *l, const yaml_event_t *ev, int *done)
 int ytree_parse(struct ytree *t, const char *file, const char *data, size_t len,
 		const struct ytree_limits *lim, struct ytree_error *err)
 {
+	return ytree_parse_budget(t, file, data, len, lim, 0, err);
+}
+
+int ytree_parse_budget(struct ytree *t, const char *file, const char *data, size_t len,
+		       const struct ytree_limits *lim, size_t max_file_nodes, struct ytree_error *err)
+{
 	struct loader l;
 	yaml_parser_t p;
 	yaml_event_t ev;
@@ -524,6 +536,7 @@ int ytree_parse(struct ytree *t, const char *file, const char *data, size_t len,
 	memset(&l, 0, sizeof(l));
 	l.t = t;
 	l.lim = lim;
+	l.max_file_nodes = max_file_nodes;
 	l.err = err;
 	l.data = data;
 	l.len = len;

@@ -76,6 +76,12 @@ struct ytree_error {
  */
 int ytree_parse(struct ytree *t, const char *file, const char *data, size_t len,
 		const struct ytree_limits *lim, struct ytree_error *err);
+/*
+ * The same, with the nodes of the whole file bounded too (aliases expanded):
+ * what is left of a caller's budget over many files.
+ */
+int ytree_parse_budget(struct ytree *t, const char *file, const char *data, size_t len,
+		       const struct ytree_limits *lim, size_t max_file_nodes, struct ytree_error *err);
 void ytree_release(struct ytree *t);
 
 /* A mapping's value for key, NULL when absent or when map is not a mapping. */

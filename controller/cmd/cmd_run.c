@@ -334,6 +334,7 @@ static void on_report(void *arg, struct gitsrc_report *r)
 	engine_set_git_error(dm->engine, NULL);
 	if (dm->loaded && dm->commit && strcmp(dm->commit, r->fetch.commit) == 0)
 		goto out;
+	/* A commit is immutable: one that did not load is not read (up to the limits) at every poll. */
 	if (dm->refused && strcmp(dm->refused, r->fetch.commit) == 0)
 		goto out;
 	/* A snapshot that does not load keeps the engine on the last good one (and prune off it). */
@@ -342,9 +343,14 @@ static void on_report(void *arg, struct gitsrc_report *r)
 		log_error(COMPONENT, "the specs at this commit do not load", "commit", r->fetch.commit, "error",
 			  error_msg(err), (char *)NULL);
 		auriga_metrics_error(metrics_of(dm), "spec");
-		/* Only the specs' own problems are final for this commit; a failed read is tried again. */
+		/*
+		 * The specs' own problems and a snapshot over the bounds are final for this commit (it is
+		 * noted once and not read again at every poll); a failed read is tried again.
+		 */
 		if (problems)
 			note_refused(dm, r->fetch.commit, problems);
+		else if (error_code(err) == ERR_TOOBIG || error_code(err) == ERR_INVALID)
+			note_refused(dm, r->fetch.commit, error_msg(err));
 		error_free(err);
 		goto out;
 	}

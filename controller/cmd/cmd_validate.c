@@ -143,7 +143,8 @@ int cmd_validate(int argc, char **argv)
 	spec_diags_sort(&diags);
 	rc = diags.n ? 1 : 0;
 	if (json) {
-		json_t *o = json_pack("{s:b,s:o}", "valid", rc == 0, "errors", diags_json(&diags));
+		json_t *o = json_pack("{s:b,s:o,s:I}", "valid", rc == 0, "errors", diags_json(&diags),
+				      "moreErrors", (json_int_t)diags.dropped);
 
 		if (rc == 0)
 			json_object_set_new(o, "model", (json_t *)spec_set_to_json(&set));
@@ -153,12 +154,17 @@ int cmd_validate(int argc, char **argv)
 	} else if (rc == 0) {
 		summary(&set);
 	} else {
+		char *more = spec_diags_format_dropped(&diags);
+
 		for (k = 0; k < diags.n; k++) {
 			char *line = spec_diag_format(&diags.v[k]);
 
 			fprintf(stderr, "%s\n", line);
 			free(line);
 		}
+		if (more)
+			fprintf(stderr, "%s\n", more);
+		free(more);
 	}
 	spec_set_release(&set);
 	policy_file_free(policy);

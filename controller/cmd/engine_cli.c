@@ -169,10 +169,12 @@ static int finish_set(struct spec_set *set, struct spec_diags *diags, const char
 		      struct error **err)
 {
 	struct buf text = BUF_INIT_MAX(PROBLEMS_MAX_BYTES);
-	size_t i, shown = 0;
+	size_t i, shown = 0, total;
+	char *more;
 
 	spec_set_finish(set, diags);
-	if (diags->n == 0)
+	total = spec_diags_total(diags);
+	if (total == 0)
 		return 0;
 	spec_diags_sort(diags);
 	for (i = 0; i < diags->n; i++) {
@@ -183,13 +185,16 @@ static int finish_set(struct spec_set *set, struct spec_diags *diags, const char
 			shown++;
 		free(line);
 	}
-	if (shown < diags->n)
-		buf_printf(&text, "\n(and %zu more)", diags->n - shown);
+	more = spec_diags_format_dropped(diags);
+	if (more)
+		fprintf(stderr, "%s\n", more);
+	free(more);
+	if (shown < total)
+		buf_printf(&text, "\n(and %zu more)", total - shown);
 	if (problems)
 		*problems = buf_detach(&text, NULL);
 	buf_release(&text);
-	return error_set(err, ERR_INVALID, "%s: %zu problem%s in the specs", what, diags->n,
-			 diags->n == 1 ? "" : "s");
+	return error_set(err, ERR_INVALID, "%s: %zu problem%s in the specs", what, total, total == 1 ? "" : "s");
 }
 
 int engine_cli_load_snapshot(struct gitsrc *src, const char *commit, const char *specs_path,

@@ -272,6 +272,51 @@ static void add_line(char ***lines, size_t *n, char *line)
 	(*lines)[*n] = NULL;
 }
 
+/* The value of "NAME=value" entry name in a JSON list of them, NULL when absent. */
+static const char *env_value(const json_t *list, const char *name, size_t name_len)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(list, i, v) {
+		const char *s = json_string_value(v);
+
+		if (s && strncmp(s, name, name_len) == 0 && s[name_len] == '=')
+			return s + name_len + 1;
+	}
+	return NULL;
+}
+
+/*
+ * Env values are often secrets (a database password, a token), and the
+ * plan's lines are printed, logged and noted: a variable is named as added,
+ * changed or removed, never with its value.
+ */
+static void env_diff(const json_t *from, const json_t *to, char ***lines, size_t *n)
+{
+	size_t i, k;
+	json_t *v;
+
+	for (k = 0; k < 2; k++) {
+		const json_t *side = k == 0 ? to : from, *other = k == 0 ? from : to;
+
+		json_array_foreach(side, i, v) {
+			const char *s = json_string_value(v), *eq = s ? strchr(s, '=') : NULL;
+			const char *was;
+			size_t len;
+
+			if (eq == NULL)
+				continue;
+			len = (size_t)(eq - s);
+			was = env_value(other, s, len);
+			if (was == NULL)
+				add_line(lines, n, xasprintf("env: %.*s %s", (int)len, s, k == 0 ? "added" : "removed"));
+			else if (k == 0 && strcmp(was, eq + 1) != 0)
+				add_line(lines, n, xasprintf("env: %.*s changed", (int)len, s));
+		}
+	}
+}
+
 /* Compares the JSON forms field by field: one line per top-level field that differs. */
 void desired_tmpl_diff(const struct desired_tmpl *from, const struct desired_tmpl *to, char ***lines,
 		       size_t *n)
@@ -286,6 +331,10 @@ void desired_tmpl_diff(const struct desired_tmpl *from, const struct desired_tmp
 
 		if (vb && json_equal(va, vb))
 			continue;
+		if (strcmp(key, "env") == 0) {
+			env_diff(vb, va, lines, n);
+			continue;
+		}
 		sa = vb ? json_dumps(vb, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS) : xstrdup("(none)");
 		sb = json_dumps(va, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 		if (json_is_string(va) && (vb == NULL || json_is_string(vb)))
@@ -297,7 +346,11 @@ void desired_tmpl_diff(const struct desired_tmpl *from, const struct desired_tmp
 		free(sb);
 	}
 	json_object_foreach(a, key, va) {
-		if (json_object_get(b, key) == NULL)
+		if (json_object_get(b, key) != NULL)
+			continue;
+		if (strcmp(key, "env") == 0)
+			env_diff(va, NULL, lines, n);
+		else
 			add_line(lines, n, xasprintf("%s: removed", key));
 	}
 	json_decref(a);

@@ -129,8 +129,18 @@ static int kv_cmp(const void *a, const void *b)
 	return strcmp(((const struct spec_kv *)a)->key, ((const struct spec_kv *)b)->key);
 }
 
-static int apply_one(struct spec_container *c, const char *owner, envfile_read_fn read, void *ctx,
-		     struct error **err)
+/* "file:line:col: Kind/name: spec.template.envFiles[i]", as the loader writes its diagnostics. */
+static void entry_where(char *out, size_t n, const char *kind, const struct spec_meta *m,
+			const struct spec_container *c, size_t i)
+{
+	const struct spec_pos *at = c->env_files_pos ? &c->env_files_pos[i] : &m->pos;
+
+	snprintf(out, n, "%s:%d:%d: %s/%s: spec.template.envFiles[%zu]", m->pos.file ? m->pos.file : "?",
+		 at->line, at->col, kind, m->name ? m->name : "?", i);
+}
+
+static int apply_one(struct spec_container *c, const char *kind, const struct spec_meta *m,
+		     envfile_read_fn read, void *ctx, struct error **err)
 {
 	struct spec_kv *merged = NULL;
 	size_t nm = 0, i, j;
@@ -143,22 +153,24 @@ static int apply_one(struct spec_container *c, const char *owner, envfile_read_f
 		size_t nf = 0;
 		char *data = NULL;
 		size_t len = 0;
+		char where[512];
 
+		entry_where(where, sizeof(where), kind, m, c, i);
 		if (!path_ok(c->env_files[i])) {
 			rc = error_set(err, ERR_INVALID,
-				       "%s: envFiles[%zu] '%s': must be relative to the specs repository, without '..'",
-				       owner, i, c->env_files[i]);
+				       "%s: '%s' must be relative to the specs repository, without '..' or '.git'",
+				       where, c->env_files[i]);
 			goto out;
 		}
 		rc = read(ctx, c->env_files[i], &data, &len, err);
 		if (rc < 0) {
-			error_wrap(err, "%s: envFiles[%zu]", owner, i);
+			error_wrap(err, "%s", where);
 			goto out;
 		}
 		rc = envfile_parse(c->env_files[i], data, len, &fv, &nf, err);
 		free(data);
 		if (rc < 0) {
-			error_wrap(err, "%s: envFiles[%zu]", owner, i);
+			error_wrap(err, "%s", where);
 			goto out;
 		}
 		for (j = 0; j < nf; j++)
@@ -185,40 +197,99 @@ int envfile_apply(struct spec_set *set, envfile_read_fn read, void *ctx, struct 
 	int rc;
 
 	for (i = 0; i < set->n_deployments; i++) {
-		char owner[320];
+		struct spec_deployment *d = set->deployments[i];
 
-		snprintf(owner, sizeof(owner), "deployment '%s'", set->deployments[i]->meta.name);
-		if ((rc = apply_one(&set->deployments[i]->tmpl, owner, read, ctx, err)) < 0)
+		if ((rc = apply_one(&d->tmpl, "Deployment", &d->meta, read, ctx, err)) < 0)
 			return rc;
 	}
 	for (i = 0; i < set->n_jobs; i++) {
-		char owner[320];
+		struct spec_job *j = set->jobs[i];
 
-		snprintf(owner, sizeof(owner), "job '%s'", set->jobs[i]->meta.name);
-		if ((rc = apply_one(&set->jobs[i]->tmpl, owner, read, ctx, err)) < 0)
+		if ((rc = apply_one(&j->tmpl, "Job", &j->meta, read, ctx, err)) < 0)
 			return rc;
 	}
 	return 0;
 }
 
+/*
+ * Opens the folder that holds path's last component, beneath root, one
+ * component at a time with O_NOFOLLOW: a symbolic link anywhere on the way
+ * (lnk/shadow with lnk -> /etc) is refused, not only as the last component.
+ * Returns the folder's descriptor and points *last at the file's name.
+ */
+static int open_parent_beneath(int rootfd, const char *path, const char **last, struct error **err)
+{
+	int fd = dup(rootfd);
+	const char *p = path;
+
+	if (fd < 0)
+		return error_set(err, ERR_GENERIC, "env file '%s': %s", path, strerror(errno));
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		char part[256];
+		size_t n;
+		int next;
+
+		if (slash == NULL)
+			break;
+		n = (size_t)(slash - p);
+		if (n == 0 || (n == 1 && p[0] == '.')) {
+			p = slash + 1;
+			continue;
+		}
+		if (n >= sizeof(part)) {
+			close(fd);
+			return error_set(err, ERR_INVALID, "env file '%s': a component is too long", path);
+		}
+		memcpy(part, p, n);
+		part[n] = '\0';
+		next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			int e = errno;
+
+			close(fd);
+			if (e == ELOOP || e == ENOTDIR)
+				return error_set(err, ERR_INVALID,
+						 "env file '%s': '%.*s' is a symbolic link or not a folder: env files "
+						 "are read beneath the specs folder, through no link",
+						 path, (int)(slash - path), path);
+			return error_set(err, ERR_INVALID, "env file '%s': cannot open '%.*s': %s", path,
+					 (int)(slash - path), path, strerror(e));
+		}
+		close(fd);
+		fd = next;
+		p = slash + 1;
+	}
+	*last = p;
+	return fd;
+}
+
 int envfile_read_dir(void *root, const char *path, char **data, size_t *len, struct error **err)
 {
+	const char *last = NULL;
 	struct buf b;
-	int dirfd, rc;
+	int rootfd, dirfd, rc;
 
 	*data = NULL;
 	*len = 0;
-	dirfd = open((const char *)root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
+	rootfd = open((const char *)root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
 		return error_set(err, ERR_INVALID, "cannot open the specs folder '%s': %s", (const char *)root,
 				 strerror(errno));
-	/* The last component must be a regular file, not a link out of the folder. */
+	dirfd = open_parent_beneath(rootfd, path, &last, err);
+	close(rootfd);
+	if (dirfd < 0)
+		return dirfd;
+	/* The last component must be a regular file, not a link out of the folder either. */
 	buf_init(&b, ENVFILE_MAX_BYTES);
-	rc = file_read_at(dirfd, path, "env file", FILE_NOFOLLOW | FILE_REGULAR, &b, err);
-	if (rc == 0)
+	rc = file_read_at(dirfd, last, "env file", FILE_NOFOLLOW | FILE_REGULAR, &b, err);
+	if (rc == 0) {
 		*data = buf_detach(&b, len);
-	else
+	} else {
+		if (last != path)
+			error_wrap(err, "env file '%s'", path);
 		rc = ERR_INVALID;
+	}
 	buf_release(&b);
 	close(dirfd);
 	return rc;

@@ -17,7 +17,7 @@ struct gitsrc_limits {
 	size_t max_file_bytes;	/* one YAML blob (default 1 MiB) */
 	size_t max_files;	/* YAML files under the path (default 2000) */
 	size_t max_entries;	/* tree entries visited under the path (default 20000) */
-	size_t max_total_bytes;	/* all YAML blobs together (default 64 MiB) */
+	size_t max_total_bytes;	/* all YAML blobs together (default 16 MiB, the spec loader's bound) */
 	unsigned max_depth;	/* directory depth under the path (default 16) */
 };
 

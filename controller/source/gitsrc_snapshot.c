@@ -209,7 +209,7 @@ int gitsrc__snapshot_locked(struct gitsrc *src, git_repository *repo, const stru
 	w.lim.max_file_bytes = lim && lim->max_file_bytes ? lim->max_file_bytes : (size_t)1 << 20;
 	w.lim.max_files = lim && lim->max_files ? lim->max_files : 2000;
 	w.lim.max_entries = lim && lim->max_entries ? lim->max_entries : 20000;
-	w.lim.max_total_bytes = lim && lim->max_total_bytes ? lim->max_total_bytes : (size_t)64 << 20;
+	w.lim.max_total_bytes = lim && lim->max_total_bytes ? lim->max_total_bytes : (size_t)16 << 20;
 	w.lim.max_depth = lim && lim->max_depth ? lim->max_depth : 16;
 	w.commit = commit;
 	w.snap = xcalloc(1, sizeof(*w.snap));

@@ -154,7 +154,7 @@ int status_format_time(int64_t wall_ms, char *out, size_t n)
 
 int status_parse_time(const char *s, int64_t *wall_ms)
 {
-	struct tm tm;
+	struct tm tm, norm;
 	const char *p;
 	long ms = 0;
 	time_t t;
@@ -180,8 +180,17 @@ int status_parse_time(const char *s, int64_t *wall_ms)
 	}
 	if (strcmp(p, "Z") != 0)
 		return -1;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
+	/*
+	 * Only a time status_format_time writes back as it was read: strptime
+	 * takes a leap second (":60") and days past the month's end, which
+	 * timegm carries over (9999-12-31T23:59:60 would become year 10000),
+	 * and a time before 1970 has no non-negative milliseconds.
+	 */
+	norm = tm;
+	t = timegm(&norm);
+	if (t < 0 || norm.tm_year != tm.tm_year || norm.tm_mon != tm.tm_mon ||
+	    norm.tm_mday != tm.tm_mday || norm.tm_hour != tm.tm_hour || norm.tm_min != tm.tm_min ||
+	    norm.tm_sec != tm.tm_sec)
 		return -1;
 	*wall_ms = (int64_t)t * 1000 + ms;
 	return 0;

@@ -135,8 +135,8 @@ static void test_apply_errors_name_the_deployment_and_line(void **state)
 	write_file("conf/a.env", "A=1\n");
 	write_file("conf/b.env", "A=1\noops\n");
 	assert_int_equal(load(&set, rev, &err), ERR_INVALID);
-	assert_string_equal(error_msg(err),
-			    "deployment 'web': envFiles[1]: conf/b.env:2: expected KEY=value, found 'oops'");
+	assert_string_equal(error_msg(err), "web.yaml:8:28: Deployment/web: spec.template.envFiles[1]: "
+					    "conf/b.env:2: expected KEY=value, found 'oops'");
 	error_clear(&err);
 	spec_set_release(&set);
 
@@ -148,7 +148,8 @@ static void test_apply_errors_name_the_deployment_and_line(void **state)
 		unlink(p);
 	}
 	assert_int_equal(load(&set, rev, &err), ERR_INVALID);
-	assert_non_null(strstr(error_msg(err), "deployment 'web': envFiles[1]: cannot open env file 'conf/b.env'"));
+	assert_non_null(strstr(error_msg(err), "web.yaml:8:28: Deployment/web: spec.template.envFiles[1]: "
+					       "env file 'conf/b.env': cannot open env file 'b.env'"));
 	error_clear(&err);
 	spec_set_release(&set);
 	write_file("conf/b.env", "\n");
@@ -169,10 +170,82 @@ static void test_apply_refuses_paths_out_of_the_repo(void **state)
 	spec_set_finish(&set, &diags);
 	spec_diags_release(&diags);
 	assert_int_equal(envfile_apply(&set, envfile_read_dir, test_dir, &err), ERR_INVALID);
-	assert_string_equal(error_msg(err), "deployment 'web': envFiles[0] 'conf/../../etc/passwd': must be "
-					    "relative to the specs repository, without '..'");
+	assert_string_equal(error_msg(err), "web.yaml:7:16: Deployment/web: spec.template.envFiles[0]: "
+					    "'conf/../../etc/passwd' must be relative to the specs repository, "
+					    "without '..' or '.git'");
 	error_free(err);
 	spec_set_release(&set);
+}
+
+/* Loads spec (one Deployment, web.yaml) and applies its env files from test_dir; the error, or NULL. */
+static char *apply_spec(const char *spec)
+{
+	struct spec_set set;
+	struct spec_diags diags;
+	struct error *err = NULL;
+	char *msg = NULL;
+
+	spec_diags_init(&diags);
+	spec_set_init(&set, NULL, NULL);
+	spec_set_load_buffer(&set, "web.yaml", spec, strlen(spec), &diags);
+	spec_set_finish(&set, &diags);
+	assert_int_equal(diags.n, 0);
+	spec_diags_release(&diags);
+	if (envfile_apply(&set, envfile_read_dir, test_dir, &err) < 0)
+		msg = strdup(error_msg(err));
+	error_free(err);
+	spec_set_release(&set);
+	return msg;
+}
+
+static void test_apply_refuses_links_at_any_component(void **state)
+{
+	static const char head[] = "apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: web}\n"
+				   "spec:\n  template:\n    image: demo:1\n    envFiles: [";
+	char spec[512], p[160], *msg;
+
+	(void)state;
+	write_file("conf/a.env", "A=1\n");
+	snprintf(p, sizeof(p), "%s/lnk", test_dir);
+	assert_int_equal(symlink("/etc", p), 0);
+	snprintf(p, sizeof(p), "%s/inside", test_dir);
+	assert_int_equal(symlink("conf", p), 0);
+	snprintf(p, sizeof(p), "%s/conf/last.env", test_dir);
+	assert_int_equal(symlink("/etc/passwd", p), 0);
+
+	/* A link out of the folder as a middle component: /etc/passwd is never read. */
+	snprintf(spec, sizeof(spec), "%slnk/passwd]\n", head);
+	msg = apply_spec(spec);
+	assert_non_null(msg);
+	assert_string_equal(msg, "web.yaml:7:16: Deployment/web: spec.template.envFiles[0]: env file 'lnk/passwd': "
+				 "'lnk' is a symbolic link or not a folder: env files are read beneath the specs "
+				 "folder, through no link");
+	free(msg);
+	/* Deeper, and a link that stays inside: no link is followed at all. */
+	snprintf(spec, sizeof(spec), "%sconf/../lnk/passwd]\n", head);
+	free(apply_spec(spec));
+	snprintf(spec, sizeof(spec), "%s./inside/a.env]\n", head);
+	msg = apply_spec(spec);
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "spec.template.envFiles[0]: env file './inside/a.env': './inside' is a symbolic link"));
+	free(msg);
+	/* The last component. */
+	snprintf(spec, sizeof(spec), "%sconf/last.env]\n", head);
+	msg = apply_spec(spec);
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "web.yaml:7:16: Deployment/web: spec.template.envFiles[0]: "));
+	assert_null(strstr(msg, "root:"));
+	free(msg);
+	/* The same file through real folders is read. */
+	snprintf(spec, sizeof(spec), "%s./conf//a.env]\n", head);
+	assert_null(apply_spec(spec));
+
+	snprintf(p, sizeof(p), "%s/lnk", test_dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/inside", test_dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/conf/last.env", test_dir);
+	unlink(p);
 }
 
 int main(void)
@@ -183,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_apply_merges_and_revision_follows),
 		cmocka_unit_test(test_apply_errors_name_the_deployment_and_line),
 		cmocka_unit_test(test_apply_refuses_paths_out_of_the_repo),
+		cmocka_unit_test(test_apply_refuses_links_at_any_component),
 	};
 
 	return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);

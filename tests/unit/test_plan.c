@@ -256,7 +256,9 @@ static void no_changes_text(void **state)
 static void template_diff_lists_changed_fields(void **state)
 {
 	struct spec_container a, b;
-	struct kv env_a[] = { { (char *)"A", (char *)"1" } }, env_b[] = { { (char *)"A", (char *)"2" } };
+	struct kv env_a[] = { { (char *)"A", (char *)"old-pass" }, { (char *)"GONE", (char *)"x" } };
+	struct kv env_b[] = { { (char *)"A", (char *)"new-pass" }, { (char *)"NEW", (char *)"s3cret" },
+				   { (char *)"SAME", (char *)"" } };
 	struct desired_tmpl ta, tb;
 	char **lines = NULL;
 	size_t n = 0, i;
@@ -266,16 +268,34 @@ static void template_diff_lists_changed_fields(void **state)
 	memset(&b, 0, sizeof(b));
 	a.image = b.image = (char *)"img:1";
 	a.env = env_a;
-	a.n_env = 1;
+	a.n_env = 2;
 	b.env = env_b;
-	b.n_env = 1;
+	b.n_env = 2;
 	b.memory_limit = 1 << 20;
 	desired_tmpl_from_spec(&ta, &a);
 	desired_tmpl_from_spec(&tb, &b);
 	desired_tmpl_diff(&ta, &tb, &lines, &n);
-	assert_int_equal(n, 2);
-	assert_string_equal(lines[0], "env: [\"A=1\"] -> [\"A=2\"]");
-	assert_string_equal(lines[1], "memoryBytes: 0 -> 1048576");
+	/* Env variables are named, never shown with their values: these lines are printed and logged. */
+	assert_int_equal(n, 4);
+	assert_string_equal(lines[0], "env: A changed");
+	assert_string_equal(lines[1], "env: NEW added");
+	assert_string_equal(lines[2], "env: GONE removed");
+	assert_string_equal(lines[3], "memoryBytes: 0 -> 1048576");
+	for (i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+	desired_tmpl_release(&tb);
+
+	/* A template without env beside one with: every variable is removed, by name. */
+	b.n_env = 0;
+	desired_tmpl_from_spec(&tb, &b);
+	lines = NULL;
+	n = 0;
+	desired_tmpl_diff(&ta, &tb, &lines, &n);
+	assert_int_equal(n, 3);
+	assert_string_equal(lines[0], "env: A removed");
+	assert_string_equal(lines[1], "env: GONE removed");
+	assert_string_equal(lines[2], "memoryBytes: 0 -> 1048576");
 	for (i = 0; i < n; i++)
 		free(lines[i]);
 	free(lines);

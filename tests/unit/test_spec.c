@@ -625,6 +625,95 @@ static void units(void **state)
 	assert_int_equal(spec_parse_cpu_millis("1.5"), 1500);
 	assert_int_equal(spec_parse_cpu_millis("2"), 2000);
 	assert_int_equal(spec_parse_cpu_millis("2x"), -1);
+	/* Sizes that overflow or mean less than a byte are refused (-1), never "no limit" (0). */
+	assert_int_equal(spec_parse_memory("9223372.9T"), -1);
+	assert_int_equal(spec_parse_memory("9223372T"), 9223372000000000000LL);
+	assert_int_equal(spec_parse_memory("9223372036854775807"), INT64_MAX);
+	assert_int_equal(spec_parse_memory("9223372036854775808"), -1);
+	assert_int_equal(spec_parse_memory("8388608Ti"), -1);
+	assert_int_equal(spec_parse_memory("10737418240"), 10737418240LL);
+	assert_int_equal(spec_parse_memory("0.5"), -1);
+	assert_int_equal(spec_parse_memory("0"), 0);
+	assert_int_equal(spec_parse_memory("1."), -1);
+	assert_int_equal(spec_parse_memory(".5Gi"), -1);
+	assert_int_equal(spec_parse_cpu_millis("1000000000m"), SPEC_CPU_MILLIS_MAX);
+	assert_int_equal(spec_parse_cpu_millis("1000000"), SPEC_CPU_MILLIS_MAX);
+	assert_int_equal(spec_parse_cpu_millis("1000000001m"), -1);
+	assert_int_equal(spec_parse_cpu_millis("1000000.001"), -1);
+	assert_int_equal(spec_parse_cpu_millis("99999999999"), -1);
+}
+
+/* ---- hostile loads: the diag cap and the bounds over all files ---- */
+
+static void diags_are_capped(void **state)
+{
+	struct spec_pos pos = { "a.yaml", 1, 1 };
+	struct spec_diags d;
+	char *more;
+	size_t i;
+
+	(void)state;
+	spec_diags_init(&d);
+	for (i = 0; i < SPEC_DIAGS_MAX + 500; i++)
+		spec_diags_add(&d, &pos, "Deployment", "web", "spec.template.command", "diag %zu", i);
+	assert_int_equal(d.n, SPEC_DIAGS_MAX);
+	assert_int_equal(d.dropped, 500);
+	assert_int_equal(spec_diags_total(&d), SPEC_DIAGS_MAX + 500);
+	assert_string_equal(d.v[SPEC_DIAGS_MAX - 1].msg, "diag 999");
+	more = spec_diags_format_dropped(&d);
+	assert_string_equal(more, "... and 500 more errors");
+	free(more);
+	/* A problem with a whole file is kept past the cap, in the place of the latest field's. */
+	spec_diags_add(&d, &pos, NULL, NULL, NULL, "file larger than the limit");
+	assert_int_equal(d.n, SPEC_DIAGS_MAX);
+	assert_int_equal(d.dropped, 501);
+	assert_string_equal(d.v[SPEC_DIAGS_MAX - 1].msg, "file larger than the limit");
+	d.dropped = 319000;
+	more = spec_diags_format_dropped(&d);
+	assert_string_equal(more, "... and 319,000 more errors");
+	free(more);
+	d.dropped = 1;
+	more = spec_diags_format_dropped(&d);
+	assert_string_equal(more, "... and 1 more error");
+	free(more);
+	spec_diags_release(&d);
+	assert_null(spec_diags_format_dropped(&d));
+}
+
+static void load_bounds_over_all_files(void **state)
+{
+	static const char doc[] = DEP("web", "");
+	struct spec_limits lim = *spec_limits_default();
+	struct spec_set set;
+	struct spec_diags d;
+	char want[128];
+
+	(void)state;
+	/* Bytes: two files fit, the third passes the total and is not parsed. */
+	lim.max_total_bytes = 2 * (sizeof(doc) - 1) + 10;
+	spec_diags_init(&d);
+	spec_set_init(&set, NULL, &lim);
+	assert_int_equal(spec_set_load_buffer(&set, "a.yaml", doc, sizeof(doc) - 1, &d), 0);
+	assert_int_equal(spec_set_load_buffer(&set, "b.yaml", doc, sizeof(doc) - 1, &d), 0);
+	assert_int_equal(spec_set_load_buffer(&set, "c.yaml", doc, sizeof(doc) - 1, &d), 1);
+	assert_string_equal(d.v[0].file, "c.yaml");
+	snprintf(want, sizeof(want), "the spec files together pass the limit of %zu bytes", lim.max_total_bytes);
+	assert_string_equal(d.v[0].msg, want);
+	done(&set, &d);
+
+	/* Nodes: what is left of the budget bounds the next file, then nothing is left. */
+	lim = *spec_limits_default();
+	lim.max_total_nodes = 40;
+	spec_diags_init(&d);
+	spec_set_init(&set, NULL, &lim);
+	assert_int_equal(spec_set_load_buffer(&set, "a.yaml", doc, sizeof(doc) - 1, &d), 0);
+	assert_int_equal(spec_set_load_buffer(&set, "b.yaml", doc, sizeof(doc) - 1, &d), 1);
+	assert_non_null(strstr(d.v[0].msg, "left of the limit for all the files together"));
+	assert_int_equal(spec_set_load_buffer(&set, "c.yaml", "a: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]", 46,
+					      &d), 1);
+	assert_int_equal(spec_set_load_buffer(&set, "d.yaml", "a: 1", 4, &d), 1);
+	assert_string_equal(d.v[2].msg, "the spec files together pass the limit of 40 nodes");
+	done(&set, &d);
 }
 
 /* ---- files ---- */
@@ -743,6 +832,8 @@ int main(void)
 		cmocka_unit_test(canonical_json_is_sorted_and_compact),
 		cmocka_unit_test(json_of_the_model),
 		cmocka_unit_test(units),
+		cmocka_unit_test(diags_are_capped),
+		cmocka_unit_test(load_bounds_over_all_files),
 		cmocka_unit_test(directory_walk_and_its_bound),
 		cmocka_unit_test(example_fleet_validates),
 		cmocka_unit_test(crds_load_from_a_directory),

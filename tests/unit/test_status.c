@@ -258,6 +258,11 @@ static void times(void **state)
 		{ "2026-01-01T00:00:00", -1, 0 },
 		{ "2026-01-01T00:00:00+02:00", -1, 0 },
 		{ "yesterday", -1, 0 },
+		/* Read only what is written back the same: no leap second, no day past the month, no time before 1970. */
+		{ "9999-12-31T23:59:60.999Z", -1, 0 },
+		{ "2026-02-30T00:00:00Z", -1, 0 },
+		{ "1960-01-01T00:00:00.123Z", -1, 0 },
+		{ "9999-12-31T23:59:59.999Z", 0, 253402300799999LL },
 	};
 	size_t i;
 	char buf[40];
