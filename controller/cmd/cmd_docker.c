@@ -151,11 +151,12 @@ static int act_ping(struct docker *d, struct error **err)
 static int act_ps(struct docker *d, const struct docker_args *a, struct error **err)
 {
 	struct docker_waiter w = { 0 };
-	size_t i;
 	int rc = 1;
 
 	if (docker_container_list(d, DOCKER_OBSERVE, a->filters, docker_waiter_done, &w, err) == 0 &&
 	    wait_ok(d, &w) == 0) {
+		size_t i;
+
 		for (i = 0; i < w.result.n_containers; i++)
 			printf("%.12s %s %s %s\n", w.result.containers[i].id, w.result.containers[i].name,
 			       w.result.containers[i].state, w.result.containers[i].image);

@@ -630,8 +630,16 @@ static int start_source(struct daemon *dm, struct error **err)
 /* The HTTP API, /metrics and the webhooks, when --listen names an address. */
 static int start_httpd(struct daemon *dm, struct error **err)
 {
+	const struct httpd_provider hp = {
+		.ctx = dm,
+		.ready = p_ready,
+		.started = p_ready,
+		.status = p_status,
+		.status_text = p_status_text,
+		.deployment = p_deployment,
+		.action = p_action,
+	};
 	struct httpd_options ho;
-	struct httpd_provider hp;
 
 	if (config_str(dm->cfg, CFG_LISTEN)[0] == '\0')
 		return 0;
@@ -655,14 +663,6 @@ static int start_httpd(struct daemon *dm, struct error **err)
 	if (load_secrets(dm, err) < 0)
 		return -1;
 	ho.webhook = dm->webhook;
-	memset(&hp, 0, sizeof(hp));
-	hp.ctx = dm;
-	hp.ready = p_ready;
-	hp.started = p_ready;
-	hp.status = p_status;
-	hp.status_text = p_status_text;
-	hp.deployment = p_deployment;
-	hp.action = p_action;
 	if (httpd_start(&dm->httpd, &ho, &hp, err) < 0)
 		return -1;
 	log_info(COMPONENT, "listening", "address", ho.listen, (char *)NULL);

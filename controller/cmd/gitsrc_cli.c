@@ -268,15 +268,17 @@ static int source_fetch(struct gitsrc *src, struct error **err)
 static int source_snapshot(struct gitsrc *src, const struct source_args *a, const char *commit, struct error **err)
 {
 	struct gitsrc_snapshot *snap = NULL;
-	size_t i;
 
 	if (gitsrc_snapshot(src, commit, a->path, &snap, err) < 0)
 		return 1;
-	if (a->count_only)
+	if (a->count_only) {
 		printf("%zu files %zu bytes\n", snap->nfiles, snap->total_bytes);
-	else
+	} else {
+		size_t i;
+
 		for (i = 0; i < snap->nfiles; i++)
 			printf("%s %zu\n", snap->files[i].path, snap->files[i].len);
+	}
 	gitsrc_snapshot_free(snap);
 	return 0;
 }
