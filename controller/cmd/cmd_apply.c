@@ -35,6 +35,11 @@ struct apply {
 	const char *notes_ref;
 	int push;
 	const char *cmd;
+	const char *rollback_dep;	/* rollback: the deployment named */
+	long total_s;		/* --timeout-total */
+	int no_notes;
+	struct docker *docker;
+	struct http_client *http;
 };
 
 static const char *phase_colour(enum status_phase p)
@@ -176,7 +181,8 @@ static void usage(FILE *out, const char *cmd)
 		"exit status: 0 converged, 1 failed or rolled back (or interrupted), 2 usage error.\n");
 }
 
-static int run(int argc, char **argv, const char *cmd)
+/* The options and arguments: -1 to go on, or the exit code (help or a usage error). */
+static int apply_args(struct apply *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		ENGINE_CLI_LONGOPTS,
@@ -185,17 +191,140 @@ static int run(int argc, char **argv, const char *cmd)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct apply a;
-	struct docker *d = NULL;
-	struct http_client *h = NULL;
+	struct error *err = NULL;
+	int c, rc = -1;
+
+	optind = 1;
+	while (rc < 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int r;
+
+		if (c == 'h') {
+			usage(stdout, a->cmd);
+			rc = 0;
+		} else if (c == ENGINE_OPT_TIMEOUT_TOTAL) {
+			if (parse_long(optarg, 1, 7 * 86400, &a->total_s) < 0) {
+				fprintf(stderr, "auriga %s: --timeout-total '%s': expected seconds\n", a->cmd, optarg);
+				rc = 2;
+			}
+		} else if (c == ENGINE_OPT_NO_NOTES) {
+			a->no_notes = 1;
+		} else if ((r = engine_cli_opt(&a->cli, c, optarg, &err)) <= 0) {
+			if (r < 0)
+				fprintf(stderr, "auriga %s: %s\n", a->cmd, error_msg(err));
+			else
+				usage(stderr, a->cmd);
+			rc = 2;
+		}
+	}
+	if (rc < 0 && strcmp(a->cmd, "rollback") == 0) {
+		if (optind >= argc) {
+			usage(stderr, a->cmd);
+			rc = 2;
+		} else {
+			a->rollback_dep = argv[optind++];
+		}
+	}
+	if (rc < 0 && engine_cli_finish(&a->cli, argc - optind, argv + optind, &err) < 0) {
+		fprintf(stderr, "auriga %s: %s\n", a->cmd, error_msg(err));
+		rc = 2;
+	}
+	error_free(err);
+	return rc;
+}
+
+/* The specs loaded, the engine connected and given them, and the rollback asked for. */
+static int apply_start(struct apply *a, struct error **err)
+{
 	struct spec_set *set = NULL;
 	struct engine_options eo;
-	struct error *err = NULL;
-	const char *rollback_dep = NULL;
-	long total_s = 3600;
-	int c, rc = 1, sfd = -1, no_notes = 0;
-	sigset_t mask;
+	int rc = -1;
+
+	if (engine_cli_load(&a->cli, &set, err) < 0)
+		goto out;
+	a->notes = !a->no_notes && a->cli.src != NULL;
+	a->notes_ref = spec_set_cluster(set)->notes_ref ? spec_set_cluster(set)->notes_ref : a->cli.git.notes_ref;
+	a->push = spec_set_cluster(set)->push_notes >= 0 ? spec_set_cluster(set)->push_notes : 1;
+	if (engine_cli_connect(&a->cli, &a->loop, &a->docker, &a->http, err) < 0)
+		goto out;
+	memset(&eo, 0, sizeof(eo));
+	eo.instance = a->cli.instance;
+	eo.state_path = a->cli.state_path;
+	eo.extra_labels = a->cli.labels;
+	eo.router_error_log = a->cli.router_error_log;
+	eo.n_extra_labels = a->cli.n_labels;
+	eo.prune = a->cli.prune;
+	eo.watch_events = 1;
+	eo.on_pass = on_pass;
+	eo.arg = a;
+	a->engine = engine_new(a->loop, a->docker, a->http, &eo, err);
+	if (a->engine == NULL)
+		goto out;
+	/* The engine takes the set, whether it accepts it or not. */
+	rc = engine_set_specs(a->engine, set, a->cli.commit, err);
+	set = NULL;
+	if (rc == 0 && a->rollback_dep && engine_rollback(a->engine, a->rollback_dep, "rolled back by hand", err) < 0)
+		rc = -1;
+out:
+	if (set)
+		spec_set_free(set);
+	return rc;
+}
+
+/* The line that ends the run, and the exit status it stands for. */
+static int apply_outcome(struct apply *a)
+{
+	const char *summary = engine_status(a->engine)->summary;
+	int rc = 1;
+
+	switch (a->interrupted ? ENGINE_RUNNING : engine_outcome(a->engine)) {
+	case ENGINE_CONVERGED:
+		printf("%s: converged, %s\n", a->cmd, a->cli.commit[0] ? a->cli.commit : a->cli.path);
+		rc = a->rollback_dep ? 1 : 0;
+		break;
+	case ENGINE_ROLLEDBACK:
+		printf("%s: rolled back: %s\n", a->cmd, summary ? summary : "");
+		rc = a->rollback_dep ? 0 : 1;
+		break;
+	case ENGINE_FAILED:
+		printf("%s: failed: %s\n", a->cmd, summary ? summary : "");
+		break;
+	default:
+		printf("%s: %s before convergence\n", a->cmd, a->timed_out ? "timed out" : "interrupted");
+		break;
+	}
+	return rc;
+}
+
+static void apply_release(struct apply *a, int sfd)
+{
 	size_t i;
+
+	if (a->engine)
+		engine_free(a->engine);
+	if (a->http)
+		http_client_free(a->http);
+	if (a->docker)
+		docker_free(a->docker);
+	if (sfd >= 0) {
+		if (a->loop)
+			loop_unwatch(a->loop, sfd);
+		close(sfd);
+	}
+	if (a->loop)
+		loop_free(a->loop);
+	for (i = 0; i < a->n_last; i++)
+		free(a->last_lines[i]);
+	free(a->last_lines);
+	notes_debounce_release(&a->deb);
+	engine_cli_release(&a->cli);
+}
+
+static int run(int argc, char **argv, const char *cmd)
+{
+	struct apply a;
+	struct error *err = NULL;
+	int rc, sfd = -1;
+	sigset_t mask;
 
 	/* Blocked before any thread starts, so every thread inherits the mask and signalfd gets them all. */
 	sigemptyset(&mask);
@@ -204,132 +333,31 @@ static int run(int argc, char **argv, const char *cmd)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	memset(&a, 0, sizeof(a));
 	a.cmd = cmd;
+	a.total_s = 3600;
 	engine_cli_init(&a.cli);
 	notes_debounce_init(&a.deb, 2000);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r;
-
-		if (c == 'h') {
-			usage(stdout, cmd);
-			rc = 0;
-			goto out;
-		}
-		if (c == ENGINE_OPT_TIMEOUT_TOTAL) {
-			if (parse_long(optarg, 1, 7 * 86400, &total_s) < 0) {
-				fprintf(stderr, "auriga %s: --timeout-total '%s': expected seconds\n", cmd, optarg);
-				rc = 2;
-				goto out;
-			}
-			continue;
-		}
-		if (c == ENGINE_OPT_NO_NOTES) {
-			no_notes = 1;
-			continue;
-		}
-		r = engine_cli_opt(&a.cli, c, optarg, &err);
-		if (r <= 0) {
-			if (r < 0)
-				fprintf(stderr, "auriga %s: %s\n", cmd, error_msg(err));
-			else
-				usage(stderr, cmd);
-			rc = 2;
-			goto out;
-		}
-	}
-	if (strcmp(cmd, "rollback") == 0) {
-		if (optind >= argc) {
-			usage(stderr, cmd);
-			rc = 2;
-			goto out;
-		}
-		rollback_dep = argv[optind++];
-	}
-	if (engine_cli_finish(&a.cli, argc - optind, argv + optind, &err) < 0) {
-		fprintf(stderr, "auriga %s: %s\n", cmd, error_msg(err));
-		rc = 2;
+	rc = apply_args(&a, argc, argv);
+	if (rc >= 0)
 		goto out;
-	}
-	if (engine_cli_load(&a.cli, &set, &err) < 0)
-		goto fail;
-	a.notes = !no_notes && a.cli.src != NULL;
-	a.notes_ref = spec_set_cluster(set)->notes_ref ? spec_set_cluster(set)->notes_ref : a.cli.git.notes_ref;
-	a.push = spec_set_cluster(set)->push_notes >= 0 ? spec_set_cluster(set)->push_notes : 1;
-	if (engine_cli_connect(&a.cli, &a.loop, &d, &h, &err) < 0)
-		goto fail;
-	memset(&eo, 0, sizeof(eo));
-	eo.instance = a.cli.instance;
-	eo.state_path = a.cli.state_path;
-	eo.extra_labels = a.cli.labels;
-	eo.router_error_log = a.cli.router_error_log;
-	eo.n_extra_labels = a.cli.n_labels;
-	eo.prune = a.cli.prune;
-	eo.watch_events = 1;
-	eo.on_pass = on_pass;
-	eo.arg = &a;
-	a.engine = engine_new(a.loop, d, h, &eo, &err);
-	if (a.engine == NULL)
-		goto fail;
-	if (engine_set_specs(a.engine, set, a.cli.commit, &err) < 0) {
-		set = NULL;
-		goto fail;
-	}
-	set = NULL;
-	if (rollback_dep && engine_rollback(a.engine, rollback_dep, "rolled back by hand", &err) < 0)
+	if (apply_start(&a, &err) < 0)
 		goto fail;
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sfd >= 0 && loop_watch(a.loop, sfd, LOOP_READ, on_signal, &a, &err) < 0)
 		goto fail;
 	a.tty = isatty(STDOUT_FILENO);
-	a.deadline_ms = now_ms() + total_s * 1000;
+	a.deadline_ms = now_ms() + a.total_s * 1000;
 	loop_run(a.loop);
 	/* Interrupted: let the operations already sent finish, so nothing is left half done. */
 	while (a.interrupted && !engine_idle(a.engine))
 		loop_run_once(a.loop, 200);
-	switch (a.interrupted ? ENGINE_RUNNING : engine_outcome(a.engine)) {
-	case ENGINE_CONVERGED:
-		printf("%s: converged, %s\n", cmd, a.cli.commit[0] ? a.cli.commit : a.cli.path);
-		rc = rollback_dep ? 1 : 0;
-		break;
-	case ENGINE_ROLLEDBACK:
-		printf("%s: rolled back: %s\n", cmd, engine_status(a.engine)->summary ? engine_status(a.engine)->summary : "");
-		rc = rollback_dep ? 0 : 1;
-		break;
-	case ENGINE_FAILED:
-		printf("%s: failed: %s\n", cmd, engine_status(a.engine)->summary ? engine_status(a.engine)->summary : "");
-		rc = 1;
-		break;
-	default:
-		printf("%s: %s before convergence\n", cmd, a.timed_out ? "timed out" : "interrupted");
-		rc = 1;
-		break;
-	}
+	rc = apply_outcome(&a);
 	goto out;
 fail:
 	fprintf(stderr, "auriga %s: %s\n", cmd, error_msg(err));
 	rc = 1;
 out:
 	error_free(err);
-	if (a.engine)
-		engine_free(a.engine);
-	if (set)
-		spec_set_free(set);
-	if (h)
-		http_client_free(h);
-	if (d)
-		docker_free(d);
-	if (sfd >= 0) {
-		if (a.loop)
-			loop_unwatch(a.loop, sfd);
-		close(sfd);
-	}
-	if (a.loop)
-		loop_free(a.loop);
-	for (i = 0; i < a.n_last; i++)
-		free(a.last_lines[i]);
-	free(a.last_lines);
-	notes_debounce_release(&a.deb);
-	engine_cli_release(&a.cli);
+	apply_release(&a, sfd);
 	return rc;
 }
 

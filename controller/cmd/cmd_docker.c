@@ -62,7 +62,17 @@ static void on_deadline(struct loop *l, void *arg)
 	loop_stop(l);
 }
 
-int cmd_docker(int argc, char **argv)
+/* What `auriga docker` was asked. */
+struct docker_args {
+	struct docker_config cfg;
+	const char *filters[MAX_FILTERS + 1];
+	size_t nf;
+	long count;		/* events: stop after this many, 0 for no bound */
+	long timeout;		/* events: stop after this many seconds, 0 for no bound */
+};
+
+/* The options and the action: -1 to go on (argv[optind] names it), or the exit status. */
+static int docker_opts(struct docker_args *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "host", required_argument, NULL, 'H' },
@@ -76,41 +86,31 @@ int cmd_docker(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct docker_config cfg;
-	const char *filters[MAX_FILTERS + 1] = { NULL };
-	size_t nf = 0;
-	long count = 0, timeout = 0;
-	struct loop *l = NULL;
-	struct docker *d = NULL;
-	struct error *err = NULL;
-	struct docker_waiter w = { 0 };
-	int c, rc = 1;
-	const char *what;
+	int c;
 
-	docker_config_default(&cfg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "H:f:n:t:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'H': cfg.host = optarg; break;
-		case 'V': cfg.tls = 1; break;
-		case 'C': cfg.ca_file = optarg; cfg.tls = 1; break;
-		case 'c': cfg.cert_file = optarg; cfg.tls = 1; break;
-		case 'k': cfg.key_file = optarg; cfg.tls = 1; break;
+		case 'H': a->cfg.host = optarg; break;
+		case 'V': a->cfg.tls = 1; break;
+		case 'C': a->cfg.ca_file = optarg; a->cfg.tls = 1; break;
+		case 'c': a->cfg.cert_file = optarg; a->cfg.tls = 1; break;
+		case 'k': a->cfg.key_file = optarg; a->cfg.tls = 1; break;
 		case 'f':
-			if (nf == MAX_FILTERS) {
+			if (a->nf == MAX_FILTERS) {
 				fprintf(stderr, "auriga docker: at most %d filters\n", MAX_FILTERS);
 				return 2;
 			}
-			filters[nf++] = optarg;
+			a->filters[a->nf++] = optarg;
 			break;
 		case 'n':
-			if (parse_long(optarg, 1, 1000000, &count) < 0) {
+			if (parse_long(optarg, 1, 1000000, &a->count) < 0) {
 				fprintf(stderr, "auriga docker: --count '%s' is not a number from 1 to 1000000\n", optarg);
 				return 2;
 			}
 			break;
 		case 't':
-			if (parse_long(optarg, 1, 86400, &timeout) < 0) {
+			if (parse_long(optarg, 1, 86400, &a->timeout) < 0) {
 				fprintf(stderr, "auriga docker: --timeout '%s' is not a number of seconds (1 to 86400)\n", optarg);
 				return 2;
 			}
@@ -123,46 +123,92 @@ int cmd_docker(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	what = argv[optind];
-	l = loop_new(&err);
-	if (l == NULL)
-		goto out;
-	d = docker_new(l, &cfg, &err);
-	if (d == NULL)
-		goto out;
-	if (strcmp(what, "ping") == 0) {
-		if (docker_negotiate(d, docker_waiter_done, &w, &err) < 0)
-			goto out;
-		if (docker_wait(d, &w) != DOCKER_OK) {
-			fprintf(stderr, "auriga docker: %s\n", w.result.message);
-			goto out;
-		}
+	return -1;
+}
+
+/* Waits for a call sent to w; 0 when it succeeded, else 1 with Docker's message printed. */
+static int wait_ok(struct docker *d, struct docker_waiter *w)
+{
+	if (docker_wait(d, w) == DOCKER_OK)
+		return 0;
+	fprintf(stderr, "auriga docker: %s\n", w->result.message);
+	return 1;
+}
+
+static int act_ping(struct docker *d, struct error **err)
+{
+	struct docker_waiter w = { 0 };
+	int rc = 1;
+
+	if (docker_negotiate(d, docker_waiter_done, &w, err) == 0 && wait_ok(d, &w) == 0) {
 		printf("api %s endpoint %s\n", w.result.api_version, docker_endpoint(d));
 		rc = 0;
-	} else if (strcmp(what, "ps") == 0) {
+	}
+	docker_result_release(&w.result);
+	return rc;
+}
+
+static int act_ps(struct docker *d, const struct docker_args *a, struct error **err)
+{
+	struct docker_waiter w = { 0 };
+	int rc = 1;
+
+	if (docker_container_list(d, DOCKER_OBSERVE, a->filters, docker_waiter_done, &w, err) == 0 &&
+	    wait_ok(d, &w) == 0) {
 		size_t i;
 
-		if (docker_container_list(d, DOCKER_OBSERVE, filters, docker_waiter_done, &w, &err) < 0)
-			goto out;
-		if (docker_wait(d, &w) != DOCKER_OK) {
-			fprintf(stderr, "auriga docker: %s\n", w.result.message);
-			goto out;
-		}
 		for (i = 0; i < w.result.n_containers; i++)
 			printf("%.12s %s %s %s\n", w.result.containers[i].id, w.result.containers[i].name,
 			       w.result.containers[i].state, w.result.containers[i].image);
 		rc = 0;
-	} else if (strcmp(what, "events") == 0) {
-		struct events_state s = { count, 0, l };
-		struct docker_watch *watch = docker_events_watch(d, filters, 0, on_event, on_stream, &s, &err);
+	}
+	docker_result_release(&w.result);
+	return rc;
+}
 
-		if (watch == NULL)
-			goto out;
-		if (timeout > 0)
-			loop_timer_add(l, timeout * 1000, on_deadline, NULL);
-		loop_run(l);
-		docker_events_stop(watch);
-		rc = count == 0 || s.seen >= count ? 0 : 1;
+/* Events until --count of them came or --timeout passed: 1 when the count was asked for and not reached. */
+static int act_events(struct docker *d, struct loop *l, const struct docker_args *a, struct error **err)
+{
+	struct events_state s = { a->count, 0, l };
+	struct docker_watch *watch = docker_events_watch(d, a->filters, 0, on_event, on_stream, &s, err);
+
+	if (watch == NULL)
+		return 1;
+	if (a->timeout > 0)
+		loop_timer_add(l, a->timeout * 1000, on_deadline, NULL);
+	loop_run(l);
+	docker_events_stop(watch);
+	return a->count == 0 || s.seen >= a->count ? 0 : 1;
+}
+
+int cmd_docker(int argc, char **argv)
+{
+	struct docker_args a;
+	struct loop *l = NULL;
+	struct docker *d = NULL;
+	struct error *err = NULL;
+	const char *what;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	docker_config_default(&a.cfg);
+	rc = docker_opts(&a, argc, argv);
+	if (rc >= 0)
+		return rc;
+	rc = 1;
+	what = argv[optind];
+	l = loop_new(&err);
+	if (l == NULL)
+		goto out;
+	d = docker_new(l, &a.cfg, &err);
+	if (d == NULL)
+		goto out;
+	if (strcmp(what, "ping") == 0) {
+		rc = act_ping(d, &err);
+	} else if (strcmp(what, "ps") == 0) {
+		rc = act_ps(d, &a, &err);
+	} else if (strcmp(what, "events") == 0) {
+		rc = act_events(d, l, &a, &err);
 	} else {
 		fprintf(stderr, "auriga docker: unknown action '%s'\n", what);
 		usage(stderr);
@@ -172,7 +218,6 @@ out:
 	if (err)
 		fprintf(stderr, "auriga docker: %s\n", error_msg(err));
 	error_free(err);
-	docker_result_release(&w.result);
 	docker_free(d);
 	loop_free(l);
 	return rc;

@@ -29,7 +29,8 @@ static void usage(FILE *out)
 		"exit status: 0 nothing would change, 2 something would, 1 error (a usage error too).\n");
 }
 
-int cmd_plan(int argc, char **argv)
+/* The options and PATH: -1 to go on, or the exit status (0 for --help, 1 for a usage error). */
+static int plan_opts(struct engine_cli *cli, int *json, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		ENGINE_CLI_LONGOPTS,
@@ -37,78 +38,69 @@ int cmd_plan(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct engine_cli cli;
-	struct spec_set *set = NULL;
-	struct loop *l = NULL;
-	struct docker *d = NULL;
-	struct docker_waiter w;
-	struct desired des;
-	struct observed obs;
-	struct statefile st;
-	struct plan p;
-	struct plan_options popt;
 	struct error *err = NULL;
-	char *filter = NULL;
-	const char *filters[2];
-	int c, rc = 1, json = 0;
+	int c, rc = -1;
 
-	engine_cli_init(&cli);
-	desired_init(&des);
-	observed_init(&obs);
-	statefile_init(&st, NULL);
-	plan_init(&p);
-	memset(&w, 0, sizeof(w));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while (rc < 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		int r;
 
 		if (c == 'h') {
 			usage(stdout);
 			rc = 0;
-			goto out;
-		}
-		if (c == ENGINE_OPT_JSON) {
-			json = 1;
-			continue;
-		}
-		/* A usage error is 1 here, not 2 as elsewhere: 2 says only that something would change. */
-		r = engine_cli_opt(&cli, c, optarg, &err);
-		if (r <= 0) {
+		} else if (c == ENGINE_OPT_JSON) {
+			*json = 1;
+		} else if ((r = engine_cli_opt(cli, c, optarg, &err)) <= 0) {
+			/* A usage error is 1 here, not 2 as elsewhere: 2 says only that something would change. */
 			if (r < 0)
 				fprintf(stderr, "auriga plan: %s\n", error_msg(err));
 			else
 				usage(stderr);
-			goto out;
+			rc = 1;
 		}
 	}
-	if (engine_cli_finish(&cli, argc - optind, argv + optind, &err) < 0) {
+	if (rc < 0 && engine_cli_finish(cli, argc - optind, argv + optind, &err) < 0) {
 		fprintf(stderr, "auriga plan: %s\n", error_msg(err));
+		rc = 1;
+	}
+	error_free(err);
+	return rc;
+}
+
+/* The containers this instance owns, as the Docker host lists them now. */
+static int observe_now(struct engine_cli *cli, struct observed *obs, struct error **err)
+{
+	struct loop *l = NULL;
+	struct docker *d = NULL;
+	struct docker_waiter w;
+	char *filter = observe_filter(cli->instance);
+	const char *filters[2] = { filter, NULL };
+	int rc = -1;
+
+	memset(&w, 0, sizeof(w));
+	if (engine_cli_connect(cli, &l, &d, NULL, err) < 0 ||
+	    docker_container_list(d, DOCKER_OBSERVE, filters, docker_waiter_done, &w, err) < 0)
+		goto out;
+	if (!docker_status_ok(docker_wait(d, &w))) {
+		error_set(err, ERR_TRANSPORT, "cannot list containers on %s: %s", docker_endpoint(d),
+			  w.result.message);
 		goto out;
 	}
-	if (engine_cli_load(&cli, &set, &err) < 0)
-		goto fail;
-	if (statefile_load(&st, cli.state_path, &err) < 0)
-		goto fail;
-	if (desired_build(&des, set, cli.instance, cli.commit, cli.labels, cli.n_labels, &err) < 0)
-		goto fail;
-	if (engine_cli_connect(&cli, &l, &d, NULL, &err) < 0)
-		goto fail;
-	filter = observe_filter(cli.instance);
-	filters[0] = filter;
-	filters[1] = NULL;
-	if (docker_container_list(d, DOCKER_OBSERVE, filters, docker_waiter_done, &w, &err) < 0)
-		goto fail;
-	if (!docker_status_ok(docker_wait(d, &w))) {
-		error_set(&err, ERR_TRANSPORT, "cannot list containers on %s: %s", docker_endpoint(d),
-			  w.result.message);
-		goto fail;
-	}
-	if (observe_from_json(&obs, cli.instance, w.result.json, &err) < 0)
-		goto fail;
-	popt.prune = cli.prune;
-	plan_build(&p, &des, &obs, &st, &popt);
+	rc = observe_from_json(obs, cli->instance, w.result.json, err);
+out:
+	docker_result_release(&w.result);
+	free(filter);
+	if (d)
+		docker_free(d);
+	if (l)
+		loop_free(l);
+	return rc;
+}
+
+static void print_plan(const struct plan *p, const struct desired *des, int json)
+{
 	if (json) {
-		json_t *j = plan_to_json(&p, &des);
+		json_t *j = plan_to_json(p, des);
 
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
@@ -117,29 +109,51 @@ int cmd_plan(int argc, char **argv)
 		struct buf b;
 
 		buf_init(&b, 64u << 20);
-		plan_render_text(&p, &des, &b, isatty(STDOUT_FILENO));
+		plan_render_text(p, des, &b, isatty(STDOUT_FILENO));
 		fputs(b.data, stdout);
 		buf_release(&b);
 	}
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	struct engine_cli cli;
+	struct spec_set *set = NULL;
+	struct desired des;
+	struct observed obs;
+	struct statefile st;
+	struct plan p;
+	struct plan_options popt;
+	struct error *err = NULL;
+	int rc, json = 0;
+
+	engine_cli_init(&cli);
+	desired_init(&des);
+	observed_init(&obs);
+	statefile_init(&st, NULL);
+	plan_init(&p);
+	rc = plan_opts(&cli, &json, argc, argv);
+	if (rc >= 0)
+		goto out;
+	if (engine_cli_load(&cli, &set, &err) < 0 || statefile_load(&st, cli.state_path, &err) < 0 ||
+	    desired_build(&des, set, cli.instance, cli.commit, cli.labels, cli.n_labels, &err) < 0 ||
+	    observe_now(&cli, &obs, &err) < 0) {
+		fprintf(stderr, "auriga plan: %s\n", error_msg(err));
+		rc = 1;
+		goto out;
+	}
+	popt.prune = cli.prune;
+	plan_build(&p, &des, &obs, &st, &popt);
+	print_plan(&p, &des, json);
 	rc = p.n_changes ? 2 : 0;
-	goto out;
-fail:
-	fprintf(stderr, "auriga plan: %s\n", error_msg(err));
-	rc = 1;
 out:
 	error_free(err);
-	docker_result_release(&w.result);
 	plan_release(&p);
 	statefile_release(&st);
 	observed_release(&obs);
 	desired_release(&des);
 	if (set)
 		spec_set_free(set);
-	free(filter);
-	if (d)
-		docker_free(d);
-	if (l)
-		loop_free(l);
 	engine_cli_release(&cli);
 	return rc;
 }

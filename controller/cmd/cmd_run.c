@@ -46,6 +46,7 @@ struct daemon {
 	struct notes_debounce deb;
 	const char *folder;		/* folder mode: the specs path */
 	char *folder_key;		/* the folder's model, to see changes */
+	char *state_path;		/* the engine's state file */
 	uint64_t folder_timer;
 	char *commit;			/* the commit being applied */
 	char *notes_ref;		/* its Cluster's notes ref, NULL when it names none */
@@ -577,22 +578,222 @@ static int run_check(struct daemon *dm)
 	return rc;
 }
 
-int cmd_run(int argc, char **argv)
+/* Reads the settings and PATH: -1 to go on, or the exit code (help, --check, or a usage error). */
+static int run_args(struct daemon *dm, int argc, char **argv)
 {
-	int help = 0, check = 0;
+	int help = 0, check = 0, rc = -1;
 	const struct config_extra_flag extra[] = { { "help", &help }, { "check", &check }, { NULL, NULL } };
-	struct daemon dm;
 	struct error *err = NULL;
+
+	if (config_load(&dm->cfg, argc, argv, NULL, extra, &dm->positional, &err) < 0) {
+		fprintf(stderr, "auriga run: %s\n", error_msg(err));
+		rc = 2;
+		goto out;
+	}
+	if (help) {
+		usage(stdout);
+		rc = 0;
+		goto out;
+	}
+	log_setup((enum log_level)config_enum(dm->cfg, CFG_LOG_LEVEL),
+		  (enum log_format)config_enum(dm->cfg, CFG_LOG_FORMAT));
+	if (dm->positional && dm->positional[0]) {
+		dm->folder = dm->positional[0];
+		if (dm->positional[1]) {
+			fprintf(stderr, "auriga run: at most one PATH\n");
+			rc = 2;
+			goto out;
+		}
+	}
+	if (config_str(dm->cfg, CFG_REPO)[0] == '\0' && dm->folder == NULL) {
+		fprintf(stderr, "auriga run: give --repo URL (or a specs folder PATH)\n");
+		rc = 2;
+		goto out;
+	}
+	/* The operator's policy is read once: a new one takes a restart, like the Docker endpoint. */
+	if (policy_file_load(&dm->policy, config_str(dm->cfg, CFG_POLICY_FILE), &err) < 0) {
+		fprintf(stderr, "auriga run: %s\n", error_msg(err));
+		rc = 2;
+		goto out;
+	}
+	if (check)
+		rc = run_check(dm);
+out:
+	error_free(err);
+	return rc;
+}
+
+/* The engine's state file path, and its folder made the same way as for apply. */
+static int state_prepare(struct daemon *dm, struct error **err)
+{
+	const char *dir = config_str(dm->cfg, CFG_STATE_DIR), *instance = config_str(dm->cfg, CFG_INSTANCE);
+	size_t n = strlen(dir) + strlen(instance) + 32;
+	struct engine_cli tmp;
+	int rc;
+
+	dm->state_path = xmalloc(n);
+	snprintf(dm->state_path, n, "%s/engine-%s.json", dir, instance);
+	engine_cli_init(&tmp);
+	tmp.instance = instance;
+	tmp.state_dir = dir;
+	tmp.path = ".";
+	tmp.policy = dm->policy;
+	rc = engine_cli_finish(&tmp, 0, NULL, err);
+	engine_cli_release(&tmp);
+	return rc;
+}
+
+/* The loop, the Docker client, the HTTP client, the metrics when /metrics is served, and the engine. */
+static int start_engine(struct daemon *dm, struct error **err)
+{
 	struct docker_config dcfg;
 	struct engine_options eo;
+	size_t n_labels = 0;
+	const char *const *labels;
+
+	dm->loop = loop_new(err);
+	if (dm->loop == NULL)
+		return -1;
+	docker_config_from(&dcfg, dm->cfg);
+	if (docker_config_from_env(&dcfg, err) < 0)
+		return -1;
+	dm->docker = docker_new(dm->loop, &dcfg, err);
+	if (dm->docker == NULL)
+		return -1;
+	dm->http = http_client_new(dm->loop, err);
+	if (dm->http == NULL)
+		return -1;
+	labels = config_list(dm->cfg, CFG_EXTRA_LABELS, &n_labels);
+	memset(&eo, 0, sizeof(eo));
+	eo.instance = config_str(dm->cfg, CFG_INSTANCE);
+	eo.state_path = dm->state_path;
+	eo.extra_labels = labels;
+	eo.router_error_log = config_str(dm->cfg, CFG_ROUTER_ERROR_LOG);
+	eo.n_extra_labels = n_labels;
+	eo.max_probes = (unsigned)config_int(dm->cfg, CFG_MAX_PROBES);
+	eo.watch_events = 1;
+	eo.on_pass = on_pass;
+	eo.arg = dm;
+	/* The metrics exist whenever /metrics is served, before anything can feed them. */
+	if (config_str(dm->cfg, CFG_LISTEN)[0]) {
+		auriga_metrics_init(&dm->metrics, AURIGA_VERSION);
+		dm->metrics_on = 1;
+		docker_set_observer(dm->docker, on_docker_call, dm);
+	}
+	eo.metrics = metrics_of(dm);
+	dm->engine = engine_new(dm->loop, dm->docker, dm->http, &eo, err);
+	return dm->engine == NULL ? -1 : 0;
+}
+
+/* The specs' source: the folder polled on the loop, or the Git worker fetching the repo. */
+static int start_source(struct daemon *dm, struct error **err)
+{
 	struct gitsrc_config gcfg;
 	struct gitsrc_worker_config wcfg;
-	const char *const *labels;
-	size_t n_labels = 0;
-	char *state_path = NULL;
+
+	if (dm->folder) {
+		loop_defer(dm->loop, folder_poll, dm);
+		return 0;
+	}
+	gitsrc_config_from(&gcfg, dm->cfg);
+	if (gitsrc_open(&dm->src, &gcfg, err) < 0)
+		return -1;
+	memset(&wcfg, 0, sizeof(wcfg));
+	wcfg.interval_ms = config_ms(dm->cfg, CFG_POLL_INTERVAL);
+	wcfg.notes_ref = config_str(dm->cfg, CFG_NOTES_REF);
+	wcfg.notes_push = config_bool(dm->cfg, CFG_NOTES_PUSH);
+	return gitsrc_worker_start_loop(&dm->worker, dm->src, &wcfg, dm->loop, on_report, dm, err);
+}
+
+/* The HTTP API, /metrics and the webhooks, when --listen names an address. */
+static int start_httpd(struct daemon *dm, struct error **err)
+{
+	const struct httpd_provider hp = {
+		.ctx = dm,
+		.ready = p_ready,
+		.started = p_ready,
+		.status = p_status,
+		.status_text = p_status_text,
+		.deployment = p_deployment,
+		.action = p_action,
+	};
+	struct httpd_options ho;
+
+	if (config_str(dm->cfg, CFG_LISTEN)[0] == '\0')
+		return 0;
+	httpd_options_init(&ho);
+	ho.listen = config_str(dm->cfg, CFG_LISTEN);
+	if (config_str(dm->cfg, CFG_API_TOKEN_FILE)[0])
+		ho.token_file = config_str(dm->cfg, CFG_API_TOKEN_FILE);
+	if (config_str(dm->cfg, CFG_TLS_CERT)[0]) {
+		ho.tls_cert_file = config_str(dm->cfg, CFG_TLS_CERT);
+		ho.tls_key_file = config_str(dm->cfg, CFG_TLS_KEY);
+	}
+	ho.max_body = (size_t)config_int(dm->cfg, CFG_HTTP_MAX_BODY);
+	ho.max_connections = (unsigned)config_int(dm->cfg, CFG_HTTP_MAX_CONNECTIONS);
+	ho.idle_timeout_s = (unsigned)(config_ms(dm->cfg, CFG_HTTP_IDLE_TIMEOUT) / 1000);
+	ho.request_timeout_ms = config_ms(dm->cfg, CFG_HTTP_REQUEST_TIMEOUT);
+	ho.threads = (unsigned)config_int(dm->cfg, CFG_HTTP_THREADS);
+	ho.metrics = &dm->metrics;
+	if (webhook_new(&dm->webhook, config_str(dm->cfg, CFG_BRANCH), (size_t)config_int(dm->cfg, CFG_WEBHOOK_DEDUP),
+			err) < 0)
+		return -1;
+	if (load_secrets(dm, err) < 0)
+		return -1;
+	ho.webhook = dm->webhook;
+	if (httpd_start(&dm->httpd, &ho, &hp, err) < 0)
+		return -1;
+	log_info(COMPONENT, "listening", "address", ho.listen, (char *)NULL);
+	return 0;
+}
+
+/* Everything the daemon holds, in the order that lets each part stop before what it uses. */
+static void daemon_release(struct daemon *dm, int sfd)
+{
+	if (dm->httpd)
+		httpd_stop(dm->httpd);
+	if (dm->webhook)
+		webhook_free(dm->webhook);
+	if (dm->worker)
+		gitsrc_worker_stop(dm->worker);
+	if (dm->engine)
+		engine_free(dm->engine);
+	if (dm->src)
+		gitsrc_free(dm->src);
+	if (dm->http)
+		http_client_free(dm->http);
+	if (dm->docker)
+		docker_free(dm->docker);
+	if (sfd >= 0) {
+		if (dm->loop)
+			loop_unwatch(dm->loop, sfd);
+		close(sfd);
+	}
+	if (dm->loop)
+		loop_free(dm->loop);
+	/* Last: the HTTP server, the engine, its probes and the Docker client that fed them are gone. */
+	if (dm->metrics_on)
+		auriga_metrics_release(&dm->metrics);
+	json_decref(dm->status_json);
+	free(dm->status_text);
+	notes_debounce_release(&dm->deb);
+	pthread_mutex_destroy(&dm->mu);
+	free(dm->folder_key);
+	free(dm->commit);
+	free(dm->notes_ref);
+	free(dm->refused);
+	policy_file_free(dm->policy);
+	free(dm->positional);
+	free(dm->state_path);
+	config_free(dm->cfg);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct daemon dm;
+	struct error *err = NULL;
 	sigset_t mask;
-	int rc = 1, sfd = -1, lvl;
-	size_t n;
+	int rc, sfd = -1;
 
 	/* Blocked before any thread starts, so every thread inherits the mask and signalfd gets them all. */
 	sigemptyset(&mask);
@@ -604,143 +805,12 @@ int cmd_run(int argc, char **argv)
 	dm.notes_push = -1;
 	pthread_mutex_init(&dm.mu, NULL);
 	notes_debounce_init(&dm.deb, 5000);
-	if (config_load(&dm.cfg, argc, argv, NULL, extra, &dm.positional, &err) < 0) {
-		fprintf(stderr, "auriga run: %s\n", error_msg(err));
-		rc = 2;
+	rc = run_args(&dm, argc, argv);
+	if (rc >= 0)
 		goto out;
-	}
-	if (help) {
-		usage(stdout);
-		rc = 0;
-		goto out;
-	}
-	lvl = config_enum(dm.cfg, CFG_LOG_LEVEL);
-	log_setup((enum log_level)lvl, (enum log_format)config_enum(dm.cfg, CFG_LOG_FORMAT));
-	if (dm.positional && dm.positional[0]) {
-		dm.folder = dm.positional[0];
-		if (dm.positional[1]) {
-			fprintf(stderr, "auriga run: at most one PATH\n");
-			rc = 2;
-			goto out;
-		}
-	}
-	if (config_str(dm.cfg, CFG_REPO)[0] == '\0' && dm.folder == NULL) {
-		fprintf(stderr, "auriga run: give --repo URL (or a specs folder PATH)\n");
-		rc = 2;
-		goto out;
-	}
-	/* The operator's policy is read once: a new one takes a restart, like the Docker endpoint. */
-	if (policy_file_load(&dm.policy, config_str(dm.cfg, CFG_POLICY_FILE), &err) < 0) {
-		fprintf(stderr, "auriga run: %s\n", error_msg(err));
-		rc = 2;
-		goto out;
-	}
-	if (check) {
-		rc = run_check(&dm);
-		goto out;
-	}
-	n = strlen(config_str(dm.cfg, CFG_STATE_DIR)) + strlen(config_str(dm.cfg, CFG_INSTANCE)) + 32;
-	state_path = xmalloc(n);
-	snprintf(state_path, n, "%s/engine-%s.json", config_str(dm.cfg, CFG_STATE_DIR), config_str(dm.cfg, CFG_INSTANCE));
-	{
-		struct engine_cli tmp;
-
-		/* The state folder, made the same way as for apply. */
-		engine_cli_init(&tmp);
-		tmp.instance = config_str(dm.cfg, CFG_INSTANCE);
-		tmp.state_dir = config_str(dm.cfg, CFG_STATE_DIR);
-		tmp.path = ".";
-		tmp.policy = dm.policy;
-		rc = engine_cli_finish(&tmp, 0, NULL, &err);
-		engine_cli_release(&tmp);
-		if (rc < 0)
-			goto fail;
-	}
-
-	dm.loop = loop_new(&err);
-	if (dm.loop == NULL)
+	if (state_prepare(&dm, &err) < 0 || start_engine(&dm, &err) < 0 || start_source(&dm, &err) < 0 ||
+	    start_httpd(&dm, &err) < 0)
 		goto fail;
-	docker_config_from(&dcfg, dm.cfg);
-	if (docker_config_from_env(&dcfg, &err) < 0)
-		goto fail;
-	dm.docker = docker_new(dm.loop, &dcfg, &err);
-	if (dm.docker == NULL)
-		goto fail;
-	dm.http = http_client_new(dm.loop, &err);
-	if (dm.http == NULL)
-		goto fail;
-	labels = config_list(dm.cfg, CFG_EXTRA_LABELS, &n_labels);
-	memset(&eo, 0, sizeof(eo));
-	eo.instance = config_str(dm.cfg, CFG_INSTANCE);
-	eo.state_path = state_path;
-	eo.extra_labels = labels;
-	eo.router_error_log = config_str(dm.cfg, CFG_ROUTER_ERROR_LOG);
-	eo.n_extra_labels = n_labels;
-	eo.max_probes = (unsigned)config_int(dm.cfg, CFG_MAX_PROBES);
-	eo.watch_events = 1;
-	eo.on_pass = on_pass;
-	eo.arg = &dm;
-	/* The metrics exist whenever /metrics is served, before anything can feed them. */
-	if (config_str(dm.cfg, CFG_LISTEN)[0]) {
-		auriga_metrics_init(&dm.metrics, AURIGA_VERSION);
-		dm.metrics_on = 1;
-		docker_set_observer(dm.docker, on_docker_call, &dm);
-	}
-	eo.metrics = metrics_of(&dm);
-	dm.engine = engine_new(dm.loop, dm.docker, dm.http, &eo, &err);
-	if (dm.engine == NULL)
-		goto fail;
-
-	if (dm.folder) {
-		loop_defer(dm.loop, folder_poll, &dm);
-	} else {
-		gitsrc_config_from(&gcfg, dm.cfg);
-		if (gitsrc_open(&dm.src, &gcfg, &err) < 0)
-			goto fail;
-		memset(&wcfg, 0, sizeof(wcfg));
-		wcfg.interval_ms = config_ms(dm.cfg, CFG_POLL_INTERVAL);
-		wcfg.notes_ref = config_str(dm.cfg, CFG_NOTES_REF);
-		wcfg.notes_push = config_bool(dm.cfg, CFG_NOTES_PUSH);
-		if (gitsrc_worker_start_loop(&dm.worker, dm.src, &wcfg, dm.loop, on_report, &dm, &err) < 0)
-			goto fail;
-	}
-	if (config_str(dm.cfg, CFG_LISTEN)[0]) {
-		struct httpd_options ho;
-		struct httpd_provider hp;
-
-		httpd_options_init(&ho);
-		ho.listen = config_str(dm.cfg, CFG_LISTEN);
-		if (config_str(dm.cfg, CFG_API_TOKEN_FILE)[0])
-			ho.token_file = config_str(dm.cfg, CFG_API_TOKEN_FILE);
-		if (config_str(dm.cfg, CFG_TLS_CERT)[0]) {
-			ho.tls_cert_file = config_str(dm.cfg, CFG_TLS_CERT);
-			ho.tls_key_file = config_str(dm.cfg, CFG_TLS_KEY);
-		}
-		ho.max_body = (size_t)config_int(dm.cfg, CFG_HTTP_MAX_BODY);
-		ho.max_connections = (unsigned)config_int(dm.cfg, CFG_HTTP_MAX_CONNECTIONS);
-		ho.idle_timeout_s = (unsigned)(config_ms(dm.cfg, CFG_HTTP_IDLE_TIMEOUT) / 1000);
-		ho.request_timeout_ms = config_ms(dm.cfg, CFG_HTTP_REQUEST_TIMEOUT);
-		ho.threads = (unsigned)config_int(dm.cfg, CFG_HTTP_THREADS);
-		ho.metrics = &dm.metrics;
-		if (webhook_new(&dm.webhook, config_str(dm.cfg, CFG_BRANCH),
-				(size_t)config_int(dm.cfg, CFG_WEBHOOK_DEDUP), &err) < 0)
-			goto fail;
-		if (load_secrets(&dm, &err) < 0)
-			goto fail;
-		ho.webhook = dm.webhook;
-		memset(&hp, 0, sizeof(hp));
-		hp.ctx = &dm;
-		hp.ready = p_ready;
-		hp.started = p_ready;
-		hp.status = p_status;
-		hp.status_text = p_status_text;
-		hp.deployment = p_deployment;
-		hp.action = p_action;
-		if (httpd_start(&dm.httpd, &ho, &hp, &err) < 0)
-			goto fail;
-		log_info(COMPONENT, "listening", "address", ho.listen, (char *)NULL);
-	}
-
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sfd < 0 || loop_watch(dm.loop, sfd, LOOP_READ, on_signal, &dm, &err) < 0) {
 		error_set(&err, ERR_GENERIC, "cannot watch signals");
@@ -758,41 +828,6 @@ fail:
 	rc = 1;
 out:
 	error_free(err);
-	if (dm.httpd)
-		httpd_stop(dm.httpd);
-	if (dm.webhook)
-		webhook_free(dm.webhook);
-	if (dm.worker)
-		gitsrc_worker_stop(dm.worker);
-	if (dm.engine)
-		engine_free(dm.engine);
-	if (dm.src)
-		gitsrc_free(dm.src);
-	if (dm.http)
-		http_client_free(dm.http);
-	if (dm.docker)
-		docker_free(dm.docker);
-	if (sfd >= 0) {
-		if (dm.loop)
-			loop_unwatch(dm.loop, sfd);
-		close(sfd);
-	}
-	if (dm.loop)
-		loop_free(dm.loop);
-	/* Last: the HTTP server, the engine, its probes and the Docker client that fed them are gone. */
-	if (dm.metrics_on)
-		auriga_metrics_release(&dm.metrics);
-	json_decref(dm.status_json);
-	free(dm.status_text);
-	notes_debounce_release(&dm.deb);
-	pthread_mutex_destroy(&dm.mu);
-	free(dm.folder_key);
-	free(dm.commit);
-	free(dm.notes_ref);
-	free(dm.refused);
-	policy_file_free(dm.policy);
-	free(dm.positional);
-	free(state_path);
-	config_free(dm.cfg);
+	daemon_release(&dm, sfd);
 	return rc;
 }

@@ -178,7 +178,16 @@ static int show(const char *note_commit, const char *text, int json, struct erro
 	return 0;
 }
 
-int cmd_status(int argc, char **argv)
+/* What `auriga status` was asked beside the Git source's options. */
+struct status_args {
+	int json;
+	int watch;
+	long interval;		/* seconds between reads when watching */
+	const char *rev;	/* where to look, NULL for the branch */
+};
+
+/* The options and REV: -1 to go on, or the exit status (1 with *err set). */
+static int status_opts(struct gitsrc_cli *c, struct status_args *a, int argc, char **argv, struct error **err)
 {
 	enum { O_JSON = 1, O_WATCH, O_INTERVAL };
 	static const struct option longopts[] = {
@@ -189,99 +198,128 @@ int cmd_status(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int opt, rc = -1;
+
+	optind = 1;
+	while (rc < 0 && (opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (opt >= GITSRC_OPT_REPO) {
+			if (gitsrc_cli_opt(c, opt, optarg, err) < 0)
+				rc = 1;
+		} else if (opt == O_JSON) {
+			a->json = 1;
+		} else if (opt == O_WATCH) {
+			a->watch = 1;
+		} else if (opt == O_INTERVAL) {
+			if (parse_long(optarg, 1, 3600, &a->interval) < 0) {
+				error_set(err, ERR_INVALID, "--interval '%s': expected seconds in [1, 3600]", optarg);
+				rc = 1;
+			}
+		} else {
+			status_usage(opt == 'h' ? stdout : stderr);
+			rc = opt == 'h' ? 0 : 2;
+		}
+	}
+	if (rc < 0 && optind < argc)
+		a->rev = argv[optind++];
+	if (rc < 0 && optind < argc) {
+		status_usage(stderr);
+		rc = 2;
+	}
+	return rc;
+}
+
+/* A repository on this machine is read in place; anything else through a mirror. */
+static int status_open(struct gitsrc_cli *c, struct gitsrc **src, git_repository **local, struct error **err)
+{
+	if (git_repository_open_ext(local, c->repo ? c->repo : ".", GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 ||
+	    (c->repo && strstr(c->repo, "://"))) {
+		git_repository_free(*local);
+		*local = NULL;
+		if (gitsrc_cli_finish(c, err) < 0 || gitsrc_open(src, &c->cfg, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * One read, and the note printed when it differs from the last one shown
+ * (*last). 0, or -1 with *err set. When watching, a note that does not
+ * parse is passed over (and the next one compared with it).
+ */
+static int status_read_show(struct gitsrc_cli *c, struct gitsrc *src, git_repository *local,
+			    const struct status_args *a, char **last, struct error **err)
+{
+	char note_commit[GITSRC_OID_HEX];
+	char *text = NULL, *key;
+	size_t n;
+	int rc = -1;
+
+	if (read_once(c, src, local, a->rev, note_commit, &text, err) < 0 || text == NULL)
+		goto out;
+	n = strlen(note_commit) + strlen(text) + 2;
+	key = xmalloc(n);
+	snprintf(key, n, "%s\n%s", note_commit, text);
+	if (*last && strcmp(*last, key) == 0) {
+		free(key);
+		rc = 0;
+		goto out;
+	}
+	if (*last && !a->json)
+		printf("\n");
+	if (show(note_commit, text, a->json, err) < 0 && !a->watch) {
+		free(key);
+		goto out;
+	}
+	free(*last);
+	*last = key;
+	rc = 0;
+out:
+	free(text);
+	return rc;
+}
+
+/* Sleeps through the interval, or until SIGINT or SIGTERM. */
+static void watch_sleep(long interval)
+{
+	struct timespec ts = { interval, 0 };
+
+	while (!stop_watch && nanosleep(&ts, &ts) < 0 && !stop_watch)
+		;
+}
+
+int cmd_status(int argc, char **argv)
+{
 	struct gitsrc_cli c;
+	struct status_args a = { 0, 0, 3, NULL };
 	struct gitsrc *src = NULL;
 	git_repository *local = NULL;
 	struct error *err = NULL;
-	const char *rev = NULL;
-	char note_commit[GITSRC_OID_HEX];
-	char *text = NULL, *last = NULL;
-	int opt, json = 0, watch = 0, rc = 1;
-	long interval = 3;
+	char *last = NULL;
+	int rc;
 
 	gitsrc_cli_init(&c);
-	optind = 1;
 	git_libgit2_init();
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (opt >= GITSRC_OPT_REPO) {
-			if (gitsrc_cli_opt(&c, opt, optarg, &err) < 0)
-				goto out;
-			continue;
-		}
-		switch (opt) {
-		case O_JSON:
-			json = 1;
-			break;
-		case O_WATCH:
-			watch = 1;
-			break;
-		case O_INTERVAL:
-			if (parse_long(optarg, 1, 3600, &interval) < 0) {
-				error_set(&err, ERR_INVALID, "--interval '%s': expected seconds in [1, 3600]", optarg);
-				goto out;
-			}
-			break;
-		case 'h':
-			status_usage(stdout);
-			rc = 0;
-			goto out;
-		default:
-			status_usage(stderr);
-			rc = 2;
-			goto out;
-		}
-	}
-	if (optind < argc)
-		rev = argv[optind++];
-	if (optind < argc) {
-		status_usage(stderr);
-		rc = 2;
+	rc = status_opts(&c, &a, argc, argv, &err);
+	if (rc >= 0)
 		goto out;
-	}
-	/* A repository on this machine is read in place; anything else through a mirror. */
-	if (git_repository_open_ext(&local, c.repo ? c.repo : ".", GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0 ||
-	    (c.repo && strstr(c.repo, "://"))) {
-		git_repository_free(local);
-		local = NULL;
-		if (gitsrc_cli_finish(&c, &err) < 0 || gitsrc_open(&src, &c.cfg, &err) < 0)
-			goto out;
-	}
-	if (watch) {
+	rc = 1;
+	if (status_open(&c, &src, &local, &err) < 0)
+		goto out;
+	if (a.watch) {
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
 	}
 	do {
 		error_clear(&err);
-		free(text);
-		text = NULL;
-		if (read_once(&c, src, local, rev, note_commit, &text, &err) == 0 && text) {
-			size_t n = strlen(note_commit) + strlen(text) + 2;
-			char *key = xmalloc(n);
-
-			snprintf(key, n, "%s\n%s", note_commit, text);
-			if (last == NULL || strcmp(last, key) != 0) {
-				if (last && !json)
-					printf("\n");
-				if (show(note_commit, text, json, &err) < 0 && !watch)
-					goto out;
-				free(last);
-				last = key;
-			} else {
-				free(key);
-			}
+		if (status_read_show(&c, src, local, &a, &last, &err) == 0)
 			rc = 0;
-		} else if (!watch) {
+		else if (!a.watch)
 			goto out;
-		} else {
+		else
 			fprintf(stderr, "auriga status: %s\n", error_msg(err));
-		}
-		if (watch && !stop_watch) {
-			struct timespec ts = { interval, 0 };
-
-			while (nanosleep(&ts, &ts) < 0 && !stop_watch)
-				;
-		}
-	} while (watch && !stop_watch);
+		if (a.watch)
+			watch_sleep(a.interval);
+	} while (a.watch && !stop_watch);
 	error_clear(&err);
 	rc = 0;
 out:
@@ -291,7 +329,6 @@ out:
 		if (rc == 0)
 			rc = 1;
 	}
-	free(text);
 	free(last);
 	git_repository_free(local);
 	gitsrc_free(src);

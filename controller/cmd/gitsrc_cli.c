@@ -175,7 +175,17 @@ out:
 	return r;
 }
 
-int cmd_source(int argc, char **argv)
+/* What `auriga source` was asked beside the Git source's own options. */
+struct source_args {
+	const char *path;	/* snapshot: the folder inside the tree */
+	int count_only;		/* snapshot: counts, not the files */
+	int push;		/* note: push the notes ref */
+	long observed;		/* note: its observedAt in ms, 0 for now */
+	struct fleet_status st;	/* note: the status it renders */
+};
+
+/* The options and the operation: -1 to go on (argv[optind] names it), or the exit status (1 with *err set). */
+static int source_opts(struct gitsrc_cli *c, struct source_args *a, int argc, char **argv, struct error **err)
 {
 	enum { O_PATH = 1, O_COUNT, O_PUSH, O_PHASE, O_SUMMARY, O_OBSERVED, O_DEPLOYMENT };
 	static const struct option longopts[] = {
@@ -190,107 +200,138 @@ int cmd_source(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct gitsrc_cli c;
-	struct gitsrc *src = NULL;
-	struct error *err = NULL;
-	struct fleet_status st;
-	const char *path = "", *op;
-	int opt, count_only = 0, push = 0, rc = 1;
-	long observed = 0;
-	size_t i;
+	int opt, rc = -1;
 
-	gitsrc_cli_init(&c);
-	status_init(&st);
-	st.phase = STATUS_HEALTHY;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while (rc < 0 && (opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		if (opt >= GITSRC_OPT_REPO) {
-			if (gitsrc_cli_opt(&c, opt, optarg, &err) < 0)
-				goto out;
+			if (gitsrc_cli_opt(c, opt, optarg, err) < 0)
+				rc = 1;
 			continue;
 		}
 		switch (opt) {
 		case O_PATH:
-			path = optarg;
+			a->path = optarg;
 			break;
 		case O_COUNT:
-			count_only = 1;
+			a->count_only = 1;
 			break;
 		case O_PUSH:
-			push = 1;
+			a->push = 1;
 			break;
 		case O_PHASE:
-			if (status_phase_parse(optarg, &st.phase) < 0) {
-				error_set(&err, ERR_INVALID, "--phase '%s': unknown phase", optarg);
-				goto out;
+			if (status_phase_parse(optarg, &a->st.phase) < 0) {
+				error_set(err, ERR_INVALID, "--phase '%s': unknown phase", optarg);
+				rc = 1;
 			}
 			break;
 		case O_SUMMARY:
-			free(st.summary);
-			st.summary = xstrdup(optarg);
+			free(a->st.summary);
+			a->st.summary = xstrdup(optarg);
 			break;
 		case O_OBSERVED:
-			if (parse_long(optarg, 1, INT64_MAX / 2, &observed) < 0) {
-				error_set(&err, ERR_INVALID, "--observed-at '%s': expected milliseconds", optarg);
-				goto out;
+			if (parse_long(optarg, 1, INT64_MAX / 2, &a->observed) < 0) {
+				error_set(err, ERR_INVALID, "--observed-at '%s': expected milliseconds", optarg);
+				rc = 1;
 			}
 			break;
 		case O_DEPLOYMENT:
-			if (add_deployment_arg(&st, optarg, &err) < 0)
-				goto out;
+			if (add_deployment_arg(&a->st, optarg, err) < 0)
+				rc = 1;
 			break;
 		case 'h':
 			source_usage(stdout);
 			rc = 0;
-			goto out;
+			break;
 		default:
 			source_usage(stderr);
 			rc = 2;
-			goto out;
+			break;
 		}
 	}
-	if (optind >= argc) {
+	if (rc < 0 && optind >= argc) {
 		source_usage(stderr);
 		rc = 2;
-		goto out;
 	}
+	return rc;
+}
+
+static int source_fetch(struct gitsrc *src, struct error **err)
+{
+	struct gitsrc_fetch_result res;
+
+	if (gitsrc_fetch(src, &res, err) < 0)
+		return 1;
+	printf("commit %s changed %d forced %d%s%s\n", res.commit, res.changed, res.forced,
+	       res.signer ? " signer " : "", res.signer ? res.signer : "");
+	gitsrc_fetch_result_release(&res);
+	return 0;
+}
+
+static int source_snapshot(struct gitsrc *src, const struct source_args *a, const char *commit, struct error **err)
+{
+	struct gitsrc_snapshot *snap = NULL;
+
+	if (gitsrc_snapshot(src, commit, a->path, &snap, err) < 0)
+		return 1;
+	if (a->count_only) {
+		printf("%zu files %zu bytes\n", snap->nfiles, snap->total_bytes);
+	} else {
+		size_t i;
+
+		for (i = 0; i < snap->nfiles; i++)
+			printf("%s %zu\n", snap->files[i].path, snap->files[i].len);
+	}
+	gitsrc_snapshot_free(snap);
+	return 0;
+}
+
+static int source_note(struct gitsrc *src, const char *notes_ref, struct source_args *a, const char *commit,
+		       struct error **err)
+{
+	char *text = NULL;
+	int rc = 1;
+
+	if (commit == NULL) {
+		error_set(err, ERR_INVALID, "note: which commit?");
+		return 1;
+	}
+	a->st.commit = xstrdup(commit);
+	a->st.observed_at = a->observed > 0 ? a->observed : wall_ms();
+	if (status_render_note(&a->st, &text, err) == 0)
+		rc = notes_publish(src, notes_ref, a->st.commit, text, a->push, err) < 0;
+	free(text);
+	return rc;
+}
+
+int cmd_source(int argc, char **argv)
+{
+	struct gitsrc_cli c;
+	struct source_args a;
+	struct gitsrc *src = NULL;
+	struct error *err = NULL;
+	const char *op, *arg;
+	int rc;
+
+	gitsrc_cli_init(&c);
+	memset(&a, 0, sizeof(a));
+	a.path = "";
+	status_init(&a.st);
+	a.st.phase = STATUS_HEALTHY;
+	rc = source_opts(&c, &a, argc, argv, &err);
+	if (rc >= 0)
+		goto out;
+	rc = 1;
 	op = argv[optind++];
+	arg = optind < argc ? argv[optind] : NULL;
 	if (gitsrc_cli_finish(&c, &err) < 0 || gitsrc_open(&src, &c.cfg, &err) < 0)
 		goto out;
 	if (strcmp(op, "fetch") == 0) {
-		struct gitsrc_fetch_result res;
-
-		if (gitsrc_fetch(src, &res, &err) < 0)
-			goto out;
-		printf("commit %s changed %d forced %d%s%s\n", res.commit, res.changed, res.forced,
-		       res.signer ? " signer " : "", res.signer ? res.signer : "");
-		gitsrc_fetch_result_release(&res);
-		rc = 0;
+		rc = source_fetch(src, &err);
 	} else if (strcmp(op, "snapshot") == 0) {
-		struct gitsrc_snapshot *snap = NULL;
-
-		if (gitsrc_snapshot(src, optind < argc ? argv[optind] : NULL, path, &snap, &err) < 0)
-			goto out;
-		if (count_only)
-			printf("%zu files %zu bytes\n", snap->nfiles, snap->total_bytes);
-		else
-			for (i = 0; i < snap->nfiles; i++)
-				printf("%s %zu\n", snap->files[i].path, snap->files[i].len);
-		gitsrc_snapshot_free(snap);
-		rc = 0;
+		rc = source_snapshot(src, &a, arg, &err);
 	} else if (strcmp(op, "note") == 0) {
-		char *text = NULL;
-
-		if (optind >= argc) {
-			error_set(&err, ERR_INVALID, "note: which commit?");
-			goto out;
-		}
-		st.commit = xstrdup(argv[optind]);
-		st.observed_at = observed > 0 ? observed : wall_ms();
-		if (status_render_note(&st, &text, &err) < 0)
-			goto out;
-		rc = notes_publish(src, c.notes_ref, st.commit, text, push, &err) < 0;
-		free(text);
+		rc = source_note(src, c.notes_ref, &a, arg, &err);
 	} else {
 		error_set(&err, ERR_INVALID, "unknown source operation '%s'", op);
 		rc = 2;
@@ -302,7 +343,7 @@ out:
 		if (rc == 0)
 			rc = 1;
 	}
-	status_release(&st);
+	status_release(&a.st);
 	gitsrc_free(src);
 	gitsrc_cli_release(&c);
 	return rc;

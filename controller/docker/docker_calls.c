@@ -13,17 +13,84 @@ static int need(const char *s, const char *what, struct error **err)
 	return 0;
 }
 
-/* A call on /containers/{id}/<suffix>. */
-static struct docker_call *on_container(struct docker *d, enum docker_kind k, const char *method,
-					const char *what, const char *id, const char *suffix,
-					docker_done_fn done, void *arg)
-{
-	struct docker_call *c = docker_call_new(d, k, method, what, id, done, arg);
+/*
+ * The calls on one named object share their shape: the name checked, the
+ * path <prefix><escaped name><suffix>, whether repeating them is safe, and
+ * how the answer is read. start, stop, kill and remove by id end in the same
+ * place when repeated, so they are retried.
+ */
+enum object_call {
+	OC_CONTAINER_INSPECT,
+	OC_CONTAINER_START,
+	OC_CONTAINER_STOP,
+	OC_CONTAINER_KILL,
+	OC_CONTAINER_REMOVE,
+	OC_CONTAINER_WAIT,
+	OC_CONTAINER_RENAME,
+	OC_CONTAINER_LOGS,
+	OC_EXEC_CREATE,
+	OC_EXEC_START,
+	OC_EXEC_INSPECT,
+	OC_IMAGE_INSPECT,
+	OC_NETWORK_REMOVE,
+	OC_VOLUME_REMOVE,
+};
 
-	(void)buf_puts(&c->path, "/containers/");
+static const struct {
+	const char *method, *what, *need, *prefix, *suffix;
+	int idempotent;
+	enum docker_parse parse;
+} object_calls[] = {
+	[OC_CONTAINER_INSPECT] = { "GET", "inspect container", "a container id", "/containers/", "/json", 1, DP_CONTAINER },
+	[OC_CONTAINER_START] = { "POST", "start container", "a container id", "/containers/", "/start", 1, DP_NONE },
+	[OC_CONTAINER_STOP] = { "POST", "stop container", "a container id", "/containers/", "/stop", 1, DP_NONE },
+	[OC_CONTAINER_KILL] = { "POST", "kill container", "a container id", "/containers/", "/kill?signal=", 1, DP_NONE },
+	[OC_CONTAINER_REMOVE] = { "DELETE", "remove container", "a container id", "/containers/", "", 1, DP_NONE },
+	[OC_CONTAINER_WAIT] = { "POST", "wait for container", "a container id", "/containers/", "/wait?condition=", 1,
+				DP_WAIT },
+	[OC_CONTAINER_RENAME] = { "POST", "rename container", "a container id", "/containers/", "/rename?name=", 0,
+				  DP_NONE },
+	[OC_CONTAINER_LOGS] = { "GET", "read the logs of container", "a container id", "/containers/",
+				"/logs?stdout=1&stderr=1", 1, DP_STREAM },
+	[OC_EXEC_CREATE] = { "POST", "create exec in container", "a container id", "/containers/", "/exec", 0, DP_ID },
+	[OC_EXEC_START] = { "POST", "start exec", "an exec id", "/exec/", "/start", 0, DP_NONE },
+	[OC_EXEC_INSPECT] = { "GET", "inspect exec", "an exec id", "/exec/", "/json", 1, DP_EXEC_INSPECT },
+	[OC_IMAGE_INSPECT] = { "GET", "inspect image", "an image name", "/images/", "/json", 1, DP_IMAGE },
+	[OC_NETWORK_REMOVE] = { "DELETE", "remove network", "a network id", "/networks/", "", 1, DP_NONE },
+	[OC_VOLUME_REMOVE] = { "DELETE", "remove volume", "a volume name", "/volumes/", "", 1, DP_NONE },
+};
+
+/* The call on one object, built but not submitted; the caller has checked the name. */
+static struct docker_call *object_call(struct docker *d, enum docker_kind k, enum object_call which, const char *id,
+				       docker_done_fn done, void *arg)
+{
+	struct docker_call *c = docker_call_new(d, k, object_calls[which].method, object_calls[which].what, id, done,
+						arg);
+
+	(void)buf_puts(&c->path, object_calls[which].prefix);
 	docker_call_path_escaped(c, id);
-	(void)buf_puts(&c->path, suffix);
+	(void)buf_puts(&c->path, object_calls[which].suffix);
+	c->idempotent = object_calls[which].idempotent;
+	c->parse = object_calls[which].parse;
 	return c;
+}
+
+/* The same, or NULL and *err when the object is not named. */
+static struct docker_call *object_call_named(struct docker *d, enum docker_kind k, enum object_call which,
+					     const char *id, docker_done_fn done, void *arg, struct error **err)
+{
+	if (need(id, object_calls[which].need, err) < 0)
+		return NULL;
+	return object_call(d, k, which, id, done, arg);
+}
+
+/* Submits a call built above; ERR_INVALID when it could not be built. */
+static int submit(struct docker_call *c)
+{
+	if (c == NULL)
+		return ERR_INVALID;
+	docker_call_submit(c);
+	return 0;
 }
 
 static void set_body(struct docker_call *c, json_t *body)
@@ -67,15 +134,7 @@ int docker_container_list(struct docker *d, enum docker_kind k, const char *cons
 int docker_container_inspect(struct docker *d, enum docker_kind k, const char *id,
 			     docker_done_fn done, void *arg, struct error **err)
 {
-	struct docker_call *c;
-
-	if (need(id, "a container id", err) < 0)
-		return ERR_INVALID;
-	c = on_container(d, k, "GET", "inspect container", id, "/json", done, arg);
-	c->idempotent = 1;
-	c->parse = DP_CONTAINER;
-	docker_call_submit(c);
-	return 0;
+	return submit(object_call_named(d, k, OC_CONTAINER_INSPECT, id, done, arg, err));
 }
 
 static json_t *strv(const char *const *v)
@@ -112,64 +171,52 @@ static int valid_utf8_strv(const char *const *v)
 	return 1;
 }
 
-json_t *docker_create_body(const struct docker_create_spec *s, struct error **err)
+/* Every refusal of a create spec, in the order they are reported; what passes builds without failing. */
+static int create_check(const struct docker_create_spec *s, struct error **err)
 {
-	json_t *b = NULL, *hc, *exposed, *bindings, *mounts;
+	const char *name = s->name ? s->name : "";
 	size_t i;
 
-	if (s->image == NULL || *s->image == '\0') {
-		error_set(err, ERR_INVALID, "container '%s' has no image", s->name ? s->name : "");
-		return NULL;
-	}
-	if (!valid_utf8_strv(s->env) || !valid_utf8_strv(s->cmd) || !valid_utf8_strv(s->entrypoint)) {
-		error_set(err, ERR_INVALID, "container '%s': env, cmd or entrypoint is not UTF-8",
-			  s->name ? s->name : "");
-		return NULL;
-	}
+	if (s->image == NULL || *s->image == '\0')
+		return error_set(err, ERR_INVALID, "container '%s' has no image", name);
+	if (!valid_utf8_strv(s->env) || !valid_utf8_strv(s->cmd) || !valid_utf8_strv(s->entrypoint))
+		return error_set(err, ERR_INVALID, "container '%s': env, cmd or entrypoint is not UTF-8", name);
 	for (i = 0; i < s->n_labels; i++) {
-		if (s->labels[i].key == NULL || s->labels[i].value == NULL || *s->labels[i].key == '\0') {
-			error_set(err, ERR_INVALID, "container '%s': label %zu has no key or value",
-				  s->name ? s->name : "", i);
-			return NULL;
-		}
+		if (s->labels[i].key == NULL || s->labels[i].value == NULL || *s->labels[i].key == '\0')
+			return error_set(err, ERR_INVALID, "container '%s': label %zu has no key or value", name, i);
 	}
 	if (s->restart_policy && strcmp(s->restart_policy, "no") != 0 &&
 	    strcmp(s->restart_policy, "always") != 0 && strcmp(s->restart_policy, "unless-stopped") != 0 &&
-	    strcmp(s->restart_policy, "on-failure") != 0) {
-		error_set(err, ERR_INVALID, "container '%s': restart policy '%s' is not no, always, "
-			  "unless-stopped or on-failure", s->name ? s->name : "", s->restart_policy);
-		return NULL;
+	    strcmp(s->restart_policy, "on-failure") != 0)
+		return error_set(err, ERR_INVALID, "container '%s': restart policy '%s' is not no, always, "
+				 "unless-stopped or on-failure", name, s->restart_policy);
+	for (i = 0; i < s->n_ports; i++) {
+		if (s->ports[i].container_port == 0)
+			return error_set(err, ERR_INVALID, "container '%s': port %zu has no container port", name, i);
 	}
-	b = json_object();
-	hc = json_object();
-	exposed = json_object();
-	bindings = json_object();
-	mounts = json_array();
-	json_object_set_new(b, "Image", json_string(s->image));
-	if (s->cmd)
-		json_object_set_new(b, "Cmd", strv(s->cmd));
-	if (s->entrypoint)
-		json_object_set_new(b, "Entrypoint", strv(s->entrypoint));
-	json_object_set_new(b, "Env", strv(s->env));
-	json_object_set_new(b, "Labels", labels_json(s->labels, s->n_labels));
-	if (s->user)
-		json_object_set_new(b, "User", json_string(s->user));
-	if (s->workdir)
-		json_object_set_new(b, "WorkingDir", json_string(s->workdir));
-	if (s->hostname)
-		json_object_set_new(b, "Hostname", json_string(s->hostname));
-	if (s->stop_timeout_s > 0)
-		json_object_set_new(b, "StopTimeout", json_integer(s->stop_timeout_s));
+	for (i = 0; i < s->n_mounts; i++) {
+		const struct docker_mount *m = &s->mounts[i];
+
+		if (m->source == NULL || *m->source == '\0' || m->target == NULL || m->target[0] != '/')
+			return error_set(err, ERR_INVALID,
+					 "container '%s': mount %zu needs a source and an absolute target", name, i);
+	}
+	if (s->healthcheck && (s->healthcheck->test == NULL || s->healthcheck->test[0] == NULL))
+		return error_set(err, ERR_INVALID, "container '%s': the health check has no test", name);
+	return 0;
+}
+
+/* ExposedPorts into the body, PortBindings into the host config: one binding list per port/protocol. */
+static void ports_json(const struct docker_create_spec *s, json_t *b, json_t *hc)
+{
+	json_t *exposed = json_object(), *bindings = json_object();
+	size_t i;
+
 	for (i = 0; i < s->n_ports; i++) {
 		const struct docker_port *p = &s->ports[i];
 		char key[32], hostport[8];
 		json_t *list, *bind;
 
-		if (p->container_port == 0) {
-			error_set(err, ERR_INVALID, "container '%s': port %zu has no container port",
-				  s->name ? s->name : "", i);
-			goto fail;
-		}
 		snprintf(key, sizeof(key), "%u/%s", (unsigned)p->container_port,
 			 p->protocol && strcmp(p->protocol, "udp") == 0 ? "udp" : "tcp");
 		json_object_set_new(exposed, key, json_object());
@@ -188,27 +235,48 @@ json_t *docker_create_body(const struct docker_create_spec *s, struct error **er
 		json_array_append_new(list, bind);
 	}
 	json_object_set_new(b, "ExposedPorts", exposed);
-	exposed = NULL;
 	json_object_set_new(hc, "PortBindings", bindings);
-	bindings = NULL;
+}
+
+static json_t *mounts_json(const struct docker_create_spec *s)
+{
+	json_t *mounts = json_array();
+	size_t i;
+
 	for (i = 0; i < s->n_mounts; i++) {
 		const struct docker_mount *m = &s->mounts[i];
-		json_t *o;
+		json_t *o = json_object();
 
-		if (m->source == NULL || *m->source == '\0' || m->target == NULL || m->target[0] != '/') {
-			error_set(err, ERR_INVALID, "container '%s': mount %zu needs a source and an absolute target",
-				  s->name ? s->name : "", i);
-			goto fail;
-		}
-		o = json_object();
 		json_object_set_new(o, "Type", json_string(m->bind ? "bind" : "volume"));
 		json_object_set_new(o, "Source", json_string(m->source));
 		json_object_set_new(o, "Target", json_string(m->target));
 		json_object_set_new(o, "ReadOnly", json_boolean(m->read_only));
 		json_array_append_new(mounts, o);
 	}
-	json_object_set_new(hc, "Mounts", mounts);
-	mounts = NULL;
+	return mounts;
+}
+
+/* Docker takes the health check's durations in nanoseconds. */
+static json_t *healthcheck_json(const struct docker_healthcheck *h)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "Test", strv(h->test));
+	if (h->interval_ms > 0)
+		json_object_set_new(o, "Interval", json_integer(h->interval_ms * 1000000));
+	if (h->timeout_ms > 0)
+		json_object_set_new(o, "Timeout", json_integer(h->timeout_ms * 1000000));
+	if (h->start_period_ms > 0)
+		json_object_set_new(o, "StartPeriod", json_integer(h->start_period_ms * 1000000));
+	if (h->retries > 0)
+		json_object_set_new(o, "Retries", json_integer(h->retries));
+	return o;
+}
+
+/* The host config's limits and restart policy, and the network in both the host config and the body. */
+static void host_json(const struct docker_create_spec *s, json_t *b, json_t *hc)
+{
+	json_object_set_new(hc, "Mounts", mounts_json(s));
 	if (s->privileged)
 		json_object_set_new(hc, "Privileged", json_true());
 	if (s->cap_add && s->cap_add[0]) {
@@ -241,36 +309,37 @@ json_t *docker_create_body(const struct docker_create_spec *s, struct error **er
 		json_object_set_new(nc, "EndpointsConfig", eps);
 		json_object_set_new(b, "NetworkingConfig", nc);
 	}
-	if (s->healthcheck) {
-		const struct docker_healthcheck *h = s->healthcheck;
-		json_t *o = json_object();
+}
 
-		if (h->test == NULL || h->test[0] == NULL) {
-			error_set(err, ERR_INVALID, "container '%s': the health check has no test",
-				  s->name ? s->name : "");
-			json_decref(o);
-			goto fail;
-		}
-		json_object_set_new(o, "Test", strv(h->test));
-		if (h->interval_ms > 0)
-			json_object_set_new(o, "Interval", json_integer(h->interval_ms * 1000000));
-		if (h->timeout_ms > 0)
-			json_object_set_new(o, "Timeout", json_integer(h->timeout_ms * 1000000));
-		if (h->start_period_ms > 0)
-			json_object_set_new(o, "StartPeriod", json_integer(h->start_period_ms * 1000000));
-		if (h->retries > 0)
-			json_object_set_new(o, "Retries", json_integer(h->retries));
-		json_object_set_new(b, "Healthcheck", o);
-	}
+json_t *docker_create_body(const struct docker_create_spec *s, struct error **err)
+{
+	json_t *b, *hc;
+
+	if (create_check(s, err) < 0)
+		return NULL;
+	b = json_object();
+	hc = json_object();
+	json_object_set_new(b, "Image", json_string(s->image));
+	if (s->cmd)
+		json_object_set_new(b, "Cmd", strv(s->cmd));
+	if (s->entrypoint)
+		json_object_set_new(b, "Entrypoint", strv(s->entrypoint));
+	json_object_set_new(b, "Env", strv(s->env));
+	json_object_set_new(b, "Labels", labels_json(s->labels, s->n_labels));
+	if (s->user)
+		json_object_set_new(b, "User", json_string(s->user));
+	if (s->workdir)
+		json_object_set_new(b, "WorkingDir", json_string(s->workdir));
+	if (s->hostname)
+		json_object_set_new(b, "Hostname", json_string(s->hostname));
+	if (s->stop_timeout_s > 0)
+		json_object_set_new(b, "StopTimeout", json_integer(s->stop_timeout_s));
+	ports_json(s, b, hc);
+	host_json(s, b, hc);
+	if (s->healthcheck)
+		json_object_set_new(b, "Healthcheck", healthcheck_json(s->healthcheck));
 	json_object_set_new(b, "HostConfig", hc);
 	return b;
-fail:
-	json_decref(b);
-	json_decref(hc);
-	json_decref(exposed);
-	json_decref(bindings);
-	json_decref(mounts);
-	return NULL;
 }
 
 int docker_container_create(struct docker *d, enum docker_kind k, const struct docker_create_spec *spec,
@@ -293,80 +362,55 @@ int docker_container_create(struct docker *d, enum docker_kind k, const struct d
 	return 0;
 }
 
-/* start, stop, kill, remove by id: repeating them ends in the same place, so they are retried. */
 int docker_container_start(struct docker *d, enum docker_kind k, const char *id,
 			   docker_done_fn done, void *arg, struct error **err)
 {
-	struct docker_call *c;
-
-	if (need(id, "a container id", err) < 0)
-		return ERR_INVALID;
-	c = on_container(d, k, "POST", "start container", id, "/start", done, arg);
-	c->idempotent = 1;
-	docker_call_submit(c);
-	return 0;
+	return submit(object_call_named(d, k, OC_CONTAINER_START, id, done, arg, err));
 }
 
 int docker_container_stop(struct docker *d, enum docker_kind k, const char *id, int timeout_s,
 			  docker_done_fn done, void *arg, struct error **err)
 {
-	struct docker_call *c;
+	struct docker_call *c = object_call_named(d, k, OC_CONTAINER_STOP, id, done, arg, err);
 
-	if (need(id, "a container id", err) < 0)
-		return ERR_INVALID;
-	c = on_container(d, k, "POST", "stop container", id, "/stop", done, arg);
-	if (timeout_s >= 0) {
+	if (c && timeout_s >= 0) {
 		(void)buf_printf(&c->path, "?t=%d", timeout_s);
 		if (c->timeout_ms > 0)
 			c->timeout_ms += (int64_t)timeout_s * 1000;
 	}
-	c->idempotent = 1;
-	docker_call_submit(c);
-	return 0;
+	return submit(c);
 }
 
 int docker_container_kill(struct docker *d, enum docker_kind k, const char *id, const char *signal,
 			  docker_done_fn done, void *arg, struct error **err)
 {
-	struct docker_call *c;
+	struct docker_call *c = object_call_named(d, k, OC_CONTAINER_KILL, id, done, arg, err);
 
-	if (need(id, "a container id", err) < 0)
-		return ERR_INVALID;
-	c = on_container(d, k, "POST", "kill container", id, "/kill?signal=", done, arg);
-	docker_call_path_escaped(c, signal ? signal : "KILL");
-	c->idempotent = 1;
-	docker_call_submit(c);
-	return 0;
+	if (c)
+		docker_call_path_escaped(c, signal ? signal : "KILL");
+	return submit(c);
 }
 
 int docker_container_remove(struct docker *d, enum docker_kind k, const char *id, int force,
 			    int volumes, docker_done_fn done, void *arg, struct error **err)
 {
-	struct docker_call *c;
+	struct docker_call *c = object_call_named(d, k, OC_CONTAINER_REMOVE, id, done, arg, err);
 
-	if (need(id, "a container id", err) < 0)
-		return ERR_INVALID;
-	c = on_container(d, k, "DELETE", "remove container", id, "", done, arg);
-	(void)buf_printf(&c->path, "?force=%d&v=%d", force ? 1 : 0, volumes ? 1 : 0);
-	c->idempotent = 1;
-	docker_call_submit(c);
-	return 0;
+	if (c)
+		(void)buf_printf(&c->path, "?force=%d&v=%d", force ? 1 : 0, volumes ? 1 : 0);
+	return submit(c);
 }
 
 int docker_container_wait(struct docker *d, enum docker_kind k, const char *id, const char *condition,
 			  int64_t timeout_ms, docker_done_fn done, void *arg, struct error **err)
 {
-	struct docker_call *c;
+	struct docker_call *c = object_call_named(d, k, OC_CONTAINER_WAIT, id, done, arg, err);
 
-	if (need(id, "a container id", err) < 0)
-		return ERR_INVALID;
-	c = on_container(d, k, "POST", "wait for container", id, "/wait?condition=", done, arg);
-	docker_call_path_escaped(c, condition ? condition : "not-running");
-	c->timeout_ms = timeout_ms;
-	c->idempotent = 1;
-	c->parse = DP_WAIT;
-	docker_call_submit(c);
-	return 0;
+	if (c) {
+		docker_call_path_escaped(c, condition ? condition : "not-running");
+		c->timeout_ms = timeout_ms;
+	}
+	return submit(c);
 }
 
 int docker_container_rename(struct docker *d, enum docker_kind k, const char *id, const char *new_name,
@@ -376,28 +420,21 @@ int docker_container_rename(struct docker *d, enum docker_kind k, const char *id
 
 	if (need(id, "a container id", err) < 0 || need(new_name, "a new name", err) < 0)
 		return ERR_INVALID;
-	c = on_container(d, k, "POST", "rename container", id, "/rename?name=", done, arg);
+	c = object_call(d, k, OC_CONTAINER_RENAME, id, done, arg);
 	docker_call_path_escaped(c, new_name);
-	docker_call_submit(c);
-	return 0;
+	return submit(c);
 }
 
 int docker_container_logs(struct docker *d, enum docker_kind k, const char *id, unsigned tail,
 			  docker_done_fn done, void *arg, struct error **err)
 {
-	struct docker_call *c;
+	struct docker_call *c = object_call_named(d, k, OC_CONTAINER_LOGS, id, done, arg, err);
 
-	if (need(id, "a container id", err) < 0)
-		return ERR_INVALID;
-	c = on_container(d, k, "GET", "read the logs of container", id, "/logs?stdout=1&stderr=1", done, arg);
-	if (tail > 0)
+	if (c && tail > 0)
 		(void)buf_printf(&c->path, "&tail=%u", tail);
-	else
+	else if (c)
 		(void)buf_puts(&c->path, "&tail=all");
-	c->idempotent = 1;
-	c->parse = DP_STREAM;
-	docker_call_submit(c);
-	return 0;
+	return submit(c);
 }
 
 static struct docker_call *build_exec_create(struct docker *d, enum docker_kind k, const char *id,
@@ -413,37 +450,28 @@ static struct docker_call *build_exec_create(struct docker *d, enum docker_kind 
 		error_set(err, ERR_INVALID, "exec in container '%s' without a command", id);
 		return NULL;
 	}
-	c = on_container(d, k, "POST", "create exec in container", id, "/exec", done, arg);
+	c = object_call(d, k, OC_EXEC_CREATE, id, done, arg);
 	body = json_object();
 	json_object_set_new(body, "Cmd", strv(argv));
 	json_object_set_new(body, "AttachStdout", json_boolean(attach));
 	json_object_set_new(body, "AttachStderr", json_boolean(attach));
 	json_object_set_new(body, "Tty", json_false());
 	set_body(c, body);
-	c->parse = DP_ID;
 	return c;
 }
 
 int docker_exec_create(struct docker *d, enum docker_kind k, const char *id, const char *const *argv,
 		       int attach, docker_done_fn done, void *arg, struct error **err)
 {
-	struct docker_call *c = build_exec_create(d, k, id, argv, attach, done, arg, err);
-
-	if (c == NULL)
-		return ERR_INVALID;
-	docker_call_submit(c);
-	return 0;
+	return submit(build_exec_create(d, k, id, argv, attach, done, arg, err));
 }
 
 static struct docker_call *build_exec_start(struct docker *d, enum docker_kind k, const char *exec_id,
 					    int detach, docker_done_fn done, void *arg)
 {
-	struct docker_call *c = docker_call_new(d, k, "POST", "start exec", exec_id, done, arg);
+	struct docker_call *c = object_call(d, k, OC_EXEC_START, exec_id, done, arg);
 	json_t *body = json_object();
 
-	(void)buf_puts(&c->path, "/exec/");
-	docker_call_path_escaped(c, exec_id);
-	(void)buf_puts(&c->path, "/start");
 	json_object_set_new(body, "Detach", json_boolean(detach));
 	json_object_set_new(body, "Tty", json_false());
 	set_body(c, body);
@@ -463,14 +491,7 @@ int docker_exec_start(struct docker *d, enum docker_kind k, const char *exec_id,
 static struct docker_call *build_exec_inspect(struct docker *d, enum docker_kind k, const char *exec_id,
 					      docker_done_fn done, void *arg)
 {
-	struct docker_call *c = docker_call_new(d, k, "GET", "inspect exec", exec_id, done, arg);
-
-	(void)buf_puts(&c->path, "/exec/");
-	docker_call_path_escaped(c, exec_id);
-	(void)buf_puts(&c->path, "/json");
-	c->idempotent = 1;
-	c->parse = DP_EXEC_INSPECT;
-	return c;
+	return object_call(d, k, OC_EXEC_INSPECT, exec_id, done, arg);
 }
 
 int docker_exec_inspect(struct docker *d, enum docker_kind k, const char *exec_id,
@@ -525,40 +546,46 @@ static void exec_run_inspected(struct docker_result *r, void *arg)
 	exec_run_end(x, r);
 }
 
+/* A step's answer: 0 when it failed and the run has ended with it, 1 to go on (its attempts counted). */
+static int exec_run_step_ok(struct exec_run *x, struct docker_result *r)
+{
+	if (r->status != DOCKER_OK) {
+		exec_run_end(x, r);
+		return 0;
+	}
+	x->attempts += r->attempts;
+	return 1;
+}
+
+/* The run's next call; the run is freed with it if the call is dropped. */
+static void exec_run_next(struct docker_call *c)
+{
+	c->drop = exec_run_free;
+	docker_call_submit(c);
+}
+
 static void exec_run_started(struct docker_result *r, void *arg)
 {
 	struct exec_run *x = arg;
-	struct docker_call *c;
 
-	if (r->status != DOCKER_OK) {
-		exec_run_end(x, r);
+	if (!exec_run_step_ok(x, r))
 		return;
-	}
-	x->attempts += r->attempts;
 	x->out = r->out;
 	x->err = r->err;
 	buf_init(&r->out, x->out.max);
 	buf_init(&r->err, x->err.max);
-	c = build_exec_inspect(x->d, x->kind, x->exec_id, exec_run_inspected, x);
-	c->drop = exec_run_free;
-	docker_call_submit(c);
+	exec_run_next(build_exec_inspect(x->d, x->kind, x->exec_id, exec_run_inspected, x));
 }
 
 static void exec_run_created(struct docker_result *r, void *arg)
 {
 	struct exec_run *x = arg;
-	struct docker_call *c;
 
-	if (r->status != DOCKER_OK) {
-		exec_run_end(x, r);
+	if (!exec_run_step_ok(x, r))
 		return;
-	}
-	x->attempts += r->attempts;
 	x->exec_id = r->id;
 	r->id = NULL;
-	c = build_exec_start(x->d, x->kind, x->exec_id, 0, exec_run_started, x);
-	c->drop = exec_run_free;
-	docker_call_submit(c);
+	exec_run_next(build_exec_start(x->d, x->kind, x->exec_id, 0, exec_run_started, x));
 }
 
 int docker_exec_run(struct docker *d, enum docker_kind k, const char *id, const char *const *argv,
@@ -577,26 +604,14 @@ int docker_exec_run(struct docker *d, enum docker_kind k, const char *id, const 
 	x->arg = arg;
 	buf_init(&x->out, d->cfg.max_body);
 	buf_init(&x->err, d->cfg.max_body);
-	c->drop = exec_run_free;
-	docker_call_submit(c);
+	exec_run_next(c);
 	return 0;
 }
 
 int docker_image_inspect(struct docker *d, enum docker_kind k, const char *name,
 			 docker_done_fn done, void *arg, struct error **err)
 {
-	struct docker_call *c;
-
-	if (need(name, "an image name", err) < 0)
-		return ERR_INVALID;
-	c = docker_call_new(d, k, "GET", "inspect image", name, done, arg);
-	(void)buf_puts(&c->path, "/images/");
-	docker_call_path_escaped(c, name);
-	(void)buf_puts(&c->path, "/json");
-	c->idempotent = 1;
-	c->parse = DP_IMAGE;
-	docker_call_submit(c);
-	return 0;
+	return submit(object_call_named(d, k, OC_IMAGE_INSPECT, name, done, arg, err));
 }
 
 static int list_call(struct docker *d, enum docker_kind k, const char *what, const char *path,
@@ -655,16 +670,7 @@ int docker_network_create(struct docker *d, enum docker_kind k, const char *name
 int docker_network_remove(struct docker *d, enum docker_kind k, const char *id,
 			  docker_done_fn done, void *arg, struct error **err)
 {
-	struct docker_call *c;
-
-	if (need(id, "a network id", err) < 0)
-		return ERR_INVALID;
-	c = docker_call_new(d, k, "DELETE", "remove network", id, done, arg);
-	(void)buf_puts(&c->path, "/networks/");
-	docker_call_path_escaped(c, id);
-	c->idempotent = 1;
-	docker_call_submit(c);
-	return 0;
+	return submit(object_call_named(d, k, OC_NETWORK_REMOVE, id, done, arg, err));
 }
 
 int docker_volume_create(struct docker *d, enum docker_kind k, const char *name,
@@ -693,15 +699,9 @@ int docker_volume_create(struct docker *d, enum docker_kind k, const char *name,
 int docker_volume_remove(struct docker *d, enum docker_kind k, const char *name, int force,
 			 docker_done_fn done, void *arg, struct error **err)
 {
-	struct docker_call *c;
+	struct docker_call *c = object_call_named(d, k, OC_VOLUME_REMOVE, name, done, arg, err);
 
-	if (need(name, "a volume name", err) < 0)
-		return ERR_INVALID;
-	c = docker_call_new(d, k, "DELETE", "remove volume", name, done, arg);
-	(void)buf_puts(&c->path, "/volumes/");
-	docker_call_path_escaped(c, name);
-	(void)buf_printf(&c->path, "?force=%d", force ? 1 : 0);
-	c->idempotent = 1;
-	docker_call_submit(c);
-	return 0;
+	if (c)
+		(void)buf_printf(&c->path, "?force=%d", force ? 1 : 0);
+	return submit(c);
 }

@@ -56,7 +56,7 @@ struct engine_traffic {
 	struct router *router;
 	char *router_error;
 	char *router_fail;		/* a change NGINX did not take, for the next route() to report */
-	const char *router_error_log;	/* NGINX's error log (the operator's setting), or NULL */
+	char *router_error_log;		/* NGINX's error log (a copy of the operator's setting), or NULL */
 	uint64_t confirm_timer;		/* the confirmation's next round, or 0 */
 	int confirming;			/* a chain of rounds is under way */
 	struct et_dep **deps;
@@ -846,7 +846,9 @@ struct engine_traffic *engine_traffic_new(struct loop *l, struct docker *d, stru
 
 void engine_traffic_set_router_error_log(struct engine_traffic *t, const char *path)
 {
-	t->router_error_log = path != NULL && path[0] != '\0' ? path : NULL;
+	/* A copy: the settings it comes from are freed when SIGHUP reloads them. */
+	free(t->router_error_log);
+	t->router_error_log = path != NULL && path[0] != '\0' ? xstrdup(path) : NULL;
 }
 
 void engine_traffic_set_metrics(struct engine_traffic *t, struct auriga_metrics *m)
@@ -874,7 +876,7 @@ void engine_traffic_free(struct engine_traffic *t)
 	/* Jobs still in Docker's hands end with the docker client; they no longer report. */
 	job_runner_free(t->jobs);
 	router_free(t->router);
-	FREE_ALL(t->deps, t->router_error, t->router_fail);
+	FREE_ALL(t->deps, t->router_error, t->router_fail, t->router_error_log);
 	if (t->confirm_timer)
 		loop_timer_cancel(t->loop, t->confirm_timer);
 	free(t->path);

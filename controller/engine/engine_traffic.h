@@ -36,7 +36,7 @@ void engine_traffic_free(struct engine_traffic *t);
  * every analysis measurement's result (auriga_analysis_results_total).
  */
 void engine_traffic_set_metrics(struct engine_traffic *t, struct auriga_metrics *m);
-/* NGINX's error log for the router (borrowed; NULL or "": none), from the operator's settings. */
+/* NGINX's error log for the router (copied; NULL or "": none), from the operator's settings. */
 void engine_traffic_set_router_error_log(struct engine_traffic *t, const char *path);
 /* The spec set and desired state in use (borrowed until the next call). */
 void engine_traffic_set_specs(struct engine_traffic *t, const struct spec_set *set, const struct desired *d);

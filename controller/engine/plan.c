@@ -127,12 +127,115 @@ static int image_drift(const struct obs_container *c, const struct desired_tmpl 
 	return strcmp(c->image, t->image) != 0;
 }
 
+/* The container whose revision most containers run: what a replacement comes from (the first such). */
+static size_t most_common(const struct obs_deployment *od)
+{
+	size_t i, j, best = 0;
+
+	for (i = 0; i < od->n; i++) {
+		size_t count = 0, bcount = 0;
+
+		for (j = 0; j < od->n; j++) {
+			if (strcmp(od->v[j]->revision, od->v[i]->revision) == 0)
+				count++;
+			if (strcmp(od->v[j]->revision, od->v[best]->revision) == 0)
+				bcount++;
+		}
+		if (count > bcount)
+			best = i;
+	}
+	return best;
+}
+
+/* What changes from the revision most containers run (from, pd->from_rev) to the target's template. */
+static void plan_diff(struct plan_deployment *pd, const struct desired_deployment *dd, const struct obs_container *from,
+		      const struct plan_target *t, const struct statefile *st)
+{
+	const struct desired_tmpl *known;
+
+	if (pd->from_rev == NULL || short_eq(pd->from_rev, t->rev))
+		return;
+	known = st ? statefile_tmpl(st, dd->name, pd->from_rev) : NULL;
+	if (known) {
+		desired_tmpl_diff(known, t->tmpl, &pd->diff, &pd->n_diff);
+		return;
+	}
+	pd->diff = xcalloc(2, sizeof(*pd->diff));
+	pd->n_diff = 1;
+	if (from->image && t->tmpl->image && strcmp(from->image, t->tmpl->image) != 0)
+		pd->diff[0] = fmt("image: %s -> %s", from->image, t->tmpl->image);
+	else
+		pd->diff[0] = fmt("template: revision %.12s -> %.12s (the earlier template is not known)",
+				  pd->from_rev, t->rev);
+}
+
+/* The containers at an ordinal that are not the one standing for it (cur): why each goes. */
+static void plan_others(struct plan_deployment *pd, const struct desired_deployment *dd,
+			const struct obs_deployment *od, const struct plan_target *t, int ordinal, size_t start,
+			size_t end, const struct obs_container *cur)
+{
+	size_t j;
+
+	for (j = start; j < end; j++) {
+		const struct obs_container *c = od->v[j];
+
+		if (c == cur)
+			continue;
+		if (short_eq(c->revision, t->rev) && !image_drift(c, t->tmpl))
+			add_action(&pd->actions, &pd->n_actions, PLAN_REMOVE_DUPLICATE, dd->name, ordinal, c, NULL,
+				   NULL, fmt("second container at revision %.12s", t->rev));
+		else if (cur != NULL)
+			add_action(&pd->actions, &pd->n_actions, PLAN_REMOVE_SUPERSEDED, dd->name, ordinal, c, NULL,
+				   NULL, fmt("replaced by %s", cur->name));
+		else if (short_eq(c->revision, t->rev))
+			add_action(&pd->actions, &pd->n_actions, PLAN_REPLACE, dd->name, ordinal, c, NULL, t->rev,
+				   fmt("changed by hand: image %s, the template says %s", c->image, t->tmpl->image));
+		else
+			add_action(&pd->actions, &pd->n_actions, PLAN_REPLACE, dd->name, ordinal, c, NULL, t->rev,
+				   fmt("revision %.12s -> %.12s", c->revision, t->rev));
+	}
+}
+
+/* One ordinal within replicas, its containers od->v[start..end): create, replace, remove or start. */
+static void plan_ordinal(struct plan_deployment *pd, const struct desired_deployment *dd,
+			 const struct obs_deployment *od, const struct plan_target *t, int ordinal, size_t start,
+			 size_t end)
+{
+	const struct obs_container *cur = NULL;
+	size_t j;
+
+	if (start == end) {
+		char *name = desired_container_name(dd->name, ordinal, NULL);
+
+		add_action(&pd->actions, &pd->n_actions, PLAN_CREATE, dd->name, ordinal, NULL, name, t->rev,
+			   pd->observed > 0 && ordinal >= pd->observed ? fmt("scale up to %d replicas", dd->replicas)
+								       : xstrdup("missing"));
+		free(name);
+		return;
+	}
+	/* The container at the target that best stands for the ordinal: running first. */
+	for (j = start; j < end; j++) {
+		const struct obs_container *c = od->v[j];
+
+		if (!short_eq(c->revision, t->rev) || image_drift(c, t->tmpl))
+			continue;
+		if (cur == NULL || (!obs_container_alive(cur) && obs_container_alive(c)))
+			cur = c;
+	}
+	plan_others(pd, dd, od, t, ordinal, start, end, cur);
+	if (cur && !obs_container_alive(cur))
+		add_action(&pd->actions, &pd->n_actions, PLAN_START, dd->name, ordinal, cur, NULL, t->rev,
+			   fmt("%s, not running", obs_state_name(cur->state)));
+	else if (cur)
+		pd->up_to_date++;
+}
+
 static void plan_one(struct plan *p, struct plan_deployment *pd, const struct desired *d,
 		     const struct desired_deployment *dd, const struct obs_deployment *od,
 		     const struct statefile *st)
 {
 	struct plan_target t;
-	size_t i, j, best = 0;
+	size_t i = 0, j;
 	int ordinal;
 
 	plan_target(&t, d, dd, st);
@@ -151,98 +254,25 @@ static void plan_one(struct plan *p, struct plan_deployment *pd, const struct de
 				      dd->revision, e && e->failed_reason ? ": " : "",
 				      e && e->failed_reason ? e->failed_reason : "", t.rev);
 	}
-	/* The revision most containers run: what a replacement comes from. */
-	for (i = 0; od && i < od->n; i++) {
-		size_t count = 0, bcount = 0;
+	if (od && od->n) {
+		const struct obs_container *from = od->v[most_common(od)];
 
-		for (j = 0; j < od->n; j++) {
-			if (strcmp(od->v[j]->revision, od->v[i]->revision) == 0)
-				count++;
-			if (strcmp(od->v[j]->revision, od->v[best]->revision) == 0)
-				bcount++;
-		}
-		if (count > bcount)
-			best = i;
+		pd->from_rev = xstrdup(from->revision);
+		plan_diff(pd, dd, from, &t, st);
 	}
-	if (od && od->n)
-		pd->from_rev = xstrdup(od->v[best]->revision);
-	if (pd->from_rev && !short_eq(pd->from_rev, t.rev)) {
-		const struct desired_tmpl *from = st ? statefile_tmpl(st, dd->name, pd->from_rev) : NULL;
-
-		if (from)
-			desired_tmpl_diff(from, t.tmpl, &pd->diff, &pd->n_diff);
-		else if (od && od->v[best]->image && t.tmpl->image && strcmp(od->v[best]->image, t.tmpl->image) != 0) {
-			pd->diff = xcalloc(2, sizeof(*pd->diff));
-			pd->diff[0] = fmt("image: %s -> %s", od->v[best]->image, t.tmpl->image);
-			pd->n_diff = 1;
-		} else {
-			pd->diff = xcalloc(2, sizeof(*pd->diff));
-			pd->diff[0] = fmt("template: revision %.12s -> %.12s (the earlier template is not known)",
-					  pd->from_rev, t.rev);
-			pd->n_diff = 1;
-		}
-	}
-
-	i = 0;
+	/* od is sorted by ordinal: each ordinal's containers are the run that starts at i. */
 	for (ordinal = 0; ordinal < dd->replicas || (od && i < od->n); ordinal++) {
-		const struct obs_container *cur = NULL;
-		size_t start = i, n_here;
+		size_t start = i;
 
 		while (od && i < od->n && od->v[i]->ordinal == ordinal)
 			i++;
-		n_here = i - start;
-		if (ordinal >= dd->replicas) {
-			for (j = start; j < i; j++)
-				add_action(&pd->actions, &pd->n_actions, PLAN_SCALE_DOWN, dd->name, ordinal,
-					   od->v[j], NULL, NULL,
-					   fmt("ordinal %d is past replicas %d", ordinal, dd->replicas));
-			if (od && i >= od->n && ordinal >= dd->replicas)
-				break;
+		if (ordinal < dd->replicas) {
+			plan_ordinal(pd, dd, od, &t, ordinal, start, i);
 			continue;
 		}
-		/* The container at the target that best stands for the ordinal: running first. */
-		for (j = start; j < i; j++) {
-			const struct obs_container *c = od->v[j];
-
-			if (!short_eq(c->revision, t.rev) || image_drift(c, t.tmpl))
-				continue;
-			if (cur == NULL || (!obs_container_alive(cur) && obs_container_alive(c)))
-				cur = c;
-		}
-		if (n_here == 0) {
-			char *name = desired_container_name(dd->name, ordinal, NULL);
-
-			add_action(&pd->actions, &pd->n_actions, PLAN_CREATE, dd->name, ordinal, NULL, name, t.rev,
-				   pd->observed > 0 && ordinal >= pd->observed
-					   ? fmt("scale up to %d replicas", dd->replicas)
-					   : xstrdup("missing"));
-			free(name);
-			continue;
-		}
-		for (j = start; j < i; j++) {
-			const struct obs_container *c = od->v[j];
-
-			if (c == cur)
-				continue;
-			if (short_eq(c->revision, t.rev) && !image_drift(c, t.tmpl))
-				add_action(&pd->actions, &pd->n_actions, PLAN_REMOVE_DUPLICATE, dd->name, ordinal, c,
-					   NULL, NULL, fmt("second container at revision %.12s", t.rev));
-			else if (cur != NULL)
-				add_action(&pd->actions, &pd->n_actions, PLAN_REMOVE_SUPERSEDED, dd->name, ordinal, c,
-					   NULL, NULL, fmt("replaced by %s", cur->name));
-			else if (short_eq(c->revision, t.rev))
-				add_action(&pd->actions, &pd->n_actions, PLAN_REPLACE, dd->name, ordinal, c, NULL,
-					   t.rev, fmt("changed by hand: image %s, the template says %s", c->image,
-						       t.tmpl->image));
-			else
-				add_action(&pd->actions, &pd->n_actions, PLAN_REPLACE, dd->name, ordinal, c, NULL,
-					   t.rev, fmt("revision %.12s -> %.12s", c->revision, t.rev));
-		}
-		if (cur && !obs_container_alive(cur))
-			add_action(&pd->actions, &pd->n_actions, PLAN_START, dd->name, ordinal, cur, NULL, t.rev,
-				   fmt("%s, not running", obs_state_name(cur->state)));
-		else if (cur)
-			pd->up_to_date++;
+		for (j = start; j < i; j++)
+			add_action(&pd->actions, &pd->n_actions, PLAN_SCALE_DOWN, dd->name, ordinal, od->v[j], NULL,
+				   NULL, fmt("ordinal %d is past replicas %d", ordinal, dd->replicas));
 	}
 	for (j = 0; j < pd->n_actions; j++)
 		p->counts[pd->actions[j].kind]++;
