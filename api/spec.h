@@ -108,9 +108,6 @@ struct spec_port_ref {
 	int number;
 };
 
-/* Labels, annotations and env are the base key/value pairs; spec_kv is their former name here. */
-#define spec_kv kv
-
 struct spec_meta {
 	char *name;
 	struct kv *labels;

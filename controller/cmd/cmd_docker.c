@@ -38,7 +38,7 @@ struct events_state {
 static void on_event(const struct docker_event *ev, void *arg)
 {
 	struct events_state *s = arg;
-	const char *name = docker_label_get(ev->attributes, ev->n_attributes, "name");
+	const char *name = kv_get(ev->attributes, ev->n_attributes, "name");
 
 	printf("event %s %s %s %s %lld\n", ev->type, ev->action, ev->id, name ? name : "-", (long long)ev->time_ns);
 	fflush(stdout);

@@ -210,8 +210,6 @@ const char *docker_result_reason(const struct docker_result *r);
 void docker_result_release(struct docker_result *r);
 /* Moves everything from src to dst (which must be released or zero); src is left zeroed. */
 void docker_result_move(struct docker_result *dst, struct docker_result *src);
-/* The value of label key, or NULL: the base pairs' lookup under its former name here. */
-#define docker_label_get kv_get
 
 /*
  * The callback of every call. r is valid for the call only; take what you

@@ -147,7 +147,7 @@ static json_t *strv(const char *const *v)
 	return a;
 }
 
-static json_t *labels_json(const struct docker_label *l, size_t n)
+static json_t *labels_json(const struct kv *l, size_t n)
 {
 	json_t *o = json_object();
 	size_t i;
@@ -644,7 +644,7 @@ int docker_volume_list(struct docker *d, enum docker_kind k, const char *const *
 }
 
 int docker_network_create(struct docker *d, enum docker_kind k, const char *name, const char *driver,
-			  int internal, const struct docker_label *labels, size_t n_labels,
+			  int internal, const struct kv *labels, size_t n_labels,
 			  docker_done_fn done, void *arg, struct error **err)
 {
 	struct docker_call *c;
@@ -674,7 +674,7 @@ int docker_network_remove(struct docker *d, enum docker_kind k, const char *id,
 }
 
 int docker_volume_create(struct docker *d, enum docker_kind k, const char *name,
-			 const struct docker_label *labels, size_t n_labels,
+			 const struct kv *labels, size_t n_labels,
 			 docker_done_fn done, void *arg, struct error **err)
 {
 	struct docker_call *c;

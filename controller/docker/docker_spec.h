@@ -7,8 +7,6 @@
 
 #include "kv.h"
 
-/* Labels and event attributes are the base key/value pairs; docker_label is their former name here. */
-#define docker_label kv
 
 struct docker_port {
 	uint16_t container_port;

@@ -110,9 +110,6 @@ struct engine {
 };
 
 /* engine.c: shared helpers and the end of a pass. */
-/* The base helpers under the engine's former names, for the pass's steps (engine_pass.c). */
-#define engine_fmt xasprintf
-#define engine_set_str str_set
 /* The deployment's record, or NULL when it has none yet. */
 struct eng_dep *engine_dep_find(const struct engine *e, const char *name);
 /* The deployment's record, made when it has none yet. */

@@ -146,11 +146,11 @@ static void op_network_done(enum network_outcome o, const char *msg, void *arg)
 		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
 		const struct spec_policy *p = op->e->set ? op->e->set->policy : NULL;
 		char where[300];
-		char *m = engine_fmt("network '%s' is not auriga's: refused by the operator's policy (not listed in "
+		char *m = xasprintf("network '%s' is not auriga's: refused by the operator's policy (not listed in "
 				     "networks %s)", op->create.create_network,
 				     spec_policy_origin(p ? p : spec_policy_default(), where, sizeof(where)));
 
-		engine_set_str(&ed->last_error, m);
+		str_set(&ed->last_error, m);
 		free(m);
 		op_end(op, NULL, "create");
 		return;
@@ -169,7 +169,7 @@ static void op_volume_done(int ok, const char *name, const char *msg, void *arg)
 		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
 
 		log_warn(COMPONENT, "operation failed", "deployment", op->deployment, "error", msg, (char *)NULL);
-		engine_set_str(&ed->last_error, msg);
+		str_set(&ed->last_error, msg);
 		op_end(op, NULL, "create");
 		return;
 	}

@@ -287,7 +287,7 @@ static void pass_liveness(struct dep_pass *p)
 		op.kind = ROLLOUT_REMOVE;
 		op.c = c;
 		op.ordinal = c->ordinal;
-		op.why = engine_fmt("liveness failed: %s", probe_runner_state(pr->r)->last_failure);
+		op.why = xasprintf("liveness failed: %s", probe_runner_state(pr->r)->last_failure);
 		engine_op_issue(p->e, p->dd, &p->t, &op);
 		p->issued++;
 		p->ed->restarts++;
@@ -352,7 +352,7 @@ static void pass_complete(struct dep_pass *p)
 	if (co.finished)
 		ed->finished_at = wall_ms();
 	if (co.clear_error)
-		engine_set_str(&ed->last_error, NULL);
+		str_set(&ed->last_error, NULL);
 	ed->complete = ed->res.complete;
 	if (co.record_applied)
 		statefile_set_applied(&e->state, p->dd->name, p->t.rev, p->t.tmpl);
@@ -437,8 +437,8 @@ size_t engine_pass_orphans(struct engine *e)
 		memset(&op, 0, sizeof(op));
 		op.kind = ROLLOUT_REMOVE;
 		op.c = c;
-		op.why = c->malformed ? engine_fmt("ours, but %s", c->malformed_why)
-				      : engine_fmt("deployment '%s' is gone from the specs", c->deployment);
+		op.why = c->malformed ? xasprintf("ours, but %s", c->malformed_why)
+				      : xasprintf("deployment '%s' is gone from the specs", c->deployment);
 		engine_op_remove_orphan(e, &op);
 		free(op.why);
 		issued++;

@@ -194,7 +194,7 @@ static int leftover_is_ours(const struct job_run *j, const struct docker_contain
 
 		if (!str_has_prefix(j->labels[i].key, "auriga.io/"))
 			continue;
-		v = docker_label_get(c->labels, c->n_labels, j->labels[i].key);
+		v = kv_get(c->labels, c->n_labels, j->labels[i].key);
 		if (v == NULL || strcmp(v, j->labels[i].value) != 0) {
 			*why = j->labels[i].key;
 			return 0;

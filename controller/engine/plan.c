@@ -87,9 +87,6 @@ void plan_target(struct plan_target *t, const struct desired *d, const struct de
 	}
 }
 
-/* The plan's reasons are formatted by the base allocator; fmt is its short name in this file. */
-#define fmt(...) xasprintf(__VA_ARGS__)
-
 static void add_action(struct plan_action **v, size_t *n, enum plan_kind k, const char *dep, int ordinal,
 		       const struct obs_container *c, const char *create_name, const char *to_rev, char *reason)
 {
@@ -163,9 +160,9 @@ static void plan_diff(struct plan_deployment *pd, const struct desired_deploymen
 	pd->diff = xcalloc(2, sizeof(*pd->diff));
 	pd->n_diff = 1;
 	if (from->image && t->tmpl->image && strcmp(from->image, t->tmpl->image) != 0)
-		pd->diff[0] = fmt("image: %s -> %s", from->image, t->tmpl->image);
+		pd->diff[0] = xasprintf("image: %s -> %s", from->image, t->tmpl->image);
 	else
-		pd->diff[0] = fmt("template: revision %.12s -> %.12s (the earlier template is not known)",
+		pd->diff[0] = xasprintf("template: revision %.12s -> %.12s (the earlier template is not known)",
 				  pd->from_rev, t->rev);
 }
 
@@ -183,16 +180,16 @@ static void plan_others(struct plan_deployment *pd, const struct desired_deploym
 			continue;
 		if (short_eq(c->revision, t->rev) && !image_drift(c, t->tmpl))
 			add_action(&pd->actions, &pd->n_actions, PLAN_REMOVE_DUPLICATE, dd->name, ordinal, c, NULL,
-				   NULL, fmt("second container at revision %.12s", t->rev));
+				   NULL, xasprintf("second container at revision %.12s", t->rev));
 		else if (cur != NULL)
 			add_action(&pd->actions, &pd->n_actions, PLAN_REMOVE_SUPERSEDED, dd->name, ordinal, c, NULL,
-				   NULL, fmt("replaced by %s", cur->name));
+				   NULL, xasprintf("replaced by %s", cur->name));
 		else if (short_eq(c->revision, t->rev))
 			add_action(&pd->actions, &pd->n_actions, PLAN_REPLACE, dd->name, ordinal, c, NULL, t->rev,
-				   fmt("changed by hand: image %s, the template says %s", c->image, t->tmpl->image));
+				   xasprintf("changed by hand: image %s, the template says %s", c->image, t->tmpl->image));
 		else
 			add_action(&pd->actions, &pd->n_actions, PLAN_REPLACE, dd->name, ordinal, c, NULL, t->rev,
-				   fmt("revision %.12s -> %.12s", c->revision, t->rev));
+				   xasprintf("revision %.12s -> %.12s", c->revision, t->rev));
 	}
 }
 
@@ -208,7 +205,7 @@ static void plan_ordinal(struct plan_deployment *pd, const struct desired_deploy
 		char *name = desired_container_name(dd->name, ordinal, NULL);
 
 		add_action(&pd->actions, &pd->n_actions, PLAN_CREATE, dd->name, ordinal, NULL, name, t->rev,
-			   pd->observed > 0 && ordinal >= pd->observed ? fmt("scale up to %d replicas", dd->replicas)
+			   pd->observed > 0 && ordinal >= pd->observed ? xasprintf("scale up to %d replicas", dd->replicas)
 								       : xstrdup("missing"));
 		free(name);
 		return;
@@ -225,7 +222,7 @@ static void plan_ordinal(struct plan_deployment *pd, const struct desired_deploy
 	plan_others(pd, dd, od, t, ordinal, start, end, cur);
 	if (cur && !obs_container_alive(cur))
 		add_action(&pd->actions, &pd->n_actions, PLAN_START, dd->name, ordinal, cur, NULL, t->rev,
-			   fmt("%s, not running", obs_state_name(cur->state)));
+			   xasprintf("%s, not running", obs_state_name(cur->state)));
 	else if (cur)
 		pd->up_to_date++;
 }
@@ -250,7 +247,7 @@ static void plan_one(struct plan *p, struct plan_deployment *pd, const struct de
 	if (t.held) {
 		const struct statefile_entry *e = statefile_get((struct statefile *)st, dd->name, 0);
 
-		pd->held_reason = fmt("revision %.12s failed%s%s; holding the last healthy revision %.12s",
+		pd->held_reason = xasprintf("revision %.12s failed%s%s; holding the last healthy revision %.12s",
 				      dd->revision, e && e->failed_reason ? ": " : "",
 				      e && e->failed_reason ? e->failed_reason : "", t.rev);
 	}
@@ -272,7 +269,7 @@ static void plan_one(struct plan *p, struct plan_deployment *pd, const struct de
 		}
 		for (j = start; j < i; j++)
 			add_action(&pd->actions, &pd->n_actions, PLAN_SCALE_DOWN, dd->name, ordinal, od->v[j], NULL,
-				   NULL, fmt("ordinal %d is past replicas %d", ordinal, dd->replicas));
+				   NULL, xasprintf("ordinal %d is past replicas %d", ordinal, dd->replicas));
 	}
 	for (j = 0; j < pd->n_actions; j++)
 		p->counts[pd->actions[j].kind]++;
@@ -308,7 +305,7 @@ void plan_build(struct plan *p, const struct desired *d, const struct observed *
 
 		if (c->malformed)
 			add_action(&p->orphans, &p->n_orphans, PLAN_REMOVE_ORPHAN, NULL, -1, c, NULL, NULL,
-				   fmt("ours, but %s", c->malformed_why));
+				   xasprintf("ours, but %s", c->malformed_why));
 	}
 	p->counts[PLAN_REMOVE_ORPHAN] += p->n_orphans;
 	p->n_changes += p->n_orphans;

@@ -17,7 +17,7 @@ struct vol_ensure {
 	struct docker *d;
 	enum docker_kind k;
 	char *name, *legacy, *instance, *deployment, *ordinal;
-	struct docker_label *labels;
+	struct kv *labels;
 	size_t n_labels;
 	volume_done_fn done;
 	void *arg;
@@ -57,12 +57,12 @@ static void ve_fail(struct vol_ensure *ve, const char *what, const struct docker
 	buf_release(&m);
 }
 
-int volume_owned(const struct docker_label *labels, size_t n, const char *instance, const char *deployment,
+int volume_owned(const struct kv *labels, size_t n, const char *instance, const char *deployment,
 		 const char *ordinal, char *why, size_t why_n)
 {
-	const char *mb = docker_label_get(labels, n, OBS_LABEL_MANAGED_BY);
-	const char *dep = docker_label_get(labels, n, OBS_LABEL_DEPLOYMENT);
-	const char *ord = docker_label_get(labels, n, OBS_LABEL_ORDINAL);
+	const char *mb = kv_get(labels, n, OBS_LABEL_MANAGED_BY);
+	const char *dep = kv_get(labels, n, OBS_LABEL_DEPLOYMENT);
+	const char *ord = kv_get(labels, n, OBS_LABEL_ORDINAL);
 
 	if (mb && strcmp(mb, instance) == 0 && dep && strcmp(dep, deployment) == 0 &&
 	    (ordinal == NULL || (ord && strcmp(ord, ordinal) == 0)))
@@ -73,11 +73,11 @@ int volume_owned(const struct docker_label *labels, size_t n, const char *instan
 	return 0;
 }
 
-/* The labels of a volume in Docker's answer, borrowed into a docker_label array (freed by the caller). */
-static struct docker_label *answer_labels(json_t *vol, size_t *n)
+/* The labels of a volume in Docker's answer, borrowed into a kv array (freed by the caller). */
+static struct kv *answer_labels(json_t *vol, size_t *n)
 {
 	json_t *obj = json_is_object(vol) ? json_object_get(vol, "Labels") : NULL;
-	struct docker_label *v;
+	struct kv *v;
 	const char *key;
 	json_t *val;
 	size_t i = 0;
@@ -100,7 +100,7 @@ static struct docker_label *answer_labels(json_t *vol, size_t *n)
 static void ve_created(struct docker_result *r, void *arg)
 {
 	struct vol_ensure *ve = arg;
-	struct docker_label *l;
+	struct kv *l;
 	char why[512];
 	size_t n;
 	int owned;

@@ -14,7 +14,7 @@ struct volume_want {
 	const char *instance;		/* its managed-by label must say this */
 	const char *deployment;		/* and its deployment label this */
 	const char *ordinal;		/* a per-replica volume's ordinal label; NULL for a shared one */
-	const struct docker_label *labels;	/* put on a volume created now */
+	const struct kv *labels;	/* put on a volume created now */
 	size_t n_labels;
 };
 
@@ -40,7 +40,7 @@ int volume_ensure(struct docker *d, enum docker_kind k, const struct volume_want
  * Whether labels make a volume this instance's and deployment's (and, when
  * ordinal is not NULL, that replica's): 1, or 0 with why (what they say).
  */
-int volume_owned(const struct docker_label *labels, size_t n, const char *instance, const char *deployment,
+int volume_owned(const struct kv *labels, size_t n, const char *instance, const char *deployment,
 		 const char *ordinal, char *why, size_t why_n);
 
 #endif

@@ -13,18 +13,8 @@
 #include "buf.h"
 #include "runtime/file.h"
 #include "source/gitsrc.h"
+#include "kv.h"
 #include "util.h"
-
-void envfile_kv_free(struct spec_kv *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(v[i].key);
-		free(v[i].value);
-	}
-	free(v);
-}
 
 static int key_ok(const char *k, size_t n)
 {
@@ -39,10 +29,10 @@ static int key_ok(const char *k, size_t n)
 	return 1;
 }
 
-int envfile_parse(const char *path, const char *data, size_t len, struct spec_kv **out, size_t *n,
+int envfile_parse(const char *path, const char *data, size_t len, struct kv **out, size_t *n,
 		  struct error **err)
 {
-	struct spec_kv *v = NULL;
+	struct kv *v = NULL;
 	size_t nv = 0, pos = 0, line = 0;
 	int rc = 0;
 
@@ -82,7 +72,7 @@ int envfile_parse(const char *path, const char *data, size_t len, struct spec_kv
 	}
 out:
 	if (rc < 0) {
-		envfile_kv_free(v, nv);
+		kv_free(v, nv);
 		return rc;
 	}
 	*out = v;
@@ -108,27 +98,6 @@ static int path_ok(const char *path)
 	return 1;
 }
 
-static void kv_set(struct spec_kv **v, size_t *n, const char *k, const char *val)
-{
-	size_t i;
-
-	for (i = 0; i < *n; i++)
-		if (strcmp((*v)[i].key, k) == 0) {
-			free((*v)[i].value);
-			(*v)[i].value = xstrdup(val);
-			return;
-		}
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[*n].key = xstrdup(k);
-	(*v)[*n].value = xstrdup(val);
-	(*n)++;
-}
-
-static int kv_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct spec_kv *)a)->key, ((const struct spec_kv *)b)->key);
-}
-
 /* "file:line:col: Kind/name: spec.template.envFiles[i]", as the loader writes its diagnostics. */
 static void entry_where(char *out, size_t n, const char *kind, const struct spec_meta *m,
 			const struct spec_container *c, size_t i)
@@ -142,14 +111,14 @@ static void entry_where(char *out, size_t n, const char *kind, const struct spec
 static int apply_one(struct spec_container *c, const char *kind, const struct spec_meta *m,
 		     envfile_read_fn read, void *ctx, struct error **err)
 {
-	struct spec_kv *merged = NULL;
+	struct kv *merged = NULL;
 	size_t nm = 0, i, j;
 	int rc = 0;
 
 	if (c->n_env_files == 0)
 		return 0;
 	for (i = 0; i < c->n_env_files; i++) {
-		struct spec_kv *fv = NULL;
+		struct kv *fv = NULL;
 		size_t nf = 0;
 		char *data = NULL;
 		size_t len = 0;
@@ -174,20 +143,20 @@ static int apply_one(struct spec_container *c, const char *kind, const struct sp
 			goto out;
 		}
 		for (j = 0; j < nf; j++)
-			kv_set(&merged, &nm, fv[j].key, fv[j].value);
-		envfile_kv_free(fv, nf);
+			kv_put(&merged, &nm, fv[j].key, fv[j].value);
+		kv_free(fv, nf);
 	}
 	for (i = 0; i < c->n_env; i++)
-		kv_set(&merged, &nm, c->env[i].key, c->env[i].value ? c->env[i].value : "");
+		kv_put(&merged, &nm, c->env[i].key, c->env[i].value ? c->env[i].value : "");
 	if (nm > 1)
-		qsort(merged, nm, sizeof(*merged), kv_cmp);
-	envfile_kv_free(c->env, c->n_env);
+		kv_sort(merged, nm);
+	kv_free(c->env, c->n_env);
 	c->env = merged;
 	c->n_env = nm;
 	merged = NULL;
 	nm = 0;
 out:
-	envfile_kv_free(merged, nm);
+	kv_free(merged, nm);
 	return rc;
 }
 

@@ -22,9 +22,8 @@ struct gitsrc;
  * holds *n entries in file order (a key given twice: the later wins when
  * merged).
  */
-int envfile_parse(const char *path, const char *data, size_t len, struct spec_kv **out, size_t *n,
+int envfile_parse(const char *path, const char *data, size_t len, struct kv **out, size_t *n,
 		  struct error **err);
-void envfile_kv_free(struct spec_kv *v, size_t n);
 
 /*
  * Reads a file named by a template, relative to the specs repository root.

@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct spec_kv *kv = NULL;
+	struct kv *kv = NULL;
 	struct error *err = NULL;
 	size_t n = 0, i;
 
@@ -22,6 +22,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < n; i++)
 		if (kv[i].key[0] == '\0' || strchr(kv[i].value, '\n') != NULL)
 			abort();
-	envfile_kv_free(kv, n);
+	kv_free(kv, n);
 	return 0;
 }

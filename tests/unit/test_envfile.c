@@ -18,7 +18,7 @@
 static void test_parse_values(void **state)
 {
 	const char *text = "# comment\n\nA=1\r\nB= two words \nexport_X=\n_C=a=b\nA=3";
-	struct spec_kv *v;
+	struct kv *v;
 	size_t n;
 	struct error *err = NULL;
 
@@ -34,12 +34,12 @@ static void test_parse_values(void **state)
 	assert_string_equal(v[3].key, "_C");
 	assert_string_equal(v[3].value, "a=b");
 	assert_string_equal(v[4].value, "3");
-	envfile_kv_free(v, n);
+	kv_free(v, n);
 }
 
 static void expect_parse_error(const char *text, size_t len, const char *msg)
 {
-	struct spec_kv *v = NULL;
+	struct kv *v = NULL;
 	size_t n = 9;
 	struct error *err = NULL;
 
