@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "kv.h"
 #include "model/observe.h"
 #include "runtime/log.h"
 #include "util.h"
@@ -25,18 +26,8 @@ struct vol_ensure {
 
 static void ve_free(struct vol_ensure *ve)
 {
-	size_t i;
-
-	free(ve->name);
-	free(ve->legacy);
-	free(ve->instance);
-	free(ve->deployment);
-	free(ve->ordinal);
-	for (i = 0; i < ve->n_labels; i++) {
-		free(ve->labels[i].key);
-		free(ve->labels[i].value);
-	}
-	free(ve->labels);
+	FREE_ALL(ve->name, ve->legacy, ve->instance, ve->deployment, ve->ordinal);
+	kv_free(ve->labels, ve->n_labels);
 	free(ve);
 }
 

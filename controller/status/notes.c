@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define REMOTE_NOTES_REF "refs/auriga/remote-notes"
 #define PUSH_ATTEMPTS 8
@@ -281,6 +283,25 @@ static int notes_write_changed(git_repository *repo, const char *notes_ref, cons
 	return notes_write(repo, notes_ref, commit_hex, text, err);
 }
 
+/*
+ * Two writers that race for the remote's notes would otherwise retry in step
+ * and keep beating each other: each waits a random part of a doubling span
+ * (10 ms, 20 ms, ... 1.28 s) before its next push.
+ */
+static void push_backoff(unsigned attempt)
+{
+	struct timespec now, d;
+	long span_ms = 10L << (attempt < 7 ? attempt : 7);
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	d.tv_sec = 0;
+	d.tv_nsec = ((long)(now.tv_nsec ^ (getpid() * 2654435761L)) & 0x7fffffff) % (span_ms * 1000000L);
+	d.tv_nsec += span_ms * 1000000L / 2;
+	d.tv_sec = d.tv_nsec / 1000000000L;
+	d.tv_nsec %= 1000000000L;
+	(void)nanosleep(&d, NULL);
+}
+
 int notes_publish(struct gitsrc *src, const char *notes_ref, const char *commit_hex, const char *text,
 		  int push, struct error **err)
 {
@@ -312,6 +333,7 @@ int notes_publish(struct gitsrc *src, const char *notes_ref, const char *commit_
 		if (r < 0)
 			break;
 		r = ERR_CONFLICT;
+		push_backoff(attempt);
 	}
 	if (r < 0) {
 		if (e == NULL)

@@ -68,7 +68,7 @@ expect_eq "auriga status reads the same note" 0 \
 expect_eq "every container carries the managed-by label and the test label" 25 \
 	"$(docker ps -q --filter "label=$TEST_LABEL" --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" | wc -l)"
 expect_eq "validators keep a named volume per ordinal" 5 \
-	"$(docker volume ls -q --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" | grep -c '^validators-chain-[0-4]$')"
+	"$(docker volume ls -q --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" | grep -c '^validators\.chain\.[0-4]\.[0-9a-f]\{10\}$')"
 expect_eq "ports are published on 127.0.0.1 only" "" \
 	"$(docker ps --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" --format '{{.Ports}}' | grep -v '^127\.0\.0\.1:[0-9]*->9003/tcp$')"
 

@@ -110,7 +110,10 @@ printf 'apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: broken}\nsp
 bad=$(commit "a deployment that does not load")
 await "a commit that does not load: $spec_errors goes above 0" 60 metric_above "$spec_errors" 0
 n=$(metric "$spec_errors")
-await "and it keeps counting while the commit is the branch's head (one per fetch)" 30 metric_above "$spec_errors" "$n"
+# A commit is immutable: the one refused is noted once and not read again at every fetch.
+t_last=$(metric 'auriga_last_git_fetch_success_timestamp_seconds')
+await "fetches go on while the refused commit is the branch's head" 30 fetched_since "$(awk -v t="$t_last" 'BEGIN { printf "%.3f", t + 2 }')"
+expect_eq "and $spec_errors stays at $n: the refused commit is not read again" "$n" "$(metric "$spec_errors")"
 expect_eq "/api/v1/status stays on the last good commit" "$c1" "$(status_field .commit)"
 expect_eq "the deployment stays Healthy on it" 1 "$(metric "$healthy")"
 rm -f "$WORK/broken.yaml"

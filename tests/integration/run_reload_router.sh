@@ -65,8 +65,17 @@ cluster "    container: no-such-router"
 
 log_has() { grep -q -- "$1" "$TEST_TMP/log"; }
 
+# The operator's policy lets the Cluster name this test's router file, container and command.
+cat >"$TEST_TMP/policy.yaml" <<EOF
+router:
+  configPath: [$NGX/auriga.conf]
+  container: [no-such-router]
+  reloadCommand: [["true"]]
+  listenAddress: [127.0.0.1]
+EOF
+
 "$AURIGA_BIN" run --state-dir "$TEST_TMP/state" --instance "$INST" --extra-labels "$TEST_LABEL" \
-	--listen "127.0.0.1:$port" --poll-interval 1s --router-error-log "$NGX/error.log" "$SPECS" \
+	--listen "127.0.0.1:$port" --poll-interval 1s --router-error-log "$NGX/error.log" --policy-file "$TEST_TMP/policy.yaml" "$SPECS" \
 	>"$TEST_TMP/log" 2>&1 &
 pid=$!
 on_exit "kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null"
