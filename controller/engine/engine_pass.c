@@ -83,6 +83,51 @@ struct dep_pass {
 	size_t issued;
 };
 
+/* Nothing changes this pass: the step (and the deployment's state) says why. */
+static void pass_stand(struct dep_pass *p, const char *why)
+{
+	struct eng_dep *ed = p->ed;
+	struct buf step;
+
+	rollout_result_release(&ed->res);
+	ed->res.total = p->od ? (int)p->od->n : 0;
+	ed->complete = 0;
+	buf_init(&step, 1024);
+	if (why)
+		buf_puts(&step, why);
+	else
+		decide_step_standing(p->wait ? p->wait->name : NULL, &step);
+	free(ed->step);
+	ed->step = buf_detach(&step, NULL);
+	ed->turn = 0;
+}
+
+/*
+ * A rollback's template comes from the state file, written under the policy
+ * of its day: one the operator's policy refuses now is not returned to. The
+ * deployment fails, leaving what runs alone, and says which setting refuses.
+ */
+static int held_refused(struct dep_pass *p)
+{
+	struct eng_dep *ed = p->ed;
+	char why[900], *msg;
+
+	if (!engine_tmpl_refused(p->e, p->t.tmpl, p->t.rev, why, sizeof(why)))
+		return 0;
+	msg = xasprintf("cannot roll back: %s", why);
+	if (ed->last_error == NULL || strcmp(ed->last_error, msg) != 0)
+		log_error(COMPONENT, "rollback refused by the operator's policy", "deployment", p->dd->name,
+			  "revision", p->t.rev, "reason", why, (char *)NULL);
+	engine_set_str(&ed->last_error, msg);
+	ed->failed = 1;
+	ed->rolled_back = 0;
+	ed->blocked = 1;
+	p->turn = 0;
+	pass_stand(p, msg);
+	free(msg);
+	return 1;
+}
+
 /*
  * The target and whether the deployment's turn has come. Returns 0 when it
  * is not its turn and nothing healthy is known to keep running: then there
@@ -95,6 +140,8 @@ static int pass_turn(struct dep_pass *p)
 	struct decide_turn to;
 
 	plan_target(&p->t, &p->e->desired, p->dd, &p->e->state);
+	if (p->t.held && held_refused(p))
+		return 0;
 	memset(&ti, 0, sizeof(ti));
 	ti.held = p->t.held;
 	if (p->t.held) {
@@ -113,16 +160,7 @@ static int pass_turn(struct dep_pass *p)
 		return 1;
 	if (to.roll == DECIDE_ROLL_NONE) {
 		/* Not its turn and nothing healthy known to keep running: change nothing, say why. */
-		struct buf step;
-
-		rollout_result_release(&ed->res);
-		ed->res.total = p->od ? (int)p->od->n : 0;
-		ed->complete = 0;
-		buf_init(&step, 1024);
-		decide_step_standing(p->wait ? p->wait->name : NULL, &step);
-		free(ed->step);
-		ed->step = buf_detach(&step, NULL);
-		ed->turn = 0;
+		pass_stand(p, NULL);
 		return 0;
 	}
 	/* Not its turn: keep what was healthy running. */
