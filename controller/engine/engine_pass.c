@@ -123,7 +123,7 @@ static int held_refused(struct dep_pass *p)
 	ed->rolled_back = 0;
 	ed->blocked = 1;
 	p->turn = 0;
-	pass_stand(p, msg);
+	pass_stand(p, "the rollback is refused by the operator's policy");
 	free(msg);
 	return 1;
 }
