@@ -103,27 +103,35 @@ static void pass_stand(struct dep_pass *p, const char *why)
 }
 
 /*
- * A rollback's template comes from the state file, written under the policy
- * of its day: one the operator's policy refuses now is not returned to. The
- * deployment fails, leaving what runs alone, and says which setting refuses.
+ * A template from the state file was written under the policy of its day:
+ * one the operator's policy refuses now is not created. A rollback to it
+ * fails the deployment (rollback: 1); a deployment waiting for its turn
+ * keeps what runs and says why. What runs is left alone either way.
  */
-static int held_refused(struct dep_pass *p)
+static int held_refused(struct dep_pass *p, int rollback)
 {
 	struct eng_dep *ed = p->ed;
 	char why[900], *msg;
+	const char *seen;
 
 	if (!engine_tmpl_refused(p->e, p->t.tmpl, p->t.rev, why, sizeof(why)))
 		return 0;
-	msg = xasprintf("cannot roll back: %s", why);
-	if (ed->last_error == NULL || strcmp(ed->last_error, msg) != 0)
-		log_error(COMPONENT, "rollback refused by the operator's policy", "deployment", p->dd->name,
-			  "revision", p->t.rev, "reason", why, (char *)NULL);
-	engine_set_str(&ed->last_error, msg);
-	ed->failed = 1;
-	ed->rolled_back = 0;
-	ed->blocked = 1;
+	msg = xasprintf("%s: %s", rollback ? "cannot roll back" : "cannot keep the last healthy revision", why);
+	seen = rollback ? ed->last_error : ed->step;
+	if (seen == NULL || strcmp(seen, msg) != 0)
+		log_error(COMPONENT, rollback ? "rollback refused by the operator's policy"
+					      : "last healthy revision refused by the operator's policy",
+			  "deployment", p->dd->name, "revision", p->t.rev, "reason", why, (char *)NULL);
+	if (rollback) {
+		engine_set_str(&ed->last_error, msg);
+		ed->failed = 1;
+		ed->rolled_back = 0;
+		ed->blocked = 1;
+		pass_stand(p, "the rollback is refused by the operator's policy");
+	} else {
+		pass_stand(p, msg);
+	}
 	p->turn = 0;
-	pass_stand(p, "the rollback is refused by the operator's policy");
 	free(msg);
 	return 1;
 }
@@ -140,7 +148,7 @@ static int pass_turn(struct dep_pass *p)
 	struct decide_turn to;
 
 	plan_target(&p->t, &p->e->desired, p->dd, &p->e->state);
-	if (p->t.held && held_refused(p))
+	if (p->t.held && held_refused(p, 1))
 		return 0;
 	memset(&ti, 0, sizeof(ti));
 	ti.held = p->t.held;
@@ -163,10 +171,10 @@ static int pass_turn(struct dep_pass *p)
 		pass_stand(p, NULL);
 		return 0;
 	}
-	/* Not its turn: keep what was healthy running. */
+	/* Not its turn: keep what was healthy running (under today's policy too). */
 	p->t.rev = p->se->healthy_rev;
 	p->t.tmpl = &p->se->healthy_tmpl;
-	return 1;
+	return !held_refused(p, 0);
 }
 
 /* One container's verdict: its probe runner (started when it has none), Docker's health and the clock. */
