@@ -81,6 +81,30 @@ size_t spec_policy_parse(struct spec_policy *p, const char *file, const char *da
  */
 size_t spec_policy_check(const struct spec_policy *p, struct spec_set *set, struct spec_diags *diags);
 
+/* A container template's fields the policy looks at, however it is held (a spec, or a state file's record). */
+struct spec_policy_tmpl {
+	int privileged;
+	const char *network;		/* NULL: the engine's default */
+	const char *image;
+	char *const *cap_add;
+	size_t n_cap_add;
+	char *const *host_paths;	/* per volume: its bind-mount source, NULL for a named volume */
+	size_t n_volumes;
+	int64_t memory_limit;		/* bytes, 0: none */
+	int64_t cpu_millis;		/* 0: none */
+};
+
+/*
+ * Checks one template with no positions at hand, such as one taken back from
+ * the state file for a rollback, against the policy (NULL: the built-in one)
+ * and the Cluster's narrowing (allow_*: -1 says nothing, 0 narrows, as in
+ * struct spec_cluster before spec_policy_check). Returns how many fields are
+ * refused; the first refusal is written to msg as "revision REV: FIELD:
+ * message" (msg[0] is '\0' when none is).
+ */
+size_t spec_policy_check_template(const struct spec_policy *p, int allow_privileged, int allow_host_bind_mounts,
+				  const struct spec_policy_tmpl *t, const char *revision, char *msg, size_t n);
+
 /* 1 when the policy lets templates join the network name that auriga does not own. */
 int spec_policy_network_allowed(const struct spec_policy *p, const char *name);
 

@@ -1,6 +1,7 @@
 /* A spec set held against the operator's policy: every field asking for more than it allows is refused at its position. */
 #include "policy.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +20,37 @@ static const char *const docker_sockets[] = { "/var/run/docker.sock", "/run/dock
 
 struct pcheck {
 	const struct spec_policy *p;
-	struct spec_diags *d;
-	const struct spec_cluster *cluster;
+	struct spec_diags *d;		/* positioned diags; NULL: the first refusal goes to msg */
+	int allow_privileged;		/* the Cluster's word: -1 none, 0 narrows, 1 */
+	int allow_host_bind_mounts;
+	/* The template in hand: its object (with d) or its revision (with msg). */
+	enum spec_kind kind;
+	const struct spec_meta *meta;
+	const char *revision;
+	char *msg;
+	size_t msg_n;
+	size_t refused;
 	char origin[300];	/* "in FILE" or "by default (no policy file)" */
 };
 
 #define PERR(pc, k, meta, path, ...) spec_obj_err((pc)->d, (k), (meta), (path), __VA_ARGS__)
+
+/* A template's refusal: a diag at the field, or (no positions) the first one, naming the revision. */
+static void tref(struct pcheck *pc, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void tref(struct pcheck *pc, const char *path, const char *fmt, ...)
+{
+	char text[700];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	pc->refused++;
+	if (pc->d)
+		spec_obj_err(pc->d, pc->kind, pc->meta, path, "%s", text);
+	else if (pc->refused == 1 && pc->msg && pc->msg_n)
+		snprintf(pc->msg, pc->msg_n, "revision %.12s: %s: %s", pc->revision ? pc->revision : "?", path, text);
+}
 
 /* path is prefix or lies below it, by whole components. */
 static int path_under(const char *path, const char *prefix)
@@ -103,52 +129,51 @@ int spec_policy_network_allowed(const struct spec_policy *p, const char *name)
 
 /* ---- templates ---- */
 
-static void check_volumes(struct pcheck *pc, enum spec_kind k, const struct spec_meta *m,
-			  const struct spec_container *t)
+static void check_volumes(struct pcheck *pc, const struct spec_policy_tmpl *t)
 {
 	char path[96];
 	size_t i;
 
 	for (i = 0; i < t->n_volumes; i++) {
-		const char *hp = t->volumes[i].host_path;
+		const char *hp = t->host_paths[i];
 		int v;
 
 		if (hp == NULL)
 			continue;
 		snprintf(path, sizeof(path), "spec.template.volumes[%zu].hostPath", i);
 		if (!spec_policy_canonical_path(hp)) {
-			PERR(pc, k, m, path, "host path \"%s\" is not canonical (empty, '.' or '..' components, "
+			tref(pc, path, "host path \"%s\" is not canonical (empty, '.' or '..' components, "
 			     "or a trailing '/')", hp);
 			continue;
 		}
-		if (pc->cluster->allow_host_bind_mounts == 0) {
-			PERR(pc, k, m, path, "host path \"%s\" refused by the Cluster's policy "
+		if (pc->allow_host_bind_mounts == 0) {
+			tref(pc, path, "host path \"%s\" refused by the Cluster's policy "
 			     "(spec.policy.allowHostBindMounts: false)", hp);
 			continue;
 		}
 		v = host_path_verdict(pc->p, hp);
 		if (v == 2)
-			PERR(pc, k, m, path, "host path \"%s\" refused by the operator's policy (it holds the "
+			tref(pc, path, "host path \"%s\" refused by the operator's policy (it holds the "
 			     "Docker socket, and hostPaths %s does not name it exactly)", hp, pc->origin);
 		else if (v == 1)
-			PERR(pc, k, m, path, "host path \"%s\" refused by the operator's policy (not under "
+			tref(pc, path, "host path \"%s\" refused by the operator's policy (not under "
 			     "hostPaths %s)", hp, pc->origin);
 	}
 }
 
-static void check_network(struct pcheck *pc, enum spec_kind k, const struct spec_meta *m, const char *net)
+static void check_network(struct pcheck *pc, const char *net)
 {
 	if (net == NULL)
 		return;
 	if (strcmp(net, "host") == 0 && !pc->p->host_network)
-		PERR(pc, k, m, "spec.template.network",
+		tref(pc, "spec.template.network",
 		     "\"host\" refused by the operator's policy (hostNetwork: false %s)", pc->origin);
 	else if (strncmp(net, "container:", 10) == 0 && !pc->p->container_network)
-		PERR(pc, k, m, "spec.template.network",
+		tref(pc, "spec.template.network",
 		     "\"%s\" refused by the operator's policy (containerNetwork: false %s)", net, pc->origin);
 }
 
-static void check_image(struct pcheck *pc, enum spec_kind k, const struct spec_meta *m, const char *image)
+static void check_image(struct pcheck *pc, const char *image)
 {
 	if (image == NULL)
 		return;
@@ -159,61 +184,104 @@ static void check_image(struct pcheck *pc, enum spec_kind k, const struct spec_m
 			if (str_has_prefix(image, pc->p->images[i]))
 				break;
 		if (i == pc->p->n_images) {
-			PERR(pc, k, m, "spec.template.image",
+			tref(pc, "spec.template.image",
 			     "\"%s\" refused by the operator's policy (no prefix in images %s matches it)", image,
 			     pc->origin);
 			return;
 		}
 	}
 	if (pc->p->require_digest && !has_digest(image))
-		PERR(pc, k, m, "spec.template.image",
+		tref(pc, "spec.template.image",
 		     "\"%s\" refused by the operator's policy (images.requireDigest: true %s: name the image "
 		     "by @sha256:<digest>)", image, pc->origin);
 }
 
-static void check_resources(struct pcheck *pc, enum spec_kind k, const struct spec_meta *m,
-			    const struct spec_container *t)
+static void check_resources(struct pcheck *pc, const struct spec_policy_tmpl *t)
 {
 	const struct spec_policy *p = pc->p;
 
 	if (p->max_memory > 0 && t->memory_limit <= 0)
-		PERR(pc, k, m, "spec.template", "no memory limit refused by the operator's policy (maxMemory: "
+		tref(pc, "spec.template", "no memory limit refused by the operator's policy (maxMemory: "
 		     "%lld bytes %s): set resources.limits.memory", (long long)p->max_memory, pc->origin);
 	else if (p->max_memory > 0 && t->memory_limit > p->max_memory)
-		PERR(pc, k, m, "spec.template.resources.limits.memory", "%lld bytes refused by the operator's "
+		tref(pc, "spec.template.resources.limits.memory", "%lld bytes refused by the operator's "
 		     "policy (maxMemory: %lld bytes %s)", (long long)t->memory_limit, (long long)p->max_memory,
 		     pc->origin);
 	if (p->max_cpu_millis > 0 && t->cpu_millis <= 0)
-		PERR(pc, k, m, "spec.template", "no CPU limit refused by the operator's policy (maxCpus: %lldm %s): "
+		tref(pc, "spec.template", "no CPU limit refused by the operator's policy (maxCpus: %lldm %s): "
 		     "set resources.limits.cpu", (long long)p->max_cpu_millis, pc->origin);
 	else if (p->max_cpu_millis > 0 && t->cpu_millis > p->max_cpu_millis)
-		PERR(pc, k, m, "spec.template.resources.limits.cpu", "%lldm refused by the operator's policy "
+		tref(pc, "spec.template.resources.limits.cpu", "%lldm refused by the operator's policy "
 		     "(maxCpus: %lldm %s)", (long long)t->cpu_millis, (long long)p->max_cpu_millis, pc->origin);
 }
 
-static void check_template(struct pcheck *pc, enum spec_kind k, const struct spec_meta *m,
-			   const struct spec_container *t)
+static void check_tmpl(struct pcheck *pc, const struct spec_policy_tmpl *t)
 {
 	char path[96];
 	size_t i;
 
-	if (t->privileged && pc->cluster->allow_privileged == 0)
-		PERR(pc, k, m, "spec.template.privileged",
+	if (t->privileged && pc->allow_privileged == 0)
+		tref(pc, "spec.template.privileged",
 		     "refused by the Cluster's policy (spec.policy.allowPrivileged: false)");
 	else if (t->privileged && !pc->p->privileged)
-		PERR(pc, k, m, "spec.template.privileged",
+		tref(pc, "spec.template.privileged",
 		     "refused by the operator's policy (privileged: false %s)", pc->origin);
-	check_volumes(pc, k, m, t);
-	check_network(pc, k, m, t->network);
+	check_volumes(pc, t);
+	check_network(pc, t->network);
 	for (i = 0; i < t->n_cap_add; i++) {
 		if (cap_allowed(pc->p, t->cap_add[i]))
 			continue;
 		snprintf(path, sizeof(path), "spec.template.capabilities.add[%zu]", i);
-		PERR(pc, k, m, path, "\"%s\" refused by the operator's policy (not in capabilities %s)",
+		tref(pc, path, "\"%s\" refused by the operator's policy (not in capabilities %s)",
 		     t->cap_add[i], pc->origin);
 	}
-	check_image(pc, k, m, t->image);
-	check_resources(pc, k, m, t);
+	check_image(pc, t->image);
+	check_resources(pc, t);
+}
+
+/* A positioned template: its fields seen as the policy sees them. */
+static void check_template(struct pcheck *pc, enum spec_kind k, const struct spec_meta *m,
+			   const struct spec_container *c)
+{
+	struct spec_policy_tmpl t;
+	char **hp = xcalloc(c->n_volumes + 1, sizeof(*hp));
+	size_t i;
+
+	for (i = 0; i < c->n_volumes; i++)
+		hp[i] = c->volumes[i].host_path;
+	memset(&t, 0, sizeof(t));
+	t.privileged = c->privileged;
+	t.network = c->network;
+	t.image = c->image;
+	t.cap_add = c->cap_add;
+	t.n_cap_add = c->n_cap_add;
+	t.host_paths = hp;
+	t.n_volumes = c->n_volumes;
+	t.memory_limit = c->memory_limit;
+	t.cpu_millis = c->cpu_millis;
+	pc->kind = k;
+	pc->meta = m;
+	check_tmpl(pc, &t);
+	free(hp);
+}
+
+size_t spec_policy_check_template(const struct spec_policy *p, int allow_privileged, int allow_host_bind_mounts,
+				  const struct spec_policy_tmpl *t, const char *revision, char *msg, size_t n)
+{
+	struct pcheck pc;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.p = p ? p : spec_policy_default();
+	pc.allow_privileged = allow_privileged;
+	pc.allow_host_bind_mounts = allow_host_bind_mounts;
+	pc.revision = revision;
+	pc.msg = msg;
+	pc.msg_n = n;
+	if (msg && n)
+		msg[0] = '\0';
+	spec_policy_origin(pc.p, pc.origin, sizeof(pc.origin));
+	check_tmpl(&pc, t);
+	return pc.refused;
 }
 
 /* ---- the Cluster ---- */
@@ -342,7 +410,8 @@ size_t spec_policy_check(const struct spec_policy *p, struct spec_set *set, stru
 	memset(&pc, 0, sizeof(pc));
 	pc.p = p ? p : spec_policy_default();
 	pc.d = diags;
-	pc.cluster = c;
+	pc.allow_privileged = c->allow_privileged;
+	pc.allow_host_bind_mounts = c->allow_host_bind_mounts;
 	spec_policy_origin(pc.p, pc.origin, sizeof(pc.origin));
 	if (!c->meta.invalid) {
 		check_cluster_policy(&pc, c);

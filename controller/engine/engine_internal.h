@@ -138,6 +138,12 @@ void engine_probe_describe(const struct eng_probe *p, struct buf *b);
 
 /* engine_ops.c: Docker operations, each a short chain of calls that ends in engine_finish_pass when last. */
 /* Issues one operation of a deployment's step; it counts in n_ops_running until it ends. */
+/*
+ * 1 when the operator's policy in force now refuses template t (revision rev),
+ * such as one taken back from the state file for a rollback; msg then says
+ * which field and setting ("revision REV: FIELD: ...").
+ */
+int engine_tmpl_refused(const struct engine *e, const struct desired_tmpl *t, const char *rev, char *msg, size_t n);
 void engine_op_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
 		     const struct rollout_op *rop);
 /* Issues the remove of a container of no desired deployment (rop->c). */

@@ -83,6 +83,59 @@ struct dep_pass {
 	size_t issued;
 };
 
+/* Nothing changes this pass: the step (and the deployment's state) says why. */
+static void pass_stand(struct dep_pass *p, const char *why)
+{
+	struct eng_dep *ed = p->ed;
+	struct buf step;
+
+	rollout_result_release(&ed->res);
+	ed->res.total = p->od ? (int)p->od->n : 0;
+	ed->complete = 0;
+	buf_init(&step, 1024);
+	if (why)
+		buf_puts(&step, why);
+	else
+		decide_step_standing(p->wait ? p->wait->name : NULL, &step);
+	free(ed->step);
+	ed->step = buf_detach(&step, NULL);
+	ed->turn = 0;
+}
+
+/*
+ * A template from the state file was written under the policy of its day:
+ * one the operator's policy refuses now is not created. A rollback to it
+ * fails the deployment (rollback: 1); a deployment waiting for its turn
+ * keeps what runs and says why. What runs is left alone either way.
+ */
+static int held_refused(struct dep_pass *p, int rollback)
+{
+	struct eng_dep *ed = p->ed;
+	char why[900], *msg;
+	const char *seen;
+
+	if (!engine_tmpl_refused(p->e, p->t.tmpl, p->t.rev, why, sizeof(why)))
+		return 0;
+	msg = xasprintf("%s: %s", rollback ? "cannot roll back" : "cannot keep the last healthy revision", why);
+	seen = rollback ? ed->last_error : ed->step;
+	if (seen == NULL || strcmp(seen, msg) != 0)
+		log_error(COMPONENT, rollback ? "rollback refused by the operator's policy"
+					      : "last healthy revision refused by the operator's policy",
+			  "deployment", p->dd->name, "revision", p->t.rev, "reason", why, (char *)NULL);
+	if (rollback) {
+		engine_set_str(&ed->last_error, msg);
+		ed->failed = 1;
+		ed->rolled_back = 0;
+		ed->blocked = 1;
+		pass_stand(p, "the rollback is refused by the operator's policy");
+	} else {
+		pass_stand(p, msg);
+	}
+	p->turn = 0;
+	free(msg);
+	return 1;
+}
+
 /*
  * The target and whether the deployment's turn has come. Returns 0 when it
  * is not its turn and nothing healthy is known to keep running: then there
@@ -95,6 +148,8 @@ static int pass_turn(struct dep_pass *p)
 	struct decide_turn to;
 
 	plan_target(&p->t, &p->e->desired, p->dd, &p->e->state);
+	if (p->t.held && held_refused(p, 1))
+		return 0;
 	memset(&ti, 0, sizeof(ti));
 	ti.held = p->t.held;
 	if (p->t.held) {
@@ -113,22 +168,13 @@ static int pass_turn(struct dep_pass *p)
 		return 1;
 	if (to.roll == DECIDE_ROLL_NONE) {
 		/* Not its turn and nothing healthy known to keep running: change nothing, say why. */
-		struct buf step;
-
-		rollout_result_release(&ed->res);
-		ed->res.total = p->od ? (int)p->od->n : 0;
-		ed->complete = 0;
-		buf_init(&step, 1024);
-		decide_step_standing(p->wait ? p->wait->name : NULL, &step);
-		free(ed->step);
-		ed->step = buf_detach(&step, NULL);
-		ed->turn = 0;
+		pass_stand(p, NULL);
 		return 0;
 	}
-	/* Not its turn: keep what was healthy running. */
+	/* Not its turn: keep what was healthy running (under today's policy too). */
 	p->t.rev = p->se->healthy_rev;
 	p->t.tmpl = &p->se->healthy_tmpl;
-	return 1;
+	return !held_refused(p, 0);
 }
 
 /* One container's verdict: its probe runner (started when it has none), Docker's health and the clock. */

@@ -15,9 +15,18 @@
 #define DEFAULT_TIMEOUT_MS 60000
 #define STAGING_REF "refs/auriga/fetched"
 
+/*
+ * Two locks, so that a remote that hangs never stalls a reader: mu guards
+ * repo (the handle snapshots, heads, notes and env files read through) and
+ * full_ref; net_mu serialises the network operations, which work on a
+ * second handle to the same mirror (net_repo) and take mu only for a moment
+ * to publish full_ref. Order: net_mu before mu, never the reverse.
+ */
 struct gitsrc {
 	pthread_mutex_t mu;
+	pthread_mutex_t net_mu;
 	git_repository *repo;
+	git_repository *net_repo;
 	char *url;
 	char *shown_url;	/* url with its credentials masked: what messages and logs show */
 	char *url_secret;	/* the URL's password (or token given as the user), NULL without one */
@@ -32,7 +41,7 @@ struct gitsrc {
 	int allow_non_ff;		/* take a head that does not descend from the last one */
 	int64_t timeout_ms;
 	struct gitsrc_limits limits;
-	/* Per operation, under mu. */
+	/* Per network operation, under net_mu. */
 	int64_t deadline;
 	unsigned key_attempts, pass_attempts;
 	char *cb_error;		/* why a callback refused: libgit2 may replace its own message */
@@ -120,69 +129,6 @@ static int git_fail(struct gitsrc *src, struct error **err, int gitcode, int kin
 	return kind;
 }
 
-int gitsrc_parse_ssh_url(const char *url, char **user, char **host, int *port, struct error **err)
-{
-	const char *p, *at, *end, *colon;
-	long n;
-	char num[16];
-
-	*user = NULL;
-	*host = NULL;
-	*port = 22;
-	if (strncmp(url, "ssh://", 6) == 0) {
-		p = url + 6;
-		end = strchr(p, '/');
-		if (end == NULL)
-			return error_set(err, ERR_INVALID, "ssh URL '%s' has no path", url);
-		at = memchr(p, '@', (size_t)(end - p));
-		if (at) {
-			*user = xstrndup(p, (size_t)(at - p));
-			p = at + 1;
-		}
-		if (*p == '[') {
-			const char *rb = memchr(p, ']', (size_t)(end - p));
-
-			if (rb == NULL)
-				goto bad;
-			*host = xstrndup(p + 1, (size_t)(rb - p - 1));
-			colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
-		} else {
-			colon = memchr(p, ':', (size_t)(end - p));
-			*host = xstrndup(p, (size_t)((colon ? colon : end) - p));
-		}
-		if (colon) {
-			if ((size_t)(end - colon - 1) >= sizeof(num))
-				goto bad;
-			memcpy(num, colon + 1, (size_t)(end - colon - 1));
-			num[end - colon - 1] = '\0';
-			if (parse_long(num, 1, 65535, &n) < 0)
-				goto bad;
-			*port = (int)n;
-		}
-	} else {
-		/* scp-like: [user@]host:path */
-		colon = strchr(url, ':');
-		if (colon == NULL || strchr(url, '/') < colon)
-			return error_set(err, ERR_INVALID, "'%s' is not an SSH URL", url);
-		at = memchr(url, '@', (size_t)(colon - url));
-		p = url;
-		if (at) {
-			*user = xstrndup(url, (size_t)(at - url));
-			p = at + 1;
-		}
-		*host = xstrndup(p, (size_t)(colon - p));
-	}
-	if (**host == '\0')
-		goto bad;
-	return 0;
-bad:
-	free(*user);
-	free(*host);
-	*user = NULL;
-	*host = NULL;
-	return error_set(err, ERR_INVALID, "cannot parse the host and port of ssh URL '%s'", url);
-}
-
 static int url_is_ssh(const char *url)
 {
 	const char *colon;
@@ -212,6 +158,7 @@ int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct err
 	git_libgit2_init();
 	src = xcalloc(1, sizeof(*src));
 	pthread_mutex_init(&src->mu, NULL);
+	pthread_mutex_init(&src->net_mu, NULL);
 	src->url = xstrdup(cfg->url);
 	src->shown_url = url_redact(cfg->url);
 	src->url_secret = url_secret(cfg->url);
@@ -269,6 +216,8 @@ int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct err
 	gr = git_repository_open_bare(&src->repo, src->mirror_path);
 	if (gr == GIT_ENOTFOUND)
 		gr = git_repository_init(&src->repo, src->mirror_path, 1);
+	if (gr == 0)
+		gr = git_repository_open_bare(&src->net_repo, src->mirror_path);
 	if (gr < 0) {
 		r = git_fail(NULL, err, gr, ERR_GENERIC, "cannot open the mirror");
 		error_wrap(err, "'%s'", src->mirror_path);
@@ -287,11 +236,13 @@ void gitsrc_free(struct gitsrc *src)
 	if (src == NULL)
 		return;
 	git_repository_free(src->repo);
+	git_repository_free(src->net_repo);
 	sshsig_signers_free(src->signers);
 	FREE_ALL(src->url, src->shown_url, src->url_secret, src->ref, src->full_ref, src->mirror_path, src->ssh_user, src->ssh_key,
 		 src->ssh_pubkey, src->known_hosts, src->ssh_host, src->https_user, src->https_password,
 		 src->ca_bundle, src->cb_error, src->push_status);
 	pthread_mutex_destroy(&src->mu);
+	pthread_mutex_destroy(&src->net_mu);
 	free(src);
 	git_libgit2_shutdown();
 }
@@ -304,6 +255,17 @@ void gitsrc_lock(struct gitsrc *src)
 void gitsrc_unlock(struct gitsrc *src)
 {
 	pthread_mutex_unlock(&src->mu);
+}
+
+/* The network operations' lock: held across network I/O, never taken by a reader of the mirror. */
+static void net_lock(struct gitsrc *src)
+{
+	pthread_mutex_lock(&src->net_mu);
+}
+
+static void net_unlock(struct gitsrc *src)
+{
+	pthread_mutex_unlock(&src->net_mu);
 }
 
 git_repository *gitsrc_repo(struct gitsrc *src)
@@ -489,7 +451,7 @@ static int make_remote(struct gitsrc *src, git_remote **out)
 	git_remote_create_options o;
 
 	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
-	o.repository = src->repo;
+	o.repository = src->net_repo;
 	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
 	return git_remote_create_with_opts(out, src->url, &o);
 }
@@ -530,6 +492,17 @@ static const git_remote_head *find_head(const git_remote_head **heads, size_t n,
 	return NULL;
 }
 
+/* Under net_mu: the only writer, so the network operations read full_ref without mu. */
+static void set_full_ref(struct gitsrc *src, const char *full)
+{
+	pthread_mutex_lock(&src->mu);
+	if (src->full_ref == NULL || strcmp(src->full_ref, full) != 0) {
+		free(src->full_ref);
+		src->full_ref = xstrdup(full);
+	}
+	pthread_mutex_unlock(&src->mu);
+}
+
 static int resolve_ref(struct gitsrc *src, const git_remote_head **heads, size_t n,
 		       const git_remote_head **out, struct error **err)
 {
@@ -540,18 +513,14 @@ static int resolve_ref(struct gitsrc *src, const git_remote_head **heads, size_t
 	*out = NULL;
 	if (str_has_prefix(src->ref, "refs/")) {
 		*out = find_head(heads, n, src->ref, src->ref);
-		if (*out) {
-			free(src->full_ref);
-			src->full_ref = xstrdup(src->ref);
-		}
+		if (*out)
+			set_full_ref(src, src->ref);
 	}
 	for (i = 0; *out == NULL && !str_has_prefix(src->ref, "refs/") && i < ARRAY_SIZE(prefixes); i++) {
 		snprintf(full, sizeof(full), "%s%s", prefixes[i], src->ref);
 		*out = find_head(heads, n, src->ref, full);
-		if (*out) {
-			free(src->full_ref);
-			src->full_ref = xstrdup(full);
-		}
+		if (*out)
+			set_full_ref(src, full);
 	}
 	if (*out == NULL)
 		return error_set(err, ERR_NOTFOUND, "'%s' has no branch or tag '%s'", src->shown_url, src->ref);
@@ -573,13 +542,13 @@ static int download_into(struct gitsrc *src, git_remote *remote, const git_remot
 
 	if (head == NULL)
 		return error_set(err, ERR_NOTFOUND, "no ref to fetch from '%s'", src->shown_url);
-	gr = git_repository_odb(&odb, src->repo);
+	gr = git_repository_odb(&odb, src->net_repo);
 	if (gr < 0)
 		return git_fail(src, err, gr, ERR_GENERIC, "cannot open the mirror's objects");
 	have = git_odb_exists(odb, &head->oid);
 	git_odb_free(odb);
 	if (have) {
-		gr = git_reference_create(&ref, src->repo, local_ref, &head->oid, 1, "auriga: fetch");
+		gr = git_reference_create(&ref, src->net_repo, local_ref, &head->oid, 1, "auriga: fetch");
 		git_reference_free(ref);
 		if (gr < 0)
 			return git_fail(src, err, gr, ERR_GENERIC, "cannot update the mirror");
@@ -641,9 +610,9 @@ int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct err
 	int r = 0, gr, had_prev;
 
 	memset(out, 0, sizeof(*out));
-	gitsrc_lock(src);
+	net_lock(src);
 	op_begin(src);
-	had_prev = src->full_ref && ref_commit(src->repo, src->full_ref, &prev) == 0;
+	had_prev = src->full_ref && ref_commit(src->net_repo, src->full_ref, &prev) == 0;
 	r = connect_list(src, &remote, &heads, &n, err);
 	if (r < 0)
 		goto out;
@@ -651,11 +620,11 @@ int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct err
 	if (r < 0)
 		goto out;
 	if (!had_prev)
-		had_prev = ref_commit(src->repo, src->full_ref, &prev) == 0;
+		had_prev = ref_commit(src->net_repo, src->full_ref, &prev) == 0;
 	r = download_into(src, remote, head, STAGING_REF, err);
 	if (r < 0)
 		goto out;
-	gr = ref_commit(src->repo, STAGING_REF, &now);
+	gr = ref_commit(src->net_repo, STAGING_REF, &now);
 	if (gr < 0) {
 		r = git_fail(src, err, gr, ERR_PROTOCOL, "the fetched ref is not a commit");
 		error_wrap(err, "'%s' of '%s'", src->full_ref, src->shown_url);
@@ -665,7 +634,7 @@ int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct err
 	if (had_prev)
 		git_oid_tostr(out->previous, sizeof(out->previous), &prev);
 	out->changed = !had_prev || !git_oid_equal(&prev, &now);
-	out->forced = had_prev && out->changed && git_graph_descendant_of(src->repo, &now, &prev) != 1;
+	out->forced = had_prev && out->changed && git_graph_descendant_of(src->net_repo, &now, &prev) != 1;
 	if (src->signers && out->forced && !src->allow_non_ff) {
 		/* Signatures say who wrote a commit, not that it is the newest: an old signed head is a rollback. */
 		r = error_set(err, ERR_REFUSED,
@@ -675,14 +644,14 @@ int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct err
 		goto out;
 	}
 	if (src->signers) {
-		r = sshsig_verify_commit(src->signers, src->repo, out->commit, &out->signer, err);
+		r = sshsig_verify_commit(src->signers, src->net_repo, out->commit, &out->signer, err);
 		if (r < 0) {
 			error_wrap(err, "'%s' of '%s'", src->full_ref, src->shown_url);
 			goto out;
 		}
 	}
 	/* Only a commit that passed every check becomes the mirror's ref. */
-	gr = git_reference_create(&ref, src->repo, src->full_ref, &now, 1, "auriga: fetch");
+	gr = git_reference_create(&ref, src->net_repo, src->full_ref, &now, 1, "auriga: fetch");
 	if (gr < 0)
 		r = git_fail(src, err, gr, ERR_GENERIC, "cannot update the mirror");
 out:
@@ -691,7 +660,7 @@ out:
 		git_remote_disconnect(remote);
 		git_remote_free(remote);
 	}
-	gitsrc_unlock(src);
+	net_unlock(src);
 	if (r < 0) {
 		char keep[GITSRC_OID_HEX];
 
@@ -755,7 +724,7 @@ int gitsrc_fetch_ref(struct gitsrc *src, const char *remote_ref, const char *loc
 	size_t n;
 	int r;
 
-	gitsrc_lock(src);
+	net_lock(src);
 	op_begin(src);
 	r = connect_list(src, &remote, &heads, &n, err);
 	if (r < 0)
@@ -771,7 +740,7 @@ out:
 		git_remote_disconnect(remote);
 		git_remote_free(remote);
 	}
-	gitsrc_unlock(src);
+	net_unlock(src);
 	return r;
 }
 
@@ -798,7 +767,7 @@ static int push_local_cas(struct gitsrc *src, const char *path, const char *loca
 	git_oid lo, ro;
 	int r = 0, gr, have_remote;
 
-	gr = git_reference_name_to_id(&lo, src->repo, local_ref);
+	gr = git_reference_name_to_id(&lo, src->net_repo, local_ref);
 	if (gr < 0)
 		return git_fail(src, err, gr, ERR_NOTFOUND, "no local ref to push");
 	gr = git_repository_open_bare(&rrepo, path);
@@ -810,7 +779,7 @@ static int push_local_cas(struct gitsrc *src, const char *path, const char *loca
 	if (have_remote) {
 		if (git_oid_equal(&lo, &ro))
 			goto out;
-		if (git_graph_descendant_of(src->repo, &lo, &ro) != 1) {
+		if (git_graph_descendant_of(src->net_repo, &lo, &ro) != 1) {
 			r = error_set(err, ERR_CONFLICT, "'%s' on '%s' moved: not a fast-forward", remote_ref, src->shown_url);
 			goto out;
 		}
@@ -844,7 +813,7 @@ int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remot
 	char *specp = spec;
 	int r = 0, gr;
 
-	gitsrc_lock(src);
+	net_lock(src);
 	op_begin(src);
 	gr = make_remote(src, &remote);
 	if (gr < 0) {
@@ -880,6 +849,6 @@ int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remot
 		r = push_local_cas(src, lpath, local_ref, remote_ref, tmp_ref, err);
 out:
 	git_remote_free(remote);
-	gitsrc_unlock(src);
+	net_unlock(src);
 	return r;
 }

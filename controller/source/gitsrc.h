@@ -120,7 +120,10 @@ int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remot
 
 /*
  * The mirror, for the notes module. libgit2 objects are not safe to share
- * between threads: hold gitsrc_lock() around any use of the repository.
+ * between threads: hold gitsrc_lock() around any use of the repository. The
+ * network operations (fetch, fetch_ref, push_ref) never hold it across I/O:
+ * they work on a handle of their own, so a remote that hangs does not stall
+ * a reader.
  */
 void gitsrc_lock(struct gitsrc *src);
 void gitsrc_unlock(struct gitsrc *src);

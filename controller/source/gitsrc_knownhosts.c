@@ -183,3 +183,67 @@ int gitsrc_known_hosts_check(const char *path, const char *host, int port, const
 	buf_release(&other_types);
 	return r;
 }
+
+/* The host and port an SSH URL names (ssh://[user@]host[:port]/path or scp-like [user@]host:path). */
+int gitsrc_parse_ssh_url(const char *url, char **user, char **host, int *port, struct error **err)
+{
+	const char *p, *at, *end, *colon;
+	long n;
+	char num[16];
+
+	*user = NULL;
+	*host = NULL;
+	*port = 22;
+	if (strncmp(url, "ssh://", 6) == 0) {
+		p = url + 6;
+		end = strchr(p, '/');
+		if (end == NULL)
+			return error_set(err, ERR_INVALID, "ssh URL '%s' has no path", url);
+		at = memchr(p, '@', (size_t)(end - p));
+		if (at) {
+			*user = xstrndup(p, (size_t)(at - p));
+			p = at + 1;
+		}
+		if (*p == '[') {
+			const char *rb = memchr(p, ']', (size_t)(end - p));
+
+			if (rb == NULL)
+				goto bad;
+			*host = xstrndup(p + 1, (size_t)(rb - p - 1));
+			colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+		} else {
+			colon = memchr(p, ':', (size_t)(end - p));
+			*host = xstrndup(p, (size_t)((colon ? colon : end) - p));
+		}
+		if (colon) {
+			if ((size_t)(end - colon - 1) >= sizeof(num))
+				goto bad;
+			memcpy(num, colon + 1, (size_t)(end - colon - 1));
+			num[end - colon - 1] = '\0';
+			if (parse_long(num, 1, 65535, &n) < 0)
+				goto bad;
+			*port = (int)n;
+		}
+	} else {
+		/* scp-like: [user@]host:path */
+		colon = strchr(url, ':');
+		if (colon == NULL || strchr(url, '/') < colon)
+			return error_set(err, ERR_INVALID, "'%s' is not an SSH URL", url);
+		at = memchr(url, '@', (size_t)(colon - url));
+		p = url;
+		if (at) {
+			*user = xstrndup(url, (size_t)(at - url));
+			p = at + 1;
+		}
+		*host = xstrndup(p, (size_t)(colon - p));
+	}
+	if (**host == '\0')
+		goto bad;
+	return 0;
+bad:
+	free(*user);
+	free(*host);
+	*user = NULL;
+	*host = NULL;
+	return error_set(err, ERR_INVALID, "cannot parse the host and port of ssh URL '%s'", url);
+}

@@ -350,6 +350,89 @@ static void networks_listed(void **state)
 	spec_policy_release(&pol);
 }
 
+/* One template without positions (as a rollback takes it back from the state file). */
+struct trow {
+	const char *name;
+	const char *policy;	/* NULL: the built-in policy */
+	int allow_privileged, allow_host_bind_mounts;
+	struct spec_policy_tmpl t;
+	size_t refused;
+	const char *msg;	/* the first refusal, "" when none */
+};
+
+static char *const caps_net[] = { "NET_ADMIN", "SYS_TIME" };
+static char *const vol_root[] = { NULL, "/" };
+static char *const vol_data[] = { "/srv/data/x" };
+
+static const struct trow trows[] = {
+	{ "a plain template passes the built-in policy", NULL, -1, -1, { .image = "auriga-demo-node:v1" }, 0, "" },
+	{ "privileged, refused by the built-in policy", NULL, -1, -1,
+	  { .image = "auriga-demo-node:v1", .privileged = 1 }, 1,
+	  "revision 0123456789ab: spec.template.privileged: refused by the operator's policy (privileged: false in "
+	  "the built-in policy)" },
+	{ "privileged, refused by the policy file", "hostNetwork: true\n", -1, -1,
+	  { .image = "auriga-demo-node:v1", .privileged = 1 }, 1,
+	  "revision 0123456789ab: spec.template.privileged: refused by the operator's policy (privileged: false in "
+	  "/etc/auriga/policy.yaml)" },
+	{ "privileged, allowed", "privileged: true\n", -1, -1, { .image = "auriga-demo-node:v1", .privileged = 1 }, 0,
+	  "" },
+	{ "privileged, allowed but narrowed by the Cluster", "privileged: true\n", 0, -1,
+	  { .image = "auriga-demo-node:v1", .privileged = 1 }, 1,
+	  "revision 0123456789ab: spec.template.privileged: refused by the Cluster's policy "
+	  "(spec.policy.allowPrivileged: false)" },
+	{ "a host path, the second volume", "hostPaths: [/srv]\n", -1, -1,
+	  { .image = "auriga-demo-node:v1", .host_paths = vol_root, .n_volumes = 2 }, 1,
+	  "revision 0123456789ab: spec.template.volumes[1].hostPath: host path \"/\" refused by the operator's policy "
+	  "(it holds the Docker socket, and hostPaths in /etc/auriga/policy.yaml does not name it exactly)" },
+	{ "a host path under a prefix", "hostPaths: [/srv/data]\n", -1, -1,
+	  { .image = "auriga-demo-node:v1", .host_paths = vol_data, .n_volumes = 1 }, 0, "" },
+	{ "capabilities: the first refused is named, both counted", "capabilities: [CHOWN]\n", -1, -1,
+	  { .image = "auriga-demo-node:v1", .cap_add = caps_net, .n_cap_add = 2 }, 2,
+	  "revision 0123456789ab: spec.template.capabilities.add[0]: \"NET_ADMIN\" refused by the operator's policy "
+	  "(not in capabilities in /etc/auriga/policy.yaml)" },
+	{ "an image outside the prefixes", "images: {prefixes: [registry.example/]}\n", -1, -1,
+	  { .image = "auriga-demo-node:v1" }, 1,
+	  "revision 0123456789ab: spec.template.image: \"auriga-demo-node:v1\" refused by the operator's policy (no "
+	  "prefix in images in /etc/auriga/policy.yaml matches it)" },
+	{ "host network", NULL, -1, -1, { .image = "auriga-demo-node:v1", .network = "host" }, 1,
+	  "revision 0123456789ab: spec.template.network: \"host\" refused by the operator's policy (hostNetwork: false "
+	  "in the built-in policy)" },
+	{ "memory over the bound", "maxMemory: 64Mi\n", -1, -1,
+	  { .image = "auriga-demo-node:v1", .memory_limit = 128 << 20, .cpu_millis = 100 }, 1,
+	  "revision 0123456789ab: spec.template.resources.limits.memory: 134217728 bytes refused by the operator's "
+	  "policy (maxMemory: 67108864 bytes in /etc/auriga/policy.yaml)" },
+};
+
+static void template_rows(void **state)
+{
+	size_t i, failed = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(trows) / sizeof(trows[0]); i++) {
+		const struct trow *r = &trows[i];
+		struct spec_policy pol;
+		struct spec_diags d;
+		char msg[900];
+		size_t n;
+
+		spec_policy_init(&pol);
+		spec_diags_init(&d);
+		if (r->policy)
+			assert_int_equal(spec_policy_parse(&pol, "/etc/auriga/policy.yaml", r->policy, strlen(r->policy),
+							   &d), 0);
+		memset(msg, 'x', sizeof(msg));
+		n = spec_policy_check_template(r->policy ? &pol : NULL, r->allow_privileged, r->allow_host_bind_mounts,
+					       &r->t, "0123456789abcdef", msg, sizeof(msg));
+		if (n != r->refused || strcmp(msg, r->msg) != 0) {
+			print_error("%s:\n  want %zu: %s\n  got  %zu: %s\n", r->name, r->refused, r->msg, n, msg);
+			failed++;
+		}
+		spec_diags_release(&d);
+		spec_policy_release(&pol);
+	}
+	assert_int_equal(failed, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +440,7 @@ int main(void)
 		cmocka_unit_test(router_defaults_from_policy),
 		cmocka_unit_test(parse_errors),
 		cmocka_unit_test(networks_listed),
+		cmocka_unit_test(template_rows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
