@@ -123,7 +123,7 @@ static int held_refused(struct dep_pass *p, int rollback)
 					      : "last healthy revision refused by the operator's policy",
 			  "deployment", p->dd->name, "revision", p->t.rev, "reason", why, (char *)NULL);
 	if (rollback) {
-		engine_set_str(&ed->last_error, msg);
+		str_set(&ed->last_error, msg);
 		ed->failed = 1;
 		ed->rolled_back = 0;
 		ed->blocked = 1;
