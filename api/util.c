@@ -346,25 +346,47 @@ static const char *url_userinfo_end(const char *s)
 	return at;
 }
 
+/*
+ * Where the secret in a URL's userinfo starts (sep points at "://", at at its
+ * '@'), or NULL when there is none to hide: for ssh the password after the
+ * user's ':', for other schemes the whole userinfo.
+ */
+static const char *url_secret_start(const char *s, const char *sep, const char *at)
+{
+	const char *colon;
+
+	if (!(sep - s >= 3 && memcmp(sep - 3, "ssh", 3) == 0))
+		return sep + 3;
+	colon = memchr(sep + 3, ':', (size_t)(at - sep - 3));
+	return colon ? colon + 1 : NULL;
+}
+
 char *text_bounded(const char *s, size_t max)
 {
 	static const char ellipsis[] = "\xe2\x80\xa6";
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	size_t n = strlen((const char *)p), o = 0, fit = 0;
+	const char *start = s ? s : "", *hide = NULL, *hide_end = NULL;
+	const unsigned char *p = (const unsigned char *)start;
+	size_t n = strlen(start), o = 0, fit = 0;
 	size_t room = max > sizeof(ellipsis) - 1 ? max - (sizeof(ellipsis) - 1) : 0;
 	char *out = xmalloc(max + 16);
 
 	while (n && o <= max) {
 		uint32_t cp = 0;
-		size_t len = utf8_seq(p, n, &cp);
+		size_t len;
 		const char *at;
 
-		if (n >= 3 && memcmp(p, "://", 3) == 0 && (at = url_userinfo_end((const char *)p + 3))) {
-			/* Credentials in a URL are never shown. */
-			o += (size_t)snprintf(out + o, 16, "://***");
-			n -= (size_t)((const unsigned char *)at - p);
-			p = (const unsigned char *)at;
-		} else if (len == 0) {
+		if (!hide && n >= 3 && memcmp(p, "://", 3) == 0 && (at = url_userinfo_end((const char *)p + 3))) {
+			/* Credentials in a URL are never shown (as url_redact: ssh keeps its user). */
+			hide = url_secret_start(start, (const char *)p, at);
+			hide_end = at;
+		}
+		if (hide && (const char *)p == hide) {
+			memcpy(out + o, "***", 3);
+			o += 3;
+			n -= (size_t)(hide_end - hide);
+			p = (const unsigned char *)hide_end;
+			hide = NULL;
+		} else if ((len = utf8_seq(p, n, &cp)) == 0) {
 			memcpy(out + o, "\xef\xbf\xbd", 3);
 			o += 3;
 			p++, n--;
