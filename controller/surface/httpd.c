@@ -358,11 +358,9 @@ static enum MHD_Result send_error(struct httpd *h, struct MHD_Connection *c, con
 				  unsigned status, const char *msg)
 {
 	/* An error may carry a peer's text: served bounded, valid UTF-8 and without URL credentials. */
-	char *t = text_bounded(msg, TEXT_MAX);
-	json_t *doc = json_pack("{s:s}", "error", t);
+	cleanup_free char *t = text_bounded(msg, TEXT_MAX);
 
-	free(t);
-	return send_json(h, c, r, status, doc);
+	return send_json(h, c, r, status, json_pack("{s:s}", "error", t));
 }
 
 static int valid_name(const char *s, size_t len)
@@ -480,13 +478,10 @@ static int same_client(const struct sockaddr_storage *a, const struct sockaddr *
 
 	if (a->ss_family != b->sa_family)
 		return 0;
-	if (b->sa_family == AF_INET)
-		return memcmp(&((const struct sockaddr_in *)pa)->sin_addr,
-			      &((const struct sockaddr_in *)pb)->sin_addr, sizeof(struct in_addr)) == 0;
-	if (b->sa_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)pa)->sin6_addr,
-			      &((const struct sockaddr_in6 *)pb)->sin6_addr, sizeof(struct in6_addr)) == 0;
-	return 0;
+	return b->sa_family == AF_INET ? memcmp(&((const struct sockaddr_in *)pa)->sin_addr,
+						&((const struct sockaddr_in *)pb)->sin_addr, 4) == 0
+	       : b->sa_family == AF_INET6 && memcmp(&((const struct sockaddr_in6 *)pa)->sin6_addr,
+						    &((const struct sockaddr_in6 *)pb)->sin6_addr, 16) == 0;
 }
 
 /*
@@ -500,37 +495,30 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 	const struct conn *k;
 	unsigned held = 0;
 	unsigned long refused = 0;
-	int64_t now;
+	int64_t now = now_ms();
+	char a[64], n[24];
 
 	(void)len;
 	if (!h->max_per_client || !addr)
 		return MHD_YES;
 	pthread_mutex_lock(&h->lock);
 	for (k = h->conns; k; k = k->next)
-		if (!k->cut && same_client(&k->addr, addr))
-			held++;
-	if (held < h->max_per_client) {
-		pthread_mutex_unlock(&h->lock);
-		return MHD_YES;
-	}
-	h->refused++;
-	now = now_ms();
-	if (h->refused_logged_ms == 0 || now - h->refused_logged_ms >= 1000) {
+		held += !k->cut && same_client(&k->addr, addr);
+	if (held >= h->max_per_client && ++h->refused &&
+	    (h->refused_logged_ms == 0 || now - h->refused_logged_ms >= 1000)) {
 		refused = h->refused;
 		h->refused = 0;
 		h->refused_logged_ms = now;
 	}
 	pthread_mutex_unlock(&h->lock);
+	if (held < h->max_per_client)
+		return MHD_YES;
 	if (h->m)
 		metric_inc(h->m->http_requests, METRIC_LABELS("connection", "refused"));
-	if (refused) {
-		char a[64], n[24], cap[24];
-
-		snprintf(n, sizeof(n), "%lu", refused);
-		snprintf(cap, sizeof(cap), "%u", h->max_per_client);
+	snprintf(n, sizeof(n), "%lu", refused);
+	if (refused)
 		log_warn("httpd", "connection refused: the client holds its share of connections", "remote",
-			 addr_text(addr, a, sizeof(a)), "cap", cap, "refused", n, LOG_END);
-	}
+			 addr_text(addr, a, sizeof(a)), "refused", n, LOG_END);
 	return MHD_NO;
 }
 
