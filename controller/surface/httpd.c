@@ -206,9 +206,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		k = xcalloc(1, sizeof(*k));
 		k->fd = ci ? ci->connect_fd : -1;
 		if (ai && ai->client_addr)
-			memcpy(&k->addr, ai->client_addr,
-			       ai->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-								      : sizeof(struct sockaddr_in));
+			memcpy(&k->addr, ai->client_addr, ai->client_addr->sa_family == AF_INET6
+								   ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 		k->state = CONN_READING;
 		k->since = now_ms();
 		pthread_mutex_lock(&h->lock);
@@ -496,7 +495,6 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 	unsigned held = 0;
 	unsigned long refused = 0;
 	int64_t now = now_ms();
-	char a[64], n[24];
 
 	(void)len;
 	if (!h->max_per_client || !addr)
@@ -515,10 +513,13 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 		return MHD_YES;
 	if (h->m)
 		metric_inc(h->m->http_requests, METRIC_LABELS("connection", "refused"));
-	snprintf(n, sizeof(n), "%lu", refused);
-	if (refused)
+	if (refused) {
+		char a[64], n[24];
+
+		snprintf(n, sizeof(n), "%lu", refused);
 		log_warn("httpd", "connection refused: the client holds its share of connections", "remote",
 			 addr_text(addr, a, sizeof(a)), "refused", n, LOG_END);
+	}
 	return MHD_NO;
 }
 
