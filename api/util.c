@@ -301,3 +301,114 @@ void freep(void *p)
 {
 	free(*(void **)p);
 }
+
+/* Length of the valid UTF-8 sequence at s (n bytes left) and its code point, or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	size_t len, i;
+	uint32_t v;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, v = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, v = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, v = s[0] & 0x07u;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3fu);
+	}
+	/* Overlong forms, surrogates and code points past U+10FFFF are not UTF-8. */
+	if ((len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10ffff)) ||
+	    (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+/* Where the userinfo of a URL starting at s (just past "://") ends: its '@', or NULL without one. */
+static const char *url_userinfo_end(const char *s)
+{
+	const char *at = NULL;
+
+	for (; *s && !strchr("/?#\"'<> \t\r\n", *s); s++)
+		if (*s == '@')
+			at = s;
+	return at;
+}
+
+/*
+ * Where the secret in a URL's userinfo starts (sep points at "://", at at its
+ * '@'), or NULL when there is none to hide: for ssh the password after the
+ * user's ':', for other schemes the whole userinfo.
+ */
+static const char *url_secret_start(const char *s, const char *sep, const char *at)
+{
+	const char *colon;
+
+	if (!(sep - s >= 3 && memcmp(sep - 3, "ssh", 3) == 0))
+		return sep + 3;
+	colon = memchr(sep + 3, ':', (size_t)(at - sep - 3));
+	return colon ? colon + 1 : NULL;
+}
+
+char *text_bounded(const char *s, size_t max)
+{
+	static const char ellipsis[] = "\xe2\x80\xa6";
+	const char *start = s ? s : "", *hide = NULL, *hide_end = NULL;
+	const unsigned char *p = (const unsigned char *)start;
+	size_t n = strlen(start), o = 0, fit = 0;
+	size_t room = max > sizeof(ellipsis) - 1 ? max - (sizeof(ellipsis) - 1) : 0;
+	char *out = xmalloc(max + 16);
+
+	while (n && o <= max) {
+		uint32_t cp = 0;
+		size_t len;
+		const char *at;
+
+		if (!hide && n >= 3 && memcmp(p, "://", 3) == 0 && (at = url_userinfo_end((const char *)p + 3))) {
+			/* Credentials in a URL are never shown (as url_redact: ssh keeps its user). */
+			hide = url_secret_start(start, (const char *)p, at);
+			hide_end = at;
+		}
+		if (hide && (const char *)p == hide) {
+			memcpy(out + o, "***", 3);
+			o += 3;
+			n -= (size_t)(hide_end - hide);
+			p = (const unsigned char *)hide_end;
+			hide = NULL;
+		} else if ((len = utf8_seq(p, n, &cp)) == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++, n--;
+		} else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
+			if (cp == '\n' || cp == '\t')
+				o += (size_t)snprintf(out + o, 16, "\\%c", cp == '\n' ? 'n' : 't');
+			else
+				o += (size_t)snprintf(out + o, 16, "\\u%04x", (unsigned)cp);
+			p += len, n -= len;
+		} else {
+			memcpy(out + o, p, len);
+			o += len;
+			p += len, n -= len;
+		}
+		if (o <= room)
+			fit = o;
+	}
+	if (n || o > max) {
+		/* Cut after the last whole character (or escape) that leaves room for the ellipsis. */
+		memcpy(out + fit, ellipsis, sizeof(ellipsis));
+		return out;
+	}
+	out[o] = '\0';
+	return out;
+}

@@ -71,6 +71,16 @@ char *url_secret(const char *url);
 /* s with every needle (not empty) replaced by with, as a new string. */
 char *str_replace_all(const char *s, const char *needle, const char *with);
 
+/*
+ * Text that came from outside (an error, a peer's answer) as it may be served
+ * or written in a note, as a new string: invalid UTF-8 becomes U+FFFD, control
+ * characters are escaped ("\n", "\u001b"), a URL's userinfo becomes "***",
+ * and at most max bytes (max >= 4) are kept, cut after a whole character with
+ * "…" at the end. s may be NULL (""). TEXT_MAX is the bound the API and notes use.
+ */
+#define TEXT_MAX 1024
+char *text_bounded(const char *s, size_t max);
+
 /* Takes n out of the doubly linked list (prev and next fields) that starts at head, and clears its links. */
 #define DLIST_UNLINK(head, n)                        \
 	do {                                         \

@@ -731,6 +731,8 @@ static int start_httpd(struct daemon *dm, struct error **err)
 	}
 	ho.max_body = (size_t)config_int(dm->cfg, CFG_HTTP_MAX_BODY);
 	ho.max_connections = (unsigned)config_int(dm->cfg, CFG_HTTP_MAX_CONNECTIONS);
+	ho.max_connections_per_client = (unsigned)config_int(dm->cfg, CFG_API_MAX_CONNECTIONS_PER_CLIENT);
+	ho.read_token = config_bool(dm->cfg, CFG_API_READ_TOKEN);
 	ho.idle_timeout_s = (unsigned)(config_ms(dm->cfg, CFG_HTTP_IDLE_TIMEOUT) / 1000);
 	ho.request_timeout_ms = config_ms(dm->cfg, CFG_HTTP_REQUEST_TIMEOUT);
 	ho.threads = (unsigned)config_int(dm->cfg, CFG_HTTP_THREADS);

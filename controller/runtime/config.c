@@ -135,6 +135,14 @@ static const struct config_spec table[CFG__COUNT] = {
 					 "AURIGA_ALLOW_NON_FAST_FORWARD", NULL, 0,
 					 "With allowed-signers set, also take a branch head that does not descend from "
 					 "the last one taken (a force push); refused otherwise." },
+	[CFG_API_READ_TOKEN] = { "api-read-token", CFGT_BOOL, "false", 0, 0, NULL, "AURIGA_API_READ_TOKEN", NULL,
+				 CFG_RESTART,
+				 "Reads of /api/v1/ and /metrics need the bearer token too (health checks do not); "
+				 "needs api-token-file." },
+	[CFG_API_MAX_CONNECTIONS_PER_CLIENT] = { "api-max-connections-per-client", CFGT_INT, "16", 1, 4096, NULL,
+						 "AURIGA_API_MAX_CONNECTIONS_PER_CLIENT", "N", CFG_RESTART,
+						 "Connections one source address may hold at once; more are closed "
+						 "at once and logged." },
 };
 
 struct value {

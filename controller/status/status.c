@@ -269,6 +269,18 @@ static void emit_str(struct emit *e, const char *k, const char *v)
 	emit_scalar(e, v, 0);
 }
 
+/* An error text from outside: bounded, valid UTF-8, escaped, free of URL credentials (text_bounded). */
+static void emit_text(struct emit *e, const char *k, const char *v)
+{
+	char *t;
+
+	if (v == NULL)
+		return;
+	t = text_bounded(v, TEXT_MAX);
+	emit_str(e, k, t);
+	free(t);
+}
+
 static void emit_long(struct emit *e, const char *k, long v)
 {
 	char n[32];
@@ -337,14 +349,14 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 			emit_str(e, "type", c->type);
 			emit_str(e, "status", c->status);
 			emit_str(e, "reason", c->reason);
-			emit_str(e, "message", c->message);
+			emit_text(e, "message", c->message);
 			emit_time(e, "lastTransitionTime", c->last_transition);
 			emit_mapping_end(e);
 		}
 		yaml_sequence_end_event_initialize(&ev);
 		emit_event(e, &ev);
 	}
-	emit_str(e, "lastError", d->last_error);
+	emit_text(e, "lastError", d->last_error);
 	emit_time(e, "startedAt", d->started_at);
 	emit_time(e, "finishedAt", d->finished_at);
 	emit_mapping_end(e);
@@ -393,7 +405,7 @@ int status_render_note(const struct fleet_status *s, char **out, struct error **
 	if (s->source_error) {
 		emit_key(&e, "source");
 		emit_mapping_start(&e);
-		emit_str(&e, "lastError", s->source_error);
+		emit_text(&e, "lastError", s->source_error);
 		emit_mapping_end(&e);
 	}
 	emit_key(&e, "deployments");
@@ -675,6 +687,18 @@ static void json_str(json_t *o, const char *k, const char *v)
 		json_object_set_new(o, k, json_string(v));
 }
 
+/* As in notes, served error texts are bounded, valid UTF-8, escaped and free of URL credentials. */
+static void json_text(json_t *o, const char *k, const char *v)
+{
+	char *t;
+
+	if (!v)
+		return;
+	t = text_bounded(v, TEXT_MAX);
+	json_object_set_new(o, k, json_string(t));
+	free(t);
+}
+
 static void json_time(json_t *o, const char *k, int64_t ms)
 {
 	char t[40];
@@ -699,7 +723,7 @@ json_t *status_to_json(const struct fleet_status *s)
 	if (s->source_error) {
 		json_t *src = json_object();
 
-		json_str(src, "lastError", s->source_error);
+		json_text(src, "lastError", s->source_error);
 		json_object_set_new(root, "source", src);
 	}
 	for (i = 0; i < s->ndeployments; i++) {
@@ -724,12 +748,12 @@ json_t *status_to_json(const struct fleet_status *s)
 			json_str(co, "type", c->type);
 			json_str(co, "status", c->status);
 			json_str(co, "reason", c->reason);
-			json_str(co, "message", c->message);
+			json_text(co, "message", c->message);
 			json_time(co, "lastTransitionTime", c->last_transition);
 			json_array_append_new(conds, co);
 		}
 		json_object_set_new(o, "conditions", conds);
-		json_str(o, "lastError", d->last_error);
+		json_text(o, "lastError", d->last_error);
 		json_time(o, "startedAt", d->started_at);
 		json_time(o, "finishedAt", d->finished_at);
 		json_array_append_new(deps, o);

@@ -48,6 +48,7 @@ enum conn_state { CONN_IDLE, CONN_READING, CONN_ANSWERING };
 struct conn {
 	struct conn *prev, *next;
 	int fd;
+	struct sockaddr_storage addr;	/* the client's, for the per-client cap; ss_family 0 when unknown */
 	enum conn_state state;
 	int64_t since;
 	int cut;
@@ -85,6 +86,10 @@ struct httpd {
 	struct auriga_metrics *m;
 	struct webhook *wh;
 	size_t max_body;
+	unsigned max_per_client;
+	int read_token;
+	int64_t refused_logged_ms;	/* the last "per-client cap" log line, to write one a second at most */
+	unsigned long refused;		/* connections refused over the per-client cap, since the last line */
 	long request_timeout_ms;
 	long idle_timeout_ms;
 	uint16_t port;
@@ -108,6 +113,7 @@ void httpd_options_init(struct httpd_options *o)
 	o->listen = "127.0.0.1:8080";
 	o->max_body = 1024 * 1024;
 	o->max_connections = 64;
+	o->max_connections_per_client = 16;
 	o->idle_timeout_s = 30;
 	o->request_timeout_ms = 10000;
 	o->threads = 2;
@@ -194,8 +200,14 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		const union MHD_ConnectionInfo *ci =
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 
+		const union MHD_ConnectionInfo *ai =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
 		k = xcalloc(1, sizeof(*k));
 		k->fd = ci ? ci->connect_fd : -1;
+		if (ai && ai->client_addr)
+			memcpy(&k->addr, ai->client_addr, ai->client_addr->sa_family == AF_INET6
+								   ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 		k->state = CONN_READING;
 		k->since = now_ms();
 		pthread_mutex_lock(&h->lock);
@@ -344,7 +356,10 @@ static enum MHD_Result send_json(struct httpd *h, struct MHD_Connection *c, cons
 static enum MHD_Result send_error(struct httpd *h, struct MHD_Connection *c, const struct request *r,
 				  unsigned status, const char *msg)
 {
-	return send_json(h, c, r, status, json_pack("{s:s}", "error", msg));
+	/* An error may carry a peer's text: served bounded, valid UTF-8 and without URL credentials. */
+	cleanup_free char *t = text_bounded(msg, TEXT_MAX);
+
+	return send_json(h, c, r, status, json_pack("{s:s}", "error", t));
 }
 
 static int valid_name(const char *s, size_t len)
@@ -438,11 +453,8 @@ static int authorized(struct httpd *h, struct MHD_Connection *c, int *configured
 	return CRYPTO_memcmp(mac, want, sizeof(mac)) == 0;
 }
 
-static const char *remote_addr(struct MHD_Connection *c, char *out, size_t n)
+static const char *addr_text(const struct sockaddr *sa, char *out, size_t n)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-
 	snprintf(out, n, "?");
 	if (sa && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)n);
@@ -450,6 +462,65 @@ static const char *remote_addr(struct MHD_Connection *c, char *out, size_t n)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
 			  (socklen_t)n);
 	return out;
+}
+
+static const char *remote_addr(struct MHD_Connection *c, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	return addr_text(ci ? ci->client_addr : NULL, out, n);
+}
+
+static int same_client(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	const void *pa = a, *pb = b;
+
+	if (a->ss_family != b->sa_family)
+		return 0;
+	return b->sa_family == AF_INET ? memcmp(&((const struct sockaddr_in *)pa)->sin_addr,
+						&((const struct sockaddr_in *)pb)->sin_addr, 4) == 0
+	       : b->sa_family == AF_INET6 && memcmp(&((const struct sockaddr_in6 *)pa)->sin6_addr,
+						    &((const struct sockaddr_in6 *)pb)->sin6_addr, 16) == 0;
+}
+
+/*
+ * The per-client cap, before libmicrohttpd takes a connection: one source
+ * address holds at most max_per_client of them; the next is closed at once.
+ * Refusals are logged one line a second at most, with their count.
+ */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct httpd *h = cls;
+	const struct conn *k;
+	unsigned held = 0;
+	unsigned long refused = 0;
+	int64_t now = now_ms();
+
+	(void)len;
+	if (!h->max_per_client || !addr)
+		return MHD_YES;
+	pthread_mutex_lock(&h->lock);
+	for (k = h->conns; k; k = k->next)
+		held += !k->cut && same_client(&k->addr, addr);
+	if (held >= h->max_per_client && ++h->refused &&
+	    (h->refused_logged_ms == 0 || now - h->refused_logged_ms >= 1000)) {
+		refused = h->refused;
+		h->refused = 0;
+		h->refused_logged_ms = now;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (held < h->max_per_client)
+		return MHD_YES;
+	if (h->m)
+		metric_inc(h->m->http_requests, METRIC_LABELS("connection", "refused"));
+	if (refused) {
+		char a[64], n[24];
+
+		snprintf(n, sizeof(n), "%lu", refused);
+		log_warn("httpd", "connection refused: the client holds its share of connections", "remote",
+			 addr_text(addr, a, sizeof(a)), "refused", n, LOG_END);
+	}
+	return MHD_NO;
 }
 
 static enum MHD_Result health(struct httpd *h, struct MHD_Connection *c, const struct request *r)
@@ -601,6 +672,18 @@ static enum MHD_Result dispatch(struct httpd *h, struct MHD_Connection *c, struc
 	}
 }
 
+static enum MHD_Result unauthorized(struct httpd *h, struct MHD_Connection *c, const struct request *r,
+				    const char *url, int configured)
+{
+	char addr[64];
+
+	log_warn("httpd", "unauthorized request", "path", url, "remote", remote_addr(c, addr, sizeof(addr)),
+		 LOG_END);
+	if (!configured)
+		return send_error(h, c, r, MHD_HTTP_FORBIDDEN, "no API token is configured: actions are disabled");
+	return send_error(h, c, r, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
+}
+
 /* First call for a request: route, method, size and authorization, before any body is read. */
 static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *c, struct request *r,
 			     const char *url, const char *method)
@@ -612,23 +695,17 @@ static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *c, struct r
 	route(r, url);
 	if (cl && (parse_u64(cl, &len) < 0 || len > h->max_body))
 		return send_error(h, c, r, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+	/* With api-read-token, reads of the API and metrics need the token too; health stays open. */
+	if (h->read_token && !r->post && (str_has_prefix(url, "/api/v1/") || strcmp(url, "/metrics") == 0) &&
+	    !authorized(h, c, &configured))
+		return unauthorized(h, c, r, url, configured);
 	if (r->route == R_NONE)
 		return send_error(h, c, r, MHD_HTTP_NOT_FOUND, "not found");
 	if (r->post ? strcmp(method, "POST") != 0
 		    : (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
 		return send_error(h, c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
-	if (r->route == R_ACTION || r->route == R_SYNC) {
-		if (!authorized(h, c, &configured)) {
-			char addr[64];
-
-			log_warn("httpd", "unauthorized request", "path", url, "remote",
-				 remote_addr(c, addr, sizeof(addr)), LOG_END);
-			if (!configured)
-				return send_error(h, c, r, MHD_HTTP_FORBIDDEN,
-						  "no API token is configured: actions are disabled");
-			return send_error(h, c, r, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
-		}
-	}
+	if ((r->route == R_ACTION || r->route == R_SYNC) && !authorized(h, c, &configured))
+		return unauthorized(h, c, r, url, configured);
 	return MHD_YES;
 }
 
@@ -718,6 +795,8 @@ int httpd_start(struct httpd **out, const struct httpd_options *o, const struct 
 	h->m = o->metrics;
 	h->wh = o->webhook;
 	h->max_body = o->max_body;
+	h->max_per_client = o->max_connections_per_client;
+	h->read_token = o->read_token;
 	h->request_timeout_ms = o->request_timeout_ms;
 	h->idle_timeout_ms = (long)o->idle_timeout_s * 1000L;
 	pthread_mutex_init(&h->lock, NULL);
@@ -730,6 +809,9 @@ int httpd_start(struct httpd **out, const struct httpd_options *o, const struct 
 		rc = httpd_reload_token(h, o->token_file, err);
 		if (rc < 0)
 			goto out;
+	} else if (o->read_token) {
+		rc = error_set(err, ERR_INVALID, "httpd: api-read-token needs a token (api-token-file)");
+		goto out;
 	}
 	if ((o->tls_cert_file && *o->tls_cert_file) != (o->tls_key_file && *o->tls_key_file)) {
 		rc = error_set(err, ERR_INVALID, "httpd: TLS needs both a certificate and a key");
@@ -753,7 +835,7 @@ int httpd_start(struct httpd **out, const struct httpd_options *o, const struct 
 	if (v6)
 		flags |= MHD_USE_IPv6;
 	h->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		flags, 0, on_accept, h, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->max_connections ? o->max_connections : 64),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->idle_timeout_s ? o->idle_timeout_s : 30),
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),

@@ -58,6 +58,8 @@ struct httpd_options {
 	const char *token_file;		/* bearer token for POST /api/v1/...; NULL: those answer 403 */
 	size_t max_body;		/* bytes; a larger body is refused with 413 */
 	unsigned max_connections;
+	unsigned max_connections_per_client;	/* per source address; more are closed at once; 0: no cap */
+	int read_token;			/* 1: GETs under /api/v1/ and /metrics need the token too (health does not) */
 	unsigned idle_timeout_s;	/* a connection with no traffic for this long is closed */
 	long request_timeout_ms;	/* a request not fully read this long after it began is cut off */
 	unsigned threads;

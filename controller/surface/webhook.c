@@ -35,6 +35,13 @@ struct webhook {
 	pthread_mutex_t lock;
 	char **seen;			/* ring of "provider:delivery" ids */
 	size_t seen_size, seen_next;
+	/*
+	 * SHA-256 of the bodies of the last accepted pushes (provider and body),
+	 * an LRU of seen_size: the same push replayed under a new delivery id is
+	 * recognised by its body. bodies[0] is the most recent; nbodies used.
+	 */
+	unsigned char (*bodies)[32];
+	size_t nbodies;
 };
 
 static const char *const provider_names[] = { "github", "gitlab", "gitea" };
@@ -79,6 +86,7 @@ int webhook_new(struct webhook **out, const char *branch, size_t dedup_size, str
 	pthread_mutex_init(&w->lock, NULL);
 	w->seen = xcalloc(dedup_size, sizeof(char *));
 	w->seen_size = dedup_size;
+	w->bodies = xcalloc(dedup_size, sizeof(*w->bodies));
 	*out = w;
 	return 0;
 }
@@ -95,6 +103,7 @@ void webhook_free(struct webhook *w)
 		free(w->secret[i].data);
 	}
 	strv_free_n(w->seen, w->seen_size);
+	free(w->bodies);
 	OPENSSL_cleanse(w->token_key, sizeof(w->token_key));
 	pthread_mutex_destroy(&w->lock);
 	free(w->ref);
@@ -248,6 +257,39 @@ static int seen_before(struct webhook *w, enum webhook_provider p, const char *i
 	return 0;
 }
 
+/*
+ * Remembers an accepted push's body as the most recent; returns 1 when it was
+ * already there (it moves to the front). Called with the lock held.
+ */
+static int body_seen_before(struct webhook *w, enum webhook_provider p, const struct webhook_request *req)
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t i, at;
+	int seen = 0;
+
+	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, provider_names[p], strlen(provider_names[p]) + 1) != 1 ||
+	    EVP_DigestUpdate(ctx, req->body, req->body_len) != 1 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 ||
+	    mdlen != sizeof(md))
+		BUG("SHA-256 failed");
+	EVP_MD_CTX_free(ctx);
+	for (i = 0; i < w->nbodies; i++)
+		if (memcmp(w->bodies[i], md, sizeof(md)) == 0)
+			break;
+	if (i < w->nbodies) {
+		seen = 1;
+		at = i;
+	} else {
+		/* A new body: the least recently seen one (the last) makes room when full. */
+		at = w->nbodies < w->seen_size ? w->nbodies++ : w->seen_size - 1;
+	}
+	memmove(w->bodies[1], w->bodies[0], at * sizeof(w->bodies[0]));
+	memcpy(w->bodies[0], md, sizeof(md));
+	return seen;
+}
+
 static void answer(struct webhook_result *res, int status, const char *outcome, const char *reason)
 {
 	res->status = status;
@@ -274,8 +316,11 @@ static int printable_id(const char *s)
 	return 1;
 }
 
-/* Parses a push body and decides: trigger when ref is the watched branch. */
-static void push_event(const struct webhook *w, const struct webhook_request *req,
+/*
+ * Parses a push body and decides: trigger when ref is the watched branch,
+ * unless the same body was accepted lately (a replay under a new delivery id).
+ */
+static void push_event(struct webhook *w, const struct webhook_request *req,
 		       struct webhook_result *res)
 {
 	json_error_t jerr;
@@ -296,6 +341,10 @@ static void push_event(const struct webhook *w, const struct webhook_request *re
 		snprintf(res->commit, sizeof(res->commit), "%s", json_string_value(after));
 	if (strcmp(json_string_value(ref), w->ref) != 0) {
 		answer(res, 200, "ignored", "push to a branch that is not watched");
+		goto out;
+	}
+	if (body_seen_before(w, req->provider, req)) {
+		answer(res, 200, "duplicate", "duplicate: the same push was already accepted; no new sync");
 		goto out;
 	}
 	res->trigger = 1;

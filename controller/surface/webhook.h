@@ -35,7 +35,11 @@ struct webhook_result {
 	char delivery[80];	/* the delivery id, when given */
 };
 
-/* Recent delivery ids are remembered in an LRU of dedup_size entries. */
+/*
+ * Recent delivery ids are remembered in a ring of dedup_size entries (the same
+ * id again: 409), and the SHA-256 of the last dedup_size accepted push bodies
+ * in an LRU (the same push under a new id: 200 "duplicate", no trigger).
+ */
 int webhook_new(struct webhook **out, const char *branch, size_t dedup_size, struct error **err);
 void webhook_free(struct webhook *w);
 /* Sets the provider's shared secret (GitHub, Gitea) or token (GitLab); a provider without one answers 404. */

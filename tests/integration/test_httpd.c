@@ -74,6 +74,16 @@ static int p_action(void *ctx, enum httpd_action a, const char *dep, const char 
 	(void)commit;
 	if (dep && strcmp(dep, "ghost") == 0)
 		return error_set(err, ERR_NOTFOUND, "no deployment 'ghost'");
+	if (dep && strcmp(dep, "noisy") == 0) {
+		/* A peer's error text: a credential in a URL, a terminal escape, bad UTF-8 and 5000 more bytes. */
+		char junk[5001];
+
+		memset(junk, 'z', sizeof(junk) - 1);
+		junk[sizeof(junk) - 1] = '\0';
+		return error_set(err, ERR_GENERIC,
+				 "fetch https://deploy:hunter2@git.example/specs.git failed \x1b[31mred\n"
+				 "\xff\xfe bad \xc3 utf-8 %s", junk);
+	}
 	atomic_fetch_add(&n_actions[a], 1);
 	pthread_mutex_lock(&last_lock);
 	snprintf(last_deployment, sizeof(last_deployment), "%s", dep ? dep : "");
@@ -394,6 +404,12 @@ static void test_webhook_github(void **state)
 	assert_int_equal(atomic_load(&n_actions[HTTPD_SYNC]), syncs + 1);
 	assert_int_equal(github("push", "d-7", push, 1, &b), 409);	/* replay */
 	assert_int_equal(atomic_load(&n_actions[HTTPD_SYNC]), syncs + 1);
+	/* The same push under a new delivery id: known by its body, answered as a duplicate, no sync. */
+	buf_reset(&b);
+	assert_int_equal(github("push", "d-8", push, 1, &b), 200);
+	assert_non_null(strstr(b.data, "duplicate"));
+	assert_int_equal(atomic_load(&n_actions[HTTPD_SYNC]), syncs + 1);
+	assert_true(metric_value(am.webhook_deliveries, METRIC_LABELS("github", "duplicate")) >= 2);
 	assert_true(metric_value(am.webhook_deliveries, METRIC_LABELS("github", "unauthorized")) >= 3);
 	buf_release(&b);
 }
@@ -558,6 +574,171 @@ static void test_connection_limit(void **state)
 	buf_release(&b);
 }
 
+/* An error text from a peer is served bounded, valid UTF-8, escaped and without the URL's password. */
+static void test_error_text_bounded(void **state)
+{
+	struct buf b = BUF_INIT_MAX(1 << 20);
+	struct req r = { .method = "POST", .path = "/api/v1/deployments/noisy/promote",
+			 .headers = { "Authorization: Bearer " TOKEN } };
+	json_t *doc;
+	const char *msg;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(perform(&r, &b), 500);
+	assert_non_null(b.data);
+	doc = json_loadb(b.data, b.len, 0, NULL);	/* jansson refuses invalid UTF-8 */
+	assert_non_null(doc);
+	msg = json_string_value(json_object_get(doc, "error"));
+	assert_non_null(msg);
+	len = strlen(msg);
+	print_message("# served %zu bytes: %.80s...\n", len, msg);
+	assert_true(len <= TEXT_MAX);
+	assert_true(len > TEXT_MAX - 8);
+	assert_string_equal(msg + len - 3, "\xe2\x80\xa6");
+	assert_null(strstr(msg, "hunter2"));
+	assert_non_null(strstr(msg, "https://***@git.example/"));
+	assert_null(strchr(msg, '\x1b'));
+	assert_null(strchr(msg, '\n'));
+	assert_non_null(strstr(msg, "\\u001b[31mred\\n"));
+	assert_non_null(strstr(msg, "\xef\xbf\xbd\xef\xbf\xbd bad \xef\xbf\xbd utf-8"));
+	json_decref(doc);
+	buf_release(&b);
+}
+
+/* With read_token, reads of the API and metrics need the token; health does not. */
+static void test_read_token(void **state)
+{
+	static const struct {
+		const char *path;
+		int auth;	/* 0 none, 1 wrong, 2 right */
+		long status;
+	} rows[] = {
+		{ "/api/v1/status", 0, 401 },	     { "/api/v1/status", 1, 401 },
+		{ "/api/v1/status", 2, 200 },	     { "/api/v1/deployments/validators", 0, 401 },
+		{ "/api/v1/deployments/validators", 2, 200 }, { "/api/v1/deployments/nosuch", 0, 401 },
+		{ "/api/v1/nothing-here", 0, 401 },  { "/api/v1/nothing-here", 2, 404 },
+		{ "/metrics", 0, 401 },		     { "/metrics", 2, 200 },
+		{ "/healthz", 0, 200 },		     { "/q/health/live", 0, 200 },
+		{ "/q/health/ready", 0, 200 },	     { "/readyz", 0, 200 },
+	};
+	struct httpd_options o;
+	struct httpd *rt = NULL;
+	struct error *e = NULL;
+	struct buf b = BUF_INIT_MAX(16 << 20);
+	char url[64], path[512];
+	size_t i;
+
+	(void)state;
+	atomic_store(&ready_flag, 1);
+	snprintf(path, sizeof(path), "%s/token", tmpdir);
+	httpd_options_init(&o);
+	o.listen = "127.0.0.1:0";
+	o.read_token = 1;
+	/* Without a token the setting cannot be kept: refused, naming it. */
+	assert_true(httpd_start(&rt, &o, &provider, &e) < 0);
+	assert_non_null(strstr(error_msg(e), "api-read-token"));
+	error_clear(&e);
+	o.token_file = path;
+	o.metrics = &am;
+	if (httpd_start(&rt, &o, &provider, &e) < 0)
+		fail_msg("httpd_start: %s", error_msg(e));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", httpd_port(rt));
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct req r = { .method = "GET", .path = rows[i].path, .url = url };
+		long code;
+
+		if (rows[i].auth)
+			r.headers[0] = rows[i].auth == 2 ? "Authorization: Bearer " TOKEN : "Authorization: Bearer nope";
+		buf_reset(&b);
+		code = perform(&r, &b);
+		print_message("# GET %s (auth %d): %ld\n", rows[i].path, rows[i].auth, code);
+		assert_int_equal(code, rows[i].status);
+	}
+	httpd_stop(rt);
+	/* The default server (no read_token) serves reads without the token. */
+	buf_reset(&b);
+	assert_int_equal(get("/api/v1/status", &b), 200);
+	buf_release(&b);
+}
+
+/* 1 when the server closed fd (EOF or reset) within 10 s, with nothing sent. */
+static int closed_by_server(int fd)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char ch;
+
+	return poll(&pfd, 1, 10000) > 0 && recv(fd, &ch, 1, 0) <= 0;
+}
+
+/* The per-client cap with real sockets: the fourth connection from one address is closed at once. */
+static void test_per_client_cap(void **state)
+{
+	struct httpd_options o;
+	struct httpd *cap = NULL;
+	struct error *e = NULL;
+	struct buf b = BUF_INIT_MAX(1 << 20);
+	struct sockaddr_in sa;
+	char url[64];
+	struct req r = { .method = "GET", .path = "/healthz" };
+	double refused = metric_value(am.http_requests, METRIC_LABELS("connection", "refused"));
+	int fds[3], extra, i, served = 0;
+
+	(void)state;
+	httpd_options_init(&o);
+	o.listen = "127.0.0.1:0";
+	o.threads = 1;
+	o.max_connections_per_client = 3;
+	o.metrics = &am;
+	/* Held connections are not cut for slowness while the extra one is watched (10 s). */
+	o.request_timeout_ms = 60000;
+	if (httpd_start(&cap, &o, &provider, &e) < 0)
+		fail_msg("httpd_start: %s", error_msg(e));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", httpd_port(cap));
+	r.url = url;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(httpd_port(cap));
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < 3; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	extra = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(extra, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_true(closed_by_server(extra));
+	close(extra);
+	/* A whole request from the same address is refused too. */
+	r.timeout_ms = 5000;
+	assert_int_equal(perform(&r, &b), 0);
+	assert_true(metric_value(am.http_requests, METRIC_LABELS("connection", "refused")) >= refused + 2);
+	/* The three held connections are still served. */
+	assert_true(send(fds[0], "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 35, MSG_NOSIGNAL) == 35);
+	{
+		char resp[64] = "";
+		struct pollfd pfd = { fds[0], POLLIN, 0 };
+
+		assert_true(poll(&pfd, 1, 10000) > 0);
+		assert_true(recv(fds[0], resp, sizeof(resp) - 1, 0) > 0);
+		assert_non_null(strstr(resp, "200"));
+	}
+	/* One closed: a new connection is taken again (within 10 s). */
+	close(fds[1]);
+	for (i = 0; i < 50 && !served; i++) {
+		buf_reset(&b);
+		if (perform(&r, &b) == 200)
+			served = 1;
+		else
+			usleep(200 * 1000);
+	}
+	assert_true(served);
+	close(fds[0]);
+	close(fds[2]);
+	httpd_stop(cap);
+	buf_release(&b);
+}
+
 static void test_tls(void **state)
 {
 	struct httpd_options o;
@@ -611,6 +792,9 @@ int main(void)
 		cmocka_unit_test(test_body_too_large),
 		cmocka_unit_test(test_slowloris),
 		cmocka_unit_test(test_connection_limit),
+		cmocka_unit_test(test_error_text_bounded),
+		cmocka_unit_test(test_read_token),
+		cmocka_unit_test(test_per_client_cap),
 		cmocka_unit_test(test_tls),
 	};
 

@@ -172,7 +172,7 @@ static void test_github_table(void **state)
 
 static void test_github_replay_and_lru(void **state)
 {
-	const char *body = "{\"ref\":\"refs/heads/main\"}";
+	char body[64];
 	struct webhook *w = new_hook();
 	struct webhook_result res;
 	struct hdrs h;
@@ -180,6 +180,8 @@ static void test_github_replay_and_lru(void **state)
 	int i;
 
 	(void)state;
+	/* Each push has its own body here: a body seen before is another check (below). */
+	snprintf(body, sizeof(body), "{\"ref\":\"refs/heads/main\",\"after\":\"r1\"}");
 	signed_github(&h, sig, sizeof(sig), body, "r-1", "push");
 	deliver(w, WEBHOOK_GITHUB, &h, body, &res);
 	assert_int_equal(res.status, 202);
@@ -192,16 +194,19 @@ static void test_github_replay_and_lru(void **state)
 	sig[8] = sig[8] == 'a' ? 'b' : 'a';
 	deliver(w, WEBHOOK_GITHUB, &h, body, &res);
 	assert_int_equal(res.status, 401);
+	snprintf(body, sizeof(body), "{\"ref\":\"refs/heads/main\",\"after\":\"r2\"}");
 	signed_github(&h, sig, sizeof(sig), body, "r-2", "push");
 	deliver(w, WEBHOOK_GITHUB, &h, body, &res);
 	assert_int_equal(res.status, 202);
 	/* The cache is bounded (16 here): an id pushed out of it is accepted again. */
 	for (i = 0; i < 16; i++) {
 		snprintf(id, sizeof(id), "f-%d", i);
+		snprintf(body, sizeof(body), "{\"ref\":\"refs/heads/main\",\"after\":\"f%d\"}", i);
 		signed_github(&h, sig, sizeof(sig), body, id, "push");
 		deliver(w, WEBHOOK_GITHUB, &h, body, &res);
 		assert_int_equal(res.status, 202);
 	}
+	snprintf(body, sizeof(body), "{\"ref\":\"refs/heads/main\",\"after\":\"r1-again\"}");
 	signed_github(&h, sig, sizeof(sig), body, "r-1", "push");
 	deliver(w, WEBHOOK_GITHUB, &h, body, &res);
 	assert_int_equal(res.status, 202);
@@ -210,6 +215,90 @@ static void test_github_replay_and_lru(void **state)
 	h.kv[2] = "X-Nothing";
 	deliver(w, WEBHOOK_GITHUB, &h, body, &res);
 	assert_int_equal(res.status, 400);
+	webhook_free(w);
+}
+
+/* One signed GitHub push of body under delivery id; the result in *res. */
+static void github_push(struct webhook *w, const char *body, const char *id, struct webhook_result *res)
+{
+	struct hdrs h;
+	char sig[80];
+
+	signed_github(&h, sig, sizeof(sig), body, id, "push");
+	deliver(w, WEBHOOK_GITHUB, &h, body, res);
+}
+
+/* A push replayed under a new delivery id is known by its body: answered "duplicate", no second sync. */
+static void test_body_replay(void **state)
+{
+	static const char a[] = "{\"ref\":\"refs/heads/main\",\"after\":\"aaaa\"}";
+	static const char dev[] = "{\"ref\":\"refs/heads/dev\",\"after\":\"dddd\"}";
+	static const struct {
+		const char *desc;
+		const char *body;
+		const char *id;
+		int status;
+		const char *outcome;
+		int trigger;
+	} rows[] = {
+		{ "first delivery of a push", a, "b-1", 202, "sync", 1 },
+		{ "the same body under a new id", a, "b-2", 200, "duplicate", 0 },
+		{ "and under a third id", a, "b-3", 200, "duplicate", 0 },
+		{ "a push to another branch is not remembered", dev, "b-4", 200, "ignored", 0 },
+		{ "nor is it a duplicate the second time", dev, "b-5", 200, "ignored", 0 },
+		{ "the same id again is still refused by its id", a, "b-1", 409, "duplicate", 0 },
+	};
+	struct webhook *w = new_hook();
+	struct webhook_result res;
+	char body[64], id[16];
+	size_t i;
+	int k;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		github_push(w, rows[i].body, rows[i].id, &res);
+		print_message("# %s: %d %s %s\n", rows[i].desc, res.status, res.outcome, res.reason);
+		assert_int_equal(res.status, rows[i].status);
+		assert_string_equal(res.outcome, rows[i].outcome);
+		assert_int_equal(res.trigger, rows[i].trigger);
+		if (rows[i].status == 200 && strcmp(rows[i].outcome, "duplicate") == 0)
+			assert_non_null(strstr(res.reason, "duplicate"));
+	}
+	/* The same body from another provider is another push. */
+	{
+		struct hdrs g = { { "X-Gitlab-Token", "tok", "X-Gitlab-Event", "Push Hook" } };
+
+		deliver(w, WEBHOOK_GITLAB, &g, a, &res);
+		assert_int_equal(res.status, 202);
+		assert_true(res.trigger);
+	}
+	/*
+	 * Bounded, least recently seen first (16 here). Remembered now: a, gitlab's a.
+	 * 14 new bodies fill it with a the oldest; a's replay moves it to the front,
+	 * so the next new body pushes out gitlab's a, not a.
+	 */
+	for (k = 0; k < 15; k++) {
+		snprintf(body, sizeof(body), "{\"ref\":\"refs/heads/main\",\"after\":\"x%d\"}", k);
+		snprintf(id, sizeof(id), "x-%d", k);
+		if (k == 14) {
+			github_push(w, a, "b-6", &res);
+			assert_string_equal(res.outcome, "duplicate");
+		}
+		github_push(w, body, id, &res);
+		assert_int_equal(res.status, 202);
+	}
+	github_push(w, a, "b-7", &res);
+	assert_string_equal(res.outcome, "duplicate");
+	/* 16 new bodies push it out: then it syncs again. */
+	for (k = 0; k < 16; k++) {
+		snprintf(body, sizeof(body), "{\"ref\":\"refs/heads/main\",\"after\":\"y%d\"}", k);
+		snprintf(id, sizeof(id), "y-%d", k);
+		github_push(w, body, id, &res);
+		assert_int_equal(res.status, 202);
+	}
+	github_push(w, a, "b-8", &res);
+	assert_int_equal(res.status, 202);
+	assert_true(res.trigger);
 	webhook_free(w);
 }
 
@@ -372,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_github_vector_accepted),
 		cmocka_unit_test(test_github_table),
 		cmocka_unit_test(test_github_replay_and_lru),
+		cmocka_unit_test(test_body_replay),
 		cmocka_unit_test(test_gitlab),
 		cmocka_unit_test(test_gitea),
 		cmocka_unit_test(test_unconfigured_and_files),

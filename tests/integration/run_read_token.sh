@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `auriga run` with api-read-token and a per-client connection cap: reads need the token, health
+# stays open, a third connection from one address is refused and logged, a webhook push replayed
+# under a new delivery id is a duplicate, and api-read-token without a token file is refused.
+. "$(dirname "$0")/../lib.sh"
+
+mkdir -p "$TEST_TMP/specs"
+cp "$TOP/specs/cluster.yaml" "$TEST_TMP/specs/"
+tok=read-token-3e8a61c07f
+hook_secret=webhook-secret-0c9d7e21ab
+echo "$tok" >"$TEST_TMP/token"
+printf '%s' "$hook_secret" >"$TEST_TMP/hook-secret"
+port=$(free_port)
+url=http://127.0.0.1:$port
+
+# Bounded: a daemon that took the setting without a token would run on (status 124).
+AURIGA_API_READ_TOKEN=true AURIGA_LISTEN=127.0.0.1:$port AURIGA_STATE_DIR=$TEST_TMP/state0 \
+	AURIGA_INSTANCE=readtok0-$$ timeout 30 "$AURIGA_BIN" run "$TEST_TMP/specs" >"$TEST_TMP/log0" 2>&1
+rc=$?
+expect_eq "api-read-token without a token file: the daemon refuses to start (status $rc)" 1 \
+	"$(( rc != 0 && rc != 124 ))"
+expect_match "and the error names the setting" 'api-read-token' "$(cat "$TEST_TMP/log0")"
+
+AURIGA_API_TOKEN_FILE=$TEST_TMP/token AURIGA_API_READ_TOKEN=true AURIGA_API_MAX_CONNECTIONS_PER_CLIENT=2 \
+	AURIGA_GITHUB_WEBHOOK_SECRET_FILE=$TEST_TMP/hook-secret AURIGA_LISTEN=127.0.0.1:$port \
+	AURIGA_STATE_DIR=$TEST_TMP/state AURIGA_INSTANCE=readtok-$$ \
+	"$AURIGA_BIN" run "$TEST_TMP/specs" >"$TEST_TMP/log" 2>&1 &
+pid=$!
+on_exit "kill -TERM $pid"
+
+code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
+ready() { [ "$(code "$url/q/health/ready")" = 200 ]; }
+check "the daemon becomes ready" wait_for 30 ready
+for path in /q/health/live /q/health/ready /q/health/startup /healthz /readyz; do
+	expect_eq "$path answers without the token" 200 "$(code "$url$path")"
+done
+for path in /api/v1/status /api/v1/deployments/slim /metrics; do
+	expect_eq "$path without the token: 401" 401 "$(code "$url$path")"
+done
+expect_eq "/api/v1/status with a wrong token: 401" 401 "$(code -H "Authorization: Bearer nope" "$url/api/v1/status")"
+expect_eq "/api/v1/status with the token: 200" 200 "$(code -H "Authorization: Bearer $tok" "$url/api/v1/status")"
+expect_eq "/metrics with the token: 200" 200 "$(code -H "Authorization: Bearer $tok" "$url/metrics")"
+
+body='{"ref":"refs/heads/main","after":"89abcdef0123456789abcdef0123456789abcdef"}'
+sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$hook_secret" | sed 's/^.*= //')
+hook() { curl -s --max-time 5 -w ' %{http_code}' -X POST "$url/api/v1/webhooks/github" -H 'X-GitHub-Event: push' \
+	-H "X-GitHub-Delivery: $1" -H "X-Hub-Signature-256: sha256=$sig" --data-binary "$body"; }
+expect_match "a signed push is accepted" ' 202$' "$(hook replay-1)"
+expect_match "the same push under a new delivery id is a duplicate" '"duplicate".* 200$' "$(hook replay-2)"
+
+# Two connections held open from 127.0.0.1: the third is closed at once.
+exec 3<>"/dev/tcp/127.0.0.1/$port" 4<>"/dev/tcp/127.0.0.1/$port"
+expect_eq "a third connection from the same address is refused" 000 "$(code "$url/healthz")"
+exec 3>&- 4>&-
+served() { [ "$(code "$url/healthz")" = 200 ]; }
+check "once they are closed it is served again" wait_for 10 served
+expect_match "the refusal is logged" 'connection refused' "$(cat "$TEST_TMP/log")"
+kill -TERM "$pid"
+wait "$pid"
+expect_eq "SIGTERM stops it with status 0" 0 "$?"
+
+done_testing
