@@ -409,16 +409,172 @@ static int parse_ports(const char *s, int *out, size_t *n)
 }
 
 /* usage: bench_switch DIR LISTEN_PORT ROUNDS HOLD_MS BLUE_VERSION BLUE_PORTS GREEN_VERSION GREEN_PORTS */
-int main(int argc, char **argv)
+/* The nginx -t and plain reload timings, taken under the clients' load after the switches. */
+struct micro {
+	int64_t *check, *reload_cmd, *reload_turn;
+	size_t n;
+};
+
+/* Under the same load: `nginx -t` of the live file alone, and a plain reload of an unchanged configuration. */
+static void measure_nginx_alone(long rounds, long hold, struct micro *mc, struct error **err)
+{
+	char wrapper[700], pidp[700];
+	FILE *f;
+
+	snprintf(wrapper, sizeof(wrapper), "%s/check.conf", dir);
+	snprintf(pidp, sizeof(pidp), "%s/check.pid", dir);
+	f = fopen(wrapper, "w");
+	if (f != NULL) {
+		fprintf(f, "pid %s;\nerror_log stderr;\nevents {}\nhttp {\n\tinclude %s;\n}\n", pidp, conf_path);
+		fclose(f);
+	}
+	for (long r = 0; r < rounds; r++) {
+		char *targv[] = { (char *)"nginx", (char *)"-t", (char *)"-q", (char *)"-e", (char *)"stderr",
+				  (char *)"-c", wrapper, NULL };
+		char *rargv[] = { (char *)"nginx", (char *)"-s", (char *)"reload", (char *)"-c", main_conf, NULL };
+		long master = nginx_master(), old[32];
+		size_t n_old = test_nginx_workers(master, old, 32);
+		int64_t t0 = mono_us();
+
+		if (run(targv) != 0) {
+			error_set(err, ERR_GENERIC, "bench: nginx -t of the live file failed");
+			break;
+		}
+		mc->check[mc->n] = mono_us() - t0;
+		t0 = mono_us();
+		if (run(rargv) != 0) {
+			error_set(err, ERR_GENERIC, "bench: nginx -s reload failed");
+			break;
+		}
+		mc->reload_cmd[mc->n] = mono_us() - t0;
+		mc->reload_turn[mc->n] = turnover_us(t0, master, old, n_old);
+		mc->n++;
+		sleep_ms(hold / 2);
+	}
+}
+
+/* Prints the figures and the ratios; 0 when no request failed and every switch settled and was reported in time. */
+static int report(struct switch_stats st[M_COUNT][2], const struct micro *mc, long rounds, size_t total,
+		  size_t failed, int64_t t_start)
+{
+	double secs = (double)(mono_us() - t_start) / 1e6, m1, x1, m2, x2, m3, x3;
+
+	printf("client: %d threads, a new connection per request, %zu requests in %.1f s (%.0f/s, "
+	       "one every %.2f ms), %zu failed in the whole run\n", N_CLIENTS, total, secs, (double)total / secs,
+	       secs * 1000 / (double)total, failed);
+	printf("%ld rounds; median / max in ms from the decision: the call's return, the first answer from the "
+	       "new slot, the send time from which every request was answered by the new slot\n", rounds);
+	for (int m = 0; m < M_COUNT; m++) {
+		char name[80];
+
+		snprintf(name, sizeof(name), "%s: switch", method_name[m]);
+		print_row(name, &st[m][0], 0);
+		snprintf(name, sizeof(name), "%s: rollback", method_name[m]);
+		print_row(name, &st[m][1], m == M_ROUTER || m == M_ROUTER_PID);
+	}
+	stats(mc->check, mc->n, &m1, &x1);
+	stats(mc->reload_cmd, mc->n, &m2, &x2);
+	stats(mc->reload_turn, mc->n, &m3, &x3);
+	printf("under the same load, n=%zu: nginx -t of the live file %.1f / %.1f ms; plain `nginx -s reload` "
+	       "of an unchanged config: command %.1f / %.1f ms, old workers gone %.1f / %.1f ms\n", mc->n, m1,
+	       x1, m2, x2, m3, x3);
+	{
+		double all[M_COUNT][2], call[M_COUNT], x;
+		size_t unsettled = 0;
+
+		for (int m = 0; m < M_COUNT; m++) {
+			stats(st[m][1].all, st[m][1].n, &all[m][0], &all[m][1]);
+			stats(st[m][1].call, st[m][1].n, &call[m], &x);
+			unsettled += st[m][0].unsettled + st[m][1].unsettled;
+		}
+		printf("ratio to the floor (rollback, all new, medians): router by command %.2f, router by SIGHUP "
+		       "%.2f, hand-written nginx -s reload %.2f\n", all[M_ROUTER][0] / all[M_RAW_PID][0],
+		       all[M_ROUTER_PID][0] / all[M_RAW_PID][0], all[M_RAW][0] / all[M_RAW_PID][0]);
+		/* Measured apart from the switches: near or above 1 means the check is about all of the call. */
+		printf("nginx -t alone / router's rollback call (medians, measured apart): %.2f by command, "
+		       "%.2f by SIGHUP\n", m1 / call[M_ROUTER], m1 / call[M_ROUTER_PID]);
+		/*
+		 * The router reports a switch done when its call returns, after
+		 * confirming that NGINX serves it: a round whose call returned
+		 * before every request went to the new slot was reported early.
+		 */
+		{
+			size_t early = 0, rounds_all = 0;
+			double cm, cx;
+
+			for (int m = M_ROUTER; m <= M_ROUTER_PID; m++)
+				for (int k = 0; k < 2; k++)
+					for (size_t i = 0; i < st[m][k].n; i++, rounds_all++)
+						if (st[m][k].call[i] < st[m][k].all[i])
+							early++;
+			stats(st[M_ROUTER][1].call, st[M_ROUTER][1].n, &cm, &cx);
+			printf("router_set reported the change done before every request went to the new slot in "
+			       "%zu of %zu rounds\n", early, rounds_all);
+			/* The figures the script reads: the router's rollbacks by command (the default). */
+			printf("result rollback_all_median_ms %.1f rollback_all_max_ms %.1f rollback_done_median_ms "
+			       "%.1f rollback_done_max_ms %.1f early %zu failed %zu unsettled %zu\n",
+			       all[M_ROUTER][0], all[M_ROUTER][1], cm, cx, early, failed, unsettled);
+			return failed == 0 && unsettled == 0 && early == 0 ? 0 : 1;
+		}
+	}
+}
+
+/* The two routers under test: one reloading NGINX by command, one by SIGHUP to its pid file. */
+static int routers_new(struct error **err)
 {
 	static const char *reload_argv[6];
 	struct router_config rc = { 0 };
+
+	reload_argv[0] = "nginx";
+	reload_argv[1] = "-s";
+	reload_argv[2] = "reload";
+	reload_argv[3] = "-c";
+	reload_argv[4] = main_conf;
+	reload_argv[5] = NULL;
+	rc.config_path = conf_path;
+	rc.reload_argv = reload_argv;
+	rc.timeout_ms = 10000;
+	R = router_new(&rc, err);
+	if (R == NULL)
+		return -1;
+	snprintf(pid_path, sizeof(pid_path), "%s/nginx.pid", dir);
+	rc.reload_argv = NULL;
+	rc.pid_file = pid_path;
+	R_pid = router_new(&rc, err);
+	if (R_pid == NULL)
+		return -1;
+	return 0;
+}
+
+static void stats_alloc(struct switch_stats st[M_COUNT][2], long rounds)
+{
+for (int m = 0; m < M_COUNT; m++)
+	for (int d = 0; d < 2; d++) {
+		st[m][d].first = xcalloc((size_t)rounds, sizeof(int64_t));
+		st[m][d].all = xcalloc((size_t)rounds, sizeof(int64_t));
+		st[m][d].call = xcalloc((size_t)rounds, sizeof(int64_t));
+	}
+}
+
+static void stats_free(struct switch_stats st[M_COUNT][2])
+{
+for (int m = 0; m < M_COUNT; m++)
+	for (int d = 0; d < 2; d++) {
+		free(st[m][d].first);
+		free(st[m][d].all);
+		free(st[m][d].call);
+	}
+}
+
+int main(int argc, char **argv)
+{
 	struct error *err = NULL;
 	struct switch_stats st[M_COUNT][2] = { { { 0 } } };
 	struct record **w = NULL;
-	int64_t *check = NULL, *reload_cmd = NULL, *reload_turn = NULL, t_start;
+	struct micro mc = { 0 };
+	int64_t t_start;
 	long rounds, hold, port;
-	size_t total = 0, failed = 0, n_micro = 0;
+	size_t total = 0, failed = 0;
 	int ret = 1;
 
 	if (argc != 9 || parse_long(argv[2], 1, 65535, &port) < 0 || parse_long(argv[3], 1, 1000, &rounds) < 0 ||
@@ -438,34 +594,13 @@ int main(int argc, char **argv)
 	log_setup(LOG_WARN, LOG_LOGFMT);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
-	reload_argv[0] = "nginx";
-	reload_argv[1] = "-s";
-	reload_argv[2] = "reload";
-	reload_argv[3] = "-c";
-	reload_argv[4] = main_conf;
-	reload_argv[5] = NULL;
-	rc.config_path = conf_path;
-	rc.reload_argv = reload_argv;
-	rc.timeout_ms = 10000;
-	R = router_new(&rc, &err);
-	if (R == NULL)
-		goto fail;
-	snprintf(pid_path, sizeof(pid_path), "%s/nginx.pid", dir);
-	rc.reload_argv = NULL;
-	rc.pid_file = pid_path;
-	R_pid = router_new(&rc, &err);
-	if (R_pid == NULL)
+	if (routers_new(&err) < 0)
 		goto fail;
 	events = xcalloc((size_t)rounds * M_COUNT * 2 + 1, sizeof(*events));
-	check = xcalloc((size_t)rounds, sizeof(*check));
-	reload_cmd = xcalloc((size_t)rounds, sizeof(*reload_cmd));
-	reload_turn = xcalloc((size_t)rounds, sizeof(*reload_turn));
-	for (int m = 0; m < M_COUNT; m++)
-		for (int d = 0; d < 2; d++) {
-			st[m][d].first = xcalloc((size_t)rounds, sizeof(int64_t));
-			st[m][d].all = xcalloc((size_t)rounds, sizeof(int64_t));
-			st[m][d].call = xcalloc((size_t)rounds, sizeof(int64_t));
-		}
+	mc.check = xcalloc((size_t)rounds, sizeof(*mc.check));
+	mc.reload_cmd = xcalloc((size_t)rounds, sizeof(*mc.reload_cmd));
+	mc.reload_turn = xcalloc((size_t)rounds, sizeof(*mc.reload_turn));
+	stats_alloc(st, rounds);
 
 	/* Blue takes the traffic before the clients start. */
 	if (do_switch(M_ROUTER, SLOT_BLUE, &err) < 0)
@@ -499,42 +634,8 @@ int main(int argc, char **argv)
 				break;
 			sleep_ms(hold);
 		}
-	/* Under the same load: `nginx -t` of the live file alone, and a plain reload of an unchanged configuration. */
-	if (err == NULL) {
-		char wrapper[700], pidp[700];
-		FILE *f;
-
-		snprintf(wrapper, sizeof(wrapper), "%s/check.conf", dir);
-		snprintf(pidp, sizeof(pidp), "%s/check.pid", dir);
-		f = fopen(wrapper, "w");
-		if (f != NULL) {
-			fprintf(f, "pid %s;\nerror_log stderr;\nevents {}\nhttp {\n\tinclude %s;\n}\n", pidp, conf_path);
-			fclose(f);
-		}
-		for (long r = 0; r < rounds; r++) {
-			char *targv[] = { (char *)"nginx", (char *)"-t", (char *)"-q", (char *)"-e", (char *)"stderr",
-					  (char *)"-c", wrapper, NULL };
-			char *rargv[] = { (char *)"nginx", (char *)"-s", (char *)"reload", (char *)"-c", main_conf, NULL };
-			long master = nginx_master(), old[32];
-			size_t n_old = test_nginx_workers(master, old, 32);
-			int64_t t0 = mono_us();
-
-			if (run(targv) != 0) {
-				error_set(&err, ERR_GENERIC, "bench: nginx -t of the live file failed");
-				break;
-			}
-			check[n_micro] = mono_us() - t0;
-			t0 = mono_us();
-			if (run(rargv) != 0) {
-				error_set(&err, ERR_GENERIC, "bench: nginx -s reload failed");
-				break;
-			}
-			reload_cmd[n_micro] = mono_us() - t0;
-			reload_turn[n_micro] = turnover_us(t0, master, old, n_old);
-			n_micro++;
-			sleep_ms(hold / 2);
-		}
-	}
+	if (err == NULL)
+		measure_nginx_alone(rounds, hold, &mc, &err);
 	stop_clients = 1;
 	for (int c = 0; c < N_CLIENTS; c++)
 		pthread_join(clients[c].thread, NULL);
@@ -553,68 +654,7 @@ int main(int argc, char **argv)
 
 		analyse(e, end, w, &st[e->method][e->to == SLOT_GREEN ? 0 : 1]);
 	}
-	{
-		double secs = (double)(mono_us() - t_start) / 1e6, m1, x1, m2, x2, m3, x3;
-
-		printf("client: %d threads, a new connection per request, %zu requests in %.1f s (%.0f/s, "
-		       "one every %.2f ms), %zu failed in the whole run\n", N_CLIENTS, total, secs, (double)total / secs,
-		       secs * 1000 / (double)total, failed);
-		printf("%ld rounds; median / max in ms from the decision: the call's return, the first answer from the "
-		       "new slot, the send time from which every request was answered by the new slot\n", rounds);
-		for (int m = 0; m < M_COUNT; m++) {
-			char name[80];
-
-			snprintf(name, sizeof(name), "%s: switch", method_name[m]);
-			print_row(name, &st[m][0], 0);
-			snprintf(name, sizeof(name), "%s: rollback", method_name[m]);
-			print_row(name, &st[m][1], m == M_ROUTER || m == M_ROUTER_PID);
-		}
-		stats(check, n_micro, &m1, &x1);
-		stats(reload_cmd, n_micro, &m2, &x2);
-		stats(reload_turn, n_micro, &m3, &x3);
-		printf("under the same load, n=%zu: nginx -t of the live file %.1f / %.1f ms; plain `nginx -s reload` "
-		       "of an unchanged config: command %.1f / %.1f ms, old workers gone %.1f / %.1f ms\n", n_micro, m1,
-		       x1, m2, x2, m3, x3);
-		{
-			double all[M_COUNT][2], call[M_COUNT], x;
-			size_t unsettled = 0;
-
-			for (int m = 0; m < M_COUNT; m++) {
-				stats(st[m][1].all, st[m][1].n, &all[m][0], &all[m][1]);
-				stats(st[m][1].call, st[m][1].n, &call[m], &x);
-				unsettled += st[m][0].unsettled + st[m][1].unsettled;
-			}
-			printf("ratio to the floor (rollback, all new, medians): router by command %.2f, router by SIGHUP "
-			       "%.2f, hand-written nginx -s reload %.2f\n", all[M_ROUTER][0] / all[M_RAW_PID][0],
-			       all[M_ROUTER_PID][0] / all[M_RAW_PID][0], all[M_RAW][0] / all[M_RAW_PID][0]);
-			/* Measured apart from the switches: near or above 1 means the check is about all of the call. */
-			printf("nginx -t alone / router's rollback call (medians, measured apart): %.2f by command, "
-			       "%.2f by SIGHUP\n", m1 / call[M_ROUTER], m1 / call[M_ROUTER_PID]);
-			/*
-			 * The router reports a switch done when its call returns, after
-			 * confirming that NGINX serves it: a round whose call returned
-			 * before every request went to the new slot was reported early.
-			 */
-			{
-				size_t early = 0, rounds_all = 0;
-				double cm, cx;
-
-				for (int m = M_ROUTER; m <= M_ROUTER_PID; m++)
-					for (int k = 0; k < 2; k++)
-						for (size_t i = 0; i < st[m][k].n; i++, rounds_all++)
-							if (st[m][k].call[i] < st[m][k].all[i])
-								early++;
-				stats(st[M_ROUTER][1].call, st[M_ROUTER][1].n, &cm, &cx);
-				printf("router_set reported the change done before every request went to the new slot in "
-				       "%zu of %zu rounds\n", early, rounds_all);
-				/* The figures the script reads: the router's rollbacks by command (the default). */
-				printf("result rollback_all_median_ms %.1f rollback_all_max_ms %.1f rollback_done_median_ms "
-				       "%.1f rollback_done_max_ms %.1f early %zu failed %zu unsettled %zu\n",
-				       all[M_ROUTER][0], all[M_ROUTER][1], cm, cx, early, failed, unsettled);
-				ret = failed == 0 && unsettled == 0 && early == 0 ? 0 : 1;
-			}
-		}
-	}
+	ret = report(st, &mc, rounds, total, failed, t_start);
 	goto out;
 fail:
 	fprintf(stderr, "bench_switch: %s\n", err != NULL ? error_msg(err) : "failed");
@@ -626,15 +666,10 @@ out:
 		free(clients[c].rec);
 	free(w);
 	free(events);
-	free(check);
-	free(reload_cmd);
-	free(reload_turn);
-	for (int m = 0; m < M_COUNT; m++)
-		for (int d = 0; d < 2; d++) {
-			free(st[m][d].first);
-			free(st[m][d].all);
-			free(st[m][d].call);
-		}
+	free(mc.check);
+	free(mc.reload_cmd);
+	free(mc.reload_turn);
+	stats_free(st);
 	curl_global_cleanup();
 	return ret;
 }

@@ -258,6 +258,97 @@ static int find_env(json_t *inspect, const char *want)
 	return 0;
 }
 
+/* The created container as Docker inspects it: every field of the create request. */
+static void check_created(const char *name, const char *id, const char *net, const char *vol)
+{
+	struct docker_waiter w;
+	json_t *host;
+
+	SYNC(w, docker_container_inspect(D, DOCKER_OBSERVE, name, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_string_equal(w.result.container.id, id);
+	assert_string_equal(w.result.container.name, name);
+	assert_string_equal(w.result.container.image, IMAGE);
+	assert_string_equal(w.result.container.status, "created");
+	assert_false(w.result.container.running);
+	assert_string_equal(kv_get(w.result.container.labels, w.result.container.n_labels,
+					     "auriga.io/deployment"), "web");
+	assert_true(find_env(w.result.json, "GREETING=hello"));
+	host = json_object_get(w.result.json, "HostConfig");
+	assert_int_equal(json_integer_value(json_object_get(host, "Memory")), 64 << 20);
+	assert_int_equal(json_integer_value(json_object_get(host, "NanoCpus")), 500000000);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(host, "RestartPolicy"), "Name")),
+			    "on-failure");
+	assert_string_equal(json_string_value(json_object_get(host, "NetworkMode")), net);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(
+				json_object_get(host, "PortBindings"), "8080/tcp"), 0), "HostIp")), "127.0.0.1");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(host, "Mounts"), 0),
+							      "Source")), vol);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(w.result.json, "Config"),
+									       "Healthcheck"), "Retries")), 3);
+	docker_result_release(&w.result);
+}
+
+/* Exec: one run, and its create, start and inspect steps by hand. */
+static void check_exec(const char *id)
+{
+	struct docker_waiter w;
+	const char *argv_ok[] = { "/t", "exit", "3", NULL };
+
+	/* Exec: create, start attached, inspect; the exit code and both streams come back. */
+	SYNC(w, docker_exec_run(D, DOCKER_PROBE, id, argv_ok, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_int_equal(w.result.exit_code, 3);
+	assert_string_equal(w.result.out.data, "out 3\n");
+	assert_string_equal(w.result.err.data, "err 3\n");
+	assert_int_equal(w.result.attempts, 3);
+	docker_result_release(&w.result);
+	{
+		char exec_id[80];
+
+		SYNC(w, docker_exec_create(D, DOCKER_PROBE, id, argv_ok, 0, docker_waiter_done, &w, NULL));
+		assert_int_equal(w.result.status, DOCKER_OK);
+		snprintf(exec_id, sizeof(exec_id), "%s", w.result.id);
+		docker_result_release(&w.result);
+		SYNC_EXPECT(w, docker_exec_start(D, DOCKER_PROBE, exec_id, 1, docker_waiter_done, &w, NULL), DOCKER_OK);
+		for (int i = 0; i < 100; i++) {
+			SYNC(w, docker_exec_inspect(D, DOCKER_PROBE, exec_id, docker_waiter_done, &w, NULL));
+			assert_int_equal(w.result.status, DOCKER_OK);
+			if (!w.result.running)
+				break;
+			docker_result_release(&w.result);
+			usleep(50000);
+		}
+		assert_false(w.result.running);
+		assert_int_equal(w.result.exit_code, 3);
+		docker_result_release(&w.result);
+	}
+}
+
+/* Stop (twice: the second is not modified), wait for 0; start, kill and wait for 137. */
+static void check_stop_and_kill(const char *id)
+{
+	struct docker_waiter w;
+
+	SYNC_EXPECT(w, docker_container_stop(D, DOCKER_ROLLOUT, id, 5, docker_waiter_done, &w, NULL), DOCKER_OK);
+	SYNC_EXPECT(w, docker_container_stop(D, DOCKER_ROLLOUT, id, 5, docker_waiter_done, &w, NULL), DOCKER_NOT_MODIFIED);
+	SYNC(w, docker_container_wait(D, DOCKER_ROLLOUT, id, NULL, 10000, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_int_equal(w.result.exit_code, 0);	/* the sleeper exits 0 on SIGTERM */
+	docker_result_release(&w.result);
+	SYNC(w, docker_container_kill(D, DOCKER_ROLLOUT, id, NULL, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_CONFLICT);	/* not running */
+	docker_result_release(&w.result);
+
+	/* Start again, kill, and wait sees 137. */
+	SYNC_EXPECT(w, docker_container_start(D, DOCKER_ROLLOUT, id, docker_waiter_done, &w, NULL), DOCKER_OK);
+	SYNC_EXPECT(w, docker_container_kill(D, DOCKER_ROLLOUT, id, "KILL", docker_waiter_done, &w, NULL), DOCKER_OK);
+	SYNC(w, docker_container_wait(D, DOCKER_ROLLOUT, id, "not-running", 10000, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	assert_int_equal(w.result.exit_code, 137);
+	docker_result_release(&w.result);
+}
+
 static void container_lifecycle(void **state)
 {
 	struct docker_waiter w;
@@ -270,9 +361,7 @@ static void container_lifecycle(void **state)
 	const char *htest[] = { "CMD", "/t", "exit", "0", NULL };
 	struct docker_healthcheck hc = { htest, 1000, 1000, 0, 3 };
 	const char *f[] = { run_label, "label=auriga.io/deployment=web", NULL };
-	const char *argv_ok[] = { "/t", "exit", "3", NULL };
 	struct docker_create_spec spec = { 0 };
-	json_t *host;
 
 	(void)state;
 	snprintf(vol, sizeof(vol), "%s-vol", prefix);
@@ -310,29 +399,7 @@ static void container_lifecycle(void **state)
 	assert_non_null(strstr(w.result.message, "already in use"));
 	docker_result_release(&w.result);
 
-	SYNC(w, docker_container_inspect(D, DOCKER_OBSERVE, name, docker_waiter_done, &w, NULL));
-	assert_int_equal(w.result.status, DOCKER_OK);
-	assert_string_equal(w.result.container.id, id);
-	assert_string_equal(w.result.container.name, name);
-	assert_string_equal(w.result.container.image, IMAGE);
-	assert_string_equal(w.result.container.status, "created");
-	assert_false(w.result.container.running);
-	assert_string_equal(kv_get(w.result.container.labels, w.result.container.n_labels,
-					     "auriga.io/deployment"), "web");
-	assert_true(find_env(w.result.json, "GREETING=hello"));
-	host = json_object_get(w.result.json, "HostConfig");
-	assert_int_equal(json_integer_value(json_object_get(host, "Memory")), 64 << 20);
-	assert_int_equal(json_integer_value(json_object_get(host, "NanoCpus")), 500000000);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(host, "RestartPolicy"), "Name")),
-			    "on-failure");
-	assert_string_equal(json_string_value(json_object_get(host, "NetworkMode")), net);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(
-				json_object_get(host, "PortBindings"), "8080/tcp"), 0), "HostIp")), "127.0.0.1");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(host, "Mounts"), 0),
-							      "Source")), vol);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(w.result.json, "Config"),
-									       "Healthcheck"), "Retries")), 3);
-	docker_result_release(&w.result);
+	check_created(name, id, net, vol);
 
 	SYNC_EXPECT(w, docker_container_start(D, DOCKER_ROLLOUT, id, docker_waiter_done, &w, NULL), DOCKER_OK);
 	SYNC(w, docker_container_start(D, DOCKER_ROLLOUT, id, docker_waiter_done, &w, NULL));
@@ -349,34 +416,7 @@ static void container_lifecycle(void **state)
 	assert_string_equal(w.result.containers[0].state, "running");
 	docker_result_release(&w.result);
 
-	/* Exec: create, start attached, inspect; the exit code and both streams come back. */
-	SYNC(w, docker_exec_run(D, DOCKER_PROBE, id, argv_ok, docker_waiter_done, &w, NULL));
-	assert_int_equal(w.result.status, DOCKER_OK);
-	assert_int_equal(w.result.exit_code, 3);
-	assert_string_equal(w.result.out.data, "out 3\n");
-	assert_string_equal(w.result.err.data, "err 3\n");
-	assert_int_equal(w.result.attempts, 3);
-	docker_result_release(&w.result);
-	{
-		char exec_id[80];
-
-		SYNC(w, docker_exec_create(D, DOCKER_PROBE, id, argv_ok, 0, docker_waiter_done, &w, NULL));
-		assert_int_equal(w.result.status, DOCKER_OK);
-		snprintf(exec_id, sizeof(exec_id), "%s", w.result.id);
-		docker_result_release(&w.result);
-		SYNC_EXPECT(w, docker_exec_start(D, DOCKER_PROBE, exec_id, 1, docker_waiter_done, &w, NULL), DOCKER_OK);
-		for (int i = 0; i < 100; i++) {
-			SYNC(w, docker_exec_inspect(D, DOCKER_PROBE, exec_id, docker_waiter_done, &w, NULL));
-			assert_int_equal(w.result.status, DOCKER_OK);
-			if (!w.result.running)
-				break;
-			docker_result_release(&w.result);
-			usleep(50000);
-		}
-		assert_false(w.result.running);
-		assert_int_equal(w.result.exit_code, 3);
-		docker_result_release(&w.result);
-	}
+	check_exec(id);
 
 	SYNC(w, docker_container_logs(D, DOCKER_PROBE, id, 10, docker_waiter_done, &w, NULL));
 	assert_int_equal(w.result.status, DOCKER_OK);
@@ -392,23 +432,7 @@ static void container_lifecycle(void **state)
 	assert_non_null(w.result.container.ip_address);
 	docker_result_release(&w.result);
 
-	SYNC_EXPECT(w, docker_container_stop(D, DOCKER_ROLLOUT, id, 5, docker_waiter_done, &w, NULL), DOCKER_OK);
-	SYNC_EXPECT(w, docker_container_stop(D, DOCKER_ROLLOUT, id, 5, docker_waiter_done, &w, NULL), DOCKER_NOT_MODIFIED);
-	SYNC(w, docker_container_wait(D, DOCKER_ROLLOUT, id, NULL, 10000, docker_waiter_done, &w, NULL));
-	assert_int_equal(w.result.status, DOCKER_OK);
-	assert_int_equal(w.result.exit_code, 0);	/* the sleeper exits 0 on SIGTERM */
-	docker_result_release(&w.result);
-	SYNC(w, docker_container_kill(D, DOCKER_ROLLOUT, id, NULL, docker_waiter_done, &w, NULL));
-	assert_int_equal(w.result.status, DOCKER_CONFLICT);	/* not running */
-	docker_result_release(&w.result);
-
-	/* Start again, kill, and wait sees 137. */
-	SYNC_EXPECT(w, docker_container_start(D, DOCKER_ROLLOUT, id, docker_waiter_done, &w, NULL), DOCKER_OK);
-	SYNC_EXPECT(w, docker_container_kill(D, DOCKER_ROLLOUT, id, "KILL", docker_waiter_done, &w, NULL), DOCKER_OK);
-	SYNC(w, docker_container_wait(D, DOCKER_ROLLOUT, id, "not-running", 10000, docker_waiter_done, &w, NULL));
-	assert_int_equal(w.result.status, DOCKER_OK);
-	assert_int_equal(w.result.exit_code, 137);
-	docker_result_release(&w.result);
+	check_stop_and_kill(id);
 
 	SYNC_EXPECT(w, docker_container_remove(D, DOCKER_ROLLOUT, id, 1, 1, docker_waiter_done, &w, NULL), DOCKER_OK);
 	SYNC(w, docker_container_inspect(D, DOCKER_OBSERVE, id, docker_waiter_done, &w, NULL));
