@@ -69,7 +69,18 @@ static void deliver_on_loop(struct loop *l, void *p)
 static void report(struct gitsrc_worker *w, struct gitsrc_report *r)
 {
 	if (w->loop) {
-		struct loop_delivery *d = xmalloc(sizeof(*d));
+		struct loop_delivery *d;
+		int stopping;
+
+		/* A job that ends after the stop (a fetch that hung until then) reaches no loop: it runs no more. */
+		pthread_mutex_lock(&w->mu);
+		stopping = w->stop;
+		pthread_mutex_unlock(&w->mu);
+		if (stopping) {
+			gitsrc_report_free(r);
+			return;
+		}
+		d = xmalloc(sizeof(*d));
 
 		d->fn = w->fn;
 		d->arg = w->arg;

@@ -129,8 +129,9 @@ check "reconcile passes went on in the second half (after the syncs asked the wo
 expect_eq "the fetch was still hung at the end (the remote never answered)" 0 \
 	"$(grep -c '^released' "$T/proxy.log")"
 check "the daemon is still running" kill -0 "$pid"
-kill "$PROXY"
 kill -TERM "$pid"
+sleep 1
+kill "$PROXY"
 wait "$pid"
 expect_eq "SIGTERM stops it with status 0 once the remote goes away" 0 "$?"
 
