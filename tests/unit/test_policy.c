@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "policy.h"
 #include "spec.h"
+#include "testmain.h"
 
 /* A Deployment whose template takes the lines in extra (4-space indented). */
 #define DEP(extra)                                  \
@@ -433,15 +434,9 @@ static void template_rows(void **state)
 	assert_int_equal(failed, 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(policy_rows),
-		cmocka_unit_test(router_defaults_from_policy),
-		cmocka_unit_test(parse_errors),
-		cmocka_unit_test(networks_listed),
-		cmocka_unit_test(template_rows),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(policy_rows),
+	cmocka_unit_test(router_defaults_from_policy),
+	cmocka_unit_test(parse_errors),
+	cmocka_unit_test(networks_listed),
+	cmocka_unit_test(template_rows))
