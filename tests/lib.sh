@@ -52,6 +52,14 @@ expect_match() {
 	fi
 }
 
+# expect_no_match DESC REGEX ACTUAL
+expect_no_match() {
+	! [[ $3 =~ $2 ]] && { ok "$1"; return; }
+	fail "$1"
+	diag "must not match: $2"
+	diag "actual: $3"
+}
+
 # on_exit CMD: runs CMD (a string for eval) when the test ends, last registered first.
 on_exit() { _cleanups+=("$1"); }
 

@@ -65,6 +65,26 @@ spec:
 EOF
 }
 
+# node_yaml NAME [TEMPLATE_LINE]: a Deployment of one demo node (v1) with a progress deadline of
+# 60 s, TEMPLATE_LINE added to its template (as "key: value", without indent), ready once
+# /q/health/ready answers (probed every second, two misses fail it).
+node_yaml() {
+	cat <<EOF
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata: {name: $1}
+spec:
+  replicas: 1
+  progressDeadlineSeconds: 60
+  template:
+    image: auriga-demo-node:v1
+    ports: [{name: http, containerPort: 9003}]${2:+
+    $2}
+  probes:
+    readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}
+EOF
+}
+
 # cluster_yaml NAME: a Cluster named NAME that sets nothing.
 cluster_yaml() {
 	printf 'apiVersion: auriga.io/v1\nkind: Cluster\nmetadata: {name: %s}\nspec: {}\n' "$1"
@@ -84,6 +104,20 @@ run_start() {
 	"$AURIGA_BIN" run --extra-labels "$TEST_LABEL" "$@" >"$RUN_LOG" 2>&1 &
 	RUN_PID=$!
 	on_exit "kill -TERM $RUN_PID 2>/dev/null; wait $RUN_PID 2>/dev/null"
+}
+
+# http_code ARGS...: the HTTP status curl gets for ARGS within 5 s (000 when none).
+http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
+run_is_ready() { [ "$(http_code "$RUN_URL/q/health/ready")" = 200 ]; }
+
+# run_health DESC: checks that the daemon at $RUN_URL becomes ready within 30 s, then that each of
+# its health paths answers 200 ("PATH DESC").
+run_health() {
+	local path
+	check "the daemon becomes ready" wait_for 30 run_is_ready
+	for path in /q/health/live /q/health/ready /q/health/startup /healthz /readyz; do
+		expect_eq "$path $1" 200 "$(http_code "$RUN_URL$path")"
+	done
 }
 
 # run_stop DESC: sends SIGTERM to the daemon and checks its exit status is 0 (a sanitizer report
@@ -120,3 +154,9 @@ metric_is() { [ "$(metric "$1")" = "$2" ]; }
 metric_above() { awk -v v="$(metric "$1")" -v n="$2" 'BEGIN { exit !(v > n) }'; }
 # metric_reaches SERIES N: the series is at least N now.
 metric_reaches() { awk -v v="$(metric "$1")" -v n="$2" 'BEGIN { exit !(v >= n) }'; }
+
+# note_in WORKTREE COMMIT: the auriga note on COMMIT, fetched from WORKTREE's origin first.
+note_in() {
+	git -C "$1" fetch -q origin '+refs/notes/*:refs/notes/*' 2>/dev/null
+	git -C "$1" log -1 --format=%N --notes=auriga "$2"
+}

@@ -8,11 +8,10 @@
 # four of them run through `auriga apply` to a running container that has what it asked for: the
 # refusals came from the policy.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../run-lib.bash"
 
 INST=e2e-policy-$$
 STATE=$TEST_TMP/state
-REMOTE=$TEST_TMP/remote.git
-WORK=$TEST_TMP/work
 LOG=$TEST_TMP/run.log
 DENY=$TEST_TMP/deny-policy.yaml
 ALLOW=$TEST_TMP/allow-policy.yaml
@@ -46,9 +45,8 @@ router:
   reloadCommand: [[nginx, -s, reload], [sh, -c, "id > $TEST_TMP/pwned"]]
 EOF
 
-git init -q --bare -b main "$REMOTE"
-git init -q -b main "$WORK"
-git -C "$WORK" remote add origin "$REMOTE"
+# The specs repository: $REMOTE, and $WORK that pushes to it.
+specs_repo
 
 # write_case ROUTER_LINES TEMPLATE_LINES [IMAGE]: the Cluster (with ROUTER_LINES under spec.router)
 # and one Deployment "esc" whose template takes TEMPLATE_LINES.
@@ -71,14 +69,6 @@ $2
 EOF
 }
 
-# push MESSAGE: commits the work tree and pushes it; prints the commit.
-push() {
-	git -C "$WORK" add -A
-	git -C "$WORK" -c user.name=t -c user.email=t@example.com commit -qm "$1"
-	git -C "$WORK" push -q origin main
-	git -C "$WORK" rev-parse HEAD
-}
-
 # problems COMMIT: what the note on COMMIT says went wrong: its source error and every
 # deployment's last error, as plain text ("" while there is no note).
 problems() {
@@ -96,31 +86,25 @@ for d in (doc.get("deployments") or {}).values():
 names() { problems "$1" | grep -qF -- "$2"; }
 instance_containers() { docker ps -aq --filter "label=auriga.io/managed-by=$INST" | wc -l; }
 
-# The cases: name, router lines, template lines, image, the field and the policy setting the
-# note must name.
+# The cases, one a line: name|router lines|template lines|image|the field and the policy setting the
+# note must name. Last: foreign-network loads (the network's owner is known only on the engine), and
+# the engine refuses it.
 NAMES=() ROUTERS=() TMPLS=() IMAGES=() FIELDS=() SETTINGS=()
-add_case() { NAMES+=("$1"); ROUTERS+=("$2"); TMPLS+=("$3"); IMAGES+=("$4"); FIELDS+=("$5"); SETTINGS+=("$6"); }
-add_case privileged "" "    privileged: true" "" \
-	"spec.template.privileged" "(privileged: false in $DENY)"
-add_case host-mount "" "    volumes: [{name: host, mountPath: /host, hostPath: $HOSTDIR, readOnly: true}]" "" \
-	"spec.template.volumes[0].hostPath" "(not under hostPaths in $DENY)"
-add_case docker-socket "" "    volumes: [{name: sock, mountPath: /var/run/docker.sock, hostPath: /var/run/docker.sock}]" "" \
-	"spec.template.volumes[0].hostPath" "Docker socket, and hostPaths in $DENY does not name it exactly"
-add_case host-network "" "    network: host" "" \
-	"spec.template.network" "(hostNetwork: false in $DENY)"
-add_case container-network "" "    network: \"container:auriga\"" "" \
-	"spec.template.network" "(containerNetwork: false in $DENY)"
-add_case capability "" "    capabilities: {add: [NET_ADMIN]}" "" \
-	"spec.template.capabilities.add[0]" "(not in capabilities in $DENY)"
-add_case image "" "" "auriga:latest" \
-	"spec.template.image" "(no prefix in images in $DENY matches it)"
-add_case reload-command "    reloadCommand: [sh, -c, \"id > $TEST_TMP/pwned\"]" "" "" \
-	"spec.router.reloadCommand" "(not listed in router.reloadCommand in $DENY)"
-add_case config-path "    configPath: $TEST_TMP/cron-auriga" "" "" \
-	"spec.router.configPath" "(not listed in router.configPath in $DENY)"
-# Last: this one loads (the network's owner is known only on the engine), and the engine refuses it.
-add_case foreign-network "" "    network: $FOREIGN" "" \
-	"network '$FOREIGN' is not auriga's" "(not listed in networks in $DENY)"
+while IFS='|' read -r name router tmpl image field setting; do
+	NAMES+=("$name") ROUTERS+=("$router") TMPLS+=("$tmpl") IMAGES+=("$image") FIELDS+=("$field")
+	SETTINGS+=("$setting")
+done <<EOF
+privileged||    privileged: true||spec.template.privileged|(privileged: false in $DENY)
+host-mount||    volumes: [{name: host, mountPath: /host, hostPath: $HOSTDIR, readOnly: true}]||spec.template.volumes[0].hostPath|(not under hostPaths in $DENY)
+docker-socket||    volumes: [{name: sock, mountPath: /var/run/docker.sock, hostPath: /var/run/docker.sock}]||spec.template.volumes[0].hostPath|Docker socket, and hostPaths in $DENY does not name it exactly
+host-network||    network: host||spec.template.network|(hostNetwork: false in $DENY)
+container-network||    network: "container:auriga"||spec.template.network|(containerNetwork: false in $DENY)
+capability||    capabilities: {add: [NET_ADMIN]}||spec.template.capabilities.add[0]|(not in capabilities in $DENY)
+image|||auriga:latest|spec.template.image|(no prefix in images in $DENY matches it)
+reload-command|    reloadCommand: [sh, -c, "id > $TEST_TMP/pwned"]|||spec.router.reloadCommand|(not listed in router.reloadCommand in $DENY)
+config-path|    configPath: $TEST_TMP/cron-auriga|||spec.router.configPath|(not listed in router.configPath in $DENY)
+foreign-network||    network: $FOREIGN||network '$FOREIGN' is not auriga's|(not listed in networks in $DENY)
+EOF
 
 # --- the daemon under the policy that allows none of it -------------------------------------------
 "$AURIGA_BIN" run --repo "file://$REMOTE" --state-dir "$STATE" --instance "$INST" \
@@ -132,7 +116,7 @@ on_exit "kill -TERM $run_pid 2>/dev/null; wait $run_pid 2>/dev/null"
 COMMITS=()
 for i in "${!NAMES[@]}"; do
 	write_case "${ROUTERS[$i]}" "${TMPLS[$i]}" "${IMAGES[$i]}"
-	c=$(push "escalation: ${NAMES[$i]}")
+	c=$(commit "escalation: ${NAMES[$i]}")
 	COMMITS+=("$c")
 	if wait_for 60 names "$c" "${SETTINGS[$i]}"; then
 		ok "${NAMES[$i]}: refused, the note on ${c:0:12} names the policy setting"

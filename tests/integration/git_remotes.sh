@@ -143,17 +143,6 @@ else
 	fail "sshd did not start: $(tail -3 "$S/sshd.log")"
 fi
 
-# expect_no_match DESC REGEX ACTUAL
-expect_no_match() {
-	if [[ $3 =~ $2 ]]; then
-		fail "$1"
-		diag "must not match: $2"
-		diag "actual: $3"
-	else
-		ok "$1"
-	fi
-}
-
 # The daemon's settings for https:// remotes (run --check fetches through them): the token from
 # https-token-file, and credentials never shown, whether from the token or in the URL.
 https_settings() {

@@ -10,7 +10,7 @@ need_images v1
 specs_repo
 
 # write_specs DEPLOYMENT STATUS: the Cluster with STATUS as its status block ("" for none) and one
-# deployment of one demo node.
+# deployment of one demo node (node_yaml).
 write_specs() {
 	rm -f "$WORK"/*.yaml
 	{
@@ -18,19 +18,7 @@ write_specs() {
 		printf '  roleOrder: [slim]\n'
 		[ -n "$2" ] && printf '  status: %s\n' "$2"
 	} >"$WORK/cluster.yaml"
-	cat >"$WORK/$1.yaml" <<EOF
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata: {name: $1}
-spec:
-  replicas: 1
-  progressDeadlineSeconds: 60
-  template:
-    image: auriga-demo-node:v1
-    ports: [{name: http, containerPort: 9003}]
-  probes:
-    readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1}
-EOF
+	node_yaml "$1" >"$WORK/$1.yaml"
 }
 
 # note GITDIR REF COMMIT: the note on COMMIT under refs/notes/REF in GITDIR (fails when none).

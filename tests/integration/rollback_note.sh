@@ -15,10 +15,6 @@ image_of() {
 	docker ps --filter "label=auriga.io/managed-by=$INST" --filter "label=auriga.io/deployment=gaprb" \
 		--format '{{.Image}}'
 }
-note_of() {
-	git -C "$REPO/work" fetch -q origin '+refs/notes/*:refs/notes/*' 2>/dev/null
-	git -C "$REPO/work" log -1 --format=%N --notes=auriga "$1"
-}
 
 cat >"$SPECS/rb.yaml" <<EOF
 apiVersion: auriga.io/v1
@@ -47,7 +43,7 @@ c2=$("$TOP/hack/demo-repo.sh" --commit "$REPO" "gaprb to v2")
 run apply --timeout-total 60 --repo "$REPO/specs.git" --ref main >/dev/null 2>"$TEST_TMP/a2.err"
 expect_eq "v2 applies" 0 "$?"
 expect_eq "v2 runs" "auriga-demo-node:v2" "$(image_of)"
-expect_match "the note on the v2 commit says healthy" "^auriga: Healthy 1/1" "$(note_of "$c2")"
+expect_match "the note on the v2 commit says healthy" "^auriga: Healthy 1/1" "$(note_in "$REPO/work" "$c2")"
 expect_eq "a complete rollout leaves no progress record in the state file (a restart starts no stale deadline)" 0 \
 	"$(grep -c '"progress"' "$STATE/engine-$INST.json")"
 
@@ -56,7 +52,7 @@ rc=$?
 expect_eq "auriga rollback exits 0" 0 "$rc"
 [ "$rc" = 0 ] || { diag "$out"; tail -5 "$TEST_TMP/rb.err" | while read -r l; do diag "$l"; done; }
 expect_eq "v1 runs again" "auriga-demo-node:v1" "$(image_of)"
-note=$(note_of "$c2")
+note=$(note_in "$REPO/work" "$c2")
 [ -n "${KEEP_DIAG:-}" ] && echo "$note" | while read -r l; do diag "$l"; done
 expect_match "the note on the applied commit says the deployment was rolled back" \
 	"gaprb:.*phase: RolledBack|phase: RolledBack" "$(echo "$note" | tr '\n' ' ')"
@@ -66,6 +62,6 @@ expect_match "the note names the revision it returned to (v1's)" \
 status=$("$AURIGA_BIN" status --repo "$REPO/specs.git" --ref main --state-dir "$STATE" 2>&1)
 expect_match "auriga status reads the rollback from the note" "RolledBack" "$status"
 expect_eq "the v1 commit's note is untouched by the rollback" "" \
-	"$(note_of "$c1" | grep -c 'rolled back by hand' | grep -v '^0$')"
+	"$(note_in "$REPO/work" "$c1" | grep -c 'rolled back by hand' | grep -v '^0$')"
 
 done_testing

@@ -22,10 +22,6 @@ privileged_count() {
 	done
 	echo "$n"
 }
-note_of() {
-	git -C "$REPO/work" fetch -q origin '+refs/notes/*:refs/notes/*' 2>/dev/null
-	git -C "$REPO/work" log -1 --format=%N --notes=auriga "$1"
-}
 
 cat >"$SPECS/rb.yaml" <<EOF
 apiVersion: auriga.io/v1
@@ -64,7 +60,7 @@ expect_eq "no container runs v1's image" "" \
 	"$(for id in $(containers); do docker inspect -f '{{.Config.Image}}' "$id"; done | grep -x 'auriga-demo-node:v1')"
 expect_match "the log says the rollback was refused by the policy" "rollback refused by the operator's policy" \
 	"$(cat "$TEST_TMP/a2.err")"
-note=$(note_of "$c2")
+note=$(note_in "$REPO/work" "$c2")
 [ -n "${KEEP_DIAG:-}" ] && echo "$note" | while read -r l; do diag "$l"; done
 expect_match "the note on v2's commit says the deployment failed" "Failed" "$note"
 expect_match "the note names the field and the policy setting that refuse the rollback" \
@@ -72,6 +68,6 @@ expect_match "the note names the field and the policy setting that refuse the ro
 	"$(echo "$note" | tr '\n' ' ')"
 status=$("$AURIGA_BIN" status --repo "$REPO/specs.git" --ref main --state-dir "$STATE" 2>&1)
 expect_match "auriga status reads the refusal from the note" "privileged: false" "$status"
-expect_eq "the v1 commit's note is untouched" "0" "$(note_of "$c1" | grep -c 'cannot roll back')"
+expect_eq "the v1 commit's note is untouched" "0" "$(note_in "$REPO/work" "$c1" | grep -c 'cannot roll back')"
 
 done_testing

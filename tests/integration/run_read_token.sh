@@ -3,6 +3,7 @@
 # stays open, a third connection from one address is refused and logged, a webhook push replayed
 # under a new delivery id is a duplicate, and api-read-token without a token file is refused.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../run-lib.bash"
 
 mkdir -p "$TEST_TMP/specs"
 cp "$TOP/specs/cluster.yaml" "$TEST_TMP/specs/"
@@ -10,8 +11,8 @@ tok=read-token-3e8a61c07f
 hook_secret=webhook-secret-0c9d7e21ab
 echo "$tok" >"$TEST_TMP/token"
 printf '%s' "$hook_secret" >"$TEST_TMP/hook-secret"
-port=$(free_port)
-url=http://127.0.0.1:$port
+listen_port
+port=$RUN_PORT url=$RUN_URL
 
 # Bounded: a daemon that took the setting without a token would run on (status 124).
 AURIGA_API_READ_TOKEN=true AURIGA_LISTEN=127.0.0.1:$port AURIGA_STATE_DIR=$TEST_TMP/state0 \
@@ -23,23 +24,14 @@ expect_match "and the error names the setting" 'api-read-token' "$(cat "$TEST_TM
 
 AURIGA_API_TOKEN_FILE=$TEST_TMP/token AURIGA_API_READ_TOKEN=true AURIGA_API_MAX_CONNECTIONS_PER_CLIENT=2 \
 	AURIGA_GITHUB_WEBHOOK_SECRET_FILE=$TEST_TMP/hook-secret AURIGA_LISTEN=127.0.0.1:$port \
-	AURIGA_STATE_DIR=$TEST_TMP/state AURIGA_INSTANCE=readtok-$$ \
-	"$AURIGA_BIN" run "$TEST_TMP/specs" >"$TEST_TMP/log" 2>&1 &
-pid=$!
-on_exit "kill -TERM $pid"
-
-code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
-ready() { [ "$(code "$url/q/health/ready")" = 200 ]; }
-check "the daemon becomes ready" wait_for 30 ready
-for path in /q/health/live /q/health/ready /q/health/startup /healthz /readyz; do
-	expect_eq "$path answers without the token" 200 "$(code "$url$path")"
-done
+	AURIGA_STATE_DIR=$TEST_TMP/state AURIGA_INSTANCE=readtok-$$ run_start "$TEST_TMP/log" "$TEST_TMP/specs"
+run_health "answers without the token"
 for path in /api/v1/status /api/v1/deployments/slim /metrics; do
-	expect_eq "$path without the token: 401" 401 "$(code "$url$path")"
+	expect_eq "$path without the token: 401" 401 "$(http_code "$url$path")"
 done
-expect_eq "/api/v1/status with a wrong token: 401" 401 "$(code -H "Authorization: Bearer nope" "$url/api/v1/status")"
-expect_eq "/api/v1/status with the token: 200" 200 "$(code -H "Authorization: Bearer $tok" "$url/api/v1/status")"
-expect_eq "/metrics with the token: 200" 200 "$(code -H "Authorization: Bearer $tok" "$url/metrics")"
+expect_eq "/api/v1/status with a wrong token: 401" 401 "$(http_code -H "Authorization: Bearer nope" "$url/api/v1/status")"
+expect_eq "/api/v1/status with the token: 200" 200 "$(http_code -H "Authorization: Bearer $tok" "$url/api/v1/status")"
+expect_eq "/metrics with the token: 200" 200 "$(http_code -H "Authorization: Bearer $tok" "$url/metrics")"
 
 body='{"ref":"refs/heads/main","after":"89abcdef0123456789abcdef0123456789abcdef"}'
 sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$hook_secret" | sed 's/^.*= //')
@@ -50,13 +42,11 @@ expect_match "the same push under a new delivery id is a duplicate" '"duplicate"
 
 # Two connections held open from 127.0.0.1: the third is closed at once.
 exec 3<>"/dev/tcp/127.0.0.1/$port" 4<>"/dev/tcp/127.0.0.1/$port"
-expect_eq "a third connection from the same address is refused" 000 "$(code "$url/healthz")"
+expect_eq "a third connection from the same address is refused" 000 "$(http_code "$url/healthz")"
 exec 3>&- 4>&-
-served() { [ "$(code "$url/healthz")" = 200 ]; }
+served() { [ "$(http_code "$url/healthz")" = 200 ]; }
 check "once they are closed it is served again" wait_for 10 served
 expect_match "the refusal is logged" 'connection refused' "$(cat "$TEST_TMP/log")"
-kill -TERM "$pid"
-wait "$pid"
-expect_eq "SIGTERM stops it with status 0" 0 "$?"
+run_stop "SIGTERM stops it with status 0"
 
 done_testing

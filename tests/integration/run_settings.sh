@@ -10,17 +10,6 @@ A=$AURIGA_BIN
 T=$TEST_TMP
 INST=it-settings-$$
 
-# expect_no_match DESC REGEX ACTUAL
-expect_no_match() {
-	if [[ $3 =~ $2 ]]; then
-		fail "$1"
-		diag "must not match: $2"
-		diag "actual: $3"
-	else
-		ok "$1"
-	fi
-}
-
 # 1. The settings file's errors, as the command line prints them (exit 2, nothing started).
 conf=$T/auriga.yml
 conf_error() { # DESC TEXT EXPECTED-AFTER-FILE

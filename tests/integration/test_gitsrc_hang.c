@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "source/gitsrc.h"
+#include "testmain.h"
 #include "testsh.h"
 #include "util.h"
 
@@ -186,11 +187,5 @@ static void readers_go_on_while_a_fetch_hangs(void **state)
 	test_sh(NULL, 0, "rm -rf %s", dir);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(readers_go_on_while_a_fetch_hangs),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(readers_go_on_while_a_fetch_hangs))

@@ -94,21 +94,8 @@ expect_eq "two volumes for the deployment, no more" 2 \
 # --- names without ambiguity, foreign volumes, the earlier naming ---------------------------------
 # one NAME VOLUME [PER_REPLICA]: a one-replica deployment mounting VOLUME at /data.
 one() {
-	cat <<EOF
----
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata: {name: $1}
-spec:
-  replicas: 1
-  progressDeadlineSeconds: 60
-  template:
-    image: auriga-demo-node:v1
-    ports: [{name: http, containerPort: 9003}]
-    volumes: [{name: $2, mountPath: /data, perReplica: ${3:-false}}]
-  probes:
-    readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}
-EOF
+	echo ---
+	node_yaml "$1" "volumes: [{name: $2, mountPath: /data, perReplica: ${3:-false}}]"
 }
 # mounts_of DEPLOYMENT: the mounts of its running container.
 mounts_of() {

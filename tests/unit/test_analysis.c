@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "testmain.h"
 #include "traffic/analysis.h"
 #include "util.h"
 
@@ -333,19 +334,13 @@ static void scrape_bad_input(void **state)
 	analysis_selector_free(s);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(compare_and_measure),
-		cmocka_unit_test(decision_table),
-		cmocka_unit_test(decision_table_separate_limits),
-		cmocka_unit_test(combine_table),
-		cmocka_unit_test(prometheus_url),
-		cmocka_unit_test(query_placeholders),
-		cmocka_unit_test(prometheus_answers),
-		cmocka_unit_test(scrape_selectors),
-		cmocka_unit_test(scrape_bad_input),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(compare_and_measure),
+	cmocka_unit_test(decision_table),
+	cmocka_unit_test(decision_table_separate_limits),
+	cmocka_unit_test(combine_table),
+	cmocka_unit_test(prometheus_url),
+	cmocka_unit_test(query_placeholders),
+	cmocka_unit_test(prometheus_answers),
+	cmocka_unit_test(scrape_selectors),
+	cmocka_unit_test(scrape_bad_input))

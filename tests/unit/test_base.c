@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "error.h"
 #include "strmap.h"
+#include "testmain.h"
 #include "util.h"
 
 static void buf_starts_empty_and_terminated(void **state)
@@ -222,21 +223,15 @@ static void strmap_put_get_del(void **state)
 	strmap_clear(&m);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(buf_starts_empty_and_terminated),
-		cmocka_unit_test(buf_respects_max),
-		cmocka_unit_test(buf_printf_grows),
-		cmocka_unit_test(buf_printf_past_max_fails),
-		cmocka_unit_test(buf_detach_of_empty_is_freeable),
-		cmocka_unit_test(error_first_wins_and_wraps),
-		cmocka_unit_test(parse_long_table),
-		cmocka_unit_test(parse_u64_rejects_signs),
-		cmocka_unit_test(suffix_prefix),
-		cmocka_unit_test(xgrow_keeps_contents),
-		cmocka_unit_test(strmap_put_get_del),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(buf_starts_empty_and_terminated),
+	cmocka_unit_test(buf_respects_max),
+	cmocka_unit_test(buf_printf_grows),
+	cmocka_unit_test(buf_printf_past_max_fails),
+	cmocka_unit_test(buf_detach_of_empty_is_freeable),
+	cmocka_unit_test(error_first_wins_and_wraps),
+	cmocka_unit_test(parse_long_table),
+	cmocka_unit_test(parse_u64_rejects_signs),
+	cmocka_unit_test(suffix_prefix),
+	cmocka_unit_test(xgrow_keeps_contents),
+	cmocka_unit_test(strmap_put_get_del))

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "runtime/breaker.h"
+#include "testmain.h"
 
 /* One step: at time t, either ask (allow expected) or record an outcome; then the state expected. */
 enum op { ASK, OK, FAIL };
@@ -134,16 +135,10 @@ static void counts_and_names(void **state)
 	assert_int_equal(b.opens, 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(opens_at_twenty_requests_half_failed),
-		cmocka_unit_test(stays_closed_below_the_ratio),
-		cmocka_unit_test(old_failures_leave_the_window),
-		cmocka_unit_test(half_open_closes_after_two_successes),
-		cmocka_unit_test(half_open_failure_opens_again),
-		cmocka_unit_test(counts_and_names),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(opens_at_twenty_requests_half_failed),
+	cmocka_unit_test(stays_closed_below_the_ratio),
+	cmocka_unit_test(old_failures_leave_the_window),
+	cmocka_unit_test(half_open_closes_after_two_successes),
+	cmocka_unit_test(half_open_failure_opens_again),
+	cmocka_unit_test(counts_and_names))

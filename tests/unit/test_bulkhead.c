@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "runtime/bulkhead.h"
+#include "testmain.h"
 
 static void limit_then_queue_then_reject(void **state)
 {
@@ -90,14 +91,8 @@ static void removed_waiters_do_not_get_slots(void **state)
 	assert_ptr_equal(bulkhead_release(&b), &w[3]);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(limit_then_queue_then_reject),
-		cmocka_unit_test(reject_mode_never_queues),
-		cmocka_unit_test(compartments_are_independent),
-		cmocka_unit_test(removed_waiters_do_not_get_slots),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(limit_then_queue_then_reject),
+	cmocka_unit_test(reject_mode_never_queues),
+	cmocka_unit_test(compartments_are_independent),
+	cmocka_unit_test(removed_waiters_do_not_get_slots))

@@ -7,6 +7,7 @@
 
 #include "runtime/config.h"
 #include "runtime/log.h"
+#include "testmain.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -620,24 +621,18 @@ static void test_repo_credentials_hidden(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_types_and_bounds),
-		cmocka_unit_test(test_env_errors),
-		cmocka_unit_test(test_file_errors),
-		cmocka_unit_test(test_empty_and_null_values),
-		cmocka_unit_test(test_reload),
-		cmocka_unit_test(test_dump_masks_secrets),
-		cmocka_unit_test(test_table_usage_and_man_page),
-		cmocka_unit_test(test_duration_parse),
-		cmocka_unit_test(test_log_setup),
-		cmocka_unit_test(test_positional_and_extra),
-		cmocka_unit_test(test_https_token_file),
-		cmocka_unit_test(test_repo_credentials_hidden),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(test_defaults),
+	cmocka_unit_test(test_precedence),
+	cmocka_unit_test(test_types_and_bounds),
+	cmocka_unit_test(test_env_errors),
+	cmocka_unit_test(test_file_errors),
+	cmocka_unit_test(test_empty_and_null_values),
+	cmocka_unit_test(test_reload),
+	cmocka_unit_test(test_dump_masks_secrets),
+	cmocka_unit_test(test_table_usage_and_man_page),
+	cmocka_unit_test(test_duration_parse),
+	cmocka_unit_test(test_log_setup),
+	cmocka_unit_test(test_positional_and_extra),
+	cmocka_unit_test(test_https_token_file),
+	cmocka_unit_test(test_repo_credentials_hidden))

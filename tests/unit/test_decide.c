@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engine/decide.h"
+#include "testmain.h"
 #include "util.h"
 
 #define MAXC 12
@@ -767,21 +768,15 @@ static void resume_table(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(prune_table),
-		cmocka_unit_test(restart_table),
-		cmocka_unit_test(deadline_table),
-		cmocka_unit_test(container_table),
-		cmocka_unit_test(gate_table),
-		cmocka_unit_test(later_table),
-		cmocka_unit_test(turn_table),
-		cmocka_unit_test(rollback_table),
-		cmocka_unit_test(cascade_table),
-		cmocka_unit_test(progress_table),
-		cmocka_unit_test(resume_table),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(prune_table),
+	cmocka_unit_test(restart_table),
+	cmocka_unit_test(deadline_table),
+	cmocka_unit_test(container_table),
+	cmocka_unit_test(gate_table),
+	cmocka_unit_test(later_table),
+	cmocka_unit_test(turn_table),
+	cmocka_unit_test(rollback_table),
+	cmocka_unit_test(cascade_table),
+	cmocka_unit_test(progress_table),
+	cmocka_unit_test(resume_table))

@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "engine/decide.h"
+#include "testmain.h"
 #include "util.h"
 
 #define MAXC 12
@@ -324,16 +325,10 @@ static void step_table(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(complete_table),
-		cmocka_unit_test(status_table),
-		cmocka_unit_test(fleet_table),
-		cmocka_unit_test(summary_table),
-		cmocka_unit_test(outcome_table),
-		cmocka_unit_test(step_table),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(complete_table),
+	cmocka_unit_test(status_table),
+	cmocka_unit_test(fleet_table),
+	cmocka_unit_test(summary_table),
+	cmocka_unit_test(outcome_table),
+	cmocka_unit_test(step_table))

@@ -9,6 +9,7 @@
 
 #include "docker/docker.h"
 #include "docker/docker_internal.h"
+#include "testmain.h"
 
 static size_t frame(char *dst, int stream, const char *payload)
 {
@@ -254,19 +255,13 @@ static void api_versions_compare_numerically(void **state)
 	assert_false(docker_status_ok(DOCKER_NOT_FOUND));
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(demux_any_chunking),
-		cmocka_unit_test(demux_cut_short_and_bounds),
-		cmocka_unit_test(demux_raw_tty_stream),
-		cmocka_unit_test(parses_a_die_event),
-		cmocka_unit_test(rejects_malformed_events),
-		cmocka_unit_test(filters_become_docker_json),
-		cmocka_unit_test(create_body_has_every_field),
-		cmocka_unit_test(create_body_rejects_bad_specs),
-		cmocka_unit_test(api_versions_compare_numerically),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(demux_any_chunking),
+	cmocka_unit_test(demux_cut_short_and_bounds),
+	cmocka_unit_test(demux_raw_tty_stream),
+	cmocka_unit_test(parses_a_die_event),
+	cmocka_unit_test(rejects_malformed_events),
+	cmocka_unit_test(filters_become_docker_json),
+	cmocka_unit_test(create_body_has_every_field),
+	cmocka_unit_test(create_body_rejects_bad_specs),
+	cmocka_unit_test(api_versions_compare_numerically))

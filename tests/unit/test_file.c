@@ -17,6 +17,7 @@
 #include "error.h"
 #include "runtime/file.h"
 #include "testfs.h"
+#include "testmain.h"
 
 
 static void reads_whole_file_within_bound(void **state)
@@ -155,15 +156,9 @@ static void trim_end_drops_only_what_it_is_told(void **state)
 	buf_release(&b);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		TEST_IN_DIR(reads_whole_file_within_bound),
-		TEST_IN_DIR(refuses_missing_links_and_non_files),
-		TEST_IN_DIR(read_at_names_the_relative_path),
-		TEST_IN_DIR(replace_is_whole_and_leaves_nothing_behind),
-		cmocka_unit_test(trim_end_drops_only_what_it_is_told),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	TEST_IN_DIR(reads_whole_file_within_bound),
+	TEST_IN_DIR(refuses_missing_links_and_non_files),
+	TEST_IN_DIR(read_at_names_the_relative_path),
+	TEST_IN_DIR(replace_is_whole_and_leaves_nothing_behind),
+	cmocka_unit_test(trim_end_drops_only_what_it_is_told))

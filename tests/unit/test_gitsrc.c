@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "source/gitsrc.h"
+#include "testmain.h"
 #include "util.h"
 
 /* Two ed25519 public key blobs (the base64 of known_hosts), different keys. */
@@ -150,14 +151,8 @@ static void backoff(void **state)
 		assert_int_equal(gitsrc_backoff_ms(cases[i].n, 1000, 300000), cases[i].want);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(known_hosts_plain),
-		cmocka_unit_test(known_hosts_hashed_and_revoked),
-		cmocka_unit_test(ssh_urls),
-		cmocka_unit_test(backoff),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(known_hosts_plain),
+	cmocka_unit_test(known_hosts_hashed_and_revoked),
+	cmocka_unit_test(ssh_urls),
+	cmocka_unit_test(backoff))

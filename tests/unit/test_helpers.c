@@ -17,6 +17,7 @@
 #include "runtime/breaker.h"
 #include "status/status.h"
 #include "strv.h"
+#include "testmain.h"
 #include "traffic/analysis.h"
 #include "util.h"
 
@@ -250,18 +251,12 @@ static void timespec_carries(void **state)
 	assert_int_equal(ts.tv_sec, 3611);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(xasprintf_has_no_size_limit),
-		cmocka_unit_test(str_set_replaces_keeps_and_clears),
-		cmocka_unit_test(name_tables),
-		cmocka_unit_test(enum_names),
-		cmocka_unit_test(kv_put_get_copy_sort),
-		cmocka_unit_test(strv_copy_len_free),
-		cmocka_unit_test(dlist_unlink_head_middle_tail),
-		cmocka_unit_test(timespec_carries),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(xasprintf_has_no_size_limit),
+	cmocka_unit_test(str_set_replaces_keeps_and_clears),
+	cmocka_unit_test(name_tables),
+	cmocka_unit_test(enum_names),
+	cmocka_unit_test(kv_put_get_copy_sort),
+	cmocka_unit_test(strv_copy_len_free),
+	cmocka_unit_test(dlist_unlink_head_middle_tail),
+	cmocka_unit_test(timespec_carries))

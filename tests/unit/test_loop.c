@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "runtime/loop.h"
+#include "testmain.h"
 
 struct trace {
 	char order[64];
@@ -173,14 +174,8 @@ static void posts_from_another_thread_wake_the_loop(void **state)
 	loop_free(p.l);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(timers_run_in_due_order),
-		cmocka_unit_test(deferred_calls_run_next_iteration),
-		cmocka_unit_test(fd_watch_reports_readiness),
-		cmocka_unit_test(posts_from_another_thread_wake_the_loop),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(timers_run_in_due_order),
+	cmocka_unit_test(deferred_calls_run_next_iteration),
+	cmocka_unit_test(fd_watch_reports_readiness),
+	cmocka_unit_test(posts_from_another_thread_wake_the_loop))

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "status/metrics.h"
+#include "testmain.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -386,14 +387,8 @@ static void test_rollouts_from_status(void **state)
 	auriga_metrics_release(&m);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_families),
-		cmocka_unit_test(test_state_set_and_forget),
-		cmocka_unit_test(test_feeding),
-		cmocka_unit_test(test_rollouts_from_status),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(test_families),
+	cmocka_unit_test(test_state_set_and_forget),
+	cmocka_unit_test(test_feeding),
+	cmocka_unit_test(test_rollouts_from_status))

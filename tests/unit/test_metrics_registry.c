@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "runtime/metrics_registry.h"
+#include "testmain.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -209,16 +210,10 @@ static void test_number_text(void **state)
 	metrics_free(r);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_counter_gauge_text),
-		cmocka_unit_test(test_histogram_text),
-		cmocka_unit_test(test_series_bound),
-		cmocka_unit_test(test_threads),
-		cmocka_unit_test(test_render_follows_changes),
-		cmocka_unit_test(test_number_text),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(test_counter_gauge_text),
+	cmocka_unit_test(test_histogram_text),
+	cmocka_unit_test(test_series_bound),
+	cmocka_unit_test(test_threads),
+	cmocka_unit_test(test_render_follows_changes),
+	cmocka_unit_test(test_number_text))

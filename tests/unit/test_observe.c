@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model/observe.h"
+#include "testmain.h"
 
 #define REV_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
@@ -172,16 +173,10 @@ static void revision_prefixes(void **state)
 	assert_false(obs_revision_eq("", ""));
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(revision_prefixes),
-		cmocka_unit_test(groups_by_deployment_and_ordinal),
-		cmocka_unit_test(malformed_labels_are_kept_apart),
-		cmocka_unit_test(another_instance_sees_only_its_own),
-		cmocka_unit_test(bad_bodies_are_protocol_errors),
-		cmocka_unit_test(filter_names_the_instance),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(revision_prefixes),
+	cmocka_unit_test(groups_by_deployment_and_ordinal),
+	cmocka_unit_test(malformed_labels_are_kept_apart),
+	cmocka_unit_test(another_instance_sees_only_its_own),
+	cmocka_unit_test(bad_bodies_are_protocol_errors),
+	cmocka_unit_test(filter_names_the_instance))

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/plan.h"
+#include "testmain.h"
 #include "util.h"
 
 #define REV_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -303,14 +304,8 @@ static void template_diff_lists_changed_fields(void **state)
 	desired_tmpl_release(&tb);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(plan_table),
-		cmocka_unit_test(replace_reasons_and_diff),
-		cmocka_unit_test(no_changes_text),
-		cmocka_unit_test(template_diff_lists_changed_fields),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(plan_table),
+	cmocka_unit_test(replace_reasons_and_diff),
+	cmocka_unit_test(no_changes_text),
+	cmocka_unit_test(template_diff_lists_changed_fields))

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "policy.h"
 #include "spec.h"
+#include "testmain.h"
 
 /* A Deployment whose template takes the lines in extra (4-space indented). */
 #define DEP(extra)                                  \
@@ -67,6 +68,25 @@ static char *check(const char *policy_yaml, const char *spec_yaml)
 	spec_policy_release(&pol);
 	return out;
 }
+
+/* Runs one_row on each of the n rows (each size bytes apart) and fails the test when any did: one_row
+ * prints what a row wanted and got and returns how many checks of it failed (0 when it passed). */
+static void each_row(const void *rows, size_t n, size_t size, size_t (*one_row)(const void *row))
+{
+	size_t i, failed = 0;
+
+	for (i = 0; i < n; i++)
+		failed += one_row((const char *)rows + i * size);
+	assert_int_equal(failed, 0);
+}
+
+/* A test that runs one_row on each of the rows. */
+#define ROWS_TEST(name, rows, one_row)                                                                         \
+	static void name(void **state)                                                                         \
+	{                                                                                                      \
+		(void)state;                                                                                   \
+		each_row(rows, sizeof(rows) / sizeof((rows)[0]), sizeof((rows)[0]), one_row);                  \
+	}
 
 struct row {
 	const char *what;
@@ -205,23 +225,34 @@ static const struct row rows[] = {
 	  "false in the built-in policy)" },
 };
 
-static void policy_rows(void **state)
+static size_t policy_row(const void *p)
 {
-	size_t i, failed = 0;
+	const struct row *r = p;
+	char *got = check(r->policy, r->spec);
+	char want[2048];
+	size_t failed = 0;
 
-	(void)state;
-	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		char *got = check(rows[i].policy, rows[i].spec);
-		char want[2048];
-
-		snprintf(want, sizeof(want), "%s%s", rows[i].expect ? rows[i].expect : "", rows[i].expect ? "\n" : "");
-		if (strcmp(got, want) != 0) {
-			print_error("row '%s':\n  want: %s\n  got:  %s\n", rows[i].what, want, got);
-			failed++;
-		}
-		free(got);
+	snprintf(want, sizeof(want), "%s%s", r->expect ? r->expect : "", r->expect ? "\n" : "");
+	if (strcmp(got, want) != 0) {
+		print_error("row '%s':\n  want: %s\n  got:  %s\n", r->what, want, got);
+		failed++;
 	}
-	assert_int_equal(failed, 0);
+	free(got);
+	return failed;
+}
+
+ROWS_TEST(policy_rows, rows, policy_row)
+
+/* Parses policy_text into pol, loads spec against it into set (both must be valid); the set's Cluster. */
+static const struct spec_cluster *load_under(struct spec_policy *pol, const char *policy_text, const char *spec,
+					     struct spec_set *set, struct spec_diags *d)
+{
+	assert_int_equal(spec_policy_parse(pol, "p.yaml", policy_text, strlen(policy_text), d), 0);
+	spec_set_init(set, NULL, NULL);
+	set->policy = pol;
+	spec_set_load_buffer(set, "w.yaml", spec, strlen(spec), d);
+	assert_int_equal(spec_set_finish(set, d), 0);
+	return spec_set_cluster(set);
 }
 
 /* What the Cluster leaves out of the router comes from the policy's first listed value. */
@@ -239,12 +270,7 @@ static void router_defaults_from_policy(void **state)
 	(void)state;
 	spec_policy_init(&pol);
 	spec_diags_init(&d);
-	assert_int_equal(spec_policy_parse(&pol, "p.yaml", pol_text, strlen(pol_text), &d), 0);
-	spec_set_init(&set, NULL, NULL);
-	set.policy = &pol;
-	spec_set_load_buffer(&set, "w.yaml", spec, strlen(spec), &d);
-	assert_int_equal(spec_set_finish(&set, &d), 0);
-	c = spec_set_cluster(&set);
+	c = load_under(&pol, pol_text, spec, &set, &d);
 	assert_string_equal(c->router.config_path, "/srv/nginx/auriga.conf");
 	assert_int_equal(c->router.n_reload_command, 3);
 	assert_string_equal(c->router.reload_command[0], "/usr/sbin/nginx");
@@ -252,12 +278,7 @@ static void router_defaults_from_policy(void **state)
 	assert_int_equal(c->allow_privileged, 0);
 	spec_set_release(&set);
 
-	assert_int_equal(spec_policy_parse(&pol, "p.yaml", pol_container, strlen(pol_container), &d), 0);
-	spec_set_init(&set, NULL, NULL);
-	set.policy = &pol;
-	spec_set_load_buffer(&set, "w.yaml", spec, strlen(spec), &d);
-	assert_int_equal(spec_set_finish(&set, &d), 0);
-	c = spec_set_cluster(&set);
+	c = load_under(&pol, pol_container, spec, &set, &d);
 	assert_string_equal(c->router.container, "edge-nginx");
 	assert_int_equal(c->router.n_reload_command, 0);
 	assert_string_equal(c->router.config_path, "/etc/nginx/conf.d/auriga.conf");
@@ -302,36 +323,35 @@ static const struct prow parse_rows[] = {
 	{ "a: [\n", "p.yaml:2:1: yaml: did not find expected node content while parsing a flow node at line 2\n" },
 };
 
-static void parse_errors(void **state)
+static size_t parse_row(const void *p)
 {
-	size_t i, failed = 0;
+	const struct prow *r = p;
+	struct spec_policy pol;
+	struct spec_diags d;
+	size_t failed = 0;
+	char *got;
 
-	(void)state;
-	for (i = 0; i < sizeof(parse_rows) / sizeof(parse_rows[0]); i++) {
-		struct spec_policy pol;
-		struct spec_diags d;
-		char *got;
-
-		spec_policy_init(&pol);
-		spec_diags_init(&d);
-		spec_policy_parse(&pol, "p.yaml", parse_rows[i].text, strlen(parse_rows[i].text), &d);
-		spec_diags_sort(&d);
-		got = diags_text(&d);
-		if (strcmp(got, parse_rows[i].expect) != 0) {
-			print_error("policy '%s':\n  want: %s\n  got:  %s\n", parse_rows[i].text, parse_rows[i].expect, got);
-			failed++;
-		}
-		/* A policy with an error is the built-in one, never half of the file. */
-		if (d.n > 0 && (pol.privileged || pol.n_host_paths || pol.max_replicas != -1)) {
-			print_error("policy '%s': not reset after an error\n", parse_rows[i].text);
-			failed++;
-		}
-		free(got);
-		spec_diags_release(&d);
-		spec_policy_release(&pol);
+	spec_policy_init(&pol);
+	spec_diags_init(&d);
+	spec_policy_parse(&pol, "p.yaml", r->text, strlen(r->text), &d);
+	spec_diags_sort(&d);
+	got = diags_text(&d);
+	if (strcmp(got, r->expect) != 0) {
+		print_error("policy '%s':\n  want: %s\n  got:  %s\n", r->text, r->expect, got);
+		failed++;
 	}
-	assert_int_equal(failed, 0);
+	/* A policy with an error is the built-in one, never half of the file. */
+	if (d.n > 0 && (pol.privileged || pol.n_host_paths || pol.max_replicas != -1)) {
+		print_error("policy '%s': not reset after an error\n", r->text);
+		failed++;
+	}
+	free(got);
+	spec_diags_release(&d);
+	spec_policy_release(&pol);
+	return failed;
 }
+
+ROWS_TEST(parse_errors, parse_rows, parse_row)
 
 static void networks_listed(void **state)
 {
@@ -403,45 +423,35 @@ static const struct trow trows[] = {
 	  "policy (maxMemory: 67108864 bytes in /etc/auriga/policy.yaml)" },
 };
 
-static void template_rows(void **state)
+static size_t template_row(const void *p)
 {
-	size_t i, failed = 0;
+	const struct trow *r = p;
+	struct spec_policy pol;
+	struct spec_diags d;
+	size_t failed;
+	char msg[900];
+	size_t n;
 
-	(void)state;
-	for (i = 0; i < sizeof(trows) / sizeof(trows[0]); i++) {
-		const struct trow *r = &trows[i];
-		struct spec_policy pol;
-		struct spec_diags d;
-		char msg[900];
-		size_t n;
-
-		spec_policy_init(&pol);
-		spec_diags_init(&d);
-		if (r->policy)
-			assert_int_equal(spec_policy_parse(&pol, "/etc/auriga/policy.yaml", r->policy, strlen(r->policy),
-							   &d), 0);
-		memset(msg, 'x', sizeof(msg));
-		n = spec_policy_check_template(r->policy ? &pol : NULL, r->allow_privileged, r->allow_host_bind_mounts,
-					       &r->t, "0123456789abcdef", msg, sizeof(msg));
-		if (n != r->refused || strcmp(msg, r->msg) != 0) {
-			print_error("%s:\n  want %zu: %s\n  got  %zu: %s\n", r->name, r->refused, r->msg, n, msg);
-			failed++;
-		}
-		spec_diags_release(&d);
-		spec_policy_release(&pol);
-	}
-	assert_int_equal(failed, 0);
+	spec_policy_init(&pol);
+	spec_diags_init(&d);
+	if (r->policy)
+		assert_int_equal(spec_policy_parse(&pol, "/etc/auriga/policy.yaml", r->policy, strlen(r->policy), &d), 0);
+	memset(msg, 'x', sizeof(msg));
+	n = spec_policy_check_template(r->policy ? &pol : NULL, r->allow_privileged, r->allow_host_bind_mounts, &r->t,
+				       "0123456789abcdef", msg, sizeof(msg));
+	failed = n != r->refused || strcmp(msg, r->msg) != 0;
+	if (failed)
+		print_error("%s:\n  want %zu: %s\n  got  %zu: %s\n", r->name, r->refused, r->msg, n, msg);
+	spec_diags_release(&d);
+	spec_policy_release(&pol);
+	return failed;
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(policy_rows),
-		cmocka_unit_test(router_defaults_from_policy),
-		cmocka_unit_test(parse_errors),
-		cmocka_unit_test(networks_listed),
-		cmocka_unit_test(template_rows),
-	};
+ROWS_TEST(template_rows, trows, template_row)
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(policy_rows),
+	cmocka_unit_test(router_defaults_from_policy),
+	cmocka_unit_test(parse_errors),
+	cmocka_unit_test(networks_listed),
+	cmocka_unit_test(template_rows))

@@ -10,6 +10,7 @@
 
 #include "probe/probe.h"
 #include "spec.h"
+#include "testmain.h"
 
 /* Combined flags, compared after every row. */
 #define F_STARTED 1u
@@ -410,14 +411,8 @@ static void names(void **state)
 	assert_string_equal(probe_result_name(PROBE_TIMEOUT), "timeout");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(fsm_table),
-		cmocka_unit_test(fsm_counts_and_messages),
-		cmocka_unit_test(params_from_spec),
-		cmocka_unit_test(names),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(fsm_table),
+	cmocka_unit_test(fsm_counts_and_messages),
+	cmocka_unit_test(params_from_spec),
+	cmocka_unit_test(names))

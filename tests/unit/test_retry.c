@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "runtime/retry.h"
+#include "testmain.h"
 
 static void default_schedule_is_the_guides(void **state)
 {
@@ -69,14 +70,8 @@ static void random_values_spread(void **state)
 	assert_false(a == b && b == c);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(default_schedule_is_the_guides),
-		cmocka_unit_test(attempts_are_limited),
-		cmocka_unit_test(jitter_stays_in_bounds),
-		cmocka_unit_test(random_values_spread),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(default_schedule_is_the_guides),
+	cmocka_unit_test(attempts_are_limited),
+	cmocka_unit_test(jitter_stays_in_bounds),
+	cmocka_unit_test(random_values_spread))

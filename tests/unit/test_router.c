@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "error.h"
 #include "spec.h"
+#include "testmain.h"
 #include "traffic/router.h"
 #include "traffic/router_internal.h"
 
@@ -251,19 +252,13 @@ static void config_from_spec(void **state)
 	error_free(err);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(two_slots_weighted),
-		cmocka_unit_test(zero_weight_left_out),
-		cmocka_unit_test(backups_after_primaries),
-		cmocka_unit_test(no_live_server_placeholder),
-		cmocka_unit_test(empty_set),
-		cmocka_unit_test(bad_input_refused),
-		cmocka_unit_test(duplicates_refused),
-		cmocka_unit_test(config_needs_one_reload_way),
-		cmocka_unit_test(config_from_spec),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(two_slots_weighted),
+	cmocka_unit_test(zero_weight_left_out),
+	cmocka_unit_test(backups_after_primaries),
+	cmocka_unit_test(no_live_server_placeholder),
+	cmocka_unit_test(empty_set),
+	cmocka_unit_test(bad_input_refused),
+	cmocka_unit_test(duplicates_refused),
+	cmocka_unit_test(config_needs_one_reload_way),
+	cmocka_unit_test(config_from_spec))

@@ -16,6 +16,7 @@
 #include "source/specdir.h"
 #include "spec.h"
 #include "testfs.h"
+#include "testmain.h"
 
 #define DEP(name, extra)                            \
 	"apiVersion: auriga.io/v1\n"               \
@@ -815,29 +816,23 @@ static void crds_load_from_a_directory(void **state)
 	spec_schemas_release(&s);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(deployment_defaults),
-		cmocka_unit_test(intpct_rounding),
-		cmocka_unit_test(validator_budget_is_bft),
-		cmocka_unit_test(strategies_decode),
-		cmocka_unit_test(cluster_defaults_and_default_cluster),
-		cmocka_unit_test(phases),
-		cmocka_unit_test(host_port_span),
-		cmocka_unit_test(rules),
-		cmocka_unit_test(schema_rules),
-		cmocka_unit_test(all_errors_are_collected),
-		cmocka_unit_test(revision_is_canonical),
-		cmocka_unit_test(canonical_json_is_sorted_and_compact),
-		cmocka_unit_test(json_of_the_model),
-		cmocka_unit_test(units),
-		cmocka_unit_test(diags_are_capped),
-		cmocka_unit_test(load_bounds_over_all_files),
-		cmocka_unit_test(directory_walk_and_its_bound),
-		cmocka_unit_test(example_fleet_validates),
-		cmocka_unit_test(crds_load_from_a_directory),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(deployment_defaults),
+	cmocka_unit_test(intpct_rounding),
+	cmocka_unit_test(validator_budget_is_bft),
+	cmocka_unit_test(strategies_decode),
+	cmocka_unit_test(cluster_defaults_and_default_cluster),
+	cmocka_unit_test(phases),
+	cmocka_unit_test(host_port_span),
+	cmocka_unit_test(rules),
+	cmocka_unit_test(schema_rules),
+	cmocka_unit_test(all_errors_are_collected),
+	cmocka_unit_test(revision_is_canonical),
+	cmocka_unit_test(canonical_json_is_sorted_and_compact),
+	cmocka_unit_test(json_of_the_model),
+	cmocka_unit_test(units),
+	cmocka_unit_test(diags_are_capped),
+	cmocka_unit_test(load_bounds_over_all_files),
+	cmocka_unit_test(directory_walk_and_its_bound),
+	cmocka_unit_test(example_fleet_validates),
+	cmocka_unit_test(crds_load_from_a_directory))

@@ -12,6 +12,7 @@
 
 #include "engine/statefile.h"
 #include "testfs.h"
+#include "testmain.h"
 #include "util.h"
 
 #define REV_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -185,14 +186,8 @@ static void progress_survives_a_reload(void **state)
 	statefile_release(&s);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		TEST_IN_DIR(round_trip),
-		TEST_IN_DIR(save_leaves_no_temporary),
-		TEST_IN_DIR(missing_is_empty_and_corrupt_is_an_error),
-		TEST_IN_DIR(progress_survives_a_reload),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	TEST_IN_DIR(round_trip),
+	TEST_IN_DIR(save_leaves_no_temporary),
+	TEST_IN_DIR(missing_is_empty_and_corrupt_is_an_error),
+	TEST_IN_DIR(progress_survives_a_reload))

@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "status/status.h"
+#include "testmain.h"
 #include "util.h"
 
 static void fill(struct fleet_status *s)
@@ -293,17 +294,11 @@ static void copy_is_deep(void **state)
 	status_release(&c);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(note_round_trip),
-		cmocka_unit_test(parse_errors),
-		cmocka_unit_test(parse_every_field),
-		cmocka_unit_test(hostile_notes),
-		cmocka_unit_test(json_form),
-		cmocka_unit_test(times),
-		cmocka_unit_test(copy_is_deep),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(note_round_trip),
+	cmocka_unit_test(parse_errors),
+	cmocka_unit_test(parse_every_field),
+	cmocka_unit_test(hostile_notes),
+	cmocka_unit_test(json_form),
+	cmocka_unit_test(times),
+	cmocka_unit_test(copy_is_deep))

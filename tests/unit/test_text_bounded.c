@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "status/status.h"
+#include "testmain.h"
 #include "util.h"
 
 #include <jansson.h>
@@ -119,13 +120,7 @@ static void test_status_texts(void **state)
 	free(big);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rows),
-		cmocka_unit_test(test_large_hostile),
-		cmocka_unit_test(test_status_texts),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(test_rows),
+	cmocka_unit_test(test_large_hostile),
+	cmocka_unit_test(test_status_texts))

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rollout/traffic.h"
+#include "testmain.h"
 #include "util.h"
 
 #define NEW "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -229,12 +230,6 @@ static void test_ports(void **state)
 	assert_false(traffic_in_slot(&c, "green"));
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_ports),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(test_table),
+	cmocka_unit_test(test_ports))

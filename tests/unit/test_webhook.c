@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "surface/webhook.h"
+#include "testmain.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -454,19 +455,13 @@ static void test_answers_by_provider(void **state)
 	webhook_free(w);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_github_vector),
-		cmocka_unit_test(test_github_vector_accepted),
-		cmocka_unit_test(test_github_table),
-		cmocka_unit_test(test_github_replay_and_lru),
-		cmocka_unit_test(test_body_replay),
-		cmocka_unit_test(test_gitlab),
-		cmocka_unit_test(test_gitea),
-		cmocka_unit_test(test_unconfigured_and_files),
-		cmocka_unit_test(test_answers_by_provider),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(test_github_vector),
+	cmocka_unit_test(test_github_vector_accepted),
+	cmocka_unit_test(test_github_table),
+	cmocka_unit_test(test_github_replay_and_lru),
+	cmocka_unit_test(test_body_replay),
+	cmocka_unit_test(test_gitlab),
+	cmocka_unit_test(test_gitea),
+	cmocka_unit_test(test_unconfigured_and_files),
+	cmocka_unit_test(test_answers_by_provider))

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "testmain.h"
 #include "yaml_tree.h"
 
 static const struct ytree_limits lim = { 16, 8, 1000, 64, 4096, 8192, 4 };
@@ -186,17 +187,11 @@ static void empty_documents_are_flagged(void **state)
 	ytree_release(&t);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(positions_are_one_based),
-		cmocka_unit_test(scalars_follow_the_core_schema),
-		cmocka_unit_test(accessors_check_types),
-		cmocka_unit_test(aliases_share_nodes),
-		cmocka_unit_test(limits_are_enforced),
-		cmocka_unit_test(invalid_utf8_has_a_position),
-		cmocka_unit_test(empty_documents_are_flagged),
-	};
-
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(
+	cmocka_unit_test(positions_are_one_based),
+	cmocka_unit_test(scalars_follow_the_core_schema),
+	cmocka_unit_test(accessors_check_types),
+	cmocka_unit_test(aliases_share_nodes),
+	cmocka_unit_test(limits_are_enforced),
+	cmocka_unit_test(invalid_utf8_has_a_position),
+	cmocka_unit_test(empty_documents_are_flagged))
