@@ -104,6 +104,12 @@ struct spec_policy_tmpl {
  */
 size_t spec_policy_check_template(const struct spec_policy *p, int allow_privileged, int allow_host_bind_mounts,
 				  const struct spec_policy_tmpl *t, const char *revision, char *msg, size_t n);
+/*
+ * The same for a template of the set's deployments (one taken back from the
+ * state file): the set's policy, and the Cluster's allow* as they are in force.
+ */
+size_t spec_policy_check_set_template(const struct spec_set *set, const struct spec_policy_tmpl *t,
+				      const char *revision, char *msg, size_t n);
 
 /* 1 when the policy lets templates join the network name that auriga does not own. */
 int spec_policy_network_allowed(const struct spec_policy *p, const char *name);

@@ -284,6 +284,29 @@ size_t spec_policy_check_template(const struct spec_policy *p, int allow_privile
 	return pc.refused;
 }
 
+/*
+ * The set in hand holds what is in force (the Cluster's allow* resolved against
+ * the operator's policy by spec_policy_check): where a setting is off only
+ * because the operator forbids it, the operator's setting is the one named.
+ */
+static int in_force(int resolved, int operator_allows)
+{
+	if (resolved)
+		return 1;
+	return operator_allows ? 0 : -1;
+}
+
+size_t spec_policy_check_set_template(const struct spec_set *set, const struct spec_policy_tmpl *t,
+				      const char *revision, char *msg, size_t n)
+{
+	const struct spec_policy *p = set && set->policy ? set->policy : spec_policy_default();
+	const struct spec_cluster *c = set ? spec_set_cluster(set) : NULL;
+	int priv = in_force(c ? c->allow_privileged > 0 : p->privileged, p->privileged);
+	int hbm = in_force(c ? c->allow_host_bind_mounts > 0 : p->n_host_paths > 0, p->n_host_paths > 0);
+
+	return spec_policy_check_template(p, priv, hbm, t, revision, msg, n);
+}
+
 /* ---- the Cluster ---- */
 
 static const struct ynode *router_node(const struct spec_cluster *c, const char *key)
