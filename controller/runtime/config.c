@@ -90,7 +90,7 @@ static const struct config_spec table[CFG__COUNT] = {
 			       CFG_RESTART, "Threads serving HTTP." },
 	[CFG_WEBHOOK_DEDUP] = { "webhook-dedup", CFGT_INT, "1024", 16, 65536, NULL,
 				"AURIGA_WEBHOOK_DEDUP", "N", CFG_RESTART,
-				"Recent webhook delivery ids remembered to refuse replays." },
+				"Recent webhook delivery ids, and bodies of accepted pushes, remembered to refuse replays." },
 	[CFG_LOG_LEVEL] = { "log-level", CFGT_ENUM, "info", 0, 0, log_levels, "AURIGA_LOG_LEVEL",
 			    "LEVEL", 0, "Least severe level logged: debug, info, warn or error." },
 	[CFG_LOG_FORMAT] = { "log-format", CFGT_ENUM, "logfmt", 0, 0, log_formats, "AURIGA_LOG_FORMAT",
