@@ -43,7 +43,16 @@
  * it in the CLOSED notification, before libmicrohttpd closes the descriptor,
  * so the watchdog never touches a descriptor that was reused.
  */
-enum conn_state { CONN_IDLE, CONN_READING, CONN_ANSWERING };
+enum conn_state { CONN_PENDING, CONN_IDLE, CONN_READING, CONN_ANSWERING };
+
+/*
+ * A connection admitted by on_accept is in the list at once, CONN_PENDING,
+ * so that connections accepted by other threads before its STARTED
+ * notification count against its address. STARTED claims a pending entry of
+ * the same address; one never claimed (libmicrohttpd refused the connection
+ * after the policy callback) is dropped by the watchdog after PENDING_MS.
+ */
+#define PENDING_MS 5000
 
 struct conn {
 	struct conn *prev, *next;
@@ -190,6 +199,36 @@ static void conn_set(struct httpd *h, struct MHD_Connection *c, enum conn_state 
 	pthread_mutex_unlock(&h->lock);
 }
 
+static int same_client(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	const void *pa = a, *pb = b;
+
+	if (a->ss_family != b->sa_family)
+		return 0;
+	return b->sa_family == AF_INET ? memcmp(&((const struct sockaddr_in *)pa)->sin_addr,
+						&((const struct sockaddr_in *)pb)->sin_addr, 4) == 0
+	       : b->sa_family == AF_INET6 && memcmp(&((const struct sockaddr_in6 *)pa)->sin6_addr,
+						    &((const struct sockaddr_in6 *)pb)->sin6_addr, 16) == 0;
+}
+
+/* A new entry at the head of the list, for sa (unknown when NULL); h->lock held. */
+static struct conn *conn_add(struct httpd *h, const struct sockaddr *sa)
+{
+	struct conn *k = xcalloc(1, sizeof(*k));
+
+	k->fd = -1;
+	if (sa)
+		memcpy(&k->addr, sa, sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+								: sizeof(struct sockaddr_in));
+	k->state = CONN_PENDING;
+	k->since = now_ms();
+	k->next = h->conns;
+	if (h->conns)
+		h->conns->prev = k;
+	h->conns = k;
+	return k;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
@@ -203,18 +242,17 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		const union MHD_ConnectionInfo *ai =
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
-		k = xcalloc(1, sizeof(*k));
+		const struct sockaddr *sa = ai ? ai->client_addr : NULL;
+
+		pthread_mutex_lock(&h->lock);
+		for (k = h->conns; k; k = k->next)
+			if (k->state == CONN_PENDING && sa && same_client(&k->addr, sa))
+				break;
+		if (!k)
+			k = conn_add(h, sa);
 		k->fd = ci ? ci->connect_fd : -1;
-		if (ai && ai->client_addr)
-			memcpy(&k->addr, ai->client_addr, ai->client_addr->sa_family == AF_INET6
-								   ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 		k->state = CONN_READING;
 		k->since = now_ms();
-		pthread_mutex_lock(&h->lock);
-		k->next = h->conns;
-		if (h->conns)
-			h->conns->prev = k;
-		h->conns = k;
 		pthread_mutex_unlock(&h->lock);
 		*socket_context = k;
 		return;
@@ -257,11 +295,21 @@ static void *watchdog_main(void *arg)
 	while (!h->stop) {
 		int64_t now = now_ms();
 		unsigned cut = 0;
+		struct conn *next;
+		long limit;
 
-		for (k = h->conns; k; k = k->next) {
-			long limit = k->state == CONN_READING ? h->request_timeout_ms
-				     : k->state == CONN_IDLE  ? h->idle_timeout_ms
-							      : -1;
+		for (k = h->conns; k; k = next) {
+			next = k->next;
+			if (k->state == CONN_PENDING) {
+				if (now - k->since > PENDING_MS) {
+					DLIST_UNLINK(h->conns, k);
+					free(k);
+				}
+				continue;
+			}
+			limit = k->state == CONN_READING ? h->request_timeout_ms
+				: k->state == CONN_IDLE ? h->idle_timeout_ms
+							: -1;
 
 			if (limit < 0 || k->cut || k->fd < 0 || now - k->since <= limit)
 				continue;
@@ -471,18 +519,6 @@ static const char *remote_addr(struct MHD_Connection *c, char *out, size_t n)
 	return addr_text(ci ? ci->client_addr : NULL, out, n);
 }
 
-static int same_client(const struct sockaddr_storage *a, const struct sockaddr *b)
-{
-	const void *pa = a, *pb = b;
-
-	if (a->ss_family != b->sa_family)
-		return 0;
-	return b->sa_family == AF_INET ? memcmp(&((const struct sockaddr_in *)pa)->sin_addr,
-						&((const struct sockaddr_in *)pb)->sin_addr, 4) == 0
-	       : b->sa_family == AF_INET6 && memcmp(&((const struct sockaddr_in6 *)pa)->sin6_addr,
-						    &((const struct sockaddr_in6 *)pb)->sin6_addr, 16) == 0;
-}
-
 /*
  * The per-client cap, before libmicrohttpd takes a connection: one source
  * address holds at most max_per_client of them; the next is closed at once.
@@ -508,6 +544,8 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 		h->refused = 0;
 		h->refused_logged_ms = now;
 	}
+	if (held < h->max_per_client)
+		conn_add(h, addr);
 	pthread_mutex_unlock(&h->lock);
 	if (held < h->max_per_client)
 		return MHD_YES;
@@ -887,6 +925,13 @@ void httpd_stop(struct httpd *h)
 	}
 	if (h->d)
 		MHD_stop_daemon(h->d);
+	/* Started connections left in their CLOSED notification: only pending entries remain. */
+	while (h->conns) {
+		struct conn *k = h->conns;
+
+		DLIST_UNLINK(h->conns, k);
+		free(k);
+	}
 	if (h->key_pem) {
 		OPENSSL_cleanse(h->key_pem, strlen(h->key_pem));
 		free(h->key_pem);
