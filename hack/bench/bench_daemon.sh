@@ -80,7 +80,7 @@ bench_fleet_lock
 port=$(free_port)
 "$auriga" run --instance "$inst" --state-dir "$tmp/state" --listen "127.0.0.1:$port" \
 	--repo "file://$tmp/specs.git" --api-token-file "$tmp/token" --poll-interval 1h \
-	--extra-labels "$label" >"$tmp/run.log" 2>&1 &
+	--extra-labels "$label" --api-max-connections-per-client $((CONNS + 16)) >"$tmp/run.log" 2>&1 &
 run_pid=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/q/health/live" >/dev/null 2>&1 && break; sleep 0.1; done
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/q/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
