@@ -233,7 +233,7 @@ static const struct spec_limits default_limits = {
 	.max_files = 10000,
 	.max_dir_depth = 32,
 	.max_total_bytes = 16 * 1024 * 1024,
-	.max_total_nodes = 1000000,
+	.max_total_nodes = 2000000,
 };
 
 const struct spec_limits *spec_limits_default(void)

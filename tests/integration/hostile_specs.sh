@@ -64,7 +64,7 @@ done
 measure many "$AURIGA_BIN" validate "$TEST_TMP/many"
 expect_eq "20 MB of specs: status 1" 1 "$mrc"
 check "the node bound over all files is named" \
-	grep -q 'f04.yaml:[0-9]*:[0-9]*: more nodes than the [0-9]* left of the limit for all the files together' \
+	grep -q 'f07.yaml:[0-9]*:[0-9]*: more nodes than the [0-9]* left of the limit for all the files together' \
 	"$TEST_TMP/many.err"
 check "the byte bound over all files is named" \
 	grep -qx '.*/f20.yaml: the spec files together pass the limit of 16777216 bytes' "$TEST_TMP/many.err"
