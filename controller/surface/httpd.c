@@ -929,7 +929,7 @@ void httpd_stop(struct httpd *h)
 	while (h->conns) {
 		struct conn *k = h->conns;
 
-		DLIST_UNLINK(h->conns, k);
+		h->conns = k->next;
 		free(k);
 	}
 	if (h->key_pem) {
