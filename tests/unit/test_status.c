@@ -110,6 +110,9 @@ static void note_release_control(void **state)
 	assert_int_equal(back.deployments[0].phase, STATUS_ABORTED);
 	assert_int_equal(back.deployments[0].surge, 1);
 	assert_int_equal(back.deployments[0].paused, 1);
+	assert_non_null(back.deployments[0].action);
+	assert_non_null(back.deployments[0].action_by);
+	assert_non_null(back.deployments[0].action_reason);
 	assert_string_equal(back.deployments[0].action, "abort");
 	assert_string_equal(back.deployments[0].action_by, "alice");
 	assert_string_equal(back.deployments[0].action_reason, "p99 too high\\n- injected: 1");
