@@ -241,7 +241,7 @@ static int act_opt(struct control_call *c, int argc, char **argv, int *i)
 static int act(const char *cmd, int argc, char **argv)
 {
 	struct control_call c;
-	int i, r;
+	int i;
 
 	memset(&c, 0, sizeof(c));
 	c.cmd = cmd;
@@ -250,6 +250,8 @@ static int act(const char *cmd, int argc, char **argv)
 	c.instance = getenv("AURIGA_INSTANCE");
 	c.timeout_s = 10;
 	for (i = 1; i < argc; i++) {
+		int r;
+
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout, cmd);
 			return 0;

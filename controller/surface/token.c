@@ -14,29 +14,43 @@ static int name_char(char c)
 	       c == '@' || c == '-';
 }
 
+/* The length of the blanks that s (n bytes) starts with. */
+static size_t blanks(const char *s, size_t n)
+{
+	size_t k = 0;
+
+	while (k < n && s[k] == ' ')
+		k++;
+	return k;
+}
+
 /* A "# name: NAME" comment: 1 and the name copied, 0 for another comment, or an error naming the line. */
 static int comment_name(const char *path, int line, const char *s, size_t len, char *name, size_t name_len,
 			struct error **err)
 {
 	static const char key[] = "name:";
-	size_t i = 1;
+	const char *v;
+	size_t n;
 
-	while (i < len && s[i] == ' ')
-		i++;
-	if (len - i < sizeof(key) - 1 || strncmp(s + i, key, sizeof(key) - 1) != 0)
+	s++;
+	len--;
+	n = blanks(s, len);
+	s += n;
+	len -= n;
+	if (len < sizeof(key) - 1 || strncmp(s, key, sizeof(key) - 1) != 0)
 		return 0;
-	i += sizeof(key) - 1;
-	while (i < len && s[i] == ' ')
-		i++;
-	if (len - i == 0 || len - i > API_TOKEN_NAME_MAX || len - i >= name_len)
+	n = blanks(s + sizeof(key) - 1, len - (sizeof(key) - 1));
+	v = s + sizeof(key) - 1 + n;
+	n = len - (sizeof(key) - 1) - n;
+	if (n == 0 || n > API_TOKEN_NAME_MAX || n >= name_len)
 		return error_set(err, ERR_INVALID, "API token file '%s' line %d: name: must be 1 to %d characters",
 				 path, line, API_TOKEN_NAME_MAX);
-	for (size_t k = i; k < len; k++)
-		if (!name_char(s[k]))
+	for (size_t k = 0; k < n; k++)
+		if (!name_char(v[k]))
 			return error_set(err, ERR_INVALID,
 					 "API token file '%s' line %d: name: must be of [A-Za-z0-9._@-]", path, line);
-	memcpy(name, s + i, len - i);
-	name[len - i] = '\0';
+	memcpy(name, v, n);
+	name[n] = '\0';
 	return 1;
 }
 
