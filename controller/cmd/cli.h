@@ -18,6 +18,8 @@ int cmd_apply(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
 int cmd_promote(int argc, char **argv);
 int cmd_abort(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_healthcheck(int argc, char **argv);
 

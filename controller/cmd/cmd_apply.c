@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "cmd/control_cli.h"
 #include "cmd/engine_cli.h"
 #include "docker/docker.h"
 #include "engine/engine.h"
@@ -36,6 +37,8 @@ struct apply {
 	int push;
 	const char *cmd;
 	const char *rollback_dep;	/* rollback: the deployment named */
+	/* rollback: the running controller asked first (control_cli_call), and why. */
+	const char *listen, *token_file, *reason;
 	long total_s;		/* --timeout-total */
 	int no_notes;
 	struct docker *docker;
@@ -87,9 +90,15 @@ static void print_plain(struct apply *a, const struct fleet_status *s)
 		const struct status_deployment *d = &s->deployments[i];
 		char line[1024];
 
-		snprintf(line, sizeof(line), "%s %s %ld/%ld ready, %ld updated, revision %.12s: %s%s%s", d->name,
-			 status_phase_name(d->phase), d->ready, d->desired, d->updated, d->revision ? d->revision : "",
-			 d->step ? d->step : "", d->last_error ? "; " : "", d->last_error ? d->last_error : "");
+		char surge[32] = "";
+
+		/* Surge apart from readiness: "5/5 ready, 1 surge", never "6/5 ready". */
+		if (d->surge > 0)
+			snprintf(surge, sizeof(surge), ", %ld surge", d->surge);
+		snprintf(line, sizeof(line), "%s %s %ld/%ld ready%s, %ld updated, revision %.12s: %s%s%s", d->name,
+			 status_phase_name(d->phase), d->ready, d->desired, surge, d->updated,
+			 d->revision ? d->revision : "", d->step ? d->step : "", d->last_error ? "; " : "",
+			 d->last_error ? d->last_error : "");
 		if (a->last_lines[i] && strcmp(a->last_lines[i], line) == 0)
 			continue;
 		free(a->last_lines[i]);
@@ -164,8 +173,14 @@ static void usage(FILE *out, const char *cmd)
 	if (strcmp(cmd, "rollback") == 0)
 		fprintf(out, "usage: auriga rollback [options] DEPLOYMENT [PATH]\n\n"
 			     "Returns DEPLOYMENT to its last healthy revision (or the one before, when the\n"
-			     "current one is the last healthy), as an automatic rollback would, and waits until\n"
-			     "it runs there. The revision it leaves is not tried again until the commit changes.\n\n");
+			     "current one is the last healthy), as an automatic rollback would. The revision it\n"
+			     "leaves is not tried again until the commit changes. When a controller of this\n"
+			     "instance answers at the listen address (auriga run), it is asked through its HTTP\n"
+			     "API and answers with its verdict; else the rollback runs here, one-shot, and waits\n"
+			     "until the deployment runs there.\n\n"
+			     "  --listen ADDR              the controller's address ($AURIGA_LISTEN, else 127.0.0.1:8080)\n"
+			     "  --api-token-file FILE      the bearer token ($AURIGA_API_TOKEN_FILE)\n"
+			     "  --reason TEXT              why, recorded with the rollback\n");
 	else
 		fprintf(out, "usage: auriga apply [options] [PATH | --repo URL [--ref REF]]\n\n"
 			     "Brings the containers this instance owns in line with the specs, in phases (the\n"
@@ -181,6 +196,57 @@ static void usage(FILE *out, const char *cmd)
 		"exit status: 0 converged, 1 failed or rolled back (or interrupted), 2 usage error.\n");
 }
 
+/* The options only rollback has (it asks a running controller first). */
+enum { OPT_LISTEN = 3000, OPT_TOKEN_FILE, OPT_REASON };
+
+/* -1 to go on, or 2: apply talks to no controller, so it refuses them rather than ignore them. */
+static int rollback_opt(struct apply *a, int c, const char *arg)
+{
+	if (strcmp(a->cmd, "rollback") != 0) {
+		fprintf(stderr, "auriga %s: --listen, --api-token-file and --reason are options of rollback\n", a->cmd);
+		return 2;
+	}
+	if (c == OPT_LISTEN)
+		a->listen = arg;
+	else if (c == OPT_TOKEN_FILE)
+		a->token_file = arg;
+	else
+		a->reason = arg;
+	return -1;
+}
+
+/*
+ * Rollback asks the running controller of this instance first: -1 when none
+ * answers (the one-shot goes on, and says so), else the exit code.
+ */
+static int rollback_through_daemon(struct apply *a)
+{
+	struct control_call c;
+
+	memset(&c, 0, sizeof(c));
+	c.cmd = "rollback";
+	c.deployment = a->rollback_dep;
+	c.listen = a->listen ? a->listen : getenv("AURIGA_LISTEN");
+	if (c.listen == NULL || c.listen[0] == '\0')
+		c.listen = "127.0.0.1:8080";
+	c.token_file = a->token_file ? a->token_file : getenv("AURIGA_API_TOKEN_FILE");
+	c.instance = a->cli.instance;
+	c.reason = a->reason;
+	c.timeout_s = 15;
+	switch (control_cli_call(&c)) {
+	case CONTROL_ACCEPTED:
+		return 0;
+	case CONTROL_USAGE:
+		return 2;
+	case CONTROL_NO_DAEMON:
+		fprintf(stderr, "auriga rollback: no controller of instance '%s' answers at %s: rolling back here, "
+				"one-shot\n", c.instance, c.listen);
+		return -1;
+	default:
+		return 1;
+	}
+}
+
 /* The options and arguments: -1 to go on, or the exit code (help or a usage error). */
 static int apply_args(struct apply *a, int argc, char **argv)
 {
@@ -188,6 +254,9 @@ static int apply_args(struct apply *a, int argc, char **argv)
 		ENGINE_CLI_LONGOPTS,
 		{ "timeout-total", required_argument, NULL, ENGINE_OPT_TIMEOUT_TOTAL },
 		{ "no-notes", no_argument, NULL, ENGINE_OPT_NO_NOTES },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "api-token-file", required_argument, NULL, OPT_TOKEN_FILE },
+		{ "reason", required_argument, NULL, OPT_REASON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -208,6 +277,8 @@ static int apply_args(struct apply *a, int argc, char **argv)
 			}
 		} else if (c == ENGINE_OPT_NO_NOTES) {
 			a->no_notes = 1;
+		} else if (c == OPT_LISTEN || c == OPT_TOKEN_FILE || c == OPT_REASON) {
+			rc = rollback_opt(a, c, optarg);
 		} else if ((r = engine_cli_opt(&a->cli, c, optarg, &err)) <= 0) {
 			if (r < 0)
 				fprintf(stderr, "auriga %s: %s\n", a->cmd, error_msg(err));
@@ -262,8 +333,13 @@ static int apply_start(struct apply *a, struct error **err)
 	/* The engine takes the set, whether it accepts it or not. */
 	rc = engine_set_specs(a->engine, set, a->cli.commit, err);
 	set = NULL;
-	if (rc == 0 && a->rollback_dep && engine_rollback(a->engine, a->rollback_dep, "rolled back by hand", err) < 0)
-		rc = -1;
+	if (rc == 0 && a->rollback_dep) {
+		char *why = a->reason ? xasprintf("rolled back by hand: %s", a->reason) : xstrdup("rolled back by hand");
+
+		if (engine_rollback(a->engine, a->rollback_dep, why, err) < 0)
+			rc = -1;
+		free(why);
+	}
 out:
 	if (set)
 		spec_set_free(set);
@@ -337,6 +413,8 @@ static int run(int argc, char **argv, const char *cmd)
 	engine_cli_init(&a.cli);
 	notes_debounce_init(&a.deb, 2000);
 	rc = apply_args(&a, argc, argv);
+	if (rc < 0 && a.rollback_dep)
+		rc = rollback_through_daemon(&a);
 	if (rc >= 0)
 		goto out;
 	if (apply_start(&a, &err) < 0)

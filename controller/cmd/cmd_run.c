@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd/engine_cli.h"
+#include "cmd/run_control.h"
 #include "cmd/version.h"
 #include "docker/docker.h"
 #include "engine/engine.h"
@@ -118,58 +119,42 @@ static json_t *p_deployment(void *ctx, const char *name)
 	return out;
 }
 
-struct posted {
-	struct daemon *dm;
-	enum httpd_action a;
-	char *deployment;
-};
-
-static void on_posted(struct loop *l, void *arg)
+static void on_sync(struct loop *l, void *arg)
 {
-	struct posted *p = arg;
-	struct error *err = NULL;
+	struct daemon *dm = arg;
 
 	(void)l;
-	if (p->a == HTTPD_SYNC) {
-		if (p->dm->worker)
-			gitsrc_worker_fetch_now(p->dm->worker);
-		engine_kick(p->dm->engine);
-	} else if (p->a == HTTPD_ROLLBACK && p->dm->engine &&
-		   engine_rollback(p->dm->engine, p->deployment, "rolled back through the API", &err) < 0) {
-		log_warn(COMPONENT, "rollback refused", "deployment", p->deployment, "error", error_msg(err), (char *)NULL);
-		error_free(err);
-	} else if ((p->a == HTTPD_PROMOTE || p->a == HTTPD_PROMOTE_FULL) && p->dm->engine &&
-		   engine_promote(p->dm->engine, p->deployment, p->a == HTTPD_PROMOTE_FULL, &err) < 0) {
-		log_warn(COMPONENT, "promote refused", "deployment", p->deployment, "error", error_msg(err), (char *)NULL);
-		error_free(err);
-	} else if (p->a == HTTPD_ABORT && p->dm->engine &&
-		   engine_abort(p->dm->engine, p->deployment, "aborted through the API", &err) < 0) {
-		log_warn(COMPONENT, "abort refused", "deployment", p->deployment, "error", error_msg(err), (char *)NULL);
-		error_free(err);
-	}
-	free(p->deployment);
-	free(p);
+	if (dm->worker)
+		gitsrc_worker_fetch_now(dm->worker);
+	engine_kick(dm->engine);
 }
 
-static int p_action(void *ctx, enum httpd_action a, const char *deployment, const char *reason, const char *commit,
-		    struct error **err)
+/* How long an HTTP thread waits for the loop's verdict on a release control. */
+#define CONTROL_WAIT_MS 10000
+
+static int p_action(void *ctx, enum httpd_action a, const char *deployment, const char *who, const char *why,
+		    const char *commit, struct error **err)
 {
 	struct daemon *dm = ctx;
-	struct posted *p;
+	struct engine_request rq;
 
-	(void)reason;
 	(void)commit;
-	/* Promote and abort are checked on the loop (engine_promote, engine_abort): a refusal is logged. */
-	p = xcalloc(1, sizeof(*p));
-	p->dm = dm;
-	p->a = a;
-	p->deployment = deployment ? xstrdup(deployment) : NULL;
-	if (loop_post(dm->loop, on_posted, p) < 0) {
-		free(p->deployment);
-		free(p);
-		return error_set(err, ERR_UNAVAILABLE, "the controller's loop does not answer");
+	if (a == HTTPD_SYNC) {
+		if (loop_post(dm->loop, on_sync, dm) < 0)
+			return error_set(err, ERR_UNAVAILABLE, "the controller's loop does not answer");
+		return 0;
 	}
-	return 0;
+	/* A release control is answered with the engine's verdict: 202 only when it is accepted. */
+	rq.action = a == HTTPD_PROMOTE	    ? ENGINE_PROMOTE
+		    : a == HTTPD_PROMOTE_FULL ? ENGINE_PROMOTE_FULL
+		    : a == HTTPD_ABORT	    ? ENGINE_ABORT
+		    : a == HTTPD_ROLLBACK	    ? ENGINE_ROLLBACK
+		    : a == HTTPD_PAUSE	    ? ENGINE_PAUSE
+					    : ENGINE_RESUME;
+	rq.deployment = deployment;
+	rq.by = who;
+	rq.reason = why;
+	return run_control_ask(dm->loop, dm->engine, &rq, CONTROL_WAIT_MS, err);
 }
 
 /* ------------------------------------------------------------ the engine */
@@ -723,6 +708,7 @@ static int start_httpd(struct daemon *dm, struct error **err)
 		return 0;
 	httpd_options_init(&ho);
 	ho.listen = config_str(dm->cfg, CFG_LISTEN);
+	ho.instance = config_str(dm->cfg, CFG_INSTANCE);
 	if (config_str(dm->cfg, CFG_API_TOKEN_FILE)[0])
 		ho.token_file = config_str(dm->cfg, CFG_API_TOKEN_FILE);
 	if (config_str(dm->cfg, CFG_TLS_CERT)[0]) {

@@ -1,37 +1,54 @@
-/* `auriga promote` and `auriga abort`: ask the running controller, over its HTTP API, to act on a release. */
+/* `auriga promote|abort|pause|resume`, and rollback's first try: ask the running controller over its HTTP API. */
 #include "cmd/cli.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
+#include "cmd/control_cli.h"
 #include "error.h"
-#include "runtime/file.h"
+#include "surface/token.h"
 #include "util.h"
 
-#define TOKEN_MAX 4096
+static const char *summary_of(const char *cmd)
+{
+	if (strcmp(cmd, "promote") == 0)
+		return "Skips the current canary pause (or the pause until promoted), or the blue-green\n"
+		       "wait for promotion or the rest of its monitor window.";
+	if (strcmp(cmd, "abort") == 0)
+		return "Returns all traffic of the release under way to the stable slot, removes the new\n"
+		       "slot, and keeps the revision from being tried again until the commit changes; the\n"
+		       "deployment's phase is Aborted.";
+	if (strcmp(cmd, "pause") == 0)
+		return "Holds a Rolling or Recreate deployment at its current step: no container is made or\n"
+		       "removed for the rollout, probes go on, and the progress deadline stops, until\n"
+		       "'auriga resume'. The mark is kept in the controller's state file across restarts.";
+	return "Lets a paused deployment go on with its rollout; its progress deadline counts from now.";
+}
 
 static void usage(FILE *out, const char *cmd)
 {
 	fprintf(out,
 		"usage: auriga %s [options] DEPLOYMENT\n\n"
 		"%s\n"
-		"Sends POST /api/v1/deployments/DEPLOYMENT/%s to the running controller (auriga run);\n"
-		"it answers 202 once the request is recorded, and the controller logs a refusal (no\n"
-		"blue-green or canary release under way).\n\n"
+		"Sends POST /api/v1/deployments/DEPLOYMENT/%s to the running controller (auriga run),\n"
+		"which answers with the engine's verdict: 202 when it is accepted, 409 with the reason\n"
+		"when it is refused, 404 for a deployment the specs do not have. The controller notes it\n"
+		"on the deployment's status with who asked (the token file's \"# name:\") and the reason.\n\n"
 		"  --listen ADDR          the controller's address [$AURIGA_LISTEN, else 127.0.0.1:8080]\n"
 		"  --api-token-file FILE  the bearer token [$AURIGA_API_TOKEN_FILE]\n"
+		"  --instance NAME        the controller's instance: another one at ADDR is refused\n"
+		"                         [$AURIGA_INSTANCE; not checked when unset]\n"
+		"  --reason TEXT          why, recorded with the request (512 bytes at most)\n"
 		"  --timeout SECONDS      give up after this long (1-300) [10]\n"
-		"%s",
-		cmd,
-		strcmp(cmd, "promote") == 0
-			? "Skips the current canary pause (or the pause until promoted), or the blue-green\n"
-			  "wait for promotion or the rest of its monitor window."
-			: "Returns all traffic of the release under way to the stable slot, removes the new\n"
-			  "slot, and keeps the revision from being tried again until the commit changes.",
-		cmd,
+		"%s"
+		"\nexit status: 0 accepted, 1 refused or no controller answers, 2 usage error.\n",
+		cmd, summary_of(cmd), cmd,
 		strcmp(cmd, "promote") == 0
 			? "  --full                 finish the release at once: all traffic to the new slot,\n"
 			  "                         the remaining steps, analysis and monitor window skipped\n"
@@ -60,115 +77,214 @@ static int base_url(const char *listen, struct buf *out)
 	return buf_printf(out, "http://%.*s:%ld", (int)(colon - listen), listen, port) < 0 ? -1 : 0;
 }
 
-static int read_token(const char *path, struct buf *out, struct error **err)
+/* The X-Auriga-Instance header of the answer: which controller answered (an auriga of that instance). */
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
-	if (file_read(path, "API token file", FILE_REGULAR | FILE_SECRET, out, err) < 0)
-		return -1;
-	file_trim_end(out, "\r\n ");
-	if (out->len == 0)
-		return error_set(err, ERR_INVALID, "API token file '%s' is empty", path);
-	return 0;
+	static const char name[] = "x-auriga-instance:";
+	char *out = arg;
+	size_t n = size * nmemb, k = sizeof(name) - 1;
+
+	if (n > k && strncasecmp(data, name, k) == 0) {
+		while (k < n && data[k] == ' ')
+			k++;
+		while (n > k && (data[n - 1] == '\r' || data[n - 1] == '\n' || data[n - 1] == ' '))
+			n--;
+		snprintf(out, 128, "%.*s", (int)(n - k), data + k);
+	}
+	return size * nmemb;
 }
 
-static int act(const char *cmd, int argc, char **argv)
+/* The controller's refusal: the "error" of its JSON answer, or the body as it came. */
+static void print_refusal(const struct control_call *c, long status, const struct buf *body)
 {
-	const char *listen = getenv("AURIGA_LISTEN"), *token_file = getenv("AURIGA_API_TOKEN_FILE");
-	const char *dep = NULL;
+	json_t *j = body->len ? json_loadb(body->data, body->len, 0, NULL) : NULL;
+	const char *msg = json_string_value(json_object_get(j, "error"));
+
+	fprintf(stderr, "auriga %s: %s: refused by the controller at %s (%ld): %s\n", c->cmd, c->deployment,
+		c->listen, status, msg ? msg : body->len ? body->data : "");
+	json_decref(j);
+}
+
+/* The request's URL and body: the deployment escaped, ?full=1 and ?instance= when asked. */
+static int request_of(CURL *curl, const struct control_call *c, struct buf *url, char **body)
+{
+	char *esc = curl_easy_escape(curl, c->deployment, 0), *inst = NULL;
+	int rc;
+
+	if (c->instance && c->instance[0])
+		inst = curl_easy_escape(curl, c->instance, 0);
+	rc = buf_printf(url, "/api/v1/deployments/%s/%s%s%s%s", esc ? esc : c->deployment, c->cmd,
+			c->full ? "?full=1" : "", inst ? (c->full ? "&instance=" : "?instance=") : "",
+			inst ? inst : "");
+	curl_free(esc);
+	curl_free(inst);
+	*body = NULL;
+	if (c->reason) {
+		json_t *j = json_pack("{s:s}", "reason", c->reason);
+
+		*body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		if (*body == NULL)
+			rc = -1;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+enum control_result control_cli_call(const struct control_call *c)
+{
 	struct curl_slist *hdrs = NULL;
-	struct buf url, body, token, auth;
+	struct buf url, body = BUF_INIT_MAX(65536), token = BUF_INIT_MAX(API_TOKEN_MAX + 1), auth;
+	char name[API_TOKEN_NAME_MAX + 1], *post = NULL, answered_by[128] = "";
 	struct error *err = NULL;
-	long timeout_s = 10, status = 0;
+	enum control_result rc = CONTROL_REFUSED;
+	long status = 0;
 	CURL *curl = NULL;
 	CURLcode res;
-	int i, rc = 1, full = 0;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout, cmd);
-			return 0;
-		} else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
-			listen = argv[++i];
-		} else if (strcmp(argv[i], "--api-token-file") == 0 && i + 1 < argc) {
-			token_file = argv[++i];
-		} else if (strcmp(argv[i], "--full") == 0 && strcmp(cmd, "promote") == 0) {
-			full = 1;
-		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-			if (parse_long(argv[++i], 1, 300, &timeout_s) < 0) {
-				fprintf(stderr, "auriga %s: --timeout '%s': expected 1 to 300 seconds\n", cmd, argv[i]);
-				return 2;
-			}
-		} else if (argv[i][0] == '-' || dep != NULL) {
-			usage(stderr, cmd);
-			return 2;
-		} else {
-			dep = argv[i];
-		}
-	}
-	if (dep == NULL) {
-		usage(stderr, cmd);
-		return 2;
-	}
-	if (listen == NULL || listen[0] == '\0')
-		listen = "127.0.0.1:8080";
 	buf_init(&url, 2048);
-	buf_init(&body, 65536);
-	buf_init(&token, TOKEN_MAX);
-	buf_init(&auth, TOKEN_MAX + 64);
-	if (base_url(listen, &url) < 0) {
-		fprintf(stderr, "auriga %s: listen address '%s': expected HOST:PORT\n", cmd, listen);
-		rc = 2;
+	buf_init(&auth, API_TOKEN_MAX + 64);
+	if (base_url(c->listen, &url) < 0) {
+		fprintf(stderr, "auriga %s: listen address '%s': expected HOST:PORT\n", c->cmd, c->listen);
+		rc = CONTROL_USAGE;
 		goto out;
 	}
-	if (token_file && token_file[0]) {
-		if (read_token(token_file, &token, &err) < 0) {
-			fprintf(stderr, "auriga %s: %s\n", cmd, error_msg(err));
+	if (c->token_file && c->token_file[0]) {
+		if (api_token_read(c->token_file, &token, name, sizeof(name), &err) < 0) {
+			fprintf(stderr, "auriga %s: %s\n", c->cmd, error_msg(err));
 			error_free(err);
-			rc = 2;
+			rc = CONTROL_USAGE;
 			goto out;
 		}
 		(void)buf_printf(&auth, "Authorization: Bearer %s", token.data);
 		hdrs = curl_slist_append(hdrs, auth.data);
 	}
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	curl = curl_easy_init();
-	if (curl == NULL) {
-		fprintf(stderr, "auriga %s: cannot start libcurl\n", cmd);
+	if (curl == NULL || request_of(curl, c, &url, &post) < 0) {
+		fprintf(stderr, "auriga %s: cannot make the request\n", c->cmd);
 		goto out;
-	}
-	{
-		char *esc = curl_easy_escape(curl, dep, 0);
-
-		(void)buf_printf(&url, "/api/v1/deployments/%s/%s%s", esc ? esc : dep, cmd, full ? "?full=1" : "");
-		curl_free(esc);
 	}
 	curl_easy_setopt(curl, CURLOPT_URL, url.data);
 	curl_easy_setopt(curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post ? post : "");
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, c->timeout_s);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, answered_by);
 	res = curl_easy_perform(curl);
+	if (res == CURLE_COULDNT_CONNECT) {
+		rc = CONTROL_NO_DAEMON;
+		goto out;
+	}
 	if (res != CURLE_OK) {
-		fprintf(stderr, "auriga %s: %s: %s\n", cmd, url.data, curl_easy_strerror(res));
+		fprintf(stderr, "auriga %s: %s: %s\n", c->cmd, url.data, curl_easy_strerror(res));
 		goto out;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status >= 200 && status < 300) {
-		printf("auriga %s: %s: accepted\n", cmd, dep);
-		rc = 0;
+	/* Asked for an instance: only a controller of that instance counts (421: another one; no header: not auriga). */
+	if (status == 421 || (c->instance && c->instance[0] && strcmp(answered_by, c->instance) != 0)) {
+		rc = CONTROL_NO_DAEMON;
+	} else if (status >= 200 && status < 300) {
+		printf("auriga %s: %s: accepted by the controller at %s\n", c->cmd, c->deployment, c->listen);
+		rc = CONTROL_ACCEPTED;
 	} else {
-		fprintf(stderr, "auriga %s: %s: %ld %s\n", cmd, dep, status, body.len ? body.data : "");
+		print_refusal(c, status, &body);
 	}
 out:
 	curl_slist_free_all(hdrs);
 	if (curl)
 		curl_easy_cleanup(curl);
+	free(post);
 	buf_release(&url);
 	buf_release(&body);
+	if (token.cap)
+		OPENSSL_cleanse(token.data, token.cap);
 	buf_release(&token);
+	if (auth.cap)
+		OPENSSL_cleanse(auth.data, auth.cap);
 	buf_release(&auth);
 	return rc;
+}
+
+/* One option of the command: 1 taken (with its argument), 0 not one of ours, -1 a bad value (printed). */
+static int act_opt(struct control_call *c, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+
+	if (strcmp(a, "--full") == 0 && strcmp(c->cmd, "promote") == 0) {
+		c->full = 1;
+		return 1;
+	}
+	if (*i + 1 >= argc)
+		return 0;
+	if (strcmp(a, "--listen") == 0)
+		c->listen = argv[++*i];
+	else if (strcmp(a, "--api-token-file") == 0)
+		c->token_file = argv[++*i];
+	else if (strcmp(a, "--instance") == 0)
+		c->instance = argv[++*i];
+	else if (strcmp(a, "--reason") == 0)
+		c->reason = argv[++*i];
+	else if (strcmp(a, "--timeout") == 0) {
+		if (parse_long(argv[++*i], 1, 300, &c->timeout_s) < 0) {
+			fprintf(stderr, "auriga %s: --timeout '%s': expected 1 to 300 seconds\n", c->cmd, argv[*i]);
+			return -1;
+		}
+	} else
+		return 0;
+	return 1;
+}
+
+static int act(const char *cmd, int argc, char **argv)
+{
+	struct control_call c;
+	int i;
+
+	memset(&c, 0, sizeof(c));
+	c.cmd = cmd;
+	c.listen = getenv("AURIGA_LISTEN");
+	c.token_file = getenv("AURIGA_API_TOKEN_FILE");
+	c.instance = getenv("AURIGA_INSTANCE");
+	c.timeout_s = 10;
+	for (i = 1; i < argc; i++) {
+		int r;
+
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout, cmd);
+			return 0;
+		}
+		r = act_opt(&c, argc, argv, &i);
+		if (r < 0)
+			return 2;
+		if (r > 0)
+			continue;
+		if (argv[i][0] == '-' || c.deployment != NULL) {
+			usage(stderr, cmd);
+			return 2;
+		}
+		c.deployment = argv[i];
+	}
+	if (c.deployment == NULL) {
+		usage(stderr, cmd);
+		return 2;
+	}
+	if (c.listen == NULL || c.listen[0] == '\0')
+		c.listen = "127.0.0.1:8080";
+	switch (control_cli_call(&c)) {
+	case CONTROL_ACCEPTED:
+		return 0;
+	case CONTROL_USAGE:
+		return 2;
+	case CONTROL_NO_DAEMON:
+		fprintf(stderr, "auriga %s: no controller%s%s answers at %s (auriga run --listen)\n", cmd,
+			c.instance && c.instance[0] ? " of instance " : "", c.instance ? c.instance : "", c.listen);
+		return 1;
+	default:
+		return 1;
+	}
 }
 
 int cmd_promote(int argc, char **argv)
@@ -179,4 +295,14 @@ int cmd_promote(int argc, char **argv)
 int cmd_abort(int argc, char **argv)
 {
 	return act("abort", argc, argv);
+}
+
+int cmd_pause(int argc, char **argv)
+{
+	return act("pause", argc, argv);
+}
+
+int cmd_resume(int argc, char **argv)
+{
+	return act("resume", argc, argv);
 }

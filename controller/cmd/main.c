@@ -14,9 +14,11 @@ static const struct cli_command commands[] = {
 	{ "docker", cmd_docker, "talk to a Docker endpoint through auriga's client (ping, ps, events)" },
 	{ "plan", cmd_plan, "show what apply would change in the fleet, and why (exit 2 when something would)" },
 	{ "apply", cmd_apply, "bring the fleet in line with the specs, phase by phase, and wait for the outcome" },
-	{ "rollback", cmd_rollback, "return a deployment to its last healthy revision" },
+	{ "rollback", cmd_rollback, "return a deployment to its last healthy revision (through a running controller when one answers)" },
 	{ "promote", cmd_promote, "skip a canary pause or a blue-green wait in the running controller (HTTP API)" },
 	{ "abort", cmd_abort, "return a canary or blue-green release to its stable slot in the running controller" },
+	{ "pause", cmd_pause, "hold a rolling or recreate rollout at its current step in the running controller" },
+	{ "resume", cmd_resume, "let a paused rollout go on in the running controller" },
 	{ "run", cmd_run, "the daemon: follow the specs repo and the Docker engine, and keep them in step" },
 	{ "healthcheck", cmd_healthcheck, "ask a running controller whether it is alive (exit 0 when it is), for HEALTHCHECK" },
 };

@@ -42,7 +42,7 @@ enum decide_failure decide_deadline(const struct decide_deadline_in *in, const s
 
 	*startup = n;
 	*failing = n;
-	if (!in->turn || in->held || in->complete)
+	if (!in->turn || in->held || in->complete || in->paused)
 		return DECIDE_GOING;
 	for (i = 0; i < n; i++) {
 		if (!v[i].probed || !v[i].at_target)
@@ -204,6 +204,10 @@ void decide_progress(const struct decide_progress_in *in, struct decide_progress
 	} else if (in->complete) {
 		out->record = DECIDE_RECORD_FORGET;
 	}
+	if (in->paused && !in->complete) {
+		out->progress_at = now;
+		out->record = DECIDE_RECORD_KEEP;
+	}
 }
 
 void decide_complete(const struct decide_complete_in *in, struct decide_complete *out)
@@ -218,37 +222,62 @@ void decide_complete(const struct decide_complete_in *in, struct decide_complete
 	out->issue = in->n_ops > 0 && !in->draining;
 }
 
+/* The phase alone: decide_status's first row that matches. */
+static enum decide_phase phase_of(const struct decide_status_in *in)
+{
+	/* Not one container judged yet: the probes have not answered, nothing is known to be down. */
+	int unjudged = in->unknown > 0 && in->verdicts == 0;
+
+	if (in->failed)
+		return DECIDE_PHASE_FAILED;
+	if (in->rolled_back && in->aborted)
+		return DECIDE_PHASE_ABORTED;
+	if (in->rolled_back)
+		return in->complete ? DECIDE_PHASE_ROLLEDBACK : DECIDE_PHASE_PROGRESSING;
+	if (in->complete && !in->blocked)
+		return DECIDE_PHASE_HEALTHY;
+	if (unjudged)
+		return DECIDE_PHASE_PENDING;
+	/* Degraded counts only what is known down: a container waiting for its first verdict is not. */
+	if (in->blocked && in->available + in->unknown < in->replicas && in->total > 0)
+		return DECIDE_PHASE_DEGRADED;
+	return DECIDE_PHASE_PROGRESSING;
+}
+
 void decide_status(const struct decide_status_in *in, struct decide_status *out)
 {
-	if (in->failed)
-		out->phase = DECIDE_PHASE_FAILED;
-	else if (in->rolled_back)
-		out->phase = in->complete ? DECIDE_PHASE_ROLLEDBACK : DECIDE_PHASE_PROGRESSING;
-	else if (in->complete && !in->blocked)
-		out->phase = DECIDE_PHASE_HEALTHY;
-	else if (in->blocked && in->available < in->replicas && in->total > 0)
-		out->phase = DECIDE_PHASE_DEGRADED;
-	else
-		out->phase = DECIDE_PHASE_PROGRESSING;
+	out->phase = phase_of(in);
 	out->progressing = out->phase == DECIDE_PHASE_PROGRESSING && !in->blocked;
 	out->available = in->available >= in->replicas - in->max_unavailable;
 	out->available_reason = in->available >= in->replicas ? "AllAvailable" : "SomeUnavailable";
 	out->progress_ok = !in->failed;
 	out->progress_reason = in->failed	 ? "ProgressDeadlineExceeded"
+			       : in->aborted && in->rolled_back ? "RolloutAborted"
 			       : in->rolled_back ? "RolledBack"
 			       : in->complete	 ? "NewRevisionAvailable"
+			       : in->paused	 ? "DeploymentPaused"
 			       : in->blocked	 ? "WaitingForEarlierPhase"
 						 : "RollingOut";
 	out->show_error = in->failed || in->rolled_back;
+	out->ready = in->ready < in->replicas ? in->ready : in->replicas;
+	out->surge = in->total > in->replicas ? in->total - in->replicas : 0;
 }
 
 enum decide_phase decide_fleet_phase(const struct decide_fleet_in *in)
 {
 	if (in->n_failed)
 		return DECIDE_PHASE_FAILED;
+	/* Every deployment that rolled back was aborted: the fleet is Aborted, not RolledBack. */
+	if (in->n_rolled_back && in->n_aborted == in->n_rolled_back && !in->running)
+		return DECIDE_PHASE_ABORTED;
 	if (in->n_rolled_back)
 		return in->running ? DECIDE_PHASE_PROGRESSING : DECIDE_PHASE_ROLLEDBACK;
-	if (in->n_progressing || in->running)
+	if (in->n_progressing)
+		return DECIDE_PHASE_PROGRESSING;
+	/* Nothing moves but some wait for their first probe verdict: Pending, not Progressing or Degraded. */
+	if (in->n_pending)
+		return DECIDE_PHASE_PENDING;
+	if (in->running)
 		return DECIDE_PHASE_PROGRESSING;
 	return DECIDE_PHASE_HEALTHY;
 }
@@ -301,6 +330,8 @@ void decide_step(const struct decide_step_in *in, const struct rollout_input *ri
 {
 	if (in->held && !in->complete)
 		(void)buf_printf(out, "rolling back ");
+	else if (in->paused && !in->complete)
+		(void)buf_puts(out, "paused at ");
 	if (in->release_step != NULL)
 		(void)buf_puts(out, in->release_step);
 	else

@@ -50,6 +50,7 @@ struct decide_deadline_in {
 	int turn;		/* the deployment's turn has come */
 	int held;		/* held at (returning to) its last healthy revision */
 	int complete;		/* the rollout step found it complete */
+	int paused;		/* held at its step by hand: no deadline runs */
 	int64_t now;		/* loop ms */
 	int64_t progress_at;	/* loop ms of the last progress */
 	int deadline_seconds;	/* progressDeadlineSeconds */
@@ -190,6 +191,7 @@ struct decide_progress_in {
 	int64_t wall;		/* wall ms */
 	int64_t started_at;	/* wall ms the rollout started; 0 when not */
 	int64_t recorded;	/* wall ms of the last progress the state file records for this target; 0 none */
+	int paused;		/* held at its step by hand: the deadline starts again on resume */
 };
 
 enum decide_record {
@@ -213,7 +215,9 @@ struct decide_progress {
  * a rollout, the state file's record carries the deadline on. Progress is
  * recorded at most once a second (a slot held at the router counts on every
  * pass); a complete deployment's record is forgotten, for a restart sees no
- * container ready until the probes run again.
+ * container ready until the probes run again. A paused deployment counts as
+ * making progress on every pass, without recording it: its deadline starts
+ * when it is resumed.
  */
 void decide_progress(const struct decide_progress_in *in, struct decide_progress *out);
 
@@ -247,13 +251,20 @@ enum decide_phase {
 	DECIDE_PHASE_DEGRADED,
 	DECIDE_PHASE_FAILED,
 	DECIDE_PHASE_ROLLEDBACK,
+	DECIDE_PHASE_PENDING,	/* its containers run, but no probe has given a verdict yet */
+	DECIDE_PHASE_ABORTED,	/* a release stopped by hand (abort): returning to, or back at, the stable revision */
 };
 
 struct decide_status_in {
 	int failed, rolled_back, complete, blocked;
+	int aborted;		/* the rollback was an abort asked for by hand */
+	int paused;		/* held at its current step by hand (pause) */
 	int replicas;
 	long max_unavailable;
 	int available, total;	/* available containers, and all observed */
+	int ready;		/* ready containers, of any revision (two at one ordinal during a surge) */
+	int unknown;		/* running containers no probe has given a verdict on yet */
+	int verdicts;		/* running containers with a verdict (ready or not) */
 };
 
 struct decide_status {
@@ -264,13 +275,24 @@ struct decide_status {
 	int progress_ok;	/* condition Progressing: not failed */
 	const char *progress_reason;
 	int show_error;		/* the Progressing condition quotes the last error */
+	int ready;		/* the ready count shown: never more than replicas */
+	int surge;		/* containers past replicas (a surge, or a scale-down under way), shown apart */
 };
 
-/* A deployment's phase and conditions from its counts and its flags. */
+/*
+ * A deployment's phase, conditions and shown counts from its counts and its
+ * flags. Pending while its containers run and none has a probe verdict yet
+ * (a restarted controller, a fresh apply on a running fleet): a container
+ * nobody has judged is neither ready nor down, so it never makes the
+ * deployment Degraded either. Ready is capped at replicas; the containers
+ * past replicas are counted as surge.
+ */
 void decide_status(const struct decide_status_in *in, struct decide_status *out);
 
 struct decide_fleet_in {
 	size_t n_failed, n_rolled_back, n_progressing;
+	size_t n_aborted;	/* of n_rolled_back, those aborted by hand */
+	size_t n_pending;
 	int running;		/* the engine's outcome is running */
 };
 
@@ -301,6 +323,7 @@ enum decide_outcome decide_outcome(const struct decide_outcome_dep *v, size_t n,
 struct decide_step_in {
 	int held;		/* rolling back */
 	int complete;
+	int paused;		/* held at its step by hand */
 	const char *release_step;	/* the blue-green or canary release's step; NULL: the strategy's */
 	const char *waiting_for;	/* the deployment it waits for; NULL when none */
 };

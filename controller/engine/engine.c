@@ -100,7 +100,7 @@ struct eng_dep *engine_dep_get(struct engine *e, const char *name)
 
 static void dep_release(struct eng_dep *d)
 {
-	FREE_ALL(d->name, d->last_error, d->step);
+	FREE_ALL(d->name, d->last_error, d->step, d->action, d->action_by, d->action_reason);
 	rollout_result_release(&d->res);
 }
 
@@ -192,6 +192,9 @@ int engine_rollback(struct engine *e, const char *deployment, const char *reason
 
 	if (dd == NULL)
 		return error_set(err, ERR_NOTFOUND, "no deployment '%s' in the specs", deployment);
+	if (statefile_is_failed(&e->state, dd->name, dd->revision, e->desired.commit))
+		return error_set(err, ERR_CONFLICT, "deployment '%s' is already rolled back from revision %.12s",
+				 deployment, dd->revision);
 	if (rollback_to(e, dd, 0) == DECIDE_BACK_NONE)
 		return error_set(err, ERR_CONFLICT, "deployment '%s' has no earlier healthy revision to return to",
 				 deployment);
@@ -245,6 +248,11 @@ int engine_abort(struct engine *e, const char *deployment, const char *reason, s
 		return error_set(err, ERR_CONFLICT, "deployment '%s' has no release under way to abort", deployment);
 	/* As a failed check would: back to the stable slot at 100 %, the new slot removed. */
 	engine_fail_deployment(e, dd, reason ? reason : "aborted by hand");
+	if (engine_dep_get(e, deployment)->rolled_back) {
+		/* Its own phase (Aborted), here and after a restart. */
+		engine_dep_get(e, deployment)->aborted = 1;
+		statefile_set_aborted(&e->state, dd->name);
+	}
 	engine_kick(e);
 	return 0;
 }
@@ -481,6 +489,7 @@ static void dep_restart(struct eng_dep *d)
 {
 	d->failed = 0;
 	d->rolled_back = 0;
+	d->aborted = 0;
 	d->turn = 0;
 	str_set(&d->last_error, NULL);
 }

@@ -98,6 +98,45 @@ int engine_rollback(struct engine *e, const char *deployment, const char *reason
 int engine_promote(struct engine *e, const char *deployment, int full, struct error **err);
 int engine_abort(struct engine *e, const char *deployment, const char *reason, struct error **err);
 
+/*
+ * Pause holds a Rolling or Recreate deployment at its current step: no
+ * container is created for, or removed by, the rollout (what is missing at
+ * the target is still healed), its probes go on, and its progress deadline
+ * does not run. Resume lets it go on, its deadline counted from then. The
+ * mark is kept in the state file, so it survives a restart and a new commit.
+ * ERR_NOTFOUND for an unknown deployment; ERR_CONFLICT when it is already
+ * paused (pause), not paused (resume), or released blue-green or by canary.
+ */
+int engine_pause(struct engine *e, const char *deployment, struct error **err);
+int engine_resume(struct engine *e, const char *deployment, struct error **err);
+
+enum engine_action {
+	ENGINE_PROMOTE,
+	ENGINE_PROMOTE_FULL,
+	ENGINE_ABORT,
+	ENGINE_ROLLBACK,
+	ENGINE_PAUSE,
+	ENGINE_RESUME,
+};
+
+/* "promote", "promote-full", "abort", "rollback", "pause", "resume". */
+const char *engine_action_name(enum engine_action a);
+
+/* A release control asked of the engine, by whom and why (reason may be NULL or ""). */
+struct engine_request {
+	enum engine_action action;
+	const char *deployment;
+	const char *by;
+	const char *reason;
+};
+
+/*
+ * Carries out a request through the functions above and answers with their
+ * verdict: 0 when accepted, which the deployment's status (so its note)
+ * records with who asked, why and when; a refusal records nothing.
+ */
+int engine_control(struct engine *e, const struct engine_request *rq, struct error **err);
+
 enum engine_outcome engine_outcome(const struct engine *e);
 /* The status after the last pass; valid until the next pass. */
 const struct fleet_status *engine_status(const struct engine *e);

@@ -30,7 +30,13 @@ struct eng_dep {
 	int rolled_back;		/* returned to its last healthy revision in this run */
 	int complete;
 	int blocked;
+	int aborted;			/* rolled_back by an abort asked for by hand */
+	int paused;			/* held at its step by hand (the state file's mark, as of the last pass) */
+	int unknown, verdicts;		/* running containers without a probe verdict yet, and with one */
 	char *last_error;
+	/* The last release control accepted for it (engine_control), shown in the status. */
+	char *action, *action_by, *action_reason;
+	int64_t action_at;		/* wall ms */
 	int64_t started_at, finished_at;	/* wall ms */
 	unsigned restarts;		/* liveness restarts, reported in the status */
 	struct rollout_result res;

@@ -154,6 +154,8 @@ static int pass_turn(struct dep_pass *p)
 	ti.held = p->t.held;
 	if (p->t.held) {
 		ed->rolled_back = 1;
+		/* An abort by hand keeps its own phase, after a restart too. */
+		ed->aborted = ed->aborted || (p->se != NULL && p->se->aborted);
 		ti.later_rollback = later_rollback_pending(p->e, p->dd);
 	} else {
 		p->wait = blocker(p->e, p->dd);
@@ -216,6 +218,10 @@ static void pass_verdict(struct dep_pass *p, size_t i)
 	decide_container(&ci, &v);
 	if (st)
 		pr->healthy_since = v.healthy_since;
+	if (ci.probed) {
+		p->ed->verdicts += v.known;
+		p->ed->unknown += !v.known;
+	}
 	p->ctrs[i].c = c;
 	p->ctrs[i].known = v.known;
 	p->ctrs[i].ready = v.ready;
@@ -237,8 +243,11 @@ static void pass_gather(struct dep_pass *p)
 	p->in.max_unavailable = dd->max_unavailable;
 	p->in.rev = p->t.rev;
 	p->in.tmpl = p->t.tmpl;
-	p->in.heal_only = !p->turn;
+	/* Paused by hand: what is missing is healed, but the rollout takes no step (a return to safety does). */
+	p->in.heal_only = !p->turn || (p->ed->paused && !p->t.held);
 	p->in.n = p->od ? p->od->n : 0;
+	p->ed->unknown = 0;
+	p->ed->verdicts = 0;
 	p->ctrs = p->in.n ? xcalloc(p->in.n, sizeof(*p->ctrs)) : NULL;
 	p->dc = p->in.n ? xcalloc(p->in.n, sizeof(*p->dc)) : NULL;
 	for (i = 0; i < p->in.n; i++) {
@@ -298,6 +307,7 @@ static void pass_progress(struct dep_pass *p)
 	pi.wall = wall_ms();
 	pi.started_at = ed->started_at;
 	pi.recorded = statefile_progress(&e->state, p->dd->name, p->t.rev);
+	pi.paused = ed->paused;
 	decide_progress(&pi, &po);
 	if (pi.retarget)
 		snprintf(ed->target, sizeof(ed->target), "%s", p->t.rev);
@@ -355,6 +365,7 @@ static int pass_deadline(struct dep_pass *p)
 	di.turn = p->turn;
 	di.held = p->t.held;
 	di.complete = p->ed->res.complete;
+	di.paused = p->ed->paused;
 	di.now = p->now;
 	di.progress_at = p->ed->progress_at;
 	di.deadline_seconds = p->dd->progress_deadline_seconds;
@@ -412,15 +423,19 @@ static void pass_complete(struct dep_pass *p)
 static void pass_describe(struct dep_pass *p)
 {
 	struct decide_step_in si;
+	struct rollout_input shown = p->in;
 	struct buf step;
 
 	memset(&si, 0, sizeof(si));
 	si.held = p->t.held;
 	si.complete = p->ed->res.complete;
+	si.paused = p->ed->paused;
 	si.release_step = p->tv.step;
 	si.waiting_for = p->wait ? p->wait->name : NULL;
+	/* A paused step is told as the strategy's own, not as healing. */
+	shown.heal_only = !p->turn;
 	buf_init(&step, 1024);
-	decide_step(&si, &p->in, &p->ed->res, &step);
+	decide_step(&si, &shown, &p->ed->res, &step);
 	free(p->ed->step);
 	p->ed->step = buf_detach(&step, NULL);
 }
@@ -439,6 +454,8 @@ size_t engine_pass_deployment(struct engine *e, const struct desired_deployment 
 	p.se = statefile_get(&e->state, dd->name, 0);
 	p.now = now;
 	p.ed->seen = 1;
+	/* Only Rolling and Recreate pause (engine_pause); a strategy changed since leaves the mark unused. */
+	p.ed->paused = p.se != NULL && p.se->paused && !engine_traffic_handles(dd);
 	if (pass_turn(&p)) {
 		pass_gather(&p);
 		pass_strategy(&p);

@@ -15,6 +15,8 @@ static enum status_phase status_phase_of(enum decide_phase p)
 	case DECIDE_PHASE_DEGRADED: return STATUS_DEGRADED;
 	case DECIDE_PHASE_FAILED: return STATUS_FAILED;
 	case DECIDE_PHASE_ROLLEDBACK: return STATUS_ROLLEDBACK;
+	case DECIDE_PHASE_PENDING: return STATUS_PENDING;
+	case DECIDE_PHASE_ABORTED: return STATUS_ABORTED;
 	}
 	return STATUS_UNKNOWN;
 }
@@ -23,7 +25,7 @@ void engine_build_status(struct engine *e)
 {
 	struct fleet_status *s = &e->status;
 	struct decide_fleet_in fi;
-	size_t i, n_prog = 0, n_failed = 0, n_rb = 0;
+	size_t i, n_prog = 0, n_failed = 0, n_rb = 0, n_aborted = 0, n_pending = 0;
 	const char *first_prog = NULL;
 	int prog_phase = -1;
 	char *summary = NULL;
@@ -47,7 +49,6 @@ void engine_build_status(struct engine *e)
 		sd->role = xstrdup(dd->role);
 		sd->revision = xstrdup(ed->rev_shown[0] ? ed->rev_shown : dd->revision);
 		sd->desired = dd->replicas;
-		sd->ready = ed->res.ready;
 		sd->updated = ed->res.updated;
 		sd->available = ed->res.available;
 		sd->restarts = ed->restarts;
@@ -56,19 +57,33 @@ void engine_build_status(struct engine *e)
 		sd->last_error = xstrdup_or_null(ed->last_error);
 		sd->started_at = ed->started_at;
 		sd->finished_at = ed->finished_at;
+		sd->paused = ed->paused;
+		sd->action = xstrdup_or_null(ed->action);
+		sd->action_by = xstrdup_or_null(ed->action_by);
+		sd->action_reason = xstrdup_or_null(ed->action_reason);
+		sd->action_at = ed->action_at;
 		memset(&si, 0, sizeof(si));
 		si.failed = ed->failed;
 		si.rolled_back = ed->rolled_back;
+		si.aborted = ed->aborted;
+		si.paused = ed->paused;
 		si.complete = ed->complete;
 		si.blocked = ed->blocked;
 		si.replicas = dd->replicas;
 		si.max_unavailable = dd->max_unavailable;
 		si.available = ed->res.available;
 		si.total = ed->res.total;
+		si.ready = ed->res.ready;
+		si.unknown = ed->unknown;
+		si.verdicts = ed->verdicts;
 		decide_status(&si, &ds);
 		sd->phase = status_phase_of(ds.phase);
+		sd->ready = ds.ready;
+		sd->surge = ds.surge;
 		n_failed += ds.phase == DECIDE_PHASE_FAILED;
 		n_rb += ed->rolled_back && !ed->failed;
+		n_aborted += ds.phase == DECIDE_PHASE_ABORTED;
+		n_pending += ds.phase == DECIDE_PHASE_PENDING;
 		if (ds.progressing) {
 			n_prog++;
 			if (first_prog == NULL) {
@@ -90,14 +105,20 @@ void engine_build_status(struct engine *e)
 	fi.n_failed = n_failed;
 	fi.n_rolled_back = n_rb;
 	fi.n_progressing = n_prog;
+	fi.n_aborted = n_aborted;
+	fi.n_pending = n_pending;
 	fi.running = e->outcome == ENGINE_RUNNING;
 	s->phase = status_phase_of(decide_fleet_phase(&fi));
 	for (i = 0; i < s->ndeployments && summary == NULL; i++) {
 		const struct status_deployment *sd = &s->deployments[i];
 
-		if (decide_summary_names(sd->phase == STATUS_FAILED, sd->phase == STATUS_ROLLEDBACK, sd->last_error))
-			summary = xasprintf("%s %s: %s", sd->name, sd->phase == STATUS_FAILED ? "failed" : "rolled back",
-				      sd->last_error ? sd->last_error : "");
+		if (decide_summary_names(sd->phase == STATUS_FAILED,
+					 sd->phase == STATUS_ROLLEDBACK || sd->phase == STATUS_ABORTED, sd->last_error))
+			summary = xasprintf("%s %s: %s", sd->name,
+					    sd->phase == STATUS_FAILED	   ? "failed"
+					    : sd->phase == STATUS_ABORTED ? "aborted"
+									  : "rolled back",
+					    sd->last_error ? sd->last_error : "");
 	}
 	if (summary == NULL && first_prog)
 		summary = xasprintf("phase %d of %d, %s", prog_phase + 1, e->desired.n_phases, first_prog);

@@ -153,6 +153,25 @@ void statefile_set_failed(struct statefile *s, const char *deployment, const cha
 	str_set(&e->failed_commit, commit ? commit : "");
 	str_set(&e->failed_reason, reason);
 	e->failed_at = at;
+	e->aborted = 0;
+	s->dirty = 1;
+}
+
+void statefile_set_aborted(struct statefile *s, const char *deployment)
+{
+	struct statefile_entry *e = statefile_get(s, deployment, 1);
+
+	e->aborted = 1;
+	s->dirty = 1;
+}
+
+void statefile_set_paused(struct statefile *s, const char *deployment, int paused)
+{
+	struct statefile_entry *e = statefile_get(s, deployment, paused);
+
+	if (e == NULL || e->paused == !!paused)
+		return;
+	e->paused = !!paused;
 	s->dirty = 1;
 }
 
@@ -253,8 +272,12 @@ static json_t *to_json(const struct statefile *s)
 			json_object_set_new(f, "commit", json_string(e->failed_commit ? e->failed_commit : ""));
 			json_object_set_new(f, "reason", json_string(e->failed_reason ? e->failed_reason : ""));
 			json_object_set_new(f, "at", json_integer(e->failed_at));
+			if (e->aborted)
+				json_object_set_new(f, "aborted", json_true());
 			json_object_set_new(o, "failed", f);
 		}
+		if (e->paused)
+			json_object_set_new(o, "paused", json_true());
 		if (e->progress_rev[0])
 			json_object_set_new(o, "progress",
 					    json_pack("{s:s, s:I}", "revision", e->progress_rev, "at",
@@ -332,7 +355,9 @@ static int from_json(struct statefile *s, const json_t *root, struct error **err
 			str_set(&e->failed_commit, json_string_value(json_object_get(f, "commit")));
 			str_set(&e->failed_reason, json_string_value(json_object_get(f, "reason")));
 			e->failed_at = json_integer_value(json_object_get(f, "at"));
+			e->aborted = json_is_true(json_object_get(f, "aborted"));
 		}
+		e->paused = json_is_true(json_object_get(o, "paused"));
 		if (json_object_get(o, "progress")) {
 			const json_t *pr = json_object_get(o, "progress");
 

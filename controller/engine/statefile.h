@@ -34,6 +34,8 @@ struct statefile_entry {
 	char *failed_commit;
 	char *failed_reason;
 	int64_t failed_at;
+	int aborted;			/* the failure is an abort asked for by hand */
+	int paused;			/* held at its current step by hand until resumed */
 	/*
 	 * The rollout of progress_rev last made progress at progress_at (wall
 	 * ms): progressDeadlineSeconds counts from here, across restarts.
@@ -67,6 +69,10 @@ void statefile_set_applied(struct statefile *s, const char *deployment, const ch
 			   const struct desired_tmpl *tmpl);
 void statefile_set_failed(struct statefile *s, const char *deployment, const char *rev, const char *commit,
 			  const char *reason, int64_t at);
+/* Marks the failure recorded last an abort by hand (statefile_set_failed clears the mark). */
+void statefile_set_aborted(struct statefile *s, const char *deployment);
+/* Holds the deployment at its step (1) or lets it go on (0); kept until changed, across commits. */
+void statefile_set_paused(struct statefile *s, const char *deployment, int paused);
 /*
  * 1 when rev of deployment failed at this commit and must not be tried again
  * (a new commit gives it another chance).

@@ -24,7 +24,7 @@ struct auriga_rollout_track {
 };
 
 const char *const auriga_phases[] = { "Unknown", "Progressing", "Healthy", "Degraded", "Failed",
-				      "RolledBack", NULL };
+				      "RolledBack", "Pending", "Aborted", NULL };
 
 static const char *const circuit_states[] = { "closed", "half-open", "open", NULL };
 
@@ -301,11 +301,13 @@ static int returning(const struct status_deployment *d)
 {
 	size_t i;
 
-	if (d->phase == STATUS_ROLLEDBACK)
+	/* An abort by hand returns too: it counts as a rollback. */
+	if (d->phase == STATUS_ROLLEDBACK || d->phase == STATUS_ABORTED)
 		return 1;
 	for (i = 0; i < d->nconditions; i++)
 		if (d->conditions[i].type && strcmp(d->conditions[i].type, "Progressing") == 0)
-			return d->conditions[i].reason && strcmp(d->conditions[i].reason, "RolledBack") == 0;
+			return d->conditions[i].reason && (strcmp(d->conditions[i].reason, "RolledBack") == 0 ||
+							   strcmp(d->conditions[i].reason, "RolloutAborted") == 0);
 	return 0;
 }
 

@@ -17,8 +17,8 @@
 #define NOTE_MAX (1u << 20)
 
 /* In enum status_phase's order. */
-static const char *const phase_names[] = { "Unknown", "Progressing", "Healthy",
-					   "Degraded", "Failed",  "RolledBack" };
+static const char *const phase_names[] = { "Unknown", "Progressing", "Healthy", "Degraded",
+					   "Failed",  "RolledBack",  "Pending", "Aborted" };
 
 const char *status_phase_name(enum status_phase p)
 {
@@ -49,7 +49,8 @@ static void deployment_release(struct status_deployment *d)
 {
 	size_t i;
 
-	FREE_ALL(d->name, d->role, d->revision, d->strategy, d->step, d->last_error);
+	FREE_ALL(d->name, d->role, d->revision, d->strategy, d->step, d->last_error, d->action, d->action_by,
+		 d->action_reason);
 	for (i = 0; i < d->nconditions; i++)
 		condition_release(&d->conditions[i]);
 	free(d->conditions);
@@ -115,6 +116,12 @@ void status_copy(struct fleet_status *dst, const struct fleet_status *src)
 		d->last_error = xstrdup_or_null(sd->last_error);
 		d->started_at = sd->started_at;
 		d->finished_at = sd->finished_at;
+		d->surge = sd->surge;
+		d->paused = sd->paused;
+		d->action = xstrdup_or_null(sd->action);
+		d->action_by = xstrdup_or_null(sd->action_by);
+		d->action_reason = xstrdup_or_null(sd->action_reason);
+		d->action_at = sd->action_at;
 		for (j = 0; j < sd->nconditions; j++) {
 			const struct status_condition *sc = &sd->conditions[j];
 			struct status_condition *c = status_add_condition(d, sc->type);
@@ -333,6 +340,8 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 	emit_str(e, "revision", d->revision);
 	emit_long(e, "desired", d->desired);
 	emit_long(e, "ready", d->ready);
+	if (d->surge > 0)
+		emit_long(e, "surge", d->surge);
 	emit_long(e, "updated", d->updated);
 	emit_long(e, "available", d->available);
 	emit_long(e, "restarts", d->restarts);
@@ -359,6 +368,14 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 	emit_text(e, "lastError", d->last_error);
 	emit_time(e, "startedAt", d->started_at);
 	emit_time(e, "finishedAt", d->finished_at);
+	if (d->paused)
+		emit_long(e, "paused", 1);
+	if (d->action) {
+		emit_str(e, "lastAction", d->action);
+		emit_text(e, "lastActionBy", d->action_by);
+		emit_text(e, "lastActionReason", d->action_reason);
+		emit_time(e, "lastActionAt", d->action_at);
+	}
 	emit_mapping_end(e);
 }
 
@@ -366,7 +383,7 @@ int status_render_note(const struct fleet_status *s, char **out, struct error **
 {
 	struct emit e;
 	yaml_event_t ev;
-	long ready, desired;
+	long ready, desired, surge = 0;
 	size_t i;
 	int r = 0;
 
@@ -375,6 +392,10 @@ int status_render_note(const struct fleet_status *s, char **out, struct error **
 	status_counts(s, &ready, &desired);
 	/* The summary line is ours: a stray newline in the detail must not start the YAML early. */
 	buf_printf(&e.out, "auriga: %s %ld/%ld ready", status_phase_name(s->phase), ready, desired);
+	for (i = 0; i < s->ndeployments; i++)
+		surge += s->deployments[i].surge;
+	if (surge > 0)
+		buf_printf(&e.out, ", %ld surge", surge);
 	if (s->summary && *s->summary) {
 		buf_puts(&e.out, ", ");
 		for (i = 0; s->summary[i]; i++)
@@ -516,6 +537,12 @@ static const struct field deployment_fields[] = {
 	FIELD(status_deployment, "lastError", F_STR, last_error),
 	FIELD(status_deployment, "startedAt", F_TIME, started_at),
 	FIELD(status_deployment, "finishedAt", F_TIME, finished_at),
+	FIELD(status_deployment, "surge", F_LONG, surge),
+	FIELD(status_deployment, "paused", F_LONG, paused),
+	FIELD(status_deployment, "lastAction", F_STR, action),
+	FIELD(status_deployment, "lastActionBy", F_STR, action_by),
+	FIELD(status_deployment, "lastActionReason", F_STR, action_reason),
+	FIELD(status_deployment, "lastActionAt", F_TIME, action_at),
 };
 
 static const struct field root_fields[] = {
@@ -756,6 +783,17 @@ json_t *status_to_json(const struct fleet_status *s)
 		json_text(o, "lastError", d->last_error);
 		json_time(o, "startedAt", d->started_at);
 		json_time(o, "finishedAt", d->finished_at);
+		json_object_set_new(o, "surge", json_integer(d->surge));
+		json_object_set_new(o, "paused", json_boolean(d->paused));
+		if (d->action) {
+			json_t *a = json_object();
+
+			json_str(a, "action", d->action);
+			json_text(a, "by", d->action_by);
+			json_text(a, "reason", d->action_reason);
+			json_time(a, "at", d->action_at);
+			json_object_set_new(o, "lastAction", a);
+		}
 		json_array_append_new(deps, o);
 	}
 	json_object_set_new(root, "deployments", deps);

@@ -16,6 +16,8 @@ enum status_phase {
 	STATUS_DEGRADED,
 	STATUS_FAILED,
 	STATUS_ROLLEDBACK,
+	STATUS_PENDING,		/* running, but no probe verdict yet */
+	STATUS_ABORTED,		/* a release stopped by hand */
 };
 
 struct status_condition {
@@ -32,6 +34,7 @@ struct status_deployment {
 	enum status_phase phase;
 	char *revision;
 	long desired, ready, updated, available;
+	long surge;		/* containers past desired (a surge), apart from ready, which never exceeds desired */
 	long restarts;		/* containers auriga restarted for failing liveness since it started */
 	char *strategy;		/* Rolling, Recreate, BlueGreen, Canary */
 	char *step;		/* what the strategy is doing: "rolling business-2 5/7" */
@@ -39,6 +42,10 @@ struct status_deployment {
 	size_t nconditions;
 	char *last_error;
 	int64_t started_at, finished_at;	/* wall ms, 0 when unset */
+	/* The last release control accepted (pause, resume, promote, abort, rollback), NULL when none. */
+	char *action, *action_by, *action_reason;
+	int64_t action_at;	/* wall ms */
+	long paused;		/* 1: held at its step until resumed */
 };
 
 /* Everything auriga says about one commit. Strings are owned (NULL when unset). */

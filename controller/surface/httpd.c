@@ -5,6 +5,8 @@
 #include "runtime/file.h"
 #include "runtime/log.h"
 #include "status/metrics.h"
+#include "surface/httpd_route.h"
+#include "surface/token.h"
 #include "surface/webhook.h"
 #include "util.h"
 
@@ -28,10 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TOKEN_MAX 4096
 #define PEM_MAX (1024 * 1024)
 #define METRICS_MAX (16 * 1024 * 1024)
-#define NAME_MAX_LEN 128
+#define CONTROL_REASON_MAX 512
 
 /*
  * libmicrohttpd's own connection timeout counts inactivity, so a client that
@@ -63,32 +64,6 @@ struct conn {
 	int cut;
 };
 
-enum route {
-	R_NONE,
-	R_LIVE,
-	R_READY,
-	R_STARTUP,
-	R_METRICS,
-	R_STATUS,
-	R_DEPLOYMENT,
-	R_ACTION,
-	R_SYNC,
-	R_WEBHOOK,
-};
-
-static const char *const route_names[] = { "notfound", "live", "ready", "startup", "metrics",
-					    "status", "deployment", "action", "sync", "webhook" };
-
-struct request {
-	enum route route;
-	int started;
-	int post;			/* the route wants POST (else GET) */
-	enum httpd_action action;
-	enum webhook_provider provider;
-	char name[NAME_MAX_LEN + 1];
-	struct buf body;
-};
-
 struct httpd {
 	struct MHD_Daemon *d;
 	struct httpd_provider p;
@@ -109,6 +84,8 @@ struct httpd {
 	unsigned char token_key[32];	/* tokens are compared as HMACs under this key */
 	unsigned char token_mac[32];
 	int have_token;
+	char token_name[API_TOKEN_NAME_MAX + 1];	/* the holder the token file names, or "" */
+	char *instance;			/* the controller's instance, for requests that name theirs */
 
 	pthread_t watchdog;
 	pthread_cond_t wake;
@@ -152,24 +129,18 @@ static void token_hmac(const struct httpd *h, const void *data, size_t len, unsi
 
 int httpd_reload_token(struct httpd *h, const char *path, struct error **err)
 {
-	struct buf b;
+	struct buf b = BUF_INIT_MAX(API_TOKEN_MAX);
+	char name[API_TOKEN_NAME_MAX + 1];
 	unsigned char mac[32];
-	size_t len;
 	int rc;
 
-	rc = read_small_file("API token file", path, TOKEN_MAX, &b, err);
+	rc = api_token_read(path, &b, name, sizeof(name), err);
 	if (rc < 0)
-		return rc;
-	len = b.len;
-	while (len && (b.data[len - 1] == '\n' || b.data[len - 1] == '\r' || b.data[len - 1] == ' '))
-		len--;
-	if (len == 0) {
-		rc = error_set(err, ERR_INVALID, "API token file '%s' is empty", path);
 		goto out;
-	}
-	token_hmac(h, b.data, len, mac);
+	token_hmac(h, b.data, b.len, mac);
 	pthread_mutex_lock(&h->lock);
 	memcpy(h->token_mac, mac, sizeof(mac));
+	snprintf(h->token_name, sizeof(h->token_name), "%s", name);
 	h->have_token = 1;
 	pthread_mutex_unlock(&h->lock);
 out:
@@ -375,6 +346,9 @@ static enum MHD_Result send_buf(struct httpd *h, struct MHD_Connection *c, const
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	/* Whose answer this is: a client of another instance leaves this controller alone. */
+	if (h->instance)
+		MHD_add_response_header(resp, "X-Auriga-Instance", h->instance);
 	if (status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"auriga\"");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
@@ -385,7 +359,7 @@ static enum MHD_Result send_buf(struct httpd *h, struct MHD_Connection *c, const
 		char code[8];
 
 		snprintf(code, sizeof(code), "%u", status);
-		metric_inc(h->m->http_requests, METRIC_LABELS(route_names[r ? r->route : R_NONE], code));
+		metric_inc(h->m->http_requests, METRIC_LABELS(httpd_route_names[r ? r->route : R_NONE], code));
 	}
 	return ret;
 }
@@ -408,77 +382,6 @@ static enum MHD_Result send_error(struct httpd *h, struct MHD_Connection *c, con
 	cleanup_free char *t = text_bounded(msg, TEXT_MAX);
 
 	return send_json(h, c, r, status, json_pack("{s:s}", "error", t));
-}
-
-static int valid_name(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > NAME_MAX_LEN)
-		return 0;
-	for (i = 0; i < len; i++) {
-		char ch = s[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      ch == '-' || ch == '_' || ch == '.'))
-			return 0;
-	}
-	return 1;
-}
-
-/* Maps a path to a route; R_NONE when nothing matches. */
-static void route(struct request *r, const char *url)
-{
-	static const struct {
-		const char *path;
-		enum route route;
-	} fixed[] = {
-		{ "/healthz", R_LIVE },	       { "/q/health/live", R_LIVE },
-		{ "/readyz", R_READY },	       { "/q/health/ready", R_READY },
-		{ "/q/health/startup", R_STARTUP }, { "/metrics", R_METRICS },
-		{ "/api/v1/status", R_STATUS },    { "/api/v1/sync", R_SYNC },
-	};
-	static const char *const actions[] = { "promote", "abort", "rollback" };
-	const char *rest, *slash;
-	size_t i;
-
-	r->route = R_NONE;
-	for (i = 0; i < ARRAY_SIZE(fixed); i++) {
-		if (strcmp(url, fixed[i].path) == 0) {
-			r->route = fixed[i].route;
-			r->post = r->route == R_SYNC;
-			if (r->route == R_SYNC)
-				r->action = HTTPD_SYNC;
-			return;
-		}
-	}
-	if (str_has_prefix(url, "/api/v1/webhooks/")) {
-		if (webhook_provider_parse(url + strlen("/api/v1/webhooks/"), &r->provider) == 0) {
-			r->route = R_WEBHOOK;
-			r->post = 1;
-		}
-		return;
-	}
-	if (!str_has_prefix(url, "/api/v1/deployments/"))
-		return;
-	rest = url + strlen("/api/v1/deployments/");
-	slash = strchr(rest, '/');
-	if (!valid_name(rest, slash ? (size_t)(slash - rest) : strlen(rest)))
-		return;
-	snprintf(r->name, sizeof(r->name), "%.*s", (int)(slash ? (size_t)(slash - rest) : strlen(rest)),
-		 rest);
-	if (!slash) {
-		r->route = R_DEPLOYMENT;
-		return;
-	}
-	for (i = 0; i < ARRAY_SIZE(actions); i++) {
-		if (strcmp(slash + 1, actions[i]) == 0) {
-			r->route = R_ACTION;
-			r->post = 1;
-			r->action = (enum httpd_action)i;
-			return;
-		}
-	}
 }
 
 static int authorized(struct httpd *h, struct MHD_Connection *c, int *configured)
@@ -602,10 +505,11 @@ static unsigned status_of_error(const struct error *e)
 	}
 }
 
-static const char *const action_names[] = { "promote", "abort", "rollback", "sync", "promote-full" };
+static const char *const action_names[] = { "promote",	 "abort", "rollback", "sync",
+					    "promote-full", "pause", "resume" };
 
 static enum MHD_Result action(struct httpd *h, struct MHD_Connection *c, const struct request *r,
-			      const char *reason, const char *commit)
+			      const char *reason, const char *why, const char *commit)
 {
 	struct error *e = NULL;
 	enum MHD_Result ret;
@@ -613,7 +517,7 @@ static enum MHD_Result action(struct httpd *h, struct MHD_Connection *c, const s
 
 	if (!h->p.action)
 		return send_error(h, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the controller takes no actions");
-	if (h->p.action(h->p.ctx, r->action, dep, reason, commit, &e) < 0) {
+	if (h->p.action(h->p.ctx, r->action, dep, reason, why, commit, &e) < 0) {
 		unsigned st = status_of_error(e);
 
 		log_warn("httpd", "action refused", "action", action_names[r->action], "deployment",
@@ -628,6 +532,36 @@ static enum MHD_Result action(struct httpd *h, struct MHD_Connection *c, const s
 			 dep ? json_pack("{s:b,s:s,s:s}", "accepted", 1, "action", action_names[r->action],
 					 "deployment", dep)
 			     : json_pack("{s:b,s:s}", "accepted", 1, "action", action_names[r->action]));
+}
+
+/*
+ * A release control: asked by the token's holder (its file's "# name:", else
+ * "api"), for the reason the optional JSON body gives ({"reason": "..."}).
+ */
+static enum MHD_Result control(struct httpd *h, struct MHD_Connection *c, const struct request *r)
+{
+	char who[API_TOKEN_NAME_MAX + 1];
+	const char *why = NULL;
+	json_t *body = NULL, *jr;
+	enum MHD_Result ret;
+
+	if (r->body.len > 0) {
+		body = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, NULL);
+		jr = json_object_get(body, "reason");
+		if (!json_is_object(body) || json_object_size(body) != (jr ? 1u : 0u) || (jr && !json_is_string(jr)) ||
+		    (jr && json_string_length(jr) > CONTROL_REASON_MAX)) {
+			json_decref(body);
+			return send_error(h, c, r, MHD_HTTP_BAD_REQUEST,
+					  "body: expected a JSON object with at most a string 'reason' (512 bytes at most)");
+		}
+		why = jr ? json_string_value(jr) : NULL;
+	}
+	pthread_mutex_lock(&h->lock);
+	snprintf(who, sizeof(who), "%s", h->token_name[0] ? h->token_name : "api");
+	pthread_mutex_unlock(&h->lock);
+	ret = action(h, c, r, who, why, NULL);
+	json_decref(body);
+	return ret;
 }
 
 static const char *header_of(void *ctx, const char *name)
@@ -654,7 +588,7 @@ static enum MHD_Result webhook(struct httpd *h, struct MHD_Connection *c, struct
 
 		snprintf(reason, sizeof(reason), "webhook:%s", prov);
 		r->action = HTTPD_SYNC;
-		return action(h, c, r, reason, res.commit[0] ? res.commit : NULL);
+		return action(h, c, r, reason, NULL, res.commit[0] ? res.commit : NULL);
 	}
 	doc = json_pack("{s:s,s:s}", res.status >= 400 ? "error" : "result", res.reason, "outcome",
 			res.outcome);
@@ -700,9 +634,9 @@ static enum MHD_Result dispatch(struct httpd *h, struct MHD_Connection *c, struc
 				return send_error(h, c, r, MHD_HTTP_BAD_REQUEST,
 						  "query parameter 'full': expected 1, true, 0 or false");
 		}
-		return action(h, c, r, "api", NULL);
+		return control(h, c, r);
 	case R_SYNC:
-		return action(h, c, r, "api", NULL);
+		return action(h, c, r, "api", NULL, NULL);
 	case R_WEBHOOK:
 		return webhook(h, c, r);
 	default:
@@ -726,11 +660,11 @@ static enum MHD_Result unauthorized(struct httpd *h, struct MHD_Connection *c, c
 static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *c, struct request *r,
 			     const char *url, const char *method)
 {
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH), *inst;
 	uint64_t len;
 	int configured;
 
-	route(r, url);
+	httpd_route(r, url);
 	if (cl && (parse_u64(cl, &len) < 0 || len > h->max_body))
 		return send_error(h, c, r, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
 	/* With api-read-token, reads of the API and metrics need the token too; health stays open. */
@@ -742,6 +676,11 @@ static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *c, struct r
 	if (r->post ? strcmp(method, "POST") != 0
 		    : (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
 		return send_error(h, c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+	/* A client that names its instance and reached another controller is told so, token or not. */
+	if (r->route == R_ACTION && h->instance != NULL &&
+	    (inst = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "instance")) != NULL &&
+	    strcmp(inst, h->instance) != 0)
+		return send_error(h, c, r, MHD_HTTP_MISDIRECTED_REQUEST, "this controller is another instance");
 	if ((r->route == R_ACTION || r->route == R_SYNC) && !authorized(h, c, &configured))
 		return unauthorized(h, c, r, url, configured);
 	return MHD_YES;
@@ -835,6 +774,7 @@ int httpd_start(struct httpd **out, const struct httpd_options *o, const struct 
 	h->max_body = o->max_body;
 	h->max_per_client = o->max_connections_per_client;
 	h->read_token = o->read_token;
+	h->instance = o->instance && o->instance[0] ? xstrdup(o->instance) : NULL;
 	h->request_timeout_ms = o->request_timeout_ms;
 	h->idle_timeout_ms = (long)o->idle_timeout_s * 1000L;
 	pthread_mutex_init(&h->lock, NULL);
@@ -937,6 +877,7 @@ void httpd_stop(struct httpd *h)
 		free(h->key_pem);
 	}
 	free(h->cert_pem);
+	free(h->instance);
 	OPENSSL_cleanse(h->token_key, sizeof(h->token_key));
 	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);

@@ -17,11 +17,12 @@ struct webhook;
  * below is called from those threads, possibly from several at once, never
  * from the daemon's loop. Callbacks must be thread-safe and must not block:
  * status and deployment read a snapshot the loop publishes under a lock;
- * action and sync only record the request and wake the loop (the loop's
- * thread-safe wakeup) and return at once. Any callback may be NULL.
+ * a sync only records the request and wakes the loop (the loop's
+ * thread-safe wakeup) and returns at once; a release control waits for the
+ * loop's verdict within a bound. Any callback may be NULL.
  */
 /* HTTPD_PROMOTE_FULL: POST .../promote?full=1, finish the release at once. */
-enum httpd_action { HTTPD_PROMOTE, HTTPD_ABORT, HTTPD_ROLLBACK, HTTPD_SYNC, HTTPD_PROMOTE_FULL };
+enum httpd_action { HTTPD_PROMOTE, HTTPD_ABORT, HTTPD_ROLLBACK, HTTPD_SYNC, HTTPD_PROMOTE_FULL, HTTPD_PAUSE, HTTPD_RESUME };
 
 struct httpd_provider {
 	void *ctx;
@@ -42,12 +43,16 @@ struct httpd_provider {
 	/* A new reference to one deployment's status, or NULL when there is no such deployment (404). */
 	json_t *(*deployment)(void *ctx, const char *name);
 	/*
-	 * Records a request to act (deployment is NULL for HTTPD_SYNC; reason is
-	 * "api" or "webhook:<provider>", commit the pushed commit or NULL).
-	 * Returns 0 when accepted (202), or fills *err: ERR_NOTFOUND answers 404,
-	 * ERR_CONFLICT 409, ERR_UNAVAILABLE 503, anything else 500.
+	 * A request to act (deployment is NULL for HTTPD_SYNC; who is the API
+	 * token's holder as its file names it, else "api", or "webhook:<provider>";
+	 * why the reason the request's body gives, or NULL; commit the pushed
+	 * commit or NULL). A sync is recorded and answered at once; a release
+	 * control on a deployment may wait, briefly and within a bound, for the
+	 * engine's verdict. Returns 0 when accepted (202), or fills *err:
+	 * ERR_NOTFOUND answers 404, ERR_CONFLICT 409, ERR_UNAVAILABLE 503,
+	 * anything else 500.
 	 */
-	int (*action)(void *ctx, enum httpd_action a, const char *deployment, const char *reason,
+	int (*action)(void *ctx, enum httpd_action a, const char *deployment, const char *who, const char *why,
 		      const char *commit, struct error **err);
 };
 
@@ -56,6 +61,8 @@ struct httpd_options {
 	const char *tls_cert_file;	/* PEM; TLS on when both are set */
 	const char *tls_key_file;
 	const char *token_file;		/* bearer token for POST /api/v1/...; NULL: those answer 403 */
+	/* The controller's instance: a release control naming another (?instance=) answers 421. NULL: any. */
+	const char *instance;
 	size_t max_body;		/* bytes; a larger body is refused with 413 */
 	unsigned max_connections;
 	unsigned max_connections_per_client;	/* per source address; more are closed at once; 0: no cap */

@@ -36,8 +36,9 @@ static struct webhook *wh;
 static char base[64];
 
 static atomic_int ready_flag;
-static atomic_int n_actions[5];
+static atomic_int n_actions[7];
 static char last_deployment[64];
+static char last_who[80], last_why[600];
 static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int p_ready(void *ctx)
@@ -66,11 +67,10 @@ static json_t *p_deployment(void *ctx, const char *name)
 	return json_pack("{s:s,s:i}", "name", name, "replicas", 5);
 }
 
-static int p_action(void *ctx, enum httpd_action a, const char *dep, const char *reason,
+static int p_action(void *ctx, enum httpd_action a, const char *dep, const char *reason, const char *why,
 		    const char *commit, struct error **err)
 {
 	(void)ctx;
-	(void)reason;
 	(void)commit;
 	if (dep && strcmp(dep, "ghost") == 0)
 		return error_set(err, ERR_NOTFOUND, "no deployment 'ghost'");
@@ -87,6 +87,8 @@ static int p_action(void *ctx, enum httpd_action a, const char *dep, const char 
 	atomic_fetch_add(&n_actions[a], 1);
 	pthread_mutex_lock(&last_lock);
 	snprintf(last_deployment, sizeof(last_deployment), "%s", dep ? dep : "");
+	snprintf(last_who, sizeof(last_who), "%s", reason ? reason : "");
+	snprintf(last_why, sizeof(last_why), "%s", why ? why : "(none)");
 	pthread_mutex_unlock(&last_lock);
 	return 0;
 }
@@ -127,6 +129,7 @@ static int setup(void **state)
 	httpd_options_init(&o);
 	o.listen = "127.0.0.1:0";
 	o.token_file = path;
+	o.instance = "it-httpd";
 	o.metrics = &am;
 	o.webhook = wh;
 	o.request_timeout_ms = 2000;
@@ -358,6 +361,71 @@ static void test_actions_need_token(void **state)
 	r.method = "GET";
 	assert_int_equal(perform(&r, &b), 405);
 	assert_int_equal(atomic_load(&n_actions[HTTPD_SYNC]), 1);
+	buf_release(&b);
+}
+
+/* Pause and resume, who asked (the token file's "# name:") and why (the body), and the instance asked for. */
+static void test_release_controls(void **state)
+{
+	struct buf b = BUF_INIT_MAX(1 << 20);
+	struct req r = { .method = "POST", .path = "/api/v1/deployments/validators/pause",
+			 .headers = { "Authorization: Bearer " TOKEN, "Content-Type: application/json" } };
+	static const char *const bad[] = { "[1]", "{\"reason\": 5}", "{\"reason\": \"x\", \"more\": 1}", "{" };
+	char path[512], big[700], fill[601];
+	struct error *e = NULL;
+	size_t i;
+
+	(void)state;
+	r.body = "{\"reason\": \"change window\"}";
+	r.body_len = strlen(r.body);
+	assert_int_equal(perform(&r, &b), 202);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_PAUSE]), 1);
+	assert_string_equal(last_who, "api");
+	assert_string_equal(last_why, "change window");
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		r.body = bad[i];
+		r.body_len = strlen(bad[i]);
+		assert_int_equal(perform(&r, &b), 400);
+	}
+	memset(fill, 'r', sizeof(fill) - 1);
+	fill[sizeof(fill) - 1] = '\0';
+	snprintf(big, sizeof(big), "{\"reason\": \"%s\"}", fill);
+	r.body = big;
+	r.body_len = strlen(big);
+	assert_int_equal(perform(&r, &b), 400);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_PAUSE]), 1);
+	/* Named in the token file: recorded as that name; no body: no reason. */
+	snprintf(path, sizeof(path), "%s/token-named", tmpdir);
+	write_file(path, "# the operator's token\n# name: alice\n" TOKEN "\n\n");
+	assert_int_equal(httpd_reload_token(srv, path, &e), 0);
+	r.path = "/api/v1/deployments/validators/resume";
+	r.body = NULL;
+	r.body_len = 0;
+	assert_int_equal(perform(&r, &b), 202);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_RESUME]), 1);
+	assert_string_equal(last_who, "alice");
+	assert_string_equal(last_why, "(none)");
+	/* Asked for another instance: 421, token or not, and nothing done; its own: as before. */
+	r.path = "/api/v1/deployments/validators/resume?instance=other";
+	assert_int_equal(perform(&r, &b), 421);
+	r.headers[0] = NULL;
+	assert_int_equal(perform(&r, &b), 421);
+	r.headers[0] = "Authorization: Bearer " TOKEN;
+	assert_int_equal(atomic_load(&n_actions[HTTPD_RESUME]), 1);
+	r.path = "/api/v1/deployments/validators/resume?instance=it-httpd";
+	assert_int_equal(perform(&r, &b), 202);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_RESUME]), 2);
+	/* A file with two token lines, or a bad name, is refused with its line; the token in force stays. */
+	write_file(path, TOKEN "\nanother\n");
+	assert_int_equal(httpd_reload_token(srv, path, &e), ERR_INVALID);
+	assert_non_null(strstr(error_msg(e), "line 2"));
+	error_clear(&e);
+	write_file(path, "# name: al ice\n" TOKEN "\n");
+	assert_int_equal(httpd_reload_token(srv, path, &e), ERR_INVALID);
+	assert_non_null(strstr(error_msg(e), "line 1: name"));
+	error_clear(&e);
+	assert_int_equal(perform(&r, &b), 202);
+	assert_string_equal(last_who, "alice");
 	buf_release(&b);
 }
 
@@ -640,6 +708,7 @@ static void test_read_token(void **state)
 	assert_non_null(strstr(error_msg(e), "api-read-token"));
 	error_clear(&e);
 	o.token_file = path;
+	o.instance = "it-httpd";
 	o.metrics = &am;
 	if (httpd_start(&rt, &o, &provider, &e) < 0)
 		fail_msg("httpd_start: %s", error_msg(e));
@@ -787,6 +856,7 @@ int main(void)
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_metrics_promtool),
 		cmocka_unit_test(test_actions_need_token),
+		cmocka_unit_test(test_release_controls),
 		cmocka_unit_test(test_webhook_github),
 		cmocka_unit_test(test_webhook_gitlab_gitea),
 		cmocka_unit_test(test_body_too_large),

@@ -126,6 +126,42 @@ static const struct status_case status_cases[] = {
 	  .in = { .replicas = 4, .max_unavailable = 1, .available = 2, .total = 4 },
 	  .phase = DECIDE_PHASE_PROGRESSING, .progressing = 1, .available = 0,
 	  .available_reason = "SomeUnavailable", .progress_ok = 1, .progress_reason = "RollingOut" },
+	{ .name = "a running fleet no probe has judged yet (a fresh apply, a restart): Pending, not Degraded",
+	  .in = { .blocked = 1, .replicas = 8, .total = 8, .unknown = 8 },
+	  .phase = DECIDE_PHASE_PENDING, .available = 0, .available_reason = "SomeUnavailable", .progress_ok = 1,
+	  .progress_reason = "WaitingForEarlierPhase" },
+	{ .name = "its turn, running, none judged yet: Pending, not moving",
+	  .in = { .replicas = 3, .total = 3, .unknown = 3 },
+	  .phase = DECIDE_PHASE_PENDING, .available = 0, .available_reason = "SomeUnavailable", .progress_ok = 1,
+	  .progress_reason = "RollingOut" },
+	{ .name = "the first verdict came: no longer Pending",
+	  .in = { .replicas = 3, .total = 3, .unknown = 2, .verdicts = 1, .available = 1 },
+	  .phase = DECIDE_PHASE_PROGRESSING, .progressing = 1, .available = 0,
+	  .available_reason = "SomeUnavailable", .progress_ok = 1, .progress_reason = "RollingOut" },
+	{ .name = "blocked, two judged ready and two awaiting a verdict: not Degraded",
+	  .in = { .blocked = 1, .replicas = 4, .available = 2, .total = 4, .unknown = 2, .verdicts = 2 },
+	  .phase = DECIDE_PHASE_PROGRESSING, .available = 0, .available_reason = "SomeUnavailable",
+	  .progress_ok = 1, .progress_reason = "WaitingForEarlierPhase" },
+	{ .name = "blocked, one judged down and one awaiting a verdict: Degraded",
+	  .in = { .blocked = 1, .replicas = 4, .available = 2, .total = 4, .unknown = 1, .verdicts = 3 },
+	  .phase = DECIDE_PHASE_DEGRADED, .available = 0, .available_reason = "SomeUnavailable",
+	  .progress_ok = 1, .progress_reason = "WaitingForEarlierPhase" },
+	{ .name = "failed with no verdict yet: Failed, not Pending",
+	  .in = { .failed = 1, .replicas = 2, .total = 2, .unknown = 2 },
+	  .phase = DECIDE_PHASE_FAILED, .available = 0, .available_reason = "SomeUnavailable", .progress_ok = 0,
+	  .progress_reason = "ProgressDeadlineExceeded", .show_error = 1 },
+	{ .name = "aborted by hand, still returning: Aborted at once, not Progressing or RolledBack",
+	  .in = { .rolled_back = 1, .aborted = 1, .replicas = 2, .available = 1, .total = 3 },
+	  .phase = DECIDE_PHASE_ABORTED, .available = 0, .available_reason = "SomeUnavailable", .progress_ok = 1,
+	  .progress_reason = "RolloutAborted", .show_error = 1 },
+	{ .name = "aborted by hand and back: Aborted",
+	  .in = { .rolled_back = 1, .aborted = 1, .complete = 1, .replicas = 2, .available = 2, .total = 2 },
+	  .phase = DECIDE_PHASE_ABORTED, .available = 1, .available_reason = "AllAvailable", .progress_ok = 1,
+	  .progress_reason = "RolloutAborted", .show_error = 1 },
+	{ .name = "paused in the middle of a rollout: Progressing, DeploymentPaused",
+	  .in = { .paused = 1, .replicas = 3, .available = 3, .total = 4, .verdicts = 4 },
+	  .phase = DECIDE_PHASE_PROGRESSING, .progressing = 1, .available = 1, .available_reason = "AllAvailable",
+	  .progress_ok = 1, .progress_reason = "DeploymentPaused" },
 };
 
 static void status_table(void **state)
@@ -154,6 +190,44 @@ static void status_table(void **state)
 	}
 }
 
+/* The counts shown: ready never past replicas, the containers past replicas apart as surge. */
+struct counts_case {
+	const char *name;
+	int ready, total, replicas;
+	int want_ready, want_surge;
+};
+
+static const struct counts_case counts_cases[] = {
+	{ "a rolling surge: 6 ready of 5 wanted is 5/5 ready, 1 surge", 6, 6, 5, 5, 1 },
+	{ "a surge not ready yet: 5/5 ready, 1 surge", 5, 6, 5, 5, 1 },
+	{ "fewer ready than replicas, nothing extra", 4, 5, 5, 4, 0 },
+	{ "nothing running", 0, 0, 3, 0, 0 },
+	{ "two slots of a release side by side: the second slot is surge", 3, 8, 4, 3, 4 },
+};
+
+static void counts_table(void **state)
+{
+	size_t ci;
+
+	(void)state;
+	for (ci = 0; ci < ARRAY_SIZE(counts_cases); ci++) {
+		const struct counts_case *cc = &counts_cases[ci];
+		struct decide_status_in in;
+		struct decide_status out;
+
+		print_message("case: %s\n", cc->name);
+		memset(&in, 0, sizeof(in));
+		in.ready = cc->ready;
+		in.total = cc->total;
+		in.replicas = cc->replicas;
+		in.available = cc->ready;
+		decide_status(&in, &out);
+		if (out.ready != cc->want_ready || out.surge != cc->want_surge)
+			fail_msg("%s: %d ready, %d surge, want %d, %d", cc->name, out.ready, out.surge, cc->want_ready,
+				 cc->want_surge);
+	}
+}
+
 struct fleet_case {
 	const char *name;
 	struct decide_fleet_in in;
@@ -173,6 +247,16 @@ static const struct fleet_case fleet_cases[] = {
 	{ .name = "nothing moving but the engine running: Progressing", .in = { .running = 1 },
 	  .want = DECIDE_PHASE_PROGRESSING },
 	{ .name = "all quiet: Healthy", .in = { .n_progressing = 0 }, .want = DECIDE_PHASE_HEALTHY },
+	{ .name = "nothing moving, some awaiting their first verdict: Pending",
+	  .in = { .n_pending = 2, .running = 1 }, .want = DECIDE_PHASE_PENDING },
+	{ .name = "one moving beside one pending: Progressing", .in = { .n_progressing = 1, .n_pending = 1,
+	  .running = 1 }, .want = DECIDE_PHASE_PROGRESSING },
+	{ .name = "every rollback an abort, the engine quiet: Aborted", .in = { .n_rolled_back = 1, .n_aborted = 1 },
+	  .want = DECIDE_PHASE_ABORTED },
+	{ .name = "an abort beside a rollback on a failure: RolledBack",
+	  .in = { .n_rolled_back = 2, .n_aborted = 1 }, .want = DECIDE_PHASE_ROLLEDBACK },
+	{ .name = "an abort still returning: Progressing", .in = { .n_rolled_back = 1, .n_aborted = 1, .running = 1 },
+	  .want = DECIDE_PHASE_PROGRESSING },
 };
 
 static void fleet_table(void **state)
@@ -300,6 +384,10 @@ static const struct step_case step_cases[] = {
 	  .in = { .held = 1, .release_step = "stable 100%" }, .want = "rolling back stable 100%" },
 	{ .name = "back at the healthy revision: no longer rolling back",
 	  .in = { .held = 1, .complete = 1, .release_step = "stable 100%" }, .want = "stable 100%" },
+	{ .name = "paused in the middle of a rollout: said before the step",
+	  .in = { .paused = 1, .release_step = "rolling web 2/5" }, .want = "paused at rolling web 2/5" },
+	{ .name = "paused but complete: nothing held, the step alone",
+	  .in = { .paused = 1, .complete = 1, .release_step = "web 5/5 available" }, .want = "web 5/5 available" },
 	{ .name = "its healthy revision kept while waiting: the step, then for whom",
 	  .in = { .release_step = "stable 100%", .waiting_for = "db" }, .want = "stable 100%; waiting for 'db'" },
 };
@@ -328,6 +416,7 @@ static void step_table(void **state)
 TEST_MAIN(
 	cmocka_unit_test(complete_table),
 	cmocka_unit_test(status_table),
+	cmocka_unit_test(counts_table),
 	cmocka_unit_test(fleet_table),
 	cmocka_unit_test(summary_table),
 	cmocka_unit_test(outcome_table),

@@ -82,6 +82,51 @@ static void note_round_trip(void **state)
 	status_release(&s);
 }
 
+/* A surge, a pause and the last release control asked by hand: on the first line, in the note and back. */
+static void note_release_control(void **state)
+{
+	struct fleet_status s, back;
+	struct status_deployment *d;
+	char *text = NULL;
+	json_t *j;
+
+	(void)state;
+	status_init(&s);
+	s.commit = xstrdup("c0ffee");
+	s.phase = STATUS_ABORTED;
+	d = status_add_deployment(&s, "web");
+	d->phase = STATUS_ABORTED;
+	d->desired = d->ready = 5;
+	d->surge = 1;
+	d->paused = 1;
+	d->action = xstrdup("abort");
+	d->action_by = xstrdup("alice");
+	d->action_reason = xstrdup("p99 too high\n- injected: 1");
+	d->action_at = 1767225600000LL;
+	assert_int_equal(status_render_note(&s, &text, NULL), 0);
+	assert_true(str_has_prefix(text, "auriga: Aborted 5/5 ready, 1 surge\n\n"));
+	assert_int_equal(status_parse_note(&back, text, strlen(text), NULL), 0);
+	assert_int_equal(back.phase, STATUS_ABORTED);
+	assert_int_equal(back.deployments[0].phase, STATUS_ABORTED);
+	assert_int_equal(back.deployments[0].surge, 1);
+	assert_int_equal(back.deployments[0].paused, 1);
+	assert_non_null(back.deployments[0].action);
+	assert_non_null(back.deployments[0].action_by);
+	assert_non_null(back.deployments[0].action_reason);
+	assert_string_equal(back.deployments[0].action, "abort");
+	assert_string_equal(back.deployments[0].action_by, "alice");
+	assert_string_equal(back.deployments[0].action_reason, "p99 too high\\n- injected: 1");
+	assert_int_equal(back.deployments[0].action_at, 1767225600000LL);
+	j = status_to_json(&s);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(
+				    json_object_get(j, "deployments"), 0), "lastAction"), "by")), "alice");
+	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(j, "deployments"), 0), "paused")));
+	json_decref(j);
+	free(text);
+	status_release(&back);
+	status_release(&s);
+}
+
 /* Every field a note can carry lands in its own place: each holds a value no other field has. */
 static void parse_every_field(void **state)
 {
@@ -296,6 +341,7 @@ static void copy_is_deep(void **state)
 
 TEST_MAIN(
 	cmocka_unit_test(note_round_trip),
+	cmocka_unit_test(note_release_control),
 	cmocka_unit_test(parse_errors),
 	cmocka_unit_test(parse_every_field),
 	cmocka_unit_test(hostile_notes),
