@@ -267,7 +267,7 @@ int gitsrc__net_spawn(struct gitsrc *src, enum gitsrc_net_op op, const char *fro
 		      struct error **err)
 {
 	struct buf b;
-	char what[1200], t[32];
+	char what[1200];
 	char *req = NULL;
 	int sp[2], status = 0, late, killed, r;
 	pid_t pid;
@@ -296,6 +296,8 @@ int gitsrc__net_spawn(struct gitsrc *src, enum gitsrc_net_op op, const char *fro
 	close(sp[0]);
 	killed = reap(pid, late ? 0 : src->deadline, &status);
 	if (late) {
+		char t[32];
+
 		if (killed)
 			clean_after_kill(src, op, to);
 		gitsrc__timeout_text(src->timeout_ms, t, sizeof(t));
