@@ -315,6 +315,11 @@ static void on_report(void *arg, struct gitsrc_report *r)
 	}
 	if (!r->ok) {
 		log_warn(COMPONENT, "fetch failed", "error", error_msg(r->err), (char *)NULL);
+		/* A remote that stopped answering is the source's state until a fetch gets through. */
+		if (error_code(r->err) == ERR_TIMEOUT) {
+			engine_set_git_error(dm->engine, error_msg(r->err));
+			engine_kick(dm->engine);
+		}
 		goto out;
 	}
 	engine_set_git_error(dm->engine, NULL);
@@ -500,6 +505,8 @@ static void gitsrc_config_from(struct gitsrc_config *g, const struct config *cfg
 	g->url = config_str(cfg, CFG_REPO);
 	g->ref = config_str(cfg, CFG_BRANCH);
 	g->state_dir = config_str(cfg, CFG_STATE_DIR);
+	g->timeout_ms = config_ms(cfg, CFG_GIT_TIMEOUT);
+	g->helper = GITSRC_HELPER_SELF;
 	if (config_str(cfg, CFG_SSH_KEY)[0])
 		g->ssh_key = config_str(cfg, CFG_SSH_KEY);
 	if (config_str(cfg, CFG_KNOWN_HOSTS)[0])

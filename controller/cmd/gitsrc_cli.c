@@ -115,6 +115,7 @@ int gitsrc_cli_opt(struct gitsrc_cli *c, int opt, const char *arg, struct error 
 int gitsrc_cli_finish(struct gitsrc_cli *c, struct error **err)
 {
 	c->cfg.url = c->repo ? c->repo : ".";
+	c->cfg.helper = GITSRC_HELPER_SELF;
 	if (c->cfg.state_dir == NULL) {
 		char tmpl[] = "/tmp/auriga-source.XXXXXX";
 

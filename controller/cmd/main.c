@@ -1,6 +1,7 @@
 /* auriga's entry point: picks the subcommand and hands it the rest of the command line. */
 #include "cmd/cli.h"
 #include "cmd/version.h"
+#include "source/gitsrc.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -50,6 +51,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "--version") == 0)
 		return cmd_version(1, argv + 1);
+	/* Not listed: the process the Git source runs each network operation in. */
+	if (strcmp(argv[1], GITSRC_HELPER_CMD) == 0)
+		return gitsrc_helper_main(argc - 1, argv + 1);
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);

@@ -143,6 +143,10 @@ static const struct config_spec table[CFG__COUNT] = {
 						 "AURIGA_API_MAX_CONNECTIONS_PER_CLIENT", "N", CFG_RESTART,
 						 "Connections one source address may hold at once; more are closed "
 						 "at once and logged." },
+	[CFG_GIT_TIMEOUT] = { "git-timeout", CFGT_DURATION, "60s", 1 * SEC, HOUR, NULL, "AURIGA_GIT_TIMEOUT",
+			      "DURATION", CFG_RESTART,
+			      "Deadline of one Git network operation (a fetch, a notes fetch or push), whatever the "
+			      "remote does: each runs in a helper process, killed when it passes." },
 };
 
 struct value {

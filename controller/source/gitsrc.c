@@ -1,5 +1,6 @@
 /* The Git source: a bare libgit2 mirror of the specs repo, fetched with checked credentials and host keys. */
 #include "source/gitsrc.h"
+#include "source/gitsrc_internal.h"
 #include "source/sshsig.h"
 #include "util.h"
 
@@ -13,45 +14,6 @@
 #include <unistd.h>
 
 #define DEFAULT_TIMEOUT_MS 60000
-#define STAGING_REF "refs/auriga/fetched"
-
-/*
- * Two locks, so that a remote that hangs never stalls a reader: mu guards
- * repo (the handle snapshots, heads, notes and env files read through) and
- * full_ref; net_mu serialises the network operations, which work on a
- * second handle to the same mirror (net_repo) and take mu only for a moment
- * to publish full_ref. Order: net_mu before mu, never the reverse.
- */
-struct gitsrc {
-	pthread_mutex_t mu;
-	pthread_mutex_t net_mu;
-	git_repository *repo;
-	git_repository *net_repo;
-	char *url;
-	char *shown_url;	/* url with its credentials masked: what messages and logs show */
-	char *url_secret;	/* the URL's password (or token given as the user), NULL without one */
-	char *ref;		/* as configured */
-	char *full_ref;		/* refs/heads/x or refs/tags/x once resolved */
-	char *mirror_path;
-	char *ssh_user, *ssh_key, *ssh_pubkey, *known_hosts, *ssh_host;
-	int ssh_port;
-	int is_ssh;
-	char *https_user, *https_password, *ca_bundle;
-	struct sshsig_signers *signers;
-	int allow_non_ff;		/* take a head that does not descend from the last one */
-	int64_t timeout_ms;
-	struct gitsrc_limits limits;
-	/* Per network operation, under net_mu. */
-	int64_t deadline;
-	unsigned key_attempts, pass_attempts;
-	char *cb_error;		/* why a callback refused: libgit2 may replace its own message */
-	char *push_status;	/* the remote's word on a refused ref update */
-};
-
-/* The snapshot code lives in gitsrc_snapshot.c and needs these. */
-int gitsrc__snapshot_locked(struct gitsrc *src, git_repository *repo, const struct gitsrc_limits *lim,
-			    const char *commit, const char *path_prefix, struct gitsrc_snapshot **out,
-			    struct error **err);
 
 static char *dup_opt(const char *s)
 {
@@ -171,6 +133,8 @@ int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct err
 	src->https_password = dup_opt(cfg->https_password);
 	src->ca_bundle = dup_opt(cfg->ca_bundle);
 	src->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
+	src->helper = dup_opt(cfg->helper);
+	src->state_dir = xstrdup(cfg->state_dir);
 	src->limits = cfg->limits;
 	src->allow_non_ff = cfg->allow_non_fast_forward;
 
@@ -238,7 +202,8 @@ void gitsrc_free(struct gitsrc *src)
 	git_repository_free(src->repo);
 	git_repository_free(src->net_repo);
 	sshsig_signers_free(src->signers);
-	FREE_ALL(src->url, src->shown_url, src->url_secret, src->ref, src->full_ref, src->mirror_path, src->ssh_user, src->ssh_key,
+	FREE_ALL(src->url, src->shown_url, src->url_secret, src->ref, src->full_ref, src->state_dir, src->mirror_path,
+		 src->helper, src->ssh_user, src->ssh_key,
 		 src->ssh_pubkey, src->known_hosts, src->ssh_host, src->https_user, src->https_password,
 		 src->ca_bundle, src->cb_error, src->push_status);
 	pthread_mutex_destroy(&src->mu);
@@ -371,13 +336,22 @@ static int cb_certificate(git_cert *cert, int valid, const char *host, void *pay
 	return GIT_ECERTIFICATE;
 }
 
+void gitsrc__timeout_text(int64_t ms, char *out, size_t n)
+{
+	if (ms % 1000 == 0)
+		snprintf(out, n, "%lld s", (long long)(ms / 1000));
+	else
+		snprintf(out, n, "%.1f s", (double)ms / 1000.0);
+}
+
 static int check_deadline(struct gitsrc *src)
 {
-	char msg[256];
+	char msg[256], t[32];
 
 	if (now_ms() <= src->deadline)
 		return 0;
-	snprintf(msg, sizeof(msg), "timed out after %lld ms", (long long)src->timeout_ms);
+	gitsrc__timeout_text(src->timeout_ms, t, sizeof(t));
+	snprintf(msg, sizeof(msg), "timed out after %s", t);
 	set_cb_error(src, msg);
 	return -1;
 }
@@ -493,7 +467,7 @@ static const git_remote_head *find_head(const git_remote_head **heads, size_t n,
 }
 
 /* Under net_mu: the only writer, so the network operations read full_ref without mu. */
-static void set_full_ref(struct gitsrc *src, const char *full)
+void gitsrc__set_full_ref(struct gitsrc *src, const char *full)
 {
 	pthread_mutex_lock(&src->mu);
 	if (src->full_ref == NULL || strcmp(src->full_ref, full) != 0) {
@@ -514,13 +488,13 @@ static int resolve_ref(struct gitsrc *src, const git_remote_head **heads, size_t
 	if (str_has_prefix(src->ref, "refs/")) {
 		*out = find_head(heads, n, src->ref, src->ref);
 		if (*out)
-			set_full_ref(src, src->ref);
+			gitsrc__set_full_ref(src, src->ref);
 	}
 	for (i = 0; *out == NULL && !str_has_prefix(src->ref, "refs/") && i < ARRAY_SIZE(prefixes); i++) {
 		snprintf(full, sizeof(full), "%s%s", prefixes[i], src->ref);
 		*out = find_head(heads, n, src->ref, full);
 		if (*out)
-			set_full_ref(src, full);
+			gitsrc__set_full_ref(src, full);
 	}
 	if (*out == NULL)
 		return error_set(err, ERR_NOTFOUND, "'%s' has no branch or tag '%s'", src->shown_url, src->ref);
@@ -599,32 +573,50 @@ static int ref_commit(git_repository *repo, const char *name, git_oid *out)
 	return gr;
 }
 
-int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct error **err)
+/* Connects, finds the configured ref and downloads its head into the staging ref. */
+static int fetch_staging(struct gitsrc *src, struct error **err)
 {
 	git_remote *remote = NULL;
 	const git_remote_head **heads;
-	const git_remote_head *head;
+	const git_remote_head *head = NULL;
+	size_t n;
+	int r = connect_list(src, &remote, &heads, &n, err);
+
+	if (r == 0)
+		r = resolve_ref(src, heads, n, &head, err);
+	if (r == 0)
+		r = download_into(src, remote, head, GITSRC_STAGING_REF, err);
+	if (remote) {
+		git_remote_disconnect(remote);
+		git_remote_free(remote);
+	}
+	return r;
+}
+
+/* Runs op in the helper process when there is one, else here; under net_mu, after op_begin. */
+static int net_run(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to, struct error **err)
+{
+	if (src->helper)
+		return gitsrc__net_spawn(src, op, from, to, err);
+	return gitsrc__net_here(src, op, from, to, err);
+}
+
+int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct error **err)
+{
 	git_reference *ref = NULL;
 	git_oid prev, now;
-	size_t n;
 	int r = 0, gr, had_prev;
 
 	memset(out, 0, sizeof(*out));
 	net_lock(src);
 	op_begin(src);
 	had_prev = src->full_ref && ref_commit(src->net_repo, src->full_ref, &prev) == 0;
-	r = connect_list(src, &remote, &heads, &n, err);
-	if (r < 0)
-		goto out;
-	r = resolve_ref(src, heads, n, &head, err);
+	r = net_run(src, GITSRC_NET_FETCH, NULL, NULL, err);
 	if (r < 0)
 		goto out;
 	if (!had_prev)
 		had_prev = ref_commit(src->net_repo, src->full_ref, &prev) == 0;
-	r = download_into(src, remote, head, STAGING_REF, err);
-	if (r < 0)
-		goto out;
-	gr = ref_commit(src->net_repo, STAGING_REF, &now);
+	gr = ref_commit(src->net_repo, GITSRC_STAGING_REF, &now);
 	if (gr < 0) {
 		r = git_fail(src, err, gr, ERR_PROTOCOL, "the fetched ref is not a commit");
 		error_wrap(err, "'%s' of '%s'", src->full_ref, src->shown_url);
@@ -640,7 +632,7 @@ int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct err
 		r = error_set(err, ERR_REFUSED,
 			      "'%s' of '%s' moved from %.12s to %.12s, which does not descend from it: a "
 			      "non-fast-forward move is refused while signatures are checked "
-			      "(allow-non-fast-forward allows it)", src->full_ref, src->url, out->previous, out->commit);
+			      "(allow-non-fast-forward allows it)", src->full_ref, src->shown_url, out->previous, out->commit);
 		goto out;
 	}
 	if (src->signers) {
@@ -656,10 +648,6 @@ int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct err
 		r = git_fail(src, err, gr, ERR_GENERIC, "cannot update the mirror");
 out:
 	git_reference_free(ref);
-	if (remote) {
-		git_remote_disconnect(remote);
-		git_remote_free(remote);
-	}
 	net_unlock(src);
 	if (r < 0) {
 		char keep[GITSRC_OID_HEX];
@@ -716,17 +704,14 @@ int gitsrc_snapshot(struct gitsrc *src, const char *commit, const char *path_pre
 	return r;
 }
 
-int gitsrc_fetch_ref(struct gitsrc *src, const char *remote_ref, const char *local_ref, struct error **err)
+static int fetch_ref_here(struct gitsrc *src, const char *remote_ref, const char *local_ref, struct error **err)
 {
 	git_remote *remote = NULL;
 	const git_remote_head **heads;
 	const git_remote_head *head;
 	size_t n;
-	int r;
+	int r = connect_list(src, &remote, &heads, &n, err);
 
-	net_lock(src);
-	op_begin(src);
-	r = connect_list(src, &remote, &heads, &n, err);
 	if (r < 0)
 		goto out;
 	head = find_head(heads, n, remote_ref, remote_ref);
@@ -740,8 +725,25 @@ out:
 		git_remote_disconnect(remote);
 		git_remote_free(remote);
 	}
+	return r;
+}
+
+/* One network operation on its own: in the helper process when there is one (and here is 0), else here. */
+static int net_op(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to, int here,
+		  struct error **err)
+{
+	int r;
+
+	net_lock(src);
+	op_begin(src);
+	r = here ? gitsrc__net_here(src, op, from, to, err) : net_run(src, op, from, to, err);
 	net_unlock(src);
 	return r;
+}
+
+int gitsrc_fetch_ref(struct gitsrc *src, const char *remote_ref, const char *local_ref, struct error **err)
+{
+	return net_op(src, GITSRC_NET_FETCH_REF, remote_ref, local_ref, 0, err);
 }
 
 static const char *local_path(const char *url)
@@ -801,7 +803,7 @@ out:
 	return r;
 }
 
-int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remote_ref, struct error **err)
+static int push_ref_here(struct gitsrc *src, const char *local_ref, const char *remote_ref, struct error **err)
 {
 	static unsigned push_seq;
 	const char *lpath = local_path(src->url);
@@ -813,8 +815,6 @@ int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remot
 	char *specp = spec;
 	int r = 0, gr;
 
-	net_lock(src);
-	op_begin(src);
 	gr = make_remote(src, &remote);
 	if (gr < 0) {
 		r = git_fail(src, err, gr, ERR_INVALID, "bad remote URL");
@@ -849,6 +849,30 @@ int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remot
 		r = push_local_cas(src, lpath, local_ref, remote_ref, tmp_ref, err);
 out:
 	git_remote_free(remote);
-	net_unlock(src);
 	return r;
+}
+
+int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remote_ref, struct error **err)
+{
+	return net_op(src, GITSRC_NET_PUSH_REF, local_ref, remote_ref, 0, err);
+}
+
+int gitsrc__net_here(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
+		     struct error **err)
+{
+	switch (op) {
+	case GITSRC_NET_FETCH:
+		return fetch_staging(src, err);
+	case GITSRC_NET_FETCH_REF:
+		return fetch_ref_here(src, from, to, err);
+	case GITSRC_NET_PUSH_REF:
+		return push_ref_here(src, from, to, err);
+	}
+	BUG("unknown network operation %d", (int)op);
+}
+
+int gitsrc__net_locked(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
+		       struct error **err)
+{
+	return net_op(src, op, from, to, 1, err);
 }

@@ -47,9 +47,34 @@ struct gitsrc_config {
 	 */
 	const char *allowed_signers;
 	int allow_non_fast_forward;
-	int64_t timeout_ms;	/* connect and transfer deadline per fetch (default 60 s) */
+	/*
+	 * The deadline of each network operation (fetch, notes fetch and push),
+	 * connect and transfer (default 60 s). It holds whatever the remote does
+	 * only with a helper: libgit2 has no socket timeout, so a remote that
+	 * accepts and then says nothing is bounded in this process only by the
+	 * progress callbacks it never calls.
+	 */
+	int64_t timeout_ms;
+	/*
+	 * The program each network operation runs in, as `PROGRAM git-net-helper`
+	 * (GITSRC_HELPER_SELF: this program; it must call gitsrc_helper_main for
+	 * that subcommand). The caller waits for it until the deadline, then kills
+	 * it. NULL: the operations run in this process.
+	 */
+	const char *helper;
 	struct gitsrc_limits limits;
 };
+
+#define GITSRC_HELPER_SELF "/proc/self/exe"
+#define GITSRC_HELPER_CMD "git-net-helper"
+
+/*
+ * The helper's side (`auriga git-net-helper`): reads the operation and the
+ * source's settings, credentials included, from standard input (never argv or
+ * the environment, which ps shows), runs it and writes the outcome to standard
+ * output. Returns the exit status.
+ */
+int gitsrc_helper_main(int argc, char **argv);
 
 struct gitsrc;
 

@@ -1,6 +1,7 @@
 /* Snapshots: the YAML files under a path of a commit, read from the tree with every entry checked and bounded. */
 #include "buf.h"
 #include "source/gitsrc.h"
+#include "source/gitsrc_internal.h"
 #include "util.h"
 
 #include <git2.h>
@@ -9,12 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-struct gitsrc;
-
-int gitsrc__snapshot_locked(struct gitsrc *src, git_repository *repo, const struct gitsrc_limits *lim,
-			    const char *commit, const char *path_prefix, struct gitsrc_snapshot **out,
-			    struct error **err);
 
 struct walk {
 	git_repository *repo;
