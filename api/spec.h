@@ -336,6 +336,7 @@ struct spec_metric {
 	struct spec_port_ref scrape_port;	/* SCRAPE: the app's metrics port */
 	char *scrape_path;		/* default "/metrics" */
 	char *scrape_metric;		/* sample name to read */
+	struct spec_pos scrape_metric_pos;	/* its line and column (the file is the object's), for checks made later */
 	enum spec_cmp fail_op;		/* the metric fails when (value fail_op fail_value) */
 	double fail_value;
 	int64_t interval_ms;		/* default 30 s */

@@ -244,7 +244,17 @@ static void check_template(struct checker *c, enum spec_kind k, const struct spe
 			ERR(c, k, m, path, "a Job has no replicas");
 		}
 	}
-	/* Privileged, host paths, networks, capabilities, images and resources: policy_check.c. */
+	/*
+	 * Every Job auriga runs is a smoke test, run in the network namespace of
+	 * the container it tests so that it reaches the release on 127.0.0.1 and
+	 * none of the host's services: a network of its own is a promise it
+	 * cannot keep, refused here rather than when the release is judged.
+	 */
+	if (is_job && t->network)
+		ERR(c, k, m, "spec.template.network",
+		    "\"%s\" refused: a Job runs in the network namespace of the container it tests, never "
+		    "on a network of its own or the host's (leave network out)", t->network);
+	/* Privileged, host paths, other networks, capabilities, images and resources: policy_check.c. */
 }
 
 /* ---- Deployment ---- */

@@ -577,6 +577,10 @@ struct spec_analysis_template *spec_decode_analysis_template(const struct ynode 
 			d_portref(ynode_get(scrape, "port"), &x->scrape_port);
 			x->scrape_path = d_str(scrape, "path");
 			x->scrape_metric = d_str(scrape, "metric");
+			if (ynode_get(scrape, "metric")) {
+				x->scrape_metric_pos.line = ynode_get(scrape, "metric")->line;
+				x->scrape_metric_pos.col = ynode_get(scrape, "metric")->col;
+			}
 		} else {
 			x->provider = SPEC_METRIC_PROMETHEUS;
 			x->prometheus_address = d_str(prom, "address");

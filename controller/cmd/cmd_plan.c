@@ -26,7 +26,8 @@ static void usage(FILE *out)
 		"options:\n" ENGINE_CLI_HELP
 		"  --json                     one JSON document on stdout\n"
 		"  -h, --help                 this help\n\n"
-		"exit status: 0 nothing would change, 2 something would, 1 error (a usage error too).\n");
+		"exit status: 0 nothing would change, 2 something would, 1 error (a usage error too, or\n"
+		"a rollback the operator's policy refuses: apply would fail it).\n");
 }
 
 /* The options and PATH: -1 to go on, or the exit status (0 for --help, 1 for a usage error). */
@@ -142,10 +143,16 @@ int cmd_plan(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	memset(&popt, 0, sizeof(popt));
 	popt.prune = cli.prune;
+	popt.check_policy = 1;
+	popt.set = set;
 	plan_build(&p, &des, &obs, &st, &popt);
 	print_plan(&p, &des, json);
-	rc = p.n_changes ? 2 : 0;
+	if (p.n_refused)
+		rc = 1;
+	else
+		rc = p.n_changes ? 2 : 0;
 out:
 	error_free(err);
 	plan_release(&p);

@@ -1,9 +1,11 @@
 /* `auriga validate`: loads specs like the controller does and prints every problem, or a summary. */
 #include "cmd/cli.h"
 #include "schema.h"
+#include "source/envfile.h"
 #include "source/policy_file.h"
 #include "source/specdir.h"
 #include "spec.h"
+#include "traffic/analysis.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -20,7 +22,10 @@ static void usage(FILE *out)
 		"Loads every spec under PATH (files, or directories walked recursively for\n"
 		"*.yaml and *.yml; default .) the way the controller does: YAML with limits on\n"
 		"depth, aliases and sizes, the CRD schemas, defaults, then the checks across\n"
-		"documents (references, dependsOn cycles, host port clashes, budgets, policy).\n"
+		"documents (references, dependsOn cycles, host port clashes, budgets, policy),\n"
+		"then every env file a template names, opened as apply opens it: beneath the\n"
+		"PATH it came from (the folder, or a file's own folder), through no symbolic\n"
+		"link, at most 1 MiB, KEY=value lines.\n"
 		"\n"
 		"options:\n"
 		"  --json       print a JSON report on stdout: {\"valid\", \"errors\", \"model\"}\n"
@@ -34,6 +39,57 @@ static void usage(FILE *out)
 		"exit status: 0 valid (a summary of the kinds found on stdout), 1 invalid (every\n"
 		"error on stderr as file:line:col: Kind/name: path: message, sorted by file and\n"
 		"line), 2 usage error or a policy file that does not load.\n");
+}
+
+/* The PATHs given and the folder each one's env files are relative to, as apply has them. */
+struct env_roots {
+	char *const *paths;
+	char **roots;
+	size_t n;
+};
+
+/* 1 when spec_file was read from path: path itself, or a file beneath the folder path. */
+static int read_from(const char *spec_file, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (strcmp(spec_file, path) == 0)
+		return 1;
+	return n > 0 && strncmp(spec_file, path, n) == 0 && (path[n - 1] == '/' || spec_file[n] == '/');
+}
+
+/* Env files are opened as apply opens them: beneath the root of the PATH the spec came from. */
+static int read_env(void *ctx, const char *spec_file, const char *path, char **data, size_t *len,
+		    struct error **err)
+{
+	const struct env_roots *r = ctx;
+	size_t i;
+
+	for (i = 0; spec_file && i < r->n; i++)
+		if (read_from(spec_file, r->paths[i]))
+			return envfile_read_dir(r->roots[i], spec_file, path, data, len, err);
+	return error_set(err, ERR_INVALID, "env file '%s': no PATH given holds '%s'", path,
+			 spec_file ? spec_file : "?");
+}
+
+/* Reads the env files of every template of set into it, each problem a diag. */
+static int validate_env_files(struct spec_set *set, char *const *paths, size_t n, struct spec_diags *diags,
+			      struct error **err)
+{
+	struct env_roots r;
+	size_t i;
+	int rc;
+
+	r.paths = paths;
+	r.n = n;
+	r.roots = xcalloc(n + 1, sizeof(*r.roots));
+	for (i = 0; i < n; i++)
+		r.roots[i] = envfile_dir_root(paths[i]);
+	rc = envfile_apply(set, read_env, &r, diags, err);
+	for (i = 0; i < n; i++)
+		free(r.roots[i]);
+	free(r.roots);
+	return rc;
 }
 
 static json_t *diags_json(const struct spec_diags *d)
@@ -77,8 +133,44 @@ static void summary(const struct spec_set *set)
 	       set->n_files == 1 ? "" : "s");
 }
 
+/* Prints the outcome (a summary, every error, or the JSON report); the exit status. */
+static int report(const struct spec_set *set, struct spec_diags *diags, int json)
+{
+	int rc;
+	size_t k;
+
+	spec_diags_sort(diags);
+	rc = diags->n ? 1 : 0;
+	if (json) {
+		json_t *o = json_pack("{s:b,s:o,s:I}", "valid", rc == 0, "errors", diags_json(diags),
+				      "moreErrors", (json_int_t)diags->dropped);
+
+		if (rc == 0)
+			json_object_set_new(o, "model", (json_t *)spec_set_to_json(set));
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+		fputc('\n', stdout);
+		json_decref(o);
+	} else if (rc == 0) {
+		summary(set);
+	} else {
+		char *more = spec_diags_format_dropped(diags);
+
+		for (k = 0; k < diags->n; k++) {
+			char *line = spec_diag_format(&diags->v[k]);
+
+			fprintf(stderr, "%s\n", line);
+			free(line);
+		}
+		if (more)
+			fprintf(stderr, "%s\n", more);
+		free(more);
+	}
+	return rc;
+}
+
 int cmd_validate(int argc, char **argv)
 {
+	static char *const here[] = { (char *)".", NULL };
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
 		{ "crds", required_argument, NULL, 'c' },
 		{ "policy-file", required_argument, NULL, 'p' },
@@ -90,8 +182,9 @@ int cmd_validate(int argc, char **argv)
 	struct spec_policy *policy = NULL;
 	struct error *err = NULL;
 	const char *crds = NULL, *policy_file = getenv("AURIGA_POLICY_FILE");
-	int json = 0, c, i, rc;
-	size_t k;
+	char *const *paths;
+	int json = 0, c, rc;
+	size_t k, n_paths;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -133,38 +226,25 @@ int cmd_validate(int argc, char **argv)
 		policy_file_free(policy);
 		return 2;
 	}
+	if (optind >= argc) {
+		paths = here;
+		n_paths = 1;
+	} else {
+		paths = argv + optind;
+		n_paths = (size_t)(argc - optind);
+	}
 	spec_set_init(&set, crds ? &custom : NULL, NULL);
 	set.policy = policy;
-	if (optind >= argc)
-		specdir_load(&set, ".", &diags);
-	for (i = optind; i < argc; i++)
-		specdir_load(&set, argv[i], &diags);
+	for (k = 0; k < n_paths; k++)
+		specdir_load(&set, paths[k], &diags);
 	spec_set_finish(&set, &diags);
-	spec_diags_sort(&diags);
-	rc = diags.n ? 1 : 0;
-	if (json) {
-		json_t *o = json_pack("{s:b,s:o,s:I}", "valid", rc == 0, "errors", diags_json(&diags),
-				      "moreErrors", (json_int_t)diags.dropped);
-
-		if (rc == 0)
-			json_object_set_new(o, "model", (json_t *)spec_set_to_json(&set));
-		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
-		fputc('\n', stdout);
-		json_decref(o);
-	} else if (rc == 0) {
-		summary(&set);
+	if (validate_env_files(&set, paths, n_paths, &diags, &err) < 0) {
+		fprintf(stderr, "auriga validate: %s\n", error_msg(err));
+		error_free(err);
+		rc = 2;
 	} else {
-		char *more = spec_diags_format_dropped(&diags);
-
-		for (k = 0; k < diags.n; k++) {
-			char *line = spec_diag_format(&diags.v[k]);
-
-			fprintf(stderr, "%s\n", line);
-			free(line);
-		}
-		if (more)
-			fprintf(stderr, "%s\n", more);
-		free(more);
+		analysis_scrape_check(&set, &diags);
+		rc = report(&set, &diags, json);
 	}
 	spec_set_release(&set);
 	policy_file_free(policy);

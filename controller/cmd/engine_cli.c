@@ -14,6 +14,7 @@
 #include "source/envfile.h"
 #include "source/policy_file.h"
 #include "source/specdir.h"
+#include "traffic/analysis.h"
 #include "util.h"
 
 void engine_cli_init(struct engine_cli *c)
@@ -165,14 +166,23 @@ int engine_cli_load_policy(struct engine_cli *c, struct error **err)
 /* The most diagnostics a refused commit's note carries; the count says how many there were. */
 #define PROBLEMS_MAX_BYTES (8 * 1024)
 
-static int finish_set(struct spec_set *set, struct spec_diags *diags, const char *what, char **problems,
-		      struct error **err)
+/*
+ * Finishes the set, reads its env files (through read, ctx), parses its
+ * analysis selectors and reports every problem: on stderr, and as *problems
+ * (when given) for the note on a refused commit.
+ */
+static int finish_set(struct spec_set *set, struct spec_diags *diags, envfile_read_fn read, void *ctx,
+		      const char *what, char **problems, struct error **err)
 {
 	struct buf text = BUF_INIT_MAX(PROBLEMS_MAX_BYTES);
 	size_t i, shown = 0, total;
 	char *more;
+	int rc;
 
 	spec_set_finish(set, diags);
+	if ((rc = envfile_apply(set, read, ctx, diags, err)) < 0)
+		return rc;
+	analysis_scrape_check(set, diags);
 	total = spec_diags_total(diags);
 	if (total == 0)
 		return 0;
@@ -220,13 +230,10 @@ int engine_cli_load_snapshot(struct gitsrc *src, const char *commit, const char 
 	set->policy = policy;
 	for (i = 0; i < snap->nfiles; i++)
 		spec_set_load_buffer(set, snap->files[i].path, snap->files[i].data, snap->files[i].len, &diags);
-	rc = finish_set(set, &diags, snap->commit, problems, err);
-	if (rc < 0)
-		goto out;
 	/* Env files are named relative to the repository root, whatever the specs path. */
 	eg.src = src;
 	eg.commit = snap->commit;
-	rc = envfile_apply(set, envfile_read_git, &eg, err);
+	rc = finish_set(set, &diags, envfile_read_git, &eg, snap->commit, problems, err);
 	if (rc < 0)
 		goto out;
 	*out = set;
@@ -240,33 +247,11 @@ out:
 	return rc;
 }
 
-/* In a folder, env files are relative to the folder given (or to a single file's own folder). */
-static int apply_env_files_dir(struct spec_set *set, const char *path, struct error **err)
-{
-	struct stat st;
-	char *root;
-	int rc;
-
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		root = xstrdup(path);
-	} else {
-		const char *slash = strrchr(path, '/');
-
-		root = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
-		if (root[0] == '\0') {
-			free(root);
-			root = xstrdup("/");
-		}
-	}
-	rc = envfile_apply(set, envfile_read_dir, root, err);
-	free(root);
-	return rc;
-}
-
 int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **err)
 {
 	struct spec_set *set;
 	struct spec_diags diags;
+	char *root;
 	int rc;
 
 	*out = NULL;
@@ -289,10 +274,11 @@ int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **
 	spec_set_init(set, NULL, NULL);
 	set->policy = c->policy;
 	specdir_load(set, c->path, &diags);
-	rc = finish_set(set, &diags, c->path, NULL, err);
+	/* In a folder, env files are relative to the folder given (or to a single file's own folder). */
+	root = envfile_dir_root(c->path);
+	rc = finish_set(set, &diags, envfile_read_dir, root, c->path, NULL, err);
+	free(root);
 	spec_diags_release(&diags);
-	if (rc == 0)
-		rc = apply_env_files_dir(set, c->path, err);
 	if (rc < 0) {
 		spec_set_free(set);
 		return rc;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine/decide.h"
+#include "policy.h"
 #include "strv.h"
 #include "util.h"
 
@@ -42,7 +43,7 @@ void plan_release(struct plan *p)
 	for (i = 0; i < p->n_deps; i++) {
 		struct plan_deployment *pd = &p->deps[i];
 
-		FREE_ALL(pd->name, pd->role, pd->from_rev, pd->held_reason);
+		FREE_ALL(pd->name, pd->role, pd->from_rev, pd->held_reason, pd->refused);
 		strv_free_n(pd->diff, pd->n_diff);
 		for (j = 0; j < pd->n_actions; j++)
 			action_release(&pd->actions[j]);
@@ -85,6 +86,30 @@ void plan_target(struct plan_target *t, const struct desired *d, const struct de
 	case DECIDE_BACK_NONE:
 		break;
 	}
+}
+
+size_t plan_tmpl_refused(const struct spec_set *set, const struct desired_tmpl *t, const char *rev, char *msg,
+			 size_t n)
+{
+	struct spec_policy_tmpl pt;
+	char **hp = xcalloc(t->n_volumes + 1, sizeof(*hp));
+	size_t i, refused;
+
+	for (i = 0; i < t->n_volumes; i++)
+		hp[i] = t->volumes[i].host_path;
+	memset(&pt, 0, sizeof(pt));
+	pt.privileged = t->privileged;
+	pt.network = t->network;
+	pt.image = t->image;
+	pt.cap_add = t->cap_add;
+	pt.n_cap_add = strv_len(t->cap_add);
+	pt.host_paths = hp;
+	pt.n_volumes = t->n_volumes;
+	pt.memory_limit = t->memory_bytes;
+	pt.cpu_millis = t->cpu_millis;
+	refused = spec_policy_check_set_template(set, &pt, rev, msg, n);
+	free(hp);
+	return refused;
 }
 
 static void add_action(struct plan_action **v, size_t *n, enum plan_kind k, const char *dep, int ordinal,
@@ -227,9 +252,27 @@ static void plan_ordinal(struct plan_deployment *pd, const struct desired_deploy
 		pd->up_to_date++;
 }
 
+/*
+ * A held template the policy refuses now: apply fails the deployment and
+ * changes nothing of it (engine_pass.c), so the plan lists no action, only why.
+ */
+static int plan_refused(struct plan *p, struct plan_deployment *pd, const struct plan_target *t,
+			const struct plan_options *opt)
+{
+	char why[900];
+
+	if (!t->held || opt == NULL || !opt->check_policy)
+		return 0;
+	if (plan_tmpl_refused(opt->set, t->tmpl, t->rev, why, sizeof(why)) == 0)
+		return 0;
+	pd->refused = xasprintf("cannot roll back: %s", why);
+	p->n_refused++;
+	return 1;
+}
+
 static void plan_one(struct plan *p, struct plan_deployment *pd, const struct desired *d,
 		     const struct desired_deployment *dd, const struct obs_deployment *od,
-		     const struct statefile *st)
+		     const struct statefile *st, const struct plan_options *opt)
 {
 	struct plan_target t;
 	size_t i = 0, j;
@@ -244,6 +287,10 @@ static void plan_one(struct plan *p, struct plan_deployment *pd, const struct de
 	pd->desired = dd->replicas;
 	pd->observed = od ? (int)od->n : 0;
 	pd->held = t.held;
+	if (od && od->n)
+		pd->from_rev = xstrdup(od->v[most_common(od)]->revision);
+	if (plan_refused(p, pd, &t, opt))
+		return;
 	if (t.held) {
 		const struct statefile_entry *e = statefile_get((struct statefile *)st, dd->name, 0);
 
@@ -251,12 +298,8 @@ static void plan_one(struct plan *p, struct plan_deployment *pd, const struct de
 				      dd->revision, e && e->failed_reason ? ": " : "",
 				      e && e->failed_reason ? e->failed_reason : "", t.rev);
 	}
-	if (od && od->n) {
-		const struct obs_container *from = od->v[most_common(od)];
-
-		pd->from_rev = xstrdup(from->revision);
-		plan_diff(pd, dd, from, &t, st);
-	}
+	if (od && od->n)
+		plan_diff(pd, dd, od->v[most_common(od)], &t, st);
 	/* od is sorted by ordinal: each ordinal's containers are the run that starts at i. */
 	for (ordinal = 0; ordinal < dd->replicas || (od && i < od->n); ordinal++) {
 		size_t start = i;
@@ -285,7 +328,7 @@ void plan_build(struct plan *p, const struct desired *d, const struct observed *
 	p->n_phases = d->n_phases;
 	p->deps = d->n ? xcalloc(d->n, sizeof(*p->deps)) : NULL;
 	for (i = 0; i < d->n; i++)
-		plan_one(p, &p->deps[p->n_deps++], d, &d->v[i], observed_deployment(o, d->v[i].name), st);
+		plan_one(p, &p->deps[p->n_deps++], d, &d->v[i], observed_deployment(o, d->v[i].name), st, opt);
 	for (i = 0; i < o->n_deployments; i++) {
 		const struct obs_deployment *od = &o->deployments[i];
 		size_t j;
@@ -362,6 +405,12 @@ void plan_render_text(const struct plan *p, const struct desired *d, struct buf 
 
 			if (pd->phase != phase)
 				continue;
+			if (pd->refused) {
+				(void)buf_printf(out, "  ! %s (held): %s, %d replicas, revision %.12s -> %.12s refused\n"
+						 "      ! %s\n", pd->name, pd->strategy, pd->desired,
+						 pd->from_rev ? pd->from_rev : "(none)", pd->to_rev, pd->refused);
+				continue;
+			}
 			if (pd->n_actions == 0) {
 				(void)buf_printf(out, "  = %s%s: up to date, %d/%d at revision %.12s\n", pd->name,
 						 pd->held ? " (held)" : "", pd->up_to_date, pd->desired, pd->to_rev);
@@ -390,8 +439,12 @@ void plan_render_text(const struct plan *p, const struct desired *d, struct buf 
 	if (p->n_kept)
 		(void)buf_printf(out, "%zu containers of deployments no longer in the specs are kept (prune is off)\n\n",
 				 p->n_kept);
+	if (p->n_refused)
+		(void)buf_printf(out, "Refused: %zu deployment%s cannot be rolled back under the operator's policy; "
+				 "apply fails %s.\n", p->n_refused, p->n_refused == 1 ? "" : "s",
+				 p->n_refused == 1 ? "it" : "them");
 	if (p->n_changes == 0)
-		(void)buf_printf(out, "No changes. The fleet matches the specs.\n");
+		(void)buf_printf(out, p->n_refused ? "No other changes.\n" : "No changes. The fleet matches the specs.\n");
 	else
 		(void)buf_printf(out, "Plan: %zu to create, %zu to replace, %zu to start, %zu to remove.\n",
 				 p->counts[PLAN_CREATE], p->counts[PLAN_REPLACE], p->counts[PLAN_START], removes);
@@ -438,6 +491,8 @@ json_t *plan_to_json(const struct plan *p, const struct desired *d)
 			json_object_set_new(o, "held", json_boolean(pd->held));
 			if (pd->held_reason)
 				json_object_set_new(o, "heldReason", json_string(pd->held_reason));
+			if (pd->refused)
+				json_object_set_new(o, "refused", json_string(pd->refused));
 			for (j = 0; j < pd->n_diff; j++)
 				json_array_append_new(diff, json_string(pd->diff[j]));
 			json_object_set_new(o, "diff", diff);
@@ -458,5 +513,6 @@ json_t *plan_to_json(const struct plan *p, const struct desired *d)
 		json_object_set_new(counts, plan_kind_name((enum plan_kind)i), json_integer((json_int_t)p->counts[i]));
 	json_object_set_new(root, "counts", counts);
 	json_object_set_new(root, "changes", json_integer((json_int_t)p->n_changes));
+	json_object_set_new(root, "refused", json_integer((json_int_t)p->n_refused));
 	return root;
 }

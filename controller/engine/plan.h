@@ -54,6 +54,12 @@ struct plan_deployment {
 	int up_to_date;		/* ordinals below replicas at the target and running */
 	int held;		/* the desired revision failed at this commit: the target is the last healthy one */
 	char *held_reason;
+	/*
+	 * The held template (taken back from the state file) is one the
+	 * operator's policy refuses now: "cannot roll back: revision REV:
+	 * FIELD: message", as apply fails it; no action is listed.
+	 */
+	char *refused;
 	char **diff;		/* template field diffs, from -> to; NULL-terminated */
 	size_t n_diff;
 	struct plan_action *actions;
@@ -69,11 +75,26 @@ struct plan {
 	int n_phases;
 	size_t counts[PLAN_KIND_COUNT];
 	size_t n_changes;	/* every action, orphans included */
+	size_t n_refused;	/* deployments whose held template the policy refuses */
 };
 
 struct plan_options {
 	int prune;		/* remove the containers of deployments gone from the specs */
+	/*
+	 * Hold a template taken back from the state file against the policy in
+	 * force, as apply does: set's (NULL: the built-in one) and its Cluster's.
+	 */
+	int check_policy;
+	const struct spec_set *set;
 };
+
+/*
+ * How many fields of template t (revision rev) the policy in force for set
+ * refuses (set NULL: the built-in policy); the first as "revision REV: FIELD:
+ * message" in msg.
+ */
+size_t plan_tmpl_refused(const struct spec_set *set, const struct desired_tmpl *t, const char *rev, char *msg,
+			 size_t n);
 
 /* The revision and template a deployment should run, with the rollback hold applied. */
 struct plan_target {

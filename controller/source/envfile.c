@@ -98,54 +98,89 @@ static int path_ok(const char *path)
 	return 1;
 }
 
-/* "file:line:col: Kind/name: spec.template.envFiles[i]", as the loader writes its diagnostics. */
-static void entry_where(char *out, size_t n, const char *kind, const struct spec_meta *m,
-			const struct spec_container *c, size_t i)
+/* One entry that cannot be used: a diag at the entry, as the loader writes its own. */
+static void entry_diag(struct spec_diags *d, const char *kind, const struct spec_meta *m,
+		       const struct spec_container *c, size_t i, const char *msg)
 {
-	const struct spec_pos *at = c->env_files_pos ? &c->env_files_pos[i] : &m->pos;
+	struct spec_pos pos = m->pos;
+	char path[64];
 
-	snprintf(out, n, "%s:%d:%d: %s/%s: spec.template.envFiles[%zu]", m->pos.file ? m->pos.file : "?",
-		 at->line, at->col, kind, m->name ? m->name : "?", i);
+	if (c->env_files_pos) {
+		pos.line = c->env_files_pos[i].line;
+		pos.col = c->env_files_pos[i].col;
+	}
+	snprintf(path, sizeof(path), "spec.template.envFiles[%zu]", i);
+	spec_diags_add(d, &pos, kind, m->name ? m->name : "?", path, "%s", msg);
 }
 
+/*
+ * Reads and parses entry i of c into *fv. Returns 0; 1 when the specs are at
+ * fault (a diag added); or a negative error the reader gave for another reason.
+ */
+static int read_entry(const struct spec_container *c, size_t i, const char *kind, const struct spec_meta *m,
+		      envfile_read_fn read, void *ctx, struct spec_diags *d, struct kv **fv, size_t *nf,
+		      struct error **err)
+{
+	struct error *e = NULL;
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	*fv = NULL;
+	*nf = 0;
+	if (!path_ok(c->env_files[i])) {
+		char msg[600];
+
+		snprintf(msg, sizeof(msg), "'%.500s' must be relative to the specs repository, without '..' or '.git'",
+			 c->env_files[i]);
+		entry_diag(d, kind, m, c, i, msg);
+		return 1;
+	}
+	rc = read(ctx, m->pos.file, c->env_files[i], &data, &len, &e);
+	if (rc == 0) {
+		rc = envfile_parse(c->env_files[i], data, len, fv, nf, &e);
+		free(data);
+	}
+	if (rc < 0 && rc != ERR_INVALID) {
+		error_wrap(&e, "%s/%s: spec.template.envFiles[%zu]", kind, m->name ? m->name : "?", i);
+		if (err && *err == NULL) {
+			*err = e;
+			e = NULL;
+		}
+		error_free(e);
+		return rc;
+	}
+	if (rc < 0)
+		entry_diag(d, kind, m, c, i, error_msg(e));
+	error_free(e);
+	return rc < 0 ? 1 : 0;
+}
+
+/* Every env file of one template, merged under its own env; nothing changes when one cannot be used. */
 static int apply_one(struct spec_container *c, const char *kind, const struct spec_meta *m,
-		     envfile_read_fn read, void *ctx, struct error **err)
+		     envfile_read_fn read, void *ctx, struct spec_diags *d, struct error **err)
 {
 	struct kv *merged = NULL;
 	size_t nm = 0, i, j;
-	int rc = 0;
+	int rc = 0, bad = 0;
 
-	if (c->n_env_files == 0)
+	if (m->invalid || c->n_env_files == 0)
 		return 0;
 	for (i = 0; i < c->n_env_files; i++) {
-		struct kv *fv = NULL;
-		size_t nf = 0;
-		char *data = NULL;
-		size_t len = 0;
-		char where[512];
+		struct kv *fv;
+		size_t nf;
 
-		entry_where(where, sizeof(where), kind, m, c, i);
-		if (!path_ok(c->env_files[i])) {
-			rc = error_set(err, ERR_INVALID,
-				       "%s: '%s' must be relative to the specs repository, without '..' or '.git'",
-				       where, c->env_files[i]);
+		rc = read_entry(c, i, kind, m, read, ctx, d, &fv, &nf, err);
+		if (rc < 0)
 			goto out;
-		}
-		rc = read(ctx, c->env_files[i], &data, &len, err);
-		if (rc < 0) {
-			error_wrap(err, "%s", where);
-			goto out;
-		}
-		rc = envfile_parse(c->env_files[i], data, len, &fv, &nf, err);
-		free(data);
-		if (rc < 0) {
-			error_wrap(err, "%s", where);
-			goto out;
-		}
+		bad |= rc;
 		for (j = 0; j < nf; j++)
 			kv_put(&merged, &nm, fv[j].key, fv[j].value);
 		kv_free(fv, nf);
 	}
+	rc = 0;
+	if (bad)
+		goto out;
 	for (i = 0; i < c->n_env; i++)
 		kv_put(&merged, &nm, c->env[i].key, c->env[i].value ? c->env[i].value : "");
 	if (nm > 1)
@@ -160,7 +195,8 @@ out:
 	return rc;
 }
 
-int envfile_apply(struct spec_set *set, envfile_read_fn read, void *ctx, struct error **err)
+int envfile_apply(struct spec_set *set, envfile_read_fn read, void *ctx, struct spec_diags *diags,
+		  struct error **err)
 {
 	size_t i;
 	int rc;
@@ -168,16 +204,31 @@ int envfile_apply(struct spec_set *set, envfile_read_fn read, void *ctx, struct 
 	for (i = 0; i < set->n_deployments; i++) {
 		struct spec_deployment *d = set->deployments[i];
 
-		if ((rc = apply_one(&d->tmpl, "Deployment", &d->meta, read, ctx, err)) < 0)
+		if ((rc = apply_one(&d->tmpl, "Deployment", &d->meta, read, ctx, diags, err)) < 0)
 			return rc;
 	}
 	for (i = 0; i < set->n_jobs; i++) {
 		struct spec_job *j = set->jobs[i];
 
-		if ((rc = apply_one(&j->tmpl, "Job", &j->meta, read, ctx, err)) < 0)
+		if ((rc = apply_one(&j->tmpl, "Job", &j->meta, read, ctx, diags, err)) < 0)
 			return rc;
 	}
 	return 0;
+}
+
+char *envfile_dir_root(const char *path)
+{
+	struct stat st;
+	const char *slash;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return xstrdup(path);
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
 }
 
 /*
@@ -233,12 +284,14 @@ static int open_parent_beneath(int rootfd, const char *path, const char **last, 
 	return fd;
 }
 
-int envfile_read_dir(void *root, const char *path, char **data, size_t *len, struct error **err)
+int envfile_read_dir(void *root, const char *spec_file, const char *path, char **data, size_t *len,
+		     struct error **err)
 {
 	const char *last = NULL;
 	struct buf b;
 	int rootfd, dirfd, rc;
 
+	(void)spec_file;
 	*data = NULL;
 	*len = 0;
 	rootfd = open((const char *)root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -264,7 +317,8 @@ int envfile_read_dir(void *root, const char *path, char **data, size_t *len, str
 	return rc;
 }
 
-int envfile_read_git(void *arg, const char *path, char **data, size_t *len, struct error **err)
+int envfile_read_git(void *arg, const char *spec_file, const char *path, char **data, size_t *len,
+		     struct error **err)
 {
 	struct envfile_git *g = arg;
 	git_commit *commit = NULL;
@@ -274,6 +328,7 @@ int envfile_read_git(void *arg, const char *path, char **data, size_t *len, stru
 	git_oid oid;
 	int rc = 0;
 
+	(void)spec_file;
 	*data = NULL;
 	*len = 0;
 	gitsrc_lock(g->src);

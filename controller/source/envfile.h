@@ -26,28 +26,49 @@ int envfile_parse(const char *path, const char *data, size_t len, struct kv **ou
 		  struct error **err);
 
 /*
- * Reads a file named by a template, relative to the specs repository root.
- * Returns 0 with a malloc'd *data and *len, or a negative error naming the
- * path.
+ * Reads a file named by a template, relative to the specs repository root;
+ * spec_file is the spec file that names it (a reader serving several specs
+ * folders picks its root by it). Returns 0 with a malloc'd *data and *len,
+ * or a negative error naming the path: ERR_INVALID when the specs are at
+ * fault (no such file, a link, not a regular file, too large), any other
+ * code when the file could not be read for another reason.
  */
-typedef int (*envfile_read_fn)(void *ctx, const char *path, char **data, size_t *len, struct error **err);
+typedef int (*envfile_read_fn)(void *ctx, const char *spec_file, const char *path, char **data, size_t *len,
+			       struct error **err);
 
 /*
- * Merges every env file of every Deployment and Job template of set into
- * the template's env: files in the order listed, a later file's key
- * replacing an earlier one's, and the template's own env replacing both.
- * The env stays sorted by key, so the revision (which hashes env) changes
- * when a file's content does, and the change rolls out. Paths are relative
- * to the repository root; absolute paths and ".." components are refused.
+ * Reads every env file of every Deployment and Job template of set (those
+ * whose document is valid) and merges them into the template's env: files in
+ * the order listed, a later file's key replacing an earlier one's, and the
+ * template's own env replacing both. The env stays sorted by key, so the
+ * revision (which hashes env) changes when a file's content does, and the
+ * change rolls out. Paths are relative to the repository root; absolute
+ * paths and ".." or ".git" components are refused. Every entry that cannot
+ * be used (refused path, missing, a link, unreadable, too large, malformed)
+ * is a diag at its position, `file:line:col: Kind/name:
+ * spec.template.envFiles[i]: message`, and leaves its template's env as it
+ * was; `validate`, `plan`, `apply` and `run` all read them this way. Returns
+ * 0, or a negative error (the reader's, not the specs' fault: a commit that
+ * cannot be read) with *err set.
  */
-int envfile_apply(struct spec_set *set, envfile_read_fn read, void *ctx, struct error **err);
+int envfile_apply(struct spec_set *set, envfile_read_fn read, void *ctx, struct spec_diags *diags,
+		  struct error **err);
 
 /* Readers: a folder on disk (root: the specs folder), or a commit of the mirror. */
-int envfile_read_dir(void *root, const char *path, char **data, size_t *len, struct error **err);
+int envfile_read_dir(void *root, const char *spec_file, const char *path, char **data, size_t *len,
+		     struct error **err);
 struct envfile_git {
 	struct gitsrc *src;
 	const char *commit;	/* hex */
 };
-int envfile_read_git(void *envfile_git, const char *path, char **data, size_t *len, struct error **err);
+int envfile_read_git(void *envfile_git, const char *spec_file, const char *path, char **data, size_t *len,
+		     struct error **err);
+
+/*
+ * The folder env files are relative to when specs come from path on disk:
+ * path itself when it is a folder, else the folder holding the file. The
+ * caller frees it.
+ */
+char *envfile_dir_root(const char *path);
 
 #endif

@@ -116,6 +116,13 @@ int analysis_query_expand(struct buf *out, const char *query, const struct analy
  */
 struct analysis_selector;
 
+/*
+ * Parses every scrape metric of set's AnalysisTemplates as a run would: one
+ * that does not parse is a diag at its field when the specs load, not a
+ * failed analysis in the middle of a release. Returns the diags added.
+ */
+size_t analysis_scrape_check(const struct spec_set *set, struct spec_diags *diags);
+
 int analysis_selector_parse(const char *text, struct analysis_selector **out, struct error **err);
 void analysis_selector_free(struct analysis_selector *s);
 int analysis_selector_is_ratio(const struct analysis_selector *s);

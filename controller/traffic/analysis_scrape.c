@@ -195,6 +195,38 @@ int analysis_selector_parse(const char *text, struct analysis_selector **out, st
 	return 0;
 }
 
+size_t analysis_scrape_check(const struct spec_set *set, struct spec_diags *diags)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < set->n_analysis_templates; i++) {
+		const struct spec_analysis_template *a = set->analysis_templates[i];
+
+		for (j = 0; !a->meta.invalid && j < a->n_metrics; j++) {
+			const struct spec_metric *m = &a->metrics[j];
+			struct analysis_selector *sel = NULL;
+			struct error *err = NULL;
+			struct spec_pos pos;
+			char path[80];
+
+			if (m->provider != SPEC_METRIC_SCRAPE || m->scrape_metric == NULL)
+				continue;
+			if (analysis_selector_parse(m->scrape_metric, &sel, &err) == 0) {
+				analysis_selector_free(sel);
+				continue;
+			}
+			pos = a->meta.pos;
+			if (m->scrape_metric_pos.line > 0)
+				pos = (struct spec_pos){ a->meta.pos.file, m->scrape_metric_pos.line, m->scrape_metric_pos.col };
+			snprintf(path, sizeof(path), "spec.metrics[%zu].provider.scrape.metric", j);
+			spec_diags_add(diags, &pos, "AnalysisTemplate", a->meta.name, path, "%s", error_msg(err));
+			error_free(err);
+			n++;
+		}
+	}
+	return n;
+}
+
 void analysis_selector_free(struct analysis_selector *s)
 {
 	if (s == NULL)

@@ -4,7 +4,8 @@
 # the policy file allows privileged containers; v2 (not privileged) fails its progress deadline and
 # would return to v1, but the policy file no longer allows privileged containers: no privileged
 # container is created, the deployment fails, and its lastError (apply's output and the note on the
-# commit) names the field and the policy setting.
+# commit) names the field and the policy setting. `auriga plan` shows the same refusal, and the
+# rollback to v1 under a policy that allows it.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 
@@ -69,5 +70,21 @@ expect_match "the note names the field and the policy setting that refuse the ro
 status=$("$AURIGA_BIN" status --repo "$REPO/specs.git" --ref main --state-dir "$STATE" 2>&1)
 expect_match "auriga status reads the refusal from the note" "privileged: false" "$status"
 expect_eq "the v1 commit's note is untouched" "0" "$(note_in "$REPO/work" "$c1" | grep -c 'cannot roll back')"
+
+# auriga plan holds the rollback template to the policy as apply did: the same line, no action, status 1.
+out=$(run plan --policy-file "$POLICY" --repo "$REPO/specs.git" --ref main 2>&1)
+expect_eq "plan exits 1: apply would fail the refused rollback" 1 "$?"
+expect_match "plan names the field and the policy setting, as apply's note does" \
+	"! cannot roll back: revision [0-9a-f]{12}: spec\.template\.privileged: refused by the operator's policy \(privileged: false in $POLICY\)" \
+	"$out"
+json=$(run plan --json --policy-file "$POLICY" --repo "$REPO/specs.git" --ref main 2>/dev/null)
+expect_eq "plan --json: one refused, no action, the refusal on the deployment" "1 0 0 cannot roll back" \
+	"$(jq -r --arg d gaprbp '. as $r | .phases[].deployments[] | select(.name == $d) | "\($r.refused) \($r.changes) \(.actions | length) \(.refused[0:16])"' <<<"$json")"
+# Under a policy that allows privileged containers the same plan rolls back to v1: the refusal is the policy's.
+echo "privileged: true" >"$TEST_TMP/allow.yaml"
+out=$(run plan --policy-file "$TEST_TMP/allow.yaml" --repo "$REPO/specs.git" --ref main 2>&1)
+expect_eq "plan under a policy that allows it: the rollback would change something, status 2" 2 "$?"
+expect_match "plan under a policy that allows it: held at v1, an action for it" "gaprbp \(held\).*(-/\+ replace)" \
+	"$(echo "$out" | tr '\n' ' ')"
 
 done_testing

@@ -60,7 +60,7 @@ $1
 YAML
 	mv "$SPECS/cluster.yaml.tmp" "$SPECS/cluster.yaml"
 }
-# First a router the controller cannot make (it reloads no NGINX inside a container).
+# First a Cluster the specs refuse when they load (NGINX is reloaded by a command, not in a container).
 cluster "    container: no-such-router"
 
 log_has() { grep -q -- "$1" "$TEST_TMP/log"; }

@@ -76,10 +76,33 @@ static const char *SPEC = "apiVersion: auriga.io/v1\n"
 			  "    env: {B: from-spec}\n"
 			  "    envFiles: [conf/a.env, conf/b.env]\n";
 
-static int load(struct spec_set *set, char rev[SPEC_REVISION_HEX], struct error **err)
+/* Reads set's env files from test_dir: every diag, one a line (NULL when none); the reader never fails here. */
+static char *apply_env(struct spec_set *set)
 {
 	struct spec_diags diags;
-	int rc;
+	struct error *err = NULL;
+	char *text = NULL;
+	size_t i, len = 0;
+
+	spec_diags_init(&diags);
+	assert_int_equal(envfile_apply(set, envfile_read_dir, test_dir, &diags, &err), 0);
+	assert_null(err);
+	for (i = 0; i < diags.n; i++) {
+		char *line = spec_diag_format(&diags.v[i]);
+
+		text = xrealloc(text, len + strlen(line) + 2);
+		snprintf(text + len, strlen(line) + 2, "%s%s", i ? "\n" : "", line);
+		len += strlen(line) + (i ? 1 : 0);
+		free(line);
+	}
+	spec_diags_release(&diags);
+	return text;
+}
+
+/* Loads SPEC and its env files; the revision, and the diags' text (NULL when none) in *msg. */
+static void load(struct spec_set *set, char rev[SPEC_REVISION_HEX], char **msg)
+{
+	struct spec_diags diags;
 
 	spec_diags_init(&diags);
 	spec_set_init(set, NULL, NULL);
@@ -87,24 +110,24 @@ static int load(struct spec_set *set, char rev[SPEC_REVISION_HEX], struct error 
 	spec_set_finish(set, &diags);
 	assert_int_equal(diags.n, 0);
 	spec_diags_release(&diags);
-	rc = envfile_apply(set, envfile_read_dir, test_dir, err);
-	if (rc == 0)
+	*msg = apply_env(set);
+	if (*msg == NULL)
 		spec_deployment_revision(spec_set_deployment(set, "web"), rev);
-	return rc;
 }
 
 static void test_apply_merges_and_revision_follows(void **state)
 {
 	struct spec_set set;
-	struct error *err = NULL;
 	char rev1[SPEC_REVISION_HEX], rev2[SPEC_REVISION_HEX], rev3[SPEC_REVISION_HEX];
 	struct desired_tmpl t;
 	const struct spec_deployment *d;
+	char *msg;
 
 	(void)state;
 	write_file("conf/a.env", "A=from-a\nB=from-a\nC=from-a\n");
 	write_file("conf/b.env", "# later file wins\nC=from-b\n");
-	assert_int_equal(load(&set, rev1, &err), 0);
+	load(&set, rev1, &msg);
+	assert_null(msg);
 	d = spec_set_deployment(&set, "web");
 	desired_tmpl_from_spec(&t, &d->tmpl);
 	/* Files in order, the template's own env last; sorted by key. */
@@ -116,11 +139,13 @@ static void test_apply_merges_and_revision_follows(void **state)
 	spec_set_release(&set);
 
 	/* The same content gives the same revision; a changed value a new one. */
-	assert_int_equal(load(&set, rev2, &err), 0);
+	load(&set, rev2, &msg);
+	assert_null(msg);
 	spec_set_release(&set);
 	assert_string_equal(rev1, rev2);
 	write_file("conf/b.env", "C=changed\n");
-	assert_int_equal(load(&set, rev3, &err), 0);
+	load(&set, rev3, &msg);
+	assert_null(msg);
 	spec_set_release(&set);
 	assert_string_not_equal(rev1, rev3);
 }
@@ -128,30 +153,39 @@ static void test_apply_merges_and_revision_follows(void **state)
 static void test_apply_errors_name_the_deployment_and_line(void **state)
 {
 	struct spec_set set;
-	struct error *err = NULL;
-	char rev[SPEC_REVISION_HEX];
+	char rev[SPEC_REVISION_HEX], p[128], *msg;
 
 	(void)state;
 	write_file("conf/a.env", "A=1\n");
 	write_file("conf/b.env", "A=1\noops\n");
-	assert_int_equal(load(&set, rev, &err), ERR_INVALID);
-	assert_string_equal(error_msg(err), "web.yaml:8:28: Deployment/web: spec.template.envFiles[1]: "
-					    "conf/b.env:2: expected KEY=value, found 'oops'");
-	error_clear(&err);
+	load(&set, rev, &msg);
+	assert_string_equal(msg, "web.yaml:8:28: Deployment/web: spec.template.envFiles[1]: "
+				 "conf/b.env:2: expected KEY=value, found 'oops'");
+	free(msg);
+	/* The template's env is left as written: nothing of a file that cannot be used is merged. */
+	assert_int_equal(spec_set_deployment(&set, "web")->tmpl.n_env, 1);
 	spec_set_release(&set);
 
+	snprintf(p, sizeof(p), "%s/conf/b.env", test_dir);
+	unlink(p);
+	load(&set, rev, &msg);
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "web.yaml:8:28: Deployment/web: spec.template.envFiles[1]: "
+				    "env file 'conf/b.env': cannot open env file 'b.env'"));
+	free(msg);
+	spec_set_release(&set);
+
+	/* Every entry that cannot be used is a diag of its own, in one pass. */
+	write_file("conf/a.env", "1A=1\n");
+	load(&set, rev, &msg);
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "web.yaml:8:16: Deployment/web: spec.template.envFiles[0]: conf/a.env:1: "
+				    "'1A' is not a variable name"));
+	assert_non_null(strstr(msg, "\nweb.yaml:8:28: Deployment/web: spec.template.envFiles[1]: "
+				    "env file 'conf/b.env': cannot open"));
+	free(msg);
+	spec_set_release(&set);
 	write_file("conf/a.env", "A=1\n");
-	{
-		char p[128];
-
-		snprintf(p, sizeof(p), "%s/conf/b.env", test_dir);
-		unlink(p);
-	}
-	assert_int_equal(load(&set, rev, &err), ERR_INVALID);
-	assert_non_null(strstr(error_msg(err), "web.yaml:8:28: Deployment/web: spec.template.envFiles[1]: "
-					       "env file 'conf/b.env': cannot open env file 'b.env'"));
-	error_clear(&err);
-	spec_set_release(&set);
 	write_file("conf/b.env", "\n");
 }
 
@@ -159,7 +193,7 @@ static void test_apply_refuses_paths_out_of_the_repo(void **state)
 {
 	struct spec_set set;
 	struct spec_diags diags;
-	struct error *err = NULL;
+	char *msg;
 	const char *spec = "apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: web}\n"
 			   "spec:\n  template:\n    image: demo:1\n    envFiles: [conf/../../etc/passwd]\n";
 
@@ -169,11 +203,11 @@ static void test_apply_refuses_paths_out_of_the_repo(void **state)
 	spec_set_load_buffer(&set, "web.yaml", spec, strlen(spec), &diags);
 	spec_set_finish(&set, &diags);
 	spec_diags_release(&diags);
-	assert_int_equal(envfile_apply(&set, envfile_read_dir, test_dir, &err), ERR_INVALID);
-	assert_string_equal(error_msg(err), "web.yaml:7:16: Deployment/web: spec.template.envFiles[0]: "
-					    "'conf/../../etc/passwd' must be relative to the specs repository, "
-					    "without '..' or '.git'");
-	error_free(err);
+	msg = apply_env(&set);
+	assert_string_equal(msg, "web.yaml:7:16: Deployment/web: spec.template.envFiles[0]: "
+				 "'conf/../../etc/passwd' must be relative to the specs repository, "
+				 "without '..' or '.git'");
+	free(msg);
 	spec_set_release(&set);
 }
 
@@ -182,8 +216,7 @@ static char *apply_spec(const char *spec)
 {
 	struct spec_set set;
 	struct spec_diags diags;
-	struct error *err = NULL;
-	char *msg = NULL;
+	char *msg;
 
 	spec_diags_init(&diags);
 	spec_set_init(&set, NULL, NULL);
@@ -191,9 +224,7 @@ static char *apply_spec(const char *spec)
 	spec_set_finish(&set, &diags);
 	assert_int_equal(diags.n, 0);
 	spec_diags_release(&diags);
-	if (envfile_apply(&set, envfile_read_dir, test_dir, &err) < 0)
-		msg = strdup(error_msg(err));
-	error_free(err);
+	msg = apply_env(&set);
 	spec_set_release(&set);
 	return msg;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/plan.h"
+#include "policy.h"
 #include "testmain.h"
 #include "util.h"
 
@@ -134,7 +135,7 @@ static void plan_table(void **state)
 		struct observed o;
 		struct statefile st;
 		struct plan p;
-		struct plan_options opt = { pc->prune };
+		struct plan_options opt = { .prune = pc->prune };
 		struct error *err = NULL;
 		json_t *list = list_of(pc->ctrs);
 		size_t i, n_expected = 0;
@@ -304,8 +305,97 @@ static void template_diff_lists_changed_fields(void **state)
 	desired_tmpl_release(&tb);
 }
 
+/* A plan of one deployment "web" (A failed at COMMIT, B healthy and privileged) under opt. */
+static void plan_held_privileged(struct plan *p, struct desired *d, const struct plan_options *opt)
+{
+	struct ctr ctrs[] = { { NULL, 0, REV_A, "running", NULL }, END };
+	struct observed o;
+	struct statefile st;
+	struct desired_tmpl old;
+	struct spec_container sc;
+	struct error *err = NULL;
+	json_t *list = list_of(ctrs);
+
+	desired_of(d, 1);
+	observed_init(&o);
+	assert_int_equal(observe_from_json(&o, "t", list, &err), 0);
+	statefile_init(&st, NULL);
+	memset(&sc, 0, sizeof(sc));
+	sc.image = (char *)"auriga-demo-node:v1";
+	sc.privileged = 1;
+	desired_tmpl_from_spec(&old, &sc);
+	statefile_set_healthy(&st, "web", REV_B, &old, "c0", 1);
+	statefile_set_failed(&st, "web", REV_A, COMMIT, "never ready", 2);
+	desired_tmpl_release(&old);
+	plan_init(p);
+	plan_build(p, d, &o, &st, opt);
+	statefile_release(&st);
+	observed_release(&o);
+	json_decref(list);
+}
+
+/* A rollback template the policy refuses now: the plan says so as apply does, and lists no action. */
+static void held_template_refused_by_policy(void **state)
+{
+	struct plan_options opt;
+	struct desired d;
+	struct plan p;
+	struct buf text;
+	struct spec_policy pol;
+	struct spec_diags diags;
+	struct spec_set set;
+	json_t *j;
+
+	(void)state;
+	memset(&opt, 0, sizeof(opt));
+	opt.check_policy = 1;
+	plan_held_privileged(&p, &d, &opt);
+	assert_int_equal(p.deps[0].held, 1);
+	assert_int_equal(p.deps[0].n_actions, 0);
+	assert_int_equal(p.n_changes, 0);
+	assert_int_equal(p.n_refused, 1);
+	assert_string_equal(p.deps[0].refused, "cannot roll back: revision bbbbbbbbbbbb: spec.template.privileged: "
+					       "refused by the operator's policy (privileged: false in the built-in "
+					       "policy)");
+	buf_init(&text, 1 << 20);
+	plan_render_text(&p, &d, &text, 0);
+	assert_non_null(strstr(text.data, "  ! web (held): Rolling, 1 replicas, revision aaaaaaaaaaaa -> bbbbbbbbbbbb "
+					  "refused\n      ! cannot roll back: revision bbbbbbbbbbbb: "));
+	assert_non_null(strstr(text.data, "Refused: 1 deployment cannot be rolled back under the operator's policy"));
+	buf_release(&text);
+	j = plan_to_json(&p, &d);
+	assert_int_equal(json_integer_value(json_object_get(j, "refused")), 1);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(json_array_get(json_object_get(j, "phases"), 0),
+								   "deployments"), 0), "refused")),
+			    p.deps[0].refused);
+	json_decref(j);
+	plan_release(&p);
+	desired_release(&d);
+
+	/* Under a policy that allows privileged containers the rollback is planned: the refusal was the policy's. */
+	spec_policy_init(&pol);
+	spec_diags_init(&diags);
+	assert_int_equal(spec_policy_parse(&pol, "/etc/auriga/policy.yaml", "privileged: true\n", 17, &diags), 0);
+	spec_set_init(&set, NULL, NULL);
+	set.policy = &pol;
+	assert_int_equal(spec_set_finish(&set, &diags), 0);
+	opt.set = &set;
+	plan_held_privileged(&p, &d, &opt);
+	assert_int_equal(p.n_refused, 0);
+	assert_null(p.deps[0].refused);
+	assert_int_equal(p.deps[0].n_actions, 1);
+	assert_int_equal(p.deps[0].actions[0].kind, PLAN_REPLACE);
+	plan_release(&p);
+	desired_release(&d);
+	spec_set_release(&set);
+	spec_diags_release(&diags);
+	spec_policy_release(&pol);
+}
+
 TEST_MAIN(
 	cmocka_unit_test(plan_table),
 	cmocka_unit_test(replace_reasons_and_diff),
 	cmocka_unit_test(no_changes_text),
-	cmocka_unit_test(template_diff_lists_changed_fields))
+	cmocka_unit_test(template_diff_lists_changed_fields),
+	cmocka_unit_test(held_template_refused_by_policy))

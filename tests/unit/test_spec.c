@@ -279,7 +279,8 @@ static void strategies_decode(void **state)
 
 static void cluster_defaults_and_default_cluster(void **state)
 {
-	static const char pol_text[] = "privileged: true\nhostPaths: [/var/log]\nrouter: {container: [nginx]}\n";
+	static const char pol_text[] = "privileged: true\nhostPaths: [/var/log]\n"
+				       "router: {reloadCommand: [[/usr/sbin/nginx, -s, reload]]}\n";
 	struct spec_policy pol;
 	struct spec_set set;
 	struct spec_diags d;
@@ -316,7 +317,7 @@ static void cluster_defaults_and_default_cluster(void **state)
 			      "  endpoints:\n    - name: remote\n      url: tcp://10.1.2.3:2376\n"
 			      "      tls: {caFile: ca.pem, certFile: cert.pem, keyFile: key.pem}\n"
 			      "  roleOrder: [validator]\n"
-			      "  router: {container: nginx}\n"
+			      "  router: {reloadCommand: [/usr/sbin/nginx, -s, reload]}\n"
 			      "  status: {push: false}\n"
 			      "  policy: {allowPrivileged: true, allowHostBindMounts: true}\n"
 			      "---\n" DEP("web", "    privileged: true\n"
@@ -325,8 +326,9 @@ static void cluster_defaults_and_default_cluster(void **state)
 	c = spec_set_cluster(&set);
 	assert_false(c->meta.defaulted);
 	assert_string_equal(c->endpoints[0].tls.key_file, "key.pem");
-	assert_int_equal(c->router.n_reload_command, 0);
-	assert_string_equal(c->router.container, "nginx");
+	assert_int_equal(c->router.n_reload_command, 3);
+	assert_string_equal(c->router.reload_command[0], "/usr/sbin/nginx");
+	assert_null(c->router.container);
 	assert_int_equal(c->push_notes, 0);
 	assert_int_equal(c->allow_privileged, 1);
 	done(&set, &d);

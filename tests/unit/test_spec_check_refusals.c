@@ -1,0 +1,104 @@
+/* Unit tests for the fields refused when the specs load rather than when they run: a Job's network. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "policy.h"
+#include "spec.h"
+#include "testmain.h"
+
+/* A Job whose template takes the lines in extra (4-space indented). */
+#define JOB(extra)                                  \
+	"apiVersion: auriga.io/v1\n"               \
+	"kind: Job\n"                               \
+	"metadata: {name: smoke}\n"                 \
+	"spec:\n"                                   \
+	"  template:\n"                             \
+	"    image: auriga-demo-node:v1\n" extra
+
+struct row {
+	const char *what;
+	const char *policy;	/* NULL: the built-in policy */
+	const char *spec;
+	const char *expect;	/* every diag, one a line; NULL: none */
+};
+
+#define JOB_REFUSED(value, col)                                                                             \
+	"jobs.yaml:7:" col ": Job/smoke: spec.template.network: \"" value "\" refused: a Job runs in the "      \
+	"network namespace of the container it tests, never on a network of its own or the host's (leave "      \
+	"network out)"
+
+static const struct row rows[] = {
+	{ "a Job without a network", NULL, JOB(""), NULL },
+	{ "a Job on a network of its own", NULL, JOB("    network: backend\n"), JOB_REFUSED("backend", "14") },
+	/* One diag at the field, not the policy's as well: the Job's network is refused whatever the policy says. */
+	{ "a Job on the host's network", NULL, JOB("    network: host\n"), JOB_REFUSED("host", "14") },
+	{ "a Job on the host's network, the policy allowing it", "hostNetwork: true\n", JOB("    network: host\n"),
+	  JOB_REFUSED("host", "14") },
+	{ "a Job in another container's namespace", "containerNetwork: true\n",
+	  JOB("    network: \"container:web\"\n"), JOB_REFUSED("container:web", "14") },
+	{ "a Job on a network the policy lists", "networks: [shared]\n", JOB("    network: shared\n"),
+	  JOB_REFUSED("shared", "14") },
+	/* A Deployment's network is still its own to choose, within the policy. */
+	{ "a Deployment on a network of its own", NULL,
+	  "apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n"
+	  "    image: auriga-demo-node:v1\n    network: backend\n",
+	  NULL },
+};
+
+/* Loads spec (as jobs.yaml) under policy; every diag's text, one a line. */
+static char *load(const char *policy, const char *spec)
+{
+	struct spec_policy pol;
+	struct spec_diags d;
+	struct spec_set set;
+	struct buf b = BUF_INIT_MAX(1 << 16);
+	size_t i;
+
+	spec_policy_init(&pol);
+	spec_diags_init(&d);
+	if (policy)
+		assert_int_equal(spec_policy_parse(&pol, "/etc/auriga/policy.yaml", policy, strlen(policy), &d), 0);
+	spec_set_init(&set, NULL, NULL);
+	set.policy = &pol;
+	spec_set_load_buffer(&set, "jobs.yaml", spec, strlen(spec), &d);
+	spec_set_finish(&set, &d);
+	spec_diags_sort(&d);
+	for (i = 0; i < d.n; i++) {
+		char *line = spec_diag_format(&d.v[i]);
+
+		buf_printf(&b, "%s\n", line);
+		free(line);
+	}
+	spec_set_release(&set);
+	spec_diags_release(&d);
+	spec_policy_release(&pol);
+	return buf_detach(&b, NULL);
+}
+
+static void job_network_rows(void **state)
+{
+	size_t i, failed = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct row *r = &rows[i];
+		char *got = load(r->policy, r->spec), want[1024];
+
+		snprintf(want, sizeof(want), "%s%s", r->expect ? r->expect : "", r->expect ? "\n" : "");
+		if (strcmp(got, want) != 0) {
+			print_error("row '%s':\n  want: %s\n  got:  %s\n", r->what, want, got);
+			failed++;
+		}
+		free(got);
+	}
+	assert_int_equal(failed, 0);
+}
+
+TEST_MAIN(cmocka_unit_test(job_network_rows))
