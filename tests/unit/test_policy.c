@@ -214,6 +214,11 @@ static const struct row rows[] = {
 	{ "a reload container not listed", NULL, CLUSTER("  router: {container: nginx}\n") DEP(""),
 	  "deploy/web.yaml:5:23: Cluster/c: spec.router.container: \"nginx\" refused by the operator's policy (not "
 	  "listed in router.container in the built-in policy)" },
+	{ "a reload container beside a reload command", "router: {reloadCommand: [[nginx, -s, reload]], container: [edge]}\n",
+	  CLUSTER("  router: {container: edge, reloadCommand: [nginx, -s, reload]}\n") DEP(""),
+	  "deploy/web.yaml:5:23: Cluster/c: spec.router.container: give reloadCommand or container, not both" },
+	{ "a reload container listed", "router: {container: [edge]}\n", CLUSTER("  router: {container: edge}\n") DEP(""),
+	  NULL },
 	{ "a listen address not listed", "router: {listenAddress: 127.0.0.1}\n",
 	  CLUSTER("  router: {listenAddress: 0.0.0.0}\n") DEP(""),
 	  "deploy/web.yaml:5:27: Cluster/c: spec.router.listenAddress: \"0.0.0.0\" refused by the operator's "
