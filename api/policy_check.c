@@ -396,21 +396,16 @@ static void check_router(struct pcheck *pc, struct spec_cluster *c)
 		PERR(pc, SPEC_CLUSTER, m, "spec.router.reloadCommand",
 		     "refused by the operator's policy (not listed in router.reloadCommand %s)",
 		     pc->origin);
-	/* The router reloads NGINX by a command only: a container to signal is refused, not found late. */
-	if (router_node(c, "container"))
+	if (router_node(c, "container") && !listed(r->containers, r->n_containers, c->router.container))
 		PERR(pc, SPEC_CLUSTER, m, "spec.router.container",
-		     "\"%s\" refused: reloading NGINX by signalling a container is not supported; give a "
-		     "reloadCommand", c->router.container);
+		     "\"%s\" refused by the operator's policy (not listed in router.container %s)",
+		     c->router.container, pc->origin);
 	if (router_node(c, "listenAddress") && !one_listed(r->listen_addresses, r->n_listen_addresses,
 							   builtin_listen, c->router.listen_address))
 		PERR(pc, SPEC_CLUSTER, m, "spec.router.listenAddress",
 		     "\"%s\" refused by the operator's policy (not listed in router.listenAddress %s)",
 		     c->router.listen_address, pc->origin);
 	router_defaults(r, c);
-	if (router_node(c, "container") == NULL && c->router.container)
-		PERR(pc, SPEC_CLUSTER, m, "spec.router",
-		     "the default router.container \"%s\" %s is not supported (NGINX is reloaded by a command "
-		     "only): give a reloadCommand the policy lists", c->router.container, pc->origin);
 }
 
 /* The Cluster's policy may say false (narrowing) or true where the operator allows it. */

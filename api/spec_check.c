@@ -125,6 +125,10 @@ static void check_cluster(struct checker *c)
 		    cl->meta.pos.file ? cl->meta.pos.file : "?", cl->meta.pos.line);
 	if (cl->meta.invalid)
 		return;
+	/* One way to reload NGINX: its command, or SIGHUP to its container. */
+	if (cl->router.container != NULL && cl->router.n_reload_command > 0)
+		ERR(c, SPEC_CLUSTER, &cl->meta, "spec.router.container",
+		    "give reloadCommand or container, not both");
 	for (i = 0; i < cl->n_role_order; i++)
 		for (j = 0; j < i; j++)
 			if (strcmp(cl->role_order[i], cl->role_order[j]) == 0) {

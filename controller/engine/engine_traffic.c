@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "docker/docker.h"
+#include "engine/engine_router.h"
 #include "engine/job.h"
 #include "rollout/traffic.h"
 #include "runtime/file.h"
@@ -53,12 +54,7 @@ struct engine_traffic {
 	void *arg;
 	const struct spec_set *set;
 	const struct desired *desired;
-	struct router *router;
-	char *router_error;
-	char *router_fail;		/* a change NGINX did not take, for the next route() to report */
-	char *router_error_log;		/* NGINX's error log (a copy of the operator's setting), or NULL */
-	uint64_t confirm_timer;		/* the confirmation's next round, or 0 */
-	int confirming;			/* a chain of rounds is under way */
+	struct engine_router *router;
 	struct et_dep **deps;
 	size_t n_deps;
 	struct job_runner *jobs;	/* smoke-test Jobs */
@@ -415,124 +411,6 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 
 /* ------------------------------------------------------------ router */
 
-/* The router keeps the services of the specs only: one deleted from Git leaves NGINX at the next apply. */
-static void router_keep_specs(struct engine_traffic *t)
-{
-	const char **keep;
-	size_t i;
-
-	if (t->router == NULL || t->set == NULL)
-		return;
-	keep = xcalloc(t->set->n_services + 1, sizeof(*keep));
-	for (i = 0; i < t->set->n_services; i++) {
-		const struct spec_service *svc = t->set->services[i];
-
-		keep[i] = svc->upstream ? svc->upstream : svc->meta.name;
-	}
-	router_prune(t->router, keep, t->set->n_services);
-	free(keep);
-}
-
-static int router_ready(struct engine_traffic *t)
-{
-	struct router_config rc;
-	struct error *err = NULL;
-	const struct spec_cluster *cl = spec_set_cluster(t->set);
-
-	if (t->router)
-		return 1;
-	if (cl != NULL && router_config_from_spec(&rc, &cl->router, &err) == 0) {
-		rc.error_log = t->router_error_log;
-		t->router = router_new(&rc, &err);
-	}
-	if (t->router == NULL) {
-		if (t->router_error == NULL || strcmp(t->router_error, error_msg(err)) != 0) {
-			log_error(COMPONENT, "no router", "error", err ? error_msg(err) : "no Cluster", (char *)NULL);
-			free(t->router_error);
-			t->router_error = xstrdup(err ? error_msg(err) : "no Cluster");
-		}
-		error_free(err);
-		return 0;
-	}
-	router_keep_specs(t);
-	return 1;
-}
-
-/*
- * Endpoints of the ready containers of slot with weight w, or (not in_slot)
- * of the other slot's containers at the stable revision. Stable containers
- * left at weight 0 (blue-green after the switch, while the old slot is kept)
- * are backups: NGINX falls back on them when every new container fails, so
- * a new slot that dies in its monitor window loses no request even before
- * the switch back.
- */
-static size_t endpoints(const struct rollout_ctr *v, size_t n, const char *slot, int in_slot, const char *rev,
-			int cport, int w, struct router_endpoint *out, size_t n_out)
-{
-	size_t i, k = 0;
-	int backup = !in_slot && w == 0;
-
-	for (i = 0; i < n && k < n_out && (w > 0 || backup); i++) {
-		int hp;
-
-		if (!v[i].ready || traffic_in_slot(v[i].c, slot) != in_slot || !obs_container_alive(v[i].c))
-			continue;
-		if (!in_slot && !obs_revision_eq(v[i].c->revision, rev))
-			continue;
-		hp = obs_container_host_port(v[i].c, cport);
-		if (hp == 0)
-			continue;
-		out[k].addr = "127.0.0.1";
-		out[k].port = hp;
-		out[k].weight = w;
-		out[k].backup = backup;
-		k++;
-	}
-	return k;
-}
-
-/*
- * The router's confirmation on the loop: a round of GETs through the
- * controller's HTTP client, the next one 10 ms after the last answer. The
- * controller goes on meanwhile, and the pass after the last round acts on
- * what NGINX serves. t->confirming covers the whole chain (timer or round).
- */
-static void confirm_next(struct loop *l, void *arg);
-
-static void confirm_done(enum router_confirm_state st, const char *why, void *arg)
-{
-	struct engine_traffic *t = arg;
-
-	if (st == ROUTER_CONFIRMING) {
-		t->confirm_timer = loop_timer_add(t->loop, 10, confirm_next, t);
-		return;
-	}
-	if (st == ROUTER_CONFIRM_FAILED) {
-		log_error(COMPONENT, "router change not served", "error", why, (char *)NULL);
-		free(t->router_fail);
-		t->router_fail = xstrdup(why ? why : "router: change not served");
-	}
-	t->confirming = 0;
-	t->kick(t->arg);
-}
-
-static void confirm_next(struct loop *l, void *arg)
-{
-	struct engine_traffic *t = arg;
-	struct error *err = NULL;
-
-	(void)l;
-	t->confirm_timer = 0;
-	if (!router_confirming(t->router)) {
-		confirm_done(ROUTER_CONFIRMED, NULL, t);
-		return;
-	}
-	if (router_confirm_round(t->router, t->http, confirm_done, t, &err) < 0) {
-		confirm_done(ROUTER_CONFIRM_FAILED, error_msg(err), t);
-		error_free(err);
-	}
-}
-
 /*
  * Applies the release's weights at the router, every service of the
  * deployment in one reload. A change counts once NGINX serves it: until its
@@ -543,9 +421,11 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 		   const char *stable_rev, int rollback, const struct rollout_ctr *v, size_t n, int *waiting)
 {
 	struct error *err = NULL;
+	struct router *r;
 	struct buf b;
 	size_t i;
-	const char *active = dd->name;
+	const char *active = dd->name, *why = NULL;
+	char *fail;
 	int changed = 0, w_active = -1;
 
 	/* Right after a start readiness is not known yet: NGINX keeps serving what it has until it is. */
@@ -555,34 +435,30 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 			*waiting = 1;
 			return NULL;
 		}
-	buf_init(&b, 4096);
-	if (t->router_fail != NULL) {
+	fail = engine_router_take_fail(t->router);
+	if (fail != NULL) {
 		/* The last change was not served: that fails the release; the way back reloads again. */
 		*waiting = 1;
-		(void)buf_puts(&b, t->router_fail);
-		free(t->router_fail);
-		t->router_fail = NULL;
-		log_error(COMPONENT, "router apply failed", "deployment", dd->name, "error", b.data, (char *)NULL);
-		return buf_detach(&b, NULL);
+		log_error(COMPONENT, "router apply failed", "deployment", dd->name, "error", fail, (char *)NULL);
+		return fail;
 	}
-	if (t->router != NULL && router_confirming(t->router)) {
+	if (engine_router_confirming(t->router)) {
 		*waiting = 1;
-		buf_release(&b);
 		return NULL;
 	}
-	if (!router_ready(t)) {
+	buf_init(&b, 4096);
+	r = engine_router_get(t->router, &why);
+	if (r == NULL) {
 		/* A release through Services cannot go on without its router: say why, change nothing. */
 		*waiting = 1;
-		(void)buf_printf(&b, "router: %s", t->router_error ? t->router_error : "not configured");
+		(void)buf_printf(&b, "router: %s", why ? why : "not configured");
 		return buf_detach(&b, NULL);
 	}
 	for (i = 0; i < t->set->n_services; i++) {
 		const struct spec_service *svc = t->set->services[i];
 		const struct spec_strategy *st = &dd->spec->strategy;
-		struct router_endpoint ep[256];
 		struct router_service rs;
-		size_t k = 0;
-		int cport, w = tr->new_weight, preview = 0;
+		int cport, w = tr->new_weight, preview = 0, ret;
 
 		if (strcmp(svc->deployment, dd->name) != 0)
 			continue;
@@ -593,18 +469,16 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 			preview = 1;
 		}
 		/* Canary weights are per server and both slots have the same number of containers. */
-		k = endpoints(v, n, tr->new_slot, 1, NULL, cport, w, ep, ARRAY_SIZE(ep));
-		/* The preview shows the new slot alone: a smoke test must never be answered by the old one. */
-		if (!preview)
-			k += endpoints(v, n, tr->new_slot, 0, stable_rev, cport, 100 - w, ep + k, ARRAY_SIZE(ep) - k);
 		memset(&rs, 0, sizeof(rs));
+		rs.endpoints =
+			engine_router_endpoints(v, n, tr->new_slot, stable_rev, cport, w, preview, &rs.n_endpoints);
 		rs.upstream = svc->upstream ? svc->upstream : svc->meta.name;
 		rs.port = svc->port;
 		rs.max_fails = svc->max_fails;
 		rs.fail_timeout_seconds = svc->fail_timeout_seconds;
-		rs.endpoints = ep;
-		rs.n_endpoints = k;
-		if (router_stage(t->router, &rs, &err) < 0) {
+		ret = router_stage(r, &rs, &err);
+		free((void *)rs.endpoints);
+		if (ret < 0) {
 			(void)buf_printf(&b, "router: service '%s': %s", svc->meta.name, error_msg(err));
 			goto fail;
 		}
@@ -613,16 +487,13 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 			active = svc->meta.name;
 		}
 	}
-	if (router_commit_async(t->router, &changed, &err) < 0) {
+	if (router_commit_async(r, &changed, &err) < 0) {
 		(void)buf_printf(&b, "%s", error_msg(err));
 		goto fail;
 	}
-	if (router_confirming(t->router)) {
+	if (router_confirming(r)) {
 		*waiting = 1;
-		if (!t->confirming) {
-			t->confirming = 1;
-			t->confirm_timer = loop_timer_add(t->loop, 10, confirm_next, t);
-		}
+		engine_router_follow(t->router);
 	}
 	if (changed)
 		log_info(COMPONENT, "router applied", "deployment", dd->name, "service", active, "slot", tr->new_slot,
@@ -741,7 +612,7 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 			}
 		}
 		/* Not done before NGINX serves it: the pass after the confirmation says complete. */
-		if (waiting && t->router != NULL && router_confirming(t->router)) {
+		if (waiting && engine_router_confirming(t->router)) {
 			tr.res.complete = 0;
 			tr.res.waiting = 1;
 			d->complete = 0;
@@ -827,6 +698,7 @@ struct engine_traffic *engine_traffic_new(struct loop *l, struct docker *d, stru
 	t->loop = l;
 	t->docker = d;
 	t->jobs = job_runner_new(d);
+	t->router = engine_router_new(l, d, h, kick, arg);
 	t->http = h;
 	t->kick = kick;
 	t->arg = arg;
@@ -846,9 +718,7 @@ struct engine_traffic *engine_traffic_new(struct loop *l, struct docker *d, stru
 
 void engine_traffic_set_router_error_log(struct engine_traffic *t, const char *path)
 {
-	/* A copy: the settings it comes from are freed when SIGHUP reloads them. */
-	free(t->router_error_log);
-	t->router_error_log = path != NULL && path[0] != '\0' ? xstrdup(path) : NULL;
+	engine_router_set_error_log(t->router, path);
 }
 
 void engine_traffic_set_metrics(struct engine_traffic *t, struct auriga_metrics *m)
@@ -860,7 +730,7 @@ void engine_traffic_set_specs(struct engine_traffic *t, const struct spec_set *s
 {
 	t->set = set;
 	t->desired = d;
-	router_keep_specs(t);
+	engine_router_set_specs(t->router, set);
 }
 
 void engine_traffic_free(struct engine_traffic *t)
@@ -875,10 +745,8 @@ void engine_traffic_free(struct engine_traffic *t)
 	}
 	/* Jobs still in Docker's hands end with the docker client; they no longer report. */
 	job_runner_free(t->jobs);
-	router_free(t->router);
-	FREE_ALL(t->deps, t->router_error, t->router_fail, t->router_error_log);
-	if (t->confirm_timer)
-		loop_timer_cancel(t->loop, t->confirm_timer);
+	engine_router_free(t->router);
+	free(t->deps);
 	free(t->path);
 	free(t);
 }

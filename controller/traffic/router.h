@@ -46,6 +46,15 @@ struct router_service {
 int router_render(struct buf *out, const char *listen_address, const char *generation,
 		  const struct router_service *svcs, size_t n, struct error **err);
 
+/*
+ * NGINX in a container: the router does not talk to Docker itself. To
+ * reload it calls signal(container, arg), which starts sending SIGHUP to the
+ * container and returns 0 once the request is under way; its owner reports
+ * the outcome with router_signalled(). The change then counts, as ever, once
+ * every listener answers the new generation.
+ */
+typedef int (*router_signal_fn)(const char *container, void *arg, struct error **err);
+
 struct router_config {
 	const char *config_path;	/* the file NGINX's main configuration includes in http {} */
 	const char *listen_address;	/* NULL: "127.0.0.1" */
@@ -53,6 +62,9 @@ struct router_config {
 	const char *const *reload_argv;	/* command, run without a shell */
 	size_t n_reload_argv;		/* its length; 0: up to a NULL entry */
 	const char *pid_file;		/* or: send SIGHUP to the pid in this file */
+	const char *container;		/* or: send SIGHUP to this container through signal */
+	router_signal_fn signal;
+	void *signal_arg;
 	const char *error_log;		/* NGINX's error log, quoted when a reload does not take; or NULL */
 	int64_t timeout_ms;		/* per check and per reload; 0: 10 s */
 };
@@ -64,15 +76,38 @@ struct spec_router;
  * Fills c from a Cluster's spec.router (c points into it: keep the spec
  * alive until router_new). NGINX's error log is not among its fields: which
  * file of the host auriga reads is the operator's setting (router-error-log),
- * never the specs repo's. Reloading inside an NGINX container (`container`)
- * is refused with ERR_INVALID: the check and the reload would have to run
- * in that container, which the router does not do yet.
+ * never the specs repo's. With `container` the caller sets signal and
+ * signal_arg; the candidate is still checked with the host's `nginx -t`.
  */
 int router_config_from_spec(struct router_config *c, const struct spec_router *sr, struct error **err);
 
-/* Copies the configuration. Exactly one of reload_argv and pid_file must be set. */
+/*
+ * Copies the configuration. Exactly one of reload_argv, pid_file and
+ * container must be set (container with its signal).
+ */
 struct router *router_new(const struct router_config *c, struct error **err);
 void router_free(struct router *r);
+/*
+ * 1 when r was made from the settings c holds (file, listen address, reload
+ * command, pid file or container); the controller makes a new router when
+ * the Cluster's settings change.
+ */
+int router_config_same(const struct router *r, const struct router_config *c);
+/* The file the router writes. */
+const char *router_config_path(const struct router *r);
+/* Stages every service of src into dst (a router that replaces src). */
+void router_adopt(struct router *dst, const struct router *src);
+/*
+ * Removes the configuration r wrote and its table of services, for a router
+ * whose file the settings no longer name: NGINX should not load routes
+ * nobody keeps. A file that auriga did not generate is left alone.
+ */
+void router_retire(struct router *r);
+/*
+ * The outcome of the signal the router asked for: ok, or why not. A failed
+ * signal fails the confirmation under way, and the next commit reloads again.
+ */
+void router_signalled(struct router *r, int ok, const char *why);
 
 /*
  * Sets a service's endpoints and weights (replacing what it had, adding the

@@ -13,6 +13,12 @@ struct router {
 	char *nginx;
 	char **reload_argv;	/* NULL-terminated, or NULL */
 	char *pid_file;
+	char *container;	/* NGINX's container, signalled through signal(); or NULL */
+	router_signal_fn signal;
+	void *signal_arg;
+	/* The signal last asked for: none, under way, failed (with why). */
+	enum { ROUTER_SIG_NONE, ROUTER_SIG_SENT, ROUTER_SIG_FAILED } sig_state;
+	char sig_why[256];
 	char *error_log;	/* NGINX's error log, read for the reason of a reload that did not take; or NULL */
 	int64_t timeout_ms;
 	struct router_service *services;	/* owned copies */

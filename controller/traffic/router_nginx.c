@@ -171,11 +171,48 @@ static int check_candidate(struct router *r, const char *candidate, struct error
 	return ret;
 }
 
-static int reload(struct router *r, struct error **err)
+/*
+ * NGINX in a container is signalled through the Docker Engine API, on the
+ * controller's loop: the request is started here and its outcome comes back
+ * through router_signalled() while the confirmation runs.
+ */
+static int reload_container(struct router *r, int async, struct error **err)
+{
+	if (!async)
+		return error_set(err, ERR_INVALID,
+				 "router: NGINX in container '%s' is reloaded only on the controller's loop",
+				 r->container);
+	r->sig_state = ROUTER_SIG_SENT;
+	r->sig_why[0] = '\0';
+	if (r->signal(r->container, r->signal_arg, err) < 0) {
+		r->sig_state = ROUTER_SIG_NONE;
+		return error_wrap(err, "router: cannot signal NGINX in container '%s'", r->container);
+	}
+	return 0;
+}
+
+void router_signalled(struct router *r, int ok, const char *why)
+{
+	if (r->sig_state != ROUTER_SIG_SENT)
+		return;
+	if (ok) {
+		r->sig_state = ROUTER_SIG_NONE;
+		return;
+	}
+	r->sig_state = ROUTER_SIG_FAILED;
+	snprintf(r->sig_why, sizeof(r->sig_why), "%s", why && why[0] ? why : "no reason given");
+	/* NGINX may not have the file that is on disk: the next apply reloads again. */
+	r->reload_pending = 1;
+	log_error("router", "cannot signal NGINX", "container", r->container, "error", r->sig_why, LOG_END);
+}
+
+static int reload(struct router *r, int async, struct error **err)
 {
 	struct buf out;
 	int ret;
 
+	if (r->container != NULL)
+		return reload_container(r, async, err);
 	if (r->pid_file != NULL) {
 		long pid;
 
@@ -313,6 +350,14 @@ static enum router_confirm_state confirm_judge(struct router *r, int all, struct
 
 	if (!r->cf.active)
 		return ROUTER_CONFIRMED;
+	if (r->sig_state == ROUTER_SIG_FAILED) {
+		/* NGINX was never told: no answer can come, so the change fails at once. */
+		r->cf.active = 0;
+		r->sig_state = ROUTER_SIG_NONE;
+		error_set(err, ERR_GENERIC, "router: cannot signal NGINX in container '%s': %s", r->container,
+			  r->sig_why);
+		return ROUTER_CONFIRM_FAILED;
+	}
 	if (!all)
 		r->cf.since = -1;
 	else if (r->cf.since < 0)
@@ -568,7 +613,7 @@ int router_nginx_apply(struct router *r, const char *text, const struct router_c
 	r->reload_pending = 1;
 	r->cf.active = 0;
 	log_from = file_size(r->error_log);
-	ret = reload(r, err);
+	ret = reload(r, async, err);
 	if (ret < 0)
 		return ret;
 	log_info("router", "configuration applied", "file", r->config_path, LOG_END);

@@ -3,8 +3,9 @@
 # the specs of one API deployment released through it, and clients that read the answering version
 # from the X-Node-Version header. The caller sets DEP (the deployment) and SPECS (the specs folder),
 # and may set TRAFFIC_CLUSTER (the Cluster's name, default traffic-control), TRAFFIC_IMAGES (more
-# demo image tags the test needs besides v1, v2 and v3) and TRAFFIC_PREVIEW=no (no preview Service
-# and no smoke-test Job: a release that routes the active Service alone).
+# demo image tags the test needs besides v1, v2 and v3), TRAFFIC_PREVIEW=no (no preview Service
+# and no smoke-test Job: a release that routes the active Service alone) and TRAFFIC_NGINX=none (no
+# NGINX started on the host: the test runs its own).
 
 TRAFFIC_PREVIEW=${TRAFFIC_PREVIEW:-yes}
 for tag in v1 v2 v3 ${TRAFFIC_IMAGES:-}; do
@@ -41,8 +42,10 @@ http {
 }
 EOF
 : >"$NGX/auriga.conf"
-nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
-on_exit "kill \$(cat $NGX/nginx.pid)"
+if [ "${TRAFFIC_NGINX:-host}" = host ]; then
+	nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
+	on_exit "kill \$(cat $NGX/nginx.pid)"
+fi
 
 # The operator's policy lets the Cluster name this test's NGINX files and reload command (every
 # auriga command of the test reads it through the environment). TRAFFIC_RELOAD_EXTRA: one more

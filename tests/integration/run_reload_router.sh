@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `auriga run` and SIGHUP: a reload replaces the settings, and what the daemon handed out from the
-# old ones must not outlive them. Here the Cluster naming the router arrives after a reload; the
-# router is made then, with the --router-error-log path the daemon was started with (a sanitizer
+# old ones must not outlive them. Here the Cluster's working router arrives after a reload; the
+# router is made anew then, with the --router-error-log path the daemon was started with (a sanitizer
 # build reports a read of the freed settings as a crash of the daemon). Every Cluster here names
 # its own router file, never the default one under /etc/nginx.
 . "$(dirname "$0")/../lib.sh"
@@ -60,7 +60,7 @@ $1
 YAML
 	mv "$SPECS/cluster.yaml.tmp" "$SPECS/cluster.yaml"
 }
-# First a Cluster the specs refuse when they load (NGINX is reloaded by a command, not in a container).
+# First a router that cannot reload: the NGINX container it names does not exist.
 cluster "    container: no-such-router"
 
 log_has() { grep -q -- "$1" "$TEST_TMP/log"; }
@@ -80,13 +80,14 @@ EOF
 pid=$!
 on_exit "kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null"
 
-check "the router cannot be made yet, and the log says why" wait_for 60 log_has "not supported"
+check "the router cannot reload yet, and the log says why" wait_for 60 log_has "cannot signal NGINX"
 
 # The reload frees the settings the daemon started with (nothing changed, so nothing else happens).
 kill -HUP "$pid"
 check "the daemon reloads its settings" wait_for 10 log_has "configuration reloaded"
 
-# A release stopped for want of a router is not tried again: the router arrives with the next one.
+# A release stopped for want of a router is not tried again: the router's new settings arrive with
+# the next one, and a router made from them takes over.
 cluster '    reloadCommand: ["true"]'
 deployment 2
 router_written() { grep -q "upstream $DEP" "$NGX/auriga.conf" 2>/dev/null; }

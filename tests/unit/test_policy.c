@@ -212,12 +212,13 @@ static const struct row rows[] = {
 	{ "a reload command listed", "router: {reloadCommand: [[nginx, -s, reload], [/usr/sbin/nginx, -s, reload]]}\n",
 	  CLUSTER("  router: {reloadCommand: [/usr/sbin/nginx, -s, reload]}\n") DEP(""), NULL },
 	{ "a reload container not listed", NULL, CLUSTER("  router: {container: nginx}\n") DEP(""),
-	  "deploy/web.yaml:5:23: Cluster/c: spec.router.container: \"nginx\" refused: reloading NGINX by "
-	  "signalling a container is not supported; give a reloadCommand" },
-	{ "a reload container listed: still not supported", "router: {container: [nginx]}\n",
-	  CLUSTER("  router: {container: nginx}\n") DEP(""),
-	  "deploy/web.yaml:5:23: Cluster/c: spec.router.container: \"nginx\" refused: reloading NGINX by "
-	  "signalling a container is not supported; give a reloadCommand" },
+	  "deploy/web.yaml:5:23: Cluster/c: spec.router.container: \"nginx\" refused by the operator's policy (not "
+	  "listed in router.container in the built-in policy)" },
+	{ "a reload container beside a reload command", "router: {reloadCommand: [[nginx, -s, reload]], container: [edge]}\n",
+	  CLUSTER("  router: {container: edge, reloadCommand: [nginx, -s, reload]}\n") DEP(""),
+	  "deploy/web.yaml:5:23: Cluster/c: spec.router.container: give reloadCommand or container, not both" },
+	{ "a reload container listed", "router: {container: [edge]}\n", CLUSTER("  router: {container: edge}\n") DEP(""),
+	  NULL },
 	{ "a listen address not listed", "router: {listenAddress: 127.0.0.1}\n",
 	  CLUSTER("  router: {listenAddress: 0.0.0.0}\n") DEP(""),
 	  "deploy/web.yaml:5:27: Cluster/c: spec.router.listenAddress: \"0.0.0.0\" refused by the operator's "
@@ -270,7 +271,6 @@ static void router_defaults_from_policy(void **state)
 	struct spec_diags d;
 	struct spec_set set;
 	const struct spec_cluster *c;
-	char *text;
 
 	(void)state;
 	spec_policy_init(&pol);
@@ -283,23 +283,10 @@ static void router_defaults_from_policy(void **state)
 	assert_int_equal(c->allow_privileged, 0);
 	spec_set_release(&set);
 
-	/* A container to signal is the default when the policy lists no command: refused, not found late. */
-	spec_diags_release(&d);
-	spec_diags_init(&d);
-	assert_int_equal(spec_policy_parse(&pol, "p.yaml", pol_container, strlen(pol_container), &d), 0);
-	spec_set_init(&set, NULL, NULL);
-	set.policy = &pol;
-	spec_set_load_buffer(&set, "w.yaml", spec, strlen(spec), &d);
-	assert_int_equal(spec_set_finish(&set, &d), 1);
-	c = spec_set_cluster(&set);
+	c = load_under(&pol, pol_container, spec, &set, &d);
 	assert_string_equal(c->router.container, "edge-nginx");
 	assert_int_equal(c->router.n_reload_command, 0);
 	assert_string_equal(c->router.config_path, "/etc/nginx/conf.d/auriga.conf");
-	text = diags_text(&d);
-	assert_string_equal(text, "Cluster/default: spec.router: the default router.container \"edge-nginx\" in p.yaml "
-				  "is not supported (NGINX is reloaded by a command only): give a reloadCommand the "
-				  "policy lists\n");
-	free(text);
 	spec_set_release(&set);
 	spec_diags_release(&d);
 	spec_policy_release(&pol);
