@@ -2,8 +2,9 @@
 # A note on every commit auriga takes up, against a bare Git remote: a valid commit is applied and
 # noted Healthy; a commit whose specs do not load is noted Refused with file:line:col, by
 # `apply --repo` and by `run` (which logs it once over several polls); of two commits pushed at
-# once the older is noted Superseded, naming the newer. `auriga status` exits 0, 3, 4, 5 or 6 for a
-# Healthy, Progressing, Refused, rolled back, Superseded or not yet noted head. The source section
+# once the older is noted Superseded, naming the newer, and so is a release whose rollout a newer
+# commit cut short. `auriga status` exits 0, 3, 4, 5 or 6 for a Healthy, Progressing, Refused,
+# rolled back, Superseded or not yet noted head. The source section
 # (head seen, commit applied, last fetch, last fetch error) is in the notes and /api/v1/status,
 # which says within a bounded wait that the remote cannot be reached once it is moved away.
 . "$(dirname "$0")/../lib.sh"
@@ -114,6 +115,15 @@ expect_match "and names the newer commit" "superseded: by $c7" "$(cat "$TEST_TMP
 await "the newer commit becomes Healthy" 90 note_says "$c7" "^auriga: Healthy 1/1"
 check "auriga status exits 0 again" wait_for 30 status_is 0
 
+node_yaml web 'env: {RELEASE: "10", DEMO_START_DELAY_MS: "30000"}' >"$WORK/web.yaml"
+c10=$(commit "release 10, ready after 30 s")
+await "run takes a slow release: its note says Progressing" 60 note_says "$c10" "^auriga: Progressing"
+node_yaml web 'env: {RELEASE: "11"}' >"$WORK/web.yaml"
+c11=$(commit "release 11, before 10 was applied")
+await "a rollout cut short by a newer commit is noted Superseded" 60 note_says "$c10" "^auriga: Superseded"
+expect_match "naming the newer commit" "supersededBy: \"?$c11" "$(note_of "$c10")"
+await "the newer commit becomes Healthy" 90 note_says "$c11" "^auriga: Healthy 1/1"
+
 # --- the remote out of reach --------------------------------------------------------------------
 mv "$REMOTE" "$REMOTE.away"
 git_failing() { [[ $(api_field .source.lastError) == git:* ]]; }
@@ -122,7 +132,7 @@ expect_match "with the fetch error" "$REMOTE" "$(api_field .source.lastFetchErro
 expect_match "and its time" '^20[0-9-]+T' "$(api_field .source.lastFetchErrorAt)"
 expect_eq "beside the fleet's own phase" Healthy "$(api_field .phase)"
 mv "$REMOTE.away" "$REMOTE"
-git_good() { ! git_failing && api_is .source.head "$c7"; }
+git_good() { ! git_failing && api_is .source.head "$c11"; }
 await "a good fetch again clears it (the last error stays, with its time)" 60 git_good
 expect_match "the last fetch error is kept" "$REMOTE" "$(api_field .source.lastFetchError)"
 run_stop "run stops with status 0"
