@@ -27,12 +27,6 @@ status_is() { [ "$(status_rc)" = "$1" ]; }
 api() { curl -sf --max-time 5 "$RUN_URL/api/v1/status"; }
 api_field() { api | jq -r "$1 // \"\""; }
 api_is() { [ "$(api_field "$1")" = "$2" ]; }
-# commit_only MESSAGE: commits the work tree without pushing; prints the commit.
-commit_only() {
-	git -C "$WORK" add -A
-	git -C "$WORK" -c user.name=t -c user.email=t@example.com commit -qm "$1"
-	git -C "$WORK" rev-parse HEAD
-}
 # An unknown field on line 8, column 5: the problem the Refused notes must name.
 bad_yaml() {
 	cat <<EOF
@@ -48,11 +42,20 @@ EOF
 }
 BAD_AT='bad\.yaml:8:5: Deployment/bad: spec\.template\.colour'
 problems_of() { note_of "$1" | sed -n '/^problems:/,/^[a-z]/p'; }
+# apply_repo N: `auriga apply --repo` of the head; its exit code, its output in aN.out (the last
+# lines shown when it is not 0).
+apply_repo() {
+	local rc
+	auriga_cmd apply --timeout-total 120 --repo "file://$REMOTE" >"$TEST_TMP/a$1.out" 2>&1
+	rc=$?
+	[ "$rc" = 0 ] || tail -n 8 "$TEST_TMP/a$1.out" | while read -r l; do diag "apply: $l"; done
+	return "$rc"
+}
 
 # --- apply --repo: applied, refused, rolled back ---------------------------------------------------
 node_yaml web >"$WORK/web.yaml"
 c1=$(commit "web v1")
-auriga_cmd apply --timeout-total 120 --repo "file://$REMOTE" >"$TEST_TMP/a1.out" 2>&1
+apply_repo 1
 expect_eq "apply --repo applies a valid commit" 0 "$?"
 check "its note says Healthy" note_says "$c1" "^auriga: Healthy 1/1 ready"
 expect_match "the note's source section names the head fetched and the commit applied" \
@@ -61,7 +64,7 @@ expect_eq "auriga status exits 0 for a Healthy head" 0 "$(status_rc)"
 
 bad_yaml >"$WORK/bad.yaml"
 c2=$(commit "an unknown field")
-auriga_cmd apply --timeout-total 60 --repo "file://$REMOTE" >"$TEST_TMP/a2.out" 2>&1
+apply_repo 2
 expect_eq "apply --repo refuses a commit whose specs do not load (exit 1)" 1 "$?"
 check "apply notes it Refused" note_says "$c2" "^auriga: Refused 0/0 ready"
 expect_match "the note gives the problem with file:line:col" "$BAD_AT" "$(problems_of "$c2")"
@@ -72,7 +75,7 @@ rm "$WORK/bad.yaml"
 node_yaml web 'env: {DEMO_NEVER_READY: "1"}' | sed 's/progressDeadlineSeconds: 60/progressDeadlineSeconds: 6/' \
 	>"$WORK/web.yaml"
 c3=$(commit "web never ready")
-auriga_cmd apply --timeout-total 120 --repo "file://$REMOTE" >"$TEST_TMP/a3.out" 2>&1
+apply_repo 3
 expect_eq "apply of a release that never gets ready exits 1" 1 "$?"
 check "its note says it was rolled back" note_says "$c3" "^auriga: RolledBack"
 expect_eq "auriga status exits 5 for a head rolled back" 5 "$(status_rc)"
@@ -103,7 +106,7 @@ expect_eq "run logs the refused commit once over several polls (1 s)" 1 \
 
 rm "$WORK/bad.yaml"
 node_yaml web 'env: {RELEASE: "6"}' >"$WORK/web.yaml"
-c6=$(commit_only "release 6, never applied")
+c6=$(commit_local "release 6, never applied")
 node_yaml web 'env: {RELEASE: "7", DEMO_START_DELAY_MS: "15000"}' >"$WORK/web.yaml"
 c7=$(commit "release 7, ready after 15 s")
 await "run takes the newer commit: its note says Progressing" 60 note_says "$c7" "^auriga: Progressing"
@@ -147,7 +150,7 @@ expect_eq "auriga status --json gives the head and the exit code" "$c8 6" \
 	"$("$AURIGA_BIN" status --repo "$REMOTE" --json | jq -r '.head + " " + (.exitCode | tostring)')"
 echo "still not specs" >"$WORK/README"
 c9=$(commit "a readme again")
-auriga_cmd apply --timeout-total 60 --repo "file://$REMOTE" >"$TEST_TMP/a9.out" 2>&1
+apply_repo 9
 expect_eq "apply --repo applies the newer head" 0 "$?"
 check "apply notes the commit it passed over Superseded" note_says "$c8" "^auriga: Superseded"
 expect_match "naming the head" "supersededBy: \"?$c9" "$(note_of "$c8")"
