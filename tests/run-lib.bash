@@ -39,10 +39,16 @@ specs_repo() {
 	git -C "$WORK" remote add origin "$REMOTE"
 }
 
-# commit MESSAGE: commits the work tree and pushes it to $REMOTE; prints the new commit.
-commit() {
+# commit_local MESSAGE: commits the work tree without pushing it; prints the new commit.
+commit_local() {
 	git -C "$WORK" add -A
 	git -C "$WORK" -c user.name=t -c user.email=t@example.com commit -qm "$1"
+	git -C "$WORK" rev-parse HEAD
+}
+
+# commit MESSAGE: commits the work tree and pushes it to $REMOTE; prints the new commit.
+commit() {
+	commit_local "$1" >/dev/null
 	git -C "$WORK" push -q origin main
 	git -C "$WORK" rev-parse HEAD
 }

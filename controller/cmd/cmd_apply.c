@@ -16,6 +16,7 @@
 #include "runtime/http_client.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
+#include "source/gitsrc.h"
 #include "status/notes.h"
 #include "status/status.h"
 #include "util.h"
@@ -41,6 +42,7 @@ struct apply {
 	const char *listen, *token_file, *reason;
 	long total_s;		/* --timeout-total */
 	int no_notes;
+	struct status_source source;	/* --repo: the head fetched, the commit applied */
 	struct docker *docker;
 	struct http_client *http;
 };
@@ -108,21 +110,24 @@ static void print_plain(struct apply *a, const struct fleet_status *s)
 	fflush(stdout);
 }
 
-static void publish_note(struct apply *a, const struct fleet_status *s, int final)
+static void publish_note(struct apply *a, const struct fleet_status *pass, int final)
 {
 	char *commit = NULL, *text = NULL;
 	struct error *err = NULL;
+	struct fleet_status s;
 	int r;
 
-	if (!a->notes || s->commit == NULL || s->commit[0] == '\0')
+	if (!a->notes || pass->commit == NULL || pass->commit[0] == '\0')
 		return;
-	r = notes_debounce_offer(&a->deb, s, now_ms(), &commit, &text, &err);
+	status_copy(&s, pass);
+	status_set_source(&s, &a->source);
+	r = notes_debounce_offer(&a->deb, &s, now_ms(), &commit, &text, &err);
 	if (r == 0 && final) {
 		/* The last status is always written, whatever the debounce says. */
 		free(commit);
 		free(text);
-		commit = xstrdup(s->commit);
-		r = status_render_note(s, &text, &err);
+		commit = xstrdup(s.commit);
+		r = status_render_note(&s, &text, &err);
 		r = r < 0 ? r : 1;
 	}
 	if (r == 1 && notes_publish(a->cli.src, a->notes_ref, commit, text, a->push, &err) < 0) {
@@ -133,6 +138,75 @@ static void publish_note(struct apply *a, const struct fleet_status *s, int fina
 	error_free(err);
 	free(commit);
 	free(text);
+	status_release(&s);
+}
+
+/* --repo: a note written on the mirror only; the head's note pushes it with its own. */
+static void note_on_mirror(void *arg, const char *commit, const char *text)
+{
+	struct apply *a = arg;
+	struct error *err = NULL;
+
+	if (notes_publish(a->cli.src, a->cli.git.notes_ref, commit, text, 0, &err) < 0)
+		log_warn("apply", "cannot write the status note", "commit", commit, "error", error_msg(err), LOG_END);
+	error_free(err);
+}
+
+/*
+ * --repo, once the head is fetched: the notes others wrote are read in, and
+ * the commits the head passed over since the last commit noted (or the
+ * mirror's previous head) are noted Superseded.
+ */
+static void note_passed_over(struct apply *a)
+{
+	const char *stops[] = { a->cli.previous[0] ? a->cli.previous : NULL };
+	struct error *err = NULL;
+
+	str_set(&a->source.head, a->cli.commit);
+	a->source.fetched_at = wall_ms();
+	if (notes_pull(a->cli.src, a->cli.git.notes_ref, &err) < 0 ||
+	    notes_supersede(a->cli.src, a->cli.git.notes_ref, a->cli.commit, stops, ARRAY_SIZE(stops), &a->source,
+			    note_on_mirror, a, &err) < 0)
+		log_warn("apply", "cannot note the commits the head passed over", "error", error_msg(err), LOG_END);
+	error_free(err);
+}
+
+/*
+ * --repo: a head whose specs do not load, that the engine refuses, or whose
+ * signature the source refuses is noted Refused with every problem and
+ * pushed (a head noted already, as a force push back to an older commit
+ * would be, keeps its note). Other failures (a read, the network) say
+ * nothing of the commit.
+ */
+static void note_refused(struct apply *a, const struct error *e)
+{
+	const char *why = a->cli.problems ? a->cli.problems : error_msg(e);
+	struct error *err = NULL;
+	struct fleet_status s;
+	char *text = NULL;
+	int code = error_code(e);
+
+	if (a->no_notes || a->cli.src == NULL || a->cli.commit[0] == '\0')
+		return;
+	if (a->cli.problems == NULL && code != ERR_INVALID && code != ERR_TOOBIG && code != ERR_REFUSED)
+		return;
+	if (code == ERR_REFUSED) {
+		gitsrc_lock(a->cli.src);
+		code = notes_read(gitsrc_repo(a->cli.src), a->cli.git.notes_ref, a->cli.commit, &text, NULL);
+		gitsrc_unlock(a->cli.src);
+		free(text);
+		text = NULL;
+		if (code == 0)
+			return;
+	}
+	status_init(&s);
+	status_set_refused(&s, a->cli.commit, why, &a->source, wall_ms());
+	if (status_render_note(&s, &text, &err) < 0 ||
+	    notes_publish(a->cli.src, a->cli.git.notes_ref, a->cli.commit, text, 1, &err) < 0)
+		fprintf(stderr, "auriga %s: cannot write the status note: %s\n", a->cmd, error_msg(err));
+	free(text);
+	error_free(err);
+	status_release(&s);
 }
 
 static void on_pass(struct engine *e, void *arg)
@@ -308,10 +382,15 @@ static int apply_start(struct apply *a, struct error **err)
 {
 	struct spec_set *set = NULL;
 	struct engine_options eo;
-	int rc = -1;
+	int rc = engine_cli_load(&a->cli, &set, err);
 
-	if (engine_cli_load(&a->cli, &set, err) < 0)
+	if (a->cli.commit[0] && !a->no_notes)
+		note_passed_over(a);
+	if (rc < 0) {
+		note_refused(a, *err);
 		goto out;
+	}
+	rc = -1;
 	a->notes = !a->no_notes && a->cli.src != NULL;
 	a->notes_ref = spec_set_cluster(set)->notes_ref ? spec_set_cluster(set)->notes_ref : a->cli.git.notes_ref;
 	a->push = spec_set_cluster(set)->push_notes >= 0 ? spec_set_cluster(set)->push_notes : 1;
@@ -333,6 +412,10 @@ static int apply_start(struct apply *a, struct error **err)
 	/* The engine takes the set, whether it accepts it or not. */
 	rc = engine_set_specs(a->engine, set, a->cli.commit, err);
 	set = NULL;
+	if (rc < 0)
+		note_refused(a, *err);
+	else
+		str_set(&a->source.applied, a->cli.commit[0] ? a->cli.commit : NULL);
 	if (rc == 0 && a->rollback_dep) {
 		char *why = a->reason ? xasprintf("rolled back by hand: %s", a->reason) : xstrdup("rolled back by hand");
 
@@ -392,6 +475,7 @@ static void apply_release(struct apply *a, int sfd)
 		free(a->last_lines[i]);
 	free(a->last_lines);
 	notes_debounce_release(&a->deb);
+	status_source_release(&a->source);
 	engine_cli_release(&a->cli);
 }
 

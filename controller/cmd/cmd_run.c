@@ -12,6 +12,7 @@
 
 #include "cmd/engine_cli.h"
 #include "cmd/run_control.h"
+#include "cmd/run_notes.h"
 #include "cmd/version.h"
 #include "docker/docker.h"
 #include "engine/engine.h"
@@ -53,7 +54,8 @@ struct daemon {
 	char *notes_ref;		/* its Cluster's notes ref, NULL when it names none */
 	int notes_push;			/* its Cluster's status.push, -1 when it says nothing */
 	struct spec_policy *policy;	/* the operator's policy every load is checked against */
-	char *refused;			/* the last commit refused (noted once, not reloaded) */
+	struct run_notes rn;		/* the source section, and the notes on commits not applied */
+	int settled;			/* the commit applied reached Healthy, Failed or RolledBack */
 	int loaded;
 	int stopping;
 	/* What the HTTP threads read. */
@@ -197,20 +199,39 @@ static void on_docker_call(const struct docker_call_info *ci, void *arg)
 	auriga_metrics_set_circuit(metrics_of(dm), "docker", breaker_state_name(docker_breaker_state(dm->docker)));
 }
 
+/*
+ * The status the HTTP API serves: the engine's last pass with the source
+ * section (what Git says), into *shown; after every pass and every fetch, so
+ * a remote that cannot be reached shows within one poll.
+ */
+static void publish_status(struct daemon *dm, struct fleet_status *shown)
+{
+	json_t *j;
+	char *jt;
+
+	status_copy(shown, engine_status(dm->engine));
+	if (dm->worker)
+		status_set_source(shown, &dm->rn.source);
+	j = status_to_json(shown);
+	jt = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	pthread_mutex_lock(&dm->mu);
+	json_decref(dm->status_json);
+	dm->status_json = j;
+	free(dm->status_text);
+	dm->status_text = jt;
+	pthread_mutex_unlock(&dm->mu);
+}
+
 static void on_pass(struct engine *e, void *arg)
 {
 	struct daemon *dm = arg;
 	const struct fleet_status *s = engine_status(e);
 	char *commit = NULL, *text = NULL;
 	struct error *err = NULL;
-	json_t *j = status_to_json(s);
-	char *jt = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	struct fleet_status shown;
 
+	publish_status(dm, &shown);
 	pthread_mutex_lock(&dm->mu);
-	json_decref(dm->status_json);
-	dm->status_json = j;
-	free(dm->status_text);
-	dm->status_text = jt;
 	dm->ready = 1;
 	pthread_mutex_unlock(&dm->mu);
 	if (dm->metrics_on) {
@@ -218,8 +239,11 @@ static void on_pass(struct engine *e, void *arg)
 		metric_observe(dm->metrics.reconcile_duration, NULL, (double)engine_last_pass_ms(e) / 1000.0);
 		publish_metrics(dm, s);
 	}
+	if (dm->loaded && dm->commit && s->commit && strcmp(s->commit, dm->commit) == 0 &&
+	    (s->phase == STATUS_HEALTHY || s->phase == STATUS_FAILED || s->phase == STATUS_ROLLEDBACK))
+		dm->settled = 1;
 	if (dm->worker && s->commit && s->commit[0]) {
-		int r = notes_debounce_offer(&dm->deb, s, now_ms(), &commit, &text, &err);
+		int r = notes_debounce_offer(&dm->deb, &shown, now_ms(), &commit, &text, &err);
 
 		if (r == 0)
 			r = notes_debounce_tick(&dm->deb, now_ms(), &commit, &text);
@@ -231,24 +255,24 @@ static void on_pass(struct engine *e, void *arg)
 	error_free(err);
 	free(commit);
 	free(text);
+	status_release(&shown);
 	if (dm->stopping && engine_idle(e))
 		loop_stop(dm->loop);
 }
 
-static void set_specs(struct daemon *dm, struct spec_set *set, const char *commit)
+/* 0, or -1 with *err set when the engine refuses the set (the commit is then noted Refused). */
+static int set_specs(struct daemon *dm, struct spec_set *set, const char *commit, struct error **err)
 {
 	const struct spec_cluster *c = spec_set_cluster(set);
 	char *notes_ref = c && c->notes_ref ? xstrdup(c->notes_ref) : NULL;
 	int notes_push = c ? c->push_notes : -1;
-	struct error *err = NULL;
 
 	/* The Cluster at this commit says where its notes go; the operator's settings fill in what it leaves out. */
-	if (engine_set_specs(dm->engine, set, commit, &err) < 0) {
+	if (engine_set_specs(dm->engine, set, commit, err) < 0) {
 		free(notes_ref);
-		log_error(COMPONENT, "cannot use the specs", "commit", commit, "error", error_msg(err), (char *)NULL);
+		log_error(COMPONENT, "cannot use the specs", "commit", commit, "error", error_msg(*err), (char *)NULL);
 		auriga_metrics_error(metrics_of(dm), "spec");
-		error_free(err);
-		return;
+		return -1;
 	}
 	free(dm->commit);
 	dm->commit = xstrdup(commit);
@@ -256,46 +280,78 @@ static void set_specs(struct daemon *dm, struct spec_set *set, const char *commi
 	dm->notes_ref = notes_ref;
 	dm->notes_push = notes_push;
 	dm->loaded = 1;
+	dm->settled = 0;
+	run_notes_applied(&dm->rn, commit);
 	log_info(COMPONENT, "specs loaded", "commit", commit[0] ? commit : dm->folder, (char *)NULL);
+	return 0;
 }
 
 /*
- * A commit whose specs do not load (a syntax error, a field the operator's
- * policy refuses) is noted too, with every problem, so that its author reads
- * why it was not applied where the other statuses are; the engine stays on
- * the last good commit.
+ * A new head: the commits it passed over are noted Superseded; then its
+ * specs are loaded. A commit whose specs do not load (a syntax error, a
+ * field the operator's policy refuses) or that the engine refuses is noted
+ * Refused with every problem, so that its author reads why it was not
+ * applied where the other statuses are, and is not read again (nor logged)
+ * at every poll; the engine stays on the last good commit. The commit being
+ * applied when a newer one is taken is noted Superseded unless it settled.
  */
-static void note_refused(struct daemon *dm, const char *commit, const char *problems)
+static void take_up(struct daemon *dm, const char *head, const char *previous)
 {
-	struct fleet_status s;
+	struct spec_set *set = NULL;
 	struct error *err = NULL;
-	char *text = NULL;
+	char *problems = NULL, *was = NULL;
 
-	free(dm->refused);
-	dm->refused = xstrdup(commit);
-	if (dm->worker == NULL)
-		return;
-	status_init(&s);
-	s.commit = xstrdup(commit);
-	s.phase = STATUS_FAILED;
-	s.summary = xstrdup("refused: the specs at this commit do not load, nothing was applied");
-	s.observed_at = wall_ms();
-	s.source_error = xstrdup(problems && problems[0] ? problems : "the specs do not load");
-	if (status_render_note(&s, &text, &err) < 0)
-		log_warn(COMPONENT, "cannot render the status note", "error", error_msg(err), (char *)NULL);
-	else
-		gitsrc_worker_post_note(dm->worker, commit, text, dm->notes_ref, dm->notes_push);
-	free(text);
+	run_notes_passed_over(&dm->rn, head, previous, dm->commit, dm->notes_ref, dm->notes_push);
+	if (engine_cli_load_snapshot(dm->src, head, config_str(dm->cfg, CFG_REPO_PATH), dm->policy, &set, &problems,
+				     &err) < 0) {
+		log_error(COMPONENT, "the specs at this commit do not load", "commit", head, "error", error_msg(err),
+			  (char *)NULL);
+		auriga_metrics_error(metrics_of(dm), "spec");
+		/* The specs' own problems and a snapshot over the bounds are final; a failed read is tried again. */
+		if (problems)
+			run_notes_refused(&dm->rn, head, problems, dm->notes_ref, dm->notes_push);
+		else if (error_code(err) == ERR_TOOBIG || error_code(err) == ERR_INVALID)
+			run_notes_refused(&dm->rn, head, error_msg(err), dm->notes_ref, dm->notes_push);
+		goto out;
+	}
+	if (dm->loaded && dm->commit && dm->commit[0] && !dm->settled)
+		was = xstrdup(dm->commit);
+	if (set_specs(dm, set, head, &err) < 0) {
+		run_notes_refused(&dm->rn, head, error_msg(err), dm->notes_ref, dm->notes_push);
+		goto out;
+	}
+	if (was)
+		run_notes_superseded(&dm->rn, was, head, dm->notes_ref, dm->notes_push);
+out:
+	free(was);
+	free(problems);
 	error_free(err);
-	status_release(&s);
+}
+
+/* A fetch that failed: in the source section; a head the source's checks refuse is logged and counted once. */
+static void fetch_failed(struct daemon *dm, struct gitsrc_report *r)
+{
+	if (!run_notes_fetch_failed(&dm->rn, r->fetch.commit, r->err, dm->notes_ref, dm->notes_push)) {
+		if (error_code(r->err) != ERR_REFUSED)
+			log_warn(COMPONENT, "fetch failed", "error", error_msg(r->err), (char *)NULL);
+		/* A remote that stopped answering is the source's state until a fetch gets through. */
+		if (error_code(r->err) == ERR_TIMEOUT) {
+			engine_set_git_error(dm->engine, error_msg(r->err));
+			engine_kick(dm->engine);
+		}
+		return;
+	}
+	/* A head the source's checks refuse (its signature, a non-fast-forward move): the engine stays. */
+	log_error(COMPONENT, "the branch head is refused", "error", error_msg(r->err), (char *)NULL);
+	auriga_metrics_error(metrics_of(dm), "git-refused");
+	engine_set_git_error(dm->engine, error_msg(r->err));
+	engine_kick(dm->engine);
 }
 
 static void on_report(void *arg, struct gitsrc_report *r)
 {
 	struct daemon *dm = arg;
-	struct spec_set *set = NULL;
-	struct error *err = NULL;
-	char *problems = NULL;
+	struct fleet_status shown;
 
 	if (r->job == GITSRC_JOB_NOTE) {
 		auriga_metrics_git_push(metrics_of(dm), (double)r->duration_ms / 1000.0, r->ok);
@@ -305,49 +361,24 @@ static void on_report(void *arg, struct gitsrc_report *r)
 		goto out;
 	}
 	auriga_metrics_git_fetch(metrics_of(dm), (double)r->duration_ms / 1000.0, r->ok);
-	if (!r->ok && error_code(r->err) == ERR_REFUSED) {
-		/* A head the source's checks refuse (its signature, a non-fast-forward move): the engine stays. */
-		log_error(COMPONENT, "the branch head is refused", "error", error_msg(r->err), (char *)NULL);
-		auriga_metrics_error(metrics_of(dm), "git-refused");
-		engine_set_git_error(dm->engine, error_msg(r->err));
-		engine_kick(dm->engine);
-		goto out;
-	}
 	if (!r->ok) {
-		log_warn(COMPONENT, "fetch failed", "error", error_msg(r->err), (char *)NULL);
-		/* A remote that stopped answering is the source's state until a fetch gets through. */
-		if (error_code(r->err) == ERR_TIMEOUT) {
-			engine_set_git_error(dm->engine, error_msg(r->err));
+		fetch_failed(dm, r);
+	} else {
+		if (run_notes_fetched(&dm->rn, r->fetch.commit)) {
+			engine_set_git_error(dm->engine, NULL);
 			engine_kick(dm->engine);
 		}
-		goto out;
+		/* A commit is immutable: one taken up already is not read (up to the limits) at every poll. */
+		if (!(dm->loaded && dm->commit && strcmp(dm->commit, r->fetch.commit) == 0) &&
+		    !run_notes_is_refused(&dm->rn, r->fetch.commit))
+			take_up(dm, r->fetch.commit, r->fetch.previous);
 	}
-	engine_set_git_error(dm->engine, NULL);
-	if (dm->loaded && dm->commit && strcmp(dm->commit, r->fetch.commit) == 0)
-		goto out;
-	/* A commit is immutable: one that did not load is not read (up to the limits) at every poll. */
-	if (dm->refused && strcmp(dm->refused, r->fetch.commit) == 0)
-		goto out;
-	/* A snapshot that does not load keeps the engine on the last good one (and prune off it). */
-	if (engine_cli_load_snapshot(dm->src, r->fetch.commit, config_str(dm->cfg, CFG_REPO_PATH), dm->policy, &set,
-				     &problems, &err) < 0) {
-		log_error(COMPONENT, "the specs at this commit do not load", "commit", r->fetch.commit, "error",
-			  error_msg(err), (char *)NULL);
-		auriga_metrics_error(metrics_of(dm), "spec");
-		/*
-		 * The specs' own problems and a snapshot over the bounds are final for this commit (it is
-		 * noted once and not read again at every poll); a failed read is tried again.
-		 */
-		if (problems)
-			note_refused(dm, r->fetch.commit, problems);
-		else if (error_code(err) == ERR_TOOBIG || error_code(err) == ERR_INVALID)
-			note_refused(dm, r->fetch.commit, error_msg(err));
-		error_free(err);
-		goto out;
+	/* The source section is served at once, between passes. */
+	if (dm->status_json) {
+		publish_status(dm, &shown);
+		status_release(&shown);
 	}
-	set_specs(dm, set, r->fetch.commit);
 out:
-	free(problems);
 	gitsrc_report_free(r);
 }
 
@@ -383,7 +414,8 @@ static void folder_poll(struct loop *l, void *arg)
 	}
 	free(dm->folder_key);
 	dm->folder_key = key;
-	set_specs(dm, set, "");
+	if (set_specs(dm, set, "", &err) < 0)
+		error_free(err);
 }
 
 /* The webhook secret files, as named by the settings; keeps the old secret of a file that fails. */
@@ -694,7 +726,11 @@ static int start_source(struct daemon *dm, struct error **err)
 	wcfg.interval_ms = config_ms(dm->cfg, CFG_POLL_INTERVAL);
 	wcfg.notes_ref = config_str(dm->cfg, CFG_NOTES_REF);
 	wcfg.notes_push = config_bool(dm->cfg, CFG_NOTES_PUSH);
-	return gitsrc_worker_start_loop(&dm->worker, dm->src, &wcfg, dm->loop, on_report, dm, err);
+	if (gitsrc_worker_start_loop(&dm->worker, dm->src, &wcfg, dm->loop, on_report, dm, err) < 0)
+		return -1;
+	/* Reports reach on_report on the loop, which runs only after this. */
+	run_notes_init(&dm->rn, dm->src, dm->worker, wcfg.notes_ref);
+	return 0;
 }
 
 /* The HTTP API, /metrics and the webhooks, when --listen names an address. */
@@ -776,7 +812,7 @@ static void daemon_release(struct daemon *dm, int sfd)
 	free(dm->folder_key);
 	free(dm->commit);
 	free(dm->notes_ref);
-	free(dm->refused);
+	run_notes_release(&dm->rn);
 	policy_file_free(dm->policy);
 	free(dm->positional);
 	free(dm->state_path);

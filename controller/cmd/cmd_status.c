@@ -28,18 +28,62 @@ static void status_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: auriga status [options] [--json] [--watch [--interval SECONDS]] [REV]\n\n"
-		"Prints what auriga wrote about the newest commit with a status note on the branch\n"
-		"(or on REV and its first parents): phase, replica counts and each deployment's state.\n\n"
+		"Prints what auriga wrote about the branch head (or REV): the newest status note on it\n"
+		"or its first parents: phase, replica counts, each deployment's state, and the source\n"
+		"(the head auriga saw, the commit applied, its last fetch and fetch error); a commit\n"
+		"auriga did not apply is noted Refused (with every problem) or Superseded (naming the\n"
+		"newer commit).\n\n"
 		"options:\n" GITSRC_CLI_HELP
 		"  --json                     one JSON document instead of the table\n"
 		"  --watch                    keep going: re-read every --interval seconds (default 3)\n"
-		"                             and print the status again when it changed\n");
+		"                             and print the status again when it changed\n\n"
+		"exit status, for the head (or REV): 0 Healthy; 3 Progressing; 4 Refused; 5 Failed,\n"
+		"Degraded or RolledBack; 6 Superseded, or no note on it yet (the newest note before it\n"
+		"is shown); 1 the repo or its notes cannot be read; 2 usage error. --watch exits 0 on\n"
+		"SIGINT or SIGTERM.\n");
 }
 
 static void fmt_time(int64_t ms, char *out, size_t n)
 {
 	if (ms <= 0 || status_format_time(ms, out, n) < 0)
 		snprintf(out, n, "-");
+}
+
+/* The lines of a text, each after the label (the first) or its indent. */
+static void print_lines(const char *label, const char *text)
+{
+	const char *p = text, *nl;
+
+	do {
+		nl = strchr(p, '\n');
+		printf("%-12s%.*s\n", p == text ? label : "", nl ? (int)(nl - p) : (int)strlen(p), p);
+		p = nl ? nl + 1 : p;
+	} while (nl);
+}
+
+/* What Git says: the head auriga saw, the commit applied, the last fetch and the last fetch error. */
+static void print_source(const struct fleet_status *s)
+{
+	const struct status_source *src = &s->source;
+	char t[40];
+
+	if (s->superseded_by)
+		printf("superseded: by %s\n", s->superseded_by);
+	if (s->problems)
+		print_lines("problems:", s->problems);
+	if (src->head || src->applied)
+		printf("source:     head %.12s, applied %.12s\n", src->head ? src->head : "-",
+		       src->applied ? src->applied : "-");
+	if (src->fetched_at > 0) {
+		fmt_time(src->fetched_at, t, sizeof(t));
+		printf("fetched:    %s\n", t);
+	}
+	if (src->fetch_error) {
+		fmt_time(src->fetch_error_at, t, sizeof(t));
+		printf("fetch error: %s (%s)\n", src->fetch_error, t);
+	}
+	if (s->source_error)
+		printf("error:      %s\n", s->source_error);
 }
 
 static void print_table(const char *note_commit, const struct fleet_status *s)
@@ -55,8 +99,7 @@ static void print_table(const char *note_commit, const struct fleet_status *s)
 	if (s->summary)
 		printf("summary:    %s\n", s->summary);
 	printf("observed:   %s\n", t);
-	if (s->source_error)
-		printf("source:     %s\n", s->source_error);
+	print_source(s);
 	if (s->ndeployments == 0)
 		return;
 	printf("\n%-20s %-10s %-12s %7s %7s %9s  %-10s %-12s %s\n", "DEPLOYMENT", "ROLE", "PHASE", "READY",
@@ -106,14 +149,32 @@ static int resolve_start(git_repository *repo, const char *rev, char out[GITSRC_
 	return 0;
 }
 
-/* One read: the note text and the commit it is on. */
-static int read_once(struct gitsrc_cli *c, struct gitsrc *src, git_repository *local, const char *rev,
-		     char note_commit[GITSRC_OID_HEX], char **text, struct error **err)
+/* The newest note at or before start: 0 with *text NULL when there is none. */
+static int find_note(git_repository *repo, const char *notes_ref, const char *start, char note_commit[GITSRC_OID_HEX],
+		     char **text, struct error **err)
 {
-	char start[GITSRC_OID_HEX];
+	int r = notes_find_latest(repo, notes_ref, start, WALK_MAX, note_commit, text, err);
+
+	if (r == ERR_NOTFOUND) {
+		error_clear(err);
+		note_commit[0] = '\0';
+		r = 0;
+	}
+	return r;
+}
+
+/*
+ * One read: the commit asked about (start: the branch head, or REV) and the
+ * newest note at or before it, with the commit it is on (*text NULL when no
+ * commit within reach has one).
+ */
+static int read_once(struct gitsrc_cli *c, struct gitsrc *src, git_repository *local, const char *rev,
+		     char start[GITSRC_OID_HEX], char note_commit[GITSRC_OID_HEX], char **text, struct error **err)
+{
 	git_repository *repo = local;
 	int r;
 
+	*text = NULL;
 	if (src) {
 		struct gitsrc_fetch_result res;
 
@@ -121,19 +182,19 @@ static int read_once(struct gitsrc_cli *c, struct gitsrc *src, git_repository *l
 		if (r < 0)
 			return r;
 		gitsrc_fetch_result_release(&res);
+		/* A remote with no notes yet: no commit has one. */
 		r = gitsrc_fetch_ref(src, c->notes_ref, c->notes_ref, err);
 		if (r == ERR_NOTFOUND) {
 			error_clear(err);
-			return error_set(err, ERR_NOTFOUND, "'%s' has no status notes yet ('%s')", gitsrc_url(src),
-					 c->notes_ref);
+			r = 0;
 		}
 		if (r < 0)
 			return r;
 		gitsrc_lock(src);
 		repo = gitsrc_repo(src);
-		r = rev ? resolve_start(repo, rev, start, err) : resolve_start(repo, gitsrc_ref(src), start, err);
+		r = resolve_start(repo, rev ? rev : gitsrc_ref(src), start, err);
 		if (r == 0)
-			r = notes_find_latest(repo, c->notes_ref, start, WALK_MAX, note_commit, text, err);
+			r = find_note(repo, c->notes_ref, start, note_commit, text, err);
 		gitsrc_unlock(src);
 		return r;
 	}
@@ -146,32 +207,46 @@ static int read_once(struct gitsrc_cli *c, struct gitsrc *src, git_repository *l
 		r = resolve_start(repo, rev ? rev : c->cfg.ref, start, err);
 	}
 	if (r == 0)
-		r = notes_find_latest(repo, c->notes_ref, start, WALK_MAX, note_commit, text, err);
+		r = find_note(repo, c->notes_ref, start, note_commit, text, err);
 	return r;
 }
 
-static int show(const char *note_commit, const char *text, int json, struct error **err)
+/*
+ * Prints the status of start: the note on it, or that it has none yet and
+ * the newest note before it (text, NULL when none). *code is the exit status
+ * it stands for.
+ */
+static int show(const char *start, const char *note_commit, const char *text, int json, int *code,
+		struct error **err)
 {
 	struct fleet_status s;
-	int r;
+	int noted = text && strcmp(note_commit, start) == 0;
 
-	r = status_parse_note(&s, text, strlen(text), err);
-	if (r < 0) {
+	status_init(&s);
+	if (text && status_parse_note(&s, text, strlen(text), err) < 0) {
 		error_wrap(err, "the note on %.12s", note_commit);
-		return r;
+		return ERR_INVALID;
 	}
+	*code = noted ? (int)status_exit_code(&s) : (int)STATUS_EXIT_UNKNOWN;
 	if (json) {
-		json_t *j = status_to_json(&s);
+		json_t *j = text ? status_to_json(&s) : json_object();
 		char *out;
 
-		json_object_set_new(j, "noteCommit", json_string(note_commit));
+		if (text)
+			json_object_set_new(j, "noteCommit", json_string(note_commit));
+		json_object_set_new(j, "head", json_string(start));
+		json_object_set_new(j, "exitCode", json_integer(*code));
 		out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		if (out)
 			printf("%s\n", out);
 		free(out);
 		json_decref(j);
 	} else {
-		print_table(note_commit, &s);
+		if (!noted)
+			printf("head:       %s has no status note yet%s\n", start,
+			       text ? "; the newest before it:" : ", nor has any commit before it");
+		if (text)
+			print_table(note_commit, &s);
 	}
 	fflush(stdout);
 	status_release(&s);
@@ -247,18 +322,15 @@ static int status_open(struct gitsrc_cli *c, struct gitsrc **src, git_repository
  * parse is passed over (and the next one compared with it).
  */
 static int status_read_show(struct gitsrc_cli *c, struct gitsrc *src, git_repository *local,
-			    const struct status_args *a, char **last, struct error **err)
+			    const struct status_args *a, char **last, int *code, struct error **err)
 {
-	char note_commit[GITSRC_OID_HEX];
+	char start[GITSRC_OID_HEX], note_commit[GITSRC_OID_HEX];
 	char *text = NULL, *key;
-	size_t n;
 	int rc = -1;
 
-	if (read_once(c, src, local, a->rev, note_commit, &text, err) < 0 || text == NULL)
+	if (read_once(c, src, local, a->rev, start, note_commit, &text, err) < 0)
 		goto out;
-	n = strlen(note_commit) + strlen(text) + 2;
-	key = xmalloc(n);
-	snprintf(key, n, "%s\n%s", note_commit, text);
+	key = xasprintf("%s\n%s\n%s", start, note_commit, text ? text : "");
 	if (*last && strcmp(*last, key) == 0) {
 		free(key);
 		rc = 0;
@@ -266,7 +338,7 @@ static int status_read_show(struct gitsrc_cli *c, struct gitsrc *src, git_reposi
 	}
 	if (*last && !a->json)
 		printf("\n");
-	if (show(note_commit, text, a->json, err) < 0 && !a->watch) {
+	if (show(start, note_commit, text, a->json, code, err) < 0 && !a->watch) {
 		free(key);
 		goto out;
 	}
@@ -295,7 +367,7 @@ int cmd_status(int argc, char **argv)
 	git_repository *local = NULL;
 	struct error *err = NULL;
 	char *last = NULL;
-	int rc;
+	int rc, code = STATUS_EXIT_UNKNOWN;
 
 	gitsrc_cli_init(&c);
 	git_libgit2_init();
@@ -311,17 +383,16 @@ int cmd_status(int argc, char **argv)
 	}
 	do {
 		error_clear(&err);
-		if (status_read_show(&c, src, local, &a, &last, &err) == 0)
-			rc = 0;
-		else if (!a.watch)
+		if (status_read_show(&c, src, local, &a, &last, &code, &err) < 0 && !a.watch)
 			goto out;
-		else
+		if (err)
 			fprintf(stderr, "auriga status: %s\n", error_msg(err));
 		if (a.watch)
 			watch_sleep(a.interval);
 	} while (a.watch && !stop_watch);
 	error_clear(&err);
-	rc = 0;
+	/* One read says what the commit is; a watch ends on a signal, with 0. */
+	rc = a.watch ? 0 : code;
 out:
 	if (err) {
 		fprintf(stderr, "auriga status: %s\n", error_msg(err));

@@ -29,6 +29,7 @@ void engine_cli_release(struct engine_cli *c)
 		gitsrc_free(c->src);
 	gitsrc_cli_release(&c->git);
 	free(c->state_path);
+	free(c->problems);
 	policy_file_free(c->own_policy);
 	memset(c, 0, sizeof(*c));
 }
@@ -263,11 +264,14 @@ int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **
 			return rc;
 		memset(&fr, 0, sizeof(fr));
 		rc = gitsrc_fetch(c->src, &fr, err);
+		/* A head the source refuses (its signature) is named too, for its note. */
+		snprintf(c->commit, sizeof(c->commit), "%s", fr.commit);
 		if (rc < 0)
 			return rc;
-		snprintf(c->commit, sizeof(c->commit), "%s", fr.commit);
+		snprintf(c->previous, sizeof(c->previous), "%s", fr.previous);
 		gitsrc_fetch_result_release(&fr);
-		return engine_cli_load_snapshot(c->src, c->commit, c->specs_path, c->policy, out, NULL, err);
+		free(c->problems);
+		return engine_cli_load_snapshot(c->src, c->commit, c->specs_path, c->policy, out, &c->problems, err);
 	}
 	spec_diags_init(&diags);
 	set = xmalloc(sizeof(*set));

@@ -71,7 +71,9 @@ struct engine_cli {
 	int prune;
 	char *state_path;
 	struct gitsrc *src;		/* --repo mode, after engine_cli_load */
-	char commit[GITSRC_OID_HEX];	/* --repo mode: the commit loaded; "" for a folder */
+	char commit[GITSRC_OID_HEX];	/* --repo mode: the commit loaded (or refused); "" for a folder */
+	char previous[GITSRC_OID_HEX];	/* --repo mode: the mirror's head before the fetch; "" when none */
+	char *problems;			/* --repo mode: every diagnostic of a commit whose specs do not load */
 };
 
 void engine_cli_init(struct engine_cli *c);

@@ -123,7 +123,8 @@ static void do_fetch(struct gitsrc_worker *w)
 	}
 	r->failures = w->failures;
 	pthread_mutex_unlock(&w->mu);
-	if (!r->ok)
+	/* A head the source's checks refuse is the owner's to log, once, not at every attempt. */
+	if (!r->ok && error_code(r->err) != ERR_REFUSED)
 		log_warn("gitsrc", "fetch failed; the last good commit stays", "url", gitsrc_url(w->src), "error",
 			 error_msg(r->err), LOG_END);
 	report(w, r);

@@ -302,6 +302,28 @@ static void push_backoff(unsigned attempt)
 	(void)nanosleep(&d, NULL);
 }
 
+int notes_pull(struct gitsrc *src, const char *notes_ref, struct error **err)
+{
+	struct error *e = NULL;
+	int r = gitsrc_fetch_ref(src, notes_ref, REMOTE_NOTES_REF, &e);
+
+	if (r == ERR_NOTFOUND) {
+		error_free(e);
+		return 0;
+	}
+	if (r == 0) {
+		gitsrc_lock(src);
+		r = notes_merge(gitsrc_repo(src), notes_ref, REMOTE_NOTES_REF, &e);
+		gitsrc_unlock(src);
+	}
+	if (r < 0 && err && *err == NULL) {
+		*err = e;
+		e = NULL;
+	}
+	error_free(e);
+	return r < 0 ? r : 0;
+}
+
 int notes_publish(struct gitsrc *src, const char *notes_ref, const char *commit_hex, const char *text,
 		  int push, struct error **err)
 {
@@ -324,12 +346,7 @@ int notes_publish(struct gitsrc *src, const char *notes_ref, const char *commit_
 		/* The remote's notes moved: take them in and try again. */
 		log_debug("notes", "notes push refused, merging", "reason", error_msg(e), LOG_END);
 		error_clear(&e);
-		r = gitsrc_fetch_ref(src, notes_ref, REMOTE_NOTES_REF, &e);
-		if (r < 0)
-			break;
-		gitsrc_lock(src);
-		r = notes_merge(gitsrc_repo(src), notes_ref, REMOTE_NOTES_REF, &e);
-		gitsrc_unlock(src);
+		r = notes_pull(src, notes_ref, &e);
 		if (r < 0)
 			break;
 		r = ERR_CONFLICT;
@@ -380,6 +397,85 @@ int notes_find_latest(git_repository *repo, const char *notes_ref, const char *s
 out:
 	git_revwalk_free(walk);
 	return r;
+}
+
+static int is_stop(const char *hex, const char *const *stops, size_t nstops)
+{
+	size_t i;
+
+	for (i = 0; i < nstops; i++)
+		if (stops[i] && strcmp(stops[i], hex) == 0)
+			return 1;
+	return 0;
+}
+
+int notes_passed_over(git_repository *repo, const char *notes_ref, const char *head_hex, const char *const *stops,
+		      size_t nstops, char (*out)[41], size_t max, struct error **err)
+{
+	git_revwalk *walk = NULL;
+	git_oid oid;
+	size_t n = 0;
+	int r, gr, stopped = 0;
+
+	if (git_oid_fromstr(&oid, head_hex) < 0)
+		return error_set(err, ERR_INVALID, "'%s' is not a commit id", head_hex);
+	gr = git_revwalk_new(&walk, repo);
+	if (gr == 0)
+		gr = git_revwalk_push(walk, &oid);
+	if (gr == 0) {
+		git_revwalk_simplify_first_parent(walk);
+		gr = git_revwalk_next(&oid, walk);	/* the head itself */
+	}
+	if (gr < 0) {
+		r = git_err(err, ERR_GENERIC, "cannot walk the history");
+		goto out;
+	}
+	while (git_revwalk_next(&oid, walk) == 0) {
+		git_note *note = NULL;
+		char hex[41];
+
+		git_oid_tostr(hex, sizeof(hex), &oid);
+		stopped = is_stop(hex, stops, nstops) || git_note_read(&note, repo, notes_ref, &oid) == 0;
+		git_note_free(note);
+		if (stopped || n == max)
+			break;
+		memcpy(out[n++], hex, sizeof(hex));
+	}
+	if (!stopped && n > 0)
+		log_info("notes", "the commits a new head passed over are not noted: no noted commit within reach",
+			 "head", head_hex, LOG_END);
+	r = stopped ? (int)n : 0;
+out:
+	git_revwalk_free(walk);
+	return r;
+}
+
+int notes_supersede(struct gitsrc *src, const char *notes_ref, const char *head_hex, const char *const *stops,
+		    size_t nstops, const struct status_source *source, notes_emit_fn emit, void *arg,
+		    struct error **err)
+{
+	char passed[NOTES_PASSED_MAX][41];
+	int i, n;
+
+	if (notes_ref == NULL)
+		notes_ref = NOTES_DEFAULT_REF;
+	gitsrc_lock(src);
+	n = notes_passed_over(gitsrc_repo(src), notes_ref, head_hex, stops, nstops, passed, NOTES_PASSED_MAX, err);
+	gitsrc_unlock(src);
+	for (i = 0; i < n; i++) {
+		struct fleet_status s;
+		char *text = NULL;
+
+		status_init(&s);
+		status_set_superseded(&s, passed[i], head_hex, source, wall_ms());
+		if (status_render_note(&s, &text, err) < 0)
+			n = ERR_GENERIC;
+		else
+			emit(arg, passed[i], text);
+		free(text);
+		status_release(&s);
+	}
+	return n;
 }
 
 /* The debouncer. */

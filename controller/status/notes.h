@@ -2,6 +2,7 @@
 #ifndef AURIGA_NOTES_H
 #define AURIGA_NOTES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -39,6 +40,40 @@ int notes_merge(struct git_repository *repo, const char *ours_ref, const char *t
  */
 int notes_publish(struct gitsrc *src, const char *notes_ref, const char *commit_hex,
 		  const char *text, int push, struct error **err);
+
+/*
+ * Fetches the remote's notes_ref and merges it into ours (notes_merge), so
+ * the notes others wrote are seen; 0 (also when the remote has none), or an
+ * error. Takes the source's lock itself.
+ */
+int notes_pull(struct gitsrc *src, const char *notes_ref, struct error **err);
+
+/* The most commits one new head passes over that get a Superseded note. */
+#define NOTES_PASSED_MAX 20
+
+/*
+ * The commits a new head passed over: from head's first parent back, those
+ * met before a commit that has a note under notes_ref or is one of stops
+ * (what was applied, refused or fetched before), newest first, at most max
+ * into out. Returns how many; 0 when head's parent is such a commit, and also
+ * when none comes within max first parents or the history ends first
+ * (nothing is known of those commits, so nothing is said of them).
+ */
+int notes_passed_over(struct git_repository *repo, const char *notes_ref, const char *head_hex,
+		      const char *const *stops, size_t nstops, char (*out)[41], size_t max, struct error **err);
+
+/* Hands over one rendered note (notes_supersede's caller writes or queues it). */
+typedef void (*notes_emit_fn)(void *arg, const char *commit, const char *text);
+
+/*
+ * The Superseded note of each commit head passed over (notes_passed_over, at
+ * most NOTES_PASSED_MAX), naming head, with source as its source section
+ * (may be NULL), handed to emit. Takes the source's lock for the walk.
+ * Returns how many, or an error.
+ */
+int notes_supersede(struct gitsrc *src, const char *notes_ref, const char *head_hex, const char *const *stops,
+		    size_t nstops, const struct status_source *source, notes_emit_fn emit, void *arg,
+		    struct error **err);
 
 /* Walks first parents from start_hex and returns the first commit with a note (ERR_NOTFOUND). */
 int notes_find_latest(struct git_repository *repo, const char *notes_ref, const char *start_hex,

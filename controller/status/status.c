@@ -18,7 +18,7 @@
 
 /* In enum status_phase's order. */
 static const char *const phase_names[] = { "Unknown", "Progressing", "Healthy", "Degraded",
-					   "Failed",  "RolledBack",  "Pending", "Aborted" };
+					   "Failed",  "RolledBack",  "Pending", "Aborted", "Refused", "Superseded" };
 
 const char *status_phase_name(enum status_phase p)
 {
@@ -60,7 +60,8 @@ void status_release(struct fleet_status *s)
 {
 	size_t i;
 
-	FREE_ALL(s->commit, s->summary, s->source_error);
+	FREE_ALL(s->commit, s->summary, s->source_error, s->superseded_by, s->problems);
+	status_source_release(&s->source);
 	for (i = 0; i < s->ndeployments; i++)
 		deployment_release(&s->deployments[i]);
 	free(s->deployments);
@@ -97,6 +98,9 @@ void status_copy(struct fleet_status *dst, const struct fleet_status *src)
 	dst->commit = xstrdup_or_null(src->commit);
 	dst->summary = xstrdup_or_null(src->summary);
 	dst->source_error = xstrdup_or_null(src->source_error);
+	dst->superseded_by = xstrdup_or_null(src->superseded_by);
+	dst->problems = xstrdup_or_null(src->problems);
+	status_source_copy(&dst->source, &src->source);
 	dst->phase = src->phase;
 	dst->observed_at = src->observed_at;
 	for (i = 0; i < src->ndeployments; i++) {
@@ -379,6 +383,69 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 	emit_mapping_end(e);
 }
 
+/* The next line of *p, bounded (text_bounded), and *p moved past it; NULL after the last. */
+static char *next_line(const char **p)
+{
+	const char *nl;
+	char *line, *t;
+
+	if (*p == NULL)
+		return NULL;
+	nl = strchr(*p, '\n');
+	line = nl ? xstrndup(*p, (size_t)(nl - *p)) : xstrdup(*p);
+	t = text_bounded(line, TEXT_MAX);
+	free(line);
+	*p = nl ? nl + 1 : NULL;
+	return t;
+}
+
+/* Whether the status has a source section to show. */
+static int source_present(const struct fleet_status *s)
+{
+	const struct status_source *src = &s->source;
+
+	return s->source_error || src->head || src->applied || src->fetched_at > 0 || src->fetch_error ||
+	       src->fetch_error_at > 0;
+}
+
+/* What Git says: the head seen, the commit applied, the last good fetch, the last error and when. */
+static void emit_source(struct emit *e, const struct fleet_status *s)
+{
+	const struct status_source *src = &s->source;
+
+	if (!source_present(s))
+		return;
+	emit_key(e, "source");
+	emit_mapping_start(e);
+	emit_text(e, "head", src->head);
+	emit_text(e, "applied", src->applied);
+	emit_time(e, "lastFetchAt", src->fetched_at);
+	emit_text(e, "lastError", s->source_error);
+	emit_text(e, "lastFetchError", src->fetch_error);
+	emit_time(e, "lastFetchErrorAt", src->fetch_error_at);
+	emit_mapping_end(e);
+}
+
+/* Text of several lines as a list, one bounded line an item. */
+static void emit_lines(struct emit *e, const char *k, const char *text)
+{
+	yaml_event_t ev;
+	const char *p = text;
+	char *t;
+
+	if (text == NULL)
+		return;
+	emit_key(e, k);
+	yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+	emit_event(e, &ev);
+	while ((t = next_line(&p)) != NULL) {
+		emit_scalar(e, t, 0);
+		free(t);
+	}
+	yaml_sequence_end_event_initialize(&ev);
+	emit_event(e, &ev);
+}
+
 int status_render_note(const struct fleet_status *s, char **out, struct error **err)
 {
 	struct emit e;
@@ -423,12 +490,9 @@ int status_render_note(const struct fleet_status *s, char **out, struct error **
 	emit_long(&e, "desired", desired);
 	emit_str(&e, "summary", s->summary);
 	emit_time(&e, "observedAt", s->observed_at);
-	if (s->source_error) {
-		emit_key(&e, "source");
-		emit_mapping_start(&e);
-		emit_text(&e, "lastError", s->source_error);
-		emit_mapping_end(&e);
-	}
+	emit_text(&e, "supersededBy", s->superseded_by);
+	emit_source(&e, s);
+	emit_lines(&e, "problems", s->problems);
 	emit_key(&e, "deployments");
 	if (s->ndeployments == 0) {
 		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_FLOW_MAPPING_STYLE);
@@ -550,10 +614,16 @@ static const struct field root_fields[] = {
 	FIELD(fleet_status, "phase", F_PHASE, phase),
 	FIELD(fleet_status, "summary", F_STR, summary),
 	FIELD(fleet_status, "observedAt", F_TIME, observed_at),
+	FIELD(fleet_status, "supersededBy", F_STR, superseded_by),
 };
 
 static const struct field source_fields[] = {
+	FIELD(fleet_status, "head", F_STR, source.head),
+	FIELD(fleet_status, "applied", F_STR, source.applied),
+	FIELD(fleet_status, "lastFetchAt", F_TIME, source.fetched_at),
 	FIELD(fleet_status, "lastError", F_STR, source_error),
+	FIELD(fleet_status, "lastFetchError", F_STR, source.fetch_error),
+	FIELD(fleet_status, "lastFetchErrorAt", F_TIME, source.fetch_error_at),
 };
 
 /* Reads the scalar n into the field; a value of the wrong form fails the parse with its line. */
@@ -645,12 +715,34 @@ static void parse_deployment(struct parse *p, const char *name, const struct yno
 		    deployment_other);
 }
 
+/* A list of scalars as one text, an item a line (a Refused note's problems). */
+static int parse_lines(struct parse *p, const struct ynode *v, char **out)
+{
+	struct buf b = BUF_INIT_MAX(NOTE_MAX);
+	size_t j;
+
+	if (v->type != YNODE_SEQ)
+		return perr(p, v, "'problems' must be a list");
+	for (j = 0; j < v->n && !p->r; j++) {
+		const char *line = scalar(p, v->kids[j], "problems");
+
+		if (line && buf_printf(&b, "%s%s", j ? "\n" : "", line) < 0)
+			perr(p, v, "'problems' is too long");
+	}
+	free(*out);
+	*out = buf_detach(&b, NULL);
+	buf_release(&b);
+	return p->r;
+}
+
 static int root_other(struct parse *p, const char *key, const struct ynode *v, void *base)
 {
 	size_t j;
 
 	if (strcmp(key, "source") == 0 && v->type == YNODE_MAP)
 		read_fields(p, v, source_fields, ARRAY_SIZE(source_fields), base, NULL);
+	if (strcmp(key, "problems") == 0)
+		return parse_lines(p, v, &((struct fleet_status *)base)->problems);
 	if (strcmp(key, "deployments") != 0)
 		return 0;
 	if (v->type != YNODE_MAP)
@@ -734,6 +826,40 @@ static void json_time(json_t *o, const char *k, int64_t ms)
 		json_object_set_new(o, k, json_string(t));
 }
 
+static void json_source(json_t *root, const struct fleet_status *s)
+{
+	const struct status_source *src = &s->source;
+	json_t *o;
+
+	if (!source_present(s))
+		return;
+	o = json_object();
+	json_text(o, "head", src->head);
+	json_text(o, "applied", src->applied);
+	json_time(o, "lastFetchAt", src->fetched_at);
+	json_text(o, "lastError", s->source_error);
+	json_text(o, "lastFetchError", src->fetch_error);
+	json_time(o, "lastFetchErrorAt", src->fetch_error_at);
+	json_object_set_new(root, "source", o);
+}
+
+/* Text of several lines as an array, one bounded line an item. */
+static void json_lines(json_t *o, const char *k, const char *text)
+{
+	json_t *a;
+	const char *p = text;
+	char *t;
+
+	if (text == NULL)
+		return;
+	a = json_array();
+	while ((t = next_line(&p)) != NULL) {
+		json_array_append_new(a, json_string(t));
+		free(t);
+	}
+	json_object_set_new(o, k, a);
+}
+
 json_t *status_to_json(const struct fleet_status *s)
 {
 	json_t *root = json_object(), *deps = json_array();
@@ -747,12 +873,9 @@ json_t *status_to_json(const struct fleet_status *s)
 	json_object_set_new(root, "desired", json_integer(desired));
 	json_str(root, "summary", s->summary);
 	json_time(root, "observedAt", s->observed_at);
-	if (s->source_error) {
-		json_t *src = json_object();
-
-		json_text(src, "lastError", s->source_error);
-		json_object_set_new(root, "source", src);
-	}
+	json_text(root, "supersededBy", s->superseded_by);
+	json_source(root, s);
+	json_lines(root, "problems", s->problems);
 	for (i = 0; i < s->ndeployments; i++) {
 		const struct status_deployment *d = &s->deployments[i];
 		json_t *o = json_object(), *conds = json_array();

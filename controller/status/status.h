@@ -18,6 +18,9 @@ enum status_phase {
 	STATUS_ROLLEDBACK,
 	STATUS_PENDING,		/* running, but no probe verdict yet */
 	STATUS_ABORTED,		/* a release stopped by hand */
+	/* A commit auriga took up and did not apply: its specs refused, or a newer commit came first. */
+	STATUS_REFUSED,
+	STATUS_SUPERSEDED,
 };
 
 struct status_condition {
@@ -48,6 +51,18 @@ struct status_deployment {
 	long paused;		/* 1: held at its step until resumed */
 };
 
+/*
+ * What Git says, beside what Docker says: the source section of every status.
+ * Strings are owned (NULL when unknown); times are wall ms, 0 when never.
+ */
+struct status_source {
+	char *head;		/* the branch head seen at the last good fetch */
+	char *applied;		/* the commit whose specs the fleet is brought to */
+	int64_t fetched_at;	/* the last good fetch */
+	char *fetch_error;	/* the last failed fetch's error, kept after a later good one */
+	int64_t fetch_error_at;	/* when it failed: later than fetched_at while fetches fail */
+};
+
 /* Everything auriga says about one commit. Strings are owned (NULL when unset). */
 struct fleet_status {
 	char *commit;
@@ -56,7 +71,10 @@ struct fleet_status {
 	int64_t observed_at;	/* wall ms */
 	struct status_deployment *deployments;
 	size_t ndeployments;
-	char *source_error;	/* the last fetch error, when the source is failing */
+	char *source_error;	/* why the status may be incomplete now: "docker: ..." or "git: ..." */
+	struct status_source source;
+	char *superseded_by;	/* Superseded: the newer commit that came before this one was applied */
+	char *problems;		/* Refused: every diagnostic (file:line:col) or refusal, one a line */
 };
 
 const char *status_phase_name(enum status_phase p);
@@ -70,6 +88,37 @@ struct status_deployment *status_add_deployment(struct fleet_status *s, const ch
 struct status_condition *status_add_condition(struct status_deployment *d, const char *type);
 /* Deep copy. */
 void status_copy(struct fleet_status *dst, const struct fleet_status *src);
+void status_source_release(struct status_source *src);
+void status_source_copy(struct status_source *dst, const struct status_source *src);
+/*
+ * Replaces s's source section with a copy of src; while fetches fail (the
+ * error is newer than the last good fetch) and nothing else is wrong,
+ * source_error says so ("git: ..."), so a Healthy fleet never hides it.
+ */
+void status_set_source(struct fleet_status *s, const struct status_source *src);
+/*
+ * The status noted on a commit auriga took up and did not apply, over
+ * status_init: Refused with every problem (one a line), or Superseded by
+ * the newer commit; src (may be NULL) is the source section.
+ */
+void status_set_refused(struct fleet_status *s, const char *commit, const char *problems,
+			const struct status_source *src, int64_t now_wall_ms);
+void status_set_superseded(struct fleet_status *s, const char *commit, const char *newer,
+			   const struct status_source *src, int64_t now_wall_ms);
+
+/*
+ * `auriga status`'s exit code for the commit asked about: its note's phase,
+ * or STATUS_EXIT_UNKNOWN when it has none yet (s NULL). 1 and 2 stay the
+ * command's own errors and usage.
+ */
+enum status_exit {
+	STATUS_EXIT_HEALTHY = 0,
+	STATUS_EXIT_PROGRESSING = 3,	/* Progressing, or a note whose phase is Unknown */
+	STATUS_EXIT_REFUSED = 4,
+	STATUS_EXIT_FAILED = 5,		/* Failed, Degraded or RolledBack */
+	STATUS_EXIT_UNKNOWN = 6,	/* Superseded, or no note on the commit yet */
+};
+enum status_exit status_exit_code(const struct fleet_status *s);
 
 /* The ready and desired sums over all deployments. */
 void status_counts(const struct fleet_status *s, long *ready, long *desired);

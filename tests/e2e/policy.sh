@@ -69,8 +69,8 @@ $2
 EOF
 }
 
-# problems COMMIT: what the note on COMMIT says went wrong: its source error and every
-# deployment's last error, as plain text ("" while there is no note).
+# problems COMMIT: what the note on COMMIT says went wrong: the problems of a refused commit, its
+# source error and every deployment's last error, as plain text ("" while there is no note).
 problems() {
 	git --git-dir="$REMOTE" notes --ref=auriga show "$1" 2>/dev/null | python3 -c '
 import sys, yaml
@@ -78,6 +78,8 @@ text = sys.stdin.read()
 if not text:
     sys.exit(0)
 doc = yaml.safe_load(text.split("\n", 1)[1]) or {}
+for p in doc.get("problems") or []:
+    print(p)
 print((doc.get("source") or {}).get("lastError") or "")
 for d in (doc.get("deployments") or {}).values():
     print((d or {}).get("lastError") or "")
@@ -129,7 +131,7 @@ for i in "${!NAMES[@]}"; do
 	expect_eq "${NAMES[$i]}: no container created" 0 "$(instance_containers)"
 done
 first=$(git --git-dir="$REMOTE" notes --ref=auriga show "${COMMITS[0]}" 2>/dev/null | head -1)
-expect_match "a refused commit's note says so on its first line" '^auriga: Failed .*refused' "$first"
+expect_match "a refused commit's note says so on its first line" '^auriga: Refused 0/0 ready' "$first"
 check "the reload command never ran" test ! -e "$TEST_TMP/pwned"
 check "the router's file was never written" test ! -e "$TEST_TMP/cron-auriga"
 kill -TERM "$run_pid" 2>/dev/null

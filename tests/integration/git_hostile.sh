@@ -177,5 +177,11 @@ gitrefused() { curl -sf --max-time 5 "http://127.0.0.1:$port/metrics" | grep -q 
 check "auriga_errors_total counts it" wait_for 10 gitrefused
 note_says() { git -C "$SIG" notes --ref=auriga show "$new" 2>/dev/null | grep -q "non-fast-forward move is refused"; }
 check "the note on the commit it stays on says so" wait_for 60 note_says
+old_refused() { git -C "$SIG" notes --ref=auriga show "$old" 2>/dev/null | grep -q "^auriga: Refused"; }
+check "the refused head has a note of its own: Refused" wait_for 60 old_refused
+check "which gives the refusal" grep -q "non-fast-forward move is refused" <<<"$(git -C "$SIG" notes --ref=auriga show "$old")"
+sleep 3
+expect_eq "the refusal is logged once over the fetches retried since" 1 \
+	"$(grep -c 'msg="the branch head is refused"' "$T/daemon.log")"
 
 done_testing

@@ -193,6 +193,28 @@ static void find_latest_walks_back(void **state)
 	assert_int_equal(notes_find_latest(repo, "refs/notes/none", commits[0], 10, found, &t, NULL), ERR_NOTFOUND);
 }
 
+/* The commits a new head passed over: those since what was taken up before, and none when that is out of reach. */
+static void passed_over(void **state)
+{
+	const char *stops[] = { commits[2] }, *none[] = { NULL };
+	char out[4][41];
+
+	(void)state;
+	/* commits[0] is the head; commits[2], two first parents back, was taken up: commits[1] was passed over. */
+	assert_int_equal(notes_passed_over(repo, "refs/notes/walk", commits[0], stops, 1, out, 4, NULL), 1);
+	assert_string_equal(out[0], commits[1]);
+	/* A head right after what was taken up passed over nothing. */
+	assert_int_equal(notes_passed_over(repo, "refs/notes/walk", commits[1], stops, 1, out, 4, NULL), 0);
+	/* Nothing taken up before the history ends, or within the bound: nothing is said. */
+	assert_int_equal(notes_passed_over(repo, "refs/notes/walk", commits[0], none, 1, out, 4, NULL), 0);
+	assert_int_equal(notes_passed_over(repo, "refs/notes/walk", commits[0], stops, 1, out, 0, NULL), 0);
+	/* A commit with a note was taken up. */
+	write_note("refs/notes/walk", commits[2], STATUS_HEALTHY, 1000);
+	assert_int_equal(notes_passed_over(repo, "refs/notes/walk", commits[0], none, 1, out, 4, NULL), 1);
+	assert_string_equal(out[0], commits[1]);
+	assert_int_equal(notes_passed_over(repo, "refs/notes/walk", "zz", none, 1, out, 4, NULL), ERR_INVALID);
+}
+
 static void debounce(void **state)
 {
 	struct notes_debounce d;
@@ -303,6 +325,7 @@ int main(void)
 		cmocka_unit_test(merge_trusts_no_time),
 		cmocka_unit_test(merge_drops_a_future_note_ours_lacks),
 		cmocka_unit_test(find_latest_walks_back),
+		cmocka_unit_test(passed_over),
 		cmocka_unit_test(debounce),
 		cmocka_unit_test(worker_fetches_and_notes),
 	};
