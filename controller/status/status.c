@@ -53,6 +53,10 @@ static void deployment_release(struct status_deployment *d)
 	for (i = 0; i < d->nconditions; i++)
 		condition_release(&d->conditions[i]);
 	free(d->conditions);
+	for (i = 0; i < d->ninstances; i++)
+		FREE_ALL(d->instances[i].name, d->instances[i].revision, d->instances[i].slot, d->instances[i].state,
+			 d->instances[i].endpoint, d->instances[i].probe_failure);
+	free(d->instances);
 }
 
 void status_release(struct fleet_status *s)
@@ -86,6 +90,35 @@ struct status_condition *status_add_condition(struct status_deployment *d, const
 	memset(c, 0, sizeof(*c));
 	c->type = xstrdup(type);
 	return c;
+}
+
+struct status_instance *status_add_instance(struct status_deployment *d, const char *name)
+{
+	struct status_instance *in;
+
+	d->instances = xrealloc(d->instances, (d->ninstances + 1) * sizeof(*in));
+	in = &d->instances[d->ninstances++];
+	memset(in, 0, sizeof(*in));
+	in->name = xstrdup(name);
+	in->ready = -1;
+	return in;
+}
+
+static void instances_copy(struct status_deployment *d, const struct status_deployment *sd)
+{
+	size_t i;
+
+	for (i = 0; i < sd->ninstances; i++) {
+		const struct status_instance *si = &sd->instances[i];
+		struct status_instance *in = status_add_instance(d, si->name);
+
+		in->revision = xstrdup_or_null(si->revision);
+		in->slot = xstrdup_or_null(si->slot);
+		in->state = xstrdup_or_null(si->state);
+		in->endpoint = xstrdup_or_null(si->endpoint);
+		in->ready = si->ready;
+		in->probe_failure = xstrdup_or_null(si->probe_failure);
+	}
 }
 
 void status_copy(struct fleet_status *dst, const struct fleet_status *src)
@@ -124,6 +157,7 @@ void status_copy(struct fleet_status *dst, const struct fleet_status *src)
 			c->message = xstrdup_or_null(sc->message);
 			c->last_transition = sc->last_transition;
 		}
+		instances_copy(d, sd);
 	}
 }
 
@@ -707,6 +741,27 @@ static void json_time(json_t *o, const char *k, int64_t ms)
 		json_object_set_new(o, k, json_string(t));
 }
 
+static json_t *instances_json(const struct status_deployment *d)
+{
+	json_t *v = json_array();
+	size_t i;
+
+	for (i = 0; i < d->ninstances; i++) {
+		const struct status_instance *in = &d->instances[i];
+		json_t *o = json_object();
+
+		json_str(o, "name", in->name);
+		json_str(o, "revision", in->revision);
+		json_str(o, "slot", in->slot);
+		json_str(o, "state", in->state);
+		json_str(o, "endpoint", in->endpoint);
+		json_object_set_new(o, "ready", in->ready < 0 ? json_null() : json_boolean(in->ready));
+		json_text(o, "lastProbeFailure", in->probe_failure);
+		json_array_append_new(v, o);
+	}
+	return v;
+}
+
 json_t *status_to_json(const struct fleet_status *s)
 {
 	json_t *root = json_object(), *deps = json_array();
@@ -756,6 +811,8 @@ json_t *status_to_json(const struct fleet_status *s)
 		json_text(o, "lastError", d->last_error);
 		json_time(o, "startedAt", d->started_at);
 		json_time(o, "finishedAt", d->finished_at);
+		if (d->ninstances)
+			json_object_set_new(o, "instances", instances_json(d));
 		json_array_append_new(deps, o);
 	}
 	json_object_set_new(root, "deployments", deps);
