@@ -23,6 +23,7 @@
 #include "source/policy_file.h"
 #include "status/metrics.h"
 #include "status/notes.h"
+#include "status/notes_recent.h"
 #include "status/status.h"
 #include "surface/httpd.h"
 #include "surface/webhook.h"
@@ -44,6 +45,7 @@ struct daemon {
 	int metrics_on;
 	struct webhook *webhook;
 	struct notes_debounce deb;
+	struct notes_recent recent;	/* the notes written lately, for /api/v1/notes and the status page */
 	const char *folder;		/* folder mode: the specs path */
 	char *folder_key;		/* the folder's model, to see changes */
 	char *state_path;		/* the engine's state file */
@@ -116,6 +118,13 @@ static json_t *p_deployment(void *ctx, const char *name)
 	}
 	json_decref(all);
 	return out;
+}
+
+static json_t *p_notes(void *ctx, size_t limit)
+{
+	struct daemon *dm = ctx;
+
+	return dm->worker ? notes_recent_json(&dm->recent, limit) : NULL;
 }
 
 struct posted {
@@ -212,6 +221,13 @@ static void on_docker_call(const struct docker_call_info *ci, void *arg)
 	auriga_metrics_set_circuit(metrics_of(dm), "docker", breaker_state_name(docker_breaker_state(dm->docker)));
 }
 
+/* Hands the note to the Git worker, and keeps it for /api/v1/notes and the status page. */
+static void post_note(struct daemon *dm, const char *commit, const char *text)
+{
+	gitsrc_worker_post_note(dm->worker, commit, text, dm->notes_ref, dm->notes_push);
+	notes_recent_add(&dm->recent, commit, text, wall_ms());
+}
+
 static void on_pass(struct engine *e, void *arg)
 {
 	struct daemon *dm = arg;
@@ -239,7 +255,7 @@ static void on_pass(struct engine *e, void *arg)
 		if (r == 0)
 			r = notes_debounce_tick(&dm->deb, now_ms(), &commit, &text);
 		if (r == 1)
-			gitsrc_worker_post_note(dm->worker, commit, text, dm->notes_ref, dm->notes_push);
+			post_note(dm, commit, text);
 		else if (r < 0)
 			log_warn(COMPONENT, "cannot render the status note", "error", error_msg(err), (char *)NULL);
 	}
@@ -299,7 +315,7 @@ static void note_refused(struct daemon *dm, const char *commit, const char *prob
 	if (status_render_note(&s, &text, &err) < 0)
 		log_warn(COMPONENT, "cannot render the status note", "error", error_msg(err), (char *)NULL);
 	else
-		gitsrc_worker_post_note(dm->worker, commit, text, dm->notes_ref, dm->notes_push);
+		post_note(dm, commit, text);
 	free(text);
 	error_free(err);
 	status_release(&s);
@@ -715,6 +731,7 @@ static int start_httpd(struct daemon *dm, struct error **err)
 		.status = p_status,
 		.status_text = p_status_text,
 		.deployment = p_deployment,
+		.notes = p_notes,
 		.action = p_action,
 	};
 	struct httpd_options ho;
@@ -779,6 +796,7 @@ static void daemon_release(struct daemon *dm, int sfd)
 	json_decref(dm->status_json);
 	free(dm->status_text);
 	notes_debounce_release(&dm->deb);
+	notes_recent_release(&dm->recent);
 	pthread_mutex_destroy(&dm->mu);
 	free(dm->folder_key);
 	free(dm->commit);
@@ -807,6 +825,7 @@ int cmd_run(int argc, char **argv)
 	dm.notes_push = -1;
 	pthread_mutex_init(&dm.mu, NULL);
 	notes_debounce_init(&dm.deb, 5000);
+	notes_recent_init(&dm.recent);
 	rc = run_args(&dm, argc, argv);
 	if (rc >= 0)
 		goto out;

@@ -23,6 +23,10 @@ struct webhook;
 /* HTTPD_PROMOTE_FULL: POST .../promote?full=1, finish the release at once. */
 enum httpd_action { HTTPD_PROMOTE, HTTPD_ABORT, HTTPD_ROLLBACK, HTTPD_SYNC, HTTPD_PROMOTE_FULL };
 
+#define HTTPD_NOTES_DEFAULT 10
+#define HTTPD_NOTES_MAX 50
+#define HTTPD_NOTES_MAX_TEXT "50"
+
 struct httpd_provider {
 	void *ctx;
 	/* 1 when the process is alive (the loop turns): /healthz, /q/health/live. NULL: always. */
@@ -41,6 +45,12 @@ struct httpd_provider {
 	char *(*status_text)(void *ctx);
 	/* A new reference to one deployment's status, or NULL when there is no such deployment (404). */
 	json_t *(*deployment)(void *ctx, const char *name);
+	/*
+	 * GET /api/v1/notes?limit=N: a new reference to an array of the notes
+	 * written lately, newest first, at most limit (1 to HTTPD_NOTES_MAX,
+	 * HTTPD_NOTES_DEFAULT when not asked), or NULL when none are written (404).
+	 */
+	json_t *(*notes)(void *ctx, size_t limit);
 	/*
 	 * Records a request to act (deployment is NULL for HTTPD_SYNC; reason is
 	 * "api" or "webhook:<provider>", commit the pushed commit or NULL).
