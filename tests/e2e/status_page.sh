@@ -99,14 +99,18 @@ expect_match "whose summary is the note's first line" '^auriga: Healthy 3/3 read
 	"$(api '/api/v1/notes?limit=1' | jq -r '.notes[0].summary')"
 
 # --- the page in Chromium ------------------------------------------------------------------------
-coproc DRV { exec timeout --kill-after=5 600 node "$TOP/tests/e2e/page-driver.js" "$TEST_TMP/chromium" \
-	2>"$TEST_TMP/driver.err"; }
-on_exit "kill $DRV_PID"
+# The driver reads commands from one FIFO and answers on another (opened in the order it opens them).
+mkfifo "$TEST_TMP/to-driver" "$TEST_TMP/from-driver"
+timeout --kill-after=5 600 node "$TOP/tests/e2e/page-driver.js" "$TEST_TMP/chromium" <"$TEST_TMP/to-driver" \
+	>"$TEST_TMP/from-driver" 2>"$TEST_TMP/driver.err" &
+drv_pid=$!
+exec 7>"$TEST_TMP/to-driver" 8<"$TEST_TMP/from-driver"
+on_exit "exec 7>&- 8<&-; kill $drv_pid"
 # drv COMMAND...: the driver's answer ("ok JSON" or "err ..."), within 150 s.
 drv() {
 	local line=
-	printf '%s\n' "$*" >&"${DRV[1]}" || { echo "err the driver is gone"; return; }
-	IFS= read -r -t 150 line <&"${DRV[0]}" || line="err no answer from the driver"
+	printf '%s\n' "$*" >&7 || { echo "err the driver is gone"; return; }
+	IFS= read -r -t 150 line <&8 || line="err no answer from the driver"
 	echo "$line"
 }
 # page_ok DESC COMMAND...: a check that the driver answers ok; the answer is in $page.
