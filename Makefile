@@ -39,6 +39,10 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 CRD_YAML := $(sort $(wildcard crds/*.yaml))
 CRD_GEN := $(B)/gen/crds.c
 LIB_OBJ += $(B)/gen/crds.o
+# The status page `auriga run` serves: its files are embedded in the library too.
+UI_FILES := $(sort $(wildcard controller/surface/ui/*))
+UI_GEN := $(B)/gen/ui.c
+LIB_OBJ += $(B)/gen/ui.o
 MAIN_OBJ := $(B)/controller/cmd/main.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
@@ -69,6 +73,13 @@ $(CRD_GEN): $(CRD_YAML) hack/embed-crds.sh
 	hack/embed-crds.sh $@ $(CRD_YAML)
 
 $(B)/gen/crds.o: $(CRD_GEN)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(UI_GEN): $(UI_FILES) hack/embed-ui.sh
+	@mkdir -p $(dir $@)
+	hack/embed-ui.sh $@ $(UI_FILES)
+
+$(B)/gen/ui.o: $(UI_GEN)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/%.o: %.c

@@ -17,6 +17,8 @@ pkgs=(
 	python3-yaml
 	# the fake Docker daemon of the error-matrix test
 	python3
+	# the status page's end-to-end test: headless Chromium driven by a Node script over DevTools
+	chromium nodejs fonts-dejavu-core
 )
 
 missing=()

@@ -25,6 +25,7 @@
 #include "source/policy_file.h"
 #include "status/metrics.h"
 #include "status/notes.h"
+#include "status/notes_recent.h"
 #include "status/status.h"
 #include "surface/httpd.h"
 #include "surface/webhook.h"
@@ -46,6 +47,7 @@ struct daemon {
 	int metrics_on;
 	struct webhook *webhook;
 	struct notes_debounce deb;
+	struct notes_recent recent;	/* the notes written lately, for /api/v1/notes and the status page */
 	const char *folder;		/* folder mode: the specs path */
 	char *folder_key;		/* the folder's model, to see changes */
 	char *state_path;		/* the engine's state file */
@@ -119,6 +121,13 @@ static json_t *p_deployment(void *ctx, const char *name)
 	}
 	json_decref(all);
 	return out;
+}
+
+static json_t *p_notes(void *ctx, size_t limit)
+{
+	struct daemon *dm = ctx;
+
+	return dm->worker ? notes_recent_json(&dm->recent, limit) : NULL;
 }
 
 static void on_sync(struct loop *l, void *arg)
@@ -222,6 +231,13 @@ static void publish_status(struct daemon *dm, struct fleet_status *shown)
 	pthread_mutex_unlock(&dm->mu);
 }
 
+/* Hands the note to the Git worker, and keeps it for /api/v1/notes and the status page. */
+static void post_note(struct daemon *dm, const char *commit, const char *text)
+{
+	gitsrc_worker_post_note(dm->worker, commit, text, dm->notes_ref, dm->notes_push);
+	notes_recent_add(&dm->recent, commit, text, wall_ms());
+}
+
 static void on_pass(struct engine *e, void *arg)
 {
 	struct daemon *dm = arg;
@@ -248,7 +264,7 @@ static void on_pass(struct engine *e, void *arg)
 		if (r == 0)
 			r = notes_debounce_tick(&dm->deb, now_ms(), &commit, &text);
 		if (r == 1)
-			gitsrc_worker_post_note(dm->worker, commit, text, dm->notes_ref, dm->notes_push);
+			post_note(dm, commit, text);
 		else if (r < 0)
 			log_warn(COMPONENT, "cannot render the status note", "error", error_msg(err), (char *)NULL);
 	}
@@ -743,6 +759,7 @@ static int start_httpd(struct daemon *dm, struct error **err)
 		.status = p_status,
 		.status_text = p_status_text,
 		.deployment = p_deployment,
+		.notes = p_notes,
 		.action = p_action,
 	};
 	struct httpd_options ho;
@@ -808,6 +825,7 @@ static void daemon_release(struct daemon *dm, int sfd)
 	json_decref(dm->status_json);
 	free(dm->status_text);
 	notes_debounce_release(&dm->deb);
+	notes_recent_release(&dm->recent);
 	pthread_mutex_destroy(&dm->mu);
 	free(dm->folder_key);
 	free(dm->commit);
@@ -836,6 +854,7 @@ int cmd_run(int argc, char **argv)
 	dm.notes_push = -1;
 	pthread_mutex_init(&dm.mu, NULL);
 	notes_debounce_init(&dm.deb, 5000);
+	notes_recent_init(&dm.recent);
 	rc = run_args(&dm, argc, argv);
 	if (rc >= 0)
 		goto out;

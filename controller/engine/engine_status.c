@@ -21,6 +21,35 @@ static enum status_phase status_phase_of(enum decide_phase p)
 	return STATUS_UNKNOWN;
 }
 
+/* The deployment's containers as the last list saw them, with their probes' verdicts and latest failures. */
+static void add_instances(struct engine *e, struct status_deployment *sd)
+{
+	const struct obs_deployment *od = observed_deployment(&e->obs, sd->name);
+	size_t i, j;
+
+	for (i = 0; od && i < od->n; i++) {
+		const struct obs_container *c = od->v[i];
+		struct status_instance *in = status_add_instance(sd, c->name);
+		const struct eng_probe *p = engine_probe_find(e, c->id);
+
+		in->revision = xstrdup_or_null(c->revision);
+		in->slot = xstrdup(c->slot ? c->slot : "");
+		in->state = xstrdup(obs_state_name(c->state));
+		for (j = 0; j < c->n_ports && in->endpoint == NULL; j++) {
+			const char *ip = c->ports[j].host_ip[0] ? c->ports[j].host_ip : "0.0.0.0";
+
+			if (c->ports[j].host_port > 0 && !c->ports[j].udp)
+				in->endpoint = xasprintf(strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, c->ports[j].host_port);
+		}
+		if (p && p->r) {
+			const struct probe_state *st = probe_runner_state(p->r);
+
+			in->ready = st->ready;
+			in->probe_failure = st->last_failure[0] ? xstrdup(st->last_failure) : NULL;
+		}
+	}
+}
+
 void engine_build_status(struct engine *e)
 {
 	struct fleet_status *s = &e->status;
@@ -62,6 +91,7 @@ void engine_build_status(struct engine *e)
 		sd->action_by = xstrdup_or_null(ed->action_by);
 		sd->action_reason = xstrdup_or_null(ed->action_reason);
 		sd->action_at = ed->action_at;
+		add_instances(e, sd);
 		memset(&si, 0, sizeof(si));
 		si.failed = ed->failed;
 		si.rolled_back = ed->rolled_back;

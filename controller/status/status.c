@@ -1,5 +1,6 @@
 /* The status model, its note form (a summary line and a YAML document: written with libyaml's emitter, read with our bounded loader) and its JSON form (jansson). */
 #include "status/status.h"
+#include "status/status_internal.h"
 
 #include "buf.h"
 #include "util.h"
@@ -54,6 +55,10 @@ static void deployment_release(struct status_deployment *d)
 	for (i = 0; i < d->nconditions; i++)
 		condition_release(&d->conditions[i]);
 	free(d->conditions);
+	for (i = 0; i < d->ninstances; i++)
+		FREE_ALL(d->instances[i].name, d->instances[i].revision, d->instances[i].slot, d->instances[i].state,
+			 d->instances[i].endpoint, d->instances[i].probe_failure);
+	free(d->instances);
 }
 
 void status_release(struct fleet_status *s)
@@ -88,6 +93,35 @@ struct status_condition *status_add_condition(struct status_deployment *d, const
 	memset(c, 0, sizeof(*c));
 	c->type = xstrdup(type);
 	return c;
+}
+
+struct status_instance *status_add_instance(struct status_deployment *d, const char *name)
+{
+	struct status_instance *in;
+
+	d->instances = xrealloc(d->instances, (d->ninstances + 1) * sizeof(*in));
+	in = &d->instances[d->ninstances++];
+	memset(in, 0, sizeof(*in));
+	in->name = xstrdup(name);
+	in->ready = -1;
+	return in;
+}
+
+static void instances_copy(struct status_deployment *d, const struct status_deployment *sd)
+{
+	size_t i;
+
+	for (i = 0; i < sd->ninstances; i++) {
+		const struct status_instance *si = &sd->instances[i];
+		struct status_instance *in = status_add_instance(d, si->name);
+
+		in->revision = xstrdup_or_null(si->revision);
+		in->slot = xstrdup_or_null(si->slot);
+		in->state = xstrdup_or_null(si->state);
+		in->endpoint = xstrdup_or_null(si->endpoint);
+		in->ready = si->ready;
+		in->probe_failure = xstrdup_or_null(si->probe_failure);
+	}
 }
 
 void status_copy(struct fleet_status *dst, const struct fleet_status *src)
@@ -135,6 +169,7 @@ void status_copy(struct fleet_status *dst, const struct fleet_status *src)
 			c->message = xstrdup_or_null(sc->message);
 			c->last_transition = sc->last_transition;
 		}
+		instances_copy(d, sd);
 	}
 }
 
@@ -384,7 +419,7 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 }
 
 /* The next line of *p, bounded (text_bounded), and *p moved past it; NULL after the last. */
-static char *next_line(const char **p)
+char *status_next_line(const char **p)
 {
 	const char *nl;
 	char *line, *t;
@@ -400,7 +435,7 @@ static char *next_line(const char **p)
 }
 
 /* Whether the status has a source section to show. */
-static int source_present(const struct fleet_status *s)
+int status_source_present(const struct fleet_status *s)
 {
 	const struct status_source *src = &s->source;
 
@@ -413,7 +448,7 @@ static void emit_source(struct emit *e, const struct fleet_status *s)
 {
 	const struct status_source *src = &s->source;
 
-	if (!source_present(s))
+	if (!status_source_present(s))
 		return;
 	emit_key(e, "source");
 	emit_mapping_start(e);
@@ -438,7 +473,7 @@ static void emit_lines(struct emit *e, const char *k, const char *text)
 	emit_key(e, k);
 	yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
 	emit_event(e, &ev);
-	while ((t = next_line(&p)) != NULL) {
+	while ((t = status_next_line(&p)) != NULL) {
 		emit_scalar(e, t, 0);
 		free(t);
 	}
@@ -798,127 +833,4 @@ int status_parse_note(struct fleet_status *out, const char *text, size_t len, st
 	if (p.r)
 		status_release(out);
 	return p.r;
-}
-
-static void json_str(json_t *o, const char *k, const char *v)
-{
-	if (v)
-		json_object_set_new(o, k, json_string(v));
-}
-
-/* As in notes, served error texts are bounded, valid UTF-8, escaped and free of URL credentials. */
-static void json_text(json_t *o, const char *k, const char *v)
-{
-	char *t;
-
-	if (!v)
-		return;
-	t = text_bounded(v, TEXT_MAX);
-	json_object_set_new(o, k, json_string(t));
-	free(t);
-}
-
-static void json_time(json_t *o, const char *k, int64_t ms)
-{
-	char t[40];
-
-	if (ms > 0 && status_format_time(ms, t, sizeof(t)) == 0)
-		json_object_set_new(o, k, json_string(t));
-}
-
-static void json_source(json_t *root, const struct fleet_status *s)
-{
-	const struct status_source *src = &s->source;
-	json_t *o;
-
-	if (!source_present(s))
-		return;
-	o = json_object();
-	json_text(o, "head", src->head);
-	json_text(o, "applied", src->applied);
-	json_time(o, "lastFetchAt", src->fetched_at);
-	json_text(o, "lastError", s->source_error);
-	json_text(o, "lastFetchError", src->fetch_error);
-	json_time(o, "lastFetchErrorAt", src->fetch_error_at);
-	json_object_set_new(root, "source", o);
-}
-
-/* Text of several lines as an array, one bounded line an item. */
-static void json_lines(json_t *o, const char *k, const char *text)
-{
-	json_t *a;
-	const char *p = text;
-	char *t;
-
-	if (text == NULL)
-		return;
-	a = json_array();
-	while ((t = next_line(&p)) != NULL) {
-		json_array_append_new(a, json_string(t));
-		free(t);
-	}
-	json_object_set_new(o, k, a);
-}
-
-json_t *status_to_json(const struct fleet_status *s)
-{
-	json_t *root = json_object(), *deps = json_array();
-	long ready, desired;
-	size_t i, j;
-
-	status_counts(s, &ready, &desired);
-	json_str(root, "commit", s->commit);
-	json_str(root, "phase", status_phase_name(s->phase));
-	json_object_set_new(root, "ready", json_integer(ready));
-	json_object_set_new(root, "desired", json_integer(desired));
-	json_str(root, "summary", s->summary);
-	json_time(root, "observedAt", s->observed_at);
-	json_text(root, "supersededBy", s->superseded_by);
-	json_source(root, s);
-	json_lines(root, "problems", s->problems);
-	for (i = 0; i < s->ndeployments; i++) {
-		const struct status_deployment *d = &s->deployments[i];
-		json_t *o = json_object(), *conds = json_array();
-
-		json_str(o, "name", d->name);
-		json_str(o, "role", d->role);
-		json_str(o, "phase", status_phase_name(d->phase));
-		json_str(o, "revision", d->revision);
-		json_object_set_new(o, "desired", json_integer(d->desired));
-		json_object_set_new(o, "ready", json_integer(d->ready));
-		json_object_set_new(o, "updated", json_integer(d->updated));
-		json_object_set_new(o, "available", json_integer(d->available));
-		json_object_set_new(o, "restarts", json_integer(d->restarts));
-		json_str(o, "strategy", d->strategy);
-		json_str(o, "step", d->step);
-		for (j = 0; j < d->nconditions; j++) {
-			const struct status_condition *c = &d->conditions[j];
-			json_t *co = json_object();
-
-			json_str(co, "type", c->type);
-			json_str(co, "status", c->status);
-			json_str(co, "reason", c->reason);
-			json_text(co, "message", c->message);
-			json_time(co, "lastTransitionTime", c->last_transition);
-			json_array_append_new(conds, co);
-		}
-		json_object_set_new(o, "conditions", conds);
-		json_text(o, "lastError", d->last_error);
-		json_time(o, "startedAt", d->started_at);
-		json_time(o, "finishedAt", d->finished_at);
-		json_object_set_new(o, "surge", json_integer(d->surge));
-		json_object_set_new(o, "paused", json_boolean(d->paused));
-		if (d->action) {
-			json_t *a = json_object();
-
-			json_str(a, "action", d->action);
-			json_text(a, "by", d->action_by);
-			json_text(a, "reason", d->action_reason);
-			json_time(a, "at", d->action_at);
-			json_object_set_new(o, "lastAction", a);
-		}
-		json_array_append_new(deps, o);
-	}
-	json_object_set_new(root, "deployments", deps);
-	return root;
 }

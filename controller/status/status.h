@@ -31,6 +31,17 @@ struct status_condition {
 	int64_t last_transition;	/* wall ms, 0 when unknown */
 };
 
+/* One container of a deployment as the last pass saw it: in the HTTP API, not in notes. */
+struct status_instance {
+	char *name;
+	char *revision;
+	char *slot;		/* "blue", "green", "stable", "canary"; "" for rolling and recreate */
+	char *state;		/* Docker's: running, exited, ... */
+	char *endpoint;		/* "127.0.0.1:19003": its first published port; NULL when none */
+	int ready;		/* its readiness verdict: 1, 0, or -1 while there is none */
+	char *probe_failure;	/* its latest probe failure ("liveness: GET ...: 404"), NULL when none */
+};
+
 struct status_deployment {
 	char *name;
 	char *role;
@@ -49,6 +60,8 @@ struct status_deployment {
 	char *action, *action_by, *action_reason;
 	int64_t action_at;	/* wall ms */
 	long paused;		/* 1: held at its step until resumed */
+	struct status_instance *instances;
+	size_t ninstances;
 };
 
 /*
@@ -86,6 +99,8 @@ void status_release(struct fleet_status *s);
 /* Appends a zeroed deployment and returns it (owned by s). */
 struct status_deployment *status_add_deployment(struct fleet_status *s, const char *name);
 struct status_condition *status_add_condition(struct status_deployment *d, const char *type);
+/* Appends an instance named name (ready -1) and returns it (owned by d). */
+struct status_instance *status_add_instance(struct status_deployment *d, const char *name);
 /* Deep copy. */
 void status_copy(struct fleet_status *dst, const struct fleet_status *src);
 void status_source_release(struct status_source *src);

@@ -7,14 +7,14 @@
 #include "status/metrics.h"
 #include "surface/httpd_route.h"
 #include "surface/token.h"
+#include "surface/httpd_util.h"
+#include "surface/ui.h"
 #include "surface/webhook.h"
 #include "util.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -170,18 +170,6 @@ static void conn_set(struct httpd *h, struct MHD_Connection *c, enum conn_state 
 	pthread_mutex_unlock(&h->lock);
 }
 
-static int same_client(const struct sockaddr_storage *a, const struct sockaddr *b)
-{
-	const void *pa = a, *pb = b;
-
-	if (a->ss_family != b->sa_family)
-		return 0;
-	return b->sa_family == AF_INET ? memcmp(&((const struct sockaddr_in *)pa)->sin_addr,
-						&((const struct sockaddr_in *)pb)->sin_addr, 4) == 0
-	       : b->sa_family == AF_INET6 && memcmp(&((const struct sockaddr_in6 *)pa)->sin6_addr,
-						    &((const struct sockaddr_in6 *)pb)->sin6_addr, 16) == 0;
-}
-
 /* A new entry at the head of the list, for sa (unknown when NULL); h->lock held. */
 static struct conn *conn_add(struct httpd *h, const struct sockaddr *sa)
 {
@@ -217,7 +205,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 
 		pthread_mutex_lock(&h->lock);
 		for (k = h->conns; k; k = k->next)
-			if (k->state == CONN_PENDING && sa && same_client(&k->addr, sa))
+			if (k->state == CONN_PENDING && sa && httpd_util_same_client(&k->addr, sa))
 				break;
 		if (!k)
 			k = conn_add(h, sa);
@@ -333,22 +321,17 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	log_debug("httpd", msg, LOG_END);
 }
 
-static enum MHD_Result send_buf(struct httpd *h, struct MHD_Connection *c, const struct request *r,
-				unsigned status, const char *type, char *data, size_t len)
+/* Queues resp (its body and type set) with the headers every answer carries, and counts it. */
+static enum MHD_Result send_response(struct httpd *h, struct MHD_Connection *c, const struct request *r,
+				     unsigned status, struct MHD_Response *resp)
 {
-	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(data);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	/* Whose answer this is: a client of another instance leaves this controller alone. */
 	if (h->instance)
 		MHD_add_response_header(resp, "X-Auriga-Instance", h->instance);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"auriga\"");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
@@ -362,6 +345,33 @@ static enum MHD_Result send_buf(struct httpd *h, struct MHD_Connection *c, const
 		metric_inc(h->m->http_requests, METRIC_LABELS(httpd_route_names[r ? r->route : R_NONE], code));
 	}
 	return ret;
+}
+
+static enum MHD_Result send_buf(struct httpd *h, struct MHD_Connection *c, const struct request *r,
+				unsigned status, const char *type, char *data, size_t len)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+
+	if (!resp) {
+		free(data);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	return send_response(h, c, r, status, resp);
+}
+
+/* A file of the status page, under its policy: nothing inline, nothing from elsewhere, not framed. */
+static enum MHD_Result send_asset(struct httpd *h, struct MHD_Connection *c, const struct request *r)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(r->asset->len, (void *)r->asset->data, MHD_RESPMEM_PERSISTENT);
+
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->asset->type);
+	MHD_add_response_header(resp, "Content-Security-Policy", UI_CSP);
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	return send_response(h, c, r, MHD_HTTP_OK, resp);
 }
 
 static enum MHD_Result send_json(struct httpd *h, struct MHD_Connection *c, const struct request *r,
@@ -384,6 +394,23 @@ static enum MHD_Result send_error(struct httpd *h, struct MHD_Connection *c, con
 	return send_json(h, c, r, status, json_pack("{s:s}", "error", t));
 }
 
+/* GET /api/v1/notes?limit=N: the notes written lately, newest first. */
+static enum MHD_Result notes(struct httpd *h, struct MHD_Connection *c, const struct request *r)
+{
+	const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+	long limit = HTTPD_NOTES_DEFAULT;
+	json_t *doc;
+
+	if (q && parse_long(q, 1, HTTPD_NOTES_MAX, &limit) < 0)
+		return send_error(h, c, r, MHD_HTTP_BAD_REQUEST, "query parameter 'limit': expected 1 to "
+				  HTTPD_NOTES_MAX_TEXT);
+	doc = h->p.notes ? h->p.notes(h->p.ctx, (size_t)limit) : NULL;
+	if (!doc)
+		return send_error(h, c, r, MHD_HTTP_NOT_FOUND, "no notes are written: the specs come from a folder");
+	return send_json(h, c, r, MHD_HTTP_OK, json_pack("{s:o}", "notes", doc));
+}
+
+
 static int authorized(struct httpd *h, struct MHD_Connection *c, int *configured)
 {
 	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -404,24 +431,6 @@ static int authorized(struct httpd *h, struct MHD_Connection *c, int *configured
 	return CRYPTO_memcmp(mac, want, sizeof(mac)) == 0;
 }
 
-static const char *addr_text(const struct sockaddr *sa, char *out, size_t n)
-{
-	snprintf(out, n, "?");
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)n);
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
-			  (socklen_t)n);
-	return out;
-}
-
-static const char *remote_addr(struct MHD_Connection *c, char *out, size_t n)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-
-	return addr_text(ci ? ci->client_addr : NULL, out, n);
-}
-
 /*
  * The per-client cap, before libmicrohttpd takes a connection: one source
  * address holds at most max_per_client of them; the next is closed at once.
@@ -440,7 +449,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 		return MHD_YES;
 	pthread_mutex_lock(&h->lock);
 	for (k = h->conns; k; k = k->next)
-		held += !k->cut && same_client(&k->addr, addr);
+		held += !k->cut && httpd_util_same_client(&k->addr, addr);
 	if (held >= h->max_per_client && ++h->refused &&
 	    (h->refused_logged_ms == 0 || now - h->refused_logged_ms >= 1000)) {
 		refused = h->refused;
@@ -459,7 +468,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 
 		snprintf(n, sizeof(n), "%lu", refused);
 		log_warn("httpd", "connection refused: the client holds its share of connections", "remote",
-			 addr_text(addr, a, sizeof(a)), "refused", n, LOG_END);
+			 httpd_util_addr_text(addr, a, sizeof(a)), "refused", n, LOG_END);
 	}
 	return MHD_NO;
 }
@@ -489,22 +498,6 @@ static enum MHD_Result metrics(struct httpd *h, struct MHD_Connection *c, const 
 	return send_buf(h, c, r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", data, len);
 }
 
-static unsigned status_of_error(const struct error *e)
-{
-	switch (error_code(e)) {
-	case ERR_NOTFOUND:
-		return MHD_HTTP_NOT_FOUND;
-	case ERR_CONFLICT:
-		return MHD_HTTP_CONFLICT;
-	case ERR_UNAVAILABLE:
-		return MHD_HTTP_SERVICE_UNAVAILABLE;
-	case ERR_INVALID:
-		return MHD_HTTP_BAD_REQUEST;
-	default:
-		return MHD_HTTP_INTERNAL_SERVER_ERROR;
-	}
-}
-
 static const char *const action_names[] = { "promote",	 "abort", "rollback", "sync",
 					    "promote-full", "pause", "resume" };
 
@@ -518,7 +511,7 @@ static enum MHD_Result action(struct httpd *h, struct MHD_Connection *c, const s
 	if (!h->p.action)
 		return send_error(h, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the controller takes no actions");
 	if (h->p.action(h->p.ctx, r->action, dep, reason, why, commit, &e) < 0) {
-		unsigned st = status_of_error(e);
+		unsigned st = httpd_util_status_of(e);
 
 		log_warn("httpd", "action refused", "action", action_names[r->action], "deployment",
 			 dep ? dep : "", "error", error_msg(e), LOG_END);
@@ -639,6 +632,10 @@ static enum MHD_Result dispatch(struct httpd *h, struct MHD_Connection *c, struc
 		return action(h, c, r, "api", NULL, NULL);
 	case R_WEBHOOK:
 		return webhook(h, c, r);
+	case R_NOTES:
+		return notes(h, c, r);
+	case R_UI:
+		return send_asset(h, c, r);
 	default:
 		return send_error(h, c, r, MHD_HTTP_NOT_FOUND, "not found");
 	}
@@ -649,7 +646,7 @@ static enum MHD_Result unauthorized(struct httpd *h, struct MHD_Connection *c, c
 {
 	char addr[64];
 
-	log_warn("httpd", "unauthorized request", "path", url, "remote", remote_addr(c, addr, sizeof(addr)),
+	log_warn("httpd", "unauthorized request", "path", url, "remote", httpd_util_remote_addr(c, addr, sizeof(addr)),
 		 LOG_END);
 	if (!configured)
 		return send_error(h, c, r, MHD_HTTP_FORBIDDEN, "no API token is configured: actions are disabled");
@@ -716,41 +713,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return dispatch(h, c, r);
 }
 
-static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len, int *v6,
-			struct error **err)
-{
-	struct addrinfo hints, *res = NULL;
-	char host[256], port[8];
-	const char *colon = strrchr(listen, ':');
-	size_t hl;
-	int rc;
-
-	if (!colon || strlen(colon + 1) >= sizeof(port) || colon[1] == '\0')
-		return error_set(err, ERR_INVALID, "listen address '%s' is not HOST:PORT", listen);
-	hl = (size_t)(colon - listen);
-	if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']') {
-		listen++;
-		hl -= 2;
-	}
-	if (hl >= sizeof(host))
-		return error_set(err, ERR_INVALID, "listen address '%s' is too long", listen);
-	memcpy(host, listen, hl);
-	host[hl] = '\0';
-	snprintf(port, sizeof(port), "%s", colon + 1);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rc = getaddrinfo(hl ? host : "0.0.0.0", port, &hints, &res);
-	if (rc != 0)
-		return error_set(err, ERR_INVALID, "listen address '%s': %s", listen, gai_strerror(rc));
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	*v6 = res->ai_family == AF_INET6;
-	freeaddrinfo(res);
-	return 0;
-}
-
 int httpd_start(struct httpd **out, const struct httpd_options *o, const struct httpd_provider *p,
 		struct error **err)
 {
@@ -763,7 +725,7 @@ int httpd_start(struct httpd **out, const struct httpd_options *o, const struct 
 	const union MHD_DaemonInfo *di;
 
 	*out = NULL;
-	rc = parse_listen(o->listen, &ss, &sslen, &v6, err);
+	rc = httpd_util_parse_listen(o->listen, &ss, &sslen, &v6, err);
 	if (rc < 0)
 		return rc;
 	h = xcalloc(1, sizeof(*h));

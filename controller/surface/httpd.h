@@ -24,6 +24,10 @@ struct webhook;
 /* HTTPD_PROMOTE_FULL: POST .../promote?full=1, finish the release at once. */
 enum httpd_action { HTTPD_PROMOTE, HTTPD_ABORT, HTTPD_ROLLBACK, HTTPD_SYNC, HTTPD_PROMOTE_FULL, HTTPD_PAUSE, HTTPD_RESUME };
 
+#define HTTPD_NOTES_DEFAULT 10
+#define HTTPD_NOTES_MAX 50
+#define HTTPD_NOTES_MAX_TEXT "50"
+
 struct httpd_provider {
 	void *ctx;
 	/* 1 when the process is alive (the loop turns): /healthz, /q/health/live. NULL: always. */
@@ -42,6 +46,12 @@ struct httpd_provider {
 	char *(*status_text)(void *ctx);
 	/* A new reference to one deployment's status, or NULL when there is no such deployment (404). */
 	json_t *(*deployment)(void *ctx, const char *name);
+	/*
+	 * GET /api/v1/notes?limit=N: a new reference to an array of the notes
+	 * written lately, newest first, at most limit (1 to HTTPD_NOTES_MAX,
+	 * HTTPD_NOTES_DEFAULT when not asked), or NULL when none are written (404).
+	 */
+	json_t *(*notes)(void *ctx, size_t limit);
 	/*
 	 * A request to act (deployment is NULL for HTTPD_SYNC; who is the API
 	 * token's holder as its file names it, else "api", or "webhook:<provider>";

@@ -4,26 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "surface/httpd_util.h"
+#include "surface/ui.h"
 #include "util.h"
 
-const char *const httpd_route_names[] = { "notfound", "live", "ready", "startup", "metrics",
-					  "status", "deployment", "action", "sync", "webhook" };
-
-static int valid_name(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0 || len > NAME_MAX_LEN)
-		return 0;
-	for (i = 0; i < len; i++) {
-		char ch = s[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      ch == '-' || ch == '_' || ch == '.'))
-			return 0;
-	}
-	return 1;
-}
+const char *const httpd_route_names[] = { "notfound", "live", "ready", "startup", "metrics", "status",
+					  "deployment", "action", "sync", "webhook", "notes", "ui" };
 
 void httpd_route(struct request *r, const char *url)
 {
@@ -35,6 +21,7 @@ void httpd_route(struct request *r, const char *url)
 		{ "/readyz", R_READY },	       { "/q/health/ready", R_READY },
 		{ "/q/health/startup", R_STARTUP }, { "/metrics", R_METRICS },
 		{ "/api/v1/status", R_STATUS },    { "/api/v1/sync", R_SYNC },
+		{ "/api/v1/notes", R_NOTES },
 	};
 	static const struct {
 		const char *verb;
@@ -47,6 +34,11 @@ void httpd_route(struct request *r, const char *url)
 	size_t i;
 
 	r->route = R_NONE;
+	r->asset = ui_find(url);
+	if (r->asset) {
+		r->route = R_UI;
+		return;
+	}
 	for (i = 0; i < ARRAY_SIZE(fixed); i++) {
 		if (strcmp(url, fixed[i].path) == 0) {
 			r->route = fixed[i].route;
@@ -67,7 +59,7 @@ void httpd_route(struct request *r, const char *url)
 		return;
 	rest = url + strlen("/api/v1/deployments/");
 	slash = strchr(rest, '/');
-	if (!valid_name(rest, slash ? (size_t)(slash - rest) : strlen(rest)))
+	if (!httpd_util_valid_name(rest, slash ? (size_t)(slash - rest) : strlen(rest)))
 		return;
 	snprintf(r->name, sizeof(r->name), "%.*s", (int)(slash ? (size_t)(slash - rest) : strlen(rest)),
 		 rest);

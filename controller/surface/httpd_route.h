@@ -4,9 +4,12 @@
 
 #include "buf.h"
 #include "surface/httpd.h"
+#include "surface/httpd_util.h"
 #include "surface/webhook.h"
 
-#define NAME_MAX_LEN 128
+#define NAME_MAX_LEN HTTPD_NAME_MAX
+
+struct ui_asset;
 
 enum route {
 	R_NONE,
@@ -19,6 +22,8 @@ enum route {
 	R_ACTION,
 	R_SYNC,
 	R_WEBHOOK,
+	R_NOTES,
+	R_UI,
 };
 
 struct request {
@@ -27,6 +32,7 @@ struct request {
 	int post;			/* the route wants POST (else GET) */
 	enum httpd_action action;
 	enum webhook_provider provider;
+	const struct ui_asset *asset;	/* R_UI */
 	char name[NAME_MAX_LEN + 1];
 	struct buf body;
 };

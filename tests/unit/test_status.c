@@ -339,6 +339,45 @@ static void copy_is_deep(void **state)
 	status_release(&c);
 }
 
+/* Instances: in the JSON (readiness null while unknown), copied deep, and never in the note. */
+static void instances(void **state)
+{
+	struct fleet_status s, c;
+	struct status_instance *in;
+	json_t *j, *v;
+	char *note = NULL;
+
+	(void)state;
+	fill(&s);
+	in = status_add_instance(&s.deployments[1], "web-0");
+	in->revision = xstrdup("1234");
+	in->slot = xstrdup("");
+	in->state = xstrdup("running");
+	in->endpoint = xstrdup("127.0.0.1:19003");
+	in->ready = 1;
+	in->probe_failure = xstrdup("liveness: GET http://u:pw@10.0.0.2:9003/x: 404");
+	status_add_instance(&s.deployments[1], "web-1");
+	status_copy(&c, &s);
+	status_release(&s);
+	j = status_to_json(&c);
+	assert_null(json_object_get(json_array_get(json_object_get(j, "deployments"), 0), "instances"));
+	v = json_object_get(json_array_get(json_object_get(j, "deployments"), 1), "instances");
+	assert_int_equal(json_array_size(v), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(v, 0), "endpoint")), "127.0.0.1:19003");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(v, 0), "state")), "running");
+	assert_true(json_is_true(json_object_get(json_array_get(v, 0), "ready")));
+	/* A served text: URL credentials masked. */
+	assert_string_equal(json_string_value(json_object_get(json_array_get(v, 0), "lastProbeFailure")),
+			    "liveness: GET http://***@10.0.0.2:9003/x: 404");
+	assert_true(json_is_null(json_object_get(json_array_get(v, 1), "ready")));
+	assert_null(json_object_get(json_array_get(v, 1), "lastProbeFailure"));
+	json_decref(j);
+	assert_int_equal(status_render_note(&c, &note, NULL), 0);
+	assert_null(strstr(note, "web-0"));
+	free(note);
+	status_release(&c);
+}
+
 TEST_MAIN(
 	cmocka_unit_test(note_round_trip),
 	cmocka_unit_test(note_release_control),
@@ -347,4 +386,5 @@ TEST_MAIN(
 	cmocka_unit_test(hostile_notes),
 	cmocka_unit_test(json_form),
 	cmocka_unit_test(times),
-	cmocka_unit_test(copy_is_deep))
+	cmocka_unit_test(copy_is_deep),
+	cmocka_unit_test(instances))

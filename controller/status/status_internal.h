@@ -1,0 +1,13 @@
+/* What status.c shares with the status's other forms (status_json.c). */
+#ifndef AURIGA_STATUS_INTERNAL_H
+#define AURIGA_STATUS_INTERNAL_H
+
+#include "status/status.h"
+
+/* The next line of *p, bounded (text_bounded), and *p moved past it; NULL after the last. */
+char *status_next_line(const char **p);
+
+/* Whether the status has a source section to show. */
+int status_source_present(const struct fleet_status *s);
+
+#endif

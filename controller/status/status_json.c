@@ -1,0 +1,154 @@
+/* The status's JSON form, as /api/v1/status serves it. */
+#include "status/status.h"
+#include "status/status_internal.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "util.h"
+
+static void json_str(json_t *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_set_new(o, k, json_string(v));
+}
+
+/* As in notes, served error texts are bounded, valid UTF-8, escaped and free of URL credentials. */
+static void json_text(json_t *o, const char *k, const char *v)
+{
+	char *t;
+
+	if (!v)
+		return;
+	t = text_bounded(v, TEXT_MAX);
+	json_object_set_new(o, k, json_string(t));
+	free(t);
+}
+
+static void json_time(json_t *o, const char *k, int64_t ms)
+{
+	char t[40];
+
+	if (ms > 0 && status_format_time(ms, t, sizeof(t)) == 0)
+		json_object_set_new(o, k, json_string(t));
+}
+
+static void json_source(json_t *root, const struct fleet_status *s)
+{
+	const struct status_source *src = &s->source;
+	json_t *o;
+
+	if (!status_source_present(s))
+		return;
+	o = json_object();
+	json_text(o, "head", src->head);
+	json_text(o, "applied", src->applied);
+	json_time(o, "lastFetchAt", src->fetched_at);
+	json_text(o, "lastError", s->source_error);
+	json_text(o, "lastFetchError", src->fetch_error);
+	json_time(o, "lastFetchErrorAt", src->fetch_error_at);
+	json_object_set_new(root, "source", o);
+}
+
+/* Text of several lines as an array, one bounded line an item. */
+static void json_lines(json_t *o, const char *k, const char *text)
+{
+	json_t *a;
+	const char *p = text;
+	char *t;
+
+	if (text == NULL)
+		return;
+	a = json_array();
+	while ((t = status_next_line(&p)) != NULL) {
+		json_array_append_new(a, json_string(t));
+		free(t);
+	}
+	json_object_set_new(o, k, a);
+}
+
+static json_t *instances_json(const struct status_deployment *d)
+{
+	json_t *v = json_array();
+	size_t i;
+
+	for (i = 0; i < d->ninstances; i++) {
+		const struct status_instance *in = &d->instances[i];
+		json_t *o = json_object();
+
+		json_str(o, "name", in->name);
+		json_str(o, "revision", in->revision);
+		json_str(o, "slot", in->slot);
+		json_str(o, "state", in->state);
+		json_str(o, "endpoint", in->endpoint);
+		json_object_set_new(o, "ready", in->ready < 0 ? json_null() : json_boolean(in->ready));
+		json_text(o, "lastProbeFailure", in->probe_failure);
+		json_array_append_new(v, o);
+	}
+	return v;
+}
+
+json_t *status_to_json(const struct fleet_status *s)
+{
+	json_t *root = json_object(), *deps = json_array();
+	long ready, desired;
+	size_t i, j;
+
+	status_counts(s, &ready, &desired);
+	json_str(root, "commit", s->commit);
+	json_str(root, "phase", status_phase_name(s->phase));
+	json_object_set_new(root, "ready", json_integer(ready));
+	json_object_set_new(root, "desired", json_integer(desired));
+	json_str(root, "summary", s->summary);
+	json_time(root, "observedAt", s->observed_at);
+	json_text(root, "supersededBy", s->superseded_by);
+	json_source(root, s);
+	json_lines(root, "problems", s->problems);
+	for (i = 0; i < s->ndeployments; i++) {
+		const struct status_deployment *d = &s->deployments[i];
+		json_t *o = json_object(), *conds = json_array();
+
+		json_str(o, "name", d->name);
+		json_str(o, "role", d->role);
+		json_str(o, "phase", status_phase_name(d->phase));
+		json_str(o, "revision", d->revision);
+		json_object_set_new(o, "desired", json_integer(d->desired));
+		json_object_set_new(o, "ready", json_integer(d->ready));
+		json_object_set_new(o, "updated", json_integer(d->updated));
+		json_object_set_new(o, "available", json_integer(d->available));
+		json_object_set_new(o, "restarts", json_integer(d->restarts));
+		json_str(o, "strategy", d->strategy);
+		json_str(o, "step", d->step);
+		for (j = 0; j < d->nconditions; j++) {
+			const struct status_condition *c = &d->conditions[j];
+			json_t *co = json_object();
+
+			json_str(co, "type", c->type);
+			json_str(co, "status", c->status);
+			json_str(co, "reason", c->reason);
+			json_text(co, "message", c->message);
+			json_time(co, "lastTransitionTime", c->last_transition);
+			json_array_append_new(conds, co);
+		}
+		json_object_set_new(o, "conditions", conds);
+		json_text(o, "lastError", d->last_error);
+		json_time(o, "startedAt", d->started_at);
+		json_time(o, "finishedAt", d->finished_at);
+		json_object_set_new(o, "surge", json_integer(d->surge));
+		json_object_set_new(o, "paused", json_boolean(d->paused));
+		if (d->action) {
+			json_t *a = json_object();
+
+			json_str(a, "action", d->action);
+			json_text(a, "by", d->action_by);
+			json_text(a, "reason", d->action_reason);
+			json_time(a, "at", d->action_at);
+			json_object_set_new(o, "lastAction", a);
+		}
+		if (d->ninstances)
+			json_object_set_new(o, "instances", instances_json(d));
+		json_array_append_new(deps, o);
+	}
+	json_object_set_new(root, "deployments", deps);
+	return root;
+}
