@@ -350,11 +350,6 @@ static void fetch_failed(struct daemon *dm, struct gitsrc_report *r)
 	if (!run_notes_fetch_failed(&dm->rn, r->fetch.commit, r->err, dm->notes_ref, dm->notes_push)) {
 		if (error_code(r->err) != ERR_REFUSED)
 			log_warn(COMPONENT, "fetch failed", "error", error_msg(r->err), (char *)NULL);
-		/* A remote that stopped answering is the source's state until a fetch gets through. */
-		if (error_code(r->err) == ERR_TIMEOUT) {
-			engine_set_git_error(dm->engine, error_msg(r->err));
-			engine_kick(dm->engine);
-		}
 		return;
 	}
 	/* A head the source's checks refuse (its signature, a non-fast-forward move): the engine stays. */
