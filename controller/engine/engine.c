@@ -7,6 +7,7 @@
 
 #include "engine/decide.h"
 #include "engine/engine_internal.h"
+#include "engine/job.h"
 #include "probe/probe.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
@@ -100,7 +101,8 @@ struct eng_dep *engine_dep_get(struct engine *e, const char *name)
 
 static void dep_release(struct eng_dep *d)
 {
-	FREE_ALL(d->name, d->last_error, d->step);
+	job_orphan(d->hook);
+	FREE_ALL(d->name, d->last_error, d->step, d->hook_name);
 	rollout_result_release(&d->res);
 }
 
@@ -458,6 +460,7 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 		e->state.instance = xstrdup(e->instance);
 		e->state.dirty = 1;
 	}
+	e->hooks = job_runner_new(d);
 	e->traffic = engine_traffic_new(l, d, http, o->state_path, traffic_kick, e, err);
 	if (e->traffic == NULL) {
 		engine_free(e);
@@ -558,6 +561,7 @@ void engine_free(struct engine *e)
 			error_free(err);
 	}
 	engine_traffic_free(e->traffic);
+	job_runner_free(e->hooks);
 	statefile_release(&e->state);
 	observed_release(&e->obs);
 	desired_release(&e->desired);
