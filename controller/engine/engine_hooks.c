@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/decide.h"
 #include "engine/engine_internal.h"
 #include "engine/job.h"
 #include "runtime/log.h"
@@ -74,10 +73,14 @@ static char *env_kv(const char *key, const char *value)
 	return xasprintf("%s=%s", key, value ? value : "");
 }
 
-/* Starts preDeploy hook job of dd for rev t; the Job's own env comes first, what auriga tells it after. */
-static void hook_start(struct engine *e, const struct desired_deployment *dd, struct eng_dep *ed,
-		       const struct statefile_entry *se, const char *rev, const struct spec_job *job)
+/*
+ * Starts preDeploy hook job of dd for rev; the Job's own env comes first, what
+ * auriga tells it after. Returns the run, or NULL when it already reported.
+ */
+static struct job_run *hook_start(struct engine *e, const struct desired_deployment *dd,
+				  const struct statefile_entry *se, const char *rev, const struct spec_job *job)
 {
+	struct job_run *run;
 	struct hook_call *h = xcalloc(1, sizeof(*h));
 	struct desired_tmpl tmpl;
 	struct job_spec js;
@@ -119,32 +122,13 @@ static void hook_start(struct engine *e, const struct desired_deployment *dd, st
 	js.owner = dd->name;
 	log_info(COMPONENT, "preDeploy hook", "deployment", dd->name, "revision", rev, "hook", job->meta.name,
 		 "container", name, (char *)NULL);
-	str_set(&ed->hook_name, job->meta.name);
-	/* job_start may report at once (and free h): then ed->hook stays NULL. */
-	ed->hook = job_start(e->hooks, &js, on_hook_done, h);
+	run = job_start(e->hooks, &js, on_hook_done, h);
 	desired_tmpl_release(&tmpl);
 	free(labels);
 	free(name);
 	for (i = 0; i < n; i++)
 		free(env[i]);
-}
-
-/*
- * Whether the rollout of the target has begun: it is healthy or applied at
- * it, or a container of it runs it. Then its containers were touched already
- * and no preDeploy hook stands before it.
- */
-static int begun(const struct statefile_entry *se, const struct obs_deployment *od, const char *rev)
-{
-	size_t i;
-
-	if (se && ((se->has_healthy && strcmp(se->healthy_rev, rev) == 0) ||
-		   (se->has_applied && strcmp(se->applied_rev, rev) == 0)))
-		return 1;
-	for (i = 0; od && i < od->n; i++)
-		if (obs_revision_eq(od->v[i]->revision, rev))
-			return 1;
-	return 0;
+	return run;
 }
 
 char *engine_hooks_pre(struct engine *e, const struct desired_deployment *dd, int turn, int held, const char *rev)
@@ -152,38 +136,32 @@ char *engine_hooks_pre(struct engine *e, const struct desired_deployment *dd, in
 	const struct spec_hooks *hk = &dd->spec->hooks;
 	struct eng_dep *ed = engine_dep_get(e, dd->name);
 	const struct statefile_entry *se = statefile_get(&e->state, dd->name, 0);
-	struct decide_hook_in in;
-	unsigned char *done = hk->n_pre_deploy ? xcalloc(hk->n_pre_deploy, 1) : NULL;
+	unsigned char *done;
 	const struct spec_job *job;
-	size_t i, next;
-	char *key;
+	struct job_run *run;
+	size_t next;
 
-	if (ed->hook != NULL) {
-		free(done);
+	if (ed->hook != NULL)
 		return xasprintf("preDeploy hook '%s' running", ed->hook_name);
-	}
-	for (i = 0; i < hk->n_pre_deploy; i++) {
-		key = xasprintf("preDeploy/%s", hk->pre_deploy[i]);
-		done[i] = (unsigned char)statefile_hook_done(&e->state, dd->name, rev, key);
-		free(key);
-	}
-	memset(&in, 0, sizeof(in));
-	in.turn = turn && !e->draining;
-	in.held = held;
-	in.begun = begun(se, observed_deployment(&e->obs, dd->name), rev);
-	in.done = done;
-	in.n = hk->n_pre_deploy;
-	next = decide_pre_deploy(&in);
+	if (hk->n_pre_deploy == 0)
+		return NULL;
+	done = xcalloc(hk->n_pre_deploy, 1);
+	next = plan_pre_deploy(dd, &e->state, observed_deployment(&e->obs, dd->name), rev, turn && !e->draining,
+			       held, done);
 	free(done);
-	if (next == in.n)
+	if (next == hk->n_pre_deploy)
 		return NULL;
 	job = spec_set_job(e->set, hk->pre_deploy[next]);
 	if (job == NULL) {
 		/* The specs' validation refuses a hook naming a missing Job: this set cannot hold one. */
 		BUG("preDeploy hook '%s' names no Job", hk->pre_deploy[next]);
 	}
-	hook_start(e, dd, ed, se, rev, job);
-	if (ed->hook == NULL)
+	run = hook_start(e, dd, se, rev, job);
+	/* A run that reported at once (and may have failed the deployment) left no handle to keep. */
+	ed = engine_dep_get(e, dd->name);
+	ed->hook = run;
+	str_set(&ed->hook_name, job->meta.name);
+	if (run == NULL)
 		return xasprintf("preDeploy hook '%s' ended", hk->pre_deploy[next]);
 	return xasprintf("preDeploy hook '%s' running", hk->pre_deploy[next]);
 }

@@ -89,6 +89,11 @@ rev1=$(rev_of $A)
 # (1) A failing hook: no container of A or B touched, the note names the hook and its output.
 deps auriga-demo-node:v2 hook-fail >"$REPO/work/deps.yaml"
 c2=$("$TOP/hack/demo-repo.sh" --commit "$REPO" "v2 behind a failing hook")
+plan=$(run plan --repo "$REPO/specs.git" --ref main 2>&1)
+expect_match "auriga plan says which hook the change runs first" "preDeploy hook 'hook-fail' runs first" "$plan"
+expect_eq "auriga plan --json lists it" '["hook-fail"]' \
+	"$(run plan --json --repo "$REPO/specs.git" --ref main 2>/dev/null |
+		jq -c --arg a "$A" '.phases[].deployments[] | select(.name == $a) | .preDeployHooks')"
 t1=$(date +%s.%N)
 apply a2
 rc=$?
@@ -127,6 +132,8 @@ expect_match "to completion" "preDeploy hook completed.*hook-slow|hook-slow.*pre
 expect_match "from v1's revision" "AURIGA_REVISION_FROM=$rev1" "$(cat "$TEST_TMP/a4.err")"
 expect_eq "no hook container is left" "" "$(docker ps -aq --filter "label=$TEST_LABEL" --filter "label=auriga.io/hook")"
 t3=$(date +%s.%N)
+expect_no_match "auriga plan runs no hook for a revision rolled out" "runs first" \
+	"$(run plan --repo "$REPO/specs.git" --ref main 2>&1)"
 apply a5
 expect_eq "an apply after the rollout converges" 0 "$?"
 expect_eq "and runs no hook again" 0 "$(hook_creates "$t3" hook-slow)"
