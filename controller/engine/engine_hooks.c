@@ -141,9 +141,10 @@ char *engine_hooks_pre(struct engine *e, const struct desired_deployment *dd, in
 	struct job_run *run;
 	size_t next;
 
-	if (ed->hook != NULL)
+	/* A deployment only kept at its healthy revision (heal, or a rollback) does not wait for a hook. */
+	if (ed->hook != NULL && turn && !held)
 		return xasprintf("preDeploy hook '%s' running", ed->hook_name);
-	if (hk->n_pre_deploy == 0)
+	if (ed->hook != NULL || hk->n_pre_deploy == 0)
 		return NULL;
 	done = xcalloc(hk->n_pre_deploy, 1);
 	next = plan_pre_deploy(dd, &e->state, observed_deployment(&e->obs, dd->name), rev, turn && !e->draining,
