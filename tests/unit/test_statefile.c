@@ -216,6 +216,7 @@ static void hooks_survive_a_reload(void **state)
 	/* The first record of a new revision replaces the old ones. */
 	statefile_set_hook_done(&r, "validators", REV_B, "preDeploy/backup");
 	assert_false(statefile_hook_done(&r, "validators", REV_A, "preDeploy/migrate"));
+	assert_false(statefile_hook_done(&r, "validators", REV_B, "preDeploy/migrate"));
 	assert_true(statefile_hook_done(&r, "validators", REV_B, "preDeploy/backup"));
 	statefile_release(&r);
 
