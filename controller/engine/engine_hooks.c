@@ -154,8 +154,12 @@ char *engine_hooks_pre(struct engine *e, const struct desired_deployment *dd, in
 		return NULL;
 	job = spec_set_job(e->set, hk->pre_deploy[next]);
 	if (job == NULL) {
-		/* The specs' validation refuses a hook naming a missing Job: this set cannot hold one. */
-		BUG("preDeploy hook '%s' names no Job", hk->pre_deploy[next]);
+		/* The specs' validation refuses a hook naming a missing Job; should one get here, it fails. */
+		char *why = xasprintf("preDeploy hook '%s' names no Job in the specs", hk->pre_deploy[next]);
+
+		engine_fail_deployment(e, dd, why);
+		free(why);
+		return NULL;
 	}
 	run = hook_start(e, dd, se, rev, job);
 	/* A run that reported at once (and may have failed the deployment) left no handle to keep. */

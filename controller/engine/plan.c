@@ -272,7 +272,7 @@ size_t plan_pre_deploy(const struct desired_deployment *dd, const struct statefi
 static void plan_hooks(struct plan_deployment *pd, const struct desired_deployment *dd,
 		       const struct obs_deployment *od, const struct plan_target *t, const struct statefile *st)
 {
-	size_t n = dd->spec ? dd->spec->hooks.n_pre_deploy : 0, i;
+	size_t n = dd->spec ? dd->spec->hooks.n_pre_deploy : 0;
 	unsigned char *done;
 
 	if (n == 0 || pd->n_actions == 0)
@@ -280,7 +280,7 @@ static void plan_hooks(struct plan_deployment *pd, const struct desired_deployme
 	done = xcalloc(n, 1);
 	if (plan_pre_deploy(dd, st, od, t->rev, 1, t->held, done) < n) {
 		pd->hooks = xcalloc(n, sizeof(char *));
-		for (i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++)
 			if (!done[i])
 				pd->hooks[pd->n_hooks++] = xstrdup(dd->spec->hooks.pre_deploy[i]);
 	}
