@@ -319,6 +319,38 @@ static void check_refs(struct checker *c, const struct spec_deployment *d, enum 
 	}
 }
 
+/*
+ * Hooks name Jobs. A preDeploy hook's container gets the Job's image, command,
+ * env, user and network, not its volumes or ports: a Job with either is
+ * refused rather than run without them. postDeploy and onRollback hooks are
+ * not run by this version: refused rather than accepted and ignored.
+ */
+static void check_hooks(struct checker *c, const struct spec_deployment *d)
+{
+	char p[128];
+	size_t i;
+
+	check_refs(c, d, SPEC_JOB, d->hooks.pre_deploy, d->hooks.n_pre_deploy, "spec.hooks.preDeploy");
+	check_refs(c, d, SPEC_JOB, d->hooks.post_deploy, d->hooks.n_post_deploy, "spec.hooks.postDeploy");
+	check_refs(c, d, SPEC_JOB, d->hooks.on_rollback, d->hooks.n_on_rollback, "spec.hooks.onRollback");
+	for (i = 0; i < d->hooks.n_pre_deploy; i++) {
+		long j = d->hooks.pre_deploy[i] ? lookup(c, SPEC_JOB, d->hooks.pre_deploy[i]) : -1;
+		const struct spec_job *job = j >= 0 ? c->set->jobs[j] : NULL;
+
+		snprintf(p, sizeof(p), "spec.hooks.preDeploy[%zu]", i);
+		if (job && (job->tmpl.n_volumes || job->tmpl.n_ports))
+			ERR(c, SPEC_DEPLOYMENT, &d->meta, p,
+			    "Job \"%s\" has template.%s, which a hook's container is not given", job->meta.name,
+			    job->tmpl.n_volumes ? "volumes" : "ports");
+	}
+	if (d->hooks.n_post_deploy)
+		ERR(c, SPEC_DEPLOYMENT, &d->meta, "spec.hooks.postDeploy",
+		    "postDeploy hooks are not run by this version (only preDeploy): remove them");
+	if (d->hooks.n_on_rollback)
+		ERR(c, SPEC_DEPLOYMENT, &d->meta, "spec.hooks.onRollback",
+		    "onRollback hooks are not run by this version (only preDeploy): remove them");
+}
+
 /* A Service named by a BlueGreen strategy must exist and route to this deployment. */
 static void check_bg_service(struct checker *c, const struct spec_deployment *d, const char *name,
 			     const char *path)
@@ -460,11 +492,7 @@ static void check_deployment(struct checker *c, size_t di)
 	check_probe(c, d, "liveness", &d->probes.liveness, 1);
 	check_strategy(c, d);
 	check_budget(c, d);
-	check_refs(c, d, SPEC_JOB, d->hooks.pre_deploy, d->hooks.n_pre_deploy, "spec.hooks.preDeploy");
-	check_refs(c, d, SPEC_JOB, d->hooks.post_deploy, d->hooks.n_post_deploy,
-		   "spec.hooks.postDeploy");
-	check_refs(c, d, SPEC_JOB, d->hooks.on_rollback, d->hooks.n_on_rollback,
-		   "spec.hooks.onRollback");
+	check_hooks(c, d);
 }
 
 /* dependsOn cycles: a depth-first walk; a back edge closes a cycle, reported once where it closes. */

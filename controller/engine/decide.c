@@ -317,6 +317,18 @@ enum decide_outcome decide_outcome(const struct decide_outcome_dep *v, size_t n,
 	return busy ? DECIDE_RUNNING : failed ? DECIDE_FAILED : rb ? DECIDE_ROLLEDBACK : DECIDE_CONVERGED;
 }
 
+size_t decide_pre_deploy(const struct decide_hook_in *in)
+{
+	size_t i;
+
+	if (!in->turn || in->held || in->begun)
+		return in->n;
+	for (i = 0; i < in->n; i++)
+		if (!in->done[i])
+			return i;
+	return in->n;
+}
+
 void decide_step_standing(const char *waiting_for, struct buf *out)
 {
 	if (waiting_for != NULL)

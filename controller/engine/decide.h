@@ -242,6 +242,28 @@ struct decide_complete {
 
 void decide_complete(const struct decide_complete_in *in, struct decide_complete *out);
 
+/* ------------------------------------------------------------ hooks */
+
+struct decide_hook_in {
+	int turn;		/* its turn has come */
+	int held;		/* returning to its last healthy revision: no new revision is rolled out */
+	/*
+	 * The rollout of the target has begun (healthy or applied at it, or a
+	 * container runs it): containers of it were touched already, so the
+	 * preDeploy hooks are behind it (or were added to the spec later).
+	 */
+	int begun;
+	const unsigned char *done;	/* done[i]: preDeploy hook i completed for the target revision */
+	size_t n;
+};
+
+/*
+ * Which preDeploy hook runs next, in the spec's order: the first not done
+ * while the deployment's turn has come for a revision whose rollout has not
+ * begun; n when the rollout may go on (all done, none, or no new revision).
+ */
+size_t decide_pre_deploy(const struct decide_hook_in *in);
+
 /* ------------------------------------------------------------ status */
 
 /* The values of enum status_phase a deployment or the fleet can have. */

@@ -7,6 +7,7 @@
 
 #include "engine/decide.h"
 #include "engine/engine_internal.h"
+#include "engine/job.h"
 #include "probe/probe.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
@@ -100,7 +101,9 @@ struct eng_dep *engine_dep_get(struct engine *e, const char *name)
 
 static void dep_release(struct eng_dep *d)
 {
+	job_orphan(d->hook);
 	FREE_ALL(d->name, d->last_error, d->step, d->action, d->action_by, d->action_reason);
+	free(d->hook_name);
 	rollout_result_release(&d->res);
 }
 
@@ -466,6 +469,7 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 		e->state.instance = xstrdup(e->instance);
 		e->state.dirty = 1;
 	}
+	e->hooks = job_runner_new(d);
 	e->traffic = engine_traffic_new(l, d, http, o->state_path, traffic_kick, e, err);
 	if (e->traffic == NULL) {
 		engine_free(e);
@@ -567,6 +571,7 @@ void engine_free(struct engine *e)
 			error_free(err);
 	}
 	engine_traffic_free(e->traffic);
+	job_runner_free(e->hooks);
 	statefile_release(&e->state);
 	observed_release(&e->obs);
 	desired_release(&e->desired);

@@ -44,6 +44,8 @@ struct eng_dep {
 	enum status_phase phase;
 	char rev_shown[SPEC_REVISION_HEX];
 	int seen;
+	struct job_run *hook;		/* the hook Job under way, or NULL */
+	char *hook_name;		/* its Job's name */
 };
 
 /* One probe runner per running container of a desired deployment, keyed by container id. */
@@ -113,6 +115,7 @@ struct engine {
 	struct docker_watch *watch;
 	struct engine_traffic *traffic;	/* blue-green and canary releases */
 	int64_t born_wall_ms;	/* wall clock when the engine was made */
+	struct job_runner *hooks;	/* the deployments' hook Jobs */
 };
 
 /* engine.c: shared helpers and the end of a pass. */
@@ -155,6 +158,15 @@ void engine_op_issue(struct engine *e, const struct desired_deployment *dd, cons
 /* Issues the remove of a container of no desired deployment (rop->c). */
 void engine_op_remove_orphan(struct engine *e, const struct rollout_op *rop);
 void engine_op_free(struct eng_op *op);
+
+/* engine_hooks.c: the deployments' hook Jobs. */
+/*
+ * The preDeploy gate of dd rolling to rev (turn: its turn has come; held:
+ * returning to its healthy revision): NULL when the rollout may go on, else
+ * the step to show while it stands ("preDeploy hook 'x' running"), the next
+ * hook started when none runs. A hook that fails fails the deployment.
+ */
+char *engine_hooks_pre(struct engine *e, const struct desired_deployment *dd, int turn, int held, const char *rev);
 
 /* engine_status.c: the fleet status after a pass. */
 void engine_build_status(struct engine *e);

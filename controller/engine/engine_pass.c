@@ -440,6 +440,20 @@ static void pass_describe(struct dep_pass *p)
 	p->ed->step = buf_detach(&step, NULL);
 }
 
+/* The preDeploy hooks of a new revision run before any container of it is touched: 1 while they stand in the way. */
+static int pass_hooks(struct dep_pass *p)
+{
+	char *step = engine_hooks_pre(p->e, p->dd, p->turn, p->t.held, p->t.rev);
+
+	if (step == NULL)
+		return 0;
+	pass_stand(p, step);
+	free(step);
+	/* Standing is not blocked: the deployment is moving, behind its hook. */
+	p->ed->blocked = 0;
+	return 1;
+}
+
 /* One deployment's part of a pass; returns the number of operations issued. */
 size_t engine_pass_deployment(struct engine *e, const struct desired_deployment *dd, int64_t now)
 {
@@ -456,7 +470,7 @@ size_t engine_pass_deployment(struct engine *e, const struct desired_deployment 
 	p.ed->seen = 1;
 	/* Only Rolling and Recreate pause (engine_pause); a strategy changed since leaves the mark unused. */
 	p.ed->paused = p.se != NULL && p.se->paused && !engine_traffic_handles(dd);
-	if (pass_turn(&p)) {
+	if (pass_turn(&p) && !pass_hooks(&p)) {
 		pass_gather(&p);
 		pass_strategy(&p);
 		pass_progress(&p);

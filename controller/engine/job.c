@@ -49,6 +49,8 @@ struct job_run {
 	int backoff_limit;
 	int attempts;
 	int exit_code;		/* this attempt's, once it exited */
+	int tail_lines;
+	size_t max_output;
 	char *message;		/* what this attempt said */
 };
 
@@ -126,7 +128,8 @@ static int call(struct job_run *j, enum job_stage stage, struct error **err)
 	case JOB_WAIT:
 		return docker_container_wait(j->docker, DOCKER_ROLLOUT, j->id, NULL, j->deadline_ms, on_answer, j, err);
 	case JOB_READ_OUTPUT:
-		return docker_container_logs(j->docker, DOCKER_PROBE, j->id, 3, on_answer, j, err);
+		return docker_container_logs(j->docker, DOCKER_PROBE, j->id, j->tail_lines ? j->tail_lines : 3,
+					     on_answer, j, err);
 	case JOB_REMOVE:
 		return docker_container_remove(j->docker, DOCKER_ROLLOUT, j->id, 1, 0, on_answer, j, err);
 	}
@@ -159,6 +162,41 @@ static void fail(struct job_run *j, const char *message)
 	run_free(j);
 }
 
+/* The length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
+		   : (s[0] & 0xf8) == 0xf0 ? 4 : 0, i;
+
+	if (len == 0 || len > n || (len == 2 && s[0] < 0xc2))
+		return 0;
+	for (i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* The last max bytes of s as valid UTF-8: cut after a whole character, each invalid byte a '?'. */
+static void put_tail(struct buf *w, const char *s, size_t len, size_t max)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = len > max ? len - max : 0;
+
+	while (i < len && i > 0 && (u[i] & 0xc0) == 0x80)
+		i++;
+	while (i < len) {
+		size_t k = utf8_seq(u + i, len - i);
+
+		if (k == 0) {
+			(void)buf_putc(w, '?');
+			i++;
+		} else {
+			(void)buf_append(w, u + i, k);
+			i += k;
+		}
+	}
+}
+
 /* What the attempt's container said: its exit code when it failed, then its last lines of output. */
 static void keep_output(struct job_run *j, const struct docker_result *r)
 {
@@ -172,9 +210,19 @@ static void keep_output(struct job_run *j, const struct docker_result *r)
 	buf_init(&w, 4096);
 	if (j->exit_code != 0)
 		(void)buf_printf(&w, "job container '%s' exited with %d", j->name, j->exit_code);
-	if (have_output)
+	if (have_output && j->max_output) {
+		struct buf both;
+
+		buf_init(&both, r->out.len + r->err.len + 1);
+		(void)buf_append(&both, r->out.data, r->out.len);
+		(void)buf_append(&both, r->err.data, r->err.len);
+		(void)buf_puts(&w, w.len ? ": " : "");
+		put_tail(&w, both.data ? both.data : "", both.len, j->max_output);
+		buf_release(&both);
+	} else if (have_output) {
 		(void)buf_printf(&w, "%s%.300s%.300s", w.len ? ": " : "", r->out.len ? r->out.data : "",
 				 r->err.len ? r->err.data : "");
+	}
 	while (w.len && (w.data[w.len - 1] == '\n' || w.data[w.len - 1] == ' '))
 		w.data[--w.len] = '\0';
 	j->message = buf_detach(&w, NULL);
@@ -311,6 +359,8 @@ struct job_run *job_start(struct job_runner *jr, const struct job_spec *spec, jo
 	j->network = xstrdup_or_null(spec->network);
 	j->deadline_ms = spec->deadline_ms;
 	j->backoff_limit = spec->backoff_limit;
+	j->tail_lines = spec->tail_lines;
+	j->max_output = spec->max_output;
 	desired_tmpl_copy(&j->tmpl, spec->tmpl);
 	while (j->tmpl.env && j->tmpl.env[n])
 		n++;

@@ -25,6 +25,13 @@ struct job_spec {
 	const char *network;			/* NULL: the daemon's default; "container:<id>" shares one's */
 	int64_t deadline_ms;			/* activeDeadlineSeconds, for each attempt */
 	int backoff_limit;			/* a failed attempt is run again this many times at most */
+	/*
+	 * What the report quotes of the output: 0 for the first 300 bytes of
+	 * the last 3 lines of stdout and of stderr; else the last tail_lines
+	 * lines of both, at most max_output bytes of their end, as valid UTF-8.
+	 */
+	int tail_lines;
+	size_t max_output;
 	const char *what;			/* for the log: "smoke test" */
 	const char *owner;			/* for the log: the deployment */
 };

@@ -45,6 +45,7 @@ void plan_release(struct plan *p)
 
 		FREE_ALL(pd->name, pd->role, pd->from_rev, pd->held_reason, pd->refused);
 		strv_free_n(pd->diff, pd->n_diff);
+		strv_free_n(pd->hooks, pd->n_hooks);
 		for (j = 0; j < pd->n_actions; j++)
 			action_release(&pd->actions[j]);
 		free(pd->actions);
@@ -270,6 +271,65 @@ static int plan_refused(struct plan *p, struct plan_deployment *pd, const struct
 	return 1;
 }
 
+/*
+ * Whether the rollout of rev has begun: healthy or applied at it, or a
+ * container runs it. Its containers were touched already, so no preDeploy
+ * hook stands before it.
+ */
+static int rollout_begun(const struct statefile_entry *se, const struct obs_deployment *od, const char *rev)
+{
+	size_t i;
+
+	if (se && ((se->has_healthy && strcmp(se->healthy_rev, rev) == 0) ||
+		   (se->has_applied && strcmp(se->applied_rev, rev) == 0)))
+		return 1;
+	for (i = 0; od && i < od->n; i++)
+		if (obs_revision_eq(od->v[i]->revision, rev))
+			return 1;
+	return 0;
+}
+
+size_t plan_pre_deploy(const struct desired_deployment *dd, const struct statefile *st,
+		       const struct obs_deployment *od, const char *rev, int turn, int held, unsigned char *done)
+{
+	const struct spec_hooks *hk = &dd->spec->hooks;
+	struct decide_hook_in in;
+	size_t i;
+
+	for (i = 0; i < hk->n_pre_deploy; i++) {
+		char *key = xasprintf("preDeploy/%s", hk->pre_deploy[i]);
+
+		done[i] = (unsigned char)statefile_hook_done(st, dd->name, rev, key);
+		free(key);
+	}
+	memset(&in, 0, sizeof(in));
+	in.turn = turn;
+	in.held = held;
+	in.begun = rollout_begun(statefile_get((struct statefile *)st, dd->name, 0), od, rev);
+	in.done = done;
+	in.n = hk->n_pre_deploy;
+	return decide_pre_deploy(&in);
+}
+
+/* The preDeploy hooks a change of the deployment runs first (its turn taken to come). */
+static void plan_hooks(struct plan_deployment *pd, const struct desired_deployment *dd,
+		       const struct obs_deployment *od, const struct plan_target *t, const struct statefile *st)
+{
+	size_t n = dd->spec ? dd->spec->hooks.n_pre_deploy : 0;
+	unsigned char *done;
+
+	if (n == 0 || pd->n_actions == 0)
+		return;
+	done = xcalloc(n, 1);
+	if (plan_pre_deploy(dd, st, od, t->rev, 1, t->held, done) < n) {
+		pd->hooks = xcalloc(n, sizeof(char *));
+		for (size_t i = 0; i < n; i++)
+			if (!done[i])
+				pd->hooks[pd->n_hooks++] = xstrdup(dd->spec->hooks.pre_deploy[i]);
+	}
+	free(done);
+}
+
 static void plan_one(struct plan *p, struct plan_deployment *pd, const struct desired *d,
 		     const struct desired_deployment *dd, const struct obs_deployment *od,
 		     const struct statefile *st, const struct plan_options *opt)
@@ -314,6 +374,7 @@ static void plan_one(struct plan *p, struct plan_deployment *pd, const struct de
 			add_action(&pd->actions, &pd->n_actions, PLAN_SCALE_DOWN, dd->name, ordinal, od->v[j], NULL,
 				   NULL, xasprintf("ordinal %d is past replicas %d", ordinal, dd->replicas));
 	}
+	plan_hooks(pd, dd, od, &t, st);
 	for (j = 0; j < pd->n_actions; j++)
 		p->counts[pd->actions[j].kind]++;
 	p->n_changes += pd->n_actions;
@@ -423,6 +484,8 @@ void plan_render_text(const struct plan *p, const struct desired *d, struct buf 
 					 pd->desired, pd->from_rev ? pd->from_rev : "(none)", pd->to_rev);
 			if (pd->held_reason)
 				(void)buf_printf(out, "      ! %s\n", pd->held_reason);
+			for (j = 0; j < pd->n_hooks; j++)
+				(void)buf_printf(out, "      preDeploy hook '%s' runs first\n", pd->hooks[j]);
 			for (j = 0; j < pd->n_diff; j++)
 				(void)buf_printf(out, "      %s\n", pd->diff[j]);
 			for (j = 0; j < pd->n_actions; j++)
@@ -496,6 +559,7 @@ json_t *plan_to_json(const struct plan *p, const struct desired *d)
 			for (j = 0; j < pd->n_diff; j++)
 				json_array_append_new(diff, json_string(pd->diff[j]));
 			json_object_set_new(o, "diff", diff);
+			json_object_set_new(o, "preDeployHooks", strv_to_json(pd->hooks, pd->n_hooks));
 			for (j = 0; j < pd->n_actions; j++)
 				json_array_append_new(acts, action_json(&pd->actions[j]));
 			json_object_set_new(o, "actions", acts);

@@ -60,6 +60,8 @@ struct plan_deployment {
 	 * FIELD: message", as apply fails it; no action is listed.
 	 */
 	char *refused;
+	char **hooks;		/* the preDeploy hooks the change runs first (Job names) */
+	size_t n_hooks;
 	char **diff;		/* template field diffs, from -> to; NULL-terminated */
 	size_t n_diff;
 	struct plan_action *actions;
@@ -104,6 +106,15 @@ struct plan_target {
 };
 void plan_target(struct plan_target *t, const struct desired *d, const struct desired_deployment *dd,
 		 const struct statefile *st);
+
+/*
+ * Which preDeploy hooks of dd stand before its rollout to rev (decide_pre_deploy
+ * over the state file's records): done[i] is set for each one completed;
+ * returns the next to run, or dd's n_pre_deploy when none stands in the way.
+ * turn: its turn has come; held: it returns to its last healthy revision.
+ */
+size_t plan_pre_deploy(const struct desired_deployment *dd, const struct statefile *st,
+		       const struct obs_deployment *od, const char *rev, int turn, int held, unsigned char *done);
 
 void plan_init(struct plan *p);
 void plan_release(struct plan *p);

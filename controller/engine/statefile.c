@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "strv.h"
 #include "util.h"
 
 #define STATEFILE_VERSION 1
@@ -32,6 +33,7 @@ static void entry_release(struct statefile_entry *e)
 	desired_tmpl_release(&e->applied_tmpl);
 	free(e->failed_commit);
 	free(e->failed_reason);
+	strv_free_n(e->hooks_done, e->n_hooks_done);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -196,6 +198,37 @@ int64_t statefile_progress(const struct statefile *s, const char *deployment, co
 	return s->v[pos].progress_at;
 }
 
+int statefile_hook_done(const struct statefile *s, const char *deployment, const char *rev, const char *key)
+{
+	int found;
+	size_t pos = find_pos(s, deployment, &found), i;
+
+	if (!found || strcmp(s->v[pos].hooks_rev, rev) != 0)
+		return 0;
+	for (i = 0; i < s->v[pos].n_hooks_done; i++)
+		if (strcmp(s->v[pos].hooks_done[i], key) == 0)
+			return 1;
+	return 0;
+}
+
+void statefile_set_hook_done(struct statefile *s, const char *deployment, const char *rev, const char *key)
+{
+	struct statefile_entry *e;
+
+	if (statefile_hook_done(s, deployment, rev, key))
+		return;
+	e = statefile_get(s, deployment, 1);
+	if (strcmp(e->hooks_rev, rev) != 0) {
+		strv_free_n(e->hooks_done, e->n_hooks_done);
+		e->hooks_done = NULL;
+		e->n_hooks_done = 0;
+		set_rev(e->hooks_rev, rev);
+	}
+	e->hooks_done = xrealloc(e->hooks_done, (e->n_hooks_done + 1) * sizeof(char *));
+	e->hooks_done[e->n_hooks_done++] = xstrdup(key);
+	s->dirty = 1;
+}
+
 int statefile_is_failed(const struct statefile *s, const char *deployment, const char *rev, const char *commit)
 {
 	int found;
@@ -282,6 +315,10 @@ static json_t *to_json(const struct statefile *s)
 			json_object_set_new(o, "progress",
 					    json_pack("{s:s, s:I}", "revision", e->progress_rev, "at",
 						      (json_int_t)e->progress_at));
+		if (e->hooks_rev[0])
+			json_object_set_new(o, "hooks",
+					    json_pack("{s:s, s:o}", "revision", e->hooks_rev, "done",
+						      strv_to_json(e->hooks_done, e->n_hooks_done)));
 		json_object_set_new(deps, e->deployment, o);
 	}
 	json_object_set_new(root, "deployments", deps);
@@ -319,6 +356,29 @@ static int tmpl_field(char rev[SPEC_REVISION_HEX], struct desired_tmpl *t, int *
 	if (desired_tmpl_from_json(t, json_object_get(o, "template"), err) < 0)
 		return error_wrap(err, "state file '%s': deployment '%s'", path, dep);
 	*has = 1;
+	return 0;
+}
+
+/* The hooks that completed for a revision: each a string, or an error naming the deployment. */
+static int hooks_field(struct statefile_entry *e, const json_t *o, const char *path, const char *dep,
+		       struct error **err)
+{
+	const json_t *done = json_object_get(o, "done"), *v;
+	size_t i;
+	int rc = rev_field(e->hooks_rev, o, path, dep, err);
+
+	if (rc < 0)
+		return rc;
+	if (!json_is_array(done))
+		return error_set(err, ERR_INVALID, "state file '%s': deployment '%s': hooks.done is not a list", path,
+				 dep);
+	json_array_foreach(done, i, v) {
+		if (!json_is_string(v))
+			return error_set(err, ERR_INVALID, "state file '%s': deployment '%s': hooks.done[%zu] is not a "
+					 "string", path, dep, i);
+		e->hooks_done = xrealloc(e->hooks_done, (e->n_hooks_done + 1) * sizeof(char *));
+		e->hooks_done[e->n_hooks_done++] = xstrdup(json_string_value(v));
+	}
 	return 0;
 }
 
@@ -365,6 +425,8 @@ static int from_json(struct statefile *s, const json_t *root, struct error **err
 				return rc;
 			e->progress_at = json_integer_value(json_object_get(pr, "at"));
 		}
+		if (json_object_get(o, "hooks") && (rc = hooks_field(e, json_object_get(o, "hooks"), s->path, dep, err)) < 0)
+			return rc;
 	}
 	s->dirty = 0;
 	return 0;

@@ -42,6 +42,14 @@ struct statefile_entry {
 	 */
 	char progress_rev[SPEC_REVISION_HEX];	/* "" when none */
 	int64_t progress_at;
+	/*
+	 * The hooks that completed for hooks_rev, as "STAGE/JOB" (preDeploy/backup):
+	 * one is not run again for that revision, after a restart too. Records of
+	 * an older revision go when the first of a new one is made.
+	 */
+	char hooks_rev[SPEC_REVISION_HEX];	/* "" when none */
+	char **hooks_done;
+	size_t n_hooks_done;
 };
 
 struct statefile {
@@ -86,6 +94,10 @@ int statefile_is_failed(const struct statefile *s, const char *deployment, const
 void statefile_set_progress(struct statefile *s, const char *deployment, const char *rev, int64_t at);
 /* When the rollout of rev last made progress (wall ms), or 0 when the state does not know. */
 int64_t statefile_progress(const struct statefile *s, const char *deployment, const char *rev);
+/* 1 when hook key ("STAGE/JOB") completed for rev of deployment. */
+int statefile_hook_done(const struct statefile *s, const char *deployment, const char *rev, const char *key);
+/* Records that hook key completed for rev (records of another revision go). */
+void statefile_set_hook_done(struct statefile *s, const char *deployment, const char *rev, const char *key);
 /* The template the state knows for rev (healthy or applied), or NULL. */
 const struct desired_tmpl *statefile_tmpl(const struct statefile *s, const char *deployment, const char *rev);
 

@@ -408,7 +408,7 @@ static void rules(void **state)
 	expect_one(DEP("a", "    volumes: [{name: x, mountPath: /x}, {name: y, mountPath: /x}]\n"),
 		   "mount path \"/x\" used twice");
 	expect_one(DEP("a", "    env: {\"A B\": x}\n"), "not a valid environment variable name");
-	expect_one(DEP("a", "  hooks: {postDeploy: [migrate]}\n"), "spec.hooks.postDeploy[0]: no Job named \"migrate\"");
+	expect_one(DEP("a", "  hooks: {preDeploy: [migrate]}\n"), "spec.hooks.preDeploy[0]: no Job named \"migrate\"");
 	expect_one(DEP("a", "  strategy: {type: Canary, canary: {steps: [{setWeight: 10}]}}\n"),
 		   "needs a Service in front of it");
 	expect_one(DEP("a", "  strategy: {type: BlueGreen}\n"), "activeService: required with type BlueGreen");

@@ -186,7 +186,56 @@ static void progress_survives_a_reload(void **state)
 	statefile_release(&s);
 }
 
+/* A completed hook is recorded for its revision, survives a reload, and goes when another revision's is made. */
+static void hooks_survive_a_reload(void **state)
+{
+	struct statefile s, r;
+	struct error *err = NULL;
+	char path[128];
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/state.json", test_dir);
+	statefile_init(&s, path);
+	assert_false(statefile_hook_done(&s, "validators", REV_A, "preDeploy/backup"));
+	statefile_set_hook_done(&s, "validators", REV_A, "preDeploy/backup");
+	statefile_set_hook_done(&s, "validators", REV_A, "preDeploy/migrate");
+	assert_int_equal(statefile_save(&s, &err), 0);
+	/* Recorded again: no change to write. */
+	statefile_set_hook_done(&s, "validators", REV_A, "preDeploy/backup");
+	assert_false(s.dirty);
+
+	statefile_init(&r, NULL);
+	assert_int_equal(statefile_load(&r, path, &err), 0);
+	assert_true(statefile_hook_done(&r, "validators", REV_A, "preDeploy/backup"));
+	assert_true(statefile_hook_done(&r, "validators", REV_A, "preDeploy/migrate"));
+	/* Another revision, hook or deployment knows nothing of it. */
+	assert_false(statefile_hook_done(&r, "validators", REV_B, "preDeploy/backup"));
+	assert_false(statefile_hook_done(&r, "validators", REV_A, "preDeploy/other"));
+	assert_false(statefile_hook_done(&r, "slim", REV_A, "preDeploy/backup"));
+	/* The first record of a new revision replaces the old ones. */
+	statefile_set_hook_done(&r, "validators", REV_B, "preDeploy/backup");
+	assert_false(statefile_hook_done(&r, "validators", REV_A, "preDeploy/migrate"));
+	assert_false(statefile_hook_done(&r, "validators", REV_B, "preDeploy/migrate"));
+	assert_true(statefile_hook_done(&r, "validators", REV_B, "preDeploy/backup"));
+	statefile_release(&r);
+
+	/* A record that is not a list of strings is a corrupt file, named. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"version\": 1, \"deployments\": {\"v\": {\"hooks\": {\"revision\": \"%s\", "
+		   "\"done\": [1]}}}}", REV_A);
+	fclose(f);
+	statefile_init(&r, NULL);
+	assert_int_equal(statefile_load(&r, path, &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "hooks.done[0] is not a string"));
+	error_free(err);
+	statefile_release(&r);
+	statefile_release(&s);
+}
+
 TEST_MAIN(
+	TEST_IN_DIR(hooks_survive_a_reload),
 	TEST_IN_DIR(round_trip),
 	TEST_IN_DIR(save_leaves_no_temporary),
 	TEST_IN_DIR(missing_is_empty_and_corrupt_is_an_error),

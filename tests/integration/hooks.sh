@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# preDeploy hooks against real dockerd: a hook runs before the first container of a new revision
+# is touched, told what happens through its environment; a failing one stops the deployment and the
+# later phases with no container of theirs touched (Docker's events prove it) and the note names it
+# with its output; one interrupted by kill -9 of the controller runs again to completion once, and
+# a completed one does not run again.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../run-lib.bash"
+
+need_images v1 v2
+HOOK_IMG=auriga-test-sleeper:2
+"$TOP/tests/fakes/build-test-image.sh" "$HOOK_IMG" || { fail "build the hook image"; exit 1; }
+engine_instance hooks
+REPO=$TEST_TMP/repo
+A=gaphka
+B=gaphkb
+
+run() { auriga_cmd "$@"; }
+apply() { run apply --timeout-total "${2:-90}" --repo "$REPO/specs.git" --ref main >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err"; }
+image_of() {
+	docker ps --filter "label=auriga.io/managed-by=$INST" --filter "label=auriga.io/deployment=$1" \
+		--format '{{.Image}}' | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+rev_of() {
+	docker ps --filter "label=auriga.io/managed-by=$INST" --filter "label=auriga.io/deployment=$1" \
+		--format '{{.Label "auriga.io/revision"}}' | head -1
+}
+# events SINCE: the container events of this run's containers since SINCE, as "ACTION NAME HOOK-OF".
+events() {
+	docker events --since "$1" --until "$(date +%s.%N)" --filter "label=$TEST_LABEL" --filter type=container \
+		--format '{{.Action}} {{.Actor.Attributes.name}} {{index .Actor.Attributes "auriga.io/hook"}}'
+}
+# hook_creates SINCE JOB: how many containers of hook JOB were created since SINCE.
+hook_creates() { events "$1" | grep -c "^create $A-predeploy-$2 $A\$"; }
+
+# deps IMAGE HOOK: A (phase 0) with preDeploy HOOK on IMAGE, B (phase 1) on IMAGE.
+deps() {
+	cat <<EOF
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata: {name: $A}
+spec:
+  phase: 0
+  progressDeadlineSeconds: 60
+  template:
+    image: $1
+  hooks:
+    preDeploy: [$2]
+---
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata: {name: $B}
+spec:
+  phase: 1
+  progressDeadlineSeconds: 60
+  template:
+    image: $1
+EOF
+}
+# job NAME SECONDS CODE: a hook Job that prints its AURIGA_* environment, works SECONDS, exits CODE.
+job() {
+	printf 'apiVersion: auriga.io/v1\nkind: Job\nmetadata: {name: %s}\nspec:\n  activeDeadlineSeconds: 60\n' "$1"
+	printf '  template:\n    image: %s\n    command: [/t]\n    args: [env, "%s", "%s"]\n' "$HOOK_IMG" "$2" "$3"
+}
+{ job hook-ok 0 0; echo ---; job hook-fail 0 3; echo ---; job hook-slow 12 0; } >"$SPECS/jobs.yaml"
+deps auriga-demo-node:v1 hook-ok >"$SPECS/deps.yaml"
+c1=$("$TOP/hack/demo-repo.sh" "$REPO" "$SPECS")
+
+# (2) A succeeding hook, then the rollout; the hook saw what happens.
+t0=$(date +%s.%N)
+apply a1
+expect_eq "v1 applies with its preDeploy hook" 0 "$?"
+expect_eq "A runs v1" "auriga-demo-node:v1" "$(image_of $A)"
+expect_eq "B runs v1" "auriga-demo-node:v1" "$(image_of $B)"
+ev=$(events "$t0")
+first=$(echo "$ev" | grep -n "^create " | head -1)
+expect_match "the hook's container is the first created, before any of A" "^1:create $A-predeploy-hook-ok $A\$" "$first"
+expect_eq "the hook ran once" 1 "$(echo "$ev" | grep -c "^create $A-predeploy-hook-ok ")"
+expect_match "and its container was removed after" "destroy $A-predeploy-hook-ok $A" "$ev"
+log=$(cat "$TEST_TMP/a1.err")
+expect_match "the hook was told the deployment" "AURIGA_DEPLOYMENT=$A" "$log"
+expect_match "the hook was told the stage" "AURIGA_HOOK=preDeploy" "$log"
+expect_match "the hook was told the commit" "AURIGA_COMMIT=$c1" "$log"
+expect_match "the hook was told the revision it goes to" "AURIGA_REVISION_TO=$(rev_of $A)" "$log"
+expect_match "the hook was told it comes from no revision" "AURIGA_REVISION_FROM=( |\\\\n|$)" "$log"
+expect_match "the state file records the completed hook" '"preDeploy/hook-ok"' "$(cat "$STATE/engine-$INST.json")"
+rev1=$(rev_of $A)
+
+# (1) A failing hook: no container of A or B touched, the note names the hook and its output.
+deps auriga-demo-node:v2 hook-fail >"$REPO/work/deps.yaml"
+c2=$("$TOP/hack/demo-repo.sh" --commit "$REPO" "v2 behind a failing hook")
+plan=$(run plan --repo "$REPO/specs.git" --ref main 2>&1)
+expect_match "auriga plan says which hook the change runs first" "preDeploy hook 'hook-fail' runs first" "$plan"
+expect_eq "auriga plan --json lists it" '["hook-fail"]' \
+	"$(run plan --json --repo "$REPO/specs.git" --ref main 2>/dev/null |
+		jq -c --arg a "$A" '.phases[].deployments[] | select(.name == $a) | .preDeployHooks')"
+t1=$(date +%s.%N)
+apply a2
+rc=$?
+check "the apply fails" test "$rc" -ne 0
+ev=$(events "$t1")
+expect_eq "the failing hook ran once (no backoff)" 1 "$(echo "$ev" | grep -c "^create $A-predeploy-hook-fail ")"
+expect_eq "no container event but the hook's" "" "$(echo "$ev" | grep -v " $A\$")"
+expect_eq "A still runs v1" "auriga-demo-node:v1" "$(image_of $A)"
+expect_eq "B (a later phase) still runs v1" "auriga-demo-node:v1" "$(image_of $B)"
+note=$(note_in "$REPO/work" "$c2")
+expect_match "the note names the hook" "preDeploy hook 'hook-fail' failed" "$note"
+expect_match "with its exit code" "exited with 3" "$note"
+expect_match "and the last lines of its output" "hook done" "$note"
+[ -n "${KEEP_DIAG:-}" ] && echo "$note" | while read -r l; do diag "$l"; done
+
+# (4) kill -9 of the controller while a hook runs: it runs again to completion once, then the rollout.
+deps auriga-demo-node:v2 hook-slow >"$REPO/work/deps.yaml"
+c3=$("$TOP/hack/demo-repo.sh" --commit "$REPO" "v2 behind a slow hook")
+t2=$(date +%s.%N)
+run apply --timeout-total 90 --repo "$REPO/specs.git" --ref main >"$TEST_TMP/a3.out" 2>"$TEST_TMP/a3.err" &
+pid=$!
+on_exit "kill -KILL $pid 2>/dev/null"
+hook_running() { [ -n "$(docker ps -q --filter "label=$TEST_LABEL" --filter "label=auriga.io/hook=$A")" ]; }
+check "the slow hook starts" wait_for 60 hook_running
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+check "its container outlives the killed controller" hook_running
+expect_eq "A was not touched yet" "auriga-demo-node:v1" "$(image_of $A)"
+apply a4
+expect_eq "the next apply converges" 0 "$?"
+expect_eq "A runs v2" "auriga-demo-node:v2" "$(image_of $A)"
+expect_eq "B runs v2" "auriga-demo-node:v2" "$(image_of $B)"
+expect_eq "the interrupted hook ran again: two containers in all" 2 "$(hook_creates "$t2" hook-slow)"
+expect_match "to completion" "preDeploy hook completed.*hook-slow|hook-slow.*preDeploy hook completed" \
+	"$(grep 'preDeploy hook completed' "$TEST_TMP/a4.err")"
+expect_match "from v1's revision" "AURIGA_REVISION_FROM=$rev1" "$(cat "$TEST_TMP/a4.err")"
+expect_eq "no hook container is left" "" "$(docker ps -aq --filter "label=$TEST_LABEL" --filter "label=auriga.io/hook")"
+t3=$(date +%s.%N)
+expect_no_match "auriga plan runs no hook for a revision rolled out" "runs first" \
+	"$(run plan --repo "$REPO/specs.git" --ref main 2>&1)"
+apply a5
+expect_eq "an apply after the rollout converges" 0 "$?"
+expect_eq "and runs no hook again" 0 "$(hook_creates "$t3" hook-slow)"
+expect_match "the note of the last commit says healthy" "Healthy" "$(note_in "$REPO/work" "$c3")"
+
+done_testing
