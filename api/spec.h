@@ -482,4 +482,7 @@ int64_t spec_parse_cpu_millis(const char *s);
 /* The largest CPU limit, in millicores (a million cores): Docker takes nanocores in 64 bits. */
 #define SPEC_CPU_MILLIS_MAX 1000000000LL
 
+/* Whether two deployments' probes are the same settings (a probe runner made for one serves the other). */
+int spec_probes_equal(const struct spec_probes *a, const struct spec_probes *b);
+
 #endif

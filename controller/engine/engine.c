@@ -498,6 +498,32 @@ static void dep_restart(struct eng_dep *d)
 	str_set(&d->last_error, NULL);
 }
 
+/*
+ * Probe runners copy their settings, so a runner stays across new specs
+ * while its deployment's revision and probes are the same: its verdicts
+ * (a stable slot's readiness above all) are not lost to an unrelated
+ * commit. The others are restarted with the new settings.
+ */
+static void probes_keep_same(struct engine *e, const struct desired *nd)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < e->n_probes; i++) {
+		struct eng_probe *p = e->probes[i];
+		const struct desired_deployment *was = desired_find(&e->desired, p->deployment);
+		const struct desired_deployment *now = desired_find(nd, p->deployment);
+
+		if (was && now && was->spec && now->spec && strcmp(was->revision, now->revision) == 0 &&
+		    spec_probes_equal(&was->spec->probes, &now->spec->probes)) {
+			e->probes[n++] = p;
+			continue;
+		}
+		strmap_del(&e->probe_index, p->id);
+		engine_probe_free(p);
+	}
+	e->n_probes = n;
+}
+
 int engine_set_specs(struct engine *e, struct spec_set *set, const char *commit, struct error **err)
 {
 	struct desired nd;
@@ -522,6 +548,7 @@ int engine_set_specs(struct engine *e, struct spec_set *set, const char *commit,
 		if (new_commit || (now != NULL && (was == NULL || strcmp(was->revision, now->revision) != 0)))
 			dep_restart(&e->deps[i]);
 	}
+	probes_keep_same(e, &nd);
 	desired_release(&e->desired);
 	e->desired = nd;
 	if (e->set)
@@ -529,11 +556,6 @@ int engine_set_specs(struct engine *e, struct spec_set *set, const char *commit,
 	e->set = set;
 	engine_traffic_set_specs(e->traffic, e->set, &e->desired);
 	str_set(&e->commit, commit ? commit : "");
-	/* Probe runners borrow nothing from the old set (they copy), but may use old probe settings: restart them. */
-	for (i = 0; i < e->n_probes; i++)
-		engine_probe_free(e->probes[i]);
-	e->n_probes = 0;
-	strmap_clear(&e->probe_index);
 	e->outcome = ENGINE_RUNNING;
 	engine_kick(e);
 	return 0;
