@@ -165,12 +165,12 @@ run_start "$TEST_TMP/run.log" --repo "$REMOTE" --state-dir "$TEST_TMP/run-state"
 noted() { [ -n "$(note_in "$WORK" "$c1")" ]; }
 await "run: the refused commit gets a note" 90 noted
 note=$(note_in "$WORK" "$c1")
-# last_error: the note's source.lastError, read as YAML.
-last_error=$(python3 -c 'import sys, yaml
+# problems: the note's list of what refused the commit, read as YAML, one a line.
+problems=$(python3 -c 'import sys, yaml
 doc = yaml.safe_load(sys.stdin.read().split("\n", 1)[1]) or {}
-print((doc.get("source") or {}).get("lastError") or "")' <<<"$note")
-expect_match "run: the note says the commit was refused" "^auriga: Failed .*refused" "$note"
-expect_match "run: the note names the Job's network at its file, line and field" "$JOBLINE" "$last_error"
+print("\n".join(doc.get("problems") or []))' <<<"$note")
+expect_match "run: the note says the commit was refused" "^auriga: Refused .*nothing of this commit was applied" "$note"
+expect_match "run: the note names the Job's network at its file, line and field" "$JOBLINE" "$problems"
 live() { [ "$(http_code "$RUN_URL/q/health/live")" = 200 ]; }
 check "run: still up" live
 expect_eq "run: no container was created for the refused commit" "" \
