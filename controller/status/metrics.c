@@ -348,7 +348,9 @@ static void track_rollout(struct auriga_metrics *m, struct rollout_mem *r, const
 		metric_add(m->rollouts_failed, METRIC_LABELS(d->name, r->strategy), 0);
 		r->active = 1;
 	}
-	r->started_at = d->started_at;
+	/* Pending (no probe verdict yet) is not a start: the rollout is counted once it shows Progressing. */
+	if (d->phase != STATUS_PENDING)
+		r->started_at = d->started_at;
 }
 
 void auriga_metrics_publish_status(struct auriga_metrics *m, const struct fleet_status *s)
