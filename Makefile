@@ -68,14 +68,14 @@ $(B)/libauriga.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(CRD_GEN): $(CRD_YAML) hack/embed-crds.sh
+$(CRD_GEN): $(CRD_YAML) hack/embed-crds.sh hack/embed-lib.bash
 	@mkdir -p $(dir $@)
 	hack/embed-crds.sh $@ $(CRD_YAML)
 
 $(B)/gen/crds.o: $(CRD_GEN)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(UI_GEN): $(UI_FILES) hack/embed-ui.sh
+$(UI_GEN): $(UI_FILES) hack/embed-ui.sh hack/embed-lib.bash
 	@mkdir -p $(dir $@)
 	hack/embed-ui.sh $@ $(UI_FILES)
 

@@ -83,22 +83,7 @@ url=http://127.0.0.1:$listen
 
 step "a specs repo: 25 DLT nodes in three phases, the API (blue-green), the explorer (canary)"
 ngx=$dir/nginx
-cat >"$ngx/nginx.conf" <<EOF
-daemon on;
-worker_processes 1;
-pid $ngx/nginx.pid;
-error_log $ngx/error.log;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $ngx/body;
-	proxy_temp_path $ngx/proxy;
-	fastcgi_temp_path $ngx/fcgi;
-	uwsgi_temp_path $ngx/uwsgi;
-	scgi_temp_path $ngx/scgi;
-	include $ngx/auriga.conf;
-}
-EOF
+"$top/hack/nginx-conf.sh" "$ngx" "$ngx/auriga.conf" >"$ngx/nginx.conf"
 : >"$ngx/auriga.conf"
 nginx -e "$ngx/error.log" -c "$ngx/nginx.conf"
 reload="[nginx, -e, $ngx/error.log, -c, $ngx/nginx.conf, -s, reload]"

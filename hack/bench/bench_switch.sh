@@ -75,22 +75,7 @@ green_ports=$(slot "$GREEN" green)
 
 # NGINX of our own, on a free port of 127.0.0.1; the router's file starts empty.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-cat >"$TMP/nginx.conf" <<EOF
-daemon on;
-worker_processes auto;
-pid $TMP/nginx.pid;
-error_log $TMP/error.log;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $TMP/body;
-	proxy_temp_path $TMP/proxy;
-	fastcgi_temp_path $TMP/fcgi;
-	uwsgi_temp_path $TMP/uwsgi;
-	scgi_temp_path $TMP/scgi;
-	include $TMP/auriga.conf;
-}
-EOF
+hack/nginx-conf.sh "$TMP" "$TMP/auriga.conf" --workers auto >"$TMP/nginx.conf"
 : >"$TMP/auriga.conf"
 nginx -e "$TMP/error.log" -c "$TMP/nginx.conf"
 

@@ -25,22 +25,7 @@ HP=$(free_ports 4) || { fail "four free host ports"; exit 1; }
 BLUE_100="$HP:100 $((HP + 1)):100"
 GREEN_100="$((HP + 2)):100 $((HP + 3)):100"
 
-cat >"$NGX/nginx.conf" <<EOF
-daemon on;
-worker_processes 1;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log;
-events { worker_connections 512; }
-http {
-	access_log off;
-	client_body_temp_path $NGX/body;
-	proxy_temp_path $NGX/proxy;
-	fastcgi_temp_path $NGX/fcgi;
-	uwsgi_temp_path $NGX/uwsgi;
-	scgi_temp_path $NGX/scgi;
-	include $NGX/auriga.conf;
-}
-EOF
+"$TOP/hack/nginx-conf.sh" "$NGX" "$NGX/auriga.conf" >"$NGX/nginx.conf"
 : >"$NGX/auriga.conf"
 if [ "${TRAFFIC_NGINX:-host}" = host ]; then
 	nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }

@@ -42,21 +42,7 @@ fi
 # The container's main configuration: it includes the router's file, which the host writes. It
 # runs on the host's network (the upstreams are ports published on 127.0.0.1) as this user, its
 # folder bind-mounted at the same path; notice level so the log shows each SIGHUP.
-cat >"$NGX/nginx.conf" <<EOF
-worker_processes 1;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log notice;
-events { worker_connections 512; }
-http {
-	access_log off;
-	client_body_temp_path $NGX/body;
-	proxy_temp_path $NGX/proxy;
-	fastcgi_temp_path $NGX/fcgi;
-	uwsgi_temp_path $NGX/uwsgi;
-	scgi_temp_path $NGX/scgi;
-	include $NGX/auriga.conf;
-}
-EOF
+"$TOP/hack/nginx-conf.sh" "$NGX" "$NGX/auriga.conf" --foreground --error-level notice >"$NGX/nginx.conf"
 docker run -d --name "$EDGE" --label "$TEST_LABEL" --network host --user "$(id -u):$(id -g)" \
 	-v "$NGX:$NGX" "$IMAGE" -e "$NGX/error.log" -c "$NGX/nginx.conf" >/dev/null ||
 	{ fail "the NGINX container starts"; exit 1; }

@@ -17,22 +17,7 @@ listen_port
 mkdir -p "$NGX/conf.d"
 
 # A host NGINX that includes every file of conf.d: the router's file may move within it.
-cat >"$NGX/nginx.conf" <<EOF
-daemon on;
-worker_processes 1;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log;
-events { worker_connections 256; }
-http {
-	access_log off;
-	client_body_temp_path $NGX/body;
-	proxy_temp_path $NGX/proxy;
-	fastcgi_temp_path $NGX/fcgi;
-	uwsgi_temp_path $NGX/uwsgi;
-	scgi_temp_path $NGX/scgi;
-	include $NGX/conf.d/*.conf;
-}
-EOF
+"$TOP/hack/nginx-conf.sh" "$NGX" "$NGX/conf.d/*.conf" >"$NGX/nginx.conf"
 nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
 on_exit "kill \$(cat $NGX/nginx.pid)"
 
