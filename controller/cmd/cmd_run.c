@@ -231,13 +231,6 @@ static void publish_status(struct daemon *dm, struct fleet_status *shown)
 	pthread_mutex_unlock(&dm->mu);
 }
 
-/* Hands the note to the Git worker, and keeps it for /api/v1/notes and the status page. */
-static void post_note(struct daemon *dm, const char *commit, const char *text)
-{
-	gitsrc_worker_post_note(dm->worker, commit, text, dm->notes_ref, dm->notes_push);
-	notes_recent_add(&dm->recent, commit, text, wall_ms());
-}
-
 static void on_pass(struct engine *e, void *arg)
 {
 	struct daemon *dm = arg;
@@ -264,7 +257,7 @@ static void on_pass(struct engine *e, void *arg)
 		if (r == 0)
 			r = notes_debounce_tick(&dm->deb, now_ms(), &commit, &text);
 		if (r == 1)
-			post_note(dm, commit, text);
+			run_notes_post(&dm->rn, commit, text, dm->notes_ref, dm->notes_push);
 		else if (r < 0)
 			log_warn(COMPONENT, "cannot render the status note", "error", error_msg(err), (char *)NULL);
 	}
@@ -740,7 +733,7 @@ static int start_source(struct daemon *dm, struct error **err)
 	if (gitsrc_worker_start_loop(&dm->worker, dm->src, &wcfg, dm->loop, on_report, dm, err) < 0)
 		return -1;
 	/* Reports reach on_report on the loop, which runs only after this. */
-	run_notes_init(&dm->rn, dm->src, dm->worker, wcfg.notes_ref);
+	run_notes_init(&dm->rn, dm->src, dm->worker, &dm->recent, wcfg.notes_ref);
 	return 0;
 }
 

@@ -8,16 +8,26 @@
 #include "source/gitsrc.h"
 #include "source/gitsrc_worker.h"
 #include "status/notes.h"
+#include "status/notes_recent.h"
 #include "util.h"
 
 #define COMPONENT "run"
 
-void run_notes_init(struct run_notes *rn, struct gitsrc *src, struct gitsrc_worker *worker, const char *notes_ref)
+void run_notes_init(struct run_notes *rn, struct gitsrc *src, struct gitsrc_worker *worker,
+		    struct notes_recent *recent, const char *notes_ref)
 {
 	memset(rn, 0, sizeof(*rn));
 	rn->src = src;
 	rn->worker = worker;
+	rn->recent = recent;
 	rn->notes_ref = notes_ref && notes_ref[0] ? notes_ref : NOTES_DEFAULT_REF;
+}
+
+void run_notes_post(struct run_notes *rn, const char *commit, const char *text, const char *ref, int push)
+{
+	gitsrc_worker_post_note(rn->worker, commit, text, ref, push);
+	if (rn->recent)
+		notes_recent_add(rn->recent, commit, text, wall_ms());
 }
 
 void run_notes_release(struct run_notes *rn)
@@ -57,7 +67,7 @@ static void post(struct run_notes *rn, const struct fleet_status *s, const char 
 	if (status_render_note(s, &text, &err) < 0)
 		log_warn(COMPONENT, "cannot render the status note", "commit", s->commit, "error", error_msg(err), LOG_END);
 	else
-		gitsrc_worker_post_note(rn->worker, s->commit, text, ref, push);
+		run_notes_post(rn, s->commit, text, ref, push);
 	free(text);
 	error_free(err);
 }
@@ -132,7 +142,7 @@ static void emit_note(void *arg, const char *commit, const char *text)
 {
 	struct emit_ctx *c = arg;
 
-	gitsrc_worker_post_note(c->rn->worker, commit, text, c->ref, c->push);
+	run_notes_post(c->rn, commit, text, c->ref, c->push);
 	log_info(COMPONENT, "superseded before it was taken up", "commit", commit, LOG_END);
 }
 

@@ -7,6 +7,7 @@
 
 struct gitsrc;
 struct gitsrc_worker;
+struct notes_recent;
 
 /*
  * Every commit the daemon takes up gets a note: the engine's status on the
@@ -18,15 +19,19 @@ struct gitsrc_worker;
 struct run_notes {
 	struct gitsrc *src;		/* borrowed */
 	struct gitsrc_worker *worker;	/* borrowed */
+	struct notes_recent *recent;	/* borrowed: every note posted, for /api/v1/notes */
 	const char *notes_ref;		/* borrowed: the notes-ref setting */
 	struct status_source source;	/* what Git says: the head seen, the commit applied, fetches */
 	char *refused;			/* the last commit refused (noted once, not read again) */
 	char *head_refusal;		/* the source's refusal of the head, logged once */
 };
 
-void run_notes_init(struct run_notes *rn, struct gitsrc *src, struct gitsrc_worker *worker, const char *notes_ref);
+void run_notes_init(struct run_notes *rn, struct gitsrc *src, struct gitsrc_worker *worker,
+		    struct notes_recent *recent, const char *notes_ref);
 void run_notes_release(struct run_notes *rn);
 
+/* Hands the note on commit to the worker (to ref, pushed or not) and keeps it among the notes posted lately. */
+void run_notes_post(struct run_notes *rn, const char *commit, const char *text, const char *ref, int push);
 /* A good fetch of head: recorded in the source section. 1 when it ends a refusal of the head. */
 int run_notes_fetched(struct run_notes *rn, const char *head);
 /*

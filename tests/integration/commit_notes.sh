@@ -100,6 +100,12 @@ expect_match "its source section names the commit the fleet stays on" "applied: 
 check "auriga status exits 4" wait_for 30 status_is 4
 await "/api/v1/status: the head seen is the refused commit" 20 api_is .source.head "$c5"
 expect_eq "/api/v1/status: the commit applied is still the last good one" "$c4" "$(api_field .source.applied)"
+# notes_summary COMMIT: the first line of COMMIT's note as /api/v1/notes lists it ("" when absent).
+notes_summary() {
+	curl -sf --max-time 5 "$RUN_URL/api/v1/notes?limit=50" |
+		jq -r --arg c "$1" '.notes[] | select(.commit == $c) | .summary' | head -1
+}
+expect_match "/api/v1/notes lists the refused commit's note" "^auriga: Refused" "$(notes_summary "$c5")"
 sleep 4
 expect_eq "run logs the refused commit once over several polls (1 s)" 1 \
 	"$(grep -c 'the specs at this commit do not load' "$RUN_LOG")"
@@ -113,6 +119,7 @@ await "run takes the newer commit: its note says Progressing" 60 note_says "$c7"
 check "auriga status exits 3 while the head is progressing" wait_for 30 status_is 3
 await "the older commit is noted Superseded" 30 note_says "$c6" "^auriga: Superseded 0/0 ready"
 expect_match "its note names the newer commit" "supersededBy: \"?$c7" "$(note_of "$c6")"
+expect_match "/api/v1/notes lists the superseded commit's note" "^auriga: Superseded" "$(notes_summary "$c6")"
 expect_eq "auriga status exits 6 for the superseded commit" 6 "$(status_rc "$c6")"
 expect_match "and names the newer commit" "superseded: by $c7" "$(cat "$TEST_TMP/status.out")"
 await "the newer commit becomes Healthy" 90 note_says "$c7" "^auriga: Healthy 1/1"
