@@ -644,35 +644,3 @@ int spec_deployment_host_port_span(const struct spec_deployment *dep)
 		return 2 * r;
 	}
 }
-
-static int str_eq_null(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-static int probe_equal(const struct spec_probe *a, const struct spec_probe *b)
-{
-	size_t i;
-
-	if (a->kind != b->kind || a->http_https != b->http_https || !str_eq_null(a->http_path, b->http_path) ||
-	    a->n_http_headers != b->n_http_headers || !str_eq_null(a->port.name, b->port.name) ||
-	    a->port.number != b->port.number || a->n_exec_command != b->n_exec_command ||
-	    a->initial_delay_seconds != b->initial_delay_seconds || a->period_seconds != b->period_seconds ||
-	    a->timeout_seconds != b->timeout_seconds || a->success_threshold != b->success_threshold ||
-	    a->failure_threshold != b->failure_threshold)
-		return 0;
-	for (i = 0; i < a->n_http_headers; i++)
-		if (!str_eq_null(a->http_headers[i].key, b->http_headers[i].key) ||
-		    !str_eq_null(a->http_headers[i].value, b->http_headers[i].value))
-			return 0;
-	for (i = 0; i < a->n_exec_command; i++)
-		if (!str_eq_null(a->exec_command[i], b->exec_command[i]))
-			return 0;
-	return 1;
-}
-
-int spec_probes_equal(const struct spec_probes *a, const struct spec_probes *b)
-{
-	return probe_equal(&a->startup, &b->startup) && probe_equal(&a->readiness, &b->readiness) &&
-	       probe_equal(&a->liveness, &b->liveness);
-}

@@ -195,6 +195,24 @@ static json_t *probe_json(const struct spec_probe *p)
 	return o;
 }
 
+/* The same settings, compared in their JSON form so a field added to probe_json is compared too. */
+int spec_probes_equal(const struct spec_probes *a, const struct spec_probes *b)
+{
+	const struct spec_probe *pa[] = { &a->startup, &a->readiness, &a->liveness };
+	const struct spec_probe *pb[] = { &b->startup, &b->readiness, &b->liveness };
+	int same = 1;
+	size_t i;
+
+	for (i = 0; same && i < ARRAY_SIZE(pa); i++) {
+		json_t *ja = probe_json(pa[i]), *jb = probe_json(pb[i]);
+
+		same = json_equal(ja, jb);
+		json_decref(ja);
+		json_decref(jb);
+	}
+	return same;
+}
+
 static json_t *strategy_json(const struct spec_strategy *s)
 {
 	static const char *const types[] = { "RollingUpdate", "Recreate", "BlueGreen", "Canary" };
