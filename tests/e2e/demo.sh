@@ -16,7 +16,7 @@ out=$(sed 's/\x1b\[[0-9;]*m//g' "$TEST_TMP/out")
 diag "the demo took $secs s"
 expect_eq "the demo ends with status 0" 0 "$rc"
 [ "$rc" = 0 ] || { sed 's/^/    /' "$TEST_TMP/out" | tail -40; }
-check "it takes under three minutes ($secs s)" [ "$secs" -lt 180 ]
+# The time is reported, not held to a bound here: speed targets live in hack/bench/.
 
 # The fleet phase by phase: slim healthy before business-1 starts, business-2 before validators.
 first_line() { grep -n "$1" <<<"$out" | head -1 | cut -d: -f1; }
