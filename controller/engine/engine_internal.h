@@ -40,6 +40,7 @@ struct eng_dep {
 	int64_t started_at, finished_at;	/* wall ms */
 	unsigned restarts;		/* liveness restarts, reported in the status */
 	struct rollout_result res;
+	struct engine_traffic_slot slots[2];	/* blue-green and canary: each slot's containers, for the status */
 	char *step;
 	enum status_phase phase;
 	char rev_shown[SPEC_REVISION_HEX];

@@ -271,6 +271,7 @@ static void pass_strategy(struct dep_pass *p)
 	engine_traffic_pass(p->e->traffic, p->dd, p->t.rev,
 			    p->se && p->se->has_healthy ? p->se->healthy_rev : NULL, p->t.held, !p->turn, p->ctrs,
 			    p->in.n, &ed->res, &p->tv);
+	memcpy(ed->slots, p->tv.slots, sizeof(ed->slots));
 	if (p->tv.holding)
 		ed->progress_at = p->now;
 	/* The old slot is still to be released: the pass is not quiet yet. */
@@ -414,7 +415,20 @@ static void pass_complete(struct dep_pass *p)
 	if (co.record_applied)
 		statefile_set_applied(&e->state, p->dd->name, p->t.rev, p->t.tmpl);
 	for (size_t i = 0; co.issue && i < ed->res.n_ops; i++) {
-		engine_op_issue(e, p->dd, &p->t, &ed->res.ops[i]);
+		const struct rollout_op *op = &ed->res.ops[i];
+		struct plan_target healthy = p->t;
+		char why[900];
+
+		if (op->stable) {
+			/* A canary's stable slot grown back: at the last healthy revision, under today's policy. */
+			if (p->se == NULL || !p->se->has_healthy)
+				continue;
+			healthy.rev = p->se->healthy_rev;
+			healthy.tmpl = &p->se->healthy_tmpl;
+			if (engine_tmpl_refused(e, healthy.tmpl, healthy.rev, why, sizeof(why)))
+				continue;
+		}
+		engine_op_issue(e, p->dd, &healthy, op);
 		p->issued++;
 	}
 }

@@ -279,48 +279,45 @@ void engine_router_follow(struct engine_router *er)
 /* ------------------------------------------------------------ endpoints */
 
 /*
- * Endpoints of the ready containers of slot with weight w, or (not in_slot)
- * of the other slot's containers at the stable revision. Stable containers
- * left at weight 0 (blue-green after the switch, while the old slot is kept)
- * are backups: NGINX falls back on them when every new container fails, so
- * a new slot that dies in its monitor window loses no request even before
- * the switch back.
+ * The endpoints of the containers in slot (in_slot) or outside it with a
+ * route: its server weight, or a backup line. Backups (the stable slot at a
+ * share of 0, blue-green after the switch while the old slot is kept) are
+ * what NGINX falls back on when every new container fails, so a new slot
+ * that dies in its monitor window loses no request even before the switch
+ * back.
  */
-static size_t collect(const struct rollout_ctr *v, size_t n, const char *slot, int in_slot, const char *rev,
-		      int cport, int w, struct router_endpoint *out)
+static size_t collect(const struct rollout_ctr *v, size_t n, const int *route, const char *slot, int in_slot,
+		      int cport, struct router_endpoint *out)
 {
 	size_t i, k = 0;
-	int backup = !in_slot && w == 0;
 
-	for (i = 0; i < n && (w > 0 || backup); i++) {
+	for (i = 0; i < n; i++) {
 		int hp;
 
-		if (!v[i].ready || traffic_in_slot(v[i].c, slot) != in_slot || !obs_container_alive(v[i].c))
-			continue;
-		if (!in_slot && !obs_revision_eq(v[i].c->revision, rev))
+		if (route[i] == 0 || traffic_in_slot(v[i].c, slot) != in_slot)
 			continue;
 		hp = obs_container_host_port(v[i].c, cport);
 		if (hp == 0)
 			continue;
 		out[k].addr = "127.0.0.1";
 		out[k].port = hp;
-		out[k].weight = w;
-		out[k].backup = backup;
+		out[k].backup = route[i] == TRAFFIC_ROUTE_BACKUP;
+		out[k].weight = out[k].backup ? 0 : route[i];
 		k++;
 	}
 	return k;
 }
 
-struct router_endpoint *engine_router_endpoints(const struct rollout_ctr *v, size_t n, const char *slot,
-						const char *stable_rev, int cport, int w, int preview, size_t *n_out)
+struct router_endpoint *engine_router_endpoints(const struct rollout_ctr *v, size_t n, const int *route,
+						const char *slot, int cport, size_t *n_out)
 {
-	/* Each container is in one slot or the other: n entries hold both. */
 	struct router_endpoint *ep = xcalloc(n + 1, sizeof(*ep));
-	size_t k = collect(v, n, slot, 1, NULL, cport, w, ep);
+	size_t k = 0;
 
-	/* The preview shows the new slot alone: a smoke test must never be answered by the old one. */
-	if (!preview)
-		k += collect(v, n, slot, 0, stable_rev, cport, 100 - w, ep + k);
+	if (route != NULL) {
+		k = collect(v, n, route, slot, 1, cport, ep);
+		k += collect(v, n, route, slot, 0, cport, ep + k);
+	}
 	*n_out = k;
 	return ep;
 }

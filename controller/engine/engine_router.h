@@ -46,12 +46,12 @@ void engine_router_follow(struct engine_router *er);
 
 /*
  * The endpoints of one Service (an array of *n_out, freed by the caller;
- * never cut short): the ready containers of slot at weight w, then (unless
- * preview) the other slot's containers at stable_rev with weight 100 - w,
- * as backups when that is 0. cport is the container port the Service
+ * never cut short): each container with a route (traffic_result's route,
+ * one entry per container: a server weight, TRAFFIC_ROUTE_BACKUP, or 0 for
+ * none), those of slot first. cport is the container port the Service
  * targets; a container that publishes none is left out.
  */
-struct router_endpoint *engine_router_endpoints(const struct rollout_ctr *v, size_t n, const char *slot,
-						const char *stable_rev, int cport, int w, int preview, size_t *n_out);
+struct router_endpoint *engine_router_endpoints(const struct rollout_ctr *v, size_t n, const int *route,
+						const char *slot, int cport, size_t *n_out);
 
 #endif

@@ -87,6 +87,11 @@ void engine_build_status(struct engine *e)
 		sd->started_at = ed->started_at;
 		sd->finished_at = ed->finished_at;
 		sd->paused = ed->paused;
+		for (size_t k = 0; k < ARRAY_SIZE(sd->slots) && engine_traffic_handles(dd); k++) {
+			snprintf(sd->slots[k].name, sizeof(sd->slots[k].name), "%s", ed->slots[k].slot);
+			sd->slots[k].ready = ed->slots[k].ready;
+			sd->slots[k].desired = ed->slots[k].desired;
+		}
 		sd->action = xstrdup_or_null(ed->action);
 		sd->action_by = xstrdup_or_null(ed->action_by);
 		sd->action_reason = xstrdup_or_null(ed->action_reason);

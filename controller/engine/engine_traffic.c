@@ -65,23 +65,25 @@ struct engine_traffic {
 
 static json_t *record_to_json(const struct traffic_record *r)
 {
-	return json_pack("{s:s, s:b, s:I, s:i, s:i, s:I, s:b, s:b, s:b, s:b}", "rev", r->rev, "switched",
+	return json_pack("{s:s, s:b, s:I, s:i, s:i, s:I, s:b, s:b, s:b, s:b, s:s, s:i}", "rev", r->rev, "switched",
 			 r->switched, "switchedAt", (json_int_t)r->switched_at, "step", r->step, "weight", r->weight,
 			 "stepAt", (json_int_t)r->step_at, "smokeOk", r->smoke_ok, "preOk", r->pre_ok, "promote",
-			 r->promote, "full", r->full);
+			 r->promote, "full", r->full, "leftRev", r->left_rev, "leftWeight", r->left_weight);
 }
 
 static void record_from_json(struct traffic_record *r, json_t *j)
 {
 	json_int_t sw = 0, sa = 0;
-	const char *rev = "";
+	const char *rev = "", *left = "";
 
 	memset(r, 0, sizeof(*r));
-	if (json_unpack(j, "{s?s, s?b, s?I, s?i, s?i, s?I, s?b, s?b, s?b, s?b}", "rev", &rev, "switched",
+	if (json_unpack(j, "{s?s, s?b, s?I, s?i, s?i, s?I, s?b, s?b, s?b, s?b, s?s, s?i}", "rev", &rev, "switched",
 			&r->switched, "switchedAt", &sw, "step", &r->step, "weight", &r->weight, "stepAt", &sa,
-			"smokeOk", &r->smoke_ok, "preOk", &r->pre_ok, "promote", &r->promote, "full", &r->full) < 0)
+			"smokeOk", &r->smoke_ok, "preOk", &r->pre_ok, "promote", &r->promote, "full", &r->full,
+			"leftRev", &left, "leftWeight", &r->left_weight) < 0)
 		return;
 	snprintf(r->rev, sizeof(r->rev), "%s", rev);
+	snprintf(r->left_rev, sizeof(r->left_rev), "%s", left);
 	r->switched_at = sw;
 	r->step_at = sa;
 }
@@ -91,7 +93,7 @@ static int record_eq(const struct traffic_record *a, const struct traffic_record
 	return strcmp(a->rev, b->rev) == 0 && a->switched == b->switched && a->switched_at == b->switched_at &&
 	       a->step == b->step && a->weight == b->weight && a->step_at == b->step_at &&
 	       a->smoke_ok == b->smoke_ok && a->pre_ok == b->pre_ok && a->promote == b->promote &&
-	       a->full == b->full;
+	       a->full == b->full && strcmp(a->left_rev, b->left_rev) == 0 && a->left_weight == b->left_weight;
 }
 
 static struct et_dep *dep_get(struct engine_traffic *t, const char *name)
@@ -426,7 +428,7 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 	size_t i;
 	const char *active = dd->name, *why = NULL;
 	char *fail;
-	int changed = 0, w_active = -1;
+	int changed = 0, w_active = -1, *preview_route;
 
 	/* Right after a start readiness is not known yet: NGINX keeps serving what it has until it is. */
 	*waiting = 0;
@@ -447,11 +449,18 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 		return NULL;
 	}
 	buf_init(&b, 4096);
+	/* The preview shows the new slot alone: a smoke test must never be answered by the old one. */
+	preview_route = n ? xcalloc(n, sizeof(*preview_route)) : NULL;
+	for (i = 0; i < n; i++)
+		preview_route[i] = v[i].ready && obs_container_alive(v[i].c) && traffic_in_slot(v[i].c, tr->new_slot)
+					   ? 100
+					   : 0;
 	r = engine_router_get(t->router, &why);
 	if (r == NULL) {
 		/* A release through Services cannot go on without its router: say why, change nothing. */
 		*waiting = 1;
 		(void)buf_printf(&b, "router: %s", why ? why : "not configured");
+		free(preview_route);
 		return buf_detach(&b, NULL);
 	}
 	for (i = 0; i < t->set->n_services; i++) {
@@ -468,10 +477,10 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 			w = 100;
 			preview = 1;
 		}
-		/* Canary weights are per server and both slots have the same number of containers. */
+		/* The decision's routes, whose server weights give each slot its share whatever its size. */
 		memset(&rs, 0, sizeof(rs));
-		rs.endpoints =
-			engine_router_endpoints(v, n, tr->new_slot, stable_rev, cport, w, preview, &rs.n_endpoints);
+		rs.endpoints = engine_router_endpoints(v, n, preview ? preview_route : tr->route, tr->new_slot, cport,
+						       &rs.n_endpoints);
 		rs.upstream = svc->upstream ? svc->upstream : svc->meta.name;
 		rs.port = svc->port;
 		rs.max_fails = svc->max_fails;
@@ -507,10 +516,12 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 		auriga_metrics_set_canary_weight(t->metrics, dd->name,
 						 tr->res.complete || rollback || stable_rev == NULL ? 0 : (double)w_active);
 	buf_release(&b);
+	free(preview_route);
 	return NULL;
 fail:
 	log_error(COMPONENT, "router apply failed", "deployment", dd->name, "error", b.data, (char *)NULL);
 	error_free(err);
+	free(preview_route);
 	return buf_detach(&b, NULL);
 }
 
@@ -655,6 +666,11 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 	tr.step = NULL;
 	verdict->holding = tr.holding;
 	verdict->more = tr.more;
+	for (i = 0; i < ARRAY_SIZE(verdict->slots) && !heal_only; i++) {
+		snprintf(verdict->slots[i].slot, sizeof(verdict->slots[i].slot), "%s", tr.slots[i].slot);
+		verdict->slots[i].ready = tr.slots[i].ready;
+		verdict->slots[i].desired = tr.slots[i].desired;
+	}
 	*out = tr.res;
 	memset(&tr.res, 0, sizeof(tr.res));
 	traffic_result_release(&tr);

@@ -49,6 +49,11 @@ struct engine_traffic_verdict {
 	char *step;		/* status text */
 	int holding;		/* waiting on purpose: no progress deadline */
 	int more;		/* complete, but the old slot is still to be released: not quiet yet */
+	/* Each slot's containers, ready against what it runs now (the new slot first; "" when none). */
+	struct engine_traffic_slot {
+		char slot[8];
+		int ready, desired;
+	} slots[2];
 };
 
 /*

@@ -58,6 +58,7 @@ struct rollout_op {
 	char *name;			/* CREATE: the container name */
 	int port_offset;		/* CREATE: added to each hostPort */
 	char slot[8];			/* CREATE: the auriga.io/slot label ("" for rolling and recreate) */
+	int stable;			/* CREATE: at the last healthy revision (a canary's stable slot grown back) */
 	char *why;
 };
 

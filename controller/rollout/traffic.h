@@ -42,6 +42,14 @@ struct traffic_record {
 	int pre_ok;			/* the pre-promotion analysis passed */
 	int promote;			/* asked: skip the current pause, or the wait for promotion */
 	int full;			/* asked: finish at once */
+	/*
+	 * Canary: the revision whose slot is being left and the share the
+	 * router still gives it. A return to the stable revision (an abort, a
+	 * failed step) keeps routing it until the stable slot has every
+	 * replica ready again; then the share drops to 0.
+	 */
+	char left_rev[SPEC_REVISION_HEX];
+	int left_weight;
 };
 
 /* The checks a release runs: the smoke-test Job and analysis runs. */
@@ -92,7 +100,21 @@ struct traffic_result {
 	int holding;			/* waiting on purpose (pause, window, promotion): not stuck */
 	int more;			/* complete, but containers outside the new slot are still to go */
 	char *step;			/* "canary api 20% (step 3 of 7): analysis", for status */
+	/*
+	 * The active service's routes: per input container (in->n entries)
+	 * its server weight, TRAFFIC_ROUTE_BACKUP for a backup server, 0 when
+	 * NGINX must not send it anything.
+	 */
+	int *route;
+	/* Each slot's containers as the status shows them: the new slot first, then the other. */
+	struct traffic_slot_count {
+		char slot[8];
+		int ready;	/* ready containers of the slot the release keeps */
+		int desired;	/* the containers the slot runs at this weight */
+	} slots[2];
 };
+
+#define TRAFFIC_ROUTE_BACKUP (-1)
 
 void traffic_result_release(struct traffic_result *r);
 
@@ -100,6 +122,23 @@ void traffic_result_release(struct traffic_result *r);
 int traffic_in_slot(const struct obs_container *c, const char *slot);
 /* The host port offset of ordinal in slot. */
 int traffic_port_offset(const char *slot, int replicas, int ordinal);
+
+/*
+ * Canary replicas follow the weight, as Argo Rollouts scales a canary:
+ * at weight w of r replicas the new slot runs ceil(r*w/100) containers
+ * (at least one, so a step before the first setWeight has something to
+ * probe and analyse) and the stable slot ceil(r*(100-w)/100) (at least one
+ * while w < 100, none at 100).
+ */
+int traffic_canary_new_count(int replicas, int weight);
+int traffic_canary_stable_count(int replicas, int weight);
+/*
+ * Server weights that give n_new servers w % of the requests together and
+ * n_old servers the rest (each between 1 and 1000; the shares are exact
+ * while both products fit, rounded otherwise). 100 each when one side has
+ * no server.
+ */
+void traffic_server_weights(int w, int n_new, int n_old, int *w_new, int *w_old);
 
 /*
  * The decision of one pass. rec is read and updated (reset when it is about

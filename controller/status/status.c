@@ -156,6 +156,7 @@ void status_copy(struct fleet_status *dst, const struct fleet_status *src)
 		d->finished_at = sd->finished_at;
 		d->surge = sd->surge;
 		d->paused = sd->paused;
+		memcpy(d->slots, sd->slots, sizeof(d->slots));
 		d->action = xstrdup_or_null(sd->action);
 		d->action_by = xstrdup_or_null(sd->action_by);
 		d->action_reason = xstrdup_or_null(sd->action_reason);

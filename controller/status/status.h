@@ -42,6 +42,12 @@ struct status_instance {
 	char *probe_failure;	/* its latest probe failure ("liveness: GET ...: 404"), NULL when none */
 };
 
+/* One slot of a blue-green or canary deployment: its containers ready against those it runs now. */
+struct status_slot {
+	char name[8];		/* "blue", "green"; "" when unused */
+	long ready, desired;
+};
+
 struct status_deployment {
 	char *name;
 	char *role;
@@ -62,6 +68,7 @@ struct status_deployment {
 	long paused;		/* 1: held at its step until resumed */
 	struct status_instance *instances;
 	size_t ninstances;
+	struct status_slot slots[2];	/* blue-green and canary, the new slot first (HTTP API, not in notes) */
 };
 
 /*

@@ -67,6 +67,19 @@ static void json_lines(json_t *o, const char *k, const char *text)
 	json_object_set_new(o, k, a);
 }
 
+/* Each slot's containers: ready against what the slot runs at the release's weight now. */
+static json_t *slots_json(const struct status_deployment *d)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < sizeof(d->slots) / sizeof(d->slots[0]) && d->slots[i].name[0]; i++)
+		json_array_append_new(a, json_pack("{s:s, s:I, s:I}", "slot", d->slots[i].name, "ready",
+						   (json_int_t)d->slots[i].ready, "desired",
+						   (json_int_t)d->slots[i].desired));
+	return a;
+}
+
 static json_t *instances_json(const struct status_deployment *d)
 {
 	json_t *v = json_array();
@@ -147,6 +160,8 @@ json_t *status_to_json(const struct fleet_status *s)
 		}
 		if (d->ninstances)
 			json_object_set_new(o, "instances", instances_json(d));
+		if (d->slots[0].name[0])
+			json_object_set_new(o, "slots", slots_json(d));
 		json_array_append_new(deps, o);
 	}
 	json_object_set_new(root, "deployments", deps);

@@ -12,6 +12,7 @@
 #include "engine/engine_router.h"
 #include "error.h"
 #include "model/observe.h"
+#include "rollout/traffic.h"
 #include "testmain.h"
 #include "traffic/router.h"
 
@@ -22,6 +23,7 @@ struct ctrs {
 	struct obs_container c[N_CTRS];
 	struct obs_port p[N_CTRS];
 	struct rollout_ctr v[N_CTRS];
+	int route[N_CTRS];
 };
 
 static void make(struct ctrs *s, size_t n, const char *slot, const char *rev, int base)
@@ -42,6 +44,7 @@ static void make(struct ctrs *s, size_t n, const char *slot, const char *rev, in
 		s->v[i].c = &s->c[i];
 		s->v[i].known = 1;
 		s->v[i].ready = 1;
+		s->route[i] = 100;
 	}
 }
 
@@ -69,7 +72,7 @@ static void three_hundred_endpoints(void **state)
 	(void)state;
 	assert_non_null(s);
 	make(s, N_CTRS, "green", "abcdef1", 20000);
-	rs.endpoints = engine_router_endpoints(s->v, N_CTRS, "green", NULL, 9003, 100, 0, &rs.n_endpoints);
+	rs.endpoints = engine_router_endpoints(s->v, N_CTRS, s->route, "green", 9003, &rs.n_endpoints);
 	assert_int_equal(rs.n_endpoints, N_CTRS);
 	assert_int_equal(rs.endpoints[N_CTRS - 1].port, 20000 + N_CTRS - 1);
 	buf_init(&b, 1 << 22);
@@ -81,8 +84,8 @@ static void three_hundred_endpoints(void **state)
 	free(s);
 }
 
-/* Both slots: the stable one's containers as backups after the switch, never in the preview. */
-static void backups_and_preview(void **state)
+/* Both slots: the new slot's first, the stable one's as backups; a container without a route is left out. */
+static void backups_and_routes(void **state)
 {
 	struct ctrs *s = calloc(1, sizeof(*s));
 	struct router_endpoint *ep;
@@ -91,23 +94,28 @@ static void backups_and_preview(void **state)
 	(void)state;
 	assert_non_null(s);
 	make(s, N_CTRS, "blue", "abcdef1", 20000);
-	/* The first 150 are green at the new revision, the rest blue at the stable one. */
-	for (i = 0; i < N_CTRS / 2; i++) {
-		s->c[i].slot = (char *)"green";
-		s->c[i].revision = (char *)"0123456";
+	/* The last 150 are green at the new revision, the rest blue at the stable one, as backups. */
+	for (i = 0; i < N_CTRS; i++) {
+		if (i >= N_CTRS / 2) {
+			s->c[i].slot = (char *)"green";
+			s->c[i].revision = (char *)"0123456";
+		} else {
+			s->route[i] = TRAFFIC_ROUTE_BACKUP;
+		}
 	}
-	ep = engine_router_endpoints(s->v, N_CTRS, "green", "abcdef1", 9003, 100, 0, &n);
+	ep = engine_router_endpoints(s->v, N_CTRS, s->route, "green", 9003, &n);
 	assert_int_equal(n, N_CTRS);
 	assert_false(ep[0].backup);
 	assert_int_equal(ep[0].weight, 100);
+	assert_int_equal(ep[0].port, 20000 + N_CTRS / 2);
 	assert_true(ep[N_CTRS - 1].backup);
 	free(ep);
-	ep = engine_router_endpoints(s->v, N_CTRS, "green", "abcdef1", 9003, 100, 1, &n);
-	assert_int_equal(n, N_CTRS / 2);
+	/* No route, or no port published for the target: left out. */
+	s->route[N_CTRS / 2] = 0;
+	ep = engine_router_endpoints(s->v, N_CTRS, s->route, "green", 9003, &n);
+	assert_int_equal(n, N_CTRS - 1);
 	free(ep);
-	/* Not ready, or no port published for the target: left out. */
-	s->v[0].ready = 0;
-	ep = engine_router_endpoints(s->v, N_CTRS, "green", "abcdef1", 9004, 100, 1, &n);
+	ep = engine_router_endpoints(s->v, N_CTRS, s->route, "green", 9004, &n);
 	assert_int_equal(n, 0);
 	free(ep);
 	free(s);
@@ -115,4 +123,4 @@ static void backups_and_preview(void **state)
 
 TEST_MAIN(
 	cmocka_unit_test(three_hundred_endpoints),
-	cmocka_unit_test(backups_and_preview))
+	cmocka_unit_test(backups_and_routes))

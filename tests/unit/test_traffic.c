@@ -47,6 +47,8 @@ struct tcase {
 
 #define S1 { "blue", 0, OLD, 1 }, { "blue", 1, OLD, 1 }
 #define G_READY { "green", 0, NEW, 1 }, { "green", 1, NEW, 1 }
+/* A canary of two replicas runs one container up to 50 %. */
+#define G1_READY { "green", 0, NEW, 1 }
 
 static const struct tcase cases[] = {
 	{ "first release: blue slot made", BG, NULL, 0, { END }, { .rev = "" }, 0, 1000,
@@ -89,16 +91,17 @@ static const struct tcase cases[] = {
 	{ "switched back: the failed slot goes at once, stable takes all", BG, OLD, 1,
 	  { S1, { "green", 0, BAD, 1 }, { "green", 1, BAD, 0 }, END }, { .rev = "" }, 0, 3000, TRAFFIC_CHECK_NONE, 0,
 	  0, 0, 2, "blue", 100, TRAFFIC_CHECK_NONE, 0, NULL, 1, 0, 0, 0 },
-	{ "canary: first weight and its analysis", CANARY, OLD, 0, { S1, G_READY, END }, { .rev = "" }, 0, 1000,
+	{ "canary: first weight and its analysis", CANARY, OLD, 0, { S1, G1_READY, END }, { .rev = "" }, 0, 1000,
 	  TRAFFIC_CHECK_NONE, 0, 0, 0, 0, "green", 20, TRAFFIC_CHECK_STEP, 1, NULL, 0, 1, 0, 1 },
-	{ "canary: analysis failed: the release fails with its message", CANARY, OLD, 0, { S1, G_READY, END },
+	{ "canary: analysis failed: the release fails with its message", CANARY, OLD, 0, { S1, G1_READY, END },
 	  { .step = 1, .weight = 20 }, 1, 1000, TRAFFIC_CHECK_STEP, 1, TRAFFIC_CHECK_FAILED, 0, 0, "green", 20,
 	  TRAFFIC_CHECK_NONE, 0, "canary analysis at 20% (step 2 of 5) failed: exit 1", 0, 0, 0, 1 },
-	{ "canary: analysis passed, timed pause starts", CANARY, OLD, 0, { S1, G_READY, END },
+	{ "canary: analysis passed, timed pause starts", CANARY, OLD, 0, { S1, G1_READY, END },
 	  { .step = 1, .weight = 20 }, 1, 1000, TRAFFIC_CHECK_STEP, 1, TRAFFIC_CHECK_PASSED, 0, 0, "green", 20,
 	  TRAFFIC_CHECK_NONE, 0, NULL, 0, 1, 0, 2 },
-	{ "canary: pause over, next weight, indefinite pause", CANARY, OLD, 0, { S1, G_READY, END },
-	  { .step = 2, .weight = 20, .step_at = 1000 }, 1, 12000, TRAFFIC_CHECK_NONE, 0, 0, 0, 0, "green", 50,
+	{ "canary: pause over, next weight, indefinite pause; the stable slot down to one", CANARY, OLD, 0,
+	  { S1, G1_READY, END }, { .step = 2, .weight = 20, .step_at = 1000 }, 1, 12000, TRAFFIC_CHECK_NONE, 0, 0, 0,
+	  1, "green", 50,
 	  TRAFFIC_CHECK_NONE, 0, NULL, 0, 1, 0, 4 },
 	{ "canary: promoted out of the last pause: 100 %", CANARY, OLD, 0, { S1, G_READY, END },
 	  { .step = 4, .weight = 50, .promote = 1 }, 1, 12000, TRAFFIC_CHECK_NONE, 0, 0, 0, 0, "green", 100,
