@@ -249,7 +249,7 @@ int engine_abort(struct engine *e, const char *deployment, const char *reason, s
 	if (!engine_traffic_in_progress(e->traffic, deployment, dd->revision) ||
 	    statefile_is_failed(&e->state, dd->name, dd->revision, e->desired.commit))
 		return error_set(err, ERR_CONFLICT, "deployment '%s' has no release under way to abort", deployment);
-	/* As a failed check would: back to the stable slot at 100 %, the new slot removed. */
+	/* As a failed check would: the stable slot made whole, then back to it at 100 %, the new slot removed. */
 	engine_fail_deployment(e, dd, reason ? reason : "aborted by hand");
 	if (engine_dep_get(e, deployment)->rolled_back) {
 		/* Its own phase (Aborted), here and after a restart. */

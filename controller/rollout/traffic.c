@@ -458,7 +458,7 @@ static int route_side(const struct traffic_input *in, const struct slots *s, con
  * The active service's servers: the new slot's ready containers at its
  * share, the other slot's (stable, or the slot a return leaves) at the
  * rest, server weights set so the shares hold whatever the two counts.
- * The other slot's servers at a share of 0 stay as backups.
+ * The stable slot's servers at a share of 0 stay as backups.
  */
 static void fill_route(const struct traffic_input *in, const struct slots *s, struct traffic_result *out)
 {
@@ -475,7 +475,8 @@ static void fill_route(const struct traffic_input *in, const struct slots *s, st
 		if (out->route[k] == 1)
 			out->route[k] = w_new;
 		else if (out->route[k] == 2)
-			out->route[k] = out->new_weight >= 100 ? TRAFFIC_ROUTE_BACKUP : w_old;
+			/* A slot a return leaves is never a fallback: it failed, or was aborted. */
+			out->route[k] = out->new_weight < 100 ? w_old : s->returning ? 0 : TRAFFIC_ROUTE_BACKUP;
 	/* Each slot as the status shows it: what it holds ready against what it runs at this weight. */
 	snprintf(out->slots[0].slot, sizeof(out->slots[0].slot), "%s", s->slot);
 	out->slots[0].ready = s->ready_new;

@@ -161,14 +161,14 @@ expect_eq "good canary: nothing else runs" 2 "$(fleet_count)"
 # after it was seen to the next change. The expected shares are the spec's setWeight steps (20, then
 # 50), in order, not the weights auriga wrote. Tolerance: 5 percentage points; both steps measured.
 check "good canary: each step's share of v3 matches the spec's setWeight (20 %, then 50 %) within 5 points" python3 - \
-	"$TEST_TMP/weights" "$TEST_TMP/load-d" <<'PY'
+	"$TEST_TMP/weights" "$TEST_TMP/load-d" "$HP" <<'PY'
 import sys
 SPEC_STEPS = [20.0, 50.0]
 marks = [l.split(" ", 1) + [""] for l in open(sys.argv[1]).read().splitlines()]
 marks = [(int(m[0]), m[1].strip()) for m in marks]
-# The weights of each state (backup servers, "port:b", left out); a change of the backups alone is
+# The servers of each state (backup servers, "port:b", left out); a change of the backups alone is
 # no new state.
-marks = [(t, ",".join(s.split(":")[1] for s in w.split() if not s.endswith(":b"))) for t, w in marks]
+marks = [(t, " ".join(s for s in w.split() if not s.endswith(":b"))) for t, w in marks]
 marks = [m for i, m in enumerate(marks) if i == 0 or m[1] != marks[i - 1][1]]
 reqs = [l.split() for l in open(sys.argv[2]).read().splitlines()]
 reqs = [(int(t), int(s), v) for t, s, v in reqs]
@@ -176,8 +176,10 @@ ok = True
 steps = 0
 for i, (t0, w) in enumerate(marks):
     t1 = marks[i + 1][0] if i + 1 < len(marks) else 1 << 62
-    ws = [int(x) for x in w.split(",") if x]
-    if len(ws) < 4:
+    # A weighted state has servers of both slots (blue: the two ports from HP, green: the next two);
+    # replicas follow the weight, so a slot may have one server or two.
+    ports = [int(s.split(":")[0]) for s in w.split()]
+    if not any(p < int(sys.argv[3]) + 2 for p in ports) or not any(p >= int(sys.argv[3]) + 2 for p in ports):
         continue
     if steps >= len(SPEC_STEPS):
         print("# a weighted router state beyond the spec's steps: %s" % w)

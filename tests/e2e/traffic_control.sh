@@ -70,8 +70,10 @@ write_dep auriga-demo-node:v2 "$CANARY"
 wpid=$(watch_router "$TEST_TMP/weights-1" 90)
 on_exit "kill $wpid 2>/dev/null"
 c1=$(commit "api v2, canary")
-HELD="$HP:70 $((HP + 1)):70 $((HP + 2)):30 $((HP + 3)):30"
-await "canary v2: held at 30 % (router weights 70/30)" 60 upstream_is "$HELD"
+# Replicas follow the weight: at 30 % one v2 container beside both v1 ones, server weights 60 and 70
+# so that v2 answers 30 % (60 / (60 + 2 * 70)).
+HELD="$HP:70 $((HP + 1)):70 $((HP + 2)):60"
+await "canary v2: held at 30 % (one v2 container at weight 60, two v1 at 70)" 60 upstream_is "$HELD"
 await "canary v2: the status says paused until promoted" 10 step_says "paused until promoted"
 s=$(sample 400)
 diag "canary v2 held at 30 %: $s"
@@ -106,8 +108,8 @@ expect_match "promote with the token is accepted by the controller" "^auriga pro
 await "canary v2: after the promote, v2 takes all traffic" 60 upstream_is "$GREEN_100"
 await "canary v2: the note on its commit says Healthy" 30 note_says "$c1" Healthy
 kill "$wpid" 2>/dev/null
-check "canary v2: the promote moved it on through 60 % (the next setWeight)" \
-	grep -q " $HP:40 $((HP + 1)):40 $((HP + 2)):60 $((HP + 3)):60\$" "$TEST_TMP/weights-1"
+check "canary v2: the promote moved it on through 60 % (two v2 containers at 60, one v1 at 80)" \
+	grep -q " $HP:80 $((HP + 2)):60 $((HP + 3)):60\$" "$TEST_TMP/weights-1"
 expect_eq "canary v2: only v2 runs" "auriga-demo-node:v2 auriga-demo-node:v2" "$(images)"
 expect_eq "canary v2: NGINX answers from v2 alone" "400 0 v2=400" "$(sample 400)"
 diag "note on the v2 commit: $(note "$c1" | head -1)"
@@ -117,7 +119,7 @@ write_dep auriga-demo-node:v3 "$CANARY"
 wpid=$(watch_router "$TEST_TMP/weights-2" 90)
 on_exit "kill $wpid 2>/dev/null"
 c2=$(commit "api v3, canary to abort")
-HELD="$HP:30 $((HP + 1)):30 $((HP + 2)):70 $((HP + 3)):70"
+HELD="$HP:60 $((HP + 2)):70 $((HP + 3)):70"
 lpid=$(load "$TEST_TMP/load-2" 90)
 on_exit "kill $lpid 2>/dev/null"
 await "canary v3: held at 30 % in slot blue" 60 upstream_is "$HELD"

@@ -214,13 +214,15 @@ on_exit "kill $lpid 2>/dev/null"
 start_ctl run
 # The record is written before the router's file (the record is the intent a restart carries out):
 # the kill point is a canary at 60 % in both, so the router's file is awaited too.
-k3_at_60() { record_is weight 60 && upstream_is "$HP:40 $((HP + 1)):40 $((HP + 2)):60 $((HP + 3)):60"; }
+# Replicas follow the weight: at 60 % both v1 containers at 60 and one of the old slot at 80.
+K3_60="$HP:80 $((HP + 2)):60 $((HP + 3)):60"
+k3_at_60() { record_is weight 60 && upstream_is "$K3_60"; }
 check "kill 3: the canary reached 60 %, in its record and at the router" wait_for 60 k3_at_60
 kill_ctl
 kill3=$(date +%s%3N)
 diag "kill 3: killed with $(fleet_count) containers; upstream $(upstream)"
 expect_eq "kill 3: the router holds the canary at 60 % while no controller runs" \
-	"$HP:40 $((HP + 1)):40 $((HP + 2)):60 $((HP + 3)):60" "$(upstream)"
+	"$K3_60" "$(upstream)"
 sleep 2
 wpid=$(watch_router "$TEST_TMP/weights-3" 60)
 on_exit "kill $wpid 2>/dev/null"
@@ -233,8 +235,9 @@ wait "$CTL_PID"
 expect_eq "kill 3: the restarted daemon exits 0 on SIGTERM" 0 "$?"
 kill "$wpid" 2>/dev/null
 diag "kill 3: router states after the restart: $(cut -d' ' -f2- "$TEST_TMP/weights-3" | paste -sd'|')"
+# At 30 % the old slot's second container is routed (at 70); from 60 % on it is gone.
 expect_eq "kill 3: the restarted daemon went on from 60 % (never back to 30 %)" 0 \
-	"$(grep -c ":30 " "$TEST_TMP/weights-3")"
+	"$(grep -c " $((HP + 1)):70" "$TEST_TMP/weights-3")"
 ok_60=$(awk -v k="$kill3" '$1 >= k && $3 == "v1"' "$TEST_TMP/load-3" | wc -l)
 diag "kill 3: $ok_60 requests answered by v1 after the kill"
 stop_load "$lpid"

@@ -414,6 +414,10 @@ static void test_abort_midway(void **state)
 	assert_int_equal(out.new_weight, 100);
 	assert_int_equal(out.res.complete, 1);
 	assert_int_equal(ru.rec.left_weight, 0);
+	/* The canary is no fallback once the stable slot takes everything. */
+	for (i = 0; i < (int)wd->n; i++)
+		if (strcmp(wd->slots[i], "green") == 0)
+			assert_int_equal(out.route[i], 0);
 	traffic_result_release(&out);
 	for (i = 0; i < 3; i++) {
 		(void)pass(wd, &ru, &out);
