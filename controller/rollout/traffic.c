@@ -488,6 +488,9 @@ static void fill_route(const struct traffic_input *in, const struct slots *s, st
 				       (s->returning ? is_left(s, in->v[k].c)
 						     : is_stable(in, s, in->v[k].c) && in->v[k].c->ordinal < s->stable_keep);
 	out->slots[1].desired = s->in_progress && !in->rollback && !out->res.complete && !out->fail ? s->stable_keep : 0;
+	/* Midway a canary serves from both slots: both count as available, as a Rollout's replica sets do. */
+	if (s->canary && out->slots[1].desired > 0)
+		out->res.available += out->slots[1].ready;
 }
 
 /* A new revision: a new record; a canary left midway is remembered, for a return to route it until it is full. */

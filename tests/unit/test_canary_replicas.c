@@ -283,7 +283,7 @@ static void release(int r, const int *weights, size_t n_weights)
 		world_add(wd, "blue", OLD, i, 1);
 	for (k = 0; k < 200; k++) {
 		int changed = pass(wd, &ru, &out), holding = out.holding, complete = out.res.complete;
-		int w = out.new_weight;
+		int w = out.new_weight, available = out.res.available;
 		struct traffic_slot_count shown[2];
 
 		memcpy(shown, out.slots, sizeof(shown));
@@ -313,6 +313,8 @@ static void release(int r, const int *weights, size_t n_weights)
 		assert_string_equal(shown[1].slot, "blue");
 		assert_int_equal(shown[1].ready, no);
 		assert_int_equal(shown[1].desired, no);
+		/* Both slots serve: the deployment counts them all available. */
+		assert_int_equal(available, nn + no);
 		seen++;
 		ru.rec.promote = 1;
 		settled = 0;
