@@ -142,6 +142,20 @@ static void add_remove(struct traffic_result *out, const struct obs_container *c
 	rollout_add_op(&out->res, ROLLOUT_REMOVE, c->ordinal, c, NULL, 0, "%s", why);
 }
 
+/* A container of slot at ordinal, at the target revision or (stable) the last healthy one. */
+static void add_create(const struct traffic_input *in, const char *slot, int ordinal, int stable,
+		       struct traffic_result *out)
+{
+	char name[256];
+	size_t n = out->res.n_ops;
+
+	snprintf(name, sizeof(name), "%s-%s-%d", in->deployment, slot, ordinal);
+	rollout_add_op(&out->res, ROLLOUT_CREATE, ordinal, NULL, name, traffic_port_offset(slot, in->replicas, ordinal),
+		       stable ? "stable slot %s: missing for the next weight" : "slot %s: missing", slot);
+	snprintf(out->res.ops[n].slot, sizeof(out->res.ops[n].slot), "%s", slot);
+	out->res.ops[n].stable = stable;
+}
+
 /* One pass's view of the slots, shared by the steps of traffic_decide. */
 struct slots {
 	const char *slot;			/* the new slot */
@@ -298,18 +312,9 @@ static void grow_stable(const struct traffic_input *in, const struct slots *s, s
 	const char *slot = strcmp(s->slot, TRAFFIC_SLOT_BLUE) == 0 ? TRAFFIC_SLOT_GREEN : TRAFFIC_SLOT_BLUE;
 	int i;
 
-	for (i = 0; s->stable_at && i < s->stable_want && i < in->replicas; i++) {
-		char name[256];
-		size_t n = out->res.n_ops;
-
-		if (s->stable_at[i] != NULL)
-			continue;
-		snprintf(name, sizeof(name), "%s-%s-%d", in->deployment, slot, i);
-		rollout_add_op(&out->res, ROLLOUT_CREATE, i, NULL, name, traffic_port_offset(slot, in->replicas, i),
-			       "stable slot %s: missing for the next weight", slot);
-		snprintf(out->res.ops[n].slot, sizeof(out->res.ops[n].slot), "%s", slot);
-		out->res.ops[n].stable = 1;
-	}
+	for (i = 0; s->stable_at && i < s->stable_want && i < in->replicas; i++)
+		if (s->stable_at[i] == NULL)
+			add_create(in, slot, i, 1, out);
 }
 
 /*
@@ -330,13 +335,7 @@ static void fill_ordinals(const struct traffic_input *in, struct slots *s, struc
 			continue;
 		}
 		if (x == NULL) {
-			char name[256];
-			size_t n = out->res.n_ops;
-
-			snprintf(name, sizeof(name), "%s-%s-%d", in->deployment, s->slot, i);
-			rollout_add_op(&out->res, ROLLOUT_CREATE, i, NULL, name,
-				       traffic_port_offset(s->slot, in->replicas, i), "slot %s: missing", s->slot);
-			snprintf(out->res.ops[n].slot, sizeof(out->res.ops[n].slot), "%s", s->slot);
+			add_create(in, s->slot, i, 0, out);
 			continue;
 		}
 		out->res.updated++;

@@ -87,8 +87,15 @@ api_slots() {
 print(" ".join("%s %d/%d" % (s["slot"], s["ready"], s["desired"]) for s in json.load(sys.stdin).get("slots", [])))' 2>/dev/null
 }
 weight_metric() { metric "auriga_canary_weight_percent{deployment=\"$DEP\"}"; }
+# served: NGINX answers on the Service's listener with the generation of the router's file (the file
+# is written before the reload; its table counts once NGINX serves it).
+served() {
+	local want
+	want=$(grep -o 'return 200 "[A-Za-z0-9-]*' "$NGX/auriga.conf" | head -1 | cut -d'"' -f2)
+	[ -n "$want" ] && [ "$(curl -s --max-time 2 "http://127.0.0.1:$LP/.auriga/router-generation")" = "$want" ]
+}
 held_at() {
-	step_says "$1% (step" && step_says "paused until promoted" &&
+	served && step_says "$1% (step" && step_says "paused until promoted" &&
 		slots_are v2 "$(new_count "$1")" v1 "$(stable_count "$1")" &&
 		[ "$(servers green)" = "$(new_count "$1")" ] && [ "$(servers blue)" = "$(stable_count "$1")" ]
 }
@@ -125,6 +132,8 @@ for w in 20 50 80; do
 	await "canary at $w %: $n v2 containers in slot green, $m v1 in slot blue, the router lists those" 90 held_at "$w"
 	expect_eq "canary at $w %: /metrics gives the weight the status page shows" "$w" "$(weight_metric)"
 	expect_eq "canary at $w %: the API shows each slot ready/desired" "green $n/$n blue $m/$m" "$(api_slots)"
+	# NGINX's old workers finish their connections for a moment after a reload.
+	sleep 1
 	s=$(sample 300)
 	diag "canary at $w %: $s"
 	check "canary at $w %: $(share v2 "$s") % of 300 requests answered by v2, $w % within 8 points" \
@@ -228,6 +237,24 @@ diag "load: $(wc -l <"$TEST_TMP/load-1") requests in all, $(grep -c ' v2$' "$TES
 expect_eq "no request through NGINX failed while the slots changed size" 0 "$(failed_count "$TEST_TMP/load-1")"
 check "v3 did serve during its canary" grep -q ' v3$' "$TEST_TMP/load-1"
 
+# The order, from the daemon's log: a container goes only once NGINX serves a table without it (a
+# router change, then its confirmation, then the removal), never between a change and its confirmation.
+check "every removal came after NGINX served the router change that dropped the container" python3 - "$RUN_LOG" <<'PY'
+import sys
+pending, n, ok = False, 0, True
+for line in open(sys.argv[1]):
+    if 'msg="router applied"' in line:
+        pending = True
+    elif 'msg="configuration served"' in line:
+        pending = False
+    elif 'msg=remove ' in line:
+        n += 1
+        if pending:
+            print("# removed before NGINX served the change: " + line.strip())
+            ok = False
+print("# %d removals" % n)
+sys.exit(0 if ok and n > 0 else 1)
+PY
 run_stop "the daemon exits 0 on SIGTERM"
 expect_eq "no sanitizer report in the daemon's output" 0 "$(grep -cE 'Sanitizer|runtime error' "$RUN_LOG")"
 diag "canary_replicas took $(( $(date +%s) - t0 )) s"
