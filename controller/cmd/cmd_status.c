@@ -120,6 +120,11 @@ static void print_table(const char *note_commit, const struct fleet_status *s)
 			printf("  %s=%s %s: %s\n", c->type, c->status ? c->status : "?", c->reason ? c->reason : "",
 			       c->message ? c->message : "");
 		}
+		for (j = 0; j < ARRAY_SIZE(d->slots) && d->slots[j].name[0]; j++)
+			printf("%s slot %s %ld/%ld ready", j ? "," : "  slots:", d->slots[j].name, d->slots[j].ready,
+			       d->slots[j].desired);
+		if (d->slots[0].name[0])
+			printf("\n");
 		if (d->restarts > 0)
 			printf("  restarts: %ld (liveness failed)\n", d->restarts);
 		if (d->last_error)

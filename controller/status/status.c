@@ -6,6 +6,7 @@
 #include "util.h"
 #include "yaml_tree.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -369,6 +370,24 @@ static void emit_mapping_end(struct emit *e)
 	emit_event(e, &ev);
 }
 
+/* A two-slot release's slots: "green: 1/1", ready against desired. */
+static void emit_slots(struct emit *e, const struct status_deployment *d)
+{
+	size_t i;
+
+	if (d->slots[0].name[0] == '\0')
+		return;
+	emit_key(e, "slots");
+	emit_mapping_start(e);
+	for (i = 0; i < ARRAY_SIZE(d->slots) && d->slots[i].name[0]; i++) {
+		char v[48];
+
+		snprintf(v, sizeof(v), "%ld/%ld", d->slots[i].ready, d->slots[i].desired);
+		emit_str(e, d->slots[i].name, v);
+	}
+	emit_mapping_end(e);
+}
+
 static void emit_deployment(struct emit *e, const struct status_deployment *d)
 {
 	yaml_event_t ev;
@@ -408,6 +427,7 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 	emit_text(e, "lastError", d->last_error);
 	emit_time(e, "startedAt", d->started_at);
 	emit_time(e, "finishedAt", d->finished_at);
+	emit_slots(e, d);
 	if (d->paused)
 		emit_long(e, "paused", 1);
 	if (d->action) {
@@ -728,10 +748,41 @@ static void parse_condition(struct parse *p, const struct ynode *n, struct statu
 	read_fields(p, n, condition_fields, ARRAY_SIZE(condition_fields), status_add_condition(d, ""), NULL);
 }
 
+/* slots: {green: 1/1, blue: 4/4}; a third slot or a count that is not "ready/desired" is an error. */
+static int parse_slots(struct parse *p, const struct ynode *v, struct status_deployment *d)
+{
+	size_t j, k = 0;
+
+	if (v->type != YNODE_MAP)
+		return perr(p, v, "'slots' must be a mapping");
+	for (j = 0; j + 1 < v->n && !p->r; j += 2, k++) {
+		const char *name = scalar(p, v->kids[j], "slots"), *val = scalar(p, v->kids[j + 1], "slots");
+		struct status_slot *sl;
+		char *end = NULL, *end2 = NULL;
+
+		if (name == NULL || val == NULL)
+			break;
+		if (k >= ARRAY_SIZE(d->slots) || (strcmp(name, "blue") != 0 && strcmp(name, "green") != 0))
+			return perr(p, v->kids[j], "'slots' names blue and green only");
+		sl = &d->slots[k];
+		errno = 0;
+		sl->ready = strtol(val, &end, 10);
+		if (end != val && *end == '/')
+			sl->desired = strtol(end + 1, &end2, 10);
+		if (end == val || *end != '/' || end2 == end + 1 || end2 == NULL || *end2 != '\0' || errno != 0 ||
+		    sl->ready < 0 || sl->desired < 0)
+			return perr(p, v->kids[j + 1], "a slot's count must be ready/desired");
+		snprintf(sl->name, sizeof(sl->name), "%s", name);
+	}
+	return 0;
+}
+
 static int deployment_other(struct parse *p, const char *key, const struct ynode *v, void *base)
 {
 	size_t j;
 
+	if (strcmp(key, "slots") == 0)
+		return parse_slots(p, v, base) < 0 ? -1 : 0;
 	if (strcmp(key, "conditions") != 0)
 		return 0;
 	if (v->type != YNODE_SEQ)

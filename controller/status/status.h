@@ -68,7 +68,7 @@ struct status_deployment {
 	long paused;		/* 1: held at its step until resumed */
 	struct status_instance *instances;
 	size_t ninstances;
-	struct status_slot slots[2];	/* blue-green and canary, the new slot first (HTTP API, not in notes) */
+	struct status_slot slots[2];	/* blue-green and canary, the new slot first */
 };
 
 /*

@@ -175,6 +175,8 @@ if seen != [20, 50, 80]:
 sys.exit(0 if ok else 1)
 PY
 await "canary v2: the note on its commit says Healthy" 60 note_says "$c1" Healthy
+note_slots() { git --git-dir="$REMOTE" notes --ref=auriga show "$c1" 2>/dev/null | grep -qx '      green: 5/5'; }
+await "canary v2: the note on its commit gives slot green 5/5 (what auriga status shows)" 60 note_slots
 
 # --- a canary of v3 aborted at 50 %: the stable slot made whole before it takes all traffic -------
 write_canary auriga-demo-node:v3

@@ -103,8 +103,15 @@ static void note_release_control(void **state)
 	d->action_by = xstrdup("alice");
 	d->action_reason = xstrdup("p99 too high\n- injected: 1");
 	d->action_at = 1767225600000LL;
+	/* A canary midway: each slot's containers, ready against desired. */
+	snprintf(d->slots[0].name, sizeof(d->slots[0].name), "green");
+	d->slots[0].ready = 1;
+	d->slots[0].desired = 2;
+	snprintf(d->slots[1].name, sizeof(d->slots[1].name), "blue");
+	d->slots[1].ready = d->slots[1].desired = 4;
 	assert_int_equal(status_render_note(&s, &text, NULL), 0);
 	assert_true(str_has_prefix(text, "auriga: Aborted 5/5 ready, 1 surge\n\n"));
+	assert_non_null(strstr(text, "slots:\n      green: 1/2\n      blue: 4/4\n"));
 	assert_int_equal(status_parse_note(&back, text, strlen(text), NULL), 0);
 	assert_int_equal(back.phase, STATUS_ABORTED);
 	assert_int_equal(back.deployments[0].phase, STATUS_ABORTED);
@@ -117,7 +124,14 @@ static void note_release_control(void **state)
 	assert_string_equal(back.deployments[0].action_by, "alice");
 	assert_string_equal(back.deployments[0].action_reason, "p99 too high\\n- injected: 1");
 	assert_int_equal(back.deployments[0].action_at, 1767225600000LL);
+	assert_string_equal(back.deployments[0].slots[0].name, "green");
+	assert_int_equal(back.deployments[0].slots[0].ready, 1);
+	assert_int_equal(back.deployments[0].slots[0].desired, 2);
+	assert_string_equal(back.deployments[0].slots[1].name, "blue");
+	assert_int_equal(back.deployments[0].slots[1].desired, 4);
 	j = status_to_json(&s);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(json_array_get(
+				 json_object_get(j, "deployments"), 0), "slots"), 0), "desired")), 2);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(
 				    json_object_get(j, "deployments"), 0), "lastAction"), "by")), "alice");
 	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(j, "deployments"), 0), "paused")));
@@ -190,6 +204,8 @@ static void parse_errors(void **state)
 	struct error *err = NULL;
 	static const char bad_phase[] = "auriga: X 0/0 ready\n\nphase: Sideways\n";
 	static const char bad_count[] = "auriga: X\n\ndeployments:\n  a:\n    ready: many\n";
+	static const char bad_slot[] = "auriga: X\n\ndeployments:\n  a:\n    slots: {green: 1/x}\n";
+	static const char bad_slot_name[] = "auriga: X\n\ndeployments:\n  a:\n    slots: {red: 1/1}\n";
 
 	(void)state;
 	assert_int_equal(status_parse_note(&s, "hello\n", 6, &err), ERR_INVALID);
@@ -197,6 +213,12 @@ static void parse_errors(void **state)
 	error_clear(&err);
 	assert_int_equal(status_parse_note(&s, bad_phase, strlen(bad_phase), &err), ERR_INVALID);
 	assert_non_null(strstr(error_msg(err), "unknown phase"));
+	error_clear(&err);
+	assert_int_equal(status_parse_note(&s, bad_slot, strlen(bad_slot), &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "ready/desired"));
+	error_clear(&err);
+	assert_int_equal(status_parse_note(&s, bad_slot_name, strlen(bad_slot_name), &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "blue and green only"));
 	error_clear(&err);
 	assert_int_equal(status_parse_note(&s, bad_count, strlen(bad_count), &err), ERR_INVALID);
 	assert_non_null(strstr(error_msg(err), "line 5"));
