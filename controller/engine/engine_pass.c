@@ -417,9 +417,10 @@ static void pass_complete(struct dep_pass *p)
 	for (size_t i = 0; co.issue && i < ed->res.n_ops; i++) {
 		const struct rollout_op *op = &ed->res.ops[i];
 		struct plan_target healthy = p->t;
-		char why[900];
 
 		if (op->stable) {
+			char why[900];
+
 			/* A canary's stable slot grown back: at the last healthy revision, under today's policy. */
 			if (p->se == NULL || !p->se->has_healthy)
 				continue;

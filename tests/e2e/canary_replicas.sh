@@ -23,6 +23,10 @@ TRAFFIC_PREVIEW=no
 R=5
 # Ten consecutive free host ports: five replicas in each slot (blue HP.., green HP+5..).
 HP=$(free_ports 10) || { fail "ten free host ports"; exit 1; }
+# The Service's listener must not fall in the range the deployment publishes (auriga refuses that).
+while [ "$LP" -ge "$HP" ] && [ "$LP" -lt $((HP + 10)) ]; do
+	HP=$(free_ports 10) || { fail "ten free host ports"; exit 1; }
+done
 
 CANARY="    type: Canary
     canary:
