@@ -60,7 +60,7 @@ auriga_engine() {
 	local cmd=$1
 	shift
 	"$AURIGA_BIN" "$cmd" --instance "$FLEET_INSTANCE" --state-dir "$FLEET_STATE" \
-		--label "$TEST_LABEL" "$@"
+		--extra-labels "$TEST_LABEL" "$@"
 }
 
 # fleet_ps [FORMAT]: this instance's containers, one a line.
