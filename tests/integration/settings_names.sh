@@ -194,9 +194,11 @@ tls_refused() { # DESC ARGS...
 	expect_match "$1 honours DOCKER_TLS_VERIFY (refused on the unix socket, naming it)" \
 		"DOCKER_TLS_VERIFY: docker-tls-verify: docker TLS settings need a tcp:// host" "$out"
 }
-tls_refused "run" run --check --state-dir "$STATE" "$SPECS"
-tls_refused "apply" apply --state-dir "$STATE" "$SPECS"
-tls_refused "plan" plan --state-dir "$STATE" "$SPECS"
+# Under the test's instance and label: were the variable not read, nothing would be left behind.
+mine=(--instance "$INST" --state-dir "$STATE" --extra-labels "$TEST_LABEL")
+tls_refused "run" run --check "${mine[@]}" "$SPECS"
+tls_refused "apply" apply --timeout-total 60 "${mine[@]}" "$SPECS"
+tls_refused "plan" plan "${mine[@]}" "$SPECS"
 tls_refused "docker" docker ping
 
 done_testing
