@@ -178,9 +178,9 @@ static int alias_find(const char *cmd, unsigned bit, const char *name, int is_sh
 /* A flag for row k: a list given again adds its items to the earlier ones. */
 static void add_flag(struct config_args *a, int key, const char *value)
 {
-	size_t i;
-
 	if (config_spec((enum config_key)key)->type == CFGT_LIST) {
+		size_t i;
+
 		for (i = 0; i < a->nflags; i++) {
 			if (a->flags[i].key == key) {
 				char *joined = xasprintf("%s,%s", a->flags[i].value, value);
