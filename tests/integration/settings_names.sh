@@ -4,13 +4,15 @@
 # subcommands had before work still, each with one deprecation line naming the new name (seen at
 # work: the branch, folder and labels apply used, the token and user sent to an HTTP remote, the
 # deadline of a fetch that hangs, the Docker endpoint); Docker's own DOCKER_HOST, DOCKER_TLS_VERIFY
-# are honoured by run, apply and plan alike, auriga's docker-host winning over DOCKER_HOST.
+# are honoured by run, apply and plan alike, auriga's docker-host winning over DOCKER_HOST; the
+# commands that ask the running controller (rollback, promote, abort, pause, resume) read its
+# address, token file and instance from the same rows, by flag, variable or settings file.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 
 A=$AURIGA_BIN
 T=$TEST_TMP
-CMDS="run apply rollback plan validate status source docker promote abort healthcheck"
+CMDS="run apply rollback plan validate status source docker promote abort pause resume healthcheck"
 need_images v1
 
 # 1. --help: the settings of each subcommand, compared across subcommands.
@@ -200,5 +202,35 @@ tls_refused "run" run --check "${mine[@]}" "$SPECS"
 tls_refused "apply" apply --timeout-total 60 "${mine[@]}" "$SPECS"
 tls_refused "plan" plan "${mine[@]}" "$SPECS"
 tls_refused "docker" docker ping
+
+# 6. The controller's clients: listen, api-token-file and instance from the flag, the variable or
+# the settings file, where nothing answers (a free port); apply, which asks no controller, takes none.
+cport=$(free_port)
+caddr=127.0.0.1:$cport
+printf 'listen: %s\n' "$caddr" >"$T/client.yml"
+for c in promote abort pause resume; do
+	out=$("$A" "$c" --config "$T/client.yml" web 2>&1)
+	expect_eq "$c: no controller at the settings file's listen exits 1" 1 "$?"
+	expect_eq "$c reads listen from the settings file" "auriga $c: no controller answers at $caddr (auriga run --listen)" "$out"
+done
+out=$(AURIGA_LISTEN=$caddr "$A" pause web 2>&1)
+expect_match "pause reads AURIGA_LISTEN" "no controller answers at $caddr " "$out"
+out=$(AURIGA_INSTANCE=other$$ "$A" resume --listen "$caddr" web 2>&1)
+expect_match "resume reads AURIGA_INSTANCE and names it" "no controller of instance other$$ answers at $caddr " "$out"
+printf 'listen: %s\napi-token-file: %s\n' "$caddr" "$T/no-token" >"$T/client-token.yml"
+out=$("$A" abort --config "$T/client-token.yml" web 2>&1)
+expect_eq "abort: a token file that is not there is a usage error (2)" 2 "$?"
+expect_match "abort reads api-token-file from the settings file, naming it" "$T/no-token" "$out"
+out=$("$A" rollback --config "$T/client.yml" --instance "$INST" --state-dir "$T/rb-state" --reason why web \
+	"$T/no-specs" 2>&1)
+expect_match "rollback asks the controller at the settings file's listen first, then goes one-shot" \
+	"auriga rollback: no controller of instance '$INST' answers at $caddr: rolling back here, one-shot" "$out"
+out=$("$A" apply --listen "$caddr" "$SPECS" 2>&1)
+expect_eq "apply --listen is a usage error (2)" 2 "$?"
+expect_eq "naming the setting and the command" "auriga apply: --listen is not a setting of 'auriga apply'" "$out"
+out=$("$A" apply --reason why "$SPECS" 2>&1)
+expect_eq "apply --reason (rollback's) is a usage error" "auriga apply: unknown option '--reason'" "$out"
+out=$("$A" pause --full web 2>&1)
+expect_eq "pause --full (promote's) is a usage error" "auriga pause: unknown option '--full'" "$out"
 
 done_testing
