@@ -225,10 +225,11 @@ out=$("$A" rollback --config "$T/client.yml" --instance "$INST" --state-dir "$T/
 	"$T/no-specs" 2>&1)
 expect_match "rollback asks the controller at the settings file's listen first, then goes one-shot" \
 	"auriga rollback: no controller of instance '$INST' answers at $caddr: rolling back here, one-shot" "$out"
-out=$("$A" apply --listen "$caddr" "$SPECS" 2>&1)
+# Under the test's instance and label, so that were either taken nothing would be left behind.
+out=$("$A" apply --listen "$caddr" --timeout-total 60 "${mine[@]}" "$SPECS" 2>&1)
 expect_eq "apply --listen is a usage error (2)" 2 "$?"
 expect_eq "naming the setting and the command" "auriga apply: --listen is not a setting of 'auriga apply'" "$out"
-out=$("$A" apply --reason why "$SPECS" 2>&1)
+out=$("$A" apply --reason why --timeout-total 60 "${mine[@]}" "$SPECS" 2>&1)
 expect_eq "apply --reason (rollback's) is a usage error" "auriga apply: unknown option '--reason'" "$out"
 out=$("$A" pause --full web 2>&1)
 expect_eq "pause --full (promote's) is a usage error" "auriga pause: unknown option '--full'" "$out"
