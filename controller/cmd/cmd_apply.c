@@ -202,7 +202,8 @@ static void note_refused(struct apply *a, const struct error *e)
 	status_init(&s);
 	status_set_refused(&s, a->cli.commit, why, &a->source, wall_ms());
 	if (status_render_note(&s, &text, &err) < 0 ||
-	    notes_publish(a->cli.src, a->cli.git.notes_ref, a->cli.commit, text, config_bool(a->conf, CFG_NOTES_PUSH), &err) < 0)
+	    notes_publish(a->cli.src, a->cli.git.notes_ref, a->cli.commit, text, config_bool(a->conf, CFG_NOTES_PUSH),
+			  &err) < 0)
 		fprintf(stderr, "auriga %s: cannot write the status note: %s\n", a->cmd, error_msg(err));
 	free(text);
 	error_free(err);

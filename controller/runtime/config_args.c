@@ -14,7 +14,8 @@
 #define ENGINE (CFG_CMD_RUN | ONESHOT_ENGINE)
 #define DOCKER (ENGINE | CFG_CMD_DOCKER)
 /* The commands that ask the running controller over its HTTP API (rollback first, then one-shot). */
-#define DAEMON_CLIENT (CFG_CMD_RUN | CFG_CMD_ROLLBACK | CFG_CMD_PROMOTE | CFG_CMD_ABORT | CFG_CMD_PAUSE | CFG_CMD_RESUME)
+#define DAEMON_CLIENT \
+	(CFG_CMD_RUN | CFG_CMD_ROLLBACK | CFG_CMD_PROMOTE | CFG_CMD_ABORT | CFG_CMD_PAUSE | CFG_CMD_RESUME)
 #define LOGS (GIT | CFG_CMD_DOCKER)
 #define ALL 0x1fffu
 

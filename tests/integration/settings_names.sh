@@ -6,7 +6,8 @@
 # deadline of a fetch that hangs, the Docker endpoint); Docker's own DOCKER_HOST, DOCKER_TLS_VERIFY
 # are honoured by run, apply and plan alike, auriga's docker-host winning over DOCKER_HOST; the
 # commands that ask the running controller (rollback, promote, abort, pause, resume) read its
-# address, token file and instance from the same rows, by flag, variable or settings file.
+# address, token file and instance from the same rows, by flag, variable or settings file; apply's
+# notes-push holds for the note on a refused commit too.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 
@@ -233,5 +234,20 @@ out=$("$A" apply --reason why --timeout-total 60 "${mine[@]}" "$SPECS" 2>&1)
 expect_eq "apply --reason (rollback's) is a usage error" "auriga apply: unknown option '--reason'" "$out"
 out=$("$A" pause --full web 2>&1)
 expect_eq "pause --full (promote's) is a usage error" "auriga pause: unknown option '--full'" "$out"
+
+# 7. A commit apply refuses is noted on the mirror; pushed only as notes-push says.
+printf 'apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: bad}\nspec: {replicas: -1}\n' >"$WORK/bad.yaml"
+git -C "$WORK" add -A
+git -C "$WORK" -c user.name=t -c user.email=t@example.com commit -qm bad
+git -C "$WORK" push -q origin other
+bad=$(git -C "$WORK" rev-parse HEAD)
+remote_note() { git --git-dir="$REMOTE" notes --ref=auriga show "$bad" 2>/dev/null | sed -n 1p; }
+refuse() { "$A" apply --instance "$INST" --state-dir "$T/$1" --extra-labels "$TEST_LABEL" --repo "$REMOTE" \
+	--branch other --timeout-total 60 "${@:2}" >/dev/null 2>&1; }
+refuse np-state --no-notes-push
+expect_eq "apply --no-notes-push: the refused commit fails (1)" 1 "$?"
+expect_eq "and its note is not pushed" "" "$(remote_note)"
+refuse push-state
+expect_match "without it the Refused note is pushed" "^auriga: Refused" "$(remote_note)"
 
 done_testing
