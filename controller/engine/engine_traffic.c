@@ -416,6 +416,8 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
  * deployment in one reload. A change counts once NGINX serves it: until its
  * confirmation is over *waiting says so (no check starts, nothing NGINX may
  * still route to is removed), as it does while readiness is not known yet.
+ * Another deployment's confirmation holds this one back only if its own
+ * routes must change: one whose routes NGINX already has is not waiting.
  */
 static char *route(struct engine_traffic *t, const struct desired_deployment *dd, const struct traffic_result *tr,
 		   const char *stable_rev, int rollback, const struct rollout_ctr *v, size_t n, int *waiting)
@@ -426,7 +428,7 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 	size_t i;
 	const char *active = dd->name, *why = NULL;
 	char *fail;
-	int changed = 0, w_active = -1;
+	int changed = 0, w_active = -1, busy, differs = 0;
 
 	/* Right after a start readiness is not known yet: NGINX keeps serving what it has until it is. */
 	*waiting = 0;
@@ -435,17 +437,18 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 			*waiting = 1;
 			return NULL;
 		}
-	fail = engine_router_take_fail(t->router);
+	fail = engine_router_take_fail(t->router, dd->name);
 	if (fail != NULL) {
 		/* The last change was not served: that fails the release; the way back reloads again. */
 		*waiting = 1;
 		log_error(COMPONENT, "router apply failed", "deployment", dd->name, "error", fail, (char *)NULL);
 		return fail;
 	}
-	if (engine_router_confirming(t->router)) {
+	if (engine_router_confirming_for(t->router, dd->name)) {
 		*waiting = 1;
 		return NULL;
 	}
+	busy = engine_router_confirming(t->router);
 	buf_init(&b, 4096);
 	r = engine_router_get(t->router, &why);
 	if (r == NULL) {
@@ -476,7 +479,10 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 		rs.port = svc->port;
 		rs.max_fails = svc->max_fails;
 		rs.fail_timeout_seconds = svc->fail_timeout_seconds;
-		ret = router_stage(r, &rs, &err);
+		/* Nothing is staged while another change is confirmed: it is only seen whether one is due. */
+		if (busy)
+			differs |= !router_holds(r, &rs);
+		ret = busy ? 0 : router_stage(r, &rs, &err);
 		free((void *)rs.endpoints);
 		if (ret < 0) {
 			(void)buf_printf(&b, "router: service '%s': %s", svc->meta.name, error_msg(err));
@@ -487,13 +493,18 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 			active = svc->meta.name;
 		}
 	}
+	if (busy) {
+		*waiting = differs;
+		buf_release(&b);
+		return NULL;
+	}
 	if (router_commit_async(r, &changed, &err) < 0) {
 		(void)buf_printf(&b, "%s", error_msg(err));
 		goto fail;
 	}
 	if (router_confirming(r)) {
 		*waiting = 1;
-		engine_router_follow(t->router);
+		engine_router_follow(t->router, dd->name);
 	}
 	if (changed)
 		log_info(COMPONENT, "router applied", "deployment", dd->name, "service", active, "slot", tr->new_slot,
