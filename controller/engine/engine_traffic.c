@@ -572,7 +572,7 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 	struct traffic_record before = d->rec;
 	struct traffic_input in;
 	struct traffic_result tr;
-	int waiting = 0;
+	int waiting = 0, was_complete;
 	size_t i;
 
 	memset(verdict, 0, sizeof(*verdict));
@@ -581,6 +581,8 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 		tv[i].ready = v[i].ready;
 		tv[i].unknown = !v[i].known;
 	}
+	/* The same release was complete at the last pass: what it changes at the router now is cleanup. */
+	was_complete = d->complete && strcmp(d->rec.rev, rev) == 0;
 	if (strcmp(d->rec.rev, rev) != 0) {
 		check_drop(d);
 		d->switch_unserved = 0;
@@ -622,8 +624,12 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 				records_save(t);
 			}
 		}
-		/* Not done before NGINX serves it: the pass after the confirmation says complete. */
-		if (waiting && engine_router_confirming(t->router)) {
+		/*
+		 * Not done before NGINX serves it: the pass after the confirmation
+		 * says complete. A release complete since the last pass stays so
+		 * while the old slot leaves NGINX's backups: its new slot is served.
+		 */
+		if (waiting && engine_router_confirming(t->router) && !(was_complete && tr.res.complete)) {
 			tr.res.complete = 0;
 			tr.res.waiting = 1;
 			d->complete = 0;

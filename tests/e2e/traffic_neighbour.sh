@@ -80,17 +80,21 @@ await "the neighbour is Healthy" 60 healthy "$NB"
 nb_up=$(upstream "$NB")
 check "the neighbour's upstream has two servers" test "$(wc -w <<<"$nb_up")" = 2
 
-# The watcher: the neighbour's phase every 50 ms until told to stop (at most 120 s), one a line.
-python3 - "http://127.0.0.1:$AP/api/v1/deployments/$NB" "$TEST_TMP/stop" >"$TEST_TMP/phases" <<'PY' &
+# The watcher: every 50 ms until told to stop (at most 120 s), the neighbour's phase and step in
+# one file and the released deployment's in another, one a line.
+python3 - "http://127.0.0.1:$AP/api/v1/deployments" "$TEST_TMP/stop" "$NB" "$DEP" "$TEST_TMP/phases" \
+	"$TEST_TMP/released" <<'PY' &
 import json, os, sys, time, urllib.request
-url, stop = sys.argv[1], sys.argv[2]
+url, stop, names, outs = sys.argv[1], sys.argv[2], sys.argv[3:5], [open(p, "w") for p in sys.argv[5:7]]
 end = time.time() + 120
 while time.time() < end and not os.path.exists(stop):
-    try:
-        d = json.load(urllib.request.urlopen(url, timeout=2))
-        print("%s|%s" % (d.get("phase"), d.get("step") or ""), flush=True)
-    except Exception as e:
-        print("error|%s" % e, flush=True)
+    for name, out in zip(names, outs):
+        try:
+            d = json.load(urllib.request.urlopen(url + "/" + name, timeout=2))
+            out.write("%s|%s\n" % (d.get("phase"), d.get("step") or ""))
+        except Exception as e:
+            out.write("error|%s\n" % e)
+        out.flush()
     time.sleep(0.05)
 PY
 wpid=$!
@@ -115,6 +119,12 @@ diag "the neighbour's phase read $n times: $(cut -d'|' -f1 "$TEST_TMP/phases" | 
 check "the neighbour's phase was read at least 40 times during the release" test "$n" -ge 40
 other=$(grep -v '^Healthy|' "$TEST_TMP/phases" | sort | uniq -c | head -5)
 expect_eq "the neighbour was Healthy at every read during the other's release" "" "$other"
+# The released deployment itself: once Healthy at the end of its release (its old slot then goes
+# from NGINX's backups and from Docker), it is not shown moving again.
+after=$(awk -F'|' '$1 != "Healthy" { bad = 1 } bad && $1 == "Healthy" { seen = 1 } seen && $1 != "Healthy" { print; exit }' \
+	"$TEST_TMP/released")
+diag "$DEP's phases during its release: $(cut -d'|' -f1 "$TEST_TMP/released" | uniq -c | tr -s ' \n' ' ')"
+expect_eq "$DEP, once Healthy after its release, stayed Healthy while its old slot was removed" "" "$after"
 expect_eq "the neighbour's upstream is unchanged" "$nb_up" "$(upstream "$NB")"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -X POST "http://127.0.0.1:$NP/api/v11/transactions")
 expect_eq "NGINX still serves the neighbour (201 Created)" 201 "$code"
