@@ -2,8 +2,9 @@
  * A tiny static program for test images: serves (sleeps until SIGTERM), prints and exits with a
  * given code, or (`env SECONDS CODE`, a hook Job) prints its AURIGA_* environment, sleeps, and exits.
  * For Jobs on networks and volumes: `write FILE TEXT` and `cat FILE`; `get HOST PORT PATH`, an
- * HTTP GET by name or address (exit 0 on a 2xx answer); `http PORT FILE`, a server answering every
- * request with FILE's content. write and get stay HOLD_SECONDS (from the environment) before they
+ * HTTP GET by name or address (exit 0 on a 2xx answer; HOST and PORT "-" for AURIGA_PREVIEW_HOST
+ * and _PORT; the answer also written to SAVE_TO when set); `http PORT FILE`, a server answering
+ * every request with FILE's content. write and get stay HOLD_SECONDS (from the environment) before they
  * exit, so that a test can look at their container.
  */
 #include <errno.h>
@@ -106,10 +107,16 @@ static int dial(const char *host, const char *port)
 static int get_main(char **argv)
 {
 	char req[1024], b[4096];
+	const char *save = getenv("SAVE_TO");
 	size_t len = 0;
 	ssize_t n;
-	int fd = dial(argv[2], argv[3]);
+	int fd;
 
+	if (strcmp(argv[2], "-") == 0 && getenv("AURIGA_PREVIEW_HOST"))
+		argv[2] = getenv("AURIGA_PREVIEW_HOST");
+	if (strcmp(argv[3], "-") == 0 && getenv("AURIGA_PREVIEW_PORT"))
+		argv[3] = getenv("AURIGA_PREVIEW_PORT");
+	fd = dial(argv[2], argv[3]);
 	if (fd < 0)
 		return hold(1);
 	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", argv[4], argv[2]);
@@ -123,6 +130,12 @@ static int get_main(char **argv)
 	close(fd);
 	b[len] = '\0';
 	printf("GET http://%s:%s%s: %s\n", argv[2], argv[3], argv[4], b);
+	if (save) {
+		FILE *f = fopen(save, "w");
+
+		if (f == NULL || fputs(b, f) < 0 || fclose(f) != 0)
+			printf("write %s: %s\n", save, strerror(errno));
+	}
 	return hold(strncmp(b, "HTTP/1.0 2", 10) == 0 || strncmp(b, "HTTP/1.1 2", 10) == 0 ? 0 : 1);
 }
 
