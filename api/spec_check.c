@@ -266,6 +266,10 @@ static void check_template(struct checker *c, enum spec_kind k, const struct spe
 	if (is_job && t->n_ports)
 		ERR(c, k, m, "spec.template.ports",
 		    "refused: a Job publishes no ports (it runs once and nothing is meant to reach it); remove them");
+	if (is_job && t->restart_policy != SPEC_RESTART_NEVER)
+		ERR(c, k, m, "spec.template.restartPolicy",
+		    "\"%s\" refused: a Job's container runs once (a failed run is tried again by spec.backoffLimit); "
+		    "leave it out or say Never", t->restart_policy == SPEC_RESTART_ALWAYS ? "Always" : "OnFailure");
 	/* Privileged, host paths, other networks, capabilities, images and resources: policy_check.c. */
 }
 
