@@ -4,8 +4,9 @@
 # container says so) and reaches the deployment's container by name, a hook of a deployment that
 # names none runs on the instance's jobs network, neither reaches a service listening on the
 # host's loopback; a hook writes a dump into the deployment's volume and the deployment's container
-# reads it back; a volume of the name auriga does not own fails the hook with nothing created; a
-# smoke-test Job with ports is refused when the specs load, at its file, line and field.
+# reads it back; a volume of the name auriga does not own fails the hook with nothing created; the
+# Job's limits and labels are its container's; a smoke-test Job with ports is refused when the
+# specs load, at its file, line and field.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 
@@ -82,14 +83,16 @@ spec:
 EOF
 	return 0
 }
-# job NAME ARGS...: a hook Job running /t ARGS, held 8 s before it exits, with the volume data at /backup.
+# job NAME ARGS...: a hook Job running /t ARGS, held 8 s before it exits, with the volume data at
+# /backup (not hook-b: B has no volume), a label and limits.
 job() {
 	local name=$1 a
 	shift
 	printf 'apiVersion: auriga.io/v1\nkind: Job\nmetadata: {name: %s}\nspec:\n  activeDeadlineSeconds: 60\n' "$name"
 	printf '  template:\n    image: %s\n    command: [/t]\n    args: [' "$IMG"
 	for a in "$@"; do printf '"%s", ' "$a"; done
-	printf ']\n    env: {HOLD_SECONDS: "8"}\n'
+	printf ']\n    env: {HOLD_SECONDS: "8"}\n    labels: {team: data}\n'
+	printf '    resources: {limits: {memory: 64Mi, cpu: 500m}}\n'
 	[ "$name" = hook-b ] || printf '    volumes: [{name: data, mountPath: /backup}]\n'
 }
 {
@@ -112,6 +115,9 @@ expect_eq "and is attached to it alone" "$NET " \
 	"$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$hook_a")"
 expect_eq "A's network is auriga's (its managed-by label)" "$INST" \
 	"$(docker network inspect -f '{{index .Labels "auriga.io/managed-by"}}' "$NET")"
+expect_eq "the Job's memory and CPU limits are its container's" "67108864 500000000" \
+	"$(docker inspect -f '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}' "$hook_a")"
+expect_eq "and so are its template's labels" data "$(docker inspect -f '{{index .Config.Labels "team"}}' "$hook_a")"
 hook_vol=$(mount_of "$hook_a" /backup)
 check "A's hook mounts a named volume at /backup" test -n "$hook_vol"
 expect_eq "the volume is auriga's" "$INST" "$(docker volume inspect -f '{{index .Labels "auriga.io/managed-by"}}' "$hook_vol")"
