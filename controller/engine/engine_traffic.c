@@ -13,6 +13,7 @@
 #include "docker/docker.h"
 #include "engine/engine_router.h"
 #include "engine/job.h"
+#include "engine/job_place.h"
 #include "rollout/traffic.h"
 #include "runtime/file.h"
 #include "runtime/log.h"
@@ -323,12 +324,14 @@ static const struct obs_container *smoke_target(const struct rollout_ctr *v, siz
 }
 
 /*
- * The smoke-test Job runs in the network namespace of a container of the new
- * slot (auriga's own, found by its labels): it reaches the release under test
- * on 127.0.0.1 at the container's port, and nothing of the host's network,
- * not the host's loopback-only services. AURIGA_PREVIEW_URL, _HOST and _PORT
- * say where (the preview Service's targetPort, else the template's first
- * port); AURIGA_TARGET_CONTAINER names the container.
+ * The smoke-test Job runs on the deployment's network when its template
+ * names one (auriga's, job_place.c), and reaches a container of the new slot
+ * by its name; else in the network namespace of that container (auriga's
+ * own, found by its labels), reaching it on 127.0.0.1: either way nothing of
+ * the host's network, not the host's loopback-only services.
+ * AURIGA_PREVIEW_URL, _HOST and _PORT say where (the preview Service's
+ * targetPort, else the template's first port); AURIGA_TARGET_CONTAINER names
+ * the container. It mounts the deployment's volumes its template names.
  */
 static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct desired_deployment *dd,
 			const struct rollout_ctr *v, size_t nv, const char *slot)
@@ -342,6 +345,7 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 	struct job_spec js;
 	char *env[5] = { NULL, NULL, NULL, NULL, NULL };
 	char *network;
+	const char *host;
 	struct buf b;
 	size_t i, n = 0;
 	int cport = 0;
@@ -364,12 +368,13 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 		cport = spec_container_port(&dd->spec->tmpl, &pv->target_port);
 	if (cport == 0 && dd->spec->tmpl.n_ports)
 		cport = dd->spec->tmpl.ports[0].container_port;
-	env[n++] = xstrdup("AURIGA_PREVIEW_HOST=127.0.0.1");
+	host = desired_network_to_create(&dd->tmpl) ? target->name : "127.0.0.1";
+	env[n++] = xasprintf("AURIGA_PREVIEW_HOST=%s", host);
 	buf_init(&b, 512);
 	(void)buf_printf(&b, "AURIGA_PREVIEW_PORT=%d", cport);
 	env[n++] = buf_detach(&b, NULL);
 	buf_init(&b, 512);
-	(void)buf_printf(&b, "AURIGA_PREVIEW_URL=http://127.0.0.1:%d", cport);
+	(void)buf_printf(&b, "AURIGA_PREVIEW_URL=http://%s:%d", host, cport);
 	env[n++] = buf_detach(&b, NULL);
 	buf_init(&b, 512);
 	(void)buf_printf(&b, "AURIGA_TARGET_CONTAINER=%s", target->name);
@@ -393,14 +398,14 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 	js.env = (const char *const *)env;
 	js.labels = labels;
 	js.n_labels = i + 1;
-	js.network = network;
 	js.deadline_ms = (int64_t)job->active_deadline_seconds * 1000;
 	js.backoff_limit = job->backoff_limit;
 	js.what = "smoke test";
 	js.owner = dd->name;
 	log_info(COMPONENT, "smoke test", "deployment", dd->name, "job", job->meta.name, "container", js.name,
 		 "target", target->name, (char *)NULL);
-	d->smoke = job_start(t->jobs, &js, on_smoke_done, d);
+	d->smoke = job_place_start(t->jobs, &js, t->desired, dd, job, t->set ? t->set->policy : NULL, network,
+				   on_smoke_done, d);
 	buf_release(&b);
 	free(network);
 	desired_tmpl_release(&tmpl);
