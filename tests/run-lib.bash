@@ -30,6 +30,15 @@ auriga_cmd() {
 	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" "$@"
 }
 
+# auriga_bg OUT ERR CMD ARGS...: auriga_cmd in the background, its output in OUT and ERR. AURIGA_PID is
+# auriga's own pid (not a subshell's), so that kill -9 reaches the controller itself.
+auriga_bg() {
+	local out=$1 err=$2 cmd=$3
+	shift 3
+	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" "$@" >"$out" 2>"$err" &
+	AURIGA_PID=$!
+}
+
 # specs_repo: a bare repository at $REMOTE (branch main) and a work tree at $WORK that pushes to it.
 specs_repo() {
 	REMOTE=$TEST_TMP/remote.git
