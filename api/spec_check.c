@@ -320,35 +320,38 @@ static void check_refs(struct checker *c, const struct spec_deployment *d, enum 
 }
 
 /*
- * Hooks name Jobs. A preDeploy hook's container gets the Job's image, command,
- * env, user and network, not its volumes or ports: a Job with either is
- * refused rather than run without them. postDeploy and onRollback hooks are
- * not run by this version: refused rather than accepted and ignored.
+ * Hooks name Jobs. A hook's container gets the Job's image, command, env,
+ * user and network, not its volumes or ports: a Job with either is refused
+ * rather than run without them.
  */
-static void check_hooks(struct checker *c, const struct spec_deployment *d)
+static void check_hook_jobs(struct checker *c, const struct spec_deployment *d, char *const *names, size_t n,
+			    const char *path)
 {
 	char p[128];
 	size_t i;
 
-	check_refs(c, d, SPEC_JOB, d->hooks.pre_deploy, d->hooks.n_pre_deploy, "spec.hooks.preDeploy");
-	check_refs(c, d, SPEC_JOB, d->hooks.post_deploy, d->hooks.n_post_deploy, "spec.hooks.postDeploy");
-	check_refs(c, d, SPEC_JOB, d->hooks.on_rollback, d->hooks.n_on_rollback, "spec.hooks.onRollback");
-	for (i = 0; i < d->hooks.n_pre_deploy; i++) {
-		long j = d->hooks.pre_deploy[i] ? lookup(c, SPEC_JOB, d->hooks.pre_deploy[i]) : -1;
+	check_refs(c, d, SPEC_JOB, names, n, path);
+	for (i = 0; i < n; i++) {
+		long j = names[i] ? lookup(c, SPEC_JOB, names[i]) : -1;
 		const struct spec_job *job = j >= 0 ? c->set->jobs[j] : NULL;
 
-		snprintf(p, sizeof(p), "spec.hooks.preDeploy[%zu]", i);
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
 		if (job && (job->tmpl.n_volumes || job->tmpl.n_ports))
 			ERR(c, SPEC_DEPLOYMENT, &d->meta, p,
 			    "Job \"%s\" has template.%s, which a hook's container is not given", job->meta.name,
 			    job->tmpl.n_volumes ? "volumes" : "ports");
 	}
-	if (d->hooks.n_post_deploy)
-		ERR(c, SPEC_DEPLOYMENT, &d->meta, "spec.hooks.postDeploy",
-		    "postDeploy hooks are not run by this version (only preDeploy): remove them");
-	if (d->hooks.n_on_rollback)
-		ERR(c, SPEC_DEPLOYMENT, &d->meta, "spec.hooks.onRollback",
-		    "onRollback hooks are not run by this version (only preDeploy): remove them");
+}
+
+static void check_hooks(struct checker *c, const struct spec_deployment *d)
+{
+	check_hook_jobs(c, d, d->hooks.pre_deploy, d->hooks.n_pre_deploy, "spec.hooks.preDeploy");
+	check_hook_jobs(c, d, d->hooks.post_deploy, d->hooks.n_post_deploy, "spec.hooks.postDeploy");
+	check_hook_jobs(c, d, d->hooks.on_rollback, d->hooks.n_on_rollback, "spec.hooks.onRollback");
+	/* A failure policy with no postDeploy hook to fail would be accepted and never used. */
+	if (d->hooks.n_post_deploy == 0 && d->hooks.post_failure_set)
+		ERR(c, SPEC_DEPLOYMENT, &d->meta, "spec.hooks.postDeployFailure",
+		    "postDeployFailure is set but there is no postDeploy hook for it to act on");
 }
 
 /* A Service named by a BlueGreen strategy must exist and route to this deployment. */
