@@ -26,10 +26,8 @@ rev_of() {
 		--format '{{.Label "auriga.io/revision"}}' | head -1
 }
 # events SINCE: the container events of this run's containers since SINCE, as "ACTION NAME HOOK-OF".
-events() {
-	docker events --since "$1" --until "$(date +%s.%N)" --filter "label=$TEST_LABEL" --filter type=container \
-		--format '{{.Action}} {{.Actor.Attributes.name}} {{index .Actor.Attributes "auriga.io/hook"}}'
-}
+events() { events_since "$1" | awk -F'|' '{print $2 " " $3 " " $5}'; }
+events_start
 # hook_creates SINCE JOB: how many containers of hook JOB were created since SINCE.
 hook_creates() { events "$1" | grep -c "^create $A-predeploy-$2 $A\$"; }
 

@@ -29,17 +29,15 @@ image_of() {
 	docker ps --filter "label=auriga.io/managed-by=$INST" --filter "label=auriga.io/deployment=$1" \
 		--format '{{.Image}}' | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
-# ev SINCE FILTER...: this run's container events since SINCE, as "NANOS ACTION NAME REVISION".
-ev() {
-	local since=$1
-	shift
-	docker events --since "$since" --until "$(date +%s.%N)" --filter "label=$TEST_LABEL" --filter type=container \
-		"$@" --format '{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}} {{index .Actor.Attributes "auriga.io/revision"}}'
-}
+events_start
+# ev SINCE: this run's container events since SINCE (events_since: NANOS|ACTION|NAME|DEPLOYMENT|HOOK|REVISION).
+ev() { events_since "$1"; }
 # hook_ev SINCE STAGE JOB ACTION: the times of ACTION on the hook container of A's JOB at STAGE.
-hook_ev() { ev "$1" --filter "label=auriga.io/hook=$A" | awk -v n="$A-$2-$3" -v a="$4" '$2 == a && $3 == n {print $1}'; }
+hook_ev() { ev "$1" | awk -F'|' -v n="$A-$2-$3" -v a="$4" -v h="$A" '$5 == h && $2 == a && $3 == n {print $1}'; }
 # dep_ev SINCE DEP ACTION: the times of ACTION on DEP's containers.
-dep_ev() { ev "$1" --filter "label=auriga.io/deployment=$2" | awk -v a="$3" '$2 == a {print $1}'; }
+dep_ev() { ev "$1" | awk -F'|' -v d="$2" -v a="$3" '$4 == d && $2 == a {print $1}'; }
+# hook_all SINCE: every event of A's hook containers.
+hook_all() { ev "$1" | awk -F'|' -v h="$A" '$5 == h'; }
 count() { grep -c . <<<"$1"; }
 # after T0 T1: T1 came at least the start delay after T0 (both in ns).
 after_ready() { [ -n "$1" ] && [ -n "$2" ] && [ $(($2 - $1)) -ge $((DELAY_MS * 1000000)) ]; }
@@ -85,8 +83,8 @@ job() {
 	printf 'apiVersion: auriga.io/v1\nkind: Job\nmetadata: {name: %s}\nspec:\n  activeDeadlineSeconds: 60\n' "$1"
 	printf '  template:\n    image: %s\n    command: [/t]\n    args: [env, "%s", "%s"]\n' "$HOOK_IMG" "$2" "$3"
 }
-{ job post-ok 0 0; echo ---; job post-fail 0 4; echo ---; job post-slow 12 0; echo ---; job undo 0 0; } \
-	>"$SPECS/jobs.yaml"
+{ job post-ok 0 0; echo ---; job post-fail 0 4; echo ---; job post-slow 12 0; echo ---; job undo 0 0; echo ---
+	job undo-fail 0 5; } >"$SPECS/jobs.yaml"
 
 # (1) A postDeploy hook after the new revision is ready, before the next phase.
 deps auriga-demo-node:v1 "    postDeploy: [post-ok]
@@ -130,7 +128,7 @@ t1=$(date +%s.%N)
 apply a2
 rc=$?
 check "the apply does not converge" test "$rc" -ne 0
-rev2=$(ev "$t1" --filter "label=auriga.io/deployment=$A" | awk '$2 == "create" {print $4}' | head -1)
+rev2=$(ev "$t1" | awk -F'|' -v d="$A" '$4 == d && $2 == "create" {print $6}' | head -1)
 check "A's v2 containers were made" test -n "$rev2" -a "$rev2" != "$rev1"
 expect_eq "A is back at v1: its two containers at v1's revision" "$rev1 $rev1" "$(revs $A | tr '\n' ' ' | sed 's/ $//')"
 expect_eq "B (a later phase) still runs v1, untouched" "auriga-demo-node:v1:0" \
@@ -178,7 +176,7 @@ check "an apply after a restart still fails it" test "$rc" -ne 0
 expect_match "with the hook's failure" "postDeploy hook 'post-fail' failed" "$(cat "$TEST_TMP/a3b.out")"
 expect_eq "without running the hook again" 0 "$(hook_ev "$t3" postdeploy post-fail create | grep -c .)"
 expect_eq "nor touching a container" "" \
-	"$(ev "$t3" --filter event=create --filter event=start --filter event=stop --filter event=destroy)"
+	"$(ev "$t3" | awk -F'|' '$2 == "create" || $2 == "start" || $2 == "stop" || $2 == "destroy"')"
 
 # (4) kill -9 of the controller while a postDeploy hook runs: it runs again to completion once.
 deps auriga-demo-node:v3 "    postDeploy: [post-slow]
@@ -211,7 +209,39 @@ expect_eq "no hook container is left" "" "$(docker ps -aq --filter "label=$TEST_
 t5=$(date +%s.%N)
 apply a6
 expect_eq "an apply after the rollout converges" 0 "$?"
-expect_eq "and runs no hook again" "" "$(ev "$t5" --filter "label=auriga.io/hook=$A")"
+expect_eq "and runs no hook again" "" "$(hook_all "$t5")"
 expect_match "the note of the last commit says healthy" "Healthy" "$(note_in "$REPO/work" "$c4")"
+rev3=$(revs $A | head -1)
+
+# (5) auriga rollback by hand: the onRollback hooks run once v1 is back; one that fails is in the
+# note and the status, and the rollback stands.
+deps auriga-demo-node:v3 "    postDeploy: [post-slow]
+    onRollback: [undo, undo-fail]" >"$REPO/work/deps.yaml"
+c5=$("$TOP/hack/demo-repo.sh" --commit "$REPO" "v3, two onRollback hooks")
+apply a7
+expect_eq "a commit that only changes the onRollback hooks converges" 0 "$?"
+t6=$(date +%s.%N)
+run rollback --timeout-total 180 --reason "bad release" --repo "$REPO/specs.git" --ref main $A \
+	>"$TEST_TMP/rb.out" 2>"$TEST_TMP/rb.err"
+expect_eq "auriga rollback exits 0" 0 "$?"
+expect_eq "A is back at v1: its two containers at v1's revision" "$rev1 $rev1" "$(revs $A | tr '\n' ' ' | sed 's/ $//')"
+undo=$(hook_ev "$t6" onrollback undo create)
+expect_eq "the first onRollback hook ran once" 1 "$(count "$undo")"
+check "after A was ready at v1 again" after_ready "$(dep_ev "$t6" $A start | tail -1)" "$undo"
+log=$(grep 'onRollback hook completed' "$TEST_TMP/rb.err")
+expect_match "it was told the revision rolled back from" "AURIGA_REVISION_FROM=$rev3" "$log"
+expect_match "the revision returned to" "AURIGA_REVISION_TO=$rev1" "$log"
+expect_match "and the reason given by hand" "AURIGA_REASON=rolled back by hand: bad release" "$log"
+expect_eq "the failing one ran once" 1 "$(hook_ev "$t6" onrollback undo-fail create | grep -c .)"
+note=$(note_in "$REPO/work" "$c5")
+expect_match "the note says rolled back" "RolledBack" "$note"
+expect_match "and has the onRollback hook's failure" "onRollback hook 'undo-fail' failed after 1 attempt: .*exited with 5" \
+	"$note"
+expect_match "the status too" "$A RolledBack .*onRollback hook 'undo-fail' failed" "$(cat "$TEST_TMP/rb.out")"
+t7=$(date +%s.%N)
+apply a8
+expect_eq "an apply after it keeps the rollback" "$rev1 $rev1" "$(revs $A | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "and runs no hook again" "" "$(hook_all "$t7")"
+expect_match "the failure still shown" "onRollback hook 'undo-fail' failed" "$(cat "$TEST_TMP/a8.out")"
 
 done_testing
