@@ -255,6 +255,7 @@ static void failed_hooks_survive_a_reload(void **state)
 	assert_int_equal(statefile_load(&r, path, &err), 0);
 	assert_true(statefile_hook_done(&r, "validators", REV_A, "postDeploy/smoke"));
 	assert_true(statefile_hook_done(&r, "validators", REV_A, "onRollback/undo"));
+	assert_non_null(statefile_hook_failed(&r, "validators", REV_A, "onRollback/undo"));
 	assert_string_equal(statefile_hook_failed(&r, "validators", REV_A, "onRollback/undo"),
 			    "onRollback hook 'undo' failed");
 	assert_null(statefile_hook_failed(&r, "validators", REV_B, "onRollback/undo"));
