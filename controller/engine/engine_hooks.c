@@ -292,6 +292,15 @@ char *engine_hooks_pre(struct engine *e, const struct desired_deployment *dd, in
 	return hook_start(e, dd, ENGINE_HOOK_PRE, hk->pre_deploy[next], rev, &he);
 }
 
+/* The stage's next hook started, or (the controller draining) left to run after a restart. */
+static char *stage_next(struct engine *e, const struct desired_deployment *dd, enum engine_hook_stage stage,
+			const char *job, const char *rev, const struct hook_env *he)
+{
+	if (e->draining)
+		return xasprintf("%s hook '%s' to run", stage_names[stage], job);
+	return hook_start(e, dd, stage, job, rev, he);
+}
+
 /*
  * The postDeploy stage: dd complete at rev (not yet recorded healthy). A
  * failure recorded under Mark (before a restart) fails it again, unrun.
@@ -326,13 +335,10 @@ static char *hooks_post(struct engine *e, const struct desired_deployment *dd, c
 	}
 	if (next == hk->n_post_deploy)
 		return NULL;
-	if (e->draining)
-		return xasprintf("postDeploy hook '%s' to run", hk->post_deploy[next]);
-	memset(&he, 0, sizeof(he));
 	he.from = se && se->has_healthy ? se->healthy_rev : "";
 	he.to = rev;
 	he.reason = "rollout";
-	return hook_start(e, dd, ENGINE_HOOK_POST, hk->post_deploy[next], rev, &he);
+	return stage_next(e, dd, ENGINE_HOOK_POST, hk->post_deploy[next], rev, &he);
 }
 
 /*
@@ -369,13 +375,10 @@ static char *hooks_rollback(struct engine *e, const struct desired_deployment *d
 	free(done);
 	if (next == hk->n_on_rollback)
 		return NULL;
-	if (e->draining)
-		return xasprintf("onRollback hook '%s' to run", hk->on_rollback[next]);
-	memset(&he, 0, sizeof(he));
 	he.from = dd->revision;
 	he.to = rev;
 	he.reason = se && se->failed_reason ? se->failed_reason : "rollback";
-	return hook_start(e, dd, ENGINE_HOOK_ROLLBACK, hk->on_rollback[next], dd->revision, &he);
+	return stage_next(e, dd, ENGINE_HOOK_ROLLBACK, hk->on_rollback[next], dd->revision, &he);
 }
 
 char *engine_hooks_after(struct engine *e, const struct desired_deployment *dd, int held, const char *rev)
