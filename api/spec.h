@@ -282,9 +282,17 @@ struct spec_budget {
 	int defaulted;	/* filled in by auriga: validators get the BFT f = (replicas-1)/3 */
 };
 
+/* What a failed postDeploy hook does to its deployment (hooks.postDeployFailure). */
+enum spec_post_failure {
+	SPEC_POST_ROLLBACK,	/* Rollback (the default): back to the last healthy revision */
+	SPEC_POST_MARK,		/* Mark: the new revision keeps running, the deployment is marked failed */
+};
+
 struct spec_hooks {
 	char **pre_deploy, **post_deploy, **on_rollback;	/* Job names */
 	size_t n_pre_deploy, n_post_deploy, n_on_rollback;
+	enum spec_post_failure post_failure;
+	int post_failure_set;	/* postDeployFailure was written */
 };
 
 struct spec_deployment {

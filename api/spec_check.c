@@ -371,11 +371,7 @@ static void check_job_volume_refs(struct checker *c, const struct spec_deploymen
 	}
 }
 
-/*
- * Hooks name Jobs, which mount the deployment's volumes (check_job_volumes).
- * postDeploy and onRollback hooks are not run by this version: refused
- * rather than accepted and ignored.
- */
+/* Hooks name Jobs, which mount the deployment's volumes (check_job_volumes). */
 static void check_hooks(struct checker *c, const struct spec_deployment *d)
 {
 	check_refs(c, d, SPEC_JOB, d->hooks.pre_deploy, d->hooks.n_pre_deploy, "spec.hooks.preDeploy");
@@ -384,12 +380,10 @@ static void check_hooks(struct checker *c, const struct spec_deployment *d)
 	check_job_volume_refs(c, d, d->hooks.pre_deploy, d->hooks.n_pre_deploy, "spec.hooks.preDeploy");
 	check_job_volume_refs(c, d, d->hooks.post_deploy, d->hooks.n_post_deploy, "spec.hooks.postDeploy");
 	check_job_volume_refs(c, d, d->hooks.on_rollback, d->hooks.n_on_rollback, "spec.hooks.onRollback");
-	if (d->hooks.n_post_deploy)
-		ERR(c, SPEC_DEPLOYMENT, &d->meta, "spec.hooks.postDeploy",
-		    "postDeploy hooks are not run by this version (only preDeploy): remove them");
-	if (d->hooks.n_on_rollback)
-		ERR(c, SPEC_DEPLOYMENT, &d->meta, "spec.hooks.onRollback",
-		    "onRollback hooks are not run by this version (only preDeploy): remove them");
+	/* A failure policy with no postDeploy hook to fail would be accepted and never used. */
+	if (d->hooks.n_post_deploy == 0 && d->hooks.post_failure_set)
+		ERR(c, SPEC_DEPLOYMENT, &d->meta, "spec.hooks.postDeployFailure",
+		    "postDeployFailure is set but there is no postDeploy hook for it to act on");
 }
 
 /* A Service named by a BlueGreen strategy must exist and route to this deployment. */

@@ -450,6 +450,7 @@ struct spec_deployment *spec_decode_deployment(const struct ynode *doc)
 	const struct ynode *probes = ynode_get(spec, "probes");
 	const struct ynode *budget = ynode_get(spec, "disruptionBudget");
 	const struct ynode *hooks = ynode_get(spec, "hooks");
+	const char *post_failure;
 
 	spec_decode_meta(&d->meta, doc);
 	d->role = d_str(spec, "role");
@@ -467,6 +468,10 @@ struct spec_deployment *spec_decode_deployment(const struct ynode *doc)
 	d->hooks.pre_deploy = d_strlist(hooks, "preDeploy", &d->hooks.n_pre_deploy);
 	d->hooks.post_deploy = d_strlist(hooks, "postDeploy", &d->hooks.n_post_deploy);
 	d->hooks.on_rollback = d_strlist(hooks, "onRollback", &d->hooks.n_on_rollback);
+	/* The schema allows Rollback and Mark alone. */
+	post_failure = ynode_str(ynode_get(hooks, "postDeployFailure"));
+	d->hooks.post_failure_set = post_failure != NULL;
+	d->hooks.post_failure = post_failure && strcmp(post_failure, "Mark") == 0 ? SPEC_POST_MARK : SPEC_POST_ROLLBACK;
 	return d;
 }
 

@@ -290,11 +290,12 @@ void *spec_deployment_to_json(const struct spec_set *set, const struct spec_depl
 	json_object_set_new(budget, "defaulted", json_boolean(d->budget.defaulted));
 	json_object_set_new(o, "disruptionBudget", budget);
 	json_object_set_new(o, "hooks",
-			    json_pack("{s:o,s:o,s:o}", "preDeploy",
+			    json_pack("{s:o,s:o,s:o,s:s}", "preDeploy",
 				      strv_to_json(d->hooks.pre_deploy, d->hooks.n_pre_deploy),
 				      "postDeploy", strv_to_json(d->hooks.post_deploy, d->hooks.n_post_deploy),
 				      "onRollback",
-				      strv_to_json(d->hooks.on_rollback, d->hooks.n_on_rollback)));
+				      strv_to_json(d->hooks.on_rollback, d->hooks.n_on_rollback), "postDeployFailure",
+				      d->hooks.post_failure == SPEC_POST_MARK ? "Mark" : "Rollback"));
 	return o;
 }
 

@@ -30,6 +30,44 @@ auriga_cmd() {
 	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --extra-labels "$TEST_LABEL" "$@"
 }
 
+# auriga_bg OUT ERR CMD ARGS...: auriga_cmd in the background, its output in OUT and ERR. AURIGA_PID is
+# auriga's own pid (not a subshell's), so that kill -9 reaches the controller itself.
+auriga_bg() {
+	local out=$1 err=$2 cmd=$3
+	shift 3
+	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" "$@" >"$out" 2>"$err" &
+	AURIGA_PID=$!
+}
+
+# events_start: from now on, this run's container events as they happen, in $TEST_TMP/events, one a
+# line: NANOS|ACTION|NAME|DEPLOYMENT|HOOK|REVISION (the auriga.io/ labels; empty when absent).
+# `docker events --since` replays only the daemon's last 256 events, which exec probes and the other
+# runs on a busy host overrun within a minute: an event counted that way can be missing.
+events_start() {
+	docker events --filter "label=$TEST_LABEL" --filter type=container --format \
+		'{{.TimeNano}}|{{.Action}}|{{.Actor.Attributes.name}}|{{index .Actor.Attributes "auriga.io/deployment"}}|{{index .Actor.Attributes "auriga.io/hook"}}|{{index .Actor.Attributes "auriga.io/revision"}}' \
+		>"$TEST_TMP/events" 2>/dev/null &
+	EVENTS_PID=$!
+	on_exit "kill $EVENTS_PID 2>/dev/null"
+	events_sync
+}
+
+# events_sync: until the recording has caught up with now (a marker container made and removed
+# here shows in it); the markers are named evsync-*.
+events_sync() {
+	local m=evsync-$$-$RANDOM
+	docker create -q --label "$TEST_LABEL" --name "$m" "${EVENTS_MARK_IMAGE:-auriga-demo-node:v1}" >/dev/null &&
+		docker rm "$m" >/dev/null
+	wait_for 30 grep -q "|destroy|$m|" "$TEST_TMP/events"
+}
+
+# events_since SINCE: the recorded events from SINCE (date +%s.%N) on, markers left out.
+events_since() {
+	local ns=${1/./}
+	events_sync
+	awk -F'|' -v ns="$ns" '$1 >= ns && $3 !~ /^evsync-/' "$TEST_TMP/events"
+}
+
 # specs_repo: a bare repository at $REMOTE (branch main) and a work tree at $WORK that pushes to it.
 specs_repo() {
 	REMOTE=$TEST_TMP/remote.git

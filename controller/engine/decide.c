@@ -317,16 +317,36 @@ enum decide_outcome decide_outcome(const struct decide_outcome_dep *v, size_t n,
 	return busy ? DECIDE_RUNNING : failed ? DECIDE_FAILED : rb ? DECIDE_ROLLEDBACK : DECIDE_CONVERGED;
 }
 
-size_t decide_pre_deploy(const struct decide_hook_in *in)
+/* The first hook not done, or n. */
+static size_t first_not_done(const unsigned char *done, size_t n)
 {
 	size_t i;
 
+	for (i = 0; i < n; i++)
+		if (!done[i])
+			return i;
+	return n;
+}
+
+size_t decide_pre_deploy(const struct decide_hook_in *in)
+{
 	if (!in->turn || in->held || in->begun)
 		return in->n;
-	for (i = 0; i < in->n; i++)
-		if (!in->done[i])
-			return i;
-	return in->n;
+	return first_not_done(in->done, in->n);
+}
+
+size_t decide_post_deploy(const struct decide_after_in *in)
+{
+	if (!in->turn || in->held || !in->complete || in->reached)
+		return in->n;
+	return first_not_done(in->done, in->n);
+}
+
+size_t decide_on_rollback(const struct decide_after_in *in)
+{
+	if (!in->turn || !in->held || !in->complete)
+		return in->n;
+	return first_not_done(in->done, in->n);
 }
 
 void decide_step_standing(const char *waiting_for, struct buf *out)

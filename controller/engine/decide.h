@@ -264,6 +264,33 @@ struct decide_hook_in {
  */
 size_t decide_pre_deploy(const struct decide_hook_in *in);
 
+struct decide_after_in {
+	int turn;		/* its turn has come */
+	int held;		/* returning to (or back at) its last healthy revision */
+	int complete;		/* the rollout step found it complete at its target */
+	/*
+	 * postDeploy: the state file records the target healthy already, so its
+	 * postDeploy hooks are behind it (or were added to the spec later).
+	 */
+	int reached;
+	const unsigned char *done;	/* done[i]: hook i of the stage ran for the revision */
+	size_t n;
+};
+
+/*
+ * Which postDeploy hook runs next, in the spec's order: the first not done
+ * once the deployment is complete at a new revision not yet recorded
+ * healthy, in its turn and not held; n when none is to run.
+ */
+size_t decide_post_deploy(const struct decide_after_in *in);
+
+/*
+ * Which onRollback hook runs next, in the spec's order: the first not done
+ * once a held deployment is complete at the revision it returned to, in its
+ * turn (later phases first); n when none is to run.
+ */
+size_t decide_on_rollback(const struct decide_after_in *in);
+
 /* ------------------------------------------------------------ status */
 
 /* The values of enum status_phase a deployment or the fleet can have. */

@@ -19,6 +19,9 @@
 
 #define COMPONENT "engine"
 
+/* The hook stages, in the order of a rollout. */
+enum engine_hook_stage { ENGINE_HOOK_PRE, ENGINE_HOOK_POST, ENGINE_HOOK_ROLLBACK };
+
 /* What the engine remembers about a deployment between passes (rebuilt from labels after a restart). */
 struct eng_dep {
 	char *name;
@@ -47,6 +50,7 @@ struct eng_dep {
 	int seen;
 	struct job_run *hook;		/* the hook Job under way, or NULL */
 	char *hook_name;		/* its Job's name */
+	enum engine_hook_stage hook_stage;	/* its stage */
 };
 
 /* One probe runner per running container of a desired deployment, keyed by container id. */
@@ -168,6 +172,15 @@ void engine_op_free(struct eng_op *op);
  * hook started when none runs. A hook that fails fails the deployment.
  */
 char *engine_hooks_pre(struct engine *e, const struct desired_deployment *dd, int turn, int held, const char *rev);
+/*
+ * The hooks after a rollout of dd complete at rev in its turn: postDeploy
+ * (not held; before it is recorded healthy) or onRollback (held: back at rev
+ * from its desired revision). NULL when it may count as complete, else the
+ * step to show while it stands, the next hook started when none runs. A
+ * failed postDeploy hook rolls it back, or marks it failed
+ * (postDeployFailure: Mark); a failed onRollback hook is added to its error.
+ */
+char *engine_hooks_after(struct engine *e, const struct desired_deployment *dd, int held, const char *rev);
 
 /* engine_status.c: the fleet status after a pass. */
 void engine_build_status(struct engine *e);

@@ -80,6 +80,7 @@ struct dep_pass {
 	struct rollout_ctr *ctrs;
 	struct decide_ctr *dc;		/* the same containers, as the decisions see them */
 	struct engine_traffic_verdict tv;
+	char *hook_step;		/* a postDeploy or onRollback hook stands before complete: the step */
 	size_t issued;
 };
 
@@ -405,13 +406,21 @@ static void pass_complete(struct dep_pass *p)
 	ci.n_ops = ed->res.n_ops;
 	ci.draining = e->draining;
 	decide_complete(&ci, &co);
+	/* The hooks after the rollout (or the rollback) stand between it and complete. */
+	if (ed->res.complete && p->turn && !ed->failed)
+		p->hook_step = engine_hooks_after(e, p->dd, p->t.held, p->t.rev);
+	if (p->hook_step) {
+		co.record_healthy = 0;
+		co.finished = 0;
+		co.clear_error = 0;
+	}
 	if (co.record_healthy)
 		statefile_set_healthy(&e->state, p->dd->name, p->t.rev, p->t.tmpl, e->desired.commit, wall_ms());
 	if (co.finished)
 		ed->finished_at = wall_ms();
 	if (co.clear_error)
 		str_set(&ed->last_error, NULL);
-	ed->complete = ed->res.complete;
+	ed->complete = ed->res.complete && p->hook_step == NULL;
 	if (co.record_applied)
 		statefile_set_applied(&e->state, p->dd->name, p->t.rev, p->t.tmpl);
 	for (size_t i = 0; co.issue && i < ed->res.n_ops; i++) {
@@ -450,7 +459,10 @@ static void pass_describe(struct dep_pass *p)
 	/* A paused step is told as the strategy's own, not as healing. */
 	shown.heal_only = !p->turn;
 	buf_init(&step, 1024);
-	decide_step(&si, &shown, &p->ed->res, &step);
+	if (p->hook_step)
+		(void)buf_puts(&step, p->hook_step);
+	else
+		decide_step(&si, &shown, &p->ed->res, &step);
 	free(p->ed->step);
 	p->ed->step = buf_detach(&step, NULL);
 }
@@ -497,6 +509,7 @@ size_t engine_pass_deployment(struct engine *e, const struct desired_deployment 
 	}
 	free(p.ctrs);
 	free(p.dc);
+	free(p.hook_step);
 	engine_traffic_verdict_release(&p.tv);
 	for (i = 0; p.od && i < p.od->n; i++) {
 		struct eng_probe *pr = engine_probe_find(e, p.od->v[i]->id);

@@ -46,6 +46,8 @@ void plan_release(struct plan *p)
 		FREE_ALL(pd->name, pd->role, pd->from_rev, pd->held_reason, pd->refused);
 		strv_free_n(pd->diff, pd->n_diff);
 		strv_free_n(pd->hooks, pd->n_hooks);
+		strv_free_n(pd->post_hooks, pd->n_post_hooks);
+		strv_free_n(pd->rollback_hooks, pd->n_rollback_hooks);
 		for (j = 0; j < pd->n_actions; j++)
 			action_release(&pd->actions[j]);
 		free(pd->actions);
@@ -289,19 +291,26 @@ static int rollout_begun(const struct statefile_entry *se, const struct obs_depl
 	return 0;
 }
 
+void plan_hooks_done(const struct statefile *st, const char *deployment, const char *rev, const char *stage,
+		     char *const *jobs, size_t n, unsigned char *done)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *key = xasprintf("%s/%s", stage, jobs[i]);
+
+		done[i] = (unsigned char)(st != NULL && statefile_hook_done(st, deployment, rev, key));
+		free(key);
+	}
+}
+
 size_t plan_pre_deploy(const struct desired_deployment *dd, const struct statefile *st,
 		       const struct obs_deployment *od, const char *rev, int turn, int held, unsigned char *done)
 {
 	const struct spec_hooks *hk = &dd->spec->hooks;
 	struct decide_hook_in in;
-	size_t i;
 
-	for (i = 0; i < hk->n_pre_deploy; i++) {
-		char *key = xasprintf("preDeploy/%s", hk->pre_deploy[i]);
-
-		done[i] = (unsigned char)statefile_hook_done(st, dd->name, rev, key);
-		free(key);
-	}
+	plan_hooks_done(st, dd->name, rev, "preDeploy", hk->pre_deploy, hk->n_pre_deploy, done);
 	memset(&in, 0, sizeof(in));
 	in.turn = turn;
 	in.held = held;
@@ -311,21 +320,48 @@ size_t plan_pre_deploy(const struct desired_deployment *dd, const struct statefi
 	return decide_pre_deploy(&in);
 }
 
-/* The preDeploy hooks a change of the deployment runs first (its turn taken to come). */
+/* The jobs of a stage whose done[i] is 0, into *out (NULL and 0 when none). */
+static void hooks_left(char *const *jobs, size_t n, const unsigned char *done, char ***out, size_t *n_out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (done[i])
+			continue;
+		if (*out == NULL)
+			*out = xcalloc(n, sizeof(char *));
+		(*out)[(*n_out)++] = xstrdup(jobs[i]);
+	}
+}
+
+/*
+ * The hooks of a change of the deployment (its turn taken to come): the
+ * preDeploy ones it runs first, the postDeploy ones it runs once healthy at
+ * the new revision (until it is recorded so), and the onRollback ones it
+ * would run when rolled back; held, those not run yet since it failed.
+ */
 static void plan_hooks(struct plan_deployment *pd, const struct desired_deployment *dd,
 		       const struct obs_deployment *od, const struct plan_target *t, const struct statefile *st)
 {
-	size_t n = dd->spec ? dd->spec->hooks.n_pre_deploy : 0;
+	const struct spec_hooks *hk = dd->spec ? &dd->spec->hooks : NULL;
+	const struct statefile_entry *se = st ? statefile_get((struct statefile *)st, dd->name, 0) : NULL;
+	size_t n = hk ? hk->n_pre_deploy + hk->n_post_deploy + hk->n_on_rollback : 0;
 	unsigned char *done;
+	int reached = se && se->has_healthy && strcmp(se->healthy_rev, t->rev) == 0;
 
-	if (n == 0 || pd->n_actions == 0)
+	if (n == 0)
 		return;
 	done = xcalloc(n, 1);
-	if (plan_pre_deploy(dd, st, od, t->rev, 1, t->held, done) < n) {
-		pd->hooks = xcalloc(n, sizeof(char *));
-		for (size_t i = 0; i < n; i++)
-			if (!done[i])
-				pd->hooks[pd->n_hooks++] = xstrdup(dd->spec->hooks.pre_deploy[i]);
+	if (pd->n_actions > 0 && plan_pre_deploy(dd, st, od, t->rev, 1, t->held, done) < hk->n_pre_deploy)
+		hooks_left(hk->pre_deploy, hk->n_pre_deploy, done, &pd->hooks, &pd->n_hooks);
+	if (!t->held && !reached) {
+		plan_hooks_done(st, dd->name, t->rev, "postDeploy", hk->post_deploy, hk->n_post_deploy, done);
+		hooks_left(hk->post_deploy, hk->n_post_deploy, done, &pd->post_hooks, &pd->n_post_hooks);
+	}
+	if (t->held || (pd->n_actions > 0 && !reached)) {
+		/* Their records go under the revision rolled back from: the desired one. */
+		plan_hooks_done(st, dd->name, dd->revision, "onRollback", hk->on_rollback, hk->n_on_rollback, done);
+		hooks_left(hk->on_rollback, hk->n_on_rollback, done, &pd->rollback_hooks, &pd->n_rollback_hooks);
 	}
 	free(done);
 }
@@ -443,6 +479,20 @@ static void render_action(struct buf *out, const struct plan_action *a, int colo
 			 plan_kind_name(a->kind), a->container, color ? "\033[0m" : "", a->reason);
 }
 
+/* The deployment's hooks, each on a line of its own under it. */
+static void render_hooks(struct buf *out, const struct plan_deployment *pd)
+{
+	size_t j;
+
+	for (j = 0; j < pd->n_hooks; j++)
+		(void)buf_printf(out, "      preDeploy hook '%s' runs first\n", pd->hooks[j]);
+	for (j = 0; j < pd->n_post_hooks; j++)
+		(void)buf_printf(out, "      postDeploy hook '%s' runs once healthy\n", pd->post_hooks[j]);
+	for (j = 0; j < pd->n_rollback_hooks; j++)
+		(void)buf_printf(out, "      onRollback hook '%s' runs %s\n", pd->rollback_hooks[j],
+				 pd->held ? "once rolled back" : "on rollback");
+}
+
 void plan_render_text(const struct plan *p, const struct desired *d, struct buf *out, int color)
 {
 	int phase;
@@ -477,6 +527,7 @@ void plan_render_text(const struct plan *p, const struct desired *d, struct buf 
 						 pd->held ? " (held)" : "", pd->up_to_date, pd->desired, pd->to_rev);
 				if (pd->held_reason)
 					(void)buf_printf(out, "      ! %s\n", pd->held_reason);
+				render_hooks(out, pd);
 				continue;
 			}
 			(void)buf_printf(out, "  %s %s%s: %s, %d replicas, revision %.12s -> %.12s\n",
@@ -484,8 +535,7 @@ void plan_render_text(const struct plan *p, const struct desired *d, struct buf 
 					 pd->desired, pd->from_rev ? pd->from_rev : "(none)", pd->to_rev);
 			if (pd->held_reason)
 				(void)buf_printf(out, "      ! %s\n", pd->held_reason);
-			for (j = 0; j < pd->n_hooks; j++)
-				(void)buf_printf(out, "      preDeploy hook '%s' runs first\n", pd->hooks[j]);
+			render_hooks(out, pd);
 			for (j = 0; j < pd->n_diff; j++)
 				(void)buf_printf(out, "      %s\n", pd->diff[j]);
 			for (j = 0; j < pd->n_actions; j++)
@@ -560,6 +610,9 @@ json_t *plan_to_json(const struct plan *p, const struct desired *d)
 				json_array_append_new(diff, json_string(pd->diff[j]));
 			json_object_set_new(o, "diff", diff);
 			json_object_set_new(o, "preDeployHooks", strv_to_json(pd->hooks, pd->n_hooks));
+			json_object_set_new(o, "postDeployHooks", strv_to_json(pd->post_hooks, pd->n_post_hooks));
+			json_object_set_new(o, "onRollbackHooks",
+					    strv_to_json(pd->rollback_hooks, pd->n_rollback_hooks));
 			for (j = 0; j < pd->n_actions; j++)
 				json_array_append_new(acts, action_json(&pd->actions[j]));
 			json_object_set_new(o, "actions", acts);

@@ -62,6 +62,11 @@ struct plan_deployment {
 	char *refused;
 	char **hooks;		/* the preDeploy hooks the change runs first (Job names) */
 	size_t n_hooks;
+	char **post_hooks;	/* the postDeploy hooks it runs once healthy at the new revision */
+	size_t n_post_hooks;
+	/* The onRollback hooks: run should the change be rolled back, or (held) once back, when not run yet. */
+	char **rollback_hooks;
+	size_t n_rollback_hooks;
 	char **diff;		/* template field diffs, from -> to; NULL-terminated */
 	size_t n_diff;
 	struct plan_action *actions;
@@ -115,6 +120,9 @@ void plan_target(struct plan_target *t, const struct desired *d, const struct de
  */
 size_t plan_pre_deploy(const struct desired_deployment *dd, const struct statefile *st,
 		       const struct obs_deployment *od, const char *rev, int turn, int held, unsigned char *done);
+/* done[i]: hook jobs[i] of stage ("postDeploy") ran for rev of the deployment, as the state file records. */
+void plan_hooks_done(const struct statefile *st, const char *deployment, const char *rev, const char *stage,
+		     char *const *jobs, size_t n, unsigned char *done);
 
 void plan_init(struct plan *p);
 void plan_release(struct plan *p);

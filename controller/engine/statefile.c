@@ -34,6 +34,7 @@ static void entry_release(struct statefile_entry *e)
 	free(e->failed_commit);
 	free(e->failed_reason);
 	strv_free_n(e->hooks_done, e->n_hooks_done);
+	kv_free(e->hooks_failed, e->n_hooks_failed);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -222,11 +223,36 @@ void statefile_set_hook_done(struct statefile *s, const char *deployment, const 
 		strv_free_n(e->hooks_done, e->n_hooks_done);
 		e->hooks_done = NULL;
 		e->n_hooks_done = 0;
+		kv_free(e->hooks_failed, e->n_hooks_failed);
+		e->hooks_failed = NULL;
+		e->n_hooks_failed = 0;
 		set_rev(e->hooks_rev, rev);
 	}
 	e->hooks_done = xrealloc(e->hooks_done, (e->n_hooks_done + 1) * sizeof(char *));
 	e->hooks_done[e->n_hooks_done++] = xstrdup(key);
 	s->dirty = 1;
+}
+
+void statefile_set_hook_failed(struct statefile *s, const char *deployment, const char *rev, const char *key,
+			       const char *why)
+{
+	struct statefile_entry *e;
+
+	statefile_set_hook_done(s, deployment, rev, key);
+	e = statefile_get(s, deployment, 1);
+	kv_put(&e->hooks_failed, &e->n_hooks_failed, key, why ? why : "");
+	s->dirty = 1;
+}
+
+const char *statefile_hook_failed(const struct statefile *s, const char *deployment, const char *rev,
+				  const char *key)
+{
+	int found;
+	size_t pos = find_pos(s, deployment, &found);
+
+	if (!found || strcmp(s->v[pos].hooks_rev, rev) != 0)
+		return NULL;
+	return kv_get(s->v[pos].hooks_failed, s->v[pos].n_hooks_failed, key);
 }
 
 int statefile_is_failed(const struct statefile *s, const char *deployment, const char *rev, const char *commit)
@@ -315,10 +341,14 @@ static json_t *to_json(const struct statefile *s)
 			json_object_set_new(o, "progress",
 					    json_pack("{s:s, s:I}", "revision", e->progress_rev, "at",
 						      (json_int_t)e->progress_at));
-		if (e->hooks_rev[0])
-			json_object_set_new(o, "hooks",
-					    json_pack("{s:s, s:o}", "revision", e->hooks_rev, "done",
-						      strv_to_json(e->hooks_done, e->n_hooks_done)));
+		if (e->hooks_rev[0]) {
+			json_t *hk = json_pack("{s:s, s:o}", "revision", e->hooks_rev, "done",
+					       strv_to_json(e->hooks_done, e->n_hooks_done));
+
+			if (e->n_hooks_failed)
+				json_object_set_new(hk, "failed", kv_to_json(e->hooks_failed, e->n_hooks_failed));
+			json_object_set_new(o, "hooks", hk);
+		}
 		json_object_set_new(deps, e->deployment, o);
 	}
 	json_object_set_new(root, "deployments", deps);
@@ -359,6 +389,27 @@ static int tmpl_field(char rev[SPEC_REVISION_HEX], struct desired_tmpl *t, int *
 	return 0;
 }
 
+/* The hooks that failed (absent: none): an object of strings, or an error naming the deployment. */
+static int hooks_failed_field(struct statefile_entry *e, const json_t *failed, const char *path, const char *dep,
+			      struct error **err)
+{
+	const char *key;
+	const json_t *v;
+
+	if (failed == NULL)
+		return 0;
+	if (!json_is_object(failed))
+		return error_set(err, ERR_INVALID, "state file '%s': deployment '%s': hooks.failed is not an object",
+				 path, dep);
+	json_object_foreach((json_t *)failed, key, v) {
+		if (!json_is_string(v))
+			return error_set(err, ERR_INVALID, "state file '%s': deployment '%s': hooks.failed.%s is not a "
+					 "string", path, dep, key);
+		kv_put(&e->hooks_failed, &e->n_hooks_failed, key, json_string_value(v));
+	}
+	return 0;
+}
+
 /* The hooks that completed for a revision: each a string, or an error naming the deployment. */
 static int hooks_field(struct statefile_entry *e, const json_t *o, const char *path, const char *dep,
 		       struct error **err)
@@ -379,7 +430,7 @@ static int hooks_field(struct statefile_entry *e, const json_t *o, const char *p
 		e->hooks_done = xrealloc(e->hooks_done, (e->n_hooks_done + 1) * sizeof(char *));
 		e->hooks_done[e->n_hooks_done++] = xstrdup(json_string_value(v));
 	}
-	return 0;
+	return hooks_failed_field(e, json_object_get(o, "failed"), path, dep, err);
 }
 
 static int from_json(struct statefile *s, const json_t *root, struct error **err)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "kv.h"
 #include "model/desired.h"
 
 /*
@@ -50,6 +51,9 @@ struct statefile_entry {
 	char hooks_rev[SPEC_REVISION_HEX];	/* "" when none */
 	char **hooks_done;
 	size_t n_hooks_done;
+	/* Of those, the ones that failed (a marked postDeploy, an onRollback): key -> why. */
+	struct kv *hooks_failed;
+	size_t n_hooks_failed;
 };
 
 struct statefile {
@@ -98,6 +102,12 @@ int64_t statefile_progress(const struct statefile *s, const char *deployment, co
 int statefile_hook_done(const struct statefile *s, const char *deployment, const char *rev, const char *key);
 /* Records that hook key completed for rev (records of another revision go). */
 void statefile_set_hook_done(struct statefile *s, const char *deployment, const char *rev, const char *key);
+/* Records that hook key ran for rev and failed, with why: it counts as done (not run again). */
+void statefile_set_hook_failed(struct statefile *s, const char *deployment, const char *rev, const char *key,
+			       const char *why);
+/* Why hook key failed for rev, when statefile_set_hook_failed recorded it; else NULL. */
+const char *statefile_hook_failed(const struct statefile *s, const char *deployment, const char *rev,
+				  const char *key);
 /* The template the state knows for rev (healthy or applied), or NULL. */
 const struct desired_tmpl *statefile_tmpl(const struct statefile *s, const char *deployment, const char *rev);
 

@@ -26,10 +26,8 @@ rev_of() {
 		--format '{{.Label "auriga.io/revision"}}' | head -1
 }
 # events SINCE: the container events of this run's containers since SINCE, as "ACTION NAME HOOK-OF".
-events() {
-	docker events --since "$1" --until "$(date +%s.%N)" --filter "label=$TEST_LABEL" --filter type=container \
-		--format '{{.Action}} {{.Actor.Attributes.name}} {{index .Actor.Attributes "auriga.io/hook"}}'
-}
+events() { events_since "$1" | awk -F'|' '{print $2 " " $3 " " $5}'; }
+events_start
 # hook_creates SINCE JOB: how many containers of hook JOB were created since SINCE.
 hook_creates() { events "$1" | grep -c "^create $A-predeploy-$2 $A\$"; }
 
@@ -113,13 +111,15 @@ expect_match "and the last lines of its output" "hook done" "$note"
 deps auriga-demo-node:v2 hook-slow >"$REPO/work/deps.yaml"
 c3=$("$TOP/hack/demo-repo.sh" --commit "$REPO" "v2 behind a slow hook")
 t2=$(date +%s.%N)
-run apply --timeout-total 90 --repo "$REPO/specs.git" --ref main >"$TEST_TMP/a3.out" 2>"$TEST_TMP/a3.err" &
-pid=$!
+# auriga itself in the background: a subshell's pid would be killed and leave the controller running on.
+auriga_bg "$TEST_TMP/a3.out" "$TEST_TMP/a3.err" apply --timeout-total 90 --repo "$REPO/specs.git" --ref main
+pid=$AURIGA_PID
 on_exit "kill -KILL $pid 2>/dev/null"
 hook_running() { [ -n "$(docker ps -q --filter "label=$TEST_LABEL" --filter "label=auriga.io/hook=$A")" ]; }
 check "the slow hook starts" wait_for 60 hook_running
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
+check "no controller of the instance runs on after kill -9" sh -c "! pgrep -f -- '--instance[ ]$INST ' >/dev/null"
 check "its container outlives the killed controller" hook_running
 expect_eq "A was not touched yet" "auriga-demo-node:v1" "$(image_of $A)"
 apply a4

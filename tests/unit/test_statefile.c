@@ -234,8 +234,54 @@ static void hooks_survive_a_reload(void **state)
 	statefile_release(&s);
 }
 
+/* A failed hook counts as done, keeps its reason across a reload, and goes with its revision's records. */
+static void failed_hooks_survive_a_reload(void **state)
+{
+	struct statefile s, r;
+	struct error *err = NULL;
+	char path[128];
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/state.json", test_dir);
+	statefile_init(&s, path);
+	statefile_set_hook_done(&s, "validators", REV_A, "postDeploy/smoke");
+	statefile_set_hook_failed(&s, "validators", REV_A, "onRollback/undo", "onRollback hook 'undo' failed");
+	assert_true(statefile_hook_done(&s, "validators", REV_A, "onRollback/undo"));
+	assert_null(statefile_hook_failed(&s, "validators", REV_A, "postDeploy/smoke"));
+	assert_int_equal(statefile_save(&s, &err), 0);
+
+	statefile_init(&r, NULL);
+	assert_int_equal(statefile_load(&r, path, &err), 0);
+	assert_true(statefile_hook_done(&r, "validators", REV_A, "postDeploy/smoke"));
+	assert_true(statefile_hook_done(&r, "validators", REV_A, "onRollback/undo"));
+	assert_non_null(statefile_hook_failed(&r, "validators", REV_A, "onRollback/undo"));
+	assert_string_equal(statefile_hook_failed(&r, "validators", REV_A, "onRollback/undo"),
+			    "onRollback hook 'undo' failed");
+	assert_null(statefile_hook_failed(&r, "validators", REV_B, "onRollback/undo"));
+	/* Another revision's first record takes the failures with the rest. */
+	statefile_set_hook_done(&r, "validators", REV_B, "preDeploy/backup");
+	assert_null(statefile_hook_failed(&r, "validators", REV_B, "onRollback/undo"));
+	assert_false(statefile_hook_done(&r, "validators", REV_B, "onRollback/undo"));
+	statefile_release(&r);
+
+	/* A failure that is not a string is a corrupt file, named. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "{\"version\": 1, \"deployments\": {\"v\": {\"hooks\": {\"revision\": \"%s\", "
+		   "\"done\": [], \"failed\": {\"onRollback/undo\": 3}}}}}", REV_A);
+	fclose(f);
+	statefile_init(&r, NULL);
+	assert_int_equal(statefile_load(&r, path, &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "hooks.failed.onRollback/undo is not a string"));
+	error_free(err);
+	statefile_release(&r);
+	statefile_release(&s);
+}
+
 TEST_MAIN(
 	TEST_IN_DIR(hooks_survive_a_reload),
+	TEST_IN_DIR(failed_hooks_survive_a_reload),
 	TEST_IN_DIR(round_trip),
 	TEST_IN_DIR(save_leaves_no_temporary),
 	TEST_IN_DIR(missing_is_empty_and_corrupt_is_an_error),
