@@ -1,0 +1,298 @@
+/* `auriga backup run POLICY` and `auriga backup list`: one backup taken, checked, recorded and pruned; the records shown. */
+#include "cmd/cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "cmd/engine_cli.h"
+#include "docker/docker.h"
+#include "engine/backup.h"
+#include "runtime/config.h"
+#include "runtime/loop.h"
+#include "spec_backup.h"
+#include "status/backup_records.h"
+#include "util.h"
+
+enum { OPT_JSON = 3000, OPT_MAX_BYTES, OPT_POLICY };
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: auriga backup run [options] POLICY [PATH]\n"
+		"       auriga backup list [--json] [--policy NAME] [--state-dir DIR]\n\n"
+		"run takes one backup of the BackupPolicy POLICY from the specs: its Job runs with the target\n"
+		"mounted at /backup and writes /backup/$AURIGA_BACKUP_FILE; auriga reads the file back, records\n"
+		"its size and SHA-256 in the state folder's " BACKUP_RECORDS_FILE ", then removes the backups\n"
+		"the policy's retention no longer keeps. Exit 0 when the backup was taken and recorded, 1 when\n"
+		"not (the record says why), 2 for a usage error.\n\n"
+		"options of run:\n" ENGINE_CLI_HELP
+		"  --max-bytes N              the largest dump read back (backup-max-bytes,\n"
+		"                             $AURIGA_BACKUP_MAX_BYTES)\n\n"
+		"list prints every backup recorded (--json: as JSON), newest last.\n");
+}
+
+/* backup-max-bytes: the flag, else the environment, else the settings table's default, within its bounds. */
+static int max_bytes(const char *flag, long *out, struct error **err)
+{
+	const struct config_spec *s = config_spec(CFG_BACKUP_MAX_BYTES);
+	const char *v = flag ? flag : getenv(s->env);
+
+	if (v == NULL || v[0] == '\0')
+		v = s->def;
+	if (parse_long(v, s->min, s->max, out) < 0)
+		return error_set(err, ERR_INVALID, "%s '%s': expected a number of bytes within %ld-%ld",
+				 flag ? "--max-bytes" : s->env, v, s->min, s->max);
+	return 0;
+}
+
+/* The dump's name: the policy's and the time it starts, to the millisecond, in UTC. */
+static char *file_name(const char *policy, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char at[32];
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(at, sizeof(at), "%Y%m%dT%H%M%S", &tm) == 0)
+		BUG("cannot format a time");
+	return xasprintf("%s-%s.%03dZ.dump", policy, at, (int)(ms % 1000));
+}
+
+static struct kv *cli_labels(const struct engine_cli *c)
+{
+	struct kv *l = xcalloc(c->n_labels + 1, sizeof(*l));
+	size_t i;
+
+	for (i = 0; i < c->n_labels; i++) {
+		const char *eq = strchr(c->labels[i], '=');
+
+		l[i].key = xstrndup(c->labels[i], (size_t)(eq - c->labels[i]));
+		l[i].value = xstrdup(eq + 1);
+	}
+	return l;
+}
+
+/* Removes what retention no longer keeps, and records it as pruned once Docker no longer finds it. */
+static int prune(struct docker *d, const struct backup_request *rq, struct backup_records *r, const char *path,
+		 struct error **err)
+{
+	size_t *idx = NULL, n = backup_records_to_prune(r, rq->policy->meta.name, &rq->policy->retention, &idx), i;
+	const char **files = xcalloc(n + 1, sizeof(*files));
+	int rc = 0;
+
+	for (i = 0; i < n; i++)
+		files[i] = r->v[idx[i]].file;
+	if (n > 0)
+		rc = backup_remove_files(d, rq, files, n, err);
+	for (i = 0; rc == 0 && i < n; i++) {
+		r->v[idx[i]].status = BACKUP_PRUNED;
+		r->v[idx[i]].pruned_ms = wall_ms();
+		printf("pruned %s\n", files[i]);
+	}
+	if (rc == 0 && n > 0)
+		rc = backup_records_save(r, path, err);
+	free(files);
+	free(idx);
+	return rc;
+}
+
+/* Takes the backup, records it, prunes: the exit status. */
+static int take(struct engine_cli *cli, const struct spec_backup_policy *p, long max, struct error **err)
+{
+	struct backup_records recs;
+	struct backup_request rq;
+	struct backup_result res;
+	struct backup_record rec;
+	struct loop *l = NULL;
+	struct docker *d = NULL;
+	struct kv *labels = cli_labels(cli);
+	int64_t start = wall_ms();
+	char *file = file_name(p->meta.name, start), *path = xasprintf("%s/%s", cli->state_dir, BACKUP_RECORDS_FILE);
+	int rc = 1;
+
+	memset(&res, 0, sizeof(res));
+	memset(&rq, 0, sizeof(rq));
+	rq.policy = p;
+	rq.instance = cli->instance;
+	rq.labels = labels;
+	rq.n_labels = cli->n_labels;
+	rq.file = file;
+	rq.commit = cli->commit;
+	rq.max_bytes = (size_t)max;
+	/* The records are read first: a file that is not ours stops the run before anything is made. */
+	if (backup_records_load(&recs, path, err) < 0 || engine_cli_connect(cli, &l, &d, NULL, err) < 0 ||
+	    backup_take(d, &rq, &res, err) < 0)
+		goto out;
+	memset(&rec, 0, sizeof(rec));
+	rec.policy = p->meta.name;
+	rec.file = file;
+	rec.target = res.target;
+	rec.commit = cli->commit;
+	rec.sha256 = res.ok ? res.sha256 : "";
+	rec.message = res.message;
+	rec.time_ms = start;
+	rec.duration_ms = res.duration_ms;
+	rec.size = res.size;
+	rec.status = res.ok ? BACKUP_OK : BACKUP_FAILED;
+	backup_records_add(&recs, &rec);
+	if (backup_records_save(&recs, path, err) < 0)
+		goto out;
+	if (!res.ok) {
+		fprintf(stderr, "auriga backup: %s: %s\n", p->meta.name, res.message);
+		goto out;
+	}
+	printf("backup %s: %s, %llu bytes, sha256 %s, %.1f s, %s\n", p->meta.name, file, (unsigned long long)res.size,
+	       res.sha256, (double)res.duration_ms / 1000.0, res.target);
+	rc = prune(d, &rq, &recs, path, err) < 0 ? 1 : 0;
+out:
+	backup_records_release(&recs);
+	backup_result_release(&res);
+	kv_free(labels, cli->n_labels);
+	if (d)
+		docker_free(d);
+	if (l)
+		loop_free(l);
+	FREE_ALL(file, path);
+	return rc;
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option opts[] = { ENGINE_CLI_LONGOPTS, { "max-bytes", required_argument, NULL, OPT_MAX_BYTES },
+					      { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	struct engine_cli cli;
+	struct spec_set *set = NULL;
+	const struct spec_backup_policy *p;
+	struct error *err = NULL;
+	const char *max_flag = NULL;
+	long max = 0;
+	int c, rc = -1;
+
+	engine_cli_init(&cli);
+	while (rc < 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			rc = 0;
+		} else if (c == OPT_MAX_BYTES) {
+			max_flag = optarg;
+		} else if (c == '?' || engine_cli_opt(&cli, c, optarg, &err) <= 0) {
+			if (err)
+				fprintf(stderr, "auriga backup run: %s\n", error_msg(err));
+			usage(stderr);
+			rc = 2;
+		}
+	}
+	if (rc < 0 && optind >= argc) {
+		fprintf(stderr, "auriga backup run: name the BackupPolicy to run\n");
+		rc = 2;
+	}
+	if (rc >= 0)
+		goto out;
+	rc = 1;
+	if (max_bytes(max_flag, &max, &err) < 0 || engine_cli_finish(&cli, argc - optind - 1, argv + optind + 1, &err) < 0 ||
+	    engine_cli_load(&cli, &set, &err) < 0) {
+		fprintf(stderr, "auriga backup run: %s\n", error_msg(err));
+		goto out;
+	}
+	p = spec_set_backup_policy(set, argv[optind]);
+	if (p == NULL) {
+		fprintf(stderr, "auriga backup run: no BackupPolicy named '%s' in the specs\n", argv[optind]);
+		goto out;
+	}
+	rc = take(&cli, p, max, &err);
+	if (err)
+		fprintf(stderr, "auriga backup run: %s: %s\n", p->meta.name, error_msg(err));
+out:
+	error_free(err);
+	if (set)
+		spec_set_free(set);
+	engine_cli_release(&cli);
+	return rc;
+}
+
+static void print_record(const struct backup_record *r)
+{
+	json_t *j = backup_record_json(r);
+
+	printf("%-20s %-8s %-40s %12llu  %.12s  %s%s%s\n", json_string_value(json_object_get(j, "time")),
+	       backup_status_name(r->status), r->file, (unsigned long long)r->size, r->sha256[0] ? r->sha256 : "-",
+	       r->target, r->message[0] ? ": " : "", r->message);
+	json_decref(j);
+}
+
+static int list(int argc, char **argv)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, OPT_JSON },
+					      { "policy", required_argument, NULL, OPT_POLICY },
+					      { "state-dir", required_argument, NULL, 's' },
+					      { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	const char *dir = getenv("AURIGA_STATE_DIR"), *policy = NULL;
+	struct backup_records r;
+	struct error *err = NULL;
+	char *path;
+	int c, json = 0;
+	size_t i;
+
+	if (dir == NULL || dir[0] == '\0')
+		dir = "/var/lib/auriga";
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == OPT_JSON) {
+			json = 1;
+		} else if (c == OPT_POLICY) {
+			policy = optarg;
+		} else if (c == 's') {
+			dir = optarg;
+		} else {
+			usage(c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	path = xasprintf("%s/%s", dir, BACKUP_RECORDS_FILE);
+	if (backup_records_load(&r, path, &err) < 0) {
+		fprintf(stderr, "auriga backup list: %s\n", error_msg(err));
+		error_free(err);
+		free(path);
+		return 1;
+	}
+	if (json) {
+		json_t *a = json_array();
+
+		for (i = 0; i < r.n; i++)
+			if (policy == NULL || strcmp(policy, r.v[i].policy) == 0)
+				json_array_append_new(a, backup_record_json(&r.v[i]));
+		json_t *doc = json_pack("{s:o}", "backups", a);
+
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(doc);
+	} else {
+		printf("%-20s %-8s %-40s %12s  %-12s  %s\n", "TIME", "STATUS", "FILE", "SIZE", "SHA256", "TARGET");
+		for (i = 0; i < r.n; i++)
+			if (policy == NULL || strcmp(policy, r.v[i].policy) == 0)
+				print_record(&r.v[i]);
+	}
+	backup_records_release(&r);
+	free(path);
+	return 0;
+}
+
+int cmd_backup(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "run") == 0)
+		return run(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return list(argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}
