@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Backups against a real PostgreSQL (auriga-postgres:15, built from Debian's packages) on a network
+# this test makes: `auriga backup run` records a dump whose SHA-256 is the one of the file copied
+# out of the target volume, and that dump restores into a second PostgreSQL with the same row count
+# and the same checksum of the rows; a second backup prunes the first by retention (the file gone
+# from the volume); a failing dump is recorded as failed with pg_dump's own words; a host path the
+# policy does not allow and a schedule that does not parse are refused at their line with nothing
+# created.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../run-lib.bash"
+
+PG=auriga-postgres:15
+"$TOP/hack/build-postgres-image.sh" || { fail "the PostgreSQL image $PG builds"; exit 1; }
+engine_instance backup
+NET=$INST-net
+DB=$INST-db
+DB2=$INST-db2
+POLICY=$TEST_TMP/policy.yaml
+
+docker network create --label "$TEST_LABEL" "$NET" >/dev/null || { fail "the test's network"; exit 1; }
+# pg NAME [ALIAS]: a PostgreSQL on the test's network, database app, password pw.
+pg() {
+	docker run -d --name "$1" --label "$TEST_LABEL" --network "$NET" ${2:+--network-alias "$2"} \
+		-e POSTGRES_PASSWORD=pw -e POSTGRES_DB=app "$PG" >/dev/null
+}
+psql_in() { docker exec -i "$1" psql -U postgres -d app -v ON_ERROR_STOP=1 -Atq "${@:2}"; }
+pg_up() { [ "$(psql_in "$1" -c 'select 1' 2>/dev/null)" = 1 ]; }
+pg "$DB" db || { fail "PostgreSQL starts"; exit 1; }
+check "PostgreSQL answers" wait_for 60 pg_up "$DB"
+psql_in "$DB" -c "create table tx (id int primary key, payer text, amount numeric(12,2));
+	insert into tx select g, 'acct-' || (g % 97), g * 1.25 from generate_series(1, 5000) g;" ||
+	{ fail "the table and its rows"; exit 1; }
+ROWS="select count(*) from tx"
+SUM="select md5(string_agg(id || ':' || payer || ':' || amount, ',' order by id)) from tx"
+want_rows=$(psql_in "$DB" -c "$ROWS")
+want_sum=$(psql_in "$DB" -c "$SUM")
+expect_eq "5000 rows to back up" 5000 "$want_rows"
+
+# spec TARGET [TAIL]: the BackupPolicy db dumping app with pg_dump | gzip to TARGET (pipefail: a
+# pg_dump that fails must fail the Job, whatever gzip says).
+spec() {
+	cat >"$SPECS/backup.yaml" <<EOF
+apiVersion: auriga.io/v1
+kind: BackupPolicy
+metadata: {name: db}
+spec:
+  job:
+    image: $PG
+    command: [bash, -o, pipefail, -c, 'pg_dump -h db -U postgres app | gzip > /backup/\$AURIGA_BACKUP_FILE']
+    env: {PGPASSWORD: ${PASSWORD:-pw}}
+    network: $NET
+  target: $1
+  retention: {hourly: 1, daily: 0, weekly: 0, monthly: 0}
+${2:-}
+EOF
+}
+backup() {
+	"$AURIGA_BIN" backup run --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" --policy-file "$POLICY" \
+		db "$SPECS" >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err"
+}
+records() { "$AURIGA_BIN" backup list --json --state-dir "$STATE"; }
+# field N KEY: a field of the Nth record (from 0).
+field() { records | jq -r ".backups[$1].$2"; }
+count_made() {
+	echo "$(docker ps -aq --filter "label=$TEST_LABEL" | wc -l) $(docker volume ls -q --filter "label=$TEST_LABEL" | wc -l)"
+}
+
+printf 'networks: [%s]\nhostPaths: [%s]\n' "$NET" "$TEST_TMP/allowed" >"$POLICY"
+spec "{volume: dumps}"
+backup first
+expect_eq "backup run exits 0" 0 "$?"
+sed 's/^/# /' "$TEST_TMP/first.out" "$TEST_TMP/first.err"
+expect_eq "one backup recorded" 1 "$(records | jq '.backups | length')"
+expect_eq "recorded as ok" ok "$(field 0 status)"
+FILE=$(field 0 file)
+VOL=$(field 0 target | sed -n 's/^volume //p')
+expect_match "the file is named by the policy and the time" '^db-[0-9]{8}T[0-9]{6}\.[0-9]{3}Z\.dump$' "$FILE"
+expect_eq "the target volume is labelled as this instance's" "$INST" \
+	"$(docker volume inspect -f '{{index .Labels "auriga.io/managed-by"}}' "$VOL" 2>/dev/null)"
+
+# The dump as Docker gives it, through a container of the test's on the same volume.
+READER=$(docker create --label "$TEST_LABEL" -v "$VOL:/backup" "$PG" true)
+docker cp "$READER:/backup/$FILE" "$TEST_TMP/dump.gz" 2>/dev/null
+expect_eq "the recorded sha256 is the dump's" "$(sha256sum "$TEST_TMP/dump.gz" | cut -d' ' -f1)" "$(field 0 sha256)"
+expect_eq "the recorded size is the dump's" "$(stat -c %s "$TEST_TMP/dump.gz")" "$(field 0 size)"
+expect_match "the dump is pg_dump's" 'PostgreSQL database dump' "$(gzip -dc "$TEST_TMP/dump.gz" | head -5)"
+
+# Restored into a second PostgreSQL: the same rows, the same checksum.
+pg "$DB2" || { fail "the second PostgreSQL starts"; exit 1; }
+check "the second PostgreSQL answers" wait_for 60 pg_up "$DB2"
+gzip -dc "$TEST_TMP/dump.gz" | psql_in "$DB2" >/dev/null
+expect_eq "the restore has the same row count" "$want_rows" "$(psql_in "$DB2" -c "$ROWS")"
+expect_eq "the restore has the same checksum of the rows" "$want_sum" "$(psql_in "$DB2" -c "$SUM")"
+
+# A second backup in the same hour: hourly 1 keeps it alone, and the first is removed from the volume.
+psql_in "$DB" -c "insert into tx values (5001, 'acct-x', 1.00)"
+backup second
+expect_eq "the second backup run exits 0" 0 "$?"
+expect_eq "the first backup is recorded as pruned" pruned "$(field 0 status)"
+expect_eq "the second is kept" ok "$(field 1 status)"
+on_volume=$(docker run --rm --label "$TEST_LABEL" -v "$VOL:/backup" "$PG" ls /backup)
+expect_eq "only the second dump is on the volume" "$(field 1 file)" "$on_volume"
+
+# A dump that fails: recorded as failed with pg_dump's words, nothing pruned, exit 1.
+PASSWORD=wrong spec "{volume: dumps}"
+backup failing
+expect_eq "a failing dump exits 1" 1 "$?"
+expect_eq "it is recorded as failed" failed "$(field 2 status)"
+expect_match "with pg_dump's own words" 'exited with 1: .*password authentication failed' "$(field 2 message)"
+expect_eq "and without a checksum" "" "$(field 2 sha256)"
+expect_eq "the good backup stays kept" ok "$(field 1 status)"
+
+# Refused before anything is made: a host path the policy does not allow, a schedule that does not parse.
+before=$(count_made)
+mkdir -p "$TEST_TMP/allowed" "$TEST_TMP/elsewhere"
+spec "{hostPath: $TEST_TMP/elsewhere}"
+backup outside
+expect_eq "a host path outside the policy exits 1" 1 "$?"
+expect_match "refused at its line, naming the policy setting" \
+	"backup.yaml:10:[0-9]+: BackupPolicy/db: spec.target.hostPath: host path \"$TEST_TMP/elsewhere\" refused by the operator's policy \(not under hostPaths in $POLICY\)" \
+	"$(cat "$TEST_TMP/outside.err")"
+spec "{volume: dumps}" '  schedule: "0 24 * * *"'
+backup schedule
+expect_eq "a schedule that does not parse exits 1" 1 "$?"
+expect_match "refused at its line" \
+	'backup.yaml:12:13: BackupPolicy/db: spec.schedule: "0 24 \* \* \*" does not parse: field 2 \(hour\)' \
+	"$(cat "$TEST_TMP/schedule.err")"
+expect_eq "nothing was created by the refused runs" "$before" "$(count_made)"
+expect_eq "and nothing recorded" 3 "$(records | jq '.backups | length')"
+expect_eq "nothing landed in the host path" "" "$(ls -A "$TEST_TMP/elsewhere")"
+
+# An allowed host path: the dump lands there, with the recorded checksum.
+spec "{hostPath: $TEST_TMP/allowed}"
+chmod 0777 "$TEST_TMP/allowed"
+backup hostpath
+expect_eq "a backup to an allowed host path exits 0" 0 "$?"
+HFILE=$(field 3 file)
+expect_eq "its sha256 is the file's on the host" "$(sha256sum "$TEST_TMP/allowed/$HFILE" 2>/dev/null | cut -d' ' -f1)" \
+	"$(field 3 sha256)"
+# The Job wrote as the image's user: the test's own container removes it, so the folder can go.
+docker run --rm --label "$TEST_LABEL" -v "$TEST_TMP/allowed:/backup" "$PG" sh -c 'rm -f /backup/*' 2>/dev/null
+done_testing
