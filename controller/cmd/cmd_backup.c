@@ -141,7 +141,12 @@ static int take(struct engine_cli *cli, const struct spec_backup_policy *p, long
 	if (backup_records_save(&recs, path, err) < 0)
 		goto out;
 	if (!res.ok) {
+		const char *partial[] = { file };
+
 		fprintf(stderr, "auriga backup: %s: %s\n", p->meta.name, res.message);
+		/* What a failed Job left of its file is no backup: it goes, so nothing mistakes it for one. */
+		if (res.target)
+			(void)backup_remove_files(d, &rq, partial, 1, err);
 		goto out;
 	}
 	printf("backup %s: %s, %llu bytes, sha256 %s, %.1f s, %s\n", p->meta.name, file, (unsigned long long)res.size,

@@ -109,9 +109,12 @@ expect_eq "it is recorded as failed" failed "$(field 2 status)"
 expect_match "with pg_dump's own words" 'exited with 1: .*password authentication failed' "$(field 2 message)"
 expect_eq "and without a checksum" "" "$(field 2 sha256)"
 expect_eq "the good backup stays kept" ok "$(field 1 status)"
+expect_eq "what the failed Job wrote is removed, the good dump stays" "$(field 1 file)" \
+	"$(docker run --rm --label "$TEST_LABEL" -v "$VOL:/backup" "$PG" ls /backup)"
 
 # Refused before anything is made: a host path the policy does not allow, a schedule that does not parse.
 before=$(count_made)
+since=$(date +%s.%N)
 mkdir -p "$TEST_TMP/allowed" "$TEST_TMP/elsewhere"
 spec "{hostPath: $TEST_TMP/elsewhere}"
 backup outside
@@ -126,6 +129,9 @@ expect_match "refused at its line" \
 	'backup.yaml:12:13: BackupPolicy/db: spec.schedule: "0 24 \* \* \*" does not parse: field 2 \(hour\)' \
 	"$(cat "$TEST_TMP/schedule.err")"
 expect_eq "nothing was created by the refused runs" "$before" "$(count_made)"
+expect_eq "Docker saw no container or volume made by them" "" \
+	"$(docker events --since "$since" --until "$(date +%s.%N)" --filter "label=$TEST_LABEL" --filter event=create \
+		--format '{{.Type}} {{.Actor.Attributes.name}}')"
 expect_eq "and nothing recorded" 3 "$(records | jq '.backups | length')"
 expect_eq "nothing landed in the host path" "" "$(ls -A "$TEST_TMP/elsewhere")"
 
