@@ -17,18 +17,22 @@
 #include "status/backup_records.h"
 #include "util.h"
 
-enum { OPT_JSON = 3000, OPT_MAX_BYTES, OPT_POLICY };
+enum { OPT_JSON = 3000, OPT_MAX_BYTES, OPT_POLICY, OPT_DUE };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: auriga backup run [options] POLICY [PATH]\n"
+		"       auriga backup run [options] --due [PATH]\n"
 		"       auriga backup list [--json] [--policy NAME] [--state-dir DIR]\n\n"
 		"run takes one backup of the BackupPolicy POLICY from the specs: its Job runs with the target\n"
 		"mounted at /backup and writes /backup/$AURIGA_BACKUP_FILE; auriga reads the file back, records\n"
 		"its size and SHA-256 in the state folder's " BACKUP_RECORDS_FILE ", then removes the backups\n"
 		"the policy's retention no longer keeps. Exit 0 when the backup was taken and recorded, 1 when\n"
 		"not (the record says why), 2 for a usage error.\n\n"
+		"run --due takes a backup of each policy whose spec.schedule (UTC) names a time after the start\n"
+		"of its newest backup, failed or not, that has come (a policy never backed up is due): run it\n"
+		"every minute from cron or a systemd timer. Exit 1 when one of them failed.\n\n"
 		"options of run:\n" ENGINE_CLI_HELP
 		"  --max-bytes N              the largest dump read back (backup-max-bytes,\n"
 		"                             $AURIGA_BACKUP_MAX_BYTES)\n\n"
@@ -164,9 +168,44 @@ out:
 	return rc;
 }
 
+/* Every policy whose schedule is due now: one backup each. */
+static int run_due(struct engine_cli *cli, const struct spec_set *set, long max, struct error **err)
+{
+	char *path = xasprintf("%s/%s", cli->state_dir, BACKUP_RECORDS_FILE);
+	struct backup_records r;
+	int64_t now = wall_ms() / 1000, next;
+	size_t i;
+	int rc = 0;
+
+	if (backup_records_load(&r, path, err) < 0) {
+		free(path);
+		return 1;
+	}
+	for (i = 0; i < set->n_backup_policies; i++) {
+		const struct spec_backup_policy *p = set->backup_policies[i];
+
+		if (p->schedule == NULL)
+			continue;
+		if (!backup_records_due(&r, p->meta.name, &p->cron, now, &next)) {
+			printf("backup %s: not due (next at %lld)\n", p->meta.name, (long long)next);
+			continue;
+		}
+		if (take(cli, p, max, err) != 0) {
+			fprintf(stderr, "auriga backup run: %s: %s\n", p->meta.name, *err ? error_msg(*err) : "failed");
+			error_free(*err);
+			*err = NULL;
+			rc = 1;
+		}
+	}
+	backup_records_release(&r);
+	free(path);
+	return rc;
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct option opts[] = { ENGINE_CLI_LONGOPTS, { "max-bytes", required_argument, NULL, OPT_MAX_BYTES },
+					      { "due", no_argument, NULL, OPT_DUE },
 					      { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	struct engine_cli cli;
 	struct spec_set *set = NULL;
@@ -174,7 +213,7 @@ static int run(int argc, char **argv)
 	struct error *err = NULL;
 	const char *max_flag = NULL;
 	long max = 0;
-	int c, rc = -1;
+	int c, rc = -1, due = 0, named;
 
 	engine_cli_init(&cli);
 	while (rc < 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -183,6 +222,8 @@ static int run(int argc, char **argv)
 			rc = 0;
 		} else if (c == OPT_MAX_BYTES) {
 			max_flag = optarg;
+		} else if (c == OPT_DUE) {
+			due = 1;
 		} else if (c == '?' || engine_cli_opt(&cli, c, optarg, &err) <= 0) {
 			if (err)
 				fprintf(stderr, "auriga backup run: %s\n", error_msg(err));
@@ -190,16 +231,22 @@ static int run(int argc, char **argv)
 			rc = 2;
 		}
 	}
-	if (rc < 0 && optind >= argc) {
+	if (rc < 0 && !due && optind >= argc) {
 		fprintf(stderr, "auriga backup run: name the BackupPolicy to run\n");
 		rc = 2;
 	}
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	if (max_bytes(max_flag, &max, &err) < 0 || engine_cli_finish(&cli, argc - optind - 1, argv + optind + 1, &err) < 0 ||
+	named = due ? 0 : 1;
+	if (max_bytes(max_flag, &max, &err) < 0 ||
+	    engine_cli_finish(&cli, argc - optind - named, argv + optind + named, &err) < 0 ||
 	    engine_cli_load(&cli, &set, &err) < 0) {
 		fprintf(stderr, "auriga backup run: %s\n", error_msg(err));
+		goto out;
+	}
+	if (due) {
+		rc = run_due(&cli, set, max, &err);
 		goto out;
 	}
 	p = spec_set_backup_policy(set, argv[optind]);

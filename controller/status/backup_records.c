@@ -189,14 +189,27 @@ size_t backup_records_to_prune(const struct backup_records *r, const char *polic
 	return n;
 }
 
-const struct backup_record *backup_records_newest(const struct backup_records *r, const char *policy)
+const struct backup_record *backup_records_newest(const struct backup_records *r, const char *policy, int good_only)
 {
 	const struct backup_record *best = NULL;
 	size_t i;
 
 	for (i = 0; i < r->n; i++)
-		if (r->v[i].status == BACKUP_OK && strcmp(r->v[i].policy, policy) == 0 &&
+		if ((r->v[i].status == BACKUP_OK || !good_only) && strcmp(r->v[i].policy, policy) == 0 &&
 		    (best == NULL || r->v[i].time_ms >= best->time_ms))
 			best = &r->v[i];
 	return best;
+}
+
+int backup_records_due(const struct backup_records *r, const char *policy, const struct cron *c, int64_t now_s,
+		       int64_t *next_s)
+{
+	const struct backup_record *last = backup_records_newest(r, policy, 0);
+
+	if (last == NULL) {
+		*next_s = now_s;
+		return 1;
+	}
+	*next_s = cron_next(c, last->time_ms / 1000);
+	return *next_s >= 0 && *next_s <= now_s;
 }

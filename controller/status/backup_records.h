@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cron.h"
 #include "error.h"
 #include "retention.h"
 
@@ -54,7 +55,16 @@ size_t backup_records_to_prune(const struct backup_records *r, const char *polic
 
 /* One record as JSON, as the file and `auriga backup list --json` write it. */
 json_t *backup_record_json(const struct backup_record *rec);
-/* The newest good backup of policy still kept, or NULL. */
-const struct backup_record *backup_records_newest(const struct backup_records *r, const char *policy);
+/* The newest good backup of policy (any backup, ok or not, when good_only is 0), or NULL. */
+const struct backup_record *backup_records_newest(const struct backup_records *r, const char *policy, int good_only);
+
+/*
+ * Whether policy's schedule is due at now_s (UTC seconds): the first time the
+ * schedule names after the start of its newest backup (failed ones count: a
+ * failure waits for the next slot) has come; a policy never backed up is due.
+ * *next_s: that time, or -1 when the schedule names none.
+ */
+int backup_records_due(const struct backup_records *r, const char *policy, const struct cron *c, int64_t now_s,
+		       int64_t *next_s);
 
 #endif

@@ -143,6 +143,17 @@ expect_eq "a backup to an allowed host path exits 0" 0 "$?"
 HFILE=$(field 3 file)
 expect_eq "its sha256 is the file's on the host" "$(sha256sum "$TEST_TMP/allowed/$HFILE" 2>/dev/null | cut -d' ' -f1)" \
 	"$(field 3 sha256)"
+# Schedules: --due backs up a policy never backed up, and leaves one whose next slot (January 1st) has
+# not come since its newest backup.
+spec "{volume: dumps}" '  schedule: "0 0 1 1 *"'
+sed -e 's/name: db}/name: fresh}/' "$SPECS/backup.yaml" >"$SPECS/fresh.yaml"
+"$AURIGA_BIN" backup run --due --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" --policy-file "$POLICY" \
+	"$SPECS" >"$TEST_TMP/due.out" 2>"$TEST_TMP/due.err"
+expect_eq "backup run --due exits 0" 0 "$?"
+expect_match "db is not due" 'backup db: not due \(next at [0-9]+\)' "$(cat "$TEST_TMP/due.out")"
+expect_eq "fresh, never backed up, is backed up" ok "$(records | jq -r '[.backups[] | select(.policy == "fresh")][0].status')"
+expect_eq "db got no new backup" 4 "$(records | jq '[.backups[] | select(.policy == "db")] | length')"
+
 # The Job wrote as the image's user: the test's own container removes it, so the folder can go.
 docker run --rm --label "$TEST_LABEL" -v "$TEST_TMP/allowed:/backup" "$PG" sh -c 'rm -f /backup/*' 2>/dev/null
 done_testing
