@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "runtime/file.h"
+#include "runtime/metrics_registry.h"
 #include "util.h"
 
 static const char *const status_names[] = { "ok", "failed", "pruned" };
@@ -116,8 +117,10 @@ int backup_records_load(struct backup_records *r, const char *path, struct error
 	memset(r, 0, sizeof(*r));
 	rc = file_read(path, "backups file", FILE_REGULAR, &b, err);
 	if (rc == -ENOENT) {
-		error_free(*err);
-		*err = NULL;
+		if (err) {
+			error_free(*err);
+			*err = NULL;
+		}
 		rc = 0;
 		goto out;
 	}
@@ -212,4 +215,43 @@ int backup_records_due(const struct backup_records *r, const char *policy, const
 	}
 	*next_s = cron_next(c, last->time_ms / 1000);
 	return *next_s >= 0 && *next_s <= now_s;
+}
+
+int backup_records_publish(const char *state_dir, struct metric *gauge, struct error **err)
+{
+	char *path = xasprintf("%s/%s", state_dir, BACKUP_RECORDS_FILE);
+	struct backup_records r;
+	size_t i;
+	int rc = backup_records_load(&r, path, err);
+
+	for (i = 0; rc == 0 && i < r.n; i++) {
+		const struct backup_record *b = backup_records_newest(&r, r.v[i].policy, 1);
+
+		if (b == &r.v[i])
+			metric_set(gauge, METRIC_LABELS(b->policy), (double)(b->time_ms / 1000));
+	}
+	backup_records_release(&r);
+	free(path);
+	return rc;
+}
+
+json_t *backup_records_json_at(const char *state_dir, char **why)
+{
+	char *path = xasprintf("%s/%s", state_dir, BACKUP_RECORDS_FILE);
+	struct backup_records r;
+	struct error *err = NULL;
+	json_t *a = NULL;
+	size_t i;
+
+	if (backup_records_load(&r, path, &err) < 0) {
+		*why = xstrdup(error_msg(err));
+		error_free(err);
+	} else {
+		a = json_array();
+		for (i = 0; i < r.n; i++)
+			json_array_append_new(a, backup_record_json(&r.v[i]));
+		backup_records_release(&r);
+	}
+	free(path);
+	return a;
 }

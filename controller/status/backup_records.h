@@ -67,4 +67,15 @@ const struct backup_record *backup_records_newest(const struct backup_records *r
 int backup_records_due(const struct backup_records *r, const char *policy, const struct cron *c, int64_t now_s,
 		       int64_t *next_s);
 
+struct metric;
+
+/*
+ * For the daemon: reads STATE_DIR/backups.json and sets gauge {policy} to
+ * the start (unix seconds) of each policy's newest good backup. A file that
+ * cannot be read leaves the gauge as it was; 0 or <0 with *err.
+ */
+int backup_records_publish(const char *state_dir, struct metric *gauge, struct error **err);
+/* STATE_DIR/backups.json as a JSON array of records, or NULL with *why (the caller frees it). */
+json_t *backup_records_json_at(const char *state_dir, char **why);
+
 #endif

@@ -154,6 +154,19 @@ expect_match "db is not due" 'backup db: not due \(next at [0-9]+\)' "$(cat "$TE
 expect_eq "fresh, never backed up, is backed up" ok "$(records | jq -r '[.backups[] | select(.policy == "fresh")][0].status')"
 expect_eq "db got no new backup" 4 "$(records | jq '[.backups[] | select(.policy == "db")] | length')"
 
+# The daemon on the same state folder serves the records (/api/v1/backups) and the start of each
+# policy's newest good backup (auriga_backup_last_success_timestamp_seconds{policy}).
+listen_port
+run_start "$TEST_TMP/run.log" --state-dir "$STATE" --instance "$INST" --policy-file "$POLICY" \
+	--listen "127.0.0.1:$RUN_PORT" --poll-interval 1s "$SPECS"
+check "the daemon becomes ready" wait_for 60 run_is_ready
+expect_eq "/api/v1/backups serves every record" "$(records | jq -c '[.backups[].sha256]')" \
+	"$(curl -sf --max-time 5 "$RUN_URL/api/v1/backups" | jq -c '[.backups[].sha256]')"
+newest_db=$(records | jq '[.backups[] | select(.policy == "db" and .status == "ok") | .timeMs] | max / 1000 | floor')
+await "the metric has db's newest good backup" 30 metric_is \
+	'auriga_backup_last_success_timestamp_seconds{policy="db"}' "$newest_db"
+run_stop "the daemon stops cleanly"
+
 # The Job wrote as the image's user: the test's own container removes it, so the folder can go.
 docker run --rm --label "$TEST_LABEL" -v "$TEST_TMP/allowed:/backup" "$PG" sh -c 'rm -f /backup/*' 2>/dev/null
 done_testing
