@@ -29,7 +29,6 @@ struct spec_backup_policy *spec_decode_backup_policy(const struct ynode *doc)
 	struct spec_backup_policy *b = xcalloc(1, sizeof(*b));
 	const struct ynode *spec = ynode_get(doc, "spec"), *target = ynode_get(spec, "target");
 	const struct ynode *ret = ynode_get(spec, "retention"), *before = ynode_get(spec, "before");
-	size_t i;
 
 	spec_decode_meta(&b->meta, doc);
 	spec_decode_container(&b->job, ynode_get(spec, "job"));
@@ -38,6 +37,8 @@ struct spec_backup_policy *spec_decode_backup_policy(const struct ynode *doc)
 	b->target_host_path = str_at(target, "hostPath");
 	b->schedule = str_at(spec, "schedule");
 	if (before && before->type == YNODE_SEQ) {
+		size_t i;
+
 		b->before = xcalloc(before->n + 1, sizeof(*b->before));
 		for (i = 0; i < before->n; i++)
 			if (ynode_str(before->kids[i]))

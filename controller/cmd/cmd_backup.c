@@ -24,6 +24,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: auriga backup run [options] POLICY [PATH]\n"
 		"       auriga backup run [options] --due [PATH]\n"
+		"       auriga backup verify [options] POLICY FILE [PATH]\n"
 		"       auriga backup list [--json] [--policy NAME] [--state-dir DIR]\n\n"
 		"run takes one backup of the BackupPolicy POLICY from the specs: its Job runs with the target\n"
 		"mounted at /backup and writes /backup/$AURIGA_BACKUP_FILE; auriga reads the file back, records\n"
@@ -36,6 +37,8 @@ static void usage(FILE *out)
 		"options of run:\n" ENGINE_CLI_HELP
 		"  --max-bytes N              the largest dump read back (backup-max-bytes,\n"
 		"                             $AURIGA_BACKUP_MAX_BYTES)\n\n"
+		"verify reads a kept backup back from its target and compares its size and SHA-256 with the\n"
+		"record: exit 0 when they are the same, 1 when not (do not restore it) or it is gone.\n\n"
 		"list prints every backup recorded (--json: as JSON), newest last.\n");
 }
 
@@ -202,7 +205,66 @@ static int run_due(struct engine_cli *cli, const struct spec_set *set, long max,
 	return rc;
 }
 
-static int run(int argc, char **argv)
+/* Reads a kept backup back from its target: 0 when its size and SHA-256 are the recorded ones. */
+static int verify(struct engine_cli *cli, const struct spec_backup_policy *p, const char *file, long max,
+		  struct error **err)
+{
+	char *path = xasprintf("%s/%s", cli->state_dir, BACKUP_RECORDS_FILE);
+	const struct backup_record *rec = NULL;
+	struct backup_records r;
+	struct backup_request rq;
+	struct backup_result res;
+	struct loop *l = NULL;
+	struct docker *d = NULL;
+	struct kv *labels = cli_labels(cli);
+	size_t i;
+	int rc = 1;
+
+	memset(&res, 0, sizeof(res));
+	memset(&r, 0, sizeof(r));
+	if (backup_records_load(&r, path, err) < 0)
+		goto out;
+	for (i = 0; i < r.n; i++)
+		if (r.v[i].status == BACKUP_OK && strcmp(r.v[i].policy, p->meta.name) == 0 && strcmp(r.v[i].file, file) == 0)
+			rec = &r.v[i];
+	if (rec == NULL) {
+		error_set(err, ERR_INVALID, "no kept backup '%s' of policy '%s' is recorded in %s", file, p->meta.name, path);
+		goto out;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.policy = p;
+	rq.instance = cli->instance;
+	rq.labels = labels;
+	rq.n_labels = cli->n_labels;
+	rq.file = file;
+	rq.max_bytes = (size_t)max;
+	if (engine_cli_connect(cli, &l, &d, NULL, err) < 0 || backup_read_file(d, &rq, &res, err) < 0)
+		goto out;
+	if (!res.ok)
+		error_set(err, ERR_GENERIC, "%s", res.message);
+	else if (strcmp(res.sha256, rec->sha256) != 0 || res.size != rec->size)
+		error_set(err, ERR_GENERIC, "checksum mismatch: %s on %s has sha256 %s (%llu bytes), the record says %s "
+			  "(%llu bytes): it is not the backup taken, do not restore it", file, res.target, res.sha256,
+			  (unsigned long long)res.size, rec->sha256, (unsigned long long)rec->size);
+	else
+		rc = 0;
+	if (rc == 0)
+		printf("backup %s: %s verified, sha256 %s, %llu bytes\n", p->meta.name, file, res.sha256,
+		       (unsigned long long)res.size);
+out:
+	backup_records_release(&r);
+	backup_result_release(&res);
+	kv_free(labels, cli->n_labels);
+	if (d)
+		docker_free(d);
+	if (l)
+		loop_free(l);
+	free(path);
+	return rc;
+}
+
+/* run and verify: the engine's options, the policy named (and verify's file), the specs loaded. */
+static int engine_verb(int argc, char **argv, int verifying)
 {
 	static const struct option opts[] = { ENGINE_CLI_LONGOPTS, { "max-bytes", required_argument, NULL, OPT_MAX_BYTES },
 					      { "due", no_argument, NULL, OPT_DUE },
@@ -213,6 +275,7 @@ static int run(int argc, char **argv)
 	struct error *err = NULL;
 	const char *max_flag = NULL;
 	long max = 0;
+	const char *verb = verifying ? "verify" : "run";
 	int c, rc = -1, due = 0, named;
 
 	engine_cli_init(&cli);
@@ -226,23 +289,23 @@ static int run(int argc, char **argv)
 			due = 1;
 		} else if (c == '?' || engine_cli_opt(&cli, c, optarg, &err) <= 0) {
 			if (err)
-				fprintf(stderr, "auriga backup run: %s\n", error_msg(err));
+				fprintf(stderr, "auriga backup %s: %s\n", verb, error_msg(err));
 			usage(stderr);
 			rc = 2;
 		}
 	}
-	if (rc < 0 && !due && optind >= argc) {
-		fprintf(stderr, "auriga backup run: name the BackupPolicy to run\n");
+	named = due ? 0 : verifying ? 2 : 1;
+	if (rc < 0 && (argc - optind < named || (due && verifying))) {
+		fprintf(stderr, "auriga backup %s: name the BackupPolicy%s\n", verb, verifying ? " and the backup's file" : "");
 		rc = 2;
 	}
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	named = due ? 0 : 1;
 	if (max_bytes(max_flag, &max, &err) < 0 ||
 	    engine_cli_finish(&cli, argc - optind - named, argv + optind + named, &err) < 0 ||
 	    engine_cli_load(&cli, &set, &err) < 0) {
-		fprintf(stderr, "auriga backup run: %s\n", error_msg(err));
+		fprintf(stderr, "auriga backup %s: %s\n", verb, error_msg(err));
 		goto out;
 	}
 	if (due) {
@@ -251,12 +314,12 @@ static int run(int argc, char **argv)
 	}
 	p = spec_set_backup_policy(set, argv[optind]);
 	if (p == NULL) {
-		fprintf(stderr, "auriga backup run: no BackupPolicy named '%s' in the specs\n", argv[optind]);
+		fprintf(stderr, "auriga backup %s: no BackupPolicy named '%s' in the specs\n", verb, argv[optind]);
 		goto out;
 	}
-	rc = take(&cli, p, max, &err);
+	rc = verifying ? verify(&cli, p, argv[optind + 1], max, &err) : take(&cli, p, max, &err);
 	if (err)
-		fprintf(stderr, "auriga backup run: %s: %s\n", p->meta.name, error_msg(err));
+		fprintf(stderr, "auriga backup %s: %s: %s\n", verb, p->meta.name, error_msg(err));
 out:
 	error_free(err);
 	if (set)
@@ -338,7 +401,9 @@ static int list(int argc, char **argv)
 int cmd_backup(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "run") == 0)
-		return run(argc - 1, argv + 1);
+		return engine_verb(argc - 1, argv + 1, 0);
+	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+		return engine_verb(argc - 1, argv + 1, 1);
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
 		return list(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {

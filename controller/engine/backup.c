@@ -165,10 +165,10 @@ static int target_mount(struct docker *d, const struct backup_request *rq, struc
 	return rc;
 }
 
-/* Creates and starts a container of the Job's image with the target mounted; its id in *id. */
-static int run_container(struct docker *d, const struct backup_request *rq, const char *name,
-			 const char *const *entrypoint, const char *const *env, const struct docker_mount *m, char **id,
-			 struct error **err)
+/* Creates (and starts, when start) a container of the Job's image with the target mounted; its id in *id. */
+static int make_container(struct docker *d, const struct backup_request *rq, const char *name,
+			  const char *const *entrypoint, const char *const *env, const struct docker_mount *m, int start,
+			  char **id, struct error **err)
 {
 	struct desired_tmpl t;
 	struct docker_create_spec cs;
@@ -198,7 +198,7 @@ static int run_container(struct docker *d, const struct backup_request *rq, cons
 	}
 	*id = xstrdup(w.result.id);
 	docker_result_release(&w.result);
-	if (!docker_status_ok(WAIT(d, &w, docker_container_start(d, DOCKER_ROLLOUT, *id, docker_waiter_done, &w, err))))
+	if (start && !docker_status_ok(WAIT(d, &w, docker_container_start(d, DOCKER_ROLLOUT, *id, docker_waiter_done, &w, err))))
 		rc = error_set(err, ERR_GENERIC, "cannot start container '%s': %s", name, docker_result_reason(&w.result));
 out:
 	docker_result_release(&w.result);
@@ -253,7 +253,7 @@ static void read_back(struct docker *d, const struct backup_request *rq, const c
 
 	if (!docker_status_ok(WAIT(d, &w, docker_container_archive(d, DOCKER_ROLLOUT, id, path, rq->max_bytes,
 								    docker_waiter_done, &w, NULL)))) {
-		out->message = xasprintf("the backup Job exited 0, but its file %s cannot be read back: %s", path,
+		out->message = xasprintf("the file %s cannot be read back: %s", path,
 					 w.result.status == DOCKER_NOT_FOUND ? "it is not there" : docker_result_reason(&w.result));
 		goto out;
 	}
@@ -314,8 +314,8 @@ int backup_take(struct docker *d, const struct backup_request *rq, struct backup
 	env[n++] = xasprintf("AURIGA_COMMIT=%s", rq->commit ? rq->commit : "");
 	log_info(COMPONENT, "backup", "policy", p->meta.name, "file", rq->file, "target", out->target, "container", name,
 		 (char *)NULL);
-	rc = run_container(d, rq, name, t.entrypoint ? (const char *const *)t.entrypoint : none,
-			   (const char *const *)env, &m, &id, err);
+	rc = make_container(d, rq, name, t.entrypoint ? (const char *const *)t.entrypoint : none,
+			    (const char *const *)env, &m, 1, &id, err);
 	if (rc < 0)
 		goto out;
 	if (!docker_status_ok(WAIT(d, &w, docker_container_wait(d, DOCKER_ROLLOUT, id, NULL,
@@ -360,7 +360,7 @@ int backup_remove_files(struct docker *d, const struct backup_request *rq, const
 		argv[3 + i] = xasprintf("/backup/%s", files[i]);
 	rc = target_mount(d, rq, &m, &source, err);
 	if (rc == 0)
-		rc = run_container(d, rq, name, (const char *const *)argv, no_env, &m, &id, err);
+		rc = make_container(d, rq, name, (const char *const *)argv, no_env, &m, 1, &id, err);
 	if (rc < 0)
 		goto out;
 	if (!docker_status_ok(WAIT(d, &w, docker_container_wait(d, DOCKER_ROLLOUT, id, NULL, 0, docker_waiter_done, &w,
@@ -381,6 +381,29 @@ out:
 	remove_container(d, id);
 	docker_result_release(&w.result);
 	strv_free(argv);
+	FREE_ALL(source, id, name);
+	return rc;
+}
+
+int backup_read_file(struct docker *d, const struct backup_request *rq, struct backup_result *out, struct error **err)
+{
+	static const char *const argv[] = { "true", NULL };
+	struct docker_mount m;
+	char *source = NULL, *id = NULL, *name = container_name(rq, "read-");
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = target_mount(d, rq, &m, &source, err);
+	/* Never started: Docker's archive API reads the target through a container that only exists. */
+	if (rc == 0)
+		rc = make_container(d, rq, name, argv, argv + 1, &m, 0, &id, err);
+	if (rc == 0) {
+		out->target = xasprintf("%s %s", rq->policy->target_host_path ? "hostPath" : "volume", source);
+		read_back(d, rq, id, out);
+	}
+	remove_container(d, id);
+	if (out->message == NULL)
+		out->message = xstrdup("");
 	FREE_ALL(source, id, name);
 	return rc;
 }

@@ -63,6 +63,14 @@ int backup_take(struct docker *d, const struct backup_request *rq, struct backup
 int backup_remove_files(struct docker *d, const struct backup_request *rq, const char *const *files, size_t n,
 			struct error **err);
 
+/*
+ * Reads rq->file back from the policy's target (through a container of the
+ * Job's image that is created, never started, and removed) and fills *out:
+ * ok with its size and SHA-256, or not with why (not there, too large).
+ * <0 with *err when the target cannot be reached at all.
+ */
+int backup_read_file(struct docker *d, const struct backup_request *rq, struct backup_result *out, struct error **err);
+
 /* The first regular file of a tar stream as Docker's archive API writes it: 0 with its bytes, or <0 with *err. */
 int backup_tar_file(const char *tar, size_t len, const char **data, uint64_t *size, struct error **err);
 

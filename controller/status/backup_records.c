@@ -162,7 +162,7 @@ int backup_records_save(const struct backup_records *r, const char *path, struct
 	text = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	if (text == NULL)
-		BUG("cannot encode the backups file");
+		return error_set(err, ERR_GENERIC, "cannot encode the backups file");
 	rc = file_replace(path, "backups file", text, strlen(text), 0600, err);
 	free(text);
 	return rc;
@@ -241,12 +241,13 @@ json_t *backup_records_json_at(const char *state_dir, char **why)
 	struct backup_records r;
 	struct error *err = NULL;
 	json_t *a = NULL;
-	size_t i;
 
 	if (backup_records_load(&r, path, &err) < 0) {
 		*why = xstrdup(error_msg(err));
 		error_free(err);
 	} else {
+		size_t i;
+
 		a = json_array();
 		for (i = 0; i < r.n; i++)
 			json_array_append_new(a, backup_record_json(&r.v[i]));

@@ -101,6 +101,28 @@ expect_eq "the second is kept" ok "$(field 1 status)"
 on_volume=$(docker run --rm --label "$TEST_LABEL" -v "$VOL:/backup" "$PG" ls /backup)
 expect_eq "only the second dump is on the volume" "$(field 1 file)" "$on_volume"
 
+# verify reads the kept dump back and finds the recorded checksum; once the file on the volume is
+# changed, it refuses it as not the backup taken (nothing else touched: the file stays as it is).
+verify() {
+	"$AURIGA_BIN" backup verify --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" --policy-file "$POLICY" \
+		db "$1" "$SPECS" >"$TEST_TMP/verify.out" 2>"$TEST_TMP/verify.err"
+}
+KEPT=$(field 1 file)
+verify "$KEPT"
+expect_eq "verify of the kept dump exits 0" 0 "$?"
+expect_match "and says it is verified" "backup db: $KEPT verified, sha256 $(field 1 sha256)" "$(cat "$TEST_TMP/verify.out")"
+docker run --rm --label "$TEST_LABEL" -v "$VOL:/backup" "$PG" sh -c "cp /backup/$KEPT /backup/keep && echo x >>/backup/$KEPT"
+verify "$KEPT"
+expect_eq "verify of a changed dump exits 1" 1 "$?"
+expect_match "a checksum mismatch, named" "checksum mismatch: $KEPT on volume $VOL has sha256 [0-9a-f]{64} \([0-9]+ bytes\), the record says $(field 1 sha256)" \
+	"$(cat "$TEST_TMP/verify.err")"
+verify db-19700101T000000.000Z.dump
+expect_match "verify of a backup never recorded is refused" "no kept backup 'db-19700101T000000.000Z.dump' of policy 'db'" \
+	"$(cat "$TEST_TMP/verify.err")"
+docker run --rm --label "$TEST_LABEL" -v "$VOL:/backup" "$PG" sh -c "mv /backup/keep /backup/$KEPT"
+verify "$KEPT"
+expect_eq "the dump put back verifies again" 0 "$?"
+
 # A dump that fails: recorded as failed with pg_dump's words, nothing pruned, exit 1.
 PASSWORD=wrong spec "{volume: dumps}"
 backup failing
