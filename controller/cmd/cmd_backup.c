@@ -82,6 +82,20 @@ static struct kv *cli_labels(const struct engine_cli *c)
 	return l;
 }
 
+/* What a backup of p on file asks of the runner, from the command's options. */
+static void request_init(struct backup_request *rq, const struct engine_cli *cli, const struct spec_backup_policy *p,
+			 const struct kv *labels, const char *file, long max)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->policy = p;
+	rq->instance = cli->instance;
+	rq->labels = labels;
+	rq->n_labels = cli->n_labels;
+	rq->file = file;
+	rq->commit = cli->commit;
+	rq->max_bytes = (size_t)max;
+}
+
 /* Removes what retention no longer keeps, and records it as pruned once Docker no longer finds it. */
 static int prune(struct docker *d, const struct backup_request *rq, struct backup_records *r, const char *path,
 		 struct error **err)
@@ -121,14 +135,7 @@ static int take(struct engine_cli *cli, const struct spec_backup_policy *p, long
 	int rc = 1;
 
 	memset(&res, 0, sizeof(res));
-	memset(&rq, 0, sizeof(rq));
-	rq.policy = p;
-	rq.instance = cli->instance;
-	rq.labels = labels;
-	rq.n_labels = cli->n_labels;
-	rq.file = file;
-	rq.commit = cli->commit;
-	rq.max_bytes = (size_t)max;
+	request_init(&rq, cli, p, labels, file, max);
 	/* The records are read first: a file that is not ours stops the run before anything is made. */
 	if (backup_records_load(&recs, path, err) < 0 || engine_cli_connect(cli, &l, &d, NULL, err) < 0 ||
 	    backup_take(d, &rq, &res, err) < 0)
@@ -231,13 +238,7 @@ static int verify(struct engine_cli *cli, const struct spec_backup_policy *p, co
 		error_set(err, ERR_INVALID, "no kept backup '%s' of policy '%s' is recorded in %s", file, p->meta.name, path);
 		goto out;
 	}
-	memset(&rq, 0, sizeof(rq));
-	rq.policy = p;
-	rq.instance = cli->instance;
-	rq.labels = labels;
-	rq.n_labels = cli->n_labels;
-	rq.file = file;
-	rq.max_bytes = (size_t)max;
+	request_init(&rq, cli, p, labels, file, max);
 	if (engine_cli_connect(cli, &l, &d, NULL, err) < 0 || backup_read_file(d, &rq, &res, err) < 0)
 		goto out;
 	if (!res.ok)

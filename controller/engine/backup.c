@@ -213,7 +213,9 @@ static void remove_container(struct docker *d, const char *id)
 
 	if (id == NULL)
 		return;
-	if (!docker_status_ok(WAIT(d, &w, docker_container_remove(d, DOCKER_ROLLOUT, id, 1, 0, docker_waiter_done, &w, NULL))))
+	/* v=1: the anonymous volumes the image declares (a database image's data folder) go too; named ones stay. */
+	if (!docker_status_ok(WAIT(d, &w, docker_container_remove(d, DOCKER_ROLLOUT, id, 1, 1, docker_waiter_done, &w,
+								   NULL))))
 		log_warn(COMPONENT, "cannot remove container", "id", id, "message", docker_result_reason(&w.result),
 			 (char *)NULL);
 	docker_result_release(&w.result);

@@ -18,11 +18,14 @@ DB2=$INST-db2
 POLICY=$TEST_TMP/policy.yaml
 
 docker network create --label "$TEST_LABEL" "$NET" >/dev/null || { fail "the test's network"; exit 1; }
-# pg NAME [ALIAS]: a PostgreSQL on the test's network, database app, password pw.
+# pg NAME [ALIAS]: a PostgreSQL on the test's network, database app, password pw, its data in a
+# volume of the test's.
 pg() {
-	docker run -d --name "$1" --label "$TEST_LABEL" --network "$NET" ${2:+--network-alias "$2"} \
-		-e POSTGRES_PASSWORD=pw -e POSTGRES_DB=app "$PG" >/dev/null
+	docker volume create --label "$TEST_LABEL" "$1-data" >/dev/null &&
+		docker run -d --name "$1" --label "$TEST_LABEL" --network "$NET" ${2:+--network-alias "$2"} \
+			-v "$1-data:/var/lib/postgresql/data" -e POSTGRES_PASSWORD=pw -e POSTGRES_DB=app "$PG" >/dev/null
 }
+START=$(date +%s.%N)
 psql_in() { docker exec -i "$1" psql -U postgres -d app -v ON_ERROR_STOP=1 -Atq "${@:2}"; }
 pg_up() { [ "$(psql_in "$1" -c 'select 1' 2>/dev/null)" = 1 ]; }
 pg "$DB" db || { fail "PostgreSQL starts"; exit 1; }
@@ -81,6 +84,7 @@ expect_eq "the target volume is labelled as this instance's" "$INST" \
 # The dump as Docker gives it, through a container of the test's on the same volume.
 READER=$(docker create --label "$TEST_LABEL" -v "$VOL:/backup" "$PG" true)
 docker cp "$READER:/backup/$FILE" "$TEST_TMP/dump.gz" 2>/dev/null
+docker rm -v "$READER" >/dev/null
 expect_eq "the recorded sha256 is the dump's" "$(sha256sum "$TEST_TMP/dump.gz" | cut -d' ' -f1)" "$(field 0 sha256)"
 expect_eq "the recorded size is the dump's" "$(stat -c %s "$TEST_TMP/dump.gz")" "$(field 0 size)"
 expect_match "the dump is pg_dump's" 'PostgreSQL database dump' "$(gzip -dc "$TEST_TMP/dump.gz" | head -5)"
@@ -188,6 +192,19 @@ newest_db=$(records | jq '[.backups[] | select(.policy == "db" and .status == "o
 await "the metric has db's newest good backup" 30 metric_is \
 	'auriga_backup_last_success_timestamp_seconds{policy="db"}' "$newest_db"
 run_stop "the daemon stops cleanly"
+
+# The image declares its data folder a volume: every container auriga made for a backup (the Jobs,
+# the removals, the reads) took an anonymous one there, and each is gone with its container.
+made=$(docker events --since "$START" --until "$(date +%s.%N)" --filter "label=$TEST_LABEL" --filter type=container \
+	--filter event=create --format '{{.Actor.ID}} {{.Actor.Attributes.name}}' | awk '$2 ~ /-backup-/ { print $1 }')
+anon=$(docker events --since "$START" --until "$(date +%s.%N)" --filter type=volume --filter event=mount \
+	--format '{{.Actor.ID}} {{.Actor.Attributes.container}} {{.Actor.Attributes.destination}}' |
+	awk -v ids="$(echo $made)" 'BEGIN { n = split(ids, a, " "); for (i = 1; i <= n; i++) m[a[i]] = 1 }
+		m[$2] && $3 == "/var/lib/postgresql/data" { print $1 }' | sort -u)
+expect_match "auriga made its backup containers" '[0-9a-f]{64}' "$made"
+left=0
+for v in $anon; do docker volume inspect "$v" >/dev/null 2>&1 && left=$((left + 1)); done
+expect_eq "none of their $(echo $anon | wc -w) anonymous volumes is left" 0 "$left"
 
 # The Job wrote as the image's user: the test's own container removes it, so the folder can go.
 docker run --rm --label "$TEST_LABEL" -v "$TEST_TMP/allowed:/backup" "$PG" sh -c 'rm -f /backup/*' 2>/dev/null
