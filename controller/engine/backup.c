@@ -250,8 +250,8 @@ static void read_back(struct docker *d, const struct backup_request *rq, const c
 	char *path = xasprintf("/backup/%s", rq->file);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdn = 0, i;
-	const char *data;
-	uint64_t size;
+	const char *data = NULL;
+	uint64_t size = 0;
 
 	if (!docker_status_ok(WAIT(d, &w, docker_container_archive(d, DOCKER_ROLLOUT, id, path, rq->max_bytes,
 								    docker_waiter_done, &w, NULL)))) {
@@ -310,7 +310,8 @@ int backup_take(struct docker *d, const struct backup_request *rq, struct backup
 	/* The template's own variables are borrowed; the three added after them are freed here. */
 	base = n = t.env ? strv_len(t.env) : 0;
 	env = xcalloc(n + 4, sizeof(*env));
-	memcpy(env, t.env, n * sizeof(*env));
+	if (n > 0)
+		memcpy(env, t.env, n * sizeof(*env));
 	env[n++] = xasprintf("AURIGA_BACKUP_FILE=%s", rq->file);
 	env[n++] = xasprintf("AURIGA_BACKUP_POLICY=%s", p->meta.name);
 	env[n++] = xasprintf("AURIGA_COMMIT=%s", rq->commit ? rq->commit : "");

@@ -227,8 +227,11 @@ int backup_records_publish(const char *state_dir, struct metric *gauge, struct e
 	for (i = 0; rc == 0 && i < r.n; i++) {
 		const struct backup_record *b = backup_records_newest(&r, r.v[i].policy, 1);
 
-		if (b == &r.v[i])
-			metric_set(gauge, METRIC_LABELS(b->policy), (double)(b->time_ms / 1000));
+		if (b == &r.v[i]) {
+			int64_t started_s = b->time_ms / 1000;
+
+			metric_set(gauge, METRIC_LABELS(b->policy), (double)started_s);
+		}
 	}
 	backup_records_release(&r);
 	free(path);

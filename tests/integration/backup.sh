@@ -206,6 +206,27 @@ left=0
 for v in $anon; do docker volume inspect "$v" >/dev/null 2>&1 && left=$((left + 1)); done
 expect_eq "none of their $(echo $anon | wc -w) anonymous volumes is left" 0 "$left"
 
+# The Job's user and deadline are carried out: "who" runs as 4242 (its dump says so), "slow" sleeps
+# past activeDeadlineSeconds and is stopped, recorded as failed.
+# job_yaml NAME USER DEADLINE COMMAND: a BackupPolicy writing to the allowed host path.
+job_yaml() {
+	printf 'apiVersion: auriga.io/v1\nkind: BackupPolicy\nmetadata: {name: %s}\nspec:\n  job:\n    image: %s\n    user: "%s"\n    activeDeadlineSeconds: %s\n    command: [sh, -c, '"'"'%s'"'"']\n  target: {hostPath: %s}\n' \
+		"$1" "$PG" "$2" "$3" "$4" "$TEST_TMP/allowed"
+}
+rm -f "$SPECS"/*.yaml
+job_yaml who 4242 60 'id -u > /backup/$AURIGA_BACKUP_FILE' >"$SPECS/who.yaml"
+job_yaml slow 4242 2 'sleep 60' >"$SPECS/slow.yaml"
+"$AURIGA_BIN" backup run --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" --policy-file "$POLICY" \
+	who "$SPECS" >/dev/null 2>"$TEST_TMP/who.err"
+expect_eq "the Job ran as its user" 4242 "$(cat "$TEST_TMP/allowed/$(records | jq -r '[.backups[] | select(.policy == "who")][0].file')" 2>/dev/null)"
+t0=$(date +%s)
+"$AURIGA_BIN" backup run --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" --policy-file "$POLICY" \
+	slow "$SPECS" >/dev/null 2>"$TEST_TMP/slow.err"
+expect_eq "a Job past its deadline fails the backup" 1 "$?"
+expect_match "recorded as failed, naming the deadline" 'did not end within its deadline \(activeDeadlineSeconds 2\)' \
+	"$(records | jq -r '[.backups[] | select(.policy == "slow")][0].status + ": " + [.backups[] | select(.policy == "slow")][0].message')"
+check "and stopped well before it would have ended" [ $(($(date +%s) - t0)) -lt 40 ]
+
 # The Job wrote as the image's user: the test's own container removes it, so the folder can go.
 docker run --rm --label "$TEST_LABEL" -v "$TEST_TMP/allowed:/backup" "$PG" sh -c 'rm -f /backup/*' 2>/dev/null
 done_testing
