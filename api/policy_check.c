@@ -257,8 +257,9 @@ static void check_template(struct pcheck *pc, enum spec_kind k, const struct spe
 	char **hp = xcalloc(c->n_volumes + 1, sizeof(*hp));
 	size_t i;
 
+	/* A Job's host path is refused whatever it names (spec_check.c), as its network is. */
 	for (i = 0; i < c->n_volumes; i++)
-		hp[i] = c->volumes[i].host_path;
+		hp[i] = k == SPEC_JOB ? NULL : c->volumes[i].host_path;
 	memset(&t, 0, sizeof(t));
 	t.privileged = c->privileged;
 	/* A Job's network is refused whatever it names (spec_check.c): one diag at the field is enough. */

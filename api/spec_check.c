@@ -251,17 +251,29 @@ static void check_template(struct checker *c, enum spec_kind k, const struct spe
 			snprintf(path, sizeof(path), "spec.template.volumes[%zu].perReplica", i);
 			ERR(c, k, m, path, "a Job has no replicas");
 		}
+		if (v->host_path && is_job) {
+			snprintf(path, sizeof(path), "spec.template.volumes[%zu].hostPath", i);
+			ERR(c, k, m, path, "a Job mounts the volumes of the deployment it runs for, by name: a host "
+			    "path is the deployment's to declare");
+		}
 	}
 	/*
-	 * Every Job auriga runs is a smoke test, run in the network namespace of
-	 * the container it tests so that it reaches the release on 127.0.0.1 and
-	 * none of the host's services: a network of its own is a promise it
-	 * cannot keep, refused here rather than when the release is judged.
+	 * A Job (a hook or a smoke test) runs on a network auriga owns: its
+	 * deployment's, or the instance's jobs network; a network of its own
+	 * would be a promise it cannot keep. It publishes nothing: it runs once
+	 * and nothing is meant to reach it.
 	 */
 	if (is_job && t->network)
 		ERR(c, k, m, "spec.template.network",
-		    "\"%s\" refused: a Job runs in the network namespace of the container it tests, never "
-		    "on a network of its own or the host's (leave network out)", t->network);
+		    "\"%s\" refused: a Job runs on the network of the deployment it runs for (or auriga's jobs "
+		    "network), never on a network of its own or the host's (leave network out)", t->network);
+	if (is_job && t->n_ports)
+		ERR(c, k, m, "spec.template.ports",
+		    "refused: a Job publishes no ports (it runs once and nothing is meant to reach it); remove them");
+	if (is_job && t->restart_policy != SPEC_RESTART_NEVER)
+		ERR(c, k, m, "spec.template.restartPolicy",
+		    "\"%s\" refused: a Job's container runs once (a failed run is tried again by spec.backoffLimit); "
+		    "leave it out or say Never", t->restart_policy == SPEC_RESTART_ALWAYS ? "Always" : "OnFailure");
 	/* Privileged, host paths, other networks, capabilities, images and resources: policy_check.c. */
 }
 
@@ -324,29 +336,58 @@ static void check_refs(struct checker *c, const struct spec_deployment *d, enum 
 }
 
 /*
- * Hooks name Jobs. A preDeploy hook's container gets the Job's image, command,
- * env, user and network, not its volumes or ports: a Job with either is
- * refused rather than run without them. postDeploy and onRollback hooks are
- * not run by this version: refused rather than accepted and ignored.
+ * A Job a deployment runs (a hook, its smoke test) mounts that deployment's
+ * volumes by name: each must be one the deployment declares and its replicas
+ * share, so that the Job's mount is the deployment's own volume.
  */
-static void check_hooks(struct checker *c, const struct spec_deployment *d)
+static void check_job_volumes(struct checker *c, const struct spec_deployment *d, const char *name,
+			      const char *path)
+{
+	long j = name ? lookup(c, SPEC_JOB, name) : -1;
+	const struct spec_job *job = j >= 0 ? c->set->jobs[j] : NULL;
+	size_t i, k;
+
+	for (i = 0; job && i < job->tmpl.n_volumes; i++) {
+		const struct spec_volume *jv = &job->tmpl.volumes[i];
+		const struct spec_volume *dv = NULL;
+
+		for (k = 0; k < d->tmpl.n_volumes && jv->name; k++)
+			if (d->tmpl.volumes[k].name && strcmp(d->tmpl.volumes[k].name, jv->name) == 0)
+				dv = &d->tmpl.volumes[k];
+		if (dv == NULL)
+			ERR(c, SPEC_DEPLOYMENT, &d->meta, path, "Job \"%s\" mounts volume \"%s\", which this "
+			    "deployment does not declare in spec.template.volumes", name, jv->name ? jv->name : "");
+		else if (dv->per_replica)
+			ERR(c, SPEC_DEPLOYMENT, &d->meta, path, "Job \"%s\" mounts volume \"%s\", which is per "
+			    "replica here: a Job mounts only a volume the replicas share", name, jv->name);
+	}
+}
+
+static void check_job_volume_refs(struct checker *c, const struct spec_deployment *d, char *const *names,
+				  size_t n, const char *path)
 {
 	char p[128];
 	size_t i;
 
+	for (i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		check_job_volumes(c, d, names[i], p);
+	}
+}
+
+/*
+ * Hooks name Jobs, which mount the deployment's volumes (check_job_volumes).
+ * postDeploy and onRollback hooks are not run by this version: refused
+ * rather than accepted and ignored.
+ */
+static void check_hooks(struct checker *c, const struct spec_deployment *d)
+{
 	check_refs(c, d, SPEC_JOB, d->hooks.pre_deploy, d->hooks.n_pre_deploy, "spec.hooks.preDeploy");
 	check_refs(c, d, SPEC_JOB, d->hooks.post_deploy, d->hooks.n_post_deploy, "spec.hooks.postDeploy");
 	check_refs(c, d, SPEC_JOB, d->hooks.on_rollback, d->hooks.n_on_rollback, "spec.hooks.onRollback");
-	for (i = 0; i < d->hooks.n_pre_deploy; i++) {
-		long j = d->hooks.pre_deploy[i] ? lookup(c, SPEC_JOB, d->hooks.pre_deploy[i]) : -1;
-		const struct spec_job *job = j >= 0 ? c->set->jobs[j] : NULL;
-
-		snprintf(p, sizeof(p), "spec.hooks.preDeploy[%zu]", i);
-		if (job && (job->tmpl.n_volumes || job->tmpl.n_ports))
-			ERR(c, SPEC_DEPLOYMENT, &d->meta, p,
-			    "Job \"%s\" has template.%s, which a hook's container is not given", job->meta.name,
-			    job->tmpl.n_volumes ? "volumes" : "ports");
-	}
+	check_job_volume_refs(c, d, d->hooks.pre_deploy, d->hooks.n_pre_deploy, "spec.hooks.preDeploy");
+	check_job_volume_refs(c, d, d->hooks.post_deploy, d->hooks.n_post_deploy, "spec.hooks.postDeploy");
+	check_job_volume_refs(c, d, d->hooks.on_rollback, d->hooks.n_on_rollback, "spec.hooks.onRollback");
 	if (d->hooks.n_post_deploy)
 		ERR(c, SPEC_DEPLOYMENT, &d->meta, "spec.hooks.postDeploy",
 		    "postDeploy hooks are not run by this version (only preDeploy): remove them");
@@ -421,6 +462,7 @@ static void check_strategy(struct checker *c, const struct spec_deployment *d)
 			ERR(c, SPEC_DEPLOYMENT, m, "spec.strategy.blueGreen.previewService",
 			    "must differ from activeService");
 		check_ref(c, d, SPEC_JOB, s->smoke_test_job, "spec.strategy.blueGreen.smokeTestJob");
+		check_job_volumes(c, d, s->smoke_test_job, "spec.strategy.blueGreen.smokeTestJob");
 		for (i = 0; i < s->n_pre_promotion_analysis; i++) {
 			snprintf(path, sizeof(path),
 				 "spec.strategy.blueGreen.prePromotionAnalysis.templates[%zu]."

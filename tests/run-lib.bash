@@ -27,7 +27,7 @@ engine_instance() {
 auriga_cmd() {
 	local cmd=$1
 	shift
-	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" "$@"
+	"$AURIGA_BIN" "$cmd" --instance "$INST" --state-dir "$STATE" --extra-labels "$TEST_LABEL" "$@"
 }
 
 # specs_repo: a bare repository at $REMOTE (branch main) and a work tree at $WORK that pushes to it.

@@ -38,11 +38,11 @@ struct apply {
 	int push;
 	const char *cmd;
 	const char *rollback_dep;	/* rollback: the deployment named */
-	/* rollback: the running controller asked first (control_cli_call), and why. */
-	const char *listen, *token_file, *reason;
+	const char *reason;		/* rollback --reason: why, sent to the controller or noted here */
 	long total_s;		/* --timeout-total */
 	int no_notes;
 	struct status_source source;	/* --repo: the head fetched, the commit applied */
+	struct config *conf;
 	struct docker *docker;
 	struct http_client *http;
 };
@@ -202,7 +202,8 @@ static void note_refused(struct apply *a, const struct error *e)
 	status_init(&s);
 	status_set_refused(&s, a->cli.commit, why, &a->source, wall_ms());
 	if (status_render_note(&s, &text, &err) < 0 ||
-	    notes_publish(a->cli.src, a->cli.git.notes_ref, a->cli.commit, text, 1, &err) < 0)
+	    notes_publish(a->cli.src, a->cli.git.notes_ref, a->cli.commit, text, config_bool(a->conf, CFG_NOTES_PUSH),
+			  &err) < 0)
 		fprintf(stderr, "auriga %s: cannot write the status note: %s\n", a->cmd, error_msg(err));
 	free(text);
 	error_free(err);
@@ -242,7 +243,7 @@ static void on_signal(struct loop *l, int fd, unsigned events, void *arg)
 		loop_stop(l);
 }
 
-static void usage(FILE *out, const char *cmd)
+static void usage(FILE *out, const char *cmd, const struct config_extra_flag *extra)
 {
 	if (strcmp(cmd, "rollback") == 0)
 		fprintf(out, "usage: auriga rollback [options] DEPLOYMENT [PATH]\n\n"
@@ -251,42 +252,18 @@ static void usage(FILE *out, const char *cmd)
 			     "leaves is not tried again until the commit changes. When a controller of this\n"
 			     "instance answers at the listen address (auriga run), it is asked through its HTTP\n"
 			     "API and answers with its verdict; else the rollback runs here, one-shot, and waits\n"
-			     "until the deployment runs there.\n\n"
-			     "  --listen ADDR              the controller's address ($AURIGA_LISTEN, else 127.0.0.1:8080)\n"
-			     "  --api-token-file FILE      the bearer token ($AURIGA_API_TOKEN_FILE)\n"
-			     "  --reason TEXT              why, recorded with the rollback\n");
+			     "until the deployment runs there.\n\n");
 	else
-		fprintf(out, "usage: auriga apply [options] [PATH | --repo URL [--ref REF]]\n\n"
+		fprintf(out, "usage: auriga apply [options] [PATH | --repo URL [--branch NAME]]\n\n"
 			     "Brings the containers this instance owns in line with the specs, in phases (the\n"
 			     "Cluster's roleOrder, then dependsOn), each deployment by its strategy, gated by its\n"
 			     "probes; a deployment that misses its progress deadline or fails its startup probe is\n"
 			     "returned to its last healthy revision and later phases are not started. With --repo\n"
 			     "the status is written as a git note on the commit applied.\n\n");
-	fprintf(out,
-		"options:\n" ENGINE_CLI_HELP
-		"  --timeout-total SECONDS    give up after this long (default 3600)\n"
-		"  --no-notes                 do not write status notes (--repo mode)\n"
-		"  -h, --help                 this help\n\n"
-		"exit status: 0 converged, 1 failed or rolled back (or interrupted), 2 usage error.\n");
-}
-
-/* The options only rollback has (it asks a running controller first). */
-enum { OPT_LISTEN = 3000, OPT_TOKEN_FILE, OPT_REASON };
-
-/* -1 to go on, or 2: apply talks to no controller, so it refuses them rather than ignore them. */
-static int rollback_opt(struct apply *a, int c, const char *arg)
-{
-	if (strcmp(a->cmd, "rollback") != 0) {
-		fprintf(stderr, "auriga %s: --listen, --api-token-file and --reason are options of rollback\n", a->cmd);
-		return 2;
-	}
-	if (c == OPT_LISTEN)
-		a->listen = arg;
-	else if (c == OPT_TOKEN_FILE)
-		a->token_file = arg;
-	else
-		a->reason = arg;
-	return -1;
+	fprintf(out, "  PATH                       a folder (or file) of specs; or --repo, the specs repo\n"
+		     "options:\n");
+	config_usage_cmd(out, cmd, extra);
+	fprintf(out, "\nexit status: 0 converged, 1 failed or rolled back (or interrupted), 2 usage error.\n");
 }
 
 /*
@@ -300,10 +277,8 @@ static int rollback_through_daemon(struct apply *a)
 	memset(&c, 0, sizeof(c));
 	c.cmd = "rollback";
 	c.deployment = a->rollback_dep;
-	c.listen = a->listen ? a->listen : getenv("AURIGA_LISTEN");
-	if (c.listen == NULL || c.listen[0] == '\0')
-		c.listen = "127.0.0.1:8080";
-	c.token_file = a->token_file ? a->token_file : getenv("AURIGA_API_TOKEN_FILE");
+	c.listen = config_str(a->conf, CFG_LISTEN);
+	c.token_file = config_str(a->conf, CFG_API_TOKEN_FILE);
 	c.instance = a->cli.instance;
 	c.reason = a->reason;
 	c.timeout_s = 15;
@@ -321,58 +296,58 @@ static int rollback_through_daemon(struct apply *a)
 	}
 }
 
-/* The options and arguments: -1 to go on, or the exit code (help or a usage error). */
+/* The settings, options and arguments: -1 to go on, or the exit code (help or a usage error). */
 static int apply_args(struct apply *a, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		ENGINE_CLI_LONGOPTS,
-		{ "timeout-total", required_argument, NULL, ENGINE_OPT_TIMEOUT_TOTAL },
-		{ "no-notes", no_argument, NULL, ENGINE_OPT_NO_NOTES },
-		{ "listen", required_argument, NULL, OPT_LISTEN },
-		{ "api-token-file", required_argument, NULL, OPT_TOKEN_FILE },
-		{ "reason", required_argument, NULL, OPT_REASON },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	int help = 0, n_total = 0, n_reason = 0, rc = -1;
+	const char *total = NULL;
+	struct config_extra_flag extra[] = {
+		{ "prune", &a->cli.prune, NULL, NULL, "remove containers of deployments no longer in the specs", 0, 0 },
+		{ "timeout-total", &n_total, &total, "SECONDS", "give up after this long [default: 3600]", 1, 0 },
+		{ "no-notes", &a->no_notes, NULL, NULL, "do not write status notes (--repo mode)", 0, 0 },
+		{ "help", &help, NULL, NULL, NULL, 0, 0 },
+		{ "reason", &n_reason, &a->reason, "TEXT", "why, recorded with the rollback", 1, 0 },
+		{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
 	};
 	struct error *err = NULL;
-	int c, rc = -1;
+	char **pos = NULL, **rest;
+	int n = 0;
 
-	optind = 1;
-	while (rc < 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r;
-
-		if (c == 'h') {
-			usage(stdout, a->cmd);
-			rc = 0;
-		} else if (c == ENGINE_OPT_TIMEOUT_TOTAL) {
-			if (parse_long(optarg, 1, 7 * 86400, &a->total_s) < 0) {
-				fprintf(stderr, "auriga %s: --timeout-total '%s': expected seconds\n", a->cmd, optarg);
-				rc = 2;
-			}
-		} else if (c == ENGINE_OPT_NO_NOTES) {
-			a->no_notes = 1;
-		} else if (c == OPT_LISTEN || c == OPT_TOKEN_FILE || c == OPT_REASON) {
-			rc = rollback_opt(a, c, optarg);
-		} else if ((r = engine_cli_opt(&a->cli, c, optarg, &err)) <= 0) {
-			if (r < 0)
-				fprintf(stderr, "auriga %s: %s\n", a->cmd, error_msg(err));
-			else
-				usage(stderr, a->cmd);
-			rc = 2;
-		}
+	if (strcmp(a->cmd, "rollback") != 0)
+		extra[4].name = NULL;	/* --reason: rollback's alone */
+	if (config_load(&a->conf, argc, argv, NULL, extra, &pos, &err) < 0) {
+		fprintf(stderr, "auriga %s: %s\n", a->cmd, error_msg(err));
+		rc = 2;
+		goto out;
 	}
-	if (rc < 0 && strcmp(a->cmd, "rollback") == 0) {
-		if (optind >= argc) {
-			usage(stderr, a->cmd);
-			rc = 2;
-		} else {
-			a->rollback_dep = argv[optind++];
-		}
+	if (help) {
+		usage(stdout, a->cmd, extra);
+		rc = 0;
+		goto out;
 	}
-	if (rc < 0 && engine_cli_finish(&a->cli, argc - optind, argv + optind, &err) < 0) {
+	config_log_setup(a->conf);
+	if (total && parse_long(total, 1, 7 * 86400, &a->total_s) < 0) {
+		fprintf(stderr, "auriga %s: --timeout-total '%s': expected seconds\n", a->cmd, total);
+		rc = 2;
+		goto out;
+	}
+	rest = pos;
+	if (strcmp(a->cmd, "rollback") == 0) {
+		if (rest[0] == NULL) {
+			usage(stderr, a->cmd, extra);
+			rc = 2;
+			goto out;
+		}
+		a->rollback_dep = *rest++;
+	}
+	while (rest[n])
+		n++;
+	if (engine_cli_finish(&a->cli, a->conf, n, rest, &err) < 0) {
 		fprintf(stderr, "auriga %s: %s\n", a->cmd, error_msg(err));
 		rc = 2;
 	}
+out:
+	free(pos);
 	error_free(err);
 	return rc;
 }
@@ -393,7 +368,8 @@ static int apply_start(struct apply *a, struct error **err)
 	rc = -1;
 	a->notes = !a->no_notes && a->cli.src != NULL;
 	a->notes_ref = spec_set_cluster(set)->notes_ref ? spec_set_cluster(set)->notes_ref : a->cli.git.notes_ref;
-	a->push = spec_set_cluster(set)->push_notes >= 0 ? spec_set_cluster(set)->push_notes : 1;
+	a->push = spec_set_cluster(set)->push_notes >= 0 ? spec_set_cluster(set)->push_notes
+							  : config_bool(a->conf, CFG_NOTES_PUSH);
 	if (engine_cli_connect(&a->cli, &a->loop, &a->docker, &a->http, err) < 0)
 		goto out;
 	memset(&eo, 0, sizeof(eo));
@@ -477,6 +453,7 @@ static void apply_release(struct apply *a, int sfd)
 	notes_debounce_release(&a->deb);
 	status_source_release(&a->source);
 	engine_cli_release(&a->cli);
+	config_free(a->conf);
 }
 
 static int run(int argc, char **argv, const char *cmd)

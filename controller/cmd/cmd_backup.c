@@ -17,43 +17,26 @@
 #include "status/backup_records.h"
 #include "util.h"
 
-enum { OPT_JSON = 3000, OPT_MAX_BYTES, OPT_POLICY, OPT_DUE };
-
-static void usage(FILE *out)
+static void usage(FILE *out, const struct config_extra_flag *extra)
 {
 	fprintf(out,
 		"usage: auriga backup run [options] POLICY [PATH]\n"
 		"       auriga backup run [options] --due [PATH]\n"
 		"       auriga backup verify [options] POLICY FILE [PATH]\n"
 		"       auriga backup list [--json] [--policy NAME] [--state-dir DIR]\n\n"
-		"run takes one backup of the BackupPolicy POLICY from the specs: its Job runs with the target\n"
-		"mounted at /backup and writes /backup/$AURIGA_BACKUP_FILE; auriga reads the file back, records\n"
-		"its size and SHA-256 in the state folder's " BACKUP_RECORDS_FILE ", then removes the backups\n"
-		"the policy's retention no longer keeps. Exit 0 when the backup was taken and recorded, 1 when\n"
-		"not (the record says why), 2 for a usage error.\n\n"
+		"run takes one backup of the BackupPolicy POLICY from the specs (PATH, a folder or file, or\n"
+		"--repo): its Job runs with the target mounted at /backup and writes /backup/$AURIGA_BACKUP_FILE;\n"
+		"auriga reads the file back, records its size and SHA-256 in the state folder's " BACKUP_RECORDS_FILE ",\n"
+		"then removes the backups the policy's retention no longer keeps. Exit 0 when the backup was\n"
+		"taken and recorded, 1 when not (the record says why), 2 for a usage error.\n\n"
 		"run --due takes a backup of each policy whose spec.schedule (UTC) names a time after the start\n"
 		"of its newest backup, failed or not, that has come (a policy never backed up is due): run it\n"
 		"every minute from cron or a systemd timer. Exit 1 when one of them failed.\n\n"
-		"options of run:\n" ENGINE_CLI_HELP
-		"  --max-bytes N              the largest dump read back (backup-max-bytes,\n"
-		"                             $AURIGA_BACKUP_MAX_BYTES)\n\n"
 		"verify reads a kept backup back from its target and compares its size and SHA-256 with the\n"
 		"record: exit 0 when they are the same, 1 when not (do not restore it) or it is gone.\n\n"
-		"list prints every backup recorded (--json: as JSON), newest last.\n");
-}
-
-/* backup-max-bytes: the flag, else the environment, else the settings table's default, within its bounds. */
-static int max_bytes(const char *flag, long *out, struct error **err)
-{
-	const struct config_spec *s = config_spec(CFG_BACKUP_MAX_BYTES);
-	const char *v = flag ? flag : getenv(s->env);
-
-	if (v == NULL || v[0] == '\0')
-		v = s->def;
-	if (parse_long(v, s->min, s->max, out) < 0)
-		return error_set(err, ERR_INVALID, "%s '%s': expected a number of bytes within %ld-%ld",
-				 flag ? "--max-bytes" : s->env, v, s->min, s->max);
-	return 0;
+		"list prints every backup recorded (--json: as JSON), oldest first.\n\n"
+		"options:\n");
+	config_usage_cmd(out, "backup", extra);
 }
 
 /* The dump's name: the policy's and the time it starts, to the millisecond, in UTC. */
@@ -264,61 +247,97 @@ out:
 	return rc;
 }
 
-/* run and verify: the engine's options, the policy named (and verify's file), the specs loaded. */
+/* The verb's command line: the settings `backup` takes (the table's), its own flags, the positional words. */
+struct opts {
+	struct config *conf;
+	char **pos;		/* NULL-terminated, borrowed from argv */
+	size_t n;
+	int due, json, help;
+	const char *policy;	/* list --policy */
+};
+
+/* Reads argv (argv[0] the verb) as `backup`'s settings: 0, or the exit status (0 for --help, 2 for a usage error). */
+static int opts_load(struct opts *o, int argc, char **argv, const char *verb)
+{
+	const struct config_extra_flag extra[] = {
+		{ "due", &o->due, NULL, NULL, "run: each policy whose schedule has come", 0, 0 },
+		{ "json", &o->json, NULL, NULL, "list: one JSON document on stdout", 0, 0 },
+		{ "policy", NULL, &o->policy, "NAME", "list: only this policy's backups", 1, 0 },
+		{ "help", &o->help, NULL, NULL, NULL, 0, 0 },
+		{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
+	};
+	char **av = xcalloc((size_t)argc + 1, sizeof(*av));
+	struct error *err = NULL;
+	int i, rc = 0;
+
+	/* The settings are `backup`'s whatever the verb: argv[0] names the command config_load reads rows for. */
+	av[0] = (char *)"backup";
+	for (i = 1; i < argc; i++)
+		av[i] = argv[i];
+	if (config_load(&o->conf, argc, av, NULL, extra, &o->pos, &err) < 0) {
+		fprintf(stderr, "auriga backup %s: %s\n", verb, error_msg(err));
+		rc = 2;
+	} else if (o->help) {
+		usage(stdout, extra);
+		rc = 0;
+	} else {
+		config_log_setup(o->conf);
+		while (o->pos[o->n])
+			o->n++;
+		rc = -1;
+	}
+	error_free(err);
+	free(av);
+	return rc;
+}
+
+static void opts_release(struct opts *o)
+{
+	free(o->pos);
+	config_free(o->conf);
+}
+
+/* run and verify: the policy named (and verify's file), the specs loaded. */
 static int engine_verb(int argc, char **argv, int verifying)
 {
-	static const struct option opts[] = { ENGINE_CLI_LONGOPTS, { "max-bytes", required_argument, NULL, OPT_MAX_BYTES },
-					      { "due", no_argument, NULL, OPT_DUE },
-					      { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	const char *verb = verifying ? "verify" : "run";
 	struct engine_cli cli;
 	struct spec_set *set = NULL;
 	const struct spec_backup_policy *p;
 	struct error *err = NULL;
-	const char *max_flag = NULL;
-	long max = 0;
-	const char *verb = verifying ? "verify" : "run";
-	int c, rc = -1, due = 0, named;
+	struct opts o;
+	size_t named;
+	long max;
+	int rc;
 
+	memset(&o, 0, sizeof(o));
 	engine_cli_init(&cli);
-	while (rc < 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			rc = 0;
-		} else if (c == OPT_MAX_BYTES) {
-			max_flag = optarg;
-		} else if (c == OPT_DUE) {
-			due = 1;
-		} else if (c == '?' || engine_cli_opt(&cli, c, optarg, &err) <= 0) {
-			if (err)
-				fprintf(stderr, "auriga backup %s: %s\n", verb, error_msg(err));
-			usage(stderr);
-			rc = 2;
-		}
-	}
-	named = due ? 0 : verifying ? 2 : 1;
-	if (rc < 0 && (argc - optind < named || (due && verifying))) {
-		fprintf(stderr, "auriga backup %s: name the BackupPolicy%s\n", verb, verifying ? " and the backup's file" : "");
-		rc = 2;
-	}
+	rc = opts_load(&o, argc, argv, verb);
 	if (rc >= 0)
 		goto out;
+	named = o.due ? 0 : verifying ? 2 : 1;
+	if (o.n < named || (o.due && verifying)) {
+		fprintf(stderr, "auriga backup %s: name the BackupPolicy%s\n", verb, verifying ? " and the backup's file" : "");
+		rc = 2;
+		goto out;
+	}
 	rc = 1;
-	if (max_bytes(max_flag, &max, &err) < 0 ||
-	    engine_cli_finish(&cli, argc - optind - named, argv + optind + named, &err) < 0 ||
+	max = config_int(o.conf, CFG_BACKUP_MAX_BYTES);
+	if (engine_cli_finish(&cli, o.conf, (int)(o.n - named), o.pos + named, &err) < 0 ||
 	    engine_cli_load(&cli, &set, &err) < 0) {
 		fprintf(stderr, "auriga backup %s: %s\n", verb, error_msg(err));
 		goto out;
 	}
-	if (due) {
+	if (o.due) {
 		rc = run_due(&cli, set, max, &err);
 		goto out;
 	}
-	p = spec_set_backup_policy(set, argv[optind]);
+	p = spec_set_backup_policy(set, o.pos[0]);
 	if (p == NULL) {
-		fprintf(stderr, "auriga backup %s: no BackupPolicy named '%s' in the specs\n", verb, argv[optind]);
+		fprintf(stderr, "auriga backup %s: no BackupPolicy named '%s' in the specs\n", verb, o.pos[0]);
 		goto out;
 	}
-	rc = verifying ? verify(&cli, p, argv[optind + 1], max, &err) : take(&cli, p, max, &err);
+	rc = verifying ? verify(&cli, p, o.pos[1], max, &err) : take(&cli, p, max, &err);
 	if (err)
 		fprintf(stderr, "auriga backup %s: %s: %s\n", verb, p->meta.name, error_msg(err));
 out:
@@ -326,6 +345,7 @@ out:
 	if (set)
 		spec_set_free(set);
 	engine_cli_release(&cli);
+	opts_release(&o);
 	return rc;
 }
 
@@ -341,62 +361,51 @@ static void print_record(const struct backup_record *r)
 
 static int list(int argc, char **argv)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, OPT_JSON },
-					      { "policy", required_argument, NULL, OPT_POLICY },
-					      { "state-dir", required_argument, NULL, 's' },
-					      { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
-	const char *dir = getenv("AURIGA_STATE_DIR"), *policy = NULL;
 	struct backup_records r;
 	struct error *err = NULL;
-	char *path;
-	int c, json = 0;
+	struct opts o;
+	char *path = NULL;
 	size_t i;
+	int rc;
 
-	if (dir == NULL || dir[0] == '\0')
-		dir = "/var/lib/auriga";
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == OPT_JSON) {
-			json = 1;
-		} else if (c == OPT_POLICY) {
-			policy = optarg;
-		} else if (c == 's') {
-			dir = optarg;
-		} else {
-			usage(c == 'h' ? stdout : stderr);
-			return c == 'h' ? 0 : 2;
-		}
+	memset(&o, 0, sizeof(o));
+	memset(&r, 0, sizeof(r));
+	rc = opts_load(&o, argc, argv, "list");
+	if (rc < 0 && o.n > 0) {
+		fprintf(stderr, "auriga backup list: takes no PATH\n");
+		rc = 2;
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	path = xasprintf("%s/%s", dir, BACKUP_RECORDS_FILE);
+	if (rc >= 0)
+		goto out;
+	rc = 1;
+	path = xasprintf("%s/%s", config_str(o.conf, CFG_STATE_DIR), BACKUP_RECORDS_FILE);
 	if (backup_records_load(&r, path, &err) < 0) {
 		fprintf(stderr, "auriga backup list: %s\n", error_msg(err));
-		error_free(err);
-		free(path);
-		return 1;
+		goto out;
 	}
-	if (json) {
-		json_t *a = json_array();
+	if (o.json) {
+		json_t *a = json_array(), *doc;
 
 		for (i = 0; i < r.n; i++)
-			if (policy == NULL || strcmp(policy, r.v[i].policy) == 0)
+			if (o.policy == NULL || strcmp(o.policy, r.v[i].policy) == 0)
 				json_array_append_new(a, backup_record_json(&r.v[i]));
-		json_t *doc = json_pack("{s:o}", "backups", a);
-
+		doc = json_pack("{s:o}", "backups", a);
 		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 		json_decref(doc);
 	} else {
 		printf("%-20s %-8s %-40s %12s  %-12s  %s\n", "TIME", "STATUS", "FILE", "SIZE", "SHA256", "TARGET");
 		for (i = 0; i < r.n; i++)
-			if (policy == NULL || strcmp(policy, r.v[i].policy) == 0)
+			if (o.policy == NULL || strcmp(o.policy, r.v[i].policy) == 0)
 				print_record(&r.v[i]);
 	}
+	rc = 0;
+out:
+	error_free(err);
 	backup_records_release(&r);
+	opts_release(&o);
 	free(path);
-	return 0;
+	return rc;
 }
 
 int cmd_backup(int argc, char **argv)
@@ -407,10 +416,6 @@ int cmd_backup(int argc, char **argv)
 		return engine_verb(argc - 1, argv + 1, 1);
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
 		return list(argc - 1, argv + 1);
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		usage(stdout);
-		return 0;
-	}
-	usage(stderr);
+	fprintf(stderr, "usage: auriga backup run|verify|list [options] ...; auriga backup run --help for more\n");
 	return 2;
 }

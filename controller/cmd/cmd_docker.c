@@ -1,32 +1,25 @@
 /* `auriga docker`: talks to a Docker endpoint through auriga's own client, to check a connection and watch events. */
 #include "cmd/cli.h"
+#include "cmd/engine_cli.h"
 #include "docker/docker.h"
 #include "runtime/loop.h"
 #include "util.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_FILTERS 16
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct config_extra_flag *extra)
 {
 	fprintf(out,
 		"usage: auriga docker [options] ping | ps | events\n\n"
 		"  ping     negotiate the API version and print it\n"
 		"  ps       list containers (all states), one line each: id name state image\n"
 		"  events   print events as they come: event TYPE ACTION ID NAME TIMENANO\n\n"
-		"options:\n"
-		"  -H, --host URL        unix:///path or tcp://host:port (default: $DOCKER_HOST or the local socket)\n"
-		"      --tlsverify       use TLS and verify the daemon (as $DOCKER_TLS_VERIFY)\n"
-		"      --tlscacert FILE  CA that signs the daemon's certificate\n"
-		"      --tlscert FILE    client certificate\n"
-		"      --tlskey FILE     client key\n"
-		"  -f, --filter K=V      filter (label=..., type=...), repeatable\n"
-		"  -n, --count N         events: exit after N events\n"
-		"  -t, --timeout SEC     events: exit after SEC seconds (status 1 unless --count was reached)\n");
+		"options:\n");
+	config_usage_cmd(out, "docker", extra);
 }
 
 struct events_state {
@@ -65,65 +58,54 @@ static void on_deadline(struct loop *l, void *arg)
 /* What `auriga docker` was asked. */
 struct docker_args {
 	struct docker_config cfg;
+	struct config *conf;
 	const char *filters[MAX_FILTERS + 1];
-	size_t nf;
+	int nf;
 	long count;		/* events: stop after this many, 0 for no bound */
 	long timeout;		/* events: stop after this many seconds, 0 for no bound */
+	const char *what;	/* the action */
 };
 
-/* The options and the action: -1 to go on (argv[optind] names it), or the exit status. */
+/* The settings, options and the action: -1 to go on, or the exit status. */
 static int docker_opts(struct docker_args *a, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "host", required_argument, NULL, 'H' },
-		{ "tlsverify", no_argument, NULL, 'V' },
-		{ "tlscacert", required_argument, NULL, 'C' },
-		{ "tlscert", required_argument, NULL, 'c' },
-		{ "tlskey", required_argument, NULL, 'k' },
-		{ "filter", required_argument, NULL, 'f' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	int help = 0, n_count = 0, n_timeout = 0, rc = -1;
+	const char *count = NULL, *timeout = NULL;
+	const struct config_extra_flag extra[] = {
+		{ "filter", &a->nf, a->filters, "K=V", "filter (label=..., type=...), repeatable", MAX_FILTERS, 'f' },
+		{ "count", &n_count, &count, "N", "events: exit after N events", 1, 'n' },
+		{ "timeout", &n_timeout, &timeout, "SECONDS",
+		  "events: exit after this long (status 1 unless --count was reached)", 1, 't' },
+		{ "help", &help, NULL, NULL, NULL, 0, 0 },
+		{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
 	};
-	int c;
+	struct error *err = NULL;
+	char **pos = NULL;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "H:f:n:t:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'H': a->cfg.host = optarg; break;
-		case 'V': a->cfg.tls = 1; break;
-		case 'C': a->cfg.ca_file = optarg; a->cfg.tls = 1; break;
-		case 'c': a->cfg.cert_file = optarg; a->cfg.tls = 1; break;
-		case 'k': a->cfg.key_file = optarg; a->cfg.tls = 1; break;
-		case 'f':
-			if (a->nf == MAX_FILTERS) {
-				fprintf(stderr, "auriga docker: at most %d filters\n", MAX_FILTERS);
-				return 2;
-			}
-			a->filters[a->nf++] = optarg;
-			break;
-		case 'n':
-			if (parse_long(optarg, 1, 1000000, &a->count) < 0) {
-				fprintf(stderr, "auriga docker: --count '%s' is not a number from 1 to 1000000\n", optarg);
-				return 2;
-			}
-			break;
-		case 't':
-			if (parse_long(optarg, 1, 86400, &a->timeout) < 0) {
-				fprintf(stderr, "auriga docker: --timeout '%s' is not a number of seconds (1 to 86400)\n", optarg);
-				return 2;
-			}
-			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
+	if (config_load(&a->conf, argc, argv, NULL, extra, &pos, &err) < 0) {
+		fprintf(stderr, "auriga docker: %s\n", error_msg(err));
+		rc = 2;
+	} else if (help) {
+		usage(stdout, extra);
+		rc = 0;
+	} else if (count && parse_long(count, 1, 1000000, &a->count) < 0) {
+		fprintf(stderr, "auriga docker: --count '%s' is not a number from 1 to 1000000\n", count);
+		rc = 2;
+	} else if (timeout && parse_long(timeout, 1, 86400, &a->timeout) < 0) {
+		fprintf(stderr, "auriga docker: --timeout '%s' is not a number of seconds (1 to 86400)\n", timeout);
+		rc = 2;
+	} else if (pos[0] == NULL || pos[1] != NULL) {
+		usage(stderr, extra);
+		rc = 2;
+	} else {
+		a->what = pos[0];
+		a->filters[a->nf] = NULL;
+		config_log_setup(a->conf);
+		engine_cli_docker_config(&a->cfg, a->conf);
 	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		return 2;
-	}
-	return -1;
+	free(pos);
+	error_free(err);
+	return rc;
 }
 
 /* Waits for a call sent to w; 0 when it succeeded, else 1 with Docker's message printed. */
@@ -191,12 +173,11 @@ int cmd_docker(int argc, char **argv)
 	int rc;
 
 	memset(&a, 0, sizeof(a));
-	docker_config_default(&a.cfg);
 	rc = docker_opts(&a, argc, argv);
 	if (rc >= 0)
-		return rc;
+		goto out;
 	rc = 1;
-	what = argv[optind];
+	what = a.what;
 	l = loop_new(&err);
 	if (l == NULL)
 		goto out;
@@ -210,8 +191,7 @@ int cmd_docker(int argc, char **argv)
 	} else if (strcmp(what, "events") == 0) {
 		rc = act_events(d, l, &a, &err);
 	} else {
-		fprintf(stderr, "auriga docker: unknown action '%s'\n", what);
-		usage(stderr);
+		fprintf(stderr, "auriga docker: unknown action '%s': ping, ps or events\n", what);
 		rc = 2;
 	}
 out:
@@ -220,5 +200,6 @@ out:
 	error_free(err);
 	docker_free(d);
 	loop_free(l);
+	config_free(a.conf);
 	return rc;
 }

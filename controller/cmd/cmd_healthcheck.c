@@ -1,5 +1,6 @@
 /* `auriga healthcheck`: asks a running controller whether it is alive, for images without curl or a shell. */
 #include "cmd/cli.h"
+#include "runtime/config.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -8,16 +9,16 @@
 #include <string.h>
 
 #define HEALTH_PATH "/q/health/live"
-#define DEFAULT_URL "http://127.0.0.1:8080" HEALTH_PATH
 #define URL_MAX 512
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct config_extra_flag *extra)
 {
-	fprintf(out, "usage: auriga healthcheck [--timeout SECONDS] [URL]\n\n"
-		     "GETs URL (default: " HEALTH_PATH " on the address in AURIGA_LISTEN, else\n"
-		     DEFAULT_URL ") and exits 0 when the answer is 2xx, 1 otherwise.\n"
-		     "Meant for a container's HEALTHCHECK: the image has neither curl nor a shell.\n\n"
-		     "  --timeout SECONDS  give up after this long (1-300) [5]\n");
+	fprintf(out, "usage: auriga healthcheck [options] [URL]\n\n"
+		     "GETs URL (default: " HEALTH_PATH " on the --listen address) and exits 0 when the\n"
+		     "answer is 2xx, 1 otherwise. Meant for a container's HEALTHCHECK: the image has\n"
+		     "neither curl nor a shell.\n\n"
+		     "options:\n");
+	config_usage_cmd(out, "healthcheck", extra);
 }
 
 /* The body is not needed, only the status: drop it, but accept it so the transfer completes. */
@@ -51,43 +52,60 @@ static int url_from_listen(const char *listen, char *url, size_t n)
 	return 0;
 }
 
+/* The settings, --timeout and URL (else the --listen address's): -1 to go on, or the exit status. */
+static int healthcheck_args(int argc, char **argv, char *url, size_t n, long *timeout_s)
+{
+	int help = 0, n_timeout = 0, rc = -1;
+	const char *timeout = NULL;
+	const struct config_extra_flag extra[] = {
+		{ "timeout", &n_timeout, &timeout, "SECONDS", "give up after this long (1-300) [default: 5]", 1, 0 },
+		{ "help", &help, NULL, NULL, NULL, 0, 0 },
+		{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
+	};
+	struct config *conf = NULL;
+	struct error *err = NULL;
+	char **pos = NULL;
+
+	if (config_load(&conf, argc, argv, NULL, extra, &pos, &err) < 0) {
+		fprintf(stderr, "auriga healthcheck: %s\n", error_msg(err));
+		rc = 2;
+	} else if (help) {
+		usage(stdout, extra);
+		rc = 0;
+	} else if (timeout && parse_long(timeout, 1, 300, timeout_s) < 0) {
+		fprintf(stderr, "auriga healthcheck: --timeout '%s': expected 1 to 300 seconds\n", timeout);
+		rc = 2;
+	} else if (pos[0] && pos[1]) {
+		usage(stderr, extra);
+		rc = 2;
+	} else if (pos[0]) {
+		if ((size_t)snprintf(url, n, "%s", pos[0]) >= n) {
+			fprintf(stderr, "auriga healthcheck: the URL is longer than %zu bytes\n", n - 1);
+			rc = 2;
+		}
+	} else if (url_from_listen(config_str(conf, CFG_LISTEN), url, n) < 0) {
+		fprintf(stderr, "auriga healthcheck: %s: listen '%s': expected ADDR:PORT\n",
+			config_origin(conf, CFG_LISTEN), config_str(conf, CFG_LISTEN));
+		rc = 2;
+	}
+	free(pos);
+	error_free(err);
+	config_free(conf);
+	return rc;
+}
+
 int cmd_healthcheck(int argc, char **argv)
 {
-	const char *url = NULL, *listen;
-	char derived[URL_MAX];
+	char url[URL_MAX];
 	long timeout_s = 5, status = 0;
 	CURL *curl = NULL;
 	CURLcode res;
-	int i, rc = 1;
+	int rc;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-			if (parse_long(argv[++i], 1, 300, &timeout_s) < 0) {
-				fprintf(stderr, "auriga healthcheck: --timeout '%s': expected 1 to 300 seconds\n", argv[i]);
-				return 2;
-			}
-		} else if (argv[i][0] == '-' || url != NULL) {
-			usage(stderr);
-			return 2;
-		} else {
-			url = argv[i];
-		}
-	}
-	if (url == NULL) {
-		listen = getenv("AURIGA_LISTEN");
-		url = DEFAULT_URL;
-		if (listen != NULL && listen[0] != '\0') {
-			if (url_from_listen(listen, derived, sizeof(derived)) < 0) {
-				fprintf(stderr, "auriga healthcheck: AURIGA_LISTEN '%s': expected ADDR:PORT\n", listen);
-				return 2;
-			}
-			url = derived;
-		}
-	}
-
+	rc = healthcheck_args(argc, argv, url, sizeof(url), &timeout_s);
+	if (rc >= 0)
+		return rc;
+	rc = 1;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "auriga healthcheck: cannot initialise libcurl\n");
 		return 1;

@@ -16,54 +16,53 @@
 #include "runtime/loop.h"
 #include "util.h"
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct config_extra_flag *extra)
 {
 	fprintf(out,
 		"usage: auriga plan [options] [--json] [PATH]\n\n"
 		"Compares the specs with the containers this instance owns on the Docker host and prints,\n"
 		"phase by phase, what `auriga apply` would do and why: containers to create, to replace\n"
 		"(with the template fields that differ), to start, to remove. Changes nothing.\n\n"
-		"options:\n" ENGINE_CLI_HELP
-		"  --json                     one JSON document on stdout\n"
-		"  -h, --help                 this help\n\n"
-		"exit status: 0 nothing would change, 2 something would, 1 error (a usage error too, or\n"
-		"a rollback the operator's policy refuses: apply would fail it).\n");
+		"  PATH                       a folder (or file) of specs; or --repo, the specs repo\n"
+		"options:\n");
+	config_usage_cmd(out, "plan", extra);
+	fprintf(out, "\nexit status: 0 nothing would change, 2 something would, 1 error (a usage error too, or\n"
+		     "a rollback the operator's policy refuses: apply would fail it).\n");
 }
 
-/* The options and PATH: -1 to go on, or the exit status (0 for --help, 1 for a usage error). */
-static int plan_opts(struct engine_cli *cli, int *json, int argc, char **argv)
+/* The settings, options and PATH: -1 to go on, or the exit status (0 for --help, 1 for a usage error). */
+static int plan_opts(struct engine_cli *cli, struct config **conf, int *json, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		ENGINE_CLI_LONGOPTS,
-		{ "json", no_argument, NULL, ENGINE_OPT_JSON },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	int help = 0, n = 0, rc = -1;
+	const struct config_extra_flag extra[] = {
+		{ "prune", &cli->prune, NULL, NULL, "remove containers of deployments no longer in the specs", 0, 0 },
+		{ "json", json, NULL, NULL, "one JSON document on stdout", 0, 0 },
+		{ "help", &help, NULL, NULL, NULL, 0, 0 },
+		{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
 	};
 	struct error *err = NULL;
-	int c, rc = -1;
+	char **pos = NULL;
 
-	optind = 1;
-	while (rc < 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r;
-
-		if (c == 'h') {
-			usage(stdout);
-			rc = 0;
-		} else if (c == ENGINE_OPT_JSON) {
-			*json = 1;
-		} else if ((r = engine_cli_opt(cli, c, optarg, &err)) <= 0) {
-			/* A usage error is 1 here, not 2 as elsewhere: 2 says only that something would change. */
-			if (r < 0)
-				fprintf(stderr, "auriga plan: %s\n", error_msg(err));
-			else
-				usage(stderr);
-			rc = 1;
-		}
+	/* A usage error is 1 here, not 2 as elsewhere: 2 says only that something would change. */
+	if (config_load(conf, argc, argv, NULL, extra, &pos, &err) < 0) {
+		fprintf(stderr, "auriga plan: %s\n", error_msg(err));
+		rc = 1;
+		goto out;
 	}
-	if (rc < 0 && engine_cli_finish(cli, argc - optind, argv + optind, &err) < 0) {
+	if (help) {
+		usage(stdout, extra);
+		rc = 0;
+		goto out;
+	}
+	config_log_setup(*conf);
+	while (pos[n])
+		n++;
+	if (engine_cli_finish(cli, *conf, n, pos, &err) < 0) {
 		fprintf(stderr, "auriga plan: %s\n", error_msg(err));
 		rc = 1;
 	}
+out:
+	free(pos);
 	error_free(err);
 	return rc;
 }
@@ -125,6 +124,7 @@ int cmd_plan(int argc, char **argv)
 	struct statefile st;
 	struct plan p;
 	struct plan_options popt;
+	struct config *conf = NULL;
 	struct error *err = NULL;
 	int rc, json = 0;
 
@@ -133,7 +133,7 @@ int cmd_plan(int argc, char **argv)
 	observed_init(&obs);
 	statefile_init(&st, NULL);
 	plan_init(&p);
-	rc = plan_opts(&cli, &json, argc, argv);
+	rc = plan_opts(&cli, &conf, &json, argc, argv);
 	if (rc >= 0)
 		goto out;
 	if (engine_cli_load(&cli, &set, &err) < 0 || statefile_load(&st, cli.state_path, &err) < 0 ||
@@ -162,5 +162,6 @@ out:
 	if (set)
 		spec_set_free(set);
 	engine_cli_release(&cli);
+	config_free(conf);
 	return rc;
 }

@@ -512,56 +512,15 @@ static void drain_check(struct loop *l, void *arg)
 	loop_timer_add(l, 100, drain_check, dm);
 }
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct config_extra_flag *extra)
 {
 	fprintf(out, "usage: auriga run [options] [PATH]\n\n"
 		     "The daemon: fetches --repo every --poll-interval (or reads the specs folder PATH),\n"
 		     "follows the Docker engine's events, and reconciles whenever the specs or the fleet\n"
 		     "change: phases in order, probes gating, rollback, self-heal; status notes on the\n"
 		     "commit applied. SIGTERM stops between steps; SIGHUP reloads the configuration file.\n\n"
-		     "  --check                    check the settings and the specs (fetched from --repo,\n"
-		     "                             or read from PATH), print \"configuration OK\" and exit\n"
-		     "                             0, or print every problem and exit 1\n\n"
 		     "options:\n");
-	config_usage(out);
-}
-
-/* The Docker client's settings from the settings table. */
-static void docker_config_from(struct docker_config *d, const struct config *cfg)
-{
-	docker_config_default(d);
-	d->host = config_str(cfg, CFG_DOCKER_HOST);
-	if (config_str(cfg, CFG_DOCKER_TLS_CA)[0])
-		d->ca_file = config_str(cfg, CFG_DOCKER_TLS_CA);
-	if (config_str(cfg, CFG_DOCKER_TLS_CERT)[0])
-		d->cert_file = config_str(cfg, CFG_DOCKER_TLS_CERT);
-	if (config_str(cfg, CFG_DOCKER_TLS_KEY)[0])
-		d->key_file = config_str(cfg, CFG_DOCKER_TLS_KEY);
-	/* The reconcile's calls (list, inspect, create, start, stop, remove, networks) share the deadline. */
-	d->timeout_ms[DOCKER_OBSERVE] = config_ms(cfg, CFG_DOCKER_TIMEOUT);
-	d->timeout_ms[DOCKER_ROLLOUT] = config_ms(cfg, CFG_DOCKER_TIMEOUT);
-}
-
-/* The Git source's settings from the settings table. */
-static void gitsrc_config_from(struct gitsrc_config *g, const struct config *cfg)
-{
-	memset(g, 0, sizeof(*g));
-	g->url = config_str(cfg, CFG_REPO);
-	g->ref = config_str(cfg, CFG_BRANCH);
-	g->state_dir = config_str(cfg, CFG_STATE_DIR);
-	g->timeout_ms = config_ms(cfg, CFG_GIT_TIMEOUT);
-	g->helper = GITSRC_HELPER_SELF;
-	if (config_str(cfg, CFG_SSH_KEY)[0])
-		g->ssh_key = config_str(cfg, CFG_SSH_KEY);
-	if (config_str(cfg, CFG_KNOWN_HOSTS)[0])
-		g->known_hosts = config_str(cfg, CFG_KNOWN_HOSTS);
-	if (config_str(cfg, CFG_ALLOWED_SIGNERS)[0])
-		g->allowed_signers = config_str(cfg, CFG_ALLOWED_SIGNERS);
-	g->allow_non_fast_forward = config_bool(cfg, CFG_ALLOW_NON_FAST_FORWARD);
-	if (config_str(cfg, CFG_CA_BUNDLE)[0])
-		g->ca_bundle = config_str(cfg, CFG_CA_BUNDLE);
-	if (config_str(cfg, CFG_HTTPS_TOKEN)[0])
-		g->https_password = config_str(cfg, CFG_HTTPS_TOKEN);
+	config_usage_cmd(out, "run", extra);
 }
 
 /*
@@ -588,7 +547,7 @@ static int run_check(struct daemon *dm)
 		struct gitsrc_config g;
 		struct gitsrc_fetch_result fr;
 
-		gitsrc_config_from(&g, dm->cfg);
+		gitsrc_cli_config(&g, dm->cfg);
 		memset(&fr, 0, sizeof(fr));
 		rc = gitsrc_open(&src, &g, &err);
 		if (rc == 0)
@@ -618,7 +577,14 @@ static int run_check(struct daemon *dm)
 static int run_args(struct daemon *dm, int argc, char **argv)
 {
 	int help = 0, check = 0, rc = -1;
-	const struct config_extra_flag extra[] = { { "help", &help }, { "check", &check }, { NULL, NULL } };
+	const struct config_extra_flag extra[] = {
+		{ "check", &check, NULL, NULL,
+		  "check the settings and the specs (fetched from --repo, or read from PATH),\n"
+		  "                             print \"configuration OK\" and exit 0, or print every problem and exit 1",
+		  0, 0 },
+		{ "help", &help, NULL, NULL, NULL, 0, 0 },
+		{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
+	};
 	struct error *err = NULL;
 
 	if (config_load(&dm->cfg, argc, argv, NULL, extra, &dm->positional, &err) < 0) {
@@ -627,12 +593,11 @@ static int run_args(struct daemon *dm, int argc, char **argv)
 		goto out;
 	}
 	if (help) {
-		usage(stdout);
+		usage(stdout, extra);
 		rc = 0;
 		goto out;
 	}
-	log_setup((enum log_level)config_enum(dm->cfg, CFG_LOG_LEVEL),
-		  (enum log_format)config_enum(dm->cfg, CFG_LOG_FORMAT));
+	config_log_setup(dm->cfg);
 	if (dm->positional && dm->positional[0]) {
 		dm->folder = dm->positional[0];
 		if (dm->positional[1]) {
@@ -674,7 +639,7 @@ static int state_prepare(struct daemon *dm, struct error **err)
 	tmp.state_dir = dir;
 	tmp.path = ".";
 	tmp.policy = dm->policy;
-	rc = engine_cli_finish(&tmp, 0, NULL, err);
+	rc = engine_cli_finish(&tmp, NULL, 0, NULL, err);
 	engine_cli_release(&tmp);
 	return rc;
 }
@@ -690,9 +655,7 @@ static int start_engine(struct daemon *dm, struct error **err)
 	dm->loop = loop_new(err);
 	if (dm->loop == NULL)
 		return -1;
-	docker_config_from(&dcfg, dm->cfg);
-	if (docker_config_from_env(&dcfg, err) < 0)
-		return -1;
+	engine_cli_docker_config(&dcfg, dm->cfg);
 	dm->docker = docker_new(dm->loop, &dcfg, err);
 	if (dm->docker == NULL)
 		return -1;
@@ -731,7 +694,7 @@ static int start_source(struct daemon *dm, struct error **err)
 		loop_defer(dm->loop, folder_poll, dm);
 		return 0;
 	}
-	gitsrc_config_from(&gcfg, dm->cfg);
+	gitsrc_cli_config(&gcfg, dm->cfg);
 	if (gitsrc_open(&dm->src, &gcfg, err) < 0)
 		return -1;
 	memset(&wcfg, 0, sizeof(wcfg));

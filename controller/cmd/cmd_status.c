@@ -24,7 +24,7 @@ static void on_signal(int sig)
 	stop_watch = 1;
 }
 
-static void status_usage(FILE *out)
+static void status_usage(FILE *out, const struct config_extra_flag *extra)
 {
 	fprintf(out,
 		"usage: auriga status [options] [--json] [--watch [--interval SECONDS]] [REV]\n\n"
@@ -32,15 +32,15 @@ static void status_usage(FILE *out)
 		"or its first parents: phase, replica counts, each deployment's state, and the source\n"
 		"(the head auriga saw, the commit applied, its last fetch and fetch error); a commit\n"
 		"auriga did not apply is noted Refused (with every problem) or Superseded (naming the\n"
-		"newer commit).\n\n"
-		"options:\n" GITSRC_CLI_HELP
-		"  --json                     one JSON document instead of the table\n"
-		"  --watch                    keep going: re-read every --interval seconds (default 3)\n"
-		"                             and print the status again when it changed\n\n"
-		"exit status, for the head (or REV): 0 Healthy; 3 Progressing; 4 Refused; 5 Failed,\n"
-		"Degraded or RolledBack; 6 Superseded, or no note on it yet (the newest note before it\n"
-		"is shown); 1 the repo or its notes cannot be read; 2 usage error. --watch exits 0 on\n"
-		"SIGINT or SIGTERM.\n");
+		"newer commit). A repository on this machine is read in place (from HEAD unless\n"
+		"--branch is given); another through a mirror under --state-dir, a temporary one when\n"
+		"it is not given.\n\n"
+		"options:\n");
+	config_usage_cmd(out, "status", extra);
+	fprintf(out, "\nexit status, for the head (or REV): 0 Healthy; 3 Progressing; 4 Refused; 5 Failed,\n"
+		     "Degraded or RolledBack; 6 Superseded, or no note on it yet (the newest note before it\n"
+		     "is shown); 1 the repo or its notes cannot be read; 2 usage error. --watch exits 0 on\n"
+		     "SIGINT or SIGTERM.\n");
 }
 
 static void fmt_time(int64_t ms, char *out, size_t n)
@@ -198,7 +198,7 @@ static int read_once(struct gitsrc_cli *c, struct gitsrc *src, git_repository *l
 		gitsrc_unlock(src);
 		return r;
 	}
-	if (rev == NULL && c->cfg.ref == NULL) {
+	if (rev == NULL && !c->ref_given) {
 		/* HEAD, or main when HEAD points nowhere (a bare repo made with another default). */
 		r = resolve_start(repo, "HEAD", start, NULL);
 		if (r < 0)
@@ -253,7 +253,7 @@ static int show(const char *start, const char *note_commit, const char *text, in
 	return 0;
 }
 
-/* What `auriga status` was asked beside the Git source's options. */
+/* What `auriga status` was asked beside the settings. */
 struct status_args {
 	int json;
 	int watch;
@@ -261,45 +261,39 @@ struct status_args {
 	const char *rev;	/* where to look, NULL for the branch */
 };
 
-/* The options and REV: -1 to go on, or the exit status (1 with *err set). */
-static int status_opts(struct gitsrc_cli *c, struct status_args *a, int argc, char **argv, struct error **err)
+/* The settings, the options and REV: -1 to go on, or the exit status (1 with *err set). */
+static int status_opts(struct gitsrc_cli *c, struct config **conf, struct status_args *a, int argc, char **argv,
+		       struct error **err)
 {
-	enum { O_JSON = 1, O_WATCH, O_INTERVAL };
-	static const struct option longopts[] = {
-		GITSRC_CLI_LONGOPTS,
-		{ "json", no_argument, NULL, O_JSON },
-		{ "watch", no_argument, NULL, O_WATCH },
-		{ "interval", required_argument, NULL, O_INTERVAL },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	int help = 0, n_interval = 0, rc = -1;
+	const char *interval = NULL;
+	const struct config_extra_flag extra[] = {
+		{ "json", &a->json, NULL, NULL, "one JSON document instead of the table", 0, 0 },
+		{ "watch", &a->watch, NULL, NULL,
+		  "keep going: re-read every --interval, print the status again when it changed", 0, 0 },
+		{ "interval", &n_interval, &interval, "SECONDS", "seconds between reads with --watch [default: 3]", 1, 0 },
+		{ "help", &help, NULL, NULL, NULL, 0, 0 },
+		{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
 	};
-	int opt, rc = -1;
+	char **pos = NULL;
 
-	optind = 1;
-	while (rc < 0 && (opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (opt >= GITSRC_OPT_REPO) {
-			if (gitsrc_cli_opt(c, opt, optarg, err) < 0)
-				rc = 1;
-		} else if (opt == O_JSON) {
-			a->json = 1;
-		} else if (opt == O_WATCH) {
-			a->watch = 1;
-		} else if (opt == O_INTERVAL) {
-			if (parse_long(optarg, 1, 3600, &a->interval) < 0) {
-				error_set(err, ERR_INVALID, "--interval '%s': expected seconds in [1, 3600]", optarg);
-				rc = 1;
-			}
-		} else {
-			status_usage(opt == 'h' ? stdout : stderr);
-			rc = opt == 'h' ? 0 : 2;
-		}
-	}
-	if (rc < 0 && optind < argc)
-		a->rev = argv[optind++];
-	if (rc < 0 && optind < argc) {
-		status_usage(stderr);
+	if (config_load(conf, argc, argv, NULL, extra, &pos, err) < 0)
+		return 2;
+	if (help) {
+		status_usage(stdout, extra);
+		rc = 0;
+	} else if (interval && parse_long(interval, 1, 3600, &a->interval) < 0) {
+		error_set(err, ERR_INVALID, "--interval '%s': expected seconds in [1, 3600]", interval);
+		rc = 1;
+	} else if (pos[0] && pos[1]) {
+		status_usage(stderr, extra);
 		rc = 2;
+	} else {
+		a->rev = pos[0];
+		config_log_setup(*conf);
+		gitsrc_cli_setup(c, *conf);
 	}
+	free(pos);
 	return rc;
 }
 
@@ -365,13 +359,14 @@ int cmd_status(int argc, char **argv)
 	struct status_args a = { 0, 0, 3, NULL };
 	struct gitsrc *src = NULL;
 	git_repository *local = NULL;
+	struct config *conf = NULL;
 	struct error *err = NULL;
 	char *last = NULL;
 	int rc, code = STATUS_EXIT_UNKNOWN;
 
 	gitsrc_cli_init(&c);
 	git_libgit2_init();
-	rc = status_opts(&c, &a, argc, argv, &err);
+	rc = status_opts(&c, &conf, &a, argc, argv, &err);
 	if (rc >= 0)
 		goto out;
 	rc = 1;
@@ -404,6 +399,7 @@ out:
 	git_repository_free(local);
 	gitsrc_free(src);
 	gitsrc_cli_release(&c);
+	config_free(conf);
 	git_libgit2_shutdown();
 	return rc;
 }

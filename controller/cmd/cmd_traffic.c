@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "cmd/control_cli.h"
 #include "error.h"
+#include "runtime/config.h"
 #include "surface/token.h"
 #include "util.h"
 
@@ -31,29 +32,21 @@ static const char *summary_of(const char *cmd)
 	return "Lets a paused deployment go on with its rollout; its progress deadline counts from now.";
 }
 
-static void usage(FILE *out, const char *cmd)
+static void usage(FILE *out, const char *cmd, const struct config_extra_flag *extra)
 {
 	fprintf(out,
 		"usage: auriga %s [options] DEPLOYMENT\n\n"
 		"%s\n"
-		"Sends POST /api/v1/deployments/DEPLOYMENT/%s to the running controller (auriga run),\n"
-		"which answers with the engine's verdict: 202 when it is accepted, 409 with the reason\n"
-		"when it is refused, 404 for a deployment the specs do not have. The controller notes it\n"
-		"on the deployment's status with who asked (the token file's \"# name:\") and the reason.\n\n"
-		"  --listen ADDR          the controller's address [$AURIGA_LISTEN, else 127.0.0.1:8080]\n"
-		"  --api-token-file FILE  the bearer token [$AURIGA_API_TOKEN_FILE]\n"
-		"  --instance NAME        the controller's instance: another one at ADDR is refused\n"
-		"                         [$AURIGA_INSTANCE; not checked when unset]\n"
-		"  --reason TEXT          why, recorded with the request (512 bytes at most)\n"
-		"  --timeout SECONDS      give up after this long (1-300) [10]\n"
-		"%s"
-		"\nexit status: 0 accepted, 1 refused or no controller answers, 2 usage error.\n",
-		cmd, summary_of(cmd), cmd,
-		strcmp(cmd, "promote") == 0
-			? "  --full                 finish the release at once: all traffic to the new slot,\n"
-			  "                         the remaining steps, analysis and monitor window skipped\n"
-			  "                         (POST .../promote?full=1)\n"
-			: "");
+		"Sends POST /api/v1/deployments/DEPLOYMENT/%s to the running controller (auriga run)\n"
+		"at its listen address, which answers with the engine's verdict: 202 when it is\n"
+		"accepted, 409 with the reason when it is refused, 404 for a deployment the specs do\n"
+		"not have. The controller notes it on the deployment's status with who asked (the\n"
+		"token file's \"# name:\") and the reason. With instance set, a controller of another\n"
+		"instance at the address is refused (not checked when it is not set).\n\n"
+		"options:\n",
+		cmd, summary_of(cmd), cmd);
+	config_usage_cmd(out, cmd, extra);
+	fprintf(out, "\nexit status: 0 accepted, 1 refused or no controller answers, 2 usage error.\n");
 }
 
 static size_t collect(char *data, size_t size, size_t nmemb, void *arg)
@@ -209,82 +202,81 @@ out:
 	return rc;
 }
 
-/* One option of the command: 1 taken (with its argument), 0 not one of ours, -1 a bad value (printed). */
-static int act_opt(struct control_call *c, int argc, char **argv, int *i)
+/* The settings, --reason, --timeout, --full and DEPLOYMENT: -1 to go on, or the exit status. */
+static int act_args(struct control_call *c, int argc, char **argv, struct config **conf)
 {
-	const char *a = argv[*i];
+	int help = 0, n_timeout = 0, n_reason = 0, rc = -1;
+	const char *timeout = NULL;
+	struct config_extra_flag extra[] = {
+		{ "reason", &n_reason, &c->reason, "TEXT", "why, recorded with the request (512 bytes at most)", 1, 0 },
+		{ "timeout", &n_timeout, &timeout, "SECONDS", "give up after this long (1-300) [default: 10]", 1, 0 },
+		{ "help", &help, NULL, NULL, NULL, 0, 0 },
+		{ "full", &c->full, NULL, NULL,
+		  "finish the release at once: all traffic to the new slot, the remaining steps,\n"
+		  "                             analysis and monitor window skipped (POST .../promote?full=1)", 0, 0 },
+		{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
+	};
+	struct error *err = NULL;
+	char **pos = NULL;
 
-	if (strcmp(a, "--full") == 0 && strcmp(c->cmd, "promote") == 0) {
-		c->full = 1;
-		return 1;
+	if (strcmp(c->cmd, "promote") != 0)
+		extra[3].name = NULL;	/* --full: promote's alone */
+	if (config_load(conf, argc, argv, NULL, extra, &pos, &err) < 0) {
+		fprintf(stderr, "auriga %s: %s\n", c->cmd, error_msg(err));
+		rc = 2;
+	} else if (help) {
+		usage(stdout, c->cmd, extra);
+		rc = 0;
+	} else if (timeout && parse_long(timeout, 1, 300, &c->timeout_s) < 0) {
+		fprintf(stderr, "auriga %s: --timeout '%s': expected 1 to 300 seconds\n", c->cmd, timeout);
+		rc = 2;
+	} else if (pos[0] == NULL || pos[1] != NULL) {
+		usage(stderr, c->cmd, extra);
+		rc = 2;
+	} else {
+		c->deployment = pos[0];
 	}
-	if (*i + 1 >= argc)
-		return 0;
-	if (strcmp(a, "--listen") == 0)
-		c->listen = argv[++*i];
-	else if (strcmp(a, "--api-token-file") == 0)
-		c->token_file = argv[++*i];
-	else if (strcmp(a, "--instance") == 0)
-		c->instance = argv[++*i];
-	else if (strcmp(a, "--reason") == 0)
-		c->reason = argv[++*i];
-	else if (strcmp(a, "--timeout") == 0) {
-		if (parse_long(argv[++*i], 1, 300, &c->timeout_s) < 0) {
-			fprintf(stderr, "auriga %s: --timeout '%s': expected 1 to 300 seconds\n", c->cmd, argv[*i]);
-			return -1;
-		}
-	} else
-		return 0;
-	return 1;
+	free(pos);
+	error_free(err);
+	return rc;
 }
 
 static int act(const char *cmd, int argc, char **argv)
 {
 	struct control_call c;
-	int i;
+	struct config *conf = NULL;
+	int rc;
 
 	memset(&c, 0, sizeof(c));
 	c.cmd = cmd;
-	c.listen = getenv("AURIGA_LISTEN");
-	c.token_file = getenv("AURIGA_API_TOKEN_FILE");
-	c.instance = getenv("AURIGA_INSTANCE");
 	c.timeout_s = 10;
-	for (i = 1; i < argc; i++) {
-		int r;
-
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout, cmd);
-			return 0;
-		}
-		r = act_opt(&c, argc, argv, &i);
-		if (r < 0)
-			return 2;
-		if (r > 0)
-			continue;
-		if (argv[i][0] == '-' || c.deployment != NULL) {
-			usage(stderr, cmd);
-			return 2;
-		}
-		c.deployment = argv[i];
-	}
-	if (c.deployment == NULL) {
-		usage(stderr, cmd);
-		return 2;
-	}
-	if (c.listen == NULL || c.listen[0] == '\0')
-		c.listen = "127.0.0.1:8080";
+	rc = act_args(&c, argc, argv, &conf);
+	if (rc >= 0)
+		goto out;
+	c.listen = config_str(conf, CFG_LISTEN);
+	c.token_file = config_str(conf, CFG_API_TOKEN_FILE);
+	/* The instance is checked only when one was given: any controller at the address answers else. */
+	if (config_source_of(conf, CFG_INSTANCE) != CFG_SRC_DEFAULT)
+		c.instance = config_str(conf, CFG_INSTANCE);
 	switch (control_cli_call(&c)) {
 	case CONTROL_ACCEPTED:
-		return 0;
+		rc = 0;
+		break;
 	case CONTROL_USAGE:
-		return 2;
+		rc = 2;
+		break;
 	case CONTROL_NO_DAEMON:
 		fprintf(stderr, "auriga %s: no controller%s%s answers at %s (auriga run --listen)\n", cmd,
-			c.instance && c.instance[0] ? " of instance " : "", c.instance ? c.instance : "", c.listen);
-		return 1;
+			c.instance ? " of instance " : "", c.instance ? c.instance : "", c.listen);
+		rc = 1;
+		break;
 	default:
-		return 1;
+		rc = 1;
+		break;
 	}
+out:
+	config_free(conf);
+	return rc;
 }
 
 int cmd_promote(int argc, char **argv)

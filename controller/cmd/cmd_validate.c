@@ -1,5 +1,6 @@
 /* `auriga validate`: loads specs like the controller does and prints every problem, or a summary. */
 #include "cmd/cli.h"
+#include "runtime/config.h"
 #include "schema.h"
 #include "source/envfile.h"
 #include "source/policy_file.h"
@@ -8,16 +9,15 @@
 #include "traffic/analysis.h"
 #include "util.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *out)
+static void usage(FILE *out, const struct config_extra_flag *extra)
 {
 	fprintf(out,
-		"usage: auriga validate [--json] [--crds DIR] [--policy-file FILE] [PATH...]\n"
+		"usage: auriga validate [options] [--json] [--crds DIR] [PATH...]\n"
 		"\n"
 		"Loads every spec under PATH (files, or directories walked recursively for\n"
 		"*.yaml and *.yml; default .) the way the controller does: YAML with limits on\n"
@@ -27,14 +27,9 @@ static void usage(FILE *out)
 		"PATH it came from (the folder, or a file's own folder), through no symbolic\n"
 		"link, at most 1 MiB, KEY=value lines.\n"
 		"\n"
-		"options:\n"
-		"  --json       print a JSON report on stdout: {\"valid\", \"errors\", \"model\"}\n"
-		"  --crds DIR   use the CRDs in DIR instead of those built into auriga\n"
-		"  --policy-file FILE\n"
-		"               the operator's policy the specs are held to ($AURIGA_POLICY_FILE;\n"
-		"               without it every escalation is refused: privileged, host paths,\n"
-		"               host or container: network, capabilities, router settings)\n"
-		"  -h, --help   print this help\n"
+		"options:\n");
+	config_usage_cmd(out, "validate", extra);
+	fprintf(out,
 		"\n"
 		"exit status: 0 valid (a summary of the kinds found on stdout), 1 invalid (every\n"
 		"error on stderr as file:line:col: Kind/name: path: message, sorted by file and\n"
@@ -168,48 +163,52 @@ static int report(const struct spec_set *set, struct spec_diags *diags, int json
 	return rc;
 }
 
+/* The settings and options: -1 to go on, or the exit status; *policy and *pos filled. */
+static int validate_args(int argc, char **argv, int *json, const char **crds, struct spec_policy **policy,
+			 char ***pos)
+{
+	int help = 0, n_crds = 0, rc = -1;
+	const struct config_extra_flag extra[] = {
+		{ "json", json, NULL, NULL, "print a JSON report on stdout: {\"valid\", \"errors\", \"model\"}", 0, 0 },
+		{ "crds", &n_crds, crds, "DIR", "use the CRDs in DIR instead of those built into auriga", 1, 0 },
+		{ "help", &help, NULL, NULL, NULL, 0, 0 },
+		{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
+	};
+	struct config *conf = NULL;
+	struct error *err = NULL;
+
+	if (config_load(&conf, argc, argv, NULL, extra, pos, &err) < 0) {
+		rc = 2;
+	} else if (help) {
+		usage(stdout, extra);
+		rc = 0;
+	} else if (policy_file_load(policy, config_str(conf, CFG_POLICY_FILE), &err) < 0) {
+		rc = 2;
+	}
+	if (err)
+		fprintf(stderr, "auriga validate: %s\n", error_msg(err));
+	error_free(err);
+	config_free(conf);
+	return rc;
+}
+
 int cmd_validate(int argc, char **argv)
 {
 	static char *const here[] = { (char *)".", NULL };
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
-		{ "crds", required_argument, NULL, 'c' },
-		{ "policy-file", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
 	struct spec_schemas custom;
 	struct spec_diags diags;
 	struct spec_set set;
 	struct spec_policy *policy = NULL;
 	struct error *err = NULL;
-	const char *crds = NULL, *policy_file = getenv("AURIGA_POLICY_FILE");
-	char *const *paths;
-	int json = 0, c, rc;
+	const char *crds = NULL;
+	char **pos = NULL, *const *paths;
+	int json = 0, rc;
 	size_t k, n_paths;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = 1;
-			break;
-		case 'c':
-			crds = optarg;
-			break;
-		case 'p':
-			policy_file = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (policy_file_load(&policy, policy_file, &err) < 0) {
-		fprintf(stderr, "auriga validate: %s\n", error_msg(err));
-		error_free(err);
-		return 2;
+	rc = validate_args(argc, argv, &json, &crds, &policy, &pos);
+	if (rc >= 0) {
+		free(pos);
+		return rc;
 	}
 	spec_diags_init(&diags);
 	spec_schemas_init(&custom);
@@ -224,15 +223,13 @@ int cmd_validate(int argc, char **argv)
 		spec_diags_release(&diags);
 		spec_schemas_release(&custom);
 		policy_file_free(policy);
+		free(pos);
 		return 2;
 	}
-	if (optind >= argc) {
-		paths = here;
-		n_paths = 1;
-	} else {
-		paths = argv + optind;
-		n_paths = (size_t)(argc - optind);
-	}
+	for (n_paths = 0; pos[n_paths]; n_paths++)
+		;
+	paths = n_paths ? pos : here;
+	n_paths = n_paths ? n_paths : 1;
 	spec_set_init(&set, crds ? &custom : NULL, NULL);
 	set.policy = policy;
 	for (k = 0; k < n_paths; k++)
@@ -250,5 +247,6 @@ int cmd_validate(int argc, char **argv)
 	policy_file_free(policy);
 	spec_schemas_release(&custom);
 	spec_diags_release(&diags);
+	free(pos);
 	return rc;
 }

@@ -34,48 +34,23 @@ void engine_cli_release(struct engine_cli *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int engine_cli_opt(struct engine_cli *c, int opt, const char *arg, struct error **err)
+void engine_cli_docker_config(struct docker_config *d, const struct config *cfg)
 {
-	switch (opt) {
-	case ENGINE_OPT_INSTANCE:
-		if (arg[0] == '\0' || strchr(arg, '=') != NULL)
-			return error_set(err, ERR_INVALID, "--instance '%s': expected a non-empty name without '='", arg);
-		c->instance = arg;
-		return 1;
-	case ENGINE_OPT_LABEL:
-		if (c->n_labels == ENGINE_CLI_MAX_LABELS)
-			return error_set(err, ERR_INVALID, "--label: at most %d labels", ENGINE_CLI_MAX_LABELS);
-		if (strchr(arg, '=') == NULL || arg[0] == '=')
-			return error_set(err, ERR_INVALID, "--label '%s': expected KEY=VALUE", arg);
-		c->labels[c->n_labels++] = arg;
-		return 1;
-	case ENGINE_OPT_PRUNE:
-		c->prune = 1;
-		return 1;
-	case ENGINE_OPT_SPECS_PATH:
-		c->specs_path = arg;
-		return 1;
-	case ENGINE_OPT_DOCKER_HOST:
-		c->docker_host = arg;
-		return 1;
-	case ENGINE_OPT_ROUTER_ERROR_LOG:
-		if (arg[0] != '/')
-			return error_set(err, ERR_INVALID, "--router-error-log '%s': expected an absolute path", arg);
-		c->router_error_log = arg;
-		return 1;
-	case ENGINE_OPT_POLICY_FILE:
-		c->policy_file = arg;
-		return 1;
-	default:
-		/* --state-dir is ours too: the state file lives beside the mirror. */
-		if (opt == GITSRC_OPT_STATE_DIR)
-			c->state_dir = arg;
-		if (opt >= GITSRC_OPT_REPO && opt <= GITSRC_OPT_TIMEOUT) {
-			int rc = gitsrc_cli_opt(&c->git, opt, arg, err);
-			return rc < 0 ? rc : 1;
-		}
-		return 0;
-	}
+	docker_config_default(d);
+	d->host = config_str(cfg, CFG_DOCKER_HOST);
+	if (config_str(cfg, CFG_DOCKER_TLS_CA)[0])
+		d->ca_file = config_str(cfg, CFG_DOCKER_TLS_CA);
+	if (config_str(cfg, CFG_DOCKER_TLS_CERT)[0])
+		d->cert_file = config_str(cfg, CFG_DOCKER_TLS_CERT);
+	if (config_str(cfg, CFG_DOCKER_TLS_KEY)[0])
+		d->key_file = config_str(cfg, CFG_DOCKER_TLS_KEY);
+	if (config_str(cfg, CFG_DOCKER_CERT_PATH)[0])
+		d->cert_path = config_str(cfg, CFG_DOCKER_CERT_PATH);
+	/* The table read DOCKER_TLS_VERIFY below its own sources: the environment is not read again. */
+	d->tls = config_bool(cfg, CFG_DOCKER_TLS_VERIFY) || d->ca_file || d->cert_file ? 1 : 0;
+	/* The reconcile's calls (list, inspect, create, start, stop, remove, networks) share the deadline. */
+	d->timeout_ms[DOCKER_OBSERVE] = config_ms(cfg, CFG_DOCKER_TIMEOUT);
+	d->timeout_ms[DOCKER_ROLLOUT] = config_ms(cfg, CFG_DOCKER_TIMEOUT);
 }
 
 static int mkdir_p(const char *path, struct error **err)
@@ -100,11 +75,26 @@ out:
 	return rc;
 }
 
-int engine_cli_finish(struct engine_cli *c, int argc, char **argv, struct error **err)
+/* The fields the settings give. */
+static void from_settings(struct engine_cli *c, const struct config *cfg)
+{
+	c->cfg = cfg;
+	gitsrc_cli_setup(&c->git, cfg);
+	c->specs_path = config_str(cfg, CFG_REPO_PATH);
+	c->instance = config_str(cfg, CFG_INSTANCE);
+	c->state_dir = config_str(cfg, CFG_STATE_DIR);
+	c->router_error_log = config_str(cfg, CFG_ROUTER_ERROR_LOG)[0] ? config_str(cfg, CFG_ROUTER_ERROR_LOG) : NULL;
+	c->policy_file = config_str(cfg, CFG_POLICY_FILE)[0] ? config_str(cfg, CFG_POLICY_FILE) : NULL;
+	c->labels = config_list(cfg, CFG_EXTRA_LABELS, &c->n_labels);
+}
+
+int engine_cli_finish(struct engine_cli *c, const struct config *cfg, int argc, char **argv, struct error **err)
 {
 	size_t n;
 	int rc;
 
+	if (cfg)
+		from_settings(c, cfg);
 	if (argc > 1)
 		return error_set(err, ERR_INVALID, "expected at most one PATH, got %d arguments", argc);
 	if (argc == 1)
@@ -113,27 +103,8 @@ int engine_cli_finish(struct engine_cli *c, int argc, char **argv, struct error 
 		return error_set(err, ERR_INVALID, "give either --repo or a PATH, not both");
 	if (c->path == NULL && c->git.repo == NULL)
 		c->path = ".";
-	if (c->instance == NULL) {
-		const char *v = getenv("AURIGA_INSTANCE");
-
-		c->instance = v && v[0] ? v : "auriga";
-	}
-	if (c->router_error_log == NULL) {
-		const char *v = getenv("AURIGA_ROUTER_ERROR_LOG");
-
-		if (v != NULL && v[0] != '\0') {
-			if (v[0] != '/')
-				return error_set(err, ERR_INVALID, "AURIGA_ROUTER_ERROR_LOG '%s': expected an absolute path", v);
-			c->router_error_log = v;
-		}
-	}
 	if ((rc = engine_cli_load_policy(c, err)) < 0)
 		return rc;
-	if (c->state_dir == NULL) {
-		const char *v = getenv("AURIGA_STATE_DIR");
-
-		c->state_dir = v && v[0] ? v : "/var/lib/auriga";
-	}
 	if (c->git.cfg.state_dir == NULL)
 		c->git.cfg.state_dir = c->state_dir;
 	if ((rc = mkdir_p(c->state_dir, err)) < 0)
@@ -148,17 +119,11 @@ int engine_cli_finish(struct engine_cli *c, int argc, char **argv, struct error 
 
 int engine_cli_load_policy(struct engine_cli *c, struct error **err)
 {
-	const char *path = c->policy_file;
 	int rc;
 
 	if (c->policy != NULL)
 		return 0;
-	if (path == NULL) {
-		const char *v = getenv("AURIGA_POLICY_FILE");
-
-		path = v && v[0] ? v : NULL;
-	}
-	if ((rc = policy_file_load(&c->own_policy, path, err)) < 0)
+	if ((rc = policy_file_load(&c->own_policy, c->policy_file, err)) < 0)
 		return rc;
 	c->policy = c->own_policy;
 	return 0;
@@ -300,10 +265,9 @@ int engine_cli_connect(struct engine_cli *c, struct loop **l, struct docker **d,
 	*d = NULL;
 	if (h)
 		*h = NULL;
-	docker_config_default(&cfg);
-	cfg.host = c->docker_host;
-	if (docker_config_from_env(&cfg, err) < 0)
-		return ERR_INVALID;
+	if (c->cfg == NULL)
+		BUG("engine_cli_connect without settings");
+	engine_cli_docker_config(&cfg, c->cfg);
 	*l = loop_new(err);
 	if (*l == NULL)
 		return ERR_GENERIC;

@@ -36,80 +36,42 @@ void gitsrc_cli_release(struct gitsrc_cli *c)
 	if (c->tmp_state)
 		nftw(c->tmp_state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(c->tmp_state);
-	free(c->password);
 	memset(c, 0, sizeof(*c));
 }
 
-static int read_secret(const char *path, char **out, struct error **err)
+void gitsrc_cli_config(struct gitsrc_config *g, const struct config *cfg)
 {
-	struct buf b;
-
-	buf_init(&b, 8192);
-	if (file_read(path, "password file", FILE_REGULAR | FILE_SECRET, &b, err) < 0) {
-		buf_release(&b);
-		return -1;
-	}
-	file_trim_end(&b, "\r\n");
-	*out = buf_detach(&b, NULL);
-	return 0;
+	memset(g, 0, sizeof(*g));
+	g->url = config_str(cfg, CFG_REPO);
+	g->ref = config_str(cfg, CFG_BRANCH);
+	g->state_dir = config_str(cfg, CFG_STATE_DIR);
+	if (config_str(cfg, CFG_SSH_KEY)[0])
+		g->ssh_key = config_str(cfg, CFG_SSH_KEY);
+	if (config_str(cfg, CFG_SSH_USER)[0])
+		g->ssh_user = config_str(cfg, CFG_SSH_USER);
+	if (config_str(cfg, CFG_KNOWN_HOSTS)[0])
+		g->known_hosts = config_str(cfg, CFG_KNOWN_HOSTS);
+	if (config_str(cfg, CFG_ALLOWED_SIGNERS)[0])
+		g->allowed_signers = config_str(cfg, CFG_ALLOWED_SIGNERS);
+	g->allow_non_fast_forward = config_bool(cfg, CFG_ALLOW_NON_FAST_FORWARD);
+	if (config_str(cfg, CFG_CA_BUNDLE)[0])
+		g->ca_bundle = config_str(cfg, CFG_CA_BUNDLE);
+	if (config_str(cfg, CFG_HTTPS_USER)[0])
+		g->https_user = config_str(cfg, CFG_HTTPS_USER);
+	if (config_str(cfg, CFG_HTTPS_TOKEN)[0])
+		g->https_password = config_str(cfg, CFG_HTTPS_TOKEN);
+	g->timeout_ms = config_ms(cfg, CFG_GIT_TIMEOUT);
+	g->helper = GITSRC_HELPER_SELF;
 }
 
-int gitsrc_cli_opt(struct gitsrc_cli *c, int opt, const char *arg, struct error **err)
+void gitsrc_cli_setup(struct gitsrc_cli *c, const struct config *cfg)
 {
-	long n;
-
-	switch (opt) {
-	case GITSRC_OPT_REPO:
-		c->repo = arg;
-		break;
-	case GITSRC_OPT_REF:
-		c->cfg.ref = arg;
-		break;
-	case GITSRC_OPT_STATE_DIR:
-		c->cfg.state_dir = arg;
-		break;
-	case GITSRC_OPT_SSH_USER:
-		c->cfg.ssh_user = arg;
-		break;
-	case GITSRC_OPT_SSH_KEY:
-		c->cfg.ssh_key = arg;
-		break;
-	case GITSRC_OPT_KNOWN_HOSTS:
-		c->cfg.known_hosts = arg;
-		break;
-	case GITSRC_OPT_HTTPS_USER:
-		c->cfg.https_user = arg;
-		break;
-	case GITSRC_OPT_HTTPS_PASSWORD_FILE:
-		free(c->password);
-		c->password = NULL;
-		if (read_secret(arg, &c->password, err) < 0)
-			return ERR_INVALID;
-		c->cfg.https_password = c->password;
-		break;
-	case GITSRC_OPT_CA_BUNDLE:
-		c->cfg.ca_bundle = arg;
-		break;
-	case GITSRC_OPT_ALLOWED_SIGNERS:
-		c->cfg.allowed_signers = arg;
-		break;
-	case GITSRC_OPT_NOTES_REF:
-		if (!str_has_prefix(arg, "refs/notes/"))
-			return error_set(err, ERR_INVALID, "--notes-ref '%s': must start with refs/notes/", arg);
-		c->notes_ref = arg;
-		break;
-	case GITSRC_OPT_ALLOW_NON_FF:
-		c->cfg.allow_non_fast_forward = 1;
-		break;
-	case GITSRC_OPT_TIMEOUT:
-		if (parse_long(arg, 1, 3600, &n) < 0)
-			return error_set(err, ERR_INVALID, "--timeout '%s': expected seconds in [1, 3600]", arg);
-		c->cfg.timeout_ms = n * 1000;
-		break;
-	default:
-		BUG("unknown source option %d", opt);
-	}
-	return 0;
+	gitsrc_cli_config(&c->cfg, cfg);
+	c->repo = config_str(cfg, CFG_REPO)[0] ? config_str(cfg, CFG_REPO) : NULL;
+	c->notes_ref = config_str(cfg, CFG_NOTES_REF);
+	c->ref_given = config_source_of(cfg, CFG_BRANCH) != CFG_SRC_DEFAULT;
+	if (config_source_of(cfg, CFG_STATE_DIR) == CFG_SRC_DEFAULT)
+		c->cfg.state_dir = NULL;
 }
 
 int gitsrc_cli_finish(struct gitsrc_cli *c, struct error **err)
@@ -129,16 +91,51 @@ int gitsrc_cli_finish(struct gitsrc_cli *c, struct error **err)
 
 /* `auriga source`: the Git source's operations one at a time, for scripts, tests and benchmarks. */
 
-static void source_usage(FILE *out)
+#define SOURCE_DEPLOYMENTS_MAX 256
+
+/* What `auriga source` was asked beside the settings. */
+struct source_args {
+	const char *path;	/* snapshot: the folder inside the tree */
+	int count_only;		/* snapshot: counts, not the files */
+	int push;		/* note: push the notes ref */
+	long observed;		/* note: its observedAt in ms, 0 for now */
+	struct fleet_status st;	/* note: the status it renders */
+	int help, n_path, n_phase, n_summary, n_observed, n_deps;
+	const char *phase, *summary, *observed_text;
+	const char *deps[SOURCE_DEPLOYMENTS_MAX];
+};
+
+/* The options of `auriga source` that are not settings; the table's NULL-terminated. */
+static void source_extra(struct source_args *a, struct config_extra_flag x[9])
+{
+	const struct config_extra_flag t[9] = {
+		{ "path", &a->n_path, &a->path, "DIR", "snapshot: the folder inside the tree", 1, 0 },
+		{ "count", &a->count_only, NULL, NULL, "snapshot: print counts, not the files", 0, 0 },
+		{ "push", &a->push, NULL, NULL, "note: push the notes ref", 0, 0 },
+		{ "phase", &a->n_phase, &a->phase, "PHASE", "note: the phase [default: Healthy]", 1, 0 },
+		{ "summary", &a->n_summary, &a->summary, "TEXT", "note: the summary line", 1, 0 },
+		{ "observed-at", &a->n_observed, &a->observed_text, "MS", "note: its observedAt, ms since the epoch",
+		  1, 0 },
+		{ "deployment", &a->n_deps, a->deps, "NAME=PHASE,READY,DESIRED", "note: one deployment (repeatable)",
+		  SOURCE_DEPLOYMENTS_MAX, 0 },
+		{ "help", &a->help, NULL, NULL, NULL, 0, 0 },
+		{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
+	};
+
+	memcpy(x, t, sizeof(t));
+}
+
+static void source_usage(FILE *out, const struct config_extra_flag *extra)
 {
 	fprintf(out,
 		"usage: auriga source [options] fetch\n"
 		"       auriga source [options] snapshot [--path DIR] [--count] [COMMIT]\n"
 		"       auriga source [options] note [--push] [--phase P] [--summary S] [--observed-at MS]\n"
 		"                                    [--deployment NAME=PHASE,READY,DESIRED]... COMMIT\n\n"
-		"Runs one operation of the Git source against --repo (its mirror under --state-dir):\n"
-		"fetch the ref and print the commit, list the YAML files of a snapshot, or write (and\n"
-		"push) a status note.\n\noptions:\n" GITSRC_CLI_HELP);
+		"Runs one operation of the Git source against --repo (its mirror under --state-dir, a\n"
+		"temporary one when it is not given): fetch the branch and print the commit, list the\n"
+		"YAML files of a snapshot, or write (and push) a status note.\n\noptions:\n");
+	config_usage_cmd(out, "source", extra);
 }
 
 static int add_deployment_arg(struct fleet_status *s, const char *arg, struct error **err)
@@ -176,85 +173,49 @@ out:
 	return r;
 }
 
-/* What `auriga source` was asked beside the Git source's own options. */
-struct source_args {
-	const char *path;	/* snapshot: the folder inside the tree */
-	int count_only;		/* snapshot: counts, not the files */
-	int push;		/* note: push the notes ref */
-	long observed;		/* note: its observedAt in ms, 0 for now */
-	struct fleet_status st;	/* note: the status it renders */
-};
-
-/* The options and the operation: -1 to go on (argv[optind] names it), or the exit status (1 with *err set). */
-static int source_opts(struct gitsrc_cli *c, struct source_args *a, int argc, char **argv, struct error **err)
+/* The note's fields from their options. */
+static int source_note_fields(struct source_args *a, struct error **err)
 {
-	enum { O_PATH = 1, O_COUNT, O_PUSH, O_PHASE, O_SUMMARY, O_OBSERVED, O_DEPLOYMENT };
-	static const struct option longopts[] = {
-		GITSRC_CLI_LONGOPTS,
-		{ "path", required_argument, NULL, O_PATH },
-		{ "count", no_argument, NULL, O_COUNT },
-		{ "push", no_argument, NULL, O_PUSH },
-		{ "phase", required_argument, NULL, O_PHASE },
-		{ "summary", required_argument, NULL, O_SUMMARY },
-		{ "observed-at", required_argument, NULL, O_OBSERVED },
-		{ "deployment", required_argument, NULL, O_DEPLOYMENT },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, rc = -1;
+	int i;
 
-	optind = 1;
-	while (rc < 0 && (opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (opt >= GITSRC_OPT_REPO) {
-			if (gitsrc_cli_opt(c, opt, optarg, err) < 0)
-				rc = 1;
-			continue;
-		}
-		switch (opt) {
-		case O_PATH:
-			a->path = optarg;
-			break;
-		case O_COUNT:
-			a->count_only = 1;
-			break;
-		case O_PUSH:
-			a->push = 1;
-			break;
-		case O_PHASE:
-			if (status_phase_parse(optarg, &a->st.phase) < 0) {
-				error_set(err, ERR_INVALID, "--phase '%s': unknown phase", optarg);
-				rc = 1;
-			}
-			break;
-		case O_SUMMARY:
-			free(a->st.summary);
-			a->st.summary = xstrdup(optarg);
-			break;
-		case O_OBSERVED:
-			if (parse_long(optarg, 1, INT64_MAX / 2, &a->observed) < 0) {
-				error_set(err, ERR_INVALID, "--observed-at '%s': expected milliseconds", optarg);
-				rc = 1;
-			}
-			break;
-		case O_DEPLOYMENT:
-			if (add_deployment_arg(&a->st, optarg, err) < 0)
-				rc = 1;
-			break;
-		case 'h':
-			source_usage(stdout);
-			rc = 0;
-			break;
-		default:
-			source_usage(stderr);
-			rc = 2;
-			break;
-		}
+	if (a->phase && status_phase_parse(a->phase, &a->st.phase) < 0)
+		return error_set(err, ERR_INVALID, "--phase '%s': unknown phase", a->phase);
+	if (a->summary) {
+		free(a->st.summary);
+		a->st.summary = xstrdup(a->summary);
 	}
-	if (rc < 0 && optind >= argc) {
-		source_usage(stderr);
-		rc = 2;
+	if (a->observed_text && parse_long(a->observed_text, 1, INT64_MAX / 2, &a->observed) < 0)
+		return error_set(err, ERR_INVALID, "--observed-at '%s': expected milliseconds", a->observed_text);
+	for (i = 0; i < a->n_deps; i++)
+		if (add_deployment_arg(&a->st, a->deps[i], err) < 0)
+			return ERR_INVALID;
+	return 0;
+}
+
+/*
+ * The settings, the options and the operation: -1 to go on ((*pos)[0]
+ * names it), or the exit status (1 with *err set).
+ */
+static int source_opts(struct config **conf, struct source_args *a, int argc, char **argv, char ***pos,
+		       struct error **err)
+{
+	struct config_extra_flag extra[9];
+
+	source_extra(a, extra);
+	if (config_load(conf, argc, argv, NULL, extra, pos, err) < 0)
+		return 2;
+	if (a->help) {
+		source_usage(stdout, extra);
+		return 0;
 	}
-	return rc;
+	config_log_setup(*conf);
+	if (source_note_fields(a, err) < 0)
+		return 1;
+	if ((*pos)[0] == NULL) {
+		source_usage(stderr, extra);
+		return 2;
+	}
+	return -1;
 }
 
 static int source_fetch(struct gitsrc *src, struct error **err)
@@ -309,8 +270,10 @@ int cmd_source(int argc, char **argv)
 {
 	struct gitsrc_cli c;
 	struct source_args a;
+	struct config *conf = NULL;
 	struct gitsrc *src = NULL;
 	struct error *err = NULL;
+	char **pos = NULL;
 	const char *op, *arg;
 	int rc;
 
@@ -319,12 +282,13 @@ int cmd_source(int argc, char **argv)
 	a.path = "";
 	status_init(&a.st);
 	a.st.phase = STATUS_HEALTHY;
-	rc = source_opts(&c, &a, argc, argv, &err);
+	rc = source_opts(&conf, &a, argc, argv, &pos, &err);
 	if (rc >= 0)
 		goto out;
 	rc = 1;
-	op = argv[optind++];
-	arg = optind < argc ? argv[optind] : NULL;
+	op = pos[0];
+	arg = pos[1];
+	gitsrc_cli_setup(&c, conf);
 	if (gitsrc_cli_finish(&c, &err) < 0 || gitsrc_open(&src, &c.cfg, &err) < 0)
 		goto out;
 	if (strcmp(op, "fetch") == 0) {
@@ -347,5 +311,7 @@ out:
 	status_release(&a.st);
 	gitsrc_free(src);
 	gitsrc_cli_release(&c);
+	free(pos);
+	config_free(conf);
 	return rc;
 }

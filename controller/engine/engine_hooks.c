@@ -5,6 +5,7 @@
 
 #include "engine/engine_internal.h"
 #include "engine/job.h"
+#include "engine/job_place.h"
 #include "runtime/log.h"
 #include "util.h"
 
@@ -113,7 +114,6 @@ static struct job_run *hook_start(struct engine *e, const struct desired_deploym
 	js.env = (const char *const *)env;
 	js.labels = labels;
 	js.n_labels = i;
-	js.network = tmpl.network;
 	js.deadline_ms = (int64_t)job->active_deadline_seconds * 1000;
 	js.backoff_limit = job->backoff_limit;
 	js.tail_lines = HOOK_TAIL_LINES;
@@ -122,7 +122,9 @@ static struct job_run *hook_start(struct engine *e, const struct desired_deploym
 	js.owner = dd->name;
 	log_info(COMPONENT, "preDeploy hook", "deployment", dd->name, "revision", rev, "hook", job->meta.name,
 		 "container", name, (char *)NULL);
-	run = job_start(e->hooks, &js, on_hook_done, h);
+	/* On the deployment's network, or the instance's jobs network; the deployment's volumes (job_place.c). */
+	run = job_place_start(e->hooks, &js, &e->desired, dd, job, e->set ? e->set->policy : NULL, NULL,
+			      on_hook_done, h);
 	desired_tmpl_release(&tmpl);
 	free(labels);
 	free(name);

@@ -27,9 +27,12 @@ struct engine_router {
 	struct router *router;
 	char *error;			/* why the router cannot be made */
 	char *fail;			/* a change NGINX did not take, for the next take_fail */
+	char *fail_for;			/* the deployment whose change it was, or NULL: anyone's */
+	char *confirm_for;		/* the deployment whose change is being confirmed, or NULL: every one's */
 	char *error_log;		/* NGINX's error log (a copy of the operator's setting), or NULL */
 	uint64_t confirm_timer;		/* the confirmation's next round, or 0 */
 	int confirming;			/* a chain of rounds is under way */
+	int fresh;			/* the router is new: its first change is every deployment's */
 	struct er_signal *signal;	/* the SIGHUP under way, or NULL */
 };
 
@@ -65,7 +68,7 @@ void engine_router_free(struct engine_router *er)
 	if (er == NULL)
 		return;
 	drop_router(er);
-	FREE_ALL(er->error, er->fail, er->error_log, er);
+	FREE_ALL(er->error, er->fail, er->fail_for, er->confirm_for, er->error_log, er);
 }
 
 void engine_router_set_error_log(struct engine_router *er, const char *path)
@@ -185,6 +188,7 @@ void engine_router_set_specs(struct engine_router *er, const struct spec_set *se
 	er->router = old;
 	drop_router(er);
 	er->router = fresh;
+	er->fresh = 1;
 	/* What the old router could not do says nothing of the new one. */
 	free(er->fail);
 	er->fail = NULL;
@@ -199,6 +203,7 @@ struct router *engine_router_get(struct engine_router *er, const char **why)
 	if (er->router != NULL)
 		return er->router;
 	er->router = make_router(er, &err);
+	er->fresh = 1;
 	if (er->router == NULL) {
 		if (er->error == NULL || strcmp(er->error, error_msg(err)) != 0) {
 			log_error(COMPONENT, "no router", "error", error_msg(err), LOG_END);
@@ -217,11 +222,25 @@ int engine_router_confirming(const struct engine_router *er)
 	return er->router != NULL && router_confirming(er->router);
 }
 
-char *engine_router_take_fail(struct engine_router *er)
+/* name's business: the change was made for it, or for nobody in particular (a router made anew). */
+static int concerns(const char *owner, const char *name)
+{
+	return owner == NULL || strcmp(owner, name) == 0;
+}
+
+int engine_router_confirming_for(const struct engine_router *er, const char *deployment)
+{
+	return engine_router_confirming(er) && concerns(er->confirm_for, deployment);
+}
+
+char *engine_router_take_fail(struct engine_router *er, const char *deployment)
 {
 	char *f = er->fail;
 
+	if (f == NULL || !concerns(er->fail_for, deployment))
+		return NULL;
 	er->fail = NULL;
+	str_set(&er->fail_for, NULL);
 	return f;
 }
 
@@ -246,6 +265,7 @@ static void confirm_done(enum router_confirm_state st, const char *why, void *ar
 	if (st == ROUTER_CONFIRM_FAILED) {
 		log_error(COMPONENT, "router change not served", "error", why, LOG_END);
 		str_set(&er->fail, why ? why : "router: change not served");
+		str_set(&er->fail_for, er->confirm_for);
 	}
 	er->confirming = 0;
 	er->kick(er->arg);
@@ -268,10 +288,13 @@ static void confirm_next(struct loop *l, void *arg)
 	}
 }
 
-void engine_router_follow(struct engine_router *er)
+void engine_router_follow(struct engine_router *er, const char *deployment)
 {
 	if (er->router == NULL || !router_confirming(er->router) || er->confirming)
 		return;
+	/* A new router's first reload renders every service there: each waits for it. */
+	str_set(&er->confirm_for, er->fresh ? NULL : deployment);
+	er->fresh = 0;
 	er->confirming = 1;
 	er->confirm_timer = loop_timer_add(er->loop, 10, confirm_next, er);
 }

@@ -39,10 +39,15 @@ void engine_router_set_specs(struct engine_router *er, const struct spec_set *se
 struct router *engine_router_get(struct engine_router *er, const char **why);
 /* 1 while NGINX is not yet seen serving the last change. */
 int engine_router_confirming(const struct engine_router *er);
-/* The change NGINX did not take since the last call (the caller frees it), or NULL. */
-char *engine_router_take_fail(struct engine_router *er);
-/* After a commit: follows the confirmation under way, if any, on the loop. */
-void engine_router_follow(struct engine_router *er);
+/* 1 while NGINX is not yet seen serving the last change, made for deployment (or for every one). */
+int engine_router_confirming_for(const struct engine_router *er, const char *deployment);
+/*
+ * The change for deployment NGINX did not take (the caller frees it), or
+ * NULL; a change made for nobody in particular is anyone's to take.
+ */
+char *engine_router_take_fail(struct engine_router *er, const char *deployment);
+/* After a commit made for deployment (NULL: for every one): follows the confirmation under way, if any, on the loop. */
+void engine_router_follow(struct engine_router *er, const char *deployment);
 
 /*
  * The endpoints of one Service (an array of *n_out, freed by the caller;

@@ -13,6 +13,7 @@
 #include "docker/docker.h"
 #include "engine/engine_router.h"
 #include "engine/job.h"
+#include "engine/job_place.h"
 #include "rollout/traffic.h"
 #include "runtime/file.h"
 #include "runtime/log.h"
@@ -323,12 +324,14 @@ static const struct obs_container *smoke_target(const struct rollout_ctr *v, siz
 }
 
 /*
- * The smoke-test Job runs in the network namespace of a container of the new
- * slot (auriga's own, found by its labels): it reaches the release under test
- * on 127.0.0.1 at the container's port, and nothing of the host's network,
- * not the host's loopback-only services. AURIGA_PREVIEW_URL, _HOST and _PORT
- * say where (the preview Service's targetPort, else the template's first
- * port); AURIGA_TARGET_CONTAINER names the container.
+ * The smoke-test Job runs on the deployment's network when its template
+ * names one (auriga's, job_place.c), and reaches a container of the new slot
+ * by its name; else in the network namespace of that container (auriga's
+ * own, found by its labels), reaching it on 127.0.0.1: either way nothing of
+ * the host's network, not the host's loopback-only services.
+ * AURIGA_PREVIEW_URL, _HOST and _PORT say where (the preview Service's
+ * targetPort, else the template's first port); AURIGA_TARGET_CONTAINER names
+ * the container. It mounts the deployment's volumes its template names.
  */
 static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct desired_deployment *dd,
 			const struct rollout_ctr *v, size_t nv, const char *slot)
@@ -342,6 +345,7 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 	struct job_spec js;
 	char *env[5] = { NULL, NULL, NULL, NULL, NULL };
 	char *network;
+	const char *host;
 	struct buf b;
 	size_t i, n = 0;
 	int cport = 0;
@@ -364,12 +368,13 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 		cport = spec_container_port(&dd->spec->tmpl, &pv->target_port);
 	if (cport == 0 && dd->spec->tmpl.n_ports)
 		cport = dd->spec->tmpl.ports[0].container_port;
-	env[n++] = xstrdup("AURIGA_PREVIEW_HOST=127.0.0.1");
+	host = desired_network_to_create(&dd->tmpl) ? target->name : "127.0.0.1";
+	env[n++] = xasprintf("AURIGA_PREVIEW_HOST=%s", host);
 	buf_init(&b, 512);
 	(void)buf_printf(&b, "AURIGA_PREVIEW_PORT=%d", cport);
 	env[n++] = buf_detach(&b, NULL);
 	buf_init(&b, 512);
-	(void)buf_printf(&b, "AURIGA_PREVIEW_URL=http://127.0.0.1:%d", cport);
+	(void)buf_printf(&b, "AURIGA_PREVIEW_URL=http://%s:%d", host, cport);
 	env[n++] = buf_detach(&b, NULL);
 	buf_init(&b, 512);
 	(void)buf_printf(&b, "AURIGA_TARGET_CONTAINER=%s", target->name);
@@ -393,14 +398,14 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 	js.env = (const char *const *)env;
 	js.labels = labels;
 	js.n_labels = i + 1;
-	js.network = network;
 	js.deadline_ms = (int64_t)job->active_deadline_seconds * 1000;
 	js.backoff_limit = job->backoff_limit;
 	js.what = "smoke test";
 	js.owner = dd->name;
 	log_info(COMPONENT, "smoke test", "deployment", dd->name, "job", job->meta.name, "container", js.name,
 		 "target", target->name, (char *)NULL);
-	d->smoke = job_start(t->jobs, &js, on_smoke_done, d);
+	d->smoke = job_place_start(t->jobs, &js, t->desired, dd, job, t->set ? t->set->policy : NULL, network,
+				   on_smoke_done, d);
 	buf_release(&b);
 	free(network);
 	desired_tmpl_release(&tmpl);
@@ -416,6 +421,8 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
  * deployment in one reload. A change counts once NGINX serves it: until its
  * confirmation is over *waiting says so (no check starts, nothing NGINX may
  * still route to is removed), as it does while readiness is not known yet.
+ * Another deployment's confirmation holds this one back only if its own
+ * routes must change: one whose routes NGINX already has is not waiting.
  */
 static char *route(struct engine_traffic *t, const struct desired_deployment *dd, const struct traffic_result *tr,
 		   const char *stable_rev, int rollback, const struct rollout_ctr *v, size_t n, int *waiting)
@@ -426,7 +433,7 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 	size_t i;
 	const char *active = dd->name, *why = NULL;
 	char *fail;
-	int changed = 0, w_active = -1;
+	int changed = 0, w_active = -1, busy, differs = 0;
 
 	/* Right after a start readiness is not known yet: NGINX keeps serving what it has until it is. */
 	*waiting = 0;
@@ -435,17 +442,18 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 			*waiting = 1;
 			return NULL;
 		}
-	fail = engine_router_take_fail(t->router);
+	fail = engine_router_take_fail(t->router, dd->name);
 	if (fail != NULL) {
 		/* The last change was not served: that fails the release; the way back reloads again. */
 		*waiting = 1;
 		log_error(COMPONENT, "router apply failed", "deployment", dd->name, "error", fail, (char *)NULL);
 		return fail;
 	}
-	if (engine_router_confirming(t->router)) {
+	if (engine_router_confirming_for(t->router, dd->name)) {
 		*waiting = 1;
 		return NULL;
 	}
+	busy = engine_router_confirming(t->router);
 	buf_init(&b, 4096);
 	r = engine_router_get(t->router, &why);
 	if (r == NULL) {
@@ -476,7 +484,10 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 		rs.port = svc->port;
 		rs.max_fails = svc->max_fails;
 		rs.fail_timeout_seconds = svc->fail_timeout_seconds;
-		ret = router_stage(r, &rs, &err);
+		/* Nothing is staged while another change is confirmed: it is only seen whether one is due. */
+		if (busy)
+			differs |= !router_holds(r, &rs);
+		ret = busy ? 0 : router_stage(r, &rs, &err);
 		free((void *)rs.endpoints);
 		if (ret < 0) {
 			(void)buf_printf(&b, "router: service '%s': %s", svc->meta.name, error_msg(err));
@@ -487,13 +498,18 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 			active = svc->meta.name;
 		}
 	}
+	if (busy) {
+		*waiting = differs;
+		buf_release(&b);
+		return NULL;
+	}
 	if (router_commit_async(r, &changed, &err) < 0) {
 		(void)buf_printf(&b, "%s", error_msg(err));
 		goto fail;
 	}
 	if (router_confirming(r)) {
 		*waiting = 1;
-		engine_router_follow(t->router);
+		engine_router_follow(t->router, dd->name);
 	}
 	if (changed)
 		log_info(COMPONENT, "router applied", "deployment", dd->name, "service", active, "slot", tr->new_slot,
@@ -561,7 +577,7 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 	struct traffic_record before = d->rec;
 	struct traffic_input in;
 	struct traffic_result tr;
-	int waiting = 0;
+	int waiting = 0, was_complete;
 	size_t i;
 
 	memset(verdict, 0, sizeof(*verdict));
@@ -570,6 +586,8 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 		tv[i].ready = v[i].ready;
 		tv[i].unknown = !v[i].known;
 	}
+	/* The same release was complete at the last pass: what it changes at the router now is cleanup. */
+	was_complete = d->complete && strcmp(d->rec.rev, rev) == 0;
 	if (strcmp(d->rec.rev, rev) != 0) {
 		check_drop(d);
 		d->switch_unserved = 0;
@@ -611,8 +629,12 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 				records_save(t);
 			}
 		}
-		/* Not done before NGINX serves it: the pass after the confirmation says complete. */
-		if (waiting && engine_router_confirming(t->router)) {
+		/*
+		 * Not done before NGINX serves it: the pass after the confirmation
+		 * says complete. A release complete since the last pass stays so
+		 * while the old slot leaves NGINX's backups: its new slot is served.
+		 */
+		if (waiting && engine_router_confirming(t->router) && !(was_complete && tr.res.complete)) {
 			tr.res.complete = 0;
 			tr.res.waiting = 1;
 			d->complete = 0;

@@ -7,6 +7,8 @@
 
 #include "buf.h"
 #include "docker/docker.h"
+#include "engine/network.h"
+#include "engine/volume.h"
 #include "model/desired.h"
 #include "runtime/log.h"
 #include "strv.h"
@@ -17,6 +19,8 @@
 
 /* Each stage is named by the Docker call whose answer it waits for. */
 enum job_stage {
+	JOB_NETWORK,		/* the network it joins, auriga's (network.c) */
+	JOB_VOLUME,		/* each named volume it mounts, auriga's (volume.c) */
 	JOB_INSPECT_LEFTOVER,	/* a container of the same name: this Job's, left by a controller killed mid-run? */
 	JOB_REMOVE_LEFTOVER,	/* it was: it goes */
 	JOB_CREATE,
@@ -24,6 +28,12 @@ enum job_stage {
 	JOB_WAIT,		/* to its exit, within the deadline */
 	JOB_READ_OUTPUT,	/* the last lines of stdout and stderr */
 	JOB_REMOVE,
+};
+
+/* A job_mount the run owns. */
+struct run_mount {
+	char *source, *legacy, *target;
+	int bind, read_only;
 };
 
 struct job_runner {
@@ -45,6 +55,12 @@ struct job_run {
 	struct kv *labels;
 	size_t n_labels;
 	char *network;
+	int ensure_network, foreign_network_ok;
+	char *instance, *deployment;
+	struct kv *net_labels, *vol_labels;
+	size_t n_net_labels, n_vol_labels;
+	struct run_mount *mounts;	/* source becomes the legacy name when that was adopted */
+	size_t n_mounts, vol;		/* vol: the mount whose volume is being made sure of */
 	int64_t deadline_ms;
 	int backoff_limit;
 	int attempts;
@@ -77,6 +93,15 @@ void job_runner_free(struct job_runner *jr)
 	free(jr);
 }
 
+static void mounts_free(struct run_mount *m, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		FREE_ALL(m[i].source, m[i].legacy, m[i].target);
+	free(m);
+}
+
 static void run_free(struct job_run *j)
 {
 	if (j->jr) {
@@ -88,7 +113,10 @@ static void run_free(struct job_run *j)
 				break;
 			}
 	}
-	FREE_ALL(j->name, j->what, j->owner, j->id, j->message, j->network);
+	FREE_ALL(j->name, j->what, j->owner, j->id, j->message, j->network, j->instance, j->deployment);
+	kv_free(j->net_labels, j->n_net_labels);
+	kv_free(j->vol_labels, j->n_vol_labels);
+	mounts_free(j->mounts, j->n_mounts);
 	desired_tmpl_release(&j->tmpl);
 	strv_free(j->env);
 	kv_free(j->labels, j->n_labels);
@@ -96,33 +124,78 @@ static void run_free(struct job_run *j)
 }
 
 static void on_answer(struct docker_result *r, void *arg);
+static void on_network(enum network_outcome o, const char *msg, void *arg);
+static void on_volume(int ok, const char *name, const char *msg, void *arg);
+
+/* The container: the template's image, command, env, user, resources and labels, on its network, with its mounts. */
+static int create(struct job_run *j, struct error **err)
+{
+	struct docker_create_spec cs;
+	struct docker_mount *m = xcalloc(j->n_mounts + 1, sizeof(*m));
+	size_t i;
+	int rc;
+
+	for (i = 0; i < j->n_mounts; i++) {
+		m[i].source = j->mounts[i].source;
+		m[i].target = j->mounts[i].target;
+		m[i].bind = j->mounts[i].bind;
+		m[i].read_only = j->mounts[i].read_only;
+	}
+	memset(&cs, 0, sizeof(cs));
+	cs.name = j->name;
+	cs.image = j->tmpl.image;
+	cs.entrypoint = (const char *const *)j->tmpl.entrypoint;
+	cs.cmd = (const char *const *)j->tmpl.cmd;
+	cs.env = (const char *const *)j->env;
+	cs.labels = j->labels;
+	cs.n_labels = j->n_labels;
+	cs.network = j->network;
+	cs.mounts = m;
+	cs.n_mounts = j->n_mounts;
+	cs.restart_policy = "no";
+	cs.user = j->tmpl.user;
+	cs.memory_bytes = j->tmpl.memory_bytes;
+	cs.nano_cpus = j->tmpl.cpu_millis * 1000000;
+	/* What the operator's policy allowed the Job (checked when the specs loaded). */
+	cs.privileged = j->tmpl.privileged;
+	cs.cap_add = (const char *const *)j->tmpl.cap_add;
+	rc = docker_container_create(j->docker, DOCKER_ROLLOUT, &cs, on_answer, j, err);
+	free(m);
+	return rc;
+}
 
 static int call(struct job_run *j, enum job_stage stage, struct error **err)
 {
-	struct docker_create_spec cs;
-
+	/* A stage with nothing to make sure of is passed over. */
+	if (stage == JOB_NETWORK && !j->ensure_network)
+		stage = JOB_VOLUME;
+	while (stage == JOB_VOLUME && j->vol < j->n_mounts && j->mounts[j->vol].bind)
+		j->vol++;
+	if (stage == JOB_VOLUME && j->vol == j->n_mounts)
+		stage = JOB_INSPECT_LEFTOVER;
 	j->stage = stage;
 	switch (stage) {
+	case JOB_NETWORK:
+		return network_ensure(j->docker, DOCKER_ROLLOUT, j->network, j->instance, j->net_labels,
+				      j->n_net_labels, on_network, j, err);
+	case JOB_VOLUME: {
+		struct volume_want w = {
+			.name = j->mounts[j->vol].source,
+			.legacy = j->mounts[j->vol].legacy,
+			.instance = j->instance,
+			.deployment = j->deployment,
+			.labels = j->vol_labels,
+			.n_labels = j->n_vol_labels,
+		};
+
+		return volume_ensure(j->docker, DOCKER_ROLLOUT, &w, on_volume, j, err);
+	}
 	case JOB_INSPECT_LEFTOVER:
 		return docker_container_inspect(j->docker, DOCKER_ROLLOUT, j->name, on_answer, j, err);
 	case JOB_REMOVE_LEFTOVER:
 		return docker_container_remove(j->docker, DOCKER_ROLLOUT, j->id, 1, 0, on_answer, j, err);
 	case JOB_CREATE:
-		memset(&cs, 0, sizeof(cs));
-		cs.name = j->name;
-		cs.image = j->tmpl.image;
-		cs.entrypoint = (const char *const *)j->tmpl.entrypoint;
-		cs.cmd = (const char *const *)j->tmpl.cmd;
-		cs.env = (const char *const *)j->env;
-		cs.labels = j->labels;
-		cs.n_labels = j->n_labels;
-		cs.network = j->network;
-		cs.restart_policy = "no";
-		cs.user = j->tmpl.user;
-		/* What the operator's policy allowed the Job (checked when the specs loaded). */
-		cs.privileged = j->tmpl.privileged;
-		cs.cap_add = (const char *const *)j->tmpl.cap_add;
-		return docker_container_create(j->docker, DOCKER_ROLLOUT, &cs, on_answer, j, err);
+		return create(j, err);
 	case JOB_START:
 		return docker_container_start(j->docker, DOCKER_ROLLOUT, j->id, on_answer, j, err);
 	case JOB_WAIT:
@@ -343,6 +416,80 @@ failed:
 	buf_release(&m);
 }
 
+/* The next stage after one that makes sure of something; a call Docker cannot take fails the run. */
+static void go_on(struct job_run *j, enum job_stage next)
+{
+	struct error *err = NULL;
+	char *m;
+
+	if (call(j, next, &err) == 0)
+		return;
+	m = xasprintf("cannot run job container '%s': %s", j->name, error_msg(err));
+	error_free(err);
+	fail(j, m);
+	free(m);
+}
+
+static void on_network(enum network_outcome o, const char *msg, void *arg)
+{
+	struct job_run *j = arg;
+	char *m;
+
+	if (o == NETWORK_OWNED || (o == NETWORK_FOREIGN && j->foreign_network_ok)) {
+		go_on(j, JOB_VOLUME);
+		return;
+	}
+	if (o == NETWORK_FOREIGN)
+		m = xasprintf("network '%s' is not auriga's: job container '%s' runs only on a network auriga owns "
+			      "or the operator's policy lists", j->network, j->name);
+	else
+		m = xasprintf("cannot run job container '%s': %s", j->name, msg);
+	fail(j, m);
+	free(m);
+}
+
+static void on_volume(int ok, const char *name, const char *msg, void *arg)
+{
+	struct job_run *j = arg;
+	char *m;
+
+	if (ok) {
+		/* A volume adopted under its earlier name is mounted by that name. */
+		str_set(&j->mounts[j->vol].source, name);
+		j->vol++;
+		go_on(j, JOB_VOLUME);
+		return;
+	}
+	m = xasprintf("cannot run job container '%s': %s", j->name, msg);
+	fail(j, m);
+	free(m);
+}
+
+/* What the run keeps of where it runs and what it mounts (job.h). */
+static void copy_place(struct job_run *j, const struct job_spec *spec)
+{
+	size_t i;
+
+	j->network = xstrdup_or_null(spec->network);
+	j->ensure_network = spec->ensure_network && spec->network != NULL;
+	j->foreign_network_ok = spec->foreign_network_ok;
+	j->instance = xstrdup(spec->instance ? spec->instance : "");
+	j->deployment = xstrdup(spec->deployment ? spec->deployment : "");
+	j->net_labels = kv_copy(spec->net_labels, spec->n_net_labels);
+	j->n_net_labels = spec->n_net_labels;
+	j->vol_labels = kv_copy(spec->vol_labels, spec->n_vol_labels);
+	j->n_vol_labels = spec->n_vol_labels;
+	j->mounts = xcalloc(spec->n_mounts + 1, sizeof(*j->mounts));
+	for (i = 0; i < spec->n_mounts; i++) {
+		j->mounts[i].source = xstrdup(spec->mounts[i].source);
+		j->mounts[i].legacy = xstrdup_or_null(spec->mounts[i].legacy);
+		j->mounts[i].target = xstrdup(spec->mounts[i].target);
+		j->mounts[i].bind = spec->mounts[i].bind;
+		j->mounts[i].read_only = spec->mounts[i].read_only;
+	}
+	j->n_mounts = spec->n_mounts;
+}
+
 struct job_run *job_start(struct job_runner *jr, const struct job_spec *spec, job_done_fn done, void *arg)
 {
 	struct job_run *j = xcalloc(1, sizeof(*j));
@@ -356,7 +503,7 @@ struct job_run *job_start(struct job_runner *jr, const struct job_spec *spec, jo
 	j->name = xstrdup(spec->name);
 	j->what = xstrdup(spec->what ? spec->what : "job");
 	j->owner = xstrdup(spec->owner ? spec->owner : "");
-	j->network = xstrdup_or_null(spec->network);
+	copy_place(j, spec);
 	j->deadline_ms = spec->deadline_ms;
 	j->backoff_limit = spec->backoff_limit;
 	j->tail_lines = spec->tail_lines;
@@ -371,12 +518,15 @@ struct job_run *job_start(struct job_runner *jr, const struct job_spec *spec, jo
 		j->env[i] = xstrdup(j->tmpl.env[i]);
 	for (i = 0; i < extra; i++)
 		j->env[n + i] = xstrdup(spec->env[i]);
-	j->labels = kv_copy(spec->labels, spec->n_labels);
-	j->n_labels = spec->n_labels;
+	/* The template's labels, then auriga's: those mark the container as the Job's. */
+	j->labels = kv_copy(j->tmpl.labels, j->tmpl.n_labels);
+	j->n_labels = j->tmpl.n_labels;
+	for (i = 0; i < spec->n_labels; i++)
+		kv_put(&j->labels, &j->n_labels, spec->labels[i].key, spec->labels[i].value);
 	j->attempts = 1;
 	j->next = jr->runs;
 	jr->runs = j;
-	if (call(j, JOB_INSPECT_LEFTOVER, &err) < 0) {
+	if (call(j, JOB_NETWORK, &err) < 0) {
 		/* Reported at once: the caller gets no handle to orphan. */
 		char *m = xstrdup(error_msg(err));
 

@@ -12,6 +12,15 @@ struct desired_tmpl;
 struct job_runner;
 struct job_run;
 
+/* A mount of a Job's container. */
+struct job_mount {
+	const char *source;	/* a named volume (desired_volume_name), or the host path of a bind */
+	const char *legacy;	/* the name an earlier auriga gave the volume, or NULL */
+	const char *target;	/* the path in the Job's container */
+	int bind;		/* a host path, mounted as it is (the policy allowed it when the specs loaded) */
+	int read_only;
+};
+
 struct job_spec {
 	const char *name;			/* the container's; a leftover of that name goes first */
 	const struct desired_tmpl *tmpl;	/* image, command, env and user: copied */
@@ -23,6 +32,27 @@ struct job_spec {
 	const struct kv *labels;
 	size_t n_labels;
 	const char *network;			/* NULL: the daemon's default; "container:<id>" shares one's */
+	/*
+	 * When set, network is made sure of before the container is (network.c:
+	 * listed, created with net_labels when missing, which must hold
+	 * managed-by = instance), and a network of the name auriga does not own
+	 * fails the run unless foreign_network_ok (the operator's policy lists it).
+	 */
+	int ensure_network;
+	int foreign_network_ok;
+	const char *instance;
+	const struct kv *net_labels;
+	size_t n_net_labels;
+	/*
+	 * Copied. Each named volume is made sure of before the container is
+	 * (volume.c: adopted under its earlier name or created with vol_labels;
+	 * one auriga does not own, as instance's deployment's, fails the run).
+	 */
+	const struct job_mount *mounts;
+	size_t n_mounts;
+	const char *deployment;
+	const struct kv *vol_labels;
+	size_t n_vol_labels;
 	int64_t deadline_ms;			/* activeDeadlineSeconds, for each attempt */
 	int backoff_limit;			/* a failed attempt is run again this many times at most */
 	/*
@@ -53,7 +83,7 @@ struct job_runner *job_runner_new(struct docker *d);
 void job_runner_free(struct job_runner *jr);
 
 /*
- * Starts a run: remove a leftover container of the name (from a controller
+ * Starts a run: its network and volumes made sure of, remove a leftover container of the name (from a controller
  * killed in the middle) when it carries the Job's auriga.io/ labels (another
  * container of the name fails the run, untouched), create, start, wait
  * within the deadline, read the last lines of the output, remove; then

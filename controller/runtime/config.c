@@ -109,7 +109,7 @@ static const struct config_spec table[CFG__COUNT] = {
 	[CFG_HTTPS_TOKEN_FILE] = { "https-token-file", CFGT_PATH, "", 0, 0, NULL,
 				   "AURIGA_HTTPS_TOKEN_FILE", "FILE", CFG_RESTART,
 				   "File holding the token (one line) for https:// specs repositories, sent as the "
-				   "password of user x-access-token." },
+				   "password of https-user." },
 	[CFG_HTTPS_TOKEN] = { "https-token", CFGT_STRING, "", 0, 0, NULL, "AURIGA_HTTPS_TOKEN", "TOKEN",
 			      CFG_SECRET | CFG_RESTART,
 			      "Token for https:// specs repositories (environment or file only; prefer https-token-file)." },
@@ -143,6 +143,17 @@ static const struct config_spec table[CFG__COUNT] = {
 						 "AURIGA_API_MAX_CONNECTIONS_PER_CLIENT", "N", CFG_RESTART,
 						 "Connections one source address may hold at once; more are closed "
 						 "at once and logged." },
+	[CFG_DOCKER_CERT_PATH] = { "docker-cert-path", CFGT_PATH, "", 0, 0, NULL, "AURIGA_DOCKER_CERT_PATH", "DIR",
+				   CFG_RESTART,
+				   "Folder of ca.pem, cert.pem and key.pem for TLS with the Docker host, where "
+				   "docker-tls-ca, -cert and -key name none (default ~/.docker); needs docker-tls-verify." },
+	[CFG_DOCKER_TLS_VERIFY] = { "docker-tls-verify", CFGT_BOOL, "false", 0, 0, NULL, "AURIGA_DOCKER_TLS_VERIFY",
+				    NULL, CFG_RESTART,
+				    "Speak TLS to the tcp:// Docker host and verify it (on too when docker-tls-ca is set)." },
+	[CFG_SSH_USER] = { "ssh-user", CFGT_STRING, "", 0, 0, NULL, "AURIGA_SSH_USER", "NAME", CFG_RESTART,
+			   "User for ssh:// specs repositories (default: the URL's user, else git)." },
+	[CFG_HTTPS_USER] = { "https-user", CFGT_STRING, "x-access-token", 0, 0, NULL, "AURIGA_HTTPS_USER", "NAME",
+			     CFG_RESTART, "User sent with the https token for https:// specs repositories." },
 	[CFG_GIT_TIMEOUT] = { "git-timeout", CFGT_DURATION, "60s", 1 * SEC, HOUR, NULL, "AURIGA_GIT_TIMEOUT",
 			      "DURATION", CFG_RESTART,
 			      "Deadline of one Git network operation (a fetch, a notes fetch or push), whatever the "
@@ -161,15 +172,11 @@ struct value {
 	size_t nlist;
 };
 
-struct flagarg {
-	int key;
-	char *value;
-};
-
 struct config {
 	struct value v[CFG__COUNT];
 	/* What the settings were built from, kept for config_reload_file(). */
 	char *env[CFG__COUNT];
+	char *denv[CFG__COUNT];	/* Docker's own variables (config_foreign_env) */
 	struct flagarg *flags;
 	size_t nflags;
 };
@@ -373,6 +380,7 @@ void config_free(struct config *c)
 	for (i = 0; i < CFG__COUNT; i++) {
 		value_release(&c->v[i]);
 		free(c->env[i]);
+		free(c->denv[i]);
 	}
 	for (i = 0; i < c->nflags; i++)
 		free(c->flags[i].value);
@@ -390,10 +398,40 @@ static int err_at(struct error **err, const struct config *c, int k, const char 
 	return error_set(err, ERR_INVALID, "%s: %s: %s", c->v[k].origin, table[k].name, msg);
 }
 
+/*
+ * The Docker endpoint: TLS (docker-tls-verify, or the files named) only to a
+ * tcp:// host, a client certificate with its key, a certificate folder only
+ * where TLS is on.
+ */
+static int validate_docker(const struct config *c, struct error **err)
+{
+	static const enum config_key tls_keys[] = { CFG_DOCKER_TLS_VERIFY, CFG_DOCKER_TLS_CA, CFG_DOCKER_TLS_CERT,
+						    CFG_DOCKER_TLS_KEY };
+	const char *host = c->v[CFG_DOCKER_HOST].text;
+	int tls = -1;
+	size_t i;
+
+	/* The first setting that turns TLS on is the one an error names. */
+	for (i = 0; i < ARRAY_SIZE(tls_keys) && tls < 0; i++)
+		if (tls_keys[i] == CFG_DOCKER_TLS_VERIFY ? c->v[tls_keys[i]].num != 0 : checked_path(c, tls_keys[i]))
+			tls = (int)tls_keys[i];
+	if (!str_has_prefix(host, "unix://") && !str_has_prefix(host, "tcp://"))
+		return err_at(err, c, CFG_DOCKER_HOST, "must start with unix:// or tcp://");
+	if (tls >= 0 && !str_has_prefix(host, "tcp://"))
+		return err_at(err, c, tls, "docker TLS settings need a tcp:// host");
+	if (checked_path(c, CFG_DOCKER_TLS_CERT) != checked_path(c, CFG_DOCKER_TLS_KEY))
+		return err_at(err, c, checked_path(c, CFG_DOCKER_TLS_CERT) ? CFG_DOCKER_TLS_CERT : CFG_DOCKER_TLS_KEY,
+			      "docker-tls-cert and docker-tls-key go together");
+	/* Docker's own DOCKER_CERT_PATH is used only with TLS, as the docker CLI does; auriga's setting is a promise. */
+	if (checked_path(c, CFG_DOCKER_CERT_PATH) && tls < 0 &&
+	    strcmp(c->v[CFG_DOCKER_CERT_PATH].origin, "DOCKER_CERT_PATH") != 0)
+		return err_at(err, c, CFG_DOCKER_CERT_PATH, "needs docker-tls-verify (TLS to a tcp:// host)");
+	return 0;
+}
+
 /* Checks that need several settings or more than the type says. */
 static int validate(const struct config *c, struct error **err)
 {
-	const char *host = c->v[CFG_DOCKER_HOST].text;
 	const char *inst = c->v[CFG_INSTANCE].text;
 	const char *listen = c->v[CFG_LISTEN].text;
 	const char *colon, *p;
@@ -407,17 +445,8 @@ static int validate(const struct config *c, struct error **err)
 	if (checked_path(c, CFG_TLS_CERT) != checked_path(c, CFG_TLS_KEY))
 		return err_at(err, c, checked_path(c, CFG_TLS_CERT) ? CFG_TLS_CERT : CFG_TLS_KEY,
 			      "tls-cert and tls-key go together");
-	if (!str_has_prefix(host, "unix://") && !str_has_prefix(host, "tcp://"))
-		return err_at(err, c, CFG_DOCKER_HOST, "must start with unix:// or tcp://");
-	if (checked_path(c, CFG_DOCKER_TLS_CA) || checked_path(c, CFG_DOCKER_TLS_CERT) ||
-	    checked_path(c, CFG_DOCKER_TLS_KEY)) {
-		if (!str_has_prefix(host, "tcp://"))
-			return err_at(err, c, CFG_DOCKER_HOST, "docker TLS settings need a tcp:// host");
-		for (i = CFG_DOCKER_TLS_CA; i <= CFG_DOCKER_TLS_KEY; i++)
-			if (!checked_path(c, (int)i))
-				return err_at(err, c, (int)i,
-					      "docker-tls-ca, docker-tls-cert and docker-tls-key go together");
-	}
+	if (validate_docker(c, err) < 0)
+		return ERR_INVALID;
 	if (!*inst || strlen(inst) > 63 || !((*inst >= 'a' && *inst <= 'z') || (*inst >= '0' && *inst <= '9')))
 		return err_at(err, c, CFG_INSTANCE, "must be 1 to 63 of [a-z0-9.-], starting with a letter or digit");
 	for (p = inst; *p; p++)
@@ -429,6 +458,8 @@ static int validate(const struct config *c, struct error **err)
 	if (!*c->v[CFG_BRANCH].text || strchr(c->v[CFG_BRANCH].text, ' ') ||
 	    strstr(c->v[CFG_BRANCH].text, ".."))
 		return err_at(err, c, CFG_BRANCH, "is not a valid branch name");
+	if (checked_path(c, CFG_ROUTER_ERROR_LOG) && c->v[CFG_ROUTER_ERROR_LOG].text[0] != '/')
+		return err_at(err, c, CFG_ROUTER_ERROR_LOG, "must be an absolute path");
 	for (i = 0; i < c->v[CFG_EXTRA_LABELS].nlist; i++) {
 		const char *l = c->v[CFG_EXTRA_LABELS].list[i];
 
@@ -473,9 +504,26 @@ out:
 	return rc;
 }
 
-/* Builds settings from a file (or none), saved environment values and saved flags. */
+/* Sets the rows that have a value in env[]: AURIGA_* variables, or Docker's own when foreign. */
+static int assign_env(struct config *c, char *const env[CFG__COUNT], int foreign, struct error **err)
+{
+	int k;
+
+	for (k = 0; k < CFG__COUNT; k++) {
+		const char *name = foreign ? config_foreign_env((enum config_key)k) : table[k].env;
+
+		if (env[k] && config_assign(c, k, env[k], CFG_SRC_ENV, name, err) < 0)
+			return ERR_INVALID;
+	}
+	return 0;
+}
+
+/*
+ * Builds settings from a file (or none), saved environment values (Docker's
+ * own in denv, below the file) and saved flags.
+ */
 static int build(struct config **out, const char *file, char *const env[CFG__COUNT],
-		 const struct flagarg *flags, size_t nflags, struct error **err)
+		 char *const denv[CFG__COUNT], const struct flagarg *flags, size_t nflags, struct error **err)
 {
 	struct config *c = config_defaults();
 	char origin[128];
@@ -483,26 +531,27 @@ static int build(struct config **out, const char *file, char *const env[CFG__COU
 	int k, rc;
 
 	*out = NULL;
-	for (k = 0; k < CFG__COUNT; k++)
+	for (k = 0; k < CFG__COUNT; k++) {
 		c->env[k] = env[k] ? xstrdup(env[k]) : NULL;
+		c->denv[k] = denv[k] ? xstrdup(denv[k]) : NULL;
+	}
 	c->flags = xcalloc(nflags ? nflags : 1, sizeof(*c->flags));
 	for (i = 0; i < nflags; i++) {
 		c->flags[i].key = flags[i].key;
 		c->flags[i].value = xstrdup(flags[i].value);
 	}
 	c->nflags = nflags;
+	rc = assign_env(c, denv, 1, err);
+	if (rc < 0)
+		goto out;
 	if (file && *file) {
 		rc = config_file_apply(c, file, err);
 		if (rc < 0)
 			goto out;
 	}
-	for (k = 0; k < CFG__COUNT; k++) {
-		if (!env[k])
-			continue;
-		rc = config_assign(c, k, env[k], CFG_SRC_ENV, table[k].env, err);
-		if (rc < 0)
-			goto out;
-	}
+	rc = assign_env(c, env, 0, err);
+	if (rc < 0)
+		goto out;
 	for (i = 0; i < nflags; i++) {
 		snprintf(origin, sizeof(origin), "--%s", table[flags[i].key].name);
 		rc = config_assign(c, flags[i].key, flags[i].value, CFG_SRC_FLAG, origin, err);
@@ -538,115 +587,48 @@ static const char *env_lookup(char *const *envp, const char *name)
 	return NULL;
 }
 
-static int add_flag(struct flagarg **flags, size_t *n, size_t *cap, int key, const char *value)
-{
-	XGROW(*flags, *cap, *n + 1);
-	(*flags)[*n].key = key;
-	(*flags)[*n].value = xstrdup(value);
-	(*n)++;
-	return 0;
-}
-
-static int extra_flag(const struct config_extra_flag *extra, const char *name)
-{
-	for (; extra && extra->name; extra++) {
-		if (strcmp(extra->name, name) == 0) {
-			if (extra->seen)
-				(*extra->seen)++;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 int config_load(struct config **out, int argc, char **argv, char *const *envp,
 		const struct config_extra_flag *extra, char ***positional, struct error **err)
 {
-	struct flagarg *flags = NULL;
-	size_t nflags = 0, cap = 0, npos = 0, i;
-	char *env[CFG__COUNT] = { NULL };
-	char **pos = xcalloc((size_t)(argc > 0 ? argc : 1) + 1, sizeof(char *));
+	struct config_args args;
+	char *env[CFG__COUNT] = { NULL }, *denv[CFG__COUNT] = { NULL };
 	const char *file = NULL;
-	int a, k, rc = 0, options_done = 0;
+	size_t i;
+	int k, rc;
 
 	*out = NULL;
 	if (positional)
 		*positional = NULL;
-	for (a = 1; a < argc; a++) {
-		char name[128];
-		const char *arg = argv[a], *eq, *value;
-		int negate = 0;
-
-		if (options_done || arg[0] != '-' || arg[1] == '\0') {
-			pos[npos++] = argv[a];
-			continue;
-		}
-		if (strcmp(arg, "--") == 0) {
-			options_done = 1;
-			continue;
-		}
-		if (strcmp(arg, "-h") == 0 && extra_flag(extra, "help"))
-			continue;
-		if (arg[1] != '-') {
-			rc = error_set(err, ERR_INVALID, "unknown option '%s'", arg);
-			goto out;
-		}
-		eq = strchr(arg, '=');
-		snprintf(name, sizeof(name), "%.*s", (int)(eq ? (size_t)(eq - arg - 2) : strlen(arg + 2)),
-			 arg + 2);
-		if (!eq && extra_flag(extra, name))
-			continue;
-		k = config_lookup(name);
-		if (k < 0 && str_has_prefix(name, "no-")) {
-			k = config_lookup(name + 3);
-			negate = 1;
-			if (k >= 0 && (table[k].type != CFGT_BOOL || eq))
-				k = -1;
-		}
-		if (k < 0) {
-			rc = error_set(err, ERR_INVALID, "unknown option '--%s'", name);
-			goto out;
-		}
-		if (table[k].flags & CFG_SECRET) {
-			rc = error_set(err, ERR_INVALID,
-				       "--%s: a secret cannot be given on the command line: use %s or the config file",
-				       name, table[k].env);
-			goto out;
-		}
-		if (table[k].type == CFGT_BOOL && !eq) {
-			value = negate ? "false" : "true";
-		} else if (eq) {
-			value = eq + 1;
-		} else if (a + 1 < argc) {
-			value = argv[++a];
-		} else {
-			rc = error_set(err, ERR_INVALID, "--%s needs a value (%s)", name,
-				       table[k].metavar ? table[k].metavar : "VALUE");
-			goto out;
-		}
-		add_flag(&flags, &nflags, &cap, k, value);
-	}
+	memset(&args, 0, sizeof(args));
+	rc = config_args_parse(&args, argc, argv, extra, err);
+	if (rc < 0)
+		goto out;
+	/* The environment of the rows this subcommand takes; an empty Docker variable is none, as for docker. */
 	for (k = 0; k < CFG__COUNT; k++) {
-		const char *v = table[k].env ? env_lookup(envp, table[k].env) : NULL;
+		const char *v = env_lookup(envp, table[k].env), *dv = NULL;
 
+		if (!(config_cmds((enum config_key)k) & args.cmd))
+			continue;
+		if (config_foreign_env((enum config_key)k))
+			dv = env_lookup(envp, config_foreign_env((enum config_key)k));
 		env[k] = v ? xstrdup(v) : NULL;
+		denv[k] = dv && *dv ? xstrdup(dv) : NULL;
 	}
 	file = env[CFG_CONFIG];
-	for (i = 0; i < nflags; i++)
-		if (flags[i].key == CFG_CONFIG)
-			file = flags[i].value;
-	rc = build(out, file, env, flags, nflags, err);
+	for (i = 0; i < args.nflags; i++)
+		if (args.flags[i].key == CFG_CONFIG)
+			file = args.flags[i].value;
+	rc = build(out, file, env, denv, args.flags, args.nflags, err);
 	if (rc == 0 && positional) {
-		*positional = pos;
-		pos = NULL;
+		*positional = args.pos;
+		args.pos = NULL;
 	}
 out:
-	for (k = 0; k < CFG__COUNT; k++)
+	for (k = 0; k < CFG__COUNT; k++) {
 		free(env[k]);
-	for (i = 0; i < nflags; i++)
-		free(flags[i].value);
-	free(flags);
-	free(pos);
+		free(denv[k]);
+	}
+	config_args_release(&args);
 	return rc;
 }
 
@@ -656,7 +638,7 @@ int config_reload_file(struct config **cfg, struct error **err)
 	const char *file = old->v[CFG_CONFIG].text;
 	int k, rc;
 
-	rc = build(&fresh, file, old->env, old->flags, old->nflags, err);
+	rc = build(&fresh, file, old->env, old->denv, old->flags, old->nflags, err);
 	if (rc < 0) {
 		error_wrap(err, "reload refused, settings unchanged");
 		return rc;

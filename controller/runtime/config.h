@@ -9,10 +9,14 @@
 
 /*
  * Every setting is one row of the table in config.c. A value comes from, in
- * increasing precedence: the table's default, the optional configuration file
- * (YAML, one "key: value" mapping), the environment (AURIGA_*), the command
- * line (--key value or --key=value). The keys below index the table; the
- * typed getters check the type and BUG() on a mismatch (a programmer error).
+ * increasing precedence: the table's default, Docker's own variable for the
+ * Docker settings (DOCKER_HOST, DOCKER_CERT_PATH, DOCKER_TLS_VERIFY), the
+ * optional configuration file (YAML, one "key: value" mapping), the
+ * environment (AURIGA_*), the command line (--key value or --key=value).
+ * Every subcommand reads the same table: the rows it takes (config_cmds) by
+ * the same flag and variable names; the file may hold any row. The keys
+ * below index the table; the typed getters check the type and BUG() on a
+ * mismatch (a programmer error).
  */
 enum config_key {
 	CFG_CONFIG,		/* the configuration file itself (flag or environment only) */
@@ -57,6 +61,10 @@ enum config_key {
 	CFG_ALLOW_NON_FAST_FORWARD,
 	CFG_API_READ_TOKEN,
 	CFG_API_MAX_CONNECTIONS_PER_CLIENT,
+	CFG_DOCKER_CERT_PATH,
+	CFG_DOCKER_TLS_VERIFY,
+	CFG_SSH_USER,
+	CFG_HTTPS_USER,
 	CFG_GIT_TIMEOUT,
 	CFG_BACKUP_MAX_BYTES,
 	CFG__COUNT
@@ -90,29 +98,61 @@ struct config_spec { /* NOLINT(clang-analyzer-optin.performance.Padding): rows r
 	const char *help;
 };
 
+/* The subcommands, as a mask of the rows each takes. */
+#define CFG_CMD_RUN 0x1u
+#define CFG_CMD_APPLY 0x2u
+#define CFG_CMD_ROLLBACK 0x4u
+#define CFG_CMD_PLAN 0x8u
+#define CFG_CMD_VALIDATE 0x10u
+#define CFG_CMD_STATUS 0x20u
+#define CFG_CMD_SOURCE 0x40u
+#define CFG_CMD_DOCKER 0x80u
+#define CFG_CMD_PROMOTE 0x100u
+#define CFG_CMD_ABORT 0x200u
+#define CFG_CMD_HEALTHCHECK 0x400u
+#define CFG_CMD_PAUSE 0x800u
+#define CFG_CMD_RESUME 0x1000u
+#define CFG_CMD_BACKUP 0x2000u
+
 struct config;
 
 /* The table, CFG__COUNT rows in enum config_key order. */
 const struct config_spec *config_spec(enum config_key k);
 /* Finds a row by file key or flag name (without "--"); -1 when unknown. */
 int config_lookup(const char *name);
+/* The subcommands that take row k (CFG_CMD_*): every row is run's, some are others' too. */
+unsigned config_cmds(enum config_key k);
+/* The subcommand's bit for its name ("apply"); 0 when no subcommand has that name. */
+unsigned config_cmd_bit(const char *name);
+/* Docker's own variable that row k honours below every source of the table, or NULL. */
+const char *config_foreign_env(enum config_key k);
 
 /*
- * Options of a subcommand that are not settings (--check, --help): a flag
- * named here is accepted by config_load and counted in *seen.
+ * Options of a subcommand that are not settings (--check, --help, --json):
+ * a flag named here is accepted by config_load and counted in *seen. With a
+ * metavar it takes a value: stored in value[0] (the last one wins) or, when
+ * max > 1, in value[0..max-1] in order, more than max being an error.
+ * short_name, when set, is its one-letter spelling (-n).
  */
 struct config_extra_flag {
 	const char *name;
 	int *seen;
+	const char **value;
+	const char *metavar;
+	const char *help;
+	int max;
+	char short_name;
 };
 
 /*
  * Builds the effective settings from defaults, the file named by --config
  * or AURIGA_CONFIG, envp (NULL means the process environment) and argv
- * (argv[0] is the subcommand and is skipped). Arguments that are not options
- * are returned in *positional (NULL-terminated, the strings borrowed from
- * argv; free the array). On error nothing is returned and *err says which
- * source, line or flag is wrong.
+ * (argv[0] is the subcommand, whose rows are read; it is skipped). Old
+ * spellings of a flag are taken with one deprecation line on stderr naming
+ * the new one. Arguments that are not options are returned in *positional
+ * (NULL-terminated, the strings borrowed from argv; free the array). On
+ * error nothing is returned and *err says which source, line or flag is
+ * wrong.
  */
 int config_load(struct config **out, int argc, char **argv, char *const *envp,
 		const struct config_extra_flag *extra, char ***positional, struct error **err);
@@ -150,8 +190,14 @@ void config_log_setup(const struct config *c);
 char *config_shown(const struct config *c, enum config_key k);
 /* Prints every effective setting with its source, secrets and URL credentials masked. */
 void config_dump(const struct config *c, FILE *out);
-/* Prints the options section of --help, generated from the table. */
+/* Prints the options section of run's --help, generated from the table. */
 void config_usage(FILE *out);
+/*
+ * Prints the options section of one subcommand's --help: its own options
+ * (extra, those with a help text), then the rows it takes, each as
+ * config_usage prints it, so a setting reads the same in every --help.
+ */
+void config_usage_cmd(FILE *out, const char *cmd, const struct config_extra_flag *extra);
 
 /* Formats ms as the largest whole unit: "2h", "5m", "30s", "250ms". */
 void config_format_duration(char *out, size_t n, long ms);

@@ -75,27 +75,62 @@ static const char *type_hint(const struct config_spec *s, char *tmp, size_t n)
 	}
 }
 
-void config_usage(FILE *out)
+/* One row as every --help shows it: flag, variable(s), help, bounds and default. */
+static void usage_row(FILE *out, const struct config_spec *s, const char *foreign)
 {
-	char hint[96];
+	char hint[96], also[64] = "";
+	const char *h = type_hint(s, hint, sizeof(hint));
+
+	if (foreign)
+		snprintf(also, sizeof(also), ", else $%s", foreign);
+	if (s->flags & CFG_SECRET)
+		fprintf(out, "  (no flag: secret)   $%s%s\n", s->env, also);
+	else if (s->type == CFGT_BOOL)
+		fprintf(out, "  --[no-]%s   $%s%s\n", s->name, s->env, also);
+	else
+		fprintf(out, "  --%s %s   $%s%s\n", s->name, s->metavar, s->env, also);
+	fprintf(out, "        %s", s->help);
+	if (h)
+		fprintf(out, " %s", h);
+	if (*s->def)
+		fprintf(out, " [default: %s]", s->def);
+	fputc('\n', out);
+}
+
+static void usage_rows(FILE *out, unsigned bit)
+{
 	int k;
 
 	fprintf(out, "settings (--flag VALUE, $ENVIRONMENT; the config file key is the flag's name):\n");
-	for (k = 0; k < CFG__COUNT; k++) {
-		const struct config_spec *s = config_spec((enum config_key)k);
-		const char *h = type_hint(s, hint, sizeof(hint));
+	for (k = 0; k < CFG__COUNT; k++)
+		if (config_cmds((enum config_key)k) & bit)
+			usage_row(out, config_spec((enum config_key)k), config_foreign_env((enum config_key)k));
+}
 
-		if (s->flags & CFG_SECRET)
-			fprintf(out, "  (no flag: secret)   $%s\n", s->env);
-		else if (s->type == CFGT_BOOL)
-			fprintf(out, "  --[no-]%s   $%s\n", s->name, s->env);
+void config_usage(FILE *out)
+{
+	usage_rows(out, CFG_CMD_RUN);
+}
+
+void config_usage_cmd(FILE *out, const char *cmd, const struct config_extra_flag *extra)
+{
+	unsigned bit = config_cmd_bit(cmd);
+
+	if (bit == 0)
+		BUG("usage of '%s', not a subcommand", cmd);
+	for (; extra && extra->name; extra++) {
+		char left[64];
+
+		if (!extra->help)
+			continue;
+		if (extra->short_name)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", extra->short_name, extra->name,
+				 extra->metavar ? " " : "", extra->metavar ? extra->metavar : "");
 		else
-			fprintf(out, "  --%s %s   $%s\n", s->name, s->metavar, s->env);
-		fprintf(out, "        %s", s->help);
-		if (h)
-			fprintf(out, " %s", h);
-		if (*s->def)
-			fprintf(out, " [default: %s]", s->def);
-		fputc('\n', out);
+			snprintf(left, sizeof(left), "--%s%s%s", extra->name, extra->metavar ? " " : "",
+				 extra->metavar ? extra->metavar : "");
+		fprintf(out, "  %-26s %s\n", left, extra->help);
 	}
+	fprintf(out, "  %-26s %s\n\n", "-h, --help", "this help");
+	usage_rows(out, bit);
 }

@@ -547,6 +547,27 @@ int router_stage(struct router *r, const struct router_service *svc, struct erro
 	return ret;
 }
 
+int router_holds(const struct router *r, const struct router_service *svc)
+{
+	const struct router_service *t = NULL;
+	size_t i;
+
+	for (i = 0; i < r->n_services && t == NULL; i++)
+		if (strcmp(r->services[i].upstream, svc->upstream) == 0)
+			t = &r->services[i];
+	if (t == NULL || t->port != svc->port || t->max_fails != svc->max_fails ||
+	    t->fail_timeout_seconds != svc->fail_timeout_seconds || t->n_endpoints != svc->n_endpoints)
+		return 0;
+	for (i = 0; i < svc->n_endpoints; i++) {
+		const struct router_endpoint *a = &t->endpoints[i], *b = &svc->endpoints[i];
+
+		if (strcmp(a->addr, b->addr) != 0 || a->port != b->port || a->weight != b->weight ||
+		    a->backup != b->backup)
+			return 0;
+	}
+	return 1;
+}
+
 int router_commit(struct router *r, int *changed, struct error **err)
 {
 	if (changed != NULL)

@@ -128,6 +128,8 @@ int router_set(struct router *r, const struct router_service *svc, int *changed,
  */
 int router_stage(struct router *r, const struct router_service *svc, struct error **err);
 int router_commit(struct router *r, int *changed, struct error **err);
+/* 1 when the table holds svc exactly as given (upstream, port, limits, endpoints in order). */
+int router_holds(const struct router *r, const struct router_service *svc);
 
 /*
  * The same on a controller's loop, which must not wait: router_commit_async()

@@ -129,15 +129,15 @@ list_url="http://localhost/v$api/containers/json?all=1&filters=$filter"
 if [[ " $parts " == *" small "* ]]; then
 bench_fleet_lock
 gen_specs "$tmp/specs-small" "$small"
-plan() { "$auriga" plan --instance "$inst" --state-dir "$tmp/state" --label "$label" "$@"; }
-"$auriga" apply --instance "$inst" --state-dir "$tmp/state" --label "$label" --timeout-total 300 \
+plan() { "$auriga" plan --instance "$inst" --state-dir "$tmp/state" --extra-labels "$label" "$@"; }
+"$auriga" apply --instance "$inst" --state-dir "$tmp/state" --extra-labels "$label" --timeout-total 300 \
 	"$tmp/specs-small" >"$tmp/apply.log" 2>&1 || { tail -5 "$tmp/apply.log" >&2; echo "bench_noop: apply failed" >&2; exit 1; }
 plan "$tmp/specs-small" >/dev/null || { echo "bench_noop: the fleet did not converge" >&2; exit 1; }
 daemon_passes unix:///var/run/docker.sock "$tmp/specs-small" 20 30 >"$tmp/passes"
 read -r pass_ms passes rss hwm <"$tmp/passes"
 plan_ms=$(mean_ms 20 plan "$tmp/specs-small")
 /usr/bin/time -f '%M' -o "$tmp/plan.rss" "$auriga" plan --instance "$inst" --state-dir "$tmp/state" \
-	--label "$label" "$tmp/specs-small" >/dev/null
+	--extra-labels "$label" "$tmp/specs-small" >/dev/null
 list_ms=$(mean_ms 20 list /var/run/docker.sock)
 bytes=$(list /var/run/docker.sock | wc -c)
 ps_ms=$(mean_ms 20 docker ps -a --filter "label=auriga.io/managed-by=$inst" --format '{{json .}}')
@@ -158,7 +158,7 @@ fake_pid=$!
 for _ in $(seq 1 150); do [ -S "$sock" ] && break; sleep 0.2; done
 [ -S "$sock" ] || { cat "$tmp/fake.log" >&2; echo "bench_noop: the fake daemon did not start" >&2; exit 1; }
 # The desired revisions come from auriga itself: plan against the empty host, then fill it.
-timeout 600 "$auriga" plan --json --instance "$inst" --state-dir "$tmp/state" --label "$label" \
+timeout 600 "$auriga" plan --json --instance "$inst" --state-dir "$tmp/state" --extra-labels "$label" \
 	--docker-host "unix://$sock" "$tmp/specs-large" >"$tmp/plan.json" && { echo "bench_noop: an empty host needs no change?" >&2; exit 1; }
 python3 - "$tmp/plan.json" "$tmp/fleet.json" "$inst" "$label" <<'PY'
 import json, sys
@@ -169,16 +169,16 @@ deps = [{"name": d["name"], "revision": d["revision"], "replicas": d["desired"]}
 k, _, v = label.partition("=")
 json.dump({"instance": inst, "image": "auriga-demo-node:v1", "labels": {k: v}, "deployments": deps}, open(out, "w"))
 PY
-timeout 600 "$auriga" plan --instance "$inst" --state-dir "$tmp/state" --label "$label" \
+timeout 600 "$auriga" plan --instance "$inst" --state-dir "$tmp/state" --extra-labels "$label" \
 	--docker-host "unix://$sock" "$tmp/specs-large" >/dev/null || { echo "bench_noop: $large deployments are not a no-op on the fake" >&2; exit 1; }
 n_ctr=$(list "$sock" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n_ctr" -ge "$large" ] || { echo "bench_noop: the fake lists $n_ctr containers" >&2; exit 1; }
 daemon_passes "unix://$sock" "$tmp/specs-large" 5 300 >"$tmp/passes"
 read -r pass_ms passes rss hwm <"$tmp/passes"
 plan_ms=$(mean_ms 3 timeout 600 "$auriga" plan --instance "$inst" --state-dir "$tmp/state" \
-	--label "$label" --docker-host "unix://$sock" "$tmp/specs-large")
+	--extra-labels "$label" --docker-host "unix://$sock" "$tmp/specs-large")
 /usr/bin/time -f '%M' -o "$tmp/plan.rss" "$auriga" plan --instance "$inst" --state-dir "$tmp/state" \
-	--label "$label" --docker-host "unix://$sock" "$tmp/specs-large" >/dev/null
+	--extra-labels "$label" --docker-host "unix://$sock" "$tmp/specs-large" >/dev/null
 list_ms=$(mean_ms 5 list "$sock")
 bytes=$(list "$sock" | wc -c)
 report "$large" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.rss")" "$list_ms" "$bytes"

@@ -1,7 +1,8 @@
 # Shared by the engine's end-to-end tests (sourced after tests/lib.sh): a copy of the example fleet
 # from specs/ with short probe periods, and helpers to run auriga against it under a test instance.
 
-FLEET_INSTANCE=e2e-$TEST_NAME-$$
+# Instance names are [a-z0-9.-] for every command: the test's underscores become dashes.
+FLEET_INSTANCE=e2e-${TEST_NAME//_/-}-$$
 FLEET_STATE=$TEST_TMP/state
 FLEET_SPECS=$TEST_TMP/specs
 
@@ -60,7 +61,7 @@ auriga_engine() {
 	local cmd=$1
 	shift
 	"$AURIGA_BIN" "$cmd" --instance "$FLEET_INSTANCE" --state-dir "$FLEET_STATE" \
-		--label "$TEST_LABEL" "$@"
+		--extra-labels "$TEST_LABEL" "$@"
 }
 
 # fleet_ps [FORMAT]: this instance's containers, one a line.

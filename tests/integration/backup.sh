@@ -58,7 +58,7 @@ ${2:-}
 EOF
 }
 backup() {
-	"$AURIGA_BIN" backup run --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" --policy-file "$POLICY" \
+	"$AURIGA_BIN" backup run --instance "$INST" --state-dir "$STATE" --extra-labels "$TEST_LABEL" --policy-file "$POLICY" \
 		db "$SPECS" >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err"
 }
 records() { "$AURIGA_BIN" backup list --json --state-dir "$STATE"; }
@@ -108,7 +108,7 @@ expect_eq "only the second dump is on the volume" "$(field 1 file)" "$on_volume"
 # verify reads the kept dump back and finds the recorded checksum; once the file on the volume is
 # changed, it refuses it as not the backup taken (nothing else touched: the file stays as it is).
 verify() {
-	"$AURIGA_BIN" backup verify --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" --policy-file "$POLICY" \
+	"$AURIGA_BIN" backup verify --instance "$INST" --state-dir "$STATE" --extra-labels "$TEST_LABEL" --policy-file "$POLICY" \
 		db "$1" "$SPECS" >"$TEST_TMP/verify.out" 2>"$TEST_TMP/verify.err"
 }
 KEPT=$(field 1 file)
@@ -173,7 +173,7 @@ expect_eq "its sha256 is the file's on the host" "$(sha256sum "$TEST_TMP/allowed
 # not come since its newest backup.
 spec "{volume: dumps}" '  schedule: "0 0 1 1 *"'
 sed -e 's/name: db}/name: fresh}/' "$SPECS/backup.yaml" >"$SPECS/fresh.yaml"
-"$AURIGA_BIN" backup run --due --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" --policy-file "$POLICY" \
+"$AURIGA_BIN" backup run --due --instance "$INST" --state-dir "$STATE" --extra-labels "$TEST_LABEL" --policy-file "$POLICY" \
 	"$SPECS" >"$TEST_TMP/due.out" 2>"$TEST_TMP/due.err"
 expect_eq "backup run --due exits 0" 0 "$?"
 expect_match "db is not due" 'backup db: not due \(next at [0-9]+\)' "$(cat "$TEST_TMP/due.out")"
@@ -216,11 +216,11 @@ job_yaml() {
 rm -f "$SPECS"/*.yaml
 job_yaml who 4242 60 'id -u > /backup/$AURIGA_BACKUP_FILE' >"$SPECS/who.yaml"
 job_yaml slow 4242 2 'sleep 60' >"$SPECS/slow.yaml"
-"$AURIGA_BIN" backup run --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" --policy-file "$POLICY" \
+"$AURIGA_BIN" backup run --instance "$INST" --state-dir "$STATE" --extra-labels "$TEST_LABEL" --policy-file "$POLICY" \
 	who "$SPECS" >/dev/null 2>"$TEST_TMP/who.err"
 expect_eq "the Job ran as its user" 4242 "$(cat "$TEST_TMP/allowed/$(records | jq -r '[.backups[] | select(.policy == "who")][0].file')" 2>/dev/null)"
 t0=$(date +%s)
-"$AURIGA_BIN" backup run --instance "$INST" --state-dir "$STATE" --label "$TEST_LABEL" --policy-file "$POLICY" \
+"$AURIGA_BIN" backup run --instance "$INST" --state-dir "$STATE" --extra-labels "$TEST_LABEL" --policy-file "$POLICY" \
 	slow "$SPECS" >/dev/null 2>"$TEST_TMP/slow.err"
 expect_eq "a Job past its deadline fails the backup" 1 "$?"
 expect_match "recorded as failed, naming the deadline" 'did not end within its deadline \(activeDeadlineSeconds 2\)' \

@@ -44,11 +44,11 @@ if ! wait_for 60 up; then
 fi
 ok "second dockerd with --tlsverify answers on 127.0.0.1:$port"
 
-out=$("$AURIGA_BIN" docker -H "tcp://127.0.0.1:$port" --tlscacert "$P/ca.pem" --tlscert "$P/client.pem" \
-	--tlskey "$P/client-key.pem" ping 2>&1)
+out=$("$AURIGA_BIN" docker --docker-host "tcp://127.0.0.1:$port" --docker-tls-ca "$P/ca.pem" \
+	--docker-tls-cert "$P/client.pem" --docker-tls-key "$P/client-key.pem" ping 2>&1)
 expect_match "the right client certificate connects and negotiates" "^api 1\.[0-9]+ endpoint tcp://127\.0\.0\.1:$port" "$out"
-out=$("$AURIGA_BIN" docker -H "tcp://127.0.0.1:$port" --tlscacert "$P/ca.pem" --tlscert "$P/client.pem" \
-	--tlskey "$P/client-key.pem" ps 2>&1)
+out=$("$AURIGA_BIN" docker --docker-host "tcp://127.0.0.1:$port" --docker-tls-ca "$P/ca.pem" \
+	--docker-tls-cert "$P/client.pem" --docker-tls-key "$P/client-key.pem" ps 2>&1)
 expect_eq "a call after negotiation works (no containers on the new daemon)" "" "$out"
 
 # The same, from the environment, as the docker CLI reads it.
@@ -60,23 +60,23 @@ out=$(DOCKER_HOST="tcp://127.0.0.1:$port" DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="
 	"$AURIGA_BIN" docker ping 2>&1)
 expect_match "DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH are honoured" "^api 1\.[0-9]+ " "$out"
 
-out=$("$AURIGA_BIN" docker -H "tcp://127.0.0.1:$port" --tlscacert "$P/ca.pem" ping 2>&1)
+out=$("$AURIGA_BIN" docker --docker-host "tcp://127.0.0.1:$port" --docker-tls-ca "$P/ca.pem" ping 2>&1)
 rc=$?
 expect_eq "without a client certificate: refused" "1" "$rc"
 expect_match "... with a transport error naming the endpoint" "cannot ping 'tcp://127\.0\.0\.1:$port'.*: .*" "$out"
 
-out=$("$AURIGA_BIN" docker -H "tcp://127.0.0.1:$port" --tlscacert "$P/ca.pem" --tlscert "$P/stranger.pem" \
-	--tlskey "$P/stranger-key.pem" ping 2>&1)
+out=$("$AURIGA_BIN" docker --docker-host "tcp://127.0.0.1:$port" --docker-tls-ca "$P/ca.pem" \
+	--docker-tls-cert "$P/stranger.pem" --docker-tls-key "$P/stranger-key.pem" ping 2>&1)
 rc=$?
 expect_eq "with a certificate from another CA: refused" "1" "$rc"
 diag "$out"
 
-out=$("$AURIGA_BIN" docker -H "tcp://127.0.0.1:$port" --tlscacert "$P/otherca.pem" --tlscert "$P/client.pem" \
-	--tlskey "$P/client-key.pem" ping 2>&1)
+out=$("$AURIGA_BIN" docker --docker-host "tcp://127.0.0.1:$port" --docker-tls-ca "$P/otherca.pem" \
+	--docker-tls-cert "$P/client.pem" --docker-tls-key "$P/client-key.pem" ping 2>&1)
 rc=$?
 expect_eq "a daemon whose certificate our CA did not sign: refused" "1" "$rc"
 
-out=$("$AURIGA_BIN" docker -H "tcp://127.0.0.1:$port" ping 2>&1)
+out=$("$AURIGA_BIN" docker --docker-host "tcp://127.0.0.1:$port" ping 2>&1)
 rc=$?
 expect_eq "plain HTTP to the TLS port: refused" "1" "$rc"
 

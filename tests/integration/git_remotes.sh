@@ -43,7 +43,7 @@ exercise() {
 	local name=$1 url=$2 out c prev
 	shift 2
 	local st=$T/state-$name
-	local -a src=(--repo "$url" --state-dir "$st" --timeout 20 "$@")
+	local -a src=(--repo "$url" --state-dir "$st" --git-timeout 20s "$@")
 
 	out=$("$A" source "${src[@]}" fetch 2>&1)
 	expect_match "$name: first fetch gets the head" "^commit $(head) changed 1 forced 0" "$out"
@@ -234,12 +234,12 @@ on_exit "kill $NPID"
 # localhost (which resolves to 127.0.0.1, where nginx alone listens).
 HTTPS_URL="https://localhost:$HPORT/specs.git"
 if wait_port "$HPORT"; then
-	exercise https "$HTTPS_URL" --https-user auriga --https-password-file "$W/password" --ca-bundle "$W/ca.crt"
+	exercise https "$HTTPS_URL" --https-user auriga --https-token-file "$W/password" --ca-bundle "$W/ca.crt"
 	out=$("$A" source --repo "$HTTPS_URL" --state-dir "$T/st-wrongpw" --https-user auriga \
-		--https-password-file "$W/wrong" --ca-bundle "$W/ca.crt" fetch 2>&1)
+		--https-token-file "$W/wrong" --ca-bundle "$W/ca.crt" fetch 2>&1)
 	expect_match "https: a wrong password is refused" "authentication as 'auriga' refused" "$out"
 	out=$("$A" source --repo "$HTTPS_URL" --state-dir "$T/st-noca" --https-user auriga \
-		--https-password-file "$W/password" fetch 2>&1)
+		--https-token-file "$W/password" fetch 2>&1)
 	expect_match "https: a server the CA bundle does not vouch for is refused" "not trusted|certificate" "$out"
 	https_settings
 else

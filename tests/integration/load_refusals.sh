@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What used to pass `auriga validate` and fail only when run is refused when the specs load, by
 # validate, plan, apply and run alike, at its file, line and field: a Job's template.network (a Job
-# runs in the network namespace of the container it tests), a Cluster's router.container (NGINX is
+# runs on the network of the deployment it runs for), a Cluster's router.container (NGINX is
 # reloaded by a command only), an analysis scrape selector that does not parse, and envFiles, which
 # validate now opens as apply does (beneath the specs folder, no link at any component, a regular
 # file of at most 1 MiB, KEY=value lines), every bad entry reported in one run. `auriga run` notes
@@ -33,7 +33,7 @@ spec:
     network: $1
 EOF
 }
-JOBLINE='jobs\.yaml:8:14: Job/smoke: spec\.template\.network: "[^"]*" refused: a Job runs in the network namespace of the container it tests'
+JOBLINE='jobs\.yaml:8:14: Job/smoke: spec\.template\.network: "[^"]*" refused: a Job runs on the network of the deployment it runs for'
 n=0
 for net in backend host '"container:auriga"'; do
 	n=$((n + 1))

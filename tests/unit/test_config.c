@@ -501,7 +501,11 @@ static void test_positional_and_extra(void **state)
 			 (char *)"--", (char *)"--listen", NULL };
 	char *envp[] = { NULL };
 	int check = 0, help = 0;
-	struct config_extra_flag extra[] = { { "check", &check }, { "help", &help }, { NULL, NULL } };
+	struct config_extra_flag extra[] = {
+		{ "check", &check, NULL, NULL, NULL, 0, 0 },
+		{ "help", &help, NULL, NULL, NULL, 0, 0 },
+		{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
+	};
 	struct config *c = NULL;
 	struct error *e = NULL;
 	char **pos = NULL;
@@ -621,7 +625,235 @@ static void test_repo_credentials_hidden(void **state)
 	}
 }
 
+/* Loads argv (argv[0] the subcommand) with envp; what config_load wrote on stderr goes to *said (free it). */
+static int load_cmd(struct config **c, char **argv, char *const *envp, char **said, struct error **e)
+{
+	char path[] = "/tmp/auriga-stderr-XXXXXX";
+	int fd = mkstemp(path), saved = dup(2), argc = 0, rc;
+	FILE *f;
+	long n;
+
+	assert_true(fd >= 0 && saved >= 0);
+	while (argv[argc])
+		argc++;
+	fflush(stderr);
+	dup2(fd, 2);
+	rc = config_load(c, argc, argv, envp, NULL, NULL, e);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	f = fdopen(fd, "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	*said = xcalloc(1, (size_t)n + 1);
+	assert_int_equal(fread(*said, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	unlink(path);
+	return rc;
+}
+
+/* Docker's own variables sit below every source of the table: default < DOCKER_* < file < AURIGA_* < flag. */
+static void test_docker_variables(void **state)
+{
+	const char *path = write_conf("docker-host: unix:///file.sock\n");
+	char conf_env[128];
+	char *envp[] = { (char *)"DOCKER_HOST=unix:///docker.sock", (char *)"DOCKER_TLS_VERIFY=1", NULL, NULL, NULL };
+	char *run[] = { (char *)"run", NULL, NULL, NULL };
+	struct config *c = NULL;
+	struct error *e = NULL;
+	char *said = NULL;
+
+	(void)state;
+	snprintf(conf_env, sizeof(conf_env), "AURIGA_CONFIG=%s", path);
+	/* TLS on (from DOCKER_TLS_VERIFY) to a unix socket: refused, naming Docker's variable. */
+	assert_true(load_cmd(&c, run, envp, &said, &e) < 0);
+	assert_string_equal(error_msg(e), "DOCKER_TLS_VERIFY: docker-tls-verify: docker TLS settings need a tcp:// host");
+	error_clear(&e);
+	free(said);
+	envp[1] = (char *)"DOCKER_CERT_PATH=/certs";
+	assert_int_equal(load_cmd(&c, run, envp, &said, &e), 0);
+	assert_string_equal(config_str(c, CFG_DOCKER_HOST), "unix:///docker.sock");
+	assert_string_equal(config_origin(c, CFG_DOCKER_HOST), "DOCKER_HOST");
+	/* DOCKER_CERT_PATH without TLS is left unused, as docker does. */
+	assert_string_equal(config_str(c, CFG_DOCKER_CERT_PATH), "/certs");
+	assert_false(config_bool(c, CFG_DOCKER_TLS_VERIFY));
+	config_free(c);
+	free(said);
+	envp[2] = conf_env;
+	assert_int_equal(load_cmd(&c, run, envp, &said, &e), 0);
+	assert_string_equal(config_str(c, CFG_DOCKER_HOST), "unix:///file.sock");
+	config_free(c);
+	free(said);
+	envp[3] = (char *)"AURIGA_DOCKER_HOST=unix:///auriga.sock";
+	assert_int_equal(load_cmd(&c, run, envp, &said, &e), 0);
+	assert_string_equal(config_str(c, CFG_DOCKER_HOST), "unix:///auriga.sock");
+	config_free(c);
+	free(said);
+	run[1] = (char *)"--docker-host=unix:///flag.sock";
+	assert_int_equal(load_cmd(&c, run, envp, &said, &e), 0);
+	assert_string_equal(config_str(c, CFG_DOCKER_HOST), "unix:///flag.sock");
+	config_free(c);
+	free(said);
+	/* An empty DOCKER_HOST is none, and the table's own docker-cert-path needs TLS. */
+	{
+		char *env2[] = { (char *)"DOCKER_HOST=", (char *)"AURIGA_DOCKER_CERT_PATH=/c", NULL };
+		char *plan[] = { (char *)"plan", NULL };
+
+		assert_true(load_cmd(&c, plan, env2, &said, &e) < 0);
+		assert_string_equal(error_msg(e),
+				    "AURIGA_DOCKER_CERT_PATH: docker-cert-path: needs docker-tls-verify (TLS to a tcp:// host)");
+		error_clear(&e);
+		free(said);
+		env2[1] = NULL;
+		assert_int_equal(load_cmd(&c, plan, env2, &said, &e), 0);
+		assert_string_equal(config_str(c, CFG_DOCKER_HOST), "unix:///var/run/docker.sock");
+		config_free(c);
+		free(said);
+	}
+	unlink(path);
+}
+
+/* Each subcommand takes its rows by the same names; another's setting is refused, its variable not read. */
+static void test_command_rows(void **state)
+{
+	static const struct {
+		const char *argv[4];
+		const char *error;	/* NULL: accepted */
+	} cases[] = {
+		{ { "apply", "--branch", "x" }, NULL },
+		{ { "status", "--branch", "x" }, NULL },
+		{ { "plan", "--docker-host", "unix:///d.sock" }, NULL },
+		{ { "docker", "--docker-tls-verify", "--docker-host=tcp://h:1" }, NULL },
+		{ { "promote", "--listen", ":7" }, NULL },
+		{ { "pause", "--listen", ":7" }, NULL },
+		{ { "resume", "--api-token-file=/t", "--listen=:7" }, NULL },
+		{ { "abort", "--instance=blue", "--listen=:7" }, NULL },
+		{ { "rollback", "--listen", ":7" }, NULL },
+		{ { "rollback", "--api-token-file=/t", "--listen=:7" }, NULL },
+		{ { "pause", "--repo", "x" }, "--repo is not a setting of 'auriga pause'" },
+		{ { "resume", "--docker-host", "unix:///x" }, "--docker-host is not a setting of 'auriga resume'" },
+		{ { "healthcheck", "--listen", ":9" }, NULL },
+		{ { "validate", "--policy-file", "/p" }, NULL },
+		{ { "apply", "--listen", ":1" }, "--listen is not a setting of 'auriga apply'" },
+		{ { "validate", "--repo", "x" }, "--repo is not a setting of 'auriga validate'" },
+		{ { "healthcheck", "--docker-host", "unix:///x" }, "--docker-host is not a setting of 'auriga healthcheck'" },
+		{ { "plan", "--notes-ref", "refs/notes/x" }, "--notes-ref is not a setting of 'auriga plan'" },
+		{ { "run", "--ref", "x" }, "unknown option '--ref'" },
+		{ { "status", "-H", "unix:///x" }, "unknown option '-H'" },
+	};
+	char *envp[] = { (char *)"AURIGA_LISTEN=not-an-address", NULL };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *argv[4] = { NULL };
+		struct config *c = NULL;
+		struct error *e = NULL;
+		char *said = NULL;
+		int j, rc;
+
+		for (j = 0; j < 3 && cases[i].argv[j]; j++)
+			argv[j] = (char *)cases[i].argv[j];
+		rc = load_cmd(&c, argv, envp, &said, &e);
+		print_message("# %s %s -> %s\n", argv[0], argv[1], rc < 0 ? error_msg(e) : "ok");
+		if (cases[i].error) {
+			assert_true(rc < 0);
+			assert_string_equal(error_msg(e), cases[i].error);
+		} else {
+			assert_int_equal(rc, 0);
+		}
+		error_free(e);
+		config_free(c);
+		free(said);
+	}
+}
+
+/* The old spellings: the new setting set, one deprecation line each however often given, a list adding up. */
+static void test_old_spellings(void **state)
+{
+	char *apply[] = { (char *)"apply", (char *)"--ref", (char *)"rel", (char *)"--label", (char *)"a=1",
+			  (char *)"--label=b=2", (char *)"--ref=rel2", (char *)"--specs-path", (char *)"sub",
+			  (char *)"--timeout", (char *)"7", NULL };
+	char *docker[] = { (char *)"docker", (char *)"-H", (char *)"tcp://h:2376", (char *)"--tlsverify",
+			   (char *)"--tlscacert", (char *)"/ca", (char *)"--tlscert", (char *)"/c", (char *)"--tlskey",
+			   (char *)"/k", NULL };
+	char *envp[] = { NULL };
+	struct config *c = NULL;
+	struct error *e = NULL;
+	const char *const *labels;
+	char *said = NULL;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(load_cmd(&c, apply, envp, &said, &e), 0);
+	assert_string_equal(config_str(c, CFG_BRANCH), "rel2");
+	assert_string_equal(config_str(c, CFG_REPO_PATH), "sub");
+	assert_int_equal(config_ms(c, CFG_GIT_TIMEOUT), 7000);
+	labels = config_list(c, CFG_EXTRA_LABELS, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(labels[0], "a=1");
+	assert_string_equal(labels[1], "b=2");
+	assert_string_equal(said, "auriga apply: --ref is deprecated, use --branch\n"
+				  "auriga apply: --label is deprecated, use --extra-labels\n"
+				  "auriga apply: --specs-path is deprecated, use --repo-path\n"
+				  "auriga apply: --timeout is deprecated, use --git-timeout\n");
+	config_free(c);
+	free(said);
+	assert_int_equal(load_cmd(&c, docker, envp, &said, &e), 0);
+	assert_string_equal(config_str(c, CFG_DOCKER_HOST), "tcp://h:2376");
+	assert_true(config_bool(c, CFG_DOCKER_TLS_VERIFY));
+	assert_string_equal(config_str(c, CFG_DOCKER_TLS_CA), "/ca");
+	assert_string_equal(config_str(c, CFG_DOCKER_TLS_CERT), "/c");
+	assert_string_equal(config_str(c, CFG_DOCKER_TLS_KEY), "/k");
+	assert_non_null(strstr(said, "auriga docker: -H is deprecated, use --docker-host\n"));
+	assert_non_null(strstr(said, "auriga docker: --tlsverify is deprecated, use --docker-tls-verify\n"));
+	config_free(c);
+	free(said);
+}
+
+/* A subcommand's --help: its own options, then exactly the rows it takes, each once. */
+static void test_usage_per_command(void **state)
+{
+	int help = 0, json = 0;
+	const struct config_extra_flag extra[] = {
+		{ "json", &json, NULL, NULL, "one JSON document", 0, 0 },
+		{ "help", &help, NULL, NULL, NULL, 0, 0 },
+		{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
+	};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int k;
+
+	(void)state;
+	assert_non_null(f);
+	config_usage_cmd(f, "plan", extra);
+	fclose(f);
+	assert_non_null(strstr(text, "  --json                     one JSON document\n"));
+	for (k = 0; k < CFG__COUNT; k++) {
+		const struct config_spec *s = config_spec((enum config_key)k);
+		char want[128];
+		const char *at;
+		int seen = 0;
+
+		/* "   $VAR" ends the flag's line, or is followed by Docker's variable. */
+		snprintf(want, sizeof(want), "   $%s", s->env);
+		for (at = strstr(text, want); at; at = strstr(at + 1, want))
+			seen += at[strlen(want)] == '\n' || at[strlen(want)] == ',';
+		if (seen != ((config_cmds((enum config_key)k) & CFG_CMD_PLAN) ? 1 : 0))
+			fail_msg("plan's --help lists %s %d times", s->name, seen);
+	}
+	assert_non_null(strstr(text, "--docker-host URL   $AURIGA_DOCKER_HOST, else $DOCKER_HOST\n"));
+	free(text);
+}
+
 TEST_MAIN(
+	cmocka_unit_test(test_docker_variables),
+	cmocka_unit_test(test_command_rows),
+	cmocka_unit_test(test_old_spellings),
+	cmocka_unit_test(test_usage_per_command),
 	cmocka_unit_test(test_defaults),
 	cmocka_unit_test(test_precedence),
 	cmocka_unit_test(test_types_and_bounds),

@@ -397,6 +397,52 @@ static void retire_removes_own_file(void **state)
 	router_free(r);
 }
 
+/* router_holds: only the very service the table has (every endpoint field, in order) is held. */
+static void holds_exactly(void **state)
+{
+	static const char *const argv[] = { "true", NULL };
+	struct router_endpoint ep[2] = { { "127.0.0.1", 20001, 100, 0 }, { "127.0.0.1", 20002, 100, 0 } };
+	struct router_service svc = { "api", 8080, 1, 10, ep, 2 };
+	struct router_config c = { 0 };
+	struct error *err = NULL;
+	struct router *r;
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/holds.conf", test_dir);
+	c.config_path = path;
+	c.reload_argv = argv;
+	r = router_new(&c, &err);
+	assert_non_null(r);
+	router_prune(r, NULL, 0);
+	assert_false(router_holds(r, &svc));
+	assert_int_equal(router_stage(r, &svc, &err), 0);
+	assert_true(router_holds(r, &svc));
+	ep[1].weight = 50;
+	assert_false(router_holds(r, &svc));
+	ep[1].weight = 100;
+	ep[1].backup = 1;
+	assert_false(router_holds(r, &svc));
+	ep[1].backup = 0;
+	ep[0].addr = "127.0.0.2";
+	assert_false(router_holds(r, &svc));
+	ep[0].addr = "127.0.0.1";
+	svc.n_endpoints = 1;
+	assert_false(router_holds(r, &svc));
+	svc.n_endpoints = 2;
+	svc.port = 8081;
+	assert_false(router_holds(r, &svc));
+	svc.port = 8080;
+	svc.max_fails = 3;
+	assert_false(router_holds(r, &svc));
+	svc.max_fails = 1;
+	svc.upstream = "web";
+	assert_false(router_holds(r, &svc));
+	svc.upstream = "api";
+	assert_true(router_holds(r, &svc));
+	router_free(r);
+}
+
 TEST_MAIN(
 	cmocka_unit_test(two_slots_weighted),
 	cmocka_unit_test(zero_weight_left_out),
@@ -408,5 +454,6 @@ TEST_MAIN(
 	cmocka_unit_test(config_needs_one_reload_way),
 	cmocka_unit_test(config_from_spec),
 	cmocka_unit_test(config_same),
+	cmocka_unit_test(holds_exactly),
 	TEST_IN_DIR(many_endpoints_table),
 	TEST_IN_DIR(retire_removes_own_file))

@@ -30,9 +30,9 @@ struct row {
 };
 
 #define JOB_REFUSED(value, col)                                                                             \
-	"jobs.yaml:7:" col ": Job/smoke: spec.template.network: \"" value "\" refused: a Job runs in the "      \
-	"network namespace of the container it tests, never on a network of its own or the host's (leave "      \
-	"network out)"
+	"jobs.yaml:7:" col ": Job/smoke: spec.template.network: \"" value "\" refused: a Job runs on the "       \
+	"network of the deployment it runs for (or auriga's jobs network), never on a network of its own or "    \
+	"the host's (leave network out)"
 
 static const struct row rows[] = {
 	{ "a Job without a network", NULL, JOB(""), NULL },
@@ -45,6 +45,16 @@ static const struct row rows[] = {
 	  JOB("    network: \"container:web\"\n"), JOB_REFUSED("container:web", "14") },
 	{ "a Job on a network the policy lists", "networks: [shared]\n", JOB("    network: shared\n"),
 	  JOB_REFUSED("shared", "14") },
+	/* A Job publishes nothing, smoke test or hook: its ports are refused at the field. */
+	{ "a Job with ports", NULL, JOB("    ports: [{containerPort: 9003, hostPort: 19003}]\n"),
+	  "jobs.yaml:7:12: Job/smoke: spec.template.ports: refused: a Job publishes no ports (it runs once and "
+	  "nothing is meant to reach it); remove them" },
+	/* A Job mounts its deployment's volumes by name; a host path of its own is refused, the policy not asked. */
+	{ "a Job with a host path", "hostPaths: [/srv]\n",
+	  JOB("    volumes: [{name: dumps, mountPath: /dumps, hostPath: /srv/dumps}]\n"),
+	  "jobs.yaml:7:58: Job/smoke: spec.template.volumes[0].hostPath: a Job mounts the volumes of the "
+	  "deployment it runs for, by name: a host path is the deployment's to declare" },
+	{ "a Job with a named volume", NULL, JOB("    volumes: [{name: dumps, mountPath: /dumps}]\n"), NULL },
 	/* A Deployment's network is still its own to choose, within the policy. */
 	{ "a Deployment on a network of its own", NULL,
 	  "apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n"
@@ -82,7 +92,7 @@ static char *load(const char *policy, const char *spec)
 	return buf_detach(&b, NULL);
 }
 
-static void job_network_rows(void **state)
+static void job_template_rows(void **state)
 {
 	size_t i, failed = 0;
 
@@ -101,4 +111,4 @@ static void job_network_rows(void **state)
 	assert_int_equal(failed, 0);
 }
 
-TEST_MAIN(cmocka_unit_test(job_network_rows))
+TEST_MAIN(cmocka_unit_test(job_template_rows))

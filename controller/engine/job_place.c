@@ -1,0 +1,144 @@
+/* Where a deployment's Job runs and what it mounts: a network auriga owns, and the deployment's own volumes. */
+#include "engine/job_place.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv.h"
+#include "model/desired.h"
+#include "model/observe.h"
+#include "policy.h"
+#include "spec.h"
+#include "strv.h"
+#include "util.h"
+
+char *job_place_jobs_network(const char *instance)
+{
+	return xasprintf("auriga-jobs-%s", instance);
+}
+
+static const struct desired_volume *find_volume(const struct desired_tmpl *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_volumes; i++)
+		if (strcmp(t->volumes[i].name, name) == 0)
+			return &t->volumes[i];
+	return NULL;
+}
+
+/* Keeps s with the place and returns it. */
+static const char *keep(struct job_place *p, size_t *n, char *s)
+{
+	p->strings[(*n)++] = s;
+	return s;
+}
+
+static int place_mounts(struct job_place *p, const struct desired *d, const struct desired_deployment *dd,
+			const struct spec_job *job, struct error **err)
+{
+	const struct spec_container *t = &job->tmpl;
+	size_t i, ns = 0;
+
+	p->mounts = xcalloc(t->n_volumes + 1, sizeof(*p->mounts));
+	p->strings = xcalloc(2 * t->n_volumes + 1, sizeof(*p->strings));
+	for (i = 0; i < t->n_volumes; i++) {
+		const struct spec_volume *jv = &t->volumes[i];
+		const struct desired_volume *dv = find_volume(&dd->tmpl, jv->name);
+		struct job_mount *m = &p->mounts[p->n_mounts];
+
+		if (dv == NULL || dv->per_replica || jv->host_path || jv->per_replica)
+			return error_set(err, ERR_INVALID,
+					 "Job '%s' mounts volume '%s', which is not a shared volume of deployment '%s' "
+					 "(declared in its spec.template.volumes, not per replica)", job->meta.name,
+					 jv->name, dd->name);
+		m->target = jv->mount_path;
+		m->read_only = jv->read_only;
+		if (dv->host_path) {
+			m->source = dv->host_path;
+			m->bind = 1;
+		} else {
+			m->source = keep(p, &ns, desired_volume_name(d->instance, dd->name, dv->name, -1));
+			m->legacy = keep(p, &ns, desired_volume_legacy_name(dd->name, dv->name, -1));
+		}
+		p->n_mounts++;
+	}
+	return 0;
+}
+
+int job_place_init(struct job_place *p, const struct desired *d, const struct desired_deployment *dd,
+		   const struct spec_job *job, const struct spec_policy *policy, struct error **err)
+{
+	const char *dep_net = desired_network_to_create(&dd->tmpl);
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	if (dep_net) {
+		p->network = xstrdup(dep_net);
+		p->on_deployment_network = 1;
+		p->foreign_network_ok = spec_policy_network_allowed(policy, dep_net);
+	} else {
+		p->network = job_place_jobs_network(d->instance);
+	}
+	desired_network_labels(d, &p->net_labels, &p->n_net_labels);
+	/* As a shared volume of the deployment's: whose it is, not which replica made it. */
+	for (i = 0; i < d->n_extra_labels; i++)
+		kv_put(&p->vol_labels, &p->n_vol_labels, d->extra_labels[i].key, d->extra_labels[i].value);
+	kv_put(&p->vol_labels, &p->n_vol_labels, OBS_LABEL_MANAGED_BY, d->instance);
+	kv_put(&p->vol_labels, &p->n_vol_labels, OBS_LABEL_DEPLOYMENT, dd->name);
+	if (place_mounts(p, d, dd, job, err) < 0) {
+		job_place_release(p);
+		return -1;
+	}
+	return 0;
+}
+
+void job_place_apply(const struct job_place *p, const struct desired *d, const char *deployment,
+		     struct job_spec *js)
+{
+	js->network = p->network;
+	js->ensure_network = 1;
+	js->foreign_network_ok = p->foreign_network_ok;
+	js->instance = d->instance;
+	js->net_labels = p->net_labels;
+	js->n_net_labels = p->n_net_labels;
+	js->mounts = p->mounts;
+	js->n_mounts = p->n_mounts;
+	js->deployment = deployment;
+	js->vol_labels = p->vol_labels;
+	js->n_vol_labels = p->n_vol_labels;
+}
+
+void job_place_release(struct job_place *p)
+{
+	free(p->network);
+	kv_free(p->net_labels, p->n_net_labels);
+	kv_free(p->vol_labels, p->n_vol_labels);
+	free(p->mounts);
+	strv_free(p->strings);
+	memset(p, 0, sizeof(*p));
+}
+
+struct job_run *job_place_start(struct job_runner *jr, struct job_spec *js, const struct desired *d,
+				const struct desired_deployment *dd, const struct spec_job *job,
+				const struct spec_policy *policy, const char *own_network, job_done_fn done,
+				void *arg)
+{
+	struct job_place p;
+	struct job_run *run;
+	struct error *err = NULL;
+
+	if (job_place_init(&p, d, dd, job, policy, &err) < 0) {
+		done(0, 0, error_msg(err), arg);
+		error_free(err);
+		return NULL;
+	}
+	job_place_apply(&p, d, dd->name, js);
+	if (!p.on_deployment_network && own_network) {
+		js->network = own_network;
+		js->ensure_network = 0;
+	}
+	run = job_start(jr, js, done, arg);
+	job_place_release(&p);
+	return run;
+}
