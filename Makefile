@@ -123,12 +123,14 @@ test-all: tests-build images
 	hack/run-tests.sh --summary $(B) unit integration e2e || status=1; \
 	exit $$status
 
-# The demo node and its images (no registry here: everything is built locally).
+# The demo node and its images, and PostgreSQL from Debian's packages (no registry here: everything
+# is built locally).
 demo-node:
 	$(MAKE) -C hack/demo-node
 
 images: demo-node
 	@hack/build-images.sh
+	@hack/build-postgres-image.sh
 
 LINT_SRC := $(wildcard api/*.c controller/*/*.c)
 lint:

@@ -111,6 +111,16 @@ size_t spec_policy_check_template(const struct spec_policy *p, int allow_privile
 size_t spec_policy_check_set_template(const struct spec_set *set, const struct spec_policy_tmpl *t,
 				      const char *revision, char *msg, size_t n);
 
+/*
+ * Checks a BackupPolicy against the policy (NULL: the built-in one) and the
+ * set's Cluster, with diags at its fields: the Job at spec.job (image,
+ * privileged, capabilities, resources; its network must be listed under
+ * networks) and host_path (NULL for a volume) at spec.target.hostPath.
+ * Returns how many fields are refused.
+ */
+size_t spec_policy_check_backup(const struct spec_policy *p, const struct spec_set *set, const struct spec_meta *m,
+				const struct spec_container *job, const char *host_path, struct spec_diags *diags);
+
 /* 1 when the policy lets templates join the network name that auriga does not own. */
 int spec_policy_network_allowed(const struct spec_policy *p, const char *name);
 

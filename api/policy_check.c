@@ -30,6 +30,7 @@ struct pcheck {
 	char *msg;
 	size_t msg_n;
 	size_t refused;
+	const char *tmpl_path;		/* where the template sits when not at spec.template (a BackupPolicy's spec.job) */
 	char origin[300];	/* "in FILE" or "by default (no policy file)" */
 };
 
@@ -39,12 +40,16 @@ struct pcheck {
 static void tref(struct pcheck *pc, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void tref(struct pcheck *pc, const char *path, const char *fmt, ...)
 {
-	char text[700];
+	char text[700], moved[160];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	if (pc->tmpl_path && str_has_prefix(path, "spec.template")) {
+		snprintf(moved, sizeof(moved), "%s%s", pc->tmpl_path, path + strlen("spec.template"));
+		path = moved;
+	}
 	pc->refused++;
 	if (pc->d)
 		spec_obj_err(pc->d, pc->kind, pc->meta, path, "%s", text);
@@ -129,35 +134,40 @@ int spec_policy_network_allowed(const struct spec_policy *p, const char *name)
 
 /* ---- templates ---- */
 
+/* One host path a template mounts, at the field path names. */
+static void check_host_path(struct pcheck *pc, const char *path, const char *hp)
+{
+	int v;
+
+	if (!spec_policy_canonical_path(hp)) {
+		tref(pc, path, "host path \"%s\" is not canonical (empty, '.' or '..' components, "
+		     "or a trailing '/')", hp);
+		return;
+	}
+	if (pc->allow_host_bind_mounts == 0) {
+		tref(pc, path, "host path \"%s\" refused by the Cluster's policy "
+		     "(spec.policy.allowHostBindMounts: false)", hp);
+		return;
+	}
+	v = host_path_verdict(pc->p, hp);
+	if (v == 2)
+		tref(pc, path, "host path \"%s\" refused by the operator's policy (it holds the "
+		     "Docker socket, and hostPaths %s does not name it exactly)", hp, pc->origin);
+	else if (v == 1)
+		tref(pc, path, "host path \"%s\" refused by the operator's policy (not under "
+		     "hostPaths %s)", hp, pc->origin);
+}
+
 static void check_volumes(struct pcheck *pc, const struct spec_policy_tmpl *t)
 {
 	char path[96];
 	size_t i;
 
 	for (i = 0; i < t->n_volumes; i++) {
-		const char *hp = t->host_paths[i];
-		int v;
-
-		if (hp == NULL)
+		if (t->host_paths[i] == NULL)
 			continue;
 		snprintf(path, sizeof(path), "spec.template.volumes[%zu].hostPath", i);
-		if (!spec_policy_canonical_path(hp)) {
-			tref(pc, path, "host path \"%s\" is not canonical (empty, '.' or '..' components, "
-			     "or a trailing '/')", hp);
-			continue;
-		}
-		if (pc->allow_host_bind_mounts == 0) {
-			tref(pc, path, "host path \"%s\" refused by the Cluster's policy "
-			     "(spec.policy.allowHostBindMounts: false)", hp);
-			continue;
-		}
-		v = host_path_verdict(pc->p, hp);
-		if (v == 2)
-			tref(pc, path, "host path \"%s\" refused by the operator's policy (it holds the "
-			     "Docker socket, and hostPaths %s does not name it exactly)", hp, pc->origin);
-		else if (v == 1)
-			tref(pc, path, "host path \"%s\" refused by the operator's policy (not under "
-			     "hostPaths %s)", hp, pc->origin);
+		check_host_path(pc, path, t->host_paths[i]);
 	}
 }
 
@@ -460,4 +470,28 @@ size_t spec_policy_check(const struct spec_policy *p, struct spec_set *set, stru
 	c->allow_privileged = pc.p->privileged && c->allow_privileged != 0;
 	c->allow_host_bind_mounts = pc.p->n_host_paths > 0 && c->allow_host_bind_mounts != 0;
 	return diags->n - before;
+}
+
+size_t spec_policy_check_backup(const struct spec_policy *p, const struct spec_set *set, const struct spec_meta *m,
+				const struct spec_container *job, const char *host_path, struct spec_diags *diags)
+{
+	const struct spec_cluster *c = spec_set_cluster(set);
+	struct pcheck pc;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.p = p ? p : spec_policy_default();
+	pc.d = diags;
+	/* The Cluster's allow* are what is in force by now (spec_policy_check resolved them). */
+	pc.allow_privileged = c ? in_force(c->allow_privileged > 0, pc.p->privileged) : -1;
+	pc.allow_host_bind_mounts = c ? in_force(c->allow_host_bind_mounts > 0, pc.p->n_host_paths > 0) : -1;
+	pc.tmpl_path = "spec.job";
+	spec_policy_origin(pc.p, pc.origin, sizeof(pc.origin));
+	check_template(&pc, SPEC_BACKUP_POLICY, m, job);
+	if (job->network && strcmp(job->network, "host") != 0 && strncmp(job->network, "container:", 10) != 0 &&
+	    !spec_policy_network_allowed(pc.p, job->network))
+		tref(&pc, "spec.job.network", "\"%s\" refused by the operator's policy (not in networks %s)",
+		     job->network, pc.origin);
+	if (host_path)
+		check_host_path(&pc, "spec.target.hostPath", host_path);
+	return pc.refused;
 }

@@ -3,6 +3,7 @@
 #include "schema.h"
 #include "spec.h"
 #include "spec_internal.h"
+#include "spec_backup.h"
 #include "strv.h"
 #include "util.h"
 
@@ -13,7 +14,7 @@
 #include <string.h>
 
 static const char *const kind_names[] = { "Cluster", "Deployment", "Service", "Job",
-	"AnalysisTemplate" };
+	"AnalysisTemplate", "BackupPolicy" };
 
 const char *spec_kind_name(enum spec_kind k)
 {
@@ -264,7 +265,10 @@ void spec_set_release(struct spec_set *set)
 		spec_job_free(set->jobs[i]);
 	for (i = 0; i < set->n_analysis_templates; i++)
 		spec_analysis_template_free(set->analysis_templates[i]);
-	FREE_ALL(set->clusters, set->deployments, set->services, set->jobs, set->analysis_templates);
+	for (i = 0; i < set->n_backup_policies; i++)
+		spec_backup_policy_free(set->backup_policies[i]);
+	FREE_ALL(set->clusters, set->deployments, set->services, set->jobs, set->analysis_templates,
+		 set->backup_policies);
 	if (set->priv) {
 		for (i = 0; i < set->priv->n_trees; i++) {
 			ytree_release(set->priv->trees[i]);
@@ -336,6 +340,9 @@ static void add_object(struct spec_set *set, enum spec_kind k, const struct ynod
 	case SPEC_JOB:
 		APPEND(set, jobs, n_jobs, k, spec_decode_job(root), m);
 		break;
+	case SPEC_BACKUP_POLICY:
+		APPEND(set, backup_policies, n_backup_policies, k, spec_decode_backup_policy(root), m);
+		break;
 	default:
 		APPEND(set, analysis_templates, n_analysis_templates, k, spec_decode_analysis_template(root),
 		       m);
@@ -380,7 +387,7 @@ static void load_doc(struct spec_set *set, const char *file, const struct ytree_
 		pos.col = kn->col;
 		spec_diags_add(diags, &pos, NULL, NULL, "kind",
 			       "unknown kind \"%.60s\" (expected one of Cluster, Deployment, "
-			       "Service, Job, AnalysisTemplate)",
+			       "Service, Job, AnalysisTemplate, BackupPolicy)",
 			       kn->type == YNODE_SCALAR ? kn->str : ynode_describe(kn));
 		return;
 	}
@@ -492,6 +499,8 @@ static void drop_trees(struct spec_set *set)
 		set->jobs[i]->meta.node = NULL;
 	for (i = 0; i < set->n_analysis_templates; i++)
 		set->analysis_templates[i]->meta.node = NULL;
+	for (i = 0; i < set->n_backup_policies; i++)
+		set->backup_policies[i]->meta.node = NULL;
 	for (i = 0; i < set->priv->n_trees; i++) {
 		ytree_release(set->priv->trees[i]);
 		free(set->priv->trees[i]);
@@ -516,6 +525,7 @@ size_t spec_set_finish(struct spec_set *set, struct spec_diags *diags)
 	}
 	spec_set_defaults(set);
 	n = spec_set_check(set, diags);
+	n += spec_backup_check(set, diags);
 	drop_trees(set);
 	return n;
 }
@@ -556,6 +566,11 @@ struct spec_analysis_template *spec_set_analysis_template(const struct spec_set 
 							  const char *name)
 {
 	FIND(analysis_templates, n_analysis_templates);
+}
+
+struct spec_backup_policy *spec_set_backup_policy(const struct spec_set *set, const char *name)
+{
+	FIND(backup_policies, n_backup_policies);
 }
 
 int spec_container_port(const struct spec_container *c, const struct spec_port_ref *ref)

@@ -9,7 +9,7 @@
 
 /*
  * A snapshot of the specs repo is a set of Kubernetes-style documents
- * (apiVersion auriga.io/v1) of five kinds. Loading runs in stages:
+ * (apiVersion auriga.io/v1) of six kinds. Loading runs in stages:
  *
  *   spec_set_load_buffer                        YAML events -> position-carrying
  *       tree (bounded: depth, aliases, sizes) -> schema check against the CRDs
@@ -42,6 +42,7 @@ enum spec_kind {
 	SPEC_SERVICE,
 	SPEC_JOB,
 	SPEC_ANALYSIS_TEMPLATE,
+	SPEC_BACKUP_POLICY,
 	SPEC_KIND_COUNT
 };
 
@@ -362,6 +363,7 @@ struct spec_analysis_template {
 /* ---- the set ---- */
 
 struct spec_schemas;	/* the CRD schemas, see schema.h */
+struct spec_backup_policy;	/* see spec_backup.h */
 struct spec_policy;	/* the operator's policy, see policy.h */
 
 struct spec_set {
@@ -375,6 +377,8 @@ struct spec_set {
 	size_t n_jobs;
 	struct spec_analysis_template **analysis_templates;
 	size_t n_analysis_templates;
+	struct spec_backup_policy **backup_policies;
+	size_t n_backup_policies;
 	/*
 	 * The operator's policy spec_set_finish checks against (NULL: the built-in
 	 * one, denying every escalation); set it before, and keep it alive as long
@@ -439,6 +443,7 @@ struct spec_service *spec_set_service(const struct spec_set *set, const char *na
 struct spec_job *spec_set_job(const struct spec_set *set, const char *name);
 struct spec_analysis_template *spec_set_analysis_template(const struct spec_set *set,
 							  const char *name);
+struct spec_backup_policy *spec_set_backup_policy(const struct spec_set *set, const char *name);
 /* The container port a port reference names in a template; 0 when none. */
 int spec_container_port(const struct spec_container *c, const struct spec_port_ref *ref);
 

@@ -3,6 +3,7 @@
 #include "policy.h"
 #include "spec.h"
 #include "spec_internal.h"
+#include "spec_backup.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -45,6 +46,8 @@ static const struct spec_meta *meta_of(const struct spec_set *set, enum spec_kin
 		return &set->services[i]->meta;
 	case SPEC_JOB:
 		return &set->jobs[i]->meta;
+	case SPEC_BACKUP_POLICY:
+		return &set->backup_policies[i]->meta;
 	default:
 		return &set->analysis_templates[i]->meta;
 	}
@@ -54,7 +57,8 @@ static size_t count_of(const struct spec_set *set, enum spec_kind k)
 {
 	static const size_t off[] = { offsetof(struct spec_set, n_clusters),
 		offsetof(struct spec_set, n_deployments), offsetof(struct spec_set, n_services),
-		offsetof(struct spec_set, n_jobs), offsetof(struct spec_set, n_analysis_templates) };
+		offsetof(struct spec_set, n_jobs), offsetof(struct spec_set, n_analysis_templates),
+		offsetof(struct spec_set, n_backup_policies) };
 
 	return *(const size_t *)(const void *)((const char *)set + off[k]);
 }

@@ -520,6 +520,16 @@ void spec_service_free(struct spec_service *s)
 	free(s);
 }
 
+void spec_decode_container(struct spec_container *c, const struct ynode *t)
+{
+	d_container(c, t);
+}
+
+void spec_container_release(struct spec_container *c)
+{
+	container_release(c);
+}
+
 /* ---- Job ---- */
 
 struct spec_job *spec_decode_job(const struct ynode *doc)

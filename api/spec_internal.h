@@ -42,6 +42,14 @@ void spec_service_free(struct spec_service *s);
 void spec_job_free(struct spec_job *j);
 void spec_analysis_template_free(struct spec_analysis_template *a);
 void spec_meta_release(struct spec_meta *m);
+/* A template as the Deployment and Job kinds decode it, and its release (for kinds that hold one). */
+void spec_decode_container(struct spec_container *c, const struct ynode *t);
+void spec_container_release(struct spec_container *c);
+
+/* The BackupPolicy kind (spec_backup.c): decode, free, and its defaults and checks, run by spec_set_finish. */
+struct spec_backup_policy *spec_decode_backup_policy(const struct ynode *doc);
+void spec_backup_policy_free(struct spec_backup_policy *b);
+size_t spec_backup_check(struct spec_set *set, struct spec_diags *diags);
 
 /* The defaults pass and the semantic checks. */
 void spec_set_defaults(struct spec_set *set);

@@ -22,5 +22,6 @@ int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_healthcheck(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
 
 #endif

@@ -23,6 +23,7 @@
 #include "source/gitsrc.h"
 #include "source/gitsrc_worker.h"
 #include "source/policy_file.h"
+#include "status/backup_records.h"
 #include "status/metrics.h"
 #include "status/notes.h"
 #include "status/notes_recent.h"
@@ -130,6 +131,11 @@ static json_t *p_notes(void *ctx, size_t limit)
 	return dm->worker ? notes_recent_json(&dm->recent, limit) : NULL;
 }
 
+static json_t *p_backups(void *ctx, char **why)
+{
+	return backup_records_json_at(config_str(((struct daemon *)ctx)->cfg, CFG_STATE_DIR), why);
+}
+
 static void on_sync(struct loop *l, void *arg)
 {
 	struct daemon *dm = arg;
@@ -190,6 +196,8 @@ static void publish_metrics(struct daemon *dm, const struct fleet_status *s)
 	}
 	auriga_metrics_set_circuit(m, "docker", breaker_state_name(docker_breaker_state(dm->docker)));
 	auriga_metrics_publish_status(m, s);
+	/* Backups are taken by `auriga backup run`: what it recorded shows with the next pass. */
+	(void)backup_records_publish(config_str(dm->cfg, CFG_STATE_DIR), m->backup_last_success, NULL);
 }
 
 /* Every Docker call that ends: its latency, failure and the breaker's state after it. */
@@ -711,6 +719,7 @@ static int start_httpd(struct daemon *dm, struct error **err)
 		.status_text = p_status_text,
 		.deployment = p_deployment,
 		.notes = p_notes,
+		.backups = p_backups,
 		.action = p_action,
 	};
 	struct httpd_options ho;

@@ -471,7 +471,7 @@ static void on_response(struct http_response *resp, void *arg)
 	c->req = NULL;
 	docker_classify(d, c, resp, &c->res);
 	if (c->res.status == DOCKER_OK &&
-	    docker_parse_body(&c->res, c->parse, resp, d->cfg.max_body, &err) < 0) {
+	    docker_parse_body(&c->res, c->parse, resp, c->max_body ? c->max_body : d->cfg.max_body, &err) < 0) {
 		c->res.status = error_code(err) == ERR_TOOBIG ? DOCKER_TOOBIG : DOCKER_PROTOCOL;
 		free(c->res.message);
 		c->res.message = NULL;
@@ -543,7 +543,7 @@ static void call_attempt(struct docker_call *c)
 	o.body = c->body;
 	o.body_len = c->body_len;
 	o.timeout_ms = c->deadline ? c->deadline - now : 0;
-	o.max_body = d->cfg.max_body;
+	o.max_body = c->max_body ? c->max_body : d->cfg.max_body;
 	o.fresh_connection = !c->idempotent;
 	c->res.attempts++;
 	d->requests++;

@@ -273,6 +273,15 @@ int docker_container_rename(struct docker *d, enum docker_kind k, const char *id
 int docker_container_logs(struct docker *d, enum docker_kind k, const char *id, unsigned tail,
 			  docker_done_fn done, void *arg, struct error **err);
 
+/*
+ * GET /containers/{id}/archive?path=: the tar archive of path (a file or a
+ * folder) in the container, running or exited, its volumes included, as it
+ * is in result.out; at most max_bytes (0: the client's max_body), else TOOBIG.
+ * A path that is not there answers NOT_FOUND.
+ */
+int docker_container_archive(struct docker *d, enum docker_kind k, const char *id, const char *path,
+			     size_t max_bytes, docker_done_fn done, void *arg, struct error **err);
+
 /* POST /containers/{id}/exec: result.id is the exec id. attach: collect output when started attached. */
 int docker_exec_create(struct docker *d, enum docker_kind k, const char *id, const char *const *argv,
 		       int attach, docker_done_fn done, void *arg, struct error **err);

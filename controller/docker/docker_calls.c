@@ -28,6 +28,7 @@ enum object_call {
 	OC_CONTAINER_WAIT,
 	OC_CONTAINER_RENAME,
 	OC_CONTAINER_LOGS,
+	OC_CONTAINER_ARCHIVE,
 	OC_EXEC_CREATE,
 	OC_EXEC_START,
 	OC_EXEC_INSPECT,
@@ -52,6 +53,8 @@ static const struct {
 				  DP_NONE },
 	[OC_CONTAINER_LOGS] = { "GET", "read the logs of container", "a container id", "/containers/",
 				"/logs?stdout=1&stderr=1", 1, DP_STREAM },
+	[OC_CONTAINER_ARCHIVE] = { "GET", "read a file from container", "a container id", "/containers/",
+				   "/archive?path=", 1, DP_RAW },
 	[OC_EXEC_CREATE] = { "POST", "create exec in container", "a container id", "/containers/", "/exec", 0, DP_ID },
 	[OC_EXEC_START] = { "POST", "start exec", "an exec id", "/exec/", "/start", 0, DP_NONE },
 	[OC_EXEC_INSPECT] = { "GET", "inspect exec", "an exec id", "/exec/", "/json", 1, DP_EXEC_INSPECT },
@@ -434,6 +437,19 @@ int docker_container_logs(struct docker *d, enum docker_kind k, const char *id, 
 		(void)buf_printf(&c->path, "&tail=%u", tail);
 	else if (c)
 		(void)buf_puts(&c->path, "&tail=all");
+	return submit(c);
+}
+
+int docker_container_archive(struct docker *d, enum docker_kind k, const char *id, const char *path,
+			     size_t max_bytes, docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+
+	if (need(id, "a container id", err) < 0 || need(path, "a path", err) < 0)
+		return ERR_INVALID;
+	c = object_call(d, k, OC_CONTAINER_ARCHIVE, id, done, arg);
+	docker_call_path_escaped(c, path);
+	c->max_body = max_bytes;
 	return submit(c);
 }
 

@@ -21,6 +21,7 @@ enum docker_parse {
 	DP_IMAGE,
 	DP_NETWORKS,
 	DP_VOLUMES,
+	DP_RAW,			/* the body as it is, in result.out */
 };
 
 /* A waiter for version negotiation, embedded in what waits. */
@@ -45,6 +46,7 @@ struct docker_call {
 	int no_bulkhead;	/* internal calls (negotiation) */
 	enum docker_parse parse;
 	int64_t timeout_ms;	/* whole call, across retries; 0: none */
+	size_t max_body;	/* this call's bound on the body; 0: the client's */
 	int64_t deadline;	/* absolute, monotonic; 0: none */
 	int64_t submitted_at;	/* monotonic ms, for the observer */
 	int holds_slot;

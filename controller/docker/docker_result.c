@@ -276,6 +276,12 @@ int docker_parse_body(struct docker_result *r, enum docker_parse p, struct http_
 			return error_set(err, ERR_PROTOCOL, "/_ping answered without a usable API-Version header");
 		r->api_version = xstrdup(v);
 		return 0;
+	case DP_RAW:
+		/* The body moves as it is: its bound was the call's own. */
+		buf_release(&r->out);
+		r->out = resp->body;
+		buf_init(&resp->body, 0);
+		return 0;
 	case DP_STREAM:
 		docker_demux_init(&dm);
 		rc = docker_demux_feed(&dm, resp->body.data, resp->body.len, &r->out, &r->err);

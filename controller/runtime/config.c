@@ -158,6 +158,9 @@ static const struct config_spec table[CFG__COUNT] = {
 			      "DURATION", CFG_RESTART,
 			      "Deadline of one Git network operation (a fetch, a notes fetch or push), whatever the "
 			      "remote does: each runs in a helper process, killed when it passes." },
+	[CFG_BACKUP_MAX_BYTES] = { "backup-max-bytes", CFGT_INT, "268435456", 1L << 20, 4L << 30, NULL,
+				   "AURIGA_BACKUP_MAX_BYTES", "BYTES", 0,
+				   "Largest dump `auriga backup run` reads back to hash; a larger one fails the backup." },
 };
 
 struct value {

@@ -66,6 +66,7 @@ enum config_key {
 	CFG_SSH_USER,
 	CFG_HTTPS_USER,
 	CFG_GIT_TIMEOUT,
+	CFG_BACKUP_MAX_BYTES,
 	CFG__COUNT
 };
 
@@ -111,6 +112,7 @@ struct config_spec { /* NOLINT(clang-analyzer-optin.performance.Padding): rows r
 #define CFG_CMD_HEALTHCHECK 0x400u
 #define CFG_CMD_PAUSE 0x800u
 #define CFG_CMD_RESUME 0x1000u
+#define CFG_CMD_BACKUP 0x2000u
 
 struct config;
 

@@ -8,16 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ONESHOT_GIT (CFG_CMD_APPLY | CFG_CMD_ROLLBACK | CFG_CMD_PLAN | CFG_CMD_STATUS | CFG_CMD_SOURCE)
+#define ONESHOT_GIT (CFG_CMD_APPLY | CFG_CMD_ROLLBACK | CFG_CMD_PLAN | CFG_CMD_STATUS | CFG_CMD_SOURCE | CFG_CMD_BACKUP)
 #define GIT (CFG_CMD_RUN | ONESHOT_GIT)
-#define ONESHOT_ENGINE (CFG_CMD_APPLY | CFG_CMD_ROLLBACK | CFG_CMD_PLAN)
+#define ONESHOT_ENGINE (CFG_CMD_APPLY | CFG_CMD_ROLLBACK | CFG_CMD_PLAN | CFG_CMD_BACKUP)
 #define ENGINE (CFG_CMD_RUN | ONESHOT_ENGINE)
 #define DOCKER (ENGINE | CFG_CMD_DOCKER)
 /* The commands that ask the running controller over its HTTP API (rollback first, then one-shot). */
 #define DAEMON_CLIENT \
 	(CFG_CMD_RUN | CFG_CMD_ROLLBACK | CFG_CMD_PROMOTE | CFG_CMD_ABORT | CFG_CMD_PAUSE | CFG_CMD_RESUME)
 #define LOGS (GIT | CFG_CMD_DOCKER)
-#define ALL 0x1fffu
+#define ALL 0x3fffu
 
 static const struct {
 	const char *name;
@@ -36,6 +36,7 @@ static const struct {
 	{ "healthcheck", CFG_CMD_HEALTHCHECK },
 	{ "pause", CFG_CMD_PAUSE },
 	{ "resume", CFG_CMD_RESUME },
+	{ "backup", CFG_CMD_BACKUP },
 };
 
 /*
@@ -71,10 +72,11 @@ static const unsigned others[CFG__COUNT] = {
 	[CFG_HTTPS_TOKEN] = GIT,
 	[CFG_CA_BUNDLE] = GIT,
 	[CFG_GIT_TIMEOUT] = GIT,
-	[CFG_INSTANCE] = CFG_CMD_APPLY | CFG_CMD_PLAN | DAEMON_CLIENT,
+	[CFG_INSTANCE] = CFG_CMD_APPLY | CFG_CMD_PLAN | CFG_CMD_BACKUP | DAEMON_CLIENT,
 	[CFG_EXTRA_LABELS] = ENGINE,
 	[CFG_ROUTER_ERROR_LOG] = CFG_CMD_RUN | CFG_CMD_APPLY | CFG_CMD_ROLLBACK,
 	[CFG_POLICY_FILE] = ENGINE | CFG_CMD_VALIDATE,
+	[CFG_BACKUP_MAX_BYTES] = CFG_CMD_BACKUP,
 };
 
 /* The spellings the subcommands had before they shared the table: taken, with a deprecation line. */

@@ -114,6 +114,9 @@ void auriga_metrics_init(struct auriga_metrics *m, const char *version)
 	m->git_push_duration = metrics_histogram(r, "auriga_git_note_push_duration_seconds",
 						 "Time taken to write and push one status note.", NULL,
 						 git_buckets, ARRAY_SIZE(git_buckets));
+	m->backup_last_success = metrics_gauge(r, "auriga_backup_last_success_timestamp_seconds",
+					       "Unix time the newest good backup of each BackupPolicy started (backups.json).",
+					       METRIC_LABELS("policy"));
 	/* Series that exist from the start, so rate() and absent() behave before the first event. */
 	metric_add(m->reconcile_total, METRIC_LABELS("ok"), 0);
 	metric_add(m->reconcile_total, METRIC_LABELS("error"), 0);

@@ -41,6 +41,7 @@ struct auriga_metrics {
 	struct metric *http_cut_off;		/* counter: connections closed for reading a request too slowly */
 	struct metric *webhook_deliveries;	/* counter {provider, outcome} */
 	struct metric *git_push_duration;	/* histogram, seconds: status note pushes */
+	struct metric *backup_last_success;	/* gauge {policy}: unix time of the newest good backup */
 	struct auriga_rollout_track *track;	/* what auriga_metrics_publish_status remembers */
 };
 

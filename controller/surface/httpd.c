@@ -410,6 +410,16 @@ static enum MHD_Result notes(struct httpd *h, struct MHD_Connection *c, const st
 	return send_json(h, c, r, MHD_HTTP_OK, json_pack("{s:o}", "notes", doc));
 }
 
+/* GET /api/v1/backups: every backup recorded (backups.json), oldest first. */
+static enum MHD_Result backups(struct httpd *h, struct MHD_Connection *c, const struct request *r)
+{
+	cleanup_free char *why = NULL;
+	json_t *doc = h->p.backups ? h->p.backups(h->p.ctx, &why) : NULL;
+
+	if (!doc)
+		return send_error(h, c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, why ? why : "no backups are served");
+	return send_json(h, c, r, MHD_HTTP_OK, json_pack("{s:o}", "backups", doc));
+}
 
 static int authorized(struct httpd *h, struct MHD_Connection *c, int *configured)
 {
@@ -634,6 +644,8 @@ static enum MHD_Result dispatch(struct httpd *h, struct MHD_Connection *c, struc
 		return webhook(h, c, r);
 	case R_NOTES:
 		return notes(h, c, r);
+	case R_BACKUPS:
+		return backups(h, c, r);
 	case R_UI:
 		return send_asset(h, c, r);
 	default:

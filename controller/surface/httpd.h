@@ -52,6 +52,8 @@ struct httpd_provider {
 	 * HTTPD_NOTES_DEFAULT when not asked), or NULL when none are written (404).
 	 */
 	json_t *(*notes)(void *ctx, size_t limit);
+	/* GET /api/v1/backups: a new reference to the backups recorded, or NULL with *why (500). */
+	json_t *(*backups)(void *ctx, char **why);
 	/*
 	 * A request to act (deployment is NULL for HTTPD_SYNC; who is the API
 	 * token's holder as its file names it, else "api", or "webhook:<provider>";

@@ -23,6 +23,7 @@ enum route {
 	R_SYNC,
 	R_WEBHOOK,
 	R_NOTES,
+	R_BACKUPS,
 	R_UI,
 };
 

@@ -28,12 +28,13 @@ expect_match "warning error rate is 1 %" "error_ratio_5m > 0\.01" "$rules"
 expect_match "critical p99 is 1000 ms" "p99_5m > 1\b" "$rules"
 expect_match "warning p95 is 500 ms" "p95_5m > 0\.5" "$rules"
 expect_match "critical memory is 90 % of the limit" "\) > 0\.9" "$rules"
+expect_match "a backup older than the guide's 1 h RPO and 15 minutes puts it at risk" "_seconds\) > 4500" "$rules"
 
 # Loosen each critical threshold in a copy: the unit tests must then fail.
 mkdir -p "$TEST_TMP/deploy" "$TEST_TMP/tests/integration"
 cp tests/integration/alerts_rules_test.yml "$TEST_TMP/tests/integration/"
 for mut in 's/error_ratio_5m > 0\.05/error_ratio_5m > 0.5/' 's/p99_5m > 1$/p99_5m > 10/' \
-	's/\) > 0\.9$/) > 0.99/' 's/\[1h\]\) >= 2/[1h]) >= 3/'; do
+	's/\) > 0\.9$/) > 0.99/' 's/\[1h\]\) >= 2/[1h]) >= 3/' 's/_seconds\) > 4500$/_seconds) > 45000/'; do
 	if ! sed -E "$mut" deploy/alerts.yml >"$TEST_TMP/deploy/alerts.yml"; then
 		fail "mutation '$mut' applies"
 		continue

@@ -117,6 +117,9 @@ static const struct family_row {
 		{ FAMILY(git_push_duration), "histogram", "auriga_git_note_push_duration_seconds",
 		  "Time taken to write and push one status note.",
 		  { NULL } },
+		{ FAMILY(backup_last_success), "gauge", "auriga_backup_last_success_timestamp_seconds",
+		  "Unix time the newest good backup of each BackupPolicy started (backups.json).",
+		  { "policy", NULL } },
 };
 
 /* The first line of the family's series, up to the value: name{l1="v",l2="v"} (a histogram's first bucket). */

@@ -1,0 +1,261 @@
+/* The backups file: every backup taken, kept or pruned, read within a bound and replaced atomically. */
+#include "status/backup_records.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "runtime/file.h"
+#include "runtime/metrics_registry.h"
+#include "util.h"
+
+static const char *const status_names[] = { "ok", "failed", "pruned" };
+
+const char *backup_status_name(enum backup_status s)
+{
+	return NAME_OF(status_names, s, "?");
+}
+
+static void record_release(struct backup_record *rec)
+{
+	FREE_ALL(rec->policy, rec->file, rec->target, rec->commit, rec->sha256, rec->message);
+}
+
+void backup_records_release(struct backup_records *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		record_release(&r->v[i]);
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+void backup_records_add(struct backup_records *r, const struct backup_record *rec)
+{
+	struct backup_record *c;
+
+	XGROW(r->v, r->cap, r->n + 1);
+	c = &r->v[r->n++];
+	*c = *rec;
+	c->policy = xstrdup(rec->policy ? rec->policy : "");
+	c->file = xstrdup(rec->file ? rec->file : "");
+	c->target = xstrdup(rec->target ? rec->target : "");
+	c->commit = xstrdup(rec->commit ? rec->commit : "");
+	c->sha256 = xstrdup(rec->sha256 ? rec->sha256 : "");
+	c->message = xstrdup(rec->message ? rec->message : "");
+}
+
+/* RFC 3339 in UTC, to the second: for people; the file is read back by the milliseconds. */
+static void rfc3339(int64_t ms, char *out, size_t n)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms <= 0 || gmtime_r(&t, &tm) == NULL || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, n, "%s", "");
+}
+
+json_t *backup_record_json(const struct backup_record *rec)
+{
+	char at[32], pruned[32];
+	json_t *o;
+
+	rfc3339(rec->time_ms, at, sizeof(at));
+	rfc3339(rec->pruned_ms, pruned, sizeof(pruned));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:I, s:s}", "policy", rec->policy, "file",
+		      rec->file, "status", backup_status_name(rec->status), "time", at, "timeMs", (json_int_t)rec->time_ms,
+		      "sha256", rec->sha256, "size", (json_int_t)rec->size, "commit", rec->commit, "target", rec->target,
+		      "durationMs", (json_int_t)rec->duration_ms, "message", rec->message);
+	if (o && rec->pruned_ms > 0) {
+		json_object_set_new(o, "prunedAt", json_string(pruned));
+		json_object_set_new(o, "prunedMs", json_integer(rec->pruned_ms));
+	}
+	if (o == NULL)
+		BUG("cannot encode a backup record");
+	return o;
+}
+
+static int record_from_json(struct backup_record *rec, json_t *o)
+{
+	const char *policy = NULL, *file = NULL, *status = NULL, *sha = "", *commit = "", *target = "", *msg = "";
+	json_int_t t = 0, size = 0, dur = 0, pruned = 0;
+	int st;
+
+	if (json_unpack(o, "{s:s, s:s, s:s, s:I, s?s, s?I, s?s, s?s, s?I, s?s, s?I}", "policy", &policy, "file", &file,
+			"status", &status, "timeMs", &t, "sha256", &sha, "size", &size, "commit", &commit, "target",
+			&target, "durationMs", &dur, "message", &msg, "prunedMs", &pruned) < 0)
+		return -1;
+	st = name_index(status_names, ARRAY_SIZE(status_names), status);
+	if (st < 0 || size < 0)
+		return -1;
+	memset(rec, 0, sizeof(*rec));
+	rec->policy = (char *)policy;
+	rec->file = (char *)file;
+	rec->status = (enum backup_status)st;
+	rec->time_ms = t;
+	rec->sha256 = (char *)sha;
+	rec->size = (uint64_t)size;
+	rec->commit = (char *)commit;
+	rec->target = (char *)target;
+	rec->duration_ms = dur;
+	rec->message = (char *)msg;
+	rec->pruned_ms = pruned;
+	return 0;
+}
+
+int backup_records_load(struct backup_records *r, const char *path, struct error **err)
+{
+	struct buf b = BUF_INIT_MAX(BACKUP_RECORDS_MAX);
+	json_error_t je;
+	json_t *root = NULL, *list;
+	size_t i;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = file_read(path, "backups file", FILE_REGULAR, &b, err);
+	if (rc == -ENOENT) {
+		if (err) {
+			error_free(*err);
+			*err = NULL;
+		}
+		rc = 0;
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	root = json_loadb(b.data, b.len, 0, &je);
+	list = json_object_get(root, "backups");
+	if (!json_is_array(list)) {
+		rc = error_set(err, ERR_INVALID, "backups file '%s': not a list of backups (line %d: %s)", path, je.line,
+			       root ? "no \"backups\" list" : je.text);
+		goto out;
+	}
+	for (i = 0; i < json_array_size(list); i++) {
+		struct backup_record rec;
+
+		if (record_from_json(&rec, json_array_get(list, i)) < 0) {
+			rc = error_set(err, ERR_INVALID, "backups file '%s': backup %zu is malformed", path, i + 1);
+			backup_records_release(r);
+			goto out;
+		}
+		backup_records_add(r, &rec);
+	}
+out:
+	json_decref(root);
+	buf_release(&b);
+	return rc;
+}
+
+int backup_records_save(const struct backup_records *r, const char *path, struct error **err)
+{
+	json_t *list = json_array(), *doc;
+	char *text;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->n; i++)
+		json_array_append_new(list, backup_record_json(&r->v[i]));
+	doc = json_pack("{s:i, s:o}", "version", 1, "backups", list);
+	text = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (text == NULL)
+		return error_set(err, ERR_GENERIC, "cannot encode the backups file");
+	rc = file_replace(path, "backups file", text, strlen(text), 0600, err);
+	free(text);
+	return rc;
+}
+
+size_t backup_records_to_prune(const struct backup_records *r, const char *policy, const struct retention_policy *p,
+			       size_t **out)
+{
+	struct retention_item *items = xcalloc(r->n + 1, sizeof(*items));
+	size_t *idx = xcalloc(r->n + 1, sizeof(*idx)), i, m = 0, n = 0;
+	unsigned *keep;
+
+	for (i = 0; i < r->n; i++) {
+		if (strcmp(r->v[i].policy, policy) != 0 || r->v[i].status == BACKUP_PRUNED)
+			continue;
+		items[m].time = r->v[i].time_ms / 1000;
+		items[m].good = r->v[i].status == BACKUP_OK;
+		idx[m++] = i;
+	}
+	keep = xcalloc(m + 1, sizeof(*keep));
+	(void)retention_select(items, m, p, keep);
+	*out = xcalloc(m + 1, sizeof(**out));
+	for (i = 0; i < m; i++)
+		if (items[i].good && keep[i] == 0)
+			(*out)[n++] = idx[i];
+	FREE_ALL(items, idx, keep);
+	return n;
+}
+
+const struct backup_record *backup_records_newest(const struct backup_records *r, const char *policy, int good_only)
+{
+	const struct backup_record *best = NULL;
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if ((r->v[i].status == BACKUP_OK || !good_only) && strcmp(r->v[i].policy, policy) == 0 &&
+		    (best == NULL || r->v[i].time_ms >= best->time_ms))
+			best = &r->v[i];
+	return best;
+}
+
+int backup_records_due(const struct backup_records *r, const char *policy, const struct cron *c, int64_t now_s,
+		       int64_t *next_s)
+{
+	const struct backup_record *last = backup_records_newest(r, policy, 0);
+
+	if (last == NULL) {
+		*next_s = now_s;
+		return 1;
+	}
+	*next_s = cron_next(c, last->time_ms / 1000);
+	return *next_s >= 0 && *next_s <= now_s;
+}
+
+int backup_records_publish(const char *state_dir, struct metric *gauge, struct error **err)
+{
+	char *path = xasprintf("%s/%s", state_dir, BACKUP_RECORDS_FILE);
+	struct backup_records r;
+	size_t i;
+	int rc = backup_records_load(&r, path, err);
+
+	for (i = 0; rc == 0 && i < r.n; i++) {
+		const struct backup_record *b = backup_records_newest(&r, r.v[i].policy, 1);
+
+		if (b == &r.v[i]) {
+			int64_t started_s = b->time_ms / 1000;
+
+			metric_set(gauge, METRIC_LABELS(b->policy), (double)started_s);
+		}
+	}
+	backup_records_release(&r);
+	free(path);
+	return rc;
+}
+
+json_t *backup_records_json_at(const char *state_dir, char **why)
+{
+	char *path = xasprintf("%s/%s", state_dir, BACKUP_RECORDS_FILE);
+	struct backup_records r;
+	struct error *err = NULL;
+	json_t *a = NULL;
+
+	if (backup_records_load(&r, path, &err) < 0) {
+		*why = xstrdup(error_msg(err));
+		error_free(err);
+	} else {
+		size_t i;
+
+		a = json_array();
+		for (i = 0; i < r.n; i++)
+			json_array_append_new(a, backup_record_json(&r.v[i]));
+		backup_records_release(&r);
+	}
+	free(path);
+	return a;
+}

@@ -1,0 +1,81 @@
+/* The record of every backup taken: a JSON file in the state folder, written atomically, and retention applied to it. */
+#ifndef AURIGA_BACKUP_RECORDS_H
+#define AURIGA_BACKUP_RECORDS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cron.h"
+#include "error.h"
+#include "retention.h"
+
+#define BACKUP_RECORDS_FILE "backups.json"
+/* The largest records file read: about 40,000 records. */
+#define BACKUP_RECORDS_MAX (16u << 20)
+
+enum backup_status { BACKUP_OK, BACKUP_FAILED, BACKUP_PRUNED };
+
+struct backup_record {
+	char *policy;
+	char *file;		/* the dump's name on the target */
+	char *target;		/* "volume NAME" or "hostPath PATH" */
+	char *commit;		/* of the specs the policy came from, "" when none */
+	char *sha256;		/* computed by auriga; "" when the backup failed */
+	char *message;		/* why it failed, "" otherwise */
+	int64_t time_ms;	/* when it started, UTC */
+	int64_t duration_ms;
+	uint64_t size;
+	enum backup_status status;
+	int64_t pruned_ms;	/* when retention removed its file; 0 while kept */
+};
+
+struct backup_records {
+	struct backup_record *v;
+	size_t n, cap;
+};
+
+const char *backup_status_name(enum backup_status s);
+
+/* Reads path; a missing file is an empty list. A file that is not ours is an error naming it. */
+int backup_records_load(struct backup_records *r, const char *path, struct error **err);
+/* Replaces path with the list (a temporary file renamed over it, flushed). */
+int backup_records_save(const struct backup_records *r, const char *path, struct error **err);
+void backup_records_release(struct backup_records *r);
+/* Appends a copy of rec. */
+void backup_records_add(struct backup_records *r, const struct backup_record *rec);
+
+/*
+ * Applies retention (retention.h) to the policy's good backups that are still
+ * kept: the index of each one to prune goes to out (the caller frees it).
+ * Failed and already pruned backups are never counted. Returns how many.
+ */
+size_t backup_records_to_prune(const struct backup_records *r, const char *policy, const struct retention_policy *p,
+			       size_t **out);
+
+/* One record as JSON, as the file and `auriga backup list --json` write it. */
+json_t *backup_record_json(const struct backup_record *rec);
+/* The newest good backup of policy (any backup, ok or not, when good_only is 0), or NULL. */
+const struct backup_record *backup_records_newest(const struct backup_records *r, const char *policy, int good_only);
+
+/*
+ * Whether policy's schedule is due at now_s (UTC seconds): the first time the
+ * schedule names after the start of its newest backup (failed ones count: a
+ * failure waits for the next slot) has come; a policy never backed up is due.
+ * *next_s: that time, or -1 when the schedule names none.
+ */
+int backup_records_due(const struct backup_records *r, const char *policy, const struct cron *c, int64_t now_s,
+		       int64_t *next_s);
+
+struct metric;
+
+/*
+ * For the daemon: reads STATE_DIR/backups.json and sets gauge {policy} to
+ * the start (unix seconds) of each policy's newest good backup. A file that
+ * cannot be read leaves the gauge as it was; 0 or <0 with *err.
+ */
+int backup_records_publish(const char *state_dir, struct metric *gauge, struct error **err);
+/* STATE_DIR/backups.json as a JSON array of records, or NULL with *why (the caller frees it). */
+json_t *backup_records_json_at(const char *state_dir, char **why);
+
+#endif
