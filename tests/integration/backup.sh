@@ -196,7 +196,8 @@ run_stop "the daemon stops cleanly"
 # The image declares its data folder a volume: every container auriga made for a backup (the Jobs,
 # the removals, the reads) took an anonymous one there, and each is gone with its container.
 made=$(docker events --since "$START" --until "$(date +%s.%N)" --filter "label=$TEST_LABEL" --filter type=container \
-	--filter event=create --format '{{.Actor.ID}} {{.Actor.Attributes.name}}' | awk '$2 ~ /-backup-/ { print $1 }')
+	--filter event=create --format '{{.Actor.ID}} {{.Actor.Attributes.name}}' |
+	awk -v p="$INST-backup-" 'index($2, p) == 1 { print $1 }')
 anon=$(docker events --since "$START" --until "$(date +%s.%N)" --filter type=volume --filter event=mount \
 	--format '{{.Actor.ID}} {{.Actor.Attributes.container}} {{.Actor.Attributes.destination}}' |
 	awk -v ids="$(echo $made)" 'BEGIN { n = split(ids, a, " "); for (i = 1; i <= n; i++) m[a[i]] = 1 }
