@@ -85,7 +85,7 @@ static struct job_run *hook_start(struct engine *e, const struct desired_deploym
 	struct desired_tmpl tmpl;
 	struct job_spec js;
 	struct kv *labels = xcalloc(e->desired.n_extra_labels + 2, sizeof(*labels));
-	char *env[6], *name;
+	char *env[6], *name, *base, *network;
 	size_t i, n = 0;
 
 	h->e = e;
@@ -105,15 +105,18 @@ static struct job_run *hook_start(struct engine *e, const struct desired_deploym
 	labels[i++].value = e->desired.instance;
 	labels[i].key = (char *)HOOK_LABEL;
 	labels[i++].value = dd->name;
-	name = xasprintf("%s-predeploy-%s", dd->name, job->meta.name);
+	base = xasprintf("%s-predeploy-%s", dd->name, job->meta.name);
+	name = desired_prefixed(e->desired.name_prefix, base);
+	free(base);
 	desired_tmpl_from_spec(&tmpl, &job->tmpl);
+	network = desired_network_name(&e->desired, &tmpl);
 	memset(&js, 0, sizeof(js));
 	js.name = name;
 	js.tmpl = &tmpl;
 	js.env = (const char *const *)env;
 	js.labels = labels;
 	js.n_labels = i;
-	js.network = tmpl.network;
+	js.network = network;
 	js.deadline_ms = (int64_t)job->active_deadline_seconds * 1000;
 	js.backoff_limit = job->backoff_limit;
 	js.tail_lines = HOOK_TAIL_LINES;
@@ -125,7 +128,7 @@ static struct job_run *hook_start(struct engine *e, const struct desired_deploym
 	run = job_start(e->hooks, &js, on_hook_done, h);
 	desired_tmpl_release(&tmpl);
 	free(labels);
-	free(name);
+	FREE_ALL(name, network);
 	for (i = 0; i < n; i++)
 		free(env[i]);
 	return run;

@@ -162,12 +162,14 @@ static void fill_ordinals(const struct traffic_input *in, struct slots *s, struc
 		const struct traffic_ctr *x = s->cur[i];
 
 		if (x == NULL) {
-			char name[256];
+			char base[256], *name;
 			size_t n = out->res.n_ops;
 
-			snprintf(name, sizeof(name), "%s-%s-%d", in->deployment, s->slot, i);
+			snprintf(base, sizeof(base), "%s-%s-%d", in->deployment, s->slot, i);
+			name = desired_prefixed(in->name_prefix, base);
 			rollout_add_op(&out->res, ROLLOUT_CREATE, i, NULL, name,
 				       traffic_port_offset(s->slot, in->replicas, i), "slot %s: missing", s->slot);
+			free(name);
 			snprintf(out->res.ops[n].slot, sizeof(out->res.ops[n].slot), "%s", s->slot);
 			continue;
 		}
