@@ -1,7 +1,7 @@
 # Shared by the engine's end-to-end tests (sourced after tests/lib.sh): a copy of the example fleet
 # from specs/ with short probe periods, and helpers to run auriga against it under a test instance.
 
-FLEET_INSTANCE=e2e-$TEST_NAME-$$
+FLEET_INSTANCE=e2e-${TEST_NAME//_/-}-$$	# an instance name takes no "_"
 FLEET_STATE=$TEST_TMP/state
 FLEET_SPECS=$TEST_TMP/specs
 
