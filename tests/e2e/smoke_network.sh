@@ -36,6 +36,8 @@ job_to_host() {
 write_dep auriga-demo-node:v1 "$BLUEGREEN"
 apply
 expect_eq "the first release comes up in slot blue" "blue:auriga-demo-node:v1 blue:auriga-demo-node:v1" "$(slots)"
+expect_eq "its containers are named <instance>-<deployment>-<slot>-<ordinal>" \
+	"$FLEET_INSTANCE-$DEP-blue-0 $FLEET_INSTANCE-$DEP-blue-1" "$(fleet_ps '{{.Names}}' | sort | paste -sd' ' -)"
 
 # --- a Job that reaches for the host's loopback finds nothing there ------------------------------
 write_dep auriga-demo-node:v2 "$BLUEGREEN"
