@@ -374,6 +374,7 @@ static int apply_start(struct apply *a, struct error **err)
 		goto out;
 	memset(&eo, 0, sizeof(eo));
 	eo.instance = a->cli.instance;
+	eo.name_prefix = a->cli.name_prefix;
 	eo.state_path = a->cli.state_path;
 	eo.extra_labels = a->cli.labels;
 	eo.router_error_log = a->cli.router_error_log;

@@ -143,6 +143,8 @@ int cmd_plan(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	if (cli.name_prefix)
+		desired_set_name_prefix(&des, cli.name_prefix);
 	memset(&popt, 0, sizeof(popt));
 	popt.prune = cli.prune;
 	popt.check_policy = 1;

@@ -665,6 +665,7 @@ static int start_engine(struct daemon *dm, struct error **err)
 	labels = config_list(dm->cfg, CFG_EXTRA_LABELS, &n_labels);
 	memset(&eo, 0, sizeof(eo));
 	eo.instance = config_str(dm->cfg, CFG_INSTANCE);
+	eo.name_prefix = config_name_prefix(dm->cfg);
 	eo.state_path = dm->state_path;
 	eo.extra_labels = labels;
 	eo.router_error_log = config_str(dm->cfg, CFG_ROUTER_ERROR_LOG);

@@ -82,6 +82,7 @@ static void from_settings(struct engine_cli *c, const struct config *cfg)
 	gitsrc_cli_setup(&c->git, cfg);
 	c->specs_path = config_str(cfg, CFG_REPO_PATH);
 	c->instance = config_str(cfg, CFG_INSTANCE);
+	c->name_prefix = config_name_prefix(cfg);
 	c->state_dir = config_str(cfg, CFG_STATE_DIR);
 	c->router_error_log = config_str(cfg, CFG_ROUTER_ERROR_LOG)[0] ? config_str(cfg, CFG_ROUTER_ERROR_LOG) : NULL;
 	c->policy_file = config_str(cfg, CFG_POLICY_FILE)[0] ? config_str(cfg, CFG_POLICY_FILE) : NULL;

@@ -20,6 +20,7 @@ struct engine_cli {
 	const char *path;		/* positional: a folder of specs */
 	const char *specs_path;		/* within the repo */
 	const char *instance;
+	const char *name_prefix;	/* config_name_prefix; NULL: the instance */
 	const char *state_dir;
 	const char *router_error_log;	/* the operator's setting, never the specs repo's */
 	const char *policy_file;	/* the operator's policy file, NULL: the built-in policy */

@@ -444,6 +444,8 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 		e->o.resync_ms = 10000;
 	e->instance = xstrdup(o->instance && o->instance[0] ? o->instance : "auriga");
 	e->o.instance = e->instance;
+	e->name_prefix = xstrdup(o->name_prefix ? o->name_prefix : e->instance);
+	e->o.name_prefix = e->name_prefix;
 	e->n_extra = o->n_extra_labels;
 	e->extra = xcalloc(e->n_extra + 1, sizeof(*e->extra));
 	for (i = 0; i < e->n_extra; i++)
@@ -536,6 +538,7 @@ int engine_set_specs(struct engine *e, struct spec_set *set, const char *commit,
 		spec_set_free(set);
 		return rc;
 	}
+	desired_set_name_prefix(&nd, e->name_prefix);
 	/*
 	 * A new commit starts every deployment afresh. A folder has no commit:
 	 * there a deployment whose revision changed starts afresh, so a good
@@ -601,7 +604,7 @@ void engine_free(struct engine *e)
 	if (e->set)
 		spec_set_free(e->set);
 	strv_free_n(e->extra, e->n_extra);
-	FREE_ALL(e->filter, e->instance, e->commit, e->list_error, e->phases, e->git_error);
+	FREE_ALL(e->filter, e->instance, e->name_prefix, e->commit, e->list_error, e->phases, e->git_error);
 	free(e);
 }
 

@@ -27,6 +27,8 @@ struct auriga_metrics;
  */
 struct engine_options {
 	const char *instance;		/* the managed-by label value */
+	/* Before the names of the containers and networks it makes: NULL for the instance, "" for none. */
+	const char *name_prefix;
 	const char *state_path;		/* the state file */
 	const char *const *extra_labels;	/* "key=value" on every container and volume */
 	size_t n_extra_labels;

@@ -173,7 +173,7 @@ static struct job_run *hook_run(struct engine *e, const struct desired_deploymen
 	struct desired_tmpl tmpl;
 	struct job_spec js;
 	struct kv *labels = xcalloc(e->desired.n_extra_labels + 3, sizeof(*labels));
-	char *env[7], *name, what[32];
+	char *env[7], *name, *base, what[32];
 	size_t i, n = 0;
 
 	env[n++] = env_kv("AURIGA_DEPLOYMENT", dd->name);
@@ -191,7 +191,9 @@ static struct job_run *hook_run(struct engine *e, const struct desired_deploymen
 	labels[i++].value = dd->name;
 	labels[i].key = (char *)HOOK_STAGE_LABEL;
 	labels[i++].value = (char *)stage_names[h->stage];
-	name = xasprintf("%s-%s-%s", dd->name, stage_slugs[h->stage], job->meta.name);
+	base = xasprintf("%s-%s-%s", dd->name, stage_slugs[h->stage], job->meta.name);
+	name = desired_prefixed(e->desired.name_prefix, base);
+	free(base);
 	snprintf(what, sizeof(what), "%s hook", stage_names[h->stage]);
 	desired_tmpl_from_spec(&tmpl, &job->tmpl);
 	memset(&js, 0, sizeof(js));

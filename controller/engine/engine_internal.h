@@ -84,6 +84,7 @@ struct engine {
 	struct http_client *http;
 	struct engine_options o;
 	char *instance;
+	char *name_prefix;		/* engine_options.name_prefix, the instance when that is NULL */
 	char **extra;
 	size_t n_extra;
 	char *filter;

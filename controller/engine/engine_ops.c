@@ -87,7 +87,7 @@ static void op_created(struct docker_result *r, void *arg)
 }
 
 static void op_volume_done(int ok, const char *name, const char *msg, void *arg);
-static void op_network_done(enum network_outcome o, const char *msg, void *arg);
+static void op_network_done(enum network_outcome o, const char *used, const char *msg, void *arg);
 
 static void op_create_step(struct eng_op *op)
 {
@@ -101,8 +101,8 @@ static void op_create_step(struct eng_op *op)
 		/* The template's network first (network.c): created and labelled when missing. */
 		op->net_done = 1;
 		desired_network_labels(&op->e->desired, &nl, &nn);
-		rc = network_ensure(op->e->docker, DOCKER_ROLLOUT, op->create.create_network, op->e->instance, nl, nn,
-				    op_network_done, op, &err);
+		rc = network_ensure(op->e->docker, DOCKER_ROLLOUT, op->create.create_network, op->create.network_legacy,
+				    op->e->instance, nl, nn, op_network_done, op, &err);
 		kv_free(nl, nn);
 	} else if (op->create.volume_names[op->vol] != NULL) {
 		struct volume_want w = {
@@ -129,7 +129,7 @@ static void op_create_step(struct eng_op *op)
 	}
 }
 
-static void op_network_done(enum network_outcome o, const char *msg, void *arg)
+static void op_network_done(enum network_outcome o, const char *used, const char *msg, void *arg)
 {
 	struct eng_op *op = arg;
 
@@ -155,6 +155,9 @@ static void op_network_done(enum network_outcome o, const char *msg, void *arg)
 		op_end(op, NULL, "create");
 		return;
 	}
+	/* Ours under the name the fleet had before the prefix: joined there. */
+	if (op->create.network_legacy && strcmp(used, op->create.network_legacy) == 0)
+		op->create.spec.network = op->create.network_legacy;
 	if (o == NETWORK_OWNED)
 		desired_create_mark_network(&op->create);
 	op_create_step(op);

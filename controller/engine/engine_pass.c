@@ -238,6 +238,7 @@ static void pass_gather(struct dep_pass *p)
 
 	memset(&p->in, 0, sizeof(p->in));
 	p->in.deployment = dd->name;
+	p->in.name_prefix = p->e->desired.name_prefix;
 	p->in.strategy = dd->strategy;
 	p->in.replicas = dd->replicas;
 	p->in.max_surge = dd->max_surge;

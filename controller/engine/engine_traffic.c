@@ -393,6 +393,8 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 	labels[i].value = dd->name;
 	desired_tmpl_from_spec(&tmpl, &job->tmpl);
 	buf_init(&b, 512);
+	if (t->desired->name_prefix && t->desired->name_prefix[0])
+		(void)buf_printf(&b, "%s-", t->desired->name_prefix);
 	(void)buf_printf(&b, "%s-smoke-test", dd->name);
 	memset(&js, 0, sizeof(js));
 	js.name = b.data;
@@ -606,6 +608,7 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 	}
 	memset(&in, 0, sizeof(in));
 	in.deployment = dd->name;
+	in.name_prefix = t->desired->name_prefix;
 	in.strategy = &dd->spec->strategy;
 	in.replicas = dd->replicas;
 	in.rev = rev;

@@ -54,7 +54,7 @@ struct job_run {
 	char **env;
 	struct kv *labels;
 	size_t n_labels;
-	char *network;
+	char *network, *network_legacy;
 	int ensure_network, foreign_network_ok;
 	char *instance, *deployment;
 	struct kv *net_labels, *vol_labels;
@@ -113,7 +113,8 @@ static void run_free(struct job_run *j)
 				break;
 			}
 	}
-	FREE_ALL(j->name, j->what, j->owner, j->id, j->message, j->network, j->instance, j->deployment);
+	FREE_ALL(j->name, j->what, j->owner, j->id, j->message, j->network, j->network_legacy, j->instance,
+		 j->deployment);
 	kv_free(j->net_labels, j->n_net_labels);
 	kv_free(j->vol_labels, j->n_vol_labels);
 	mounts_free(j->mounts, j->n_mounts);
@@ -124,7 +125,7 @@ static void run_free(struct job_run *j)
 }
 
 static void on_answer(struct docker_result *r, void *arg);
-static void on_network(enum network_outcome o, const char *msg, void *arg);
+static void on_network(enum network_outcome o, const char *used, const char *msg, void *arg);
 static void on_volume(int ok, const char *name, const char *msg, void *arg);
 
 /* The container: the template's image, command, env, user, resources and labels, on its network, with its mounts. */
@@ -176,7 +177,7 @@ static int call(struct job_run *j, enum job_stage stage, struct error **err)
 	j->stage = stage;
 	switch (stage) {
 	case JOB_NETWORK:
-		return network_ensure(j->docker, DOCKER_ROLLOUT, j->network, j->instance, j->net_labels,
+		return network_ensure(j->docker, DOCKER_ROLLOUT, j->network, j->network_legacy, j->instance, j->net_labels,
 				      j->n_net_labels, on_network, j, err);
 	case JOB_VOLUME: {
 		struct volume_want w = {
@@ -430,11 +431,14 @@ static void go_on(struct job_run *j, enum job_stage next)
 	free(m);
 }
 
-static void on_network(enum network_outcome o, const char *msg, void *arg)
+static void on_network(enum network_outcome o, const char *used, const char *msg, void *arg)
 {
 	struct job_run *j = arg;
 	char *m;
 
+	/* A network adopted under its earlier name is joined by that name. */
+	if (o != NETWORK_FAILED && used != NULL)
+		str_set(&j->network, used);
 	if (o == NETWORK_OWNED || (o == NETWORK_FOREIGN && j->foreign_network_ok)) {
 		go_on(j, JOB_VOLUME);
 		return;
@@ -471,6 +475,7 @@ static void copy_place(struct job_run *j, const struct job_spec *spec)
 	size_t i;
 
 	j->network = xstrdup_or_null(spec->network);
+	j->network_legacy = xstrdup_or_null(spec->network_legacy);
 	j->ensure_network = spec->ensure_network && spec->network != NULL;
 	j->foreign_network_ok = spec->foreign_network_ok;
 	j->instance = xstrdup(spec->instance ? spec->instance : "");

@@ -32,6 +32,7 @@ struct job_spec {
 	const struct kv *labels;
 	size_t n_labels;
 	const char *network;			/* NULL: the daemon's default; "container:<id>" shares one's */
+	const char *network_legacy;		/* the network's earlier name, adopted when ours (network_ensure), or NULL */
 	/*
 	 * When set, network is made sure of before the container is (network.c:
 	 * listed, created with net_labels when missing, which must hold

@@ -74,7 +74,9 @@ int job_place_init(struct job_place *p, const struct desired *d, const struct de
 
 	memset(p, 0, sizeof(*p));
 	if (dep_net) {
-		p->network = xstrdup(dep_net);
+		p->network = desired_network_name(d, &dd->tmpl);
+		if (strcmp(p->network, dep_net) != 0)
+			p->network_legacy = xstrdup(dep_net);
 		p->on_deployment_network = 1;
 		p->foreign_network_ok = spec_policy_network_allowed(policy, dep_net);
 	} else {
@@ -97,6 +99,7 @@ void job_place_apply(const struct job_place *p, const struct desired *d, const c
 		     struct job_spec *js)
 {
 	js->network = p->network;
+	js->network_legacy = p->network_legacy;
 	js->ensure_network = 1;
 	js->foreign_network_ok = p->foreign_network_ok;
 	js->instance = d->instance;
@@ -112,6 +115,7 @@ void job_place_apply(const struct job_place *p, const struct desired *d, const c
 void job_place_release(struct job_place *p)
 {
 	free(p->network);
+	free(p->network_legacy);
 	kv_free(p->net_labels, p->n_net_labels);
 	kv_free(p->vol_labels, p->n_vol_labels);
 	free(p->mounts);

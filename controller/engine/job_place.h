@@ -20,7 +20,8 @@ struct job_place {
 	 * network (job_place_jobs_network). Never the host's, never Docker's
 	 * default bridge.
 	 */
-	char *network;
+	char *network;		/* as the deployment's containers name it (desired_network_name) */
+	char *network_legacy;	/* the template's own name for it, when not the same, or NULL */
 	int on_deployment_network;
 	int foreign_network_ok;	/* the deployment's network is not auriga's and the policy lists it */
 	struct kv *net_labels, *vol_labels;

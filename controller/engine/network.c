@@ -18,6 +18,7 @@ struct net_ensure {
 	struct docker *d;
 	enum docker_kind k;
 	char *name;
+	char *legacy;		/* an earlier name of it, taken when that network is ours; NULL: none */
 	char *instance;
 	struct kv *labels;
 	size_t n_labels;
@@ -36,10 +37,10 @@ static struct net_ensure *inflight;
 static void ne_free(struct net_ensure *ne)
 {
 	kv_free(ne->labels, ne->n_labels);
-	FREE_ALL(ne->name, ne->instance, ne->w, ne);
+	FREE_ALL(ne->name, ne->legacy, ne->instance, ne->w, ne);
 }
 
-static void ne_end(struct net_ensure *ne, enum network_outcome o, const char *msg)
+static void ne_end(struct net_ensure *ne, enum network_outcome o, const char *used, const char *msg)
 {
 	struct net_ensure **pp;
 	size_t i;
@@ -50,7 +51,7 @@ static void ne_end(struct net_ensure *ne, enum network_outcome o, const char *ms
 			break;
 		}
 	for (i = 0; i < ne->n_w; i++)
-		ne->w[i].done(o, msg, ne->w[i].arg);
+		ne->w[i].done(o, used, msg, ne->w[i].arg);
 	ne_free(ne);
 }
 
@@ -68,7 +69,7 @@ static void ne_fail(struct net_ensure *ne, const char *what, const struct docker
 {
 	char *m = xasprintf("cannot %s network '%s': %s", what, ne->name, docker_result_reason(r));
 
-	ne_end(ne, NETWORK_FAILED, m);
+	ne_end(ne, NETWORK_FAILED, ne->name, m);
 	free(m);
 }
 
@@ -78,7 +79,7 @@ static void ne_created(struct docker_result *r, void *arg)
 	struct error *err = NULL;
 
 	if (docker_status_ok(r->status)) {
-		ne_end(ne, NETWORK_OWNED, "");
+		ne_end(ne, NETWORK_OWNED, ne->name, "");
 		return;
 	}
 	if (r->status == DOCKER_CONFLICT && !ne->listed_after_conflict) {
@@ -86,48 +87,66 @@ static void ne_created(struct docker_result *r, void *arg)
 		ne->listed_after_conflict = 1;
 		if (ne_list(ne, &err) == 0)
 			return;
-		ne_end(ne, NETWORK_FAILED, error_msg(err));
+		ne_end(ne, NETWORK_FAILED, ne->name, error_msg(err));
 		error_free(err);
 		return;
 	}
 	ne_fail(ne, "create", r);
 }
 
-static void ne_listed(struct docker_result *r, void *arg)
+/* The listed network named name: 1 ours, 0 another's, -1 none has the name. */
+static int listed_owner(const struct docker_result *r, const char *name, const char *instance)
 {
-	struct net_ensure *ne = arg;
-	struct error *err = NULL;
 	size_t i;
 
-	if (!docker_status_ok(r->status)) {
-		ne_fail(ne, "list", r);
-		return;
-	}
 	/* Docker's name filter matches substrings: only the exact name counts. */
 	for (i = 0; i < r->n_objects; i++) {
 		const struct docker_object *o = &r->objects[i];
 		const char *mb;
 
-		if (o->name == NULL || strcmp(o->name, ne->name) != 0)
+		if (o->name == NULL || strcmp(o->name, name) != 0)
 			continue;
 		mb = kv_get(o->labels, o->n_labels, OBS_LABEL_MANAGED_BY);
-		ne_end(ne, mb && strcmp(mb, ne->instance) == 0 ? NETWORK_OWNED : NETWORK_FOREIGN, "");
+		return mb && strcmp(mb, instance) == 0;
+	}
+	return -1;
+}
+
+static void ne_listed(struct docker_result *r, void *arg)
+{
+	struct net_ensure *ne = arg;
+	struct error *err = NULL;
+	int owner;
+
+	if (!docker_status_ok(r->status)) {
+		ne_fail(ne, "list", r);
+		return;
+	}
+	owner = listed_owner(r, ne->name, ne->instance);
+	if (owner >= 0) {
+		ne_end(ne, owner ? NETWORK_OWNED : NETWORK_FOREIGN, ne->name, "");
+		return;
+	}
+	/* Made under its earlier name by this instance: its containers are there, and so go new ones. */
+	if (ne->legacy && listed_owner(r, ne->legacy, ne->instance) == 1) {
+		ne_end(ne, NETWORK_OWNED, ne->legacy, "");
 		return;
 	}
 	if (ne->listed_after_conflict) {
-		ne_end(ne, NETWORK_FAILED, "network create said conflict, yet no network has the name");
+		ne_end(ne, NETWORK_FAILED, ne->name, "network create said conflict, yet no network has the name");
 		return;
 	}
 	if (docker_network_create(ne->d, ne->k, ne->name, "bridge", 0, ne->labels, ne->n_labels, ne_created, ne,
 				  &err) < 0) {
-		ne_end(ne, NETWORK_FAILED, error_msg(err));
+		ne_end(ne, NETWORK_FAILED, ne->name, error_msg(err));
 		error_free(err);
 	}
 }
 
 static int ne_list(struct net_ensure *ne, struct error **err)
 {
-	char *f = xasprintf("name=%s", ne->name);
+	/* The earlier name is part of the new one ("<prefix>-<name>"): one list finds both. */
+	char *f = xasprintf("name=%s", ne->legacy ? ne->legacy : ne->name);
 	const char *filters[2] = { f, NULL };
 	int rc = docker_network_list(ne->d, ne->k, filters, ne_listed, ne, err);
 
@@ -135,7 +154,7 @@ static int ne_list(struct net_ensure *ne, struct error **err)
 	return rc;
 }
 
-int network_ensure(struct docker *d, enum docker_kind k, const char *name, const char *instance,
+int network_ensure(struct docker *d, enum docker_kind k, const char *name, const char *legacy, const char *instance,
 		   const struct kv *labels, size_t n_labels, network_done_fn done, void *arg,
 		   struct error **err)
 {
@@ -151,6 +170,7 @@ int network_ensure(struct docker *d, enum docker_kind k, const char *name, const
 	ne->d = d;
 	ne->k = k;
 	ne->name = xstrdup(name);
+	ne->legacy = xstrdup_or_null(legacy);
 	ne->instance = xstrdup(instance);
 	ne->labels = kv_copy(labels, n_labels);
 	ne->n_labels = n_labels;

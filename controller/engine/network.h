@@ -13,15 +13,19 @@ enum network_outcome {
 	NETWORK_FAILED,		/* cannot list or create it; msg says why */
 };
 
-typedef void (*network_done_fn)(enum network_outcome o, const char *msg, void *arg);
+/* used: the name of the network to join (name, or legacy when that one was taken). */
+typedef void (*network_done_fn)(enum network_outcome o, const char *used, const char *msg, void *arg);
 
 /*
  * Makes sure the bridge network name exists: a list by name first (an
  * existing network, ours or not, is left as it is), else a create with
- * labels (which must hold managed-by = instance). A create that loses a race
- * to another creator (409) is listed again. done runs on the loop, once.
+ * labels (which must hold managed-by = instance). legacy (NULL: none), a
+ * name the network had before, part of name: when no network has name and
+ * one of ours has legacy, that one is used (a fleet made under the earlier
+ * names stays on one network). A create that loses a race to another
+ * creator (409) is listed again. done runs on the loop, once.
  */
-int network_ensure(struct docker *d, enum docker_kind k, const char *name, const char *instance,
+int network_ensure(struct docker *d, enum docker_kind k, const char *name, const char *legacy, const char *instance,
 		   const struct kv *labels, size_t n_labels, network_done_fn done, void *arg,
 		   struct error **err);
 

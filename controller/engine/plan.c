@@ -68,6 +68,7 @@ void plan_target(struct plan_target *t, const struct desired *d, const struct de
 	t->rev = dd->revision;
 	t->tmpl = &dd->tmpl;
 	t->held = 0;
+	t->name_prefix = d->name_prefix;
 	if (e == NULL || !statefile_is_failed(st, dd->name, dd->revision, d->commit))
 		return;
 	/* Back to the last healthy revision; when that is the failed one (a rollback by hand), the one before. */
@@ -230,7 +231,7 @@ static void plan_ordinal(struct plan_deployment *pd, const struct desired_deploy
 	size_t j;
 
 	if (start == end) {
-		char *name = desired_container_name(dd->name, ordinal, NULL);
+		char *name = desired_container_name(t->name_prefix, dd->name, ordinal, NULL);
 
 		add_action(&pd->actions, &pd->n_actions, PLAN_CREATE, dd->name, ordinal, NULL, name, t->rev,
 			   pd->observed > 0 && ordinal >= pd->observed ? xasprintf("scale up to %d replicas", dd->replicas)

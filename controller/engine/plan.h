@@ -108,6 +108,7 @@ struct plan_target {
 	const char *rev;
 	const struct desired_tmpl *tmpl;
 	int held;
+	const char *name_prefix;	/* desired.name_prefix: the names of containers it creates */
 };
 void plan_target(struct plan_target *t, const struct desired *d, const struct desired_deployment *dd,
 		 const struct statefile *st);

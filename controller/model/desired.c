@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "kv.h"
 #include "model/observe.h"
+#include "policy.h"
 #include "strv.h"
 #include "util.h"
 
@@ -380,7 +381,8 @@ void desired_release(struct desired *d)
 		dep_release(&d->v[i]);
 	free(d->v);
 	kv_free(d->extra_labels, d->n_extra_labels);
-	FREE_ALL(d->instance, d->commit);
+	FREE_ALL(d->instance, d->commit, d->name_prefix);
+	strv_free(d->external_networks);
 	strmap_clear(&d->by_name);
 	memset(d, 0, sizeof(*d));
 }
@@ -431,7 +433,10 @@ int desired_build(struct desired *d, const struct spec_set *set, const char *ins
 
 	desired_release(d);
 	d->instance = xstrdup(instance);
+	d->name_prefix = xstrdup(instance);
 	d->commit = xstrdup(commit ? commit : "");
+	if (set->policy)
+		d->external_networks = strv_copy(set->policy->networks, set->policy->n_networks);
 	d->extra_labels = n_extra ? xcalloc(n_extra, sizeof(*d->extra_labels)) : NULL;
 	for (i = 0; i < n_extra; i++) {
 		rc = split_label(extra_labels[i], &d->extra_labels[i], err);
@@ -508,18 +513,33 @@ const struct desired_deployment *desired_find(const struct desired *d, const cha
 	return NULL;
 }
 
+void desired_set_name_prefix(struct desired *d, const char *prefix)
+{
+	str_set(&d->name_prefix, prefix ? prefix : "");
+}
+
 /* ------------------------------------------------------- create requests */
 
-char *desired_container_name(const char *dep, int ordinal, const char *rev_or_null)
+char *desired_prefixed(const char *prefix, const char *base)
+{
+	if (prefix == NULL || *prefix == '\0')
+		return xstrdup(base);
+	return xasprintf("%s-%s", prefix, base);
+}
+
+char *desired_container_name(const char *prefix, const char *dep, int ordinal, const char *rev_or_null)
 {
 	struct buf b;
+	char *name;
 
 	buf_init(&b, 1024);
 	if (rev_or_null)
 		(void)buf_printf(&b, "%s-%d-%.6s", dep, ordinal, rev_or_null);
 	else
 		(void)buf_printf(&b, "%s-%d", dep, ordinal);
-	return buf_detach(&b, NULL);
+	name = desired_prefixed(prefix, b.data);
+	buf_release(&b);
+	return name;
 }
 
 char *desired_volume_name(const char *instance, const char *dep, const char *vol, int ordinal)
@@ -581,6 +601,19 @@ const char *desired_network_to_create(const struct desired_tmpl *t)
 	    strcmp(n, "none") == 0 || strcmp(n, "default") == 0 || str_has_prefix(n, "container:"))
 		return NULL;
 	return n;
+}
+
+char *desired_network_name(const struct desired *d, const struct desired_tmpl *t)
+{
+	const char *n = desired_network_to_create(t);
+	size_t i;
+
+	if (n == NULL)
+		return xstrdup_or_null(t->network);
+	for (i = 0; d->external_networks && d->external_networks[i]; i++)
+		if (strcmp(d->external_networks[i], n) == 0)
+			return xstrdup(n);
+	return desired_prefixed(d->name_prefix, n);
 }
 
 void desired_network_labels(const struct desired *d, struct kv **out, size_t *n)
@@ -660,16 +693,27 @@ void desired_create_build(struct desired_create *out, const struct desired *d, c
 	out->spec.restart_policy = tmpl->restart;
 	out->spec.network = tmpl->network;
 	if (desired_network_to_create(tmpl)) {
-		/* Docker refuses aliases on the default bridge; on a user network they name the replicas. */
+		/*
+		 * Docker refuses aliases on the default bridge; on a user network they
+		 * name the replicas. The network is the instance's own, so the
+		 * aliases need no prefix, as in a Compose project's network.
+		 */
 		out->aliases[0] = xstrdup(dep);
-		out->aliases[1] = desired_container_name(dep, ordinal, NULL);
+		out->aliases[1] = desired_container_name(NULL, dep, ordinal, NULL);
 		out->spec.aliases = (const char *const *)out->aliases;
-		out->create_network = tmpl->network;
+		out->create_network = desired_network_name(d, tmpl);
+		if (strcmp(out->create_network, tmpl->network) != 0)
+			out->network_legacy = xstrdup(tmpl->network);
+		out->spec.network = out->create_network;
 	}
 	out->spec.privileged = tmpl->privileged;
 	out->spec.cap_add = (const char *const *)tmpl->cap_add;
 	out->spec.user = tmpl->user;
+	/* The hostname is the replica's name within the instance, as before names carried a prefix. */
 	out->spec.hostname = out->name;
+	if (d->name_prefix && *d->name_prefix && str_has_prefix(name, d->name_prefix) &&
+	    name[strlen(d->name_prefix)] == '-')
+		out->spec.hostname = out->name + strlen(d->name_prefix) + 1;
 	if (tmpl->health_cmd) {
 		size_t n = strv_len(tmpl->health_cmd);
 
@@ -690,7 +734,7 @@ void desired_create_mark_network(struct desired_create *c)
 {
 	if (c->create_network == NULL)
 		return;
-	kv_put(&c->labels, &c->n_labels, OBS_LABEL_NETWORK, c->create_network);
+	kv_put(&c->labels, &c->n_labels, OBS_LABEL_NETWORK, c->spec.network);
 	c->spec.labels = c->labels;
 	c->spec.n_labels = c->n_labels;
 }
@@ -698,7 +742,7 @@ void desired_create_mark_network(struct desired_create *c)
 void desired_create_release(struct desired_create *c)
 {
 	kv_free(c->labels, c->n_labels);
-	FREE_ALL(c->name, c->ports, c->mounts, c->aliases[0], c->aliases[1]);
+	FREE_ALL(c->name, c->ports, c->mounts, c->aliases[0], c->aliases[1], c->create_network, c->network_legacy);
 	strv_free(c->volume_names);
 	strv_free(c->volume_legacy);
 	free(c->volume_per_replica);

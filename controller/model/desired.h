@@ -106,6 +106,12 @@ struct desired {
 	struct kv *extra_labels;	/* put on every container and volume (tests, operators) */
 	size_t n_extra_labels;
 	struct strmap by_name;	/* name -> index in v, made by desired_build */
+	/*
+	 * Put before the names of the containers and networks auriga makes, so
+	 * that instances share an engine: the instance by default, "" for none.
+	 */
+	char *name_prefix;
+	char **external_networks;	/* the operator's policy's networks: joined by their own name */
 };
 
 void desired_init(struct desired *d);
@@ -117,6 +123,8 @@ void desired_release(struct desired *d);
 int desired_build(struct desired *d, const struct spec_set *set, const char *instance, const char *commit,
 		  const char *const *extra_labels, size_t n_extra, struct error **err);
 const struct desired_deployment *desired_find(const struct desired *d, const char *name);
+/* Sets the name prefix (desired_build takes the instance); NULL or "" for none. */
+void desired_set_name_prefix(struct desired *d, const char *prefix);
 
 /*
  * The maximum number of containers of a deployment that may be unavailable
@@ -143,7 +151,8 @@ struct desired_create {
 	char ordinal_text[16];
 	/* On the template's network: the deployment's name and "<deployment>-<ordinal>". */
 	char *aliases[3];
-	const char *create_network;	/* desired_network_to_create of the template: ensure it first */
+	char *create_network;	/* desired_network_name of the template: ensure it first */
+	char *network_legacy;	/* the template's own name for it, adopted when ours (NULL: the same) */
 };
 
 /*
@@ -184,10 +193,23 @@ void desired_volume_labels(const struct desired *d, const char *dep, const char 
  * container:...), which are joined as they are.
  */
 const char *desired_network_to_create(const struct desired_tmpl *t);
+/*
+ * The Docker name of the template's network (malloc'd): Docker's predefined
+ * ones and those the operator's policy lists (another's, joined as they
+ * are) by their own name, auriga's own as "<prefix>-<network>", so two
+ * instances' networks of one name are two networks and no container of
+ * one answers to an alias on the other's. NULL when the template names none.
+ */
+char *desired_network_name(const struct desired *d, const struct desired_tmpl *t);
 /* Labels on a network auriga creates: the extras, then managed-by. */
 void desired_network_labels(const struct desired *d, struct kv **out, size_t *n);
 
-/* "<deployment>-<ordinal>" and "<deployment>-<ordinal>-<short rev>": malloc'd. */
-char *desired_container_name(const char *dep, int ordinal, const char *rev_or_null);
+/*
+ * "<prefix>-<base>", or base when prefix is NULL or "" (malloc'd): the
+ * Docker name of a container or network auriga makes (desired.name_prefix).
+ */
+char *desired_prefixed(const char *prefix, const char *base);
+/* "<prefix>-<deployment>-<ordinal>[-<short rev>]" (desired_prefixed): malloc'd. */
+char *desired_container_name(const char *prefix, const char *dep, int ordinal, const char *rev_or_null);
 
 #endif

@@ -82,7 +82,7 @@ void rollout_new_identity(const struct rollout_input *in, const struct rollout_s
 {
 	int base = 0, k;
 
-	*name = desired_container_name(in->deployment, s->ordinal, s->n_old || s->cur ? in->rev : NULL);
+	*name = desired_container_name(in->name_prefix, in->deployment, s->ordinal, s->n_old || s->cur ? in->rev : NULL);
 	*port_offset = s->ordinal;
 	if (in->tmpl) {
 		size_t i;

@@ -32,6 +32,7 @@ struct rollout_ctr {
 
 struct rollout_input {
 	const char *deployment;
+	const char *name_prefix;	/* before the names of containers it creates (desired.name_prefix) */
 	enum spec_strategy_type strategy;
 	int replicas;
 	long max_surge;

@@ -146,12 +146,14 @@ static void add_remove(struct traffic_result *out, const struct obs_container *c
 static void add_create(const struct traffic_input *in, const char *slot, int ordinal, int stable,
 		       struct traffic_result *out)
 {
-	char name[256];
+	char base[256], *name;
 	size_t n = out->res.n_ops;
 
-	snprintf(name, sizeof(name), "%s-%s-%d", in->deployment, slot, ordinal);
+	snprintf(base, sizeof(base), "%s-%s-%d", in->deployment, slot, ordinal);
+	name = desired_prefixed(in->name_prefix, base);
 	rollout_add_op(&out->res, ROLLOUT_CREATE, ordinal, NULL, name, traffic_port_offset(slot, in->replicas, ordinal),
 		       stable ? "stable slot %s: missing for the next weight" : "slot %s: missing", slot);
+	free(name);
 	snprintf(out->res.ops[n].slot, sizeof(out->res.ops[n].slot), "%s", slot);
 	out->res.ops[n].stable = stable;
 }

@@ -73,6 +73,7 @@ struct traffic_ctr {
 
 struct traffic_input {
 	const char *deployment;
+	const char *name_prefix;	/* before the names of containers it creates (desired.name_prefix) */
 	const struct spec_strategy *strategy;	/* BlueGreen or Canary */
 	int replicas;
 	const char *rev;		/* the target revision */

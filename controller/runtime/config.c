@@ -118,6 +118,11 @@ static const struct config_spec table[CFG__COUNT] = {
 	[CFG_INSTANCE] = { "instance", CFGT_STRING, "auriga", 0, 0, NULL, "AURIGA_INSTANCE", "NAME",
 			   CFG_RESTART,
 			   "Name of this controller, written in the auriga.io/managed-by label of what it manages." },
+	[CFG_NAME_PREFIX] = { "name-prefix", CFGT_STRING, "", 0, 0, NULL, "AURIGA_NAME_PREFIX", "PREFIX",
+			      CFG_RESTART,
+			      "Put before the names of the containers and networks auriga makes "
+			      "(\"<prefix>-<deployment>-<ordinal>\"), so that instances share a Docker engine: "
+			      "the instance when not set; set empty, the names carry no prefix." },
 	[CFG_MAX_PROBES] = { "max-probes", CFGT_INT, "16", 1, 256, NULL, "AURIGA_MAX_PROBES", "N", CFG_RESTART,
 			     "Health probe attempts in flight at once, across containers; one due while they are "
 			     "is not run (an error result, retried a period later) and the cap is logged." },
@@ -429,6 +434,33 @@ static int validate_docker(const struct config *c, struct error **err)
 	return 0;
 }
 
+/*
+ * name-prefix: Docker's name characters ([a-zA-Z0-9][a-zA-Z0-9_.-]*), at
+ * most 63 of them; empty is allowed (no prefix).
+ */
+static int validate_name_prefix(const struct config *c, struct error **err)
+{
+	static const char msg[] = "must be empty or 1 to 63 of [a-zA-Z0-9_.-], starting with a letter or digit";
+	const char *s = c->v[CFG_NAME_PREFIX].text, *p;
+
+	if (*s == '\0')
+		return 0;
+	if (strlen(s) > 63 || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+		return err_at(err, c, CFG_NAME_PREFIX, msg);
+	for (p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+		      *p == '.' || *p == '-'))
+			return err_at(err, c, CFG_NAME_PREFIX, msg);
+	return 0;
+}
+
+const char *config_name_prefix(const struct config *c)
+{
+	if (c->v[CFG_NAME_PREFIX].src == CFG_SRC_DEFAULT)
+		return c->v[CFG_INSTANCE].text;
+	return c->v[CFG_NAME_PREFIX].text;
+}
+
 /* Checks that need several settings or more than the type says. */
 static int validate(const struct config *c, struct error **err)
 {
@@ -445,7 +477,7 @@ static int validate(const struct config *c, struct error **err)
 	if (checked_path(c, CFG_TLS_CERT) != checked_path(c, CFG_TLS_KEY))
 		return err_at(err, c, checked_path(c, CFG_TLS_CERT) ? CFG_TLS_CERT : CFG_TLS_KEY,
 			      "tls-cert and tls-key go together");
-	if (validate_docker(c, err) < 0)
+	if (validate_docker(c, err) < 0 || validate_name_prefix(c, err) < 0)
 		return ERR_INVALID;
 	if (!*inst || strlen(inst) > 63 || !((*inst >= 'a' && *inst <= 'z') || (*inst >= '0' && *inst <= '9')))
 		return err_at(err, c, CFG_INSTANCE, "must be 1 to 63 of [a-z0-9.-], starting with a letter or digit");

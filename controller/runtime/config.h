@@ -54,6 +54,7 @@ enum config_key {
 	CFG_HTTPS_TOKEN,	/* secret: environment or file only */
 	CFG_CA_BUNDLE,
 	CFG_INSTANCE,
+	CFG_NAME_PREFIX,
 	CFG_MAX_PROBES,
 	CFG_EXTRA_LABELS,
 	CFG_ROUTER_ERROR_LOG,
@@ -179,6 +180,12 @@ const char *const *config_list(const struct config *c, enum config_key k, size_t
 enum config_source config_source_of(const struct config *c, enum config_key k);
 /* Where the value came from: "default", "FILE:LINE:COL", "AURIGA_X" or "--x". */
 const char *config_origin(const struct config *c, enum config_key k);
+
+/*
+ * name-prefix as it applies: the instance when it is not set, "" (names
+ * without a prefix) when it is set empty.
+ */
+const char *config_name_prefix(const struct config *c);
 
 /* Sets up logging (runtime/log.h) from log-level and log-format. */
 void config_log_setup(const struct config *c);

@@ -36,6 +36,8 @@ job_to_host() {
 write_dep auriga-demo-node:v1 "$BLUEGREEN"
 apply
 expect_eq "the first release comes up in slot blue" "blue:auriga-demo-node:v1 blue:auriga-demo-node:v1" "$(slots)"
+expect_eq "its containers are named <instance>-<deployment>-<slot>-<ordinal>" \
+	"$FLEET_INSTANCE-$DEP-blue-0 $FLEET_INSTANCE-$DEP-blue-1" "$(fleet_ps '{{.Names}}' | sort | paste -sd' ' -)"
 
 # --- a Job that reaches for the host's loopback finds nothing there ------------------------------
 write_dep auriga-demo-node:v2 "$BLUEGREEN"
@@ -60,15 +62,15 @@ check "the smoke test was answered by v3, the new slot it ran beside" \
 expect_eq "v3 serves in slot green" "green:auriga-demo-node:v3 green:auriga-demo-node:v3" "$(slots)"
 
 # --- a container of the Job's name that auriga did not make stays --------------------------------
-docker create --name "$DEP-smoke-test" --label "$TEST_LABEL" auriga-demo-node:v1 >/dev/null
-foreign=$(docker inspect -f '{{.Id}}' "$DEP-smoke-test")
+docker create --name "$FLEET_INSTANCE-$DEP-smoke-test" --label "$TEST_LABEL" auriga-demo-node:v1 >/dev/null
+foreign=$(docker inspect -f '{{.Id}}' "$FLEET_INSTANCE-$DEP-smoke-test")
 write_dep auriga-demo-node:v1 "$BLUEGREEN" 'RELEASE: "4"'
 apply
 expect_eq "the release cannot run its smoke test and fails" 1 $?
 check "the status says the container is in the way and not auriga's" \
-	grep -q "a container named '$DEP-smoke-test' is in the way and is not this Job's.*removes only containers it owns" \
+	grep -q "a container named '$FLEET_INSTANCE-$DEP-smoke-test' is in the way and is not this Job's.*removes only containers it owns" \
 	"$TEST_TMP/apply.err"
-expect_eq "the foreign container is still there" "$foreign" "$(docker inspect -f '{{.Id}}' "$DEP-smoke-test" 2>/dev/null)"
+expect_eq "the foreign container is still there" "$foreign" "$(docker inspect -f '{{.Id}}' "$FLEET_INSTANCE-$DEP-smoke-test" 2>/dev/null)"
 expect_eq "v3 keeps serving in slot green" "green:auriga-demo-node:v3 green:auriga-demo-node:v3" "$(slots)"
 
 done_testing

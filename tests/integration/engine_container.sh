@@ -9,6 +9,7 @@
 
 engine_instance container
 NET=auriga-it-net-$$
+DNET=$INST-$NET	# its name on the engine: the instance's own (name-prefix)
 FOREIGN=auriga-it-foreign-$$
 P1=$(free_port)
 P2=$(free_port)
@@ -78,12 +79,12 @@ expect_eq "privileged reaches Docker" "true" "$(docker inspect -f '{{.HostConfig
 expect_eq "the other deployment is not privileged" "false" \
 	"$(docker inspect -f '{{.HostConfig.Privileged}}' "$(cid gapother 0)" 2>/dev/null)"
 expect_eq "auriga created the network, labelled as its own" "$INST" \
-	"$(docker network inspect -f '{{index .Labels "auriga.io/managed-by"}}' "$NET" 2>/dev/null)"
+	"$(docker network inspect -f '{{index .Labels "auriga.io/managed-by"}}' "$DNET" 2>/dev/null)"
 expect_eq "the network carries the run's label (cleaned up with it)" "1" \
-	"$(docker network ls -q --filter "label=$TEST_LABEL" --filter "name=^$NET\$" | wc -l)"
+	"$(docker network ls -q --filter "label=$TEST_LABEL" --filter "name=^$DNET\$" | wc -l)"
 aliases=$(docker inspect -f "{{range \$k, \$v := .NetworkSettings.Networks}}{{\$k}}:{{join \$v.Aliases \",\"}} {{end}}" "$(cid gapweb 1)" 2>/dev/null)
-expect_match "gapweb-1 is on the network with its aliases" "$NET:.*gapweb,gapweb-1" "$aliases"
-expect_eq "the container says its network is auriga's" "$NET" \
+expect_match "gapweb-1 is on the network with its aliases" "$DNET:.*gapweb,gapweb-1" "$aliases"
+expect_eq "the container says its network is auriga's" "$DNET" \
 	"$(docker inspect -f '{{index .Config.Labels "auriga.io/network"}}' "$(cid gapweb 0)" 2>/dev/null)"
 other_nets=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$(cid gapother 0)" 2>/dev/null)
 expect_match "the foreign network is joined" "$FOREIGN" "$other_nets"
@@ -100,7 +101,7 @@ run apply --timeout-total 60 "$SPECS" >/dev/null 2>"$TEST_TMP/apply2.err"
 rc=$?
 expect_eq "a second apply succeeds" 0 "$rc"
 [ "$rc" = 0 ] || tail -5 "$TEST_TMP/apply2.err" | while read -r l; do diag "$l"; done
-expect_eq "still one network of that name" 1 "$(docker network ls -q --filter "name=^$NET\$" | wc -l)"
+expect_eq "still one network of that name" 1 "$(docker network ls -q --filter "name=^$DNET\$" | wc -l)"
 expect_eq "the containers were kept (the same container ids)" "$ids1" \
 	"$(docker ps -a --no-trunc -q --filter "label=auriga.io/managed-by=$INST" | sort)"
 check "there were containers to keep" test -n "$ids1"
@@ -154,7 +155,7 @@ expect_match "it failed on the container's own address, not the published port" 
 check "docker-proxy does accept on the published port (what a loopback probe would have believed)" \
 	python3 -c "import socket; socket.create_connection(('127.0.0.1', $P2), 2).close()"
 expect_match "the deployment is reported failed" "gapdeaf Failed 0/1 ready" "$(cat "$TEST_TMP/deaf.out")"
-ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" "$(cid gapdeaf 0)" 2>/dev/null)
+ip=$(docker inspect -f "{{(index .NetworkSettings.Networks \"$DNET\").IPAddress}}" "$(cid gapdeaf 0)" 2>/dev/null)
 expect_match "gapdeaf-0 has an address on auriga's network" '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' "$ip"
 check "the container's own address refuses port 9999" \
 	python3 -c "import socket,sys

@@ -29,7 +29,7 @@ rev_of() {
 events() { events_since "$1" | awk -F'|' '{print $2 " " $3 " " $5}'; }
 events_start
 # hook_creates SINCE JOB: how many containers of hook JOB were created since SINCE.
-hook_creates() { events "$1" | grep -c "^create $A-predeploy-$2 $A\$"; }
+hook_creates() { events "$1" | grep -c "^create $INST-$A-predeploy-$2 $A\$"; }
 
 # deps IMAGE HOOK: A (phase 0) with preDeploy HOOK on IMAGE, B (phase 1) on IMAGE.
 deps() {
@@ -72,9 +72,9 @@ expect_eq "A runs v1" "auriga-demo-node:v1" "$(image_of $A)"
 expect_eq "B runs v1" "auriga-demo-node:v1" "$(image_of $B)"
 ev=$(events "$t0")
 first=$(echo "$ev" | grep -n "^create " | head -1)
-expect_match "the hook's container is the first created, before any of A" "^1:create $A-predeploy-hook-ok $A\$" "$first"
-expect_eq "the hook ran once" 1 "$(echo "$ev" | grep -c "^create $A-predeploy-hook-ok ")"
-expect_match "and its container was removed after" "destroy $A-predeploy-hook-ok $A" "$ev"
+expect_match "the hook's container is the first created, before any of A" "^1:create $INST-$A-predeploy-hook-ok $A\$" "$first"
+expect_eq "the hook ran once" 1 "$(echo "$ev" | grep -c "^create $INST-$A-predeploy-hook-ok ")"
+expect_match "and its container was removed after" "destroy $INST-$A-predeploy-hook-ok $A" "$ev"
 log=$(cat "$TEST_TMP/a1.err")
 expect_match "the hook was told the deployment" "AURIGA_DEPLOYMENT=$A" "$log"
 expect_match "the hook was told the stage" "AURIGA_HOOK=preDeploy" "$log"
@@ -97,7 +97,7 @@ apply a2
 rc=$?
 check "the apply fails" test "$rc" -ne 0
 ev=$(events "$t1")
-expect_eq "the failing hook ran once (no backoff)" 1 "$(echo "$ev" | grep -c "^create $A-predeploy-hook-fail ")"
+expect_eq "the failing hook ran once (no backoff)" 1 "$(echo "$ev" | grep -c "^create $INST-$A-predeploy-hook-fail ")"
 expect_eq "no container event but the hook's" "" "$(echo "$ev" | grep -v " $A\$")"
 expect_eq "A still runs v1" "auriga-demo-node:v1" "$(image_of $A)"
 expect_eq "B (a later phase) still runs v1" "auriga-demo-node:v1" "$(image_of $B)"

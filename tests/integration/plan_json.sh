@@ -69,8 +69,8 @@ expect_eq "plan exits 2 when containers are missing" 2 "$prc"
 check "plan --json is one JSON document" parses "$TEST_TMP/plan.json"
 expect_eq "it names the instance" "$INST" "$(jqp .instance)"
 expect_eq "it lists both deployments" "pja pjb" "$(jqp '[.phases[].deployments[].name] | sort | join(" ")')"
-expect_eq "three containers to create, named by ordinal, each 'missing'" \
-	"create pja-0 missing|create pja-1 missing|create pjb-0 missing" \
+expect_eq "three containers to create, named by instance and ordinal, each 'missing'" \
+	"create $INST-pja-0 missing|create $INST-pja-1 missing|create $INST-pjb-0 missing" \
 	"$(jqp '[.phases[].deployments[].actions[] | "\(.action) \(.container) \(.reason)"] | sort | join("|")')"
 expect_eq "the counts say three creates and three changes" "3 3" "$(jqp '"\(.counts.create) \(.changes)"')"
 check "nothing was created by the plan" test -z "$(ids)"

@@ -95,9 +95,9 @@ deprecated "$out" --ref --branch apply
 deprecated "$out" --specs-path --repo-path apply
 deprecated "$out" --label --extra-labels apply
 names=$(docker ps -a --filter "label=$TEST_LABEL" --format '{{.Names}}' | sort | tr '\n' ' ')
-expect_eq "the one container is the deployment in sub/ on branch other" "nsub$$-0 " "$names"
+expect_eq "the one container is the deployment in sub/ on branch other" "$INST-nsub$$-0 " "$names"
 expect_eq "both labels given as --label are on it" "alias$$" \
-	"$(docker inspect -f '{{index .Config.Labels "team"}}' "nsub$$-0" 2>/dev/null)"
+	"$(docker inspect -f '{{index .Config.Labels "team"}}' "$INST-nsub$$-0" 2>/dev/null)"
 
 # 3. The Git source's old spellings against an HTTP remote that records what it is sent: the token
 # file and user reach it; the old --timeout (seconds) is git-timeout's, bounds and all.
