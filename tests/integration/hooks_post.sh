@@ -33,7 +33,7 @@ events_start
 # ev SINCE: this run's container events since SINCE (events_since: NANOS|ACTION|NAME|DEPLOYMENT|HOOK|REVISION).
 ev() { events_since "$1"; }
 # hook_ev SINCE STAGE JOB ACTION: the times of ACTION on the hook container of A's JOB at STAGE.
-hook_ev() { ev "$1" | awk -F'|' -v n="$A-$2-$3" -v a="$4" -v h="$A" '$5 == h && $2 == a && $3 == n {print $1}'; }
+hook_ev() { ev "$1" | awk -F'|' -v n="$INST-$A-$2-$3" -v a="$4" -v h="$A" '$5 == h && $2 == a && $3 == n {print $1}'; }
 # dep_ev SINCE DEP ACTION: the times of ACTION on DEP's containers.
 dep_ev() { ev "$1" | awk -F'|' -v d="$2" -v a="$3" '$4 == d && $2 == a {print $1}'; }
 # hook_all SINCE: every event of A's hook containers.

@@ -18,6 +18,8 @@ A=jnwa$$
 B=jnwb$$
 C=jnwc$$
 NET=$INST-net
+# The engine's name of it: the instance's names carry its prefix (the instance by default).
+DNET=$INST-$NET
 JOBNET=auriga-jobs-$INST
 
 # A service on the host's loopback only: it answers GET / with 200.
@@ -110,11 +112,11 @@ pid=$!
 on_exit "kill -KILL $pid 2>/dev/null"
 check "A's hook starts" wait_for 60 hook_running "$A"
 hook_a=$(hook_ctr "$A")
-expect_eq "A's hook runs on A's network (NetworkMode)" "$NET" "$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$hook_a")"
-expect_eq "and is attached to it alone" "$NET " \
+expect_eq "A's hook runs on A's network (NetworkMode)" "$DNET" "$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$hook_a")"
+expect_eq "and is attached to it alone" "$DNET " \
 	"$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$hook_a")"
 expect_eq "A's network is auriga's (its managed-by label)" "$INST" \
-	"$(docker network inspect -f '{{index .Labels "auriga.io/managed-by"}}' "$NET")"
+	"$(docker network inspect -f '{{index .Labels "auriga.io/managed-by"}}' "$DNET")"
 expect_eq "the Job's memory and CPU limits are its container's" "67108864 500000000" \
 	"$(docker inspect -f '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}' "$hook_a")"
 expect_eq "and so are its template's labels" data "$(docker inspect -f '{{index .Config.Labels "team"}}' "$hook_a")"
