@@ -10,6 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 . "$(dirname "$0")/../run-lib.bash"
+. "$(dirname "$0")/page-lib.bash"
 
 # The daemon takes instance names of [a-z0-9.-] only.
 FLEET_INSTANCE=e2e-canary-replicas-$$
@@ -128,6 +129,10 @@ lpid=$(load "$TEST_TMP/load-1" 240)
 on_exit "kill $lpid 2>/dev/null"
 wpid=$(watch_router "$TEST_TMP/weights-1" 240)
 on_exit "kill $wpid 2>/dev/null"
+# The status page in Chromium, open throughout: its weight column must follow the canary.
+page_start
+page_ok "the status page opens in Chromium" open "http://127.0.0.1:$AP/"
+page_ok "the status page lists the deployment" wait 30 "$(cell "$DEP" phase)?.textContent === 'Healthy'"
 write_canary auriga-demo-node:v2
 c1=$(commit "api v2, canary")
 for w in 20 50 80; do
@@ -136,6 +141,8 @@ for w in 20 50 80; do
 	await "canary at $w %: $n v2 containers in slot green, $m v1 in slot blue, the router lists those" 90 held_at "$w"
 	expect_eq "canary at $w %: /metrics gives the weight the status page shows" "$w" "$(weight_metric)"
 	expect_eq "canary at $w %: the API shows each slot ready/desired" "green $n/$n blue $m/$m" "$(api_slots)"
+	page_ok "canary at $w %: the status page's weight column shows $w%, never reloaded" wait 30 \
+		"$(cell "$DEP" weight)?.textContent === '$w%'"
 	# NGINX's old workers finish their connections for a moment after a reload.
 	sleep 1
 	s=$(sample 300)
@@ -147,6 +154,8 @@ for w in 20 50 80; do
 done
 done_v2() { slots_are v2 "$R" v1 0 && [ "$(servers green)" = "$R" ]; }
 await "canary v2 at 100 %: five v2 containers in slot green, slot blue gone" 90 done_v2
+page_ok "canary v2 at 100 %: the status page shows it Healthy" wait 30 "$(cell "$DEP" phase)?.textContent === 'Healthy'"
+drv quit >/dev/null
 kill "$wpid" 2>/dev/null
 expect_eq "canary v2 at 100 %: the API shows slot green 5/5" "green 5/5" "$(api_slots | cut -d' ' -f1-2)"
 # Every router state with both slots: the new slot's share is a setWeight of the spec, and it lists

@@ -15,6 +15,8 @@ SPECS=$FLEET_SPECS
 IMG=auriga-test-sleeper:3
 "$TOP/tests/fakes/build-test-image.sh" "$IMG" || { fail "build the test image"; exit 1; }
 NET=$FLEET_INSTANCE-net
+# The engine's name of it: the instance's names carry its prefix (the instance by default).
+DNET=$FLEET_INSTANCE-$NET
 
 apply() { auriga_engine apply --timeout-total "${1:-120}" "$SPECS" >>"$TEST_TMP/apply.out" 2>>"$TEST_TMP/apply.err"; }
 # write_net_dep IMAGE [HOST]: the deployment on network NET with the shared volume "shared", and
@@ -81,8 +83,8 @@ pid=$!
 on_exit "kill -KILL $pid 2>/dev/null"
 check "the smoke test starts" wait_for 90 smoke_running
 job=$(smoke_ctr)
-expect_eq "it runs on the deployment's network (NetworkMode)" "$NET" "$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$job")"
-expect_eq "attached to it alone" "$NET " \
+expect_eq "it runs on the deployment's network (NetworkMode)" "$DNET" "$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$job")"
+expect_eq "attached to it alone" "$DNET " \
 	"$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$job")"
 target=$(env_of "$job" AURIGA_PREVIEW_HOST)
 expect_eq "it is told the new slot's container by name" \

@@ -7,6 +7,7 @@
 # BUILD/artifacts/status_page/.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
+. "$(dirname "$0")/page-lib.bash"
 
 need_images v1 v2
 ART=$(dirname "$AURIGA_BIN")/artifacts/status_page
@@ -99,28 +100,7 @@ expect_match "whose summary is the note's first line" '^auriga: Healthy 3/3 read
 	"$(api '/api/v1/notes?limit=1' | jq -r '.notes[0].summary')"
 
 # --- the page in Chromium ------------------------------------------------------------------------
-# The driver reads commands from one FIFO and answers on another (opened in the order it opens them).
-mkfifo "$TEST_TMP/to-driver" "$TEST_TMP/from-driver"
-timeout --kill-after=5 600 node "$TOP/tests/e2e/page-driver.js" "$TEST_TMP/chromium" <"$TEST_TMP/to-driver" \
-	>"$TEST_TMP/from-driver" 2>"$TEST_TMP/driver.err" &
-drv_pid=$!
-exec 7>"$TEST_TMP/to-driver" 8<"$TEST_TMP/from-driver"
-on_exit "exec 7>&- 8<&-; kill $drv_pid"
-# drv COMMAND...: the driver's answer ("ok JSON" or "err ..."), within 150 s.
-drv() {
-	local line=
-	printf '%s\n' "$*" >&7 || { echo "err the driver is gone"; return; }
-	IFS= read -r -t 150 line <&8 || line="err no answer from the driver"
-	echo "$line"
-}
-# page_ok DESC COMMAND...: a check that the driver answers ok; the answer is in $page.
-page_ok() {
-	local desc=$1
-	shift
-	page=$(drv "$@")
-	if [[ $page == ok* ]]; then ok "$desc"; else fail "$desc"; diag "$page"; tail -5 "$TEST_TMP/driver.err" | while read -r l; do diag "$l"; done; fi
-}
-cell() { echo "document.querySelector('#deployments tr[data-deployment=\"$1\"] td.$2')"; }
+page_start
 
 page_ok "Chromium opens the page" open "$RUN_URL/"
 page_ok "the page asks for the token (reads need it)" wait 20 '!document.getElementById("token-form").hidden'
