@@ -222,7 +222,13 @@ for _ in $(seq 1 300); do healed && break; sleep 0.1; done
 echo "slim: 5 of 5 running and ready again $(( ($(date +%s%N) - t_kill) / 1000000 )) ms after the kill"
 
 step "the note auriga wrote on each commit (git log --notes=auriga)"
-git -C "$work" fetch -q origin 'refs/notes/*:refs/notes/*'
+# The head's note is rewritten as the fleet moves (the healed node made it Progressing for a moment):
+# it is shown once it is settled, waiting at most 30 s.
+for _ in $(seq 1 60); do
+	git -C "$work" fetch -q origin 'refs/notes/*:refs/notes/*'
+	git -C "$work" notes --ref=auriga show "$c3" 2>/dev/null | grep -qE '^phase: (Progressing|Pending)$' || break
+	sleep 0.5
+done
 for c in "$c1" "$c2" "$c3"; do
 	git -C "$work" log -1 --format='%h %s' "$c"
 	git -C "$work" notes --ref=auriga show "$c" 2>/dev/null | grep -E '^(phase|summary|  (api|explorer|slim) )' | sed 's/^/    /' | head -6
