@@ -140,14 +140,13 @@ static void op_network_done(enum network_outcome o, const char *used, const char
 		op_end(op, NULL, "create");
 		return;
 	}
-	if (o == NETWORK_FOREIGN &&
-	    !spec_policy_network_allowed(op->e->set ? op->e->set->policy : NULL, op->create.create_network)) {
+	if (o == NETWORK_FOREIGN && !spec_policy_network_allowed(op->e->set ? op->e->set->policy : NULL, used)) {
 		/* A network someone else made may reach what auriga must not: only those the operator lists. */
 		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
 		const struct spec_policy *p = op->e->set ? op->e->set->policy : NULL;
 		char where[300];
 		char *m = xasprintf("network '%s' is not auriga's: refused by the operator's policy (not listed in "
-				     "networks %s)", op->create.create_network,
+				     "networks %s)", used,
 				     spec_policy_origin(p ? p : spec_policy_default(), where, sizeof(where)));
 
 		str_set(&ed->last_error, m);

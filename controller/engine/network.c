@@ -127,9 +127,15 @@ static void ne_listed(struct docker_result *r, void *arg)
 		ne_end(ne, owner ? NETWORK_OWNED : NETWORK_FOREIGN, ne->name, "");
 		return;
 	}
-	/* Made under its earlier name by this instance: its containers are there, and so go new ones. */
-	if (ne->legacy && listed_owner(r, ne->legacy, ne->instance) == 1) {
-		ne_end(ne, NETWORK_OWNED, ne->legacy, "");
+	/*
+	 * Made under its earlier name by this instance: its containers are there,
+	 * and so go new ones. Someone else's of that name is what the spec asked
+	 * to join: told as foreign (the caller refuses it unless the policy lists
+	 * it), never quietly swapped for a network of our own.
+	 */
+	owner = ne->legacy ? listed_owner(r, ne->legacy, ne->instance) : -1;
+	if (owner >= 0) {
+		ne_end(ne, owner ? NETWORK_OWNED : NETWORK_FOREIGN, ne->legacy, "");
 		return;
 	}
 	if (ne->listed_after_conflict) {

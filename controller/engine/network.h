@@ -22,7 +22,9 @@ typedef void (*network_done_fn)(enum network_outcome o, const char *used, const 
  * labels (which must hold managed-by = instance). legacy (NULL: none), a
  * name the network had before, part of name: when no network has name and
  * one of ours has legacy, that one is used (a fleet made under the earlier
- * names stays on one network). A create that loses a race to another
+ * names stays on one network); one of another's is told as NETWORK_FOREIGN
+ * with used = legacy (the spec named it: the caller refuses or joins it, a
+ * network of our own is not made in its place). A create that loses a race to another
  * creator (409) is listed again. done runs on the loop, once.
  */
 int network_ensure(struct docker *d, enum docker_kind k, const char *name, const char *legacy, const char *instance,
