@@ -5,7 +5,7 @@
 # canary's containers alone (selected by the {{revision}} and {{instances}} placeholders) from
 # Prometheus, and rolls it back with no failed request after that; a good version passes the same
 # analysis and reaches 100 %. A second metric counts the series a query selects by {{deployment}}
-# and {{containers}}: exactly the new slot's two containers, at the release's revision. Prometheus
+# and {{containers}}: exactly the new slot's containers (one at 20 %), at the release's revision. Prometheus
 # scrapes the containers at their published 127.0.0.1 ports, found by a file_sd list the test keeps
 # current, and auriga's own /metrics, which must show the canary weight at each router change (back
 # to 0 at the end) and every measurement's result.
@@ -88,9 +88,9 @@ SEL='job="canary",revision="{{revision}}",instance=~"{{instances}}",uri="/api/v1
 QUERY="(sum(increase(http_server_requests_total{$SEL,status=~\"5..\"}[10s])) or vector(0)) / sum(increase(http_server_requests_total{$SEL}[10s]))"
 # The containers a query names by {{deployment}} and {{containers}} (the file_sd list labels each
 # target with its deployment and container name), as ten times their number plus the number of them
-# at the release's revision: 22 when they are exactly the new slot's two containers; 42 when the
-# stable slot's are among them, 20 when they are the stable slot's alone, no data when they match
-# nothing.
+# at the release's revision: 11 when they are exactly the new slot's one container (at 20 % the
+# canary runs ceil(2 x 20 %) = 1 of the two replicas); 31 when the stable slot's two are among
+# them, 20 when they are the stable slot's alone, no data when they match nothing.
 NAMED='job="canary",deployment="{{deployment}}",container=~"{{containers}}"'
 BYNAME="count(up{$NAMED}) * 10 + (count(up{$NAMED,revision=\"{{revision}}\"}) or vector(0))"
 cat >"$SPECS/analysis.yaml" <<EOF
@@ -100,7 +100,7 @@ metadata: {name: $DEP-errors}
 spec:
   metrics:
 $(prom_metric error-rate 3s 3 1 ">" 0.05 "$QUERY")
-$(prom_metric by-container 3s 3 1 "!=" 22 "$BYNAME")
+$(prom_metric by-container 3s 3 1 "!=" 11 "$BYNAME")
 EOF
 
 CANARY="    type: Canary
@@ -241,7 +241,7 @@ diag "good canary: analysis measurements: $succ successful, $(result inconclusiv
 check "good canary: the analysis passed on measured values (at least 2 successful measurements)" test "$succ" -ge 2
 named=$(( $(result successful by-container) - named_before ))
 diag "by-container: $named successful, $(result failed by-container) failed, $(result inconclusive by-container) inconclusive in all"
-check "good canary: {{deployment}} and {{containers}} selected the new slot's two containers alone (at least 2 measurements of 22)" \
+check "good canary: {{deployment}} and {{containers}} selected the new slot's container alone (at least 2 measurements of 11)" \
 	test "$named" -ge 2
 expect_eq "in neither release did they select another count of containers (no by-container measurement failed)" 0 \
 	"$(result failed by-container)"
