@@ -21,7 +21,7 @@ apiVersion: auriga.io/v1
 kind: Deployment
 metadata: {name: gaprb}
 spec:
-  progressDeadlineSeconds: 30
+  progressDeadlineSeconds: 120
   template:
     image: auriga-demo-node:v1
     envFiles: [conf/rb.env]
