@@ -45,6 +45,7 @@ struct daemon {
 	struct gitsrc_worker *worker;
 	struct httpd *httpd;
 	struct auriga_metrics metrics;
+	struct backup_seen backups_seen;	/* backups.json as last read for the metric */
 	int metrics_on;
 	struct webhook *webhook;
 	struct notes_debounce deb;
@@ -186,6 +187,7 @@ static struct auriga_metrics *metrics_of(struct daemon *dm)
 static void publish_metrics(struct daemon *dm, const struct fleet_status *s)
 {
 	struct auriga_metrics *m = &dm->metrics;
+	struct error *err = NULL;
 
 	/* A pass that could not list the containers decided nothing. */
 	if (s->source_error && str_has_prefix(s->source_error, "docker:")) {
@@ -196,8 +198,12 @@ static void publish_metrics(struct daemon *dm, const struct fleet_status *s)
 	}
 	auriga_metrics_set_circuit(m, "docker", breaker_state_name(docker_breaker_state(dm->docker)));
 	auriga_metrics_publish_status(m, s);
-	/* Backups are taken by `auriga backup run`: what it recorded shows with the next pass. */
-	(void)backup_records_publish(config_str(dm->cfg, CFG_STATE_DIR), m->backup_last_success, NULL);
+	/* Backups are taken by `auriga backup run`: what it recorded shows with the next pass (read once per change). */
+	if (backup_records_publish(config_str(dm->cfg, CFG_STATE_DIR), &dm->backups_seen, m->backup_last_success,
+				   &err) < 0) {
+		log_error(COMPONENT, "backup records unreadable", "error", error_msg(err), LOG_END);
+		error_free(err);
+	}
 }
 
 /* Every Docker call that ends: its latency, failure and the breaker's state after it. */

@@ -2,13 +2,14 @@
 #include "status/backup_records.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
 #include "runtime/file.h"
 #include "runtime/metrics_registry.h"
+#include "status/status.h"
 #include "util.h"
 
 static const char *const status_names[] = { "ok", "failed", "pruned" };
@@ -48,23 +49,16 @@ void backup_records_add(struct backup_records *r, const struct backup_record *re
 	c->message = xstrdup(rec->message ? rec->message : "");
 }
 
-/* RFC 3339 in UTC, to the second: for people; the file is read back by the milliseconds. */
-static void rfc3339(int64_t ms, char *out, size_t n)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (ms <= 0 || gmtime_r(&t, &tm) == NULL || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, n, "%s", "");
-}
-
 json_t *backup_record_json(const struct backup_record *rec)
 {
-	char at[32], pruned[32];
+	char at[40] = "", pruned[40] = "";
 	json_t *o;
 
-	rfc3339(rec->time_ms, at, sizeof(at));
-	rfc3339(rec->pruned_ms, pruned, sizeof(pruned));
+	/* For people, as every time auriga shows (status_format_time); the file is read back by the milliseconds. */
+	if (rec->time_ms > 0)
+		(void)status_format_time(rec->time_ms, at, sizeof(at));
+	if (rec->pruned_ms > 0)
+		(void)status_format_time(rec->pruned_ms, pruned, sizeof(pruned));
 	o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:I, s:s}", "policy", rec->policy, "file",
 		      rec->file, "status", backup_status_name(rec->status), "time", at, "timeMs", (json_int_t)rec->time_ms,
 		      "sha256", rec->sha256, "size", (json_int_t)rec->size, "commit", rec->commit, "target", rec->target,
@@ -217,22 +211,63 @@ int backup_records_due(const struct backup_records *r, const char *policy, const
 	return *next_s >= 0 && *next_s <= now_s;
 }
 
-int backup_records_publish(const char *state_dir, struct metric *gauge, struct error **err)
+/* The same file as the last one read: replaced atomically, a new one has another inode or time. */
+static int seen_same(struct backup_seen *seen, const char *path, int *missing)
+{
+	struct stat st;
+	struct backup_seen now;
+
+	memset(&now, 0, sizeof(now));
+	*missing = 0;
+	if (stat(path, &st) < 0) {
+		*missing = errno == ENOENT;
+	} else {
+		now.dev = st.st_dev;
+		now.ino = st.st_ino;
+		now.size = st.st_size;
+		now.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		now.valid = 1;
+	}
+	if (seen->valid && now.valid && seen->dev == now.dev && seen->ino == now.ino && seen->size == now.size &&
+	    seen->mtime_ns == now.mtime_ns)
+		return 1;
+	*seen = now;
+	return 0;
+}
+
+int backup_records_publish(const char *state_dir, struct backup_seen *seen, struct metric *gauge, struct error **err)
 {
 	char *path = xasprintf("%s/%s", state_dir, BACKUP_RECORDS_FILE);
 	struct backup_records r;
-	size_t i;
-	int rc = backup_records_load(&r, path, err);
+	const char **policy = NULL;
+	int64_t *newest = NULL;
+	size_t i, k, n = 0;
+	int rc, missing;
 
+	if (seen_same(seen, path, &missing) || missing) {
+		free(path);
+		return 0;
+	}
+	rc = backup_records_load(&r, path, err);
+	/* One walk: the newest good backup of each policy (a handful of policies, many records). */
 	for (i = 0; rc == 0 && i < r.n; i++) {
-		const struct backup_record *b = backup_records_newest(&r, r.v[i].policy, 1);
-
-		if (b == &r.v[i]) {
-			int64_t started_s = b->time_ms / 1000;
-
-			metric_set(gauge, METRIC_LABELS(b->policy), (double)started_s);
+		if (r.v[i].status != BACKUP_OK)
+			continue;
+		for (k = 0; k < n && strcmp(policy[k], r.v[i].policy) != 0; k++)
+			;
+		if (k == n) {
+			policy = xrealloc(policy, (n + 1) * sizeof(*policy));
+			newest = xrealloc(newest, (n + 1) * sizeof(*newest));
+			policy[n] = r.v[i].policy;
+			newest[n++] = r.v[i].time_ms;
+		} else if (r.v[i].time_ms > newest[k]) {
+			newest[k] = r.v[i].time_ms;
 		}
 	}
+	for (k = 0; k < n; k++)
+		metric_set(gauge, METRIC_LABELS(policy[k]), (double)(newest[k] / 1000));
+	free(policy);
+	free(newest);
 	backup_records_release(&r);
 	free(path);
 	return rc;

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cron.h"
 #include "error.h"
@@ -69,12 +70,24 @@ int backup_records_due(const struct backup_records *r, const char *policy, const
 
 struct metric;
 
+/* What backups.json was when last read: the daemon reads it again only once it has changed. */
+struct backup_seen {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	int64_t mtime_ns;
+	int valid;
+};
+
 /*
- * For the daemon: reads STATE_DIR/backups.json and sets gauge {policy} to
- * the start (unix seconds) of each policy's newest good backup. A file that
- * cannot be read leaves the gauge as it was; 0 or <0 with *err.
+ * For the daemon, each pass: when STATE_DIR/backups.json is not the file
+ * *seen says was read last, reads it and sets gauge {policy} to the start
+ * (unix seconds) of each policy's newest good backup. An unchanged or
+ * missing file costs one stat. A file that cannot be read leaves the gauge
+ * as it was; 0 or <0 with *err (once per change of the file).
  */
-int backup_records_publish(const char *state_dir, struct metric *gauge, struct error **err);
+int backup_records_publish(const char *state_dir, struct backup_seen *seen, struct metric *gauge,
+			   struct error **err);
 /* STATE_DIR/backups.json as a JSON array of records, or NULL with *why (the caller frees it). */
 json_t *backup_records_json_at(const char *state_dir, char **why);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/backup.h"
+#include "runtime/metrics_registry.h"
 #include "status/backup_records.h"
 #include "testfs.h"
 #include "utc.h"
@@ -165,5 +166,54 @@ static void tar_stream(void **state)
 	error_free(err);
 }
 
-TEST_MAIN(TEST_IN_DIR(round_trip), cmocka_unit_test(prune_by_retention), cmocka_unit_test(schedule_due),
+/*
+ * The daemon's gauge: each policy's newest good backup (failed and pruned
+ * ones do not count), read again only when the file was replaced; a file
+ * that cannot be read is told once per change and leaves the gauge.
+ */
+static void publish_on_change(void **state)
+{
+	static const char *const labels[] = { "policy", NULL };
+	struct metrics *reg = metrics_new();
+	struct metric *g = metrics_gauge(reg, "auriga_backup_last_success_timestamp_seconds", "t", labels);
+	struct backup_seen seen;
+	struct backup_records r;
+	struct error *err = NULL;
+	char path[128];
+
+	(void)state;
+	memset(&seen, 0, sizeof(seen));
+	snprintf(path, sizeof(path), "%s/%s", test_dir, BACKUP_RECORDS_FILE);
+	assert_int_equal(backup_records_publish(test_dir, &seen, g, &err), 0);
+	assert_int_equal(backup_records_load(&r, path, &err), 0);
+	add(&r, "db", "a", at_ms(2026, 1, 2, 3, 0), BACKUP_OK);
+	add(&r, "db", "b", at_ms(2026, 1, 2, 5, 0), BACKUP_OK);
+	add(&r, "db", "c", at_ms(2026, 1, 2, 6, 0), BACKUP_FAILED);
+	add(&r, "db", "d", at_ms(2026, 1, 2, 7, 0), BACKUP_PRUNED);
+	add(&r, "chain", "e", at_ms(2026, 1, 2, 4, 0), BACKUP_OK);
+	assert_int_equal(backup_records_save(&r, path, &err), 0);
+	assert_int_equal(backup_records_publish(test_dir, &seen, g, &err), 0);
+	assert_true(metric_value(g, METRIC_LABELS("db")) == (double)(at_ms(2026, 1, 2, 5, 0) / 1000));
+	assert_true(metric_value(g, METRIC_LABELS("chain")) == (double)(at_ms(2026, 1, 2, 4, 0) / 1000));
+	/* The same file again: not read (the gauge set by hand stays). */
+	metric_set(g, METRIC_LABELS("db"), 1);
+	assert_int_equal(backup_records_publish(test_dir, &seen, g, &err), 0);
+	assert_true(metric_value(g, METRIC_LABELS("db")) == 1);
+	/* Replaced: read again. */
+	add(&r, "db", "f", at_ms(2026, 1, 3, 0, 0), BACKUP_OK);
+	assert_int_equal(backup_records_save(&r, path, &err), 0);
+	assert_int_equal(backup_records_publish(test_dir, &seen, g, &err), 0);
+	assert_true(metric_value(g, METRIC_LABELS("db")) == (double)(at_ms(2026, 1, 3, 0, 0) / 1000));
+	/* Broken: an error once, the gauge left as it was, then quiet until it changes again. */
+	assert_int_equal(test_write(test_dir, BACKUP_RECORDS_FILE, "{\"backups\": [{\"policy\": 1}]}"), 0);
+	assert_true(backup_records_publish(test_dir, &seen, g, &err) < 0);
+	error_free(err);
+	err = NULL;
+	assert_int_equal(backup_records_publish(test_dir, &seen, g, &err), 0);
+	assert_true(metric_value(g, METRIC_LABELS("db")) == (double)(at_ms(2026, 1, 3, 0, 0) / 1000));
+	backup_records_release(&r);
+	metrics_free(reg);
+}
+
+TEST_MAIN(TEST_IN_DIR(round_trip), TEST_IN_DIR(publish_on_change), cmocka_unit_test(prune_by_retention), cmocka_unit_test(schedule_due),
 	  cmocka_unit_test(tar_stream))
