@@ -527,11 +527,12 @@ static char *route(struct engine_traffic *t, const struct desired_deployment *dd
 		log_info(COMPONENT, "router applied", "deployment", dd->name, "service", active, "slot", tr->new_slot,
 			 "weight", tr->new_weight == 100 ? "100" : tr->new_weight == 0 ? "0" : "partial", (char *)NULL);
 	/*
-	 * The new slot's share as the router now has it, while a release
-	 * against a stable slot is under way; a complete release, a return to
-	 * the last healthy revision or a first release has no canary.
+	 * The new slot's share as NGINX serves it, while a release against a
+	 * stable slot is under way; a complete release, a return to the last
+	 * healthy revision or a first release has no canary. A change still
+	 * being confirmed is shown by the pass after its confirmation.
 	 */
-	if (w_active >= 0)
+	if (w_active >= 0 && !*waiting)
 		auriga_metrics_set_canary_weight(t->metrics, dd->name,
 						 tr->res.complete || rollback || stable_rev == NULL ? 0 : (double)w_active);
 	buf_release(&b);
