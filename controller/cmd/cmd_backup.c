@@ -11,6 +11,7 @@
 #include "cmd/engine_cli.h"
 #include "docker/docker.h"
 #include "engine/backup.h"
+#include "model/desired.h"
 #include "runtime/config.h"
 #include "runtime/loop.h"
 #include "spec_backup.h"
@@ -51,29 +52,49 @@ static char *file_name(const char *policy, int64_t ms)
 	return xasprintf("%s-%s.%03dZ.dump", policy, at, (int)(ms % 1000));
 }
 
-static struct kv *cli_labels(const struct engine_cli *c)
+/* What take and verify share: the extra labels, the records file, and the engine once connected. */
+struct session {
+	struct kv *labels;
+	size_t n_labels;
+	char *path;		/* STATE_DIR/backups.json */
+	struct loop *l;
+	struct docker *d;
+};
+
+static void session_close(struct session *s)
 {
-	struct kv *l = xcalloc(c->n_labels + 1, sizeof(*l));
+	kv_free(s->labels, s->n_labels);
+	if (s->d)
+		docker_free(s->d);
+	if (s->l)
+		loop_free(s->l);
+	free(s->path);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The labels as desired.c takes them (a bad one refused) and the records' path; the engine is connected by the caller. */
+static int session_open(struct session *s, const struct engine_cli *cli, struct error **err)
+{
 	size_t i;
 
-	for (i = 0; i < c->n_labels; i++) {
-		const char *eq = strchr(c->labels[i], '=');
-
-		l[i].key = xstrndup(c->labels[i], (size_t)(eq - c->labels[i]));
-		l[i].value = xstrdup(eq + 1);
-	}
-	return l;
+	memset(s, 0, sizeof(*s));
+	s->path = xasprintf("%s/%s", cli->state_dir, BACKUP_RECORDS_FILE);
+	s->labels = xcalloc(cli->n_labels + 1, sizeof(*s->labels));
+	for (i = 0; i < cli->n_labels; i++, s->n_labels++)
+		if (desired_label_split(cli->labels[i], &s->labels[i], err) < 0)
+			return -1;
+	return 0;
 }
 
 /* What a backup of p on file asks of the runner, from the command's options. */
 static void request_init(struct backup_request *rq, const struct engine_cli *cli, const struct spec_backup_policy *p,
-			 const struct kv *labels, const char *file, long max)
+			 const struct session *s, const char *file, long max)
 {
 	memset(rq, 0, sizeof(*rq));
 	rq->policy = p;
 	rq->instance = cli->instance;
-	rq->labels = labels;
-	rq->n_labels = cli->n_labels;
+	rq->labels = s->labels;
+	rq->n_labels = s->n_labels;
 	rq->file = file;
 	rq->commit = cli->commit;
 	rq->max_bytes = (size_t)max;
@@ -110,18 +131,19 @@ static int take(struct engine_cli *cli, const struct spec_backup_policy *p, long
 	struct backup_request rq;
 	struct backup_result res;
 	struct backup_record rec;
-	struct loop *l = NULL;
-	struct docker *d = NULL;
-	struct kv *labels = cli_labels(cli);
+	struct session s;
 	int64_t start = wall_ms();
-	char *file = file_name(p->meta.name, start), *path = xasprintf("%s/%s", cli->state_dir, BACKUP_RECORDS_FILE);
+	char *file = file_name(p->meta.name, start);
 	int rc = 1;
 
 	memset(&res, 0, sizeof(res));
-	request_init(&rq, cli, p, labels, file, max);
+	memset(&recs, 0, sizeof(recs));
 	/* The records are read first: a file that is not ours stops the run before anything is made. */
-	if (backup_records_load(&recs, path, err) < 0 || engine_cli_connect(cli, &l, &d, NULL, err) < 0 ||
-	    backup_take(d, &rq, &res, err) < 0)
+	if (session_open(&s, cli, err) < 0 || backup_records_load(&recs, s.path, err) < 0 ||
+	    engine_cli_connect(cli, &s.l, &s.d, NULL, err) < 0)
+		goto out;
+	request_init(&rq, cli, p, &s, file, max);
+	if (backup_take(s.d, &rq, &res, err) < 0)
 		goto out;
 	memset(&rec, 0, sizeof(rec));
 	rec.policy = p->meta.name;
@@ -135,7 +157,7 @@ static int take(struct engine_cli *cli, const struct spec_backup_policy *p, long
 	rec.size = res.size;
 	rec.status = res.ok ? BACKUP_OK : BACKUP_FAILED;
 	backup_records_add(&recs, &rec);
-	if (backup_records_save(&recs, path, err) < 0)
+	if (backup_records_save(&recs, s.path, err) < 0)
 		goto out;
 	if (!res.ok) {
 		const char *partial[] = { file };
@@ -143,21 +165,17 @@ static int take(struct engine_cli *cli, const struct spec_backup_policy *p, long
 		fprintf(stderr, "auriga backup: %s: %s\n", p->meta.name, res.message);
 		/* What a failed Job left of its file is no backup: it goes, so nothing mistakes it for one. */
 		if (res.target)
-			(void)backup_remove_files(d, &rq, partial, 1, err);
+			(void)backup_remove_files(s.d, &rq, partial, 1, err);
 		goto out;
 	}
 	printf("backup %s: %s, %llu bytes, sha256 %s, %.1f s, %s\n", p->meta.name, file, (unsigned long long)res.size,
 	       res.sha256, (double)res.duration_ms / 1000.0, res.target);
-	rc = prune(d, &rq, &recs, path, err) < 0 ? 1 : 0;
+	rc = prune(s.d, &rq, &recs, s.path, err) < 0 ? 1 : 0;
 out:
 	backup_records_release(&recs);
 	backup_result_release(&res);
-	kv_free(labels, cli->n_labels);
-	if (d)
-		docker_free(d);
-	if (l)
-		loop_free(l);
-	FREE_ALL(file, path);
+	session_close(&s);
+	free(file);
 	return rc;
 }
 
@@ -199,30 +217,28 @@ static int run_due(struct engine_cli *cli, const struct spec_set *set, long max,
 static int verify(struct engine_cli *cli, const struct spec_backup_policy *p, const char *file, long max,
 		  struct error **err)
 {
-	char *path = xasprintf("%s/%s", cli->state_dir, BACKUP_RECORDS_FILE);
 	const struct backup_record *rec = NULL;
 	struct backup_records r;
 	struct backup_request rq;
 	struct backup_result res;
-	struct loop *l = NULL;
-	struct docker *d = NULL;
-	struct kv *labels = cli_labels(cli);
+	struct session s;
 	size_t i;
 	int rc = 1;
 
 	memset(&res, 0, sizeof(res));
 	memset(&r, 0, sizeof(r));
-	if (backup_records_load(&r, path, err) < 0)
+	if (session_open(&s, cli, err) < 0 || backup_records_load(&r, s.path, err) < 0)
 		goto out;
 	for (i = 0; i < r.n; i++)
 		if (r.v[i].status == BACKUP_OK && strcmp(r.v[i].policy, p->meta.name) == 0 && strcmp(r.v[i].file, file) == 0)
 			rec = &r.v[i];
 	if (rec == NULL) {
-		error_set(err, ERR_INVALID, "no kept backup '%s' of policy '%s' is recorded in %s", file, p->meta.name, path);
+		error_set(err, ERR_INVALID, "no kept backup '%s' of policy '%s' is recorded in %s", file, p->meta.name,
+			  s.path);
 		goto out;
 	}
-	request_init(&rq, cli, p, labels, file, max);
-	if (engine_cli_connect(cli, &l, &d, NULL, err) < 0 || backup_read_file(d, &rq, &res, err) < 0)
+	request_init(&rq, cli, p, &s, file, max);
+	if (engine_cli_connect(cli, &s.l, &s.d, NULL, err) < 0 || backup_read_file(s.d, &rq, &res, err) < 0)
 		goto out;
 	if (!res.ok)
 		error_set(err, ERR_GENERIC, "%s", res.message);
@@ -238,12 +254,7 @@ static int verify(struct engine_cli *cli, const struct spec_backup_policy *p, co
 out:
 	backup_records_release(&r);
 	backup_result_release(&res);
-	kv_free(labels, cli->n_labels);
-	if (d)
-		docker_free(d);
-	if (l)
-		loop_free(l);
-	free(path);
+	session_close(&s);
 	return rc;
 }
 

@@ -412,7 +412,7 @@ static int dep_cmp(const void *pa, const void *pb)
 	return strcmp(a->name, b->name);
 }
 
-static int split_label(const char *kv, struct kv *out, struct error **err)
+int desired_label_split(const char *kv, struct kv *out, struct error **err)
 {
 	const char *eq = strchr(kv, '=');
 
@@ -439,7 +439,7 @@ int desired_build(struct desired *d, const struct spec_set *set, const char *ins
 		d->external_networks = strv_copy(set->policy->networks, set->policy->n_networks);
 	d->extra_labels = n_extra ? xcalloc(n_extra, sizeof(*d->extra_labels)) : NULL;
 	for (i = 0; i < n_extra; i++) {
-		rc = split_label(extra_labels[i], &d->extra_labels[i], err);
+		rc = desired_label_split(extra_labels[i], &d->extra_labels[i], err);
 		if (rc < 0)
 			goto out;
 		d->n_extra_labels++;

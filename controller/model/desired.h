@@ -209,6 +209,8 @@ void desired_network_labels(const struct desired *d, struct kv **out, size_t *n)
  * Docker name of a container or network auriga makes (desired.name_prefix).
  */
 char *desired_prefixed(const char *prefix, const char *base);
+/* An extra label "key=value" (not under auriga.io/) as a pair (malloc'd), or -1 with *err naming it. */
+int desired_label_split(const char *kv, struct kv *out, struct error **err);
 /* "<prefix>-<deployment>-<ordinal>[-<short rev>]" (desired_prefixed): malloc'd. */
 char *desired_container_name(const char *prefix, const char *dep, int ordinal, const char *rev_or_null);
 
