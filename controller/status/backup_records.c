@@ -264,8 +264,11 @@ int backup_records_publish(const char *state_dir, struct backup_seen *seen, stru
 			newest[k] = r.v[i].time_ms;
 		}
 	}
-	for (k = 0; k < n; k++)
-		metric_set(gauge, METRIC_LABELS(policy[k]), (double)(newest[k] / 1000));
+	for (k = 0; k < n; k++) {
+		int64_t started_s = newest[k] / 1000;	/* the gauge is in whole seconds */
+
+		metric_set(gauge, METRIC_LABELS(policy[k]), (double)started_s);
+	}
 	free(policy);
 	free(newest);
 	backup_records_release(&r);
