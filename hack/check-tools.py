@@ -79,7 +79,11 @@ class Lexer:
                     return body
                 self.i += len(close_s)
                 continue
-            if s.startswith(open_s, self.i) or (open_s == "$(" and c == "("):
+            if s.startswith(open_s, self.i):
+                depth += 1
+                self.i += len(open_s)
+                continue
+            if open_s == "$(" and c == "(":
                 depth += 1
             self.i += 1
         return s[start:]
