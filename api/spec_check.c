@@ -686,6 +686,26 @@ static void check_ports(struct checker *c)
 
 /* ---- Service, Job, AnalysisTemplate ---- */
 
+/*
+ * The router reaches a replica at the port it publishes on the host (127.0.0.1:hostPort + i): a
+ * Service whose port the deployment does not publish would route nowhere, whatever the strategy.
+ */
+static void check_service_published(struct checker *c, const struct spec_service *s,
+				    const struct spec_deployment *d)
+{
+	int cport = s->target_port.name == NULL && s->target_port.number == 0
+			    ? d->tmpl.ports[0].container_port
+			    : spec_container_port(&d->tmpl, &s->target_port);
+	size_t i;
+
+	for (i = 0; i < d->tmpl.n_ports; i++)
+		if (d->tmpl.ports[i].container_port == cport && d->tmpl.ports[i].host_port > 0)
+			return;
+	ERR(c, SPEC_SERVICE, &s->meta, s->target_port.name || s->target_port.number ? "spec.targetPort" : "spec.deployment",
+	    "Deployment \"%s\" does not publish port %d (no hostPort): the router reaches replicas at "
+	    "127.0.0.1:hostPort, so this Service would route nowhere", s->deployment, cport);
+}
+
 static void check_service(struct checker *c, const struct spec_service *s)
 {
 	long di = lookup(c, SPEC_DEPLOYMENT, s->deployment);
@@ -701,15 +721,15 @@ static void check_service(struct checker *c, const struct spec_service *s)
 	d = c->set->deployments[di];
 	if (d->meta.invalid)
 		return;
-	if (s->target_port.name == NULL && s->target_port.number == 0) {
-		if (d->tmpl.n_ports == 0)
-			ERR(c, SPEC_SERVICE, &s->meta, "spec.deployment",
-			    "Deployment \"%s\" declares no ports to route to", s->deployment);
-	} else if (!port_ref_ok(&d->tmpl, &s->target_port)) {
+	if (s->target_port.name == NULL && s->target_port.number == 0 && d->tmpl.n_ports == 0)
+		ERR(c, SPEC_SERVICE, &s->meta, "spec.deployment",
+		    "Deployment \"%s\" declares no ports to route to", s->deployment);
+	else if (!port_ref_ok(&d->tmpl, &s->target_port))
 		ERR(c, SPEC_SERVICE, &s->meta, "spec.targetPort",
 		    "Deployment \"%s\" has no port named \"%s\"", s->deployment,
 		    s->target_port.name);
-	}
+	else
+		check_service_published(c, s, d);
 }
 
 /* The placeholders the engine fills into a Prometheus query before each run (engine_traffic.c). */

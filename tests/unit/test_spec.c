@@ -203,11 +203,13 @@ static void strategies_decode(void **state)
 	(void)state;
 	assert_int_equal(
 		load(&set, &d,
-		     DEP("bg", "  strategy:\n    type: BlueGreen\n    blueGreen:\n"
+		     DEPN("bg", "    ports: [{name: http, containerPort: 9003, hostPort: 19100}]\n"
+				"  strategy:\n    type: BlueGreen\n    blueGreen:\n"
 			       "      activeService: front\n      previewService: preview\n"
 			       "      autoPromotionEnabled: false\n      smokeTestJob: smoke\n"
 			       "      prePromotionAnalysis: {templates: [{templateName: slo}]}\n")
-		     "---\n" DEP("ca", "  strategy:\n    type: Canary\n    canary:\n      steps:\n"
+		     "---\n" DEPN("ca", "    ports: [{name: http, containerPort: 9003, hostPort: 19200}]\n"
+					"  strategy:\n    type: Canary\n    canary:\n      steps:\n"
 				       "        - setWeight: 5\n        - pause: {duration: 1m30s}\n"
 				       "        - pause: {duration: 45}\n        - pause: {}\n"
 				       "        - analysis: {templates: [{templateName: slo}]}\n")
@@ -428,6 +430,17 @@ static void rules(void **state)
 		     "---\n" DEPN("c", "    ports: [{containerPort: 1, hostPort: 30003}]\n  strategy: {type: Recreate}\n"));
 	expect_one("apiVersion: auriga.io/v1\nkind: Service\nmetadata: {name: s}\nspec: {deployment: x, port: 1}\n",
 		   "spec.deployment: no Deployment named \"x\"");
+	/* A Service reaches replicas at their published ports, whatever the strategy: none published routes nowhere. */
+	expect_one(DEP("a", "") "---\napiVersion: auriga.io/v1\nkind: Service\nmetadata: {name: s}\n"
+			    "spec: {deployment: a, port: 8080}\n",
+		   "spec.deployment: Deployment \"a\" does not publish port 9003 (no hostPort)");
+	expect_one(DEPN("a", "    ports: [{name: http, containerPort: 9003, hostPort: 19003}]\n  strategy: {type: Recreate}\n")
+		   "---\napiVersion: auriga.io/v1\nkind: Service\nmetadata: {name: s}\n"
+		   "spec: {deployment: a, port: 8080, targetPort: 9009}\n",
+		   "spec.targetPort: Deployment \"a\" does not publish port 9009 (no hostPort)");
+	expect_valid(DEPN("a", "    ports: [{name: http, containerPort: 9003, hostPort: 19003}]\n")
+		     "---\napiVersion: auriga.io/v1\nkind: Service\nmetadata: {name: s}\n"
+		     "spec: {deployment: a, port: 8080, targetPort: http, upstreamHealth: {maxFails: 2}}\n");
 	expect_one("apiVersion: auriga.io/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n"
 		   "    image: x\n    volumes: [{name: d, mountPath: /d, perReplica: true}]\n",
 		   "a Job has no replicas");
