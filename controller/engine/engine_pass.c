@@ -5,6 +5,7 @@
 
 #include "engine/decide.h"
 #include "engine/engine_internal.h"
+#include "engine/engine_service.h"
 #include "probe/probe.h"
 #include "runtime/log.h"
 #include "util.h"
@@ -268,17 +269,20 @@ static void pass_strategy(struct dep_pass *p)
 	engine_traffic_verdict_release(&p->tv);
 	if (!engine_traffic_handles(p->dd)) {
 		rollout_step(&p->in, &ed->res);
-		return;
+		/* Its Services follow the ready replicas: one leaves NGINX before it is removed. */
+		engine_service_pass(engine_traffic_router(p->e->traffic), p->e->set, p->dd, p->ctrs, p->in.n,
+				    &ed->res, &p->tv.fail);
+	} else {
+		engine_traffic_pass(p->e->traffic, p->dd, p->t.rev,
+				    p->se && p->se->has_healthy ? p->se->healthy_rev : NULL, p->t.held, !p->turn,
+				    p->ctrs, p->in.n, &ed->res, &p->tv);
+		memcpy(ed->slots, p->tv.slots, sizeof(ed->slots));
+		if (p->tv.holding)
+			ed->progress_at = p->now;
+		/* The old slot is still to be released: the pass is not quiet yet. */
+		if (p->tv.more && p->turn)
+			p->issued++;
 	}
-	engine_traffic_pass(p->e->traffic, p->dd, p->t.rev,
-			    p->se && p->se->has_healthy ? p->se->healthy_rev : NULL, p->t.held, !p->turn, p->ctrs,
-			    p->in.n, &ed->res, &p->tv);
-	memcpy(ed->slots, p->tv.slots, sizeof(ed->slots));
-	if (p->tv.holding)
-		ed->progress_at = p->now;
-	/* The old slot is still to be released: the pass is not quiet yet. */
-	if (p->tv.more && p->turn)
-		p->issued++;
 	if (p->tv.fail && p->turn && !p->t.held) {
 		/* The next pass returns to the stable slot: nothing of this decision is carried out. */
 		engine_fail_deployment(p->e, p->dd, p->tv.fail);

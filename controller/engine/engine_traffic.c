@@ -553,7 +553,7 @@ fail:
  * controller restarted in a switch back finds the old upstream in place),
  * so it goes once the router has moved off it, a pass later.
  */
-static void keep_routed(struct rollout_result *res)
+void engine_traffic_keep_routed(struct rollout_result *res)
 {
 	size_t i, k = 0;
 
@@ -632,7 +632,7 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 	if (tr.fail == NULL && !heal_only) {
 		verdict->fail = route(t, dd, &tr, stable_rev, rollback, v, n, &waiting);
 		if (waiting)
-			keep_routed(&tr.res);
+			engine_traffic_keep_routed(&tr.res);
 		/*
 		 * The switch happened when NGINX serves it, not when it was decided:
 		 * the monitor window and the scale-down delay count from there, so a
@@ -757,6 +757,11 @@ struct engine_traffic *engine_traffic_new(struct loop *l, struct docker *d, stru
 		return NULL;
 	}
 	return t;
+}
+
+struct engine_router *engine_traffic_router(struct engine_traffic *t)
+{
+	return t->router;
 }
 
 void engine_traffic_set_router_error_log(struct engine_traffic *t, const char *path)

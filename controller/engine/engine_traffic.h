@@ -13,6 +13,7 @@ struct loop;
 struct docker;
 struct http_client;
 struct engine_traffic;
+struct engine_router;
 struct auriga_metrics;
 
 /*
@@ -75,6 +76,15 @@ void engine_traffic_verdict_release(struct engine_traffic_verdict *v);
  */
 int engine_traffic_promote(struct engine_traffic *t, const char *deployment, const char *rev, int full,
 			   struct error **err);
+/*
+ * Drops the removal of every running container from res: NGINX may still
+ * send traffic to it, so it goes once the router has moved off it, a pass
+ * later.
+ */
+void engine_traffic_keep_routed(struct rollout_result *res);
+/* The router the releases and the Services of every other deployment share. */
+struct engine_router *engine_traffic_router(struct engine_traffic *t);
+
 /* 1 when a release of rev is under way (not yet complete). */
 int engine_traffic_in_progress(const struct engine_traffic *t, const char *deployment, const char *rev);
 
