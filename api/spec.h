@@ -334,7 +334,7 @@ struct spec_job {
 
 /* ---- AnalysisTemplate ---- */
 
-enum spec_metric_provider { SPEC_METRIC_PROMETHEUS, SPEC_METRIC_SCRAPE };
+enum spec_metric_provider { SPEC_METRIC_PROMETHEUS, SPEC_METRIC_SCRAPE, SPEC_METRIC_JOB };
 enum spec_cmp { SPEC_CMP_GT, SPEC_CMP_GE, SPEC_CMP_LT, SPEC_CMP_LE, SPEC_CMP_EQ, SPEC_CMP_NE };
 
 struct spec_metric {
@@ -346,6 +346,8 @@ struct spec_metric {
 	char *scrape_path;		/* default "/metrics" */
 	char *scrape_metric;		/* sample name to read */
 	struct spec_pos scrape_metric_pos;	/* its line and column (the file is the object's), for checks made later */
+	char *job_name;			/* JOB: the Job run for each measurement */
+	char *job_figure;		/* JOB: the figure judged (NAME=NUMBER in its output); NULL: its exit code */
 	enum spec_cmp fail_op;		/* the metric fails when (value fail_op fail_value) */
 	double fail_value;
 	int64_t interval_ms;		/* default 30 s */

@@ -775,9 +775,16 @@ static void check_template_metrics(struct checker *c, const struct spec_analysis
 	size_t i, j;
 	char path[64];
 
-	for (i = 0; i < a->n_metrics; i++)
+	for (i = 0; i < a->n_metrics; i++) {
 		if (a->metrics[i].provider == SPEC_METRIC_PROMETHEUS)
 			check_query_placeholders(c, a, i);
+		if (a->metrics[i].provider == SPEC_METRIC_JOB && a->metrics[i].job_name &&
+		    lookup(c, SPEC_JOB, a->metrics[i].job_name) < 0) {
+			snprintf(path, sizeof(path), "spec.metrics[%zu].provider.job.name", i);
+			ERR(c, SPEC_ANALYSIS_TEMPLATE, &a->meta, path, "no Job named \"%s\"",
+			    a->metrics[i].job_name);
+		}
+	}
 	for (i = 0; i < a->n_metrics; i++)
 		for (j = 0; j < i; j++)
 			if (a->metrics[i].name && a->metrics[j].name &&

@@ -581,13 +581,18 @@ struct spec_analysis_template *spec_decode_analysis_template(const struct ynode 
 		const struct ynode *prov = ynode_get(m, "provider");
 		const struct ynode *prom = ynode_get(prov, "prometheus");
 		const struct ynode *scrape = ynode_get(prov, "scrape");
+		const struct ynode *job = ynode_get(prov, "job");
 		const struct ynode *cond = ynode_get(m, "failureCondition");
 		const struct ynode *interval = ynode_get(m, "interval");
 		struct spec_metric *x = &a->metrics[a->n_metrics++];
 		long long secs;
 
 		x->name = d_str(m, "name");
-		if (scrape) {
+		if (job) {
+			x->provider = SPEC_METRIC_JOB;
+			x->job_name = d_str(job, "name");
+			x->job_figure = d_str(job, "figure");
+		} else if (scrape) {
 			x->provider = SPEC_METRIC_SCRAPE;
 			d_portref(ynode_get(scrape, "port"), &x->scrape_port);
 			x->scrape_path = d_str(scrape, "path");
@@ -627,7 +632,7 @@ void spec_analysis_template_free(struct spec_analysis_template *a)
 		struct spec_metric *m = &a->metrics[i];
 
 		FREE_ALL(m->name, m->prometheus_address, m->query, m->scrape_port.name, m->scrape_path,
-			 m->scrape_metric);
+			 m->scrape_metric, m->job_name, m->job_figure);
 	}
 	free(a->metrics);
 	free(a);

@@ -328,7 +328,10 @@ static json_t *analysis_json(const struct spec_analysis_template *a)
 		const struct spec_metric *m = &a->metrics[i];
 		json_t *prov;
 
-		if (m->provider == SPEC_METRIC_SCRAPE)
+		if (m->provider == SPEC_METRIC_JOB)
+			prov = json_pack("{s:{s:o,s:o}}", "job", "name", jstr(m->job_name), "figure",
+					 jstr(m->job_figure));
+		else if (m->provider == SPEC_METRIC_SCRAPE)
 			prov = json_pack("{s:{s:o,s:o,s:o}}", "scrape", "port",
 					 jport_ref(&m->scrape_port), "path", jstr(m->scrape_path),
 					 "metric", jstr(m->scrape_metric));

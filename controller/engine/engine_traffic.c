@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "docker/docker.h"
 #include "engine/engine_router.h"
+#include "engine/engine_verify.h"
 #include "engine/job.h"
 #include "engine/job_place.h"
 #include "rollout/traffic.h"
@@ -42,6 +43,7 @@ struct et_dep {
 	char *msg;
 	unsigned gen;
 	struct analysis_run *run;
+	struct engine_verify *verify;	/* the run's verification Jobs */
 	struct job_run *smoke;		/* the smoke-test Job under way */
 	int switch_unserved;		/* rec.switched, and NGINX not yet seen serving it */
 };
@@ -168,6 +170,8 @@ static void check_drop(struct et_dep *d)
 {
 	analysis_run_free(d->run);
 	d->run = NULL;
+	engine_verify_free(d->verify);
+	d->verify = NULL;
 	job_orphan(d->smoke);
 	d->smoke = NULL;
 	d->check = TRAFFIC_CHECK_NONE;
@@ -274,6 +278,8 @@ static void analysis_start(struct engine_traffic *t, struct et_dep *d, const str
 	o.query_args = args;
 	o.n_query_args = ARRAY_SIZE(args);
 	o.measured = on_measured;
+	d->verify = engine_verify_new(t->jobs, &t->set, &t->desired, dd->name, slot, v, n);
+	o.jobs = engine_verify_ops(d->verify);
 	d->run = nm ? analysis_run_start(t->loop, t->http, &o, on_analysis, d, &err) : NULL;
 	if (d->run == NULL) {
 		d->state = TRAFFIC_CHECK_FAILED;

@@ -1,6 +1,7 @@
 /* Analysis runs: measurements on the loop every interval, judged by the pure decision functions here. */
 #include "traffic/analysis.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,11 @@ struct metric_state {
 	int have_value;
 	double last_value;
 	char *last_error;
+	/* JOB: the Job, the figure judged, the run under way and why the last run failed */
+	char *job_name;
+	char *job_figure;
+	void *job;
+	char *fail_why;
 };
 
 struct analysis_run {
@@ -137,6 +143,7 @@ struct analysis_run {
 	analysis_measured_fn measured;
 	void *arg;
 	int finished;
+	struct analysis_job_ops jobs;
 };
 
 static void measure(struct metric_state *ms);
@@ -154,6 +161,9 @@ static void cancel_metric(struct metric_state *ms)
 		ms->reqs[i].req = NULL;
 	}
 	ms->pending = 0;
+	if (ms->job != NULL)
+		ms->run->jobs.cancel(ms->job, ms->run->jobs.arg);
+	ms->job = NULL;
 }
 
 static void finish_run(struct analysis_run *run)
@@ -187,7 +197,9 @@ static void finish_run(struct analysis_run *run)
 			continue;
 		if (msg.len > 0)
 			buf_puts(&msg, "; ");
-		if (rep.result == ANALYSIS_FAILED)
+		if (rep.result == ANALYSIS_FAILED && ms->fail_why != NULL)
+			buf_printf(&msg, "%s: %s", ms->name, ms->fail_why);
+		else if (rep.result == ANALYSIS_FAILED)
 			buf_printf(&msg, "%s = %g %s %g", ms->name, ms->last_value, analysis_cmp_text(ms->fail_op),
 				   ms->fail_value);
 		else if (rep.result == ANALYSIS_INCONCLUSIVE)
@@ -226,13 +238,20 @@ static void next_due(struct loop *l, void *arg)
 	measure(ms);
 }
 
-/* Records one measurement; may end the run (and the run may be freed by its callback). */
-static void record(struct metric_state *ms, int have_value, double value, const char *why)
+/*
+ * Records one measurement, judged (failed_why NULL) or failed for failed_why
+ * (a Job that did not succeed); may end the run (and the run may be freed by
+ * its callback).
+ */
+static void record_as(struct metric_state *ms, int have_value, double value, const char *why,
+		      const char *failed_why)
 {
 	struct analysis_run *run = ms->run;
-	enum analysis_result r = analysis_measure(have_value, value, ms->fail_op, ms->fail_value);
+	enum analysis_result r = failed_why != NULL ? ANALYSIS_FAILED
+						    : analysis_measure(have_value, value, ms->fail_op, ms->fail_value);
 	size_t i;
 
+	str_set(&ms->fail_why, failed_why);
 	if (r == ANALYSIS_INCONCLUSIVE) {
 		ms->tally.inconclusive++;
 		str_set(&ms->last_error, why != NULL ? why : "no data");
@@ -259,6 +278,55 @@ static void record(struct metric_state *ms, int have_value, double value, const 
 		if (run->ms[i].result == ANALYSIS_RUNNING)
 			return;
 	finish_run(run);
+}
+
+static void record(struct metric_state *ms, int have_value, double value, const char *why)
+{
+	record_as(ms, have_value, value, why, NULL);
+}
+
+int analysis_job_figure(const char *output, const char *figure, double *value)
+{
+	size_t flen = strlen(figure);
+	const char *p = output;
+	int found = 0;
+
+	while (p != NULL && flen > 0 && (p = strstr(p, figure)) != NULL) {
+		const char *start = p, *num = p + flen + 1;
+		char *end;
+		double v;
+
+		p += flen;
+		if ((start != output && start[-1] != '\n' && start[-1] != ' ') || *p != '=')
+			continue;
+		errno = 0;
+		v = strtod(num, &end);
+		if (end == num || errno != 0 || (*end != '\0' && *end != '\n' && *end != ' ' && *end != '\r'))
+			continue;
+		*value = v;
+		found = 1;
+	}
+	return found;
+}
+
+void analysis_job_measured(struct analysis_job_token *token, int succeeded, const char *output)
+{
+	struct metric_state *ms = (struct metric_state *)token;
+	char why[768];
+	double v = 0;
+	int have = 1;
+
+	ms->job = NULL;
+	if (!succeeded) {
+		snprintf(why, sizeof(why), "job '%s' failed: %s", ms->job_name, output && *output ? output : "no output");
+		record_as(ms, 0, 0, NULL, why);
+		return;
+	}
+	if (ms->job_figure != NULL)
+		have = analysis_job_figure(output ? output : "", ms->job_figure, &v);
+	snprintf(why, sizeof(why), "job '%s' printed no line %s=NUMBER", ms->job_name,
+		 ms->job_figure ? ms->job_figure : "");
+	record(ms, have, v, have ? NULL : why);
 }
 
 static void query_done(struct http_response *resp, void *arg)
@@ -361,6 +429,15 @@ static void measure(struct metric_state *ms)
 	struct error *err = NULL;
 	size_t i;
 
+	if (ms->provider == SPEC_METRIC_JOB) {
+		char why[512] = "cannot start the Job";
+
+		ms->job = run->jobs.start(ms->name, ms->job_name, (struct analysis_job_token *)ms, run->jobs.arg, why,
+					  sizeof(why));
+		if (ms->job == NULL)
+			record_as(ms, 0, 0, NULL, why);
+		return;
+	}
 	memset(&o, 0, sizeof(o));
 	o.timeout_ms = run->timeout_ms;
 	o.connect_timeout_ms = run->timeout_ms;
@@ -420,7 +497,8 @@ void analysis_run_free(struct analysis_run *run)
 
 		if (ms->reqs != NULL)
 			cancel_metric(ms);
-		FREE_ALL(ms->reqs, ms->name, ms->url, ms->scrape_path, ms->acc_error, ms->last_error);
+		FREE_ALL(ms->reqs, ms->name, ms->url, ms->scrape_path, ms->acc_error, ms->last_error, ms->job_name,
+			 ms->job_figure, ms->fail_why);
 		analysis_selector_free(ms->sel);
 	}
 	free(run->ms);
@@ -444,6 +522,8 @@ struct analysis_run *analysis_run_start(struct loop *l, struct http_client *h, c
 	run->done = done;
 	run->measured = o->measured;
 	run->arg = arg;
+	if (o->jobs != NULL)
+		run->jobs = *o->jobs;
 	run->timeout_ms = o->request_timeout_ms > 0 ? o->request_timeout_ms : 10000;
 	run->n_targets = o->n_scrape_targets;
 	run->targets = xcalloc(o->n_scrape_targets + 1, sizeof(char *));
@@ -487,6 +567,13 @@ struct analysis_run *analysis_run_start(struct loop *l, struct http_client *h, c
 			}
 			buf_release(&query);
 			ms->url = buf_detach(&url, NULL);
+		} else if (m->provider == SPEC_METRIC_JOB) {
+			if (run->jobs.start == NULL || run->jobs.cancel == NULL) {
+				error_set(err, ERR_INVALID, "analysis: metric '%s': no Job runner for a Job metric", ms->name);
+				goto fail;
+			}
+			ms->job_name = xstrdup(m->job_name != NULL ? m->job_name : "");
+			ms->job_figure = m->job_figure != NULL ? xstrdup(m->job_figure) : NULL;
 		} else {
 			if (o->n_scrape_targets == 0) {
 				error_set(err, ERR_INVALID, "analysis: metric '%s': no container to scrape", ms->name);

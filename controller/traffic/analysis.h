@@ -163,6 +163,37 @@ typedef void (*analysis_done_fn)(const struct analysis_report *report, void *arg
  */
 typedef void (*analysis_measured_fn)(const char *metric, enum analysis_result result, void *arg);
 
+/* ---- Jobs as metrics ---- */
+
+/*
+ * The last figure NAME=NUMBER that a Job's output (job.c's message: "job
+ * container 'x' exited with N: " and its last lines) holds, at the start of
+ * a line or after a space, into *value. Returns 1, or 0 when it holds none.
+ */
+int analysis_job_figure(const char *output, const char *figure, double *value);
+
+/*
+ * A JOB metric's measurement is one run of the Job, by the run's owner:
+ * start(metric, job, token, arg) starts it and returns a handle (NULL when it cannot,
+ * with why filled), and the owner reports through analysis_job_measured()
+ * once, unless cancel(handle, arg) came first (the run ended or was freed).
+ */
+struct analysis_job_token;
+struct analysis_job_ops {
+	void *(*start)(const char *metric, const char *job, struct analysis_job_token *token, void *arg,
+		       char *why, size_t why_len);
+	void (*cancel)(void *handle, void *arg);
+	void *arg;
+};
+
+/*
+ * The Job of a measurement ended: succeeded (exit code 0) and what it said.
+ * A failed Job is a failed measurement, whatever it printed; else the value
+ * is the metric's figure (none printed: inconclusive), or 0 (its exit code)
+ * when the metric names no figure.
+ */
+void analysis_job_measured(struct analysis_job_token *token, int succeeded, const char *output);
+
 struct analysis_opts {
 	const struct spec_metric *metrics;	/* copied */
 	size_t n_metrics;
@@ -177,6 +208,7 @@ struct analysis_opts {
 	const struct analysis_arg *query_args;
 	size_t n_query_args;
 	analysis_measured_fn measured;	/* NULL: none */
+	const struct analysis_job_ops *jobs;	/* JOB metrics (copied); NULL: they are refused */
 };
 
 struct analysis_run;

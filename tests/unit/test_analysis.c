@@ -5,11 +5,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
 #include "error.h"
 #include "testmain.h"
+#include "runtime/loop.h"
 #include "traffic/analysis.h"
 #include "util.h"
 
@@ -334,7 +336,189 @@ static void scrape_bad_input(void **state)
 	analysis_selector_free(s);
 }
 
+/* A verification Job's figures: the last NAME=NUMBER at the start of a line or after a space. */
+static void job_figures(void **state)
+{
+	static const struct {
+		const char *out, *fig;
+		int found;
+		double v;
+	} t[] = {
+		{ "p95_ms=123\nerror_rate=0.004", "p95_ms", 1, 123 },
+		{ "p95_ms=123\nerror_rate=0.004", "error_rate", 1, 0.004 },
+		{ "job container 'x' exited with 1: p95_ms=900 error_rate=0.2", "p95_ms", 1, 900 },
+		{ "p95_ms=1\np95_ms=2\n", "p95_ms", 1, 2 },
+		{ "p95_ms=1\np95_ms=oops", "p95_ms", 1, 1 },
+		{ "xp95_ms=5", "p95_ms", 0, 0 },
+		{ "p95_ms=", "p95_ms", 0, 0 },
+		{ "p95_ms = 4", "p95_ms", 0, 0 },
+		{ "p95_ms=4ms", "p95_ms", 0, 0 },
+		{ "", "p95_ms", 0, 0 },
+		{ "p99_ms=7", "p95_ms", 0, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		double v = -1;
+		int found = analysis_job_figure(t[i].out, t[i].fig, &v);
+
+		if (found != t[i].found || (found && v != t[i].v))
+			fail_msg("case %zu: %s in \"%s\": found %d, %g", i, t[i].fig, t[i].out, found, v);
+	}
+}
+
+/* A fake Job runner: start hands the token over, the test reports for the Job. */
+struct fake_jobs {
+	struct analysis_job_token *token;
+	int started, cancelled, refuse;
+	char job[32];
+};
+
+static void *fake_start(const char *metric, const char *job, struct analysis_job_token *token, void *arg, char *why,
+			size_t why_len)
+{
+	struct fake_jobs *f = arg;
+
+	(void)metric;
+	f->started++;
+	snprintf(f->job, sizeof(f->job), "%s", job);
+	if (f->refuse) {
+		snprintf(why, why_len, "job '%s': cannot be placed", job);
+		return NULL;
+	}
+	f->token = token;
+	return f;
+}
+
+static void fake_cancel(void *handle, void *arg)
+{
+	struct fake_jobs *f = arg;
+
+	assert_ptr_equal(handle, f);
+	f->cancelled++;
+	f->token = NULL;
+}
+
+struct job_outcome {
+	int done;
+	enum analysis_result result;
+	char message[512];
+};
+
+static void job_done(const struct analysis_report *rep, void *arg)
+{
+	struct job_outcome *o = arg;
+
+	o->done++;
+	o->result = rep->result;
+	snprintf(o->message, sizeof(o->message), "%s", rep->message);
+}
+
+/*
+ * A Job metric p95 (fails at >= 500) on job 'load': the run starts the Job once per
+ * measurement; output (NULL: the Job is left running) is what it reports, succeeded its exit.
+ */
+static void job_run(struct loop *l, struct fake_jobs *f, const char *figure, int succeeded, const char *output,
+		    struct job_outcome *o)
+{
+	struct spec_metric m;
+	struct analysis_job_ops ops = { fake_start, fake_cancel, f };
+	struct analysis_opts opts;
+	struct analysis_run *run;
+	struct error *err = NULL;
+	int i;
+
+	memset(&m, 0, sizeof(m));
+	m.name = (char *)"p95";
+	m.provider = SPEC_METRIC_JOB;
+	m.job_name = (char *)"load";
+	m.job_figure = (char *)figure;
+	m.fail_op = SPEC_CMP_GE;
+	m.fail_value = 500;
+	m.count = 1;
+	m.interval_ms = 1000;
+	m.failure_limit = 0;
+	m.inconclusive_limit = -1;
+	memset(&opts, 0, sizeof(opts));
+	opts.metrics = &m;
+	opts.n_metrics = 1;
+	opts.jobs = &ops;
+	memset(o, 0, sizeof(*o));
+	run = analysis_run_start(l, NULL, &opts, job_done, o, &err);
+	assert_non_null(run);
+	for (i = 0; i < 50 && f->started == 0; i++)
+		loop_run_once(l, 10);
+	assert_int_equal(f->started, 1);
+	assert_string_equal(f->job, "load");
+	if (output != NULL && f->token != NULL)
+		analysis_job_measured(f->token, succeeded, output);
+	analysis_run_free(run);
+}
+
+static void job_metrics(void **state)
+{
+	struct loop *l = loop_new(NULL);
+	struct fake_jobs f;
+	struct job_outcome o;
+	struct analysis_opts opts;
+	struct spec_metric m;
+	struct error *err = NULL;
+
+	(void)state;
+	assert_non_null(l);
+	/* The figure judged against the threshold, over and under. */
+	memset(&f, 0, sizeof(f));
+	job_run(l, &f, "p95_ms", 1, "requests=200\np95_ms=650\nerror_rate=0", &o);
+	assert_int_equal(o.done, 1);
+	assert_int_equal(o.result, ANALYSIS_FAILED);
+	assert_string_equal(o.message, "p95 = 650 >= 500");
+	memset(&f, 0, sizeof(f));
+	job_run(l, &f, "p95_ms", 1, "p95_ms=120\nerror_rate=0", &o);
+	assert_int_equal(o.result, ANALYSIS_SUCCESSFUL);
+	assert_string_equal(o.message, "p95 = 120");
+	/* A Job that fails fails the measurement, whatever it printed. */
+	memset(&f, 0, sizeof(f));
+	job_run(l, &f, "p95_ms", 0, "job container 'x' exited with 3: p95_ms=10", &o);
+	assert_int_equal(o.result, ANALYSIS_FAILED);
+	assert_string_equal(o.message, "p95: job 'load' failed: job container 'x' exited with 3: p95_ms=10");
+	/* No figure printed: no evidence, inconclusive. */
+	memset(&f, 0, sizeof(f));
+	job_run(l, &f, "p95_ms", 1, "all fine", &o);
+	assert_int_equal(o.result, ANALYSIS_INCONCLUSIVE);
+	assert_non_null(strstr(o.message, "job 'load' printed no line p95_ms=NUMBER"));
+	/* No figure named: its exit code (0) is the value. */
+	memset(&f, 0, sizeof(f));
+	job_run(l, &f, NULL, 1, "", &o);
+	assert_int_equal(o.result, ANALYSIS_SUCCESSFUL);
+	/* A Job that cannot start is a failed measurement, saying why. */
+	memset(&f, 0, sizeof(f));
+	f.refuse = 1;
+	job_run(l, &f, "p95_ms", 1, NULL, &o);
+	assert_int_equal(o.result, ANALYSIS_FAILED);
+	assert_string_equal(o.message, "p95: job 'load': cannot be placed");
+	/* A run freed while its Job runs cancels it: no verdict afterwards. */
+	memset(&f, 0, sizeof(f));
+	job_run(l, &f, "p95_ms", 1, NULL, &o);
+	assert_int_equal(f.cancelled, 1);
+	assert_int_equal(o.done, 0);
+	/* Without a Job runner a Job metric is refused when the run starts. */
+	memset(&m, 0, sizeof(m));
+	m.name = (char *)"p95";
+	m.provider = SPEC_METRIC_JOB;
+	m.job_name = (char *)"load";
+	memset(&opts, 0, sizeof(opts));
+	opts.metrics = &m;
+	opts.n_metrics = 1;
+	assert_null(analysis_run_start(l, NULL, &opts, job_done, &o, &err));
+	assert_non_null(strstr(error_msg(err), "no Job runner"));
+	error_free(err);
+	loop_free(l);
+}
+
 TEST_MAIN(
+	cmocka_unit_test(job_figures),
+	cmocka_unit_test(job_metrics),
 	cmocka_unit_test(compare_and_measure),
 	cmocka_unit_test(decision_table),
 	cmocka_unit_test(decision_table_separate_limits),
