@@ -35,9 +35,10 @@ EOF
 
 ROLLING="    type: RollingUpdate
     rollingUpdate: {maxSurge: 1, maxUnavailable: 0}"
-# write_rolling IMAGE REPLICAS [STRATEGY_BLOCK [ENV]]: the deployment on a network of its own,
-# readiness every second. The node exits at once on SIGTERM (no drain): a replica still routed when
-# it is stopped fails requests.
+# write_rolling IMAGE REPLICAS [STRATEGY_BLOCK [START_DELAY_MS]]: the deployment on a network of its
+# own, readiness every second. Each node runs START_DELAY_MS (default 2000) before it is ready, so a
+# replica routed before it is ready is seen, and exits at once on SIGTERM (no drain): a replica
+# still routed when it is stopped fails requests.
 write_rolling() {
 	cat >"$SPECS/deployment.yaml" <<EOF
 apiVersion: auriga.io/v1
@@ -49,7 +50,7 @@ spec:
   progressDeadlineSeconds: 120
   template:
     image: $1
-    env: {NODE_TYPE: api, DEMO_DRAIN_MS: "0"${4:+, $4}}
+    env: {NODE_TYPE: api, DEMO_DRAIN_MS: "0", DEMO_START_DELAY_MS: "${4:-2000}"}
     ports: [{name: http, containerPort: 9003, hostPort: $HP}]
     network: svnet
   probes:
@@ -161,12 +162,24 @@ await "rolled to v2: two v2 replicas run, and NGINX's upstream lists exactly the
 await "the note on the upgrade says Healthy" 60 note_says "$c3" Healthy
 sleep 1
 stop_load "$lpid"
-kill "$spid" 2>/dev/null
-wait "$spid" 2>/dev/null
 diag "$(wc -l <"$TEST_TMP/load") requests through NGINX while scaling and upgrading; $(failed_count "$TEST_TMP/load") failed"
 expect_eq "no request failed while scaling 3 -> 6 -> 2 and upgrading" 0 "$(failed_count "$TEST_TMP/load")"
 expect_eq "the last requests were answered by v2" v2 "$(tail -1 "$TEST_TMP/load" | cut -d' ' -f3)"
-check "NGINX's upstream never listed a replica that was not ready, and equalled the ready replicas within 10 s of each change" \
+# --- Recreate: while no replica is up, NGINX answers 502 --------------------------------------------------
+RECREATE="    type: Recreate"
+write_rolling auriga-demo-node:v3 2 "$RECREATE" 6000
+c4=$(commit "api v3, recreate")
+empty() { [ -z "$(upstream)" ] && grep -A2 "upstream $DEP {" "$NGX/auriga.conf" | grep -q "server 127.0.0.1:1 down;"; }
+await "recreate: while the old replicas are gone and the new ones not ready, the upstream is the placeholder" 60 empty
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -X POST "http://127.0.0.1:$LP/api/v11/transactions")
+expect_eq "recreate: meanwhile users get 502 Bad Gateway" 502 "$code"
+await "recreate: two v3 replicas run, ready, and NGINX's upstream lists exactly them" 120 settled 2 auriga-demo-node:v3
+await "the note on the recreate says Healthy" 60 note_says "$c4" Healthy
+expect_eq "recreate: NGINX answers from v3" v3 "$(version)"
+
+kill "$spid" 2>/dev/null
+wait "$spid" 2>/dev/null
+check "NGINX's upstream never listed a replica that was not ready, and equalled the ready replicas within 10 s of each change (scaling, upgrade, recreate)" \
 	python3 - "$TEST_TMP/samples" <<'PY'
 import json, sys
 samples = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -187,18 +200,6 @@ print("# %d samples, upstream sizes %s, %d listing a replica not ready, %d apart
       % (len(samples), sorted(sizes), bad, differ, longest))
 sys.exit(0 if len(samples) >= 50 and bad == 0 and longest < 10 and {2, 3, 6} <= sizes else 1)
 PY
-
-# --- Recreate: while no replica is up, NGINX answers 502 --------------------------------------------------
-RECREATE="    type: Recreate"
-write_rolling auriga-demo-node:v3 2 "$RECREATE" 'DEMO_START_DELAY_MS: "6000"'
-c4=$(commit "api v3, recreate")
-empty() { [ -z "$(upstream)" ] && grep -A2 "upstream $DEP {" "$NGX/auriga.conf" | grep -q "server 127.0.0.1:1 down;"; }
-await "recreate: while the old replicas are gone and the new ones not ready, the upstream is the placeholder" 60 empty
-code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -X POST "http://127.0.0.1:$LP/api/v11/transactions")
-expect_eq "recreate: meanwhile users get 502 Bad Gateway" 502 "$code"
-await "recreate: two v3 replicas run, ready, and NGINX's upstream lists exactly them" 120 settled 2 auriga-demo-node:v3
-await "the note on the recreate says Healthy" 60 note_says "$c4" Healthy
-expect_eq "recreate: NGINX answers from v3" v3 "$(version)"
 
 run_stop "the daemon stops cleanly"
 done_testing
