@@ -4,7 +4,8 @@
 # error_rate= lines), judged against the guide's thresholds (p95 under 500 ms, errors under 1 %).
 # A version answering in a few milliseconds is promoted; one answering in 700 ms is stopped by the
 # p95 figure and rolled back, the reason (the figure against its threshold) in the status, and
-# NGINX keeps answering from the stable slot. Through `auriga apply` and a real NGINX.
+# NGINX keeps answering from the stable slot. The same Job as a canary's analysis step stops a slow
+# version at 50 % and promotes a fast one. Through `auriga apply` and a real NGINX.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 
@@ -65,8 +66,20 @@ spec:
         job: {name: loadtest, figure: error_rate}
 EOF
 
-# write_bg IMAGE [LATENCY_MS]: the deployment, two replicas on a network of their own, released
-# blue-green with the load test as its pre-promotion analysis.
+BLUEGREEN="    type: BlueGreen
+    blueGreen:
+      activeService: $DEP
+      prePromotionAnalysis: {templates: [{templateName: $DEP-load}]}
+      postPromotionWindowSeconds: 2
+      scaleDownDelaySeconds: 1"
+CANARY="    type: Canary
+    canary:
+      steps:
+        - setWeight: 50
+        - analysis: {templates: [{templateName: $DEP-load}]}"
+
+# write_bg IMAGE [LATENCY_MS [STRATEGY]]: the deployment, two replicas on a network of their own,
+# released blue-green (or by STRATEGY) with the load test as its analysis.
 write_bg() {
 	cat >"$SPECS/deployment.yaml" <<EOF
 apiVersion: auriga.io/v1
@@ -88,12 +101,7 @@ spec:
       timeoutSeconds: 2
       failureThreshold: 2
   strategy:
-    type: BlueGreen
-    blueGreen:
-      activeService: $DEP
-      prePromotionAnalysis: {templates: [{templateName: $DEP-load}]}
-      postPromotionWindowSeconds: 2
-      scaleDownDelaySeconds: 1
+${3:-$BLUEGREEN}
 EOF
 }
 apply() { auriga_engine apply --timeout-total 240 "$SPECS" >>"$TEST_TMP/apply.out" 2>>"$TEST_TMP/apply.err"; }
@@ -129,6 +137,25 @@ expect_match "a slow v3: the analysis failed on p95 against 500" 'result=Failed.
 expect_match "a slow v3: the reason is in the status" 'p95 = [0-9]+ >= 500' "$(grep -h 'rolled back\|RolledBack\|failed' "$TEST_TMP/apply.out" | tail -3)"
 expect_eq "a slow v3: NGINX still answers from v2" v2 "$(version)"
 expect_eq "a slow v3: only v2 runs" "auriga-demo-node:v2 auriga-demo-node:v2" "$(images)"
+# --- the same Job as a canary's analysis step -----------------------------------------------------------
+# Another revision than the blue-green one that failed (a failed revision is not tried again).
+write_bg auriga-demo-node:v3 750 "$CANARY"
+: >"$TEST_TMP/apply.err"
+apply
+rc=$?
+expect_eq "canary, a slow v3: apply reports the rollback" 1 "$rc"
+reason=$(grep -h 'analysis decided' "$TEST_TMP/apply.err" | tail -1)
+diag "$reason"
+expect_match "canary, a slow v3: its analysis step failed on p95 against 500" 'result=Failed.*p95 = [0-9]+ >= 500' "$reason"
+expect_eq "canary, a slow v3: NGINX answers from v2 again" v2 "$(version)"
+write_bg auriga-demo-node:v3 0 "$CANARY"
+: >"$TEST_TMP/apply.err"
+apply
+rc=$?
+expect_eq "canary, a fast v3: apply reports success" 0 "$rc"
+expect_eq "canary, a fast v3: promoted, NGINX answers from v3" v3 "$(version)"
+check "canary, a fast v3: its analysis step passed on the Job's figures" \
+	grep -q 'msg="analysis decided".*result=Successful.*p95 = [0-9]' "$TEST_TMP/apply.err"
 check "no verification Job container is left" test -z "$(docker ps -aq --filter "label=auriga.io/analysis=$DEP")"
 
 done_testing
