@@ -161,7 +161,7 @@ static void cancel_metric(struct metric_state *ms)
 		ms->reqs[i].req = NULL;
 	}
 	ms->pending = 0;
-	if (ms->job != NULL)
+	if (ms->job != NULL && ms->run->jobs.cancel != NULL)
 		ms->run->jobs.cancel(ms->job, ms->run->jobs.arg);
 	ms->job = NULL;
 }
