@@ -165,10 +165,11 @@ static void on_job_done(int succeeded, int attempts, const char *message, void *
 	jw->message = xstrdup(message ? message : "");
 }
 
-/* The Job's container name: the instance's, the stage's and the Job's, as Docker takes names. */
+/* The Job's container name: INSTANCE-restore-JOB, or INSTANCE-DRILL-STAGE-JOB, as Docker takes names. */
 static char *job_name(const struct restore_request *rq, const char *stage, const char *job)
 {
-	char *n = xasprintf("%s-%s-%s-%s", rq->instance, rq->drill ? rq->drill : "restore", stage, job), *p;
+	char *n = rq->drill ? xasprintf("%s-%s-%s-%s", rq->instance, rq->drill, stage, job)
+			    : xasprintf("%s-restore-%s", rq->instance, job), *p;
 
 	for (p = n; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
