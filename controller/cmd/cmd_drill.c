@@ -75,24 +75,18 @@ static int stop(struct drill *dr, const char *stage, const char *why)
 static int run_job(struct drill *dr, const struct restore_request *rq, const struct restore_target *t, const char *job,
 		   const char *stage)
 {
-	struct error *err = NULL;
 	char *message = NULL;
-	int ok = 0, rc;
+	int ok = 0;
 
-	rc = restore_job_run(dr->o->d, rq, spec_set_job(dr->o->set, job), stage, t, &ok, &message, &err);
-	if (rc < 0) {
-		(void)stop(dr, stage, error_msg(err));
-	} else if (!ok) {
+	restore_job_run(dr->o->d, rq, spec_set_job(dr->o->set, job), stage, t, &ok, &message);
+	if (!ok) {
 		dr->stage = stage;
 		dr->message = xasprintf("the %s Job '%s' failed: %s", stage, job, message);
-		rc = -1;
 	}
 	if (strcmp(stage, "verify") == 0)
-		json_array_append_new(dr->verify, json_pack("{s:s, s:b, s:s}", "job", job, "ok", rc == 0 && ok, "message",
-							   message ? message : error_msg(err)));
-	error_free(err);
+		json_array_append_new(dr->verify, json_pack("{s:s, s:b, s:s}", "job", job, "ok", ok, "message", message));
 	free(message);
-	return rc;
+	return ok ? 0 : -1;
 }
 
 /* The steps, in order, each stopping the drill when it fails: checksum, network, database, restore, verify. */

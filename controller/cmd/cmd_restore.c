@@ -93,9 +93,9 @@ static int restore(struct restore_cli *o, struct error **err)
 	}
 	restore_cli_request(o, p, rec, &rq);
 	/* The checksum first: a dump that is not the one taken is refused before any target is looked at. */
-	if (restore_cli_checksum(o, p, rec, err) < 0 || pick_target(o, p, &rq, &t, err) < 0 ||
-	    restore_job_run(o->d, &rq, spec_set_job(o->set, p->restore.job), "restore", &t, &ok, &message, err) < 0)
+	if (restore_cli_checksum(o, p, rec, err) < 0 || pick_target(o, p, &rq, &t, err) < 0)
 		goto out;
+	restore_job_run(o->d, &rq, spec_set_job(o->set, p->restore.job), "restore", &t, &ok, &message);
 	if (!ok) {
 		error_set(err, ERR_GENERIC, "the restore Job '%s' failed: %s", p->restore.job, message);
 		goto out;

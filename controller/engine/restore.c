@@ -200,8 +200,8 @@ static void target_mount(const struct restore_request *rq, struct job_mount *m, 
 	vl[1].value = *owner;
 }
 
-int restore_job_run(struct docker *d, const struct restore_request *rq, const struct spec_job *job, const char *stage,
-		    const struct restore_target *t, int *ok, char **message, struct error **err)
+void restore_job_run(struct docker *d, const struct restore_request *rq, const struct spec_job *job, const char *stage,
+		     const struct restore_target *t, int *ok, char **message)
 {
 	struct job_runner *jr = job_runner_new(d);
 	struct desired_tmpl tmpl;
@@ -257,8 +257,6 @@ int restore_job_run(struct docker *d, const struct restore_request *rq, const st
 	for (i = 0; i < ne; i++)
 		free(env[i]);
 	FREE_ALL(labels, name, owner);
-	(void)err;
-	return 0;
 }
 
 int restore_network_create(struct docker *d, const struct restore_request *rq, const char *name, struct error **err)

@@ -54,12 +54,12 @@ int restore_database_start(struct docker *d, const struct restore_request *rq, c
 
 /*
  * Runs job (the restore Job, or a drill's verify Job) against t with the
- * policy's target mounted read-only at /backup, waiting for its end: 0 with
- * *ok and *message (its exit code and last lines, or why it could not run;
- * the caller frees it), <0 with *err when it could not be attempted.
+ * policy's target mounted read-only at /backup, waiting for its end: *ok
+ * when it exited 0, and *message (the caller frees it) its exit code and
+ * last lines, or why it could not run (the runner's words).
  */
-int restore_job_run(struct docker *d, const struct restore_request *rq, const struct spec_job *job, const char *stage,
-		    const struct restore_target *t, int *ok, char **message, struct error **err);
+void restore_job_run(struct docker *d, const struct restore_request *rq, const struct spec_job *job, const char *stage,
+		     const struct restore_target *t, int *ok, char **message);
 
 /* Creates the drill's own network, labelled as rq's (with its drill id): 0 or <0 with *err. */
 int restore_network_create(struct docker *d, const struct restore_request *rq, const char *name, struct error **err);

@@ -294,5 +294,5 @@ printf '# %-36s %8s %10s %8s %10s  %s\n' scenario "RTO max" "RTO" "RPO max" "RPO
 row "single node failure" 30 "$NODE_RTO" 0 0
 row "database corruption (hourly backup)" 900 "$CORRUPT_RTO" 3600 "$CORRUPT_RPO"
 row "complete loss of the fleet" 1800 "$LOSS_RTO" 14400 "$LOSS_RPO"
-row "drill (against the corruption targets)" 900 "$DRILL_RTO" 3600 "$DRILL_RPO"
+row "drill (vs. the corruption targets)" 900 "$DRILL_RTO" 3600 "$DRILL_RPO"
 done_testing
