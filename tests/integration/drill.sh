@@ -89,7 +89,7 @@ spec:
       image: $PG
       env: {POSTGRES_PASSWORD: pw, POSTGRES_DB: app}
   drill:
-    schedule: "0 4 1-7 * 0"
+    schedule: "0 4 1 * *"
     verify: [check-rows, check-sum]
 EOF
 	cat >"$WORK/jobs.yaml" <<EOF
@@ -227,7 +227,7 @@ git -C "$WORK" checkout -q -- jobs.yaml
 # Bad input refused at its line: a restore Job that is not in the specs, a drill schedule that does not parse.
 mkdir -p "$TEST_TMP/bad"
 cp "$WORK"/*.yaml "$TEST_TMP/bad/"
-sed -i -e 's/job: restore-db/job: restore-gone/' -e 's/schedule: "0 4 1-7 \* 0"/schedule: "0 4 1-7 * 8"/' "$TEST_TMP/bad/backup.yaml"
+sed -i -e 's/job: restore-db/job: restore-gone/' -e 's/schedule: "0 4 1 \* \*"/schedule: "0 4 1-7 * 8"/' "$TEST_TMP/bad/backup.yaml"
 "$AURIGA_BIN" validate --policy-file "$POLICY" "$TEST_TMP/bad" >"$TEST_TMP/bad.out" 2>&1
 expect_eq "specs naming a missing restore Job do not validate" 1 "$?"
 expect_match "the missing Job, at its line" 'backup.yaml:12:[0-9]+: BackupPolicy/db: spec.restore.job: names no Job "restore-gone" in the specs' "$(cat "$TEST_TMP/bad.out")"
