@@ -21,6 +21,9 @@
 #define RESTORE_TAIL_LINES 20
 #define RESTORE_MAX_OUTPUT 2048
 
+/* What Docker takes in a container's name; anything else in a Job's name becomes '-'. */
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
+
 /* Zeroes w, makes the call with it, and runs the loop until it answers. */
 #define CALL(d, w, call) (memset((w), 0, sizeof(*(w))), (call) < 0 ? DOCKER_BAD_REQUEST : docker_wait((d), (w)))
 
@@ -172,8 +175,7 @@ static char *job_name(const struct restore_request *rq, const char *stage, const
 			    : xasprintf("%s-restore-%s", rq->instance, job), *p;
 
 	for (p = n; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
-		      *p == '-' || *p == '_'))
+		if (strchr(NAME_CHARS, *p) == NULL)
 			*p = '-';
 	return n;
 }
