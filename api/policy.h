@@ -120,6 +120,9 @@ size_t spec_policy_check_set_template(const struct spec_set *set, const struct s
  */
 size_t spec_policy_check_backup(const struct spec_policy *p, const struct spec_set *set, const struct spec_meta *m,
 				const struct spec_container *job, const char *host_path, struct spec_diags *diags);
+/* A BackupPolicy's spec.restore.database against the operator's limits (image, user, resources): refusals counted. */
+size_t spec_policy_check_restore_db(const struct spec_policy *p, const struct spec_set *set, const struct spec_meta *m,
+				    const struct spec_container *db, struct spec_diags *diags);
 
 /* 1 when the policy lets templates join the network name that auriga does not own. */
 int spec_policy_network_allowed(const struct spec_policy *p, const char *name);

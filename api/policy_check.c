@@ -472,20 +472,28 @@ size_t spec_policy_check(const struct spec_policy *p, struct spec_set *set, stru
 	return diags->n - before;
 }
 
+/* What checking a BackupPolicy's template at path (its fields' paths under it) starts from. */
+static void check_backup_template(struct pcheck *pc, const struct spec_policy *p, const struct spec_set *set,
+				  const char *path)
+{
+	const struct spec_cluster *c = spec_set_cluster(set);
+
+	memset(pc, 0, sizeof(*pc));
+	pc->p = p ? p : spec_policy_default();
+	/* The Cluster's allow* are what is in force by now (spec_policy_check resolved them). */
+	pc->allow_privileged = c ? in_force(c->allow_privileged > 0, pc->p->privileged) : -1;
+	pc->allow_host_bind_mounts = c ? in_force(c->allow_host_bind_mounts > 0, pc->p->n_host_paths > 0) : -1;
+	pc->tmpl_path = path;
+	spec_policy_origin(pc->p, pc->origin, sizeof(pc->origin));
+}
+
 size_t spec_policy_check_backup(const struct spec_policy *p, const struct spec_set *set, const struct spec_meta *m,
 				const struct spec_container *job, const char *host_path, struct spec_diags *diags)
 {
-	const struct spec_cluster *c = spec_set_cluster(set);
 	struct pcheck pc;
 
-	memset(&pc, 0, sizeof(pc));
-	pc.p = p ? p : spec_policy_default();
+	check_backup_template(&pc, p, set, "spec.job");
 	pc.d = diags;
-	/* The Cluster's allow* are what is in force by now (spec_policy_check resolved them). */
-	pc.allow_privileged = c ? in_force(c->allow_privileged > 0, pc.p->privileged) : -1;
-	pc.allow_host_bind_mounts = c ? in_force(c->allow_host_bind_mounts > 0, pc.p->n_host_paths > 0) : -1;
-	pc.tmpl_path = "spec.job";
-	spec_policy_origin(pc.p, pc.origin, sizeof(pc.origin));
 	check_template(&pc, SPEC_BACKUP_POLICY, m, job);
 	if (job->network && strcmp(job->network, "host") != 0 && strncmp(job->network, "container:", 10) != 0 &&
 	    !spec_policy_network_allowed(pc.p, job->network))
@@ -493,5 +501,16 @@ size_t spec_policy_check_backup(const struct spec_policy *p, const struct spec_s
 		     job->network, pc.origin);
 	if (host_path)
 		check_host_path(&pc, "spec.target.hostPath", host_path);
+	return pc.refused;
+}
+
+size_t spec_policy_check_restore_db(const struct spec_policy *p, const struct spec_set *set, const struct spec_meta *m,
+				    const struct spec_container *db, struct spec_diags *diags)
+{
+	struct pcheck pc;
+
+	check_backup_template(&pc, p, set, "spec.restore.database");
+	pc.d = diags;
+	check_template(&pc, SPEC_BACKUP_POLICY, m, db);
 	return pc.refused;
 }

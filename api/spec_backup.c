@@ -48,6 +48,7 @@ struct spec_backup_policy *spec_decode_backup_policy(const struct ynode *doc)
 	b->retention.daily = int_at(ret, "daily", RETENTION_DEFAULT_DAILY);
 	b->retention.weekly = int_at(ret, "weekly", RETENTION_DEFAULT_WEEKLY);
 	b->retention.monthly = int_at(ret, "monthly", RETENTION_DEFAULT_MONTHLY);
+	spec_restore_decode(&b->restore, spec);
 	return b;
 }
 
@@ -59,6 +60,7 @@ void spec_backup_policy_free(struct spec_backup_policy *b)
 	spec_container_release(&b->job);
 	FREE_ALL(b->target_volume, b->target_host_path, b->schedule);
 	strv_free(b->before);
+	spec_restore_release(&b->restore);
 	free(b);
 }
 
@@ -77,6 +79,7 @@ static void check_one(struct spec_set *set, struct spec_backup_policy *b, struct
 			     "the rollout; run `auriga backup run %s` before applying instead, or use spec.schedule",
 			     b->meta.name ? b->meta.name : "POLICY");
 	(void)spec_policy_check_backup(set->policy, set, &b->meta, &b->job, b->target_host_path, d);
+	spec_restore_check(set, b, d);
 }
 
 size_t spec_backup_check(struct spec_set *set, struct spec_diags *diags)

@@ -5,6 +5,7 @@
 #include "cron.h"
 #include "retention.h"
 #include "spec.h"
+#include "spec_restore.h"
 
 /*
  * A backup is one run of the Job: a container of job.image running
@@ -24,6 +25,7 @@ struct spec_backup_policy {
 	char **before;			/* deployments (refused: not supported yet) */
 	size_t n_before;
 	struct retention_policy retention;	/* defaults 24/7/4/12 */
+	struct spec_backup_restore restore;	/* spec.restore and spec.drill (spec_restore.h) */
 };
 
 #define SPEC_BACKUP_DEADLINE_DEFAULT 3600

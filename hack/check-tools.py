@@ -351,7 +351,9 @@ def scan_shell(src, found, where, depth=0):
             inner = Lexer(body)
             # Only the substitutions of an unquoted heredoc run.
             while inner.i < len(body):
-                if body.startswith("$(", inner.i) and not body.startswith("$((", inner.i):
+                if body[inner.i] == "\\":
+                    inner.i += 2    # an escaped character: '\$(' is text
+                elif body.startswith("$(", inner.i) and not body.startswith("$((", inner.i):
                     inner.i += 2
                     inner.subs.append(inner.skip_balanced("$(", ")"))
                 else:

@@ -23,5 +23,7 @@ int cmd_resume(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_healthcheck(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_drill(int argc, char **argv);
 
 #endif

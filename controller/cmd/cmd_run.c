@@ -24,6 +24,7 @@
 #include "source/gitsrc_worker.h"
 #include "source/policy_file.h"
 #include "status/backup_records.h"
+#include "status/drill_records.h"
 #include "status/metrics.h"
 #include "status/notes.h"
 #include "status/notes_recent.h"
@@ -135,6 +136,11 @@ static json_t *p_notes(void *ctx, size_t limit)
 static json_t *p_backups(void *ctx, char **why)
 {
 	return backup_records_json_at(config_str(((struct daemon *)ctx)->cfg, CFG_STATE_DIR), why);
+}
+
+static json_t *p_drills(void *ctx, char **why)
+{
+	return drill_records_json_at(config_str(((struct daemon *)ctx)->cfg, CFG_STATE_DIR), why);
 }
 
 static void on_sync(struct loop *l, void *arg)
@@ -727,6 +733,7 @@ static int start_httpd(struct daemon *dm, struct error **err)
 		.deployment = p_deployment,
 		.notes = p_notes,
 		.backups = p_backups,
+		.drills = p_drills,
 		.action = p_action,
 	};
 	struct httpd_options ho;

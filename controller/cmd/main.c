@@ -21,6 +21,8 @@ static const struct cli_command commands[] = {
 	{ "pause", cmd_pause, "hold a rolling or recreate rollout at its current step in the running controller" },
 	{ "resume", cmd_resume, "let a paused rollout go on in the running controller" },
 	{ "backup", cmd_backup, "take a backup of a BackupPolicy now (checked and recorded), or list the backups recorded" },
+	{ "restore", cmd_restore, "put a kept backup back into a named database, its checksum checked first" },
+	{ "drill", cmd_drill, "restore the newest backup into an isolated database, verify it, report RTO and RPO" },
 	{ "run", cmd_run, "the daemon: follow the specs repo and the Docker engine, and keep them in step" },
 	{ "healthcheck", cmd_healthcheck, "ask a running controller whether it is alive (exit 0 when it is), for HEALTHCHECK" },
 };

@@ -410,15 +410,16 @@ static enum MHD_Result notes(struct httpd *h, struct MHD_Connection *c, const st
 	return send_json(h, c, r, MHD_HTTP_OK, json_pack("{s:o}", "notes", doc));
 }
 
-/* GET /api/v1/backups: every backup recorded (backups.json), oldest first. */
-static enum MHD_Result backups(struct httpd *h, struct MHD_Connection *c, const struct request *r)
+/* GET /api/v1/backups and /api/v1/drills: every backup or drill recorded (backups.json, drills.json), oldest first. */
+static enum MHD_Result records(struct httpd *h, struct MHD_Connection *c, const struct request *r,
+			       json_t *(*get)(void *ctx, char **why), const char *key)
 {
 	cleanup_free char *why = NULL;
-	json_t *doc = h->p.backups ? h->p.backups(h->p.ctx, &why) : NULL;
+	json_t *doc = get ? get(h->p.ctx, &why) : NULL;
 
 	if (!doc)
-		return send_error(h, c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, why ? why : "no backups are served");
-	return send_json(h, c, r, MHD_HTTP_OK, json_pack("{s:o}", "backups", doc));
+		return send_error(h, c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, why ? why : "nothing recorded is served");
+	return send_json(h, c, r, MHD_HTTP_OK, json_pack("{s:o}", key, doc));
 }
 
 static int authorized(struct httpd *h, struct MHD_Connection *c, int *configured)
@@ -645,7 +646,9 @@ static enum MHD_Result dispatch(struct httpd *h, struct MHD_Connection *c, struc
 	case R_NOTES:
 		return notes(h, c, r);
 	case R_BACKUPS:
-		return backups(h, c, r);
+		return records(h, c, r, h->p.backups, "backups");
+	case R_DRILLS:
+		return records(h, c, r, h->p.drills, "drills");
 	case R_UI:
 		return send_asset(h, c, r);
 	default:

@@ -54,6 +54,8 @@ struct httpd_provider {
 	json_t *(*notes)(void *ctx, size_t limit);
 	/* GET /api/v1/backups: a new reference to the backups recorded, or NULL with *why (500). */
 	json_t *(*backups)(void *ctx, char **why);
+	/* GET /api/v1/drills: a new reference to the drills' reports recorded, or NULL with *why (500). */
+	json_t *(*drills)(void *ctx, char **why);
 	/*
 	 * A request to act (deployment is NULL for HTTPD_SYNC; who is the API
 	 * token's holder as its file names it, else "api", or "webhook:<provider>";

@@ -9,7 +9,7 @@
 #include "util.h"
 
 const char *const httpd_route_names[] = { "notfound", "live", "ready", "startup", "metrics", "status",
-					  "deployment", "action", "sync", "webhook", "notes", "backups", "ui" };
+					  "deployment", "action", "sync", "webhook", "notes", "backups", "drills", "ui" };
 
 void httpd_route(struct request *r, const char *url)
 {
@@ -22,7 +22,7 @@ void httpd_route(struct request *r, const char *url)
 		{ "/q/health/startup", R_STARTUP }, { "/metrics", R_METRICS },
 		{ "/api/v1/status", R_STATUS },    { "/api/v1/sync", R_SYNC },
 		{ "/api/v1/notes", R_NOTES },
-		{ "/api/v1/backups", R_BACKUPS },
+		{ "/api/v1/backups", R_BACKUPS },  { "/api/v1/drills", R_DRILLS },
 	};
 	static const struct {
 		const char *verb;

@@ -24,6 +24,7 @@ enum route {
 	R_WEBHOOK,
 	R_NOTES,
 	R_BACKUPS,
+	R_DRILLS,
 	R_UI,
 };
 

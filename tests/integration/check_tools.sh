@@ -29,6 +29,7 @@ expect_eq "arithmetic is not a command" "echo" "$(scan 'echo $(( (1+2) * 3 )) "(
 expect_eq "wrappers run the next word" "nohup setsid sleep" "$(scan 'setsid nohup sleep 1')"
 expect_eq "a heredoc's body is not code when quoted" "cat" "$(scan $'cat <<\'X\'\nrm -rf /\nX\n')"
 expect_eq "and is scanned for substitutions when not" "cat id" "$(scan $'cat <<X\n$(id -u) rm\nX\n')"
+expect_eq "but an escaped one is text" "cat id" "$(scan $'cat <<X\n\\$(wrk -c 1) $(id -u)\nX\n')"
 
 # And the tree as CI sees it.
 out=$("$TOP/hack/check-tools.py" 2>&1)
