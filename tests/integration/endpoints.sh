@@ -13,6 +13,9 @@ engine_instance endpoints
 MAIN=unix:///var/run/docker.sock
 [ -n "${DOCKER_HOST:-}" ] && MAIN=$DOCKER_HOST
 
+# Every command is bounded: an endpoint that cannot be reached must not hold the test up.
+T=120
+
 # cluster_on NAME: a Cluster whose endpoint is NAME; web REPLICAS: two demo nodes with no port and no probe
 # (the extra hosts have no bridge), ready once running.
 cluster_on() {
@@ -36,13 +39,15 @@ cluster_on d1 >"$SPECS/cluster.yaml"
 web 2 >"$SPECS/web.yaml"
 
 # apply: the Cluster's endpoint, not docker-host.
-auriga_cmd apply --policy-file "$POLICY" "$SPECS" >"$TEST_TMP/apply.out" 2>&1
+timeout $T "$AURIGA_BIN" apply --instance "$INST" --state-dir "$STATE" --extra-labels "$TEST_LABEL" \
+	--policy-file "$POLICY" "$SPECS" >"$TEST_TMP/apply.out" 2>&1
 rc=$?
 expect_eq "apply on the endpoint d1 converges" 0 "$rc"
 [ "$rc" -eq 0 ] || tail -n 20 "$TEST_TMP/apply.out" | while read -r l; do diag "$l"; done
 expect_eq "both replicas run on host 1" 2 "$(host_count "${HOST_URL[1]}" "$INST" running)"
 expect_eq "none is on the default engine" 0 "$(host_count "$MAIN" "$INST")"
-auriga_cmd plan --policy-file "$POLICY" "$SPECS" >"$TEST_TMP/plan.out" 2>&1
+timeout $T "$AURIGA_BIN" plan --instance "$INST" --state-dir "$STATE" --policy-file "$POLICY" "$SPECS" \
+	>"$TEST_TMP/plan.out" 2>&1
 expect_eq "plan reads host 1's containers: nothing to change" 0 "$?"
 
 # run: the engine moves to the Cluster's endpoint when the specs name it.
@@ -61,7 +66,7 @@ INST2=$INST-refused
 mkdir -p "$TEST_TMP/refused"
 cluster_on d9 >"$TEST_TMP/refused/cluster.yaml"
 web 1 >"$TEST_TMP/refused/web.yaml"
-out=$("$AURIGA_BIN" apply --instance "$INST2" --state-dir "$STATE" --extra-labels "$TEST_LABEL" \
+out=$(timeout $T "$AURIGA_BIN" apply --instance "$INST2" --state-dir "$STATE" --extra-labels "$TEST_LABEL" \
 	--policy-file "$POLICY" "$TEST_TMP/refused" 2>&1)
 expect_eq "apply naming an unlisted endpoint exits 1" 1 "$?"
 expect_match "the refusal names the file, line and field" \
@@ -86,7 +91,7 @@ INST3=$INST-tls
 mkdir -p "$TEST_TMP/tls-specs"
 cluster_on d2 >"$TEST_TMP/tls-specs/cluster.yaml"
 web 1 >"$TEST_TMP/tls-specs/web.yaml"
-"$AURIGA_BIN" apply --instance "$INST3" --state-dir "$STATE" --extra-labels "$TEST_LABEL" --policy-file "$POLICY" \
+timeout $T "$AURIGA_BIN" apply --instance "$INST3" --state-dir "$STATE" --extra-labels "$TEST_LABEL" --policy-file "$POLICY" \
 	"$TEST_TMP/tls-specs" >"$TEST_TMP/tls.out" 2>&1
 rc=$?
 expect_eq "apply on the TLS endpoint d2 converges" 0 "$rc"
@@ -98,7 +103,7 @@ expect_eq "none is on the default engine" 0 "$(host_count "$MAIN" "$INST3")"
 mkdir -p "$TEST_TMP/partial"
 cp "$TLS/client/ca.pem" "$TLS/client/cert.pem" "$TEST_TMP/partial/"
 sed -i "s|certPath: \"$TLS/client\"|certPath: \"$TEST_TMP/partial\"|" "$POLICY"
-out=$("$AURIGA_BIN" apply --instance "$INST3" --state-dir "$STATE" --extra-labels "$TEST_LABEL" \
+out=$(timeout $T "$AURIGA_BIN" apply --instance "$INST3" --state-dir "$STATE" --extra-labels "$TEST_LABEL" \
 	--policy-file "$POLICY" "$TEST_TMP/tls-specs" 2>&1)
 rc=$?
 expect_eq "apply with a TLS folder missing key.pem exits 2" 2 "$rc"
