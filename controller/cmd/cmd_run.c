@@ -293,11 +293,8 @@ static int use_endpoint(struct daemon *dm, const char *name, struct error **err)
 
 	if (dm->engine && dm->endpoint && strcmp(dm->endpoint, name) == 0)
 		return 0;
-	if (engine_cli_use_endpoint(&ce, name, &dm->docker, &dm->engine, err) < 0) {
-		if (dm->engine == NULL)
-			loop_stop(dm->loop);
+	if (engine_cli_use_endpoint(&ce, name, &dm->docker, &dm->engine, err) < 0)
 		return -1;
-	}
 	str_set(&dm->endpoint, name);
 	return 0;
 }

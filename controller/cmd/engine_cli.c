@@ -93,13 +93,18 @@ int engine_cli_use_endpoint(const struct engine_cli_endpoint *ce, const char *na
 		return -1;
 	if (ce->observer)
 		docker_set_observer(nd, ce->observer, ce->arg);
-	engine_free(*e);
+	/*
+	 * The new engine first, so that a failure leaves the old one running.
+	 * It reads the state file the old one saved at its last change; the old
+	 * one's calls still running are cancelled with its client, as a
+	 * restart would leave them.
+	 */
 	ne = engine_new(ce->loop, nd, ce->http, ce->eo, err);
 	if (ne == NULL) {
 		docker_free(nd);
-		*e = engine_new(ce->loop, *d, ce->http, ce->eo, NULL);
 		return -1;
 	}
+	engine_free(*e);
 	docker_free(*d);
 	*d = nd;
 	*e = ne;

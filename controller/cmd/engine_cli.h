@@ -79,10 +79,9 @@ struct engine_cli_endpoint {
 };
 /*
  * Replaces *d and *e by a Docker client for the endpoint name and an engine
- * on it, as a restart would: the engine going saves its state, the new one
- * reads it; what runs on the endpoint left behind is left running. When the
- * new one cannot be made, *d and *e stay (the engine made again on *d);
- * *e is NULL only when even that fails.
+ * on it, as a restart would: the new engine reads the state file; what runs
+ * on the endpoint left behind is left running. When the new one cannot be
+ * made, *d and *e stay as they were.
  */
 int engine_cli_use_endpoint(const struct engine_cli_endpoint *ce, const char *name, struct docker **d,
 			    struct engine **e, struct error **err);
