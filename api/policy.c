@@ -74,6 +74,10 @@ void spec_policy_release(struct spec_policy *p)
 	free(p->router.n_reload_command);
 	strv_free(p->router.containers, p->router.n_containers);
 	strv_free(p->router.listen_addresses, p->router.n_listen_addresses);
+	for (i = 0; i < p->n_endpoints; i++)
+		FREE_ALL(p->endpoints[i].name, p->endpoints[i].url, p->endpoints[i].cert_path);
+	free(p->endpoints);
+	free(p->local_url);
 	spec_policy_init(p);
 }
 
@@ -300,6 +304,124 @@ static void router(struct pparse *pp, const struct ynode *v)
 	}
 }
 
+/* ---- endpoints ---- */
+
+const struct spec_policy_endpoint *spec_policy_endpoint_find(const struct spec_policy *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; p && name && i < p->n_endpoints; i++)
+		if (strcmp(p->endpoints[i].name, name) == 0)
+			return &p->endpoints[i];
+	return NULL;
+}
+
+const char *spec_policy_local_url(const struct spec_policy *p)
+{
+	return p && p->local_url ? p->local_url : SPEC_ENDPOINT_LOCAL_URL;
+}
+
+static int endpoint_name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* unix:///path, or tcp://host:port with a numeric port. */
+static int endpoint_url_ok(const char *u)
+{
+	const char *colon;
+	size_t i;
+
+	if (strncmp(u, "unix:///", 8) == 0)
+		return u[8] != '\0' && strchr(u, ' ') == NULL;
+	if (strncmp(u, "tcp://", 6) != 0 || u[6] == '\0' || strpbrk(u + 6, "/ ") != NULL)
+		return 0;
+	colon = strrchr(u + 6, ':');
+	if (colon == NULL || colon == u + 6 || colon[1] == '\0')
+		return 0;
+	for (i = 1; colon[i]; i++)
+		if (!isdigit((unsigned char)colon[i]))
+			return 0;
+	return 1;
+}
+
+/* One entry's keys; the entry is kept only when it holds together. */
+static void endpoint(struct pparse *pp, const struct ynode *v, size_t idx)
+{
+	struct spec_policy_endpoint e = { NULL, NULL, NULL, v->line, v->col };
+	const struct ynode *cp = NULL;
+	char key[64];
+	size_t i, errs = pp->d->n;
+
+	snprintf(key, sizeof(key), "endpoints[%zu]", idx);
+	if (v->type != YNODE_MAP) {
+		perr(pp, v, key, "expected a mapping (name, url, certPath), got %s", ynode_describe(v));
+		return;
+	}
+	for (i = 0; i + 1 < v->n; i += 2) {
+		const char *k = v->kids[i]->str, *s = NULL;
+		char sub[96];
+
+		snprintf(sub, sizeof(sub), "%s.%s", key, k);
+		if (strcmp(k, "name") != 0 && strcmp(k, "url") != 0 && strcmp(k, "certPath") != 0) {
+			perr(pp, v->kids[i], key, "unknown key \"%s\" (known: name, url, certPath)", k);
+			continue;
+		}
+		if ((s = get_str(pp, v->kids[i + 1], sub)) == NULL)
+			continue;
+		if (strcmp(k, "name") == 0 && !endpoint_name_ok(s))
+			perr(pp, v->kids[i + 1], sub, "\"%s\": expected lower case letters, digits and '-'", s);
+		else if (strcmp(k, "name") == 0 && strcmp(s, SPEC_ENDPOINT_LOCAL) == 0)
+			perr(pp, v->kids[i + 1], sub, "\"local\" is the docker-host setting's endpoint: "
+			     "give this one another name");
+		else if (strcmp(k, "name") == 0 && spec_policy_endpoint_find(pp->p, s))
+			perr(pp, v->kids[i + 1], sub, "\"%s\" listed twice", s);
+		else if (strcmp(k, "url") == 0 && !endpoint_url_ok(s))
+			perr(pp, v->kids[i + 1], sub, "\"%s\": expected unix:///path or tcp://host:port", s);
+		else if (strcmp(k, "certPath") == 0 && !spec_policy_canonical_path(s))
+			perr(pp, v->kids[i + 1], sub, "\"%s\": expected an absolute path", s);
+		str_set(strcmp(k, "name") == 0 ? &e.name : strcmp(k, "url") == 0 ? &e.url : &e.cert_path, s);
+		if (strcmp(k, "certPath") == 0)
+			cp = v->kids[i + 1];
+	}
+	if (e.name == NULL || e.url == NULL)
+		perr(pp, v, key, "an endpoint needs a name and a url");
+	else if (str_has_prefix(e.url, "tcp://") && e.cert_path == NULL)
+		perr(pp, v, key, "endpoint \"%s\": a tcp:// endpoint needs certPath, the folder of its ca.pem, "
+		     "cert.pem and key.pem (mutual TLS)", e.name);
+	else if (str_has_prefix(e.url, "unix://") && cp != NULL)
+		perr(pp, cp, key, "endpoint \"%s\": certPath applies to tcp:// endpoints only", e.name);
+	if (pp->d->n > errs) {
+		FREE_ALL(e.name, e.url, e.cert_path);
+		return;
+	}
+	if (cp) {
+		e.line = cp->line;
+		e.col = cp->col;
+	}
+	pp->p->endpoints = xrealloc(pp->p->endpoints, (pp->p->n_endpoints + 1) * sizeof(e));
+	pp->p->endpoints[pp->p->n_endpoints++] = e;
+}
+
+static void endpoints(struct pparse *pp, const struct ynode *v)
+{
+	size_t i;
+
+	if (v->type != YNODE_SEQ) {
+		perr(pp, v, "endpoints", "expected a list of endpoints, got %s", ynode_describe(v));
+		return;
+	}
+	for (i = 0; i < v->n; i++)
+		endpoint(pp, v->kids[i], i);
+}
+
 static void bound(struct pparse *pp, const struct ynode *v, const char *key)
 {
 	struct spec_policy *p = pp->p;
@@ -352,9 +474,11 @@ static void top_key(struct pparse *pp, const struct ynode *kn, const struct ynod
 		bound(pp, v, k);
 	else if (strcmp(k, "router") == 0)
 		router(pp, v);
+	else if (strcmp(k, "endpoints") == 0)
+		endpoints(pp, v);
 	else
 		perr(pp, kn, k, "unknown key (known: privileged, hostPaths, hostNetwork, containerNetwork, "
-		     "networks, capabilities, images, maxReplicas, maxMemory, maxCpus, router)");
+		     "networks, capabilities, images, maxReplicas, maxMemory, maxCpus, router, endpoints)");
 }
 
 size_t spec_policy_parse(struct spec_policy *p, const char *file, const char *data, size_t len,

@@ -37,6 +37,18 @@ struct spec_policy_router {
 	int set;			/* the file has a router section */
 };
 
+/* The endpoint every Cluster has without naming one: the operator's docker-host setting. */
+#define SPEC_ENDPOINT_LOCAL "local"
+#define SPEC_ENDPOINT_LOCAL_URL "unix:///var/run/docker.sock"
+
+/* A Docker endpoint the operator lets a Cluster name, besides "local". */
+struct spec_policy_endpoint {
+	char *name;
+	char *url;		/* unix:///path or tcp://host:port */
+	char *cert_path;	/* tcp:// only (and required there): ca.pem, cert.pem, key.pem, as DOCKER_CERT_PATH */
+	int line, col;		/* of the entry in the file (of certPath when given), for checks of the folder */
+};
+
 struct spec_policy {
 	char *file;		/* the file it came from; NULL for the built-in policy */
 	int privileged;
@@ -56,6 +68,10 @@ struct spec_policy {
 	int64_t max_memory;	/* bytes per container, 0: no bound */
 	int64_t max_cpu_millis;	/* per container, 0: no bound */
 	struct spec_policy_router router;
+	struct spec_policy_endpoint *endpoints;	/* besides "local"; none by default */
+	size_t n_endpoints;
+	/* "local"'s url: the docker-host setting, given by the controller; NULL: SPEC_ENDPOINT_LOCAL_URL. */
+	char *local_url;
 };
 
 /* The built-in policy (every escalation denied). */
@@ -123,6 +139,11 @@ size_t spec_policy_check_backup(const struct spec_policy *p, const struct spec_s
 /* A BackupPolicy's spec.restore.database against the operator's limits (image, user, resources): refusals counted. */
 size_t spec_policy_check_restore_db(const struct spec_policy *p, const struct spec_set *set, const struct spec_meta *m,
 				    const struct spec_container *db, struct spec_diags *diags);
+
+/* The endpoint of that name the policy lists (never "local"), or NULL. */
+const struct spec_policy_endpoint *spec_policy_endpoint_find(const struct spec_policy *p, const char *name);
+/* "local"'s url (the docker-host setting): local_url, or SPEC_ENDPOINT_LOCAL_URL. */
+const char *spec_policy_local_url(const struct spec_policy *p);
 
 /* 1 when the policy lets templates join the network name that auriga does not own. */
 int spec_policy_network_allowed(const struct spec_policy *p, const char *name);

@@ -434,6 +434,49 @@ static void check_cluster_policy(struct pcheck *pc, struct spec_cluster *c)
 		     "narrow the policy, never widen it", pc->origin);
 }
 
+/*
+ * Which endpoints exist is the operator's word: "local" (the docker-host
+ * setting) and those the policy lists. A Cluster names one of them by name;
+ * a url it gives must be that endpoint's, and TLS material comes from the
+ * policy alone. One endpoint per Cluster is carried out: a second is refused.
+ */
+static void check_endpoints(struct pcheck *pc, const struct spec_cluster *c)
+{
+	const struct spec_meta *m = &c->meta;
+	char path[96];
+	size_t i;
+
+	for (i = 0; i < c->n_endpoints; i++) {
+		const struct spec_endpoint *e = &c->endpoints[i];
+		const struct spec_policy_endpoint *pe = spec_policy_endpoint_find(pc->p, e->name);
+		int local = e->name && strcmp(e->name, SPEC_ENDPOINT_LOCAL) == 0;
+		const char *url = local ? spec_policy_local_url(pc->p) : pe ? pe->url : NULL;
+
+		snprintf(path, sizeof(path), "spec.endpoints[%zu]", i);
+		if (i > 0)
+			PERR(pc, SPEC_CLUSTER, m, path, "endpoint \"%s\": a Cluster runs on one endpoint (the first, "
+			     "\"%s\"); more than one is not carried out", e->name ? e->name : "", c->endpoints[0].name);
+		if (e->tls.ca_file || e->tls.cert_file || e->tls.key_file) {
+			snprintf(path, sizeof(path), "spec.endpoints[%zu].tls", i);
+			PERR(pc, SPEC_CLUSTER, m, path, "refused: an endpoint's TLS material is the operator's "
+			     "(certPath of the endpoint under endpoints in the policy file)");
+		}
+		if (e->name == NULL)
+			continue;
+		snprintf(path, sizeof(path), "spec.endpoints[%zu].name", i);
+		if (url == NULL) {
+			PERR(pc, SPEC_CLUSTER, m, path, "endpoint \"%s\" refused by the operator's policy (not "
+			     "listed in endpoints %s; \"local\" is the docker-host setting)", e->name, pc->origin);
+			continue;
+		}
+		snprintf(path, sizeof(path), "spec.endpoints[%zu].url", i);
+		if (e->url && strcmp(e->url, url) != 0)
+			PERR(pc, SPEC_CLUSTER, m, path, "\"%s\" is not endpoint \"%s\"'s url (%s%s%s): the operator "
+			     "decides where an endpoint is", e->url, e->name, url, local ? ", the docker-host setting" :
+			     " ", local ? "" : pc->origin);
+	}
+}
+
 size_t spec_policy_check(const struct spec_policy *p, struct spec_set *set, struct spec_diags *diags)
 {
 	struct spec_cluster *c = spec_set_cluster(set);
@@ -451,6 +494,7 @@ size_t spec_policy_check(const struct spec_policy *p, struct spec_set *set, stru
 	if (!c->meta.invalid) {
 		check_cluster_policy(&pc, c);
 		check_router(&pc, c);
+		check_endpoints(&pc, c);
 	}
 	for (i = 0; i < set->n_deployments; i++) {
 		const struct spec_deployment *d = set->deployments[i];

@@ -140,9 +140,9 @@ static void check_cluster(struct checker *c)
 				ERR(c, SPEC_CLUSTER, &cl->meta, path, "role \"%s\" listed twice",
 				    cl->role_order[i]);
 			}
+	/* Which endpoints exist, their urls and TLS are the operator's policy's (policy_check.c). */
 	for (i = 0; i < cl->n_endpoints; i++) {
 		const struct spec_endpoint *e = &cl->endpoints[i];
-		int tls = e->tls.ca_file || e->tls.cert_file || e->tls.key_file;
 
 		snprintf(path, sizeof(path), "spec.endpoints[%zu]", i);
 		for (j = 0; j < i; j++)
@@ -150,14 +150,6 @@ static void check_cluster(struct checker *c)
 			    strcmp(e->name, cl->endpoints[j].name) == 0)
 				ERR(c, SPEC_CLUSTER, &cl->meta, path, "endpoint name \"%s\" used twice",
 				    e->name);
-		if (!e->url)
-			continue;
-		if (str_has_prefix(e->url, "unix://") && tls)
-			ERR(c, SPEC_CLUSTER, &cl->meta, path, "tls applies to tcp:// endpoints only");
-		if (str_has_prefix(e->url, "tcp://") && tls &&
-		    !(e->tls.ca_file && e->tls.cert_file && e->tls.key_file))
-			ERR(c, SPEC_CLUSTER, &cl->meta, path,
-			    "mutual TLS needs caFile, certFile and keyFile together");
 	}
 }
 

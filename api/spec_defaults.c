@@ -1,4 +1,5 @@
 /* The defaults pass: fills in every value a spec may leave out, after decode and before the checks. */
+#include "policy.h"
 #include "spec.h"
 #include "spec_internal.h"
 #include "strv.h"
@@ -20,8 +21,8 @@ static void cluster_defaults(struct spec_cluster *c)
 
 	if (c->n_endpoints == 0) {
 		c->endpoints = xcalloc(1, sizeof(*c->endpoints));
-		c->endpoints[0].name = xstrdup("local");
-		c->endpoints[0].url = xstrdup("unix:///var/run/docker.sock");
+		/* "local" with no url: the operator's docker-host setting. */
+		c->endpoints[0].name = xstrdup(SPEC_ENDPOINT_LOCAL);
 		c->n_endpoints = 1;
 	}
 	if (c->n_role_order == 0 && c->role_order == NULL) {

@@ -42,6 +42,8 @@ struct daemon {
 	struct docker *docker;
 	struct http_client *http;
 	struct engine *engine;
+	struct engine_options eo;	/* the engine's, kept to make it anew on another endpoint */
+	char *endpoint;			/* the endpoint the engine drives */
 	struct gitsrc *src;
 	struct gitsrc_worker *worker;
 	struct httpd *httpd;
@@ -289,15 +291,34 @@ static void on_pass(struct engine *e, void *arg)
 		loop_stop(dm->loop);
 }
 
+/* The engine on the endpoint named, made anew when it changes (engine_cli_use_endpoint). */
+static int use_endpoint(struct daemon *dm, const char *name, struct error **err)
+{
+	struct engine_cli_endpoint ce = { dm->loop, dm->cfg, dm->policy, dm->http, &dm->eo,
+					  dm->metrics_on ? on_docker_call : NULL, dm };
+
+	if (dm->engine && dm->endpoint && strcmp(dm->endpoint, name) == 0)
+		return 0;
+	if (engine_cli_use_endpoint(&ce, name, &dm->docker, &dm->engine, err) < 0)
+		return -1;
+	str_set(&dm->endpoint, name);
+	return 0;
+}
+
 /* 0, or -1 with *err set when the engine refuses the set (the commit is then noted Refused). */
 static int set_specs(struct daemon *dm, struct spec_set *set, const char *commit, struct error **err)
 {
 	const struct spec_cluster *c = spec_set_cluster(set);
 	char *notes_ref = c && c->notes_ref ? xstrdup(c->notes_ref) : NULL;
 	int notes_push = c ? c->push_notes : -1;
+	int rc = use_endpoint(dm, engine_cli_set_endpoint(set), err);
 
 	/* The Cluster at this commit says where its notes go; the operator's settings fill in what it leaves out. */
-	if (engine_set_specs(dm->engine, set, commit, err) < 0) {
+	if (rc < 0)
+		spec_set_free(set);
+	else
+		rc = engine_set_specs(dm->engine, set, commit, err);
+	if (rc < 0) {
 		free(notes_ref);
 		log_error(COMPONENT, "cannot use the specs", "commit", commit, "error", error_msg(*err), (char *)NULL);
 		auriga_metrics_error(metrics_of(dm), "spec");
@@ -624,7 +645,8 @@ static int run_args(struct daemon *dm, int argc, char **argv)
 		goto out;
 	}
 	/* The operator's policy is read once: a new one takes a restart, like the Docker endpoint. */
-	if (policy_file_load(&dm->policy, config_str(dm->cfg, CFG_POLICY_FILE), &err) < 0) {
+	if (policy_file_load(&dm->policy, config_str(dm->cfg, CFG_POLICY_FILE), config_str(dm->cfg, CFG_DOCKER_HOST),
+			     &err) < 0) {
 		fprintf(stderr, "auriga run: %s\n", error_msg(err));
 		rc = 2;
 		goto out;
@@ -660,40 +682,42 @@ static int state_prepare(struct daemon *dm, struct error **err)
 static int start_engine(struct daemon *dm, struct error **err)
 {
 	struct docker_config dcfg;
-	struct engine_options eo;
+	struct engine_options *eo = &dm->eo;
 	size_t n_labels = 0;
 	const char *const *labels;
 
 	dm->loop = loop_new(err);
 	if (dm->loop == NULL)
 		return -1;
+	/* "local" until the specs name their endpoint (use_endpoint). */
 	engine_cli_docker_config(&dcfg, dm->cfg);
 	dm->docker = docker_new(dm->loop, &dcfg, err);
 	if (dm->docker == NULL)
 		return -1;
+	dm->endpoint = xstrdup(SPEC_ENDPOINT_LOCAL);
 	dm->http = http_client_new(dm->loop, err);
 	if (dm->http == NULL)
 		return -1;
 	labels = config_list(dm->cfg, CFG_EXTRA_LABELS, &n_labels);
-	memset(&eo, 0, sizeof(eo));
-	eo.instance = config_str(dm->cfg, CFG_INSTANCE);
-	eo.name_prefix = config_name_prefix(dm->cfg);
-	eo.state_path = dm->state_path;
-	eo.extra_labels = labels;
-	eo.router_error_log = config_str(dm->cfg, CFG_ROUTER_ERROR_LOG);
-	eo.n_extra_labels = n_labels;
-	eo.max_probes = (unsigned)config_int(dm->cfg, CFG_MAX_PROBES);
-	eo.watch_events = 1;
-	eo.on_pass = on_pass;
-	eo.arg = dm;
+	memset(eo, 0, sizeof(*eo));
+	eo->instance = config_str(dm->cfg, CFG_INSTANCE);
+	eo->name_prefix = config_name_prefix(dm->cfg);
+	eo->state_path = dm->state_path;
+	eo->extra_labels = labels;
+	eo->router_error_log = config_str(dm->cfg, CFG_ROUTER_ERROR_LOG);
+	eo->n_extra_labels = n_labels;
+	eo->max_probes = (unsigned)config_int(dm->cfg, CFG_MAX_PROBES);
+	eo->watch_events = 1;
+	eo->on_pass = on_pass;
+	eo->arg = dm;
 	/* The metrics exist whenever /metrics is served, before anything can feed them. */
 	if (config_str(dm->cfg, CFG_LISTEN)[0]) {
 		auriga_metrics_init(&dm->metrics, AURIGA_VERSION);
 		dm->metrics_on = 1;
 		docker_set_observer(dm->docker, on_docker_call, dm);
 	}
-	eo.metrics = metrics_of(dm);
-	dm->engine = engine_new(dm->loop, dm->docker, dm->http, &eo, err);
+	eo->metrics = metrics_of(dm);
+	dm->engine = engine_new(dm->loop, dm->docker, dm->http, eo, err);
 	return dm->engine == NULL ? -1 : 0;
 }
 
@@ -808,6 +832,7 @@ static void daemon_release(struct daemon *dm, int sfd)
 	policy_file_free(dm->policy);
 	free(dm->positional);
 	free(dm->state_path);
+	free(dm->endpoint);
 	config_free(dm->cfg);
 }
 

@@ -182,7 +182,8 @@ static int validate_args(int argc, char **argv, int *json, const char **crds, st
 	} else if (help) {
 		usage(stdout, extra);
 		rc = 0;
-	} else if (policy_file_load(policy, config_str(conf, CFG_POLICY_FILE), &err) < 0) {
+	} else if (policy_file_load(policy, config_str(conf, CFG_POLICY_FILE), config_str(conf, CFG_DOCKER_HOST),
+				    &err) < 0) {
 		rc = 2;
 	}
 	if (err)

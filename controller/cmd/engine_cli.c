@@ -9,6 +9,8 @@
 
 #include "buf.h"
 #include "docker/docker.h"
+#include "engine/engine.h"
+#include "runtime/log.h"
 #include "runtime/http_client.h"
 #include "runtime/loop.h"
 #include "source/envfile.h"
@@ -29,7 +31,7 @@ void engine_cli_release(struct engine_cli *c)
 		gitsrc_free(c->src);
 	gitsrc_cli_release(&c->git);
 	free(c->state_path);
-	free(c->problems);
+	FREE_ALL(c->problems, c->endpoint);
 	policy_file_free(c->own_policy);
 	memset(c, 0, sizeof(*c));
 }
@@ -51,6 +53,63 @@ void engine_cli_docker_config(struct docker_config *d, const struct config *cfg)
 	/* The reconcile's calls (list, inspect, create, start, stop, remove, networks) share the deadline. */
 	d->timeout_ms[DOCKER_OBSERVE] = config_ms(cfg, CFG_DOCKER_TIMEOUT);
 	d->timeout_ms[DOCKER_ROLLOUT] = config_ms(cfg, CFG_DOCKER_TIMEOUT);
+}
+
+const char *engine_cli_set_endpoint(const struct spec_set *set)
+{
+	const struct spec_cluster *c = set ? spec_set_cluster(set) : NULL;
+
+	return c && c->n_endpoints && c->endpoints[0].name ? c->endpoints[0].name : SPEC_ENDPOINT_LOCAL;
+}
+
+int engine_cli_endpoint_config(struct docker_config *d, const struct config *cfg, const struct spec_policy *p,
+			       const char *endpoint, struct error **err)
+{
+	const struct spec_policy_endpoint *e;
+
+	engine_cli_docker_config(d, cfg);
+	if (endpoint == NULL || strcmp(endpoint, SPEC_ENDPOINT_LOCAL) == 0)
+		return 0;
+	e = spec_policy_endpoint_find(p, endpoint);
+	if (e == NULL)
+		return error_set(err, ERR_INVALID, "endpoint '%s' is not listed in the operator's policy", endpoint);
+	/* The docker-tls-* settings are local's; this endpoint's TLS is its folder, as DOCKER_CERT_PATH. */
+	d->host = e->url;
+	d->ca_file = d->cert_file = d->key_file = NULL;
+	d->cert_path = e->cert_path;
+	d->tls = e->cert_path != NULL;
+	return 0;
+}
+
+int engine_cli_use_endpoint(const struct engine_cli_endpoint *ce, const char *name, struct docker **d,
+			    struct engine **e, struct error **err)
+{
+	struct docker_config dcfg;
+	struct docker *nd;
+	struct engine *ne;
+
+	if (engine_cli_endpoint_config(&dcfg, ce->cfg, ce->policy, name, err) < 0 ||
+	    (nd = docker_new(ce->loop, &dcfg, err)) == NULL)
+		return -1;
+	if (ce->observer)
+		docker_set_observer(nd, ce->observer, ce->arg);
+	/*
+	 * The new engine first, so that a failure leaves the old one running.
+	 * It reads the state file the old one saved at its last change; the old
+	 * one's calls still running are cancelled with its client, as a
+	 * restart would leave them.
+	 */
+	ne = engine_new(ce->loop, nd, ce->http, ce->eo, err);
+	if (ne == NULL) {
+		docker_free(nd);
+		return -1;
+	}
+	engine_free(*e);
+	docker_free(*d);
+	*d = nd;
+	*e = ne;
+	log_info("run", "docker endpoint", "endpoint", name, "url", docker_endpoint(nd), (char *)NULL);
+	return 0;
 }
 
 static int mkdir_p(const char *path, struct error **err)
@@ -124,7 +183,8 @@ int engine_cli_load_policy(struct engine_cli *c, struct error **err)
 
 	if (c->policy != NULL)
 		return 0;
-	if ((rc = policy_file_load(&c->own_policy, c->policy_file, err)) < 0)
+	if ((rc = policy_file_load(&c->own_policy, c->policy_file, c->cfg ? config_str(c->cfg, CFG_DOCKER_HOST) : NULL,
+				   err)) < 0)
 		return rc;
 	c->policy = c->own_policy;
 	return 0;
@@ -237,7 +297,10 @@ int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **
 		snprintf(c->previous, sizeof(c->previous), "%s", fr.previous);
 		gitsrc_fetch_result_release(&fr);
 		free(c->problems);
-		return engine_cli_load_snapshot(c->src, c->commit, c->specs_path, c->policy, out, &c->problems, err);
+		rc = engine_cli_load_snapshot(c->src, c->commit, c->specs_path, c->policy, out, &c->problems, err);
+		if (rc == 0)
+			str_set(&c->endpoint, engine_cli_set_endpoint(*out));
+		return rc;
 	}
 	spec_diags_init(&diags);
 	set = xmalloc(sizeof(*set));
@@ -254,6 +317,7 @@ int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **
 		return rc;
 	}
 	*out = set;
+	str_set(&c->endpoint, engine_cli_set_endpoint(set));
 	return 0;
 }
 
@@ -268,7 +332,8 @@ int engine_cli_connect(struct engine_cli *c, struct loop **l, struct docker **d,
 		*h = NULL;
 	if (c->cfg == NULL)
 		BUG("engine_cli_connect without settings");
-	engine_cli_docker_config(&cfg, c->cfg);
+	if (engine_cli_endpoint_config(&cfg, c->cfg, c->policy, c->endpoint, err) < 0)
+		return ERR_INVALID;
 	*l = loop_new(err);
 	if (*l == NULL)
 		return ERR_GENERIC;

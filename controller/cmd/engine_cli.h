@@ -13,6 +13,9 @@ struct loop;
 struct docker;
 struct docker_config;
 struct http_client;
+struct engine;
+struct engine_options;
+struct docker_call_info;
 
 struct engine_cli {
 	struct gitsrc_cli git;
@@ -34,6 +37,7 @@ struct engine_cli {
 	char commit[GITSRC_OID_HEX];	/* --repo mode: the commit loaded (or refused); "" for a folder */
 	char previous[GITSRC_OID_HEX];	/* --repo mode: the mirror's head before the fetch; "" when none */
 	char *problems;			/* --repo mode: every diagnostic of a commit whose specs do not load */
+	char *endpoint;			/* after engine_cli_load: the Cluster's endpoint, which connect reaches */
 };
 
 void engine_cli_init(struct engine_cli *c);
@@ -46,13 +50,42 @@ void engine_cli_release(struct engine_cli *c);
 int engine_cli_finish(struct engine_cli *c, const struct config *cfg, int argc, char **argv, struct error **err);
 /* The Docker client's settings from the table: host, TLS, the reconcile's deadline. */
 void engine_cli_docker_config(struct docker_config *d, const struct config *cfg);
+/* The endpoint a set runs on: its Cluster's (one), else "local". */
+const char *engine_cli_set_endpoint(const struct spec_set *set);
+/*
+ * The Docker client's settings for an endpoint: "local" is the table's
+ * docker-host (and its TLS settings); another is the one the policy lists,
+ * its url and TLS folder (certPath as DOCKER_CERT_PATH), with the table's
+ * deadlines. ERR_INVALID for an endpoint the policy does not list. d's
+ * strings are borrowed from cfg and p.
+ */
+int engine_cli_endpoint_config(struct docker_config *d, const struct config *cfg, const struct spec_policy *p,
+			       const char *endpoint, struct error **err);
 /*
  * Loads and checks the specs (every diagnostic printed to stderr as
  * file:line:col) from the folder, or fetches the repo and reads a snapshot
  * of its head. *out is a finished set with no diags.
  */
 int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **err);
-/* Makes the loop, the Docker client and the HTTP client for probes. */
+/* What making the engine anew on another endpoint takes (the daemon's). */
+struct engine_cli_endpoint {
+	struct loop *loop;
+	const struct config *cfg;
+	const struct spec_policy *policy;
+	struct http_client *http;
+	const struct engine_options *eo;
+	void (*observer)(const struct docker_call_info *ci, void *arg);	/* NULL: none */
+	void *arg;
+};
+/*
+ * Replaces *d and *e by a Docker client for the endpoint name and an engine
+ * on it, as a restart would: the new engine reads the state file; what runs
+ * on the endpoint left behind is left running. When the new one cannot be
+ * made, *d and *e stay as they were.
+ */
+int engine_cli_use_endpoint(const struct engine_cli_endpoint *ce, const char *name, struct docker **d,
+			    struct engine **e, struct error **err);
+/* Makes the loop, the Docker client (of the endpoint the last load named) and the HTTP client for probes. */
 int engine_cli_connect(struct engine_cli *c, struct loop **l, struct docker **d, struct http_client **h,
 		       struct error **err);
 /*

@@ -42,7 +42,7 @@ static const struct config_spec table[CFG__COUNT] = {
 				"How often the specs repository is fetched and the hosts relisted." },
 	[CFG_DOCKER_HOST] = { "docker-host", CFGT_STRING, "unix:///var/run/docker.sock", 0, 0, NULL,
 			      "AURIGA_DOCKER_HOST", "URL", CFG_RESTART,
-			      "Docker Engine API endpoint: unix:///path or tcp://host:port (with TLS)." },
+			      "The Docker endpoint \"local\" (a Cluster's default): unix:///path or tcp://host:port (with TLS)." },
 	[CFG_DOCKER_TLS_CA] = { "docker-tls-ca", CFGT_PATH, "", 0, 0, NULL, "AURIGA_DOCKER_TLS_CA",
 				"FILE", CFG_RESTART, "CA certificate that signed the Docker host's certificate." },
 	[CFG_DOCKER_TLS_CERT] = { "docker-tls-cert", CFGT_PATH, "", 0, 0, NULL,

@@ -1,7 +1,9 @@
 /* The operator's policy file read from disk: a bounded read of a regular file, then the pure parser in api/policy.c. */
 #include "source/policy_file.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "runtime/file.h"
@@ -29,7 +31,34 @@ static int diags_error(struct spec_diags *d, const char *path, struct error **er
 	return rc;
 }
 
-int policy_file_load(struct spec_policy **out, const char *path, struct error **err)
+/*
+ * Each tcp:// endpoint's TLS folder holds Docker's three files: a missing
+ * one is told at its certPath, naming the endpoint, before anything runs.
+ */
+static void check_cert_folders(const struct spec_policy *p, const char *path, struct spec_diags *d)
+{
+	static const char *const files[] = { "ca.pem", "cert.pem", "key.pem" };
+	size_t i, j;
+
+	for (i = 0; i < p->n_endpoints; i++) {
+		const struct spec_policy_endpoint *e = &p->endpoints[i];
+		struct spec_pos pos = { path, e->line, e->col };
+		char key[48], file[4096];
+
+		if (e->cert_path == NULL)
+			continue;
+		snprintf(key, sizeof(key), "endpoints[%zu].certPath", i);
+		for (j = 0; j < ARRAY_SIZE(files); j++) {
+			snprintf(file, sizeof(file), "%s/%s", e->cert_path, files[j]);
+			if (access(file, R_OK) < 0)
+				spec_diags_add(d, &pos, NULL, NULL, key, "endpoint \"%s\": TLS folder \"%s\" has no "
+					       "readable %s (Docker's convention: ca.pem, cert.pem, key.pem)", e->name,
+					       e->cert_path, files[j]);
+		}
+	}
+}
+
+int policy_file_load(struct spec_policy **out, const char *path, const char *local_url, struct error **err)
 {
 	struct spec_policy *p = xmalloc(sizeof(*p));
 	struct buf b = BUF_INIT_MAX(POLICY_FILE_MAX);
@@ -44,9 +73,13 @@ int policy_file_load(struct spec_policy **out, const char *path, struct error **
 	rc = file_read(path, "policy file", FILE_REGULAR, &b, err);
 	if (rc < 0)
 		goto out;
-	if (spec_policy_parse(p, path, b.data, b.len, &d) > 0)
+	if (spec_policy_parse(p, path, b.data, b.len, &d) == 0)
+		check_cert_folders(p, path, &d);
+	if (d.n > 0)
 		rc = diags_error(&d, path, err);
 out:
+	if (rc == 0 && local_url && local_url[0])
+		p->local_url = xstrdup(local_url);
 	buf_release(&b);
 	spec_diags_release(&d);
 	if (rc < 0) {

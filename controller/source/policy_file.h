@@ -13,9 +13,11 @@
  * gives the built-in policy (every escalation denied). A file that cannot be
  * read or holds an error is refused: err says which, one line per problem as
  * file:line:col: key: message. Never falls back to the built-in policy
- * when a file was named.
+ * when a file was named. A tcp:// endpoint's TLS folder missing one of
+ * ca.pem, cert.pem, key.pem is a problem at its certPath. local_url is the
+ * docker-host setting: the url of the endpoint "local" (NULL: the default).
  */
-int policy_file_load(struct spec_policy **out, const char *path, struct error **err);
+int policy_file_load(struct spec_policy **out, const char *path, const char *local_url, struct error **err);
 void policy_file_free(struct spec_policy *p);
 
 #endif

@@ -129,7 +129,7 @@ out=$("$AURIGA_BIN" validate --policy-file "$TEST_TMP/bad-policy.yaml" "$TOP/spe
 expect_eq "a policy file with errors: status 2" 2 "$?"
 expect_eq "a policy file with errors: every one, with its position" "auriga validate: policy file '$TEST_TMP/bad-policy.yaml': 2 problems
 $TEST_TMP/bad-policy.yaml:1:13: privileged: expected true or false, got a string
-$TEST_TMP/bad-policy.yaml:2:1: hostPath: unknown key (known: privileged, hostPaths, hostNetwork, containerNetwork, networks, capabilities, images, maxReplicas, maxMemory, maxCpus, router)" "$out"
+$TEST_TMP/bad-policy.yaml:2:1: hostPath: unknown key (known: privileged, hostPaths, hostNetwork, containerNetwork, networks, capabilities, images, maxReplicas, maxMemory, maxCpus, router, endpoints)" "$out"
 "$AURIGA_BIN" validate --policy-file "$TEST_TMP/no-such-policy.yaml" "$TOP/specs" >/dev/null 2>&1
 expect_eq "a policy file named but missing is an error, not the built-in policy" 2 "$?"
 

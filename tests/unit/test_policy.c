@@ -88,6 +88,9 @@ static void each_row(const void *rows, size_t n, size_t size, size_t (*one_row)(
 		each_row(rows, sizeof(rows) / sizeof((rows)[0]), sizeof((rows)[0]), one_row);                  \
 	}
 
+/* The operator lists one endpoint besides "local". */
+#define EP_POLICY "endpoints: [{name: east, url: \"unix:///run/east.sock\"}]\n"
+
 struct row {
 	const char *what;
 	const char *policy;	/* NULL: the built-in policy */
@@ -228,6 +231,28 @@ static const struct row rows[] = {
 	  "    image: x\n    privileged: true\n",
 	  "deploy/web.yaml:7:17: Job/j: spec.template.privileged: refused by the operator's policy (privileged: "
 	  "false in the built-in policy)" },
+	/* endpoints: "local" (docker-host) and those the policy lists */
+	{ "a listed endpoint, by name", EP_POLICY, CLUSTER("  endpoints: [{name: east}]\n") DEP(""), NULL },
+	{ "a listed endpoint, with its url", EP_POLICY,
+	  CLUSTER("  endpoints: [{name: east, url: \"unix:///run/east.sock\"}]\n") DEP(""), NULL },
+	{ "local, with docker-host's url", NULL,
+	  CLUSTER("  endpoints: [{name: local, url: \"unix:///var/run/docker.sock\"}]\n") DEP(""), NULL },
+	{ "an endpoint the policy does not list", NULL, CLUSTER("  endpoints: [{name: east}]\n") DEP(""),
+	  "deploy/web.yaml:5:22: Cluster/c: spec.endpoints[0].name: endpoint \"east\" refused by the operator's policy (not listed in endpoints in the built-in policy; \"local\" is the docker-host setting)" },
+	{ "a listed endpoint at another url", EP_POLICY,
+	  CLUSTER("  endpoints: [{name: east, url: \"unix:///run/west.sock\"}]\n") DEP(""),
+	  "deploy/web.yaml:5:33: Cluster/c: spec.endpoints[0].url: \"unix:///run/west.sock\" is not endpoint \"east\"'s url (unix:///run/east.sock in /etc/auriga/policy.yaml): the operator decides where an endpoint is" },
+	{ "local at another url than docker-host's", NULL,
+	  CLUSTER("  endpoints: [{name: local, url: \"unix:///run/west.sock\"}]\n") DEP(""),
+	  "deploy/web.yaml:5:34: Cluster/c: spec.endpoints[0].url: \"unix:///run/west.sock\" is not endpoint "
+	  "\"local\"'s url (unix:///var/run/docker.sock, the docker-host setting): the operator decides where an "
+	  "endpoint is" },
+	{ "a second endpoint is not carried out", EP_POLICY,
+	  CLUSTER("  endpoints: [{name: local}, {name: east}]\n") DEP(""),
+	  "deploy/web.yaml:5:30: Cluster/c: spec.endpoints[1]: endpoint \"east\": a Cluster runs on one endpoint (the first, \"local\"); more than one is not carried out" },
+	{ "TLS material in the Cluster", EP_POLICY,
+	  CLUSTER("  endpoints: [{name: east, tls: {caFile: /ca.pem}}]\n") DEP(""),
+	  "deploy/web.yaml:5:33: Cluster/c: spec.endpoints[0].tls: refused: an endpoint's TLS material is the operator's (certPath of the endpoint under endpoints in the policy file)" },
 };
 
 static size_t policy_row(const void *p)
@@ -302,7 +327,7 @@ static const struct prow parse_rows[] = {
 	{ "privileged: yes\n", "p.yaml:1:13: privileged: expected true or false, got a string\n" },
 	{ "privileged: true\nprivilegd: false\n",
 	  "p.yaml:2:1: privilegd: unknown key (known: privileged, hostPaths, hostNetwork, containerNetwork, networks, "
-	  "capabilities, images, maxReplicas, maxMemory, maxCpus, router)\n" },
+	  "capabilities, images, maxReplicas, maxMemory, maxCpus, router, endpoints)\n" },
 	{ "hostPaths: /srv\n", "p.yaml:1:12: hostPaths: expected a list of strings, got a string\n" },
 	{ "hostPaths: [srv, /a/../b, /c/]\n",
 	  "p.yaml:1:13: hostPaths: \"srv\": expected an absolute path without empty, '.' or '..' components or a "
@@ -326,6 +351,23 @@ static const struct prow parse_rows[] = {
 	  "p.yaml:1:10: router: unknown key \"reload\" (known: configPath, reloadCommand, container, listenAddress)\n" },
 	{ "- privileged\n", "p.yaml:1:1: expected a mapping of policy settings, got a list\n" },
 	{ "a: [\n", "p.yaml:2:1: yaml: did not find expected node content while parsing a flow node at line 2\n" },
+	{ "endpoints: [{name: local, url: \"unix:///x\"}]\n",
+	  "p.yaml:1:20: endpoints[0].name: \"local\" is the docker-host setting's endpoint: give this one another name\n" },
+	{ "endpoints: [{name: t, url: \"tcp://h:2376\"}]\n",
+	  "p.yaml:1:13: endpoints[0]: endpoint \"t\": a tcp:// endpoint needs certPath, the folder of its ca.pem, cert.pem and key.pem (mutual TLS)\n" },
+	{ "endpoints: [{name: u, url: \"unix:///x\", certPath: /c}]\n",
+	  "p.yaml:1:51: endpoints[0]: endpoint \"u\": certPath applies to tcp:// endpoints only\n" },
+	{ "endpoints: [{name: A, url: \"ftp://x\", tls: 1}, {url: \"tcp://h:x\", certPath: c}]\n",
+	  "p.yaml:1:20: endpoints[0].name: \"A\": expected lower case letters, digits and '-'\n"
+	  "p.yaml:1:28: endpoints[0].url: \"ftp://x\": expected unix:///path or tcp://host:port\n"
+	  "p.yaml:1:39: endpoints[0]: unknown key \"tls\" (known: name, url, certPath)\n"
+	  "p.yaml:1:48: endpoints[1]: an endpoint needs a name and a url\n"
+	  "p.yaml:1:54: endpoints[1].url: \"tcp://h:x\": expected unix:///path or tcp://host:port\n"
+	  "p.yaml:1:77: endpoints[1].certPath: \"c\": expected an absolute path\n" },
+	{ "endpoints: [{name: a, url: \"unix:///x\"}, {name: a, url: \"unix:///y\"}]\n",
+	  "p.yaml:1:49: endpoints[1].name: \"a\" listed twice\n" },
+	{ "endpoints: {a: 1}\n",
+	  "p.yaml:1:12: endpoints: expected a list of endpoints, got a mapping\n" },
 };
 
 static size_t parse_row(const void *p)

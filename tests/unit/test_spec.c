@@ -282,7 +282,8 @@ static void strategies_decode(void **state)
 static void cluster_defaults_and_default_cluster(void **state)
 {
 	static const char pol_text[] = "privileged: true\nhostPaths: [/var/log]\n"
-				       "router: {reloadCommand: [[/usr/sbin/nginx, -s, reload]]}\n";
+				       "router: {reloadCommand: [[/usr/sbin/nginx, -s, reload]]}\n"
+				       "endpoints: [{name: remote, url: \"tcp://10.1.2.3:2376\", certPath: /etc/auriga/remote}]\n";
 	struct spec_policy pol;
 	struct spec_set set;
 	struct spec_diags d;
@@ -295,7 +296,9 @@ static void cluster_defaults_and_default_cluster(void **state)
 	assert_true(c->meta.defaulted);
 	assert_int_equal(set.n_clusters, 1);
 	assert_int_equal(c->n_endpoints, 1);
-	assert_string_equal(c->endpoints[0].url, "unix:///var/run/docker.sock");
+	/* "local" with no url: the docker-host setting. */
+	assert_string_equal(c->endpoints[0].name, "local");
+	assert_null(c->endpoints[0].url);
 	assert_int_equal(c->n_role_order, 3);
 	assert_string_equal(c->role_order[0], "slim");
 	assert_string_equal(c->role_order[2], "validator");
@@ -317,7 +320,6 @@ static void cluster_defaults_and_default_cluster(void **state)
 	assert_int_equal(load(&set, &d,
 			      "apiVersion: auriga.io/v1\nkind: Cluster\nmetadata: {name: prod}\nspec:\n"
 			      "  endpoints:\n    - name: remote\n      url: tcp://10.1.2.3:2376\n"
-			      "      tls: {caFile: ca.pem, certFile: cert.pem, keyFile: key.pem}\n"
 			      "  roleOrder: [validator]\n"
 			      "  router: {reloadCommand: [/usr/sbin/nginx, -s, reload]}\n"
 			      "  status: {push: false}\n"
@@ -327,7 +329,7 @@ static void cluster_defaults_and_default_cluster(void **state)
 			 0);
 	c = spec_set_cluster(&set);
 	assert_false(c->meta.defaulted);
-	assert_string_equal(c->endpoints[0].tls.key_file, "key.pem");
+	assert_string_equal(c->endpoints[0].name, "remote");
 	assert_int_equal(c->router.n_reload_command, 3);
 	assert_string_equal(c->router.reload_command[0], "/usr/sbin/nginx");
 	assert_null(c->router.container);
@@ -449,8 +451,8 @@ static void rules(void **state)
 		   "    - {name: m, failureCondition: {operator: \">\", value: 1}, provider: {prometheus: {query: q}}}\n",
 		   "metric name \"m\" used twice");
 	expect_one("apiVersion: auriga.io/v1\nkind: Cluster\nmetadata: {name: c}\nspec:\n  endpoints:\n"
-		   "    - {name: local, url: \"unix:///run/docker.sock\", tls: {caFile: a}}\n",
-		   "tls applies to tcp:// endpoints only");
+		   "    - {name: local, tls: {caFile: a}}\n",
+		   "an endpoint's TLS material is the operator's");
 }
 
 static void schema_rules(void **state)
