@@ -1,19 +1,27 @@
 # Extra Docker hosts for the tests that need more than one engine (sourced after tests/lib.sh): each is a
-# dockerd of its own, with its data root, exec root, pid file and socket under $TEST_TMP, no bridge and
-# no iptables rules, given the demo images it needs, and stopped when the test ends (only the daemon
+# dockerd of its own, with its data root, exec root, pid file and socket under $TEST_TMP, a bridge of
+# its own and no iptables rules, given the demo images it needs, and stopped when the test ends (only the daemon
 # started here is signalled, by its pid).
 
 # host_start N [DOCKERD_ARGS...]: starts host N listening on unix://$TEST_TMP/dN.sock (HOST_URL[N]),
 # with DOCKERD_ARGS added (another -H, TLS); fails when it does not answer within 90 s.
-declare -A HOST_PID HOST_URL
+# The bridge is made here and named for the test: a daemon started with --bridge=none deletes the
+# host's docker0 as it starts, which takes the default network from the main engine's containers.
+declare -A HOST_PID HOST_URL HOST_BRIDGE
 host_start() {
-	local n=$1 dir=$TEST_TMP/d$1
+	local n=$1 dir=$TEST_TMP/d$1 br
 	shift
 	mkdir -p "$dir"
 	echo '{}' >"$dir/daemon.json"
 	HOST_URL[$n]=unix://$TEST_TMP/d$n.sock
+	br=ah$(($$ % 100000))-$n
+	HOST_BRIDGE[$n]=$br
+	on_exit "ip link del $br 2>/dev/null"
+	ip link add name "$br" type bridge || return 1
+	ip addr add "10.$((200 + n % 50)).$(($$ % 250)).1/24" dev "$br" || return 1
+	ip link set "$br" up || return 1
 	dockerd --config-file "$dir/daemon.json" --data-root "$dir/root" --exec-root "$dir/exec" \
-		--pidfile "$dir/pid" -H "${HOST_URL[$n]}" --bridge=none --iptables=false --ip6tables=false \
+		--pidfile "$dir/pid" -H "${HOST_URL[$n]}" --bridge="$br" --iptables=false --ip6tables=false \
 		"$@" >"$dir/log" 2>&1 </dev/null &
 	HOST_PID[$n]=$!
 	on_exit "host_stop $n"

@@ -26,6 +26,7 @@ web() {
 	printf '  progressDeadlineSeconds: 120\n  template:\n    image: auriga-demo-node:v1\n'
 }
 
+docker0_before=$(cat /sys/class/net/docker0/ifindex 2>/dev/null)
 check "host 1 starts" host_start 1
 check "the demo image is loaded into host 1" host_load 1 v1
 
@@ -111,5 +112,7 @@ expect_match "the error names the endpoint and the missing file at the policy's 
 	'policy\.yaml:6:15: endpoints\[1\]\.certPath: endpoint "d2": TLS folder "[^"]*partial" has no readable key\.pem' \
 	"$out"
 expect_eq "host 2 still runs the one replica" 1 "$(host_count "${HOST_URL[2]}" "$INST3")"
+expect_eq "the main engine's docker0 is the one it had (the extra hosts took none of it)" \
+	"$docker0_before" "$(cat /sys/class/net/docker0/ifindex 2>/dev/null)"
 
 done_testing
