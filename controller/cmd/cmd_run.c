@@ -325,8 +325,8 @@ static void take_up(struct daemon *dm, const char *head, const char *previous)
 	char *problems = NULL, *was = NULL;
 
 	run_notes_passed_over(&dm->rn, head, previous, dm->commit, dm->notes_ref, dm->notes_push);
-	if (engine_cli_load_snapshot(dm->src, head, config_str(dm->cfg, CFG_REPO_PATH), dm->policy, &set, &problems,
-				     &err) < 0) {
+	if (engine_cli_load_snapshot(dm->src, head, config_str(dm->cfg, CFG_REPO_PATH),
+				     config_str(dm->cfg, CFG_ENVIRONMENT), dm->policy, &set, &problems, &err) < 0) {
 		log_error(COMPONENT, "the specs at this commit do not load", "commit", head, "error", error_msg(err),
 			  (char *)NULL);
 		auriga_metrics_error(metrics_of(dm), "spec");
@@ -413,6 +413,7 @@ static void folder_poll(struct loop *l, void *arg)
 	dm->folder_timer = loop_timer_add(dm->loop, config_ms(dm->cfg, CFG_POLL_INTERVAL), folder_poll, dm);
 	engine_cli_init(&cli);
 	cli.path = dm->folder;
+	cli.environment = config_str(dm->cfg, CFG_ENVIRONMENT);
 	cli.policy = dm->policy;
 	if (engine_cli_load(&cli, &set, &err) < 0) {
 		log_error(COMPONENT, "the specs do not load", "path", dm->folder, "error", error_msg(err), (char *)NULL);
@@ -559,8 +560,8 @@ static int run_check(struct daemon *dm)
 		if (rc == 0)
 			rc = gitsrc_fetch(src, &fr, &err);
 		if (rc == 0)
-			rc = engine_cli_load_snapshot(src, fr.commit, config_str(dm->cfg, CFG_REPO_PATH), dm->policy, &set,
-						      NULL, &err);
+			rc = engine_cli_load_snapshot(src, fr.commit, config_str(dm->cfg, CFG_REPO_PATH),
+						      config_str(dm->cfg, CFG_ENVIRONMENT), dm->policy, &set, NULL, &err);
 		gitsrc_fetch_result_release(&fr);
 	}
 	if (rc < 0 || set == NULL) {

@@ -81,6 +81,7 @@ static void from_settings(struct engine_cli *c, const struct config *cfg)
 	c->cfg = cfg;
 	gitsrc_cli_setup(&c->git, cfg);
 	c->specs_path = config_str(cfg, CFG_REPO_PATH);
+	c->environment = config_str(cfg, CFG_ENVIRONMENT)[0] ? config_str(cfg, CFG_ENVIRONMENT) : NULL;
 	c->instance = config_str(cfg, CFG_INSTANCE);
 	c->name_prefix = config_name_prefix(cfg);
 	c->state_dir = config_str(cfg, CFG_STATE_DIR);
@@ -175,8 +176,8 @@ static int finish_set(struct spec_set *set, struct spec_diags *diags, envfile_re
 }
 
 int engine_cli_load_snapshot(struct gitsrc *src, const char *commit, const char *specs_path,
-			     const struct spec_policy *policy, struct spec_set **out, char **problems,
-			     struct error **err)
+			     const char *environment, const struct spec_policy *policy, struct spec_set **out,
+			     char **problems, struct error **err)
 {
 	struct gitsrc_snapshot *snap = NULL;
 	struct spec_set *set = NULL;
@@ -195,6 +196,7 @@ int engine_cli_load_snapshot(struct gitsrc *src, const char *commit, const char 
 	set = xmalloc(sizeof(*set));
 	spec_set_init(set, NULL, NULL);
 	set->policy = policy;
+	spec_set_follow(set, environment);
 	for (i = 0; i < snap->nfiles; i++)
 		spec_set_load_buffer(set, snap->files[i].path, snap->files[i].data, snap->files[i].len, &diags);
 	/* Env files are named relative to the repository root, whatever the specs path. */
@@ -237,12 +239,14 @@ int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **
 		snprintf(c->previous, sizeof(c->previous), "%s", fr.previous);
 		gitsrc_fetch_result_release(&fr);
 		free(c->problems);
-		return engine_cli_load_snapshot(c->src, c->commit, c->specs_path, c->policy, out, &c->problems, err);
+		return engine_cli_load_snapshot(c->src, c->commit, c->specs_path, c->environment, c->policy, out,
+						&c->problems, err);
 	}
 	spec_diags_init(&diags);
 	set = xmalloc(sizeof(*set));
 	spec_set_init(set, NULL, NULL);
 	set->policy = c->policy;
+	spec_set_follow(set, c->environment);
 	specdir_load(set, c->path, &diags);
 	/* In a folder, env files are relative to the folder given (or to a single file's own folder). */
 	root = envfile_dir_root(c->path);

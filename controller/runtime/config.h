@@ -68,6 +68,7 @@ enum config_key {
 	CFG_HTTPS_USER,
 	CFG_GIT_TIMEOUT,
 	CFG_BACKUP_MAX_BYTES,
+	CFG_ENVIRONMENT,	/* the Environment of the specs this instance follows; "" for none */
 	CFG__COUNT
 };
 

@@ -78,6 +78,7 @@ static const unsigned others[CFG__COUNT] = {
 	[CFG_ROUTER_ERROR_LOG] = CFG_CMD_RUN | CFG_CMD_APPLY | CFG_CMD_ROLLBACK,
 	[CFG_POLICY_FILE] = ENGINE | CFG_CMD_VALIDATE,
 	[CFG_BACKUP_MAX_BYTES] = CFG_CMD_BACKUP,
+	[CFG_ENVIRONMENT] = ENGINE | CFG_CMD_VALIDATE | CFG_CMD_STATUS,
 };
 
 /* The spellings the subcommands had before they shared the table: taken, with a deprecation line. */
