@@ -12,6 +12,7 @@
 
 #include "cmd/engine_cli.h"
 #include "cmd/run_control.h"
+#include "cmd/run_gate.h"
 #include "cmd/run_notes.h"
 #include "cmd/version.h"
 #include "docker/docker.h"
@@ -59,6 +60,7 @@ struct daemon {
 	int notes_push;			/* its Cluster's status.push, -1 when it says nothing */
 	struct spec_policy *policy;	/* the operator's policy every load is checked against */
 	struct run_notes rn;		/* the source section, and the notes on commits not applied */
+	struct run_gate gate;		/* the environment's promotion gate */
 	int settled;			/* the commit applied reached Healthy, Failed or RolledBack */
 	int loaded;
 	int stopping;
@@ -156,7 +158,14 @@ static int p_action(void *ctx, enum httpd_action a, const char *deployment, cons
 	struct daemon *dm = ctx;
 	struct engine_request rq;
 
-	(void)commit;
+	if (a == HTTPD_APPROVE) {
+		if (run_gate_approve(&dm->gate, commit, who, wall_ms(), err) < 0)
+			return -1;
+		/* The head is read again at once: the gate decides with the approval. */
+		if (dm->worker)
+			gitsrc_worker_fetch_now(dm->worker);
+		return 0;
+	}
 	if (a == HTTPD_SYNC) {
 		if (loop_post(dm->loop, on_sync, dm) < 0)
 			return error_set(err, ERR_UNAVAILABLE, "the controller's loop does not answer");
@@ -337,6 +346,11 @@ static void take_up(struct daemon *dm, const char *head, const char *previous)
 			run_notes_refused(&dm->rn, head, error_msg(err), dm->notes_ref, dm->notes_push);
 		goto out;
 	}
+	/* An environment's promotion gate may hold the commit: it is noted Waiting and the fleet stays. */
+	if (run_gate_hold(&dm->gate, &dm->rn, set->environment, head, dm->notes_ref, dm->notes_push)) {
+		spec_set_free(set);
+		goto out;
+	}
 	if (dm->loaded && dm->commit && dm->commit[0] && !dm->settled)
 		was = xstrdup(dm->commit);
 	if (set_specs(dm, set, head, &err) < 0) {
@@ -414,6 +428,7 @@ static void folder_poll(struct loop *l, void *arg)
 	engine_cli_init(&cli);
 	cli.path = dm->folder;
 	cli.environment = config_str(dm->cfg, CFG_ENVIRONMENT);
+	cli.applies = 1;
 	cli.policy = dm->policy;
 	if (engine_cli_load(&cli, &set, &err) < 0) {
 		log_error(COMPONENT, "the specs do not load", "path", dm->folder, "error", error_msg(err), (char *)NULL);
@@ -799,6 +814,7 @@ static void daemon_release(struct daemon *dm, int sfd)
 	free(dm->commit);
 	free(dm->notes_ref);
 	run_notes_release(&dm->rn);
+	run_gate_release(&dm->gate);
 	policy_file_free(dm->policy);
 	free(dm->positional);
 	free(dm->state_path);
@@ -821,6 +837,7 @@ int cmd_run(int argc, char **argv)
 	memset(&dm, 0, sizeof(dm));
 	dm.notes_push = -1;
 	pthread_mutex_init(&dm.mu, NULL);
+	run_gate_init(&dm.gate);
 	notes_debounce_init(&dm.deb, 5000);
 	notes_recent_init(&dm.recent);
 	rc = run_args(&dm, argc, argv);

@@ -216,6 +216,23 @@ out:
 	return rc;
 }
 
+/*
+ * An environment's promotion gate is read from the notes on the commit by
+ * `auriga run` following the repository; a command that would apply the
+ * specs around it is refused, not let through.
+ */
+static int gate_refused(const struct engine_cli *c, const struct spec_set *set, struct error **err)
+{
+	const struct spec_environment *e = set->environment;
+
+	if (!c->applies || e == NULL || (e->promotion_after == NULL && !e->approval_required))
+		return 0;
+	return error_set(err, ERR_CONFLICT,
+			 "environment '%s' is promoted through a gate (%s: spec.promotion): its commits are applied by "
+			 "'auriga run --repo', which reads the gate from the notes on them; nothing was applied",
+			 e->meta.name, e->meta.pos.file);
+}
+
 int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **err)
 {
 	struct spec_set *set;
@@ -239,8 +256,13 @@ int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **
 		snprintf(c->previous, sizeof(c->previous), "%s", fr.previous);
 		gitsrc_fetch_result_release(&fr);
 		free(c->problems);
-		return engine_cli_load_snapshot(c->src, c->commit, c->specs_path, c->environment, c->policy, out,
-						&c->problems, err);
+		rc = engine_cli_load_snapshot(c->src, c->commit, c->specs_path, c->environment, c->policy, out,
+					      &c->problems, err);
+		if (rc == 0 && (rc = gate_refused(c, *out, err)) < 0) {
+			spec_set_free(*out);
+			*out = NULL;
+		}
+		return rc;
 	}
 	spec_diags_init(&diags);
 	set = xmalloc(sizeof(*set));
@@ -253,6 +275,8 @@ int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **
 	rc = finish_set(set, &diags, envfile_read_dir, root, c->path, NULL, err);
 	free(root);
 	spec_diags_release(&diags);
+	if (rc == 0)
+		rc = gate_refused(c, set, err);
 	if (rc < 0) {
 		spec_set_free(set);
 		return rc;

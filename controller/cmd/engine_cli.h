@@ -30,6 +30,7 @@ struct engine_cli {
 	const char *const *labels;
 	size_t n_labels;
 	int prune;
+	int applies;			/* the command applies what it loads (apply, run on a folder): no promotion gate then */
 	char *state_path;
 	struct gitsrc *src;		/* --repo mode, after engine_cli_load */
 	char commit[GITSRC_OID_HEX];	/* --repo mode: the commit loaded (or refused); "" for a folder */

@@ -20,6 +20,7 @@ static const struct cli_command commands[] = {
 	{ "abort", cmd_abort, "return a canary or blue-green release to its stable slot in the running controller" },
 	{ "pause", cmd_pause, "hold a rolling or recreate rollout at its current step in the running controller" },
 	{ "resume", cmd_resume, "let a paused rollout go on in the running controller" },
+	{ "approve", cmd_approve, "approve a commit for an environment whose promotion asks for it (running controller)" },
 	{ "backup", cmd_backup, "take a backup of a BackupPolicy now (checked and recorded), or list the backups recorded" },
 	{ "run", cmd_run, "the daemon: follow the specs repo and the Docker engine, and keep them in step" },
 	{ "healthcheck", cmd_healthcheck, "ask a running controller whether it is alive (exit 0 when it is), for HEALTHCHECK" },

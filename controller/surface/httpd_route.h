@@ -25,6 +25,7 @@ enum route {
 	R_NOTES,
 	R_BACKUPS,
 	R_UI,
+	R_APPROVE,	/* a commit's approval for promotion: name holds the commit */
 };
 
 struct request {
