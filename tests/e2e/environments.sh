@@ -38,6 +38,7 @@ spec:
   template:
     image: $1
     env: {MODE: base}
+    network: envnet
     ports: [{name: http, containerPort: 9003}]
   probes:
     readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}
@@ -102,7 +103,7 @@ out=$("$AURIGA_BIN" apply --instance "$ST" --state-dir "$TEST_TMP/state-bad" --e
 expect_match "apply of an environment the specs do not have is refused" 'environment "qa" is not in the specs' "$out"
 out=$("$AURIGA_BIN" validate "$WORK" 2>&1)
 expect_match "specs with environments loaded for none: refused at each Environment" \
-	"environments/staging/environment.yaml:3:11: Environment/staging: metadata.name: the specs hold environments" "$out"
+	"environments/staging/environment.yaml:3:18: Environment/staging: metadata.name: the specs hold environments" "$out"
 cp -r "$WORK" "$TEST_TMP/typo"
 sed -i 's/          replicas: 1/          replica: 1/' "$TEST_TMP/typo/environments/staging/environment.yaml"
 out=$("$AURIGA_BIN" validate --environment staging "$TEST_TMP/typo" 2>&1)
