@@ -151,6 +151,30 @@ static int approved(struct run_gate *g, struct run_notes *rn, const char *own_re
 	return found;
 }
 
+/*
+ * Notes the held commit Waiting, with its own approval (the source section
+ * keeps the one of the commit applied), once per reason and approval.
+ */
+static void note_held(struct run_gate *g, struct run_notes *rn, const char *commit, const char *why, const char *by,
+		      int64_t at, const char *own_ref, int push)
+{
+	char *key = xasprintf("%s\n%s", why, by ? by : "");
+	char *applied_by = rn->source.approved_by;
+	int64_t applied_at = rn->source.approved_at;
+
+	if (!(g->held && strcmp(g->held, commit) == 0 && g->held_why && strcmp(g->held_why, key) == 0)) {
+		log_info(COMPONENT, "the promotion gate holds the commit", "commit", commit, "why", why, LOG_END);
+		rn->source.approved_by = (char *)by;
+		rn->source.approved_at = by ? at : 0;
+		run_notes_waiting(rn, commit, why, own_ref, push);
+		rn->source.approved_by = applied_by;
+		rn->source.approved_at = applied_at;
+		str_set(&g->held, commit);
+		str_set(&g->held_why, key);
+	}
+	free(key);
+}
+
 int run_gate_hold(struct run_gate *g, struct run_notes *rn, const struct spec_environment *env, const char *commit,
 		  const char *own_ref, int push)
 {
@@ -175,15 +199,13 @@ int run_gate_hold(struct run_gate *g, struct run_notes *rn, const struct spec_en
 	ok = rn->src && approved(g, rn, own_ref, commit, &by, &at);
 	held = run_gate_decide(env, have, after.phase, ok, commit, &why) != GATE_OPEN;
 	str_set(&rn->source.promotion, why);
-	str_set(&rn->source.approved_by, by);
-	rn->source.approved_at = by ? at : 0;
-	if (held && !(g->held && strcmp(g->held, commit) == 0 && g->held_why && strcmp(g->held_why, why) == 0)) {
-		log_info(COMPONENT, "the promotion gate holds the commit", "commit", commit, "why", why, LOG_END);
-		run_notes_waiting(rn, commit, why, own_ref, push);
-		str_set(&g->held, commit);
-		str_set(&g->held_why, why);
-	} else if (!held) {
+	if (!held) {
+		/* The approval goes with the commit applied, in every note on it. */
+		str_set(&rn->source.approved_by, by);
+		rn->source.approved_at = by ? at : 0;
 		str_set(&g->held, NULL);
+	} else {
+		note_held(g, rn, commit, why, by, at, own_ref, push);
 	}
 	status_release(&after);
 	FREE_ALL(after_ref, why, by);

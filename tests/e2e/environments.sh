@@ -169,6 +169,8 @@ code=$(curl -s --max-time 5 -X POST -H "Authorization: Bearer env-$$-secret" -w 
 expect_eq "an approval of it is taken (202)" 202 "$code"
 sleep 3
 check "and does not move it past the failed staging" note_says production "$c2" "stopped at staging"
+check "the held commit's note records its approval" note_says production "$c2" "approvedBy: alice"
+check "the note on the commit applied still says who approved it" note_says production "$c1" "approvedBy: alice"
 expect_eq "production still runs v1 after the approval" "auriga-demo-node:v1 web
 auriga-demo-node:v1 web" "$(running "$PR")"
 
