@@ -120,7 +120,9 @@ expect_eq "nothing was made by either instance" "" "$(running "$ST")$(running "$
 
 # --- a good commit: staging, then approval, then production --------------------------------
 start "$ST" staging "$ST_PORT"
+ST_PID=$RUN_PID
 start "$PR" production "$PR_PORT"
+PR_PID=$RUN_PID
 await "staging brings v1 to Healthy (its own notes ref)" 120 note_says staging "$c1" "^auriga: Healthy"
 expect_eq "staging runs its own patch: one replica" "auriga-demo-node:v1 web" "$(running "$ST")"
 expect_eq "with its own env (MODE=staging)" staging "$(env_of "$ST")"
@@ -162,6 +164,8 @@ await "staging does not bring the never-ready image to Healthy" 120 note_says st
 RUN_LOG=$TEST_TMP/$PR.log
 await "production's note says it stopped at staging" 60 note_says production "$c2" \
 	"^auriga: Waiting.*stopped at staging: its note on this commit says"
+expect_no_match "nobody approved it yet: its note names no approver (the one of the commit applied is not its)" \
+	"approvedBy" "$(note production "$c2")"
 expect_eq "production still runs v1, untouched" "auriga-demo-node:v1 web
 auriga-demo-node:v1 web" "$(running "$PR")"
 code=$(curl -s --max-time 5 -X POST -H "Authorization: Bearer env-$$-secret" -w '%{http_code}' -o /dev/null \
@@ -174,4 +178,9 @@ check "the note on the commit applied still says who approved it" note_says prod
 expect_eq "production still runs v1 after the approval" "auriga-demo-node:v1 web
 auriga-demo-node:v1 web" "$(running "$PR")"
 
+# Both stop cleanly (a sanitizer's report at exit would show here).
+RUN_PID=$ST_PID
+run_stop "staging stops with status 0"
+RUN_PID=$PR_PID
+run_stop "production stops with status 0"
 done_testing
