@@ -45,10 +45,11 @@ struct spec_environment *spec_decode_environment(const struct ynode *doc)
 	const struct ynode *spec = ynode_get(doc, "spec"), *res = ynode_get(spec, "resources");
 	const struct ynode *promo = ynode_get(spec, "promotion");
 	char *approval;
-	size_t i;
 
 	spec_decode_meta(&e->meta, doc);
 	if (res && res->type == YNODE_SEQ && res->n) {
+		size_t i;
+
 		e->resources = xcalloc(res->n, sizeof(*e->resources));
 		for (i = 0; i < res->n; i++)
 			if (res->kids[i]->type == YNODE_SCALAR)
@@ -203,7 +204,7 @@ static struct ynode *new_map(struct spec_priv *p, const struct ynode *like, size
 	m->line = like->line;
 	m->col = like->col;
 	m->complete = 1;
-	m->kids = xcalloc(cap ? cap : 1, sizeof(*m->kids));
+	m->kids = xcalloc(cap ? cap : 1, sizeof(struct ynode *));
 	m->cap = cap;
 	m->weight = 1;
 	m->height = 1;
@@ -503,13 +504,14 @@ size_t spec_env_apply(struct spec_set *set, struct spec_diags *d)
 	struct spec_priv *p = set->priv;
 	size_t before = spec_diags_total(d), i, n_scope;
 	struct spec_environment *e;
-	char **scope, *names;
+	char **scope;
 
 	if (p->follow == NULL)
 		return env_unfollowed(p, d);
 	e = env_find(p, p->follow);
 	if (e == NULL) {
-		names = env_names(p);
+		char *names = env_names(p);
+
 		spec_diags_add(d, NULL, NULL, NULL, NULL,
 			       "environment \"%.100s\" is not in the specs (their Environments: %s)", p->follow, names);
 		free(names);

@@ -80,7 +80,38 @@ static void approve_checks(void **state)
 	run_gate_release(&g);
 }
 
+/* A Waiting note carries the gate's record, and a restarted controller reads the approval back from it. */
+static void waiting_note_round_trip(void **state)
+{
+	struct status_source src = { 0 };
+	struct fleet_status s, back;
+	char *text = NULL;
+
+	(void)state;
+	src.environment = (char *)"production";
+	src.promotion = (char *)"stopped at staging: its note on this commit says RolledBack";
+	src.approved_by = (char *)"alice";
+	src.approved_at = 1767225600000;
+	status_init(&s);
+	status_set_waiting(&s, C, src.promotion, &src, 1767225660000);
+	assert_int_equal(status_render_note(&s, &text, NULL), 0);
+	assert_non_null(strstr(text, "auriga: Waiting 0/0 ready, not applied yet: stopped at staging"));
+	status_init(&back);
+	assert_int_equal(status_parse_note(&back, text, strlen(text), NULL), 0);
+	assert_int_equal(back.phase, STATUS_WAITING);
+	assert_string_equal(back.source.environment, "production");
+	assert_string_equal(back.source.promotion, src.promotion);
+	assert_non_null(back.source.approved_by);
+	assert_string_equal(back.source.approved_by, "alice");
+	assert_true(back.source.approved_at == 1767225600000);
+	assert_int_equal(status_exit_code(&back), STATUS_EXIT_PROGRESSING);
+	free(text);
+	status_release(&back);
+	status_release(&s);
+}
+
 TEST_MAIN(
 	cmocka_unit_test(decide_table),
-	cmocka_unit_test(approve_checks)
+	cmocka_unit_test(approve_checks),
+	cmocka_unit_test(waiting_note_round_trip)
 )
