@@ -290,6 +290,8 @@ void spec_schemas_release(struct spec_schemas *s)
 		schema_free(s->kinds[i]);
 		free(s->files[i]);
 	}
+	schema_free(s->environment);
+	free(s->environment_file);
 	spec_schemas_init(s);
 }
 
@@ -305,6 +307,8 @@ size_t spec_schemas_add_crd(struct spec_schemas *s, const char *path, const char
 	const struct spec_limits *sl = spec_limits_default();
 	const struct ynode *root, *version, *schema;
 	const char *av, *kind, *group;
+	struct schema **schema_slot = NULL;
+	char **file_slot = NULL;
 	int k;
 
 	lim.max_depth = 128;
@@ -346,13 +350,20 @@ size_t spec_schemas_add_crd(struct spec_schemas *s, const char *path, const char
 	for (k = 0; k < SPEC_KIND_COUNT; k++)
 		if (kind && strcmp(kind, spec_kind_name((enum spec_kind)k)) == 0)
 			break;
-	if (k == SPEC_KIND_COUNT) {
+	if (k == SPEC_KIND_COUNT && kind && strcmp(kind, SPEC_ENVIRONMENT_KIND) == 0) {
+		schema_slot = &s->environment;
+		file_slot = &s->environment_file;
+	} else if (k == SPEC_KIND_COUNT) {
 		cerr(&c, root, "spec.names.kind \"%s\" is not a kind auriga knows",
 		     kind ? kind : "");
 		goto out;
 	}
-	if (s->kinds[k]) {
-		cerr(&c, root, "a second schema for %s (the first is in %s)", kind, s->files[k]);
+	if (schema_slot == NULL) {
+		schema_slot = &s->kinds[k];
+		file_slot = &s->files[k];
+	}
+	if (*schema_slot) {
+		cerr(&c, root, "a second schema for %s (the first is in %s)", kind, *file_slot);
 		goto out;
 	}
 	version = crd_version(&c, ynode_get(root, "spec"));
@@ -363,8 +374,8 @@ size_t spec_schemas_add_crd(struct spec_schemas *s, const char *path, const char
 		cerr(&c, version, "version v1 has no schema.openAPIV3Schema");
 		goto out;
 	}
-	s->kinds[k] = compile(&c, schema, 0);
-	s->files[k] = xstrdup(path);
+	*schema_slot = compile(&c, schema, 0);
+	*file_slot = xstrdup(path);
 out:
 	ytree_release(&t);
 	return c.errors;
@@ -381,6 +392,10 @@ size_t spec_schemas_check_complete(const struct spec_schemas *s, const char *ori
 				       spec_kind_name((enum spec_kind)k));
 			errors++;
 		}
+	}
+	if (s->environment == NULL) {
+		spec_diags_add(diags, NULL, NULL, NULL, NULL, "%s: no CRD for kind " SPEC_ENVIRONMENT_KIND, origin);
+		errors++;
 	}
 	return errors;
 }
@@ -404,6 +419,8 @@ static void builtin_load(void)
 		if (builtin.kinds[k] == NULL)
 			spec_diags_add(&d, NULL, NULL, NULL, NULL, "no embedded CRD for %s",
 				       spec_kind_name((enum spec_kind)k));
+	if (builtin.environment == NULL)
+		spec_diags_add(&d, NULL, NULL, NULL, NULL, "no embedded CRD for " SPEC_ENVIRONMENT_KIND);
 	if (d.n) {
 		char *line = spec_diag_format(&d.v[0]);
 
@@ -425,6 +442,7 @@ struct vctx {
 	void *ctx;
 	size_t count;
 	struct buf path;
+	int patch;	/* a merge patch: no required fields, null removes (not inside lists, which replace) */
 };
 
 static void report(struct vctx *v, const struct ynode *at, const char *fmt, ...)
@@ -585,7 +603,7 @@ static void validate_object(struct vctx *v, const struct schema *s, const struct
 {
 	size_t i, j, mark = v->path.len;
 
-	if (s->min_props >= 0 && (long long)(n->n / 2) < s->min_props)
+	if (s->min_props >= 0 && !v->patch && (long long)(n->n / 2) < s->min_props)
 		report(v, n, "must set at least %lld field%s", s->min_props,
 		       s->min_props == 1 ? "" : "s");
 	if (s->max_props >= 0 && (long long)(n->n / 2) > s->max_props)
@@ -602,7 +620,9 @@ static void validate_object(struct vctx *v, const struct schema *s, const struct
 			buf_printf(&v->path, "[%.60s]", key->str);
 		else
 			buf_printf(&v->path, "%s%.60s", v->path.len ? "." : "", key->str);
-		if (sub) {
+		if (sub && v->patch && val->type == YNODE_SCALAR && val->stype == YS_NULL) {
+			/* A merge patch's null removes the field. */
+		} else if (sub) {
 			validate(v, sub, val);
 		} else if (!s->preserve_unknown) {
 			const char *best = NULL;
@@ -623,7 +643,7 @@ static void validate_object(struct vctx *v, const struct schema *s, const struct
 		}
 		path_cut(&v->path, mark);
 	}
-	for (i = 0; i < s->n_required; i++) {
+	for (i = 0; i < s->n_required && !v->patch; i++) {
 		if (ynode_key(n, s->required[i]))
 			continue;
 		buf_printf(&v->path, "%s%s", v->path.len ? "." : "", s->required[i]);
@@ -635,6 +655,7 @@ static void validate_object(struct vctx *v, const struct schema *s, const struct
 static void validate(struct vctx *v, const struct schema *s, const struct ynode *n)
 {
 	size_t i, mark = v->path.len;
+	int patch;
 
 	if (!type_ok(s, n)) {
 		char got[128];
@@ -656,11 +677,14 @@ static void validate(struct vctx *v, const struct schema *s, const struct ynode 
 			report(v, n, "must have at most %lld items, got %zu", s->max_items, n->n);
 		if (s->items == NULL)
 			break;
+		patch = v->patch;
+		v->patch = 0;
 		for (i = 0; i < n->n; i++) {
 			buf_printf(&v->path, "[%zu]", i);
 			validate(v, s->items, n->kids[i]);
 			path_cut(&v->path, mark);
 		}
+		v->patch = patch;
 		break;
 	default:
 		check_scalar(v, s, n);
@@ -668,13 +692,25 @@ static void validate(struct vctx *v, const struct schema *s, const struct ynode 
 	}
 }
 
-size_t schema_validate(const struct schema *s, const struct ynode *n, const char *path,
-		       schema_report_fn fn, void *ctx)
+static size_t validate_top(const struct schema *s, const struct ynode *n, const char *path, int patch,
+			   schema_report_fn fn, void *ctx)
 {
-	struct vctx v = { fn, ctx, 0, BUF_INIT_MAX(8192) };
+	struct vctx v = { fn, ctx, 0, BUF_INIT_MAX(8192), patch };
 
 	buf_puts(&v.path, path ? path : "");
 	validate(&v, s, n);
 	buf_release(&v.path);
 	return v.count;
+}
+
+size_t schema_validate(const struct schema *s, const struct ynode *n, const char *path,
+		       schema_report_fn fn, void *ctx)
+{
+	return validate_top(s, n, path, 0, fn, ctx);
+}
+
+size_t schema_validate_patch(const struct schema *s, const struct ynode *n, const char *path,
+			     schema_report_fn fn, void *ctx)
+{
+	return validate_top(s, n, path, 1, fn, ctx);
 }

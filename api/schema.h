@@ -55,6 +55,9 @@ struct schema {
 struct spec_schemas {
 	struct schema *kinds[SPEC_KIND_COUNT];
 	char *files[SPEC_KIND_COUNT];	/* where each came from */
+	/* The Environment kind: an overlay over the others, read before them (spec_env.c). */
+	struct schema *environment;
+	char *environment_file;
 };
 
 /* A CRD file embedded in the binary (generated from the crds directory at build time). */
@@ -86,5 +89,13 @@ typedef void (*schema_report_fn)(void *ctx, const struct ynode *at, const char *
 /* Checks n against s, reporting every violation; returns how many. */
 size_t schema_validate(const struct schema *s, const struct ynode *n, const char *path,
 		       schema_report_fn report, void *ctx);
+/*
+ * Checks n as a merge patch (RFC 7386) of an object of schema s: every field
+ * it names must be one of s, and every value must fit; required fields may be
+ * left out and null (removal) fits any field. Lists replace whole, so what a
+ * list holds is checked as in schema_validate.
+ */
+size_t schema_validate_patch(const struct schema *s, const struct ynode *n, const char *path,
+			     schema_report_fn report, void *ctx);
 
 #endif

@@ -162,6 +162,20 @@ char *spec_diags_format_dropped(const struct spec_diags *d)
 
 /* ---- positions ---- */
 
+int spec_node_within(const struct ynode *root, const struct ynode *n)
+{
+	size_t i;
+
+	if (root == n)
+		return 1;
+	if (root->type == YNODE_SCALAR)
+		return 0;
+	for (i = 0; i < root->n; i++)
+		if (spec_node_within(root->kids[i], n))
+			return 1;
+	return 0;
+}
+
 const struct ynode *spec_node_at(const struct ynode *root, const char *path)
 {
 	const struct ynode *n = root;
@@ -213,6 +227,9 @@ void spec_obj_err(struct spec_diags *d, enum spec_kind kind, const struct spec_m
 	if (n) {
 		pos.line = n->line;
 		pos.col = n->col;
+		/* A field an environment's patch set is told at the patch. */
+		if (meta->patch && spec_node_within(meta->patch, n))
+			pos.file = meta->patch_file;
 	}
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -276,6 +293,12 @@ void spec_set_release(struct spec_set *set)
 		}
 		free(set->priv->trees);
 		strv_free_n(set->priv->files, set->priv->n_files);
+		for (i = 0; i < set->priv->n_envs; i++)
+			spec_environment_free(set->priv->envs[i]);
+		free(set->priv->envs);
+		spec_env_drop_merged(set->priv);
+		free(set->priv->merged);
+		free(set->priv->follow);
 		free(set->priv);
 	}
 	memset(set, 0, sizeof(*set));
@@ -322,30 +345,72 @@ static void report_schema(void *ctx, const struct ynode *at, const char *path, c
 		(m) = &(set)->arr[(set)->n++]->meta;                    \
 	} while (0)
 
+void *spec_decode_kind(enum spec_kind k, const struct ynode *doc)
+{
+	switch (k) {
+	case SPEC_CLUSTER:
+		return spec_decode_cluster(doc);
+	case SPEC_DEPLOYMENT:
+		return spec_decode_deployment(doc);
+	case SPEC_SERVICE:
+		return spec_decode_service(doc);
+	case SPEC_JOB:
+		return spec_decode_job(doc);
+	case SPEC_BACKUP_POLICY:
+		return spec_decode_backup_policy(doc);
+	default:
+		return spec_decode_analysis_template(doc);
+	}
+}
+
+void spec_free_kind(enum spec_kind k, void *obj)
+{
+	switch (k) {
+	case SPEC_CLUSTER:
+		spec_cluster_free(obj);
+		break;
+	case SPEC_DEPLOYMENT:
+		spec_deployment_free(obj);
+		break;
+	case SPEC_SERVICE:
+		spec_service_free(obj);
+		break;
+	case SPEC_JOB:
+		spec_job_free(obj);
+		break;
+	case SPEC_BACKUP_POLICY:
+		spec_backup_policy_free(obj);
+		break;
+	default:
+		spec_analysis_template_free(obj);
+		break;
+	}
+}
+
 static void add_object(struct spec_set *set, enum spec_kind k, const struct ynode *root,
 		       int invalid, const char *file)
 {
+	void *obj = spec_decode_kind(k, root);
 	struct spec_meta *m;
 
 	switch (k) {
 	case SPEC_CLUSTER:
-		APPEND(set, clusters, n_clusters, k, spec_decode_cluster(root), m);
+		APPEND(set, clusters, n_clusters, k, (struct spec_cluster *)obj, m);
 		break;
 	case SPEC_DEPLOYMENT:
-		APPEND(set, deployments, n_deployments, k, spec_decode_deployment(root), m);
+		APPEND(set, deployments, n_deployments, k, (struct spec_deployment *)obj, m);
 		break;
 	case SPEC_SERVICE:
-		APPEND(set, services, n_services, k, spec_decode_service(root), m);
+		APPEND(set, services, n_services, k, (struct spec_service *)obj, m);
 		break;
 	case SPEC_JOB:
-		APPEND(set, jobs, n_jobs, k, spec_decode_job(root), m);
+		APPEND(set, jobs, n_jobs, k, (struct spec_job *)obj, m);
 		break;
 	case SPEC_BACKUP_POLICY:
-		APPEND(set, backup_policies, n_backup_policies, k, spec_decode_backup_policy(root), m);
+		APPEND(set, backup_policies, n_backup_policies, k, (struct spec_backup_policy *)obj, m);
 		break;
 	default:
-		APPEND(set, analysis_templates, n_analysis_templates, k, spec_decode_analysis_template(root),
-		       m);
+		APPEND(set, analysis_templates, n_analysis_templates, k, (struct spec_analysis_template *)obj, m);
 		break;
 	}
 	m->invalid = invalid;
@@ -353,6 +418,25 @@ static void add_object(struct spec_set *set, enum spec_kind k, const struct ynod
 	m->pos.file = file;
 	m->pos.line = root->line;
 	m->pos.col = root->col;
+}
+
+/* An Environment: checked against its own schema and kept aside, for spec_env_apply. */
+static void add_environment(struct spec_set *set, const struct ynode *root, struct doc_ctx *ctx)
+{
+	struct spec_priv *p = set->priv;
+	struct spec_environment *e;
+	size_t errors;
+
+	ctx->kind = SPEC_ENVIRONMENT_KIND;
+	errors = schema_validate(set->schemas->environment, root, "", report_schema, ctx);
+	e = spec_decode_environment(root);
+	e->meta.invalid = errors > 0;
+	e->meta.node = root;
+	e->meta.pos.file = ctx->file;
+	e->meta.pos.line = root->line;
+	e->meta.pos.col = root->col;
+	XGROW_PTRS(p->envs, p->cap_envs, p->n_envs + 1);
+	p->envs[p->n_envs++] = e;
 }
 
 static void load_doc(struct spec_set *set, const char *file, const struct ytree_doc *doc,
@@ -379,19 +463,25 @@ static void load_doc(struct spec_set *set, const char *file, const struct ytree_
 		return;
 	}
 	kind = ynode_str(kn);
+	if (kind && strcmp(kind, SPEC_ENVIRONMENT_KIND) == 0 && av && ynode_str(av) &&
+	    strcmp(ynode_str(av), SPEC_API_VERSION) == 0) {
+		add_environment(set, root, &ctx);
+		return;
+	}
 	for (k = 0; k < SPEC_KIND_COUNT && kind; k++)
 		if (strcmp(kind, kind_names[k]) == 0)
 			break;
-	if (kind == NULL || k == SPEC_KIND_COUNT) {
+	/* An Environment with a wrong apiVersion is told so below, as any other kind. */
+	if (kind == NULL || (k == SPEC_KIND_COUNT && strcmp(kind, SPEC_ENVIRONMENT_KIND) != 0)) {
 		pos.line = kn->line;
 		pos.col = kn->col;
 		spec_diags_add(diags, &pos, NULL, NULL, "kind",
 			       "unknown kind \"%.60s\" (expected one of Cluster, Deployment, "
-			       "Service, Job, AnalysisTemplate, BackupPolicy)",
+			       "Service, Job, AnalysisTemplate, BackupPolicy, Environment)",
 			       kn->type == YNODE_SCALAR ? kn->str : ynode_describe(kn));
 		return;
 	}
-	ctx.kind = kind_names[k];
+	ctx.kind = k < SPEC_KIND_COUNT ? kind_names[k] : SPEC_ENVIRONMENT_KIND;
 	if (av == NULL) {
 		spec_diags_add(diags, &pos, ctx.kind, ctx.name, "apiVersion",
 			       "required field is missing");
@@ -405,6 +495,8 @@ static void load_doc(struct spec_set *set, const char *file, const struct ytree_
 			       av->type == YNODE_SCALAR ? av->str : ynode_describe(av));
 		return;
 	}
+	if (k == SPEC_KIND_COUNT)
+		return;
 	errors = schema_validate(set->schemas->kinds[k], root, "", report_schema, &ctx);
 	add_object(set, (enum spec_kind)k, root, errors > 0, file);
 }
@@ -475,6 +567,12 @@ const struct spec_limits *spec_set_limits(const struct spec_set *set)
 	return &set->priv->lim;
 }
 
+void spec_set_follow(struct spec_set *set, const char *name)
+{
+	free(set->priv->follow);
+	set->priv->follow = name && name[0] ? xstrdup(name) : NULL;
+}
+
 int spec_set_count_file(struct spec_set *set)
 {
 	return ++set->priv->walked > set->priv->lim.max_files ? -1 : 0;
@@ -501,6 +599,9 @@ static void drop_trees(struct spec_set *set)
 		set->analysis_templates[i]->meta.node = NULL;
 	for (i = 0; i < set->n_backup_policies; i++)
 		set->backup_policies[i]->meta.node = NULL;
+	for (i = 0; i < set->priv->n_envs; i++)
+		set->priv->envs[i]->meta.node = NULL;
+	spec_env_drop_merged(set->priv);
 	for (i = 0; i < set->priv->n_trees; i++) {
 		ytree_release(set->priv->trees[i]);
 		free(set->priv->trees[i]);
@@ -510,7 +611,7 @@ static void drop_trees(struct spec_set *set)
 
 size_t spec_set_finish(struct spec_set *set, struct spec_diags *diags)
 {
-	size_t n;
+	size_t n = spec_env_apply(set, diags);
 
 	if (set->n_clusters == 0) {
 		struct spec_cluster *c = xcalloc(1, sizeof(*c));
@@ -524,7 +625,7 @@ size_t spec_set_finish(struct spec_set *set, struct spec_diags *diags)
 		m->defaulted = 1;
 	}
 	spec_set_defaults(set);
-	n = spec_set_check(set, diags);
+	n += spec_set_check(set, diags);
 	n += spec_backup_check(set, diags);
 	drop_trees(set);
 	return n;

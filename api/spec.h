@@ -119,6 +119,9 @@ struct spec_meta {
 	int invalid;		/* the document failed its schema: only its name is trustworthy */
 	int defaulted;		/* built by auriga, not read from a file (the default Cluster) */
 	const struct ynode *node;	/* private: the document, for positions */
+	/* private: an environment's patch merged into it, and its file, for the positions of what it set */
+	const struct ynode *patch;
+	const char *patch_file;
 };
 
 /* ---- Cluster ---- */
@@ -362,6 +365,26 @@ struct spec_analysis_template {
 	size_t n_metrics;
 };
 
+/* ---- Environment: an overlay over a base (spec_env.c) ---- */
+
+#define SPEC_ENVIRONMENT_KIND "Environment"
+
+struct spec_env_patch {
+	char *kind, *name;		/* the target */
+	const struct ynode *patch;	/* private: the merge patch, until spec_set_finish */
+	struct spec_pos pos;		/* the patch's target */
+};
+
+struct spec_environment {
+	struct spec_meta meta;
+	char **resources;		/* relative to the folder of the Environment's file */
+	size_t n_resources;
+	struct spec_env_patch *patches;
+	size_t n_patches;
+	char *promotion_after;		/* promotion.after: NULL when none */
+	int approval_required;		/* promotion.approval: required */
+};
+
 /* ---- the set ---- */
 
 struct spec_schemas;	/* the CRD schemas, see schema.h */
@@ -387,6 +410,11 @@ struct spec_set {
 	 * as the set.
 	 */
 	const struct spec_policy *policy;
+	/*
+	 * The environment the set is for (spec_set_follow), after
+	 * spec_set_finish: NULL when it follows none.
+	 */
+	const struct spec_environment *environment;
 	/* private */
 	const struct spec_schemas *schemas;
 	struct spec_priv *priv;
@@ -428,6 +456,14 @@ void spec_set_free(struct spec_set *set);
  */
 size_t spec_set_load_buffer(struct spec_set *set, const char *path, const char *data, size_t len,
 			    struct spec_diags *diags);
+/*
+ * The set follows environment name (NULL: none), before anything is loaded:
+ * spec_set_finish keeps the objects of that Environment's resources and its
+ * own folder, merges its patches in, and sets set->environment. An
+ * environment the specs do not have is a diag, as are Environments in specs
+ * loaded for none.
+ */
+void spec_set_follow(struct spec_set *set, const char *name);
 /* The bounds the set was made with. */
 const struct spec_limits *spec_set_limits(const struct spec_set *set);
 /* Counts one more file read into the set by a folder walk: 0, or -1 once past max_files. */

@@ -19,12 +19,19 @@ struct spec_priv {
 	size_t walked;		/* files seen by directory walks */
 	size_t total_bytes;	/* bytes of every file loaded, against lim.max_total_bytes */
 	size_t total_nodes;	/* nodes of every document loaded, aliases expanded */
+	char *follow;		/* the environment followed, NULL for none */
+	struct spec_environment **envs;	/* every Environment loaded */
+	size_t n_envs, cap_envs;
+	struct ynode **merged;	/* nodes made by merging patches, freed with the trees */
+	size_t n_merged, cap_merged;
 };
 
 
 /* A diag about an object, positioned at the node that path names in its document. */
 void spec_obj_err(struct spec_diags *d, enum spec_kind kind, const struct spec_meta *meta,
 		  const char *path, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Whether n is root or below it. */
+int spec_node_within(const struct ynode *root, const struct ynode *n);
 /* The node that path ("spec.ports[1].name") names under root, or its deepest present ancestor. */
 const struct ynode *spec_node_at(const struct ynode *root, const char *path);
 
@@ -50,6 +57,15 @@ void spec_container_release(struct spec_container *c);
 struct spec_backup_policy *spec_decode_backup_policy(const struct ynode *doc);
 void spec_backup_policy_free(struct spec_backup_policy *b);
 size_t spec_backup_check(struct spec_set *set, struct spec_diags *diags);
+
+/* Environments (spec_env.c): decode, free, and the overlay spec_set_finish applies first. */
+struct spec_environment *spec_decode_environment(const struct ynode *doc);
+void spec_environment_free(struct spec_environment *e);
+size_t spec_env_apply(struct spec_set *set, struct spec_diags *diags);
+void spec_env_drop_merged(struct spec_priv *p);
+/* An object of kind k decoded from doc (schema-checked or not), as load_doc adds it; and its free. */
+void *spec_decode_kind(enum spec_kind k, const struct ynode *doc);
+void spec_free_kind(enum spec_kind k, void *obj);
 
 /* The defaults pass and the semantic checks. */
 void spec_set_defaults(struct spec_set *set);

@@ -20,6 +20,7 @@ int cmd_promote(int argc, char **argv);
 int cmd_abort(int argc, char **argv);
 int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_healthcheck(int argc, char **argv);
 int cmd_backup(int argc, char **argv);

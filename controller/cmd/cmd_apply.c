@@ -357,8 +357,10 @@ static int apply_start(struct apply *a, struct error **err)
 {
 	struct spec_set *set = NULL;
 	struct engine_options eo;
-	int rc = engine_cli_load(&a->cli, &set, err);
+	int rc;
 
+	a->cli.applies = 1;
+	rc = engine_cli_load(&a->cli, &set, err);
 	if (a->cli.commit[0] && !a->no_notes)
 		note_passed_over(a);
 	if (rc < 0) {

@@ -12,6 +12,7 @@
 
 #include "cmd/engine_cli.h"
 #include "cmd/run_control.h"
+#include "cmd/run_gate.h"
 #include "cmd/run_notes.h"
 #include "cmd/version.h"
 #include "docker/docker.h"
@@ -62,6 +63,7 @@ struct daemon {
 	int notes_push;			/* its Cluster's status.push, -1 when it says nothing */
 	struct spec_policy *policy;	/* the operator's policy every load is checked against */
 	struct run_notes rn;		/* the source section, and the notes on commits not applied */
+	struct run_gate gate;		/* the environment's promotion gate */
 	int settled;			/* the commit applied reached Healthy, Failed or RolledBack */
 	int loaded;
 	int stopping;
@@ -164,7 +166,14 @@ static int p_action(void *ctx, enum httpd_action a, const char *deployment, cons
 	struct daemon *dm = ctx;
 	struct engine_request rq;
 
-	(void)commit;
+	if (a == HTTPD_APPROVE) {
+		if (run_gate_approve(&dm->gate, commit, who, wall_ms(), err) < 0)
+			return -1;
+		/* The head is read again at once: the gate decides with the approval. */
+		if (dm->worker)
+			gitsrc_worker_fetch_now(dm->worker);
+		return 0;
+	}
 	if (a == HTTPD_SYNC) {
 		if (loop_post(dm->loop, on_sync, dm) < 0)
 			return error_set(err, ERR_UNAVAILABLE, "the controller's loop does not answer");
@@ -352,8 +361,8 @@ static void take_up(struct daemon *dm, const char *head, const char *previous)
 	char *problems = NULL, *was = NULL;
 
 	run_notes_passed_over(&dm->rn, head, previous, dm->commit, dm->notes_ref, dm->notes_push);
-	if (engine_cli_load_snapshot(dm->src, head, config_str(dm->cfg, CFG_REPO_PATH), dm->policy, &set, &problems,
-				     &err) < 0) {
+	if (engine_cli_load_snapshot(dm->src, head, config_str(dm->cfg, CFG_REPO_PATH),
+				     config_str(dm->cfg, CFG_ENVIRONMENT), dm->policy, &set, &problems, &err) < 0) {
 		log_error(COMPONENT, "the specs at this commit do not load", "commit", head, "error", error_msg(err),
 			  (char *)NULL);
 		auriga_metrics_error(metrics_of(dm), "spec");
@@ -362,6 +371,11 @@ static void take_up(struct daemon *dm, const char *head, const char *previous)
 			run_notes_refused(&dm->rn, head, problems, dm->notes_ref, dm->notes_push);
 		else if (error_code(err) == ERR_TOOBIG || error_code(err) == ERR_INVALID)
 			run_notes_refused(&dm->rn, head, error_msg(err), dm->notes_ref, dm->notes_push);
+		goto out;
+	}
+	/* An environment's promotion gate may hold the commit: it is noted Waiting and the fleet stays. */
+	if (run_gate_hold(&dm->gate, &dm->rn, set->environment, head, dm->notes_ref, dm->notes_push)) {
+		spec_set_free(set);
 		goto out;
 	}
 	if (dm->loaded && dm->commit && dm->commit[0] && !dm->settled)
@@ -440,6 +454,8 @@ static void folder_poll(struct loop *l, void *arg)
 	dm->folder_timer = loop_timer_add(dm->loop, config_ms(dm->cfg, CFG_POLL_INTERVAL), folder_poll, dm);
 	engine_cli_init(&cli);
 	cli.path = dm->folder;
+	cli.environment = config_str(dm->cfg, CFG_ENVIRONMENT);
+	cli.applies = 1;
 	cli.policy = dm->policy;
 	if (engine_cli_load(&cli, &set, &err) < 0) {
 		log_error(COMPONENT, "the specs do not load", "path", dm->folder, "error", error_msg(err), (char *)NULL);
@@ -586,8 +602,8 @@ static int run_check(struct daemon *dm)
 		if (rc == 0)
 			rc = gitsrc_fetch(src, &fr, &err);
 		if (rc == 0)
-			rc = engine_cli_load_snapshot(src, fr.commit, config_str(dm->cfg, CFG_REPO_PATH), dm->policy, &set,
-						      NULL, &err);
+			rc = engine_cli_load_snapshot(src, fr.commit, config_str(dm->cfg, CFG_REPO_PATH),
+						      config_str(dm->cfg, CFG_ENVIRONMENT), dm->policy, &set, NULL, &err);
 		gitsrc_fetch_result_release(&fr);
 	}
 	if (rc < 0 || set == NULL) {
@@ -829,6 +845,7 @@ static void daemon_release(struct daemon *dm, int sfd)
 	free(dm->commit);
 	free(dm->notes_ref);
 	run_notes_release(&dm->rn);
+	run_gate_release(&dm->gate);
 	policy_file_free(dm->policy);
 	free(dm->positional);
 	free(dm->state_path);
@@ -852,6 +869,7 @@ int cmd_run(int argc, char **argv)
 	memset(&dm, 0, sizeof(dm));
 	dm.notes_push = -1;
 	pthread_mutex_init(&dm.mu, NULL);
+	run_gate_init(&dm.gate);
 	notes_debounce_init(&dm.deb, 5000);
 	notes_recent_init(&dm.recent);
 	rc = run_args(&dm, argc, argv);

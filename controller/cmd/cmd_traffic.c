@@ -29,22 +29,27 @@ static const char *summary_of(const char *cmd)
 		return "Holds a Rolling or Recreate deployment at its current step: no container is made or\n"
 		       "removed for the rollout, probes go on, and the progress deadline stops, until\n"
 		       "'auriga resume'. The mark is kept in the controller's state file across restarts.";
+	if (strcmp(cmd, "approve") == 0)
+		return "Approves COMMIT (its 40 hex digits) for the environment the controller follows, when its\n"
+		       "promotion asks for approval: the controller notes who approved it on the commit and\n"
+		       "applies it once the rest of its gate is passed (POST /api/v1/commits/COMMIT/approve).";
 	return "Lets a paused deployment go on with its rollout; its progress deadline counts from now.";
 }
 
 static void usage(FILE *out, const char *cmd, const struct config_extra_flag *extra)
 {
 	fprintf(out,
-		"usage: auriga %s [options] DEPLOYMENT\n\n"
+		"usage: auriga %s [options] %s\n\n"
 		"%s\n"
-		"Sends POST /api/v1/deployments/DEPLOYMENT/%s to the running controller (auriga run)\n"
+		"Sends POST /api/v1/%s/%s to the running controller (auriga run)\n"
 		"at its listen address, which answers with the engine's verdict: 202 when it is\n"
 		"accepted, 409 with the reason when it is refused, 404 for a deployment the specs do\n"
 		"not have. The controller notes it on the deployment's status with who asked (the\n"
 		"token file's \"# name:\") and the reason. With instance set, a controller of another\n"
 		"instance at the address is refused (not checked when it is not set).\n\n"
 		"options:\n",
-		cmd, summary_of(cmd), cmd);
+		cmd, strcmp(cmd, "approve") == 0 ? "COMMIT" : "DEPLOYMENT", summary_of(cmd),
+		strcmp(cmd, "approve") == 0 ? "commits/COMMIT" : "deployments/DEPLOYMENT", cmd);
 	config_usage_cmd(out, cmd, extra);
 	fprintf(out, "\nexit status: 0 accepted, 1 refused or no controller answers, 2 usage error.\n");
 }
@@ -106,7 +111,8 @@ static int request_of(CURL *curl, const struct control_call *c, struct buf *url,
 
 	if (c->instance && c->instance[0])
 		inst = curl_easy_escape(curl, c->instance, 0);
-	rc = buf_printf(url, "/api/v1/deployments/%s/%s%s%s%s", esc ? esc : c->deployment, c->cmd,
+	rc = buf_printf(url, "/api/v1/%s/%s/%s%s%s%s", strcmp(c->cmd, "approve") == 0 ? "commits" : "deployments",
+			esc ? esc : c->deployment, c->cmd,
 			c->full ? "?full=1" : "", inst ? (c->full ? "&instance=" : "?instance=") : "",
 			inst ? inst : "");
 	curl_free(esc);
@@ -297,4 +303,9 @@ int cmd_pause(int argc, char **argv)
 int cmd_resume(int argc, char **argv)
 {
 	return act("resume", argc, argv);
+}
+
+int cmd_approve(int argc, char **argv)
+{
+	return act("approve", argc, argv);
 }

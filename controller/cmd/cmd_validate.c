@@ -165,7 +165,7 @@ static int report(const struct spec_set *set, struct spec_diags *diags, int json
 
 /* The settings and options: -1 to go on, or the exit status; *policy and *pos filled. */
 static int validate_args(int argc, char **argv, int *json, const char **crds, struct spec_policy **policy,
-			 char ***pos)
+			 char ***pos, char **environment)
 {
 	int help = 0, n_crds = 0, rc = -1;
 	const struct config_extra_flag extra[] = {
@@ -185,6 +185,8 @@ static int validate_args(int argc, char **argv, int *json, const char **crds, st
 	} else if (policy_file_load(policy, config_str(conf, CFG_POLICY_FILE), config_str(conf, CFG_DOCKER_HOST),
 				    &err) < 0) {
 		rc = 2;
+	} else if (config_str(conf, CFG_ENVIRONMENT)[0]) {
+		*environment = xstrdup(config_str(conf, CFG_ENVIRONMENT));
 	}
 	if (err)
 		fprintf(stderr, "auriga validate: %s\n", error_msg(err));
@@ -202,13 +204,14 @@ int cmd_validate(int argc, char **argv)
 	struct spec_policy *policy = NULL;
 	struct error *err = NULL;
 	const char *crds = NULL;
-	char **pos = NULL, *const *paths;
+	char **pos = NULL, *const *paths, *environment = NULL;
 	int json = 0, rc;
 	size_t k, n_paths;
 
-	rc = validate_args(argc, argv, &json, &crds, &policy, &pos);
+	rc = validate_args(argc, argv, &json, &crds, &policy, &pos, &environment);
 	if (rc >= 0) {
 		free(pos);
+		free(environment);
 		return rc;
 	}
 	spec_diags_init(&diags);
@@ -225,6 +228,7 @@ int cmd_validate(int argc, char **argv)
 		spec_schemas_release(&custom);
 		policy_file_free(policy);
 		free(pos);
+		free(environment);
 		return 2;
 	}
 	for (n_paths = 0; pos[n_paths]; n_paths++)
@@ -233,6 +237,8 @@ int cmd_validate(int argc, char **argv)
 	n_paths = n_paths ? n_paths : 1;
 	spec_set_init(&set, crds ? &custom : NULL, NULL);
 	set.policy = policy;
+	spec_set_follow(&set, environment);
+	free(environment);
 	for (k = 0; k < n_paths; k++)
 		specdir_load(&set, paths[k], &diags);
 	spec_set_finish(&set, &diags);

@@ -140,6 +140,7 @@ static void from_settings(struct engine_cli *c, const struct config *cfg)
 	c->cfg = cfg;
 	gitsrc_cli_setup(&c->git, cfg);
 	c->specs_path = config_str(cfg, CFG_REPO_PATH);
+	c->environment = config_str(cfg, CFG_ENVIRONMENT)[0] ? config_str(cfg, CFG_ENVIRONMENT) : NULL;
 	c->instance = config_str(cfg, CFG_INSTANCE);
 	c->name_prefix = config_name_prefix(cfg);
 	c->state_dir = config_str(cfg, CFG_STATE_DIR);
@@ -235,8 +236,8 @@ static int finish_set(struct spec_set *set, struct spec_diags *diags, envfile_re
 }
 
 int engine_cli_load_snapshot(struct gitsrc *src, const char *commit, const char *specs_path,
-			     const struct spec_policy *policy, struct spec_set **out, char **problems,
-			     struct error **err)
+			     const char *environment, const struct spec_policy *policy, struct spec_set **out,
+			     char **problems, struct error **err)
 {
 	struct gitsrc_snapshot *snap = NULL;
 	struct spec_set *set = NULL;
@@ -255,6 +256,7 @@ int engine_cli_load_snapshot(struct gitsrc *src, const char *commit, const char 
 	set = xmalloc(sizeof(*set));
 	spec_set_init(set, NULL, NULL);
 	set->policy = policy;
+	spec_set_follow(set, environment);
 	for (i = 0; i < snap->nfiles; i++)
 		spec_set_load_buffer(set, snap->files[i].path, snap->files[i].data, snap->files[i].len, &diags);
 	/* Env files are named relative to the repository root, whatever the specs path. */
@@ -272,6 +274,23 @@ out:
 	if (snap)
 		gitsrc_snapshot_free(snap);
 	return rc;
+}
+
+/*
+ * An environment's promotion gate is read from the notes on the commit by
+ * `auriga run` following the repository; a command that would apply the
+ * specs around it is refused, not let through.
+ */
+static int gate_refused(const struct engine_cli *c, const struct spec_set *set, struct error **err)
+{
+	const struct spec_environment *e = set->environment;
+
+	if (!c->applies || e == NULL || (e->promotion_after == NULL && !e->approval_required))
+		return 0;
+	return error_set(err, ERR_CONFLICT,
+			 "environment '%s' is promoted through a gate (%s: spec.promotion): its commits are applied by "
+			 "'auriga run --repo', which reads the gate from the notes on them; nothing was applied",
+			 e->meta.name, e->meta.pos.file);
 }
 
 int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **err)
@@ -297,7 +316,12 @@ int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **
 		snprintf(c->previous, sizeof(c->previous), "%s", fr.previous);
 		gitsrc_fetch_result_release(&fr);
 		free(c->problems);
-		rc = engine_cli_load_snapshot(c->src, c->commit, c->specs_path, c->policy, out, &c->problems, err);
+		rc = engine_cli_load_snapshot(c->src, c->commit, c->specs_path, c->environment, c->policy, out,
+					      &c->problems, err);
+		if (rc == 0 && (rc = gate_refused(c, *out, err)) < 0) {
+			spec_set_free(*out);
+			*out = NULL;
+		}
 		if (rc == 0)
 			str_set(&c->endpoint, engine_cli_set_endpoint(*out));
 		return rc;
@@ -306,12 +330,15 @@ int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **
 	set = xmalloc(sizeof(*set));
 	spec_set_init(set, NULL, NULL);
 	set->policy = c->policy;
+	spec_set_follow(set, c->environment);
 	specdir_load(set, c->path, &diags);
 	/* In a folder, env files are relative to the folder given (or to a single file's own folder). */
 	root = envfile_dir_root(c->path);
 	rc = finish_set(set, &diags, envfile_read_dir, root, c->path, NULL, err);
 	free(root);
 	spec_diags_release(&diags);
+	if (rc == 0)
+		rc = gate_refused(c, set, err);
 	if (rc < 0) {
 		spec_set_free(set);
 		return rc;

@@ -22,6 +22,7 @@ struct engine_cli {
 	const struct config *cfg;	/* the settings; c's strings belong to it */
 	const char *path;		/* positional: a folder of specs */
 	const char *specs_path;		/* within the repo */
+	const char *environment;	/* the Environment followed, NULL for none */
 	const char *instance;
 	const char *name_prefix;	/* config_name_prefix; NULL: the instance */
 	const char *state_dir;
@@ -32,6 +33,7 @@ struct engine_cli {
 	const char *const *labels;
 	size_t n_labels;
 	int prune;
+	int applies;			/* the command applies what it loads (apply, run on a folder): no promotion gate then */
 	char *state_path;
 	struct gitsrc *src;		/* --repo mode, after engine_cli_load */
 	char commit[GITSRC_OID_HEX];	/* --repo mode: the commit loaded (or refused); "" for a folder */
@@ -89,14 +91,15 @@ int engine_cli_use_endpoint(const struct engine_cli_endpoint *ce, const char *na
 int engine_cli_connect(struct engine_cli *c, struct loop **l, struct docker **d, struct http_client **h,
 		       struct error **err);
 /*
- * Loads a set from a snapshot of the mirror at commit (NULL: head), checked
+ * Loads a set from a snapshot of the mirror at commit (NULL: head), for
+ * environment (NULL: none), checked
  * against policy (NULL: the built-in one): for `run`. When the specs do not
  * load, *problems (if given) receives every diagnostic, one per line (the
  * caller frees it), for the note on the refused commit.
  */
 int engine_cli_load_snapshot(struct gitsrc *src, const char *commit, const char *specs_path,
-			     const struct spec_policy *policy, struct spec_set **out, char **problems,
-			     struct error **err);
+			     const char *environment, const struct spec_policy *policy, struct spec_set **out,
+			     char **problems, struct error **err);
 /* Reads the policy file (policy-file) into c->policy; engine_cli_finish calls it. */
 int engine_cli_load_policy(struct engine_cli *c, struct error **err);
 

@@ -20,6 +20,7 @@ static const struct cli_command commands[] = {
 	{ "abort", cmd_abort, "return a canary or blue-green release to its stable slot in the running controller" },
 	{ "pause", cmd_pause, "hold a rolling or recreate rollout at its current step in the running controller" },
 	{ "resume", cmd_resume, "let a paused rollout go on in the running controller" },
+	{ "approve", cmd_approve, "approve a commit for an environment whose promotion asks for it (running controller)" },
 	{ "backup", cmd_backup, "take a backup of a BackupPolicy now (checked and recorded), or list the backups recorded" },
 	{ "restore", cmd_restore, "put a kept backup back into a named database, its checksum checked first" },
 	{ "drill", cmd_drill, "restore the newest backup into an isolated database, verify it, report RTO and RPO" },

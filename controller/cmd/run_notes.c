@@ -90,6 +90,18 @@ void run_notes_refused(struct run_notes *rn, const char *commit, const char *pro
 	note_refused(rn, commit, problems, ref, push);
 }
 
+void run_notes_waiting(struct run_notes *rn, const char *commit, const char *why, const char *ref, int push)
+{
+	struct fleet_status s;
+
+	if (rn->worker == NULL)
+		return;
+	status_init(&s);
+	status_set_waiting(&s, commit, why, &rn->source, wall_ms());
+	post(rn, &s, ref, push);
+	status_release(&s);
+}
+
 void run_notes_superseded(struct run_notes *rn, const char *commit, const char *newer, const char *ref, int push)
 {
 	struct fleet_status s;

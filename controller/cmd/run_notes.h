@@ -48,6 +48,8 @@ int run_notes_is_refused(const struct run_notes *rn, const char *head);
 void run_notes_applied(struct run_notes *rn, const char *commit);
 /* Notes commit Refused with every problem (one a line) and remembers it. */
 void run_notes_refused(struct run_notes *rn, const char *commit, const char *problems, const char *ref, int push);
+/* Notes commit Waiting for what why says (an environment's promotion gate). */
+void run_notes_waiting(struct run_notes *rn, const char *commit, const char *why, const char *ref, int push);
 /* Notes commit Superseded by newer. */
 void run_notes_superseded(struct run_notes *rn, const char *commit, const char *newer, const char *ref, int push);
 /*

@@ -166,6 +166,10 @@ static const struct config_spec table[CFG__COUNT] = {
 	[CFG_BACKUP_MAX_BYTES] = { "backup-max-bytes", CFGT_INT, "268435456", 1L << 20, 4L << 30, NULL,
 				   "AURIGA_BACKUP_MAX_BYTES", "BYTES", 0,
 				   "Largest dump `auriga backup run` reads back to hash; a larger one fails the backup." },
+	[CFG_ENVIRONMENT] = { "environment", CFGT_STRING, "", 0, 0, NULL, "AURIGA_ENVIRONMENT", "NAME", CFG_RESTART,
+			      "The Environment of the specs this instance follows (environments/<name>/: its base and "
+			      "patches, its promotion gate); its notes go to refs/notes/auriga-<name> unless notes-ref "
+			      "is set. Empty: the specs as they are, with no Environment." },
 };
 
 struct value {
@@ -454,6 +458,22 @@ static int validate_name_prefix(const struct config *c, struct error **err)
 	return 0;
 }
 
+/* environment: an Environment's metadata.name ([a-z0-9-], at most 63), or empty. */
+static int validate_environment(const struct config *c, struct error **err)
+{
+	const char *s = c->v[CFG_ENVIRONMENT].text, *p;
+
+	if (*s == '\0')
+		return 0;
+	for (p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || (*p == '-' && p != s && p[1])))
+			break;
+	if (*p || strlen(s) > 63)
+		return err_at(err, c, CFG_ENVIRONMENT,
+			      "must be empty or an Environment's name: 1 to 63 of [a-z0-9-], not starting or ending with -");
+	return 0;
+}
+
 const char *config_name_prefix(const struct config *c)
 {
 	if (c->v[CFG_NAME_PREFIX].src == CFG_SRC_DEFAULT)
@@ -485,6 +505,8 @@ static int validate(const struct config *c, struct error **err)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
 			return err_at(err, c, CFG_INSTANCE,
 				      "must be 1 to 63 of [a-z0-9.-], starting with a letter or digit");
+	if (validate_environment(c, err) < 0)
+		return ERR_INVALID;
 	if (!str_has_prefix(c->v[CFG_NOTES_REF].text, "refs/notes/"))
 		return err_at(err, c, CFG_NOTES_REF, "must start with refs/notes/");
 	if (!*c->v[CFG_BRANCH].text || strchr(c->v[CFG_BRANCH].text, ' ') ||
@@ -600,6 +622,11 @@ static int build(struct config **out, const char *file, char *const env[CFG__COU
 	rc = validate(c, err);
 	if (rc < 0)
 		goto out;
+	/* Two environments' instances write to refs of their own, so that neither replaces the other's notes. */
+	if (c->v[CFG_ENVIRONMENT].text[0] && c->v[CFG_NOTES_REF].src == CFG_SRC_DEFAULT) {
+		free(c->v[CFG_NOTES_REF].text);
+		c->v[CFG_NOTES_REF].text = xasprintf("refs/notes/auriga-%s", c->v[CFG_ENVIRONMENT].text);
+	}
 	*out = c;
 	c = NULL;
 out:

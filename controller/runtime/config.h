@@ -68,6 +68,7 @@ enum config_key {
 	CFG_HTTPS_USER,
 	CFG_GIT_TIMEOUT,
 	CFG_BACKUP_MAX_BYTES,
+	CFG_ENVIRONMENT,	/* the Environment of the specs this instance follows; "" for none */
 	CFG__COUNT
 };
 
@@ -114,6 +115,7 @@ struct config_spec { /* NOLINT(clang-analyzer-optin.performance.Padding): rows r
 #define CFG_CMD_PAUSE 0x800u
 #define CFG_CMD_RESUME 0x1000u
 #define CFG_CMD_BACKUP 0x2000u
+#define CFG_CMD_APPROVE 0x4000u
 
 struct config;
 

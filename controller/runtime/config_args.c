@@ -15,9 +15,10 @@
 #define DOCKER (ENGINE | CFG_CMD_DOCKER)
 /* The commands that ask the running controller over its HTTP API (rollback first, then one-shot). */
 #define DAEMON_CLIENT \
-	(CFG_CMD_RUN | CFG_CMD_ROLLBACK | CFG_CMD_PROMOTE | CFG_CMD_ABORT | CFG_CMD_PAUSE | CFG_CMD_RESUME)
+	(CFG_CMD_RUN | CFG_CMD_ROLLBACK | CFG_CMD_PROMOTE | CFG_CMD_ABORT | CFG_CMD_PAUSE | CFG_CMD_RESUME | \
+	 CFG_CMD_APPROVE)
 #define LOGS (GIT | CFG_CMD_DOCKER)
-#define ALL 0x3fffu
+#define ALL 0x7fffu
 
 static const struct {
 	const char *name;
@@ -37,6 +38,7 @@ static const struct {
 	{ "pause", CFG_CMD_PAUSE },
 	{ "resume", CFG_CMD_RESUME },
 	{ "backup", CFG_CMD_BACKUP },
+	{ "approve", CFG_CMD_APPROVE },
 };
 
 /*
@@ -78,6 +80,7 @@ static const unsigned others[CFG__COUNT] = {
 	[CFG_ROUTER_ERROR_LOG] = CFG_CMD_RUN | CFG_CMD_APPLY | CFG_CMD_ROLLBACK,
 	[CFG_POLICY_FILE] = ENGINE | CFG_CMD_VALIDATE,
 	[CFG_BACKUP_MAX_BYTES] = CFG_CMD_BACKUP,
+	[CFG_ENVIRONMENT] = ENGINE | CFG_CMD_VALIDATE | CFG_CMD_STATUS,
 };
 
 /* The spellings the subcommands had before they shared the table: taken, with a deprecation line. */

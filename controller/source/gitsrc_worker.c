@@ -28,6 +28,7 @@ struct gitsrc_worker {
 	struct gitsrc *src;
 	struct gitsrc_worker_config cfg;
 	char *notes_ref;
+	char *watch_ref;	/* NULL: none */
 	gitsrc_report_fn fn;
 	void *arg;
 	struct loop *loop;
@@ -103,6 +104,33 @@ static void report(struct gitsrc_worker *w, struct gitsrc_report *r)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* The watched notes ref as the remote has it, before the fetch is reported: its reader sees it with the head. */
+static void fetch_watched(struct gitsrc_worker *w)
+{
+	struct error *e = NULL;
+	char *ref;
+	int rc = 0;
+
+	pthread_mutex_lock(&w->mu);
+	ref = w->watch_ref ? xstrdup(w->watch_ref) : NULL;
+	pthread_mutex_unlock(&w->mu);
+	if (ref)
+		rc = gitsrc_fetch_ref(w->src, ref, ref, &e);
+	if (rc < 0 && rc != ERR_NOTFOUND)
+		log_warn("gitsrc", "cannot fetch the watched notes", "ref", ref, "error", error_msg(e), LOG_END);
+	error_free(e);
+	free(ref);
+}
+
+void gitsrc_worker_watch(struct gitsrc_worker *w, const char *ref)
+{
+	pthread_mutex_lock(&w->mu);
+	free(w->watch_ref);
+	w->watch_ref = ref ? xstrdup(ref) : NULL;
+	w->cfg.watch_ref = w->watch_ref;
+	pthread_mutex_unlock(&w->mu);
+}
+
 static void do_fetch(struct gitsrc_worker *w)
 {
 	struct gitsrc_report *r = xcalloc(1, sizeof(*r));
@@ -110,6 +138,8 @@ static void do_fetch(struct gitsrc_worker *w)
 
 	r->job = GITSRC_JOB_FETCH;
 	r->ok = gitsrc_fetch(w->src, &r->fetch, &r->err) == 0;
+	if (r->ok)
+		fetch_watched(w);
 	now = now_ms();
 	r->duration_ms = now - began;
 	pthread_mutex_lock(&w->mu);
@@ -203,6 +233,8 @@ static int start(struct gitsrc_worker **out, struct gitsrc *src, const struct gi
 		w->cfg.retry_max_ms = 300000;
 	w->notes_ref = xstrdup(w->cfg.notes_ref ? w->cfg.notes_ref : NOTES_DEFAULT_REF);
 	w->cfg.notes_ref = w->notes_ref;
+	w->watch_ref = w->cfg.watch_ref ? xstrdup(w->cfg.watch_ref) : NULL;
+	w->cfg.watch_ref = w->watch_ref;
 	w->fn = fn;
 	w->arg = arg;
 	w->loop = l;
@@ -218,7 +250,7 @@ static int start(struct gitsrc_worker **out, struct gitsrc *src, const struct gi
 		pthread_cond_destroy(&w->cond);
 		pthread_cond_destroy(&w->reported);
 		pthread_mutex_destroy(&w->mu);
-		free(w->notes_ref);
+		FREE_ALL(w->notes_ref, w->watch_ref);
 		free(w);
 		return error_set(err, -e, "cannot start the Git worker thread: %s", strerror(e));
 	}
@@ -258,7 +290,7 @@ void gitsrc_worker_stop(struct gitsrc_worker *w)
 	for (i = 0; i < w->nqueue; i++)
 		gitsrc_report_free(w->queue[i]);
 	free(w->queue);
-	free(w->notes_ref);
+	FREE_ALL(w->notes_ref, w->watch_ref);
 	pthread_cond_destroy(&w->cond);
 	pthread_cond_destroy(&w->reported);
 	pthread_mutex_destroy(&w->mu);

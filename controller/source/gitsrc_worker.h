@@ -42,6 +42,12 @@ struct gitsrc_worker_config {
 	int64_t retry_max_ms;	/* longest retry delay (default 5 min) */
 	const char *notes_ref;	/* default refs/notes/auriga */
 	int notes_push;		/* push notes to the remote (default off) */
+	/*
+	 * Another notes ref fetched from the remote after each good fetch, as
+	 * it is there (an earlier environment's notes, read by a promotion
+	 * gate); NULL: none.
+	 */
+	const char *watch_ref;
 };
 
 struct gitsrc_worker;
@@ -61,6 +67,8 @@ int gitsrc_worker_start_loop(struct gitsrc_worker **out, struct gitsrc *src,
 /* Stops the thread (waiting for a fetch in progress to end) and frees everything. */
 void gitsrc_worker_stop(struct gitsrc_worker *w);
 
+/* Thread-safe: the notes ref fetched after each good fetch from now on (cfg.watch_ref); NULL: none. */
+void gitsrc_worker_watch(struct gitsrc_worker *w, const char *ref);
 /* Thread-safe: asks for a fetch now (requests coalesce). */
 void gitsrc_worker_fetch_now(struct gitsrc_worker *w);
 /*

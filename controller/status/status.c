@@ -20,7 +20,8 @@
 
 /* In enum status_phase's order. */
 static const char *const phase_names[] = { "Unknown", "Progressing", "Healthy", "Degraded",
-					   "Failed",  "RolledBack",  "Pending", "Aborted", "Refused", "Superseded" };
+					   "Failed",  "RolledBack",  "Pending", "Aborted", "Refused", "Superseded",
+					   "Waiting" };
 
 const char *status_phase_name(enum status_phase p)
 {
@@ -461,7 +462,7 @@ int status_source_present(const struct fleet_status *s)
 	const struct status_source *src = &s->source;
 
 	return s->source_error || src->head || src->applied || src->fetched_at > 0 || src->fetch_error ||
-	       src->fetch_error_at > 0;
+	       src->fetch_error_at > 0 || src->environment;
 }
 
 /* What Git says: the head seen, the commit applied, the last good fetch, the last error and when. */
@@ -479,6 +480,10 @@ static void emit_source(struct emit *e, const struct fleet_status *s)
 	emit_text(e, "lastError", s->source_error);
 	emit_text(e, "lastFetchError", src->fetch_error);
 	emit_time(e, "lastFetchErrorAt", src->fetch_error_at);
+	emit_text(e, "environment", src->environment);
+	emit_text(e, "promotion", src->promotion);
+	emit_text(e, "approvedBy", src->approved_by);
+	emit_time(e, "approvedAt", src->approved_at);
 	emit_mapping_end(e);
 }
 
@@ -680,6 +685,10 @@ static const struct field source_fields[] = {
 	FIELD(fleet_status, "lastError", F_STR, source_error),
 	FIELD(fleet_status, "lastFetchError", F_STR, source.fetch_error),
 	FIELD(fleet_status, "lastFetchErrorAt", F_TIME, source.fetch_error_at),
+	FIELD(fleet_status, "environment", F_STR, source.environment),
+	FIELD(fleet_status, "promotion", F_STR, source.promotion),
+	FIELD(fleet_status, "approvedBy", F_STR, source.approved_by),
+	FIELD(fleet_status, "approvedAt", F_TIME, source.approved_at),
 };
 
 /* Reads the scalar n into the field; a value of the wrong form fails the parse with its line. */

@@ -21,6 +21,8 @@ enum status_phase {
 	/* A commit auriga took up and did not apply: its specs refused, or a newer commit came first. */
 	STATUS_REFUSED,
 	STATUS_SUPERSEDED,
+	/* A commit an environment's promotion gate holds: the environment before it, or an approval. */
+	STATUS_WAITING,
 };
 
 struct status_condition {
@@ -81,6 +83,11 @@ struct status_source {
 	int64_t fetched_at;	/* the last good fetch */
 	char *fetch_error;	/* the last failed fetch's error, kept after a later good one */
 	int64_t fetch_error_at;	/* when it failed: later than fetched_at while fetches fail */
+	/* An environment's promotion (NULL when the instance follows none, or its gate asks nothing). */
+	char *environment;	/* the Environment followed */
+	char *promotion;	/* why the head is held by the gate; NULL once it passed */
+	char *approved_by;	/* who approved the commit the fleet is brought to, or the head held */
+	int64_t approved_at;
 };
 
 /* Everything auriga says about one commit. Strings are owned (NULL when unset). */
@@ -127,6 +134,9 @@ void status_set_refused(struct fleet_status *s, const char *commit, const char *
 			const struct status_source *src, int64_t now_wall_ms);
 void status_set_superseded(struct fleet_status *s, const char *commit, const char *newer,
 			   const struct status_source *src, int64_t now_wall_ms);
+/* Waiting: a commit the promotion gate holds, why saying what it waits for. */
+void status_set_waiting(struct fleet_status *s, const char *commit, const char *why,
+			const struct status_source *src, int64_t now_wall_ms);
 
 /*
  * `auriga status`'s exit code for the commit asked about: its note's phase,

@@ -47,6 +47,10 @@ static void json_source(json_t *root, const struct fleet_status *s)
 	json_text(o, "lastError", s->source_error);
 	json_text(o, "lastFetchError", src->fetch_error);
 	json_time(o, "lastFetchErrorAt", src->fetch_error_at);
+	json_text(o, "environment", src->environment);
+	json_text(o, "promotion", src->promotion);
+	json_text(o, "approvedBy", src->approved_by);
+	json_time(o, "approvedAt", src->approved_at);
 	json_object_set_new(root, "source", o);
 }
 

@@ -8,7 +8,7 @@
 
 void status_source_release(struct status_source *src)
 {
-	FREE_ALL(src->head, src->applied, src->fetch_error);
+	FREE_ALL(src->head, src->applied, src->fetch_error, src->environment, src->promotion, src->approved_by);
 	memset(src, 0, sizeof(*src));
 }
 
@@ -20,6 +20,10 @@ void status_source_copy(struct status_source *dst, const struct status_source *s
 	dst->fetched_at = src->fetched_at;
 	dst->fetch_error = xstrdup_or_null(src->fetch_error);
 	dst->fetch_error_at = src->fetch_error_at;
+	dst->environment = xstrdup_or_null(src->environment);
+	dst->promotion = xstrdup_or_null(src->promotion);
+	dst->approved_by = xstrdup_or_null(src->approved_by);
+	dst->approved_at = src->approved_at;
 }
 
 void status_set_source(struct fleet_status *s, const struct status_source *src)
@@ -58,13 +62,21 @@ void status_set_superseded(struct fleet_status *s, const char *commit, const cha
 	s->superseded_by = xstrdup(newer);
 }
 
+void status_set_waiting(struct fleet_status *s, const char *commit, const char *why,
+			const struct status_source *src, int64_t now_wall_ms)
+{
+	set_not_applied(s, STATUS_WAITING, commit, src, now_wall_ms);
+	s->summary = xasprintf("not applied yet: %s", why);
+}
+
 enum status_exit status_exit_code(const struct fleet_status *s)
 {
 	if (s == NULL)
 		return STATUS_EXIT_UNKNOWN;
 	switch (s->phase) {
 	case STATUS_HEALTHY: return STATUS_EXIT_HEALTHY;
-	case STATUS_UNKNOWN: case STATUS_PROGRESSING: case STATUS_PENDING: return STATUS_EXIT_PROGRESSING;
+	case STATUS_UNKNOWN: case STATUS_PROGRESSING: case STATUS_PENDING: case STATUS_WAITING:
+		return STATUS_EXIT_PROGRESSING;
 	case STATUS_REFUSED: return STATUS_EXIT_REFUSED;
 	case STATUS_DEGRADED: case STATUS_FAILED: case STATUS_ROLLEDBACK: case STATUS_ABORTED:
 		return STATUS_EXIT_FAILED;

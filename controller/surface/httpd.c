@@ -510,7 +510,7 @@ static enum MHD_Result metrics(struct httpd *h, struct MHD_Connection *c, const 
 }
 
 static const char *const action_names[] = { "promote",	 "abort", "rollback", "sync",
-					    "promote-full", "pause", "resume" };
+					    "promote-full", "pause", "resume", "approve" };
 
 static enum MHD_Result action(struct httpd *h, struct MHD_Connection *c, const struct request *r,
 			      const char *reason, const char *why, const char *commit)
@@ -563,7 +563,7 @@ static enum MHD_Result control(struct httpd *h, struct MHD_Connection *c, const 
 	pthread_mutex_lock(&h->lock);
 	snprintf(who, sizeof(who), "%s", h->token_name[0] ? h->token_name : "api");
 	pthread_mutex_unlock(&h->lock);
-	ret = action(h, c, r, who, why, NULL);
+	ret = action(h, c, r, who, why, r->route == R_APPROVE ? r->name : NULL);
 	json_decref(body);
 	return ret;
 }
@@ -639,6 +639,8 @@ static enum MHD_Result dispatch(struct httpd *h, struct MHD_Connection *c, struc
 						  "query parameter 'full': expected 1, true, 0 or false");
 		}
 		return control(h, c, r);
+	case R_APPROVE:
+		return control(h, c, r);
 	case R_SYNC:
 		return action(h, c, r, "api", NULL, NULL);
 	case R_WEBHOOK:
@@ -689,11 +691,11 @@ static enum MHD_Result begin(struct httpd *h, struct MHD_Connection *c, struct r
 		    : (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))
 		return send_error(h, c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 	/* A client that names its instance and reached another controller is told so, token or not. */
-	if (r->route == R_ACTION && h->instance != NULL &&
+	if ((r->route == R_ACTION || r->route == R_APPROVE) && h->instance != NULL &&
 	    (inst = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "instance")) != NULL &&
 	    strcmp(inst, h->instance) != 0)
 		return send_error(h, c, r, MHD_HTTP_MISDIRECTED_REQUEST, "this controller is another instance");
-	if ((r->route == R_ACTION || r->route == R_SYNC) && !authorized(h, c, &configured))
+	if ((r->route == R_ACTION || r->route == R_SYNC || r->route == R_APPROVE) && !authorized(h, c, &configured))
 		return unauthorized(h, c, r, url, configured);
 	return MHD_YES;
 }

@@ -22,7 +22,8 @@ struct webhook;
  * loop's verdict within a bound. Any callback may be NULL.
  */
 /* HTTPD_PROMOTE_FULL: POST .../promote?full=1, finish the release at once. */
-enum httpd_action { HTTPD_PROMOTE, HTTPD_ABORT, HTTPD_ROLLBACK, HTTPD_SYNC, HTTPD_PROMOTE_FULL, HTTPD_PAUSE, HTTPD_RESUME };
+enum httpd_action { HTTPD_PROMOTE, HTTPD_ABORT, HTTPD_ROLLBACK, HTTPD_SYNC, HTTPD_PROMOTE_FULL, HTTPD_PAUSE, HTTPD_RESUME,
+		   HTTPD_APPROVE /* POST /api/v1/commits/COMMIT/approve: the commit is the request's */ };
 
 #define HTTPD_NOTES_DEFAULT 10
 #define HTTPD_NOTES_MAX 50

@@ -9,7 +9,8 @@
 #include "util.h"
 
 const char *const httpd_route_names[] = { "notfound", "live", "ready", "startup", "metrics", "status",
-					  "deployment", "action", "sync", "webhook", "notes", "backups", "drills", "ui" };
+					  "deployment", "action", "sync", "webhook", "notes", "backups", "drills", "ui",
+					  "approve" };
 
 void httpd_route(struct request *r, const char *url)
 {
@@ -53,6 +54,17 @@ void httpd_route(struct request *r, const char *url)
 		if (webhook_provider_parse(url + strlen("/api/v1/webhooks/"), &r->provider) == 0) {
 			r->route = R_WEBHOOK;
 			r->post = 1;
+		}
+		return;
+	}
+	if (str_has_prefix(url, "/api/v1/commits/")) {
+		rest = url + strlen("/api/v1/commits/");
+		slash = strchr(rest, '/');
+		if (slash && slash - rest == 40 && strspn(rest, "0123456789abcdef") == 40 && strcmp(slash, "/approve") == 0) {
+			snprintf(r->name, sizeof(r->name), "%.40s", rest);
+			r->route = R_APPROVE;
+			r->post = 1;
+			r->action = HTTPD_APPROVE;
 		}
 		return;
 	}

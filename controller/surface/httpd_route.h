@@ -26,6 +26,7 @@ enum route {
 	R_BACKUPS,
 	R_DRILLS,
 	R_UI,
+	R_APPROVE,	/* a commit's approval for promotion: name holds the commit */
 };
 
 struct request {

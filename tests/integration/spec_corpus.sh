@@ -82,7 +82,7 @@ printf 'not yaml of ours\n' >"$TEST_TMP/multi/notes.txt"
 out=$(cd "$TEST_TMP" && "$AURIGA_BIN" validate multi 2>&1 >/dev/null)
 expect_eq "directory walk: every error, sorted" "multi/a.yaml:7:3: duplicate key \"replicas\" (first at line 6)
 multi/b.yaml:6:13: Deployment/validators: spec.replicas: must be >= 0, got -1
-multi/sub/a.yml:2:7: kind: unknown kind \"Pod\" (expected one of Cluster, Deployment, Service, Job, AnalysisTemplate, BackupPolicy)" "$out"
+multi/sub/a.yml:2:7: kind: unknown kind \"Pod\" (expected one of Cluster, Deployment, Service, Job, AnalysisTemplate, BackupPolicy, Environment)" "$out"
 
 # The example fleet is valid, in text and in JSON.
 out=$("$AURIGA_BIN" validate "$TOP/specs")

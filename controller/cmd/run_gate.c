@@ -1,0 +1,213 @@
+/* The promotion gate of the environment `auriga run` follows: the earlier environment's note on the commit, and a person's approval, both read from Git. */
+#include "cmd/run_gate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/run_notes.h"
+#include "runtime/log.h"
+#include "source/gitsrc.h"
+#include "source/gitsrc_worker.h"
+#include "status/notes.h"
+#include "util.h"
+
+#define COMPONENT "gate"
+
+enum gate_verdict run_gate_decide(const struct spec_environment *env, int have_note, enum status_phase after,
+				  int approved, const char *commit, char **why)
+{
+	*why = NULL;
+	if (env == NULL)
+		return GATE_OPEN;
+	if (env->promotion_after && !have_note) {
+		*why = xasprintf("waiting for %s: it has no note on this commit yet", env->promotion_after);
+		return GATE_WAIT_AFTER;
+	}
+	if (env->promotion_after && (after == STATUS_UNKNOWN || after == STATUS_PROGRESSING ||
+				     after == STATUS_PENDING || after == STATUS_WAITING)) {
+		*why = xasprintf("waiting for %s: its note on this commit says %s", env->promotion_after,
+				 status_phase_name(after));
+		return GATE_WAIT_AFTER;
+	}
+	if (env->promotion_after && after != STATUS_HEALTHY) {
+		*why = xasprintf("stopped at %s: its note on this commit says %s", env->promotion_after,
+				 status_phase_name(after));
+		return GATE_AFTER_FAILED;
+	}
+	if (env->approval_required && !approved) {
+		*why = xasprintf("%s%s%swaiting for approval (auriga approve %s)", env->promotion_after ? "healthy in " : "",
+				 env->promotion_after ? env->promotion_after : "", env->promotion_after ? "; " : "",
+				 commit);
+		return GATE_WAIT_APPROVAL;
+	}
+	return GATE_OPEN;
+}
+
+void run_gate_init(struct run_gate *g)
+{
+	memset(g, 0, sizeof(*g));
+	pthread_mutex_init(&g->mu, NULL);
+}
+
+void run_gate_release(struct run_gate *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++)
+		free(g->approvals[i].by);
+	FREE_ALL(g->approvals, g->environment, g->held, g->held_why);
+	pthread_mutex_destroy(&g->mu);
+}
+
+/* The approval of commit, copied (by malloc'd) under the lock; 0 when there is none. */
+static int approval_of(struct run_gate *g, const char *commit, char **by, int64_t *at)
+{
+	size_t i;
+	int found = 0;
+
+	pthread_mutex_lock(&g->mu);
+	for (i = 0; i < g->n && !found; i++) {
+		if (strcmp(g->approvals[i].commit, commit) == 0) {
+			*by = xstrdup(g->approvals[i].by);
+			*at = g->approvals[i].at;
+			found = 1;
+		}
+	}
+	pthread_mutex_unlock(&g->mu);
+	return found;
+}
+
+static void record(struct run_gate *g, const char *commit, const char *who, int64_t at)
+{
+	struct gate_approval *a;
+	size_t i;
+
+	for (i = 0; i < g->n; i++)
+		if (strcmp(g->approvals[i].commit, commit) == 0)
+			return; /* the first approval stands */
+	XGROW(g->approvals, g->cap, g->n + 1);
+	a = &g->approvals[g->n++];
+	snprintf(a->commit, sizeof(a->commit), "%s", commit);
+	a->by = xstrdup(who);
+	a->at = at;
+}
+
+int run_gate_approve(struct run_gate *g, const char *commit, const char *who, int64_t now_wall_ms,
+		     struct error **err)
+{
+	int rc = 0;
+
+	if (commit == NULL || strlen(commit) != 40 || strspn(commit, "0123456789abcdef") != 40)
+		return error_set(err, ERR_INVALID, "a commit is approved by its 40 hex digits");
+	pthread_mutex_lock(&g->mu);
+	if (!g->wants_approval)
+		rc = error_set(err, ERR_CONFLICT, "environment '%s' asks for no approval (promotion.approval)",
+			       g->environment ? g->environment : "(none)");
+	else
+		record(g, commit, who && who[0] ? who : "api", now_wall_ms);
+	pthread_mutex_unlock(&g->mu);
+	return rc;
+}
+
+/* The phase ref's note on commit says; 0 when it has none (or it cannot be read, which is logged). */
+static int note_phase(struct run_notes *rn, const char *ref, const char *commit, struct fleet_status *out)
+{
+	struct error *err = NULL;
+	char *text = NULL;
+	int rc;
+
+	gitsrc_lock(rn->src);
+	rc = notes_read(gitsrc_repo(rn->src), ref, commit, &text, &err);
+	gitsrc_unlock(rn->src);
+	if (rc == 0)
+		rc = status_parse_note(out, text, strlen(text), &err);
+	if (rc < 0 && rc != ERR_NOTFOUND)
+		log_warn(COMPONENT, "cannot read the note", "ref", ref, "commit", commit, "error", error_msg(err), LOG_END);
+	free(text);
+	error_free(err);
+	return rc == 0;
+}
+
+/* The approval of commit: given to this controller, or recorded in its own note on the commit before a restart. */
+static int approved(struct run_gate *g, struct run_notes *rn, const char *own_ref, const char *commit, char **by,
+		    int64_t *at)
+{
+	struct fleet_status own;
+	int found;
+
+	if (approval_of(g, commit, by, at))
+		return 1;
+	status_init(&own);
+	found = note_phase(rn, own_ref, commit, &own) && own.source.approved_by != NULL;
+	if (found) {
+		pthread_mutex_lock(&g->mu);
+		record(g, commit, own.source.approved_by, own.source.approved_at);
+		pthread_mutex_unlock(&g->mu);
+		*by = xstrdup(own.source.approved_by);
+		*at = own.source.approved_at;
+	}
+	status_release(&own);
+	return found;
+}
+
+/*
+ * Notes the held commit Waiting, with its own approval (the source section
+ * keeps the one of the commit applied), once per reason and approval.
+ */
+static void note_held(struct run_gate *g, struct run_notes *rn, const char *commit, const char *why, const char *by,
+		      int64_t at, const char *own_ref, int push)
+{
+	char *key = xasprintf("%s\n%s", why, by ? by : "");
+	char *applied_by = rn->source.approved_by;
+	int64_t applied_at = rn->source.approved_at;
+
+	if (!(g->held && strcmp(g->held, commit) == 0 && g->held_why && strcmp(g->held_why, key) == 0)) {
+		log_info(COMPONENT, "the promotion gate holds the commit", "commit", commit, "why", why, LOG_END);
+		rn->source.approved_by = (char *)by;
+		rn->source.approved_at = by ? at : 0;
+		run_notes_waiting(rn, commit, why, own_ref, push);
+		rn->source.approved_by = applied_by;
+		rn->source.approved_at = applied_at;
+		str_set(&g->held, commit);
+		str_set(&g->held_why, key);
+	}
+	free(key);
+}
+
+int run_gate_hold(struct run_gate *g, struct run_notes *rn, const struct spec_environment *env, const char *commit,
+		  const char *own_ref, int push)
+{
+	struct fleet_status after;
+	char *after_ref = NULL, *why = NULL, *by = NULL;
+	int64_t at = 0;
+	int have = 0, ok, held;
+
+	pthread_mutex_lock(&g->mu);
+	g->wants_approval = env && env->approval_required;
+	str_set(&g->environment, env ? env->meta.name : NULL);
+	pthread_mutex_unlock(&g->mu);
+	own_ref = own_ref ? own_ref : rn->notes_ref;
+	str_set(&rn->source.environment, g->environment);
+	status_init(&after);
+	if (env && env->promotion_after && rn->src) {
+		after_ref = xasprintf("refs/notes/auriga-%s", env->promotion_after);
+		have = note_phase(rn, after_ref, commit, &after);
+		if (rn->worker)
+			gitsrc_worker_watch(rn->worker, after_ref);
+	}
+	ok = rn->src && approved(g, rn, own_ref, commit, &by, &at);
+	held = run_gate_decide(env, have, after.phase, ok, commit, &why) != GATE_OPEN;
+	str_set(&rn->source.promotion, why);
+	if (!held) {
+		/* The approval goes with the commit applied, in every note on it. */
+		str_set(&rn->source.approved_by, by);
+		rn->source.approved_at = by ? at : 0;
+		str_set(&g->held, NULL);
+	} else {
+		note_held(g, rn, commit, why, by, at, own_ref, push);
+	}
+	status_release(&after);
+	FREE_ALL(after_ref, why, by);
+	return held;
+}

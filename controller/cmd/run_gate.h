@@ -1,0 +1,66 @@
+/* The promotion gate of the environment `auriga run` follows: the earlier environment's note on the commit, and a person's approval. */
+#ifndef AURIGA_RUN_GATE_H
+#define AURIGA_RUN_GATE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "spec.h"
+#include "status/status.h"
+
+struct run_notes;
+
+/* What the gate says of a commit. */
+enum gate_verdict {
+	GATE_OPEN,		/* nothing asked, or everything asked is there */
+	GATE_WAIT_AFTER,	/* the earlier environment has no verdict on it yet */
+	GATE_AFTER_FAILED,	/* the earlier environment did not bring it to Healthy */
+	GATE_WAIT_APPROVAL,	/* healthy before, and nobody approved it yet */
+};
+
+/*
+ * Pure: the verdict for env's gate on a commit, from the earlier
+ * environment's note on it (have_note, its phase) and whether a person
+ * approved it; *why (malloc'd, NULL when open) says it in a sentence.
+ */
+enum gate_verdict run_gate_decide(const struct spec_environment *env, int have_note, enum status_phase after,
+				  int approved, const char *commit, char **why);
+
+/* An approval: who approved which commit, and when. */
+struct gate_approval {
+	char commit[41];
+	char *by;
+	int64_t at;
+};
+
+struct run_gate {
+	pthread_mutex_t mu;		/* the HTTP threads record approvals; the loop reads them */
+	int wants_approval;		/* the environment followed asks for one */
+	char *environment;		/* its name, NULL for none (the specs last taken up say) */
+	struct gate_approval *approvals;
+	size_t n, cap;
+	char *held, *held_why;		/* the loop's: the commit held and why, noted once per change */
+};
+
+void run_gate_init(struct run_gate *g);
+void run_gate_release(struct run_gate *g);
+
+/*
+ * From an HTTP thread: commit (40 hex digits) approved by who. Refused
+ * (ERR_CONFLICT) when the environment followed asks for no approval.
+ */
+int run_gate_approve(struct run_gate *g, const char *commit, const char *who, int64_t now_wall_ms,
+		     struct error **err);
+
+/*
+ * On the loop, before the specs of commit are applied: 0 when env's gate
+ * lets it through (the approval, if any, goes into rn's source section), 1
+ * when it holds it: the commit is noted Waiting with why (once per reason),
+ * under own_ref (NULL: rn's), and the fleet stays as it is. The earlier
+ * environment's notes (refs/notes/auriga-<after>) are fetched with each fetch.
+ */
+int run_gate_hold(struct run_gate *g, struct run_notes *rn, const struct spec_environment *env, const char *commit,
+		  const char *own_ref, int push);
+
+#endif
