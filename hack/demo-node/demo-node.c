@@ -759,44 +759,31 @@ static int read_status(int fd, char *version, size_t n_version)
 	return code;
 }
 
-/*
- * A socket connected to host:port (by name or address, IPv4), its reads and
- * writes bounded by PROBE_TIMEOUT_S; -1 with the reason on stderr.
- */
+/* A socket connected to host:port (a name or an IPv4 address), bounded by PROBE_TIMEOUT_S; -1 when not. */
 static int probe_connect(const char *host, long port)
 {
-	struct addrinfo hints, *res = NULL, *ai;
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	struct timeval tv = { PROBE_TIMEOUT_S, 0 };
 	char port_s[16];
-	int fd = -1, rc, e = 0;
+	int fd, rc;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_INET;
-	hints.ai_socktype = SOCK_STREAM;
 	snprintf(port_s, sizeof(port_s), "%ld", port);
-	rc = getaddrinfo(host, port_s, &hints, &res);
+	rc = getaddrinfo(host, port_s, &hints, &ai);
 	if (rc != 0) {
 		fprintf(stderr, "demo-node probe: cannot resolve '%s': %s\n", host, gai_strerror(rc));
 		return -1;
 	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0) {
-			e = errno;
-			continue;
-		}
-		/* On Linux the send timeout bounds connect() too. */
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		e = errno;
-		close(fd);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* On Linux the send timeout bounds connect() too. */
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+	    connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+		fprintf(stderr, "demo-node probe: connect to %s:%ld: %s\n", host, port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		fd = -1;
 	}
-	freeaddrinfo(res);
-	if (fd < 0)
-		fprintf(stderr, "demo-node probe: connect to %s:%ld: %s\n", host, port, strerror(e));
+	freeaddrinfo(ai);
 	return fd;
 }
 
@@ -825,9 +812,7 @@ static int probe_main(int argc, char **argv)
 		return 1;
 	}
 	path = argv[2];
-	port_s = probe_arg(argc, argv, 3, "AURIGA_PREVIEW_PORT", NULL);
-	if (port_s == NULL)
-		port_s = getenv("DEMO_PORT");
+	port_s = probe_arg(argc, argv, 3, "AURIGA_PREVIEW_PORT", getenv("DEMO_PORT"));
 	if (port_s == NULL || port_s[0] == '\0')
 		port_s = "9003";
 	host = probe_arg(argc, argv, 4, "AURIGA_PREVIEW_HOST", "127.0.0.1");
@@ -882,11 +867,9 @@ static void usage(FILE *f)
 
 	fprintf(f, "usage: demo-node              serve (configured by the environment)\n"
 		   "       demo-node probe URL-PATH [PORT [HOST]]\n"
-		   "                              GET http://HOST:PORT/URL-PATH (HOST 127.0.0.1 unless given;\n"
-		   "                              \"-\" for AURIGA_PREVIEW_PORT or _HOST, a smoke test's target);\n"
-		   "                              exit 0 on 2xx, 1 otherwise\n"
-		   "                              (and 1 when DEMO_PROBE_WANT_VERSION is set and another\n"
-		   "                              version answered)\n"
+		   "                              GET http://HOST:PORT/URL-PATH (HOST 127.0.0.1; \"-\": AURIGA_PREVIEW_*)\n"
+		   "                              exit 0 on 2xx, 1 otherwise (and when DEMO_PROBE_WANT_VERSION\n"
+		   "                              is set and another version answered)\n"
 		   "environment:\n");
 	for (i = 0; i < ARRAY_SIZE(settings); i++)
 		fprintf(f, "  %-24s %s%s%s%s\n", settings[i].env, settings[i].what,
