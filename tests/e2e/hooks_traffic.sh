@@ -48,6 +48,30 @@ hook_running() {
 	[ -n "$(docker ps -q --filter "label=$TEST_LABEL" --filter "label=auriga.io/hook=$DEP" \
 		--filter "label=auriga.io/hook-stage=$1" --filter "name=$FLEET_INSTANCE-$DEP-${1,,}-$2")" ]
 }
+# sampler_start OUT: a request through NGINX every 20 ms until the test ends, each answer as
+# "EPOCH_MS VERSION" in OUT; sets SAMPLER_PID.
+sampler_start() {
+	python3 - "$LP" "$1" >/dev/null 2>&1 <<'PY' &
+import http.client, sys, time
+port, out = int(sys.argv[1]), sys.argv[2]
+with open(out, "w", buffering=1) as f:
+    while True:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("POST", "/api/v11/transactions", body=b"{}", headers={"Connection": "close"})
+            r = c.getresponse()
+            r.read()
+            f.write("%d %s\n" % (int(time.time() * 1000), r.getheader("X-Node-Version", "-")))
+            c.close()
+        except Exception:
+            pass
+        time.sleep(0.02)
+PY
+	SAMPLER_PID=$!
+	on_exit "kill $SAMPLER_PID 2>/dev/null"
+}
+# created_ms CONTAINER: when Docker created it, in ms since the epoch.
+created_ms() { date -d "$(docker inspect -f '{{.Created}}' "$1")" +%s%3N; }
 # all_from VERSION: 20 requests through NGINX, every one answered by VERSION.
 all_from() { [ "$(sample 20)" = "20 0 $1=20" ]; }
 rev_of() { fleet_ps '{{.Label "auriga.io/revision"}}' | sort -u | head -1; }
@@ -77,8 +101,14 @@ $(hooks post-fail)" "${4:-}"
 	check "$1: the failing postDeploy hook starts" wait_for 150 hook_running postDeploy post-fail
 	check "$1: while it runs, NGINX answers from ${2##*:} alone" all_from "${2##*:}"
 	from=$(fleet_ps '{{.Image}} {{.Label "auriga.io/revision"}}' | awk -v i="$2" '$1 == i {print $2}' | head -1)
+	sampler_start "$TEST_TMP/answers"
 	check "$1: the onRollback hook starts" wait_for 120 hook_running onRollback undo
+	undo_at=$(created_ms "$(docker ps -q --filter "label=$TEST_LABEL" --filter "label=auriga.io/hook-stage=onRollback")")
+	kill "$SAMPLER_PID"
 	check "$1: by then NGINX answers from $old alone, the old slot" all_from "$old"
+	last_new=$(awk -v v="${2##*:}" '$2 == v { t = $1 } END { print (t == "" ? 0 : t) }' "$TEST_TMP/answers")
+	check "$1: the last answer from ${2##*:} came before the onRollback hook was created ($last_new < $undo_at)" \
+		test "$last_new" -gt 0 -a "$last_new" -lt "${undo_at:-0}"
 	wait "$APPLY_PID"
 	expect_eq "$1: the apply reports the rollback" 1 "$?"
 	expect_match "$1: rolled back for the hook's failure" "postDeploy hook 'post-fail' failed" "$(cat "$TEST_TMP/apply.err")"
