@@ -362,8 +362,9 @@ static void on_answer(struct docker_result *r, void *arg)
 	buf_init(&m, 4096);
 	switch (j->stage) {
 	case JOB_ATTACH:
-		/* 403: it is on the network already (left there by an earlier run). */
-		if (!docker_status_ok(r->status) && r->http_status != 403) {
+		/* 403 "... already exists in network ...": it is there already (left by an earlier run). */
+		if (!docker_status_ok(r->status) &&
+		    (r->http_status != 403 || r->message == NULL || strstr(r->message, "already exists") == NULL)) {
 			(void)buf_printf(&m, "cannot connect container '%s' to network '%s' for job container '%s': %s",
 					 j->attach, j->network, j->name, docker_result_reason(r));
 			goto failed;
