@@ -208,6 +208,7 @@ struct spec_container {
 	struct kv *labels;	/* sorted by key after spec_set_finish */
 	size_t n_labels;
 	char *network;		/* Docker network name; NULL = the engine's default */
+	struct spec_pos network_pos;	/* its line and column (the file is the object's), for the engine's refusals */
 	int privileged;
 	char **cap_add;		/* capabilities.add: Linux capabilities added (policy: capabilities) */
 	size_t n_cap_add;

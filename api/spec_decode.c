@@ -278,6 +278,10 @@ static void d_container(struct spec_container *c, const struct ynode *t)
 		c->restart_policy = SPEC_RESTART_NEVER;
 	c->labels = d_map(t, "labels", &c->n_labels);
 	c->network = d_str(t, "network");
+	if (ynode_get(t, "network")) {
+		c->network_pos.line = ynode_get(t, "network")->line;
+		c->network_pos.col = ynode_get(t, "network")->col;
+	}
 	c->privileged = d_bool(t, "privileged", 0);
 	c->user = d_str(t, "user");
 	c->cap_add = d_strlist(ynode_get(t, "capabilities"), "add", &c->n_cap_add);

@@ -9,11 +9,14 @@
 
 #include "cmd/engine_cli.h"
 #include "docker/docker.h"
+#include "engine/network.h"
 #include "engine/plan.h"
 #include "engine/statefile.h"
 #include "model/desired.h"
 #include "model/observe.h"
+#include "policy.h"
 #include "runtime/loop.h"
+#include "spec.h"
 #include "util.h"
 
 static void usage(FILE *out, const struct config_extra_flag *extra)
@@ -67,8 +70,11 @@ out:
 	return rc;
 }
 
-/* The containers this instance owns, as the Docker host lists them now. */
-static int observe_now(struct engine_cli *cli, struct observed *obs, struct error **err)
+/*
+ * The containers this instance owns, as the Docker host lists them now, and
+ * the host's networks (in nets: whose a network the specs name is).
+ */
+static int observe_now(struct engine_cli *cli, struct observed *obs, struct docker_waiter *nets, struct error **err)
 {
 	struct loop *l = NULL;
 	struct docker *d = NULL;
@@ -87,6 +93,15 @@ static int observe_now(struct engine_cli *cli, struct observed *obs, struct erro
 		goto out;
 	}
 	rc = observe_from_json(obs, cli->instance, w.result.json, err);
+	if (rc < 0 || docker_network_list(d, DOCKER_OBSERVE, NULL, docker_waiter_done, nets, err) < 0) {
+		rc = -1;
+		goto out;
+	}
+	if (!docker_status_ok(docker_wait(d, nets))) {
+		rc = error_set(err, ERR_TRANSPORT, "cannot list networks on %s: %s", docker_endpoint(d),
+			       nets->result.message);
+		goto out;
+	}
 out:
 	docker_result_release(&w.result);
 	free(filter);
@@ -95,6 +110,48 @@ out:
 	if (l)
 		loop_free(l);
 	return rc;
+}
+
+/*
+ * A deployment whose template names a network that is another's, and that
+ * the operator's policy does not list, is refused as the engine would refuse
+ * it when its first container is made: in the engine's words, at the field.
+ */
+static void refuse_foreign_networks(struct plan *p, const struct desired *des, const struct spec_set *set,
+				    const struct docker_result *nets)
+{
+	const struct spec_policy *policy = set ? set->policy : NULL;
+	size_t i;
+
+	for (i = 0; i < des->n; i++) {
+		const struct desired_deployment *dd = &des->v[i];
+		const char *net = desired_network_to_create(&dd->tmpl), *used = NULL;
+		struct spec_diags diags;
+		struct spec_pos pos;
+		char *name, *why, *line;
+
+		if (net == NULL)
+			continue;
+		name = desired_network_name(des, &dd->tmpl);
+		if (network_listed(nets, name, strcmp(name, net) != 0 ? net : NULL, des->instance, &used) !=
+			    NETWORK_FOREIGN || spec_policy_network_allowed(policy, used)) {
+			free(name);
+			continue;
+		}
+		why = network_refusal(used, policy);
+		pos = dd->spec->meta.pos;
+		if (dd->spec->tmpl.network_pos.line) {
+			pos.line = dd->spec->tmpl.network_pos.line;
+			pos.col = dd->spec->tmpl.network_pos.col;
+		}
+		spec_diags_init(&diags);
+		spec_diags_add(&diags, &pos, spec_kind_name(SPEC_DEPLOYMENT), dd->name, "spec.template.network", "%s",
+			       why);
+		line = spec_diag_format(&diags.v[0]);
+		(void)plan_refuse(p, dd->name, line);
+		spec_diags_release(&diags);
+		FREE_ALL(name, why, line);
+	}
 }
 
 static void print_plan(const struct plan *p, const struct desired *des, int json)
@@ -124,6 +181,7 @@ int cmd_plan(int argc, char **argv)
 	struct statefile st;
 	struct plan p;
 	struct plan_options popt;
+	struct docker_waiter nets;
 	struct config *conf = NULL;
 	struct error *err = NULL;
 	int rc, json = 0;
@@ -133,12 +191,13 @@ int cmd_plan(int argc, char **argv)
 	observed_init(&obs);
 	statefile_init(&st, NULL);
 	plan_init(&p);
+	memset(&nets, 0, sizeof(nets));
 	rc = plan_opts(&cli, &conf, &json, argc, argv);
 	if (rc >= 0)
 		goto out;
 	if (engine_cli_load(&cli, &set, &err) < 0 || statefile_load(&st, cli.state_path, &err) < 0 ||
 	    desired_build(&des, set, cli.instance, cli.commit, cli.labels, cli.n_labels, &err) < 0 ||
-	    observe_now(&cli, &obs, &err) < 0) {
+	    observe_now(&cli, &obs, &nets, &err) < 0) {
 		fprintf(stderr, "auriga plan: %s\n", error_msg(err));
 		rc = 1;
 		goto out;
@@ -150,6 +209,7 @@ int cmd_plan(int argc, char **argv)
 	popt.check_policy = 1;
 	popt.set = set;
 	plan_build(&p, &des, &obs, &st, &popt);
+	refuse_foreign_networks(&p, &des, set, &nets.result);
 	print_plan(&p, &des, json);
 	if (p.n_refused)
 		rc = 1;
@@ -157,6 +217,7 @@ int cmd_plan(int argc, char **argv)
 		rc = p.n_changes ? 2 : 0;
 out:
 	error_free(err);
+	docker_result_release(&nets.result);
 	plan_release(&p);
 	statefile_release(&st);
 	observed_release(&obs);

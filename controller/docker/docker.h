@@ -309,6 +309,14 @@ int docker_network_create(struct docker *d, enum docker_kind k, const char *name
 			  docker_done_fn done, void *arg, struct error **err);
 int docker_network_remove(struct docker *d, enum docker_kind k, const char *id,
 			  docker_done_fn done, void *arg, struct error **err);
+/*
+ * Connects a running container to a network (an answer of 403 says it is on
+ * it already), or disconnects it (forced; 404 when it is gone or not on it).
+ */
+int docker_network_connect(struct docker *d, enum docker_kind k, const char *network, const char *container,
+			   docker_done_fn done, void *arg, struct error **err);
+int docker_network_disconnect(struct docker *d, enum docker_kind k, const char *network, const char *container,
+			      docker_done_fn done, void *arg, struct error **err);
 int docker_volume_list(struct docker *d, enum docker_kind k, const char *const *filters,
 		       docker_done_fn done, void *arg, struct error **err);
 int docker_volume_create(struct docker *d, enum docker_kind k, const char *name,

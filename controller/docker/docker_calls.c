@@ -689,6 +689,41 @@ int docker_network_remove(struct docker *d, enum docker_kind k, const char *id,
 	return submit(object_call_named(d, k, OC_NETWORK_REMOVE, id, done, arg, err));
 }
 
+/* POST /networks/{network}/(dis)connect with {"Container": container} (and Force on a disconnect). */
+static int network_attach(struct docker *d, enum docker_kind k, const char *network, const char *container,
+			  int connect, docker_done_fn done, void *arg, struct error **err)
+{
+	struct docker_call *c;
+	json_t *body;
+
+	if (need(network, "a network name", err) < 0 || need(container, "a container id", err) < 0)
+		return ERR_INVALID;
+	c = docker_call_new(d, k, "POST", connect ? "connect container" : "disconnect container", container, done,
+			    arg);
+	(void)buf_puts(&c->path, "/networks/");
+	docker_call_path_escaped(c, network);
+	(void)buf_puts(&c->path, connect ? "/connect" : "/disconnect");
+	body = json_pack("{s:s}", "Container", container);
+	if (!connect)
+		json_object_set_new(body, "Force", json_true());
+	set_body(c, body);
+	c->parse = DP_NONE;
+	docker_call_submit(c);
+	return 0;
+}
+
+int docker_network_connect(struct docker *d, enum docker_kind k, const char *network, const char *container,
+			   docker_done_fn done, void *arg, struct error **err)
+{
+	return network_attach(d, k, network, container, 1, done, arg, err);
+}
+
+int docker_network_disconnect(struct docker *d, enum docker_kind k, const char *network, const char *container,
+			      docker_done_fn done, void *arg, struct error **err)
+{
+	return network_attach(d, k, network, container, 0, done, arg, err);
+}
+
 int docker_volume_create(struct docker *d, enum docker_kind k, const char *name,
 			 const struct kv *labels, size_t n_labels,
 			 docker_done_fn done, void *arg, struct error **err)

@@ -143,11 +143,7 @@ static void op_network_done(enum network_outcome o, const char *used, const char
 	if (o == NETWORK_FOREIGN && !spec_policy_network_allowed(op->e->set ? op->e->set->policy : NULL, used)) {
 		/* A network someone else made may reach what auriga must not: only those the operator lists. */
 		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
-		const struct spec_policy *p = op->e->set ? op->e->set->policy : NULL;
-		char where[300];
-		char *m = xasprintf("network '%s' is not auriga's: refused by the operator's policy (not listed in "
-				     "networks %s)", used,
-				     spec_policy_origin(p ? p : spec_policy_default(), where, sizeof(where)));
+		char *m = network_refusal(used, op->e->set ? op->e->set->policy : NULL);
 
 		str_set(&ed->last_error, m);
 		free(m);

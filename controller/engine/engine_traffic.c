@@ -333,10 +333,11 @@ static const struct obs_container *smoke_target(const struct rollout_ctr *v, siz
 
 /*
  * The smoke-test Job runs on the deployment's network when its template
- * names one (auriga's, job_place.c), and reaches a container of the new slot
- * by its name; else in the network namespace of that container (auriga's
- * own, found by its labels), reaching it on 127.0.0.1: either way nothing of
- * the host's network, not the host's loopback-only services.
+ * names one (auriga's, job_place.c); else on the instance's jobs network,
+ * which a container of the new slot joins for the length of the test (and
+ * leaves after it: the jobs network reaches no container of the fleet
+ * between tests). Either way the Job reaches that container by its name and
+ * nothing of the host's network, not the host's loopback-only services.
  * AURIGA_PREVIEW_URL, _HOST and _PORT say where (the preview Service's
  * targetPort, else the template's first port); AURIGA_TARGET_CONTAINER names
  * the container. It mounts the deployment's volumes its template names.
@@ -352,7 +353,6 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 	struct desired_tmpl tmpl;
 	struct job_spec js;
 	char *env[5] = { NULL, NULL, NULL, NULL, NULL };
-	char *network;
 	const char *host;
 	struct buf b;
 	size_t i, n = 0;
@@ -363,8 +363,8 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 		return;
 	}
 	if (job->tmpl.network) {
-		/* A network of its own would be a promise not kept: the Job runs in the tested container's. */
-		check_done(t, d, 0, "a smoke-test Job runs in the network of the container it tests: its "
+		/* A network of its own would be a promise not kept: the Job runs where it reaches the slot. */
+		check_done(t, d, 0, "a smoke-test Job runs on the network of the container it tests: its "
 				    "template.network is refused");
 		return;
 	}
@@ -376,7 +376,7 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 		cport = spec_container_port(&dd->spec->tmpl, &pv->target_port);
 	if (cport == 0 && dd->spec->tmpl.n_ports)
 		cport = dd->spec->tmpl.ports[0].container_port;
-	host = desired_network_to_create(&dd->tmpl) ? target->name : "127.0.0.1";
+	host = target->name;
 	env[n++] = xasprintf("AURIGA_PREVIEW_HOST=%s", host);
 	buf_init(&b, 512);
 	(void)buf_printf(&b, "AURIGA_PREVIEW_PORT=%d", cport);
@@ -387,9 +387,6 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 	buf_init(&b, 512);
 	(void)buf_printf(&b, "AURIGA_TARGET_CONTAINER=%s", target->name);
 	env[n++] = buf_detach(&b, NULL);
-	buf_init(&b, 512);
-	(void)buf_printf(&b, "container:%s", target->id);
-	network = buf_detach(&b, NULL);
 	labels = xcalloc(t->desired->n_extra_labels + 2, sizeof(*labels));
 	for (i = 0; i < t->desired->n_extra_labels; i++)
 		labels[i] = t->desired->extra_labels[i];
@@ -414,10 +411,9 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 	js.owner = dd->name;
 	log_info(COMPONENT, "smoke test", "deployment", dd->name, "job", job->meta.name, "container", js.name,
 		 "target", target->name, (char *)NULL);
-	d->smoke = job_place_start(t->jobs, &js, t->desired, dd, job, t->set ? t->set->policy : NULL, network,
-				   on_smoke_done, d);
+	d->smoke = job_place_start(t->jobs, &js, t->desired, dd, job, t->set ? t->set->policy : NULL,
+				   target->id, on_smoke_done, d);
 	buf_release(&b);
-	free(network);
 	desired_tmpl_release(&tmpl);
 	free(labels);
 	for (i = 0; i < n; i++)

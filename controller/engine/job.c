@@ -21,6 +21,7 @@
 enum job_stage {
 	JOB_NETWORK,		/* the network it joins, auriga's (network.c) */
 	JOB_VOLUME,		/* each named volume it mounts, auriga's (volume.c) */
+	JOB_ATTACH,		/* the container it reaches, connected to its network */
 	JOB_INSPECT_LEFTOVER,	/* a container of the same name: this Job's, left by a controller killed mid-run? */
 	JOB_REMOVE_LEFTOVER,	/* it was: it goes */
 	JOB_CREATE,
@@ -28,6 +29,7 @@ enum job_stage {
 	JOB_WAIT,		/* to its exit, within the deadline */
 	JOB_READ_OUTPUT,	/* the last lines of stdout and stderr */
 	JOB_REMOVE,
+	JOB_DETACH,		/* the run is over: that container leaves the network */
 };
 
 /* A job_mount the run owns. */
@@ -56,6 +58,10 @@ struct job_run {
 	size_t n_labels;
 	char *network, *network_legacy;
 	int ensure_network, foreign_network_ok;
+	char *attach;		/* job_spec.attach, or NULL */
+	int attached;		/* connected (or found connected): disconnected at the end */
+	int verdict;		/* what the report says once attach is disconnected */
+	char *verdict_msg;
 	char *instance, *deployment;
 	struct kv *net_labels, *vol_labels;
 	size_t n_net_labels, n_vol_labels;
@@ -114,7 +120,7 @@ static void run_free(struct job_run *j)
 			}
 	}
 	FREE_ALL(j->name, j->what, j->owner, j->id, j->message, j->network, j->network_legacy, j->instance,
-		 j->deployment);
+		 j->deployment, j->attach, j->verdict_msg);
 	kv_free(j->net_labels, j->n_net_labels);
 	kv_free(j->vol_labels, j->n_vol_labels);
 	mounts_free(j->mounts, j->n_mounts);
@@ -173,6 +179,8 @@ static int call(struct job_run *j, enum job_stage stage, struct error **err)
 	while (stage == JOB_VOLUME && j->vol < j->n_mounts && j->mounts[j->vol].bind)
 		j->vol++;
 	if (stage == JOB_VOLUME && j->vol == j->n_mounts)
+		stage = JOB_ATTACH;
+	if (stage == JOB_ATTACH && (j->attach == NULL || j->network == NULL))
 		stage = JOB_INSPECT_LEFTOVER;
 	j->stage = stage;
 	switch (stage) {
@@ -191,6 +199,10 @@ static int call(struct job_run *j, enum job_stage stage, struct error **err)
 
 		return volume_ensure(j->docker, DOCKER_ROLLOUT, &w, on_volume, j, err);
 	}
+	case JOB_ATTACH:
+		return docker_network_connect(j->docker, DOCKER_ROLLOUT, j->network, j->attach, on_answer, j, err);
+	case JOB_DETACH:
+		return docker_network_disconnect(j->docker, DOCKER_ROLLOUT, j->network, j->attach, on_answer, j, err);
 	case JOB_INSPECT_LEFTOVER:
 		return docker_container_inspect(j->docker, DOCKER_ROLLOUT, j->name, on_answer, j, err);
 	case JOB_REMOVE_LEFTOVER:
@@ -210,9 +222,24 @@ static int call(struct job_run *j, enum job_stage stage, struct error **err)
 	BUG("job stage %d", (int)stage);
 }
 
-/* The run ends: its report (unless orphaned), then it goes. */
+/*
+ * The run ends: the container it was given to reach leaves its network
+ * first, then its report (unless orphaned), then it goes.
+ */
 static void finish(struct job_run *j, int succeeded, const char *message)
 {
+	struct error *err = NULL;
+
+	if (j->attached) {
+		j->attached = 0;
+		j->verdict = succeeded;
+		str_set(&j->verdict_msg, message);
+		if (call(j, JOB_DETACH, &err) == 0)
+			return;
+		log_error(COMPONENT, "cannot disconnect container", "container", j->attach, "network", j->network,
+			  "error", error_msg(err), (char *)NULL);
+		error_free(err);
+	}
 	if (j->done)
 		j->done(succeeded, j->attempts, message, j->arg);
 	run_free(j);
@@ -233,7 +260,7 @@ static void fail(struct job_run *j, const char *message)
 	if (j->id && j->stage != JOB_REMOVE && call(j, JOB_REMOVE, &err) == 0)
 		return;
 	error_free(err);
-	run_free(j);
+	finish(j, 0, message);
 }
 
 /* The length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not one. */
@@ -334,6 +361,25 @@ static void on_answer(struct docker_result *r, void *arg)
 
 	buf_init(&m, 4096);
 	switch (j->stage) {
+	case JOB_ATTACH:
+		/* 403 "... already exists in network ...": it is there already (left by an earlier run). */
+		if (!docker_status_ok(r->status) &&
+		    (r->http_status != 403 || r->message == NULL || strstr(r->message, "already exists") == NULL)) {
+			(void)buf_printf(&m, "cannot connect container '%s' to network '%s' for job container '%s': %s",
+					 j->attach, j->network, j->name, docker_result_reason(r));
+			goto failed;
+		}
+		j->attached = 1;
+		next = JOB_INSPECT_LEFTOVER;
+		break;
+	case JOB_DETACH:
+		/* 404: it is gone, or not on the network any more. */
+		if (!docker_status_ok(r->status) && r->status != DOCKER_NOT_FOUND)
+			log_error(COMPONENT, "cannot disconnect container", "container", j->attach, "network",
+				  j->network, "error", docker_result_reason(r), (char *)NULL);
+		finish(j, j->verdict, j->verdict_msg);
+		buf_release(&m);
+		return;
 	case JOB_INSPECT_LEFTOVER: {
 		const char *why = NULL;
 
@@ -478,6 +524,7 @@ static void copy_place(struct job_run *j, const struct job_spec *spec)
 	j->network_legacy = xstrdup_or_null(spec->network_legacy);
 	j->ensure_network = spec->ensure_network && spec->network != NULL;
 	j->foreign_network_ok = spec->foreign_network_ok;
+	j->attach = xstrdup_or_null(spec->attach);
 	j->instance = xstrdup(spec->instance ? spec->instance : "");
 	j->deployment = xstrdup(spec->deployment ? spec->deployment : "");
 	j->net_labels = kv_copy(spec->net_labels, spec->n_net_labels);

@@ -41,6 +41,13 @@ struct job_spec {
 	 */
 	int ensure_network;
 	int foreign_network_ok;
+	/*
+	 * NULL, or a running container (id or name) connected to network for
+	 * the run, so that the Job reaches it there by its name, and
+	 * disconnected once the run ends (also when it was on it already: a
+	 * controller killed in the middle of an earlier run left it there).
+	 */
+	const char *attach;
 	const char *instance;
 	const struct kv *net_labels;
 	size_t n_net_labels;
@@ -84,12 +91,13 @@ struct job_runner *job_runner_new(struct docker *d);
 void job_runner_free(struct job_runner *jr);
 
 /*
- * Starts a run: its network and volumes made sure of, remove a leftover container of the name (from a controller
+ * Starts a run: its network and volumes made sure of, the attach container connected to the network,
+ * remove a leftover container of the name (from a controller
  * killed in the middle) when it carries the Job's auriga.io/ labels (another
  * container of the name fails the run, untouched), create, start, wait
  * within the deadline, read the last lines of the output, remove; then
- * report, or start again while it fails and backoffLimit allows. done is
- * called once, from the loop.
+ * report (the attach container disconnected first), or start again while it
+ * fails and backoffLimit allows. done is called once, from the loop.
  */
 struct job_run *job_start(struct job_runner *jr, const struct job_spec *spec, job_done_fn done, void *arg);
 /* The caller no longer wants the verdict: done is never called, but the run still removes its container. */

@@ -125,7 +125,7 @@ void job_place_release(struct job_place *p)
 
 struct job_run *job_place_start(struct job_runner *jr, struct job_spec *js, const struct desired *d,
 				const struct desired_deployment *dd, const struct spec_job *job,
-				const struct spec_policy *policy, const char *own_network, job_done_fn done,
+				const struct spec_policy *policy, const char *attach, job_done_fn done,
 				void *arg)
 {
 	struct job_place p;
@@ -138,10 +138,7 @@ struct job_run *job_place_start(struct job_runner *jr, struct job_spec *js, cons
 		return NULL;
 	}
 	job_place_apply(&p, d, dd->name, js);
-	if (!p.on_deployment_network && own_network) {
-		js->network = own_network;
-		js->ensure_network = 0;
-	}
+	js->attach = p.on_deployment_network ? NULL : attach;
 	run = job_start(jr, js, done, arg);
 	job_place_release(&p);
 	return run;

@@ -51,14 +51,16 @@ void job_place_release(struct job_place *p);
 /*
  * job_start for a Job of deployment dd, placed as above: js says the rest
  * (its network and mounts fields are filled here). When dd names no network
- * and own_network is not NULL, the Job joins own_network as it is instead of
- * the jobs network. A Job that cannot be placed reports at once through done
+ * and attach (a container of dd) is not NULL, that container is connected to
+ * the jobs network for the run (job_spec.attach), so that the Job reaches it
+ * there by name; on dd's own network it is there already. A Job that cannot
+ * be placed reports at once through done
  * (0 attempts) and NULL is returned, as job_start does for a run it cannot
  * begin.
  */
 struct job_run *job_place_start(struct job_runner *jr, struct job_spec *js, const struct desired *d,
 				const struct desired_deployment *dd, const struct spec_job *job,
-				const struct spec_policy *policy, const char *own_network, job_done_fn done,
+				const struct spec_policy *policy, const char *attach, job_done_fn done,
 				void *arg);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "model/observe.h"
+#include "policy.h"
 #include "util.h"
 
 struct net_waiter {
@@ -112,30 +113,49 @@ static int listed_owner(const struct docker_result *r, const char *name, const c
 	return -1;
 }
 
-static void ne_listed(struct docker_result *r, void *arg)
+int network_listed(const struct docker_result *r, const char *name, const char *legacy, const char *instance,
+		   const char **used)
 {
-	struct net_ensure *ne = arg;
-	struct error *err = NULL;
-	int owner;
+	int owner = listed_owner(r, name, instance);
 
-	if (!docker_status_ok(r->status)) {
-		ne_fail(ne, "list", r);
-		return;
-	}
-	owner = listed_owner(r, ne->name, ne->instance);
-	if (owner >= 0) {
-		ne_end(ne, owner ? NETWORK_OWNED : NETWORK_FOREIGN, ne->name, "");
-		return;
-	}
+	*used = name;
+	if (owner >= 0)
+		return owner ? NETWORK_OWNED : NETWORK_FOREIGN;
 	/*
 	 * Made under its earlier name by this instance: its containers are there,
 	 * and so go new ones. Someone else's of that name is what the spec asked
 	 * to join: told as foreign (the caller refuses it unless the policy lists
 	 * it), never quietly swapped for a network of our own.
 	 */
-	owner = ne->legacy ? listed_owner(r, ne->legacy, ne->instance) : -1;
-	if (owner >= 0) {
-		ne_end(ne, owner ? NETWORK_OWNED : NETWORK_FOREIGN, ne->legacy, "");
+	owner = legacy ? listed_owner(r, legacy, instance) : -1;
+	if (owner < 0)
+		return -1;
+	*used = legacy;
+	return owner ? NETWORK_OWNED : NETWORK_FOREIGN;
+}
+
+char *network_refusal(const char *name, const struct spec_policy *p)
+{
+	char where[300];
+
+	return xasprintf("network '%s' is not auriga's: refused by the operator's policy (not listed in networks %s)",
+			 name, spec_policy_origin(p ? p : spec_policy_default(), where, sizeof(where)));
+}
+
+static void ne_listed(struct docker_result *r, void *arg)
+{
+	struct net_ensure *ne = arg;
+	struct error *err = NULL;
+	const char *used;
+	int o;
+
+	if (!docker_status_ok(r->status)) {
+		ne_fail(ne, "list", r);
+		return;
+	}
+	o = network_listed(r, ne->name, ne->legacy, ne->instance, &used);
+	if (o >= 0) {
+		ne_end(ne, (enum network_outcome)o, used, "");
 		return;
 	}
 	if (ne->listed_after_conflict) {

@@ -7,6 +7,8 @@
 #include "docker/docker.h"
 #include "error.h"
 
+struct spec_policy;
+
 enum network_outcome {
 	NETWORK_OWNED,		/* auriga created it now, or earlier (its managed-by label is ours) */
 	NETWORK_FOREIGN,	/* it exists and is not ours: joined, never changed or removed */
@@ -30,5 +32,19 @@ typedef void (*network_done_fn)(enum network_outcome o, const char *used, const 
 int network_ensure(struct docker *d, enum docker_kind k, const char *name, const char *legacy, const char *instance,
 		   const struct kv *labels, size_t n_labels, network_done_fn done, void *arg,
 		   struct error **err);
+
+/*
+ * What network_ensure decides from a list of networks r: NETWORK_OWNED or
+ * NETWORK_FOREIGN, with *used the name it would join (name, or legacy as
+ * above), or -1 when neither is listed (it would create name, as auriga's).
+ */
+int network_listed(const struct docker_result *r, const char *name, const char *legacy, const char *instance,
+		   const char **used);
+
+/*
+ * Why a network auriga does not own is refused (policy NULL: the built-in
+ * one), in the words of the engine and of `auriga plan` alike (malloc'd).
+ */
+char *network_refusal(const char *name, const struct spec_policy *policy);
 
 #endif

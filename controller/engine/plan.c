@@ -59,6 +59,30 @@ void plan_release(struct plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
+int plan_refuse(struct plan *p, const char *deployment, const char *why)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->n_deps; i++) {
+		struct plan_deployment *pd = &p->deps[i];
+
+		if (strcmp(pd->name, deployment) != 0 || pd->refused)
+			continue;
+		for (j = 0; j < pd->n_actions; j++) {
+			p->counts[pd->actions[j].kind]--;
+			p->n_changes--;
+			action_release(&pd->actions[j]);
+		}
+		free(pd->actions);
+		pd->actions = NULL;
+		pd->n_actions = 0;
+		pd->refused = xstrdup(why);
+		p->n_refused++;
+		return 1;
+	}
+	return 0;
+}
+
 void plan_target(struct plan_target *t, const struct desired *d, const struct desired_deployment *dd,
 		 const struct statefile *st)
 {
@@ -497,7 +521,7 @@ static void render_hooks(struct buf *out, const struct plan_deployment *pd)
 void plan_render_text(const struct plan *p, const struct desired *d, struct buf *out, int color)
 {
 	int phase;
-	size_t i, j;
+	size_t i, j, held_refused = 0;
 	size_t removes = p->counts[PLAN_REMOVE_SUPERSEDED] + p->counts[PLAN_REMOVE_DUPLICATE] +
 			 p->counts[PLAN_SCALE_DOWN] + p->counts[PLAN_REMOVE_ORPHAN];
 
@@ -518,8 +542,8 @@ void plan_render_text(const struct plan *p, const struct desired *d, struct buf 
 			if (pd->phase != phase)
 				continue;
 			if (pd->refused) {
-				(void)buf_printf(out, "  ! %s (held): %s, %d replicas, revision %.12s -> %.12s refused\n"
-						 "      ! %s\n", pd->name, pd->strategy, pd->desired,
+				(void)buf_printf(out, "  ! %s%s: %s, %d replicas, revision %.12s -> %.12s refused\n"
+						 "      ! %s\n", pd->name, pd->held ? " (held)" : "", pd->strategy, pd->desired,
 						 pd->from_rev ? pd->from_rev : "(none)", pd->to_rev, pd->refused);
 				continue;
 			}
@@ -553,10 +577,16 @@ void plan_render_text(const struct plan *p, const struct desired *d, struct buf 
 	if (p->n_kept)
 		(void)buf_printf(out, "%zu containers of deployments no longer in the specs are kept (prune is off)\n\n",
 				 p->n_kept);
-	if (p->n_refused)
+	for (i = 0; i < p->n_deps; i++)
+		held_refused += p->deps[i].refused && p->deps[i].held;
+	if (held_refused)
 		(void)buf_printf(out, "Refused: %zu deployment%s cannot be rolled back under the operator's policy; "
-				 "apply fails %s.\n", p->n_refused, p->n_refused == 1 ? "" : "s",
-				 p->n_refused == 1 ? "it" : "them");
+				 "apply fails %s.\n", held_refused, held_refused == 1 ? "" : "s",
+				 held_refused == 1 ? "it" : "them");
+	if (p->n_refused > held_refused)
+		(void)buf_printf(out, "Refused: %zu deployment%s the operator's policy refuses on the engine; apply "
+				 "fails %s.\n", p->n_refused - held_refused, p->n_refused - held_refused == 1 ? "" : "s",
+				 p->n_refused - held_refused == 1 ? "it" : "them");
 	if (p->n_changes == 0)
 		(void)buf_printf(out, p->n_refused ? "No other changes.\n" : "No changes. The fleet matches the specs.\n");
 	else

@@ -57,7 +57,8 @@ struct plan_deployment {
 	/*
 	 * The held template (taken back from the state file) is one the
 	 * operator's policy refuses now: "cannot roll back: revision REV:
-	 * FIELD: message", as apply fails it; no action is listed.
+	 * FIELD: message", as apply fails it; or what only the engine can tell
+	 * (plan_refuse: a network that is not auriga's). No action is listed.
 	 */
 	char *refused;
 	char **hooks;		/* the preDeploy hooks the change runs first (Job names) */
@@ -82,7 +83,7 @@ struct plan {
 	int n_phases;
 	size_t counts[PLAN_KIND_COUNT];
 	size_t n_changes;	/* every action, orphans included */
-	size_t n_refused;	/* deployments whose held template the policy refuses */
+	size_t n_refused;	/* deployments refused (plan_deployment.refused) */
 };
 
 struct plan_options {
@@ -124,6 +125,13 @@ size_t plan_pre_deploy(const struct desired_deployment *dd, const struct statefi
 /* done[i]: hook jobs[i] of stage ("postDeploy") ran for rev of the deployment, as the state file records. */
 void plan_hooks_done(const struct statefile *st, const char *deployment, const char *rev, const char *stage,
 		     char *const *jobs, size_t n, unsigned char *done);
+
+/*
+ * Refuses deployment in p with why (apply would fail it when it reaches the
+ * engine): its actions are dropped from the plan and the counts. 1 when it
+ * is in the plan and was not refused already, else 0.
+ */
+int plan_refuse(struct plan *p, const char *deployment, const char *why);
 
 void plan_init(struct plan *p);
 void plan_release(struct plan *p);

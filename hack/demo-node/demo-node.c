@@ -12,8 +12,8 @@
  * a FROM-scratch image together with exactly the libraries `ldd` lists and
  * the loader.
  *
- * `demo-node probe PATH [PORT]` is a tiny HTTP client for exec probes and the
- * image's HEALTHCHECK (the image has no shell or curl).
+ * `demo-node probe PATH [PORT [HOST]]` is a tiny HTTP client for exec probes,
+ * the image's HEALTHCHECK and smoke-test Jobs (the image has no shell or curl).
  */
 #include "buf.h"
 #include "util.h"
@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -686,7 +687,7 @@ static int serve(void)
 	return 0;
 }
 
-/* ---- probe mode: GET one path on 127.0.0.1, exit 0 on 2xx ---- */
+/* ---- probe mode: GET one path on 127.0.0.1 (or a host by name or address), exit 0 on 2xx ---- */
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -758,11 +759,47 @@ static int read_status(int fd, char *version, size_t n_version)
 	return code;
 }
 
+/* A socket connected to host:port (a name or an IPv4 address), bounded by PROBE_TIMEOUT_S; -1 when not. */
+static int probe_connect(const char *host, long port)
+{
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	struct timeval tv = { PROBE_TIMEOUT_S, 0 };
+	char port_s[16];
+	int fd, rc;
+
+	snprintf(port_s, sizeof(port_s), "%ld", port);
+	rc = getaddrinfo(host, port_s, &hints, &ai);
+	if (rc != 0) {
+		fprintf(stderr, "demo-node probe: cannot resolve '%s': %s\n", host, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* On Linux the send timeout bounds connect() too. */
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+	    connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+		fprintf(stderr, "demo-node probe: connect to %s:%ld: %s\n", host, port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* An argument, or for "-" the variable auriga sets for a smoke test (AURIGA_PREVIEW_HOST, _PORT), or def. */
+static const char *probe_arg(int argc, char **argv, int i, const char *preview_env, const char *def)
+{
+	const char *v = argc > i ? argv[i] : NULL;
+
+	if (v != NULL && strcmp(v, "-") == 0)
+		v = getenv(preview_env);
+	return v != NULL && v[0] != '\0' ? v : def;
+}
+
 static int probe_main(int argc, char **argv)
 {
-	const char *path, *port_s;
-	struct sockaddr_in sa;
-	struct timeval tv = { PROBE_TIMEOUT_S, 0 };
+	const char *path, *port_s, *host;
 	struct buf req;
 	char version[256];
 	const char *want;
@@ -770,20 +807,22 @@ static int probe_main(int argc, char **argv)
 	size_t i;
 	int fd, code;
 
-	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: demo-node probe URL-PATH [PORT]\n");
+	if (argc < 3 || argc > 5) {
+		fprintf(stderr, "usage: demo-node probe URL-PATH [PORT [HOST]]\n");
 		return 1;
 	}
 	path = argv[2];
-	port_s = argc == 4 ? argv[3] : getenv("DEMO_PORT");
+	port_s = probe_arg(argc, argv, 3, "AURIGA_PREVIEW_PORT", getenv("DEMO_PORT"));
 	if (port_s == NULL || port_s[0] == '\0')
 		port_s = "9003";
+	host = probe_arg(argc, argv, 4, "AURIGA_PREVIEW_HOST", "127.0.0.1");
 	if (parse_long(port_s, 1, 65535, &port) != 0) {
 		fprintf(stderr, "demo-node probe: port '%s' is not an integer from 1 to 65535\n", port_s);
 		return 1;
 	}
-	if (path[0] != '/' || strlen(path) > 1024) {
-		fprintf(stderr, "demo-node probe: path '%s' must start with '/' and be at most 1024 bytes\n", path);
+	if (path[0] != '/' || strlen(path) > 1024 || strlen(host) > 253) {
+		fprintf(stderr, "demo-node probe: path '%s' must start with '/' and be at most 1024 bytes, "
+				"the host at most 253\n", path);
 		return 1;
 	}
 	for (i = 0; path[i]; i++) {
@@ -792,27 +831,12 @@ static int probe_main(int argc, char **argv)
 			return 1;
 		}
 	}
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		fprintf(stderr, "demo-node probe: socket: %s\n", strerror(errno));
+	fd = probe_connect(host, port);
+	if (fd < 0)
 		return 1;
-	}
-	/* On Linux the send timeout bounds connect() too. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		fprintf(stderr, "demo-node probe: connect to 127.0.0.1:%ld: %s\n", port, strerror(errno));
-		close(fd);
-		return 1;
-	}
 	buf_init(&req, 2048);
-	if (buf_printf(&req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1:%ld\r\nUser-Agent: demo-node-probe\r\n"
-		       "Connection: close\r\n\r\n", path, port) != 0)
+	if (buf_printf(&req, "GET %s HTTP/1.0\r\nHost: %s:%ld\r\nUser-Agent: demo-node-probe\r\n"
+		       "Connection: close\r\n\r\n", path, host, port) != 0)
 		BUG("probe request over its bound");
 	if (write_all(fd, req.data, req.len) != 0) {
 		fprintf(stderr, "demo-node probe: send: %s\n", strerror(errno));
@@ -842,10 +866,10 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "usage: demo-node              serve (configured by the environment)\n"
-		   "       demo-node probe URL-PATH [PORT]\n"
-		   "                              GET http://127.0.0.1:PORT/URL-PATH; exit 0 on 2xx, 1 otherwise\n"
-		   "                              (and 1 when DEMO_PROBE_WANT_VERSION is set and another\n"
-		   "                              version answered)\n"
+		   "       demo-node probe URL-PATH [PORT [HOST]]\n"
+		   "                              GET http://HOST:PORT/URL-PATH (HOST 127.0.0.1; \"-\": AURIGA_PREVIEW_*)\n"
+		   "                              exit 0 on 2xx, 1 otherwise (and when DEMO_PROBE_WANT_VERSION\n"
+		   "                              is set and another version answered)\n"
 		   "environment:\n");
 	for (i = 0; i < ARRAY_SIZE(settings); i++)
 		fprintf(f, "  %-24s %s%s%s%s\n", settings[i].env, settings[i].what,

@@ -194,9 +194,9 @@ print("ok" if worst <= most else "a window of 100 requests had %d from %s" % (wo
 PY
 }
 
-# smoke_job NAME PORT IMAGE: a smoke-test Job (one attempt) that GETs readiness on 127.0.0.1:PORT in
-# the network of the new slot's container it runs beside (PORT: the container's, 9003) and passes
-# only when the release's own version answers: the tag of IMAGE.
+# smoke_job NAME PORT IMAGE: a smoke-test Job (one attempt) that GETs readiness on the new slot's
+# container auriga names to it (AURIGA_PREVIEW_HOST, on the network they share) at PORT (the
+# container's, 9003) and passes only when the release's own version answers: the tag of IMAGE.
 smoke_job() {
 	cat <<EOF
 apiVersion: auriga.io/v1
@@ -206,7 +206,7 @@ spec:
   activeDeadlineSeconds: 20
   template:
     image: auriga-demo-node:v1
-    command: [/demo-node, probe, /q/health/ready]
-    env: {DEMO_PORT: "$2", DEMO_PROBE_WANT_VERSION: "${3##*:}"}
+    command: [/demo-node, probe, /q/health/ready, "$2", "-"]
+    env: {DEMO_PROBE_WANT_VERSION: "${3##*:}"}
 EOF
 }

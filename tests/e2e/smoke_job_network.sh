@@ -3,7 +3,10 @@
 # container's namespace (Docker's inspect of the Job's container says so), and reaches the new
 # slot by its container's name (AURIGA_PREVIEW_HOST); it mounts the deployment's shared volume,
 # the very volume the deployment's containers mount. Told to reach the release on 127.0.0.1, it
-# finds nothing there and the release is refused. One small blue-green deployment through a real
+# finds nothing there and the release is refused. A deployment that names no network has its
+# smoke-test Job on the instance's jobs network, which the new slot's container joins for the test
+# alone: the Job reaches it by name, catches a bad release, and the container leaves the jobs
+# network when the test ends, passed or failed. One small blue-green deployment through a real
 # NGINX, not the fleet.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
@@ -108,5 +111,87 @@ check "the Job found nothing listening on 127.0.0.1:9003" \
 	grep -q "smoke test failed.*connect to 127.0.0.1:9003: Connection refused" "$TEST_TMP/apply.err"
 expect_eq "v2 keeps serving in slot green" "green:auriga-demo-node:v2 green:auriga-demo-node:v2" "$(slots)"
 expect_eq "no Job container is left" "" "$(docker ps -aq --filter "label=auriga.io/job-of=$FLEET_INSTANCE")"
+
+# --- a deployment on no network: its smoke test runs on the jobs network ------------------------
+JOBS_NET=auriga-jobs-$FLEET_INSTANCE
+BLUEGREEN="    type: BlueGreen
+    blueGreen:
+      activeService: $DEP
+      previewService: $DEP-preview
+      smokeTestJob: $DEP-smoke
+      postPromotionWindowSeconds: 1
+      scaleDownDelaySeconds: 1"
+# nets_of CONTAINER: the networks it is attached to, sorted, space-separated.
+nets_of() {
+	docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$1" 2>/dev/null |
+		tr ' ' '\n' | sed '/^$/d' | sort | paste -sd' ' -
+}
+# on_jobs_net: the containers of the deployment attached to the jobs network now, by name.
+on_jobs_net() {
+	local c
+	for c in $(fleet_ps '{{.Names}}'); do
+		[[ " $(nets_of "$c") " == *" $JOBS_NET "* ]] && echo "$c"
+	done
+}
+# The smoke-test Job of write_dep gives way to one that stays a few seconds (HOLD_SECONDS), so that
+# the test can look at it, and GETs the new slot's readiness where auriga says it is.
+write_dep auriga-demo-node:v1 "$BLUEGREEN"
+sed -i '/^---$/,$d' "$SPECS/deployment.yaml"
+cat >>"$SPECS/deployment.yaml" <<EOF
+---
+apiVersion: auriga.io/v1
+kind: Job
+metadata: {name: $DEP-smoke}
+spec:
+  activeDeadlineSeconds: 30
+  template:
+    image: $IMG
+    command: [/t]
+    args: [get, "-", "-", /q/health/ready]
+    env: {HOLD_SECONDS: "6"}
+EOF
+check "the deployment names no network now" bash -c "! grep -q 'network:' '$SPECS/deployment.yaml'"
+: >"$TEST_TMP/apply.err"
+apply &
+pid=$!
+on_exit "kill -KILL $pid 2>/dev/null"
+check "the smoke test of the release on no network starts" wait_for 90 smoke_running
+job=$(smoke_ctr)
+mode=$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$job")
+expect_eq "it runs on the instance's jobs network (NetworkMode)" "$JOBS_NET" "$mode"
+expect_no_match "not in a container's namespace, the host's or Docker's bridge" '^(container:|host$|bridge$|default$)' \
+	"$mode"
+expect_eq "attached to it alone" "$JOBS_NET" "$(nets_of "$job")"
+expect_eq "the jobs network is auriga's" "$FLEET_INSTANCE" \
+	"$(docker network inspect -f '{{index .Labels "auriga.io/managed-by"}}' "$JOBS_NET")"
+target=$(env_of "$job" AURIGA_PREVIEW_HOST)
+expect_eq "it is told the new slot's container by name" "blue:auriga-demo-node:v1" \
+	"$(docker inspect -f '{{index .Config.Labels "auriga.io/slot"}}:{{.Config.Image}}' "$target" 2>&1)"
+expect_eq "the URL names it too" "http://$target:9003" "$(env_of "$job" AURIGA_PREVIEW_URL)"
+expect_eq "while the test runs, that container alone of the deployment is on the jobs network" "$target" \
+	"$(on_jobs_net)"
+wait "$pid"
+expect_eq "the release on no network goes through" 0 "$?"
+check "the smoke test reached the new slot by name: its readiness answered UP" \
+	grep -q 'smoke test passed.*"readiness.*UP' "$TEST_TMP/apply.err"
+expect_eq "v1 serves in slot blue" "blue:auriga-demo-node:v1 blue:auriga-demo-node:v1" "$(slots)"
+expect_eq "the tested container left the jobs network after the test" "" "$(on_jobs_net)"
+expect_eq "and is on its own network as before" "bridge" "$(nets_of "$target")"
+
+# --- a bad release (liveness DOWN after 1 s, readiness UP) is caught by the smoke test ------------
+write_dep auriga-demo-node:v3 "$BLUEGREEN" 'DEMO_LIVE_FAIL_AFTER_S: "1"'
+sed -i 's|command: \[/demo-node, probe, /q/health/ready, |command: [/demo-node, probe, /q/health/live, |' \
+	"$SPECS/deployment.yaml"
+check "the smoke test now GETs liveness" grep -q 'probe, /q/health/live, "9003", "-"' "$SPECS/deployment.yaml"
+: >"$TEST_TMP/apply.err"
+apply
+expect_eq "the bad release is refused by its smoke test" 1 "$?"
+check "the smoke test reached v3 on the jobs network and found it not live" \
+	grep -q 'smoke test failed.*GET /q/health/live: 503 from version v3' "$TEST_TMP/apply.err"
+expect_eq "v1 keeps serving in slot blue" "blue:auriga-demo-node:v1 blue:auriga-demo-node:v1" "$(slots)"
+expect_eq "NGINX answers from v1" v1 "$(version)"
+expect_eq "no container of the deployment is left on the jobs network" "" "$(on_jobs_net)"
+expect_eq "no Job container is left after the failed test" "" \
+	"$(docker ps -aq --filter "label=auriga.io/job-of=$FLEET_INSTANCE")"
 
 done_testing

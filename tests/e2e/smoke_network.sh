@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Smoke-test Jobs run off the host's network, in the network of a container of the new slot: a Job
+# Smoke-test Jobs run off the host's network, on the jobs network a container of the new slot joins: a Job
 # that reaches for a service listening on the host's loopback only finds nothing there (the release
 # is refused and the old slot keeps serving), one that reaches the release under test on its port
 # passes; a container of the Job's name that auriga did not make is left alone. One small
@@ -26,11 +26,11 @@ BLUEGREEN="    type: BlueGreen
       postPromotionWindowSeconds: 1
       scaleDownDelaySeconds: 1"
 apply() { auriga_engine apply --timeout-total "${1:-120}" "$SPECS" >>"$TEST_TMP/apply.out" 2>>"$TEST_TMP/apply.err"; }
-# job_to_host: the smoke-test Job GETs / on the host's loopback service instead of the release.
+# job_to_host: the smoke-test Job GETs / on 127.0.0.1 at the host's loopback service's port instead
+# of the release.
 job_to_host() {
-	sed -i -e 's|command: \[/demo-node, probe, /q/health/ready\]|command: [/demo-node, probe, /]|' \
-		-e "s|env: {DEMO_PORT: \"9003\", DEMO_PROBE_WANT_VERSION: \"[a-z0-9]*\"}|env: {DEMO_PORT: \"$HL\"}|" \
-		"$SPECS/deployment.yaml"
+	sed -i -e "s|command: \\[/demo-node, probe, /q/health/ready, \"9003\", \"-\"\\]|command: [/demo-node, probe, /, \"$HL\", 127.0.0.1]|" \
+		-e 's|env: {DEMO_PROBE_WANT_VERSION: "[a-z0-9]*"}|env: {}|' "$SPECS/deployment.yaml"
 }
 
 write_dep auriga-demo-node:v1 "$BLUEGREEN"
@@ -42,7 +42,7 @@ expect_eq "its containers are named <instance>-<deployment>-<slot>-<ordinal>" \
 # --- a Job that reaches for the host's loopback finds nothing there ------------------------------
 write_dep auriga-demo-node:v2 "$BLUEGREEN"
 job_to_host
-check "the Job now targets the host's loopback service" grep -q "DEMO_PORT: \"$HL\"" "$SPECS/deployment.yaml"
+check "the Job now targets the host's loopback service" grep -q "probe, /, \"$HL\", 127.0.0.1\]" "$SPECS/deployment.yaml"
 apply
 rc=$?
 expect_eq "the release whose smoke test reached for the host fails" 1 "$rc"
