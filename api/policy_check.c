@@ -472,6 +472,16 @@ size_t spec_policy_check(const struct spec_policy *p, struct spec_set *set, stru
 	return diags->n - before;
 }
 
+int spec_set_network_of_deployment(const struct spec_set *set, const char *name)
+{
+	size_t i;
+
+	for (i = 0; set && i < set->n_deployments; i++)
+		if (set->deployments[i]->tmpl.network && strcmp(set->deployments[i]->tmpl.network, name) == 0)
+			return 1;
+	return 0;
+}
+
 size_t spec_policy_check_backup(const struct spec_policy *p, const struct spec_set *set, const struct spec_meta *m,
 				const struct spec_container *job, const char *host_path, struct spec_diags *diags)
 {
@@ -488,7 +498,7 @@ size_t spec_policy_check_backup(const struct spec_policy *p, const struct spec_s
 	spec_policy_origin(pc.p, pc.origin, sizeof(pc.origin));
 	check_template(&pc, SPEC_BACKUP_POLICY, m, job);
 	if (job->network && strcmp(job->network, "host") != 0 && strncmp(job->network, "container:", 10) != 0 &&
-	    !spec_policy_network_allowed(pc.p, job->network))
+	    !spec_policy_network_allowed(pc.p, job->network) && !spec_set_network_of_deployment(set, job->network))
 		tref(&pc, "spec.job.network", "\"%s\" refused by the operator's policy (not in networks %s)",
 		     job->network, pc.origin);
 	if (host_path)
