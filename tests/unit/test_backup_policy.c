@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "engine/backup.h"
 #include "policy.h"
 #include "spec.h"
 #include "spec_backup.h"
@@ -177,4 +178,34 @@ static void before_of(void **state)
 	unload(&l);
 }
 
-TEST_MAIN(cmocka_unit_test(defaults), cmocka_unit_test(refusals), cmocka_unit_test(before_of))
+/*
+ * The Docker name of the Job's network: a Deployment's network is auriga's,
+ * under the prefix its containers use; one the policy lists keeps its name.
+ */
+static void job_network(void **state)
+{
+	struct loaded l;
+	char *n;
+
+	(void)state;
+	load(&l, "networks: [shared]\n", POLICY_JOB("    network: dbnet\n", "{volume: b}", "") DEPLOYMENT("db", "dbnet"));
+	assert_string_equal(l.text, "");
+	n = backup_network(&l.set, spec_set_backup_policy(&l.set, "db"), "prod");
+	assert_string_equal(n, "prod-dbnet");
+	free(n);
+	n = backup_network(&l.set, spec_set_backup_policy(&l.set, "db"), "");
+	assert_string_equal(n, "dbnet");
+	free(n);
+	unload(&l);
+	load(&l, "networks: [dbnet]\n", POLICY_JOB("    network: dbnet\n", "{volume: b}", "") DEPLOYMENT("db", "dbnet"));
+	n = backup_network(&l.set, spec_set_backup_policy(&l.set, "db"), "prod");
+	assert_string_equal(n, "dbnet");
+	free(n);
+	unload(&l);
+	load(&l, NULL, POLICY("{volume: b}", ""));
+	assert_null(backup_network(&l.set, spec_set_backup_policy(&l.set, "db"), "prod"));
+	unload(&l);
+}
+
+TEST_MAIN(cmocka_unit_test(defaults), cmocka_unit_test(refusals), cmocka_unit_test(before_of),
+	  cmocka_unit_test(job_network))
