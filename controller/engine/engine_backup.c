@@ -176,7 +176,7 @@ static struct job_run *before_run(struct engine *e, const struct desired_deploym
 	struct desired_tmpl tmpl;
 	struct job_spec js;
 	struct job_mount m;
-	struct kv vl[2], *labels;
+	struct kv *vl, *labels;
 	char *env[8], *base, *name, *vol_dep = NULL, *vol_name = NULL, *network, *read_path = xasprintf("/backup/%s", b->file);
 	size_t i, n = 0, nl;
 	struct job_run *run;
@@ -217,12 +217,16 @@ static struct job_run *before_run(struct engine *e, const struct desired_deploym
 	js.mounts = &m;
 	js.n_mounts = 1;
 	js.deployment = vol_dep;
-	vl[0].key = (char *)OBS_LABEL_MANAGED_BY;
-	vl[0].value = e->desired.instance;
-	vl[1].key = (char *)OBS_LABEL_DEPLOYMENT;
-	vl[1].value = vol_dep;
+	/* The volume's labels, as `auriga backup run` gives them: the extra ones, then whose it is. */
+	vl = xcalloc(e->desired.n_extra_labels + 2, sizeof(*vl));
+	for (i = 0; i < e->desired.n_extra_labels; i++)
+		vl[i] = e->desired.extra_labels[i];
+	vl[i].key = (char *)OBS_LABEL_MANAGED_BY;
+	vl[i++].value = e->desired.instance;
+	vl[i].key = (char *)OBS_LABEL_DEPLOYMENT;
+	vl[i++].value = vol_dep;
 	js.vol_labels = vl;
-	js.n_vol_labels = vol_dep ? 2 : 0;
+	js.n_vol_labels = vol_dep ? i : 0;
 	js.deadline_ms = (int64_t)p->active_deadline_seconds * 1000;
 	js.tail_lines = BEFORE_TAIL_LINES;
 	js.max_output = BEFORE_MAX_OUTPUT;
@@ -237,7 +241,7 @@ static struct job_run *before_run(struct engine *e, const struct desired_deploym
 	desired_tmpl_release(&tmpl);
 	for (i = 0; i < n; i++)
 		free(env[i]);
-	FREE_ALL(labels, base, name, vol_dep, vol_name, read_path, network);
+	FREE_ALL(labels, vl, base, name, vol_dep, vol_name, read_path, network);
 	return run;
 }
 

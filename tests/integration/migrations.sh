@@ -98,15 +98,25 @@ spec:
         done
 EOF
 }
-# app IMAGE VERSION: one demo node on the test's network needing schema VERSION, migrated before and undone after.
+# app IMAGE VERSION: one demo node on the test's network needing schema VERSION, migrated before and
+# undone after (phase 0); later, a demo node of the next phase.
 app_yaml() {
 	cat <<EOF
 apiVersion: auriga.io/v1
 kind: Deployment
+metadata: {name: later}
+spec:
+  phase: 1
+  replicas: 1
+  template: {image: auriga-demo-node:v1, network: $NET}
+---
+apiVersion: auriga.io/v1
+kind: Deployment
 metadata: {name: app}
 spec:
+  phase: 0
   replicas: 1
-  progressDeadlineSeconds: 25
+  progressDeadlineSeconds: 30
   template:
     image: $1
     network: $NET
@@ -132,7 +142,7 @@ records() { "$AURIGA_BIN" backup list --json --state-dir "$STATE" | jq -c '.back
 events() { events_since "$1" | awk -F'|' '{print $2 " " $3}'; }
 creates() { events "$1" | grep -c "^create $INST-$2\$"; }
 image_of() {
-	docker ps --filter "label=auriga.io/managed-by=$INST" --filter "label=auriga.io/deployment=app" \
+	docker ps --filter "label=auriga.io/managed-by=$INST" --filter "label=auriga.io/deployment=${1:-app}" \
 		--format '{{.Image}}' | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
 events_start
@@ -153,6 +163,7 @@ ev=$(events "$t1")
 expect_eq "the backup ran once" 1 "$(creates "$t1" app-backup-pgdump)"
 expect_eq "no container event but the backup's" "" "$(echo "$ev" | grep -v " $INST-app-backup-pgdump\$")"
 expect_eq "no container of app exists" "" "$(image_of)"
+expect_eq "nor of the later phase" "" "$(image_of later)"
 note=$(note_in "$REPO/work" "$c1")
 expect_match "the note names the policy" "backup 'pgdump' before the rollout failed" "$note"
 expect_match "with pg_dump's own words" "password authentication failed" "$note"
@@ -177,6 +188,7 @@ expect_eq "no container of app yet" "" "$(image_of)"
 apply a3
 expect_eq "the next apply converges" 0 "$?"
 expect_eq "app runs v1" "auriga-demo-node:v1" "$(image_of)"
+expect_eq "and the later phase" "auriga-demo-node:v1" "$(image_of later)"
 expect_eq "the interrupted backup ran again: two containers in all" 2 "$(creates "$t2" app-backup-pgdump)"
 expect_eq "one good backup recorded for the commit" 1 \
 	"$(records | jq --arg c "$c2" '[.[] | select(.commit == $c and .status == "ok")] | length')"
@@ -191,6 +203,8 @@ expect_match "the migration was told the versions" "schema at 1, from  to 1" \
 # The dump restores into a second PostgreSQL with the same rows.
 FILE=$(records | jq -r --arg c "$c2" '[.[] | select(.commit == $c and .status == "ok")][0].file')
 VOL=$(records | jq -r --arg c "$c2" '[.[] | select(.commit == $c and .status == "ok")][0].target' | sed -n 's/^volume //p')
+expect_eq "the target volume is the instance's, with the extra labels" "$INST $TEST_RUN_ID" \
+	"$(docker volume inspect -f '{{index .Labels "auriga.io/managed-by"}} {{index .Labels "auriga.test.run"}}' "$VOL")"
 READER=$(docker create --label "$TEST_LABEL" -v "$VOL:/backup" "$PG" true)
 docker cp "$READER:/backup/$FILE" "$TEST_TMP/dump.gz" 2>/dev/null
 docker rm -v "$READER" >/dev/null
@@ -244,7 +258,7 @@ mkdir -p "$TEST_TMP/bad"
 specs pw 0 0 "$TEST_TMP/bad" auriga-demo-node:v1 two
 out=$("$AURIGA_BIN" validate "$TEST_TMP/bad" 2>&1)
 expect_match "a schema version that is not one: its file, line and field" \
-	"app.yaml:10:[0-9]+: Deployment/app: spec.template.schemaVersion: must match .*got \"two\"" "$out"
+	"app.yaml:19:[0-9]+: Deployment/app: spec.template.schemaVersion: must match .*got \"two\"" "$out"
 specs pw 0 0 "$TEST_TMP/bad" auriga-demo-node:v1 1
 backup_yaml pw 0 nosuch >"$TEST_TMP/bad/backup.yaml"
 out=$("$AURIGA_BIN" validate "$TEST_TMP/bad" 2>&1)
