@@ -101,7 +101,7 @@ size_t spec_backup_before(const struct spec_set *set, const char *deployment,
 		if (b->meta.invalid || k == b->n_before)
 			continue;
 		if (*out == NULL)
-			*out = xcalloc(set->n_backup_policies, sizeof(**out));
+			*out = xcalloc(set->n_backup_policies, sizeof(const struct spec_backup_policy *));
 		(*out)[n++] = b;
 	}
 	return n;
