@@ -40,18 +40,6 @@ static void usage(FILE *out, const struct config_extra_flag *extra)
 	config_usage_cmd(out, "backup", extra);
 }
 
-/* The dump's name: the policy's and the time it starts, to the millisecond, in UTC. */
-static char *file_name(const char *policy, int64_t ms)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char at[32];
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(at, sizeof(at), "%Y%m%dT%H%M%S", &tm) == 0)
-		BUG("cannot format a time");
-	return xasprintf("%s-%s.%03dZ.dump", policy, at, (int)(ms % 1000));
-}
-
 /* What take and verify share: the extra labels, the records file, and the engine once connected. */
 struct session {
 	struct kv *labels;
@@ -139,7 +127,7 @@ static int take(struct engine_cli *cli, const struct spec_set *set, const struct
 	struct backup_record rec;
 	struct session s;
 	int64_t start = wall_ms();
-	char *file = file_name(p->meta.name, start);
+	char *file = backup_file_name(p->meta.name, start);
 	int rc = 1;
 
 	memset(&res, 0, sizeof(res));
@@ -151,17 +139,7 @@ static int take(struct engine_cli *cli, const struct spec_set *set, const struct
 	request_init(&rq, cli, set, p, &s, file, max);
 	if (backup_take(s.d, &rq, &res, err) < 0)
 		goto out;
-	memset(&rec, 0, sizeof(rec));
-	rec.policy = p->meta.name;
-	rec.file = file;
-	rec.target = res.target;
-	rec.commit = cli->commit;
-	rec.sha256 = res.ok ? res.sha256 : "";
-	rec.message = res.message;
-	rec.time_ms = start;
-	rec.duration_ms = res.duration_ms;
-	rec.size = res.size;
-	rec.status = res.ok ? BACKUP_OK : BACKUP_FAILED;
+	backup_record_from(&rec, p->meta.name, file, cli->commit, start, &res);
 	backup_records_add(&recs, &rec);
 	if (backup_records_save(&recs, s.path, err) < 0)
 		goto out;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "docker/docker.h"
@@ -15,6 +16,7 @@
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "spec_backup.h"
+#include "status/backup_records.h"
 #include "strv.h"
 #include "util.h"
 
@@ -37,6 +39,33 @@ char *backup_volume_name(const char *instance, const char *volume)
 
 	FREE_ALL(dep, full);
 	return out;
+}
+
+char *backup_file_name(const char *policy, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char at[32];
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(at, sizeof(at), "%Y%m%dT%H%M%S", &tm) == 0)
+		BUG("cannot format a time");
+	return xasprintf("%s-%s.%03dZ.dump", policy, at, (int)(ms % 1000));
+}
+
+void backup_record_from(struct backup_record *rec, const char *policy, const char *file, const char *commit,
+			int64_t time_ms, const struct backup_result *res)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->policy = (char *)policy;
+	rec->file = (char *)file;
+	rec->target = res->target;
+	rec->commit = (char *)(commit ? commit : "");
+	rec->sha256 = res->ok ? (char *)res->sha256 : "";
+	rec->message = res->message ? res->message : "";
+	rec->time_ms = time_ms;
+	rec->duration_ms = res->duration_ms;
+	rec->size = res->size;
+	rec->status = res->ok ? BACKUP_OK : BACKUP_FAILED;
 }
 
 char *backup_network(const struct spec_set *set, const struct spec_backup_policy *p, const char *prefix)

@@ -39,6 +39,17 @@ struct backup_result {
 void backup_result_release(struct backup_result *r);
 
 struct spec_set;
+struct backup_record;
+
+/* The dump's name: the policy's and the time it starts (ms), to the millisecond, in UTC. The caller frees it. */
+char *backup_file_name(const char *policy, int64_t ms);
+
+/*
+ * The record of one backup of policy on file, started at time_ms, as res
+ * says it went (ok, or failed with its message); its strings are borrowed.
+ */
+void backup_record_from(struct backup_record *rec, const char *policy, const char *file, const char *commit,
+			int64_t time_ms, const struct backup_result *res);
 
 /*
  * The Docker name of the network the policy's Job joins (malloc'd, NULL when

@@ -22,54 +22,35 @@
 /* One backup under way; the deployment is found again by name when it ends. */
 struct before_call {
 	struct engine *e;
-	char *deployment, *rev, *policy, *key, *file, *target, *commit;
+	char *deployment, *rev, *policy, *key, *file, *commit;
 	int64_t started_ms;		/* wall clock */
-	struct backup_result res;	/* filled from the file read back */
+	struct backup_result res;	/* its target, then what the file read back and the run gave */
 	char *file_why;			/* why the file could not be hashed, or NULL */
 };
 
 static void before_call_free(struct before_call *b)
 {
 	backup_result_release(&b->res);
-	FREE_ALL(b->deployment, b->rev, b->policy, b->key, b->file, b->target, b->commit, b->file_why);
+	FREE_ALL(b->deployment, b->rev, b->policy, b->key, b->file, b->commit, b->file_why);
 	free(b);
 }
 
-/* The dump's name, as `auriga backup run` gives it: the policy's and its start, to the millisecond, in UTC. */
-static char *file_name(const char *policy, int64_t ms)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char at[32];
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(at, sizeof(at), "%Y%m%dT%H%M%S", &tm) == 0)
-		BUG("cannot format a time");
-	return xasprintf("%s-%s.%03dZ.dump", policy, at, (int)(ms % 1000));
-}
-
-/* Appends the backup to STATE_DIR/backups.json, as `auriga backup run` records it. */
-static void record(struct before_call *b, int ok, const char *message, int64_t duration_ms)
+/* Appends the backup to STATE_DIR/backups.json, as `auriga backup run` records it: ok, or failed with why. */
+static void record(struct before_call *b, int ok, const char *why)
 {
 	struct backup_records recs;
 	struct backup_record rec;
 	struct error *err = NULL;
 	char *dir, *path;
 
+	b->res.ok = ok;
+	b->res.duration_ms = wall_ms() - b->started_ms;
+	str_set(&b->res.message, why);
 	if (b->e->state.path == NULL)
 		return;
 	dir = xstrdup(b->e->state.path);
 	path = xasprintf("%s/%s", dirname(dir), BACKUP_RECORDS_FILE);
-	memset(&rec, 0, sizeof(rec));
-	rec.policy = b->policy;
-	rec.file = b->file;
-	rec.target = b->target;
-	rec.commit = b->commit;
-	rec.sha256 = ok ? b->res.sha256 : "";
-	rec.message = (char *)message;
-	rec.time_ms = b->started_ms;
-	rec.duration_ms = duration_ms;
-	rec.size = ok ? b->res.size : 0;
-	rec.status = ok ? BACKUP_OK : BACKUP_FAILED;
+	backup_record_from(&rec, b->policy, b->file, b->commit, b->started_ms, &b->res);
 	if (backup_records_load(&recs, path, &err) == 0) {
 		backup_records_add(&recs, &rec);
 		(void)backup_records_save(&recs, path, &err);
@@ -94,16 +75,6 @@ static void on_file(const char *tar, size_t len, const char *why, void *arg)
 	error_free(err);
 }
 
-static void save_state(struct engine *e)
-{
-	struct error *err = NULL;
-
-	if (e->state.path && statefile_save(&e->state, &err) < 0) {
-		log_error(COMPONENT, "cannot save the state", "reason", error_msg(err), (char *)NULL);
-		error_free(err);
-	}
-}
-
 /*
  * The backup ended: recorded in backups.json either way; a good one in the
  * state file at once (so that a controller killed right after does not take
@@ -116,7 +87,6 @@ static void on_done(int succeeded, int attempts, const char *message, void *arg)
 	struct eng_dep *ed = engine_dep_find(e, b->deployment);
 	const struct desired_deployment *dd = desired_find(&e->desired, b->deployment);
 	int ok = succeeded && b->res.ok && b->file_why == NULL;
-	int64_t took = wall_ms() - b->started_ms;
 	char *why = NULL;
 
 	(void)attempts;
@@ -126,18 +96,18 @@ static void on_done(int succeeded, int attempts, const char *message, void *arg)
 		char size[32];
 
 		snprintf(size, sizeof(size), "%llu", (unsigned long long)b->res.size);
-		record(b, 1, "", took);
+		record(b, 1, "");
 		log_info(COMPONENT, "backup before the rollout completed", "deployment", b->deployment, "revision",
 			 b->rev, "policy", b->policy, "file", b->file, "bytes", size, "sha256", b->res.sha256,
 			 (char *)NULL);
 		statefile_set_hook_done(&e->state, b->deployment, b->rev, b->key);
-		save_state(e);
+		engine_state_save(e);
 		goto out;
 	}
 	why = xasprintf("backup '%s' before the rollout failed: %s", b->policy,
 			!succeeded ? (message && message[0] ? message : "no output")
 				   : b->file_why ? b->file_why : "no file was read back");
-	record(b, 0, why, took);
+	record(b, 0, why);
 	if (dd && strcmp(dd->revision, b->rev) == 0)
 		engine_fail_deployment(e, dd, why);
 out:
@@ -194,13 +164,13 @@ static struct job_run *before_run(struct engine *e, const struct desired_deploym
 	if (p->target_host_path) {
 		m.source = p->target_host_path;
 		m.bind = 1;
-		b->target = xasprintf("hostPath %s", p->target_host_path);
+		b->res.target = xasprintf("hostPath %s", p->target_host_path);
 	} else {
 		/* The policy's volume, auriga's as `auriga backup run` makes it (backup.c). */
 		vol_name = backup_volume_name(e->desired.instance, p->target_volume);
 		vol_dep = xasprintf("backup:%s", p->target_volume);
 		m.source = vol_name;
-		b->target = xasprintf("volume %s", vol_name);
+		b->res.target = xasprintf("volume %s", vol_name);
 	}
 	network = backup_network(e->set, p, e->desired.name_prefix);
 	base = xasprintf("%s-backup-%s", dd->name, p->meta.name);
@@ -236,7 +206,7 @@ static struct job_run *before_run(struct engine *e, const struct desired_deploym
 	js.what = "backup before the rollout";
 	js.owner = dd->name;
 	log_info(COMPONENT, "backup before the rollout", "deployment", dd->name, "revision", b->rev, "policy",
-		 p->meta.name, "file", b->file, "target", b->target, "container", name, (char *)NULL);
+		 p->meta.name, "file", b->file, "target", b->res.target, "container", name, (char *)NULL);
 	run = job_start(e->hooks, &js, on_done, b);
 	desired_tmpl_release(&tmpl);
 	for (i = 0; i < n; i++)
@@ -277,7 +247,7 @@ char *engine_backup_before(struct engine *e, const struct desired_deployment *dd
 	b->policy = xstrdup(p->meta.name);
 	b->key = xasprintf("%s/%s", PLAN_BACKUP_STAGE, p->meta.name);
 	b->started_ms = wall_ms();
-	b->file = file_name(p->meta.name, b->started_ms);
+	b->file = backup_file_name(p->meta.name, b->started_ms);
 	b->commit = xstrdup(e->desired.commit ? e->desired.commit : "");
 	run = before_run(e, dd, p, b, se && se->has_healthy ? se->healthy_rev : "");
 	/* A run that reported at once (and failed the deployment) left no handle to keep. */

@@ -57,7 +57,7 @@ static char *hook_key(enum engine_hook_stage stage, const char *job)
 	return xasprintf("%s/%s", stage_names[stage], job);
 }
 
-static void save_state(struct engine *e)
+void engine_state_save(struct engine *e)
 {
 	struct error *err = NULL;
 
@@ -115,7 +115,7 @@ static void rollback_hook_failed(struct engine *e, const struct desired_deployme
 		}
 		after = after || strcmp(hk->on_rollback[i], h->job) == 0;
 	}
-	save_state(e);
+	engine_state_save(e);
 	if (ed)
 		add_error(ed, why);
 }
@@ -145,7 +145,7 @@ static void on_hook_done(int succeeded, int attempts, const char *message, void 
 		log_info(COMPONENT, done, "deployment", h->deployment, "revision", h->rev, "hook", h->job, "attempts",
 			 n, "output", message ? message : "", (char *)NULL);
 		statefile_set_hook_done(&e->state, h->deployment, h->rev, h->key);
-		save_state(e);
+		engine_state_save(e);
 		goto out;
 	}
 	why = xasprintf("%s hook '%s' failed after %d attempt%s: %s", stage_names[h->stage], h->job, attempts,
@@ -156,7 +156,7 @@ static void on_hook_done(int succeeded, int attempts, const char *message, void 
 		rollback_hook_failed(e, dd, h, why);
 	} else if (current && h->stage == ENGINE_HOOK_POST && dd->spec->hooks.post_failure == SPEC_POST_MARK) {
 		statefile_set_hook_failed(&e->state, h->deployment, h->rev, h->key, why);
-		save_state(e);
+		engine_state_save(e);
 		mark_failed(e, dd, why);
 	} else if (current) {
 		engine_fail_deployment(e, dd, why);

@@ -183,6 +183,9 @@ char *engine_hooks_pre(struct engine *e, const struct desired_deployment *dd, in
  */
 char *engine_hooks_after(struct engine *e, const struct desired_deployment *dd, int held, const char *rev);
 
+/* Saves the state file now (a hook's record must outlive a controller killed right after); logs a failure. */
+void engine_state_save(struct engine *e);
+
 /* engine_backup.c: the backups of the BackupPolicies naming a deployment in spec.before. */
 /*
  * The gate before the preDeploy hooks of dd rolling to rev: NULL when every
