@@ -137,7 +137,7 @@ specs() {
 	app_yaml "$5" "$6" >"$4/app.yaml"
 }
 run() { auriga_cmd "$@" --policy-file "$POLICY"; }
-apply() { run apply --timeout-total "${2:-120}" --repo "$REPO/specs.git" --ref main >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err"; }
+apply() { run apply --timeout-total "${2:-120}" --repo "$REPO/specs.git" --branch main >"$TEST_TMP/$1.out" 2>"$TEST_TMP/$1.err"; }
 records() { "$AURIGA_BIN" backup list --json --state-dir "$STATE" | jq -c '.backups'; }
 # events SINCE: "ACTION NAME" of this run's containers since SINCE.
 events() { events_since "$1" | awk -F'|' '{print $2 " " $3}'; }
@@ -152,10 +152,10 @@ events_start
 specs wrong 0 0 "$SPECS" auriga-demo-node:v1 1
 "$TOP/hack/demo-repo.sh" "$REPO" "$SPECS" >/dev/null
 c1=$(git -C "$REPO/work" rev-parse HEAD)
-plan=$(run plan --repo "$REPO/specs.git" --ref main 2>&1)
+plan=$(run plan --repo "$REPO/specs.git" --branch main 2>&1)
 expect_match "auriga plan names the backup taken first" "backup 'pgdump' \(BackupPolicy spec.before\) is taken first" "$plan"
 expect_eq "auriga plan --json lists it" '["pgdump"]' \
-	"$(run plan --json --repo "$REPO/specs.git" --ref main 2>/dev/null |
+	"$(run plan --json --repo "$REPO/specs.git" --branch main 2>/dev/null |
 		jq -c '.phases[].deployments[] | select(.name == "app") | .backupsBefore')"
 t1=$(date +%s.%N)
 apply a1 60
@@ -177,7 +177,7 @@ specs pw 8 0 "$REPO/work" auriga-demo-node:v1 1
 c2=$("$TOP/hack/demo-repo.sh" --commit "$REPO" "the right password")
 t2=$(date +%s.%N)
 auriga_bg "$TEST_TMP/a2.out" "$TEST_TMP/a2.err" apply --timeout-total 120 --policy-file "$POLICY" \
-	--repo "$REPO/specs.git" --ref main
+	--repo "$REPO/specs.git" --branch main
 pid=$AURIGA_PID
 on_exit "kill -KILL $pid 2>/dev/null"
 running() { [ -n "$(docker ps -q --filter "label=$TEST_LABEL" --filter "name=^$INST-app-$1\$")" ]; }
@@ -231,7 +231,7 @@ specs pw 0 8 "$REPO/work" auriga-demo-node:never-ready 2
 c4=$("$TOP/hack/demo-repo.sh" --commit "$REPO" "v2 needs schema 2")
 t4=$(date +%s.%N)
 auriga_bg "$TEST_TMP/a5.out" "$TEST_TMP/a5.err" apply --timeout-total 120 --policy-file "$POLICY" \
-	--repo "$REPO/specs.git" --ref main
+	--repo "$REPO/specs.git" --branch main
 pid=$AURIGA_PID
 on_exit "kill -KILL $pid 2>/dev/null"
 check "the migration starts" wait_for 90 running predeploy-migrate
