@@ -147,6 +147,8 @@ const char *spec_policy_local_url(const struct spec_policy *p);
 
 /* 1 when the policy lets templates join the network name that auriga does not own. */
 int spec_policy_network_allowed(const struct spec_policy *p, const char *name);
+/* 1 when a Deployment of set names network name in its template: auriga's own, made for it. */
+int spec_set_network_of_deployment(const struct spec_set *set, const char *name);
 
 /* 1 when s is an absolute path with no empty, "." or ".." component and no trailing '/' (but "/"). */
 int spec_policy_canonical_path(const char *s);

@@ -531,6 +531,16 @@ static void check_backup_template(struct pcheck *pc, const struct spec_policy *p
 	spec_policy_origin(pc->p, pc->origin, sizeof(pc->origin));
 }
 
+int spec_set_network_of_deployment(const struct spec_set *set, const char *name)
+{
+	size_t i;
+
+	for (i = 0; set && i < set->n_deployments; i++)
+		if (set->deployments[i]->tmpl.network && strcmp(set->deployments[i]->tmpl.network, name) == 0)
+			return 1;
+	return 0;
+}
+
 size_t spec_policy_check_backup(const struct spec_policy *p, const struct spec_set *set, const struct spec_meta *m,
 				const struct spec_container *job, const char *host_path, struct spec_diags *diags)
 {
@@ -540,7 +550,7 @@ size_t spec_policy_check_backup(const struct spec_policy *p, const struct spec_s
 	pc.d = diags;
 	check_template(&pc, SPEC_BACKUP_POLICY, m, job);
 	if (job->network && strcmp(job->network, "host") != 0 && strncmp(job->network, "container:", 10) != 0 &&
-	    !spec_policy_network_allowed(pc.p, job->network))
+	    !spec_policy_network_allowed(pc.p, job->network) && !spec_set_network_of_deployment(set, job->network))
 		tref(&pc, "spec.job.network", "\"%s\" refused by the operator's policy (not in networks %s)",
 		     job->network, pc.origin);
 	if (host_path)

@@ -213,6 +213,12 @@ struct spec_container {
 	char **cap_add;		/* capabilities.add: Linux capabilities added (policy: capabilities) */
 	size_t n_cap_add;
 	char *user;
+	/*
+	 * Deployments only: the database schema version this template needs
+	 * ("003", "1.2"); NULL when none. Told to the hook Jobs as
+	 * AURIGA_SCHEMA_FROM and AURIGA_SCHEMA_TO; part of the revision.
+	 */
+	char *schema_version;
 };
 
 /* ---- probes ---- */

@@ -1,6 +1,7 @@
 /* The BackupPolicy kind: decoded from its schema-checked tree, defaulted, and checked with positions. */
 #include "spec_backup.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,19 +68,46 @@ void spec_backup_policy_free(struct spec_backup_policy *b)
 static void check_one(struct spec_set *set, struct spec_backup_policy *b, struct spec_diags *d)
 {
 	char msg[256];
+	size_t i;
 
 	if (b->active_deadline_seconds < 0)
 		b->active_deadline_seconds = SPEC_BACKUP_DEADLINE_DEFAULT;
 	if (b->schedule && cron_parse(&b->cron, b->schedule, msg, sizeof(msg)) < 0)
 		spec_obj_err(d, SPEC_BACKUP_POLICY, &b->meta, "spec.schedule", "\"%s\" does not parse: %s",
 			     b->schedule, msg);
-	if (b->n_before)
-		spec_obj_err(d, SPEC_BACKUP_POLICY, &b->meta, "spec.before",
-			     "not supported yet: a backup before each rollout of a deployment is not wired into "
-			     "the rollout; run `auriga backup run %s` before applying instead, or use spec.schedule",
-			     b->meta.name ? b->meta.name : "POLICY");
+	for (i = 0; i < b->n_before; i++) {
+		char path[48];
+
+		snprintf(path, sizeof(path), "spec.before[%zu]", i);
+		if (spec_set_deployment(set, b->before[i]) == NULL)
+			spec_obj_err(d, SPEC_BACKUP_POLICY, &b->meta, path,
+				     "names no Deployment '%s': a backup before its rollouts would never run",
+				     b->before[i]);
+	}
 	(void)spec_policy_check_backup(set->policy, set, &b->meta, &b->job, b->target_host_path, d);
 	spec_restore_check(set, b, d);
+}
+
+size_t spec_backup_before(const struct spec_set *set, const char *deployment,
+			  const struct spec_backup_policy ***out)
+{
+	size_t i, n = 0;
+
+	*out = NULL;
+	for (i = 0; set && i < set->n_backup_policies; i++) {
+		const struct spec_backup_policy *b = set->backup_policies[i];
+
+		size_t k;
+
+		for (k = 0; k < b->n_before && strcmp(b->before[k], deployment) != 0; k++)
+			;
+		if (b->meta.invalid || k == b->n_before)
+			continue;
+		if (*out == NULL)
+			*out = xcalloc(set->n_backup_policies, sizeof(const struct spec_backup_policy *));
+		(*out)[n++] = b;
+	}
+	return n;
 }
 
 size_t spec_backup_check(struct spec_set *set, struct spec_diags *diags)

@@ -22,12 +22,20 @@ struct spec_backup_policy {
 	char *target_host_path;
 	char *schedule;			/* NULL: run by hand only */
 	struct cron cron;		/* parsed schedule, when there is one */
-	char **before;			/* deployments (refused: not supported yet) */
+	char **before;			/* deployments whose every new revision is preceded by a backup */
 	size_t n_before;
 	struct retention_policy retention;	/* defaults 24/7/4/12 */
 	struct spec_backup_restore restore;	/* spec.restore and spec.drill (spec_restore.h) */
 };
 
 #define SPEC_BACKUP_DEADLINE_DEFAULT 3600
+
+/*
+ * The policies whose spec.before names deployment, in the set's order: how
+ * many, and the array of them in *out (borrowed policies; the caller frees
+ * the array, NULL when none).
+ */
+size_t spec_backup_before(const struct spec_set *set, const char *deployment,
+			  const struct spec_backup_policy ***out);
 
 #endif

@@ -284,6 +284,7 @@ static void d_container(struct spec_container *c, const struct ynode *t)
 	}
 	c->privileged = d_bool(t, "privileged", 0);
 	c->user = d_str(t, "user");
+	c->schema_version = d_str(t, "schemaVersion");
 	c->cap_add = d_strlist(ynode_get(t, "capabilities"), "add", &c->n_cap_add);
 }
 
@@ -306,6 +307,7 @@ static void container_release(struct spec_container *c)
 	kv_free(c->labels, c->n_labels);
 	free(c->network);
 	free(c->user);
+	free(c->schema_version);
 	strv_free_n(c->cap_add, c->n_cap_add);
 }
 

@@ -79,6 +79,8 @@ static json_t *container_json(const struct spec_container *c)
 	/* Only when set, so that templates adding none keep the revision they had before the field. */
 	if (c->n_cap_add)
 		json_object_set_new(o, "capAdd", strv_to_json(c->cap_add, c->n_cap_add));
+	if (c->schema_version)
+		json_object_set_new(o, "schemaVersion", json_string(c->schema_version));
 	return o;
 }
 

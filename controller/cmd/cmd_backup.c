@@ -40,23 +40,12 @@ static void usage(FILE *out, const struct config_extra_flag *extra)
 	config_usage_cmd(out, "backup", extra);
 }
 
-/* The dump's name: the policy's and the time it starts, to the millisecond, in UTC. */
-static char *file_name(const char *policy, int64_t ms)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char at[32];
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(at, sizeof(at), "%Y%m%dT%H%M%S", &tm) == 0)
-		BUG("cannot format a time");
-	return xasprintf("%s-%s.%03dZ.dump", policy, at, (int)(ms % 1000));
-}
-
 /* What take and verify share: the extra labels, the records file, and the engine once connected. */
 struct session {
 	struct kv *labels;
 	size_t n_labels;
 	char *path;		/* STATE_DIR/backups.json */
+	char *network;		/* the Job's network as Docker names it (backup_network), or NULL */
 	struct loop *l;
 	struct docker *d;
 };
@@ -68,7 +57,7 @@ static void session_close(struct session *s)
 		docker_free(s->d);
 	if (s->l)
 		loop_free(s->l);
-	free(s->path);
+	FREE_ALL(s->path, s->network);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -87,10 +76,13 @@ static int session_open(struct session *s, const struct engine_cli *cli, struct 
 }
 
 /* What a backup of p on file asks of the runner, from the command's options. */
-static void request_init(struct backup_request *rq, const struct engine_cli *cli, const struct spec_backup_policy *p,
-			 const struct session *s, const char *file, long max)
+static void request_init(struct backup_request *rq, const struct engine_cli *cli, const struct spec_set *set,
+			 const struct spec_backup_policy *p, struct session *s, const char *file, long max)
 {
 	memset(rq, 0, sizeof(*rq));
+	/* A Deployment's network is auriga's, under the name prefix its containers use. */
+	if (s->network == NULL)
+		s->network = backup_network(set, p, cli->name_prefix ? cli->name_prefix : cli->instance);
 	rq->policy = p;
 	rq->instance = cli->instance;
 	rq->labels = s->labels;
@@ -98,6 +90,7 @@ static void request_init(struct backup_request *rq, const struct engine_cli *cli
 	rq->file = file;
 	rq->commit = cli->commit;
 	rq->max_bytes = (size_t)max;
+	rq->network = s->network;
 }
 
 /* Removes what retention no longer keeps, and records it as pruned once Docker no longer finds it. */
@@ -125,7 +118,8 @@ static int prune(struct docker *d, const struct backup_request *rq, struct backu
 }
 
 /* Takes the backup, records it, prunes: the exit status. */
-static int take(struct engine_cli *cli, const struct spec_backup_policy *p, long max, struct error **err)
+static int take(struct engine_cli *cli, const struct spec_set *set, const struct spec_backup_policy *p, long max,
+		struct error **err)
 {
 	struct backup_records recs;
 	struct backup_request rq;
@@ -133,7 +127,7 @@ static int take(struct engine_cli *cli, const struct spec_backup_policy *p, long
 	struct backup_record rec;
 	struct session s;
 	int64_t start = wall_ms();
-	char *file = file_name(p->meta.name, start);
+	char *file = backup_file_name(p->meta.name, start);
 	int rc = 1;
 
 	memset(&res, 0, sizeof(res));
@@ -142,20 +136,10 @@ static int take(struct engine_cli *cli, const struct spec_backup_policy *p, long
 	if (session_open(&s, cli, err) < 0 || backup_records_load(&recs, s.path, err) < 0 ||
 	    engine_cli_connect(cli, &s.l, &s.d, NULL, err) < 0)
 		goto out;
-	request_init(&rq, cli, p, &s, file, max);
+	request_init(&rq, cli, set, p, &s, file, max);
 	if (backup_take(s.d, &rq, &res, err) < 0)
 		goto out;
-	memset(&rec, 0, sizeof(rec));
-	rec.policy = p->meta.name;
-	rec.file = file;
-	rec.target = res.target;
-	rec.commit = cli->commit;
-	rec.sha256 = res.ok ? res.sha256 : "";
-	rec.message = res.message;
-	rec.time_ms = start;
-	rec.duration_ms = res.duration_ms;
-	rec.size = res.size;
-	rec.status = res.ok ? BACKUP_OK : BACKUP_FAILED;
+	backup_record_from(&rec, p->meta.name, file, cli->commit, start, &res);
 	backup_records_add(&recs, &rec);
 	if (backup_records_save(&recs, s.path, err) < 0)
 		goto out;
@@ -201,7 +185,7 @@ static int run_due(struct engine_cli *cli, const struct spec_set *set, long max,
 			printf("backup %s: not due (next at %lld)\n", p->meta.name, (long long)next);
 			continue;
 		}
-		if (take(cli, p, max, err) != 0) {
+		if (take(cli, set, p, max, err) != 0) {
 			fprintf(stderr, "auriga backup run: %s: %s\n", p->meta.name, *err ? error_msg(*err) : "failed");
 			error_free(*err);
 			*err = NULL;
@@ -214,8 +198,8 @@ static int run_due(struct engine_cli *cli, const struct spec_set *set, long max,
 }
 
 /* Reads a kept backup back from its target: 0 when its size and SHA-256 are the recorded ones. */
-static int verify(struct engine_cli *cli, const struct spec_backup_policy *p, const char *file, long max,
-		  struct error **err)
+static int verify(struct engine_cli *cli, const struct spec_set *set, const struct spec_backup_policy *p,
+		  const char *file, long max, struct error **err)
 {
 	const struct backup_record *rec = NULL;
 	struct backup_records r;
@@ -237,7 +221,7 @@ static int verify(struct engine_cli *cli, const struct spec_backup_policy *p, co
 			  s.path);
 		goto out;
 	}
-	request_init(&rq, cli, p, &s, file, max);
+	request_init(&rq, cli, set, p, &s, file, max);
 	if (engine_cli_connect(cli, &s.l, &s.d, NULL, err) < 0 || backup_read_file(s.d, &rq, &res, err) < 0)
 		goto out;
 	if (!res.ok)
@@ -348,7 +332,7 @@ static int engine_verb(int argc, char **argv, int verifying)
 		fprintf(stderr, "auriga backup %s: no BackupPolicy named '%s' in the specs\n", verb, o.pos[0]);
 		goto out;
 	}
-	rc = verifying ? verify(&cli, p, o.pos[1], max, &err) : take(&cli, p, max, &err);
+	rc = verifying ? verify(&cli, set, p, o.pos[1], max, &err) : take(&cli, set, p, max, &err);
 	if (err)
 		fprintf(stderr, "auriga backup %s: %s: %s\n", verb, p->meta.name, error_msg(err));
 out:

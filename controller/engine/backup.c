@@ -5,15 +5,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "docker/docker.h"
 #include "engine/volume.h"
 #include "model/desired.h"
 #include "model/observe.h"
+#include "policy.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "spec_backup.h"
+#include "status/backup_records.h"
 #include "strv.h"
 #include "util.h"
 
@@ -36,6 +39,45 @@ char *backup_volume_name(const char *instance, const char *volume)
 
 	FREE_ALL(dep, full);
 	return out;
+}
+
+char *backup_file_name(const char *policy, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char at[32];
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(at, sizeof(at), "%Y%m%dT%H%M%S", &tm) == 0)
+		BUG("cannot format a time");
+	return xasprintf("%s-%s.%03dZ.dump", policy, at, (int)(ms % 1000));
+}
+
+void backup_record_from(struct backup_record *rec, const char *policy, const char *file, const char *commit,
+			int64_t time_ms, const struct backup_result *res)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->policy = (char *)policy;
+	rec->file = (char *)file;
+	rec->target = res->target;
+	rec->commit = (char *)(commit ? commit : "");
+	rec->sha256 = res->ok ? (char *)res->sha256 : "";
+	rec->message = res->message ? res->message : "";
+	rec->time_ms = time_ms;
+	rec->duration_ms = res->duration_ms;
+	rec->size = res->size;
+	rec->status = res->ok ? BACKUP_OK : BACKUP_FAILED;
+}
+
+char *backup_network(const struct spec_set *set, const struct spec_backup_policy *p, const char *prefix)
+{
+	const char *n = p->job.network;
+
+	if (n == NULL)
+		return NULL;
+	if (spec_policy_network_allowed(set ? set->policy : NULL, n) || !spec_set_network_of_deployment(set, n) ||
+	    strcmp(n, "host") == 0 || strcmp(n, "bridge") == 0 || strcmp(n, "none") == 0 || strncmp(n, "container:", 10) == 0)
+		return xstrdup(n);
+	return desired_prefixed(prefix, n);
 }
 
 /* ---- the tar stream ---- */
@@ -188,7 +230,7 @@ static int make_container(struct docker *d, const struct backup_request *rq, con
 	cs.n_labels = n;
 	cs.mounts = m;
 	cs.n_mounts = 1;
-	cs.network = t.network;
+	cs.network = rq->network ? rq->network : t.network;
 	cs.restart_policy = "no";
 	cs.user = t.user;
 	if (!docker_status_ok(WAIT(d, &w, docker_container_create(d, DOCKER_ROLLOUT, &cs, docker_waiter_done, &w, err))) ||
@@ -242,16 +284,30 @@ static char *failure_message(struct docker *d, const char *id, int64_t code)
 	return buf_detach(&m, NULL);
 }
 
+int backup_digest(const char *tar, size_t len, struct backup_result *out, struct error **err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdn = 0, i;
+	const char *data = NULL;
+	uint64_t size = 0;
+
+	if (backup_tar_file(tar ? tar : "", tar ? len : 0, &data, &size, err) < 0)
+		return -1;
+	if (!EVP_Digest(data, (size_t)size, md, &mdn, EVP_sha256(), NULL) || mdn != 32)
+		BUG("sha256 failed");
+	for (i = 0; i < mdn; i++)
+		snprintf(out->sha256 + 2 * i, 3, "%02x", md[i]);
+	out->size = size;
+	out->ok = 1;
+	return 0;
+}
+
 /* Reads /backup/FILE back from the exited container and hashes it. */
 static void read_back(struct docker *d, const struct backup_request *rq, const char *id, struct backup_result *out)
 {
 	struct docker_waiter w;
 	struct error *err = NULL;
 	char *path = xasprintf("/backup/%s", rq->file);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdn = 0, i;
-	const char *data = NULL;
-	uint64_t size = 0;
 
 	if (!docker_status_ok(WAIT(d, &w, docker_container_archive(d, DOCKER_ROLLOUT, id, path, rq->max_bytes,
 								    docker_waiter_done, &w, NULL)))) {
@@ -259,16 +315,8 @@ static void read_back(struct docker *d, const struct backup_request *rq, const c
 					 w.result.status == DOCKER_NOT_FOUND ? "it is not there" : docker_result_reason(&w.result));
 		goto out;
 	}
-	if (backup_tar_file(w.result.out.data, w.result.out.len, &data, &size, &err) < 0) {
+	if (backup_digest(w.result.out.data, w.result.out.len, out, &err) < 0)
 		out->message = xasprintf("the backup Job's file %s: %s", path, error_msg(err));
-		goto out;
-	}
-	if (!EVP_Digest(data, (size_t)size, md, &mdn, EVP_sha256(), NULL) || mdn != 32)
-		BUG("sha256 failed");
-	for (i = 0; i < mdn; i++)
-		snprintf(out->sha256 + 2 * i, 3, "%02x", md[i]);
-	out->size = size;
-	out->ok = 1;
 out:
 	error_free(err);
 	docker_result_release(&w.result);

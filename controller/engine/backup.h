@@ -23,6 +23,7 @@ struct backup_request {
 	const char *file;		/* AURIGA_BACKUP_FILE: a plain name, no '/' */
 	const char *commit;		/* AURIGA_COMMIT, "" when none */
 	size_t max_bytes;		/* the largest dump read back */
+	const char *network;		/* the Job's network as Docker names it (backup_network), or NULL */
 };
 
 /* What one backup did; strings owned by it (backup_result_release). */
@@ -36,6 +37,27 @@ struct backup_result {
 };
 
 void backup_result_release(struct backup_result *r);
+
+struct spec_set;
+struct backup_record;
+
+/* The dump's name: the policy's and the time it starts (ms), to the millisecond, in UTC. The caller frees it. */
+char *backup_file_name(const char *policy, int64_t ms);
+
+/*
+ * The record of one backup of policy on file, started at time_ms, as res
+ * says it went (ok, or failed with its message); its strings are borrowed.
+ */
+void backup_record_from(struct backup_record *rec, const char *policy, const char *file, const char *commit,
+			int64_t time_ms, const struct backup_result *res);
+
+/*
+ * The Docker name of the network the policy's Job joins (malloc'd, NULL when
+ * it names none): a network a Deployment of set names is auriga's, under the
+ * name prefix (as desired_network_name names it); any other (Docker's own,
+ * or one the operator's policy lists) keeps its name.
+ */
+char *backup_network(const struct spec_set *set, const struct spec_backup_policy *p, const char *prefix);
 
 /*
  * The name of the Docker volume a policy's target volume is: one auriga owns
@@ -70,6 +92,9 @@ int backup_remove_files(struct docker *d, const struct backup_request *rq, const
  * <0 with *err when the target cannot be reached at all.
  */
 int backup_read_file(struct docker *d, const struct backup_request *rq, struct backup_result *out, struct error **err);
+
+/* The first regular file of a tar stream hashed: ok, size and sha256 of *out set; or <0 with *err. */
+int backup_digest(const char *tar, size_t len, struct backup_result *out, struct error **err);
 
 /* The first regular file of a tar stream as Docker's archive API writes it: 0 with its bytes, or <0 with *err. */
 int backup_tar_file(const char *tar, size_t len, const char **data, uint64_t *size, struct error **err);

@@ -18,9 +18,9 @@
 #define HOOK_MAX_OUTPUT 2048
 
 /* The stages' names, as the spec, the state file's records and the log say them. */
-static const char *const stage_names[] = { "preDeploy", "postDeploy", "onRollback" };
+static const char *const stage_names[] = { "preDeploy", "postDeploy", "onRollback", "backup" };
 /* As the hook's container name says them. */
-static const char *const stage_slugs[] = { "predeploy", "postdeploy", "onrollback" };
+static const char *const stage_slugs[] = { "predeploy", "postdeploy", "onrollback", "backup" };
 
 /* One hook run under way; the deployment is found again by name when it ends (its record may have moved). */
 struct hook_call {
@@ -36,7 +36,15 @@ struct hook_call {
 struct hook_env {
 	const char *from, *to;	/* AURIGA_REVISION_FROM and _TO */
 	const char *reason;	/* AURIGA_REASON: "rollout", or why the rollback */
+	/* AURIGA_SCHEMA_FROM and _TO: the schema versions (template.schemaVersion) of the two ends, "" when none. */
+	const char *schema_from, *schema_to;
 };
+
+/* The schema version of the deployment's last healthy revision, as the state file remembers its template. */
+static const char *healthy_schema(const struct statefile_entry *se)
+{
+	return se && se->has_healthy ? se->healthy_tmpl.schema_version : NULL;
+}
 
 static void hook_call_free(struct hook_call *h)
 {
@@ -49,7 +57,7 @@ static char *hook_key(enum engine_hook_stage stage, const char *job)
 	return xasprintf("%s/%s", stage_names[stage], job);
 }
 
-static void save_state(struct engine *e)
+void engine_state_save(struct engine *e)
 {
 	struct error *err = NULL;
 
@@ -107,7 +115,7 @@ static void rollback_hook_failed(struct engine *e, const struct desired_deployme
 		}
 		after = after || strcmp(hk->on_rollback[i], h->job) == 0;
 	}
-	save_state(e);
+	engine_state_save(e);
 	if (ed)
 		add_error(ed, why);
 }
@@ -137,7 +145,7 @@ static void on_hook_done(int succeeded, int attempts, const char *message, void 
 		log_info(COMPONENT, done, "deployment", h->deployment, "revision", h->rev, "hook", h->job, "attempts",
 			 n, "output", message ? message : "", (char *)NULL);
 		statefile_set_hook_done(&e->state, h->deployment, h->rev, h->key);
-		save_state(e);
+		engine_state_save(e);
 		goto out;
 	}
 	why = xasprintf("%s hook '%s' failed after %d attempt%s: %s", stage_names[h->stage], h->job, attempts,
@@ -148,7 +156,7 @@ static void on_hook_done(int succeeded, int attempts, const char *message, void 
 		rollback_hook_failed(e, dd, h, why);
 	} else if (current && h->stage == ENGINE_HOOK_POST && dd->spec->hooks.post_failure == SPEC_POST_MARK) {
 		statefile_set_hook_failed(&e->state, h->deployment, h->rev, h->key, why);
-		save_state(e);
+		engine_state_save(e);
 		mark_failed(e, dd, why);
 	} else if (current) {
 		engine_fail_deployment(e, dd, why);
@@ -173,7 +181,7 @@ static struct job_run *hook_run(struct engine *e, const struct desired_deploymen
 	struct desired_tmpl tmpl;
 	struct job_spec js;
 	struct kv *labels = xcalloc(e->desired.n_extra_labels + 3, sizeof(*labels));
-	char *env[7], *name, *base, what[32];
+	char *env[9], *name, *base, what[32];
 	size_t i, n = 0;
 
 	env[n++] = env_kv("AURIGA_DEPLOYMENT", dd->name);
@@ -182,6 +190,8 @@ static struct job_run *hook_run(struct engine *e, const struct desired_deploymen
 	env[n++] = env_kv("AURIGA_COMMIT", e->desired.commit);
 	env[n++] = env_kv("AURIGA_HOOK", stage_names[h->stage]);
 	env[n++] = env_kv("AURIGA_REASON", he->reason);
+	env[n++] = env_kv("AURIGA_SCHEMA_FROM", he->schema_from);
+	env[n++] = env_kv("AURIGA_SCHEMA_TO", he->schema_to);
 	env[n] = NULL;
 	for (i = 0; i < e->desired.n_extra_labels; i++)
 		labels[i] = e->desired.extra_labels[i];
@@ -271,11 +281,15 @@ char *engine_hooks_pre(struct engine *e, const struct desired_deployment *dd, in
 	const struct statefile_entry *se = statefile_get(&e->state, dd->name, 0);
 	struct hook_env he;
 	unsigned char *done;
+	char *step;
 	size_t next;
 
 	/* A deployment only kept at its healthy revision (heal, or a rollback) does not wait for a hook. */
 	if (ed->hook != NULL && (!turn || held))
 		return NULL;
+	/* The backups its BackupPolicies ask for come first (engine_backup.c). */
+	if ((step = engine_backup_before(e, dd, turn, held, rev)) != NULL)
+		return step;
 	if (ed->hook != NULL && ed->hook_stage == ENGINE_HOOK_PRE)
 		return running_step(ed);
 	if (hk->n_pre_deploy == 0)
@@ -293,6 +307,8 @@ char *engine_hooks_pre(struct engine *e, const struct desired_deployment *dd, in
 	he.from = se && se->has_healthy ? se->healthy_rev : "";
 	he.to = rev;
 	he.reason = "rollout";
+	he.schema_from = healthy_schema(se);
+	he.schema_to = dd->tmpl.schema_version;
 	return hook_start(e, dd, ENGINE_HOOK_PRE, hk->pre_deploy[next], rev, &he);
 }
 
@@ -342,6 +358,8 @@ static char *hooks_post(struct engine *e, const struct desired_deployment *dd, c
 	he.from = se && se->has_healthy ? se->healthy_rev : "";
 	he.to = rev;
 	he.reason = "rollout";
+	he.schema_from = healthy_schema(se);
+	he.schema_to = dd->tmpl.schema_version;
 	return stage_next(e, dd, ENGINE_HOOK_POST, hk->post_deploy[next], rev, &he);
 }
 
@@ -355,6 +373,7 @@ static char *hooks_rollback(struct engine *e, const struct desired_deployment *d
 	const struct spec_hooks *hk = &dd->spec->hooks;
 	const struct statefile_entry *se = statefile_get(&e->state, dd->name, 0);
 	unsigned char *done = xcalloc(hk->n_on_rollback, 1);
+	const struct desired_tmpl *back = statefile_tmpl(&e->state, dd->name, rev);
 	struct decide_after_in in;
 	struct hook_env he;
 	size_t i, next;
@@ -382,6 +401,9 @@ static char *hooks_rollback(struct engine *e, const struct desired_deployment *d
 	he.from = dd->revision;
 	he.to = rev;
 	he.reason = se && se->failed_reason ? se->failed_reason : "rollback";
+	/* Back from the failed revision's version to the one the restored revision expects. */
+	he.schema_from = dd->tmpl.schema_version;
+	he.schema_to = back ? back->schema_version : NULL;
 	return stage_next(e, dd, ENGINE_HOOK_ROLLBACK, hk->on_rollback[next], dd->revision, &he);
 }
 

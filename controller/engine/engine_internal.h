@@ -20,7 +20,7 @@
 #define COMPONENT "engine"
 
 /* The hook stages, in the order of a rollout. */
-enum engine_hook_stage { ENGINE_HOOK_PRE, ENGINE_HOOK_POST, ENGINE_HOOK_ROLLBACK };
+enum engine_hook_stage { ENGINE_HOOK_PRE, ENGINE_HOOK_POST, ENGINE_HOOK_ROLLBACK, ENGINE_HOOK_BACKUP };
 
 /* What the engine remembers about a deployment between passes (rebuilt from labels after a restart). */
 struct eng_dep {
@@ -182,6 +182,19 @@ char *engine_hooks_pre(struct engine *e, const struct desired_deployment *dd, in
  * (postDeployFailure: Mark); a failed onRollback hook is added to its error.
  */
 char *engine_hooks_after(struct engine *e, const struct desired_deployment *dd, int held, const char *rev);
+
+/* Saves the state file now (a hook's record must outlive a controller killed right after); logs a failure. */
+void engine_state_save(struct engine *e);
+
+/* engine_backup.c: the backups of the BackupPolicies naming a deployment in spec.before. */
+/*
+ * The gate before the preDeploy hooks of dd rolling to rev: NULL when every
+ * backup before it was taken for rev (or none is asked for), else the step
+ * to show while one stands, the next started when no Job of dd runs. A
+ * backup that fails fails the deployment, its note naming the policy and the
+ * last lines of the Job's output.
+ */
+char *engine_backup_before(struct engine *e, const struct desired_deployment *dd, int turn, int held, const char *rev);
 
 /* engine_status.c: the fleet status after a pass. */
 void engine_build_status(struct engine *e);

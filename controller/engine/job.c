@@ -28,6 +28,7 @@ enum job_stage {
 	JOB_START,
 	JOB_WAIT,		/* to its exit, within the deadline */
 	JOB_READ_OUTPUT,	/* the last lines of stdout and stderr */
+	JOB_READ_FILE,		/* the file it wrote (read_path), after an exit 0 */
 	JOB_REMOVE,
 	JOB_DETACH,		/* the run is over: that container leaves the network */
 };
@@ -73,6 +74,9 @@ struct job_run {
 	int exit_code;		/* this attempt's, once it exited */
 	int tail_lines;
 	size_t max_output;
+	char *read_path;	/* NULL: no file is read back */
+	size_t read_max;
+	job_file_fn file_done;
 	char *message;		/* what this attempt said */
 };
 
@@ -120,7 +124,7 @@ static void run_free(struct job_run *j)
 			}
 	}
 	FREE_ALL(j->name, j->what, j->owner, j->id, j->message, j->network, j->network_legacy, j->instance,
-		 j->deployment, j->attach, j->verdict_msg);
+		 j->deployment, j->attach, j->verdict_msg, j->read_path);
 	kv_free(j->net_labels, j->n_net_labels);
 	kv_free(j->vol_labels, j->n_vol_labels);
 	mounts_free(j->mounts, j->n_mounts);
@@ -216,6 +220,9 @@ static int call(struct job_run *j, enum job_stage stage, struct error **err)
 	case JOB_READ_OUTPUT:
 		return docker_container_logs(j->docker, DOCKER_PROBE, j->id, j->tail_lines ? j->tail_lines : 3,
 					     on_answer, j, err);
+	case JOB_READ_FILE:
+		return docker_container_archive(j->docker, DOCKER_ROLLOUT, j->id, j->read_path, j->read_max, on_answer,
+						j, err);
 	case JOB_REMOVE:
 		return docker_container_remove(j->docker, DOCKER_ROLLOUT, j->id, 1, 0, on_answer, j, err);
 	}
@@ -433,6 +440,17 @@ static void on_answer(struct docker_result *r, void *arg)
 		break;
 	case JOB_READ_OUTPUT:
 		keep_output(j, r);
+		next = j->exit_code == 0 && j->read_path ? JOB_READ_FILE : JOB_REMOVE;
+		break;
+	case JOB_READ_FILE:
+		if (j->done && j->file_done) {
+			char *why = docker_status_ok(r->status) ? NULL
+				  : xasprintf("the file %s cannot be read back: %s", j->read_path,
+					      r->status == DOCKER_NOT_FOUND ? "it is not there" : docker_result_reason(r));
+
+			j->file_done(r->out.data, r->out.len, why, j->arg);
+			free(why);
+		}
 		next = JOB_REMOVE;
 		break;
 	case JOB_REMOVE:
@@ -560,6 +578,9 @@ struct job_run *job_start(struct job_runner *jr, const struct job_spec *spec, jo
 	j->backoff_limit = spec->backoff_limit;
 	j->tail_lines = spec->tail_lines;
 	j->max_output = spec->max_output;
+	j->read_path = xstrdup_or_null(spec->read_path);
+	j->read_max = spec->read_max;
+	j->file_done = spec->file_done;
 	desired_tmpl_copy(&j->tmpl, spec->tmpl);
 	while (j->tmpl.env && j->tmpl.env[n])
 		n++;

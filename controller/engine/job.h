@@ -21,6 +21,12 @@ struct job_mount {
 	int read_only;
 };
 
+/*
+ * The file a Job wrote, read back before its container goes: the tar stream
+ * Docker's archive API sent (why NULL), or why it could not be read.
+ */
+typedef void (*job_file_fn)(const char *tar, size_t len, const char *why, void *arg);
+
 struct job_spec {
 	const char *name;			/* the container's; a leftover of that name goes first */
 	const struct desired_tmpl *tmpl;	/* image, command, env and user: copied */
@@ -70,6 +76,14 @@ struct job_spec {
 	 */
 	int tail_lines;
 	size_t max_output;
+	/*
+	 * When set, after an attempt that exited 0 and before its container is
+	 * removed, read_path is read back (at most read_max bytes) and handed to
+	 * file_done, before done is called.
+	 */
+	const char *read_path;
+	size_t read_max;
+	job_file_fn file_done;
 	const char *what;			/* for the log: "smoke test" */
 	const char *owner;			/* for the log: the deployment */
 };

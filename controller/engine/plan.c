@@ -7,6 +7,7 @@
 
 #include "engine/decide.h"
 #include "policy.h"
+#include "spec_backup.h"
 #include "strv.h"
 #include "util.h"
 
@@ -45,6 +46,7 @@ void plan_release(struct plan *p)
 
 		FREE_ALL(pd->name, pd->role, pd->from_rev, pd->held_reason, pd->refused);
 		strv_free_n(pd->diff, pd->n_diff);
+		strv_free_n(pd->backups, pd->n_backups);
 		strv_free_n(pd->hooks, pd->n_hooks);
 		strv_free_n(pd->post_hooks, pd->n_post_hooks);
 		strv_free_n(pd->rollback_hooks, pd->n_rollback_hooks);
@@ -329,20 +331,47 @@ void plan_hooks_done(const struct statefile *st, const char *deployment, const c
 	}
 }
 
-size_t plan_pre_deploy(const struct desired_deployment *dd, const struct statefile *st,
-		       const struct obs_deployment *od, const char *rev, int turn, int held, unsigned char *done)
+size_t plan_before_rollout(const struct desired_deployment *dd, const struct statefile *st,
+			   const struct obs_deployment *od, const char *rev, int turn, int held, const char *stage,
+			   char *const *jobs, size_t n, unsigned char *done)
 {
-	const struct spec_hooks *hk = &dd->spec->hooks;
 	struct decide_hook_in in;
 
-	plan_hooks_done(st, dd->name, rev, "preDeploy", hk->pre_deploy, hk->n_pre_deploy, done);
+	plan_hooks_done(st, dd->name, rev, stage, jobs, n, done);
 	memset(&in, 0, sizeof(in));
 	in.turn = turn;
 	in.held = held;
 	in.begun = rollout_begun(statefile_get((struct statefile *)st, dd->name, 0), od, rev);
 	in.done = done;
-	in.n = hk->n_pre_deploy;
+	in.n = n;
 	return decide_pre_deploy(&in);
+}
+
+size_t plan_pre_deploy(const struct desired_deployment *dd, const struct statefile *st,
+		       const struct obs_deployment *od, const char *rev, int turn, int held, unsigned char *done)
+{
+	const struct spec_hooks *hk = &dd->spec->hooks;
+
+	return plan_before_rollout(dd, st, od, rev, turn, held, "preDeploy", hk->pre_deploy, hk->n_pre_deploy, done);
+}
+
+size_t plan_backups_before(const struct spec_set *set, const struct desired_deployment *dd,
+			   const struct statefile *st, const struct obs_deployment *od, const char *rev, int turn,
+			   int held, char ***names, size_t *n)
+{
+	const struct spec_backup_policy **pols = NULL;
+	unsigned char *done;
+	size_t i, next;
+
+	*n = spec_backup_before(set, dd->name, &pols);
+	*names = xcalloc(*n + 1, sizeof(**names));
+	for (i = 0; i < *n; i++)
+		(*names)[i] = xstrdup(pols[i]->meta.name);
+	free(pols);
+	done = xcalloc(*n + 1, 1);
+	next = plan_before_rollout(dd, st, od, rev, turn, held, PLAN_BACKUP_STAGE, *names, *n, done);
+	free(done);
+	return next;
 }
 
 /* The jobs of a stage whose done[i] is 0, into *out (NULL and 0 when none). */
@@ -366,7 +395,8 @@ static void hooks_left(char *const *jobs, size_t n, const unsigned char *done, c
  * would run when rolled back; held, those not run yet since it failed.
  */
 static void plan_hooks(struct plan_deployment *pd, const struct desired_deployment *dd,
-		       const struct obs_deployment *od, const struct plan_target *t, const struct statefile *st)
+		       const struct obs_deployment *od, const struct plan_target *t, const struct statefile *st,
+		       const struct spec_set *opt_set)
 {
 	const struct spec_hooks *hk = dd->spec ? &dd->spec->hooks : NULL;
 	const struct statefile_entry *se = st ? statefile_get((struct statefile *)st, dd->name, 0) : NULL;
@@ -374,6 +404,17 @@ static void plan_hooks(struct plan_deployment *pd, const struct desired_deployme
 	unsigned char *done;
 	int reached = se && se->has_healthy && strcmp(se->healthy_rev, t->rev) == 0;
 
+	if (pd->n_actions > 0 && dd->spec && opt_set != NULL) {
+		char **names = NULL;
+		size_t nb = 0, next = plan_backups_before(opt_set, dd, st, od, t->rev, 1, t->held, &names, &nb), i;
+
+		for (i = next; i < nb; i++) {
+			if (pd->backups == NULL)
+				pd->backups = xcalloc(nb, sizeof(char *));
+			pd->backups[pd->n_backups++] = xstrdup(names[i]);
+		}
+		strv_free(names);
+	}
 	if (n == 0)
 		return;
 	done = xcalloc(n, 1);
@@ -435,7 +476,7 @@ static void plan_one(struct plan *p, struct plan_deployment *pd, const struct de
 			add_action(&pd->actions, &pd->n_actions, PLAN_SCALE_DOWN, dd->name, ordinal, od->v[j], NULL,
 				   NULL, xasprintf("ordinal %d is past replicas %d", ordinal, dd->replicas));
 	}
-	plan_hooks(pd, dd, od, &t, st);
+	plan_hooks(pd, dd, od, &t, st, opt ? opt->set : NULL);
 	for (j = 0; j < pd->n_actions; j++)
 		p->counts[pd->actions[j].kind]++;
 	p->n_changes += pd->n_actions;
@@ -509,6 +550,8 @@ static void render_hooks(struct buf *out, const struct plan_deployment *pd)
 {
 	size_t j;
 
+	for (j = 0; j < pd->n_backups; j++)
+		(void)buf_printf(out, "      backup '%s' (BackupPolicy spec.before) is taken first\n", pd->backups[j]);
 	for (j = 0; j < pd->n_hooks; j++)
 		(void)buf_printf(out, "      preDeploy hook '%s' runs first\n", pd->hooks[j]);
 	for (j = 0; j < pd->n_post_hooks; j++)
@@ -640,6 +683,7 @@ json_t *plan_to_json(const struct plan *p, const struct desired *d)
 			for (j = 0; j < pd->n_diff; j++)
 				json_array_append_new(diff, json_string(pd->diff[j]));
 			json_object_set_new(o, "diff", diff);
+			json_object_set_new(o, "backupsBefore", strv_to_json(pd->backups, pd->n_backups));
 			json_object_set_new(o, "preDeployHooks", strv_to_json(pd->hooks, pd->n_hooks));
 			json_object_set_new(o, "postDeployHooks", strv_to_json(pd->post_hooks, pd->n_post_hooks));
 			json_object_set_new(o, "onRollbackHooks",

@@ -61,6 +61,8 @@ struct plan_deployment {
 	 * (plan_refuse: a network that is not auriga's). No action is listed.
 	 */
 	char *refused;
+	char **backups;		/* the BackupPolicies (spec.before) whose backup the change takes first */
+	size_t n_backups;
 	char **hooks;		/* the preDeploy hooks the change runs first (Job names) */
 	size_t n_hooks;
 	char **post_hooks;	/* the postDeploy hooks it runs once healthy at the new revision */
@@ -122,6 +124,23 @@ void plan_target(struct plan_target *t, const struct desired *d, const struct de
  */
 size_t plan_pre_deploy(const struct desired_deployment *dd, const struct statefile *st,
 		       const struct obs_deployment *od, const char *rev, int turn, int held, unsigned char *done);
+/* The same over any stage's list of jobs run before a rollout: the next to run, or n. */
+size_t plan_before_rollout(const struct desired_deployment *dd, const struct statefile *st,
+			   const struct obs_deployment *od, const char *rev, int turn, int held, const char *stage,
+			   char *const *jobs, size_t n, unsigned char *done);
+
+/* The state file's stage of a backup before a rollout: its records are "backup/POLICY". */
+#define PLAN_BACKUP_STAGE "backup"
+
+/*
+ * The BackupPolicies of set whose spec.before names dd, into *names (*n of
+ * them, NULL-terminated; the caller frees it), and which one stands next
+ * before its rollout to rev (as plan_pre_deploy), or *n when none does.
+ */
+size_t plan_backups_before(const struct spec_set *set, const struct desired_deployment *dd,
+			   const struct statefile *st, const struct obs_deployment *od, const char *rev, int turn,
+			   int held, char ***names, size_t *n);
+
 /* done[i]: hook jobs[i] of stage ("postDeploy") ran for rev of the deployment, as the state file records. */
 void plan_hooks_done(const struct statefile *st, const char *deployment, const char *rev, const char *stage,
 		     char *const *jobs, size_t n, unsigned char *done);

@@ -23,7 +23,7 @@ void desired_tmpl_release(struct desired_tmpl *t)
 		FREE_ALL(t->ports[i].name, t->ports[i].host_ip);
 	for (i = 0; i < t->n_volumes; i++)
 		FREE_ALL(t->volumes[i].name, t->volumes[i].mount_path, t->volumes[i].host_path);
-	FREE_ALL(t->image, t->ports, t->volumes, t->restart, t->network, t->user);
+	FREE_ALL(t->image, t->ports, t->volumes, t->restart, t->network, t->user, t->schema_version);
 	strv_free(t->entrypoint);
 	strv_free(t->cmd);
 	strv_free(t->env);
@@ -57,6 +57,7 @@ void desired_tmpl_copy(struct desired_tmpl *dst, const struct desired_tmpl *src)
 	dst->labels = kv_copy(src->labels, src->n_labels);
 	dst->network = xstrdup_or_null(src->network);
 	dst->user = xstrdup_or_null(src->user);
+	dst->schema_version = xstrdup_or_null(src->schema_version);
 	dst->health_cmd = strv_dup(src->health_cmd);
 	dst->cap_add = strv_dup(src->cap_add);
 }
@@ -104,6 +105,7 @@ void desired_tmpl_from_spec(struct desired_tmpl *t, const struct spec_container 
 	t->network = xstrdup_or_null(c->network);
 	t->privileged = c->privileged;
 	t->user = xstrdup_or_null(c->user);
+	t->schema_version = xstrdup_or_null(c->schema_version);
 	t->cap_add = strv_copy(c->cap_add, c->n_cap_add);
 }
 
@@ -152,6 +154,8 @@ json_t *desired_tmpl_to_json(const struct desired_tmpl *t)
 		json_object_set_new(o, "network", json_string(t->network));
 	if (t->user)
 		json_object_set_new(o, "user", json_string(t->user));
+	if (t->schema_version)
+		json_object_set_new(o, "schemaVersion", json_string(t->schema_version));
 	/* Only when set, so state files written before the field read back the same. */
 	if (t->privileged)
 		json_object_set_new(o, "privileged", json_true());
@@ -247,6 +251,7 @@ int desired_tmpl_from_json(struct desired_tmpl *t, const json_t *j, struct error
 	}
 	t->network = xstrdup_or_null(jstr(j, "network"));
 	t->user = xstrdup_or_null(jstr(j, "user"));
+	t->schema_version = xstrdup_or_null(jstr(j, "schemaVersion"));
 	t->privileged = json_is_true(json_object_get(j, "privileged"));
 	if (json_object_get(j, "capAdd") &&
 	    (rc = json_strv(&t->cap_add, json_object_get(j, "capAdd"), "capAdd", err)) < 0)

@@ -52,6 +52,7 @@ struct desired_tmpl {
 	int privileged;
 	char **cap_add;		/* capabilities added, NULL-terminated or NULL */
 	char *user;
+	char *schema_version;	/* the database schema version the revision needs, or NULL */
 	/*
 	 * An exec readiness probe is also given to Docker as the container's
 	 * HEALTHCHECK, so `docker ps` and Docker's events show what auriga's

@@ -4,7 +4,7 @@
 
 out=$("$AURIGA_BIN" run --check "$TOP/specs" 2>&1)
 expect_eq "the example fleet checks out (exit 0)" 0 "$?"
-expect_match "it says configuration OK" "^configuration OK: 5 deployments in 4 phases" "$out"
+expect_match "it says configuration OK" "^configuration OK: 7 deployments in 6 phases" "$out"
 
 mkdir -p "$TEST_TMP/bad"
 printf 'apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {replicas: -1, template: {image: a}}\n' \

@@ -88,13 +88,13 @@ multi/sub/a.yml:2:7: kind: unknown kind \"Pod\" (expected one of Cluster, Deploy
 out=$("$AURIGA_BIN" validate "$TOP/specs")
 rc=$?
 expect_eq "specs/ validates" 0 "$rc"
-expect_match "specs/ summary" '^valid: 1 Cluster, 5 Deployments \(27 replicas\), 2 Services, 2 Jobs, 1 AnalysisTemplate in 7 files$' "$out"
+expect_match "specs/ summary" '^valid: 1 Cluster, 7 Deployments \(30 replicas\), 2 Services, 4 Jobs, 1 AnalysisTemplate in 8 files$' "$out"
 json=$("$AURIGA_BIN" validate --json "$TOP/specs")
 expect_eq "--json says valid" true "$(jq -r .valid <<<"$json")"
 expect_eq "--json: validators default to Recreate with the BFT budget" "Recreate 1" \
 	"$(jq -r '.model.deployments[] | select(.metadata.name=="validators") | "\(.strategy.type) \(.disruptionBudget.maxUnavailable)"' <<<"$json")"
-expect_eq "--json: phases follow roleOrder (api's role is not listed: after)" \
-	"api:3 business-1:1 business-2:1 slim:0 validators:2" \
+expect_eq "--json: phases follow roleOrder (api's, database's and ledger's roles are not listed: after, by name)" \
+	"api:3 business-1:1 business-2:1 ledger:5 postgres:4 slim:0 validators:2" \
 	"$(jq -r '[.model.deployments[] | "\(.metadata.name):\(.phase)"] | sort | join(" ")' <<<"$json")"
 json=$(cd "$corpus" && "$AURIGA_BIN" validate --json negative-replicas.yaml 2>/dev/null)
 expect_eq "--json on errors" "false 1 spec.replicas 6" \

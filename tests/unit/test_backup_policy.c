@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "engine/backup.h"
 #include "policy.h"
 #include "spec.h"
 #include "spec_backup.h"
@@ -21,6 +22,10 @@
 	"    command: [sh, -c, 'pg_dump -h db app >/backup/$AURIGA_BACKUP_FILE']\n" \
 	job "  target: " target "\n" tail
 #define POLICY(target, tail) POLICY_JOB("", target, tail)
+/* A Deployment named name on network net, after the policy (its document starts on line 10 when the policy ends on 9). */
+#define DEPLOYMENT(name, net)                                                                         \
+	"---\napiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: " name "}\nspec:\n  template:\n" \
+	"    image: auriga-demo-node:v1\n    network: " net "\n"
 
 struct loaded {
 	struct spec_policy pol;
@@ -111,10 +116,13 @@ static const struct row rows[] = {
 	{ "a schedule of four fields", NULL, POLICY("{volume: b}", "  schedule: \"@hourly 1\"\n"),
 	  "backup.yaml:9:13: BackupPolicy/db: spec.schedule: \"@hourly 1\" does not parse: expected 5 fields (minute "
 	  "hour day-of-month month day-of-week) or a macro such as @daily, got 2\n" },
-	{ "before, not supported yet", NULL, POLICY("{volume: b}", "  before: [api]\n"),
-	  "backup.yaml:9:11: BackupPolicy/db: spec.before: not supported yet: a backup before each rollout of a "
-	  "deployment is not wired into the rollout; run `auriga backup run db` before applying instead, or use "
-	  "spec.schedule\n" },
+	{ "before naming a Deployment", NULL, POLICY("{volume: b}", "  before: [api]\n") DEPLOYMENT("api", "n"), "" },
+	{ "before naming no Deployment", NULL,
+	  POLICY("{volume: b}", "  before: [api, nosuch]\n") DEPLOYMENT("api", "n"),
+	  "backup.yaml:9:17: BackupPolicy/db: spec.before[1]: names no Deployment 'nosuch': a backup before its "
+	  "rollouts would never run\n" },
+	{ "a network a Deployment names (auriga's own)", NULL,
+	  POLICY_JOB("    network: dbnet\n", "{volume: b}", "") DEPLOYMENT("db", "dbnet"), "" },
 	{ "a network the policy lists", "networks: [dbnet]\n", POLICY_JOB("    network: dbnet\n", "{volume: b}", ""), "" },
 	{ "a network the policy does not list", "networks: [other]\n", POLICY_JOB("    network: dbnet\n", "{volume: b}", ""),
 	  "backup.yaml:8:14: BackupPolicy/db: spec.job.network: \"dbnet\" refused by the operator's policy (not in "
@@ -146,4 +154,58 @@ static void refusals(void **state)
 	assert_int_equal(failed, 0);
 }
 
-TEST_MAIN(cmocka_unit_test(defaults), cmocka_unit_test(refusals))
+/* The policies whose spec.before names a deployment, in the set's order; none for another. */
+static void before_of(void **state)
+{
+	struct loaded l;
+	const struct spec_backup_policy **v = NULL;
+	const char *spec = POLICY("{volume: b}", "  before: [api, web]\n") DEPLOYMENT("api", "n") DEPLOYMENT("web", "n")
+		"---\napiVersion: auriga.io/v1\nkind: BackupPolicy\nmetadata: {name: db2}\nspec:\n  job:\n"
+		"    image: auriga-postgres:15\n    command: [\"true\"]\n  target: {volume: c}\n  before: [web]\n";
+
+	(void)state;
+	load(&l, NULL, spec);
+	assert_string_equal(l.text, "");
+	assert_int_equal(spec_backup_before(&l.set, "api", &v), 1);
+	assert_string_equal(v[0]->meta.name, "db");
+	free(v);
+	assert_int_equal(spec_backup_before(&l.set, "web", &v), 2);
+	assert_string_equal(v[0]->meta.name, "db");
+	assert_string_equal(v[1]->meta.name, "db2");
+	free(v);
+	assert_int_equal(spec_backup_before(&l.set, "other", &v), 0);
+	assert_null(v);
+	unload(&l);
+}
+
+/*
+ * The Docker name of the Job's network: a Deployment's network is auriga's,
+ * under the prefix its containers use; one the policy lists keeps its name.
+ */
+static void job_network(void **state)
+{
+	struct loaded l;
+	char *n;
+
+	(void)state;
+	load(&l, "networks: [shared]\n", POLICY_JOB("    network: dbnet\n", "{volume: b}", "") DEPLOYMENT("db", "dbnet"));
+	assert_string_equal(l.text, "");
+	n = backup_network(&l.set, spec_set_backup_policy(&l.set, "db"), "prod");
+	assert_string_equal(n, "prod-dbnet");
+	free(n);
+	n = backup_network(&l.set, spec_set_backup_policy(&l.set, "db"), "");
+	assert_string_equal(n, "dbnet");
+	free(n);
+	unload(&l);
+	load(&l, "networks: [dbnet]\n", POLICY_JOB("    network: dbnet\n", "{volume: b}", "") DEPLOYMENT("db", "dbnet"));
+	n = backup_network(&l.set, spec_set_backup_policy(&l.set, "db"), "prod");
+	assert_string_equal(n, "dbnet");
+	free(n);
+	unload(&l);
+	load(&l, NULL, POLICY("{volume: b}", ""));
+	assert_null(backup_network(&l.set, spec_set_backup_policy(&l.set, "db"), "prod"));
+	unload(&l);
+}
+
+TEST_MAIN(cmocka_unit_test(defaults), cmocka_unit_test(refusals), cmocka_unit_test(before_of),
+	  cmocka_unit_test(job_network))

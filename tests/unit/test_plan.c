@@ -10,6 +10,8 @@
 
 #include "engine/plan.h"
 #include "policy.h"
+#include "spec.h"
+#include "strv.h"
 #include "testmain.h"
 #include "util.h"
 
@@ -393,7 +395,116 @@ static void held_template_refused_by_policy(void **state)
 	spec_policy_release(&pol);
 }
 
+/*
+ * template.schemaVersion: carried into the desired template and the state
+ * file's copy of it, part of the revision only when set (templates without
+ * one keep theirs), and shown in a template's diff.
+ */
+static void schema_version_in_template(void **state)
+{
+	struct spec_container a, b;
+	struct desired_tmpl ta, tb, back;
+	struct error *err = NULL;
+	char *ja, *jb, **lines = NULL;
+	json_t *j;
+	size_t n = 0;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	a.image = b.image = (char *)"img:1";
+	b.schema_version = (char *)"2";
+	ja = spec_container_canonical_json(&a);
+	jb = spec_container_canonical_json(&b);
+	assert_null(strstr(ja, "schemaVersion"));
+	assert_non_null(strstr(jb, "\"schemaVersion\":\"2\""));
+	desired_tmpl_from_spec(&ta, &a);
+	desired_tmpl_from_spec(&tb, &b);
+	assert_null(ta.schema_version);
+	assert_string_equal(tb.schema_version, "2");
+	j = desired_tmpl_to_json(&tb);
+	memset(&back, 0, sizeof(back));
+	assert_int_equal(desired_tmpl_from_json(&back, j, &err), 0);
+	assert_string_equal(back.schema_version, "2");
+	desired_tmpl_diff(&ta, &tb, &lines, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(lines[0], "schemaVersion: (none) -> 2");
+	free(lines[0]);
+	free(lines);
+	json_decref(j);
+	desired_tmpl_release(&back);
+	desired_tmpl_release(&ta);
+	desired_tmpl_release(&tb);
+	FREE_ALL(ja, jb);
+}
+
+/* The set of two BackupPolicies naming web in spec.before, and web itself. */
+static const char before_specs[] =
+	"apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n"
+	"    image: auriga-demo-node:v2\n"
+	"---\napiVersion: auriga.io/v1\nkind: BackupPolicy\nmetadata: {name: first}\nspec:\n  job:\n"
+	"    image: auriga-postgres:15\n    command: [pg_dump]\n  target: {volume: a}\n  before: [web]\n"
+	"---\napiVersion: auriga.io/v1\nkind: BackupPolicy\nmetadata: {name: second}\nspec:\n  job:\n"
+	"    image: auriga-postgres:15\n    command: [pg_dump]\n  target: {volume: b}\n  before: [web]\n";
+
+/*
+ * Which backup stands before web's rollout to REV_A: the first not taken for
+ * that revision, none once both were, none when the rollout has begun, when
+ * its turn has not come, or when it returns to its healthy revision.
+ */
+static void backups_before_rollout(void **state)
+{
+	struct spec_set set;
+	struct spec_diags diags;
+	struct statefile st;
+	struct desired d;
+	char **names = NULL;
+	size_t n = 0;
+
+	(void)state;
+	spec_diags_init(&diags);
+	spec_set_init(&set, NULL, NULL);
+	spec_set_load_buffer(&set, "b.yaml", before_specs, strlen(before_specs), &diags);
+	assert_int_equal(spec_set_finish(&set, &diags), 0);
+	desired_of(&d, 1);
+	statefile_init(&st, NULL);
+#define NEXT(turn, held) plan_backups_before(&set, &d.v[0], &st, NULL, REV_A, turn, held, &names, &n)
+	assert_int_equal(NEXT(1, 0), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "first");
+	assert_string_equal(names[1], "second");
+	strv_free(names);
+	assert_int_equal(NEXT(0, 0), 2);
+	strv_free(names);
+	assert_int_equal(NEXT(1, 1), 2);
+	strv_free(names);
+	statefile_set_hook_done(&st, "web", REV_A, PLAN_BACKUP_STAGE "/first");
+	assert_int_equal(NEXT(1, 0), 1);
+	strv_free(names);
+	/* Taken for another revision: not for this one. */
+	statefile_set_hook_done(&st, "web", REV_B, PLAN_BACKUP_STAGE "/second");
+	assert_int_equal(NEXT(1, 0), 0);
+	strv_free(names);
+	statefile_set_hook_done(&st, "web", REV_A, PLAN_BACKUP_STAGE "/first");
+	statefile_set_hook_done(&st, "web", REV_A, PLAN_BACKUP_STAGE "/second");
+	assert_int_equal(NEXT(1, 0), 2);
+	strv_free(names);
+	/* A revision already applied has begun: nothing stands before it. */
+	statefile_release(&st);
+	statefile_init(&st, NULL);
+	statefile_set_applied(&st, "web", REV_A, &d.v[0].tmpl);
+	assert_int_equal(NEXT(1, 0), 2);
+	strv_free(names);
+#undef NEXT
+	statefile_release(&st);
+	desired_release(&d);
+	spec_set_release(&set);
+	spec_diags_release(&diags);
+}
+
 TEST_MAIN(
+	cmocka_unit_test(schema_version_in_template),
+	cmocka_unit_test(backups_before_rollout),
 	cmocka_unit_test(plan_table),
 	cmocka_unit_test(replace_reasons_and_diff),
 	cmocka_unit_test(no_changes_text),

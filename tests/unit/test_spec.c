@@ -15,6 +15,7 @@
 #include "schema.h"
 #include "source/specdir.h"
 #include "spec.h"
+#include "spec_backup.h"
 #include "testfs.h"
 #include "testmain.h"
 
@@ -797,7 +798,7 @@ static void example_fleet_validates(void **state)
 
 		fail_msg("specs/ has errors:\n%s", s);
 	}
-	assert_int_equal(set.n_deployments, 5);
+	assert_int_equal(set.n_deployments, 7);
 	assert_int_equal(spec_set_deployment(&set, "slim")->replicas, 5);
 	assert_int_equal(spec_set_deployment(&set, "business-1")->replicas, 8);
 	assert_int_equal(spec_set_deployment(&set, "business-2")->replicas, 7);
@@ -811,6 +812,10 @@ static void example_fleet_validates(void **state)
 	assert_int_equal(v->probes.startup.failure_threshold, 30);
 	assert_int_equal(spec_set_deployment(&set, "api")->strategy.type, SPEC_STRATEGY_BLUEGREEN);
 	assert_int_equal(spec_set_service(&set, "api")->port, 9003);
+	/* The ledger and its database: the schema version it needs, the backup before it. */
+	assert_string_equal(spec_set_deployment(&set, "ledger")->tmpl.schema_version, "2");
+	assert_null(spec_set_deployment(&set, "postgres")->tmpl.schema_version);
+	assert_string_equal(spec_set_backup_policy(&set, "ledger-pre-deploy")->before[0], "ledger");
 	done(&set, &d);
 }
 
