@@ -182,6 +182,10 @@ expect_eq "and is on its own network as before" "bridge" "$(nets_of "$target")"
 write_dep auriga-demo-node:v3 "$BLUEGREEN" 'DEMO_LIVE_FAIL_AFTER_S: "1"'
 sed -i 's|command: \[/demo-node, probe, /q/health/ready, |command: [/demo-node, probe, /q/health/live, |' \
 	"$SPECS/deployment.yaml"
+# Ready no sooner than 3 s after its start, so that its liveness is down by the time the smoke test runs
+# (a smoke test within the first second would find it live, and the release good).
+sed -i 's|^      periodSeconds: 1$|      periodSeconds: 1\n      initialDelaySeconds: 3|' "$SPECS/deployment.yaml"
+check "its readiness waits 3 s" grep -q '^      initialDelaySeconds: 3$' "$SPECS/deployment.yaml"
 check "the smoke test now GETs liveness" grep -q 'probe, /q/health/live, "9003", "-"' "$SPECS/deployment.yaml"
 : >"$TEST_TMP/apply.err"
 apply
