@@ -100,46 +100,61 @@ static int record_from_json(struct backup_record *rec, json_t *o)
 	return 0;
 }
 
-int backup_records_load(struct backup_records *r, const char *path, struct error **err)
+int records_file_list(const char *path, const char *key, size_t max, json_t **out, struct error **err)
 {
-	struct buf b = BUF_INIT_MAX(BACKUP_RECORDS_MAX);
+	struct buf b = BUF_INIT_MAX(max);
+	char what[32];
 	json_error_t je;
 	json_t *root = NULL, *list;
-	size_t i;
 	int rc;
 
-	memset(r, 0, sizeof(*r));
-	rc = file_read(path, "backups file", FILE_REGULAR, &b, err);
+	*out = NULL;
+	snprintf(what, sizeof(what), "%s file", key);
+	rc = file_read(path, what, FILE_REGULAR, &b, err);
 	if (rc == -ENOENT) {
 		if (err) {
 			error_free(*err);
 			*err = NULL;
 		}
+		*out = json_array();
 		rc = 0;
 		goto out;
 	}
 	if (rc < 0)
 		goto out;
 	root = json_loadb(b.data, b.len, 0, &je);
-	list = json_object_get(root, "backups");
+	list = json_object_get(root, key);
 	if (!json_is_array(list)) {
-		rc = error_set(err, ERR_INVALID, "backups file '%s': not a list of backups (line %d: %s)", path, je.line,
-			       root ? "no \"backups\" list" : je.text);
+		rc = error_set(err, ERR_INVALID, "%s '%s': not a list of %s (line %d: %s)", what, path, key, je.line,
+			       root ? "no list of that name" : je.text);
 		goto out;
 	}
-	for (i = 0; i < json_array_size(list); i++) {
+	*out = json_incref(list);
+out:
+	json_decref(root);
+	buf_release(&b);
+	return rc;
+}
+
+int backup_records_load(struct backup_records *r, const char *path, struct error **err)
+{
+	json_t *list;
+	size_t i;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = records_file_list(path, "backups", BACKUP_RECORDS_MAX, &list, err);
+	for (i = 0; rc == 0 && i < json_array_size(list); i++) {
 		struct backup_record rec;
 
 		if (record_from_json(&rec, json_array_get(list, i)) < 0) {
 			rc = error_set(err, ERR_INVALID, "backups file '%s': backup %zu is malformed", path, i + 1);
 			backup_records_release(r);
-			goto out;
+			break;
 		}
 		backup_records_add(r, &rec);
 	}
-out:
-	json_decref(root);
-	buf_release(&b);
+	json_decref(list);
 	return rc;
 }
 

@@ -39,6 +39,11 @@ struct backup_records {
 const char *backup_status_name(enum backup_status s);
 
 /* Reads path; a missing file is an empty list. A file that is not ours is an error naming it. */
+/*
+ * The list under key ("backups", "drills") of the records file at path (at most max bytes), a new
+ * reference: an empty list when there is no file yet.
+ */
+int records_file_list(const char *path, const char *key, size_t max, json_t **out, struct error **err);
 int backup_records_load(struct backup_records *r, const char *path, struct error **err);
 /* Replaces path with the list (a temporary file renamed over it, flushed). */
 int backup_records_save(const struct backup_records *r, const char *path, struct error **err);

@@ -1,6 +1,8 @@
 /* The reports of every drill: a JSON file in the state folder, written atomically, served on the HTTP API. */
 #include "status/drill_records.h"
 
+#include "status/backup_records.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,36 +13,7 @@
 
 int drill_records_load(json_t **out, const char *path, struct error **err)
 {
-	struct buf b = BUF_INIT_MAX(DRILL_RECORDS_MAX);
-	json_error_t je;
-	json_t *root = NULL, *list;
-	int rc;
-
-	*out = NULL;
-	rc = file_read(path, "drills file", FILE_REGULAR, &b, err);
-	if (rc == -ENOENT) {
-		if (err) {
-			error_free(*err);
-			*err = NULL;
-		}
-		*out = json_array();
-		rc = 0;
-		goto out;
-	}
-	if (rc < 0)
-		goto out;
-	root = json_loadb(b.data, b.len, 0, &je);
-	list = json_object_get(root, "drills");
-	if (!json_is_array(list)) {
-		rc = error_set(err, ERR_INVALID, "drills file '%s': not a list of drills (line %d: %s)", path, je.line,
-			       root ? "no \"drills\" list" : je.text);
-		goto out;
-	}
-	*out = json_incref(list);
-out:
-	json_decref(root);
-	buf_release(&b);
-	return rc;
+	return records_file_list(path, "drills", DRILL_RECORDS_MAX, out, err);
 }
 
 int drill_records_append(const char *path, json_t *report, struct error **err)
