@@ -9,6 +9,8 @@
 # counted as skipped when it gives its reason and as a failure when it does not. In the summary a
 # layer that did not report (its runner died, or it was never run) is a failure.
 # AURIGA_TEST_FILTER=regex runs only the tests whose path matches.
+# Each test's wall time goes to BUILD/results/LAYER.times ("SECONDS NAME" a line); the layer ends
+# with its ten slowest tests.
 set -uo pipefail
 
 if [ "${1:-}" = "--summary" ]; then
@@ -40,6 +42,8 @@ layer=$1 build=$2
 shift 2
 mkdir -p "$build/results" "$build/logs"
 rm -f "$build/results/$layer.counts"
+times="$build/results/$layer.times"
+: >"$times"
 export CMOCKA_MESSAGE_OUTPUT=TAP
 # A sanitizer report exits with 86, never with a status a test expects of auriga (0, 1 or 2), so a
 # check of an exit code also catches a sanitizer abort in the command it ran.
@@ -79,6 +83,7 @@ for t in "$@"; do
 	ok=$((ok - skip - bare_skip))
 	passed=$((passed + ok)) failed=$((failed + nok)) skipped=$((skipped + skip))
 	secs=$(( $(date +%s) - start ))
+	echo "$secs $name" >>"$times"
 	if [ "$nok" -gt 0 ]; then
 		printf '%-12s %-40s FAIL %d passed, %d failed (%ds)\n' "$layer" "$name" "$ok" "$nok" "$secs"
 		grep -E '^not ok' "$log" | sed 's/^/    /'
@@ -91,5 +96,9 @@ for t in "$@"; do
 	fi
 done
 echo "$passed $failed $skipped" >"$build/results/$layer.counts"
+if [ -s "$times" ]; then
+	echo "$layer: slowest tests (seconds), $(awk '{ s += $1 } END { print s }' "$times") s in all:"
+	sort -rn "$times" | head -n 10 | awk '{ printf "    %5d  %s\n", $1, $2 }'
+fi
 echo "$layer: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
