@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs test programs that speak TAP (cmocka with CMOCKA_MESSAGE_OUTPUT=TAP, or tests/lib.sh),
 # counts their "ok" and "not ok" lines, and records the layer's counts under BUILD/results.
-#   run-tests.sh LAYER BUILD TEST...        run one layer
+#   run-tests.sh [-jN] LAYER BUILD TEST...  run one layer (-jN: up to N tests at a time, see below)
 #   run-tests.sh --summary BUILD LAYER...   print each layer's counts and "N passed, N failed" over all
 # A test file fails the run, with one failure counted, when it exits non-zero without reporting a
 # failure (a crash, a sanitizer report, a timeout), prints no plan ("1..N"), or runs another number
@@ -38,12 +38,19 @@ if [ "${1:-}" = "--summary" ]; then
 	exit
 fi
 
+jobs=1
+case "${1:-}" in -j[0-9]*) jobs=${1#-j}; shift ;; esac
+[ "$jobs" -ge 1 ] 2>/dev/null || { echo "run-tests.sh: -jN takes a count from 1" >&2; exit 2; }
 layer=$1 build=$2
 shift 2
 mkdir -p "$build/results" "$build/logs"
 rm -f "$build/results/$layer.counts"
 times="$build/results/$layer.times"
 : >"$times"
+# One file per test while the layer runs ("passed failed skipped" and its report), summed at the end.
+parts="$build/results/$layer.parts"
+rm -rf "$parts"
+mkdir -p "$parts"
 export CMOCKA_MESSAGE_OUTPUT=TAP
 # A sanitizer report exits with 86, never with a status a test expects of auriga (0, 1 or 2), so a
 # check of an exit code also catches a sanitizer abort in the command it ran.
@@ -51,11 +58,9 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_erro
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=86}
 timeout_s=${AURIGA_TEST_TIMEOUT:-900}
 
-passed=0 failed=0 skipped=0
-for t in "$@"; do
-	if [ -n "${AURIGA_TEST_FILTER:-}" ] && ! [[ $t =~ $AURIGA_TEST_FILTER ]]; then
-		continue
-	fi
+# run_one TEST: runs it, judges its TAP log, and writes its counts and report under $parts.
+run_one() {
+	local t=$1 name log start rc ok nok skip bare_skip plan why secs
 	name=$(basename "$t")
 	log="$build/logs/$layer-$name.log"
 	start=$(date +%s)
@@ -81,20 +86,60 @@ for t in "$@"; do
 		echo "not ok - $name $why" >>"$log"
 	fi
 	ok=$((ok - skip - bare_skip))
-	passed=$((passed + ok)) failed=$((failed + nok)) skipped=$((skipped + skip))
 	secs=$(( $(date +%s) - start ))
 	echo "$secs $name" >>"$times"
-	if [ "$nok" -gt 0 ]; then
-		printf '%-12s %-40s FAIL %d passed, %d failed (%ds)\n' "$layer" "$name" "$ok" "$nok" "$secs"
-		grep -E '^not ok' "$log" | sed 's/^/    /'
-		echo "    --- last lines of $log ---"
-		tail -n 30 "$log" | sed 's/^/    /'
-	else
-		printf '%-12s %-40s ok   %d passed%s (%ds)\n' "$layer" "$name" "$ok" \
-			"$([ "$skip" -gt 0 ] && echo ", $skip skipped")" "$secs"
-		[ "$skip" -gt 0 ] && grep -iE '^ok [0-9]+.*# *skip' "$log" | sed 's/^/    /'
+	{
+		if [ "$nok" -gt 0 ]; then
+			printf '%-12s %-40s FAIL %d passed, %d failed (%ds)\n' "$layer" "$name" "$ok" "$nok" "$secs"
+			grep -E '^not ok' "$log" | sed 's/^/    /'
+			echo "    --- last lines of $log ---"
+			tail -n 30 "$log" | sed 's/^/    /'
+		else
+			printf '%-12s %-40s ok   %d passed%s (%ds)\n' "$layer" "$name" "$ok" \
+				"$([ "$skip" -gt 0 ] && echo ", $skip skipped")" "$secs"
+			[ "$skip" -gt 0 ] && grep -iE '^ok [0-9]+.*# *skip' "$log" | sed 's/^/    /'
+		fi
+	} >"$parts/$name.report"
+	echo "$ok $nok $skip" >"$parts/$name.counts"
+}
+
+# With -jN, up to N tests run at once; a test whose file holds the line "# run-tests: alone" (it
+# shares something with the others: fixed names or ports, an extra Docker host, a timing it
+# measures) waits for the others and runs by itself. Reports print as each test ends.
+alone() { [ -f "$1" ] && grep -qx '# run-tests: alone' "$1" 2>/dev/null; }
+running=0
+for t in "$@"; do
+	if [ -n "${AURIGA_TEST_FILTER:-}" ] && ! [[ $t =~ $AURIGA_TEST_FILTER ]]; then
+		continue
 	fi
+	if [ "$jobs" -eq 1 ]; then
+		run_one "$t"
+		cat "$parts/$(basename "$t").report"
+		continue
+	fi
+	if alone "$t"; then
+		wait
+		running=0
+		run_one "$t"
+		cat "$parts/$(basename "$t").report"
+		continue
+	fi
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+	( run_one "$t"; cat "$parts/$(basename "$t").report" ) &
+	running=$((running + 1))
 done
+wait
+
+passed=0 failed=0 skipped=0
+for c in "$parts"/*.counts; do
+	[ -e "$c" ] || continue
+	read -r p f k <"$c"
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + k))
+done
+rm -rf "$parts"
 echo "$passed $failed $skipped" >"$build/results/$layer.counts"
 if [ -s "$times" ]; then
 	echo "$layer: slowest tests (seconds), $(awk '{ s += $1 } END { print s }' "$times") s in all:"
