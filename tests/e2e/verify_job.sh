@@ -20,7 +20,9 @@ if ! docker image inspect auriga-postgres:15 >/dev/null 2>&1; then
 	exit 1
 fi
 
-# The load test: 40 transactions, one after another, each timed; p95 and the error rate printed.
+# The load test: up to 40 transactions, one after another, each timed; p95 and the error rate
+# printed. Once 3 of them took 500 ms or more the p95 of 40 can no longer be under 500: it stops
+# there and prints the figures of those it sent (a slow version is judged in seconds, not 40 x 700 ms).
 cat >"$SPECS/jobs.yaml" <<'EOF'
 apiVersion: auriga.io/v1
 kind: Job
@@ -33,8 +35,9 @@ spec:
       - bash
       - -c
       - |
-        n=40 bad=0
-        for i in $(seq $n); do
+        n=0 bad=0 slow=0
+        while [ $n -lt 40 ] && [ $slow -lt 3 ]; do
+          n=$((n + 1))
           s=$(date +%s%N)
           if exec 3<>"/dev/tcp/$AURIGA_PREVIEW_HOST/$AURIGA_PREVIEW_PORT"; then
             printf 'POST /api/v11/transactions HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}' >&3
@@ -44,7 +47,9 @@ spec:
             code=000
           fi
           case $code in 2??) ;; *) bad=$((bad + 1)) ;; esac
-          echo $(( ($(date +%s%N) - s) / 1000000 )) >>/tmp/ms
+          ms=$(( ($(date +%s%N) - s) / 1000000 ))
+          [ $ms -lt 500 ] || slow=$((slow + 1))
+          echo $ms >>/tmp/ms
         done
         echo "requests=$n"
         echo "p95_ms=$(sort -n /tmp/ms | awk '{ v[NR] = $1 } END { i = int(NR * 0.95 + 0.999); print v[i] }')"
