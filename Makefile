@@ -101,10 +101,15 @@ check-unit: tests-build
 	@hack/run-tests.sh unit $(B) $(UNIT_BIN)
 
 check-integration: tests-build images
-	@hack/run-tests.sh integration $(B) $(ITEST_BIN) $(sort $(wildcard tests/integration/*.sh))
+	@hack/run-tests.sh -j$(TEST_JOBS) integration $(B) $(ITEST_BIN) $(sort $(wildcard tests/integration/*.sh))
 
 check-e2e: tests-build images
-	@hack/run-tests.sh e2e $(B) $(sort $(wildcard tests/e2e/*.sh))
+	@hack/run-tests.sh -j$(TEST_JOBS) e2e $(B) $(sort $(wildcard tests/e2e/*.sh))
+
+# TEST_JOBS=N runs up to N integration or end-to-end tests at a time (hack/run-tests.sh -jN; a test
+# marked "# run-tests: alone" runs by itself). 1 by default: two at a time load the engine and the
+# timing checks more, see README.
+TEST_JOBS ?= 1
 
 # `test` and `demo` install their own dependencies and start the engine first, then run
 # in a sub-make so pkg-config sees the libraries that were just installed.
@@ -118,8 +123,8 @@ test-all: tests-build images
 	@rm -rf $(B)/results
 	@status=0; \
 	hack/run-tests.sh unit $(B) $(UNIT_BIN) || status=1; \
-	hack/run-tests.sh integration $(B) $(ITEST_BIN) $(sort $(wildcard tests/integration/*.sh)) || status=1; \
-	hack/run-tests.sh e2e $(B) $(sort $(wildcard tests/e2e/*.sh)) || status=1; \
+	hack/run-tests.sh -j$(TEST_JOBS) integration $(B) $(ITEST_BIN) $(sort $(wildcard tests/integration/*.sh)) || status=1; \
+	hack/run-tests.sh -j$(TEST_JOBS) e2e $(B) $(sort $(wildcard tests/e2e/*.sh)) || status=1; \
 	hack/run-tests.sh --summary $(B) unit integration e2e || status=1; \
 	exit $$status
 

@@ -5,6 +5,7 @@
 # nothing to do. Phase order is checked against readiness: every node answers ready only
 # DEMO_START_DELAY_MS after it started, so no container of a later group may be created before
 # every node of the group before it could have become ready.
+# run-tests: alone
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 

@@ -5,6 +5,7 @@
 # makes it apply a new commit at once, with the poll interval at an hour so no poll can explain it;
 # /metrics passes `promtool check metrics` and Docker reports the container healthy through
 # `auriga healthcheck`.
+# run-tests: alone
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 

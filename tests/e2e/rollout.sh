@@ -3,6 +3,7 @@
 # healthy at the new version before the first business node changed, every business node before
 # the first validator, and never more than f = 1 of the 5 validators down. Then a version that
 # never becomes ready is rolled back automatically and the later phases are never touched.
+# run-tests: alone
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 

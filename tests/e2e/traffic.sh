@@ -4,6 +4,7 @@
 # switched back and loses none after that; a canary with a 20 % error rate is stopped at its first
 # analysis and rolled back; a good canary reaches 100 %, each step's share of responses (read from
 # the X-Node-Version header) matching its weight. One small deployment, not the fleet.
+# run-tests: alone
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 

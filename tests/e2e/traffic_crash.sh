@@ -9,6 +9,7 @@
 # steps); a blue-green apply whose new slot dies in the monitor window, killed as it switches
 # back. Last, no kill: a smoke test that outlives its deadline fails the release and its container
 # is removed.
+# run-tests: alone
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 

@@ -6,6 +6,7 @@
 # p95 figure and rolled back, the reason (the figure against its threshold) in the status, and
 # NGINX keeps answering from the stable slot. The same Job as a canary's analysis step stops a slow
 # version at 50 % and promotes a fast one. Through `auriga apply` and a real NGINX.
+# run-tests: alone
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every demo-node image as a real container on a published 127.0.0.1 port and checks each
 # endpoint, and that each behaviour switch really changes what the container does.
+# run-tests: alone
 # shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
 

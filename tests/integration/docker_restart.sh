@@ -2,6 +2,7 @@
 # The event stream across a daemon restart: auriga's watch sees a container die, notices the
 # break when the daemon stops, reconnects with `since` when it is back, and sees what follows.
 # The restarted daemon is a second, private one: the main daemon is never touched.
+# run-tests: alone
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/fakes/second_dockerd.sh"
 

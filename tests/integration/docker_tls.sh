@@ -2,6 +2,7 @@
 # Mutual TLS for real: a CA and certificates made here with OpenSSL, a second dockerd with
 # --tlsverify on 127.0.0.1, and auriga's client connecting with the right client certificate,
 # without one, and with one from another CA.
+# run-tests: alone
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/fakes/second_dockerd.sh"
 

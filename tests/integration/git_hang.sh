@@ -4,6 +4,7 @@
 # (50 of each, a round every half second, the slowest reported), POST /api/v1/sync (which asks the
 # Git worker for a fetch from the loop) is accepted, and reconcile passes (one a second) go on
 # counting in both halves.
+# run-tests: alone
 . "$(dirname "$0")/../lib.sh"
 
 T=$TEST_TMP

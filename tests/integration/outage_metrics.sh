@@ -3,6 +3,7 @@
 # the outage: a specs commit that does not load, the specs remote gone (moved away), and the Docker
 # daemon stopped (a second, private one: the main daemon is never touched). Each failure-side
 # series moves while the fault lasts, and each returns to its healthy value once it is removed.
+# run-tests: alone
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 . "$TOP/tests/fakes/second_dockerd.sh"
