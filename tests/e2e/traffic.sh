@@ -40,7 +40,8 @@ expect_eq "the first release comes up in slot blue" "blue:auriga-demo-node:v1 bl
 expect_eq "NGINX answers from v1" v1 "$(version)"
 
 # --- (a) blue-green of a good version under load: no request fails -------------------------------
-write_dep auriga-demo-node:v2 "$BLUEGREEN"
+# Nothing here happens in the monitor window (that is (b)'s): a window of 2 s, not 9.
+write_dep auriga-demo-node:v2 "${BLUEGREEN/postPromotionWindowSeconds: 9/postPromotionWindowSeconds: 2}"
 pid=$(load "$TEST_TMP/load-a" 90)
 sleep 1
 start=$(date +%s%N)
