@@ -5,6 +5,7 @@
 # and the onRollback hook runs after that (while it runs, NGINX answers from the old release alone),
 # told the revisions from and to and why. The same for a canary release. One small deployment, not
 # the fleet.
+# run-tests: alone
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 
@@ -97,11 +98,13 @@ bad_release() {
 	to=$(rev_of)
 	write_dep "$2" "$3
 $(hooks post-fail)" "${4:-}"
+	# Sampling from the apply on: on a loaded host the failing hook can end, and the release go
+	# back, before a sampler started only once the hook was seen has sent its first request.
+	sampler_start "$TEST_TMP/answers"
 	apply_bg
 	check "$1: the failing postDeploy hook starts" wait_for 150 hook_running postDeploy post-fail
 	check "$1: while it runs, NGINX answers from ${2##*:} alone" all_from "${2##*:}"
 	from=$(fleet_ps '{{.Image}} {{.Label "auriga.io/revision"}}' | awk -v i="$2" '$1 == i {print $2}' | head -1)
-	sampler_start "$TEST_TMP/answers"
 	check "$1: the onRollback hook starts" wait_for 120 hook_running onRollback undo
 	undo_at=$(created_ms "$(docker ps -q --filter "label=$TEST_LABEL" --filter "label=auriga.io/hook-stage=onRollback")")
 	kill "$SAMPLER_PID"
