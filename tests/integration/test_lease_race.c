@@ -41,13 +41,22 @@ static void *race(void *arg)
 	struct lease_record rec = { r->holder, r->generation, 1, 5000, "" };
 	struct error *err = NULL;
 
-	pthread_barrier_wait(r->go);
+	if (r->go)
+		pthread_barrier_wait(r->go);
 	r->rc = lease_git_write(r->src, INSTANCE, r->parent[0] ? r->parent : NULL, &rec, r->oid, &err);
 	r->code = r->rc < 0 ? error_code(err) : 0;
 	if (r->rc < 0 && r->code != ERR_CONFLICT)
 		print_message("racer %s: %s\n", r->holder, error_msg(err));
 	error_free(err);
 	return NULL;
+}
+
+/* A push on a parent the home has moved past: ERR_CONFLICT, whatever the timing. */
+static void stale_push(struct racer *r, const char *url, int round)
+{
+	race(r);
+	if (r->rc == 0 || r->code != ERR_CONFLICT)
+		fail_msg("%s round %d: a push on a stale lease commit was not refused as a conflict", url, round);
 }
 
 /* ROUNDS rounds of RACERS pushes on the commit they all read: one wins each, the others conflict. */
@@ -100,6 +109,10 @@ static void race_on(const char *url, const char *dir)
 		}
 		if (winners != 1)
 			fail_msg("%s round %d: %d racers moved the lease, not one", url, round, winners);
+		/* A loser pushing again on the commit it read, now stale, is refused too (no race needed). */
+		r[(winner + 1) % RACERS].go = NULL;
+		stale_push(&r[(winner + 1) % RACERS], url, round);
+		r[(winner + 1) % RACERS].go = &go;
 		/* What the home holds now is the winner's commit, one generation on. */
 		if (lease_git_read(r[0].src, INSTANCE, &s, &err) < 0)
 			fail_msg("read %s: %s", url, error_msg(err));
