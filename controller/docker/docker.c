@@ -265,6 +265,12 @@ static int fenced(struct docker_call *c)
 	return 1;
 }
 
+/* The fence asked again at the last moment, connected and just before the request leaves. */
+static int fenced_prereq(void *arg)
+{
+	return fenced(arg);
+}
+
 /* The fencing token, for the label of a container about to be created; 0 when there is a fence and it lets go. */
 int docker__fence_token(struct docker *d, char *token, size_t n)
 {
@@ -502,6 +508,10 @@ static void on_response(struct http_response *resp, void *arg)
 	int may_repeat;
 
 	c->req = NULL;
+	if (c->res.status == DOCKER_FENCED) {
+		call_finish(c);
+		return;
+	}
 	docker_classify(d, c, resp, &c->res);
 	if (c->res.status == DOCKER_OK &&
 	    docker_parse_body(&c->res, c->parse, resp, c->max_body ? c->max_body : d->cfg.max_body, &err) < 0) {
@@ -582,6 +592,10 @@ static void call_attempt(struct docker_call *c)
 	o.timeout_ms = c->deadline ? c->deadline - now : 0;
 	o.max_body = c->max_body ? c->max_body : d->cfg.max_body;
 	o.fresh_connection = !c->idempotent;
+	if (c->d->fence) {
+		o.prereq = fenced_prereq;
+		o.prereq_arg = c;
+	}
 	c->res.attempts++;
 	d->requests++;
 	c->req = http_client_start(d->http, &o, on_response, c, &err);
