@@ -125,9 +125,10 @@ static void why_not(struct run_lease *l, char *why, size_t n)
 int run_lease_docker_fence(void *arg, char *token, size_t token_len, char *why, size_t why_len)
 {
 	struct run_lease *l = arg;
-	uint64_t gen;
 
 	if (run_lease_leading(l)) {
+		uint64_t gen;
+
 		pthread_mutex_lock(&l->mu);
 		gen = l->generation;
 		pthread_mutex_unlock(&l->mu);

@@ -64,6 +64,26 @@ static int parse_field(struct lease_record *out, const char *key, const char *va
 	return 0;
 }
 
+/* One line (len bytes at p) of the record: a "key: value" field, or none. */
+static int parse_line(struct lease_record *out, const char *p, size_t len, unsigned line, struct error **err)
+{
+	const char *colon = memchr(p, ':', len);
+	char key[32], val[256];
+	size_t kl;
+
+	if (colon == NULL || (kl = (size_t)(colon - p)) >= sizeof(key))
+		return 0;
+	memcpy(key, p, kl);
+	key[kl] = '\0';
+	colon += colon + 1 < p + len && colon[1] == ' ' ? 2 : 1;
+	len -= (size_t)(colon - p);
+	if (len >= sizeof(val))
+		return error_set(err, ERR_INVALID, "lease line %u: %s: too long", line, key);
+	memcpy(val, colon, len);
+	val[len] = '\0';
+	return parse_field(out, key, val, line, err);
+}
+
 int lease_record_parse(const char *text, struct lease_record *out, struct error **err)
 {
 	const char *p = text, *nl;
@@ -72,28 +92,11 @@ int lease_record_parse(const char *text, struct lease_record *out, struct error 
 
 	memset(out, 0, sizeof(*out));
 	while (rc == 0 && p && *p) {
-		char key[32], val[256];
-		const char *colon;
-		size_t kl, vl;
-
 		line++;
 		nl = strchr(p, '\n');
-		vl = nl ? (size_t)(nl - p) : strlen(p);
-		colon = memchr(p, ':', vl);
 		/* The summary line and the blank one after it hold no field. */
-		if (line > 2 && colon && (kl = (size_t)(colon - p)) < sizeof(key)) {
-			memcpy(key, p, kl);
-			key[kl] = '\0';
-			colon += *(colon + 1) == ' ' ? 2 : 1;
-			vl -= (size_t)(colon - p);
-			if (vl >= sizeof(val)) {
-				rc = error_set(err, ERR_INVALID, "lease line %u: %s: too long", line, key);
-				break;
-			}
-			memcpy(val, colon, vl);
-			val[vl] = '\0';
-			rc = parse_field(out, key, val, line, err);
-		}
+		if (line > 2)
+			rc = parse_line(out, p, nl ? (size_t)(nl - p) : strlen(p), line, err);
 		p = nl ? nl + 1 : NULL;
 	}
 	if (rc == 0 && (out->holder == NULL || out->generation == 0 || out->ttl_ms <= 0))
