@@ -13,6 +13,7 @@
 #include "cmd/engine_cli.h"
 #include "cmd/run_control.h"
 #include "cmd/run_gate.h"
+#include "cmd/run_lease.h"
 #include "cmd/run_notes.h"
 #include "cmd/version.h"
 #include "docker/docker.h"
@@ -64,6 +65,7 @@ struct daemon {
 	struct spec_policy *policy;	/* the operator's policy every load is checked against */
 	struct run_notes rn;		/* the source section, and the notes on commits not applied */
 	struct run_gate gate;		/* the environment's promotion gate */
+	struct run_lease *lease;	/* --lease: acts only while it holds the lease */
 	int settled;			/* the commit applied reached Healthy, Failed or RolledBack */
 	int loaded;
 	int stopping;
@@ -166,6 +168,8 @@ static int p_action(void *ctx, enum httpd_action a, const char *deployment, cons
 	struct daemon *dm = ctx;
 	struct engine_request rq;
 
+	if (dm->lease && a != HTTPD_SYNC && run_lease_refuse(dm->lease, err) < 0)	/* a follower: 503 naming the leader */
+		return -1;
 	if (a == HTTPD_APPROVE) {
 		if (run_gate_approve(&dm->gate, commit, who, wall_ms(), err) < 0)
 			return -1;
@@ -310,6 +314,8 @@ static int use_endpoint(struct daemon *dm, const char *name, struct error **err)
 		return 0;
 	if (engine_cli_use_endpoint(&ce, name, &dm->docker, &dm->engine, err) < 0)
 		return -1;
+	if (dm->lease)
+		run_lease_attach(dm->lease, dm->docker, dm->engine, NULL);
 	str_set(&dm->endpoint, name);
 	return 0;
 }
@@ -737,6 +743,7 @@ static int start_engine(struct daemon *dm, struct error **err)
 	return dm->engine == NULL ? -1 : 0;
 }
 
+
 /* The specs' source: the folder polled on the loop, or the Git worker fetching the repo. */
 static int start_source(struct daemon *dm, struct error **err)
 {
@@ -758,6 +765,10 @@ static int start_source(struct daemon *dm, struct error **err)
 		return -1;
 	/* Reports reach on_report on the loop, which runs only after this. */
 	run_notes_init(&dm->rn, dm->src, dm->worker, &dm->recent, wcfg.notes_ref);
+	if (run_lease_from_config(&dm->lease, dm->cfg, &gcfg, dm->loop, dm->metrics_on ? dm->metrics.reg : NULL, err) < 0)
+		return -1;
+	if (dm->lease)
+		run_lease_attach(dm->lease, dm->docker, dm->engine, dm->worker);
 	return 0;
 }
 
@@ -814,6 +825,7 @@ static void daemon_release(struct daemon *dm, int sfd)
 {
 	if (dm->httpd)
 		httpd_stop(dm->httpd);
+	run_lease_stop(dm->lease);
 	if (dm->webhook)
 		webhook_free(dm->webhook);
 	if (dm->worker)

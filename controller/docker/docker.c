@@ -16,6 +16,7 @@ const char *docker_status_name(enum docker_status s)
 	static const char *const names[DOCKER_STATUS_COUNT] = {
 		"ok", "not-modified", "not-found", "conflict", "bad-request", "server-error", "transport",
 		"timeout", "too-big", "protocol", "circuit-open", "bulkhead-full", "cancelled",
+		"fenced",
 	};
 
 	return NAME_OF(names, s, "unknown");
@@ -197,7 +198,7 @@ void docker_free(struct docker *d)
 	}
 	d->calls = NULL;
 	http_client_free(d->http);
-	FREE_ALL(d->endpoint, d->unix_path, d->base_url, d->ca_file, d->cert_file, d->key_file);
+	FREE_ALL(d->endpoint, d->unix_path, d->base_url, d->ca_file, d->cert_file, d->key_file, d->fence_label);
 	free(d);
 }
 
@@ -240,6 +241,44 @@ void docker_set_observer(struct docker *d, docker_observer_fn fn, void *arg)
 }
 
 /* "1.41" into 1 and 41; -1 and -1 for anything else. */
+void docker_set_fence(struct docker *d, docker_fence_fn fn, void *arg, const char *label)
+{
+	d->fence = fn;
+	d->fence_arg = arg;
+	str_set(&d->fence_label, fn ? label : NULL);
+}
+
+/* 1 when the fence refuses c: a request that may change the host, while this controller does not lead. */
+static int fenced(struct docker_call *c)
+{
+	char token[32], why[512];
+
+	if (c->d->fence == NULL || strcmp(c->method, "GET") == 0 || strcmp(c->method, "HEAD") == 0)
+		return 0;
+	why[0] = '\0';
+	if (c->d->fence(c->d->fence_arg, token, sizeof(token), why, sizeof(why)) == 0)
+		return 0;
+	c->res.status = DOCKER_FENCED;
+	free(c->res.message);
+	c->res.message = xasprintf("cannot %s%s%s%s: %s", c->what, c->subject ? " '" : "", c->subject ? c->subject : "",
+				   c->subject ? "'" : "", why[0] ? why : "this controller does not hold the lease");
+	return 1;
+}
+
+/* The fence asked again at the last moment, connected and just before the request leaves. */
+static int fenced_prereq(void *arg)
+{
+	return fenced(arg);
+}
+
+/* The fencing token, for the label of a container about to be created; 0 when there is a fence and it lets go. */
+int docker__fence_token(struct docker *d, char *token, size_t n)
+{
+	char why[512];
+
+	return d->fence ? d->fence(d->fence_arg, token, n, why, sizeof(why)) : -1;
+}
+
 static void api_split(const char *s, long *major, long *minor)
 {
 	char *end;
@@ -469,6 +508,10 @@ static void on_response(struct http_response *resp, void *arg)
 	int may_repeat;
 
 	c->req = NULL;
+	if (c->res.status == DOCKER_FENCED) {
+		call_finish(c);
+		return;
+	}
 	docker_classify(d, c, resp, &c->res);
 	if (c->res.status == DOCKER_OK &&
 	    docker_parse_body(&c->res, c->parse, resp, c->max_body ? c->max_body : d->cfg.max_body, &err) < 0) {
@@ -515,6 +558,10 @@ static void call_attempt(struct docker_call *c)
 		call_finish(c);
 		return;
 	}
+	if (fenced(c)) {
+		call_finish(c);
+		return;
+	}
 	if (!breaker_allow(&d->breaker, now)) {
 		c->res.status = DOCKER_CIRCUIT_OPEN;
 		free(c->res.message);
@@ -545,6 +592,10 @@ static void call_attempt(struct docker_call *c)
 	o.timeout_ms = c->deadline ? c->deadline - now : 0;
 	o.max_body = c->max_body ? c->max_body : d->cfg.max_body;
 	o.fresh_connection = !c->idempotent;
+	if (c->d->fence) {
+		o.prereq = fenced_prereq;
+		o.prereq_arg = c;
+	}
 	c->res.attempts++;
 	d->requests++;
 	c->req = http_client_start(d->http, &o, on_response, c, &err);

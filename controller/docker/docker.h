@@ -54,6 +54,7 @@ enum docker_status {
 	DOCKER_CIRCUIT_OPEN,	/* refused without trying: the endpoint's breaker is open */
 	DOCKER_BULKHEAD_FULL,	/* refused without trying: too many calls of this kind */
 	DOCKER_CANCELLED,	/* the client was freed or the call cancelled before it ended */
+	DOCKER_FENCED,		/* refused without trying: this controller does not hold the lease */
 	DOCKER_STATUS_COUNT
 };
 
@@ -140,6 +141,17 @@ typedef void (*docker_observer_fn)(const struct docker_call_info *ci, void *arg)
  * metrics. NULL removes it.
  */
 void docker_set_observer(struct docker *d, docker_observer_fn fn, void *arg);
+
+/*
+ * The fence, when several controllers share the hosts: asked on the loop
+ * thread just before every request that may change a host (any method but
+ * GET and HEAD), each retry included. 0 lets it go and writes the fencing
+ * token into token; otherwise the call fails with DOCKER_FENCED and the
+ * message written into why, and no request goes out. Every container
+ * created carries the token as the label `label` ("auriga.io/fence").
+ */
+typedef int (*docker_fence_fn)(void *arg, char *token, size_t token_len, char *why, size_t why_len);
+void docker_set_fence(struct docker *d, docker_fence_fn fn, void *arg, const char *label);
 
 /* -------------------------------------------------------------------- results */
 

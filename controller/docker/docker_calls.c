@@ -356,6 +356,13 @@ int docker_container_create(struct docker *d, enum docker_kind k, const struct d
 	body = docker_create_body(spec, err);
 	if (body == NULL)
 		return ERR_INVALID;
+	{
+		char token[32];
+
+		/* What a leader creates carries its generation: the fencing token, read back from Docker. */
+		if (d->fence_label && docker__fence_token(d, token, sizeof(token)) == 0)
+			json_object_set_new(json_object_get(body, "Labels"), d->fence_label, json_string(token));
+	}
 	c = docker_call_new(d, k, "POST", "create container", spec->name, done, arg);
 	(void)buf_puts(&c->path, "/containers/create?name=");
 	docker_call_path_escaped(c, spec->name);

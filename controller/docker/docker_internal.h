@@ -86,10 +86,15 @@ struct docker {
 	unsigned long requests, retries;
 	docker_observer_fn observer;
 	void *observer_arg;
+	docker_fence_fn fence;
+	void *fence_arg;
+	char *fence_label;
 };
 
 struct docker_call *docker_call_new(struct docker *d, enum docker_kind k, const char *method,
 				    const char *what, const char *subject, docker_done_fn done, void *arg);
+/* The fence's token when there is a fence and it lets go (0), else -1: the label of a container created. */
+int docker__fence_token(struct docker *d, char *token, size_t n);
 /* Starts c (bulkhead, negotiation, breaker, retries); the callback always runs later. */
 void docker_call_submit(struct docker_call *c);
 /* Frees a call that was never submitted. */

@@ -46,6 +46,12 @@ void engine_drain(struct engine *e)
 	e->draining = 1;
 }
 
+void engine_hold(struct engine *e, int held)
+{
+	e->held = held;
+	engine_kick(e);
+}
+
 int engine_idle(const struct engine *e)
 {
 	return !e->pass_running && e->n_ops_running == 0;
@@ -356,6 +362,16 @@ static void on_list(struct docker_result *r, void *arg)
 	}
 	free(e->list_error);
 	e->list_error = NULL;
+	if (e->held) {
+		/* A follower's pass: what runs is observed and shown; nothing is decided or done. */
+		e->pass_running = 0;
+		engine_build_status(e);
+		if (e->o.on_pass)
+			e->o.on_pass(e, e->o.arg);
+		if (!e->draining)
+			schedule(e, e->o.resync_ms);
+		return;
+	}
 	decide(e);
 }
 

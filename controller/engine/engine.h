@@ -80,6 +80,13 @@ void engine_kick(struct engine *e);
 /* Stops starting operations; engine_idle() says when those running have ended (SIGTERM). */
 void engine_drain(struct engine *e);
 int engine_idle(const struct engine *e);
+/*
+ * Held, the engine's passes observe only: the containers are listed and the
+ * status built, nothing is decided, probed or done (a follower, which does
+ * not hold the lease). Released, the next pass (run at once) decides from
+ * labels and the state file, as after a restart.
+ */
+void engine_hold(struct engine *e, int held);
 
 /*
  * Returns a deployment to its last healthy revision (or the one before,

@@ -108,6 +108,7 @@ struct engine {
 	int pass_running;
 	int pass_again;
 	int draining;
+	int held;		/* engine_hold: observe only */
 	uint64_t timer;
 	int64_t pass_started;
 	int64_t last_pass_ms;

@@ -4,6 +4,7 @@
 
 #include "buf.h"
 #include "runtime/file.h"
+#include "runtime/lease.h"
 #include "runtime/log.h"
 #include "spec.h"
 #include "util.h"
@@ -170,6 +171,23 @@ static const struct config_spec table[CFG__COUNT] = {
 			      "The Environment of the specs this instance follows (environments/<name>/: its base and "
 			      "patches, its promotion gate); its notes go to refs/notes/auriga-<name> unless notes-ref "
 			      "is set. Empty: the specs as they are, with no Environment." },
+	[CFG_LEASE] = { "lease", CFGT_BOOL, "false", 0, 0, NULL, "AURIGA_LEASE", NULL, CFG_RESTART,
+			"Run as one of several controllers of the instance: only the holder of the lease "
+			"(refs/auriga/lease/<instance> in the specs repository) acts; the others observe and "
+			"take over when it lapses. Needs repo." },
+	[CFG_LEASE_TTL] = { "lease-ttl", CFGT_DURATION, "30s", 3 * SEC, 10 * MIN, NULL, "AURIGA_LEASE_TTL",
+			    "DURATION", CFG_RESTART,
+			    "How long the lease holds after a renewal: a follower takes it over when it has not "
+			    "moved for this long." },
+	[CFG_LEASE_RENEW_INTERVAL] = { "lease-renew-interval", CFGT_DURATION, "10s", 200, 5 * MIN, NULL,
+				       "AURIGA_LEASE_RENEW_INTERVAL", "DURATION", CFG_RESTART,
+				       "Between two renewals by the leader, and two reads of the lease by a follower "
+				       "(one Git push or fetch each); at most half of lease-ttl minus lease-skew." },
+	[CFG_LEASE_SKEW] = { "lease-skew", CFGT_DURATION, "3s", 0, 5 * MIN, NULL, "AURIGA_LEASE_SKEW", "DURATION",
+			     CFG_RESTART,
+			     "The bound on how far two controllers' clocks drift apart within one lease-ttl: the "
+			     "leader stops acting this much before a follower may take over; below a third of "
+			     "lease-ttl." },
 };
 
 struct value {
@@ -507,6 +525,14 @@ static int validate(const struct config *c, struct error **err)
 				      "must be 1 to 63 of [a-z0-9.-], starting with a letter or digit");
 	if (validate_environment(c, err) < 0)
 		return ERR_INVALID;
+	if (c->v[CFG_LEASE].num && !c->v[CFG_REPO].text[0])
+		return err_at(err, c, CFG_LEASE, "needs repo: the lease lives in the specs repository");
+	if (c->v[CFG_LEASE].num && lease_settings_check(c->v[CFG_LEASE_TTL].num, c->v[CFG_LEASE_RENEW_INTERVAL].num,
+							 c->v[CFG_LEASE_SKEW].num, err) < 0)
+		/* The message names the setting at fault; where it was set comes first. */
+		return error_wrap(err, "%s", c->v[c->v[CFG_LEASE_SKEW].num * 3 >= c->v[CFG_LEASE_TTL].num
+							 ? CFG_LEASE_SKEW
+							 : CFG_LEASE_RENEW_INTERVAL].origin);
 	if (!str_has_prefix(c->v[CFG_NOTES_REF].text, "refs/notes/"))
 		return err_at(err, c, CFG_NOTES_REF, "must start with refs/notes/");
 	if (!*c->v[CFG_BRANCH].text || strchr(c->v[CFG_BRANCH].text, ' ') ||

@@ -69,6 +69,10 @@ enum config_key {
 	CFG_GIT_TIMEOUT,
 	CFG_BACKUP_MAX_BYTES,
 	CFG_ENVIRONMENT,	/* the Environment of the specs this instance follows; "" for none */
+	CFG_LEASE,		/* elect one leader among the controllers of the instance */
+	CFG_LEASE_TTL,
+	CFG_LEASE_RENEW_INTERVAL,
+	CFG_LEASE_SKEW,
 	CFG__COUNT
 };
 

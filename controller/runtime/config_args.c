@@ -81,6 +81,10 @@ static const unsigned others[CFG__COUNT] = {
 	[CFG_POLICY_FILE] = ENGINE | CFG_CMD_VALIDATE,
 	[CFG_BACKUP_MAX_BYTES] = CFG_CMD_BACKUP,
 	[CFG_ENVIRONMENT] = ENGINE | CFG_CMD_VALIDATE | CFG_CMD_STATUS,
+	[CFG_LEASE] = CFG_CMD_RUN,
+	[CFG_LEASE_TTL] = CFG_CMD_RUN,
+	[CFG_LEASE_RENEW_INTERVAL] = CFG_CMD_RUN,
+	[CFG_LEASE_SKEW] = CFG_CMD_RUN,
 };
 
 /* The spellings the subcommands had before they shared the table: taken, with a deprecation line. */

@@ -22,6 +22,9 @@ struct http_request {
 	size_t max_headers;
 	int toobig;		/* 1: the body passed its bound, 2: the headers */
 	int finished;		/* on_data said the stream is complete */
+	int (*prereq)(void *arg);
+	void *prereq_arg;
+	int refused;		/* prereq stopped it */
 	int64_t started;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -232,6 +235,16 @@ const char *http_response_header(struct http_response *r, const char *name)
 	return NULL;
 }
 
+/* Asks the caller, connected and just before the request leaves, whether it may go. */
+static int prereq_cb(void *p, char *ip, char *local_ip, int port, int local_port)
+{
+	struct http_request *r = p;
+
+	(void)ip, (void)local_ip, (void)port, (void)local_port;
+	r->refused = r->prereq(r->prereq_arg) != 0;
+	return r->refused ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
+
 #define SETOPT(r, opt, val)                                                         \
 	do {                                                                        \
 		if (curl_easy_setopt((r)->easy, (opt), (val)) != CURLE_OK) {       \
@@ -273,6 +286,12 @@ struct http_request *http_client_start(struct http_client *c, const struct http_
 	SETOPT(r, CURLOPT_HEADERFUNCTION, header_cb);
 	SETOPT(r, CURLOPT_HEADERDATA, r);
 	SETOPT(r, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (o->prereq) {
+		r->prereq = o->prereq;
+		r->prereq_arg = o->prereq_arg;
+		SETOPT(r, CURLOPT_PREREQFUNCTION, prereq_cb);
+		SETOPT(r, CURLOPT_PREREQDATA, r);
+	}
 	SETOPT(r, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000));
 	if (o->timeout_ms > 0)
 		SETOPT(r, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
@@ -345,6 +364,8 @@ static int map_result(struct http_request *r, CURLcode rc)
 	switch (rc) {
 	case CURLE_OK:
 		return 0;
+	case CURLE_ABORTED_BY_CALLBACK:
+		return r->refused ? ERR_REFUSED : ERR_TRANSPORT;
 	case CURLE_OPERATION_TIMEDOUT:
 		return ERR_TIMEOUT;
 	case CURLE_WRITE_ERROR:

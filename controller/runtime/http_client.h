@@ -57,6 +57,13 @@ struct http_request_opts {
 	int fresh_connection;
 	http_data_fn on_data;		/* stream the body here instead of buffering it */
 	void *data_arg;
+	/*
+	 * Asked at the last moment, connected and just before the request
+	 * leaves (libcurl's CURLOPT_PREREQFUNCTION): nonzero stops it unsent,
+	 * with the result ERR_REFUSED. NULL: none.
+	 */
+	int (*prereq)(void *arg);
+	void *prereq_arg;
 };
 
 struct http_response {

@@ -40,6 +40,8 @@ struct gitsrc_worker {
 	size_t nnotes, notes_cap;
 	struct gitsrc_report **queue;
 	size_t nqueue, queue_cap;
+	gitsrc_fence_fn fence;	/* set before the thread starts, or under mu */
+	void *fence_arg;
 };
 
 void gitsrc_report_free(struct gitsrc_report *r)
@@ -160,6 +162,33 @@ static void do_fetch(struct gitsrc_worker *w)
 	report(w, r);
 }
 
+void gitsrc_worker_set_fence(struct gitsrc_worker *w, gitsrc_fence_fn fn, void *arg)
+{
+	pthread_mutex_lock(&w->mu);
+	w->fence = fn;
+	w->fence_arg = arg;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* 1 when the fence refuses the note (r then says why), checked just before it is written. */
+static int note_fenced(struct gitsrc_worker *w, struct gitsrc_report *r)
+{
+	gitsrc_fence_fn fn;
+	void *arg;
+	char why[512];
+
+	pthread_mutex_lock(&w->mu);
+	fn = w->fence;
+	arg = w->fence_arg;
+	pthread_mutex_unlock(&w->mu);
+	why[0] = '\0';
+	if (fn == NULL || fn(arg, why, sizeof(why)) == 0)
+		return 0;
+	r->ok = 0;
+	error_set(&r->err, ERR_REFUSED, "status note on %s not written: %s", r->note_commit, why);
+	return 1;
+}
+
 static void do_note(struct gitsrc_worker *w, struct note_job *job)
 {
 	struct gitsrc_report *r = xcalloc(1, sizeof(*r));
@@ -167,11 +196,14 @@ static void do_note(struct gitsrc_worker *w, struct note_job *job)
 
 	r->job = GITSRC_JOB_NOTE;
 	snprintf(r->note_commit, sizeof(r->note_commit), "%s", job->commit);
+	if (note_fenced(w, r))
+		goto out;
 	r->ok = notes_publish(w->src, job->notes_ref ? job->notes_ref : w->notes_ref, job->commit, job->text,
 			      job->push >= 0 ? job->push : w->cfg.notes_push, &r->err) == 0;
 	r->duration_ms = now_ms() - began;
 	if (!r->ok)
 		log_warn("gitsrc", "status note not published", "commit", job->commit, "error", error_msg(r->err), LOG_END);
+out:
 	FREE_ALL(job->commit, job->text, job->notes_ref);
 	report(w, r);
 }

@@ -79,6 +79,14 @@ void gitsrc_worker_fetch_now(struct gitsrc_worker *w);
  */
 void gitsrc_worker_post_note(struct gitsrc_worker *w, const char *commit, const char *text, const char *notes_ref,
 			     int push);
+/*
+ * Thread-safe: the fence asked (on the worker thread) just before each note
+ * is written; nonzero refuses it, with why: the note is reported not
+ * published and dropped (a controller that does not hold the lease writes
+ * no note). NULL: none.
+ */
+typedef int (*gitsrc_fence_fn)(void *arg, char *why, size_t why_len);
+void gitsrc_worker_set_fence(struct gitsrc_worker *w, gitsrc_fence_fn fn, void *arg);
 /* Thread-safe: takes the oldest queued report (when no callback was given); 1 when one was taken. */
 int gitsrc_worker_poll(struct gitsrc_worker *w, struct gitsrc_report **out);
 /* Thread-safe: waits up to timeout_ms for a queued report; 1 when one was taken. */

@@ -551,6 +551,62 @@ static void freeing_with_calls_in_flight_runs_no_callback(void **state)
 	assert_int_equal(o.n, 0);
 }
 
+/* The fence: lets through the first `allow` questions, then refuses, saying why. */
+struct fence {
+	int allow, asked;
+};
+
+static int fence_fn(void *arg, char *token, size_t token_len, char *why, size_t why_len)
+{
+	struct fence *f = arg;
+
+	snprintf(token, token_len, "7");
+	snprintf(why, why_len, "not the leader");
+	return f->asked++ < f->allow ? 0 : 1;
+}
+
+/*
+ * A fenced client sends no request that may change the host, neither when
+ * the fence refuses as the call starts nor when it refuses at the last
+ * moment, connected (a controller paused between the two); reads go on.
+ */
+static void fenced_calls_never_leave(void **state)
+{
+	struct docker *d = client(sock, NULL);
+	struct docker_waiter w;
+	struct docker_create_spec s = { .name = "fenced", .image = "img:1" };
+	struct fence f = { 0, 0 };
+	long before = fake_count("POST /v1.41/containers/create");
+
+	(void)state;
+	docker_set_fence(d, fence_fn, &f, "auriga.io/fence");
+	SYNC(d, w, docker_container_create(d, DOCKER_ROLLOUT, &s, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_FENCED);
+	assert_int_equal(w.result.attempts, 0);
+	assert_string_equal(w.result.message, "cannot create container 'fenced': not the leader");
+	docker_result_release(&w.result);
+	/* Allowed for the label and as the call starts; refused once connected. */
+	f.allow = 2;
+	f.asked = 0;
+	SYNC(d, w, docker_container_create(d, DOCKER_ROLLOUT, &s, docker_waiter_done, &w, NULL));
+	assert_int_equal(f.asked, 3);
+	assert_int_equal(w.result.status, DOCKER_FENCED);
+	docker_result_release(&w.result);
+	assert_int_equal(fake_count("POST /v1.41/containers/create"), before);
+	/* Allowed throughout: it goes out. */
+	f.allow = 100;
+	SYNC(d, w, docker_container_create(d, DOCKER_ROLLOUT, &s, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	docker_result_release(&w.result);
+	assert_int_equal(fake_count("POST /v1.41/containers/create"), before + 1);
+	/* Reads are never fenced. */
+	f.allow = 0;
+	SYNC(d, w, docker_container_list(d, DOCKER_OBSERVE, NULL, docker_waiter_done, &w, NULL));
+	assert_int_equal(w.result.status, DOCKER_OK);
+	docker_result_release(&w.result);
+	docker_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -569,6 +625,7 @@ int main(void)
 		cmocka_unit_test(breaker_opens_and_recovers),
 		cmocka_unit_test(bulkheads_keep_probes_from_starving_rollout),
 		cmocka_unit_test(freeing_with_calls_in_flight_runs_no_callback),
+		cmocka_unit_test(fenced_calls_never_leave),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

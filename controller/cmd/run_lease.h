@@ -1,0 +1,72 @@
+/* `auriga run --lease`: the election among the controllers of one instance, and the fence every mutation asks. */
+#ifndef AURIGA_RUN_LEASE_H
+#define AURIGA_RUN_LEASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "source/gitsrc.h"
+
+struct loop;
+struct metrics;
+struct run_lease;
+
+struct run_lease_config {
+	const char *instance;
+	const char *api;		/* this controller's --listen, named to callers a follower refuses */
+	int64_t ttl_ms, renew_ms, skew_ms;
+	struct loop *loop;
+	struct metrics *metrics;	/* auriga_leader, auriga_lease_generation, auriga_lease_operations_total; NULL: none */
+};
+
+/*
+ * Starts the lease's thread on its own mirror (<state-dir>/lease, so that a
+ * slow fetch of the specs never delays a renewal): a follower reads the
+ * lease every renew interval and takes it when it has not moved for its TTL;
+ * the leader renews it every renew interval. g is the specs source's settings
+ * (its URL and credentials); its transport must move refs with
+ * compare-and-swap (lease_git_transport_check).
+ */
+int run_lease_start(struct run_lease **out, const struct gitsrc_config *g, const struct run_lease_config *cfg,
+		    struct error **err);
+struct config;
+
+/* run_lease_start with the settings of the table (lease, lease-ttl, ...); *out NULL when lease is off. */
+int run_lease_from_config(struct run_lease **out, const struct config *c, const struct gitsrc_config *g,
+			  struct loop *loop, struct metrics *metrics, struct error **err);
+/* Stops the thread (after the network operation under way) and frees everything; a leader's lease lapses. */
+void run_lease_stop(struct run_lease *l);
+
+/* Thread-safe: 1 while this controller holds the lease and its last renewal is fresh (lease_valid). */
+int run_lease_leading(struct run_lease *l);
+
+/*
+ * The fences (docker_fence_fn and gitsrc_fence_fn), arg the run_lease:
+ * 0 while leading, with the generation as token; else 1 with why naming the
+ * leader as last seen.
+ */
+int run_lease_docker_fence(void *arg, char *token, size_t token_len, char *why, size_t why_len);
+int run_lease_note_fence(void *arg, char *why, size_t why_len);
+
+/* The label of the generation on every container a leader creates. */
+#define RUN_LEASE_FENCE_LABEL "auriga.io/fence"
+
+struct docker;
+struct engine;
+struct gitsrc_worker;
+
+/*
+ * Puts the fences on what acts (the Docker client, the notes' worker; either
+ * may be NULL) and holds the engine (engine_hold) unless leading: called
+ * once they exist and whenever the engine and its client are made anew, on
+ * the loop thread. From then on the engine is held and released, on the
+ * loop, as leading turns off and on: a new leader acts from its next pass,
+ * from labels, notes and the state file, as after a restart.
+ */
+void run_lease_attach(struct run_lease *l, struct docker *d, struct engine *e, struct gitsrc_worker *w);
+
+/* 0 while leading; else ERR_UNAVAILABLE naming the leader: a follower's answer to a mutating API call. */
+int run_lease_refuse(struct run_lease *l, struct error **err);
+
+#endif

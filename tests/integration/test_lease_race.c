@@ -1,0 +1,187 @@
+/* The lease's home is compare-and-swap: racers that all follow one lease commit push at once, and exactly one wins, over a path and over git://. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "runtime/lease.h"
+#include "source/lease_git.h"
+#include "testmain.h"
+#include "testsh.h"
+#include "util.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define RACERS 4
+#define ROUNDS 6
+#define INSTANCE "race"
+
+struct racer {
+	struct gitsrc *src;
+	char holder[32];
+	char parent[GITSRC_OID_HEX];
+	uint64_t generation;
+	pthread_barrier_t *go;
+	int rc;
+	int code;
+	char oid[GITSRC_OID_HEX];
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct lease_record rec = { r->holder, r->generation, 1, 5000, "" };
+	struct error *err = NULL;
+
+	if (r->go)
+		pthread_barrier_wait(r->go);
+	r->rc = lease_git_write(r->src, INSTANCE, r->parent[0] ? r->parent : NULL, &rec, r->oid, &err);
+	r->code = r->rc < 0 ? error_code(err) : 0;
+	if (r->rc < 0 && r->code != ERR_CONFLICT)
+		print_message("racer %s: %s\n", r->holder, error_msg(err));
+	error_free(err);
+	return NULL;
+}
+
+/* A push on a parent the home has moved past: ERR_CONFLICT, whatever the timing. */
+static void stale_push(struct racer *r, const char *url, int round)
+{
+	race(r);
+	if (r->rc == 0 || r->code != ERR_CONFLICT)
+		fail_msg("%s round %d: a push on a stale lease commit was not refused as a conflict", url, round);
+}
+
+/* ROUNDS rounds of RACERS pushes on the commit they all read: one wins each, the others conflict. */
+static void race_on(const char *url, const char *dir)
+{
+	struct racer r[RACERS];
+	pthread_t t[RACERS];
+	pthread_barrier_t go;
+	int i, round;
+
+	pthread_barrier_init(&go, NULL, RACERS);
+	for (i = 0; i < RACERS; i++) {
+		struct gitsrc_config g = { 0 };
+		struct error *err = NULL;
+		char *state = xasprintf("%s/racer%d-%s", dir, i, strstr(url, "git://") ? "git" : "path");
+
+		memset(&r[i], 0, sizeof(r[i]));
+		g.url = url;
+		g.state_dir = state;
+		g.timeout_ms = 30000;
+		if (gitsrc_open(&r[i].src, &g, &err) < 0)
+			fail_msg("open %s: %s", url, error_msg(err));
+		snprintf(r[i].holder, sizeof(r[i].holder), "racer-%d", i);
+		r[i].go = &go;
+		free(state);
+	}
+	for (round = 0; round < ROUNDS; round++) {
+		struct lease_seen s;
+		struct error *err = NULL;
+		int winners = 0, winner = -1;
+
+		for (i = 0; i < RACERS; i++) {
+			if (lease_git_read(r[i].src, INSTANCE, &s, &err) < 0)
+				fail_msg("read %s: %s", url, error_msg(err));
+			snprintf(r[i].parent, sizeof(r[i].parent), "%s", s.exists ? s.oid : "");
+			r[i].generation = s.exists ? s.rec.generation + 1 : 1;
+			lease_seen_release(&s);
+		}
+		for (i = 0; i < RACERS; i++)
+			pthread_create(&t[i], NULL, race, &r[i]);
+		for (i = 0; i < RACERS; i++)
+			pthread_join(t[i], NULL);
+		for (i = 0; i < RACERS; i++) {
+			if (r[i].rc == 0) {
+				winners++;
+				winner = i;
+			} else if (r[i].code != ERR_CONFLICT) {
+				fail_msg("%s round %d: racer %d failed other than by a conflict", url, round, i);
+			}
+		}
+		if (winners != 1)
+			fail_msg("%s round %d: %d racers moved the lease, not one", url, round, winners);
+		/* A loser pushing again on the commit it read, now stale, is refused too (no race needed). */
+		r[(winner + 1) % RACERS].go = NULL;
+		stale_push(&r[(winner + 1) % RACERS], url, round);
+		r[(winner + 1) % RACERS].go = &go;
+		/* What the home holds now is the winner's commit, one generation on. */
+		if (lease_git_read(r[0].src, INSTANCE, &s, &err) < 0)
+			fail_msg("read %s: %s", url, error_msg(err));
+		assert_string_equal(s.oid, r[winner].oid);
+		assert_string_equal(s.rec.holder, r[winner].holder);
+		assert_int_equal(s.rec.generation, (uint64_t)round + 1);
+		lease_seen_release(&s);
+	}
+	for (i = 0; i < RACERS; i++)
+		gitsrc_free(r[i].src);
+	pthread_barrier_destroy(&go);
+}
+
+static void path_is_cas(void **state)
+{
+	char dir[] = "/tmp/auriga-lease-race-XXXXXX", url[128];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(test_sh(NULL, 0, "git init -q --bare -b main %s/remote.git", dir), 0);
+	snprintf(url, sizeof(url), "%s/remote.git", dir);
+	race_on(url, dir);
+	snprintf(url, sizeof(url), "file://%s/remote.git", dir);
+	/* The same remote through file://: the rounds go on from the generation it holds. */
+	test_sh(NULL, 0, "git -C %s/remote.git update-ref -d refs/auriga/lease/" INSTANCE, dir);
+	race_on(url, dir);
+	test_sh(NULL, 0, "rm -rf %s", dir);
+}
+
+static void git_daemon_is_cas(void **state)
+{
+	char dir[] = "/tmp/auriga-lease-race-XXXXXX", url[128], port[16], pid[16];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(test_sh(NULL, 0, "git init -q --bare -b main %s/remote.git", dir), 0);
+	assert_int_equal(test_sh(port, sizeof(port),
+				 "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
+				 "print(s.getsockname()[1])'"),
+			 0);
+	assert_int_equal(test_sh(pid, sizeof(pid),
+				 "git daemon --reuseaddr --listen=127.0.0.1 --port=%s --base-path=%s --export-all "
+				 "--enable=receive-pack %s >%s/daemon.log 2>&1 & echo $!",
+				 port, dir, dir, dir),
+			 0);
+	/* Until it answers (a bounded wait: a busy machine starts it slowly). */
+	assert_int_equal(test_sh(NULL, 0,
+				 "for i in $(seq 300); do git ls-remote git://127.0.0.1:%s/remote.git >/dev/null 2>&1 "
+				 "&& exit 0; sleep 0.1; done; exit 1",
+				 port),
+			 0);
+	snprintf(url, sizeof(url), "git://127.0.0.1:%s/remote.git", port);
+	race_on(url, dir);
+	kill((pid_t)strtol(pid, NULL, 10), SIGTERM);
+	test_sh(NULL, 0, "rm -rf %s", dir);
+}
+
+/* A URL whose transport is none of those is refused, naming it. */
+static void other_transports_refused(void **state)
+{
+	struct error *err = NULL;
+
+	(void)state;
+	assert_int_equal(lease_git_transport_check("/srv/specs.git", &err), 0);
+	assert_int_equal(lease_git_transport_check("git@example.com:ops/specs.git", &err), 0);
+	assert_int_equal(lease_git_transport_check("https://example.com/specs.git", &err), 0);
+	assert_int_equal(lease_git_transport_check("ext::ssh -p 22 example.com %S specs.git", &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "'ext' is none of them"));
+	error_free(err);
+}
+
+TEST_MAIN(cmocka_unit_test(path_is_cas), cmocka_unit_test(git_daemon_is_cas), cmocka_unit_test(other_transports_refused))
