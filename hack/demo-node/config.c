@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum setting_type { SET_ID, SET_LONG, SET_RATE, SET_BOOL };
+enum setting_type { SET_ID, SET_LONG, SET_RATE, SET_BOOL, SET_DB };
 
 
 struct config cfg;
@@ -37,6 +37,9 @@ static const struct setting settings[] = {
 	  "on SIGTERM, keep serving this long with readiness DOWN, then exit 0" },
 	{ "DEMO_LIVE_FAIL_AFTER_S", SET_LONG, 0, 86400, "0", &cfg.live_fail_after_s,
 	  "liveness turns DOWN after this many seconds (0: never)" },
+	{ "DATABASE_URL", SET_DB, 0, 0, "", &cfg.db,
+	  "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE: write each transaction there "
+	  "(password: PGPASSWORD when the URL has none)" },
 };
 
 /* Ids go into headers, JSON strings and Prometheus labels unescaped, so only safe bytes are allowed. */
@@ -100,6 +103,31 @@ static void default_node_id(char *dst, size_t size)
 	dst[n] = '\0';
 }
 
+/*
+ * DATABASE_URL: empty leaves the node without a database. The error names the
+ * variable but never echoes the value, which may hold a password.
+ */
+static int load_db(const char *env, const char *v, struct db_target *t)
+{
+	char why[128];
+	const char *pw;
+
+	if (v[0] == '\0')
+		return 0;
+	if (db_url_parse(v, t, why, sizeof(why)) != 0) {
+		fprintf(stderr, "demo-node: %s: not postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE: %s\n",
+			env, why);
+		return -1;
+	}
+	pw = getenv("PGPASSWORD");
+	if (t->password[0] == '\0' && pw != NULL && snprintf(t->password, sizeof(t->password), "%s", pw) >=
+	    (int)sizeof(t->password)) {
+		fprintf(stderr, "demo-node: PGPASSWORD: longer than %d bytes\n", DB_FIELD_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 /* Reads every setting; on a bad value prints which variable and why, and returns -1. */
 int config_load(void)
 {
@@ -147,6 +175,9 @@ int config_load(void)
 					s->env, v);
 				rc = -1;
 			}
+			break;
+		case SET_DB:
+			rc = load_db(s->env, v, s->dst);
 			break;
 		}
 		if (rc != 0)

@@ -16,7 +16,9 @@
  * the image's HEALTHCHECK and smoke-test Jobs (the image has no shell or curl).
  *
  * The modules: config.c (the settings table), http.c (the server), metrics.c,
- * probe.c and net.c (the probe client), this file (the clock, health, main).
+ * probe.c and net.c (the probe client), db.c and pgwire.c (the transactions
+ * written to PostgreSQL when DATABASE_URL is set), this file (the clock,
+ * health, main).
  */
 #include "node.h"
 
@@ -56,7 +58,7 @@ int is_live(void)
 
 int is_ready(void)
 {
-	return is_started() && !cfg.never_ready && !atomic_load(&draining);
+	return is_started() && !cfg.never_ready && !atomic_load(&draining) && db_ready();
 }
 
 /*

@@ -70,7 +70,7 @@ enum health_kind { HEALTH_LIVE, HEALTH_READY, HEALTH_STARTUP, HEALTH_ALL };
 static unsigned health(enum health_kind kind, struct buf *out)
 {
 	int live = is_live(), started = is_started();
-	int accepting = !cfg.never_ready && !atomic_load(&draining);
+	int accepting = !cfg.never_ready && !atomic_load(&draining) && db_ready();
 	const char *sep = "";
 	int up = 1, rc = 0;
 
@@ -91,8 +91,9 @@ static unsigned health(enum health_kind kind, struct buf *out)
 	}
 	if (kind == HEALTH_READY || kind == HEALTH_ALL) {
 		rc |= buf_printf(out, "%s{\"name\":\"readiness\",\"status\":\"%s\",\"data\":{\"neverReady\":%s"
-				 ",\"draining\":%s}}", sep, updown(accepting),
-				 cfg.never_ready ? "true" : "false", atomic_load(&draining) ? "true" : "false");
+				 ",\"draining\":%s%s}}", sep, updown(accepting),
+				 cfg.never_ready ? "true" : "false", atomic_load(&draining) ? "true" : "false",
+				 !db_enabled() ? "" : db_ready() ? ",\"database\":\"UP\"" : ",\"database\":\"DOWN\"");
 		up &= accepting;
 	}
 	rc |= buf_printf(out, "],\"status\":\"%s\"}\n", updown(up));
@@ -103,6 +104,7 @@ static unsigned health(enum health_kind kind, struct buf *out)
 
 static unsigned transaction(const struct request *req, struct buf *out)
 {
+	char why[512];
 	uint64_t n;
 	int rc;
 
@@ -127,6 +129,14 @@ static unsigned transaction(const struct request *req, struct buf *out)
 		if (rc)
 			BUG("error body over its bound");
 		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+	if (db_enabled() && db_write(n + 1, req->body.len, why, sizeof(why)) != 0) {
+		atomic_fetch_add(&tx_failed, 1);
+		rc = buf_printf(out, "{\"error\":\"database: %s\",\"seq\":%" PRIu64 ",\"version\":\"%s\","
+				"\"node\":\"%s\"}\n", why, n + 1, cfg.version, cfg.node);
+		if (rc)
+			BUG("error body over its bound");
+		return MHD_HTTP_SERVICE_UNAVAILABLE;
 	}
 	atomic_fetch_add(&tx_accepted, 1);
 	rc = buf_printf(out, "{\"txId\":\"%s-%" PRIu64 "\",\"status\":\"ACCEPTED\",\"bytes\":%zu,"
@@ -276,6 +286,8 @@ int serve(void)
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (db_start() != 0)
+		return 1;
 
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 			     MHD_USE_ERROR_LOG, (uint16_t)cfg.port, NULL, NULL, handle, NULL,
@@ -293,6 +305,9 @@ int serve(void)
 		"live fails after %ld s)\n", cfg.version, cfg.node, cfg.port, cfg.start_delay_ms,
 		cfg.never_ready, cfg.error_rate, cfg.latency_ms, cfg.crash_after_s, cfg.drain_ms,
 		cfg.live_fail_after_s);
+	if (db_enabled())
+		fprintf(stderr, "demo-node: writing transactions to the database %s at %s:%ld as %s\n",
+			cfg.db.dbname, cfg.db.host, cfg.db.port, cfg.db.user);
 
 	for (;;) {
 		int64_t now = now_ms(), wait = 1000;

@@ -110,6 +110,7 @@ int metrics_render(struct buf *out)
 			 (uint64_t)atomic_load(&tx_accepted), (uint64_t)atomic_load(&tx_failed));
 	rc |= buf_printf(out, "# HELP demo_node_ready 1 while the readiness check is UP.\n"
 			 "# TYPE demo_node_ready gauge\ndemo_node_ready %d\n", is_ready());
+	rc |= db_metrics_render(out);
 	rc |= buf_printf(out, "# HELP process_start_time_seconds Start time of the process since the epoch.\n"
 			 "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds %" PRId64 ".%03" PRId64 "\n",
 			 start_wall_ms / 1000, start_wall_ms % 1000);

@@ -1,4 +1,4 @@
-/* Blocking TCP for the probe client: every connect, read and write bounded by a timeout. */
+/* Blocking TCP for the probe client and the database client: every connect, read and write bounded by a timeout. */
 #include "node.h"
 
 #include <errno.h>
@@ -21,6 +21,24 @@ int net_write_all(int fd, const char *p, size_t n)
 			return -1;
 		p += w;
 		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads exactly n bytes; -1 on an error, the socket's timeout or the end of the stream. */
+int net_read_full(int fd, void *p, size_t n)
+{
+	char *c = p;
+
+	while (n > 0) {
+		ssize_t r = read(fd, c, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= (size_t)r;
 	}
 	return 0;
 }

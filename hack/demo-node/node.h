@@ -1,4 +1,4 @@
-/* The demo node's modules and the state they share: settings, health, metrics, HTTP, probe. */
+/* The demo node's modules and the state they share: settings, health, metrics, HTTP, probe, database. */
 #ifndef DEMO_NODE_H
 #define DEMO_NODE_H
 
@@ -16,6 +16,16 @@
 #define TX_BODY_MAX (1024 * 1024)
 #define OUT_MAX (1024 * 1024)	/* largest response we build */
 #define PROBE_TIMEOUT_S 5
+#define DB_FIELD_MAX 255	/* user, password, host and database of DATABASE_URL */
+
+/* Where the node writes its transactions (DATABASE_URL); host[0] == '\0' when it is not told. */
+struct db_target {
+	char user[DB_FIELD_MAX + 1];
+	char password[DB_FIELD_MAX + 1];
+	char host[DB_FIELD_MAX + 1];
+	char dbname[DB_FIELD_MAX + 1];
+	long port;
+};
 
 struct config {
 	char version[ID_MAX + 1];
@@ -28,6 +38,7 @@ struct config {
 	long crash_after_s;
 	long drain_ms;
 	long live_fail_after_s;
+	struct db_target db;
 };
 
 extern struct config cfg;
@@ -57,11 +68,20 @@ int metrics_render(struct buf *out);
 /* http.c: the server. */
 int serve(void);
 
-/* net.c: blocking TCP for the probe client, bounded by a timeout. */
+/* net.c: blocking TCP for the probe and the database client, bounded by a timeout. */
 int net_connect(const char *host, long port, int timeout_s, char *why, size_t why_size);
 int net_write_all(int fd, const char *p, size_t n);
+int net_read_full(int fd, void *p, size_t n);
 
 /* probe.c: `demo-node probe`. */
 int probe_main(int argc, char **argv);
+
+/* db.c: the transactions written to PostgreSQL when DATABASE_URL is set. */
+int db_url_parse(const char *url, struct db_target *t, char *why, size_t why_size);
+int db_enabled(void);
+int db_start(void);
+int db_ready(void);
+int db_write(uint64_t seq, size_t bytes, char *why, size_t why_size);
+int db_metrics_render(struct buf *out);
 
 #endif
