@@ -130,6 +130,7 @@ struct scram {
 	char first_bare[64];		/* client-first-message-bare */
 	char server_first[SCRAM_TEXT_MAX + 1];
 	char final_bare[SCRAM_TEXT_MAX + 64];	/* client-final-message-without-proof */
+	char auth[3 * SCRAM_TEXT_MAX];		/* the AuthMessage both signatures sign */
 	unsigned char salted[SCRAM_KEY];
 };
 
@@ -153,12 +154,11 @@ static const char *scram_attr(const char *m, const char *attr, size_t *len)
 static int scram_first(struct pgconn *c, const char *mechs, size_t mlen, struct scram *s, char *why, size_t n)
 {
 	unsigned char raw[18];
-	char body[160];
-	size_t len;
-	int blen;
+	struct buf b;
+	int blen, rc = 0;
 
 	if (memmem(mechs, mlen + 1, "SCRAM-SHA-256\0", 14) == NULL) {
-		snprintf(why, n, "the database offers no SASL mechanism but SCRAM-SHA-256-PLUS or others");
+		snprintf(why, n, "the database offers no SCRAM-SHA-256 login (this client has no channel binding)");
 		return -1;
 	}
 	if (RAND_bytes(raw, sizeof(raw)) != 1) {
@@ -167,13 +167,15 @@ static int scram_first(struct pgconn *c, const char *mechs, size_t mlen, struct 
 	}
 	EVP_EncodeBlock((unsigned char *)s->nonce, raw, sizeof(raw));
 	blen = snprintf(s->first_bare, sizeof(s->first_bare), "n=,r=%s", s->nonce);
-	memcpy(body, "SCRAM-SHA-256\0", 14);
-	body[14] = (char)((blen + 3) >> 24);
-	body[15] = (char)((blen + 3) >> 16);
-	body[16] = (char)((blen + 3) >> 8);
-	body[17] = (char)(blen + 3);
-	len = 18 + (size_t)snprintf(body + 18, sizeof(body) - 18, "n,,%s", s->first_bare);
-	return send_msg(c, 'p', body, len, why, n);
+	/* The mechanism (NUL-terminated), the length of the client-first-message, the message. */
+	buf_init(&b, 256);
+	rc |= buf_append(&b, "SCRAM-SHA-256", 14);
+	rc |= put32(&b, (uint32_t)blen + 3);
+	rc |= buf_printf(&b, "n,,%s", s->first_bare);
+	if (rc == 0)
+		rc = send_msg(c, 'p', b.data, b.len, why, n);
+	buf_release(&b);
+	return rc;
 }
 
 /* server-first "r=NONCE,s=SALT,i=ITER": the salted password, and the proof sent back. */
@@ -183,7 +185,8 @@ static int scram_continue(struct pgconn *c, const char *m, size_t mlen, struct s
 	const char *r, *salt_b64, *iter_s;
 	size_t rlen, slen, ilen;
 	unsigned char salt[96], client_key[SCRAM_KEY], stored[SCRAM_KEY], sig[SCRAM_KEY], proof[SCRAM_KEY];
-	char auth[3 * SCRAM_TEXT_MAX], msg[SCRAM_TEXT_MAX + 128], iter_buf[16];
+	char msg[SCRAM_TEXT_MAX + 128], iter_buf[16];
+	const char *auth = s->auth;
 	long iter;
 	int saltn, i;
 
@@ -210,7 +213,7 @@ static int scram_continue(struct pgconn *c, const char *m, size_t mlen, struct s
 	}
 	saltn -= (salt_b64[slen - 1] == '=') + (salt_b64[slen - 2] == '=');
 	snprintf(s->final_bare, sizeof(s->final_bare), "c=biws,r=%.*s", (int)rlen, r);
-	snprintf(auth, sizeof(auth), "%s,%s,%s", s->first_bare, s->server_first, s->final_bare);
+	snprintf(s->auth, sizeof(s->auth), "%s,%s,%s", s->first_bare, s->server_first, s->final_bare);
 	if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, saltn, (int)iter, EVP_sha256(),
 			      SCRAM_KEY, s->salted) != 1 ||
 	    hmac256(s->salted, SCRAM_KEY, "Client Key", 10, client_key) != 0 ||
@@ -223,8 +226,6 @@ static int scram_continue(struct pgconn *c, const char *m, size_t mlen, struct s
 		proof[i] = client_key[i] ^ sig[i];
 	i = snprintf(msg, sizeof(msg), "%s,p=", s->final_bare);
 	i += EVP_EncodeBlock((unsigned char *)msg + i, proof, SCRAM_KEY);
-	/* The AuthMessage is kept for the server's signature: it replaces the text it was made of. */
-	snprintf(s->final_bare, sizeof(s->final_bare), "%.*s", (int)sizeof(s->final_bare) - 1, auth);
 	return send_msg(c, 'p', msg, (size_t)i, why, n);
 }
 
@@ -233,7 +234,7 @@ static int scram_final(const char *m, size_t mlen, const struct scram *s, char *
 {
 	unsigned char server_key[SCRAM_KEY], sig[SCRAM_KEY];
 	char want[64];
-	const char *auth = s->final_bare;
+	const char *auth = s->auth;
 
 	if (hmac256(s->salted, SCRAM_KEY, "Server Key", 10, server_key) != 0 ||
 	    hmac256(server_key, SCRAM_KEY, auth, strlen(auth), sig) != 0) {
@@ -262,16 +263,16 @@ static int md5_login(struct pgconn *c, const char *m, size_t mlen, const struct 
 	}
 	len = snprintf(in, sizeof(in), "%s%s", t->password, t->user);
 	if (EVP_Digest(in, (size_t)len, d, NULL, EVP_md5(), NULL) != 1)
-		return -1;
+		return snprintf(why, n, "cannot compute the md5 login"), -1;
 	for (i = 0; i < 16; i++)
 		snprintf(hex + 2 * i, 3, "%02x", d[i]);
 	memcpy(in, hex, 32);
 	memcpy(in + 32, m, 4);
 	if (EVP_Digest(in, 36, d, NULL, EVP_md5(), NULL) != 1)
-		return -1;
-	memcpy(out, "md5", 3);
+		return snprintf(why, n, "cannot compute the md5 login"), -1;
 	for (i = 0; i < 16; i++)
-		snprintf(out + 3 + 2 * i, 3, "%02x", d[i]);
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	snprintf(out, sizeof(out), "md5%s", hex);
 	return send_msg(c, 'p', out, 36, why, n);
 }
 

@@ -48,8 +48,11 @@ rows_of() { psql_in "$DB" -c "select count(*) from transactions where node = '$1
 logs_of() { docker logs "dn-db-$$-$1" 2>&1; }
 
 # A URL that is not one: status 2 before anything is served, the password never echoed.
-out=$(docker run --rm --label "$TEST_LABEL" -e DATABASE_URL=postgres://app:s3cret@db:99999/app "$REPO:v1" 2>&1)
-expect_eq "a bad DATABASE_URL stops the node with status 2" 2 "$?"
+BAD=dn-db-$$-badurl
+docker run -d --name "$BAD" --label "$TEST_LABEL" -e DATABASE_URL=postgres://app:s3cret@db:99999/app "$REPO:v1" >/dev/null
+wait_for 60 sh -c "[ \"\$(docker inspect -f '{{.State.Running}}' $BAD)\" = false ]"
+expect_eq "a bad DATABASE_URL stops the node with status 2" "false 2" "$(docker inspect -f '{{.State.Running}} {{.State.ExitCode}}' "$BAD")"
+out=$(docker logs "$BAD" 2>&1)
 expect_match "the error names the variable and the port" 'DATABASE_URL: .*the port is not an integer from 1 to 65535' "$out"
 expect_no_match "the error does not show the password" 's3cret' "$out"
 
@@ -74,6 +77,7 @@ check "a wrong password: the node is not ready" not_ready b
 expect_eq "a wrong password: a transaction is answered 503" 503 "$(tx b)"
 expect_match "the answer names the database" '"error":"database: no connection to the database: FATAL: password' "$(cat "$TEST_TMP/body")"
 expect_eq "a wrong password: one failed write counted, none written" "1 0" "$(metric b "$failed") $(metric b "$written")"
+expect_eq "a wrong password: metrics say not ready and the database down" "0 0" "$(metric b demo_node_ready) $(metric b demo_node_db_up)"
 expect_eq "a wrong password: no row" 0 "$(rows_of b)"
 
 # md5 logins: a role whose password is stored as md5, and pg_hba asking for md5.
