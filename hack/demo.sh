@@ -221,20 +221,21 @@ echo "rows in transactions: $r1, then $r2 three seconds later"
 echo "the ledger's schema: V$(sql "select max(version) from schema_history")"
 
 step "a bad ledger release that needs schema V2: backup, migration, rollback, undo"
-before=$(rows)
+sql "select id from transactions" | sort >"$dir/rows-before"
 sed -i -e 's|DEMO_VERSION: "4.4.4"|DEMO_VERSION: "4.4.5"\n      DEMO_NEVER_READY: "1"|' \
 	-e 's|schemaVersion: "1"|schemaVersion: "2"|' "$work/database.yaml"
 c_ledger=$("$top/hack/demo-repo.sh" --commit "$repo" "Release the ledger 4.4.5 (schema V2; a build that never becomes ready)")
 git -C "$work" log --oneline -1
 watch 240 "$c_ledger" ledger RolledBack
-after=$(rows)
+sql "select id from transactions" | sort >"$dir/rows-after"
 touch "$dir/ledger.stop"
 wait "$(cat "$dir/ledger.pid")" 2>/dev/null || true
 "$auriga" backup list --json --state-dir "$dir/state" | jq -r '.backups | map(select(.policy == "ledger-pre-deploy")) | last |
 	"the backup before the release: \(.file), \(.size) bytes, sha256 \(.sha256), \(.status)"'
 echo "migrations run: $(sql "select 'V' || version || ' ' || direction from schema_log order by at" | paste -sd, | sed 's/,/, /g')"
 echo "the ledger's schema after the rollback: V$(sql "select max(version) from schema_history")"
-echo "rows: $before before the release, $after after the rollback"
+echo "rows: $(wc -l <"$dir/rows-before") before the release, $(wc -l <"$dir/rows-after") after the rollback," \
+	"$(comm -23 "$dir/rows-before" "$dir/rows-after" | wc -l) of the earlier ones missing"
 echo "through NGINX to the ledger: $(tally "$dir/load-ledger")"
 # The bad release stays rolled back until the repo says otherwise: reverted, as its author would.
 git -C "$work" checkout -q HEAD~1 -- database.yaml

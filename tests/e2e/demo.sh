@@ -73,11 +73,12 @@ expect_eq "the migration ran up and its undo down" "V1 up,V2 up,V2 down" \
 	"$(sql "select 'V' || version || ' ' || direction from schema_log order by at" | paste -sd,)"
 expect_eq "the schema after the rollback is the old one (V1, no memo column)" "1 0" \
 	"$(sql "select max(version) from schema_history") $(sql "select count(*) from information_schema.columns where table_name = 'transactions' and column_name = 'memo'")"
-kept=$(grep -o 'rows: [0-9]* before the release, [0-9]* after the rollback' <<<"$out")
+kept=$(grep -o 'rows: [0-9]* before the release, [0-9]* after the rollback, [0-9]* of the earlier ones missing' <<<"$out")
 diag "$kept"
-check "no row lost: the count after the rollback is at least the one before" awk -v a="$(awk '{ print $2 + 0 }' <<<"$kept")" \
+expect_eq "no row lost: every row from before the release is there after the rollback" 0 "$(awk '{ print $10 }' <<<"$kept")"
+check "the count after the rollback is at least the one before" awk -v a="$(awk '{ print $2 + 0 }' <<<"$kept")" \
 	-v b="$(awk '{ print $6 + 0 }' <<<"$kept")" 'BEGIN { exit !(a > 0 && b >= a) }'
-check "nor since" [ "$(sql "select count(*) from transactions")" -ge "$(awk '{ print $6 + 0 }' <<<"$kept")" ]
+check "nor did it go down since" [ "$(sql "select count(*) from transactions")" -ge "$(awk '{ print $6 + 0 }' <<<"$kept")" ]
 expect_match "the backups are listed" "ledger-pre-deploy.*$FILE" "$out"
 expect_match "the drill restores the newest backup and passes" 'auriga drill: Passed ledger-pre-deploy, RTO [0-9.]+ s' "$out"
 expect_match "its check finds the ledger's schema and rows" 'verify ledger-verify: passed: .*schema 1, [1-9][0-9]* transactions' "$out"
