@@ -8,35 +8,19 @@
 # created.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
+. "$(dirname "$0")/../pg-lib.bash"
 
-PG=auriga-postgres:15
-"$TOP/hack/build-postgres-image.sh" || { fail "the PostgreSQL image $PG builds"; exit 1; }
+pg_image
 engine_instance backup
-NET=$INST-net
+pg_network "$INST-net"
 DB=$INST-db
 DB2=$INST-db2
-POLICY=$TEST_TMP/policy.yaml
 
-docker network create --label "$TEST_LABEL" "$NET" >/dev/null || { fail "the test's network"; exit 1; }
-# pg NAME [ALIAS]: a PostgreSQL on the test's network, database app, password pw, its data in a
-# volume of the test's.
-pg() {
-	docker volume create --label "$TEST_LABEL" "$1-data" >/dev/null &&
-		docker run -d --name "$1" --label "$TEST_LABEL" --network "$NET" ${2:+--network-alias "$2"} \
-			-v "$1-data:/var/lib/postgresql/data" -e POSTGRES_PASSWORD=pw -e POSTGRES_DB=app "$PG" >/dev/null
-}
 START=$(date +%s.%N)
-psql_in() { docker exec -i "$1" psql -U postgres -d app -v ON_ERROR_STOP=1 -Atq "${@:2}"; }
-pg_up() { [ "$(psql_in "$1" -c 'select 1' 2>/dev/null)" = 1 ]; }
-pg "$DB" db || { fail "PostgreSQL starts"; exit 1; }
+# The servers keep their data in volumes of the test's.
+pg_start "$DB" db "$DB-data" || { fail "PostgreSQL starts"; exit 1; }
 check "PostgreSQL answers" wait_for 60 pg_up "$DB"
-psql_in "$DB" -c "create table tx (id int primary key, payer text, amount numeric(12,2));
-	insert into tx select g, 'acct-' || (g % 97), g * 1.25 from generate_series(1, 5000) g;" ||
-	{ fail "the table and its rows"; exit 1; }
-ROWS="select count(*) from tx"
-SUM="select md5(string_agg(id || ':' || payer || ':' || amount, ',' order by id)) from tx"
-want_rows=$(psql_in "$DB" -c "$ROWS")
-want_sum=$(psql_in "$DB" -c "$SUM")
+pg_seed "$DB" 5000
 expect_eq "5000 rows to back up" 5000 "$want_rows"
 
 # spec TARGET [TAIL]: the BackupPolicy db dumping app with pg_dump | gzip to TARGET (pipefail: a
@@ -90,7 +74,7 @@ expect_eq "the recorded size is the dump's" "$(stat -c %s "$TEST_TMP/dump.gz")" 
 expect_match "the dump is pg_dump's" 'PostgreSQL database dump' "$(gzip -dc "$TEST_TMP/dump.gz" | head -5)"
 
 # Restored into a second PostgreSQL: the same rows, the same checksum.
-pg "$DB2" || { fail "the second PostgreSQL starts"; exit 1; }
+pg_start "$DB2" "" "$DB2-data" || { fail "the second PostgreSQL starts"; exit 1; }
 check "the second PostgreSQL answers" wait_for 60 pg_up "$DB2"
 gzip -dc "$TEST_TMP/dump.gz" | psql_in "$DB2" >/dev/null
 expect_eq "the restore has the same row count" "$want_rows" "$(psql_in "$DB2" -c "$ROWS")"

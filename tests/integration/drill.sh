@@ -9,16 +9,13 @@
 # timed and printed beside its targets: a node lost, the database corrupted, the whole fleet lost.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
+. "$(dirname "$0")/../pg-lib.bash"
 
-PG=auriga-postgres:15
 need_images v1
-"$TOP/hack/build-postgres-image.sh" || { fail "the PostgreSQL image $PG builds"; exit 1; }
+pg_image
 engine_instance drill
 specs_repo
-NET=$INST-net
-POLICY=$TEST_TMP/policy.yaml
-docker network create --label "$TEST_LABEL" "$NET" >/dev/null || { fail "the test's network"; exit 1; }
-printf 'networks: [%s]\n' "$NET" >"$POLICY"
+pg_network "$INST-net"
 events_start
 REPO=(--repo "$REMOTE" --branch main)
 # run CMD [VERB] ARGS...: auriga CMD under the test's instance, state, labels and policy (VERB: backup's run).
@@ -56,16 +53,8 @@ db_container() {
 	docker ps --filter "label=auriga.io/managed-by=$INST" --filter "label=auriga.io/deployment=db" --format '{{.Names}}' | head -1
 }
 DBC=$(db_container)
-psql_in() { docker exec -i "$1" psql -U postgres -d app -v ON_ERROR_STOP=1 -Atq "${@:2}"; }
-pg_up() { [ "$(psql_in "$1" -c 'select 1' 2>/dev/null)" = 1 ]; }
 check "the fleet's database answers" wait_for 120 pg_up "$DBC"
-psql_in "$DBC" -c "create table tx (id int primary key, payer text, amount numeric(12,2));
-	insert into tx select g, 'acct-' || (g % 97), g * 1.25 from generate_series(1, 5000) g;" ||
-	{ fail "the table and its rows"; exit 1; }
-ROWS="select count(*) from tx"
-SUM="select md5(string_agg(id || ':' || payer || ':' || amount, ',' order by id)) from tx"
-want_rows=$(psql_in "$DBC" -c "$ROWS")
-want_sum=$(psql_in "$DBC" -c "$SUM")
+pg_seed "$DBC" 5000
 expect_eq "5000 rows in the fleet's database" 5000 "$want_rows"
 
 # policy [ROWS]: the BackupPolicy db (pg_dump --clean | gzip from the fleet's database), its restore
@@ -150,7 +139,7 @@ restore_to() { run restore "${REPO[@]}" --target "$2" "${@:3}" "$FILE" >"$TEST_T
 
 # A named target that is no database of the fleet: the test's own second PostgreSQL.
 DB2=$INST-db2
-docker run -d --name "$DB2" --label "$TEST_LABEL" --network "$NET" -e POSTGRES_PASSWORD=pw -e POSTGRES_DB=app "$PG" >/dev/null
+pg_start "$DB2"
 check "the second PostgreSQL answers" wait_for 120 pg_up "$DB2"
 
 # A tampered dump: refused at its checksum, the target untouched, no restore Job made.

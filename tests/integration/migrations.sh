@@ -11,39 +11,24 @@
 # that is not one, a before naming no Deployment) is refused at its line, nothing touched.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
+. "$(dirname "$0")/../pg-lib.bash"
 
 need_images v1 never-ready
-PG=auriga-postgres:15
-"$TOP/hack/build-postgres-image.sh" || { fail "the PostgreSQL image $PG builds"; exit 1; }
+pg_image
 engine_instance migr
-NET=$INST-net
+pg_network "$INST-net"
 DB=$INST-db
 DB2=$INST-db2
 REPO=$TEST_TMP/repo
-POLICY=$TEST_TMP/policy.yaml
-printf 'networks: [%s]\n' "$NET" >"$POLICY"
 
-docker network create --label "$TEST_LABEL" "$NET" >/dev/null || { fail "the test's network"; exit 1; }
-# pg NAME [ALIAS]: a PostgreSQL on the test's network, database app, password pw.
-pg() {
-	docker run -d --name "$1" --label "$TEST_LABEL" --network "$NET" ${2:+--network-alias "$2"} \
-		-e POSTGRES_PASSWORD=pw -e POSTGRES_DB=app "$PG" >/dev/null
-}
-psql_in() { docker exec -i "$1" psql -U postgres -d app -v ON_ERROR_STOP=1 -Atq "${@:2}"; }
-pg_up() { [ "$(psql_in "$1" -c 'select 1' 2>/dev/null)" = 1 ]; }
-pg "$DB" db || { fail "PostgreSQL starts"; exit 1; }
+pg_start "$DB" db || { fail "PostgreSQL starts"; exit 1; }
 check "PostgreSQL answers" wait_for 60 pg_up "$DB"
 # Schema version 1: the rows, and the history table the migrations keep.
-psql_in "$DB" -c "create table tx (id int primary key, payer text, amount numeric(12,2));
-	insert into tx select g, 'acct-' || (g % 97), g * 1.25 from generate_series(1, 3000) g;
-	create table schema_history (version int primary key, applied_at timestamptz not null default now());
-	insert into schema_history (version) values (1);" || { fail "the table and its rows"; exit 1; }
-ROWS="select count(*) from tx"
-SUM="select md5(string_agg(id || ':' || payer || ':' || amount, ',' order by id)) from tx"
+pg_seed "$DB" 3000
+psql_in "$DB" -c "create table schema_history (version int primary key, applied_at timestamptz not null default now());
+	insert into schema_history (version) values (1);" || { fail "the history table"; exit 1; }
 VERSION="select max(version) from schema_history"
 HAS_MEMO="select count(*) from information_schema.columns where table_name = 'tx' and column_name = 'memo'"
-want_rows=$(psql_in "$DB" -c "$ROWS")
-want_sum=$(psql_in "$DB" -c "$SUM")
 
 # The BackupPolicy pgdump: pg_dump | gzip before every new revision of app and of later (DUMP_DELAY
 # seconds first); later has no preDeploy hook, so its backup alone stands before its rollout.
@@ -215,7 +200,7 @@ docker cp "$READER:/backup/$FILE" "$TEST_TMP/dump.gz" 2>/dev/null
 docker rm -v "$READER" >/dev/null
 expect_eq "the recorded sha256 is the dump's" "$(sha256sum "$TEST_TMP/dump.gz" | cut -d' ' -f1)" \
 	"$(records | jq -r --arg f "$FILE" '.[] | select(.file == $f) | .sha256')"
-pg "$DB2" || fail "the second PostgreSQL starts"
+pg_start "$DB2" || fail "the second PostgreSQL starts"
 check "the second PostgreSQL answers" wait_for 60 pg_up "$DB2"
 gzip -dc "$TEST_TMP/dump.gz" | psql_in "$DB2" >/dev/null
 expect_eq "the restore has the same row count" "$want_rows" "$(psql_in "$DB2" -c "$ROWS")"

@@ -88,7 +88,7 @@ multi/sub/a.yml:2:7: kind: unknown kind \"Pod\" (expected one of Cluster, Deploy
 out=$("$AURIGA_BIN" validate "$TOP/specs")
 rc=$?
 expect_eq "specs/ validates" 0 "$rc"
-expect_match "specs/ summary" '^valid: 1 Cluster, 7 Deployments \(30 replicas\), 2 Services, 4 Jobs, 1 AnalysisTemplate in 8 files$' "$out"
+expect_match "specs/ summary" '^valid: 1 Cluster, 7 Deployments \(30 replicas\), 3 Services, 6 Jobs, 1 AnalysisTemplate in 8 files$' "$out"
 json=$("$AURIGA_BIN" validate --json "$TOP/specs")
 expect_eq "--json says valid" true "$(jq -r .valid <<<"$json")"
 expect_eq "--json: validators default to Recreate with the BFT budget" "Recreate 1" \
