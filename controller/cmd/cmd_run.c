@@ -527,6 +527,7 @@ static int start_engine(struct daemon *dm, struct error **err)
 	eo->router_error_log = config_str(dm->cfg, CFG_ROUTER_ERROR_LOG);
 	eo->n_extra_labels = n_labels;
 	eo->max_probes = (unsigned)config_int(dm->cfg, CFG_MAX_PROBES);
+	eo->backup_max_bytes = (size_t)config_int(dm->cfg, CFG_BACKUP_MAX_BYTES);
 	eo->watch_events = 1;
 	eo->on_pass = on_pass;
 	eo->arg = dm;

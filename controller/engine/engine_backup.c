@@ -16,8 +16,6 @@
 /* What a failed backup's report quotes of its output, as a hook's. */
 #define BEFORE_TAIL_LINES 20
 #define BEFORE_MAX_OUTPUT 2048
-/* The largest dump read back to hash: backup-max-bytes' default, as `auriga backup run` reads. */
-#define BEFORE_MAX_BYTES (256u << 20)
 
 /* One backup under way; the deployment is found again by name when it ends. */
 struct before_call {
@@ -201,7 +199,7 @@ static struct job_run *before_run(struct engine *e, const struct desired_deploym
 	js.tail_lines = BEFORE_TAIL_LINES;
 	js.max_output = BEFORE_MAX_OUTPUT;
 	js.read_path = read_path;
-	js.read_max = BEFORE_MAX_BYTES;
+	js.read_max = e->o.backup_max_bytes;
 	js.file_done = on_file;
 	js.what = "backup before the rollout";
 	js.owner = dd->name;
