@@ -600,6 +600,7 @@ void engine_free(struct engine *e)
 			error_free(err);
 	}
 	engine_traffic_free(e->traffic);
+	engine_backup_release(e);
 	job_runner_free(e->hooks);
 	statefile_release(&e->state);
 	observed_release(&e->obs);
