@@ -97,15 +97,21 @@ static void request_init(struct backup_request *rq, const struct engine_cli *cli
 /*
  * Removes what retention no longer keeps (decided on the records as they are
  * now, another process's backups included), and records it as pruned once
- * Docker no longer finds it.
+ * Docker no longer finds it; not while a drill of the policy runs.
  */
-static int prune(struct docker *d, const struct backup_request *rq, const char *path, struct error **err)
+static int prune(struct docker *d, const struct backup_request *rq, const char *cli_state_dir, const char *path,
+		 struct error **err)
 {
 	struct backup_records r;
 	size_t *idx = NULL, n, i;
 	const char **files;
 	int rc;
 
+	/* A drill restores one of them now: nothing is removed under it, the next backup prunes. */
+	if (records_run_free(cli_state_dir, "drill", rq->policy->meta.name, NULL) == 0) {
+		printf("retention of %s waits: a drill of the policy is running\n", rq->policy->meta.name);
+		return 0;
+	}
 	if (backup_records_load(&r, path, err) < 0)
 		return -1;
 	n = backup_records_to_prune(&r, rq->policy->meta.name, &rq->policy->retention, &idx);
@@ -182,7 +188,7 @@ static int take(struct engine_cli *cli, const struct spec_set *set, const struct
 	}
 	printf("backup %s: %s, %llu bytes, sha256 %s, %.1f s, %s\n", p->meta.name, file, (unsigned long long)res.size,
 	       res.sha256, (double)res.duration_ms / 1000.0, res.target);
-	rc = prune(s.d, &rq, s.path, err) < 0 ? 1 : 0;
+	rc = prune(s.d, &rq, cli->state_dir, s.path, err) < 0 ? 1 : 0;
 	goto out;
 settle:
 	/* Not attempted after all (Docker unreachable, the target refused): the running record says why. */

@@ -12,6 +12,7 @@
 
 #include "cmd/engine_cli.h"
 #include "cmd/run_daemon.h"
+#include "cmd/run_schedule.h"
 #include "cmd/run_control.h"
 #include "cmd/run_gate.h"
 #include "cmd/run_notes.h"
@@ -176,6 +177,8 @@ static int set_specs(struct daemon *dm, struct spec_set *set, const char *commit
 		auriga_metrics_error(metrics_of(dm), "spec");
 		return -1;
 	}
+	/* The engine keeps the set from here on: the schedules take its policies. */
+	run_schedule_set(dm->schedule, set);
 	free(dm->commit);
 	dm->commit = xstrdup(commit);
 	free(dm->notes_ref);
@@ -539,7 +542,10 @@ static int start_engine(struct daemon *dm, struct error **err)
 	}
 	eo->metrics = metrics_of(dm);
 	dm->engine = engine_new(dm->loop, dm->docker, dm->http, eo, err);
-	return dm->engine == NULL ? -1 : 0;
+	if (dm->engine == NULL)
+		return -1;
+	dm->schedule = run_schedule_new(dm);
+	return 0;
 }
 
 /* The specs' source: the folder polled on the loop, or the Git worker fetching the repo. */
@@ -575,6 +581,7 @@ static void daemon_release(struct daemon *dm, int sfd)
 		webhook_free(dm->webhook);
 	if (dm->worker)
 		gitsrc_worker_stop(dm->worker);
+	run_schedule_free(dm->schedule);
 	if (dm->engine)
 		engine_free(dm->engine);
 	if (dm->src)

@@ -54,6 +54,7 @@ struct daemon {
 	struct spec_policy *policy;	/* the operator's policy every load is checked against */
 	struct run_notes rn;		/* the source section, and the notes on commits not applied */
 	struct run_gate gate;		/* the environment's promotion gate */
+	struct run_schedule *schedule;	/* the BackupPolicies' schedules (run_schedule.h) */
 	int settled;			/* the commit applied reached Healthy, Failed or RolledBack */
 	int loaded;
 	int stopping;

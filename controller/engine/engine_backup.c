@@ -10,6 +10,7 @@
 #include "runtime/log.h"
 #include "spec_backup.h"
 #include "status/backup_records.h"
+#include "status/records_lock.h"
 #include "strv.h"
 #include "util.h"
 
@@ -217,7 +218,8 @@ static struct job_run *prune_run(struct engine *e, const struct spec_backup_poli
  * Retention after a backup before a rollout, as `auriga backup run` applies
  * it: the files the policy's retention no longer keeps (decided on the
  * records as they are now) removed by a Job, then recorded as pruned. One
- * removal at a time: one not started now is made by the next backup's.
+ * removal at a time, none while a drill of the policy runs: one not started
+ * now is made by the next backup's.
  */
 static void prune_after(struct engine *e, const char *policy)
 {
@@ -225,12 +227,18 @@ static void prune_after(struct engine *e, const char *policy)
 	struct backup_records r;
 	struct prune_call *pc;
 	struct error *err = NULL;
-	char *path = records_path(e);
+	char *path = records_path(e), *dir = NULL;
 	size_t *idx = NULL, n = 0, i;
 
 	memset(&r, 0, sizeof(r));
 	if (p == NULL || path == NULL || e->prune_call != NULL)
 		goto out;
+	/* A drill restores one of them now: nothing is removed under it, the next backup prunes. */
+	dir = xstrdup(path);
+	if (records_run_free(dirname(dir), "drill", policy, NULL) == 0) {
+		log_info(COMPONENT, "retention waits: a drill of the policy is running", "policy", policy, (char *)NULL);
+		goto out;
+	}
 	if (backup_records_load(&r, path, &err) < 0) {
 		log_error(COMPONENT, "cannot apply retention", "policy", policy, "error", error_msg(err), (char *)NULL);
 		goto out;
@@ -252,7 +260,7 @@ static void prune_after(struct engine *e, const char *policy)
 out:
 	backup_records_release(&r);
 	error_free(err);
-	FREE_ALL(idx, path);
+	FREE_ALL(idx, path, dir);
 }
 
 static void on_file(const char *tar, size_t len, const char *why, void *arg)

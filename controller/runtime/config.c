@@ -171,6 +171,10 @@ static const struct config_spec table[CFG__COUNT] = {
 			      "The Environment of the specs this instance follows (environments/<name>/: its base and "
 			      "patches, its promotion gate); its notes go to refs/notes/auriga-<name> unless notes-ref "
 			      "is set. Empty: the specs as they are, with no Environment." },
+	[CFG_BACKUP_SCHEDULES] = { "backup-schedules", CFGT_BOOL, "true", 0, 0, NULL, "AURIGA_BACKUP_SCHEDULES", NULL, 0,
+				   "The daemon takes each BackupPolicy's backups at its spec.schedule and its drills at "
+				   "spec.drill.schedule (a child process each, as `auriga backup run` and `auriga drill`); "
+				   "false leaves them to `backup run --due` and `drill --due` from cron." },
 };
 
 struct value {

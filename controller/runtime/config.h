@@ -69,6 +69,7 @@ enum config_key {
 	CFG_GIT_TIMEOUT,
 	CFG_BACKUP_MAX_BYTES,
 	CFG_ENVIRONMENT,	/* the Environment of the specs this instance follows; "" for none */
+	CFG_BACKUP_SCHEDULES,	/* the daemon runs the BackupPolicies' schedules and drill schedules */
 	CFG__COUNT
 };
 
