@@ -27,7 +27,6 @@
 #include "source/gitsrc_worker.h"
 #include "source/policy_file.h"
 #include "status/backup_records.h"
-#include "status/drill_records.h"
 #include "status/metrics.h"
 #include "status/notes.h"
 #include "status/notes_recent.h"
