@@ -190,4 +190,7 @@ pre 2000000 3
 await "the backup before web's third revision ends" 120 eval '[ "$(pres | jq -r ".[2].status")" = failed ]'
 expect_match "failed for its size, past backup-max-bytes" 'cannot be read back' "$(pres | jq -r '.[2].message')"
 run_stop "the daemon with its schedules off stops cleanly"
+# Every child a daemon reaped ended by itself: none by a signal or a sanitizer's report (exit 86).
+expect_eq "no scheduled run crashed" "" \
+	"$(grep -hE 'scheduled run ended.*status="(signal [0-9]+|exit 86)"' "$TEST_TMP"/run*.log)"
 done_testing
