@@ -382,6 +382,7 @@ static int apply_start(struct apply *a, struct error **err)
 	eo.router_error_log = a->cli.router_error_log;
 	eo.n_extra_labels = a->cli.n_labels;
 	eo.prune = a->cli.prune;
+	eo.backup_max_bytes = (size_t)config_int(a->cli.cfg, CFG_BACKUP_MAX_BYTES);
 	eo.watch_events = 1;
 	eo.on_pass = on_pass;
 	eo.arg = a;

@@ -16,6 +16,7 @@
 #include "runtime/loop.h"
 #include "spec_backup.h"
 #include "status/backup_records.h"
+#include "status/records_lock.h"
 #include "util.h"
 
 static void usage(FILE *out, const struct config_extra_flag *extra)
@@ -93,31 +94,47 @@ static void request_init(struct backup_request *rq, const struct engine_cli *cli
 	rq->network = s->network;
 }
 
-/* Removes what retention no longer keeps, and records it as pruned once Docker no longer finds it. */
-static int prune(struct docker *d, const struct backup_request *rq, struct backup_records *r, const char *path,
+/*
+ * Removes what retention no longer keeps (decided on the records as they are
+ * now, another process's backups included), and records it as pruned once
+ * Docker no longer finds it; not while a drill of the policy runs.
+ */
+static int prune(struct docker *d, const struct backup_request *rq, const char *cli_state_dir, const char *path,
 		 struct error **err)
 {
-	size_t *idx = NULL, n = backup_records_to_prune(r, rq->policy->meta.name, &rq->policy->retention, &idx), i;
-	const char **files = xcalloc(n + 1, sizeof(*files));
-	int rc = 0;
+	struct backup_records r;
+	size_t *idx = NULL, n, i;
+	const char **files;
+	int rc;
 
-	for (i = 0; i < n; i++)
-		files[i] = r->v[idx[i]].file;
-	if (n > 0)
-		rc = backup_remove_files(d, rq, files, n, err);
-	for (i = 0; rc == 0 && i < n; i++) {
-		r->v[idx[i]].status = BACKUP_PRUNED;
-		r->v[idx[i]].pruned_ms = wall_ms();
-		printf("pruned %s\n", files[i]);
+	/* A drill restores one of them now: nothing is removed under it, the next backup prunes. */
+	if (records_run_free(cli_state_dir, "drill", rq->policy->meta.name, NULL) == 0) {
+		printf("retention of %s waits: a drill of the policy is running\n", rq->policy->meta.name);
+		return 0;
 	}
-	if (rc == 0 && n > 0)
-		rc = backup_records_save(r, path, err);
+	if (backup_records_load(&r, path, err) < 0)
+		return -1;
+	n = backup_records_to_prune(&r, rq->policy->meta.name, &rq->policy->retention, &idx);
+	files = xcalloc(n + 1, sizeof(*files));
+	for (i = 0; i < n; i++)
+		files[i] = r.v[idx[i]].file;
+	rc = n > 0 ? backup_remove_files(d, rq, files, n, err) : 0;
+	for (i = 0; rc == 0 && i < n; i++)
+		printf("pruned %s\n", files[i]);
+	if (rc == 0 && n > 0 && backup_records_mark_pruned(path, rq->policy->meta.name, files, n, err) < 0)
+		rc = -1;
+	backup_records_release(&r);
 	free(files);
 	free(idx);
 	return rc;
 }
 
-/* Takes the backup, records it, prunes: the exit status. */
+/*
+ * Takes the backup, records it, prunes: the exit status. The policy's run
+ * lock is held throughout and its start recorded (running) before anything
+ * is made, so that a second run at the same time is refused and a process
+ * killed in the middle leaves a record that backup_records_settle closes.
+ */
 static int take(struct engine_cli *cli, const struct spec_set *set, const struct spec_backup_policy *p, long max,
 		struct error **err)
 {
@@ -127,21 +144,38 @@ static int take(struct engine_cli *cli, const struct spec_set *set, const struct
 	struct backup_record rec;
 	struct session s;
 	int64_t start = wall_ms();
-	char *file = backup_file_name(p->meta.name, start);
-	int rc = 1;
+	char *file = backup_file_name(p->meta.name, start), *lock = records_run_lock_path(cli->state_dir, "backup", p->meta.name);
+	int rc = 1, lfd = -1, held;
 
 	memset(&res, 0, sizeof(res));
 	memset(&recs, 0, sizeof(recs));
 	/* The records are read first: a file that is not ours stops the run before anything is made. */
-	if (session_open(&s, cli, err) < 0 || backup_records_load(&recs, s.path, err) < 0 ||
-	    engine_cli_connect(cli, &s.l, &s.d, NULL, err) < 0)
+	if (session_open(&s, cli, err) < 0 || backup_records_load(&recs, s.path, err) < 0)
 		goto out;
+	held = records_lock(lock, 0, &lfd, err);
+	if (held <= 0) {
+		if (held == 0)
+			error_set(err, ERR_CONFLICT, "a backup of policy '%s' is running already (%s is held)", p->meta.name,
+				  lock);
+		goto out;
+	}
+	res.message = xstrdup("");
+	backup_record_from(&rec, p->meta.name, file, cli->commit, start, &res);
+	rec.status = BACKUP_RUNNING;
+	rc = backup_records_record(s.path, &rec, err);
+	backup_result_release(&res);
+	if (rc < 0) {
+		rc = 1;
+		goto out;
+	}
+	rc = 1;
+	if (engine_cli_connect(cli, &s.l, &s.d, NULL, err) < 0)
+		goto settle;
 	request_init(&rq, cli, set, p, &s, file, max);
 	if (backup_take(s.d, &rq, &res, err) < 0)
-		goto out;
+		goto settle;
 	backup_record_from(&rec, p->meta.name, file, cli->commit, start, &res);
-	backup_records_add(&recs, &rec);
-	if (backup_records_save(&recs, s.path, err) < 0)
+	if (backup_records_record(s.path, &rec, err) < 0)
 		goto out;
 	if (!res.ok) {
 		const char *partial[] = { file };
@@ -154,12 +188,21 @@ static int take(struct engine_cli *cli, const struct spec_set *set, const struct
 	}
 	printf("backup %s: %s, %llu bytes, sha256 %s, %.1f s, %s\n", p->meta.name, file, (unsigned long long)res.size,
 	       res.sha256, (double)res.duration_ms / 1000.0, res.target);
-	rc = prune(s.d, &rq, &recs, s.path, err) < 0 ? 1 : 0;
+	rc = prune(s.d, &rq, cli->state_dir, s.path, err) < 0 ? 1 : 0;
+	goto out;
+settle:
+	/* Not attempted after all (Docker unreachable, the target refused): the running record says why. */
+	backup_result_release(&res);
+	res.message = xstrdup(*err ? error_msg(*err) : "not attempted");
+	res.duration_ms = wall_ms() - start;
+	backup_record_from(&rec, p->meta.name, file, cli->commit, start, &res);
+	(void)backup_records_record(s.path, &rec, NULL);
 out:
+	records_unlock(lfd);
 	backup_records_release(&recs);
 	backup_result_release(&res);
 	session_close(&s);
-	free(file);
+	FREE_ALL(file, lock);
 	return rc;
 }
 
@@ -172,7 +215,9 @@ static int run_due(struct engine_cli *cli, const struct spec_set *set, long max,
 	size_t i;
 	int rc = 0;
 
-	if (backup_records_load(&r, path, err) < 0) {
+	/* A backup whose process was killed is closed first: failed, its start still counting for the schedule. */
+	if (backup_records_settle(cli->state_dir, err) < 0 || backup_records_load(&r, path, err) < 0) {
+		fprintf(stderr, "auriga backup run: %s\n", error_msg(*err));
 		free(path);
 		return 1;
 	}

@@ -11,6 +11,7 @@
 #include "engine/restore.h"
 #include "spec_backup.h"
 #include "status/drill_records.h"
+#include "status/records_lock.h"
 #include "status/notes.h"
 #include "status/status.h"
 #include "util.h"
@@ -187,15 +188,48 @@ static int publish(struct drill *dr, json_t *rep)
 	return rc;
 }
 
-/* One drill of p, start to report: 0 when it passed and was recorded. */
+/*
+ * The drill's start, recorded before anything is made (its report replaces
+ * it): a process killed in the middle leaves a "running" report that
+ * drill_records_settle closes, and its start counts for the schedule.
+ */
+static int started(const struct drill *dr)
+{
+	char *path = xasprintf("%s/%s", dr->o->cli.state_dir, DRILL_RECORDS_FILE);
+	struct error *err = NULL;
+	char at[40];
+	json_t *j;
+	int rc;
+
+	(void)status_format_time(dr->start_wall, at, sizeof(at));
+	j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "policy", dr->p->meta.name, "id", dr->id, "time", at, "timeMs",
+		      (json_int_t)dr->start_wall, "commit", dr->o->cli.commit, "status", "running");
+	rc = drill_records_append(path, j, &err);
+	if (rc < 0)
+		fprintf(stderr, "auriga drill: %s\n", error_msg(err));
+	json_decref(j);
+	error_free(err);
+	free(path);
+	return rc;
+}
+
+/* One drill of p, start to report, under the policy's run lock: 0 when it passed and was recorded. */
 static int drill(struct restore_cli *o, const struct spec_backup_policy *p)
 {
 	struct drill dr;
 	struct error *err = NULL;
 	const char *cleanup = "done";
+	char *lock = records_run_lock_path(o->cli.state_dir, "drill", p->meta.name);
 	json_t *rep;
-	int rc;
+	int rc, lfd = -1, held = records_lock(lock, 0, &lfd, &err);
 
+	if (held <= 0) {
+		fprintf(stderr, held == 0 ? "auriga drill: a drill of policy '%s' is running already (%s is held)\n"
+					  : "auriga drill: %s: %s\n", p->meta.name, held == 0 ? lock : error_msg(err));
+		error_free(err);
+		free(lock);
+		return -1;
+	}
 	memset(&dr, 0, sizeof(dr));
 	dr.o = o;
 	dr.p = p;
@@ -205,7 +239,7 @@ static int drill(struct restore_cli *o, const struct spec_backup_policy *p)
 	dr.restore_ms = dr.rto_ms = -1;
 	dr.id = drill_id(p->meta.name, dr.start_wall);
 	dr.verify = json_array();
-	rc = steps(&dr);
+	rc = started(&dr) < 0 ? stop(&dr, "record", "the drill's start could not be recorded") : steps(&dr);
 	/* Whatever happened: what carries the drill's label goes, and a drill that leaves some behind failed. */
 	if (restore_drill_cleanup(o->d, dr.id, &err) < 0) {
 		cleanup = error_msg(err);
@@ -215,10 +249,11 @@ static int drill(struct restore_cli *o, const struct spec_backup_policy *p)
 	rep = report(&dr, cleanup);
 	if (publish(&dr, rep) < 0)
 		rc = -1;
+	records_unlock(lfd);
 	json_decref(rep);
 	json_decref(dr.verify);
 	error_free(err);
-	FREE_ALL(dr.id, dr.message);
+	FREE_ALL(dr.id, dr.message, lock);
 	return rc;
 }
 
@@ -232,7 +267,8 @@ static int run_due(struct restore_cli *o)
 	size_t i;
 	int rc = 0;
 
-	if (drill_records_load(&list, path, &err) < 0) {
+	/* A drill whose process was killed is closed first: failed, its start still counting for the schedule. */
+	if (drill_records_settle(o->cli.state_dir, &err) < 0 || drill_records_load(&list, path, &err) < 0) {
 		fprintf(stderr, "auriga drill: %s\n", error_msg(err));
 		rc = -1;
 	}

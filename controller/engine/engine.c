@@ -9,6 +9,7 @@
 #include "engine/engine_internal.h"
 #include "engine/job.h"
 #include "probe/probe.h"
+#include "runtime/config.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "strv.h"
@@ -458,6 +459,9 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 		e->o.pass_interval_ms = 500;
 	if (e->o.resync_ms <= 0)
 		e->o.resync_ms = 10000;
+	/* One limit for every backup: the setting's own default when the caller read no setting. */
+	if (e->o.backup_max_bytes == 0)
+		e->o.backup_max_bytes = (size_t)strtoull(config_spec(CFG_BACKUP_MAX_BYTES)->def, NULL, 10);
 	e->instance = xstrdup(o->instance && o->instance[0] ? o->instance : "auriga");
 	e->o.instance = e->instance;
 	e->name_prefix = xstrdup(o->name_prefix ? o->name_prefix : e->instance);
@@ -612,6 +616,7 @@ void engine_free(struct engine *e)
 			error_free(err);
 	}
 	engine_traffic_free(e->traffic);
+	engine_backup_release(e);
 	job_runner_free(e->hooks);
 	statefile_release(&e->state);
 	observed_release(&e->obs);

@@ -46,6 +46,8 @@ struct engine_options {
 	const char *router_error_log;
 	/* Probe attempts in flight at once, across containers (probe_budget); 0: no cap. */
 	unsigned max_probes;
+	/* The largest dump a backup before a rollout reads back to hash (backup-max-bytes); 0: that setting's default. */
+	size_t backup_max_bytes;
 };
 
 enum engine_outcome {

@@ -10,14 +10,13 @@
 #include "runtime/log.h"
 #include "spec_backup.h"
 #include "status/backup_records.h"
+#include "status/records_lock.h"
 #include "strv.h"
 #include "util.h"
 
 /* What a failed backup's report quotes of its output, as a hook's. */
 #define BEFORE_TAIL_LINES 20
 #define BEFORE_MAX_OUTPUT 2048
-/* The largest dump read back to hash: backup-max-bytes' default, as `auriga backup run` reads. */
-#define BEFORE_MAX_BYTES (256u << 20)
 
 /* One backup under way; the deployment is found again by name when it ends. */
 struct before_call {
@@ -35,32 +34,233 @@ static void before_call_free(struct before_call *b)
 	free(b);
 }
 
+/* STATE_DIR/backups.json, beside the engine's state file; NULL when the engine keeps no state. */
+static char *records_path(const struct engine *e)
+{
+	char *dir, *path;
+
+	if (e->state.path == NULL)
+		return NULL;
+	dir = xstrdup(e->state.path);
+	path = xasprintf("%s/%s", dirname(dir), BACKUP_RECORDS_FILE);
+	free(dir);
+	return path;
+}
+
 /* Appends the backup to STATE_DIR/backups.json, as `auriga backup run` records it: ok, or failed with why. */
 static void record(struct before_call *b, int ok, const char *why)
 {
-	struct backup_records recs;
 	struct backup_record rec;
 	struct error *err = NULL;
-	char *dir, *path;
+	char *path = records_path(b->e);
 
 	b->res.ok = ok;
 	b->res.duration_ms = wall_ms() - b->started_ms;
 	str_set(&b->res.message, why);
-	if (b->e->state.path == NULL)
+	if (path == NULL)
 		return;
-	dir = xstrdup(b->e->state.path);
-	path = xasprintf("%s/%s", dirname(dir), BACKUP_RECORDS_FILE);
 	backup_record_from(&rec, b->policy, b->file, b->commit, b->started_ms, &b->res);
-	if (backup_records_load(&recs, path, &err) == 0) {
-		backup_records_add(&recs, &rec);
-		(void)backup_records_save(&recs, path, &err);
-		backup_records_release(&recs);
-	}
-	if (err)
+	if (backup_records_record(path, &rec, &err) < 0)
 		log_error(COMPONENT, "cannot record the backup", "policy", b->policy, "file", path, "reason",
 			  error_msg(err), (char *)NULL);
 	error_free(err);
-	FREE_ALL(dir, path);
+	free(path);
+}
+
+/* The policy's target at /backup for a Job of the engine: the host path, or the volume auriga owns (backup.c's). */
+struct target {
+	struct job_mount m;
+	char *vol_name, *vol_dep, *desc;	/* desc: "volume NAME" or "hostPath PATH" */
+	struct kv *vl;				/* the volume's labels: the extra ones, then whose it is */
+	size_t n_vl;
+};
+
+static void target_init(struct target *t, const struct engine *e, const struct spec_backup_policy *p)
+{
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	t->m.target = "/backup";
+	if (p->target_host_path) {
+		t->m.source = p->target_host_path;
+		t->m.bind = 1;
+		t->desc = xasprintf("hostPath %s", p->target_host_path);
+	} else {
+		t->vol_name = backup_volume_name(e->desired.instance, p->target_volume);
+		t->vol_dep = xasprintf("backup:%s", p->target_volume);
+		t->m.source = t->vol_name;
+		t->desc = xasprintf("volume %s", t->vol_name);
+	}
+	t->vl = xcalloc(e->desired.n_extra_labels + 2, sizeof(*t->vl));
+	for (i = 0; i < e->desired.n_extra_labels; i++)
+		t->vl[i] = e->desired.extra_labels[i];
+	t->vl[i].key = (char *)OBS_LABEL_MANAGED_BY;
+	t->vl[i++].value = e->desired.instance;
+	t->vl[i].key = (char *)OBS_LABEL_DEPLOYMENT;
+	t->vl[i++].value = t->vol_dep;
+	t->n_vl = t->vol_dep ? i : 0;
+}
+
+/* js mounts the target, on the policy's network, as the engine's Job. */
+static void target_apply(struct target *t, const struct engine *e, struct job_spec *js)
+{
+	js->instance = e->desired.instance;
+	js->mounts = &t->m;
+	js->n_mounts = 1;
+	js->deployment = t->vol_dep;
+	js->vol_labels = t->vl;
+	js->n_vol_labels = t->n_vl;
+}
+
+static void target_release(struct target *t)
+{
+	FREE_ALL(t->vol_name, t->vol_dep, t->desc, t->vl);
+}
+
+/* A removal of the backups retention no longer keeps, under way; one per engine at a time. */
+struct prune_call {
+	struct engine *e;
+	char *path, *policy;
+	char **files;
+	size_t n;
+};
+
+static void prune_call_free(struct prune_call *pc)
+{
+	if (pc == NULL)
+		return;
+	strv_free(pc->files);
+	FREE_ALL(pc->path, pc->policy, pc);
+}
+
+void engine_backup_release(struct engine *e)
+{
+	job_orphan(e->prune);
+	prune_call_free(e->prune_call);
+	e->prune = NULL;
+	e->prune_call = NULL;
+}
+
+static void on_pruned(int succeeded, int attempts, const char *message, void *arg)
+{
+	struct prune_call *pc = arg;
+	struct error *err = NULL;
+	char n[24];
+
+	(void)attempts;
+	pc->e->prune = NULL;
+	pc->e->prune_call = NULL;
+	snprintf(n, sizeof(n), "%zu", pc->n);
+	/* Pruned is what rm -f removed: it exits 0 only when each file is gone (or was never there). */
+	if (!succeeded)
+		log_warn(COMPONENT, "cannot remove the backups retention no longer keeps", "policy", pc->policy, "error",
+			 message ? message : "", (char *)NULL);
+	else if (backup_records_mark_pruned(pc->path, pc->policy, (const char *const *)pc->files, pc->n, &err) < 0)
+		log_error(COMPONENT, "cannot record the backups pruned", "policy", pc->policy, "error", error_msg(err),
+			  (char *)NULL);
+	else
+		log_info(COMPONENT, "backups pruned by retention", "policy", pc->policy, "count", n, (char *)NULL);
+	error_free(err);
+	prune_call_free(pc);
+}
+
+/* The Job removing files from the target: the policy's image, `rm -f -- /backup/FILE...`. */
+static struct job_run *prune_run(struct engine *e, const struct spec_backup_policy *p, struct prune_call *pc)
+{
+	struct desired_tmpl tmpl;
+	struct target t;
+	struct job_spec js;
+	struct job_run *run;
+	struct kv *labels = xcalloc(e->desired.n_extra_labels + 3, sizeof(*labels));
+	char *base = xasprintf("backup-%s-prune", p->meta.name), *name = desired_prefixed(e->desired.name_prefix, base);
+	char *network = backup_network(e->set, p, e->desired.name_prefix), **argv = xcalloc(pc->n + 4, sizeof(*argv));
+	size_t i, nl = 0;
+
+	argv[0] = xstrdup("rm");
+	argv[1] = xstrdup("-f");
+	argv[2] = xstrdup("--");
+	for (i = 0; i < pc->n; i++)
+		argv[3 + i] = xasprintf("/backup/%s", pc->files[i]);
+	desired_tmpl_from_spec(&tmpl, &p->job);
+	strv_free(tmpl.entrypoint);
+	strv_free(tmpl.cmd);
+	tmpl.entrypoint = argv;
+	tmpl.cmd = NULL;
+	for (i = 0; i < e->desired.n_extra_labels; i++)
+		labels[nl++] = e->desired.extra_labels[i];
+	labels[nl].key = (char *)"auriga.io/job-of";
+	labels[nl++].value = e->desired.instance;
+	labels[nl].key = (char *)BACKUP_OF_LABEL;
+	labels[nl++].value = e->desired.instance;
+	labels[nl].key = (char *)BACKUP_POLICY_LABEL;
+	labels[nl++].value = p->meta.name;
+	target_init(&t, e, p);
+	memset(&js, 0, sizeof(js));
+	js.name = name;
+	js.tmpl = &tmpl;
+	js.labels = labels;
+	js.n_labels = nl;
+	js.network = network;
+	target_apply(&t, e, &js);
+	js.deadline_ms = (int64_t)p->active_deadline_seconds * 1000;
+	js.what = "removal of old backups";
+	js.owner = p->meta.name;
+	log_info(COMPONENT, "pruning backups by retention", "policy", p->meta.name, "target", t.desc, "container", name,
+		 (char *)NULL);
+	run = job_start(e->hooks, &js, on_pruned, pc);
+	target_release(&t);
+	desired_tmpl_release(&tmpl);
+	FREE_ALL(base, name, network, labels);
+	return run;
+}
+
+/*
+ * Retention after a backup before a rollout, as `auriga backup run` applies
+ * it: the files the policy's retention no longer keeps (decided on the
+ * records as they are now) removed by a Job, then recorded as pruned. One
+ * removal at a time, none while a drill of the policy runs: one not started
+ * now is made by the next backup's.
+ */
+static void prune_after(struct engine *e, const char *policy)
+{
+	const struct spec_backup_policy *p = e->set ? spec_set_backup_policy(e->set, policy) : NULL;
+	struct backup_records r;
+	struct prune_call *pc;
+	struct error *err = NULL;
+	char *path = records_path(e), *dir = NULL;
+	size_t *idx = NULL, n = 0, i;
+
+	memset(&r, 0, sizeof(r));
+	if (p == NULL || path == NULL || e->prune_call != NULL)
+		goto out;
+	/* A drill restores one of them now: nothing is removed under it, the next backup prunes. */
+	dir = xstrdup(path);
+	if (records_run_free(dirname(dir), "drill", policy, NULL) == 0) {
+		log_info(COMPONENT, "retention waits: a drill of the policy is running", "policy", policy, (char *)NULL);
+		goto out;
+	}
+	if (backup_records_load(&r, path, &err) < 0) {
+		log_error(COMPONENT, "cannot apply retention", "policy", policy, "error", error_msg(err), (char *)NULL);
+		goto out;
+	}
+	n = backup_records_to_prune(&r, policy, &p->retention, &idx);
+	if (n == 0)
+		goto out;
+	pc = xcalloc(1, sizeof(*pc));
+	pc->e = e;
+	pc->path = path;
+	path = NULL;
+	pc->policy = xstrdup(policy);
+	pc->files = xcalloc(n + 1, sizeof(*pc->files));
+	for (i = 0; i < n; i++)
+		pc->files[pc->n++] = xstrdup(r.v[idx[i]].file);
+	/* A run that reported at once has freed pc already and left no handle. */
+	e->prune_call = pc;
+	e->prune = prune_run(e, p, pc);
+out:
+	backup_records_release(&r);
+	error_free(err);
+	FREE_ALL(idx, path, dir);
 }
 
 static void on_file(const char *tar, size_t len, const char *why, void *arg)
@@ -102,6 +302,7 @@ static void on_done(int succeeded, int attempts, const char *message, void *arg)
 			 (char *)NULL);
 		statefile_set_hook_done(&e->state, b->deployment, b->rev, b->key);
 		engine_state_save(e);
+		prune_after(e, b->policy);
 		goto out;
 	}
 	why = xasprintf("backup '%s' before the rollout failed: %s", b->policy,
@@ -145,9 +346,9 @@ static struct job_run *before_run(struct engine *e, const struct desired_deploym
 {
 	struct desired_tmpl tmpl;
 	struct job_spec js;
-	struct job_mount m;
-	struct kv *vl, *labels;
-	char *env[8], *base, *name, *vol_dep = NULL, *vol_name = NULL, *network, *read_path = xasprintf("/backup/%s", b->file);
+	struct target t;
+	struct kv *labels;
+	char *env[8], *base, *name, *network, *read_path = xasprintf("/backup/%s", b->file);
 	size_t i, n = 0, nl;
 	struct job_run *run;
 
@@ -159,19 +360,9 @@ static struct job_run *before_run(struct engine *e, const struct desired_deploym
 	env[n++] = xasprintf("AURIGA_REVISION_TO=%s", b->rev);
 	env[n] = NULL;
 	labels = make_labels(e, dd, p, &nl);
-	memset(&m, 0, sizeof(m));
-	m.target = "/backup";
-	if (p->target_host_path) {
-		m.source = p->target_host_path;
-		m.bind = 1;
-		b->res.target = xasprintf("hostPath %s", p->target_host_path);
-	} else {
-		/* The policy's volume, auriga's as `auriga backup run` makes it (backup.c). */
-		vol_name = backup_volume_name(e->desired.instance, p->target_volume);
-		vol_dep = xasprintf("backup:%s", p->target_volume);
-		m.source = vol_name;
-		b->res.target = xasprintf("volume %s", vol_name);
-	}
+	target_init(&t, e, p);
+	b->res.target = t.desc;
+	t.desc = NULL;
 	network = backup_network(e->set, p, e->desired.name_prefix);
 	base = xasprintf("%s-backup-%s", dd->name, p->meta.name);
 	name = desired_prefixed(e->desired.name_prefix, base);
@@ -183,35 +374,23 @@ static struct job_run *before_run(struct engine *e, const struct desired_deploym
 	js.labels = labels;
 	js.n_labels = nl;
 	js.network = network;
-	js.instance = e->desired.instance;
-	js.mounts = &m;
-	js.n_mounts = 1;
-	js.deployment = vol_dep;
-	/* The volume's labels, as `auriga backup run` gives them: the extra ones, then whose it is. */
-	vl = xcalloc(e->desired.n_extra_labels + 2, sizeof(*vl));
-	for (i = 0; i < e->desired.n_extra_labels; i++)
-		vl[i] = e->desired.extra_labels[i];
-	vl[i].key = (char *)OBS_LABEL_MANAGED_BY;
-	vl[i++].value = e->desired.instance;
-	vl[i].key = (char *)OBS_LABEL_DEPLOYMENT;
-	vl[i++].value = vol_dep;
-	js.vol_labels = vl;
-	js.n_vol_labels = vol_dep ? i : 0;
+	target_apply(&t, e, &js);
 	js.deadline_ms = (int64_t)p->active_deadline_seconds * 1000;
 	js.tail_lines = BEFORE_TAIL_LINES;
 	js.max_output = BEFORE_MAX_OUTPUT;
 	js.read_path = read_path;
-	js.read_max = BEFORE_MAX_BYTES;
+	js.read_max = e->o.backup_max_bytes;
 	js.file_done = on_file;
 	js.what = "backup before the rollout";
 	js.owner = dd->name;
 	log_info(COMPONENT, "backup before the rollout", "deployment", dd->name, "revision", b->rev, "policy",
 		 p->meta.name, "file", b->file, "target", b->res.target, "container", name, (char *)NULL);
 	run = job_start(e->hooks, &js, on_done, b);
+	target_release(&t);
 	desired_tmpl_release(&tmpl);
 	for (i = 0; i < n; i++)
 		free(env[i]);
-	FREE_ALL(labels, vl, base, name, vol_dep, vol_name, read_path, network);
+	FREE_ALL(labels, base, name, read_path, network);
 	return run;
 }
 

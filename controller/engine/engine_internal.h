@@ -123,6 +123,8 @@ struct engine {
 	struct engine_traffic *traffic;	/* blue-green and canary releases */
 	int64_t born_wall_ms;	/* wall clock when the engine was made */
 	struct job_runner *hooks;	/* the deployments' hook Jobs */
+	struct job_run *prune;		/* the removal of backups retention no longer keeps, or NULL */
+	void *prune_call;		/* its state (engine_backup.c), freed with it */
 };
 
 /* engine.c: shared helpers and the end of a pass. */
@@ -196,6 +198,8 @@ void engine_state_save(struct engine *e);
  * last lines of the Job's output.
  */
 char *engine_backup_before(struct engine *e, const struct desired_deployment *dd, int turn, int held, const char *rev);
+/* Lets go of a removal of old backups still under way (engine_free): its container still goes, its verdict nowhere. */
+void engine_backup_release(struct engine *e);
 
 /* engine_status.c: the fleet status after a pass. */
 void engine_build_status(struct engine *e);

@@ -27,7 +27,6 @@
 #define COMPONENT "traffic"
 #define SMOKE_LABEL "auriga.io/smoke-test"
 /* The instance that runs a Job's container (not managed-by: the engine's own listing never sees it). */
-#define JOB_OF_LABEL "auriga.io/job-of"
 
 struct et_dep;
 
@@ -349,14 +348,7 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 	const struct spec_job *job = spec_set_job(t->set, st->smoke_test_job);
 	const struct spec_service *pv = st->preview_service ? spec_set_service(t->set, st->preview_service) : NULL;
 	const struct obs_container *target = smoke_target(v, nv, slot);
-	struct kv *labels;
-	struct desired_tmpl tmpl;
-	struct job_spec js;
-	char *env[5] = { NULL, NULL, NULL, NULL, NULL };
-	const char *host;
-	struct buf b;
-	size_t i, n = 0;
-	int cport = 0;
+	struct job_check c;
 
 	if (job == NULL) {
 		check_done(t, d, 0, "no such Job");
@@ -372,52 +364,19 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 		check_done(t, d, 0, "no container of the new slot runs for the smoke test to reach");
 		return;
 	}
+	memset(&c, 0, sizeof(c));
 	if (pv)
-		cport = spec_container_port(&dd->spec->tmpl, &pv->target_port);
-	if (cport == 0 && dd->spec->tmpl.n_ports)
-		cport = dd->spec->tmpl.ports[0].container_port;
-	host = target->name;
-	env[n++] = xasprintf("AURIGA_PREVIEW_HOST=%s", host);
-	buf_init(&b, 512);
-	(void)buf_printf(&b, "AURIGA_PREVIEW_PORT=%d", cport);
-	env[n++] = buf_detach(&b, NULL);
-	buf_init(&b, 512);
-	(void)buf_printf(&b, "AURIGA_PREVIEW_URL=http://%s:%d", host, cport);
-	env[n++] = buf_detach(&b, NULL);
-	buf_init(&b, 512);
-	(void)buf_printf(&b, "AURIGA_TARGET_CONTAINER=%s", target->name);
-	env[n++] = buf_detach(&b, NULL);
-	labels = xcalloc(t->desired->n_extra_labels + 2, sizeof(*labels));
-	for (i = 0; i < t->desired->n_extra_labels; i++)
-		labels[i] = t->desired->extra_labels[i];
-	labels[i].key = (char *)JOB_OF_LABEL;
-	labels[i++].value = t->desired->instance;
-	labels[i].key = (char *)SMOKE_LABEL;
-	labels[i].value = dd->name;
-	desired_tmpl_from_spec(&tmpl, &job->tmpl);
-	buf_init(&b, 512);
-	if (t->desired->name_prefix && t->desired->name_prefix[0])
-		(void)buf_printf(&b, "%s-", t->desired->name_prefix);
-	(void)buf_printf(&b, "%s-smoke-test", dd->name);
-	memset(&js, 0, sizeof(js));
-	js.name = b.data;
-	js.tmpl = &tmpl;
-	js.env = (const char *const *)env;
-	js.labels = labels;
-	js.n_labels = i + 1;
-	js.deadline_ms = (int64_t)job->active_deadline_seconds * 1000;
-	js.backoff_limit = job->backoff_limit;
-	js.what = "smoke test";
-	js.owner = dd->name;
-	log_info(COMPONENT, "smoke test", "deployment", dd->name, "job", job->meta.name, "container", js.name,
-		 "target", target->name, (char *)NULL);
-	d->smoke = job_place_start(t->jobs, &js, t->desired, dd, job, t->set ? t->set->policy : NULL,
-				   target->id, on_smoke_done, d);
-	buf_release(&b);
-	desired_tmpl_release(&tmpl);
-	free(labels);
-	for (i = 0; i < n; i++)
-		free(env[i]);
+		c.port = spec_container_port(&dd->spec->tmpl, &pv->target_port);
+	if (c.port == 0 && dd->spec->tmpl.n_ports)
+		c.port = dd->spec->tmpl.ports[0].container_port;
+	c.label = SMOKE_LABEL;
+	c.suffix = "smoke-test";
+	c.host = target->name;
+	c.target = target->name;
+	c.what = "smoke test";
+	c.attach = target->id;
+	d->smoke = job_place_check_start(t->jobs, t->desired, dd, job, t->set ? t->set->policy : NULL, &c,
+					 on_smoke_done, d);
 }
 
 /* ------------------------------------------------------------ router */

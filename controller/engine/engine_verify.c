@@ -14,7 +14,6 @@
 #include "util.h"
 
 #define COMPONENT "traffic"
-#define JOB_OF_LABEL "auriga.io/job-of"
 #define ANALYSIS_LABEL "auriga.io/analysis"
 
 struct engine_verify {
@@ -55,22 +54,6 @@ static void on_done(int succeeded, int attempts, const char *message, void *arg)
 	analysis_job_measured(token, succeeded, message);
 }
 
-/* Where the Job reaches the new slot, as KEY=value lines (freed by the caller, NULL-terminated). */
-static char **job_env(const struct engine_verify *v, const struct desired_deployment *dd, const char *metric)
-{
-	char **env = xcalloc(7, sizeof(*env));
-	const char *host = desired_network_to_create(&dd->tmpl) ? v->target_name : "127.0.0.1";
-	int cport = dd->spec->tmpl.n_ports ? dd->spec->tmpl.ports[0].container_port : 0;
-
-	env[0] = xasprintf("AURIGA_PREVIEW_HOST=%s", host);
-	env[1] = xasprintf("AURIGA_PREVIEW_URL=http://%s:%d", host, cport);
-	env[2] = xasprintf("AURIGA_PREVIEW_PORT=%d", cport);
-	env[3] = xasprintf("AURIGA_TARGET_CONTAINER=%s", v->target_name);
-	env[4] = xasprintf("AURIGA_DEPLOYMENT=%s", dd->name);
-	env[5] = xasprintf("AURIGA_METRIC=%s", metric);
-	return env;
-}
-
 static void *verify_start(const char *metric, const char *job_name, struct analysis_job_token *token, void *arg,
 			  char *why, size_t why_len)
 {
@@ -79,57 +62,43 @@ static void *verify_start(const char *metric, const char *job_name, struct analy
 	const struct desired_deployment *dd = d ? desired_find(d, v->deployment) : NULL;
 	const struct spec_job *job = *v->set ? spec_set_job(*v->set, job_name) : NULL;
 	struct verify_run *vr;
-	struct desired_tmpl tmpl;
-	struct job_spec js;
-	struct kv *labels;
-	char **env, *name, *network;
-	size_t i;
+	struct job_check c;
+	char *env[3], *suffix, *network;
 
 	if (dd == NULL || dd->spec == NULL || job == NULL || v->target_name == NULL) {
 		snprintf(why, why_len, "%s", job == NULL ? "no such Job" : "no container of the new slot runs for the Job to reach");
 		return NULL;
 	}
-	env = job_env(v, dd, metric);
-	labels = xcalloc(d->n_extra_labels + 2, sizeof(*labels));
-	for (i = 0; i < d->n_extra_labels; i++)
-		labels[i] = d->extra_labels[i];
-	labels[i].key = (char *)JOB_OF_LABEL;
-	labels[i++].value = d->instance;
-	labels[i].key = (char *)ANALYSIS_LABEL;
-	labels[i].value = dd->name;
-	name = xasprintf("%s%s%s-analysis-%s", d->name_prefix && d->name_prefix[0] ? d->name_prefix : "",
-			 d->name_prefix && d->name_prefix[0] ? "-" : "", dd->name, metric);
-	network = xasprintf("container:%s", v->target_id);
-	desired_tmpl_from_spec(&tmpl, &job->tmpl);
-	memset(&js, 0, sizeof(js));
-	js.name = name;
-	js.tmpl = &tmpl;
-	js.env = (const char *const *)env;
-	js.labels = labels;
-	js.n_labels = i + 1;
-	js.deadline_ms = (int64_t)job->active_deadline_seconds * 1000;
-	js.backoff_limit = job->backoff_limit;
+	/* On the deployment's own network the Job reaches the slot by its name, else on the slot's loopback. */
+	memset(&c, 0, sizeof(c));
+	c.host = desired_network_to_create(&dd->tmpl) ? v->target_name : "127.0.0.1";
+	c.port = dd->spec->tmpl.n_ports ? dd->spec->tmpl.ports[0].container_port : 0;
+	c.target = v->target_name;
+	env[0] = xasprintf("AURIGA_DEPLOYMENT=%s", dd->name);
+	env[1] = xasprintf("AURIGA_METRIC=%s", metric);
+	env[2] = NULL;
+	c.env = (const char *const *)env;
+	c.label = ANALYSIS_LABEL;
+	suffix = xasprintf("analysis-%s", metric);
+	c.suffix = suffix;
 	/* The figures are read from its last lines. */
-	js.tail_lines = 20;
-	js.max_output = 2048;
-	js.what = "verification job";
-	js.owner = dd->name;
+	c.tail_lines = 20;
+	c.max_output = 2048;
+	c.what = "verification job";
+	network = xasprintf("container:%s", v->target_id);
+	c.attach = network;
 	vr = xcalloc(1, sizeof(*vr));
 	vr->token = token;
 	vr->what = xasprintf("%s (metric %s)", job_name, metric);
 	vr->starting = 1;
-	log_info(COMPONENT, "verification job", "deployment", dd->name, "job", job_name, "metric", metric, "container",
-		 name, "target", v->target_name, (char *)NULL);
-	vr->run = job_place_start(v->jr, &js, d, dd, job, *v->set ? (*v->set)->policy : NULL, network, on_done, vr);
+	vr->run = job_place_check_start(v->jr, d, dd, job, *v->set ? (*v->set)->policy : NULL, &c, on_done, vr);
 	vr->starting = 0;
 	if (vr->ended_early) {
 		snprintf(why, why_len, "job '%s': %s", job_name, vr->early);
 		FREE_ALL(vr->what, vr->early, vr);
 		vr = NULL;
 	}
-	desired_tmpl_release(&tmpl);
-	strv_free(env);
-	FREE_ALL(labels, name, network);
+	FREE_ALL(env[0], env[1], suffix, network);
 	return vr;
 }
 

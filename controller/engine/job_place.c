@@ -8,6 +8,7 @@
 #include "model/desired.h"
 #include "model/observe.h"
 #include "policy.h"
+#include "runtime/log.h"
 #include "spec.h"
 #include "strv.h"
 #include "util.h"
@@ -141,5 +142,61 @@ struct job_run *job_place_start(struct job_runner *jr, struct job_spec *js, cons
 	js->attach = p.on_deployment_network ? NULL : attach;
 	run = job_start(jr, js, done, arg);
 	job_place_release(&p);
+	return run;
+}
+
+/* The environment of a check Job (job_check): where its container is, then the caller's; freed with strv_free. */
+static char **check_env(const struct job_check *c)
+{
+	size_t n = c->env ? strv_len((char *const *)c->env) : 0, i, k = 0;
+	char **env = xcalloc(n + 5, sizeof(*env));
+
+	env[k++] = xasprintf("AURIGA_PREVIEW_HOST=%s", c->host);
+	env[k++] = xasprintf("AURIGA_PREVIEW_PORT=%d", c->port);
+	env[k++] = xasprintf("AURIGA_PREVIEW_URL=http://%s:%d", c->host, c->port);
+	env[k++] = xasprintf("AURIGA_TARGET_CONTAINER=%s", c->target);
+	for (i = 0; i < n; i++)
+		env[k++] = xstrdup(c->env[i]);
+	return env;
+}
+
+struct job_run *job_place_check_start(struct job_runner *jr, const struct desired *d,
+				      const struct desired_deployment *dd, const struct spec_job *job,
+				      const struct spec_policy *policy, const struct job_check *c, job_done_fn done,
+				      void *arg)
+{
+	struct kv *labels = xcalloc(d->n_extra_labels + 2, sizeof(*labels));
+	char **env = check_env(c), *base = xasprintf("%s-%s", dd->name, c->suffix);
+	char *name = desired_prefixed(d->name_prefix, base);
+	struct desired_tmpl tmpl;
+	struct job_spec js;
+	struct job_run *run;
+	size_t i;
+
+	for (i = 0; i < d->n_extra_labels; i++)
+		labels[i] = d->extra_labels[i];
+	labels[i].key = (char *)"auriga.io/job-of";
+	labels[i++].value = d->instance;
+	labels[i].key = (char *)c->label;
+	labels[i++].value = dd->name;
+	desired_tmpl_from_spec(&tmpl, &job->tmpl);
+	memset(&js, 0, sizeof(js));
+	js.name = name;
+	js.tmpl = &tmpl;
+	js.env = (const char *const *)env;
+	js.labels = labels;
+	js.n_labels = i;
+	js.deadline_ms = (int64_t)job->active_deadline_seconds * 1000;
+	js.backoff_limit = job->backoff_limit;
+	js.tail_lines = c->tail_lines;
+	js.max_output = c->max_output;
+	js.what = c->what;
+	js.owner = dd->name;
+	log_info("traffic", c->what, "deployment", dd->name, "job", job->meta.name, "container", name, "target",
+		 c->target, (char *)NULL);
+	run = job_place_start(jr, &js, d, dd, job, policy, c->attach, done, arg);
+	desired_tmpl_release(&tmpl);
+	strv_free(env);
+	FREE_ALL(labels, base, name);
 	return run;
 }

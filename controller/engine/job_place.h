@@ -63,4 +63,32 @@ struct job_run *job_place_start(struct job_runner *jr, struct job_spec *js, cons
 				const struct spec_policy *policy, const char *attach, job_done_fn done,
 				void *arg);
 
+/*
+ * A Job that checks a container of a new slot (a smoke test, a verification
+ * Job of an analysis): told where the container is, named after its
+ * deployment, labelled auriga.io/job-of (the instance) and label (the
+ * deployment).
+ */
+struct job_check {
+	const char *label;		/* "auriga.io/smoke-test", "auriga.io/analysis" */
+	const char *suffix;		/* the name after PREFIX-DEPLOYMENT-: "smoke-test", "analysis-METRIC" */
+	const char *host;		/* AURIGA_PREVIEW_HOST, and AURIGA_PREVIEW_URL's */
+	int port;			/* AURIGA_PREVIEW_PORT, and the URL's */
+	const char *target;		/* AURIGA_TARGET_CONTAINER */
+	const char *const *env;		/* more KEY=value after those, or NULL */
+	int tail_lines;			/* as job_spec's */
+	size_t max_output;
+	const char *what;		/* for the log: "smoke test" */
+	const char *attach;		/* as job_place_start's */
+};
+
+/*
+ * job_place_start for the check Job job of deployment dd: its template,
+ * deadline and backoffLimit, with c's name, labels and environment.
+ */
+struct job_run *job_place_check_start(struct job_runner *jr, const struct desired *d,
+				      const struct desired_deployment *dd, const struct spec_job *job,
+				      const struct spec_policy *policy, const struct job_check *c, job_done_fn done,
+				      void *arg);
+
 #endif

@@ -166,7 +166,8 @@ static const struct config_spec table[CFG__COUNT] = {
 			      "remote does: each runs in a helper process, killed when it passes." },
 	[CFG_BACKUP_MAX_BYTES] = { "backup-max-bytes", CFGT_INT, "268435456", 1L << 20, 4L << 30, NULL,
 				   "AURIGA_BACKUP_MAX_BYTES", "BYTES", 0,
-				   "Largest dump `auriga backup run` reads back to hash; a larger one fails the backup." },
+				   "Largest dump auriga reads back to hash, for every backup (`auriga backup run`, the daemon's schedules, the "
+				   "backups before a rollout, restore and drill checks); a larger one fails the backup." },
 	[CFG_ENVIRONMENT] = { "environment", CFGT_STRING, "", 0, 0, NULL, "AURIGA_ENVIRONMENT", "NAME", CFG_RESTART,
 			      "The Environment of the specs this instance follows (environments/<name>/: its base and "
 			      "patches, its promotion gate); its notes go to refs/notes/auriga-<name> unless notes-ref "
@@ -188,6 +189,10 @@ static const struct config_spec table[CFG__COUNT] = {
 			     "The bound on how far two controllers' clocks drift apart within one lease-ttl: the "
 			     "leader stops acting this much before a follower may take over; below a third of "
 			     "lease-ttl." },
+	[CFG_BACKUP_SCHEDULES] = { "backup-schedules", CFGT_BOOL, "true", 0, 0, NULL, "AURIGA_BACKUP_SCHEDULES", NULL, 0,
+				   "The daemon takes each BackupPolicy's backups at its spec.schedule and its drills at "
+				   "spec.drill.schedule (a child process each, as `auriga backup run` and `auriga drill`); "
+				   "false leaves them to `backup run --due` and `drill --due` from cron." },
 };
 
 struct value {

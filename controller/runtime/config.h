@@ -73,6 +73,7 @@ enum config_key {
 	CFG_LEASE_TTL,
 	CFG_LEASE_RENEW_INTERVAL,
 	CFG_LEASE_SKEW,
+	CFG_BACKUP_SCHEDULES,	/* the daemon runs the BackupPolicies' schedules and drill schedules */
 	CFG__COUNT
 };
 

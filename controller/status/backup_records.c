@@ -9,10 +9,11 @@
 #include "buf.h"
 #include "runtime/file.h"
 #include "runtime/metrics_registry.h"
+#include "status/records_lock.h"
 #include "status/status.h"
 #include "util.h"
 
-static const char *const status_names[] = { "ok", "failed", "pruned" };
+static const char *const status_names[] = { "ok", "failed", "pruned", "running" };
 
 const char *backup_status_name(enum backup_status s)
 {
@@ -47,6 +48,24 @@ void backup_records_add(struct backup_records *r, const struct backup_record *re
 	c->commit = xstrdup(rec->commit ? rec->commit : "");
 	c->sha256 = xstrdup(rec->sha256 ? rec->sha256 : "");
 	c->message = xstrdup(rec->message ? rec->message : "");
+}
+
+void backup_records_put(struct backup_records *r, const struct backup_record *rec)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		if (strcmp(r->v[i].policy, rec->policy) == 0 && strcmp(r->v[i].file, rec->file) == 0) {
+			struct backup_record old = r->v[i];
+
+			/* The copy is made before the old strings go: rec may borrow some of them. */
+			backup_records_add(r, rec);
+			r->v[i] = r->v[--r->n];
+			record_release(&old);
+			return;
+		}
+	}
+	backup_records_add(r, rec);
 }
 
 json_t *backup_record_json(const struct backup_record *rec)
@@ -311,4 +330,103 @@ json_t *backup_records_json_at(const char *state_dir, char **why)
 	}
 	free(path);
 	return a;
+}
+
+int backup_records_update(const char *path, int (*fn)(struct backup_records *r, void *arg, struct error **err),
+			  void *arg, struct error **err)
+{
+	char *lock = xasprintf("%s.lock", path);
+	struct backup_records r;
+	int fd = -1, rc;
+
+	memset(&r, 0, sizeof(r));
+	rc = records_lock(lock, 1, &fd, err);
+	if (rc >= 0)
+		rc = backup_records_load(&r, path, err);
+	if (rc >= 0)
+		rc = fn(&r, arg, err);
+	if (rc == 1 && backup_records_save(&r, path, err) < 0)
+		rc = -1;
+	records_unlock(fd);
+	backup_records_release(&r);
+	free(lock);
+	return rc;
+}
+
+static int put_one(struct backup_records *r, void *arg, struct error **err)
+{
+	(void)err;
+	backup_records_put(r, arg);
+	return 1;
+}
+
+int backup_records_record(const char *path, const struct backup_record *rec, struct error **err)
+{
+	return backup_records_update(path, put_one, (void *)rec, err) < 0 ? -1 : 0;
+}
+
+static int settle(struct backup_records *r, void *arg, struct error **err)
+{
+	const char *state_dir = arg;
+	size_t i;
+	int n = 0, free_now;
+
+	for (i = 0; i < r->n; i++) {
+		struct backup_record *b = &r->v[i];
+
+		if (b->status != BACKUP_RUNNING)
+			continue;
+		free_now = records_run_free(state_dir, "backup", b->policy, err);
+		if (free_now < 0)
+			return -1;
+		if (free_now == 0)
+			continue;
+		b->status = BACKUP_FAILED;
+		b->duration_ms = wall_ms() - b->time_ms;
+		str_set(&b->message, "interrupted: the process taking it ended before it recorded a result");
+		n++;
+	}
+	return n > 0 ? 1 : 0;
+}
+
+int backup_records_settle(const char *state_dir, struct error **err)
+{
+	char *path = xasprintf("%s/%s", state_dir, BACKUP_RECORDS_FILE);
+	int rc = backup_records_update(path, settle, (void *)state_dir, err);
+
+	free(path);
+	return rc;
+}
+
+/* The files retention no longer keeps, by name, for prune_mark. */
+struct pruned {
+	const char *policy;
+	const char *const *files;
+	size_t n;
+};
+
+static int prune_mark(struct backup_records *r, void *arg, struct error **err)
+{
+	const struct pruned *p = arg;
+	size_t i, k;
+	int changed = 0;
+
+	(void)err;
+	for (i = 0; i < r->n; i++)
+		for (k = 0; k < p->n; k++)
+			if (r->v[i].status == BACKUP_OK && strcmp(r->v[i].policy, p->policy) == 0 &&
+			    strcmp(r->v[i].file, p->files[k]) == 0) {
+				r->v[i].status = BACKUP_PRUNED;
+				r->v[i].pruned_ms = wall_ms();
+				changed = 1;
+			}
+	return changed;
+}
+
+int backup_records_mark_pruned(const char *path, const char *policy, const char *const *files, size_t n,
+			       struct error **err)
+{
+	struct pruned pr = { policy, files, n };
+
+	return backup_records_update(path, prune_mark, &pr, err) < 0 ? -1 : 0;
 }

@@ -15,7 +15,8 @@
 /* The largest records file read: about 40,000 records. */
 #define BACKUP_RECORDS_MAX (16u << 20)
 
-enum backup_status { BACKUP_OK, BACKUP_FAILED, BACKUP_PRUNED };
+/* RUNNING: its start is recorded before the Job is made, so that a process killed in the middle leaves a trace. */
+enum backup_status { BACKUP_OK, BACKUP_FAILED, BACKUP_PRUNED, BACKUP_RUNNING };
 
 struct backup_record {
 	char *policy;
@@ -50,6 +51,26 @@ int backup_records_save(const struct backup_records *r, const char *path, struct
 void backup_records_release(struct backup_records *r);
 /* Appends a copy of rec. */
 void backup_records_add(struct backup_records *r, const struct backup_record *rec);
+/* Replaces the record of rec's policy and file with a copy of rec (appended when there is none). */
+void backup_records_put(struct backup_records *r, const struct backup_record *rec);
+
+/*
+ * Reads path, lets fn change the list, and replaces the file when fn returns
+ * 1, all under the lock PATH.lock (records_lock.h), so that the processes
+ * writing it (backup run, the daemon, its schedules) lose no one's record.
+ * fn returns 0 (nothing to write), 1, or <0 with *err. Returns fn's verdict.
+ */
+int backup_records_update(const char *path, int (*fn)(struct backup_records *r, void *arg, struct error **err),
+			  void *arg, struct error **err);
+/* Appends rec (or replaces the one of its policy and file) under the lock: 0 or <0 with *err. */
+int backup_records_record(const char *path, const struct backup_record *rec, struct error **err);
+/*
+ * Each record of STATE_DIR/backups.json still "running" whose run lock
+ * (records_run_lock_path "backup") nobody holds: its process ended without
+ * writing a result (killed), so it is recorded failed, "interrupted". Returns
+ * 1 when some were, 0 when none, <0 with *err.
+ */
+int backup_records_settle(const char *state_dir, struct error **err);
 
 /*
  * Applies retention (retention.h) to the policy's good backups that are still
@@ -58,6 +79,13 @@ void backup_records_add(struct backup_records *r, const struct backup_record *re
  */
 size_t backup_records_to_prune(const struct backup_records *r, const char *policy, const struct retention_policy *p,
 			       size_t **out);
+
+/*
+ * Marks files (names on the target) of policy's kept backups as pruned now,
+ * under the lock (backup_records_update): 0 or <0 with *err.
+ */
+int backup_records_mark_pruned(const char *path, const char *policy, const char *const *files, size_t n,
+			       struct error **err);
 
 /* One record as JSON, as the file and `auriga backup list --json` write it. */
 json_t *backup_record_json(const struct backup_record *rec);

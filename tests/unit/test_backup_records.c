@@ -9,6 +9,7 @@
 #include "engine/backup.h"
 #include "runtime/metrics_registry.h"
 #include "status/backup_records.h"
+#include "status/records_lock.h"
 #include "testfs.h"
 #include "utc.h"
 #include "util.h"
@@ -215,5 +216,78 @@ static void publish_on_change(void **state)
 	metrics_free(reg);
 }
 
-TEST_MAIN(TEST_IN_DIR(round_trip), TEST_IN_DIR(publish_on_change), cmocka_unit_test(prune_by_retention), cmocka_unit_test(schedule_due),
+/*
+ * A backup's start is recorded first (running), then replaced in place by its
+ * result; a running record whose process is gone (its run lock free) is
+ * closed as failed, "interrupted", and one whose lock is held is left; it
+ * counts for the schedule either way, and never for retention.
+ */
+static void running_then_settled(void **state)
+{
+	struct backup_records r;
+	struct backup_record rec;
+	struct error *err = NULL;
+	char *path = xasprintf("%s/%s", test_dir, BACKUP_RECORDS_FILE);
+	char *lock = records_run_lock_path(test_dir, "backup", "held");
+	const char *pruned[] = { "db-1.dump" };
+	struct cron every;
+	char msg[128];
+	size_t *idx = NULL;
+	int64_t next;
+	int fd = -1;
+
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	rec.policy = "db";
+	rec.file = "db-1.dump";
+	rec.time_ms = at_ms(2026, 1, 2, 3, 4);
+	rec.status = BACKUP_OK;
+	rec.sha256 = "ab";
+	assert_int_equal(backup_records_record(path, &rec, &err), 0);
+	rec.file = "db-2.dump";
+	rec.time_ms = at_ms(2026, 1, 2, 3, 30);
+	rec.status = BACKUP_RUNNING;
+	rec.sha256 = "";
+	assert_int_equal(backup_records_record(path, &rec, &err), 0);
+	rec.policy = "held";
+	rec.file = "held-1.dump";
+	assert_int_equal(backup_records_record(path, &rec, &err), 0);
+	assert_int_equal(backup_records_load(&r, path, &err), 0);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.v[1].status, BACKUP_RUNNING);
+	/* The running one's start counts: the next slot after it, not after the good one. */
+	assert_int_equal(cron_parse(&every, "* * * * *", msg, sizeof(msg)), 0);
+	assert_int_equal(backup_records_due(&r, "db", &every, at_ms(2026, 1, 2, 3, 30) / 1000 + 10, &next), 0);
+	assert_int_equal(next, at_ms(2026, 1, 2, 3, 31) / 1000);
+	assert_int_equal(backup_records_to_prune(&r, "db", &(struct retention_policy){ 0, 0, 0, 0 }, &idx), 1);
+	assert_int_equal(idx[0], 0);
+	free(idx);
+	backup_records_release(&r);
+	/* Its process is gone: failed, interrupted; the one whose lock is held stays running. */
+	assert_int_equal(records_lock(lock, 0, &fd, &err), 1);
+	assert_int_equal(backup_records_settle(test_dir, &err), 1);
+	assert_int_equal(backup_records_settle(test_dir, &err), 0);
+	assert_int_equal(backup_records_load(&r, path, &err), 0);
+	assert_int_equal(r.v[1].status, BACKUP_FAILED);
+	assert_non_null(strstr(r.v[1].message, "interrupted"));
+	assert_int_equal(r.v[2].status, BACKUP_RUNNING);
+	backup_records_release(&r);
+	records_unlock(fd);
+	/* Replaced by its result in place, then pruned by name. */
+	rec.status = BACKUP_OK;
+	rec.sha256 = "cd";
+	assert_int_equal(backup_records_record(path, &rec, &err), 0);
+	assert_int_equal(backup_records_mark_pruned(path, "db", pruned, 1, &err), 0);
+	assert_int_equal(backup_records_load(&r, path, &err), 0);
+	assert_int_equal(r.n, 3);
+	assert_string_equal(r.v[2].file, "held-1.dump");
+	assert_int_equal(r.v[2].status, BACKUP_OK);
+	assert_string_equal(r.v[2].sha256, "cd");
+	assert_int_equal(r.v[0].status, BACKUP_PRUNED);
+	assert_true(r.v[0].pruned_ms > 0);
+	backup_records_release(&r);
+	FREE_ALL(path, lock);
+}
+
+TEST_MAIN(TEST_IN_DIR(round_trip), TEST_IN_DIR(running_then_settled), TEST_IN_DIR(publish_on_change), cmocka_unit_test(prune_by_retention), cmocka_unit_test(schedule_due),
 	  cmocka_unit_test(tar_stream))

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "status/drill_records.h"
+#include "status/records_lock.h"
 #include "testfs.h"
 #include "utc.h"
 #include "util.h"
@@ -115,4 +116,38 @@ static void due(void **state)
 	json_decref(list);
 }
 
-TEST_MAIN(TEST_IN_DIR(appended), TEST_IN_DIR(bounded), TEST_IN_DIR(not_ours), cmocka_unit_test(due))
+/* A drill's running report is replaced by its result (same id); one whose process is gone is closed as interrupted. */
+static void running_then_settled(void **state)
+{
+	struct error *err = NULL;
+	char *path = xasprintf("%s/%s", test_dir, DRILL_RECORDS_FILE), *lock = records_run_lock_path(test_dir, "drill", "held");
+	json_t *list = NULL, *r;
+	int fd = -1;
+
+	(void)state;
+	r = json_pack("{s:s, s:s, s:I, s:s}", "policy", "db", "id", "drill-db-1", "timeMs", (json_int_t)1000, "status",
+		      "running");
+	assert_int_equal(drill_records_append(path, r, &err), 0);
+	json_decref(r);
+	r = json_pack("{s:s, s:s, s:I, s:s}", "policy", "held", "id", "drill-held-1", "timeMs", (json_int_t)2000,
+		      "status", "running");
+	assert_int_equal(drill_records_append(path, r, &err), 0);
+	json_decref(r);
+	assert_int_equal(records_lock(lock, 0, &fd, &err), 1);
+	assert_int_equal(drill_records_settle(test_dir, &err), 1);
+	records_unlock(fd);
+	r = json_pack("{s:s, s:s, s:I, s:s}", "policy", "held", "id", "drill-held-1", "timeMs", (json_int_t)2000,
+		      "status", "passed");
+	assert_int_equal(drill_records_append(path, r, &err), 0);
+	json_decref(r);
+	assert_int_equal(drill_records_settle(test_dir, &err), 0);
+	assert_int_equal(drill_records_load(&list, path, &err), 0);
+	assert_int_equal(json_array_size(list), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "status")), "failed");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "stage")), "interrupted");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "status")), "passed");
+	json_decref(list);
+	FREE_ALL(path, lock);
+}
+
+TEST_MAIN(TEST_IN_DIR(appended), TEST_IN_DIR(running_then_settled), TEST_IN_DIR(bounded), TEST_IN_DIR(not_ours), cmocka_unit_test(due))

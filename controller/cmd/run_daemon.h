@@ -1,0 +1,73 @@
+/* What `auriga run` holds, shared by the files of the daemon (cmd_run.c, run_http.c, run_schedule.c). */
+#ifndef AURIGA_RUN_DAEMON_H
+#define AURIGA_RUN_DAEMON_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "cmd/run_gate.h"
+#include "cmd/run_notes.h"
+#include "engine/engine.h"
+#include "error.h"
+#include "status/backup_records.h"
+#include "status/metrics.h"
+#include "status/notes.h"
+#include "status/notes_recent.h"
+
+struct config;
+struct loop;
+struct docker;
+struct http_client;
+struct gitsrc;
+struct gitsrc_worker;
+struct httpd;
+struct webhook;
+struct spec_policy;
+struct run_schedule;
+
+struct daemon {
+	struct config *cfg;
+	char **positional;
+	struct loop *loop;
+	struct docker *docker;
+	struct http_client *http;
+	struct engine *engine;
+	struct engine_options eo;	/* the engine's, kept to make it anew on another endpoint */
+	char *endpoint;			/* the endpoint the engine drives */
+	struct gitsrc *src;
+	struct gitsrc_worker *worker;
+	struct httpd *httpd;
+	struct auriga_metrics metrics;
+	struct backup_seen backups_seen;	/* backups.json as last read for the metric */
+	int metrics_on;
+	struct webhook *webhook;
+	struct notes_debounce deb;
+	struct notes_recent recent;	/* the notes written lately, for /api/v1/notes and the status page */
+	const char *folder;		/* folder mode: the specs path */
+	char *folder_key;		/* the folder's model, to see changes */
+	char *state_path;		/* the engine's state file */
+	uint64_t folder_timer;
+	char *commit;			/* the commit being applied */
+	char *notes_ref;		/* its Cluster's notes ref, NULL when it names none */
+	int notes_push;			/* its Cluster's status.push, -1 when it says nothing */
+	struct spec_policy *policy;	/* the operator's policy every load is checked against */
+	struct run_notes rn;		/* the source section, and the notes on commits not applied */
+	struct run_gate gate;		/* the environment's promotion gate */
+	struct run_lease *lease;	/* --lease: acts only while it holds the lease */
+	struct run_schedule *schedule;	/* the BackupPolicies' schedules (run_schedule.h) */
+	int settled;			/* the commit applied reached Healthy, Failed or RolledBack */
+	int loaded;
+	int stopping;
+	/* What the HTTP threads read. */
+	pthread_mutex_t mu;
+	json_t *status_json;
+	char *status_text;		/* status_json encoded once, for /api/v1/status */
+	int ready;
+};
+/* run_http.c: the HTTP API, /metrics and the webhooks, when --listen names an address. */
+int run_http_start(struct daemon *dm, struct error **err);
+/* SIGHUP: the API token and webhook secrets are read again, so rotating a file needs no restart. */
+void run_http_reload_secrets(struct daemon *dm);
+
+#endif
