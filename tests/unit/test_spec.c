@@ -812,7 +812,7 @@ static void example_fleet_validates(void **state)
 	assert_int_equal(v->probes.startup.failure_threshold, 30);
 	assert_int_equal(spec_set_deployment(&set, "api")->strategy.type, SPEC_STRATEGY_BLUEGREEN);
 	assert_int_equal(spec_set_service(&set, "api")->port, 9003);
-	/* The ledger and its database: the schema version it needs (V2 comes with the demo's second commit), the backup before it. */
+	/* The ledger and its database: the schema it needs (the demo brings V2), the backup before it. */
 	assert_string_equal(spec_set_deployment(&set, "ledger")->tmpl.schema_version, "1");
 	assert_null(spec_set_deployment(&set, "postgres")->tmpl.schema_version);
 	assert_string_equal(spec_set_backup_policy(&set, "ledger-pre-deploy")->before[0], "ledger");
