@@ -8,7 +8,8 @@
 # of checks than its plan says (an early exit). A skipped check ("ok N - ... # SKIP reason") is
 # counted as skipped when it gives its reason and as a failure when it does not. In the summary a
 # layer that did not report (its runner died, or it was never run) is a failure.
-# AURIGA_TEST_FILTER=regex runs only the tests whose path matches.
+# AURIGA_TEST_FILTER=regex runs only the tests whose path matches. The shell tests run BUILD/auriga
+# unless AURIGA_BIN names another.
 # Each test's wall time goes to BUILD/results/LAYER.times ("SECONDS NAME" a line); the layer ends
 # with its ten slowest tests.
 set -uo pipefail
@@ -44,6 +45,10 @@ case "${1:-}" in -j[0-9]*) jobs=${1#-j}; shift ;; esac
 layer=$1 build=$2
 shift 2
 mkdir -p "$build/results" "$build/logs"
+# The shell tests run the auriga of the build named (make exports it; a direct run would otherwise
+# test build/auriga whatever BUILD says).
+AURIGA_BIN=${AURIGA_BIN:-$(cd "$build" && pwd)/auriga}
+export AURIGA_BIN
 rm -f "$build/results/$layer.counts"
 times="$build/results/$layer.times"
 : >"$times"
