@@ -14,27 +14,54 @@
 
 #define COMPONENT "gate"
 
-enum gate_verdict run_gate_decide(const struct spec_environment *env, int have_note, enum status_phase after,
-				  int approved, const char *commit, char **why)
+/* Staging's note is Healthy: every verification its release declares must have passed too. */
+static enum gate_verdict verified(const struct spec_environment *env, const struct fleet_status *after, char **why)
 {
+	char *failed = NULL;
+	size_t pending = 0, n = status_verification_failures(after, &failed, &pending);
+	enum gate_verdict v = GATE_OPEN;
+
+	if (n && pending == n) {
+		*why = xasprintf("waiting for %s's verification: %s", env->promotion_after, failed);
+		v = GATE_WAIT_AFTER;
+	} else if (n) {
+		*why = xasprintf("stopped at %s: %s", env->promotion_after, failed);
+		v = GATE_AFTER_FAILED;
+	}
+	free(failed);
+	return v;
+}
+
+enum gate_verdict run_gate_decide(const struct spec_environment *env, const struct fleet_status *after, int approved,
+				  const char *commit, char **why)
+{
+	enum status_phase phase = after ? after->phase : STATUS_UNKNOWN;
+	enum gate_verdict v;
+	char *failed = NULL;
+
 	*why = NULL;
 	if (env == NULL)
 		return GATE_OPEN;
-	if (env->promotion_after && !have_note) {
+	if (env->promotion_after && after == NULL) {
 		*why = xasprintf("waiting for %s: it has no note on this commit yet", env->promotion_after);
 		return GATE_WAIT_AFTER;
 	}
-	if (env->promotion_after && (after == STATUS_UNKNOWN || after == STATUS_PROGRESSING ||
-				     after == STATUS_PENDING || after == STATUS_WAITING)) {
+	if (env->promotion_after && (phase == STATUS_UNKNOWN || phase == STATUS_PROGRESSING ||
+				     phase == STATUS_PENDING || phase == STATUS_WAITING)) {
 		*why = xasprintf("waiting for %s: its note on this commit says %s", env->promotion_after,
-				 status_phase_name(after));
+				 status_phase_name(phase));
 		return GATE_WAIT_AFTER;
 	}
-	if (env->promotion_after && after != STATUS_HEALTHY) {
-		*why = xasprintf("stopped at %s: its note on this commit says %s", env->promotion_after,
-				 status_phase_name(after));
+	if (env->promotion_after && phase != STATUS_HEALTHY) {
+		/* The verifications that failed say why, when there are some. */
+		(void)status_verification_failures(after, &failed, NULL);
+		*why = xasprintf("stopped at %s: its note on this commit says %s%s%s", env->promotion_after,
+				 status_phase_name(phase), failed ? "; " : "", failed ? failed : "");
+		free(failed);
 		return GATE_AFTER_FAILED;
 	}
+	if (env->promotion_after && (v = verified(env, after, why)) != GATE_OPEN)
+		return v;
 	if (env->approval_required && !approved) {
 		*why = xasprintf("%s%s%swaiting for approval (auriga approve %s)", env->promotion_after ? "healthy in " : "",
 				 env->promotion_after ? env->promotion_after : "", env->promotion_after ? "; " : "",
@@ -197,7 +224,7 @@ int run_gate_hold(struct run_gate *g, struct run_notes *rn, const struct spec_en
 			gitsrc_worker_watch(rn->worker, after_ref);
 	}
 	ok = rn->src && approved(g, rn, own_ref, commit, &by, &at);
-	held = run_gate_decide(env, have, after.phase, ok, commit, &why) != GATE_OPEN;
+	held = run_gate_decide(env, have ? &after : NULL, ok, commit, &why) != GATE_OPEN;
 	str_set(&rn->source.promotion, why);
 	if (!held) {
 		/* The approval goes with the commit applied, in every note on it. */

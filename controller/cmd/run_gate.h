@@ -15,17 +15,21 @@ struct run_notes;
 enum gate_verdict {
 	GATE_OPEN,		/* nothing asked, or everything asked is there */
 	GATE_WAIT_AFTER,	/* the earlier environment has no verdict on it yet */
-	GATE_AFTER_FAILED,	/* the earlier environment did not bring it to Healthy */
+	GATE_AFTER_FAILED,	/* the earlier environment did not bring it to Healthy, or a verification failed there */
 	GATE_WAIT_APPROVAL,	/* healthy before, and nobody approved it yet */
 };
 
 /*
  * Pure: the verdict for env's gate on a commit, from the earlier
- * environment's note on it (have_note, its phase) and whether a person
- * approved it; *why (malloc'd, NULL when open) says it in a sentence.
+ * environment's note on it (after, NULL when it has none) and whether a
+ * person approved it; *why (malloc'd, NULL when open) says it in a
+ * sentence. The earlier note must say Healthy, and every verification it
+ * names (each metric of the analyses its release declares) Passed or
+ * Skipped (the release ran no analysis: nothing served before it); a note
+ * naming none is enough with Healthy alone.
  */
-enum gate_verdict run_gate_decide(const struct spec_environment *env, int have_note, enum status_phase after,
-				  int approved, const char *commit, char **why);
+enum gate_verdict run_gate_decide(const struct spec_environment *env, const struct fleet_status *after, int approved,
+				  const char *commit, char **why);
 
 /* An approval: who approved which commit, and when. */
 struct gate_approval {
