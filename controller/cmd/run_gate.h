@@ -10,6 +10,10 @@
 #include "status/status.h"
 
 struct run_notes;
+struct gitsrc;
+
+/* The most approvals held in memory; past it the oldest goes (the notes keep those of held commits). */
+#define GATE_APPROVALS_MAX 32
 
 /* What the gate says of a commit. */
 enum gate_verdict {
@@ -42,8 +46,9 @@ struct run_gate {
 	pthread_mutex_t mu;		/* the HTTP threads record approvals; the loop reads them */
 	int wants_approval;		/* the environment followed asks for one */
 	char *environment;		/* its name, NULL for none (the specs last taken up say) */
-	struct gate_approval *approvals;
+	struct gate_approval *approvals;	/* in the order given, the first the oldest */
 	size_t n, cap;
+	struct gitsrc *src;		/* the specs repository (set by the loop), NULL before */
 	char *held, *held_why;		/* the loop's: the commit held and why, noted once per change */
 };
 
@@ -52,7 +57,12 @@ void run_gate_release(struct run_gate *g);
 
 /*
  * From an HTTP thread: commit (40 hex digits) approved by who. Refused
- * (ERR_CONFLICT) when the environment followed asks for no approval.
+ * (ERR_NOTFOUND) when the specs repository does not have the commit, and
+ * (ERR_CONFLICT) when the environment followed asks for no approval. At
+ * most GATE_APPROVALS_MAX are held; the approvals of a commit applied and
+ * of the commits before it are dropped when it is applied (its note keeps
+ * its approval; a restarted controller reads the approval of a held commit
+ * back from its Waiting note).
  */
 int run_gate_approve(struct run_gate *g, const char *commit, const char *who, int64_t now_wall_ms,
 		     struct error **err);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,6 +179,7 @@ static void approve_checks(void **state)
 {
 	struct run_gate g;
 	struct error *err = NULL;
+	unsigned i;
 
 	(void)state;
 	run_gate_init(&g);
@@ -193,6 +195,16 @@ static void approve_checks(void **state)
 	assert_int_equal(run_gate_approve(&g, C, "bob", 2, &err), 0);
 	assert_int_equal(g.n, 1);
 	assert_string_equal(g.approvals[0].by, "alice");
+	/* Bounded: past GATE_APPROVALS_MAX the oldest goes. */
+	for (i = 1; i <= GATE_APPROVALS_MAX; i++) {
+		char c[41];
+
+		snprintf(c, sizeof(c), "%040x", i);
+		assert_int_equal(run_gate_approve(&g, c, "carol", 2 + i, &err), 0);
+	}
+	assert_int_equal(g.n, GATE_APPROVALS_MAX);
+	assert_string_equal(g.approvals[0].commit, "0000000000000000000000000000000000000001");
+	assert_string_equal(g.approvals[GATE_APPROVALS_MAX - 1].commit, "0000000000000000000000000000000000000020");
 	run_gate_release(&g);
 }
 
