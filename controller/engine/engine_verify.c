@@ -62,7 +62,8 @@ static void on_done(int succeeded, int attempts, const char *message, void *arg)
 static char **job_env(const struct engine_verify *v, const struct desired_deployment *dd, const char *metric)
 {
 	char **env = xcalloc(7, sizeof(*env));
-	const char *host = desired_network_to_create(&dd->tmpl) ? v->target_name : "127.0.0.1";
+	/* On the deployment's network, or on the instance's jobs network it joins for the run: by name. */
+	const char *host = v->target_name;
 	int cport = dd->spec->tmpl.n_ports ? dd->spec->tmpl.ports[0].container_port : 0;
 
 	env[0] = xasprintf("AURIGA_PREVIEW_HOST=%s", host);
@@ -85,7 +86,7 @@ static void *verify_start(const char *metric, const char *job_name, struct analy
 	struct desired_tmpl tmpl;
 	struct job_spec js;
 	struct kv *labels;
-	char **env, *name, *network;
+	char **env, *name;
 	size_t i;
 
 	if (dd == NULL || dd->spec == NULL || job == NULL || v->target_name == NULL) {
@@ -102,7 +103,6 @@ static void *verify_start(const char *metric, const char *job_name, struct analy
 	labels[i].value = dd->name;
 	name = xasprintf("%s%s%s-analysis-%s", d->name_prefix && d->name_prefix[0] ? d->name_prefix : "",
 			 d->name_prefix && d->name_prefix[0] ? "-" : "", dd->name, metric);
-	network = xasprintf("container:%s", v->target_id);
 	desired_tmpl_from_spec(&tmpl, &job->tmpl);
 	memset(&js, 0, sizeof(js));
 	js.name = name;
@@ -123,7 +123,8 @@ static void *verify_start(const char *metric, const char *job_name, struct analy
 	vr->starting = 1;
 	log_info(COMPONENT, "verification job", "deployment", dd->name, "job", job_name, "metric", metric, "container",
 		 name, "target", v->target_name, (char *)NULL);
-	vr->run = job_place_start(v->jr, &js, d, dd, job, *v->set ? (*v->set)->policy : NULL, network, on_done, vr);
+	vr->run = job_place_start(v->jr, &js, d, dd, job, *v->set ? (*v->set)->policy : NULL, v->target_id, on_done,
+				  vr);
 	vr->starting = 0;
 	if (vr->ended_early) {
 		snprintf(why, why_len, "job '%s': %s", job_name, vr->early);
@@ -132,7 +133,7 @@ static void *verify_start(const char *metric, const char *job_name, struct analy
 	}
 	desired_tmpl_release(&tmpl);
 	strv_free(env);
-	FREE_ALL(labels, name, network);
+	FREE_ALL(labels, name);
 	return vr;
 }
 
@@ -334,7 +335,8 @@ static void declare_template(const struct verify_book *b, const struct spec_set 
 			v->job = xstrdup(m->job_name);
 			v->figure = xstrdup_or_null(m->job_figure);
 		}
-		if (vv && vv->have_value)
+		/* A Job judged by its exit code has no value to tell: its verdict says it. */
+		if (vv && vv->have_value && !(m->provider == SPEC_METRIC_JOB && m->job_figure == NULL))
 			v->value = xasprintf("%g", vv->value);
 		v->fail_if = xasprintf("%s %g", analysis_cmp_text(m->fail_op), m->fail_value);
 		v->verdict = xstrdup(verdict_word(vv, complete));

@@ -16,9 +16,11 @@ struct json_t;
 
 /*
  * The Jobs of one analysis run of deployment's new slot: each runs as the
- * smoke test does, beside a container of slot (a ready one when there is):
- * on the deployment's network reaching it by name, else in its network
- * namespace on 127.0.0.1, told where by AURIGA_PREVIEW_URL, _HOST and _PORT
+ * smoke test does, against a container of slot (a ready one when there is):
+ * on the deployment's network, else on the instance's jobs network, which
+ * that container joins for the run (and leaves when the last Job of the
+ * runner reaching it ends), reaching it by name, told where by
+ * AURIGA_PREVIEW_URL, _HOST and _PORT
  * (the template's first port), AURIGA_TARGET_CONTAINER, AURIGA_DEPLOYMENT
  * and AURIGA_METRIC. set and desired point at the engine's current ones
  * (read when a measurement starts). The container is
