@@ -57,20 +57,26 @@ static int still_running(const char *verdict)
 	return verdict && (strcmp(verdict, "Pending") == 0 || strcmp(verdict, "Unfinished") == 0);
 }
 
-/* "web: loadtest p95_ms=812 failed (fails at >= 500)"; a metric without a Job is named by itself. */
+/*
+ * "web: loadtest p95_ms=812 failed (fails at >= 500)", "web: loadtest
+ * p95_ms inconclusive", "web: integration failed" (a Job judged by its exit
+ * code), "web: errors=0.2 failed (fails at > 0.05)" (a metric of no Job).
+ */
 static void say(struct buf *b, const char *deployment, const struct status_verification *v)
 {
 	const char *verdict = v->verdict ? v->verdict : "no verdict";
+	const char *figure = v->job ? v->figure : NULL;
 	char *low = xstrdup(verdict);
 
 	if (low[0] >= 'A' && low[0] <= 'Z')
 		low[0] = (char)(low[0] - 'A' + 'a');
 	(void)buf_printf(b, "%s%s: %s", b->len ? "; " : "", deployment, v->job ? v->job : v->metric ? v->metric : "?");
-	if (v->value)
-		(void)buf_printf(b, " %s=%s", v->figure ? v->figure : v->job ? "exit" : v->metric ? v->metric : "value",
-				 v->value);
+	if (figure)
+		(void)buf_printf(b, " %s", figure);
+	if (v->value && (figure || !v->job))
+		(void)buf_printf(b, "=%s", v->value);
 	(void)buf_printf(b, " %s", low);
-	if (v->fail_if && strcmp(verdict, "Failed") == 0)
+	if (v->fail_if && v->value && strcmp(verdict, "Failed") == 0)
 		(void)buf_printf(b, " (fails at %s)", v->fail_if);
 	free(low);
 }

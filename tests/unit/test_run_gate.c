@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,13 +98,13 @@ static void decide_verification(void **state)
 		{ STATUS_HEALTHY, { "Passed", "Failed", NULL }, GATE_AFTER_FAILED,
 		  "stopped at staging: web: loadtest p95_ms=812 failed (fails at >= 500)" },
 		{ STATUS_HEALTHY, { "Inconclusive", "Passed", NULL }, GATE_AFTER_FAILED,
-		  "stopped at staging: web: integration exit=0 inconclusive" },
+		  "stopped at staging: web: integration inconclusive" },
 		{ STATUS_HEALTHY, { "Passed", "Pending", NULL }, GATE_WAIT_AFTER,
 		  "waiting for staging's verification: web: loadtest p95_ms=812 pending" },
 		{ STATUS_HEALTHY, { "Pending", "Failed", NULL }, GATE_AFTER_FAILED, "stopped at staging: web: integration" },
 		{ STATUS_ROLLEDBACK, { "Passed", "Failed", NULL }, GATE_AFTER_FAILED,
 		  "stopped at staging: its note on this commit says RolledBack; web: loadtest p95_ms=812 failed (fails at >= 500)" },
-		{ STATUS_HEALTHY, { "passed", NULL }, GATE_AFTER_FAILED, "stopped at staging: web: integration exit=0 passed" },
+		{ STATUS_HEALTHY, { "passed", NULL }, GATE_AFTER_FAILED, "stopped at staging: web: integration passed" },
 	};
 	size_t i;
 
@@ -129,6 +130,7 @@ static void verification_round_trip(void **state)
 	const char *const verdicts[] = { "Passed", "Failed", NULL };
 	struct fleet_status s, back;
 	char *text = NULL;
+	json_t *j, *list;
 
 	(void)state;
 	staging_note(&s, STATUS_ROLLEDBACK, verdicts);
@@ -146,6 +148,13 @@ static void verification_round_trip(void **state)
 	assert_string_equal(back.deployments[0].verifications[1].fail_if, ">= 500");
 	assert_string_equal(back.deployments[0].verifications[1].verdict, "Failed");
 	assert_null(back.deployments[0].verifications[0].figure);
+	/* The HTTP API says the same. */
+	j = status_to_json(&back);
+	list = json_object_get(json_array_get(json_object_get(j, "deployments"), 0), "verification");
+	assert_int_equal(json_array_size(list), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "verdict")), "Failed");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "value")), "812");
+	json_decref(j);
 	free(text);
 	status_release(&back);
 	status_release(&s);

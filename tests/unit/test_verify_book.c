@@ -105,6 +105,8 @@ static void status_from_book(void **state)
 	assert_string_equal(sd->verifications[0].verdict, "Failed");
 	assert_string_equal(sd->verifications[0].value, "812");
 	assert_string_equal(sd->verifications[1].verdict, "Passed");
+	/* A Job judged by its exit code: its verdict alone. */
+	assert_null(sd->verifications[1].value);
 	status_release(&fs);
 	verify_book_release(&b);
 	spec_set_release(&set);
