@@ -429,15 +429,6 @@ char *status_next_line(const char **p)
 	return t;
 }
 
-/* Whether the status has a source section to show. */
-int status_source_present(const struct fleet_status *s)
-{
-	const struct status_source *src = &s->source;
-
-	return s->source_error || src->head || src->applied || src->fetched_at > 0 || src->fetch_error ||
-	       src->fetch_error_at > 0 || src->environment;
-}
-
 /* What Git says: the head seen, the commit applied, the last good fetch, the last error and when. */
 static void emit_source(struct emit *e, const struct fleet_status *s)
 {
