@@ -207,6 +207,8 @@ void verify_book_release(struct verify_book *b)
 
 static void book_drop(struct verify_book *b, size_t i)
 {
+	if (b->v == NULL || i >= b->n)
+		return;
 	free(b->v[i].metric);
 	memmove(&b->v[i], &b->v[i + 1], (b->n - i - 1) * sizeof(*b->v));
 	b->n--;
@@ -347,15 +349,17 @@ void verify_book_status(const struct verify_book *b, const struct spec_set *set,
 			const struct desired_deployment *dd, int complete, struct status_deployment *sd)
 {
 	const struct spec_strategy *st = dd->spec ? &dd->spec->strategy : NULL;
-	size_t i, j;
+	size_t i;
 
 	if (st == NULL || set == NULL)
 		return;
 	if (st->type == SPEC_STRATEGY_BLUEGREEN)
 		for (i = 0; i < st->n_pre_promotion_analysis; i++)
 			declare_template(b, set, st->pre_promotion_analysis[i], dd->revision, complete, sd);
-	if (st->type == SPEC_STRATEGY_CANARY)
-		for (i = 0; i < st->n_steps; i++)
-			for (j = 0; st->steps[i].kind == SPEC_STEP_ANALYSIS && j < st->steps[i].n_templates; j++)
-				declare_template(b, set, st->steps[i].templates[j], dd->revision, complete, sd);
+	for (i = 0; st->type == SPEC_STRATEGY_CANARY && i < st->n_steps; i++) {
+		size_t j;
+
+		for (j = 0; st->steps[i].kind == SPEC_STEP_ANALYSIS && j < st->steps[i].n_templates; j++)
+			declare_template(b, set, st->steps[i].templates[j], dd->revision, complete, sd);
+	}
 }
