@@ -15,7 +15,7 @@
 
 #define COMPONENT "gate"
 
-/* Staging's note is Healthy: every verification its release declares must have passed too. */
+/* The earlier environment's note says Healthy: every verification its release declares must have passed too. */
 static enum gate_verdict verified(const struct spec_environment *env, const struct fleet_status *after, char **why)
 {
 	char *failed = NULL;
