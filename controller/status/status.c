@@ -316,6 +316,20 @@ static void emit_mapping_end(struct emit *e)
 	emit_event(e, &ev);
 }
 
+/* The key k and the start of its block sequence, or (k NULL) the sequence's end. */
+static void emit_sequence(struct emit *e, const char *k)
+{
+	yaml_event_t ev;
+
+	if (k) {
+		emit_key(e, k);
+		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+	} else {
+		yaml_sequence_end_event_initialize(&ev);
+	}
+	emit_event(e, &ev);
+}
+
 /* A two-slot release's slots: "green: 1/1", ready against desired. */
 static void emit_slots(struct emit *e, const struct status_deployment *d)
 {
@@ -337,14 +351,11 @@ static void emit_slots(struct emit *e, const struct status_deployment *d)
 /* What the release's analyses verified: each metric, its Job and figure, the value, the threshold, the verdict. */
 static void emit_verifications(struct emit *e, const struct status_deployment *d)
 {
-	yaml_event_t ev;
 	size_t i;
 
 	if (d->nverifications == 0)
 		return;
-	emit_key(e, "verification");
-	yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
-	emit_event(e, &ev);
+	emit_sequence(e, "verification");
 	for (i = 0; i < d->nverifications; i++) {
 		const struct status_verification *v = &d->verifications[i];
 
@@ -357,14 +368,11 @@ static void emit_verifications(struct emit *e, const struct status_deployment *d
 		emit_str(e, "verdict", v->verdict);
 		emit_mapping_end(e);
 	}
-	yaml_sequence_end_event_initialize(&ev);
-	emit_event(e, &ev);
+	emit_sequence(e, NULL);
 }
 
 static void emit_deployment(struct emit *e, const struct status_deployment *d)
 {
-	yaml_event_t ev;
-
 	emit_key(e, d->name);
 	emit_mapping_start(e);
 	emit_str(e, "role", d->role);
@@ -380,9 +388,7 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 	emit_str(e, "strategy", d->strategy);
 	emit_str(e, "step", d->step);
 	if (d->nconditions) {
-		emit_key(e, "conditions");
-		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
-		emit_event(e, &ev);
+		emit_sequence(e, "conditions");
 		for (size_t i = 0; i < d->nconditions; i++) {
 			const struct status_condition *c = &d->conditions[i];
 
@@ -394,8 +400,7 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 			emit_time(e, "lastTransitionTime", c->last_transition);
 			emit_mapping_end(e);
 		}
-		yaml_sequence_end_event_initialize(&ev);
-		emit_event(e, &ev);
+		emit_sequence(e, NULL);
 	}
 	emit_text(e, "lastError", d->last_error);
 	emit_verifications(e, d);
@@ -454,21 +459,17 @@ static void emit_source(struct emit *e, const struct fleet_status *s)
 /* Text of several lines as a list, one bounded line an item. */
 static void emit_lines(struct emit *e, const char *k, const char *text)
 {
-	yaml_event_t ev;
 	const char *p = text;
 	char *t;
 
 	if (text == NULL)
 		return;
-	emit_key(e, k);
-	yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
-	emit_event(e, &ev);
+	emit_sequence(e, k);
 	while ((t = status_next_line(&p)) != NULL) {
 		emit_scalar(e, t, 0);
 		free(t);
 	}
-	yaml_sequence_end_event_initialize(&ev);
-	emit_event(e, &ev);
+	emit_sequence(e, NULL);
 }
 
 int status_render_note(const struct fleet_status *s, char **out, struct error **err)
