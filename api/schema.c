@@ -442,7 +442,7 @@ struct vctx {
 	void *ctx;
 	size_t count;
 	struct buf path;
-	int patch;	/* a merge patch: no required fields, null removes (not inside lists, which replace) */
+	int patch;	/* a merge patch: no required fields, null removes (list items too: they merge by key) */
 };
 
 static void report(struct vctx *v, const struct ynode *at, const char *fmt, ...)
@@ -655,7 +655,6 @@ static void validate_object(struct vctx *v, const struct schema *s, const struct
 static void validate(struct vctx *v, const struct schema *s, const struct ynode *n)
 {
 	size_t i, mark = v->path.len;
-	int patch;
 
 	if (!type_ok(s, n)) {
 		char got[128];
@@ -677,14 +676,12 @@ static void validate(struct vctx *v, const struct schema *s, const struct ynode 
 			report(v, n, "must have at most %lld items, got %zu", s->max_items, n->n);
 		if (s->items == NULL)
 			break;
-		patch = v->patch;
-		v->patch = 0;
+		/* A patch's list items merge by their key (spec_env.c): they need not repeat what they keep. */
 		for (i = 0; i < n->n; i++) {
 			buf_printf(&v->path, "[%zu]", i);
 			validate(v, s->items, n->kids[i]);
 			path_cut(&v->path, mark);
 		}
-		v->patch = patch;
 		break;
 	default:
 		check_scalar(v, s, n);

@@ -194,13 +194,20 @@ static void keep_in_scope(struct spec_set *set, char *const *prefixes, size_t n_
 	}
 }
 
-/* ---- merge (RFC 7386): mappings merge, anything else replaces, null removes ---- */
+/*
+ * ---- merge (RFC 7386): mappings merge, null removes, scalars and lists of
+ * scalars replace; a list of mappings merges item by item by its key (as a
+ * strategic merge patch does), a list whose items have none is refused ----
+ */
 
-static struct ynode *new_map(struct spec_priv *p, const struct ynode *like, size_t cap)
+/* The keys items of a list are matched by, in order: the first every item of both lists has decides. */
+static const char *const list_keys[] = { "name", "containerPort", "templateName" };
+
+static struct ynode *new_node(struct spec_priv *p, enum ynode_type type, const struct ynode *like, size_t cap)
 {
 	struct ynode *m = xcalloc(1, sizeof(*m));
 
-	m->type = YNODE_MAP;
+	m->type = type;
 	m->line = like->line;
 	m->col = like->col;
 	m->complete = 1;
@@ -211,6 +218,59 @@ static struct ynode *new_map(struct spec_priv *p, const struct ynode *like, size
 	XGROW_PTRS(p->merged, p->cap_merged, p->n_merged + 1);
 	p->merged[p->n_merged++] = m;
 	return m;
+}
+
+static struct ynode *new_map(struct spec_priv *p, const struct ynode *like, size_t cap)
+{
+	return new_node(p, YNODE_MAP, like, cap);
+}
+
+static int has_maps(const struct ynode *seq)
+{
+	size_t i;
+
+	for (i = 0; seq && seq->type == YNODE_SEQ && i < seq->n; i++)
+		if (seq->kids[i]->type == YNODE_MAP)
+			return 1;
+	return 0;
+}
+
+/* The item key of seq's items: each is a mapping with key a scalar. */
+static int all_keyed(const struct ynode *seq, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < seq->n; i++) {
+		const struct ynode *v = seq->kids[i]->type == YNODE_MAP ? ynode_get(seq->kids[i], key) : NULL;
+
+		if (v == NULL || v->type != YNODE_SCALAR)
+			return 0;
+	}
+	return 1;
+}
+
+/* The key base's and patch's items merge by, NULL when the lists have none in common. */
+static const char *list_key(const struct ynode *base, const struct ynode *patch)
+{
+	size_t k;
+
+	for (k = 0; k < ARRAY_SIZE(list_keys); k++)
+		if (all_keyed(base, list_keys[k]) && all_keyed(patch, list_keys[k]))
+			return list_keys[k];
+	return NULL;
+}
+
+/* The item of seq whose key says what item's does, or NULL. */
+static const struct ynode *item_like(const struct ynode *seq, const char *key, const struct ynode *item)
+{
+	const char *want = ynode_get(item, key)->str;
+	size_t i;
+
+	/* The key is a scalar of every item (list_key): its text, whatever type it reads as. */
+	for (i = 0; i < seq->n; i++)
+		if (strcmp(ynode_get(seq->kids[i], key)->str, want) == 0)
+			return seq->kids[i];
+	return NULL;
 }
 
 static int is_null(const struct ynode *n)
@@ -227,11 +287,39 @@ static void map_put(struct ynode *m, struct ynode *key, const struct ynode *val)
 		m->height = val->height + 1;
 }
 
+static const struct ynode *merge(struct spec_priv *p, const struct ynode *base, const struct ynode *patch);
+
+/* A keyed list: base's items in their order, each merged with the patch's item of the same key, then the patch's new ones. */
+static const struct ynode *merge_list(struct spec_priv *p, const struct ynode *base, const struct ynode *patch,
+				      const char *key)
+{
+	struct ynode *m = new_node(p, YNODE_SEQ, base, base->n + patch->n);
+	size_t i;
+
+	for (i = 0; i < base->n + patch->n; i++) {
+		const struct ynode *it = i < base->n ? base->kids[i] : patch->kids[i - base->n];
+		const struct ynode *pv = i < base->n ? item_like(patch, key, it) : NULL;
+
+		if (i >= base->n && item_like(base, key, it))
+			continue;
+		it = pv ? merge(p, it, pv) : it;
+		m->kids[m->n++] = (struct ynode *)it;
+		m->weight += it->weight;
+		if (it->height + 1 > m->height)
+			m->height = it->height + 1;
+	}
+	return m;
+}
+
 static const struct ynode *merge(struct spec_priv *p, const struct ynode *base, const struct ynode *patch)
 {
 	struct ynode *m;
+	const char *key;
 	size_t i;
 
+	if (patch->type == YNODE_SEQ && base && base->type == YNODE_SEQ && has_maps(patch) &&
+	    (key = list_key(base, patch)) != NULL)
+		return merge_list(p, base, patch, key);
 	if (patch->type != YNODE_MAP)
 		return patch;
 	if (base && base->type != YNODE_MAP)
@@ -416,6 +504,45 @@ static size_t patch_identity(const struct spec_environment *e, size_t i, const s
 	return bad;
 }
 
+/*
+ * A list of mappings the patch would replace whole: refused at its field
+ * (path, the patch's), for no item would be kept or merged as a reader
+ * expects. The items of keyed lists are looked into too.
+ */
+static size_t check_lists(const struct spec_environment *e, const struct ynode *base, const struct ynode *patch,
+			  struct buf *path, struct spec_diags *d)
+{
+	size_t i, bad = 0, len = path->len;
+
+	if (base == NULL || patch == NULL)
+		return 0;
+	if (patch->type == YNODE_SEQ && base->type == YNODE_SEQ && (has_maps(patch) || has_maps(base))) {
+		const char *key = list_key(base, patch);
+
+		if (key == NULL) {
+			env_err(d, e, path->data,
+				"a list whose items do not all have a name (or containerPort, templateName) cannot be "
+				"patched: a patch would replace it whole; give every item its key, or change the list "
+				"in the base");
+			return 1;
+		}
+		for (i = 0; i < patch->n; i++) {
+			(void)buf_printf(path, "[%zu]", i);
+			bad += check_lists(e, item_like(base, key, patch->kids[i]), patch->kids[i], path, d);
+			path->len = len;
+			path->data[len] = '\0';
+		}
+		return bad;
+	}
+	for (i = 0; patch->type == YNODE_MAP && base->type == YNODE_MAP && i + 1 < patch->n; i += 2) {
+		(void)buf_printf(path, ".%s", patch->kids[i]->str);
+		bad += check_lists(e, ynode_get(base, patch->kids[i]->str), patch->kids[i + 1], path, d);
+		path->len = len;
+		path->data[len] = '\0';
+	}
+	return bad;
+}
+
 /* Merges patch i of e into its target; diags for a target not there and fields its kind does not have. */
 static void apply_patch(struct spec_set *set, const struct spec_environment *e, size_t i, struct spec_diags *d)
 {
@@ -449,6 +576,13 @@ static void apply_patch(struct spec_set *set, const struct spec_environment *e, 
 	snprintf(path, sizeof(path), "spec.patches[%zu].patch", i);
 	errors = schema_validate_patch(set->schemas->kinds[k], pt->patch, path, env_report, &r);
 	errors += patch_identity(e, i, pt->patch, d);
+	if (errors == 0 && old_meta->node != NULL) {
+		struct buf lp = BUF_INIT_MAX(4096);
+
+		(void)buf_printf(&lp, "%s", path);
+		errors += check_lists(e, old_meta->node, pt->patch, &lp, d);
+		buf_release(&lp);
+	}
 	if (errors || old_meta->node == NULL)
 		return;
 	merged = merge(set->priv, old_meta->node, pt->patch);

@@ -10,22 +10,30 @@
 #include "status/status.h"
 
 struct run_notes;
+struct gitsrc;
+
+/* The most approvals held in memory; past it the oldest goes (the notes keep those of held commits). */
+#define GATE_APPROVALS_MAX 32
 
 /* What the gate says of a commit. */
 enum gate_verdict {
 	GATE_OPEN,		/* nothing asked, or everything asked is there */
 	GATE_WAIT_AFTER,	/* the earlier environment has no verdict on it yet */
-	GATE_AFTER_FAILED,	/* the earlier environment did not bring it to Healthy */
+	GATE_AFTER_FAILED,	/* the earlier environment did not bring it to Healthy, or a verification failed there */
 	GATE_WAIT_APPROVAL,	/* healthy before, and nobody approved it yet */
 };
 
 /*
  * Pure: the verdict for env's gate on a commit, from the earlier
- * environment's note on it (have_note, its phase) and whether a person
- * approved it; *why (malloc'd, NULL when open) says it in a sentence.
+ * environment's note on it (after, NULL when it has none) and whether a
+ * person approved it; *why (malloc'd, NULL when open) says it in a
+ * sentence. The earlier note must say Healthy, and every verification it
+ * names (each metric of the analyses its release declares) Passed or
+ * Skipped (the release ran no analysis: nothing served before it); a note
+ * naming none is enough with Healthy alone.
  */
-enum gate_verdict run_gate_decide(const struct spec_environment *env, int have_note, enum status_phase after,
-				  int approved, const char *commit, char **why);
+enum gate_verdict run_gate_decide(const struct spec_environment *env, const struct fleet_status *after, int approved,
+				  const char *commit, char **why);
 
 /* An approval: who approved which commit, and when. */
 struct gate_approval {
@@ -38,8 +46,9 @@ struct run_gate {
 	pthread_mutex_t mu;		/* the HTTP threads record approvals; the loop reads them */
 	int wants_approval;		/* the environment followed asks for one */
 	char *environment;		/* its name, NULL for none (the specs last taken up say) */
-	struct gate_approval *approvals;
+	struct gate_approval *approvals;	/* in the order given, the first the oldest */
 	size_t n, cap;
+	struct gitsrc *src;		/* the specs repository (set by the loop), NULL before */
 	char *held, *held_why;		/* the loop's: the commit held and why, noted once per change */
 };
 
@@ -48,7 +57,12 @@ void run_gate_release(struct run_gate *g);
 
 /*
  * From an HTTP thread: commit (40 hex digits) approved by who. Refused
- * (ERR_CONFLICT) when the environment followed asks for no approval.
+ * (ERR_NOTFOUND) when the specs repository does not have the commit, and
+ * (ERR_CONFLICT) when the environment followed asks for no approval. At
+ * most GATE_APPROVALS_MAX are held; the approvals of a commit applied and
+ * of the commits before it are dropped when it is applied (its note keeps
+ * its approval; a restarted controller reads the approval of a held commit
+ * back from its Waiting note).
  */
 int run_gate_approve(struct run_gate *g, const char *commit, const char *who, int64_t now_wall_ms,
 		     struct error **err);

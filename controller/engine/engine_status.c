@@ -97,6 +97,8 @@ void engine_build_status(struct engine *e)
 		sd->action_reason = xstrdup_or_null(ed->action_reason);
 		sd->action_at = ed->action_at;
 		add_instances(e, sd);
+		if (engine_traffic_handles(dd))
+			engine_traffic_verification(e->traffic, dd, sd);
 		memset(&si, 0, sizeof(si));
 		si.failed = ed->failed;
 		si.rolled_back = ed->rolled_back;

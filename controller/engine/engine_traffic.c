@@ -45,6 +45,7 @@ struct et_dep {
 	struct engine_verify *verify;	/* the run's verification Jobs */
 	struct job_run *smoke;		/* the smoke-test Job under way */
 	int switch_unserved;		/* rec.switched, and NGINX not yet seen serving it */
+	struct verify_book book;	/* its analyses' verdicts by revision, for the status */
 };
 
 struct engine_traffic {
@@ -129,7 +130,10 @@ static int records_load(struct engine_traffic *t, struct error **err)
 	for (it = json_object_iter(deps); it; it = json_object_iter_next(deps, it)) {
 		const char *k = json_object_iter_key(it);
 
-		record_from_json(&dep_get(t, k)->rec, json_object_iter_value(it));
+		struct et_dep *d = dep_get(t, k);
+
+		record_from_json(&d->rec, json_object_iter_value(it));
+		verify_book_from_json(&d->book, json_object_get(json_object_iter_value(it), "verified"));
 	}
 	json_decref(root);
 	return 0;
@@ -149,8 +153,12 @@ static void records_save(struct engine_traffic *t)
 		return;
 	}
 	for (i = 0; i < t->n_deps; i++)
-		if (t->deps[i]->rec.rev[0])
-			json_object_set_new(deps, t->deps[i]->name, record_to_json(&t->deps[i]->rec));
+		if (t->deps[i]->rec.rev[0]) {
+			json_t *r = record_to_json(&t->deps[i]->rec);
+
+			json_object_set_new(r, "verified", verify_book_to_json(&t->deps[i]->book));
+			json_object_set_new(deps, t->deps[i]->name, r);
+		}
 	json_object_set_new(root, "deployments", deps);
 	text = json_dumps(root, JSON_SORT_KEYS | JSON_INDENT(1));
 	json_decref(root);
@@ -201,6 +209,9 @@ static void on_analysis(const struct analysis_report *r, void *arg)
 	d->msg = xstrdup(r->message ? r->message : analysis_result_name(r->result));
 	log_info(COMPONENT, "analysis decided", "deployment", d->name, "result", analysis_result_name(r->result),
 		 "message", d->msg, (char *)NULL);
+	/* Each metric's verdict is the revision's record of its verification (staging's note says it). */
+	verify_book_record(&d->book, d->rec.rev, r);
+	records_save(d->t);
 	d->t->kick(d->t->arg);
 }
 
@@ -742,6 +753,20 @@ void engine_traffic_set_specs(struct engine_traffic *t, const struct spec_set *s
 	engine_router_set_specs(t->router, set);
 }
 
+void engine_traffic_verification(const struct engine_traffic *t, const struct desired_deployment *dd,
+				 struct status_deployment *sd)
+{
+	static const struct verify_book none;
+	const struct et_dep *d = NULL;
+	size_t i;
+
+	for (i = 0; i < t->n_deps && d == NULL; i++)
+		if (strcmp(t->deps[i]->name, dd->name) == 0)
+			d = t->deps[i];
+	verify_book_status(d ? &d->book : &none, t->set, dd,
+			   d && d->complete && strcmp(d->rec.rev, dd->revision) == 0, sd);
+}
+
 void engine_traffic_free(struct engine_traffic *t)
 {
 	size_t i;
@@ -750,6 +775,7 @@ void engine_traffic_free(struct engine_traffic *t)
 		return;
 	for (i = 0; i < t->n_deps; i++) {
 		check_drop(t->deps[i]);
+		verify_book_release(&t->deps[i]->book);
 		FREE_ALL(t->deps[i]->name, t->deps[i]);
 	}
 	/* Jobs still in Docker's hands end with the docker client; they no longer report. */

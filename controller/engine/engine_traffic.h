@@ -13,6 +13,7 @@ struct loop;
 struct docker;
 struct http_client;
 struct engine_traffic;
+struct status_deployment;
 struct engine_router;
 struct auriga_metrics;
 
@@ -84,6 +85,13 @@ int engine_traffic_promote(struct engine_traffic *t, const char *deployment, con
 void engine_traffic_keep_routed(struct rollout_result *res);
 /* The router the releases and the Services of every other deployment share. */
 struct engine_router *engine_traffic_router(struct engine_traffic *t);
+
+/*
+ * The verifications dd's release declares, with their verdicts for dd's
+ * revision, onto sd (verify_book_status): what the status note says of them.
+ */
+void engine_traffic_verification(const struct engine_traffic *t, const struct desired_deployment *dd,
+				 struct status_deployment *sd);
 
 /* 1 when a release of rev is under way (not yet complete). */
 int engine_traffic_in_progress(const struct engine_traffic *t, const char *deployment, const char *rev);

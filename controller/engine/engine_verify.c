@@ -5,11 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "buf.h"
 #include "engine/job.h"
 #include "engine/job_place.h"
 #include "rollout/traffic.h"
 #include "runtime/log.h"
+#include "status/status.h"
 #include "strv.h"
 #include "util.h"
 
@@ -63,15 +66,15 @@ static void *verify_start(const char *metric, const char *job_name, struct analy
 	const struct spec_job *job = *v->set ? spec_set_job(*v->set, job_name) : NULL;
 	struct verify_run *vr;
 	struct job_check c;
-	char *env[3], *suffix, *network;
+	char *env[3], *suffix;
 
 	if (dd == NULL || dd->spec == NULL || job == NULL || v->target_name == NULL) {
 		snprintf(why, why_len, "%s", job == NULL ? "no such Job" : "no container of the new slot runs for the Job to reach");
 		return NULL;
 	}
-	/* On the deployment's own network the Job reaches the slot by its name, else on the slot's loopback. */
+	/* On the deployment's network, or on the instance's jobs network the slot joins for the run: by name. */
 	memset(&c, 0, sizeof(c));
-	c.host = desired_network_to_create(&dd->tmpl) ? v->target_name : "127.0.0.1";
+	c.host = v->target_name;
 	c.port = dd->spec->tmpl.n_ports ? dd->spec->tmpl.ports[0].container_port : 0;
 	c.target = v->target_name;
 	env[0] = xasprintf("AURIGA_DEPLOYMENT=%s", dd->name);
@@ -85,8 +88,7 @@ static void *verify_start(const char *metric, const char *job_name, struct analy
 	c.tail_lines = 20;
 	c.max_output = 2048;
 	c.what = "verification job";
-	network = xasprintf("container:%s", v->target_id);
-	c.attach = network;
+	c.attach = v->target_id;
 	vr = xcalloc(1, sizeof(*vr));
 	vr->token = token;
 	vr->what = xasprintf("%s (metric %s)", job_name, metric);
@@ -98,7 +100,7 @@ static void *verify_start(const char *metric, const char *job_name, struct analy
 		FREE_ALL(vr->what, vr->early, vr);
 		vr = NULL;
 	}
-	FREE_ALL(env[0], env[1], suffix, network);
+	FREE_ALL(env[0], env[1], suffix);
 	return vr;
 }
 
@@ -155,4 +157,176 @@ void engine_verify_free(struct engine_verify *v)
 	if (v == NULL)
 		return;
 	FREE_ALL(v->deployment, v->target_id, v->target_name, v);
+}
+
+/* ------------------------------------------------------------ verdicts by revision */
+
+void verify_book_release(struct verify_book *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		free(b->v[i].metric);
+	free(b->v);
+	b->v = NULL;
+	b->n = 0;
+}
+
+static void book_drop(struct verify_book *b, size_t i)
+{
+	if (b->v == NULL || i >= b->n)
+		return;
+	free(b->v[i].metric);
+	memmove(&b->v[i], &b->v[i + 1], (b->n - i - 1) * sizeof(*b->v));
+	b->n--;
+}
+
+static const struct verify_verdict *book_find(const struct verify_book *b, const char *rev, const char *metric)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (strcmp(b->v[i].rev, rev) == 0 && strcmp(b->v[i].metric, metric) == 0)
+			return &b->v[i];
+	return NULL;
+}
+
+static void book_put(struct verify_book *b, const char *rev, const char *metric, enum analysis_result result,
+		     int have_value, double value)
+{
+	const struct verify_verdict *old = book_find(b, rev, metric);
+	struct verify_verdict *v;
+	size_t i, j, revs = 0;
+
+	if (old)
+		book_drop(b, (size_t)(old - b->v));
+	b->v = xrealloc(b->v, (b->n + 1) * sizeof(*b->v));
+	v = &b->v[b->n++];
+	snprintf(v->rev, sizeof(v->rev), "%s", rev);
+	v->metric = xstrdup(metric);
+	v->result = result;
+	v->have_value = have_value;
+	v->value = value;
+	/* The oldest revision's verdicts (the first ones) go once more than VERIFY_BOOK_REVS are kept. */
+	for (i = 0; i < b->n; i++) {
+		for (j = 0; j < i && strcmp(b->v[j].rev, b->v[i].rev) != 0; j++)
+			;
+		revs += j == i;
+	}
+	if (revs > VERIFY_BOOK_REVS) {
+		char first[SPEC_REVISION_HEX];
+
+		snprintf(first, sizeof(first), "%s", b->v[0].rev);
+		for (i = b->n; i-- > 0;)
+			if (strcmp(b->v[i].rev, first) == 0)
+				book_drop(b, i);
+	}
+}
+
+void verify_book_record(struct verify_book *b, const char *rev, const struct analysis_report *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_metrics; i++)
+		book_put(b, rev, r->metrics[i].name, r->metrics[i].result, r->metrics[i].have_value,
+			 r->metrics[i].last_value);
+}
+
+json_t *verify_book_to_json(const struct verify_book *b)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		json_t *o = json_pack("{s:s, s:s, s:s}", "rev", b->v[i].rev, "metric", b->v[i].metric, "result",
+				      analysis_result_name(b->v[i].result));
+
+		if (o && b->v[i].have_value)
+			json_object_set_new(o, "value", json_real(b->v[i].value));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+void verify_book_from_json(struct verify_book *b, json_t *j)
+{
+	static const enum analysis_result results[] = { ANALYSIS_RUNNING, ANALYSIS_SUCCESSFUL, ANALYSIS_FAILED,
+							ANALYSIS_INCONCLUSIVE };
+	size_t i, k;
+	json_t *o;
+
+	verify_book_release(b);
+	json_array_foreach(j, i, o) {
+		const char *rev = NULL, *metric = NULL, *result = NULL;
+		json_t *value = json_object_get(o, "value");
+
+		if (json_unpack(o, "{s:s, s:s, s:s}", "rev", &rev, "metric", &metric, "result", &result) < 0 ||
+		    strlen(rev) >= SPEC_REVISION_HEX)
+			continue;
+		for (k = 0; k < ARRAY_SIZE(results) && strcmp(analysis_result_name(results[k]), result) != 0; k++)
+			;
+		if (k < ARRAY_SIZE(results))
+			book_put(b, rev, metric, results[k], json_is_number(value), json_number_value(value));
+	}
+}
+
+static const char *verdict_word(const struct verify_verdict *v, int complete)
+{
+	if (v == NULL)
+		return complete ? "Skipped" : "Pending";
+	switch (v->result) {
+	case ANALYSIS_SUCCESSFUL: return "Passed";
+	case ANALYSIS_FAILED: return "Failed";
+	case ANALYSIS_INCONCLUSIVE: return "Inconclusive";
+	case ANALYSIS_RUNNING: break;
+	}
+	return "Unfinished";
+}
+
+/* Each metric of template name, once (a metric another template named before is not named again). */
+static void declare_template(const struct verify_book *b, const struct spec_set *set, const char *name,
+			     const char *rev, int complete, struct status_deployment *sd)
+{
+	const struct spec_analysis_template *at = spec_set_analysis_template(set, name);
+	size_t i, k;
+
+	for (i = 0; at && i < at->n_metrics; i++) {
+		const struct spec_metric *m = &at->metrics[i];
+		const struct verify_verdict *vv = book_find(b, rev, m->name);
+		struct status_verification *v;
+
+		for (k = 0; k < sd->nverifications && strcmp(sd->verifications[k].metric, m->name) != 0; k++)
+			;
+		if (k < sd->nverifications || sd->nverifications >= STATUS_VERIFICATIONS_MAX)
+			continue;
+		v = status_add_verification(sd, m->name);
+		if (m->provider == SPEC_METRIC_JOB) {
+			v->job = xstrdup(m->job_name);
+			v->figure = xstrdup_or_null(m->job_figure);
+		}
+		/* A Job judged by its exit code has no value to tell: its verdict says it. */
+		if (vv && vv->have_value && !(m->provider == SPEC_METRIC_JOB && m->job_figure == NULL))
+			v->value = xasprintf("%g", vv->value);
+		v->fail_if = xasprintf("%s %g", analysis_cmp_text(m->fail_op), m->fail_value);
+		v->verdict = xstrdup(verdict_word(vv, complete));
+	}
+}
+
+void verify_book_status(const struct verify_book *b, const struct spec_set *set,
+			const struct desired_deployment *dd, int complete, struct status_deployment *sd)
+{
+	const struct spec_strategy *st = dd->spec ? &dd->spec->strategy : NULL;
+	size_t i;
+
+	if (st == NULL || set == NULL)
+		return;
+	if (st->type == SPEC_STRATEGY_BLUEGREEN)
+		for (i = 0; i < st->n_pre_promotion_analysis; i++)
+			declare_template(b, set, st->pre_promotion_analysis[i], dd->revision, complete, sd);
+	for (i = 0; st->type == SPEC_STRATEGY_CANARY && i < st->n_steps; i++) {
+		size_t j;
+
+		for (j = 0; st->steps[i].kind == SPEC_STEP_ANALYSIS && j < st->steps[i].n_templates; j++)
+			declare_template(b, set, st->steps[i].templates[j], dd->revision, complete, sd);
+	}
 }

@@ -11,12 +11,16 @@
 
 struct job_runner;
 struct engine_verify;
+struct status_deployment;
+struct json_t;
 
 /*
  * The Jobs of one analysis run of deployment's new slot: each runs as the
- * smoke test does, beside a container of slot (a ready one when there is):
- * on the deployment's network reaching it by name, else in its network
- * namespace on 127.0.0.1, told where by AURIGA_PREVIEW_URL, _HOST and _PORT
+ * smoke test does, against a container of slot (a ready one when there is):
+ * on the deployment's network, else on the instance's jobs network, which
+ * that container joins for the run (and leaves when the last Job of the
+ * runner reaching it ends), reaching it by name, told where by
+ * AURIGA_PREVIEW_URL, _HOST and _PORT
  * (the template's first port), AURIGA_TARGET_CONTAINER, AURIGA_DEPLOYMENT
  * and AURIGA_METRIC. set and desired point at the engine's current ones
  * (read when a measurement starts). The container is
@@ -30,5 +34,43 @@ struct engine_verify *engine_verify_new(struct job_runner *jr, const struct spec
 const struct analysis_job_ops *engine_verify_ops(struct engine_verify *v);
 /* After the analysis run is freed (which cancels its Jobs). */
 void engine_verify_free(struct engine_verify *v);
+
+/*
+ * The verdicts of a deployment's analysis metrics, by revision: what staging's
+ * note says of each verification its release declares. Kept for the latest
+ * VERIFY_BOOK_REVS revisions, in the release records (so a restart keeps them).
+ */
+#define VERIFY_BOOK_REVS 3
+
+struct verify_verdict {
+	char rev[SPEC_REVISION_HEX];
+	char *metric;
+	enum analysis_result result;
+	int have_value;
+	double value;
+};
+
+struct verify_book {
+	struct verify_verdict *v;
+	size_t n;
+};
+
+void verify_book_release(struct verify_book *b);
+/* A decided analysis run of revision rev: each metric's verdict replaces the one it had. */
+void verify_book_record(struct verify_book *b, const char *rev, const struct analysis_report *r);
+/* As the release records keep it: [{rev, metric, result, value?}] (a new reference), and back (bounded). */
+struct json_t *verify_book_to_json(const struct verify_book *b);
+void verify_book_from_json(struct verify_book *b, struct json_t *j);
+/*
+ * The verifications dd's strategy declares (every metric of the
+ * AnalysisTemplates its blue-green prePromotionAnalysis or canary analysis
+ * steps name) onto sd, each with its verdict for dd's revision: Passed,
+ * Failed, Inconclusive or Unfinished from its last run; Pending while the
+ * release goes on without one; Skipped when the release completed without
+ * running it (nothing served before it, a return to a known revision, a
+ * full promotion).
+ */
+void verify_book_status(const struct verify_book *b, const struct spec_set *set,
+			const struct desired_deployment *dd, int complete, struct status_deployment *sd);
 
 #endif

@@ -233,10 +233,24 @@ static int call(struct job_run *j, enum job_stage stage, struct error **err)
  * The run ends: the container it was given to reach leaves its network
  * first, then its report (unless orphaned), then it goes.
  */
+/* Another run of the runner has attach on the same network still: the container leaves with the last one. */
+static int attach_shared(const struct job_run *j)
+{
+	const struct job_run *o;
+
+	for (o = j->jr ? j->jr->runs : NULL; o; o = o->next)
+		if (o != j && o->attached && strcmp(o->attach, j->attach) == 0 && strcmp(o->network, j->network) == 0)
+			return 1;
+	return 0;
+}
+
 static void finish(struct job_run *j, int succeeded, const char *message)
 {
 	struct error *err = NULL;
 
+	/* Several verification Jobs run against one container at once: the first to end leaves it there. */
+	if (j->attached && attach_shared(j))
+		j->attached = 0;
 	if (j->attached) {
 		j->attached = 0;
 		j->verdict = succeeded;

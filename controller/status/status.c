@@ -61,6 +61,7 @@ static void deployment_release(struct status_deployment *d)
 		FREE_ALL(d->instances[i].name, d->instances[i].revision, d->instances[i].slot, d->instances[i].state,
 			 d->instances[i].endpoint, d->instances[i].probe_failure);
 	free(d->instances);
+	status_verifications_release(d);
 }
 
 void status_release(struct fleet_status *s)
@@ -173,6 +174,7 @@ void status_copy(struct fleet_status *dst, const struct fleet_status *src)
 			c->last_transition = sc->last_transition;
 		}
 		instances_copy(d, sd);
+		status_verifications_copy(d, sd);
 	}
 }
 
@@ -186,63 +188,6 @@ void status_counts(const struct fleet_status *s, long *ready, long *desired)
 		*ready += s->deployments[i].ready;
 		*desired += s->deployments[i].desired;
 	}
-}
-
-int status_format_time(int64_t wall_ms, char *out, size_t n)
-{
-	time_t t = (time_t)(wall_ms / 1000);
-	struct tm tm;
-	char base[32];
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		return -1;
-	if (snprintf(out, n, "%s.%03dZ", base, (int)(wall_ms % 1000)) >= (int)n)
-		return -1;
-	return 0;
-}
-
-int status_parse_time(const char *s, int64_t *wall_ms)
-{
-	struct tm tm, norm;
-	const char *p;
-	long ms = 0;
-	time_t t;
-
-	memset(&tm, 0, sizeof(tm));
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (p == NULL)
-		return -1;
-	if (*p == '.') {
-		int digits = 0;
-
-		p++;
-		while (*p >= '0' && *p <= '9') {
-			if (digits < 3)
-				ms = ms * 10 + (*p - '0');
-			digits++;
-			p++;
-		}
-		if (digits == 0)
-			return -1;
-		for (; digits < 3; digits++)
-			ms *= 10;
-	}
-	if (strcmp(p, "Z") != 0)
-		return -1;
-	/*
-	 * Only a time status_format_time writes back as it was read: strptime
-	 * takes a leap second (":60") and days past the month's end, which
-	 * timegm carries over (9999-12-31T23:59:60 would become year 10000),
-	 * and a time before 1970 has no non-negative milliseconds.
-	 */
-	norm = tm;
-	t = timegm(&norm);
-	if (t < 0 || norm.tm_year != tm.tm_year || norm.tm_mon != tm.tm_mon ||
-	    norm.tm_mday != tm.tm_mday || norm.tm_hour != tm.tm_hour || norm.tm_min != tm.tm_min ||
-	    norm.tm_sec != tm.tm_sec)
-		return -1;
-	*wall_ms = (int64_t)t * 1000 + ms;
-	return 0;
 }
 
 /* Emitting: every scalar goes through libyaml, which quotes what needs quoting. */
@@ -371,6 +316,20 @@ static void emit_mapping_end(struct emit *e)
 	emit_event(e, &ev);
 }
 
+/* The key k and the start of its block sequence, or (k NULL) the sequence's end. */
+static void emit_sequence(struct emit *e, const char *k)
+{
+	yaml_event_t ev;
+
+	if (k) {
+		emit_key(e, k);
+		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+	} else {
+		yaml_sequence_end_event_initialize(&ev);
+	}
+	emit_event(e, &ev);
+}
+
 /* A two-slot release's slots: "green: 1/1", ready against desired. */
 static void emit_slots(struct emit *e, const struct status_deployment *d)
 {
@@ -389,10 +348,31 @@ static void emit_slots(struct emit *e, const struct status_deployment *d)
 	emit_mapping_end(e);
 }
 
+/* What the release's analyses verified: each metric, its Job and figure, the value, the threshold, the verdict. */
+static void emit_verifications(struct emit *e, const struct status_deployment *d)
+{
+	size_t i;
+
+	if (d->nverifications == 0)
+		return;
+	emit_sequence(e, "verification");
+	for (i = 0; i < d->nverifications; i++) {
+		const struct status_verification *v = &d->verifications[i];
+
+		emit_mapping_start(e);
+		emit_text(e, "metric", v->metric);
+		emit_text(e, "job", v->job);
+		emit_text(e, "figure", v->figure);
+		emit_text(e, "value", v->value);
+		emit_text(e, "failIf", v->fail_if);
+		emit_str(e, "verdict", v->verdict);
+		emit_mapping_end(e);
+	}
+	emit_sequence(e, NULL);
+}
+
 static void emit_deployment(struct emit *e, const struct status_deployment *d)
 {
-	yaml_event_t ev;
-
 	emit_key(e, d->name);
 	emit_mapping_start(e);
 	emit_str(e, "role", d->role);
@@ -408,9 +388,7 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 	emit_str(e, "strategy", d->strategy);
 	emit_str(e, "step", d->step);
 	if (d->nconditions) {
-		emit_key(e, "conditions");
-		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
-		emit_event(e, &ev);
+		emit_sequence(e, "conditions");
 		for (size_t i = 0; i < d->nconditions; i++) {
 			const struct status_condition *c = &d->conditions[i];
 
@@ -422,10 +400,10 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 			emit_time(e, "lastTransitionTime", c->last_transition);
 			emit_mapping_end(e);
 		}
-		yaml_sequence_end_event_initialize(&ev);
-		emit_event(e, &ev);
+		emit_sequence(e, NULL);
 	}
 	emit_text(e, "lastError", d->last_error);
+	emit_verifications(e, d);
 	emit_time(e, "startedAt", d->started_at);
 	emit_time(e, "finishedAt", d->finished_at);
 	emit_slots(e, d);
@@ -456,15 +434,6 @@ char *status_next_line(const char **p)
 	return t;
 }
 
-/* Whether the status has a source section to show. */
-int status_source_present(const struct fleet_status *s)
-{
-	const struct status_source *src = &s->source;
-
-	return s->source_error || src->head || src->applied || src->fetched_at > 0 || src->fetch_error ||
-	       src->fetch_error_at > 0 || src->environment;
-}
-
 /* What Git says: the head seen, the commit applied, the last good fetch, the last error and when. */
 static void emit_source(struct emit *e, const struct fleet_status *s)
 {
@@ -490,21 +459,17 @@ static void emit_source(struct emit *e, const struct fleet_status *s)
 /* Text of several lines as a list, one bounded line an item. */
 static void emit_lines(struct emit *e, const char *k, const char *text)
 {
-	yaml_event_t ev;
 	const char *p = text;
 	char *t;
 
 	if (text == NULL)
 		return;
-	emit_key(e, k);
-	yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
-	emit_event(e, &ev);
+	emit_sequence(e, k);
 	while ((t = status_next_line(&p)) != NULL) {
 		emit_scalar(e, t, 0);
 		free(t);
 	}
-	yaml_sequence_end_event_initialize(&ev);
-	emit_event(e, &ev);
+	emit_sequence(e, NULL);
 }
 
 int status_render_note(const struct fleet_status *s, char **out, struct error **err)
@@ -670,6 +635,15 @@ static const struct field deployment_fields[] = {
 	FIELD(status_deployment, "lastActionAt", F_TIME, action_at),
 };
 
+static const struct field verification_fields[] = {
+	FIELD(status_verification, "metric", F_STR, metric),
+	FIELD(status_verification, "job", F_STR, job),
+	FIELD(status_verification, "figure", F_STR, figure),
+	FIELD(status_verification, "value", F_STR, value),
+	FIELD(status_verification, "failIf", F_STR, fail_if),
+	FIELD(status_verification, "verdict", F_STR, verdict),
+};
+
 static const struct field root_fields[] = {
 	FIELD(fleet_status, "commit", F_STR, commit),
 	FIELD(fleet_status, "phase", F_PHASE, phase),
@@ -786,12 +760,32 @@ static int parse_slots(struct parse *p, const struct ynode *v, struct status_dep
 	return 0;
 }
 
+/* verification: a list of mappings, at most STATUS_VERIFICATIONS_MAX. */
+static int parse_verifications(struct parse *p, const struct ynode *v, struct status_deployment *d)
+{
+	size_t j;
+
+	if (v->type != YNODE_SEQ)
+		return perr(p, v, "'verification' must be a list");
+	if (v->n > STATUS_VERIFICATIONS_MAX)
+		return perr(p, v, "'verification' names more than 64 metrics");
+	for (j = 0; j < v->n && !p->r; j++) {
+		if (v->kids[j]->type != YNODE_MAP)
+			return perr(p, v->kids[j], "a verification must be a mapping");
+		read_fields(p, v->kids[j], verification_fields, ARRAY_SIZE(verification_fields),
+			    status_add_verification(d, NULL), NULL);
+	}
+	return p->r;
+}
+
 static int deployment_other(struct parse *p, const char *key, const struct ynode *v, void *base)
 {
 	size_t j;
 
 	if (strcmp(key, "slots") == 0)
 		return parse_slots(p, v, base) < 0 ? -1 : 0;
+	if (strcmp(key, "verification") == 0)
+		return parse_verifications(p, v, base) < 0 ? -1 : 0;
 	if (strcmp(key, "conditions") != 0)
 		return 0;
 	if (v->type != YNODE_SEQ)

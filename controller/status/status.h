@@ -44,6 +44,23 @@ struct status_instance {
 	char *probe_failure;	/* its latest probe failure ("liveness: GET ...: 404"), NULL when none */
 };
 
+/*
+ * One verification a release declares (a metric of the AnalysisTemplates its
+ * strategy names: a Job's figure or exit code, a query, a scrape) and how it
+ * went for the revision the deployment runs. Strings owned, NULL when unset.
+ */
+struct status_verification {
+	char *metric;		/* the metric's name */
+	char *job;		/* a Job metric's Job */
+	char *figure;		/* the figure it judges (NAME=NUMBER in the Job's output); NULL: the exit code */
+	char *value;		/* the last value measured */
+	char *fail_if;		/* the failure condition: ">= 500" */
+	char *verdict;		/* Passed, Failed, Inconclusive, Unfinished, Pending, Skipped */
+};
+
+/* The most verifications one deployment's note names. */
+#define STATUS_VERIFICATIONS_MAX 64
+
 /* One slot of a blue-green or canary deployment: its containers ready against those it runs now. */
 struct status_slot {
 	char name[8];		/* "blue", "green"; "" when unused */
@@ -71,6 +88,8 @@ struct status_deployment {
 	struct status_instance *instances;
 	size_t ninstances;
 	struct status_slot slots[2];	/* blue-green and canary, the new slot first */
+	struct status_verification *verifications;	/* what its release declares, in the note */
+	size_t nverifications;
 };
 
 /*
@@ -115,6 +134,17 @@ struct status_deployment *status_add_deployment(struct fleet_status *s, const ch
 struct status_condition *status_add_condition(struct status_deployment *d, const char *type);
 /* Appends an instance named name (ready -1) and returns it (owned by d). */
 struct status_instance *status_add_instance(struct status_deployment *d, const char *name);
+/* Appends a verification of metric (the rest unset) and returns it (owned by d). */
+struct status_verification *status_add_verification(struct status_deployment *d, const char *metric);
+/* Whether verdict lets a promotion through: Passed, or Skipped (the release ran no analysis). */
+int status_verification_passed(const char *verdict);
+/*
+ * The verifications of s that did not pass, a sentence each joined by "; "
+ * ("web: loadtest p95_ms=812 failed (fails at >= 500)"), into *out
+ * (malloc'd); returns how many, and pending (may be NULL) counts those
+ * Pending or Unfinished.
+ */
+size_t status_verification_failures(const struct fleet_status *s, char **out, size_t *pending);
 /* Deep copy. */
 void status_copy(struct fleet_status *dst, const struct fleet_status *src);
 void status_source_release(struct status_source *src);

@@ -10,4 +10,8 @@ char *status_next_line(const char **p);
 /* Whether the status has a source section to show. */
 int status_source_present(const struct fleet_status *s);
 
+/* The verifications of a deployment: freed, and copied from sd onto d (status_verify.c). */
+void status_verifications_release(struct status_deployment *d);
+void status_verifications_copy(struct status_deployment *d, const struct status_deployment *sd);
+
 #endif

@@ -105,6 +105,27 @@ static json_t *instances_json(const struct status_deployment *d)
 	return v;
 }
 
+/* What the release's analyses verified, as the note lists it. */
+static json_t *verifications_json(const struct status_deployment *d)
+{
+	json_t *v = json_array();
+	size_t i;
+
+	for (i = 0; i < d->nverifications; i++) {
+		const struct status_verification *x = &d->verifications[i];
+		json_t *o = json_object();
+
+		json_text(o, "metric", x->metric);
+		json_text(o, "job", x->job);
+		json_text(o, "figure", x->figure);
+		json_text(o, "value", x->value);
+		json_text(o, "failIf", x->fail_if);
+		json_text(o, "verdict", x->verdict);
+		json_array_append_new(v, o);
+	}
+	return v;
+}
+
 json_t *status_to_json(const struct fleet_status *s)
 {
 	json_t *root = json_object(), *deps = json_array();
@@ -166,6 +187,8 @@ json_t *status_to_json(const struct fleet_status *s)
 			json_object_set_new(o, "instances", instances_json(d));
 		if (d->slots[0].name[0])
 			json_object_set_new(o, "slots", slots_json(d));
+		if (d->nverifications)
+			json_object_set_new(o, "verification", verifications_json(d));
 		json_array_append_new(deps, o);
 	}
 	json_object_set_new(root, "deployments", deps);

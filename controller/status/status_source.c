@@ -1,10 +1,20 @@
 /* The status of a commit beside its fleet: the source section (what Git says), a commit refused or superseded, and what `auriga status` exits with. */
 #include "status/status.h"
+#include "status/status_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
+
+/* Whether the status has a source section to show. */
+int status_source_present(const struct fleet_status *s)
+{
+	const struct status_source *src = &s->source;
+
+	return s->source_error || src->head || src->applied || src->fetched_at > 0 || src->fetch_error ||
+	       src->fetch_error_at > 0 || src->environment;
+}
 
 void status_source_release(struct status_source *src)
 {

@@ -23,6 +23,15 @@
 	"    env: {MODE: base, KEEP: \"yes\", DROP: x}\n"      \
 	"    ports: [{name: http, containerPort: 9003}, {name: admin, containerPort: 9004}]\n"
 
+#define BASE_NOPORTS                                           \
+	"apiVersion: auriga.io/v1\n"                           \
+	"kind: Deployment\n"                                   \
+	"metadata: {name: web}\n"                              \
+	"spec:\n"                                              \
+	"  replicas: 3\n"                                      \
+	"  template:\n"                                        \
+	"    image: node:1\n"
+
 #define STAGING_FILE "specs/environments/staging/environment.yaml"
 #define ENV_HEAD(name)                 \
 	"apiVersion: auriga.io/v1\n"   \
@@ -109,11 +118,87 @@ static void patch_merges(void **state)
 	assert_string_equal(env_value(web, "KEEP"), "yes");
 	assert_string_equal(env_value(web, "NEW"), "n");
 	assert_null(env_value(web, "DROP"));
-	assert_int_equal(web->tmpl.n_ports, 1);
+	/* A list of mappings merges by its items' names: admin is kept. */
+	assert_int_equal(web->tmpl.n_ports, 2);
 	assert_int_equal(web->tmpl.ports[0].container_port, 9100);
+	assert_int_equal(web->tmpl.ports[1].container_port, 9004);
 	assert_non_null(set.environment);
 	assert_string_equal(set.environment->meta.name, "staging");
 	assert_null(set.environment->promotion_after);
+	done(&set, &d);
+}
+
+/* Lists of mappings merge item by item by their key (name, else containerPort); lists of scalars replace. */
+static void list_items_merge_by_key(void **state)
+{
+	const struct file files[] = {
+		{ BASE_FILE, BASE "    command: [serve, --base]\n"
+			     "    volumes: [{name: data, mountPath: /data}, {name: logs, mountPath: /logs}]\n" },
+		{ STAGING_FILE, ENV_HEAD("staging") "  patches:\n"
+						     "    - target: {kind: Deployment, name: web}\n"
+						     "      patch:\n"
+						     "        spec:\n"
+						     "          template:\n"
+						     "            command: [serve]\n"
+						     "            ports: [{name: admin, hostPort: 19004}, {name: debug, containerPort: 9005}]\n"
+						     "            volumes: [{name: logs, mountPath: /var/log}]\n" },
+	};
+	const struct file by_port[] = {
+		{ BASE_FILE, BASE_NOPORTS "    ports: [{containerPort: 9003}, {containerPort: 9004}]\n" },
+		{ STAGING_FILE, ENV_HEAD("staging") "  patches:\n"
+						     "    - target: {kind: Deployment, name: web}\n"
+						     "      patch: {spec: {template: {ports: [{containerPort: 9004, hostPort: 19004}]}}}\n" },
+	};
+	struct spec_set set;
+	struct spec_diags d;
+	const struct spec_deployment *web;
+
+	(void)state;
+	assert_int_equal(load(&set, &d, "staging", files, 2), 0);
+	web = spec_set_deployment(&set, "web");
+	assert_int_equal(web->tmpl.n_ports, 3);
+	assert_string_equal(web->tmpl.ports[0].name, "http");
+	assert_int_equal(web->tmpl.ports[0].host_port, 0);
+	assert_string_equal(web->tmpl.ports[1].name, "admin");
+	assert_int_equal(web->tmpl.ports[1].container_port, 9004);
+	assert_int_equal(web->tmpl.ports[1].host_port, 19004);
+	assert_string_equal(web->tmpl.ports[2].name, "debug");
+	assert_int_equal(web->tmpl.n_volumes, 2);
+	assert_string_equal(web->tmpl.volumes[0].mount_path, "/data");
+	assert_string_equal(web->tmpl.volumes[1].mount_path, "/var/log");
+	assert_int_equal(web->tmpl.n_command, 1);
+	done(&set, &d);
+	assert_int_equal(load(&set, &d, "staging", by_port, 2), 0);
+	web = spec_set_deployment(&set, "web");
+	assert_int_equal(web->tmpl.n_ports, 2);
+	assert_int_equal(web->tmpl.ports[0].host_port, 0);
+	assert_int_equal(web->tmpl.ports[1].host_port, 19004);
+	done(&set, &d);
+}
+
+/* A list of mappings without a key to match its items by is refused at the patch's field, not replaced. */
+static void keyless_list_refused(void **state)
+{
+	const struct file files[] = {
+		{ BASE_FILE, BASE_NOPORTS "    ports: [{name: http, containerPort: 9003, hostPort: 19003}]\n  strategy: {type: Canary, canary: {steps: [{setWeight: 20}, {pause: {duration: 10s}}]}}\n"
+			     "---\napiVersion: auriga.io/v1\nkind: Service\nmetadata: {name: web}\nspec: {deployment: web, port: 8080}\n" },
+		{ STAGING_FILE, ENV_HEAD("staging") "  patches:\n"
+						     "    - target: {kind: Deployment, name: web}\n"
+						     "      patch:\n"
+						     "        spec:\n"
+						     "          strategy:\n"
+						     "            canary:\n"
+						     "              steps: [{setWeight: 50}]\n" },
+	};
+	struct spec_set set;
+	struct spec_diags d;
+
+	(void)state;
+	load(&set, &d, "staging", files, 2);
+	assert_one_diag(&d, STAGING_FILE ":12:22: Environment/staging: spec.patches[0].patch.spec.strategy.canary.steps: "
+					 "a list whose items do not all have a name (or containerPort, templateName) cannot be "
+					 "patched: a patch would replace it whole; give every item its key, or change the list "
+					 "in the base");
 	done(&set, &d);
 }
 
@@ -181,15 +266,16 @@ static void wrong_type_at_patch(void **state)
 						     "      patch:\n"
 						     "        spec:\n"
 						     "          template:\n"
-						     "            ports: [{name: http}]\n" },
+						     "            ports: [{name: http}, {name: metrics}]\n" },
 	};
 	struct spec_set set;
 	struct spec_diags d;
 
 	(void)state;
 	load(&set, &d, "staging", files, 2);
-	assert_one_diag(&d, STAGING_FILE ":11:21: Environment/staging: "
-					 "spec.patches[0].patch.spec.template.ports[0].containerPort: required field is missing");
+	/* http merges with the base's; metrics is a new port, which needs its containerPort. */
+	assert_one_diag(&d, STAGING_FILE ":11:35: Deployment/web: "
+					 "spec.template.ports[2].containerPort: required field is missing");
 	done(&set, &d);
 }
 
@@ -288,6 +374,8 @@ static void no_environment(void **state)
 
 TEST_MAIN(
 	cmocka_unit_test(patch_merges),
+	cmocka_unit_test(list_items_merge_by_key),
+	cmocka_unit_test(keyless_list_refused),
 	cmocka_unit_test(scope_is_resources_and_own_folder),
 	cmocka_unit_test(unknown_field_at_patch),
 	cmocka_unit_test(wrong_type_at_patch),

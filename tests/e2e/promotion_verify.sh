@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# Promotion gates that require staging's verification: one specs repository, a base and two
+# Environments, two `auriga run` instances on one engine, each routing through its own NGINX and
+# publishing its own host port (a patch of the base's port, by its name). The deployment "web" is
+# released blue-green, its pre-promotion analysis an integration Job (the demo node's probe against
+# the new slot, judged by its exit code) and a load-test Job (20 transactions one after another,
+# p95_ms and error_rate printed, failing at p95 >= 500 ms and errors >= 1 %). Staging's note lists
+# each verification with its value and verdict. A commit with a good image reaches staging, passes
+# both Jobs there, waits in production for an approval, then reaches production blue-green (its
+# NGINX answers from the new version); a commit whose handler answers in 700 ms breaks the p95
+# threshold at staging and stops there, and production's note says which figure did it while its
+# fleet stays as it was. An approval of a commit the repository does not have is a 404.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../run-lib.bash"
+
+need_images v1 v2 v3
+if ! docker image inspect auriga-postgres:15 >/dev/null 2>&1; then
+	diag "image auriga-postgres:15 is missing (hack/build-images.sh builds it)"
+	fail "test images present"
+	exit 1
+fi
+ST=it-pvst-$$
+PR=it-pvpr-$$
+TOKEN=$TEST_TMP/token
+ST_PORT=$(free_port)
+PR_PORT=$(free_port)
+ST_LP=$(free_port)
+PR_LP=$(free_port)
+# Two consecutive free host ports per environment: one replica in each of two slots.
+ST_HP=$(free_ports 2) || { fail "two free host ports"; exit 1; }
+PR_HP=$(free_ports 2) || { fail "two free host ports"; exit 1; }
+specs_repo
+on_exit "docker_cleanup_label auriga.io/managed-by=$ST; docker_cleanup_label auriga.io/managed-by=$PR"
+on_exit "docker_cleanup_label auriga.io/job-of=$ST; docker_cleanup_label auriga.io/job-of=$PR"
+printf '# name: dana\nverify-%s-secret\n' "$$" >"$TOKEN"
+chmod 0600 "$TOKEN"
+
+# An NGINX per environment (their upstreams are named after the Services, which both share).
+for env in staging production; do
+	mkdir -p "$TEST_TMP/nginx-$env"
+	"$TOP/hack/nginx-conf.sh" "$TEST_TMP/nginx-$env" "$TEST_TMP/nginx-$env/auriga.conf" >"$TEST_TMP/nginx-$env/nginx.conf"
+	: >"$TEST_TMP/nginx-$env/auriga.conf"
+	nginx -e "$TEST_TMP/nginx-$env/error.log" -c "$TEST_TMP/nginx-$env/nginx.conf" || { fail "nginx starts"; exit 1; }
+	on_exit "kill \$(cat $TEST_TMP/nginx-$env/nginx.pid)"
+done
+# reload ENV: the reload command of ENV's NGINX, as a YAML flow list.
+reload() { echo "[nginx, -e, $TEST_TMP/nginx-$1/error.log, -c, $TEST_TMP/nginx-$1/nginx.conf, -s, reload]"; }
+cat >"$TEST_TMP/policy.yaml" <<EOF
+router:
+  configPath: [$TEST_TMP/nginx-staging/auriga.conf, $TEST_TMP/nginx-production/auriga.conf]
+  reloadCommand:
+    - $(reload staging)
+    - $(reload production)
+  listenAddress: [127.0.0.1]
+EOF
+export AURIGA_POLICY_FILE=$TEST_TMP/policy.yaml
+
+# base IMAGE LATENCY_MS: the shared base.
+base() {
+	mkdir -p "$WORK/base"
+	cat >"$WORK/base/cluster.yaml" <<EOF
+apiVersion: auriga.io/v1
+kind: Cluster
+metadata: {name: verify}
+spec:
+  router:
+    type: NGINX
+    configPath: $TEST_TMP/nginx-staging/auriga.conf
+    reloadCommand: $(reload staging)
+    listenAddress: 127.0.0.1
+EOF
+	cat >"$WORK/base/web.yaml" <<EOF
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  role: api
+  replicas: 1
+  progressDeadlineSeconds: 150
+  template:
+    image: $1
+    env: {NODE_TYPE: api, DEMO_LATENCY_MS: "$2"}
+    ports: [{name: http, containerPort: 9003}]
+  probes:
+    readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 2, failureThreshold: 2}
+  strategy:
+    type: BlueGreen
+    blueGreen:
+      activeService: web
+      prePromotionAnalysis: {templates: [{templateName: verify}]}
+      postPromotionWindowSeconds: 2
+      scaleDownDelaySeconds: 1
+---
+apiVersion: auriga.io/v1
+kind: Service
+metadata: {name: web}
+spec: {deployment: web, port: $ST_LP, targetPort: http}
+EOF
+	cat >"$WORK/base/verify.yaml" <<'EOF'
+apiVersion: auriga.io/v1
+kind: AnalysisTemplate
+metadata: {name: verify}
+spec:
+  metrics:
+    - name: integration
+      failureCondition: {operator: "!=", value: 0}
+      provider:
+        job: {name: integration}
+    - name: p95
+      failureCondition: {operator: ">=", value: 500}
+      provider:
+        job: {name: loadtest, figure: p95_ms}
+    - name: errors
+      failureCondition: {operator: ">=", value: 0.01}
+      provider:
+        job: {name: loadtest, figure: error_rate}
+---
+apiVersion: auriga.io/v1
+kind: Job
+metadata: {name: integration}
+spec:
+  activeDeadlineSeconds: 60
+  template:
+    image: auriga-demo-node:v1
+    command: [/demo-node, probe, /q/health/ready, "-", "-"]
+---
+apiVersion: auriga.io/v1
+kind: Job
+metadata: {name: loadtest}
+spec:
+  activeDeadlineSeconds: 90
+  template:
+    image: auriga-postgres:15
+    command:
+      - bash
+      - -c
+      - |
+        n=20 bad=0
+        for i in $(seq $n); do
+          s=$(date +%s%N)
+          if exec 3<>"/dev/tcp/$AURIGA_PREVIEW_HOST/$AURIGA_PREVIEW_PORT"; then
+            printf 'POST /api/v11/transactions HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}' >&3
+            read -r _ code _ <&3
+            exec 3>&-
+          else
+            code=000
+          fi
+          case $code in 2??) ;; *) bad=$((bad + 1)) ;; esac
+          echo $(( ($(date +%s%N) - s) / 1000000 )) >>/tmp/ms
+        done
+        echo "requests=$n"
+        echo "p95_ms=$(sort -n /tmp/ms | awk '{ v[NR] = $1 } END { i = int(NR * 0.95 + 0.999); print v[i] }')"
+        echo "error_rate=$(awk -v b=$bad -v n=$n 'BEGIN { printf "%.4f", b / n }')"
+EOF
+}
+
+# environment NAME HOSTPORT [EXTRA]: environments/NAME over the base, its own host port (a patch of
+# the base's port http by name) and EXTRA patch lines of the Cluster and the Service.
+environment() {
+	mkdir -p "$WORK/environments/$1"
+	cat >"$WORK/environments/$1/environment.yaml" <<EOF
+apiVersion: auriga.io/v1
+kind: Environment
+metadata: {name: $1}
+spec:
+  resources: [../../base]${4:+
+  promotion: $4}
+  patches:
+    - target: {kind: Deployment, name: web}
+      patch:
+        spec:
+          template:
+            ports: [{name: http, hostPort: $2}]
+$3
+EOF
+}
+
+note() { git --git-dir="$REMOTE" notes --ref="auriga-$1" show "$2" 2>/dev/null; }
+note_says() { note "$1" "$2" | grep -q -- "$3"; }
+# version PORT: the version answering one transaction through NGINX on PORT.
+version() {
+	curl -s --max-time 10 -o /dev/null -D - -X POST "http://127.0.0.1:$1/api/v11/transactions" | tr -d '\r' |
+		sed -n 's/^X-Node-Version: //Ip'
+}
+version_is() { [ "$(version "$1")" = "$2" ]; }
+running() {
+	docker ps --filter "label=auriga.io/managed-by=$1" --filter "label=auriga.io/deployment=web" \
+		--format '{{.Image}}' | sort | tr '\n' ' ' | sed 's/ $//'
+}
+running_is() { [ "$(running "$1")" = "$2" ]; }
+start() {
+	run_start "$TEST_TMP/$1.log" --repo "file://$REMOTE" --state-dir "$TEST_TMP/state-$1" --instance "$1" \
+		--environment "$2" --listen "127.0.0.1:$3" --api-token-file "$TOKEN" --poll-interval 1s
+}
+approve() { "$AURIGA_BIN" approve --listen "127.0.0.1:$PR_PORT" --api-token-file "$TOKEN" "$1" 2>&1; }
+await_failed() {
+	diag "staging: $(note staging "${cur:-}" | head -n 1) / production: $(note production "${cur:-}" | head -n 1)"
+	tail -n 8 "$TEST_TMP/$ST.log" | while read -r l; do diag "staging: $l"; done
+}
+
+base auriga-demo-node:v1 0
+environment staging "$ST_HP" ""
+environment production "$PR_HP" "    - target: {kind: Cluster, name: verify}
+      patch: {spec: {router: {configPath: $TEST_TMP/nginx-production/auriga.conf, reloadCommand: $(reload production)}}}
+    - target: {kind: Service, name: web}
+      patch: {spec: {port: $PR_LP}}" "{after: staging, approval: required}"
+c1=$(commit "v1")
+cur=$c1
+check "the specs validate for staging" "$AURIGA_BIN" validate --environment staging "$WORK"
+check "and for production" "$AURIGA_BIN" validate --environment production "$WORK"
+
+# --- v1: the first release in both (nothing served before it: its verification is Skipped) -------
+start "$ST" staging "$ST_PORT"
+ST_PID=$RUN_PID
+start "$PR" production "$PR_PORT"
+PR_PID=$RUN_PID
+RUN_LOG=$TEST_TMP/$ST.log
+await "staging brings v1 to Healthy" 180 note_says staging "$c1" "^auriga: Healthy"
+check "staging's note names the load test, Skipped on a first release" note_says staging "$c1" "verdict: Skipped"
+expect_eq "staging's NGINX answers from v1 on staging's port" v1 "$(version "$ST_LP")"
+RUN_LOG=$TEST_TMP/$PR.log
+await "production waits for approval of v1" 60 note_says production "$c1" \
+	"^auriga: Waiting.*healthy in staging; waiting for approval"
+code=$(http_code -X POST -H "Authorization: Bearer verify-$$-secret" \
+	"http://127.0.0.1:$PR_PORT/api/v1/commits/0123456789abcdef0123456789abcdef01234567/approve")
+expect_eq "an approval of a commit the specs repository does not have: 404" 404 "$code"
+out=$(approve 0123456789abcdef0123456789abcdef01234567)
+expect_match "auriga approve says why" "not in the specs repository" "$out"
+out=$(approve "$c1")
+expect_match "v1 approved" "approve: $c1: accepted by the controller" "$out"
+await "production brings v1 to Healthy" 180 note_says production "$c1" "^auriga: Healthy"
+expect_eq "production's NGINX answers from v1 on production's port" v1 "$(version "$PR_LP")"
+
+# --- v2, a good commit: verified at staging, approved, released blue-green in production ----------
+base auriga-demo-node:v2 0
+c2=$(commit "v2")
+cur=$c2
+RUN_LOG=$TEST_TMP/$ST.log
+await "staging brings v2 to Healthy after its verification" 300 note_says staging "$c2" "^auriga: Healthy"
+n=$(note staging "$c2")
+diag "$(printf '%s\n' "$n" | sed -n '/verification:/,/startedAt/p' | tr '\n' ' ')"
+expect_match "staging's note: the integration Job passed" \
+	'- metric: integration +job: integration +failIf: .!= 0. +verdict: Passed' "$(printf '%s' "$n" | tr '\n' ' ' | tr -s ' ')"
+expect_match "staging's note: the load test's p95 passed, with its figure and threshold" \
+	'- metric: p95 +job: loadtest +figure: p95_ms +value: "[0-9]+" +failIf: .>= 500. +verdict: Passed' \
+	"$(printf '%s' "$n" | tr '\n' ' ' | tr -s ' ')"
+expect_match "staging's note: the load test's error rate passed" \
+	'- metric: errors +job: loadtest +figure: error_rate +value: "0" +failIf: .>= 0.01. +verdict: Passed' \
+	"$(printf '%s' "$n" | tr '\n' ' ' | tr -s ' ')"
+expect_eq "staging answers from v2" v2 "$(version "$ST_LP")"
+RUN_LOG=$TEST_TMP/$PR.log
+await "production waits for approval of v2" 60 note_says production "$c2" \
+	"^auriga: Waiting.*healthy in staging; waiting for approval (auriga approve $c2)"
+expect_eq "production still answers from v1 while it waits" v1 "$(version "$PR_LP")"
+out=$(approve "$c2")
+expect_match "v2 approved" "approve: $c2: accepted by the controller" "$out"
+await "production brings v2 to Healthy" 300 note_says production "$c2" "^auriga: Healthy"
+check "production's note says who approved it" note_says production "$c2" "approvedBy: dana"
+check "production released it blue-green" note_says production "$c2" "strategy: BlueGreen"
+await "production's NGINX answers from v2" 30 version_is "$PR_LP" v2
+await "production runs v2 alone once the old slot is gone" 60 running_is "$PR" auriga-demo-node:v2
+
+# --- v3 answers in 700 ms: its load test breaks p95 at staging, production does not move ---------
+base auriga-demo-node:v3 700
+c3=$(commit "v3, slow")
+cur=$c3
+RUN_LOG=$TEST_TMP/$ST.log
+await "staging does not take the slow v3" 300 note_says staging "$c3" "^auriga: \(RolledBack\|Failed\|Degraded\)"
+n=$(note staging "$c3" | tr '\n' ' ' | tr -s ' ')
+expect_match "staging's note: the load test's p95 failed, with the figure" \
+	'- metric: p95 +job: loadtest +figure: p95_ms +value: "[0-9]+" +failIf: .>= 500. +verdict: Failed' "$n"
+expect_eq "staging answers from v2 again" v2 "$(version "$ST_LP")"
+RUN_LOG=$TEST_TMP/$PR.log
+await "production's note says it stopped at staging, and which figure" 60 note_says production "$c3" \
+	"^auriga: Waiting.*stopped at staging: its note on this commit says [A-Za-z]*; web: loadtest p95_ms=[0-9]* failed (fails at >= 500)"
+diag "$(note production "$c3" | head -n 1)"
+out=$(approve "$c3")
+expect_match "an approval of v3 is taken" "accepted by the controller" "$out"
+sleep 3
+check "and does not move it past the failed verification" note_says production "$c3" "stopped at staging"
+expect_eq "production still answers from v2" v2 "$(version "$PR_LP")"
+expect_eq "production still runs v2 alone" "auriga-demo-node:v2" "$(running "$PR")"
+
+RUN_PID=$ST_PID
+run_stop "staging stops with status 0"
+RUN_PID=$PR_PID
+run_stop "production stops with status 0"
+check "no verification Job container is left" \
+	test -z "$(docker ps -aq --filter "label=auriga.io/job-of=$ST")$(docker ps -aq --filter "label=auriga.io/job-of=$PR")"
+done_testing

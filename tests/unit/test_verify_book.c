@@ -1,0 +1,156 @@
+/* Unit tests for the verdicts of a release's analyses by revision, and the verifications a status says from them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_verify.h"
+#include "status/status.h"
+#include "testmain.h"
+
+#define SPECS                                                                                                  \
+	"apiVersion: auriga.io/v1\nkind: Job\nmetadata: {name: loadtest}\n"                                    \
+	"spec: {template: {image: node:1, command: [load]}}\n"                                                 \
+	"---\napiVersion: auriga.io/v1\nkind: Job\nmetadata: {name: integration}\n"                            \
+	"spec: {template: {image: node:1, command: [check]}}\n"                                                 \
+	"---\napiVersion: auriga.io/v1\nkind: AnalysisTemplate\nmetadata: {name: load}\n"                      \
+	"spec:\n  metrics:\n    - name: p95\n      failureCondition: {operator: \">=\", value: 500}\n"          \
+	"      provider: {job: {name: loadtest, figure: p95_ms}}\n"                                            \
+	"    - name: integration\n      failureCondition: {operator: \"!=\", value: 0}\n"                       \
+	"      provider: {job: {name: integration}}\n"                                                         \
+	"---\napiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: web}\n"                              \
+	"spec:\n  replicas: 1\n  template: {image: node:1, ports: [{name: http, containerPort: 9003, hostPort: 18080}]}\n"       \
+	"  strategy: {type: BlueGreen, blueGreen: {activeService: web, prePromotionAnalysis: {templates: "     \
+	"[{templateName: load}, {templateName: load}]}}}\n"                                                    \
+	"---\napiVersion: auriga.io/v1\nkind: Service\nmetadata: {name: web}\nspec: {deployment: web, port: 8080}\n"
+
+#define REV_A "aaaa"
+#define REV_B "bbbb"
+
+/* A decided report of two metrics. */
+static void report(struct verify_book *b, const char *rev, enum analysis_result p95, double value,
+		   enum analysis_result integration)
+{
+	struct analysis_metric_report m[2];
+	struct analysis_report r;
+
+	memset(m, 0, sizeof(m));
+	m[0].name = "p95";
+	m[0].result = p95;
+	m[0].have_value = 1;
+	m[0].last_value = value;
+	m[1].name = "integration";
+	m[1].result = integration;
+	memset(&r, 0, sizeof(r));
+	r.metrics = m;
+	r.n_metrics = 2;
+	verify_book_record(b, rev, &r);
+}
+
+static void load(struct spec_set *set, struct desired_deployment *dd, const char *rev)
+{
+	struct spec_diags d;
+
+	spec_diags_init(&d);
+	spec_set_init(set, NULL, NULL);
+	spec_set_load_buffer(set, "t.yaml", SPECS, strlen(SPECS), &d);
+	spec_set_finish(set, &d);
+	if (d.n)
+		fail_msg("%s", d.v[0].msg);
+	spec_diags_release(&d);
+	memset(dd, 0, sizeof(*dd));
+	dd->name = (char *)"web";
+	snprintf(dd->revision, sizeof(dd->revision), "%s", rev);
+	dd->spec = spec_set_deployment(set, "web");
+}
+
+/* Each declared metric once, with the verdict of dd's revision; Pending while it runs, Skipped once complete without one. */
+static void status_from_book(void **state)
+{
+	struct verify_book b = { 0 };
+	struct spec_set set;
+	struct desired_deployment dd;
+	struct fleet_status fs;
+	struct status_deployment *sd;
+
+	(void)state;
+	load(&set, &dd, REV_B);
+	report(&b, REV_A, ANALYSIS_SUCCESSFUL, 20, ANALYSIS_SUCCESSFUL);
+	status_init(&fs);
+	sd = status_add_deployment(&fs, "web");
+	verify_book_status(&b, &set, &dd, 0, sd);
+	assert_int_equal(sd->nverifications, 2);
+	assert_string_equal(sd->verifications[0].metric, "p95");
+	assert_string_equal(sd->verifications[0].job, "loadtest");
+	assert_string_equal(sd->verifications[0].figure, "p95_ms");
+	assert_string_equal(sd->verifications[0].fail_if, ">= 500");
+	assert_string_equal(sd->verifications[0].verdict, "Pending");
+	assert_null(sd->verifications[0].value);
+	assert_null(sd->verifications[1].figure);
+	assert_string_equal(sd->verifications[1].fail_if, "!= 0");
+	status_release(&fs);
+	status_init(&fs);
+	sd = status_add_deployment(&fs, "web");
+	verify_book_status(&b, &set, &dd, 1, sd);
+	assert_string_equal(sd->verifications[0].verdict, "Skipped");
+	status_release(&fs);
+	report(&b, REV_B, ANALYSIS_FAILED, 812, ANALYSIS_SUCCESSFUL);
+	status_init(&fs);
+	sd = status_add_deployment(&fs, "web");
+	verify_book_status(&b, &set, &dd, 1, sd);
+	assert_string_equal(sd->verifications[0].verdict, "Failed");
+	assert_string_equal(sd->verifications[0].value, "812");
+	assert_string_equal(sd->verifications[1].verdict, "Passed");
+	/* A Job judged by its exit code: its verdict alone. */
+	assert_null(sd->verifications[1].value);
+	status_release(&fs);
+	verify_book_release(&b);
+	spec_set_release(&set);
+}
+
+/* A later run of the same revision replaces the verdicts; only the latest revisions are kept; JSON round trip. */
+static void book_bounded_and_saved(void **state)
+{
+	struct verify_book b = { 0 }, back = { 0 };
+	char rev[8];
+	json_t *j;
+	int i;
+
+	(void)state;
+	report(&b, REV_A, ANALYSIS_FAILED, 900, ANALYSIS_SUCCESSFUL);
+	report(&b, REV_A, ANALYSIS_SUCCESSFUL, 30, ANALYSIS_SUCCESSFUL);
+	assert_int_equal(b.n, 2);
+	assert_int_equal(b.v[1].result, ANALYSIS_SUCCESSFUL);
+	for (i = 0; i < VERIFY_BOOK_REVS + 2; i++) {
+		snprintf(rev, sizeof(rev), "r%d", i);
+		report(&b, rev, ANALYSIS_SUCCESSFUL, i, ANALYSIS_INCONCLUSIVE);
+	}
+	assert_int_equal(b.n, 2 * VERIFY_BOOK_REVS);
+	assert_string_equal(b.v[0].rev, "r2");
+	j = verify_book_to_json(&b);
+	verify_book_from_json(&back, j);
+	json_decref(j);
+	assert_int_equal(back.n, b.n);
+	for (i = 0; i < (int)b.n; i++) {
+		assert_string_equal(back.v[i].rev, b.v[i].rev);
+		assert_string_equal(back.v[i].metric, b.v[i].metric);
+		assert_int_equal(back.v[i].result, b.v[i].result);
+		assert_int_equal(back.v[i].have_value, b.v[i].have_value);
+	}
+	/* What is not a verdict is left out. */
+	j = json_loads("[{\"rev\": \"x\", \"metric\": \"m\", \"result\": \"Maybe\"}, {\"rev\": 1}, 7]", 0, NULL);
+	verify_book_from_json(&back, j);
+	json_decref(j);
+	assert_int_equal(back.n, 0);
+	verify_book_release(&back);
+	verify_book_release(&b);
+}
+
+TEST_MAIN(
+	cmocka_unit_test(status_from_book),
+	cmocka_unit_test(book_bounded_and_saved)
+)
