@@ -59,7 +59,7 @@ static void deployment_release(struct status_deployment *d)
 	free(d->conditions);
 	for (i = 0; i < d->ninstances; i++)
 		FREE_ALL(d->instances[i].name, d->instances[i].revision, d->instances[i].slot, d->instances[i].state,
-			 d->instances[i].endpoint, d->instances[i].probe_failure);
+			 d->instances[i].endpoint, d->instances[i].probe_failure, d->instances[i].host);
 	free(d->instances);
 }
 
@@ -121,6 +121,7 @@ static void instances_copy(struct status_deployment *d, const struct status_depl
 		in->slot = xstrdup_or_null(si->slot);
 		in->state = xstrdup_or_null(si->state);
 		in->endpoint = xstrdup_or_null(si->endpoint);
+		in->host = xstrdup_or_null(si->host);
 		in->ready = si->ready;
 		in->probe_failure = xstrdup_or_null(si->probe_failure);
 	}
