@@ -121,6 +121,7 @@ static void test_network_names(void **state)
 	/* Each container records the endpoint it is made on, its host. */
 	d.endpoint = (char *)"east";
 	desired_create_build(&cr, &d, "validators", &tmpl, "0123456789ab", 2, "prod-validators-2", 2);
+	assert_non_null(kv_get(cr.labels, cr.n_labels, "auriga.io/endpoint"));
 	assert_string_equal(kv_get(cr.labels, cr.n_labels, "auriga.io/endpoint"), "east");
 	desired_create_release(&cr);
 	d.endpoint = NULL;

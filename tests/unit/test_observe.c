@@ -74,6 +74,7 @@ static void groups_by_deployment_and_ordinal(void **state)
 	assert_string_equal(slim->v[0]->name, "slim-0");
 	assert_string_equal(slim->v[0]->commit, "abc");
 	/* Its host as recorded; one made before the label records none. */
+	assert_non_null(slim->v[0]->endpoint);
 	assert_string_equal(slim->v[0]->endpoint, "east");
 	assert_null(slim->v[1]->endpoint);
 	assert_int_equal(slim->v[0]->state, OBS_RUNNING);
