@@ -102,6 +102,7 @@ static void budget_row(void **state)
 			 d.v[0].max_unavailable, c->surge, c->unavail);
 	assert_int_equal(d.v[0].min_ready_seconds, c->min_ready);
 	/* The containers are made on the Cluster's endpoint: "local" when it names none. */
+	assert_non_null(d.endpoint);
 	assert_string_equal(d.endpoint, "local");
 	desired_release(&d);
 	spec_set_release(&set);
