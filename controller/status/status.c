@@ -333,6 +333,23 @@ static void emit_slots(struct emit *e, const struct status_deployment *d)
 	emit_mapping_end(e);
 }
 
+/* Each replica's host: "web-0: d1", the Docker endpoint it runs on. */
+static void emit_hosts(struct emit *e, const struct status_deployment *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->ninstances; i++)
+		n += d->instances[i].host != NULL;
+	if (n == 0)
+		return;
+	emit_key(e, "hosts");
+	emit_mapping_start(e);
+	for (i = 0; i < d->ninstances; i++)
+		if (d->instances[i].host)
+			emit_str(e, d->instances[i].name, d->instances[i].host);
+	emit_mapping_end(e);
+}
+
 static void emit_deployment(struct emit *e, const struct status_deployment *d)
 {
 	yaml_event_t ev;
@@ -373,6 +390,7 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 	emit_time(e, "startedAt", d->started_at);
 	emit_time(e, "finishedAt", d->finished_at);
 	emit_slots(e, d);
+	emit_hosts(e, d);
 	if (d->paused)
 		emit_long(e, "paused", 1);
 	if (d->action) {
@@ -730,12 +748,30 @@ static int parse_slots(struct parse *p, const struct ynode *v, struct status_dep
 	return 0;
 }
 
+/* hosts: each replica's Docker endpoint, read back as instances that know their host alone. */
+static int parse_hosts(struct parse *p, const struct ynode *v, struct status_deployment *d)
+{
+	size_t j;
+
+	if (v->type != YNODE_MAP)
+		return perr(p, v, "'hosts' must be a mapping");
+	for (j = 0; j + 1 < v->n && !p->r; j += 2) {
+		const char *host = scalar(p, v->kids[j + 1], "hosts");
+
+		if (host)
+			str_set(&status_add_instance(d, v->kids[j]->str)->host, host);
+	}
+	return p->r;
+}
+
 static int deployment_other(struct parse *p, const char *key, const struct ynode *v, void *base)
 {
 	size_t j;
 
 	if (strcmp(key, "slots") == 0)
 		return parse_slots(p, v, base) < 0 ? -1 : 0;
+	if (strcmp(key, "hosts") == 0)
+		return parse_hosts(p, v, base) < 0 ? -1 : 0;
 	if (strcmp(key, "conditions") != 0)
 		return 0;
 	if (v->type != YNODE_SEQ)
