@@ -75,7 +75,7 @@ void spec_policy_release(struct spec_policy *p)
 	strv_free(p->router.containers, p->router.n_containers);
 	strv_free(p->router.listen_addresses, p->router.n_listen_addresses);
 	for (i = 0; i < p->n_endpoints; i++)
-		FREE_ALL(p->endpoints[i].name, p->endpoints[i].url, p->endpoints[i].cert_path);
+		FREE_ALL(p->endpoints[i].name, p->endpoints[i].url, p->endpoints[i].cert_path, p->endpoints[i].address);
 	free(p->endpoints);
 	free(p->local_url);
 	spec_policy_init(p);
@@ -321,6 +321,47 @@ const char *spec_policy_local_url(const struct spec_policy *p)
 	return p && p->local_url ? p->local_url : SPEC_ENDPOINT_LOCAL_URL;
 }
 
+char *spec_policy_endpoint_address(const struct spec_policy *p, const char *name)
+{
+	const struct spec_policy_endpoint *e = spec_policy_endpoint_find(p, name);
+	const char *url, *host, *end;
+
+	if (e && e->address)
+		return xstrdup(e->address);
+	if (e == NULL && (name == NULL || strcmp(name, SPEC_ENDPOINT_LOCAL) != 0))
+		return NULL;
+	url = e ? e->url : spec_policy_local_url(p);
+	if (!str_has_prefix(url, "tcp://"))
+		return xstrdup("127.0.0.1");
+	host = url + 6;
+	if (*host == '[' && (end = strchr(host, ']')) != NULL)
+		return xstrndup(host + 1, (size_t)(end - host - 1));
+	end = strrchr(host, ':');
+	return end ? xstrndup(host, (size_t)(end - host)) : xstrdup(host);
+}
+
+int spec_policy_address_ok(const char *s)
+{
+	size_t i, n = strlen(s), colons = 0;
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (i = 0; i < n; i++)
+		colons += s[i] == ':';
+	if (colons > 0) {	/* an IPv6 address: hex digits, colons and an IPv4 tail */
+		for (i = 0; i < n; i++)
+			if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
+				return 0;
+		return colons >= 2;
+	}
+	if (!isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.')
+			return 0;
+	return 1;
+}
+
 static int endpoint_name_ok(const char *s)
 {
 	size_t i, n = strlen(s);
@@ -355,14 +396,14 @@ static int endpoint_url_ok(const char *u)
 /* One entry's keys; the entry is kept only when it holds together. */
 static void endpoint(struct pparse *pp, const struct ynode *v, size_t idx)
 {
-	struct spec_policy_endpoint e = { NULL, NULL, NULL, v->line, v->col };
+	struct spec_policy_endpoint e = { NULL, NULL, NULL, NULL, v->line, v->col };
 	const struct ynode *cp = NULL;
 	char key[64];
 	size_t i, errs = pp->d->n;
 
 	snprintf(key, sizeof(key), "endpoints[%zu]", idx);
 	if (v->type != YNODE_MAP) {
-		perr(pp, v, key, "expected a mapping (name, url, certPath), got %s", ynode_describe(v));
+		perr(pp, v, key, "expected a mapping (name, url, certPath, address), got %s", ynode_describe(v));
 		return;
 	}
 	for (i = 0; i + 1 < v->n; i += 2) {
@@ -370,8 +411,9 @@ static void endpoint(struct pparse *pp, const struct ynode *v, size_t idx)
 		char sub[96];
 
 		snprintf(sub, sizeof(sub), "%s.%s", key, k);
-		if (strcmp(k, "name") != 0 && strcmp(k, "url") != 0 && strcmp(k, "certPath") != 0) {
-			perr(pp, v->kids[i], key, "unknown key \"%s\" (known: name, url, certPath)", k);
+		if (strcmp(k, "name") != 0 && strcmp(k, "url") != 0 && strcmp(k, "certPath") != 0 &&
+		    strcmp(k, "address") != 0) {
+			perr(pp, v->kids[i], key, "unknown key \"%s\" (known: name, url, certPath, address)", k);
 			continue;
 		}
 		if ((s = get_str(pp, v->kids[i + 1], sub)) == NULL)
@@ -387,7 +429,10 @@ static void endpoint(struct pparse *pp, const struct ynode *v, size_t idx)
 			perr(pp, v->kids[i + 1], sub, "\"%s\": expected unix:///path or tcp://host:port", s);
 		else if (strcmp(k, "certPath") == 0 && !spec_policy_canonical_path(s))
 			perr(pp, v->kids[i + 1], sub, "\"%s\": expected an absolute path", s);
-		str_set(strcmp(k, "name") == 0 ? &e.name : strcmp(k, "url") == 0 ? &e.url : &e.cert_path, s);
+		else if (strcmp(k, "address") == 0 && !spec_policy_address_ok(s))
+			perr(pp, v->kids[i + 1], sub, "\"%s\": expected an IP address or a host name, no port", s);
+		str_set(strcmp(k, "name") == 0 ? &e.name : strcmp(k, "url") == 0 ? &e.url :
+			strcmp(k, "address") == 0 ? &e.address : &e.cert_path, s);
 		if (strcmp(k, "certPath") == 0)
 			cp = v->kids[i + 1];
 	}
@@ -399,7 +444,7 @@ static void endpoint(struct pparse *pp, const struct ynode *v, size_t idx)
 	else if (str_has_prefix(e.url, "unix://") && cp != NULL)
 		perr(pp, cp, key, "endpoint \"%s\": certPath applies to tcp:// endpoints only", e.name);
 	if (pp->d->n > errs) {
-		FREE_ALL(e.name, e.url, e.cert_path);
+		FREE_ALL(e.name, e.url, e.cert_path, e.address);
 		return;
 	}
 	if (cp) {

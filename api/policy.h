@@ -46,6 +46,7 @@ struct spec_policy_endpoint {
 	char *name;
 	char *url;		/* unix:///path or tcp://host:port */
 	char *cert_path;	/* tcp:// only (and required there): ca.pem, cert.pem, key.pem, as DOCKER_CERT_PATH */
+	char *address;		/* where its published ports are reached; NULL: the url's host */
 	int line, col;		/* of the entry in the file (of certPath when given), for checks of the folder */
 };
 
@@ -144,6 +145,14 @@ size_t spec_policy_check_restore_db(const struct spec_policy *p, const struct sp
 const struct spec_policy_endpoint *spec_policy_endpoint_find(const struct spec_policy *p, const char *name);
 /* "local"'s url (the docker-host setting): local_url, or SPEC_ENDPOINT_LOCAL_URL. */
 const char *spec_policy_local_url(const struct spec_policy *p);
+/*
+ * Where endpoint name's published ports are reached: the policy's address
+ * for it, else its url's host (127.0.0.1 for a unix:// url); NULL for an
+ * endpoint the policy does not have. The caller frees it.
+ */
+char *spec_policy_endpoint_address(const struct spec_policy *p, const char *name);
+/* 1 when s is an IP address or a host name (no port), as an endpoint's address is written. */
+int spec_policy_address_ok(const char *s);
 
 /* 1 when the policy lets templates join the network name that auriga does not own. */
 int spec_policy_network_allowed(const struct spec_policy *p, const char *name);

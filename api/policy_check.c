@@ -440,6 +440,25 @@ static void check_cluster_policy(struct pcheck *pc, struct spec_cluster *c)
  * a url it gives must be that endpoint's, and TLS material comes from the
  * policy alone. One endpoint per Cluster is carried out: a second is refused.
  */
+/* An address the Cluster gives must be the endpoint's own: probes and NGINX go there. */
+static void check_endpoint_address(struct pcheck *pc, const struct spec_cluster *c, size_t i,
+				   const struct spec_policy_endpoint *pe)
+{
+	const struct spec_endpoint *e = &c->endpoints[i];
+	char *addr;
+	char path[96];
+
+	if (e->address == NULL)
+		return;
+	addr = spec_policy_endpoint_address(pc->p, e->name);
+	snprintf(path, sizeof(path), "spec.endpoints[%zu].address", i);
+	if (addr && strcmp(addr, e->address) != 0)
+		PERR(pc, SPEC_CLUSTER, &c->meta, path, "\"%s\" is not endpoint \"%s\"'s address (%s, %s %s): the "
+		     "operator decides where an endpoint's ports are reached", e->address, e->name, addr,
+		     pe && pe->address ? "its address" : "from its url", pc->origin);
+	free(addr);
+}
+
 static void check_endpoints(struct pcheck *pc, const struct spec_cluster *c)
 {
 	const struct spec_meta *m = &c->meta;
@@ -474,6 +493,7 @@ static void check_endpoints(struct pcheck *pc, const struct spec_cluster *c)
 			PERR(pc, SPEC_CLUSTER, m, path, "\"%s\" is not endpoint \"%s\"'s url (%s%s%s): the operator "
 			     "decides where an endpoint is", e->url, e->name, url, local ? ", the docker-host setting" :
 			     " ", local ? "" : pc->origin);
+		check_endpoint_address(pc, c, i, pe);
 	}
 }
 

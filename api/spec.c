@@ -286,6 +286,7 @@ void spec_set_release(struct spec_set *set)
 		spec_backup_policy_free(set->backup_policies[i]);
 	FREE_ALL(set->clusters, set->deployments, set->services, set->jobs, set->analysis_templates,
 		 set->backup_policies);
+	spec_diags_release(&set->warnings);
 	if (set->priv) {
 		for (i = 0; i < set->priv->n_trees; i++) {
 			ytree_release(set->priv->trees[i]);
@@ -627,6 +628,7 @@ size_t spec_set_finish(struct spec_set *set, struct spec_diags *diags)
 	spec_set_defaults(set);
 	n += spec_set_check(set, diags);
 	n += spec_backup_check(set, diags);
+	n += spec_placement_check(set, diags);
 	drop_trees(set);
 	return n;
 }

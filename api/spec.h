@@ -135,6 +135,9 @@ struct spec_endpoint {
 	char *name;
 	char *url;
 	struct spec_tls tls;
+	struct kv *labels;	/* zone, rack, ...: what placements select and spread by */
+	size_t n_labels;
+	char *address;		/* where its published ports are reached; NULL: the policy's (spec_policy_endpoint_address) */
 };
 
 enum spec_router_type { SPEC_ROUTER_NGINX };
@@ -306,6 +309,21 @@ struct spec_hooks {
 	int post_failure_set;	/* postDeployFailure was written */
 };
 
+/*
+ * Which of the Cluster's endpoints run a deployment's replicas, and how they
+ * spread (api/placement.h assigns each ordinal its endpoint).
+ */
+struct spec_placement {
+	char **endpoints;	/* names; none: every endpoint of the Cluster */
+	size_t n_endpoints;
+	struct kv *selector;	/* endpointSelector: labels an endpoint must carry, all of them */
+	size_t n_selector;
+	int max_per_endpoint;	/* 0: no bound; -1 unset. Validators default to one per endpoint where there are enough */
+	int max_defaulted;	/* max_per_endpoint was filled in by auriga */
+	char *spread_by;	/* a label key: replicas spread evenly over its values; NULL: over endpoints */
+	int set;		/* the spec has a placement */
+};
+
 struct spec_deployment {
 	struct spec_meta meta;
 	char *role;		/* default "" */
@@ -319,6 +337,7 @@ struct spec_deployment {
 	int auto_rollback;	/* default 1 */
 	struct spec_budget budget;
 	struct spec_hooks hooks;
+	struct spec_placement placement;
 };
 
 /* ---- Service ---- */
@@ -422,6 +441,12 @@ struct spec_set {
 	 * spec_set_finish: NULL when it follows none.
 	 */
 	const struct spec_environment *environment;
+	/*
+	 * After spec_set_finish: what loads and runs but the operator should
+	 * know, positioned as diags are (a placement that cannot survive the
+	 * loss of one host). Never a reason to refuse the set.
+	 */
+	struct spec_diags warnings;
 	/* private */
 	const struct spec_schemas *schemas;
 	struct spec_priv *priv;

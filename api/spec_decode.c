@@ -170,6 +170,8 @@ struct spec_cluster *spec_decode_cluster(const struct ynode *doc)
 			e->tls.ca_file = d_str(tls, "caFile");
 			e->tls.cert_file = d_str(tls, "certFile");
 			e->tls.key_file = d_str(tls, "keyFile");
+			e->labels = d_map(eps->kids[i], "labels", &e->n_labels);
+			e->address = d_str(eps->kids[i], "address");
 		}
 	}
 	c->role_order = d_strlist(spec, "roleOrder", &c->n_role_order);
@@ -192,9 +194,11 @@ void spec_cluster_free(struct spec_cluster *c)
 	if (c == NULL)
 		return;
 	spec_meta_release(&c->meta);
-	for (i = 0; i < c->n_endpoints; i++)
+	for (i = 0; i < c->n_endpoints; i++) {
 		FREE_ALL(c->endpoints[i].name, c->endpoints[i].url, c->endpoints[i].tls.ca_file,
-			 c->endpoints[i].tls.cert_file, c->endpoints[i].tls.key_file);
+			 c->endpoints[i].tls.cert_file, c->endpoints[i].tls.key_file, c->endpoints[i].address);
+		kv_free(c->endpoints[i].labels, c->endpoints[i].n_labels);
+	}
 	free(c->endpoints);
 	strv_free_n(c->role_order, c->n_role_order);
 	free(c->router.config_path);
@@ -456,6 +460,7 @@ struct spec_deployment *spec_decode_deployment(const struct ynode *doc)
 	const struct ynode *probes = ynode_get(spec, "probes");
 	const struct ynode *budget = ynode_get(spec, "disruptionBudget");
 	const struct ynode *hooks = ynode_get(spec, "hooks");
+	const struct ynode *place = ynode_get(spec, "placement");
 	const char *post_failure;
 
 	spec_decode_meta(&d->meta, doc);
@@ -478,6 +483,11 @@ struct spec_deployment *spec_decode_deployment(const struct ynode *doc)
 	post_failure = ynode_str(ynode_get(hooks, "postDeployFailure"));
 	d->hooks.post_failure_set = post_failure != NULL;
 	d->hooks.post_failure = post_failure && strcmp(post_failure, "Mark") == 0 ? SPEC_POST_MARK : SPEC_POST_ROLLBACK;
+	d->placement.set = place != NULL;
+	d->placement.endpoints = d_strlist(place, "endpoints", &d->placement.n_endpoints);
+	d->placement.selector = d_map(place, "endpointSelector", &d->placement.n_selector);
+	d->placement.max_per_endpoint = d_int(place, "maxPerEndpoint", -1);
+	d->placement.spread_by = d_str(place, "spreadBy");
 	return d;
 }
 
@@ -496,6 +506,9 @@ void spec_deployment_free(struct spec_deployment *d)
 	strv_free_n(d->hooks.pre_deploy, d->hooks.n_pre_deploy);
 	strv_free_n(d->hooks.post_deploy, d->hooks.n_post_deploy);
 	strv_free_n(d->hooks.on_rollback, d->hooks.n_on_rollback);
+	strv_free_n(d->placement.endpoints, d->placement.n_endpoints);
+	kv_free(d->placement.selector, d->placement.n_selector);
+	free(d->placement.spread_by);
 	free(d);
 }
 

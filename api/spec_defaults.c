@@ -140,4 +140,5 @@ void spec_set_defaults(struct spec_set *set)
 	for (i = 0; i < set->n_analysis_templates; i++)
 		for (j = 0; j < set->analysis_templates[i]->n_metrics; j++)
 			metric_defaults(&set->analysis_templates[i]->metrics[j]);
+	spec_placement_defaults(set);
 }

@@ -67,6 +67,14 @@ void spec_env_drop_merged(struct spec_priv *p);
 void *spec_decode_kind(enum spec_kind k, const struct ynode *doc);
 void spec_free_kind(enum spec_kind k, void *obj);
 
+/*
+ * Placements (spec_placement.c): their defaults (validators one per endpoint
+ * where the endpoints are enough), run by spec_set_defaults; their checks and
+ * the warnings of set->warnings, run by spec_set_finish.
+ */
+void spec_placement_defaults(struct spec_set *set);
+size_t spec_placement_check(struct spec_set *set, struct spec_diags *diags);
+
 /* The defaults pass and the semantic checks. */
 void spec_set_defaults(struct spec_set *set);
 size_t spec_set_check(struct spec_set *set, struct spec_diags *diags);

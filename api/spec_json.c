@@ -149,11 +149,12 @@ static json_t *cluster_json(const struct spec_cluster *c)
 	for (i = 0; i < c->n_endpoints; i++) {
 		const struct spec_endpoint *e = &c->endpoints[i];
 
-		json_array_append_new(eps, json_pack("{s:o,s:o,s:{s:o,s:o,s:o}}", "name",
+		json_array_append_new(eps, json_pack("{s:o,s:o,s:{s:o,s:o,s:o},s:o,s:o}", "name",
 						     jstr(e->name), "url", jstr(e->url), "tls",
 						     "caFile", jstr(e->tls.ca_file), "certFile",
 						     jstr(e->tls.cert_file), "keyFile",
-						     jstr(e->tls.key_file)));
+						     jstr(e->tls.key_file), "labels", kv_to_json(e->labels, e->n_labels),
+						     "address", jstr(e->address)));
 	}
 	json_object_set_new(o, "metadata", meta_json(&c->meta));
 	json_object_set_new(o, "defaulted", json_boolean(c->meta.defaulted));
@@ -291,6 +292,12 @@ void *spec_deployment_to_json(const struct spec_set *set, const struct spec_depl
 		json_object_set_new(budget, "maxUnavailable", jintpct(&d->budget.max_unavailable));
 	json_object_set_new(budget, "defaulted", json_boolean(d->budget.defaulted));
 	json_object_set_new(o, "disruptionBudget", budget);
+	json_object_set_new(o, "placement",
+			    json_pack("{s:o,s:o,s:i,s:b,s:o}", "endpoints",
+				      strv_to_json(d->placement.endpoints, d->placement.n_endpoints),
+				      "endpointSelector", kv_to_json(d->placement.selector, d->placement.n_selector),
+				      "maxPerEndpoint", d->placement.max_per_endpoint, "maxDefaulted",
+				      d->placement.max_defaulted, "spreadBy", jstr(d->placement.spread_by)));
 	json_object_set_new(o, "hooks",
 			    json_pack("{s:o,s:o,s:o,s:s}", "preDeploy",
 				      strv_to_json(d->hooks.pre_deploy, d->hooks.n_pre_deploy),

@@ -61,6 +61,18 @@ static void print_lines(const char *label, const char *text)
 	} while (nl);
 }
 
+/* Each replica's host, "  hosts: web-0 d1, web-1 d2", when the status knows them. */
+static void print_hosts(const struct status_deployment *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->ninstances; i++)
+		if (d->instances[i].host)
+			printf("%s %s %s", n++ ? "," : "  hosts:", d->instances[i].name, d->instances[i].host);
+	if (n)
+		printf("\n");
+}
+
 /* What Git says: the head auriga saw, the commit applied, the last fetch and the last fetch error. */
 static void print_source(const struct fleet_status *s)
 {
@@ -125,6 +137,7 @@ static void print_table(const char *note_commit, const struct fleet_status *s)
 			       d->slots[j].desired);
 		if (d->slots[0].name[0])
 			printf("\n");
+		print_hosts(d);
 		if (d->restarts > 0)
 			printf("  restarts: %ld (liveness failed)\n", d->restarts);
 		if (d->last_error)

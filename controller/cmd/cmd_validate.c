@@ -33,7 +33,9 @@ static void usage(FILE *out, const struct config_extra_flag *extra)
 		"\n"
 		"exit status: 0 valid (a summary of the kinds found on stdout), 1 invalid (every\n"
 		"error on stderr as file:line:col: Kind/name: path: message, sorted by file and\n"
-		"line), 2 usage error or a policy file that does not load.\n");
+		"line), 2 usage error or a policy file that does not load. Warnings (a placement\n"
+		"that cannot survive the loss of one host) go to stderr as warning: file:line:col:\n"
+		"..., whatever the status.\n");
 }
 
 /* The PATHs given and the folder each one's env files are relative to, as apply has them. */
@@ -128,8 +130,22 @@ static void summary(const struct spec_set *set)
 	       set->n_files == 1 ? "" : "s");
 }
 
+/* Warnings (a placement that cannot survive one host's loss) on stderr, whatever the outcome. */
+static void print_warnings(struct spec_diags *w)
+{
+	size_t k;
+
+	spec_diags_sort(w);
+	for (k = 0; k < w->n; k++) {
+		char *line = spec_diag_format(&w->v[k]);
+
+		fprintf(stderr, "warning: %s\n", line);
+		free(line);
+	}
+}
+
 /* Prints the outcome (a summary, every error, or the JSON report); the exit status. */
-static int report(const struct spec_set *set, struct spec_diags *diags, int json)
+static int report(struct spec_set *set, struct spec_diags *diags, int json)
 {
 	int rc;
 	size_t k;
@@ -140,14 +156,19 @@ static int report(const struct spec_set *set, struct spec_diags *diags, int json
 		json_t *o = json_pack("{s:b,s:o,s:I}", "valid", rc == 0, "errors", diags_json(diags),
 				      "moreErrors", (json_int_t)diags->dropped);
 
+		spec_diags_sort(&set->warnings);
+		json_object_set_new(o, "warnings", diags_json(&set->warnings));
+
 		if (rc == 0)
 			json_object_set_new(o, "model", (json_t *)spec_set_to_json(set));
 		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
 		fputc('\n', stdout);
 		json_decref(o);
 	} else if (rc == 0) {
+		print_warnings(&set->warnings);
 		summary(set);
 	} else {
+		print_warnings(&set->warnings);
 		char *more = spec_diags_format_dropped(diags);
 
 		for (k = 0; k < diags->n; k++) {
@@ -169,7 +190,7 @@ static int validate_args(int argc, char **argv, int *json, const char **crds, st
 {
 	int help = 0, n_crds = 0, rc = -1;
 	const struct config_extra_flag extra[] = {
-		{ "json", json, NULL, NULL, "print a JSON report on stdout: {\"valid\", \"errors\", \"model\"}", 0, 0 },
+		{ "json", json, NULL, NULL, "print a JSON report on stdout: {\"valid\", \"errors\", \"warnings\", \"model\"}", 0, 0 },
 		{ "crds", &n_crds, crds, "DIR", "use the CRDs in DIR instead of those built into auriga", 1, 0 },
 		{ "help", &help, NULL, NULL, NULL, 0, 0 },
 		{ NULL, NULL, NULL, NULL, NULL, 0, 0 },

@@ -113,6 +113,11 @@ struct desired {
 	 */
 	char *name_prefix;
 	char **external_networks;	/* the operator's policy's networks: joined by their own name */
+	/*
+	 * The Docker endpoint the containers are made on (the Cluster's, by
+	 * name), put on each as its label auriga.io/endpoint; NULL: no label.
+	 */
+	char *endpoint;
 };
 
 void desired_init(struct desired *d);

@@ -32,8 +32,8 @@ void observed_init(struct observed *o)
 
 static void container_release(struct obs_container *c)
 {
-	FREE_ALL(c->id, c->name, c->image, c->deployment, c->revision, c->slot, c->commit, c->malformed_why,
-		 c->status, c->ports, c->network_ip);
+	FREE_ALL(c->id, c->name, c->image, c->deployment, c->revision, c->slot, c->commit, c->endpoint,
+		 c->malformed_why, c->status, c->ports, c->network_ip);
 }
 
 void observed_release(struct observed *o)
@@ -146,6 +146,7 @@ static int read_container(struct obs_container *c, const json_t *j, struct error
 	ord = label(labels, OBS_LABEL_ORDINAL);
 	c->slot = xstrdup(label(labels, OBS_LABEL_SLOT) ? label(labels, OBS_LABEL_SLOT) : "");
 	c->commit = xstrdup_or_null(label(labels, OBS_LABEL_COMMIT));
+	c->endpoint = xstrdup_or_null(label(labels, OBS_LABEL_ENDPOINT));
 	if (dep == NULL || dep[0] == '\0')
 		set_malformed(c, "no deployment label");
 	else

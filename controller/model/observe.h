@@ -23,6 +23,8 @@
 #define OBS_LABEL_ORDINAL "auriga.io/ordinal"
 #define OBS_LABEL_SLOT "auriga.io/slot"
 #define OBS_LABEL_COMMIT "auriga.io/commit"
+/* The Docker endpoint (the Cluster's, by name) the container was made on: its host. */
+#define OBS_LABEL_ENDPOINT "auriga.io/endpoint"
 /* The container's network, when auriga owns it: probes go to the container's address there. */
 #define OBS_LABEL_NETWORK "auriga.io/network"
 
@@ -59,6 +61,7 @@ struct obs_container {
 	char *revision;
 	char *slot;		/* "" for rolling and recreate */
 	char *commit;
+	char *endpoint;		/* its label auriga.io/endpoint; NULL for one made before the label */
 	int ordinal;		/* -1 when malformed */
 	int malformed;		/* ours by managed-by, but the other labels are unusable */
 	char *malformed_why;

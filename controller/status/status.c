@@ -1,4 +1,4 @@
-/* The status model, its note form (a summary line and a YAML document: written with libyaml's emitter, read with our bounded loader) and its JSON form (jansson). */
+/* The status's note form (a summary line and a YAML document: written with libyaml's emitter, read with our bounded loader); the model is in status_model.c, the JSON form in status_json.c. */
 #include "status/status.h"
 #include "status/status_internal.h"
 
@@ -17,178 +17,6 @@
 #include <yaml.h>
 
 #define NOTE_MAX (1u << 20)
-
-/* In enum status_phase's order. */
-static const char *const phase_names[] = { "Unknown", "Progressing", "Healthy", "Degraded",
-					   "Failed",  "RolledBack",  "Pending", "Aborted", "Refused", "Superseded",
-					   "Waiting" };
-
-const char *status_phase_name(enum status_phase p)
-{
-	return NAME_OF(phase_names, p, "Unknown");
-}
-
-int status_phase_parse(const char *s, enum status_phase *out)
-{
-	int i = name_index(phase_names, ARRAY_SIZE(phase_names), s);
-
-	if (i < 0)
-		return -1;
-	*out = (enum status_phase)i;
-	return 0;
-}
-
-void status_init(struct fleet_status *s)
-{
-	memset(s, 0, sizeof(*s));
-}
-
-static void condition_release(struct status_condition *c)
-{
-	FREE_ALL(c->type, c->status, c->reason, c->message);
-}
-
-static void deployment_release(struct status_deployment *d)
-{
-	size_t i;
-
-	FREE_ALL(d->name, d->role, d->revision, d->strategy, d->step, d->last_error, d->action, d->action_by,
-		 d->action_reason);
-	for (i = 0; i < d->nconditions; i++)
-		condition_release(&d->conditions[i]);
-	free(d->conditions);
-	for (i = 0; i < d->ninstances; i++)
-		FREE_ALL(d->instances[i].name, d->instances[i].revision, d->instances[i].slot, d->instances[i].state,
-			 d->instances[i].endpoint, d->instances[i].probe_failure);
-	free(d->instances);
-	status_verifications_release(d);
-}
-
-void status_release(struct fleet_status *s)
-{
-	size_t i;
-
-	FREE_ALL(s->commit, s->summary, s->source_error, s->superseded_by, s->problems);
-	status_source_release(&s->source);
-	for (i = 0; i < s->ndeployments; i++)
-		deployment_release(&s->deployments[i]);
-	free(s->deployments);
-	status_init(s);
-}
-
-struct status_deployment *status_add_deployment(struct fleet_status *s, const char *name)
-{
-	struct status_deployment *d;
-
-	s->deployments = xrealloc(s->deployments, (s->ndeployments + 1) * sizeof(*d));
-	d = &s->deployments[s->ndeployments++];
-	memset(d, 0, sizeof(*d));
-	d->name = xstrdup(name);
-	return d;
-}
-
-struct status_condition *status_add_condition(struct status_deployment *d, const char *type)
-{
-	struct status_condition *c;
-
-	d->conditions = xrealloc(d->conditions, (d->nconditions + 1) * sizeof(*c));
-	c = &d->conditions[d->nconditions++];
-	memset(c, 0, sizeof(*c));
-	c->type = xstrdup(type);
-	return c;
-}
-
-struct status_instance *status_add_instance(struct status_deployment *d, const char *name)
-{
-	struct status_instance *in;
-
-	d->instances = xrealloc(d->instances, (d->ninstances + 1) * sizeof(*in));
-	in = &d->instances[d->ninstances++];
-	memset(in, 0, sizeof(*in));
-	in->name = xstrdup(name);
-	in->ready = -1;
-	return in;
-}
-
-static void instances_copy(struct status_deployment *d, const struct status_deployment *sd)
-{
-	size_t i;
-
-	for (i = 0; i < sd->ninstances; i++) {
-		const struct status_instance *si = &sd->instances[i];
-		struct status_instance *in = status_add_instance(d, si->name);
-
-		in->revision = xstrdup_or_null(si->revision);
-		in->slot = xstrdup_or_null(si->slot);
-		in->state = xstrdup_or_null(si->state);
-		in->endpoint = xstrdup_or_null(si->endpoint);
-		in->ready = si->ready;
-		in->probe_failure = xstrdup_or_null(si->probe_failure);
-	}
-}
-
-void status_copy(struct fleet_status *dst, const struct fleet_status *src)
-{
-	size_t i, j;
-
-	status_init(dst);
-	dst->commit = xstrdup_or_null(src->commit);
-	dst->summary = xstrdup_or_null(src->summary);
-	dst->source_error = xstrdup_or_null(src->source_error);
-	dst->superseded_by = xstrdup_or_null(src->superseded_by);
-	dst->problems = xstrdup_or_null(src->problems);
-	status_source_copy(&dst->source, &src->source);
-	dst->phase = src->phase;
-	dst->observed_at = src->observed_at;
-	for (i = 0; i < src->ndeployments; i++) {
-		const struct status_deployment *sd = &src->deployments[i];
-		struct status_deployment *d = status_add_deployment(dst, sd->name);
-
-		d->role = xstrdup_or_null(sd->role);
-		d->phase = sd->phase;
-		d->revision = xstrdup_or_null(sd->revision);
-		d->desired = sd->desired;
-		d->ready = sd->ready;
-		d->updated = sd->updated;
-		d->available = sd->available;
-		d->restarts = sd->restarts;
-		d->strategy = xstrdup_or_null(sd->strategy);
-		d->step = xstrdup_or_null(sd->step);
-		d->last_error = xstrdup_or_null(sd->last_error);
-		d->started_at = sd->started_at;
-		d->finished_at = sd->finished_at;
-		d->surge = sd->surge;
-		d->paused = sd->paused;
-		memcpy(d->slots, sd->slots, sizeof(d->slots));
-		d->action = xstrdup_or_null(sd->action);
-		d->action_by = xstrdup_or_null(sd->action_by);
-		d->action_reason = xstrdup_or_null(sd->action_reason);
-		d->action_at = sd->action_at;
-		for (j = 0; j < sd->nconditions; j++) {
-			const struct status_condition *sc = &sd->conditions[j];
-			struct status_condition *c = status_add_condition(d, sc->type);
-
-			c->status = xstrdup_or_null(sc->status);
-			c->reason = xstrdup_or_null(sc->reason);
-			c->message = xstrdup_or_null(sc->message);
-			c->last_transition = sc->last_transition;
-		}
-		instances_copy(d, sd);
-		status_verifications_copy(d, sd);
-	}
-}
-
-void status_counts(const struct fleet_status *s, long *ready, long *desired)
-{
-	size_t i;
-
-	*ready = 0;
-	*desired = 0;
-	for (i = 0; i < s->ndeployments; i++) {
-		*ready += s->deployments[i].ready;
-		*desired += s->deployments[i].desired;
-	}
-}
 
 /* Emitting: every scalar goes through libyaml, which quotes what needs quoting. */
 
@@ -371,6 +199,23 @@ static void emit_verifications(struct emit *e, const struct status_deployment *d
 	emit_sequence(e, NULL);
 }
 
+/* Each replica's host: "web-0: d1", the Docker endpoint it runs on. */
+static void emit_hosts(struct emit *e, const struct status_deployment *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->ninstances; i++)
+		n += d->instances[i].host != NULL;
+	if (n == 0)
+		return;
+	emit_key(e, "hosts");
+	emit_mapping_start(e);
+	for (i = 0; i < d->ninstances; i++)
+		if (d->instances[i].host)
+			emit_str(e, d->instances[i].name, d->instances[i].host);
+	emit_mapping_end(e);
+}
+
 static void emit_deployment(struct emit *e, const struct status_deployment *d)
 {
 	emit_key(e, d->name);
@@ -407,6 +252,7 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 	emit_time(e, "startedAt", d->started_at);
 	emit_time(e, "finishedAt", d->finished_at);
 	emit_slots(e, d);
+	emit_hosts(e, d);
 	if (d->paused)
 		emit_long(e, "paused", 1);
 	if (d->action) {
@@ -778,6 +624,22 @@ static int parse_verifications(struct parse *p, const struct ynode *v, struct st
 	return p->r;
 }
 
+/* hosts: each replica's Docker endpoint, read back as instances that know their host alone. */
+static int parse_hosts(struct parse *p, const struct ynode *v, struct status_deployment *d)
+{
+	size_t j;
+
+	if (v->type != YNODE_MAP)
+		return perr(p, v, "'hosts' must be a mapping");
+	for (j = 0; j + 1 < v->n && !p->r; j += 2) {
+		const char *host = scalar(p, v->kids[j + 1], "hosts");
+
+		if (host)
+			str_set(&status_add_instance(d, v->kids[j]->str)->host, host);
+	}
+	return p->r;
+}
+
 static int deployment_other(struct parse *p, const char *key, const struct ynode *v, void *base)
 {
 	size_t j;
@@ -786,6 +648,8 @@ static int deployment_other(struct parse *p, const char *key, const struct ynode
 		return parse_slots(p, v, base) < 0 ? -1 : 0;
 	if (strcmp(key, "verification") == 0)
 		return parse_verifications(p, v, base) < 0 ? -1 : 0;
+	if (strcmp(key, "hosts") == 0)
+		return parse_hosts(p, v, base) < 0 ? -1 : 0;
 	if (strcmp(key, "conditions") != 0)
 		return 0;
 	if (v->type != YNODE_SEQ)

@@ -40,6 +40,7 @@ struct status_instance {
 	char *slot;		/* "blue", "green", "stable", "canary"; "" for rolling and recreate */
 	char *state;		/* Docker's: running, exited, ... */
 	char *endpoint;		/* "127.0.0.1:19003": its first published port; NULL when none */
+	char *host;		/* the Docker endpoint it runs on, by name (its label auriga.io/endpoint); NULL: unknown */
 	int ready;		/* its readiness verdict: 1, 0, or -1 while there is none */
 	char *probe_failure;	/* its latest probe failure ("liveness: GET ...: 404"), NULL when none */
 };

@@ -98,6 +98,7 @@ static json_t *instances_json(const struct status_deployment *d)
 		json_str(o, "slot", in->slot);
 		json_str(o, "state", in->state);
 		json_str(o, "endpoint", in->endpoint);
+		json_str(o, "host", in->host);
 		json_object_set_new(o, "ready", in->ready < 0 ? json_null() : json_boolean(in->ready));
 		json_text(o, "lastProbeFailure", in->probe_failure);
 		json_array_append_new(v, o);

@@ -61,6 +61,9 @@ check "its note says Healthy" note_says "$c1" "^auriga: Healthy 1/1 ready"
 expect_match "the note's source section names the head fetched and the commit applied" \
 	"source: +head: $c1 +applied: $c1 +lastFetchAt: 20" "$(note_of "$c1" | tr '\n' ' ')"
 expect_eq "auriga status exits 0 for a Healthy head" 0 "$(status_rc)"
+expect_match "the note gives each replica's host (the Cluster's endpoint: local)" \
+	"hosts: +[a-z0-9-]*web-0: local" "$(note_of "$c1" | tr '\n' ' ')"
+expect_match "auriga status shows each replica's host" "hosts: [a-z0-9-]*web-0 local" "$(cat "$TEST_TMP/status.out")"
 
 bad_yaml >"$WORK/bad.yaml"
 c2=$(commit "an unknown field")

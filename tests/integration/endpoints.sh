@@ -46,6 +46,12 @@ rc=$?
 expect_eq "apply on the endpoint d1 converges" 0 "$rc"
 [ "$rc" -eq 0 ] || tail -n 20 "$TEST_TMP/apply.out" | while read -r l; do diag "$l"; done
 expect_eq "both replicas run on host 1" 2 "$(host_count "${HOST_URL[1]}" "$INST" running)"
+# hosts_of URL: the auriga.io/endpoint label of each of the instance's containers at URL, sorted.
+hosts_of() {
+	docker -H "$1" ps -a --filter "label=auriga.io/managed-by=$INST" --format '{{.Label "auriga.io/endpoint"}}' |
+		sort | xargs
+}
+expect_eq "each replica records its host: auriga.io/endpoint=d1" "d1 d1" "$(hosts_of "${HOST_URL[1]}")"
 expect_eq "none is on the default engine" 0 "$(host_count "$MAIN" "$INST")"
 timeout $T "$AURIGA_BIN" plan --instance "$INST" --state-dir "$STATE" --policy-file "$POLICY" "$SPECS" \
 	>"$TEST_TMP/plan.out" 2>&1
@@ -59,6 +65,14 @@ run_start "$TEST_TMP/run.log" --instance "$INST" --state-dir "$STATE" --listen "
 host_has_three() { [ "$(host_count "${HOST_URL[1]}" "$INST" running)" = 3 ]; }
 await "run scales web to 3 on host 1" 120 host_has_three
 expect_eq "run made none on the default engine" 0 "$(host_count "$MAIN" "$INST")"
+expect_eq "the replica run made records its host too" "d1 d1 d1" "$(hosts_of "${HOST_URL[1]}")"
+api_hosts() {
+	curl -sf --max-time 5 "$RUN_URL/api/v1/status" |
+		jq -r '.deployments[] | select(.name == "web") | [.instances[].host] | join(" ")'
+}
+api_hosts_d1() { [ "$(api_hosts)" = "d1 d1 d1" ]; }
+await "/api/v1/status shows each replica's host (d1)" 60 api_hosts_d1
+[ "$(api_hosts)" = "d1 d1 d1" ] || diag "hosts in the API: $(api_hosts)"
 expect_match "run says which endpoint it drives" 'docker endpoint.*d1' "$(cat "$RUN_LOG")"
 run_stop "run stops cleanly"
 

@@ -73,6 +73,8 @@ expect_eq "three containers to create, named by instance and ordinal, each 'miss
 	"create $INST-pja-0 missing|create $INST-pja-1 missing|create $INST-pjb-0 missing" \
 	"$(jqp '[.phases[].deployments[].actions[] | "\(.action) \(.container) \(.reason)"] | sort | join("|")')"
 expect_eq "the counts say three creates and three changes" "3 3" "$(jqp '"\(.counts.create) \(.changes)"')"
+expect_eq "each action names its host, the Cluster's endpoint" "local local local" \
+	"$(jqp '[.phases[].deployments[].actions[].host] | join(" ")')"
 check "nothing was created by the plan" test -z "$(ids)"
 rev_a1=$(jqp '.phases[].deployments[] | select(.name == "pja") | .revision')
 

@@ -91,6 +91,14 @@ expect_eq "specs/ validates" 0 "$rc"
 expect_match "specs/ summary" '^valid: 1 Cluster, 7 Deployments \(30 replicas\), 3 Services, 6 Jobs, 1 AnalysisTemplate in 8 files$' "$out"
 json=$("$AURIGA_BIN" validate --json "$TOP/specs")
 expect_eq "--json says valid" true "$(jq -r .valid <<<"$json")"
+# Valid, and warned: five validators on the one endpoint cannot survive the loss of that host.
+err=$("$AURIGA_BIN" validate "$TOP/specs" 2>&1 >/dev/null)
+expect_match "specs/: the validators on one host are warned of, on stderr" \
+	'^warning: .*/specs/nodes/validators\.yaml:9:13: Deployment/validators: spec\.replicas: 5 of the 5 validators run on endpoint "local": losing that host takes more than f = 1 of 3f\+1 down' "$err"
+expect_eq "--json: the warning, at its field" "spec.replicas 9" \
+	"$(jq -r '.warnings[] | "\(.path) \(.line)"' <<<"$json")"
+expect_eq "--json: validators one per endpoint where the endpoints allow (one endpoint: all five)" "5 true" \
+	"$(jq -r '.model.deployments[] | select(.metadata.name=="validators") | "\(.placement.maxPerEndpoint) \(.placement.maxDefaulted)"' <<<"$json")"
 expect_eq "--json: validators default to Recreate with the BFT budget" "Recreate 1" \
 	"$(jq -r '.model.deployments[] | select(.metadata.name=="validators") | "\(.strategy.type) \(.disruptionBudget.maxUnavailable)"' <<<"$json")"
 expect_eq "--json: phases follow roleOrder (api's, database's and ledger's roles are not listed: after, by name)" \

@@ -115,7 +115,16 @@ static void test_network_names(void **state)
 	assert_string_equal(cr.aliases[0], "validators");
 	assert_string_equal(cr.aliases[1], "validators-2");
 	assert_string_equal(cr.spec.hostname, "validators-2");
+	/* Made without an endpoint: no label saying where. */
+	assert_null(kv_get(cr.labels, cr.n_labels, "auriga.io/endpoint"));
 	desired_create_release(&cr);
+	/* Each container records the endpoint it is made on, its host. */
+	d.endpoint = (char *)"east";
+	desired_create_build(&cr, &d, "validators", &tmpl, "0123456789ab", 2, "prod-validators-2", 2);
+	assert_non_null(kv_get(cr.labels, cr.n_labels, "auriga.io/endpoint"));
+	assert_string_equal(kv_get(cr.labels, cr.n_labels, "auriga.io/endpoint"), "east");
+	desired_create_release(&cr);
+	d.endpoint = NULL;
 
 	/* One the operator's policy lists is another's: joined by its own name. */
 	tmpl.network = (char *)"shared";

@@ -25,7 +25,7 @@ static const char *list_json =
 	"          {\"IP\":\"::1\",\"PrivatePort\":9003,\"PublicPort\":20000,\"Type\":\"tcp\"}],"
 	" \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"slim\","
 	"   \"auriga.io/revision\":\"" REV_A "\",\"auriga.io/ordinal\":\"0\",\"auriga.io/commit\":\"abc\","
-	"   \"team\":\"dlt\"}},"
+	"   \"auriga.io/endpoint\":\"east\",\"team\":\"dlt\"}},"
 	"{\"Id\":\"f1\",\"Names\":[\"/someone-else\"],\"Image\":\"busybox\",\"State\":\"running\","
 	" \"Labels\":{\"auriga.io/managed-by\":\"other\",\"auriga.io/deployment\":\"slim\","
 	"   \"auriga.io/revision\":\"" REV_A "\",\"auriga.io/ordinal\":\"0\"}},"
@@ -73,6 +73,10 @@ static void groups_by_deployment_and_ordinal(void **state)
 	assert_int_equal(slim->v[0]->ordinal, 0);
 	assert_string_equal(slim->v[0]->name, "slim-0");
 	assert_string_equal(slim->v[0]->commit, "abc");
+	/* Its host as recorded; one made before the label records none. */
+	assert_non_null(slim->v[0]->endpoint);
+	assert_string_equal(slim->v[0]->endpoint, "east");
+	assert_null(slim->v[1]->endpoint);
 	assert_int_equal(slim->v[0]->state, OBS_RUNNING);
 	assert_true(obs_container_alive(slim->v[0]));
 	/* The port appears once for both address families: kept once. */

@@ -360,7 +360,7 @@ static const struct prow parse_rows[] = {
 	{ "endpoints: [{name: A, url: \"ftp://x\", tls: 1}, {url: \"tcp://h:x\", certPath: c}]\n",
 	  "p.yaml:1:20: endpoints[0].name: \"A\": expected lower case letters, digits and '-'\n"
 	  "p.yaml:1:28: endpoints[0].url: \"ftp://x\": expected unix:///path or tcp://host:port\n"
-	  "p.yaml:1:39: endpoints[0]: unknown key \"tls\" (known: name, url, certPath)\n"
+	  "p.yaml:1:39: endpoints[0]: unknown key \"tls\" (known: name, url, certPath, address)\n"
 	  "p.yaml:1:48: endpoints[1]: an endpoint needs a name and a url\n"
 	  "p.yaml:1:54: endpoints[1].url: \"tcp://h:x\": expected unix:///path or tcp://host:port\n"
 	  "p.yaml:1:77: endpoints[1].certPath: \"c\": expected an absolute path\n" },

@@ -141,6 +141,41 @@ static void note_release_control(void **state)
 	status_release(&s);
 }
 
+/* Each replica's host goes into the note and comes back, for auriga status to show. */
+static void note_hosts(void **state)
+{
+	static const char bad[] = "auriga: X\n\ndeployments:\n  a:\n    hosts: [d1]\n";
+	struct fleet_status s, back;
+	struct status_deployment *d;
+	struct error *err = NULL;
+	char *text = NULL;
+
+	(void)state;
+	status_init(&s);
+	status_init(&back);
+	s.commit = xstrdup("c0ffee");
+	d = status_add_deployment(&s, "validators");
+	d->desired = d->ready = 2;
+	str_set(&status_add_instance(d, "validators-0")->host, "d1");
+	str_set(&status_add_instance(d, "validators-1")->host, "d2");
+	status_add_instance(d, "validators-2");	/* no host known: left out */
+	assert_int_equal(status_render_note(&s, &text, NULL), 0);
+	assert_non_null(strstr(text, "hosts:\n      validators-0: d1\n      validators-1: d2\n"));
+	assert_int_equal(status_parse_note(&back, text, strlen(text), NULL), 0);
+	assert_int_equal(back.deployments[0].ninstances, 2);
+	assert_string_equal(back.deployments[0].instances[0].name, "validators-0");
+	assert_string_equal(back.deployments[0].instances[0].host, "d1");
+	assert_string_equal(back.deployments[0].instances[1].host, "d2");
+	free(text);
+	status_release(&back);
+	status_init(&back);
+	assert_int_equal(status_parse_note(&back, bad, strlen(bad), &err), ERR_INVALID);
+	assert_non_null(strstr(error_msg(err), "'hosts' must be a mapping"));
+	error_free(err);
+	status_release(&back);
+	status_release(&s);
+}
+
 /* Every field a note can carry lands in its own place: each holds a value no other field has. */
 static void parse_every_field(void **state)
 {
@@ -403,6 +438,7 @@ static void instances(void **state)
 TEST_MAIN(
 	cmocka_unit_test(note_round_trip),
 	cmocka_unit_test(note_release_control),
+	cmocka_unit_test(note_hosts),
 	cmocka_unit_test(parse_errors),
 	cmocka_unit_test(parse_every_field),
 	cmocka_unit_test(hostile_notes),
