@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# run-tests: alone
 # The Cluster's endpoint is the engine auriga drives: a Cluster naming an extra daemon's socket (an
 # endpoint the operator's policy lists) puts its containers there and none on the default engine, for
 # apply, plan and run alike; a tcp:// endpoint is reached with mutual TLS from its certPath folder

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# run-tests: alone
 # Two controllers, one leader: controllers of one instance elect a leader through the lease in the
 # specs repository; kill -9 of the leader mid-rollout lets the standby take over and finish the
 # rollout (the takeover time printed, under the TTL plus one pass); a leader paused for longer than
