@@ -1,5 +1,7 @@
 /* The model as JSON (jansson), and the revision: SHA-256 over the canonical JSON of a container template. */
 #include "spec.h"
+#include "spec_backup.h"
+#include "spec_restore.h"
 #include "strv.h"
 #include "util.h"
 
@@ -358,6 +360,23 @@ static json_t *analysis_json(const struct spec_analysis_template *a)
 	return json_pack("{s:o,s:o}", "metadata", meta_json(&a->meta), "metrics", metrics);
 }
 
+/* A BackupPolicy: everything a daemon carries out of it (its schedules, where and how it backs up, what it keeps). */
+static json_t *backup_json(const struct spec_backup_policy *b)
+{
+	const struct spec_backup_restore *r = &b->restore;
+
+	return json_pack("{s:o,s:o,s:i,s:o,s:o,s:o,s:o,s:{s:i,s:i,s:i,s:i},s:{s:o,s:o,s:o,s:o}}", "metadata",
+			 meta_json(&b->meta), "template", container_json(&b->job), "activeDeadlineSeconds",
+			 b->active_deadline_seconds, "targetVolume", jstr(b->target_volume), "targetHostPath",
+			 jstr(b->target_host_path), "schedule", jstr(b->schedule), "before",
+			 strv_to_json(b->before, b->n_before), "retention", "hourly", b->retention.hourly, "daily",
+			 b->retention.daily, "weekly", b->retention.weekly, "monthly", b->retention.monthly, "restore",
+			 "job", jstr(r->job), "database",
+			 r->has_database ? container_json(&r->database) : json_null(), "drillSchedule",
+			 jstr(r->has_drill ? r->drill_schedule : NULL), "drillVerify",
+			 r->has_drill ? strv_to_json(r->verify, r->n_verify) : json_null());
+}
+
 void *spec_set_to_json(const struct spec_set *set)
 {
 	json_t *o = json_object(), *a;
@@ -383,5 +402,9 @@ void *spec_set_to_json(const struct spec_set *set)
 	for (i = 0; i < set->n_analysis_templates; i++)
 		json_array_append_new(a, analysis_json(set->analysis_templates[i]));
 	json_object_set_new(o, "analysisTemplates", a);
+	a = json_array();
+	for (i = 0; i < set->n_backup_policies; i++)
+		json_array_append_new(a, backup_json(set->backup_policies[i]));
+	json_object_set_new(o, "backupPolicies", a);
 	return o;
 }
