@@ -109,7 +109,7 @@ void run_schedule_set(struct run_schedule *s, const struct spec_set *set)
 
 /*
  * The child's environment: the daemon's without AURIGA_*, then each setting
- * `backup` takes as the daemon has it, so the child runs with the same
+ * `backup` takes that the daemon was given, so the child runs with the same
  * instance, state folder, labels, policy, Docker host and repository.
  */
 static char **child_env(const struct config *cfg)
@@ -127,7 +127,10 @@ static char **child_env(const struct config *cfg)
 	for (key = 0; key < CFG__COUNT; key++) {
 		const struct config_spec *cs = config_spec((enum config_key)key);
 
-		if (key == CFG_CONFIG || !(config_cmds((enum config_key)key) & CFG_CMD_BACKUP) || cs->env == NULL)
+		/* A setting left at its default is left to the child's own default: some defaults are
+		 * not their text (name-prefix unset is the instance; set empty, no prefix at all). */
+		if (key == CFG_CONFIG || !(config_cmds((enum config_key)key) & CFG_CMD_BACKUP) || cs->env == NULL ||
+		    config_source_of(cfg, (enum config_key)key) == CFG_SRC_DEFAULT)
 			continue;
 		if (cs->type == CFGT_LIST) {
 			struct buf b = BUF_INIT_MAX(64 * 1024);

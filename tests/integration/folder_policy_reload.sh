@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # A daemon that follows a specs folder takes up a BackupPolicy added to it, or changed in it, while it
 # runs (a change of a BackupPolicy alone is a change of the specs): the new policy, never backed up,
-# is due at once and its backup is recorded without a restart of the daemon.
+# is due at once and its backup is recorded without a restart of the daemon. Its Job runs on the
+# network of a deployment of the specs, as the daemon names it (the instance before the name).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 
 PG=auriga-postgres:15
 "$TOP/hack/build-postgres-image.sh" || { fail "the PostgreSQL image $PG builds"; exit 1; }
 engine_instance reload
-# policy NAME: a BackupPolicy whose Job writes a small dump, due once a year (never run: due at once).
+# policy NAME [NETWORK]: a BackupPolicy whose Job writes a small dump, due once a year (never run: due
+# at once), on NETWORK when given.
 policy() {
 	cat >"$SPECS/$1.yaml" <<EOF
 apiVersion: auriga.io/v1
@@ -18,7 +20,8 @@ spec:
   job:
     image: $PG
     command: [bash, -o, pipefail, -c, 'echo $1 | gzip > /backup/\$AURIGA_BACKUP_FILE']
-    activeDeadlineSeconds: 120
+    activeDeadlineSeconds: 120${2:+
+    network: $2}
   target: {volume: $INST-dumps}
   schedule: "0 0 1 1 *"
 EOF
@@ -27,14 +30,18 @@ recorded() { jq -e --arg p "$1" '[.backups[] | select(.policy == $p and .status 
 	"$STATE/backups.json" >/dev/null 2>&1; }
 on_exit "docker volume rm -f $INST-dumps >/dev/null 2>&1"
 
+need_images v1
+node_yaml db "network: data" >"$SPECS/db.yaml"
 policy first
 listen_port
 run_start "$TEST_TMP/run.log" --state-dir "$STATE" --instance "$INST" --listen "127.0.0.1:$RUN_PORT" \
 	--poll-interval 1s "$SPECS"
 check "the daemon becomes ready" wait_for 60 run_is_ready
 await "the policy it started with is backed up" 120 recorded first
-policy second
-await "a policy added to the folder is taken up and backed up, with no restart" 120 recorded second
+net_of_db() { docker network inspect "$INST-data" >/dev/null 2>&1; }
+await "the deployment's network is made, named after the instance" 120 net_of_db
+policy second data
+await "a policy added to the folder is taken up and backed up on the deployment's network, with no restart" 120 recorded second
 check "the daemon started first still runs" kill -0 "$RUN_PID"
 run_stop "the daemon stops cleanly"
 done_testing
