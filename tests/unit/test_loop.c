@@ -50,12 +50,13 @@ static void timers_run_in_due_order(void **state)
 	struct trace t = { 0 };
 
 	(void)state;
-	/* Equal due times run in the order they were added; a cancelled one never runs. */
-	loop_timer_add(l, 2, timer_c, &t);
+	/* Equal due times run in the order they were added; a cancelled one never runs. The due times
+	 * are 100 ms apart, so that the time spent adding them cannot reorder them on a loaded host. */
+	loop_timer_add(l, 200, timer_c, &t);
 	loop_timer_add(l, 0, timer_a, &t);
 	loop_timer_add(l, 0, timer_b, &t);
-	t.cancel_me = loop_timer_add(l, 3, timer_a, &t);
-	loop_timer_add(l, 1, timer_cancels, &t);
+	t.cancel_me = loop_timer_add(l, 300, timer_a, &t);
+	loop_timer_add(l, 100, timer_cancels, &t);
 	assert_int_equal(loop_timer_count(l), 5);
 	run_until(l, &t, 4);
 	assert_string_equal(t.order, "abxc");
