@@ -138,7 +138,6 @@ static int prune(struct docker *d, const struct backup_request *rq, const char *
 static int take(struct engine_cli *cli, const struct spec_set *set, const struct spec_backup_policy *p, long max,
 		struct error **err)
 {
-	struct backup_records recs;
 	struct backup_request rq;
 	struct backup_result res;
 	struct backup_record rec;
@@ -148,9 +147,9 @@ static int take(struct engine_cli *cli, const struct spec_set *set, const struct
 	int rc = 1, lfd = -1, held;
 
 	memset(&res, 0, sizeof(res));
-	memset(&recs, 0, sizeof(recs));
-	/* The records are read first: a file that is not ours stops the run before anything is made. */
-	if (session_open(&s, cli, err) < 0 || backup_records_load(&recs, s.path, err) < 0)
+	/* The running record, written under the file's lock before anything is made, is also the
+	 * check that the records file is ours. */
+	if (session_open(&s, cli, err) < 0)
 		goto out;
 	held = records_lock(lock, 0, &lfd, err);
 	if (held <= 0) {
@@ -199,7 +198,6 @@ settle:
 	(void)backup_records_record(s.path, &rec, NULL);
 out:
 	records_unlock(lfd);
-	backup_records_release(&recs);
 	backup_result_release(&res);
 	session_close(&s);
 	FREE_ALL(file, lock);

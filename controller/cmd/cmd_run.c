@@ -584,7 +584,6 @@ static void daemon_release(struct daemon *dm, int sfd)
 {
 	if (dm->httpd)
 		httpd_stop(dm->httpd);
-	run_lease_stop(dm->lease);
 	if (dm->webhook)
 		webhook_free(dm->webhook);
 	if (dm->worker)
@@ -598,6 +597,8 @@ static void daemon_release(struct daemon *dm, int sfd)
 		http_client_free(dm->http);
 	if (dm->docker)
 		docker_free(dm->docker);
+	/* After the Git worker and the Docker client, which ask its fences until they stop. */
+	run_lease_stop(dm->lease);
 	if (sfd >= 0) {
 		if (dm->loop)
 			loop_unwatch(dm->loop, sfd);

@@ -173,7 +173,7 @@ static int spawn(struct run_schedule *s, struct child *c, struct error **err)
 	argv[n] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, c->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_addopen(&fa, 1, c->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
 	posix_spawn_file_actions_adddup2(&fa, 1, 2);
 	/* The daemon blocks its stop signals in every thread for its signalfd; the child takes them as usual. */
 	posix_spawnattr_init(&at);

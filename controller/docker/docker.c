@@ -509,6 +509,8 @@ static void on_response(struct http_response *resp, void *arg)
 
 	c->req = NULL;
 	if (c->res.status == DOCKER_FENCED) {
+		/* The attempt breaker_allow counted ends here: the daemon was not asked, so not a failure. */
+		breaker_record(&d->breaker, now, 1);
 		call_finish(c);
 		return;
 	}

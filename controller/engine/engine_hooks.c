@@ -205,19 +205,13 @@ static struct job_run *hook_run(struct engine *e, const struct desired_deploymen
 	name = desired_prefixed(e->desired.name_prefix, base);
 	free(base);
 	snprintf(what, sizeof(what), "%s hook", stage_names[h->stage]);
-	desired_tmpl_from_spec(&tmpl, &job->tmpl);
-	memset(&js, 0, sizeof(js));
-	js.name = name;
-	js.tmpl = &tmpl;
+	job_place_spec(&js, &tmpl, job, name, dd->name);
 	js.env = (const char *const *)env;
 	js.labels = labels;
 	js.n_labels = i;
-	js.deadline_ms = (int64_t)job->active_deadline_seconds * 1000;
-	js.backoff_limit = job->backoff_limit;
 	js.tail_lines = HOOK_TAIL_LINES;
 	js.max_output = HOOK_MAX_OUTPUT;
 	js.what = what;
-	js.owner = dd->name;
 	log_info(COMPONENT, "hook", "deployment", dd->name, "stage", stage_names[h->stage], "from",
 		 he->from ? he->from : "", "to", he->to, "hook", job->meta.name, "container", name, (char *)NULL);
 	/* On the deployment's network, or the instance's jobs network; the deployment's volumes (job_place.c). */

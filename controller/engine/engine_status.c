@@ -35,8 +35,8 @@ static void add_instances(struct engine *e, struct status_deployment *sd)
 		in->revision = xstrdup_or_null(c->revision);
 		in->slot = xstrdup(c->slot ? c->slot : "");
 		in->state = xstrdup(obs_state_name(c->state));
-		/* Its recorded host; one made before the label runs on the endpoint the engine drives. */
-		in->host = xstrdup_or_null(c->endpoint ? c->endpoint : e->desired.endpoint);
+		/* Its recorded host; unknown (none said) for one made before the label. */
+		in->host = xstrdup_or_null(c->endpoint);
 		for (j = 0; j < c->n_ports && in->endpoint == NULL; j++) {
 			const char *ip = c->ports[j].host_ip[0] ? c->ports[j].host_ip : "0.0.0.0";
 

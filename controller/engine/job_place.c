@@ -145,6 +145,18 @@ struct job_run *job_place_start(struct job_runner *jr, struct job_spec *js, cons
 	return run;
 }
 
+void job_place_spec(struct job_spec *js, struct desired_tmpl *tmpl, const struct spec_job *job, const char *name,
+		    const char *owner)
+{
+	desired_tmpl_from_spec(tmpl, &job->tmpl);
+	memset(js, 0, sizeof(*js));
+	js->name = name;
+	js->tmpl = tmpl;
+	js->deadline_ms = (int64_t)job->active_deadline_seconds * 1000;
+	js->backoff_limit = job->backoff_limit;
+	js->owner = owner;
+}
+
 /* The environment of a check Job (job_check): where its container is, then the caller's; freed with strv_free. */
 static char **check_env(const struct job_check *c)
 {
@@ -179,19 +191,13 @@ struct job_run *job_place_check_start(struct job_runner *jr, const struct desire
 	labels[i++].value = d->instance;
 	labels[i].key = (char *)c->label;
 	labels[i++].value = dd->name;
-	desired_tmpl_from_spec(&tmpl, &job->tmpl);
-	memset(&js, 0, sizeof(js));
-	js.name = name;
-	js.tmpl = &tmpl;
+	job_place_spec(&js, &tmpl, job, name, dd->name);
 	js.env = (const char *const *)env;
 	js.labels = labels;
 	js.n_labels = i;
-	js.deadline_ms = (int64_t)job->active_deadline_seconds * 1000;
-	js.backoff_limit = job->backoff_limit;
 	js.tail_lines = c->tail_lines;
 	js.max_output = c->max_output;
 	js.what = c->what;
-	js.owner = dd->name;
 	log_info("traffic", c->what, "deployment", dd->name, "job", job->meta.name, "container", name, "target",
 		 c->target, (char *)NULL);
 	run = job_place_start(jr, &js, d, dd, job, policy, c->attach, done, arg);

@@ -49,6 +49,15 @@ void job_place_apply(const struct job_place *p, const struct desired *d, const c
 void job_place_release(struct job_place *p);
 
 /*
+ * js for spec Job job run as container name for deployment owner: its
+ * template (made in *tmpl, released by the caller with
+ * desired_tmpl_release), activeDeadlineSeconds and backoffLimit; the rest of
+ * js zeroed for the caller to fill.
+ */
+void job_place_spec(struct job_spec *js, struct desired_tmpl *tmpl, const struct spec_job *job, const char *name,
+		    const char *owner);
+
+/*
  * job_start for a Job of deployment dd, placed as above: js says the rest
  * (its network and mounts fields are filled here). When dd names no network
  * and attach (a container of dd) is not NULL, that container is connected to

@@ -47,12 +47,15 @@ static int parse_field(struct lease_record *out, const char *key, const char *va
 			return error_set(err, ERR_INVALID, "lease line %u: holder: '%s' is not a holder name", line, val);
 		str_set(&out->holder, val);
 	} else if (strcmp(key, "generation") == 0) {
-		if (parse_u64(val, &out->generation) < 0 || out->generation == 0)
-			return error_set(err, ERR_INVALID, "lease line %u: generation: '%s' is not a number above 0",
-					 line, val);
+		if (parse_u64(val, &out->generation) < 0 || out->generation == 0 ||
+		    out->generation >= LEASE_GENERATION_MAX)
+			return error_set(err, ERR_INVALID,
+					 "lease line %u: generation: '%s' is not a number above 0 and below 2^62", line,
+					 val);
 	} else if (strcmp(key, "renewedAtMs") == 0 || strcmp(key, "ttlMs") == 0) {
-		if (parse_long(val, 0, INT64_MAX, &v) < 0)
-			return error_set(err, ERR_INVALID, "lease line %u: %s: '%s' is not a number", line, key, val);
+		if (parse_long(val, 0, key[0] == 't' ? LEASE_TTL_MAX_MS : INT64_MAX, &v) < 0)
+			return error_set(err, ERR_INVALID, "lease line %u: %s: '%s' is not a number%s", line, key, val,
+					 key[0] == 't' ? " of at most 600000 (ten minutes)" : "");
 		if (key[0] == 'r')
 			out->renewed_at_ms = v;
 		else

@@ -7,6 +7,12 @@
 
 #include "error.h"
 
+/* The longest TTL a lease record may state (lease-ttl's own bound): a record in the specs repo
+ * cannot keep followers waiting longer than the operator allows. */
+#define LEASE_TTL_MAX_MS (10 * 60 * 1000L)
+/* Generations at or past this are refused, so that a taker's +1 never wraps. */
+#define LEASE_GENERATION_MAX (UINT64_C(1) << 62)
+
 /*
  * One lease as its home keeps it. The generation is the fencing token: it
  * grows by one each time the holder changes and never otherwise, so what a

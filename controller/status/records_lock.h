@@ -5,7 +5,7 @@
 #include "error.h"
 
 /*
- * flock(2) on path (made when missing, never removed): 1 and *fd when taken,
+ * An exclusive lock on path (made when missing, never removed): 1 and *fd when taken,
  * 0 when another process holds it and wait is 0, <0 with *err when the file
  * cannot be opened. A lock dies with the process that holds it, so a process
  * killed with -9 leaves none behind.

@@ -17,6 +17,9 @@
 #include <yaml.h>
 
 #define NOTE_MAX (1u << 20)
+/* A bound in an error's text, as the number it is defined as. */
+#define STATUS_STR_(x) #x
+#define STATUS_STR(x) STATUS_STR_(x)
 
 /* Emitting: every scalar goes through libyaml, which quotes what needs quoting. */
 
@@ -614,7 +617,7 @@ static int parse_verifications(struct parse *p, const struct ynode *v, struct st
 	if (v->type != YNODE_SEQ)
 		return perr(p, v, "'verification' must be a list");
 	if (v->n > STATUS_VERIFICATIONS_MAX)
-		return perr(p, v, "'verification' names more than 64 metrics");
+		return perr(p, v, "'verification' names more than " STATUS_STR(STATUS_VERIFICATIONS_MAX) " metrics");
 	for (j = 0; j < v->n && !p->r; j++) {
 		if (v->kids[j]->type != YNODE_MAP)
 			return perr(p, v->kids[j], "a verification must be a mapping");
@@ -631,6 +634,8 @@ static int parse_hosts(struct parse *p, const struct ynode *v, struct status_dep
 
 	if (v->type != YNODE_MAP)
 		return perr(p, v, "'hosts' must be a mapping");
+	if (v->n / 2 > STATUS_HOSTS_MAX)
+		return perr(p, v, "'hosts' names more than " STATUS_STR(STATUS_HOSTS_MAX) " replicas");
 	for (j = 0; j + 1 < v->n && !p->r; j += 2) {
 		const char *host = scalar(p, v->kids[j + 1], "hosts");
 

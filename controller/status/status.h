@@ -60,6 +60,8 @@ struct status_verification {
 };
 
 /* The most verifications one deployment's note names. */
+/* The most replicas a note's hosts may name (a Deployment's replicas are at most 1000). */
+#define STATUS_HOSTS_MAX 1000
 #define STATUS_VERIFICATIONS_MAX 64
 
 /* One slot of a blue-green or canary deployment: its containers ready against those it runs now. */

@@ -10,23 +10,16 @@
 # backup-max-bytes.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
+. "$(dirname "$0")/../pg-lib.bash"
 
-PG=auriga-postgres:15
 need_images v1
-"$TOP/hack/build-postgres-image.sh" || { fail "the PostgreSQL image $PG builds"; exit 1; }
+pg_image
 engine_instance sched
-NET=$INST-net
+pg_network "$INST-net"
 DB=$INST-db
-POLICY=$TEST_TMP/policy.yaml
-docker network create --label "$TEST_LABEL" "$NET" >/dev/null || { fail "the test's network"; exit 1; }
-printf 'networks: [%s]\n' "$NET" >"$POLICY"
-docker run -d --name "$DB" --label "$TEST_LABEL" --network "$NET" --network-alias db \
-	-e POSTGRES_PASSWORD=pw -e POSTGRES_DB=app "$PG" >/dev/null || { fail "PostgreSQL starts"; exit 1; }
-psql_in() { docker exec -i "$1" psql -U postgres -d app -v ON_ERROR_STOP=1 -Atq "${@:2}"; }
-pg_up() { [ "$(psql_in "$DB" -c 'select 1' 2>/dev/null)" = 1 ]; }
-check "PostgreSQL answers" wait_for 120 pg_up
-psql_in "$DB" -c "create table tx (id int primary key, amount int); insert into tx select g, g from generate_series(1, 500) g;" ||
-	{ fail "the table and its rows"; exit 1; }
+pg_start "$DB" db || { fail "PostgreSQL starts"; exit 1; }
+check "PostgreSQL answers" wait_for 120 pg_up "$DB"
+pg_seed "$DB" 500
 
 # specs SLOW: the BackupPolicy db backed up and drilled every minute; its Job sleeps SLOW seconds
 # before pg_dump, so that a test can stop the daemon in the middle of one.

@@ -102,9 +102,14 @@ static void record_refusals(void **state)
 		const char *text, *want;
 	} bad[] = {
 		{ "s\n\nholder: a b\ngeneration: 1\nttlMs: 5\n", "lease line 3: holder: 'a b' is not a holder name" },
-		{ "s\n\nholder: h\ngeneration: x\nttlMs: 5\n", "lease line 4: generation: 'x' is not a number above 0" },
-		{ "s\n\nholder: h\ngeneration: 0\nttlMs: 5\n", "lease line 4: generation: '0' is not a number above 0" },
-		{ "s\n\nholder: h\ngeneration: 2\nttlMs: -1\n", "lease line 5: ttlMs: '-1' is not a number" },
+		{ "s\n\nholder: h\ngeneration: x\nttlMs: 5\n", "lease line 4: generation: 'x' is not a number above 0 and below 2^62" },
+		{ "s\n\nholder: h\ngeneration: 0\nttlMs: 5\n", "lease line 4: generation: '0' is not a number above 0 and below 2^62" },
+		/* A committer to the specs repo cannot make a taker's generation wrap, nor keep followers waiting. */
+		{ "s\n\nholder: h\ngeneration: 18446744073709551615\nttlMs: 5\n",
+		  "lease line 4: generation: '18446744073709551615' is not a number above 0 and below 2^62" },
+		{ "s\n\nholder: h\ngeneration: 2\nttlMs: 9000000000000000000\n",
+		  "lease line 5: ttlMs: '9000000000000000000' is not a number of at most 600000 (ten minutes)" },
+		{ "s\n\nholder: h\ngeneration: 2\nttlMs: -1\n", "lease line 5: ttlMs: '-1' is not a number of at most 600000 (ten minutes)" },
 		{ "s\n\ngeneration: 2\nttlMs: 5\n", "lease: holder missing" },
 		{ "s\n\nholder: h\nttlMs: 5\n", "lease: generation missing" },
 		{ "s\n\nholder: h\ngeneration: 3\n", "lease: ttlMs missing" },

@@ -173,6 +173,22 @@ static void note_hosts(void **state)
 	assert_non_null(strstr(error_msg(err), "'hosts' must be a mapping"));
 	error_free(err);
 	status_release(&back);
+	/* A note is read from the notes ref anyone with push access writes: its hosts are bounded. */
+	{
+		struct buf b = BUF_INIT_MAX(1u << 20);
+		int i;
+
+		assert_int_equal(buf_printf(&b, "auriga: X\n\ndeployments:\n  a:\n    hosts:\n"), 0);
+		for (i = 0; i <= STATUS_HOSTS_MAX; i++)
+			assert_int_equal(buf_printf(&b, "      a-%d: d1\n", i), 0);
+		err = NULL;
+		status_init(&back);
+		assert_int_equal(status_parse_note(&back, b.data, b.len, &err), ERR_INVALID);
+		assert_non_null(strstr(error_msg(err), "'hosts' names more than 1000 replicas"));
+		error_free(err);
+		status_release(&back);
+		buf_release(&b);
+	}
 	status_release(&s);
 }
 
