@@ -160,10 +160,20 @@ static int settings(struct engine_router *er, struct router_config *rc, struct e
 static struct router *make_router(struct engine_router *er, struct error **err)
 {
 	struct router_config rc;
+	struct router *r;
+	int *ports;
+	size_t i;
 
 	if (settings(er, &rc, err) < 0)
 		return NULL;
-	return router_new(&rc, err);
+	ports = xcalloc(er->set->n_services + 1, sizeof(*ports));
+	for (i = 0; i < er->set->n_services; i++)
+		ports[i] = er->set->services[i]->port;
+	rc.own_ports = ports;
+	rc.n_own_ports = er->set->n_services;
+	r = router_new(&rc, err);
+	free(ports);
+	return r;
 }
 
 void engine_router_set_specs(struct engine_router *er, const struct spec_set *set)

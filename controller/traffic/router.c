@@ -411,7 +411,7 @@ struct router *router_new(const struct router_config *c, struct error **err)
 	 * are this router's until the specs set them, and the reload that
 	 * loads the new file is the one that drops it.
 	 */
-	if (strcmp(r->config_path, r->spec_path) != 0 && router_legacy_ours(r)) {
+	if (strcmp(r->config_path, r->spec_path) != 0 && router_legacy_ours(r, c->own_ports, c->n_own_ports)) {
 		r->legacy_path = xstrdup(r->spec_path);
 		if (r->n_services == 0)
 			table_load(r, r->legacy_path);
@@ -595,6 +595,11 @@ int router_stage(struct router *r, const struct router_service *svc, struct erro
 	if (ret == 0)
 		table_put(r, svc);
 	return ret;
+}
+
+int router_taking_over(const struct router *r)
+{
+	return r->legacy_path != NULL;
 }
 
 int router_holds(const struct router *r, const struct router_service *svc)

@@ -88,6 +88,12 @@ struct router_config {
 	 */
 	const char *name_prefix;
 	const char *owner;		/* the instance, named in the file's first line; NULL: none */
+	/*
+	 * The ports of the instance's Services: a file from before instances
+	 * were named in it is taken over only when it listens on these alone.
+	 */
+	const int *own_ports;
+	size_t n_own_ports;
 };
 
 struct router;
@@ -149,6 +155,8 @@ int router_set(struct router *r, const struct router_service *svc, int *changed,
  */
 int router_stage(struct router *r, const struct router_service *svc, struct error **err);
 int router_commit(struct router *r, int *changed, struct error **err);
+/* 1 until the file written under the earlier names has been replaced: the next commit must apply. */
+int router_taking_over(const struct router *r);
 /* 1 when the table holds svc exactly as given (upstream, port, limits, endpoints in order). */
 int router_holds(const struct router *r, const struct router_service *svc);
 

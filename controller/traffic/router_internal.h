@@ -81,9 +81,11 @@ int router_ports_free(const struct router *r, const int *ports, const char *cons
 char *router_prefixed_path(const char *path, const char *prefix);
 /*
  * 1 when the file at r->spec_path is one this instance wrote under the
- * earlier names: auriga's, its first line naming r->owner or no instance.
+ * earlier names: auriga's, its first line naming r->owner, or naming no
+ * instance and listening only on own_ports (the ports of this instance's
+ * Services).
  */
-int router_legacy_ours(const struct router *r);
+int router_legacy_ours(const struct router *r, const int *own_ports, size_t n_own);
 /* The instance a file auriga wrote names in its first line ("" none), or NULL when auriga did not write it. */
 char *router_file_owner(const char *text);
 

@@ -46,12 +46,47 @@ static char *owner_of(const char *path, struct buf *text)
 	return router_file_owner(text->data);
 }
 
-int router_legacy_ours(const struct router *r)
+/* The ports the listeners of text (a file auriga wrote) listen on, into ports (at most max); how many. */
+static size_t listen_ports(const char *text, int *ports, size_t max)
+{
+	const char *line;
+	size_t n = 0;
+
+	for (line = text; line != NULL && *line && n < max; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		const char *p = line + strspn(line, " \t"), *colon;
+		char addr[300];
+
+		if (sscanf(p, "listen %299[^;\n];", addr) == 1 && (colon = strrchr(addr, ':')) != NULL)
+			ports[n++] = atoi(colon + 1);
+	}
+	return n;
+}
+
+int router_legacy_ours(const struct router *r, const int *own_ports, size_t n_own)
 {
 	struct buf text;
 	char *owner = owner_of(r->spec_path, &text);
-	int ours = owner != NULL && (owner[0] == '\0' || (r->owner != NULL && strcmp(owner, r->owner) == 0));
+	int ours = 0;
 
+	if (owner != NULL && owner[0] != '\0')
+		ours = r->owner != NULL && strcmp(owner, r->owner) == 0;
+	else if (owner != NULL) {
+		/*
+		 * A file from before instances were named in it: this instance's
+		 * when every port it listens on is one of its own Services' (two
+		 * instances never share a port), so that another instance's fleet
+		 * under the earlier names is never taken over.
+		 */
+		int ports[256];
+		size_t n = listen_ports(text.data, ports, 256), i, k;
+
+		ours = n > 0;
+		for (i = 0; i < n && ours; i++) {
+			for (k = 0; k < n_own && own_ports[k] != ports[i]; k++)
+				;
+			ours = k < n_own;
+		}
+	}
 	free(owner);
 	buf_release(&text);
 	return ours;
