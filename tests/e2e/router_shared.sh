@@ -176,6 +176,8 @@ failed=$(failed_count "$TEST_TMP/load-b")
 diag "$total requests to B through NGINX (A's arrival, B's upgrade, A's release and refused port), $failed failed"
 check "the load on B ran throughout (at least 200 requests)" test "$total" -ge 200
 expect_eq "no request to B failed" 0 "$failed"
+expect_eq "every answer to B came from B's fleet (v1), none from A's" "" \
+	"$(awk '$3 != "v1"' "$TEST_TMP/load-b" | head -3)"
 
 stop "$pid_a"
 stop "$pid_b"
