@@ -20,6 +20,7 @@ NGX=$TEST_TMP/nginx
 mkdir -p "$NGX" "$TEST_TMP/specs-$A" "$TEST_TMP/specs-$B"
 LPA=$(free_port)
 LPB=$(free_port)
+APA=$(free_port)
 HPA=$(free_ports 4) || { fail "four free host ports"; exit 1; }
 HPB=$(free_ports 4) || { fail "four free host ports"; exit 1; }
 on_exit "docker_cleanup_label auriga.io/managed-by=$A; docker_cleanup_label auriga.io/managed-by=$B"
@@ -81,7 +82,7 @@ start() {
 	local inst=$1
 	shift
 	"$AURIGA_BIN" run --extra-labels "$TEST_LABEL" --state-dir "$TEST_TMP/state-$inst" --instance "$inst" \
-		--listen "127.0.0.1:$(free_port)" --poll-interval 1s "$@" "$TEST_TMP/specs-$inst" >>"$TEST_TMP/$inst.log" 2>&1 &
+		--listen "127.0.0.1:$([ "$inst" = "$A" ] && echo "$APA" || free_port)" --poll-interval 1s "$@" "$TEST_TMP/specs-$inst" >>"$TEST_TMP/$inst.log" 2>&1 &
 	echo $!
 }
 stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
@@ -163,6 +164,14 @@ specs "$A" auriga-demo-node:v2 "$LPB" "$HPA"
 refused() { grep -q "Service '$W' of instance '$A' cannot listen on 127.0.0.1:$LPB: instance '$B' listens there already (upstream '$B-$W' in $NGX/$B-auriga.conf)" "$TEST_TMP/$A.log"; }
 await "A refuses to listen on B's port, naming both instances and B's file" 60 refused
 grep -m1 "cannot listen on" "$TEST_TMP/$A.log" | sed 's/^/# /'
+a_error() {
+	curl -s --max-time 5 "http://127.0.0.1:$APA/api/v1/deployments/$W" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin).get("lastError") or "")' 2>/dev/null
+}
+a_says() { a_error | grep -q "cannot listen on 127.0.0.1:$LPB: instance '$B' listens there already"; }
+await "A's status says why (the deployment's lastError)" 30 a_says
+diag "A's lastError: $(a_error)"
+diag "A's deployment: $(curl -s --max-time 5 "http://127.0.0.1:$APA/api/v1/deployments/$W" | python3 -c 'import json, sys; d = json.load(sys.stdin); print(d.get("phase"), d.get("step"))' 2>/dev/null); refusals logged: $(grep -c "cannot listen on" "$TEST_TMP/$A.log")"
 sleep 3
 check "A's file is unchanged (still on A's port)" test "$(cat "$NGX/$A-auriga.conf")" = "$a_file"
 check "NGINX still serves A on A's port" serves "$NGX/$A-auriga.conf" "$LPA"

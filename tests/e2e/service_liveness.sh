@@ -63,11 +63,11 @@ lpid=$(load "$TEST_TMP/load" "$SECS")
 on_exit "kill $lpid 2>/dev/null"
 wpid=$(watch_router "$TEST_TMP/router" "$SECS")
 on_exit "kill $wpid 2>/dev/null"
-# sampler OUT SECONDS: every 50 ms, each server of the upstream asked /q/health/ready directly (the
-# node's own answer), as "seconds port:status..." (status 0: no answer).
-python3 - "$(router_conf)" "$(router_upstream "$DEP")" "$TEST_TMP/samples" "$SECS" >/dev/null 2>&1 <<'PY' &
-import re, sys, time, urllib.request
-path, up, out, secs = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+# Every 50 ms, each server of the upstream as last seen by watch_router, asked /q/health/ready
+# directly (the node's own answer), as "seconds port:status..." (status 0: no answer).
+python3 - "$TEST_TMP/router" "$TEST_TMP/samples" "$SECS" >/dev/null 2>&1 <<'PY' &
+import sys, time, urllib.request
+router, out, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
 def status(port):
     try:
         with urllib.request.urlopen("http://127.0.0.1:%d/q/health/ready" % port, timeout=1) as r:
@@ -80,11 +80,10 @@ end = time.time() + secs
 with open(out, "w", buffering=1) as f:
     while time.time() < end:
         try:
-            text = open(path).read()
-        except OSError:
-            text = ""
-        m = re.search(r"upstream " + re.escape(up) + r" \{(.*?)\}", text, re.S)
-        ports = [int(p) for p in re.findall(r"server 127\.0\.0\.1:(\d+) weight=", m.group(1) if m else "")]
+            ports = [int(x.split(":")[0]) for x in open(router).read().splitlines()[-1].split()[1:]]
+        except (OSError, IndexError, ValueError):
+            time.sleep(0.05)
+            continue
         f.write("%.3f %s\n" % (time.time(), " ".join("%d:%d" % (p, status(p)) for p in ports)))
         time.sleep(0.05)
 PY
