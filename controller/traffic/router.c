@@ -253,7 +253,7 @@ static void table_put(struct router *r, const struct router_service *svc)
  * only the first it sets: otherwise the other services' listeners would
  * vanish from NGINX until their turn comes.
  */
-static char *table_path_of(const char *config_path)
+char *router_table_path(const char *config_path)
 {
 	struct buf b;
 
@@ -264,7 +264,7 @@ static char *table_path_of(const char *config_path)
 
 static char *table_path(const struct router *r)
 {
-	return table_path_of(r->config_path);
+	return router_table_path(r->config_path);
 }
 
 static void table_save(const struct router *r)
@@ -299,7 +299,7 @@ static void table_save(const struct router *r)
 
 static void table_load(struct router *r, const char *config_path)
 {
-	char *path = table_path_of(config_path);
+	char *path = router_table_path(config_path);
 	json_t *a = json_load_file(path, 0, NULL), *v;
 	size_t i;
 

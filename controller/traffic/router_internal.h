@@ -77,6 +77,8 @@ void router_nginx_release(struct router *r);
  */
 int router_ports_free(const struct router *r, const int *ports, const char *const *upstreams, size_t n,
 		      struct error **err);
+/* The table of services kept beside a router's file: "<config_path>.services.json" (malloc'd). */
+char *router_table_path(const char *config_path);
 /* "<folder of path>/<prefix>-<file name of path>", or path when prefix is "" (malloc'd). */
 char *router_prefixed_path(const char *path, const char *prefix);
 /*

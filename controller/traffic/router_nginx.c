@@ -615,7 +615,7 @@ int router_nginx_apply(struct router *r, const char *text, const struct router_c
 	r->cf.active = 0;
 	/* The file written under the earlier names leaves in the reload that loads its successor. */
 	if (r->legacy_path != NULL) {
-		char *table = xasprintf("%s.services.json", r->legacy_path);
+		char *table = router_table_path(r->legacy_path);
 
 		if (unlink(r->legacy_path) == 0)
 			log_info("router", "file written under the earlier names replaced", "file", r->legacy_path, "by",
