@@ -27,9 +27,9 @@ char *router_prefixed_path(const char *path, const char *prefix)
 
 char *router_file_owner(const char *text)
 {
-	size_t n;
-
 	if (strncmp(text, head_owner, strlen(head_owner)) == 0) {
+		size_t n;
+
 		text += strlen(head_owner);
 		n = strcspn(text, "; \n");
 		return xasprintf("%.*s", (int)n, text);
