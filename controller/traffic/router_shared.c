@@ -46,6 +46,21 @@ static char *owner_of(const char *path, struct buf *text)
 	return router_file_owner(text->data);
 }
 
+/*
+ * The port of a listen directive's argument ("ADDR:PORT"), cutting addr
+ * down to its address; 0 when it names none.
+ */
+static int split_listen(char *addr)
+{
+	char *colon = strrchr(addr, ':');
+	long port;
+
+	if (colon == NULL)
+		return 0;
+	*colon = '\0';
+	return parse_long(colon + 1, 1, 65535, &port) == 0 ? (int)port : 0;
+}
+
 /* The ports the listeners of text (a file auriga wrote) listen on, into ports (at most max); how many. */
 static size_t listen_ports(const char *text, int *ports, size_t max)
 {
@@ -53,11 +68,11 @@ static size_t listen_ports(const char *text, int *ports, size_t max)
 	size_t n = 0;
 
 	for (line = text; line != NULL && *line && n < max; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		const char *p = line + strspn(line, " \t"), *colon;
+		const char *p = line + strspn(line, " \t");
 		char addr[300];
 
-		if (sscanf(p, "listen %299[^;\n];", addr) == 1 && (colon = strrchr(addr, ':')) != NULL)
-			ports[n++] = atoi(colon + 1);
+		if (sscanf(p, "listen %299[^;\n];", addr) == 1 && (ports[n] = split_listen(addr)) != 0)
+			n++;
 	}
 	return n;
 }
@@ -127,11 +142,7 @@ static int clash_in(const char *text, const char *listen, const int *ports, size
 		size_t i;
 
 		if (sscanf(p, "listen %299[^;\n];", addr) == 1) {
-			char *colon = strrchr(addr, ':');
-
-			port = colon ? atoi(colon + 1) : 0;
-			if (colon)
-				*colon = '\0';
+			port = split_listen(addr);
 			continue;
 		}
 		if (port == 0 || sscanf(p, "proxy_pass http://%299[^;\n];", name) != 1)
