@@ -144,19 +144,29 @@ static void on_pass(struct engine *e, void *arg)
 		loop_stop(dm->loop);
 }
 
-/* The engine on the endpoint named, made anew when it changes (engine_cli_use_endpoint). */
-static int use_endpoint(struct daemon *dm, const char *name, struct error **err)
+/* The engine on the set's endpoints, made anew when they change (engine_cli_use_endpoint). */
+static int use_endpoint(struct daemon *dm, const struct spec_set *set, struct error **err)
 {
 	struct engine_cli_endpoint ce = { dm->loop, dm->cfg, dm->policy, dm->http, &dm->eo,
 					  dm->metrics_on ? on_docker_call : NULL, dm };
+	char *key = engine_cli_set_endpoints_key(set);
+	size_t i;
 
-	if (dm->engine && dm->endpoint && strcmp(dm->endpoint, name) == 0)
+	if (dm->engine && dm->endpoint && strcmp(dm->endpoint, key) == 0) {
+		free(key);
 		return 0;
-	if (engine_cli_use_endpoint(&ce, name, &dm->docker, &dm->engine, err) < 0)
+	}
+	if (engine_cli_use_endpoint(&ce, set, &dm->docker, &dm->hosts, &dm->engine, err) < 0) {
+		free(key);
 		return -1;
+	}
+	/* Every endpoint's client is fenced by the lease, not only the first's. */
+	for (i = 1; dm->lease && i < dm->hosts.n; i++)
+		run_lease_attach(dm->lease, dm->hosts.ep[i].docker, NULL, NULL);
 	if (dm->lease)
 		run_lease_attach(dm->lease, dm->docker, dm->engine, NULL);
-	str_set(&dm->endpoint, name);
+	free(dm->endpoint);
+	dm->endpoint = key;
 	return 0;
 }
 
@@ -166,7 +176,7 @@ static int set_specs(struct daemon *dm, struct spec_set *set, const char *commit
 	const struct spec_cluster *c = spec_set_cluster(set);
 	char *notes_ref = c && c->notes_ref ? xstrdup(c->notes_ref) : NULL;
 	int notes_push = c ? c->push_notes : -1;
-	int rc = use_endpoint(dm, engine_cli_set_endpoint(set), err);
+	int rc = use_endpoint(dm, set, err);
 
 	/* The Cluster at this commit says where its notes go; the operator's settings fill in what it leaves out. */
 	if (rc < 0)
@@ -595,9 +605,10 @@ static void daemon_release(struct daemon *dm, int sfd)
 		gitsrc_free(dm->src);
 	if (dm->http)
 		http_client_free(dm->http);
+	engine_cli_hosts_release(&dm->hosts);
 	if (dm->docker)
 		docker_free(dm->docker);
-	/* After the Git worker and the Docker client, which ask its fences until they stop. */
+	/* After the Git worker and the Docker clients, which ask its fences until they stop. */
 	run_lease_stop(dm->lease);
 	if (sfd >= 0) {
 		if (dm->loop)
