@@ -226,10 +226,11 @@ static const char *beyond_first(const struct spec_cluster *c, const struct place
 
 /*
  * On several endpoints the engine makes, starts, stops and removes each
- * replica on its ordinal's endpoint and runs its hooks there; the router,
- * releases by traffic (blue-green, canary, their smoke tests) and backups
- * still work on the Cluster's first endpoint alone, so a deployment that
- * needs them and may run elsewhere is refused at the field.
+ * replica on its ordinal's endpoint and runs its hooks there, and NGINX
+ * reaches each at its endpoint's address; releases by traffic (blue-green,
+ * canary, their smoke tests and analysis) and backups still work on the
+ * Cluster's first endpoint alone, so a deployment that needs them and may run
+ * elsewhere is refused at the field.
  */
 static void check_several(struct spec_set *set, const struct spec_cluster *c, const struct placement_endpoint *eps,
 			  struct spec_diags *diags)
@@ -246,17 +247,6 @@ static void check_several(struct spec_set *set, const struct spec_cluster *c, co
 			    "its placement may use endpoint \"%s\" besides the Cluster's first, \"%s\" (give it "
 			    "placement.endpoints: [%s])", d->strategy.type == SPEC_STRATEGY_CANARY ? "Canary" : "BlueGreen",
 			    other, first, first);
-	}
-	for (i = 0; i < set->n_services; i++) {
-		const struct spec_service *sv = set->services[i];
-		const struct spec_deployment *d = sv->meta.invalid ? NULL : spec_set_deployment(set, sv->deployment);
-		const char *other = d && !d->meta.invalid ? beyond_first(c, eps, d) : NULL;
-
-		if (other)
-			spec_obj_err(diags, SPEC_SERVICE, &sv->meta, "spec.deployment", "Deployment \"%s\" may run on "
-				     "endpoint \"%s\": NGINX upstreams on endpoints other than the Cluster's first (\"%s\") "
-				     "are not carried out yet (give it placement.endpoints: [%s])", d->meta.name, other,
-				     first, first);
 	}
 	for (i = 0; i < set->n_backup_policies; i++) {
 		const struct spec_backup_policy *b = set->backup_policies[i];

@@ -57,7 +57,7 @@ void engine_hosts_release(struct engine *e)
 			job_runner_free(h->jobs);
 		if (h->last)
 			json_decref(h->last);
-		FREE_ALL(h->name, h->error);
+		FREE_ALL(h->name, h->error, h->address);
 	}
 	free(e->hosts);
 	e->hosts = NULL;
@@ -123,9 +123,12 @@ static void lists_done(struct engine *e)
 		}
 		if (h->last == NULL)
 			continue;
+		free(h->address);
+		h->address = engine_host_loopback(e, h) ? NULL : engine_host_address(e, h);
 		lists[n].host = h->name;
 		lists[n].list = h->last;
 		lists[n].unreachable = h->down;
+		lists[n].address = h->address;
 		n++;
 	}
 	if (down == e->n_hosts || unknown > 0) {

@@ -76,6 +76,7 @@ struct eng_host {
 	int pending;		/* its list of this pass is under way */
 	int down;		/* its last list failed: nothing is done there, its replicas count as unavailable */
 	char *error;		/* why, while down */
+	char *address;		/* where its published ports are reached, when not this machine's loopback */
 };
 
 /* One operation on Docker: a short chain of calls. */

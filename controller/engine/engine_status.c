@@ -38,7 +38,7 @@ static void add_instances(struct engine *e, struct status_deployment *sd)
 		/* The endpoint it was listed from; its recorded host when the list is unnamed. */
 		in->host = xstrdup_or_null(c->host ? c->host : c->endpoint);
 		for (j = 0; j < c->n_ports && in->endpoint == NULL; j++) {
-			const char *ip = c->ports[j].host_ip[0] ? c->ports[j].host_ip : "0.0.0.0";
+			const char *ip = c->address ? c->address : c->ports[j].host_ip[0] ? c->ports[j].host_ip : "0.0.0.0";
 
 			if (c->ports[j].host_port > 0 && !c->ports[j].udp)
 				in->endpoint = xasprintf(strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, c->ports[j].host_port);

@@ -32,7 +32,7 @@ void observed_init(struct observed *o)
 
 static void container_release(struct obs_container *c)
 {
-	FREE_ALL(c->id, c->name, c->image, c->deployment, c->revision, c->slot, c->commit, c->endpoint, c->host,
+	FREE_ALL(c->id, c->name, c->image, c->deployment, c->revision, c->slot, c->commit, c->endpoint, c->host, c->address,
 		 c->malformed_why, c->status, c->ports, c->network_ip);
 }
 
@@ -226,6 +226,7 @@ static int read_list(struct observed *o, size_t *cap, const char *instance, cons
 			return rc;
 		c->host = xstrdup_or_null(l->host);
 		c->unreachable = l->unreachable;
+		c->address = xstrdup_or_null(l->address);
 		/* The endpoint it was listed from is where it runs: a label saying otherwise is not trusted. */
 		c->host_mismatch = c->host && c->endpoint && strcmp(c->host, c->endpoint) != 0;
 	}
@@ -234,7 +235,7 @@ static int read_list(struct observed *o, size_t *cap, const char *instance, cons
 
 int observe_from_json(struct observed *o, const char *instance, const json_t *list, struct error **err)
 {
-	struct obs_list l = { NULL, list, 0 };
+	struct obs_list l = { NULL, list, 0, NULL };
 
 	return observe_from_lists(o, instance, &l, 1, err);
 }

@@ -69,6 +69,8 @@ struct obs_container {
 	char *host;
 	int host_mismatch;	/* its label names another endpoint than host: reported, not trusted */
 	int unreachable;	/* its endpoint does not answer: this is its last known state */
+	/* Where its published ports are reached when not on this machine's loopback (its endpoint's address), or NULL. */
+	char *address;
 	int ordinal;		/* -1 when malformed */
 	int malformed;		/* ours by managed-by, but the other labels are unusable */
 	char *malformed_why;
@@ -114,6 +116,7 @@ struct obs_list {
 	const char *host;
 	const json_t *list;
 	int unreachable;
+	const char *address;	/* its endpoint's address when not the loopback, or NULL */
 };
 
 /*

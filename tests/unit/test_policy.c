@@ -92,6 +92,10 @@ static void each_row(const void *rows, size_t n, size_t size, size_t (*one_row)(
 #define SVC "apiVersion: auriga.io/v1\nkind: Service\nmetadata: {name: front}\nspec: {deployment: web, port: 8080}\n---\n"
 #define PORTS "    ports: [{name: http, containerPort: 9003, hostPort: 19100}]\n"
 
+/* A BackupPolicy whose backups come before web's new revisions. */
+#define BACKUP "apiVersion: auriga.io/v1\nkind: BackupPolicy\nmetadata: {name: db}\nspec:\n" \
+	"  job: {image: auriga-postgres:15, command: [dump]}\n  target: {volume: dumps}\n  before: [web]\n---\n"
+
 /* The operator lists one endpoint besides "local". */
 #define EP_POLICY "endpoints: [{name: east, url: \"unix:///run/east.sock\"}]\n"
 
@@ -253,13 +257,14 @@ static const struct row rows[] = {
 	  "endpoint is" },
 	{ "a second endpoint the policy lists", EP_POLICY,
 	  CLUSTER("  endpoints: [{name: local}, {name: east}]\n") DEP(""), NULL },
-	{ "a Service of a deployment over two endpoints is not carried out", EP_POLICY,
-	  CLUSTER("  endpoints: [{name: local}, {name: east}]\n") SVC DEP(PORTS),
-	  "deploy/web.yaml:10:20: Service/front: spec.deployment: Deployment \"web\" may run on endpoint \"east\": NGINX "
-	  "upstreams on endpoints other than the Cluster's first (\"local\") are not carried out yet (give it "
-	  "placement.endpoints: [local])" },
-	{ "a Service of a deployment kept to the first endpoint", EP_POLICY,
-	  CLUSTER("  endpoints: [{name: local}, {name: east}]\n") SVC DEP(PORTS "  placement: {endpoints: [local]}\n"),
+	{ "a Service of a deployment over two endpoints", EP_POLICY,
+	  CLUSTER("  endpoints: [{name: local}, {name: east}]\n") SVC DEP(PORTS), NULL },
+	{ "a BackupPolicy before a deployment over two endpoints is not carried out", EP_POLICY,
+	  CLUSTER("  endpoints: [{name: local}, {name: east}]\n") BACKUP DEP(""),
+	  "deploy/web.yaml:13:12: BackupPolicy/db: spec.before[0]: Deployment \"web\" may run on endpoint \"east\": backups "
+	  "run on the Cluster's first endpoint (\"local\") alone yet (give it placement.endpoints: [local])" },
+	{ "a BackupPolicy before a deployment kept to the first endpoint", EP_POLICY,
+	  CLUSTER("  endpoints: [{name: local}, {name: east}]\n") BACKUP DEP("  placement: {endpoints: [local]}\n"),
 	  NULL },
 	{ "TLS material in the Cluster", EP_POLICY,
 	  CLUSTER("  endpoints: [{name: east, tls: {caFile: /ca.pem}}]\n") DEP(""),

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# run-tests: alone
+# Probes and NGINX reach replicas on other hosts at their endpoint's address: two extra Docker hosts,
+# each given its bridge's address as its endpoint's address in the operator's policy; a Rolling
+# deployment of two API nodes spread one per host, published on every address of its host; a Service
+# in front of it through a real NGINX. `auriga apply` converges (readiness probed at each endpoint's
+# address), NGINX's upstream lists each replica at its host's address and port, and requests through
+# NGINX are answered by both replicas.
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/run-lib.bash"
+. "$TOP/tests/hosts-lib.bash"
+
+need_images v1
+engine_instance hostsrouter
+for n in 1 2; do
+	check "host $n starts" host_start "$n"
+	check "the demo image is loaded into host $n" host_load "$n" v1
+done
+# addr N: host N's bridge address (where its published ports are reached from this machine).
+addr() { ip -4 -o addr show dev "${HOST_BRIDGE[$1]}" | awk '{ sub(/\/.*/, "", $4); print $4 }'; }
+A1=$(addr 1)
+A2=$(addr 2)
+expect_match "the two hosts have addresses of their own" '^10\.[0-9.]+ 10\.[0-9.]+$' "$A1 $A2"
+
+NGX=$TEST_TMP/nginx
+mkdir -p "$NGX"
+"$TOP/hack/nginx-conf.sh" "$NGX" "$NGX/auriga.conf" >"$NGX/nginx.conf"
+: >"$NGX/auriga.conf"
+nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
+on_exit "kill \$(cat $NGX/nginx.pid)"
+RELOAD="[nginx, -e, $NGX/error.log, -c, $NGX/nginx.conf, -s, reload]"
+POLICY=$TEST_TMP/policy.yaml
+cat >"$POLICY" <<EOF
+router:
+  configPath: [$NGX/auriga.conf]
+  reloadCommand: [$RELOAD]
+  listenAddress: [127.0.0.1]
+endpoints:
+  - {name: d1, url: "${HOST_URL[1]}", address: $A1}
+  - {name: d2, url: "${HOST_URL[2]}", address: $A2}
+EOF
+LP=$(free_port)
+HP=$(free_ports 4)
+cat >"$SPECS/cluster.yaml" <<EOF
+apiVersion: auriga.io/v1
+kind: Cluster
+metadata: {name: c}
+spec:
+  endpoints: [{name: d1}, {name: d2}]
+  router: {type: NGINX, configPath: $NGX/auriga.conf, reloadCommand: $RELOAD, listenAddress: 127.0.0.1}
+---
+apiVersion: auriga.io/v1
+kind: Service
+metadata: {name: api}
+spec: {deployment: api, port: $LP, targetPort: http}
+---
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  replicas: 2
+  progressDeadlineSeconds: 120
+  placement: {maxPerEndpoint: 1}
+  template:
+    image: auriga-demo-node:v1
+    ports: [{name: http, containerPort: 9003, hostPort: $HP, hostIP: 0.0.0.0}]
+  probes:
+    readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}
+EOF
+
+timeout 180 "$AURIGA_BIN" apply --instance "$INST" --state-dir "$STATE" --extra-labels "$TEST_LABEL" \
+	--policy-file "$POLICY" "$SPECS" >"$TEST_TMP/apply.out" 2>&1
+rc=$?
+expect_eq "apply converges with the replicas on two hosts behind NGINX" 0 "$rc"
+[ "$rc" = 0 ] || tail -n 15 "$TEST_TMP/apply.out" | while read -r l; do diag "$l"; done
+# port_on N: the host port of the instance's replica on host N.
+port_on() {
+	docker -H "${HOST_URL[$1]}" ps --filter "label=auriga.io/managed-by=$INST" --format '{{.Ports}}' |
+		sed -n 's/.*:\([0-9]*\)->9003.*/\1/p' | head -1
+}
+P1=$(port_on 1)
+P2=$(port_on 2)
+expect_match "each host runs one replica" '^[0-9]+ [0-9]+$' "$P1 $P2"
+servers=$(grep -o 'server [0-9.]*:[0-9]*' "$NGX/auriga.conf" | sort | xargs)
+want=$(printf 'server %s:%s\nserver %s:%s\n' "$A1" "$P1" "$A2" "$P2" | sort | xargs)
+expect_eq "NGINX's upstream lists each replica at its endpoint's address and port" "$want" "$servers"
+ids=""
+fails=0
+for _ in $(seq 1 20); do
+	h=$(curl -s -o /dev/null -D - --max-time 5 "http://127.0.0.1:$LP/q/health/ready" | tr -d '\r')
+	case $h in *" 200"*) ;; *) fails=$((fails + 1)) ;; esac
+	ids="$ids $(echo "$h" | sed -n 's/^X-Node-Id: //Ip')"
+done
+expect_eq "twenty requests through NGINX, none failed" 0 "$fails"
+expect_eq "both replicas answer through NGINX" "api-0 api-1" "$(echo $ids | tr ' ' '\n' | sort -u | xargs)"
+
+done_testing
