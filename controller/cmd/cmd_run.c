@@ -44,6 +44,25 @@ static struct auriga_metrics *metrics_of(struct daemon *dm)
 	return dm->metrics_on ? &dm->metrics : NULL;
 }
 
+/*
+ * Each endpoint's breaker: the first's as peer "docker", every other's as
+ * "docker:NAME", so an endpoint that stops answering shows as itself.
+ */
+static void publish_circuits(struct daemon *dm)
+{
+	char peer[160];
+	size_t i;
+
+	if (!dm->metrics_on)
+		return;
+	auriga_metrics_set_circuit(&dm->metrics, "docker", breaker_state_name(docker_breaker_state(dm->docker)));
+	for (i = 1; i < dm->hosts.n; i++) {
+		snprintf(peer, sizeof(peer), "docker:%s", dm->hosts.ep[i].name);
+		auriga_metrics_set_circuit(&dm->metrics, peer,
+					   breaker_state_name(docker_breaker_state(dm->hosts.ep[i].docker)));
+	}
+}
+
 /* Mirrors a pass's status into the metrics that /metrics shows and the alerting rules read. */
 static void publish_metrics(struct daemon *dm, const struct fleet_status *s)
 {
@@ -57,7 +76,7 @@ static void publish_metrics(struct daemon *dm, const struct fleet_status *s)
 		metric_inc(m->reconcile_total, METRIC_LABELS("ok"));
 		metric_set(m->last_reconcile, NULL, (double)wall_ms() / 1000.0);
 	}
-	auriga_metrics_set_circuit(m, "docker", breaker_state_name(docker_breaker_state(dm->docker)));
+	publish_circuits(dm);
 	auriga_metrics_publish_status(m, s);
 	/* Backups are taken by `auriga backup run`: what it recorded shows with the next pass (read once per change). */
 	if (backup_records_publish(config_str(dm->cfg, CFG_STATE_DIR), &dm->backups_seen, m->backup_last_success,
@@ -80,7 +99,7 @@ static void on_docker_call(const struct docker_call_info *ci, void *arg)
 		return;
 	auriga_metrics_docker_call(metrics_of(dm), ci->op, (double)ci->duration_ms / 1000.0, ci->attempts > 0,
 				   failed);
-	auriga_metrics_set_circuit(metrics_of(dm), "docker", breaker_state_name(docker_breaker_state(dm->docker)));
+	publish_circuits(dm);
 }
 
 /*

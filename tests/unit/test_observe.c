@@ -107,7 +107,7 @@ static void lists_of_several_endpoints(void **state)
 		" \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"val\","
 		"   \"auriga.io/revision\":\"" REV_A "\",\"auriga.io/ordinal\":\"2\"}}]";
 	json_t *je = parse(east), *jw = parse(west);
-	struct obs_list lists[2] = { { "east", je, 0 }, { "west", jw, 1 } };
+	struct obs_list lists[2] = { { "east", je, 0, NULL }, { "west", jw, 1, "10.0.0.2" } };
 	const struct obs_deployment *val;
 	struct observed o;
 	struct error *err = NULL;
@@ -126,6 +126,9 @@ static void lists_of_several_endpoints(void **state)
 	/* Its label says east, its list says west: reported, and west is where it is taken to run. */
 	assert_true(val->v[1]->host_mismatch);
 	assert_true(val->v[1]->unreachable);
+	/* Reached at its endpoint's address; the loopback's have none. */
+	assert_string_equal(val->v[1]->address, "10.0.0.2");
+	assert_null(val->v[0]->address);
 	/* One made before the label has no mismatch to report. */
 	assert_string_equal(val->v[2]->host, "west");
 	assert_false(val->v[2]->host_mismatch);
