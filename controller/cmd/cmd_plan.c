@@ -228,6 +228,7 @@ int cmd_plan(int argc, char **argv)
 	popt.check_policy = 1;
 	popt.set = set;
 	plan_build(&p, &des, &obs, &st, &popt);
+	plan_place(&p, &des, &obs, set);
 	refuse_foreign_networks(&p, &des, set, &nets.result);
 	print_plan(&p, &des, json);
 	if (p.n_refused)

@@ -17,6 +17,7 @@
 #include "source/policy_file.h"
 #include "source/specdir.h"
 #include "traffic/analysis.h"
+#include "strv.h"
 #include "util.h"
 
 void engine_cli_init(struct engine_cli *c)
@@ -90,7 +91,9 @@ int engine_cli_hosts_make(struct engine_cli_hosts *h, struct loop *l, const stru
 
 	memset(h, 0, sizeof(*h));
 	h->ep = xcalloc(n, sizeof(*h->ep));
-	h->ep[0].name = engine_cli_set_endpoint(set);
+	h->names = xcalloc(n + 1, sizeof(*h->names));
+	h->names[0] = xstrdup(engine_cli_set_endpoint(set));
+	h->ep[0].name = h->names[0];
 	h->ep[0].docker = first;
 	h->n = 1;
 	for (i = 1; i < n; i++) {
@@ -103,7 +106,8 @@ int engine_cli_hosts_make(struct engine_cli_hosts *h, struct loop *l, const stru
 			engine_cli_hosts_release(h);
 			return -1;
 		}
-		h->ep[i].name = c->endpoints[i].name;
+		h->names[i] = xstrdup(c->endpoints[i].name);
+		h->ep[i].name = h->names[i];
 		h->ep[i].docker = d;
 		h->n++;
 	}
@@ -116,6 +120,7 @@ void engine_cli_hosts_release(struct engine_cli_hosts *h)
 
 	for (i = 1; i < h->n; i++)
 		docker_free(h->ep[i].docker);
+	strv_free_n(h->names, h->n);
 	free(h->ep);
 	memset(h, 0, sizeof(*h));
 }

@@ -77,7 +77,8 @@ int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **
  * version negotiation, breaker and bulkheads.
  */
 struct engine_cli_hosts {
-	struct engine_endpoint *ep;
+	struct engine_endpoint *ep;	/* names point into names: they outlive the set they came from */
+	char **names;
 	size_t n;
 };
 /* "local" alone when the set names none. An endpoint whose client cannot be made is an error naming it. */

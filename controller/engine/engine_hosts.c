@@ -5,7 +5,6 @@
 
 #include "engine/engine_internal.h"
 #include "engine/job.h"
-#include "placement.h"
 #include "policy.h"
 #include "runtime/log.h"
 #include "util.h"
@@ -213,68 +212,26 @@ int engine_hosts_watch(struct engine *e, docker_event_fn on_event, docker_stream
 
 /* -------------------------------------------------------------- placement */
 
-/* The endpoint a container of ordinal o runs on: its host, as an index into the Cluster's endpoints; -1: none. */
-static int index_of(const struct placement_endpoint *v, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; name && i < n; i++)
-		if (strcmp(v[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
 void engine_hosts_place(struct engine *e, const struct desired_deployment *dd, struct eng_dep *ed)
 {
-	const struct spec_cluster *cl = e->set ? spec_set_cluster(e->set) : NULL;
-	const struct obs_deployment *od = observed_deployment(&e->obs, dd->name);
-	struct placement_endpoint *v;
-	struct placement_request rq;
-	size_t i, n = cl && cl->n_endpoints ? cl->n_endpoints : 1;
-	int *cur, o;
+	size_t i, n = desired_endpoints(e->set);
+	unsigned char *down = xcalloc(n, 1);
+	struct eng_host **of = xcalloc(n, sizeof(*of));
+	int o;
 
+	for (i = 0; i < n; i++) {
+		of[i] = engine_host_named(e, desired_endpoint_name(e->set, i));
+		down[i] = of[i] == NULL || of[i]->down;
+	}
 	free(ed->place);
 	ed->place = xcalloc((size_t)dd->replicas + 1, sizeof(*ed->place));
 	ed->n_place = dd->replicas;
-	v = xcalloc(n, sizeof(*v));
-	for (i = 0; i < n; i++) {
-		struct eng_host *h;
-
-		v[i].name = cl && cl->n_endpoints ? cl->endpoints[i].name : SPEC_ENDPOINT_LOCAL;
-		v[i].labels = cl && cl->n_endpoints ? cl->endpoints[i].labels : NULL;
-		v[i].n_labels = cl && cl->n_endpoints ? cl->endpoints[i].n_labels : 0;
-		h = e->n_hosts == 1 && e->hosts[0].name == NULL ? &e->hosts[0] : engine_host_named(e, v[i].name);
-		v[i].down = h == NULL || h->down;
-	}
-	/* Each ordinal's recorded host: where a container of it runs, at any revision. */
-	cur = xcalloc((size_t)dd->replicas + 1, sizeof(*cur));
+	desired_place(e->set, dd, observed_deployment(&e->obs, dd->name), down, ed->place);
+	/* From the Cluster's endpoints to the engine's. */
 	for (o = 0; o < dd->replicas; o++)
-		cur[o] = -1;
-	for (i = 0; od && i < od->n; i++) {
-		const struct obs_container *c = od->v[i];
-		const char *host = c->host ? c->host : c->endpoint;
-
-		if (c->ordinal >= 0 && c->ordinal < dd->replicas && cur[c->ordinal] < 0)
-			cur[c->ordinal] = n == 1 ? 0 : index_of(v, n, host);
-	}
-	memset(&rq, 0, sizeof(rq));
-	rq.endpoints = v;
-	rq.n_endpoints = n;
-	rq.placement = dd->spec && dd->spec->placement.set ? &dd->spec->placement : NULL;
-	rq.replicas = dd->replicas;
-	rq.current = cur;
-	/* Stateful or not, no replica leaves an endpoint that stopped answering (moving them is not carried out). */
-	rq.move_down = 0;
-	(void)placement_assign(&rq, ed->place);
-	for (o = 0; o < dd->replicas; o++) {
-		const struct eng_host *h = ed->place[o] < 0 ? NULL
-				 : e->n_hosts == 1 && e->hosts[0].name == NULL ? &e->hosts[0]
-				 : engine_host_named(e, v[ed->place[o]].name);
-
-		ed->place[o] = h ? (int)(h - e->hosts) : -1;
-	}
-	free(cur);
-	free(v);
+		ed->place[o] = ed->place[o] >= 0 && of[ed->place[o]] ? (int)(of[ed->place[o]] - e->hosts) : -1;
+	free(of);
+	free(down);
 }
 
 struct job_runner *engine_host_jobs(struct engine *e, const struct desired_deployment *dd)
