@@ -216,20 +216,21 @@ void engine_hosts_place(struct engine *e, const struct desired_deployment *dd, s
 {
 	size_t i, n = desired_endpoints(e->set);
 	unsigned char *down = xcalloc(n, 1);
-	struct eng_host **of = xcalloc(n, sizeof(*of));
+	int *of = xcalloc(n, sizeof(*of));	/* the Cluster's endpoint i is the engine's hosts[of[i]] (-1: none) */
 	int o;
 
 	for (i = 0; i < n; i++) {
-		of[i] = engine_host_named(e, desired_endpoint_name(e->set, i));
-		down[i] = of[i] == NULL || of[i]->down;
+		const struct eng_host *h = engine_host_named(e, desired_endpoint_name(e->set, i));
+
+		of[i] = h ? (int)(h - e->hosts) : -1;
+		down[i] = h == NULL || h->down;
 	}
 	free(ed->place);
 	ed->place = xcalloc((size_t)dd->replicas + 1, sizeof(*ed->place));
 	ed->n_place = dd->replicas;
 	desired_place(e->set, dd, observed_deployment(&e->obs, dd->name), down, ed->place);
-	/* From the Cluster's endpoints to the engine's. */
 	for (o = 0; o < dd->replicas; o++)
-		ed->place[o] = ed->place[o] >= 0 && of[ed->place[o]] ? (int)(of[ed->place[o]] - e->hosts) : -1;
+		ed->place[o] = ed->place[o] >= 0 ? of[ed->place[o]] : -1;
 	free(of);
 	free(down);
 }

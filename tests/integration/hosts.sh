@@ -59,6 +59,7 @@ cluster >"$WORK/cluster.yaml"
 validators v1 >"$WORK/validators.yaml"
 c1=$(commit "validators v1 on four hosts")
 
+T0=$SECONDS
 run_start "$TEST_TMP/run.log" --instance "$INST" --state-dir "$STATE" --listen "127.0.0.1:$RUN_PORT" \
 	--policy-file "$POLICY" --poll-interval 1s --docker-timeout 3s --repo "file://$REMOTE"
 
@@ -74,6 +75,7 @@ on_host() {
 }
 
 await "the four validators become Healthy" 240 phase_is Healthy
+diag "from nothing to Healthy on $N hosts: $((SECONDS - T0)) s (daemon start included)"
 declare -A ORD
 all=""
 for n in $(seq 1 $N); do
@@ -102,6 +104,18 @@ for n in $(seq 1 $N); do
 	expect_match "auriga status prints validators-${ORD[$n]} on d$n" "validators-${ORD[$n]} d$n" \
 		"$(cat "$TEST_TMP/status.out")"
 done
+
+# plan --json of the v2 specs: each action on its ordinal's host.
+PLANDIR=$TEST_TMP/plan-specs
+mkdir -p "$PLANDIR"
+cluster >"$PLANDIR/cluster.yaml"
+validators v2 >"$PLANDIR/validators.yaml"
+timeout 120 "$AURIGA_BIN" plan --json --instance "$INST" --state-dir "$STATE" --policy-file "$POLICY" "$PLANDIR" \
+	>"$TEST_TMP/plan.json" 2>"$TEST_TMP/plan.err"
+expect_eq "plan --json over four hosts exits 2 (changes)" 2 "$?"
+plan_hosts=$(jq -r '[.phases[].deployments[].actions[] | "\(.ordinal)=\(.host)"] | unique | join(" ")' "$TEST_TMP/plan.json")
+want_plan=$(for n in $(seq 1 $N); do echo "${ORD[$n]}=d$n"; done | sort | xargs)
+expect_eq "plan --json gives each action its ordinal's host" "$want_plan" "$plan_hosts"
 
 # The upgrade while host 2 is stopped: its validator counts as unavailable, so no other goes down.
 STOPPED=2
@@ -149,12 +163,14 @@ expect_match "the deployment is not Healthy while a host does not answer" "Progr
 
 kill -CONT "${HOST_PID[$STOPPED]}"
 touch "$TEST_TMP/resumed"
+T1=$SECONDS
 v2_everywhere() {
 	local n
 	for n in $(seq 1 $N); do [ "$(revs_on "$n")" = "auriga-demo-node:v2" ] || return 1; done
 	phase_is Healthy
 }
 await "after host $STOPPED answers again the upgrade completes on every host" 300 v2_everywhere
+diag "the upgrade of $N validators completed $((SECONDS - T1)) s after host $STOPPED answered again"
 touch "$TEST_TMP/stop"
 wait "$SAMPLER" 2>/dev/null
 max_down=$(awk '{ if ($1 > m) m = $1 } END { print m + 0 }' "$TEST_TMP/samples")
