@@ -5,16 +5,24 @@
 # deployment of two API nodes spread one per host, published on every address of its host; a Service
 # in front of it through a real NGINX. `auriga apply` converges (readiness probed at each endpoint's
 # address), NGINX's upstream lists each replica at its host's address and port, and requests through
-# NGINX are answered by both replicas.
+# NGINX are answered by both replicas. A deployment placed on the second host alone runs its preDeploy
+# hook there.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/run-lib.bash"
 . "$TOP/tests/hosts-lib.bash"
 
 need_images v1
+HOOK_IMG=auriga-test-sleeper:2
+"$TOP/tests/fakes/build-test-image.sh" "$HOOK_IMG" || { fail "build the hook image"; exit 1; }
 engine_instance hostsrouter
 for n in 1 2; do
 	check "host $n starts" host_start "$n"
 	check "the demo image is loaded into host $n" host_load "$n" v1
+	check "the hook image is loaded into host $n" sh -c "docker save $HOOK_IMG | docker -H ${HOST_URL[$n]} load -q"
+	# Each host's container events, as "ACTION NAME", from now on.
+	docker -H "${HOST_URL[$n]}" events --filter type=container --format '{{.Action}} {{.Actor.Attributes.name}}' \
+		>"$TEST_TMP/events$n" 2>/dev/null &
+	on_exit "kill $! 2>/dev/null"
 done
 # addr N: host N's bridge address (where its published ports are reached from this machine).
 addr() { ip -4 -o addr show dev "${HOST_BRIDGE[$1]}" | awk '{ sub(/\/.*/, "", $4); print $4 }'; }
@@ -66,6 +74,23 @@ spec:
     ports: [{name: http, containerPort: 9003, hostPort: $HP, hostIP: 0.0.0.0}]
   probes:
     readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}
+---
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata: {name: side}
+spec:
+  replicas: 1
+  progressDeadlineSeconds: 120
+  placement: {endpoints: [d2]}
+  template: {image: auriga-demo-node:v1}
+  hooks: {preDeploy: [mark]}
+---
+apiVersion: auriga.io/v1
+kind: Job
+metadata: {name: mark}
+spec:
+  activeDeadlineSeconds: 60
+  template: {image: $HOOK_IMG, command: [/t], args: [env, "0", "0"]}
 EOF
 
 timeout 180 "$AURIGA_BIN" apply --instance "$INST" --state-dir "$STATE" --extra-labels "$TEST_LABEL" \
@@ -81,6 +106,12 @@ port_on() {
 P1=$(port_on 1)
 P2=$(port_on 2)
 expect_match "each host runs one replica" '^[0-9]+ [0-9]+$' "$P1 $P2"
+# The deployment side runs on d2 alone (not the Cluster's first endpoint): its hook runs there.
+expect_eq "side's one replica runs on host 2" 1 \
+	"$(docker -H "${HOST_URL[2]}" ps -q --filter "label=auriga.io/managed-by=$INST" --filter label=auriga.io/deployment=side | wc -l)"
+expect_eq "side's preDeploy hook ran once, on host 2 where side runs" 1 \
+	"$(grep -c "^create $INST-side-predeploy-mark\$" "$TEST_TMP/events2")"
+expect_eq "and not on host 1, the Cluster's first endpoint" 0 "$(grep -c "predeploy-mark" "$TEST_TMP/events1")"
 servers=$(grep -o 'server [0-9.]*:[0-9]*' "$NGX/auriga.conf" | sort | xargs)
 want=$(printf 'server %s:%s\nserver %s:%s\n' "$A1" "$P1" "$A2" "$P2" | sort | xargs)
 expect_eq "NGINX's upstream lists each replica at its endpoint's address and port" "$want" "$servers"
