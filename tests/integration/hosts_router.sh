@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-tests: alone
-# Probes and NGINX reach replicas on other hosts at their endpoint's address: two extra Docker hosts,
-# each given its bridge's address as its endpoint's address in the operator's policy; a Rolling
+# Probes and NGINX reach replicas on other hosts at their endpoint's address: two extra Docker hosts (the
+# first through its socket, the second over tcp with mutual TLS), each given its bridge's address as its
+# endpoint's address in the operator's policy; a Rolling
 # deployment of two API nodes spread one per host, published on every address of its host; a Service
 # in front of it through a real NGINX. `auriga apply` converges (readiness probed at each endpoint's
 # address), NGINX's upstream lists each replica at its host's address and port, and requests through
@@ -15,8 +16,17 @@ need_images v1
 HOOK_IMG=auriga-test-sleeper:2
 "$TOP/tests/fakes/build-test-image.sh" "$HOOK_IMG" || { fail "build the hook image"; exit 1; }
 engine_instance hostsrouter
+# Host 2 is also reached over tcp with mutual TLS: its endpoint is that, from a DOCKER_CERT_PATH-style folder.
+TLS=$TEST_TMP/tls
+check "TLS material is made" tls_material "$TLS" 127.0.0.1
+TPORT=$(free_port)
 for n in 1 2; do
-	check "host $n starts" host_start "$n"
+	if [ "$n" = 2 ]; then
+		check "host 2 starts, with TLS on tcp://127.0.0.1:$TPORT" host_start 2 -H "tcp://127.0.0.1:$TPORT" --tlsverify \
+			--tlscacert "$TLS/ca.pem" --tlscert "$TLS/server-cert.pem" --tlskey "$TLS/server-key.pem"
+	else
+		check "host $n starts" host_start "$n"
+	fi
 	check "the demo image is loaded into host $n" host_load "$n" v1
 	check "the hook image is loaded into host $n" sh -c "docker save $HOOK_IMG | docker -H ${HOST_URL[$n]} load -q"
 	# Each host's container events, as "ACTION NAME", from now on.
@@ -45,7 +55,7 @@ router:
   listenAddress: [127.0.0.1]
 endpoints:
   - {name: d1, url: "${HOST_URL[1]}", address: $A1}
-  - {name: d2, url: "${HOST_URL[2]}", address: $A2}
+  - {name: d2, url: "tcp://127.0.0.1:$TPORT", certPath: "$TLS/client", address: $A2}
 EOF
 LP=$(free_port)
 HP=$(free_ports 4)
