@@ -7,7 +7,7 @@
 # in front of it through a real NGINX. `auriga apply` converges (readiness probed at each endpoint's
 # address), NGINX's upstream lists each replica at its host's address and port, and requests through
 # NGINX are answered by both replicas. A deployment placed on the second host alone runs its preDeploy
-# hook there.
+# hook there, and its exec startup probe runs in its container there.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/run-lib.bash"
 . "$TOP/tests/hosts-lib.bash"
@@ -93,6 +93,8 @@ spec:
   progressDeadlineSeconds: 120
   placement: {endpoints: [d2]}
   template: {image: auriga-demo-node:v1}
+  probes:
+    startup: {exec: {command: [/demo-node, probe, /q/health/startup]}, periodSeconds: 1, failureThreshold: 30}
   hooks: {preDeploy: [mark]}
 ---
 apiVersion: auriga.io/v1
@@ -122,6 +124,9 @@ expect_eq "side's one replica runs on host 2" 1 \
 expect_eq "side's preDeploy hook ran once, on host 2 where side runs" 1 \
 	"$(grep -c "^create $INST-side-predeploy-mark\$" "$TEST_TMP/events2")"
 expect_eq "and not on host 1, the Cluster's first endpoint" 0 "$(grep -c "predeploy-mark" "$TEST_TMP/events1")"
+expect_match "side's startup probe ran in its container on host 2 (docker exec there)" \
+	"exec_start: /demo-node probe /q/health/startup $INST-side-0" "$(cat "$TEST_TMP/events2")"
+expect_eq "no exec went to host 1" 0 "$(grep -c '^exec_' "$TEST_TMP/events1")"
 servers=$(grep -o 'server [0-9.]*:[0-9]*' "$NGX/auriga.conf" | sort | xargs)
 want=$(printf 'server %s:%s\nserver %s:%s\n' "$A1" "$P1" "$A2" "$P2" | sort | xargs)
 expect_eq "NGINX's upstream lists each replica at its endpoint's address and port" "$want" "$servers"
