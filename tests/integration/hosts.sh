@@ -160,6 +160,10 @@ expect_eq "while host $STOPPED is stopped the rollout holds: every other host st
 [ "$held" = 1 ] || for n in $(seq 1 $N); do [ "$n" = "$STOPPED" ] || diag "host $n: $(revs_on "$n")"; done
 phase_now=$(phase)
 expect_match "the deployment is not Healthy while a host does not answer" "Progressing|Degraded|Pending" "$phase_now"
+expect_match "the status says which endpoint does not answer" "docker: endpoint 'd$STOPPED' does not answer" \
+	"$(api | jq -r '.source.lastError // ""')"
+expect_eq "its replica is shown unreachable on d$STOPPED" "unreachable" \
+	"$(api | jq -r ".deployments[] | select(.name == \"validators\") | .instances[] | select(.host == \"d$STOPPED\") | .state")"
 
 kill -CONT "${HOST_PID[$STOPPED]}"
 touch "$TEST_TMP/resumed"
