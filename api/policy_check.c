@@ -438,7 +438,7 @@ static void check_cluster_policy(struct pcheck *pc, struct spec_cluster *c)
  * Which endpoints exist is the operator's word: "local" (the docker-host
  * setting) and those the policy lists. A Cluster names one of them by name;
  * a url it gives must be that endpoint's, and TLS material comes from the
- * policy alone. One endpoint per Cluster is carried out: a second is refused.
+ * policy alone. Every endpoint gets its own Docker client (the engine's hosts).
  */
 /* An address the Cluster gives must be the endpoint's own: probes and NGINX go there. */
 static void check_endpoint_address(struct pcheck *pc, const struct spec_cluster *c, size_t i,
@@ -471,10 +471,6 @@ static void check_endpoints(struct pcheck *pc, const struct spec_cluster *c)
 		int local = e->name && strcmp(e->name, SPEC_ENDPOINT_LOCAL) == 0;
 		const char *url = local ? spec_policy_local_url(pc->p) : pe ? pe->url : NULL;
 
-		snprintf(path, sizeof(path), "spec.endpoints[%zu]", i);
-		if (i > 0)
-			PERR(pc, SPEC_CLUSTER, m, path, "endpoint \"%s\": a Cluster runs on one endpoint (the first, "
-			     "\"%s\"); more than one is not carried out", e->name ? e->name : "", c->endpoints[0].name);
 		if (e->tls.ca_file || e->tls.cert_file || e->tls.key_file) {
 			snprintf(path, sizeof(path), "spec.endpoints[%zu].tls", i);
 			PERR(pc, SPEC_CLUSTER, m, path, "refused: an endpoint's TLS material is the operator's "

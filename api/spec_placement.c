@@ -1,6 +1,7 @@
 /* Placements in the specs: their defaults, the checks that refuse one that cannot be met, and the warnings. */
 #include "placement.h"
 #include "spec.h"
+#include "spec_backup.h"
 #include "spec_internal.h"
 #include "util.h"
 
@@ -211,6 +212,59 @@ static void warn_one_host(struct spec_set *set, const struct spec_cluster *c, co
 	free(out);
 }
 
+/* The first endpoint the placement may use besides the Cluster's first, or NULL when it keeps to the first. */
+static const char *beyond_first(const struct spec_cluster *c, const struct placement_endpoint *eps,
+				const struct spec_deployment *d)
+{
+	size_t i;
+
+	for (i = 1; i < c->n_endpoints; i++)
+		if (placement_eligible(d->placement.set ? &d->placement : NULL, &eps[i]))
+			return eps[i].name ? eps[i].name : "?";
+	return NULL;
+}
+
+/*
+ * On several endpoints the engine makes, starts, stops and removes each
+ * replica on its ordinal's endpoint and runs its hooks there, and NGINX
+ * reaches each at its endpoint's address; releases by traffic (blue-green,
+ * canary, their smoke tests and analysis) and backups still work on the
+ * Cluster's first endpoint alone, so a deployment that needs them and may run
+ * elsewhere is refused at the field.
+ */
+static void check_several(struct spec_set *set, const struct spec_cluster *c, const struct placement_endpoint *eps,
+			  struct spec_diags *diags)
+{
+	const char *first = eps[0].name ? eps[0].name : "?";
+	size_t i, j;
+
+	for (i = 0; i < set->n_deployments; i++) {
+		const struct spec_deployment *d = set->deployments[i];
+		const char *other = d->meta.invalid ? NULL : beyond_first(c, eps, d);
+
+		if (other && (d->strategy.type == SPEC_STRATEGY_BLUEGREEN || d->strategy.type == SPEC_STRATEGY_CANARY))
+			ERR(diags, &d->meta, "spec.strategy.type", "%s on several endpoints is not carried out yet: "
+			    "its placement may use endpoint \"%s\" besides the Cluster's first, \"%s\" (give it "
+			    "placement.endpoints: [%s])", d->strategy.type == SPEC_STRATEGY_CANARY ? "Canary" : "BlueGreen",
+			    other, first, first);
+	}
+	for (i = 0; i < set->n_backup_policies; i++) {
+		const struct spec_backup_policy *b = set->backup_policies[i];
+		char path[64];
+
+		for (j = 0; !b->meta.invalid && j < b->n_before; j++) {
+			const struct spec_deployment *d = spec_set_deployment(set, b->before[j]);
+			const char *other = d && !d->meta.invalid ? beyond_first(c, eps, d) : NULL;
+
+			snprintf(path, sizeof(path), "spec.before[%zu]", j);
+			if (other)
+				spec_obj_err(diags, SPEC_BACKUP_POLICY, &b->meta, path, "Deployment \"%s\" may run on "
+					     "endpoint \"%s\": backups run on the Cluster's first endpoint (\"%s\") alone "
+					     "yet (give it placement.endpoints: [%s])", d->meta.name, other, first, first);
+		}
+	}
+}
+
 size_t spec_placement_check(struct spec_set *set, struct spec_diags *diags)
 {
 	const struct spec_cluster *c = spec_set_cluster(set);
@@ -232,6 +286,8 @@ size_t spec_placement_check(struct spec_set *set, struct spec_diags *diags)
 		if (is_validator(d) && d->replicas >= BFT_MIN_REPLICAS)
 			warn_one_host(set, c, eps, d);
 	}
+	if (c->n_endpoints > 1)
+		check_several(set, c, eps, diags);
 	free(eps);
 	return spec_diags_total(diags) - before;
 }

@@ -44,6 +44,7 @@ struct apply {
 	struct status_source source;	/* --repo: the head fetched, the commit applied */
 	struct config *conf;
 	struct docker *docker;
+	struct engine_cli_hosts hosts;	/* every endpoint's client, the first being docker */
 	struct http_client *http;
 };
 
@@ -372,9 +373,12 @@ static int apply_start(struct apply *a, struct error **err)
 	a->notes_ref = spec_set_cluster(set)->notes_ref ? spec_set_cluster(set)->notes_ref : a->cli.git.notes_ref;
 	a->push = spec_set_cluster(set)->push_notes >= 0 ? spec_set_cluster(set)->push_notes
 							  : config_bool(a->conf, CFG_NOTES_PUSH);
-	if (engine_cli_connect(&a->cli, &a->loop, &a->docker, &a->http, err) < 0)
+	if (engine_cli_connect(&a->cli, &a->loop, &a->docker, &a->http, err) < 0 ||
+	    engine_cli_hosts_make(&a->hosts, a->loop, a->cli.cfg, a->cli.policy, set, a->docker, err) < 0)
 		goto out;
 	memset(&eo, 0, sizeof(eo));
+	eo.endpoints = a->hosts.ep;
+	eo.n_endpoints = a->hosts.n;
 	eo.instance = a->cli.instance;
 	eo.name_prefix = a->cli.name_prefix;
 	eo.state_path = a->cli.state_path;
@@ -442,6 +446,7 @@ static void apply_release(struct apply *a, int sfd)
 		engine_free(a->engine);
 	if (a->http)
 		http_client_free(a->http);
+	engine_cli_hosts_release(&a->hosts);
 	if (a->docker)
 		docker_free(a->docker);
 	if (sfd >= 0) {

@@ -71,28 +71,43 @@ out:
 }
 
 /*
- * The containers this instance owns, as the Docker host lists them now, and
- * the host's networks (in nets: whose a network the specs name is).
+ * The containers this instance owns, as every endpoint of the set lists them
+ * now (each tagged with its endpoint), and the first endpoint's networks (in
+ * nets: whose a network the specs name is).
  */
-static int observe_now(struct engine_cli *cli, struct observed *obs, struct docker_waiter *nets, struct error **err)
+static int observe_now(struct engine_cli *cli, const struct spec_set *set, struct observed *obs,
+		       struct docker_waiter *nets, struct error **err)
 {
 	struct loop *l = NULL;
 	struct docker *d = NULL;
-	struct docker_waiter w;
+	struct engine_cli_hosts h;
+	struct docker_waiter *w = NULL;
+	struct obs_list *lists = NULL;
 	char *filter = observe_filter(cli->instance);
 	const char *filters[2] = { filter, NULL };
+	size_t i;
 	int rc = -1;
 
-	memset(&w, 0, sizeof(w));
+	memset(&h, 0, sizeof(h));
 	if (engine_cli_connect(cli, &l, &d, NULL, err) < 0 ||
-	    docker_container_list(d, DOCKER_OBSERVE, filters, docker_waiter_done, &w, err) < 0)
+	    engine_cli_hosts_make(&h, l, cli->cfg, cli->policy, set, d, err) < 0)
 		goto out;
-	if (!docker_status_ok(docker_wait(d, &w))) {
-		error_set(err, ERR_TRANSPORT, "cannot list containers on %s: %s", docker_endpoint(d),
-			  w.result.message);
-		goto out;
+	w = xcalloc(h.n, sizeof(*w));
+	lists = xcalloc(h.n, sizeof(*lists));
+	for (i = 0; i < h.n; i++) {
+		struct docker *hd = h.ep[i].docker;
+
+		if (docker_container_list(hd, DOCKER_OBSERVE, filters, docker_waiter_done, &w[i], err) < 0)
+			goto out;
+		if (!docker_status_ok(docker_wait(hd, &w[i]))) {
+			error_set(err, ERR_TRANSPORT, "cannot list containers on endpoint '%s' (%s): %s", h.ep[i].name,
+				  docker_endpoint(hd), w[i].result.message);
+			goto out;
+		}
+		lists[i].host = h.ep[i].name;
+		lists[i].list = w[i].result.json;
 	}
-	rc = observe_from_json(obs, cli->instance, w.result.json, err);
+	rc = observe_from_lists(obs, cli->instance, lists, h.n, err);
 	if (rc < 0 || docker_network_list(d, DOCKER_OBSERVE, NULL, docker_waiter_done, nets, err) < 0) {
 		rc = -1;
 		goto out;
@@ -103,8 +118,12 @@ static int observe_now(struct engine_cli *cli, struct observed *obs, struct dock
 		goto out;
 	}
 out:
-	docker_result_release(&w.result);
+	for (i = 0; w && i < h.n; i++)
+		docker_result_release(&w[i].result);
+	free(w);
+	free(lists);
 	free(filter);
+	engine_cli_hosts_release(&h);
 	if (d)
 		docker_free(d);
 	if (l)
@@ -197,7 +216,7 @@ int cmd_plan(int argc, char **argv)
 		goto out;
 	if (engine_cli_load(&cli, &set, &err) < 0 || statefile_load(&st, cli.state_path, &err) < 0 ||
 	    desired_build(&des, set, cli.instance, cli.commit, cli.labels, cli.n_labels, &err) < 0 ||
-	    observe_now(&cli, &obs, &nets, &err) < 0) {
+	    observe_now(&cli, set, &obs, &nets, &err) < 0) {
 		fprintf(stderr, "auriga plan: %s\n", error_msg(err));
 		rc = 1;
 		goto out;
@@ -209,6 +228,7 @@ int cmd_plan(int argc, char **argv)
 	popt.check_policy = 1;
 	popt.set = set;
 	plan_build(&p, &des, &obs, &st, &popt);
+	plan_place(&p, &des, &obs, set);
 	refuse_foreign_networks(&p, &des, set, &nets.result);
 	print_plan(&p, &des, json);
 	if (p.n_refused)

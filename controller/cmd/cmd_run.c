@@ -44,6 +44,25 @@ static struct auriga_metrics *metrics_of(struct daemon *dm)
 	return dm->metrics_on ? &dm->metrics : NULL;
 }
 
+/*
+ * Each endpoint's breaker: the first's as peer "docker", every other's as
+ * "docker:NAME", so an endpoint that stops answering shows as itself.
+ */
+static void publish_circuits(struct daemon *dm)
+{
+	char peer[160];
+	size_t i;
+
+	if (!dm->metrics_on)
+		return;
+	auriga_metrics_set_circuit(&dm->metrics, "docker", breaker_state_name(docker_breaker_state(dm->docker)));
+	for (i = 1; i < dm->hosts.n; i++) {
+		snprintf(peer, sizeof(peer), "docker:%s", dm->hosts.ep[i].name);
+		auriga_metrics_set_circuit(&dm->metrics, peer,
+					   breaker_state_name(docker_breaker_state(dm->hosts.ep[i].docker)));
+	}
+}
+
 /* Mirrors a pass's status into the metrics that /metrics shows and the alerting rules read. */
 static void publish_metrics(struct daemon *dm, const struct fleet_status *s)
 {
@@ -57,7 +76,7 @@ static void publish_metrics(struct daemon *dm, const struct fleet_status *s)
 		metric_inc(m->reconcile_total, METRIC_LABELS("ok"));
 		metric_set(m->last_reconcile, NULL, (double)wall_ms() / 1000.0);
 	}
-	auriga_metrics_set_circuit(m, "docker", breaker_state_name(docker_breaker_state(dm->docker)));
+	publish_circuits(dm);
 	auriga_metrics_publish_status(m, s);
 	/* Backups are taken by `auriga backup run`: what it recorded shows with the next pass (read once per change). */
 	if (backup_records_publish(config_str(dm->cfg, CFG_STATE_DIR), &dm->backups_seen, m->backup_last_success,
@@ -80,7 +99,7 @@ static void on_docker_call(const struct docker_call_info *ci, void *arg)
 		return;
 	auriga_metrics_docker_call(metrics_of(dm), ci->op, (double)ci->duration_ms / 1000.0, ci->attempts > 0,
 				   failed);
-	auriga_metrics_set_circuit(metrics_of(dm), "docker", breaker_state_name(docker_breaker_state(dm->docker)));
+	publish_circuits(dm);
 }
 
 /*
@@ -144,19 +163,29 @@ static void on_pass(struct engine *e, void *arg)
 		loop_stop(dm->loop);
 }
 
-/* The engine on the endpoint named, made anew when it changes (engine_cli_use_endpoint). */
-static int use_endpoint(struct daemon *dm, const char *name, struct error **err)
+/* The engine on the set's endpoints, made anew when they change (engine_cli_use_endpoint). */
+static int use_endpoint(struct daemon *dm, const struct spec_set *set, struct error **err)
 {
 	struct engine_cli_endpoint ce = { dm->loop, dm->cfg, dm->policy, dm->http, &dm->eo,
 					  dm->metrics_on ? on_docker_call : NULL, dm };
+	char *key = engine_cli_set_endpoints_key(set);
+	size_t i;
 
-	if (dm->engine && dm->endpoint && strcmp(dm->endpoint, name) == 0)
+	if (dm->engine && dm->endpoint && strcmp(dm->endpoint, key) == 0) {
+		free(key);
 		return 0;
-	if (engine_cli_use_endpoint(&ce, name, &dm->docker, &dm->engine, err) < 0)
+	}
+	if (engine_cli_use_endpoint(&ce, set, &dm->docker, &dm->hosts, &dm->engine, err) < 0) {
+		free(key);
 		return -1;
+	}
+	/* Every endpoint's client is fenced by the lease, not only the first's. */
+	for (i = 1; dm->lease && i < dm->hosts.n; i++)
+		run_lease_attach(dm->lease, dm->hosts.ep[i].docker, NULL, NULL);
 	if (dm->lease)
 		run_lease_attach(dm->lease, dm->docker, dm->engine, NULL);
-	str_set(&dm->endpoint, name);
+	free(dm->endpoint);
+	dm->endpoint = key;
 	return 0;
 }
 
@@ -166,7 +195,7 @@ static int set_specs(struct daemon *dm, struct spec_set *set, const char *commit
 	const struct spec_cluster *c = spec_set_cluster(set);
 	char *notes_ref = c && c->notes_ref ? xstrdup(c->notes_ref) : NULL;
 	int notes_push = c ? c->push_notes : -1;
-	int rc = use_endpoint(dm, engine_cli_set_endpoint(set), err);
+	int rc = use_endpoint(dm, set, err);
 
 	/* The Cluster at this commit says where its notes go; the operator's settings fill in what it leaves out. */
 	if (rc < 0)
@@ -595,9 +624,10 @@ static void daemon_release(struct daemon *dm, int sfd)
 		gitsrc_free(dm->src);
 	if (dm->http)
 		http_client_free(dm->http);
+	engine_cli_hosts_release(&dm->hosts);
 	if (dm->docker)
 		docker_free(dm->docker);
-	/* After the Git worker and the Docker client, which ask its fences until they stop. */
+	/* After the Git worker and the Docker clients, which ask its fences until they stop. */
 	run_lease_stop(dm->lease);
 	if (sfd >= 0) {
 		if (dm->loop)

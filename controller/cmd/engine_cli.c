@@ -17,6 +17,7 @@
 #include "source/policy_file.h"
 #include "source/specdir.h"
 #include "traffic/analysis.h"
+#include "strv.h"
 #include "util.h"
 
 void engine_cli_init(struct engine_cli *c)
@@ -81,34 +82,105 @@ int engine_cli_endpoint_config(struct docker_config *d, const struct config *cfg
 	return 0;
 }
 
-int engine_cli_use_endpoint(const struct engine_cli_endpoint *ce, const char *name, struct docker **d,
-			    struct engine **e, struct error **err)
+int engine_cli_hosts_make(struct engine_cli_hosts *h, struct loop *l, const struct config *cfg,
+			  const struct spec_policy *p, const struct spec_set *set, struct docker *first,
+			  struct error **err)
 {
+	const struct spec_cluster *c = set ? spec_set_cluster(set) : NULL;
+	size_t i, n = c && c->n_endpoints ? c->n_endpoints : 1;
+
+	memset(h, 0, sizeof(*h));
+	h->ep = xcalloc(n, sizeof(*h->ep));
+	h->names = xcalloc(n + 1, sizeof(*h->names));
+	h->names[0] = xstrdup(engine_cli_set_endpoint(set));
+	h->ep[0].name = h->names[0];
+	h->ep[0].docker = first;
+	h->n = 1;
+	for (i = 1; i < n; i++) {
+		struct docker_config dcfg;
+		struct docker *d;
+
+		if (engine_cli_endpoint_config(&dcfg, cfg, p, c->endpoints[i].name, err) < 0 ||
+		    (d = docker_new(l, &dcfg, err)) == NULL) {
+			error_wrap(err, "endpoint '%s'", c->endpoints[i].name);
+			engine_cli_hosts_release(h);
+			return -1;
+		}
+		h->names[i] = xstrdup(c->endpoints[i].name);
+		h->ep[i].name = h->names[i];
+		h->ep[i].docker = d;
+		h->n++;
+	}
+	return 0;
+}
+
+void engine_cli_hosts_release(struct engine_cli_hosts *h)
+{
+	size_t i;
+
+	for (i = 1; i < h->n; i++)
+		docker_free(h->ep[i].docker);
+	strv_free_n(h->names, h->n);
+	free(h->ep);
+	memset(h, 0, sizeof(*h));
+}
+
+char *engine_cli_set_endpoints_key(const struct spec_set *set)
+{
+	const struct spec_cluster *c = set ? spec_set_cluster(set) : NULL;
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 1 << 16);
+	(void)buf_puts(&b, engine_cli_set_endpoint(set));
+	for (i = 1; c && i < c->n_endpoints; i++)
+		(void)buf_printf(&b, ",%s", c->endpoints[i].name ? c->endpoints[i].name : "");
+	return buf_detach(&b, NULL);
+}
+
+int engine_cli_use_endpoint(const struct engine_cli_endpoint *ce, const struct spec_set *set, struct docker **d,
+			    struct engine_cli_hosts *hosts, struct engine **e, struct error **err)
+{
+	const char *name = engine_cli_set_endpoint(set);
+	struct engine_options eo = *ce->eo;
+	struct engine_cli_hosts nh;
 	struct docker_config dcfg;
 	struct docker *nd;
 	struct engine *ne;
+	size_t i;
 
 	if (engine_cli_endpoint_config(&dcfg, ce->cfg, ce->policy, name, err) < 0 ||
 	    (nd = docker_new(ce->loop, &dcfg, err)) == NULL)
 		return -1;
-	if (ce->observer)
-		docker_set_observer(nd, ce->observer, ce->arg);
+	if (engine_cli_hosts_make(&nh, ce->loop, ce->cfg, ce->policy, set, nd, err) < 0) {
+		docker_free(nd);
+		return -1;
+	}
+	for (i = 0; ce->observer && i < nh.n; i++)
+		docker_set_observer(nh.ep[i].docker, ce->observer, ce->arg);
+	eo.endpoints = nh.ep;
+	eo.n_endpoints = nh.n;
 	/*
 	 * The new engine first, so that a failure leaves the old one running.
 	 * It reads the state file the old one saved at its last change; the old
-	 * one's calls still running are cancelled with its client, as a
+	 * one's calls still running are cancelled with its clients, as a
 	 * restart would leave them.
 	 */
-	ne = engine_new(ce->loop, nd, ce->http, ce->eo, err);
+	ne = engine_new(ce->loop, nd, ce->http, &eo, err);
 	if (ne == NULL) {
+		engine_cli_hosts_release(&nh);
 		docker_free(nd);
 		return -1;
 	}
 	engine_free(*e);
+	engine_cli_hosts_release(hosts);
 	docker_free(*d);
 	*d = nd;
+	*hosts = nh;
 	*e = ne;
-	log_info("run", "docker endpoint", "endpoint", name, "url", docker_endpoint(nd), (char *)NULL);
+	for (i = 0; i < nh.n; i++)
+		log_info("run", "docker endpoint", "endpoint", nh.ep[i].name, "url", docker_endpoint(nh.ep[i].docker),
+			 (char *)NULL);
 	return 0;
 }
 

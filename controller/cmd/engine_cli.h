@@ -8,6 +8,7 @@
 #include "policy.h"
 #include "runtime/config.h"
 #include "spec.h"
+#include "engine/engine.h"
 
 struct loop;
 struct docker;
@@ -69,6 +70,26 @@ int engine_cli_endpoint_config(struct docker_config *d, const struct config *cfg
  * of its head. *out is a finished set with no diags.
  */
 int engine_cli_load(struct engine_cli *c, struct spec_set **out, struct error **err);
+/*
+ * The clients of a set's endpoints (its Cluster's, in order) for the
+ * engine: the first is the caller's (engine_cli_connect's), the others are
+ * made here, each with its own settings (engine_cli_endpoint_config),
+ * version negotiation, breaker and bulkheads.
+ */
+struct engine_cli_hosts {
+	struct engine_endpoint *ep;	/* names point into names: they outlive the set they came from */
+	char **names;
+	size_t n;
+};
+/* "local" alone when the set names none. An endpoint whose client cannot be made is an error naming it. */
+int engine_cli_hosts_make(struct engine_cli_hosts *h, struct loop *l, const struct config *cfg,
+			  const struct spec_policy *p, const struct spec_set *set, struct docker *first,
+			  struct error **err);
+/* Frees the clients made (not the first) and h's arrays. */
+void engine_cli_hosts_release(struct engine_cli_hosts *h);
+/* The endpoints a set runs on, by name, one string ("a,b,c"): the daemon makes its engine anew when it changes. */
+char *engine_cli_set_endpoints_key(const struct spec_set *set);
+
 /* What making the engine anew on another endpoint takes (the daemon's). */
 struct engine_cli_endpoint {
 	struct loop *loop;
@@ -80,13 +101,13 @@ struct engine_cli_endpoint {
 	void *arg;
 };
 /*
- * Replaces *d and *e by a Docker client for the endpoint name and an engine
- * on it, as a restart would: the new engine reads the state file; what runs
- * on the endpoint left behind is left running. When the new one cannot be
- * made, *d and *e stay as they were.
+ * Replaces *d, *hosts and *e by Docker clients for the set's endpoints (the
+ * first's in *d) and an engine on them, as a restart would: the new engine
+ * reads the state file; what runs on an endpoint left behind is left
+ * running. When the new ones cannot be made, everything stays as it was.
  */
-int engine_cli_use_endpoint(const struct engine_cli_endpoint *ce, const char *name, struct docker **d,
-			    struct engine **e, struct error **err);
+int engine_cli_use_endpoint(const struct engine_cli_endpoint *ce, const struct spec_set *set, struct docker **d,
+			    struct engine_cli_hosts *hosts, struct engine **e, struct error **err);
 /* Makes the loop, the Docker client (of the endpoint the last load named) and the HTTP client for probes. */
 int engine_cli_connect(struct engine_cli *c, struct loop **l, struct docker **d, struct http_client **h,
 		       struct error **err);

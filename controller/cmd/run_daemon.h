@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "cmd/engine_cli.h"
 #include "cmd/run_gate.h"
 #include "cmd/run_notes.h"
 #include "engine/engine.h"
@@ -34,7 +35,8 @@ struct daemon {
 	struct http_client *http;
 	struct engine *engine;
 	struct engine_options eo;	/* the engine's, kept to make it anew on another endpoint */
-	char *endpoint;			/* the endpoint the engine drives */
+	char *endpoint;			/* the endpoints the engine drives (engine_cli_set_endpoints_key) */
+	struct engine_cli_hosts hosts;	/* their clients, the first's being docker */
 	struct gitsrc *src;
 	struct gitsrc_worker *worker;
 	struct httpd *httpd;

@@ -109,7 +109,7 @@ struct eng_dep *engine_dep_get(struct engine *e, const char *name)
 static void dep_release(struct eng_dep *d)
 {
 	job_orphan(d->hook);
-	FREE_ALL(d->name, d->last_error, d->step, d->action, d->action_by, d->action_reason);
+	FREE_ALL(d->name, d->last_error, d->step, d->action, d->action_by, d->action_reason, d->place);
 	free(d->hook_name);
 	rollout_result_release(&d->res);
 }
@@ -337,32 +337,23 @@ static void decide(struct engine *e)
 		engine_finish_pass(e);
 }
 
-static void on_list(struct docker_result *r, void *arg)
+void engine_list_failed(struct engine *e, const char *msg)
 {
-	struct engine *e = arg;
-	struct error *err = NULL;
+	log_warn(COMPONENT, "observe failed", "error", msg, (char *)NULL);
+	str_set(&e->list_error, msg);
+	e->outcome = ENGINE_RUNNING;
+	e->pass_running = 0;
+	engine_build_status(e);
+	if (e->o.on_pass)
+		e->o.on_pass(e, e->o.arg);
+	if (!e->draining)
+		schedule(e, e->o.pass_interval_ms * 4);
+}
 
-	if (!docker_status_ok(r->status) || r->json == NULL ||
-	    observe_from_json(&e->obs, e->instance, r->json, &err) < 0) {
-		char *m = err ? xstrdup(error_msg(err)) : xasprintf("cannot list containers: %s",
-							       r->message && r->message[0] ? r->message
-										    : docker_status_name(r->status));
-
-		log_warn(COMPONENT, "observe failed", "error", m, (char *)NULL);
-		free(e->list_error);
-		e->list_error = m;
-		error_free(err);
-		e->outcome = ENGINE_RUNNING;
-		e->pass_running = 0;
-		engine_build_status(e);
-		if (e->o.on_pass)
-			e->o.on_pass(e, e->o.arg);
-		if (!e->draining)
-			schedule(e, e->o.pass_interval_ms * 4);
-		return;
-	}
-	free(e->list_error);
-	e->list_error = NULL;
+void engine_list_done(struct engine *e, const char *down)
+{
+	/* An endpoint that does not answer is shown, and keeps the outcome running, while the others go on. */
+	str_set(&e->list_error, down);
 	if (e->held) {
 		/* A follower's pass: what runs is observed and shown; nothing is decided or done. */
 		e->pass_running = 0;
@@ -379,8 +370,6 @@ static void on_list(struct docker_result *r, void *arg)
 static void start_pass(struct loop *l, void *arg)
 {
 	struct engine *e = arg;
-	const char *filters[] = { e->filter, NULL };
-	struct error *err = NULL;
 
 	(void)l;
 	e->timer = 0;
@@ -388,12 +377,7 @@ static void start_pass(struct loop *l, void *arg)
 		return;
 	e->pass_running = 1;
 	e->pass_started = now_ms();
-	if (docker_container_list(e->docker, DOCKER_OBSERVE, filters, on_list, e, &err) < 0) {
-		log_error(COMPONENT, "cannot list containers", "error", error_msg(err), (char *)NULL);
-		error_free(err);
-		e->pass_running = 0;
-		schedule(e, e->o.resync_ms);
-	}
+	engine_hosts_list(e);
 }
 
 /* ------------------------------------------------------------------ events */
@@ -454,6 +438,7 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 	e->born_wall_ms = wall_ms();
 	e->docker = d;
 	e->http = http;
+	engine_hosts_init(e, d, o->endpoints, o->n_endpoints);
 	e->o = *o;
 	if (e->o.pass_interval_ms <= 0)
 		e->o.pass_interval_ms = 500;
@@ -464,6 +449,8 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 		e->o.backup_max_bytes = (size_t)strtoull(config_spec(CFG_BACKUP_MAX_BYTES)->def, NULL, 10);
 	e->instance = xstrdup(o->instance && o->instance[0] ? o->instance : "auriga");
 	e->o.instance = e->instance;
+	e->o.endpoints = NULL;
+	e->o.n_endpoints = 0;
 	e->name_prefix = xstrdup(o->name_prefix ? o->name_prefix : e->instance);
 	e->o.name_prefix = e->name_prefix;
 	e->n_extra = o->n_extra_labels;
@@ -499,14 +486,9 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 	}
 	engine_traffic_set_metrics(e->traffic, o->metrics);
 	engine_traffic_set_router_error_log(e->traffic, o->router_error_log);
-	if (o->watch_events) {
-		const char *filters[] = { e->filter, "type=container", NULL };
-
-		e->watch = docker_events_watch(d, filters, 0, on_event, on_stream, e, err);
-		if (e->watch == NULL) {
-			engine_free(e);
-			return NULL;
-		}
+	if (o->watch_events && engine_hosts_watch(e, on_event, on_stream, err) < 0) {
+		engine_free(e);
+		return NULL;
 	}
 	return e;
 }
@@ -590,8 +572,11 @@ void engine_free(struct engine *e)
 
 	if (e == NULL)
 		return;
-	if (e->watch)
-		docker_events_stop(e->watch);
+	for (i = 0; i < e->n_hosts; i++)
+		if (e->hosts[i].watch) {
+			docker_events_stop(e->hosts[i].watch);
+			e->hosts[i].watch = NULL;
+		}
 	if (e->timer)
 		loop_timer_cancel(e->loop, e->timer);
 	while (e->ops) {
@@ -618,6 +603,7 @@ void engine_free(struct engine *e)
 	engine_traffic_free(e->traffic);
 	engine_backup_release(e);
 	job_runner_free(e->hooks);
+	engine_hosts_release(e);
 	statefile_release(&e->state);
 	observed_release(&e->obs);
 	desired_release(&e->desired);

@@ -25,6 +25,12 @@ struct auriga_metrics;
  * Nothing the engine needs to continue lives only in memory: labels say what
  * runs, the state file says what was healthy and what failed.
  */
+/* A Docker endpoint of the Cluster and its client (borrowed: the caller frees it after the engine). */
+struct engine_endpoint {
+	const char *name;
+	struct docker *docker;
+};
+
 struct engine_options {
 	const char *instance;		/* the managed-by label value */
 	/* Before the names of the containers and networks it makes: NULL for the instance, "" for none. */
@@ -48,6 +54,13 @@ struct engine_options {
 	unsigned max_probes;
 	/* The largest dump a backup before a rollout reads back to hash (backup-max-bytes); 0: that setting's default. */
 	size_t backup_max_bytes;
+	/*
+	 * The Cluster's endpoints, in its order, each with its client: every
+	 * one is listed each pass and each replica made on its ordinal's. The
+	 * first's client is the d of engine_new. None: d alone, unnamed.
+	 */
+	const struct engine_endpoint *endpoints;
+	size_t n_endpoints;
 };
 
 enum engine_outcome {

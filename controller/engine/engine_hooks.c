@@ -213,8 +213,12 @@ static struct job_run *hook_run(struct engine *e, const struct desired_deploymen
 	js.what = what;
 	log_info(COMPONENT, "hook", "deployment", dd->name, "stage", stage_names[h->stage], "from",
 		 he->from ? he->from : "", "to", he->to, "hook", job->meta.name, "container", name, (char *)NULL);
-	/* On the deployment's network, or the instance's jobs network; the deployment's volumes (job_place.c). */
-	run = job_place_start(e->hooks, &js, &e->desired, dd, job, e->set ? e->set->policy : NULL, NULL,
+	/*
+	 * On the deployment's network, or the instance's jobs network; the
+	 * deployment's volumes (job_place.c); on the endpoint of its first
+	 * replica, where that network and volumes are.
+	 */
+	run = job_place_start(engine_host_jobs(e, dd), &js, &e->desired, dd, job, e->set ? e->set->policy : NULL, NULL,
 			      on_hook_done, h);
 	desired_tmpl_release(&tmpl);
 	free(labels);

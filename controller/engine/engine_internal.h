@@ -48,6 +48,8 @@ struct eng_dep {
 	enum status_phase phase;
 	char rev_shown[SPEC_REVISION_HEX];
 	int seen;
+	int *place;			/* each ordinal's endpoint this pass (an index into engine.hosts; -1: none) */
+	int n_place;
 	struct job_run *hook;		/* the hook Job under way, or NULL */
 	char *hook_name;		/* its Job's name */
 	enum engine_hook_stage hook_stage;	/* its stage */
@@ -64,9 +66,24 @@ struct eng_probe {
 	int draining;		/* liveness failed: leaving the router before it is restarted (logged once) */
 };
 
+/* One Docker endpoint the engine drives: its client, its event stream, its last list. */
+struct eng_host {
+	struct engine *e;
+	char *name;		/* the Cluster's name for it; NULL: the one client of an engine given no endpoints */
+	struct docker *docker;	/* borrowed from the caller */
+	struct docker_watch *watch;
+	struct job_runner *jobs;	/* its Jobs (hooks); NULL for the first endpoint, whose are engine.hooks */
+	json_t *last;		/* its last container list that answered, NULL before the first */
+	int pending;		/* its list of this pass is under way */
+	int down;		/* its last list failed: nothing is done there, its replicas count as unavailable */
+	char *error;		/* why, while down */
+	char *address;		/* where its published ports are reached, when not this machine's loopback */
+};
+
 /* One operation on Docker: a short chain of calls. */
 struct eng_op {
 	struct engine *e;
+	struct eng_host *host;	/* where it is carried out */
 	struct eng_op *next, **pprev;
 	enum rollout_op_kind kind;
 	char *deployment;
@@ -81,7 +98,10 @@ struct eng_op {
 
 struct engine {
 	struct loop *loop;
-	struct docker *docker;
+	struct docker *docker;	/* the first endpoint's: the router, releases by traffic, Jobs, backups */
+	struct eng_host *hosts;	/* every endpoint, in the Cluster's order (hosts[0].docker is docker) */
+	size_t n_hosts;
+	size_t lists_pending;
 	struct http_client *http;
 	struct engine_options o;
 	char *instance;
@@ -120,7 +140,6 @@ struct engine {
 	struct fleet_status status;
 	char *list_error;
 	char *git_error;	/* the source's refusal of the branch head (engine_set_git_error), or NULL */
-	struct docker_watch *watch;
 	struct engine_traffic *traffic;	/* blue-green and canary releases */
 	int64_t born_wall_ms;	/* wall clock when the engine was made */
 	struct job_runner *hooks;	/* the deployments' hook Jobs */
@@ -201,6 +220,35 @@ void engine_state_save(struct engine *e);
 char *engine_backup_before(struct engine *e, const struct desired_deployment *dd, int turn, int held, const char *rev);
 /* Lets go of a removal of old backups still under way (engine_free): its container still goes, its verdict nowhere. */
 void engine_backup_release(struct engine *e);
+
+/* engine.c: the end of the pass's lists (engine_hosts.c). */
+/* Nothing to decide from (msg says why): the status shows it and a pass runs again later. */
+void engine_list_failed(struct engine *e, const char *msg);
+/* The observed state is the union of the lists: decide (down: the endpoints that did not answer, or NULL). */
+void engine_list_done(struct engine *e, const char *down);
+
+/* engine_hosts.c: the endpoints. */
+void engine_hosts_init(struct engine *e, struct docker *d, const struct engine_endpoint *v, size_t n);
+void engine_hosts_release(struct engine *e);
+/* Lists every endpoint; engine_list_failed or engine_list_done ends it. */
+void engine_hosts_list(struct engine *e);
+/* Follows every endpoint's events. */
+int engine_hosts_watch(struct engine *e, docker_event_fn on_event, docker_stream_fn on_stream, struct error **err);
+/* The endpoint of that name (the one unnamed client whatever the name), or NULL. */
+struct eng_host *engine_host_named(const struct engine *e, const char *name);
+/* The endpoint the container was listed from. */
+struct eng_host *engine_host_of(const struct engine *e, const struct obs_container *c);
+/* 1 when the endpoint's published ports are reached on this machine's loopback (its address, or a unix socket). */
+int engine_host_loopback(const struct engine *e, const struct eng_host *h);
+/* Where the endpoint's published ports are reached (malloc'd). */
+char *engine_host_address(const struct engine *e, const struct eng_host *h);
+/* Each ordinal's endpoint for this pass (api/placement.c), into ed->place. */
+void engine_hosts_place(struct engine *e, const struct desired_deployment *dd, struct eng_dep *ed);
+/* The Job runner of the endpoint of dd's first replica (its hooks run there): engine.hooks on the first endpoint. */
+struct job_runner *engine_host_jobs(struct engine *e, const struct desired_deployment *dd);
+/* Where an operation goes: its container's endpoint, or its ordinal's; NULL (why says) when none answers. */
+struct eng_host *engine_host_for_op(struct engine *e, const struct eng_dep *ed, const struct rollout_op *rop,
+				    char *why, size_t n);
 
 /* engine_status.c: the fleet status after a pass. */
 void engine_build_status(struct engine *e);

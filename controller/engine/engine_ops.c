@@ -52,7 +52,7 @@ static void op_do_start(struct eng_op *op, const char *id)
 {
 	struct error *err = NULL;
 
-	if (docker_container_start(op->e->docker, DOCKER_ROLLOUT, id, op_start_done, op, &err) < 0) {
+	if (docker_container_start(op->host->docker, DOCKER_ROLLOUT, id, op_start_done, op, &err) < 0) {
 		log_warn(COMPONENT, "cannot start", "container", id, "error", error_msg(err), (char *)NULL);
 		error_free(err);
 		op_end(op, NULL, "start");
@@ -101,7 +101,7 @@ static void op_create_step(struct eng_op *op)
 		/* The template's network first (network.c): created and labelled when missing. */
 		op->net_done = 1;
 		desired_network_labels(&op->e->desired, &nl, &nn);
-		rc = network_ensure(op->e->docker, DOCKER_ROLLOUT, op->create.create_network, op->create.network_legacy,
+		rc = network_ensure(op->host->docker, DOCKER_ROLLOUT, op->create.create_network, op->create.network_legacy,
 				    op->e->instance, nl, nn, op_network_done, op, &err);
 		kv_free(nl, nn);
 	} else if (op->create.volume_names[op->vol] != NULL) {
@@ -116,9 +116,9 @@ static void op_create_step(struct eng_op *op)
 		};
 
 		/* Ours or refused (volume.c): a volume auriga does not own is never mounted. */
-		rc = volume_ensure(op->e->docker, DOCKER_ROLLOUT, &w, op_volume_done, op, &err);
+		rc = volume_ensure(op->host->docker, DOCKER_ROLLOUT, &w, op_volume_done, op, &err);
 	} else {
-		rc = docker_container_create(op->e->docker, DOCKER_ROLLOUT, &op->create.spec, op_created, op, &err);
+		rc = docker_container_create(op->host->docker, DOCKER_ROLLOUT, &op->create.spec, op_created, op, &err);
 	}
 	if (rc < 0) {
 		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
@@ -201,7 +201,7 @@ static void op_stopped(struct docker_result *r, void *arg)
 
 	(void)r;
 	/* Whatever the stop said (stopped, already stopped, gone), the remove decides. */
-	if (docker_container_remove(op->e->docker, DOCKER_ROLLOUT, op->id, 1, 0, op_removed, op, &err) < 0) {
+	if (docker_container_remove(op->host->docker, DOCKER_ROLLOUT, op->id, 1, 0, op_removed, op, &err) < 0) {
 		error_free(err);
 		op_end(op, NULL, "remove");
 	}
@@ -216,11 +216,13 @@ static void set_slot_label(struct desired_create *c, const char *slot)
 }
 
 /* Links a new operation into those running, and logs what it does and why. */
-static struct eng_op *op_new(struct engine *e, const char *deployment, const struct rollout_op *rop)
+static struct eng_op *op_new(struct engine *e, struct eng_host *h, const char *deployment,
+			     const struct rollout_op *rop)
 {
 	struct eng_op *op = xcalloc(1, sizeof(*op));
 
 	op->e = e;
+	op->host = h;
 	op->kind = rop->kind;
 	op->deployment = xstrdup(deployment);
 	op->name = xstrdup(rop->c ? rop->c->name : rop->name);
@@ -232,7 +234,7 @@ static struct eng_op *op_new(struct engine *e, const char *deployment, const str
 	e->ops = op;
 	e->n_ops_running++;
 	log_info(COMPONENT, rollout_op_name(rop->kind), "deployment", op->deployment, "container", op->name,
-		 "why", rop->why, (char *)NULL);
+		 "endpoint", h->name ? h->name : "", "why", rop->why, (char *)NULL);
 	return op;
 }
 
@@ -249,7 +251,7 @@ static void op_run(struct eng_op *op)
 		op_do_start(op, op->id);
 		return;
 	case ROLLOUT_REMOVE:
-		rc = docker_container_stop(op->e->docker, DOCKER_ROLLOUT, op->id, 10, op_stopped, op, &err);
+		rc = docker_container_stop(op->host->docker, DOCKER_ROLLOUT, op->id, 10, op_stopped, op, &err);
 		break;
 	}
 	if (rc < 0) {
@@ -259,17 +261,47 @@ static void op_run(struct eng_op *op)
 	}
 }
 
+/*
+ * The endpoint an operation goes to: its container's, or for a create its
+ * ordinal's. None answers: the operation waits, and the deployment says why.
+ */
+static struct eng_host *op_host(struct engine *e, const char *deployment, const struct rollout_op *rop)
+{
+	struct eng_dep *ed = deployment ? engine_dep_find(e, deployment) : NULL;
+	char why[512];
+	struct eng_host *h = engine_host_for_op(e, ed, rop, why, sizeof(why));
+
+	if (h == NULL) {
+		if (ed == NULL || ed->last_error == NULL || strcmp(ed->last_error, why) != 0)
+			log_warn(COMPONENT, "operation held", "deployment", deployment ? deployment : "", "reason", why,
+				 (char *)NULL);
+		if (ed)
+			str_set(&ed->last_error, why);
+	}
+	return h;
+}
+
 void engine_op_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
 		     const struct rollout_op *rop)
 {
-	struct eng_op *op = op_new(e, dd->name, rop);
+	struct eng_host *h = op_host(e, dd->name, rop);
+	struct eng_op *op;
 
+	if (h == NULL)
+		return;
+	op = op_new(e, h, dd->name, rop);
 	if (rop->kind != ROLLOUT_CREATE) {
 		op_run(op);
 		return;
 	}
 	desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, rop->ordinal, rop->name,
 			     rop->port_offset);
+	/* Its label names the endpoint it is made on, as its list will show it. */
+	if (h->name) {
+		kv_put(&op->create.labels, &op->create.n_labels, OBS_LABEL_ENDPOINT, h->name);
+		op->create.spec.labels = op->create.labels;
+		op->create.spec.n_labels = op->create.n_labels;
+	}
 	desired_volume_labels(&e->desired, dd->name, op->create.ordinal_text, &op->vlabels, &op->n_vlabels);
 	if (rop->slot[0])
 		set_slot_label(&op->create, rop->slot);
@@ -278,5 +310,9 @@ void engine_op_issue(struct engine *e, const struct desired_deployment *dd, cons
 
 void engine_op_remove_orphan(struct engine *e, const struct rollout_op *rop)
 {
-	op_run(op_new(e, rop->c && rop->c->deployment ? rop->c->deployment : "", rop));
+	const char *dep = rop->c && rop->c->deployment ? rop->c->deployment : "";
+	struct eng_host *h = op_host(e, NULL, rop);
+
+	if (h != NULL)
+		op_run(op_new(e, h, dep, rop));
 }

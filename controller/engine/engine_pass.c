@@ -83,6 +83,7 @@ struct dep_pass {
 	struct engine_traffic_verdict tv;
 	unsigned char *restart;		/* restart[i]: container i failed liveness and is to be made anew */
 	char *hook_step;		/* a postDeploy or onRollback hook stands before complete: the step */
+	int host_wait;			/* a replica's endpoint does not answer: the deadline waits with it */
 	size_t issued;
 };
 
@@ -191,6 +192,13 @@ static void pass_verdict(struct dep_pass *p, size_t i)
 	struct eng_probe *pr;
 	const struct probe_state *st;
 
+	p->ctrs[i].c = c;
+	if (c->unreachable) {
+		/* Its endpoint does not answer: unavailable in every budget, whatever its probes last said. */
+		p->ctrs[i].known = 1;
+		p->host_wait = 1;
+		return;
+	}
 	memset(&ci, 0, sizeof(ci));
 	ci.alive = obs_container_alive(c);
 	if (ci.alive)
@@ -225,7 +233,6 @@ static void pass_verdict(struct dep_pass *p, size_t i)
 		p->ed->verdicts += v.known;
 		p->ed->unknown += !v.known;
 	}
-	p->ctrs[i].c = c;
 	p->ctrs[i].known = v.known;
 	p->ctrs[i].ready = v.ready;
 	p->ctrs[i].available = v.available;
@@ -328,7 +335,7 @@ static void pass_progress(struct dep_pass *p)
 	pi.wall = wall_ms();
 	pi.started_at = ed->started_at;
 	pi.recorded = statefile_progress(&e->state, p->dd->name, p->t.rev);
-	pi.paused = ed->paused;
+	pi.paused = ed->paused || p->host_wait;
 	decide_progress(&pi, &po);
 	if (pi.retarget)
 		snprintf(ed->target, sizeof(ed->target), "%s", p->t.rev);
@@ -395,7 +402,7 @@ static int pass_deadline(struct dep_pass *p)
 	di.turn = p->turn;
 	di.held = p->t.held;
 	di.complete = p->ed->res.complete;
-	di.paused = p->ed->paused;
+	di.paused = p->ed->paused || p->host_wait;
 	di.now = p->now;
 	di.progress_at = p->ed->progress_at;
 	di.deadline_seconds = p->dd->progress_deadline_seconds;
@@ -525,6 +532,9 @@ size_t engine_pass_deployment(struct engine *e, const struct desired_deployment 
 	p.ed->seen = 1;
 	/* Only Rolling and Recreate pause (engine_pause); a strategy changed since leaves the mark unused. */
 	p.ed->paused = p.se != NULL && p.se->paused && !engine_traffic_handles(dd);
+	engine_hosts_place(e, dd, p.ed);
+	for (i = 0; (int)i < p.ed->n_place; i++)
+		p.host_wait |= p.ed->place[i] >= 0 && e->hosts[p.ed->place[i]].down;
 	if (pass_turn(&p) && !pass_hooks(&p)) {
 		pass_gather(&p);
 		pass_strategy(&p);
@@ -543,7 +553,7 @@ size_t engine_pass_deployment(struct engine *e, const struct desired_deployment 
 	for (i = 0; p.od && i < p.od->n; i++) {
 		struct eng_probe *pr = engine_probe_find(e, p.od->v[i]->id);
 
-		if (pr && obs_container_alive(p.od->v[i]))
+		if (pr && obs_container_alive(p.od->v[i]) && !p.od->v[i]->unreachable)
 			pr->seen = 1;
 	}
 	snprintf(p.ed->rev_shown, sizeof(p.ed->rev_shown), "%s", p.t.rev);

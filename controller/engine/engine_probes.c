@@ -49,24 +49,33 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 	struct probe_config pc;
 	struct spec_probes probes;
 	struct error *err = NULL;
+	struct eng_host *h = engine_host_of(e, c);
+	char *address = NULL;
+	int loopback;
 	size_t i, n = 0;
 
 	if (p) {
 		p->seen = 1;
 		return;
 	}
+	if (h == NULL)
+		return;	/* on an endpoint the Cluster does not name: not probed, so never ready */
+	/* Another machine's containers are reached at its endpoint's address, on their published ports. */
+	loopback = engine_host_loopback(e, h);
+	if (!loopback)
+		address = engine_host_address(e, h);
 	/*
 	 * On a network auriga owns, probes go to the container's own address:
 	 * a published port answers every connect through docker-proxy, even
 	 * when nothing listens inside. Elsewhere, the published port.
 	 */
-	for (i = 0; c->network_ip == NULL && i < c->n_ports && n < ARRAY_SIZE(ports); i++) {
+	for (i = 0; (c->network_ip == NULL || !loopback) && i < c->n_ports && n < ARRAY_SIZE(ports); i++) {
 		if (c->ports[i].host_port == 0)
 			continue;
 		ports[n].container_port = c->ports[i].container_port;
-		/* Published on 127.0.0.1 (or all addresses): probe through the loopback. */
+		/* Published on 127.0.0.1 (or all addresses): probe through the loopback, or at the endpoint's address. */
 		snprintf(ports[n].target.host, sizeof(ports[n].target.host), "%s",
-			 strchr(c->ports[i].host_ip, ':') ? "::1" : "127.0.0.1");
+			 address ? address : strchr(c->ports[i].host_ip, ':') ? "::1" : "127.0.0.1");
 		ports[n].target.port = c->ports[i].host_port;
 		n++;
 	}
@@ -81,13 +90,13 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 	memset(&pc, 0, sizeof(pc));
 	pc.loop = e->loop;
 	pc.http = e->http;
-	pc.docker = e->docker;
+	pc.docker = h->docker;
 	pc.container_id = c->id;
 	pc.container = &dd->spec->tmpl;
 	pc.probes = &probes;
 	pc.ports = ports;
 	pc.n_ports = n;
-	pc.address = c->network_ip;
+	pc.address = loopback ? c->network_ip : NULL;
 	pc.on_change = on_probe_change;
 	pc.on_result = on_probe_result;
 	pc.budget = &e->probe_budget;
@@ -108,6 +117,7 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 		free(m);
 		error_free(err);
 	}
+	free(address);
 	e->probes = xrealloc(e->probes, (e->n_probes + 1) * sizeof(struct eng_probe *));
 	e->probes[e->n_probes++] = p;
 	strmap_put(&e->probe_index, p->id, p);

@@ -342,7 +342,8 @@ static size_t collect(const struct rollout_ctr *v, size_t n, const int *route, c
 		hp = obs_container_host_port(v[i].c, cport);
 		if (hp == 0)
 			continue;
-		out[k].addr = "127.0.0.1";
+		/* On another machine: at its endpoint's address. */
+		out[k].addr = v[i].c->address ? v[i].c->address : "127.0.0.1";
 		out[k].port = hp;
 		out[k].backup = route[i] == TRAFFIC_ROUTE_BACKUP;
 		out[k].weight = out[k].backup ? 0 : route[i];

@@ -34,16 +34,24 @@ static void add_instances(struct engine *e, struct status_deployment *sd)
 
 		in->revision = xstrdup_or_null(c->revision);
 		in->slot = xstrdup(c->slot ? c->slot : "");
-		in->state = xstrdup(obs_state_name(c->state));
-		/* Its recorded host; unknown (none said) for one made before the label. */
-		in->host = xstrdup_or_null(c->endpoint);
+		in->state = xstrdup(c->unreachable ? "unreachable" : obs_state_name(c->state));
+		/* The endpoint it was listed from; its recorded host when the list is unnamed. */
+		in->host = xstrdup_or_null(c->host ? c->host : c->endpoint);
 		for (j = 0; j < c->n_ports && in->endpoint == NULL; j++) {
-			const char *ip = c->ports[j].host_ip[0] ? c->ports[j].host_ip : "0.0.0.0";
+			const char *ip = c->address ? c->address : c->ports[j].host_ip[0] ? c->ports[j].host_ip : "0.0.0.0";
 
 			if (c->ports[j].host_port > 0 && !c->ports[j].udp)
 				in->endpoint = xasprintf(strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, c->ports[j].host_port);
 		}
-		if (p && p->r) {
+		if (c->host_mismatch) {
+			struct status_condition *cd = status_add_condition(sd, "EndpointLabel");
+
+			cd->status = xstrdup("False");
+			cd->reason = xstrdup("Mismatch");
+			cd->message = xasprintf("container '%s' is labelled endpoint '%s' but is listed from endpoint "
+						"'%s': it is taken as running there", c->name, c->endpoint, c->host);
+		}
+		if (p && p->r && !c->unreachable) {
 			const struct probe_state *st = probe_runner_state(p->r);
 
 			in->ready = st->ready;

@@ -34,7 +34,7 @@ void plan_init(struct plan *p)
 
 static void action_release(struct plan_action *a)
 {
-	FREE_ALL(a->deployment, a->container, a->container_id, a->from_rev, a->to_rev, a->reason);
+	FREE_ALL(a->deployment, a->container, a->container_id, a->from_rev, a->to_rev, a->reason, a->host);
 }
 
 void plan_release(struct plan *p)
@@ -643,6 +643,8 @@ void plan_render_text(const struct plan *p, const struct desired *d, struct buf 
  */
 static json_t *action_json(const struct plan_action *a, const char *host)
 {
+	if (a->host)
+		host = a->host;
 	return json_pack("{s:s*, s:s*, s:i, s:s*, s:s*, s:s*, s:s*, s:s*, s:s*}", "action", plan_kind_name(a->kind),
 			 "deployment", a->deployment[0] ? a->deployment : NULL, "ordinal", a->ordinal, "container",
 			 a->container, "containerId", a->container_id, "fromRevision", a->from_rev, "toRevision",
@@ -710,4 +712,46 @@ json_t *plan_to_json(const struct plan *p, const struct desired *d)
 	json_object_set_new(root, "changes", json_integer((json_int_t)p->n_changes));
 	json_object_set_new(root, "refused", json_integer((json_int_t)p->n_refused));
 	return root;
+}
+
+/* The endpoint the container of that id was listed from, or NULL. */
+static const char *host_of_id(const struct observed *o, const char *id)
+{
+	size_t i;
+
+	for (i = 0; id && i < o->n_containers; i++)
+		if (strcmp(o->containers[i].id, id) == 0)
+			return o->containers[i].host ? o->containers[i].host : o->containers[i].endpoint;
+	return NULL;
+}
+
+void plan_place(struct plan *p, const struct desired *d, const struct observed *o, const struct spec_set *set)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->n_deps; i++) {
+		struct plan_deployment *pd = &p->deps[i];
+		const struct desired_deployment *dd = desired_find(d, pd->name);
+		int *at = NULL;
+
+		for (j = 0; j < pd->n_actions; j++) {
+			struct plan_action *a = &pd->actions[j];
+
+			if (a->container_id) {
+				a->host = xstrdup_or_null(host_of_id(o, a->container_id));
+				continue;
+			}
+			if (dd == NULL || a->ordinal < 0 || a->ordinal >= dd->replicas)
+				continue;
+			if (at == NULL) {
+				at = xcalloc((size_t)dd->replicas + 1, sizeof(*at));
+				desired_place(set, dd, observed_deployment(o, dd->name), NULL, at);
+			}
+			if (at[a->ordinal] >= 0)
+				a->host = xstrdup(desired_endpoint_name(set, (size_t)at[a->ordinal]));
+		}
+		free(at);
+	}
+	for (i = 0; i < p->n_orphans; i++)
+		p->orphans[i].host = xstrdup_or_null(host_of_id(o, p->orphans[i].container_id));
 }

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "kv.h"
 #include "model/observe.h"
+#include "placement.h"
 #include "policy.h"
 #include "strv.h"
 #include "util.h"
@@ -757,4 +758,60 @@ void desired_create_release(struct desired_create *c)
 	free(c->volume_per_replica);
 	strv_free(c->health_test);
 	memset(c, 0, sizeof(*c));
+}
+
+size_t desired_endpoints(const struct spec_set *set)
+{
+	const struct spec_cluster *c = set ? spec_set_cluster(set) : NULL;
+
+	return c && c->n_endpoints ? c->n_endpoints : 1;
+}
+
+const char *desired_endpoint_name(const struct spec_set *set, size_t i)
+{
+	const struct spec_cluster *c = set ? spec_set_cluster(set) : NULL;
+
+	return c && i < c->n_endpoints && c->endpoints[i].name ? c->endpoints[i].name : SPEC_ENDPOINT_LOCAL;
+}
+
+void desired_place(const struct spec_set *set, const struct desired_deployment *dd, const struct obs_deployment *od,
+		   const unsigned char *down, int *out)
+{
+	const struct spec_cluster *c = set ? spec_set_cluster(set) : NULL;
+	size_t i, j, n = desired_endpoints(set);
+	struct placement_endpoint *v = xcalloc(n, sizeof(*v));
+	int *cur = xcalloc((size_t)dd->replicas + 1, sizeof(*cur));
+	struct placement_request rq;
+	int o;
+
+	for (i = 0; i < n; i++) {
+		v[i].name = desired_endpoint_name(set, i);
+		v[i].labels = c && c->n_endpoints ? c->endpoints[i].labels : NULL;
+		v[i].n_labels = c && c->n_endpoints ? c->endpoints[i].n_labels : 0;
+		v[i].down = down ? down[i] : 0;
+	}
+	for (o = 0; o < dd->replicas; o++)
+		cur[o] = -1;
+	/* Each ordinal's recorded endpoint: where a container of it runs, at any revision. */
+	for (i = 0; od && i < od->n; i++) {
+		const struct obs_container *k = od->v[i];
+		const char *host = k->host ? k->host : k->endpoint;
+
+		if (k->ordinal < 0 || k->ordinal >= dd->replicas || cur[k->ordinal] >= 0)
+			continue;
+		for (j = 0; j < n; j++)
+			if (n == 1 || (host && strcmp(v[j].name, host) == 0))
+				cur[k->ordinal] = (int)j;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.endpoints = v;
+	rq.n_endpoints = n;
+	rq.placement = dd->spec && dd->spec->placement.set ? &dd->spec->placement : NULL;
+	rq.replicas = dd->replicas;
+	rq.current = cur;
+	/* No replica leaves an endpoint that stopped answering: moving them is not carried out. */
+	rq.move_down = 0;
+	(void)placement_assign(&rq, out);
+	free(cur);
+	free(v);
 }

@@ -11,6 +11,8 @@
 #include "spec.h"
 #include "strmap.h"
 
+struct obs_deployment;
+
 /*
  * The container template, detached from the spec set that produced it so it
  * can be written to the state file and read back after a restart: that is
@@ -140,6 +142,19 @@ void desired_set_name_prefix(struct desired *d, const char *prefix);
  * is all a single-node chain can do).
  */
 long desired_budget(const struct spec_deployment *dep);
+
+/* The set's Cluster's endpoints ("local" alone when it names none): how many, and endpoint i's name. */
+size_t desired_endpoints(const struct spec_set *set);
+const char *desired_endpoint_name(const struct spec_set *set, size_t i);
+/*
+ * Each ordinal's endpoint (out[0..replicas-1]: an index into the Cluster's
+ * endpoints, -1 when none may take it), by api/placement.c from where each
+ * ordinal's containers run now (od, may be NULL: their endpoint, or their
+ * label's). down[i] (may be NULL) marks endpoint i that does not answer: its
+ * replicas stay, and no new one goes there.
+ */
+void desired_place(const struct spec_set *set, const struct desired_deployment *dd, const struct obs_deployment *od,
+		   const unsigned char *down, int *out);
 
 /* A container's create request, and the storage it points into. */
 struct desired_create {

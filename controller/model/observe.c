@@ -32,7 +32,7 @@ void observed_init(struct observed *o)
 
 static void container_release(struct obs_container *c)
 {
-	FREE_ALL(c->id, c->name, c->image, c->deployment, c->revision, c->slot, c->commit, c->endpoint,
+	FREE_ALL(c->id, c->name, c->image, c->deployment, c->revision, c->slot, c->commit, c->endpoint, c->host, c->address,
 		 c->malformed_why, c->status, c->ports, c->network_ip);
 }
 
@@ -198,33 +198,59 @@ static int container_cmp(const void *pa, const void *pb)
 	return strcmp(a->id, b->id);
 }
 
+/* Appends the instance's containers of one endpoint's list, each tagged with the endpoint it came from. */
+static int read_list(struct observed *o, size_t *cap, const char *instance, const struct obs_list *l,
+		     struct error **err)
+{
+	size_t i;
+	const json_t *j;
+
+	if (!json_is_array(l->list))
+		return error_set(err, ERR_PROTOCOL, "container list%s%s: the answer is not a JSON list",
+				 l->host ? " of endpoint " : "", l->host ? l->host : "");
+	json_array_foreach(l->list, i, j) {
+		struct obs_container *c;
+		const char *mb;
+		int rc;
+
+		if (!json_is_object(j))
+			return error_set(err, ERR_PROTOCOL, "container list: entry %zu is not an object", i);
+		mb = label(json_object_get(j, "Labels"), OBS_LABEL_MANAGED_BY);
+		if (mb == NULL || strcmp(mb, instance) != 0)
+			continue;
+		XGROW(o->containers, *cap, o->n_containers + 1);
+		c = &o->containers[o->n_containers++];
+		memset(c, 0, sizeof(*c));
+		rc = read_container(c, j, err);
+		if (rc < 0)
+			return rc;
+		c->host = xstrdup_or_null(l->host);
+		c->unreachable = l->unreachable;
+		c->address = xstrdup_or_null(l->address);
+		/* The endpoint it was listed from is where it runs: a label saying otherwise is not trusted. */
+		c->host_mismatch = c->host && c->endpoint && strcmp(c->host, c->endpoint) != 0;
+	}
+	return 0;
+}
+
 int observe_from_json(struct observed *o, const char *instance, const json_t *list, struct error **err)
 {
+	struct obs_list l = { NULL, list, 0, NULL };
+
+	return observe_from_lists(o, instance, &l, 1, err);
+}
+
+int observe_from_lists(struct observed *o, const char *instance, const struct obs_list *lists, size_t n,
+		       struct error **err)
+{
 	size_t i, cap = 0, dcap = 0;
-	const json_t *j;
 	int rc = 0;
 
 	observed_release(o);
 	o->instance = xstrdup(instance);
-	if (!json_is_array(list))
-		return error_set(err, ERR_PROTOCOL, "container list: the answer is not a JSON list");
-	json_array_foreach(list, i, j) {
-		const char *mb;
-
-		if (!json_is_object(j)) {
-			rc = error_set(err, ERR_PROTOCOL, "container list: entry %zu is not an object", i);
+	for (i = 0; i < n; i++)
+		if ((rc = read_list(o, &cap, instance, &lists[i], err)) < 0)
 			goto out;
-		}
-		mb = label(json_object_get(j, "Labels"), OBS_LABEL_MANAGED_BY);
-		if (mb == NULL || strcmp(mb, instance) != 0)
-			continue;
-		XGROW(o->containers, cap, o->n_containers + 1);
-		memset(&o->containers[o->n_containers], 0, sizeof(o->containers[0]));
-		o->n_containers++;
-		rc = read_container(&o->containers[o->n_containers - 1], j, err);
-		if (rc < 0)
-			goto out;
-	}
 	if (o->n_containers > 1)
 		qsort(o->containers, o->n_containers, sizeof(o->containers[0]), container_cmp);
 	for (i = 0; i < o->n_containers; i++) {

@@ -62,6 +62,15 @@ struct obs_container {
 	char *slot;		/* "" for rolling and recreate */
 	char *commit;
 	char *endpoint;		/* its label auriga.io/endpoint; NULL for one made before the label */
+	/*
+	 * The endpoint whose list it came from (NULL: a single list with no
+	 * name): where it runs and where every action on it goes.
+	 */
+	char *host;
+	int host_mismatch;	/* its label names another endpoint than host: reported, not trusted */
+	int unreachable;	/* its endpoint does not answer: this is its last known state */
+	/* Where its published ports are reached when not on this machine's loopback (its endpoint's address), or NULL. */
+	char *address;
 	int ordinal;		/* -1 when malformed */
 	int malformed;		/* ours by managed-by, but the other labels are unusable */
 	char *malformed_why;
@@ -101,6 +110,21 @@ void observed_release(struct observed *o);
  * container objects.
  */
 int observe_from_json(struct observed *o, const char *instance, const json_t *list, struct error **err);
+
+/* One endpoint's container list: host names it (NULL: unnamed); unreachable: its last known answer. */
+struct obs_list {
+	const char *host;
+	const json_t *list;
+	int unreachable;
+	const char *address;	/* its endpoint's address when not the loopback, or NULL */
+};
+
+/*
+ * The union of several endpoints' lists, as observe_from_json builds one:
+ * each container tagged with the endpoint it was listed from.
+ */
+int observe_from_lists(struct observed *o, const char *instance, const struct obs_list *lists, size_t n,
+		       struct error **err);
 
 const struct obs_deployment *observed_deployment(const struct observed *o, const char *name);
 /* The host port published for container_port, 0 when none. */

@@ -92,6 +92,55 @@ static void groups_by_deployment_and_ordinal(void **state)
 	json_decref(j);
 }
 
+/* Two endpoints' lists: the union, each container tagged with its endpoint, a mislabelled one marked. */
+static void lists_of_several_endpoints(void **state)
+{
+	static const char *east =
+		"[{\"Id\":\"e0\",\"Names\":[\"/val-0\"],\"Image\":\"n:v1\",\"State\":\"running\","
+		" \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"val\","
+		"   \"auriga.io/revision\":\"" REV_A "\",\"auriga.io/ordinal\":\"0\",\"auriga.io/endpoint\":\"east\"}}]";
+	static const char *west =
+		"[{\"Id\":\"w1\",\"Names\":[\"/val-1\"],\"Image\":\"n:v1\",\"State\":\"running\","
+		" \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"val\","
+		"   \"auriga.io/revision\":\"" REV_A "\",\"auriga.io/ordinal\":\"1\",\"auriga.io/endpoint\":\"east\"}},"
+		" {\"Id\":\"w2\",\"Names\":[\"/val-2\"],\"Image\":\"n:v1\",\"State\":\"running\","
+		" \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"val\","
+		"   \"auriga.io/revision\":\"" REV_A "\",\"auriga.io/ordinal\":\"2\"}}]";
+	json_t *je = parse(east), *jw = parse(west);
+	struct obs_list lists[2] = { { "east", je, 0, NULL }, { "west", jw, 1, "10.0.0.2" } };
+	const struct obs_deployment *val;
+	struct observed o;
+	struct error *err = NULL;
+
+	(void)state;
+	observed_init(&o);
+	assert_int_equal(observe_from_lists(&o, "t1", lists, 2, &err), 0);
+	val = observed_deployment(&o, "val");
+	assert_non_null(val);
+	assert_int_equal(val->n, 3);
+	/* Sorted by ordinal across the lists; each tagged with the endpoint it was listed from. */
+	assert_string_equal(val->v[0]->host, "east");
+	assert_false(val->v[0]->host_mismatch);
+	assert_false(val->v[0]->unreachable);
+	assert_string_equal(val->v[1]->host, "west");
+	/* Its label says east, its list says west: reported, and west is where it is taken to run. */
+	assert_true(val->v[1]->host_mismatch);
+	assert_true(val->v[1]->unreachable);
+	/* Reached at its endpoint's address; the loopback's have none. */
+	assert_string_equal(val->v[1]->address, "10.0.0.2");
+	assert_null(val->v[0]->address);
+	/* One made before the label has no mismatch to report. */
+	assert_string_equal(val->v[2]->host, "west");
+	assert_false(val->v[2]->host_mismatch);
+	/* A single unnamed list tags nothing. */
+	assert_int_equal(observe_from_json(&o, "t1", je, &err), 0);
+	assert_null(o.containers[0].host);
+	assert_false(o.containers[0].host_mismatch);
+	observed_release(&o);
+	json_decref(je);
+	json_decref(jw);
+}
+
 static void malformed_labels_are_kept_apart(void **state)
 {
 	struct observed o;
@@ -180,6 +229,7 @@ static void revision_prefixes(void **state)
 TEST_MAIN(
 	cmocka_unit_test(revision_prefixes),
 	cmocka_unit_test(groups_by_deployment_and_ordinal),
+	cmocka_unit_test(lists_of_several_endpoints),
 	cmocka_unit_test(malformed_labels_are_kept_apart),
 	cmocka_unit_test(another_instance_sees_only_its_own),
 	cmocka_unit_test(bad_bodies_are_protocol_errors),

@@ -88,6 +88,14 @@ static void each_row(const void *rows, size_t n, size_t size, size_t (*one_row)(
 		each_row(rows, sizeof(rows) / sizeof((rows)[0]), sizeof((rows)[0]), one_row);                  \
 	}
 
+/* A Service in front of web, and the port it routes to. */
+#define SVC "apiVersion: auriga.io/v1\nkind: Service\nmetadata: {name: front}\nspec: {deployment: web, port: 8080}\n---\n"
+#define PORTS "    ports: [{name: http, containerPort: 9003, hostPort: 19100}]\n"
+
+/* A BackupPolicy whose backups come before web's new revisions. */
+#define BACKUP "apiVersion: auriga.io/v1\nkind: BackupPolicy\nmetadata: {name: db}\nspec:\n" \
+	"  job: {image: auriga-postgres:15, command: [dump]}\n  target: {volume: dumps}\n  before: [web]\n---\n"
+
 /* The operator lists one endpoint besides "local". */
 #define EP_POLICY "endpoints: [{name: east, url: \"unix:///run/east.sock\"}]\n"
 
@@ -247,9 +255,17 @@ static const struct row rows[] = {
 	  "deploy/web.yaml:5:34: Cluster/c: spec.endpoints[0].url: \"unix:///run/west.sock\" is not endpoint "
 	  "\"local\"'s url (unix:///var/run/docker.sock, the docker-host setting): the operator decides where an "
 	  "endpoint is" },
-	{ "a second endpoint is not carried out", EP_POLICY,
-	  CLUSTER("  endpoints: [{name: local}, {name: east}]\n") DEP(""),
-	  "deploy/web.yaml:5:30: Cluster/c: spec.endpoints[1]: endpoint \"east\": a Cluster runs on one endpoint (the first, \"local\"); more than one is not carried out" },
+	{ "a second endpoint the policy lists", EP_POLICY,
+	  CLUSTER("  endpoints: [{name: local}, {name: east}]\n") DEP(""), NULL },
+	{ "a Service of a deployment over two endpoints", EP_POLICY,
+	  CLUSTER("  endpoints: [{name: local}, {name: east}]\n") SVC DEP(PORTS), NULL },
+	{ "a BackupPolicy before a deployment over two endpoints is not carried out", EP_POLICY,
+	  CLUSTER("  endpoints: [{name: local}, {name: east}]\n") BACKUP DEP(""),
+	  "deploy/web.yaml:13:12: BackupPolicy/db: spec.before[0]: Deployment \"web\" may run on endpoint \"east\": backups "
+	  "run on the Cluster's first endpoint (\"local\") alone yet (give it placement.endpoints: [local])" },
+	{ "a BackupPolicy before a deployment kept to the first endpoint", EP_POLICY,
+	  CLUSTER("  endpoints: [{name: local}, {name: east}]\n") BACKUP DEP("  placement: {endpoints: [local]}\n"),
+	  NULL },
 	{ "TLS material in the Cluster", EP_POLICY,
 	  CLUSTER("  endpoints: [{name: east, tls: {caFile: /ca.pem}}]\n") DEP(""),
 	  "deploy/web.yaml:5:33: Cluster/c: spec.endpoints[0].tls: refused: an endpoint's TLS material is the operator's (certPath of the endpoint under endpoints in the policy file)" },

@@ -1,0 +1,271 @@
+/* The engine's Docker endpoints: one client each, their lists joined into one observed state, each ordinal's host. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_internal.h"
+#include "engine/job.h"
+#include "policy.h"
+#include "runtime/log.h"
+#include "util.h"
+
+/*
+ * Every endpoint is listed each pass; the pass decides once every list has
+ * answered or failed. An endpoint whose list fails is down: the containers
+ * its last answer showed stay in the observed state, marked unreachable, so
+ * that they count as unavailable in every budget and no ordinal of theirs is
+ * made again elsewhere; nothing is done there until it answers. An endpoint
+ * that has not answered once since the engine started has no last answer:
+ * then nothing is decided anywhere (its replicas are unknown, and making them
+ * elsewhere could start a replica twice).
+ */
+
+void engine_hosts_init(struct engine *e, struct docker *d, const struct engine_endpoint *v, size_t n)
+{
+	size_t i;
+
+	if (n == 0) {
+		/* One client and no name: what it lists carries its own endpoint label. */
+		e->hosts = xcalloc(1, sizeof(*e->hosts));
+		e->hosts[0].e = e;
+		e->hosts[0].docker = d;
+		e->n_hosts = 1;
+		return;
+	}
+	e->hosts = xcalloc(n, sizeof(*e->hosts));
+	for (i = 0; i < n; i++) {
+		e->hosts[i].e = e;
+		e->hosts[i].name = xstrdup(v[i].name);
+		e->hosts[i].docker = v[i].docker;
+		if (i > 0)
+			e->hosts[i].jobs = job_runner_new(v[i].docker);
+	}
+	e->n_hosts = n;
+}
+
+void engine_hosts_release(struct engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_hosts; i++) {
+		struct eng_host *h = &e->hosts[i];
+
+		if (h->watch)
+			docker_events_stop(h->watch);
+		if (h->jobs)
+			job_runner_free(h->jobs);
+		if (h->last)
+			json_decref(h->last);
+		FREE_ALL(h->name, h->error, h->address);
+	}
+	free(e->hosts);
+	e->hosts = NULL;
+	e->n_hosts = 0;
+}
+
+struct eng_host *engine_host_named(const struct engine *e, const char *name)
+{
+	size_t i;
+
+	if (e->n_hosts == 1 && e->hosts[0].name == NULL)
+		return &e->hosts[0];
+	for (i = 0; name && i < e->n_hosts; i++)
+		if (strcmp(e->hosts[i].name, name) == 0)
+			return &e->hosts[i];
+	return NULL;
+}
+
+struct eng_host *engine_host_of(const struct engine *e, const struct obs_container *c)
+{
+	return engine_host_named(e, c->host ? c->host : c->endpoint);
+}
+
+int engine_host_loopback(const struct engine *e, const struct eng_host *h)
+{
+	char *a;
+	int loop;
+
+	if (h->name == NULL || e->set == NULL)
+		return 1;
+	a = spec_policy_endpoint_address(e->set->policy, h->name);
+	loop = a == NULL || strcmp(a, "127.0.0.1") == 0 || strcmp(a, "::1") == 0 || strcmp(a, "localhost") == 0;
+	free(a);
+	return loop;
+}
+
+char *engine_host_address(const struct engine *e, const struct eng_host *h)
+{
+	char *a = h->name && e->set ? spec_policy_endpoint_address(e->set->policy, h->name) : NULL;
+
+	return a ? a : xstrdup("127.0.0.1");
+}
+
+/* ------------------------------------------------------------------ lists */
+
+/* Every list has answered or failed: the union, and the pass's decisions (engine.c). */
+static void lists_done(struct engine *e)
+{
+	struct obs_list *lists = xcalloc(e->n_hosts, sizeof(*lists));
+	struct buf why;
+	struct error *err = NULL;
+	size_t i, n = 0, down = 0, unknown = 0;
+
+	buf_init(&why, 4096);
+	for (i = 0; i < e->n_hosts; i++) {
+		struct eng_host *h = &e->hosts[i];
+
+		if (h->down) {
+			down++;
+			unknown += h->last == NULL;
+			(void)buf_printf(&why, "%sendpoint '%s' does not answer: %s", why.len ? "; " : "",
+					 h->name ? h->name : docker_endpoint(h->docker), h->error ? h->error : "");
+		}
+		if (h->last == NULL)
+			continue;
+		free(h->address);
+		h->address = engine_host_loopback(e, h) ? NULL : engine_host_address(e, h);
+		lists[n].host = h->name;
+		lists[n].list = h->last;
+		lists[n].unreachable = h->down;
+		lists[n].address = h->address;
+		n++;
+	}
+	if (down == e->n_hosts || unknown > 0) {
+		/* Nothing to decide from: every endpoint failed, or one never answered (its replicas are unknown). */
+		if (unknown > 0 && down < e->n_hosts)
+			(void)buf_puts(&why, "; nothing is done until it answers once (its replicas are not known)");
+		engine_list_failed(e, why.data);
+	} else if (observe_from_lists(&e->obs, e->instance, lists, n, &err) < 0) {
+		engine_list_failed(e, error_msg(err));
+		error_free(err);
+	} else {
+		engine_list_done(e, down ? why.data : NULL);
+	}
+	buf_release(&why);
+	free(lists);
+}
+
+static void on_host_list(struct docker_result *r, void *arg)
+{
+	struct eng_host *h = arg;
+	struct engine *e = h->e;
+
+	h->pending = 0;
+	if (docker_status_ok(r->status) && json_is_array(r->json)) {
+		if (h->down)
+			log_info(COMPONENT, "endpoint answers again", "endpoint", h->name ? h->name : "", (char *)NULL);
+		if (h->last)
+			json_decref(h->last);
+		h->last = json_incref(r->json);
+		h->down = 0;
+		str_set(&h->error, NULL);
+	} else {
+		char *m = xasprintf("cannot list containers: %s", docker_result_reason(r));
+
+		if (!h->down || h->error == NULL || strcmp(h->error, m) != 0)
+			log_warn(COMPONENT, "endpoint does not answer", "endpoint", h->name ? h->name : "",
+				 "error", m, (char *)NULL);
+		h->down = 1;
+		free(h->error);
+		h->error = m;
+	}
+	if (--e->lists_pending == 0)
+		lists_done(e);
+}
+
+void engine_hosts_list(struct engine *e)
+{
+	const char *filters[] = { e->filter, NULL };
+	size_t i;
+
+	/* One more than the lists, so that none ends the pass while the others are still being asked. */
+	e->lists_pending = e->n_hosts + 1;
+	for (i = 0; i < e->n_hosts; i++) {
+		struct eng_host *h = &e->hosts[i];
+		struct error *err = NULL;
+
+		h->pending = 1;
+		if (docker_container_list(h->docker, DOCKER_OBSERVE, filters, on_host_list, h, &err) < 0) {
+			h->pending = 0;
+			h->down = 1;
+			str_set(&h->error, error_msg(err));
+			error_free(err);
+			e->lists_pending--;
+		}
+	}
+	if (--e->lists_pending == 0)
+		lists_done(e);
+}
+
+int engine_hosts_watch(struct engine *e, docker_event_fn on_event, docker_stream_fn on_stream, struct error **err)
+{
+	const char *filters[] = { e->filter, "type=container", NULL };
+	size_t i;
+
+	for (i = 0; i < e->n_hosts; i++) {
+		e->hosts[i].watch = docker_events_watch(e->hosts[i].docker, filters, 0, on_event, on_stream, e, err);
+		if (e->hosts[i].watch == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/* -------------------------------------------------------------- placement */
+
+void engine_hosts_place(struct engine *e, const struct desired_deployment *dd, struct eng_dep *ed)
+{
+	size_t i, n = desired_endpoints(e->set);
+	unsigned char *down = xcalloc(n, 1);
+	int *of = xcalloc(n, sizeof(*of));	/* the Cluster's endpoint i is the engine's hosts[of[i]] (-1: none) */
+	int o;
+
+	for (i = 0; i < n; i++) {
+		const struct eng_host *h = engine_host_named(e, desired_endpoint_name(e->set, i));
+
+		of[i] = h ? (int)(h - e->hosts) : -1;
+		down[i] = h == NULL || h->down;
+	}
+	free(ed->place);
+	ed->place = xcalloc((size_t)dd->replicas + 1, sizeof(*ed->place));
+	ed->n_place = dd->replicas;
+	desired_place(e->set, dd, observed_deployment(&e->obs, dd->name), down, ed->place);
+	for (o = 0; o < dd->replicas; o++)
+		ed->place[o] = ed->place[o] >= 0 ? of[ed->place[o]] : -1;
+	free(of);
+	free(down);
+}
+
+struct job_runner *engine_host_jobs(struct engine *e, const struct desired_deployment *dd)
+{
+	const struct eng_dep *ed = engine_dep_find(e, dd->name);
+	int at = ed && ed->n_place > 0 ? ed->place[0] : 0;
+
+	return at > 0 && (size_t)at < e->n_hosts && e->hosts[at].jobs ? e->hosts[at].jobs : e->hooks;
+}
+
+struct eng_host *engine_host_for_op(struct engine *e, const struct eng_dep *ed, const struct rollout_op *rop,
+				    char *why, size_t n)
+{
+	struct eng_host *h;
+
+	if (rop->c != NULL) {
+		h = engine_host_of(e, rop->c);
+		if (h == NULL) {
+			snprintf(why, n, "container '%s' runs on endpoint '%s', which the Cluster does not name",
+				 rop->c->name, rop->c->host ? rop->c->host : rop->c->endpoint ? rop->c->endpoint : "?");
+			return NULL;
+		}
+	} else if (ed == NULL || rop->ordinal < 0 || rop->ordinal >= ed->n_place || ed->place[rop->ordinal] < 0) {
+		snprintf(why, n, "no endpoint may take ordinal %d (every one its placement allows is full or does "
+			 "not answer)", rop->ordinal);
+		return NULL;
+	} else {
+		h = &e->hosts[ed->place[rop->ordinal]];
+	}
+	if (h->down) {
+		snprintf(why, n, "endpoint '%s' does not answer: %s of '%s' waits for it", h->name ? h->name : "",
+			 rollout_op_name(rop->kind), rop->c ? rop->c->name : rop->name ? rop->name : "");
+		return NULL;
+	}
+	return h;
+}
