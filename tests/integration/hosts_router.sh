@@ -42,7 +42,9 @@ expect_match "the two hosts have addresses of their own" '^10\.[0-9.]+ 10\.[0-9.
 
 NGX=$TEST_TMP/nginx
 mkdir -p "$NGX"
-"$TOP/hack/nginx-conf.sh" "$NGX" "$NGX/auriga.conf" >"$NGX/nginx.conf"
+# NGINX includes every router file of the folder: auriga writes its own beside the Cluster's
+# configPath, named with the instance's name-prefix ("<prefix>-auriga.conf").
+"$TOP/hack/nginx-conf.sh" "$NGX" "$NGX/*auriga.conf" >"$NGX/nginx.conf"
 : >"$NGX/auriga.conf"
 nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
 on_exit "kill \$(cat $NGX/nginx.pid)"
@@ -127,7 +129,7 @@ expect_eq "and not on host 1, the Cluster's first endpoint" 0 "$(grep -c "predep
 expect_match "side's startup probe ran in its container on host 2 (docker exec there)" \
 	"exec_start: /demo-node probe /q/health/startup $INST-side-0" "$(cat "$TEST_TMP/events2")"
 expect_eq "no exec went to host 1" 0 "$(grep -c '^exec_' "$TEST_TMP/events1")"
-servers=$(grep -o 'server [0-9.]*:[0-9]*' "$NGX/auriga.conf" | sort | xargs)
+servers=$(grep -o 'server [0-9.]*:[0-9]*' "$NGX/$INST-auriga.conf" | sort | xargs)
 want=$(printf 'server %s:%s\nserver %s:%s\n' "$A1" "$P1" "$A2" "$P2" | sort | xargs)
 expect_eq "NGINX's upstream lists each replica at its endpoint's address and port" "$want" "$servers"
 ids=""
