@@ -206,7 +206,6 @@ n_backups=$(scheduled_runs backups)
 n_drills=$(scheduled_runs drills)
 daemon run4.log --backup-schedules=false --backup-max-bytes 1048576
 check "the daemon with its schedules off becomes ready" wait_for 60 run_is_ready
-ready4=$(date +%s)
 pres() { backups pre; }
 pre_is() { [ "$(pres | jq -r ".[$1].status")" = "$2" ]; }
 await "the backup before web's first revision is taken" 120 pre_is 0 ok
@@ -222,8 +221,11 @@ expect_eq "only the second dump is left on the volume" "$(pres | jq -r '.[1].fil
 pre 2000000 3
 await "the backup before web's third revision ends" 120 eval '[ "$(pres | jq -r ".[2].status")" = failed ]'
 expect_match "failed for its size, past backup-max-bytes" 'cannot be read back' "$(pres | jq -r '.[2].message')"
-# The daemon has had its schedules due for 15 s at least, room for a child to have recorded its start.
-left=$((ready4 + 15 - $(date +%s)))
+# The schedules wait for the daemon's first apply to settle; from then on, off has been due for 15 s
+# at least, room for a child to have recorded its start.
+await "the schedules no longer wait for the first apply" 60 grep -q 'scheduled runs start' "$RUN_LOG"
+since=$(date -d "$(sed -n 's/^time=\([^ ]*\) .*scheduled runs start.*/\1/p' "$RUN_LOG" | head -1)" +%s)
+left=$((${since:-0} + 15 - $(date +%s)))
 [ "$left" -gt 0 ] && sleep "$left"
 expect_eq "no backup was taken" "$n_backups" "$(scheduled_runs backups)"
 expect_eq "no drill was run" "$n_drills" "$(scheduled_runs drills)"
