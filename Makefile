@@ -106,10 +106,10 @@ check-integration: tests-build images
 check-e2e: tests-build images
 	@hack/run-tests.sh -j$(TEST_JOBS) e2e $(B) $(sort $(wildcard tests/e2e/*.sh))
 
-# TEST_JOBS=N runs up to N integration or end-to-end tests at a time (hack/run-tests.sh -jN; a test
-# marked "# run-tests: alone" runs by itself). 1 by default: two at a time load the engine and the
-# timing checks more, see README.
-TEST_JOBS ?= 1
+# TEST_JOBS=N runs up to N integration or end-to-end tests at a time (hack/run-tests.sh -jN; the
+# tests marked "# run-tests: alone" run first, each by itself). 2 by default; TEST_JOBS=1 runs one
+# test at a time, see README.
+TEST_JOBS ?= 2
 
 # `test` and `demo` install their own dependencies and start the engine first, then run
 # in a sub-make so pkg-config sees the libraries that were just installed.

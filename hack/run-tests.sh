@@ -110,21 +110,28 @@ run_one() {
 
 # With -jN, up to N tests run at once; a test whose file holds the line "# run-tests: alone" (it
 # shares something with the others: fixed names or ports, an extra Docker host, a timing it
-# measures) waits for the others and runs by itself. Reports print as each test ends.
+# measures) runs by itself. Those run first, one after another, then the others N at a time, so that
+# no test waits for a long one to end before it may start. Reports print as each test ends.
 alone() { [ -f "$1" ] && grep -qx '# run-tests: alone' "$1" 2>/dev/null; }
-running=0
+selected=()
 for t in "$@"; do
 	if [ -n "${AURIGA_TEST_FILTER:-}" ] && ! [[ $t =~ $AURIGA_TEST_FILTER ]]; then
 		continue
 	fi
-	if [ "$jobs" -eq 1 ]; then
+	selected+=("$t")
+done
+together=()
+for t in "${selected[@]}"; do
+	if [ "$jobs" -gt 1 ] && alone "$t"; then
 		run_one "$t"
 		cat "$parts/$(basename "$t").report"
-		continue
+	else
+		together+=("$t")
 	fi
-	if alone "$t"; then
-		wait
-		running=0
+done
+running=0
+for t in "${together[@]}"; do
+	if [ "$jobs" -eq 1 ]; then
 		run_one "$t"
 		cat "$parts/$(basename "$t").report"
 		continue

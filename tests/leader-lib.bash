@@ -13,7 +13,8 @@ LEASE=(--lease --lease-ttl "${TTL}s" --lease-renew-interval 1s --lease-skew 1s)
 echo "leader-test-token-$$" >"$TEST_TMP/token"
 chmod 0600 "$TEST_TMP/token"
 
-# write_specs VERSION: N demo nodes replaced one at a time, each ready 4 s after it starts.
+# write_specs VERSION: N demo nodes replaced one at a time, each ready START_DELAY_MS after it starts
+# (4000 by default).
 write_specs() {
 	cat >"$WORK/web.yaml" <<EOF
 apiVersion: auriga.io/v1
@@ -24,7 +25,7 @@ spec:
   progressDeadlineSeconds: 120
   template:
     image: auriga-demo-node:$1
-    env: {DEMO_START_DELAY_MS: "4000"}
+    env: {DEMO_START_DELAY_MS: "${START_DELAY_MS:-4000}"}
     ports: [{name: http, containerPort: 9003}]
   probes:
     readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}

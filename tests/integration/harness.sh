@@ -39,4 +39,29 @@ expect_eq "the summary fails when a layer did not report" 1 "$?"
 expect_match "and names it" "never: did not report" "$out"
 expect_match "and ends in the totals" "3 passed, 1 failed \(1 skipped" "$(tail -1 <<<"$out")"
 
+# -j2: two tests run at once (each waits, 20 s at most, for the other to have started), and a test
+# marked "# run-tests: alone" runs while no other does: for the 2 s it runs, no other is between
+# its start and its end.
+M=$TEST_TMP/marks
+mkdir -p "$M"
+together() {
+	t "$1" "echo 1..1; touch $M/started.$1
+for i in \$(seq 200); do [ -e $M/started.$2 ] && break; sleep 0.1; done
+[ -e $M/started.$2 ] && echo 'ok 1 - beside $2' || echo 'not ok 1 - $2 never ran beside it'
+touch $M/ended.$1"
+}
+together par1 par2
+together par2 par1
+t lone "# run-tests: alone
+echo 1..1; busy=
+for i in \$(seq 20); do
+	for p in par1 par2; do [ -e $M/started.\$p ] && ! [ -e $M/ended.\$p ] && busy=\$p; done
+	sleep 0.1
+done
+[ -z \"\$busy\" ] && echo 'ok 1 - by itself' || echo \"not ok 1 - beside \$busy\""
+out=$("$TOP/hack/run-tests.sh" -j2 jobs "$TEST_TMP/b" "$H/par1" "$H/lone" "$H/par2" 2>&1)
+expect_eq "-j2: two tests run at once, and one marked alone by itself (all pass)" "3 0 0" \
+	"$(cat "$TEST_TMP/b/results/jobs.counts")"
+[ "$(cat "$TEST_TMP/b/results/jobs.counts")" = "3 0 0" ] || diag "$out"
+
 done_testing
