@@ -142,6 +142,17 @@ int gitsrc_fetch_ref(struct gitsrc *src, const char *remote_ref, const char *loc
  */
 int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remote_ref,
 		    struct error **err);
+/*
+ * Replaces remote_ref with local_ref's commit whatever their histories, but
+ * only from expect (40 hex digits; "" or NULL: the ref must not exist yet),
+ * as compare-and-swap: ERR_CONFLICT when the remote's ref is not expect.
+ * Over git://, ssh:// and http(s):// the push is forced in the connection
+ * whose advertisement showed expect, and git-receive-pack moves the ref under
+ * its lock only from that old value; on a path or file:// the ref is moved
+ * here under the remote's ref lock from expect.
+ */
+int gitsrc_push_ref_cas(struct gitsrc *src, const char *local_ref, const char *remote_ref, const char *expect,
+			struct error **err);
 
 /*
  * The mirror, for the notes module. libgit2 objects are not safe to share

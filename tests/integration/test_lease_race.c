@@ -1,4 +1,4 @@
-/* The lease's home is compare-and-swap: racers that all follow one lease commit push at once, and exactly one wins, over a path and over git://. */
+/* The lease's home is compare-and-swap without history: racers that all read one lease commit replace it at once, exactly one wins, over a path and over git://, and git gc leaves no old lease behind. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +27,7 @@
 struct racer {
 	struct gitsrc *src;
 	char holder[32];
-	char parent[GITSRC_OID_HEX];
+	char expect[GITSRC_OID_HEX];	/* the lease commit it read */
 	uint64_t generation;
 	pthread_barrier_t *go;
 	int rc;
@@ -43,7 +43,7 @@ static void *race(void *arg)
 
 	if (r->go)
 		pthread_barrier_wait(r->go);
-	r->rc = lease_git_write(r->src, INSTANCE, r->parent[0] ? r->parent : NULL, &rec, r->oid, &err);
+	r->rc = lease_git_write(r->src, INSTANCE, r->expect[0] ? r->expect : NULL, &rec, r->oid, &err);
 	r->code = r->rc < 0 ? error_code(err) : 0;
 	if (r->rc < 0 && r->code != ERR_CONFLICT)
 		print_message("racer %s: %s\n", r->holder, error_msg(err));
@@ -51,7 +51,7 @@ static void *race(void *arg)
 	return NULL;
 }
 
-/* A push on a parent the home has moved past: ERR_CONFLICT, whatever the timing. */
+/* A push from a lease commit the home has moved past: ERR_CONFLICT, whatever the timing. */
 static void stale_push(struct racer *r, const char *url, int round)
 {
 	race(r);
@@ -91,7 +91,7 @@ static void race_on(const char *url, const char *dir)
 		for (i = 0; i < RACERS; i++) {
 			if (lease_git_read(r[i].src, INSTANCE, &s, &err) < 0)
 				fail_msg("read %s: %s", url, error_msg(err));
-			snprintf(r[i].parent, sizeof(r[i].parent), "%s", s.exists ? s.oid : "");
+			snprintf(r[i].expect, sizeof(r[i].expect), "%s", s.exists ? s.oid : "");
 			r[i].generation = s.exists ? s.rec.generation + 1 : 1;
 			lease_seen_release(&s);
 		}
@@ -126,6 +126,29 @@ static void race_on(const char *url, const char *dir)
 	pthread_barrier_destroy(&go);
 }
 
+/*
+ * The lease has no history: after all the rounds its ref names one commit,
+ * and once git gc has pruned what no ref reaches, the remote holds only the
+ * objects its refs reach (the lease commits replaced are gone).
+ */
+static void no_history(const char *dir)
+{
+	char out[64];
+
+	assert_int_equal(test_sh(out, sizeof(out), "git -C %s/remote.git rev-list --count refs/auriga/lease/" INSTANCE,
+				 dir),
+			 0);
+	assert_string_equal(out, "1");
+	assert_int_equal(test_sh(NULL, 0, "git -C %s/remote.git gc -q --prune=now", dir), 0);
+	assert_int_equal(test_sh(out, sizeof(out),
+				 "a=$(git -C %s/remote.git cat-file --batch-all-objects --batch-check | wc -l); "
+				 "r=$(git -C %s/remote.git rev-list --objects --all | wc -l); echo \"$a $r\"",
+				 dir, dir),
+			 0);
+	print_message("objects in the remote after gc, all and reachable: %s\n", out);
+	assert_string_equal(out, "2 2");
+}
+
 static void path_is_cas(void **state)
 {
 	char dir[] = "/tmp/auriga-lease-race-XXXXXX", url[128];
@@ -135,6 +158,7 @@ static void path_is_cas(void **state)
 	assert_int_equal(test_sh(NULL, 0, "git init -q --bare -b main %s/remote.git", dir), 0);
 	snprintf(url, sizeof(url), "%s/remote.git", dir);
 	race_on(url, dir);
+	no_history(dir);
 	snprintf(url, sizeof(url), "file://%s/remote.git", dir);
 	/* The same remote through file://: the rounds go on from the generation it holds. */
 	test_sh(NULL, 0, "git -C %s/remote.git update-ref -d refs/auriga/lease/" INSTANCE, dir);
@@ -166,6 +190,7 @@ static void git_daemon_is_cas(void **state)
 			 0);
 	snprintf(url, sizeof(url), "git://127.0.0.1:%s/remote.git", port);
 	race_on(url, dir);
+	no_history(dir);
 	kill((pid_t)strtol(pid, NULL, 10), SIGTERM);
 	test_sh(NULL, 0, "rm -rf %s", dir);
 }
