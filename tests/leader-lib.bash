@@ -13,7 +13,8 @@ LEASE=(--lease --lease-ttl "${TTL}s" --lease-renew-interval 1s --lease-skew 1s)
 echo "leader-test-token-$$" >"$TEST_TMP/token"
 chmod 0600 "$TEST_TMP/token"
 
-# write_specs VERSION: N demo nodes replaced one at a time, each ready 4 s after it starts.
+# write_specs VERSION [ENV [DEADLINE]]: N demo nodes replaced one at a time, each ready 4 s after it
+# starts (ENV: more of its environment, as YAML "KEY: VALUE"; DEADLINE: the progress deadline, 120 s).
 write_specs() {
 	cat >"$WORK/web.yaml" <<EOF
 apiVersion: auriga.io/v1
@@ -21,10 +22,10 @@ kind: Deployment
 metadata: {name: $DEP}
 spec:
   replicas: $N
-  progressDeadlineSeconds: 120
+  progressDeadlineSeconds: ${3:-120}
   template:
     image: auriga-demo-node:$1
-    env: {DEMO_START_DELAY_MS: "4000"}
+    env: {DEMO_START_DELAY_MS: "4000"${2:+, $2}}
     ports: [{name: http, containerPort: 9003}]
   probes:
     readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}
@@ -63,6 +64,15 @@ now_ns() { date +%s%N; }
 # healthy_on NAME COMMIT: controller NAME's status says Healthy at COMMIT.
 healthy_on() {
 	[ "$(curl -sf --max-time 5 "http://127.0.0.1:${PORT[$1]}/api/v1/status" | jq -r '.phase + " " + (.commit // "")')" = "Healthy $2" ]
+}
+# field NAME FIELD: the deployment's FIELD in controller NAME's status.
+field() {
+	curl -sf --max-time 5 "http://127.0.0.1:${PORT[$1]}/api/v1/status" | jq -r --arg d "$DEP" ".deployments[] | select(.name == \$d) | .$2"
+}
+# post NAME VERB: the HTTP status of a release control asked of controller NAME.
+post() {
+	curl -s -o /dev/null --max-time 10 -w '%{http_code}' -X POST -H "Authorization: Bearer $(cat "$TEST_TMP/token")" \
+		"http://127.0.0.1:${PORT[$1]}/api/v1/deployments/$DEP/$2"
 }
 # creates_since NANOS: the create events after NANOS, as NANOS|create|NAME|CTL|FENCE|IMAGE.
 creates_since() { grep -v '|evmark-' "$TEST_TMP/ev" | awk -F'|' -v t="$1" '$1 > t && $2 == "create"'; }

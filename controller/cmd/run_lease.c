@@ -580,7 +580,8 @@ static void register_metrics(struct run_lease *l)
 					"The lease's generation (fencing token) this controller last held.", NULL);
 	l->m_ops = metrics_counter(l->cfg.metrics, "auriga_lease_operations_total",
 				   "Git operations on the lease's home: fetch (a follower's read) or push (a renewal or "
-				   "a takeover), by result (ok, conflict, error).",
+				   "a takeover) of the lease, state-fetch (a takeover's read) or state-push (the leader's "
+				   "write) of the state it shares, by result (ok, conflict, error).",
 				   METRIC_LABELS("op", "result"));
 	metric_set(l->m_leader, NULL, 0.0);
 }
