@@ -74,6 +74,18 @@ post() {
 	curl -s -o /dev/null --max-time 10 -w '%{http_code}' -X POST -H "Authorization: Bearer $(cat "$TEST_TMP/token")" \
 		"http://127.0.0.1:${PORT[$1]}/api/v1/deployments/$DEP/$2"
 }
+# start_two: controllers a and b; once one leads, L names it and F the other, which follows.
+either_leads() { is_leader a || is_leader b; }
+follows() { [ "$(leader_of "$1")" = 0 ]; }
+start_two() {
+	start_ctl a
+	start_ctl b
+	check "one of the two controllers takes the lease" wait_for 60 either_leads
+	if is_leader a; then L=a F=b; else L=b F=a; fi
+	diag "leader: $L, follower: $F"
+	# The follower's server may answer a moment after the leader's (it starts as soon, not sooner).
+	check "the follower's auriga_leader gauge is 0" wait_for 30 follows "$F"
+}
 # creates_since NANOS: the create events after NANOS, as NANOS|create|NAME|CTL|FENCE|IMAGE.
 creates_since() { grep -v '|evmark-' "$TEST_TMP/ev" | awk -F'|' -v t="$1" '$1 > t && $2 == "create"'; }
 

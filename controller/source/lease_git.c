@@ -77,27 +77,33 @@ out:
 	return rc;
 }
 
+/* Fetches remote into local; *found 0 (and 0 returned) when the remote has no such ref. */
+static int fetch_if_any(struct gitsrc *src, const char *remote, const char *local, int *found, struct error **err)
+{
+	struct error *e = NULL;
+	int rc = gitsrc_fetch_ref(src, remote, local, &e);
+
+	*found = rc == 0;
+	if (rc < 0 && error_code(e) == ERR_NOTFOUND) {
+		rc = 0;
+	} else if (rc < 0 && err && *err == NULL) {
+		*err = e;
+		e = NULL;
+	}
+	error_free(e);
+	return rc;
+}
+
 int lease_git_read(struct gitsrc *src, const char *instance, struct lease_seen *out, struct error **err)
 {
 	char *remote = lease_git_ref(instance), *local = xasprintf(SEEN_PREFIX "%s", instance);
-	struct error *e = NULL;
-	int rc;
+	int found, rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = gitsrc_fetch_ref(src, remote, local, &e);
-	if (rc < 0 && error_code(e) == ERR_NOTFOUND) {
-		rc = 0;
-		error_free(e);
-		e = NULL;
-	} else if (rc == 0) {
-		rc = read_local(src, local, out, &e);
-	}
-	if (e && err && *err == NULL)
-		*err = e;
-	else
-		error_free(e);
-	free(remote);
-	free(local);
+	rc = fetch_if_any(src, remote, local, &found, err);
+	if (rc == 0 && found)
+		rc = read_local(src, local, out, err);
+	FREE_ALL(remote, local);
 	return rc;
 }
 
@@ -249,23 +255,14 @@ out:
 int lease_git_state_read(struct gitsrc *src, const char *instance, struct lease_state *out, struct error **err)
 {
 	char *remote = lease_git_state_ref(instance), *local = xasprintf(STATE_SEEN_PREFIX "%s", instance);
-	struct error *e = NULL;
-	int rc;
+	int found, rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = gitsrc_fetch_ref(src, remote, local, &e);
-	if (rc < 0 && error_code(e) == ERR_NOTFOUND) {
-		rc = 0;
-	} else if (rc == 0) {
+	rc = fetch_if_any(src, remote, local, &found, err);
+	if (rc == 0 && found)
 		rc = read_state_local(src, local, out, err);
-		if (rc < 0)
-			lease_state_release(out);
-	}
-	if (rc < 0 && e && err && *err == NULL) {
-		*err = e;
-		e = NULL;
-	}
-	error_free(e);
+	if (rc < 0)
+		lease_state_release(out);
 	FREE_ALL(remote, local);
 	return rc;
 }

@@ -31,10 +31,11 @@ per_min() {
 		print ""
 	}'
 }
-show() { read -r p f sp sf <<<"$2"; diag "$1: lease pushes $p, lease fetches $f, state pushes $sp, state fetches $sf (per minute)"; }
+show() { local p f sp sf; read -r p f sp sf <<<"$2"; diag "$1: lease pushes $p, lease fetches $f, state pushes $sp, state fetches $sf (per minute)"; }
 # within BEFORE AFTER MAXPUSH MAXFETCH MAXSTATEPUSH: the operations between two ops lines, each at
 # most its bound (lease pushes, lease fetches, state pushes; state fetches none).
 within() {
+	local p0 f0 s0 g0 p1 f1 s1 g1
 	read -r p0 f0 s0 g0 <<<"$1"
 	read -r p1 f1 s1 g1 <<<"$2"
 	[ $((p1 - p0)) -le "$3" ] && [ $((f1 - f0)) -le "$4" ] && [ $((s1 - s0)) -le "$5" ] && [ "$g1" = "$g0" ]
@@ -42,13 +43,7 @@ within() {
 
 write_specs v1
 c1=$(commit "web v1")
-start_ctl a
-start_ctl b
-either_leads() { is_leader a || is_leader b; }
-check "one of the two controllers takes the lease" wait_for 60 either_leads
-if is_leader a; then L=a F=b; else L=b F=a; fi
-follows() { [ "$(leader_of "$1")" = 0 ]; }
-check "the other follows" wait_for 30 follows "$F"
+start_two
 check "v1 runs on all $N replicas, healthy" wait_for 240 healthy_on $L "$c1"
 sleep 5
 
@@ -78,14 +73,14 @@ diag "the rollout of $N replicas took $secs s"
 roll_l=$(per_min "$l0" "$l1" "$secs") roll_f=$(per_min "$f0" "$f1" "$secs")
 show "rollout, leader" "$roll_l"
 show "rollout, follower" "$roll_f"
-read -r _ _ s0 _ <<<"$l0"
-read -r _ _ s1 _ <<<"$l1"
-diag "state pushes in the whole rollout: $((s1 - s0))"
+read -r _ _ sp0 _ <<<"$l0"
+read -r _ _ sp1 _ <<<"$l1"
+diag "state pushes in the whole rollout: $((sp1 - sp0))"
 # A renewal stays one per interval; the state is written when a pass changed it, at most once a second.
 rounds=$((secs / RENEW_S + 1))
 check "rollout, the leader: at most one lease push per renew interval, at most one state push a second" \
 	within "$l0" "$l1" $rounds 0 "$secs"
 check "rollout, the follower: the same reads as while idle, no push" \
 	within "$f0" "$f1" 0 $rounds 0
-check "the leader shared its state during the rollout" test $((s1 - s0)) -ge 1
+check "the leader shared its state during the rollout" test $((sp1 - sp0)) -ge 1
 done_testing

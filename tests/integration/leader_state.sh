@@ -19,12 +19,7 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 
 write_specs v1
 c1=$(commit "web v1")
-start_ctl a
-start_ctl b
-either_leads() { is_leader a || is_leader b; }
-check "one of the two controllers takes the lease" wait_for 60 either_leads
-if is_leader a; then L=a F=b; else L=b F=a; fi
-diag "leader: $L, follower: $F"
+start_two
 check "v1 runs on all $N replicas, healthy" wait_for 180 healthy_on $L "$c1"
 check "the leader shares its state: the ref holds v1's healthy revision" wait_for 30 shared_is ".deployments.$DEP.healthy.commit" "$c1"
 expect_eq "the shared state is one commit, without history" 1 "$(git -C "$REMOTE" rev-list --count "refs/auriga/state/$INST")"
