@@ -24,6 +24,12 @@
 #include "util.h"
 
 #define COMPONENT "lease"
+/*
+ * The lease's mirror is made anew after this many operations (an hour at the
+ * default renew interval): each renewal or read leaves a commit or a pack in
+ * it, no ref keeps them, and libgit2 has no gc.
+ */
+#define MIRROR_RENEW_OPS 360
 
 struct run_lease {
 	struct run_lease_config cfg;
@@ -51,6 +57,7 @@ struct run_lease {
 	/* The thread's own. */
 	char my_oid[GITSRC_OID_HEX];	/* the lease commit we pushed last */
 	char seen_oid[GITSRC_OID_HEX];	/* the home's lease commit as last read */
+	unsigned ops;			/* operations since the mirror was made anew */
 	int64_t seen_since;		/* monotonic: when seen_oid was first seen */
 };
 
@@ -181,6 +188,7 @@ int run_lease_refuse(struct run_lease *l, struct error **err)
 
 static void count_op(struct run_lease *l, const char *op, int rc, const struct error *e)
 {
+	l->ops++;
 	if (l->m_ops)
 		metric_inc(l->m_ops, METRIC_LABELS(op, rc == 0			 ? "ok"
 						       : error_code(e) == ERR_CONFLICT ? "conflict"
@@ -528,6 +536,17 @@ out:
 	error_free(err);
 }
 
+/* Only this thread uses the mirror, and nothing in it outlives a round: the oids it keeps are text. */
+static void renew_mirror(struct run_lease *l)
+{
+	struct error *err = NULL;
+
+	l->ops = 0;
+	if (gitsrc_mirror_renew(l->src, &err) < 0)
+		log_warn(COMPONENT, "cannot make the lease's mirror anew", "error", error_msg(err), LOG_END);
+	error_free(err);
+}
+
 /*
  * The thread: a round every renew interval (a leader's renewal, a
  * follower's read), and between rounds the leader's files shared as soon as
@@ -552,6 +571,8 @@ static void *lease_main(void *arg)
 				lead_round(l);
 			else
 				follow_round(l);
+			if (l->ops >= MIRROR_RENEW_OPS)
+				renew_mirror(l);
 			clock_gettime(CLOCK_MONOTONIC, &next);
 			timespec_add_ms(&next, l->cfg.renew_ms);
 			pthread_mutex_lock(&l->mu);

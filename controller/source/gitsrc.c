@@ -1,6 +1,7 @@
 /* The Git source: a bare libgit2 mirror of the specs repo, fetched with checked credentials and host keys. */
 #include "source/gitsrc.h"
 #include "source/gitsrc_internal.h"
+#include "runtime/file.h"
 #include "source/sshsig.h"
 #include "util.h"
 
@@ -236,6 +237,43 @@ static void net_unlock(struct gitsrc *src)
 git_repository *gitsrc_repo(struct gitsrc *src)
 {
 	return src->repo;
+}
+
+int gitsrc_mirror_renew(struct gitsrc *src, struct error **err)
+{
+	char *tmp = xasprintf("%s.new", src->mirror_path);
+	git_repository *fresh = NULL;
+	int gr, r = 0;
+
+	net_lock(src);
+	gitsrc_lock(src);
+	/* Made aside first: a mirror that cannot be made leaves the old one as it was. */
+	file_remove_tree(tmp);
+	gr = git_repository_init(&fresh, tmp, 1);
+	git_repository_free(fresh);
+	if (gr < 0) {
+		r = gitsrc__git_fail(src, err, gr, ERR_GENERIC, "cannot make the mirror anew");
+		goto out;
+	}
+	git_repository_free(src->repo);
+	git_repository_free(src->net_repo);
+	src->repo = src->net_repo = NULL;
+	file_remove_tree(src->mirror_path);
+	if (rename(tmp, src->mirror_path) < 0) {
+		r = error_set(err, -errno, "cannot make the mirror '%s' anew: %s", src->mirror_path, strerror(errno));
+		gr = git_repository_init(&src->repo, src->mirror_path, 1);
+	} else {
+		gr = git_repository_open_bare(&src->repo, src->mirror_path);
+	}
+	if (gr == 0)
+		gr = git_repository_open_bare(&src->net_repo, src->mirror_path);
+	if (gr < 0 && r == 0)
+		r = gitsrc__git_fail(src, err, gr, ERR_GENERIC, "cannot open the mirror made anew");
+out:
+	gitsrc_unlock(src);
+	net_unlock(src);
+	free(tmp);
+	return r;
 }
 
 const char *gitsrc_url(const struct gitsrc *src)

@@ -108,6 +108,12 @@ void gitsrc_snapshot_free(struct gitsrc_snapshot *s);
 /* Opens (creating when needed) the mirror for cfg. Does not touch the network. */
 int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct error **err);
 void gitsrc_free(struct gitsrc *src);
+/*
+ * Makes the mirror anew, empty: what a mirror holding only refs replaced
+ * without history (the lease's) needs now and then, since libgit2 has no gc
+ * and each fetch or commit leaves objects behind. The refs go too.
+ */
+int gitsrc_mirror_renew(struct gitsrc *src, struct error **err);
 
 /*
  * Fetches the configured ref into the mirror (blocking: call it from a worker

@@ -195,6 +195,67 @@ static void git_daemon_is_cas(void **state)
 	test_sh(NULL, 0, "rm -rf %s", dir);
 }
 
+/* The files under dir/objects of a mirror. */
+static long objects_in(const char *state)
+{
+	char out[32];
+
+	assert_int_equal(test_sh(out, sizeof(out), "find %s/mirror.git/objects -type f | wc -l", state), 0);
+	return strtol(out, NULL, 10);
+}
+
+/*
+ * A writer's mirror keeps every lease it wrote (libgit2 has no gc) until it
+ * is made anew: then it is empty, and the next renewal and read work as
+ * before, from the commit the writer knows by name only.
+ */
+static void mirror_made_anew(void **state)
+{
+	char dir[] = "/tmp/auriga-lease-race-XXXXXX", url[128], st[160];
+	char oid[GITSRC_OID_HEX] = "";
+	struct gitsrc_config g = { 0 };
+	struct gitsrc *src = NULL;
+	struct lease_seen s;
+	struct error *err = NULL;
+	long before, after;
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(test_sh(NULL, 0, "git init -q --bare -b main %s/remote.git", dir), 0);
+	snprintf(url, sizeof(url), "%s/remote.git", dir);
+	snprintf(st, sizeof(st), "%s/writer", dir);
+	g.url = url;
+	g.state_dir = st;
+	assert_int_equal(gitsrc_open(&src, &g, &err), 0);
+	for (i = 0; i < 20; i++) {
+		struct lease_record rec = { (char *)"writer", 1, i, 5000, (char *)"" };
+		char prev[GITSRC_OID_HEX];
+
+		snprintf(prev, sizeof(prev), "%s", oid);
+		assert_int_equal(lease_git_write(src, INSTANCE, prev, &rec, oid, &err), 0);
+	}
+	before = objects_in(st);
+	assert_int_equal(gitsrc_mirror_renew(src, &err), 0);
+	after = objects_in(st);
+	print_message("objects in the writer's mirror: %ld after 20 renewals, %ld made anew\n", before, after);
+	assert_true(before >= 20);
+	assert_int_equal(after, 0);
+	{
+		struct lease_record rec = { (char *)"writer", 1, 99, 5000, (char *)"" };
+		char prev[GITSRC_OID_HEX];
+
+		snprintf(prev, sizeof(prev), "%s", oid);
+		assert_int_equal(lease_git_write(src, INSTANCE, prev, &rec, oid, &err), 0);
+	}
+	assert_int_equal(lease_git_read(src, INSTANCE, &s, &err), 0);
+	assert_string_equal(s.oid, oid);
+	assert_int_equal(s.rec.renewed_at_ms, 99);
+	lease_seen_release(&s);
+	gitsrc_free(src);
+	test_sh(NULL, 0, "rm -rf %s", dir);
+}
+
 /* A URL whose transport is none of those is refused, naming it. */
 static void other_transports_refused(void **state)
 {
@@ -209,4 +270,5 @@ static void other_transports_refused(void **state)
 	error_free(err);
 }
 
-TEST_MAIN(cmocka_unit_test(path_is_cas), cmocka_unit_test(git_daemon_is_cas), cmocka_unit_test(other_transports_refused))
+TEST_MAIN(cmocka_unit_test(path_is_cas), cmocka_unit_test(git_daemon_is_cas), cmocka_unit_test(mirror_made_anew),
+	  cmocka_unit_test(other_transports_refused))
