@@ -48,10 +48,14 @@ static int move_local(struct gitsrc *src, git_repository *rrepo, const char *loc
 					 src->shown_url);
 		eo = ro;
 	}
-	if (expect ? expect[0] != '\0' : have_remote)
-		gr = git_reference_create_matching(&ref, rrepo, remote_ref, &lo, 1, &eo, "auriga: push");
-	else
-		gr = git_reference_create(&ref, rrepo, remote_ref, &lo, 0, "auriga: push");
+	/*
+	 * The old value is compared under the ref's lock; a zero one means the ref
+	 * must not exist (git_reference_create without force checks that before
+	 * it takes the lock, so two creators could both win).
+	 */
+	if (expect ? expect[0] == '\0' : !have_remote)
+		memset(&eo, 0, sizeof(eo));
+	gr = git_reference_create_matching(&ref, rrepo, remote_ref, &lo, 1, &eo, "auriga: push");
 	if (gr == GIT_EMODIFIED || gr == GIT_EEXISTS || gr == GIT_ELOCKED)
 		r = error_set(err, ERR_CONFLICT, "'%s' on '%s' moved while pushing", remote_ref, src->shown_url);
 	else if (gr < 0)
