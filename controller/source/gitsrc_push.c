@@ -129,7 +129,6 @@ int gitsrc__push_ref_here(struct gitsrc *src, const char *local_ref, const char 
 {
 	const char *lpath = local_path(src->url);
 	git_remote *remote = NULL;
-	char spec[1100];
 	int r, gr;
 
 	gr = gitsrc__make_remote(src, &remote);
@@ -138,6 +137,8 @@ int gitsrc__push_ref_here(struct gitsrc *src, const char *local_ref, const char 
 	if (lpath) {
 		r = push_local(src, remote, lpath, local_ref, remote_ref, NULL, err);
 	} else {
+		char spec[1100];
+
 		snprintf(spec, sizeof(spec), "%s:%s", local_ref, remote_ref);
 		r = push_spec(src, remote, spec, remote_ref, err);
 	}
@@ -160,7 +161,7 @@ int gitsrc__push_cas_here(struct gitsrc *src, const char *local_ref, const char 
 	const git_remote_head **heads;
 	const git_remote_head *head;
 	git_remote *remote = NULL;
-	char spec[1100], at[GITSRC_OID_HEX];
+	char spec[1100], at[GITSRC_OID_HEX] = "";
 	size_t n;
 	int r, gr;
 
