@@ -15,7 +15,7 @@ N=${LEADER_FLEET:-25}
 
 rounds=${LEADER_ROUNDS:-20}
 # A rollout replaces one node at a time, each ready 4 s after it starts: bounds grow with the fleet.
-roll_s=$((120 + 10 * N))
+roll_s=$((120 + 15 * N))
 diag "$rounds rounds on $N nodes"
 leaders() { echo $(($( (leader_of a; leader_of b) | awk '{ s += $1 } END { print s + 0 }'))); }
 one_leader() { [ "$(leaders)" = 1 ]; }
