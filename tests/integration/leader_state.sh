@@ -26,6 +26,11 @@ expect_eq "the shared state is one commit, without history" 1 "$(git -C "$REMOTE
 sleep 3
 expect_eq "the lease is one commit after several renewals, without history" 1 "$(git -C "$REMOTE" rev-list --count "refs/auriga/lease/$INST")"
 expect_eq "the follower wrote no note (its log)" "" "$(grep -E 'status note|cannot publish the note|note not written' "$TEST_TMP/$F.log")"
+# notes_pushed NAME: the note writes controller NAME attempted (auriga_git_note_push_duration_seconds_count, 0 when none).
+notes_pushed() { curl -sf --max-time 5 "http://127.0.0.1:${PORT[$1]}/metrics" | awk '$1 == "auriga_git_note_push_duration_seconds_count" { n = $2 } END { print n + 0 }'; }
+check "the leader wrote notes" test "$(notes_pushed $L)" -ge 1
+expect_eq "the follower attempted no note write" 0 "$(notes_pushed $F)"
+expect_eq "... and counted no error of notes" "" "$(curl -sf --max-time 5 "http://127.0.0.1:${PORT[$F]}/metrics" | grep '^auriga_errors_total{.*notes')"
 
 # (1) A rollout paused on the leader stays paused across a takeover, until resume on the new leader.
 write_specs v2
