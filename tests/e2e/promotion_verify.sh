@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Promotion gates that require staging's verification: one specs repository, a base and two
-# Environments, two `auriga run` instances on one engine, each routing through its own NGINX and
-# publishing its own host port (a patch of the base's port, by its name). The deployment "web" is
-# released blue-green, its pre-promotion analysis an integration Job (the demo node's probe against
-# the new slot, judged by its exit code) and a load-test Job (20 transactions one after another,
-# p95_ms and error_rate printed, failing at p95 >= 500 ms and errors >= 1 %). Staging's note lists
-# each verification with its value and verdict. A commit with a good image reaches staging, passes
-# both Jobs there, waits in production for an approval, then reaches production blue-green (its
-# NGINX answers from the new version); a commit whose handler answers in 700 ms breaks the p95
-# threshold at staging and stops there, and production's note says which figure did it while its
-# fleet stays as it was. An approval of a commit the repository does not have is a 404.
+# Environments, two `auriga run` instances on one engine, both routing through one NGINX (each its
+# own file and upstream names there, and its own Service port) and each publishing its own host
+# port (a patch of the base's port, by its name). The deployment "web" is released blue-green, its
+# pre-promotion analysis an integration Job (the demo node's probe against the new slot, judged by
+# its exit code) and a load-test Job (20 transactions one after another, p95_ms and error_rate
+# printed, failing at p95 >= 500 ms and errors >= 1 %). Staging's note lists each verification with
+# its value and verdict. A commit with a good image reaches staging, passes both Jobs there, waits
+# in production for an approval, then reaches production blue-green (production's port answers from
+# the new version); a commit whose handler answers in 700 ms breaks the p95 threshold at staging and
+# stops there, and production's note says which figure did it while its fleet stays as it was. An
+# approval of a commit the repository does not have is a 404.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 
@@ -35,22 +36,20 @@ on_exit "docker_cleanup_label auriga.io/job-of=$ST; docker_cleanup_label auriga.
 printf '# name: dana\nverify-%s-secret\n' "$$" >"$TOKEN"
 chmod 0600 "$TOKEN"
 
-# An NGINX per environment (their upstreams are named after the Services, which both share).
-for env in staging production; do
-	mkdir -p "$TEST_TMP/nginx-$env"
-	"$TOP/hack/nginx-conf.sh" "$TEST_TMP/nginx-$env" "$TEST_TMP/nginx-$env/auriga.conf" >"$TEST_TMP/nginx-$env/nginx.conf"
-	: >"$TEST_TMP/nginx-$env/auriga.conf"
-	nginx -e "$TEST_TMP/nginx-$env/error.log" -c "$TEST_TMP/nginx-$env/nginx.conf" || { fail "nginx starts"; exit 1; }
-	on_exit "kill \$(cat $TEST_TMP/nginx-$env/nginx.pid)"
-done
-# reload ENV: the reload command of ENV's NGINX, as a YAML flow list.
-reload() { echo "[nginx, -e, $TEST_TMP/nginx-$1/error.log, -c, $TEST_TMP/nginx-$1/nginx.conf, -s, reload]"; }
+# One NGINX for both environments: each instance writes its own file into its folder, the
+# Cluster's configPath behind the instance's name, its upstreams named so too, so the two Services
+# named "web" do not collide.
+NGX=$TEST_TMP/nginx
+mkdir -p "$NGX"
+"$TOP/hack/nginx-conf.sh" "$NGX" "$NGX/*auriga.conf" >"$NGX/nginx.conf"
+nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
+on_exit "kill \$(cat $NGX/nginx.pid)"
+reload() { echo "[nginx, -e, $NGX/error.log, -c, $NGX/nginx.conf, -s, reload]"; }
 cat >"$TEST_TMP/policy.yaml" <<EOF
 router:
-  configPath: [$TEST_TMP/nginx-staging/auriga.conf, $TEST_TMP/nginx-production/auriga.conf]
+  configPath: [$NGX/auriga.conf]
   reloadCommand:
-    - $(reload staging)
-    - $(reload production)
+    - $(reload)
   listenAddress: [127.0.0.1]
 EOF
 export AURIGA_POLICY_FILE=$TEST_TMP/policy.yaml
@@ -65,8 +64,8 @@ metadata: {name: verify}
 spec:
   router:
     type: NGINX
-    configPath: $TEST_TMP/nginx-staging/auriga.conf
-    reloadCommand: $(reload staging)
+    configPath: $NGX/auriga.conf
+    reloadCommand: $(reload)
     listenAddress: 127.0.0.1
 EOF
 	cat >"$WORK/base/web.yaml" <<EOF
@@ -200,9 +199,7 @@ await_failed() {
 
 base auriga-demo-node:v1 0
 environment staging "$ST_HP" ""
-environment production "$PR_HP" "    - target: {kind: Cluster, name: verify}
-      patch: {spec: {router: {configPath: $TEST_TMP/nginx-production/auriga.conf, reloadCommand: $(reload production)}}}
-    - target: {kind: Service, name: web}
+environment production "$PR_HP" "    - target: {kind: Service, name: web}
       patch: {spec: {port: $PR_LP}}" "{after: staging, approval: required}"
 c1=$(commit "v1")
 cur=$c1
@@ -217,7 +214,7 @@ PR_PID=$RUN_PID
 RUN_LOG=$TEST_TMP/$ST.log
 await "staging brings v1 to Healthy" 180 note_says staging "$c1" "^auriga: Healthy"
 check "staging's note names the load test, Skipped on a first release" note_says staging "$c1" "verdict: Skipped"
-expect_eq "staging's NGINX answers from v1 on staging's port" v1 "$(version "$ST_LP")"
+expect_eq "NGINX answers from staging's v1 on staging's port" v1 "$(version "$ST_LP")"
 RUN_LOG=$TEST_TMP/$PR.log
 await "production waits for approval of v1" 60 note_says production "$c1" \
 	"^auriga: Waiting.*healthy in staging; waiting for approval"
@@ -229,7 +226,7 @@ expect_match "auriga approve says why" "not in the specs repository" "$out"
 out=$(approve "$c1")
 expect_match "v1 approved" "approve: $c1: accepted by the controller" "$out"
 await "production brings v1 to Healthy" 180 note_says production "$c1" "^auriga: Healthy"
-expect_eq "production's NGINX answers from v1 on production's port" v1 "$(version "$PR_LP")"
+expect_eq "NGINX answers from production's v1 on production's port" v1 "$(version "$PR_LP")"
 
 # --- v2, a good commit: verified at staging, approved, released blue-green in production ----------
 base auriga-demo-node:v2 0
@@ -257,7 +254,7 @@ expect_match "v2 approved" "approve: $c2: accepted by the controller" "$out"
 await "production brings v2 to Healthy" 300 note_says production "$c2" "^auriga: Healthy"
 check "production's note says who approved it" note_says production "$c2" "approvedBy: dana"
 check "production released it blue-green" note_says production "$c2" "strategy: BlueGreen"
-await "production's NGINX answers from v2" 30 version_is "$PR_LP" v2
+await "NGINX answers from production's v2 on production's port" 30 version_is "$PR_LP" v2
 await "production runs v2 alone once the old slot is gone" 60 running_is "$PR" auriga-demo-node:v2
 
 # --- v3 answers in 700 ms: its load test breaks p95 at staging, production does not move ---------
