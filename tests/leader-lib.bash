@@ -13,8 +13,9 @@ LEASE=(--lease --lease-ttl "${TTL}s" --lease-renew-interval 1s --lease-skew 1s)
 echo "leader-test-token-$$" >"$TEST_TMP/token"
 chmod 0600 "$TEST_TMP/token"
 
-# write_specs VERSION: N demo nodes replaced one at a time, each ready START_DELAY_MS after it starts
-# (4000 by default).
+# write_specs VERSION [ENV [DEADLINE]]: N demo nodes replaced one at a time, each ready START_DELAY_MS
+# after it starts (4000 by default; ENV: more of its environment, as YAML "KEY: VALUE"; DEADLINE: the
+# progress deadline, 120 s).
 write_specs() {
 	cat >"$WORK/web.yaml" <<EOF
 apiVersion: auriga.io/v1
@@ -22,10 +23,10 @@ kind: Deployment
 metadata: {name: $DEP}
 spec:
   replicas: $N
-  progressDeadlineSeconds: 120
+  progressDeadlineSeconds: ${3:-120}
   template:
     image: auriga-demo-node:$1
-    env: {DEMO_START_DELAY_MS: "${START_DELAY_MS:-4000}"}
+    env: {DEMO_START_DELAY_MS: "${START_DELAY_MS:-4000}"${2:+, $2}}
     ports: [{name: http, containerPort: 9003}]
   probes:
     readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}
@@ -64,6 +65,27 @@ now_ns() { date +%s%N; }
 # healthy_on NAME COMMIT: controller NAME's status says Healthy at COMMIT.
 healthy_on() {
 	[ "$(curl -sf --max-time 5 "http://127.0.0.1:${PORT[$1]}/api/v1/status" | jq -r '.phase + " " + (.commit // "")')" = "Healthy $2" ]
+}
+# field NAME FIELD: the deployment's FIELD in controller NAME's status.
+field() {
+	curl -sf --max-time 5 "http://127.0.0.1:${PORT[$1]}/api/v1/status" | jq -r --arg d "$DEP" ".deployments[] | select(.name == \$d) | .$2"
+}
+# post NAME VERB: the HTTP status of a release control asked of controller NAME.
+post() {
+	curl -s -o /dev/null --max-time 10 -w '%{http_code}' -X POST -H "Authorization: Bearer $(cat "$TEST_TMP/token")" \
+		"http://127.0.0.1:${PORT[$1]}/api/v1/deployments/$DEP/$2"
+}
+# start_two: controllers a and b; once one leads, L names it and F the other, which follows.
+either_leads() { is_leader a || is_leader b; }
+follows() { [ "$(leader_of "$1")" = 0 ]; }
+start_two() {
+	start_ctl a
+	start_ctl b
+	check "one of the two controllers takes the lease" wait_for 60 either_leads
+	if is_leader a; then L=a F=b; else L=b F=a; fi
+	diag "leader: $L, follower: $F"
+	# The follower's server may answer a moment after the leader's (it starts as soon, not sooner).
+	check "the follower's auriga_leader gauge is 0" wait_for 30 follows "$F"
 }
 # creates_since NANOS: the create events after NANOS, as NANOS|create|NAME|CTL|FENCE|IMAGE.
 creates_since() { grep -v '|evmark-' "$TEST_TMP/ev" | awk -F'|' -v t="$1" '$1 > t && $2 == "create"'; }

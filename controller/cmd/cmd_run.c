@@ -145,7 +145,11 @@ static void on_pass(struct engine *e, void *arg)
 	if (dm->loaded && dm->commit && s->commit && strcmp(s->commit, dm->commit) == 0 &&
 	    (s->phase == STATUS_HEALTHY || s->phase == STATUS_FAILED || s->phase == STATUS_ROLLEDBACK))
 		dm->settled = dm->settled_once = 1;
-	if (dm->worker && s->commit && s->commit[0]) {
+	/* The engine saved its files at the end of the pass: the leader shares them when they changed. */
+	if (dm->lease)
+		run_lease_state_saved(dm->lease);
+	/* A follower writes no note: the leader notes the same commits. */
+	if (dm->worker && s->commit && s->commit[0] && (dm->lease == NULL || run_lease_leading(dm->lease))) {
 		int r = notes_debounce_offer(&dm->deb, &shown, now_ms(), &commit, &text, &err);
 
 		if (r == 0)
@@ -289,6 +293,12 @@ static void on_report(void *arg, struct gitsrc_report *r)
 	struct daemon *dm = arg;
 	struct fleet_status shown;
 
+	if (r->job == GITSRC_JOB_NOTE && r->fenced) {
+		/* A note the fence held back (the lease lost while it waited): not written, and no failure. */
+		log_info(COMPONENT, "note not written: not the leader", "commit", r->note_commit, "why", error_msg(r->err),
+			 (char *)NULL);
+		goto out;
+	}
 	if (r->job == GITSRC_JOB_NOTE) {
 		auriga_metrics_git_push(metrics_of(dm), (double)r->duration_ms / 1000.0, r->ok);
 		if (!r->ok)
@@ -601,10 +611,13 @@ static int start_source(struct daemon *dm, struct error **err)
 		return -1;
 	/* Reports reach on_report on the loop, which runs only after this. */
 	run_notes_init(&dm->rn, dm->src, dm->worker, &dm->recent, wcfg.notes_ref);
-	if (run_lease_from_config(&dm->lease, dm->cfg, &gcfg, dm->loop, dm->metrics_on ? dm->metrics.reg : NULL, err) < 0)
+	if (run_lease_from_config(&dm->lease, dm->cfg, &gcfg, dm->loop, dm->metrics_on ? dm->metrics.reg : NULL,
+				  dm->state_path, err) < 0)
 		return -1;
-	if (dm->lease)
+	if (dm->lease) {
 		run_lease_attach(dm->lease, dm->docker, dm->engine, dm->worker);
+		run_notes_set_fence(&dm->rn, run_lease_note_fence, dm->lease);
+	}
 	return 0;
 }
 

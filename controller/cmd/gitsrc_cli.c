@@ -9,7 +9,6 @@
 #include "util.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,19 +21,10 @@ void gitsrc_cli_init(struct gitsrc_cli *c)
 	c->notes_ref = NOTES_DEFAULT_REF;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 void gitsrc_cli_release(struct gitsrc_cli *c)
 {
 	if (c->tmp_state)
-		nftw(c->tmp_state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		file_remove_tree(c->tmp_state);
 	free(c->tmp_state);
 	memset(c, 0, sizeof(*c));
 }

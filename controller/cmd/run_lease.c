@@ -1,6 +1,7 @@
 /* The election among the controllers of one instance: a thread reading and renewing the lease, and the fences. */
 #include "cmd/run_lease.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "docker/docker.h"
 #include "engine/engine.h"
 #include "runtime/config.h"
+#include "runtime/file.h"
 #include "runtime/lease.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
@@ -22,10 +24,17 @@
 #include "util.h"
 
 #define COMPONENT "lease"
+/*
+ * The lease's mirror is made anew after this many operations (an hour at the
+ * default renew interval): each renewal or read leaves a commit or a pack in
+ * it, no ref keeps them, and libgit2 has no gc.
+ */
+#define MIRROR_RENEW_OPS 360
 
 struct run_lease {
 	struct run_lease_config cfg;
 	char *instance, *api, *holder;
+	char *paths[LEASE_STATE_FILES];	/* the engine's state file and release records: what is shared */
 	struct gitsrc *src;
 	pthread_t thread;
 	int started;
@@ -40,9 +49,15 @@ struct run_lease {
 	int64_t renewed_began;		/* monotonic: the start of the last renewal that succeeded */
 	char *leader, *leader_api;	/* the holder as last seen, for the refusals */
 	int told;			/* the leading state the loop was last told of */
+	int state_ready;		/* leading, and the shared state installed: the engine may act */
+	int installing;			/* the shared state read at the takeover is on its way to the loop */
+	int state_wake;			/* the engine saved its files: compare them with what is shared */
+	char state_oid[GITSRC_OID_HEX];	/* the shared state's commit as last read or written ("" none) */
+	char *shared[LEASE_STATE_FILES];	/* what that commit holds */
 	/* The thread's own. */
 	char my_oid[GITSRC_OID_HEX];	/* the lease commit we pushed last */
 	char seen_oid[GITSRC_OID_HEX];	/* the home's lease commit as last read */
+	unsigned ops;			/* operations since the mirror was made anew */
 	int64_t seen_since;		/* monotonic: when seen_oid was first seen */
 };
 
@@ -101,7 +116,7 @@ int run_lease_leading(struct run_lease *l)
 	int r;
 
 	pthread_mutex_lock(&l->mu);
-	r = l->leading && lease_valid(l->renewed_began, now_ms(), l->cfg.ttl_ms, l->cfg.skew_ms);
+	r = l->leading && l->state_ready && lease_valid(l->renewed_began, now_ms(), l->cfg.ttl_ms, l->cfg.skew_ms);
 	pthread_mutex_unlock(&l->mu);
 	return r;
 }
@@ -110,7 +125,10 @@ int run_lease_leading(struct run_lease *l)
 static void why_not(struct run_lease *l, char *why, size_t n)
 {
 	pthread_mutex_lock(&l->mu);
-	if (l->leading)
+	if (l->leading && !l->state_ready)
+		snprintf(why, n, "this controller took the lease of instance '%s' (generation %" PRIu64 ") and is loading "
+			 "the state its instance shares", l->instance, l->generation);
+	else if (l->leading)
 		snprintf(why, n, "this controller's lease of instance '%s' (generation %" PRIu64 ") was not renewed in time",
 			 l->instance, l->generation);
 	else if (l->leader)
@@ -170,6 +188,7 @@ int run_lease_refuse(struct run_lease *l, struct error **err)
 
 static void count_op(struct run_lease *l, const char *op, int rc, const struct error *e)
 {
+	l->ops++;
 	if (l->m_ops)
 		metric_inc(l->m_ops, METRIC_LABELS(op, rc == 0			 ? "ok"
 						       : error_code(e) == ERR_CONFLICT ? "conflict"
@@ -181,6 +200,8 @@ static void set_leading(struct run_lease *l, int leading, uint64_t gen, int64_t 
 {
 	pthread_mutex_lock(&l->mu);
 	l->leading = leading;
+	l->state_ready = 0;
+	l->installing = 0;
 	if (leading) {
 		l->generation = gen;
 		l->renewed_began = began;
@@ -194,12 +215,12 @@ static void set_leading(struct run_lease *l, int leading, uint64_t gen, int64_t 
 	(void)loop_post(l->cfg.loop, tell_loop, l);
 }
 
-/* Pushes our record on parent with generation gen; 0 with my_oid set, or the error. */
-static int write_lease(struct run_lease *l, const char *parent, uint64_t gen, struct error **err)
+/* Replaces the lease read or written last (expect) by our record with generation gen; 0 with my_oid set, or the error. */
+static int write_lease(struct run_lease *l, const char *expect, uint64_t gen, struct error **err)
 {
 	struct lease_record rec = { l->holder, gen, wall_ms(), l->cfg.ttl_ms, l->api };
 	char oid[GITSRC_OID_HEX];
-	int rc = lease_git_write(l->src, l->instance, parent, &rec, oid, err);
+	int rc = lease_git_write(l->src, l->instance, expect, &rec, oid, err);
 
 	count_op(l, "push", rc, err ? *err : NULL);
 	if (rc == 0) {
@@ -207,6 +228,209 @@ static int write_lease(struct run_lease *l, const char *parent, uint64_t gen, st
 		snprintf(l->seen_oid, sizeof(l->seen_oid), "%s", oid);
 	}
 	return rc;
+}
+
+
+/* The shared state. */
+
+/* The engine's files as they are on disk (a file missing: NULL); 0, or the error. */
+static int read_files(struct run_lease *l, struct lease_state *st, struct error **err)
+{
+	size_t i;
+
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < LEASE_STATE_FILES; i++) {
+		struct buf b;
+		int rc;
+
+		buf_init(&b, LEASE_STATE_MAX_BYTES);
+		rc = file_read(l->paths[i], "state file", FILE_REGULAR, &b, err);
+		if (rc == -ENOENT) {
+			error_free(*err);
+			*err = NULL;
+		} else if (rc < 0) {
+			buf_release(&b);
+			lease_state_release(st);
+			return rc;
+		} else {
+			st->files[i] = buf_detach(&b, NULL);
+		}
+		buf_release(&b);
+	}
+	return 0;
+}
+
+static int same_text(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Writes st as the shared state, from the commit read or written last; under mu, what is shared then is st's. */
+static int write_state(struct run_lease *l, const char *expect, uint64_t gen, const struct lease_state *st,
+		       struct error **err)
+{
+	char oid[GITSRC_OID_HEX];
+	char *msg = xasprintf("auriga state %s: generation %" PRIu64 "\n\nholder: %s\ngeneration: %" PRIu64 "\n",
+			      l->instance, gen, l->holder, gen);
+	int rc = lease_git_state_write(l->src, l->instance, expect, st, msg, oid, err);
+	size_t i;
+
+	count_op(l, "state-push", rc, err ? *err : NULL);
+	free(msg);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&l->mu);
+	snprintf(l->state_oid, sizeof(l->state_oid), "%s", oid);
+	for (i = 0; i < LEASE_STATE_FILES; i++)
+		str_set(&l->shared[i], st->files[i]);
+	pthread_mutex_unlock(&l->mu);
+	return 0;
+}
+
+/* What the loop installs: the shared state a new leader read, for the generation it took. */
+struct install {
+	struct run_lease *l;
+	uint64_t generation;
+	struct lease_state st;
+};
+
+/*
+ * On the loop: the shared state becomes the engine's files (the local cache)
+ * and the engine reads them again; only then may the new leader act.
+ */
+static void install_on_loop(struct loop *lp, void *arg)
+{
+	struct install *in = arg;
+	struct run_lease *l = in->l;
+	struct error *err = NULL;
+	size_t i;
+	int rc = 0, current;
+
+	pthread_mutex_lock(&l->mu);
+	current = l->leading && l->installing && l->generation == in->generation;
+	pthread_mutex_unlock(&l->mu);
+	for (i = 0; current && rc == 0 && i < LEASE_STATE_FILES; i++) {
+		if (in->st.files[i])
+			rc = file_replace(l->paths[i], "state file", in->st.files[i], strlen(in->st.files[i]), 0600, &err);
+		else if (unlink(l->paths[i]) < 0 && errno != ENOENT)
+			rc = error_set(&err, -errno, "cannot remove '%s': %s", l->paths[i], strerror(errno));
+	}
+	if (current && rc == 0 && l->engine)
+		rc = engine_state_reload(l->engine, &err);
+	pthread_mutex_lock(&l->mu);
+	if (current && l->installing) {
+		l->installing = 0;
+		l->state_ready = rc == 0;
+	}
+	pthread_mutex_unlock(&l->mu);
+	if (current && rc < 0)
+		log_error(COMPONENT, "cannot take up the state the instance shares; not acting until it can", "commit",
+			  in->st.oid, "error", error_msg(err), LOG_END);
+	else if (current)
+		log_info(COMPONENT, "took up the state the instance shares", "commit", in->st.oid, LOG_END);
+	error_free(err);
+	lease_state_release(&in->st);
+	free(in);
+	tell_loop(lp, l);
+}
+
+/*
+ * A new leader's first step, before it acts: reads the shared state and
+ * writes it back stamped with its generation (so a write the old leader
+ * still makes, from the commit it knew, fails), and has the loop install it.
+ * With no shared state yet (the instance's first leader), its own files
+ * become the shared state. 0, or -1 to try again at the next round.
+ */
+static int take_state(struct run_lease *l)
+{
+	struct lease_state st;
+	struct error *err = NULL;
+	uint64_t gen;
+	int rc = lease_git_state_read(l->src, l->instance, &st, &err);
+
+	count_op(l, "state-fetch", rc, err);
+	pthread_mutex_lock(&l->mu);
+	gen = l->generation;
+	pthread_mutex_unlock(&l->mu);
+	if (rc == 0 && !st.exists)
+		rc = read_files(l, &st, &err);
+	if (rc == 0)
+		rc = write_state(l, st.exists ? st.oid : "", gen, &st, &err);
+	if (rc < 0) {
+		log_warn(COMPONENT, "cannot take up the state the instance shares; trying again", "error", error_msg(err),
+			 LOG_END);
+		lease_state_release(&st);
+		error_free(err);
+		return -1;
+	}
+	pthread_mutex_lock(&l->mu);
+	if (st.exists)
+		l->installing = 1;
+	else
+		l->state_ready = 1;
+	pthread_mutex_unlock(&l->mu);
+	if (st.exists) {
+		struct install *in = xcalloc(1, sizeof(*in));
+
+		in->l = l;
+		in->generation = gen;
+		in->st = st;
+		(void)loop_post(l->cfg.loop, install_on_loop, in);
+	} else {
+		lease_state_release(&st);
+		(void)loop_post(l->cfg.loop, tell_loop, l);
+	}
+	return 0;
+}
+
+/* The leader's files changed: shared as they are now, from the commit written last. */
+static void share_state(struct run_lease *l)
+{
+	struct lease_state st;
+	struct error *err = NULL;
+	char expect[GITSRC_OID_HEX];
+	uint64_t gen;
+	size_t i;
+	int same = 1;
+
+	if (read_files(l, &st, &err) < 0) {
+		log_warn(COMPONENT, "cannot read the state to share", "error", error_msg(err), LOG_END);
+		goto out;
+	}
+	pthread_mutex_lock(&l->mu);
+	for (i = 0; i < LEASE_STATE_FILES; i++)
+		same = same && same_text(st.files[i], l->shared[i]);
+	snprintf(expect, sizeof(expect), "%s", l->state_oid);
+	gen = l->generation;
+	pthread_mutex_unlock(&l->mu);
+	/* Written only while the lease holds: a leader whose renewals stopped shares nothing more. */
+	if (same || !run_lease_leading(l))
+		goto out;
+	if (write_state(l, expect, gen, &st, &err) == 0)
+		goto out;
+	if (error_code(err) == ERR_CONFLICT) {
+		/* Only a leader writes it: another controller believes it leads, so this one stops. */
+		set_leading(l, 0, 0, 0, "another controller wrote the shared state");
+		l->seen_oid[0] = '\0';
+	} else {
+		log_warn(COMPONENT, "cannot share the state; trying again", "error", error_msg(err), LOG_END);
+		pthread_mutex_lock(&l->mu);
+		l->state_wake = 1;
+		pthread_mutex_unlock(&l->mu);
+	}
+out:
+	lease_state_release(&st);
+	error_free(err);
+}
+
+void run_lease_state_saved(struct run_lease *l)
+{
+	pthread_mutex_lock(&l->mu);
+	if (l->leading && l->state_ready) {
+		l->state_wake = 1;
+		pthread_cond_signal(&l->cond);
+	}
+	pthread_mutex_unlock(&l->mu);
 }
 
 /* The leader's round: one push on its last commit, without reading first (a conflict says another moved it). */
@@ -230,10 +454,19 @@ static void lead_round(struct run_lease *l)
 		return;
 	}
 	if (write_lease(l, l->my_oid, l->generation, &err) == 0) {
+		int ready, installing;
+
 		pthread_mutex_lock(&l->mu);
 		l->renewed_began = began;
+		ready = l->state_ready;
+		installing = l->installing;
 		pthread_mutex_unlock(&l->mu);
 		l->seen_since = now_ms();
+		/* A takeover whose state could not be read or stamped tries again; a leader's files are compared. */
+		if (!ready && !installing)
+			(void)take_state(l);
+		else if (ready)
+			share_state(l);
 	} else if (error_code(err) == ERR_CONFLICT) {
 		set_leading(l, 0, 0, 0, "another controller moved the lease");
 		l->seen_oid[0] = '\0';
@@ -294,6 +527,7 @@ static void follow_round(struct run_lease *l)
 	began = now_ms();
 	if (write_lease(l, s.exists ? s.oid : NULL, l->generation + 1, &err) == 0) {
 		set_leading(l, 1, l->generation + 1, began, s.exists ? "the lease lapsed" : "no lease");
+		(void)take_state(l);
 	} else if (error_code(err) != ERR_CONFLICT) {
 		log_warn(COMPONENT, "cannot take the lease", "error", error_msg(err), LOG_END);
 	}
@@ -302,25 +536,55 @@ out:
 	error_free(err);
 }
 
+/* Only this thread uses the mirror, and nothing in it outlives a round: the oids it keeps are text. */
+static void renew_mirror(struct run_lease *l)
+{
+	struct error *err = NULL;
+
+	l->ops = 0;
+	if (gitsrc_mirror_renew(l->src, &err) < 0)
+		log_warn(COMPONENT, "cannot make the lease's mirror anew", "error", error_msg(err), LOG_END);
+	error_free(err);
+}
+
+/*
+ * The thread: a round every renew interval (a leader's renewal, a
+ * follower's read), and between rounds the leader's files shared as soon as
+ * the engine says it saved them.
+ */
 static void *lease_main(void *arg)
 {
 	struct run_lease *l = arg;
+	struct timespec next;
 
+	clock_gettime(CLOCK_MONOTONIC, &next);
 	pthread_mutex_lock(&l->mu);
 	while (!l->stop) {
-		int leading = l->leading;
 		struct timespec ts;
 
-		pthread_mutex_unlock(&l->mu);
-		if (leading)
-			lead_round(l);
-		else
-			follow_round(l);
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		timespec_add_ms(&ts, l->cfg.renew_ms);
-		pthread_mutex_lock(&l->mu);
-		if (!l->stop)
-			pthread_cond_timedwait(&l->cond, &l->mu, &ts);
+		if (ts.tv_sec > next.tv_sec || (ts.tv_sec == next.tv_sec && ts.tv_nsec >= next.tv_nsec)) {
+			int leading = l->leading;
+
+			pthread_mutex_unlock(&l->mu);
+			if (leading)
+				lead_round(l);
+			else
+				follow_round(l);
+			if (l->ops >= MIRROR_RENEW_OPS)
+				renew_mirror(l);
+			clock_gettime(CLOCK_MONOTONIC, &next);
+			timespec_add_ms(&next, l->cfg.renew_ms);
+			pthread_mutex_lock(&l->mu);
+		} else if (l->state_wake) {
+			l->state_wake = 0;
+			pthread_mutex_unlock(&l->mu);
+			share_state(l);
+			pthread_mutex_lock(&l->mu);
+		} else {
+			/* The condition variable counts on the monotonic clock (run_lease_start). */
+			pthread_cond_timedwait(&l->cond, &l->mu, &next);
+		}
 	}
 	pthread_mutex_unlock(&l->mu);
 	return NULL;
@@ -337,7 +601,8 @@ static void register_metrics(struct run_lease *l)
 					"The lease's generation (fencing token) this controller last held.", NULL);
 	l->m_ops = metrics_counter(l->cfg.metrics, "auriga_lease_operations_total",
 				   "Git operations on the lease's home: fetch (a follower's read) or push (a renewal or "
-				   "a takeover), by result (ok, conflict, error).",
+				   "a takeover) of the lease, state-fetch (a takeover's read) or state-push (the leader's "
+				   "write) of the state it shares, by result (ok, conflict, error).",
 				   METRIC_LABELS("op", "result"));
 	metric_set(l->m_leader, NULL, 0.0);
 }
@@ -347,6 +612,7 @@ int run_lease_start(struct run_lease **out, const struct gitsrc_config *g, const
 {
 	struct run_lease *l;
 	struct gitsrc_config lg = *g;
+	pthread_condattr_t ca;
 	char *dir;
 	int rc;
 
@@ -359,8 +625,13 @@ int run_lease_start(struct run_lease **out, const struct gitsrc_config *g, const
 	l->instance = xstrdup(cfg->instance);
 	l->api = xstrdup(cfg->api ? cfg->api : "");
 	l->holder = holder_name();
+	l->paths[0] = xstrdup(cfg->state_path);
+	l->paths[1] = xasprintf("%s.traffic", cfg->state_path);
 	pthread_mutex_init(&l->mu, NULL);
-	pthread_cond_init(&l->cond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	/* Its own mirror: only the lease ref is fetched into it, and its network lock is its own. */
 	dir = xasprintf("%s/lease", g->state_dir);
 	lg.state_dir = dir;
@@ -384,11 +655,11 @@ int run_lease_start(struct run_lease **out, const struct gitsrc_config *g, const
 }
 
 int run_lease_from_config(struct run_lease **out, const struct config *c, const struct gitsrc_config *g,
-			  struct loop *loop, struct metrics *metrics, struct error **err)
+			  struct loop *loop, struct metrics *metrics, const char *state_path, struct error **err)
 {
 	const struct run_lease_config lc = {
 		config_str(c, CFG_INSTANCE), config_str(c, CFG_LISTEN), config_ms(c, CFG_LEASE_TTL),
-		config_ms(c, CFG_LEASE_RENEW_INTERVAL), config_ms(c, CFG_LEASE_SKEW), loop, metrics,
+		config_ms(c, CFG_LEASE_RENEW_INTERVAL), config_ms(c, CFG_LEASE_SKEW), loop, metrics, state_path,
 	};
 
 	*out = NULL;
@@ -410,6 +681,7 @@ void run_lease_stop(struct run_lease *l)
 		gitsrc_free(l->src);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->cond);
-	FREE_ALL(l->instance, l->api, l->holder, l->leader, l->leader_api);
+	FREE_ALL(l->instance, l->api, l->holder, l->leader, l->leader_api, l->paths[0], l->paths[1], l->shared[0],
+		 l->shared[1]);
 	free(l);
 }

@@ -18,6 +18,7 @@ struct run_lease_config {
 	int64_t ttl_ms, renew_ms, skew_ms;
 	struct loop *loop;
 	struct metrics *metrics;	/* auriga_leader, auriga_lease_generation, auriga_lease_operations_total; NULL: none */
+	const char *state_path;		/* the engine's state file (its release records beside it, .traffic) */
 };
 
 /*
@@ -34,11 +35,14 @@ struct config;
 
 /* run_lease_start with the settings of the table (lease, lease-ttl, ...); *out NULL when lease is off. */
 int run_lease_from_config(struct run_lease **out, const struct config *c, const struct gitsrc_config *g,
-			  struct loop *loop, struct metrics *metrics, struct error **err);
+			  struct loop *loop, struct metrics *metrics, const char *state_path, struct error **err);
 /* Stops the thread (after the network operation under way) and frees everything; a leader's lease lapses. */
 void run_lease_stop(struct run_lease *l);
 
-/* Thread-safe: 1 while this controller holds the lease and its last renewal is fresh (lease_valid). */
+/*
+ * Thread-safe: 1 while this controller holds the lease, its last renewal is
+ * fresh (lease_valid) and the state its instance shares is installed.
+ */
 int run_lease_leading(struct run_lease *l);
 
 /*
@@ -65,6 +69,18 @@ struct gitsrc_worker;
  * from labels, notes and the state file, as after a restart.
  */
 void run_lease_attach(struct run_lease *l, struct docker *d, struct engine *e, struct gitsrc_worker *w);
+
+/*
+ * The state a takeover continues from is shared in the specs remote
+ * (refs/auriga/state/<instance>, lease_git.h): the engine's state file and
+ * its release records. A controller that takes the lease reads it, stamps it
+ * with its generation and has the loop write it over its own files and the
+ * engine read them again, before it acts; while it leads, each change of the
+ * files is written there. Called on the loop after the engine saved its
+ * files (after each pass): wakes the lease's thread, which compares them
+ * with what is shared and writes them when they differ.
+ */
+void run_lease_state_saved(struct run_lease *l);
 
 /* 0 while leading; else ERR_UNAVAILABLE naming the leader: a follower's answer to a mutating API call. */
 int run_lease_refuse(struct run_lease *l, struct error **err);

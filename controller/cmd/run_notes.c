@@ -23,8 +23,18 @@ void run_notes_init(struct run_notes *rn, struct gitsrc *src, struct gitsrc_work
 	rn->notes_ref = notes_ref && notes_ref[0] ? notes_ref : NOTES_DEFAULT_REF;
 }
 
+void run_notes_set_fence(struct run_notes *rn, gitsrc_fence_fn fn, void *arg)
+{
+	rn->fence = fn;
+	rn->fence_arg = arg;
+}
+
 void run_notes_post(struct run_notes *rn, const char *commit, const char *text, const char *ref, int push)
 {
+	char why[512];
+
+	if (rn->fence && rn->fence(rn->fence_arg, why, sizeof(why)) != 0)
+		return;
 	gitsrc_worker_post_note(rn->worker, commit, text, ref, push);
 	if (rn->recent)
 		notes_recent_add(rn->recent, commit, text, wall_ms());

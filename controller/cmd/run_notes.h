@@ -3,6 +3,7 @@
 #define AURIGA_RUN_NOTES_H
 
 #include "error.h"
+#include "source/gitsrc_worker.h"
 #include "status/status.h"
 
 struct gitsrc;
@@ -24,11 +25,15 @@ struct run_notes {
 	struct status_source source;	/* what Git says: the head seen, the commit applied, fetches */
 	char *refused;			/* the last commit refused (noted once, not read again) */
 	char *head_refusal;		/* the source's refusal of the head, logged once */
+	gitsrc_fence_fn fence;		/* with the lease: 0 while this controller may write notes */
+	void *fence_arg;
 };
 
 void run_notes_init(struct run_notes *rn, struct gitsrc *src, struct gitsrc_worker *worker,
 		    struct notes_recent *recent, const char *notes_ref);
 void run_notes_release(struct run_notes *rn);
+/* With the lease: notes are posted only while fn says 0 (a follower writes none, and counts no failure). */
+void run_notes_set_fence(struct run_notes *rn, gitsrc_fence_fn fn, void *arg);
 
 /* Hands the note on commit to the worker (to ref, pushed or not) and keeps it among the notes posted lately. */
 void run_notes_post(struct run_notes *rn, const char *commit, const char *text, const char *ref, int push);

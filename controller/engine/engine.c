@@ -53,6 +53,35 @@ void engine_hold(struct engine *e, int held)
 	engine_kick(e);
 }
 
+int engine_state_reload(struct engine *e, struct error **err)
+{
+	struct statefile st;
+
+	if (e->state.path == NULL)
+		return 0;
+	statefile_init(&st, NULL);
+	if (statefile_load(&st, e->state.path, err) < 0) {
+		statefile_release(&st);
+		return -1;
+	}
+	if (st.instance && strcmp(st.instance, e->instance) != 0) {
+		error_set(err, ERR_INVALID, "state file '%s' belongs to instance '%s', not '%s'", st.path, st.instance,
+			  e->instance);
+		statefile_release(&st);
+		return -1;
+	}
+	statefile_release(&e->state);
+	e->state = st;
+	if (e->state.instance == NULL) {
+		e->state.instance = xstrdup(e->instance);
+		e->state.dirty = 1;
+	}
+	if (engine_traffic_reload(e->traffic, err) < 0)
+		return -1;
+	engine_kick(e);
+	return 0;
+}
+
 int engine_idle(const struct engine *e)
 {
 	return !e->pass_running && e->n_ops_running == 0;

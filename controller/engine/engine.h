@@ -102,6 +102,12 @@ int engine_idle(const struct engine *e);
  * labels and the state file, as after a restart.
  */
 void engine_hold(struct engine *e, int held);
+/*
+ * Reads the state file and the release records again from disk, in place of
+ * what the engine holds: a new leader's, once it wrote there the state its
+ * instance shares. Call it while held. ERR_INVALID naming the file.
+ */
+int engine_state_reload(struct engine *e, struct error **err);
 
 /*
  * Returns a deployment to its last healthy revision (or the one before,

@@ -771,17 +771,30 @@ void engine_traffic_verification(const struct engine_traffic *t, const struct de
 			   d && d->complete && strcmp(d->rec.rev, dd->revision) == 0, sd);
 }
 
-void engine_traffic_free(struct engine_traffic *t)
+/* Forgets every deployment's record and check. */
+static void deps_clear(struct engine_traffic *t)
 {
 	size_t i;
 
-	if (t == NULL)
-		return;
 	for (i = 0; i < t->n_deps; i++) {
 		check_drop(t->deps[i]);
 		verify_book_release(&t->deps[i]->book);
 		FREE_ALL(t->deps[i]->name, t->deps[i]);
 	}
+	t->n_deps = 0;
+}
+
+int engine_traffic_reload(struct engine_traffic *t, struct error **err)
+{
+	deps_clear(t);
+	return records_load(t, err);
+}
+
+void engine_traffic_free(struct engine_traffic *t)
+{
+	if (t == NULL)
+		return;
+	deps_clear(t);
 	/* Jobs still in Docker's hands end with the docker client; they no longer report. */
 	job_runner_free(t->jobs);
 	engine_router_free(t->router);

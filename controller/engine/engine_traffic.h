@@ -31,6 +31,8 @@ struct engine_traffic *engine_traffic_new(struct loop *l, struct docker *d, stru
 					  const char *state_path, void (*kick)(void *arg), void *arg,
 					  struct error **err);
 void engine_traffic_free(struct engine_traffic *t);
+/* Reads the release records file again, in place of every record and check held (a new leader's). */
+int engine_traffic_reload(struct engine_traffic *t, struct error **err);
 /*
  * Where release progress goes (borrowed; NULL: nowhere): the share of traffic
  * the router gives the new slot while a release is under way

@@ -25,6 +25,9 @@ int file_read(const char *path, const char *what, unsigned flags, struct buf *ou
 int file_read_at(int dirfd, const char *path, const char *what, unsigned flags, struct buf *out,
 		 struct error **err);
 
+/* Removes path and everything under it, links not followed; what cannot be removed stays. */
+void file_remove_tree(const char *path);
+
 /* Drops the trailing characters found in chars ("\r\n": the newline an editor saves after a secret). */
 void file_trim_end(struct buf *b, const char *chars);
 

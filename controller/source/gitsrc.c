@@ -1,6 +1,7 @@
 /* The Git source: a bare libgit2 mirror of the specs repo, fetched with checked credentials and host keys. */
 #include "source/gitsrc.h"
 #include "source/gitsrc_internal.h"
+#include "runtime/file.h"
 #include "source/sshsig.h"
 #include "util.h"
 
@@ -58,7 +59,7 @@ static void scrub(const struct gitsrc *src, struct error **err)
 }
 
 /* Turns a libgit2 failure into our error, preferring what a callback of ours said. */
-static int git_fail(struct gitsrc *src, struct error **err, int gitcode, int kind, const char *what)
+int gitsrc__git_fail(struct gitsrc *src, struct error **err, int gitcode, int kind, const char *what)
 {
 	const git_error *ge = git_error_last();
 	const char *msg = src && src->cb_error ? src->cb_error : ge && ge->message ? ge->message : "unknown error";
@@ -160,7 +161,7 @@ int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct err
 		gr = git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, src->ca_bundle, NULL);
 		pthread_mutex_unlock(&libgit2_mu);
 		if (gr < 0) {
-			r = git_fail(NULL, err, gr, ERR_INVALID, "cannot use the CA bundle");
+			r = gitsrc__git_fail(NULL, err, gr, ERR_INVALID, "cannot use the CA bundle");
 			error_wrap(err, "'%s'", src->ca_bundle);
 			goto out;
 		}
@@ -183,7 +184,7 @@ int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct err
 	if (gr == 0)
 		gr = git_repository_open_bare(&src->net_repo, src->mirror_path);
 	if (gr < 0) {
-		r = git_fail(NULL, err, gr, ERR_GENERIC, "cannot open the mirror");
+		r = gitsrc__git_fail(NULL, err, gr, ERR_GENERIC, "cannot open the mirror");
 		error_wrap(err, "'%s'", src->mirror_path);
 		goto out;
 	}
@@ -205,7 +206,7 @@ void gitsrc_free(struct gitsrc *src)
 	FREE_ALL(src->url, src->shown_url, src->url_secret, src->ref, src->full_ref, src->state_dir, src->mirror_path,
 		 src->helper, src->ssh_user, src->ssh_key,
 		 src->ssh_pubkey, src->known_hosts, src->ssh_host, src->https_user, src->https_password,
-		 src->ca_bundle, src->cb_error, src->push_status);
+		 src->ca_bundle, src->cb_error, src->push_status, src->expect);
 	pthread_mutex_destroy(&src->mu);
 	pthread_mutex_destroy(&src->net_mu);
 	free(src);
@@ -236,6 +237,43 @@ static void net_unlock(struct gitsrc *src)
 git_repository *gitsrc_repo(struct gitsrc *src)
 {
 	return src->repo;
+}
+
+int gitsrc_mirror_renew(struct gitsrc *src, struct error **err)
+{
+	char *tmp = xasprintf("%s.new", src->mirror_path);
+	git_repository *fresh = NULL;
+	int gr, r = 0;
+
+	net_lock(src);
+	gitsrc_lock(src);
+	/* Made aside first: a mirror that cannot be made leaves the old one as it was. */
+	file_remove_tree(tmp);
+	gr = git_repository_init(&fresh, tmp, 1);
+	git_repository_free(fresh);
+	if (gr < 0) {
+		r = gitsrc__git_fail(src, err, gr, ERR_GENERIC, "cannot make the mirror anew");
+		goto out;
+	}
+	git_repository_free(src->repo);
+	git_repository_free(src->net_repo);
+	src->repo = src->net_repo = NULL;
+	file_remove_tree(src->mirror_path);
+	if (rename(tmp, src->mirror_path) < 0) {
+		r = error_set(err, -errno, "cannot make the mirror '%s' anew: %s", src->mirror_path, strerror(errno));
+		gr = git_repository_init(&src->repo, src->mirror_path, 1);
+	} else {
+		gr = git_repository_open_bare(&src->repo, src->mirror_path);
+	}
+	if (gr == 0)
+		gr = git_repository_open_bare(&src->net_repo, src->mirror_path);
+	if (gr < 0 && r == 0)
+		r = gitsrc__git_fail(src, err, gr, ERR_GENERIC, "cannot open the mirror made anew");
+out:
+	gitsrc_unlock(src);
+	net_unlock(src);
+	free(tmp);
+	return r;
 }
 
 const char *gitsrc_url(const struct gitsrc *src)
@@ -391,7 +429,7 @@ static int cb_push_update(const char *refname, const char *status, void *payload
 	return 0;
 }
 
-static void callbacks_init(struct gitsrc *src, git_remote_callbacks *cbs)
+void gitsrc__callbacks_init(struct gitsrc *src, git_remote_callbacks *cbs)
 {
 	git_remote_init_callbacks(cbs, GIT_REMOTE_CALLBACKS_VERSION);
 	cbs->credentials = cb_credentials;
@@ -420,7 +458,7 @@ static void op_begin(struct gitsrc *src)
  * URL is used as configured (and libgit2 1.5 leaks the regex match data of
  * that config lookup on every call).
  */
-static int make_remote(struct gitsrc *src, git_remote **out)
+int gitsrc__make_remote(struct gitsrc *src, git_remote **out)
 {
 	git_remote_create_options o;
 
@@ -430,31 +468,31 @@ static int make_remote(struct gitsrc *src, git_remote **out)
 	return git_remote_create_with_opts(out, src->url, &o);
 }
 
-static int connect_remote(struct gitsrc *src, git_direction dir, git_remote **out, struct error **err)
+int gitsrc__connect_remote(struct gitsrc *src, int dir, git_remote **out, struct error **err)
 {
 	git_remote_callbacks cbs;
 	git_remote *remote = NULL;
 	int gr;
 
 	*out = NULL;
-	gr = make_remote(src, &remote);
+	gr = gitsrc__make_remote(src, &remote);
 	if (gr < 0)
-		return git_fail(src, err, gr, ERR_INVALID, "bad remote URL");
-	callbacks_init(src, &cbs);
-	gr = git_remote_connect(remote, dir, &cbs, NULL, NULL);
+		return gitsrc__git_fail(src, err, gr, ERR_INVALID, "bad remote URL");
+	gitsrc__callbacks_init(src, &cbs);
+	gr = git_remote_connect(remote, (git_direction)dir, &cbs, NULL, NULL);
 	if (gr < 0) {
 		char what[600];
 
 		snprintf(what, sizeof(what), "cannot connect to '%s'", src->shown_url);
 		git_remote_free(remote);
-		return git_fail(src, err, gr, 0, what);
+		return gitsrc__git_fail(src, err, gr, 0, what);
 	}
 	*out = remote;
 	return 0;
 }
 
 /* Finds name (or refs/heads/name, refs/tags/name) among the remote's refs. */
-static const git_remote_head *find_head(const git_remote_head **heads, size_t n, const char *name,
+const git_remote_head *gitsrc__find_head(const git_remote_head **heads, size_t n, const char *name,
 					const char *full)
 {
 	size_t i;
@@ -486,13 +524,13 @@ static int resolve_ref(struct gitsrc *src, const git_remote_head **heads, size_t
 
 	*out = NULL;
 	if (str_has_prefix(src->ref, "refs/")) {
-		*out = find_head(heads, n, src->ref, src->ref);
+		*out = gitsrc__find_head(heads, n, src->ref, src->ref);
 		if (*out)
 			gitsrc__set_full_ref(src, src->ref);
 	}
 	for (i = 0; *out == NULL && !str_has_prefix(src->ref, "refs/") && i < ARRAY_SIZE(prefixes); i++) {
 		snprintf(full, sizeof(full), "%s%s", prefixes[i], src->ref);
-		*out = find_head(heads, n, src->ref, full);
+		*out = gitsrc__find_head(heads, n, src->ref, full);
 		if (*out)
 			gitsrc__set_full_ref(src, full);
 	}
@@ -518,30 +556,30 @@ static int download_into(struct gitsrc *src, git_remote *remote, const git_remot
 		return error_set(err, ERR_NOTFOUND, "no ref to fetch from '%s'", src->shown_url);
 	gr = git_repository_odb(&odb, src->net_repo);
 	if (gr < 0)
-		return git_fail(src, err, gr, ERR_GENERIC, "cannot open the mirror's objects");
+		return gitsrc__git_fail(src, err, gr, ERR_GENERIC, "cannot open the mirror's objects");
 	have = git_odb_exists(odb, &head->oid);
 	git_odb_free(odb);
 	if (have) {
 		gr = git_reference_create(&ref, src->net_repo, local_ref, &head->oid, 1, "auriga: fetch");
 		git_reference_free(ref);
 		if (gr < 0)
-			return git_fail(src, err, gr, ERR_GENERIC, "cannot update the mirror");
+			return gitsrc__git_fail(src, err, gr, ERR_GENERIC, "cannot update the mirror");
 		return 0;
 	}
 	snprintf(spec, sizeof(spec), "+%s:%s", head->name, local_ref);
 	specs.strings = &specp;
 	specs.count = 1;
 	git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
-	callbacks_init(src, &opts.callbacks);
+	gitsrc__callbacks_init(src, &opts.callbacks);
 	opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	opts.update_fetchhead = 0;
 	snprintf(what, sizeof(what), "cannot fetch '%s' from '%s'", head->name, src->shown_url);
 	gr = git_remote_download(remote, &specs, &opts);
 	if (gr < 0)
-		return git_fail(src, err, gr, 0, what);
+		return gitsrc__git_fail(src, err, gr, 0, what);
 	gr = git_remote_update_tips(remote, &opts.callbacks, 0, GIT_REMOTE_DOWNLOAD_TAGS_NONE, "auriga: fetch");
 	if (gr < 0)
-		return git_fail(src, err, gr, 0, what);
+		return gitsrc__git_fail(src, err, gr, 0, what);
 	return 0;
 }
 
@@ -549,12 +587,12 @@ static int download_into(struct gitsrc *src, git_remote *remote, const git_remot
 static int connect_list(struct gitsrc *src, git_remote **remote, const git_remote_head ***heads, size_t *n,
 			struct error **err)
 {
-	int gr, r = connect_remote(src, GIT_DIRECTION_FETCH, remote, err);
+	int gr, r = gitsrc__connect_remote(src, GIT_DIRECTION_FETCH, remote, err);
 
 	if (r < 0)
 		return r;
 	gr = git_remote_ls(heads, n, *remote);
-	return gr < 0 ? git_fail(src, err, gr, 0, "cannot list the remote's refs") : 0;
+	return gr < 0 ? gitsrc__git_fail(src, err, gr, 0, "cannot list the remote's refs") : 0;
 }
 
 static int ref_commit(git_repository *repo, const char *name, git_oid *out)
@@ -618,7 +656,7 @@ int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct err
 		had_prev = ref_commit(src->net_repo, src->full_ref, &prev) == 0;
 	gr = ref_commit(src->net_repo, GITSRC_STAGING_REF, &now);
 	if (gr < 0) {
-		r = git_fail(src, err, gr, ERR_PROTOCOL, "the fetched ref is not a commit");
+		r = gitsrc__git_fail(src, err, gr, ERR_PROTOCOL, "the fetched ref is not a commit");
 		error_wrap(err, "'%s' of '%s'", src->full_ref, src->shown_url);
 		goto out;
 	}
@@ -645,7 +683,7 @@ int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct err
 	/* Only a commit that passed every check becomes the mirror's ref. */
 	gr = git_reference_create(&ref, src->net_repo, src->full_ref, &now, 1, "auriga: fetch");
 	if (gr < 0)
-		r = git_fail(src, err, gr, ERR_GENERIC, "cannot update the mirror");
+		r = gitsrc__git_fail(src, err, gr, ERR_GENERIC, "cannot update the mirror");
 out:
 	git_reference_free(ref);
 	net_unlock(src);
@@ -714,7 +752,7 @@ static int fetch_ref_here(struct gitsrc *src, const char *remote_ref, const char
 
 	if (r < 0)
 		goto out;
-	head = find_head(heads, n, remote_ref, remote_ref);
+	head = gitsrc__find_head(heads, n, remote_ref, remote_ref);
 	if (head == NULL) {
 		r = error_set(err, ERR_NOTFOUND, "'%s' has no '%s'", src->shown_url, remote_ref);
 		goto out;
@@ -728,13 +766,21 @@ out:
 	return r;
 }
 
-/* One network operation on its own: in the helper process when there is one (and here is 0), else here. */
-static int net_op(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to, int here,
-		  struct error **err)
+/*
+ * One network operation on its own: in the helper process when there is one
+ * (and here is 0), else here. expect, when not NULL, is the old value a
+ * compare-and-swap push replaces (kept in src for the helper's request).
+ */
+static int net_op(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to, const char *expect,
+		  int here, struct error **err)
 {
 	int r;
 
 	net_lock(src);
+	if (expect && expect != src->expect) {
+		free(src->expect);
+		src->expect = xstrdup(expect);
+	}
 	op_begin(src);
 	r = here ? gitsrc__net_here(src, op, from, to, err) : net_run(src, op, from, to, err);
 	net_unlock(src);
@@ -743,118 +789,18 @@ static int net_op(struct gitsrc *src, enum gitsrc_net_op op, const char *from, c
 
 int gitsrc_fetch_ref(struct gitsrc *src, const char *remote_ref, const char *local_ref, struct error **err)
 {
-	return net_op(src, GITSRC_NET_FETCH_REF, remote_ref, local_ref, 0, err);
-}
-
-static const char *local_path(const char *url)
-{
-	if (strncmp(url, "file://", 7) == 0)
-		return url + 7;
-	if (url[0] == '/' || url[0] == '.')
-		return url;
-	return NULL;
-}
-
-/*
- * libgit2's local transport moves the remote ref without checking its old
- * value, so two writers could overwrite each other. For a remote on this
- * machine the objects go over to a private ref, and the target ref is moved
- * with compare-and-swap under the remote's ref lock.
- */
-static int push_local_cas(struct gitsrc *src, const char *path, const char *local_ref, const char *remote_ref,
-			  const char *tmp_ref, struct error **err)
-{
-	git_repository *rrepo = NULL;
-	git_reference *ref = NULL;
-	git_oid lo, ro;
-	int r = 0, gr, have_remote;
-
-	gr = git_reference_name_to_id(&lo, src->net_repo, local_ref);
-	if (gr < 0)
-		return git_fail(src, err, gr, ERR_NOTFOUND, "no local ref to push");
-	gr = git_repository_open_bare(&rrepo, path);
-	if (gr < 0)
-		gr = git_repository_open(&rrepo, path);
-	if (gr < 0)
-		return git_fail(src, err, gr, ERR_TRANSPORT, "cannot open the remote repository");
-	have_remote = git_reference_name_to_id(&ro, rrepo, remote_ref) == 0;
-	if (have_remote) {
-		if (git_oid_equal(&lo, &ro))
-			goto out;
-		if (git_graph_descendant_of(src->net_repo, &lo, &ro) != 1) {
-			r = error_set(err, ERR_CONFLICT, "'%s' on '%s' moved: not a fast-forward", remote_ref, src->shown_url);
-			goto out;
-		}
-		gr = git_reference_create_matching(&ref, rrepo, remote_ref, &lo, 1, &ro, "auriga: push");
-	} else {
-		gr = git_reference_create(&ref, rrepo, remote_ref, &lo, 0, "auriga: push");
-	}
-	if (gr == GIT_EMODIFIED || gr == GIT_EEXISTS || gr == GIT_ELOCKED)
-		r = error_set(err, ERR_CONFLICT, "'%s' on '%s' moved while pushing", remote_ref, src->shown_url);
-	else if (gr < 0)
-		r = git_fail(src, err, gr, ERR_TRANSPORT, "cannot update the remote ref");
-out:
-	git_reference_free(ref);
-	ref = NULL;
-	if (git_reference_lookup(&ref, rrepo, tmp_ref) == 0)
-		git_reference_delete(ref);
-	git_reference_free(ref);
-	git_repository_free(rrepo);
-	return r;
-}
-
-static int push_ref_here(struct gitsrc *src, const char *local_ref, const char *remote_ref, struct error **err)
-{
-	static unsigned push_seq;
-	const char *lpath = local_path(src->url);
-	char tmp_ref[128];
-	git_remote *remote = NULL;
-	git_push_options opts;
-	git_strarray specs;
-	char spec[1100], what[700];
-	char *specp = spec;
-	int r = 0, gr;
-
-	gr = make_remote(src, &remote);
-	if (gr < 0) {
-		r = git_fail(src, err, gr, ERR_INVALID, "bad remote URL");
-		goto out;
-	}
-	if (lpath) {
-		snprintf(tmp_ref, sizeof(tmp_ref), "refs/auriga/incoming/%ld-%u", (long)getpid(),
-			 __atomic_add_fetch(&push_seq, 1, __ATOMIC_RELAXED));
-		snprintf(spec, sizeof(spec), "+%s:%s", local_ref, tmp_ref);
-	} else {
-		snprintf(spec, sizeof(spec), "%s:%s", local_ref, remote_ref);
-	}
-	specs.strings = &specp;
-	specs.count = 1;
-	git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
-	callbacks_init(src, &opts.callbacks);
-	snprintf(what, sizeof(what), "cannot push '%s' to '%s'", remote_ref, src->shown_url);
-	gr = git_remote_push(remote, &specs, &opts);
-	if (gr < 0) {
-		r = git_fail(src, err, gr, 0, what);
-		goto out;
-	}
-	if (src->push_status) {
-		const char *s = src->push_status;
-		int moved = strstr(s, "fast-forward") || strstr(s, "fetch first") || strstr(s, "stale") ||
-			    strstr(s, "lock") || strstr(s, "failed to update");
-
-		r = error_set(err, moved ? ERR_CONFLICT : ERR_REFUSED, "%s: %s", what, s);
-		goto out;
-	}
-	if (lpath)
-		r = push_local_cas(src, lpath, local_ref, remote_ref, tmp_ref, err);
-out:
-	git_remote_free(remote);
-	return r;
+	return net_op(src, GITSRC_NET_FETCH_REF, remote_ref, local_ref, NULL, 0, err);
 }
 
 int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remote_ref, struct error **err)
 {
-	return net_op(src, GITSRC_NET_PUSH_REF, local_ref, remote_ref, 0, err);
+	return net_op(src, GITSRC_NET_PUSH_REF, local_ref, remote_ref, NULL, 0, err);
+}
+
+int gitsrc_push_ref_cas(struct gitsrc *src, const char *local_ref, const char *remote_ref, const char *expect,
+			struct error **err)
+{
+	return net_op(src, GITSRC_NET_PUSH_CAS, local_ref, remote_ref, expect ? expect : "", 0, err);
 }
 
 int gitsrc__net_here(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
@@ -866,7 +812,9 @@ int gitsrc__net_here(struct gitsrc *src, enum gitsrc_net_op op, const char *from
 	case GITSRC_NET_FETCH_REF:
 		return fetch_ref_here(src, from, to, err);
 	case GITSRC_NET_PUSH_REF:
-		return push_ref_here(src, from, to, err);
+		return gitsrc__push_ref_here(src, from, to, err);
+	case GITSRC_NET_PUSH_CAS:
+		return gitsrc__push_cas_here(src, from, to, err);
 	}
 	BUG("unknown network operation %d", (int)op);
 }
@@ -874,5 +822,5 @@ int gitsrc__net_here(struct gitsrc *src, enum gitsrc_net_op op, const char *from
 int gitsrc__net_locked(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
 		       struct error **err)
 {
-	return net_op(src, op, from, to, 1, err);
+	return net_op(src, op, from, to, src->expect, 1, err);
 }

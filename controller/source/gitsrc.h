@@ -108,6 +108,12 @@ void gitsrc_snapshot_free(struct gitsrc_snapshot *s);
 /* Opens (creating when needed) the mirror for cfg. Does not touch the network. */
 int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct error **err);
 void gitsrc_free(struct gitsrc *src);
+/*
+ * Makes the mirror anew, empty: what a mirror holding only refs replaced
+ * without history (the lease's) needs now and then, since libgit2 has no gc
+ * and each fetch or commit leaves objects behind. The refs go too.
+ */
+int gitsrc_mirror_renew(struct gitsrc *src, struct error **err);
 
 /*
  * Fetches the configured ref into the mirror (blocking: call it from a worker
@@ -142,6 +148,17 @@ int gitsrc_fetch_ref(struct gitsrc *src, const char *remote_ref, const char *loc
  */
 int gitsrc_push_ref(struct gitsrc *src, const char *local_ref, const char *remote_ref,
 		    struct error **err);
+/*
+ * Replaces remote_ref with local_ref's commit whatever their histories, but
+ * only from expect (40 hex digits; "" or NULL: the ref must not exist yet),
+ * as compare-and-swap: ERR_CONFLICT when the remote's ref is not expect.
+ * Over git://, ssh:// and http(s):// the push is forced in the connection
+ * whose advertisement showed expect, and git-receive-pack moves the ref under
+ * its lock only from that old value; on a path or file:// the ref is moved
+ * here under the remote's ref lock from expect.
+ */
+int gitsrc_push_ref_cas(struct gitsrc *src, const char *local_ref, const char *remote_ref, const char *expect,
+			struct error **err);
 
 /*
  * The mirror, for the notes module. libgit2 objects are not safe to share

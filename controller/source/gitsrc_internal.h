@@ -47,6 +47,7 @@ struct gitsrc {
 	unsigned key_attempts, pass_attempts;
 	char *cb_error;		/* why a callback refused: libgit2 may replace its own message */
 	char *push_status;	/* the remote's word on a refused ref update */
+	char *expect;		/* a compare-and-swap push's old value ("" for none) */
 };
 
 /* The network operations, as the helper process is asked for them. */
@@ -54,6 +55,7 @@ enum gitsrc_net_op {
 	GITSRC_NET_FETCH,	/* the configured ref's head into GITSRC_STAGING_REF; resolves full_ref */
 	GITSRC_NET_FETCH_REF,	/* the remote's ref `from` into the local ref `to` */
 	GITSRC_NET_PUSH_REF,	/* the local ref `from` to the remote's ref `to` */
+	GITSRC_NET_PUSH_CAS,	/* the same, forced, only from the old value `expect` */
 };
 
 /* The snapshot code lives in gitsrc_snapshot.c. */
@@ -76,6 +78,20 @@ int gitsrc__net_locked(struct gitsrc *src, enum gitsrc_net_op op, const char *fr
  */
 int gitsrc__net_spawn(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
 		      struct error **err);
+/* What gitsrc.c lends the push code (gitsrc_push.c): errors, the remote and its callbacks. */
+struct git_remote;
+struct git_remote_head;
+int gitsrc__git_fail(struct gitsrc *src, struct error **err, int gitcode, int kind, const char *what);
+int gitsrc__make_remote(struct gitsrc *src, struct git_remote **out);
+/* Connects for dir (a git_direction); *out the connected remote, or the error. */
+int gitsrc__connect_remote(struct gitsrc *src, int dir, struct git_remote **out, struct error **err);
+void gitsrc__callbacks_init(struct gitsrc *src, struct git_remote_callbacks *cbs);
+const struct git_remote_head *gitsrc__find_head(const struct git_remote_head **heads, size_t n, const char *name,
+						const char *full);
+/* The pushes (gitsrc_push.c), under net_mu after the operation began. */
+int gitsrc__push_ref_here(struct gitsrc *src, const char *local_ref, const char *remote_ref, struct error **err);
+int gitsrc__push_cas_here(struct gitsrc *src, const char *local_ref, const char *remote_ref, struct error **err);
+
 /* Publishes full_ref (under net_mu). */
 void gitsrc__set_full_ref(struct gitsrc *src, const char *full);
 /* "12 s" or "2.5 s": how a deadline is shown in "timed out after ...". */

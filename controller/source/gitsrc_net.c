@@ -36,25 +36,25 @@ extern char **environ;
 
 #define NET_MAX_MSG (64 * 1024)	/* the request and the answer are each at most this long */
 
-static const char *const op_names[] = { "fetch", "fetch-ref", "push-ref" };
+static const char *const op_names[] = { "fetch", "fetch-ref", "push-ref", "push-ref-cas" };
 
 /* What an operation is about, for its messages: "cannot fetch 'main' from 'URL'". */
 static void op_what(const struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to, char *out,
 		    size_t n)
 {
-	if (op == GITSRC_NET_PUSH_REF)
+	if (op == GITSRC_NET_PUSH_REF || op == GITSRC_NET_PUSH_CAS)
 		snprintf(out, n, "cannot push '%s' to '%s'", to, src->shown_url);
 	else
 		snprintf(out, n, "cannot fetch '%s' from '%s'", op == GITSRC_NET_FETCH ? src->ref : from,
 			 src->shown_url);
 }
 
-/* The request's fields: the source's settings, and the refs of a notes fetch or push. */
+/* The request's fields: the source's settings, the refs of a fetch or push, a compare-and-swap's old value. */
 enum field { F_URL, F_REF, F_STATE_DIR, F_SSH_USER, F_SSH_KEY, F_SSH_PUBKEY, F_KNOWN_HOSTS, F_HTTPS_USER,
-	     F_HTTPS_PASSWORD, F_CA_BUNDLE, F_FROM, F_TO, F__COUNT };
+	     F_HTTPS_PASSWORD, F_CA_BUNDLE, F_FROM, F_TO, F_EXPECT, F__COUNT };
 static const char *const field_names[F__COUNT] = { "url", "ref", "stateDir", "sshUser", "sshKey", "sshPubkey",
 						   "knownHosts", "httpsUser", "httpsPassword", "caBundle", "from",
-						   "to" };
+						   "to", "expect" };
 
 /* The request as JSON (credentials included: it goes through a socket, never argv or the environment). */
 static int request_json(const struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
@@ -64,7 +64,7 @@ static int request_json(const struct gitsrc *src, enum gitsrc_net_op op, const c
 		[F_URL] = src->url, [F_REF] = src->ref, [F_STATE_DIR] = src->state_dir, [F_SSH_USER] = src->ssh_user,
 		[F_SSH_KEY] = src->ssh_key, [F_SSH_PUBKEY] = src->ssh_pubkey, [F_KNOWN_HOSTS] = src->known_hosts,
 		[F_HTTPS_USER] = src->https_user, [F_HTTPS_PASSWORD] = src->https_password,
-		[F_CA_BUNDLE] = src->ca_bundle, [F_FROM] = from, [F_TO] = to,
+		[F_CA_BUNDLE] = src->ca_bundle, [F_FROM] = from, [F_TO] = to, [F_EXPECT] = src->expect,
 	};
 	json_t *o = json_object();
 	size_t i;
@@ -364,6 +364,8 @@ static int run_request(json_t *req, json_t *answer, struct error **err)
 	cfg.ca_bundle = req_str(req, F_CA_BUNDLE);
 	cfg.timeout_ms = json_integer_value(json_object_get(req, "timeoutMs"));
 	r = gitsrc_open(&src, &cfg, err);
+	if (r == 0 && req_str(req, F_EXPECT))
+		src->expect = xstrdup(req_str(req, F_EXPECT));
 	if (r == 0)
 		r = gitsrc__net_locked(src, (enum gitsrc_net_op)op, req_str(req, F_FROM), req_str(req, F_TO), err);
 	if (r == 0 && op == GITSRC_NET_FETCH && src->full_ref)

@@ -185,6 +185,7 @@ static int note_fenced(struct gitsrc_worker *w, struct gitsrc_report *r)
 	if (fn == NULL || fn(arg, why, sizeof(why)) == 0)
 		return 0;
 	r->ok = 0;
+	r->fenced = 1;
 	error_set(&r->err, ERR_REFUSED, "status note on %s not written: %s", r->note_commit, why);
 	return 1;
 }

@@ -25,6 +25,7 @@ struct gitsrc_report {
 	int64_t retry_at_ms;		/* monotonic; 0 when no retry is scheduled */
 	unsigned failures;		/* consecutive fetch failures */
 	int64_t duration_ms;		/* how long the job took (fetch or note push) */
+	int fenced;			/* a note the fence refused: not written, and not a failure */
 };
 
 void gitsrc_report_free(struct gitsrc_report *r);

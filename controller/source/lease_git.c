@@ -1,4 +1,4 @@
-/* The lease's home in the specs remote: read by fetching its ref, written by a fast-forward push of a new commit. */
+/* The lease's home in the specs remote, and the state its holder shares: refs read by fetching, replaced by compare-and-swap. */
 #include "source/lease_git.h"
 
 #include <git2.h>
@@ -11,6 +11,8 @@
 /* Where the read puts the remote's lease, and where a write stages its commit, in the lease's own mirror. */
 #define SEEN_PREFIX "refs/auriga/lease-seen/"
 #define MINE_PREFIX "refs/auriga/lease-mine/"
+#define STATE_SEEN_PREFIX "refs/auriga/state-seen/"
+#define STATE_MINE_PREFIX "refs/auriga/state-mine/"
 
 char *lease_git_ref(const char *instance)
 {
@@ -75,77 +77,91 @@ out:
 	return rc;
 }
 
-int lease_git_read(struct gitsrc *src, const char *instance, struct lease_seen *out, struct error **err)
+/* Fetches remote into local; *found 0 (and 0 returned) when the remote has no such ref. */
+static int fetch_if_any(struct gitsrc *src, const char *remote, const char *local, int *found, struct error **err)
 {
-	char *remote = lease_git_ref(instance), *local = xasprintf(SEEN_PREFIX "%s", instance);
 	struct error *e = NULL;
-	int rc;
+	int rc = gitsrc_fetch_ref(src, remote, local, &e);
 
-	memset(out, 0, sizeof(*out));
-	rc = gitsrc_fetch_ref(src, remote, local, &e);
+	*found = rc == 0;
 	if (rc < 0 && error_code(e) == ERR_NOTFOUND) {
 		rc = 0;
-		error_free(e);
-		e = NULL;
-	} else if (rc == 0) {
-		rc = read_local(src, local, out, &e);
-	}
-	if (e && err && *err == NULL)
+	} else if (rc < 0 && err && *err == NULL) {
 		*err = e;
-	else
-		error_free(e);
-	free(remote);
-	free(local);
+		e = NULL;
+	}
+	error_free(e);
 	return rc;
 }
 
-/* The commit of rec on parent, into *out (under the source's lock). */
-static int make_commit(struct gitsrc *src, const char *instance, const char *parent, const struct lease_record *rec,
+int lease_git_read(struct gitsrc *src, const char *instance, struct lease_seen *out, struct error **err)
+{
+	char *remote = lease_git_ref(instance), *local = xasprintf(SEEN_PREFIX "%s", instance);
+	int found, rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = fetch_if_any(src, remote, local, &found, err);
+	if (rc == 0 && found)
+		rc = read_local(src, local, out, err);
+	FREE_ALL(remote, local);
+	return rc;
+}
+
+/*
+ * A commit without parent of a tree holding the n files (names[i] with
+ * texts[i]; a NULL text is left out), msg its message, into *out (under the
+ * source's lock). Without a parent, the ref it replaces leaves no history
+ * behind: the old commit becomes unreachable, and git gc reclaims it.
+ */
+static int make_commit(struct gitsrc *src, const char *const *names, char *const *texts, size_t n, const char *msg,
 		       git_oid *out, struct error **err)
 {
 	git_repository *repo;
 	git_treebuilder *tb = NULL;
 	git_tree *tree = NULL;
-	git_commit *pc = NULL;
 	git_signature *sig = NULL;
-	git_oid tree_oid, parent_oid;
-	const git_commit *parents[1];
-	char *msg = lease_record_format(rec, instance);
+	git_oid tree_oid, blob;
+	size_t i;
 	int rc = 0;
 
 	gitsrc_lock(src);
 	repo = gitsrc_repo(src);
-	if (git_treebuilder_new(&tb, repo, NULL) < 0 || git_treebuilder_write(&tree_oid, tb) < 0 ||
-	    git_tree_lookup(&tree, repo, &tree_oid) < 0) {
+	if (git_treebuilder_new(&tb, repo, NULL) < 0) {
 		rc = git_err(err, ERR_GENERIC, "cannot write the lease's tree");
 		goto out;
 	}
-	if (parent && parent[0] &&
-	    (git_oid_fromstr(&parent_oid, parent) < 0 || git_commit_lookup(&pc, repo, &parent_oid) < 0)) {
-		rc = git_err(err, ERR_GENERIC, "the lease's previous commit is not in the mirror");
+	for (i = 0; i < n; i++) {
+		if (texts[i] == NULL)
+			continue;
+		if (git_blob_create_from_buffer(&blob, repo, texts[i], strlen(texts[i])) < 0 ||
+		    git_treebuilder_insert(NULL, tb, names[i], &blob, GIT_FILEMODE_BLOB) < 0) {
+			rc = git_err(err, ERR_GENERIC, "cannot write the shared state's files");
+			goto out;
+		}
+	}
+	if (git_treebuilder_write(&tree_oid, tb) < 0 || git_tree_lookup(&tree, repo, &tree_oid) < 0) {
+		rc = git_err(err, ERR_GENERIC, "cannot write the lease's tree");
 		goto out;
 	}
-	parents[0] = pc;
 	if (git_signature_now(&sig, "auriga", "auriga@localhost") < 0 ||
-	    git_commit_create(out, repo, NULL, sig, sig, NULL, msg, tree, pc ? 1 : 0, parents) < 0)
+	    git_commit_create(out, repo, NULL, sig, sig, NULL, msg, tree, 0, NULL) < 0)
 		rc = git_err(err, ERR_GENERIC, "cannot write the lease commit");
 out:
 	git_signature_free(sig);
-	git_commit_free(pc);
 	git_tree_free(tree);
 	git_treebuilder_free(tb);
 	gitsrc_unlock(src);
-	free(msg);
 	return rc;
 }
 
-int lease_git_write(struct gitsrc *src, const char *instance, const char *parent, const struct lease_record *rec,
-		    char out_oid[GITSRC_OID_HEX], struct error **err)
+/* The commit of the files and msg, staged at local and pushed over remote by compare-and-swap from expect. */
+static int replace_ref(struct gitsrc *src, const char *remote, const char *local, const char *expect,
+		       const char *const *names, char *const *texts, size_t n, const char *msg,
+		       char out_oid[GITSRC_OID_HEX], struct error **err)
 {
-	char *remote = lease_git_ref(instance), *local = xasprintf(MINE_PREFIX "%s", instance);
 	git_reference *ref = NULL;
 	git_oid oid;
-	int rc = make_commit(src, instance, parent, rec, &oid, err);
+	int rc = make_commit(src, names, texts, n, msg, &oid, err);
 
 	if (rc == 0) {
 		gitsrc_lock(src);
@@ -155,10 +171,109 @@ int lease_git_write(struct gitsrc *src, const char *instance, const char *parent
 		gitsrc_unlock(src);
 	}
 	if (rc == 0)
-		rc = gitsrc_push_ref(src, local, remote, err);
+		rc = gitsrc_push_ref_cas(src, local, remote, expect, err);
 	if (rc == 0)
 		git_oid_tostr(out_oid, GITSRC_OID_HEX, &oid);
-	free(remote);
-	free(local);
+	return rc;
+}
+
+int lease_git_write(struct gitsrc *src, const char *instance, const char *expect, const struct lease_record *rec,
+		    char out_oid[GITSRC_OID_HEX], struct error **err)
+{
+	char *remote = lease_git_ref(instance), *local = xasprintf(MINE_PREFIX "%s", instance);
+	char *msg = lease_record_format(rec, instance);
+	int rc = replace_ref(src, remote, local, expect, NULL, NULL, 0, msg, out_oid, err);
+
+	FREE_ALL(remote, local, msg);
+	return rc;
+}
+
+/* The shared state. */
+
+const char *const lease_state_names[LEASE_STATE_FILES] = { "engine.json", "releases.json" };
+
+char *lease_git_state_ref(const char *instance)
+{
+	return xasprintf("refs/auriga/state/%s", instance);
+}
+
+void lease_state_release(struct lease_state *s)
+{
+	size_t i;
+
+	for (i = 0; i < LEASE_STATE_FILES; i++)
+		free(s->files[i]);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The files of the commit local_ref names (under the source's lock); each within LEASE_STATE_MAX_BYTES. */
+static int read_state_local(struct gitsrc *src, const char *local_ref, struct lease_state *out, struct error **err)
+{
+	git_repository *repo;
+	git_commit *c = NULL;
+	git_tree *tree = NULL;
+	git_blob *blob = NULL;
+	git_oid oid;
+	size_t i;
+	int rc = 0;
+
+	gitsrc_lock(src);
+	repo = gitsrc_repo(src);
+	if (git_reference_name_to_id(&oid, repo, local_ref) < 0 || git_commit_lookup(&c, repo, &oid) < 0 ||
+	    git_commit_tree(&tree, c) < 0) {
+		rc = git_err(err, ERR_PROTOCOL, "the shared state fetched is not a commit");
+		goto out;
+	}
+	git_oid_tostr(out->oid, sizeof(out->oid), &oid);
+	out->exists = 1;
+	for (i = 0; i < LEASE_STATE_FILES; i++) {
+		const git_tree_entry *te = git_tree_entry_byname(tree, lease_state_names[i]);
+
+		if (te == NULL)
+			continue;
+		if (git_tree_entry_type(te) != GIT_OBJECT_BLOB || git_blob_lookup(&blob, repo, git_tree_entry_id(te)) < 0) {
+			rc = git_err(err, ERR_PROTOCOL, "the shared state's file is not a blob");
+			goto out;
+		}
+		if ((size_t)git_blob_rawsize(blob) > LEASE_STATE_MAX_BYTES) {
+			rc = error_set(err, ERR_TOOBIG, "the shared state's '%s' is larger than %u bytes", lease_state_names[i],
+				       LEASE_STATE_MAX_BYTES);
+			goto out;
+		}
+		out->files[i] = xstrndup(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+		git_blob_free(blob);
+		blob = NULL;
+	}
+out:
+	git_blob_free(blob);
+	git_tree_free(tree);
+	git_commit_free(c);
+	gitsrc_unlock(src);
+	return rc;
+}
+
+int lease_git_state_read(struct gitsrc *src, const char *instance, struct lease_state *out, struct error **err)
+{
+	char *remote = lease_git_state_ref(instance), *local = xasprintf(STATE_SEEN_PREFIX "%s", instance);
+	int found, rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = fetch_if_any(src, remote, local, &found, err);
+	if (rc == 0 && found)
+		rc = read_state_local(src, local, out, err);
+	if (rc < 0)
+		lease_state_release(out);
+	FREE_ALL(remote, local);
+	return rc;
+}
+
+int lease_git_state_write(struct gitsrc *src, const char *instance, const char *expect, const struct lease_state *st,
+			  const char *msg, char out_oid[GITSRC_OID_HEX], struct error **err)
+{
+	char *remote = lease_git_state_ref(instance), *local = xasprintf(STATE_MINE_PREFIX "%s", instance);
+	int rc = replace_ref(src, remote, local, expect, lease_state_names, st->files, LEASE_STATE_FILES, msg, out_oid,
+			     err);
+
+	FREE_ALL(remote, local);
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* The lease's home: a ref of the specs remote, refs/auriga/lease/<instance>, moved only by fast-forward. */
+/* The lease's home, refs/auriga/lease/<instance> of the specs remote, and the state shared beside it, replaced by compare-and-swap. */
 #ifndef AURIGA_LEASE_GIT_H
 #define AURIGA_LEASE_GIT_H
 
@@ -7,16 +7,17 @@
 #include "source/gitsrc.h"
 
 /*
- * Each renewal or takeover is a new commit (empty tree, the record as its
- * message) whose parent is the lease commit it follows, pushed without
- * force: of two writers that both follow the same commit, only one push
- * fast-forwards the ref and the other gets ERR_CONFLICT. Remote-side this
- * is compare-and-swap for every transport the source supports: git-receive-
- * pack (git://, ssh://, http(s)://) moves the ref under its lock only from
- * the old value the client sent, which libgit2 takes from the remote's
- * advertisement after checking the push fast-forwards it; for a repository
- * on this machine (a path or file://) gitsrc_push_ref moves the ref itself
- * with compare-and-swap under the repository's ref lock.
+ * Each renewal or takeover replaces the ref with a new commit without parent
+ * (empty tree, the record as its message), by compare-and-swap from the
+ * commit the writer read or wrote last (gitsrc_push_ref_cas): of two writers
+ * that both expect the same commit, only one moves the ref and the other
+ * gets ERR_CONFLICT. The ref so never grows a history: each renewal leaves
+ * the commit it replaced unreachable, for git gc to reclaim. Remote-side the
+ * swap holds for every transport the source supports: git-receive-pack
+ * (git://, ssh://, http(s)://) moves the ref under its lock only from the
+ * old value the client sent, which is the value checked in the same
+ * connection's advertisement; for a repository on this machine (a path or
+ * file://) the source moves the ref itself under the repository's ref lock.
  */
 
 /* The ref the lease of instance lives at, in the remote and in the mirror. */
@@ -40,11 +41,36 @@ void lease_seen_release(struct lease_seen *s);
 int lease_git_read(struct gitsrc *src, const char *instance, struct lease_seen *out, struct error **err);
 
 /*
- * Writes rec as a commit on parent (hex; NULL or "" for the first lease)
- * and pushes it without force; out_oid gets the new commit. ERR_CONFLICT:
- * another writer moved the lease first. Blocking (network).
+ * Writes rec as a commit and replaces the lease with it, only from expect
+ * (hex: the lease commit read or written last; NULL or "" when there is
+ * none); out_oid gets the new commit. ERR_CONFLICT: another writer moved
+ * the lease first. Blocking (network).
  */
-int lease_git_write(struct gitsrc *src, const char *instance, const char *parent, const struct lease_record *rec,
+int lease_git_write(struct gitsrc *src, const char *instance, const char *expect, const struct lease_record *rec,
 		    char out_oid[GITSRC_OID_HEX], struct error **err);
+
+/*
+ * The state the leader shares with the controllers of its instance, at
+ * refs/auriga/state/<instance> of the specs remote: a commit without parent
+ * whose tree holds the engine's state file and its release records, written
+ * only by the leader, by compare-and-swap like the lease.
+ */
+#define LEASE_STATE_FILES 2
+#define LEASE_STATE_MAX_BYTES (64u << 20)	/* each file: the state file's own bound */
+extern const char *const lease_state_names[LEASE_STATE_FILES];	/* engine.json, releases.json */
+
+struct lease_state {
+	int exists;
+	char oid[GITSRC_OID_HEX];
+	char *files[LEASE_STATE_FILES];	/* NULL: not in the tree (or not on disk) */
+};
+
+void lease_state_release(struct lease_state *s);
+char *lease_git_state_ref(const char *instance);
+/* Fetches the shared state of instance; out->exists 0 when the remote has none. Blocking (network). */
+int lease_git_state_read(struct gitsrc *src, const char *instance, struct lease_state *out, struct error **err);
+/* Replaces the shared state with st's files (msg the commit's message), only from expect. Blocking (network). */
+int lease_git_state_write(struct gitsrc *src, const char *instance, const char *expect, const struct lease_state *st,
+			  const char *msg, char out_oid[GITSRC_OID_HEX], struct error **err);
 
 #endif

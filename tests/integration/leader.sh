@@ -16,15 +16,7 @@ START_DELAY_MS=2000
 # (1) Two controllers: one leads, the other follows and says who leads.
 write_specs v1
 c1=$(commit "web v1")
-start_ctl a
-start_ctl b
-either_leads() { is_leader a || is_leader b; }
-check "one of the two controllers takes the lease" wait_for 60 either_leads
-if is_leader a; then L=a F=b; else L=b F=a; fi
-diag "leader: $L, follower: $F"
-# The follower's server may answer a moment after the leader's (it starts as soon, not sooner).
-follows() { [ "$(leader_of "$1")" = 0 ]; }
-check "the follower's auriga_leader gauge is 0" wait_for 30 follows "$F"
+start_two
 check "v1 runs on all $N replicas, healthy" wait_for 180 healthy_on $L "$c1"
 expect_eq "the lease ref is in the specs repository" 1 "$(git -C "$REMOTE" for-each-ref "refs/auriga/lease/$INST" | wc -l)"
 expect_eq "every container the leader made carries its controller and generation 1" "$N" \

@@ -1,4 +1,4 @@
-/* The lease's home is compare-and-swap: racers that all follow one lease commit push at once, and exactly one wins, over a path and over git://. */
+/* The lease's home is compare-and-swap without history: racers that all read one lease commit replace it at once, exactly one wins, over a path and over git://, and git gc leaves no old lease behind. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +27,7 @@
 struct racer {
 	struct gitsrc *src;
 	char holder[32];
-	char parent[GITSRC_OID_HEX];
+	char expect[GITSRC_OID_HEX];	/* the lease commit it read */
 	uint64_t generation;
 	pthread_barrier_t *go;
 	int rc;
@@ -43,7 +43,7 @@ static void *race(void *arg)
 
 	if (r->go)
 		pthread_barrier_wait(r->go);
-	r->rc = lease_git_write(r->src, INSTANCE, r->parent[0] ? r->parent : NULL, &rec, r->oid, &err);
+	r->rc = lease_git_write(r->src, INSTANCE, r->expect[0] ? r->expect : NULL, &rec, r->oid, &err);
 	r->code = r->rc < 0 ? error_code(err) : 0;
 	if (r->rc < 0 && r->code != ERR_CONFLICT)
 		print_message("racer %s: %s\n", r->holder, error_msg(err));
@@ -51,7 +51,7 @@ static void *race(void *arg)
 	return NULL;
 }
 
-/* A push on a parent the home has moved past: ERR_CONFLICT, whatever the timing. */
+/* A push from a lease commit the home has moved past: ERR_CONFLICT, whatever the timing. */
 static void stale_push(struct racer *r, const char *url, int round)
 {
 	race(r);
@@ -91,7 +91,7 @@ static void race_on(const char *url, const char *dir)
 		for (i = 0; i < RACERS; i++) {
 			if (lease_git_read(r[i].src, INSTANCE, &s, &err) < 0)
 				fail_msg("read %s: %s", url, error_msg(err));
-			snprintf(r[i].parent, sizeof(r[i].parent), "%s", s.exists ? s.oid : "");
+			snprintf(r[i].expect, sizeof(r[i].expect), "%s", s.exists ? s.oid : "");
 			r[i].generation = s.exists ? s.rec.generation + 1 : 1;
 			lease_seen_release(&s);
 		}
@@ -126,6 +126,29 @@ static void race_on(const char *url, const char *dir)
 	pthread_barrier_destroy(&go);
 }
 
+/*
+ * The lease has no history: after all the rounds its ref names one commit,
+ * and once git gc has pruned what no ref reaches, the remote holds only the
+ * objects its refs reach (the lease commits replaced are gone).
+ */
+static void no_history(const char *dir)
+{
+	char out[64];
+
+	assert_int_equal(test_sh(out, sizeof(out), "git -C %s/remote.git rev-list --count refs/auriga/lease/" INSTANCE,
+				 dir),
+			 0);
+	assert_string_equal(out, "1");
+	assert_int_equal(test_sh(NULL, 0, "git -C %s/remote.git gc -q --prune=now", dir), 0);
+	assert_int_equal(test_sh(out, sizeof(out),
+				 "a=$(git -C %s/remote.git cat-file --batch-all-objects --batch-check | wc -l); "
+				 "r=$(git -C %s/remote.git rev-list --objects --all | wc -l); echo \"$a $r\"",
+				 dir, dir),
+			 0);
+	print_message("objects in the remote after gc, all and reachable: %s\n", out);
+	assert_string_equal(out, "2 2");
+}
+
 static void path_is_cas(void **state)
 {
 	char dir[] = "/tmp/auriga-lease-race-XXXXXX", url[128];
@@ -135,6 +158,7 @@ static void path_is_cas(void **state)
 	assert_int_equal(test_sh(NULL, 0, "git init -q --bare -b main %s/remote.git", dir), 0);
 	snprintf(url, sizeof(url), "%s/remote.git", dir);
 	race_on(url, dir);
+	no_history(dir);
 	snprintf(url, sizeof(url), "file://%s/remote.git", dir);
 	/* The same remote through file://: the rounds go on from the generation it holds. */
 	test_sh(NULL, 0, "git -C %s/remote.git update-ref -d refs/auriga/lease/" INSTANCE, dir);
@@ -166,7 +190,69 @@ static void git_daemon_is_cas(void **state)
 			 0);
 	snprintf(url, sizeof(url), "git://127.0.0.1:%s/remote.git", port);
 	race_on(url, dir);
+	no_history(dir);
 	kill((pid_t)strtol(pid, NULL, 10), SIGTERM);
+	test_sh(NULL, 0, "rm -rf %s", dir);
+}
+
+/* The files under dir/objects of a mirror. */
+static long objects_in(const char *state)
+{
+	char out[32];
+
+	assert_int_equal(test_sh(out, sizeof(out), "find %s/mirror.git/objects -type f | wc -l", state), 0);
+	return strtol(out, NULL, 10);
+}
+
+/*
+ * A writer's mirror keeps every lease it wrote (libgit2 has no gc) until it
+ * is made anew: then it is empty, and the next renewal and read work as
+ * before, from the commit the writer knows by name only.
+ */
+static void mirror_made_anew(void **state)
+{
+	char dir[] = "/tmp/auriga-lease-race-XXXXXX", url[128], st[160];
+	char oid[GITSRC_OID_HEX] = "";
+	struct gitsrc_config g = { 0 };
+	struct gitsrc *src = NULL;
+	struct lease_seen s;
+	struct error *err = NULL;
+	long before, after;
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(test_sh(NULL, 0, "git init -q --bare -b main %s/remote.git", dir), 0);
+	snprintf(url, sizeof(url), "%s/remote.git", dir);
+	snprintf(st, sizeof(st), "%s/writer", dir);
+	g.url = url;
+	g.state_dir = st;
+	assert_int_equal(gitsrc_open(&src, &g, &err), 0);
+	for (i = 0; i < 20; i++) {
+		struct lease_record rec = { (char *)"writer", 1, i, 5000, (char *)"" };
+		char prev[GITSRC_OID_HEX];
+
+		snprintf(prev, sizeof(prev), "%s", oid);
+		assert_int_equal(lease_git_write(src, INSTANCE, prev, &rec, oid, &err), 0);
+	}
+	before = objects_in(st);
+	assert_int_equal(gitsrc_mirror_renew(src, &err), 0);
+	after = objects_in(st);
+	print_message("objects in the writer's mirror: %ld after 20 renewals, %ld made anew\n", before, after);
+	assert_true(before >= 20);
+	assert_int_equal(after, 0);
+	{
+		struct lease_record rec = { (char *)"writer", 1, 99, 5000, (char *)"" };
+		char prev[GITSRC_OID_HEX];
+
+		snprintf(prev, sizeof(prev), "%s", oid);
+		assert_int_equal(lease_git_write(src, INSTANCE, prev, &rec, oid, &err), 0);
+	}
+	assert_int_equal(lease_git_read(src, INSTANCE, &s, &err), 0);
+	assert_string_equal(s.oid, oid);
+	assert_int_equal(s.rec.renewed_at_ms, 99);
+	lease_seen_release(&s);
+	gitsrc_free(src);
 	test_sh(NULL, 0, "rm -rf %s", dir);
 }
 
@@ -184,4 +270,5 @@ static void other_transports_refused(void **state)
 	error_free(err);
 }
 
-TEST_MAIN(cmocka_unit_test(path_is_cas), cmocka_unit_test(git_daemon_is_cas), cmocka_unit_test(other_transports_refused))
+TEST_MAIN(cmocka_unit_test(path_is_cas), cmocka_unit_test(git_daemon_is_cas), cmocka_unit_test(mirror_made_anew),
+	  cmocka_unit_test(other_transports_refused))
