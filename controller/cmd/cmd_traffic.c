@@ -113,8 +113,8 @@ static int request_of(CURL *curl, const struct control_call *c, struct buf *url,
 		inst = curl_easy_escape(curl, c->instance, 0);
 	rc = buf_printf(url, "/api/v1/%s/%s/%s%s%s%s", strcmp(c->cmd, "approve") == 0 ? "commits" : "deployments",
 			esc ? esc : c->deployment, c->cmd,
-			c->full ? "?full=1" : "", inst ? (c->full ? "&instance=" : "?instance=") : "",
-			inst ? inst : "");
+			c->full ? (strcmp(c->cmd, "approve") == 0 ? "?unverified=1" : "?full=1") : "",
+			inst ? (c->full ? "&instance=" : "?instance=") : "", inst ? inst : "");
 	curl_free(esc);
 	curl_free(inst);
 	*body = NULL;
@@ -225,8 +225,15 @@ static int act_args(struct control_call *c, int argc, char **argv, struct config
 	struct error *err = NULL;
 	char **pos = NULL;
 
-	if (strcmp(c->cmd, "promote") != 0)
-		extra[3].name = NULL;	/* --full: promote's alone */
+	/* --full: promote's; approve's --unverified takes its place (c->full says either). */
+	if (strcmp(c->cmd, "approve") == 0)
+		extra[3] = (struct config_extra_flag){ "unverified", &c->full, NULL, NULL,
+						       "let the commit through verifications the environment before did\n"
+						       "                             not decide (Skipped, Inconclusive; never a Failed one),\n"
+						       "                             recorded with who gave it (POST .../approve?unverified=1)",
+						       0, 0 };
+	else if (strcmp(c->cmd, "promote") != 0)
+		extra[3].name = NULL;
 	if (config_load(conf, argc, argv, NULL, extra, &pos, &err) < 0) {
 		fprintf(stderr, "auriga %s: %s\n", c->cmd, error_msg(err));
 		rc = 2;
