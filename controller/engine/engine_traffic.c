@@ -772,9 +772,11 @@ int engine_traffic_promote(struct engine_traffic *t, const char *deployment, con
 
 	if (strcmp(d->rec.rev, rev) != 0 || d->complete)
 		return error_set(err, ERR_CONFLICT, "deployment '%s' has no release under way to promote", deployment);
-	if (full)
+	if (full) {
+		/* The analysis under way is skipped with the rest: its verdict would not be what was released on. */
 		d->rec.full = 1;
-	else
+		check_drop(d);
+	} else
 		d->rec.promote = 1;
 	records_save(t);
 	t->kick(t->arg);
