@@ -86,6 +86,25 @@ static void staging_note(struct fleet_status *after, enum status_phase phase, co
 	}
 }
 
+/* The gate's verdict on staging's note (phase, verdicts) with approval a; why starts with why_prefix (NULL: none). */
+static void expect_decision(const struct spec_environment *env, enum status_phase phase, const char *const *verdicts,
+			    const struct approval *a, enum gate_verdict want, const char *why_prefix)
+{
+	struct fleet_status after;
+	char *why = NULL;
+
+	staging_note(&after, phase, verdicts);
+	assert_int_equal(run_gate_decide(env, &after, a, C, &why), want);
+	if (why_prefix) {
+		assert_non_null(why);
+		assert_ptr_equal(strstr(why, why_prefix), why);
+	} else {
+		assert_null(why);
+	}
+	free(why);
+	status_release(&after);
+}
+
 /*
  * What verified nothing (Skipped, Inconclusive) passes only with a person's
  * unverified approval, which the gate says it took; a Failed verification,
@@ -118,23 +137,8 @@ static void decide_unverified(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		struct fleet_status after;
-		char *why = NULL;
-		enum gate_verdict v;
-
-		staging_note(&after, STATUS_HEALTHY, rows[i].verdicts);
-		v = run_gate_decide(rows[i].env, &after, rows[i].a, C, &why);
-		assert_int_equal(v, rows[i].want);
-		if (rows[i].why) {
-			assert_non_null(why);
-			assert_ptr_equal(strstr(why, rows[i].why), why);
-		} else {
-			assert_null(why);
-		}
-		free(why);
-		status_release(&after);
-	}
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		expect_decision(rows[i].env, STATUS_HEALTHY, rows[i].verdicts, rows[i].a, rows[i].want, rows[i].why);
 }
 
 /* Healthy is not enough: every verification staging's note names must have Passed (Skipped verified nothing). */
@@ -168,19 +172,8 @@ static void decide_verification(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		struct fleet_status after;
-		char *why = NULL;
-		enum gate_verdict v;
-
-		staging_note(&after, rows[i].phase, rows[i].verdicts);
-		v = run_gate_decide(&both, &after, NULL, C, &why);
-		assert_int_equal(v, rows[i].want);
-		assert_non_null(why);
-		assert_ptr_equal(strstr(why, rows[i].why), why);
-		free(why);
-		status_release(&after);
-	}
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		expect_decision(&both, rows[i].phase, rows[i].verdicts, NULL, rows[i].want, rows[i].why);
 }
 
 /* The verifications go into the note and come back from it as they were. */
