@@ -315,19 +315,18 @@ static int note_phase(struct run_notes *rn, const char *ref, const char *commit,
 }
 
 /*
- * The approval of commit: held in memory, else recorded under the
- * environment's approvals ref (kept as the remote has it, merged with each
- * fetch), else in this controller's own note on the commit before a restart.
+ * The approval of commit: held in memory (recorded in Git here, or read from
+ * it before), else as recorded under the environment's approvals ref (kept
+ * as the remote has it, merged with each fetch). The status notes' approvedBy
+ * is this controller's own echo of it, never read as an approval.
  */
-static int approved(struct run_gate *g, struct run_notes *rn, const char *own_ref, const char *commit,
-		    struct approval *a)
+static int approved(struct run_gate *g, struct run_notes *rn, const char *commit, struct approval *a)
 {
-	struct fleet_status own;
 	struct error *err = NULL;
 	char *ref;
-	int found = approval_of(g, commit, a), rc;
+	int rc;
 
-	if (found)
+	if (approval_of(g, commit, a))
 		return 1;
 	pthread_mutex_lock(&g->mu);
 	ref = xstrdup_or_null(g->ref);
@@ -338,19 +337,10 @@ static int approved(struct run_gate *g, struct run_notes *rn, const char *own_re
 			 LOG_END);
 	error_free(err);
 	free(ref);
-	if (rc == 0) {
-		run_gate_remember(g, commit, a);
-		return 1;
-	}
-	status_init(&own);
-	found = note_phase(rn, own_ref, commit, &own) && own.source.approved_by != NULL;
-	if (found) {
-		a->by = xstrdup(own.source.approved_by);
-		a->at = own.source.approved_at;
-		run_gate_remember(g, commit, a);
-	}
-	status_release(&own);
-	return found;
+	if (rc < 0)
+		return 0;
+	run_gate_remember(g, commit, a);
+	return 1;
 }
 
 /*
@@ -410,7 +400,7 @@ int run_gate_hold(struct run_gate *g, struct run_notes *rn, const struct spec_en
 		gitsrc_worker_pull(rn->worker, ref);
 		free(ref);
 	}
-	ok = rn->src && approved(g, rn, own_ref, commit, &a);
+	ok = rn->src && approved(g, rn, commit, &a);
 	held = run_gate_decide(env, have ? &after : NULL, ok ? &a : NULL, commit, &why) != GATE_OPEN;
 	/* Held: why it waits; let through unverified: who did, and what was not verified. */
 	str_set(&rn->source.promotion, why);
