@@ -234,7 +234,6 @@ int run_gate_approve(struct run_gate *g, const char *commit, const char *who, co
 	rc = recorded(g, src, ref, commit, &a, err);
 	if (rc == ERR_NOTFOUND) {
 		error_clear(err);
-		rc = 0;
 	} else if (rc < 0) {
 		/* A note there that is not an approval is not written over. */
 		goto out;
