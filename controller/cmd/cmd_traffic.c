@@ -31,8 +31,10 @@ static const char *summary_of(const char *cmd)
 		       "'auriga resume'. The mark is kept in the controller's state file across restarts.";
 	if (strcmp(cmd, "approve") == 0)
 		return "Approves COMMIT (its 40 hex digits) for the environment the controller follows, when its\n"
-		       "promotion asks for approval: the controller notes who approved it on the commit and\n"
-		       "applies it once the rest of its gate is passed (POST /api/v1/commits/COMMIT/approve).";
+		       "promotion asks for approval: the controller records who approved it, when and for which\n"
+		       "environment as a note on the commit under refs/notes/auriga-approvals-ENVIRONMENT\n"
+		       "(pushed to the specs remote: a restart keeps it), and applies it once the rest of its\n"
+		       "gate is passed (POST /api/v1/commits/COMMIT/approve).";
 	return "Lets a paused deployment go on with its rollout; its progress deadline counts from now.";
 }
 
