@@ -196,7 +196,9 @@ approval() { git --git-dir="$REMOTE" notes --ref=auriga-approvals-production sho
 approval_says() { approval "$1" | grep -q -- "$2"; }
 # analysis_running INSTANCE: a verification Job of INSTANCE runs now.
 analysis_running() { [ -n "$(docker ps -q --filter "label=auriga.io/job-of=$1" --filter label=auriga.io/analysis)" ]; }
-no_analysis() { ! analysis_running "$1"; }
+# no_analysis INSTANCE: no container of a verification Job of INSTANCE is left, running or not (its
+# Job has ended, been read and removed).
+no_analysis() { [ -z "$(docker ps -aq --filter "label=auriga.io/job-of=$1" --filter label=auriga.io/analysis)" ]; }
 # version PORT: the version answering one transaction through NGINX on PORT.
 version() {
 	curl -s --max-time 10 -o /dev/null -D - -X POST "http://127.0.0.1:$1/api/v11/transactions" | tr -d '\r' |
