@@ -125,7 +125,7 @@ static void on_pass(struct engine *e, void *arg)
 	}
 	if (dm->loaded && dm->commit && s->commit && strcmp(s->commit, dm->commit) == 0 &&
 	    (s->phase == STATUS_HEALTHY || s->phase == STATUS_FAILED || s->phase == STATUS_ROLLEDBACK))
-		dm->settled = 1;
+		dm->settled = dm->settled_once = 1;
 	if (dm->worker && s->commit && s->commit[0]) {
 		int r = notes_debounce_offer(&dm->deb, &shown, now_ms(), &commit, &text, &err);
 

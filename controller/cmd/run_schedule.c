@@ -30,6 +30,12 @@
 /* How often children are reaped, and the schedules looked at (a child's end makes it look at once). */
 #define TICK_MS 1000
 #define LOOK_MS 5000
+/*
+ * How long, at most, the schedules wait after the daemon starts for its
+ * first apply to settle: a policy never backed up is due at once, and its Job
+ * needs the network, the volume and the database its deployments make.
+ */
+#define START_HOLD_MS (15 * 60 * 1000)
 /* The most of a child's output logged when it ends: its last bytes. */
 #define OUTPUT_MAX 8192
 
@@ -64,6 +70,8 @@ struct run_schedule {
 	struct child *c;
 	size_t nc, cap;
 	int64_t looked_ms;	/* when the records were last looked at (monotonic) */
+	int64_t started_ms;	/* when the daemon made the schedules (monotonic) */
+	int held;		/* 1 once the wait for the first apply was logged, 2 once it ended */
 };
 
 /* This program, as the Git helper is run: the children run the same code as the commands. */
@@ -360,12 +368,40 @@ out:
 	json_decref(drills);
 }
 
+/*
+ * Whether the schedules still wait for the daemon's first apply to settle
+ * (Healthy, Failed or RolledBack), for at most START_HOLD_MS: a fresh start
+ * does not dump a database whose deployments are not up yet.
+ */
+static int holding(struct run_schedule *s, int64_t now)
+{
+	int timed_out = now - s->started_ms >= START_HOLD_MS;
+
+	if (s->held == 2)
+		return 0;
+	if (!s->dm->settled_once && !timed_out) {
+		if (s->held == 0)
+			log_info(COMPONENT, "scheduled runs wait until the fleet's first apply settles", LOG_END);
+		s->held = 1;
+		return 1;
+	}
+	if (s->held == 1)
+		log_event(timed_out && !s->dm->settled_once ? LOG_WARN : LOG_INFO, COMPONENT,
+			  timed_out && !s->dm->settled_once ? "scheduled runs start: the fleet's first apply did not settle in time"
+							     : "scheduled runs start: the fleet's first apply settled",
+			  LOG_END);
+	s->held = 2;
+	return 0;
+}
+
 static void tick(struct loop *l, void *arg)
 {
 	struct run_schedule *s = arg;
 
 	s->timer = loop_timer_add(l, TICK_MS, tick, s);
 	if (reap(s) == 0 && s->looked_ms > 0 && loop_now(l) - s->looked_ms < LOOK_MS)
+		return;
+	if (holding(s, loop_now(l)))
 		return;
 	s->looked_ms = loop_now(l);
 	/* Only the leader starts a backup or a drill: a follower's children would act on the fleet. */
@@ -379,6 +415,7 @@ struct run_schedule *run_schedule_new(struct daemon *dm)
 	struct run_schedule *s = xcalloc(1, sizeof(*s));
 
 	s->dm = dm;
+	s->started_ms = loop_now(dm->loop);
 	s->timer = loop_timer_add(dm->loop, TICK_MS, tick, s);
 	return s;
 }

@@ -188,7 +188,7 @@ static struct job_run *prune_run(struct engine *e, const struct spec_backup_poli
 	tmpl.cmd = NULL;
 	for (i = 0; i < e->desired.n_extra_labels; i++)
 		labels[nl++] = e->desired.extra_labels[i];
-	labels[nl].key = (char *)"auriga.io/job-of";
+	labels[nl].key = (char *)JOB_OF_LABEL;
 	labels[nl++].value = e->desired.instance;
 	labels[nl].key = (char *)BACKUP_OF_LABEL;
 	labels[nl++].value = e->desired.instance;
@@ -326,7 +326,7 @@ static struct kv *make_labels(const struct engine *e, const struct desired_deplo
 
 	for (i = 0; i < e->desired.n_extra_labels; i++)
 		l[i] = e->desired.extra_labels[i];
-	l[i].key = (char *)"auriga.io/job-of";
+	l[i].key = (char *)JOB_OF_LABEL;
 	l[i++].value = e->desired.instance;
 	l[i].key = (char *)"auriga.io/hook";
 	l[i++].value = dd->name;

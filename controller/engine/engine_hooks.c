@@ -12,7 +12,6 @@
 
 #define HOOK_LABEL "auriga.io/hook"
 #define HOOK_STAGE_LABEL "auriga.io/hook-stage"
-#define HOOK_JOB_OF_LABEL "auriga.io/job-of"
 /* What a hook's report quotes of its output: its last lines, bounded. */
 #define HOOK_TAIL_LINES 20
 #define HOOK_MAX_OUTPUT 2048
@@ -195,7 +194,7 @@ static struct job_run *hook_run(struct engine *e, const struct desired_deploymen
 	env[n] = NULL;
 	for (i = 0; i < e->desired.n_extra_labels; i++)
 		labels[i] = e->desired.extra_labels[i];
-	labels[i].key = (char *)HOOK_JOB_OF_LABEL;
+	labels[i].key = (char *)JOB_OF_LABEL;
 	labels[i++].value = e->desired.instance;
 	labels[i].key = (char *)HOOK_LABEL;
 	labels[i++].value = dd->name;

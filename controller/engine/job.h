@@ -7,6 +7,9 @@
 
 #include "docker/docker_spec.h"
 
+/* The label of every Job container auriga runs: the instance it runs for. */
+#define JOB_OF_LABEL "auriga.io/job-of"
+
 struct docker;
 struct desired_tmpl;
 struct job_runner;

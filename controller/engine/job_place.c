@@ -187,7 +187,7 @@ struct job_run *job_place_check_start(struct job_runner *jr, const struct desire
 
 	for (i = 0; i < d->n_extra_labels; i++)
 		labels[i] = d->extra_labels[i];
-	labels[i].key = (char *)"auriga.io/job-of";
+	labels[i].key = (char *)JOB_OF_LABEL;
 	labels[i++].value = d->instance;
 	labels[i].key = (char *)c->label;
 	labels[i++].value = dd->name;

@@ -3,8 +3,9 @@
 
 It answers what a controller's no-op pass asks, in the Engine API's JSON: GET/HEAD /_ping,
 GET /version, GET /containers/json (with `all` and a `filters` label filter applied as the real
-daemon does), GET /containers/{id}/json and GET /events (a stream that stays open and sends
-nothing: nothing happens on this host). Paths may carry the /vX.Y prefix. Anything else is a
+daemon does), GET /containers/{id}/json, GET /networks and GET /volumes (none: the fleet's
+containers are on the default bridge and have no volumes) and GET /events (a stream that stays
+open and sends nothing: nothing happens on this host). Paths may carry the /vX.Y prefix. Anything else is a
 404 in Docker's {"message": ...} form and is counted; GET /_fake/stats returns the counts.
 
 The fleet comes from a JSON file, read again whenever it changes, and is expanded into the same
@@ -141,6 +142,10 @@ class Handler(dockerfake.BaseHandler):
             return self.list(q)
         if len(parts) == 3 and parts[0] == "containers" and parts[2] == "json":
             return self.inspect(parts[1])
+        if parts == ["networks"]:
+            return self.send_json(200, [])
+        if parts == ["volumes"]:
+            return self.send_json(200, {"Volumes": [], "Warnings": None})
         if parts == ["events"]:
             return self.events()
         return self.send_json(404, {"message": "page not found"})
