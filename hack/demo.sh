@@ -96,8 +96,8 @@ url=http://127.0.0.1:$listen
 
 step "a specs repo: 25 DLT nodes in three phases, the API (blue-green), the explorer (canary), the ledger and its PostgreSQL"
 ngx=$dir/nginx
-"$top/hack/nginx-conf.sh" "$ngx" "$ngx/auriga.conf" >"$ngx/nginx.conf"
-: >"$ngx/auriga.conf"
+# The router writes "<instance>-auriga.conf" beside the configPath: NGINX includes every such file.
+"$top/hack/nginx-conf.sh" "$ngx" "$ngx/*auriga.conf" >"$ngx/nginx.conf"
 nginx -e "$ngx/error.log" -c "$ngx/nginx.conf"
 reload="[nginx, -e, $ngx/error.log, -c, $ngx/nginx.conf, -s, reload]"
 # The operator's policy, outside the repo: the router's file and reload command the Cluster may name.

@@ -61,6 +61,7 @@ struct eng_probe {
 	struct probe_runner *r;
 	int seen;
 	int64_t healthy_since;	/* loop time a pass first saw Docker's health say healthy; 0 when not */
+	int draining;		/* liveness failed: leaving the router before it is restarted (logged once) */
 };
 
 /* One operation on Docker: a short chain of calls. */

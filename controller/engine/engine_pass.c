@@ -81,6 +81,7 @@ struct dep_pass {
 	struct rollout_ctr *ctrs;
 	struct decide_ctr *dc;		/* the same containers, as the decisions see them */
 	struct engine_traffic_verdict tv;
+	unsigned char *restart;		/* restart[i]: container i failed liveness and is to be made anew */
 	char *hook_step;		/* a postDeploy or onRollback hook stands before complete: the step */
 	size_t issued;
 };
@@ -258,6 +259,19 @@ static void pass_gather(struct dep_pass *p)
 		p->dc[i].at_target = obs_revision_eq(p->od->v[i]->revision, p->t.rev);
 	}
 	p->in.v = p->ctrs;
+	/*
+	 * A container whose liveness failed is restarted, and leaves the
+	 * router's upstreams first: from here it counts as not ready, so the
+	 * routes of this pass leave it out, and pass_liveness stops it once
+	 * NGINX serves them.
+	 */
+	p->restart = p->in.n ? xcalloc(p->in.n, 1) : NULL;
+	(void)decide_restarts(p->dc, p->in.n, p->e->draining, p->restart);
+	for (i = 0; i < p->in.n; i++)
+		if (p->restart[i]) {
+			p->ctrs[i].ready = 0;
+			p->ctrs[i].available = 0;
+		}
 }
 
 /* The step the strategy allows: the traffic releases (blue-green, canary) or rollout_step. */
@@ -271,7 +285,7 @@ static void pass_strategy(struct dep_pass *p)
 		rollout_step(&p->in, &ed->res);
 		/* Its Services follow the ready replicas: one leaves NGINX before it is removed. */
 		engine_service_pass(engine_traffic_router(p->e->traffic), p->e->set, p->dd, p->ctrs, p->in.n,
-				    &ed->res, &p->tv.fail);
+				    &ed->res, &p->tv.fail, &p->tv.unserved);
 	} else {
 		engine_traffic_pass(p->e->traffic, p->dd, p->t.rev,
 				    p->se && p->se->has_healthy ? p->se->healthy_rev : NULL, p->t.held, !p->turn,
@@ -331,21 +345,31 @@ static void pass_progress(struct dep_pass *p)
 		statefile_set_progress(&e->state, p->dd->name, "", 0);
 }
 
-/* Liveness failures restart the container: it goes, and the next pass makes it anew. */
+/*
+ * Liveness failures restart the container: it goes, and the next pass makes
+ * it anew. One that a Service routes leaves NGINX first, as a replica a
+ * rollout removes does: while NGINX is not yet seen serving the routes
+ * without it, it keeps running, and a later pass (the confirmation's) stops it.
+ */
 static void pass_liveness(struct dep_pass *p)
 {
-	unsigned char *restart = p->in.n ? xcalloc(p->in.n, 1) : NULL;
 	size_t i;
 
-	(void)decide_restarts(p->dc, p->in.n, p->e->draining, restart);
 	for (i = 0; i < p->in.n; i++) {
 		const struct obs_container *c = p->ctrs[i].c;
 		struct eng_probe *pr;
 		struct rollout_op op;
 
-		if (!restart[i])
+		if (!p->restart[i])
 			continue;
 		pr = engine_probe_find(p->e, c->id);
+		if (p->tv.unserved) {
+			if (!pr->draining)
+				log_info(COMPONENT, "liveness failed: leaving the router first", "deployment", p->dd->name,
+					 "container", c->name, (char *)NULL);
+			pr->draining = 1;
+			continue;
+		}
 		memset(&op, 0, sizeof(op));
 		op.kind = ROLLOUT_REMOVE;
 		op.c = c;
@@ -356,7 +380,6 @@ static void pass_liveness(struct dep_pass *p)
 		p->ed->restarts++;
 		free(op.why);
 	}
-	free(restart);
 }
 
 /* A startup probe that failed, or no progress within the deadline, fails the deployment. Returns 1 then. */
@@ -514,6 +537,7 @@ size_t engine_pass_deployment(struct engine *e, const struct desired_deployment 
 	}
 	free(p.ctrs);
 	free(p.dc);
+	free(p.restart);
 	free(p.hook_step);
 	engine_traffic_verdict_release(&p.tv);
 	for (i = 0; p.od && i < p.od->n; i++) {

@@ -30,6 +30,8 @@ struct engine_router {
 	char *fail_for;			/* the deployment whose change it was, or NULL: anyone's */
 	char *confirm_for;		/* the deployment whose change is being confirmed, or NULL: every one's */
 	char *error_log;		/* NGINX's error log (a copy of the operator's setting), or NULL */
+	char *instance;			/* named in the router's file, or NULL */
+	char *prefix;			/* before the file's and the upstreams' names, or NULL */
 	uint64_t confirm_timer;		/* the confirmation's next round, or 0 */
 	int confirming;			/* a chain of rounds is under way */
 	int fresh;			/* the router is new: its first change is every deployment's */
@@ -68,7 +70,13 @@ void engine_router_free(struct engine_router *er)
 	if (er == NULL)
 		return;
 	drop_router(er);
-	FREE_ALL(er->error, er->fail, er->fail_for, er->confirm_for, er->error_log, er);
+	FREE_ALL(er->error, er->fail, er->fail_for, er->confirm_for, er->error_log, er->instance, er->prefix, er);
+}
+
+void engine_router_set_names(struct engine_router *er, const char *instance, const char *prefix)
+{
+	str_set(&er->instance, instance);
+	str_set(&er->prefix, prefix);
 }
 
 void engine_router_set_error_log(struct engine_router *er, const char *path)
@@ -142,6 +150,8 @@ static int settings(struct engine_router *er, struct router_config *rc, struct e
 	if (router_config_from_spec(rc, &cl->router, err) < 0)
 		return -1;
 	rc->error_log = er->error_log;
+	rc->name_prefix = er->prefix;
+	rc->owner = er->instance;
 	rc->signal = signal_container;
 	rc->signal_arg = er;
 	return 0;
@@ -150,10 +160,20 @@ static int settings(struct engine_router *er, struct router_config *rc, struct e
 static struct router *make_router(struct engine_router *er, struct error **err)
 {
 	struct router_config rc;
+	struct router *r;
+	int *ports;
+	size_t i;
 
 	if (settings(er, &rc, err) < 0)
 		return NULL;
-	return router_new(&rc, err);
+	ports = xcalloc(er->set->n_services + 1, sizeof(*ports));
+	for (i = 0; i < er->set->n_services; i++)
+		ports[i] = er->set->services[i]->port;
+	rc.own_ports = ports;
+	rc.n_own_ports = er->set->n_services;
+	r = router_new(&rc, err);
+	free(ports);
+	return r;
 }
 
 void engine_router_set_specs(struct engine_router *er, const struct spec_set *set)

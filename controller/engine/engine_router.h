@@ -22,6 +22,12 @@ struct engine_router;
 struct engine_router *engine_router_new(struct loop *l, struct docker *d, struct http_client *h,
 					void (*kick)(void *arg), void *arg);
 void engine_router_free(struct engine_router *er);
+/*
+ * The instance and its name prefix (copied): the router writes its file and
+ * names its upstreams under the prefix, and names the instance in the file,
+ * so that several instances share one NGINX. Call before set_specs.
+ */
+void engine_router_set_names(struct engine_router *er, const char *instance, const char *prefix);
 /* NGINX's error log (copied; NULL or "": none), from the operator's settings. */
 void engine_router_set_error_log(struct engine_router *er, const char *path);
 

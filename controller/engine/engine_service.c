@@ -126,7 +126,8 @@ static int has_service(const struct spec_set *set, const char *deployment)
 }
 
 void engine_service_pass(struct engine_router *er, const struct spec_set *set, const struct desired_deployment *dd,
-			 const struct rollout_ctr *v, size_t n, struct rollout_result *res, char **fail)
+			 const struct rollout_ctr *v, size_t n, struct rollout_result *res, char **fail,
+			 int *unserved)
 {
 	const char *no_router = NULL;
 	struct router *r;
@@ -135,14 +136,17 @@ void engine_service_pass(struct engine_router *er, const struct spec_set *set, c
 	size_t i;
 
 	*fail = NULL;
+	*unserved = 0;
 	if (dd->spec == NULL || !has_service(set, dd->name))
 		return;
 	if (readiness_pending(v, n)) {
+		*unserved = 1;
 		hold(res);
 		return;
 	}
 	*fail = engine_router_take_fail(er, dd->name);
 	if (*fail != NULL || engine_router_confirming_for(er, dd->name)) {
+		*unserved = *fail == NULL;
 		hold(res);
 		return;
 	}
@@ -157,16 +161,22 @@ void engine_service_pass(struct engine_router *er, const struct spec_set *set, c
 	for (i = 0; i < n; i++)
 		route[i] = obs_container_alive(v[i].c) && v[i].ready && !removed(res, v[i].c);
 	differ = services(r, set, dd, v, n, route, 0, &why);
+	/* A file written under the earlier names is replaced at the first chance, even with nothing new. */
+	if (differ == 0 && router_taking_over(r))
+		differ = 1;
 	/* Another deployment's change is being confirmed: ours is staged after it. */
 	if (differ > 0 && engine_router_confirming(er)) {
+		*unserved = 1;
 		hold(res);
 	} else if (differ > 0) {
 		int st = apply(er, r, set, dd, v, n, route, &why);
 
 		if (st < 0)
 			goto failed;
-		if (st > 0)
+		if (st > 0) {
+			*unserved = 1;
 			hold(res);
+		}
 	}
 	free(route);
 	buf_release(&why);

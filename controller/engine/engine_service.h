@@ -20,9 +20,14 @@ struct engine_router;
  * running container's readiness is not known yet (a restarted controller
  * keeps what NGINX serves). *fail (NULL when none) says why the router
  * cannot do it: no router can be made, NGINX refused or did not serve the
- * change. A deployment with no Service is left as it is.
+ * change. A deployment with no Service is left as it is. *unserved is set
+ * while NGINX is not yet seen serving the upstreams of v as given (a change
+ * under way or held back): a container left out of them (not ready: one whose
+ * liveness failed) is stopped only once it is 0. A router that fails is not
+ * waited for.
  */
 void engine_service_pass(struct engine_router *er, const struct spec_set *set, const struct desired_deployment *dd,
-			 const struct rollout_ctr *v, size_t n, struct rollout_result *res, char **fail);
+			 const struct rollout_ctr *v, size_t n, struct rollout_result *res, char **fail,
+			 int *unserved);
 
 #endif

@@ -689,6 +689,8 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 		d->switch_unserved = 1;
 	if (tr.fail == NULL && !heal_only) {
 		verdict->fail = route(t, dd, &tr, stable_rev, rollback, v, n, &waiting);
+		/* A router that fails cannot be waited for: what it would drain goes anyway. */
+		verdict->unserved = waiting && verdict->fail == NULL;
 		if (waiting)
 			engine_traffic_keep_routed(&tr.res);
 		/*
@@ -841,6 +843,8 @@ void engine_traffic_set_specs(struct engine_traffic *t, const struct spec_set *s
 {
 	t->set = set;
 	t->desired = d;
+	if (d != NULL)
+		engine_router_set_names(t->router, d->instance, d->name_prefix);
 	engine_router_set_specs(t->router, set);
 }
 

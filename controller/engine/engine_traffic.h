@@ -51,6 +51,12 @@ struct engine_traffic_verdict {
 	char *step;		/* status text */
 	int holding;		/* waiting on purpose: no progress deadline */
 	int more;		/* complete, but the old slot is still to be released: not quiet yet */
+	/*
+	 * NGINX is not yet seen serving the routes of this pass (a change being
+	 * confirmed, readiness not known yet): a container they leave out must
+	 * keep running until it is.
+	 */
+	int unserved;
 	/* Each slot's containers, ready against what it runs now (the new slot first; "" when none). */
 	struct engine_traffic_slot {
 		char slot[8];

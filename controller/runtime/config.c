@@ -122,7 +122,8 @@ static const struct config_spec table[CFG__COUNT] = {
 	[CFG_NAME_PREFIX] = { "name-prefix", CFGT_STRING, "", 0, 0, NULL, "AURIGA_NAME_PREFIX", "PREFIX",
 			      CFG_RESTART,
 			      "Put before the names of the containers and networks auriga makes "
-			      "(\"<prefix>-<deployment>-<ordinal>\"), so that instances share a Docker engine: "
+			      "(\"<prefix>-<deployment>-<ordinal>\"), and of the router's file and NGINX upstreams, so "
+			      "that instances share a Docker engine and an NGINX: "
 			      "the instance when not set; set empty, the names carry no prefix." },
 	[CFG_MAX_PROBES] = { "max-probes", CFGT_INT, "16", 1, 256, NULL, "AURIGA_MAX_PROBES", "N", CFG_RESTART,
 			     "Health probe attempts in flight at once, across containers; one due while they are "

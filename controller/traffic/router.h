@@ -45,6 +45,14 @@ struct router_service {
  */
 int router_render(struct buf *out, const char *listen_address, const char *generation,
 		  const struct router_service *svcs, size_t n, struct error **err);
+/*
+ * The same for one instance among several sharing an NGINX: every upstream
+ * is named "<prefix>-<upstream>" (prefix NULL or "": as router_render), and
+ * the first line names owner (the instance; NULL: none), so that another
+ * instance's router tells whose file it reads.
+ */
+int router_render_named(struct buf *out, const char *listen_address, const char *generation, const char *prefix,
+			const char *owner, const struct router_service *svcs, size_t n, struct error **err);
 
 /*
  * NGINX in a container: the router does not talk to Docker itself. To
@@ -67,6 +75,25 @@ struct router_config {
 	void *signal_arg;
 	const char *error_log;		/* NGINX's error log, quoted when a reload does not take; or NULL */
 	int64_t timeout_ms;		/* per check and per reload; 0: 10 s */
+	/*
+	 * Several instances may write into one NGINX's folder: with a prefix
+	 * (the instance's name-prefix; NULL or "": none) the router writes
+	 * "<folder of config_path>/<prefix>-<file name of config_path>" and
+	 * names every upstream "<prefix>-<upstream>". A port another
+	 * instance's file in that folder listens on is refused, naming both.
+	 * A file at config_path itself that this instance wrote under the
+	 * earlier names (unprefixed, its first line naming owner or no
+	 * instance) is taken over: its services are the new router's, and it
+	 * is removed in the reload that loads the new file.
+	 */
+	const char *name_prefix;
+	const char *owner;		/* the instance, named in the file's first line; NULL: none */
+	/*
+	 * The ports of the instance's Services: a file from before instances
+	 * were named in it is taken over only when it listens on these alone.
+	 */
+	const int *own_ports;
+	size_t n_own_ports;
 };
 
 struct router;
@@ -93,7 +120,7 @@ void router_free(struct router *r);
  * the Cluster's settings change.
  */
 int router_config_same(const struct router *r, const struct router_config *c);
-/* The file the router writes. */
+/* The file the router writes (config_path, or its name with the prefix). */
 const char *router_config_path(const struct router *r);
 /* Stages every service of src into dst (a router that replaces src). */
 void router_adopt(struct router *dst, const struct router *src);
@@ -128,6 +155,8 @@ int router_set(struct router *r, const struct router_service *svc, int *changed,
  */
 int router_stage(struct router *r, const struct router_service *svc, struct error **err);
 int router_commit(struct router *r, int *changed, struct error **err);
+/* 1 until the file written under the earlier names has been replaced: the next commit must apply. */
+int router_taking_over(const struct router *r);
 /* 1 when the table holds svc exactly as given (upstream, port, limits, endpoints in order). */
 int router_holds(const struct router *r, const struct router_service *svc);
 

@@ -8,7 +8,12 @@
 #include "traffic/router.h"
 
 struct router {
-	char *config_path;
+	char *config_path;	/* the file written: the settings' configPath, with the name prefix */
+	char *spec_path;	/* the settings' configPath */
+	char *prefix;		/* before every upstream's name; "" none */
+	char *owner;		/* the instance, in the file's first line; or NULL */
+	/* The file this instance wrote under the earlier names, removed in the first reload; or NULL. */
+	char *legacy_path;
 	char *listen_address;
 	char *nginx;
 	char **reload_argv;	/* NULL-terminated, or NULL */
@@ -63,5 +68,27 @@ int router_nginx_apply(struct router *r, const char *text, const struct router_c
 		       int *changed, struct error **err);
 /* Frees the confirmation's state and handle. */
 void router_nginx_release(struct router *r);
+
+/*
+ * 0 when no other file auriga wrote into the folder of r's file (another
+ * instance's) listens on one of ports (svc[i] the upstream of ports[i]);
+ * else ERR_CONFLICT naming the port, the upstream and the other file and
+ * instance. r's own file and the one it takes over are not another's.
+ */
+int router_ports_free(const struct router *r, const int *ports, const char *const *upstreams, size_t n,
+		      struct error **err);
+/* The table of services kept beside a router's file: "<config_path>.services.json" (malloc'd). */
+char *router_table_path(const char *config_path);
+/* "<folder of path>/<prefix>-<file name of path>", or path when prefix is "" (malloc'd). */
+char *router_prefixed_path(const char *path, const char *prefix);
+/*
+ * 1 when the file at r->spec_path is one this instance wrote under the
+ * earlier names: auriga's, its first line naming r->owner, or naming no
+ * instance and listening only on own_ports (the ports of this instance's
+ * Services).
+ */
+int router_legacy_ours(const struct router *r, const int *own_ports, size_t n_own);
+/* The instance a file auriga wrote names in its first line ("" none), or NULL when auriga did not write it. */
+char *router_file_owner(const char *text);
 
 #endif

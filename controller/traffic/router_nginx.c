@@ -138,7 +138,8 @@ static int check_candidate(struct router *r, const char *candidate, struct error
 	char *argv[8];
 	int ret;
 
-	if (snprintf(wrapper, sizeof(wrapper), "%s.check.conf", r->config_path) >= (int)sizeof(wrapper) ||
+	/* Named so that no include of "*.conf" in NGINX's folder loads it while it is there. */
+	if (snprintf(wrapper, sizeof(wrapper), "%s.check", r->config_path) >= (int)sizeof(wrapper) ||
 	    snprintf(pidpath, sizeof(pidpath), "%s.check.pid", r->config_path) >= (int)sizeof(pidpath))
 		return error_set(err, ERR_INVALID, "router: configPath '%s' too long", r->config_path);
 	/*
@@ -612,6 +613,18 @@ int router_nginx_apply(struct router *r, const char *text, const struct router_c
 	 */
 	r->reload_pending = 1;
 	r->cf.active = 0;
+	/* The file written under the earlier names leaves in the reload that loads its successor. */
+	if (r->legacy_path != NULL) {
+		char *table = router_table_path(r->legacy_path);
+
+		if (unlink(r->legacy_path) == 0)
+			log_info("router", "file written under the earlier names replaced", "file", r->legacy_path, "by",
+				 r->config_path, LOG_END);
+		(void)unlink(table);
+		free(table);
+		free(r->legacy_path);
+		r->legacy_path = NULL;
+	}
 	log_from = file_size(r->error_log);
 	ret = reload(r, async, err);
 	if (ret < 0)

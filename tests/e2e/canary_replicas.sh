@@ -96,7 +96,7 @@ weight_metric() { metric "auriga_canary_weight_percent{deployment=\"$DEP\"}"; }
 # is written before the reload; its table counts once NGINX serves it).
 served() {
 	local want
-	want=$(grep -o 'return 200 "[A-Za-z0-9-]*' "$NGX/auriga.conf" | head -1 | cut -d'"' -f2)
+	want=$(grep -o 'return 200 "[A-Za-z0-9-]*' "$(router_conf)" | head -1 | cut -d'"' -f2)
 	[ -n "$want" ] && [ "$(curl -s --max-time 2 "http://127.0.0.1:$LP/.auriga/router-generation")" = "$want" ]
 }
 held_at() {

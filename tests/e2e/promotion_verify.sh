@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Promotion gates that require staging's verification: one specs repository, a base and two
-# Environments, two `auriga run` instances on one engine, each routing through its own NGINX and
-# publishing its own host port (a patch of the base's port, by its name). The deployment "web" is
-# released blue-green, its pre-promotion analysis an integration Job (the demo node's probe against
-# the new slot, judged by its exit code) and a load-test Job (20 transactions one after another,
-# p95_ms and error_rate printed, failing at p95 >= 500 ms and errors >= 1 %). Staging's note lists
-# each verification with its value and verdict; only Passed opens production's gate.
+# Environments, two `auriga run` instances on one engine, both routing through one NGINX (each its
+# own file and upstream names there, and its own Service port) and each publishing its own host
+# port (a patch of the base's port, by its name). The deployment "web" is released blue-green, its
+# pre-promotion analysis an integration Job (the demo node's probe against the new slot, judged by
+# its exit code) and a load-test Job (20 transactions one after another, p95_ms and error_rate
+# printed, failing at p95 >= 500 ms and errors >= 1 %). Staging's note lists each verification with
+# its value and verdict; only Passed opens production's gate.
 # - The first release ran no analysis (Skipped): production holds it, a plain approval does not open
 #   the gate, `auriga approve --unverified` does, and the notes record who let it through.
 # - A commit with a good image, approved in production before staging has even seen it (staging is
@@ -44,22 +45,20 @@ on_exit "docker_cleanup_label auriga.io/job-of=$ST; docker_cleanup_label auriga.
 printf '# name: dana\nverify-%s-secret\n' "$$" >"$TOKEN"
 chmod 0600 "$TOKEN"
 
-# An NGINX per environment (their upstreams are named after the Services, which both share).
-for env in staging production; do
-	mkdir -p "$TEST_TMP/nginx-$env"
-	"$TOP/hack/nginx-conf.sh" "$TEST_TMP/nginx-$env" "$TEST_TMP/nginx-$env/auriga.conf" >"$TEST_TMP/nginx-$env/nginx.conf"
-	: >"$TEST_TMP/nginx-$env/auriga.conf"
-	nginx -e "$TEST_TMP/nginx-$env/error.log" -c "$TEST_TMP/nginx-$env/nginx.conf" || { fail "nginx starts"; exit 1; }
-	on_exit "kill \$(cat $TEST_TMP/nginx-$env/nginx.pid)"
-done
-# reload ENV: the reload command of ENV's NGINX, as a YAML flow list.
-reload() { echo "[nginx, -e, $TEST_TMP/nginx-$1/error.log, -c, $TEST_TMP/nginx-$1/nginx.conf, -s, reload]"; }
+# One NGINX for both environments: each instance writes its own file into its folder, the
+# Cluster's configPath behind the instance's name, its upstreams named so too, so the two Services
+# named "web" do not collide.
+NGX=$TEST_TMP/nginx
+mkdir -p "$NGX"
+"$TOP/hack/nginx-conf.sh" "$NGX" "$NGX/*auriga.conf" >"$NGX/nginx.conf"
+nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
+on_exit "kill \$(cat $NGX/nginx.pid)"
+reload() { echo "[nginx, -e, $NGX/error.log, -c, $NGX/nginx.conf, -s, reload]"; }
 cat >"$TEST_TMP/policy.yaml" <<EOF
 router:
-  configPath: [$TEST_TMP/nginx-staging/auriga.conf, $TEST_TMP/nginx-production/auriga.conf]
+  configPath: [$NGX/auriga.conf]
   reloadCommand:
-    - $(reload staging)
-    - $(reload production)
+    - $(reload)
   listenAddress: [127.0.0.1]
 EOF
 export AURIGA_POLICY_FILE=$TEST_TMP/policy.yaml
@@ -75,8 +74,8 @@ metadata: {name: verify}
 spec:
   router:
     type: NGINX
-    configPath: $TEST_TMP/nginx-staging/auriga.conf
-    reloadCommand: $(reload staging)
+    configPath: $NGX/auriga.conf
+    reloadCommand: $(reload)
     listenAddress: 127.0.0.1
 EOF
 	cat >"$WORK/base/web.yaml" <<EOF
@@ -222,9 +221,7 @@ await_failed() {
 
 base auriga-demo-node:v1 0
 environment staging "$ST_HP" ""
-environment production "$PR_HP" "    - target: {kind: Cluster, name: verify}
-      patch: {spec: {router: {configPath: $TEST_TMP/nginx-production/auriga.conf, reloadCommand: $(reload production)}}}
-    - target: {kind: Service, name: web}
+environment production "$PR_HP" "    - target: {kind: Service, name: web}
       patch: {spec: {port: $PR_LP}}" "{after: staging, approval: required}"
 c1=$(commit "v1")
 cur=$c1
@@ -240,7 +237,7 @@ RUN_LOG=$TEST_TMP/$ST.log
 await "staging brings v1 to Healthy" 180 note_says staging "$c1" "^auriga: Healthy"
 check "staging's note names the load test, Skipped on a first release, and why" note_matches staging "$c1" \
 	"verdict: Skipped reason: '?the release ran no analysis: nothing served before it"
-expect_eq "staging's NGINX answers from v1 on staging's port" v1 "$(version "$ST_LP")"
+expect_eq "NGINX answers from staging's v1 on staging's port" v1 "$(version "$ST_LP")"
 RUN_LOG=$TEST_TMP/$PR.log
 await "production holds v1: its verification was skipped at staging, and says which" 60 note_says production "$c1" \
 	"^auriga: Waiting.*stopped at staging: web: integration skipped (the release ran no analysis"
@@ -266,7 +263,7 @@ await "the approvals ref on the remote records it on the commit" 30 approval_say
 check "with the first approval" approval_says "$c1" '"approvedBy": "dana"'
 check "for production" approval_says "$c1" '"environment": "production"'
 check "and the reason" approval_says "$c1" '"reason": "first release"'
-expect_eq "production's NGINX answers from v1 on production's port" v1 "$(version "$PR_LP")"
+expect_eq "NGINX answers from production's v1 on production's port" v1 "$(version "$PR_LP")"
 
 # --- v2, a good commit: approved in production before staging saw it; production restarted --------
 RUN_PID=$ST_PID
@@ -312,7 +309,7 @@ await "production, killed and restarted since, brings v2 to Healthy on the appro
 check "production's note says who approved it" note_says production "$c2" "approvedBy: dana"
 expect_no_match "nobody was asked again" "waiting for approval" "$(note production "$c2")"
 check "production released it blue-green" note_says production "$c2" "strategy: BlueGreen"
-await "production's NGINX answers from v2" 30 version_is "$PR_LP" v2
+await "NGINX answers from production's v2 on production's port" 30 version_is "$PR_LP" v2
 await "production runs v2 alone once the old slot is gone" 60 running_is "$PR" auriga-demo-node:v2
 
 # --- only the load test's threshold changes: staging verifies again, and the new threshold decides -

@@ -91,9 +91,9 @@ await_failed() {
 # running container the API lists, and each server of the upstream, asked /q/health/ready
 # directly: the node's own answer, not auriga's), as one JSON line; prints its pid.
 sampler() {
-	python3 - "$NGX/auriga.conf" "$DEP" "$AP" "$1" "$2" >/dev/null 2>&1 <<'PY' &
+	python3 - "$(router_conf)" "$DEP" "$AP" "$1" "$2" "$(router_upstream "$DEP")" >/dev/null 2>&1 <<'PY' &
 import json, re, sys, time, urllib.request
-path, dep, ap, out, secs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5])
+path, dep, ap, out, secs, up = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), sys.argv[6]
 def running():
     try:
         with urllib.request.urlopen("http://127.0.0.1:%s/api/v1/deployments/%s" % (ap, dep), timeout=2) as r:
@@ -113,7 +113,7 @@ def upstream():
         text = open(path).read()
     except OSError:
         return []
-    m = re.search(r"upstream " + re.escape(dep) + r" \{(.*?)\}", text, re.S)
+    m = re.search(r"upstream " + re.escape(up) + r" \{(.*?)\}", text, re.S)
     return sorted(int(p) for p in re.findall(r"server 127\.0\.0\.1:(\d+) weight=", m.group(1) if m else ""))
 end = time.time() + secs
 with open(out, "w", buffering=1) as f:
@@ -138,7 +138,7 @@ run_start "$TEST_TMP/run.log" --repo "file://$REMOTE" --state-dir "$FLEET_STATE"
 await "three v1 replicas run, ready, and NGINX's upstream lists exactly them" 90 settled 3 auriga-demo-node:v1
 await "the note on the first commit says Healthy" 60 note_says "$c0" Healthy
 expect_eq "NGINX answers from v1" v1 "$(version)"
-lines=$(awk "/upstream $DEP \\{/,/\\}/" "$NGX/auriga.conf" | grep -c "server 127.0.0.1:[0-9]* weight=1 max_fails=2 fail_timeout=7s;")
+lines=$(awk "/upstream $(router_upstream "$DEP") \\{/,/\\}/" "$(router_conf)" | grep -c "server 127.0.0.1:[0-9]* weight=1 max_fails=2 fail_timeout=7s;")
 expect_eq "the Service's upstreamHealth is on each of the three server lines (max_fails=2 fail_timeout=7s)" 3 "$lines"
 
 lpid=$(load "$TEST_TMP/load" 300)
@@ -169,7 +169,7 @@ expect_eq "the last requests were answered by v2" v2 "$(tail -1 "$TEST_TMP/load"
 RECREATE="    type: Recreate"
 write_rolling auriga-demo-node:v3 2 "$RECREATE" 6000
 c4=$(commit "api v3, recreate")
-empty() { [ -z "$(upstream)" ] && grep -A2 "upstream $DEP {" "$NGX/auriga.conf" | grep -q "server 127.0.0.1:1 down;"; }
+empty() { [ -z "$(upstream)" ] && grep -A2 "upstream $(router_upstream "$DEP") {" "$(router_conf)" | grep -q "server 127.0.0.1:1 down;"; }
 await "recreate: while the old replicas are gone and the new ones not ready, the upstream is the placeholder" 60 empty
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -X POST "http://127.0.0.1:$LP/api/v11/transactions")
 expect_eq "recreate: meanwhile users get 502 Bad Gateway" 502 "$code"

@@ -25,8 +25,13 @@ HP=$(free_ports 4) || { fail "four free host ports"; exit 1; }
 BLUE_100="$HP:100 $((HP + 1)):100"
 GREEN_100="$((HP + 2)):100 $((HP + 3)):100"
 
-"$TOP/hack/nginx-conf.sh" "$NGX" "$NGX/auriga.conf" >"$NGX/nginx.conf"
-: >"$NGX/auriga.conf"
+# NGINX includes every router file of the folder: auriga writes its own beside the Cluster's
+# configPath, named with the instance's name-prefix ("<prefix>-auriga.conf").
+"$TOP/hack/nginx-conf.sh" "$NGX" "$NGX/*auriga.conf" >"$NGX/nginx.conf"
+# router_conf: the file auriga's router writes for this test's instance; router_upstream SERVICE: the
+# NGINX name of a Service's upstream there.
+router_conf() { echo "$NGX/$FLEET_INSTANCE-auriga.conf"; }
+router_upstream() { echo "$FLEET_INSTANCE-$1"; }
 if [ "${TRAFFIC_NGINX:-host}" = host ]; then
 	nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
 	on_exit "kill \$(cat $NGX/nginx.pid)"
@@ -123,7 +128,7 @@ EOF
 # upstream [NAME]: the active (or NAME's) upstream in the router's file as "port:weight" (backup
 # servers "port:b"), sorted, space-separated.
 upstream() {
-	python3 - "$NGX/auriga.conf" "${1:-$DEP}" <<'PY'
+	python3 - "$(router_conf)" "$(router_upstream "${1:-$DEP}")" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 m = re.search(r"upstream " + re.escape(sys.argv[2]) + r" \{(.*?)\}", text, re.S)
@@ -170,7 +175,7 @@ within() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = 
 
 # watch_router OUT SECONDS: every change of the active upstream, as "ms port:weight..."; prints its pid.
 watch_router() {
-	python3 - "$NGX/auriga.conf" "$1" "$2" "$DEP" >/dev/null 2>&1 <<'PY' &
+	python3 - "$(router_conf)" "$1" "$2" "$(router_upstream "$DEP")" >/dev/null 2>&1 <<'PY' &
 import re, sys, time
 path, out, secs, up = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 last = None

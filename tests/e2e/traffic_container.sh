@@ -42,7 +42,7 @@ fi
 # The container's main configuration: it includes the router's file, which the host writes. It
 # runs on the host's network (the upstreams are ports published on 127.0.0.1) as this user, its
 # folder bind-mounted at the same path; notice level so the log shows each SIGHUP.
-"$TOP/hack/nginx-conf.sh" "$NGX" "$NGX/auriga.conf" --foreground --error-level notice >"$NGX/nginx.conf"
+"$TOP/hack/nginx-conf.sh" "$NGX" "$NGX/*auriga.conf" --foreground --error-level notice >"$NGX/nginx.conf"
 docker run -d --name "$EDGE" --label "$TEST_LABEL" --network host --user "$(id -u):$(id -g)" \
 	-v "$NGX:$NGX" "$IMAGE" -e "$NGX/error.log" -c "$NGX/nginx.conf" >/dev/null ||
 	{ fail "the NGINX container starts"; exit 1; }
@@ -112,7 +112,7 @@ s=$(sample 20)
 expect_eq "NGINX in its container answers 20 of 20 from v2" "20 0 v2=20" "$s"
 check "the switch was another SIGHUP" test "$(hups)" -gt "$before"
 # The generation NGINX serves is the one in the file auriga wrote.
-gen=$(sed -n 's/.*return 200 "\([0-9a-f]*\)\\n";/\1/p' "$NGX/auriga.conf" | head -1)
+gen=$(sed -n 's/.*return 200 "\([0-9a-f]*\)\\n";/\1/p' "$(router_conf)" | head -1)
 expect_eq "NGINX serves the generation of the file auriga wrote" "$gen" \
 	"$(curl -s --max-time 5 "http://127.0.0.1:$LP/.auriga/router-generation")"
 check "NGINX still runs in its container" nginx_up

@@ -84,7 +84,7 @@ smoke_containers() { docker ps -aq --filter "label=auriga.io/smoke-test=$DEP" | 
 # answering its readiness check; the release record at their revision, and switched (unless
 # "back": a return to the stable revision has no switch to record).
 converged() {
-	python3 - "$FLEET_INSTANCE" "$DEP" "$1" "$2" "$NGX/auriga.conf" "$FLEET_STATE" "${3:-}" <<'PY'
+	python3 - "$FLEET_INSTANCE" "$DEP" "$1" "$2" "$(router_conf)" "$FLEET_STATE" "${3:-}" <<'PY'
 import glob, json, re, subprocess, sys, urllib.request
 inst, dep, image, slot, conf, state, back = sys.argv[1:8]
 bad = []
@@ -114,7 +114,7 @@ if smoke:
     bad.append("%d smoke-test container(s) left" % len(smoke))
 text = open(conf).read()
 for up in (dep, dep + "-preview"):
-    m = re.search(r"upstream " + re.escape(up) + r" \{(.*?)\}", text, re.S)
+    m = re.search(r"upstream " + re.escape(inst + "-" + up) + r" \{(.*?)\}", text, re.S)
     servers = re.findall(r"server 127\.0\.0\.1:(\d+) ([^;]*);", m.group(1)) if m else []
     got = sorted(p for p, rest in servers if p != "1")
     if got != sorted(ports) or any("weight=100" not in rest for p, rest in servers if p != "1"):

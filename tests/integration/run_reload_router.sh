@@ -90,7 +90,7 @@ check "the daemon reloads its settings" wait_for 10 log_has "configuration reloa
 # the next one, and a router made from them takes over.
 cluster '    reloadCommand: ["true"]'
 deployment 2
-router_written() { grep -q "upstream $DEP" "$NGX/auriga.conf" 2>/dev/null; }
+router_written() { grep -q "upstream $INST-$DEP" "$NGX/$INST-auriga.conf" 2>/dev/null; }
 check "the Cluster arriving after the reload gets its router" wait_for 90 router_written
 # No NGINX serves this router, so its change is not confirmed; the reason given looks in the error log.
 check "the router looks in the error log the daemon was started with" \

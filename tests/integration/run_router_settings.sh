@@ -16,7 +16,8 @@ HP=$(free_ports 2) || { fail "two free host ports"; exit 1; }
 listen_port
 mkdir -p "$NGX/conf.d"
 
-# A host NGINX that includes every file of conf.d: the router's file may move within it.
+# A host NGINX that includes every file of conf.d: the router's file may move within it. The file
+# auriga writes is the configPath's name behind the instance's name-prefix ("$INST-a.conf").
 "$TOP/hack/nginx-conf.sh" "$NGX" "$NGX/conf.d/*.conf" >"$NGX/nginx.conf"
 nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
 on_exit "kill \$(cat $NGX/nginx.pid)"
@@ -85,21 +86,21 @@ serves_file() {
 	[ -n "$g" ] && [ "$(curl -s --max-time 5 "http://$1:$LP/.auriga/router-generation")" = "$g" ]
 }
 
-await "the release is served through NGINX from a.conf" 120 serves_file 127.0.0.1 "$NGX/conf.d/a.conf"
+await "the release is served through NGINX from a.conf" 120 serves_file 127.0.0.1 "$NGX/conf.d/$INST-a.conf"
 await "the demo node answers through NGINX" 60 served 127.0.0.1
-check "the table of services sits beside a.conf" test -s "$NGX/conf.d/a.conf.services.json"
+check "the table of services sits beside a.conf" test -s "$NGX/conf.d/$INST-a.conf.services.json"
 
 # --- configPath: the router's file moves ---------------------------------------------------------
 cluster b.conf 127.0.0.1 "$RELOAD"
-await "the new configPath is written and served" 60 serves_file 127.0.0.1 "$NGX/conf.d/b.conf"
-check "the old file is removed" test ! -e "$NGX/conf.d/a.conf"
-check "the old table is removed" test ! -e "$NGX/conf.d/a.conf.services.json"
-check "the new file routes the service" grep -q "upstream $DEP " "$NGX/conf.d/b.conf"
+await "the new configPath is written and served" 60 serves_file 127.0.0.1 "$NGX/conf.d/$INST-b.conf"
+check "the old file is removed" test ! -e "$NGX/conf.d/$INST-a.conf"
+check "the old table is removed" test ! -e "$NGX/conf.d/$INST-a.conf.services.json"
+check "the new file routes the service" grep -q "upstream $INST-$DEP " "$NGX/conf.d/$INST-b.conf"
 check "the demo node still answers through NGINX" served 127.0.0.1
 
 # --- listenAddress: NGINX listens at the new address only -----------------------------------------
 cluster b.conf 127.0.0.2 "$RELOAD"
-await "NGINX serves at the new listen address" 60 serves_file 127.0.0.2 "$NGX/conf.d/b.conf"
+await "NGINX serves at the new listen address" 60 serves_file 127.0.0.2 "$NGX/conf.d/$INST-b.conf"
 check "the demo node answers at the new address" served 127.0.0.2
 old_gone() { ! served 127.0.0.1; }
 check "nothing answers at the old address any more" wait_for 10 old_gone
@@ -107,7 +108,7 @@ check "nothing answers at the old address any more" wait_for 10 old_gone
 # --- reloadCommand: the next reload runs the new command ---------------------------------------------
 cluster b.conf 127.0.0.2 "$MARKED"
 await "the new reload command runs" 60 test -e "$TEST_TMP/marked"
-check "NGINX still serves the file" serves_file 127.0.0.2 "$NGX/conf.d/b.conf"
+check "NGINX still serves the file" serves_file 127.0.0.2 "$NGX/conf.d/$INST-b.conf"
 check "the router was made anew from each change" \
 	test "$(grep -c "router settings changed" "$TEST_TMP/log")" -eq 3
 
