@@ -545,6 +545,15 @@ int spec_deployment_host_port_span(const struct spec_deployment *dep);
 #define SPEC_REVISION_SHORT 12
 void spec_deployment_revision(const struct spec_deployment *dep, char out_hex[SPEC_REVISION_HEX]);
 void spec_job_revision(const struct spec_job *job, char out_hex[SPEC_REVISION_HEX]);
+/*
+ * What a release's verification is: SHA-256 over the canonical JSON of the
+ * AnalysisTemplates named (in that order: their metrics, thresholds, queries
+ * and providers) and of the Jobs their metrics run (template, deadline,
+ * retries); a template the set does not have counts as null. Neither names
+ * of files nor positions count. Written as SPEC_REVISION_HEX (with NUL).
+ */
+void spec_analysis_hash(const struct spec_set *set, char *const *templates, size_t n,
+			char out_hex[SPEC_REVISION_HEX]);
 /* The canonical JSON text the revision hashes; the caller frees it. */
 char *spec_container_canonical_json(const struct spec_container *c);
 

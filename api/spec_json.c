@@ -100,14 +100,14 @@ char *spec_container_canonical_json(const struct spec_container *c)
 	return s;
 }
 
-static void revision(const struct spec_container *c, char out[SPEC_REVISION_HEX])
+/* SHA-256 of s, in lowercase hex; s is freed. */
+static void sha256_hex(char *s, char out[SPEC_REVISION_HEX])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0, i;
-	char *s = spec_container_canonical_json(c);
 
-	if (!EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) || n != 32)
+	if (s == NULL || !EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) || n != 32)
 		BUG("SHA-256 failed");
 	free(s);
 	for (i = 0; i < n; i++) {
@@ -115,6 +115,11 @@ static void revision(const struct spec_container *c, char out[SPEC_REVISION_HEX]
 		out[2 * i + 1] = hex[md[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+static void revision(const struct spec_container *c, char out[SPEC_REVISION_HEX])
+{
+	sha256_hex(spec_container_canonical_json(c), out);
 }
 
 void spec_deployment_revision(const struct spec_deployment *dep, char out_hex[SPEC_REVISION_HEX])
@@ -329,7 +334,7 @@ static json_t *job_json(const struct spec_job *j)
 			 j->active_deadline_seconds, "backoffLimit", j->backoff_limit);
 }
 
-static json_t *analysis_json(const struct spec_analysis_template *a)
+static json_t *metrics_json(const struct spec_analysis_template *a)
 {
 	static const char *const ops[] = { ">", ">=", "<", "<=", "==", "!=" };
 	json_t *metrics = json_array();
@@ -357,7 +362,43 @@ static json_t *analysis_json(const struct spec_analysis_template *a)
 						m->count, "failureLimit", m->failure_limit,
 						"inconclusiveLimit", m->inconclusive_limit));
 	}
-	return json_pack("{s:o,s:o}", "metadata", meta_json(&a->meta), "metrics", metrics);
+	return metrics;
+}
+
+static json_t *analysis_json(const struct spec_analysis_template *a)
+{
+	return json_pack("{s:o,s:o}", "metadata", meta_json(&a->meta), "metrics", metrics_json(a));
+}
+
+void spec_analysis_hash(const struct spec_set *set, char *const *templates, size_t n,
+			char out_hex[SPEC_REVISION_HEX])
+{
+	json_t *all = json_array();
+	size_t i, j;
+	char *s;
+
+	/* What decides a verdict: each template's metrics and the Jobs they run, never where they were written. */
+	for (i = 0; i < n; i++) {
+		const struct spec_analysis_template *at = spec_set_analysis_template(set, templates[i]);
+		json_t *jobs = json_object();
+
+		for (j = 0; at && j < at->n_metrics; j++) {
+			const struct spec_job *job = at->metrics[j].provider == SPEC_METRIC_JOB
+							     ? spec_set_job(set, at->metrics[j].job_name)
+							     : NULL;
+
+			if (job)
+				json_object_set_new(jobs, job->meta.name,
+						    json_pack("{s:o,s:i,s:i}", "template", container_json(&job->tmpl),
+							      "activeDeadlineSeconds", job->active_deadline_seconds,
+							      "backoffLimit", job->backoff_limit));
+		}
+		json_array_append_new(all, json_pack("{s:s,s:o,s:o}", "name", templates[i], "metrics",
+						     at ? metrics_json(at) : json_null(), "jobs", jobs));
+	}
+	s = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(all);
+	sha256_hex(s, out_hex);
 }
 
 /* A BackupPolicy: everything a daemon carries out of it (its schedules, where and how it backs up, what it keeps). */

@@ -691,6 +691,7 @@ int cmd_run(int argc, char **argv)
 	rc = run_args(&dm, argc, argv);
 	if (rc >= 0)
 		goto out;
+	dm.gate.instance = xstrdup(config_str(dm.cfg, CFG_INSTANCE));
 	if (state_prepare(&dm, &err) < 0 || start_engine(&dm, &err) < 0 || start_source(&dm, &err) < 0 ||
 	    run_http_start(&dm, &err) < 0)
 		goto fail;

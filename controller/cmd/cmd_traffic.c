@@ -31,8 +31,10 @@ static const char *summary_of(const char *cmd)
 		       "'auriga resume'. The mark is kept in the controller's state file across restarts.";
 	if (strcmp(cmd, "approve") == 0)
 		return "Approves COMMIT (its 40 hex digits) for the environment the controller follows, when its\n"
-		       "promotion asks for approval: the controller notes who approved it on the commit and\n"
-		       "applies it once the rest of its gate is passed (POST /api/v1/commits/COMMIT/approve).";
+		       "promotion asks for approval: the controller records who approved it, when and for which\n"
+		       "environment as a note on the commit under refs/notes/auriga-approvals-ENVIRONMENT\n"
+		       "(pushed to the specs remote: a restart keeps it), and applies it once the rest of its\n"
+		       "gate is passed (POST /api/v1/commits/COMMIT/approve).";
 	return "Lets a paused deployment go on with its rollout; its progress deadline counts from now.";
 }
 
@@ -113,8 +115,8 @@ static int request_of(CURL *curl, const struct control_call *c, struct buf *url,
 		inst = curl_easy_escape(curl, c->instance, 0);
 	rc = buf_printf(url, "/api/v1/%s/%s/%s%s%s%s", strcmp(c->cmd, "approve") == 0 ? "commits" : "deployments",
 			esc ? esc : c->deployment, c->cmd,
-			c->full ? "?full=1" : "", inst ? (c->full ? "&instance=" : "?instance=") : "",
-			inst ? inst : "");
+			c->full ? (strcmp(c->cmd, "approve") == 0 ? "?unverified=1" : "?full=1") : "",
+			inst ? (c->full ? "&instance=" : "?instance=") : "", inst ? inst : "");
 	curl_free(esc);
 	curl_free(inst);
 	*body = NULL;
@@ -225,8 +227,15 @@ static int act_args(struct control_call *c, int argc, char **argv, struct config
 	struct error *err = NULL;
 	char **pos = NULL;
 
-	if (strcmp(c->cmd, "promote") != 0)
-		extra[3].name = NULL;	/* --full: promote's alone */
+	/* --full: promote's; approve's --unverified takes its place (c->full says either). */
+	if (strcmp(c->cmd, "approve") == 0)
+		extra[3] = (struct config_extra_flag){ "unverified", &c->full, NULL, NULL,
+						       "let the commit through verifications the environment before did\n"
+						       "                             not decide (Skipped, Inconclusive; never a Failed one),\n"
+						       "                             recorded with who gave it (POST .../approve?unverified=1)",
+						       0, 0 };
+	else if (strcmp(c->cmd, "promote") != 0)
+		extra[3].name = NULL;
 	if (config_load(conf, argc, argv, NULL, extra, &pos, &err) < 0) {
 		fprintf(stderr, "auriga %s: %s\n", c->cmd, error_msg(err));
 		rc = 2;

@@ -15,26 +15,42 @@
 
 #define COMPONENT "gate"
 
-/* The earlier environment's note says Healthy: every verification its release declares must have passed too. */
-static enum gate_verdict verified(const struct spec_environment *env, const struct fleet_status *after, char **why)
+/*
+ * The earlier environment's note says Healthy: every verification its
+ * release declares must have Passed too, or a person let the commit through
+ * what verified nothing (a).
+ */
+static enum gate_verdict verified(const struct spec_environment *env, const struct fleet_status *after,
+				  const struct approval *a, const char *commit, char **why)
 {
+	struct status_unverified u;
 	char *failed = NULL;
-	size_t pending = 0, n = status_verification_failures(after, &failed, &pending);
+	size_t n = status_verification_failures(after, &failed, &u);
 	enum gate_verdict v = GATE_OPEN;
 
-	if (n && pending == n) {
+	if (n == 0)
+		return GATE_OPEN;
+	if (u.failed) {
+		*why = xasprintf("stopped at %s: %s", env->promotion_after, failed);
+		v = GATE_AFTER_FAILED;
+	} else if (u.pending) {
 		*why = xasprintf("waiting for %s's verification: %s", env->promotion_after, failed);
 		v = GATE_WAIT_AFTER;
-	} else if (n) {
-		*why = xasprintf("stopped at %s: %s", env->promotion_after, failed);
+	} else if (a && a->unverified_by) {
+		/* Let through by a person, on the record: the notes on the commit applied say who and what. */
+		*why = xasprintf("let through unverified by %s: %s", a->unverified_by, failed);
+	} else {
+		*why = xasprintf("stopped at %s: %s: only a verification that Passed there opens the gate "
+				 "(auriga approve --unverified %s lets it through, on the record)",
+				 env->promotion_after, failed, commit);
 		v = GATE_AFTER_FAILED;
 	}
 	free(failed);
 	return v;
 }
 
-enum gate_verdict run_gate_decide(const struct spec_environment *env, const struct fleet_status *after, int approved,
-				  const char *commit, char **why)
+enum gate_verdict run_gate_decide(const struct spec_environment *env, const struct fleet_status *after,
+				  const struct approval *a, const char *commit, char **why)
 {
 	enum status_phase phase = after ? after->phase : STATUS_UNKNOWN;
 	enum gate_verdict v;
@@ -61,9 +77,10 @@ enum gate_verdict run_gate_decide(const struct spec_environment *env, const stru
 		free(failed);
 		return GATE_AFTER_FAILED;
 	}
-	if (env->promotion_after && (v = verified(env, after, why)) != GATE_OPEN)
+	if (env->promotion_after && (v = verified(env, after, a, commit, why)) != GATE_OPEN)
 		return v;
-	if (env->approval_required && !approved) {
+	if (env->approval_required && a == NULL) {
+		free(*why);
 		*why = xasprintf("%s%s%swaiting for approval (auriga approve %s)", env->promotion_after ? "healthy in " : "",
 				 env->promotion_after ? env->promotion_after : "", env->promotion_after ? "; " : "",
 				 commit);
@@ -83,13 +100,13 @@ void run_gate_release(struct run_gate *g)
 	size_t i;
 
 	for (i = 0; i < g->n; i++)
-		free(g->approvals[i].by);
-	FREE_ALL(g->approvals, g->environment, g->held, g->held_why);
+		approval_release(&g->approvals[i].a);
+	FREE_ALL(g->approvals, g->environment, g->instance, g->ref, g->held, g->held_why);
 	pthread_mutex_destroy(&g->mu);
 }
 
-/* The approval of commit, copied (by malloc'd) under the lock; 0 when there is none. */
-static int approval_of(struct run_gate *g, const char *commit, char **by, int64_t *at)
+/* The approval of commit held in memory, copied into *a under the lock; 0 when there is none. */
+static int approval_of(struct run_gate *g, const char *commit, struct approval *a)
 {
 	size_t i;
 	int found = 0;
@@ -97,8 +114,7 @@ static int approval_of(struct run_gate *g, const char *commit, char **by, int64_
 	pthread_mutex_lock(&g->mu);
 	for (i = 0; i < g->n && !found; i++) {
 		if (strcmp(g->approvals[i].commit, commit) == 0) {
-			*by = xstrdup(g->approvals[i].by);
-			*at = g->approvals[i].at;
+			approval_copy(a, &g->approvals[i].a);
 			found = 1;
 		}
 	}
@@ -108,21 +124,30 @@ static int approval_of(struct run_gate *g, const char *commit, char **by, int64_
 
 static void drop(struct run_gate *g, size_t i, const char *why)
 {
-	log_info(COMPONENT, "an approval is dropped", "commit", g->approvals[i].commit, "by", g->approvals[i].by,
-		 "why", why, LOG_END);
-	free(g->approvals[i].by);
+	log_info(COMPONENT, "an approval is dropped from memory", "commit", g->approvals[i].commit, "by",
+		 g->approvals[i].a.by, "why", why, LOG_END);
+	approval_release(&g->approvals[i].a);
 	memmove(&g->approvals[i], &g->approvals[i + 1], (g->n - i - 1) * sizeof(*g->approvals));
 	g->n--;
 }
 
-static void record(struct run_gate *g, const char *commit, const char *who, int64_t at)
+/* Under g->mu. */
+static void remember(struct run_gate *g, const char *commit, const struct approval *a)
 {
-	struct gate_approval *a;
+	struct gate_approval *ga;
 	size_t i;
 
-	for (i = 0; i < g->n; i++)
-		if (strcmp(g->approvals[i].commit, commit) == 0)
-			return; /* the first approval stands */
+	for (i = 0; i < g->n; i++) {
+		ga = &g->approvals[i];
+		if (strcmp(ga->commit, commit) != 0)
+			continue;
+		/* The first approval stands; one letting it through unverified adds its who. */
+		if (ga->a.unverified_by == NULL && a->unverified_by) {
+			ga->a.unverified_by = xstrdup(a->unverified_by);
+			ga->a.unverified_at = a->unverified_at;
+		}
+		return;
+	}
 	if (g->n >= GATE_APPROVALS_MAX) {
 		char why[80];
 
@@ -130,10 +155,17 @@ static void record(struct run_gate *g, const char *commit, const char *who, int6
 		drop(g, 0, why);
 	}
 	XGROW(g->approvals, g->cap, g->n + 1);
-	a = &g->approvals[g->n++];
-	snprintf(a->commit, sizeof(a->commit), "%s", commit);
-	a->by = xstrdup(who);
-	a->at = at;
+	ga = &g->approvals[g->n++];
+	memset(ga, 0, sizeof(*ga));
+	snprintf(ga->commit, sizeof(ga->commit), "%s", commit);
+	approval_copy(&ga->a, a);
+}
+
+void run_gate_remember(struct run_gate *g, const char *commit, const struct approval *a)
+{
+	pthread_mutex_lock(&g->mu);
+	remember(g, commit, a);
+	pthread_mutex_unlock(&g->mu);
 }
 
 /* 1 when the specs repository has commit (as last fetched), 0 when not. */
@@ -152,27 +184,92 @@ static int have_commit(struct gitsrc *src, const char *commit)
 	return found;
 }
 
-int run_gate_approve(struct run_gate *g, const char *commit, const char *who, int64_t now_wall_ms,
-		     struct error **err)
+/*
+ * The approval of commit as Git records it under ref (or as held in
+ * memory); 0 with *a, ERR_NOTFOUND when there is none, or an error.
+ */
+static int recorded(struct run_gate *g, struct gitsrc *src, const char *ref, const char *commit, struct approval *a,
+		    struct error **err)
 {
-	struct gitsrc *src;
-	int rc = 0;
+	if (approval_of(g, commit, a))
+		return 0;
+	return approval_note_read(src, ref, commit, a, err);
+}
 
+int run_gate_approve(struct run_gate *g, const char *commit, const char *who, const char *reason, int unverified,
+		     int64_t now_wall_ms, struct error **err)
+{
+	struct approval a;
+	struct gitsrc *src;
+	struct gitsrc_worker *worker;
+	char *ref = NULL, *env = NULL, *inst = NULL, *text = NULL;
+	int rc = 0, wants, push;
+
+	memset(&a, 0, sizeof(a));
 	if (commit == NULL || strlen(commit) != 40 || strspn(commit, "0123456789abcdef") != 40)
 		return error_set(err, ERR_INVALID, "a commit is approved by its 40 hex digits");
 	pthread_mutex_lock(&g->mu);
 	src = g->src;
+	worker = g->worker;
+	wants = g->wants_approval;
+	push = g->push;
+	ref = xstrdup_or_null(g->ref);
+	env = xstrdup_or_null(g->environment);
+	inst = xstrdup_or_null(g->instance);
 	pthread_mutex_unlock(&g->mu);
-	if (src && !have_commit(src, commit))
-		return error_set(err, ERR_NOTFOUND, "commit %s is not in the specs repository (as last fetched)",
-				 commit);
-	pthread_mutex_lock(&g->mu);
-	if (!g->wants_approval)
+	if (env == NULL || (!wants && !unverified)) {
 		rc = error_set(err, ERR_CONFLICT, "environment '%s' asks for no approval (promotion.approval)",
-			       g->environment ? g->environment : "(none)");
-	else
-		record(g, commit, who && who[0] ? who : "api", now_wall_ms);
-	pthread_mutex_unlock(&g->mu);
+			       env ? env : "(none)");
+		goto out;
+	}
+	if (src == NULL || ref == NULL) {
+		rc = error_set(err, ERR_UNAVAILABLE, "the controller has not read the specs repository yet");
+		goto out;
+	}
+	if (!have_commit(src, commit)) {
+		rc = error_set(err, ERR_NOTFOUND, "commit %s is not in the specs repository (as last fetched)", commit);
+		goto out;
+	}
+	who = who && who[0] ? who : "api";
+	rc = recorded(g, src, ref, commit, &a, err);
+	if (rc == ERR_NOTFOUND) {
+		error_clear(err);
+	} else if (rc < 0) {
+		/* A note there that is not an approval is not written over. */
+		goto out;
+	} else if (a.unverified_by || !unverified) {
+		/* The first approval stands: nothing new to record. */
+		run_gate_remember(g, commit, &a);
+		goto out;
+	}
+	if (a.by == NULL) {
+		a.environment = xstrdup(env);
+		a.instance = xstrdup_or_null(inst);
+		a.by = xstrdup(who);
+		a.at = now_wall_ms;
+		a.reason = xstrdup_or_null(reason);
+	}
+	if (unverified) {
+		a.unverified_by = xstrdup(who);
+		a.unverified_at = now_wall_ms;
+		if (a.reason == NULL)
+			a.reason = xstrdup_or_null(reason);
+	}
+	/* In Git before it counts: the note stays when this controller does not. */
+	rc = approval_note_write(src, ref, commit, &a, err);
+	if (rc < 0)
+		goto out;
+	run_gate_remember(g, commit, &a);
+	log_info(COMPONENT, "approval recorded", "commit", commit, "by", who, "ref", ref, "unverified",
+		 unverified ? "yes" : "no", LOG_END);
+	/* Pushed to the specs remote as the notes are (push -1: the worker's setting). */
+	if (worker && push != 0) {
+		text = approval_note_render(&a);
+		gitsrc_worker_post_note(worker, commit, text, ref, push);
+	}
+out:
+	approval_release(&a);
+	FREE_ALL(ref, env, inst, text);
 	return rc;
 }
 
@@ -216,26 +313,33 @@ static int note_phase(struct run_notes *rn, const char *ref, const char *commit,
 	return rc == 0;
 }
 
-/* The approval of commit: given to this controller, or recorded in its own note on the commit before a restart. */
-static int approved(struct run_gate *g, struct run_notes *rn, const char *own_ref, const char *commit, char **by,
-		    int64_t *at)
+/*
+ * The approval of commit: held in memory (recorded in Git here, or read from
+ * it before), else as recorded under the environment's approvals ref (kept
+ * as the remote has it, merged with each fetch). The status notes' approvedBy
+ * is this controller's own echo of it, never read as an approval.
+ */
+static int approved(struct run_gate *g, struct run_notes *rn, const char *commit, struct approval *a)
 {
-	struct fleet_status own;
-	int found;
+	struct error *err = NULL;
+	char *ref;
+	int rc;
 
-	if (approval_of(g, commit, by, at))
+	if (approval_of(g, commit, a))
 		return 1;
-	status_init(&own);
-	found = note_phase(rn, own_ref, commit, &own) && own.source.approved_by != NULL;
-	if (found) {
-		pthread_mutex_lock(&g->mu);
-		record(g, commit, own.source.approved_by, own.source.approved_at);
-		pthread_mutex_unlock(&g->mu);
-		*by = xstrdup(own.source.approved_by);
-		*at = own.source.approved_at;
-	}
-	status_release(&own);
-	return found;
+	pthread_mutex_lock(&g->mu);
+	ref = xstrdup_or_null(g->ref);
+	pthread_mutex_unlock(&g->mu);
+	rc = ref ? approval_note_read(rn->src, ref, commit, a, &err) : ERR_NOTFOUND;
+	if (rc < 0 && rc != ERR_NOTFOUND)
+		log_warn(COMPONENT, "cannot read the approval", "ref", ref, "commit", commit, "error", error_msg(err),
+			 LOG_END);
+	error_free(err);
+	free(ref);
+	if (rc < 0)
+		return 0;
+	run_gate_remember(g, commit, a);
+	return 1;
 }
 
 /*
@@ -266,14 +370,19 @@ int run_gate_hold(struct run_gate *g, struct run_notes *rn, const struct spec_en
 		  const char *own_ref, int push)
 {
 	struct fleet_status after;
-	char *after_ref = NULL, *why = NULL, *by = NULL;
-	int64_t at = 0;
+	struct approval a;
+	char *after_ref = NULL, *why = NULL;
 	int have = 0, ok, held;
 
+	memset(&a, 0, sizeof(a));
 	pthread_mutex_lock(&g->mu);
 	g->src = rn->src;
+	g->worker = rn->worker;
+	g->push = push;
 	g->wants_approval = env && env->approval_required;
 	str_set(&g->environment, env ? env->meta.name : NULL);
+	free(g->ref);
+	g->ref = env ? approval_note_ref(env->meta.name) : NULL;
 	pthread_mutex_unlock(&g->mu);
 	own_ref = own_ref ? own_ref : rn->notes_ref;
 	str_set(&rn->source.environment, g->environment);
@@ -284,20 +393,28 @@ int run_gate_hold(struct run_gate *g, struct run_notes *rn, const struct spec_en
 		if (rn->worker)
 			gitsrc_worker_watch(rn->worker, after_ref);
 	}
-	ok = rn->src && approved(g, rn, own_ref, commit, &by, &at);
-	held = run_gate_decide(env, have ? &after : NULL, ok, commit, &why) != GATE_OPEN;
+	if (env && rn->worker) {
+		char *ref = approval_note_ref(env->meta.name);
+
+		gitsrc_worker_pull(rn->worker, ref);
+		free(ref);
+	}
+	ok = rn->src && approved(g, rn, commit, &a);
+	held = run_gate_decide(env, have ? &after : NULL, ok ? &a : NULL, commit, &why) != GATE_OPEN;
+	/* Held: why it waits; let through unverified: who did, and what was not verified. */
 	str_set(&rn->source.promotion, why);
 	if (!held) {
 		/* The approval goes with the commit applied, in every note on it. */
-		str_set(&rn->source.approved_by, by);
-		rn->source.approved_at = by ? at : 0;
+		str_set(&rn->source.approved_by, ok ? a.by : NULL);
+		rn->source.approved_at = ok ? a.at : 0;
 		str_set(&g->held, NULL);
 		if (rn->src)
 			drop_passed(g, rn->src, commit);
 	} else {
-		note_held(g, rn, commit, why, by, at, own_ref, push);
+		note_held(g, rn, commit, why, ok ? a.by : NULL, a.at, own_ref, push);
 	}
 	status_release(&after);
-	FREE_ALL(after_ref, why, by);
+	approval_release(&a);
+	FREE_ALL(after_ref, why);
 	return held;
 }

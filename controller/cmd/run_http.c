@@ -112,8 +112,8 @@ static int p_action(void *ctx, enum httpd_action a, const char *deployment, cons
 
 	if (dm->lease && a != HTTPD_SYNC && run_lease_refuse(dm->lease, err) < 0)	/* a follower: 503 naming the leader */
 		return -1;
-	if (a == HTTPD_APPROVE) {
-		if (run_gate_approve(&dm->gate, commit, who, wall_ms(), err) < 0)
+	if (a == HTTPD_APPROVE || a == HTTPD_APPROVE_UNVERIFIED) {
+		if (run_gate_approve(&dm->gate, commit, who, why, a == HTTPD_APPROVE_UNVERIFIED, wall_ms(), err) < 0)
 			return -1;
 		/* The head is read again at once: the gate decides with the approval. */
 		if (dm->worker)

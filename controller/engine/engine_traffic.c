@@ -45,7 +45,17 @@ struct et_dep {
 	struct engine_verify *verify;	/* the run's verification Jobs */
 	struct job_run *smoke;		/* the smoke-test Job under way */
 	int switch_unserved;		/* rec.switched, and NGINX not yet seen serving it */
-	struct verify_book book;	/* its analyses' verdicts by revision, for the status */
+	struct verify_book book;	/* its analyses' verdicts by what they verified, for the status */
+	char run_key[VERIFY_KEY_LEN];	/* what the run under way verifies (verify_key) */
+	/*
+	 * A complete release verified again because its templates changed: the
+	 * run, its Jobs, what it verifies, and the last key it was started for
+	 * (started once per key).
+	 */
+	struct analysis_run *rerun;
+	struct engine_verify *reverify;
+	int rerun_done;
+	char rerun_key[VERIFY_KEY_LEN];
 };
 
 struct engine_traffic {
@@ -172,6 +182,16 @@ static void records_save(struct engine_traffic *t)
 
 /* ------------------------------------------------------------ checks */
 
+/* Drops a verification run of a complete release (its Jobs are cancelled). */
+static void rerun_drop(struct et_dep *d)
+{
+	analysis_run_free(d->rerun);
+	d->rerun = NULL;
+	engine_verify_free(d->reverify);
+	d->reverify = NULL;
+	d->rerun_done = 0;
+}
+
 /* Drops the check under way (its run stops, a smoke container still running is left to its own end). */
 static void check_drop(struct et_dep *d)
 {
@@ -209,8 +229,21 @@ static void on_analysis(const struct analysis_report *r, void *arg)
 	d->msg = xstrdup(r->message ? r->message : analysis_result_name(r->result));
 	log_info(COMPONENT, "analysis decided", "deployment", d->name, "result", analysis_result_name(r->result),
 		 "message", d->msg, (char *)NULL);
-	/* Each metric's verdict is the revision's record of its verification (staging's note says it). */
-	verify_book_record(&d->book, d->rec.rev, r);
+	/* Each metric's verdict is the record of what it verified (staging's note says it). */
+	verify_book_record(&d->book, d->run_key, r);
+	records_save(d->t);
+	d->t->kick(d->t->arg);
+}
+
+/* A complete release verified again decided: its verdicts are recorded, the release stays as it is. */
+static void on_reverified(const struct analysis_report *r, void *arg)
+{
+	struct et_dep *d = arg;
+
+	log_info(COMPONENT, "verification run again decided", "deployment", d->name, "result",
+		 analysis_result_name(r->result), "message", r->message ? r->message : "", (char *)NULL);
+	verify_book_record(&d->book, d->rerun_key, r);
+	d->rerun_done = 1;
 	records_save(d->t);
 	d->t->kick(d->t->arg);
 }
@@ -223,16 +256,22 @@ static void on_measured(const char *metric, enum analysis_result r, void *arg)
 	auriga_metrics_analysis_result(d->t->metrics, d->name, metric, analysis_result_name(r));
 }
 
-static void analysis_start(struct engine_traffic *t, struct et_dep *d, const struct desired_deployment *dd,
-			   char *const *templates, size_t n_templates, const struct rollout_ctr *v, size_t n,
-			   const char *slot)
+/*
+ * An analysis run of templates against slot's containers, reporting to done;
+ * its verification Jobs into *verify. NULL (with *err, or without when no
+ * template names a metric) when it cannot start.
+ */
+static struct analysis_run *analysis_begin(struct engine_traffic *t, struct et_dep *d,
+					   const struct desired_deployment *dd, char *const *templates,
+					   size_t n_templates, const struct rollout_ctr *v, size_t n, const char *slot,
+					   analysis_done_fn done, struct engine_verify **verify, struct error **err)
 {
+	struct analysis_run *run;
 	struct spec_metric *metrics = NULL;
 	struct analysis_opts o;
 	struct analysis_arg args[5];
 	struct buf instances, containers;
 	const char **targets = NULL;
-	struct error *err = NULL;
 	size_t i, j, nm = 0, nt = 0;
 	int cport = 0;
 
@@ -288,21 +327,66 @@ static void analysis_start(struct engine_traffic *t, struct et_dep *d, const str
 	o.query_args = args;
 	o.n_query_args = ARRAY_SIZE(args);
 	o.measured = on_measured;
-	d->verify = engine_verify_new(t->jobs, &t->set, &t->desired, dd->name, slot, v, n);
-	o.jobs = engine_verify_ops(d->verify);
-	d->run = nm ? analysis_run_start(t->loop, t->http, &o, on_analysis, d, &err) : NULL;
-	if (d->run == NULL) {
-		d->state = TRAFFIC_CHECK_FAILED;
-		free(d->msg);
-		d->msg = xstrdup(nm ? error_msg(err) : "the analysis names no metric");
-		error_free(err);
-	}
+	*verify = engine_verify_new(t->jobs, &t->set, &t->desired, dd->name, slot, v, n);
+	o.jobs = engine_verify_ops(*verify);
+	run = nm ? analysis_run_start(t->loop, t->http, &o, done, d, err) : NULL;
 	for (i = 0; i < nt; i++)
 		free((void *)targets[i]);
 	free((void *)targets);
 	free(metrics);
 	buf_release(&instances);
 	buf_release(&containers);
+	return run;
+}
+
+static void analysis_start(struct engine_traffic *t, struct et_dep *d, const struct desired_deployment *dd,
+			   char *const *templates, size_t n_templates, const struct rollout_ctr *v, size_t n,
+			   const char *slot)
+{
+	struct error *err = NULL;
+
+	verify_key(t->set, dd, d->run_key);
+	d->run = analysis_begin(t, d, dd, templates, n_templates, v, n, slot, on_analysis, &d->verify, &err);
+	if (d->run == NULL) {
+		d->state = TRAFFIC_CHECK_FAILED;
+		free(d->msg);
+		d->msg = xstrdup(err ? error_msg(err) : "the analysis names no metric");
+		error_free(err);
+	}
+}
+
+/*
+ * A complete release whose templates changed since it was verified (its
+ * revision has verdicts under another key, none under this one): its
+ * verification runs again against the slot that serves, once per key, so
+ * the new thresholds, queries or Jobs decide what its note says. The
+ * release itself stays as it is.
+ */
+static void reverify(struct engine_traffic *t, struct et_dep *d, const struct desired_deployment *dd,
+		     const struct rollout_ctr *v, size_t n, const char *slot)
+{
+	char key[VERIFY_KEY_LEN], **names = NULL;
+	struct error *err = NULL;
+	size_t nt;
+
+	if (d->rerun && d->rerun_done)
+		rerun_drop(d);
+	verify_key(t->set, dd, key);
+	if (d->rerun || strcmp(d->rerun_key, key) == 0 || !verify_book_due(&d->book, key))
+		return;
+	snprintf(d->rerun_key, sizeof(d->rerun_key), "%s", key);
+	nt = verify_templates(dd, &names);
+	log_info(COMPONENT, "its analysis templates changed: verifying again", "deployment", dd->name, "slot", slot,
+		 (char *)NULL);
+	d->rerun = analysis_begin(t, d, dd, names, nt, v, n, slot, on_reverified, &d->reverify, &err);
+	if (d->rerun == NULL) {
+		log_error(COMPONENT, "cannot verify again", "deployment", dd->name, "error",
+			  err ? error_msg(err) : "the analysis names no metric", (char *)NULL);
+		engine_verify_free(d->reverify);
+		d->reverify = NULL;
+	}
+	error_free(err);
+	free(names);
 }
 
 /* The smoke-test Job ended: its verdict and what it said (what answered it) are the check's. */
@@ -577,6 +661,8 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 	was_complete = d->complete && strcmp(d->rec.rev, rev) == 0;
 	if (strcmp(d->rec.rev, rev) != 0) {
 		check_drop(d);
+		rerun_drop(d);
+		d->rerun_key[0] = '\0';
 		d->switch_unserved = 0;
 	}
 	memset(&in, 0, sizeof(in));
@@ -656,6 +742,9 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 				       dd->spec->strategy.n_pre_promotion_analysis, v, n, tr.new_slot);
 		}
 	}
+	/* A full promotion verified nothing: it stays Skipped whatever the templates say. */
+	if (tr.res.complete && !waiting && verdict->fail == NULL && !heal_only && !d->rec.full)
+		reverify(t, d, dd, v, n, tr.new_slot);
 	if (verdict->fail && tr.step == NULL) {
 		struct buf b;
 
@@ -685,9 +774,11 @@ int engine_traffic_promote(struct engine_traffic *t, const char *deployment, con
 
 	if (strcmp(d->rec.rev, rev) != 0 || d->complete)
 		return error_set(err, ERR_CONFLICT, "deployment '%s' has no release under way to promote", deployment);
-	if (full)
+	if (full) {
+		/* The analysis under way is skipped with the rest: its verdict would not be what was released on. */
 		d->rec.full = 1;
-	else
+		check_drop(d);
+	} else
 		d->rec.promote = 1;
 	records_save(t);
 	t->kick(t->arg);
@@ -764,11 +855,19 @@ void engine_traffic_verification(const struct engine_traffic *t, const struct de
 	const struct et_dep *d = NULL;
 	size_t i;
 
+	char key[VERIFY_KEY_LEN];
+	const char *skipped = NULL;
+
 	for (i = 0; i < t->n_deps && d == NULL; i++)
 		if (strcmp(t->deps[i]->name, dd->name) == 0)
 			d = t->deps[i];
-	verify_book_status(d ? &d->book : &none, t->set, dd,
-			   d && d->complete && strcmp(d->rec.rev, dd->revision) == 0, sd);
+	verify_key(t->set, dd, key);
+	/* Complete without a verdict: Skipped, unless its verification is to run again (Pending then). */
+	if (d && d->complete && strcmp(d->rec.rev, dd->revision) == 0 &&
+	    (d->rec.full || !verify_book_due(&d->book, key)))
+		skipped = d->rec.full ? "promoted in full" : "the release ran no analysis: nothing served before it, "
+							   "or it returned to a known revision";
+	verify_book_status(d ? &d->book : &none, t->set, dd, key, skipped, sd);
 }
 
 /* Forgets every deployment's record and check. */
@@ -778,6 +877,7 @@ static void deps_clear(struct engine_traffic *t)
 
 	for (i = 0; i < t->n_deps; i++) {
 		check_drop(t->deps[i]);
+		rerun_drop(t->deps[i]);
 		verify_book_release(&t->deps[i]->book);
 		FREE_ALL(t->deps[i]->name, t->deps[i]);
 	}

@@ -181,6 +181,36 @@ static void book_drop(struct verify_book *b, size_t i)
 	b->n--;
 }
 
+void verify_key(const struct spec_set *set, const struct desired_deployment *dd, char out[VERIFY_KEY_LEN])
+{
+	char hash[SPEC_REVISION_HEX], **names = NULL;
+	size_t n = verify_templates(dd, &names);
+
+	spec_analysis_hash(set, names, n, hash);
+	free(names);
+	snprintf(out, VERIFY_KEY_LEN, "%.64s.%s", dd->revision, hash);
+}
+
+size_t verify_templates(const struct desired_deployment *dd, char ***out)
+{
+	const struct spec_strategy *st = dd->spec ? &dd->spec->strategy : NULL;
+	size_t i, j, n = 0;
+
+	*out = NULL;
+	if (st && st->type == SPEC_STRATEGY_BLUEGREEN && st->n_pre_promotion_analysis) {
+		*out = xcalloc(st->n_pre_promotion_analysis, sizeof(**out));
+		for (i = 0; i < st->n_pre_promotion_analysis; i++)
+			(*out)[n++] = st->pre_promotion_analysis[i];
+	}
+	for (i = 0; st && st->type == SPEC_STRATEGY_CANARY && i < st->n_steps; i++) {
+		for (j = 0; st->steps[i].kind == SPEC_STEP_ANALYSIS && j < st->steps[i].n_templates; j++) {
+			*out = xrealloc(*out, (n + 1) * sizeof(**out));
+			(*out)[n++] = st->steps[i].templates[j];
+		}
+	}
+	return n;
+}
+
 static const struct verify_verdict *book_find(const struct verify_book *b, const char *rev, const char *metric)
 {
 	size_t i;
@@ -214,7 +244,7 @@ static void book_put(struct verify_book *b, const char *rev, const char *metric,
 		revs += j == i;
 	}
 	if (revs > VERIFY_BOOK_REVS) {
-		char first[SPEC_REVISION_HEX];
+		char first[VERIFY_KEY_LEN];
 
 		snprintf(first, sizeof(first), "%s", b->v[0].rev);
 		for (i = b->n; i-- > 0;)
@@ -223,13 +253,27 @@ static void book_put(struct verify_book *b, const char *rev, const char *metric,
 	}
 }
 
-void verify_book_record(struct verify_book *b, const char *rev, const struct analysis_report *r)
+void verify_book_record(struct verify_book *b, const char *key, const struct analysis_report *r)
 {
 	size_t i;
 
 	for (i = 0; i < r->n_metrics; i++)
-		book_put(b, rev, r->metrics[i].name, r->metrics[i].result, r->metrics[i].have_value,
+		book_put(b, key, r->metrics[i].name, r->metrics[i].result, r->metrics[i].have_value,
 			 r->metrics[i].last_value);
+}
+
+int verify_book_due(const struct verify_book *b, const char *key)
+{
+	const char *dot = strchr(key, '.');
+	size_t i, rl = dot ? (size_t)(dot - key) : strlen(key);
+	int same_rev = 0;
+
+	for (i = 0; i < b->n; i++) {
+		if (strcmp(b->v[i].rev, key) == 0)
+			return 0;
+		same_rev |= strncmp(b->v[i].rev, key, rl) == 0 && (b->v[i].rev[rl] == '.' || b->v[i].rev[rl] == '\0');
+	}
+	return same_rev;
 }
 
 json_t *verify_book_to_json(const struct verify_book *b)
@@ -261,7 +305,7 @@ void verify_book_from_json(struct verify_book *b, json_t *j)
 		json_t *value = json_object_get(o, "value");
 
 		if (json_unpack(o, "{s:s, s:s, s:s}", "rev", &rev, "metric", &metric, "result", &result) < 0 ||
-		    strlen(rev) >= SPEC_REVISION_HEX)
+		    strlen(rev) >= VERIFY_KEY_LEN)
 			continue;
 		for (k = 0; k < ARRAY_SIZE(results) && strcmp(analysis_result_name(results[k]), result) != 0; k++)
 			;
@@ -270,10 +314,10 @@ void verify_book_from_json(struct verify_book *b, json_t *j)
 	}
 }
 
-static const char *verdict_word(const struct verify_verdict *v, int complete)
+static const char *verdict_word(const struct verify_verdict *v, const char *skipped)
 {
 	if (v == NULL)
-		return complete ? "Skipped" : "Pending";
+		return skipped ? "Skipped" : "Pending";
 	switch (v->result) {
 	case ANALYSIS_SUCCESSFUL: return "Passed";
 	case ANALYSIS_FAILED: return "Failed";
@@ -285,7 +329,7 @@ static const char *verdict_word(const struct verify_verdict *v, int complete)
 
 /* Each metric of template name, once (a metric another template named before is not named again). */
 static void declare_template(const struct verify_book *b, const struct spec_set *set, const char *name,
-			     const char *rev, int complete, struct status_deployment *sd)
+			     const char *rev, const char *skipped, struct status_deployment *sd)
 {
 	const struct spec_analysis_template *at = spec_set_analysis_template(set, name);
 	size_t i, k;
@@ -308,25 +352,23 @@ static void declare_template(const struct verify_book *b, const struct spec_set 
 		if (vv && vv->have_value && !(m->provider == SPEC_METRIC_JOB && m->job_figure == NULL))
 			v->value = xasprintf("%g", vv->value);
 		v->fail_if = xasprintf("%s %g", analysis_cmp_text(m->fail_op), m->fail_value);
-		v->verdict = xstrdup(verdict_word(vv, complete));
+		v->verdict = xstrdup(verdict_word(vv, skipped));
+		if (vv == NULL && skipped)
+			v->reason = xstrdup(skipped);
 	}
 }
 
 void verify_book_status(const struct verify_book *b, const struct spec_set *set,
-			const struct desired_deployment *dd, int complete, struct status_deployment *sd)
+			const struct desired_deployment *dd, const char *key, const char *skipped,
+			struct status_deployment *sd)
 {
-	const struct spec_strategy *st = dd->spec ? &dd->spec->strategy : NULL;
-	size_t i;
+	char **names = NULL;
+	size_t i, n;
 
-	if (st == NULL || set == NULL)
+	if (set == NULL)
 		return;
-	if (st->type == SPEC_STRATEGY_BLUEGREEN)
-		for (i = 0; i < st->n_pre_promotion_analysis; i++)
-			declare_template(b, set, st->pre_promotion_analysis[i], dd->revision, complete, sd);
-	for (i = 0; st->type == SPEC_STRATEGY_CANARY && i < st->n_steps; i++) {
-		size_t j;
-
-		for (j = 0; st->steps[i].kind == SPEC_STEP_ANALYSIS && j < st->steps[i].n_templates; j++)
-			declare_template(b, set, st->steps[i].templates[j], dd->revision, complete, sd);
-	}
+	n = verify_templates(dd, &names);
+	for (i = 0; i < n; i++)
+		declare_template(b, set, names[i], key, skipped, sd);
+	free(names);
 }

@@ -36,14 +36,18 @@ const struct analysis_job_ops *engine_verify_ops(struct engine_verify *v);
 void engine_verify_free(struct engine_verify *v);
 
 /*
- * The verdicts of a deployment's analysis metrics, by revision: what staging's
- * note says of each verification its release declares. Kept for the latest
- * VERIFY_BOOK_REVS revisions, in the release records (so a restart keeps them).
+ * The verdicts of a deployment's analysis metrics, by what was verified: the
+ * revision and the hash of the AnalysisTemplates (and their Jobs) its release
+ * names, "REV.TEMPLATES" (verify_key). What staging's note says of each
+ * verification its release declares. Kept for the latest VERIFY_BOOK_REVS
+ * keys, in the release records (so a restart keeps them).
  */
 #define VERIFY_BOOK_REVS 3
+/* A key: the revision's 64 hex digits, a dot, the templates' 64, NUL. */
+#define VERIFY_KEY_LEN (2 * SPEC_REVISION_HEX)
 
 struct verify_verdict {
-	char rev[SPEC_REVISION_HEX];
+	char rev[VERIFY_KEY_LEN];	/* the key */
 	char *metric;
 	enum analysis_result result;
 	int have_value;
@@ -56,21 +60,32 @@ struct verify_book {
 };
 
 void verify_book_release(struct verify_book *b);
-/* A decided analysis run of revision rev: each metric's verdict replaces the one it had. */
-void verify_book_record(struct verify_book *b, const char *rev, const struct analysis_report *r);
+/* The key of dd's release under set: its revision and the hash of the templates its strategy names. */
+void verify_key(const struct spec_set *set, const struct desired_deployment *dd, char out[VERIFY_KEY_LEN]);
+/* The templates dd's strategy names (borrowed; each once per step), into *out (malloc'd); how many. */
+size_t verify_templates(const struct desired_deployment *dd, char ***out);
+/* A decided analysis run of key: each metric's verdict replaces the one it had. */
+void verify_book_record(struct verify_book *b, const char *key, const struct analysis_report *r);
+/*
+ * 1 when key's release was verified before under other templates (a
+ * verdict of the same revision, another key) and has no verdict of its
+ * own: its verification is to run again.
+ */
+int verify_book_due(const struct verify_book *b, const char *key);
 /* As the release records keep it: [{rev, metric, result, value?}] (a new reference), and back (bounded). */
 struct json_t *verify_book_to_json(const struct verify_book *b);
 void verify_book_from_json(struct verify_book *b, struct json_t *j);
 /*
  * The verifications dd's strategy declares (every metric of the
  * AnalysisTemplates its blue-green prePromotionAnalysis or canary analysis
- * steps name) onto sd, each with its verdict for dd's revision: Passed,
- * Failed, Inconclusive or Unfinished from its last run; Pending while the
- * release goes on without one; Skipped when the release completed without
- * running it (nothing served before it, a return to a known revision, a
- * full promotion).
+ * steps name) onto sd, each with its verdict for key: Passed, Failed,
+ * Inconclusive or Unfinished from its last run; Pending while the release
+ * goes on without one (skipped NULL); Skipped, for the reason skipped says,
+ * when the release completed without running it (nothing served before it,
+ * a return to a known revision, a full promotion).
  */
 void verify_book_status(const struct verify_book *b, const struct spec_set *set,
-			const struct desired_deployment *dd, int complete, struct status_deployment *sd);
+			const struct desired_deployment *dd, const char *key, const char *skipped,
+			struct status_deployment *sd);
 
 #endif

@@ -29,6 +29,7 @@ struct gitsrc_worker {
 	struct gitsrc_worker_config cfg;
 	char *notes_ref;
 	char *watch_ref;	/* NULL: none */
+	char *pull_ref;		/* a notes ref merged with the remote's after each fetch; NULL: none */
 	gitsrc_report_fn fn;
 	void *arg;
 	struct loop *loop;
@@ -124,6 +125,31 @@ static void fetch_watched(struct gitsrc_worker *w)
 	free(ref);
 }
 
+/* The pulled notes ref merged with the remote's (notes written here and not pushed yet stay). */
+static void pull_notes(struct gitsrc_worker *w)
+{
+	struct error *e = NULL;
+	char *ref;
+
+	pthread_mutex_lock(&w->mu);
+	ref = xstrdup_or_null(w->pull_ref);
+	pthread_mutex_unlock(&w->mu);
+	if (ref && notes_pull(w->src, ref, &e) < 0)
+		log_warn("gitsrc", "cannot pull the notes", "ref", ref, "error", error_msg(e), LOG_END);
+	error_free(e);
+	free(ref);
+}
+
+void gitsrc_worker_pull(struct gitsrc_worker *w, const char *ref)
+{
+	pthread_mutex_lock(&w->mu);
+	if (!(ref && w->pull_ref && strcmp(ref, w->pull_ref) == 0)) {
+		free(w->pull_ref);
+		w->pull_ref = xstrdup_or_null(ref);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
 void gitsrc_worker_watch(struct gitsrc_worker *w, const char *ref)
 {
 	pthread_mutex_lock(&w->mu);
@@ -140,8 +166,10 @@ static void do_fetch(struct gitsrc_worker *w)
 
 	r->job = GITSRC_JOB_FETCH;
 	r->ok = gitsrc_fetch(w->src, &r->fetch, &r->err) == 0;
-	if (r->ok)
+	if (r->ok) {
 		fetch_watched(w);
+		pull_notes(w);
+	}
 	now = now_ms();
 	r->duration_ms = now - began;
 	pthread_mutex_lock(&w->mu);
@@ -283,7 +311,7 @@ static int start(struct gitsrc_worker **out, struct gitsrc *src, const struct gi
 		pthread_cond_destroy(&w->cond);
 		pthread_cond_destroy(&w->reported);
 		pthread_mutex_destroy(&w->mu);
-		FREE_ALL(w->notes_ref, w->watch_ref);
+		FREE_ALL(w->notes_ref, w->watch_ref, w->pull_ref);
 		free(w);
 		return error_set(err, -e, "cannot start the Git worker thread: %s", strerror(e));
 	}
@@ -323,7 +351,7 @@ void gitsrc_worker_stop(struct gitsrc_worker *w)
 	for (i = 0; i < w->nqueue; i++)
 		gitsrc_report_free(w->queue[i]);
 	free(w->queue);
-	FREE_ALL(w->notes_ref, w->watch_ref);
+	FREE_ALL(w->notes_ref, w->watch_ref, w->pull_ref);
 	pthread_cond_destroy(&w->cond);
 	pthread_cond_destroy(&w->reported);
 	pthread_mutex_destroy(&w->mu);
@@ -345,8 +373,11 @@ void gitsrc_worker_post_note(struct gitsrc_worker *w, const char *commit, const 
 	size_t i;
 
 	pthread_mutex_lock(&w->mu);
+	/* A note on the same commit under another ref (an approval beside a status) is another job. */
 	for (i = 0; i < w->nnotes; i++) {
-		if (strcmp(w->notes[i].commit, commit) == 0) {
+		if (strcmp(w->notes[i].commit, commit) == 0 &&
+		    (w->notes[i].notes_ref == NULL) == (notes_ref == NULL) &&
+		    (notes_ref == NULL || strcmp(w->notes[i].notes_ref, notes_ref) == 0)) {
 			job = &w->notes[i];
 			free(job->text);
 			free(job->notes_ref);

@@ -70,13 +70,19 @@ void gitsrc_worker_stop(struct gitsrc_worker *w);
 
 /* Thread-safe: the notes ref fetched after each good fetch from now on (cfg.watch_ref); NULL: none. */
 void gitsrc_worker_watch(struct gitsrc_worker *w, const char *ref);
+/*
+ * Thread-safe: a notes ref merged with the remote's (notes_pull) after each
+ * good fetch from now on, so notes others pushed are read and those written
+ * here and not pushed yet stay; NULL: none.
+ */
+void gitsrc_worker_pull(struct gitsrc_worker *w, const char *ref);
 /* Thread-safe: asks for a fetch now (requests coalesce). */
 void gitsrc_worker_fetch_now(struct gitsrc_worker *w);
 /*
  * Thread-safe: writes text as the note on commit under notes_ref and pushes
  * it when push is 1 (merging with the remote's notes when they moved);
  * notes_ref NULL and push -1 take the worker's settings. A newer note for the
- * same commit replaces one still queued.
+ * same commit and ref replaces one still queued.
  */
 void gitsrc_worker_post_note(struct gitsrc_worker *w, const char *commit, const char *text, const char *notes_ref,
 			     int push);

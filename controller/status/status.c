@@ -197,6 +197,7 @@ static void emit_verifications(struct emit *e, const struct status_deployment *d
 		emit_text(e, "value", v->value);
 		emit_text(e, "failIf", v->fail_if);
 		emit_str(e, "verdict", v->verdict);
+		emit_text(e, "reason", v->reason);
 		emit_mapping_end(e);
 	}
 	emit_sequence(e, NULL);
@@ -491,6 +492,7 @@ static const struct field verification_fields[] = {
 	FIELD(status_verification, "value", F_STR, value),
 	FIELD(status_verification, "failIf", F_STR, fail_if),
 	FIELD(status_verification, "verdict", F_STR, verdict),
+	FIELD(status_verification, "reason", F_STR, reason),
 };
 
 static const struct field root_fields[] = {

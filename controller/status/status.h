@@ -57,6 +57,7 @@ struct status_verification {
 	char *value;		/* the last value measured */
 	char *fail_if;		/* the failure condition: ">= 500" */
 	char *verdict;		/* Passed, Failed, Inconclusive, Unfinished, Pending, Skipped */
+	char *reason;		/* why it was Skipped (a full promotion, nothing served before it); NULL else */
 };
 
 /* The most verifications one deployment's note names. */
@@ -139,15 +140,24 @@ struct status_condition *status_add_condition(struct status_deployment *d, const
 struct status_instance *status_add_instance(struct status_deployment *d, const char *name);
 /* Appends a verification of metric (the rest unset) and returns it (owned by d). */
 struct status_verification *status_add_verification(struct status_deployment *d, const char *metric);
-/* Whether verdict lets a promotion through: Passed, or Skipped (the release ran no analysis). */
+/* Whether verdict lets a promotion through: Passed alone (Skipped verified nothing). */
 int status_verification_passed(const char *verdict);
+
+/* How the verifications of a note that did not pass stand. */
+struct status_unverified {
+	size_t n;		/* every one that did not pass */
+	size_t pending;		/* Pending or Unfinished: still to be decided */
+	size_t failed;		/* Failed, or a verdict this version does not know */
+};
+
 /*
  * The verifications of s that did not pass, a sentence each joined by "; "
- * ("web: loadtest p95_ms=812 failed (fails at >= 500)"), into *out
- * (malloc'd); returns how many, and pending (may be NULL) counts those
- * Pending or Unfinished.
+ * ("web: loadtest p95_ms=812 failed (fails at >= 500)", "web: integration
+ * skipped (promoted in full)"), into *out (malloc'd, NULL when all passed);
+ * returns how many, and counts them into *u (may be NULL). The rest of n
+ * (Skipped, Inconclusive) verified nothing either way.
  */
-size_t status_verification_failures(const struct fleet_status *s, char **out, size_t *pending);
+size_t status_verification_failures(const struct fleet_status *s, char **out, struct status_unverified *u);
 /* Deep copy. */
 void status_copy(struct fleet_status *dst, const struct fleet_status *src);
 void status_source_release(struct status_source *src);

@@ -122,6 +122,7 @@ static json_t *verifications_json(const struct status_deployment *d)
 		json_text(o, "value", x->value);
 		json_text(o, "failIf", x->fail_if);
 		json_text(o, "verdict", x->verdict);
+		json_text(o, "reason", x->reason);
 		json_array_append_new(v, o);
 	}
 	return v;

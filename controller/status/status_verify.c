@@ -25,7 +25,8 @@ void status_verifications_release(struct status_deployment *d)
 
 	for (i = 0; i < d->nverifications; i++)
 		FREE_ALL(d->verifications[i].metric, d->verifications[i].job, d->verifications[i].figure,
-			 d->verifications[i].value, d->verifications[i].fail_if, d->verifications[i].verdict);
+			 d->verifications[i].value, d->verifications[i].fail_if, d->verifications[i].verdict,
+			 d->verifications[i].reason);
 	free(d->verifications);
 	d->verifications = NULL;
 	d->nverifications = 0;
@@ -44,12 +45,13 @@ void status_verifications_copy(struct status_deployment *d, const struct status_
 		v->value = xstrdup_or_null(s->value);
 		v->fail_if = xstrdup_or_null(s->fail_if);
 		v->verdict = xstrdup_or_null(s->verdict);
+		v->reason = xstrdup_or_null(s->reason);
 	}
 }
 
 int status_verification_passed(const char *verdict)
 {
-	return verdict && (strcmp(verdict, "Passed") == 0 || strcmp(verdict, "Skipped") == 0);
+	return verdict && strcmp(verdict, "Passed") == 0;
 }
 
 static int still_running(const char *verdict)
@@ -57,10 +59,17 @@ static int still_running(const char *verdict)
 	return verdict && (strcmp(verdict, "Pending") == 0 || strcmp(verdict, "Unfinished") == 0);
 }
 
+/* Skipped and Inconclusive verified nothing either way; any other verdict is a failure. */
+static int undecided(const char *verdict)
+{
+	return verdict && (strcmp(verdict, "Skipped") == 0 || strcmp(verdict, "Inconclusive") == 0);
+}
+
 /*
  * "web: loadtest p95_ms=812 failed (fails at >= 500)", "web: loadtest
  * p95_ms inconclusive", "web: integration failed" (a Job judged by its exit
- * code), "web: errors=0.2 failed (fails at > 0.05)" (a metric of no Job).
+ * code), "web: errors=0.2 failed (fails at > 0.05)" (a metric of no Job),
+ * "web: integration skipped (promoted in full)".
  */
 static void say(struct buf *b, const char *deployment, const struct status_verification *v)
 {
@@ -78,13 +87,16 @@ static void say(struct buf *b, const char *deployment, const struct status_verif
 	(void)buf_printf(b, " %s", low);
 	if (v->fail_if && v->value && strcmp(verdict, "Failed") == 0)
 		(void)buf_printf(b, " (fails at %s)", v->fail_if);
+	if (v->reason && strcmp(verdict, "Skipped") == 0)
+		(void)buf_printf(b, " (%s)", v->reason);
 	free(low);
 }
 
-size_t status_verification_failures(const struct fleet_status *s, char **out, size_t *pending)
+size_t status_verification_failures(const struct fleet_status *s, char **out, struct status_unverified *u)
 {
 	struct buf b = BUF_INIT_MAX(4096);
-	size_t i, j, n = 0, np = 0;
+	struct status_unverified c = { 0, 0, 0 };
+	size_t i, j;
 
 	for (i = 0; i < s->ndeployments; i++) {
 		const struct status_deployment *d = &s->deployments[i];
@@ -94,14 +106,15 @@ size_t status_verification_failures(const struct fleet_status *s, char **out, si
 
 			if (status_verification_passed(v->verdict))
 				continue;
-			n++;
-			np += still_running(v->verdict);
+			c.n++;
+			c.pending += still_running(v->verdict);
+			c.failed += !still_running(v->verdict) && !undecided(v->verdict);
 			say(&b, d->name ? d->name : "?", v);
 		}
 	}
-	*out = n ? buf_detach(&b, NULL) : NULL;
+	*out = c.n ? buf_detach(&b, NULL) : NULL;
 	buf_release(&b);
-	if (pending)
-		*pending = np;
-	return n;
+	if (u)
+		*u = c;
+	return c.n;
 }

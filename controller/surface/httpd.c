@@ -509,8 +509,8 @@ static enum MHD_Result metrics(struct httpd *h, struct MHD_Connection *c, const 
 	return send_buf(h, c, r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", data, len);
 }
 
-static const char *const action_names[] = { "promote",	 "abort", "rollback", "sync",
-					    "promote-full", "pause", "resume", "approve" };
+static const char *const action_names[] = { "promote",	"abort",  "rollback", "sync",		    "promote-full",
+					    "pause",	"resume", "approve",  "approve-unverified" };
 
 static enum MHD_Result action(struct httpd *h, struct MHD_Connection *c, const struct request *r,
 			      const char *reason, const char *why, const char *commit)
@@ -628,18 +628,24 @@ static enum MHD_Result dispatch(struct httpd *h, struct MHD_Connection *c, struc
 			return send_error(h, c, r, MHD_HTTP_NOT_FOUND, "no such deployment");
 		return send_json(h, c, r, MHD_HTTP_OK, doc);
 	case R_ACTION:
-		/* promote?full=1 (or true) finishes the release at once instead of skipping one pause. */
-		if (r->action == HTTPD_PROMOTE) {
-			const char *full = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "full");
-
-			if (full && (strcmp(full, "1") == 0 || strcmp(full, "true") == 0))
-				r->action = HTTPD_PROMOTE_FULL;
-			else if (full && strcmp(full, "0") != 0 && strcmp(full, "false") != 0)
-				return send_error(h, c, r, MHD_HTTP_BAD_REQUEST,
-						  "query parameter 'full': expected 1, true, 0 or false");
-		}
-		return control(h, c, r);
 	case R_APPROVE:
+		/*
+		 * promote?full=1 (or true) finishes the release at once instead of
+		 * skipping one pause; approve?unverified=1 lets a commit through what
+		 * the environment before did not verify.
+		 */
+		if (r->action == HTTPD_PROMOTE || r->action == HTTPD_APPROVE) {
+			const char *name = r->action == HTTPD_PROMOTE ? "full" : "unverified";
+			const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+			char msg[80];
+
+			if (v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)) {
+				r->action = r->action == HTTPD_PROMOTE ? HTTPD_PROMOTE_FULL : HTTPD_APPROVE_UNVERIFIED;
+			} else if (v && strcmp(v, "0") != 0 && strcmp(v, "false") != 0) {
+				snprintf(msg, sizeof(msg), "query parameter '%s': expected 1, true, 0 or false", name);
+				return send_error(h, c, r, MHD_HTTP_BAD_REQUEST, msg);
+			}
+		}
 		return control(h, c, r);
 	case R_SYNC:
 		return action(h, c, r, "api", NULL, NULL);

@@ -23,7 +23,8 @@ struct webhook;
  */
 /* HTTPD_PROMOTE_FULL: POST .../promote?full=1, finish the release at once. */
 enum httpd_action { HTTPD_PROMOTE, HTTPD_ABORT, HTTPD_ROLLBACK, HTTPD_SYNC, HTTPD_PROMOTE_FULL, HTTPD_PAUSE, HTTPD_RESUME,
-		   HTTPD_APPROVE /* POST /api/v1/commits/COMMIT/approve: the commit is the request's */ };
+		   HTTPD_APPROVE /* POST /api/v1/commits/COMMIT/approve: the commit is the request's */,
+		   HTTPD_APPROVE_UNVERIFIED /* .../approve?unverified=1: through what was not verified before */ };
 
 #define HTTPD_NOTES_DEFAULT 10
 #define HTTPD_NOTES_MAX 50

@@ -36,7 +36,7 @@ static struct webhook *wh;
 static char base[64];
 
 static atomic_int ready_flag;
-static atomic_int n_actions[7];
+static atomic_int n_actions[HTTPD_APPROVE_UNVERIFIED + 1];
 static char last_deployment[64];
 static char last_who[80], last_why[600];
 static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -349,6 +349,29 @@ static void test_actions_need_token(void **state)
 	r.headers[0] = "Authorization: Bearer " TOKEN;
 	assert_int_equal(atomic_load(&n_actions[HTTPD_PROMOTE_FULL]), 1);
 	assert_int_equal(atomic_load(&n_actions[HTTPD_PROMOTE]), before + 2);
+	/* approve?unverified=1 is its own action (recorded as such); unverified=0 the plain approval; others 400. */
+	r.path = "/api/v1/commits/0123456789abcdef0123456789abcdef01234567/approve";
+	buf_reset(&b);
+	assert_int_equal(perform(&r, &b), 202);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_APPROVE]), 1);
+	r.path = "/api/v1/commits/0123456789abcdef0123456789abcdef01234567/approve?unverified=1";
+	buf_reset(&b);
+	assert_int_equal(perform(&r, &b), 202);
+	assert_non_null(strstr(b.data, "\"action\":\"approve-unverified\""));
+	assert_int_equal(atomic_load(&n_actions[HTTPD_APPROVE_UNVERIFIED]), 1);
+	r.path = "/api/v1/commits/0123456789abcdef0123456789abcdef01234567/approve?unverified=0";
+	assert_int_equal(perform(&r, &b), 202);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_APPROVE]), 2);
+	r.path = "/api/v1/commits/0123456789abcdef0123456789abcdef01234567/approve?unverified=maybe";
+	buf_reset(&b);
+	assert_int_equal(perform(&r, &b), 400);
+	assert_non_null(strstr(b.data, "query parameter 'unverified': expected 1, true, 0 or false"));
+	r.path = "/api/v1/commits/0123456789abcdef0123456789abcdef01234567/approve?unverified=1";
+	r.headers[0] = "Authorization: Bearer wrong";
+	assert_int_equal(perform(&r, &b), 401);
+	r.headers[0] = "Authorization: Bearer " TOKEN;
+	assert_int_equal(atomic_load(&n_actions[HTTPD_APPROVE_UNVERIFIED]), 1);
+	assert_int_equal(atomic_load(&n_actions[HTTPD_APPROVE]), 2);
 	r.path = "/api/v1/deployments/validators/rollback";
 	assert_int_equal(perform(&r, &b), 202);
 	assert_int_equal(atomic_load(&n_actions[HTTPD_ROLLBACK]), 1);

@@ -1,4 +1,4 @@
-/* Unit tests for the promotion gate's decision: the earlier environment's note and the approval, to a verdict and why. */
+/* Unit tests for the promotion gate's decision (the earlier environment's note and the approval, to a verdict and why), and approvals as Git records them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +21,7 @@ static void decide_table(void **state)
 	struct spec_environment after = { .promotion_after = (char *)"staging" };
 	struct spec_environment both = { .promotion_after = (char *)"staging", .approval_required = 1 };
 	struct spec_environment approval = { .approval_required = 1 };
+	struct approval alice = { .by = (char *)"alice" };
 	const struct {
 		const struct spec_environment *env;
 		int have;
@@ -51,7 +52,8 @@ static void decide_table(void **state)
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		char *why = (char *)"unset";
 		struct fleet_status note = { .phase = rows[i].phase };
-		enum gate_verdict v = run_gate_decide(rows[i].env, rows[i].have ? &note : NULL, rows[i].approved, C, &why);
+		enum gate_verdict v = run_gate_decide(rows[i].env, rows[i].have ? &note : NULL,
+						      rows[i].approved ? &alice : NULL, C, &why);
 
 		assert_int_equal(v, rows[i].want);
 		if (rows[i].why)
@@ -79,10 +81,67 @@ static void staging_note(struct fleet_status *after, enum status_phase phase, co
 		v->value = xstrdup(i ? "812" : "0");
 		v->fail_if = xstrdup(i ? ">= 500" : "!= 0");
 		v->verdict = xstrdup(verdicts[i]);
+		if (strcmp(verdicts[i], "Skipped") == 0)
+			v->reason = xstrdup("promoted in full");
 	}
 }
 
-/* Healthy is not enough: every verification staging's note names must have passed (or been skipped). */
+/* The gate's verdict on staging's note (phase, verdicts) with approval a; why starts with why_prefix (NULL: none). */
+static void expect_decision(const struct spec_environment *env, enum status_phase phase, const char *const *verdicts,
+			    const struct approval *a, enum gate_verdict want, const char *why_prefix)
+{
+	struct fleet_status after;
+	char *why = NULL;
+
+	staging_note(&after, phase, verdicts);
+	assert_int_equal(run_gate_decide(env, &after, a, C, &why), want);
+	if (why_prefix) {
+		assert_non_null(why);
+		assert_ptr_equal(strstr(why, why_prefix), why);
+	} else {
+		assert_null(why);
+	}
+	free(why);
+	status_release(&after);
+}
+
+/*
+ * What verified nothing (Skipped, Inconclusive) passes only with a person's
+ * unverified approval, which the gate says it took; a Failed verification,
+ * one still running, or a plain approval never does.
+ */
+static void decide_unverified(void **state)
+{
+	struct spec_environment both = { .promotion_after = (char *)"staging", .approval_required = 1 };
+	struct spec_environment after_only = { .promotion_after = (char *)"staging" };
+	struct approval plain = { .by = (char *)"dana" };
+	struct approval over = { .by = (char *)"dana", .unverified_by = (char *)"erin" };
+	const struct {
+		const struct spec_environment *env;
+		const char *verdicts[3];
+		const struct approval *a;
+		enum gate_verdict want;
+		const char *why;
+	} rows[] = {
+		{ &both, { "Skipped", "Skipped", NULL }, &plain, GATE_AFTER_FAILED, "stopped at staging: web: integration skipped" },
+		{ &both, { "Skipped", "Inconclusive", NULL }, &over, GATE_OPEN,
+		  "let through unverified by erin: web: integration skipped (promoted in full); web: loadtest p95_ms=812 "
+		  "inconclusive" },
+		{ &after_only, { "Skipped", "Passed", NULL }, &over, GATE_OPEN, "let through unverified by erin" },
+		{ &after_only, { "Skipped", "Passed", NULL }, NULL, GATE_AFTER_FAILED, "stopped at staging" },
+		{ &both, { "Skipped", "Failed", NULL }, &over, GATE_AFTER_FAILED,
+		  "stopped at staging: web: integration skipped (promoted in full); web: loadtest p95_ms=812 failed" },
+		{ &both, { "Skipped", "Unfinished", NULL }, &over, GATE_WAIT_AFTER, "waiting for staging's verification" },
+		{ &both, { "Passed", "Passed", NULL }, &plain, GATE_OPEN, NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		expect_decision(rows[i].env, STATUS_HEALTHY, rows[i].verdicts, rows[i].a, rows[i].want, rows[i].why);
+}
+
+/* Healthy is not enough: every verification staging's note names must have Passed (Skipped verified nothing). */
 static void decide_verification(void **state)
 {
 	struct spec_environment both = { .promotion_after = (char *)"staging", .approval_required = 1 };
@@ -94,7 +153,11 @@ static void decide_verification(void **state)
 	} rows[] = {
 		{ STATUS_HEALTHY, { NULL }, GATE_WAIT_APPROVAL, "healthy in staging; waiting for approval" },
 		{ STATUS_HEALTHY, { "Passed", "Passed", NULL }, GATE_WAIT_APPROVAL, "healthy in staging; waiting" },
-		{ STATUS_HEALTHY, { "Skipped", "Passed", NULL }, GATE_WAIT_APPROVAL, "healthy in staging; waiting" },
+		{ STATUS_HEALTHY, { "Skipped", "Passed", NULL }, GATE_AFTER_FAILED,
+		  "stopped at staging: web: integration skipped (promoted in full): only a verification that Passed "
+		  "there opens the gate (auriga approve --unverified " C " lets it through, on the record)" },
+		{ STATUS_HEALTHY, { "Skipped", "Pending", NULL }, GATE_WAIT_AFTER,
+		  "waiting for staging's verification: web: integration skipped (promoted in full); web: loadtest" },
 		{ STATUS_HEALTHY, { "Passed", "Failed", NULL }, GATE_AFTER_FAILED,
 		  "stopped at staging: web: loadtest p95_ms=812 failed (fails at >= 500)" },
 		{ STATUS_HEALTHY, { "Inconclusive", "Passed", NULL }, GATE_AFTER_FAILED,
@@ -109,19 +172,8 @@ static void decide_verification(void **state)
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		struct fleet_status after;
-		char *why = NULL;
-		enum gate_verdict v;
-
-		staging_note(&after, rows[i].phase, rows[i].verdicts);
-		v = run_gate_decide(&both, &after, 0, C, &why);
-		assert_int_equal(v, rows[i].want);
-		assert_non_null(why);
-		assert_ptr_equal(strstr(why, rows[i].why), why);
-		free(why);
-		status_release(&after);
-	}
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		expect_decision(&both, rows[i].phase, rows[i].verdicts, NULL, rows[i].want, rows[i].why);
 }
 
 /* The verifications go into the note and come back from it as they were. */
@@ -183,38 +235,91 @@ static void verification_bounded(void **state)
 	buf_release(&b);
 }
 
-/* Approvals: only 40 hex digits, and only where the environment asks for one. */
+/* Approvals: only 40 hex digits, only where the environment asks for one, only once the repository was read. */
 static void approve_checks(void **state)
 {
 	struct run_gate g;
 	struct error *err = NULL;
+	struct approval a = { .by = (char *)"alice", .at = 1 };
 	unsigned i;
 
 	(void)state;
 	run_gate_init(&g);
-	assert_int_equal(run_gate_approve(&g, C, "alice", 1, &err), ERR_CONFLICT);
+	assert_int_equal(run_gate_approve(&g, C, "alice", NULL, 0, 1, &err), ERR_CONFLICT);
 	assert_string_equal(error_msg(err), "environment '(none)' asks for no approval (promotion.approval)");
 	error_free(err);
 	err = NULL;
-	g.wants_approval = 1;
-	assert_int_equal(run_gate_approve(&g, "HEAD", "alice", 1, &err), ERR_INVALID);
+	/* Following none, not even a person letting it through unverified has a gate to open. */
+	assert_int_equal(run_gate_approve(&g, C, "alice", NULL, 1, 1, &err), ERR_CONFLICT);
 	error_free(err);
 	err = NULL;
-	assert_int_equal(run_gate_approve(&g, C, "alice", 1, &err), 0);
-	assert_int_equal(run_gate_approve(&g, C, "bob", 2, &err), 0);
+	g.environment = xstrdup("production");
+	assert_int_equal(run_gate_approve(&g, C, "alice", NULL, 0, 1, &err), ERR_CONFLICT);
+	error_free(err);
+	err = NULL;
+	g.wants_approval = 1;
+	assert_int_equal(run_gate_approve(&g, "HEAD", "alice", NULL, 0, 1, &err), ERR_INVALID);
+	error_free(err);
+	err = NULL;
+	/* Nothing is held in memory alone: before the repository was read it cannot be recorded. */
+	assert_int_equal(run_gate_approve(&g, C, "alice", NULL, 0, 1, &err), ERR_UNAVAILABLE);
+	assert_string_equal(error_msg(err), "the controller has not read the specs repository yet");
+	error_free(err);
+	assert_int_equal(g.n, 0);
+	/* In memory: the first stands, an unverified one adds its who; bounded, the oldest going first. */
+	run_gate_remember(&g, C, &a);
+	a.by = (char *)"bob";
+	a.unverified_by = (char *)"bob";
+	a.unverified_at = 2;
+	run_gate_remember(&g, C, &a);
 	assert_int_equal(g.n, 1);
-	assert_string_equal(g.approvals[0].by, "alice");
-	/* Bounded: past GATE_APPROVALS_MAX the oldest goes. */
+	assert_string_equal(g.approvals[0].a.by, "alice");
+	assert_string_equal(g.approvals[0].a.unverified_by, "bob");
+	a.unverified_by = NULL;
 	for (i = 1; i <= GATE_APPROVALS_MAX; i++) {
 		char c[41];
 
 		snprintf(c, sizeof(c), "%040x", i);
-		assert_int_equal(run_gate_approve(&g, c, "carol", 2 + i, &err), 0);
+		run_gate_remember(&g, c, &a);
 	}
 	assert_int_equal(g.n, GATE_APPROVALS_MAX);
 	assert_string_equal(g.approvals[0].commit, "0000000000000000000000000000000000000001");
 	assert_string_equal(g.approvals[GATE_APPROVALS_MAX - 1].commit, "0000000000000000000000000000000000000020");
 	run_gate_release(&g);
+}
+
+/* An approval's note says who, when, for which environment and instance, and comes back the same; junk is refused. */
+static void approval_note_round_trip(void **state)
+{
+	struct approval a = { .environment = (char *)"production", .instance = (char *)"prod-1", .by = (char *)"dana",
+			      .at = 1767225600000, .unverified_by = (char *)"erin", .unverified_at = 1767225660000,
+			      .reason = (char *)"staging was promoted in full: \"hotfix\"" };
+	struct approval back;
+	struct error *err = NULL;
+	char *text = approval_note_render(&a), *ref = approval_note_ref("production");
+
+	(void)state;
+	assert_string_equal(ref, "refs/notes/auriga-approvals-production");
+	assert_ptr_equal(strstr(text, "auriga: Approved for production by dana, its verification overridden by erin"),
+			 text);
+	assert_non_null(strstr(text, "\"approvedAt\": \"2026-01-01T00:00:00.000Z\""));
+	assert_int_equal(approval_note_parse(&back, text, NULL), 0);
+	assert_string_equal(back.environment, "production");
+	assert_string_equal(back.instance, "prod-1");
+	assert_string_equal(back.by, "dana");
+	assert_true(back.at == a.at);
+	assert_string_equal(back.unverified_by, "erin");
+	assert_true(back.unverified_at == a.unverified_at);
+	assert_string_equal(back.reason, a.reason);
+	approval_release(&back);
+	assert_int_equal(approval_note_parse(&back, "auriga: Approved\n\n{\"approvedAt\": \"2026-01-01T00:00:00Z\"}\n",
+					     &err), ERR_INVALID);
+	assert_null(back.by);
+	error_clear(&err);
+	assert_int_equal(approval_note_parse(&back, "auriga: Healthy 1/1 ready\nobservedAt: x\n", &err), ERR_INVALID);
+	error_free(err);
+	free(text);
+	free(ref);
 }
 
 /* A Waiting note carries the gate's record, and a restarted controller reads the approval back from it. */
@@ -250,8 +355,10 @@ static void waiting_note_round_trip(void **state)
 TEST_MAIN(
 	cmocka_unit_test(decide_table),
 	cmocka_unit_test(decide_verification),
+	cmocka_unit_test(decide_unverified),
 	cmocka_unit_test(verification_round_trip),
 	cmocka_unit_test(verification_bounded),
 	cmocka_unit_test(approve_checks),
+	cmocka_unit_test(approval_note_round_trip),
 	cmocka_unit_test(waiting_note_round_trip)
 )

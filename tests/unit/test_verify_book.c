@@ -1,4 +1,4 @@
-/* Unit tests for the verdicts of a release's analyses by revision, and the verifications a status says from them. */
+/* Unit tests for the verdicts of a release's analyses by what they verified, and the verifications a status says from them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,14 +11,16 @@
 #include "engine/engine_verify.h"
 #include "status/status.h"
 #include "testmain.h"
+#include "util.h"
 
-#define SPECS                                                                                                  \
+/* The specs, the load test failing at p95 >= TH. */
+#define SPECS_T(TH)                                                                                            \
 	"apiVersion: auriga.io/v1\nkind: Job\nmetadata: {name: loadtest}\n"                                    \
 	"spec: {template: {image: node:1, command: [load]}}\n"                                                 \
 	"---\napiVersion: auriga.io/v1\nkind: Job\nmetadata: {name: integration}\n"                            \
 	"spec: {template: {image: node:1, command: [check]}}\n"                                                 \
 	"---\napiVersion: auriga.io/v1\nkind: AnalysisTemplate\nmetadata: {name: load}\n"                      \
-	"spec:\n  metrics:\n    - name: p95\n      failureCondition: {operator: \">=\", value: 500}\n"          \
+	"spec:\n  metrics:\n    - name: p95\n      failureCondition: {operator: \">=\", value: " TH "}\n"       \
 	"      provider: {job: {name: loadtest, figure: p95_ms}}\n"                                            \
 	"    - name: integration\n      failureCondition: {operator: \"!=\", value: 0}\n"                       \
 	"      provider: {job: {name: integration}}\n"                                                         \
@@ -27,6 +29,7 @@
 	"  strategy: {type: BlueGreen, blueGreen: {activeService: web, prePromotionAnalysis: {templates: "     \
 	"[{templateName: load}, {templateName: load}]}}}\n"                                                    \
 	"---\napiVersion: auriga.io/v1\nkind: Service\nmetadata: {name: web}\nspec: {deployment: web, port: 8080}\n"
+#define SPECS SPECS_T("500")
 
 #define REV_A "aaaa"
 #define REV_B "bbbb"
@@ -51,13 +54,14 @@ static void report(struct verify_book *b, const char *rev, enum analysis_result 
 	verify_book_record(b, rev, &r);
 }
 
-static void load(struct spec_set *set, struct desired_deployment *dd, const char *rev)
+static void load_text(struct spec_set *set, struct desired_deployment *dd, const char *rev, const char *file,
+		      const char *text)
 {
 	struct spec_diags d;
 
 	spec_diags_init(&d);
 	spec_set_init(set, NULL, NULL);
-	spec_set_load_buffer(set, "t.yaml", SPECS, strlen(SPECS), &d);
+	spec_set_load_buffer(set, file, text, strlen(text), &d);
 	spec_set_finish(set, &d);
 	if (d.n)
 		fail_msg("%s", d.v[0].msg);
@@ -68,7 +72,12 @@ static void load(struct spec_set *set, struct desired_deployment *dd, const char
 	dd->spec = spec_set_deployment(set, "web");
 }
 
-/* Each declared metric once, with the verdict of dd's revision; Pending while it runs, Skipped once complete without one. */
+static void load(struct spec_set *set, struct desired_deployment *dd, const char *rev)
+{
+	load_text(set, dd, rev, "t.yaml", SPECS);
+}
+
+/* Each declared metric once, with the verdict of dd's key; Pending while it runs, Skipped (and why) once complete without one. */
 static void status_from_book(void **state)
 {
 	struct verify_book b = { 0 };
@@ -76,13 +85,15 @@ static void status_from_book(void **state)
 	struct desired_deployment dd;
 	struct fleet_status fs;
 	struct status_deployment *sd;
+	char key[VERIFY_KEY_LEN];
 
 	(void)state;
 	load(&set, &dd, REV_B);
+	verify_key(&set, &dd, key);
 	report(&b, REV_A, ANALYSIS_SUCCESSFUL, 20, ANALYSIS_SUCCESSFUL);
 	status_init(&fs);
 	sd = status_add_deployment(&fs, "web");
-	verify_book_status(&b, &set, &dd, 0, sd);
+	verify_book_status(&b, &set, &dd, key, NULL, sd);
 	assert_int_equal(sd->nverifications, 2);
 	assert_string_equal(sd->verifications[0].metric, "p95");
 	assert_string_equal(sd->verifications[0].job, "loadtest");
@@ -95,15 +106,17 @@ static void status_from_book(void **state)
 	status_release(&fs);
 	status_init(&fs);
 	sd = status_add_deployment(&fs, "web");
-	verify_book_status(&b, &set, &dd, 1, sd);
+	verify_book_status(&b, &set, &dd, key, "promoted in full", sd);
 	assert_string_equal(sd->verifications[0].verdict, "Skipped");
+	assert_string_equal(sd->verifications[0].reason, "promoted in full");
 	status_release(&fs);
-	report(&b, REV_B, ANALYSIS_FAILED, 812, ANALYSIS_SUCCESSFUL);
+	report(&b, key, ANALYSIS_FAILED, 812, ANALYSIS_SUCCESSFUL);
 	status_init(&fs);
 	sd = status_add_deployment(&fs, "web");
-	verify_book_status(&b, &set, &dd, 1, sd);
+	verify_book_status(&b, &set, &dd, key, "promoted in full", sd);
 	assert_string_equal(sd->verifications[0].verdict, "Failed");
 	assert_string_equal(sd->verifications[0].value, "812");
+	assert_null(sd->verifications[0].reason);
 	assert_string_equal(sd->verifications[1].verdict, "Passed");
 	/* A Job judged by its exit code: its verdict alone. */
 	assert_null(sd->verifications[1].value);
@@ -150,7 +163,56 @@ static void book_bounded_and_saved(void **state)
 	verify_book_release(&b);
 }
 
+/*
+ * The key is the revision and what the templates verify: a changed threshold
+ * is another key of the same revision (verified again), a template moved to
+ * another file is not.
+ */
+static void key_follows_templates(void **state)
+{
+	struct verify_book b = { 0 };
+	struct spec_set set, tighter, moved;
+	struct desired_deployment dd, dd_t, dd_m;
+	char key[VERIFY_KEY_LEN], key_t[VERIFY_KEY_LEN], key_m[VERIFY_KEY_LEN], key_job[VERIFY_KEY_LEN];
+	char *job_changed;
+
+	(void)state;
+	load(&set, &dd, REV_B);
+	load_text(&tighter, &dd_t, REV_B, "t.yaml", SPECS_T("200"));
+	load_text(&moved, &dd_m, REV_B, "elsewhere/specs.yaml", "# moved\n\n" SPECS);
+	verify_key(&set, &dd, key);
+	verify_key(&tighter, &dd_t, key_t);
+	verify_key(&moved, &dd_m, key_m);
+	assert_int_equal(strlen(key), strlen(REV_B) + 1 + 64);
+	assert_memory_equal(key, REV_B ".", 5);
+	assert_string_not_equal(key, key_t);
+	assert_string_equal(key, key_m);
+	spec_set_release(&moved);
+	/* The Job a metric runs is part of it too. */
+	job_changed = xstrdup(SPECS);
+	memcpy(strstr(job_changed, "[load]"), "[lode]", 6);
+	load_text(&moved, &dd_m, REV_B, "t.yaml", job_changed);
+	verify_key(&moved, &dd_m, key_job);
+	assert_string_not_equal(key, key_job);
+	/* Nothing verified this revision: nothing to run again (a first release stays Skipped). */
+	assert_false(verify_book_due(&b, key));
+	report(&b, REV_A ".x", ANALYSIS_SUCCESSFUL, 20, ANALYSIS_SUCCESSFUL);
+	assert_false(verify_book_due(&b, key));
+	/* Verified under the old templates: the new ones run again, until they have verdicts of their own. */
+	report(&b, key, ANALYSIS_SUCCESSFUL, 20, ANALYSIS_SUCCESSFUL);
+	assert_false(verify_book_due(&b, key));
+	assert_true(verify_book_due(&b, key_t));
+	report(&b, key_t, ANALYSIS_FAILED, 320, ANALYSIS_SUCCESSFUL);
+	assert_false(verify_book_due(&b, key_t));
+	verify_book_release(&b);
+	free(job_changed);
+	spec_set_release(&moved);
+	spec_set_release(&tighter);
+	spec_set_release(&set);
+}
+
 TEST_MAIN(
 	cmocka_unit_test(status_from_book),
+	cmocka_unit_test(key_follows_templates),
 	cmocka_unit_test(book_bounded_and_saved)
 )

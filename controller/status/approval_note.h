@@ -1,0 +1,55 @@
+/* An approval of a commit for an environment, as the note under that environment's approvals ref records it. */
+#ifndef AURIGA_APPROVAL_NOTE_H
+#define AURIGA_APPROVAL_NOTE_H
+
+#include <stdint.h>
+
+#include "error.h"
+
+struct gitsrc;
+
+/* The most bytes an approval note may have. */
+#define APPROVAL_NOTE_MAX 4096
+
+/*
+ * Who approved a commit for an environment, and when; and who let it through
+ * without every verification of the environment before it Passed (Skipped,
+ * Inconclusive), when someone did. Strings owned, NULL when unset.
+ */
+struct approval {
+	char *environment;
+	char *instance;		/* the controller that took it */
+	char *by;		/* the API token's name */
+	int64_t at;		/* wall ms */
+	char *unverified_by;	/* NULL: verifications must have Passed */
+	int64_t unverified_at;
+	char *reason;		/* the --reason given, NULL when none */
+};
+
+void approval_release(struct approval *a);
+void approval_copy(struct approval *dst, const struct approval *src);
+
+/* The notes ref an environment's approvals live under: refs/notes/auriga-approvals-ENVIRONMENT (malloc'd). */
+char *approval_note_ref(const char *environment);
+
+/*
+ * The note: a summary line ("auriga: Approved for production by dana"),
+ * then a JSON object (YAML reads it too) with environment, instance,
+ * approvedBy, approvedAt, and unverifiedBy, unverifiedAt, reason when set.
+ */
+char *approval_note_render(const struct approval *a);
+/* Back from the note; ERR_INVALID (with what) when it is not one, or names no approvedBy. */
+int approval_note_parse(struct approval *a, const char *text, struct error **err);
+
+/*
+ * The approval of commit under ref in src's repository (as last fetched and
+ * merged): 0 with *a filled, ERR_NOTFOUND when there is none, or an error.
+ * Takes the source's lock itself.
+ */
+int approval_note_read(struct gitsrc *src, const char *ref, const char *commit, struct approval *a,
+		       struct error **err);
+/* Writes a's note on commit under ref in src's repository (not pushed). Takes the source's lock itself. */
+int approval_note_write(struct gitsrc *src, const char *ref, const char *commit, const struct approval *a,
+			struct error **err);
+
+#endif
