@@ -18,6 +18,9 @@ static const char *local_path(const char *url)
 	return NULL;
 }
 
+/* How often a push to a remote on this machine is made when another writer's ref vanished under it. */
+#define PUSH_LOCAL_TRIES 5
+
 /*
  * Moves remote_ref of the repository at path to local_ref's commit, under
  * that repository's ref lock. expect NULL: only as a fast-forward of what
@@ -104,12 +107,24 @@ static int push_local(struct gitsrc *src, git_remote *remote, const char *path, 
 	git_repository *rrepo = NULL;
 	git_reference *ref = NULL;
 	char tmp_ref[128], spec[700];
-	int r, gr;
+	int r, gr, tries;
 
 	snprintf(tmp_ref, sizeof(tmp_ref), "refs/auriga/incoming/%ld-%u", (long)getpid(),
 		 __atomic_add_fetch(&push_seq, 1, __ATOMIC_RELAXED));
 	snprintf(spec, sizeof(spec), "+%s:%s", local_ref, tmp_ref);
-	r = push_spec(src, remote, spec, remote_ref, err);
+	/*
+	 * The local transport lists every ref of the remote after it pushes, and
+	 * reads each: another writer's temporary ref removed in between makes the
+	 * push fail as "not found". The push to a ref of its own is safe to repeat.
+	 */
+	for (tries = 1;; tries++) {
+		r = push_spec(src, remote, spec, remote_ref, err);
+		if (r >= 0 || !strstr(error_msg(*err), "refs/auriga/incoming/") || !strstr(error_msg(*err), "not found") ||
+		    tries == PUSH_LOCAL_TRIES)
+			break;
+		error_free(*err);
+		*err = NULL;
+	}
 	if (r < 0)
 		return r;
 	gr = git_repository_open_bare(&rrepo, path);

@@ -258,7 +258,7 @@ PY
 # servers: the active upstream's server lines in the configuration NGINX loads (`nginx -T`).
 servers() {
 	nginx -T -e "$NGX/error.log" -c "$NGX/nginx.conf" 2>/dev/null |
-		awk -v u="upstream $DEP {" '$0 ~ u { f = 1; next } f && /^}/ { exit } f && /server/' | sed 's/^[ \t]*//' | sort
+		awk -v u="upstream $(router_upstream "$DEP") {" '$0 ~ u { f = 1; next } f && /^}/ { exit } f && /server/' | sed 's/^[ \t]*//' | sort
 }
 # stopped_run NAME: stops the second container of slot blue (its port refuses connections; nothing
 # re-routes: apply has exited), sends 200 requests through NGINX, and prints the sample and how many
