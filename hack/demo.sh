@@ -45,7 +45,7 @@ down() {
 	stop_pid "$dir/run.pid"
 	stop_pid "$dir/nginx/nginx.pid"
 	ids=$(docker ps -aq --filter "label=$label")
-	[ -n "$ids" ] && docker rm -f $ids >/dev/null
+	[ -n "$ids" ] && docker rm -fv $ids >/dev/null
 	ids=$(docker volume ls -q --filter "label=$label")
 	[ -n "$ids" ] && docker volume rm -f $ids >/dev/null
 	ids=$(docker network ls -q --filter "label=$label")

@@ -76,7 +76,7 @@ wait_for() {
 docker_cleanup_label() {
 	local ids
 	ids=$(docker ps -aq --filter "label=$1" 2>/dev/null)
-	[ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+	[ -n "$ids" ] && docker rm -fv $ids >/dev/null 2>&1
 	ids=$(docker network ls -q --filter "label=$1" 2>/dev/null)
 	[ -n "$ids" ] && docker network rm $ids >/dev/null 2>&1
 	ids=$(docker volume ls -q --filter "label=$1" 2>/dev/null)

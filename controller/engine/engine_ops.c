@@ -201,7 +201,7 @@ static void op_stopped(struct docker_result *r, void *arg)
 
 	(void)r;
 	/* Whatever the stop said (stopped, already stopped, gone), the remove decides. */
-	if (docker_container_remove(op->host->docker, DOCKER_ROLLOUT, op->id, 1, 0, op_removed, op, &err) < 0) {
+	if (docker_container_remove(op->host->docker, DOCKER_ROLLOUT, op->id, 1, 1, op_removed, op, &err) < 0) {
 		error_free(err);
 		op_end(op, NULL, "remove");
 	}

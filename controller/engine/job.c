@@ -210,7 +210,7 @@ static int call(struct job_run *j, enum job_stage stage, struct error **err)
 	case JOB_INSPECT_LEFTOVER:
 		return docker_container_inspect(j->docker, DOCKER_ROLLOUT, j->name, on_answer, j, err);
 	case JOB_REMOVE_LEFTOVER:
-		return docker_container_remove(j->docker, DOCKER_ROLLOUT, j->id, 1, 0, on_answer, j, err);
+		return docker_container_remove(j->docker, DOCKER_ROLLOUT, j->id, 1, 1, on_answer, j, err);
 	case JOB_CREATE:
 		return create(j, err);
 	case JOB_START:
@@ -224,7 +224,7 @@ static int call(struct job_run *j, enum job_stage stage, struct error **err)
 		return docker_container_archive(j->docker, DOCKER_ROLLOUT, j->id, j->read_path, j->read_max, on_answer,
 						j, err);
 	case JOB_REMOVE:
-		return docker_container_remove(j->docker, DOCKER_ROLLOUT, j->id, 1, 0, on_answer, j, err);
+		return docker_container_remove(j->docker, DOCKER_ROLLOUT, j->id, 1, 1, on_answer, j, err);
 	}
 	BUG("job stage %d", (int)stage);
 }

@@ -39,7 +39,7 @@ cleanup() {
 	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
 	[ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
 	ids=$(docker ps -aq --filter "label=$label")
-	[ -n "$ids" ] && docker rm -f $ids >/dev/null
+	[ -n "$ids" ] && docker rm -fv $ids >/dev/null
 	vols=$(docker volume ls -q --filter "label=$label")
 	[ -n "$vols" ] && docker volume rm -f $vols >/dev/null
 	nets=$(docker network ls -q --filter "label=$label")

@@ -15,7 +15,7 @@ LABEL="auriga.test.run=$RUN"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/auriga-bench-docker.XXXXXX")
 cleanup() {
 	ids=$(docker ps -aq --filter "label=$LABEL" 2>/dev/null || true)
-	[ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+	[ -n "$ids" ] && docker rm -fv $ids >/dev/null 2>&1
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

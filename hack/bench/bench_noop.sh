@@ -26,7 +26,7 @@ cleanup() {
 	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
 	[ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
 	ids=$(docker ps -aq --filter "label=$label")
-	[ -n "$ids" ] && docker rm -f $ids >/dev/null
+	[ -n "$ids" ] && docker rm -fv $ids >/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -145,7 +145,7 @@ report "$small" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.
 echo "peer at $small deployments: docker ps (same filter) $ps_ms ms;" \
 	"auriga plan/docker ps $(python3 -c "print(round($plan_ms / max($ps_ms, 0.1), 2))")x"
 ids=$(docker ps -aq --filter "label=$label")
-[ -n "$ids" ] && docker rm -f $ids >/dev/null
+[ -n "$ids" ] && docker rm -fv $ids >/dev/null
 flock -u 9
 fi
 

@@ -43,7 +43,7 @@ cleanup() {
 	set +e # everything is tried, even when something is already gone
 	[ -n "$events_pid" ] && kill "$events_pid" 2>/dev/null
 	ids=$(docker ps -aq --filter "label=$label")
-	[ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+	[ -n "$ids" ] && docker rm -fv $ids >/dev/null 2>&1
 	docker service rm "$svc" >/dev/null 2>&1 || true
 	docker network rm "$net" >/dev/null 2>&1 || true
 	if [ "$joined" = 1 ]; then
@@ -146,7 +146,7 @@ auriga_healthy_ms=$(last_healthy_ms "$tmp/auriga.events" "$t0" "$v2") || { tail 
 # Engine figures from its own log: passes, and how long the pass itself took (list to decision).
 echo "auriga: rolling update of $n replicas in ${auriga_ms} ms to exit, ${auriga_healthy_ms} ms to the last new container healthy"
 ids=$(docker ps -aq --filter "label=$label")
-[ -n "$ids" ] && docker rm -f $ids >/dev/null
+[ -n "$ids" ] && docker rm -fv $ids >/dev/null
 rm -rf "$tmp/state"
 
 # ---- auriga, the same check made by its own prober: with minReadySeconds 1 as above, and with 0,
@@ -166,7 +166,7 @@ auriga_http() { # MIN_READY_SECONDS: prints the milliseconds from the command to
 	[ "$got" = "$n" ] && [ "$old" = 0 ] ||
 		{ echo "bench_rollout: after auriga's rollout (http): $got at v2, $old at v1" >&2; return 1; }
 	ids=$(docker ps -aq --filter "label=$label")
-	[ -n "$ids" ] && docker rm -f $ids >/dev/null
+	[ -n "$ids" ] && docker rm -fv $ids >/dev/null
 	echo "$ms"
 }
 auriga_http_ms=$(auriga_http 1)

@@ -32,7 +32,7 @@ cleanup() {
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	ids=$(docker ps -aq --filter "label=$LABEL" 2>/dev/null || true)
-	[ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+	[ -n "$ids" ] && docker rm -fv $ids >/dev/null 2>&1
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

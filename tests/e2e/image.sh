@@ -57,7 +57,7 @@ docker volume create --label "$TEST_LABEL" "$vol" >/dev/null
 # Registered before the controller's removal, so it runs after it: whatever the controller made
 # goes even if it did not carry the test label.
 on_exit "docker_cleanup_label auriga.io/managed-by=$FLEET_INSTANCE"
-on_exit "docker rm -f $CTRL"
+on_exit "docker rm -fv $CTRL"
 sock_gid=$(stat -c %g /var/run/docker.sock)
 docker run -d --name "$CTRL" --label "$TEST_LABEL" --network host \
 	-v /var/run/docker.sock:/var/run/docker.sock --group-add "$sock_gid" \

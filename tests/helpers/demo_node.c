@@ -33,7 +33,7 @@ int test_node_run(const char *label, const char *image, const char *version)
 
 void test_docker_rm_label(const char *label)
 {
-	test_sh(NULL, 0, "ids=$(docker ps -aq --filter label=%s); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1",
+	test_sh(NULL, 0, "ids=$(docker ps -aq --filter label=%s); [ -z \"$ids\" ] || docker rm -fv $ids >/dev/null 2>&1",
 		label);
 }
 

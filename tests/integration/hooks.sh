@@ -3,13 +3,18 @@
 # is touched, told what happens through its environment; a failing one stops the deployment and the
 # later phases with no container of theirs touched (Docker's events prove it) and the note names it
 # with its output; one interrupted by kill -9 of the controller runs again to completion once, and
-# a completed one does not run again.
+# a completed one does not run again. The hook image declares an anonymous volume; no hook
+# container's is left once the hook is done.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 
 need_images v1 v2
-HOOK_IMG=auriga-test-sleeper:2
-"$TOP/tests/fakes/build-test-image.sh" "$HOOK_IMG" || { fail "build the hook image"; exit 1; }
+"$TOP/tests/fakes/build-test-image.sh" auriga-test-sleeper:2 || { fail "build the hook image"; exit 1; }
+HOOK_IMG=auriga-test-sleeper-vol-$$:2
+printf 'FROM auriga-test-sleeper:2\nVOLUME /scratch\n' | docker build -q -t "$HOOK_IMG" - >/dev/null ||
+	{ fail "build the hook image with a volume"; exit 1; }
+on_exit "docker rmi $HOOK_IMG >/dev/null 2>&1"
+T0=$(date +%s.%N)
 engine_instance hooks
 REPO=$TEST_TMP/repo
 A=gaphka
@@ -131,6 +136,17 @@ expect_match "to completion" "preDeploy hook completed.*hook-slow|hook-slow.*pre
 	"$(grep 'preDeploy hook completed' "$TEST_TMP/a4.err")"
 expect_match "from v1's revision" "AURIGA_REVISION_FROM=$rev1" "$(cat "$TEST_TMP/a4.err")"
 expect_eq "no hook container is left" "" "$(docker ps -aq --filter "label=$TEST_LABEL" --filter "label=auriga.io/hook")"
+# The anonymous volumes this run's containers mounted at /scratch (only hook containers do).
+now=$(date +%s.%N)
+ours=$(docker events --since "$T0" --until "$now" --filter type=container --filter event=create \
+	--filter "label=$TEST_LABEL" --format '{{.Actor.ID}}')
+vols=$(docker events --since "$T0" --until "$now" --filter type=volume --filter event=mount \
+	--format '{{.Actor.Attributes.container}} {{.Actor.Attributes.destination}} {{.Actor.ID}}' |
+	awk -v ours="$ours" 'BEGIN { n = split(ours, a, "\n"); for (i = 1; i <= n; i++) mine[a[i]] = 1 }
+		$2 == "/scratch" && ($1 in mine) { print $3 }' | sort -u)
+check "hook containers mounted anonymous volumes" test "$(echo "$vols" | grep -c .)" -ge 4
+left=$(for v in $vols; do docker volume ls -q --filter "name=^$v\$"; done)
+expect_eq "none of them is left" "" "$left"
 t3=$(date +%s.%N)
 expect_no_match "auriga plan runs no hook for a revision rolled out" "runs first" \
 	"$(run plan --repo "$REPO/specs.git" --ref main 2>&1)"

@@ -38,7 +38,7 @@ static void cleanup(void)
 {
 	if (label[0] == '\0')
 		return;
-	test_sh(NULL, 0, "ids=$(docker ps -aq --filter label=%s); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1",
+	test_sh(NULL, 0, "ids=$(docker ps -aq --filter label=%s); [ -z \"$ids\" ] || docker rm -fv $ids >/dev/null 2>&1",
 	   label);
 	test_sh(NULL, 0, "ids=$(docker network ls -q --filter label=%s); [ -z \"$ids\" ] || docker network rm $ids "
 		    ">/dev/null 2>&1", label);

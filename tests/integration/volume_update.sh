@@ -6,6 +6,8 @@
 # and deployment a with volume b-c get two volumes), a volume of the name auriga would use that is
 # not auriga's is never mounted (the deployment fails, naming it), a volume under the earlier
 # naming (<deployment>-<volume>) is adopted only when its labels say it is this deployment's.
+# The image also declares an anonymous volume (VOLUME /cache): a replaced container's goes with
+# it, as a finished Job's does, and nothing else of the deployment's is removed.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 
@@ -27,7 +29,19 @@ put() {
 }
 # get ORDINAL FILE: what /data/FILE holds in that replica's container; fails when it is not there.
 get() { docker cp "$(cid "$1"):/data/$2" - 2>/dev/null | tar -xO 2>/dev/null; }
-mounts() { docker inspect -f '{{range .Mounts}}{{.Type}}:{{.Name}}:{{.Destination}} {{end}}' "$(cid "$1")" 2>/dev/null; }
+mounts() {
+	docker inspect -f '{{range .Mounts}}{{if ne .Destination "/cache"}}{{.Type}}:{{.Name}}:{{.Destination}} {{end}}{{end}}' \
+		"$(cid "$1")" 2>/dev/null
+}
+# anon CONTAINER: the name of the anonymous volume its image declares at /cache.
+anon() { docker inspect -f '{{range .Mounts}}{{if eq .Destination "/cache"}}{{.Name}}{{end}}{{end}}' "$1" 2>/dev/null; }
+# The demo node with an anonymous volume, under tags of this test's own.
+IMG=auriga-test-anonvol-$$
+for v in v1 v2; do
+	printf 'FROM auriga-demo-node:%s\nVOLUME /cache\n' "$v" | docker build -q -t "$IMG:$v" - >/dev/null ||
+		{ fail "the test image $IMG:$v is built"; done_testing; exit 1; }
+done
+on_exit "docker rmi $IMG:v1 $IMG:v2 >/dev/null 2>&1"
 # volname DEPLOYMENT VOLUME [ORDINAL]: the name auriga gives the volume:
 # <deployment>.<volume>[.<ordinal>].<first 10 hex of sha256(instance NUL deployment NUL volume NUL ordinal NUL)>,
 # the ordinal -1 for a shared volume.
@@ -55,7 +69,7 @@ spec:
 EOF
 }
 
-write_specs auriga-demo-node:v1
+write_specs $IMG:v1
 run apply --timeout-total 120 "$SPECS" >"$TEST_TMP/apply1.out" 2>"$TEST_TMP/apply1.err"
 rc=$?
 expect_eq "v1 comes up (apply exits 0)" 0 "$rc"
@@ -66,6 +80,8 @@ expect_eq "the volumes are labelled as this instance's" "$INST $INST" \
 	"$(docker volume inspect -f '{{index .Labels "auriga.io/managed-by"}}' "$(volname "$DEP" data 0)" \
 		"$(volname "$DEP" data 1)" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
 old0=$(cid 0) old1=$(cid 1)
+anon0=$(anon "$old0") anon1=$(anon "$old1")
+check "each replica has an anonymous volume at /cache" test -n "$anon0" -a -n "$anon1" -a "$anon0" != "$anon1"
 
 token0="chain of replica 0 $(date +%s%N)"
 token1="chain of replica 1 $(date +%s%N)"
@@ -74,12 +90,12 @@ check "data is written into replica 1's volume" put 1 block-1 "$token1"
 expect_eq "replica 0 reads its data" "$token0" "$(get 0 block-0)"
 check "replica 1 does not see replica 0's data" test -z "$(get 1 block-0)"
 
-write_specs auriga-demo-node:v2
+write_specs $IMG:v2
 run apply --timeout-total 120 "$SPECS" >"$TEST_TMP/apply2.out" 2>"$TEST_TMP/apply2.err"
 rc=$?
 expect_eq "the update to v2 rolls out (apply exits 0)" 0 "$rc"
 [ "$rc" = 0 ] || tail -5 "$TEST_TMP/apply2.err" | while read -r l; do diag "$l"; done
-expect_eq "both replicas run v2" "auriga-demo-node:v2 auriga-demo-node:v2" \
+expect_eq "both replicas run v2" "$IMG:v2 $IMG:v2" \
 	"$(docker inspect -f '{{.Config.Image}}' "$(cid 0)" "$(cid 1)" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
 check "replica 0 is a new container" test -n "$(cid 0)" -a "$(cid 0)" != "$old0"
 check "replica 1 is a new container" test -n "$(cid 1)" -a "$(cid 1)" != "$old1"
@@ -90,6 +106,10 @@ check "the new replica 0 does not see replica 1's data" test -z "$(get 0 block-1
 expect_eq "the new replica 0 mounts the same volume" "volume:$(volname "$DEP" data 0):/data " "$(mounts 0)"
 expect_eq "two volumes for the deployment, no more" 2 \
 	"$(docker volume ls -q --filter "label=auriga.io/managed-by=$INST" --filter "label=auriga.io/deployment=$DEP" | wc -l)"
+check "the replaced containers' anonymous volumes are removed with them" \
+	test -z "$(docker volume ls -q --filter "name=^$anon0\$"; docker volume ls -q --filter "name=^$anon1\$")"
+check "the new containers have anonymous volumes of their own" \
+	test -n "$(anon "$(cid 0)")" -a "$(anon "$(cid 0)")" != "$anon0"
 
 # --- names without ambiguity, foreign volumes, the earlier naming ---------------------------------
 # one NAME VOLUME [PER_REPLICA]: a one-replica deployment mounting VOLUME at /data.
