@@ -416,7 +416,8 @@ out:
 /* The line that ends the run, and the exit status it stands for. */
 static int apply_outcome(struct apply *a)
 {
-	const char *summary = engine_status(a->engine)->summary;
+	const struct fleet_status *s = engine_status(a->engine);
+	const char *summary = s->summary;
 	int rc = 1;
 
 	switch (a->interrupted ? ENGINE_RUNNING : engine_outcome(a->engine)) {
@@ -432,7 +433,9 @@ static int apply_outcome(struct apply *a)
 		printf("%s: failed: %s\n", a->cmd, summary ? summary : "");
 		break;
 	default:
-		printf("%s: %s before convergence\n", a->cmd, a->timed_out ? "timed out" : "interrupted");
+		/* What kept it from converging, when the hosts or the repository would not answer. */
+		printf("%s: %s before convergence%s%s\n", a->cmd, a->timed_out ? "timed out" : "interrupted",
+		       s->source_error ? ": " : "", s->source_error ? s->source_error : "");
 		break;
 	}
 	return rc;

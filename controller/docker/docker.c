@@ -198,7 +198,8 @@ void docker_free(struct docker *d)
 	}
 	d->calls = NULL;
 	http_client_free(d->http);
-	FREE_ALL(d->endpoint, d->unix_path, d->base_url, d->ca_file, d->cert_file, d->key_file, d->fence_label);
+	FREE_ALL(d->endpoint, d->unix_path, d->base_url, d->ca_file, d->cert_file, d->key_file, d->fence_label,
+		 d->last_failure);
 	free(d);
 }
 
@@ -526,6 +527,8 @@ static void on_response(struct http_response *resp, void *arg)
 		error_free(err);
 	}
 	breaker_record(&d->breaker, now, !is_endpoint_failure(c->res.status));
+	if (is_endpoint_failure(c->res.status))
+		str_set(&d->last_failure, c->res.message);
 	/*
 	 * A call that is not idempotent is repeated only when the daemon cannot
 	 * have seen it: the connection failed before a byte of the request left.
@@ -568,9 +571,10 @@ static void call_attempt(struct docker_call *c)
 		c->res.status = DOCKER_CIRCUIT_OPEN;
 		free(c->res.message);
 		c->res.message = NULL;
-		(void)buf_printf(&url, "cannot %s%s%s%s: the circuit to %s is open after repeated failures",
+		(void)buf_printf(&url, "cannot %s%s%s%s: the circuit to %s is open after repeated failures%s%s%s",
 				 c->what, c->subject ? " '" : "", c->subject ? c->subject : "",
-				 c->subject ? "'" : "", d->endpoint);
+				 c->subject ? "'" : "", d->endpoint, d->last_failure ? " (the last: " : "",
+				 d->last_failure ? d->last_failure : "", d->last_failure ? ")" : "");
 		c->res.message = buf_detach(&url, NULL);
 		call_finish(c);
 		return;

@@ -80,6 +80,7 @@ struct docker {
 	struct docker_negwait *negwaiters;
 	struct docker_result neg_result;	/* scratch for docker_negotiate's own callers */
 	struct breaker breaker;
+	char *last_failure;	/* what the last attempt that failed at the endpoint said; the open breaker repeats it */
 	struct bulkhead bulk[DOCKER_KIND_COUNT];
 	struct docker_call *calls;
 	struct docker_watch *watches;
