@@ -411,6 +411,14 @@ struct router *router_new(const struct router_config *c, struct error **err)
 	 * are this router's until the specs set them, and the reload that
 	 * loads the new file is the one that drops it.
 	 */
+	if (strcmp(r->config_path, r->spec_path) != 0) {
+		/* A controller stopped between moving it aside and seeing its successor served: NGINX may still load it. */
+		char *aside = router_aside_path(r->spec_path);
+
+		if (access(r->spec_path, F_OK) < 0)
+			(void)rename(aside, r->spec_path);
+		free(aside);
+	}
 	if (strcmp(r->config_path, r->spec_path) != 0 && router_legacy_ours(r, c->own_ports, c->n_own_ports)) {
 		r->legacy_path = xstrdup(r->spec_path);
 		if (r->n_services == 0)

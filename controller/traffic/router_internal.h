@@ -88,6 +88,12 @@ char *router_prefixed_path(const char *path, const char *prefix);
  * Services).
  */
 int router_legacy_ours(const struct router *r, const int *own_ports, size_t n_own);
+/*
+ * "<legacy_path>.replaced": where the file under the earlier names waits,
+ * out of every "*.conf" include, from the reload that loads its successor
+ * until that one is served (malloc'd).
+ */
+char *router_aside_path(const char *legacy_path);
 /* The instance a file auriga wrote names in its first line ("" none), or NULL when auriga did not write it. */
 char *router_file_owner(const char *text);
 

@@ -174,7 +174,7 @@ int router_ports_free(const struct router *r, const int *ports, const char *cons
 
 		/* Hidden files, this router's own passing files and tables are nobody's listeners. */
 		if (de->d_name[0] == '.' || has_suffix(de->d_name, ".candidate") || has_suffix(de->d_name, ".check") ||
-		    has_suffix(de->d_name, ".services.json") || has_suffix(de->d_name, ".pid"))
+		    has_suffix(de->d_name, ".services.json") || has_suffix(de->d_name, ".pid") || has_suffix(de->d_name, ".replaced"))
 			continue;
 		path = xasprintf("%s%s", dir, de->d_name);
 		if (strcmp(path, r->config_path) == 0 || (r->legacy_path && strcmp(path, r->legacy_path) == 0)) {

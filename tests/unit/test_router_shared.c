@@ -187,6 +187,49 @@ static void legacy_taken_over(void **state)
 	router_free(r);
 }
 
+/*
+ * A reload that fails leaves NGINX on the file under the earlier names: it
+ * stays in place, and nothing of it is moved aside.
+ */
+static void legacy_kept_on_failed_reload(void **state)
+{
+	static const char *const reload_false[] = { "false", NULL };
+	struct router_endpoint ep = { "127.0.0.1", 20001, 1, 0 };
+	struct router_service svc = { "web", 8080, 1, 10, &ep, 1 };
+	struct router_config c = { 0 };
+	struct error *err = NULL;
+	struct router *r;
+	char path[128], *aside;
+
+	(void)state;
+	write_other("auriga.conf", "staging", "127.0.0.1", 8080);
+	snprintf(path, sizeof(path), "%s/auriga.conf", test_dir);
+	c.config_path = path;
+	c.reload_argv = reload_false;
+	c.name_prefix = "stg";
+	c.owner = "staging";
+	r = router_new(&c, &err);
+	assert_non_null(r);
+	assert_true(router_taking_over(r));
+	assert_int_equal(router_set(r, &svc, NULL, &err), ERR_GENERIC);
+	error_free(err);
+	err = NULL;
+	assert_int_equal(access(path, F_OK), 0);
+	aside = router_aside_path(path);
+	assert_int_not_equal(access(aside, F_OK), 0);
+	/* The next apply tries again, with the file still to take over. */
+	assert_true(router_taking_over(r));
+	router_free(r);
+	/* A controller stopped while the file was aside finds it back in place. */
+	assert_int_equal(rename(path, aside), 0);
+	r = router_new(&c, &err);
+	assert_non_null(r);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_not_equal(access(aside, F_OK), 0);
+	router_free(r);
+	free(aside);
+}
+
 /* The settings' configPath and prefix make the router: another prefix is another router. */
 static void prefix_in_settings(void **state)
 {
@@ -216,4 +259,5 @@ TEST_MAIN(
 	cmocka_unit_test(file_owner),
 	TEST_IN_DIR(other_port_refused),
 	TEST_IN_DIR(legacy_taken_over),
+	TEST_IN_DIR(legacy_kept_on_failed_reload),
 	TEST_IN_DIR(prefix_in_settings))
