@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "model/desired.h"
 #include "runtime/file.h"
 #include "runtime/log.h"
 #include "spec.h"
@@ -72,9 +73,10 @@ static int check_service(const struct router_service *s, size_t idx, struct erro
 static void render_one(struct buf *out, const char *listen, const char *gen, const char *prefix,
 		       const struct router_service *s)
 {
+	char *name = desired_prefixed(prefix, s->upstream);
 	size_t i, live = 0;
 
-	buf_printf(out, "upstream %s%s%s {\n", prefix, *prefix ? "-" : "", s->upstream);
+	buf_printf(out, "upstream %s {\n", name);
 	for (i = 0; i < s->n_endpoints; i++) {
 		const struct router_endpoint *e = &s->endpoints[i];
 
@@ -117,7 +119,8 @@ static void render_one(struct buf *out, const char *listen, const char *gen, con
 	buf_puts(out,
 		 "\tlocation / {\n"
 		 "\t\tproxy_pass http://");
-	buf_printf(out, "%s%s%s", prefix, *prefix ? "-" : "", s->upstream);
+	buf_puts(out, name);
+	free(name);
 	buf_puts(out,
 		 ";\n"
 		 "\t\tproxy_http_version 1.1;\n"
@@ -140,12 +143,6 @@ static int gen_ok(const char *s)
 		      s[i] == '-'))
 			return 0;
 	return 1;
-}
-
-int router_render(struct buf *out, const char *listen_address, const char *generation,
-		  const struct router_service *svcs, size_t n, struct error **err)
-{
-	return router_render_named(out, listen_address, generation, NULL, NULL, svcs, n, err);
 }
 
 int router_render_named(struct buf *out, const char *listen_address, const char *generation, const char *prefix,

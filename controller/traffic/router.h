@@ -40,16 +40,12 @@ struct router_service {
  * that the file stays valid and the service answers 502), then a server block
  * listening on listen_address:port that proxies to it and answers
  * GET /.auriga/router-generation with generation ([A-Za-z0-9-]{1,64}), by
- * which the router confirms that NGINX serves the text. Pure: same input,
- * same text. Returns 0, or ERR_INVALID with *err naming the bad field.
- */
-int router_render(struct buf *out, const char *listen_address, const char *generation,
-		  const struct router_service *svcs, size_t n, struct error **err);
-/*
- * The same for one instance among several sharing an NGINX: every upstream
- * is named "<prefix>-<upstream>" (prefix NULL or "": as router_render), and
+ * which the router confirms that NGINX serves the text. For one instance
+ * among several sharing an NGINX, every upstream is named
+ * "<prefix>-<upstream>" (prefix NULL or "": the Service's name alone), and
  * the first line names owner (the instance; NULL: none), so that another
- * instance's router tells whose file it reads.
+ * instance's router tells whose file it reads. Pure: same input, same text.
+ * Returns 0, or ERR_INVALID with *err naming the bad field.
  */
 int router_render_named(struct buf *out, const char *listen_address, const char *generation, const char *prefix,
 			const char *owner, const struct router_service *svcs, size_t n, struct error **err);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "model/desired.h"
 #include "runtime/file.h"
 #include "traffic/router.h"
 #include "traffic/router_internal.h"
@@ -19,10 +20,11 @@ char *router_prefixed_path(const char *path, const char *prefix)
 {
 	const char *slash = strrchr(path, '/');
 	size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+	char *name = desired_prefixed(prefix, path + dir), *full;
 
-	if (prefix == NULL || *prefix == '\0')
-		return xstrdup(path);
-	return xasprintf("%.*s%s-%s", (int)dir, path, prefix, path + dir);
+	full = xasprintf("%.*s%s", (int)dir, path, name);
+	free(name);
+	return full;
 }
 
 char *router_file_owner(const char *text)
@@ -61,20 +63,38 @@ static int split_listen(char *addr)
 	return parse_long(colon + 1, 1, 65535, &port) == 0 ? (int)port : 0;
 }
 
-/* The ports the listeners of text (a file auriga wrote) listen on, into ports (at most max); how many. */
-static size_t listen_ports(const char *text, int *ports, size_t max)
+/* What one line of a file auriga wrote declares, as the scan of the folder reads it. */
+enum directive_kind { DIR_OTHER, DIR_LISTEN, DIR_PROXY, DIR_UPSTREAM, DIR_SERVER };
+
+struct directive {
+	enum directive_kind kind;
+	char arg[300];		/* listen, server: the address; proxy_pass, upstream: the upstream's name */
+	int port;		/* listen, server: the port */
+};
+
+/* Reads the line at *line into d and moves *line to the next one; 0 past the last. */
+static int next_directive(const char **line, struct directive *d)
 {
-	const char *line;
-	size_t n = 0;
+	const char *p, *end;
 
-	for (line = text; line != NULL && *line && n < max; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		const char *p = line + strspn(line, " \t");
-		char addr[300];
-
-		if (sscanf(p, "listen %299[^;\n];", addr) == 1 && (ports[n] = split_listen(addr)) != 0)
-			n++;
-	}
-	return n;
+	if (*line == NULL || **line == '\0')
+		return 0;
+	p = *line + strspn(*line, " \t");
+	end = strchr(*line, '\n');
+	*line = end ? end + 1 : NULL;
+	d->kind = DIR_OTHER;
+	d->port = 0;
+	if (sscanf(p, "listen %299[^;\n];", d->arg) == 1 && (d->port = split_listen(d->arg)) != 0)
+		d->kind = DIR_LISTEN;
+	else if (sscanf(p, "proxy_pass http://%299[^;\n];", d->arg) == 1)
+		d->kind = DIR_PROXY;
+	else if (sscanf(p, "upstream %299[^ {\n] {", d->arg) == 1)
+		d->kind = DIR_UPSTREAM;
+	/* A server of an upstream; the placeholder of an empty one (down) is nobody's. */
+	else if (sscanf(p, "server %299[^ ;\n]", d->arg) == 1 && strstr(p, " down;") == NULL &&
+		 (d->port = split_listen(d->arg)) != 0)
+		d->kind = DIR_SERVER;
+	return 1;
 }
 
 int router_legacy_ours(const struct router *r, const int *own_ports, size_t n_own)
@@ -92,15 +112,21 @@ int router_legacy_ours(const struct router *r, const int *own_ports, size_t n_ow
 		 * instances never share a port), so that another instance's fleet
 		 * under the earlier names is never taken over.
 		 */
-		int ports[256];
-		size_t n = listen_ports(text.data, ports, 256), i, k;
+		const char *line = text.data;
+		struct directive d;
+		size_t k;
+		int seen = 0;
 
-		ours = n > 0;
-		for (i = 0; i < n && ours; i++) {
-			for (k = 0; k < n_own && own_ports[k] != ports[i]; k++)
+		ours = 1;
+		while (ours && next_directive(&line, &d)) {
+			if (d.kind != DIR_LISTEN)
+				continue;
+			for (k = 0; k < n_own && own_ports[k] != d.port; k++)
 				;
 			ours = k < n_own;
+			seen = 1;
 		}
+		ours = ours && seen;
 	}
 	free(owner);
 	buf_release(&text);
@@ -132,25 +158,25 @@ static int has_suffix(const char *s, const char *suffix)
  */
 static int clash_in(const char *text, const char *listen, const int *ports, size_t n, size_t *idx, char **upstream)
 {
+	const char *line = text;
+	struct directive d;
 	char addr[300] = "";
 	int port = 0;
-	const char *line;
 
-	for (line = text; line != NULL && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		const char *p = line + strspn(line, " \t");
-		char name[300];
+	while (next_directive(&line, &d)) {
 		size_t i;
 
-		if (sscanf(p, "listen %299[^;\n];", addr) == 1) {
-			port = split_listen(addr);
+		if (d.kind == DIR_LISTEN) {
+			snprintf(addr, sizeof(addr), "%s", d.arg);
+			port = d.port;
 			continue;
 		}
-		if (port == 0 || sscanf(p, "proxy_pass http://%299[^;\n];", name) != 1)
+		if (port == 0 || d.kind != DIR_PROXY)
 			continue;
 		for (i = 0; i < n; i++)
 			if (ports[i] == port && overlap(addr, listen)) {
 				*idx = i;
-				*upstream = xstrdup(name);
+				*upstream = xstrdup(d.arg);
 				return 1;
 			}
 		port = 0;
