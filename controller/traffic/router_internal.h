@@ -71,9 +71,11 @@ void router_nginx_release(struct router *r);
 
 /*
  * 0 when no other file auriga wrote into the folder of r's file (another
- * instance's) listens on one of ports (svc[i] the upstream of ports[i]);
- * else ERR_CONFLICT naming the port, the upstream and the other file and
- * instance. r's own file and the one it takes over are not another's.
+ * instance's) listens on one of ports or defines an upstream of the name r
+ * gives one of upstreams (upstreams[i] the Service's upstream of ports[i],
+ * before the prefix); else ERR_CONFLICT naming the port or the upstream, and
+ * the other file and instance. r's own file and the one it takes over are
+ * not another's.
  */
 int router_ports_free(const struct router *r, const int *ports, const char *const *upstreams, size_t n,
 		      struct error **err);

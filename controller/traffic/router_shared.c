@@ -152,13 +152,17 @@ static int has_suffix(const char *s, const char *suffix)
 }
 
 /*
- * The first listener of text (another instance's file) that takes a
- * connection for one of ports on listen: *idx the port's index, *upstream
- * the upstream it proxies to (malloc'd). 0 when none does.
+ * Why text (the file at path, auriga's, for instance owner) cannot stand
+ * beside r's file with these services: ERR_CONFLICT when one of its
+ * listeners takes a connection for one of ports on r's listen address, or
+ * when it defines an upstream of the name r's would give one of upstreams
+ * (NGINX refuses a name defined twice, and with it every instance's
+ * reload). 0 when it can.
  */
-static int clash_in(const char *text, const char *listen, const int *ports, size_t n, size_t *idx, char **upstream)
+static int conflict_in(const struct router *r, const char *path, const char *owner, const char *text,
+		       const int *ports, const char *const *upstreams, size_t n, struct error **err)
 {
-	const char *line = text;
+	const char *line = text, *who = owner[0] ? owner : "(unnamed)", *me = r->owner ? r->owner : "";
 	struct directive d;
 	char addr[300] = "";
 	int port = 0;
@@ -169,16 +173,28 @@ static int clash_in(const char *text, const char *listen, const int *ports, size
 		if (d.kind == DIR_LISTEN) {
 			snprintf(addr, sizeof(addr), "%s", d.arg);
 			port = d.port;
-			continue;
+		}
+		for (i = 0; i < n && d.kind == DIR_UPSTREAM; i++) {
+			char *name = desired_prefixed(r->prefix, upstreams[i]);
+			int same = strcmp(name, d.arg) == 0;
+
+			free(name);
+			if (same)
+				return error_set(err, ERR_CONFLICT,
+						 "router: upstream '%s' of Service '%s' of instance '%s' is defined already "
+						 "in %s (instance '%s'); NGINX refuses a name defined twice: instances "
+						 "sharing an NGINX need prefixes that make no name twice",
+						 d.arg, upstreams[i], me, path, who);
 		}
 		if (port == 0 || d.kind != DIR_PROXY)
 			continue;
 		for (i = 0; i < n; i++)
-			if (ports[i] == port && overlap(addr, listen)) {
-				*idx = i;
-				*upstream = xstrdup(d.arg);
-				return 1;
-			}
+			if (ports[i] == port && overlap(addr, r->listen_address))
+				return error_set(err, ERR_CONFLICT,
+						 "router: Service '%s' of instance '%s' cannot listen on %s:%d: instance '%s' "
+						 "listens there already (upstream '%s' in %s); instances sharing an NGINX "
+						 "need a port each",
+						 upstreams[i], me, r->listen_address, ports[i], who, d.arg, path);
 		port = 0;
 	}
 	return 0;
@@ -194,13 +210,13 @@ int router_ports_free(const struct router *r, const int *ports, const char *cons
 	int ret = 0;
 
 	while (d != NULL && ret == 0 && (de = readdir(d)) != NULL) {
-		char *path, *owner, *theirs = NULL;
+		char *path, *owner;
 		struct buf text;
-		size_t idx = 0;
 
 		/* Hidden files, this router's own passing files and tables are nobody's listeners. */
 		if (de->d_name[0] == '.' || has_suffix(de->d_name, ".candidate") || has_suffix(de->d_name, ".check") ||
-		    has_suffix(de->d_name, ".services.json") || has_suffix(de->d_name, ".pid") || has_suffix(de->d_name, ".replaced"))
+		    has_suffix(de->d_name, ".services.json") || has_suffix(de->d_name, ".pid") ||
+		    has_suffix(de->d_name, ".replaced"))
 			continue;
 		path = xasprintf("%s%s", dir, de->d_name);
 		if (strcmp(path, r->config_path) == 0 || (r->legacy_path && strcmp(path, r->legacy_path) == 0)) {
@@ -208,14 +224,8 @@ int router_ports_free(const struct router *r, const int *ports, const char *cons
 			continue;
 		}
 		owner = owner_of(path, &text);
-		if (owner != NULL && clash_in(text.data, r->listen_address, ports, n, &idx, &theirs))
-			ret = error_set(err, ERR_CONFLICT,
-					"router: Service '%s' of instance '%s' cannot listen on %s:%d: instance '%s' "
-					"listens there already (upstream '%s' in %s); instances sharing an NGINX need a "
-					"port each",
-					upstreams[idx], r->owner ? r->owner : "", r->listen_address, ports[idx],
-					owner[0] ? owner : "(unnamed)", theirs, path);
-		free(theirs);
+		if (owner != NULL)
+			ret = conflict_in(r, path, owner, text.data, ports, upstreams, n, err);
 		free(owner);
 		buf_release(&text);
 		free(path);

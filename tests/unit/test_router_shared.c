@@ -142,6 +142,33 @@ static void other_port_refused(void **state)
 }
 
 /*
+ * Prefix "prd" with Service "eu-web" and prefix "prd-eu" with Service "web"
+ * both name an upstream "prd-eu-web": NGINX would refuse every instance's
+ * reload, so the second is refused, naming both, whatever its ports.
+ */
+static void upstream_name_refused(void **state)
+{
+	static const char *const ups[] = { "eu-web", "api" };
+	const int ports[] = { 9090, 9091 };
+	struct error *err = NULL;
+	struct router *r;
+	char want[512];
+
+	(void)state;
+	write_other("prd-eu-auriga.conf", "prd-eu", "127.0.0.1", 8080);
+	r = router_for("prd", "production", NULL, 0);
+	assert_int_equal(router_ports_free(r, ports + 1, ups + 1, 1, &err), 0);
+	assert_int_equal(router_ports_free(r, ports, ups, 2, &err), ERR_CONFLICT);
+	snprintf(want, sizeof(want),
+		 "router: upstream 'prd-eu-web' of Service 'eu-web' of instance 'production' is defined already in "
+		 "%s/prd-eu-auriga.conf (instance 'prd-eu')",
+		 test_dir);
+	assert_non_null(strstr(error_msg(err), want));
+	error_free(err);
+	router_free(r);
+}
+
+/*
  * The file at configPath itself, written under the earlier names, is taken
  * over by the instance it belongs to: its first line names it, or names
  * nobody and it listens only on the instance's own Services' ports.
@@ -258,6 +285,7 @@ TEST_MAIN(
 	cmocka_unit_test(prefixed_path),
 	cmocka_unit_test(file_owner),
 	TEST_IN_DIR(other_port_refused),
+	TEST_IN_DIR(upstream_name_refused),
 	TEST_IN_DIR(legacy_taken_over),
 	TEST_IN_DIR(legacy_kept_on_failed_reload),
 	TEST_IN_DIR(prefix_in_settings))
