@@ -416,7 +416,7 @@ struct router *router_new(const struct router_config *c, struct error **err)
 			(void)rename(aside, r->spec_path);
 		free(aside);
 	}
-	if (strcmp(r->config_path, r->spec_path) != 0 && router_legacy_ours(r, c->own_ports, c->n_own_ports)) {
+	if (strcmp(r->config_path, r->spec_path) != 0 && router_legacy_ours(r, c->own_endpoints, c->n_own_endpoints)) {
 		r->legacy_path = xstrdup(r->spec_path);
 		if (r->n_services == 0)
 			table_load(r, r->legacy_path);

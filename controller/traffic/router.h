@@ -80,16 +80,19 @@ struct router_config {
 	 * A file at config_path itself that this instance wrote under the
 	 * earlier names (unprefixed, its first line naming owner or no
 	 * instance) is taken over: its services are the new router's, and it
-	 * is removed in the reload that loads the new file.
+	 * leaves NGINX in the reload that loads the new file.
 	 */
 	const char *name_prefix;
 	const char *owner;		/* the instance, named in the file's first line; NULL: none */
 	/*
-	 * The ports of the instance's Services: a file from before instances
-	 * were named in it is taken over only when it listens on these alone.
+	 * Where the instance's containers (labelled managed-by it) publish
+	 * their ports (address and host port; weight and backup unused): a
+	 * file from before instances were named in it is taken over only when
+	 * every server of its upstreams is one of these. Service ports are not
+	 * a proof: the specs choose them.
 	 */
-	const int *own_ports;
-	size_t n_own_ports;
+	const struct router_endpoint *own_endpoints;
+	size_t n_own_endpoints;
 };
 
 struct router;

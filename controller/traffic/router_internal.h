@@ -74,8 +74,9 @@ void router_nginx_release(struct router *r);
  * instance's) listens on one of ports or defines an upstream of the name r
  * gives one of upstreams (upstreams[i] the Service's upstream of ports[i],
  * before the prefix); else ERR_CONFLICT naming the port or the upstream, and
- * the other file and instance. r's own file and the one it takes over are
- * not another's.
+ * the other file and instance. r's own file is not another's; in the one
+ * it takes over, only the listeners of r's own Services (same port, same
+ * upstream) are r's.
  */
 int router_ports_free(const struct router *r, const int *ports, const char *const *upstreams, size_t n,
 		      struct error **err);
@@ -86,10 +87,10 @@ char *router_prefixed_path(const char *path, const char *prefix);
 /*
  * 1 when the file at r->spec_path is one this instance wrote under the
  * earlier names: auriga's, its first line naming r->owner, or naming no
- * instance and listening only on own_ports (the ports of this instance's
- * Services).
+ * instance and every server of its upstreams one of own (where this
+ * instance's containers publish their ports).
  */
-int router_legacy_ours(const struct router *r, const int *own_ports, size_t n_own);
+int router_legacy_ours(const struct router *r, const struct router_endpoint *own, size_t n_own);
 /*
  * "<legacy_path>.replaced": where the file under the earlier names waits,
  * out of every "*.conf" include, from the reload that loads its successor

@@ -97,7 +97,7 @@ static int next_directive(const char **line, struct directive *d)
 	return 1;
 }
 
-int router_legacy_ours(const struct router *r, const int *own_ports, size_t n_own)
+int router_legacy_ours(const struct router *r, const struct router_endpoint *own, size_t n_own)
 {
 	struct buf text;
 	char *owner = owner_of(r->spec_path, &text);
@@ -108,9 +108,9 @@ int router_legacy_ours(const struct router *r, const int *own_ports, size_t n_ow
 	else if (owner != NULL) {
 		/*
 		 * A file from before instances were named in it: this instance's
-		 * when every port it listens on is one of its own Services' (two
-		 * instances never share a port), so that another instance's fleet
-		 * under the earlier names is never taken over.
+		 * when every server it routes to is one of this instance's
+		 * containers, which another instance never routes to. What the
+		 * specs choose (a Service's port) proves nothing.
 		 */
 		const char *line = text.data;
 		struct directive d;
@@ -119,9 +119,9 @@ int router_legacy_ours(const struct router *r, const int *own_ports, size_t n_ow
 
 		ours = 1;
 		while (ours && next_directive(&line, &d)) {
-			if (d.kind != DIR_LISTEN)
+			if (d.kind != DIR_SERVER)
 				continue;
-			for (k = 0; k < n_own && own_ports[k] != d.port; k++)
+			for (k = 0; k < n_own && (own[k].port != d.port || strcmp(own[k].addr, d.arg) != 0); k++)
 				;
 			ours = k < n_own;
 			seen = 1;
@@ -157,10 +157,12 @@ static int has_suffix(const char *s, const char *suffix)
  * listeners takes a connection for one of ports on r's listen address, or
  * when it defines an upstream of the name r's would give one of upstreams
  * (NGINX refuses a name defined twice, and with it every instance's
- * reload). 0 when it can.
+ * reload). 0 when it can. In the file r takes over (adopted) a listener
+ * that proxies to the upstream r's Service of that port names is that
+ * Service's, moving into r's file.
  */
 static int conflict_in(const struct router *r, const char *path, const char *owner, const char *text,
-		       const int *ports, const char *const *upstreams, size_t n, struct error **err)
+		       const int *ports, const char *const *upstreams, size_t n, int adopted, struct error **err)
 {
 	const char *line = text, *who = owner[0] ? owner : "(unnamed)", *me = r->owner ? r->owner : "";
 	struct directive d;
@@ -189,7 +191,8 @@ static int conflict_in(const struct router *r, const char *path, const char *own
 		if (port == 0 || d.kind != DIR_PROXY)
 			continue;
 		for (i = 0; i < n; i++)
-			if (ports[i] == port && overlap(addr, r->listen_address))
+			if (ports[i] == port && overlap(addr, r->listen_address) &&
+			    !(adopted && strcmp(d.arg, upstreams[i]) == 0))
 				return error_set(err, ERR_CONFLICT,
 						 "router: Service '%s' of instance '%s' cannot listen on %s:%d: instance '%s' "
 						 "listens there already (upstream '%s' in %s); instances sharing an NGINX "
@@ -219,13 +222,14 @@ int router_ports_free(const struct router *r, const int *ports, const char *cons
 		    has_suffix(de->d_name, ".replaced"))
 			continue;
 		path = xasprintf("%s%s", dir, de->d_name);
-		if (strcmp(path, r->config_path) == 0 || (r->legacy_path && strcmp(path, r->legacy_path) == 0)) {
+		if (strcmp(path, r->config_path) == 0) {
 			free(path);
 			continue;
 		}
 		owner = owner_of(path, &text);
 		if (owner != NULL)
-			ret = conflict_in(r, path, owner, text.data, ports, upstreams, n, err);
+			ret = conflict_in(r, path, owner, text.data, ports, upstreams, n,
+					  r->legacy_path != NULL && strcmp(path, r->legacy_path) == 0, err);
 		free(owner);
 		buf_release(&text);
 		free(path);
