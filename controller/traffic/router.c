@@ -602,9 +602,9 @@ int router_stage(struct router *r, const struct router_service *svc, struct erro
 	return ret;
 }
 
-int router_taking_over(const struct router *r)
+int router_due(const struct router *r)
 {
-	return r->legacy_path != NULL;
+	return !r->cf.active && (r->reload_pending || r->legacy_path != NULL);
 }
 
 int router_holds(const struct router *r, const struct router_service *svc)

@@ -154,8 +154,13 @@ int router_set(struct router *r, const struct router_service *svc, int *changed,
  */
 int router_stage(struct router *r, const struct router_service *svc, struct error **err);
 int router_commit(struct router *r, int *changed, struct error **err);
-/* 1 until the file written under the earlier names has been replaced: the next commit must apply. */
-int router_taking_over(const struct router *r);
+/*
+ * 1 when the next commit must apply even with the table as it is: NGINX
+ * not yet reloaded on the file (or its reload not confirmed, and no
+ * confirmation under way), or a file written under the earlier names still
+ * to be replaced.
+ */
+int router_due(const struct router *r);
 /* 1 when the table holds svc exactly as given (upstream, port, limits, endpoints in order). */
 int router_holds(const struct router *r, const struct router_service *svc);
 

@@ -640,7 +640,7 @@ int router_nginx_apply(struct router *r, const char *text, const struct router_c
 	buf_init(&old, ROUTER_MAX_FILE);
 	ret = file_read(r->config_path, "router configuration", 0, &old, NULL);
 	/* The same text: nothing to do, or (still being confirmed) nothing to do again. */
-	if ((!r->reload_pending || r->cf.active) && ret == 0 && strcmp(old.data, text) == 0 &&
+	if (!router_due(r) && ret == 0 && strcmp(old.data, text) == 0 &&
 	    old.len == strlen(text)) {
 		buf_release(&old);
 		return 0;
