@@ -569,10 +569,17 @@ static int apply_table(struct router *r, int async, int *changed, struct error *
 		ports[i] = r->services[i].port;
 		ups[i] = r->services[i].upstream;
 	}
-	/* Another instance's listener is never taken over: NGINX would send its traffic to one of the two. */
-	ret = router_ports_free(r, ports, ups, r->n_services, err);
-	if (ret < 0)
-		goto out;
+	/*
+	 * Another instance's listener is never taken over: NGINX would send its
+	 * traffic to one of the two. The folder is read only when this apply may
+	 * write or reload (the text is new, or a reload is due), not on every
+	 * pass that finds the table as it was.
+	 */
+	if (router_due(r) || strcmp(r->current, text.data) != 0) {
+		ret = router_ports_free(r, ports, ups, r->n_services, err);
+		if (ret < 0)
+			goto out;
+	}
 	confirm.generation = gen;
 	confirm.ports = ports;
 	confirm.n_ports = r->n_services;
