@@ -555,7 +555,7 @@ static int apply_table(struct router *r, int async, int *changed, struct error *
 	int *ports = NULL;
 	const char **ups = NULL;
 	size_t i;
-	int ret;
+	int ret, lock = -1;
 
 	buf_init(&text, ROUTER_MAX_CONF);
 	ret = render_table(r, &text, gen, err);
@@ -573,10 +573,12 @@ static int apply_table(struct router *r, int async, int *changed, struct error *
 	 * Another instance's listener is never taken over: NGINX would send its
 	 * traffic to one of the two. The folder is read only when this apply may
 	 * write or reload (the text is new, or a reload is due), not on every
-	 * pass that finds the table as it was.
+	 * pass that finds the table as it was; then under the folder's lock,
+	 * until NGINX was told to reload.
 	 */
 	if (router_due(r) || strcmp(r->current, text.data) != 0) {
-		ret = router_ports_free(r, ports, ups, r->n_services, err);
+		lock = router_folder_lock(r, err);
+		ret = lock < 0 ? lock : router_ports_free(r, ports, ups, r->n_services, err);
 		if (ret < 0)
 			goto out;
 	}
@@ -594,6 +596,7 @@ static int apply_table(struct router *r, int async, int *changed, struct error *
 			table_save(r);
 	}
 out:
+	router_folder_unlock(lock);
 	free(ports);
 	free(ups);
 	buf_release(&text);

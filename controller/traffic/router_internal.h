@@ -80,6 +80,16 @@ void router_nginx_release(struct router *r);
  */
 int router_ports_free(const struct router *r, const int *ports, const char *const *upstreams, size_t n,
 		      struct error **err);
+/*
+ * The lock every instance writing into the folder of r's file holds around
+ * its check of the other files, its write and its reload, so that two
+ * instances never both find a port free and both take it:
+ * "<folder>/.auriga.lock" (hidden: no include loads it, no scan reads it).
+ * Waits at most r's timeout; returns the descriptor for
+ * router_folder_unlock, or <0 with *err (ERR_TIMEOUT: held all along).
+ */
+int router_folder_lock(const struct router *r, struct error **err);
+void router_folder_unlock(int fd);
 /* The table of services kept beside a router's file: "<config_path>.services.json" (malloc'd). */
 char *router_table_path(const char *config_path);
 /* "<folder of path>/<prefix>-<file name of path>", or path when prefix is "" (malloc'd). */

@@ -3,10 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "model/desired.h"
 #include "runtime/file.h"
+#include "status/records_lock.h"
 #include "traffic/router.h"
 #include "traffic/router_internal.h"
 #include "util.h"
@@ -203,11 +205,44 @@ static int conflict_in(const struct router *r, const char *path, const char *own
 	return 0;
 }
 
+/* The folder of r's file, with its trailing slash (malloc'd). */
+static char *folder_of(const struct router *r)
+{
+	const char *slash = strrchr(r->config_path, '/');
+
+	return slash ? xasprintf("%.*s", (int)(slash - r->config_path) + 1, r->config_path) : xstrdup("./");
+}
+
+int router_folder_lock(const struct router *r, struct error **err)
+{
+	char *dir = folder_of(r), *path = xasprintf("%s.auriga.lock", dir);
+	int64_t deadline = now_ms() + r->timeout_ms;
+	int fd = -1, got;
+
+	/* Another instance holds it for one check, write and reload: bounded by its own timeouts. */
+	while ((got = records_lock(path, 0, &fd, err)) == 0 && now_ms() < deadline) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (got == 0)
+		got = error_set(err, ERR_TIMEOUT,
+			  "router: another instance held %s for over %lld ms (its check, write and reload)", path,
+			  (long long)r->timeout_ms);
+	free(path);
+	free(dir);
+	return got == 1 ? fd : got;
+}
+
+void router_folder_unlock(int fd)
+{
+	records_unlock(fd);
+}
+
 int router_ports_free(const struct router *r, const int *ports, const char *const *upstreams, size_t n,
 		      struct error **err)
 {
-	const char *slash = strrchr(r->config_path, '/');
-	char *dir = slash ? xasprintf("%.*s", (int)(slash - r->config_path) + 1, r->config_path) : xstrdup("./");
+	char *dir = folder_of(r);
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	int ret = 0;

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "status/records_lock.h"
 #include "testfs.h"
 #include "testmain.h"
 #include "traffic/router.h"
@@ -303,6 +304,47 @@ static void legacy_kept_on_failed_reload(void **state)
 	router_free(r);
 }
 
+/*
+ * Two instances never check, write and reload at once: while another holds
+ * the folder's lock, an apply waits for it (here past its timeout) and
+ * writes nothing.
+ */
+static void folder_locked(void **state)
+{
+	struct router_endpoint ep = { "127.0.0.1", 20001, 1, 0 };
+	struct router_service svc = { "web", 8080, 1, 10, &ep, 1 };
+	struct router_config c = { 0 };
+	struct error *err = NULL;
+	char path[128], lock[128];
+	struct router *r;
+	int fd = -1;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/auriga.conf", test_dir);
+	snprintf(lock, sizeof(lock), "%s/.auriga.lock", test_dir);
+	c.config_path = path;
+	c.reload_argv = reload_true;
+	c.name_prefix = "stg";
+	c.timeout_ms = 50;
+	r = router_new(&c, &err);
+	assert_non_null(r);
+	assert_int_equal(records_lock(lock, 0, &fd, &err), 1);
+	assert_int_equal(router_set(r, &svc, NULL, &err), ERR_TIMEOUT);
+	assert_non_null(strstr(error_msg(err), "another instance held"));
+	error_free(err);
+	err = NULL;
+	assert_int_not_equal(access(router_config_path(r), F_OK), 0);
+	records_unlock(fd);
+	/* Free again: the next apply takes it and writes (nothing serves port 8080 here), and leaves it free. */
+	(void)router_set(r, &svc, NULL, &err);
+	error_free(err);
+	err = NULL;
+	assert_int_equal(access(router_config_path(r), F_OK), 0);
+	assert_int_equal(records_lock(lock, 0, &fd, &err), 1);
+	records_unlock(fd);
+	router_free(r);
+}
+
 /* The settings' configPath and prefix make the router: another prefix is another router. */
 static void prefix_in_settings(void **state)
 {
@@ -334,4 +376,5 @@ TEST_MAIN(
 	TEST_IN_DIR(upstream_name_refused),
 	TEST_IN_DIR(legacy_taken_over),
 	TEST_IN_DIR(legacy_kept_on_failed_reload),
+	TEST_IN_DIR(folder_locked),
 	TEST_IN_DIR(prefix_in_settings))
