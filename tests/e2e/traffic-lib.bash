@@ -201,6 +201,41 @@ PY
 	echo $!
 }
 
+# watch_served OUT SECONDS: every change of what NGINX serves on the Service's listener, as
+# "ms generation port...": the generation its /.auriga/router-generation answers (as the router's
+# confirmation reads it, on a new connection each time) and the active upstream's servers in the
+# router's file of that generation ("?" while the file of that generation was not seen); prints its pid.
+watch_served() {
+	python3 - "$(router_conf)" "$1" "$2" "$(router_upstream "$DEP")" "$LP" >/dev/null 2>&1 <<'PY' &
+import re, sys, time, urllib.request
+path, out, secs, up, lp = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+servers = {}
+last = None
+end = time.time() + secs
+with open(out, "w", buffering=1) as f:
+    while time.time() < end:
+        try:
+            text = open(path).read()
+        except OSError:
+            text = ""
+        g = re.search(r'return 200 "([0-9a-f]+)\\n"', text)
+        m = re.search(r"upstream " + re.escape(up) + r" \{(.*?)\}", text, re.S)
+        if g and m:
+            servers[g.group(1)] = " ".join(sorted(re.findall(r"server 127\.0\.0\.1:(\d+) weight=", m.group(1))))
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/.auriga/router-generation" % lp, timeout=1) as r:
+                gen = r.read().decode().strip()
+        except Exception:
+            gen = "-"
+        cur = "%s %s" % (gen, servers.get(gen, "?"))
+        if cur != last:
+            last = cur
+            f.write("%d %s\n" % (int(time.time() * 1000), cur))
+        time.sleep(0.02)
+PY
+	echo $!
+}
+
 # --- Prometheus on 127.0.0.1 (PROM its folder, PROMP its port) ---------------------------------------
 PROM=$TEST_TMP/prometheus
 PROMP=$(free_port)
