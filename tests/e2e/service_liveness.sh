@@ -19,31 +19,15 @@ listen_port
 # the first, so their restarts come about LIVE_S/2 apart.
 LIVE_S=24
 
-# write_dep REPLICAS: the deployment, readiness and liveness every second; a node is ready 1.5 s
-# after it starts and exits at once on SIGTERM (no drain of its own): a replica still routed when it
-# is stopped would fail the requests it holds.
-write_dep() {
-	cat >"$SPECS/deployment.yaml" <<EOF
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata: {name: $DEP}
-spec:
-  role: api
-  replicas: $1
-  progressDeadlineSeconds: 120
-  template:
-    image: auriga-demo-node:v1
-    env: {NODE_TYPE: api, DEMO_DRAIN_MS: "0", DEMO_START_DELAY_MS: "1500", DEMO_LIVE_FAIL_AFTER_S: "$LIVE_S"}
-    ports: [{name: http, containerPort: 9003, hostPort: $HP}]
-    network: lvnet
-  probes:
-    readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 1}
-    liveness: {httpGet: {path: /q/health/live, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}
-  strategy:
-    type: RollingUpdate
-    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}
-EOF
-}
+# The deployment (write_dep of traffic-lib.bash), Rolling, liveness every second besides readiness; a
+# node is ready 1.5 s after it starts and exits at once on SIGTERM (no drain of its own): a replica
+# still routed when it is stopped would fail the requests it holds.
+DEADLINE=120
+NETWORK=lvnet
+PROBES="    liveness: {httpGet: {path: /q/health/live, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}"
+ROLLING="    type: RollingUpdate
+    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}"
+LIVE_ENV="DEMO_DRAIN_MS: \"0\", DEMO_START_DELAY_MS: \"1500\", DEMO_LIVE_FAIL_AFTER_S: \"$LIVE_S\""
 
 events=$TEST_TMP/events
 docker events --since "$(date +%s)" --filter type=container --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" \
@@ -52,7 +36,7 @@ docker events --since "$(date +%s)" --filter type=container --filter "label=auri
 ev_pid=$!
 on_exit "kill $ev_pid"
 
-write_dep 1
+REPLICAS=1 write_dep auriga-demo-node:v1 "$ROLLING" "$LIVE_ENV"
 run_start "$TEST_TMP/run.log" --state-dir "$FLEET_STATE" --instance "$FLEET_INSTANCE" --listen "127.0.0.1:$RUN_PORT" \
 	--poll-interval 1s "$SPECS"
 await "the first replica is ready and NGINX's upstream lists it" 90 upstream_is "$HP:1"
@@ -94,7 +78,7 @@ on_exit "kill $spid 2>/dev/null"
 
 # The second replica, half a liveness period of the node later.
 sleep $((LIVE_S / 2 - 3))
-write_dep 2
+REPLICAS=2 write_dep auriga-demo-node:v1 "$ROLLING" "$LIVE_ENV"
 await "two replicas are ready and NGINX's upstream lists both" 60 upstream_is "$HP:1 $((HP + 1)):1"
 
 # kills ORDINAL: Docker's kill events of the replica at ORDINAL, as "nanoseconds id".
