@@ -1,4 +1,4 @@
-/* Unit tests for one NGINX shared by several instances: prefixed names, whose file is whose, another instance's port refused, the file under the earlier names taken over. */
+/* Unit tests for one NGINX shared by several instances: prefixed names, whose file is whose, another instance's port refused, the file under the earlier names taken over, the folder read (under its lock) only for a new text. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -350,6 +350,44 @@ static void folder_locked(void **state)
 	router_free(r);
 }
 
+/*
+ * A pass that finds the table as NGINX serves it reads nothing of the
+ * folder: not even its lock, which another instance's reload may hold. A
+ * new text takes the lock (and so reads the other files) before it writes.
+ */
+static void unchanged_reads_nothing(void **state)
+{
+	struct router_endpoint ep = { "127.0.0.1", 20001, 1, 0 }, ep2 = { "127.0.0.1", 20002, 1, 0 };
+	struct router_service svc = { "web", 8080, 1, 10, &ep, 1 }, svc2 = { "web", 8080, 1, 10, &ep2, 1 };
+	struct router_config c = { 0 };
+	struct error *err = NULL;
+	char path[128], lock[128];
+	struct router *r;
+	int fd = -1;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/auriga.conf", test_dir);
+	snprintf(lock, sizeof(lock), "%s/.auriga.lock", test_dir);
+	c.config_path = path;
+	c.reload_argv = reload_true;
+	c.name_prefix = "stg";
+	r = router_new(&c, &err);
+	assert_non_null(r);
+	assert_int_equal(router_stage(r, &svc, &err), 0);
+	assert_int_equal(router_commit_async(r, NULL, &err), 0);
+	/* NGINX serves it (as the loop's confirmation records it; nothing serves port 8080 here). */
+	r->cf.active = 0;
+	r->reload_pending = 0;
+	assert_false(router_due(r));
+	assert_int_equal(records_lock(lock, 0, &fd, &err), 1);
+	r->timeout_ms = 50;
+	assert_int_equal(router_set(r, &svc, NULL, &err), 0);
+	assert_int_equal(router_set(r, &svc2, NULL, &err), ERR_TIMEOUT);
+	error_free(err);
+	records_unlock(fd);
+	router_free(r);
+}
+
 /* The settings' configPath and prefix make the router: another prefix is another router. */
 static void prefix_in_settings(void **state)
 {
@@ -382,4 +420,5 @@ TEST_MAIN(
 	TEST_IN_DIR(legacy_taken_over),
 	TEST_IN_DIR(legacy_kept_on_failed_reload),
 	TEST_IN_DIR(folder_locked),
+	TEST_IN_DIR(unchanged_reads_nothing),
 	TEST_IN_DIR(prefix_in_settings))
