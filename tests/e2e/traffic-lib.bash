@@ -153,11 +153,19 @@ PY
 share() { awk -v v="$1" '{ for (i = 3; i <= NF; i++) { split($i, a, "="); if (a[1] == v) n = a[2] } } END { printf "%.1f", 100 * n / $1 }' <<<"$2"; }
 within() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }
 
-# watch_router OUT SECONDS: every change of the active upstream, as "ms port:weight..."; prints its pid.
-watch_router() {
-	python3 - "$(router_conf)" "$1" "$2" "$(router_upstream "$DEP")" >/dev/null 2>&1 <<'PY' &
-import re, sys, time
-path, out, secs, up = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+# watch_router OUT SECONDS: every change of the active upstream in the router's file, as
+# "ms port:weight..."; prints its pid.
+watch_router() { watch_upstream file "$@"; }
+# watch_served OUT SECONDS: every change of what NGINX serves on the Service's listener, as
+# "ms generation port...": the generation its /.auriga/router-generation answers (as the router's
+# confirmation reads it, on a new connection each time) and the active upstream's servers in the
+# router's file of that generation ("?" while the file of that generation was not seen); prints its pid.
+watch_served() { watch_upstream served "$@"; }
+watch_upstream() {
+	python3 - "$1" "$(router_conf)" "$2" "$3" "$(router_upstream "$DEP")" "$LP" >/dev/null 2>&1 <<'PY' &
+import re, sys, time, urllib.request
+mode, path, out, secs, up, lp = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+servers = {}
 last = None
 end = time.time() + secs
 with open(out, "w", buffering=1) as f:
@@ -173,41 +181,16 @@ with open(out, "w", buffering=1) as f:
             if s:
                 cur.append("%s:%s" % (s.group(1), s.group(2) or "b"))
         cur = " ".join(sorted(cur))
-        if cur != last:
-            last = cur
-            f.write("%d %s\n" % (int(time.time() * 1000), cur))
-        time.sleep(0.02)
-PY
-	echo $!
-}
-
-# watch_served OUT SECONDS: every change of what NGINX serves on the Service's listener, as
-# "ms generation port...": the generation its /.auriga/router-generation answers (as the router's
-# confirmation reads it, on a new connection each time) and the active upstream's servers in the
-# router's file of that generation ("?" while the file of that generation was not seen); prints its pid.
-watch_served() {
-	python3 - "$(router_conf)" "$1" "$2" "$(router_upstream "$DEP")" "$LP" >/dev/null 2>&1 <<'PY' &
-import re, sys, time, urllib.request
-path, out, secs, up, lp = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], int(sys.argv[5])
-servers = {}
-last = None
-end = time.time() + secs
-with open(out, "w", buffering=1) as f:
-    while time.time() < end:
-        try:
-            text = open(path).read()
-        except OSError:
-            text = ""
-        g = re.search(r'return 200 "([0-9a-f]+)\\n"', text)
-        m = re.search(r"upstream " + re.escape(up) + r" \{(.*?)\}", text, re.S)
-        if g and m:
-            servers[g.group(1)] = " ".join(sorted(re.findall(r"server 127\.0\.0\.1:(\d+) weight=", m.group(1))))
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/.auriga/router-generation" % lp, timeout=1) as r:
-                gen = r.read().decode().strip()
-        except Exception:
-            gen = "-"
-        cur = "%s %s" % (gen, servers.get(gen, "?"))
+        if mode == "served":
+            g = re.search(r'return 200 "([0-9a-f]+)\\n"', text)
+            if g and m:
+                servers[g.group(1)] = " ".join(x.split(":")[0] for x in cur.split() if not x.endswith(":b"))
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/.auriga/router-generation" % lp, timeout=1) as r:
+                    gen = r.read().decode().strip()
+            except Exception:
+                gen = "-"
+            cur = "%s %s" % (gen, servers.get(gen, "?"))
         if cur != last:
             last = cur
             f.write("%d %s\n" % (int(time.time() * 1000), cur))

@@ -304,6 +304,25 @@ static void legacy_kept_on_failed_reload(void **state)
 	router_free(r);
 }
 
+/* The folder's lock file, into lock; and a router of prefix "stg" on <test_dir>/auriga.conf that reloads with `true`. */
+static struct router *stg_router(int64_t timeout_ms, char *lock, size_t size)
+{
+	struct router_config c = { 0 };
+	struct error *err = NULL;
+	struct router *r;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/auriga.conf", test_dir);
+	snprintf(lock, size, "%s/.auriga.lock", test_dir);
+	c.config_path = path;
+	c.reload_argv = reload_true;
+	c.name_prefix = "stg";
+	c.timeout_ms = timeout_ms;
+	r = router_new(&c, &err);
+	assert_non_null(r);
+	return r;
+}
+
 /*
  * Two instances never check, write and reload at once: while another holds
  * the folder's lock, an apply waits for it (here past its timeout) and
@@ -313,21 +332,13 @@ static void folder_locked(void **state)
 {
 	struct router_endpoint ep = { "127.0.0.1", 20001, 1, 0 };
 	struct router_service svc = { "web", 8080, 1, 10, &ep, 1 };
-	struct router_config c = { 0 };
 	struct error *err = NULL;
-	char path[128], lock[128];
+	char lock[128];
 	struct router *r;
 	int fd = -1;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/auriga.conf", test_dir);
-	snprintf(lock, sizeof(lock), "%s/.auriga.lock", test_dir);
-	c.config_path = path;
-	c.reload_argv = reload_true;
-	c.name_prefix = "stg";
-	c.timeout_ms = 50;
-	r = router_new(&c, &err);
-	assert_non_null(r);
+	r = stg_router(50, lock, sizeof(lock));
 	assert_int_equal(records_lock(lock, 0, &fd, &err), 1);
 	assert_int_equal(router_set(r, &svc, NULL, &err), ERR_TIMEOUT);
 	assert_non_null(strstr(error_msg(err), "another instance held"));
@@ -359,20 +370,13 @@ static void unchanged_reads_nothing(void **state)
 {
 	struct router_endpoint ep = { "127.0.0.1", 20001, 1, 0 }, ep2 = { "127.0.0.1", 20002, 1, 0 };
 	struct router_service svc = { "web", 8080, 1, 10, &ep, 1 }, svc2 = { "web", 8080, 1, 10, &ep2, 1 };
-	struct router_config c = { 0 };
 	struct error *err = NULL;
-	char path[128], lock[128];
+	char lock[128];
 	struct router *r;
 	int fd = -1;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/auriga.conf", test_dir);
-	snprintf(lock, sizeof(lock), "%s/.auriga.lock", test_dir);
-	c.config_path = path;
-	c.reload_argv = reload_true;
-	c.name_prefix = "stg";
-	r = router_new(&c, &err);
-	assert_non_null(r);
+	r = stg_router(0, lock, sizeof(lock));
 	assert_int_equal(router_stage(r, &svc, &err), 0);
 	assert_int_equal(router_commit_async(r, NULL, &err), 0);
 	/* NGINX serves it (as the loop's confirmation records it; nothing serves port 8080 here). */
