@@ -7,6 +7,7 @@
 
 #include "engine/decide.h"
 #include "engine/engine_internal.h"
+#include "engine/engine_router.h"
 #include "engine/job.h"
 #include "probe/probe.h"
 #include "runtime/config.h"
@@ -515,6 +516,7 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 	}
 	engine_traffic_set_metrics(e->traffic, o->metrics);
 	engine_traffic_set_router_error_log(e->traffic, o->router_error_log);
+	engine_router_set_observed(engine_traffic_router(e->traffic), &e->obs);
 	if (o->watch_events && engine_hosts_watch(e, on_event, on_stream, err) < 0) {
 		engine_free(e);
 		return NULL;

@@ -63,7 +63,12 @@ struct eng_probe {
 	struct probe_runner *r;
 	int seen;
 	int64_t healthy_since;	/* loop time a pass first saw Docker's health say healthy; 0 when not */
-	int draining;		/* liveness failed: leaving the router before it is restarted (logged once) */
+	/*
+	 * Liveness failed and NGINX is not yet seen serving the routes without
+	 * it: kept running until it is (logged once). Reset when it is
+	 * restarted, or when its liveness no longer fails.
+	 */
+	int leaving_router;
 };
 
 /* One Docker endpoint the engine drives: its client, its event stream, its last list. */

@@ -357,6 +357,10 @@ static void pass_progress(struct dep_pass *p)
  * it anew. One that a Service routes leaves NGINX first, as a replica a
  * rollout removes does: while NGINX is not yet seen serving the routes
  * without it, it keeps running, and a later pass (the confirmation's) stops it.
+ * These removals are issued here, after the strategy's step, not by it (for
+ * blue-green and canary the step's result is built inside the traffic
+ * pass), so they do not go through that step's hold of removals: the step
+ * says instead whether NGINX serves its routes yet (tv.unserved).
  */
 static void pass_liveness(struct dep_pass *p)
 {
@@ -367,16 +371,20 @@ static void pass_liveness(struct dep_pass *p)
 		struct eng_probe *pr;
 		struct rollout_op op;
 
-		if (!p->restart[i])
-			continue;
 		pr = engine_probe_find(p->e, c->id);
-		if (p->tv.unserved) {
-			if (!pr->draining)
-				log_info(COMPONENT, "liveness failed: leaving the router first", "deployment", p->dd->name,
-					 "container", c->name, (char *)NULL);
-			pr->draining = 1;
+		if (!p->restart[i]) {
+			if (pr != NULL)
+				pr->leaving_router = 0;
 			continue;
 		}
+		if (p->tv.unserved) {
+			if (!pr->leaving_router)
+				log_info(COMPONENT, "liveness failed: leaving the router first", "deployment", p->dd->name,
+					 "container", c->name, (char *)NULL);
+			pr->leaving_router = 1;
+			continue;
+		}
+		pr->leaving_router = 0;
 		memset(&op, 0, sizeof(op));
 		op.kind = ROLLOUT_REMOVE;
 		op.c = c;

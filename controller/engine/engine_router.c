@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "docker/docker.h"
+#include "model/observe.h"
 #include "rollout/traffic.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
@@ -32,6 +33,7 @@ struct engine_router {
 	char *error_log;		/* NGINX's error log (a copy of the operator's setting), or NULL */
 	char *instance;			/* named in the router's file, or NULL */
 	char *prefix;			/* before the file's and the upstreams' names, or NULL */
+	const struct observed *obs;	/* the instance's containers, or NULL */
 	uint64_t confirm_timer;		/* the confirmation's next round, or 0 */
 	int confirming;			/* a chain of rounds is under way */
 	int fresh;			/* the router is new: its first change is every deployment's */
@@ -84,6 +86,11 @@ void engine_router_set_error_log(struct engine_router *er, const char *path)
 	/* A copy: the settings it comes from are freed when SIGHUP reloads them. */
 	free(er->error_log);
 	er->error_log = path != NULL && path[0] != '\0' ? xstrdup(path) : NULL;
+}
+
+void engine_router_set_observed(struct engine_router *er, const struct observed *obs)
+{
+	er->obs = obs;
 }
 
 /* ------------------------------------------------------------ NGINX in a container */
@@ -157,22 +164,44 @@ static int settings(struct engine_router *er, struct router_config *rc, struct e
 	return 0;
 }
 
+/*
+ * Where the instance's containers (the list holds only those labelled
+ * managed-by it) publish their ports, as the router's upstreams name them.
+ */
+static struct router_endpoint *own_endpoints(const struct observed *obs, size_t *n_out)
+{
+	struct router_endpoint *ep = NULL;
+	size_t i, j, n = 0, cap = 0;
+
+	for (i = 0; obs != NULL && i < obs->n_containers; i++) {
+		const struct obs_container *c = &obs->containers[i];
+
+		for (j = 0; j < c->n_ports; j++) {
+			if (c->ports[j].host_port == 0)
+				continue;
+			XGROW(ep, cap, n + 1);
+			memset(&ep[n], 0, sizeof(ep[n]));
+			ep[n].addr = c->address ? c->address : "127.0.0.1";
+			ep[n].port = c->ports[j].host_port;
+			n++;
+		}
+	}
+	*n_out = n;
+	return ep;
+}
+
 static struct router *make_router(struct engine_router *er, struct error **err)
 {
 	struct router_config rc;
+	struct router_endpoint *own;
 	struct router *r;
-	int *ports;
-	size_t i;
 
 	if (settings(er, &rc, err) < 0)
 		return NULL;
-	ports = xcalloc(er->set->n_services + 1, sizeof(*ports));
-	for (i = 0; i < er->set->n_services; i++)
-		ports[i] = er->set->services[i]->port;
-	rc.own_ports = ports;
-	rc.n_own_ports = er->set->n_services;
+	own = own_endpoints(er->obs, &rc.n_own_endpoints);
+	rc.own_endpoints = own;
 	r = router_new(&rc, err);
-	free(ports);
+	free(own);
 	return r;
 }
 

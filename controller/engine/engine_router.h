@@ -30,6 +30,13 @@ void engine_router_free(struct engine_router *er);
 void engine_router_set_names(struct engine_router *er, const char *instance, const char *prefix);
 /* NGINX's error log (copied; NULL or "": none), from the operator's settings. */
 void engine_router_set_error_log(struct engine_router *er, const char *path);
+/*
+ * The instance's containers as last listed (borrowed for the engine's
+ * life): a router made anew takes over the file its instance wrote under
+ * the earlier names only when that file routes to these alone.
+ */
+struct observed;
+void engine_router_set_observed(struct engine_router *er, const struct observed *obs);
 
 /*
  * The spec set in use (borrowed until the next call). Services gone from it

@@ -160,10 +160,10 @@ void engine_service_pass(struct engine_router *er, const struct spec_set *set, c
 	route = n ? xcalloc(n, sizeof(*route)) : NULL;
 	for (i = 0; i < n; i++)
 		route[i] = obs_container_alive(v[i].c) && v[i].ready && !removed(res, v[i].c);
+	/* Applied when the table changes, or when the router has a reload (or a file to take over) due. */
 	differ = services(r, set, dd, v, n, route, 0, &why);
-	/* A file written under the earlier names is replaced at the first chance, even with nothing new. */
-	if (differ == 0 && router_taking_over(r))
-		differ = 1;
+	if (differ == 0)
+		differ = router_due(r);
 	/* Another deployment's change is being confirmed: ours is staged after it. */
 	if (differ > 0 && engine_router_confirming(er)) {
 		*unserved = 1;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "model/desired.h"
 #include "runtime/file.h"
 #include "runtime/log.h"
 #include "spec.h"
@@ -72,9 +73,10 @@ static int check_service(const struct router_service *s, size_t idx, struct erro
 static void render_one(struct buf *out, const char *listen, const char *gen, const char *prefix,
 		       const struct router_service *s)
 {
+	char *name = desired_prefixed(prefix, s->upstream);
 	size_t i, live = 0;
 
-	buf_printf(out, "upstream %s%s%s {\n", prefix, *prefix ? "-" : "", s->upstream);
+	buf_printf(out, "upstream %s {\n", name);
 	for (i = 0; i < s->n_endpoints; i++) {
 		const struct router_endpoint *e = &s->endpoints[i];
 
@@ -117,7 +119,8 @@ static void render_one(struct buf *out, const char *listen, const char *gen, con
 	buf_puts(out,
 		 "\tlocation / {\n"
 		 "\t\tproxy_pass http://");
-	buf_printf(out, "%s%s%s", prefix, *prefix ? "-" : "", s->upstream);
+	buf_puts(out, name);
+	free(name);
 	buf_puts(out,
 		 ";\n"
 		 "\t\tproxy_http_version 1.1;\n"
@@ -140,12 +143,6 @@ static int gen_ok(const char *s)
 		      s[i] == '-'))
 			return 0;
 	return 1;
-}
-
-int router_render(struct buf *out, const char *listen_address, const char *generation,
-		  const struct router_service *svcs, size_t n, struct error **err)
-{
-	return router_render_named(out, listen_address, generation, NULL, NULL, svcs, n, err);
 }
 
 int router_render_named(struct buf *out, const char *listen_address, const char *generation, const char *prefix,
@@ -411,7 +408,15 @@ struct router *router_new(const struct router_config *c, struct error **err)
 	 * are this router's until the specs set them, and the reload that
 	 * loads the new file is the one that drops it.
 	 */
-	if (strcmp(r->config_path, r->spec_path) != 0 && router_legacy_ours(r, c->own_ports, c->n_own_ports)) {
+	if (strcmp(r->config_path, r->spec_path) != 0) {
+		/* A controller stopped between moving it aside and seeing its successor served: NGINX may still load it. */
+		char *aside = router_aside_path(r->spec_path);
+
+		if (access(r->spec_path, F_OK) < 0)
+			(void)rename(aside, r->spec_path);
+		free(aside);
+	}
+	if (strcmp(r->config_path, r->spec_path) != 0 && router_legacy_ours(r, c->own_endpoints, c->n_own_endpoints)) {
 		r->legacy_path = xstrdup(r->spec_path);
 		if (r->n_services == 0)
 			table_load(r, r->legacy_path);
@@ -550,7 +555,7 @@ static int apply_table(struct router *r, int async, int *changed, struct error *
 	int *ports = NULL;
 	const char **ups = NULL;
 	size_t i;
-	int ret;
+	int ret, lock = -1;
 
 	buf_init(&text, ROUTER_MAX_CONF);
 	ret = render_table(r, &text, gen, err);
@@ -564,10 +569,19 @@ static int apply_table(struct router *r, int async, int *changed, struct error *
 		ports[i] = r->services[i].port;
 		ups[i] = r->services[i].upstream;
 	}
-	/* Another instance's listener is never taken over: NGINX would send its traffic to one of the two. */
-	ret = router_ports_free(r, ports, ups, r->n_services, err);
-	if (ret < 0)
-		goto out;
+	/*
+	 * Another instance's listener is never taken over: NGINX would send its
+	 * traffic to one of the two. The folder is read only when this apply may
+	 * write or reload (the text is new, or a reload is due), not on every
+	 * pass that finds the table as it was; then under the folder's lock,
+	 * until NGINX was told to reload.
+	 */
+	if (router_due(r) || strcmp(r->current, text.data) != 0) {
+		lock = router_folder_lock(r, err);
+		ret = lock < 0 ? lock : router_ports_free(r, ports, ups, r->n_services, err);
+		if (ret < 0)
+			goto out;
+	}
 	confirm.generation = gen;
 	confirm.ports = ports;
 	confirm.n_ports = r->n_services;
@@ -582,6 +596,7 @@ static int apply_table(struct router *r, int async, int *changed, struct error *
 			table_save(r);
 	}
 out:
+	router_folder_unlock(lock);
 	free(ports);
 	free(ups);
 	buf_release(&text);
@@ -597,9 +612,9 @@ int router_stage(struct router *r, const struct router_service *svc, struct erro
 	return ret;
 }
 
-int router_taking_over(const struct router *r)
+int router_due(const struct router *r)
 {
-	return r->legacy_path != NULL;
+	return !r->cf.active && (r->reload_pending || r->legacy_path != NULL);
 }
 
 int router_holds(const struct router *r, const struct router_service *svc)

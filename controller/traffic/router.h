@@ -40,16 +40,12 @@ struct router_service {
  * that the file stays valid and the service answers 502), then a server block
  * listening on listen_address:port that proxies to it and answers
  * GET /.auriga/router-generation with generation ([A-Za-z0-9-]{1,64}), by
- * which the router confirms that NGINX serves the text. Pure: same input,
- * same text. Returns 0, or ERR_INVALID with *err naming the bad field.
- */
-int router_render(struct buf *out, const char *listen_address, const char *generation,
-		  const struct router_service *svcs, size_t n, struct error **err);
-/*
- * The same for one instance among several sharing an NGINX: every upstream
- * is named "<prefix>-<upstream>" (prefix NULL or "": as router_render), and
+ * which the router confirms that NGINX serves the text. For one instance
+ * among several sharing an NGINX, every upstream is named
+ * "<prefix>-<upstream>" (prefix NULL or "": the Service's name alone), and
  * the first line names owner (the instance; NULL: none), so that another
- * instance's router tells whose file it reads.
+ * instance's router tells whose file it reads. Pure: same input, same text.
+ * Returns 0, or ERR_INVALID with *err naming the bad field.
  */
 int router_render_named(struct buf *out, const char *listen_address, const char *generation, const char *prefix,
 			const char *owner, const struct router_service *svcs, size_t n, struct error **err);
@@ -84,16 +80,19 @@ struct router_config {
 	 * A file at config_path itself that this instance wrote under the
 	 * earlier names (unprefixed, its first line naming owner or no
 	 * instance) is taken over: its services are the new router's, and it
-	 * is removed in the reload that loads the new file.
+	 * leaves NGINX in the reload that loads the new file.
 	 */
 	const char *name_prefix;
 	const char *owner;		/* the instance, named in the file's first line; NULL: none */
 	/*
-	 * The ports of the instance's Services: a file from before instances
-	 * were named in it is taken over only when it listens on these alone.
+	 * Where the instance's containers (labelled managed-by it) publish
+	 * their ports (address and host port; weight and backup unused): a
+	 * file from before instances were named in it is taken over only when
+	 * every server of its upstreams is one of these. Service ports are not
+	 * a proof: the specs choose them.
 	 */
-	const int *own_ports;
-	size_t n_own_ports;
+	const struct router_endpoint *own_endpoints;
+	size_t n_own_endpoints;
 };
 
 struct router;
@@ -155,8 +154,13 @@ int router_set(struct router *r, const struct router_service *svc, int *changed,
  */
 int router_stage(struct router *r, const struct router_service *svc, struct error **err);
 int router_commit(struct router *r, int *changed, struct error **err);
-/* 1 until the file written under the earlier names has been replaced: the next commit must apply. */
-int router_taking_over(const struct router *r);
+/*
+ * 1 when the next commit must apply even with the table as it is: NGINX
+ * not yet reloaded on the file (or its reload not confirmed, and no
+ * confirmation under way), or a file written under the earlier names still
+ * to be replaced.
+ */
+int router_due(const struct router *r);
 /* 1 when the table holds svc exactly as given (upstream, port, limits, endpoints in order). */
 int router_holds(const struct router *r, const struct router_service *svc);
 

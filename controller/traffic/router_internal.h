@@ -71,12 +71,25 @@ void router_nginx_release(struct router *r);
 
 /*
  * 0 when no other file auriga wrote into the folder of r's file (another
- * instance's) listens on one of ports (svc[i] the upstream of ports[i]);
- * else ERR_CONFLICT naming the port, the upstream and the other file and
- * instance. r's own file and the one it takes over are not another's.
+ * instance's) listens on one of ports or defines an upstream of the name r
+ * gives one of upstreams (upstreams[i] the Service's upstream of ports[i],
+ * before the prefix); else ERR_CONFLICT naming the port or the upstream, and
+ * the other file and instance. r's own file is not another's; in the one
+ * it takes over, only the listeners of r's own Services (same port, same
+ * upstream) are r's.
  */
 int router_ports_free(const struct router *r, const int *ports, const char *const *upstreams, size_t n,
 		      struct error **err);
+/*
+ * The lock every instance writing into the folder of r's file holds around
+ * its check of the other files, its write and its reload, so that two
+ * instances never both find a port free and both take it:
+ * "<folder>/.auriga.lock" (hidden: no include loads it, no scan reads it).
+ * Waits at most r's timeout; returns the descriptor for
+ * router_folder_unlock, or <0 with *err (ERR_TIMEOUT: held all along).
+ */
+int router_folder_lock(const struct router *r, struct error **err);
+void router_folder_unlock(int fd);
 /* The table of services kept beside a router's file: "<config_path>.services.json" (malloc'd). */
 char *router_table_path(const char *config_path);
 /* "<folder of path>/<prefix>-<file name of path>", or path when prefix is "" (malloc'd). */
@@ -84,10 +97,16 @@ char *router_prefixed_path(const char *path, const char *prefix);
 /*
  * 1 when the file at r->spec_path is one this instance wrote under the
  * earlier names: auriga's, its first line naming r->owner, or naming no
- * instance and listening only on own_ports (the ports of this instance's
- * Services).
+ * instance and every server of its upstreams one of own (where this
+ * instance's containers publish their ports).
  */
-int router_legacy_ours(const struct router *r, const int *own_ports, size_t n_own);
+int router_legacy_ours(const struct router *r, const struct router_endpoint *own, size_t n_own);
+/*
+ * "<legacy_path>.replaced": where the file under the earlier names waits,
+ * out of every "*.conf" include, from the reload that loads its successor
+ * until that one is served (malloc'd).
+ */
+char *router_aside_path(const char *legacy_path);
 /* The instance a file auriga wrote names in its first line ("" none), or NULL when auriga did not write it. */
 char *router_file_owner(const char *text);
 

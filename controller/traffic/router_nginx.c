@@ -240,6 +240,58 @@ out:
 	return ret;
 }
 
+/* ------------------------------------------------------------ the file under the earlier names */
+
+char *router_aside_path(const char *legacy_path)
+{
+	return xasprintf("%s.replaced", legacy_path);
+}
+
+/* Moves the file under the earlier names aside before the reload that loads its successor. */
+static void legacy_aside(struct router *r)
+{
+	char *aside;
+
+	if (r->legacy_path == NULL)
+		return;
+	aside = router_aside_path(r->legacy_path);
+	if (rename(r->legacy_path, aside) < 0 && errno != ENOENT)
+		log_error("router", "cannot move the file written under the earlier names aside", "file",
+			  r->legacy_path, "error", strerror(errno), LOG_END);
+	free(aside);
+}
+
+/* A reload that failed: NGINX still serves the file under the earlier names, so it goes back in place. */
+static void legacy_restore(struct router *r)
+{
+	char *aside;
+
+	if (r->legacy_path == NULL)
+		return;
+	aside = router_aside_path(r->legacy_path);
+	if (rename(aside, r->legacy_path) < 0 && errno != ENOENT)
+		log_error("router", "cannot restore the file written under the earlier names", "file",
+			  r->legacy_path, "error", strerror(errno), LOG_END);
+	free(aside);
+}
+
+/* Its successor is served: the file under the earlier names and its table go. */
+static void legacy_drop(struct router *r)
+{
+	char *aside, *table;
+
+	if (r->legacy_path == NULL)
+		return;
+	aside = router_aside_path(r->legacy_path);
+	table = router_table_path(r->legacy_path);
+	if (unlink(aside) == 0)
+		log_info("router", "file written under the earlier names replaced", "file", r->legacy_path, "by",
+			 r->config_path, LOG_END);
+	(void)unlink(table);
+	FREE_ALL(aside, table, r->legacy_path);
+	r->legacy_path = NULL;
+}
+
 /* ------------------------------------------------------------ confirmation */
 
 /* Where the router reaches a listener it rendered: the listen address, or loopback for a wildcard. */
@@ -368,6 +420,7 @@ static enum router_confirm_state confirm_judge(struct router *r, int all, struct
 		r->reload_pending = 0;
 		log_info("router", "configuration served", "file", r->config_path, "generation", r->cf.generation,
 			 LOG_END);
+		legacy_drop(r);
 		return ROUTER_CONFIRMED;
 	}
 	if (mono_ms() < r->cf.deadline)
@@ -587,7 +640,7 @@ int router_nginx_apply(struct router *r, const char *text, const struct router_c
 	buf_init(&old, ROUTER_MAX_FILE);
 	ret = file_read(r->config_path, "router configuration", 0, &old, NULL);
 	/* The same text: nothing to do, or (still being confirmed) nothing to do again. */
-	if ((!r->reload_pending || r->cf.active) && ret == 0 && strcmp(old.data, text) == 0 &&
+	if (!router_due(r) && ret == 0 && strcmp(old.data, text) == 0 &&
 	    old.len == strlen(text)) {
 		buf_release(&old);
 		return 0;
@@ -613,27 +666,23 @@ int router_nginx_apply(struct router *r, const char *text, const struct router_c
 	 */
 	r->reload_pending = 1;
 	r->cf.active = 0;
-	/* The file written under the earlier names leaves in the reload that loads its successor. */
-	if (r->legacy_path != NULL) {
-		char *table = router_table_path(r->legacy_path);
-
-		if (unlink(r->legacy_path) == 0)
-			log_info("router", "file written under the earlier names replaced", "file", r->legacy_path, "by",
-				 r->config_path, LOG_END);
-		(void)unlink(table);
-		free(table);
-		free(r->legacy_path);
-		r->legacy_path = NULL;
-	}
+	/*
+	 * The file written under the earlier names leaves NGINX's includes in the
+	 * reload that loads its successor, and disk once that one is served.
+	 */
+	legacy_aside(r);
 	log_from = file_size(r->error_log);
 	ret = reload(r, async, err);
-	if (ret < 0)
+	if (ret < 0) {
+		legacy_restore(r);
 		return ret;
+	}
 	log_info("router", "configuration applied", "file", r->config_path, LOG_END);
 	if (changed != NULL)
 		*changed = 1;
 	if (c == NULL || c->n_ports == 0) {
 		r->reload_pending = 0;
+		legacy_drop(r);
 		return 0;
 	}
 	confirm_begin(r, c, log_from);

@@ -3,9 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
+#include "model/desired.h"
 #include "runtime/file.h"
+#include "status/records_lock.h"
 #include "traffic/router.h"
 #include "traffic/router_internal.h"
 #include "util.h"
@@ -19,10 +22,11 @@ char *router_prefixed_path(const char *path, const char *prefix)
 {
 	const char *slash = strrchr(path, '/');
 	size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+	char *name = desired_prefixed(prefix, path + dir), *full;
 
-	if (prefix == NULL || *prefix == '\0')
-		return xstrdup(path);
-	return xasprintf("%.*s%s-%s", (int)dir, path, prefix, path + dir);
+	full = xasprintf("%.*s%s", (int)dir, path, name);
+	free(name);
+	return full;
 }
 
 char *router_file_owner(const char *text)
@@ -61,23 +65,41 @@ static int split_listen(char *addr)
 	return parse_long(colon + 1, 1, 65535, &port) == 0 ? (int)port : 0;
 }
 
-/* The ports the listeners of text (a file auriga wrote) listen on, into ports (at most max); how many. */
-static size_t listen_ports(const char *text, int *ports, size_t max)
+/* What one line of a file auriga wrote declares, as the scan of the folder reads it. */
+enum directive_kind { DIR_OTHER, DIR_LISTEN, DIR_PROXY, DIR_UPSTREAM, DIR_SERVER };
+
+struct directive {
+	enum directive_kind kind;
+	char arg[300];		/* listen, server: the address; proxy_pass, upstream: the upstream's name */
+	int port;		/* listen, server: the port */
+};
+
+/* Reads the line at *line into d and moves *line to the next one; 0 past the last. */
+static int next_directive(const char **line, struct directive *d)
 {
-	const char *line;
-	size_t n = 0;
+	const char *p, *end;
 
-	for (line = text; line != NULL && *line && n < max; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		const char *p = line + strspn(line, " \t");
-		char addr[300];
-
-		if (sscanf(p, "listen %299[^;\n];", addr) == 1 && (ports[n] = split_listen(addr)) != 0)
-			n++;
-	}
-	return n;
+	if (*line == NULL || **line == '\0')
+		return 0;
+	p = *line + strspn(*line, " \t");
+	end = strchr(*line, '\n');
+	*line = end ? end + 1 : NULL;
+	d->kind = DIR_OTHER;
+	d->port = 0;
+	if (sscanf(p, "listen %299[^;\n];", d->arg) == 1 && (d->port = split_listen(d->arg)) != 0)
+		d->kind = DIR_LISTEN;
+	else if (sscanf(p, "proxy_pass http://%299[^;\n];", d->arg) == 1)
+		d->kind = DIR_PROXY;
+	else if (sscanf(p, "upstream %299[^ {\n] {", d->arg) == 1)
+		d->kind = DIR_UPSTREAM;
+	/* A server of an upstream; the placeholder of an empty one (down) is nobody's. */
+	else if (sscanf(p, "server %299[^ ;\n]", d->arg) == 1 && strstr(p, " down;") == NULL &&
+		 (d->port = split_listen(d->arg)) != 0)
+		d->kind = DIR_SERVER;
+	return 1;
 }
 
-int router_legacy_ours(const struct router *r, const int *own_ports, size_t n_own)
+int router_legacy_ours(const struct router *r, const struct router_endpoint *own, size_t n_own)
 {
 	struct buf text;
 	char *owner = owner_of(r->spec_path, &text);
@@ -88,19 +110,25 @@ int router_legacy_ours(const struct router *r, const int *own_ports, size_t n_ow
 	else if (owner != NULL) {
 		/*
 		 * A file from before instances were named in it: this instance's
-		 * when every port it listens on is one of its own Services' (two
-		 * instances never share a port), so that another instance's fleet
-		 * under the earlier names is never taken over.
+		 * when every server it routes to is one of this instance's
+		 * containers, which another instance never routes to. What the
+		 * specs choose (a Service's port) proves nothing.
 		 */
-		int ports[256];
-		size_t n = listen_ports(text.data, ports, 256), i, k;
+		const char *line = text.data;
+		struct directive d;
+		size_t k;
+		int seen = 0;
 
-		ours = n > 0;
-		for (i = 0; i < n && ours; i++) {
-			for (k = 0; k < n_own && own_ports[k] != ports[i]; k++)
+		ours = 1;
+		while (ours && next_directive(&line, &d)) {
+			if (d.kind != DIR_SERVER)
+				continue;
+			for (k = 0; k < n_own && (own[k].port != d.port || strcmp(own[k].addr, d.arg) != 0); k++)
 				;
 			ours = k < n_own;
+			seen = 1;
 		}
+		ours = ours && seen;
 	}
 	free(owner);
 	buf_release(&text);
@@ -126,70 +154,117 @@ static int has_suffix(const char *s, const char *suffix)
 }
 
 /*
- * The first listener of text (another instance's file) that takes a
- * connection for one of ports on listen: *idx the port's index, *upstream
- * the upstream it proxies to (malloc'd). 0 when none does.
+ * Why text (the file at path, auriga's, for instance owner) cannot stand
+ * beside r's file with these services: ERR_CONFLICT when one of its
+ * listeners takes a connection for one of ports on r's listen address, or
+ * when it defines an upstream of the name r's would give one of upstreams
+ * (NGINX refuses a name defined twice, and with it every instance's
+ * reload). 0 when it can. In the file r takes over (adopted) a listener
+ * that proxies to the upstream r's Service of that port names is that
+ * Service's, moving into r's file.
  */
-static int clash_in(const char *text, const char *listen, const int *ports, size_t n, size_t *idx, char **upstream)
+static int conflict_in(const struct router *r, const char *path, const char *owner, const char *text,
+		       const int *ports, const char *const *upstreams, size_t n, int adopted, struct error **err)
 {
+	const char *line = text, *who = owner[0] ? owner : "(unnamed)", *me = r->owner ? r->owner : "";
+	struct directive d;
 	char addr[300] = "";
 	int port = 0;
-	const char *line;
 
-	for (line = text; line != NULL && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		const char *p = line + strspn(line, " \t");
-		char name[300];
+	while (next_directive(&line, &d)) {
 		size_t i;
 
-		if (sscanf(p, "listen %299[^;\n];", addr) == 1) {
-			port = split_listen(addr);
-			continue;
+		if (d.kind == DIR_LISTEN) {
+			snprintf(addr, sizeof(addr), "%s", d.arg);
+			port = d.port;
 		}
-		if (port == 0 || sscanf(p, "proxy_pass http://%299[^;\n];", name) != 1)
+		for (i = 0; i < n && d.kind == DIR_UPSTREAM; i++) {
+			char *name = desired_prefixed(r->prefix, upstreams[i]);
+			int same = strcmp(name, d.arg) == 0;
+
+			free(name);
+			if (same)
+				return error_set(err, ERR_CONFLICT,
+						 "router: upstream '%s' of Service '%s' of instance '%s' is defined already "
+						 "in %s (instance '%s'); NGINX refuses a name defined twice: instances "
+						 "sharing an NGINX need prefixes that make no name twice",
+						 d.arg, upstreams[i], me, path, who);
+		}
+		if (port == 0 || d.kind != DIR_PROXY)
 			continue;
 		for (i = 0; i < n; i++)
-			if (ports[i] == port && overlap(addr, listen)) {
-				*idx = i;
-				*upstream = xstrdup(name);
-				return 1;
-			}
+			if (ports[i] == port && overlap(addr, r->listen_address) &&
+			    !(adopted && strcmp(d.arg, upstreams[i]) == 0))
+				return error_set(err, ERR_CONFLICT,
+						 "router: Service '%s' of instance '%s' cannot listen on %s:%d: instance '%s' "
+						 "listens there already (upstream '%s' in %s); instances sharing an NGINX "
+						 "need a port each",
+						 upstreams[i], me, r->listen_address, ports[i], who, d.arg, path);
 		port = 0;
 	}
 	return 0;
 }
 
+/* The folder of r's file, with its trailing slash (malloc'd). */
+static char *folder_of(const struct router *r)
+{
+	const char *slash = strrchr(r->config_path, '/');
+
+	return slash ? xasprintf("%.*s", (int)(slash - r->config_path) + 1, r->config_path) : xstrdup("./");
+}
+
+int router_folder_lock(const struct router *r, struct error **err)
+{
+	char *dir = folder_of(r), *path = xasprintf("%s.auriga.lock", dir);
+	int64_t deadline = now_ms() + r->timeout_ms;
+	int fd = -1, got;
+
+	/* Another instance holds it for one check, write and reload: bounded by its own timeouts. */
+	while ((got = records_lock(path, 0, &fd, err)) == 0 && now_ms() < deadline) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (got == 0)
+		got = error_set(err, ERR_TIMEOUT,
+			  "router: another instance held %s for over %lld ms (its check, write and reload)", path,
+			  (long long)r->timeout_ms);
+	free(path);
+	free(dir);
+	return got == 1 ? fd : got;
+}
+
+void router_folder_unlock(int fd)
+{
+	records_unlock(fd);
+}
+
 int router_ports_free(const struct router *r, const int *ports, const char *const *upstreams, size_t n,
 		      struct error **err)
 {
-	const char *slash = strrchr(r->config_path, '/');
-	char *dir = slash ? xasprintf("%.*s", (int)(slash - r->config_path) + 1, r->config_path) : xstrdup("./");
+	char *dir = folder_of(r);
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	int ret = 0;
 
 	while (d != NULL && ret == 0 && (de = readdir(d)) != NULL) {
-		char *path, *owner, *theirs = NULL;
+		char *path, *owner;
 		struct buf text;
-		size_t idx = 0;
 
 		/* Hidden files, this router's own passing files and tables are nobody's listeners. */
 		if (de->d_name[0] == '.' || has_suffix(de->d_name, ".candidate") || has_suffix(de->d_name, ".check") ||
-		    has_suffix(de->d_name, ".services.json") || has_suffix(de->d_name, ".pid"))
+		    has_suffix(de->d_name, ".services.json") || has_suffix(de->d_name, ".pid") ||
+		    has_suffix(de->d_name, ".replaced"))
 			continue;
 		path = xasprintf("%s%s", dir, de->d_name);
-		if (strcmp(path, r->config_path) == 0 || (r->legacy_path && strcmp(path, r->legacy_path) == 0)) {
+		if (strcmp(path, r->config_path) == 0) {
 			free(path);
 			continue;
 		}
 		owner = owner_of(path, &text);
-		if (owner != NULL && clash_in(text.data, r->listen_address, ports, n, &idx, &theirs))
-			ret = error_set(err, ERR_CONFLICT,
-					"router: Service '%s' of instance '%s' cannot listen on %s:%d: instance '%s' "
-					"listens there already (upstream '%s' in %s); instances sharing an NGINX need a "
-					"port each",
-					upstreams[idx], r->owner ? r->owner : "", r->listen_address, ports[idx],
-					owner[0] ? owner : "(unnamed)", theirs, path);
-		free(theirs);
+		if (owner != NULL)
+			ret = conflict_in(r, path, owner, text.data, ports, upstreams, n,
+					  r->legacy_path != NULL && strcmp(path, r->legacy_path) == 0, err);
 		free(owner);
 		buf_release(&text);
 		free(path);

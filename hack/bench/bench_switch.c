@@ -268,7 +268,7 @@ static int raw_switch(enum slot to, int by_signal, struct error **err)
 
 	service_for(to, ep, &s);
 	buf_init(&b, 1 << 20);
-	ret = router_render(&b, "127.0.0.1", "bench", &s, 1, err);
+	ret = router_render_named(&b, "127.0.0.1", "bench", NULL, NULL, &s, 1, err);
 	if (ret < 0)
 		goto out;
 	snprintf(tmp, sizeof(tmp), "%s.raw", conf_path);

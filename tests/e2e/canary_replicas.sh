@@ -39,30 +39,8 @@ CANARY="    type: Canary
         - setWeight: 80
         - pause: {}"
 
-# write_canary IMAGE: the deployment, five replicas, readiness every second.
-write_canary() {
-	cat >"$SPECS/deployment.yaml" <<EOF
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata: {name: $DEP}
-spec:
-  role: api
-  replicas: $R
-  progressDeadlineSeconds: 90
-  template:
-    image: $1
-    env: {NODE_TYPE: api}
-    ports: [{name: http, containerPort: 9003, hostPort: $HP}]
-  probes:
-    readiness:
-      httpGet: {path: /q/health/ready, port: http}
-      periodSeconds: 1
-      timeoutSeconds: 1
-      failureThreshold: 1
-  strategy:
-$CANARY
-EOF
-}
+# write_canary IMAGE: the deployment (write_dep of traffic-lib.bash), five replicas.
+write_canary() { REPLICAS=$R DEADLINE=90 write_dep "$1" "$CANARY"; }
 
 # The design's counts: the new slot ceil(R*w/100), the stable slot ceil(R*(100-w)/100).
 new_count() { echo $(( (R * $1 + 99) / 100 )); }

@@ -2,10 +2,10 @@
 # A liveness restart behind a Service drains first: two replicas of a Rolling deployment behind a real
 # NGINX, each turning its liveness DOWN some seconds after it starts (readiness stays UP, so only
 # the liveness restart can take it out), the second started well after the first so that one is
-# restarted at a time. Under a bounded load through NGINX: each replica auriga restarts leaves
-# NGINX's upstream before Docker sees it killed, the upstream never lists a replica that does not
-# answer ready (a stopped one, or its replacement before it is ready), the replacement joins once
-# ready, and no request fails.
+# restarted at a time. Under a bounded load through NGINX: each replica auriga restarts has left
+# the upstream NGINX serves (the generation its listener answers) before Docker sees it killed, the
+# upstream never lists a replica that does not answer ready (a stopped one, or its replacement
+# before it is ready), the replacement joins once ready, and no request fails.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 . "$(dirname "$0")/../run-lib.bash"
@@ -19,31 +19,15 @@ listen_port
 # the first, so their restarts come about LIVE_S/2 apart.
 LIVE_S=24
 
-# write_dep REPLICAS: the deployment, readiness and liveness every second; a node is ready 1.5 s
-# after it starts and exits at once on SIGTERM (no drain of its own): a replica still routed when it
-# is stopped would fail the requests it holds.
-write_dep() {
-	cat >"$SPECS/deployment.yaml" <<EOF
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata: {name: $DEP}
-spec:
-  role: api
-  replicas: $1
-  progressDeadlineSeconds: 120
-  template:
-    image: auriga-demo-node:v1
-    env: {NODE_TYPE: api, DEMO_DRAIN_MS: "0", DEMO_START_DELAY_MS: "1500", DEMO_LIVE_FAIL_AFTER_S: "$LIVE_S"}
-    ports: [{name: http, containerPort: 9003, hostPort: $HP}]
-    network: lvnet
-  probes:
-    readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 1}
-    liveness: {httpGet: {path: /q/health/live, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}
-  strategy:
-    type: RollingUpdate
-    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}
-EOF
-}
+# The deployment (write_dep of traffic-lib.bash), Rolling, liveness every second besides readiness; a
+# node is ready 1.5 s after it starts and exits at once on SIGTERM (no drain of its own): a replica
+# still routed when it is stopped would fail the requests it holds.
+DEADLINE=120
+NETWORK=lvnet
+PROBES="    liveness: {httpGet: {path: /q/health/live, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}"
+ROLLING="    type: RollingUpdate
+    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}"
+LIVE_ENV="DEMO_DRAIN_MS: \"0\", DEMO_START_DELAY_MS: \"1500\", DEMO_LIVE_FAIL_AFTER_S: \"$LIVE_S\""
 
 events=$TEST_TMP/events
 docker events --since "$(date +%s)" --filter type=container --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" \
@@ -52,7 +36,7 @@ docker events --since "$(date +%s)" --filter type=container --filter "label=auri
 ev_pid=$!
 on_exit "kill $ev_pid"
 
-write_dep 1
+REPLICAS=1 write_dep auriga-demo-node:v1 "$ROLLING" "$LIVE_ENV"
 run_start "$TEST_TMP/run.log" --state-dir "$FLEET_STATE" --instance "$FLEET_INSTANCE" --listen "127.0.0.1:$RUN_PORT" \
 	--poll-interval 1s "$SPECS"
 await "the first replica is ready and NGINX's upstream lists it" 90 upstream_is "$HP:1"
@@ -63,6 +47,8 @@ lpid=$(load "$TEST_TMP/load" "$SECS")
 on_exit "kill $lpid 2>/dev/null"
 wpid=$(watch_router "$TEST_TMP/router" "$SECS")
 on_exit "kill $wpid 2>/dev/null"
+gpid=$(watch_served "$TEST_TMP/served" "$SECS")
+on_exit "kill $gpid 2>/dev/null"
 # Every 50 ms, each server of the upstream as last seen by watch_router, asked /q/health/ready
 # directly (the node's own answer), as "seconds port:status..." (status 0: no answer).
 python3 - "$TEST_TMP/router" "$TEST_TMP/samples" "$SECS" >/dev/null 2>&1 <<'PY' &
@@ -92,7 +78,7 @@ on_exit "kill $spid 2>/dev/null"
 
 # The second replica, half a liveness period of the node later.
 sleep $((LIVE_S / 2 - 3))
-write_dep 2
+REPLICAS=2 write_dep auriga-demo-node:v1 "$ROLLING" "$LIVE_ENV"
 await "two replicas are ready and NGINX's upstream lists both" 60 upstream_is "$HP:1 $((HP + 1)):1"
 
 # kills ORDINAL: Docker's kill events of the replica at ORDINAL, as "nanoseconds id".
@@ -103,40 +89,43 @@ await "after the restarts both replicas are ready again and NGINX's upstream lis
 	upstream_is "$HP:1 $((HP + 1)):1"
 sleep 2
 stop_load "$lpid"
-kill "$wpid" "$spid" 2>/dev/null
-wait "$wpid" "$spid" 2>/dev/null
+kill "$wpid" "$spid" "$gpid" 2>/dev/null
+wait "$wpid" "$spid" "$gpid" 2>/dev/null
 
 n_restarts=$(grep -c "liveness failed: liveness: GET" "$TEST_TMP/run.log")
 diag "restarts in the log: $n_restarts; kills: $(awk '$2 == "kill"' "$events" | wc -l), $(($(date +%s) - t_first)) s of load"
 check "the log says each restart was for liveness" test "$n_restarts" -ge 2
 check "the log says the replica left the router first" grep -q "liveness failed: leaving the router first" "$TEST_TMP/run.log"
 
-# Each kill against the upstream as NGINX was told it: the replica's port must be out of it already.
-check "each replica restarted had left NGINX's upstream before Docker killed it, and was in it before" \
-	python3 - "$events" "$TEST_TMP/router" "$HP" <<'PY'
+# Each kill against what NGINX served: the generation its listener answered last before the kill
+# must be one whose upstream leaves the replica out, after one that listed it.
+check "each replica restarted had left the upstream NGINX serves before Docker killed it, and was in it before" \
+	python3 - "$events" "$TEST_TMP/served" "$HP" <<'PY'
 import sys
-events, router, hp = sys.argv[1], sys.argv[2], int(sys.argv[3])
+events, served, hp = sys.argv[1], sys.argv[2], int(sys.argv[3])
 changes = []
-for line in open(router):
-    ms, _, rest = line.strip().partition(" ")
-    changes.append((int(ms), {int(x.split(":")[0]) for x in rest.split()}))
+for line in open(served):
+    f = line.split()
+    if len(f) >= 3 and f[2] != "?":
+        changes.append((int(f[0]), f[1], {int(x) for x in f[2:]}))
+    elif len(f) >= 2:
+        changes.append((int(f[0]), f[1], None))
 bad, n = 0, 0
 for line in open(events):
     f = line.split()
     if len(f) < 4 or f[1] != "kill":
         continue
     t, port = int(f[0]) // 1000000, hp + int(f[3])
-    before = [s for ms, s in changes if ms <= t]
+    before = [c for c in changes if c[0] <= t]
     if not before:
         continue
     n += 1
-    # When it last left: the first change after the last one that listed it.
-    last_in = max((i for i, (ms, s) in enumerate(changes) if ms <= t and port in s), default=None)
-    routed = last_in is not None
-    ok = port not in before[-1] and routed
-    left = changes[last_in + 1][0] if routed and last_in + 1 < len(changes) else None
-    print("# kill of %d at %d: upstream then %s, left it %s ms before" %
-          (port, t, sorted(before[-1]), (t - left) if left is not None and left <= t else "-"))
+    ms, gen, ports = before[-1]
+    last_in = max((i for i, c in enumerate(before) if c[2] is not None and port in c[2]), default=None)
+    ok = gen != "-" and ports is not None and port not in ports and last_in is not None
+    left = before[last_in + 1][0] if last_in is not None and last_in + 1 < len(before) else None
+    print("# kill of %d at %d: NGINX served generation %s with %s, since %s ms before" %
+          (port, t, gen, sorted(ports) if ports is not None else "an unseen file", (t - left) if left else "-"))
     bad += not ok
 sys.exit(0 if n >= 2 and bad == 0 else 1)
 PY

@@ -35,33 +35,13 @@ EOF
 
 ROLLING="    type: RollingUpdate
     rollingUpdate: {maxSurge: 1, maxUnavailable: 0}"
-# write_rolling IMAGE REPLICAS [STRATEGY_BLOCK [START_DELAY_MS]]: the deployment on a network of its
-# own, readiness every second. Each node runs START_DELAY_MS (default 2000) before it is ready, so a
-# replica routed before it is ready is seen, and exits at once on SIGTERM (no drain): a replica
-# still routed when it is stopped fails requests.
+# write_rolling IMAGE REPLICAS [STRATEGY_BLOCK [START_DELAY_MS]]: the deployment (write_dep of
+# traffic-lib.bash) on a network of its own. Each node runs START_DELAY_MS (default 2000) before it
+# is ready, so a replica routed before it is ready is seen, and exits at once on SIGTERM (no drain):
+# a replica still routed when it is stopped fails requests.
 write_rolling() {
-	cat >"$SPECS/deployment.yaml" <<EOF
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata: {name: $DEP}
-spec:
-  role: api
-  replicas: $2
-  progressDeadlineSeconds: 120
-  template:
-    image: $1
-    env: {NODE_TYPE: api, DEMO_DRAIN_MS: "0", DEMO_START_DELAY_MS: "${4:-2000}"}
-    ports: [{name: http, containerPort: 9003, hostPort: $HP}]
-    network: svnet
-  probes:
-    readiness:
-      httpGet: {path: /q/health/ready, port: http}
-      periodSeconds: 1
-      timeoutSeconds: 1
-      failureThreshold: 1
-  strategy:
-${3:-$ROLLING}
-EOF
+	REPLICAS=$2 DEADLINE=120 NETWORK=svnet write_dep "$1" "${3:-$ROLLING}" \
+		"DEMO_DRAIN_MS: \"0\", DEMO_START_DELAY_MS: \"${4:-2000}\""
 }
 
 # instances: the deployment's containers in the HTTP API as "port:state:ready", sorted.

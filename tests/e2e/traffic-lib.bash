@@ -16,8 +16,9 @@ for tag in v1 v2 v3 ${TRAFFIC_IMAGES:-}; do
 	fi
 done
 
+. "$(dirname "${BASH_SOURCE[0]}")/nginx-lib.bash"
 NGX=$TEST_TMP/nginx
-mkdir -p "$NGX" "$SPECS"
+mkdir -p "$SPECS"
 LP=$(free_port)
 PP=$(free_port)
 # Four consecutive free host ports: two replicas in each of two slots (blue HP, HP+1; green HP+2, HP+3).
@@ -27,29 +28,17 @@ GREEN_100="$((HP + 2)):100 $((HP + 3)):100"
 
 # NGINX includes every router file of the folder: auriga writes its own beside the Cluster's
 # configPath, named with the instance's name-prefix ("<prefix>-auriga.conf").
-"$TOP/hack/nginx-conf.sh" "$NGX" "$NGX/*auriga.conf" >"$NGX/nginx.conf"
+nginx_setup "$NGX" "${TRAFFIC_NGINX:-host}"
 # router_conf: the file auriga's router writes for this test's instance; router_upstream SERVICE: the
 # NGINX name of a Service's upstream there.
 router_conf() { echo "$NGX/$FLEET_INSTANCE-auriga.conf"; }
 router_upstream() { echo "$FLEET_INSTANCE-$1"; }
-if [ "${TRAFFIC_NGINX:-host}" = host ]; then
-	nginx -e "$NGX/error.log" -c "$NGX/nginx.conf" || { fail "nginx starts"; exit 1; }
-	on_exit "kill \$(cat $NGX/nginx.pid)"
-fi
 
 # The operator's policy lets the Cluster name this test's NGINX files and reload command (every
 # auriga command of the test reads it through the environment). TRAFFIC_RELOAD_EXTRA: one more
 # reload command it lists, as a YAML flow list.
 TRAFFIC_POLICY=$TEST_TMP/policy.yaml
-cat >"$TRAFFIC_POLICY" <<EOF
-router:
-  configPath: [$NGX/auriga.conf]
-  reloadCommand:
-    - [nginx, -e, $NGX/error.log, -c, $NGX/nginx.conf, -s, reload]${TRAFFIC_RELOAD_EXTRA:+
-    - $TRAFFIC_RELOAD_EXTRA}
-  listenAddress: [127.0.0.1]
-EOF
-export AURIGA_POLICY_FILE=$TRAFFIC_POLICY
+nginx_policy "$TRAFFIC_POLICY" "$NGX" "${TRAFFIC_RELOAD_EXTRA:-}"
 
 cat >"$SPECS/cluster.yaml" <<EOF
 apiVersion: auriga.io/v1
@@ -59,7 +48,7 @@ spec:
   router:
     type: NGINX
     configPath: $NGX/auriga.conf
-    reloadCommand: [nginx, -e, $NGX/error.log, -c, $NGX/nginx.conf, -s, reload]
+    reloadCommand: $NGINX_RELOAD
     listenAddress: 127.0.0.1
 EOF
 cat >"$SPECS/services.yaml" <<EOF
@@ -98,8 +87,10 @@ spec:
 EOF
 }
 
-# write_dep IMAGE STRATEGY_BLOCK [ENV_LINE]: the deployment, two replicas, readiness every second,
-# and its smoke-test Job (unless TRAFFIC_PREVIEW=no).
+# write_dep IMAGE STRATEGY_BLOCK [ENV_LINE]: the deployment, REPLICAS replicas (default 2) given
+# DEADLINE seconds to progress (default 60), on the network NETWORK if set, readiness every second
+# and the probes PROBES lists besides (YAML lines under probes:), and its smoke-test Job (unless
+# TRAFFIC_PREVIEW=no).
 write_dep() {
 	cat >"$SPECS/deployment.yaml" <<EOF
 apiVersion: auriga.io/v1
@@ -107,18 +98,20 @@ kind: Deployment
 metadata: {name: $DEP}
 spec:
   role: api
-  replicas: 2
-  progressDeadlineSeconds: 60
+  replicas: ${REPLICAS:-2}
+  progressDeadlineSeconds: ${DEADLINE:-60}
   template:
     image: $1
     env: {NODE_TYPE: api${3:+, $3}}
-    ports: [{name: http, containerPort: 9003, hostPort: $HP}]
+    ports: [{name: http, containerPort: 9003, hostPort: $HP}]${NETWORK:+
+    network: $NETWORK}
   probes:
     readiness:
       httpGet: {path: /q/health/ready, port: http}
       periodSeconds: 1
       timeoutSeconds: 1
-      failureThreshold: 1
+      failureThreshold: 1${PROBES:+
+$PROBES}
   strategy:
 $2
 EOF
@@ -127,26 +120,13 @@ EOF
 
 # upstream [NAME]: the active (or NAME's) upstream in the router's file as "port:weight" (backup
 # servers "port:b"), sorted, space-separated.
-upstream() {
-	python3 - "$(router_conf)" "$(router_upstream "${1:-$DEP}")" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-m = re.search(r"upstream " + re.escape(sys.argv[2]) + r" \{(.*?)\}", text, re.S)
-out = []
-for line in (m.group(1).splitlines() if m else []):
-    s = re.search(r"server 127\.0\.0\.1:(\d+) (?:weight=(\d+)|(backup))", line)
-    if s:
-        out.append("%s:%s" % (s.group(1), s.group(2) or "b"))
-print(" ".join(sorted(out)))
-PY
-}
+upstream() { nginx_upstream "$(router_conf)" "$(router_upstream "${1:-$DEP}")"; }
 upstream_is() { [ "$(upstream)" = "$1" ]; }
 images() { fleet_images | sort | tr '\n' ' ' | sed 's/ $//'; }
 # slots: each container of this instance as "slot:image", sorted.
 slots() { fleet_ps '{{.Label "auriga.io/slot"}}:{{.Image}}' | sort | tr '\n' ' ' | sed 's/ $//'; }
 # version: the version answering one transaction through NGINX.
-version() { curl -s -o /dev/null -D - -X POST "http://127.0.0.1:$LP/api/v11/transactions" | tr -d '\r' |
-	sed -n 's/^X-Node-Version: //Ip'; }
+version() { nginx_version "$LP"; }
 
 # sample N: N requests through NGINX; prints "<requests> <failed> <version>=<count>...".
 sample() {
@@ -173,11 +153,19 @@ PY
 share() { awk -v v="$1" '{ for (i = 3; i <= NF; i++) { split($i, a, "="); if (a[1] == v) n = a[2] } } END { printf "%.1f", 100 * n / $1 }' <<<"$2"; }
 within() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }
 
-# watch_router OUT SECONDS: every change of the active upstream, as "ms port:weight..."; prints its pid.
-watch_router() {
-	python3 - "$(router_conf)" "$1" "$2" "$(router_upstream "$DEP")" >/dev/null 2>&1 <<'PY' &
-import re, sys, time
-path, out, secs, up = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+# watch_router OUT SECONDS: every change of the active upstream in the router's file, as
+# "ms port:weight..."; prints its pid.
+watch_router() { watch_upstream file "$@"; }
+# watch_served OUT SECONDS: every change of what NGINX serves on the Service's listener, as
+# "ms generation port...": the generation its /.auriga/router-generation answers (as the router's
+# confirmation reads it, on a new connection each time) and the active upstream's servers in the
+# router's file of that generation ("?" while the file of that generation was not seen); prints its pid.
+watch_served() { watch_upstream served "$@"; }
+watch_upstream() {
+	python3 - "$1" "$(router_conf)" "$2" "$3" "$(router_upstream "$DEP")" "$LP" >/dev/null 2>&1 <<'PY' &
+import re, sys, time, urllib.request
+mode, path, out, secs, up, lp = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+servers = {}
 last = None
 end = time.time() + secs
 with open(out, "w", buffering=1) as f:
@@ -193,6 +181,16 @@ with open(out, "w", buffering=1) as f:
             if s:
                 cur.append("%s:%s" % (s.group(1), s.group(2) or "b"))
         cur = " ".join(sorted(cur))
+        if mode == "served":
+            g = re.search(r'return 200 "([0-9a-f]+)\\n"', text)
+            if g and m:
+                servers[g.group(1)] = " ".join(x.split(":")[0] for x in cur.split() if not x.endswith(":b"))
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/.auriga/router-generation" % lp, timeout=1) as r:
+                    gen = r.read().decode().strip()
+            except Exception:
+                gen = "-"
+            cur = "%s %s" % (gen, servers.get(gen, "?"))
         if cur != last:
             last = cur
             f.write("%d %s\n" % (int(time.time() * 1000), cur))

@@ -76,7 +76,7 @@ static void three_hundred_endpoints(void **state)
 	assert_int_equal(rs.n_endpoints, N_CTRS);
 	assert_int_equal(rs.endpoints[N_CTRS - 1].port, 20000 + N_CTRS - 1);
 	buf_init(&b, 1 << 22);
-	if (router_render(&b, NULL, "g1", &rs, 1, &err) != 0)
+	if (router_render_named(&b, NULL, "g1", NULL, NULL, &rs, 1, &err) != 0)
 		fail_msg("render: %s", error_msg(err));
 	assert_int_equal(count_servers(b.data), N_CTRS);
 	buf_release(&b);

@@ -47,7 +47,7 @@ static void render_expect(const char *listen, const struct router_service *s, si
 	struct buf b;
 
 	buf_init(&b, 1 << 20);
-	if (router_render(&b, listen, "g1", s, n, &err) != 0)
+	if (router_render_named(&b, listen, "g1", NULL, NULL, s, n, &err) != 0)
 		fail_msg("render failed: %s", error_msg(err));
 	assert_string_equal(b.data, want);
 	buf_release(&b);
@@ -179,7 +179,7 @@ static void bad_input_refused(void **state)
 		struct buf b;
 
 		buf_init(&b, 1 << 20);
-		assert_int_equal(router_render(&b, cases[i].listen, "g1", &s, 1, &err), ERR_INVALID);
+		assert_int_equal(router_render_named(&b, cases[i].listen, "g1", NULL, NULL, &s, 1, &err), ERR_INVALID);
 		if (strstr(error_msg(err), cases[i].want) == NULL)
 			fail_msg("case %zu: error '%s' lacks '%s'", i, error_msg(err), cases[i].want);
 		assert_int_equal(b.len, 0);
@@ -199,12 +199,12 @@ static void duplicates_refused(void **state)
 
 	(void)state;
 	buf_init(&b, 1 << 20);
-	assert_int_equal(router_render(&b, NULL, "g1", s, 2, &err), ERR_INVALID);
+	assert_int_equal(router_render_named(&b, NULL, "g1", NULL, NULL, s, 2, &err), ERR_INVALID);
 	assert_non_null(strstr(error_msg(err), "upstream 'api' listed twice"));
 	error_clear(&err);
 	s[1].upstream = "web";
 	s[1].port = 80;
-	assert_int_equal(router_render(&b, NULL, "g1", s, 2, &err), ERR_INVALID);
+	assert_int_equal(router_render_named(&b, NULL, "g1", NULL, NULL, s, 2, &err), ERR_INVALID);
 	assert_non_null(strstr(error_msg(err), "both listen on port 80"));
 	error_free(err);
 	buf_release(&b);
@@ -350,7 +350,7 @@ static void many_endpoints_table(void **state)
 	assert_int_equal(r->services[0].n_endpoints, 300);
 	assert_int_equal(r->services[0].endpoints[299].port, 20299);
 	buf_init(&out, 1 << 22);
-	assert_int_equal(router_render(&out, NULL, "g1", r->services, r->n_services, &err), 0);
+	assert_int_equal(router_render_named(&out, NULL, "g1", NULL, NULL, r->services, r->n_services, &err), 0);
 	assert_non_null(strstr(out.data, "\tserver 127.0.0.1:20299 weight=100"));
 	/* A router that takes over (new settings) takes every service whole. */
 	c.listen_address = "127.0.0.2";
