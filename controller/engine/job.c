@@ -1,6 +1,7 @@
 /* Jobs run on Docker to their end: one chain of named stages per attempt, again while it fails and backoffLimit allows. */
 #include "engine/job.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,33 @@ struct job_run {
 	job_file_fn file_done;
 	char *message;		/* what this attempt said */
 };
+
+struct kv *job_labels(const struct kv *extra, size_t n_extra, const char *instance, size_t *n, ...)
+{
+	struct kv *l;
+	size_t i, pairs = 0;
+	va_list ap;
+
+	va_start(ap, n);
+	while (va_arg(ap, const char *) != NULL) {
+		(void)va_arg(ap, const char *);
+		pairs++;
+	}
+	va_end(ap);
+	l = xcalloc(n_extra + 1 + pairs, sizeof(*l));
+	for (i = 0; i < n_extra; i++)
+		l[i] = extra[i];
+	l[i].key = (char *)JOB_OF_LABEL;
+	l[i++].value = (char *)instance;
+	va_start(ap, n);
+	while (pairs-- > 0) {
+		l[i].key = (char *)va_arg(ap, const char *);
+		l[i++].value = (char *)va_arg(ap, const char *);
+	}
+	va_end(ap);
+	*n = i;
+	return l;
+}
 
 struct job_runner *job_runner_new(struct docker *d)
 {

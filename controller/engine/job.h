@@ -9,6 +9,9 @@
 
 /* The label of every Job container auriga runs: the instance it runs for. */
 #define JOB_OF_LABEL "auriga.io/job-of"
+/* A hook's (and a backup's before a rollout): the deployment it runs for, and its stage. */
+#define HOOK_LABEL "auriga.io/hook"
+#define HOOK_STAGE_LABEL "auriga.io/hook-stage"
 
 struct docker;
 struct desired_tmpl;
@@ -99,6 +102,13 @@ struct job_spec {
  * deadline (neither is tried again). attempts: how many were made.
  */
 typedef void (*job_done_fn)(int succeeded, int attempts, const char *message, void *arg);
+
+/*
+ * The labels of a Job's container: the instance's extra ones, JOB_OF_LABEL
+ * = instance, then the pairs given (key, value, ..., NULL). Borrowed, not
+ * copied (job_start copies them): free only the array; *n is its length.
+ */
+struct kv *job_labels(const struct kv *extra, size_t n_extra, const char *instance, size_t *n, ...);
 
 struct job_runner *job_runner_new(struct docker *d);
 /*
