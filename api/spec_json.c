@@ -424,6 +424,15 @@ static json_t *backup_json(const struct spec_backup_policy *b)
 			 r->has_drill ? strv_to_json(r->verify, r->n_verify) : json_null());
 }
 
+void spec_backup_policy_hash(const struct spec_backup_policy *bp, char out_hex[SPEC_REVISION_HEX])
+{
+	json_t *j = backup_json(bp);
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+
+	json_decref(j);
+	sha256_hex(s, out_hex);
+}
+
 void *spec_set_to_json(const struct spec_set *set)
 {
 	json_t *o = json_object(), *a;
