@@ -203,7 +203,13 @@ static int create(struct job_run *j, struct error **err)
 	return rc;
 }
 
-static int call(struct job_run *j, enum job_stage stage, struct error **err)
+/* A run whose call is dropped by docker_free (the client freed with the run in flight) goes with it. */
+static void run_drop(void *arg)
+{
+	run_free(arg);
+}
+
+static int call_stage(struct job_run *j, enum job_stage stage, struct error **err)
 {
 	/* A stage with nothing to make sure of is passed over. */
 	if (stage == JOB_NETWORK && !j->ensure_network)
@@ -255,6 +261,16 @@ static int call(struct job_run *j, enum job_stage stage, struct error **err)
 		return docker_container_remove(j->docker, DOCKER_ROLLOUT, j->id, 1, 0, on_answer, j, err);
 	}
 	BUG("job stage %d", (int)stage);
+}
+
+static int call(struct job_run *j, enum job_stage stage, struct error **err)
+{
+	int rc = call_stage(j, stage, err);
+
+	/* The Docker calls the run makes itself (a network's or volume's own calls are network.c's and volume.c's). */
+	if (rc == 0 && j->stage != JOB_NETWORK && j->stage != JOB_VOLUME)
+		docker_set_drop(j->docker, j, run_drop);
+	return rc;
 }
 
 /*

@@ -112,8 +112,10 @@ struct kv *job_labels(const struct kv *extra, size_t n_extra, const char *instan
 
 struct job_runner *job_runner_new(struct docker *d);
 /*
- * Runs still in Docker's hands report nothing any more; they end with the
- * Docker client (which calls no callback once freed).
+ * Runs still in Docker's hands report nothing any more: each goes on to
+ * remove its container and is freed when it ends, or with its Docker call
+ * when the client is freed first (docker_set_drop). A run still making sure
+ * of its network or volume is not freed with the client.
  */
 void job_runner_free(struct job_runner *jr);
 
