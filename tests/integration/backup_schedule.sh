@@ -186,9 +186,9 @@ none_running() { [ "$(jq -s '[.[0].backups[], .[1].drills[] | select(.status == 
 await "the runs left behind end" 180 none_running
 policy off "* * * * *" "'$DUMP'" "* * * * *"
 # pre BYTES WEB_ENV: the deployment web (its template's env WEB_ENV) and the policy pre backing it up
-# before each revision, a dump of BYTES bytes.
+# before each revision, a dump of BYTES bytes (the policy first: the revision is never read with the
+# policy it replaces).
 pre() {
-	node_yaml web "env: {V: \"$2\"}" | put web.yaml
 	put pre.yaml <<EOF
 apiVersion: auriga.io/v1
 kind: BackupPolicy
@@ -201,6 +201,7 @@ spec:
   before: [web]
   retention: {hourly: 1, daily: 0, weekly: 0, monthly: 0}
 EOF
+	node_yaml web "env: {V: \"$2\"}" | put web.yaml
 }
 pre 1000 1
 # scheduled_runs KIND: how many backups or drills the records hold, pre's backups left out.
