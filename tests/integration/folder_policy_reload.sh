@@ -74,6 +74,6 @@ check "the daemon started first still runs" kill -0 "$RUN_PID"
 await "a policy whose change never settles is backed up once the hold has passed" 120 recorded third
 warned=$(line_of 'level=warn.*scheduled runs start: the commit applied did not settle in time.*policy="\{0,1\}third')
 check "the daemon warned that the change did not settle in time" test "$warned" -gt 0
-check "and started the run after that" test "$(line_of 'scheduled run started.*policy="\{0,1\}third')" -gt "$warned"
+check "and started the run after that" test "$warned" -gt 0 -a "$(line_of 'scheduled run started.*policy="\{0,1\}third')" -gt "$warned"
 run_stop "the daemon stops cleanly"
 done_testing
