@@ -30,6 +30,9 @@ struct spec_backup_policy {
 
 #define SPEC_BACKUP_DEADLINE_DEFAULT 3600
 
+/* SHA-256 over what a daemon carries out of the policy (spec_set_to_json's form), as SPEC_REVISION_HEX. */
+void spec_backup_policy_hash(const struct spec_backup_policy *bp, char out_hex[SPEC_REVISION_HEX]);
+
 /*
  * The policies whose spec.before names deployment, in the set's order: how
  * many, and the array of them in *out (borrowed policies; the caller frees

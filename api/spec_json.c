@@ -324,14 +324,23 @@ static json_t *service_json(const struct spec_service *s)
 			 s->fail_timeout_seconds);
 }
 
+/* What a Job runs: its template, deadline and retries (not its name nor where it was written). */
+static json_t *job_body_json(const struct spec_job *j)
+{
+	return json_pack("{s:o,s:i,s:i}", "template", container_json(&j->tmpl), "activeDeadlineSeconds",
+			 j->active_deadline_seconds, "backoffLimit", j->backoff_limit);
+}
+
 static json_t *job_json(const struct spec_job *j)
 {
 	char rev[SPEC_REVISION_HEX];
+	json_t *o = json_pack("{s:o}", "metadata", meta_json(&j->meta)), *body = job_body_json(j);
 
 	spec_job_revision(j, rev);
-	return json_pack("{s:o,s:o,s:s,s:i,s:i}", "metadata", meta_json(&j->meta), "template",
-			 container_json(&j->tmpl), "revision", rev, "activeDeadlineSeconds",
-			 j->active_deadline_seconds, "backoffLimit", j->backoff_limit);
+	json_object_update(o, body);
+	json_decref(body);
+	json_object_set_new(o, "revision", json_string(rev));
+	return o;
 }
 
 static json_t *metrics_json(const struct spec_analysis_template *a)
@@ -388,10 +397,7 @@ void spec_analysis_hash(const struct spec_set *set, char *const *templates, size
 							     : NULL;
 
 			if (job)
-				json_object_set_new(jobs, job->meta.name,
-						    json_pack("{s:o,s:i,s:i}", "template", container_json(&job->tmpl),
-							      "activeDeadlineSeconds", job->active_deadline_seconds,
-							      "backoffLimit", job->backoff_limit));
+				json_object_set_new(jobs, job->meta.name, job_body_json(job));
 		}
 		json_array_append_new(all, json_pack("{s:s,s:o,s:o}", "name", templates[i], "metrics",
 						     at ? metrics_json(at) : json_null(), "jobs", jobs));
@@ -416,6 +422,15 @@ static json_t *backup_json(const struct spec_backup_policy *b)
 			 r->has_database ? container_json(&r->database) : json_null(), "drillSchedule",
 			 jstr(r->has_drill ? r->drill_schedule : NULL), "drillVerify",
 			 r->has_drill ? strv_to_json(r->verify, r->n_verify) : json_null());
+}
+
+void spec_backup_policy_hash(const struct spec_backup_policy *bp, char out_hex[SPEC_REVISION_HEX])
+{
+	json_t *j = backup_json(bp);
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+
+	json_decref(j);
+	sha256_hex(s, out_hex);
 }
 
 void *spec_set_to_json(const struct spec_set *set)

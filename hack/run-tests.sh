@@ -120,30 +120,32 @@ for t in "$@"; do
 	fi
 	selected+=("$t")
 done
-together=()
-for t in "${selected[@]}"; do
-	if [ "$jobs" -gt 1 ] && alone "$t"; then
+if [ "$jobs" -eq 1 ]; then
+	for t in "${selected[@]}"; do
 		run_one "$t"
 		cat "$parts/$(basename "$t").report"
-	else
-		together+=("$t")
-	fi
-done
-running=0
-for t in "${together[@]}"; do
-	if [ "$jobs" -eq 1 ]; then
-		run_one "$t"
-		cat "$parts/$(basename "$t").report"
-		continue
-	fi
-	if [ "$running" -ge "$jobs" ]; then
-		wait -n
-		running=$((running - 1))
-	fi
-	( run_one "$t"; cat "$parts/$(basename "$t").report" ) &
-	running=$((running + 1))
-done
-wait
+	done
+else
+	together=()
+	for t in "${selected[@]}"; do
+		if alone "$t"; then
+			run_one "$t"
+			cat "$parts/$(basename "$t").report"
+		else
+			together+=("$t")
+		fi
+	done
+	running=0
+	for t in "${together[@]}"; do
+		if [ "$running" -ge "$jobs" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+		( run_one "$t"; cat "$parts/$(basename "$t").report" ) &
+		running=$((running + 1))
+	done
+	wait
+fi
 
 passed=0 failed=0 skipped=0
 for c in "$parts"/*.counts; do

@@ -109,9 +109,9 @@ spec:
 EOF
 }
 
-# node_yaml NAME [TEMPLATE_LINE]: a Deployment of one demo node (v1) with a progress deadline of
-# 60 s, TEMPLATE_LINE added to its template (as "key: value", without indent), ready once
-# /q/health/ready answers (probed every second, two misses fail it).
+# node_yaml NAME [TEMPLATE_LINE [IMAGE]]: a Deployment of one demo node (IMAGE, auriga-demo-node:v1
+# when not given) with a progress deadline of 60 s, TEMPLATE_LINE added to its template (as "key:
+# value", without indent), ready once /q/health/ready answers (probed every second, two misses fail it).
 node_yaml() {
 	cat <<EOF
 apiVersion: auriga.io/v1
@@ -121,7 +121,7 @@ spec:
   replicas: 1
   progressDeadlineSeconds: 60
   template:
-    image: auriga-demo-node:v1
+    image: ${3:-auriga-demo-node:v1}
     ports: [{name: http, containerPort: 9003}]${2:+
     $2}
   probes:

@@ -144,7 +144,7 @@ static void on_pass(struct engine *e, void *arg)
 	}
 	if (dm->loaded && dm->commit && s->commit && strcmp(s->commit, dm->commit) == 0 &&
 	    (s->phase == STATUS_HEALTHY || s->phase == STATUS_FAILED || s->phase == STATUS_ROLLEDBACK))
-		dm->settled = dm->settled_once = 1;
+		dm->settled = 1;
 	/* The engine saved its files at the end of the pass: the leader shares them when they changed. */
 	if (dm->lease)
 		run_lease_state_saved(dm->lease);

@@ -59,7 +59,6 @@ struct daemon {
 	struct run_lease *lease;	/* --lease: acts only while it holds the lease */
 	struct run_schedule *schedule;	/* the BackupPolicies' schedules (run_schedule.h) */
 	int settled;			/* the commit applied reached Healthy, Failed or RolledBack */
-	int settled_once;		/* some commit settled since the daemon started (the schedules wait for it) */
 	int loaded;
 	int stopping;
 	/* What the HTTP threads read. */

@@ -30,12 +30,6 @@
 /* How often children are reaped, and the schedules looked at (a child's end makes it look at once). */
 #define TICK_MS 1000
 #define LOOK_MS 5000
-/*
- * How long, at most, the schedules wait after the daemon starts for its
- * first apply to settle: a policy never backed up is due at once, and its Job
- * needs the network, the volume and the database its deployments make.
- */
-#define START_HOLD_MS (15 * 60 * 1000)
 /* The most of a child's output logged when it ends: its last bytes. */
 #define OUTPUT_MAX 8192
 
@@ -47,12 +41,21 @@ static const char *const kind_names[] = { "backup", "drill" };
 /* Blocked in the daemon for its signalfd; a child takes them as usual. */
 static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
 
-/* A policy's schedules, and when this daemon last started each (-1: never). */
+/*
+ * A policy's schedules, and when this daemon last started each (-1: never).
+ * A policy new or changed in the commit applied is fresh: its runs wait
+ * for that commit to settle (at most schedule-start-hold from fresh_ms), as
+ * its Job needs the network, the volume and the database it makes.
+ */
 struct sched_policy {
 	char *name;
+	char hash[SPEC_REVISION_HEX];	/* spec_backup_policy_hash */
 	int has[2];
 	struct cron cron[2];
 	int64_t spawned_s[2];
+	int fresh;
+	int hold_logged;	/* the wait was logged */
+	int64_t fresh_ms;	/* when it became fresh (monotonic) */
 };
 
 struct child {
@@ -70,8 +73,6 @@ struct run_schedule {
 	struct child *c;
 	size_t nc, cap;
 	int64_t looked_ms;	/* when the records were last looked at (monotonic) */
-	int64_t started_ms;	/* when the daemon made the schedules (monotonic) */
-	int held;		/* 1 once the wait for the first apply was logged, 2 once it ended */
 };
 
 /* This program, as the Git helper is run: the children run the same code as the commands. */
@@ -100,15 +101,25 @@ void run_schedule_set(struct run_schedule *s, const struct spec_set *set)
 		struct sched_policy *sp = &s->p[s->n++];
 
 		sp->name = xstrdup(bp->meta.name);
+		spec_backup_policy_hash(bp, sp->hash);
 		sp->has[KIND_BACKUP] = bp->schedule != NULL;
 		sp->cron[KIND_BACKUP] = bp->cron;
 		sp->has[KIND_DRILL] = bp->restore.has_drill && bp->restore.drill_schedule != NULL;
 		sp->cron[KIND_DRILL] = bp->restore.drill_cron;
 		sp->spawned_s[KIND_BACKUP] = sp->spawned_s[KIND_DRILL] = -1;
-		/* A policy kept across a new commit keeps when it was last started. */
-		for (k = 0; k < n_old; k++)
-			if (strcmp(old[k].name, sp->name) == 0)
-				memcpy(sp->spawned_s, old[k].spawned_s, sizeof(sp->spawned_s));
+		sp->fresh = 1;
+		sp->fresh_ms = loop_now(s->dm->loop);
+		/* A policy kept across a new commit keeps when it was last started; unchanged, it is not fresh. */
+		for (k = 0; k < n_old; k++) {
+			if (strcmp(old[k].name, sp->name) != 0)
+				continue;
+			memcpy(sp->spawned_s, old[k].spawned_s, sizeof(sp->spawned_s));
+			if (strcmp(old[k].hash, sp->hash) == 0) {
+				sp->fresh = old[k].fresh;
+				sp->hold_logged = old[k].hold_logged;
+				sp->fresh_ms = old[k].fresh_ms;
+			}
+		}
 	}
 	for (k = 0; k < n_old; k++)
 		free(old[k].name);
@@ -340,12 +351,42 @@ static int read_records(const char *state_dir, struct backup_records *br, json_t
 	return rc;
 }
 
+/*
+ * Whether sp's runs still wait: it is fresh, the commit applied has not
+ * settled (Healthy, Failed or RolledBack), and schedule-start-hold has not
+ * passed since it became fresh. The wait and its end are logged once each.
+ */
+static int held(struct run_schedule *s, struct sched_policy *sp, int64_t now)
+{
+	long hold = config_ms(s->dm->cfg, CFG_SCHEDULE_START_HOLD);
+	int timed_out = now - sp->fresh_ms >= hold;
+
+	if (!sp->fresh || hold == 0) {
+		sp->fresh = 0;
+		return 0;
+	}
+	if (!s->dm->settled && !timed_out) {
+		if (!sp->hold_logged)
+			log_info(COMPONENT, "scheduled runs wait until the commit applied settles", "policy", sp->name,
+				 LOG_END);
+		sp->hold_logged = 1;
+		return 1;
+	}
+	if (s->dm->settled)
+		log_info(COMPONENT, "scheduled runs start: the commit applied settled", "policy", sp->name, LOG_END);
+	else
+		log_warn(COMPONENT, "scheduled runs start: the commit applied did not settle in time", "policy", sp->name,
+			 "waited", config_str(s->dm->cfg, CFG_SCHEDULE_START_HOLD), LOG_END);
+	sp->fresh = 0;
+	return 0;
+}
+
 static void look(struct run_schedule *s)
 {
 	struct backup_records br;
 	struct error *err = NULL;
 	json_t *drills = NULL;
-	int64_t now_s = wall_ms() / 1000;
+	int64_t now_s = wall_ms() / 1000, now = loop_now(s->dm->loop);
 	size_t i;
 	int k, any = 0;
 
@@ -357,41 +398,19 @@ static void look(struct run_schedule *s)
 		log_error(COMPONENT, "the records cannot be read: no scheduled run starts", "error", error_msg(err), LOG_END);
 		goto out;
 	}
-	for (i = 0; i < s->n; i++)
+	for (i = 0; i < s->n; i++) {
 		for (k = KIND_BACKUP; k <= KIND_DRILL; k++)
 			if (s->p[i].has[k] && !running(s, (enum kind)k, s->p[i].name) &&
-			    due(&s->p[i], (enum kind)k, &br, drills, now_s))
+			    due(&s->p[i], (enum kind)k, &br, drills, now_s) && !held(s, &s->p[i], now))
 				start(s, &s->p[i], (enum kind)k, now_s);
+		/* One not due yet is no longer fresh once the commit settled: its next slot needs no wait. */
+		if (s->dm->settled)
+			s->p[i].fresh = 0;
+	}
 out:
 	error_free(err);
 	backup_records_release(&br);
 	json_decref(drills);
-}
-
-/*
- * Whether the schedules still wait for the daemon's first apply to settle
- * (Healthy, Failed or RolledBack), for at most START_HOLD_MS: a fresh start
- * does not dump a database whose deployments are not up yet.
- */
-static int holding(struct run_schedule *s, int64_t now)
-{
-	int timed_out = now - s->started_ms >= START_HOLD_MS;
-
-	if (s->held == 2)
-		return 0;
-	if (!s->dm->settled_once && !timed_out) {
-		if (s->held == 0)
-			log_info(COMPONENT, "scheduled runs wait until the fleet's first apply settles", LOG_END);
-		s->held = 1;
-		return 1;
-	}
-	if (s->held == 1)
-		log_event(timed_out && !s->dm->settled_once ? LOG_WARN : LOG_INFO, COMPONENT,
-			  timed_out && !s->dm->settled_once ? "scheduled runs start: the fleet's first apply did not settle in time"
-							     : "scheduled runs start: the fleet's first apply settled",
-			  LOG_END);
-	s->held = 2;
-	return 0;
 }
 
 static void tick(struct loop *l, void *arg)
@@ -400,8 +419,6 @@ static void tick(struct loop *l, void *arg)
 
 	s->timer = loop_timer_add(l, TICK_MS, tick, s);
 	if (reap(s) == 0 && s->looked_ms > 0 && loop_now(l) - s->looked_ms < LOOK_MS)
-		return;
-	if (holding(s, loop_now(l)))
 		return;
 	s->looked_ms = loop_now(l);
 	/* Only the leader starts a backup or a drill: a follower's children would act on the fleet. */
@@ -415,7 +432,6 @@ struct run_schedule *run_schedule_new(struct daemon *dm)
 	struct run_schedule *s = xcalloc(1, sizeof(*s));
 
 	s->dm = dm;
-	s->started_ms = loop_now(dm->loop);
 	s->timer = loop_timer_add(dm->loop, TICK_MS, tick, s);
 	return s;
 }

@@ -13,7 +13,9 @@ struct run_schedule;
  * failed, and each policy whose spec.schedule (or spec.drill.schedule) is due
  * by the rule of `backup run --due` (`drill --due`) gets a child running
  * `auriga backup run POLICY` (`auriga drill POLICY`) with the daemon's
- * settings, at most one of each kind per policy at a time. The child writes
+ * settings, at most one of each kind per policy at a time. A policy new or
+ * changed in the commit applied (every one when the daemon starts) starts
+ * nothing until that commit settles, for at most schedule-start-hold. The child writes
  * the record's start before it makes anything and holds the policy's run
  * lock, so a daemon killed and restarted neither runs the same slot again nor
  * loses the run. Children are left to end when the daemon stops.

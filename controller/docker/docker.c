@@ -203,6 +203,13 @@ void docker_free(struct docker *d)
 	free(d);
 }
 
+void docker_set_drop(struct docker *d, const void *arg, void (*drop)(void *arg))
+{
+	for (struct docker_call *c = d->calls; c; c = c->next)
+		if (c->arg == arg)
+			c->drop = drop;
+}
+
 struct loop *docker_loop(struct docker *d)
 {
 	return d->loop;

@@ -110,6 +110,12 @@ int docker_config_from_env(struct docker_config *c, struct error **err);
 struct docker *docker_new(struct loop *l, const struct docker_config *c, struct error **err);
 /* Ends every call and watch still running with DOCKER_CANCELLED, without running their callbacks, and frees d. */
 void docker_free(struct docker *d);
+/*
+ * Every call of d in flight made with arg gets drop: freed by docker_free
+ * with the call still in its hands, drop(arg) frees what waited for it (its
+ * callback never runs then). Set after each call made with arg.
+ */
+void docker_set_drop(struct docker *d, const void *arg, void (*drop)(void *arg));
 
 struct loop *docker_loop(struct docker *d);
 /* "unix:///var/run/docker.sock" or "tcp://host:port": for messages. */

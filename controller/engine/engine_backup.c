@@ -171,10 +171,10 @@ static struct job_run *prune_run(struct engine *e, const struct spec_backup_poli
 	struct target t;
 	struct job_spec js;
 	struct job_run *run;
-	struct kv *labels = xcalloc(e->desired.n_extra_labels + 3, sizeof(*labels));
+	struct kv *labels;
 	char *base = xasprintf("backup-%s-prune", p->meta.name), *name = desired_prefixed(e->desired.name_prefix, base);
 	char *network = backup_network(e->set, p, e->desired.name_prefix), **argv = xcalloc(pc->n + 4, sizeof(*argv));
-	size_t i, nl = 0;
+	size_t i, nl;
 
 	argv[0] = xstrdup("rm");
 	argv[1] = xstrdup("-f");
@@ -186,14 +186,8 @@ static struct job_run *prune_run(struct engine *e, const struct spec_backup_poli
 	strv_free(tmpl.cmd);
 	tmpl.entrypoint = argv;
 	tmpl.cmd = NULL;
-	for (i = 0; i < e->desired.n_extra_labels; i++)
-		labels[nl++] = e->desired.extra_labels[i];
-	labels[nl].key = (char *)JOB_OF_LABEL;
-	labels[nl++].value = e->desired.instance;
-	labels[nl].key = (char *)BACKUP_OF_LABEL;
-	labels[nl++].value = e->desired.instance;
-	labels[nl].key = (char *)BACKUP_POLICY_LABEL;
-	labels[nl++].value = p->meta.name;
+	labels = job_labels(e->desired.extra_labels, e->desired.n_extra_labels, e->desired.instance, &nl,
+			    BACKUP_OF_LABEL, e->desired.instance, BACKUP_POLICY_LABEL, p->meta.name, (char *)NULL);
 	target_init(&t, e, p);
 	memset(&js, 0, sizeof(js));
 	js.name = name;
@@ -321,23 +315,9 @@ out:
 static struct kv *make_labels(const struct engine *e, const struct desired_deployment *dd,
 			      const struct spec_backup_policy *p, size_t *n)
 {
-	struct kv *l = xcalloc(e->desired.n_extra_labels + 5, sizeof(*l));
-	size_t i;
-
-	for (i = 0; i < e->desired.n_extra_labels; i++)
-		l[i] = e->desired.extra_labels[i];
-	l[i].key = (char *)JOB_OF_LABEL;
-	l[i++].value = e->desired.instance;
-	l[i].key = (char *)"auriga.io/hook";
-	l[i++].value = dd->name;
-	l[i].key = (char *)"auriga.io/hook-stage";
-	l[i++].value = (char *)PLAN_BACKUP_STAGE;
-	l[i].key = (char *)BACKUP_OF_LABEL;
-	l[i++].value = e->desired.instance;
-	l[i].key = (char *)BACKUP_POLICY_LABEL;
-	l[i++].value = p->meta.name;
-	*n = i;
-	return l;
+	return job_labels(e->desired.extra_labels, e->desired.n_extra_labels, e->desired.instance, n, HOOK_LABEL,
+			  dd->name, HOOK_STAGE_LABEL, PLAN_BACKUP_STAGE, BACKUP_OF_LABEL, e->desired.instance,
+			  BACKUP_POLICY_LABEL, p->meta.name, (char *)NULL);
 }
 
 /* Starts the policy's Job with its target at /backup, the dump read back when it exits 0. */

@@ -10,8 +10,6 @@
 #include "runtime/log.h"
 #include "util.h"
 
-#define HOOK_LABEL "auriga.io/hook"
-#define HOOK_STAGE_LABEL "auriga.io/hook-stage"
 /* What a hook's report quotes of its output: its last lines, bounded. */
 #define HOOK_TAIL_LINES 20
 #define HOOK_MAX_OUTPUT 2048
@@ -179,9 +177,9 @@ static struct job_run *hook_run(struct engine *e, const struct desired_deploymen
 	struct job_run *run;
 	struct desired_tmpl tmpl;
 	struct job_spec js;
-	struct kv *labels = xcalloc(e->desired.n_extra_labels + 3, sizeof(*labels));
+	struct kv *labels;
 	char *env[9], *name, *base, what[32];
-	size_t i, n = 0;
+	size_t i, n = 0, nl;
 
 	env[n++] = env_kv("AURIGA_DEPLOYMENT", dd->name);
 	env[n++] = env_kv("AURIGA_REVISION_FROM", he->from);
@@ -192,14 +190,8 @@ static struct job_run *hook_run(struct engine *e, const struct desired_deploymen
 	env[n++] = env_kv("AURIGA_SCHEMA_FROM", he->schema_from);
 	env[n++] = env_kv("AURIGA_SCHEMA_TO", he->schema_to);
 	env[n] = NULL;
-	for (i = 0; i < e->desired.n_extra_labels; i++)
-		labels[i] = e->desired.extra_labels[i];
-	labels[i].key = (char *)JOB_OF_LABEL;
-	labels[i++].value = e->desired.instance;
-	labels[i].key = (char *)HOOK_LABEL;
-	labels[i++].value = dd->name;
-	labels[i].key = (char *)HOOK_STAGE_LABEL;
-	labels[i++].value = (char *)stage_names[h->stage];
+	labels = job_labels(e->desired.extra_labels, e->desired.n_extra_labels, e->desired.instance, &nl, HOOK_LABEL,
+			    dd->name, HOOK_STAGE_LABEL, stage_names[h->stage], (char *)NULL);
 	base = xasprintf("%s-%s-%s", dd->name, stage_slugs[h->stage], job->meta.name);
 	name = desired_prefixed(e->desired.name_prefix, base);
 	free(base);
@@ -207,7 +199,7 @@ static struct job_run *hook_run(struct engine *e, const struct desired_deploymen
 	job_place_spec(&js, &tmpl, job, name, dd->name);
 	js.env = (const char *const *)env;
 	js.labels = labels;
-	js.n_labels = i;
+	js.n_labels = nl;
 	js.tail_lines = HOOK_TAIL_LINES;
 	js.max_output = HOOK_MAX_OUTPUT;
 	js.what = what;

@@ -46,7 +46,7 @@ struct et_dep {
 	struct job_run *smoke;		/* the smoke-test Job under way */
 	int switch_unserved;		/* rec.switched, and NGINX not yet seen serving it */
 	struct verify_book book;	/* its analyses' verdicts by what they verified, for the status */
-	char run_key[VERIFY_KEY_LEN];	/* what the run under way verifies (verify_key) */
+	char run_key[VERIFY_KEY_LEN];	/* what the run under way verifies (desired_deployment.verify_key) */
 	/*
 	 * A complete release verified again because its templates changed: the
 	 * run, its Jobs, what it verifies, and the last key it was started for
@@ -345,7 +345,7 @@ static void analysis_start(struct engine_traffic *t, struct et_dep *d, const str
 {
 	struct error *err = NULL;
 
-	verify_key(t->set, dd, d->run_key);
+	snprintf(d->run_key, sizeof(d->run_key), "%s", dd->verify_key);
 	d->run = analysis_begin(t, d, dd, templates, n_templates, v, n, slot, on_analysis, &d->verify, &err);
 	if (d->run == NULL) {
 		d->state = TRAFFIC_CHECK_FAILED;
@@ -365,17 +365,17 @@ static void analysis_start(struct engine_traffic *t, struct et_dep *d, const str
 static void reverify(struct engine_traffic *t, struct et_dep *d, const struct desired_deployment *dd,
 		     const struct rollout_ctr *v, size_t n, const char *slot)
 {
-	char key[VERIFY_KEY_LEN], **names = NULL;
+	const char *key = dd->verify_key;
+	char **names = NULL;
 	struct error *err = NULL;
 	size_t nt;
 
 	if (d->rerun && d->rerun_done)
 		rerun_drop(d);
-	verify_key(t->set, dd, key);
 	if (d->rerun || strcmp(d->rerun_key, key) == 0 || !verify_book_due(&d->book, key))
 		return;
 	snprintf(d->rerun_key, sizeof(d->rerun_key), "%s", key);
-	nt = verify_templates(dd, &names);
+	nt = desired_verify_templates(dd, &names);
 	log_info(COMPONENT, "its analysis templates changed: verifying again", "deployment", dd->name, "slot", slot,
 		 (char *)NULL);
 	d->rerun = analysis_begin(t, d, dd, names, nt, v, n, slot, on_reverified, &d->reverify, &err);
@@ -855,13 +855,11 @@ void engine_traffic_verification(const struct engine_traffic *t, const struct de
 	const struct et_dep *d = NULL;
 	size_t i;
 
-	char key[VERIFY_KEY_LEN];
-	const char *skipped = NULL;
+	const char *key = dd->verify_key, *skipped = NULL;
 
 	for (i = 0; i < t->n_deps && d == NULL; i++)
 		if (strcmp(t->deps[i]->name, dd->name) == 0)
 			d = t->deps[i];
-	verify_key(t->set, dd, key);
 	/* Complete without a verdict: Skipped, unless its verification is to run again (Pending then). */
 	if (d && d->complete && strcmp(d->rec.rev, dd->revision) == 0 &&
 	    (d->rec.full || !verify_book_due(&d->book, key)))

@@ -181,36 +181,6 @@ static void book_drop(struct verify_book *b, size_t i)
 	b->n--;
 }
 
-void verify_key(const struct spec_set *set, const struct desired_deployment *dd, char out[VERIFY_KEY_LEN])
-{
-	char hash[SPEC_REVISION_HEX], **names = NULL;
-	size_t n = verify_templates(dd, &names);
-
-	spec_analysis_hash(set, names, n, hash);
-	free(names);
-	snprintf(out, VERIFY_KEY_LEN, "%.64s.%s", dd->revision, hash);
-}
-
-size_t verify_templates(const struct desired_deployment *dd, char ***out)
-{
-	const struct spec_strategy *st = dd->spec ? &dd->spec->strategy : NULL;
-	size_t i, j, n = 0;
-
-	*out = NULL;
-	if (st && st->type == SPEC_STRATEGY_BLUEGREEN && st->n_pre_promotion_analysis) {
-		*out = xcalloc(st->n_pre_promotion_analysis, sizeof(**out));
-		for (i = 0; i < st->n_pre_promotion_analysis; i++)
-			(*out)[n++] = st->pre_promotion_analysis[i];
-	}
-	for (i = 0; st && st->type == SPEC_STRATEGY_CANARY && i < st->n_steps; i++) {
-		for (j = 0; st->steps[i].kind == SPEC_STEP_ANALYSIS && j < st->steps[i].n_templates; j++) {
-			*out = xrealloc(*out, (n + 1) * sizeof(**out));
-			(*out)[n++] = st->steps[i].templates[j];
-		}
-	}
-	return n;
-}
-
 static const struct verify_verdict *book_find(const struct verify_book *b, const char *rev, const char *metric)
 {
 	size_t i;
@@ -367,7 +337,7 @@ void verify_book_status(const struct verify_book *b, const struct spec_set *set,
 
 	if (set == NULL)
 		return;
-	n = verify_templates(dd, &names);
+	n = desired_verify_templates(dd, &names);
 	for (i = 0; i < n; i++)
 		declare_template(b, set, names[i], key, skipped, sd);
 	free(names);

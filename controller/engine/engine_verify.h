@@ -38,7 +38,7 @@ void engine_verify_free(struct engine_verify *v);
 /*
  * The verdicts of a deployment's analysis metrics, by what was verified: the
  * revision and the hash of the AnalysisTemplates (and their Jobs) its release
- * names, "REV.TEMPLATES" (verify_key). What staging's note says of each
+ * names, "REV.TEMPLATES" (desired_deployment.verify_key). What staging's note says of each
  * verification its release declares. Kept for the latest VERIFY_BOOK_REVS
  * keys, in the release records (so a restart keeps them).
  */
@@ -60,10 +60,6 @@ struct verify_book {
 };
 
 void verify_book_release(struct verify_book *b);
-/* The key of dd's release under set: its revision and the hash of the templates its strategy names. */
-void verify_key(const struct spec_set *set, const struct desired_deployment *dd, char out[VERIFY_KEY_LEN]);
-/* The templates dd's strategy names (borrowed; each once per step), into *out (malloc'd); how many. */
-size_t verify_templates(const struct desired_deployment *dd, char ***out);
 /* A decided analysis run of key: each metric's verdict replaces the one it had. */
 void verify_book_record(struct verify_book *b, const char *key, const struct analysis_report *r);
 /*

@@ -1,6 +1,7 @@
 /* Jobs run on Docker to their end: one chain of named stages per attempt, again while it fails and backoffLimit allows. */
 #include "engine/job.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,33 @@ struct job_run {
 	job_file_fn file_done;
 	char *message;		/* what this attempt said */
 };
+
+struct kv *job_labels(const struct kv *extra, size_t n_extra, const char *instance, size_t *n, ...)
+{
+	struct kv *l;
+	size_t i, pairs = 0;
+	va_list ap;
+
+	va_start(ap, n);
+	while (va_arg(ap, const char *) != NULL) {
+		(void)va_arg(ap, const char *);
+		pairs++;
+	}
+	va_end(ap);
+	l = xcalloc(n_extra + 1 + pairs, sizeof(*l));
+	for (i = 0; i < n_extra; i++)
+		l[i] = extra[i];
+	l[i].key = (char *)JOB_OF_LABEL;
+	l[i++].value = (char *)instance;
+	va_start(ap, n);
+	while (pairs-- > 0) {
+		l[i].key = (char *)va_arg(ap, const char *);
+		l[i++].value = (char *)va_arg(ap, const char *);
+	}
+	va_end(ap);
+	*n = i;
+	return l;
+}
 
 struct job_runner *job_runner_new(struct docker *d)
 {
@@ -175,7 +203,13 @@ static int create(struct job_run *j, struct error **err)
 	return rc;
 }
 
-static int call(struct job_run *j, enum job_stage stage, struct error **err)
+/* A run whose call is dropped by docker_free (the client freed with the run in flight) goes with it. */
+static void run_drop(void *arg)
+{
+	run_free(arg);
+}
+
+static int call_stage(struct job_run *j, enum job_stage stage, struct error **err)
 {
 	/* A stage with nothing to make sure of is passed over. */
 	if (stage == JOB_NETWORK && !j->ensure_network)
@@ -227,6 +261,16 @@ static int call(struct job_run *j, enum job_stage stage, struct error **err)
 		return docker_container_remove(j->docker, DOCKER_ROLLOUT, j->id, 1, 1, on_answer, j, err);
 	}
 	BUG("job stage %d", (int)stage);
+}
+
+static int call(struct job_run *j, enum job_stage stage, struct error **err)
+{
+	int rc = call_stage(j, stage, err);
+
+	/* The Docker calls the run makes itself (a network's or volume's own calls are network.c's and volume.c's). */
+	if (rc == 0 && j->stage != JOB_NETWORK && j->stage != JOB_VOLUME)
+		docker_set_drop(j->docker, j, run_drop);
+	return rc;
 }
 
 /*

@@ -9,6 +9,9 @@
 
 /* The label of every Job container auriga runs: the instance it runs for. */
 #define JOB_OF_LABEL "auriga.io/job-of"
+/* A hook's (and a backup's before a rollout): the deployment it runs for, and its stage. */
+#define HOOK_LABEL "auriga.io/hook"
+#define HOOK_STAGE_LABEL "auriga.io/hook-stage"
 
 struct docker;
 struct desired_tmpl;
@@ -100,10 +103,19 @@ struct job_spec {
  */
 typedef void (*job_done_fn)(int succeeded, int attempts, const char *message, void *arg);
 
+/*
+ * The labels of a Job's container: the instance's extra ones, JOB_OF_LABEL
+ * = instance, then the pairs given (key, value, ..., NULL). Borrowed, not
+ * copied (job_start copies them): free only the array; *n is its length.
+ */
+struct kv *job_labels(const struct kv *extra, size_t n_extra, const char *instance, size_t *n, ...);
+
 struct job_runner *job_runner_new(struct docker *d);
 /*
- * Runs still in Docker's hands report nothing any more; they end with the
- * Docker client (which calls no callback once freed).
+ * Runs still in Docker's hands report nothing any more: each goes on to
+ * remove its container and is freed when it ends, or with its Docker call
+ * when the client is freed first (docker_set_drop). A run still making sure
+ * of its network or volume is not freed with the client.
  */
 void job_runner_free(struct job_runner *jr);
 

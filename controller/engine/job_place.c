@@ -177,24 +177,19 @@ struct job_run *job_place_check_start(struct job_runner *jr, const struct desire
 				      const struct spec_policy *policy, const struct job_check *c, job_done_fn done,
 				      void *arg)
 {
-	struct kv *labels = xcalloc(d->n_extra_labels + 2, sizeof(*labels));
+	struct kv *labels;
 	char **env = check_env(c), *base = xasprintf("%s-%s", dd->name, c->suffix);
 	char *name = desired_prefixed(d->name_prefix, base);
 	struct desired_tmpl tmpl;
 	struct job_spec js;
 	struct job_run *run;
-	size_t i;
+	size_t nl;
 
-	for (i = 0; i < d->n_extra_labels; i++)
-		labels[i] = d->extra_labels[i];
-	labels[i].key = (char *)JOB_OF_LABEL;
-	labels[i++].value = d->instance;
-	labels[i].key = (char *)c->label;
-	labels[i++].value = dd->name;
+	labels = job_labels(d->extra_labels, d->n_extra_labels, d->instance, &nl, c->label, dd->name, (char *)NULL);
 	job_place_spec(&js, &tmpl, job, name, dd->name);
 	js.env = (const char *const *)env;
 	js.labels = labels;
-	js.n_labels = i;
+	js.n_labels = nl;
 	js.tail_lines = c->tail_lines;
 	js.max_output = c->max_output;
 	js.what = c->what;

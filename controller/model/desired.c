@@ -431,6 +431,37 @@ int desired_label_split(const char *kv, struct kv *out, struct error **err)
 	return 0;
 }
 
+void desired_verify_key(const struct spec_set *set, const struct desired_deployment *dd,
+			char out[2 * SPEC_REVISION_HEX])
+{
+	char hash[SPEC_REVISION_HEX], **names = NULL;
+	size_t n = desired_verify_templates(dd, &names);
+
+	spec_analysis_hash(set, names, n, hash);
+	free(names);
+	snprintf(out, 2 * SPEC_REVISION_HEX, "%.64s.%s", dd->revision, hash);
+}
+
+size_t desired_verify_templates(const struct desired_deployment *dd, char ***out)
+{
+	const struct spec_strategy *st = dd->spec ? &dd->spec->strategy : NULL;
+	size_t i, j, n = 0;
+
+	*out = NULL;
+	if (st && st->type == SPEC_STRATEGY_BLUEGREEN && st->n_pre_promotion_analysis) {
+		*out = xcalloc(st->n_pre_promotion_analysis, sizeof(**out));
+		for (i = 0; i < st->n_pre_promotion_analysis; i++)
+			(*out)[n++] = st->pre_promotion_analysis[i];
+	}
+	for (i = 0; st && st->type == SPEC_STRATEGY_CANARY && i < st->n_steps; i++) {
+		for (j = 0; st->steps[i].kind == SPEC_STEP_ANALYSIS && j < st->steps[i].n_templates; j++) {
+			*out = xrealloc(*out, (n + 1) * sizeof(**out));
+			(*out)[n++] = st->steps[i].templates[j];
+		}
+	}
+	return n;
+}
+
 int desired_build(struct desired *d, const struct spec_set *set, const char *instance, const char *commit,
 		  const char *const *extra_labels, size_t n_extra, struct error **err)
 {
@@ -484,6 +515,7 @@ int desired_build(struct desired *d, const struct spec_set *set, const char *ins
 				dd->max_surge = 1;
 		}
 		spec_deployment_revision(s, dd->revision);
+		desired_verify_key(set, dd, dd->verify_key);
 		desired_tmpl_from_spec(&dd->tmpl, &s->tmpl);
 		if (s->probes.readiness.kind == SPEC_PROBE_EXEC && s->probes.readiness.n_exec_command) {
 			const struct spec_probe *rp = &s->probes.readiness;

@@ -95,6 +95,12 @@ struct desired_deployment {
 	int progress_deadline_seconds;
 	int auto_rollback;
 	char revision[SPEC_REVISION_HEX];
+	/*
+	 * What a verification of this release verifies: the revision, a dot,
+	 * and the hash of the AnalysisTemplates (and their Jobs) its strategy
+	 * names (desired_verify_key); made with the revision.
+	 */
+	char verify_key[2 * SPEC_REVISION_HEX];
 	struct desired_tmpl tmpl;
 	/* Borrowed from the spec set (probes and named ports); NULL for a template read back from state. */
 	const struct spec_deployment *spec;
@@ -121,6 +127,12 @@ struct desired {
 	 */
 	char *endpoint;
 };
+
+/* The templates dd's strategy names (borrowed; each once per step), into *out (malloc'd); how many. */
+size_t desired_verify_templates(const struct desired_deployment *dd, char ***out);
+/* dd's verify_key under set: its revision and spec_analysis_hash of desired_verify_templates. */
+void desired_verify_key(const struct spec_set *set, const struct desired_deployment *dd,
+			char out[2 * SPEC_REVISION_HEX]);
 
 void desired_init(struct desired *d);
 void desired_release(struct desired *d);

@@ -194,6 +194,12 @@ static const struct config_spec table[CFG__COUNT] = {
 				   "The daemon takes each BackupPolicy's backups at its spec.schedule and its drills at "
 				   "spec.drill.schedule (a child process each, as `auriga backup run` and `auriga drill`); "
 				   "false leaves them to `backup run --due` and `drill --due` from cron." },
+	[CFG_SCHEDULE_START_HOLD] = { "schedule-start-hold", CFGT_DURATION, "15m", 0, HOUR, NULL,
+				      "AURIGA_SCHEDULE_START_HOLD", "DURATION", 0,
+				      "How long, at most, the scheduled runs of a BackupPolicy new or changed in the "
+				      "commit applied (every policy when the daemon starts) wait for that commit to "
+				      "settle (Healthy, Failed or RolledBack): its Job needs the network, volume and "
+				      "database the deployments make. 0: no wait." },
 };
 
 struct value {

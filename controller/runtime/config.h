@@ -74,6 +74,7 @@ enum config_key {
 	CFG_LEASE_RENEW_INTERVAL,
 	CFG_LEASE_SKEW,
 	CFG_BACKUP_SCHEDULES,	/* the daemon runs the BackupPolicies' schedules and drill schedules */
+	CFG_SCHEDULE_START_HOLD,	/* how long a new or changed policy's runs wait for the commit applied to settle */
 	CFG__COUNT
 };
 

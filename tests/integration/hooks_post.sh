@@ -83,7 +83,7 @@ job() {
 	printf 'apiVersion: auriga.io/v1\nkind: Job\nmetadata: {name: %s}\nspec:\n  activeDeadlineSeconds: 60\n' "$1"
 	printf '  template:\n    image: %s\n    command: [/t]\n    args: [env, "%s", "%s"]\n' "$HOOK_IMG" "$2" "$3"
 }
-{ job post-ok 0 0; echo ---; job post-fail 0 4; echo ---; job post-slow 6 0; echo ---; job undo 0 0; echo ---
+{ job post-ok 0 0; echo ---; job post-fail 0 4; echo ---; job post-slow 12 0; echo ---; job undo 0 0; echo ---
 	job undo-fail 0 5; } >"$SPECS/jobs.yaml"
 
 # (1) A postDeploy hook after the new revision is ready, before the next phase.

@@ -30,8 +30,9 @@ psql_in "$DB" -c "create table schema_history (version int primary key, applied_
 VERSION="select max(version) from schema_history"
 HAS_MEMO="select count(*) from information_schema.columns where table_name = 'tx' and column_name = 'memo'"
 
-# The BackupPolicy pgdump: pg_dump | gzip before every new revision of app and of later (DUMP_DELAY
-# seconds first); later has no preDeploy hook, so its backup alone stands before its rollout.
+# The BackupPolicy pgdump: pg_dump | gzip before every new revision of app and of later, once the
+# table DUMP_GATE exists (at once when not given: the test opens a gate when it wants the dump
+# done); later has no preDeploy hook, so its backup alone stands before its rollout.
 backup_yaml() {
 	cat <<EOF
 apiVersion: auriga.io/v1
@@ -40,15 +41,15 @@ metadata: {name: pgdump}
 spec:
   job:
     image: $PG
-    command: [bash, -o, pipefail, -c, 'sleep \$DUMP_DELAY; pg_dump -h db -U postgres app | gzip > /backup/\$AURIGA_BACKUP_FILE']
-    env: {PGPASSWORD: $1, DUMP_DELAY: "${2:-0}"}
+    command: [bash, -o, pipefail, -c, 'until [ -z "\$DUMP_GATE" ] || psql -h db -U postgres -d app -Atqc "select 1 from \$DUMP_GATE" >/dev/null 2>&1; do sleep 0.5; done; pg_dump -h db -U postgres app | gzip > /backup/\$AURIGA_BACKUP_FILE']
+    env: {PGPASSWORD: $1, DUMP_GATE: "${2:-}"}
     network: $NET
   target: {volume: dumps}
   before: [${3:-app, later}]
 EOF
 }
-# migration_job NAME DELAY: the migration tool (psql and the history table) as a Job: it moves the
-# schema from what the history says to AURIGA_SCHEMA_TO, up or down, after DELAY seconds.
+# migration_job NAME [GATE]: the migration tool (psql and the history table) as a Job: it moves the
+# schema from what the history says to AURIGA_SCHEMA_TO, up or down, once the table GATE exists.
 migration_job() {
 	cat <<EOF
 apiVersion: auriga.io/v1
@@ -58,7 +59,7 @@ spec:
   activeDeadlineSeconds: 120
   template:
     image: $PG
-    env: {PGPASSWORD: pw, DELAY: "$2"}
+    env: {PGPASSWORD: pw, GATE: "${2:-}"}
     command:
       - bash
       - -euc
@@ -67,7 +68,7 @@ spec:
         have=\$(q -c "select max(version) from schema_history")
         to=\$AURIGA_SCHEMA_TO
         echo "schema at \$have, from \$AURIGA_SCHEMA_FROM to \$to"
-        sleep "\$DELAY"
+        until [ -z "\$GATE" ] || q -c "select 1 from \$GATE" >/dev/null 2>&1; do sleep 0.5; done
         while [ "\$have" -lt "\$to" ]; do
           case \$((have + 1)) in
           2) q -c "begin; alter table tx add column memo text; insert into schema_history (version) values (2); commit" ;;
@@ -116,10 +117,10 @@ spec:
     onRollback: [migrate-undo]
 EOF
 }
-# specs PASSWORD DUMP_DELAY MIGRATE_DELAY DIR IMAGE VERSION: the three files in DIR.
+# specs PASSWORD DUMP_GATE MIGRATE_GATE DIR IMAGE VERSION: the three files in DIR (a gate "": none).
 specs() {
 	backup_yaml "$1" "$2" >"$4/backup.yaml"
-	{ migration_job migrate "$3"; echo ---; migration_job migrate-undo 0; } >"$4/jobs.yaml"
+	{ migration_job migrate "$3"; echo ---; migration_job migrate-undo; } >"$4/jobs.yaml"
 	app_yaml "$5" "$6" >"$4/app.yaml"
 }
 run() { auriga_cmd "$@" --policy-file "$POLICY"; }
@@ -135,7 +136,7 @@ image_of() {
 events_start
 
 # (1) A before-backup that fails (a wrong password): no container but the backup's is touched.
-specs wrong 0 0 "$SPECS" auriga-demo-node:v1 1
+specs wrong "" "" "$SPECS" auriga-demo-node:v1 1
 "$TOP/hack/demo-repo.sh" "$REPO" "$SPECS" >/dev/null
 c1=$(git -C "$REPO/work" rev-parse HEAD)
 plan=$(run plan --repo "$REPO/specs.git" --branch main 2>&1)
@@ -157,9 +158,10 @@ expect_match "with pg_dump's own words" "password authentication failed" "$note"
 expect_eq "the failed backup is recorded as failed" failed "$(records | jq -r '.[-1].status')"
 expect_eq "the schema is untouched" 1 "$(psql_in "$DB" -c "$VERSION")"
 
-# (2) The password put right and the dump slowed: kill -9 mid-backup, then the backup runs again and
-# completes once, the migration (to version 1, already there) runs once, app runs v1.
-specs pw 5 0 "$REPO/work" auriga-demo-node:v1 1
+# (2) The password put right and the dump held at a gate: kill -9 mid-backup, then the backup runs
+# again (the gate opened once it has) and completes once, the migration (to version 1, already there)
+# runs once, app runs v1.
+specs pw dump_go "" "$REPO/work" auriga-demo-node:v1 1
 c2=$("$TOP/hack/demo-repo.sh" --commit "$REPO" "the right password")
 t2=$(date +%s.%N)
 auriga_bg "$TEST_TMP/a2.out" "$TEST_TMP/a2.err" apply --timeout-total 120 --policy-file "$POLICY" \
@@ -172,7 +174,11 @@ kill -KILL "$pid"
 wait "$pid" 2>/dev/null
 check "its container outlives the killed controller" running backup-pgdump
 expect_eq "no container of app yet" "" "$(image_of)"
-apply a3
+apply a3 &
+a3=$!
+await "the next apply runs the backup again" 60 eval '[ "$(creates "$t2" app-backup-pgdump)" -ge 2 ]'
+psql_in "$DB" -c "create table dump_go ()" || fail "the dump's gate opens"
+wait "$a3"
 expect_eq "the next apply converges" 0 "$?"
 expect_eq "app runs v1" "auriga-demo-node:v1" "$(image_of)"
 expect_eq "and the later phase" "auriga-demo-node:v1" "$(image_of later)"
@@ -212,10 +218,11 @@ apply a4
 expect_eq "an apply of the same commit converges" 0 "$?"
 expect_eq "and takes no backup again" "0 0" "$(creates "$t3" app-backup-pgdump) $(creates "$t3" later-backup-pgdump)"
 
-# (3) v2 needs schema 2, its migration slowed: kill -9 mid-migration; the migration runs again and
-# completes once; v2 never becomes ready, so app is rolled back and the undo returns the schema to 1.
-# It never becomes ready, however long it is given: a short deadline costs no check.
-APP_DEADLINE=8 specs pw 0 5 "$REPO/work" auriga-demo-node:never-ready 2
+# (3) v2 needs schema 2, its migration held at a gate: kill -9 mid-migration; the migration runs again
+# (the gate opened once it has) and completes once; v2 never becomes ready, so app is rolled back and
+# the undo returns the schema to 1. It never becomes ready, however long it is given: a short
+# deadline costs no check.
+APP_DEADLINE=8 specs pw "" migrate_go "$REPO/work" auriga-demo-node:never-ready 2
 c4=$("$TOP/hack/demo-repo.sh" --commit "$REPO" "v2 needs schema 2")
 t4=$(date +%s.%N)
 auriga_bg "$TEST_TMP/a5.out" "$TEST_TMP/a5.err" apply --timeout-total 120 --policy-file "$POLICY" \
@@ -226,7 +233,11 @@ check "the migration starts" wait_for 90 running predeploy-migrate
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
 expect_eq "app still runs v1" "auriga-demo-node:v1" "$(image_of)"
-apply a6 150
+apply a6 150 &
+a6=$!
+await "the next apply runs the migration again" 60 eval '[ "$(creates "$t4" app-predeploy-migrate)" -ge 2 ]'
+psql_in "$DB" -c "create table migrate_go ()" || fail "the migration's gate opens"
+wait "$a6"
 check "the release is rolled back (the apply fails)" test "$?" -ne 0
 expect_eq "app runs v1 again" "auriga-demo-node:v1" "$(image_of)"
 expect_eq "one backup before v2" 1 "$(creates "$t4" app-backup-pgdump)"
@@ -249,11 +260,11 @@ made() { docker ps -aq --filter "label=$TEST_LABEL" | sort | tr '\n' ' '; }
 before=$(made)
 t5=$(date +%s.%N)
 mkdir -p "$TEST_TMP/bad"
-specs pw 0 0 "$TEST_TMP/bad" auriga-demo-node:v1 two
+specs pw "" "" "$TEST_TMP/bad" auriga-demo-node:v1 two
 out=$("$AURIGA_BIN" validate "$TEST_TMP/bad" 2>&1)
 expect_match "a schema version that is not one: its file, line and field" \
 	"app.yaml:19:[0-9]+: Deployment/app: spec.template.schemaVersion: must match .*got \"two\"" "$out"
-specs pw 0 0 "$TEST_TMP/bad" auriga-demo-node:v1 1
+specs pw "" "" "$TEST_TMP/bad" auriga-demo-node:v1 1
 backup_yaml pw 0 nosuch >"$TEST_TMP/bad/backup.yaml"
 out=$("$AURIGA_BIN" validate "$TEST_TMP/bad" 2>&1)
 expect_match "a before naming no Deployment: its file, line and field" \

@@ -89,7 +89,7 @@ static void status_from_book(void **state)
 
 	(void)state;
 	load(&set, &dd, REV_B);
-	verify_key(&set, &dd, key);
+	desired_verify_key(&set, &dd, key);
 	report(&b, REV_A, ANALYSIS_SUCCESSFUL, 20, ANALYSIS_SUCCESSFUL);
 	status_init(&fs);
 	sd = status_add_deployment(&fs, "web");
@@ -180,9 +180,9 @@ static void key_follows_templates(void **state)
 	load(&set, &dd, REV_B);
 	load_text(&tighter, &dd_t, REV_B, "t.yaml", SPECS_T("200"));
 	load_text(&moved, &dd_m, REV_B, "elsewhere/specs.yaml", "# moved\n\n" SPECS);
-	verify_key(&set, &dd, key);
-	verify_key(&tighter, &dd_t, key_t);
-	verify_key(&moved, &dd_m, key_m);
+	desired_verify_key(&set, &dd, key);
+	desired_verify_key(&tighter, &dd_t, key_t);
+	desired_verify_key(&moved, &dd_m, key_m);
 	assert_int_equal(strlen(key), strlen(REV_B) + 1 + 64);
 	assert_memory_equal(key, REV_B ".", 5);
 	assert_string_not_equal(key, key_t);
@@ -192,7 +192,7 @@ static void key_follows_templates(void **state)
 	job_changed = xstrdup(SPECS);
 	memcpy(strstr(job_changed, "[load]"), "[lode]", 6);
 	load_text(&moved, &dd_m, REV_B, "t.yaml", job_changed);
-	verify_key(&moved, &dd_m, key_job);
+	desired_verify_key(&moved, &dd_m, key_job);
 	assert_string_not_equal(key, key_job);
 	/* Nothing verified this revision: nothing to run again (a first release stays Skipped). */
 	assert_false(verify_book_due(&b, key));
@@ -211,8 +211,33 @@ static void key_follows_templates(void **state)
 	spec_set_release(&set);
 }
 
+/* desired_build makes each deployment's key once, with its revision: the one desired_verify_key gives. */
+static void key_made_with_revision(void **state)
+{
+	struct spec_set set;
+	struct desired_deployment dd;
+	struct desired d;
+	const struct desired_deployment *web;
+	char key[VERIFY_KEY_LEN];
+	struct error *err = NULL;
+
+	(void)state;
+	load(&set, &dd, REV_B);
+	desired_init(&d);
+	assert_int_equal(desired_build(&d, &set, "t", "", NULL, 0, &err), 0);
+	web = desired_find(&d, "web");
+	assert_non_null(web);
+	desired_verify_key(&set, web, key);
+	assert_string_equal(web->verify_key, key);
+	assert_memory_equal(web->verify_key, web->revision, strlen(web->revision));
+	assert_int_equal(web->verify_key[strlen(web->revision)], '.');
+	desired_release(&d);
+	spec_set_release(&set);
+}
+
 TEST_MAIN(
 	cmocka_unit_test(status_from_book),
 	cmocka_unit_test(key_follows_templates),
+	cmocka_unit_test(key_made_with_revision),
 	cmocka_unit_test(book_bounded_and_saved)
 )
