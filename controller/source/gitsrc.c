@@ -107,6 +107,18 @@ static int url_is_ssh(const char *url)
 
 static pthread_mutex_t libgit2_mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* Opens the bare mirror at mirror_path, made empty when there is none, twice: repo and net_repo. A libgit2 code. */
+static int mirror_open(struct gitsrc *src)
+{
+	int gr = git_repository_open_bare(&src->repo, src->mirror_path);
+
+	if (gr == GIT_ENOTFOUND)
+		gr = git_repository_init(&src->repo, src->mirror_path, 1);
+	if (gr == 0)
+		gr = git_repository_open_bare(&src->net_repo, src->mirror_path);
+	return gr;
+}
+
 int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct error **err)
 {
 	struct gitsrc *src;
@@ -178,11 +190,7 @@ int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct err
 	}
 	src->mirror_path = xmalloc(strlen(cfg->state_dir) + 16);
 	snprintf(src->mirror_path, strlen(cfg->state_dir) + 16, "%s/mirror.git", cfg->state_dir);
-	gr = git_repository_open_bare(&src->repo, src->mirror_path);
-	if (gr == GIT_ENOTFOUND)
-		gr = git_repository_init(&src->repo, src->mirror_path, 1);
-	if (gr == 0)
-		gr = git_repository_open_bare(&src->net_repo, src->mirror_path);
+	gr = mirror_open(src);
 	if (gr < 0) {
 		r = gitsrc__git_fail(NULL, err, gr, ERR_GENERIC, "cannot open the mirror");
 		error_wrap(err, "'%s'", src->mirror_path);
@@ -259,14 +267,10 @@ int gitsrc_mirror_renew(struct gitsrc *src, struct error **err)
 	git_repository_free(src->net_repo);
 	src->repo = src->net_repo = NULL;
 	file_remove_tree(src->mirror_path);
-	if (rename(tmp, src->mirror_path) < 0) {
+	/* A rename that fails leaves no mirror: an empty one is made in its place. */
+	if (rename(tmp, src->mirror_path) < 0)
 		r = error_set(err, -errno, "cannot make the mirror '%s' anew: %s", src->mirror_path, strerror(errno));
-		gr = git_repository_init(&src->repo, src->mirror_path, 1);
-	} else {
-		gr = git_repository_open_bare(&src->repo, src->mirror_path);
-	}
-	if (gr == 0)
-		gr = git_repository_open_bare(&src->net_repo, src->mirror_path);
+	gr = mirror_open(src);
 	if (gr < 0 && r == 0)
 		r = gitsrc__git_fail(src, err, gr, ERR_GENERIC, "cannot open the mirror made anew");
 out:
