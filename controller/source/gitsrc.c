@@ -214,7 +214,7 @@ void gitsrc_free(struct gitsrc *src)
 	FREE_ALL(src->url, src->shown_url, src->url_secret, src->ref, src->full_ref, src->state_dir, src->mirror_path,
 		 src->helper, src->ssh_user, src->ssh_key,
 		 src->ssh_pubkey, src->known_hosts, src->ssh_host, src->https_user, src->https_password,
-		 src->ca_bundle, src->cb_error, src->push_status, src->expect);
+		 src->ca_bundle, src->cb_error, src->push_status);
 	pthread_mutex_destroy(&src->mu);
 	pthread_mutex_destroy(&src->net_mu);
 	free(src);
@@ -636,11 +636,12 @@ static int fetch_staging(struct gitsrc *src, struct error **err)
 }
 
 /* Runs op in the helper process when there is one, else here; under net_mu, after op_begin. */
-static int net_run(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to, struct error **err)
+static int net_run(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to, const char *expect,
+		   struct error **err)
 {
 	if (src->helper)
-		return gitsrc__net_spawn(src, op, from, to, err);
-	return gitsrc__net_here(src, op, from, to, err);
+		return gitsrc__net_spawn(src, op, from, to, expect, err);
+	return gitsrc__net_here(src, op, from, to, expect, err);
 }
 
 int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct error **err)
@@ -653,7 +654,7 @@ int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct err
 	net_lock(src);
 	op_begin(src);
 	had_prev = src->full_ref && ref_commit(src->net_repo, src->full_ref, &prev) == 0;
-	r = net_run(src, GITSRC_NET_FETCH, NULL, NULL, err);
+	r = net_run(src, GITSRC_NET_FETCH, NULL, NULL, NULL, err);
 	if (r < 0)
 		goto out;
 	if (!had_prev)
@@ -773,7 +774,7 @@ out:
 /*
  * One network operation on its own: in the helper process when there is one
  * (and here is 0), else here. expect, when not NULL, is the old value a
- * compare-and-swap push replaces (kept in src for the helper's request).
+ * compare-and-swap push replaces.
  */
 static int net_op(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to, const char *expect,
 		  int here, struct error **err)
@@ -781,12 +782,8 @@ static int net_op(struct gitsrc *src, enum gitsrc_net_op op, const char *from, c
 	int r;
 
 	net_lock(src);
-	if (expect && expect != src->expect) {
-		free(src->expect);
-		src->expect = xstrdup(expect);
-	}
 	op_begin(src);
-	r = here ? gitsrc__net_here(src, op, from, to, err) : net_run(src, op, from, to, err);
+	r = here ? gitsrc__net_here(src, op, from, to, expect, err) : net_run(src, op, from, to, expect, err);
 	net_unlock(src);
 	return r;
 }
@@ -807,7 +804,7 @@ int gitsrc_push_ref_cas(struct gitsrc *src, const char *local_ref, const char *r
 	return net_op(src, GITSRC_NET_PUSH_CAS, local_ref, remote_ref, expect ? expect : "", 0, err);
 }
 
-int gitsrc__net_here(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
+int gitsrc__net_here(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to, const char *expect,
 		     struct error **err)
 {
 	switch (op) {
@@ -818,13 +815,13 @@ int gitsrc__net_here(struct gitsrc *src, enum gitsrc_net_op op, const char *from
 	case GITSRC_NET_PUSH_REF:
 		return gitsrc__push_ref_here(src, from, to, err);
 	case GITSRC_NET_PUSH_CAS:
-		return gitsrc__push_cas_here(src, from, to, err);
+		return gitsrc__push_cas_here(src, from, to, expect, err);
 	}
 	BUG("unknown network operation %d", (int)op);
 }
 
 int gitsrc__net_locked(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
-		       struct error **err)
+		       const char *expect, struct error **err)
 {
-	return net_op(src, op, from, to, src->expect, 1, err);
+	return net_op(src, op, from, to, expect, 1, err);
 }

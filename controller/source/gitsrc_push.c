@@ -163,16 +163,17 @@ int gitsrc__push_ref_here(struct gitsrc *src, const char *local_ref, const char 
 
 /*
  * The compare-and-swap push to a remote reached over the network: connect
- * for a push, check that the advertisement shows remote_ref at src->expect
+ * for a push, check that the advertisement shows remote_ref at expect
  * (or not at all for ""), and push forced in that same connection. libgit2
  * sends the advertised value as the old one of the ref's update, and
  * git-receive-pack moves the ref under its lock only from that old value: a
  * writer that moved it between the advertisement and the update makes this
  * push fail.
  */
-int gitsrc__push_cas_here(struct gitsrc *src, const char *local_ref, const char *remote_ref, struct error **err)
+int gitsrc__push_cas_here(struct gitsrc *src, const char *local_ref, const char *remote_ref, const char *expect_or_null,
+			  struct error **err)
 {
-	const char *lpath = local_path(src->url), *expect = src->expect ? src->expect : "";
+	const char *lpath = local_path(src->url), *expect = expect_or_null ? expect_or_null : "";
 	const git_remote_head **heads;
 	const git_remote_head *head;
 	git_remote *remote = NULL;
