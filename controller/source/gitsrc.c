@@ -135,6 +135,7 @@ int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct err
 	pthread_mutex_init(&src->mu, NULL);
 	pthread_mutex_init(&src->net_mu, NULL);
 	src->url = xstrdup(cfg->url);
+	gitsrc__incoming_init(src);
 	src->shown_url = url_redact(cfg->url);
 	src->url_secret = url_secret(cfg->url);
 	src->ref = xstrdup(cfg->ref && *cfg->ref ? cfg->ref : "main");
@@ -208,13 +209,14 @@ void gitsrc_free(struct gitsrc *src)
 {
 	if (src == NULL)
 		return;
+	gitsrc__incoming_drop(src);
 	git_repository_free(src->repo);
 	git_repository_free(src->net_repo);
 	sshsig_signers_free(src->signers);
 	FREE_ALL(src->url, src->shown_url, src->url_secret, src->ref, src->full_ref, src->state_dir, src->mirror_path,
 		 src->helper, src->ssh_user, src->ssh_key,
 		 src->ssh_pubkey, src->known_hosts, src->ssh_host, src->https_user, src->https_password,
-		 src->ca_bundle, src->cb_error, src->push_status);
+		 src->ca_bundle, src->cb_error, src->push_status, src->incoming_ref);
 	pthread_mutex_destroy(&src->mu);
 	pthread_mutex_destroy(&src->net_mu);
 	free(src);
@@ -783,6 +785,8 @@ static int net_op(struct gitsrc *src, enum gitsrc_net_op op, const char *from, c
 
 	net_lock(src);
 	op_begin(src);
+	if (op == GITSRC_NET_PUSH_REF || op == GITSRC_NET_PUSH_CAS)
+		src->pushed = 1;
 	r = here ? gitsrc__net_here(src, op, from, to, expect, err) : net_run(src, op, from, to, expect, err);
 	net_unlock(src);
 	return r;

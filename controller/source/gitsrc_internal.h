@@ -47,6 +47,16 @@ struct gitsrc {
 	unsigned key_attempts, pass_attempts;
 	char *cb_error;		/* why a callback refused: libgit2 may replace its own message */
 	char *push_status;	/* the remote's word on a refused ref update */
+	/*
+	 * The private ref a push to a remote on this machine goes through
+	 * (push_local): one per source, overwritten by each of its pushes, so no
+	 * other writer's listing of the remote's refs sees one vanish. The source
+	 * that named it deletes it (gitsrc_free); a helper process is lent its
+	 * parent's (own_incoming 0).
+	 */
+	char *incoming_ref;
+	int own_incoming;
+	int pushed;		/* a push was made (here or in a helper): incoming_ref may exist */
 };
 
 /* The network operations, as the helper process is asked for them. */
@@ -91,6 +101,10 @@ const struct git_remote_head *gitsrc__find_head(const struct git_remote_head **h
 int gitsrc__push_ref_here(struct gitsrc *src, const char *local_ref, const char *remote_ref, struct error **err);
 int gitsrc__push_cas_here(struct gitsrc *src, const char *local_ref, const char *remote_ref, const char *expect,
 			  struct error **err);
+
+/* Names the source's incoming_ref (gitsrc_open); removes it from a remote on this machine (gitsrc_free). */
+void gitsrc__incoming_init(struct gitsrc *src);
+void gitsrc__incoming_drop(struct gitsrc *src);
 
 /* Publishes full_ref (under net_mu). */
 void gitsrc__set_full_ref(struct gitsrc *src, const char *full);

@@ -51,10 +51,10 @@ static void op_what(const struct gitsrc *src, enum gitsrc_net_op op, const char 
 
 /* The request's fields: the source's settings, the refs of a fetch or push, a compare-and-swap's old value. */
 enum field { F_URL, F_REF, F_STATE_DIR, F_SSH_USER, F_SSH_KEY, F_SSH_PUBKEY, F_KNOWN_HOSTS, F_HTTPS_USER,
-	     F_HTTPS_PASSWORD, F_CA_BUNDLE, F_FROM, F_TO, F_EXPECT, F__COUNT };
+	     F_HTTPS_PASSWORD, F_CA_BUNDLE, F_FROM, F_TO, F_EXPECT, F_INCOMING, F__COUNT };
 static const char *const field_names[F__COUNT] = { "url", "ref", "stateDir", "sshUser", "sshKey", "sshPubkey",
 						   "knownHosts", "httpsUser", "httpsPassword", "caBundle", "from",
-						   "to", "expect" };
+						   "to", "expect", "incomingRef" };
 
 /* The request as JSON (credentials included: it goes through a socket, never argv or the environment). */
 static int request_json(const struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
@@ -65,6 +65,7 @@ static int request_json(const struct gitsrc *src, enum gitsrc_net_op op, const c
 		[F_SSH_KEY] = src->ssh_key, [F_SSH_PUBKEY] = src->ssh_pubkey, [F_KNOWN_HOSTS] = src->known_hosts,
 		[F_HTTPS_USER] = src->https_user, [F_HTTPS_PASSWORD] = src->https_password,
 		[F_CA_BUNDLE] = src->ca_bundle, [F_FROM] = from, [F_TO] = to, [F_EXPECT] = expect,
+		[F_INCOMING] = src->incoming_ref,
 	};
 	json_t *o = json_object();
 	size_t i;
@@ -364,6 +365,12 @@ static int run_request(json_t *req, json_t *answer, struct error **err)
 	cfg.ca_bundle = req_str(req, F_CA_BUNDLE);
 	cfg.timeout_ms = json_integer_value(json_object_get(req, "timeoutMs"));
 	r = gitsrc_open(&src, &cfg, err);
+	/* A push goes through the parent source's own incoming ref, which the parent removes. */
+	if (r == 0 && req_str(req, F_INCOMING)) {
+		free(src->incoming_ref);
+		src->incoming_ref = xstrdup(req_str(req, F_INCOMING));
+		src->own_incoming = 0;
+	}
 	if (r == 0)
 		r = gitsrc__net_locked(src, (enum gitsrc_net_op)op, req_str(req, F_FROM), req_str(req, F_TO),
 				       req_str(req, F_EXPECT), err);
