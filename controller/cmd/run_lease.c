@@ -13,6 +13,8 @@
 
 #include "docker/docker.h"
 #include "engine/engine.h"
+#include "engine/engine_traffic.h"
+#include "engine/statefile.h"
 #include "runtime/config.h"
 #include "runtime/file.h"
 #include "runtime/lease.h"
@@ -243,7 +245,7 @@ static int read_files(struct run_lease *l, struct lease_state *st, struct error 
 		struct buf b;
 		int rc;
 
-		buf_init(&b, LEASE_STATE_MAX_BYTES);
+		buf_init(&b, STATEFILE_MAX_BYTES);
 		rc = file_read(l->paths[i], "state file", FILE_REGULAR, &b, err);
 		if (rc == -ENOENT) {
 			error_free(*err);
@@ -346,7 +348,7 @@ static int take_state(struct run_lease *l)
 	struct lease_state st;
 	struct error *err = NULL;
 	uint64_t gen;
-	int rc = lease_git_state_read(l->src, l->instance, &st, &err);
+	int rc = lease_git_state_read(l->src, l->instance, STATEFILE_MAX_BYTES, &st, &err);
 
 	count_op(l, "state-fetch", rc, err);
 	pthread_mutex_lock(&l->mu);
@@ -626,7 +628,7 @@ int run_lease_start(struct run_lease **out, const struct gitsrc_config *g, const
 	l->api = xstrdup(cfg->api ? cfg->api : "");
 	l->holder = holder_name();
 	l->paths[0] = xstrdup(cfg->state_path);
-	l->paths[1] = xasprintf("%s.traffic", cfg->state_path);
+	l->paths[1] = engine_traffic_records_path(cfg->state_path);
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

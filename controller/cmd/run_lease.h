@@ -18,7 +18,7 @@ struct run_lease_config {
 	int64_t ttl_ms, renew_ms, skew_ms;
 	struct loop *loop;
 	struct metrics *metrics;	/* auriga_leader, auriga_lease_generation, auriga_lease_operations_total; NULL: none */
-	const char *state_path;		/* the engine's state file (its release records beside it, .traffic) */
+	const char *state_path;		/* the engine's state file (its release records beside it) */
 };
 
 /*
