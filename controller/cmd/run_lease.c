@@ -41,7 +41,10 @@ struct run_lease {
 	pthread_t thread;
 	int started;
 	struct engine *engine;		/* the loop's: held while not leading */
-	struct metric *m_leader, *m_generation, *m_ops;
+	struct metric *m_leader, *m_generation, *m_ops, *m_reads;
+	/* The loop's own: the engine's save count when its files were last read to be shared (run_lease_state_saved). */
+	unsigned long saves_seen;
+	int saves_known;
 	/* Under mu: what the fences and the loop read. */
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -53,7 +56,10 @@ struct run_lease {
 	int told;			/* the leading state the loop was last told of */
 	int state_ready;		/* leading, and the shared state installed: the engine may act */
 	int installing;			/* the shared state read at the takeover is on its way to the loop */
-	int state_wake;			/* the engine saved its files: compare them with what is shared */
+	char *pending[LEASE_STATE_FILES];	/* the engine's files as read after its last save, not shared yet */
+	int pending_set;		/* pending holds them: a share is due */
+	int state_wake;			/* share them now, between rounds */
+	int share_failing;		/* the last share failed (not a conflict): the next renewal tries again */
 	char state_oid[GITSRC_OID_HEX];	/* the shared state's commit as last read or written ("" none) */
 	char *shared[LEASE_STATE_FILES];	/* what that commit holds */
 	/* The thread's own. */
@@ -173,6 +179,9 @@ void run_lease_attach(struct run_lease *l, struct docker *d, struct engine *e, s
 	if (w)
 		gitsrc_worker_set_fence(w, run_lease_note_fence, l);
 	if (e) {
+		/* A new engine: its files are read again at its first save or pass. */
+		if (e != l->engine)
+			l->saves_known = 0;
 		l->engine = e;
 		engine_hold(e, !run_lease_leading(l));
 	}
@@ -197,6 +206,15 @@ static void count_op(struct run_lease *l, const char *op, int rc, const struct e
 										 : "error"));
 }
 
+static void pending_drop(struct run_lease *l)
+{
+	size_t i;
+
+	for (i = 0; i < LEASE_STATE_FILES; i++)
+		str_set(&l->pending[i], NULL);
+	l->pending_set = l->state_wake = l->share_failing = 0;
+}
+
 /* Leading from now, or not; the loop is told (on its thread). */
 static void set_leading(struct run_lease *l, int leading, uint64_t gen, int64_t began, const char *why)
 {
@@ -204,6 +222,7 @@ static void set_leading(struct run_lease *l, int leading, uint64_t gen, int64_t 
 	l->leading = leading;
 	l->state_ready = 0;
 	l->installing = 0;
+	pending_drop(l);
 	if (leading) {
 		l->generation = gen;
 		l->renewed_began = began;
@@ -240,6 +259,8 @@ static int read_files(struct run_lease *l, struct lease_state *st, struct error 
 {
 	size_t i;
 
+	if (l->m_reads)
+		metric_inc(l->m_reads, NULL);
 	memset(st, 0, sizeof(*st));
 	for (i = 0; i < LEASE_STATE_FILES; i++) {
 		struct buf b;
@@ -385,23 +406,33 @@ static int take_state(struct run_lease *l)
 	return 0;
 }
 
-/* The leader's files changed: shared as they are now, from the commit written last. */
+/*
+ * The engine's files read after its last save, shared from the commit written
+ * last when they differ from it. A failure other than a conflict keeps them
+ * due, for the next renewal.
+ */
 static void share_state(struct run_lease *l)
 {
-	struct lease_state st;
+	struct lease_state st = { 0 };
 	struct error *err = NULL;
 	char expect[GITSRC_OID_HEX];
 	uint64_t gen;
 	size_t i;
 	int same = 1;
 
-	if (read_files(l, &st, &err) < 0) {
-		log_warn(COMPONENT, "cannot read the state to share", "error", error_msg(err), LOG_END);
-		goto out;
-	}
 	pthread_mutex_lock(&l->mu);
-	for (i = 0; i < LEASE_STATE_FILES; i++)
+	l->state_wake = 0;
+	if (!l->pending_set) {
+		pthread_mutex_unlock(&l->mu);
+		return;
+	}
+	for (i = 0; i < LEASE_STATE_FILES; i++) {
+		st.files[i] = l->pending[i];
+		l->pending[i] = NULL;
 		same = same && same_text(st.files[i], l->shared[i]);
+	}
+	l->pending_set = 0;
+	l->share_failing = 0;
 	snprintf(expect, sizeof(expect), "%s", l->state_oid);
 	gen = l->generation;
 	pthread_mutex_unlock(&l->mu);
@@ -415,9 +446,18 @@ static void share_state(struct run_lease *l)
 		set_leading(l, 0, 0, 0, "another controller wrote the shared state");
 		l->seen_oid[0] = '\0';
 	} else {
-		log_warn(COMPONENT, "cannot share the state; trying again", "error", error_msg(err), LOG_END);
+		log_warn(COMPONENT, "cannot share the state; trying again at the next renewal", "error", error_msg(err),
+			 LOG_END);
 		pthread_mutex_lock(&l->mu);
-		l->state_wake = 1;
+		/* Due again, unless a later save's files are already. */
+		if (!l->pending_set && l->leading) {
+			for (i = 0; i < LEASE_STATE_FILES; i++) {
+				l->pending[i] = st.files[i];
+				st.files[i] = NULL;
+			}
+			l->pending_set = 1;
+		}
+		l->share_failing = 1;
 		pthread_mutex_unlock(&l->mu);
 	}
 out:
@@ -427,11 +467,36 @@ out:
 
 void run_lease_state_saved(struct run_lease *l)
 {
+	struct lease_state st;
+	struct error *err = NULL;
+	unsigned long saves;
+	size_t i;
+	int ready;
+
+	if (l == NULL || l->engine == NULL)
+		return;
+	saves = engine_saves(l->engine);
 	pthread_mutex_lock(&l->mu);
-	if (l->leading && l->state_ready) {
-		l->state_wake = 1;
-		pthread_cond_signal(&l->cond);
+	ready = l->leading && l->state_ready;
+	pthread_mutex_unlock(&l->mu);
+	if (!ready || (l->saves_known && saves == l->saves_seen))
+		return;
+	/* Both files read here, on the loop that writes them: a share never pairs the files of two passes. */
+	if (read_files(l, &st, &err) < 0) {
+		log_warn(COMPONENT, "cannot read the state to share", "error", error_msg(err), LOG_END);
+		error_free(err);
+		return;
 	}
+	l->saves_seen = saves;
+	l->saves_known = 1;
+	pthread_mutex_lock(&l->mu);
+	for (i = 0; i < LEASE_STATE_FILES; i++) {
+		free(l->pending[i]);
+		l->pending[i] = st.files[i];
+	}
+	l->pending_set = 1;
+	l->state_wake = 1;
+	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->mu);
 }
 
@@ -464,7 +529,7 @@ static void lead_round(struct run_lease *l)
 		installing = l->installing;
 		pthread_mutex_unlock(&l->mu);
 		l->seen_since = now_ms();
-		/* A takeover whose state could not be read or stamped tries again; a leader's files are compared. */
+		/* A takeover whose state could not be read or stamped tries again; a leader shares what is due. */
 		if (!ready && !installing)
 			(void)take_state(l);
 		else if (ready)
@@ -578,8 +643,7 @@ static void *lease_main(void *arg)
 			clock_gettime(CLOCK_MONOTONIC, &next);
 			timespec_add_ms(&next, l->cfg.renew_ms);
 			pthread_mutex_lock(&l->mu);
-		} else if (l->state_wake) {
-			l->state_wake = 0;
+		} else if (l->state_wake && !l->share_failing) {
 			pthread_mutex_unlock(&l->mu);
 			share_state(l);
 			pthread_mutex_lock(&l->mu);
@@ -606,6 +670,10 @@ static void register_metrics(struct run_lease *l)
 				   "a takeover) of the lease, state-fetch (a takeover's read) or state-push (the leader's "
 				   "write) of the state it shares, by result (ok, conflict, error).",
 				   METRIC_LABELS("op", "result"));
+	l->m_reads = metrics_counter(l->cfg.metrics, "auriga_lease_state_reads_total",
+				     "Reads of the leader's state file and release records to share them: one after each "
+				     "pass in which the engine wrote them.",
+				     NULL);
 	metric_set(l->m_leader, NULL, 0.0);
 }
 
@@ -681,6 +749,7 @@ void run_lease_stop(struct run_lease *l)
 	}
 	if (l->src)
 		gitsrc_free(l->src);
+	pending_drop(l);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->cond);
 	FREE_ALL(l->instance, l->api, l->holder, l->leader, l->leader_api, l->paths[0], l->paths[1], l->shared[0],

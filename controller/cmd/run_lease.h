@@ -76,9 +76,11 @@ void run_lease_attach(struct run_lease *l, struct docker *d, struct engine *e, s
  * its release records. A controller that takes the lease reads it, stamps it
  * with its generation and has the loop write it over its own files and the
  * engine read them again, before it acts; while it leads, each change of the
- * files is written there. Called on the loop after the engine saved its
- * files (after each pass): wakes the lease's thread, which compares them
- * with what is shared and writes them when they differ.
+ * files is written there. Called on the loop after each pass: when the engine wrote its files since the last
+ * call (engine_saves), reads both (on the loop that writes them, so they
+ * are of one moment) and wakes the lease's thread, which writes them when
+ * they differ from what is shared. A write that fails is tried again at
+ * the next renewal, not before.
  */
 void run_lease_state_saved(struct run_lease *l);
 

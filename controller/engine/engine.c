@@ -114,6 +114,19 @@ unsigned long engine_passes(const struct engine *e)
 	return e->passes;
 }
 
+unsigned long engine_saves(const struct engine *e)
+{
+	return e->saves + engine_traffic_saves(e->traffic);
+}
+
+int engine_state_write(struct engine *e, struct error **err)
+{
+	if (statefile_save(&e->state, err) < 0)
+		return -1;
+	e->saves++;
+	return 0;
+}
+
 int64_t engine_last_pass_ms(const struct engine *e)
 {
 	return e->last_pass_ms;
@@ -339,7 +352,7 @@ void engine_finish_pass(struct engine *e)
 
 	e->pass_running = 0;
 	e->pass_again = 0;
-	if (e->state.dirty && statefile_save(&e->state, &err) < 0) {
+	if (e->state.dirty && engine_state_write(e, &err) < 0) {
 		log_error(COMPONENT, "cannot save state", "error", error_msg(err), (char *)NULL);
 		error_free(err);
 	}

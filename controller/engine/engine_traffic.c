@@ -72,6 +72,7 @@ struct engine_traffic {
 	struct et_dep **deps;
 	size_t n_deps;
 	struct job_runner *jobs;	/* smoke-test Jobs */
+	unsigned long saves;		/* writes of the records file */
 	struct auriga_metrics *metrics;	/* NULL: none */
 };
 
@@ -190,6 +191,8 @@ static void records_save(struct engine_traffic *t)
 		log_error(COMPONENT, "cannot save release records", "path", t->path, "error", error_msg(err),
 			  (char *)NULL);
 		error_free(err);
+	} else if (text != NULL) {
+		t->saves++;
 	}
 	free(text);
 }
@@ -902,6 +905,11 @@ int engine_traffic_reload(struct engine_traffic *t, struct error **err)
 char *engine_traffic_records_path(const char *state_path)
 {
 	return xasprintf("%s.traffic", state_path);
+}
+
+unsigned long engine_traffic_saves(const struct engine_traffic *t)
+{
+	return t->saves;
 }
 
 void engine_traffic_free(struct engine_traffic *t)
