@@ -56,6 +56,7 @@ struct run_lease {
 	int told;			/* the leading state the loop was last told of */
 	int state_ready;		/* leading, and the shared state installed: the engine may act */
 	int installing;			/* the shared state read at the takeover is on its way to the loop */
+	int taken;			/* that state was read and stamped for this generation: an install is posted again */
 	char *pending[LEASE_STATE_FILES];	/* the engine's files as read after its last save, not shared yet */
 	int pending_set;		/* pending holds them: a share is due */
 	int state_wake;			/* share them now, between rounds */
@@ -222,6 +223,7 @@ static void set_leading(struct run_lease *l, int leading, uint64_t gen, int64_t 
 	l->leading = leading;
 	l->state_ready = 0;
 	l->installing = 0;
+	l->taken = 0;
 	pending_drop(l);
 	if (leading) {
 		l->generation = gen;
@@ -357,6 +359,24 @@ static void install_on_loop(struct loop *lp, void *arg)
 	tell_loop(lp, l);
 }
 
+/* Has the loop install what is shared (shared, state_oid) for the generation held: no network work. */
+static void install_shared(struct run_lease *l)
+{
+	struct install *in = xcalloc(1, sizeof(*in));
+	size_t i;
+
+	in->l = l;
+	in->st.exists = 1;
+	pthread_mutex_lock(&l->mu);
+	in->generation = l->generation;
+	snprintf(in->st.oid, sizeof(in->st.oid), "%s", l->state_oid);
+	for (i = 0; i < LEASE_STATE_FILES; i++)
+		in->st.files[i] = xstrdup_or_null(l->shared[i]);
+	l->installing = 1;
+	pthread_mutex_unlock(&l->mu);
+	(void)loop_post(l->cfg.loop, install_on_loop, in);
+}
+
 /*
  * A new leader's first step, before it acts: reads the shared state and
  * writes it back stamped with its generation (so a write the old leader
@@ -387,22 +407,15 @@ static int take_state(struct run_lease *l)
 		return -1;
 	}
 	pthread_mutex_lock(&l->mu);
-	if (st.exists)
-		l->installing = 1;
-	else
+	l->taken = st.exists;
+	if (!st.exists)
 		l->state_ready = 1;
 	pthread_mutex_unlock(&l->mu);
-	if (st.exists) {
-		struct install *in = xcalloc(1, sizeof(*in));
-
-		in->l = l;
-		in->generation = gen;
-		in->st = st;
-		(void)loop_post(l->cfg.loop, install_on_loop, in);
-	} else {
-		lease_state_release(&st);
+	if (st.exists)
+		install_shared(l);
+	else
 		(void)loop_post(l->cfg.loop, tell_loop, l);
-	}
+	lease_state_release(&st);
 	return 0;
 }
 
@@ -521,16 +534,22 @@ static void lead_round(struct run_lease *l)
 		return;
 	}
 	if (write_lease(l, l->my_oid, l->generation, &err) == 0) {
-		int ready, installing;
+		int ready, installing, taken;
 
 		pthread_mutex_lock(&l->mu);
 		l->renewed_began = began;
 		ready = l->state_ready;
 		installing = l->installing;
+		taken = l->taken;
 		pthread_mutex_unlock(&l->mu);
 		l->seen_since = now_ms();
-		/* A takeover whose state could not be read or stamped tries again; a leader shares what is due. */
-		if (!ready && !installing)
+		/*
+		 * A takeover whose state could not be read or stamped tries again, one
+		 * whose install failed has it installed again; a leader shares what is due.
+		 */
+		if (!ready && !installing && taken)
+			install_shared(l);
+		else if (!ready && !installing)
 			(void)take_state(l);
 		else if (ready)
 			share_state(l);
