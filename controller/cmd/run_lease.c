@@ -48,6 +48,7 @@ struct run_lease {
 	/* Under mu: what the fences and the loop read. */
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
+	pthread_cond_t shared_cond;	/* done_seq moved (run_lease_wait_shared) */
 	int stop;
 	int leading;
 	uint64_t generation;		/* ours while leading; the highest seen otherwise */
@@ -59,6 +60,8 @@ struct run_lease {
 	int taken;			/* that state was read and stamped for this generation: an install is posted again */
 	char *pending[LEASE_STATE_FILES];	/* the engine's files as read after its last save, not shared yet */
 	int pending_set;		/* pending holds them: a share is due */
+	uint64_t pending_seq;		/* counts the reads put in pending */
+	uint64_t done_seq;		/* the last of them whose share was tried (or dropped) */
 	int state_wake;			/* share them now, between rounds */
 	int share_failing;		/* the last share failed (not a conflict): the next renewal tries again */
 	char state_oid[GITSRC_OID_HEX];	/* the shared state's commit as last read or written ("" none) */
@@ -214,6 +217,8 @@ static void pending_drop(struct run_lease *l)
 	for (i = 0; i < LEASE_STATE_FILES; i++)
 		str_set(&l->pending[i], NULL);
 	l->pending_set = l->state_wake = l->share_failing = 0;
+	l->done_seq = l->pending_seq;
+	pthread_cond_broadcast(&l->shared_cond);
 }
 
 /* Leading from now, or not; the loop is told (on its thread). */
@@ -429,7 +434,7 @@ static void share_state(struct run_lease *l)
 	struct lease_state st = { 0 };
 	struct error *err = NULL;
 	char expect[GITSRC_OID_HEX];
-	uint64_t gen;
+	uint64_t gen, seq = 0;
 	size_t i;
 	int same = 1;
 
@@ -446,6 +451,7 @@ static void share_state(struct run_lease *l)
 	}
 	l->pending_set = 0;
 	l->share_failing = 0;
+	seq = l->pending_seq;
 	snprintf(expect, sizeof(expect), "%s", l->state_oid);
 	gen = l->generation;
 	pthread_mutex_unlock(&l->mu);
@@ -474,31 +480,37 @@ static void share_state(struct run_lease *l)
 		pthread_mutex_unlock(&l->mu);
 	}
 out:
+	pthread_mutex_lock(&l->mu);
+	if (l->done_seq < seq)
+		l->done_seq = seq;
+	pthread_cond_broadcast(&l->shared_cond);
+	pthread_mutex_unlock(&l->mu);
 	lease_state_release(&st);
 	error_free(err);
 }
 
-void run_lease_state_saved(struct run_lease *l)
+uint64_t run_lease_state_saved(struct run_lease *l)
 {
 	struct lease_state st;
 	struct error *err = NULL;
 	unsigned long saves;
+	uint64_t seq;
 	size_t i;
 	int ready;
 
 	if (l == NULL || l->engine == NULL)
-		return;
+		return 0;
 	saves = engine_saves(l->engine);
 	pthread_mutex_lock(&l->mu);
 	ready = l->leading && l->state_ready;
 	pthread_mutex_unlock(&l->mu);
 	if (!ready || (l->saves_known && saves == l->saves_seen))
-		return;
+		return 0;
 	/* Both files read here, on the loop that writes them: a share never pairs the files of two passes. */
 	if (read_files(l, &st, &err) < 0) {
 		log_warn(COMPONENT, "cannot read the state to share", "error", error_msg(err), LOG_END);
 		error_free(err);
-		return;
+		return 0;
 	}
 	l->saves_seen = saves;
 	l->saves_known = 1;
@@ -508,9 +520,28 @@ void run_lease_state_saved(struct run_lease *l)
 		l->pending[i] = st.files[i];
 	}
 	l->pending_set = 1;
+	seq = ++l->pending_seq;
 	l->state_wake = 1;
 	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->mu);
+	return seq;
+}
+
+int run_lease_wait_shared(struct run_lease *l, uint64_t ticket, long wait_ms)
+{
+	struct timespec until;
+	int timed_out = 0, done;
+
+	if (l == NULL || ticket == 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	timespec_add_ms(&until, wait_ms);
+	pthread_mutex_lock(&l->mu);
+	while (l->done_seq < ticket && !timed_out)
+		timed_out = pthread_cond_timedwait(&l->shared_cond, &l->mu, &until) == ETIMEDOUT;
+	done = l->done_seq >= ticket;
+	pthread_mutex_unlock(&l->mu);
+	return done ? 0 : -1;
 }
 
 /* The leader's round: one push on its last commit, without reading first (a conflict says another moved it). */
@@ -691,7 +722,7 @@ static void register_metrics(struct run_lease *l)
 				   METRIC_LABELS("op", "result"));
 	l->m_reads = metrics_counter(l->cfg.metrics, "auriga_lease_state_reads_total",
 				     "Reads of the leader's state file and release records to share them: one after each "
-				     "pass in which the engine wrote them.",
+				     "pass or release control in which the engine wrote them.",
 				     NULL);
 	metric_set(l->m_leader, NULL, 0.0);
 }
@@ -720,6 +751,7 @@ int run_lease_start(struct run_lease **out, const struct gitsrc_config *g, const
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&l->cond, &ca);
+	pthread_cond_init(&l->shared_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	/* Its own mirror: only the lease ref is fetched into it, and its network lock is its own. */
 	dir = xasprintf("%s/lease", g->state_dir);
@@ -771,6 +803,7 @@ void run_lease_stop(struct run_lease *l)
 	pending_drop(l);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->cond);
+	pthread_cond_destroy(&l->shared_cond);
 	FREE_ALL(l->instance, l->api, l->holder, l->leader, l->leader_api, l->paths[0], l->paths[1], l->shared[0],
 		 l->shared[1]);
 	free(l);
