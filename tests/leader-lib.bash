@@ -45,12 +45,13 @@ events_mark() { docker create -q --label "$TEST_LABEL" --name "$1" auriga-demo-n
 events_mark "evmark-$$-0"
 wait_for 30 grep -q "|destroy|evmark-$$-0|" "$TEST_TMP/ev"
 
-# start_ctl NAME: `auriga run` as controller NAME (its own state folder and port), pid in PID_NAME.
+# start_ctl NAME: `auriga run` as controller NAME (its own state folder and port), pid in PID_NAME; its
+# repo is CTL_REPO when set (the same repository served otherwise than by path), else REMOTE.
 declare -A PID PORT
 start_ctl() {
 	PORT[$1]=$(free_port)
 	mkdir -p "$TEST_TMP/state-$1"
-	"$AURIGA_BIN" run --instance "$INST" --state-dir "$TEST_TMP/state-$1" --repo "$REMOTE" --poll-interval 2s \
+	"$AURIGA_BIN" run --instance "$INST" --state-dir "$TEST_TMP/state-$1" --repo "${CTL_REPO:-$REMOTE}" --poll-interval 2s \
 		--listen "127.0.0.1:${PORT[$1]}" --api-token-file "$TEST_TMP/token" --extra-labels "$TEST_LABEL,auriga-test-ctl=$1" "${LEASE[@]}" \
 		>"$TEST_TMP/$1.log" 2>&1 &
 	PID[$1]=$!

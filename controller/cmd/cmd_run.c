@@ -145,7 +145,7 @@ static void on_pass(struct engine *e, void *arg)
 	if (dm->loaded && dm->commit && s->commit && strcmp(s->commit, dm->commit) == 0 &&
 	    (s->phase == STATUS_HEALTHY || s->phase == STATUS_FAILED || s->phase == STATUS_ROLLEDBACK))
 		dm->settled = 1;
-	/* The engine saved its files at the end of the pass: the leader shares them when they changed. */
+	/* When the engine wrote its files since it was last asked (engine_saves), the leader shares them. */
 	if (dm->lease)
 		run_lease_state_saved(dm->lease);
 	/* A follower writes no note: the leader notes the same commits. */

@@ -6,8 +6,12 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "cmd/run_lease.h"
+#include "runtime/log.h"
 #include "runtime/loop.h"
 #include "util.h"
+
+#define COMPONENT "run"
 
 /* One request, shared by the HTTP thread that waits and the loop that decides: the last to let go frees it. */
 struct ask {
@@ -16,6 +20,8 @@ struct ask {
 	int refs;
 	int done;
 	struct engine *e;
+	struct run_lease *lease;
+	uint64_t shared;		/* run_lease_state_saved's ticket for what the request saved */
 	struct engine_request rq;
 	char *deployment, *by, *reason;
 	int rc;
@@ -42,11 +48,16 @@ static void on_ask(struct loop *l, void *arg)
 {
 	struct ask *a = arg;
 	struct error *err = NULL;
+	uint64_t shared = 0;
 	int rc;
 
 	(void)l;
 	rc = engine_control(a->e, &a->rq, &err);
+	/* What the request saved goes to the state the instance shares now, not after the next pass. */
+	if (rc == 0 && a->lease)
+		shared = run_lease_state_saved(a->lease);
 	pthread_mutex_lock(&a->mu);
+	a->shared = shared;
 	a->rc = rc;
 	a->err = err;
 	a->done = 1;
@@ -55,17 +66,19 @@ static void on_ask(struct loop *l, void *arg)
 	ask_unref(a);
 }
 
-int run_control_ask(struct loop *l, struct engine *e, const struct engine_request *rq, long wait_ms,
-		    struct error **err)
+int run_control_ask(struct loop *l, struct engine *e, struct run_lease *lease, const struct engine_request *rq,
+		    long wait_ms, struct error **err)
 {
 	struct ask *a = xcalloc(1, sizeof(*a));
 	struct timespec until;
+	uint64_t shared = 0;
 	int rc = 0, timed_out = 0;
 
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
 	a->refs = 2;
 	a->e = e;
+	a->lease = lease;
 	a->deployment = xstrdup(rq->deployment);
 	a->by = xstrdup(rq->by);
 	a->reason = xstrdup_or_null(rq->reason);
@@ -100,7 +113,14 @@ int run_control_ask(struct loop *l, struct engine *e, const struct engine_reques
 			error_free(a->err);
 		a->err = NULL;
 	}
+	shared = a->shared;
 	pthread_mutex_unlock(&a->mu);
 	ask_unref(a);
+	/*
+	 * Answered once a takeover would see it: the share written (or failed, to
+	 * be tried again at the next renewal; the change is saved here either way).
+	 */
+	if (rc == 0 && run_lease_wait_shared(lease, shared, wait_ms) < 0)
+		log_warn(COMPONENT, "answered before the change was shared: the lease's thread is busy", LOG_END);
 	return rc;
 }

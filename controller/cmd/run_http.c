@@ -135,7 +135,7 @@ static int p_action(void *ctx, enum httpd_action a, const char *deployment, cons
 	rq.deployment = deployment;
 	rq.by = who;
 	rq.reason = why;
-	return run_control_ask(dm->loop, dm->engine, &rq, CONTROL_WAIT_MS, err);
+	return run_control_ask(dm->loop, dm->engine, dm->lease, &rq, CONTROL_WAIT_MS, err);
 }
 
 

@@ -13,6 +13,8 @@
 
 #include "docker/docker.h"
 #include "engine/engine.h"
+#include "engine/engine_traffic.h"
+#include "engine/statefile.h"
 #include "runtime/config.h"
 #include "runtime/file.h"
 #include "runtime/lease.h"
@@ -39,10 +41,14 @@ struct run_lease {
 	pthread_t thread;
 	int started;
 	struct engine *engine;		/* the loop's: held while not leading */
-	struct metric *m_leader, *m_generation, *m_ops;
+	struct metric *m_leader, *m_generation, *m_ops, *m_reads;
+	/* The loop's own: the engine's save count when its files were last read to be shared (run_lease_state_saved). */
+	unsigned long saves_seen;
+	int saves_known;
 	/* Under mu: what the fences and the loop read. */
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
+	pthread_cond_t shared_cond;	/* done_seq moved (run_lease_wait_shared) */
 	int stop;
 	int leading;
 	uint64_t generation;		/* ours while leading; the highest seen otherwise */
@@ -51,7 +57,13 @@ struct run_lease {
 	int told;			/* the leading state the loop was last told of */
 	int state_ready;		/* leading, and the shared state installed: the engine may act */
 	int installing;			/* the shared state read at the takeover is on its way to the loop */
-	int state_wake;			/* the engine saved its files: compare them with what is shared */
+	int taken;			/* that state was read and stamped for this generation: an install is posted again */
+	char *pending[LEASE_STATE_FILES];	/* the engine's files as read after its last save, not shared yet */
+	int pending_set;		/* pending holds them: a share is due */
+	uint64_t pending_seq;		/* counts the reads put in pending */
+	uint64_t done_seq;		/* the last of them whose share was tried (or dropped) */
+	int state_wake;			/* share them now, between rounds */
+	int share_failing;		/* the last share failed (not a conflict): the next renewal tries again */
 	char state_oid[GITSRC_OID_HEX];	/* the shared state's commit as last read or written ("" none) */
 	char *shared[LEASE_STATE_FILES];	/* what that commit holds */
 	/* The thread's own. */
@@ -171,6 +183,9 @@ void run_lease_attach(struct run_lease *l, struct docker *d, struct engine *e, s
 	if (w)
 		gitsrc_worker_set_fence(w, run_lease_note_fence, l);
 	if (e) {
+		/* A new engine: its files are read again at its first save or pass. */
+		if (e != l->engine)
+			l->saves_known = 0;
 		l->engine = e;
 		engine_hold(e, !run_lease_leading(l));
 	}
@@ -195,6 +210,17 @@ static void count_op(struct run_lease *l, const char *op, int rc, const struct e
 										 : "error"));
 }
 
+static void pending_drop(struct run_lease *l)
+{
+	size_t i;
+
+	for (i = 0; i < LEASE_STATE_FILES; i++)
+		str_set(&l->pending[i], NULL);
+	l->pending_set = l->state_wake = l->share_failing = 0;
+	l->done_seq = l->pending_seq;
+	pthread_cond_broadcast(&l->shared_cond);
+}
+
 /* Leading from now, or not; the loop is told (on its thread). */
 static void set_leading(struct run_lease *l, int leading, uint64_t gen, int64_t began, const char *why)
 {
@@ -202,6 +228,8 @@ static void set_leading(struct run_lease *l, int leading, uint64_t gen, int64_t 
 	l->leading = leading;
 	l->state_ready = 0;
 	l->installing = 0;
+	l->taken = 0;
+	pending_drop(l);
 	if (leading) {
 		l->generation = gen;
 		l->renewed_began = began;
@@ -238,12 +266,14 @@ static int read_files(struct run_lease *l, struct lease_state *st, struct error 
 {
 	size_t i;
 
+	if (l->m_reads)
+		metric_inc(l->m_reads, NULL);
 	memset(st, 0, sizeof(*st));
 	for (i = 0; i < LEASE_STATE_FILES; i++) {
 		struct buf b;
 		int rc;
 
-		buf_init(&b, LEASE_STATE_MAX_BYTES);
+		buf_init(&b, STATEFILE_MAX_BYTES);
 		rc = file_read(l->paths[i], "state file", FILE_REGULAR, &b, err);
 		if (rc == -ENOENT) {
 			error_free(*err);
@@ -334,6 +364,24 @@ static void install_on_loop(struct loop *lp, void *arg)
 	tell_loop(lp, l);
 }
 
+/* Has the loop install what is shared (shared, state_oid) for the generation held: no network work. */
+static void install_shared(struct run_lease *l)
+{
+	struct install *in = xcalloc(1, sizeof(*in));
+	size_t i;
+
+	in->l = l;
+	in->st.exists = 1;
+	pthread_mutex_lock(&l->mu);
+	in->generation = l->generation;
+	snprintf(in->st.oid, sizeof(in->st.oid), "%s", l->state_oid);
+	for (i = 0; i < LEASE_STATE_FILES; i++)
+		in->st.files[i] = xstrdup_or_null(l->shared[i]);
+	l->installing = 1;
+	pthread_mutex_unlock(&l->mu);
+	(void)loop_post(l->cfg.loop, install_on_loop, in);
+}
+
 /*
  * A new leader's first step, before it acts: reads the shared state and
  * writes it back stamped with its generation (so a write the old leader
@@ -346,7 +394,7 @@ static int take_state(struct run_lease *l)
 	struct lease_state st;
 	struct error *err = NULL;
 	uint64_t gen;
-	int rc = lease_git_state_read(l->src, l->instance, &st, &err);
+	int rc = lease_git_state_read(l->src, l->instance, STATEFILE_MAX_BYTES, &st, &err);
 
 	count_op(l, "state-fetch", rc, err);
 	pthread_mutex_lock(&l->mu);
@@ -364,42 +412,46 @@ static int take_state(struct run_lease *l)
 		return -1;
 	}
 	pthread_mutex_lock(&l->mu);
-	if (st.exists)
-		l->installing = 1;
-	else
+	l->taken = st.exists;
+	if (!st.exists)
 		l->state_ready = 1;
 	pthread_mutex_unlock(&l->mu);
-	if (st.exists) {
-		struct install *in = xcalloc(1, sizeof(*in));
-
-		in->l = l;
-		in->generation = gen;
-		in->st = st;
-		(void)loop_post(l->cfg.loop, install_on_loop, in);
-	} else {
-		lease_state_release(&st);
+	if (st.exists)
+		install_shared(l);
+	else
 		(void)loop_post(l->cfg.loop, tell_loop, l);
-	}
+	lease_state_release(&st);
 	return 0;
 }
 
-/* The leader's files changed: shared as they are now, from the commit written last. */
+/*
+ * The engine's files read after its last save, shared from the commit written
+ * last when they differ from it. A failure other than a conflict keeps them
+ * due, for the next renewal.
+ */
 static void share_state(struct run_lease *l)
 {
-	struct lease_state st;
+	struct lease_state st = { 0 };
 	struct error *err = NULL;
 	char expect[GITSRC_OID_HEX];
-	uint64_t gen;
+	uint64_t gen, seq = 0;
 	size_t i;
 	int same = 1;
 
-	if (read_files(l, &st, &err) < 0) {
-		log_warn(COMPONENT, "cannot read the state to share", "error", error_msg(err), LOG_END);
-		goto out;
-	}
 	pthread_mutex_lock(&l->mu);
-	for (i = 0; i < LEASE_STATE_FILES; i++)
+	l->state_wake = 0;
+	if (!l->pending_set) {
+		pthread_mutex_unlock(&l->mu);
+		return;
+	}
+	for (i = 0; i < LEASE_STATE_FILES; i++) {
+		st.files[i] = l->pending[i];
+		l->pending[i] = NULL;
 		same = same && same_text(st.files[i], l->shared[i]);
+	}
+	l->pending_set = 0;
+	l->share_failing = 0;
+	seq = l->pending_seq;
 	snprintf(expect, sizeof(expect), "%s", l->state_oid);
 	gen = l->generation;
 	pthread_mutex_unlock(&l->mu);
@@ -413,24 +465,83 @@ static void share_state(struct run_lease *l)
 		set_leading(l, 0, 0, 0, "another controller wrote the shared state");
 		l->seen_oid[0] = '\0';
 	} else {
-		log_warn(COMPONENT, "cannot share the state; trying again", "error", error_msg(err), LOG_END);
+		log_warn(COMPONENT, "cannot share the state; trying again at the next renewal", "error", error_msg(err),
+			 LOG_END);
 		pthread_mutex_lock(&l->mu);
-		l->state_wake = 1;
+		/* Due again, unless a later save's files are already. */
+		if (!l->pending_set && l->leading) {
+			for (i = 0; i < LEASE_STATE_FILES; i++) {
+				l->pending[i] = st.files[i];
+				st.files[i] = NULL;
+			}
+			l->pending_set = 1;
+		}
+		l->share_failing = 1;
 		pthread_mutex_unlock(&l->mu);
 	}
 out:
+	pthread_mutex_lock(&l->mu);
+	if (l->done_seq < seq)
+		l->done_seq = seq;
+	pthread_cond_broadcast(&l->shared_cond);
+	pthread_mutex_unlock(&l->mu);
 	lease_state_release(&st);
 	error_free(err);
 }
 
-void run_lease_state_saved(struct run_lease *l)
+uint64_t run_lease_state_saved(struct run_lease *l)
 {
+	struct lease_state st;
+	struct error *err = NULL;
+	unsigned long saves;
+	uint64_t seq;
+	size_t i;
+	int ready;
+
+	if (l == NULL || l->engine == NULL)
+		return 0;
+	saves = engine_saves(l->engine);
 	pthread_mutex_lock(&l->mu);
-	if (l->leading && l->state_ready) {
-		l->state_wake = 1;
-		pthread_cond_signal(&l->cond);
-	}
+	ready = l->leading && l->state_ready;
 	pthread_mutex_unlock(&l->mu);
+	if (!ready || (l->saves_known && saves == l->saves_seen))
+		return 0;
+	/* Both files read here, on the loop that writes them: a share never pairs the files of two passes. */
+	if (read_files(l, &st, &err) < 0) {
+		log_warn(COMPONENT, "cannot read the state to share", "error", error_msg(err), LOG_END);
+		error_free(err);
+		return 0;
+	}
+	l->saves_seen = saves;
+	l->saves_known = 1;
+	pthread_mutex_lock(&l->mu);
+	for (i = 0; i < LEASE_STATE_FILES; i++) {
+		free(l->pending[i]);
+		l->pending[i] = st.files[i];
+	}
+	l->pending_set = 1;
+	seq = ++l->pending_seq;
+	l->state_wake = 1;
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&l->mu);
+	return seq;
+}
+
+int run_lease_wait_shared(struct run_lease *l, uint64_t ticket, long wait_ms)
+{
+	struct timespec until;
+	int timed_out = 0, done;
+
+	if (l == NULL || ticket == 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	timespec_add_ms(&until, wait_ms);
+	pthread_mutex_lock(&l->mu);
+	while (l->done_seq < ticket && !timed_out)
+		timed_out = pthread_cond_timedwait(&l->shared_cond, &l->mu, &until) == ETIMEDOUT;
+	done = l->done_seq >= ticket;
+	pthread_mutex_unlock(&l->mu);
+	return done ? 0 : -1;
 }
 
 /* The leader's round: one push on its last commit, without reading first (a conflict says another moved it). */
@@ -454,16 +565,22 @@ static void lead_round(struct run_lease *l)
 		return;
 	}
 	if (write_lease(l, l->my_oid, l->generation, &err) == 0) {
-		int ready, installing;
+		int ready, installing, taken;
 
 		pthread_mutex_lock(&l->mu);
 		l->renewed_began = began;
 		ready = l->state_ready;
 		installing = l->installing;
+		taken = l->taken;
 		pthread_mutex_unlock(&l->mu);
 		l->seen_since = now_ms();
-		/* A takeover whose state could not be read or stamped tries again; a leader's files are compared. */
-		if (!ready && !installing)
+		/*
+		 * A takeover whose state could not be read or stamped tries again, one
+		 * whose install failed has it installed again; a leader shares what is due.
+		 */
+		if (!ready && !installing && taken)
+			install_shared(l);
+		else if (!ready && !installing)
 			(void)take_state(l);
 		else if (ready)
 			share_state(l);
@@ -576,8 +693,7 @@ static void *lease_main(void *arg)
 			clock_gettime(CLOCK_MONOTONIC, &next);
 			timespec_add_ms(&next, l->cfg.renew_ms);
 			pthread_mutex_lock(&l->mu);
-		} else if (l->state_wake) {
-			l->state_wake = 0;
+		} else if (l->state_wake && !l->share_failing) {
 			pthread_mutex_unlock(&l->mu);
 			share_state(l);
 			pthread_mutex_lock(&l->mu);
@@ -604,6 +720,10 @@ static void register_metrics(struct run_lease *l)
 				   "a takeover) of the lease, state-fetch (a takeover's read) or state-push (the leader's "
 				   "write) of the state it shares, by result (ok, conflict, error).",
 				   METRIC_LABELS("op", "result"));
+	l->m_reads = metrics_counter(l->cfg.metrics, "auriga_lease_state_reads_total",
+				     "Reads of the leader's state file and release records to share them: one after each "
+				     "pass or release control in which the engine wrote them.",
+				     NULL);
 	metric_set(l->m_leader, NULL, 0.0);
 }
 
@@ -626,11 +746,12 @@ int run_lease_start(struct run_lease **out, const struct gitsrc_config *g, const
 	l->api = xstrdup(cfg->api ? cfg->api : "");
 	l->holder = holder_name();
 	l->paths[0] = xstrdup(cfg->state_path);
-	l->paths[1] = xasprintf("%s.traffic", cfg->state_path);
+	l->paths[1] = engine_traffic_records_path(cfg->state_path);
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&l->cond, &ca);
+	pthread_cond_init(&l->shared_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	/* Its own mirror: only the lease ref is fetched into it, and its network lock is its own. */
 	dir = xasprintf("%s/lease", g->state_dir);
@@ -679,8 +800,10 @@ void run_lease_stop(struct run_lease *l)
 	}
 	if (l->src)
 		gitsrc_free(l->src);
+	pending_drop(l);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->cond);
+	pthread_cond_destroy(&l->shared_cond);
 	FREE_ALL(l->instance, l->api, l->holder, l->leader, l->leader_api, l->paths[0], l->paths[1], l->shared[0],
 		 l->shared[1]);
 	free(l);

@@ -18,7 +18,7 @@ struct run_lease_config {
 	int64_t ttl_ms, renew_ms, skew_ms;
 	struct loop *loop;
 	struct metrics *metrics;	/* auriga_leader, auriga_lease_generation, auriga_lease_operations_total; NULL: none */
-	const char *state_path;		/* the engine's state file (its release records beside it, .traffic) */
+	const char *state_path;		/* the engine's state file (its release records beside it) */
 };
 
 /*
@@ -76,11 +76,22 @@ void run_lease_attach(struct run_lease *l, struct docker *d, struct engine *e, s
  * its release records. A controller that takes the lease reads it, stamps it
  * with its generation and has the loop write it over its own files and the
  * engine read them again, before it acts; while it leads, each change of the
- * files is written there. Called on the loop after the engine saved its
- * files (after each pass): wakes the lease's thread, which compares them
- * with what is shared and writes them when they differ.
+ * files is written there. Called on the loop after each pass and each
+ * accepted release control: when the engine wrote its files since the last
+ * call (engine_saves), reads both (on the loop that writes them, so they
+ * are of one moment) and wakes the lease's thread, which writes them when
+ * they differ from what is shared. A write that fails is tried again at
+ * the next renewal, not before. Returns a ticket for run_lease_wait_shared
+ * (0: nothing was read, nothing to wait for).
  */
-void run_lease_state_saved(struct run_lease *l);
+uint64_t run_lease_state_saved(struct run_lease *l);
+/*
+ * Thread-safe, from a thread other than the loop and the lease's: waits at
+ * most wait_ms until the share of the files read with ticket was tried
+ * (written, found the same as shared, failed, or dropped as the lease was
+ * lost). 0 when it was, -1 when the time ran out.
+ */
+int run_lease_wait_shared(struct run_lease *l, uint64_t ticket, long wait_ms);
 
 /* 0 while leading; else ERR_UNAVAILABLE naming the leader: a follower's answer to a mutating API call. */
 int run_lease_refuse(struct run_lease *l, struct error **err);

@@ -54,29 +54,41 @@ void engine_hold(struct engine *e, int held)
 	engine_kick(e);
 }
 
+/*
+ * Reads the state file at path into st (its owner's, instance's): refused when
+ * another instance wrote it; one without an instance is stamped with it (and
+ * saved at the next pass). 0, or -1 with st released.
+ */
+static int state_load(struct statefile *st, const char *path, const char *instance, struct error **err)
+{
+	statefile_init(st, NULL);
+	if (statefile_load(st, path, err) < 0) {
+		statefile_release(st);
+		return -1;
+	}
+	if (st->instance && strcmp(st->instance, instance) != 0) {
+		error_set(err, ERR_INVALID, "state file '%s' belongs to instance '%s', not '%s'", path, st->instance,
+			  instance);
+		statefile_release(st);
+		return -1;
+	}
+	if (st->instance == NULL) {
+		st->instance = xstrdup(instance);
+		st->dirty = 1;
+	}
+	return 0;
+}
+
 int engine_state_reload(struct engine *e, struct error **err)
 {
 	struct statefile st;
 
 	if (e->state.path == NULL)
 		return 0;
-	statefile_init(&st, NULL);
-	if (statefile_load(&st, e->state.path, err) < 0) {
-		statefile_release(&st);
+	if (state_load(&st, e->state.path, e->instance, err) < 0)
 		return -1;
-	}
-	if (st.instance && strcmp(st.instance, e->instance) != 0) {
-		error_set(err, ERR_INVALID, "state file '%s' belongs to instance '%s', not '%s'", st.path, st.instance,
-			  e->instance);
-		statefile_release(&st);
-		return -1;
-	}
 	statefile_release(&e->state);
 	e->state = st;
-	if (e->state.instance == NULL) {
-		e->state.instance = xstrdup(e->instance);
-		e->state.dirty = 1;
-	}
 	if (engine_traffic_reload(e->traffic, err) < 0)
 		return -1;
 	engine_kick(e);
@@ -101,6 +113,19 @@ const struct fleet_status *engine_status(const struct engine *e)
 unsigned long engine_passes(const struct engine *e)
 {
 	return e->passes;
+}
+
+unsigned long engine_saves(const struct engine *e)
+{
+	return e->saves + engine_traffic_saves(e->traffic);
+}
+
+int engine_state_write(struct engine *e, struct error **err)
+{
+	if (statefile_save(&e->state, err) < 0)
+		return -1;
+	e->saves++;
+	return 0;
 }
 
 int64_t engine_last_pass_ms(const struct engine *e)
@@ -328,7 +353,7 @@ void engine_finish_pass(struct engine *e)
 
 	e->pass_running = 0;
 	e->pass_again = 0;
-	if (e->state.dirty && statefile_save(&e->state, &err) < 0) {
+	if (e->state.dirty && engine_state_write(e, &err) < 0) {
 		log_error(COMPONENT, "cannot save state", "error", error_msg(err), (char *)NULL);
 		error_free(err);
 	}
@@ -493,20 +518,9 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 	desired_init(&e->desired);
 	observed_init(&e->obs);
 	status_init(&e->status);
-	statefile_init(&e->state, NULL);
-	if (statefile_load(&e->state, o->state_path, err) < 0) {
+	if (state_load(&e->state, o->state_path, e->instance, err) < 0) {
 		engine_free(e);
 		return NULL;
-	}
-	if (e->state.instance && strcmp(e->state.instance, e->instance) != 0) {
-		error_set(err, ERR_INVALID, "state file '%s' belongs to instance '%s', not '%s'", o->state_path,
-			  e->state.instance, e->instance);
-		engine_free(e);
-		return NULL;
-	}
-	if (e->state.instance == NULL) {
-		e->state.instance = xstrdup(e->instance);
-		e->state.dirty = 1;
 	}
 	e->hooks = job_runner_new(d);
 	e->traffic = engine_traffic_new(l, d, http, o->state_path, traffic_kick, e, err);

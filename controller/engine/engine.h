@@ -173,6 +173,12 @@ const struct fleet_status *engine_status(const struct engine *e);
 /* Passes run so far, and the time the last one took (ms, list to decision). */
 unsigned long engine_passes(const struct engine *e);
 int64_t engine_last_pass_ms(const struct engine *e);
+/*
+ * How many times the engine wrote its files so far (the state file, its
+ * release records): grows by one per write, so a caller that saw a value
+ * knows whether they changed since.
+ */
+unsigned long engine_saves(const struct engine *e);
 const char *engine_commit(const struct engine *e);
 
 #endif

@@ -48,7 +48,7 @@ static int set_paused(struct engine *e, const char *deployment, int paused, stru
 	if (!paused && (se == NULL || !se->paused))
 		return error_set(err, ERR_CONFLICT, "deployment '%s' is not paused", deployment);
 	statefile_set_paused(&e->state, dd->name, paused);
-	if (e->state.path != NULL && statefile_save(&e->state, err) < 0) {
+	if (e->state.path != NULL && engine_state_write(e, err) < 0) {
 		statefile_set_paused(&e->state, dd->name, !paused);
 		return -1;
 	}

@@ -58,7 +58,7 @@ void engine_state_save(struct engine *e)
 {
 	struct error *err = NULL;
 
-	if (e->state.path && statefile_save(&e->state, &err) < 0) {
+	if (e->state.path && engine_state_write(e, &err) < 0) {
 		log_error(COMPONENT, "cannot save the state", "reason", error_msg(err), (char *)NULL);
 		error_free(err);
 	}

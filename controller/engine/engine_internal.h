@@ -139,6 +139,7 @@ struct engine {
 	int64_t pass_started;
 	int64_t last_pass_ms;
 	unsigned long passes;
+	unsigned long saves;	/* writes of the state file (engine_state_write) */
 	size_t reach_ok;	/* leading entries of desired.v found reached in this pass (blocker) */
 	int *phases;		/* desired.v's phases, in its order, for the decisions (set each pass) */
 	enum engine_outcome outcome;
@@ -213,6 +214,8 @@ char *engine_hooks_after(struct engine *e, const struct desired_deployment *dd, 
 
 /* Saves the state file now (a hook's record must outlive a controller killed right after); logs a failure. */
 void engine_state_save(struct engine *e);
+/* Writes the state file (statefile_save) and counts the write (engine_saves); 0, or the error. */
+int engine_state_write(struct engine *e, struct error **err);
 
 /* engine_backup.c: the backups of the BackupPolicies naming a deployment in spec.before. */
 /*

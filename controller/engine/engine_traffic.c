@@ -13,6 +13,7 @@
 #include "docker/docker.h"
 #include "engine/engine_router.h"
 #include "engine/engine_verify.h"
+#include "engine/statefile.h"
 #include "engine/job.h"
 #include "engine/job_place.h"
 #include "rollout/traffic.h"
@@ -71,6 +72,7 @@ struct engine_traffic {
 	struct et_dep **deps;
 	size_t n_deps;
 	struct job_runner *jobs;	/* smoke-test Jobs */
+	unsigned long saves;		/* writes of the records file */
 	struct auriga_metrics *metrics;	/* NULL: none */
 };
 
@@ -129,11 +131,24 @@ static int records_load(struct engine_traffic *t, struct error **err)
 {
 	json_error_t je;
 	json_t *root, *deps;
+	struct buf b;
 	void *it;
+	int rc;
 
-	if (t->path == NULL || access(t->path, F_OK) != 0)
+	if (t->path == NULL)
 		return 0;
-	root = json_load_file(t->path, 0, &je);
+	buf_init(&b, STATEFILE_MAX_BYTES);
+	rc = file_read(t->path, "release records", FILE_REGULAR, &b, err);
+	if (rc == -ENOENT) {
+		error_free(*err);
+		*err = NULL;
+		buf_release(&b);
+		return 0;
+	}
+	root = rc < 0 ? NULL : json_loadb(b.data, b.len, 0, &je);
+	buf_release(&b);
+	if (rc < 0)
+		return rc;
 	if (root == NULL)
 		return error_set(err, ERR_INVALID, "release records '%s': %s (line %d)", t->path, je.text, je.line);
 	deps = json_object_get(root, "deployments");
@@ -176,6 +191,8 @@ static void records_save(struct engine_traffic *t)
 		log_error(COMPONENT, "cannot save release records", "path", t->path, "error", error_msg(err),
 			  (char *)NULL);
 		error_free(err);
+	} else if (text != NULL) {
+		t->saves++;
 	}
 	free(text);
 }
@@ -810,13 +827,8 @@ struct engine_traffic *engine_traffic_new(struct loop *l, struct docker *d, stru
 	t->http = h;
 	t->kick = kick;
 	t->arg = arg;
-	if (state_path) {
-		struct buf b;
-
-		buf_init(&b, 4096);
-		(void)buf_printf(&b, "%s.traffic", state_path);
-		t->path = buf_detach(&b, NULL);
-	}
+	if (state_path)
+		t->path = engine_traffic_records_path(state_path);
 	if (records_load(t, err) < 0) {
 		engine_traffic_free(t);
 		return NULL;
@@ -886,6 +898,16 @@ int engine_traffic_reload(struct engine_traffic *t, struct error **err)
 {
 	deps_clear(t);
 	return records_load(t, err);
+}
+
+char *engine_traffic_records_path(const char *state_path)
+{
+	return xasprintf("%s.traffic", state_path);
+}
+
+unsigned long engine_traffic_saves(const struct engine_traffic *t)
+{
+	return t->saves;
 }
 
 void engine_traffic_free(struct engine_traffic *t)

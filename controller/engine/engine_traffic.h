@@ -33,6 +33,10 @@ struct engine_traffic *engine_traffic_new(struct loop *l, struct docker *d, stru
 void engine_traffic_free(struct engine_traffic *t);
 /* Reads the release records file again, in place of every record and check held (a new leader's). */
 int engine_traffic_reload(struct engine_traffic *t, struct error **err);
+/* The release records file kept beside the state file at state_path (freed by the caller). */
+char *engine_traffic_records_path(const char *state_path);
+/* How many times the release records file was written so far. */
+unsigned long engine_traffic_saves(const struct engine_traffic *t);
 /*
  * Where release progress goes (borrowed; NULL: nowhere): the share of traffic
  * the router gives the new slot while a release is under way

@@ -16,7 +16,6 @@
 #include "util.h"
 
 #define STATEFILE_VERSION 1
-#define STATEFILE_MAX_BYTES (64u << 20)
 
 void statefile_init(struct statefile *s, const char *path)
 {

@@ -64,6 +64,9 @@ struct statefile {
 	int dirty;
 };
 
+/* The largest state file read, and the largest release records file (engine_traffic). */
+#define STATEFILE_MAX_BYTES (64u << 20)
+
 void statefile_init(struct statefile *s, const char *path);
 void statefile_release(struct statefile *s);
 /* Reads path; a missing file is an empty state. ERR_INVALID with the path on a corrupt file. */

@@ -107,6 +107,18 @@ static int url_is_ssh(const char *url)
 
 static pthread_mutex_t libgit2_mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* Opens the bare mirror at mirror_path, made empty when there is none, twice: repo and net_repo. A libgit2 code. */
+static int mirror_open(struct gitsrc *src)
+{
+	int gr = git_repository_open_bare(&src->repo, src->mirror_path);
+
+	if (gr == GIT_ENOTFOUND)
+		gr = git_repository_init(&src->repo, src->mirror_path, 1);
+	if (gr == 0)
+		gr = git_repository_open_bare(&src->net_repo, src->mirror_path);
+	return gr;
+}
+
 int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct error **err)
 {
 	struct gitsrc *src;
@@ -123,6 +135,7 @@ int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct err
 	pthread_mutex_init(&src->mu, NULL);
 	pthread_mutex_init(&src->net_mu, NULL);
 	src->url = xstrdup(cfg->url);
+	gitsrc__incoming_init(src);
 	src->shown_url = url_redact(cfg->url);
 	src->url_secret = url_secret(cfg->url);
 	src->ref = xstrdup(cfg->ref && *cfg->ref ? cfg->ref : "main");
@@ -178,11 +191,7 @@ int gitsrc_open(struct gitsrc **out, const struct gitsrc_config *cfg, struct err
 	}
 	src->mirror_path = xmalloc(strlen(cfg->state_dir) + 16);
 	snprintf(src->mirror_path, strlen(cfg->state_dir) + 16, "%s/mirror.git", cfg->state_dir);
-	gr = git_repository_open_bare(&src->repo, src->mirror_path);
-	if (gr == GIT_ENOTFOUND)
-		gr = git_repository_init(&src->repo, src->mirror_path, 1);
-	if (gr == 0)
-		gr = git_repository_open_bare(&src->net_repo, src->mirror_path);
+	gr = mirror_open(src);
 	if (gr < 0) {
 		r = gitsrc__git_fail(NULL, err, gr, ERR_GENERIC, "cannot open the mirror");
 		error_wrap(err, "'%s'", src->mirror_path);
@@ -200,13 +209,14 @@ void gitsrc_free(struct gitsrc *src)
 {
 	if (src == NULL)
 		return;
+	gitsrc__incoming_drop(src);
 	git_repository_free(src->repo);
 	git_repository_free(src->net_repo);
 	sshsig_signers_free(src->signers);
 	FREE_ALL(src->url, src->shown_url, src->url_secret, src->ref, src->full_ref, src->state_dir, src->mirror_path,
 		 src->helper, src->ssh_user, src->ssh_key,
 		 src->ssh_pubkey, src->known_hosts, src->ssh_host, src->https_user, src->https_password,
-		 src->ca_bundle, src->cb_error, src->push_status, src->expect);
+		 src->ca_bundle, src->cb_error, src->push_status, src->incoming_ref);
 	pthread_mutex_destroy(&src->mu);
 	pthread_mutex_destroy(&src->net_mu);
 	free(src);
@@ -259,14 +269,10 @@ int gitsrc_mirror_renew(struct gitsrc *src, struct error **err)
 	git_repository_free(src->net_repo);
 	src->repo = src->net_repo = NULL;
 	file_remove_tree(src->mirror_path);
-	if (rename(tmp, src->mirror_path) < 0) {
+	/* A rename that fails leaves no mirror: an empty one is made in its place. */
+	if (rename(tmp, src->mirror_path) < 0)
 		r = error_set(err, -errno, "cannot make the mirror '%s' anew: %s", src->mirror_path, strerror(errno));
-		gr = git_repository_init(&src->repo, src->mirror_path, 1);
-	} else {
-		gr = git_repository_open_bare(&src->repo, src->mirror_path);
-	}
-	if (gr == 0)
-		gr = git_repository_open_bare(&src->net_repo, src->mirror_path);
+	gr = mirror_open(src);
 	if (gr < 0 && r == 0)
 		r = gitsrc__git_fail(src, err, gr, ERR_GENERIC, "cannot open the mirror made anew");
 out:
@@ -632,11 +638,12 @@ static int fetch_staging(struct gitsrc *src, struct error **err)
 }
 
 /* Runs op in the helper process when there is one, else here; under net_mu, after op_begin. */
-static int net_run(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to, struct error **err)
+static int net_run(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to, const char *expect,
+		   struct error **err)
 {
 	if (src->helper)
-		return gitsrc__net_spawn(src, op, from, to, err);
-	return gitsrc__net_here(src, op, from, to, err);
+		return gitsrc__net_spawn(src, op, from, to, expect, err);
+	return gitsrc__net_here(src, op, from, to, expect, err);
 }
 
 int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct error **err)
@@ -649,7 +656,7 @@ int gitsrc_fetch(struct gitsrc *src, struct gitsrc_fetch_result *out, struct err
 	net_lock(src);
 	op_begin(src);
 	had_prev = src->full_ref && ref_commit(src->net_repo, src->full_ref, &prev) == 0;
-	r = net_run(src, GITSRC_NET_FETCH, NULL, NULL, err);
+	r = net_run(src, GITSRC_NET_FETCH, NULL, NULL, NULL, err);
 	if (r < 0)
 		goto out;
 	if (!had_prev)
@@ -769,7 +776,7 @@ out:
 /*
  * One network operation on its own: in the helper process when there is one
  * (and here is 0), else here. expect, when not NULL, is the old value a
- * compare-and-swap push replaces (kept in src for the helper's request).
+ * compare-and-swap push replaces.
  */
 static int net_op(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to, const char *expect,
 		  int here, struct error **err)
@@ -777,12 +784,10 @@ static int net_op(struct gitsrc *src, enum gitsrc_net_op op, const char *from, c
 	int r;
 
 	net_lock(src);
-	if (expect && expect != src->expect) {
-		free(src->expect);
-		src->expect = xstrdup(expect);
-	}
 	op_begin(src);
-	r = here ? gitsrc__net_here(src, op, from, to, err) : net_run(src, op, from, to, err);
+	if (op == GITSRC_NET_PUSH_REF || op == GITSRC_NET_PUSH_CAS)
+		src->pushed = 1;
+	r = here ? gitsrc__net_here(src, op, from, to, expect, err) : net_run(src, op, from, to, expect, err);
 	net_unlock(src);
 	return r;
 }
@@ -803,7 +808,7 @@ int gitsrc_push_ref_cas(struct gitsrc *src, const char *local_ref, const char *r
 	return net_op(src, GITSRC_NET_PUSH_CAS, local_ref, remote_ref, expect ? expect : "", 0, err);
 }
 
-int gitsrc__net_here(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
+int gitsrc__net_here(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to, const char *expect,
 		     struct error **err)
 {
 	switch (op) {
@@ -814,13 +819,13 @@ int gitsrc__net_here(struct gitsrc *src, enum gitsrc_net_op op, const char *from
 	case GITSRC_NET_PUSH_REF:
 		return gitsrc__push_ref_here(src, from, to, err);
 	case GITSRC_NET_PUSH_CAS:
-		return gitsrc__push_cas_here(src, from, to, err);
+		return gitsrc__push_cas_here(src, from, to, expect, err);
 	}
 	BUG("unknown network operation %d", (int)op);
 }
 
 int gitsrc__net_locked(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
-		       struct error **err)
+		       const char *expect, struct error **err)
 {
-	return net_op(src, op, from, to, src->expect, 1, err);
+	return net_op(src, op, from, to, expect, 1, err);
 }

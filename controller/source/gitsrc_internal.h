@@ -47,7 +47,16 @@ struct gitsrc {
 	unsigned key_attempts, pass_attempts;
 	char *cb_error;		/* why a callback refused: libgit2 may replace its own message */
 	char *push_status;	/* the remote's word on a refused ref update */
-	char *expect;		/* a compare-and-swap push's old value ("" for none) */
+	/*
+	 * The private ref a push to a remote on this machine goes through
+	 * (push_local): one per source, overwritten by each of its pushes, so no
+	 * other writer's listing of the remote's refs sees one vanish. The source
+	 * that named it deletes it (gitsrc_free); a helper process is lent its
+	 * parent's (own_incoming 0).
+	 */
+	char *incoming_ref;
+	int own_incoming;
+	int pushed;		/* a push was made (here or in a helper): incoming_ref may exist */
 };
 
 /* The network operations, as the helper process is asked for them. */
@@ -64,11 +73,11 @@ int gitsrc__snapshot_locked(struct gitsrc *src, struct git_repository *repo, con
 			    struct error **err);
 
 /* Runs op in this process; the caller holds net_mu and began the operation (its deadline is set). */
-int gitsrc__net_here(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
+int gitsrc__net_here(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to, const char *expect,
 		     struct error **err);
 /* Takes net_mu, begins the operation and runs it in this process: what the helper process does. */
 int gitsrc__net_locked(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
-		       struct error **err);
+		       const char *expect, struct error **err);
 /*
  * Runs op in a helper process (gitsrc_net.c) started from src->helper, and
  * waits for its answer until src->deadline; a helper still running then is
@@ -77,7 +86,7 @@ int gitsrc__net_locked(struct gitsrc *src, enum gitsrc_net_op op, const char *fr
  * net_mu, after the operation began.
  */
 int gitsrc__net_spawn(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
-		      struct error **err);
+		      const char *expect, struct error **err);
 /* What gitsrc.c lends the push code (gitsrc_push.c): errors, the remote and its callbacks. */
 struct git_remote;
 struct git_remote_head;
@@ -90,7 +99,12 @@ const struct git_remote_head *gitsrc__find_head(const struct git_remote_head **h
 						const char *full);
 /* The pushes (gitsrc_push.c), under net_mu after the operation began. */
 int gitsrc__push_ref_here(struct gitsrc *src, const char *local_ref, const char *remote_ref, struct error **err);
-int gitsrc__push_cas_here(struct gitsrc *src, const char *local_ref, const char *remote_ref, struct error **err);
+int gitsrc__push_cas_here(struct gitsrc *src, const char *local_ref, const char *remote_ref, const char *expect,
+			  struct error **err);
+
+/* Names the source's incoming_ref (gitsrc_open); removes it from a remote on this machine (gitsrc_free). */
+void gitsrc__incoming_init(struct gitsrc *src);
+void gitsrc__incoming_drop(struct gitsrc *src);
 
 /* Publishes full_ref (under net_mu). */
 void gitsrc__set_full_ref(struct gitsrc *src, const char *full);

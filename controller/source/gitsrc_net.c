@@ -51,20 +51,21 @@ static void op_what(const struct gitsrc *src, enum gitsrc_net_op op, const char 
 
 /* The request's fields: the source's settings, the refs of a fetch or push, a compare-and-swap's old value. */
 enum field { F_URL, F_REF, F_STATE_DIR, F_SSH_USER, F_SSH_KEY, F_SSH_PUBKEY, F_KNOWN_HOSTS, F_HTTPS_USER,
-	     F_HTTPS_PASSWORD, F_CA_BUNDLE, F_FROM, F_TO, F_EXPECT, F__COUNT };
+	     F_HTTPS_PASSWORD, F_CA_BUNDLE, F_FROM, F_TO, F_EXPECT, F_INCOMING, F__COUNT };
 static const char *const field_names[F__COUNT] = { "url", "ref", "stateDir", "sshUser", "sshKey", "sshPubkey",
 						   "knownHosts", "httpsUser", "httpsPassword", "caBundle", "from",
-						   "to", "expect" };
+						   "to", "expect", "incomingRef" };
 
 /* The request as JSON (credentials included: it goes through a socket, never argv or the environment). */
 static int request_json(const struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
-			char **out, struct error **err)
+			const char *expect, char **out, struct error **err)
 {
 	const char *v[F__COUNT] = {
 		[F_URL] = src->url, [F_REF] = src->ref, [F_STATE_DIR] = src->state_dir, [F_SSH_USER] = src->ssh_user,
 		[F_SSH_KEY] = src->ssh_key, [F_SSH_PUBKEY] = src->ssh_pubkey, [F_KNOWN_HOSTS] = src->known_hosts,
 		[F_HTTPS_USER] = src->https_user, [F_HTTPS_PASSWORD] = src->https_password,
-		[F_CA_BUNDLE] = src->ca_bundle, [F_FROM] = from, [F_TO] = to, [F_EXPECT] = src->expect,
+		[F_CA_BUNDLE] = src->ca_bundle, [F_FROM] = from, [F_TO] = to, [F_EXPECT] = expect,
+		[F_INCOMING] = src->incoming_ref,
 	};
 	json_t *o = json_object();
 	size_t i;
@@ -264,7 +265,7 @@ static int take_answer(struct gitsrc *src, enum gitsrc_net_op op, const struct b
 }
 
 int gitsrc__net_spawn(struct gitsrc *src, enum gitsrc_net_op op, const char *from, const char *to,
-		      struct error **err)
+		      const char *expect, struct error **err)
 {
 	struct buf b;
 	char what[1200];
@@ -273,7 +274,7 @@ int gitsrc__net_spawn(struct gitsrc *src, enum gitsrc_net_op op, const char *fro
 	pid_t pid;
 
 	op_what(src, op, from, to, what, sizeof(what));
-	r = request_json(src, op, from, to, &req, err);
+	r = request_json(src, op, from, to, expect, &req, err);
 	if (r < 0)
 		return r;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
@@ -364,10 +365,15 @@ static int run_request(json_t *req, json_t *answer, struct error **err)
 	cfg.ca_bundle = req_str(req, F_CA_BUNDLE);
 	cfg.timeout_ms = json_integer_value(json_object_get(req, "timeoutMs"));
 	r = gitsrc_open(&src, &cfg, err);
-	if (r == 0 && req_str(req, F_EXPECT))
-		src->expect = xstrdup(req_str(req, F_EXPECT));
+	/* A push goes through the parent source's own incoming ref, which the parent removes. */
+	if (r == 0 && req_str(req, F_INCOMING)) {
+		free(src->incoming_ref);
+		src->incoming_ref = xstrdup(req_str(req, F_INCOMING));
+		src->own_incoming = 0;
+	}
 	if (r == 0)
-		r = gitsrc__net_locked(src, (enum gitsrc_net_op)op, req_str(req, F_FROM), req_str(req, F_TO), err);
+		r = gitsrc__net_locked(src, (enum gitsrc_net_op)op, req_str(req, F_FROM), req_str(req, F_TO),
+				       req_str(req, F_EXPECT), err);
 	if (r == 0 && op == GITSRC_NET_FETCH && src->full_ref)
 		json_object_set_new(answer, "fullRef", json_string(src->full_ref));
 	gitsrc_free(src);

@@ -18,9 +18,6 @@ static const char *local_path(const char *url)
 	return NULL;
 }
 
-/* How often a push to a remote on this machine is made when another writer's ref vanished under it. */
-#define PUSH_LOCAL_TRIES 5
-
 /*
  * Moves remote_ref of the repository at path to local_ref's commit, under
  * that repository's ref lock. expect NULL: only as a fast-forward of what
@@ -103,28 +100,17 @@ static int push_spec(struct gitsrc *src, git_remote *remote, const char *spec, c
 static int push_local(struct gitsrc *src, git_remote *remote, const char *path, const char *local_ref,
 		      const char *remote_ref, const char *expect, struct error **err)
 {
-	static unsigned push_seq;
 	git_repository *rrepo = NULL;
-	git_reference *ref = NULL;
-	char tmp_ref[128], spec[700];
-	int r, gr, tries;
+	char spec[700];
+	int r, gr;
 
-	snprintf(tmp_ref, sizeof(tmp_ref), "refs/auriga/incoming/%ld-%u", (long)getpid(),
-		 __atomic_add_fetch(&push_seq, 1, __ATOMIC_RELAXED));
-	snprintf(spec, sizeof(spec), "+%s:%s", local_ref, tmp_ref);
 	/*
-	 * The local transport lists every ref of the remote after it pushes, and
-	 * reads each: another writer's temporary ref removed in between makes the
-	 * push fail as "not found". The push to a ref of its own is safe to repeat.
+	 * The source's own ref, overwritten: the local transport lists every ref
+	 * of the remote after it pushes and reads each, so a writer that removed
+	 * its ref after each push would make another's push fail as "not found".
 	 */
-	for (tries = 1;; tries++) {
-		r = push_spec(src, remote, spec, remote_ref, err);
-		if (r >= 0 || !strstr(error_msg(*err), "refs/auriga/incoming/") || !strstr(error_msg(*err), "not found") ||
-		    tries == PUSH_LOCAL_TRIES)
-			break;
-		error_free(*err);
-		*err = NULL;
-	}
+	snprintf(spec, sizeof(spec), "+%s:%s", local_ref, src->incoming_ref);
+	r = push_spec(src, remote, spec, remote_ref, err);
 	if (r < 0)
 		return r;
 	gr = git_repository_open_bare(&rrepo, path);
@@ -133,11 +119,33 @@ static int push_local(struct gitsrc *src, git_remote *remote, const char *path, 
 	if (gr < 0)
 		return gitsrc__git_fail(src, err, gr, ERR_TRANSPORT, "cannot open the remote repository");
 	r = move_local(src, rrepo, local_ref, remote_ref, expect, err);
-	if (git_reference_lookup(&ref, rrepo, tmp_ref) == 0)
+	git_repository_free(rrepo);
+	return r;
+}
+
+void gitsrc__incoming_init(struct gitsrc *src)
+{
+	static unsigned seq;
+
+	src->incoming_ref = xasprintf("refs/auriga/incoming/%ld-%u", (long)getpid(),
+				      __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+	src->own_incoming = 1;
+}
+
+void gitsrc__incoming_drop(struct gitsrc *src)
+{
+	const char *path = src->url ? local_path(src->url) : NULL;
+	git_repository *rrepo = NULL;
+	git_reference *ref = NULL;
+
+	if (path == NULL || !src->own_incoming || !src->pushed || src->incoming_ref == NULL)
+		return;
+	if (git_repository_open_bare(&rrepo, path) < 0 && git_repository_open(&rrepo, path) < 0)
+		return;
+	if (git_reference_lookup(&ref, rrepo, src->incoming_ref) == 0)
 		git_reference_delete(ref);
 	git_reference_free(ref);
 	git_repository_free(rrepo);
-	return r;
 }
 
 int gitsrc__push_ref_here(struct gitsrc *src, const char *local_ref, const char *remote_ref, struct error **err)
@@ -163,16 +171,17 @@ int gitsrc__push_ref_here(struct gitsrc *src, const char *local_ref, const char 
 
 /*
  * The compare-and-swap push to a remote reached over the network: connect
- * for a push, check that the advertisement shows remote_ref at src->expect
+ * for a push, check that the advertisement shows remote_ref at expect
  * (or not at all for ""), and push forced in that same connection. libgit2
  * sends the advertised value as the old one of the ref's update, and
  * git-receive-pack moves the ref under its lock only from that old value: a
  * writer that moved it between the advertisement and the update makes this
  * push fail.
  */
-int gitsrc__push_cas_here(struct gitsrc *src, const char *local_ref, const char *remote_ref, struct error **err)
+int gitsrc__push_cas_here(struct gitsrc *src, const char *local_ref, const char *remote_ref, const char *expect_or_null,
+			  struct error **err)
 {
-	const char *lpath = local_path(src->url), *expect = src->expect ? src->expect : "";
+	const char *lpath = local_path(src->url), *expect = expect_or_null ? expect_or_null : "";
 	const git_remote_head **heads;
 	const git_remote_head *head;
 	git_remote *remote = NULL;

@@ -206,8 +206,9 @@ void lease_state_release(struct lease_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* The files of the commit local_ref names (under the source's lock); each within LEASE_STATE_MAX_BYTES. */
-static int read_state_local(struct gitsrc *src, const char *local_ref, struct lease_state *out, struct error **err)
+/* The files of the commit local_ref names (under the source's lock); each within max_bytes. */
+static int read_state_local(struct gitsrc *src, const char *local_ref, size_t max_bytes, struct lease_state *out,
+			    struct error **err)
 {
 	git_repository *repo;
 	git_commit *c = NULL;
@@ -235,9 +236,9 @@ static int read_state_local(struct gitsrc *src, const char *local_ref, struct le
 			rc = git_err(err, ERR_PROTOCOL, "the shared state's file is not a blob");
 			goto out;
 		}
-		if ((size_t)git_blob_rawsize(blob) > LEASE_STATE_MAX_BYTES) {
-			rc = error_set(err, ERR_TOOBIG, "the shared state's '%s' is larger than %u bytes", lease_state_names[i],
-				       LEASE_STATE_MAX_BYTES);
+		if ((size_t)git_blob_rawsize(blob) > max_bytes) {
+			rc = error_set(err, ERR_TOOBIG, "the shared state's '%s' is larger than %zu bytes", lease_state_names[i],
+				       max_bytes);
 			goto out;
 		}
 		out->files[i] = xstrndup(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
@@ -252,7 +253,8 @@ out:
 	return rc;
 }
 
-int lease_git_state_read(struct gitsrc *src, const char *instance, struct lease_state *out, struct error **err)
+int lease_git_state_read(struct gitsrc *src, const char *instance, size_t max_bytes, struct lease_state *out,
+			 struct error **err)
 {
 	char *remote = lease_git_state_ref(instance), *local = xasprintf(STATE_SEEN_PREFIX "%s", instance);
 	int found, rc;
@@ -260,7 +262,7 @@ int lease_git_state_read(struct gitsrc *src, const char *instance, struct lease_
 	memset(out, 0, sizeof(*out));
 	rc = fetch_if_any(src, remote, local, &found, err);
 	if (rc == 0 && found)
-		rc = read_state_local(src, local, out, err);
+		rc = read_state_local(src, local, max_bytes, out, err);
 	if (rc < 0)
 		lease_state_release(out);
 	FREE_ALL(remote, local);

@@ -56,7 +56,6 @@ int lease_git_write(struct gitsrc *src, const char *instance, const char *expect
  * only by the leader, by compare-and-swap like the lease.
  */
 #define LEASE_STATE_FILES 2
-#define LEASE_STATE_MAX_BYTES (64u << 20)	/* each file: the state file's own bound */
 extern const char *const lease_state_names[LEASE_STATE_FILES];	/* engine.json, releases.json */
 
 struct lease_state {
@@ -67,8 +66,12 @@ struct lease_state {
 
 void lease_state_release(struct lease_state *s);
 char *lease_git_state_ref(const char *instance);
-/* Fetches the shared state of instance; out->exists 0 when the remote has none. Blocking (network). */
-int lease_git_state_read(struct gitsrc *src, const char *instance, struct lease_state *out, struct error **err);
+/*
+ * Fetches the shared state of instance, each file at most max_bytes (else
+ * ERR_TOOBIG); out->exists 0 when the remote has none. Blocking (network).
+ */
+int lease_git_state_read(struct gitsrc *src, const char *instance, size_t max_bytes, struct lease_state *out,
+			 struct error **err);
 /* Replaces the shared state with st's files (msg the commit's message), only from expect. Blocking (network). */
 int lease_git_state_write(struct gitsrc *src, const char *instance, const char *expect, const struct lease_state *st,
 			  const char *msg, char out_oid[GITSRC_OID_HEX], struct error **err);

@@ -4,7 +4,9 @@
 # every 10 s): each controller's Git operations on the lease's home (auriga_lease_operations_total:
 # lease pushes and fetches, shared-state pushes and fetches) counted over a minute while idle, and
 # over a rollout, on the leader and on the follower, printed per minute. Each stays within what the
-# settings allow: one lease operation per renew interval, and a follower writes nothing.
+# settings allow: one lease operation per renew interval, and a follower writes nothing. The leader
+# reads its files to share them only after a pass that wrote them: none while idle, whatever the
+# passes, and during the rollout at most one read per pass and one state push per read.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 
@@ -15,14 +17,19 @@ LEASE=(--lease)
 RENEW_S=10
 WINDOW=${LEASE_COST_WINDOW:-60}
 
-# ops NAME: controller NAME's lease operations by kind, "push fetch state-push state-fetch".
+# ops NAME: controller NAME's lease operations by kind, "push fetch state-push state-fetch", then its
+# reads of its files to share them and its passes: "... state-reads passes".
 ops() {
 	curl -sf --max-time 5 "http://127.0.0.1:${PORT[$1]}/metrics" | awk '
 		/^auriga_lease_operations_total\{/ {
 			match($0, /op="[^"]*"/); op = substr($0, RSTART + 4, RLENGTH - 5); n[op] += $NF
 		}
-		END { printf "%d %d %d %d\n", n["push"], n["fetch"], n["state-push"], n["state-fetch"] }'
+		$1 == "auriga_lease_state_reads_total" { reads = $2 }
+		$1 == "auriga_reconcile_duration_seconds_count" { passes = $2 }
+		END { printf "%d %d %d %d %d %d\n", n["push"], n["fetch"], n["state-push"], n["state-fetch"], reads, passes }'
 }
+# delta BEFORE AFTER FIELD: the growth of one field (1-based) of two ops lines.
+delta() { echo $(($(echo "$2" | cut -d' ' -f"$3") - $(echo "$1" | cut -d' ' -f"$3"))); }
 # per_min BEFORE AFTER SECONDS: the difference of two ops lines, per minute (one decimal).
 per_min() {
 	awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN {
@@ -36,8 +43,8 @@ show() { local p f sp sf; read -r p f sp sf <<<"$2"; diag "$1: lease pushes $p, 
 # most its bound (lease pushes, lease fetches, state pushes; state fetches none).
 within() {
 	local p0 f0 s0 g0 p1 f1 s1 g1
-	read -r p0 f0 s0 g0 <<<"$1"
-	read -r p1 f1 s1 g1 <<<"$2"
+	read -r p0 f0 s0 g0 _ <<<"$1"
+	read -r p1 f1 s1 g1 _ <<<"$2"
 	[ $((p1 - p0)) -le "$3" ] && [ $((f1 - f0)) -le "$4" ] && [ $((s1 - s0)) -le "$5" ] && [ "$g1" = "$g0" ]
 }
 
@@ -61,6 +68,9 @@ check "idle, the leader: at most one lease push per renew interval, no fetch, no
 	within "$l0" "$l1" $rounds 0 0
 check "idle, the follower: at most one lease fetch per renew interval, no push" \
 	within "$f0" "$f1" 0 $rounds 0
+diag "idle, the leader: $(delta "$l0" "$l1" 6) passes, $(delta "$l0" "$l1" 5) reads of its files to share"
+check "idle, the leader ran passes" test "$(delta "$l0" "$l1" 6)" -ge 1
+expect_eq "... and read its files to share them after none (nothing written)" 0 "$(delta "$l0" "$l1" 5)"
 
 # A rollout: from the commit to Healthy.
 write_specs v2
@@ -73,14 +83,17 @@ diag "the rollout of $N replicas took $secs s"
 roll_l=$(per_min "$l0" "$l1" "$secs") roll_f=$(per_min "$f0" "$f1" "$secs")
 show "rollout, leader" "$roll_l"
 show "rollout, follower" "$roll_f"
-read -r _ _ sp0 _ <<<"$l0"
-read -r _ _ sp1 _ <<<"$l1"
-diag "state pushes in the whole rollout: $((sp1 - sp0))"
-# A renewal stays one per interval; the state is written when a pass changed it, at most once a second.
+sp=$(delta "$l0" "$l1" 3) reads=$(delta "$l0" "$l1" 5) passes=$(delta "$l0" "$l1" 6)
+diag "in the whole rollout: $passes passes, $reads reads of the leader's files to share, $sp state pushes"
+# A renewal stays one per interval; the state is read after a pass that wrote it (one per pass at
+# most), and pushed when what was read differs from what is shared (one push per read at most;
+# one more each for a pass or read under way where the window starts).
 rounds=$((secs / RENEW_S + 1))
-check "rollout, the leader: at most one lease push per renew interval, at most one state push a second" \
-	within "$l0" "$l1" $rounds 0 "$secs"
+check "rollout, the leader: at most one lease push per renew interval" \
+	within "$l0" "$l1" $rounds 0 $((reads + 1))
+check "rollout, the leader: at most one read of its files per pass" test "$reads" -le $((passes + 1))
+check "rollout, the leader: at most one state push per read" test "$sp" -le $((reads + 1))
 check "rollout, the follower: the same reads as while idle, no push" \
 	within "$f0" "$f1" 0 $rounds 0
-check "the leader shared its state during the rollout" test $((sp1 - sp0)) -ge 1
+check "the leader shared its state during the rollout" test "$sp" -ge 1
 done_testing

@@ -35,26 +35,6 @@ struct racer {
 	char oid[GITSRC_OID_HEX];
 };
 
-/*
- * In this test several threads push into one repository on this machine at
- * once, and libgit2 1.5's local transport now and then leaves a push's status
- * entry (the name of the ref it pushed) unfreed inside git_remote_upload. The
- * leak checker is told so; nothing of auriga's is allocated under that call.
- * libgit2 is built without frame pointers, so the stacks of allocations are
- * taken the slow way, or that call would not show in them.
- */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-	return "fast_unwind_on_malloc=0";
-}
-
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:git_remote_upload\n";
-}
-
 static void *race(void *arg)
 {
 	struct racer *r = arg;
