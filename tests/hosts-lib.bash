@@ -35,10 +35,18 @@ host_start() {
 # host_ping URL: the engine at URL answers.
 host_ping() { docker -H "$1" version >/dev/null 2>&1; }
 
-# host_stop N: stops host N (SIGTERM, then SIGKILL after 30 s) and unmounts what it left mounted.
+# host_stop N: removes host N's containers and networks (a network's bridge is in the machine's
+# namespace and would outlive the daemon and its data root, taking one of Docker's address pools
+# for good), stops it (SIGTERM, then SIGKILL after 30 s) and unmounts what it left mounted.
 host_stop() {
-	local n=$1 pid=${HOST_PID[$1]:-} dir=$TEST_TMP/d$1 m
+	local n=$1 pid=${HOST_PID[$1]:-} dir=$TEST_TMP/d$1 m ids
 	[ -n "$pid" ] || return 0
+	kill -CONT "$pid" 2>/dev/null
+	if host_ping "${HOST_URL[$n]}"; then
+		ids=$(docker -H "${HOST_URL[$n]}" ps -aq 2>/dev/null)
+		[ -n "$ids" ] && docker -H "${HOST_URL[$n]}" rm -fv $ids >/dev/null 2>&1
+		docker -H "${HOST_URL[$n]}" network prune -f >/dev/null 2>&1
+	fi
 	kill -TERM "$pid" 2>/dev/null
 	for _ in $(seq 1 150); do
 		kill -0 "$pid" 2>/dev/null || break
