@@ -601,11 +601,6 @@ void engine_free(struct engine *e)
 
 	if (e == NULL)
 		return;
-	for (i = 0; i < e->n_hosts; i++)
-		if (e->hosts[i].watch) {
-			docker_events_stop(e->hosts[i].watch);
-			e->hosts[i].watch = NULL;
-		}
 	if (e->timer)
 		loop_timer_cancel(e->loop, e->timer);
 	while (e->ops) {
