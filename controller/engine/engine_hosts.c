@@ -77,7 +77,7 @@ struct eng_host *engine_host_named(const struct engine *e, const char *name)
 
 struct eng_host *engine_host_of(const struct engine *e, const struct obs_container *c)
 {
-	return engine_host_named(e, c->host ? c->host : c->endpoint);
+	return engine_host_named(e, c->host);
 }
 
 int engine_host_loopback(const struct engine *e, const struct eng_host *h)
@@ -252,7 +252,7 @@ struct eng_host *engine_host_for_op(struct engine *e, const struct eng_dep *ed, 
 		h = engine_host_of(e, rop->c);
 		if (h == NULL) {
 			snprintf(why, n, "container '%s' runs on endpoint '%s', which the Cluster does not name",
-				 rop->c->name, rop->c->host ? rop->c->host : rop->c->endpoint ? rop->c->endpoint : "?");
+				 rop->c->name, rop->c->host ? rop->c->host : "?");
 			return NULL;
 		}
 	} else if (ed == NULL || rop->ordinal < 0 || rop->ordinal >= ed->n_place || ed->place[rop->ordinal] < 0) {

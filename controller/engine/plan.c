@@ -155,6 +155,7 @@ static void add_action(struct plan_action **v, size_t *n, enum plan_kind k, cons
 	a->ordinal = ordinal;
 	a->container = xstrdup(c ? c->name : (create_name ? create_name : ""));
 	a->container_id = c ? xstrdup(c->id) : NULL;
+	a->host = c ? xstrdup_or_null(c->host) : NULL;
 	a->from_rev = c ? xstrdup_or_null(c->revision) : NULL;
 	a->to_rev = xstrdup_or_null(to_rev);
 	a->reason = reason;
@@ -714,17 +715,6 @@ json_t *plan_to_json(const struct plan *p, const struct desired *d)
 	return root;
 }
 
-/* The endpoint the container of that id was listed from, or NULL. */
-static const char *host_of_id(const struct observed *o, const char *id)
-{
-	size_t i;
-
-	for (i = 0; id && i < o->n_containers; i++)
-		if (strcmp(o->containers[i].id, id) == 0)
-			return o->containers[i].host ? o->containers[i].host : o->containers[i].endpoint;
-	return NULL;
-}
-
 void plan_place(struct plan *p, const struct desired *d, const struct observed *o, const struct spec_set *set)
 {
 	size_t i, j;
@@ -737,11 +727,7 @@ void plan_place(struct plan *p, const struct desired *d, const struct observed *
 		for (j = 0; j < pd->n_actions; j++) {
 			struct plan_action *a = &pd->actions[j];
 
-			if (a->container_id) {
-				a->host = xstrdup_or_null(host_of_id(o, a->container_id));
-				continue;
-			}
-			if (dd == NULL || a->ordinal < 0 || a->ordinal >= dd->replicas)
+			if (a->container_id || dd == NULL || a->ordinal < 0 || a->ordinal >= dd->replicas)
 				continue;
 			if (at == NULL) {
 				at = xcalloc((size_t)dd->replicas + 1, sizeof(*at));
@@ -752,6 +738,4 @@ void plan_place(struct plan *p, const struct desired *d, const struct observed *
 		}
 		free(at);
 	}
-	for (i = 0; i < p->n_orphans; i++)
-		p->orphans[i].host = xstrdup_or_null(host_of_id(o, p->orphans[i].container_id));
 }

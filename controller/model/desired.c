@@ -795,7 +795,7 @@ void desired_place(const struct spec_set *set, const struct desired_deployment *
 	/* Each ordinal's recorded endpoint: where a container of it runs, at any revision. */
 	for (i = 0; od && i < od->n; i++) {
 		const struct obs_container *k = od->v[i];
-		const char *host = k->host ? k->host : k->endpoint;
+		const char *host = k->host;
 
 		if (k->ordinal < 0 || k->ordinal >= dd->replicas || cur[k->ordinal] >= 0)
 			continue;

@@ -63,8 +63,9 @@ struct obs_container {
 	char *commit;
 	char *endpoint;		/* its label auriga.io/endpoint; NULL for one made before the label */
 	/*
-	 * The endpoint whose list it came from (NULL: a single list with no
-	 * name): where it runs and where every action on it goes.
+	 * The endpoint whose list it came from (a single list with no name:
+	 * its label's, NULL without one): where it runs and where every action
+	 * on it goes.
 	 */
 	char *host;
 	int host_mismatch;	/* its label names another endpoint than host: reported, not trusted */
