@@ -294,14 +294,9 @@ void engine_op_issue(struct engine *e, const struct desired_deployment *dd, cons
 		op_run(op);
 		return;
 	}
-	desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, rop->ordinal, rop->name,
-			     rop->port_offset);
 	/* Its label names the endpoint it is made on, as its list will show it. */
-	if (h->name) {
-		kv_put(&op->create.labels, &op->create.n_labels, OBS_LABEL_ENDPOINT, h->name);
-		op->create.spec.labels = op->create.labels;
-		op->create.spec.n_labels = op->create.n_labels;
-	}
+	desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, rop->ordinal, rop->name, h->name,
+			     rop->port_offset);
 	desired_volume_labels(&e->desired, dd->name, op->create.ordinal_text, &op->vlabels, &op->n_vlabels);
 	if (rop->slot[0])
 		set_slot_label(&op->create, rop->slot);

@@ -638,18 +638,13 @@ void plan_render_text(const struct plan *p, const struct desired *d, struct buf 
 				 p->counts[PLAN_CREATE], p->counts[PLAN_REPLACE], p->counts[PLAN_START], removes);
 }
 
-/*
- * An action as JSON: a NULL string (s*) leaves its key out, as for a create's
- * container id. host: the Docker endpoint it happens on (the engine's one).
- */
-static json_t *action_json(const struct plan_action *a, const char *host)
+/* An action as JSON: a NULL string (s*) leaves its key out, as for a create's container id. */
+static json_t *action_json(const struct plan_action *a)
 {
-	if (a->host)
-		host = a->host;
 	return json_pack("{s:s*, s:s*, s:i, s:s*, s:s*, s:s*, s:s*, s:s*, s:s*}", "action", plan_kind_name(a->kind),
 			 "deployment", a->deployment[0] ? a->deployment : NULL, "ordinal", a->ordinal, "container",
 			 a->container, "containerId", a->container_id, "fromRevision", a->from_rev, "toRevision",
-			 a->to_rev, "reason", a->reason, "host", host);
+			 a->to_rev, "reason", a->reason, "host", a->host);
 }
 
 json_t *plan_to_json(const struct plan *p, const struct desired *d)
@@ -695,7 +690,7 @@ json_t *plan_to_json(const struct plan *p, const struct desired *d)
 			json_object_set_new(o, "onRollbackHooks",
 					    strv_to_json(pd->rollback_hooks, pd->n_rollback_hooks));
 			for (j = 0; j < pd->n_actions; j++)
-				json_array_append_new(acts, action_json(&pd->actions[j], d->endpoint));
+				json_array_append_new(acts, action_json(&pd->actions[j]));
 			json_object_set_new(o, "actions", acts);
 			json_array_append_new(deps, o);
 		}
@@ -704,7 +699,7 @@ json_t *plan_to_json(const struct plan *p, const struct desired *d)
 	}
 	json_object_set_new(root, "phases", phases);
 	for (i = 0; i < p->n_orphans; i++)
-		json_array_append_new(orphans, action_json(&p->orphans[i], d->endpoint));
+		json_array_append_new(orphans, action_json(&p->orphans[i]));
 	json_object_set_new(root, "orphans", orphans);
 	json_object_set_new(root, "kept", json_integer((json_int_t)p->n_kept));
 	for (i = 0; i < PLAN_KIND_COUNT; i++)

@@ -387,7 +387,7 @@ void desired_release(struct desired *d)
 		dep_release(&d->v[i]);
 	free(d->v);
 	kv_free(d->extra_labels, d->n_extra_labels);
-	FREE_ALL(d->instance, d->commit, d->name_prefix, d->endpoint);
+	FREE_ALL(d->instance, d->commit, d->name_prefix);
 	strv_free(d->external_networks);
 	strmap_clear(&d->by_name);
 	memset(d, 0, sizeof(*d));
@@ -443,8 +443,6 @@ int desired_build(struct desired *d, const struct spec_set *set, const char *ins
 	d->commit = xstrdup(commit ? commit : "");
 	if (set->policy)
 		d->external_networks = strv_copy(set->policy->networks, set->policy->n_networks);
-	if (spec_set_cluster(set) && spec_set_cluster(set)->n_endpoints)
-		d->endpoint = xstrdup_or_null(spec_set_cluster(set)->endpoints[0].name);
 	d->extra_labels = n_extra ? xcalloc(n_extra, sizeof(*d->extra_labels)) : NULL;
 	for (i = 0; i < n_extra; i++) {
 		rc = desired_label_split(extra_labels[i], &d->extra_labels[i], err);
@@ -637,7 +635,7 @@ void desired_network_labels(const struct desired *d, struct kv **out, size_t *n)
 
 void desired_create_build(struct desired_create *out, const struct desired *d, const char *dep,
 			  const struct desired_tmpl *tmpl, const char *rev, int ordinal, const char *name,
-			  int host_port_offset)
+			  const char *endpoint, int host_port_offset)
 {
 	size_t i, nv = 0;
 
@@ -654,8 +652,8 @@ void desired_create_build(struct desired_create *out, const struct desired *d, c
 	kv_put(&out->labels, &out->n_labels, OBS_LABEL_ORDINAL, out->ordinal_text);
 	kv_put(&out->labels, &out->n_labels, OBS_LABEL_SLOT, "");
 	kv_put(&out->labels, &out->n_labels, OBS_LABEL_COMMIT, d->commit ? d->commit : "");
-	if (d->endpoint)
-		kv_put(&out->labels, &out->n_labels, OBS_LABEL_ENDPOINT, d->endpoint);
+	if (endpoint)
+		kv_put(&out->labels, &out->n_labels, OBS_LABEL_ENDPOINT, endpoint);
 
 	out->ports = tmpl->n_ports ? xcalloc(tmpl->n_ports, sizeof(*out->ports)) : NULL;
 	for (i = 0; i < tmpl->n_ports; i++) {
