@@ -358,6 +358,7 @@ static void decide(struct engine *e)
 		issued += engine_pass_deployment(e, &e->desired.v[i], now);
 	/* Deployments marked for rollback during this pass act on the next one. */
 	issued += engine_pass_orphans(e);
+	engine_ops_held_pass(e);
 	engine_probes_sweep(e);
 	compute_outcome(e, issued);
 	e->passes++;
@@ -614,6 +615,8 @@ void engine_free(struct engine *e)
 		engine_probe_free(e->probes[i]);
 	free(e->probes);
 	strmap_clear(&e->probe_index);
+	strmap_clear(&e->ops_held);
+	strmap_clear(&e->ops_held_before);
 	for (i = 0; i < e->n_deps; i++)
 		dep_release(&e->deps[i]);
 	free(e->deps);

@@ -125,6 +125,8 @@ struct engine {
 	struct probe_budget probe_budget;	/* max_probes: attempts in flight at once */
 	struct eng_op *ops;	/* running */
 	size_t n_ops_running;
+	/* The operations held (their reasons) in this pass and the one before: each is logged when it starts. */
+	struct strmap ops_held, ops_held_before;
 
 	int pass_running;
 	int pass_again;
@@ -175,17 +177,23 @@ void engine_probe_free(struct eng_probe *p);
 void engine_probe_describe(const struct eng_probe *p, struct buf *b);
 
 /* engine_ops.c: Docker operations, each a short chain of calls that ends in engine_finish_pass when last. */
-/* Issues one operation of a deployment's step; it counts in n_ops_running until it ends. */
 /*
  * 1 when the operator's policy in force now refuses template t (revision rev),
  * such as one taken back from the state file for a rollback; msg then says
  * which field and setting ("revision REV: FIELD: ...").
  */
 int engine_tmpl_refused(const struct engine *e, const struct desired_tmpl *t, const char *rev, char *msg, size_t n);
-void engine_op_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
-		     const struct rollout_op *rop);
-/* Issues the remove of a container of no desired deployment (rop->c). */
-void engine_op_remove_orphan(struct engine *e, const struct rollout_op *rop);
+/*
+ * Issues one operation of a deployment's step; it counts in n_ops_running
+ * until it ends. 1 when issued; 0 when held (no endpoint of its may take it
+ * now: the deployment's last error says why).
+ */
+int engine_op_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
+		    const struct rollout_op *rop);
+/* Issues the remove of a container of no desired deployment (rop->c): 1 when issued, 0 when held. */
+/* A pass ends: the operations held in it are the ones before for the next (logged once while held). */
+void engine_ops_held_pass(struct engine *e);
+int engine_op_remove_orphan(struct engine *e, const struct rollout_op *rop);
 void engine_op_free(struct eng_op *op);
 
 /* engine_hooks.c: the deployments' hook Jobs. */
