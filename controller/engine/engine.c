@@ -589,6 +589,7 @@ int engine_set_specs(struct engine *e, struct spec_set *set, const char *commit,
 	if (e->set)
 		spec_set_free(e->set);
 	e->set = set;
+	engine_hosts_address(e);
 	engine_traffic_set_specs(e->traffic, e->set, &e->desired);
 	str_set(&e->commit, commit ? commit : "");
 	e->outcome = ENGINE_RUNNING;

@@ -80,24 +80,18 @@ struct eng_host *engine_host_of(const struct engine *e, const struct obs_contain
 	return engine_host_named(e, c->host);
 }
 
-int engine_host_loopback(const struct engine *e, const struct eng_host *h)
+void engine_hosts_address(struct engine *e)
 {
-	char *a;
-	int loop;
+	size_t i;
 
-	if (h->name == NULL || e->set == NULL)
-		return 1;
-	a = spec_policy_endpoint_address(e->set->policy, h->name);
-	loop = a == NULL || strcmp(a, "127.0.0.1") == 0 || strcmp(a, "::1") == 0 || strcmp(a, "localhost") == 0;
-	free(a);
-	return loop;
-}
+	for (i = 0; i < e->n_hosts; i++) {
+		struct eng_host *h = &e->hosts[i];
 
-char *engine_host_address(const struct engine *e, const struct eng_host *h)
-{
-	char *a = h->name && e->set ? spec_policy_endpoint_address(e->set->policy, h->name) : NULL;
-
-	return a ? a : xstrdup("127.0.0.1");
+		free(h->address);
+		h->address = h->name && e->set ? spec_policy_endpoint_address(e->set->policy, h->name) : NULL;
+		if (spec_address_loopback(h->address))
+			str_set(&h->address, NULL);
+	}
 }
 
 /* ------------------------------------------------------------------ lists */
@@ -122,8 +116,6 @@ static void lists_done(struct engine *e)
 		}
 		if (h->last == NULL)
 			continue;
-		free(h->address);
-		h->address = engine_host_loopback(e, h) ? NULL : engine_host_address(e, h);
 		lists[n].host = h->name;
 		lists[n].list = h->last;
 		lists[n].unreachable = h->down;
@@ -150,7 +142,6 @@ static void on_host_list(struct docker_result *r, void *arg)
 	struct eng_host *h = arg;
 	struct engine *e = h->e;
 
-	h->pending = 0;
 	if (docker_status_ok(r->status) && json_is_array(r->json)) {
 		if (h->down)
 			log_info(COMPONENT, "endpoint answers again", "endpoint", h->name ? h->name : "", (char *)NULL);
@@ -184,9 +175,7 @@ void engine_hosts_list(struct engine *e)
 		struct eng_host *h = &e->hosts[i];
 		struct error *err = NULL;
 
-		h->pending = 1;
 		if (docker_container_list(h->docker, DOCKER_OBSERVE, filters, on_host_list, h, &err) < 0) {
-			h->pending = 0;
 			h->down = 1;
 			str_set(&h->error, error_msg(err));
 			error_free(err);

@@ -74,7 +74,6 @@ struct eng_host {
 	struct docker_watch *watch;
 	struct job_runner *jobs;	/* its Jobs (hooks); NULL for the first endpoint, whose are engine.hooks */
 	json_t *last;		/* its last container list that answered, NULL before the first */
-	int pending;		/* its list of this pass is under way */
 	int down;		/* its last list failed: nothing is done there, its replicas count as unavailable */
 	char *error;		/* why, while down */
 	char *address;		/* where its published ports are reached, when not this machine's loopback */
@@ -246,10 +245,8 @@ int engine_hosts_watch(struct engine *e, docker_event_fn on_event, docker_stream
 struct eng_host *engine_host_named(const struct engine *e, const char *name);
 /* The endpoint the container was listed from. */
 struct eng_host *engine_host_of(const struct engine *e, const struct obs_container *c);
-/* 1 when the endpoint's published ports are reached on this machine's loopback (its address, or a unix socket). */
-int engine_host_loopback(const struct engine *e, const struct eng_host *h);
-/* Where the endpoint's published ports are reached (malloc'd). */
-char *engine_host_address(const struct engine *e, const struct eng_host *h);
+/* Each endpoint's address (when not this machine's loopback) from the set's policy: when the set changes. */
+void engine_hosts_address(struct engine *e);
 /* Each ordinal's endpoint for this pass (api/placement.c), into ed->place. */
 void engine_hosts_place(struct engine *e, const struct desired_deployment *dd, struct eng_dep *ed);
 /* The Job runner of the endpoint of dd's first replica (its hooks run there): engine.hooks on the first endpoint. */
