@@ -70,7 +70,7 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 		ports[n].container_port = c->ports[i].container_port;
 		/* Published on 127.0.0.1 (or all addresses): probe through the loopback, or at the endpoint's address. */
 		snprintf(ports[n].target.host, sizeof(ports[n].target.host), "%s",
-			 c->address ? c->address : strchr(c->ports[i].host_ip, ':') ? "::1" : "127.0.0.1");
+			 obs_container_addr(c, &c->ports[i]));
 		ports[n].target.port = c->ports[i].host_port;
 		n++;
 	}

@@ -293,6 +293,13 @@ const struct obs_deployment *observed_deployment(const struct observed *o, const
 	return NULL;
 }
 
+const char *obs_container_addr(const struct obs_container *c, const struct obs_port *p)
+{
+	if (c->address)
+		return c->address;
+	return p && strchr(p->host_ip, ':') ? "::1" : "127.0.0.1";
+}
+
 int obs_container_host_port(const struct obs_container *c, int container_port)
 {
 	size_t i;

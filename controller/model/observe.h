@@ -128,6 +128,12 @@ int observe_from_lists(struct observed *o, const char *instance, const struct ob
 		       struct error **err);
 
 const struct obs_deployment *observed_deployment(const struct observed *o, const char *name);
+/*
+ * Where the container's published port p (NULL: any) is reached from here:
+ * its endpoint's address when on another machine, else the loopback (::1
+ * for a port published on IPv6 alone).
+ */
+const char *obs_container_addr(const struct obs_container *c, const struct obs_port *p);
 /* The host port published for container_port, 0 when none. */
 int obs_container_host_port(const struct obs_container *c, int container_port);
 /* 1 when the container is running (or restarting: Docker brings it back itself). */
