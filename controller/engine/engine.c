@@ -508,7 +508,7 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 		e->state.instance = xstrdup(e->instance);
 		e->state.dirty = 1;
 	}
-	e->hooks = job_runner_new(d);
+	e->hooks = e->hosts[0].jobs;
 	e->traffic = engine_traffic_new(l, d, http, o->state_path, traffic_kick, e, err);
 	if (e->traffic == NULL) {
 		engine_free(e);
@@ -630,8 +630,7 @@ void engine_free(struct engine *e)
 	}
 	engine_traffic_free(e->traffic);
 	engine_backup_release(e);
-	job_runner_free(e->hooks);
-	engine_hosts_release(e);
+	engine_hosts_release(e);	/* e->hooks with the first endpoint's */
 	statefile_release(&e->state);
 	observed_release(&e->obs);
 	desired_release(&e->desired);

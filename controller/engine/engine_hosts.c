@@ -29,6 +29,7 @@ void engine_hosts_init(struct engine *e, struct docker *d, const struct engine_e
 		e->hosts = xcalloc(1, sizeof(*e->hosts));
 		e->hosts[0].e = e;
 		e->hosts[0].docker = d;
+		e->hosts[0].jobs = job_runner_new(d);
 		e->n_hosts = 1;
 		return;
 	}
@@ -37,8 +38,7 @@ void engine_hosts_init(struct engine *e, struct docker *d, const struct engine_e
 		e->hosts[i].e = e;
 		e->hosts[i].name = xstrdup(v[i].name);
 		e->hosts[i].docker = v[i].docker;
-		if (i > 0)
-			e->hosts[i].jobs = job_runner_new(v[i].docker);
+		e->hosts[i].jobs = job_runner_new(v[i].docker);
 	}
 	e->n_hosts = n;
 }
@@ -224,12 +224,21 @@ void engine_hosts_place(struct engine *e, const struct desired_deployment *dd, s
 	free(down);
 }
 
-struct job_runner *engine_host_jobs(struct engine *e, const struct desired_deployment *dd)
+struct job_runner *engine_host_jobs(struct engine *e, const struct desired_deployment *dd, char *why, size_t n)
 {
 	const struct eng_dep *ed = engine_dep_find(e, dd->name);
-	int at = ed && ed->n_place > 0 ? ed->place[0] : 0;
+	const struct eng_host *h;
 
-	return at > 0 && (size_t)at < e->n_hosts && e->hosts[at].jobs ? e->hosts[at].jobs : e->hooks;
+	if (ed == NULL || ed->n_place < 1 || ed->place[0] < 0) {
+		snprintf(why, n, "waits for an endpoint its placement allows for ordinal 0");
+		return NULL;
+	}
+	h = &e->hosts[ed->place[0]];
+	if (h->down) {
+		snprintf(why, n, "waits for endpoint '%s'", h->name ? h->name : docker_endpoint(h->docker));
+		return NULL;
+	}
+	return h->jobs;
 }
 
 struct eng_host *engine_host_for_op(struct engine *e, const struct eng_dep *ed, const struct rollout_op *rop,

@@ -72,7 +72,7 @@ struct eng_host {
 	char *name;		/* the Cluster's name for it; NULL: the one client of an engine given no endpoints */
 	struct docker *docker;	/* borrowed from the caller */
 	struct docker_watch *watch;
-	struct job_runner *jobs;	/* its Jobs (hooks); NULL for the first endpoint, whose are engine.hooks */
+	struct job_runner *jobs;	/* its Jobs (hooks); the first endpoint's are engine.hooks too */
 	json_t *last;		/* its last container list that answered, NULL before the first */
 	int down;		/* its last list failed: nothing is done there, its replicas count as unavailable */
 	char *error;		/* why, while down */
@@ -249,8 +249,12 @@ struct eng_host *engine_host_of(const struct engine *e, const struct obs_contain
 void engine_hosts_address(struct engine *e);
 /* Each ordinal's endpoint for this pass (api/placement.c), into ed->place. */
 void engine_hosts_place(struct engine *e, const struct desired_deployment *dd, struct eng_dep *ed);
-/* The Job runner of the endpoint of dd's first replica (its hooks run there): engine.hooks on the first endpoint. */
-struct job_runner *engine_host_jobs(struct engine *e, const struct desired_deployment *dd);
+/*
+ * The Job runner of the endpoint of dd's first replica this pass (its hooks
+ * run there); NULL, why saying "waits for ...", when no endpoint may take
+ * it or its endpoint does not answer.
+ */
+struct job_runner *engine_host_jobs(struct engine *e, const struct desired_deployment *dd, char *why, size_t n);
 /* Where an operation goes: its container's endpoint, or its ordinal's; NULL (why says) when none answers. */
 struct eng_host *engine_host_for_op(struct engine *e, const struct eng_dep *ed, const struct rollout_op *rop,
 				    char *why, size_t n);
