@@ -605,6 +605,8 @@ void engine_free(struct engine *e)
 		return;
 	if (e->timer)
 		loop_timer_cancel(e->loop, e->timer);
+	if (e->lists_timer)
+		loop_timer_cancel(e->loop, e->lists_timer);
 	while (e->ops) {
 		struct eng_op *op = e->ops;
 

@@ -74,6 +74,8 @@ struct eng_host {
 	struct docker_watch *watch;
 	struct job_runner *jobs;	/* its Jobs (hooks); the first endpoint's are engine.hooks too */
 	json_t *last;		/* its last container list that answered, NULL before the first */
+	int listing;		/* a list of its is under way (perhaps of an earlier pass) */
+	int awaited;		/* this pass waits for that list (lists_pending counts it) */
 	int down;		/* its last list failed: nothing is done there, its replicas count as unavailable */
 	char *error;		/* why, while down */
 	char *address;		/* where its published ports are reached, when not this machine's loopback */
@@ -101,6 +103,7 @@ struct engine {
 	struct eng_host *hosts;	/* every endpoint, in the Cluster's order (hosts[0].docker is docker) */
 	size_t n_hosts;
 	size_t lists_pending;
+	uint64_t lists_timer;	/* the pass's lists' deadline */
 	struct http_client *http;
 	struct engine_options o;
 	char *instance;
@@ -241,6 +244,12 @@ void engine_hosts_release(struct engine *e);
 void engine_hosts_list(struct engine *e);
 /* Follows every endpoint's events. */
 int engine_hosts_watch(struct engine *e, docker_event_fn on_event, docker_stream_fn on_stream, struct error **err);
+/* How long a pass waits for the endpoints' lists before it decides without the late ones. */
+int64_t engine_lists_deadline_ms(const struct engine *e);
+/* Its name in logs and errors: the Cluster's, or the client's url when unnamed. */
+const char *engine_host_name(const struct eng_host *h);
+/* An endpoint dd's placement may use that has not answered once since the start (its replicas are unknown), or NULL. */
+const struct eng_host *engine_host_unknown(const struct engine *e, const struct desired_deployment *dd);
 /* The endpoint of that name (the one unnamed client whatever the name), or NULL. */
 struct eng_host *engine_host_named(const struct engine *e, const char *name);
 /* The endpoint the container was listed from. */

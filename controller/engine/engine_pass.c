@@ -520,6 +520,7 @@ static int pass_hooks(struct dep_pass *p)
 size_t engine_pass_deployment(struct engine *e, const struct desired_deployment *dd, int64_t now)
 {
 	struct dep_pass p;
+	const struct eng_host *unknown;
 	size_t i;
 
 	memset(&p, 0, sizeof(p));
@@ -535,7 +536,15 @@ size_t engine_pass_deployment(struct engine *e, const struct desired_deployment 
 	engine_hosts_place(e, dd, p.ed);
 	for (i = 0; (int)i < p.ed->n_place; i++)
 		p.host_wait |= p.ed->place[i] >= 0 && e->hosts[p.ed->place[i]].down;
-	if (pass_turn(&p) && !pass_hooks(&p)) {
+	unknown = engine_host_unknown(e, dd);
+	if (unknown) {
+		/* Its replicas there are not known: making them elsewhere could start one twice. */
+		char *why = xasprintf("waits for endpoint '%s' to answer once (its replicas there are not known)",
+				      engine_host_name(unknown));
+
+		pass_stand(&p, why);
+		free(why);
+	} else if (pass_turn(&p) && !pass_hooks(&p)) {
 		pass_gather(&p);
 		pass_strategy(&p);
 		pass_progress(&p);

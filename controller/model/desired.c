@@ -772,10 +772,30 @@ const char *desired_endpoint_name(const struct spec_set *set, size_t i)
 	return c && i < c->n_endpoints && c->endpoints[i].name ? c->endpoints[i].name : SPEC_ENDPOINT_LOCAL;
 }
 
+/* The Cluster's endpoint i as placement sees it. */
+static void place_endpoint(const struct spec_set *set, size_t i, struct placement_endpoint *v)
+{
+	const struct spec_cluster *c = set ? spec_set_cluster(set) : NULL;
+
+	memset(v, 0, sizeof(*v));
+	v->name = desired_endpoint_name(set, i);
+	v->labels = c && c->n_endpoints ? c->endpoints[i].labels : NULL;
+	v->n_labels = c && c->n_endpoints ? c->endpoints[i].n_labels : 0;
+}
+
+int desired_may_place(const struct spec_set *set, const struct desired_deployment *dd, size_t i)
+{
+	struct placement_endpoint v;
+
+	if (dd->spec == NULL || !dd->spec->placement.set)
+		return 1;
+	place_endpoint(set, i, &v);
+	return placement_eligible(&dd->spec->placement, &v);
+}
+
 void desired_place(const struct spec_set *set, const struct desired_deployment *dd, const struct obs_deployment *od,
 		   const unsigned char *down, int *out)
 {
-	const struct spec_cluster *c = set ? spec_set_cluster(set) : NULL;
 	size_t i, j, n = desired_endpoints(set);
 	struct placement_endpoint *v = xcalloc(n, sizeof(*v));
 	int *cur = xcalloc((size_t)dd->replicas + 1, sizeof(*cur));
@@ -783,9 +803,7 @@ void desired_place(const struct spec_set *set, const struct desired_deployment *
 	int o;
 
 	for (i = 0; i < n; i++) {
-		v[i].name = desired_endpoint_name(set, i);
-		v[i].labels = c && c->n_endpoints ? c->endpoints[i].labels : NULL;
-		v[i].n_labels = c && c->n_endpoints ? c->endpoints[i].n_labels : 0;
+		place_endpoint(set, i, &v[i]);
 		v[i].down = down ? down[i] : 0;
 	}
 	for (o = 0; o < dd->replicas; o++)

@@ -141,6 +141,8 @@ long desired_budget(const struct spec_deployment *dep);
 /* The set's Cluster's endpoints ("local" alone when it names none): how many, and endpoint i's name. */
 size_t desired_endpoints(const struct spec_set *set);
 const char *desired_endpoint_name(const struct spec_set *set, size_t i);
+/* 1 when dd's placement may put replicas on the Cluster's endpoint i. */
+int desired_may_place(const struct spec_set *set, const struct desired_deployment *dd, size_t i);
 /*
  * Each ordinal's endpoint (out[0..replicas-1]: an index into the Cluster's
  * endpoints, -1 when none may take it), by api/placement.c from where each
