@@ -321,6 +321,11 @@ const char *spec_policy_local_url(const struct spec_policy *p)
 	return p && p->local_url ? p->local_url : SPEC_ENDPOINT_LOCAL_URL;
 }
 
+int spec_address_loopback(const char *a)
+{
+	return a == NULL || strcmp(a, "127.0.0.1") == 0 || strcmp(a, "::1") == 0 || strcmp(a, "localhost") == 0;
+}
+
 char *spec_policy_endpoint_address(const struct spec_policy *p, const char *name)
 {
 	const struct spec_policy_endpoint *e = spec_policy_endpoint_find(p, name);

@@ -151,6 +151,8 @@ const char *spec_policy_local_url(const struct spec_policy *p);
  * endpoint the policy does not have. The caller frees it.
  */
 char *spec_policy_endpoint_address(const struct spec_policy *p, const char *name);
+/* 1 when address a is this machine's loopback (127.0.0.1, ::1, localhost), or NULL. */
+int spec_address_loopback(const char *a);
 /* 1 when s is an IP address or a host name (no port), as an endpoint's address is written. */
 int spec_policy_address_ok(const char *s);
 

@@ -1,5 +1,6 @@
 /* A spec set held against the operator's policy: every field asking for more than it allows is refused at its position. */
 #include "policy.h"
+#include "placement.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -493,6 +494,44 @@ static void check_endpoints(struct pcheck *pc, const struct spec_cluster *c)
 	}
 }
 
+/*
+ * A replica on an endpoint reached at another address than this machine's
+ * loopback is probed and routed to at that address and its hostPort: a port
+ * published there on another address (127.0.0.1 by default) is never reached.
+ */
+static void check_ports_reached(struct pcheck *pc, const struct spec_cluster *c, const struct spec_deployment *d)
+{
+	size_t i, j;
+	char path[64];
+
+	for (j = 0; j < d->tmpl.n_ports; j++) {
+		const struct spec_port *port = &d->tmpl.ports[j];
+		const char *ip = port->host_ip ? port->host_ip : "127.0.0.1";
+
+		if (port->host_port <= 0 || strcmp(ip, "0.0.0.0") == 0)
+			continue;
+		for (i = 0; i < c->n_endpoints; i++) {
+			const struct spec_endpoint *e = &c->endpoints[i];
+			struct placement_endpoint v = { e->name, e->labels, e->n_labels, 0 };
+			char *addr;
+			int unreached;
+
+			if (d->placement.set && !placement_eligible(&d->placement, &v))
+				continue;
+			addr = spec_policy_endpoint_address(pc->p, e->name);
+			unreached = addr && !spec_address_loopback(addr) && strcmp(addr, ip) != 0;
+			snprintf(path, sizeof(path), "spec.template.ports[%zu].hostIP", j);
+			if (unreached)
+				PERR(pc, SPEC_DEPLOYMENT, &d->meta, path, "port %d is published on %s, but endpoint \"%s\", "
+				     "which the placement may use, is reached at %s: probes and the router would never "
+				     "reach it there (publish it on 0.0.0.0 or %s)", port->host_port, ip, e->name, addr, addr);
+			free(addr);
+			if (unreached)
+				break;
+		}
+	}
+}
+
 size_t spec_policy_check(const struct spec_policy *p, struct spec_set *set, struct spec_diags *diags)
 {
 	struct spec_cluster *c = spec_set_cluster(set);
@@ -522,6 +561,8 @@ size_t spec_policy_check(const struct spec_policy *p, struct spec_set *set, stru
 			     "%d refused by the operator's policy (maxReplicas: %ld %s)", d->replicas,
 			     pc.p->max_replicas, pc.origin);
 		check_template(&pc, SPEC_DEPLOYMENT, &d->meta, &d->tmpl);
+		if (!c->meta.invalid)
+			check_ports_reached(&pc, c, d);
 	}
 	for (i = 0; i < set->n_jobs; i++)
 		if (!set->jobs[i]->meta.invalid)

@@ -225,6 +225,28 @@ static const char *beyond_first(const struct spec_cluster *c, const struct place
 }
 
 /*
+ * A named volume the replicas share is one Docker volume per host: replicas
+ * on several endpoints would not share it, so it is refused (perReplica
+ * volumes are each replica's own, and host bind mounts are the host's).
+ */
+static void check_shared_volumes(const struct spec_deployment *d, struct spec_diags *diags)
+{
+	size_t i;
+	char path[64];
+
+	for (i = 0; i < d->tmpl.n_volumes; i++) {
+		const struct spec_volume *v = &d->tmpl.volumes[i];
+
+		if (v->per_replica || v->host_path)
+			continue;
+		snprintf(path, sizeof(path), "spec.template.volumes[%zu]", i);
+		ERR(diags, &d->meta, path, "volume \"%s\" is shared by the replicas, and they may run on several "
+		    "endpoints: each host would hold its own, not shared (give it perReplica: true, or keep the "
+		    "placement to one endpoint)", v->name ? v->name : "?");
+	}
+}
+
+/*
  * On several endpoints the engine makes, starts, stops and removes each
  * replica on its ordinal's endpoint and runs its hooks there, and NGINX
  * reaches each at its endpoint's address; releases by traffic (blue-green,
@@ -242,6 +264,8 @@ static void check_several(struct spec_set *set, const struct spec_cluster *c, co
 		const struct spec_deployment *d = set->deployments[i];
 		const char *other = d->meta.invalid ? NULL : beyond_first(c, eps, d);
 
+		if (other && count_eligible(c, eps, d->placement.set ? &d->placement : NULL) > 1)
+			check_shared_volumes(d, diags);
 		if (other && (d->strategy.type == SPEC_STRATEGY_BLUEGREEN || d->strategy.type == SPEC_STRATEGY_CANARY))
 			ERR(diags, &d->meta, "spec.strategy.type", "%s on several endpoints is not carried out yet: "
 			    "its placement may use endpoint \"%s\" besides the Cluster's first, \"%s\" (give it "

@@ -75,8 +75,13 @@ out:
  * now (each tagged with its endpoint), and the first endpoint's networks (in
  * nets: whose a network the specs name is).
  */
+/*
+ * Every endpoint's containers and networks, asked of all the endpoints at
+ * once: nets[i] (n of them, the caller frees) holds endpoint i's networks, in
+ * the Cluster's order.
+ */
 static int observe_now(struct engine_cli *cli, const struct spec_set *set, struct observed *obs,
-		       struct docker_waiter *nets, struct error **err)
+		       struct docker_waiter **nets, size_t *n_nets, struct error **err)
 {
 	struct loop *l = NULL;
 	struct docker *d = NULL;
@@ -85,7 +90,7 @@ static int observe_now(struct engine_cli *cli, const struct spec_set *set, struc
 	struct obs_list *lists = NULL;
 	char *filter = observe_filter(cli->instance);
 	const char *filters[2] = { filter, NULL };
-	size_t i;
+	size_t i, asked;
 	int rc = -1;
 
 	memset(&h, 0, sizeof(h));
@@ -94,29 +99,40 @@ static int observe_now(struct engine_cli *cli, const struct spec_set *set, struc
 		goto out;
 	w = xcalloc(h.n, sizeof(*w));
 	lists = xcalloc(h.n, sizeof(*lists));
-	for (i = 0; i < h.n; i++) {
-		struct docker *hd = h.ep[i].docker;
+	*nets = xcalloc(h.n, sizeof(**nets));
+	*n_nets = h.n;
+	for (asked = 0; asked < h.n; asked++) {
+		struct docker *hd = h.ep[asked].docker;
 
-		if (docker_container_list(hd, DOCKER_OBSERVE, filters, docker_waiter_done, &w[i], err) < 0)
-			goto out;
-		if (!docker_status_ok(docker_wait(hd, &w[i]))) {
-			error_set(err, ERR_TRANSPORT, "cannot list containers on endpoint '%s' (%s): %s", h.ep[i].name,
-				  docker_endpoint(hd), w[i].result.message);
+		if (docker_container_list(hd, DOCKER_OBSERVE, filters, docker_waiter_done, &w[asked], err) < 0)
+			break;
+		if (docker_network_list(hd, DOCKER_OBSERVE, NULL, docker_waiter_done, &(*nets)[asked], err) < 0) {
+			(void)docker_wait(hd, &w[asked]);
+			break;
+		}
+	}
+	/* Every call asked completes (they run at once) before any is judged, or the clients go. */
+	for (i = 0; i < asked; i++) {
+		(void)docker_wait(h.ep[i].docker, &w[i]);
+		(void)docker_wait(h.ep[i].docker, &(*nets)[i]);
+	}
+	if (asked < h.n)
+		goto out;
+	for (i = 0; i < h.n; i++) {
+		const struct docker_result *bad = !docker_status_ok(w[i].result.status)		? &w[i].result
+						  : !docker_status_ok((*nets)[i].result.status) ? &(*nets)[i].result
+												: NULL;
+
+		if (bad) {
+			error_set(err, ERR_TRANSPORT, "cannot list %s on endpoint '%s' (%s): %s",
+				  bad == &w[i].result ? "containers" : "networks", h.ep[i].name,
+				  docker_endpoint(h.ep[i].docker), bad->message);
 			goto out;
 		}
 		lists[i].host = h.ep[i].name;
 		lists[i].list = w[i].result.json;
 	}
 	rc = observe_from_lists(obs, cli->instance, lists, h.n, err);
-	if (rc < 0 || docker_network_list(d, DOCKER_OBSERVE, NULL, docker_waiter_done, nets, err) < 0) {
-		rc = -1;
-		goto out;
-	}
-	if (!docker_status_ok(docker_wait(d, nets))) {
-		rc = error_set(err, ERR_TRANSPORT, "cannot list networks on %s: %s", docker_endpoint(d),
-			       nets->result.message);
-		goto out;
-	}
 out:
 	for (i = 0; w && i < h.n; i++)
 		docker_result_release(&w[i].result);
@@ -137,10 +153,10 @@ out:
  * it when its first container is made: in the engine's words, at the field.
  */
 static void refuse_foreign_networks(struct plan *p, const struct desired *des, const struct spec_set *set,
-				    const struct docker_result *nets)
+				    const struct docker_waiter *nets, size_t n_nets)
 {
 	const struct spec_policy *policy = set ? set->policy : NULL;
-	size_t i;
+	size_t i, k;
 
 	for (i = 0; i < des->n; i++) {
 		const struct desired_deployment *dd = &des->v[i];
@@ -152,8 +168,14 @@ static void refuse_foreign_networks(struct plan *p, const struct desired *des, c
 		if (net == NULL)
 			continue;
 		name = desired_network_name(des, &dd->tmpl);
-		if (network_listed(nets, name, strcmp(name, net) != 0 ? net : NULL, des->instance, &used) !=
-			    NETWORK_FOREIGN || spec_policy_network_allowed(policy, used)) {
+		/* The network is made on each endpoint the placement may use: another's on any of them is refused. */
+		for (k = 0; k < n_nets; k++)
+			if (desired_may_place(set, dd, k) &&
+			    network_listed(&nets[k].result, name, strcmp(name, net) != 0 ? net : NULL, des->instance,
+					   &used) == NETWORK_FOREIGN &&
+			    !spec_policy_network_allowed(policy, used))
+				break;
+		if (k == n_nets) {
 			free(name);
 			continue;
 		}
@@ -200,7 +222,8 @@ int cmd_plan(int argc, char **argv)
 	struct statefile st;
 	struct plan p;
 	struct plan_options popt;
-	struct docker_waiter nets;
+	struct docker_waiter *nets = NULL;
+	size_t n_nets = 0, i;
 	struct config *conf = NULL;
 	struct error *err = NULL;
 	int rc, json = 0;
@@ -210,13 +233,12 @@ int cmd_plan(int argc, char **argv)
 	observed_init(&obs);
 	statefile_init(&st, NULL);
 	plan_init(&p);
-	memset(&nets, 0, sizeof(nets));
 	rc = plan_opts(&cli, &conf, &json, argc, argv);
 	if (rc >= 0)
 		goto out;
 	if (engine_cli_load(&cli, &set, &err) < 0 || statefile_load(&st, cli.state_path, &err) < 0 ||
 	    desired_build(&des, set, cli.instance, cli.commit, cli.labels, cli.n_labels, &err) < 0 ||
-	    observe_now(&cli, set, &obs, &nets, &err) < 0) {
+	    observe_now(&cli, set, &obs, &nets, &n_nets, &err) < 0) {
 		fprintf(stderr, "auriga plan: %s\n", error_msg(err));
 		rc = 1;
 		goto out;
@@ -229,7 +251,7 @@ int cmd_plan(int argc, char **argv)
 	popt.set = set;
 	plan_build(&p, &des, &obs, &st, &popt);
 	plan_place(&p, &des, &obs, set);
-	refuse_foreign_networks(&p, &des, set, &nets.result);
+	refuse_foreign_networks(&p, &des, set, nets, n_nets);
 	print_plan(&p, &des, json);
 	if (p.n_refused)
 		rc = 1;
@@ -237,7 +259,9 @@ int cmd_plan(int argc, char **argv)
 		rc = p.n_changes ? 2 : 0;
 out:
 	error_free(err);
-	docker_result_release(&nets.result);
+	for (i = 0; i < n_nets; i++)
+		docker_result_release(&nets[i].result);
+	free(nets);
 	plan_release(&p);
 	statefile_release(&st);
 	observed_release(&obs);

@@ -44,23 +44,18 @@ static struct auriga_metrics *metrics_of(struct daemon *dm)
 	return dm->metrics_on ? &dm->metrics : NULL;
 }
 
-/*
- * Each endpoint's breaker: the first's as peer "docker", every other's as
- * "docker:NAME", so an endpoint that stops answering shows as itself.
- */
+static void publish_circuit(const struct run_circuit *rc)
+{
+	auriga_metrics_set_circuit(&rc->dm->metrics, rc->peer, breaker_state_name(docker_breaker_state(rc->docker)));
+}
+
+/* Every endpoint's breaker (after a pass). */
 static void publish_circuits(struct daemon *dm)
 {
-	char peer[160];
 	size_t i;
 
-	if (!dm->metrics_on)
-		return;
-	auriga_metrics_set_circuit(&dm->metrics, "docker", breaker_state_name(docker_breaker_state(dm->docker)));
-	for (i = 1; i < dm->hosts.n; i++) {
-		snprintf(peer, sizeof(peer), "docker:%s", dm->hosts.ep[i].name);
-		auriga_metrics_set_circuit(&dm->metrics, peer,
-					   breaker_state_name(docker_breaker_state(dm->hosts.ep[i].docker)));
-	}
+	for (i = 0; dm->metrics_on && i < dm->n_circuits; i++)
+		publish_circuit(&dm->circuits[i]);
 }
 
 /* Mirrors a pass's status into the metrics that /metrics shows and the alerting rules read. */
@@ -86,10 +81,11 @@ static void publish_metrics(struct daemon *dm, const struct fleet_status *s)
 	}
 }
 
-/* Every Docker call that ends: its latency, failure and the breaker's state after it. */
+/* Every Docker call that ends: its latency, failure and the state of its client's breaker after it. */
 static void on_docker_call(const struct docker_call_info *ci, void *arg)
 {
-	struct daemon *dm = arg;
+	const struct run_circuit *rc = arg;
+	struct daemon *dm = rc->dm;
 	int failed = ci->status == DOCKER_TRANSPORT || ci->status == DOCKER_TIMEOUT ||
 		     ci->status == DOCKER_SERVER_ERROR || ci->status == DOCKER_PROTOCOL ||
 		     ci->status == DOCKER_TOOBIG || ci->status == DOCKER_CIRCUIT_OPEN ||
@@ -99,7 +95,34 @@ static void on_docker_call(const struct docker_call_info *ci, void *arg)
 		return;
 	auriga_metrics_docker_call(metrics_of(dm), ci->op, (double)ci->duration_ms / 1000.0, ci->attempts > 0,
 				   failed);
-	publish_circuits(dm);
+	publish_circuit(rc);
+}
+
+/*
+ * Each client's observer, told which endpoint it is: the first's as peer
+ * "docker", every other's as "docker:NAME", so an endpoint that stops
+ * answering shows as itself. Anew whenever the clients are.
+ */
+static void watch_circuits(struct daemon *dm)
+{
+	size_t i, n = dm->hosts.n ? dm->hosts.n : 1;
+
+	if (!dm->metrics_on)
+		return;
+	free(dm->circuits);
+	dm->circuits = xcalloc(n, sizeof(*dm->circuits));
+	dm->n_circuits = n;
+	for (i = 0; i < n; i++) {
+		struct run_circuit *rc = &dm->circuits[i];
+
+		rc->dm = dm;
+		rc->docker = i == 0 ? dm->docker : dm->hosts.ep[i].docker;
+		if (i == 0)
+			snprintf(rc->peer, sizeof(rc->peer), "docker");
+		else
+			snprintf(rc->peer, sizeof(rc->peer), "docker:%s", dm->hosts.ep[i].name);
+		docker_set_observer(rc->docker, on_docker_call, rc);
+	}
 }
 
 /*
@@ -170,8 +193,7 @@ static void on_pass(struct engine *e, void *arg)
 /* The engine on the set's endpoints, made anew when they change (engine_cli_use_endpoint). */
 static int use_endpoint(struct daemon *dm, const struct spec_set *set, struct error **err)
 {
-	struct engine_cli_endpoint ce = { dm->loop, dm->cfg, dm->policy, dm->http, &dm->eo,
-					  dm->metrics_on ? on_docker_call : NULL, dm };
+	struct engine_cli_endpoint ce = { dm->loop, dm->cfg, dm->policy, dm->http, &dm->eo };
 	char *key = engine_cli_set_endpoints_key(set);
 	size_t i;
 
@@ -183,6 +205,7 @@ static int use_endpoint(struct daemon *dm, const struct spec_set *set, struct er
 		free(key);
 		return -1;
 	}
+	watch_circuits(dm);
 	/* Every endpoint's client is fenced by the lease, not only the first's. */
 	for (i = 1; dm->lease && i < dm->hosts.n; i++)
 		run_lease_attach(dm->lease, dm->hosts.ep[i].docker, NULL, NULL);
@@ -579,7 +602,7 @@ static int start_engine(struct daemon *dm, struct error **err)
 	if (config_str(dm->cfg, CFG_LISTEN)[0]) {
 		auriga_metrics_init(&dm->metrics, AURIGA_VERSION);
 		dm->metrics_on = 1;
-		docker_set_observer(dm->docker, on_docker_call, dm);
+		watch_circuits(dm);
 	}
 	eo->metrics = metrics_of(dm);
 	dm->engine = engine_new(dm->loop, dm->docker, dm->http, eo, err);
@@ -666,6 +689,7 @@ static void daemon_release(struct daemon *dm, int sfd)
 	free(dm->positional);
 	free(dm->state_path);
 	free(dm->endpoint);
+	free(dm->circuits);
 	config_free(dm->cfg);
 }
 

@@ -156,8 +156,6 @@ int engine_cli_use_endpoint(const struct engine_cli_endpoint *ce, const struct s
 		docker_free(nd);
 		return -1;
 	}
-	for (i = 0; ce->observer && i < nh.n; i++)
-		docker_set_observer(nh.ep[i].docker, ce->observer, ce->arg);
 	eo.endpoints = nh.ep;
 	eo.n_endpoints = nh.n;
 	/*

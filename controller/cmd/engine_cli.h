@@ -16,7 +16,6 @@ struct docker_config;
 struct http_client;
 struct engine;
 struct engine_options;
-struct docker_call_info;
 
 struct engine_cli {
 	struct gitsrc_cli git;
@@ -97,8 +96,6 @@ struct engine_cli_endpoint {
 	const struct spec_policy *policy;
 	struct http_client *http;
 	const struct engine_options *eo;
-	void (*observer)(const struct docker_call_info *ci, void *arg);	/* NULL: none */
-	void *arg;
 };
 /*
  * Replaces *d, *hosts and *e by Docker clients for the set's endpoints (the

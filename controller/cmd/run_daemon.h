@@ -26,6 +26,14 @@ struct httpd;
 struct webhook;
 struct spec_policy;
 struct run_schedule;
+struct daemon;
+
+/* One Docker client's breaker as /metrics shows it: peer "docker" for the first endpoint, "docker:NAME" else. */
+struct run_circuit {
+	struct daemon *dm;
+	struct docker *docker;
+	char peer[160];
+};
 
 struct daemon {
 	struct config *cfg;
@@ -37,6 +45,8 @@ struct daemon {
 	struct engine_options eo;	/* the engine's, kept to make it anew on another endpoint */
 	char *endpoint;			/* the endpoints the engine drives (engine_cli_set_endpoints_key) */
 	struct engine_cli_hosts hosts;	/* their clients, the first's being docker */
+	struct run_circuit *circuits;	/* each client's breaker, its observer's argument (metrics on) */
+	size_t n_circuits;
 	struct gitsrc *src;
 	struct gitsrc_worker *worker;
 	struct httpd *httpd;

@@ -384,6 +384,7 @@ static void decide(struct engine *e)
 		issued += engine_pass_deployment(e, &e->desired.v[i], now);
 	/* Deployments marked for rollback during this pass act on the next one. */
 	issued += engine_pass_orphans(e);
+	engine_ops_held_pass(e);
 	engine_probes_sweep(e);
 	compute_outcome(e, issued);
 	e->passes++;
@@ -522,7 +523,7 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 		engine_free(e);
 		return NULL;
 	}
-	e->hooks = job_runner_new(d);
+	e->hooks = e->hosts[0].jobs;
 	e->traffic = engine_traffic_new(l, d, http, o->state_path, traffic_kick, e, err);
 	if (e->traffic == NULL) {
 		engine_free(e);
@@ -604,6 +605,7 @@ int engine_set_specs(struct engine *e, struct spec_set *set, const char *commit,
 	if (e->set)
 		spec_set_free(e->set);
 	e->set = set;
+	engine_hosts_address(e);
 	engine_traffic_set_specs(e->traffic, e->set, &e->desired);
 	str_set(&e->commit, commit ? commit : "");
 	e->outcome = ENGINE_RUNNING;
@@ -617,13 +619,10 @@ void engine_free(struct engine *e)
 
 	if (e == NULL)
 		return;
-	for (i = 0; i < e->n_hosts; i++)
-		if (e->hosts[i].watch) {
-			docker_events_stop(e->hosts[i].watch);
-			e->hosts[i].watch = NULL;
-		}
 	if (e->timer)
 		loop_timer_cancel(e->loop, e->timer);
+	if (e->lists_timer)
+		loop_timer_cancel(e->loop, e->lists_timer);
 	while (e->ops) {
 		struct eng_op *op = e->ops;
 
@@ -635,6 +634,8 @@ void engine_free(struct engine *e)
 		engine_probe_free(e->probes[i]);
 	free(e->probes);
 	strmap_clear(&e->probe_index);
+	strmap_clear(&e->ops_held);
+	strmap_clear(&e->ops_held_before);
 	for (i = 0; i < e->n_deps; i++)
 		dep_release(&e->deps[i]);
 	free(e->deps);
@@ -647,8 +648,7 @@ void engine_free(struct engine *e)
 	}
 	engine_traffic_free(e->traffic);
 	engine_backup_release(e);
-	job_runner_free(e->hooks);
-	engine_hosts_release(e);
+	engine_hosts_release(e);	/* e->hooks with the first endpoint's */
 	statefile_release(&e->state);
 	observed_release(&e->obs);
 	desired_release(&e->desired);

@@ -171,8 +171,8 @@ static char *env_kv(const char *key, const char *value)
 }
 
 /* The hook's container: the Job's template, what auriga tells it after the Job's own env, auriga's labels. */
-static struct job_run *hook_run(struct engine *e, const struct desired_deployment *dd, struct hook_call *h,
-				const struct spec_job *job, const struct hook_env *he)
+static struct job_run *hook_run(struct engine *e, struct job_runner *jobs, const struct desired_deployment *dd,
+				struct hook_call *h, const struct spec_job *job, const struct hook_env *he)
 {
 	struct job_run *run;
 	struct desired_tmpl tmpl;
@@ -210,7 +210,7 @@ static struct job_run *hook_run(struct engine *e, const struct desired_deploymen
 	 * deployment's volumes (job_place.c); on the endpoint of its first
 	 * replica, where that network and volumes are.
 	 */
-	run = job_place_start(engine_host_jobs(e, dd), &js, &e->desired, dd, job, e->set ? e->set->policy : NULL, NULL,
+	run = job_place_start(jobs, &js, &e->desired, dd, job, e->set ? e->set->policy : NULL, NULL,
 			      on_hook_done, h);
 	desired_tmpl_release(&tmpl);
 	free(labels);
@@ -231,6 +231,8 @@ static char *hook_start(struct engine *e, const struct desired_deployment *dd, e
 	struct hook_call *h;
 	struct eng_dep *ed;
 	struct job_run *run;
+	struct job_runner *jobs;
+	char wait[512];
 
 	if (job == NULL) {
 		/* The specs' validation refuses a hook naming a missing Job; should one get here, it fails. */
@@ -240,6 +242,9 @@ static char *hook_start(struct engine *e, const struct desired_deployment *dd, e
 		free(why);
 		return NULL;
 	}
+	/* On the endpoint of its first replica: none may take it, or it does not answer: the hook waits. */
+	if ((jobs = engine_host_jobs(e, dd, wait, sizeof(wait))) == NULL)
+		return xasprintf("%s hook '%s' %s", stage_names[stage], job_name, wait);
 	h = xcalloc(1, sizeof(*h));
 	h->e = e;
 	h->stage = stage;
@@ -247,7 +252,7 @@ static char *hook_start(struct engine *e, const struct desired_deployment *dd, e
 	h->rev = xstrdup(rev);
 	h->job = xstrdup(job_name);
 	h->key = hook_key(stage, job_name);
-	run = hook_run(e, dd, h, job, he);
+	run = hook_run(e, jobs, dd, h, job, he);
 	/* A run that reported at once (and may have failed the deployment) left no handle to keep. */
 	ed = engine_dep_get(e, dd->name);
 	ed->hook = run;

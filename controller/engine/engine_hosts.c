@@ -7,17 +7,23 @@
 #include "engine/job.h"
 #include "policy.h"
 #include "runtime/log.h"
+#include "runtime/loop.h"
 #include "util.h"
 
 /*
  * Every endpoint is listed each pass; the pass decides once every list has
- * answered or failed. An endpoint whose list fails is down: the containers
- * its last answer showed stay in the observed state, marked unreachable, so
- * that they count as unavailable in every budget and no ordinal of theirs is
- * made again elsewhere; nothing is done there until it answers. An endpoint
- * that has not answered once since the engine started has no last answer:
- * then nothing is decided anywhere (its replicas are unknown, and making them
- * elsewhere could start a replica twice).
+ * answered or failed, or when the lists' deadline (about a pass interval)
+ * expires: an endpoint whose list fails, or has not answered by then, is
+ * down. The containers its last answer showed stay in the observed state,
+ * marked unreachable, so that they count as unavailable in every budget and
+ * no ordinal of theirs is made again elsewhere; nothing is done there until
+ * it answers. A list still under way when the next pass starts is not asked
+ * again: the pass does not wait for an endpoint already down, and its answer,
+ * when it comes, refreshes the endpoint's last list for the passes after. An
+ * endpoint that has not answered once since the engine started has no last
+ * answer: the deployments whose placement may use it decide nothing until it
+ * does (their replicas there are unknown, and making them elsewhere could
+ * start a replica twice); the others go on.
  */
 
 void engine_hosts_init(struct engine *e, struct docker *d, const struct engine_endpoint *v, size_t n)
@@ -29,6 +35,7 @@ void engine_hosts_init(struct engine *e, struct docker *d, const struct engine_e
 		e->hosts = xcalloc(1, sizeof(*e->hosts));
 		e->hosts[0].e = e;
 		e->hosts[0].docker = d;
+		e->hosts[0].jobs = job_runner_new(d);
 		e->n_hosts = 1;
 		return;
 	}
@@ -37,8 +44,7 @@ void engine_hosts_init(struct engine *e, struct docker *d, const struct engine_e
 		e->hosts[i].e = e;
 		e->hosts[i].name = xstrdup(v[i].name);
 		e->hosts[i].docker = v[i].docker;
-		if (i > 0)
-			e->hosts[i].jobs = job_runner_new(v[i].docker);
+		e->hosts[i].jobs = job_runner_new(v[i].docker);
 	}
 	e->n_hosts = n;
 }
@@ -75,65 +81,65 @@ struct eng_host *engine_host_named(const struct engine *e, const char *name)
 	return NULL;
 }
 
+const char *engine_host_name(const struct eng_host *h)
+{
+	return h->name ? h->name : docker_endpoint(h->docker);
+}
+
 struct eng_host *engine_host_of(const struct engine *e, const struct obs_container *c)
 {
-	return engine_host_named(e, c->host ? c->host : c->endpoint);
+	return engine_host_named(e, c->host);
 }
 
-int engine_host_loopback(const struct engine *e, const struct eng_host *h)
+void engine_hosts_address(struct engine *e)
 {
-	char *a;
-	int loop;
+	size_t i;
 
-	if (h->name == NULL || e->set == NULL)
-		return 1;
-	a = spec_policy_endpoint_address(e->set->policy, h->name);
-	loop = a == NULL || strcmp(a, "127.0.0.1") == 0 || strcmp(a, "::1") == 0 || strcmp(a, "localhost") == 0;
-	free(a);
-	return loop;
-}
+	for (i = 0; i < e->n_hosts; i++) {
+		struct eng_host *h = &e->hosts[i];
 
-char *engine_host_address(const struct engine *e, const struct eng_host *h)
-{
-	char *a = h->name && e->set ? spec_policy_endpoint_address(e->set->policy, h->name) : NULL;
-
-	return a ? a : xstrdup("127.0.0.1");
+		free(h->address);
+		h->address = h->name && e->set ? spec_policy_endpoint_address(e->set->policy, h->name) : NULL;
+		if (spec_address_loopback(h->address))
+			str_set(&h->address, NULL);
+	}
 }
 
 /* ------------------------------------------------------------------ lists */
 
-/* Every list has answered or failed: the union, and the pass's decisions (engine.c). */
+/* Every list has answered or failed, or the deadline expired: the union, and the pass's decisions (engine.c). */
 static void lists_done(struct engine *e)
 {
 	struct obs_list *lists = xcalloc(e->n_hosts, sizeof(*lists));
 	struct buf why;
 	struct error *err = NULL;
-	size_t i, n = 0, down = 0, unknown = 0;
+	size_t i, n = 0, down = 0;
 
+	if (e->lists_timer) {
+		loop_timer_cancel(e->loop, e->lists_timer);
+		e->lists_timer = 0;
+	}
 	buf_init(&why, 4096);
 	for (i = 0; i < e->n_hosts; i++) {
 		struct eng_host *h = &e->hosts[i];
 
 		if (h->down) {
 			down++;
-			unknown += h->last == NULL;
-			(void)buf_printf(&why, "%sendpoint '%s' does not answer: %s", why.len ? "; " : "",
-					 h->name ? h->name : docker_endpoint(h->docker), h->error ? h->error : "");
+			(void)buf_printf(&why, "%sendpoint '%s' does not answer: %s%s", why.len ? "; " : "",
+					 engine_host_name(h), h->error ? h->error : "",
+					 h->last ? "" : " (its replicas are not known: no deployment its placement "
+							"may use is decided until it answers once)");
 		}
 		if (h->last == NULL)
 			continue;
-		free(h->address);
-		h->address = engine_host_loopback(e, h) ? NULL : engine_host_address(e, h);
 		lists[n].host = h->name;
 		lists[n].list = h->last;
 		lists[n].unreachable = h->down;
 		lists[n].address = h->address;
 		n++;
 	}
-	if (down == e->n_hosts || unknown > 0) {
-		/* Nothing to decide from: every endpoint failed, or one never answered (its replicas are unknown). */
-		if (unknown > 0 && down < e->n_hosts)
-			(void)buf_puts(&why, "; nothing is done until it answers once (its replicas are not known)");
+	if (down == e->n_hosts) {
+		/* Nothing to decide from: every endpoint failed. */
 		engine_list_failed(e, why.data);
 	} else if (observe_from_lists(&e->obs, e->instance, lists, n, &err) < 0) {
 		engine_list_failed(e, error_msg(err));
@@ -150,10 +156,10 @@ static void on_host_list(struct docker_result *r, void *arg)
 	struct eng_host *h = arg;
 	struct engine *e = h->e;
 
-	h->pending = 0;
+	h->listing = 0;
 	if (docker_status_ok(r->status) && json_is_array(r->json)) {
 		if (h->down)
-			log_info(COMPONENT, "endpoint answers again", "endpoint", h->name ? h->name : "", (char *)NULL);
+			log_info(COMPONENT, "endpoint answers again", "endpoint", engine_host_name(h), (char *)NULL);
 		if (h->last)
 			json_decref(h->last);
 		h->last = json_incref(r->json);
@@ -163,14 +169,49 @@ static void on_host_list(struct docker_result *r, void *arg)
 		char *m = xasprintf("cannot list containers: %s", docker_result_reason(r));
 
 		if (!h->down || h->error == NULL || strcmp(h->error, m) != 0)
-			log_warn(COMPONENT, "endpoint does not answer", "endpoint", h->name ? h->name : "",
-				 "error", m, (char *)NULL);
+			log_warn(COMPONENT, "endpoint does not answer", "endpoint", engine_host_name(h), "error", m,
+				 (char *)NULL);
 		h->down = 1;
 		free(h->error);
 		h->error = m;
 	}
+	/* A late answer, after the pass decided without it: it only refreshes the endpoint's last list. */
+	if (!h->awaited)
+		return;
+	h->awaited = 0;
 	if (--e->lists_pending == 0)
 		lists_done(e);
+}
+
+/* The lists' deadline: the endpoints not answered yet are down on their last list, and the pass decides. */
+static void on_lists_deadline(struct loop *l, void *arg)
+{
+	struct engine *e = arg;
+	size_t i;
+
+	(void)l;
+	e->lists_timer = 0;
+	for (i = 0; i < e->n_hosts; i++) {
+		struct eng_host *h = &e->hosts[i];
+		char *m;
+
+		if (!h->awaited)
+			continue;
+		m = xasprintf("no container list within %lld ms (still asked)", (long long)engine_lists_deadline_ms(e));
+		log_warn(COMPONENT, "endpoint does not answer", "endpoint", engine_host_name(h), "error", m,
+			 (char *)NULL);
+		h->awaited = 0;
+		h->down = 1;
+		free(h->error);
+		h->error = m;
+	}
+	e->lists_pending = 0;
+	lists_done(e);
+}
+
+int64_t engine_lists_deadline_ms(const struct engine *e)
+{
+	return e->o.pass_interval_ms * 2 > 1000 ? e->o.pass_interval_ms * 2 : 1000;
 }
 
 void engine_hosts_list(struct engine *e)
@@ -179,20 +220,32 @@ void engine_hosts_list(struct engine *e)
 	size_t i;
 
 	/* One more than the lists, so that none ends the pass while the others are still being asked. */
-	e->lists_pending = e->n_hosts + 1;
+	e->lists_pending = 1;
 	for (i = 0; i < e->n_hosts; i++) {
 		struct eng_host *h = &e->hosts[i];
 		struct error *err = NULL;
 
-		h->pending = 1;
+		/* Its list of an earlier pass is still under way: not asked again, awaited only while it is up. */
+		if (h->listing) {
+			if (!h->down) {
+				h->awaited = 1;
+				e->lists_pending++;
+			}
+			continue;
+		}
 		if (docker_container_list(h->docker, DOCKER_OBSERVE, filters, on_host_list, h, &err) < 0) {
-			h->pending = 0;
 			h->down = 1;
 			str_set(&h->error, error_msg(err));
 			error_free(err);
-			e->lists_pending--;
+			continue;
 		}
+		h->listing = 1;
+		h->awaited = 1;
+		e->lists_pending++;
 	}
+	/* With several endpoints, one that hangs does not hold the others' decisions past the deadline. */
+	if (e->n_hosts > 1 && e->lists_pending > 1)
+		e->lists_timer = loop_timer_add(e->loop, engine_lists_deadline_ms(e), on_lists_deadline, e);
 	if (--e->lists_pending == 0)
 		lists_done(e);
 }
@@ -235,12 +288,34 @@ void engine_hosts_place(struct engine *e, const struct desired_deployment *dd, s
 	free(down);
 }
 
-struct job_runner *engine_host_jobs(struct engine *e, const struct desired_deployment *dd)
+const struct eng_host *engine_host_unknown(const struct engine *e, const struct desired_deployment *dd)
+{
+	size_t i, n = desired_endpoints(e->set);
+
+	for (i = 0; i < n; i++) {
+		const struct eng_host *h = engine_host_named(e, desired_endpoint_name(e->set, i));
+
+		if (h && h->last == NULL && desired_may_place(e->set, dd, i))
+			return h;
+	}
+	return NULL;
+}
+
+struct job_runner *engine_host_jobs(struct engine *e, const struct desired_deployment *dd, char *why, size_t n)
 {
 	const struct eng_dep *ed = engine_dep_find(e, dd->name);
-	int at = ed && ed->n_place > 0 ? ed->place[0] : 0;
+	const struct eng_host *h;
 
-	return at > 0 && (size_t)at < e->n_hosts && e->hosts[at].jobs ? e->hosts[at].jobs : e->hooks;
+	if (ed == NULL || ed->n_place < 1 || ed->place[0] < 0) {
+		snprintf(why, n, "waits for an endpoint its placement allows for ordinal 0");
+		return NULL;
+	}
+	h = &e->hosts[ed->place[0]];
+	if (h->down) {
+		snprintf(why, n, "waits for endpoint '%s'", engine_host_name(h));
+		return NULL;
+	}
+	return h->jobs;
 }
 
 struct eng_host *engine_host_for_op(struct engine *e, const struct eng_dep *ed, const struct rollout_op *rop,
@@ -252,7 +327,7 @@ struct eng_host *engine_host_for_op(struct engine *e, const struct eng_dep *ed, 
 		h = engine_host_of(e, rop->c);
 		if (h == NULL) {
 			snprintf(why, n, "container '%s' runs on endpoint '%s', which the Cluster does not name",
-				 rop->c->name, rop->c->host ? rop->c->host : rop->c->endpoint ? rop->c->endpoint : "?");
+				 rop->c->name, rop->c->host ? rop->c->host : "?");
 			return NULL;
 		}
 	} else if (ed == NULL || rop->ordinal < 0 || rop->ordinal >= ed->n_place || ed->place[rop->ordinal] < 0) {

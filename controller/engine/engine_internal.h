@@ -77,9 +77,10 @@ struct eng_host {
 	char *name;		/* the Cluster's name for it; NULL: the one client of an engine given no endpoints */
 	struct docker *docker;	/* borrowed from the caller */
 	struct docker_watch *watch;
-	struct job_runner *jobs;	/* its Jobs (hooks); NULL for the first endpoint, whose are engine.hooks */
+	struct job_runner *jobs;	/* its Jobs (hooks); the first endpoint's are engine.hooks too */
 	json_t *last;		/* its last container list that answered, NULL before the first */
-	int pending;		/* its list of this pass is under way */
+	int listing;		/* a list of its is under way (perhaps of an earlier pass) */
+	int awaited;		/* this pass waits for that list (lists_pending counts it) */
 	int down;		/* its last list failed: nothing is done there, its replicas count as unavailable */
 	char *error;		/* why, while down */
 	char *address;		/* where its published ports are reached, when not this machine's loopback */
@@ -107,6 +108,7 @@ struct engine {
 	struct eng_host *hosts;	/* every endpoint, in the Cluster's order (hosts[0].docker is docker) */
 	size_t n_hosts;
 	size_t lists_pending;
+	uint64_t lists_timer;	/* the pass's lists' deadline */
 	struct http_client *http;
 	struct engine_options o;
 	char *instance;
@@ -130,6 +132,8 @@ struct engine {
 	struct probe_budget probe_budget;	/* max_probes: attempts in flight at once */
 	struct eng_op *ops;	/* running */
 	size_t n_ops_running;
+	/* The operations held (their reasons) in this pass and the one before: each is logged when it starts. */
+	struct strmap ops_held, ops_held_before;
 
 	int pass_running;
 	int pass_again;
@@ -181,17 +185,23 @@ void engine_probe_free(struct eng_probe *p);
 void engine_probe_describe(const struct eng_probe *p, struct buf *b);
 
 /* engine_ops.c: Docker operations, each a short chain of calls that ends in engine_finish_pass when last. */
-/* Issues one operation of a deployment's step; it counts in n_ops_running until it ends. */
 /*
  * 1 when the operator's policy in force now refuses template t (revision rev),
  * such as one taken back from the state file for a rollback; msg then says
  * which field and setting ("revision REV: FIELD: ...").
  */
 int engine_tmpl_refused(const struct engine *e, const struct desired_tmpl *t, const char *rev, char *msg, size_t n);
-void engine_op_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
-		     const struct rollout_op *rop);
-/* Issues the remove of a container of no desired deployment (rop->c). */
-void engine_op_remove_orphan(struct engine *e, const struct rollout_op *rop);
+/*
+ * Issues one operation of a deployment's step; it counts in n_ops_running
+ * until it ends. 1 when issued; 0 when held (no endpoint of its may take it
+ * now: the deployment's last error says why).
+ */
+int engine_op_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
+		    const struct rollout_op *rop);
+/* Issues the remove of a container of no desired deployment (rop->c): 1 when issued, 0 when held. */
+/* A pass ends: the operations held in it are the ones before for the next (logged once while held). */
+void engine_ops_held_pass(struct engine *e);
+int engine_op_remove_orphan(struct engine *e, const struct rollout_op *rop);
 void engine_op_free(struct eng_op *op);
 
 /* engine_hooks.c: the deployments' hook Jobs. */
@@ -242,18 +252,26 @@ void engine_hosts_release(struct engine *e);
 void engine_hosts_list(struct engine *e);
 /* Follows every endpoint's events. */
 int engine_hosts_watch(struct engine *e, docker_event_fn on_event, docker_stream_fn on_stream, struct error **err);
+/* How long a pass waits for the endpoints' lists before it decides without the late ones. */
+int64_t engine_lists_deadline_ms(const struct engine *e);
+/* Its name in logs and errors: the Cluster's, or the client's url when unnamed. */
+const char *engine_host_name(const struct eng_host *h);
+/* An endpoint dd's placement may use that has not answered once since the start (its replicas are unknown), or NULL. */
+const struct eng_host *engine_host_unknown(const struct engine *e, const struct desired_deployment *dd);
 /* The endpoint of that name (the one unnamed client whatever the name), or NULL. */
 struct eng_host *engine_host_named(const struct engine *e, const char *name);
 /* The endpoint the container was listed from. */
 struct eng_host *engine_host_of(const struct engine *e, const struct obs_container *c);
-/* 1 when the endpoint's published ports are reached on this machine's loopback (its address, or a unix socket). */
-int engine_host_loopback(const struct engine *e, const struct eng_host *h);
-/* Where the endpoint's published ports are reached (malloc'd). */
-char *engine_host_address(const struct engine *e, const struct eng_host *h);
+/* Each endpoint's address (when not this machine's loopback) from the set's policy: when the set changes. */
+void engine_hosts_address(struct engine *e);
 /* Each ordinal's endpoint for this pass (api/placement.c), into ed->place. */
 void engine_hosts_place(struct engine *e, const struct desired_deployment *dd, struct eng_dep *ed);
-/* The Job runner of the endpoint of dd's first replica (its hooks run there): engine.hooks on the first endpoint. */
-struct job_runner *engine_host_jobs(struct engine *e, const struct desired_deployment *dd);
+/*
+ * The Job runner of the endpoint of dd's first replica this pass (its hooks
+ * run there); NULL, why saying "waits for ...", when no endpoint may take
+ * it or its endpoint does not answer.
+ */
+struct job_runner *engine_host_jobs(struct engine *e, const struct desired_deployment *dd, char *why, size_t n);
 /* Where an operation goes: its container's endpoint, or its ordinal's; NULL (why says) when none answers. */
 struct eng_host *engine_host_for_op(struct engine *e, const struct eng_dep *ed, const struct rollout_op *rop,
 				    char *why, size_t n);

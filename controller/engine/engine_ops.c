@@ -272,47 +272,53 @@ static struct eng_host *op_host(struct engine *e, const char *deployment, const 
 	struct eng_host *h = engine_host_for_op(e, ed, rop, why, sizeof(why));
 
 	if (h == NULL) {
-		if (ed == NULL || ed->last_error == NULL || strcmp(ed->last_error, why) != 0)
+		if (strmap_get(&e->ops_held, why) == NULL && strmap_get(&e->ops_held_before, why) == NULL)
 			log_warn(COMPONENT, "operation held", "deployment", deployment ? deployment : "", "reason", why,
 				 (char *)NULL);
+		strmap_put(&e->ops_held, why, e);
 		if (ed)
 			str_set(&ed->last_error, why);
 	}
 	return h;
 }
 
-void engine_op_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
-		     const struct rollout_op *rop)
+void engine_ops_held_pass(struct engine *e)
+{
+	strmap_clear(&e->ops_held_before);
+	e->ops_held_before = e->ops_held;
+	memset(&e->ops_held, 0, sizeof(e->ops_held));
+}
+
+int engine_op_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
+		    const struct rollout_op *rop)
 {
 	struct eng_host *h = op_host(e, dd->name, rop);
 	struct eng_op *op;
 
 	if (h == NULL)
-		return;
+		return 0;
 	op = op_new(e, h, dd->name, rop);
 	if (rop->kind != ROLLOUT_CREATE) {
 		op_run(op);
-		return;
+		return 1;
 	}
-	desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, rop->ordinal, rop->name,
-			     rop->port_offset);
 	/* Its label names the endpoint it is made on, as its list will show it. */
-	if (h->name) {
-		kv_put(&op->create.labels, &op->create.n_labels, OBS_LABEL_ENDPOINT, h->name);
-		op->create.spec.labels = op->create.labels;
-		op->create.spec.n_labels = op->create.n_labels;
-	}
+	desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, rop->ordinal, rop->name, h->name,
+			     rop->port_offset);
 	desired_volume_labels(&e->desired, dd->name, op->create.ordinal_text, &op->vlabels, &op->n_vlabels);
 	if (rop->slot[0])
 		set_slot_label(&op->create, rop->slot);
 	op_create_step(op);
+	return 1;
 }
 
-void engine_op_remove_orphan(struct engine *e, const struct rollout_op *rop)
+int engine_op_remove_orphan(struct engine *e, const struct rollout_op *rop)
 {
 	const char *dep = rop->c && rop->c->deployment ? rop->c->deployment : "";
 	struct eng_host *h = op_host(e, NULL, rop);
 
-	if (h != NULL)
-		op_run(op_new(e, h, dep, rop));
+	if (h == NULL)
+		return 0;
+	op_run(op_new(e, h, dep, rop));
+	return 1;
 }

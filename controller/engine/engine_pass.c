@@ -390,9 +390,10 @@ static void pass_liveness(struct dep_pass *p)
 		op.c = c;
 		op.ordinal = c->ordinal;
 		op.why = xasprintf("liveness failed: %s", probe_runner_state(pr->r)->last_failure);
-		engine_op_issue(p->e, p->dd, &p->t, &op);
-		p->issued++;
-		p->ed->restarts++;
+		if (engine_op_issue(p->e, p->dd, &p->t, &op)) {
+			p->issued++;
+			p->ed->restarts++;
+		}
 		free(op.why);
 	}
 }
@@ -481,8 +482,7 @@ static void pass_complete(struct dep_pass *p)
 			if (engine_tmpl_refused(e, healthy.tmpl, healthy.rev, why, sizeof(why)))
 				continue;
 		}
-		engine_op_issue(e, p->dd, &healthy, op);
-		p->issued++;
+		p->issued += (size_t)engine_op_issue(e, p->dd, &healthy, op);
 	}
 }
 
@@ -528,6 +528,7 @@ static int pass_hooks(struct dep_pass *p)
 size_t engine_pass_deployment(struct engine *e, const struct desired_deployment *dd, int64_t now)
 {
 	struct dep_pass p;
+	const struct eng_host *unknown;
 	size_t i;
 
 	memset(&p, 0, sizeof(p));
@@ -543,7 +544,15 @@ size_t engine_pass_deployment(struct engine *e, const struct desired_deployment 
 	engine_hosts_place(e, dd, p.ed);
 	for (i = 0; (int)i < p.ed->n_place; i++)
 		p.host_wait |= p.ed->place[i] >= 0 && e->hosts[p.ed->place[i]].down;
-	if (pass_turn(&p) && !pass_hooks(&p)) {
+	unknown = engine_host_unknown(e, dd);
+	if (unknown) {
+		/* Its replicas there are not known: making them elsewhere could start one twice. */
+		char *why = xasprintf("waits for endpoint '%s' to answer once (its replicas there are not known)",
+				      engine_host_name(unknown));
+
+		pass_stand(&p, why);
+		free(why);
+	} else if (pass_turn(&p) && !pass_hooks(&p)) {
 		pass_gather(&p);
 		pass_strategy(&p);
 		pass_progress(&p);
@@ -571,13 +580,15 @@ size_t engine_pass_deployment(struct engine *e, const struct desired_deployment 
 /* Containers of deployments no longer in the specs (prune, guarded) and ours with unusable labels. */
 size_t engine_pass_orphans(struct engine *e)
 {
-	size_t i, issued = 0, n = e->obs.n_containers, n_orphans;
+	size_t i, issued = 0, going = 0, n = e->obs.n_containers, n_orphans;
 	unsigned char *orphan = n ? xcalloc(n, 1) : NULL, *go = n ? xcalloc(n, 1) : NULL;
 
 	for (i = 0; i < n; i++) {
 		const struct obs_container *c = &e->obs.containers[i];
 
-		orphan[i] = c->malformed || (e->o.prune && desired_find(&e->desired, c->deployment) == NULL);
+		/* One on an endpoint that does not answer is left until it does. */
+		orphan[i] = !c->unreachable &&
+			    (c->malformed || (e->o.prune && desired_find(&e->desired, c->deployment) == NULL));
 	}
 	n_orphans = decide_prune(orphan, n, e->o.prune_max_percent, e->draining, go);
 	for (i = 0; i < n; i++) {
@@ -586,16 +597,16 @@ size_t engine_pass_orphans(struct engine *e)
 
 		if (!go[i])
 			continue;
+		going++;
 		memset(&op, 0, sizeof(op));
 		op.kind = ROLLOUT_REMOVE;
 		op.c = c;
 		op.why = c->malformed ? xasprintf("ours, but %s", c->malformed_why)
 				      : xasprintf("deployment '%s' is gone from the specs", c->deployment);
-		engine_op_remove_orphan(e, &op);
+		issued += (size_t)engine_op_remove_orphan(e, &op);
 		free(op.why);
-		issued++;
 	}
-	if (n_orphans > issued && !e->draining)
+	if (n_orphans > going && !e->draining)
 		log_info(COMPONENT, "prune held back", "reason", "at most a share of the fleet per pass", (char *)NULL);
 	free(orphan);
 	free(go);

@@ -50,8 +50,7 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 	struct spec_probes probes;
 	struct error *err = NULL;
 	struct eng_host *h = engine_host_of(e, c);
-	char *address = NULL;
-	int loopback;
+	int loopback = c->address == NULL;	/* else on another machine, reached at its endpoint's address */
 	size_t i, n = 0;
 
 	if (p) {
@@ -60,10 +59,6 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 	}
 	if (h == NULL)
 		return;	/* on an endpoint the Cluster does not name: not probed, so never ready */
-	/* Another machine's containers are reached at its endpoint's address, on their published ports. */
-	loopback = engine_host_loopback(e, h);
-	if (!loopback)
-		address = engine_host_address(e, h);
 	/*
 	 * On a network auriga owns, probes go to the container's own address:
 	 * a published port answers every connect through docker-proxy, even
@@ -75,7 +70,7 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 		ports[n].container_port = c->ports[i].container_port;
 		/* Published on 127.0.0.1 (or all addresses): probe through the loopback, or at the endpoint's address. */
 		snprintf(ports[n].target.host, sizeof(ports[n].target.host), "%s",
-			 address ? address : strchr(c->ports[i].host_ip, ':') ? "::1" : "127.0.0.1");
+			 obs_container_addr(c, &c->ports[i]));
 		ports[n].target.port = c->ports[i].host_port;
 		n++;
 	}
@@ -117,7 +112,6 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 		free(m);
 		error_free(err);
 	}
-	free(address);
 	e->probes = xrealloc(e->probes, (e->n_probes + 1) * sizeof(struct eng_probe *));
 	e->probes[e->n_probes++] = p;
 	strmap_put(&e->probe_index, p->id, p);

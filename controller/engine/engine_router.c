@@ -372,7 +372,7 @@ static size_t collect(const struct rollout_ctr *v, size_t n, const int *route, c
 		if (hp == 0)
 			continue;
 		/* On another machine: at its endpoint's address. */
-		out[k].addr = v[i].c->address ? v[i].c->address : "127.0.0.1";
+		out[k].addr = obs_container_addr(v[i].c, NULL);
 		out[k].port = hp;
 		out[k].backup = route[i] == TRAFFIC_ROUTE_BACKUP;
 		out[k].weight = out[k].backup ? 0 : route[i];

@@ -36,7 +36,7 @@ static void add_instances(struct engine *e, struct status_deployment *sd)
 		in->slot = xstrdup(c->slot ? c->slot : "");
 		in->state = xstrdup(c->unreachable ? "unreachable" : obs_state_name(c->state));
 		/* The endpoint it was listed from; its recorded host when the list is unnamed. */
-		in->host = xstrdup_or_null(c->host ? c->host : c->endpoint);
+		in->host = xstrdup_or_null(c->host);
 		for (j = 0; j < c->n_ports && in->endpoint == NULL; j++) {
 			const char *ip = c->address ? c->address : c->ports[j].host_ip[0] ? c->ports[j].host_ip : "0.0.0.0";
 

@@ -312,12 +312,12 @@ static struct analysis_run *analysis_begin(struct engine_traffic *t, struct et_d
 		if (!traffic_in_slot(v[i].c, slot) || hp == 0 || !obs_container_alive(v[i].c))
 			continue;
 		buf_init(&b, 256);
-		(void)buf_printf(&b, "http://127.0.0.1:%d", hp);
+		(void)buf_printf(&b, "http://%s:%d", obs_container_addr(v[i].c, NULL), hp);
 		targets[nt++] = buf_detach(&b, NULL);
 	}
 	/*
 	 * What a Prometheus query may name: the new slot's containers, by the
-	 * address Prometheus scrapes them at on 127.0.0.1 (dots escaped for a
+	 * address Prometheus scrapes them at, obs_container_addr (dots escaped for a
 	 * regular expression inside a PromQL string) and by name.
 	 */
 	buf_init(&instances, 16 * 1024);
@@ -327,8 +327,14 @@ static struct analysis_run *analysis_begin(struct engine_traffic *t, struct et_d
 
 		if (!traffic_in_slot(v[i].c, slot) || !obs_container_alive(v[i].c))
 			continue;
-		if (hp != 0)
-			(void)buf_printf(&instances, "%s127\\\\.0\\\\.0\\\\.1:%d", instances.len ? "|" : "", hp);
+		if (hp != 0) {
+			const char *a = obs_container_addr(v[i].c, NULL);
+
+			(void)buf_puts(&instances, instances.len ? "|" : "");
+			for (; *a; a++)
+				(void)(*a == '.' ? buf_puts(&instances, "\\\\.") : buf_printf(&instances, "%c", *a));
+			(void)buf_printf(&instances, ":%d", hp);
+		}
 		(void)buf_printf(&containers, "%s%s", containers.len ? "|" : "", v[i].c->name);
 	}
 	args[0] = (struct analysis_arg){ "deployment", dd->name };

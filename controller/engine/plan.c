@@ -155,6 +155,7 @@ static void add_action(struct plan_action **v, size_t *n, enum plan_kind k, cons
 	a->ordinal = ordinal;
 	a->container = xstrdup(c ? c->name : (create_name ? create_name : ""));
 	a->container_id = c ? xstrdup(c->id) : NULL;
+	a->host = c ? xstrdup_or_null(c->host) : NULL;
 	a->from_rev = c ? xstrdup_or_null(c->revision) : NULL;
 	a->to_rev = xstrdup_or_null(to_rev);
 	a->reason = reason;
@@ -637,18 +638,13 @@ void plan_render_text(const struct plan *p, const struct desired *d, struct buf 
 				 p->counts[PLAN_CREATE], p->counts[PLAN_REPLACE], p->counts[PLAN_START], removes);
 }
 
-/*
- * An action as JSON: a NULL string (s*) leaves its key out, as for a create's
- * container id. host: the Docker endpoint it happens on (the engine's one).
- */
-static json_t *action_json(const struct plan_action *a, const char *host)
+/* An action as JSON: a NULL string (s*) leaves its key out, as for a create's container id. */
+static json_t *action_json(const struct plan_action *a)
 {
-	if (a->host)
-		host = a->host;
 	return json_pack("{s:s*, s:s*, s:i, s:s*, s:s*, s:s*, s:s*, s:s*, s:s*}", "action", plan_kind_name(a->kind),
 			 "deployment", a->deployment[0] ? a->deployment : NULL, "ordinal", a->ordinal, "container",
 			 a->container, "containerId", a->container_id, "fromRevision", a->from_rev, "toRevision",
-			 a->to_rev, "reason", a->reason, "host", host);
+			 a->to_rev, "reason", a->reason, "host", a->host);
 }
 
 json_t *plan_to_json(const struct plan *p, const struct desired *d)
@@ -694,7 +690,7 @@ json_t *plan_to_json(const struct plan *p, const struct desired *d)
 			json_object_set_new(o, "onRollbackHooks",
 					    strv_to_json(pd->rollback_hooks, pd->n_rollback_hooks));
 			for (j = 0; j < pd->n_actions; j++)
-				json_array_append_new(acts, action_json(&pd->actions[j], d->endpoint));
+				json_array_append_new(acts, action_json(&pd->actions[j]));
 			json_object_set_new(o, "actions", acts);
 			json_array_append_new(deps, o);
 		}
@@ -703,7 +699,7 @@ json_t *plan_to_json(const struct plan *p, const struct desired *d)
 	}
 	json_object_set_new(root, "phases", phases);
 	for (i = 0; i < p->n_orphans; i++)
-		json_array_append_new(orphans, action_json(&p->orphans[i], d->endpoint));
+		json_array_append_new(orphans, action_json(&p->orphans[i]));
 	json_object_set_new(root, "orphans", orphans);
 	json_object_set_new(root, "kept", json_integer((json_int_t)p->n_kept));
 	for (i = 0; i < PLAN_KIND_COUNT; i++)
@@ -712,17 +708,6 @@ json_t *plan_to_json(const struct plan *p, const struct desired *d)
 	json_object_set_new(root, "changes", json_integer((json_int_t)p->n_changes));
 	json_object_set_new(root, "refused", json_integer((json_int_t)p->n_refused));
 	return root;
-}
-
-/* The endpoint the container of that id was listed from, or NULL. */
-static const char *host_of_id(const struct observed *o, const char *id)
-{
-	size_t i;
-
-	for (i = 0; id && i < o->n_containers; i++)
-		if (strcmp(o->containers[i].id, id) == 0)
-			return o->containers[i].host ? o->containers[i].host : o->containers[i].endpoint;
-	return NULL;
 }
 
 void plan_place(struct plan *p, const struct desired *d, const struct observed *o, const struct spec_set *set)
@@ -737,11 +722,7 @@ void plan_place(struct plan *p, const struct desired *d, const struct observed *
 		for (j = 0; j < pd->n_actions; j++) {
 			struct plan_action *a = &pd->actions[j];
 
-			if (a->container_id) {
-				a->host = xstrdup_or_null(host_of_id(o, a->container_id));
-				continue;
-			}
-			if (dd == NULL || a->ordinal < 0 || a->ordinal >= dd->replicas)
+			if (a->container_id || dd == NULL || a->ordinal < 0 || a->ordinal >= dd->replicas)
 				continue;
 			if (at == NULL) {
 				at = xcalloc((size_t)dd->replicas + 1, sizeof(*at));
@@ -752,6 +733,4 @@ void plan_place(struct plan *p, const struct desired *d, const struct observed *
 		}
 		free(at);
 	}
-	for (i = 0; i < p->n_orphans; i++)
-		p->orphans[i].host = xstrdup_or_null(host_of_id(o, p->orphans[i].container_id));
 }

@@ -40,7 +40,7 @@ struct plan_action {
 	char *from_rev;		/* NULL for creates */
 	char *to_rev;		/* NULL for removals */
 	char *reason;
-	char *host;		/* the Docker endpoint it happens on (plan_place); NULL: the Cluster's first */
+	char *host;		/* the Docker endpoint it happens on: its container's, a create's by plan_place */
 };
 
 struct plan_deployment {
@@ -163,9 +163,9 @@ void plan_build(struct plan *p, const struct desired *d, const struct observed *
 void plan_render_text(const struct plan *p, const struct desired *d, struct buf *out, int color);
 json_t *plan_to_json(const struct plan *p, const struct desired *d);
 /*
- * Gives each action its endpoint: a container's, the endpoint it was listed
- * from; a create's, its ordinal's by the deployment's placement (set: the
- * specs the desired state was built from).
+ * Gives each create its endpoint: its ordinal's by the deployment's placement
+ * (set: the specs the desired state was built from). An action on a container
+ * has its container's already.
  */
 void plan_place(struct plan *p, const struct desired *d, const struct observed *o, const struct spec_set *set);
 

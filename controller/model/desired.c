@@ -387,7 +387,7 @@ void desired_release(struct desired *d)
 		dep_release(&d->v[i]);
 	free(d->v);
 	kv_free(d->extra_labels, d->n_extra_labels);
-	FREE_ALL(d->instance, d->commit, d->name_prefix, d->endpoint);
+	FREE_ALL(d->instance, d->commit, d->name_prefix);
 	strv_free(d->external_networks);
 	strmap_clear(&d->by_name);
 	memset(d, 0, sizeof(*d));
@@ -474,8 +474,6 @@ int desired_build(struct desired *d, const struct spec_set *set, const char *ins
 	d->commit = xstrdup(commit ? commit : "");
 	if (set->policy)
 		d->external_networks = strv_copy(set->policy->networks, set->policy->n_networks);
-	if (spec_set_cluster(set) && spec_set_cluster(set)->n_endpoints)
-		d->endpoint = xstrdup_or_null(spec_set_cluster(set)->endpoints[0].name);
 	d->extra_labels = n_extra ? xcalloc(n_extra, sizeof(*d->extra_labels)) : NULL;
 	for (i = 0; i < n_extra; i++) {
 		rc = desired_label_split(extra_labels[i], &d->extra_labels[i], err);
@@ -669,7 +667,7 @@ void desired_network_labels(const struct desired *d, struct kv **out, size_t *n)
 
 void desired_create_build(struct desired_create *out, const struct desired *d, const char *dep,
 			  const struct desired_tmpl *tmpl, const char *rev, int ordinal, const char *name,
-			  int host_port_offset)
+			  const char *endpoint, int host_port_offset)
 {
 	size_t i, nv = 0;
 
@@ -686,8 +684,8 @@ void desired_create_build(struct desired_create *out, const struct desired *d, c
 	kv_put(&out->labels, &out->n_labels, OBS_LABEL_ORDINAL, out->ordinal_text);
 	kv_put(&out->labels, &out->n_labels, OBS_LABEL_SLOT, "");
 	kv_put(&out->labels, &out->n_labels, OBS_LABEL_COMMIT, d->commit ? d->commit : "");
-	if (d->endpoint)
-		kv_put(&out->labels, &out->n_labels, OBS_LABEL_ENDPOINT, d->endpoint);
+	if (endpoint)
+		kv_put(&out->labels, &out->n_labels, OBS_LABEL_ENDPOINT, endpoint);
 
 	out->ports = tmpl->n_ports ? xcalloc(tmpl->n_ports, sizeof(*out->ports)) : NULL;
 	for (i = 0; i < tmpl->n_ports; i++) {
@@ -806,10 +804,30 @@ const char *desired_endpoint_name(const struct spec_set *set, size_t i)
 	return c && i < c->n_endpoints && c->endpoints[i].name ? c->endpoints[i].name : SPEC_ENDPOINT_LOCAL;
 }
 
+/* The Cluster's endpoint i as placement sees it. */
+static void place_endpoint(const struct spec_set *set, size_t i, struct placement_endpoint *v)
+{
+	const struct spec_cluster *c = set ? spec_set_cluster(set) : NULL;
+
+	memset(v, 0, sizeof(*v));
+	v->name = desired_endpoint_name(set, i);
+	v->labels = c && c->n_endpoints ? c->endpoints[i].labels : NULL;
+	v->n_labels = c && c->n_endpoints ? c->endpoints[i].n_labels : 0;
+}
+
+int desired_may_place(const struct spec_set *set, const struct desired_deployment *dd, size_t i)
+{
+	struct placement_endpoint v;
+
+	if (dd->spec == NULL || !dd->spec->placement.set)
+		return 1;
+	place_endpoint(set, i, &v);
+	return placement_eligible(&dd->spec->placement, &v);
+}
+
 void desired_place(const struct spec_set *set, const struct desired_deployment *dd, const struct obs_deployment *od,
 		   const unsigned char *down, int *out)
 {
-	const struct spec_cluster *c = set ? spec_set_cluster(set) : NULL;
 	size_t i, j, n = desired_endpoints(set);
 	struct placement_endpoint *v = xcalloc(n, sizeof(*v));
 	int *cur = xcalloc((size_t)dd->replicas + 1, sizeof(*cur));
@@ -817,9 +835,7 @@ void desired_place(const struct spec_set *set, const struct desired_deployment *
 	int o;
 
 	for (i = 0; i < n; i++) {
-		v[i].name = desired_endpoint_name(set, i);
-		v[i].labels = c && c->n_endpoints ? c->endpoints[i].labels : NULL;
-		v[i].n_labels = c && c->n_endpoints ? c->endpoints[i].n_labels : 0;
+		place_endpoint(set, i, &v[i]);
 		v[i].down = down ? down[i] : 0;
 	}
 	for (o = 0; o < dd->replicas; o++)
@@ -827,7 +843,7 @@ void desired_place(const struct spec_set *set, const struct desired_deployment *
 	/* Each ordinal's recorded endpoint: where a container of it runs, at any revision. */
 	for (i = 0; od && i < od->n; i++) {
 		const struct obs_container *k = od->v[i];
-		const char *host = k->host ? k->host : k->endpoint;
+		const char *host = k->host;
 
 		if (k->ordinal < 0 || k->ordinal >= dd->replicas || cur[k->ordinal] >= 0)
 			continue;

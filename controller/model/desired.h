@@ -121,11 +121,6 @@ struct desired {
 	 */
 	char *name_prefix;
 	char **external_networks;	/* the operator's policy's networks: joined by their own name */
-	/*
-	 * The Docker endpoint the containers are made on (the Cluster's, by
-	 * name), put on each as its label auriga.io/endpoint; NULL: no label.
-	 */
-	char *endpoint;
 };
 
 /* The templates dd's strategy names (borrowed; each once per step), into *out (malloc'd); how many. */
@@ -158,6 +153,8 @@ long desired_budget(const struct spec_deployment *dep);
 /* The set's Cluster's endpoints ("local" alone when it names none): how many, and endpoint i's name. */
 size_t desired_endpoints(const struct spec_set *set);
 const char *desired_endpoint_name(const struct spec_set *set, size_t i);
+/* 1 when dd's placement may put replicas on the Cluster's endpoint i. */
+int desired_may_place(const struct spec_set *set, const struct desired_deployment *dd, size_t i);
 /*
  * Each ordinal's endpoint (out[0..replicas-1]: an index into the Cluster's
  * endpoints, -1 when none may take it), by api/placement.c from where each
@@ -191,12 +188,14 @@ struct desired_create {
 /*
  * The create request for ordinal of deployment dep at template tmpl and
  * revision rev (the desired ones, or a rollback target's). name: the
- * container name to use. host_port_offset: added to each port's hostPort
- * (the ordinal, or a surge slot past the replicas).
+ * container name to use. endpoint: the Docker endpoint (the Cluster's, by
+ * name) it is made on, its label auriga.io/endpoint; NULL: no label.
+ * host_port_offset: added to each port's hostPort (the ordinal, or a surge
+ * slot past the replicas).
  */
 void desired_create_build(struct desired_create *out, const struct desired *d, const char *dep,
 			  const struct desired_tmpl *tmpl, const char *rev, int ordinal, const char *name,
-			  int host_port_offset);
+			  const char *endpoint, int host_port_offset);
 void desired_create_release(struct desired_create *c);
 /*
  * Marks the request's network as auriga's (label auriga.io/network = its

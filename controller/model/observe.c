@@ -224,11 +224,11 @@ static int read_list(struct observed *o, size_t *cap, const char *instance, cons
 		rc = read_container(c, j, err);
 		if (rc < 0)
 			return rc;
-		c->host = xstrdup_or_null(l->host);
+		/* The endpoint it was listed from is where it runs: a label saying otherwise is not trusted. */
+		c->host = xstrdup_or_null(l->host ? l->host : c->endpoint);
 		c->unreachable = l->unreachable;
 		c->address = xstrdup_or_null(l->address);
-		/* The endpoint it was listed from is where it runs: a label saying otherwise is not trusted. */
-		c->host_mismatch = c->host && c->endpoint && strcmp(c->host, c->endpoint) != 0;
+		c->host_mismatch = l->host && c->endpoint && strcmp(l->host, c->endpoint) != 0;
 	}
 	return 0;
 }
@@ -291,6 +291,13 @@ const struct obs_deployment *observed_deployment(const struct observed *o, const
 			lo = mid + 1;
 	}
 	return NULL;
+}
+
+const char *obs_container_addr(const struct obs_container *c, const struct obs_port *p)
+{
+	if (c->address)
+		return c->address;
+	return p && strchr(p->host_ip, ':') ? "::1" : "127.0.0.1";
 }
 
 int obs_container_host_port(const struct obs_container *c, int container_port)

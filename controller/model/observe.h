@@ -63,8 +63,9 @@ struct obs_container {
 	char *commit;
 	char *endpoint;		/* its label auriga.io/endpoint; NULL for one made before the label */
 	/*
-	 * The endpoint whose list it came from (NULL: a single list with no
-	 * name): where it runs and where every action on it goes.
+	 * The endpoint whose list it came from (a single list with no name:
+	 * its label's, NULL without one): where it runs and where every action
+	 * on it goes.
 	 */
 	char *host;
 	int host_mismatch;	/* its label names another endpoint than host: reported, not trusted */
@@ -127,6 +128,12 @@ int observe_from_lists(struct observed *o, const char *instance, const struct ob
 		       struct error **err);
 
 const struct obs_deployment *observed_deployment(const struct observed *o, const char *name);
+/*
+ * Where the container's published port p (NULL: any) is reached from here:
+ * its endpoint's address when on another machine, else the loopback (::1
+ * for a port published on IPv6 alone).
+ */
+const char *obs_container_addr(const struct obs_container *c, const struct obs_port *p);
 /* The host port published for container_port, 0 when none. */
 int obs_container_host_port(const struct obs_container *c, int container_port);
 /* 1 when the container is running (or restarting: Docker brings it back itself). */

@@ -5,7 +5,11 @@
 # placed there (docker -H), and the note, `auriga status` and the API show each replica's host. A
 # Recreate upgrade while one host is stopped (SIGSTOP) never has more than f = 1 validator
 # unavailable counting the stopped host's (sampled on every host throughout), waits, and completes
-# once the host answers again (SIGCONT), with no ordinal twice anywhere. Bad input: a placement
+# once the host answers again (SIGCONT), with no ordinal twice anywhere. The stopped host is ordinal
+# 0's, at the default Docker timeout: meanwhile a validator killed on another host is made again
+# within a few passes, and v2's preDeploy hook waits for that host (the deployment does not fail)
+# and runs there once it answers. After a restart with a host stopped from the start, the validators
+# wait for it while a deployment placed elsewhere goes on. Bad input: a placement
 # naming an endpoint the Cluster lacks, and a TLS folder missing a file, each an error naming the
 # endpoint, with nothing touched on the hosts.
 . "$(dirname "$0")/../lib.sh"
@@ -13,6 +17,8 @@
 . "$TOP/tests/hosts-lib.bash"
 
 need_images v1 v2
+HOOK_IMG=auriga-test-sleeper:2
+"$TOP/tests/fakes/build-test-image.sh" "$HOOK_IMG" || { fail "build the hook image"; exit 1; }
 engine_instance hosts
 specs_repo
 listen_port
@@ -23,6 +29,7 @@ MAIN=unix:///var/run/docker.sock
 for n in $(seq 1 $N); do
 	check "host $n starts" host_start "$n"
 	check "the demo images are loaded into host $n" host_load "$n" v1 v2
+	check "the hook image is loaded into host $n" sh -c "docker save $HOOK_IMG | docker -H ${HOST_URL[$n]} load -q >/dev/null"
 done
 
 POLICY=$TEST_TMP/policy.yaml
@@ -35,7 +42,7 @@ cluster() {
 	for n in $(seq 1 $N); do printf '    - {name: d%s, labels: {zone: z%s}}\n' "$n" "$n"; done
 }
 PORT=$(free_ports $N)
-# validators TAG: four validators (role validator: one per endpoint by default), Recreate, each with its
+# validators TAG [HOOK]: four validators (role validator: one per endpoint by default), Recreate, each with its
 # own chain volume, ready once /q/health/ready answers on its published port.
 validators() {
 	cat <<EOF
@@ -54,6 +61,12 @@ spec:
   probes:
     readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}
 EOF
+	[ -z "${2:-}" ] || printf '  hooks:\n    preDeploy: [%s]\n' "$2"
+}
+# job NAME: a hook Job that prints its AURIGA_* environment and exits 0.
+job() {
+	printf 'apiVersion: auriga.io/v1\nkind: Job\nmetadata: {name: %s}\nspec:\n  activeDeadlineSeconds: 60\n' "$1"
+	printf '  template:\n    image: %s\n    command: [/t]\n    args: [env, "0", "0"]\n' "$HOOK_IMG"
 }
 cluster >"$WORK/cluster.yaml"
 validators v1 >"$WORK/validators.yaml"
@@ -61,7 +74,7 @@ c1=$(commit "validators v1 on four hosts")
 
 T0=$SECONDS
 run_start "$TEST_TMP/run.log" --instance "$INST" --state-dir "$STATE" --listen "127.0.0.1:$RUN_PORT" \
-	--policy-file "$POLICY" --poll-interval 1s --docker-timeout 3s --repo "file://$REMOTE"
+	--policy-file "$POLICY" --poll-interval 1s --repo "file://$REMOTE"
 
 api() { curl -sf --max-time 5 "$RUN_URL/api/v1/status"; }
 phase() { api | jq -r '.deployments[] | select(.name == "validators") | .phase'; }
@@ -117,28 +130,42 @@ plan_hosts=$(jq -r '[.phases[].deployments[].actions[] | "\(.ordinal)=\(.host)"]
 want_plan=$(for n in $(seq 1 $N); do echo "${ORD[$n]}=d$n"; done | sort | xargs)
 expect_eq "plan --json gives each action its ordinal's host" "$want_plan" "$plan_hosts"
 
-# The upgrade while host 2 is stopped: its validator counts as unavailable, so no other goes down.
-STOPPED=2
+# The upgrade while ordinal 0's host is stopped: its validator counts as unavailable, so no other
+# goes down.
+for n in $(seq 1 $N); do [ "${ORD[$n]}" = 0 ] && STOPPED=$n; done
+OTHER=$((STOPPED % N + 1))
 kill -STOP "${HOST_PID[$STOPPED]}"
 on_exit "kill -CONT ${HOST_PID[$STOPPED]} 2>/dev/null"
 down_seen() { grep -q "endpoint does not answer.*d$STOPPED" "$RUN_LOG"; }
 await "auriga sees host $STOPPED stop answering" 60 down_seen
-validators v2 >"$WORK/validators.yaml"
-c2=$(commit "validators v2")
+# A hung host does not stall the other hosts' passes: a validator killed meanwhile is made again.
+T2=$SECONDS
+docker -H "${HOST_URL[$OTHER]}" kill "$INST-validators-${ORD[$OTHER]}" >/dev/null
+other_ready() { [ "$(http_code --max-time 1 "http://127.0.0.1:$((PORT + ${ORD[$OTHER]}))/q/health/ready")" = 200 ]; }
+gone() { ! other_ready; }
+await "the killed validator on host $OTHER stops answering" 20 gone
+await "while host $STOPPED hangs, the validator killed on host $OTHER runs and is ready again" 20 other_ready
+diag "validator killed on host $OTHER ready again $((SECONDS - T2)) s after the kill, host $STOPPED stopped"
+T3=$(date +%s)
+job hook-ok >"$WORK/jobs.yaml"
+validators v2 hook-ok >"$WORK/validators.yaml"
+c2=$(commit "validators v2, preDeploy hook-ok")
 # sample: every second, how many validators are unavailable (not answering ready on their published
 # port; the stopped host's counts as one while it is stopped), written to samples until stop exists.
 sample() {
-	local o down
+	local o down codes code
 	while [ ! -e "$TEST_TMP/stop" ]; do
-		down=0
+		down=0 codes=""
 		for o in $(seq 0 $((N - 1))); do
 			if [ "$o" = "${ORD[$STOPPED]}" ] && [ ! -e "$TEST_TMP/resumed" ]; then
-				down=$((down + 1))
-			elif [ "$(http_code --max-time 1 "http://127.0.0.1:$((PORT + o))/q/health/ready")" != 200 ]; then
-				down=$((down + 1))
+				down=$((down + 1)) code=stopped
+			else
+				code=$(http_code --max-time 1 "http://127.0.0.1:$((PORT + o))/q/health/ready")
+				[ "$code" = 200 ] || down=$((down + 1))
 			fi
+			codes="$codes $o:$code"
 		done
-		echo "$down $(date +%T)" >>"$TEST_TMP/samples"
+		echo "$down $(date +%T)$codes" >>"$TEST_TMP/samples"
 		sleep 0.5
 	done
 }
@@ -164,6 +191,8 @@ expect_match "the status says which endpoint does not answer" "docker: endpoint 
 	"$(api | jq -r '.source.lastError // ""')"
 expect_eq "its replica is shown unreachable on d$STOPPED" "unreachable" \
 	"$(api | jq -r ".deployments[] | select(.name == \"validators\") | .instances[] | select(.host == \"d$STOPPED\") | .state")"
+expect_match "the preDeploy hook waits for ordinal 0's endpoint" "waits for endpoint 'd$STOPPED'" \
+	"$(api | jq -r '.deployments[] | select(.name == "validators") | .step')"
 
 kill -CONT "${HOST_PID[$STOPPED]}"
 touch "$TEST_TMP/resumed"
@@ -174,18 +203,48 @@ v2_everywhere() {
 	phase_is Healthy
 }
 await "after host $STOPPED answers again the upgrade completes on every host" 300 v2_everywhere
+hook_made() {
+	docker -H "${HOST_URL[$1]}" events --since "$T3" --until "$(date +%s)" --filter type=container \
+		--filter event=create --filter "label=auriga.io/hook=validators" --format '{{.Actor.Attributes.name}}' |
+		grep -c "^$INST-validators-predeploy-hook-ok$"
+}
+expect_eq "the preDeploy hook ran once, on ordinal 0's host d$STOPPED, after it answered" 1 "$(hook_made "$STOPPED")"
+expect_eq "and on no other host" "0 0 0" "$(for n in $(seq 1 $N); do [ "$n" = "$STOPPED" ] || hook_made "$n"; done | xargs)"
 diag "the upgrade of $N validators completed $((SECONDS - T1)) s after host $STOPPED answered again"
 touch "$TEST_TMP/stop"
 wait "$SAMPLER" 2>/dev/null
 max_down=$(awk '{ if ($1 > m) m = $1 } END { print m + 0 }' "$TEST_TMP/samples")
 expect_eq "never more than f = 1 validator unavailable, the stopped host's counted ($(wc -l <"$TEST_TMP/samples") samples)" \
 	1 "$max_down"
-[ "$max_down" = 1 ] || grep -v '^1 ' "$TEST_TMP/samples" | head -5 | while read -r l; do diag "sample: $l"; done
+if [ "$max_down" != 1 ]; then
+	grep -v '^1 ' "$TEST_TMP/samples" | head -5 | while read -r l; do diag "sample: $l"; done
+	grep -E 'msg=(create|created|remove|stop|"operation held")' "$RUN_LOG" | tail -n 24 | while read -r l; do diag "$l"; done
+fi
 for n in $(seq 1 $N); do
 	expect_eq "host $n still runs exactly its own ordinal ${ORD[$n]}, once" "${ORD[$n]}:d$n:running" "$(on_host "$n")"
 done
 check "the note on v2 says Healthy" wait_for 60 note_says "$c2" "^auriga: Healthy 4/4 ready"
 run_stop "run stops cleanly"
+
+# A restart while host N is stopped: it has not answered since the start, so the validators (their
+# placement may use it) wait for it; solo, placed on d1 alone, goes on.
+kill -STOP "${HOST_PID[$N]}"
+on_exit "kill -CONT ${HOST_PID[$N]} 2>/dev/null"
+printf 'apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: solo}\nspec:\n  replicas: 1\n  placement: {endpoints: [d1]}\n  template: {image: auriga-demo-node:v1}\n' \
+	>"$WORK/solo.yaml"
+c3=$(commit "solo on d1")
+run_start "$TEST_TMP/run2.log" --instance "$INST" --state-dir "$STATE" --listen "127.0.0.1:$RUN_PORT" \
+	--policy-file "$POLICY" --poll-interval 1s --repo "file://$REMOTE"
+field_of() { api | jq -r ".deployments[] | select(.name == \"$1\") | .$2"; }
+solo_healthy() { [ "$(field_of solo phase)" = Healthy ] && [ "$(on_host 1 | tr ' ' '\n' | grep -c ':d1:running$')" = 2 ]; }
+T4=$SECONDS
+await "while d$N has not answered since the start, solo (on d1 alone) becomes Healthy" 60 solo_healthy
+diag "solo Healthy $((SECONDS - T4)) s after the restart, d$N stopped"
+expect_match "the validators wait for d$N to answer once" "waits for endpoint 'd$N' to answer once" \
+	"$(field_of validators step)"
+kill -CONT "${HOST_PID[$N]}"
+await "once d$N answers, the validators are Healthy again" 120 phase_is Healthy
+run_stop "the second run stops cleanly"
 
 # Bad input: nothing is touched on any host.
 before=$(for n in $(seq 1 $N); do docker -H "${HOST_URL[$n]}" ps -aq --filter "label=auriga.io/managed-by=$INST" | sort; done | xargs)

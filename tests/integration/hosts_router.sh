@@ -7,7 +7,10 @@
 # in front of it through a real NGINX. `auriga apply` converges (readiness probed at each endpoint's
 # address), NGINX's upstream lists each replica at its host's address and port, and requests through
 # NGINX are answered by both replicas. A deployment placed on the second host alone runs its preDeploy
-# hook there, and its exec startup probe runs in its container there.
+# hook there, and its exec startup probe runs in its container there, and its readiness probe reaches
+# it at its endpoint's address (its port is published on that address alone: loopback does not answer).
+# Without hostIP (published on 127.0.0.1), a port of a deployment that may run on those hosts is refused
+# at the field.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/run-lib.bash"
 . "$TOP/tests/hosts-lib.bash"
@@ -61,6 +64,7 @@ endpoints:
 EOF
 LP=$(free_port)
 HP=$(free_ports 4)
+SP=$(free_port)
 cat >"$SPECS/cluster.yaml" <<EOF
 apiVersion: auriga.io/v1
 kind: Cluster
@@ -94,9 +98,12 @@ spec:
   replicas: 1
   progressDeadlineSeconds: 120
   placement: {endpoints: [d2]}
-  template: {image: auriga-demo-node:v1}
+  template:
+    image: auriga-demo-node:v1
+    ports: [{name: http, containerPort: 9003, hostPort: $SP, hostIP: $A2}]
   probes:
     startup: {exec: {command: [/demo-node, probe, /q/health/startup]}, periodSeconds: 1, failureThreshold: 30}
+    readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 2}
   hooks: {preDeploy: [mark]}
 ---
 apiVersion: auriga.io/v1
@@ -107,14 +114,24 @@ spec:
   template: {image: $HOOK_IMG, command: [/t], args: [env, "0", "0"]}
 EOF
 
+# The same specs with api's port published on 127.0.0.1 (no hostIP): refused, nothing is made.
+BAD=$TEST_TMP/bad
+mkdir -p "$BAD"
+sed 's/, hostIP: 0.0.0.0}/}/' "$SPECS/cluster.yaml" >"$BAD/cluster.yaml"
+out=$(cd "$BAD" && "$AURIGA_BIN" validate --policy-file "$POLICY" cluster.yaml 2>&1 >/dev/null)
+expect_eq "a port on 127.0.0.1 of a deployment that may run on d1 or d2: validate exits 1" 1 "$?"
+expect_match "the refusal names the file, the field and the endpoint's address" \
+	"^cluster\.yaml:[0-9]+:[0-9]+: Deployment/api: spec\.template\.ports\[0\]\.hostIP: port $HP is published on 127\.0\.0\.1, but endpoint \"d1\", which the placement may use, is reached at $A1" "$out"
+
 timeout 180 "$AURIGA_BIN" apply --instance "$INST" --state-dir "$STATE" --extra-labels "$TEST_LABEL" \
 	--policy-file "$POLICY" "$SPECS" >"$TEST_TMP/apply.out" 2>&1
 rc=$?
 expect_eq "apply converges with the replicas on two hosts behind NGINX" 0 "$rc"
 [ "$rc" = 0 ] || tail -n 15 "$TEST_TMP/apply.out" | while read -r l; do diag "$l"; done
-# port_on N: the host port of the instance's replica on host N.
+# port_on N: the host port of api's replica on host N.
 port_on() {
-	docker -H "${HOST_URL[$1]}" ps --filter "label=auriga.io/managed-by=$INST" --format '{{.Ports}}' |
+	docker -H "${HOST_URL[$1]}" ps --filter "label=auriga.io/managed-by=$INST" --filter label=auriga.io/deployment=api \
+		--format '{{.Ports}}' |
 		sed -n 's/.*:\([0-9]*\)->9003.*/\1/p' | head -1
 }
 P1=$(port_on 1)
@@ -129,6 +146,9 @@ expect_eq "and not on host 1, the Cluster's first endpoint" 0 "$(grep -c "predep
 expect_match "side's startup probe ran in its container on host 2 (docker exec there)" \
 	"exec_start: /demo-node probe /q/health/startup $INST-side-0" "$(cat "$TEST_TMP/events2")"
 expect_eq "no exec went to host 1" 0 "$(grep -c '^exec_' "$TEST_TMP/events1")"
+# side's port is published on host 2's address alone: its readiness (apply converged) was probed there.
+expect_eq "side answers at host 2's address $A2:$SP" 200 "$(http_code --max-time 2 "http://$A2:$SP/q/health/ready")"
+expect_eq "and not on loopback" 000 "$(http_code --max-time 2 "http://127.0.0.1:$SP/q/health/ready")"
 servers=$(grep -o 'server [0-9.]*:[0-9]*' "$NGX/$INST-auriga.conf" | sort | xargs)
 want=$(printf 'server %s:%s\nserver %s:%s\n' "$A1" "$P1" "$A2" "$P2" | sort | xargs)
 expect_eq "NGINX's upstream lists each replica at its endpoint's address and port" "$want" "$servers"

@@ -141,6 +141,16 @@ $TEST_TMP/bad-policy.yaml:2:1: hostPath: unknown key (known: privileged, hostPat
 "$AURIGA_BIN" validate --policy-file "$TEST_TMP/no-such-policy.yaml" "$TOP/specs" >/dev/null 2>&1
 expect_eq "a policy file named but missing is an error, not the built-in policy" 2 "$?"
 
+# Cases over several endpoints, under the operator's policy beside them that names those endpoints.
+for y in "$corpus"/endpoints/*.yaml; do
+	name=$(basename "$y" .yaml)
+	[ "$name" = policy ] && continue
+	out=$(cd "$corpus/endpoints" && "$AURIGA_BIN" validate --policy-file policy.yaml "$name.yaml" 2>&1 >/dev/null)
+	rc=$?
+	expect_eq "corpus endpoints/$name: status" 1 "$rc"
+	expect_eq "corpus endpoints/$name: message" "$(cat "$corpus/endpoints/$name.expected")" "$out"
+done
+
 # Usage.
 "$AURIGA_BIN" validate --bogus >/dev/null 2>&1
 expect_eq "unknown option: status 2" 2 "$?"

@@ -107,7 +107,7 @@ static void test_network_names(void **state)
 	assert_string_equal(n, "prod-dlt-net");
 	free(n);
 
-	desired_create_build(&cr, &d, "validators", &tmpl, "0123456789ab", 2, "prod-validators-2", 2);
+	desired_create_build(&cr, &d, "validators", &tmpl, "0123456789ab", 2, "prod-validators-2", NULL, 2);
 	assert_string_equal(cr.spec.name, "prod-validators-2");
 	assert_string_equal(cr.spec.network, "prod-dlt-net");
 	assert_string_equal(cr.create_network, "prod-dlt-net");
@@ -119,12 +119,10 @@ static void test_network_names(void **state)
 	assert_null(kv_get(cr.labels, cr.n_labels, "auriga.io/endpoint"));
 	desired_create_release(&cr);
 	/* Each container records the endpoint it is made on, its host. */
-	d.endpoint = (char *)"east";
-	desired_create_build(&cr, &d, "validators", &tmpl, "0123456789ab", 2, "prod-validators-2", 2);
+	desired_create_build(&cr, &d, "validators", &tmpl, "0123456789ab", 2, "prod-validators-2", "east", 2);
 	assert_non_null(kv_get(cr.labels, cr.n_labels, "auriga.io/endpoint"));
 	assert_string_equal(kv_get(cr.labels, cr.n_labels, "auriga.io/endpoint"), "east");
 	desired_create_release(&cr);
-	d.endpoint = NULL;
 
 	/* One the operator's policy lists is another's: joined by its own name. */
 	tmpl.network = (char *)"shared";
@@ -142,7 +140,7 @@ static void test_network_names(void **state)
 	/* No prefix: the names as they were, nothing to adopt. */
 	d.name_prefix = (char *)"";
 	tmpl.network = (char *)"dlt-net";
-	desired_create_build(&cr, &d, "validators", &tmpl, "0123456789ab", 2, "validators-2", 2);
+	desired_create_build(&cr, &d, "validators", &tmpl, "0123456789ab", 2, "validators-2", NULL, 2);
 	assert_string_equal(cr.spec.network, "dlt-net");
 	assert_null(cr.network_legacy);
 	assert_string_equal(cr.spec.hostname, "validators-2");

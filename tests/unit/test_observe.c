@@ -132,10 +132,12 @@ static void lists_of_several_endpoints(void **state)
 	/* One made before the label has no mismatch to report. */
 	assert_string_equal(val->v[2]->host, "west");
 	assert_false(val->v[2]->host_mismatch);
-	/* A single unnamed list tags nothing. */
+	/* A single unnamed list: each container's host is its label's, with nothing to mismatch. */
 	assert_int_equal(observe_from_json(&o, "t1", je, &err), 0);
-	assert_null(o.containers[0].host);
+	assert_string_equal(o.containers[0].host, "east");
 	assert_false(o.containers[0].host_mismatch);
+	assert_int_equal(observe_from_json(&o, "t1", jw, &err), 0);
+	assert_null(o.containers[1].host);
 	observed_release(&o);
 	json_decref(je);
 	json_decref(jw);
