@@ -74,6 +74,7 @@ enum config_key {
 	CFG_LEASE_RENEW_INTERVAL,
 	CFG_LEASE_SKEW,
 	CFG_BACKUP_SCHEDULES,	/* the daemon runs the BackupPolicies' schedules and drill schedules */
+	CFG_SIGNING_KEY_FILE,	/* the operator's secret: MACs of the approvals and of the shared state */
 	CFG__COUNT
 };
 
