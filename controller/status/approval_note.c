@@ -196,6 +196,17 @@ int approval_note_read(struct gitsrc *src, const char *ref, const char *commit, 
 	gitsrc_unlock(src);
 	if (rc == 0)
 		rc = approval_note_parse(a, text, commit, k, err);
+	if (rc == 0) {
+		/* Under its own environment's ref alone: one made for another environment, copied here, is not this one's. */
+		char *own = approval_note_ref(a->environment ? a->environment : "");
+
+		if (strcmp(own, ref) != 0) {
+			rc = error_set(err, ERR_REFUSED, "the approval note by '%s' is for environment '%s', not under %s",
+				       a->by, a->environment ? a->environment : "(none)", ref);
+			approval_release(a);
+		}
+		free(own);
+	}
 	free(text);
 	return rc;
 }

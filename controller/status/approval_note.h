@@ -53,7 +53,9 @@ int approval_note_parse(struct approval *a, const char *text, const char *commit
 
 /*
  * The approval of commit under ref in src's repository (as last fetched and
- * merged): 0 with *a filled, ERR_NOTFOUND when there is none, or an error.
+ * merged): 0 with *a filled, ERR_NOTFOUND when there is none, or an error
+ * (approval_note_parse's; ERR_REFUSED too when the note names another
+ * environment than the one ref is of).
  * Takes the source's lock itself.
  */
 int approval_note_read(struct gitsrc *src, const char *ref, const char *commit, const struct signing_key *k,
