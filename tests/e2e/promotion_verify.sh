@@ -267,7 +267,7 @@ check "production's note records who let it through unverified, and what was not
 await "the approvals ref on the remote records it on the commit" 30 approval_says "$c1" '"unverifiedBy": "dana"'
 check "with the first approval" approval_says "$c1" '"approvedBy": "dana"'
 check "for production" approval_says "$c1" '"environment": "production"'
-check "and the reason" approval_says "$c1" '"reason": "first release"'
+check "and the reason, as the one given with --unverified" approval_says "$c1" '"unverifiedReason": "first release"'
 expect_eq "NGINX answers from production's v1 on production's port" v1 "$(version "$PR_LP")"
 
 # --- v2, a good commit: approved in production before staging saw it; production restarted --------
