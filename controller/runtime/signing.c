@@ -114,7 +114,8 @@ void signing_mac(const struct signing_key *k, const void *data, size_t len, char
 {
 	if (k == NULL || k->data == NULL)
 		BUG("a MAC asked of no signing key");
-	hmac_sha256_hex(k->data, k->len, data, len, out);
+	else
+		hmac_sha256_hex(k->data, k->len, data, len, out);
 }
 
 int signing_check(const struct signing_key *k, const void *data, size_t len, const char *hex)

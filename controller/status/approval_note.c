@@ -102,7 +102,8 @@ char *approval_note_render(const struct approval *a, const char *commit, const s
 	in = mac_input(o, commit);
 	if (in == NULL)
 		BUG("cannot encode an approval");
-	signing_mac(k, in, strlen(in), mac);
+	else
+		signing_mac(k, in, strlen(in), mac);
 	free(in);
 	json_object_set_new(o, "mac", json_string(mac));
 	body = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
