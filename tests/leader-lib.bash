@@ -9,7 +9,10 @@ specs_repo
 DEP=web
 N=${N:-4}
 TTL=${TTL:-6}
-LEASE=(--lease --lease-ttl "${TTL}s" --lease-renew-interval 1s --lease-skew 1s)
+# The controllers' shared secret: the state the leader shares carries its MAC.
+echo "leader-test-signing-key-$$" >"$TEST_TMP/signing-key"
+chmod 0600 "$TEST_TMP/signing-key"
+LEASE=(--lease --lease-ttl "${TTL}s" --lease-renew-interval 1s --lease-skew 1s --signing-key-file "$TEST_TMP/signing-key")
 echo "leader-test-token-$$" >"$TEST_TMP/token"
 chmod 0600 "$TEST_TMP/token"
 

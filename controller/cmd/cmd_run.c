@@ -618,24 +618,34 @@ static int start_source(struct daemon *dm, struct error **err)
 {
 	struct gitsrc_config gcfg;
 	struct gitsrc_worker_config wcfg;
+	const char *env = config_str(dm->cfg, CFG_ENVIRONMENT);
+	char *approvals = env[0] ? approval_note_ref(env) : NULL;
+	int rc;
 
 	if (dm->folder) {
+		free(approvals);
 		loop_defer(dm->loop, folder_poll, dm);
 		return 0;
 	}
 	gitsrc_cli_config(&gcfg, dm->cfg);
-	if (gitsrc_open(&dm->src, &gcfg, err) < 0)
+	if (gitsrc_open(&dm->src, &gcfg, err) < 0) {
+		free(approvals);
 		return -1;
+	}
 	memset(&wcfg, 0, sizeof(wcfg));
 	wcfg.interval_ms = config_ms(dm->cfg, CFG_POLL_INTERVAL);
 	wcfg.notes_ref = config_str(dm->cfg, CFG_NOTES_REF);
 	wcfg.notes_push = config_bool(dm->cfg, CFG_NOTES_PUSH);
-	if (gitsrc_worker_start_loop(&dm->worker, dm->src, &wcfg, dm->loop, on_report, dm, err) < 0)
+	/* The environment's approvals as the remote has them, before the gate first decides. */
+	wcfg.pull_ref = approvals;
+	rc = gitsrc_worker_start_loop(&dm->worker, dm->src, &wcfg, dm->loop, on_report, dm, err);
+	free(approvals);
+	if (rc < 0)
 		return -1;
 	/* Reports reach on_report on the loop, which runs only after this. */
 	run_notes_init(&dm->rn, dm->src, dm->worker, &dm->recent, wcfg.notes_ref);
 	if (run_lease_from_config(&dm->lease, dm->cfg, &gcfg, dm->loop, dm->metrics_on ? dm->metrics.reg : NULL,
-				  dm->state_path, err) < 0)
+				  dm->state_path, &dm->key, err) < 0)
 		return -1;
 	if (dm->lease) {
 		run_lease_attach(dm->lease, dm->docker, dm->engine, dm->worker);
@@ -685,6 +695,7 @@ static void daemon_release(struct daemon *dm, int sfd)
 	free(dm->notes_ref);
 	run_notes_release(&dm->rn);
 	run_gate_release(&dm->gate);
+	signing_key_release(&dm->key);
 	policy_file_free(dm->policy);
 	free(dm->positional);
 	free(dm->state_path);
@@ -716,6 +727,10 @@ int cmd_run(int argc, char **argv)
 	if (rc >= 0)
 		goto out;
 	dm.gate.instance = xstrdup(config_str(dm.cfg, CFG_INSTANCE));
+	dm.gate.key = &dm.key;
+	if (config_str(dm.cfg, CFG_SIGNING_KEY_FILE)[0] &&
+	    signing_key_load(&dm.key, config_str(dm.cfg, CFG_SIGNING_KEY_FILE), &err) < 0)
+		goto fail;
 	if (state_prepare(&dm, &err) < 0 || start_engine(&dm, &err) < 0 || start_source(&dm, &err) < 0 ||
 	    run_http_start(&dm, &err) < 0)
 		goto fail;

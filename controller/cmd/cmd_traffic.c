@@ -105,18 +105,18 @@ static void print_refusal(const struct control_call *c, long status, const struc
 	json_decref(j);
 }
 
-/* The request's URL and body: the deployment escaped, ?full=1 and ?instance= when asked. */
+/* The request's URL and body: the deployment escaped, ?full=1 (or ?unverified=1) and ?instance= when asked. */
 static int request_of(CURL *curl, const struct control_call *c, struct buf *url, char **body)
 {
 	char *esc = curl_easy_escape(curl, c->deployment, 0), *inst = NULL;
+	const char *query = c->full ? "?full=1" : c->unverified ? "?unverified=1" : "";
 	int rc;
 
 	if (c->instance && c->instance[0])
 		inst = curl_easy_escape(curl, c->instance, 0);
 	rc = buf_printf(url, "/api/v1/%s/%s/%s%s%s%s", strcmp(c->cmd, "approve") == 0 ? "commits" : "deployments",
 			esc ? esc : c->deployment, c->cmd,
-			c->full ? (strcmp(c->cmd, "approve") == 0 ? "?unverified=1" : "?full=1") : "",
-			inst ? (c->full ? "&instance=" : "?instance=") : "", inst ? inst : "");
+			query, inst ? (query[0] ? "&instance=" : "?instance=") : "", inst ? inst : "");
 	curl_free(esc);
 	curl_free(inst);
 	*body = NULL;
@@ -227,9 +227,9 @@ static int act_args(struct control_call *c, int argc, char **argv, struct config
 	struct error *err = NULL;
 	char **pos = NULL;
 
-	/* --full: promote's; approve's --unverified takes its place (c->full says either). */
+	/* --full: promote's; approve's --unverified takes its place. */
 	if (strcmp(c->cmd, "approve") == 0)
-		extra[3] = (struct config_extra_flag){ "unverified", &c->full, NULL, NULL,
+		extra[3] = (struct config_extra_flag){ "unverified", &c->unverified, NULL, NULL,
 						       "let the commit through verifications the environment before did\n"
 						       "                             not decide (Skipped, Inconclusive; never a Failed one),\n"
 						       "                             recorded with who gave it (POST .../approve?unverified=1)",

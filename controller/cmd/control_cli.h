@@ -10,7 +10,8 @@ struct control_call {
 	const char *instance;		/* sent as ?instance=: another instance there answers 421; NULL: not sent */
 	const char *reason;		/* the request's {"reason": ...}; NULL: none */
 	long timeout_s;
-	int full;			/* promote?full=1; approve?unverified=1 */
+	int full;			/* promote?full=1 */
+	int unverified;			/* approve?unverified=1 */
 };
 
 enum control_result {

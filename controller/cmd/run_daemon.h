@@ -8,6 +8,7 @@
 
 #include "cmd/engine_cli.h"
 #include "cmd/run_gate.h"
+#include "runtime/signing.h"
 #include "cmd/run_notes.h"
 #include "engine/engine.h"
 #include "error.h"
@@ -66,6 +67,7 @@ struct daemon {
 	struct spec_policy *policy;	/* the operator's policy every load is checked against */
 	struct run_notes rn;		/* the source section, and the notes on commits not applied */
 	struct run_gate gate;		/* the environment's promotion gate */
+	struct signing_key key;		/* signing-key-file: the approvals' and the shared state's MAC */
 	struct run_lease *lease;	/* --lease: acts only while it holds the lease */
 	struct run_schedule *schedule;	/* the BackupPolicies' schedules (run_schedule.h) */
 	int settled;			/* the commit applied reached Healthy, Failed or RolledBack */

@@ -8,6 +8,7 @@
 
 #include "cmd/run_notes.h"
 #include "runtime/log.h"
+#include "runtime/signing.h"
 #include "source/gitsrc.h"
 #include "source/gitsrc_worker.h"
 #include "status/notes.h"
@@ -80,7 +81,6 @@ enum gate_verdict run_gate_decide(const struct spec_environment *env, const stru
 	if (env->promotion_after && (v = verified(env, after, a, commit, why)) != GATE_OPEN)
 		return v;
 	if (env->approval_required && a == NULL) {
-		free(*why);
 		*why = xasprintf("%s%s%swaiting for approval (auriga approve %s)", env->promotion_after ? "healthy in " : "",
 				 env->promotion_after ? env->promotion_after : "", env->promotion_after ? "; " : "",
 				 commit);
@@ -93,6 +93,7 @@ void run_gate_init(struct run_gate *g)
 {
 	memset(g, 0, sizeof(*g));
 	pthread_mutex_init(&g->mu, NULL);
+	pthread_mutex_init(&g->approving, NULL);
 }
 
 void run_gate_release(struct run_gate *g)
@@ -103,6 +104,7 @@ void run_gate_release(struct run_gate *g)
 		approval_release(&g->approvals[i].a);
 	FREE_ALL(g->approvals, g->environment, g->instance, g->ref, g->held, g->held_why);
 	pthread_mutex_destroy(&g->mu);
+	pthread_mutex_destroy(&g->approving);
 }
 
 /* The approval of commit held in memory, copied into *a under the lock; 0 when there is none. */
@@ -145,6 +147,7 @@ static void remember(struct run_gate *g, const char *commit, const struct approv
 		if (ga->a.unverified_by == NULL && a->unverified_by) {
 			ga->a.unverified_by = xstrdup(a->unverified_by);
 			ga->a.unverified_at = a->unverified_at;
+			ga->a.unverified_reason = xstrdup_or_null(a->unverified_reason);
 		}
 		return;
 	}
@@ -185,15 +188,34 @@ static int have_commit(struct gitsrc *src, const char *commit)
 }
 
 /*
- * The approval of commit as Git records it under ref (or as held in
- * memory); 0 with *a, ERR_NOTFOUND when there is none, or an error.
+ * The approval of commit: held in memory, else as recorded under ref (as
+ * last fetched and merged). 0 with *a; ERR_NOTFOUND when there is none, a
+ * note there that is not one or does not carry the key's MAC included
+ * (logged: it does not count, and an approval writes over it).
  */
-static int recorded(struct run_gate *g, struct gitsrc *src, const char *ref, const char *commit, struct approval *a,
-		    struct error **err)
+static int recorded(struct run_gate *g, struct gitsrc *src, const char *ref, const char *commit, struct approval *a)
 {
+	struct error *err = NULL;
+	int rc;
+
 	if (approval_of(g, commit, a))
 		return 0;
-	return approval_note_read(src, ref, commit, a, err);
+	rc = approval_note_read(src, ref, commit, g->key, a, &err);
+	if (rc < 0 && rc != ERR_NOTFOUND) {
+		/* Once per commit: the gate asks again at every poll. */
+		pthread_mutex_lock(&g->mu);
+		if (strcmp(g->ignored, commit) != 0) {
+			snprintf(g->ignored, sizeof(g->ignored), "%s", commit);
+			log_warn(COMPONENT, "an approval note is ignored", "ref", ref, "commit", commit, "error",
+				 error_msg(err), LOG_END);
+		}
+		pthread_mutex_unlock(&g->mu);
+	}
+	error_free(err);
+	if (rc < 0)
+		return ERR_NOTFOUND;
+	run_gate_remember(g, commit, a);
+	return 0;
 }
 
 int run_gate_approve(struct run_gate *g, const char *commit, const char *who, const char *reason, int unverified,
@@ -203,15 +225,21 @@ int run_gate_approve(struct run_gate *g, const char *commit, const char *who, co
 	struct gitsrc *src;
 	struct gitsrc_worker *worker;
 	char *ref = NULL, *env = NULL, *inst = NULL, *text = NULL;
-	int rc = 0, wants, push;
+	int rc = 0, wants, after, push;
 
 	memset(&a, 0, sizeof(a));
 	if (commit == NULL || strlen(commit) != 40 || strspn(commit, "0123456789abcdef") != 40)
 		return error_set(err, ERR_INVALID, "a commit is approved by its 40 hex digits");
+	if (g->key == NULL || g->key->data == NULL)
+		return error_set(err, ERR_CONFLICT, "approvals are not taken: signing-key-file is not set (an approval "
+				 "note without its MAC is one any pusher to the specs remote could forge)");
+	/* One at a time, from the note read to the note written: two at once would write over each other. */
+	pthread_mutex_lock(&g->approving);
 	pthread_mutex_lock(&g->mu);
 	src = g->src;
 	worker = g->worker;
 	wants = g->wants_approval;
+	after = g->has_after;
 	push = g->push;
 	ref = xstrdup_or_null(g->ref);
 	env = xstrdup_or_null(g->environment);
@@ -222,7 +250,12 @@ int run_gate_approve(struct run_gate *g, const char *commit, const char *who, co
 			       env ? env : "(none)");
 		goto out;
 	}
-	if (src == NULL || ref == NULL) {
+	if (unverified && !after) {
+		rc = error_set(err, ERR_CONFLICT, "environment '%s' names no promotion.after: no verification to let through",
+			       env);
+		goto out;
+	}
+	if (src == NULL) {
 		rc = error_set(err, ERR_UNAVAILABLE, "the controller has not read the specs repository yet");
 		goto out;
 	}
@@ -231,43 +264,34 @@ int run_gate_approve(struct run_gate *g, const char *commit, const char *who, co
 		goto out;
 	}
 	who = who && who[0] ? who : "api";
-	rc = recorded(g, src, ref, commit, &a, err);
-	if (rc == ERR_NOTFOUND) {
-		error_clear(err);
-	} else if (rc < 0) {
-		/* A note there that is not an approval is not written over. */
-		goto out;
-	} else if (a.unverified_by || !unverified) {
-		/* The first approval stands: nothing new to record. */
-		run_gate_remember(g, commit, &a);
-		goto out;
-	}
+	if (recorded(g, src, ref, commit, &a) == 0 && (a.unverified_by || !unverified))
+		goto out;	/* the first approval stands: nothing new to record */
 	if (a.by == NULL) {
 		a.environment = xstrdup(env);
 		a.instance = xstrdup_or_null(inst);
 		a.by = xstrdup(who);
 		a.at = now_wall_ms;
-		a.reason = xstrdup_or_null(reason);
+		if (!unverified)
+			a.reason = xstrdup_or_null(reason);
 	}
 	if (unverified) {
 		a.unverified_by = xstrdup(who);
 		a.unverified_at = now_wall_ms;
-		if (a.reason == NULL)
-			a.reason = xstrdup_or_null(reason);
+		a.unverified_reason = xstrdup_or_null(reason);
 	}
 	/* In Git before it counts: the note stays when this controller does not. */
-	rc = approval_note_write(src, ref, commit, &a, err);
+	text = approval_note_render(&a, commit, g->key);
+	rc = approval_note_write(src, ref, commit, text, err);
 	if (rc < 0)
 		goto out;
 	run_gate_remember(g, commit, &a);
 	log_info(COMPONENT, "approval recorded", "commit", commit, "by", who, "ref", ref, "unverified",
 		 unverified ? "yes" : "no", LOG_END);
 	/* Pushed to the specs remote as the notes are (push -1: the worker's setting). */
-	if (worker && push != 0) {
-		text = approval_note_render(&a);
+	if (worker && push != 0)
 		gitsrc_worker_post_note(worker, commit, text, ref, push);
-	}
 out:
+	pthread_mutex_unlock(&g->approving);
 	approval_release(&a);
 	FREE_ALL(ref, env, inst, text);
 	return rc;
@@ -316,30 +340,13 @@ static int note_phase(struct run_notes *rn, const char *ref, const char *commit,
 /*
  * The approval of commit: held in memory (recorded in Git here, or read from
  * it before), else as recorded under the environment's approvals ref (kept
- * as the remote has it, merged with each fetch). The status notes' approvedBy
- * is this controller's own echo of it, never read as an approval.
+ * as the remote has it, merged with each fetch) with the key's MAC. The
+ * status notes' approvedBy is this controller's own echo of it, never read
+ * as an approval.
  */
 static int approved(struct run_gate *g, struct run_notes *rn, const char *commit, struct approval *a)
 {
-	struct error *err = NULL;
-	char *ref;
-	int rc;
-
-	if (approval_of(g, commit, a))
-		return 1;
-	pthread_mutex_lock(&g->mu);
-	ref = xstrdup_or_null(g->ref);
-	pthread_mutex_unlock(&g->mu);
-	rc = ref ? approval_note_read(rn->src, ref, commit, a, &err) : ERR_NOTFOUND;
-	if (rc < 0 && rc != ERR_NOTFOUND)
-		log_warn(COMPONENT, "cannot read the approval", "ref", ref, "commit", commit, "error", error_msg(err),
-			 LOG_END);
-	error_free(err);
-	free(ref);
-	if (rc < 0)
-		return 0;
-	run_gate_remember(g, commit, a);
-	return 1;
+	return g->ref && recorded(g, rn->src, g->ref, commit, a) == 0;
 }
 
 /*
@@ -380,9 +387,12 @@ int run_gate_hold(struct run_gate *g, struct run_notes *rn, const struct spec_en
 	g->worker = rn->worker;
 	g->push = push;
 	g->wants_approval = env && env->approval_required;
-	str_set(&g->environment, env ? env->meta.name : NULL);
-	free(g->ref);
-	g->ref = env ? approval_note_ref(env->meta.name) : NULL;
+	g->has_after = env && env->promotion_after;
+	if (!(env && g->environment && strcmp(g->environment, env->meta.name) == 0)) {
+		str_set(&g->environment, env ? env->meta.name : NULL);
+		free(g->ref);
+		g->ref = env ? approval_note_ref(env->meta.name) : NULL;
+	}
 	pthread_mutex_unlock(&g->mu);
 	own_ref = own_ref ? own_ref : rn->notes_ref;
 	str_set(&rn->source.environment, g->environment);
@@ -393,12 +403,8 @@ int run_gate_hold(struct run_gate *g, struct run_notes *rn, const struct spec_en
 		if (rn->worker)
 			gitsrc_worker_watch(rn->worker, after_ref);
 	}
-	if (env && rn->worker) {
-		char *ref = approval_note_ref(env->meta.name);
-
-		gitsrc_worker_pull(rn->worker, ref);
-		free(ref);
-	}
+	if (rn->worker)
+		gitsrc_worker_pull(rn->worker, g->ref);
 	ok = rn->src && approved(g, rn, commit, &a);
 	held = run_gate_decide(env, have ? &after : NULL, ok ? &a : NULL, commit, &why) != GATE_OPEN;
 	/* Held: why it waits; let through unverified: who did, and what was not verified. */

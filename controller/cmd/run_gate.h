@@ -48,7 +48,10 @@ struct gate_approval {
 
 struct run_gate {
 	pthread_mutex_t mu;		/* the HTTP threads record approvals; the loop reads them */
+	pthread_mutex_t approving;	/* one approval at a time: its note read, then written */
+	const struct signing_key *key;	/* signing-key-file (set by the daemon); NULL or empty: approvals refused */
 	int wants_approval;		/* the environment followed asks for one */
+	int has_after;			/* it names promotion.after: there is a verification to let through */
 	char *environment;		/* its name, NULL for none (the specs last taken up say) */
 	char *instance;			/* the instance this controller runs as (set by the daemon), NULL: none */
 	char *ref;			/* the environment's approvals notes ref, NULL with no environment */
@@ -58,6 +61,7 @@ struct run_gate {
 	struct gitsrc *src;		/* the specs repository (set by the loop), NULL before */
 	struct gitsrc_worker *worker;	/* pushes the approval notes (set by the loop), NULL: none */
 	char *held, *held_why;		/* the loop's: the commit held and why, noted once per change */
+	char ignored[41];		/* the commit whose approval note was last ignored (logged once) */
 };
 
 void run_gate_init(struct run_gate *g);
@@ -73,8 +77,11 @@ void run_gate_release(struct run_gate *g);
  * another one of the environment, reads it back. Refused (ERR_NOTFOUND)
  * when the specs repository does not have the commit, (ERR_CONFLICT) when
  * the environment followed asks for no approval and unverified is not
- * given, or when it follows none, and (ERR_UNAVAILABLE) before the
- * repository was read. The first approval stands; an unverified one adds
+ * given, or when it follows none, or unverified is given and it names no
+ * promotion.after, or when no signing key is set (a note without its MAC
+ * is one any pusher to the specs remote could forge), and
+ * (ERR_UNAVAILABLE) before the repository was read. A note on commit there
+ * that does not carry the key's MAC does not count and is written over. The first approval stands; an unverified one adds
  * who let it through. At most GATE_APPROVALS_MAX are held in memory; the
  * approvals of a commit applied and of the commits before it are dropped
  * from memory when it is applied (their notes stay: the record).

@@ -21,6 +21,7 @@
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "runtime/metrics_registry.h"
+#include "runtime/signing.h"
 #include "source/gitsrc_worker.h"
 #include "source/lease_git.h"
 #include "util.h"
@@ -207,6 +208,7 @@ static void count_op(struct run_lease *l, const char *op, int rc, const struct e
 	if (l->m_ops)
 		metric_inc(l->m_ops, METRIC_LABELS(op, rc == 0			 ? "ok"
 						       : error_code(e) == ERR_CONFLICT ? "conflict"
+						       : error_code(e) == ERR_REFUSED  ? "refused"
 										 : "error"));
 }
 
@@ -302,7 +304,7 @@ static int write_state(struct run_lease *l, const char *expect, uint64_t gen, co
 	char oid[GITSRC_OID_HEX];
 	char *msg = xasprintf("auriga state %s: generation %" PRIu64 "\n\nholder: %s\ngeneration: %" PRIu64 "\n",
 			      l->instance, gen, l->holder, gen);
-	int rc = lease_git_state_write(l->src, l->instance, expect, st, msg, oid, err);
+	int rc = lease_git_state_write(l->src, l->instance, l->cfg.key, expect, st, msg, oid, err);
 	size_t i;
 
 	count_op(l, "state-push", rc, err ? *err : NULL);
@@ -394,7 +396,7 @@ static int take_state(struct run_lease *l)
 	struct lease_state st;
 	struct error *err = NULL;
 	uint64_t gen;
-	int rc = lease_git_state_read(l->src, l->instance, STATEFILE_MAX_BYTES, &st, &err);
+	int rc = lease_git_state_read(l->src, l->instance, l->cfg.key, STATEFILE_MAX_BYTES, &st, &err);
 
 	count_op(l, "state-fetch", rc, err);
 	pthread_mutex_lock(&l->mu);
@@ -737,6 +739,9 @@ int run_lease_start(struct run_lease **out, const struct gitsrc_config *g, const
 	int rc;
 
 	*out = NULL;
+	if (cfg->key == NULL || cfg->key->data == NULL)
+		return error_set(err, ERR_INVALID, "lease needs signing-key-file: the state the leader shares in the "
+				 "specs remote carries its MAC");
 	if (lease_git_transport_check(g->url, err) < 0 ||
 	    lease_settings_check(cfg->ttl_ms, cfg->renew_ms, cfg->skew_ms, err) < 0)
 		return ERR_INVALID;
@@ -776,11 +781,12 @@ int run_lease_start(struct run_lease **out, const struct gitsrc_config *g, const
 }
 
 int run_lease_from_config(struct run_lease **out, const struct config *c, const struct gitsrc_config *g,
-			  struct loop *loop, struct metrics *metrics, const char *state_path, struct error **err)
+			  struct loop *loop, struct metrics *metrics, const char *state_path,
+			  const struct signing_key *key, struct error **err)
 {
 	const struct run_lease_config lc = {
 		config_str(c, CFG_INSTANCE), config_str(c, CFG_LISTEN), config_ms(c, CFG_LEASE_TTL),
-		config_ms(c, CFG_LEASE_RENEW_INTERVAL), config_ms(c, CFG_LEASE_SKEW), loop, metrics, state_path,
+		config_ms(c, CFG_LEASE_RENEW_INTERVAL), config_ms(c, CFG_LEASE_SKEW), loop, metrics, state_path, key,
 	};
 
 	*out = NULL;

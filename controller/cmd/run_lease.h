@@ -11,6 +11,7 @@
 struct loop;
 struct metrics;
 struct run_lease;
+struct signing_key;
 
 struct run_lease_config {
 	const char *instance;
@@ -19,6 +20,7 @@ struct run_lease_config {
 	struct loop *loop;
 	struct metrics *metrics;	/* auriga_leader, auriga_lease_generation, auriga_lease_operations_total; NULL: none */
 	const char *state_path;		/* the engine's state file (its release records beside it) */
+	const struct signing_key *key;	/* signing-key-file: the shared state's MAC (needed) */
 };
 
 /*
@@ -35,7 +37,8 @@ struct config;
 
 /* run_lease_start with the settings of the table (lease, lease-ttl, ...); *out NULL when lease is off. */
 int run_lease_from_config(struct run_lease **out, const struct config *c, const struct gitsrc_config *g,
-			  struct loop *loop, struct metrics *metrics, const char *state_path, struct error **err);
+			  struct loop *loop, struct metrics *metrics, const char *state_path,
+			  const struct signing_key *key, struct error **err);
 /* Stops the thread (after the network operation under way) and frees everything; a leader's lease lapses. */
 void run_lease_stop(struct run_lease *l);
 

@@ -200,6 +200,12 @@ static const struct config_spec table[CFG__COUNT] = {
 				      "commit applied (every policy when the daemon starts) wait for that commit to "
 				      "settle (Healthy, Failed or RolledBack): its Job needs the network, volume and "
 				      "database the deployments make. 0: no wait." },
+	[CFG_SIGNING_KEY_FILE] = { "signing-key-file", CFGT_PATH, "", 0, 0, NULL, "AURIGA_SIGNING_KEY_FILE", "FILE",
+				   CFG_RESTART,
+				   "File holding a secret of at least 16 bytes, the same for every controller of the "
+				   "instance: the approvals (auriga approve) and the state the lease's holder shares "
+				   "carry its HMAC-SHA256, so that a pusher to the specs remote cannot forge them. "
+				   "Without it approve is refused; lease needs it." },
 };
 
 struct value {
@@ -539,6 +545,9 @@ static int validate(const struct config *c, struct error **err)
 		return ERR_INVALID;
 	if (c->v[CFG_LEASE].num && !c->v[CFG_REPO].text[0])
 		return err_at(err, c, CFG_LEASE, "needs repo: the lease lives in the specs repository");
+	if (c->v[CFG_LEASE].num && !c->v[CFG_SIGNING_KEY_FILE].text[0])
+		return err_at(err, c, CFG_LEASE,
+			      "needs signing-key-file: the state the leader shares in the specs remote carries its MAC");
 	if (c->v[CFG_LEASE].num && lease_settings_check(c->v[CFG_LEASE_TTL].num, c->v[CFG_LEASE_RENEW_INTERVAL].num,
 							 c->v[CFG_LEASE_SKEW].num, err) < 0)
 		/* The message names the setting at fault; where it was set comes first. */

@@ -75,6 +75,7 @@ enum config_key {
 	CFG_LEASE_SKEW,
 	CFG_BACKUP_SCHEDULES,	/* the daemon runs the BackupPolicies' schedules and drill schedules */
 	CFG_SCHEDULE_START_HOLD,	/* how long a new or changed policy's runs wait for the commit applied to settle */
+	CFG_SIGNING_KEY_FILE,	/* the operator's secret: MACs of the approvals and of the shared state */
 	CFG__COUNT
 };
 

@@ -296,6 +296,8 @@ static int start(struct gitsrc_worker **out, struct gitsrc *src, const struct gi
 	w->cfg.notes_ref = w->notes_ref;
 	w->watch_ref = w->cfg.watch_ref ? xstrdup(w->cfg.watch_ref) : NULL;
 	w->cfg.watch_ref = w->watch_ref;
+	w->pull_ref = xstrdup_or_null(w->cfg.pull_ref);
+	w->cfg.pull_ref = NULL;
 	w->fn = fn;
 	w->arg = arg;
 	w->loop = l;

@@ -49,6 +49,8 @@ struct gitsrc_worker_config {
 	 * gate); NULL: none.
 	 */
 	const char *watch_ref;
+	/* A notes ref merged with the remote's from the first fetch on (gitsrc_worker_pull); NULL: none. */
+	const char *pull_ref;
 };
 
 struct gitsrc_worker;

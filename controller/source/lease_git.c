@@ -2,10 +2,13 @@
 #include "source/lease_git.h"
 
 #include <git2.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "runtime/signing.h"
 #include "util.h"
 
 /* Where the read puts the remote's lease, and where a write stages its commit, in the lease's own mirror. */
@@ -191,6 +194,40 @@ int lease_git_write(struct gitsrc *src, const char *instance, const char *expect
 /* The shared state. */
 
 const char *const lease_state_names[LEASE_STATE_FILES] = { "engine.json", "releases.json" };
+/* Beside the files in the tree: their MAC under the signing key. */
+#define STATE_MAC_NAME "state.mac"
+
+/*
+ * What the MAC of instance's state is taken of, into b: the instance and, for
+ * each file, its name and the SHA-256 of its text ("~" when it is not there).
+ */
+static void state_mac_input(const char *instance, char *const *files, struct buf *b)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[32];
+	char line[64 + 2];
+	size_t i, j;
+	int rc;
+
+	buf_init(b, 4096);
+	rc = buf_printf(b, "auriga state\n%s\n", instance);
+	for (i = 0; rc == 0 && i < LEASE_STATE_FILES; i++) {
+		if (files[i] == NULL) {
+			rc = buf_printf(b, "%s ~\n", lease_state_names[i]);
+			continue;
+		}
+		if (EVP_Digest(files[i], strlen(files[i]), md, NULL, EVP_sha256(), NULL) != 1)
+			BUG("SHA-256 failed");
+		for (j = 0; j < sizeof(md); j++) {
+			line[2 * j] = hex[md[j] >> 4];
+			line[2 * j + 1] = hex[md[j] & 15];
+		}
+		line[64] = '\0';
+		rc = buf_printf(b, "%s %s\n", lease_state_names[i], line);
+	}
+	if (rc < 0)
+		BUG("the shared state's MAC input does not fit");
+}
 
 char *lease_git_state_ref(const char *instance)
 {
@@ -206,9 +243,12 @@ void lease_state_release(struct lease_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* The files of the commit local_ref names (under the source's lock); each within max_bytes. */
+/*
+ * The files of the commit local_ref names (under the source's lock); each
+ * within max_bytes; *mac the MAC beside them (NULL: none).
+ */
 static int read_state_local(struct gitsrc *src, const char *local_ref, size_t max_bytes, struct lease_state *out,
-			    struct error **err)
+			    char **mac, struct error **err)
 {
 	git_repository *repo;
 	git_commit *c = NULL;
@@ -227,8 +267,9 @@ static int read_state_local(struct gitsrc *src, const char *local_ref, size_t ma
 	}
 	git_oid_tostr(out->oid, sizeof(out->oid), &oid);
 	out->exists = 1;
-	for (i = 0; i < LEASE_STATE_FILES; i++) {
-		const git_tree_entry *te = git_tree_entry_byname(tree, lease_state_names[i]);
+	for (i = 0; i <= LEASE_STATE_FILES; i++) {
+		const git_tree_entry *te = git_tree_entry_byname(tree, i < LEASE_STATE_FILES ? lease_state_names[i]
+											: STATE_MAC_NAME);
 
 		if (te == NULL)
 			continue;
@@ -237,11 +278,12 @@ static int read_state_local(struct gitsrc *src, const char *local_ref, size_t ma
 			goto out;
 		}
 		if ((size_t)git_blob_rawsize(blob) > max_bytes) {
-			rc = error_set(err, ERR_TOOBIG, "the shared state's '%s' is larger than %zu bytes", lease_state_names[i],
-				       max_bytes);
+			rc = error_set(err, ERR_TOOBIG, "the shared state's '%s' is larger than %zu bytes",
+				       i < LEASE_STATE_FILES ? lease_state_names[i] : STATE_MAC_NAME, max_bytes);
 			goto out;
 		}
-		out->files[i] = xstrndup(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+		*(i < LEASE_STATE_FILES ? &out->files[i] : mac) =
+			xstrndup(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
 		git_blob_free(blob);
 		blob = NULL;
 	}
@@ -253,29 +295,50 @@ out:
 	return rc;
 }
 
-int lease_git_state_read(struct gitsrc *src, const char *instance, size_t max_bytes, struct lease_state *out,
-			 struct error **err)
+int lease_git_state_read(struct gitsrc *src, const char *instance, const struct signing_key *k, size_t max_bytes,
+			 struct lease_state *out, struct error **err)
 {
 	char *remote = lease_git_state_ref(instance), *local = xasprintf(STATE_SEEN_PREFIX "%s", instance);
+	char *mac = NULL;
+	struct buf in;
 	int found, rc;
 
 	memset(out, 0, sizeof(*out));
 	rc = fetch_if_any(src, remote, local, &found, err);
 	if (rc == 0 && found)
-		rc = read_state_local(src, local, max_bytes, out, err);
+		rc = read_state_local(src, local, max_bytes, out, &mac, err);
+	if (rc == 0 && found) {
+		state_mac_input(instance, out->files, &in);
+		if (!signing_check(k, in.data, in.len, mac))
+			rc = error_set(err, ERR_REFUSED,
+				       "the shared state at %s (commit %s) %s: not taken up (anyone who can push to "
+				       "the specs remote could have written it)",
+				       remote, out->oid, mac ? "does not carry the MAC of signing-key-file" : "carries no MAC");
+		buf_release(&in);
+	}
 	if (rc < 0)
 		lease_state_release(out);
-	FREE_ALL(remote, local);
+	FREE_ALL(remote, local, mac);
 	return rc;
 }
 
-int lease_git_state_write(struct gitsrc *src, const char *instance, const char *expect, const struct lease_state *st,
-			  const char *msg, char out_oid[GITSRC_OID_HEX], struct error **err)
+int lease_git_state_write(struct gitsrc *src, const char *instance, const struct signing_key *k, const char *expect,
+			  const struct lease_state *st, const char *msg, char out_oid[GITSRC_OID_HEX], struct error **err)
 {
+	static const char *const names[LEASE_STATE_FILES + 1] = { "engine.json", "releases.json", STATE_MAC_NAME };
 	char *remote = lease_git_state_ref(instance), *local = xasprintf(STATE_MINE_PREFIX "%s", instance);
-	int rc = replace_ref(src, remote, local, expect, lease_state_names, st->files, LEASE_STATE_FILES, msg, out_oid,
-			     err);
+	char mac[65], *texts[LEASE_STATE_FILES + 1];
+	struct buf in;
+	size_t i;
+	int rc;
 
+	for (i = 0; i < LEASE_STATE_FILES; i++)
+		texts[i] = st->files[i];
+	state_mac_input(instance, st->files, &in);
+	signing_mac(k, in.data, in.len, mac);
+	buf_release(&in);
+	texts[LEASE_STATE_FILES] = mac;
+	rc = replace_ref(src, remote, local, expect, names, texts, LEASE_STATE_FILES + 1, msg, out_oid, err);
 	FREE_ALL(remote, local);
 	return rc;
 }

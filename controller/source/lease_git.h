@@ -66,14 +66,21 @@ struct lease_state {
 
 void lease_state_release(struct lease_state *s);
 char *lease_git_state_ref(const char *instance);
+struct signing_key;
 /*
  * Fetches the shared state of instance, each file at most max_bytes (else
- * ERR_TOOBIG); out->exists 0 when the remote has none. Blocking (network).
+ * ERR_TOOBIG); out->exists 0 when the remote has none. ERR_REFUSED (naming
+ * the commit) when its files do not carry their MAC under k (state.mac
+ * beside them in the tree): anyone who can push to the remote could have
+ * written them. Blocking (network).
  */
-int lease_git_state_read(struct gitsrc *src, const char *instance, size_t max_bytes, struct lease_state *out,
-			 struct error **err);
-/* Replaces the shared state with st's files (msg the commit's message), only from expect. Blocking (network). */
-int lease_git_state_write(struct gitsrc *src, const char *instance, const char *expect, const struct lease_state *st,
-			  const char *msg, char out_oid[GITSRC_OID_HEX], struct error **err);
+int lease_git_state_read(struct gitsrc *src, const char *instance, const struct signing_key *k, size_t max_bytes,
+			 struct lease_state *out, struct error **err);
+/*
+ * Replaces the shared state with st's files and their MAC under k (msg the
+ * commit's message), only from expect. Blocking (network).
+ */
+int lease_git_state_write(struct gitsrc *src, const char *instance, const struct signing_key *k, const char *expect,
+			  const struct lease_state *st, const char *msg, char out_oid[GITSRC_OID_HEX], struct error **err);
 
 #endif

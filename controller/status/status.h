@@ -140,12 +140,9 @@ struct status_condition *status_add_condition(struct status_deployment *d, const
 struct status_instance *status_add_instance(struct status_deployment *d, const char *name);
 /* Appends a verification of metric (the rest unset) and returns it (owned by d). */
 struct status_verification *status_add_verification(struct status_deployment *d, const char *metric);
-/* Whether verdict lets a promotion through: Passed alone (Skipped verified nothing). */
-int status_verification_passed(const char *verdict);
 
 /* How the verifications of a note that did not pass stand. */
 struct status_unverified {
-	size_t n;		/* every one that did not pass */
 	size_t pending;		/* Pending or Unfinished: still to be decided */
 	size_t failed;		/* Failed, or a verdict this version does not know */
 };
@@ -154,8 +151,8 @@ struct status_unverified {
  * The verifications of s that did not pass, a sentence each joined by "; "
  * ("web: loadtest p95_ms=812 failed (fails at >= 500)", "web: integration
  * skipped (promoted in full)"), into *out (malloc'd, NULL when all passed);
- * returns how many, and counts them into *u (may be NULL). The rest of n
- * (Skipped, Inconclusive) verified nothing either way.
+ * returns how many, and counts them into *u (may be NULL). The rest of
+ * them (Skipped, Inconclusive) verified nothing either way.
  */
 size_t status_verification_failures(const struct fleet_status *s, char **out, struct status_unverified *u);
 /* Deep copy. */

@@ -49,7 +49,8 @@ void status_verifications_copy(struct status_deployment *d, const struct status_
 	}
 }
 
-int status_verification_passed(const char *verdict)
+/* Whether verdict lets a promotion through: Passed alone (Skipped verified nothing). */
+static int verification_passed(const char *verdict)
 {
 	return verdict && strcmp(verdict, "Passed") == 0;
 }
@@ -95,8 +96,8 @@ static void say(struct buf *b, const char *deployment, const struct status_verif
 size_t status_verification_failures(const struct fleet_status *s, char **out, struct status_unverified *u)
 {
 	struct buf b = BUF_INIT_MAX(4096);
-	struct status_unverified c = { 0, 0, 0 };
-	size_t i, j;
+	struct status_unverified c = { 0, 0 };
+	size_t i, j, n = 0;
 
 	for (i = 0; i < s->ndeployments; i++) {
 		const struct status_deployment *d = &s->deployments[i];
@@ -104,17 +105,17 @@ size_t status_verification_failures(const struct fleet_status *s, char **out, st
 		for (j = 0; j < d->nverifications; j++) {
 			const struct status_verification *v = &d->verifications[j];
 
-			if (status_verification_passed(v->verdict))
+			if (verification_passed(v->verdict))
 				continue;
-			c.n++;
+			n++;
 			c.pending += still_running(v->verdict);
 			c.failed += !still_running(v->verdict) && !undecided(v->verdict);
 			say(&b, d->name ? d->name : "?", v);
 		}
 	}
-	*out = c.n ? buf_detach(&b, NULL) : NULL;
+	*out = n ? buf_detach(&b, NULL) : NULL;
 	buf_release(&b);
 	if (u)
 		*u = c;
-	return c.n;
+	return n;
 }

@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "runtime/file.h"
+#include "runtime/signing.h"
 #include "strv.h"
 #include "util.h"
 
@@ -11,7 +12,6 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -164,68 +164,11 @@ int webhook_has_secret(const struct webhook *w, enum webhook_provider p)
 	return (unsigned)p < WEBHOOK__COUNT && w->secret[p].data != NULL;
 }
 
-static void hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
-			unsigned char out[32])
-{
-	unsigned int outlen = 32;
-
-	if (!HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &outlen) || outlen != 32)
-		BUG("HMAC-SHA256 failed");
-}
-
-void webhook_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len,
-			     char out[65])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char mac[32];
-	size_t i;
-
-	hmac_sha256(key, key_len, data, len, mac);
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = hex[mac[i] >> 4];
-		out[2 * i + 1] = hex[mac[i] & 15];
-	}
-	out[64] = '\0';
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes exactly 64 hex digits; -1 for anything else. */
-static int unhex32(const char *s, unsigned char out[32])
-{
-	size_t i;
-
-	if (strlen(s) != 64)
-		return -1;
-	for (i = 0; i < 32; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 /* Checks a hex HMAC-SHA256 of the body in constant time. Called with the lock held. */
 static int signature_ok(const struct webhook *w, enum webhook_provider p, const char *hex,
 			const struct webhook_request *req)
 {
-	unsigned char want[32], got[32];
-
-	if (unhex32(hex, got) < 0)
-		return 0;
-	hmac_sha256(w->secret[p].data, w->secret[p].len, req->body, req->body_len, want);
-	return CRYPTO_memcmp(want, got, sizeof(want)) == 0;
+	return hmac_sha256_check(w->secret[p].data, w->secret[p].len, req->body, req->body_len, hex);
 }
 
 /* Compares a token with the GitLab secret: both HMAC'd, so the comparison has a fixed length. */

@@ -55,8 +55,4 @@ const char *webhook_provider_name(enum webhook_provider p);
 /* 0 and *out set, or -1 for an unknown name. */
 int webhook_provider_parse(const char *name, enum webhook_provider *out);
 
-/* Lowercase hex HMAC-SHA256 of data under key into out (65 bytes). */
-void webhook_hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len,
-			     char out[65]);
-
 #endif

@@ -15,6 +15,9 @@ need_images v1 v2 never-ready
 ST=it-envst-$$
 PR=it-envpr-$$
 TOKEN=$TEST_TMP/token
+# The instances' shared secret: an approval note carries its MAC.
+KEY=$TEST_TMP/signing-key
+printf 'signing-key-%s-0123456789\n' "$$" >"$KEY"
 BADTOKEN=$TEST_TMP/badtoken
 ST_PORT=$(free_port)
 PR_PORT=$(free_port)
@@ -80,7 +83,7 @@ env_of() {
 }
 start() {
 	run_start "$TEST_TMP/$1.log" --repo "file://$REMOTE" --state-dir "$TEST_TMP/state-$1" --instance "$1" \
-		--environment "$2" --listen "127.0.0.1:$3" --api-token-file "$TOKEN" --poll-interval 1s
+		--environment "$2" --listen "127.0.0.1:$3" --api-token-file "$TOKEN" --signing-key-file "$KEY" --poll-interval 1s
 }
 RUN_LOG=$TEST_TMP/$PR.log
 await_failed() {
@@ -140,15 +143,32 @@ expect_match "it says the controller refused it" "refused by the controller at 1
 out=$("$AURIGA_BIN" approve --listen "127.0.0.1:$ST_PORT" --api-token-file "$TOKEN" "$c1" 2>&1)
 expect_match "staging asks for no approval: 409 with the reason" \
 	"\(409\): environment 'staging' asks for no approval" "$out"
+# A pusher to the specs remote writes an approval note itself: without the MAC of the instances'
+# signing key it does not count, and production keeps waiting.
+git --git-dir="$REMOTE" notes --ref=auriga-approvals-production add -f -m "auriga: Approved for production by mallory
+
+{
+  \"environment\": \"production\",
+  \"instance\": \"$PR\",
+  \"approvedBy\": \"mallory\",
+  \"approvedAt\": \"2026-01-01T00:00:00.000Z\",
+  \"mac\": \"$(printf '%064d' 0)\"
+}" "$c1"
+await "production reads the forged approval note and ignores it" 60 grep -q \
+	"an approval note is ignored.*commit=$c1.*does not carry the MAC of signing-key-file" "$TEST_TMP/$PR.log"
 sleep 3
-expect_eq "still nothing in production after the refused approvals" "" "$(running "$PR")"
+expect_eq "still nothing in production after the refused approvals and the forged note" "" "$(running "$PR")"
 check "production's note still waits for approval" note_says production "$c1" "waiting for approval"
+expect_no_match "and names no approver" "approvedBy" "$(note production "$c1")"
 
 out=$("$AURIGA_BIN" approve --listen "127.0.0.1:$PR_PORT" --api-token-file "$TOKEN" "$c1" 2>&1)
 expect_match "auriga approve with the token is accepted" "approve: $c1: accepted by the controller" "$out"
 RUN_LOG=$TEST_TMP/$PR.log
 await "production brings v1 to Healthy" 120 note_says production "$c1" "^auriga: Healthy"
 check "production's note says who approved it" note_says production "$c1" "approvedBy: alice"
+check "the approval was written over the forged note, with its MAC" note_says approvals-production "$c1" \
+	'"approvedBy": "alice"'
+check "it carries a MAC" note_says approvals-production "$c1" '"mac": "[0-9a-f]\{64\}"'
 check "and when" note_says production "$c1" "approvedAt: 20"
 expect_eq "production runs its own patch: two replicas" "auriga-demo-node:v1 web
 auriga-demo-node:v1 web" "$(running "$PR")"

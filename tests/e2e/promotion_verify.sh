@@ -32,6 +32,9 @@ fi
 ST=it-pvst-$$
 PR=it-pvpr-$$
 TOKEN=$TEST_TMP/token
+# The instances' shared secret: an approval note carries its MAC.
+KEY=$TEST_TMP/signing-key
+printf 'signing-key-%s-0123456789\n' "$$" >"$KEY"
 ST_PORT=$(free_port)
 PR_PORT=$(free_port)
 ST_LP=$(free_port)
@@ -211,7 +214,7 @@ running() {
 running_is() { [ "$(running "$1")" = "$2" ]; }
 start() {
 	run_start "$TEST_TMP/$1.log" --repo "file://$REMOTE" --state-dir "$TEST_TMP/state-$1" --instance "$1" \
-		--environment "$2" --listen "127.0.0.1:$3" --api-token-file "$TOKEN" --poll-interval 1s
+		--environment "$2" --listen "127.0.0.1:$3" --api-token-file "$TOKEN" --signing-key-file "$KEY" --poll-interval 1s
 }
 approve() { "$AURIGA_BIN" approve --listen "127.0.0.1:$PR_PORT" --api-token-file "$TOKEN" "$@" 2>&1; }
 await_failed() {
@@ -250,7 +253,7 @@ out=$(approve 0123456789abcdef0123456789abcdef01234567)
 expect_match "auriga approve says why" "not in the specs repository" "$out"
 out=$(approve "$c1")
 expect_match "a plain approval of v1 is taken" "approve: $c1: accepted by the controller" "$out"
-sleep 3
+await "production notes v1 again, with its approval" 60 note_says production "$c1" "approvedBy: dana"
 check "and does not open the gate over what staging did not verify" note_says production "$c1" \
 	"^auriga: Waiting.*stopped at staging: web: integration skipped"
 expect_eq "production made nothing" "" "$(running "$PR")"
@@ -262,7 +265,7 @@ check "production's note records who let it through unverified, and what was not
 await "the approvals ref on the remote records it on the commit" 30 approval_says "$c1" '"unverifiedBy": "dana"'
 check "with the first approval" approval_says "$c1" '"approvedBy": "dana"'
 check "for production" approval_says "$c1" '"environment": "production"'
-check "and the reason" approval_says "$c1" '"reason": "first release"'
+check "and the reason, as the one given with --unverified" approval_says "$c1" '"unverifiedReason": "first release"'
 expect_eq "NGINX answers from production's v1 on production's port" v1 "$(version "$PR_LP")"
 
 # --- v2, a good commit: approved in production before staging saw it; production restarted --------
@@ -364,8 +367,8 @@ await "production's note says it stopped at staging, which verification was skip
 	"^auriga: Waiting.*stopped at staging: web: integration skipped (promoted in full).*only a verification that Passed"
 out=$(approve "$c4")
 expect_match "an approval of it is taken" "accepted by the controller" "$out"
-sleep 3
-check "and does not move it past the skipped verification" note_says production "$c4" "stopped at staging"
+await "production notes it again, with its approval" 60 note_says production "$c4" "approvedBy: dana"
+check "and does not move it past the skipped verification" note_says production "$c4" "^auriga: Waiting.*stopped at staging"
 expect_eq "production still answers from v2" v2 "$(version "$PR_LP")"
 expect_eq "production still runs v2 alone" "auriga-demo-node:v2" "$(running "$PR")"
 RUN_LOG=$TEST_TMP/$ST.log

@@ -1,4 +1,5 @@
 /* libFuzzer target: webhook deliveries (headers and body) from any provider, with the signature right or wrong. */
+#include "runtime/signing.h"
 #include "surface/webhook.h"
 
 #include <stddef.h>
@@ -91,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sign) {
 		char hex[65];
 
-		webhook_hmac_sha256_hex(SECRET, strlen(SECRET), req.body, req.body_len, hex);
+		hmac_sha256_hex(SECRET, strlen(SECRET), req.body, req.body_len, hex);
 		h.sig_name = sig_header[p_sel];
 		if (p_sel == WEBHOOK_GITHUB)
 			snprintf(h.sig_value, sizeof(h.sig_value), "sha256=%s", hex);

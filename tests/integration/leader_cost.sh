@@ -13,7 +13,7 @@
 LEADER_TEST=leader-cost
 N=6
 . "$(dirname "$0")/../leader-lib.bash"
-LEASE=(--lease)
+LEASE=(--lease --signing-key-file "$TEST_TMP/signing-key")
 RENEW_S=10
 WINDOW=${LEASE_COST_WINDOW:-60}
 

@@ -4,7 +4,8 @@
 # to refs/auriga/state/<instance> of the specs repository (one commit, no history) and a new leader
 # takes them up before it acts. A pause is answered once it is shared: killed right after the
 # answer, the leader's rollout stays paused, until resume on the new leader; a revision the leader marked failed is not tried again by
-# the new leader at the same commit. The lease's ref has no history either.
+# the new leader at the same commit. The lease's ref has no history either. A state a pusher to the specs
+# remote forged (without the MAC of the controllers' signing key) is refused by the new leader.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 
@@ -74,6 +75,40 @@ check "the new leader's status says the commit rolled back" wait_for 30 field_is
 events_mark "evmark-$$-1"
 wait_for 30 grep -q "|destroy|evmark-$$-1|" "$TEST_TMP/ev"
 expect_eq "no container of the failed revision is created after the takeover" "" \
+	"$(creates_since "$t_kill" | awk -F'|' '$6 == "auriga-demo-node:v1"')"
+expect_eq "... all $N replicas still on v2" "$N" "$(running auriga-demo-node:v2)"
+
+# (3) A state forged by a pusher to the specs remote is not taken up: the shared state carries the MAC
+# of the controllers' signing key, which a pusher does not have. The forgery keeps the MAC the leader
+# wrote and names v1 where the state says v2.
+start_ctl $F
+check "the controller started again follows" wait_for 30 follows "$F"
+forge() {
+	local f=$TEST_TMP/forged.json blob tree
+	git -C "$REMOTE" show "refs/auriga/state/$INST:engine.json" | sed 's/auriga-demo-node:v2/auriga-demo-node:v1/g' >"$f"
+	blob=$(git -C "$REMOTE" hash-object -w "$f")
+	tree=$(git -C "$REMOTE" ls-tree "refs/auriga/state/$INST" |
+		awk -v b="$blob" -F'\t' '{ split($1, m, " "); if ($2 == "engine.json") m[3] = b; printf "%s %s %s\t%s\n", m[1], m[2], m[3], $2 }' |
+		git -C "$REMOTE" mktree)
+	git -C "$REMOTE" update-ref "refs/auriga/state/$INST" "$(git -C "$REMOTE" commit-tree "$tree" -m "forged state")"
+}
+forge
+forged_v1() { ! git -C "$REMOTE" show "refs/auriga/state/$INST:engine.json" | grep -q "auriga-demo-node:v2"; }
+check "the forged state names v1 where it said v2" forged_v1
+check "it keeps the leader's MAC beside it" test -n "$(git -C "$REMOTE" show "refs/auriga/state/$INST:state.mac" 2>/dev/null)"
+kill -9 "${PID[$L]}"
+wait_for 10 gone "${PID[$L]}"
+t_kill=$(now_ns)
+refused() {
+	curl -sf --max-time 5 "http://127.0.0.1:${PORT[$F]}/metrics" |
+		awk '/^auriga_lease_operations_total\{/ && /op="state-fetch"/ && /result="refused"/ { n += $NF } END { exit !(n >= 1) }'
+}
+check "the new leader refuses the forged state: counted" wait_for 90 refused
+check "... and logged, naming why" grep -q "does not carry the MAC of signing-key-file" "$TEST_TMP/$F.log"
+sleep 5
+events_mark "evmark-$$-2"
+wait_for 30 grep -q "|destroy|evmark-$$-2|" "$TEST_TMP/ev"
+expect_eq "no container of the forged state's image is created" "" \
 	"$(creates_since "$t_kill" | awk -F'|' '$6 == "auriga-demo-node:v1"')"
 expect_eq "... all $N replicas still on v2" "$N" "$(running auriga-demo-node:v2)"
 done_testing

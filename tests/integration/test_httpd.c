@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "status/metrics.h"
 #include "surface/httpd.h"
+#include "runtime/signing.h"
 #include "surface/webhook.h"
 #include "util.h"
 
@@ -460,7 +461,7 @@ static long github(const char *event, const char *delivery, const char *body, in
 			 .body_len = strlen(body) };
 	int i = 0;
 
-	webhook_hmac_sha256_hex(GH_SECRET, strlen(GH_SECRET), body, strlen(body), hex);
+	hmac_sha256_hex(GH_SECRET, strlen(GH_SECRET), body, strlen(body), hex);
 	snprintf(sig, sizeof(sig), "X-Hub-Signature-256: sha256=%s", hex);
 	if (sign == 0)
 		hex[0] = hex[0] == 'a' ? 'b' : 'a', snprintf(sig, sizeof(sig), "X-Hub-Signature-256: sha256=%s", hex);
@@ -523,7 +524,7 @@ static void test_webhook_gitlab_gitea(void **state)
 	assert_int_equal(atomic_load(&n_actions[HTTPD_SYNC]), syncs + 1);
 
 	r.path = "/api/v1/webhooks/gitea";
-	webhook_hmac_sha256_hex(GT_SECRET, strlen(GT_SECRET), push, strlen(push), hex);
+	hmac_sha256_hex(GT_SECRET, strlen(GT_SECRET), push, strlen(push), hex);
 	snprintf(sig, sizeof(sig), "X-Gitea-Signature: %s", hex);
 	r.headers[0] = "X-Gitea-Event: push";
 	r.headers[1] = "X-Gitea-Signature: 00";

@@ -151,6 +151,8 @@ static void test_types_and_bounds(void **state)
 		{ { "--extra-labels", "a=b,noval" }, "items must be KEY=VALUE" },
 		{ { "--extra-labels", "auriga.io/x=1" }, "reserved" },
 		{ { "--https-token", "abc" }, "a secret cannot be given on the command line: use AURIGA_HTTPS_TOKEN" },
+		{ { "--lease", "--repo", "/specs.git" }, "lease: needs signing-key-file" },
+		{ { "--lease", "--repo=/specs.git", "--signing-key-file", "/key" }, NULL },
 	};
 	char *envp[] = { NULL };
 	size_t i;

@@ -10,8 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/signing.h"
 #include "source/gitsrc.h"
 #include "source/gitsrc_worker.h"
+#include "status/approval_note.h"
 #include "status/notes.h"
 #include "status/status.h"
 #include "util.h"
@@ -254,24 +256,34 @@ static void debounce(void **state)
 	notes_debounce_release(&d);
 }
 
-static void worker_fetches_and_notes(void **state)
+/* A source on the test's remote, its state folder dir/<sub>. */
+static struct gitsrc *open_source(const char *sub)
 {
 	struct gitsrc_config cfg;
-	struct gitsrc_worker_config wc;
 	struct gitsrc *src = NULL;
+	char url[128], st[128];
+
+	snprintf(url, sizeof(url), "%s/remote.git", dir);
+	snprintf(st, sizeof(st), "%s/%s", dir, sub);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.url = url;
+	cfg.state_dir = st;
+	assert_int_equal(gitsrc_open(&src, &cfg, NULL), 0);
+	return src;
+}
+
+static void worker_fetches_and_notes(void **state)
+{
+	struct gitsrc_worker_config wc;
+	struct gitsrc *src = open_source("state");
 	struct gitsrc_worker *w = NULL;
 	struct gitsrc_report *r = NULL;
-	char url[128], st[128], *t;
+	char url[128], *t;
 	git_repository *remote = NULL;
 	char *text = NULL;
 
 	(void)state;
 	snprintf(url, sizeof(url), "%s/remote.git", dir);
-	snprintf(st, sizeof(st), "%s/state", dir);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.url = url;
-	cfg.state_dir = st;
-	assert_int_equal(gitsrc_open(&src, &cfg, NULL), 0);
 	memset(&wc, 0, sizeof(wc));
 	wc.interval_ms = -1;
 	wc.notes_push = 1;
@@ -318,6 +330,35 @@ static void worker_fetches_and_notes(void **state)
 	git_repository_free(remote);
 }
 
+/*
+ * An approval note counts under its own environment's ref alone: one made
+ * (with the key's MAC) for staging and copied under production's ref by a
+ * pusher is refused there.
+ */
+static void approval_under_its_own_ref(void **state)
+{
+	static const struct signing_key key = { (unsigned char *)"0123456789abcdef-operator", 25 };
+	struct approval a = { .environment = (char *)"staging", .by = (char *)"dana", .at = 1767225600000 };
+	struct approval back;
+	struct gitsrc *src = open_source("state-approvals");
+	struct error *err = NULL;
+	char *text = approval_note_render(&a, commits[0], &key);
+	char *staging = approval_note_ref("staging"), *production = approval_note_ref("production");
+
+	(void)state;
+	assert_int_equal(approval_note_write(src, staging, commits[0], text, NULL), 0);
+	assert_int_equal(approval_note_write(src, production, commits[0], text, NULL), 0);
+	assert_int_equal(approval_note_read(src, staging, commits[0], &key, &back, NULL), 0);
+	assert_string_equal(back.by, "dana");
+	approval_release(&back);
+	assert_int_equal(approval_note_read(src, production, commits[0], &key, &back, &err), ERR_REFUSED);
+	assert_non_null(strstr(error_msg(err), "is for environment 'staging'"));
+	assert_null(back.by);
+	error_free(err);
+	gitsrc_free(src);
+	FREE_ALL(text, staging, production);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +369,7 @@ int main(void)
 		cmocka_unit_test(passed_over),
 		cmocka_unit_test(debounce),
 		cmocka_unit_test(worker_fetches_and_notes),
+		cmocka_unit_test(approval_under_its_own_ref),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "cmd/run_gate.h"
+#include "runtime/signing.h"
 #include "util.h"
 #include "testmain.h"
 
@@ -235,7 +236,14 @@ static void verification_bounded(void **state)
 	buf_release(&b);
 }
 
-/* Approvals: only 40 hex digits, only where the environment asks for one, only once the repository was read. */
+static const struct signing_key KEY = { (unsigned char *)"0123456789abcdef-operator", 25 };
+static const struct signing_key OTHER_KEY = { (unsigned char *)"0123456789abcdef-pusher", 23 };
+
+/*
+ * Approvals: only with a signing key, only 40 hex digits, only where the
+ * environment asks for one (unverified: where it names promotion.after),
+ * only once the repository was read.
+ */
 static void approve_checks(void **state)
 {
 	struct run_gate g;
@@ -245,6 +253,11 @@ static void approve_checks(void **state)
 
 	(void)state;
 	run_gate_init(&g);
+	/* Without the operator's key a note is one any pusher could write: nothing is taken. */
+	assert_int_equal(run_gate_approve(&g, C, "alice", NULL, 0, 1, &err), ERR_CONFLICT);
+	assert_non_null(strstr(error_msg(err), "signing-key-file is not set"));
+	error_clear(&err);
+	g.key = &KEY;
 	assert_int_equal(run_gate_approve(&g, C, "alice", NULL, 0, 1, &err), ERR_CONFLICT);
 	assert_string_equal(error_msg(err), "environment '(none)' asks for no approval (promotion.approval)");
 	error_free(err);
@@ -258,6 +271,11 @@ static void approve_checks(void **state)
 	error_free(err);
 	err = NULL;
 	g.wants_approval = 1;
+	/* No promotion.after: no verification to let through. */
+	assert_int_equal(run_gate_approve(&g, C, "alice", NULL, 1, 1, &err), ERR_CONFLICT);
+	assert_non_null(strstr(error_msg(err), "names no promotion.after"));
+	error_clear(&err);
+	g.has_after = 1;
 	assert_int_equal(run_gate_approve(&g, "HEAD", "alice", NULL, 0, 1, &err), ERR_INVALID);
 	error_free(err);
 	err = NULL;
@@ -271,11 +289,14 @@ static void approve_checks(void **state)
 	a.by = (char *)"bob";
 	a.unverified_by = (char *)"bob";
 	a.unverified_at = 2;
+	a.unverified_reason = (char *)"the canary analysis was skipped";
 	run_gate_remember(&g, C, &a);
 	assert_int_equal(g.n, 1);
 	assert_string_equal(g.approvals[0].a.by, "alice");
 	assert_string_equal(g.approvals[0].a.unverified_by, "bob");
+	assert_string_equal(g.approvals[0].a.unverified_reason, "the canary analysis was skipped");
 	a.unverified_by = NULL;
+	a.unverified_reason = NULL;
 	for (i = 1; i <= GATE_APPROVALS_MAX; i++) {
 		char c[41];
 
@@ -288,22 +309,47 @@ static void approve_checks(void **state)
 	run_gate_release(&g);
 }
 
-/* An approval's note says who, when, for which environment and instance, and comes back the same; junk is refused. */
+/* A note with field changed to value (a pusher editing the note), malloc'd. */
+static char *tampered(const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+
+	assert_non_null(at);
+	return xasprintf("%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+}
+
+/*
+ * An approval's note says who, when, for which environment and instance,
+ * and comes back the same under the key; a note whose MAC is missing, made
+ * under another key, for another commit, or over a field changed since, is
+ * refused; junk is refused.
+ */
 static void approval_note_round_trip(void **state)
 {
 	struct approval a = { .environment = (char *)"production", .instance = (char *)"prod-1", .by = (char *)"dana",
 			      .at = 1767225600000, .unverified_by = (char *)"erin", .unverified_at = 1767225660000,
-			      .reason = (char *)"staging was promoted in full: \"hotfix\"" };
+			      .reason = (char *)"staging was promoted in full: \"hotfix\"",
+			      .unverified_reason = (char *)"the analysis was skipped" };
+	static const char *const edits[][2] = {
+		{ "\"approvedBy\": \"dana\"", "\"approvedBy\": \"mallory\"" },
+		{ "\"unverifiedBy\": \"erin\"", "\"unverifiedBy\": \"mallory\"" },
+		{ "\"approvedAt\": \"2026-01-01T00:00:00.000Z\"", "\"approvedAt\": \"2026-01-01T00:00:01.000Z\"" },
+		{ "\"environment\": \"production\"", "\"environment\": \"staging\"" },
+		{ "\"unverifiedReason\": \"the analysis was skipped\"", "\"unverifiedReason\": \"x\"" },
+		{ "\"mac\": \"", "\"mac-was\": \"" },
+	};
 	struct approval back;
 	struct error *err = NULL;
-	char *text = approval_note_render(&a), *ref = approval_note_ref("production");
+	char *text = approval_note_render(&a, C, &KEY), *ref = approval_note_ref("production");
+	char *other = approval_note_render(&a, C, &OTHER_KEY);
+	size_t i;
 
 	(void)state;
 	assert_string_equal(ref, "refs/notes/auriga-approvals-production");
 	assert_ptr_equal(strstr(text, "auriga: Approved for production by dana, its verification overridden by erin"),
 			 text);
 	assert_non_null(strstr(text, "\"approvedAt\": \"2026-01-01T00:00:00.000Z\""));
-	assert_int_equal(approval_note_parse(&back, text, NULL), 0);
+	assert_int_equal(approval_note_parse(&back, text, C, &KEY, &err), 0);
 	assert_string_equal(back.environment, "production");
 	assert_string_equal(back.instance, "prod-1");
 	assert_string_equal(back.by, "dana");
@@ -311,15 +357,34 @@ static void approval_note_round_trip(void **state)
 	assert_string_equal(back.unverified_by, "erin");
 	assert_true(back.unverified_at == a.unverified_at);
 	assert_string_equal(back.reason, a.reason);
+	assert_string_equal(back.unverified_reason, a.unverified_reason);
 	approval_release(&back);
-	assert_int_equal(approval_note_parse(&back, "auriga: Approved\n\n{\"approvedAt\": \"2026-01-01T00:00:00Z\"}\n",
-					     &err), ERR_INVALID);
+	/* Made under another key (a pusher's), or read without a key: refused. */
+	assert_int_equal(approval_note_parse(&back, other, C, &KEY, &err), ERR_REFUSED);
+	assert_non_null(strstr(error_msg(err), "does not carry the MAC of signing-key-file"));
 	assert_null(back.by);
 	error_clear(&err);
-	assert_int_equal(approval_note_parse(&back, "auriga: Healthy 1/1 ready\nobservedAt: x\n", &err), ERR_INVALID);
+	assert_int_equal(approval_note_parse(&back, text, C, NULL, &err), ERR_REFUSED);
+	error_clear(&err);
+	/* The same note on another commit: refused. */
+	assert_int_equal(approval_note_parse(&back, text, "fedcba9876543210fedcba9876543210fedcba98", &KEY, &err),
+			 ERR_REFUSED);
+	error_clear(&err);
+	for (i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		char *t = tampered(text, edits[i][0], edits[i][1]);
+
+		assert_int_equal(approval_note_parse(&back, t, C, &KEY, &err), ERR_REFUSED);
+		error_clear(&err);
+		free(t);
+	}
+	assert_int_equal(approval_note_parse(&back, "auriga: Approved\n\n{\"approvedAt\": \"2026-01-01T00:00:00Z\"}\n",
+					     C, &KEY, &err), ERR_INVALID);
+	assert_null(back.by);
+	error_clear(&err);
+	assert_int_equal(approval_note_parse(&back, "auriga: Healthy 1/1 ready\nobservedAt: x\n", C, &KEY, &err),
+			 ERR_INVALID);
 	error_free(err);
-	free(text);
-	free(ref);
+	FREE_ALL(text, other, ref);
 }
 
 /* A Waiting note carries the gate's record, and a restarted controller reads the approval back from it. */

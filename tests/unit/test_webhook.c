@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "runtime/signing.h"
 #include "surface/webhook.h"
 #include "testmain.h"
 #include "util.h"
@@ -58,7 +59,7 @@ static void test_github_vector(void **state)
 	char hex[65];
 
 	(void)state;
-	webhook_hmac_sha256_hex(SECRET, strlen(SECRET), "Hello, World!", 13, hex);
+	hmac_sha256_hex(SECRET, strlen(SECRET), "Hello, World!", 13, hex);
 	assert_string_equal(hex, "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
 }
 
@@ -92,7 +93,7 @@ static void signed_github(struct hdrs *h, char *sig, size_t n, const char *body,
 {
 	char hex[65];
 
-	webhook_hmac_sha256_hex(SECRET, strlen(SECRET), body, strlen(body), hex);
+	hmac_sha256_hex(SECRET, strlen(SECRET), body, strlen(body), hex);
 	snprintf(sig, n, "sha256=%s", hex);
 	memset(h, 0, sizeof(*h));
 	h->kv[0] = "X-Hub-Signature-256";
@@ -346,7 +347,7 @@ static void test_gitea(void **state)
 	struct hdrs h = { { "X-Gitea-Signature", hex, "X-Gitea-Event", "push" } };
 
 	(void)state;
-	webhook_hmac_sha256_hex(SECRET, strlen(SECRET), body, strlen(body), hex);
+	hmac_sha256_hex(SECRET, strlen(SECRET), body, strlen(body), hex);
 	deliver(w, WEBHOOK_GITEA, &h, body, &res);
 	assert_int_equal(res.status, 202);
 	assert_true(res.trigger);
@@ -438,7 +439,7 @@ static void test_answers_by_provider(void **state)
 	size_t i;
 
 	(void)state;
-	webhook_hmac_sha256_hex(SECRET, strlen(SECRET), body, strlen(body), hex);
+	hmac_sha256_hex(SECRET, strlen(SECRET), body, strlen(body), hex);
 	snprintf(gh_sig, sizeof(gh_sig), "sha256=%s", hex);
 	snprintf(gitea_sig, sizeof(gitea_sig), "%s", hex);
 	for (i = 0; i < ARRAY_SIZE(rows); i++) {
