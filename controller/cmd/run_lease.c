@@ -720,7 +720,8 @@ static void register_metrics(struct run_lease *l)
 	l->m_ops = metrics_counter(l->cfg.metrics, "auriga_lease_operations_total",
 				   "Git operations on the lease's home: fetch (a follower's read) or push (a renewal or "
 				   "a takeover) of the lease, state-fetch (a takeover's read) or state-push (the leader's "
-				   "write) of the state it shares, by result (ok, conflict, error).",
+				   "write) of the state it shares, by result (ok; conflict; refused: the remote refused "
+				   "the push, or the state read does not carry the signing key's MAC; error).",
 				   METRIC_LABELS("op", "result"));
 	l->m_reads = metrics_counter(l->cfg.metrics, "auriga_lease_state_reads_total",
 				     "Reads of the leader's state file and release records to share them: one after each "
