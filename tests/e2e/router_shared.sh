@@ -118,7 +118,10 @@ await "B, upgraded, writes its own file with its upstream named $B-$W" 90 \
 	upstream_is "$NGX/$B-auriga.conf" "$B-$W" "$HPB:1 $((HPB + 1)):1"
 await "NGINX serves B's new file on B's port" 30 serves "$NGX/$B-auriga.conf" "$LPB"
 check "the file under the earlier names is gone" test ! -e "$NGX/auriga.conf"
-check "and its table" test ! -e "$NGX/auriga.conf.services.json"
+# Its table, and the file kept aside until the reload is confirmed, go once B sees the new
+# generation served (its own confirmation may come a moment after this test's request).
+check "and its table, once B saw NGINX serve the new generation" wait_for 30 \
+	test ! -e "$NGX/auriga.conf.services.json" -a ! -e "$NGX/auriga.conf.replaced"
 check "B's log says it took the file over" grep -q "taking over the file written under the earlier names" "$TEST_TMP/$B.log"
 expect_eq "one reload did it (NGINX reloaded once by the upgraded B)" 1 \
 	"$(tail -n +"$((n_before + 1))" "$TEST_TMP/$B.log" | grep -c 'msg="configuration applied"')"
