@@ -257,7 +257,7 @@ static void pass_gather(struct dep_pass *p)
 	p->in.tmpl = p->t.tmpl;
 	/* Paused by hand: what is missing is healed, but the rollout takes no step (a return to safety does). */
 	p->in.heal_only = !p->turn || (p->ed->paused && !p->t.held);
-	p->v = p->od && p->od->n ? xcalloc(p->od->n, sizeof(*p->v)) : NULL;
+	p->v = xcalloc((p->od ? p->od->n : 0) + 1, sizeof(struct obs_container *));
 	for (i = 0; p->od && i < p->od->n; i++)
 		if (!engine_moved_off(p->e, dd, p->ed, p->od, p->od->v[i]))
 			p->v[p->in.n++] = p->od->v[i];
