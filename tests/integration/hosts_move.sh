@@ -93,8 +93,8 @@ moved_ready() {
 await "web-$W is made on another host and ready" 90 moved_ready
 MOVED=$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 diag "web-$W ready elsewhere $MOVED s after host $GONE was killed (moveAfter ${MOVE}s)"
-check "within moveAfter + start + a few passes (${MOVE} + 25 s)" \
-	awk -v m="$MOVED" -v l="$((MOVE + 25))" 'BEGIN { exit !(m <= l) }'
+check "within moveAfter + start + a few passes (${MOVE} + 15 s)" \
+	awk -v m="$MOVED" -v l="$((MOVE + 15))" 'BEGIN { exit !(m <= l) }'
 TO=$(instance web "$W" '.host' | grep -v "^d$GONE$" | head -1)
 TO=${TO#d}
 expect_eq "web-$W runs once on the hosts that answer (on d$TO)" "1" \
