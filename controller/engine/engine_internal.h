@@ -245,11 +245,11 @@ void engine_list_done(struct engine *e, const char *down);
  * left out of the rollout, so the ordinal is made where it is placed, and it
  * is never counted ready.
  */
-int engine_moved_off(const struct engine *e, const struct desired_deployment *dd, const struct eng_dep *ed,
-		     const struct obs_deployment *od, const struct obs_container *c);
+int engine_move_old(const struct engine *e, const struct desired_deployment *dd, const struct eng_dep *ed,
+		    const struct obs_deployment *od, const struct obs_container *c);
 /* Stops and removes each container of od moved off whose endpoint answers again; returns how many were issued. */
-size_t engine_moved_remove(struct engine *e, const struct desired_deployment *dd, const struct eng_dep *ed,
-			   const struct obs_deployment *od);
+size_t engine_move_remove_old(struct engine *e, const struct desired_deployment *dd, const struct eng_dep *ed,
+			      const struct obs_deployment *od);
 
 /* engine_hosts.c: the endpoints. */
 void engine_hosts_init(struct engine *e, struct docker *d, const struct engine_endpoint *v, size_t n);

@@ -19,8 +19,8 @@ static int has_one_at_place(const struct engine *e, const struct eng_dep *ed, co
 	return 0;
 }
 
-int engine_moved_off(const struct engine *e, const struct desired_deployment *dd, const struct eng_dep *ed,
-		     const struct obs_deployment *od, const struct obs_container *c)
+int engine_move_old(const struct engine *e, const struct desired_deployment *dd, const struct eng_dep *ed,
+		    const struct obs_deployment *od, const struct obs_container *c)
 {
 	const struct eng_host *h;
 
@@ -40,8 +40,8 @@ int engine_moved_off(const struct engine *e, const struct desired_deployment *dd
 	return c->unreachable || has_one_at_place(e, ed, od, c);
 }
 
-size_t engine_moved_remove(struct engine *e, const struct desired_deployment *dd, const struct eng_dep *ed,
-			   const struct obs_deployment *od)
+size_t engine_move_remove_old(struct engine *e, const struct desired_deployment *dd, const struct eng_dep *ed,
+			      const struct obs_deployment *od)
 {
 	size_t i, issued = 0;
 
@@ -49,7 +49,7 @@ size_t engine_moved_remove(struct engine *e, const struct desired_deployment *dd
 		const struct obs_container *c = od->v[i];
 		struct rollout_op op;
 
-		if (c->unreachable || c->state == OBS_REMOVING || !engine_moved_off(e, dd, ed, od, c))
+		if (c->unreachable || c->state == OBS_REMOVING || !engine_move_old(e, dd, ed, od, c))
 			continue;
 		memset(&op, 0, sizeof(op));
 		op.kind = ROLLOUT_REMOVE;

@@ -259,7 +259,7 @@ static void pass_gather(struct dep_pass *p)
 	p->in.heal_only = !p->turn || (p->ed->paused && !p->t.held);
 	p->v = xcalloc((p->od ? p->od->n : 0) + 1, sizeof(struct obs_container *));
 	for (i = 0; p->od && i < p->od->n; i++)
-		if (!engine_moved_off(p->e, dd, p->ed, p->od, p->od->v[i]))
+		if (!engine_move_old(p->e, dd, p->ed, p->od, p->od->v[i]))
 			p->v[p->in.n++] = p->od->v[i];
 	p->ed->unknown = 0;
 	p->ed->verdicts = 0;
@@ -542,7 +542,7 @@ size_t engine_pass_deployment(struct engine *e, const struct desired_deployment 
 		p.host_wait |= p.ed->place[i] >= 0 && e->hosts[p.ed->place[i]].down;
 	unknown = engine_host_unknown(e, dd);
 	if (unknown == NULL)
-		p.issued += engine_moved_remove(e, dd, p.ed, p.od);
+		p.issued += engine_move_remove_old(e, dd, p.ed, p.od);
 	if (unknown) {
 		/* Its replicas there are not known: making them elsewhere could start one twice. */
 		char *why = xasprintf("waits for endpoint '%s' to answer once (its replicas there are not known)",

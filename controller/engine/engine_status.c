@@ -34,7 +34,7 @@ static void add_instances(struct engine *e, struct status_deployment *sd)
 		struct status_instance *in = status_add_instance(sd, c->name);
 		const struct eng_probe *p = engine_probe_find(e, c->id);
 		/* Its ordinal was made on another endpoint while this one's did not answer: removed once it does. */
-		int moved = dd && ed && engine_moved_off(e, dd, ed, od, c);
+		int moved = dd && ed && engine_move_old(e, dd, ed, od, c);
 
 		in->revision = xstrdup_or_null(c->revision);
 		in->slot = xstrdup(c->slot ? c->slot : "");
