@@ -91,7 +91,7 @@ int placement_assign(const struct placement_request *r, int *out)
 		out[o] = -1;
 		if (cur < 0 || (size_t)cur >= r->n_endpoints || !eligible[cur])
 			continue;
-		if (r->endpoints[cur].down && r->move_down)
+		if (r->endpoints[cur].down && (r->move_down || r->endpoints[cur].leave))
 			continue;
 		if (max > 0 && count[cur] >= max)
 			continue;

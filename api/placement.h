@@ -14,6 +14,7 @@ struct placement_endpoint {
 	const struct kv *labels;
 	size_t n_labels;
 	int down;	/* it does not answer (its breaker is open): it takes no new replica */
+	int leave;	/* down for the deployment's grace period: its replicas there are placed anew */
 };
 
 /*
@@ -29,8 +30,8 @@ struct placement_request {
 	const int *current;
 	/*
 	 * A replica on an endpoint that is down stays there (and counts there)
-	 * unless move_down is set: stateful replicas never move, stateless ones
-	 * only once the caller's grace period is over.
+	 * unless move_down is set, or that endpoint's leave: stateful replicas
+	 * never move, stateless ones only once the caller's grace period is over.
 	 */
 	int move_down;
 };
@@ -43,7 +44,7 @@ int placement_eligible(const struct spec_placement *p, const struct placement_en
  * endpoints; -1 when none may take it). Stable: an ordinal keeps the
  * endpoint it is recorded on while that endpoint is eligible and within
  * maxPerEndpoint (lower ordinals first), and while it is down unless
- * move_down. The others go, in ordinal order, to an eligible endpoint that
+ * move_down or the endpoint's leave. The others go, in ordinal order, to an eligible endpoint that
  * is up and below maxPerEndpoint: with spreadBy, to the label value holding
  * the fewest replicas, then within it to the endpoint holding the fewest;
  * ties go to the endpoint listed first. Returns how many ordinals got none.

@@ -512,7 +512,7 @@ static void check_ports_reached(struct pcheck *pc, const struct spec_cluster *c,
 			continue;
 		for (i = 0; i < c->n_endpoints; i++) {
 			const struct spec_endpoint *e = &c->endpoints[i];
-			struct placement_endpoint v = { e->name, e->labels, e->n_labels, 0 };
+			struct placement_endpoint v = { e->name, e->labels, e->n_labels, 0, 0 };
 			char *addr;
 			int unreached;
 

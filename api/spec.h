@@ -321,6 +321,11 @@ struct spec_placement {
 	int max_per_endpoint;	/* 0: no bound; -1 unset. Validators default to one per endpoint where there are enough */
 	int max_defaulted;	/* max_per_endpoint was filled in by auriga */
 	char *spread_by;	/* a label key: replicas spread evenly over its values; NULL: over endpoints */
+	/*
+	 * moveAfter: how long an endpoint must have been down before the
+	 * replicas there are placed anew elsewhere; -1 unset: never.
+	 */
+	int64_t move_after_ms;
 	int set;		/* the spec has a placement */
 };
 

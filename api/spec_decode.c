@@ -32,6 +32,17 @@ static int d_int(const struct ynode *m, const char *k, int def)
 	return def;
 }
 
+/* A duration: whole seconds, or a Go duration ("30s", "5m"); -1 when absent or not one. */
+static int64_t d_duration_ms(const struct ynode *m, const char *k)
+{
+	const struct ynode *v = ynode_get(m, k);
+	long long secs;
+
+	if (ynode_int(v, &secs) == 0 && secs >= 0 && secs < INT64_MAX / 1000)
+		return secs * 1000;
+	return ynode_str(v) ? spec_parse_duration_ms(v->str) : -1;
+}
+
 static int d_bool(const struct ynode *m, const char *k, int def)
 {
 	int b;
@@ -395,15 +406,8 @@ static void d_steps(struct spec_strategy *s, const struct ynode *steps, const ch
 			c->kind = SPEC_STEP_SET_WEIGHT;
 			c->weight = d_int(st, "setWeight", 0);
 		} else if (pause) {
-			const struct ynode *d = ynode_get(pause, "duration");
-			long long secs;
-
 			c->kind = SPEC_STEP_PAUSE;
-			c->pause_ms = -1;
-			if (ynode_int(d, &secs) == 0 && secs >= 0 && secs < INT64_MAX / 1000)
-				c->pause_ms = secs * 1000;
-			else if (ynode_str(d))
-				c->pause_ms = spec_parse_duration_ms(d->str);
+			c->pause_ms = d_duration_ms(pause, "duration");
 		} else {
 			c->kind = SPEC_STEP_ANALYSIS;
 			c->templates = d_template_refs(ynode_get(st, "analysis"), &c->n_templates);
@@ -488,6 +492,7 @@ struct spec_deployment *spec_decode_deployment(const struct ynode *doc)
 	d->placement.selector = d_map(place, "endpointSelector", &d->placement.n_selector);
 	d->placement.max_per_endpoint = d_int(place, "maxPerEndpoint", -1);
 	d->placement.spread_by = d_str(place, "spreadBy");
+	d->placement.move_after_ms = d_duration_ms(place, "moveAfter");
 	return d;
 }
 
@@ -602,9 +607,7 @@ struct spec_analysis_template *spec_decode_analysis_template(const struct ynode 
 		const struct ynode *scrape = ynode_get(prov, "scrape");
 		const struct ynode *job = ynode_get(prov, "job");
 		const struct ynode *cond = ynode_get(m, "failureCondition");
-		const struct ynode *interval = ynode_get(m, "interval");
 		struct spec_metric *x = &a->metrics[a->n_metrics++];
-		long long secs;
 
 		x->name = d_str(m, "name");
 		if (job) {
@@ -628,11 +631,7 @@ struct spec_analysis_template *spec_decode_analysis_template(const struct ynode 
 		x->fail_op = d_cmp(ynode_str(ynode_get(cond, "operator")));
 		if (ynode_float(ynode_get(cond, "value"), &x->fail_value) < 0)
 			x->fail_value = 0;
-		x->interval_ms = -1;
-		if (ynode_int(interval, &secs) == 0 && secs >= 0 && secs < INT64_MAX / 1000)
-			x->interval_ms = secs * 1000;
-		else if (ynode_str(interval))
-			x->interval_ms = spec_parse_duration_ms(interval->str);
+		x->interval_ms = d_duration_ms(m, "interval");
 		x->count = d_int(m, "count", -1);
 		x->failure_limit = d_int(m, "failureLimit", -1);
 		x->inconclusive_limit = d_int(m, "inconclusiveLimit", -1);

@@ -300,11 +300,13 @@ void *spec_deployment_to_json(const struct spec_set *set, const struct spec_depl
 	json_object_set_new(budget, "defaulted", json_boolean(d->budget.defaulted));
 	json_object_set_new(o, "disruptionBudget", budget);
 	json_object_set_new(o, "placement",
-			    json_pack("{s:o,s:o,s:i,s:b,s:o}", "endpoints",
+			    json_pack("{s:o,s:o,s:i,s:b,s:o,s:o}", "endpoints",
 				      strv_to_json(d->placement.endpoints, d->placement.n_endpoints),
 				      "endpointSelector", kv_to_json(d->placement.selector, d->placement.n_selector),
 				      "maxPerEndpoint", d->placement.max_per_endpoint, "maxDefaulted",
-				      d->placement.max_defaulted, "spreadBy", jstr(d->placement.spread_by)));
+				      d->placement.max_defaulted, "spreadBy", jstr(d->placement.spread_by), "moveAfterMs",
+				      d->placement.move_after_ms < 0 ? json_null()
+								     : json_integer((json_int_t)d->placement.move_after_ms)));
 	json_object_set_new(o, "hooks",
 			    json_pack("{s:o,s:o,s:o,s:s}", "preDeploy",
 				      strv_to_json(d->hooks.pre_deploy, d->hooks.n_pre_deploy),

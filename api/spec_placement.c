@@ -289,14 +289,38 @@ static void check_several(struct spec_set *set, const struct spec_cluster *c, co
 	}
 }
 
+/*
+ * moveAfter moves stateless replicas alone: a volume (per replica or shared,
+ * named or a host path) lives on its host, and a validator keeps its chain there.
+ */
+static void check_move_after(const struct spec_deployment *d, struct spec_diags *diags)
+{
+	const char *path = "spec.placement.moveAfter";
+
+	if (d->placement.move_after_ms < 0)
+		return;
+	if (d->placement.move_after_ms == 0)
+		ERR(diags, &d->meta, path, "must be more than 0 (leave it out never to move the replicas)");
+	else if (is_validator(d))
+		ERR(diags, &d->meta, path, "a validator keeps its chain on its host: it is never moved off it "
+		    "(leave moveAfter out)");
+	else if (d->tmpl.n_volumes > 0)
+		ERR(diags, &d->meta, path, "the replicas are stateful: their volume at \"%s\" "
+		    "(spec.template.volumes[0]) lives on its host, so they are never moved off it (leave moveAfter out)",
+		    d->tmpl.volumes[0].mount_path ? d->tmpl.volumes[0].mount_path : "?");
+}
+
 size_t spec_placement_check(struct spec_set *set, struct spec_diags *diags)
 {
 	const struct spec_cluster *c = spec_set_cluster(set);
 	size_t before = spec_diags_total(diags), i;
 	struct placement_endpoint *eps;
 
+	for (i = 0; i < set->n_deployments; i++)
+		if (!set->deployments[i]->meta.invalid)
+			check_move_after(set->deployments[i], diags);
 	if (c == NULL || c->meta.invalid)
-		return 0;
+		return spec_diags_total(diags) - before;
 	check_cluster_labels(c, diags);
 	eps = endpoints_of(c);
 	for (i = 0; i < set->n_deployments; i++) {

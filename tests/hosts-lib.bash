@@ -20,11 +20,20 @@ host_start() {
 	ip link add name "$br" type bridge || return 1
 	ip addr add "10.$((200 + n % 50)).$(($$ % 250)).1/24" dev "$br" || return 1
 	ip link set "$br" up || return 1
-	dockerd --config-file "$dir/daemon.json" --data-root "$dir/root" --exec-root "$dir/exec" \
-		--pidfile "$dir/pid" -H "${HOST_URL[$n]}" --bridge="$br" --iptables=false --ip6tables=false \
-		"$@" >"$dir/log" 2>&1 </dev/null &
-	HOST_PID[$n]=$!
 	on_exit "host_stop $n"
+	host_daemon "$n" "$@"
+}
+
+# host_daemon N [DOCKERD_ARGS...]: runs host N's dockerd on the data root, exec root, socket and bridge
+# host_start made (again after host_kill: its containers come back per their restart policy); fails
+# when it does not answer within 90 s.
+host_daemon() {
+	local n=$1 dir=$TEST_TMP/d$1
+	shift
+	dockerd --config-file "$dir/daemon.json" --data-root "$dir/root" --exec-root "$dir/exec" \
+		--pidfile "$dir/pid" -H "${HOST_URL[$n]}" --bridge="${HOST_BRIDGE[$n]}" --iptables=false \
+		--ip6tables=false "$@" >>"$dir/log" 2>&1 </dev/null &
+	HOST_PID[$n]=$!
 	if ! wait_for 90 host_ping "${HOST_URL[$n]}"; then
 		diag "host $n did not answer; its log ends:"
 		tail -n 20 "$dir/log" | while read -r l; do diag "$l"; done
@@ -35,6 +44,16 @@ host_start() {
 # host_ping URL: the engine at URL answers.
 host_ping() { docker -H "$1" version >/dev/null 2>&1; }
 
+# host_kill N: kills host N's dockerd (SIGKILL, as a crash: it stops nothing of its own) and reaps it.
+host_kill() {
+	local pid=${HOST_PID[$1]:-}
+	[ -n "$pid" ] || return 1
+	kill -KILL "$pid" && wait "$pid" 2>/dev/null
+	HOST_PID[$1]=
+	return 0
+}
+
+# host_stop N: stops host N (SIGTERM, then SIGKILL after 30 s) and unmounts what it left mounted.
 # host_stop N: removes host N's containers and networks (a network's bridge is in the machine's
 # namespace and would outlive the daemon and its data root, taking one of Docker's address pools
 # for good), stops it (SIGTERM, then SIGKILL after 30 s) and unmounts what it left mounted.

@@ -475,6 +475,8 @@ static void on_stream(int connected, enum docker_status st, const char *message,
 	}
 	log_warn(COMPONENT, "event stream broken", "status", docker_status_name(st), "message",
 		 message ? message : "", (char *)NULL);
+	/* Its endpoint may be gone: the lists tell now rather than at the next resync. */
+	engine_kick(e);
 }
 
 /* ------------------------------------------------------------------- setup */

@@ -151,6 +151,18 @@ static void lists_done(struct engine *e)
 	free(lists);
 }
 
+/*
+ * Its list failed: it is down. Since when counts from the first failure after
+ * it answered (moveAfter counts from there); one that never answered has no
+ * last list and holds its deployments anyway.
+ */
+static void host_failed(struct eng_host *h)
+{
+	if (!h->down && h->last)
+		h->down_since = loop_now(h->e->loop);
+	h->down = 1;
+}
+
 static void on_host_list(struct docker_result *r, void *arg)
 {
 	struct eng_host *h = arg;
@@ -171,7 +183,7 @@ static void on_host_list(struct docker_result *r, void *arg)
 		if (!h->down || h->error == NULL || strcmp(h->error, m) != 0)
 			log_warn(COMPONENT, "endpoint does not answer", "endpoint", engine_host_name(h), "error", m,
 				 (char *)NULL);
-		h->down = 1;
+		host_failed(h);
 		free(h->error);
 		h->error = m;
 	}
@@ -201,7 +213,7 @@ static void on_lists_deadline(struct loop *l, void *arg)
 		log_warn(COMPONENT, "endpoint does not answer", "endpoint", engine_host_name(h), "error", m,
 			 (char *)NULL);
 		h->awaited = 0;
-		h->down = 1;
+		host_failed(h);
 		free(h->error);
 		h->error = m;
 	}
@@ -234,7 +246,7 @@ void engine_hosts_list(struct engine *e)
 			continue;
 		}
 		if (docker_container_list(h->docker, DOCKER_OBSERVE, filters, on_host_list, h, &err) < 0) {
-			h->down = 1;
+			host_failed(h);
 			str_set(&h->error, error_msg(err));
 			error_free(err);
 			continue;
@@ -268,7 +280,7 @@ int engine_hosts_watch(struct engine *e, docker_event_fn on_event, docker_stream
 void engine_hosts_place(struct engine *e, const struct desired_deployment *dd, struct eng_dep *ed)
 {
 	size_t i, n = desired_endpoints(e->set);
-	unsigned char *down = xcalloc(n, 1);
+	int64_t *down_ms = xcalloc(n, sizeof(*down_ms)), now = loop_now(e->loop);
 	int *of = xcalloc(n, sizeof(*of));	/* the Cluster's endpoint i is the engine's hosts[of[i]] (-1: none) */
 	int o;
 
@@ -276,16 +288,17 @@ void engine_hosts_place(struct engine *e, const struct desired_deployment *dd, s
 		const struct eng_host *h = engine_host_named(e, desired_endpoint_name(e->set, i));
 
 		of[i] = h ? (int)(h - e->hosts) : -1;
-		down[i] = h == NULL || h->down;
+		/* How long it has not answered (-1: it answers); one never answered, just now. */
+		down_ms[i] = h && !h->down ? -1 : h && h->last ? now - h->down_since : 0;
 	}
 	free(ed->place);
 	ed->place = xcalloc((size_t)dd->replicas + 1, sizeof(*ed->place));
 	ed->n_place = dd->replicas;
-	desired_place(e->set, dd, observed_deployment(&e->obs, dd->name), down, ed->place);
+	desired_place(e->set, dd, observed_deployment(&e->obs, dd->name), down_ms, ed->place);
 	for (o = 0; o < dd->replicas; o++)
 		ed->place[o] = ed->place[o] >= 0 ? of[ed->place[o]] : -1;
 	free(of);
-	free(down);
+	free(down_ms);
 }
 
 const struct eng_host *engine_host_unknown(const struct engine *e, const struct desired_deployment *dd)

@@ -82,6 +82,7 @@ struct eng_host {
 	int listing;		/* a list of its is under way (perhaps of an earlier pass) */
 	int awaited;		/* this pass waits for that list (lists_pending counts it) */
 	int down;		/* its last list failed: nothing is done there, its replicas count as unavailable */
+	int64_t down_since;	/* loop time of its first failed list after it answered */
 	char *error;		/* why, while down */
 	char *address;		/* where its published ports are reached, when not this machine's loopback */
 };
@@ -244,6 +245,19 @@ void engine_backup_release(struct engine *e);
 void engine_list_failed(struct engine *e, const char *msg);
 /* The observed state is the union of the lists: decide (down: the endpoints that did not answer, or NULL). */
 void engine_list_done(struct engine *e, const char *down);
+
+/* engine_move.c: replicas moved off an endpoint down for their deployment's moveAfter. */
+/*
+ * 1 when c (of dd, od) is not its ordinal's any more: its endpoint did not
+ * answer for moveAfter and the ordinal is placed elsewhere (ed->place). It is
+ * left out of the rollout, so the ordinal is made where it is placed, and it
+ * is never counted ready.
+ */
+int engine_move_old(const struct engine *e, const struct desired_deployment *dd, const struct eng_dep *ed,
+		    const struct obs_deployment *od, const struct obs_container *c);
+/* Stops and removes each container of od moved off whose endpoint answers again; returns how many were issued. */
+size_t engine_move_remove_old(struct engine *e, const struct desired_deployment *dd, const struct eng_dep *ed,
+			      const struct obs_deployment *od);
 
 /* engine_hosts.c: the endpoints. */
 void engine_hosts_init(struct engine *e, struct docker *d, const struct engine_endpoint *v, size_t n);

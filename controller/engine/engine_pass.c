@@ -72,6 +72,7 @@ struct dep_pass {
 	const struct desired_deployment *dd;
 	struct eng_dep *ed;
 	const struct obs_deployment *od;
+	const struct obs_container **v;	/* od's containers the rollout counts: not those moved off (engine_move.c) */
 	const struct statefile_entry *se;
 	const struct desired_deployment *wait;	/* the earlier deployment it waits for */
 	struct plan_target t;
@@ -186,7 +187,7 @@ static int pass_turn(struct dep_pass *p)
 /* One container's verdict: its probe runner (started when it has none), Docker's health and the clock. */
 static void pass_verdict(struct dep_pass *p, size_t i)
 {
-	const struct obs_container *c = p->od->v[i];
+	const struct obs_container *c = p->v[i];
 	struct decide_container_in ci;
 	struct decide_verdict v;
 	struct eng_probe *pr;
@@ -256,14 +257,17 @@ static void pass_gather(struct dep_pass *p)
 	p->in.tmpl = p->t.tmpl;
 	/* Paused by hand: what is missing is healed, but the rollout takes no step (a return to safety does). */
 	p->in.heal_only = !p->turn || (p->ed->paused && !p->t.held);
-	p->in.n = p->od ? p->od->n : 0;
+	p->v = xcalloc((p->od ? p->od->n : 0) + 1, sizeof(struct obs_container *));
+	for (i = 0; p->od && i < p->od->n; i++)
+		if (!engine_move_old(p->e, dd, p->ed, p->od, p->od->v[i]))
+			p->v[p->in.n++] = p->od->v[i];
 	p->ed->unknown = 0;
 	p->ed->verdicts = 0;
 	p->ctrs = p->in.n ? xcalloc(p->in.n, sizeof(*p->ctrs)) : NULL;
 	p->dc = p->in.n ? xcalloc(p->in.n, sizeof(*p->dc)) : NULL;
 	for (i = 0; i < p->in.n; i++) {
 		pass_verdict(p, i);
-		p->dc[i].at_target = obs_revision_eq(p->od->v[i]->revision, p->t.rev);
+		p->dc[i].at_target = obs_revision_eq(p->v[i]->revision, p->t.rev);
 	}
 	p->in.v = p->ctrs;
 	/*
@@ -545,6 +549,8 @@ size_t engine_pass_deployment(struct engine *e, const struct desired_deployment 
 	for (i = 0; (int)i < p.ed->n_place; i++)
 		p.host_wait |= p.ed->place[i] >= 0 && e->hosts[p.ed->place[i]].down;
 	unknown = engine_host_unknown(e, dd);
+	if (unknown == NULL)
+		p.issued += engine_move_remove_old(e, dd, p.ed, p.od);
 	if (unknown) {
 		/* Its replicas there are not known: making them elsewhere could start one twice. */
 		char *why = xasprintf("waits for endpoint '%s' to answer once (its replicas there are not known)",
@@ -562,6 +568,7 @@ size_t engine_pass_deployment(struct engine *e, const struct desired_deployment 
 			pass_describe(&p);
 		}
 	}
+	free(p.v);
 	free(p.ctrs);
 	free(p.dc);
 	free(p.restart);

@@ -25,16 +25,20 @@ static enum status_phase status_phase_of(enum decide_phase p)
 static void add_instances(struct engine *e, struct status_deployment *sd)
 {
 	const struct obs_deployment *od = observed_deployment(&e->obs, sd->name);
+	const struct desired_deployment *dd = desired_find(&e->desired, sd->name);
+	const struct eng_dep *ed = engine_dep_find(e, sd->name);
 	size_t i, j;
 
 	for (i = 0; od && i < od->n; i++) {
 		const struct obs_container *c = od->v[i];
 		struct status_instance *in = status_add_instance(sd, c->name);
 		const struct eng_probe *p = engine_probe_find(e, c->id);
+		/* Its ordinal was made on another endpoint while this one's did not answer: removed once it does. */
+		int moved = dd && ed && engine_move_old(e, dd, ed, od, c);
 
 		in->revision = xstrdup_or_null(c->revision);
 		in->slot = xstrdup(c->slot ? c->slot : "");
-		in->state = xstrdup(c->unreachable ? "unreachable" : obs_state_name(c->state));
+		in->state = xstrdup(moved ? "moved" : c->unreachable ? "unreachable" : obs_state_name(c->state));
 		/* The endpoint it was listed from; its recorded host when the list is unnamed. */
 		in->host = xstrdup_or_null(c->host);
 		for (j = 0; j < c->n_ports && in->endpoint == NULL; j++) {
@@ -51,7 +55,7 @@ static void add_instances(struct engine *e, struct status_deployment *sd)
 			cd->message = xasprintf("container '%s' is labelled endpoint '%s' but is listed from endpoint "
 						"'%s': it is taken as running there", c->name, c->endpoint, c->host);
 		}
-		if (p && p->r && !c->unreachable) {
+		if (p && p->r && !c->unreachable && !moved) {
 			const struct probe_state *st = probe_runner_state(p->r);
 
 			in->ready = st->ready;

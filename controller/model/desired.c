@@ -826,30 +826,39 @@ int desired_may_place(const struct spec_set *set, const struct desired_deploymen
 }
 
 void desired_place(const struct spec_set *set, const struct desired_deployment *dd, const struct obs_deployment *od,
-		   const unsigned char *down, int *out)
+		   const int64_t *down_ms, int *out)
 {
 	size_t i, j, n = desired_endpoints(set);
 	struct placement_endpoint *v = xcalloc(n, sizeof(*v));
 	int *cur = xcalloc((size_t)dd->replicas + 1, sizeof(*cur));
+	int64_t *born = xcalloc((size_t)dd->replicas + 1, sizeof(*born));
+	int64_t move_after = dd->spec && dd->spec->placement.set ? dd->spec->placement.move_after_ms : -1;
 	struct placement_request rq;
 	int o;
 
 	for (i = 0; i < n; i++) {
 		place_endpoint(set, i, &v[i]);
-		v[i].down = down ? down[i] : 0;
+		v[i].down = down_ms && down_ms[i] >= 0;
+		v[i].leave = v[i].down && move_after > 0 && down_ms[i] >= move_after;
 	}
 	for (o = 0; o < dd->replicas; o++)
 		cur[o] = -1;
-	/* Each ordinal's recorded endpoint: where a container of it runs, at any revision. */
+	/*
+	 * Each ordinal's recorded endpoint: where a container of it runs, at any
+	 * revision; on several endpoints (it was moved off one that did not
+	 * answer), where its newest one runs.
+	 */
 	for (i = 0; od && i < od->n; i++) {
 		const struct obs_container *k = od->v[i];
 		const char *host = k->host;
 
-		if (k->ordinal < 0 || k->ordinal >= dd->replicas || cur[k->ordinal] >= 0)
+		if (k->ordinal < 0 || k->ordinal >= dd->replicas || (cur[k->ordinal] >= 0 && k->created <= born[k->ordinal]))
 			continue;
 		for (j = 0; j < n; j++)
-			if (n == 1 || (host && strcmp(v[j].name, host) == 0))
+			if (n == 1 || (host && strcmp(v[j].name, host) == 0)) {
 				cur[k->ordinal] = (int)j;
+				born[k->ordinal] = k->created;
+			}
 	}
 	memset(&rq, 0, sizeof(rq));
 	rq.endpoints = v;
@@ -857,9 +866,10 @@ void desired_place(const struct spec_set *set, const struct desired_deployment *
 	rq.placement = dd->spec && dd->spec->placement.set ? &dd->spec->placement : NULL;
 	rq.replicas = dd->replicas;
 	rq.current = cur;
-	/* No replica leaves an endpoint that stopped answering: moving them is not carried out. */
+	/* Replicas leave an endpoint only where it is marked leave: after the deployment's moveAfter. */
 	rq.move_down = 0;
 	(void)placement_assign(&rq, out);
+	free(born);
 	free(cur);
 	free(v);
 }

@@ -159,11 +159,15 @@ int desired_may_place(const struct spec_set *set, const struct desired_deploymen
  * Each ordinal's endpoint (out[0..replicas-1]: an index into the Cluster's
  * endpoints, -1 when none may take it), by api/placement.c from where each
  * ordinal's containers run now (od, may be NULL: their endpoint, or their
- * label's). down[i] (may be NULL) marks endpoint i that does not answer: its
- * replicas stay, and no new one goes there.
+ * label's; an ordinal with containers on several endpoints is where its
+ * newest one is). down_ms[i] (may be NULL: every one answers) is how long
+ * endpoint i has not answered, -1 while it answers: no new replica goes to
+ * one that does not answer, and its replicas stay there unless the
+ * deployment's moveAfter is set and it has not answered for that long (then
+ * they are placed anew).
  */
 void desired_place(const struct spec_set *set, const struct desired_deployment *dd, const struct obs_deployment *od,
-		   const unsigned char *down, int *out);
+		   const int64_t *down_ms, int *out);
 
 /* A container's create request, and the storage it points into. */
 struct desired_create {

@@ -203,19 +203,25 @@ static void emit_verifications(struct emit *e, const struct status_deployment *d
 	emit_sequence(e, NULL);
 }
 
+/* An instance whose host the note gives: one it knows, and not the old container of a replica moved off it. */
+static int host_shown(const struct status_instance *in)
+{
+	return in->host != NULL && (in->state == NULL || strcmp(in->state, "moved") != 0);
+}
+
 /* Each replica's host: "web-0: d1", the Docker endpoint it runs on. */
 static void emit_hosts(struct emit *e, const struct status_deployment *d)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < d->ninstances; i++)
-		n += d->instances[i].host != NULL;
+		n += host_shown(&d->instances[i]);
 	if (n == 0)
 		return;
 	emit_key(e, "hosts");
 	emit_mapping_start(e);
 	for (i = 0; i < d->ninstances; i++)
-		if (d->instances[i].host)
+		if (host_shown(&d->instances[i]))
 			emit_str(e, d->instances[i].name, d->instances[i].host);
 	emit_mapping_end(e);
 }

@@ -10,6 +10,8 @@
 
 #include "buf.h"
 #include "model/desired.h"
+#include "model/observe.h"
+#include "policy.h"
 #include "spec.h"
 #include "util.h"
 
@@ -154,14 +156,84 @@ static void volume_names(void **state)
 	free(names[0]);
 }
 
+/* Placement over a Cluster of d1, d2, d3: web's three replicas, one on each, moveAfter 5s. */
+static void place_moves(void **state)
+{
+	static const char *y = "apiVersion: auriga.io/v1\nkind: Cluster\nmetadata: {name: c}\nspec:\n"
+			       "  endpoints: [{name: d1}, {name: d2}, {name: d3}]\n---\n"
+			       "apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
+			       "  replicas: 3\n  placement: {moveAfter: 5s}\n  template:\n    image: node:1\n";
+	static const char *policy = "endpoints:\n  - {name: d1, url: \"unix:///run/d1.sock\"}\n"
+				    "  - {name: d2, url: \"unix:///run/d2.sock\"}\n  - {name: d3, url: \"unix:///run/d3.sock\"}\n";
+	struct spec_policy pol;
+	struct spec_set set;
+	struct spec_diags diags;
+	struct desired d;
+	struct error *err = NULL;
+	struct obs_container c[4];
+	struct obs_container *v[4] = { &c[0], &c[1], &c[2], &c[3] };
+	struct obs_deployment od = { (char *)"web", v, 3 };
+	const char *hosts[4] = { "d1", "d2", "d3", "d1" };
+	int64_t down[3] = { -1, 4999, -1 };
+	int out[3], i;
+
+	(void)state;
+	spec_diags_init(&diags);
+	spec_policy_init(&pol);
+	assert_int_equal(spec_policy_parse(&pol, "/etc/auriga/policy.yaml", policy, strlen(policy), &diags), 0);
+	spec_set_init(&set, NULL, NULL);
+	set.policy = &pol;
+	spec_set_load_buffer(&set, "t.yaml", y, strlen(y), &diags);
+	spec_set_finish(&set, &diags);
+	if (diags.n > 0)
+		fail_msg("the spec is refused: %s: %s", diags.v[0].path ? diags.v[0].path : "", diags.v[0].msg);
+	desired_init(&d);
+	if (desired_build(&d, &set, "t", "c0ffee", NULL, 0, &err) != 0)
+		fail_msg("%s", error_msg(err));
+	memset(c, 0, sizeof(c));
+	for (i = 0; i < 4; i++) {
+		c[i].ordinal = i < 3 ? i : 1;
+		c[i].host = (char *)hosts[i];
+		c[i].created = 100 + i;
+	}
+	/* d2 down for less than moveAfter: ordinal 1 stays there. */
+	desired_place(&set, &d.v[0], &od, down, out);
+	assert_int_equal(out[1], 1);
+	/* For moveAfter: placed anew, where the spread is thinnest (the first listed on a tie). */
+	down[1] = 5000;
+	desired_place(&set, &d.v[0], &od, down, out);
+	assert_int_equal(out[0], 0);
+	assert_int_equal(out[1], 0);
+	assert_int_equal(out[2], 2);
+	/* Without moveAfter it never leaves. */
+	set.deployments[0]->placement.move_after_ms = -1;
+	desired_place(&set, &d.v[0], &od, down, out);
+	assert_int_equal(out[1], 1);
+	/* Moved: ordinal 1 on d2 and, newer, on d1; d2 answers again: it is where its newest container is. */
+	set.deployments[0]->placement.move_after_ms = 5000;
+	od.n = 4;
+	desired_place(&set, &d.v[0], &od, NULL, out);
+	assert_int_equal(out[1], 0);
+	/* Whatever the order the containers are listed in. */
+	v[1] = &c[3];
+	v[3] = &c[1];
+	desired_place(&set, &d.v[0], &od, NULL, out);
+	assert_int_equal(out[1], 0);
+	desired_release(&d);
+	spec_diags_release(&diags);
+	spec_set_release(&set);
+	spec_policy_release(&pol);
+}
+
 int main(void)
 {
-	struct CMUnitTest tests[ARRAY_SIZE(cases) + 1];
+	struct CMUnitTest tests[ARRAY_SIZE(cases) + 2];
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
 		tests[i] = (struct CMUnitTest){ .name = cases[i].name, .test_func = budget_row,
 						.initial_state = (void *)&cases[i] };
-	tests[i] = (struct CMUnitTest){ .name = "volume_names", .test_func = volume_names };
+	tests[i++] = (struct CMUnitTest){ .name = "volume_names", .test_func = volume_names };
+	tests[i] = (struct CMUnitTest){ .name = "place_moves", .test_func = place_moves };
 	return _cmocka_run_group_tests("desired", tests, ARRAY_SIZE(tests), NULL, NULL);
 }

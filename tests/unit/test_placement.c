@@ -21,8 +21,8 @@ static struct kv zone_c = { (char *)"zone", (char *)"c" };
 
 /* Five endpoints: e0 and e1 in zone a, e2 and e3 in zone b, e4 in zone c. */
 static struct placement_endpoint five[5] = {
-	{ "e0", &zone_a, 1, 0 }, { "e1", &zone_a, 1, 0 }, { "e2", &zone_b, 1, 0 },
-	{ "e3", &zone_b, 1, 0 }, { "e4", &zone_c, 1, 0 },
+	{ "e0", &zone_a, 1, 0, 0 }, { "e1", &zone_a, 1, 0, 0 }, { "e2", &zone_b, 1, 0, 0 },
+	{ "e3", &zone_b, 1, 0, 0 }, { "e4", &zone_c, 1, 0, 0 },
 };
 
 static struct spec_placement no_bound(void)
@@ -98,7 +98,7 @@ static void lowered_bound_moves_the_highest(void **state)
 
 static void host_down_stateful_stays(void **state)
 {
-	struct placement_endpoint eps[3] = { { "e0", NULL, 0, 0 }, { "e1", NULL, 0, 1 }, { "e2", NULL, 0, 0 } };
+	struct placement_endpoint eps[3] = { { "e0", NULL, 0, 0, 0 }, { "e1", NULL, 0, 1, 0 }, { "e2", NULL, 0, 0, 0 } };
 	struct spec_placement p = no_bound();
 	int cur[4] = { 0, 1, 2, -1 }, out[4], want[4] = { 0, 1, 2, 0 };
 
@@ -111,7 +111,7 @@ static void host_down_stateful_stays(void **state)
 
 static void host_down_stateless_moves(void **state)
 {
-	struct placement_endpoint eps[3] = { { "e0", NULL, 0, 0 }, { "e1", NULL, 0, 1 }, { "e2", NULL, 0, 0 } };
+	struct placement_endpoint eps[3] = { { "e0", NULL, 0, 0, 0 }, { "e1", NULL, 0, 1, 0 }, { "e2", NULL, 0, 0, 0 } };
 	struct spec_placement p = no_bound();
 	int cur[3] = { 0, 1, 2 }, out[3], want[3] = { 0, 0, 2 };
 
@@ -121,9 +121,26 @@ static void host_down_stateless_moves(void **state)
 	expect_out(want, out, 3);
 }
 
+static void host_down_leave_per_endpoint(void **state)
+{
+	/* e1 and e3 are down; e1's grace period is over (leave), e3's is not: only e1's replica is placed anew. */
+	struct placement_endpoint eps[4] = { { "e0", NULL, 0, 0, 0 }, { "e1", NULL, 0, 1, 1 }, { "e2", NULL, 0, 0, 0 },
+					     { "e3", NULL, 0, 1, 0 } };
+	int cur[4] = { 0, 1, 2, 3 }, out[4], want[4] = { 0, 0, 2, 3 };
+
+	(void)state;
+	assert_int_equal(assign(eps, 4, NULL, 4, cur, 0, out), 0);
+	expect_out(want, out, 4);
+	/* A leave on an endpoint that answers moves nothing. */
+	eps[1].down = 0;
+	want[1] = 1;
+	assert_int_equal(assign(eps, 4, NULL, 4, cur, 0, out), 0);
+	expect_out(want, out, 4);
+}
+
 static void host_down_nowhere_to_go(void **state)
 {
-	struct placement_endpoint eps[2] = { { "e0", NULL, 0, 0 }, { "e1", NULL, 0, 1 } };
+	struct placement_endpoint eps[2] = { { "e0", NULL, 0, 0, 0 }, { "e1", NULL, 0, 1, 0 } };
 	struct spec_placement p = no_bound();
 	int cur[2] = { 0, 1 }, out[2], want[2] = { 0, -1 };
 
@@ -136,7 +153,7 @@ static void host_down_nowhere_to_go(void **state)
 
 static void every_host_down(void **state)
 {
-	struct placement_endpoint eps[2] = { { "e0", NULL, 0, 1 }, { "e1", NULL, 0, 1 } };
+	struct placement_endpoint eps[2] = { { "e0", NULL, 0, 1, 0 }, { "e1", NULL, 0, 1, 0 } };
 	int out[2], want[2] = { -1, -1 };
 
 	(void)state;
@@ -267,7 +284,7 @@ static void check_shape(struct placement_endpoint *eps, size_t n, const struct s
 	for (o = 0; o < replicas; o++) {
 		int c = cur[o];
 
-		if (c < 0 || (size_t)c >= n || !placement_eligible(p, &eps[c]) || (eps[c].down && move_down))
+		if (c < 0 || (size_t)c >= n || !placement_eligible(p, &eps[c]) || (eps[c].down && (move_down || eps[c].leave)))
 			continue;
 		if (p->max_per_endpoint > 0 && kept[c] >= p->max_per_endpoint)
 			continue;
@@ -302,6 +319,7 @@ static void many_shapes(void **state)
 			eps[e].labels = &zones[next(&seed) % 3];
 			eps[e].n_labels = next(&seed) % 5 ? 1 : 0;
 			eps[e].down = next(&seed) % 4 == 0;
+			eps[e].leave = next(&seed) % 2;
 		}
 		for (o = 0; o < replicas; o++)
 			cur[o] = (int)(next(&seed) % (n + 2)) - 1;
@@ -349,6 +367,7 @@ static void fresh_is_even(void **state)
 TEST_MAIN(cmocka_unit_test(fresh_one_per_endpoint), cmocka_unit_test(fresh_spread_evenly),
 	  cmocka_unit_test(stable_keeps_hosts), cmocka_unit_test(lowered_bound_moves_the_highest),
 	  cmocka_unit_test(host_down_stateful_stays), cmocka_unit_test(host_down_stateless_moves),
+	  cmocka_unit_test(host_down_leave_per_endpoint),
 	  cmocka_unit_test(host_down_nowhere_to_go), cmocka_unit_test(every_host_down),
 	  cmocka_unit_test(names_and_selector), cmocka_unit_test(no_longer_eligible_moves),
 	  cmocka_unit_test(spread_by_zone), cmocka_unit_test(spread_by_zone_counts_kept),
