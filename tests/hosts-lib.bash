@@ -53,7 +53,6 @@ host_kill() {
 	return 0
 }
 
-# host_stop N: stops host N (SIGTERM, then SIGKILL after 30 s) and unmounts what it left mounted.
 # host_stop N: removes host N's containers and networks (a network's bridge is in the machine's
 # namespace and would outlive the daemon and its data root, taking one of Docker's address pools
 # for good), stops it (SIGTERM, then SIGKILL after 30 s) and unmounts what it left mounted.
