@@ -57,9 +57,12 @@ size_t engine_move_remove_old(struct engine *e, const struct desired_deployment 
 		op.ordinal = c->ordinal;
 		op.why = xasprintf("replica moved off endpoint '%s' while it was down: removing its old container",
 				   c->host ? c->host : "?");
-		log_info(COMPONENT, op.why, "deployment", dd->name, "container", c->name, "ordinal-endpoint",
-			 engine_host_name(&e->hosts[ed->place[c->ordinal]]), (char *)NULL);
-		issued += (size_t)engine_op_issue(e, dd, NULL, &op);
+		/* Told once issued: a held removal (its endpoint busy) is not one yet. */
+		if (engine_op_issue(e, dd, NULL, &op)) {
+			issued++;
+			log_info(COMPONENT, op.why, "deployment", dd->name, "container", c->name, "ordinal-endpoint",
+				 engine_host_name(&e->hosts[ed->place[c->ordinal]]), (char *)NULL);
+		}
 		free(op.why);
 	}
 	return issued;
