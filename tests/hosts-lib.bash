@@ -48,9 +48,9 @@ host_ping() { docker -H "$1" version >/dev/null 2>&1; }
 host_kill() {
 	local pid=${HOST_PID[$1]:-}
 	[ -n "$pid" ] || return 1
-	kill -KILL "$pid" && wait "$pid" 2>/dev/null
+	kill -KILL "$pid" || return 1
+	wait "$pid" 2>/dev/null
 	HOST_PID[$1]=
-	return 0
 }
 
 # host_stop N: removes host N's containers and networks (a network's bridge is in the machine's

@@ -77,7 +77,8 @@ instance() {
 await "web and store become Healthy on three hosts" 240 both_healthy
 for n in $(seq 1 $N); do
 	expect_match "host $n runs one replica of web" "^[0-2]$" "$(on_host "$n" web running)"
-	expect_match "host $n runs one replica of store" "^[0-2]$" "$(on_host "$n" store running)"
+	STORE_AT[$n]=$(on_host "$n" store running)
+	expect_match "host $n runs one replica of store" "^[0-2]$" "${STORE_AT[$n]}"
 done
 W=$(on_host $GONE web)
 S=$(on_host $GONE store)
@@ -164,8 +165,8 @@ expect_eq "the API never counted web-$W's old container ready" "" "$(awk -F'|' '
 check "the removal is logged" grep -q "replica moved off endpoint 'd$GONE' while it was down: removing its old container" \
 	"$RUN_LOG"
 for n in $(seq 1 $N); do
-	expect_eq "host $n runs one replica of store, the one it had" "$(on_host "$n" store running)" \
-		"$(on_host "$n" store)"
+	expect_eq "host $n runs one replica of store, the one it had" "${STORE_AT[$n]}" "$(on_host "$n" store running)"
+	expect_eq "and nothing else of store" "${STORE_AT[$n]}" "$(on_host "$n" store)"
 done
 expect_eq "store-$S runs on host $GONE, once in all" "$S 1" \
 	"$(on_host $GONE store running) $(for n in $(seq 1 $N); do on_host "$n" store; done | tr ' ' '\n' | grep -c "^$S$")"
