@@ -36,7 +36,7 @@ on_hosts() {
 declare -A UP UPGRADE
 # fleet HOSTS: the fleet on the first HOSTS endpoints, up and upgraded; sets UP[HOSTS], UPGRADE[HOSTS].
 fleet() {
-	local hosts=$1 inst=soak-hosts$1-$$ dir=$TEST_TMP/fleet$1 repo start rc c1 c2 n out
+	local hosts=$1 inst=soak-hosts$1-$$ dir=$TEST_TMP/fleet$1 repo c1 c2 n out
 	repo=$dir/repo
 	make_fleet "$dir/specs"
 	# The Cluster's endpoints: d1..dHOSTS in place of the local engine.
@@ -53,12 +53,17 @@ PY
 		"$AURIGA_BIN" apply --instance "$inst" --state-dir "$dir/state" --extra-labels "$TEST_LABEL" \
 			--policy-file "$POLICY" --timeout-total 600 --repo "$repo/specs.git" --ref main "$@"
 	}
-	start=$(date +%s%N)
-	a >"$dir/up.out" 2>"$dir/up.err"
-	rc=$?
-	UP[$hosts]=$(ms_since "$start")
-	expect_eq "on $hosts host(s): the fleet comes up (apply exits 0)" 0 "$rc"
-	[ "$rc" = 0 ] || tail -n 5 "$dir/up.out" | while read -r l; do diag "$l"; done
+	# timed_apply NAME ARRAY WHAT: applies the repo's head; ARRAY[hosts] gets how long it took (ms).
+	timed_apply() {
+		local start rc
+		start=$(date +%s%N)
+		a >"$dir/$1.out" 2>"$dir/$1.err"
+		rc=$?
+		printf -v "$2[$hosts]" '%s' "$(ms_since "$start")"
+		expect_eq "on $hosts host(s): $3 (apply exits 0)" 0 "$rc"
+		[ "$rc" = 0 ] || tail -n 5 "$dir/$1.out" | while read -r l; do diag "$l"; done
+	}
+	timed_apply up UP "the fleet comes up"
 	out=$(on_hosts "$inst")
 	expect_eq "on $hosts host(s): 25 containers run" 25 "$(echo "$out" | grep -c .)"
 	expect_eq "on $hosts host(s): each on the endpoint its label names" 0 \
@@ -77,15 +82,9 @@ PY
 		expect_eq "auriga status names a host for each of the 25 replicas" 25 \
 			"$(grep -o "$inst-[a-z0-9-]*-[0-9]* d[1-5]" "$dir/status.out" | sort -u | wc -l)"
 	fi
-	set_image "$dir/repo/work" validators.yaml auriga-demo-node:v2
-	for f in slim.yaml business.yaml; do set_image "$dir/repo/work" "$f" auriga-demo-node:v2; done
+	for f in slim.yaml business.yaml validators.yaml; do set_image "$dir/repo/work" "$f" auriga-demo-node:v2; done
 	c2=$("$TOP/hack/demo-repo.sh" --commit "$repo" "Every node to v2")
-	start=$(date +%s%N)
-	a >"$dir/upgrade.out" 2>"$dir/upgrade.err"
-	rc=$?
-	UPGRADE[$hosts]=$(ms_since "$start")
-	expect_eq "on $hosts host(s): the upgrade to v2 converges (apply exits 0)" 0 "$rc"
-	[ "$rc" = 0 ] || tail -n 5 "$dir/upgrade.out" | while read -r l; do diag "$l"; done
+	timed_apply upgrade UPGRADE "the upgrade to v2 converges"
 	out=$(on_hosts "$inst")
 	expect_eq "on $hosts host(s): 25 containers run v2" 25 \
 		"$(for n in $(seq 1 $N); do docker -H "${HOST_URL[$n]}" ps --filter "label=auriga.io/managed-by=$inst" \
