@@ -44,7 +44,8 @@ static int hexval(char c)
 	return -1;
 }
 
-int hmac_unhex(const char *s, unsigned char out[32])
+/* Exactly 64 hex digits (either case) into out; -1 for anything else. */
+static int hmac_unhex(const char *s, unsigned char out[32])
 {
 	size_t i;
 

@@ -14,8 +14,6 @@
 void hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, unsigned char out[32]);
 /* Lowercase hex HMAC-SHA256 of data under key into out (65 bytes). */
 void hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len, char out[65]);
-/* Exactly 64 hex digits (either case) into out; -1 for anything else. */
-int hmac_unhex(const char *s, unsigned char out[32]);
 /* 1 when hex is the HMAC-SHA256 of data under key, compared in constant time; 0 otherwise. */
 int hmac_sha256_check(const void *key, size_t key_len, const void *data, size_t len, const char *hex);
 

@@ -255,7 +255,7 @@ static int read_state_local(struct gitsrc *src, const char *local_ref, size_t ma
 	git_tree *tree = NULL;
 	git_blob *blob = NULL;
 	git_oid oid;
-	size_t i;
+	size_t i, limit;
 	int rc = 0;
 
 	gitsrc_lock(src);
@@ -277,9 +277,11 @@ static int read_state_local(struct gitsrc *src, const char *local_ref, size_t ma
 			rc = git_err(err, ERR_PROTOCOL, "the shared state's file is not a blob");
 			goto out;
 		}
-		if ((size_t)git_blob_rawsize(blob) > max_bytes) {
+		/* The MAC is 64 hex digits (and a newline): a pusher's larger blob is not read. */
+		limit = i < LEASE_STATE_FILES ? max_bytes : 65;
+		if ((size_t)git_blob_rawsize(blob) > limit) {
 			rc = error_set(err, ERR_TOOBIG, "the shared state's '%s' is larger than %zu bytes",
-				       i < LEASE_STATE_FILES ? lease_state_names[i] : STATE_MAC_NAME, max_bytes);
+				       i < LEASE_STATE_FILES ? lease_state_names[i] : STATE_MAC_NAME, limit);
 			goto out;
 		}
 		*(i < LEASE_STATE_FILES ? &out->files[i] : mac) =
