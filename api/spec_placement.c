@@ -248,11 +248,11 @@ static void check_shared_volumes(const struct spec_deployment *d, struct spec_di
 
 /*
  * On several endpoints the engine makes, starts, stops and removes each
- * replica on its ordinal's endpoint and runs its hooks there, and NGINX
- * reaches each at its endpoint's address; releases by traffic (blue-green,
- * canary, their smoke tests and analysis) and backups still work on the
- * Cluster's first endpoint alone, so a deployment that needs them and may run
- * elsewhere is refused at the field.
+ * replica on its ordinal's endpoint and runs its hooks there, NGINX and
+ * analysis reach each at its endpoint's address, and a smoke test or
+ * verification Job runs on the endpoint of the container it tests; backups
+ * still work on the Cluster's first endpoint alone, so a deployment backed up
+ * before its rollout that may run elsewhere is refused at the field.
  */
 static void check_several(struct spec_set *set, const struct spec_cluster *c, const struct placement_endpoint *eps,
 			  struct spec_diags *diags)
@@ -266,11 +266,6 @@ static void check_several(struct spec_set *set, const struct spec_cluster *c, co
 
 		if (other && count_eligible(c, eps, d->placement.set ? &d->placement : NULL) > 1)
 			check_shared_volumes(d, diags);
-		if (other && (d->strategy.type == SPEC_STRATEGY_BLUEGREEN || d->strategy.type == SPEC_STRATEGY_CANARY))
-			ERR(diags, &d->meta, "spec.strategy.type", "%s on several endpoints is not carried out yet: "
-			    "its placement may use endpoint \"%s\" besides the Cluster's first, \"%s\" (give it "
-			    "placement.endpoints: [%s])", d->strategy.type == SPEC_STRATEGY_CANARY ? "Canary" : "BlueGreen",
-			    other, first, first);
 	}
 	for (i = 0; i < set->n_backup_policies; i++) {
 		const struct spec_backup_policy *b = set->backup_policies[i];

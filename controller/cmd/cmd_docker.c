@@ -3,6 +3,7 @@
 #include "cmd/engine_cli.h"
 #include "docker/docker.h"
 #include "runtime/loop.h"
+#include "source/policy_file.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -18,6 +19,7 @@ static void usage(FILE *out, const struct config_extra_flag *extra)
 		"  ping     negotiate the API version and print it\n"
 		"  ps       list containers (all states), one line each: id name state image\n"
 		"  events   print events as they come: event TYPE ACTION ID NAME TIMENANO\n\n"
+
 		"options:\n");
 	config_usage_cmd(out, "docker", extra);
 }
@@ -64,18 +66,22 @@ struct docker_args {
 	long count;		/* events: stop after this many, 0 for no bound */
 	long timeout;		/* events: stop after this many seconds, 0 for no bound */
 	const char *what;	/* the action */
+	const char *endpoint;	/* --endpoint: the policy's endpoint of that name, or NULL */
+	struct spec_policy *policy;	/* the operator's policy, read for --endpoint */
 };
 
 /* The settings, options and the action: -1 to go on, or the exit status. */
 static int docker_opts(struct docker_args *a, int argc, char **argv)
 {
-	int help = 0, n_count = 0, n_timeout = 0, rc = -1;
+	int help = 0, n_count = 0, n_timeout = 0, n_endpoint = 0, rc = -1;
 	const char *count = NULL, *timeout = NULL;
 	const struct config_extra_flag extra[] = {
 		{ "filter", &a->nf, a->filters, "K=V", "filter (label=..., type=...), repeatable", MAX_FILTERS, 'f' },
 		{ "count", &n_count, &count, "N", "events: exit after N events", 1, 'n' },
 		{ "timeout", &n_timeout, &timeout, "SECONDS",
 		  "events: exit after this long (status 1 unless --count was reached)", 1, 't' },
+		{ "endpoint", &n_endpoint, &a->endpoint, "NAME",
+		  "the operator's policy's endpoint NAME instead of the docker-host setting's", 1, 0 },
 		{ "help", &help, NULL, NULL, NULL, 0, 0 },
 		{ NULL, NULL, NULL, NULL, NULL, 0, 0 },
 	};
@@ -102,6 +108,13 @@ static int docker_opts(struct docker_args *a, int argc, char **argv)
 		a->filters[a->nf] = NULL;
 		config_log_setup(a->conf);
 		engine_cli_docker_config(&a->cfg, a->conf);
+		if (a->endpoint &&
+		    (policy_file_load(&a->policy, config_str(a->conf, CFG_POLICY_FILE),
+				      config_str(a->conf, CFG_DOCKER_HOST), &err) < 0 ||
+		     engine_cli_endpoint_config(&a->cfg, a->conf, a->policy, a->endpoint, &err) < 0)) {
+			fprintf(stderr, "auriga docker: %s\n", error_msg(err));
+			rc = 1;
+		}
 	}
 	free(pos);
 	error_free(err);
@@ -200,6 +213,7 @@ out:
 	error_free(err);
 	docker_free(d);
 	loop_free(l);
+	policy_file_free(a.policy);
 	config_free(a.conf);
 	return rc;
 }

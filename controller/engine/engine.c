@@ -531,6 +531,9 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 		engine_free(e);
 		return NULL;
 	}
+	for (i = 0; i < e->n_hosts; i++)
+		if (e->hosts[i].name)
+			engine_traffic_add_endpoint(e->traffic, e->hosts[i].name, e->hosts[i].docker);
 	engine_traffic_set_metrics(e->traffic, o->metrics);
 	engine_traffic_set_router_error_log(e->traffic, o->router_error_log);
 	engine_router_set_observed(engine_traffic_router(e->traffic), &e->obs);

@@ -71,7 +71,13 @@ struct engine_traffic {
 	struct engine_router *router;
 	struct et_dep **deps;
 	size_t n_deps;
-	struct job_runner *jobs;	/* smoke-test Jobs */
+	struct job_runner *jobs;	/* smoke-test and verification Jobs when the engine drives one client */
+	/* With the Cluster's endpoints: each one's runner, where a Job beside a container of that endpoint runs. */
+	struct et_host {
+		char *name;
+		struct job_runner *jobs;
+	} *hosts;
+	size_t n_hosts;
 	unsigned long saves;		/* writes of the records file */
 	struct auriga_metrics *metrics;	/* NULL: none */
 };
@@ -274,6 +280,45 @@ static void on_measured(const char *metric, enum analysis_result r, void *arg)
 }
 
 /*
+ * The container a smoke test or a verification Job runs beside: the slot's
+ * first ready one, else its first running one, or NULL.
+ */
+static const struct obs_container *slot_target(const struct rollout_ctr *v, size_t n, const char *slot)
+{
+	const struct obs_container *alive = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!traffic_in_slot(v[i].c, slot) || !obs_container_alive(v[i].c))
+			continue;
+		if (v[i].ready)
+			return v[i].c;
+		if (alive == NULL)
+			alive = v[i].c;
+	}
+	return alive;
+}
+
+/*
+ * The Jobs beside container c run on its endpoint: its Docker reaches it
+ * by name on a network there. NULL (why says so) when the engine drives no
+ * endpoint of that name.
+ */
+static struct job_runner *jobs_at(struct engine_traffic *t, const struct obs_container *c, char *why, size_t n)
+{
+	size_t i;
+
+	if (t->n_hosts == 0)
+		return t->jobs;
+	for (i = 0; i < t->n_hosts; i++)
+		if (c->host && strcmp(c->host, t->hosts[i].name) == 0)
+			return t->hosts[i].jobs;
+	snprintf(why, n, "container '%s' runs on endpoint '%s', which the Cluster does not name", c->name,
+		 c->host ? c->host : "?");
+	return NULL;
+}
+
+/*
  * An analysis run of templates against slot's containers, reporting to done;
  * its verification Jobs into *verify. NULL (with *err, or without when no
  * template names a metric) when it cannot start.
@@ -289,6 +334,9 @@ static struct analysis_run *analysis_begin(struct engine_traffic *t, struct et_d
 	struct analysis_arg args[5];
 	struct buf instances, containers;
 	const char **targets = NULL;
+	const struct obs_container *target;
+	struct job_runner *jr;
+	char why[512] = "";
 	size_t i, j, nm = 0, nt = 0;
 	int cport = 0;
 
@@ -350,7 +398,9 @@ static struct analysis_run *analysis_begin(struct engine_traffic *t, struct et_d
 	o.query_args = args;
 	o.n_query_args = ARRAY_SIZE(args);
 	o.measured = on_measured;
-	*verify = engine_verify_new(t->jobs, &t->set, &t->desired, dd->name, slot, v, n);
+	target = slot_target(v, n, slot);
+	jr = target ? jobs_at(t, target, why, sizeof(why)) : NULL;
+	*verify = engine_verify_new(jr, &t->set, &t->desired, dd->name, target, why);
 	o.jobs = engine_verify_ops(*verify);
 	run = nm ? analysis_run_start(t->loop, t->http, &o, done, d, err) : NULL;
 	for (i = 0; i < nt; i++)
@@ -429,26 +479,6 @@ static void on_smoke_done(int succeeded, int attempts, const char *message, void
 }
 
 /*
- * The container a smoke test runs beside: the new slot's first running one
- * (a ready one when there is), or NULL.
- */
-static const struct obs_container *smoke_target(const struct rollout_ctr *v, size_t n, const char *slot)
-{
-	const struct obs_container *alive = NULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (!traffic_in_slot(v[i].c, slot) || !obs_container_alive(v[i].c))
-			continue;
-		if (v[i].ready)
-			return v[i].c;
-		if (alive == NULL)
-			alive = v[i].c;
-	}
-	return alive;
-}
-
-/*
  * The smoke-test Job runs on the deployment's network when its template
  * names one (auriga's, job_place.c); else on the instance's jobs network,
  * which a container of the new slot joins for the length of the test (and
@@ -465,8 +495,10 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 	const struct spec_strategy *st = &dd->spec->strategy;
 	const struct spec_job *job = spec_set_job(t->set, st->smoke_test_job);
 	const struct spec_service *pv = st->preview_service ? spec_set_service(t->set, st->preview_service) : NULL;
-	const struct obs_container *target = smoke_target(v, nv, slot);
+	const struct obs_container *target = slot_target(v, nv, slot);
+	struct job_runner *jr;
 	struct job_check c;
+	char why[512];
 
 	if (job == NULL) {
 		check_done(t, d, 0, "no such Job");
@@ -482,6 +514,11 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 		check_done(t, d, 0, "no container of the new slot runs for the smoke test to reach");
 		return;
 	}
+	jr = jobs_at(t, target, why, sizeof(why));
+	if (jr == NULL) {
+		check_done(t, d, 0, why);
+		return;
+	}
 	memset(&c, 0, sizeof(c));
 	if (pv)
 		c.port = spec_container_port(&dd->spec->tmpl, &pv->target_port);
@@ -493,7 +530,7 @@ static void smoke_start(struct engine_traffic *t, struct et_dep *d, const struct
 	c.target = target->name;
 	c.what = "smoke test";
 	c.attach = target->id;
-	d->smoke = job_place_check_start(t->jobs, t->desired, dd, job, t->set ? t->set->policy : NULL, &c,
+	d->smoke = job_place_check_start(jr, t->desired, dd, job, t->set ? t->set->policy : NULL, &c,
 					 on_smoke_done, d);
 }
 
@@ -842,6 +879,14 @@ struct engine_traffic *engine_traffic_new(struct loop *l, struct docker *d, stru
 	return t;
 }
 
+void engine_traffic_add_endpoint(struct engine_traffic *t, const char *name, struct docker *d)
+{
+	t->hosts = xrealloc(t->hosts, (t->n_hosts + 1) * sizeof(*t->hosts));
+	t->hosts[t->n_hosts].name = xstrdup(name);
+	t->hosts[t->n_hosts].jobs = job_runner_new(d);
+	t->n_hosts++;
+}
+
 struct engine_router *engine_traffic_router(struct engine_traffic *t)
 {
 	return t->router;
@@ -918,11 +963,18 @@ unsigned long engine_traffic_saves(const struct engine_traffic *t)
 
 void engine_traffic_free(struct engine_traffic *t)
 {
+	size_t i;
+
 	if (t == NULL)
 		return;
 	deps_clear(t);
 	/* Jobs still in Docker's hands end with the docker client; they no longer report. */
 	job_runner_free(t->jobs);
+	for (i = 0; i < t->n_hosts; i++) {
+		job_runner_free(t->hosts[i].jobs);
+		free(t->hosts[i].name);
+	}
+	free(t->hosts);
 	engine_router_free(t->router);
 	free(t->deps);
 	free(t->path);

@@ -31,6 +31,14 @@ struct engine_traffic *engine_traffic_new(struct loop *l, struct docker *d, stru
 					  const char *state_path, void (*kick)(void *arg), void *arg,
 					  struct error **err);
 void engine_traffic_free(struct engine_traffic *t);
+/*
+ * One of the Cluster's endpoints, named as its containers' endpoint label
+ * says (d borrowed): a smoke test or verification Job beside a container
+ * of that endpoint runs there. Once one is added, a container of an
+ * endpoint not added gets none (its check fails saying so); with none
+ * added every Job runs on the client given to engine_traffic_new.
+ */
+void engine_traffic_add_endpoint(struct engine_traffic *t, const char *name, struct docker *d);
 /* Reads the release records file again, in place of every record and check held (a new leader's). */
 int engine_traffic_reload(struct engine_traffic *t, struct error **err);
 /* The release records file kept beside the state file at state_path (freed by the caller). */

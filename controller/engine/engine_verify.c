@@ -25,6 +25,7 @@ struct engine_verify {
 	const struct desired *const *desired;
 	char *deployment;
 	char *target_id, *target_name;	/* the new slot's container the Jobs run beside, or NULL */
+	char *none;			/* why none runs when there is no such container */
 	struct analysis_job_ops ops;
 };
 
@@ -69,7 +70,7 @@ static void *verify_start(const char *metric, const char *job_name, struct analy
 	char *env[3], *suffix;
 
 	if (dd == NULL || dd->spec == NULL || job == NULL || v->target_name == NULL) {
-		snprintf(why, why_len, "%s", job == NULL ? "no such Job" : "no container of the new slot runs for the Job to reach");
+		snprintf(why, why_len, "%s", job == NULL ? "no such Job" : v->none);
 		return NULL;
 	}
 	/* On the deployment's network, or on the instance's jobs network the slot joins for the run: by name. */
@@ -115,29 +116,17 @@ static void verify_cancel(void *handle, void *arg)
 }
 
 struct engine_verify *engine_verify_new(struct job_runner *jr, const struct spec_set *const *set,
-					const struct desired *const *desired, const char *deployment, const char *slot,
-					const struct rollout_ctr *v, size_t n)
+					const struct desired *const *desired, const char *deployment,
+					const struct obs_container *target, const char *why)
 {
 	struct engine_verify *ev = xcalloc(1, sizeof(*ev));
-	const struct obs_container *target = NULL;
-	size_t i;
 
 	ev->jr = jr;
 	ev->set = set;
 	ev->desired = desired;
 	ev->deployment = xstrdup(deployment);
-	/* The new slot's first ready container, else its first running one. */
-	for (i = 0; i < n; i++) {
-		if (!traffic_in_slot(v[i].c, slot) || !obs_container_alive(v[i].c))
-			continue;
-		if (target == NULL)
-			target = v[i].c;
-		if (v[i].ready) {
-			target = v[i].c;
-			break;
-		}
-	}
-	if (target != NULL) {
+	ev->none = xstrdup(why && why[0] ? why : "no container of the new slot runs for the Job to reach");
+	if (target != NULL && jr != NULL) {
 		ev->target_id = xstrdup(target->id);
 		ev->target_name = xstrdup(target->name);
 	}
@@ -156,7 +145,7 @@ void engine_verify_free(struct engine_verify *v)
 {
 	if (v == NULL)
 		return;
-	FREE_ALL(v->deployment, v->target_id, v->target_name, v);
+	FREE_ALL(v->deployment, v->target_id, v->target_name, v->none, v);
 }
 
 /* ------------------------------------------------------------ verdicts by revision */

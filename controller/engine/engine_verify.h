@@ -16,8 +16,9 @@ struct json_t;
 
 /*
  * The Jobs of one analysis run of deployment's new slot: each runs as the
- * smoke test does, against a container of slot (a ready one when there is):
- * on the deployment's network, else on the instance's jobs network, which
+ * smoke test does, through jr (the runner of target's endpoint) against
+ * target, a container of the slot (NULL, or jr NULL: none runs, and each
+ * measurement fails saying why, or that none runs when why is NULL): on the deployment's network, else on the instance's jobs network, which
  * that container joins for the run (and leaves when the last Job of the
  * runner reaching it ends), reaching it by name, told where by
  * AURIGA_PREVIEW_URL, _HOST and _PORT
@@ -28,8 +29,8 @@ struct json_t;
  * auriga.io/analysis.
  */
 struct engine_verify *engine_verify_new(struct job_runner *jr, const struct spec_set *const *set,
-					const struct desired *const *desired, const char *deployment, const char *slot,
-					const struct rollout_ctr *v, size_t n);
+					const struct desired *const *desired, const char *deployment,
+					const struct obs_container *target, const char *why);
 /* What the analysis run is given (borrowed from v). */
 const struct analysis_job_ops *engine_verify_ops(struct engine_verify *v);
 /* After the analysis run is freed (which cancels its Jobs). */

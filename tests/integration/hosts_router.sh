@@ -10,7 +10,7 @@
 # hook there, and its exec startup probe runs in its container there, and its readiness probe reaches
 # it at its endpoint's address (its port is published on that address alone: loopback does not answer).
 # Without hostIP (published on 127.0.0.1), a port of a deployment that may run on those hosts is refused
-# at the field.
+# at the field. `auriga docker --endpoint d2` reaches host 2 through the policy's url and TLS folder.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/run-lib.bash"
 . "$TOP/tests/hosts-lib.bash"
@@ -152,6 +152,15 @@ expect_eq "and not on loopback" 000 "$(http_code --max-time 2 "http://127.0.0.1:
 servers=$(grep -o 'server [0-9.]*:[0-9]*' "$NGX/$INST-auriga.conf" | sort | xargs)
 want=$(printf 'server %s:%s\nserver %s:%s\n' "$A1" "$P1" "$A2" "$P2" | sort | xargs)
 expect_eq "NGINX's upstream lists each replica at its endpoint's address and port" "$want" "$servers"
+# auriga docker --endpoint reaches a policy's endpoint through its url and TLS folder.
+out=$("$AURIGA_BIN" docker --policy-file "$POLICY" --endpoint d2 ping 2>&1)
+expect_match "auriga docker --endpoint d2 ping speaks TLS to host 2" "^api 1\.[0-9]+ endpoint tcp://127\.0\.0\.1:$TPORT\$" "$out"
+out=$("$AURIGA_BIN" docker --policy-file "$POLICY" --endpoint d2 ps --filter "label=auriga.io/managed-by=$INST" 2>&1)
+expect_eq "auriga docker --endpoint d2 ps lists host 2's containers of the instance" \
+	"$INST-api-1 $INST-side-0" "$(echo "$out" | awk '{ print $2 }' | sort | xargs)"
+out=$("$AURIGA_BIN" docker --policy-file "$POLICY" --endpoint d9 ping 2>&1)
+expect_eq "an endpoint the policy lacks: exit 1" 1 "$?"
+expect_eq "and the error names it" "auriga docker: endpoint 'd9' is not listed in the operator's policy" "$out"
 ids=""
 fails=0
 for _ in $(seq 1 20); do
