@@ -88,6 +88,7 @@ static int observe_now(struct engine_cli *cli, const struct spec_set *set, struc
 	struct engine_cli_hosts h;
 	struct docker_waiter *w = NULL;
 	struct obs_list *lists = NULL;
+	struct observed *seen = NULL;
 	char *filter = observe_filter(cli->instance);
 	const char *filters[2] = { filter, NULL };
 	size_t i, asked;
@@ -99,12 +100,13 @@ static int observe_now(struct engine_cli *cli, const struct spec_set *set, struc
 		goto out;
 	w = xcalloc(h.n, sizeof(*w));
 	lists = xcalloc(h.n, sizeof(*lists));
+	seen = xcalloc(h.n, sizeof(*seen));
 	*nets = xcalloc(h.n, sizeof(**nets));
 	*n_nets = h.n;
 	for (asked = 0; asked < h.n; asked++) {
 		struct docker *hd = h.ep[asked].docker;
 
-		if (docker_container_list(hd, DOCKER_OBSERVE, filters, docker_waiter_done, &w[asked], err) < 0)
+		if (docker_container_list_body(hd, DOCKER_OBSERVE, filters, docker_waiter_done, &w[asked], err) < 0)
 			break;
 		if (docker_network_list(hd, DOCKER_OBSERVE, NULL, docker_waiter_done, &(*nets)[asked], err) < 0) {
 			(void)docker_wait(hd, &w[asked]);
@@ -129,14 +131,23 @@ static int observe_now(struct engine_cli *cli, const struct spec_set *set, struc
 				  docker_endpoint(h.ep[i].docker), bad->message);
 			goto out;
 		}
+		if (observe_parse_list(&seen[i], cli->instance, w[i].result.out.data ? w[i].result.out.data : "",
+				       w[i].result.out.len, err) < 0) {
+			error_wrap(err, "endpoint '%s' (%s)", h.ep[i].name, docker_endpoint(h.ep[i].docker));
+			goto out;
+		}
+		docker_result_release(&w[i].result);
 		lists[i].host = h.ep[i].name;
-		lists[i].list = w[i].result.json;
+		lists[i].parsed = &seen[i];
 	}
 	rc = observe_from_lists(obs, cli->instance, lists, h.n, err);
 out:
-	for (i = 0; w && i < h.n; i++)
+	for (i = 0; w && i < h.n; i++) {
 		docker_result_release(&w[i].result);
+		observed_release(&seen[i]);
+	}
 	free(w);
+	free(seen);
 	free(lists);
 	free(filter);
 	engine_cli_hosts_release(&h);

@@ -256,6 +256,12 @@ int docker_negotiate(struct docker *d, docker_done_fn done, void *arg, struct er
  */
 int docker_container_list(struct docker *d, enum docker_kind k, const char *const *filters,
 			  docker_done_fn done, void *arg, struct error **err);
+/*
+ * The same list, its body left unparsed in r->out (the caller reads it one
+ * entry at a time, observe_parse_list, and never holds it as a tree).
+ */
+int docker_container_list_body(struct docker *d, enum docker_kind k, const char *const *filters,
+			       docker_done_fn done, void *arg, struct error **err);
 int docker_container_inspect(struct docker *d, enum docker_kind k, const char *id,
 			     docker_done_fn done, void *arg, struct error **err);
 

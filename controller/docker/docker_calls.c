@@ -118,8 +118,8 @@ int docker_ping(struct docker *d, enum docker_kind k, docker_done_fn done, void 
 	return 0;
 }
 
-int docker_container_list(struct docker *d, enum docker_kind k, const char *const *filters,
-			  docker_done_fn done, void *arg, struct error **err)
+static int containers_call(struct docker *d, enum docker_kind k, const char *const *filters, enum docker_parse parse,
+		     docker_done_fn done, void *arg, struct error **err)
 {
 	struct docker_call *c = docker_call_new(d, k, "GET", "list containers", NULL, done, arg);
 
@@ -129,9 +129,21 @@ int docker_container_list(struct docker *d, enum docker_kind k, const char *cons
 		return ERR_INVALID;
 	}
 	c->idempotent = 1;
-	c->parse = DP_CONTAINERS;
+	c->parse = parse;
 	docker_call_submit(c);
 	return 0;
+}
+
+int docker_container_list(struct docker *d, enum docker_kind k, const char *const *filters,
+			  docker_done_fn done, void *arg, struct error **err)
+{
+	return containers_call(d, k, filters, DP_CONTAINERS, done, arg, err);
+}
+
+int docker_container_list_body(struct docker *d, enum docker_kind k, const char *const *filters,
+			       docker_done_fn done, void *arg, struct error **err)
+{
+	return containers_call(d, k, filters, DP_RAW, done, arg, err);
 }
 
 int docker_container_inspect(struct docker *d, enum docker_kind k, const char *id,

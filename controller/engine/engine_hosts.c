@@ -60,8 +60,10 @@ void engine_hosts_release(struct engine *e)
 			docker_events_stop(h->watch);
 		if (h->jobs)
 			job_runner_free(h->jobs);
-		if (h->last)
-			json_decref(h->last);
+		if (h->seen) {
+			observed_release(h->seen);
+			free(h->seen);
+		}
 		FREE_ALL(h->name, h->error, h->address);
 	}
 	free(e->hosts);
@@ -127,13 +129,13 @@ static void lists_done(struct engine *e)
 			down++;
 			(void)buf_printf(&why, "%sendpoint '%s' does not answer: %s%s", why.len ? "; " : "",
 					 engine_host_name(h), h->error ? h->error : "",
-					 h->last ? "" : " (its replicas are not known: no deployment its placement "
+					 h->seen ? "" : " (its replicas are not known: no deployment its placement "
 							"may use is decided until it answers once)");
 		}
-		if (h->last == NULL)
+		if (h->seen == NULL)
 			continue;
 		lists[n].host = h->name;
-		lists[n].list = h->last;
+		lists[n].parsed = h->seen;
 		lists[n].unreachable = h->down;
 		lists[n].address = h->address;
 		n++;
@@ -158,7 +160,7 @@ static void lists_done(struct engine *e)
  */
 static void host_failed(struct eng_host *h)
 {
-	if (!h->down && h->last)
+	if (!h->down && h->seen)
 		h->down_since = loop_now(h->e->loop);
 	h->down = 1;
 }
@@ -167,19 +169,35 @@ static void on_host_list(struct docker_result *r, void *arg)
 {
 	struct eng_host *h = arg;
 	struct engine *e = h->e;
+	struct observed *seen = NULL;
+	struct error *err = NULL;
+	char *m = NULL;
 
 	h->listing = 0;
-	if (docker_status_ok(r->status) && json_is_array(r->json)) {
+	if (!docker_status_ok(r->status)) {
+		m = xasprintf("cannot list containers: %s", docker_result_reason(r));
+	} else {
+		seen = xcalloc(1, sizeof(*seen));
+		if (observe_parse_list(seen, e->instance, r->out.data ? r->out.data : "", r->out.len, &err) < 0) {
+			m = xasprintf("cannot read the container list: %s", error_msg(err));
+			error_free(err);
+			free(seen);
+			seen = NULL;
+		}
+	}
+	/* The body is read: it goes now, not with the call. */
+	buf_release(&r->out);
+	if (seen != NULL) {
 		if (h->down)
 			log_info(COMPONENT, "endpoint answers again", "endpoint", engine_host_name(h), (char *)NULL);
-		if (h->last)
-			json_decref(h->last);
-		h->last = json_incref(r->json);
+		if (h->seen) {
+			observed_release(h->seen);
+			free(h->seen);
+		}
+		h->seen = seen;
 		h->down = 0;
 		str_set(&h->error, NULL);
 	} else {
-		char *m = xasprintf("cannot list containers: %s", docker_result_reason(r));
-
 		if (!h->down || h->error == NULL || strcmp(h->error, m) != 0)
 			log_warn(COMPONENT, "endpoint does not answer", "endpoint", engine_host_name(h), "error", m,
 				 (char *)NULL);
@@ -245,7 +263,7 @@ void engine_hosts_list(struct engine *e)
 			}
 			continue;
 		}
-		if (docker_container_list(h->docker, DOCKER_OBSERVE, filters, on_host_list, h, &err) < 0) {
+		if (docker_container_list_body(h->docker, DOCKER_OBSERVE, filters, on_host_list, h, &err) < 0) {
 			host_failed(h);
 			str_set(&h->error, error_msg(err));
 			error_free(err);
@@ -289,7 +307,7 @@ void engine_hosts_place(struct engine *e, const struct desired_deployment *dd, s
 
 		of[i] = h ? (int)(h - e->hosts) : -1;
 		/* How long it has not answered (-1: it answers); one never answered, just now. */
-		down_ms[i] = h && !h->down ? -1 : h && h->last ? now - h->down_since : 0;
+		down_ms[i] = h && !h->down ? -1 : h && h->seen ? now - h->down_since : 0;
 	}
 	free(ed->place);
 	ed->place = xcalloc((size_t)dd->replicas + 1, sizeof(*ed->place));
@@ -308,7 +326,7 @@ const struct eng_host *engine_host_unknown(const struct engine *e, const struct 
 	for (i = 0; i < n; i++) {
 		const struct eng_host *h = engine_host_named(e, desired_endpoint_name(e->set, i));
 
-		if (h && h->last == NULL && desired_may_place(e->set, dd, i))
+		if (h && h->seen == NULL && desired_may_place(e->set, dd, i))
 			return h;
 	}
 	return NULL;

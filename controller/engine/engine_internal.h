@@ -78,7 +78,7 @@ struct eng_host {
 	struct docker *docker;	/* borrowed from the caller */
 	struct docker_watch *watch;
 	struct job_runner *jobs;	/* its Jobs (hooks); the first endpoint's are engine.hooks too */
-	json_t *last;		/* its last container list that answered, NULL before the first */
+	struct observed *seen;	/* its last container list that answered, read; NULL before the first */
 	int listing;		/* a list of its is under way (perhaps of an earlier pass) */
 	int awaited;		/* this pass waits for that list (lists_pending counts it) */
 	int down;		/* its last list failed: nothing is done there, its replicas count as unavailable */

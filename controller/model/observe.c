@@ -36,6 +36,25 @@ static void container_release(struct obs_container *c)
 		 c->malformed_why, c->status, c->ports, c->network_ip);
 }
 
+static void container_copy(struct obs_container *dst, const struct obs_container *src)
+{
+	*dst = *src;
+	dst->id = xstrdup_or_null(src->id);
+	dst->name = xstrdup_or_null(src->name);
+	dst->image = xstrdup_or_null(src->image);
+	dst->deployment = xstrdup_or_null(src->deployment);
+	dst->revision = xstrdup_or_null(src->revision);
+	dst->slot = xstrdup_or_null(src->slot);
+	dst->commit = xstrdup_or_null(src->commit);
+	dst->endpoint = xstrdup_or_null(src->endpoint);
+	dst->host = xstrdup_or_null(src->host);
+	dst->address = xstrdup_or_null(src->address);
+	dst->malformed_why = xstrdup_or_null(src->malformed_why);
+	dst->status = xstrdup_or_null(src->status);
+	dst->network_ip = xstrdup_or_null(src->network_ip);
+	dst->ports = src->n_ports ? xmemdup(src->ports, src->n_ports * sizeof(*src->ports)) : NULL;
+}
+
 void observed_release(struct observed *o)
 {
 	size_t i;
@@ -198,59 +217,64 @@ static int container_cmp(const void *pa, const void *pb)
 	return strcmp(a->id, b->id);
 }
 
+/* Tags c, listed from endpoint l, with where it runs: a label saying otherwise is not trusted. */
+static void tag_container(struct obs_container *c, const struct obs_list *l)
+{
+	free(c->host);
+	free(c->address);
+	c->host = xstrdup_or_null(l->host ? l->host : c->endpoint);
+	c->unreachable = l->unreachable;
+	c->address = xstrdup_or_null(l->address);
+	c->host_mismatch = l->host && c->endpoint && strcmp(l->host, c->endpoint) != 0;
+}
+
+/* Appends j, one entry of a container list, when it is the instance's. */
+static int read_entry(struct observed *o, size_t *cap, const char *instance, const json_t *j, size_t i,
+		      struct error **err)
+{
+	const char *mb;
+
+	if (!json_is_object(j))
+		return error_set(err, ERR_PROTOCOL, "container list: entry %zu is not an object", i);
+	mb = label(json_object_get(j, "Labels"), OBS_LABEL_MANAGED_BY);
+	if (mb == NULL || strcmp(mb, instance) != 0)
+		return 0;
+	XGROW(o->containers, *cap, o->n_containers + 1);
+	memset(&o->containers[o->n_containers], 0, sizeof(o->containers[0]));
+	return read_container(&o->containers[o->n_containers++], j, err);
+}
+
 /* Appends the instance's containers of one endpoint's list, each tagged with the endpoint it came from. */
 static int read_list(struct observed *o, size_t *cap, const char *instance, const struct obs_list *l,
 		     struct error **err)
 {
-	size_t i;
+	size_t i, first = o->n_containers;
 	const json_t *j;
+	int rc;
 
-	if (!json_is_array(l->list))
+	if (l->parsed != NULL) {
+		for (i = 0; i < l->parsed->n_containers; i++) {
+			XGROW(o->containers, *cap, o->n_containers + 1);
+			container_copy(&o->containers[o->n_containers++], &l->parsed->containers[i]);
+		}
+	} else if (!json_is_array(l->list)) {
 		return error_set(err, ERR_PROTOCOL, "container list%s%s: the answer is not a JSON list",
 				 l->host ? " of endpoint " : "", l->host ? l->host : "");
-	json_array_foreach(l->list, i, j) {
-		struct obs_container *c;
-		const char *mb;
-		int rc;
-
-		if (!json_is_object(j))
-			return error_set(err, ERR_PROTOCOL, "container list: entry %zu is not an object", i);
-		mb = label(json_object_get(j, "Labels"), OBS_LABEL_MANAGED_BY);
-		if (mb == NULL || strcmp(mb, instance) != 0)
-			continue;
-		XGROW(o->containers, *cap, o->n_containers + 1);
-		c = &o->containers[o->n_containers++];
-		memset(c, 0, sizeof(*c));
-		rc = read_container(c, j, err);
-		if (rc < 0)
-			return rc;
-		/* The endpoint it was listed from is where it runs: a label saying otherwise is not trusted. */
-		c->host = xstrdup_or_null(l->host ? l->host : c->endpoint);
-		c->unreachable = l->unreachable;
-		c->address = xstrdup_or_null(l->address);
-		c->host_mismatch = l->host && c->endpoint && strcmp(l->host, c->endpoint) != 0;
+	} else {
+		json_array_foreach(l->list, i, j)
+			if ((rc = read_entry(o, cap, instance, j, i, err)) < 0)
+				return rc;
 	}
+	for (i = first; i < o->n_containers; i++)
+		tag_container(&o->containers[i], l);
 	return 0;
 }
 
-int observe_from_json(struct observed *o, const char *instance, const json_t *list, struct error **err)
+/* Sorts o's containers and groups them by deployment. */
+static void index_deployments(struct observed *o)
 {
-	struct obs_list l = { NULL, list, 0, NULL };
+	size_t i, dcap = 0;
 
-	return observe_from_lists(o, instance, &l, 1, err);
-}
-
-int observe_from_lists(struct observed *o, const char *instance, const struct obs_list *lists, size_t n,
-		       struct error **err)
-{
-	size_t i, cap = 0, dcap = 0;
-	int rc = 0;
-
-	observed_release(o);
-	o->instance = xstrdup(instance);
-	for (i = 0; i < n; i++)
-		if ((rc = read_list(o, &cap, instance, &lists[i], err)) < 0)
-			goto out;
 	if (o->n_containers > 1)
 		qsort(o->containers, o->n_containers, sizeof(o->containers[0]), container_cmp);
 	for (i = 0; i < o->n_containers; i++) {
@@ -269,10 +293,94 @@ int observe_from_lists(struct observed *o, const char *instance, const struct ob
 		d->v = xrealloc(d->v, (d->n + 1) * sizeof(struct obs_container *));
 		d->v[d->n++] = c;
 	}
+}
+
+/* Skips JSON white space from *pos; the byte there, or 0 at the end. */
+static char skip_ws(const char *body, size_t len, size_t *pos)
+{
+	while (*pos < len && (body[*pos] == ' ' || body[*pos] == '\t' || body[*pos] == '\r' || body[*pos] == '\n'))
+		(*pos)++;
+	return *pos < len ? body[*pos] : 0;
+}
+
+int observe_parse_list(struct observed *o, const char *instance, const char *body, size_t len, struct error **err)
+{
+	size_t pos = 0, i = 0, cap = 0;
+	int rc = 0;
+	char ch;
+
+	observed_release(o);
+	o->instance = xstrdup(instance);
+	if (skip_ws(body, len, &pos) != '[') {
+		rc = error_set(err, ERR_PROTOCOL, "container list: the answer is not a JSON list");
+		goto out;
+	}
+	pos++;
+	if (skip_ws(body, len, &pos) == ']') {
+		pos++;
+		goto end;
+	}
+	for (;; i++) {
+		json_error_t je;
+		/* One entry at a time: the list is never held whole as a tree. */
+		json_t *j = json_loadb(body + pos, len - pos, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &je);
+
+		if (j == NULL) {
+			rc = error_set(err, ERR_PROTOCOL, "malformed JSON in the container list at byte %zu: %s",
+				       pos + (size_t)je.position, je.text);
+			goto out;
+		}
+		pos += (size_t)je.position;
+		rc = read_entry(o, &cap, instance, j, i, err);
+		json_decref(j);
+		if (rc < 0)
+			goto out;
+		ch = skip_ws(body, len, &pos);
+		pos++;
+		if (ch == ']')
+			break;
+		if (ch != ',') {
+			rc = error_set(err, ERR_PROTOCOL, "malformed JSON in the container list at byte %zu: "
+				       "',' or ']' expected after entry %zu", pos - 1, i);
+			goto out;
+		}
+		skip_ws(body, len, &pos);
+	}
+end:
+	if (skip_ws(body, len, &pos) != 0) {
+		rc = error_set(err, ERR_PROTOCOL, "malformed JSON in the container list at byte %zu: "
+			       "end of text expected", pos);
+		goto out;
+	}
+	index_deployments(o);
 out:
 	if (rc < 0)
 		observed_release(o);
 	return rc;
+}
+
+int observe_from_json(struct observed *o, const char *instance, const json_t *list, struct error **err)
+{
+	struct obs_list l = { NULL, list, NULL, 0, NULL };
+
+	return observe_from_lists(o, instance, &l, 1, err);
+}
+
+int observe_from_lists(struct observed *o, const char *instance, const struct obs_list *lists, size_t n,
+		       struct error **err)
+{
+	size_t i, cap = 0;
+	int rc = 0;
+
+	observed_release(o);
+	o->instance = xstrdup(instance);
+	for (i = 0; i < n; i++)
+		if ((rc = read_list(o, &cap, instance, &lists[i], err)) < 0) {
+			observed_release(o);
+			return rc;
+		}
+	index_deployments(o);
+	return 0;
 }
 
 const struct obs_deployment *observed_deployment(const struct observed *o, const char *name)

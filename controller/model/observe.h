@@ -112,10 +112,24 @@ void observed_release(struct observed *o);
  */
 int observe_from_json(struct observed *o, const char *instance, const json_t *list, struct error **err);
 
-/* One endpoint's container list: host names it (NULL: unnamed); unreachable: its last known answer. */
+/*
+ * Builds o from the body of GET /containers/json, one entry at a time (the
+ * list is never held whole as a JSON tree; the entries that are not
+ * instance's are read and dropped). Its containers carry no endpoint yet:
+ * observe_from_lists tags them. 0, or ERR_PROTOCOL with *err when the body
+ * is not a JSON list of container objects.
+ */
+int observe_parse_list(struct observed *o, const char *instance, const char *body, size_t len, struct error **err);
+
+/*
+ * One endpoint's container list: host names it (NULL: unnamed); unreachable:
+ * its last known answer. Either list (the JSON answer) or parsed (read by
+ * observe_parse_list; when set, list is not read).
+ */
 struct obs_list {
 	const char *host;
 	const json_t *list;
+	const struct observed *parsed;
 	int unreachable;
 	const char *address;	/* its endpoint's address when not the loopback, or NULL */
 };

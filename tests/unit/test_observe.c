@@ -107,7 +107,7 @@ static void lists_of_several_endpoints(void **state)
 		" \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"val\","
 		"   \"auriga.io/revision\":\"" REV_A "\",\"auriga.io/ordinal\":\"2\"}}]";
 	json_t *je = parse(east), *jw = parse(west);
-	struct obs_list lists[2] = { { "east", je, 0, NULL }, { "west", jw, 1, "10.0.0.2" } };
+	struct obs_list lists[2] = { { "east", je, NULL, 0, NULL }, { "west", jw, NULL, 1, "10.0.0.2" } };
 	const struct obs_deployment *val;
 	struct observed o;
 	struct error *err = NULL;
@@ -205,6 +205,103 @@ static void bad_bodies_are_protocol_errors(void **state)
 	observed_release(&o);
 }
 
+/* Two observed states hold the same containers, field by field, in the same order. */
+static void assert_same(const struct observed *a, const struct observed *b)
+{
+	size_t i, k;
+
+	assert_int_equal(a->n_containers, b->n_containers);
+	assert_int_equal(a->n_deployments, b->n_deployments);
+	for (i = 0; i < a->n_containers; i++) {
+		const struct obs_container *x = &a->containers[i], *y = &b->containers[i];
+		const char *const sx[] = { x->id, x->name, x->image, x->deployment, x->revision, x->slot, x->commit,
+					   x->endpoint, x->host, x->address, x->malformed_why, x->status,
+					   x->network_ip };
+		const char *const sy[] = { y->id, y->name, y->image, y->deployment, y->revision, y->slot, y->commit,
+					   y->endpoint, y->host, y->address, y->malformed_why, y->status,
+					   y->network_ip };
+
+		for (k = 0; k < sizeof(sx) / sizeof(sx[0]); k++) {
+			if (sx[k] == NULL || sy[k] == NULL)
+				assert_ptr_equal(sx[k], sy[k]);
+			else
+				assert_string_equal(sx[k], sy[k]);
+		}
+		assert_int_equal(x->ordinal, y->ordinal);
+		assert_int_equal(x->malformed, y->malformed);
+		assert_int_equal(x->state, y->state);
+		assert_int_equal(x->health, y->health);
+		assert_int_equal(x->created, y->created);
+		assert_int_equal(x->unreachable, y->unreachable);
+		assert_int_equal(x->host_mismatch, y->host_mismatch);
+		assert_int_equal(x->n_ports, y->n_ports);
+		if (x->n_ports)
+			assert_memory_equal(x->ports, y->ports, x->n_ports * sizeof(x->ports[0]));
+	}
+	for (i = 0; i < a->n_deployments; i++) {
+		assert_string_equal(a->deployments[i].name, b->deployments[i].name);
+		assert_int_equal(a->deployments[i].n, b->deployments[i].n);
+	}
+}
+
+/*
+ * The list read one entry at a time (the engine's way: never a whole tree)
+ * gives what the whole tree gives, tagged the same once joined; a body that
+ * is not a list of objects, cut short, or with anything after it, is
+ * refused with the byte where it went wrong.
+ */
+static void list_read_entry_by_entry(void **state)
+{
+	struct observed whole, one, joined;
+	struct error *err = NULL;
+	json_t *j = parse(list_json);
+	struct obs_list lw = { "west", j, NULL, 1, "10.0.0.2" }, lp = { "west", NULL, &one, 1, "10.0.0.2" };
+	struct obs_list lu = { NULL, NULL, &one, 0, NULL };
+	static const struct {
+		const char *body, *says;
+	} bad[] = {
+		{ "{\"message\":\"not a list\"}", "not a JSON list" },
+		{ "", "not a JSON list" },
+		{ "[{\"Id\":\"a\"},", "malformed JSON in the container list at byte 12" },
+		{ "[{\"Id\":\"a\"} {\"Id\":\"b\"}]", "',' or ']' expected after entry 0" },
+		{ "[{\"Id\":\"a\"}] x", "end of text expected" },
+		{ "[1]", "at byte 2: '[' or '{' expected" },
+		{ "[{\"Id\":\"a\"},[1]]", "entry 1 is not an object" },
+		{ "[{\"Id\":\"a\",\"Id\":\"b\"}]", "malformed JSON" },
+		{ "[{\"Names\":[\"/x\"],\"Labels\":{\"auriga.io/managed-by\":\"t1\"}}]", "no Id" },
+	};
+	size_t i;
+
+	(void)state;
+	observed_init(&whole);
+	observed_init(&one);
+	observed_init(&joined);
+	assert_int_equal(observe_from_json(&whole, "t1", j, &err), 0);
+	assert_int_equal(observe_parse_list(&one, "t1", list_json, strlen(list_json), &err), 0);
+	/* Read, its containers are not tagged with an endpoint yet: joining them does. */
+	assert_null(one.containers[0].host);
+	assert_int_equal(observe_from_lists(&joined, "t1", &lu, 1, &err), 0);
+	assert_same(&whole, &joined);
+	assert_int_equal(observe_from_lists(&whole, "t1", &lw, 1, &err), 0);
+	assert_int_equal(observe_from_lists(&joined, "t1", &lp, 1, &err), 0);
+	assert_same(&whole, &joined);
+	assert_string_equal(joined.containers[0].address, "10.0.0.2");
+	/* White space anywhere between entries, and an empty list. */
+	assert_int_equal(observe_parse_list(&one, "t1", " \n[ ]\r\n", 7, &err), 0);
+	assert_int_equal(one.n_containers, 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(observe_parse_list(&one, "t1", bad[i].body, strlen(bad[i].body), &err), ERR_PROTOCOL);
+		if (strstr(error_msg(err), bad[i].says) == NULL)
+			fail_msg("body %s: got '%s', want '%s'", bad[i].body, error_msg(err), bad[i].says);
+		error_clear(&err);
+		assert_int_equal(one.n_containers, 0);
+	}
+	observed_release(&whole);
+	observed_release(&one);
+	observed_release(&joined);
+	json_decref(j);
+}
+
 static void filter_names_the_instance(void **state)
 {
 	char *f = observe_filter("prod-1");
@@ -235,4 +332,5 @@ TEST_MAIN(
 	cmocka_unit_test(malformed_labels_are_kept_apart),
 	cmocka_unit_test(another_instance_sees_only_its_own),
 	cmocka_unit_test(bad_bodies_are_protocol_errors),
+	cmocka_unit_test(list_read_entry_by_entry),
 	cmocka_unit_test(filter_names_the_instance))
