@@ -132,20 +132,17 @@ static void watch_circuits(struct daemon *dm)
  */
 static void publish_status(struct daemon *dm, struct fleet_status *shown)
 {
-	json_t *j;
-	char *jt;
+	struct fleet_status old;
 
 	status_copy(shown, engine_status(dm->engine));
 	if (dm->worker)
 		status_set_source(shown, &dm->rn.source);
-	j = status_to_json(shown);
-	jt = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	pthread_mutex_lock(&dm->mu);
-	json_decref(dm->status_json);
-	dm->status_json = j;
-	free(dm->status_text);
-	dm->status_text = jt;
+	old = dm->status_shown;
+	status_copy(&dm->status_shown, shown);
+	dm->status_have = 1;
 	pthread_mutex_unlock(&dm->mu);
+	status_release(&old);
 }
 
 static void on_pass(struct engine *e, void *arg)
@@ -343,7 +340,7 @@ static void on_report(void *arg, struct gitsrc_report *r)
 			take_up(dm, r->fetch.commit, r->fetch.previous);
 	}
 	/* The source section is served at once, between passes. */
-	if (dm->status_json) {
+	if (dm->status_have) {
 		publish_status(dm, &shown);
 		status_release(&shown);
 	}
@@ -358,7 +355,7 @@ static void folder_poll(struct loop *l, void *arg)
 	struct spec_set *set = NULL;
 	struct error *err = NULL;
 	json_t *j;
-	char *key;
+	char *key, *text;
 
 	(void)l;
 	dm->folder_timer = loop_timer_add(dm->loop, config_ms(dm->cfg, CFG_POLL_INTERVAL), folder_poll, dm);
@@ -375,9 +372,16 @@ static void folder_poll(struct loop *l, void *arg)
 		return;
 	}
 	engine_cli_release(&cli);
+	/* What the folder's set was is kept as a digest of its JSON, not as the JSON (megabytes at scale). */
 	j = spec_set_to_json(set);
-	key = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
+	key = NULL;
+	if (text) {
+		key = xmalloc(65);
+		hmac_sha256_hex("specs", 5, text, strlen(text), key);
+		free(text);
+	}
 	if (dm->folder_key && key && strcmp(dm->folder_key, key) == 0) {
 		free(key);
 		spec_set_free(set);
@@ -685,8 +689,7 @@ static void daemon_release(struct daemon *dm, int sfd)
 	/* Last: the HTTP server, the engine, its probes and the Docker client that fed them are gone. */
 	if (dm->metrics_on)
 		auriga_metrics_release(&dm->metrics);
-	json_decref(dm->status_json);
-	free(dm->status_text);
+	status_release(&dm->status_shown);
 	notes_debounce_release(&dm->deb);
 	notes_recent_release(&dm->recent);
 	pthread_mutex_destroy(&dm->mu);

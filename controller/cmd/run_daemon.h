@@ -75,8 +75,13 @@ struct daemon {
 	int stopping;
 	/* What the HTTP threads read. */
 	pthread_mutex_t mu;
-	json_t *status_json;
-	char *status_text;		/* status_json encoded once, for /api/v1/status */
+	/*
+	 * The status served (the last pass's, with the source section): encoded
+	 * when asked for, not after every pass, so at 10,000 deployments its
+	 * JSON is not held between requests.
+	 */
+	struct fleet_status status_shown;
+	int status_have;		/* status_shown holds a status (a pass ended) */
 	int ready;
 };
 /* run_http.c: the HTTP API, /metrics and the webhooks, when --listen names an address. */

@@ -31,26 +31,24 @@ static int p_ready(void *ctx)
 	return r;
 }
 
-static char *p_status_text(void *ctx)
-{
-	struct daemon *dm = ctx;
-	char *t;
-
-	pthread_mutex_lock(&dm->mu);
-	t = dm->status_text ? xstrdup(dm->status_text) : NULL;
-	pthread_mutex_unlock(&dm->mu);
-	return t;
-}
-
 static json_t *p_status(void *ctx)
 {
 	struct daemon *dm = ctx;
 	json_t *j;
 
 	pthread_mutex_lock(&dm->mu);
-	j = dm->status_json ? json_deep_copy(dm->status_json) : NULL;
+	j = dm->status_have ? status_to_json(&dm->status_shown) : NULL;
 	pthread_mutex_unlock(&dm->mu);
 	return j;
+}
+
+static char *p_status_text(void *ctx)
+{
+	json_t *j = p_status(ctx);
+	char *t = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	json_decref(j);
+	return t;
 }
 
 static json_t *p_deployment(void *ctx, const char *name)
