@@ -570,6 +570,11 @@ char *spec_container_canonical_json(const struct spec_container *c);
  */
 void *spec_set_to_json(const struct spec_set *set);
 void *spec_deployment_to_json(const struct spec_set *set, const struct spec_deployment *dep);
+/*
+ * SHA-256 over spec_set_to_json's content, one object at a time (the whole
+ * model is never held as JSON): equal for two sets when their models are.
+ */
+void spec_set_digest(const struct spec_set *set, char out_hex[SPEC_REVISION_HEX]);
 
 /* Go-style durations ("30s", "1m30s", "250ms", "1.5h") to milliseconds; -1 on junk. */
 int64_t spec_parse_duration_ms(const char *s);

@@ -100,21 +100,29 @@ char *spec_container_canonical_json(const struct spec_container *c)
 	return s;
 }
 
-/* SHA-256 of s, in lowercase hex; s is freed. */
-static void sha256_hex(char *s, char out[SPEC_REVISION_HEX])
+/* md (n bytes) in lowercase hex. */
+static void hex_of(const unsigned char *md, unsigned int n, char out[SPEC_REVISION_HEX])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
+	unsigned int i;
 
-	if (s == NULL || !EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) || n != 32)
-		BUG("SHA-256 failed");
-	free(s);
 	for (i = 0; i < n; i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+/* SHA-256 of s, in lowercase hex; s is freed. */
+static void sha256_hex(char *s, char out[SPEC_REVISION_HEX])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (s == NULL || !EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) || n != 32)
+		BUG("SHA-256 failed");
+	free(s);
+	hex_of(md, n, out);
 }
 
 static void revision(const struct spec_container *c, char out[SPEC_REVISION_HEX])
@@ -433,6 +441,44 @@ void spec_backup_policy_hash(const struct spec_backup_policy *bp, char out_hex[S
 
 	json_decref(j);
 	sha256_hex(s, out_hex);
+}
+
+/* Feeds part (freed), tagged with its kind, to the digest. */
+static void digest_part(EVP_MD_CTX *ctx, const char *kind, json_t *part)
+{
+	char *s = json_dumps(part, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
+
+	json_decref(part);
+	if (s == NULL || !EVP_DigestUpdate(ctx, kind, strlen(kind) + 1) || !EVP_DigestUpdate(ctx, s, strlen(s) + 1))
+		BUG("SHA-256 failed");
+	free(s);
+}
+
+void spec_set_digest(const struct spec_set *set, char out_hex[SPEC_REVISION_HEX])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	size_t i;
+
+	if (ctx == NULL || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+		BUG("SHA-256 failed");
+	for (i = 0; i < set->n_clusters; i++)
+		digest_part(ctx, "cluster", cluster_json(set->clusters[i]));
+	for (i = 0; i < set->n_deployments; i++)
+		digest_part(ctx, "deployment", spec_deployment_to_json(set, set->deployments[i]));
+	for (i = 0; i < set->n_services; i++)
+		digest_part(ctx, "service", service_json(set->services[i]));
+	for (i = 0; i < set->n_jobs; i++)
+		digest_part(ctx, "job", job_json(set->jobs[i]));
+	for (i = 0; i < set->n_analysis_templates; i++)
+		digest_part(ctx, "analysisTemplate", analysis_json(set->analysis_templates[i]));
+	for (i = 0; i < set->n_backup_policies; i++)
+		digest_part(ctx, "backupPolicy", backup_json(set->backup_policies[i]));
+	if (!EVP_DigestFinal_ex(ctx, md, &n) || n != 32)
+		BUG("SHA-256 failed");
+	EVP_MD_CTX_free(ctx);
+	hex_of(md, n, out_hex);
 }
 
 void *spec_set_to_json(const struct spec_set *set)

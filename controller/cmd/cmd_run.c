@@ -354,8 +354,7 @@ static void folder_poll(struct loop *l, void *arg)
 	struct engine_cli cli;
 	struct spec_set *set = NULL;
 	struct error *err = NULL;
-	json_t *j;
-	char *key, *text;
+	char *key;
 
 	(void)l;
 	dm->folder_timer = loop_timer_add(dm->loop, config_ms(dm->cfg, CFG_POLL_INTERVAL), folder_poll, dm);
@@ -372,16 +371,9 @@ static void folder_poll(struct loop *l, void *arg)
 		return;
 	}
 	engine_cli_release(&cli);
-	/* What the folder's set was is kept as a digest of its JSON, not as the JSON (megabytes at scale). */
-	j = spec_set_to_json(set);
-	text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(j);
-	key = NULL;
-	if (text) {
-		key = xmalloc(65);
-		hmac_sha256_hex("specs", 5, text, strlen(text), key);
-		free(text);
-	}
+	/* What the folder's set was is kept as a digest of its model, never held whole as JSON (megabytes at scale). */
+	key = xmalloc(SPEC_REVISION_HEX);
+	spec_set_digest(set, key);
 	if (dm->folder_key && key && strcmp(dm->folder_key, key) == 0) {
 		free(key);
 		spec_set_free(set);

@@ -618,6 +618,39 @@ static void json_of_the_model(void **state)
 	done(&set, &d);
 }
 
+/* digest_of YAML: spec_set_digest of the set YAML loads (no diags). */
+static void digest_of(const char *yaml, char out[SPEC_REVISION_HEX])
+{
+	struct spec_set set;
+	struct spec_diags d;
+
+	if (load(&set, &d, yaml) != 0)
+		fail_msg("unexpected diags:\n%s", all_diags(&d));
+	spec_set_digest(&set, out);
+	done(&set, &d);
+}
+
+/*
+ * The set's digest (what `auriga run` keeps of a folder's specs) follows its
+ * model: the same specs give the same digest; a change to a deployment's
+ * replicas or strategy (no new revision), or a Job more, gives another.
+ */
+static void set_digest_follows_the_model(void **state)
+{
+	char a[SPEC_REVISION_HEX], b[SPEC_REVISION_HEX], c[SPEC_REVISION_HEX], e[SPEC_REVISION_HEX];
+
+	(void)state;
+	digest_of(DEP("web", "  role: business\n"), a);
+	digest_of(DEP("web", "  role: business\n"), b);
+	assert_string_equal(a, b);
+	assert_int_equal(strlen(a), 64);
+	digest_of(DEP("web", "  role: business\n  strategy: {rollingUpdate: {maxSurge: 2}}\n"), c);
+	assert_string_not_equal(a, c);
+	digest_of(DEP("web", "  role: business\n") "---\napiVersion: auriga.io/v1\nkind: Job\nmetadata: {name: j}\n"
+		  "spec: {template: {image: 'node:1'}}\n", e);
+	assert_string_not_equal(a, e);
+}
+
 /* ---- units ---- */
 
 static void units(void **state)
@@ -852,6 +885,7 @@ TEST_MAIN(
 	cmocka_unit_test(revision_is_canonical),
 	cmocka_unit_test(canonical_json_is_sorted_and_compact),
 	cmocka_unit_test(json_of_the_model),
+	cmocka_unit_test(set_digest_follows_the_model),
 	cmocka_unit_test(units),
 	cmocka_unit_test(diags_are_capped),
 	cmocka_unit_test(load_bounds_over_all_files),
