@@ -56,6 +56,8 @@ int notes_read(git_repository *repo, const char *notes_ref, const char *commit_h
 {
 	git_oid target;
 	git_note *note = NULL;
+	const char *msg;
+	size_t len;
 	int gr;
 
 	*text = NULL;
@@ -66,7 +68,14 @@ int notes_read(git_repository *repo, const char *notes_ref, const char *commit_h
 		return error_set(err, ERR_NOTFOUND, "commit %.12s has no note in '%s'", commit_hex, notes_ref);
 	if (gr < 0)
 		return git_err(err, ERR_GENERIC, "cannot read the status note");
-	*text = xstrdup(git_note_message(note));
+	msg = git_note_message(note);
+	len = msg ? strlen(msg) : 0;
+	if (len > NOTES_MAX_BYTES) {
+		git_note_free(note);
+		return error_set(err, ERR_TOOBIG, "the note on commit %.12s in '%s' is %zu bytes, over the %u a note may "
+				 "hold: not read", commit_hex, notes_ref, len, NOTES_MAX_BYTES);
+	}
+	*text = xstrdup(msg ? msg : "");
 	git_note_free(note);
 	return 0;
 }

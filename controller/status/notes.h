@@ -16,7 +16,13 @@ struct gitsrc;
 /* Writes text as the note on commit_hex under notes_ref (replacing an older one). */
 int notes_write(struct git_repository *repo, const char *notes_ref, const char *commit_hex,
 		const char *text, struct error **err);
-/* Reads the note on commit_hex: 0 with *text (malloc'd), ERR_NOTFOUND when none. */
+/* The largest note read: a status note of 10,000 deployments is a few megabytes at most. */
+#define NOTES_MAX_BYTES (8u << 20)
+/*
+ * Reads the note on commit_hex: 0 with *text (malloc'd), ERR_NOTFOUND when
+ * none, ERR_TOOBIG when it is larger than NOTES_MAX_BYTES (a note anyone who
+ * can push the notes ref wrote is not parsed whatever its size).
+ */
 int notes_read(struct git_repository *repo, const char *notes_ref, const char *commit_hex,
 	       char **text, struct error **err);
 

@@ -183,6 +183,28 @@ static void merge_drops_a_future_note_ours_lacks(void **state)
 	expect_note("refs/notes/f-ours", commits[2], 2000);
 }
 
+/* A note over NOTES_MAX_BYTES (anyone who can push the notes ref can write one) is refused, not read. */
+static void an_oversized_note_is_not_read(void **state)
+{
+	char *big = xmalloc(NOTES_MAX_BYTES + 2), *t = NULL;
+	struct error *err = NULL;
+
+	(void)state;
+	memset(big, 'x', NOTES_MAX_BYTES + 1);
+	big[NOTES_MAX_BYTES + 1] = '\0';
+	assert_int_equal(notes_write(repo, "refs/notes/big", commits[0], big, NULL), 0);
+	assert_int_equal(notes_read(repo, "refs/notes/big", commits[0], &t, &err), ERR_TOOBIG);
+	assert_null(t);
+	assert_non_null(strstr(error_msg(err), "over the 8388608 a note may hold"));
+	error_free(err);
+	big[NOTES_MAX_BYTES] = '\0';
+	assert_int_equal(notes_write(repo, "refs/notes/big", commits[0], big, NULL), 0);
+	assert_int_equal(notes_read(repo, "refs/notes/big", commits[0], &t, NULL), 0);
+	assert_int_equal(strlen(t), NOTES_MAX_BYTES);
+	free(t);
+	free(big);
+}
+
 static void find_latest_walks_back(void **state)
 {
 	char found[41], *t = NULL;
@@ -365,6 +387,7 @@ int main(void)
 		cmocka_unit_test(merge_keeps_both_sides),
 		cmocka_unit_test(merge_trusts_no_time),
 		cmocka_unit_test(merge_drops_a_future_note_ours_lacks),
+		cmocka_unit_test(an_oversized_note_is_not_read),
 		cmocka_unit_test(find_latest_walks_back),
 		cmocka_unit_test(passed_over),
 		cmocka_unit_test(debounce),
