@@ -100,19 +100,6 @@ char *spec_container_canonical_json(const struct spec_container *c)
 	return s;
 }
 
-/* md (n bytes) in lowercase hex. */
-static void hex_of(const unsigned char *md, unsigned int n, char out[SPEC_REVISION_HEX])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* SHA-256 of s, in lowercase hex; s is freed. */
 static void sha256_hex(char *s, char out[SPEC_REVISION_HEX])
 {
@@ -122,7 +109,7 @@ static void sha256_hex(char *s, char out[SPEC_REVISION_HEX])
 	if (s == NULL || !EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL) || n != 32)
 		BUG("SHA-256 failed");
 	free(s);
-	hex_of(md, n, out);
+	hex_encode(md, n, out);
 }
 
 static void revision(const struct spec_container *c, char out[SPEC_REVISION_HEX])
@@ -478,7 +465,7 @@ void spec_set_digest(const struct spec_set *set, char out_hex[SPEC_REVISION_HEX]
 	if (!EVP_DigestFinal_ex(ctx, md, &n) || n != 32)
 		BUG("SHA-256 failed");
 	EVP_MD_CTX_free(ctx);
-	hex_of(md, n, out_hex);
+	hex_encode(md, n, out_hex);
 }
 
 void *spec_set_to_json(const struct spec_set *set)

@@ -412,3 +412,15 @@ char *text_bounded(const char *s, size_t max)
 	out[o] = '\0';
 	return out;
 }
+
+void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[in[i] >> 4];
+		out[2 * i + 1] = hex[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}

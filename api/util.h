@@ -55,6 +55,8 @@ const char *name_of(const char *const *names, size_t n, size_t i, const char *fa
 int name_index(const char *const *names, size_t n, const char *s);
 
 int str_has_prefix(const char *s, const char *prefix);
+/* The n bytes at in as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */
+void hex_encode(const unsigned char *in, size_t n, char *out);
 int str_has_suffix(const char *s, const char *suffix);
 /*
  * url as it may be shown (logs, errors, status): the userinfo before '@' in

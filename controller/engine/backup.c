@@ -287,7 +287,7 @@ static char *failure_message(struct docker *d, const char *id, int64_t code)
 int backup_digest(const char *tar, size_t len, struct backup_result *out, struct error **err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdn = 0, i;
+	unsigned int mdn = 0;
 	const char *data = NULL;
 	uint64_t size = 0;
 
@@ -295,8 +295,7 @@ int backup_digest(const char *tar, size_t len, struct backup_result *out, struct
 		return -1;
 	if (!EVP_Digest(data, (size_t)size, md, &mdn, EVP_sha256(), NULL) || mdn != 32)
 		BUG("sha256 failed");
-	for (i = 0; i < mdn; i++)
-		snprintf(out->sha256 + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, mdn, out->sha256);
 	out->size = size;
 	out->ok = 1;
 	return 0;

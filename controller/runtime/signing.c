@@ -21,16 +21,10 @@ void hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, 
 
 void hmac_sha256_hex(const void *key, size_t key_len, const void *data, size_t len, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char mac[32];
-	size_t i;
 
 	hmac_sha256(key, key_len, data, len, mac);
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = hex[mac[i] >> 4];
-		out[2 * i + 1] = hex[mac[i] & 15];
-	}
-	out[64] = '\0';
+	hex_encode(mac, sizeof(mac), out);
 }
 
 static int hexval(char c)

@@ -203,10 +203,9 @@ const char *const lease_state_names[LEASE_STATE_FILES] = { "engine.json", "relea
  */
 static void state_mac_input(const char *instance, char *const *files, struct buf *b)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[32];
 	char line[64 + 2];
-	size_t i, j;
+	size_t i;
 	int rc;
 
 	buf_init(b, 4096);
@@ -218,11 +217,7 @@ static void state_mac_input(const char *instance, char *const *files, struct buf
 		}
 		if (EVP_Digest(files[i], strlen(files[i]), md, NULL, EVP_sha256(), NULL) != 1)
 			BUG("SHA-256 failed");
-		for (j = 0; j < sizeof(md); j++) {
-			line[2 * j] = hex[md[j] >> 4];
-			line[2 * j + 1] = hex[md[j] & 15];
-		}
-		line[64] = '\0';
+		hex_encode(md, sizeof(md), line);
 		rc = buf_printf(b, "%s %s\n", lease_state_names[i], line);
 	}
 	if (rc < 0)

@@ -529,7 +529,7 @@ const char *router_current(const struct router *r)
 static int render_table(const struct router *r, struct buf *text, char gen[17], struct error **err)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0, i;
+	unsigned int md_len = 0;
 	char *p;
 	int ret;
 
@@ -539,8 +539,7 @@ static int render_table(const struct router *r, struct buf *text, char gen[17], 
 		return ret;
 	if (!EVP_Digest(text->data, text->len, md, &md_len, EVP_sha256(), NULL) || md_len < 8)
 		return error_set(err, ERR_GENERIC, "router: cannot hash the configuration");
-	for (i = 0; i < 8; i++)
-		snprintf(gen + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, 8, gen);
 	/* Only the generation lines hold it quoted: names and addresses never hold a quote. */
 	for (p = strstr(text->data, "\"" GEN_PLACEHOLDER); p != NULL; p = strstr(p, "\"" GEN_PLACEHOLDER))
 		memcpy(++p, gen, 16);
