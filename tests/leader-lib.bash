@@ -9,10 +9,12 @@ specs_repo
 DEP=web
 N=${N:-4}
 TTL=${TTL:-6}
+# The lease's renew interval, in seconds (a test that measures against it reads it here).
+RENEW_S=${RENEW_S:-1}
 # The controllers' shared secret: the state the leader shares carries its MAC.
 echo "leader-test-signing-key-$$" >"$TEST_TMP/signing-key"
 chmod 0600 "$TEST_TMP/signing-key"
-LEASE=(--lease --lease-ttl "${TTL}s" --lease-renew-interval 1s --lease-skew 1s --signing-key-file "$TEST_TMP/signing-key")
+LEASE=(--lease --lease-ttl "${TTL}s" --lease-renew-interval "${RENEW_S}s" --lease-skew 1s --signing-key-file "$TEST_TMP/signing-key")
 echo "leader-test-token-$$" >"$TEST_TMP/token"
 chmod 0600 "$TEST_TMP/token"
 

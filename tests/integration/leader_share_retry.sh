@@ -10,7 +10,6 @@
 LEADER_TEST=leader-retry
 N=2
 . "$(dirname "$0")/../leader-lib.bash"
-RENEW_S=1
 WINDOW=10
 
 cat >"$REMOTE/hooks/update" <<HOOK
