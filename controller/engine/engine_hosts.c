@@ -187,7 +187,7 @@ static void on_host_list(struct docker_result *r, void *arg)
 	}
 	/* The body is read: it goes now, not with the call. */
 	buf_release(&r->out);
-	if (seen != NULL) {
+	if (m == NULL) {
 		if (h->down)
 			log_info(COMPONENT, "endpoint answers again", "endpoint", engine_host_name(h), (char *)NULL);
 		if (h->seen) {

@@ -370,15 +370,17 @@ int observe_from_lists(struct observed *o, const char *instance, const struct ob
 		       struct error **err)
 {
 	size_t i, cap = 0;
-	int rc = 0;
 
 	observed_release(o);
 	o->instance = xstrdup(instance);
-	for (i = 0; i < n; i++)
-		if ((rc = read_list(o, &cap, instance, &lists[i], err)) < 0) {
+	for (i = 0; i < n; i++) {
+		int rc = read_list(o, &cap, instance, &lists[i], err);
+
+		if (rc < 0) {
 			observed_release(o);
 			return rc;
 		}
+	}
 	index_deployments(o);
 	return 0;
 }
