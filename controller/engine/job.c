@@ -488,8 +488,13 @@ static void on_answer(struct docker_result *r, void *arg)
 		next = JOB_WAIT;
 		break;
 	case JOB_WAIT:
-		if (!docker_status_ok(r->status)) {
+		if (r->status == DOCKER_TIMEOUT) {
 			(void)buf_printf(&m, "job container '%s' did not end within its deadline", j->name);
+			goto failed;
+		}
+		if (!docker_status_ok(r->status)) {
+			(void)buf_printf(&m, "cannot wait for job container '%s' to end: %s", j->name,
+					 docker_result_reason(r));
 			goto failed;
 		}
 		/* The verdict stays with the run until its container is gone, so none is left behind. */

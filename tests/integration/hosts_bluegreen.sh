@@ -270,8 +270,8 @@ grep 'run decided' "$TEST_TMP/apply.out" | while read -r l; do diag "$l"; done
 expect_match "canary: its scrape analysis measured the new replicas at their hosts' addresses" \
 	'run decided.*result=Successful.*error-rate = 0' "$(cat "$TEST_TMP/apply.out")"
 expect_eq "canary: v3 answered last" v3 "$(tail -1 "$TEST_TMP/load-c" | cut -d' ' -f3)"
-expect_eq "canary: host 1 runs v3 alone" 1 "$(on_host 1 | grep -c '^[a-z]*:auriga-demo-node:v3$')"
-expect_eq "canary: host 2 runs v3 alone" 1 "$(on_host 2 | grep -c '^[a-z]*:auriga-demo-node:v3$')"
+expect_match "canary: host 1 runs its v3 replica alone" '^[a-z]*:auriga-demo-node:v3$' "$(on_host 1)"
+expect_match "canary: host 2 runs its v3 replica alone" '^[a-z]*:auriga-demo-node:v3$' "$(on_host 2)"
 expect_eq "canary: no container of the instance was made on the first endpoint" 0 \
 	"$(grep -c "^create $INST-" "$TEST_TMP/events0")"
 
