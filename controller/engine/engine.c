@@ -237,17 +237,23 @@ void engine_fail_deployment(struct engine *e, const struct desired_deployment *d
 	int can = rollback_to(e, dd, 1) != DECIDE_BACK_NONE;
 
 	e->reach_ok = 0;
-	log_error(COMPONENT, can ? "deployment failed, rolling back" : "deployment failed", "deployment", dd->name,
-		  "revision", dd->revision, "reason", reason, (char *)NULL);
 	str_set(&ed->last_error, reason);
 	ed->finished_at = wall_ms();
 	if (can) {
+		/*
+		 * On disk before it is told or acted on: a controller killed right
+		 * after must not take the failed revision up again as healthy.
+		 */
 		statefile_set_failed(&e->state, dd->name, dd->revision, e->desired.commit, reason, wall_ms());
+		engine_state_save(e);
 		ed->rolled_back = 1;
-		cascade_rollback(e, dd);
 	} else {
 		ed->failed = 1;
 	}
+	log_error(COMPONENT, can ? "deployment failed, rolling back" : "deployment failed", "deployment", dd->name,
+		  "revision", dd->revision, "reason", reason, (char *)NULL);
+	if (can)
+		cascade_rollback(e, dd);
 }
 
 int engine_rollback(struct engine *e, const char *deployment, const char *reason, struct error **err)

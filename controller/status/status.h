@@ -148,7 +148,8 @@ struct status_unverified {
 };
 
 /*
- * The verifications of s that did not pass, a sentence each joined by "; "
+ * The verifications of s that did not pass (those that failed first, then
+ * the pending and undecided), a sentence each joined by "; "
  * ("web: loadtest p95_ms=812 failed (fails at >= 500)", "web: integration
  * skipped (promoted in full)"), into *out (malloc'd, NULL when all passed);
  * returns how many, and counts them into *u (may be NULL). The rest of

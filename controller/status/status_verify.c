@@ -98,21 +98,25 @@ size_t status_verification_failures(const struct fleet_status *s, char **out, st
 	struct buf b = BUF_INIT_MAX(4096);
 	struct status_unverified c = { 0, 0 };
 	size_t i, j, n = 0;
+	int round;
 
-	for (i = 0; i < s->ndeployments; i++) {
-		const struct status_deployment *d = &s->deployments[i];
+	/* What failed first, then what is pending or undecided (a run stopped at a failure leaves the others so). */
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < s->ndeployments; i++) {
+			const struct status_deployment *d = &s->deployments[i];
 
-		for (j = 0; j < d->nverifications; j++) {
-			const struct status_verification *v = &d->verifications[j];
+			for (j = 0; j < d->nverifications; j++) {
+				const struct status_verification *v = &d->verifications[j];
+				int failed = !still_running(v->verdict) && !undecided(v->verdict);
 
-			if (verification_passed(v->verdict))
-				continue;
-			n++;
-			c.pending += still_running(v->verdict);
-			c.failed += !still_running(v->verdict) && !undecided(v->verdict);
-			say(&b, d->name ? d->name : "?", v);
+				if (verification_passed(v->verdict) || failed != (round == 0))
+					continue;
+				n++;
+				c.pending += still_running(v->verdict);
+				c.failed += failed;
+				say(&b, d->name ? d->name : "?", v);
+			}
 		}
-	}
 	*out = n ? buf_detach(&b, NULL) : NULL;
 	buf_release(&b);
 	if (u)

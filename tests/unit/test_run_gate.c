@@ -131,7 +131,8 @@ static void decide_unverified(void **state)
 		{ &after_only, { "Skipped", "Passed", NULL }, &over, GATE_OPEN, "let through unverified by erin" },
 		{ &after_only, { "Skipped", "Passed", NULL }, NULL, GATE_AFTER_FAILED, "stopped at staging" },
 		{ &both, { "Skipped", "Failed", NULL }, &over, GATE_AFTER_FAILED,
-		  "stopped at staging: web: integration skipped (promoted in full); web: loadtest p95_ms=812 failed" },
+		  "stopped at staging: web: loadtest p95_ms=812 failed (fails at >= 500); web: integration skipped "
+		  "(promoted in full)" },
 		{ &both, { "Skipped", "Unfinished", NULL }, &over, GATE_WAIT_AFTER, "waiting for staging's verification" },
 		{ &both, { "Passed", "Passed", NULL }, &plain, GATE_OPEN, NULL },
 	};
@@ -165,7 +166,11 @@ static void decide_verification(void **state)
 		  "stopped at staging: web: integration inconclusive" },
 		{ STATUS_HEALTHY, { "Passed", "Pending", NULL }, GATE_WAIT_AFTER,
 		  "waiting for staging's verification: web: loadtest p95_ms=812 pending" },
-		{ STATUS_HEALTHY, { "Pending", "Failed", NULL }, GATE_AFTER_FAILED, "stopped at staging: web: integration" },
+		/* What failed is said first: a run stopped at a failure leaves the others undecided. */
+		{ STATUS_HEALTHY, { "Pending", "Failed", NULL }, GATE_AFTER_FAILED,
+		  "stopped at staging: web: loadtest p95_ms=812 failed (fails at >= 500); web: integration pending" },
+		{ STATUS_HEALTHY, { "Inconclusive", "Failed", NULL }, GATE_AFTER_FAILED,
+		  "stopped at staging: web: loadtest p95_ms=812 failed (fails at >= 500); web: integration inconclusive" },
 		{ STATUS_ROLLEDBACK, { "Passed", "Failed", NULL }, GATE_AFTER_FAILED,
 		  "stopped at staging: its note on this commit says RolledBack; web: loadtest p95_ms=812 failed (fails at >= 500)" },
 		{ STATUS_HEALTHY, { "passed", NULL }, GATE_AFTER_FAILED, "stopped at staging: web: integration passed" },
