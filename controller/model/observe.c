@@ -311,6 +311,12 @@ int observe_parse_list(struct observed *o, const char *instance, const char *bod
 
 	observed_release(o);
 	o->instance = xstrdup(instance);
+	/* JSON text holds no NUL byte (Docker never sends one). */
+	if (memchr(body, '\0', len) != NULL) {
+		rc = error_set(err, ERR_PROTOCOL, "container list: a NUL byte at byte %zu",
+			       (size_t)((const char *)memchr(body, '\0', len) - body));
+		goto out;
+	}
 	if (skip_ws(body, len, &pos) != '[') {
 		rc = error_set(err, ERR_PROTOCOL, "container list: the answer is not a JSON list");
 		goto out;

@@ -51,8 +51,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		error_free(err);
 		err = NULL;
 	}
-	/* Accepted one way, accepted the other; and then the same containers. */
-	if ((rc_one == 0) != (rc_whole == 0))
+	/*
+	 * Accepted one way, accepted the other; and then the same containers. A body with a NUL byte
+	 * is refused entry by entry, whatever jansson makes of the whole (it reads some as the end).
+	 */
+	if (memchr(data, '\0', size) != NULL ? rc_one == 0 : (rc_one == 0) != (rc_whole == 0))
 		abort();
 	if (rc_one == 0) {
 		if (observe_from_lists(&joined, "fuzz", &l, 1, &err) != 0 || !same(&joined, &whole))

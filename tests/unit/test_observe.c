@@ -259,16 +259,18 @@ static void list_read_entry_by_entry(void **state)
 	struct obs_list lu = { NULL, NULL, &one, 0, NULL };
 	static const struct {
 		const char *body, *says;
+		size_t len;	/* 0: strlen(body) */
 	} bad[] = {
-		{ "{\"message\":\"not a list\"}", "not a JSON list" },
-		{ "", "not a JSON list" },
-		{ "[{\"Id\":\"a\"},", "malformed JSON in the container list at byte 12" },
-		{ "[{\"Id\":\"a\"} {\"Id\":\"b\"}]", "',' or ']' expected after entry 0" },
-		{ "[{\"Id\":\"a\"}] x", "end of text expected" },
-		{ "[1]", "at byte 2: '[' or '{' expected" },
-		{ "[{\"Id\":\"a\"},[1]]", "entry 1 is not an object" },
-		{ "[{\"Id\":\"a\",\"Id\":\"b\"}]", "malformed JSON" },
-		{ "[{\"Names\":[\"/x\"],\"Labels\":{\"auriga.io/managed-by\":\"t1\"}}]", "no Id" },
+		{ "{\"message\":\"not a list\"}", "not a JSON list", 0 },
+		{ "", "not a JSON list", 0 },
+		{ "[{\"Id\":\"a\"},", "malformed JSON in the container list at byte 12", 0 },
+		{ "[{\"Id\":\"a\"} {\"Id\":\"b\"}]", "',' or ']' expected after entry 0", 0 },
+		{ "[{\"Id\":\"a\"}] x", "end of text expected", 0 },
+		{ "[]\0\0", "a NUL byte at byte 2", 4 },
+		{ "[1]", "at byte 2: '[' or '{' expected", 0 },
+		{ "[{\"Id\":\"a\"},[1]]", "entry 1 is not an object", 0 },
+		{ "[{\"Id\":\"a\",\"Id\":\"b\"}]", "malformed JSON", 0 },
+		{ "[{\"Names\":[\"/x\"],\"Labels\":{\"auriga.io/managed-by\":\"t1\"}}]", "no Id", 0 },
 	};
 	size_t i;
 
@@ -290,7 +292,9 @@ static void list_read_entry_by_entry(void **state)
 	assert_int_equal(observe_parse_list(&one, "t1", " \n[ ]\r\n", 7, &err), 0);
 	assert_int_equal(one.n_containers, 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(observe_parse_list(&one, "t1", bad[i].body, strlen(bad[i].body), &err), ERR_PROTOCOL);
+		size_t len = bad[i].len ? bad[i].len : strlen(bad[i].body);
+
+		assert_int_equal(observe_parse_list(&one, "t1", bad[i].body, len, &err), ERR_PROTOCOL);
 		if (strstr(error_msg(err), bad[i].says) == NULL)
 			fail_msg("body %s: got '%s', want '%s'", bad[i].body, error_msg(err), bad[i].says);
 		error_clear(&err);
