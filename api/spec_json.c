@@ -430,12 +430,35 @@ void spec_backup_policy_hash(const struct spec_backup_policy *bp, char out_hex[S
 	sha256_hex(s, out_hex);
 }
 
-/* Feeds part (freed), tagged with its kind, to the digest. */
-static void digest_part(EVP_MD_CTX *ctx, const char *kind, json_t *part)
+/*
+ * Every object of the set as JSON, in the model's order, each given to
+ * part(kind, its JSON, arg), which owns it: the one walk behind the whole
+ * model's JSON and its digest.
+ */
+static void set_parts(const struct spec_set *set, void (*part)(const char *kind, json_t *j, void *arg), void *arg)
 {
-	char *s = json_dumps(part, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
+	size_t i;
 
-	json_decref(part);
+	for (i = 0; i < set->n_clusters; i++)
+		part("clusters", cluster_json(set->clusters[i]), arg);
+	for (i = 0; i < set->n_deployments; i++)
+		part("deployments", spec_deployment_to_json(set, set->deployments[i]), arg);
+	for (i = 0; i < set->n_services; i++)
+		part("services", service_json(set->services[i]), arg);
+	for (i = 0; i < set->n_jobs; i++)
+		part("jobs", job_json(set->jobs[i]), arg);
+	for (i = 0; i < set->n_analysis_templates; i++)
+		part("analysisTemplates", analysis_json(set->analysis_templates[i]), arg);
+	for (i = 0; i < set->n_backup_policies; i++)
+		part("backupPolicies", backup_json(set->backup_policies[i]), arg);
+}
+
+/* Feeds j (freed), tagged with its kind, to the digest ctx. */
+static void digest_part(const char *kind, json_t *j, void *ctx)
+{
+	char *s = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
+
+	json_decref(j);
 	if (s == NULL || !EVP_DigestUpdate(ctx, kind, strlen(kind) + 1) || !EVP_DigestUpdate(ctx, s, strlen(s) + 1))
 		BUG("SHA-256 failed");
 	free(s);
@@ -446,56 +469,32 @@ void spec_set_digest(const struct spec_set *set, char out_hex[SPEC_REVISION_HEX]
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
-	size_t i;
 
 	if (ctx == NULL || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
 		BUG("SHA-256 failed");
-	for (i = 0; i < set->n_clusters; i++)
-		digest_part(ctx, "cluster", cluster_json(set->clusters[i]));
-	for (i = 0; i < set->n_deployments; i++)
-		digest_part(ctx, "deployment", spec_deployment_to_json(set, set->deployments[i]));
-	for (i = 0; i < set->n_services; i++)
-		digest_part(ctx, "service", service_json(set->services[i]));
-	for (i = 0; i < set->n_jobs; i++)
-		digest_part(ctx, "job", job_json(set->jobs[i]));
-	for (i = 0; i < set->n_analysis_templates; i++)
-		digest_part(ctx, "analysisTemplate", analysis_json(set->analysis_templates[i]));
-	for (i = 0; i < set->n_backup_policies; i++)
-		digest_part(ctx, "backupPolicy", backup_json(set->backup_policies[i]));
+	set_parts(set, digest_part, ctx);
 	if (!EVP_DigestFinal_ex(ctx, md, &n) || n != 32)
 		BUG("SHA-256 failed");
 	EVP_MD_CTX_free(ctx);
 	hex_encode(md, n, out_hex);
 }
 
+/* Appends j to the array of its kind in the model object o. */
+static void model_part(const char *kind, json_t *j, void *o)
+{
+	json_array_append_new(json_object_get(o, kind), j);
+}
+
 void *spec_set_to_json(const struct spec_set *set)
 {
-	json_t *o = json_object(), *a;
+	static const char *const kinds[] = { "clusters", "deployments", "services", "jobs", "analysisTemplates",
+					     "backupPolicies" };
+	json_t *o = json_object();
 	size_t i;
 
-	a = json_array();
-	for (i = 0; i < set->n_clusters; i++)
-		json_array_append_new(a, cluster_json(set->clusters[i]));
-	json_object_set_new(o, "clusters", a);
-	a = json_array();
-	for (i = 0; i < set->n_deployments; i++)
-		json_array_append_new(a, spec_deployment_to_json(set, set->deployments[i]));
-	json_object_set_new(o, "deployments", a);
-	a = json_array();
-	for (i = 0; i < set->n_services; i++)
-		json_array_append_new(a, service_json(set->services[i]));
-	json_object_set_new(o, "services", a);
-	a = json_array();
-	for (i = 0; i < set->n_jobs; i++)
-		json_array_append_new(a, job_json(set->jobs[i]));
-	json_object_set_new(o, "jobs", a);
-	a = json_array();
-	for (i = 0; i < set->n_analysis_templates; i++)
-		json_array_append_new(a, analysis_json(set->analysis_templates[i]));
-	json_object_set_new(o, "analysisTemplates", a);
-	a = json_array();
-	for (i = 0; i < set->n_backup_policies; i++)
-		json_array_append_new(a, backup_json(set->backup_policies[i]));
-	json_object_set_new(o, "backupPolicies", a);
+	/* Every kind's array, empty or not, in this order. */
+	for (i = 0; i < ARRAY_SIZE(kinds); i++)
+		json_object_set_new(o, kinds[i], json_array());
+	set_parts(set, model_part, o);
 	return o;
 }
