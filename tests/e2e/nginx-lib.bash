@@ -56,3 +56,25 @@ nginx_version() {
 	curl -s --max-time 5 -o /dev/null -D - -X POST "http://127.0.0.1:$1/api/v11/transactions" | tr -d '\r' |
 		sed -n 's/^X-Node-Version: //Ip'
 }
+
+# errors_template NAME: an AnalysisTemplate of the new slot's error ratio (its transactions answered
+# 5xx), scraped from its own containers every 2 s, twice, failing over 5 %.
+errors_template() {
+	cat <<EOF
+apiVersion: auriga.io/v1
+kind: AnalysisTemplate
+metadata: {name: $1}
+spec:
+  metrics:
+    - name: error-rate
+      interval: 2s
+      count: 2
+      failureLimit: 0
+      failureCondition: {operator: ">", value: 0.05}
+      provider:
+        scrape:
+          port: http
+          path: /q/metrics
+          metric: 'http_server_requests_total{uri="/api/v11/transactions",status=~"5.."} / http_server_requests_total{uri="/api/v11/transactions"}'
+EOF
+}

@@ -65,28 +65,6 @@ metadata: {name: $DEP-preview}
 spec: {deployment: $DEP, port: $PP, targetPort: http}
 EOF
 
-# errors_template NAME: an AnalysisTemplate of the new slot's error ratio, scraped from its own
-# containers every 2 s, twice, failing over 5 %.
-errors_template() {
-	cat <<EOF
-apiVersion: auriga.io/v1
-kind: AnalysisTemplate
-metadata: {name: $1}
-spec:
-  metrics:
-    - name: error-rate
-      interval: 2s
-      count: 2
-      failureLimit: 0
-      failureCondition: {operator: ">", value: 0.05}
-      provider:
-        scrape:
-          port: http
-          path: /q/metrics
-          metric: 'http_server_requests_total{uri="/api/v11/transactions",status=~"5.."} / http_server_requests_total{uri="/api/v11/transactions"}'
-EOF
-}
-
 # write_dep IMAGE STRATEGY_BLOCK [ENV_LINE]: the deployment, REPLICAS replicas (default 2) given
 # DEADLINE seconds to progress (default 60), on the network NETWORK if set, readiness every second
 # and the probes PROBES lists besides (YAML lines under probes:), and its smoke-test Job (unless

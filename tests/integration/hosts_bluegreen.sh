@@ -98,23 +98,8 @@ spec:
       failureCondition: {operator: ">", value: 0}
       provider:
         job: {name: reach}
----
-apiVersion: auriga.io/v1
-kind: AnalysisTemplate
-metadata: {name: errors}
-spec:
-  metrics:
-    - name: error-rate
-      interval: 2s
-      count: 2
-      failureLimit: 0
-      failureCondition: {operator: ">", value: 0.05}
-      provider:
-        scrape:
-          port: http
-          path: /q/metrics
-          metric: 'http_server_requests_total{uri="/api/v11/transactions",status=~"5.."} / http_server_requests_total{uri="/api/v11/transactions"}'
 EOF
+errors_template errors >"$SPECS/analysis.yaml"
 BLUEGREEN="    type: BlueGreen
     blueGreen:
       activeService: api
