@@ -108,10 +108,11 @@ static int docker_opts(struct docker_args *a, int argc, char **argv)
 		a->filters[a->nf] = NULL;
 		config_log_setup(a->conf);
 		engine_cli_docker_config(&a->cfg, a->conf);
-		if (a->endpoint &&
+		/* A policy file named is read and checked whether or not --endpoint picks one of its endpoints. */
+		if ((config_str(a->conf, CFG_POLICY_FILE)[0] || a->endpoint) &&
 		    (policy_file_load(&a->policy, config_str(a->conf, CFG_POLICY_FILE),
 				      config_str(a->conf, CFG_DOCKER_HOST), &err) < 0 ||
-		     engine_cli_endpoint_config(&a->cfg, a->conf, a->policy, a->endpoint, &err) < 0)) {
+		     (a->endpoint && engine_cli_endpoint_config(&a->cfg, a->conf, a->policy, a->endpoint, &err) < 0))) {
 			fprintf(stderr, "auriga docker: %s\n", error_msg(err));
 			rc = 1;
 		}

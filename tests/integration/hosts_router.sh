@@ -161,6 +161,11 @@ expect_eq "auriga docker --endpoint d2 ps lists host 2's containers of the insta
 out=$("$AURIGA_BIN" docker --policy-file "$POLICY" --endpoint d9 ping 2>&1)
 expect_eq "an endpoint the policy lacks: exit 1" 1 "$?"
 expect_eq "and the error names it" "auriga docker: endpoint 'd9' is not listed in the operator's policy" "$out"
+# A policy file named is read even when no --endpoint picks from it: a broken one is an error, not ignored.
+printf 'endpoints: [oops\n' >"$TEST_TMP/broken-policy.yaml"
+out=$("$AURIGA_BIN" docker --policy-file "$TEST_TMP/broken-policy.yaml" ping 2>&1)
+expect_eq "a broken policy file without --endpoint: exit 1" 1 "$?"
+expect_match "naming the file" "policy file '$TEST_TMP/broken-policy.yaml': 1 problem" "$out"
 ids=""
 fails=0
 for _ in $(seq 1 20); do
