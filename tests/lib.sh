@@ -125,7 +125,12 @@ _tap_finish() {
 	if command -v docker >/dev/null 2>&1; then
 		docker_cleanup_label "$TEST_LABEL"
 	fi
-	rm -rf "$TEST_TMP"
+	# AURIGA_TEST_KEEP=1: a failed test's folder (its controllers' logs, its repositories) is kept.
+	if [ "$_tap_failed" -ne 0 ] && [ -n "${AURIGA_TEST_KEEP:-}" ]; then
+		diag "kept: $TEST_TMP"
+	else
+		rm -rf "$TEST_TMP"
+	fi
 	echo "1..$_tap_n"
 	[ "$_tap_failed" -eq 0 ]
 }

@@ -417,7 +417,13 @@ void engine_list_done(struct engine *e, const char *down)
 	/* An endpoint that does not answer is shown, and keeps the outcome running, while the others go on. */
 	str_set(&e->list_error, down);
 	if (e->held) {
-		/* A follower's pass: what runs is observed and shown; nothing is decided or done. */
+		/*
+		 * A follower's pass: what runs is observed and shown; nothing is
+		 * decided or done. Nor probed: the leader probes, and runners kept
+		 * from a time this one led would probe containers long gone (and
+		 * spend the probe budget it needs the moment it leads again).
+		 */
+		engine_probes_sweep(e);
 		e->pass_running = 0;
 		engine_build_status(e);
 		if (e->o.on_pass)
@@ -644,6 +650,7 @@ void engine_free(struct engine *e)
 	for (i = 0; i < e->n_probes; i++)
 		engine_probe_free(e->probes[i]);
 	free(e->probes);
+	probe_budget_release(&e->probe_budget);
 	strmap_clear(&e->probe_index);
 	strmap_clear(&e->ops_held);
 	strmap_clear(&e->ops_held_before);

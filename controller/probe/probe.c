@@ -216,7 +216,7 @@ void probe_fsm_step(struct probe_fsm *f, int64_t now, struct probe_fsm_actions *
 	for (int t = 0; t < PROBE_TYPE_COUNT; t++) {
 		struct probe_fsm_slot *s = &f->slot[t];
 
-		if (s->attempt_start_ms >= 0 || !fsm_allowed(f, (enum probe_type)t) || now < s->due_ms)
+		if (s->attempt_start_ms >= 0 || s->waiting || !fsm_allowed(f, (enum probe_type)t) || now < s->due_ms)
 			continue;
 		s->attempt_start_ms = now;
 		s->due_ms = now + s->params.period_ms;
@@ -235,6 +235,8 @@ int64_t probe_fsm_next(const struct probe_fsm *f)
 
 		if (s->attempt_start_ms >= 0)
 			at = s->attempt_start_ms + s->params.timeout_ms;
+		else if (s->waiting)
+			continue;
 		else if (fsm_allowed(f, (enum probe_type)t))
 			at = s->due_ms;
 		else
@@ -243,6 +245,29 @@ int64_t probe_fsm_next(const struct probe_fsm *f)
 			next = at;
 	}
 	return next;
+}
+
+void probe_fsm_wait(struct probe_fsm *f, enum probe_type t)
+{
+	struct probe_fsm_slot *s = &f->slot[t];
+
+	s->attempt_start_ms = -1;
+	s->waiting = 1;
+}
+
+int probe_fsm_begin(struct probe_fsm *f, enum probe_type t, int64_t now)
+{
+	struct probe_fsm_slot *s = &f->slot[t];
+
+	if (!s->waiting)
+		return 0;
+	s->waiting = 0;
+	if (s->attempt_start_ms >= 0 || !fsm_allowed(f, t))
+		return 0;
+	s->attempt_start_ms = now;
+	s->due_ms = now + s->params.period_ms;
+	s->desc[0] = '\0';
+	return 1;
 }
 
 /* ================================================================= the runner */
@@ -263,6 +288,8 @@ struct probe_runner {
 	probe_result_fn on_result;
 	void *arg;
 	struct probe_budget *budget;
+	struct probe_runner *wait_next, *wait_prev;	/* the budget's queue */
+	unsigned wait_types;	/* bit (1u << type): an attempt waits for the budget; 0: not queued */
 
 	struct probe_fsm fsm;
 	struct probe_attempt *running[PROBE_TYPE_COUNT];
@@ -273,6 +300,7 @@ struct probe_runner {
 };
 
 static void runner_pump(struct probe_runner *r, unsigned changed);
+static void budget_kick(struct probe_budget *b);
 
 /* Every attempt's outcome goes through here: into the machine, and to the owner's result callback. */
 static unsigned runner_result(struct probe_runner *r, enum probe_type t, enum probe_result res, const char *msg,
@@ -390,10 +418,38 @@ static void join_message(char dst[PROBE_MESSAGE_MAX], const char *what, const ch
 /* An attempt that ends or is orphaned leaves the budget (an orphan may outlive its owner). */
 static void attempt_unbudget(struct probe_attempt *a)
 {
-	if (a->budget == NULL)
+	struct probe_budget *b = a->budget;
+
+	if (b == NULL)
 		return;
-	a->budget->in_flight--;
+	b->in_flight--;
+	if (a->older != NULL)
+		a->older->newer = a->newer;
+	else
+		b->oldest = a->newer;
+	if (a->newer != NULL)
+		a->newer->older = a->older;
+	else
+		b->newest = a->older;
+	a->older = a->newer = NULL;
 	a->budget = NULL;
+	/* A slot is free: the first attempt waiting takes it, from the loop. */
+	if (b->wait_head != NULL)
+		budget_kick(b);
+}
+
+static void attempt_budget(struct probe_attempt *a, struct probe_budget *b)
+{
+	if (b == NULL)
+		return;
+	a->budget = b;
+	b->in_flight++;
+	a->older = b->newest;
+	if (b->newest != NULL)
+		b->newest->newer = a;
+	else
+		b->oldest = a;
+	b->newest = a;
 }
 
 static void attempt_free(struct probe_attempt *a)
@@ -437,37 +493,85 @@ void probe_budget_init(struct probe_budget *b, unsigned max)
 	b->logged_ms = -1;
 }
 
-/* An attempt due while the budget is spent: not run, an ERROR; the cap logged at most once a minute. */
-static unsigned runner_refuse(struct probe_runner *r, enum probe_type t, int64_t now)
+void probe_budget_release(struct probe_budget *b)
 {
-	struct probe_budget *b = r->budget;
-	char msg[PROBE_MESSAGE_MAX];
-
-	b->refused++;
-	if (b->logged_ms < 0 || now - b->logged_ms >= 60000) {
-		char max[16], n[24];
-
-		snprintf(max, sizeof(max), "%u", b->max);
-		snprintf(n, sizeof(n), "%lu", b->refused - b->refused_logged);
-		log_warn("probe", "probe cap reached: attempts due are not run until others end", "max-probes", max,
-			 "not_run", n, "container", r->container_id, "probe", probe_type_name(t), LOG_END);
-		b->logged_ms = now;
-		b->refused_logged = b->refused;
-	}
-	snprintf(msg, sizeof(msg), "not run: %u probe attempts in flight, the most max-probes allows", b->max);
-	return runner_result(r, t, PROBE_ERROR, msg, now);
+	if (b->timer != 0)
+		loop_timer_cancel(b->loop, b->timer);
+	b->timer = 0;
 }
 
-/* Starts one attempt of probe t; returns the PROBE_CHANGED_ bits of an attempt that ended at once. */
-static unsigned runner_start(struct probe_runner *r, enum probe_type t, int64_t now)
+static void budget_dequeue(struct probe_runner *r)
+{
+	struct probe_budget *b = r->budget;
+
+	if (r->wait_types == 0)
+		return;
+	b->waiting -= (unsigned)__builtin_popcount(r->wait_types);
+	r->wait_types = 0;
+	if (r->wait_prev != NULL)
+		r->wait_prev->wait_next = r->wait_next;
+	else
+		b->wait_head = r->wait_next;
+	if (r->wait_next != NULL)
+		r->wait_next->wait_prev = r->wait_prev;
+	else
+		b->wait_tail = r->wait_prev;
+	r->wait_next = r->wait_prev = NULL;
+}
+
+/* An attempt due while the budget is spent waits its turn; the cap logged at most once a minute. */
+static void runner_wait(struct probe_runner *r, enum probe_type t, int64_t now)
+{
+	struct probe_budget *b = r->budget;
+
+	probe_fsm_wait(&r->fsm, t);
+	if (r->wait_types == 0) {
+		r->wait_prev = b->wait_tail;
+		if (b->wait_tail != NULL)
+			b->wait_tail->wait_next = r;
+		else
+			b->wait_head = r;
+		b->wait_tail = r;
+	}
+	if (!(r->wait_types & (1u << t)))
+		b->waiting++;
+	r->wait_types |= 1u << t;
+	b->loop = r->loop;
+	b->waited++;
+	if (b->logged_ms < 0 || now - b->logged_ms >= 60000) {
+		char max[16], n[24], w[16], age[24];
+		const struct probe_attempt *o = b->oldest;
+
+		snprintf(max, sizeof(max), "%u", b->max);
+		snprintf(n, sizeof(n), "%lu", b->waited - b->waited_logged);
+		snprintf(w, sizeof(w), "%u", b->waiting);
+		snprintf(age, sizeof(age), "%" PRId64 "ms", o != NULL ? now - o->started_ms : 0);
+		log_warn("probe", "probe cap reached: attempts due wait until others end", "max-probes", max,
+			 "waited", n, "waiting", w, "container", r->container_id, "probe", probe_type_name(t),
+			 "oldest_in_flight", o != NULL ? o->desc : "", "oldest_for", age, LOG_END);
+		b->logged_ms = now;
+		b->waited_logged = b->waited;
+	}
+}
+
+/*
+ * Starts one attempt of probe t; returns the PROBE_CHANGED_ bits of an
+ * attempt that ended at once. Under a spent budget, or while others wait
+ * (an attempt that just timed out must not take the slot it freed ahead of
+ * them), it waits instead, unless its turn came (granted).
+ */
+static unsigned runner_start(struct probe_runner *r, enum probe_type t, int64_t now, int granted)
 {
 	const struct probe_spec_copy *spec = &r->spec[t];
+	struct probe_budget *b = r->budget;
 	struct probe_attempt *a;
 	unsigned changed = 0;
 	int rc;
 
-	if (r->budget != NULL && r->budget->max > 0 && r->budget->in_flight >= r->budget->max)
-		return runner_refuse(r, t, now);
+	if (!granted && b != NULL && b->max > 0 && (b->in_flight >= b->max || b->wait_head != NULL)) {
+		runner_wait(r, t, now);
+		return 0;
+	}
 	a = xcalloc(1, sizeof(*a));
 	a->runner = r;
 	a->type = t;
@@ -506,9 +610,8 @@ static unsigned runner_start(struct probe_runner *r, enum probe_type t, int64_t 
 	snprintf(r->fsm.slot[t].desc, sizeof(r->fsm.slot[t].desc), "%s", a->desc);
 	if (rc == 0) {
 		r->running[t] = a;
-		a->budget = r->budget;
-		if (a->budget != NULL)
-			a->budget->in_flight++;
+		a->started_ms = now;
+		attempt_budget(a, r->budget);
 		return 0;
 	}
 	{
@@ -548,6 +651,7 @@ static void runner_spread(struct probe_runner *r, int64_t now)
 
 static void runner_release(struct probe_runner *r)
 {
+	budget_dequeue(r);
 	for (int t = 0; t < PROBE_TYPE_COUNT; t++)
 		attempt_cancel(r, (enum probe_type)t);
 	if (r->timer != 0)
@@ -614,7 +718,7 @@ static void runner_pump(struct probe_runner *r, unsigned changed)
 			break;
 		for (int t = 0; t < PROBE_TYPE_COUNT; t++)
 			if (act.start & (1u << t))
-				changed |= runner_start(r, (enum probe_type)t, now);
+				changed |= runner_start(r, (enum probe_type)t, now, 0);
 	}
 	runner_arm(r, now);
 	if (changed != 0 && r->on_change != NULL && !r->dead)
@@ -622,6 +726,35 @@ static void runner_pump(struct probe_runner *r, unsigned changed)
 	r->depth--;
 	if (r->dead && r->depth == 0)
 		runner_destroy(r);
+}
+
+/* Starts waiting attempts, first come first, while the budget has room. */
+static void budget_timer(struct loop *l, void *arg)
+{
+	struct probe_budget *b = arg;
+
+	(void)l;
+	b->timer = 0;
+	while (b->wait_head != NULL && b->in_flight < b->max) {
+		struct probe_runner *r = b->wait_head;
+		int64_t now = loop_now(r->loop);
+		unsigned types = r->wait_types, changed = 0;
+
+		budget_dequeue(r);
+		r->depth++;
+		for (int t = 0; t < PROBE_TYPE_COUNT; t++)
+			if ((types & (1u << t)) && probe_fsm_begin(&r->fsm, (enum probe_type)t, now))
+				changed |= runner_start(r, (enum probe_type)t, now, 1);
+		r->depth--;
+		/* The pump arms its timer, tells the owner what changed, and may free it. */
+		runner_pump(r, changed);
+	}
+}
+
+static void budget_kick(struct probe_budget *b)
+{
+	if (b->timer == 0 && b->loop != NULL)
+		b->timer = loop_timer_add(b->loop, 0, budget_timer, b);
 }
 
 void probe_notify_done(struct probe_attempt *a, enum probe_result res, const char *fmt, ...)
@@ -732,6 +865,7 @@ void probe_runner_restart(struct probe_runner *r, int64_t started_at_ms)
 
 	if (r->dead)
 		return;
+	budget_dequeue(r);
 	for (int t = 0; t < PROBE_TYPE_COUNT; t++) {
 		attempt_cancel(r, (enum probe_type)t);
 		params[t] = r->fsm.slot[t].params;

@@ -130,21 +130,35 @@ typedef int (*probe_resolve_fn)(int container_port, struct probe_target *out, vo
 /*
  * A cap on probe attempts in flight at once, shared by the runners given it
  * (the engine's, from the max-probes setting). An attempt that falls due
- * while max are in flight is not run: it ends as PROBE_ERROR ("not run:
- * ..."), which counts neither as success nor as failure, so the probe tries
- * again a period later and the owner's result callback (the
- * auriga_probe_results_total metric) sees an error. Reaching the cap is
- * logged, at most once a minute with the attempts not run since.
+ * while max are in flight waits, in the order it fell due, until one ends:
+ * nothing is refused, so no runner starves however the runners' periods
+ * line up (after a pause of the process, or runners made together, every
+ * attempt falls due in the same tick). The attempt's timeout counts from
+ * when it starts. Reaching the cap is logged at most once a minute, with the
+ * attempts that waited since, how many wait now, and the oldest attempt in
+ * flight (what holds the budget).
  */
+struct probe_attempt;
+struct probe_runner;
+struct loop;
 struct probe_budget {
 	unsigned max;			/* 0: no cap */
 	unsigned in_flight;
-	unsigned long refused;		/* attempts not run, since the start */
-	unsigned long refused_logged;	/* refused when the cap was last logged */
+	struct probe_attempt *oldest;	/* the attempts in flight, oldest first */
+	struct probe_attempt *newest;
+	struct probe_runner *wait_head;	/* runners with an attempt waiting, first come first */
+	struct probe_runner *wait_tail;
+	unsigned waiting;		/* attempts waiting */
+	struct loop *loop;		/* the runners' loop, for the timer that starts waiting attempts */
+	uint64_t timer;
+	unsigned long waited;		/* attempts that had to wait, since the start */
+	unsigned long waited_logged;	/* waited when the cap was last logged */
 	int64_t logged_ms;		/* loop time of that log line; -1: never */
 };
 
 void probe_budget_init(struct probe_budget *b, unsigned max);
+/* Stops the budget's timer; its runners must be freed first. */
+void probe_budget_release(struct probe_budget *b);
 
 struct probe_config {
 	struct loop *loop;
@@ -236,6 +250,7 @@ struct probe_fsm_slot {
 	int64_t due_ms;		/* next attempt at this time (once allowed) */
 	int64_t attempt_start_ms;	/* start of the attempt running; -1 when none */
 	int held;		/* stopped: startup passed, or liveness/startup failed */
+	int waiting;		/* due, but waits for the budget (probe_fsm_wait) */
 	enum probe_result last;	/* last counted result */
 	unsigned run;		/* consecutive counted results equal to last */
 	/* What the running attempt does ("GET http://..."), set by the driver; names expirations. */
@@ -275,5 +290,19 @@ unsigned probe_fsm_result(struct probe_fsm *f, enum probe_type t, enum probe_res
 
 /* The earliest time probe_fsm_step has something to do; INT64_MAX when nothing ever will. */
 int64_t probe_fsm_next(const struct probe_fsm *f);
+
+/*
+ * The attempt of probe t that probe_fsm_step just marked running cannot
+ * start yet (the budget is spent): it is not running, and step neither
+ * starts nor times it until probe_fsm_begin.
+ */
+void probe_fsm_wait(struct probe_fsm *f, enum probe_type t);
+
+/*
+ * The waiting attempt of probe t starts now (its timeout and the next
+ * period count from now): 1, or 0 when none waits or the probe is no longer
+ * allowed to run (then it no longer waits).
+ */
+int probe_fsm_begin(struct probe_fsm *f, enum probe_type t, int64_t now);
 
 #endif

@@ -127,7 +127,8 @@ static const struct config_spec table[CFG__COUNT] = {
 			      "the instance when not set; set empty, the names carry no prefix." },
 	[CFG_MAX_PROBES] = { "max-probes", CFGT_INT, "16", 1, 256, NULL, "AURIGA_MAX_PROBES", "N", CFG_RESTART,
 			     "Health probe attempts in flight at once, across containers; one due while they are "
-			     "is not run (an error result, retried a period later) and the cap is logged." },
+			     "waits, first come first, until one ends (its timeout counts from its start), and the "
+			     "cap is logged." },
 	[CFG_EXTRA_LABELS] = { "extra-labels", CFGT_LIST, "", 0, 32, NULL, "AURIGA_EXTRA_LABELS",
 			       "K=V,...", CFG_RESTART,
 			       "Labels added to every container auriga creates." },
