@@ -405,6 +405,7 @@ static void on_signal(struct loop *l, int fd, unsigned events, void *arg)
 				run_http_reload_secrets(dm);
 				if (dm->worker)
 					gitsrc_worker_fetch_now(dm->worker);
+				engine_set_relist(dm->engine, config_ms(dm->cfg, CFG_POLL_INTERVAL));
 				engine_kick(dm->engine);
 			}
 			continue;
@@ -592,6 +593,7 @@ static int start_engine(struct daemon *dm, struct error **err)
 	eo->max_probes = (unsigned)config_int(dm->cfg, CFG_MAX_PROBES);
 	eo->backup_max_bytes = (size_t)config_int(dm->cfg, CFG_BACKUP_MAX_BYTES);
 	eo->watch_events = 1;
+	eo->relist_ms = config_ms(dm->cfg, CFG_POLL_INTERVAL);
 	eo->on_pass = on_pass;
 	eo->arg = dm;
 	/* The metrics exist whenever /metrics is served, before anything can feed them. */

@@ -96,7 +96,8 @@ static void on_sync(struct loop *l, void *arg)
 	(void)l;
 	if (dm->worker)
 		gitsrc_worker_fetch_now(dm->worker);
-	engine_kick(dm->engine);
+	/* Asked for by hand: the truth of every endpoint, not the cache. */
+	engine_relist(dm->engine);
 }
 
 /* How long an HTTP thread waits for the loop's verdict on a release control. */

@@ -383,6 +383,8 @@ struct docker_watch *docker_events_watch(struct docker *d, const char *const *fi
 					 struct error **err);
 /* Stops the watch; no callback runs afterwards. */
 void docker_events_stop(struct docker_watch *w);
+/* Events the daemon sent malformed on this watch, skipped (not delivered) since it began. */
+unsigned long docker_events_skipped(const struct docker_watch *w);
 /* Times the stream (re)connected, and the time of the last event seen. */
 unsigned docker_watch_connects(const struct docker_watch *w);
 int64_t docker_watch_last_ns(const struct docker_watch *w);

@@ -30,6 +30,7 @@ struct docker_watch {
 	struct buf line;	/* a partial event line */
 	struct buf errbody;	/* the body of a refused request */
 	int bad;		/* a protocol error ended the stream */
+	unsigned long skipped;	/* events the daemon sent malformed, not delivered */
 	char badmsg[256];
 };
 
@@ -56,6 +57,11 @@ static void watch_free(struct docker_watch *w)
 	buf_release(&w->line);
 	buf_release(&w->errbody);
 	free(w);
+}
+
+unsigned long docker_events_skipped(const struct docker_watch *w)
+{
+	return w->skipped;
 }
 
 void docker_events_stop(struct docker_watch *w)
@@ -121,9 +127,10 @@ static void deliver_line(struct docker_watch *w, const char *s, size_t n)
 		return;
 	root = json_loadb(s, n, 0, &je);
 	if (root == NULL || docker_event_parse(root, &ev, &attrs, &err) < 0) {
-		/* One bad event is logged and skipped: the next relist repairs what it would have said. */
+		/* One bad event is logged, skipped and counted: a cache that reads the count relists. */
 		log_warn("docker", "skipping an event the daemon sent malformed", "endpoint", w->d->endpoint,
 			 "error", root ? error_msg(err) : je.text, (char *)NULL);
+		w->skipped++;
 		error_free(err);
 		json_decref(root);
 		return;

@@ -48,10 +48,31 @@ void engine_drain(struct engine *e)
 	e->draining = 1;
 }
 
+void engine_relist(struct engine *e)
+{
+	for (size_t i = 0; i < e->n_hosts; i++)
+		e->hosts[i].dirty = 1;
+	engine_kick(e);
+}
+
+void engine_set_relist(struct engine *e, int64_t ms)
+{
+	e->o.relist_ms = ms > 0 ? ms : 60000;
+}
+
 void engine_hold(struct engine *e, int held)
 {
+	int took = e->held && !held;
+
 	e->held = held;
-	engine_kick(e);
+	/*
+	 * Taking over: the old leader's last operations may not have sent
+	 * their events yet, and the cache knows only what the events said.
+	 */
+	if (took)
+		engine_relist(e);
+	else
+		engine_kick(e);
 }
 
 /*
@@ -91,7 +112,8 @@ int engine_state_reload(struct engine *e, struct error **err)
 	e->state = st;
 	if (engine_traffic_reload(e->traffic, err) < 0)
 		return -1;
-	engine_kick(e);
+	/* Another controller's state: what it did lately is read from the hosts, not the cache. */
+	engine_relist(e);
 	return 0;
 }
 
@@ -452,10 +474,15 @@ static void start_pass(struct loop *l, void *arg)
 
 static void on_event(const struct docker_event *ev, void *arg)
 {
-	struct engine *e = arg;
+	struct eng_host *h = arg;
+	struct engine *e = h->e;
 
 	if (ev->action == NULL)
 		return;
+	h->heard_ms = loop_now(e->loop);
+	/* Execs (probes, health checks) change nothing a list shows; anything else may. */
+	if (!str_has_prefix(ev->action, "exec_"))
+		h->dirty = 1;
 	if (strcmp(ev->action, "die") == 0 && ev->id != NULL) {
 		struct eng_probe *p = engine_probe_find(e, ev->id);
 
@@ -479,16 +506,32 @@ static void on_event(const struct docker_event *ev, void *arg)
 
 static void on_stream(int connected, enum docker_status st, const char *message, void *arg)
 {
-	struct engine *e = arg;
+	struct eng_host *h = arg;
+	struct engine *e = h->e;
 
+	h->stream_up = connected;
+	if (connected)
+		h->heard_ms = loop_now(e->loop);
+	/* Events may have been missed while it was not up: relist. */
+	h->dirty = 1;
 	if (connected) {
-		engine_kick(e);	/* events may have been missed: relist */
+		engine_kick(e);
 		return;
 	}
 	log_warn(COMPONENT, "event stream broken", "status", docker_status_name(st), "message",
 		 message ? message : "", (char *)NULL);
 	/* Its endpoint may be gone: the lists tell now rather than at the next resync. */
 	engine_kick(e);
+}
+
+static void heartbeat(struct loop *l, void *arg)
+{
+	struct engine *e = arg;
+
+	(void)l;
+	e->heartbeat_timer = loop_timer_add(e->loop, e->o.resync_ms / 2 > 1000 ? e->o.resync_ms / 2 : 1000,
+					    heartbeat, e);
+	engine_hosts_heartbeat(e);
 }
 
 /* ------------------------------------------------------------------- setup */
@@ -514,6 +557,8 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 		e->o.pass_interval_ms = 500;
 	if (e->o.resync_ms <= 0)
 		e->o.resync_ms = 10000;
+	if (e->o.relist_ms <= 0)
+		e->o.relist_ms = 60000;
 	/* One limit for every backup: the setting's own default when the caller read no setting. */
 	if (e->o.backup_max_bytes == 0)
 		e->o.backup_max_bytes = (size_t)strtoull(config_spec(CFG_BACKUP_MAX_BYTES)->def, NULL, 10);
@@ -553,6 +598,9 @@ struct engine *engine_new(struct loop *l, struct docker *d, struct http_client *
 		engine_free(e);
 		return NULL;
 	}
+	if (o->watch_events)
+		e->heartbeat_timer = loop_timer_add(e->loop, e->o.resync_ms / 2 > 1000 ? e->o.resync_ms / 2 : 1000,
+						    heartbeat, e);
 	return e;
 }
 
@@ -640,6 +688,8 @@ void engine_free(struct engine *e)
 		loop_timer_cancel(e->loop, e->timer);
 	if (e->lists_timer)
 		loop_timer_cancel(e->loop, e->lists_timer);
+	if (e->heartbeat_timer)
+		loop_timer_cancel(e->loop, e->heartbeat_timer);
 	while (e->ops) {
 		struct eng_op *op = e->ops;
 

@@ -41,7 +41,14 @@ struct engine_options {
 	int prune;			/* remove containers of deployments gone from the specs */
 	int prune_max_percent;		/* at most this share of our containers per pass (default 25) */
 	int64_t pass_interval_ms;	/* between passes while something changes (default 500) */
-	int64_t resync_ms;		/* the periodic full relist when all is quiet (default 10 s) */
+	int64_t resync_ms;		/* between passes when all is quiet (default 10 s) */
+	/*
+	 * With watch_events: a pass lists an endpoint only when its events
+	 * (or an operation of the engine's there) say something changed since
+	 * its last list, or its event stream is not up, or relist_ms passed
+	 * since that list (default 60 s); otherwise it decides from the last list.
+	 */
+	int64_t relist_ms;
 	int watch_events;		/* follow Docker's events to wake up at once */
 	/* Called on the loop after every pass (status updated); may call engine functions except engine_free. */
 	void (*on_pass)(struct engine *e, void *arg);
@@ -102,6 +109,10 @@ int engine_idle(const struct engine *e);
  * labels and the state file, as after a restart.
  */
 void engine_hold(struct engine *e, int held);
+/* A pass now that lists every endpoint, whatever its events said (a sync asked for by hand). */
+void engine_relist(struct engine *e);
+/* The full relist's interval (engine_options.relist_ms), for a reloaded setting. */
+void engine_set_relist(struct engine *e, int64_t ms);
 /*
  * Reads the state file and the release records again from disk, in place of
  * what the engine holds: a new leader's, once it wrote there the state its

@@ -8,6 +8,7 @@
 #include "policy.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
+#include "status/metrics.h"
 #include "util.h"
 
 /*
@@ -24,6 +25,16 @@
  * answer: the deployments whose placement may use it decide nothing until it
  * does (their replicas there are unknown, and making them elsewhere could
  * start a replica twice); the others go on.
+ *
+ * With Docker's events followed, the last list of an endpoint is a cache: a
+ * pass lists the endpoint again only when something changed there since that
+ * list began (an event about one of the instance's containers, other than
+ * an exec's, or an operation of the engine's on it), when its event stream
+ * is not up (not yet, or broken: events may be lost), when the daemon sent
+ * an event it could not read, when it is down, or when relist_ms (at most 5
+ * minutes) has passed since. A pass that finds nothing changed makes no
+ * Docker call. The periodic relist corrects what lost events hid, and
+ * counts it (auriga_observe_cache_corrections_total).
  */
 
 void engine_hosts_init(struct engine *e, struct docker *d, const struct engine_endpoint *v, size_t n)
@@ -58,6 +69,8 @@ void engine_hosts_release(struct engine *e)
 
 		if (h->watch)
 			docker_events_stop(h->watch);
+		if (h->ping_timer)
+			loop_timer_cancel(e->loop, h->ping_timer);
 		if (h->jobs)
 			job_runner_free(h->jobs);
 		if (h->seen) {
@@ -190,6 +203,20 @@ static void on_host_list(struct docker_result *r, void *arg)
 	if (m == NULL) {
 		if (h->down)
 			log_info(COMPONENT, "endpoint answers again", "endpoint", engine_host_name(h), (char *)NULL);
+		if (h->relist_due && h->seen) {
+			size_t n = observed_differences(h->seen, seen);
+
+			if (n > 0) {
+				char num[24];
+
+				snprintf(num, sizeof(num), "%zu", n);
+				log_warn(COMPONENT, "the relist corrected the cache: events were missed", "endpoint",
+					 engine_host_name(h), "containers", num, (char *)NULL);
+				auriga_metrics_observe_corrections(e->o.metrics, engine_host_name(h), n);
+			}
+		}
+		h->listed_ms = h->list_began_ms;
+		h->heard_ms = loop_now(e->loop);
 		if (h->seen) {
 			observed_release(h->seen);
 			free(h->seen);
@@ -198,6 +225,7 @@ static void on_host_list(struct docker_result *r, void *arg)
 		h->down = 0;
 		str_set(&h->error, NULL);
 	} else {
+		h->dirty = 1;
 		if (!h->down || h->error == NULL || strcmp(h->error, m) != 0)
 			log_warn(COMPONENT, "endpoint does not answer", "endpoint", engine_host_name(h), "error", m,
 				 (char *)NULL);
@@ -244,10 +272,23 @@ int64_t engine_lists_deadline_ms(const struct engine *e)
 	return e->o.pass_interval_ms * 2 > 1000 ? e->o.pass_interval_ms * 2 : 1000;
 }
 
+int64_t engine_relist_ms(const struct engine *e)
+{
+	return e->o.relist_ms < RELIST_MAX_MS ? e->o.relist_ms : RELIST_MAX_MS;
+}
+
+/* Its last list still tells what runs there (see the top of this file). */
+static int host_cached(const struct engine *e, const struct eng_host *h, int64_t now)
+{
+	return e->o.watch_events && h->watch != NULL && h->stream_up && !h->dirty && !h->down && h->seen != NULL &&
+	       docker_events_skipped(h->watch) == h->skipped && now - h->listed_ms < engine_relist_ms(e);
+}
+
 void engine_hosts_list(struct engine *e)
 {
 	const char *filters[] = { e->filter, NULL };
-	size_t i;
+	int64_t now = loop_now(e->loop);
+	size_t i, asked = 0;
 
 	/* One more than the lists, so that none ends the pass while the others are still being asked. */
 	e->lists_pending = 1;
@@ -261,9 +302,20 @@ void engine_hosts_list(struct engine *e)
 				h->awaited = 1;
 				e->lists_pending++;
 			}
+			asked++;
 			continue;
 		}
+		if (host_cached(e, h, now))
+			continue;
+		/* Only the interval asks for it: what it finds changed, the events missed. */
+		h->relist_due = h->stream_up && !h->dirty && !h->down && h->seen != NULL;
+		/* An event from now on may postdate what the list shows: it asks for the next. */
+		h->dirty = 0;
+		h->skipped = h->watch ? docker_events_skipped(h->watch) : 0;
+		h->list_began_ms = now;
+		asked++;
 		if (docker_container_list_body(h->docker, DOCKER_OBSERVE, filters, on_host_list, h, &err) < 0) {
+			h->dirty = 1;
 			host_failed(h);
 			str_set(&h->error, error_msg(err));
 			error_free(err);
@@ -273,11 +325,80 @@ void engine_hosts_list(struct engine *e)
 		h->awaited = 1;
 		e->lists_pending++;
 	}
+	if (asked == 0) {
+		e->passes_cached++;
+		auriga_metrics_observe_cached_pass(e->o.metrics);
+	}
 	/* With several endpoints, one that hangs does not hold the others' decisions past the deadline. */
 	if (e->n_hosts > 1 && e->lists_pending > 1)
 		e->lists_timer = loop_timer_add(e->loop, engine_lists_deadline_ms(e), on_lists_deadline, e);
 	if (--e->lists_pending == 0)
 		lists_done(e);
+}
+
+/* A ping not answered in time, or failed: the next pass lists the endpoint (and finds out). */
+static void ping_alarm(struct eng_host *h, const char *why)
+{
+	if (h->ping_timer) {
+		loop_timer_cancel(h->e->loop, h->ping_timer);
+		h->ping_timer = 0;
+	}
+	if (h->dirty)
+		return;
+	log_warn(COMPONENT, "endpoint quiet: listing it", "endpoint", engine_host_name(h), "why", why, (char *)NULL);
+	h->dirty = 1;
+	engine_kick(h->e);
+}
+
+static void on_ping_deadline(struct loop *l, void *arg)
+{
+	struct eng_host *h = arg;
+
+	(void)l;
+	h->ping_timer = 0;
+	/* A list, an event or an answer since the ping left: it is alive. */
+	if (h->heard_ms >= h->ping_sent_ms)
+		return;
+	ping_alarm(h, "no answer to a ping within the lists' deadline");
+}
+
+static void on_ping(struct docker_result *r, void *arg)
+{
+	struct eng_host *h = arg;
+
+	h->pinging = 0;
+	if (docker_status_ok(r->status)) {
+		h->heard_ms = loop_now(h->e->loop);
+		if (h->ping_timer) {
+			loop_timer_cancel(h->e->loop, h->ping_timer);
+			h->ping_timer = 0;
+		}
+		return;
+	}
+	ping_alarm(h, docker_result_reason(r));
+}
+
+void engine_hosts_heartbeat(struct engine *e)
+{
+	int64_t now = loop_now(e->loop);
+	size_t i;
+
+	for (i = 0; i < e->n_hosts; i++) {
+		struct eng_host *h = &e->hosts[i];
+		struct error *err = NULL;
+
+		/* Only an endpoint the passes do not list anyway. */
+		if (!host_cached(e, h, now) || h->listing || h->pinging || now - h->heard_ms < e->o.resync_ms)
+			continue;
+		if (docker_ping(h->docker, DOCKER_OBSERVE, on_ping, h, &err) < 0) {
+			ping_alarm(h, error_msg(err));
+			error_free(err);
+			continue;
+		}
+		h->pinging = 1;
+		h->ping_sent_ms = now;
+		h->ping_timer = loop_timer_add(e->loop, engine_lists_deadline_ms(e), on_ping_deadline, h);
+	}
 }
 
 int engine_hosts_watch(struct engine *e, docker_event_fn on_event, docker_stream_fn on_stream, struct error **err)
@@ -286,7 +407,8 @@ int engine_hosts_watch(struct engine *e, docker_event_fn on_event, docker_stream
 	size_t i;
 
 	for (i = 0; i < e->n_hosts; i++) {
-		e->hosts[i].watch = docker_events_watch(e->hosts[i].docker, filters, 0, on_event, on_stream, e, err);
+		e->hosts[i].watch = docker_events_watch(e->hosts[i].docker, filters, 0, on_event, on_stream, &e->hosts[i],
+							err);
 		if (e->hosts[i].watch == NULL)
 			return -1;
 	}

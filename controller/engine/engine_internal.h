@@ -80,6 +80,29 @@ struct eng_host {
 	struct job_runner *jobs;	/* its Jobs (hooks); the first endpoint's are engine.hooks too */
 	struct observed *seen;	/* its last container list that answered, read; NULL before the first */
 	int listing;		/* a list of its is under way (perhaps of an earlier pass) */
+	/*
+	 * The cache: its last list is current while its event stream is up
+	 * (stream_up), nothing changed there since the list began (dirty: an
+	 * event, or an operation of the engine's), and relist_ms has not passed
+	 * since (listed_ms, loop time the list began).
+	 */
+	int stream_up;
+	int dirty;
+	int64_t list_began_ms;	/* of the list under way */
+	int64_t listed_ms;	/* of the last list that answered */
+	int relist_due;		/* the list under way is the periodic one: what it corrects is counted */
+	unsigned long skipped;	/* docker_events_skipped when the last list began: one more is a change unknown */
+	/*
+	 * The heartbeat: a cached endpoint that said nothing (list, event,
+	 * answer to an operation) for resync_ms is pinged; a ping that fails or
+	 * is not answered within the lists' deadline makes it dirty, so the next
+	 * pass lists it and finds it down. A hung daemon keeps its event stream
+	 * open and quiet: without this, it would look up until the relist.
+	 */
+	int64_t heard_ms;	/* loop time it last answered */
+	int pinging;
+	int64_t ping_sent_ms;
+	uint64_t ping_timer;
 	int awaited;		/* this pass waits for that list (lists_pending counts it) */
 	int down;		/* its last list failed: nothing is done there, its replicas count as unavailable */
 	int64_t down_since;	/* loop time of its first failed list after it answered */
@@ -144,6 +167,10 @@ struct engine {
 	int64_t pass_started;
 	int64_t last_pass_ms;
 	unsigned long passes;
+	/* Passes that listed no endpoint: every one's last list was current. */
+	unsigned long passes_cached;
+	/* engine_hosts_heartbeat, every resync_ms / 2 while events are followed. */
+	uint64_t heartbeat_timer;
 	unsigned long saves;	/* writes of the state file (engine_state_write) */
 	size_t reach_ok;	/* leading entries of desired.v found reached in this pass (blocker) */
 	int *phases;		/* desired.v's phases, in its order, for the decisions (set each pass) */
@@ -266,6 +293,11 @@ void engine_hosts_release(struct engine *e);
 void engine_hosts_list(struct engine *e);
 /* Follows every endpoint's events. */
 int engine_hosts_watch(struct engine *e, docker_event_fn on_event, docker_stream_fn on_stream, struct error **err);
+/* The full relist's interval: relist_ms, at most RELIST_MAX_MS. */
+#define RELIST_MAX_MS (5 * 60 * 1000)
+int64_t engine_relist_ms(const struct engine *e);
+/* Pings the cached endpoints that said nothing for resync_ms (see struct eng_host); from a timer. */
+void engine_hosts_heartbeat(struct engine *e);
 /* How long a pass waits for the endpoints' lists before it decides without the late ones. */
 int64_t engine_lists_deadline_ms(const struct engine *e);
 /* Its name in logs and errors: the Cluster's, or the client's url when unnamed. */

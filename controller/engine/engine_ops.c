@@ -8,6 +8,7 @@
 #include "policy.h"
 #include "engine/volume.h"
 #include "runtime/log.h"
+#include "runtime/loop.h"
 #include "kv.h"
 #include "util.h"
 
@@ -28,6 +29,12 @@ static void op_end(struct eng_op *op, const struct docker_result *r, const char 
 {
 	struct engine *e = op->e;
 
+	/* Its endpoint changed (or may have): the next pass lists it, whether or not the events came yet. */
+	if (op->host != NULL) {
+		op->host->dirty = 1;
+		if (r != NULL && r->http_status != 0)
+			op->host->heard_ms = loop_now(e->loop);
+	}
 	if (r && !docker_status_ok(r->status)) {
 		struct eng_dep *ed = engine_dep_get(e, op->deployment);
 		char *m = xasprintf("cannot %s container '%s': %s", what, op->name ? op->name : op->id,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strmap.h"
 #include "util.h"
 
 static const char *const state_names[] = {
@@ -53,6 +54,64 @@ static void container_copy(struct obs_container *dst, const struct obs_container
 	dst->status = xstrdup_or_null(src->status);
 	dst->network_ip = xstrdup_or_null(src->network_ip);
 	dst->ports = src->n_ports ? xmemdup(src->ports, src->n_ports * sizeof(*src->ports)) : NULL;
+}
+
+static int same_text(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Docker lists a container's ports in no set order: each of a's is among b's (same count). */
+static int same_ports(const struct obs_container *a, const struct obs_container *b)
+{
+	if (a->n_ports != b->n_ports)
+		return 0;
+	for (size_t i = 0; i < a->n_ports; i++) {
+		size_t j;
+
+		for (j = 0; j < b->n_ports; j++)
+			if (a->ports[i].container_port == b->ports[j].container_port &&
+			    a->ports[i].host_port == b->ports[j].host_port && a->ports[i].udp == b->ports[j].udp &&
+			    strcmp(a->ports[i].host_ip, b->ports[j].host_ip) == 0)
+				break;
+		if (j == b->n_ports)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * What the engine reads of a container and an event would have told. The
+ * image is left out: the list names it by its ID once its tag moves on,
+ * which no container event tells (the revision label says what it runs).
+ */
+static int same_container(const struct obs_container *a, const struct obs_container *b)
+{
+	return same_text(a->name, b->name) && a->state == b->state && a->health == b->health &&
+	       same_text(a->revision, b->revision) && same_ports(a, b);
+}
+
+size_t observed_differences(const struct observed *a, const struct observed *b)
+{
+	struct strmap ids = STRMAP_INIT;
+	size_t i, n = 0, matched = 0;
+
+	for (i = 0; i < a->n_containers; i++)
+		strmap_put(&ids, a->containers[i].id, (void *)&a->containers[i]);
+	for (i = 0; i < b->n_containers; i++) {
+		const struct obs_container *c = strmap_get(&ids, b->containers[i].id);
+
+		if (c == NULL) {
+			n++;	/* new */
+			continue;
+		}
+		matched++;
+		if (!same_container(c, &b->containers[i]))
+			n++;
+	}
+	n += a->n_containers - matched;	/* gone */
+	strmap_clear(&ids);
+	return n;
 }
 
 void observed_release(struct observed *o)

@@ -104,6 +104,13 @@ void observed_init(struct observed *o);
 void observed_release(struct observed *o);
 
 /*
+ * How many containers differ between two lists of one endpoint: in one and
+ * not the other (by id), or in both with another name, state, health,
+ * revision or published ports (in any order).
+ */
+size_t observed_differences(const struct observed *a, const struct observed *b);
+
+/*
  * Builds o from the JSON array GET /containers/json answers. Containers whose
  * managed-by label is not instance are skipped (the list is filtered by that
  * label already; this keeps the function safe on an unfiltered list).

@@ -272,6 +272,14 @@ int probe_fsm_begin(struct probe_fsm *f, enum probe_type t, int64_t now)
 
 /* ================================================================= the runner */
 
+/* A probe's place in the budget's queue while its attempt waits. */
+struct probe_wait {
+	struct probe_runner *r;
+	enum probe_type t;
+	int queued;
+	struct probe_wait *next, *prev;
+};
+
 struct probe_runner {
 	struct loop *loop;
 	struct http_client *http;
@@ -288,8 +296,7 @@ struct probe_runner {
 	probe_result_fn on_result;
 	void *arg;
 	struct probe_budget *budget;
-	struct probe_runner *wait_next, *wait_prev;	/* the budget's queue */
-	unsigned wait_types;	/* bit (1u << type): an attempt waits for the budget; 0: not queued */
+	struct probe_wait wait[PROBE_TYPE_COUNT];	/* each probe's place in the budget's queue */
 
 	struct probe_fsm fsm;
 	struct probe_attempt *running[PROBE_TYPE_COUNT];
@@ -500,54 +507,62 @@ void probe_budget_release(struct probe_budget *b)
 	b->timer = 0;
 }
 
+static void wait_unlink(struct probe_budget *b, struct probe_wait *w)
+{
+	if (!w->queued)
+		return;
+	w->queued = 0;
+	b->waiting--;
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		b->wait_head = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	else
+		b->wait_tail = w->prev;
+	w->next = w->prev = NULL;
+}
+
+/* Takes the runner's waiting attempts out of the queue. */
 static void budget_dequeue(struct probe_runner *r)
 {
-	struct probe_budget *b = r->budget;
-
-	if (r->wait_types == 0)
-		return;
-	b->waiting -= (unsigned)__builtin_popcount(r->wait_types);
-	r->wait_types = 0;
-	if (r->wait_prev != NULL)
-		r->wait_prev->wait_next = r->wait_next;
-	else
-		b->wait_head = r->wait_next;
-	if (r->wait_next != NULL)
-		r->wait_next->wait_prev = r->wait_prev;
-	else
-		b->wait_tail = r->wait_prev;
-	r->wait_next = r->wait_prev = NULL;
+	for (int t = 0; t < PROBE_TYPE_COUNT && r->budget != NULL; t++)
+		wait_unlink(r->budget, &r->wait[t]);
 }
 
 /* An attempt due while the budget is spent waits its turn; the cap logged at most once a minute. */
 static void runner_wait(struct probe_runner *r, enum probe_type t, int64_t now)
 {
 	struct probe_budget *b = r->budget;
+	struct probe_wait *w = &r->wait[t];
 
 	probe_fsm_wait(&r->fsm, t);
-	if (r->wait_types == 0) {
-		r->wait_prev = b->wait_tail;
+	if (!w->queued) {
+		w->r = r;
+		w->t = t;
+		w->queued = 1;
+		w->prev = b->wait_tail;
+		w->next = NULL;
 		if (b->wait_tail != NULL)
-			b->wait_tail->wait_next = r;
+			b->wait_tail->next = w;
 		else
-			b->wait_head = r;
-		b->wait_tail = r;
-	}
-	if (!(r->wait_types & (1u << t)))
+			b->wait_head = w;
+		b->wait_tail = w;
 		b->waiting++;
-	r->wait_types |= 1u << t;
+	}
 	b->loop = r->loop;
 	b->waited++;
 	if (b->logged_ms < 0 || now - b->logged_ms >= 60000) {
-		char max[16], n[24], w[16], age[24];
+		char max[16], n[24], nw[16], age[24];
 		const struct probe_attempt *o = b->oldest;
 
 		snprintf(max, sizeof(max), "%u", b->max);
 		snprintf(n, sizeof(n), "%lu", b->waited - b->waited_logged);
-		snprintf(w, sizeof(w), "%u", b->waiting);
+		snprintf(nw, sizeof(nw), "%u", b->waiting);
 		snprintf(age, sizeof(age), "%" PRId64 "ms", o != NULL ? now - o->started_ms : 0);
 		log_warn("probe", "probe cap reached: attempts due wait until others end", "max-probes", max,
-			 "waited", n, "waiting", w, "container", r->container_id, "probe", probe_type_name(t),
+			 "waited", n, "waiting", nw, "container", r->container_id, "probe", probe_type_name(t),
 			 "oldest_in_flight", o != NULL ? o->desc : "", "oldest_for", age, LOG_END);
 		b->logged_ms = now;
 		b->waited_logged = b->waited;
@@ -702,7 +717,7 @@ static void runner_pump(struct probe_runner *r, unsigned changed)
 	int64_t now = loop_now(r->loop);
 
 	r->depth++;
-	for (int round = 0; round < 8; round++) {
+	for (int round = 0; round < 8 && !r->dead; round++) {
 		struct probe_fsm_actions act;
 
 		probe_fsm_step(&r->fsm, now, &act);
@@ -735,16 +750,18 @@ static void budget_timer(struct loop *l, void *arg)
 
 	(void)l;
 	b->timer = 0;
+	/* One attempt at a time, in the order they fell due. */
 	while (b->wait_head != NULL && b->in_flight < b->max) {
-		struct probe_runner *r = b->wait_head;
+		struct probe_wait *w = b->wait_head;
+		struct probe_runner *r = w->r;
+		enum probe_type t = w->t;
 		int64_t now = loop_now(r->loop);
-		unsigned types = r->wait_types, changed = 0;
+		unsigned changed = 0;
 
-		budget_dequeue(r);
+		wait_unlink(b, w);
 		r->depth++;
-		for (int t = 0; t < PROBE_TYPE_COUNT; t++)
-			if ((types & (1u << t)) && probe_fsm_begin(&r->fsm, (enum probe_type)t, now))
-				changed |= runner_start(r, (enum probe_type)t, now, 1);
+		if (probe_fsm_begin(&r->fsm, t, now))
+			changed = runner_start(r, t, now, 1);
 		r->depth--;
 		/* The pump arms its timer, tells the owner what changed, and may free it. */
 		runner_pump(r, changed);

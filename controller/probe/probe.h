@@ -140,14 +140,15 @@ typedef int (*probe_resolve_fn)(int container_port, struct probe_target *out, vo
  */
 struct probe_attempt;
 struct probe_runner;
+struct probe_wait;
 struct loop;
 struct probe_budget {
 	unsigned max;			/* 0: no cap */
 	unsigned in_flight;
 	struct probe_attempt *oldest;	/* the attempts in flight, oldest first */
 	struct probe_attempt *newest;
-	struct probe_runner *wait_head;	/* runners with an attempt waiting, first come first */
-	struct probe_runner *wait_tail;
+	struct probe_wait *wait_head;	/* the attempts waiting, first come first */
+	struct probe_wait *wait_tail;
 	unsigned waiting;		/* attempts waiting */
 	struct loop *loop;		/* the runners' loop, for the timer that starts waiting attempts */
 	uint64_t timer;

@@ -106,6 +106,13 @@ void auriga_metrics_init(struct auriga_metrics *m, const char *version)
 	m->http_requests = metrics_counter(r, "auriga_http_requests_total",
 					   "Requests answered by the controller's HTTP server, by handler and status code.",
 					   METRIC_LABELS("handler", "code"));
+	m->observe_cached = metrics_counter(r, "auriga_observe_cached_passes_total",
+					    "Passes decided from the endpoints' last container lists, without a Docker "
+					    "call: their events said nothing changed since.", NULL);
+	m->observe_corrections = metrics_counter(r, "auriga_observe_cache_corrections_total",
+						 "Containers the periodic relist of an endpoint found otherwise than "
+						 "its last list and the events since had them (events missed).",
+						 METRIC_LABELS("endpoint"));
 	m->http_cut_off = metrics_counter(r, "auriga_http_slow_requests_cut_total",
 					  "Connections closed because a request was not read in time.", NULL);
 	m->webhook_deliveries = metrics_counter(r, "auriga_webhook_deliveries_total",
@@ -122,6 +129,7 @@ void auriga_metrics_init(struct auriga_metrics *m, const char *version)
 	metric_add(m->reconcile_total, METRIC_LABELS("error"), 0);
 	metric_add(m->git_fetch_failures, NULL, 0);
 	metric_add(m->http_cut_off, NULL, 0);
+	metric_add(m->observe_cached, NULL, 0);
 	m->track = xcalloc(1, sizeof(*m->track));
 }
 
@@ -197,6 +205,20 @@ static const char *label_word(char *out, size_t n, const char *s)
 	}
 	out[i] = '\0';
 	return out;
+}
+
+void auriga_metrics_observe_cached_pass(struct auriga_metrics *m)
+{
+	if (m == NULL || m->reg == NULL)
+		return;
+	metric_inc(m->observe_cached, NULL);
+}
+
+void auriga_metrics_observe_corrections(struct auriga_metrics *m, const char *endpoint, size_t n)
+{
+	if (m == NULL || m->reg == NULL)
+		return;
+	metric_add(m->observe_corrections, METRIC_LABELS(endpoint), (double)n);
 }
 
 void auriga_metrics_docker_call(struct auriga_metrics *m, const char *op, double seconds, int tried,

@@ -42,6 +42,8 @@ struct auriga_metrics {
 	struct metric *webhook_deliveries;	/* counter {provider, outcome} */
 	struct metric *git_push_duration;	/* histogram, seconds: status note pushes */
 	struct metric *backup_last_success;	/* gauge {policy}: unix time of the newest good backup */
+	struct metric *observe_cached;		/* counter: passes decided from the last lists, no Docker call */
+	struct metric *observe_corrections;	/* counter {endpoint}: containers a periodic relist found changed */
 	struct auriga_rollout_track *track;	/* what auriga_metrics_publish_status remembers */
 };
 
@@ -76,6 +78,11 @@ void auriga_metrics_error(struct auriga_metrics *m, const char *kind);
  */
 void auriga_metrics_docker_call(struct auriga_metrics *m, const char *op, double seconds, int tried,
 				int failed);
+
+/* A pass decided from the endpoints' last lists (their events said nothing changed): no Docker call. */
+void auriga_metrics_observe_cached_pass(struct auriga_metrics *m);
+/* n containers of endpoint that the periodic relist found otherwise than the cache had them (events missed). */
+void auriga_metrics_observe_corrections(struct auriga_metrics *m, const char *endpoint, size_t n);
 
 /* One fetch of the specs repo: its duration, and ok or not; sets peer_up{peer="git"}. */
 void auriga_metrics_git_fetch(struct auriga_metrics *m, double seconds, int ok);

@@ -4,8 +4,10 @@
 # that lists 10,000 containers labelled as auriga's at the desired revision, in the Engine API's
 # JSON (about 14 MB a list). At each size, in the same run:
 #   - the engine's own pass (container list to decision, engine_last_pass_ms) as `auriga run`
-#     reports it in auriga_reconcile_duration_seconds, over passes asked for by POST /api/v1/sync,
-#     and the daemon's resident memory (VmRSS, VmHWM) after them;
+#     reports it in auriga_reconcile_duration_seconds, over passes asked for by POST /api/v1/sync
+#     (each lists the containers), then over the quiet passes that follow by themselves (decided
+#     from the cache of the last list: no Docker call), and the daemon's resident memory (VmRSS,
+#     VmHWM) after them;
 #   - `auriga plan` from start to exit (read and check every spec, list, plan) and its max RSS;
 #   - the peer: the same list call (same URL, same socket) by curl, and at 25 `docker ps` with the
 #     same label filter.
@@ -92,8 +94,22 @@ daemon_passes() { # HOST SPECS PASSES WAIT_S
 		done
 		[ "$n" -gt "$prev" ] || { echo "bench_noop: pass $i did not come within ${wait_s}s" >&2; return 1; }
 	done
-	local sum ok err rss hwm
+	local sum ok err rss hwm cached c0 s0 c1 s1 cached_ms
 	sum=$(metric "$port" auriga_reconcile_duration_seconds_sum)
+	# Then the passes that come by themselves (every 10 s when all is quiet): nothing changed, so they
+	# decide from the cache, without a Docker call. Two of them, within 30 s.
+	c0=$(metric "$port" auriga_reconcile_duration_seconds_count) s0=$sum
+	cached=$(metric "$port" auriga_observe_cached_passes_total)
+	for _ in $(seq 1 300); do
+		c1=$(metric "$port" auriga_reconcile_duration_seconds_count)
+		[ "$c1" -ge $((c0 + 2)) ] && break
+		sleep 0.1
+	done
+	s1=$(metric "$port" auriga_reconcile_duration_seconds_sum)
+	[ "$c1" -ge $((c0 + 2)) ] || { echo "bench_noop: no quiet pass within 30 s" >&2; return 1; }
+	[ "$(metric "$port" auriga_observe_cached_passes_total)" -ge $((cached + c1 - c0)) ] ||
+		{ echo "bench_noop: a quiet pass listed the containers" >&2; return 1; }
+	cached_ms=$(python3 -c "print(round(($s1 - $s0) * 1000 / ($c1 - $c0), 1))")
 	ok=$(curl -fs "http://127.0.0.1:$port/metrics" | awk '$1 == "auriga_reconcile_total{result=\"ok\"}" { print $2 }')
 	err=$(curl -fs "http://127.0.0.1:$port/metrics" | awk '$1 == "auriga_reconcile_total{result=\"error\"}" { print $2 }')
 	[ "${err:-1}" = 0 ] || { echo "bench_noop: $err passes failed" >&2; return 1; }
@@ -108,15 +124,17 @@ daemon_passes() { # HOST SPECS PASSES WAIT_S
 	kill "$run_pid"
 	wait "$run_pid" 2>/dev/null || true
 	run_pid=
-	echo "$(python3 -c "print(round($sum * 1000 / $n, 1))") $ok $rss $hwm"
+	echo "$(python3 -c "print(round($sum * 1000 / $n, 1))") $ok $rss $hwm $cached_ms"
 }
 
-report() { # SIZE PASS_MS PASSES RSS HWM PLAN_MS PLAN_RSS LIST_MS LIST_BYTES
-	local r1 r2
+report() { # SIZE PASS_MS PASSES RSS HWM PLAN_MS PLAN_RSS LIST_MS LIST_BYTES CACHED_MS
+	local r1 r2 r3
 	r1=$(python3 -c "print(round($2 / max($8, 0.1), 2))")
 	r2=$(python3 -c "print(round($6 / max($8, 0.1), 2))")
-	echo "no-op pass at $1 deployments: engine pass $2 ms (mean of $3), auriga plan $6 ms," \
-		"list call by curl (peer) $8 ms ($9 bytes); pass/list ${r1}x, plan/list ${r2}x"
+	r3=$(python3 -c "print(round(${10} / max($8, 0.1), 2))")
+	echo "no-op pass at $1 deployments: engine pass $2 ms with a full list (mean of $3, asked by sync)," \
+		"${10} ms from the cache (no Docker call), auriga plan $6 ms," \
+		"list call by curl (peer) $8 ms ($9 bytes); pass/list ${r1}x, cached pass/list ${r3}x, plan/list ${r2}x"
 	echo "resident memory at $1 deployments: auriga run VmRSS $4 kB, VmHWM $5 kB; auriga plan max RSS $7 kB"
 }
 
@@ -134,14 +152,14 @@ plan() { "$auriga" plan --instance "$inst" --state-dir "$tmp/state" --extra-labe
 	"$tmp/specs-small" >"$tmp/apply.log" 2>&1 || { tail -5 "$tmp/apply.log" >&2; echo "bench_noop: apply failed" >&2; exit 1; }
 plan "$tmp/specs-small" >/dev/null || { echo "bench_noop: the fleet did not converge" >&2; exit 1; }
 daemon_passes unix:///var/run/docker.sock "$tmp/specs-small" 20 30 >"$tmp/passes"
-read -r pass_ms passes rss hwm <"$tmp/passes"
+read -r pass_ms passes rss hwm cached_ms <"$tmp/passes"
 plan_ms=$(mean_ms 20 plan "$tmp/specs-small")
 /usr/bin/time -f '%M' -o "$tmp/plan.rss" "$auriga" plan --instance "$inst" --state-dir "$tmp/state" \
 	--extra-labels "$label" "$tmp/specs-small" >/dev/null
 list_ms=$(mean_ms 20 list /var/run/docker.sock)
 bytes=$(list /var/run/docker.sock | wc -c)
 ps_ms=$(mean_ms 20 docker ps -a --filter "label=auriga.io/managed-by=$inst" --format '{{json .}}')
-report "$small" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.rss")" "$list_ms" "$bytes"
+report "$small" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.rss")" "$list_ms" "$bytes" "$cached_ms"
 echo "peer at $small deployments: docker ps (same filter) $ps_ms ms;" \
 	"auriga plan/docker ps $(python3 -c "print(round($plan_ms / max($ps_ms, 0.1), 2))")x"
 ids=$(docker ps -aq --filter "label=$label")
@@ -174,11 +192,11 @@ timeout 600 "$auriga" plan --instance "$inst" --state-dir "$tmp/state" --extra-l
 n_ctr=$(list "$sock" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n_ctr" -ge "$large" ] || { echo "bench_noop: the fake lists $n_ctr containers" >&2; exit 1; }
 daemon_passes "unix://$sock" "$tmp/specs-large" 5 300 >"$tmp/passes"
-read -r pass_ms passes rss hwm <"$tmp/passes"
+read -r pass_ms passes rss hwm cached_ms <"$tmp/passes"
 plan_ms=$(mean_ms 3 timeout 600 "$auriga" plan --instance "$inst" --state-dir "$tmp/state" \
 	--extra-labels "$label" --docker-host "unix://$sock" "$tmp/specs-large")
 /usr/bin/time -f '%M' -o "$tmp/plan.rss" "$auriga" plan --instance "$inst" --state-dir "$tmp/state" \
 	--extra-labels "$label" --docker-host "unix://$sock" "$tmp/specs-large" >/dev/null
 list_ms=$(mean_ms 5 list "$sock")
 bytes=$(list "$sock" | wc -c)
-report "$large" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.rss")" "$list_ms" "$bytes"
+report "$large" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.rss")" "$list_ms" "$bytes" "$cached_ms"

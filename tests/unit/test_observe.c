@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model/observe.h"
+#include "util.h"
 #include "testmain.h"
 
 #define REV_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -306,6 +307,67 @@ static void list_read_entry_by_entry(void **state)
 	json_decref(j);
 }
 
+/* What a periodic relist counts as corrected: containers new, gone, or changed in what the engine reads. */
+static void differences_between_lists(void **state)
+{
+	struct observed a, b;
+	struct error *err = NULL;
+	char *changed = xstrdup(list_json), *p;
+	static const char one[] =
+		"[{\"Id\":\"c1\",\"Names\":[\"/slim-0\"],\"Image\":\"auriga-demo-node:v1\",\"State\":\"running\","
+		"\"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"slim\","
+		"\"auriga.io/revision\":\"" REV_A "\",\"auriga.io/ordinal\":\"0\"}}]";
+
+	(void)state;
+	observed_init(&a);
+	observed_init(&b);
+	assert_int_equal(observe_parse_list(&a, "t1", list_json, strlen(list_json), &err), 0);
+	assert_int_equal(observe_parse_list(&b, "t1", list_json, strlen(list_json), &err), 0);
+	assert_int_equal(observed_differences(&a, &b), 0);
+	/* Status text alone ("Up 3 minutes" to "Up 4 minutes") is no change. */
+	p = strstr(changed, "Up 3 minutes");
+	assert_non_null(p);
+	p[3] = '4';
+	assert_int_equal(observe_parse_list(&b, "t1", changed, strlen(changed), &err), 0);
+	assert_int_equal(observed_differences(&a, &b), 0);
+	/* c3 exited, then paused: one container changed. */
+	p = strstr(changed, "\"State\":\"exited\"");
+	assert_non_null(p);
+	memcpy(p, "\"State\":\"paused\"", 16);
+	assert_int_equal(observe_parse_list(&b, "t1", changed, strlen(changed), &err), 0);
+	assert_int_equal(observed_differences(&a, &b), 1);
+	/* A container's ports listed in another order: no change. */
+	{
+		static const char fmt[] =
+			"[{\"Id\":\"p1\",\"Names\":[\"/slim-0\"],\"State\":\"running\",\"Ports\":[%s,%s],"
+			"\"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"slim\","
+			"\"auriga.io/revision\":\"" REV_A "\",\"auriga.io/ordinal\":\"0\"}}]";
+		static const char p9003[] = "{\"IP\":\"127.0.0.1\",\"PrivatePort\":9003,\"PublicPort\":20000,\"Type\":\"tcp\"}";
+		static const char p9100[] = "{\"IP\":\"127.0.0.1\",\"PrivatePort\":9100,\"PublicPort\":20001,\"Type\":\"tcp\"}";
+		char *x = xasprintf(fmt, p9003, p9100), *y = xasprintf(fmt, p9100, p9003);
+		struct observed ox, oy;
+
+		observed_init(&ox);
+		observed_init(&oy);
+		assert_int_equal(observe_parse_list(&ox, "t1", x, strlen(x), &err), 0);
+		assert_int_equal(observe_parse_list(&oy, "t1", y, strlen(y), &err), 0);
+		assert_int_equal(ox.containers[0].n_ports, 2);
+		assert_int_equal(observed_differences(&ox, &oy), 0);
+		observed_release(&ox);
+		observed_release(&oy);
+		free(x);
+		free(y);
+	}
+	/* Only c1 left, without its published port: the others of t1 (c3, m1, m2, v0) are gone, c1 changed. */
+	assert_int_equal(a.n_containers, 5);
+	assert_int_equal(observe_parse_list(&b, "t1", one, strlen(one), &err), 0);
+	assert_int_equal(observed_differences(&a, &b), 5);
+	assert_int_equal(observed_differences(&b, &a), 5);
+	observed_release(&a);
+	observed_release(&b);
+	free(changed);
+}
+
 static void filter_names_the_instance(void **state)
 {
 	char *f = observe_filter("prod-1");
@@ -337,4 +399,5 @@ TEST_MAIN(
 	cmocka_unit_test(another_instance_sees_only_its_own),
 	cmocka_unit_test(bad_bodies_are_protocol_errors),
 	cmocka_unit_test(list_read_entry_by_entry),
+	cmocka_unit_test(differences_between_lists),
 	cmocka_unit_test(filter_names_the_instance))

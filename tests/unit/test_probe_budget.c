@@ -82,7 +82,17 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+static struct probe_runner *runner2(const char *id, struct probe_budget *b, struct tally *w, int timeout_s,
+				     int liveness);
+
 static struct probe_runner *runner(const char *id, struct probe_budget *b, struct tally *w, int timeout_s)
+{
+	return runner2(id, b, w, timeout_s, 0);
+}
+
+/* A runner whose readiness (and liveness, when asked) probe the silent server. */
+static struct probe_runner *runner2(const char *id, struct probe_budget *b, struct tally *w, int timeout_s,
+				     int liveness)
 {
 	static char path[] = "/ready";
 	struct spec_probes probes;
@@ -99,6 +109,8 @@ static struct probe_runner *runner(const char *id, struct probe_budget *b, struc
 	probes.readiness.timeout_seconds = timeout_s;
 	probes.readiness.success_threshold = 1;
 	probes.readiness.failure_threshold = 3;
+	if (liveness)
+		probes.liveness = probes.readiness;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.loop = L;
 	cfg.http = H;
@@ -220,6 +232,36 @@ static void no_starvation(void **state)
 	probe_budget_release(&b);
 }
 
+/*
+ * A runner with two attempts waiting (readiness and liveness, due in the same
+ * tick) under one slot: they take turns, never both at once.
+ */
+static void two_waiting_one_slot(void **state)
+{
+	struct probe_runner *r[2];
+	struct tally w[2];
+	struct probe_budget b;
+	int64_t end;
+
+	(void)state;
+	memset(w, 0, sizeof(w));
+	probe_budget_init(&b, 1);
+	r[0] = runner2("t0", &b, &w[0], 1, 1);
+	r[1] = runner2("t1", &b, &w[1], 1, 1);
+	end = now_ms() + WAIT_MS;
+	while (ran(&w[0]) + ran(&w[1]) < 6 && now_ms() < end) {
+		assert_true(b.in_flight <= 1);
+		loop_run_once(L, 100);
+	}
+	assert_true(ran(&w[0]) + ran(&w[1]) >= 6);
+	assert_true(ran(&w[0]) >= 2 && ran(&w[1]) >= 2);
+	for (int i = 0; i < 2; i++)
+		probe_runner_free(r[i]);
+	assert_int_equal(b.in_flight, 0);
+	assert_int_equal(b.waiting, 0);
+	probe_budget_release(&b);
+}
+
 static void no_cap(void **state)
 {
 	static const char *const ids[RUNNERS] = { "d1", "d2", "d3" };
@@ -245,6 +287,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cap_holds),
 		cmocka_unit_test(no_starvation),
+		cmocka_unit_test(two_waiting_one_slot),
 		cmocka_unit_test(no_cap),
 	};
 
