@@ -41,7 +41,8 @@ static const struct config_spec table[CFG__COUNT] = {
 	[CFG_POLL_INTERVAL] = { "poll-interval", CFGT_DURATION, "60s", 1 * SEC, 24 * HOUR, NULL,
 				"AURIGA_POLL_INTERVAL", "DURATION", 0,
 				"How often the specs repository is fetched and every Docker endpoint listed in full "
-				"(in between, a pass lists an endpoint only when its events say something changed)." },
+				"(at least every 5 minutes; in between, a pass lists an endpoint only when its events "
+				"say something changed)." },
 	[CFG_DOCKER_HOST] = { "docker-host", CFGT_STRING, "unix:///var/run/docker.sock", 0, 0, NULL,
 			      "AURIGA_DOCKER_HOST", "URL", CFG_RESTART,
 			      "The Docker endpoint \"local\" (a Cluster's default): unix:///path or tcp://host:port (with TLS)." },
