@@ -108,6 +108,14 @@ static const struct family_row {
 		{ FAMILY(http_requests), "counter", "auriga_http_requests_total",
 		  "Requests answered by the controller's HTTP server, by handler and status code.",
 		  { "handler", "code", NULL } },
+		{ FAMILY(observe_cached), "counter", "auriga_observe_cached_passes_total",
+		  "Passes decided from the endpoints' last container lists, without a Docker call: their events "
+		  "said nothing changed since.",
+		  { NULL } },
+		{ FAMILY(observe_corrections), "counter", "auriga_observe_cache_corrections_total",
+		  "Containers the periodic relist of an endpoint found otherwise than its last list and the "
+		  "events since had them (events missed).",
+		  { "endpoint", NULL } },
 		{ FAMILY(http_cut_off), "counter", "auriga_http_slow_requests_cut_total",
 		  "Connections closed because a request was not read in time.",
 		  { NULL } },
