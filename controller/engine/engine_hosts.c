@@ -325,10 +325,8 @@ void engine_hosts_list(struct engine *e)
 		h->awaited = 1;
 		e->lists_pending++;
 	}
-	if (asked == 0) {
-		e->passes_cached++;
+	if (asked == 0)
 		auriga_metrics_observe_cached_pass(e->o.metrics);
-	}
 	/* With several endpoints, one that hangs does not hold the others' decisions past the deadline. */
 	if (e->n_hosts > 1 && e->lists_pending > 1)
 		e->lists_timer = loop_timer_add(e->loop, engine_lists_deadline_ms(e), on_lists_deadline, e);

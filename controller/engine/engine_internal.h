@@ -167,8 +167,6 @@ struct engine {
 	int64_t pass_started;
 	int64_t last_pass_ms;
 	unsigned long passes;
-	/* Passes that listed no endpoint: every one's last list was current. */
-	unsigned long passes_cached;
 	/* engine_hosts_heartbeat, every resync_ms / 2 while events are followed. */
 	uint64_t heartbeat_timer;
 	unsigned long saves;	/* writes of the state file (engine_state_write) */

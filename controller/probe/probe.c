@@ -430,15 +430,9 @@ static void attempt_unbudget(struct probe_attempt *a)
 	if (b == NULL)
 		return;
 	b->in_flight--;
-	if (a->older != NULL)
-		a->older->newer = a->newer;
-	else
-		b->oldest = a->newer;
-	if (a->newer != NULL)
-		a->newer->older = a->older;
-	else
-		b->newest = a->older;
-	a->older = a->newer = NULL;
+	if (b->newest == a)
+		b->newest = a->prev;
+	DLIST_UNLINK(b->oldest, a);
 	a->budget = NULL;
 	/* A slot is free: the first attempt waiting takes it, from the loop. */
 	if (b->wait_head != NULL)
@@ -451,9 +445,9 @@ static void attempt_budget(struct probe_attempt *a, struct probe_budget *b)
 		return;
 	a->budget = b;
 	b->in_flight++;
-	a->older = b->newest;
+	a->prev = b->newest;
 	if (b->newest != NULL)
-		b->newest->newer = a;
+		b->newest->next = a;
 	else
 		b->oldest = a;
 	b->newest = a;
@@ -513,15 +507,9 @@ static void wait_unlink(struct probe_budget *b, struct probe_wait *w)
 		return;
 	w->queued = 0;
 	b->waiting--;
-	if (w->prev != NULL)
-		w->prev->next = w->next;
-	else
-		b->wait_head = w->next;
-	if (w->next != NULL)
-		w->next->prev = w->prev;
-	else
+	if (b->wait_tail == w)
 		b->wait_tail = w->prev;
-	w->next = w->prev = NULL;
+	DLIST_UNLINK(b->wait_head, w);
 }
 
 /* Takes the runner's waiting attempts out of the queue. */

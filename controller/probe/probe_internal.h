@@ -38,7 +38,7 @@ struct probe_attempt {
 	int in_docker;		/* exec: the docker call has not called back yet */
 	char desc[PROBE_MESSAGE_MAX];	/* "GET http://...", "tcp 127.0.0.1:9003", "exec [...]" */
 	struct probe_budget *budget;	/* counted in it while running; NULL once ended or orphaned */
-	struct probe_attempt *older, *newer;	/* the budget's list of attempts in flight */
+	struct probe_attempt *prev, *next;	/* the budget's list of attempts in flight, oldest first */
 	int64_t started_ms;		/* loop time the attempt started */
 	enum probe_result result;	/* for a start that ended at once */
 	char message[PROBE_MESSAGE_MAX];
