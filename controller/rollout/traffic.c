@@ -354,8 +354,10 @@ static void fill_ordinals(const struct traffic_input *in, struct slots *s, struc
 /*
  * After the switch every new container must stay ready: that is the
  * monitor window's probe check. One whose readiness is not known yet
- * (a controller restarted in the window) has not been seen to stop.
- * 1 when one stopped: the release fails.
+ * (a controller restarted in the window) has not been seen to stop, nor
+ * has one whose endpoint does not answer (its Docker is down, not it:
+ * the pass waits for the endpoint, and a list that timed out is no
+ * verdict on the release). 1 when one stopped: the release fails.
  */
 static int window_lost(const struct traffic_input *in, const struct traffic_record *rec, const struct slots *s,
 		       struct traffic_result *out)
@@ -365,7 +367,7 @@ static int window_lost(const struct traffic_input *in, const struct traffic_reco
 	if (!s->in_progress || !rec->switched || out->res.updated != in->replicas || s->stable_ready == 0 ||
 	    in->strategy->type != SPEC_STRATEGY_BLUEGREEN)
 		return 0;
-	for (i = 0; i < in->replicas && (s->cur[i]->ready || s->cur[i]->unknown); i++)
+	for (i = 0; i < in->replicas && (s->cur[i]->ready || s->cur[i]->unknown || s->cur[i]->c->unreachable); i++)
 		;
 	if (i == in->replicas)
 		return 0;

@@ -113,7 +113,10 @@ CANARY="    type: Canary
       steps:
         - setWeight: 50
         - analysis: {templates: [{templateName: errors}]}"
-# write_dep IMAGE STRATEGY: the API deployment, two replicas, one on each of d1 and d2.
+# write_dep IMAGE STRATEGY: the API deployment, two replicas, one on each of d1 and d2. Its readiness
+# probe passes through each host's userland proxy (its dockerd runs without iptables): one attempt
+# lost there under a busy machine is not the release's failure, so two in a row make it not ready
+# (with one, a lost attempt in the monitor window rolled the release back).
 write_dep() {
 	cat >"$SPECS/api.yaml" <<EOF
 apiVersion: auriga.io/v1
@@ -129,7 +132,7 @@ spec:
     env: {NODE_TYPE: api}
     ports: [{name: http, containerPort: 9003, hostPort: $HP, hostIP: 0.0.0.0}]
   probes:
-    readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 1}
+    readiness: {httpGet: {path: /q/health/ready, port: http}, periodSeconds: 1, timeoutSeconds: 2, failureThreshold: 2}
   strategy:
 $2
 EOF

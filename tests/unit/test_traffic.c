@@ -16,7 +16,7 @@
 #define OLD "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define BAD "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 
-struct c { const char *slot; int ordinal; const char *rev; int ready; };	/* ready -1: not probed yet */
+struct c { const char *slot; int ordinal; const char *rev; int ready; };	/* ready -1: not probed yet; -2: its endpoint does not answer */
 #define END { NULL, 0, NULL, 0 }
 
 enum strat { BG, BG_MANUAL, BG_SMOKE, CANARY };
@@ -74,6 +74,9 @@ static const struct tcase cases[] = {
 	  "container 'c-green-1' of slot green stopped being ready after the switch", 0, 0, 1, 0 },
 	{ "restarted in the window: a new container not probed yet is not a failure", BG, OLD, 0,
 	  { S1, { "green", 0, NEW, 1 }, { "green", 1, NEW, -1 }, END }, { .switched = 1, .switched_at = 1000 }, 1, 2000,
+	  TRAFFIC_CHECK_NONE, 0, 0, 0, 0, "green", 100, TRAFFIC_CHECK_NONE, 0, NULL, 0, 0, 1, 0 },
+	{ "its endpoint does not answer in the window: not seen to stop, no failure", BG, OLD, 0,
+	  { S1, { "green", 0, NEW, 1 }, { "green", 1, NEW, -2 }, END }, { .switched = 1, .switched_at = 1000 }, 1, 2000,
 	  TRAFFIC_CHECK_NONE, 0, 0, 0, 0, "green", 100, TRAFFIC_CHECK_NONE, 0, NULL, 0, 0, 1, 0 },
 	{ "restarted in the window: one not probed yet, the other seen not ready: fail", BG, OLD, 0,
 	  { S1, { "green", 0, NEW, -1 }, { "green", 1, NEW, 0 }, END }, { .switched = 1, .switched_at = 1000 }, 1, 2000,
@@ -161,7 +164,8 @@ static void run_case(const struct tcase *tc)
 		oc[i].state = OBS_RUNNING;
 		v[i].c = &oc[i];
 		v[i].ready = tc->ctrs[i].ready > 0;
-		v[i].unknown = tc->ctrs[i].ready < 0;
+		v[i].unknown = tc->ctrs[i].ready == -1;
+		oc[i].unreachable = tc->ctrs[i].ready == -2;
 	}
 	rec = tc->rec;
 	if (tc->rec_set)
