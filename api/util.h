@@ -46,6 +46,7 @@ void timespec_add_ms(struct timespec *ts, int64_t ms);
 
 /* Monotonic and wall clocks in milliseconds. */
 int64_t now_ms(void);
+int64_t now_us(void);	/* the same monotonic clock, in microseconds */
 int64_t wall_ms(void);
 
 /* Enum names as tables: the name at index i of n, or fallback past the table or at a hole in it. */

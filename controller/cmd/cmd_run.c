@@ -158,8 +158,8 @@ static void on_pass(struct engine *e, void *arg)
 	dm->ready = 1;
 	pthread_mutex_unlock(&dm->mu);
 	if (dm->metrics_on) {
-		/* The pass from its container list to its decision (engine_last_pass_ms). */
-		metric_observe(dm->metrics.reconcile_duration, NULL, (double)engine_last_pass_ms(e) / 1000.0);
+		/* The pass from its container list to its decision (engine_last_pass_us). */
+		metric_observe(dm->metrics.reconcile_duration, NULL, (double)engine_last_pass_us(e) / 1e6);
 		publish_metrics(dm, s);
 	}
 	if (dm->loaded && dm->commit && s->commit && strcmp(s->commit, dm->commit) == 0 &&

@@ -150,9 +150,9 @@ int engine_state_write(struct engine *e, struct error **err)
 	return 0;
 }
 
-int64_t engine_last_pass_ms(const struct engine *e)
+int64_t engine_last_pass_us(const struct engine *e)
 {
-	return e->last_pass_ms;
+	return e->last_pass_us;
 }
 
 const char *engine_commit(const struct engine *e)
@@ -416,7 +416,7 @@ static void decide(struct engine *e)
 	engine_probes_sweep(e);
 	compute_outcome(e, issued);
 	e->passes++;
-	e->last_pass_ms = now_ms() - e->pass_started;
+	e->last_pass_us = now_us() - e->pass_started_us;
 	if (e->n_ops_running == 0)
 		engine_finish_pass(e);
 }
@@ -466,7 +466,7 @@ static void start_pass(struct loop *l, void *arg)
 	if (e->pass_running || e->draining || e->set == NULL)
 		return;
 	e->pass_running = 1;
-	e->pass_started = now_ms();
+	e->pass_started_us = now_us();
 	engine_hosts_list(e);
 }
 

@@ -181,9 +181,9 @@ int engine_control(struct engine *e, const struct engine_request *rq, struct err
 enum engine_outcome engine_outcome(const struct engine *e);
 /* The status after the last pass; valid until the next pass. */
 const struct fleet_status *engine_status(const struct engine *e);
-/* Passes run so far, and the time the last one took (ms, list to decision). */
+/* Passes run so far, and the time the last one took (µs, list to decision). */
 unsigned long engine_passes(const struct engine *e);
-int64_t engine_last_pass_ms(const struct engine *e);
+int64_t engine_last_pass_us(const struct engine *e);
 /*
  * How many times the engine wrote its files so far (the state file, its
  * release records): grows by one per write, so a caller that saw a value

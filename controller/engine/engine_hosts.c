@@ -277,11 +277,24 @@ int64_t engine_relist_ms(const struct engine *e)
 	return e->o.relist_ms < RELIST_MAX_MS ? e->o.relist_ms : RELIST_MAX_MS;
 }
 
-/* Its last list still tells what runs there (see the top of this file). */
-static int host_cached(const struct engine *e, const struct eng_host *h, int64_t now)
+/* Why its last list no longer tells what runs there (see the top of this file); NULL when it still does. */
+static const char *host_stale(const struct engine *e, const struct eng_host *h, int64_t now)
 {
-	return e->o.watch_events && h->watch != NULL && h->stream_up && !h->dirty && !h->down && h->seen != NULL &&
-	       docker_events_skipped(h->watch) == h->skipped && now - h->listed_ms < engine_relist_ms(e);
+	if (!e->o.watch_events || h->watch == NULL)
+		return "no event stream";
+	if (!h->stream_up)
+		return "event stream not up";
+	if (h->seen == NULL)
+		return "never listed";
+	if (h->down)
+		return "down";
+	if (h->dirty)
+		return "changed since its list";
+	if (docker_events_skipped(h->watch) != h->skipped)
+		return "an event could not be read";
+	if (now - h->listed_ms >= engine_relist_ms(e))
+		return "relist interval";
+	return NULL;
 }
 
 void engine_hosts_list(struct engine *e)
@@ -295,6 +308,7 @@ void engine_hosts_list(struct engine *e)
 	for (i = 0; i < e->n_hosts; i++) {
 		struct eng_host *h = &e->hosts[i];
 		struct error *err = NULL;
+		const char *why;
 
 		/* Its list of an earlier pass is still under way: not asked again, awaited only while it is up. */
 		if (h->listing) {
@@ -305,8 +319,10 @@ void engine_hosts_list(struct engine *e)
 			asked++;
 			continue;
 		}
-		if (host_cached(e, h, now))
+		why = host_stale(e, h, now);
+		if (why == NULL)
 			continue;
+		log_debug(COMPONENT, "listing endpoint", "endpoint", engine_host_name(h), "why", why, (char *)NULL);
 		/* Only the interval asks for it: what it finds changed, the events missed. */
 		h->relist_due = h->stream_up && !h->dirty && !h->down && h->seen != NULL;
 		/* An event from now on may postdate what the list shows: it asks for the next. */
@@ -386,7 +402,7 @@ void engine_hosts_heartbeat(struct engine *e)
 		struct error *err = NULL;
 
 		/* Only an endpoint the passes do not list anyway. */
-		if (!host_cached(e, h, now) || h->listing || h->pinging || now - h->heard_ms < e->o.resync_ms)
+		if (host_stale(e, h, now) != NULL || h->listing || h->pinging || now - h->heard_ms < e->o.resync_ms)
 			continue;
 		if (docker_ping(h->docker, DOCKER_OBSERVE, on_ping, h, &err) < 0) {
 			ping_alarm(h, error_msg(err));

@@ -164,8 +164,8 @@ struct engine {
 	int draining;
 	int held;		/* engine_hold: observe only */
 	uint64_t timer;
-	int64_t pass_started;
-	int64_t last_pass_ms;
+	int64_t pass_started_us;
+	int64_t last_pass_us;
 	unsigned long passes;
 	/* engine_hosts_heartbeat, every resync_ms / 2 while events are followed. */
 	uint64_t heartbeat_timer;

@@ -3,7 +3,7 @@
 # at 10,000 deployments (one replica each) against tests/fakes/fleet_dockerd.py, a fake daemon
 # that lists 10,000 containers labelled as auriga's at the desired revision, in the Engine API's
 # JSON (about 14 MB a list). At each size, in the same run:
-#   - the engine's own pass (container list to decision, engine_last_pass_ms) as `auriga run`
+#   - the engine's own pass (container list to decision, engine_last_pass_us) as `auriga run`
 #     reports it in auriga_reconcile_duration_seconds, over passes asked for by POST /api/v1/sync
 #     (each lists the containers), then over the quiet passes that follow by themselves (decided
 #     from the cache of the last list: no Docker call), and the daemon's resident memory (VmRSS,
@@ -98,7 +98,16 @@ daemon_passes() { # HOST SPECS PASSES WAIT_S
 	sum=$(metric "$port" auriga_reconcile_duration_seconds_sum)
 	# Then the passes that come by themselves (every 10 s when all is quiet): nothing changed, so they
 	# decide from the cache, without a Docker call. Two of them, within 30 s.
-	c0=$(metric "$port" auriga_reconcile_duration_seconds_count) s0=$sum
+	# A sync that came while a pass ran asks for one more after it (and that one lists): wait until
+	# the count has held for 2 s before counting the quiet ones.
+	c0=$(metric "$port" auriga_reconcile_duration_seconds_count)
+	for _ in $(seq 1 20); do
+		sleep 2
+		c1=$(metric "$port" auriga_reconcile_duration_seconds_count)
+		[ "$c1" = "$c0" ] && break
+		c0=$c1
+	done
+	s0=$(metric "$port" auriga_reconcile_duration_seconds_sum)
 	cached=$(metric "$port" auriga_observe_cached_passes_total)
 	for _ in $(seq 1 300); do
 		c1=$(metric "$port" auriga_reconcile_duration_seconds_count)
@@ -109,7 +118,7 @@ daemon_passes() { # HOST SPECS PASSES WAIT_S
 	[ "$c1" -ge $((c0 + 2)) ] || { echo "bench_noop: no quiet pass within 30 s" >&2; return 1; }
 	[ "$(metric "$port" auriga_observe_cached_passes_total)" -ge $((cached + c1 - c0)) ] ||
 		{ echo "bench_noop: a quiet pass listed the containers" >&2; return 1; }
-	cached_ms=$(python3 -c "print(round(($s1 - $s0) * 1000 / ($c1 - $c0), 1))")
+	cached_ms=$(python3 -c "print(round(($s1 - $s0) * 1000 / ($c1 - $c0), 3))")
 	ok=$(curl -fs "http://127.0.0.1:$port/metrics" | awk '$1 == "auriga_reconcile_total{result=\"ok\"}" { print $2 }')
 	err=$(curl -fs "http://127.0.0.1:$port/metrics" | awk '$1 == "auriga_reconcile_total{result=\"error\"}" { print $2 }')
 	[ "${err:-1}" = 0 ] || { echo "bench_noop: $err passes failed" >&2; return 1; }
@@ -131,7 +140,7 @@ report() { # SIZE PASS_MS PASSES RSS HWM PLAN_MS PLAN_RSS LIST_MS LIST_BYTES CAC
 	local r1 r2 r3
 	r1=$(python3 -c "print(round($2 / max($8, 0.1), 2))")
 	r2=$(python3 -c "print(round($6 / max($8, 0.1), 2))")
-	r3=$(python3 -c "print(round(${10} / max($8, 0.1), 2))")
+	r3=$(python3 -c "print(round(${10} / max($8, 0.1), 4))")
 	echo "no-op pass at $1 deployments: engine pass $2 ms with a full list (mean of $3, asked by sync)," \
 		"${10} ms from the cache (no Docker call), auriga plan $6 ms," \
 		"list call by curl (peer) $8 ms ($9 bytes); pass/list ${r1}x, cached pass/list ${r3}x, plan/list ${r2}x"
@@ -151,6 +160,12 @@ plan() { "$auriga" plan --instance "$inst" --state-dir "$tmp/state" --extra-labe
 "$auriga" apply --instance "$inst" --state-dir "$tmp/state" --extra-labels "$label" --timeout-total 300 \
 	"$tmp/specs-small" >"$tmp/apply.log" 2>&1 || { tail -5 "$tmp/apply.log" >&2; echo "bench_noop: apply failed" >&2; exit 1; }
 plan "$tmp/specs-small" >/dev/null || { echo "bench_noop: the fleet did not converge" >&2; exit 1; }
+# The image's HEALTHCHECK turns each container healthy a few seconds after it starts, and each such
+# event changes what a list shows: the fleet is quiet once none is still starting.
+for _ in $(seq 1 120); do
+	[ -z "$(docker ps -q --filter "label=$label" --filter health=starting)" ] && break
+	sleep 0.5
+done
 daemon_passes unix:///var/run/docker.sock "$tmp/specs-small" 20 30 >"$tmp/passes"
 read -r pass_ms passes rss hwm cached_ms <"$tmp/passes"
 plan_ms=$(mean_ms 20 plan "$tmp/specs-small")
