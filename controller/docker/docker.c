@@ -170,6 +170,7 @@ void docker_call_free(struct docker_call *c)
 {
 	FREE_ALL(c->what, c->subject, c->body);
 	buf_release(&c->path);
+	buf_release(&c->errbody);
 	docker_result_release(&c->res);
 	free(c);
 }
@@ -522,6 +523,11 @@ static void on_response(struct http_response *resp, void *arg)
 		call_finish(c);
 		return;
 	}
+	/* A streamed call's failure: its body was kept aside, for the daemon's message. */
+	if (c->chunk && c->errbody.len > 0 && resp->body.len == 0) {
+		(void)buf_append(&resp->body, c->errbody.data, c->errbody.len);
+		buf_reset(&c->errbody);
+	}
 	docker_classify(d, c, resp, &c->res);
 	if (c->res.status == DOCKER_OK &&
 	    docker_parse_body(&c->res, c->parse, resp, c->max_body ? c->max_body : d->cfg.max_body, &err) < 0) {
@@ -553,6 +559,20 @@ static void on_response(struct http_response *resp, void *arg)
 		}
 	}
 	call_finish(c);
+}
+
+/* A streamed call's body: a 2xx one to its reader (NULL, 0 first: an answer begins), another's kept. */
+static int call_on_data(long status, const char *data, size_t len, void *arg)
+{
+	struct docker_call *c = arg;
+
+	if (status >= 200 && status < 300) {
+		c->chunk(data, len, c->arg);
+		return 0;
+	}
+	if (data != NULL && c->errbody.len < 64 * 1024)
+		(void)buf_append(&c->errbody, data, len);
+	return 0;
 }
 
 static void call_attempt(struct docker_call *c)
@@ -605,6 +625,11 @@ static void call_attempt(struct docker_call *c)
 	o.timeout_ms = c->deadline ? c->deadline - now : 0;
 	o.max_body = c->max_body ? c->max_body : d->cfg.max_body;
 	o.fresh_connection = !c->idempotent;
+	if (c->chunk) {
+		o.on_data = call_on_data;
+		o.data_arg = c;
+		buf_reset(&c->errbody);
+	}
 	if (c->d->fence) {
 		o.prereq = fenced_prereq;
 		o.prereq_arg = c;

@@ -60,6 +60,9 @@ struct docker_call {
 	docker_done_fn done;
 	void *arg;
 	void (*drop)(void *arg);	/* frees arg when the call is dropped by docker_free */
+	/* A streamed answer: a 2xx body goes here as it arrives; another's is kept in errbody for the message. */
+	docker_chunk_fn chunk;
+	struct buf errbody;
 };
 
 struct docker_watch;

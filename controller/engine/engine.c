@@ -1,6 +1,7 @@
 /* The reconcile engine: level-triggered passes on the loop, phases in order, probes gating, rollback and self-heal. */
 #include "engine/engine.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,6 +389,15 @@ void engine_finish_pass(struct engine *e)
 	engine_build_status(e);
 	if (e->o.on_pass)
 		e->o.on_pass(e, e->o.arg);
+	/*
+	 * A pass that read a container list freed what it parsed (at 10,000
+	 * containers, tens of MB in small blocks): give the pages back, or the
+	 * resident size stays at the pass's peak between passes.
+	 */
+	if (e->pass_listed) {
+		e->pass_listed = 0;
+		(void)malloc_trim(0);
+	}
 	if (e->draining)
 		return;
 	if (again)
@@ -493,10 +503,8 @@ static void on_event(const struct docker_event *ev, void *arg)
 		 * (a release watching its monitor window must not miss a crash
 		 * that fell between two probes).
 		 */
-		if (p != NULL) {
-			p->healthy_since = 0;
-			probe_runner_restart(p->r, 0);
-		}
+		if (p != NULL)
+			engine_probe_restart(p);
 	}
 	if (strcmp(ev->action, "die") == 0 || strcmp(ev->action, "destroy") == 0 ||
 	    strcmp(ev->action, "stop") == 0 || strcmp(ev->action, "kill") == 0 ||

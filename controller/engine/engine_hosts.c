@@ -77,6 +77,7 @@ void engine_hosts_release(struct engine *e)
 			observed_release(h->seen);
 			free(h->seen);
 		}
+		observe_stream_free(h->reading);
 		FREE_ALL(h->name, h->error, h->address);
 	}
 	free(e->hosts);
@@ -178,6 +179,17 @@ static void host_failed(struct eng_host *h)
 	h->down = 1;
 }
 
+/* A piece of its list's answer: read as it comes (NULL: an answer begins again). */
+static void on_host_chunk(const char *data, size_t len, void *arg)
+{
+	struct eng_host *h = arg;
+
+	if (data == NULL)
+		observe_stream_reset(h->reading);
+	else
+		observe_stream_feed(h->reading, data, len);
+}
+
 static void on_host_list(struct docker_result *r, void *arg)
 {
 	struct eng_host *h = arg;
@@ -188,10 +200,12 @@ static void on_host_list(struct docker_result *r, void *arg)
 
 	h->listing = 0;
 	if (!docker_status_ok(r->status)) {
+		observe_stream_reset(h->reading);
 		m = xasprintf("cannot list containers: %s", docker_result_reason(r));
 	} else {
 		seen = xcalloc(1, sizeof(*seen));
-		if (observe_parse_list(seen, e->instance, r->out.data ? r->out.data : "", r->out.len, &err) < 0) {
+		observed_init(seen);
+		if (observe_stream_finish(h->reading, seen, &err) < 0) {
 			m = xasprintf("cannot read the container list: %s", error_msg(err));
 			error_free(err);
 			free(seen);
@@ -330,7 +344,11 @@ void engine_hosts_list(struct engine *e)
 		h->skipped = h->watch ? docker_events_skipped(h->watch) : 0;
 		h->list_began_ms = now;
 		asked++;
-		if (docker_container_list_body(h->docker, DOCKER_OBSERVE, filters, on_host_list, h, &err) < 0) {
+		if (h->reading == NULL)
+			h->reading = observe_stream_new(e->instance);
+		observe_stream_reset(h->reading);
+		if (docker_container_list_stream(h->docker, DOCKER_OBSERVE, filters, on_host_chunk, on_host_list, h,
+						 &err) < 0) {
 			h->dirty = 1;
 			host_failed(h);
 			str_set(&h->error, error_msg(err));
@@ -343,6 +361,8 @@ void engine_hosts_list(struct engine *e)
 	}
 	if (asked == 0)
 		auriga_metrics_observe_cached_pass(e->o.metrics);
+	else
+		e->pass_listed = 1;
 	/* With several endpoints, one that hangs does not hold the others' decisions past the deadline. */
 	if (e->n_hosts > 1 && e->lists_pending > 1)
 		e->lists_timer = loop_timer_add(e->loop, engine_lists_deadline_ms(e), on_lists_deadline, e);

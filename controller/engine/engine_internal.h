@@ -60,7 +60,18 @@ struct eng_probe {
 	struct engine *e;
 	char *id;
 	char *deployment;
+	/*
+	 * NULL when it could not be made (then it is never ready), or when the
+	 * deployment has no probe auriga runs (bare).
+	 */
 	struct probe_runner *r;
+	/*
+	 * No startup, readiness or liveness probe of auriga's (Docker's health
+	 * check may still judge it): started and ready from bare_since, as a
+	 * runner with nothing to run would say, without its 2 kB.
+	 */
+	int bare;
+	int64_t bare_since;
 	int seen;
 	int64_t healthy_since;	/* loop time a pass first saw Docker's health say healthy; 0 when not */
 	/*
@@ -79,6 +90,7 @@ struct eng_host {
 	struct docker_watch *watch;
 	struct job_runner *jobs;	/* its Jobs (hooks); the first endpoint's are engine.hooks too */
 	struct observed *seen;	/* its last container list that answered, read; NULL before the first */
+	struct observe_stream *reading;	/* the list under way, read as it arrives */
 	int listing;		/* a list of its is under way (perhaps of an earlier pass) */
 	/*
 	 * The cache: its last list is current while its event stream is up
@@ -161,6 +173,7 @@ struct engine {
 
 	int pass_running;
 	int pass_again;
+	int pass_listed;	/* this pass asked an endpoint for its container list */
 	int draining;
 	int held;		/* engine_hold: observe only */
 	uint64_t timer;
@@ -207,6 +220,10 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 /* Frees runners of containers that are gone, stopped or no longer desired. */
 void engine_probes_sweep(struct engine *e);
 void engine_probe_free(struct eng_probe *p);
+/* Its probes' state: the runner's, a bare one's (into *tmp), or NULL with neither. */
+const struct probe_state *engine_probe_state(const struct eng_probe *p, struct probe_state *tmp);
+/* Its container died: its probes start over (a bare one is ready again from now). */
+void engine_probe_restart(struct eng_probe *p);
 /* Appends the runner's last probe failure to b, when there is one. */
 void engine_probe_describe(const struct eng_probe *p, struct buf *b);
 

@@ -191,6 +191,7 @@ static void pass_verdict(struct dep_pass *p, size_t i)
 	struct decide_container_in ci;
 	struct decide_verdict v;
 	struct eng_probe *pr;
+	struct probe_state bare;
 	const struct probe_state *st;
 
 	p->ctrs[i].c = c;
@@ -206,7 +207,7 @@ static void pass_verdict(struct dep_pass *p, size_t i)
 		engine_probe_ensure(p->e, p->dd, c);
 	/* A container that stopped since the last pass still has its runner until the sweep: its failures count. */
 	pr = engine_probe_find(p->e, c->id);
-	st = pr && pr->r ? probe_runner_state(pr->r) : NULL;
+	st = engine_probe_state(pr, &bare);
 	ci.probed = ci.alive && st != NULL;
 	if (st) {
 		ci.started = st->started;

@@ -6,6 +6,7 @@
 #include "engine/engine_internal.h"
 #include "probe/probe.h"
 #include "runtime/log.h"
+#include "runtime/loop.h"
 #include "status/metrics.h"
 #include "util.h"
 
@@ -32,6 +33,31 @@ static void on_probe_result(struct probe_runner *r, enum probe_type t, enum prob
 struct eng_probe *engine_probe_find(struct engine *e, const char *id)
 {
 	return strmap_get(&e->probe_index, id);
+}
+
+const struct probe_state *engine_probe_state(const struct eng_probe *p, struct probe_state *tmp)
+{
+	if (p == NULL)
+		return NULL;
+	if (p->r)
+		return probe_runner_state(p->r);
+	if (!p->bare)
+		return NULL;
+	memset(tmp, 0, sizeof(*tmp));
+	tmp->started = 1;
+	tmp->ready = 1;
+	tmp->started_since_ms = p->bare_since;
+	tmp->ready_since_ms = p->bare_since;
+	return tmp;
+}
+
+void engine_probe_restart(struct eng_probe *p)
+{
+	p->healthy_since = 0;
+	if (p->r)
+		probe_runner_restart(p->r, 0);
+	else if (p->bare)
+		p->bare_since = loop_now(p->e->loop);
 }
 
 void engine_probe_free(struct eng_probe *p)
@@ -101,8 +127,11 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 	p->deployment = xstrdup(dd->name);
 	p->seen = 1;
 	pc.arg = p;
-	p->r = probe_runner_new(&pc, &err);
-	if (p->r == NULL) {
+	if (probes.startup.kind == SPEC_PROBE_NONE && probes.readiness.kind == SPEC_PROBE_NONE &&
+	    probes.liveness.kind == SPEC_PROBE_NONE) {
+		p->bare = 1;
+		p->bare_since = loop_now(e->loop);
+	} else if ((p->r = probe_runner_new(&pc, &err)) == NULL) {
 		struct eng_dep *ed = engine_dep_get(e, dd->name);
 		char *m = xasprintf("cannot probe '%s': %s", c->name, error_msg(err));
 

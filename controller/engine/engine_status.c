@@ -55,8 +55,9 @@ static void add_instances(struct engine *e, struct status_deployment *sd)
 			cd->message = xasprintf("container '%s' is labelled endpoint '%s' but is listed from endpoint "
 						"'%s': it is taken as running there", c->name, c->endpoint, c->host);
 		}
-		if (p && p->r && !c->unreachable && !moved) {
-			const struct probe_state *st = probe_runner_state(p->r);
+		if (p && (p->r || p->bare) && !c->unreachable && !moved) {
+			struct probe_state bare;
+			const struct probe_state *st = engine_probe_state(p, &bare);
 
 			in->ready = st->ready;
 			in->probe_failure = st->last_failure[0] ? xstrdup(st->last_failure) : NULL;

@@ -1,10 +1,12 @@
 /* Observed state: turns Docker's container list into what auriga owns, grouped by deployment and ordinal. */
 #include "model/observe.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "strmap.h"
 #include "util.h"
 
@@ -355,70 +357,248 @@ static void index_deployments(struct observed *o)
 }
 
 /* Skips JSON white space from *pos; the byte there, or 0 at the end. */
-static char skip_ws(const char *body, size_t len, size_t *pos)
+/* ------------------------------------------------------------ the list as it arrives */
+
+/* Where the reader is in the list: the text around the entries, or inside one. */
+enum os_state {
+	OS_BEFORE,		/* white space, then '[' */
+	OS_FIRST,		/* after '[': an entry or ']' */
+	OS_WANT_ENTRY,		/* after ',': an entry */
+	OS_AFTER_ENTRY,		/* ',' or ']' */
+	OS_ENTRY,		/* inside an entry: its bytes are kept until it closes */
+	OS_END,			/* after ']': white space only */
+	OS_FAILED,
+};
+
+/* The largest entry kept while it arrives: Docker's are a few kB. */
+#define OS_ENTRY_MAX (4u << 20)
+
+struct observe_stream {
+	char *instance;
+	struct observed o;
+	size_t cap;		/* of o.containers */
+	size_t index;		/* entries read */
+	size_t offset;		/* bytes fed before the current chunk */
+	size_t entry_at;	/* byte where the current entry began */
+	enum os_state state;
+	int depth, in_str, esc;
+	struct buf entry;
+	struct error *err;
+};
+
+struct observe_stream *observe_stream_new(const char *instance)
 {
-	while (*pos < len && (body[*pos] == ' ' || body[*pos] == '\t' || body[*pos] == '\r' || body[*pos] == '\n'))
-		(*pos)++;
-	return *pos < len ? body[*pos] : 0;
+	struct observe_stream *s = xcalloc(1, sizeof(*s));
+
+	s->instance = xstrdup(instance);
+	observed_init(&s->o);
+	buf_init(&s->entry, OS_ENTRY_MAX);
+	return s;
+}
+
+void observe_stream_reset(struct observe_stream *s)
+{
+	observed_release(&s->o);
+	s->cap = s->index = s->offset = s->entry_at = 0;
+	s->state = OS_BEFORE;
+	s->depth = s->in_str = s->esc = 0;
+	buf_reset(&s->entry);
+	error_free(s->err);
+	s->err = NULL;
+}
+
+void observe_stream_free(struct observe_stream *s)
+{
+	if (s == NULL)
+		return;
+	observe_stream_reset(s);
+	buf_release(&s->entry);
+	free(s->instance);
+	free(s);
+}
+
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static void os_fail(struct observe_stream *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void os_fail(struct observe_stream *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(void)error_set(&s->err, code, "%s", msg);
+	s->state = OS_FAILED;
+	buf_reset(&s->entry);
+}
+
+/* The entry kept in s->entry is whole: read it as one JSON object. */
+static void os_entry_done(struct observe_stream *s)
+{
+	json_error_t je;
+	json_t *j = json_loadb(s->entry.data, s->entry.len, JSON_REJECT_DUPLICATES, &je);
+
+	if (j == NULL) {
+		os_fail(s, ERR_PROTOCOL, "malformed JSON in the container list at byte %zu: %s",
+			s->entry_at + (size_t)je.position, je.text);
+		return;
+	}
+	if (read_entry(&s->o, &s->cap, s->instance, j, s->index, &s->err) < 0) {
+		json_decref(j);
+		s->state = OS_FAILED;
+		buf_reset(&s->entry);
+		return;
+	}
+	json_decref(j);
+	s->index++;
+	buf_reset(&s->entry);
+	s->state = OS_AFTER_ENTRY;
+}
+
+/*
+ * Scans an entry's bytes from data[i]: strings (and their escapes) and
+ * nesting, until the entry closes or the chunk ends. Returns the index
+ * after the last byte taken.
+ */
+static size_t os_scan_entry(struct observe_stream *s, const char *data, size_t len, size_t i)
+{
+	size_t from = i;
+
+	for (; i < len; i++) {
+		char c = data[i];
+
+		if (c == '\0') {
+			os_fail(s, ERR_PROTOCOL, "container list: a NUL byte at byte %zu", s->offset + i);
+			return len;
+		}
+		if (s->in_str) {
+			if (s->esc)
+				s->esc = 0;
+			else if (c == '\\')
+				s->esc = 1;
+			else if (c == '"')
+				s->in_str = 0;
+			continue;
+		}
+		if (c == '"') {
+			s->in_str = 1;
+		} else if (c == '{' || c == '[') {
+			s->depth++;
+		} else if ((c == '}' || c == ']') && --s->depth == 0) {
+			i++;
+			break;
+		}
+	}
+	if (buf_append(&s->entry, data + from, i - from) < 0) {
+		os_fail(s, ERR_TOOBIG, "container list: entry %zu is over %u bytes", s->index, OS_ENTRY_MAX);
+		return len;
+	}
+	if (s->depth == 0)
+		os_entry_done(s);
+	return i;
+}
+
+void observe_stream_feed(struct observe_stream *s, const char *data, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && s->state != OS_FAILED) {
+		char c = data[i];
+
+		if (s->state == OS_ENTRY) {
+			i = os_scan_entry(s, data, len, i);
+			continue;
+		}
+		if (c == '\0') {
+			os_fail(s, ERR_PROTOCOL, "container list: a NUL byte at byte %zu", s->offset + i);
+			break;
+		}
+		if (is_ws(c)) {
+			i++;
+			continue;
+		}
+		switch (s->state) {
+		case OS_BEFORE:
+			if (c == '[')
+				s->state = OS_FIRST;
+			else
+				os_fail(s, ERR_PROTOCOL, "container list: the answer is not a JSON list");
+			break;
+		case OS_AFTER_ENTRY:
+			if (c == ',')
+				s->state = OS_WANT_ENTRY;
+			else if (c == ']')
+				s->state = OS_END;
+			else
+				os_fail(s, ERR_PROTOCOL, "malformed JSON in the container list at byte %zu: "
+					"',' or ']' expected after entry %zu", s->offset + i, s->index - 1);
+			break;
+		case OS_FIRST:
+		case OS_WANT_ENTRY:
+			if (c == ']' && s->state == OS_FIRST) {
+				s->state = OS_END;
+			} else if (c == '{' || c == '[') {
+				s->state = OS_ENTRY;
+				s->entry_at = s->offset + i;
+				s->depth = s->in_str = s->esc = 0;
+				continue;	/* os_scan_entry takes this byte */
+			} else {
+				os_fail(s, ERR_PROTOCOL, "malformed JSON in the container list at byte %zu: "
+					"'[' or '{' expected", s->offset + i + 1);
+			}
+			break;
+		case OS_END:
+			os_fail(s, ERR_PROTOCOL, "malformed JSON in the container list at byte %zu: end of text expected",
+				s->offset + i);
+			break;
+		default:
+			break;
+		}
+		i++;
+	}
+	s->offset += len;
+}
+
+int observe_stream_finish(struct observe_stream *s, struct observed *o, struct error **err)
+{
+	int rc = 0;
+
+	if (s->state == OS_BEFORE) {
+		rc = error_set(err, ERR_PROTOCOL, "container list: the answer is not a JSON list");
+	} else if (s->state == OS_FAILED) {
+		rc = error_code(s->err) < 0 ? error_code(s->err) : ERR_PROTOCOL;
+		if (err && *err == NULL)
+			*err = s->err;
+		else
+			error_free(s->err);
+		s->err = NULL;
+	} else if (s->state != OS_END) {
+		rc = error_set(err, ERR_PROTOCOL, "malformed JSON in the container list at byte %zu: "
+			       "the answer ended inside the list", s->offset);
+	} else {
+		observed_release(o);
+		*o = s->o;
+		o->instance = xstrdup(s->instance);
+		index_deployments(o);
+		observed_init(&s->o);
+	}
+	observe_stream_reset(s);
+	return rc;
 }
 
 int observe_parse_list(struct observed *o, const char *instance, const char *body, size_t len, struct error **err)
 {
-	size_t pos = 0, i = 0, cap = 0;
-	int rc = 0;
-	char ch;
+	struct observe_stream *s = observe_stream_new(instance);
+	int rc;
 
-	observed_release(o);
-	o->instance = xstrdup(instance);
-	/* JSON text holds no NUL byte (Docker never sends one). */
-	if (memchr(body, '\0', len) != NULL) {
-		rc = error_set(err, ERR_PROTOCOL, "container list: a NUL byte at byte %zu",
-			       (size_t)((const char *)memchr(body, '\0', len) - body));
-		goto out;
-	}
-	if (skip_ws(body, len, &pos) != '[') {
-		rc = error_set(err, ERR_PROTOCOL, "container list: the answer is not a JSON list");
-		goto out;
-	}
-	pos++;
-	if (skip_ws(body, len, &pos) == ']') {
-		pos++;
-		goto end;
-	}
-	for (;; i++) {
-		json_error_t je;
-		/* One entry at a time: the list is never held whole as a tree. */
-		json_t *j = json_loadb(body + pos, len - pos, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &je);
-
-		if (j == NULL) {
-			rc = error_set(err, ERR_PROTOCOL, "malformed JSON in the container list at byte %zu: %s",
-				       pos + (size_t)je.position, je.text);
-			goto out;
-		}
-		pos += (size_t)je.position;
-		rc = read_entry(o, &cap, instance, j, i, err);
-		json_decref(j);
-		if (rc < 0)
-			goto out;
-		ch = skip_ws(body, len, &pos);
-		pos++;
-		if (ch == ']')
-			break;
-		if (ch != ',') {
-			rc = error_set(err, ERR_PROTOCOL, "malformed JSON in the container list at byte %zu: "
-				       "',' or ']' expected after entry %zu", pos - 1, i);
-			goto out;
-		}
-		skip_ws(body, len, &pos);
-	}
-end:
-	if (skip_ws(body, len, &pos) != 0) {
-		rc = error_set(err, ERR_PROTOCOL, "malformed JSON in the container list at byte %zu: "
-			       "end of text expected", pos);
-		goto out;
-	}
-	index_deployments(o);
-out:
+	observe_stream_feed(s, body, len);
+	rc = observe_stream_finish(s, o, err);
+	observe_stream_free(s);
 	if (rc < 0)
 		observed_release(o);
 	return rc;

@@ -129,6 +129,21 @@ int observe_from_json(struct observed *o, const char *instance, const json_t *li
 int observe_parse_list(struct observed *o, const char *instance, const char *body, size_t len, struct error **err);
 
 /*
+ * The same, read as the answer arrives: each entry is kept only until it
+ * closes, then read and dropped, so neither the body nor a tree of it is
+ * ever held whole. Feed the chunks in order (a failure stops the reading;
+ * finish tells it); reset when another answer begins (a retried request);
+ * finish gives the list into o (released first), or ERR_PROTOCOL (or
+ * ERR_TOOBIG for an entry over 4 MiB) with *err, and resets the stream.
+ */
+struct observe_stream;
+struct observe_stream *observe_stream_new(const char *instance);
+void observe_stream_feed(struct observe_stream *s, const char *data, size_t len);
+void observe_stream_reset(struct observe_stream *s);
+int observe_stream_finish(struct observe_stream *s, struct observed *o, struct error **err);
+void observe_stream_free(struct observe_stream *s);
+
+/*
  * One endpoint's container list: host names it (NULL: unnamed); unreachable:
  * its last known answer. Either list (the JSON answer) or parsed (read by
  * observe_parse_list; when set, list is not read).

@@ -38,14 +38,6 @@ int64_t uptime_ms(void)
 	return now_ms() - start_ms;
 }
 
-int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 int is_started(void)
 {
 	return uptime_ms() >= cfg.start_delay_ms;

@@ -55,7 +55,6 @@ extern atomic_int draining;
 extern atomic_uint_fast64_t tx_seq;	/* transactions received, numbers the spread of errors */
 extern atomic_uint_fast64_t tx_accepted, tx_failed;
 int64_t uptime_ms(void);
-int64_t now_us(void);
 int is_started(void);
 int is_live(void);
 int is_ready(void);

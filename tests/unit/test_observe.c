@@ -307,6 +307,55 @@ static void list_read_entry_by_entry(void **state)
 	json_decref(j);
 }
 
+/*
+ * The list read as it arrives: cut into pieces of every size from one byte,
+ * and after a first answer cut short and started over (a retried call), it
+ * reads as the whole body does; a body cut short or wrong fails in pieces as
+ * it does whole.
+ */
+static void list_read_as_it_arrives(void **state)
+{
+	struct observed whole, got;
+	struct error *err = NULL;
+	size_t len = strlen(list_json), k, at;
+	struct observe_stream *s = observe_stream_new("t1");
+
+	(void)state;
+	observed_init(&whole);
+	observed_init(&got);
+	assert_int_equal(observe_parse_list(&whole, "t1", list_json, len, &err), 0);
+	assert_true(whole.n_containers > 0);
+	for (k = 1; k <= len; k++) {
+		for (at = 0; at < len; at += k)
+			observe_stream_feed(s, list_json + at, len - at < k ? len - at : k);
+		assert_int_equal(observe_stream_finish(s, &got, &err), 0);
+		assert_same(&whole, &got);
+	}
+	/* An answer cut off half-way, then the whole one again. */
+	observe_stream_feed(s, list_json, len / 2);
+	observe_stream_reset(s);
+	observe_stream_feed(s, list_json, len);
+	assert_int_equal(observe_stream_finish(s, &got, &err), 0);
+	assert_same(&whole, &got);
+	/* Cut short, in pieces: refused, and the stream reads the next answer afresh. */
+	for (at = 0; at < len - 1; at += 7)
+		observe_stream_feed(s, list_json + at, len - 1 - at < 7 ? len - 1 - at : 7);
+	assert_int_equal(observe_stream_finish(s, &got, &err), ERR_PROTOCOL);
+	assert_non_null(strstr(error_msg(err), "the answer ended inside the list"));
+	error_clear(&err);
+	observe_stream_feed(s, "[{\"Id\":\"a\"} x", strlen("[{\"Id\":\"a\"} x"));
+	observe_stream_feed(s, "]", 1);
+	assert_int_equal(observe_stream_finish(s, &got, &err), ERR_PROTOCOL);
+	assert_non_null(strstr(error_msg(err), "',' or ']' expected after entry 0"));
+	error_clear(&err);
+	observe_stream_feed(s, list_json, len);
+	assert_int_equal(observe_stream_finish(s, &got, &err), 0);
+	assert_same(&whole, &got);
+	observe_stream_free(s);
+	observed_release(&whole);
+	observed_release(&got);
+}
+
 /* What a periodic relist counts as corrected: containers new, gone, or changed in what the engine reads. */
 static void differences_between_lists(void **state)
 {
@@ -399,5 +448,6 @@ TEST_MAIN(
 	cmocka_unit_test(another_instance_sees_only_its_own),
 	cmocka_unit_test(bad_bodies_are_protocol_errors),
 	cmocka_unit_test(list_read_entry_by_entry),
+	cmocka_unit_test(list_read_as_it_arrives),
 	cmocka_unit_test(differences_between_lists),
 	cmocka_unit_test(filter_names_the_instance))
