@@ -60,7 +60,8 @@ while read -r line; do
 	esac
 done < <(ldd "$bin")
 [ ${#libs[@]} -gt 0 ] || die "ldd lists no libraries for $bin"
-files_hash=$(sha256sum "$bin" "${libs[@]}" | sha256sum | cut -c1-64)
+# Of the files' bytes alone, not their paths: two checkouts of the same sources build the same images.
+files_hash=$(for f in "$bin" "${libs[@]}"; do sha256sum <"$f"; done | sha256sum | cut -c1-64)
 
 dockerfile() { # ENV assignments
 	cat <<-EOF

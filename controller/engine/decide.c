@@ -75,15 +75,22 @@ void decide_container(const struct decide_container_in *in, struct decide_verdic
 	out->known = in->ready || in->startup_failed || in->readiness_attempts > 0 ||
 		     (in->readiness_none && in->started);
 	if (in->docker_health) {
-		/* Readiness is Docker's verdict (engine_probe_ensure leaves it out of the runner). */
-		out->ready = in->ready && in->health == DECIDE_HEALTH_HEALTHY;
+		/*
+		 * Readiness is Docker's verdict (engine_probe_ensure leaves it out
+		 * of the runner); before Docker's first check, the runner's own
+		 * first pass of the same command (exec_first) says it already.
+		 */
+		int first = in->exec_first && in->started && in->health != DECIDE_HEALTH_HEALTHY &&
+			    in->health != DECIDE_HEALTH_UNHEALTHY;
+
+		out->ready = in->ready && (in->health == DECIDE_HEALTH_HEALTHY || first);
 		out->known = in->startup_failed || in->health == DECIDE_HEALTH_HEALTHY ||
-			     in->health == DECIDE_HEALTH_UNHEALTHY;
-		/* minReadySeconds counts from Docker's healthy verdict, not from the runner's start. */
+			     in->health == DECIDE_HEALTH_UNHEALTHY || first;
+		/* minReadySeconds counts from the first verdict that said healthy, not from the runner's start. */
 		if (!out->ready)
 			out->healthy_since = 0;
 		else if (out->healthy_since == 0)
-			out->healthy_since = in->now;
+			out->healthy_since = first && in->ready_since_ms >= 0 ? in->ready_since_ms : in->now;
 		since = out->ready ? out->healthy_since : -1;
 	}
 	out->available = out->ready && since >= 0 && in->now - since >= in->min_ready_ms;

@@ -79,6 +79,12 @@ struct decide_container_in {
 	int64_t ready_since_ms;		/* loop ms ready became 1; -1 while not ready */
 	int readiness_none;		/* the spec has no readiness probe */
 	int docker_health;		/* readiness is Docker's HEALTHCHECK, its verdict in health */
+	/*
+	 * With docker_health: the runner also makes the same exec check from
+	 * the start until it first passes (started says it did), so readiness
+	 * is known before Docker's first check, one interval after the start.
+	 */
+	int exec_first;
 	enum decide_health health;
 	int64_t healthy_since;		/* loop ms a pass first saw Docker say healthy; 0 when not */
 	int64_t min_ready_ms;		/* minReadySeconds */

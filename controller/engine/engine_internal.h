@@ -72,6 +72,7 @@ struct eng_probe {
 	 */
 	int bare;
 	int64_t bare_since;
+	int exec_first;		/* its startup slot is the exec readiness check made until it first passes */
 	int seen;
 	int64_t healthy_since;	/* loop time a pass first saw Docker's health say healthy; 0 when not */
 	/*

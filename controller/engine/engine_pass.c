@@ -222,6 +222,7 @@ static void pass_verdict(struct dep_pass *p, size_t i)
 	}
 	ci.readiness_none = p->dd->spec->probes.readiness.kind == SPEC_PROBE_NONE;
 	ci.docker_health = p->dd->tmpl.health_cmd != NULL;
+	ci.exec_first = pr != NULL && pr->exec_first;
 	ci.health = (enum decide_health)c->health;
 	ci.min_ready_ms = (int64_t)p->dd->min_ready_seconds * 1000;
 	ci.now = p->now;

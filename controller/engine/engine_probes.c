@@ -1,4 +1,5 @@
 /* The engine's probe registry: a runner per running container, its verdicts waking the pass. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,7 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 	struct error *err = NULL;
 	struct eng_host *h = engine_host_of(e, c);
 	int loopback = c->address == NULL;	/* else on another machine, reached at its endpoint's address */
+	int exec_first = 0;
 	size_t i, n = 0;
 
 	if (p) {
@@ -106,8 +108,24 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 	 * the runner keeps only startup and liveness.
 	 */
 	probes = dd->spec->probes;
-	if (dd->tmpl.health_cmd)
+	if (dd->tmpl.health_cmd) {
+		/*
+		 * Docker makes its first check one interval after the start (API
+		 * 1.41 has no start interval). Until then the runner makes the
+		 * same check itself, from the start at the probe's own period, as
+		 * a startup probe that never gives up: its first pass says ready
+		 * (decide_container). It stops there, so the command runs twice
+		 * only until the container is first ready. Not with a startup or a
+		 * liveness probe of the spec's: started is theirs to say.
+		 */
+		if (probes.startup.kind == SPEC_PROBE_NONE && probes.liveness.kind == SPEC_PROBE_NONE) {
+			probes.startup = probes.readiness;
+			probes.startup.success_threshold = 1;
+			probes.startup.failure_threshold = INT_MAX;
+			exec_first = 1;
+		}
 		probes.readiness.kind = SPEC_PROBE_NONE;
+	}
 	memset(&pc, 0, sizeof(pc));
 	pc.loop = e->loop;
 	pc.http = e->http;
@@ -126,6 +144,7 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 	p->id = xstrdup(c->id);
 	p->deployment = xstrdup(dd->name);
 	p->seen = 1;
+	p->exec_first = exec_first;
 	pc.arg = p;
 	if (probes.startup.kind == SPEC_PROBE_NONE && probes.readiness.kind == SPEC_PROBE_NONE &&
 	    probes.liveness.kind == SPEC_PROBE_NONE) {

@@ -2,7 +2,8 @@
 # Order and budget within one phase, checked on Docker's own events:
 #   - `dependsOn`: apo-b waits for apo-a. While apo-a's new revision never becomes ready, apo-b is
 #     left alone and says whom it waits for; once apo-a's new revision is healthy, apo-b follows,
-#     and Docker's events show apo-a's new container healthy before apo-b's new one was created.
+#     and Docker's events show apo-a's new container passing its check (healthy, or the check's exec
+#     exiting 0) before apo-b's new one was created.
 #   - maxUnavailable 0 / maxSurge 1 holds for an apply started afresh over a fleet an earlier
 #     process made: apo-c's k-th old container is stopped only after k of its new ones are healthy
 #     (an earlier fault took every running old container for unavailable, since a fresh process had
@@ -98,7 +99,9 @@ for line in open(events):
     new = img == v2
     if act == "create" and new:
         first.setdefault((dep, "create"), t)
-    if act == "health_status: healthy" and new:
+    # Ready: Docker's healthy verdict, or before it the check passing in auriga's own first run of it
+    # (an exec that exited 0: auriga does not wait for Docker's first check, one interval on).
+    if (act == "health_status: healthy" or (act == "exec_die" and a.get("exitCode") == "0")) and new:
         first.setdefault((dep, "healthy"), t)
         if dep == "apo-c":
             healthy_new.setdefault(ev["Actor"]["ID"], t)
