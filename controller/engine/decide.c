@@ -83,7 +83,14 @@ void decide_container(const struct decide_container_in *in, struct decide_verdic
 		int first = in->exec_first && in->started && in->health != DECIDE_HEALTH_HEALTHY &&
 			    in->health != DECIDE_HEALTH_UNHEALTHY;
 
-		out->ready = in->ready && (in->health == DECIDE_HEALTH_HEALTHY || first);
+		/*
+		 * Docker's healthy is enough when the runner's startup slot is
+		 * only that early check (a container Docker already judged, as
+		 * one a restarted controller finds, is ready before the runner's
+		 * own first pass).
+		 */
+		out->ready = (in->health == DECIDE_HEALTH_HEALTHY && (in->ready || in->exec_first)) ||
+			     (first && in->ready);
 		out->known = in->startup_failed || in->health == DECIDE_HEALTH_HEALTHY ||
 			     in->health == DECIDE_HEALTH_UNHEALTHY || first;
 		/* minReadySeconds counts from the first verdict that said healthy, not from the runner's start. */
@@ -101,7 +108,8 @@ void decide_container(const struct decide_container_in *in, struct decide_verdic
 	 * replica for unavailable and remove them all at once, breaking
 	 * maxUnavailable.
 	 */
-	if (out->ready && !out->available && in->created_ms < in->born_wall_ms &&
+	/* Docker gives the creation time in whole seconds: the engine's own second is not "before". */
+	if (out->ready && !out->available && in->created_ms < in->born_wall_ms - in->born_wall_ms % 1000 &&
 	    in->wall_now - in->created_ms >= in->min_ready_ms)
 		out->available = 1;
 }

@@ -10,9 +10,10 @@
 #   - a one-second monitor window (auriga minReadySeconds 1, swarm --update-monitor 1s). They are
 #     not the same thing: auriga waits out minReadySeconds for every replica before it removes the
 #     old one, swarm watches each task for failure in the background while it goes on.
-# auriga runs twice. First with the exec probe above, which it hands to Docker as the container's
-# HEALTHCHECK (Docker's events then carry each verdict), so readiness waits for Docker's first check
-# one interval after the start, as swarm's does. Then with the same check made by auriga's own
+# auriga runs four times. First with the exec probe above, which it hands to Docker as the
+# container's HEALTHCHECK (Docker's events then carry each verdict) and makes itself from the start
+# until Docker's first check, one interval on: readiness does not wait for that check, where swarm's
+# does. Again with no minReadySeconds. Then with the same check made by auriga's own
 # prober: an HTTP GET of the same endpoint (/q/health/ready, which is what the image's exec checker
 # fetches), every second, timeout 5 s, one failure, to the container's address on a network auriga
 # creates (no port published, as swarm publishes none). Kubernetes' probe timing applies there: the
@@ -63,8 +64,8 @@ bench_need_images "$v1" "$v2"
 bench_fleet_lock
 
 net=auriga-bench-$$
-specs() { # IMAGE [http MIN_READY_SECONDS]
-	local min_ready=1 network="" check="exec: {command: [/demo-node, probe, /q/health/ready]}"
+specs() { # IMAGE [exec|http MIN_READY_SECONDS]
+	local min_ready=${3:-1} network="" check="exec: {command: [/demo-node, probe, /q/health/ready]}"
 	if [ "${2:-}" = http ]; then
 		min_ready=$3 network="
     network: $net" check="httpGet: {path: /q/health/ready, port: 9003}"
@@ -107,8 +108,16 @@ events_stop() {
 }
 
 # Milliseconds from T0 (ns) to the health event that made the last of the n running containers
-# at IMAGE healthy; fails unless exactly n such containers run and each has such an event.
+# at IMAGE healthy; fails unless exactly n such containers run and each has such an event. auriga
+# may be done before Docker's first check of its last containers (it makes the exec check itself
+# until then): their verdicts are waited for first, 30 s at most.
 last_healthy_ms() { # EVENTS T0 IMAGE
+	for _ in $(seq 1 60); do
+		[ "$(docker ps --filter "label=$label" --format '{{.Image}} {{.Status}}' |
+			awk -v i="$3" '$1 == i && /\(healthy\)/' | wc -l)" -ge "$n" ] && break
+		sleep 0.5
+	done
+	sleep 1 # the last health event reaches the stream
 	docker ps --no-trunc --filter "label=$label" --format '{{.ID}} {{.Image}} {{.Status}}' >"$tmp/ps"
 	python3 - "$1" "$2" "$3" "$n" "$tmp/ps" <<'PY'
 import json, sys
@@ -141,8 +150,8 @@ events_start "$tmp/auriga.events"
 t0=$(date +%s%N)
 run >"$tmp/auriga-v2.log" 2>&1 || { tail -20 "$tmp/auriga-v2.log" >&2; echo "bench_rollout: auriga's rollout failed" >&2; exit 1; }
 auriga_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-events_stop
 auriga_healthy_ms=$(last_healthy_ms "$tmp/auriga.events" "$t0" "$v2") || { tail -30 "$tmp/auriga-v2.log" >&2; exit 1; }
+events_stop
 # Engine figures from its own log: passes, and how long the pass itself took (list to decision).
 echo "auriga: rolling update of $n replicas in ${auriga_ms} ms to exit, ${auriga_healthy_ms} ms to the last new container healthy"
 ids=$(docker ps -aq --filter "label=$label")
@@ -169,6 +178,21 @@ auriga_http() { # MIN_READY_SECONDS: prints the milliseconds from the command to
 	[ -n "$ids" ] && docker rm -fv $ids >/dev/null
 	echo "$ms"
 }
+# ---- auriga, the exec check again with no minReadySeconds
+rm -rf "$tmp/state"
+ids=$(docker ps -aq --filter "label=$label")
+[ -n "$ids" ] && docker rm -fv $ids >/dev/null
+specs "$v1" exec 0
+run >"$tmp/auriga-exec0-v1.log" 2>&1 || { cat "$tmp/auriga-exec0-v1.log" >&2; echo "bench_rollout: auriga did not bring up v1 (exec, 0)" >&2; exit 1; }
+specs "$v2" exec 0
+t0=$(date +%s%N)
+run >"$tmp/auriga-exec0-v2.log" 2>&1 || { tail -20 "$tmp/auriga-exec0-v2.log" >&2; echo "bench_rollout: auriga's rollout (exec, 0) failed" >&2; exit 1; }
+auriga_exec0_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "auriga (exec check, minReadySeconds 0): rolling update of $n replicas in ${auriga_exec0_ms} ms to exit"
+ids=$(docker ps -aq --filter "label=$label")
+[ -n "$ids" ] && docker rm -fv $ids >/dev/null
+rm -rf "$tmp/state"
+
 auriga_http_ms=$(auriga_http 1)
 echo "auriga (own HTTP readiness probe, minReadySeconds 1): rolling update of $n replicas in ${auriga_http_ms} ms to exit"
 auriga_http0_ms=$(auriga_http 0)
@@ -210,6 +234,9 @@ echo "rolling update of $n replicas, command to exit: auriga ${auriga_ms} ms, do
 echo "rolling update of $n replicas, command to last new container healthy (Docker's events):" \
 	"auriga ${auriga_healthy_ms} ms, docker swarm ${swarm_healthy_ms} ms," \
 	"swarm/auriga $(ratio "$swarm_healthy_ms" "$auriga_healthy_ms")x"
+echo "rolling update of $n replicas, command to exit, the exec check with no minReadySeconds (nothing holds" \
+	"the next replica, as with swarm's monitor window): auriga ${auriga_exec0_ms} ms, docker swarm ${swarm_ms} ms," \
+	"swarm/auriga $(ratio "$swarm_ms" "$auriga_exec0_ms")x"
 echo "rolling update of $n replicas, command to exit, auriga probing the same endpoint itself:" \
 	"auriga ${auriga_http_ms} ms, docker swarm ${swarm_ms} ms, swarm/auriga $(ratio "$swarm_ms" "$auriga_http_ms")x"
 echo "rolling update of $n replicas, command to exit, auriga probing itself with no minReadySeconds" \
