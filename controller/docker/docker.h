@@ -257,13 +257,7 @@ int docker_negotiate(struct docker *d, docker_done_fn done, void *arg, struct er
 int docker_container_list(struct docker *d, enum docker_kind k, const char *const *filters,
 			  docker_done_fn done, void *arg, struct error **err);
 /*
- * The same list, its body left unparsed in r->out (the caller reads it one
- * entry at a time, observe_parse_list, and never holds it as a tree).
- */
-int docker_container_list_body(struct docker *d, enum docker_kind k, const char *const *filters,
-			       docker_done_fn done, void *arg, struct error **err);
-/*
- * The same list streamed: each piece of a successful answer's body goes to
+ * The same list streamed (observe_stream reads it): each piece of a successful answer's body goes to
  * chunk as it arrives (never buffered whole), a call with data NULL first
  * (an answer begins: a retried call starts over); done ends the call as
  * usual, with r->out empty. A failed answer's body stays out of chunk and

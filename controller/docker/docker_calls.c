@@ -141,12 +141,6 @@ int docker_container_list(struct docker *d, enum docker_kind k, const char *cons
 	return containers_call(d, k, filters, DP_CONTAINERS, NULL, done, arg, err);
 }
 
-int docker_container_list_body(struct docker *d, enum docker_kind k, const char *const *filters,
-			       docker_done_fn done, void *arg, struct error **err)
-{
-	return containers_call(d, k, filters, DP_RAW, NULL, done, arg, err);
-}
-
 int docker_container_list_stream(struct docker *d, enum docker_kind k, const char *const *filters,
 				 docker_chunk_fn chunk, docker_done_fn done, void *arg, struct error **err)
 {

@@ -42,9 +42,12 @@ gen_specs() { # DIR N
 	python3 - "$1" "$2" <<'PY'
 import sys
 d, n = sys.argv[1], int(sys.argv[2])
+# One deployment a file up to 10,000; past it several a file (a load reads at most 10,000 files).
+per = max(1, -(-n // 5000)) if n > 10000 else 1
 for i in range(1, n + 1):
-    with open(f"{d}/d{i}.yaml", "w") as f:
-        f.write(f"""apiVersion: auriga.io/v1
+    with open(f"{d}/d{(i - 1) // per + 1}.yaml", "a") as f:
+        f.write(f"""---
+apiVersion: auriga.io/v1
 kind: Deployment
 metadata:
   name: d{i}
