@@ -97,7 +97,7 @@ daemon_passes() { # HOST SPECS PASSES WAIT_S
 		done
 		[ "$n" -gt "$prev" ] || { echo "bench_noop: pass $i did not come within ${wait_s}s" >&2; return 1; }
 	done
-	local sum ok err rss hwm cached c0 s0 c1 s1 cached_ms
+	local sum ok err rss hwm anon cached c0 s0 c1 s1 cached_ms
 	sum=$(metric "$port" auriga_reconcile_duration_seconds_sum)
 	# Then the passes that come by themselves (every 10 s when all is quiet): nothing changed, so they
 	# decide from the cache, without a Docker call. Two of them, within 30 s.
@@ -133,13 +133,15 @@ daemon_passes() { # HOST SPECS PASSES WAIT_S
 	fi
 	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$run_pid/status")
 	hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$run_pid/status")
+	# Of the resident pages, those that are the process's own (heap, stacks), not shared libraries'.
+	anon=$(awk '/^RssAnon/ { print $2 }' "/proc/$run_pid/status")
 	kill "$run_pid"
 	wait "$run_pid" 2>/dev/null || true
 	run_pid=
-	echo "$(python3 -c "print(round($sum * 1000 / $n, 1))") $ok $rss $hwm $cached_ms"
+	echo "$(python3 -c "print(round($sum * 1000 / $n, 1))") $ok $rss $hwm $cached_ms $anon"
 }
 
-report() { # SIZE PASS_MS PASSES RSS HWM PLAN_MS PLAN_RSS LIST_MS LIST_BYTES CACHED_MS
+report() { # SIZE PASS_MS PASSES RSS HWM PLAN_MS PLAN_RSS LIST_MS LIST_BYTES CACHED_MS ANON
 	local r1 r2 r3
 	r1=$(python3 -c "print(round($2 / max($8, 0.1), 2))")
 	r2=$(python3 -c "print(round($6 / max($8, 0.1), 2))")
@@ -147,7 +149,8 @@ report() { # SIZE PASS_MS PASSES RSS HWM PLAN_MS PLAN_RSS LIST_MS LIST_BYTES CAC
 	echo "no-op pass at $1 deployments: engine pass $2 ms with a full list (mean of $3, asked by sync)," \
 		"${10} ms from the cache (no Docker call), auriga plan $6 ms," \
 		"list call by curl (peer) $8 ms ($9 bytes); pass/list ${r1}x, cached pass/list ${r3}x, plan/list ${r2}x"
-	echo "resident memory at $1 deployments: auriga run VmRSS $4 kB, VmHWM $5 kB; auriga plan max RSS $7 kB"
+	echo "resident memory at $1 deployments: auriga run VmRSS $4 kB (its own, not shared libraries': ${11} kB)," \
+		"VmHWM $5 kB; auriga plan max RSS $7 kB"
 }
 
 api=$(docker version -f '{{.Server.APIVersion}}')
@@ -170,14 +173,14 @@ for _ in $(seq 1 120); do
 	sleep 0.5
 done
 daemon_passes unix:///var/run/docker.sock "$tmp/specs-small" 20 30 >"$tmp/passes"
-read -r pass_ms passes rss hwm cached_ms <"$tmp/passes"
+read -r pass_ms passes rss hwm cached_ms anon <"$tmp/passes"
 plan_ms=$(mean_ms 20 plan "$tmp/specs-small")
 /usr/bin/time -f '%M' -o "$tmp/plan.rss" "$auriga" plan --instance "$inst" --state-dir "$tmp/state" \
 	--extra-labels "$label" "$tmp/specs-small" >/dev/null
 list_ms=$(mean_ms 20 list /var/run/docker.sock)
 bytes=$(list /var/run/docker.sock | wc -c)
 ps_ms=$(mean_ms 20 docker ps -a --filter "label=auriga.io/managed-by=$inst" --format '{{json .}}')
-report "$small" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.rss")" "$list_ms" "$bytes" "$cached_ms"
+report "$small" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.rss")" "$list_ms" "$bytes" "$cached_ms" "$anon"
 echo "peer at $small deployments: docker ps (same filter) $ps_ms ms;" \
 	"auriga plan/docker ps $(python3 -c "print(round($plan_ms / max($ps_ms, 0.1), 2))")x"
 ids=$(docker ps -aq --filter "label=$label")
@@ -210,11 +213,11 @@ timeout 600 "$auriga" plan --instance "$inst" --state-dir "$tmp/state" --extra-l
 n_ctr=$(list "$sock" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n_ctr" -ge "$large" ] || { echo "bench_noop: the fake lists $n_ctr containers" >&2; exit 1; }
 daemon_passes "unix://$sock" "$tmp/specs-large" 5 300 >"$tmp/passes"
-read -r pass_ms passes rss hwm cached_ms <"$tmp/passes"
+read -r pass_ms passes rss hwm cached_ms anon <"$tmp/passes"
 plan_ms=$(mean_ms 3 timeout 600 "$auriga" plan --instance "$inst" --state-dir "$tmp/state" \
 	--extra-labels "$label" --docker-host "unix://$sock" "$tmp/specs-large")
 /usr/bin/time -f '%M' -o "$tmp/plan.rss" "$auriga" plan --instance "$inst" --state-dir "$tmp/state" \
 	--extra-labels "$label" --docker-host "unix://$sock" "$tmp/specs-large" >/dev/null
 list_ms=$(mean_ms 5 list "$sock")
 bytes=$(list "$sock" | wc -c)
-report "$large" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.rss")" "$list_ms" "$bytes" "$cached_ms"
+report "$large" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.rss")" "$list_ms" "$bytes" "$cached_ms" "$anon"
