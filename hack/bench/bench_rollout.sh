@@ -46,7 +46,9 @@ cleanup() {
 	ids=$(docker ps -aq --filter "label=$label")
 	[ -n "$ids" ] && docker rm -fv $ids >/dev/null 2>&1
 	docker service rm "$svc" >/dev/null 2>&1 || true
-	docker network rm "$net" >/dev/null 2>&1 || true
+	# auriga names its networks with the instance before them: by its label, not by $net.
+	nets=$(docker network ls -q --filter "label=auriga.io/managed-by=$inst")
+	[ -n "$nets" ] && docker network rm $nets >/dev/null 2>&1
 	if [ "$joined" = 1 ]; then
 		# Under load the first leave can fail on a closing RPC connection: try again.
 		for _ in 1 2 3 4 5; do
@@ -55,6 +57,9 @@ cleanup() {
 			sleep 2
 		done
 		[ "$gwbridge_before" = 0 ] && docker network rm docker_gwbridge >/dev/null 2>&1 || true
+		# Tasks swarm was still making as it left stay behind, created and never started.
+		ids=$(docker ps -aq --filter "label=$label")
+		[ -n "$ids" ] && docker rm -fv $ids >/dev/null 2>&1
 	fi
 	rm -rf "$tmp"
 }
