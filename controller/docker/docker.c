@@ -209,6 +209,8 @@ void docker_set_drop(struct docker *d, const void *arg, void (*drop)(void *arg))
 	for (struct docker_call *c = d->calls; c; c = c->next)
 		if (c->arg == arg)
 			c->drop = drop;
+	/* A run of several calls (docker_exec_run) holds arg behind its own. */
+	docker_exec_runs_set_drop(d, arg, drop);
 }
 
 struct loop *docker_loop(struct docker *d)

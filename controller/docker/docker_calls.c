@@ -548,6 +548,7 @@ struct exec_run {
 	char *exec_id;
 	struct buf out, err;
 	unsigned attempts;
+	void (*arg_drop)(void *arg);	/* docker_set_drop's, for arg */
 };
 
 static void exec_run_free(void *arg)
@@ -593,11 +594,28 @@ static int exec_run_step_ok(struct exec_run *x, struct docker_result *r)
 	return 1;
 }
 
+/* Its call dropped by docker_free: what waited for the run is told (docker_set_drop), and the run goes. */
+static void exec_run_dropped(void *arg)
+{
+	struct exec_run *x = arg;
+
+	if (x->arg_drop)
+		x->arg_drop(x->arg);
+	exec_run_free(x);
+}
+
 /* The run's next call; the run is freed with it if the call is dropped. */
 static void exec_run_next(struct docker_call *c)
 {
-	c->drop = exec_run_free;
+	c->drop = exec_run_dropped;
 	docker_call_submit(c);
+}
+
+void docker_exec_runs_set_drop(struct docker *d, const void *arg, void (*drop)(void *arg))
+{
+	for (struct docker_call *c = d->calls; c; c = c->next)
+		if (c->drop == exec_run_dropped && ((struct exec_run *)c->arg)->arg == arg)
+			((struct exec_run *)c->arg)->arg_drop = drop;
 }
 
 static void exec_run_started(struct docker_result *r, void *arg)

@@ -127,4 +127,7 @@ struct kv *docker_labels_from_json(json_t *obj, size_t *n);
 /* docker_events.c */
 void docker_watches_free(struct docker *d);
 
+/* docker_set_drop for the exec runs (docker_exec_run) made with arg. */
+void docker_exec_runs_set_drop(struct docker *d, const void *arg, void (*drop)(void *arg));
+
 #endif

@@ -453,7 +453,7 @@ static void attempt_budget(struct probe_attempt *a, struct probe_budget *b)
 	b->newest = a;
 }
 
-static void attempt_free(struct probe_attempt *a)
+void probe_attempt_free(struct probe_attempt *a)
 {
 	attempt_unbudget(a);
 	free(a);
@@ -484,7 +484,7 @@ static void attempt_cancel(struct probe_runner *r, enum probe_type t)
 	default:
 		break;
 	}
-	attempt_free(a);
+	probe_attempt_free(a);
 }
 
 void probe_budget_init(struct probe_budget *b, unsigned max)
@@ -593,7 +593,7 @@ static unsigned runner_start(struct probe_runner *r, enum probe_type t, int64_t 
 			snprintf(msg, sizeof(msg), "no address for container port %d of '%s'", spec->container_port,
 				 r->container_id);
 			changed = runner_result(r, t, PROBE_ERROR, msg, now);
-			attempt_free(a);
+			probe_attempt_free(a);
 			return changed;
 		}
 	}
@@ -623,7 +623,7 @@ static unsigned runner_start(struct probe_runner *r, enum probe_type t, int64_t 
 		join_message(msg, a->desc, a->message);
 		changed = runner_result(r, t, a->result, msg, now);
 	}
-	attempt_free(a);
+	probe_attempt_free(a);
 	return changed;
 }
 
@@ -771,7 +771,7 @@ void probe_notify_done(struct probe_attempt *a, enum probe_result res, const cha
 	va_list ap;
 
 	if (r == NULL) {
-		attempt_free(a);
+		probe_attempt_free(a);
 		return;
 	}
 	va_start(ap, fmt);
@@ -781,7 +781,7 @@ void probe_notify_done(struct probe_attempt *a, enum probe_result res, const cha
 	if (r->running[a->type] == a)
 		r->running[a->type] = NULL;
 	changed = runner_result(r, a->type, res, msg, loop_now(r->loop));
-	attempt_free(a);
+	probe_attempt_free(a);
 	runner_pump(r, changed);
 }
 

@@ -37,6 +37,20 @@ static void first_line(char *dst, size_t size, const struct buf *out, const stru
 	dst[o] = '\0';
 }
 
+/*
+ * docker_free dropped the call with the attempt in its hands (the process
+ * ends with an exec under way): an orphan goes with it; one its runner still
+ * holds is only out of Docker now, and goes with the runner.
+ */
+static void exec_drop(void *arg)
+{
+	struct probe_attempt *a = arg;
+
+	a->in_docker = 0;
+	if (a->runner == NULL)
+		probe_attempt_free(a);
+}
+
 int probe_exec_start(struct probe_attempt *a)
 {
 	struct error *err = NULL;
@@ -53,6 +67,8 @@ int probe_exec_start(struct probe_attempt *a)
 		a->result = PROBE_ERROR;
 		snprintf(a->message, sizeof(a->message), "%s", error_msg(err));
 		rc = -1;
+	} else {
+		docker_set_drop(a->docker, a, exec_drop);
 	}
 	error_free(err);
 	return rc;

@@ -66,6 +66,9 @@ void probe_exec_cancel(struct probe_attempt *a);
  * describing it. Frees an orphaned attempt; otherwise hands the result to
  * the runner's machine.
  */
+/* Frees a (out of the budget first). */
+void probe_attempt_free(struct probe_attempt *a);
+
 void probe_notify_done(struct probe_attempt *a, enum probe_result r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

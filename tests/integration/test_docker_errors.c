@@ -532,23 +532,32 @@ static void bulkheads_keep_probes_from_starving_rollout(void **state)
 	docker_free(d);
 }
 
+static void on_dropped(void *arg)
+{
+	((struct tagged *)arg)->tag = 'd';
+}
+
 static void freeing_with_calls_in_flight_runs_no_callback(void **state)
 {
 	struct docker *d = client(sock, NULL);
 	struct order o = { 0 };
-	struct tagged t = { &o, 'h', 0 };
+	struct tagged t = { &o, 'h', 0 }, t2 = { &o, 'x', 0 };
 	const char *argv[] = { "/t", NULL };
 	int i;
 
 	(void)state;
 	assert_int_equal(docker_container_inspect(d, DOCKER_OBSERVE, "hang", on_tagged, &t, NULL), 0);
-	assert_int_equal(docker_exec_run(d, DOCKER_PROBE, "hang", argv, on_tagged, &t, NULL), 0);
+	assert_int_equal(docker_exec_run(d, DOCKER_PROBE, "hang", argv, on_tagged, &t2, NULL), 0);
+	/* What waited for the run (an exec probe's attempt) is told it is dropped, and only that. */
+	docker_set_drop(d, &t2, on_dropped);
 	for (i = 0; i < 5; i++)
 		loop_run_once(L, 20);
 	docker_free(d);
 	for (i = 0; i < 5; i++)
 		loop_run_once(L, 20);
 	assert_int_equal(o.n, 0);
+	assert_int_equal(t2.tag, 'd');
+	assert_int_equal(t.tag, 'h');
 }
 
 /* The fence: lets through the first `allow` questions, then refuses, saying why. */
