@@ -14,8 +14,18 @@ HOOK_IMG=auriga-test-sleeper-vol-$$:2
 printf 'FROM auriga-test-sleeper:2\nVOLUME /scratch\n' | docker build -q -t "$HOOK_IMG" - >/dev/null ||
 	{ fail "build the hook image with a volume"; exit 1; }
 on_exit "docker rmi $HOOK_IMG >/dev/null 2>&1"
-T0=$(date +%s.%N)
 engine_instance hooks
+# This run's container creations and the daemon's volume mounts, recorded as they happen: a replay
+# with `docker events --since` holds only the daemon's last 256 events, which the exec checks of
+# this and other runs overrun.
+docker events --filter type=container --filter event=create --filter "label=$TEST_LABEL" \
+	--format '{{.Actor.ID}}' >"$TEST_TMP/creates" 2>/dev/null &
+on_exit "kill $! 2>/dev/null"
+docker events --filter type=volume --filter event=mount \
+	--format '{{.Actor.Attributes.container}} {{.Actor.Attributes.destination}} {{.Actor.ID}}' \
+	>"$TEST_TMP/mounts" 2>/dev/null &
+on_exit "kill $! 2>/dev/null"
+sleep 0.5
 REPO=$TEST_TMP/repo
 A=gaphka
 B=gaphkb
@@ -137,13 +147,10 @@ expect_match "to completion" "preDeploy hook completed.*hook-slow|hook-slow.*pre
 expect_match "from v1's revision" "AURIGA_REVISION_FROM=$rev1" "$(cat "$TEST_TMP/a4.err")"
 expect_eq "no hook container is left" "" "$(docker ps -aq --filter "label=$TEST_LABEL" --filter "label=auriga.io/hook")"
 # The anonymous volumes this run's containers mounted at /scratch (only hook containers do).
-now=$(date +%s.%N)
-ours=$(docker events --since "$T0" --until "$now" --filter type=container --filter event=create \
-	--filter "label=$TEST_LABEL" --format '{{.Actor.ID}}')
-vols=$(docker events --since "$T0" --until "$now" --filter type=volume --filter event=mount \
-	--format '{{.Actor.Attributes.container}} {{.Actor.Attributes.destination}} {{.Actor.ID}}' |
-	awk -v ours="$ours" 'BEGIN { n = split(ours, a, "\n"); for (i = 1; i <= n; i++) mine[a[i]] = 1 }
-		$2 == "/scratch" && ($1 in mine) { print $3 }' | sort -u)
+sleep 1 # the last events reach the recordings
+ours=$(cat "$TEST_TMP/creates")
+vols=$(awk -v ours="$ours" 'BEGIN { n = split(ours, a, "\n"); for (i = 1; i <= n; i++) mine[a[i]] = 1 }
+		$2 == "/scratch" && ($1 in mine) { print $3 }' "$TEST_TMP/mounts" | sort -u)
 check "hook containers mounted anonymous volumes" test "$(echo "$vols" | grep -c .)" -ge 4
 left=$(for v in $vols; do docker volume ls -q --filter "name=^$v\$"; done)
 expect_eq "none of them is left" "" "$left"
