@@ -80,29 +80,14 @@ out:
  * once: nets[i] (n of them, the caller frees) holds endpoint i's networks, in
  * the Cluster's order.
  */
-/* An endpoint's container list: its call's waiter (first, so that the call's arg is both) and its reader. */
-struct plan_list {
-	struct docker_waiter w;
-	struct observe_stream *s;
-};
-
-static void plan_chunk(const char *data, size_t len, void *arg)
-{
-	struct plan_list *pl = arg;
-
-	if (data == NULL)
-		observe_stream_reset(pl->s);
-	else
-		observe_stream_feed(pl->s, data, len);
-}
-
 static int observe_now(struct engine_cli *cli, const struct spec_set *set, struct observed *obs,
 		       struct docker_waiter **nets, size_t *n_nets, struct error **err)
 {
 	struct loop *l = NULL;
 	struct docker *d = NULL;
 	struct engine_cli_hosts h;
-	struct plan_list *w = NULL;
+	struct docker_waiter *w = NULL;
+	struct observe_stream **reading = NULL;
 	struct obs_list *lists = NULL;
 	struct observed *seen = NULL;
 	char *filter = observe_filter(cli->instance);
@@ -117,54 +102,56 @@ static int observe_now(struct engine_cli *cli, const struct spec_set *set, struc
 	w = xcalloc(h.n, sizeof(*w));
 	lists = xcalloc(h.n, sizeof(*lists));
 	seen = xcalloc(h.n, sizeof(*seen));
+	reading = xcalloc(h.n, sizeof(*reading));
 	*nets = xcalloc(h.n, sizeof(**nets));
 	*n_nets = h.n;
 	for (asked = 0; asked < h.n; asked++) {
 		struct docker *hd = h.ep[asked].docker;
 
 		/* Read as it arrives, as `run` reads it: never held whole, whatever its size. */
-		w[asked].s = observe_stream_new(cli->instance);
-		if (docker_container_list_stream(hd, DOCKER_OBSERVE, filters, plan_chunk, docker_waiter_done, &w[asked],
-						 err) < 0)
+		reading[asked] = observe_stream_new(cli->instance);
+		if (docker_container_list_stream(hd, DOCKER_OBSERVE, filters, observe_stream_chunk, reading[asked],
+						 docker_waiter_done, &w[asked], err) < 0)
 			break;
 		if (docker_network_list(hd, DOCKER_OBSERVE, NULL, docker_waiter_done, &(*nets)[asked], err) < 0) {
-			(void)docker_wait(hd, &w[asked].w);
+			(void)docker_wait(hd, &w[asked]);
 			break;
 		}
 	}
 	/* Every call asked completes (they run at once) before any is judged, or the clients go. */
 	for (i = 0; i < asked; i++) {
-		(void)docker_wait(h.ep[i].docker, &w[i].w);
+		(void)docker_wait(h.ep[i].docker, &w[i]);
 		(void)docker_wait(h.ep[i].docker, &(*nets)[i]);
 	}
 	if (asked < h.n)
 		goto out;
 	for (i = 0; i < h.n; i++) {
-		const struct docker_result *bad = !docker_status_ok(w[i].w.result.status)		? &w[i].w.result
+		const struct docker_result *bad = !docker_status_ok(w[i].result.status)		? &w[i].result
 						  : !docker_status_ok((*nets)[i].result.status) ? &(*nets)[i].result
 												: NULL;
 
 		if (bad) {
 			error_set(err, ERR_TRANSPORT, "cannot list %s on endpoint '%s' (%s): %s",
-				  bad == &w[i].w.result ? "containers" : "networks", h.ep[i].name,
+				  bad == &w[i].result ? "containers" : "networks", h.ep[i].name,
 				  docker_endpoint(h.ep[i].docker), bad->message);
 			goto out;
 		}
-		if (observe_stream_finish(w[i].s, &seen[i], err) < 0) {
+		if (observe_stream_finish(reading[i], &seen[i], err) < 0) {
 			error_wrap(err, "endpoint '%s' (%s)", h.ep[i].name, docker_endpoint(h.ep[i].docker));
 			goto out;
 		}
-		docker_result_release(&w[i].w.result);
+		docker_result_release(&w[i].result);
 		lists[i].host = h.ep[i].name;
 		lists[i].parsed = &seen[i];
 	}
 	rc = observe_from_lists(obs, cli->instance, lists, h.n, err);
 out:
 	for (i = 0; w && i < h.n; i++) {
-		docker_result_release(&w[i].w.result);
+		docker_result_release(&w[i].result);
 		observed_release(&seen[i]);
-		observe_stream_free(w[i].s);
+		observe_stream_free(reading[i]);
 	}
+	free(reading);
 	free(w);
 	free(seen);
 	free(lists);

@@ -569,7 +569,7 @@ static int call_on_data(long status, const char *data, size_t len, void *arg)
 	struct docker_call *c = arg;
 
 	if (status >= 200 && status < 300) {
-		c->chunk(data, len, c->arg);
+		c->chunk(data, len, c->chunk_arg);
 		return 0;
 	}
 	if (data != NULL && c->errbody.len < 64 * 1024)

@@ -257,15 +257,16 @@ int docker_negotiate(struct docker *d, docker_done_fn done, void *arg, struct er
 int docker_container_list(struct docker *d, enum docker_kind k, const char *const *filters,
 			  docker_done_fn done, void *arg, struct error **err);
 /*
- * The same list streamed (observe_stream reads it): each piece of a successful answer's body goes to
- * chunk as it arrives (never buffered whole), a call with data NULL first
+ * The same list streamed (observe_stream_chunk reads it): each piece of a successful answer's body goes to
+ * chunk(data, len, chunk_arg) as it arrives (never buffered whole), a call with data NULL first
  * (an answer begins: a retried call starts over); done ends the call as
  * usual, with r->out empty. A failed answer's body stays out of chunk and
  * makes r's message.
  */
 typedef void (*docker_chunk_fn)(const char *data, size_t len, void *arg);
 int docker_container_list_stream(struct docker *d, enum docker_kind k, const char *const *filters,
-				 docker_chunk_fn chunk, docker_done_fn done, void *arg, struct error **err);
+				 docker_chunk_fn chunk, void *chunk_arg, docker_done_fn done, void *arg,
+				 struct error **err);
 int docker_container_inspect(struct docker *d, enum docker_kind k, const char *id,
 			     docker_done_fn done, void *arg, struct error **err);
 

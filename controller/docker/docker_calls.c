@@ -119,7 +119,7 @@ int docker_ping(struct docker *d, enum docker_kind k, docker_done_fn done, void 
 }
 
 static int containers_call(struct docker *d, enum docker_kind k, const char *const *filters, enum docker_parse parse,
-			   docker_chunk_fn chunk, docker_done_fn done, void *arg, struct error **err)
+			   docker_chunk_fn chunk, void *chunk_arg, docker_done_fn done, void *arg, struct error **err)
 {
 	struct docker_call *c = docker_call_new(d, k, "GET", "list containers", NULL, done, arg);
 
@@ -131,6 +131,7 @@ static int containers_call(struct docker *d, enum docker_kind k, const char *con
 	c->idempotent = 1;
 	c->parse = parse;
 	c->chunk = chunk;
+	c->chunk_arg = chunk_arg;
 	docker_call_submit(c);
 	return 0;
 }
@@ -138,13 +139,14 @@ static int containers_call(struct docker *d, enum docker_kind k, const char *con
 int docker_container_list(struct docker *d, enum docker_kind k, const char *const *filters,
 			  docker_done_fn done, void *arg, struct error **err)
 {
-	return containers_call(d, k, filters, DP_CONTAINERS, NULL, done, arg, err);
+	return containers_call(d, k, filters, DP_CONTAINERS, NULL, NULL, done, arg, err);
 }
 
 int docker_container_list_stream(struct docker *d, enum docker_kind k, const char *const *filters,
-				 docker_chunk_fn chunk, docker_done_fn done, void *arg, struct error **err)
+				 docker_chunk_fn chunk, void *chunk_arg, docker_done_fn done, void *arg,
+				 struct error **err)
 {
-	return containers_call(d, k, filters, DP_NONE, chunk, done, arg, err);
+	return containers_call(d, k, filters, DP_NONE, chunk, chunk_arg, done, arg, err);
 }
 
 int docker_container_inspect(struct docker *d, enum docker_kind k, const char *id,

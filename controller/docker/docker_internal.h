@@ -62,6 +62,7 @@ struct docker_call {
 	void (*drop)(void *arg);	/* frees arg when the call is dropped by docker_free */
 	/* A streamed answer: a 2xx body goes here as it arrives; another's is kept in errbody for the message. */
 	docker_chunk_fn chunk;
+	void *chunk_arg;
 	struct buf errbody;
 };
 

@@ -179,17 +179,6 @@ static void host_failed(struct eng_host *h)
 	h->down = 1;
 }
 
-/* A piece of its list's answer: read as it comes (NULL: an answer begins again). */
-static void on_host_chunk(const char *data, size_t len, void *arg)
-{
-	struct eng_host *h = arg;
-
-	if (data == NULL)
-		observe_stream_reset(h->reading);
-	else
-		observe_stream_feed(h->reading, data, len);
-}
-
 static void on_host_list(struct docker_result *r, void *arg)
 {
 	struct eng_host *h = arg;
@@ -346,9 +335,8 @@ void engine_hosts_list(struct engine *e)
 		asked++;
 		if (h->reading == NULL)
 			h->reading = observe_stream_new(e->instance);
-		observe_stream_reset(h->reading);
-		if (docker_container_list_stream(h->docker, DOCKER_OBSERVE, filters, on_host_chunk, on_host_list, h,
-						 &err) < 0) {
+		if (docker_container_list_stream(h->docker, DOCKER_OBSERVE, filters, observe_stream_chunk, h->reading,
+						 on_host_list, h, &err) < 0) {
 			h->dirty = 1;
 			host_failed(h);
 			str_set(&h->error, error_msg(err));

@@ -564,6 +564,14 @@ void observe_stream_feed(struct observe_stream *s, const char *data, size_t len)
 	s->offset += len;
 }
 
+void observe_stream_chunk(const char *data, size_t len, void *stream)
+{
+	if (data == NULL)
+		observe_stream_reset(stream);
+	else
+		observe_stream_feed(stream, data, len);
+}
+
 int observe_stream_finish(struct observe_stream *s, struct observed *o, struct error **err)
 {
 	int rc = 0;

@@ -139,6 +139,8 @@ int observe_parse_list(struct observed *o, const char *instance, const char *bod
 struct observe_stream;
 struct observe_stream *observe_stream_new(const char *instance);
 void observe_stream_feed(struct observe_stream *s, const char *data, size_t len);
+/* A piece of the answer as a streamed call gives it (docker_chunk_fn): data NULL resets, else feeds. */
+void observe_stream_chunk(const char *data, size_t len, void *stream);
 void observe_stream_reset(struct observe_stream *s);
 int observe_stream_finish(struct observe_stream *s, struct observed *o, struct error **err);
 void observe_stream_free(struct observe_stream *s);
