@@ -43,3 +43,13 @@ http {
 }
 NGINX
 }
+
+# bench_row FIGURE UNIT AURIGA PEER PEER_VALUE BETTER [GOAL]: one row of the table hack/bench/run.sh
+# prints, written to $BENCH_TABLE when it is set (a bench run alone prints its own lines only).
+# AURIGA and PEER_VALUE are in UNIT; PEER names the peer measured in the same run ("-" and "" when
+# the figure has none); BETTER is lower or higher; GOAL is "<N" or ">N" (auriga's value against N,
+# in UNIT) or "xN" (auriga at least N times better than the peer), empty when there is none.
+bench_row() {
+	[ -n "${BENCH_TABLE:-}" ] || return 0
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$BENCH_NAME" "$1" "$2" "$3" "$4" "$5" "$6" "${7:-}" >>"$BENCH_TABLE"
+}

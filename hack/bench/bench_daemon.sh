@@ -190,6 +190,7 @@ for path in metrics status; do
 	ratio=$(awk -v a="$a" -v n="$n" 'BEGIN { printf "%.2f", (n > 0 ? a / n : 0) }')
 	printf '%-16s %8d %13.0f %13.0f %7s   %d passes, %d->%d at v2 / %d passes, %d->%d at v2\n' \
 		"$url" "$bytes" "$a" "$n" "$ratio" "$ap" "$av0" "$av1" "$np" "$nv0" "$nv1"
+	bench_row "HTTP API $url during a 25-node rollout" "req/s" "$(printf '%.0f' "$a")" "nginx, same bytes" "$(printf '%.0f' "$n")" higher
 	if [ "$ab" -ne 0 ] || [ "$nb" -ne 0 ] || [ "$an" -lt 4 ] || [ "$nn" -lt 4 ]; then
 		all_ok=0
 		echo "  bad samples (not Progressing on the v2 commit) or wrk errors: $ab of $an (auriga window), $nb of $nn (nginx window)" >&2

@@ -5,6 +5,7 @@
 #   N_READ=200 N_CREATE=10 hack/bench/bench_docker.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. hack/bench/bench-lib.bash
 B=${AURIGA_BUILD:-$PWD/build}
 N_READ=${N_READ:-200}
 N_CREATE=${N_CREATE:-10}
@@ -64,6 +65,10 @@ row() {	# name n auriga_ms_per_op curl_us_total
 		printf "%-22s n=%-5d auriga %8.3f ms/op   curl %8.3f ms/op   ratio %.2f\n", name, n, a, c, a / c }'
 }
 echo "docker client vs curl on $SOCK (API $api), same requests, same run:"
+per_op() { awk -v n="$1" -v cu="$2" 'BEGIN { printf "%.3f", cu / 1000 / n }'; }
+bench_row "Docker API: container list" "ms/op" "$a_list" curl "$(per_op "$N_READ" "$curl_list")" lower
+bench_row "Docker API: container inspect" "ms/op" "$a_inspect" curl "$(per_op "$N_READ" "$curl_inspect")" lower
+bench_row "Docker API: create + start + remove" "ms/op" "$a_csr" curl "$(per_op "$N_CREATE" "$curl_csr")" lower
 row list "$N_READ" "$a_list" "$curl_list"
 row inspect "$N_READ" "$a_inspect" "$curl_inspect"
 row create+start+remove "$N_CREATE" "$a_csr" "$curl_csr"

@@ -3,6 +3,7 @@
 # side by side with `git fetch` and `git archive` on the same repo, printed as ratios (auriga / git).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. hack/bench/bench-lib.bash
 A=${AURIGA_BIN:-$PWD/build/auriga}
 N=${BENCH_GIT_ROUNDS:-20}
 T=$(mktemp -d "${TMPDIR:-/tmp}/auriga-bench-git.XXXXXX")
@@ -44,3 +45,5 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) b = 1; printf "%.2f", a /
 printf '%-34s %10s %10s %8s\n' "operation ($N rounds, whole process)" "auriga ms" "git ms" "ratio"
 printf '%-34s %10d %10d %8s\n' "no-change fetch (file remote)" "$af" "$gf" "$(ratio "$af" "$gf")"
 printf '%-34s %10d %10d %8s\n' "snapshot of 1000 files vs archive" "$as" "$gs" "$(ratio "$as" "$gs")"
+bench_row "no-change fetch, file remote ($N rounds)" ms "$af" "git fetch" "$gf" lower
+bench_row "snapshot of 1,000 spec files ($N rounds)" ms "$as" "git archive" "$gs" lower

@@ -57,6 +57,7 @@ for path in metrics status; do
 	n=$(rps "http://127.0.0.1:$p2/$path")
 	ratio=$(awk -v a="$a" -v n="$n" 'BEGIN { printf "%.2f", (n > 0 ? a / n : 0) }')
 	printf '%-18s %10d %14.0f %14.0f %8s\n' "$url" "$bytes" "$a" "$n" "$ratio"
+	bench_row "HTTP API $url, idle controller" "req/s" "$(printf '%.0f' "$a")" "nginx, same bytes" "$(printf '%.0f' "$n")" higher
 done
 rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$harness_pid/status")
 echo "auriga harness resident memory after the runs: ${rss} kB"

@@ -151,7 +151,21 @@ report() { # SIZE PASS_MS PASSES RSS HWM PLAN_MS PLAN_RSS LIST_MS LIST_BYTES CAC
 		"list call by curl (peer) $8 ms ($9 bytes); pass/list ${r1}x, cached pass/list ${r3}x, plan/list ${r2}x"
 	echo "resident memory at $1 deployments: auriga run VmRSS $4 kB (its own, not shared libraries': ${11} kB)," \
 		"VmHWM $5 kB; auriga plan max RSS $7 kB"
+	# The issue's goals: a quiet pass under 1 ms at 25 and 100 ms at 10,000; resident memory, peak
+	# included, under 10 MB at 25 and 64 MB at 10,000.
+	local pass_goal="" mem_goal=""
+	case $1 in
+	25) pass_goal="<1" mem_goal="<10" ;;
+	10000) pass_goal="<100" mem_goal="<64" ;;
+	esac
+	bench_row "no-op pass, full list, $1 deployments" ms "$2" "the list by curl" "$8" lower
+	bench_row "no-op pass, from the cache, $1 deployments" ms "${10}" - "" lower "$pass_goal"
+	bench_row "auriga run resident (VmRSS), $1 deployments" MB "$(mb "$4")" - "" lower "$mem_goal"
+	bench_row "auriga run peak resident (VmHWM), $1 deployments" MB "$(mb "$5")" - "" lower "$mem_goal"
+	bench_row "auriga run own pages (RssAnon), $1 deployments" MB "$(mb "${11}")" - "" lower
+	bench_row "auriga plan max RSS, $1 deployments" MB "$(mb "$7")" - "" lower
 }
+mb() { python3 -c "print(round($1 / 1024, 1))"; }
 
 api=$(docker version -f '{{.Server.APIVersion}}')
 list() { curl -fs --unix-socket "$1" "$list_url"; }
@@ -181,6 +195,10 @@ list_ms=$(mean_ms 20 list /var/run/docker.sock)
 bytes=$(list /var/run/docker.sock | wc -c)
 ps_ms=$(mean_ms 20 docker ps -a --filter "label=auriga.io/managed-by=$inst" --format '{{json .}}')
 report "$small" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.rss")" "$list_ms" "$bytes" "$cached_ms" "$anon"
+bench_row "auriga plan (read, check, list, plan), $small deployments" ms "$plan_ms" "docker ps, same filter" "$ps_ms" lower
+/usr/bin/time -f '%M' -o "$tmp/ps.rss" docker ps -a --filter "label=auriga.io/managed-by=$inst" --format '{{json .}}' >/dev/null
+bench_row "auriga plan max RSS against docker ps's, $small deployments" MB "$(mb "$(cat "$tmp/plan.rss")")" \
+	"docker ps, same filter" "$(mb "$(cat "$tmp/ps.rss")")" lower
 echo "peer at $small deployments: docker ps (same filter) $ps_ms ms;" \
 	"auriga plan/docker ps $(python3 -c "print(round($plan_ms / max($ps_ms, 0.1), 2))")x"
 ids=$(docker ps -aq --filter "label=$label")
@@ -221,3 +239,4 @@ plan_ms=$(mean_ms 3 timeout 600 "$auriga" plan --instance "$inst" --state-dir "$
 list_ms=$(mean_ms 5 list "$sock")
 bytes=$(list "$sock" | wc -c)
 report "$large" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.rss")" "$list_ms" "$bytes" "$cached_ms" "$anon"
+bench_row "auriga plan (read, check, list, plan), $large deployments" ms "$plan_ms" "the list by curl" "$list_ms" lower

@@ -247,6 +247,17 @@ echo "rolling update of $n replicas, command to exit, auriga probing the same en
 echo "rolling update of $n replicas, command to exit, auriga probing itself with no minReadySeconds" \
 	"(nothing holds the next replica, as with swarm's monitor window): auriga ${auriga_http0_ms} ms," \
 	"docker swarm ${swarm_ms} ms, swarm/auriga $(ratio "$swarm_ms" "$auriga_http0_ms")x"
+s() { python3 -c "print(round($1 / 1000, 1))"; }
+bench_row "rolling update, $n replicas, exec check, minReadySeconds 1 (to exit)" s "$(s "$auriga_ms")" \
+	"docker service update" "$(s "$swarm_ms")" lower x2
+bench_row "rolling update, $n replicas, exec check, to the last new container healthy" s "$(s "$auriga_healthy_ms")" \
+	"docker service update" "$(s "$swarm_healthy_ms")" lower
+bench_row "rolling update, $n replicas, exec check, minReadySeconds 0 (to exit)" s "$(s "$auriga_exec0_ms")" \
+	"docker service update" "$(s "$swarm_ms")" lower x2
+bench_row "rolling update, $n replicas, auriga's HTTP probe, minReadySeconds 1" s "$(s "$auriga_http_ms")" \
+	"docker service update" "$(s "$swarm_ms")" lower
+bench_row "rolling update, $n replicas, auriga's HTTP probe, minReadySeconds 0" s "$(s "$auriga_http0_ms")" \
+	"docker service update" "$(s "$swarm_ms")" lower x2
 echo "per replica: auriga $(( auriga_ms / n )) ms (minReadySeconds 1000 ms of it), with its own probe" \
 	"$(( auriga_http_ms / n )) ms (the same), with no minReadySeconds $(( auriga_http0_ms / n )) ms; swarm $(( swarm_ms / n )) ms;" \
 	"load average $(cut -d' ' -f1-3 /proc/loadavg)"

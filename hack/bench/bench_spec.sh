@@ -6,6 +6,7 @@
 # safe_load_all with its libyaml loader (builds Python objects, checks nothing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. hack/bench/bench-lib.bash
 docs=${BENCH_DOCS:-10000}
 per_file=100
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/auriga-bench-spec.XXXXXX")
@@ -89,6 +90,10 @@ read -r _ rt rrss _ <<<"$raw"
 read -r _ pt prss pn <<<"$py"
 [ "$fn" -eq "$docs" ] || { echo "bench_spec: decoded $fn of $docs deployments" >&2; exit 1; }
 [ "$pn" -eq "$docs" ] || { echo "bench_spec: PyYAML read $pn of $docs documents" >&2; exit 1; }
+bench_row "spec pipeline, $docs Deployments (read, schema, checks)" s "$(printf '%.3f' "$ft")" \
+	"PyYAML CSafeLoader, parse only" "$(printf '%.3f' "$pt")" lower
+bench_row "spec pipeline peak RSS, $docs Deployments" MB "$(awk -v k="$frss" 'BEGIN { printf "%.1f", k / 1024 }')" \
+	"PyYAML CSafeLoader" "$(awk -v k="$prss" 'BEGIN { printf "%.1f", k / 1024 }')" lower
 awk -v n="$docs" -v bytes="$bytes" -v ft="$ft" -v frss="$frss" -v rt="$rt" -v rrss="$rrss" \
 	-v pt="$pt" -v prss="$prss" 'BEGIN {
 	k = n / 1000

@@ -111,4 +111,7 @@ printf '%s\n' "${times[@]}" | sort -n | awk -v n="$DOCKER_ROUNDS" -v stops="${st
 		printf "ratio docker stop+start / router rollback (all new, medians): %.1f\n", med / rb
 		printf "ROLLBACK, reported done once NGINX serves it (the call, confirmation included): %.1f ms median, %.1f ms max   guide target: 10 s (%.0fx under at the max)   aim: under 1 s\n", rbdone, rbmax, 10000 / rbmax
 	}'
+med=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+bench_row "blue-green rollback at the router, until NGINX serves it (median)" ms "$rbdone" \
+	"docker stop + start of a node until ready" "$med" lower "<1000"
 exit "$status"
