@@ -40,7 +40,7 @@ struct hook_env {
 /* The schema version of the deployment's last healthy revision, as the state file remembers its template. */
 static const char *healthy_schema(const struct statefile_entry *se)
 {
-	return se && se->has_healthy ? se->healthy_tmpl.schema_version : NULL;
+	return se && se->has_healthy ? se->healthy_tmpl->schema_version : NULL;
 }
 
 static void hook_call_free(struct hook_call *h)

@@ -180,7 +180,7 @@ static int pass_turn(struct dep_pass *p)
 	}
 	/* Not its turn: keep what was healthy running (under today's policy too). */
 	p->t.rev = p->se->healthy_rev;
-	p->t.tmpl = &p->se->healthy_tmpl;
+	p->t.tmpl = p->se->healthy_tmpl;
 	return !held_refused(p, 0);
 }
 
@@ -484,7 +484,7 @@ static void pass_complete(struct dep_pass *p)
 			if (p->se == NULL || !p->se->has_healthy)
 				continue;
 			healthy.rev = p->se->healthy_rev;
-			healthy.tmpl = &p->se->healthy_tmpl;
+			healthy.tmpl = p->se->healthy_tmpl;
 			if (engine_tmpl_refused(e, healthy.tmpl, healthy.rev, why, sizeof(why)))
 				continue;
 		}

@@ -105,12 +105,12 @@ void plan_target(struct plan_target *t, const struct desired *d, const struct de
 	switch (decide_rollback(&ri)) {
 	case DECIDE_BACK_HEALTHY:
 		t->rev = e->healthy_rev;
-		t->tmpl = &e->healthy_tmpl;
+		t->tmpl = e->healthy_tmpl;
 		t->held = 1;
 		break;
 	case DECIDE_BACK_PREVIOUS:
 		t->rev = e->previous_rev;
-		t->tmpl = &e->previous_tmpl;
+		t->tmpl = e->previous_tmpl;
 		t->held = 1;
 		break;
 	case DECIDE_BACK_NONE:

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <libgen.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +24,91 @@ void statefile_init(struct statefile *s, const char *path)
 	s->path = xstrdup_or_null(path);
 }
 
+/* A template the state holds, counted by the entry's slots that share it. */
+struct held_tmpl {
+	unsigned refs;
+	struct desired_tmpl t;
+};
+
+static struct held_tmpl *held_of(struct desired_tmpl *t)
+{
+	return (struct held_tmpl *)(void *)((char *)t - offsetof(struct held_tmpl, t));
+}
+
+static void tmpl_drop(struct desired_tmpl **t)
+{
+	struct held_tmpl *h;
+
+	if (*t == NULL)
+		return;
+	h = held_of(*t);
+	*t = NULL;
+	if (--h->refs > 0)
+		return;
+	desired_tmpl_release(&h->t);
+	free(h);
+}
+
+/* Takes ownership of *src's contents (src is zeroed). */
+static struct desired_tmpl *tmpl_adopt(struct desired_tmpl *src)
+{
+	struct held_tmpl *h = xcalloc(1, sizeof(*h));
+
+	h->refs = 1;
+	h->t = *src;
+	memset(src, 0, sizeof(*src));
+	return &h->t;
+}
+
+/* 1 when the two templates are the same as the state file writes them. */
+static int tmpl_same(const struct desired_tmpl *a, const struct desired_tmpl *b)
+{
+	json_t *ja, *jb;
+	int same;
+
+	if (a == b)
+		return 1;
+	ja = desired_tmpl_to_json(a);
+	jb = desired_tmpl_to_json(b);
+	same = json_equal(ja, jb);
+	json_decref(ja);
+	json_decref(jb);
+	return same;
+}
+
+/* A template the entry keeps that is the same as tmpl, with one more reference; NULL when none is. */
+static struct desired_tmpl *tmpl_shared(struct statefile_entry *e, const struct desired_tmpl *tmpl)
+{
+	struct desired_tmpl *kept[3] = { e->healthy_tmpl, e->applied_tmpl, e->previous_tmpl };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		if (kept[i] != NULL && tmpl_same(kept[i], tmpl)) {
+			held_of(kept[i])->refs++;
+			return kept[i];
+		}
+	}
+	return NULL;
+}
+
+/* The entry's hold on tmpl: one it already keeps when the same (shared), otherwise a copy of its own. */
+static struct desired_tmpl *tmpl_hold(struct statefile_entry *e, const struct desired_tmpl *tmpl)
+{
+	struct desired_tmpl *held = tmpl_shared(e, tmpl), copy;
+
+	if (held != NULL)
+		return held;
+	desired_tmpl_copy(&copy, tmpl);
+	return tmpl_adopt(&copy);
+}
+
 static void entry_release(struct statefile_entry *e)
 {
 	free(e->deployment);
 	free(e->healthy_commit);
-	desired_tmpl_release(&e->healthy_tmpl);
-	desired_tmpl_release(&e->previous_tmpl);
-	desired_tmpl_release(&e->applied_tmpl);
+	tmpl_drop(&e->healthy_tmpl);
+	tmpl_drop(&e->previous_tmpl);
+	tmpl_drop(&e->applied_tmpl);
 	free(e->failed_commit);
 	free(e->failed_reason);
 	strv_free_n(e->hooks_done, e->n_hooks_done);
@@ -113,9 +192,9 @@ void statefile_set_healthy(struct statefile *s, const char *deployment, const ch
 	    strcmp(e->healthy_commit, commit) == 0)
 		return;
 	if (e->has_healthy && strcmp(e->healthy_rev, rev) != 0) {
-		desired_tmpl_release(&e->previous_tmpl);
+		tmpl_drop(&e->previous_tmpl);
 		e->previous_tmpl = e->healthy_tmpl;
-		memset(&e->healthy_tmpl, 0, sizeof(e->healthy_tmpl));
+		e->healthy_tmpl = NULL;
 		set_rev(e->previous_rev, e->healthy_rev);
 		e->has_previous = 1;
 	}
@@ -123,9 +202,11 @@ void statefile_set_healthy(struct statefile *s, const char *deployment, const ch
 	set_rev(e->healthy_rev, rev);
 	str_set(&e->healthy_commit, commit);
 	e->healthy_at = at;
-	if (tmpl != &e->healthy_tmpl) {
-		desired_tmpl_release(&e->healthy_tmpl);
-		desired_tmpl_copy(&e->healthy_tmpl, tmpl);
+	if (tmpl != e->healthy_tmpl) {
+		struct desired_tmpl *held = tmpl_hold(e, tmpl);
+
+		tmpl_drop(&e->healthy_tmpl);
+		e->healthy_tmpl = held;
 	}
 	s->dirty = 1;
 }
@@ -139,9 +220,11 @@ void statefile_set_applied(struct statefile *s, const char *deployment, const ch
 		return;
 	e->has_applied = 1;
 	set_rev(e->applied_rev, rev);
-	if (tmpl != &e->applied_tmpl) {
-		desired_tmpl_release(&e->applied_tmpl);
-		desired_tmpl_copy(&e->applied_tmpl, tmpl);
+	if (tmpl != e->applied_tmpl) {
+		struct desired_tmpl *held = tmpl_hold(e, tmpl);
+
+		tmpl_drop(&e->applied_tmpl);
+		e->applied_tmpl = held;
 	}
 	s->dirty = 1;
 }
@@ -278,11 +361,11 @@ const struct desired_tmpl *statefile_tmpl(const struct statefile *s, const char 
 		return NULL;
 	e = &s->v[pos];
 	if (e->has_applied && strcmp(e->applied_rev, rev) == 0)
-		return &e->applied_tmpl;
+		return e->applied_tmpl;
 	if (e->has_healthy && strcmp(e->healthy_rev, rev) == 0)
-		return &e->healthy_tmpl;
+		return e->healthy_tmpl;
 	if (e->has_previous && strcmp(e->previous_rev, rev) == 0)
-		return &e->previous_tmpl;
+		return e->previous_tmpl;
 	return NULL;
 }
 
@@ -306,21 +389,21 @@ static json_t *to_json(const struct statefile *s)
 			json_object_set_new(h, "revision", json_string(e->healthy_rev));
 			json_object_set_new(h, "commit", json_string(e->healthy_commit ? e->healthy_commit : ""));
 			json_object_set_new(h, "at", json_integer(e->healthy_at));
-			json_object_set_new(h, "template", desired_tmpl_to_json(&e->healthy_tmpl));
+			json_object_set_new(h, "template", desired_tmpl_to_json(e->healthy_tmpl));
 			json_object_set_new(o, "healthy", h);
 		}
 		if (e->has_previous) {
 			json_t *p = json_object();
 
 			json_object_set_new(p, "revision", json_string(e->previous_rev));
-			json_object_set_new(p, "template", desired_tmpl_to_json(&e->previous_tmpl));
+			json_object_set_new(p, "template", desired_tmpl_to_json(e->previous_tmpl));
 			json_object_set_new(o, "previous", p);
 		}
 		if (e->has_applied) {
 			json_t *a = json_object();
 
 			json_object_set_new(a, "revision", json_string(e->applied_rev));
-			json_object_set_new(a, "template", desired_tmpl_to_json(&e->applied_tmpl));
+			json_object_set_new(a, "template", desired_tmpl_to_json(e->applied_tmpl));
 			json_object_set_new(o, "applied", a);
 		}
 		if (e->failed_rev[0]) {
@@ -375,15 +458,22 @@ static int rev_field(char dst[SPEC_REVISION_HEX], const json_t *o, const char *p
 }
 
 /* A revision with its template (healthy, previous, applied): both read, or an error naming the deployment. */
-static int tmpl_field(char rev[SPEC_REVISION_HEX], struct desired_tmpl *t, int *has, const json_t *o,
-		      const char *path, const char *dep, struct error **err)
+static int tmpl_field(struct statefile_entry *e, char rev[SPEC_REVISION_HEX], struct desired_tmpl **t, int *has,
+		      const json_t *o, const char *path, const char *dep, struct error **err)
 {
+	struct desired_tmpl read;
 	int rc = rev_field(rev, o, path, dep, err);
 
 	if (rc < 0)
 		return rc;
-	if (desired_tmpl_from_json(t, json_object_get(o, "template"), err) < 0)
+	if (desired_tmpl_from_json(&read, json_object_get(o, "template"), err) < 0)
 		return error_wrap(err, "state file '%s': deployment '%s'", path, dep);
+	tmpl_drop(t);
+	*t = tmpl_shared(e, &read);
+	if (*t != NULL)
+		desired_tmpl_release(&read);
+	else
+		*t = tmpl_adopt(&read);
 	*has = 1;
 	return 0;
 }
@@ -449,15 +539,15 @@ static int from_json(struct statefile *s, const json_t *root, struct error **err
 			     *f = json_object_get(o, "failed"), *p = json_object_get(o, "previous");
 
 		if (h) {
-			rc = tmpl_field(e->healthy_rev, &e->healthy_tmpl, &e->has_healthy, h, s->path, dep, err);
+			rc = tmpl_field(e, e->healthy_rev, &e->healthy_tmpl, &e->has_healthy, h, s->path, dep, err);
 			if (rc < 0)
 				return rc;
 			str_set(&e->healthy_commit, json_string_value(json_object_get(h, "commit")));
 			e->healthy_at = json_integer_value(json_object_get(h, "at"));
 		}
-		if (p && (rc = tmpl_field(e->previous_rev, &e->previous_tmpl, &e->has_previous, p, s->path, dep, err)) < 0)
+		if (p && (rc = tmpl_field(e, e->previous_rev, &e->previous_tmpl, &e->has_previous, p, s->path, dep, err)) < 0)
 			return rc;
-		if (a && (rc = tmpl_field(e->applied_rev, &e->applied_tmpl, &e->has_applied, a, s->path, dep, err)) < 0)
+		if (a && (rc = tmpl_field(e, e->applied_rev, &e->applied_tmpl, &e->has_applied, a, s->path, dep, err)) < 0)
 			return rc;
 		if (f) {
 			if ((rc = rev_field(e->failed_rev, f, s->path, dep, err)) < 0)

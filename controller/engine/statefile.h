@@ -17,6 +17,10 @@
  * The file is JSON, written to a temporary file in the same folder, flushed,
  * then renamed over the old one: a crash leaves the old or the new file,
  * never half of one.
+ *
+ * The three templates are held by reference (non-NULL exactly when their
+ * has_ flag is set) and shared when equal: the healthy revision is most often
+ * the one applied, and one copy of it is kept, not two.
  */
 struct statefile_entry {
 	char *deployment;
@@ -24,13 +28,13 @@ struct statefile_entry {
 	char healthy_rev[SPEC_REVISION_HEX];
 	char *healthy_commit;
 	int64_t healthy_at;		/* wall ms */
-	struct desired_tmpl healthy_tmpl;
+	struct desired_tmpl *healthy_tmpl;
 	int has_previous;		/* the healthy revision before that: a manual rollback's target */
 	char previous_rev[SPEC_REVISION_HEX];
-	struct desired_tmpl previous_tmpl;
+	struct desired_tmpl *previous_tmpl;
 	int has_applied;
 	char applied_rev[SPEC_REVISION_HEX];
-	struct desired_tmpl applied_tmpl;
+	struct desired_tmpl *applied_tmpl;
 	char failed_rev[SPEC_REVISION_HEX];	/* "" when none */
 	char *failed_commit;
 	char *failed_reason;

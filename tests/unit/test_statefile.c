@@ -279,7 +279,72 @@ static void failed_hooks_survive_a_reload(void **state)
 	statefile_release(&s);
 }
 
+/*
+ * The healthy template is most often the applied one: the state keeps one
+ * copy of it, whether set in a pass or read back from the file, and a new
+ * healthy revision keeps the old one as the previous, still sharing it with
+ * what was applied. Each slot reads as what was set (under ASan, nothing
+ * leaks and nothing is freed twice when the shared copy goes).
+ */
+static void equal_templates_are_kept_once(void **state)
+{
+	struct statefile s, r;
+	struct desired_tmpl v1, v1_again, v2;
+	struct error *err = NULL;
+	const struct statefile_entry *e;
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/state.json", test_dir);
+	statefile_init(&s, path);
+	tmpl_of(&v1, "auriga-demo-node:v1");
+	tmpl_of(&v1_again, "auriga-demo-node:v1");
+	tmpl_of(&v2, "auriga-demo-node:v2");
+	statefile_set_applied(&s, "api", REV_A, &v1);
+	statefile_set_healthy(&s, "api", REV_A, &v1_again, "c1", 1000);
+	e = statefile_get(&s, "api", 0);
+	assert_ptr_equal(e->healthy_tmpl, e->applied_tmpl);
+	assert_ptr_not_equal(e->healthy_tmpl, &v1);
+	/* Many more entries move the array: the templates stay where they are. */
+	for (int i = 0; i < 200; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "d%03d", i);
+		statefile_set_applied(&s, name, REV_B, &v2);
+	}
+	e = statefile_get(&s, "api", 0);
+	assert_string_equal(statefile_tmpl(&s, "api", REV_A)->image, "auriga-demo-node:v1");
+	/* v2 healthy: v1 becomes the previous, still the applied one's copy. */
+	statefile_set_healthy(&s, "api", REV_B, &v2, "c2", 2000);
+	assert_ptr_equal(e->previous_tmpl, e->applied_tmpl);
+	assert_string_equal(e->healthy_tmpl->image, "auriga-demo-node:v2");
+	assert_string_equal(e->previous_tmpl->image, "auriga-demo-node:v1");
+	/* v2 applied too: it shares the healthy one's; v1 stays as the previous alone. */
+	statefile_set_applied(&s, "api", REV_B, &v2);
+	assert_ptr_equal(e->healthy_tmpl, e->applied_tmpl);
+	assert_string_equal(e->previous_tmpl->image, "auriga-demo-node:v1");
+	assert_int_equal(statefile_save(&s, &err), 0);
+
+	statefile_init(&r, NULL);
+	assert_int_equal(statefile_load(&r, path, &err), 0);
+	e = statefile_get(&r, "api", 0);
+	assert_ptr_equal(e->healthy_tmpl, e->applied_tmpl);
+	assert_ptr_not_equal(e->previous_tmpl, e->healthy_tmpl);
+	assert_string_equal(statefile_tmpl(&r, "api", REV_B)->image, "auriga-demo-node:v2");
+	assert_string_equal(statefile_tmpl(&r, "api", REV_A)->image, "auriga-demo-node:v1");
+	e = statefile_get(&r, "d000", 0);
+	assert_true(e->has_applied && !e->has_healthy && e->healthy_tmpl == NULL);
+	statefile_remove(&r, "api");
+	assert_null(statefile_tmpl(&r, "api", REV_B));
+	desired_tmpl_release(&v1);
+	desired_tmpl_release(&v1_again);
+	desired_tmpl_release(&v2);
+	statefile_release(&s);
+	statefile_release(&r);
+}
+
 TEST_MAIN(
+	TEST_IN_DIR(equal_templates_are_kept_once),
 	TEST_IN_DIR(hooks_survive_a_reload),
 	TEST_IN_DIR(failed_hooks_survive_a_reload),
 	TEST_IN_DIR(round_trip),
