@@ -126,34 +126,39 @@ static void watch_circuits(struct daemon *dm)
 }
 
 /*
- * The status the HTTP API serves: the engine's last pass with the source
- * section (what Git says), into *shown; after every pass and every fetch, so
- * a remote that cannot be reached shows within one poll.
+ * The status the HTTP API serves, *fresh (moved in, left empty) with the
+ * source section (what Git says): the engine's last pass, taken from it, or
+ * the last one shown again when a fetch changed the source, so a remote that
+ * cannot be reached shows within one poll. One copy, moved in under the lock;
+ * the loop, its only writer, reads it without the lock.
  */
-static void publish_status(struct daemon *dm, struct fleet_status *shown)
+static const struct fleet_status *publish_status(struct daemon *dm, struct fleet_status *fresh)
 {
 	struct fleet_status old;
 
-	status_copy(shown, engine_status(dm->engine));
 	if (dm->worker)
-		status_set_source(shown, &dm->rn.source);
+		status_set_source(fresh, &dm->rn.source);
 	pthread_mutex_lock(&dm->mu);
 	old = dm->status_shown;
-	status_copy(&dm->status_shown, shown);
+	dm->status_shown = *fresh;
 	dm->status_have = 1;
 	pthread_mutex_unlock(&dm->mu);
+	status_init(fresh);
 	status_release(&old);
+	return &dm->status_shown;
 }
 
 static void on_pass(struct engine *e, void *arg)
 {
 	struct daemon *dm = arg;
-	const struct fleet_status *s = engine_status(e);
+	struct fleet_status fresh;
+	const struct fleet_status *s;
 	char *commit = NULL, *text = NULL;
 	struct error *err = NULL;
-	struct fleet_status shown;
 
-	publish_status(dm, &shown);
+	engine_status_take(e, &fresh);
+	s = publish_status(dm, &fresh);
+
 	pthread_mutex_lock(&dm->mu);
 	dm->ready = 1;
 	pthread_mutex_unlock(&dm->mu);
@@ -170,7 +175,7 @@ static void on_pass(struct engine *e, void *arg)
 		run_lease_state_saved(dm->lease);
 	/* A follower writes no note: the leader notes the same commits. */
 	if (dm->worker && s->commit && s->commit[0] && (dm->lease == NULL || run_lease_leading(dm->lease))) {
-		int r = notes_debounce_offer(&dm->deb, &shown, now_ms(), &commit, &text, &err);
+		int r = notes_debounce_offer(&dm->deb, s, now_ms(), &commit, &text, &err);
 
 		if (r == 0)
 			r = notes_debounce_tick(&dm->deb, now_ms(), &commit, &text);
@@ -182,7 +187,6 @@ static void on_pass(struct engine *e, void *arg)
 	error_free(err);
 	free(commit);
 	free(text);
-	status_release(&shown);
 	if (dm->stopping && engine_idle(e))
 		loop_stop(dm->loop);
 }
@@ -311,7 +315,6 @@ static void fetch_failed(struct daemon *dm, struct gitsrc_report *r)
 static void on_report(void *arg, struct gitsrc_report *r)
 {
 	struct daemon *dm = arg;
-	struct fleet_status shown;
 
 	if (r->job == GITSRC_JOB_NOTE && r->fenced) {
 		/* A note the fence held back (the lease lost while it waited): not written, and no failure. */
@@ -341,8 +344,10 @@ static void on_report(void *arg, struct gitsrc_report *r)
 	}
 	/* The source section is served at once, between passes. */
 	if (dm->status_have) {
-		publish_status(dm, &shown);
-		status_release(&shown);
+		struct fleet_status again;
+
+		status_copy(&again, &dm->status_shown);
+		(void)publish_status(dm, &again);
 	}
 out:
 	gitsrc_report_free(r);

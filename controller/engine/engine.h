@@ -181,6 +181,12 @@ int engine_control(struct engine *e, const struct engine_request *rq, struct err
 enum engine_outcome engine_outcome(const struct engine *e);
 /* The status after the last pass; valid until the next pass. */
 const struct fleet_status *engine_status(const struct engine *e);
+/*
+ * Moves the last pass's status into *dst (the caller releases it); the
+ * engine's is empty until its next pass. For the one who keeps it (the
+ * daemon serves it), so it is not held twice.
+ */
+void engine_status_take(struct engine *e, struct fleet_status *dst);
 /* Passes run so far, and the time the last one took (µs, list to decision). */
 unsigned long engine_passes(const struct engine *e);
 int64_t engine_last_pass_us(const struct engine *e);
