@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "strv.h"
 #include "util.h"
 
@@ -371,79 +372,129 @@ const struct desired_tmpl *statefile_tmpl(const struct statefile *s, const char 
 
 /* ---------------------------------------------------------------- I/O */
 
-static json_t *to_json(const struct statefile *s)
+/* One deployment's object in the state file. */
+static json_t *entry_to_json(const struct statefile_entry *e)
 {
-	json_t *root = json_object(), *deps = json_object();
-	size_t i;
+	json_t *o = json_object();
 
-	json_object_set_new(root, "version", json_integer(STATEFILE_VERSION));
-	if (s->instance)
-		json_object_set_new(root, "instance", json_string(s->instance));
-	for (i = 0; i < s->n; i++) {
-		const struct statefile_entry *e = &s->v[i];
-		json_t *o = json_object();
+	if (e->has_healthy) {
+		json_t *h = json_object();
 
-		if (e->has_healthy) {
-			json_t *h = json_object();
-
-			json_object_set_new(h, "revision", json_string(e->healthy_rev));
-			json_object_set_new(h, "commit", json_string(e->healthy_commit ? e->healthy_commit : ""));
-			json_object_set_new(h, "at", json_integer(e->healthy_at));
-			json_object_set_new(h, "template", desired_tmpl_to_json(e->healthy_tmpl));
-			json_object_set_new(o, "healthy", h);
-		}
-		if (e->has_previous) {
-			json_t *p = json_object();
-
-			json_object_set_new(p, "revision", json_string(e->previous_rev));
-			json_object_set_new(p, "template", desired_tmpl_to_json(e->previous_tmpl));
-			json_object_set_new(o, "previous", p);
-		}
-		if (e->has_applied) {
-			json_t *a = json_object();
-
-			json_object_set_new(a, "revision", json_string(e->applied_rev));
-			json_object_set_new(a, "template", desired_tmpl_to_json(e->applied_tmpl));
-			json_object_set_new(o, "applied", a);
-		}
-		if (e->failed_rev[0]) {
-			json_t *f = json_object();
-
-			json_object_set_new(f, "revision", json_string(e->failed_rev));
-			json_object_set_new(f, "commit", json_string(e->failed_commit ? e->failed_commit : ""));
-			json_object_set_new(f, "reason", json_string(e->failed_reason ? e->failed_reason : ""));
-			json_object_set_new(f, "at", json_integer(e->failed_at));
-			if (e->aborted)
-				json_object_set_new(f, "aborted", json_true());
-			json_object_set_new(o, "failed", f);
-		}
-		if (e->paused)
-			json_object_set_new(o, "paused", json_true());
-		if (e->progress_rev[0])
-			json_object_set_new(o, "progress",
-					    json_pack("{s:s, s:I}", "revision", e->progress_rev, "at",
-						      (json_int_t)e->progress_at));
-		if (e->hooks_rev[0]) {
-			json_t *hk = json_pack("{s:s, s:o}", "revision", e->hooks_rev, "done",
-					       strv_to_json(e->hooks_done, e->n_hooks_done));
-
-			if (e->n_hooks_failed)
-				json_object_set_new(hk, "failed", kv_to_json(e->hooks_failed, e->n_hooks_failed));
-			json_object_set_new(o, "hooks", hk);
-		}
-		json_object_set_new(deps, e->deployment, o);
+		json_object_set_new(h, "revision", json_string(e->healthy_rev));
+		json_object_set_new(h, "commit", json_string(e->healthy_commit ? e->healthy_commit : ""));
+		json_object_set_new(h, "at", json_integer(e->healthy_at));
+		json_object_set_new(h, "template", desired_tmpl_to_json(e->healthy_tmpl));
+		json_object_set_new(o, "healthy", h);
 	}
-	json_object_set_new(root, "deployments", deps);
-	return root;
+	if (e->has_previous) {
+		json_t *p = json_object();
+
+		json_object_set_new(p, "revision", json_string(e->previous_rev));
+		json_object_set_new(p, "template", desired_tmpl_to_json(e->previous_tmpl));
+		json_object_set_new(o, "previous", p);
+	}
+	if (e->has_applied) {
+		json_t *a = json_object();
+
+		json_object_set_new(a, "revision", json_string(e->applied_rev));
+		json_object_set_new(a, "template", desired_tmpl_to_json(e->applied_tmpl));
+		json_object_set_new(o, "applied", a);
+	}
+	if (e->failed_rev[0]) {
+		json_t *f = json_object();
+
+		json_object_set_new(f, "revision", json_string(e->failed_rev));
+		json_object_set_new(f, "commit", json_string(e->failed_commit ? e->failed_commit : ""));
+		json_object_set_new(f, "reason", json_string(e->failed_reason ? e->failed_reason : ""));
+		json_object_set_new(f, "at", json_integer(e->failed_at));
+		if (e->aborted)
+			json_object_set_new(f, "aborted", json_true());
+		json_object_set_new(o, "failed", f);
+	}
+	if (e->paused)
+		json_object_set_new(o, "paused", json_true());
+	if (e->progress_rev[0])
+		json_object_set_new(o, "progress",
+				    json_pack("{s:s, s:I}", "revision", e->progress_rev, "at",
+					      (json_int_t)e->progress_at));
+	if (e->hooks_rev[0]) {
+		json_t *hk = json_pack("{s:s, s:o}", "revision", e->hooks_rev, "done",
+				       strv_to_json(e->hooks_done, e->n_hooks_done));
+
+		if (e->n_hooks_failed)
+			json_object_set_new(hk, "failed", kv_to_json(e->hooks_failed, e->n_hooks_failed));
+		json_object_set_new(o, "hooks", hk);
+	}
+	return o;
+}
+
+/* Appends text with each line after the first indented by four spaces (two levels of JSON_INDENT(2)). */
+static int put_indented(struct buf *b, const char *text)
+{
+	const char *nl;
+	int rc = 0;
+
+	while (rc == 0 && (nl = strchr(text, '\n')) != NULL) {
+		rc = buf_append(b, text, (size_t)(nl - text) + 1);
+		if (rc == 0)
+			rc = buf_puts(b, "    ");
+		text = nl + 1;
+	}
+	return rc < 0 ? rc : buf_puts(b, text);
+}
+
+/*
+ * The state file's text, written one deployment at a time: the bytes
+ * json_dumps(JSON_INDENT(2) | JSON_SORT_KEYS) gives of the whole document (the
+ * entries are sorted by name already), without the whole document as a JSON
+ * tree (at 10,000 deployments that tree was the largest thing a pass held).
+ * NULL when the text would pass STATEFILE_MAX_BYTES, which no load reads.
+ */
+static char *dump_text(const struct statefile *s)
+{
+	struct buf b;
+	size_t i, written = 0;
+	int rc;
+
+	buf_init(&b, STATEFILE_MAX_BYTES);
+	rc = buf_puts(&b, "{\n  \"deployments\": {");
+	for (i = 0; rc == 0 && i < s->n; i++) {
+		json_t *name = json_string(s->v[i].deployment), *o = entry_to_json(&s->v[i]);
+		char *k = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL, *v = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+		/* A name that is not UTF-8 (specs never give one) is left out, as the tree left it. */
+		if (k != NULL && v != NULL) {
+			rc = buf_printf(&b, "%s\n    %s: ", written++ ? "," : "", k);
+			if (rc == 0)
+				rc = put_indented(&b, v);
+		}
+		free(k);
+		free(v);
+		json_decref(name);
+		json_decref(o);
+	}
+	if (rc == 0)
+		rc = buf_puts(&b, written ? "\n  }" : "}");
+	if (rc == 0 && s->instance) {
+		json_t *inst = json_string(s->instance);
+		char *v = json_dumps(inst, JSON_ENCODE_ANY);
+
+		rc = buf_printf(&b, ",\n  \"instance\": %s", v ? v : "\"\"");
+		free(v);
+		json_decref(inst);
+	}
+	if (rc == 0)
+		rc = buf_printf(&b, ",\n  \"version\": %d\n}", STATEFILE_VERSION);
+	if (rc < 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
 }
 
 char *statefile_dump(const struct statefile *s)
 {
-	json_t *j = to_json(s);
-	char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-
-	json_decref(j);
-	return text;
+	return dump_text(s);
 }
 
 static int rev_field(char dst[SPEC_REVISION_HEX], const json_t *o, const char *path, const char *dep,
@@ -612,7 +663,10 @@ int statefile_save(struct statefile *s, struct error **err)
 
 	if (s->path == NULL)
 		BUG("statefile_save without a path");
-	text = statefile_dump(s);
+	text = dump_text(s);
+	if (text == NULL)
+		return error_set(err, ERR_TOOBIG, "state file '%s': over %u MiB, which no load would read", s->path,
+				 STATEFILE_MAX_BYTES >> 20);
 	rc = file_replace(s->path, "state file", text, strlen(text), 0600, err);
 	if (rc == 0)
 		s->dirty = 0;

@@ -343,7 +343,69 @@ static void equal_templates_are_kept_once(void **state)
 	statefile_release(&r);
 }
 
+/* The text as jansson writes the whole document (indented by two, keys sorted), read back the same. */
+static void assert_canonical(const struct statefile *s)
+{
+	char *text = statefile_dump(s), *again;
+	json_t *j;
+
+	assert_non_null(text);
+	j = json_loads(text, 0, NULL);
+	assert_non_null(j);
+	again = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	assert_string_equal(text, again);
+	free(again);
+	free(text);
+	json_decref(j);
+}
+
+/*
+ * The state file is written one deployment at a time, never as one JSON
+ * tree: the text is the one the whole tree gave (empty, without and with an
+ * instance, with every kind of record, names that sort with '-' and digits).
+ */
+static void written_one_deployment_at_a_time(void **state)
+{
+	struct statefile s, r;
+	struct desired_tmpl t;
+	struct error *err = NULL;
+	char path[128];
+	char *a, *b;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/state.json", test_dir);
+	statefile_init(&s, path);
+	assert_canonical(&s);
+	tmpl_of(&t, "auriga-demo-node:v1");
+	statefile_set_healthy(&s, "validators", REV_A, &t, "c1", 1000);
+	statefile_set_healthy(&s, "validators", REV_B, &t, "c2", 1500);
+	statefile_set_failed(&s, "validators", REV_B, "c2", "readiness \"never\" passed\n", 2000);
+	statefile_set_aborted(&s, "validators");
+	statefile_set_applied(&s, "slim-2", REV_B, &t);
+	statefile_set_applied(&s, "slim-10", REV_A, &t);
+	statefile_set_paused(&s, "slim-10", 1);
+	statefile_set_progress(&s, "slim", REV_A, 3000);
+	statefile_set_hook_done(&s, "api", REV_A, "preDeploy/migrate");
+	statefile_set_hook_failed(&s, "api", REV_A, "postDeploy/smoke", "exit 1");
+	statefile_get(&s, "bare", 1);
+	assert_canonical(&s);
+	s.instance = xstrdup("prod");
+	assert_canonical(&s);
+	assert_int_equal(statefile_save(&s, &err), 0);
+	statefile_init(&r, NULL);
+	assert_int_equal(statefile_load(&r, path, &err), 0);
+	a = statefile_dump(&s);
+	b = statefile_dump(&r);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	desired_tmpl_release(&t);
+	statefile_release(&s);
+	statefile_release(&r);
+}
+
 TEST_MAIN(
+	TEST_IN_DIR(written_one_deployment_at_a_time),
 	TEST_IN_DIR(equal_templates_are_kept_once),
 	TEST_IN_DIR(hooks_survive_a_reload),
 	TEST_IN_DIR(failed_hooks_survive_a_reload),
