@@ -102,7 +102,7 @@ static int observe_now(struct engine_cli *cli, const struct spec_set *set, struc
 	w = xcalloc(h.n, sizeof(*w));
 	lists = xcalloc(h.n, sizeof(*lists));
 	seen = xcalloc(h.n, sizeof(*seen));
-	reading = xcalloc(h.n, sizeof(*reading));
+	reading = xcalloc(h.n, sizeof(struct observe_stream *));
 	*nets = xcalloc(h.n, sizeof(**nets));
 	*n_nets = h.n;
 	for (asked = 0; asked < h.n; asked++) {

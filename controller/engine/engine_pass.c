@@ -173,7 +173,7 @@ static int pass_turn(struct dep_pass *p)
 	ed->blocked = !p->turn;
 	if (to.roll == DECIDE_ROLL_TARGET)
 		return 1;
-	if (to.roll == DECIDE_ROLL_NONE) {
+	if (to.roll == DECIDE_ROLL_NONE || p->se == NULL) {
 		/* Not its turn and nothing healthy known to keep running: change nothing, say why. */
 		pass_stand(p, NULL);
 		return 0;
