@@ -125,27 +125,55 @@ static void watch_circuits(struct daemon *dm)
 	}
 }
 
+struct shown_status *shown_status_get(struct daemon *dm)
+{
+	struct shown_status *sh;
+
+	pthread_mutex_lock(&dm->mu);
+	sh = dm->shown;
+	if (sh)
+		sh->refs++;
+	pthread_mutex_unlock(&dm->mu);
+	return sh;
+}
+
+void shown_status_drop(struct daemon *dm, struct shown_status *sh)
+{
+	unsigned left;
+
+	if (sh == NULL)
+		return;
+	pthread_mutex_lock(&dm->mu);
+	left = --sh->refs;
+	pthread_mutex_unlock(&dm->mu);
+	if (left == 0) {
+		status_release(&sh->s);
+		free(sh);
+	}
+}
+
 /*
  * The status the HTTP API serves, *fresh (moved in, left empty) with the
  * source section (what Git says): the engine's last pass, taken from it, or
  * the last one shown again when a fetch changed the source, so a remote that
- * cannot be reached shows within one poll. One copy, moved in under the lock;
- * the loop, its only writer, reads it without the lock.
+ * cannot be reached shows within one poll. One copy, swapped in under the lock
+ * (a request encoding the one before keeps it until it is done).
  */
 static const struct fleet_status *publish_status(struct daemon *dm, struct fleet_status *fresh)
 {
-	struct fleet_status old;
+	struct shown_status *sh = xcalloc(1, sizeof(*sh)), *old;
 
 	if (dm->worker)
 		status_set_source(fresh, &dm->rn.source);
-	pthread_mutex_lock(&dm->mu);
-	old = dm->status_shown;
-	dm->status_shown = *fresh;
-	dm->status_have = 1;
-	pthread_mutex_unlock(&dm->mu);
+	sh->refs = 1;
+	sh->s = *fresh;
 	status_init(fresh);
-	status_release(&old);
-	return &dm->status_shown;
+	pthread_mutex_lock(&dm->mu);
+	old = dm->shown;
+	dm->shown = sh;
+	pthread_mutex_unlock(&dm->mu);
+	shown_status_drop(dm, old);
+	return &sh->s;
 }
 
 static void on_pass(struct engine *e, void *arg)
@@ -343,10 +371,10 @@ static void on_report(void *arg, struct gitsrc_report *r)
 			take_up(dm, r->fetch.commit, r->fetch.previous);
 	}
 	/* The source section is served at once, between passes. */
-	if (dm->status_have) {
+	if (dm->shown) {
 		struct fleet_status again;
 
-		status_copy(&again, &dm->status_shown);
+		status_copy(&again, &dm->shown->s);
 		(void)publish_status(dm, &again);
 	}
 out:
@@ -688,7 +716,8 @@ static void daemon_release(struct daemon *dm, int sfd)
 	/* Last: the HTTP server, the engine, its probes and the Docker client that fed them are gone. */
 	if (dm->metrics_on)
 		auriga_metrics_release(&dm->metrics);
-	status_release(&dm->status_shown);
+	shown_status_drop(dm, dm->shown);
+	dm->shown = NULL;
 	notes_debounce_release(&dm->deb);
 	notes_recent_release(&dm->recent);
 	pthread_mutex_destroy(&dm->mu);

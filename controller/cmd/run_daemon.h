@@ -76,14 +76,25 @@ struct daemon {
 	/* What the HTTP threads read. */
 	pthread_mutex_t mu;
 	/*
-	 * The status served (the last pass's, with the source section): encoded
-	 * when asked for, not after every pass, so at 10,000 deployments its
-	 * JSON is not held between requests.
+	 * The status served (the last pass's, with the source section), NULL
+	 * before a pass ended: encoded when asked for, not after every pass, so
+	 * at 10,000 deployments its JSON is not held between requests. A request
+	 * holds a reference while it encodes, outside mu, so the loop never waits
+	 * for an encoding; the loop, the only one that replaces it, reads it
+	 * without mu.
 	 */
-	struct fleet_status status_shown;
-	int status_have;		/* status_shown holds a status (a pass ended) */
+	struct shown_status *shown;
 	int ready;
 };
+
+/* A published status: never changed once published; refs under the daemon's mu. */
+struct shown_status {
+	unsigned refs;
+	struct fleet_status s;
+};
+/* Another reference to the status shown (NULL when none yet); each goes with shown_status_drop. */
+struct shown_status *shown_status_get(struct daemon *dm);
+void shown_status_drop(struct daemon *dm, struct shown_status *sh);
 /* run_http.c: the HTTP API, /metrics and the webhooks, when --listen names an address. */
 int run_http_start(struct daemon *dm, struct error **err);
 /* SIGHUP: the API token and webhook secrets are read again, so rotating a file needs no restart. */

@@ -34,11 +34,10 @@ static int p_ready(void *ctx)
 static json_t *p_status(void *ctx)
 {
 	struct daemon *dm = ctx;
-	json_t *j;
+	struct shown_status *sh = shown_status_get(dm);
+	json_t *j = sh ? status_to_json(&sh->s) : NULL;
 
-	pthread_mutex_lock(&dm->mu);
-	j = dm->status_have ? status_to_json(&dm->status_shown) : NULL;
-	pthread_mutex_unlock(&dm->mu);
+	shown_status_drop(dm, sh);
 	return j;
 }
 
