@@ -41,33 +41,31 @@ static json_t *p_status(void *ctx)
 	return j;
 }
 
+/* The largest status text served: 10,000 deployments write about 6.5 MB. */
+#define STATUS_TEXT_MAX ((size_t)512 << 20)
+
 static char *p_status_text(void *ctx)
 {
-	json_t *j = p_status(ctx);
-	char *t = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	struct daemon *dm = ctx;
+	struct shown_status *sh = shown_status_get(dm);
+	char *t = sh ? status_to_text(&sh->s, STATUS_TEXT_MAX) : NULL;
 
-	json_decref(j);
+	shown_status_drop(dm, sh);
 	return t;
 }
 
+/* One deployment's object, encoded alone. */
 static json_t *p_deployment(void *ctx, const char *name)
 {
-	json_t *all = p_status(ctx), *deps, *out = NULL;
+	struct daemon *dm = ctx;
+	struct shown_status *sh = shown_status_get(dm);
+	json_t *out = NULL;
+	size_t i;
 
-	deps = json_object_get(all, "deployments");
-	if (json_is_object(deps)) {
-		out = json_incref(json_object_get(deps, name));
-	} else {
-		json_t *d;
-		size_t i;
-
-		json_array_foreach(deps, i, d) {
-			if (json_is_string(json_object_get(d, "name")) &&
-			    strcmp(json_string_value(json_object_get(d, "name")), name) == 0)
-				out = json_incref(d);
-		}
-	}
-	json_decref(all);
+	for (i = 0; sh && out == NULL && i < sh->s.ndeployments; i++)
+		if (sh->s.deployments[i].name && strcmp(sh->s.deployments[i].name, name) == 0)
+			out = status_deployment_json(&sh->s.deployments[i]);
+	shown_status_drop(dm, sh);
 	return out;
 }
 

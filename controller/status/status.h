@@ -205,6 +205,14 @@ int status_render_note(const struct fleet_status *s, char **out, struct error **
 int status_parse_note(struct fleet_status *out, const char *text, size_t len, struct error **err);
 /* JSON for `auriga status --json` and the HTTP API (a new reference). */
 struct json_t *status_to_json(const struct fleet_status *s);
+/* One deployment's object in it (a new reference). */
+struct json_t *status_deployment_json(const struct status_deployment *d);
+/*
+ * The same document's compact text (keys in their order), encoded one
+ * deployment at a time so the whole tree is never built (at 10,000
+ * deployments it took 20 times the text's size); NULL past max bytes.
+ */
+char *status_to_text(const struct fleet_status *s, size_t max);
 /* RFC 3339 UTC with milliseconds, and back; 0 / -1. */
 int status_format_time(int64_t wall_ms, char *out, size_t n);
 int status_parse_time(const char *s, int64_t *wall_ms);

@@ -4,7 +4,9 @@
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "buf.h"
 #include "util.h"
 
 static void json_str(json_t *o, const char *k, const char *v)
@@ -128,11 +130,11 @@ static json_t *verifications_json(const struct status_deployment *d)
 	return v;
 }
 
-json_t *status_to_json(const struct fleet_status *s)
+/* The status without its deployments: the first keys of status_to_json's object. */
+static json_t *head_json(const struct fleet_status *s)
 {
-	json_t *root = json_object(), *deps = json_array();
+	json_t *root = json_object();
 	long ready, desired;
-	size_t i, j;
 
 	status_counts(s, &ready, &desired);
 	json_str(root, "commit", s->commit);
@@ -144,55 +146,107 @@ json_t *status_to_json(const struct fleet_status *s)
 	json_text(root, "supersededBy", s->superseded_by);
 	json_source(root, s);
 	json_lines(root, "problems", s->problems);
-	for (i = 0; i < s->ndeployments; i++) {
-		const struct status_deployment *d = &s->deployments[i];
-		json_t *o = json_object(), *conds = json_array();
+	return root;
+}
 
-		json_str(o, "name", d->name);
-		json_str(o, "role", d->role);
-		json_str(o, "phase", status_phase_name(d->phase));
-		json_str(o, "revision", d->revision);
-		json_object_set_new(o, "desired", json_integer(d->desired));
-		json_object_set_new(o, "ready", json_integer(d->ready));
-		json_object_set_new(o, "updated", json_integer(d->updated));
-		json_object_set_new(o, "available", json_integer(d->available));
-		json_object_set_new(o, "restarts", json_integer(d->restarts));
-		json_str(o, "strategy", d->strategy);
-		json_str(o, "step", d->step);
-		for (j = 0; j < d->nconditions; j++) {
-			const struct status_condition *c = &d->conditions[j];
-			json_t *co = json_object();
+json_t *status_deployment_json(const struct status_deployment *d)
+{
+	json_t *o = json_object(), *conds = json_array();
+	size_t j;
 
-			json_str(co, "type", c->type);
-			json_str(co, "status", c->status);
-			json_str(co, "reason", c->reason);
-			json_text(co, "message", c->message);
-			json_time(co, "lastTransitionTime", c->last_transition);
-			json_array_append_new(conds, co);
-		}
-		json_object_set_new(o, "conditions", conds);
-		json_text(o, "lastError", d->last_error);
-		json_time(o, "startedAt", d->started_at);
-		json_time(o, "finishedAt", d->finished_at);
-		json_object_set_new(o, "surge", json_integer(d->surge));
-		json_object_set_new(o, "paused", json_boolean(d->paused));
-		if (d->action) {
-			json_t *a = json_object();
+	json_str(o, "name", d->name);
+	json_str(o, "role", d->role);
+	json_str(o, "phase", status_phase_name(d->phase));
+	json_str(o, "revision", d->revision);
+	json_object_set_new(o, "desired", json_integer(d->desired));
+	json_object_set_new(o, "ready", json_integer(d->ready));
+	json_object_set_new(o, "updated", json_integer(d->updated));
+	json_object_set_new(o, "available", json_integer(d->available));
+	json_object_set_new(o, "restarts", json_integer(d->restarts));
+	json_str(o, "strategy", d->strategy);
+	json_str(o, "step", d->step);
+	for (j = 0; j < d->nconditions; j++) {
+		const struct status_condition *c = &d->conditions[j];
+		json_t *co = json_object();
 
-			json_str(a, "action", d->action);
-			json_text(a, "by", d->action_by);
-			json_text(a, "reason", d->action_reason);
-			json_time(a, "at", d->action_at);
-			json_object_set_new(o, "lastAction", a);
-		}
-		if (d->ninstances)
-			json_object_set_new(o, "instances", instances_json(d));
-		if (d->slots[0].name[0])
-			json_object_set_new(o, "slots", slots_json(d));
-		if (d->nverifications)
-			json_object_set_new(o, "verification", verifications_json(d));
-		json_array_append_new(deps, o);
+		json_str(co, "type", c->type);
+		json_str(co, "status", c->status);
+		json_str(co, "reason", c->reason);
+		json_text(co, "message", c->message);
+		json_time(co, "lastTransitionTime", c->last_transition);
+		json_array_append_new(conds, co);
 	}
+	json_object_set_new(o, "conditions", conds);
+	json_text(o, "lastError", d->last_error);
+	json_time(o, "startedAt", d->started_at);
+	json_time(o, "finishedAt", d->finished_at);
+	json_object_set_new(o, "surge", json_integer(d->surge));
+	json_object_set_new(o, "paused", json_boolean(d->paused));
+	if (d->action) {
+		json_t *a = json_object();
+
+		json_str(a, "action", d->action);
+		json_text(a, "by", d->action_by);
+		json_text(a, "reason", d->action_reason);
+		json_time(a, "at", d->action_at);
+		json_object_set_new(o, "lastAction", a);
+	}
+	if (d->ninstances)
+		json_object_set_new(o, "instances", instances_json(d));
+	if (d->slots[0].name[0])
+		json_object_set_new(o, "slots", slots_json(d));
+	if (d->nverifications)
+		json_object_set_new(o, "verification", verifications_json(d));
+	return o;
+}
+
+json_t *status_to_json(const struct fleet_status *s)
+{
+	json_t *root = head_json(s), *deps = json_array();
+	size_t i;
+
+	for (i = 0; i < s->ndeployments; i++)
+		json_array_append_new(deps, status_deployment_json(&s->deployments[i]));
 	json_object_set_new(root, "deployments", deps);
 	return root;
+}
+
+/* Appends o's compact text, less its last skip_tail bytes, to b and drops o; ERR_TOOBIG past b's bound. */
+static int put_dumped(struct buf *b, json_t *o, size_t skip_tail)
+{
+	char *t = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int rc;
+
+	json_decref(o);
+	if (t == NULL)
+		return ERR_GENERIC;	/* jansson could not encode it: no memory */
+	rc = buf_append(b, t, strlen(t) - skip_tail);
+	free(t);
+	return rc;
+}
+
+char *status_to_text(const struct fleet_status *s, size_t max)
+{
+	struct buf b;
+	size_t i;
+	int rc;
+
+	buf_init(&b, max);
+	/* The head's object without its closing brace, then the deployments, one at a time. */
+	rc = put_dumped(&b, head_json(s), 1);
+	if (rc == 0)
+		rc = buf_puts(&b, b.len > 1 ? ",\"deployments\":[" : "\"deployments\":[");
+	for (i = 0; rc == 0 && i < s->ndeployments; i++) {
+		if (i > 0)
+			rc = buf_putc(&b, ',');
+		if (rc == 0)
+			rc = put_dumped(&b, status_deployment_json(&s->deployments[i]), 0);
+	}
+	if (rc == 0)
+		rc = buf_puts(&b, "]}");
+	if (rc < 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
 }

@@ -135,10 +135,14 @@ daemon_passes() { # HOST SPECS PASSES WAIT_S
 	hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$run_pid/status")
 	# Of the resident pages, those that are the process's own (heap, stacks), not shared libraries'.
 	anon=$(awk '/^RssAnon/ { print $2 }' "/proc/$run_pid/status")
+	# The status API: the whole fleet's status encoded on request (mean of 5, after the figures above).
+	status_ms=$(mean_ms 5 curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/status")
+	status_bytes=$(curl -fs -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/status" | wc -c)
+	echo "bench_noop: VmHWM after the status requests $(awk '/^VmHWM/ { print $2 }' "/proc/$run_pid/status") kB" >&2
 	kill "$run_pid"
 	wait "$run_pid" 2>/dev/null || true
 	run_pid=
-	echo "$(python3 -c "print(round($sum * 1000 / $n, 1))") $ok $rss $hwm $cached_ms $anon"
+	echo "$(python3 -c "print(round($sum * 1000 / $n, 1))") $ok $rss $hwm $cached_ms $anon $status_ms $status_bytes"
 }
 
 report() { # SIZE PASS_MS PASSES RSS HWM PLAN_MS PLAN_RSS LIST_MS LIST_BYTES CACHED_MS ANON
@@ -166,6 +170,10 @@ report() { # SIZE PASS_MS PASSES RSS HWM PLAN_MS PLAN_RSS LIST_MS LIST_BYTES CAC
 	bench_row "auriga plan max RSS, $1 deployments" MB "$(mb "$7")" - "" lower
 }
 mb() { python3 -c "print(round($1 / 1024, 1))"; }
+status_row() { # SIZE: GET /api/v1/status beside Docker's container list of the same fleet, both by curl
+	echo "GET /api/v1/status at $1 deployments: $status_ms ms ($status_bytes bytes); the container list by curl $list_ms ms ($bytes bytes)"
+	bench_row "GET /api/v1/status (whole fleet), $1 deployments" ms "$status_ms" "Docker's container list by curl" "$list_ms" lower
+}
 
 api=$(docker version -f '{{.Server.APIVersion}}')
 list() { curl -fs --unix-socket "$1" "$list_url"; }
@@ -187,7 +195,7 @@ for _ in $(seq 1 120); do
 	sleep 0.5
 done
 daemon_passes unix:///var/run/docker.sock "$tmp/specs-small" 20 30 >"$tmp/passes"
-read -r pass_ms passes rss hwm cached_ms anon <"$tmp/passes"
+read -r pass_ms passes rss hwm cached_ms anon status_ms status_bytes <"$tmp/passes"
 plan_ms=$(mean_ms 20 plan "$tmp/specs-small")
 /usr/bin/time -f '%M' -o "$tmp/plan.rss" "$auriga" plan --instance "$inst" --state-dir "$tmp/state" \
 	--extra-labels "$label" "$tmp/specs-small" >/dev/null
@@ -196,6 +204,7 @@ bytes=$(list /var/run/docker.sock | wc -c)
 ps_ms=$(mean_ms 20 docker ps -a --filter "label=auriga.io/managed-by=$inst" --format '{{json .}}')
 report "$small" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.rss")" "$list_ms" "$bytes" "$cached_ms" "$anon"
 bench_row "auriga plan (read, check, list, plan), $small deployments" ms "$plan_ms" "docker ps, same filter" "$ps_ms" lower
+status_row "$small"
 /usr/bin/time -f '%M' -o "$tmp/ps.rss" docker ps -a --filter "label=auriga.io/managed-by=$inst" --format '{{json .}}' >/dev/null
 bench_row "auriga plan max RSS against docker ps's, $small deployments" MB "$(mb "$(cat "$tmp/plan.rss")")" \
 	"docker ps, same filter" "$(mb "$(cat "$tmp/ps.rss")")" lower
@@ -231,7 +240,7 @@ timeout 600 "$auriga" plan --instance "$inst" --state-dir "$tmp/state" --extra-l
 n_ctr=$(list "$sock" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$n_ctr" -ge "$large" ] || { echo "bench_noop: the fake lists $n_ctr containers" >&2; exit 1; }
 daemon_passes "unix://$sock" "$tmp/specs-large" 5 300 >"$tmp/passes"
-read -r pass_ms passes rss hwm cached_ms anon <"$tmp/passes"
+read -r pass_ms passes rss hwm cached_ms anon status_ms status_bytes <"$tmp/passes"
 plan_ms=$(mean_ms 3 timeout 600 "$auriga" plan --instance "$inst" --state-dir "$tmp/state" \
 	--extra-labels "$label" --docker-host "unix://$sock" "$tmp/specs-large")
 /usr/bin/time -f '%M' -o "$tmp/plan.rss" "$auriga" plan --instance "$inst" --state-dir "$tmp/state" \
@@ -240,3 +249,4 @@ list_ms=$(mean_ms 5 list "$sock")
 bytes=$(list "$sock" | wc -c)
 report "$large" "$pass_ms" "$passes" "$rss" "$hwm" "$plan_ms" "$(cat "$tmp/plan.rss")" "$list_ms" "$bytes" "$cached_ms" "$anon"
 bench_row "auriga plan (read, check, list, plan), $large deployments" ms "$plan_ms" "the list by curl" "$list_ms" lower
+status_row "$large"

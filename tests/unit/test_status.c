@@ -451,7 +451,53 @@ static void instances(void **state)
 	status_release(&c);
 }
 
+/* The tree's compact text, as the API served it before it was encoded one deployment at a time. */
+static void assert_text_is_tree(const struct fleet_status *s)
+{
+	json_t *j = status_to_json(s);
+	char *want = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER), *got = status_to_text(s, 1 << 20);
+
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
+	json_decref(j);
+}
+
+/*
+ * /api/v1/status is encoded one deployment at a time: the same bytes as the
+ * whole tree, with no deployment, several, and a status with nothing but
+ * its deployments; past its bound it gives nothing rather than a cut text.
+ */
+static void text_one_deployment_at_a_time(void **state)
+{
+	struct fleet_status s, bare;
+	struct status_deployment *d;
+	char *t;
+
+	(void)state;
+	fill(&s);
+	d = status_add_deployment(&s, "validators");
+	d->action = xstrdup("pause");
+	d->action_by = xstrdup("dana");
+	snprintf(d->slots[0].name, sizeof(d->slots[0].name), "blue");
+	d->slots[0].ready = d->slots[0].desired = 2;
+	assert_text_is_tree(&s);
+	t = status_to_text(&s, 64);
+	assert_null(t);
+	status_release(&s);
+	status_init(&s);
+	assert_text_is_tree(&s);
+	status_init(&bare);
+	bare.phase = STATUS_HEALTHY;
+	(void)status_add_deployment(&bare, "slim");
+	assert_text_is_tree(&bare);
+	status_release(&s);
+	status_release(&bare);
+}
+
 TEST_MAIN(
+	cmocka_unit_test(text_one_deployment_at_a_time),
 	cmocka_unit_test(note_round_trip),
 	cmocka_unit_test(note_release_control),
 	cmocka_unit_test(note_hosts),
