@@ -404,7 +404,45 @@ static void written_one_deployment_at_a_time(void **state)
 	statefile_release(&r);
 }
 
+/*
+ * A rollback applies a template the state itself holds (the healthy or the
+ * previous one, passed with the entry's own revision field): it is shared,
+ * not copied, and the applied one it replaces goes without taking it along
+ * (under ASan: no use after free, no leak).
+ */
+static void applying_a_kept_template_shares_it(void **state)
+{
+	struct statefile s;
+	struct desired_tmpl v1, v2, v3;
+	struct statefile_entry *e;
+
+	(void)state;
+	statefile_init(&s, NULL);
+	tmpl_of(&v1, "auriga-demo-node:v1");
+	tmpl_of(&v2, "auriga-demo-node:v2");
+	tmpl_of(&v3, "auriga-demo-node:v3");
+	statefile_set_healthy(&s, "api", REV_A, &v1, "c1", 1000);
+	statefile_set_healthy(&s, "api", REV_B, &v2, "c2", 2000);
+	statefile_set_applied(&s, "api", "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", &v3);
+	e = statefile_get(&s, "api", 0);
+	/* Back to the healthy revision. */
+	statefile_set_applied(&s, "api", e->healthy_rev, e->healthy_tmpl);
+	assert_ptr_equal(e->applied_tmpl, e->healthy_tmpl);
+	assert_string_equal(e->applied_rev, REV_B);
+	/* Back to the one before it. */
+	statefile_set_applied(&s, "api", e->previous_rev, e->previous_tmpl);
+	assert_ptr_equal(e->applied_tmpl, e->previous_tmpl);
+	assert_string_equal(e->applied_rev, REV_A);
+	assert_string_equal(e->healthy_tmpl->image, "auriga-demo-node:v2");
+	assert_string_equal(statefile_tmpl(&s, "api", REV_A)->image, "auriga-demo-node:v1");
+	desired_tmpl_release(&v1);
+	desired_tmpl_release(&v2);
+	desired_tmpl_release(&v3);
+	statefile_release(&s);
+}
+
 TEST_MAIN(
+	TEST_IN_DIR(applying_a_kept_template_shares_it),
 	TEST_IN_DIR(written_one_deployment_at_a_time),
 	TEST_IN_DIR(equal_templates_are_kept_once),
 	TEST_IN_DIR(hooks_survive_a_reload),
