@@ -92,8 +92,8 @@ read -r _ pt prss pn <<<"$py"
 [ "$pn" -eq "$docs" ] || { echo "bench_spec: PyYAML read $pn of $docs documents" >&2; exit 1; }
 bench_row "spec pipeline, $docs Deployments (read, schema, checks)" s "$(printf '%.3f' "$ft")" \
 	"PyYAML CSafeLoader, parse only" "$(printf '%.3f' "$pt")" lower
-bench_row "spec pipeline peak RSS, $docs Deployments" MB "$(awk -v k="$frss" 'BEGIN { printf "%.1f", k / 1024 }')" \
-	"PyYAML CSafeLoader" "$(awk -v k="$prss" 'BEGIN { printf "%.1f", k / 1024 }')" lower
+bench_row "spec pipeline peak RSS, $docs Deployments" MB "$(awk -v k="$frss" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }')" \
+	"PyYAML CSafeLoader" "$(awk -v k="$prss" 'BEGIN { printf "%.1f", k * 1024 / 1e6 }')" lower
 awk -v n="$docs" -v bytes="$bytes" -v ft="$ft" -v frss="$frss" -v rt="$rt" -v rrss="$rrss" \
 	-v pt="$pt" -v prss="$prss" 'BEGIN {
 	k = n / 1000
