@@ -7,7 +7,7 @@
 # BENCH_ONLY="noop rollout" runs only those benchmarks (bench_noop.sh, bench_rollout.sh).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-sizes=${BENCH_SIZES:-1000 10000 50000}
+sizes=${BENCH_SIZES-1000 10000 50000}	# empty: the 25 on the engine alone
 only=${BENCH_ONLY:-}
 table=$(mktemp "${TMPDIR:-/tmp}/auriga-bench-table.XXXXXX")
 trap 'rm -f "$table"' EXIT
