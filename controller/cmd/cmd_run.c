@@ -148,6 +148,7 @@ void shown_status_drop(struct daemon *dm, struct shown_status *sh)
 	pthread_mutex_unlock(&dm->mu);
 	if (left == 0) {
 		status_release(&sh->s);
+		free(sh->text);
 		free(sh);
 	}
 }

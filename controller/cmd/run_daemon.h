@@ -87,10 +87,15 @@ struct daemon {
 	int ready;
 };
 
-/* A published status: never changed once published; refs under the daemon's mu. */
+/*
+ * A published status: never changed once published; refs under the daemon's
+ * mu. text: its encoding, kept by the first request that made one under
+ * 1 MiB (set once under mu, then read by any holder of a reference).
+ */
 struct shown_status {
 	unsigned refs;
 	struct fleet_status s;
+	char *text;
 };
 /* Another reference to the status shown (NULL when none yet); each goes with shown_status_drop. */
 struct shown_status *shown_status_get(struct daemon *dm);

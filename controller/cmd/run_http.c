@@ -44,12 +44,42 @@ static json_t *p_status(void *ctx)
 /* The largest status text served: 10,000 deployments write about 6.5 MB. */
 #define STATUS_TEXT_MAX ((size_t)512 << 20)
 
+/*
+ * A text up to this size is kept with the status it encodes, so a dashboard
+ * polling a small fleet is not encoded again for every request between
+ * passes; a larger one (about 1,500 deployments) is encoded each time
+ * rather than held.
+ */
+#define STATUS_TEXT_KEPT ((size_t)1 << 20)
+
 static char *p_status_text(void *ctx)
 {
 	struct daemon *dm = ctx;
 	struct shown_status *sh = shown_status_get(dm);
-	char *t = sh ? status_to_text(&sh->s, STATUS_TEXT_MAX) : NULL;
+	const char *kept;
+	char *t;
 
+	if (sh == NULL)
+		return NULL;
+	pthread_mutex_lock(&dm->mu);
+	kept = sh->text;
+	pthread_mutex_unlock(&dm->mu);
+	if (kept != NULL) {
+		t = xstrdup(kept);
+	} else {
+		t = status_to_text(&sh->s, STATUS_TEXT_MAX);
+		if (t != NULL && strlen(t) <= STATUS_TEXT_KEPT) {
+			char *copy = xstrdup(t);
+
+			pthread_mutex_lock(&dm->mu);
+			if (sh->text == NULL) {
+				sh->text = copy;
+				copy = NULL;
+			}
+			pthread_mutex_unlock(&dm->mu);
+			free(copy);
+		}
+	}
 	shown_status_drop(dm, sh);
 	return t;
 }
