@@ -31,16 +31,6 @@ static int p_ready(void *ctx)
 	return r;
 }
 
-static json_t *p_status(void *ctx)
-{
-	struct daemon *dm = ctx;
-	struct shown_status *sh = shown_status_get(dm);
-	json_t *j = sh ? status_to_json(&sh->s) : NULL;
-
-	shown_status_drop(dm, sh);
-	return j;
-}
-
 /* The largest status text served: 10,000 deployments write about 6.5 MB. */
 #define STATUS_TEXT_MAX ((size_t)512 << 20)
 
@@ -210,7 +200,6 @@ int run_http_start(struct daemon *dm, struct error **err)
 		.ctx = dm,
 		.ready = p_ready,
 		.started = p_ready,
-		.status = p_status,
 		.status_text = p_status_text,
 		.deployment = p_deployment,
 		.notes = p_notes,

@@ -450,7 +450,7 @@ static int put_indented(struct buf *b, const char *text)
  * tree (at 10,000 deployments that tree was the largest thing a pass held).
  * NULL when the text would pass STATEFILE_MAX_BYTES, which no load reads.
  */
-static char *dump_text(const struct statefile *s)
+char *statefile_dump(const struct statefile *s)
 {
 	struct buf b;
 	size_t i, written = 0;
@@ -490,11 +490,6 @@ static char *dump_text(const struct statefile *s)
 		return NULL;
 	}
 	return buf_detach(&b, NULL);
-}
-
-char *statefile_dump(const struct statefile *s)
-{
-	return dump_text(s);
 }
 
 static int rev_field(char dst[SPEC_REVISION_HEX], const json_t *o, const char *path, const char *dep,
@@ -663,7 +658,7 @@ int statefile_save(struct statefile *s, struct error **err)
 
 	if (s->path == NULL)
 		BUG("statefile_save without a path");
-	text = dump_text(s);
+	text = statefile_dump(s);
 	if (text == NULL)
 		return error_set(err, ERR_TOOBIG, "state file '%s': over %u MiB, which no load would read", s->path,
 				 STATEFILE_MAX_BYTES >> 20);

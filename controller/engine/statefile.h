@@ -118,7 +118,7 @@ const char *statefile_hook_failed(const struct statefile *s, const char *deploym
 /* The template the state knows for rev (healthy or applied), or NULL. */
 const struct desired_tmpl *statefile_tmpl(const struct statefile *s, const char *deployment, const char *rev);
 
-/* The text written (for tests): a malloc'd JSON document. */
+/* The text statefile_save writes: a malloc'd JSON document, or NULL past STATEFILE_MAX_BYTES. */
 char *statefile_dump(const struct statefile *s);
 
 #endif

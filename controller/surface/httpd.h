@@ -43,7 +43,7 @@ struct httpd_provider {
 	/*
 	 * Optional, preferred for /api/v1/status when set: the same document as
 	 * compact JSON text (malloc'd, the server frees it), or NULL (503). Text
-	 * made once per change spares every request a copy and an encoding.
+	 * kept once per change spares every request its encoding.
 	 */
 	char *(*status_text)(void *ctx);
 	/* A new reference to one deployment's status, or NULL when there is no such deployment (404). */

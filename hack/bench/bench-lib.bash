@@ -51,5 +51,5 @@ NGINX
 # in UNIT) or "xN" (auriga at least N times better than the peer), empty when there is none.
 bench_row() {
 	[ -n "${BENCH_TABLE:-}" ] || return 0
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$BENCH_NAME" "$1" "$2" "$3" "$4" "$5" "$6" "${7:-}" >>"$BENCH_TABLE"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "${7:-}" >>"$BENCH_TABLE"
 }

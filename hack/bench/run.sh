@@ -44,18 +44,16 @@ import sys
 
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 out = [("figure", "auriga", "peer (same run)", "peer", "ratio", "goal", "")]
-for bench, fig, unit, a, peer, pv, better, goal in rows:
+for fig, unit, a, peer, pv, better, goal in rows:
     a_v = float(a)
-    ratio, met = "", ""
-    if peer != "-" and pv:
-        p_v = float(pv)
-        if a_v > 0 and p_v > 0:
-            r = p_v / a_v if better == "lower" else a_v / p_v
-            ratio = f"{r:.2f}x"
+    r, met = None, ""
+    if peer != "-" and pv and a_v > 0 and float(pv) > 0:
+        r = float(pv) / a_v if better == "lower" else a_v / float(pv)
+    ratio = f"{r:.2f}x" if r is not None else ""
     if goal:
         if goal[0] == "x":
             want = float(goal[1:])
-            ok = ratio != "" and float(ratio[:-1]) >= want
+            ok = r is not None and r >= want
             goal_txt = f"{want:g}x the peer"
         else:
             want = float(goal[1:])
