@@ -44,6 +44,12 @@ static void ask_unref(struct ask *a)
 	free(a);
 }
 
+/* The loop's reference, when it stopped before it answered. */
+static void ask_drop(void *arg)
+{
+	ask_unref(arg);
+}
+
 static void on_ask(struct loop *l, void *arg)
 {
 	struct ask *a = arg;
@@ -86,7 +92,7 @@ int run_control_ask(struct loop *l, struct engine *e, struct run_lease *lease, c
 	a->rq.deployment = a->deployment;
 	a->rq.by = a->by;
 	a->rq.reason = a->reason;
-	if (loop_post(l, on_ask, a) < 0) {
+	if (loop_post_owned(l, on_ask, a, ask_drop) < 0) {
 		a->refs = 1;
 		ask_unref(a);
 		return error_set(err, ERR_UNAVAILABLE, "the controller's loop does not answer");

@@ -366,6 +366,15 @@ static void install_on_loop(struct loop *lp, void *arg)
 	tell_loop(lp, l);
 }
 
+/* An install the loop never ran (it stopped first). */
+static void install_drop(void *arg)
+{
+	struct install *in = arg;
+
+	lease_state_release(&in->st);
+	free(in);
+}
+
 /* Has the loop install what is shared (shared, state_oid) for the generation held: no network work. */
 static void install_shared(struct run_lease *l)
 {
@@ -381,7 +390,12 @@ static void install_shared(struct run_lease *l)
 		in->st.files[i] = xstrdup_or_null(l->shared[i]);
 	l->installing = 1;
 	pthread_mutex_unlock(&l->mu);
-	(void)loop_post(l->cfg.loop, install_on_loop, in);
+	if (loop_post_owned(l->cfg.loop, install_on_loop, in, install_drop) < 0) {
+		install_drop(in);
+		pthread_mutex_lock(&l->mu);
+		l->installing = 0;
+		pthread_mutex_unlock(&l->mu);
+	}
 }
 
 /*

@@ -29,6 +29,7 @@ struct call {
 	struct call *next;
 	loop_fn fn;
 	void *arg;
+	void (*drop)(void *arg);	/* frees arg when the call never runs; NULL: nothing owned */
 };
 
 struct loop {
@@ -78,11 +79,14 @@ fail:
 	return NULL;
 }
 
+/* Calls that never ran: what each owns goes with it. */
 static void free_calls(struct call *c)
 {
 	while (c) {
 		struct call *n = c->next;
 
+		if (c->drop)
+			c->drop(c->arg);
 		free(c);
 		c = n;
 	}
@@ -286,16 +290,34 @@ static int wake(struct loop *l)
 
 int loop_post(struct loop *l, loop_fn fn, void *arg)
 {
-	struct call *c = call_new(fn, arg);
+	return loop_post_owned(l, fn, arg, NULL);
+}
 
+int loop_post_owned(struct loop *l, loop_fn fn, void *arg, void (*drop)(void *arg))
+{
+	struct call *c = call_new(fn, arg), *prev;
+	int rc;
+
+	c->drop = drop;
 	pthread_mutex_lock(&l->post_lock);
-	if (l->post_tail)
-		l->post_tail->next = c;
+	prev = l->post_tail;
+	if (prev)
+		prev->next = c;
 	else
 		l->post_head = c;
 	l->post_tail = c;
+	/* Under the lock, so that a call whose wakeup failed leaves the queue: its arg stays the caller's. */
+	rc = wake(l);
+	if (rc < 0) {
+		if (prev)
+			prev->next = NULL;
+		else
+			l->post_head = NULL;
+		l->post_tail = prev;
+		free(c);
+	}
 	pthread_mutex_unlock(&l->post_lock);
-	return wake(l);
+	return rc;
 }
 
 void loop_stop(struct loop *l)

@@ -57,6 +57,11 @@ void loop_defer(struct loop *l, loop_fn fn, void *arg);
  * Returns 0, or a negative errno when the wakeup could not be signalled.
  */
 int loop_post(struct loop *l, loop_fn fn, void *arg);
+/*
+ * The same for an arg the call owns: a call still queued when the loop is
+ * freed (posted as it stopped) is not run; drop(arg) frees what it holds.
+ */
+int loop_post_owned(struct loop *l, loop_fn fn, void *arg, void (*drop)(void *arg));
 
 /*
  * Runs one iteration: deferred calls, then waits at most max_wait_ms (-1:

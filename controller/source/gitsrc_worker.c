@@ -70,6 +70,15 @@ static void deliver_on_loop(struct loop *l, void *p)
 	free(d);
 }
 
+/* A delivery the loop never ran (it stopped first). */
+static void drop_delivery(void *p)
+{
+	struct loop_delivery *d = p;
+
+	gitsrc_report_free(d->r);
+	free(d);
+}
+
 static void report(struct gitsrc_worker *w, struct gitsrc_report *r)
 {
 	if (w->loop) {
@@ -89,7 +98,7 @@ static void report(struct gitsrc_worker *w, struct gitsrc_report *r)
 		d->fn = w->fn;
 		d->arg = w->arg;
 		d->r = r;
-		if (loop_post(w->loop, deliver_on_loop, d) < 0) {
+		if (loop_post_owned(w->loop, deliver_on_loop, d, drop_delivery) < 0) {
 			log_error("gitsrc", "cannot wake the loop: report dropped", LOG_END);
 			free(d);
 			gitsrc_report_free(r);

@@ -5,10 +5,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "runtime/loop.h"
+#include "util.h"
 #include "testmain.h"
 
 struct trace {
@@ -175,8 +177,43 @@ static void posts_from_another_thread_wake_the_loop(void **state)
 	loop_free(p.l);
 }
 
+static int owned_ran, owned_dropped;
+
+static void on_owned(struct loop *l, void *arg)
+{
+	(void)l;
+	free(arg);
+	owned_ran++;
+}
+
+static void drop_owned(void *arg)
+{
+	free(arg);
+	owned_dropped++;
+}
+
+/* A call posted as the loop stops never runs: what it owns is dropped when the loop is freed (no leak). */
+static void a_post_the_loop_never_ran_is_dropped(void **state)
+{
+	struct loop *l = loop_new(NULL);
+
+	(void)state;
+	owned_ran = owned_dropped = 0;
+	assert_int_equal(loop_post_owned(l, on_owned, xstrdup("ran"), drop_owned), 0);
+	assert_int_equal(loop_run_once(l, 0), 1);
+	assert_int_equal(owned_ran, 1);
+	loop_stop(l);
+	assert_int_equal(loop_run(l), 0);
+	assert_int_equal(loop_post_owned(l, on_owned, xstrdup("late"), drop_owned), 0);
+	assert_int_equal(loop_post(l, on_post, NULL), 0);
+	loop_free(l);
+	assert_int_equal(owned_ran, 1);
+	assert_int_equal(owned_dropped, 1);
+}
+
 TEST_MAIN(
 	cmocka_unit_test(timers_run_in_due_order),
+	cmocka_unit_test(a_post_the_loop_never_ran_is_dropped),
 	cmocka_unit_test(deferred_calls_run_next_iteration),
 	cmocka_unit_test(fd_watch_reports_readiness),
 	cmocka_unit_test(posts_from_another_thread_wake_the_loop))
