@@ -164,7 +164,8 @@ host_port() {
 		--format '{{.Ports}}' | sed -n 's/.*:\([0-9]*\)->9003.*/\1/p' | head -1
 }
 # load OUT: POSTs through NGINX one after another, 5 ms apart (a new connection each, at most 20000
-# and for at most 150 s), until OUT.stop exists; "ms status version node" per request.
+# and for at most 150 s), until OUT.stop exists; "ms status version node" per request (status 0: no
+# answer within 5 s, or the connection broke; "node" then names the exception).
 load() {
 	python3 - "$LP" "$1" >/dev/null 2>&1 <<'PY' &
 import http.client, os, sys, time
@@ -176,7 +177,7 @@ with open(out, "w", buffering=1) as f:
             break
         t = int(time.time() * 1000)
         try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             c.request("POST", "/api/v11/transactions", body=b"{}", headers={"Connection": "close"})
             r = c.getresponse()
             r.read()
@@ -194,6 +195,16 @@ stop_load() {
 	wait "$LOAD_PID" 2>/dev/null
 }
 failed() { awk '$2 < 200 || $2 >= 300' "$1" | wc -l; }
+# why_failed LOAD: when a request failed, each failed one (its time as UTC, status, version, node) and
+# NGINX's error log and the release's output around then, as diagnostics.
+why_failed() {
+	[ "$(failed "$1")" = 0 ] && return
+	awk '$2 < 200 || $2 >= 300' "$1" | head -n 5 | while read -r ms st v nd; do
+		diag "failed: $(date -u -d "@$((ms / 1000)).$(printf %03d $((ms % 1000)))" +%T.%3N) status $st $v $nd"
+	done
+	tail -n 10 "$NGX/error.log" 2>/dev/null | while read -r l; do diag "nginx: $l"; done
+	apply_tail
+}
 apply_tail() { tail -n 20 "$TEST_TMP/apply.out" | while read -r l; do diag "$l"; done; }
 
 # --- v1, the first release: one replica on each of d1 and d2, none on the first endpoint ---------
@@ -222,6 +233,7 @@ diag "blue-green v1 -> v2 over two hosts took $took ms; $n requests through NGIN
 expect_eq "blue-green: apply converges" 0 "$rc"
 [ "$rc" = 0 ] || apply_tail
 expect_eq "blue-green: no request through NGINX failed" 0 "$(failed "$TEST_TMP/load-bg")"
+why_failed "$TEST_TMP/load-bg"
 expect_match "blue-green: the load ran throughout (over 100 requests)" '^[0-9]{3,}$' "$n"
 expect_eq "blue-green: v1 answered first" v1 "$(head -1 "$TEST_TMP/load-bg" | cut -d' ' -f3)"
 expect_eq "blue-green: v2 answered last" v2 "$(tail -1 "$TEST_TMP/load-bg" | cut -d' ' -f3)"
@@ -254,6 +266,7 @@ diag "canary v2 -> v3 over two hosts: $n requests through NGINX, $(grep -c ' v3 
 expect_eq "canary: apply converges" 0 "$rc"
 [ "$rc" = 0 ] || apply_tail
 expect_eq "canary: no request through NGINX failed" 0 "$(failed "$TEST_TMP/load-c")"
+why_failed "$TEST_TMP/load-c"
 grep 'run decided' "$TEST_TMP/apply.out" | while read -r l; do diag "$l"; done
 expect_match "canary: its scrape analysis measured the new replicas at their hosts' addresses" \
 	'run decided.*result=Successful.*error-rate = 0' "$(cat "$TEST_TMP/apply.out")"
