@@ -84,35 +84,13 @@ docker_cleanup_label() {
 	return 0
 }
 
-# A free TCP port on 127.0.0.1.
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# A free TCP port on 127.0.0.1, handed to no other test running beside this one
+# (tests/helpers/free-ports.py).
+free_port() { "$TOP/tests/helpers/free-ports.py" 1; }
 
 # free_ports N: the first of N consecutive TCP ports free on 127.0.0.1 (for hostPort ranges that
-# auriga counts up from); fails after 50 tries.
-free_ports() {
-	python3 - "$1" <<'PY'
-import random, socket, sys
-n = int(sys.argv[1])
-for _ in range(50):
-    base = random.randrange(20000, 40000)
-    held = []
-    try:
-        for p in range(base, base + n):
-            s = socket.socket()
-            held.append(s)
-            s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        for s in held:
-            s.close()
-    print(base)
-    sys.exit(0)
-sys.exit(1)
-PY
-}
+# auriga counts up from), the same way; fails after 200 tries.
+free_ports() { "$TOP/tests/helpers/free-ports.py" "$1"; }
 
 _tap_finish() {
 	local i

@@ -173,10 +173,7 @@ static void git_daemon_is_cas(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(test_sh(NULL, 0, "git init -q --bare -b main %s/remote.git", dir), 0);
-	assert_int_equal(test_sh(port, sizeof(port),
-				 "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
-				 "print(s.getsockname()[1])'"),
-			 0);
+	assert_int_equal(test_sh(port, sizeof(port), "tests/helpers/free-ports.py 1"), 0);
 	assert_int_equal(test_sh(pid, sizeof(pid),
 				 "git daemon --reuseaddr --listen=127.0.0.1 --port=%s --base-path=%s --export-all "
 				 "--enable=receive-pack %s >%s/daemon.log 2>&1 & echo $!",
