@@ -37,6 +37,14 @@
  * counts it (auriga_observe_cache_corrections_total).
  */
 
+static void seen_free(struct observed *o)
+{
+	if (o) {
+		observed_release(o);
+		free(o);
+	}
+}
+
 void engine_hosts_init(struct engine *e, struct docker *d, const struct engine_endpoint *v, size_t n)
 {
 	size_t i;
@@ -73,10 +81,8 @@ void engine_hosts_release(struct engine *e)
 			loop_timer_cancel(e->loop, h->ping_timer);
 		if (h->jobs)
 			job_runner_free(h->jobs);
-		if (h->seen) {
-			observed_release(h->seen);
-			free(h->seen);
-		}
+		seen_free(h->seen);
+		seen_free(h->lent);
 		observe_stream_free(h->reading);
 		FREE_ALL(h->name, h->error, h->address);
 	}
@@ -119,6 +125,24 @@ void engine_hosts_address(struct engine *e)
 		if (spec_address_loopback(h->address))
 			str_set(&h->address, NULL);
 	}
+	/* The union's containers carry the addresses: it is built again. */
+	e->obs_current = 0;
+}
+
+/* Whether the union was built from every last list as it is now, with each endpoint up or down as now. */
+static int union_current(const struct engine *e)
+{
+	size_t i;
+
+	if (!e->obs_current)
+		return 0;
+	for (i = 0; i < e->n_hosts; i++) {
+		const struct eng_host *h = &e->hosts[i];
+
+		if (h->lent || (h->seen && !h->seen_lent) || (h->seen && h->down != h->union_down))
+			return 0;
+	}
+	return 1;
 }
 
 /* ------------------------------------------------------------------ lists */
@@ -152,16 +176,33 @@ static void lists_done(struct engine *e)
 		lists[n].parsed = h->seen;
 		lists[n].unreachable = h->down;
 		lists[n].address = h->address;
+		/* Every last list stays until the union is built again (see on_host_list): it lends, not copies. */
+		lists[n].lend = 1;
 		n++;
 	}
 	if (down == e->n_hosts) {
-		/* Nothing to decide from: every endpoint failed. */
+		/* Nothing to decide from: every endpoint failed (the union stays as it was). */
 		engine_list_failed(e, why.data);
-	} else if (observe_from_lists(&e->obs, e->instance, lists, n, &err) < 0) {
-		engine_list_failed(e, error_msg(err));
-		error_free(err);
-	} else {
+	} else if (union_current(e)) {
+		/* Nothing listed since, nothing up or down since: the union is what it would be built again. */
 		engine_list_done(e, down ? why.data : NULL);
+	} else {
+		int rc = observe_from_lists(&e->obs, e->instance, lists, n, &err);
+
+		/* The union is built again (or empty): what it lent from before may go. */
+		e->obs_current = rc == 0;
+		for (i = 0; i < e->n_hosts; i++) {
+			seen_free(e->hosts[i].lent);
+			e->hosts[i].lent = NULL;
+			e->hosts[i].seen_lent = rc == 0 && e->hosts[i].seen != NULL;
+			e->hosts[i].union_down = e->hosts[i].down;
+		}
+		if (rc < 0) {
+			engine_list_failed(e, error_msg(err));
+			error_free(err);
+		} else {
+			engine_list_done(e, down ? why.data : NULL);
+		}
 	}
 	buf_release(&why);
 	free(lists);
@@ -220,9 +261,13 @@ static void on_host_list(struct docker_result *r, void *arg)
 		}
 		h->listed_ms = h->list_began_ms;
 		h->heard_ms = loop_now(e->loop);
-		if (h->seen) {
-			observed_release(h->seen);
-			free(h->seen);
+		/* The union may still lend from the list replaced: it stays until the union is built again. */
+		if (h->seen_lent) {
+			seen_free(h->lent);
+			h->lent = h->seen;
+			h->seen_lent = 0;
+		} else {
+			seen_free(h->seen);
 		}
 		h->seen = seen;
 		h->down = 0;

@@ -91,6 +91,10 @@ struct eng_host {
 	struct docker_watch *watch;
 	struct job_runner *jobs;	/* its Jobs (hooks); the first endpoint's are engine.hooks too */
 	struct observed *seen;	/* its last container list that answered, read; NULL before the first */
+	int seen_lent;		/* e->obs, the union, lends seen's containers' strings */
+	int union_down;		/* down when the union was built (its containers tagged unreachable or not) */
+	/* The list the union lends from when seen has been replaced since: freed when the union is built again. */
+	struct observed *lent;
 	struct observe_stream *reading;	/* the list under way, read as it arrives */
 	int listing;		/* a list of its is under way (perhaps of an earlier pass) */
 	/*
@@ -159,6 +163,7 @@ struct engine {
 	struct desired desired;
 	struct statefile state;
 	struct observed obs;
+	int obs_current;	/* obs is the union of the hosts' last lists as they are (lists_done keeps it) */
 
 	struct eng_dep *deps;
 	size_t n_deps;

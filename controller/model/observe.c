@@ -35,6 +35,10 @@ void observed_init(struct observed *o)
 
 static void container_release(struct obs_container *c)
 {
+	if (c->lent) {
+		FREE_ALL(c->host, c->address);
+		return;
+	}
 	FREE_ALL(c->id, c->name, c->image, c->deployment, c->revision, c->slot, c->commit, c->endpoint, c->host, c->address,
 		 c->malformed_why, c->status, c->ports, c->network_ip);
 }
@@ -56,6 +60,16 @@ static void container_copy(struct obs_container *dst, const struct obs_container
 	dst->status = xstrdup_or_null(src->status);
 	dst->network_ip = xstrdup_or_null(src->network_ip);
 	dst->ports = src->n_ports ? xmemdup(src->ports, src->n_ports * sizeof(*src->ports)) : NULL;
+	dst->lent = 0;
+}
+
+/* dst takes src's strings and ports as they are (src outlives it); host and address are its own. */
+static void container_lend(struct obs_container *dst, const struct obs_container *src)
+{
+	*dst = *src;
+	dst->lent = 1;
+	dst->host = NULL;
+	dst->address = NULL;
 }
 
 static int same_text(const char *a, const char *b)
@@ -123,9 +137,7 @@ void observed_release(struct observed *o)
 	for (i = 0; i < o->n_containers; i++)
 		container_release(&o->containers[i]);
 	free(o->containers);
-	for (i = 0; i < o->n_deployments; i++)
-		FREE_ALL(o->deployments[i].name, o->deployments[i].v);
-	FREE_ALL(o->deployments, o->instance);
+	FREE_ALL(o->deployments, o->by_deployment, o->instance);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -316,7 +328,10 @@ static int read_list(struct observed *o, size_t *cap, const char *instance, cons
 	if (l->parsed != NULL) {
 		for (i = 0; i < l->parsed->n_containers; i++) {
 			XGROW(o->containers, *cap, o->n_containers + 1);
-			container_copy(&o->containers[o->n_containers++], &l->parsed->containers[i]);
+			if (l->lend)
+				container_lend(&o->containers[o->n_containers++], &l->parsed->containers[i]);
+			else
+				container_copy(&o->containers[o->n_containers++], &l->parsed->containers[i]);
 		}
 	} else if (!json_is_array(l->list)) {
 		return error_set(err, ERR_PROTOCOL, "container list%s%s: the answer is not a JSON list",
@@ -331,13 +346,18 @@ static int read_list(struct observed *o, size_t *cap, const char *instance, cons
 	return 0;
 }
 
-/* Sorts o's containers and groups them by deployment. */
+/*
+ * Sorts o's containers and groups them by deployment: each deployment's
+ * containers are next to each other once sorted, so its v is its part of
+ * one array, and its name its first container's.
+ */
 static void index_deployments(struct observed *o)
 {
-	size_t i, dcap = 0;
+	size_t i, dcap = 0, np = 0;
 
 	if (o->n_containers > 1)
 		qsort(o->containers, o->n_containers, sizeof(o->containers[0]), container_cmp);
+	o->by_deployment = o->n_containers ? xcalloc(o->n_containers, sizeof(*o->by_deployment)) : NULL;
 	for (i = 0; i < o->n_containers; i++) {
 		struct obs_container *c = &o->containers[i];
 		struct obs_deployment *d;
@@ -349,10 +369,11 @@ static void index_deployments(struct observed *o)
 			XGROW(o->deployments, dcap, o->n_deployments + 1);
 			d = &o->deployments[o->n_deployments++];
 			memset(d, 0, sizeof(*d));
-			d->name = xstrdup(c->deployment);
+			d->name = c->deployment;
+			d->v = o->by_deployment + np;
 		}
-		d->v = xrealloc(d->v, (d->n + 1) * sizeof(struct obs_container *));
-		d->v[d->n++] = c;
+		o->by_deployment[np++] = c;
+		d->n++;
 	}
 }
 
@@ -614,7 +635,7 @@ int observe_parse_list(struct observed *o, const char *instance, const char *bod
 
 int observe_from_json(struct observed *o, const char *instance, const json_t *list, struct error **err)
 {
-	struct obs_list l = { NULL, list, NULL, 0, NULL };
+	struct obs_list l = { NULL, list, NULL, 0, NULL, 0 };
 
 	return observe_from_lists(o, instance, &l, 1, err);
 }

@@ -70,6 +70,8 @@ struct obs_container {
 	char *host;
 	int host_mismatch;	/* its label names another endpoint than host: reported, not trusted */
 	int unreachable;	/* its endpoint does not answer: this is its last known state */
+	/* Its strings and ports are its endpoint's list's (obs_list.lend), host and address excepted. */
+	int lent;
 	/* Where its published ports are reached when not on this machine's loopback (its endpoint's address), or NULL. */
 	char *address;
 	int ordinal;		/* -1 when malformed */
@@ -87,8 +89,8 @@ struct obs_container {
 
 /* The containers of one deployment, sorted by ordinal, then revision, then id. */
 struct obs_deployment {
-	char *name;
-	struct obs_container **v;	/* pointers into struct observed's containers */
+	const char *name;	/* its first container's deployment */
+	struct obs_container **v;	/* pointers into struct observed's containers (its part of by_deployment) */
 	size_t n;
 };
 
@@ -98,6 +100,7 @@ struct observed {
 	size_t n_containers;
 	struct obs_deployment *deployments;	/* sorted by name; malformed containers are in none */
 	size_t n_deployments;
+	struct obs_container **by_deployment;	/* every deployment's v, one after another */
 };
 
 void observed_init(struct observed *o);
@@ -156,6 +159,12 @@ struct obs_list {
 	const struct observed *parsed;
 	int unreachable;
 	const char *address;	/* its endpoint's address when not the loopback, or NULL */
+	/*
+	 * parsed outlives the union (until it is built again or released):
+	 * the union's containers lend its strings and ports rather than copy
+	 * them, one copy of each container for the engine's cache and its union.
+	 */
+	int lend;
 };
 
 /*

@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_error_t je;
 	json_t *j = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &je);
 	int rc_one, rc_whole = -1;
-	struct obs_list l = { NULL, NULL, &one, 0, NULL };
+	struct obs_list l = { NULL, NULL, &one, 0, NULL, 0 };
 
 	observed_init(&one);
 	observed_init(&whole);

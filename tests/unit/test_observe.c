@@ -108,7 +108,7 @@ static void lists_of_several_endpoints(void **state)
 		" \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"val\","
 		"   \"auriga.io/revision\":\"" REV_A "\",\"auriga.io/ordinal\":\"2\"}}]";
 	json_t *je = parse(east), *jw = parse(west);
-	struct obs_list lists[2] = { { "east", je, NULL, 0, NULL }, { "west", jw, NULL, 1, "10.0.0.2" } };
+	struct obs_list lists[2] = { { "east", je, NULL, 0, NULL, 0 }, { "west", jw, NULL, 1, "10.0.0.2", 0 } };
 	const struct obs_deployment *val;
 	struct observed o;
 	struct error *err = NULL;
@@ -256,8 +256,8 @@ static void list_read_entry_by_entry(void **state)
 	struct observed whole, one, joined;
 	struct error *err = NULL;
 	json_t *j = parse(list_json);
-	struct obs_list lw = { "west", j, NULL, 1, "10.0.0.2" }, lp = { "west", NULL, &one, 1, "10.0.0.2" };
-	struct obs_list lu = { NULL, NULL, &one, 0, NULL };
+	struct obs_list lw = { "west", j, NULL, 1, "10.0.0.2", 0 }, lp = { "west", NULL, &one, 1, "10.0.0.2", 0 };
+	struct obs_list lu = { NULL, NULL, &one, 0, NULL, 0 };
 	static const struct {
 		const char *body, *says;
 		size_t len;	/* 0: strlen(body) */
@@ -305,6 +305,68 @@ static void list_read_entry_by_entry(void **state)
 	observed_release(&one);
 	observed_release(&joined);
 	json_decref(j);
+}
+
+/*
+ * A union built from lists that outlive it (the engine's cache) lends their
+ * containers' strings and ports rather than copying them: the same
+ * containers as a copy, each tagged with its own endpoint and address; each
+ * deployment named by its containers. Releasing the union leaves the lists
+ * whole (the sanitizers see a double free or a leak otherwise), and a union
+ * built again over it frees what it held.
+ */
+static void a_union_lends_from_its_lists(void **state)
+{
+	struct observed one, copied, lent;
+	struct error *err = NULL;
+	struct obs_list lc = { "west", NULL, &one, 1, "10.0.0.2", 0 }, ll = lc;
+	const struct obs_deployment *d;
+	size_t i, k;
+
+	(void)state;
+	observed_init(&one);
+	observed_init(&copied);
+	observed_init(&lent);
+	ll.lend = 1;
+	assert_int_equal(observe_parse_list(&one, "t1", list_json, strlen(list_json), &err), 0);
+	assert_true(one.n_containers > 1);
+	assert_int_equal(observe_from_lists(&copied, "t1", &lc, 1, &err), 0);
+	assert_int_equal(observe_from_lists(&lent, "t1", &ll, 1, &err), 0);
+	assert_same(&copied, &lent);
+	for (i = 0; i < lent.n_containers; i++) {
+		const struct obs_container *c = &lent.containers[i];
+
+		assert_true(c->lent);
+		assert_false(copied.containers[i].lent);
+		for (k = 0; k < one.n_containers && strcmp(one.containers[k].id, c->id) != 0; k++)
+			;
+		assert_true(k < one.n_containers);
+		assert_ptr_equal(c->id, one.containers[k].id);
+		assert_ptr_equal(c->image, one.containers[k].image);
+		assert_ptr_equal(c->ports, one.containers[k].ports);
+		assert_ptr_not_equal(copied.containers[i].id, one.containers[k].id);
+		assert_string_equal(c->host, "west");
+		assert_string_equal(c->address, "10.0.0.2");
+		assert_true(c->unreachable);
+	}
+	for (i = 0; i < lent.n_deployments; i++) {
+		d = &lent.deployments[i];
+		assert_true(d->n > 0);
+		assert_ptr_equal(d->name, d->v[0]->deployment);
+		for (k = 0; k < d->n; k++)
+			assert_string_equal(d->v[k]->deployment, d->name);
+	}
+	/* Built again over the lent one, then released: the list is whole after both. */
+	assert_int_equal(observe_from_lists(&lent, "t1", &ll, 1, &err), 0);
+	assert_same(&copied, &lent);
+	observed_release(&lent);
+	observed_release(&copied);
+	assert_int_equal(observe_from_lists(&copied, "t1", &lc, 1, &err), 0);
+	assert_int_equal(copied.n_containers, one.n_containers);
+	for (i = 0; i < one.n_containers; i++)
+		assert_non_null(one.containers[i].id);
+	observed_release(&copied);
+	observed_release(&one);
 }
 
 /*
@@ -449,5 +511,6 @@ TEST_MAIN(
 	cmocka_unit_test(bad_bodies_are_protocol_errors),
 	cmocka_unit_test(list_read_entry_by_entry),
 	cmocka_unit_test(list_read_as_it_arrives),
+	cmocka_unit_test(a_union_lends_from_its_lists),
 	cmocka_unit_test(differences_between_lists),
 	cmocka_unit_test(filter_names_the_instance))
