@@ -107,9 +107,10 @@ check-e2e: tests-build images
 	@hack/run-tests.sh -j$(TEST_JOBS) e2e $(B) $(sort $(wildcard tests/e2e/*.sh))
 
 # TEST_JOBS=N runs up to N integration or end-to-end tests at a time (hack/run-tests.sh -jN; the
-# tests marked "# run-tests: alone" run first, each by itself). 1 by default: tests pick free host
-# ports when they start and bind some only later, so two at once can take each other's; see README.
-TEST_JOBS ?= 1
+# tests marked "# run-tests: alone" run first, each by itself). 3 by default: the tests wait on
+# containers far more than they compute, and each takes its ports from one register
+# (tests/helpers/free-ports.py), so none takes another's; TEST_JOBS=1 runs them one at a time.
+TEST_JOBS ?= 3
 
 # `test` and `demo` install their own dependencies and start the engine first, then run
 # in a sub-make so pkg-config sees the libraries that were just installed.
