@@ -357,6 +357,7 @@ static void index_deployments(struct observed *o)
 
 	if (o->n_containers > 1)
 		qsort(o->containers, o->n_containers, sizeof(o->containers[0]), container_cmp);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 	o->by_deployment = o->n_containers ? xcalloc(o->n_containers, sizeof(*o->by_deployment)) : NULL;
 	for (i = 0; i < o->n_containers; i++) {
 		struct obs_container *c = &o->containers[i];
