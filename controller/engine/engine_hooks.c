@@ -137,6 +137,19 @@ static void on_hook_done(int succeeded, int attempts, const char *message, void 
 	if (ed)
 		ed->hook = NULL;
 	snprintf(n, sizeof(n), "%d", attempts);
+	if (succeeded == JOB_NOT_RUN) {
+		/*
+		 * Docker did not answer a call of the run: nothing is recorded,
+		 * and the pass after the next interval starts the hook again (a
+		 * container it left is removed first, as a leftover). Not kicked:
+		 * an endpoint that is down would be asked again at once.
+		 */
+		log_warn(COMPONENT, "hook not run: Docker did not answer; it runs again on a later pass", "deployment",
+			 h->deployment, "revision", h->rev, "stage", stage_names[h->stage], "hook", h->job, "error",
+			 message ? message : "", (char *)NULL);
+		hook_call_free(h);
+		return;
+	}
 	if (succeeded) {
 		snprintf(done, sizeof(done), "%s hook completed", stage_names[h->stage]);
 		log_info(COMPONENT, done, "deployment", h->deployment, "revision", h->rev, "hook", h->job, "attempts",
@@ -203,6 +216,8 @@ static struct job_run *hook_run(struct engine *e, struct job_runner *jobs, const
 	js.tail_lines = HOOK_TAIL_LINES;
 	js.max_output = HOOK_MAX_OUTPUT;
 	js.what = what;
+	/* Docker not answering is no verdict on the hook: it runs again on a later pass (on_hook_done). */
+	js.report_not_run = 1;
 	log_info(COMPONENT, "hook", "deployment", dd->name, "stage", stage_names[h->stage], "from",
 		 he->from ? he->from : "", "to", he->to, "hook", job->meta.name, "container", name, (char *)NULL);
 	/*

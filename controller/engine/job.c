@@ -79,6 +79,8 @@ struct job_run {
 	size_t read_max;
 	job_file_fn file_done;
 	char *message;		/* what this attempt said */
+	int report_not_run;	/* job_spec.report_not_run */
+	int not_run;		/* the call that failed the run got no answer from Docker */
 };
 
 struct kv *job_labels(const struct kv *extra, size_t n_extra, const char *instance, size_t *n, ...)
@@ -320,7 +322,7 @@ static void fail(struct job_run *j, const char *message)
 	struct error *err = NULL;
 
 	if (j->done)
-		j->done(0, j->attempts, message, j->arg);
+		j->done(j->not_run ? JOB_NOT_RUN : 0, j->attempts, message, j->arg);
 	j->done = NULL;
 	if (j->id && j->stage != JOB_REMOVE && call(j, JOB_REMOVE, &err) == 0)
 		return;
@@ -417,6 +419,25 @@ static int leftover_is_ours(const struct job_run *j, const struct docker_contain
 	return 1;
 }
 
+/*
+ * A call that got no answer: nothing was refused or judged (a wait past its
+ * deadline is the Job's own deadline: that is a verdict).
+ */
+static int unanswered(const struct docker_result *r, enum job_stage stage)
+{
+	switch (r->status) {
+	case DOCKER_TRANSPORT:
+	case DOCKER_CIRCUIT_OPEN:
+	case DOCKER_BULKHEAD_FULL:
+	case DOCKER_FENCED:
+		return 1;
+	case DOCKER_TIMEOUT:
+		return stage != JOB_WAIT;
+	default:
+		return 0;
+	}
+}
+
 static void on_answer(struct docker_result *r, void *arg)
 {
 	struct job_run *j = arg;
@@ -425,6 +446,7 @@ static void on_answer(struct docker_result *r, void *arg)
 	struct buf m;
 
 	buf_init(&m, 4096);
+	j->not_run = j->report_not_run && unanswered(r, j->stage);
 	switch (j->stage) {
 	case JOB_ATTACH:
 		/* 403 "... already exists in network ...": it is there already (left by an earlier run). */
@@ -644,6 +666,7 @@ struct job_run *job_start(struct job_runner *jr, const struct job_spec *spec, jo
 	j->read_path = xstrdup_or_null(spec->read_path);
 	j->read_max = spec->read_max;
 	j->file_done = spec->file_done;
+	j->report_not_run = spec->report_not_run;
 	desired_tmpl_copy(&j->tmpl, spec->tmpl);
 	while (j->tmpl.env && j->tmpl.env[n])
 		n++;

@@ -92,10 +92,23 @@ struct job_spec {
 	job_file_fn file_done;
 	const char *what;			/* for the log: "smoke test" */
 	const char *owner;			/* for the log: the deployment */
+	/*
+	 * A Docker call of the run that got no answer (no connection, the
+	 * endpoint's breaker open, the call's own deadline, the lease lost)
+	 * reports JOB_NOT_RUN rather than a failure: nothing was judged, and
+	 * the caller runs it again later (its container, if one was made, is
+	 * removed then as a leftover). 0: it fails the run, as Docker's refusal
+	 * does.
+	 */
+	int report_not_run;
 };
 
+/* What done gets for a run whose Docker calls got no answer (job_spec.report_not_run). */
+#define JOB_NOT_RUN (-1)
+
 /*
- * The run ended. succeeded: the last attempt's container exited 0. message:
+ * The run ended. succeeded: the last attempt's container exited 0 (1), it
+ * did not (0), or JOB_NOT_RUN (see job_spec.report_not_run). message:
  * what the Job said (its exit code and the last lines of its output, also on
  * a success: they show what answered it), or why it could not run: a
  * container that could not be made or started, or an attempt past its

@@ -4,11 +4,12 @@
 # later phases with no container of theirs touched (Docker's events prove it) and the note names it
 # with its output; one interrupted by kill -9 of the controller runs again to completion once, and
 # a completed one does not run again. The hook image declares an anonymous volume; no hook
-# container's is left once the hook is done.
+# container's is left once the hook is done. A hook whose Docker call gets no answer is run again,
+# not failed.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 
-need_images v1 v2
+need_images v1 v2 v3
 "$TOP/tests/fakes/build-test-image.sh" auriga-test-sleeper:2 || { fail "build the hook image"; exit 1; }
 HOOK_IMG=auriga-test-sleeper-vol-$$:2
 printf 'FROM auriga-test-sleeper:2\nVOLUME /scratch\n' | docker build -q -t "$HOOK_IMG" - >/dev/null ||
@@ -161,5 +162,32 @@ apply a5
 expect_eq "an apply after the rollout converges" 0 "$?"
 expect_eq "and runs no hook again" 0 "$(hook_creates "$t3" hook-slow)"
 expect_match "the note of the last commit says healthy" "Healthy" "$(note_in "$REPO/work" "$c3")"
+
+# (6) Docker not answering a hook's call is no verdict on the hook: through a proxy in front of the
+# daemon, the hook container's create is cut once (the connection closed, nothing answered); the
+# hook is not failed but run again on a later pass, and the release goes on.
+SOCK=$TEST_TMP/docker.sock
+CUT=$TEST_TMP/cut
+python3 "$TOP/tests/helpers/docker_proxy.py" "$SOCK" /var/run/docker.sock "$TEST_TMP/no-flag" "$TEST_TMP/proxy.log" \
+	"$CUT" &
+on_exit "kill $! 2>/dev/null"
+check "the proxy listens" wait_for 10 test -S "$SOCK"
+deps auriga-demo-node:v3 hook-ok >"$REPO/work/deps.yaml"
+c6=$("$TOP/hack/demo-repo.sh" --commit "$REPO" "v3 behind a hook whose create Docker does not answer")
+echo "^POST [^ ]*/containers/create[?]name=$INST-$A-predeploy-hook-ok(&|\$)" >"$CUT"
+t4=$(date +%s.%N)
+run apply --timeout-total 90 --docker-host "unix://$SOCK" --repo "$REPO/specs.git" --ref main \
+	>"$TEST_TMP/a6.out" 2>"$TEST_TMP/a6.err"
+expect_eq "the apply converges" 0 "$?"
+expect_match "the hook's create was cut" "^cut POST .*/containers/create[?]name=$INST-$A-predeploy-hook-ok" \
+	"$(grep '^cut ' "$TEST_TMP/proxy.log")"
+expect_match "the controller says the hook did not run and runs again" \
+	"hook not run: Docker did not answer; it runs again on a later pass" "$(cat "$TEST_TMP/a6.err")"
+expect_no_match "it does not say the hook failed" "hook 'hook-ok' failed" "$(cat "$TEST_TMP/a6.err" "$TEST_TMP/a6.out")"
+expect_eq "Docker made the hook's container once (the cut create never reached it)" 1 "$(hook_creates "$t4" hook-ok)"
+expect_match "and it completed" "preDeploy hook completed" "$(cat "$TEST_TMP/a6.err")"
+expect_eq "A runs v3" "auriga-demo-node:v3" "$(image_of $A)"
+expect_eq "B runs v3" "auriga-demo-node:v3" "$(image_of $B)"
+expect_match "the note says healthy" "Healthy" "$(note_in "$REPO/work" "$c6")"
 
 done_testing
