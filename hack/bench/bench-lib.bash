@@ -6,8 +6,8 @@ BENCH_NAME=${BENCH_NAME:-$(basename "$0" .sh)}
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 auriga=${AURIGA_BIN:-$top/build/auriga}
 
-# free_port: a free TCP port on 127.0.0.1.
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# free_port: a free TCP port on 127.0.0.1, from the tests' register (none a test beside takes).
+free_port() { "$top/tests/helpers/free-ports.py" 1; }
 
 # bench_need_images IMAGE...: each image is present, or the benchmark stops saying which is not.
 bench_need_images() {

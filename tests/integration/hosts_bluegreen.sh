@@ -194,14 +194,16 @@ stop_load() {
 	touch "$1.stop"
 	wait "$LOAD_PID" 2>/dev/null
 }
-failed() { awk '$2 < 200 || $2 >= 300' "$1" | wc -l; }
+# failures LOAD: the requests that failed; failed LOAD: how many.
+failures() { awk '$2 < 200 || $2 >= 300' "$1"; }
+failed() { failures "$1" | wc -l; }
 # why_failed LOAD: when a request failed, each failed one (its time as UTC, status, version, node) and
 # NGINX's error log and the release's output around then, as diagnostics.
 why_failed() {
-	[ "$(failed "$1")" = 0 ] && return
-	awk '$2 < 200 || $2 >= 300' "$1" | head -n 5 | while read -r ms st v nd; do
+	failures "$1" | head -n 5 | while read -r ms st v nd; do
 		diag "failed: $(date -u -d "@$((ms / 1000)).$(printf %03d $((ms % 1000)))" +%T.%3N) status $st $v $nd"
 	done
+	[ "$(failed "$1")" = 0 ] && return
 	tail -n 10 "$NGX/error.log" 2>/dev/null | while read -r l; do diag "nginx: $l"; done
 	apply_tail
 }
