@@ -354,6 +354,53 @@ int docker_volume_create(struct docker *d, enum docker_kind k, const char *name,
 int docker_volume_remove(struct docker *d, enum docker_kind k, const char *name, int force,
 			 docker_done_fn done, void *arg, struct error **err);
 
+/* ------------------------------------------------------------------- swarm */
+
+/*
+ * A replicated Swarm service: its tasks' container (task: image, command,
+ * environment, labels, mounts, health check, limits, restart policy, network
+ * and aliases, published ports), and how Swarm replaces its tasks. Swarm
+ * refuses what a task cannot be (privileged); ports are published in host
+ * mode, each task on its own node.
+ */
+struct docker_service_spec {
+	const char *name;
+	const struct docker_create_spec *task;	/* its name is not used: Swarm names the tasks */
+	const struct kv *labels;	/* the service's own */
+	size_t n_labels;
+	int replicas;
+	int parallelism;		/* tasks replaced at a time; 0: 1 */
+	int start_first;		/* the new task starts before the old one stops */
+	int64_t monitor_ms;		/* how long Swarm watches a new task for failure */
+	int64_t delay_ms;		/* between batches */
+	int max_per_node;		/* Placement.MaxReplicas; 0: no bound */
+	const char *const *constraints;	/* Placement.Constraints, NULL-terminated or NULL */
+};
+
+/* The body of a service create or update; NULL and *err when Swarm cannot run it. */
+json_t *docker_service_body(const struct docker_service_spec *spec, struct error **err);
+
+/* The calls below answer in result.json as Docker sent it (create also sets result.id). */
+/* GET /info: Swarm.LocalNodeState, Swarm.ControlAvailable, Swarm.NodeID, ... */
+int docker_info(struct docker *d, enum docker_kind k, docker_done_fn done, void *arg, struct error **err);
+/* GET /services?status=true&filters=...: each service with ServiceStatus (running and desired tasks). */
+int docker_service_list(struct docker *d, enum docker_kind k, const char *const *filters,
+			docker_done_fn done, void *arg, struct error **err);
+int docker_service_inspect(struct docker *d, enum docker_kind k, const char *id,
+			   docker_done_fn done, void *arg, struct error **err);
+int docker_service_create(struct docker *d, enum docker_kind k, const struct docker_service_spec *spec,
+			  docker_done_fn done, void *arg, struct error **err);
+/* POST /services/{id}/update?version=N: refused (a conflict) when the service changed since version N was read. */
+int docker_service_update(struct docker *d, enum docker_kind k, const char *id, uint64_t version,
+			  const struct docker_service_spec *spec, docker_done_fn done, void *arg, struct error **err);
+int docker_service_remove(struct docker *d, enum docker_kind k, const char *id,
+			  docker_done_fn done, void *arg, struct error **err);
+/* GET /tasks?filters=... ("service=NAME", "desired-state=running", "label=..."). */
+int docker_task_list(struct docker *d, enum docker_kind k, const char *const *filters,
+		     docker_done_fn done, void *arg, struct error **err);
+int docker_node_list(struct docker *d, enum docker_kind k, const char *const *filters,
+		     docker_done_fn done, void *arg, struct error **err);
+
 /* ------------------------------------------------------------------ events */
 
 struct docker_event {

@@ -96,7 +96,7 @@ static int submit(struct docker_call *c)
 	return 0;
 }
 
-static void set_body(struct docker_call *c, json_t *body)
+void docker__set_body(struct docker_call *c, json_t *body)
 {
 	c->body = json_dumps(body, JSON_COMPACT);
 	if (c->body == NULL)
@@ -155,7 +155,7 @@ int docker_container_inspect(struct docker *d, enum docker_kind k, const char *i
 	return submit(object_call_named(d, k, OC_CONTAINER_INSPECT, id, done, arg, err));
 }
 
-static json_t *strv(const char *const *v)
+json_t *docker__strv(const char *const *v)
 {
 	json_t *a = json_array();
 	size_t i;
@@ -165,7 +165,7 @@ static json_t *strv(const char *const *v)
 	return a;
 }
 
-static json_t *labels_json(const struct kv *l, size_t n)
+json_t *docker__labels_json(const struct kv *l, size_t n)
 {
 	json_t *o = json_object();
 	size_t i;
@@ -175,7 +175,7 @@ static json_t *labels_json(const struct kv *l, size_t n)
 	return o;
 }
 
-static int valid_utf8_strv(const char *const *v)
+int docker__valid_utf8_strv(const char *const *v)
 {
 	size_t i;
 
@@ -197,7 +197,7 @@ static int create_check(const struct docker_create_spec *s, struct error **err)
 
 	if (s->image == NULL || *s->image == '\0')
 		return error_set(err, ERR_INVALID, "container '%s' has no image", name);
-	if (!valid_utf8_strv(s->env) || !valid_utf8_strv(s->cmd) || !valid_utf8_strv(s->entrypoint))
+	if (!docker__valid_utf8_strv(s->env) || !docker__valid_utf8_strv(s->cmd) || !docker__valid_utf8_strv(s->entrypoint))
 		return error_set(err, ERR_INVALID, "container '%s': env, cmd or entrypoint is not UTF-8", name);
 	for (i = 0; i < s->n_labels; i++) {
 		if (s->labels[i].key == NULL || s->labels[i].value == NULL || *s->labels[i].key == '\0')
@@ -256,7 +256,7 @@ static void ports_json(const struct docker_create_spec *s, json_t *b, json_t *hc
 	json_object_set_new(hc, "PortBindings", bindings);
 }
 
-static json_t *mounts_json(const struct docker_create_spec *s)
+json_t *docker__mounts_json(const struct docker_create_spec *s)
 {
 	json_t *mounts = json_array();
 	size_t i;
@@ -275,11 +275,11 @@ static json_t *mounts_json(const struct docker_create_spec *s)
 }
 
 /* Docker takes the health check's durations in nanoseconds. */
-static json_t *healthcheck_json(const struct docker_healthcheck *h)
+json_t *docker__healthcheck_json(const struct docker_healthcheck *h)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "Test", strv(h->test));
+	json_object_set_new(o, "Test", docker__strv(h->test));
 	if (h->interval_ms > 0)
 		json_object_set_new(o, "Interval", json_integer(h->interval_ms * 1000000));
 	if (h->timeout_ms > 0)
@@ -294,7 +294,7 @@ static json_t *healthcheck_json(const struct docker_healthcheck *h)
 /* The host config's limits and restart policy, and the network in both the host config and the body. */
 static void host_json(const struct docker_create_spec *s, json_t *b, json_t *hc)
 {
-	json_object_set_new(hc, "Mounts", mounts_json(s));
+	json_object_set_new(hc, "Mounts", docker__mounts_json(s));
 	if (s->privileged)
 		json_object_set_new(hc, "Privileged", json_true());
 	if (s->cap_add && s->cap_add[0]) {
@@ -322,7 +322,7 @@ static void host_json(const struct docker_create_spec *s, json_t *b, json_t *hc)
 
 		json_object_set_new(hc, "NetworkMode", json_string(s->network));
 		if (s->aliases)
-			json_object_set_new(ep, "Aliases", strv(s->aliases));
+			json_object_set_new(ep, "Aliases", docker__strv(s->aliases));
 		json_object_set_new(eps, s->network, ep);
 		json_object_set_new(nc, "EndpointsConfig", eps);
 		json_object_set_new(b, "NetworkingConfig", nc);
@@ -339,11 +339,11 @@ json_t *docker_create_body(const struct docker_create_spec *s, struct error **er
 	hc = json_object();
 	json_object_set_new(b, "Image", json_string(s->image));
 	if (s->cmd)
-		json_object_set_new(b, "Cmd", strv(s->cmd));
+		json_object_set_new(b, "Cmd", docker__strv(s->cmd));
 	if (s->entrypoint)
-		json_object_set_new(b, "Entrypoint", strv(s->entrypoint));
-	json_object_set_new(b, "Env", strv(s->env));
-	json_object_set_new(b, "Labels", labels_json(s->labels, s->n_labels));
+		json_object_set_new(b, "Entrypoint", docker__strv(s->entrypoint));
+	json_object_set_new(b, "Env", docker__strv(s->env));
+	json_object_set_new(b, "Labels", docker__labels_json(s->labels, s->n_labels));
 	if (s->user)
 		json_object_set_new(b, "User", json_string(s->user));
 	if (s->workdir)
@@ -355,7 +355,7 @@ json_t *docker_create_body(const struct docker_create_spec *s, struct error **er
 	ports_json(s, b, hc);
 	host_json(s, b, hc);
 	if (s->healthcheck)
-		json_object_set_new(b, "Healthcheck", healthcheck_json(s->healthcheck));
+		json_object_set_new(b, "Healthcheck", docker__healthcheck_json(s->healthcheck));
 	json_object_set_new(b, "HostConfig", hc);
 	return b;
 }
@@ -381,7 +381,7 @@ int docker_container_create(struct docker *d, enum docker_kind k, const struct d
 	c = docker_call_new(d, k, "POST", "create container", spec->name, done, arg);
 	(void)buf_puts(&c->path, "/containers/create?name=");
 	docker_call_path_escaped(c, spec->name);
-	set_body(c, body);
+	docker__set_body(c, body);
 	c->parse = DP_ID;
 	docker_call_submit(c);
 	return 0;
@@ -484,17 +484,17 @@ static struct docker_call *build_exec_create(struct docker *d, enum docker_kind 
 
 	if (need(id, "a container id", err) < 0)
 		return NULL;
-	if (argv == NULL || argv[0] == NULL || !valid_utf8_strv(argv)) {
+	if (argv == NULL || argv[0] == NULL || !docker__valid_utf8_strv(argv)) {
 		error_set(err, ERR_INVALID, "exec in container '%s' without a command", id);
 		return NULL;
 	}
 	c = object_call(d, k, OC_EXEC_CREATE, id, done, arg);
 	body = json_object();
-	json_object_set_new(body, "Cmd", strv(argv));
+	json_object_set_new(body, "Cmd", docker__strv(argv));
 	json_object_set_new(body, "AttachStdout", json_boolean(attach));
 	json_object_set_new(body, "AttachStderr", json_boolean(attach));
 	json_object_set_new(body, "Tty", json_false());
-	set_body(c, body);
+	docker__set_body(c, body);
 	return c;
 }
 
@@ -512,7 +512,7 @@ static struct docker_call *build_exec_start(struct docker *d, enum docker_kind k
 
 	json_object_set_new(body, "Detach", json_boolean(detach));
 	json_object_set_new(body, "Tty", json_false());
-	set_body(c, body);
+	docker__set_body(c, body);
 	c->parse = detach ? DP_NONE : DP_STREAM;
 	return c;
 }
@@ -716,8 +716,8 @@ int docker_network_create(struct docker *d, enum docker_kind k, const char *name
 	json_object_set_new(body, "Internal", json_boolean(internal));
 	/* Without it, Docker happily makes a second network of the same name. */
 	json_object_set_new(body, "CheckDuplicate", json_true());
-	json_object_set_new(body, "Labels", labels_json(labels, n_labels));
-	set_body(c, body);
+	json_object_set_new(body, "Labels", docker__labels_json(labels, n_labels));
+	docker__set_body(c, body);
 	c->parse = DP_ID;
 	docker_call_submit(c);
 	return 0;
@@ -746,7 +746,7 @@ static int network_attach(struct docker *d, enum docker_kind k, const char *netw
 	body = json_pack("{s:s}", "Container", container);
 	if (!connect)
 		json_object_set_new(body, "Force", json_true());
-	set_body(c, body);
+	docker__set_body(c, body);
 	c->parse = DP_NONE;
 	docker_call_submit(c);
 	return 0;
@@ -778,8 +778,8 @@ int docker_volume_create(struct docker *d, enum docker_kind k, const char *name,
 	body = json_object();
 	json_object_set_new(body, "Name", json_string(name));
 	json_object_set_new(body, "Driver", json_string("local"));
-	json_object_set_new(body, "Labels", labels_json(labels, n_labels));
-	set_body(c, body);
+	json_object_set_new(body, "Labels", docker__labels_json(labels, n_labels));
+	docker__set_body(c, body);
 	/* Creating a named local volume that exists returns it: safe to repeat. */
 	c->idempotent = 1;
 	c->parse = DP_VOLUME_NAME;

@@ -22,6 +22,8 @@ enum docker_parse {
 	DP_NETWORKS,
 	DP_VOLUMES,
 	DP_RAW,			/* the body as it is, in result.out */
+	DP_JSON,		/* the decoded body in result.json, nothing lifted */
+	DP_SERVICE_ID,		/* {"ID": ...}: a service created */
 };
 
 /* A waiter for version negotiation, embedded in what waits. */
@@ -124,6 +126,15 @@ char *docker_error_message(const struct buf *body);
 int docker_parse_body(struct docker_result *r, enum docker_parse p, struct http_response *resp,
 		      size_t max, struct error **err);
 struct kv *docker_labels_from_json(json_t *obj, size_t *n);
+
+/* docker_calls.c: the pieces of a create body that a service's task template shares. */
+json_t *docker__strv(const char *const *v);
+json_t *docker__labels_json(const struct kv *l, size_t n);
+json_t *docker__mounts_json(const struct docker_create_spec *s);
+json_t *docker__healthcheck_json(const struct docker_healthcheck *h);
+int docker__valid_utf8_strv(const char *const *v);
+/* The request's body: body encoded (and released). */
+void docker__set_body(struct docker_call *c, json_t *body);
 
 /* docker_events.c */
 void docker_watches_free(struct docker *d);

@@ -308,6 +308,10 @@ int docker_parse_body(struct docker_result *r, enum docker_parse p, struct http_
 		if (!json_is_object(r->json))
 			return error_set(err, ERR_PROTOCOL, "the answer is not an object");
 		return get_str(r->json, "Id", 1, &r->id, err);
+	case DP_SERVICE_ID:
+		if (!json_is_object(r->json))
+			return error_set(err, ERR_PROTOCOL, "the answer is not an object");
+		return get_str(r->json, "ID", 1, &r->id, err);
 	case DP_VOLUME_NAME:
 		if (!json_is_object(r->json))
 			return error_set(err, ERR_PROTOCOL, "the answer is not an object");
