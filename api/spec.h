@@ -131,8 +131,12 @@ struct spec_tls {
 };
 
 /* A Docker Engine endpoint: "unix:///var/run/docker.sock" or "tcp://host:2376" with TLS. */
+/* What runs the replicas at an endpoint: its containers, made one by one by auriga, or Swarm's services. */
+enum spec_engine { SPEC_ENGINE_CONTAINERS, SPEC_ENGINE_SWARM };
+
 struct spec_endpoint {
 	char *name;
+	enum spec_engine engine;	/* "containers" (default) or "swarm": a manager, a replicated service per Deployment */
 	char *url;
 	struct spec_tls tls;
 	struct kv *labels;	/* zone, rack, ...: what placements select and spread by */

@@ -150,7 +150,49 @@ static void check_cluster(struct checker *c)
 			    strcmp(e->name, cl->endpoints[j].name) == 0)
 				ERR(c, SPEC_CLUSTER, &cl->meta, path, "endpoint name \"%s\" used twice",
 				    e->name);
+		/* Swarm places the tasks over its nodes: a second endpoint would be a second scheduler. */
+		if (e->engine == SPEC_ENGINE_SWARM && cl->n_endpoints > 1) {
+			snprintf(path, sizeof(path), "spec.endpoints[%zu].engine", i);
+			ERR(c, SPEC_CLUSTER, &cl->meta, path,
+			    "a swarm endpoint is the Cluster's only endpoint (Swarm places the tasks over its nodes); "
+			    "this Cluster names %zu", cl->n_endpoints);
+		}
 	}
+}
+
+/* The Cluster's swarm endpoint, or NULL when its replicas are containers auriga makes. */
+static const struct spec_endpoint *swarm_endpoint(const struct checker *c)
+{
+	size_t i;
+
+	for (i = 0; c->cluster && i < c->cluster->n_endpoints; i++)
+		if (c->cluster->endpoints[i].engine == SPEC_ENGINE_SWARM)
+			return &c->cluster->endpoints[i];
+	return NULL;
+}
+
+/* What a Deployment cannot be on Swarm (yet): refused, never accepted and left undone. */
+static void check_on_swarm(struct checker *c, const struct spec_deployment *d)
+{
+	const struct spec_endpoint *sw = swarm_endpoint(c);
+	const char *name;
+
+	if (sw == NULL)
+		return;
+	name = sw->name ? sw->name : "local";
+	if (d->strategy.type == SPEC_STRATEGY_BLUEGREEN || d->strategy.type == SPEC_STRATEGY_CANARY)
+		ERR(c, SPEC_DEPLOYMENT, &d->meta, "spec.strategy.type",
+		    "%s is not supported on a swarm endpoint (the Cluster's endpoint \"%s\" has engine: swarm); "
+		    "use RollingUpdate or Recreate", d->strategy.type == SPEC_STRATEGY_BLUEGREEN ? "BlueGreen" : "Canary",
+		    name);
+	if (d->tmpl.network)
+		ERR(c, SPEC_DEPLOYMENT, &d->meta, "spec.template.network",
+		    "a template network is not supported on a swarm endpoint (the Cluster's endpoint \"%s\" has "
+		    "engine: swarm): the tasks join the node's default network", name);
+	if (d->placement.set)
+		ERR(c, SPEC_DEPLOYMENT, &d->meta, "spec.placement",
+		    "a placement is not supported on a swarm endpoint (the Cluster's endpoint \"%s\" has engine: "
+		    "swarm): Swarm places the tasks over its nodes", name);
 }
 
 /* ---- the container template ---- */
@@ -525,6 +567,7 @@ static void check_deployment(struct checker *c, size_t di)
 	check_strategy(c, d);
 	check_budget(c, d);
 	check_hooks(c, d);
+	check_on_swarm(c, d);
 }
 
 /* dependsOn cycles: a depth-first walk; a back edge closes a cycle, reported once where it closes. */

@@ -158,6 +158,15 @@ void spec_meta_release(struct spec_meta *m)
 
 /* ---- Cluster ---- */
 
+/* engine: "swarm", else the default (the schema refuses any other word). */
+static enum spec_engine d_enum_swarm(const struct ynode *ep)
+{
+	const struct ynode *n = ynode_get(ep, "engine");
+
+	return n && n->type == YNODE_SCALAR && strcmp(n->str, "swarm") == 0 ? SPEC_ENGINE_SWARM
+									     : SPEC_ENGINE_CONTAINERS;
+}
+
 struct spec_cluster *spec_decode_cluster(const struct ynode *doc)
 {
 	struct spec_cluster *c = xcalloc(1, sizeof(*c));
@@ -183,6 +192,7 @@ struct spec_cluster *spec_decode_cluster(const struct ynode *doc)
 			e->tls.key_file = d_str(tls, "keyFile");
 			e->labels = d_map(eps->kids[i], "labels", &e->n_labels);
 			e->address = d_str(eps->kids[i], "address");
+			e->engine = d_enum_swarm(eps->kids[i]);
 		}
 	}
 	c->role_order = d_strlist(spec, "roleOrder", &c->n_role_order);

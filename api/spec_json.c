@@ -151,8 +151,9 @@ static json_t *cluster_json(const struct spec_cluster *c)
 	for (i = 0; i < c->n_endpoints; i++) {
 		const struct spec_endpoint *e = &c->endpoints[i];
 
-		json_array_append_new(eps, json_pack("{s:o,s:o,s:{s:o,s:o,s:o},s:o,s:o}", "name",
-						     jstr(e->name), "url", jstr(e->url), "tls",
+		json_array_append_new(eps, json_pack("{s:o,s:s,s:o,s:{s:o,s:o,s:o},s:o,s:o}", "name",
+						     jstr(e->name), "engine",
+						     e->engine == SPEC_ENGINE_SWARM ? "swarm" : "containers", "url", jstr(e->url), "tls",
 						     "caFile", jstr(e->tls.ca_file), "certFile",
 						     jstr(e->tls.cert_file), "keyFile",
 						     jstr(e->tls.key_file), "labels", kv_to_json(e->labels, e->n_labels),

@@ -141,6 +141,7 @@ struct eng_op {
 	int net_done;		/* CREATE: the template's network is ensured */
 	struct kv *vlabels;
 	size_t n_vlabels;
+	struct swarm_want *swarm;	/* SERVICE: the service wanted (engine_swarm.c) */
 };
 
 struct engine {
@@ -251,6 +252,19 @@ int engine_op_issue(struct engine *e, const struct desired_deployment *dd, const
 /* A pass ends: the operations held in it are the ones before for the next (logged once while held). */
 void engine_ops_held_pass(struct engine *e);
 int engine_op_remove_orphan(struct engine *e, const struct rollout_op *rop);
+/* An operation linked in as running (quiet: not logged; its steps log what they change); engine_op_end ends it. */
+struct eng_op *engine_op_start(struct engine *e, struct eng_host *h, const char *deployment,
+			       const struct rollout_op *rop, int quiet);
+void engine_op_end(struct eng_op *op);
+
+/* engine_swarm.c: the Cluster's endpoint is a Swarm manager, each Deployment a replicated service. */
+int engine_swarm(const struct engine *e);
+/* ROLLOUT_SERVICE: the service read, then made or updated when it is not at t (rev, template, replicas). */
+int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
+		       const struct rollout_op *rop);
+/* The service a task's container c belongs to removed (a deployment gone from the specs); 1 when issued. */
+int engine_swarm_remove_orphan(struct engine *e, const struct rollout_op *rop);
+void engine_swarm_want_free(struct swarm_want *w);
 void engine_op_free(struct eng_op *op);
 
 /* engine_hooks.c: the deployments' hook Jobs. */

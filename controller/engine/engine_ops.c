@@ -21,6 +21,8 @@ void engine_op_free(struct eng_op *op)
 	}
 	FREE_ALL(op->deployment, op->id, op->name);
 	desired_create_release(&op->create);
+	if (op->swarm)
+		engine_swarm_want_free(op->swarm);
 	kv_free(op->vlabels, op->n_vlabels);
 	free(op);
 }
@@ -226,6 +228,17 @@ static void set_slot_label(struct desired_create *c, const char *slot)
 static struct eng_op *op_new(struct engine *e, struct eng_host *h, const char *deployment,
 			     const struct rollout_op *rop)
 {
+	return engine_op_start(e, h, deployment, rop, 0);
+}
+
+void engine_op_end(struct eng_op *op)
+{
+	op_end(op, NULL, "");
+}
+
+struct eng_op *engine_op_start(struct engine *e, struct eng_host *h, const char *deployment,
+			       const struct rollout_op *rop, int quiet)
+{
 	struct eng_op *op = xcalloc(1, sizeof(*op));
 
 	op->e = e;
@@ -240,8 +253,9 @@ static struct eng_op *op_new(struct engine *e, struct eng_host *h, const char *d
 	op->pprev = &e->ops;
 	e->ops = op;
 	e->n_ops_running++;
-	log_info(COMPONENT, rollout_op_name(rop->kind), "deployment", op->deployment, "container", op->name,
-		 "endpoint", h->name ? h->name : "", "why", rop->why, (char *)NULL);
+	if (!quiet)
+		log_info(COMPONENT, rollout_op_name(rop->kind), "deployment", op->deployment, "container", op->name,
+			 "endpoint", h->name ? h->name : "", "why", rop->why, (char *)NULL);
 	return op;
 }
 
@@ -254,6 +268,8 @@ static void op_run(struct eng_op *op)
 	switch (op->kind) {
 	case ROLLOUT_CREATE:
 		BUG("create of '%s' without its deployment", op->name);
+	case ROLLOUT_SERVICE:
+		BUG("service '%s' without its deployment", op->name);
 	case ROLLOUT_START:
 		op_do_start(op, op->id);
 		return;
@@ -299,9 +315,12 @@ void engine_ops_held_pass(struct engine *e)
 int engine_op_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
 		    const struct rollout_op *rop)
 {
-	struct eng_host *h = op_host(e, dd->name, rop);
+	struct eng_host *h;
 	struct eng_op *op;
 
+	if (rop->kind == ROLLOUT_SERVICE)
+		return engine_swarm_issue(e, dd, t, rop);
+	h = op_host(e, dd->name, rop);
 	if (h == NULL)
 		return 0;
 	op = op_new(e, h, dd->name, rop);
@@ -322,8 +341,12 @@ int engine_op_issue(struct engine *e, const struct desired_deployment *dd, const
 int engine_op_remove_orphan(struct engine *e, const struct rollout_op *rop)
 {
 	const char *dep = rop->c && rop->c->deployment ? rop->c->deployment : "";
-	struct eng_host *h = op_host(e, NULL, rop);
+	struct eng_host *h;
 
+	/* A task's container is Swarm's to replace: its service goes instead. */
+	if (rop->c && rop->c->swarm_service)
+		return engine_swarm_remove_orphan(e, rop);
+	h = op_host(e, NULL, rop);
 	if (h == NULL)
 		return 0;
 	op_run(op_new(e, h, dep, rop));

@@ -433,13 +433,40 @@ static void plan_hooks(struct plan_deployment *pd, const struct desired_deployme
 	free(done);
 }
 
+/* The Cluster's one endpoint is a Swarm manager: a task's container that stopped is history, not a replica. */
+static int on_swarm(const struct plan_options *opt)
+{
+	const struct spec_cluster *c = opt && opt->set ? spec_set_cluster(opt->set) : NULL;
+
+	return c != NULL && c->n_endpoints == 1 && c->endpoints[0].engine == SPEC_ENGINE_SWARM;
+}
+
+/* od without the stopped tasks' containers, in *keep (its v allocated: the caller frees it). */
+static const struct obs_deployment *swarm_tasks(const struct obs_deployment *od, struct obs_deployment *keep)
+{
+	size_t i;
+
+	keep->name = od->name;
+	keep->v = xcalloc(od->n + 1, sizeof(*keep->v));
+	keep->n = 0;
+	for (i = 0; i < od->n; i++)
+		if (obs_container_alive(od->v[i]) && od->v[i]->state != OBS_REMOVING)
+			keep->v[keep->n++] = od->v[i];
+	return keep;
+}
+
 static void plan_one(struct plan *p, struct plan_deployment *pd, const struct desired *d,
 		     const struct desired_deployment *dd, const struct obs_deployment *od,
 		     const struct statefile *st, const struct plan_options *opt)
 {
 	struct plan_target t;
+	struct obs_deployment tasks;
 	size_t i = 0, j;
 	int ordinal;
+
+	memset(&tasks, 0, sizeof(tasks));
+	if (od && on_swarm(opt))
+		od = swarm_tasks(od, &tasks);
 
 	plan_target(&t, d, dd, st);
 	pd->name = xstrdup(dd->name);
@@ -452,8 +479,10 @@ static void plan_one(struct plan *p, struct plan_deployment *pd, const struct de
 	pd->held = t.held;
 	if (od && od->n)
 		pd->from_rev = xstrdup(od->v[most_common(od)]->revision);
-	if (plan_refused(p, pd, &t, opt))
+	if (plan_refused(p, pd, &t, opt)) {
+		free(tasks.v);
 		return;
+	}
 	if (t.held) {
 		const struct statefile_entry *e = statefile_get((struct statefile *)st, dd->name, 0);
 
@@ -481,6 +510,7 @@ static void plan_one(struct plan *p, struct plan_deployment *pd, const struct de
 	for (j = 0; j < pd->n_actions; j++)
 		p->counts[pd->actions[j].kind]++;
 	p->n_changes += pd->n_actions;
+	free(tasks.v);
 }
 
 void plan_build(struct plan *p, const struct desired *d, const struct observed *o, const struct statefile *st,

@@ -40,7 +40,7 @@ static void container_release(struct obs_container *c)
 		return;
 	}
 	FREE_ALL(c->id, c->name, c->image, c->deployment, c->revision, c->slot, c->commit, c->endpoint, c->host, c->address,
-		 c->malformed_why, c->status, c->ports, c->network_ip);
+		 c->malformed_why, c->status, c->ports, c->network_ip, c->swarm_service);
 }
 
 static void container_copy(struct obs_container *dst, const struct obs_container *src)
@@ -59,6 +59,7 @@ static void container_copy(struct obs_container *dst, const struct obs_container
 	dst->malformed_why = xstrdup_or_null(src->malformed_why);
 	dst->status = xstrdup_or_null(src->status);
 	dst->network_ip = xstrdup_or_null(src->network_ip);
+	dst->swarm_service = xstrdup_or_null(src->swarm_service);
 	dst->ports = src->n_ports ? xmemdup(src->ports, src->n_ports * sizeof(*src->ports)) : NULL;
 	dst->lent = 0;
 }
@@ -204,12 +205,41 @@ static int read_ports(struct obs_container *c, const json_t *ports, struct error
 	return 0;
 }
 
+/*
+ * A Swarm task's container: its ordinal is its slot less one, from the task's
+ * name "<service>.<slot>.<task id>" (a service's labels are the same for every
+ * task). NULL when it is not one.
+ */
+static const char *swarm_ordinal(const json_t *labels, char *buf, size_t n)
+{
+	const char *t = label(labels, "com.docker.swarm.task.name");
+	const char *svc = label(labels, "com.docker.swarm.service.name");
+	const char *end;
+	long slot;
+	size_t len;
+
+	if (t == NULL || svc == NULL || !str_has_prefix(t, svc) || t[strlen(svc)] != '.')
+		return NULL;
+	t += strlen(svc) + 1;
+	end = strchr(t, '.');
+	len = end ? (size_t)(end - t) : strlen(t);
+	if (len == 0 || len >= n)
+		return NULL;
+	memcpy(buf, t, len);
+	buf[len] = '\0';
+	if (parse_long(buf, 1, OBS_MAX_ORDINAL + 1, &slot) != 0)
+		return NULL;
+	snprintf(buf, n, "%d", (int)(slot - 1));
+	return buf;
+}
+
 static int read_container(struct obs_container *c, const json_t *j, struct error **err)
 {
 	const json_t *labels = json_object_get(j, "Labels");
 	const json_t *names = json_object_get(j, "Names");
 	const char *id = json_string_value(json_object_get(j, "Id"));
 	const char *name = NULL, *dep, *rev, *ord;
+	char ord_buf[16];
 	long ordinal;
 
 	if (id == NULL)
@@ -247,6 +277,10 @@ static int read_container(struct obs_container *c, const json_t *j, struct error
 		set_malformed(c, "no usable revision label");
 	else
 		c->revision = xstrdup(rev);
+	if (ord == NULL)
+		ord = swarm_ordinal(labels, ord_buf, sizeof(ord_buf));
+	if (label(labels, "com.docker.swarm.task.name"))
+		c->swarm_service = xstrdup_or_null(label(labels, "com.docker.swarm.service.name"));
 	if (ord == NULL || parse_long(ord, 0, OBS_MAX_ORDINAL, &ordinal) != 0)
 		set_malformed(c, "no usable ordinal label");
 	else

@@ -85,6 +85,8 @@ struct obs_container {
 	size_t n_ports;
 	/* Its address on the network auriga owns (label auriga.io/network), or NULL. */
 	char *network_ip;
+	/* A Swarm task's container: its service's name (Swarm makes and removes it, not auriga); else NULL. */
+	char *swarm_service;
 };
 
 /* The containers of one deployment, sorted by ordinal, then revision, then id. */

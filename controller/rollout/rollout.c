@@ -14,6 +14,7 @@ const char *rollout_op_name(enum rollout_op_kind k)
 	case ROLLOUT_CREATE: return "create";
 	case ROLLOUT_START: return "start";
 	case ROLLOUT_REMOVE: return "remove";
+	case ROLLOUT_SERVICE: return "service";
 	}
 	return "?";
 }

@@ -48,6 +48,7 @@ enum rollout_op_kind {
 	ROLLOUT_CREATE,		/* create and start a container at the target */
 	ROLLOUT_START,		/* start a stopped container at the target */
 	ROLLOUT_REMOVE,		/* stop and remove a container */
+	ROLLOUT_SERVICE,	/* Swarm: the deployment's service made or updated to the target (rollout_swarm_step) */
 };
 
 const char *rollout_op_name(enum rollout_op_kind k);
@@ -98,6 +99,15 @@ void rollout_new_identity(const struct rollout_input *in, const struct rollout_s
 			  const struct rollout_result *r, char **name, int *port_offset);
 void strategy_rolling_step(const struct rollout_input *in, struct rollout_slot *slots, struct rollout_result *r);
 void strategy_recreate_step(const struct rollout_input *in, struct rollout_slot *slots, struct rollout_result *r);
+/*
+ * A deployment on Swarm (strategy_swarm.c): Swarm makes, replaces and
+ * removes the tasks, so the step only counts them (a task is its
+ * container; one that stopped is history and not counted) and asks for
+ * one operation, ROLLOUT_SERVICE, while the deployment is not complete
+ * and it is its turn: the service brought to the target, which is
+ * nothing when it is there already and Swarm is still at work.
+ */
+void rollout_swarm_step(const struct rollout_input *in, struct rollout_result *out);
 
 /* "rolling business-2 5/7", "recreate validators 2/5", "waiting for phase 2": for status. */
 void rollout_describe(const struct rollout_input *in, const struct rollout_result *r, struct buf *out);

@@ -1,0 +1,270 @@
+/*
+ * Swarm beneath: the Cluster's one endpoint is a Swarm manager and each Deployment a replicated
+ * service named for it. auriga keeps the order (phases, dependsOn), the judgement (its probes on
+ * the tasks' containers, the deadline, the rollback) and the record (state, status, notes); Swarm
+ * makes, replaces and removes the tasks. A pass whose step is not complete asks for the service at
+ * its target: read it, and create or update it only when it is not there (its revision label and
+ * replicas), at the version read, so that a change made meanwhile is refused, not overwritten.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_internal.h"
+#include "runtime/log.h"
+#include "kv.h"
+#include "util.h"
+
+/* The service wanted: the task's container as a create spec would make it, and the service around it. */
+struct swarm_want {
+	struct docker_service_spec s;
+	struct kv *labels;		/* the service's */
+	size_t n_labels;
+	struct kv *task_labels;		/* the task's: the container's but its ordinal (the slot says it) */
+	size_t n_task_labels;
+	char *rev;
+	char *hostname;
+	char **volumes;			/* per-replica volume names, templated by slot */
+	size_t n_volumes;
+};
+
+void engine_swarm_want_free(struct swarm_want *w)
+{
+	size_t i;
+
+	kv_free(w->labels, w->n_labels);
+	kv_free(w->task_labels, w->n_task_labels);
+	for (i = 0; i < w->n_volumes; i++)
+		free(w->volumes[i]);
+	FREE_ALL(w->volumes, w->rev, w->hostname);
+	free(w);
+}
+
+int engine_swarm(const struct engine *e)
+{
+	const struct spec_cluster *c = e->set ? spec_set_cluster(e->set) : NULL;
+
+	return c != NULL && c->n_endpoints == 1 && c->endpoints[0].engine == SPEC_ENGINE_SWARM;
+}
+
+/* "<prefix>-<deployment>", as its containers are named without their ordinal. */
+static char *service_name(const struct engine *e, const char *dep)
+{
+	const char *p = e->desired.name_prefix;
+
+	return p && *p ? xasprintf("%s-%s", p, dep) : xstrdup(dep);
+}
+
+/* The update config from the strategy: Rolling replaces maxSurge new before old, else maxUnavailable old first. */
+static void map_strategy(const struct desired_deployment *dd, struct docker_service_spec *s)
+{
+	long surge = dd->max_surge, unavail = dd->max_unavailable;
+
+	if (dd->strategy == SPEC_STRATEGY_ROLLING && surge > 0) {
+		s->start_first = 1;
+		s->parallelism = (int)surge;
+	} else {
+		/* Recreate, or Rolling without surge: an old task stops first, within the disruption budget. */
+		s->start_first = 0;
+		s->parallelism = unavail > 0 ? (int)unavail : 1;
+	}
+	s->monitor_ms = (int64_t)dd->min_ready_seconds * 1000;
+}
+
+/*
+ * A per-replica volume is the slot's own: "<deployment>.<volume>.{{.Task.Slot}}.<h>",
+ * which Swarm fills in for each task (slots count from 1; h as for a volume the
+ * replicas share).
+ */
+static char *slot_volume_name(const char *instance, const char *dep, const char *vol)
+{
+	char *shared = desired_volume_name(instance, dep, vol, -1), *out;
+	const char *dot = strrchr(shared, '.');
+
+	out = dot ? xasprintf("%.*s.{{.Task.Slot}}%s", (int)(dot - shared), shared, dot)
+		  : xasprintf("%s.{{.Task.Slot}}", shared);
+	free(shared);
+	return out;
+}
+
+static struct swarm_want *want_build(struct engine *e, struct eng_op *op, const struct desired_deployment *dd,
+				     const struct plan_target *t)
+{
+	struct swarm_want *w = xcalloc(1, sizeof(*w));
+	struct desired_create *c = &op->create;
+	size_t i;
+
+	w->rev = xstrdup(t->rev);
+	for (i = 0; i < c->n_labels; i++)
+		if (strcmp(c->labels[i].key, OBS_LABEL_ORDINAL) != 0)
+			kv_put(&w->task_labels, &w->n_task_labels, c->labels[i].key, c->labels[i].value);
+	c->spec.labels = w->task_labels;
+	c->spec.n_labels = w->n_task_labels;
+	kv_put(&w->labels, &w->n_labels, OBS_LABEL_MANAGED_BY, e->desired.instance);
+	kv_put(&w->labels, &w->n_labels, OBS_LABEL_DEPLOYMENT, dd->name);
+	kv_put(&w->labels, &w->n_labels, OBS_LABEL_REVISION, t->rev);
+	kv_put(&w->labels, &w->n_labels, OBS_LABEL_COMMIT, e->desired.commit ? e->desired.commit : "");
+	w->hostname = xasprintf("%s-{{.Task.Slot}}", dd->name);
+	c->spec.hostname = w->hostname;
+	/* The mounts are the template's volumes, in its order (desired_create_build). */
+	w->volumes = xcalloc(c->spec.n_mounts + 1, sizeof(*w->volumes));
+	for (i = 0; i < c->spec.n_mounts && i < t->tmpl->n_volumes; i++) {
+		const struct desired_volume *v = &t->tmpl->volumes[i];
+
+		if (c->mounts[i].bind || !v->per_replica)
+			continue;
+		w->volumes[w->n_volumes] = slot_volume_name(e->desired.instance, dd->name, v->name);
+		c->mounts[i].source = w->volumes[w->n_volumes++];
+	}
+	w->s.name = op->name;
+	w->s.task = &c->spec;
+	w->s.labels = w->labels;
+	w->s.n_labels = w->n_labels;
+	w->s.replicas = dd->replicas;
+	map_strategy(dd, &w->s);
+	return w;
+}
+
+static void swarm_failed(struct eng_op *op, const char *what, const struct docker_result *r)
+{
+	struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
+	char *m = xasprintf("cannot %s service '%s': %s", what, op->name, docker_result_reason(r));
+
+	log_warn(COMPONENT, "operation failed", "deployment", op->deployment, "error", m, (char *)NULL);
+	str_set(&ed->last_error, m);
+	free(m);
+}
+
+static void swarm_changed(struct docker_result *r, void *arg)
+{
+	struct eng_op *op = arg;
+
+	if (!docker_status_ok(r->status))
+		swarm_failed(op, op->id ? "update" : "create", r);
+	else
+		log_info(COMPONENT, op->id ? "service updated" : "service created", "deployment", op->deployment,
+			 "service", op->name, "revision", op->swarm->rev, (char *)NULL);
+	engine_op_end(op);
+}
+
+static void swarm_read(struct docker_result *r, void *arg)
+{
+	struct eng_op *op = arg;
+	struct swarm_want *w = op->swarm;
+	struct error *err = NULL;
+	const char *owner, *rev, *id;
+	json_t *spec, *labels, *reps, *ver;
+	int rc;
+
+	if (r->status == DOCKER_NOT_FOUND) {
+		log_info(COMPONENT, "create service", "deployment", op->deployment, "service", op->name, "revision",
+			 w->rev, (char *)NULL);
+		rc = docker_service_create(op->host->docker, DOCKER_ROLLOUT, &w->s, swarm_changed, op, &err);
+	} else if (!docker_status_ok(r->status)) {
+		swarm_failed(op, "read", r);
+		engine_op_end(op);
+		return;
+	} else {
+		spec = json_object_get(r->json, "Spec");
+		labels = json_object_get(spec, "Labels");
+		owner = json_string_value(json_object_get(labels, OBS_LABEL_MANAGED_BY));
+		rev = json_string_value(json_object_get(labels, OBS_LABEL_REVISION));
+		reps = json_object_get(json_object_get(json_object_get(spec, "Mode"), "Replicated"), "Replicas");
+		ver = json_object_get(json_object_get(r->json, "Version"), "Index");
+		id = json_string_value(json_object_get(r->json, "ID"));
+		if (owner == NULL || strcmp(owner, op->e->desired.instance) != 0) {
+			/* A service of that name someone else made: never taken over. */
+			struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
+			char *m = xasprintf("service '%s' is not this instance's (its %s label is '%s'): left alone",
+					    op->name, OBS_LABEL_MANAGED_BY, owner ? owner : "");
+
+			str_set(&ed->last_error, m);
+			free(m);
+			engine_op_end(op);
+			return;
+		}
+		if (rev && strcmp(rev, w->rev) == 0 && json_is_integer(reps) &&
+		    json_integer_value(reps) == w->s.replicas) {
+			/* At the target: Swarm is at work on its tasks. */
+			engine_op_end(op);
+			return;
+		}
+		if (id == NULL || !json_is_integer(ver)) {
+			struct docker_result bad = { .status = DOCKER_PROTOCOL, .message = "no ID or version" };
+
+			swarm_failed(op, "read", &bad);
+			engine_op_end(op);
+			return;
+		}
+		op->id = xstrdup(id);
+		log_info(COMPONENT, "update service", "deployment", op->deployment, "service", op->name, "from",
+			 rev ? rev : "", "revision", w->rev, (char *)NULL);
+		rc = docker_service_update(op->host->docker, DOCKER_ROLLOUT, id, (uint64_t)json_integer_value(ver),
+					   &w->s, swarm_changed, op, &err);
+	}
+	if (rc < 0) {
+		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
+
+		str_set(&ed->last_error, error_msg(err));
+		error_free(err);
+		engine_op_end(op);
+	}
+}
+
+int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
+		       const struct rollout_op *rop)
+{
+	struct eng_host *h = &e->hosts[0];
+	struct rollout_op named = *rop;
+	struct error *err = NULL;
+	struct eng_op *op;
+	char *name;
+
+	if (h->down)
+		return 0;	/* the pass waits for the endpoint (its containers count as unavailable) */
+	name = service_name(e, dd->name);
+	named.name = name;
+	op = engine_op_start(e, h, dd->name, &named, 1);
+	free(name);
+	desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, 0, op->name, h->name, 0);
+	op->swarm = want_build(e, op, dd, t);
+	if (docker_service_inspect(h->docker, DOCKER_ROLLOUT, op->name, swarm_read, op, &err) < 0) {
+		struct eng_dep *ed = engine_dep_get(e, dd->name);
+
+		str_set(&ed->last_error, error_msg(err));
+		error_free(err);
+		engine_op_end(op);
+	}
+	return 1;
+}
+
+static void swarm_removed(struct docker_result *r, void *arg)
+{
+	struct eng_op *op = arg;
+
+	if (docker_status_ok(r->status))
+		log_info(COMPONENT, "service removed", "deployment", op->deployment, "service", op->name, (char *)NULL);
+	else if (r->status != DOCKER_NOT_FOUND)
+		swarm_failed(op, "remove", r);
+	engine_op_end(op);
+}
+
+int engine_swarm_remove_orphan(struct engine *e, const struct rollout_op *rop)
+{
+	struct eng_host *h = engine_host_of(e, rop->c);
+	struct rollout_op named = *rop;
+	struct error *err = NULL;
+	struct eng_op *op;
+
+	if (h == NULL || h->down)
+		return 0;
+	named.kind = ROLLOUT_SERVICE;
+	named.c = NULL;
+	named.name = rop->c->swarm_service;
+	op = engine_op_start(e, h, rop->c->deployment ? rop->c->deployment : "", &named, 0);
+	if (docker_service_remove(h->docker, DOCKER_ROLLOUT, op->name, swarm_removed, op, &err) < 0) {
+		error_free(err);
+		engine_op_end(op);
+	}
+	return 1;
+}
