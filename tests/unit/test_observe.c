@@ -167,6 +167,50 @@ static void malformed_labels_are_kept_apart(void **state)
 	json_decref(j);
 }
 
+/* A Swarm task's container: no ordinal label, its slot (from the task's name) less one; its service named. */
+static void swarm_tasks_take_their_slot(void **state)
+{
+	static const char *tasks =
+		"["
+		"{\"Id\":\"t2\",\"Names\":[\"/p-slim.2.abc\"],\"Image\":\"auriga-demo-node:v1\",\"State\":\"running\","
+		" \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"slim\","
+		"   \"auriga.io/revision\":\"" REV_A "\",\"com.docker.swarm.service.name\":\"p-slim\","
+		"   \"com.docker.swarm.task.name\":\"p-slim.2.abc\"}},"
+		"{\"Id\":\"t9\",\"Names\":[\"/p-slim.x.abc\"],\"Image\":\"auriga-demo-node:v1\",\"State\":\"running\","
+		" \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"slim\","
+		"   \"auriga.io/revision\":\"" REV_A "\",\"com.docker.swarm.service.name\":\"p-slim\","
+		"   \"com.docker.swarm.task.name\":\"p-slim.x.abc\"}},"
+		"{\"Id\":\"t3\",\"Names\":[\"/q.1.abc\"],\"Image\":\"auriga-demo-node:v1\",\"State\":\"running\","
+		" \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"slim\","
+		"   \"auriga.io/revision\":\"" REV_A "\",\"com.docker.swarm.service.name\":\"p-slim\","
+		"   \"com.docker.swarm.task.name\":\"q.1.abc\"}}"
+		"]";
+	struct observed o;
+	struct error *err = NULL;
+	json_t *j = parse(tasks);
+	size_t i;
+
+	(void)state;
+	observed_init(&o);
+	assert_int_equal(observe_from_json(&o, "t1", j, &err), 0);
+	assert_int_equal(o.n_containers, 3);
+	for (i = 0; i < o.n_containers; i++) {
+		const struct obs_container *c = &o.containers[i];
+
+		if (strcmp(c->id, "t2") == 0) {
+			assert_false(c->malformed);
+			assert_int_equal(c->ordinal, 1);
+			assert_string_equal(c->swarm_service, "p-slim");
+		} else {
+			/* A slot that is not a number, or a task name not of its service: no ordinal. */
+			assert_true(c->malformed);
+			assert_int_equal(c->ordinal, -1);
+		}
+	}
+	observed_release(&o);
+	json_decref(j);
+}
+
 static void another_instance_sees_only_its_own(void **state)
 {
 	struct observed o;
@@ -507,6 +551,7 @@ TEST_MAIN(
 	cmocka_unit_test(groups_by_deployment_and_ordinal),
 	cmocka_unit_test(lists_of_several_endpoints),
 	cmocka_unit_test(malformed_labels_are_kept_apart),
+	cmocka_unit_test(swarm_tasks_take_their_slot),
 	cmocka_unit_test(another_instance_sees_only_its_own),
 	cmocka_unit_test(bad_bodies_are_protocol_errors),
 	cmocka_unit_test(list_read_entry_by_entry),

@@ -1,4 +1,4 @@
-/* Unit tests for one rollout step: Rolling and Recreate moves from a table of fleets and their readiness. */
+/* Unit tests for one rollout step: Rolling and Recreate moves from a table of fleets and their readiness; Swarm's counts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,5 +170,81 @@ static void table(void **state)
 	}
 }
 
+/* On Swarm: the tasks counted (a stopped one is history), one SERVICE op while not complete and it is the turn. */
+struct scase {
+	const char *name;
+	int replicas;
+	int heal_only;
+	struct c ctrs[8];
+	int want_op;
+	int updated, available, total, complete;
+};
+
+static const struct scase swarm_cases[] = {
+	{ "nothing yet: the service is asked for", 2, 0, { END }, 1, 0, 0, 0, 0 },
+	{ "Swarm at work: one new available, one old still serving", 2, 0,
+	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, OLD, 1, 1, 1, 0, 0 }, END }, 1, 1, 2, 2, 0 },
+	{ "stopped tasks are history, not replicas: complete", 2, 0,
+	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 0, OLD, 0, 1, 0, 0, 0 }, { 1, NEW, 1, 1, 1, 0, 0 }, { 1, OLD, 0, 1, 0, 0, 0 },
+	    END }, 0, 2, 2, 2, 1 },
+	{ "a new task not yet available: not complete", 2, 0,
+	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 0, 0, 1 }, END }, 1, 2, 1, 2, 0 },
+	{ "a task past the replicas (scaled down): not complete until Swarm removes it", 1, 0,
+	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 1, 0, 0 }, END }, 1, 1, 1, 2, 0 },
+	{ "not its turn (or paused): counted, nothing asked", 2, 1,
+	  { { 0, OLD, 1, 1, 1, 0, 0 }, { 1, OLD, 1, 1, 1, 0, 0 }, END }, 0, 0, 2, 2, 0 },
+};
+
+static void swarm_table(void **state)
+{
+	size_t ci;
+
+	(void)state;
+	for (ci = 0; ci < ARRAY_SIZE(swarm_cases); ci++) {
+		const struct scase *sc = &swarm_cases[ci];
+		struct obs_container oc[8];
+		struct rollout_ctr ctrs[8];
+		struct rollout_input in;
+		struct rollout_result res;
+		size_t n;
+
+		print_message("case: %s\n", sc->name);
+		memset(oc, 0, sizeof(oc));
+		for (n = 0; sc->ctrs[n].rev; n++) {
+			oc[n].id = (char *)"x";
+			oc[n].name = (char *)"web.1.x";
+			oc[n].deployment = (char *)"web";
+			oc[n].revision = (char *)sc->ctrs[n].rev;
+			oc[n].ordinal = sc->ctrs[n].ordinal;
+			oc[n].state = sc->ctrs[n].running ? OBS_RUNNING : OBS_EXITED;
+			ctrs[n].c = &oc[n];
+			ctrs[n].known = sc->ctrs[n].known;
+			ctrs[n].ready = sc->ctrs[n].avail || sc->ctrs[n].ready_only;
+			ctrs[n].available = sc->ctrs[n].avail;
+		}
+		memset(&in, 0, sizeof(in));
+		in.deployment = "web";
+		in.strategy = SPEC_STRATEGY_ROLLING;
+		in.replicas = sc->replicas;
+		in.rev = NEW;
+		in.heal_only = sc->heal_only;
+		in.v = ctrs;
+		in.n = n;
+		rollout_swarm_step(&in, &res);
+		assert_int_equal(res.n_ops, sc->want_op);
+		if (sc->want_op) {
+			assert_int_equal(res.ops[0].kind, ROLLOUT_SERVICE);
+			assert_null(res.ops[0].c);
+		}
+		assert_int_equal(res.updated, sc->updated);
+		assert_int_equal(res.available, sc->available);
+		assert_int_equal(res.total, sc->total);
+		assert_int_equal(res.complete, sc->complete);
+		assert_int_equal(res.waiting, !sc->complete && !sc->want_op);
+		rollout_result_release(&res);
+	}
+}
+
 TEST_MAIN(
-	cmocka_unit_test(table))
+	cmocka_unit_test(table),
+	cmocka_unit_test(swarm_table))

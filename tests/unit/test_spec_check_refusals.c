@@ -1,4 +1,4 @@
-/* Unit tests for the fields refused when the specs load rather than when they run: a Job's network. */
+/* Unit tests for the fields refused when the specs load rather than when they run: a Job's network; on Swarm. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +21,14 @@
 	"spec:\n"                                   \
 	"  template:\n"                             \
 	"    image: auriga-demo-node:v1\n" extra
+
+/* A Cluster whose one endpoint is a swarm, then a Deployment with the lines in extra (2-space indented). */
+#define SWARM_CLUSTER                                                                                    \
+	"apiVersion: auriga.io/v1\nkind: Cluster\nmetadata: {name: c}\nspec:\n  endpoints:\n"              \
+	"    - {name: local, engine: swarm}\n---\n"
+#define DEP(extra)                                                                                       \
+	"apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n"         \
+	"  template:\n    image: auriga-demo-node:v1\n" extra
 
 struct row {
 	const char *what;
@@ -60,6 +68,21 @@ static const struct row rows[] = {
 	  "apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n"
 	  "    image: auriga-demo-node:v1\n    network: backend\n",
 	  NULL },
+	/* On Swarm (engine: swarm): Rolling and Recreate run; what is not built there is refused at its field. */
+	{ "a Rolling Deployment on a swarm", NULL, SWARM_CLUSTER DEP("  strategy: {type: Recreate}\n"), NULL },
+	{ "a BlueGreen Deployment on a swarm", NULL,
+	  SWARM_CLUSTER DEP("  strategy: {type: BlueGreen, blueGreen: {activeService: web}}\n"),
+	  "jobs.yaml:15:20: Deployment/web: spec.strategy.type: BlueGreen is not supported on a swarm endpoint (the "
+	  "Cluster's endpoint \"local\" has engine: swarm); use RollingUpdate or Recreate\n"
+	  "jobs.yaml:15:58: Deployment/web: spec.strategy.blueGreen.activeService: no Service named \"web\"" },
+	{ "a placement on a swarm", NULL, SWARM_CLUSTER DEP("  placement: {maxPerEndpoint: 2}\n"),
+	  "jobs.yaml:15:14: Deployment/web: spec.placement: a placement is not supported on a swarm endpoint (the "
+	  "Cluster's endpoint \"local\" has engine: swarm): Swarm places the tasks over its nodes" },
+	{ "a swarm beside another endpoint", "endpoints: [{name: east, url: \"unix:///run/east.sock\"}]\n",
+	  "apiVersion: auriga.io/v1\nkind: Cluster\nmetadata: {name: c}\nspec:\n  endpoints:\n"
+	  "    - {name: local, engine: swarm}\n    - {name: east}\n",
+	  "jobs.yaml:6:29: Cluster/c: spec.endpoints[0].engine: a swarm endpoint is the Cluster's only endpoint "
+	  "(Swarm places the tasks over its nodes); this Cluster names 2" },
 };
 
 /* Loads spec (as jobs.yaml) under policy; every diag's text, one a line. */
