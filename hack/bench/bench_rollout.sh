@@ -24,6 +24,8 @@
 # cost of the check itself: an exec health check every second on 25 containers is 25 `runc exec`
 # a second, enough to keep two cores busy (load 35-45 here), which slows every container start in
 # the exec runs, swarm's included; an HTTP probe from outside costs next to nothing.
+# Then auriga on the same swarm (engine: swarm), handing the update to Swarm with the same update
+# config and health check: its time against swarm's alone is auriga's overhead on top of Swarm.
 # All runs are timed by the same clock (this host's realtime clock, which also stamps Docker's
 # events): from the command to its exit, and from the command to the Docker event that marked the
 # last of the 25 new containers healthy. Prints both times, both ratios, and auriga's engine pass
@@ -46,6 +48,9 @@ cleanup() {
 	ids=$(docker ps -aq --filter "label=$label")
 	[ -n "$ids" ] && docker rm -fv $ids >/dev/null 2>&1
 	docker service rm "$svc" >/dev/null 2>&1 || true
+	# auriga's own service on the swarm (engine: swarm), by its label.
+	svcs=$(docker service ls -q --filter "label=auriga.io/managed-by=$inst-sw" 2>/dev/null)
+	[ -n "$svcs" ] && docker service rm $svcs >/dev/null 2>&1
 	# auriga names its networks with the instance before them: by its label, not by $net.
 	nets=$(docker network ls -q --filter "label=auriga.io/managed-by=$inst")
 	[ -n "$nets" ] && docker network rm $nets >/dev/null 2>&1
@@ -233,6 +238,34 @@ swarm_healthy_ms=$(last_healthy_ms "$tmp/swarm.events" "$t0" "$v2") || { docker 
 state=$(docker service inspect -f '{{.UpdateStatus.State}}' "$svc")
 [ "$state" = completed ] || { echo "bench_rollout: swarm's update ended $state" >&2; exit 1; }
 
+# ---- auriga on the same swarm (engine: swarm): the update handed to Swarm as a service update with
+# the same update config (start-first, one at a time, monitor 1 s) and health check (the exec
+# readiness probe becomes the service's), and judged by auriga: its time against swarm's alone is
+# what auriga adds on top of Swarm.
+docker service rm "$svc" >/dev/null
+for _ in $(seq 1 120); do
+	[ -z "$(docker ps -q --filter "label=$label")" ] && break
+	sleep 0.5
+done
+ids=$(docker ps -aq --filter "label=$label")
+[ -n "$ids" ] && docker rm -fv $ids >/dev/null
+mkdir -p "$tmp/sw"
+printf 'apiVersion: auriga.io/v1\nkind: Cluster\nmetadata: {name: bench}\nspec:\n  endpoints:\n    - {name: local, engine: swarm}\n' \
+	>"$tmp/sw/cluster.yaml"
+run_sw() { "$auriga" apply --instance "$inst-sw" --state-dir "$tmp/state-sw" --label "$label" --timeout-total "$deadline" "$tmp/sw"; }
+specs "$v1"
+cp "$tmp/bench.yaml" "$tmp/sw/"
+run_sw >"$tmp/auriga-sw-v1.log" 2>&1 || { tail -20 "$tmp/auriga-sw-v1.log" >&2; echo "bench_rollout: auriga did not bring up v1 on swarm" >&2; exit 1; }
+specs "$v2"
+cp "$tmp/bench.yaml" "$tmp/sw/"
+events_start "$tmp/auriga-sw.events"
+t0=$(date +%s%N)
+run_sw >"$tmp/auriga-sw-v2.log" 2>&1 || { tail -20 "$tmp/auriga-sw-v2.log" >&2; echo "bench_rollout: auriga's rollout on swarm failed" >&2; exit 1; }
+auriga_sw_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+auriga_sw_healthy_ms=$(last_healthy_ms "$tmp/auriga-sw.events" "$t0" "$v2") || { tail -30 "$tmp/auriga-sw-v2.log" >&2; exit 1; }
+events_stop
+echo "auriga on swarm: rolling update of $n replicas in ${auriga_sw_ms} ms to exit, ${auriga_sw_healthy_ms} ms to the last new task healthy"
+
 ratio() { python3 -c "print(round($1 / max($2, 1), 2))"; }
 echo "rolling update of $n replicas, command to exit: auriga ${auriga_ms} ms, docker swarm ${swarm_ms} ms," \
 	"swarm/auriga $(ratio "$swarm_ms" "$auriga_ms")x"
@@ -247,6 +280,9 @@ echo "rolling update of $n replicas, command to exit, auriga probing the same en
 echo "rolling update of $n replicas, command to exit, auriga probing itself with no minReadySeconds" \
 	"(nothing holds the next replica, as with swarm's monitor window): auriga ${auriga_http0_ms} ms," \
 	"docker swarm ${swarm_ms} ms, swarm/auriga $(ratio "$swarm_ms" "$auriga_http0_ms")x"
+echo "rolling update of $n replicas on swarm, command to exit: auriga (engine: swarm) ${auriga_sw_ms} ms," \
+	"docker service update ${swarm_ms} ms: auriga adds $(( auriga_sw_ms - swarm_ms )) ms" \
+	"($(ratio "$swarm_ms" "$auriga_sw_ms")x); to the last new task healthy ${auriga_sw_healthy_ms} ms against ${swarm_healthy_ms} ms"
 s() { python3 -c "print(round($1 / 1000, 1))"; }
 bench_row "rolling update, $n replicas, exec check, minReadySeconds 1 (to exit)" s "$(s "$auriga_ms")" \
 	"docker service update" "$(s "$swarm_ms")" lower x2
@@ -258,6 +294,10 @@ bench_row "rolling update, $n replicas, auriga's HTTP probe, minReadySeconds 1" 
 	"docker service update" "$(s "$swarm_ms")" lower
 bench_row "rolling update, $n replicas, auriga's HTTP probe, minReadySeconds 0" s "$(s "$auriga_http0_ms")" \
 	"docker service update" "$(s "$swarm_ms")" lower x2
+bench_row "rolling update, $n replicas, auriga on Swarm (engine: swarm), exec check (to exit)" s "$(s "$auriga_sw_ms")" \
+	"docker service update" "$(s "$swarm_ms")" lower
+bench_row "rolling update, $n replicas, auriga on Swarm, to the last new task healthy" s "$(s "$auriga_sw_healthy_ms")" \
+	"docker service update" "$(s "$swarm_healthy_ms")" lower
 echo "per replica: auriga $(( auriga_ms / n )) ms (minReadySeconds 1000 ms of it), with its own probe" \
 	"$(( auriga_http_ms / n )) ms (the same), with no minReadySeconds $(( auriga_http0_ms / n )) ms; swarm $(( swarm_ms / n )) ms;" \
 	"load average $(cut -d' ' -f1-3 /proc/loadavg)"
