@@ -80,6 +80,51 @@ out:
  * once: nets[i] (n of them, the caller frees) holds endpoint i's networks, in
  * the Cluster's order.
  */
+/* The Cluster's one endpoint is a Swarm manager. */
+static int on_swarm(const struct spec_set *set)
+{
+	const struct spec_cluster *c = set ? spec_set_cluster(set) : NULL;
+
+	return c != NULL && c->n_endpoints == 1 && c->endpoints[0].engine == SPEC_ENGINE_SWARM;
+}
+
+/*
+ * A swarm's tasks wherever they run, as `run` reads them (observe_swarm_list): its nodes, the
+ * instance's services and their tasks, one call after the other. 0, or -1 and *err.
+ */
+static int observe_swarm(struct docker *d, const char *instance, const char *endpoint, struct observed *seen,
+			 struct error **err)
+{
+	struct docker_waiter w[3];
+	char filter[300];
+	const char *filters[] = { filter, NULL };
+	const char *what[] = { "nodes", "services", "tasks" };
+	json_t *list;
+	int i, rc;
+
+	memset(w, 0, sizeof(w));
+	snprintf(filter, sizeof(filter), "label=%s=%s", OBS_LABEL_MANAGED_BY, instance);
+	for (i = 0; i < 3; i++) {
+		rc = i == 0 ? docker_node_list(d, DOCKER_OBSERVE, NULL, docker_waiter_done, &w[i], err)
+		   : i == 1 ? docker_service_list(d, DOCKER_OBSERVE, filters, docker_waiter_done, &w[i], err)
+			    : docker_task_list(d, DOCKER_OBSERVE, NULL, docker_waiter_done, &w[i], err);
+		if (rc < 0 || docker_wait(d, &w[i]) != DOCKER_OK || !json_is_array(w[i].result.json)) {
+			if (rc == 0)
+				error_set(err, ERR_TRANSPORT, "cannot list the swarm's %s on endpoint '%s' (%s): %s",
+					  what[i], endpoint, docker_endpoint(d), docker_result_reason(&w[i].result));
+			while (i >= 0)
+				docker_result_release(&w[i--].result);
+			return -1;
+		}
+	}
+	list = observe_swarm_list(w[0].result.json, w[1].result.json, w[2].result.json);
+	for (i = 0; i < 3; i++)
+		docker_result_release(&w[i].result);
+	rc = observe_from_json(seen, instance, list, err);
+	json_decref(list);
+	return rc;
+}
+
 static int observe_now(struct engine_cli *cli, const struct spec_set *set, struct observed *obs,
 		       struct docker_waiter **nets, size_t *n_nets, struct error **err)
 {
@@ -110,8 +155,14 @@ static int observe_now(struct engine_cli *cli, const struct spec_set *set, struc
 
 		/* Read as it arrives, as `run` reads it: never held whole, whatever its size. */
 		reading[asked] = observe_stream_new(cli->instance);
-		if (docker_container_list_stream(hd, DOCKER_OBSERVE, filters, observe_stream_chunk, reading[asked],
-						 docker_waiter_done, &w[asked], err) < 0)
+		if (on_swarm(set)) {
+			/* A swarm's tasks, wherever they run: read here, its network list below. */
+			if (observe_swarm(hd, cli->instance, h.ep[asked].name, &seen[asked], err) < 0)
+				break;
+			w[asked].done = 1;
+			w[asked].result.status = DOCKER_OK;
+		} else if (docker_container_list_stream(hd, DOCKER_OBSERVE, filters, observe_stream_chunk,
+							reading[asked], docker_waiter_done, &w[asked], err) < 0)
 			break;
 		if (docker_network_list(hd, DOCKER_OBSERVE, NULL, docker_waiter_done, &(*nets)[asked], err) < 0) {
 			(void)docker_wait(hd, &w[asked]);
@@ -136,7 +187,7 @@ static int observe_now(struct engine_cli *cli, const struct spec_set *set, struc
 				  docker_endpoint(h.ep[i].docker), bad->message);
 			goto out;
 		}
-		if (observe_stream_finish(reading[i], &seen[i], err) < 0) {
+		if (!on_swarm(set) && observe_stream_finish(reading[i], &seen[i], err) < 0) {
 			error_wrap(err, "endpoint '%s' (%s)", h.ep[i].name, docker_endpoint(h.ep[i].docker));
 			goto out;
 		}

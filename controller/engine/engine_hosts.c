@@ -83,6 +83,7 @@ void engine_hosts_release(struct engine *e)
 			job_runner_free(h->jobs);
 		seen_free(h->seen);
 		seen_free(h->lent);
+		json_decref(h->swarm_services);
 		observe_stream_free(h->reading);
 		FREE_ALL(h->name, h->error, h->address);
 	}
@@ -223,12 +224,10 @@ static void host_failed(struct eng_host *h)
 static void on_host_list(struct docker_result *r, void *arg)
 {
 	struct eng_host *h = arg;
-	struct engine *e = h->e;
 	struct observed *seen = NULL;
 	struct error *err = NULL;
 	char *m = NULL;
 
-	h->listing = 0;
 	if (!docker_status_ok(r->status)) {
 		observe_stream_reset(h->reading);
 		m = xasprintf("cannot list containers: %s", docker_result_reason(r));
@@ -244,6 +243,14 @@ static void on_host_list(struct docker_result *r, void *arg)
 	}
 	/* The body is read: it goes now, not with the call. */
 	buf_release(&r->out);
+	engine_host_listed(h, seen, m);
+}
+
+void engine_host_listed(struct eng_host *h, struct observed *seen, char *m)
+{
+	struct engine *e = h->e;
+
+	h->listing = 0;
 	if (m == NULL) {
 		if (h->down)
 			log_info(COMPONENT, "endpoint answers again", "endpoint", engine_host_name(h), (char *)NULL);
@@ -328,6 +335,9 @@ int64_t engine_relist_ms(const struct engine *e)
 /* Why its last list no longer tells what runs there (see the top of this file); NULL when it still does. */
 static const char *host_stale(const struct engine *e, const struct eng_host *h, int64_t now)
 {
+	/* Tasks on other nodes send no event here: a swarm's tasks are listed every pass. */
+	if (engine_swarm(e))
+		return "a swarm";
 	if (!e->o.watch_events || h->watch == NULL)
 		return "no event stream";
 	if (!h->stream_up)
@@ -380,8 +390,9 @@ void engine_hosts_list(struct engine *e)
 		asked++;
 		if (h->reading == NULL)
 			h->reading = observe_stream_new(e->instance);
-		if (docker_container_list_stream(h->docker, DOCKER_OBSERVE, filters, observe_stream_chunk, h->reading,
-						 on_host_list, h, &err) < 0) {
+		if (engine_swarm(e) ? engine_swarm_list(h, &err) < 0
+				    : docker_container_list_stream(h->docker, DOCKER_OBSERVE, filters, observe_stream_chunk,
+								   h->reading, on_host_list, h, &err) < 0) {
 			h->dirty = 1;
 			host_failed(h);
 			str_set(&h->error, error_msg(err));

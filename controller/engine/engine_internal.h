@@ -125,6 +125,8 @@ struct eng_host {
 	int64_t down_since;	/* loop time of its first failed list after it answered */
 	char *error;		/* why, while down */
 	char *address;		/* where its published ports are reached, when not this machine's loopback */
+	/* A swarm's services as its last list saw them: name -> {"revision", "replicas"} (engine_swarm.c). */
+	json_t *swarm_services;
 };
 
 /* One operation on Docker: a short chain of calls. */
@@ -265,6 +267,12 @@ int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, co
 /* The service a task's container c belongs to removed (a deployment gone from the specs); 1 when issued. */
 int engine_swarm_remove_orphan(struct engine *e, const struct rollout_op *rop);
 void engine_swarm_want_free(struct swarm_want *w);
+/* 1 when the last list saw dd's service at revision rev with dd's replicas; else 0 (or not listed yet). */
+int engine_swarm_service_at(const struct engine *e, const struct desired_deployment *dd, const char *rev);
+/* h's tasks listed (its nodes, the instance's services, their tasks), read as its containers; 0 when started. */
+int engine_swarm_list(struct eng_host *h, struct error **err);
+/* A list of h's ended: seen (taken) when it answered, else m (taken) says why. */
+void engine_host_listed(struct eng_host *h, struct observed *seen, char *m);
 void engine_op_free(struct eng_op *op);
 
 /* engine_hooks.c: the deployments' hook Jobs. */

@@ -295,10 +295,12 @@ static void pass_strategy(struct dep_pass *p)
 	rollout_result_release(&ed->res);
 	engine_traffic_verdict_release(&p->tv);
 	if (!engine_traffic_handles(p->dd)) {
-		if (engine_swarm(p->e))
+		if (engine_swarm(p->e)) {
+			p->in.service_at_target = engine_swarm_service_at(p->e, p->dd, p->t.rev);
 			rollout_swarm_step(&p->in, &ed->res);
-		else
+		} else {
 			rollout_step(&p->in, &ed->res);
+		}
 		/* Its Services follow the ready replicas: one leaves NGINX before it is removed. */
 		engine_service_pass(engine_traffic_router(p->e->traffic), p->e->set, p->dd, p->ctrs, p->in.n,
 				    &ed->res, &p->tv.fail, &p->tv.unserved);

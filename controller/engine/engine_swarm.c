@@ -268,3 +268,151 @@ int engine_swarm_remove_orphan(struct engine *e, const struct rollout_op *rop)
 	}
 	return 1;
 }
+
+/*
+ * Listing a swarm: its nodes (where each task's ports are reached), the instance's services, and
+ * their tasks, read as a container list would show them (observe.c reads it): a task's container is
+ * a replica wherever Swarm placed it, which the manager's own container list would not show.
+ */
+struct swarm_listing {
+	struct eng_host *h;
+	json_t *nodes;		/* GET /nodes's answer */
+	json_t *services;	/* GET /services's: the instance's */
+	json_t *specs;		/* service name -> {"revision", "replicas"}: the host's swarm_services once listed */
+};
+
+static void listing_free(struct swarm_listing *sl)
+{
+	json_decref(sl->nodes);
+	json_decref(sl->services);
+	json_decref(sl->specs);
+	free(sl);
+}
+
+/* The client went with a call of the listing in its hands (docker_set_drop): the callback never runs. */
+static void listing_drop(void *arg)
+{
+	listing_free(arg);
+}
+
+static void listing_end(struct swarm_listing *sl, struct observed *seen, char *m)
+{
+	struct eng_host *h = sl->h;
+
+	if (seen) {
+		json_decref(h->swarm_services);
+		h->swarm_services = json_incref(sl->specs);
+	}
+	listing_free(sl);
+	engine_host_listed(h, seen, m);
+}
+
+int engine_swarm_service_at(const struct engine *e, const struct desired_deployment *dd, const char *rev)
+{
+	char *name = service_name(e, dd->name);
+	json_t *s = e->n_hosts ? json_object_get(e->hosts[0].swarm_services, name) : NULL;
+	const char *r = json_string_value(json_object_get(s, "revision"));
+	json_t *reps = json_object_get(s, "replicas");
+
+	free(name);
+	return r != NULL && strcmp(r, rev) == 0 && json_is_integer(reps) && json_integer_value(reps) == dd->replicas;
+}
+
+static void listing_failed(struct swarm_listing *sl, const char *what, const struct docker_result *r)
+{
+	listing_end(sl, NULL, xasprintf("cannot list the swarm's %s: %s", what, docker_result_reason(r)));
+}
+
+static void on_tasks(struct docker_result *r, void *arg)
+{
+	struct swarm_listing *sl = arg;
+	struct observed *seen;
+	struct error *err = NULL;
+	json_t *list;
+
+	if (!docker_status_ok(r->status) || !json_is_array(r->json)) {
+		listing_failed(sl, "tasks", r);
+		return;
+	}
+	list = observe_swarm_list(sl->nodes, sl->services, r->json);
+	seen = xcalloc(1, sizeof(*seen));
+	observed_init(seen);
+	if (observe_from_json(seen, sl->h->e->instance, list, &err) < 0) {
+		char *m = xasprintf("cannot read the swarm's tasks: %s", error_msg(err));
+
+		error_free(err);
+		observed_release(seen);
+		free(seen);
+		json_decref(list);
+		listing_end(sl, NULL, m);
+		return;
+	}
+	json_decref(list);
+	listing_end(sl, seen, NULL);
+}
+
+static void on_services(struct docker_result *r, void *arg)
+{
+	struct swarm_listing *sl = arg;
+	struct error *err = NULL;
+	json_t *s;
+	size_t i;
+
+	if (!docker_status_ok(r->status) || !json_is_array(r->json)) {
+		listing_failed(sl, "services", r);
+		return;
+	}
+	sl->services = json_incref(r->json);
+	json_array_foreach(r->json, i, s) {
+		json_t *spec = json_object_get(s, "Spec");
+		json_t *name = json_object_get(spec, "Name");
+		json_t *rev = json_object_get(json_object_get(spec, "Labels"), OBS_LABEL_REVISION);
+		json_t *reps = json_object_get(json_object_get(json_object_get(spec, "Mode"), "Replicated"), "Replicas");
+
+		if (json_is_string(name))
+			json_object_set_new(sl->specs, json_string_value(name),
+					    json_pack("{s:O,s:O}", "revision", rev ? rev : json_null(), "replicas",
+						      reps ? reps : json_null()));
+	}
+	if (docker_task_list(sl->h->docker, DOCKER_OBSERVE, NULL, on_tasks, sl, &err) < 0) {
+		listing_end(sl, NULL, xasprintf("cannot list the swarm's tasks: %s", error_msg(err)));
+		error_free(err);
+		return;
+	}
+	docker_set_drop(sl->h->docker, sl, listing_drop);
+}
+
+static void on_nodes(struct docker_result *r, void *arg)
+{
+	struct swarm_listing *sl = arg;
+	struct error *err = NULL;
+	char filter[300];
+	const char *filters[] = { filter, NULL };
+
+	if (!docker_status_ok(r->status) || !json_is_array(r->json)) {
+		listing_failed(sl, "nodes", r);
+		return;
+	}
+	sl->nodes = json_incref(r->json);
+	snprintf(filter, sizeof(filter), "label=%s=%s", OBS_LABEL_MANAGED_BY, sl->h->e->instance);
+	if (docker_service_list(sl->h->docker, DOCKER_OBSERVE, filters, on_services, sl, &err) < 0) {
+		listing_end(sl, NULL, xasprintf("cannot list the swarm's services: %s", error_msg(err)));
+		error_free(err);
+		return;
+	}
+	docker_set_drop(sl->h->docker, sl, listing_drop);
+}
+
+int engine_swarm_list(struct eng_host *h, struct error **err)
+{
+	struct swarm_listing *sl = xcalloc(1, sizeof(*sl));
+
+	sl->h = h;
+	sl->specs = json_object();
+	if (docker_node_list(h->docker, DOCKER_OBSERVE, NULL, on_nodes, sl, err) < 0) {
+		listing_free(sl);
+		return -1;
+	}
+	docker_set_drop(h->docker, sl, listing_drop);
+	return 0;
+}

@@ -40,7 +40,7 @@ static void container_release(struct obs_container *c)
 		return;
 	}
 	FREE_ALL(c->id, c->name, c->image, c->deployment, c->revision, c->slot, c->commit, c->endpoint, c->host, c->address,
-		 c->malformed_why, c->status, c->ports, c->network_ip, c->swarm_service);
+		 c->malformed_why, c->status, c->ports, c->network_ip, c->swarm_service, c->node_address);
 }
 
 static void container_copy(struct obs_container *dst, const struct obs_container *src)
@@ -60,6 +60,7 @@ static void container_copy(struct obs_container *dst, const struct obs_container
 	dst->status = xstrdup_or_null(src->status);
 	dst->network_ip = xstrdup_or_null(src->network_ip);
 	dst->swarm_service = xstrdup_or_null(src->swarm_service);
+	dst->node_address = xstrdup_or_null(src->node_address);
 	dst->ports = src->n_ports ? xmemdup(src->ports, src->n_ports * sizeof(*src->ports)) : NULL;
 	dst->lent = 0;
 }
@@ -279,8 +280,10 @@ static int read_container(struct obs_container *c, const json_t *j, struct error
 		c->revision = xstrdup(rev);
 	if (ord == NULL)
 		ord = swarm_ordinal(labels, ord_buf, sizeof(ord_buf));
-	if (label(labels, "com.docker.swarm.task.name"))
+	if (label(labels, "com.docker.swarm.task.name")) {
 		c->swarm_service = xstrdup_or_null(label(labels, "com.docker.swarm.service.name"));
+		c->node_address = xstrdup_or_null(json_string_value(json_object_get(j, "NodeAddress")));
+	}
 	if (ord == NULL || parse_long(ord, 0, OBS_MAX_ORDINAL, &ordinal) != 0)
 		set_malformed(c, "no usable ordinal label");
 	else
@@ -331,7 +334,7 @@ static void tag_container(struct obs_container *c, const struct obs_list *l)
 	free(c->address);
 	c->host = xstrdup_or_null(l->host ? l->host : c->endpoint);
 	c->unreachable = l->unreachable;
-	c->address = xstrdup_or_null(l->address);
+	c->address = xstrdup_or_null(c->node_address ? c->node_address : l->address);
 	c->host_mismatch = l->host && c->endpoint && strcmp(l->host, c->endpoint) != 0;
 }
 

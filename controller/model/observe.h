@@ -87,6 +87,13 @@ struct obs_container {
 	char *network_ip;
 	/* A Swarm task's container: its service's name (Swarm makes and removes it, not auriga); else NULL. */
 	char *swarm_service;
+	/*
+	 * A Swarm task listed from the manager (engine_swarm.c): the address of the
+	 * node it runs on, where its published ports are reached ("NodeAddress" in
+	 * the list auriga builds from the tasks; never in Docker's own). NULL: the
+	 * endpoint's address, as for any container.
+	 */
+	char *node_address;
 };
 
 /* The containers of one deployment, sorted by ordinal, then revision, then id. */
@@ -123,6 +130,17 @@ size_t observed_differences(const struct observed *a, const struct observed *b);
  * container objects.
  */
 int observe_from_json(struct observed *o, const char *instance, const json_t *list, struct error **err);
+/*
+ * observe_swarm.c: Swarm's nodes, services and tasks (the answers of GET
+ * /nodes, /services and /tasks) as a container list (a new array for
+ * observe_from_json): each task Swarm runs or is bringing up, of one of the
+ * services given, as its container, wherever it runs: its name
+ * "<service>.<slot>.<task id>", its spec's labels with Swarm's service and
+ * task names, "running" (its health check passed, when it has one: Swarm
+ * counts it running only then) or "created", its published ports, and
+ * "NodeAddress", its node's. A task that stopped is Swarm's history: left out.
+ */
+json_t *observe_swarm_list(const json_t *nodes, const json_t *services, const json_t *tasks);
 
 /*
  * Builds o from the body of GET /containers/json, one entry at a time (the

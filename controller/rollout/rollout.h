@@ -42,6 +42,7 @@ struct rollout_input {
 	int heal_only;		/* not this deployment's turn: only restore what is missing or stopped at the target */
 	const struct rollout_ctr *v;	/* the deployment's containers, sorted by ordinal */
 	size_t n;
+	int service_at_target;	/* Swarm: its service's spec is the target's (revision and replicas) */
 };
 
 enum rollout_op_kind {

@@ -44,7 +44,11 @@ void rollout_swarm_step(const struct rollout_input *in, struct rollout_result *o
 				cur_avail[c->ordinal] = 1;
 		}
 	}
-	out->complete = extra == 0 && old == 0 && out->total == R;
+	/*
+	 * The tasks alone do not say it: a paused update leaves the old tasks
+	 * running under a spec Swarm would make the next one from.
+	 */
+	out->complete = extra == 0 && old == 0 && out->total == R && in->service_at_target;
 	for (i = 0; i < R; i++) {
 		out->updated += cur[i];
 		out->available += avail[i];

@@ -211,6 +211,74 @@ static void swarm_tasks_take_their_slot(void **state)
 	json_decref(j);
 }
 
+/* Swarm's nodes, services and tasks read as one container list: what runs, wherever, and nothing else. */
+static void swarm_tasks_as_a_list(void **state)
+{
+	static const char *nodes = "[{\"ID\":\"n1\",\"Status\":{\"Addr\":\"10.0.0.2\"}},"
+				   " {\"ID\":\"n2\",\"Status\":{\"Addr\":\"10.0.0.3\"}}]";
+	static const char *services = "[{\"ID\":\"s1\",\"Spec\":{\"Name\":\"p-web\"}}]";
+	static const char *tasks =
+		"["
+		/* Running on the worker, with a health check: its container, healthy, its port at its node. */
+		"{\"ID\":\"t1\",\"ServiceID\":\"s1\",\"NodeID\":\"n2\",\"Slot\":2,\"CreatedAt\":\"2026-12-05T16:09:29.1Z\","
+		" \"Spec\":{\"ContainerSpec\":{\"Image\":\"auriga-demo-node:v1@sha256:abc\","
+		"   \"Healthcheck\":{\"Test\":[\"CMD\",\"/probe\"]},"
+		"   \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"web\","
+		"     \"auriga.io/revision\":\"" REV_A "\"}}},"
+		" \"Status\":{\"State\":\"running\",\"ContainerStatus\":{\"ContainerID\":\"c1\"},"
+		"   \"PortStatus\":{\"Ports\":[{\"Protocol\":\"tcp\",\"TargetPort\":9003,\"PublishedPort\":30001}]}}},"
+		/* Starting on the manager: not running yet. */
+		"{\"ID\":\"t2\",\"ServiceID\":\"s1\",\"NodeID\":\"n1\",\"Slot\":1,"
+		" \"Spec\":{\"ContainerSpec\":{\"Image\":\"auriga-demo-node:v1\","
+		"   \"Labels\":{\"auriga.io/managed-by\":\"t1\",\"auriga.io/deployment\":\"web\","
+		"     \"auriga.io/revision\":\"" REV_A "\"}}},"
+		" \"Status\":{\"State\":\"starting\"}},"
+		/* History, and another service's: left out. */
+		"{\"ID\":\"t3\",\"ServiceID\":\"s1\",\"NodeID\":\"n1\",\"Slot\":1,"
+		" \"Spec\":{\"ContainerSpec\":{\"Image\":\"x\",\"Labels\":{}}},\"Status\":{\"State\":\"shutdown\"}},"
+		"{\"ID\":\"t4\",\"ServiceID\":\"s9\",\"NodeID\":\"n1\",\"Slot\":1,"
+		" \"Spec\":{\"ContainerSpec\":{\"Image\":\"x\",\"Labels\":{}}},\"Status\":{\"State\":\"running\"}}"
+		"]";
+	json_t *n = parse(nodes), *s = parse(services), *t = parse(tasks), *list;
+	struct observed o;
+	struct error *err = NULL;
+	size_t i;
+
+	(void)state;
+	list = observe_swarm_list(n, s, t);
+	assert_int_equal(json_array_size(list), 2);
+	observed_init(&o);
+	assert_int_equal(observe_from_json(&o, "t1", list, &err), 0);
+	assert_int_equal(o.n_containers, 2);
+	for (i = 0; i < o.n_containers; i++) {
+		const struct obs_container *c = &o.containers[i];
+
+		assert_string_equal(c->deployment, "web");
+		assert_string_equal(c->swarm_service, "p-web");
+		if (strcmp(c->id, "c1") == 0) {
+			assert_int_equal(c->ordinal, 1);
+			assert_int_equal(c->state, OBS_RUNNING);
+			assert_int_equal(c->health, OBS_HEALTH_HEALTHY);
+			assert_string_equal(c->image, "auriga-demo-node:v1");
+			assert_string_equal(c->node_address, "10.0.0.3");
+			assert_int_equal(c->n_ports, 1);
+			assert_int_equal(c->ports[0].host_port, 30001);
+			assert_true(c->created > 0);
+		} else {
+			/* No container yet: the task stands for it. */
+			assert_string_equal(c->id, "t2");
+			assert_int_equal(c->ordinal, 0);
+			assert_false(obs_container_alive(c));
+			assert_string_equal(c->node_address, "10.0.0.2");
+		}
+	}
+	observed_release(&o);
+	json_decref(list);
+	json_decref(n);
+	json_decref(s);
+	json_decref(t);
+}
+
 static void another_instance_sees_only_its_own(void **state)
 {
 	struct observed o;
@@ -552,6 +620,7 @@ TEST_MAIN(
 	cmocka_unit_test(lists_of_several_endpoints),
 	cmocka_unit_test(malformed_labels_are_kept_apart),
 	cmocka_unit_test(swarm_tasks_take_their_slot),
+	cmocka_unit_test(swarm_tasks_as_a_list),
 	cmocka_unit_test(another_instance_sees_only_its_own),
 	cmocka_unit_test(bad_bodies_are_protocol_errors),
 	cmocka_unit_test(list_read_entry_by_entry),

@@ -175,24 +175,28 @@ struct scase {
 	const char *name;
 	int replicas;
 	int heal_only;
+	int service_at;
 	struct c ctrs[8];
 	int want_op;
 	int updated, available, total, complete;
 };
 
 static const struct scase swarm_cases[] = {
-	{ "nothing yet: the service is asked for", 2, 0, { END }, 1, 0, 0, 0, 0 },
-	{ "Swarm at work: one new available, one old still serving", 2, 0,
+	{ "nothing yet: the service is asked for", 2, 0, 0, { END }, 1, 0, 0, 0, 0 },
+	{ "Swarm at work: one new available, one old still serving", 2, 0, 1,
 	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, OLD, 1, 1, 1, 0, 0 }, END }, 1, 1, 2, 2, 0 },
-	{ "stopped tasks are history, not replicas: complete", 2, 0,
+	{ "stopped tasks are history, not replicas: complete", 2, 0, 1,
 	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 0, OLD, 0, 1, 0, 0, 0 }, { 1, NEW, 1, 1, 1, 0, 0 }, { 1, OLD, 0, 1, 0, 0, 0 },
 	    END }, 0, 2, 2, 2, 1 },
-	{ "a new task not yet available: not complete", 2, 0,
+	{ "a new task not yet available: not complete", 2, 0, 1,
 	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 0, 0, 1 }, END }, 1, 2, 1, 2, 0 },
-	{ "a task past the replicas (scaled down): not complete until Swarm removes it", 1, 0,
+	{ "a task past the replicas (scaled down): not complete until Swarm removes it", 1, 0, 1,
 	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 1, 0, 0 }, END }, 1, 1, 1, 2, 0 },
-	{ "not its turn (or paused): counted, nothing asked", 2, 1,
+	{ "not its turn (or paused): counted, nothing asked", 2, 1, 0,
 	  { { 0, OLD, 1, 1, 1, 0, 0 }, { 1, OLD, 1, 1, 1, 0, 0 }, END }, 0, 0, 2, 2, 0 },
+	/* A rollback after a paused update: the old tasks never stopped, but the spec is the failed one's. */
+	{ "every task at the target but not the service's spec: not complete, the service asked for", 2, 0, 0,
+	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 1, 0, 0 }, END }, 1, 2, 2, 2, 0 },
 };
 
 static void swarm_table(void **state)
@@ -228,6 +232,7 @@ static void swarm_table(void **state)
 		in.replicas = sc->replicas;
 		in.rev = NEW;
 		in.heal_only = sc->heal_only;
+		in.service_at_target = sc->service_at;
 		in.v = ctrs;
 		in.n = n;
 		rollout_swarm_step(&in, &res);

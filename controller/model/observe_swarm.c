@@ -1,0 +1,133 @@
+/*
+ * Swarm's tasks as a container list: GET /nodes, /services (the instance's) and /tasks, read as
+ * GET /containers/json would show the tasks' containers were they all on one host, so that
+ * observe_from_json reads them as it reads any endpoint's list. A task's container is a replica
+ * wherever Swarm placed it; the manager's own container list would show only its own node's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/observe.h"
+#include "utc.h"
+#include "util.h"
+
+/* Unix seconds of Docker's RFC 3339 time ("2026-12-05T16:09:29.142Z"); 0 when it does not parse. */
+static int64_t unix_seconds(const char *t)
+{
+	int y, mo, d, hh, mm, ss;
+
+	if (t == NULL || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &hh, &mm, &ss) != 6)
+		return 0;
+	return utc_days_from(y, mo, d) * 86400 + hh * 3600 + mm * 60 + ss;
+}
+
+/* A task Swarm still runs or is bringing up: the others are its history. */
+static int task_alive(const char *state)
+{
+	static const char *const alive[] = { "new",	  "pending", "assigned", "accepted",
+					     "ready",	  "preparing", "starting", "running" };
+	size_t i;
+
+	for (i = 0; state && i < ARRAY_SIZE(alive); i++)
+		if (strcmp(state, alive[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* One task as an entry of a container list, or NULL when it is not one of the instance's services' or is history. */
+static json_t *task_entry(const json_t *nodes, const json_t *services, json_t *t)
+{
+	json_t *spec = json_object_get(json_object_get(t, "Spec"), "ContainerSpec");
+	json_t *status = json_object_get(t, "Status"), *labels, *ports, *e, *p;
+	const char *svc = json_string_value(json_object_get(services, json_string_value(json_object_get(t, "ServiceID"))));
+	const char *id = json_string_value(json_object_get(t, "ID"));
+	const char *state = json_string_value(json_object_get(status, "State"));
+	const char *cid = json_string_value(json_object_get(json_object_get(status, "ContainerStatus"), "ContainerID"));
+	const char *node = json_string_value(json_object_get(t, "NodeID"));
+	const char *image = json_string_value(json_object_get(spec, "Image"));
+	const char *test0 = json_string_value(json_array_get(json_object_get(json_object_get(spec, "Healthcheck"),
+									     "Test"), 0));
+	int healthcheck = test0 != NULL && strcmp(test0, "NONE") != 0;
+	char *name, *img;
+	size_t i;
+
+	if (svc == NULL || id == NULL || !task_alive(state) || !json_is_integer(json_object_get(t, "Slot")))
+		return NULL;
+	name = xasprintf("%s.%lld.%s", svc, (long long)json_integer_value(json_object_get(t, "Slot")), id);
+	labels = json_is_object(json_object_get(spec, "Labels")) ? json_deep_copy(json_object_get(spec, "Labels"))
+								 : json_object();
+	json_object_set_new(labels, "com.docker.swarm.service.name", json_string(svc));
+	json_object_set_new(labels, "com.docker.swarm.task.name", json_string(name));
+	if (node)
+		json_object_set_new(labels, "com.docker.swarm.node.id", json_string(node));
+	e = json_object();
+	json_object_set_new(e, "Id", json_string(cid && *cid ? cid : id));
+	json_object_set_new(e, "Names", json_pack("[s+]", "/", name));
+	/* The image as the spec names it, without the digest Swarm pins it to. */
+	img = xstrdup(image ? image : "");
+	if (strchr(img, '@'))
+		*strchr(img, '@') = '\0';
+	json_object_set_new(e, "Image", json_string(img));
+	free(img);
+	if (strcmp(state, "running") == 0) {
+		json_object_set_new(e, "State", json_string("running"));
+		/* Swarm counts a task with a health check running once Docker found it healthy. */
+		json_object_set_new(e, "Status", json_string(healthcheck ? "Up (healthy)" : "Up"));
+	} else {
+		json_object_set_new(e, "State", json_string("created"));
+		json_object_set_new(e, "Status", json_string(healthcheck ? "Created (health: starting)" : "Created"));
+	}
+	json_object_set_new(e, "Created", json_integer(unix_seconds(json_string_value(json_object_get(t, "CreatedAt")))));
+	ports = json_array();
+	json_array_foreach(json_object_get(json_object_get(status, "PortStatus"), "Ports"), i, p) {
+		const char *proto = json_string_value(json_object_get(p, "Protocol"));
+		json_t *o;
+
+		if (!json_is_integer(json_object_get(p, "TargetPort")))
+			continue;
+		o = json_object();
+		json_object_set_new(o, "IP", json_string("0.0.0.0"));
+		json_object_set(o, "PrivatePort", json_object_get(p, "TargetPort"));
+		if (json_is_integer(json_object_get(p, "PublishedPort")))
+			json_object_set(o, "PublicPort", json_object_get(p, "PublishedPort"));
+		json_object_set_new(o, "Type", json_string(proto ? proto : "tcp"));
+		json_array_append_new(ports, o);
+	}
+	json_object_set_new(e, "Ports", ports);
+	json_object_set_new(e, "Labels", labels);
+	if (node && json_is_string(json_object_get(nodes, node)))
+		json_object_set(e, "NodeAddress", json_object_get(nodes, node));
+	free(name);
+	return e;
+}
+
+json_t *observe_swarm_list(const json_t *nodes, const json_t *services, const json_t *tasks)
+{
+	json_t *addr = json_object(), *names = json_object(), *list = json_array(), *x;
+	size_t i;
+
+	json_array_foreach(nodes, i, x) {
+		const char *id = json_string_value(json_object_get(x, "ID"));
+		json_t *a = json_object_get(json_object_get(x, "Status"), "Addr");
+
+		if (id && json_is_string(a))
+			json_object_set(addr, id, a);
+	}
+	json_array_foreach(services, i, x) {
+		const char *id = json_string_value(json_object_get(x, "ID"));
+		json_t *name = json_object_get(json_object_get(x, "Spec"), "Name");
+
+		if (id && json_is_string(name))
+			json_object_set(names, id, name);
+	}
+	json_array_foreach(tasks, i, x) {
+		json_t *e = task_entry(addr, names, x);
+
+		if (e)
+			json_array_append_new(list, e);
+	}
+	json_decref(addr);
+	json_decref(names);
+	return list;
+}
