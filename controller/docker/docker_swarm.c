@@ -163,7 +163,6 @@ json_t *docker_service_body(const struct docker_service_spec *s, struct error **
 {
 	const struct docker_create_spec *t = s->task;
 	json_t *b, *tt, *res, *lim, *mode, *rep;
-	size_t i;
 
 	if (service_check(s, err) < 0)
 		return NULL;
@@ -209,6 +208,7 @@ json_t *docker_service_body(const struct docker_service_spec *s, struct error **
 	json_object_set_new(b, "RollbackConfig", update_json(s));
 	if (t->n_ports) {
 		json_t *ep = json_object(), *ports = json_array();
+		size_t i;
 
 		for (i = 0; i < t->n_ports; i++) {
 			const struct docker_port *p = &t->ports[i];

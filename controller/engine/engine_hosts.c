@@ -251,7 +251,9 @@ void engine_host_listed(struct eng_host *h, struct observed *seen, char *m)
 	struct engine *e = h->e;
 
 	h->listing = 0;
-	if (m == NULL) {
+	if (seen == NULL && m == NULL)
+		m = xstrdup("the list was not read");
+	if (seen != NULL) {
 		if (h->down)
 			log_info(COMPONENT, "endpoint answers again", "endpoint", engine_host_name(h), (char *)NULL);
 		if (h->relist_due && h->seen) {

@@ -447,6 +447,7 @@ static const struct obs_deployment *swarm_tasks(const struct obs_deployment *od,
 	size_t i;
 
 	keep->name = od->name;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, one a container */
 	keep->v = xcalloc(od->n + 1, sizeof(*keep->v));
 	keep->n = 0;
 	for (i = 0; i < od->n; i++)

@@ -240,6 +240,7 @@ static int read_container(struct obs_container *c, const json_t *j, struct error
 	const json_t *names = json_object_get(j, "Names");
 	const char *id = json_string_value(json_object_get(j, "Id"));
 	const char *name = NULL, *dep, *rev, *ord;
+	/* cppcheck-suppress variableScope ; ord points into it past the block that fills it */
 	char ord_buf[16];
 	long ordinal;
 
@@ -283,6 +284,7 @@ static int read_container(struct obs_container *c, const json_t *j, struct error
 	if (label(labels, "com.docker.swarm.task.name")) {
 		c->swarm_service = xstrdup_or_null(label(labels, "com.docker.swarm.service.name"));
 		c->node_address = xstrdup_or_null(json_string_value(json_object_get(j, "NodeAddress")));
+		c->node_down = json_is_true(json_object_get(j, "NodeDown"));
 	}
 	if (ord == NULL || parse_long(ord, 0, OBS_MAX_ORDINAL, &ordinal) != 0)
 		set_malformed(c, "no usable ordinal label");
@@ -333,7 +335,7 @@ static void tag_container(struct obs_container *c, const struct obs_list *l)
 	free(c->host);
 	free(c->address);
 	c->host = xstrdup_or_null(l->host ? l->host : c->endpoint);
-	c->unreachable = l->unreachable;
+	c->unreachable = l->unreachable || c->node_down;
 	c->address = xstrdup_or_null(c->node_address ? c->node_address : l->address);
 	c->host_mismatch = l->host && c->endpoint && strcmp(l->host, c->endpoint) != 0;
 }

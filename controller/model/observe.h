@@ -94,6 +94,8 @@ struct obs_container {
 	 * endpoint's address, as for any container.
 	 */
 	char *node_address;
+	/* ... and its node is not ready (down, or gone): the task counts as unreachable until Swarm moves it. */
+	int node_down;
 };
 
 /* The containers of one deployment, sorted by ordinal, then revision, then id. */
@@ -137,8 +139,10 @@ int observe_from_json(struct observed *o, const char *instance, const json_t *li
  * services given, as its container, wherever it runs: its name
  * "<service>.<slot>.<task id>", its spec's labels with Swarm's service and
  * task names, "running" (its health check passed, when it has one: Swarm
- * counts it running only then) or "created", its published ports, and
- * "NodeAddress", its node's. A task that stopped is Swarm's history: left out.
+ * counts it running only then) or "created", its published ports,
+ * "NodeAddress", its node's, and "NodeDown" when that node is not ready (the
+ * task is then unreachable, as on a host down). A task that stopped is
+ * Swarm's history: left out.
  */
 json_t *observe_swarm_list(const json_t *nodes, const json_t *services, const json_t *tasks);
 

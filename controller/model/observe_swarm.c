@@ -12,12 +12,33 @@
 #include "utc.h"
 #include "util.h"
 
-/* Unix seconds of Docker's RFC 3339 time ("2026-12-05T16:09:29.142Z"); 0 when it does not parse. */
+/* The n digits at s as a number, or -1 when they are not all digits. */
+static int digits(const char *s, int n)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Unix seconds of Docker's RFC 3339 time ("2026-12-05T16:09:29.142Z", UTC); 0 when it does not read. */
 static int64_t unix_seconds(const char *t)
 {
 	int y, mo, d, hh, mm, ss;
 
-	if (t == NULL || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &hh, &mm, &ss) != 6)
+	if (t == NULL || strlen(t) < 19 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':')
+		return 0;
+	y = digits(t, 4);
+	mo = digits(t + 5, 2);
+	d = digits(t + 8, 2);
+	hh = digits(t + 11, 2);
+	mm = digits(t + 14, 2);
+	ss = digits(t + 17, 2);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || hh < 0 || mm < 0 || ss < 0)
 		return 0;
 	return utc_days_from(y, mo, d) * 86400 + hh * 3600 + mm * 60 + ss;
 }
@@ -52,7 +73,13 @@ static json_t *task_entry(const json_t *nodes, const json_t *services, json_t *t
 	char *name, *img;
 	size_t i;
 
+	int down = node == NULL || !json_is_true(json_object_get(json_object_get(nodes, node), "ready"));
+	const char *desired = json_string_value(json_object_get(t, "DesiredState"));
+
 	if (svc == NULL || id == NULL || !task_alive(state) || !json_is_integer(json_object_get(t, "Slot")))
+		return NULL;
+	/* On a node that is not ready, one Swarm has already replaced is gone for it: not a replica. */
+	if (down && desired != NULL && strcmp(desired, "running") != 0)
 		return NULL;
 	name = xasprintf("%s.%lld.%s", svc, (long long)json_integer_value(json_object_get(t, "Slot")), id);
 	labels = json_is_object(json_object_get(spec, "Labels")) ? json_deep_copy(json_object_get(spec, "Labels"))
@@ -96,8 +123,11 @@ static json_t *task_entry(const json_t *nodes, const json_t *services, json_t *t
 	}
 	json_object_set_new(e, "Ports", ports);
 	json_object_set_new(e, "Labels", labels);
-	if (node && json_is_string(json_object_get(nodes, node)))
-		json_object_set(e, "NodeAddress", json_object_get(nodes, node));
+	if (node && json_is_string(json_object_get(json_object_get(nodes, node), "addr")))
+		json_object_set(e, "NodeAddress", json_object_get(json_object_get(nodes, node), "addr"));
+	/* On a node that is not ready, a task's last state is not known: unreachable, as a host down. */
+	if (down)
+		json_object_set_new(e, "NodeDown", json_true());
 	free(name);
 	return e;
 }
@@ -110,9 +140,11 @@ json_t *observe_swarm_list(const json_t *nodes, const json_t *services, const js
 	json_array_foreach(nodes, i, x) {
 		const char *id = json_string_value(json_object_get(x, "ID"));
 		json_t *a = json_object_get(json_object_get(x, "Status"), "Addr");
+		const char *st = json_string_value(json_object_get(json_object_get(x, "Status"), "State"));
 
-		if (id && json_is_string(a))
-			json_object_set(addr, id, a);
+		if (id)
+			json_object_set_new(addr, id, json_pack("{s:O,s:b}", "addr", json_is_string(a) ? a : json_null(),
+								"ready", st != NULL && strcmp(st, "ready") == 0));
 	}
 	json_array_foreach(services, i, x) {
 		const char *id = json_string_value(json_object_get(x, "ID"));

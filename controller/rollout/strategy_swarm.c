@@ -9,15 +9,10 @@
 void rollout_swarm_step(const struct rollout_input *in, struct rollout_result *out)
 {
 	int R = in->replicas, i, extra = 0, old = 0;
-	unsigned char *cur = NULL, *avail = NULL, *cur_avail = NULL;
-	size_t k;
+	size_t n = R > 0 ? (size_t)R : 1, k;
+	unsigned char *cur = xcalloc(n, 1), *avail = xcalloc(n, 1), *cur_avail = xcalloc(n, 1);
 
 	memset(out, 0, sizeof(*out));
-	if (R > 0) {
-		cur = xcalloc((size_t)R, 1);
-		avail = xcalloc((size_t)R, 1);
-		cur_avail = xcalloc((size_t)R, 1);
-	}
 	for (k = 0; k < in->n; k++) {
 		const struct rollout_ctr *x = &in->v[k];
 		const struct obs_container *c = x->c;

@@ -4,7 +4,10 @@
 # tasks wherever Swarm placed them: a Deployment of six replicas comes up Healthy with tasks on every
 # node, its readiness probe (HTTP, auriga's own) reaching each task at its node's address; a bump
 # replaces all six, each node's tasks too; a never-ready release is
-# rolled back by auriga with the six tasks at the last good version again, on every node.
+# rolled back by auriga with the six tasks at the last good version again, on every node. Worker 2's
+# daemon killed: Swarm moves its tasks to the nodes left; auriga issues nothing of its own and
+# converges with six on two nodes (a task on a node that is not ready counts as unreachable until
+# Swarm moves it: test_observe).
 # run-tests: alone
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/run-lib.bash"
@@ -107,5 +110,22 @@ expect_match "rolled back by auriga, and why" "rolled back: web rolled back: pro
 	"$(tail -1 "$TEST_TMP/bad.out")"
 back() { [ "$(tasks_by_node | grep -c ' auriga-demo-node:v2$')" = 6 ] && ! tasks_by_node | grep -q never-ready; }
 check "six tasks at v2 again and none never-ready, on the swarm's own word" wait_for 90 back
+
+# --- a node lost: Swarm moves its tasks, auriga counts them unavailable meanwhile and never fights it ---
+web auriga-demo-node:v2 120
+kill -KILL "$(cat "$W2/pid")"
+node_down() { sw node ls --format '{{.Status}}' | grep -qx Down; }
+check "the swarm sees worker 2 down" wait_for 60 node_down
+swarm_engine apply --timeout-total 150 "$FLEET_SPECS" >"$TEST_TMP/lost.out" 2>"$TEST_TMP/lost.err"
+rc=$?
+expect_eq "apply converges once Swarm has moved the lost node's tasks" 0 "$rc"
+[ "$rc" = 0 ] || { tail -5 "$TEST_TMP/lost.out"; grep -E 'level=(warn|error)' "$TEST_TMP/lost.err" | tail -8; } |
+	while read -r l; do diag "$l"; done
+diag "apply's view while Swarm moved them: $(grep -o 'web [A-Za-z]* [0-9]/6 ready' "$TEST_TMP/lost.out" | uniq | xargs)"
+tasks_by_node >"$TEST_TMP/placed"
+diag "tasks per node after the loss: $(cut -d' ' -f1 "$TEST_TMP/placed" | sort | uniq -c | xargs)"
+expect_eq "six tasks run at v2 on the two nodes left" "6 2" \
+	"$(grep -c ' auriga-demo-node:v2$' "$TEST_TMP/placed") $(cut -d' ' -f1 "$TEST_TMP/placed" | sort -u | wc -l)"
+expect_eq "auriga made and removed no task itself" 0 "$(grep -cE 'msg=(create|remove|update service) ' "$TEST_TMP/lost.err")"
 
 done_testing

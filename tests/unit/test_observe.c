@@ -214,8 +214,8 @@ static void swarm_tasks_take_their_slot(void **state)
 /* Swarm's nodes, services and tasks read as one container list: what runs, wherever, and nothing else. */
 static void swarm_tasks_as_a_list(void **state)
 {
-	static const char *nodes = "[{\"ID\":\"n1\",\"Status\":{\"Addr\":\"10.0.0.2\"}},"
-				   " {\"ID\":\"n2\",\"Status\":{\"Addr\":\"10.0.0.3\"}}]";
+	static const char *nodes = "[{\"ID\":\"n1\",\"Status\":{\"Addr\":\"10.0.0.2\",\"State\":\"ready\"}},"
+				   " {\"ID\":\"n2\",\"Status\":{\"Addr\":\"10.0.0.3\",\"State\":\"down\"}}]";
 	static const char *services = "[{\"ID\":\"s1\",\"Spec\":{\"Name\":\"p-web\"}}]";
 	static const char *tasks =
 		"["
@@ -264,12 +264,15 @@ static void swarm_tasks_as_a_list(void **state)
 			assert_int_equal(c->n_ports, 1);
 			assert_int_equal(c->ports[0].host_port, 30001);
 			assert_true(c->created > 0);
+			/* Its node is down: what it last said is not known now. */
+			assert_true(c->node_down);
 		} else {
 			/* No container yet: the task stands for it. */
 			assert_string_equal(c->id, "t2");
 			assert_int_equal(c->ordinal, 0);
 			assert_false(obs_container_alive(c));
 			assert_string_equal(c->node_address, "10.0.0.2");
+			assert_false(c->node_down);
 		}
 	}
 	observed_release(&o);
