@@ -127,6 +127,7 @@ struct eng_host {
 	char *address;		/* where its published ports are reached, when not this machine's loopback */
 	/* A swarm's services as its last list saw them: name -> {"revision", "replicas"} (engine_swarm.c). */
 	json_t *swarm_services;
+	size_t swarm_nodes;	/* and how many nodes it has */
 };
 
 /* One operation on Docker: a short chain of calls. */

@@ -88,7 +88,7 @@ static char *slot_volume_name(const char *instance, const char *dep, const char 
 }
 
 static struct swarm_want *want_build(struct engine *e, struct eng_op *op, const struct desired_deployment *dd,
-				     const struct plan_target *t)
+				     const struct plan_target *t, size_t nodes)
 {
 	struct swarm_want *w = xcalloc(1, sizeof(*w));
 	struct desired_create *c = &op->create;
@@ -122,6 +122,9 @@ static struct swarm_want *want_build(struct engine *e, struct eng_op *op, const 
 	w->s.n_labels = w->n_labels;
 	w->s.replicas = dd->replicas;
 	map_strategy(dd, &w->s);
+	/* Validators one per node where the swarm has enough, as on endpoints (a quorum never shares a host). */
+	if (dd->role && strcmp(dd->role, "validator") == 0 && nodes >= (size_t)dd->replicas)
+		w->s.max_per_node = 1;
 	return w;
 }
 
@@ -211,6 +214,17 @@ static void swarm_read(struct docker_result *r, void *arg)
 	}
 }
 
+/* The template has a volume per replica. */
+static int slot_volumes(const struct desired_tmpl *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_volumes; i++)
+		if (t->volumes[i].per_replica && t->volumes[i].host_path == NULL)
+			return 1;
+	return 0;
+}
+
 int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
 		       const struct rollout_op *rop)
 {
@@ -222,12 +236,29 @@ int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, co
 
 	if (h->down)
 		return 0;	/* the pass waits for the endpoint (its containers count as unavailable) */
+	if (h->swarm_nodes > 1 && slot_volumes(t->tmpl)) {
+		/*
+		 * A slot's volume lives on the node its task ran on, and Swarm may
+		 * start the slot's next task on another: its data would not be there.
+		 * Until a slot is pinned to its node, refused, never half done.
+		 */
+		struct eng_dep *ed = engine_dep_get(e, dd->name);
+		char *m = xasprintf("per-replica volumes are not supported on a swarm of %zu nodes yet (Swarm may "
+				    "start a slot's task on a node without its volume): nothing is changed",
+				    h->swarm_nodes);
+
+		if (ed->last_error == NULL || strcmp(ed->last_error, m) != 0)
+			log_error(COMPONENT, "refused on swarm", "deployment", dd->name, "reason", m, (char *)NULL);
+		str_set(&ed->last_error, m);
+		free(m);
+		return 0;
+	}
 	name = service_name(e, dd->name);
 	named.name = name;
 	op = engine_op_start(e, h, dd->name, &named, 1);
 	free(name);
 	desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, 0, op->name, h->name, 0);
-	op->swarm = want_build(e, op, dd, t);
+	op->swarm = want_build(e, op, dd, t, h->swarm_nodes);
 	if (docker_service_inspect(h->docker, DOCKER_ROLLOUT, op->name, swarm_read, op, &err) < 0) {
 		struct eng_dep *ed = engine_dep_get(e, dd->name);
 
@@ -302,6 +333,7 @@ static void listing_end(struct swarm_listing *sl, struct observed *seen, char *m
 	if (seen) {
 		json_decref(h->swarm_services);
 		h->swarm_services = json_incref(sl->specs);
+		h->swarm_nodes = json_array_size(sl->nodes);
 	}
 	listing_free(sl);
 	engine_host_listed(h, seen, m);

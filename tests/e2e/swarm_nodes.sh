@@ -4,7 +4,8 @@
 # tasks wherever Swarm placed them: a Deployment of six replicas comes up Healthy with tasks on every
 # node, its readiness probe (HTTP, auriga's own) reaching each task at its node's address; a bump
 # replaces all six, each node's tasks too; a never-ready release is
-# rolled back by auriga with the six tasks at the last good version again, on every node. Worker 2's
+# rolled back by auriga with the six tasks at the last good version again, on every node. Validators
+# run one per node; a volume per replica is refused while Swarm could move a slot away from it. Worker 2's
 # daemon killed: Swarm moves its tasks to the nodes left; auriga issues nothing of its own and
 # converges with six on two nodes (a task on a node that is not ready counts as unreachable until
 # Swarm moves it: test_observe).
@@ -110,6 +111,58 @@ expect_match "rolled back by auriga, and why" "rolled back: web rolled back: pro
 	"$(tail -1 "$TEST_TMP/bad.out")"
 back() { [ "$(tasks_by_node | grep -c ' auriga-demo-node:v2$')" = 6 ] && ! tasks_by_node | grep -q never-ready; }
 check "six tasks at v2 again and none never-ready, on the swarm's own word" wait_for 90 back
+
+# --- validators one per node; a volume per replica refused while a slot is not pinned to its node ---
+V=$TEST_TMP/vspecs
+mkdir -p "$V"
+cp "$FLEET_SPECS/cluster.yaml" "$V/"
+cat >"$V/vals.yaml" <<'YAML'
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata: {name: vals}
+spec:
+  role: validator
+  replicas: 3
+  progressDeadlineSeconds: 120
+  template:
+    image: auriga-demo-node:v1
+    ports:
+      - {name: http, containerPort: 9003}
+  probes:
+    readiness:
+      httpGet: {path: /q/health/ready, port: http}
+      periodSeconds: 1
+      timeoutSeconds: 1
+  strategy: {type: Recreate}
+YAML
+other() { "$AURIGA_BIN" apply --instance "$FLEET_INSTANCE-v" --state-dir "$TEST_TMP/state-v" --policy-file "$POLICY" "$@"; }
+other --timeout-total 120 "$V" >"$TEST_TMP/vals.out" 2>&1
+expect_eq "three validators come up" 0 $?
+expect_eq "Swarm is told one per node" 1 \
+	"$(sw service inspect "$FLEET_INSTANCE-v-vals" --format '{{.Spec.TaskTemplate.Placement.MaxReplicas}}')"
+# (By node id: the nodes share this machine's host name.)
+expect_eq "and runs them on three nodes" 3 \
+	"$(sw service ps -q "$FLEET_INSTANCE-v-vals" --filter desired-state=running |
+		xargs docker -H "$URL" inspect --format '{{.NodeID}}' | sort -u | wc -l)"
+cat >"$V/chain.yaml" <<'YAML'
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata: {name: chain}
+spec:
+  role: validator
+  replicas: 2
+  progressDeadlineSeconds: 5
+  template:
+    image: auriga-demo-node:v1
+    volumes:
+      - {name: chain, mountPath: /data, perReplica: true}
+  strategy: {type: Recreate}
+YAML
+other --timeout-total 60 "$V" >"$TEST_TMP/chain.out" 2>&1
+expect_eq "a volume per replica on a swarm of three nodes fails its deployment" 1 $?
+expect_match "saying why" "per-replica volumes are not supported on a swarm of 3 nodes yet" "$(cat "$TEST_TMP/chain.out")"
+expect_eq "and no service is made for it" "" "$(sw service ls -q --filter "name=$FLEET_INSTANCE-v-chain")"
+sw service ls -q --filter "label=auriga.io/managed-by=$FLEET_INSTANCE-v" | xargs -r docker -H "$URL" service rm >/dev/null
 
 # --- a node lost: Swarm moves its tasks, auriga counts them unavailable meanwhile and never fights it ---
 web auriga-demo-node:v2 120
