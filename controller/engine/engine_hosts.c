@@ -383,8 +383,11 @@ void engine_hosts_list(struct engine *e)
 		if (why == NULL)
 			continue;
 		log_debug(COMPONENT, "listing endpoint", "endpoint", engine_host_name(h), "why", why, (char *)NULL);
-		/* Only the interval asks for it: what it finds changed, the events missed. */
-		h->relist_due = h->stream_up && !h->dirty && !h->down && h->seen != NULL;
+		/*
+		 * Only the interval asks for it: what it finds changed, the events missed.
+		 * Not a swarm's: listed every pass, its changes elsewhere come with no event.
+		 */
+		h->relist_due = !engine_swarm(e) && h->stream_up && !h->dirty && !h->down && h->seen != NULL;
 		/* An event from now on may postdate what the list shows: it asks for the next. */
 		h->dirty = 0;
 		h->skipped = h->watch ? docker_events_skipped(h->watch) : 0;
