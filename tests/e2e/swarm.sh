@@ -29,7 +29,7 @@ sw() { docker -H "$SW_URL" "$@"; }
 POLICY=$TEST_TMP/policy.yaml
 printf 'endpoints:\n  - {name: swarm, url: "%s", address: %s}\n' "$SW_URL" "$SW_ADDR" >"$POLICY"
 make_fleet "$FLEET_SPECS" auriga-demo-node:v1 120
-exec_readiness "$FLEET_SPECS" 2
+exec_readiness "$FLEET_SPECS" 1
 python3 - "$FLEET_SPECS/cluster.yaml" <<'PY'
 import re, sys
 p = sys.argv[1]

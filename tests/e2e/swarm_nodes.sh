@@ -8,8 +8,8 @@
 # run one per node; a volume per replica is refused while Swarm could move a slot away from it. Worker 2's
 # daemon killed: Swarm moves its tasks to the nodes left; auriga issues nothing of its own and
 # converges with six on two nodes (a task on a node that is not ready counts as unreachable until
-# Swarm moves it: test_observe).
-# run-tests: alone
+# Swarm moves it: test_observe). Not alone: its daemons, bridge and ports are its own, in namespaces
+# of its own, and its nine containers are probed over HTTP, not by exec.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/run-lib.bash"
 . "$(dirname "$0")/fleet-lib.bash"
