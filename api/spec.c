@@ -640,6 +640,13 @@ struct spec_cluster *spec_set_cluster(const struct spec_set *set)
 	return set->n_clusters ? set->clusters[0] : NULL;
 }
 
+int spec_set_swarm(const struct spec_set *set)
+{
+	const struct spec_cluster *c = set ? spec_set_cluster(set) : NULL;
+
+	return c != NULL && c->n_endpoints == 1 && c->endpoints[0].engine == SPEC_ENGINE_SWARM;
+}
+
 #define FIND(arr, n)                                                              \
 	do {                                                                      \
 		size_t i_;                                                        \

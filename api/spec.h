@@ -517,6 +517,8 @@ size_t spec_set_finish(struct spec_set *set, struct spec_diags *diags);
 
 /* Lookups by metadata.name; NULL when absent. */
 struct spec_cluster *spec_set_cluster(const struct spec_set *set);
+/* The Cluster's one endpoint is a Swarm manager (engine: swarm): its Deployments are services. */
+int spec_set_swarm(const struct spec_set *set);
 struct spec_deployment *spec_set_deployment(const struct spec_set *set, const char *name);
 struct spec_service *spec_set_service(const struct spec_set *set, const char *name);
 struct spec_job *spec_set_job(const struct spec_set *set, const char *name);

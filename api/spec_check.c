@@ -176,6 +176,8 @@ static void check_on_swarm(struct checker *c, const struct spec_deployment *d)
 {
 	const struct spec_endpoint *sw = swarm_endpoint(c);
 	const char *name;
+	char path[160];
+	size_t i;
 
 	if (sw == NULL)
 		return;
@@ -193,6 +195,23 @@ static void check_on_swarm(struct checker *c, const struct spec_deployment *d)
 		ERR(c, SPEC_DEPLOYMENT, &d->meta, "spec.placement",
 		    "a placement is not supported on a swarm endpoint (the Cluster's endpoint \"%s\" has engine: "
 		    "swarm): Swarm places the tasks over its nodes", name);
+	/* Host mode: every task publishes the same port on its node, on every address of it. */
+	for (i = 0; i < d->tmpl.n_ports; i++) {
+		const struct ynode *ip;
+
+		snprintf(path, sizeof(path), "spec.template.ports[%zu].hostIP", i);
+		ip = d->meta.node ? spec_node_at(d->meta.node, path) : NULL;
+		if (ip && ip->type == YNODE_SCALAR && strcmp(ip->str, "0.0.0.0") != 0)
+			ERR(c, SPEC_DEPLOYMENT, &d->meta, path,
+			    "\"%.60s\" cannot be kept on a swarm endpoint: Swarm publishes a task's port on every "
+			    "address of its node (leave hostIP out, or give 0.0.0.0)", ip->str);
+		snprintf(path, sizeof(path), "spec.template.ports[%zu].hostPort", i);
+		if (d->tmpl.ports[i].host_port > 0 && d->replicas > 1)
+			ERR(c, SPEC_DEPLOYMENT, &d->meta, path,
+			    "on a swarm endpoint every task publishes hostPort %d itself (no port per replica), so "
+			    "%d replicas would clash on a node; leave hostPort out and Swarm picks one for each task",
+			    d->tmpl.ports[i].host_port, d->replicas);
+	}
 }
 
 /* ---- the container template ---- */

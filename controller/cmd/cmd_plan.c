@@ -80,14 +80,6 @@ out:
  * once: nets[i] (n of them, the caller frees) holds endpoint i's networks, in
  * the Cluster's order.
  */
-/* The Cluster's one endpoint is a Swarm manager. */
-static int on_swarm(const struct spec_set *set)
-{
-	const struct spec_cluster *c = set ? spec_set_cluster(set) : NULL;
-
-	return c != NULL && c->n_endpoints == 1 && c->endpoints[0].engine == SPEC_ENGINE_SWARM;
-}
-
 /*
  * A swarm's tasks wherever they run, as `run` reads them (observe_swarm_list): its nodes, the
  * instance's services and their tasks, one call after the other. 0, or -1 and *err.
@@ -155,7 +147,7 @@ static int observe_now(struct engine_cli *cli, const struct spec_set *set, struc
 
 		/* Read as it arrives, as `run` reads it: never held whole, whatever its size. */
 		reading[asked] = observe_stream_new(cli->instance);
-		if (on_swarm(set)) {
+		if (spec_set_swarm(set)) {
 			/* A swarm's tasks, wherever they run: read here, its network list below. */
 			if (observe_swarm(hd, cli->instance, h.ep[asked].name, &seen[asked], err) < 0)
 				break;
@@ -187,7 +179,7 @@ static int observe_now(struct engine_cli *cli, const struct spec_set *set, struc
 				  docker_endpoint(h.ep[i].docker), bad->message);
 			goto out;
 		}
-		if (!on_swarm(set) && observe_stream_finish(reading[i], &seen[i], err) < 0) {
+		if (!spec_set_swarm(set) && observe_stream_finish(reading[i], &seen[i], err) < 0) {
 			error_wrap(err, "endpoint '%s' (%s)", h.ep[i].name, docker_endpoint(h.ep[i].docker));
 			goto out;
 		}

@@ -42,9 +42,7 @@ void engine_swarm_want_free(struct swarm_want *w)
 
 int engine_swarm(const struct engine *e)
 {
-	const struct spec_cluster *c = e->set ? spec_set_cluster(e->set) : NULL;
-
-	return c != NULL && c->n_endpoints == 1 && c->endpoints[0].engine == SPEC_ENGINE_SWARM;
+	return spec_set_swarm(e->set);
 }
 
 /* "<prefix>-<deployment>", as its containers are named without their ordinal. */

@@ -433,14 +433,6 @@ static void plan_hooks(struct plan_deployment *pd, const struct desired_deployme
 	free(done);
 }
 
-/* The Cluster's one endpoint is a Swarm manager: a task's container that stopped is history, not a replica. */
-static int on_swarm(const struct plan_options *opt)
-{
-	const struct spec_cluster *c = opt && opt->set ? spec_set_cluster(opt->set) : NULL;
-
-	return c != NULL && c->n_endpoints == 1 && c->endpoints[0].engine == SPEC_ENGINE_SWARM;
-}
-
 /* od without the stopped tasks' containers, in *keep (its v allocated: the caller frees it). */
 static const struct obs_deployment *swarm_tasks(const struct obs_deployment *od, struct obs_deployment *keep)
 {
@@ -466,7 +458,8 @@ static void plan_one(struct plan *p, struct plan_deployment *pd, const struct de
 	int ordinal;
 
 	memset(&tasks, 0, sizeof(tasks));
-	if (od && on_swarm(opt))
+	/* On a swarm, a task's container that stopped is history, not a replica. */
+	if (od && opt && spec_set_swarm(opt->set))
 		od = swarm_tasks(od, &tasks);
 
 	plan_target(&t, d, dd, st);

@@ -78,6 +78,15 @@ static const struct row rows[] = {
 	{ "a placement on a swarm", NULL, SWARM_CLUSTER DEP("  placement: {maxPerEndpoint: 2}\n"),
 	  "jobs.yaml:15:14: Deployment/web: spec.placement: a placement is not supported on a swarm endpoint (the "
 	  "Cluster's endpoint \"local\" has engine: swarm): Swarm places the tasks over its nodes" },
+	{ "a port on a swarm: hostIP that Swarm cannot keep, a hostPort every replica would take", NULL,
+	  SWARM_CLUSTER DEP("    ports: [{containerPort: 9003, hostPort: 19003, hostIP: 127.0.0.1}]\n"),
+	  "jobs.yaml:15:45: Deployment/web: spec.template.ports[0].hostPort: on a swarm endpoint every task publishes "
+	  "hostPort 19003 itself (no port per replica), so 2 replicas would clash on a node; leave hostPort out and "
+	  "Swarm picks one for each task\n"
+	  "jobs.yaml:15:60: Deployment/web: spec.template.ports[0].hostIP: \"127.0.0.1\" cannot be kept on a swarm "
+	  "endpoint: Swarm publishes a task's port on every address of its node (leave hostIP out, or give 0.0.0.0)" },
+	{ "a port on a swarm without hostIP or hostPort, and 0.0.0.0", NULL,
+	  SWARM_CLUSTER DEP("    ports: [{containerPort: 9003}, {containerPort: 9004, hostIP: 0.0.0.0}]\n"), NULL },
 	{ "a swarm beside another endpoint", "endpoints: [{name: east, url: \"unix:///run/east.sock\"}]\n",
 	  "apiVersion: auriga.io/v1\nkind: Cluster\nmetadata: {name: c}\nspec:\n  endpoints:\n"
 	  "    - {name: local, engine: swarm}\n    - {name: east}\n",
