@@ -175,7 +175,7 @@ json_t *docker__labels_json(const struct kv *l, size_t n)
 	return o;
 }
 
-int docker__valid_utf8_strv(const char *const *v)
+static int valid_utf8_strv(const char *const *v)
 {
 	size_t i;
 
@@ -189,38 +189,40 @@ int docker__valid_utf8_strv(const char *const *v)
 	return 1;
 }
 
-/* Every refusal of a create spec, in the order they are reported; what passes builds without failing. */
-static int create_check(const struct docker_create_spec *s, struct error **err)
+/*
+ * Every refusal of a create spec, in the order they are reported; what passes builds without failing.
+ * what and name say whose it is: a container (its own name) or a service's task template.
+ */
+int docker__create_check(const struct docker_create_spec *s, const char *what, const char *name, struct error **err)
 {
-	const char *name = s->name ? s->name : "";
 	size_t i;
 
 	if (s->image == NULL || *s->image == '\0')
-		return error_set(err, ERR_INVALID, "container '%s' has no image", name);
-	if (!docker__valid_utf8_strv(s->env) || !docker__valid_utf8_strv(s->cmd) || !docker__valid_utf8_strv(s->entrypoint))
-		return error_set(err, ERR_INVALID, "container '%s': env, cmd or entrypoint is not UTF-8", name);
+		return error_set(err, ERR_INVALID, "%s '%s' has no image", what, name);
+	if (!valid_utf8_strv(s->env) || !valid_utf8_strv(s->cmd) || !valid_utf8_strv(s->entrypoint))
+		return error_set(err, ERR_INVALID, "%s '%s': env, cmd or entrypoint is not UTF-8", what, name);
 	for (i = 0; i < s->n_labels; i++) {
 		if (s->labels[i].key == NULL || s->labels[i].value == NULL || *s->labels[i].key == '\0')
-			return error_set(err, ERR_INVALID, "container '%s': label %zu has no key or value", name, i);
+			return error_set(err, ERR_INVALID, "%s '%s': label %zu has no key or value", what, name, i);
 	}
 	if (s->restart_policy && strcmp(s->restart_policy, "no") != 0 &&
 	    strcmp(s->restart_policy, "always") != 0 && strcmp(s->restart_policy, "unless-stopped") != 0 &&
 	    strcmp(s->restart_policy, "on-failure") != 0)
-		return error_set(err, ERR_INVALID, "container '%s': restart policy '%s' is not no, always, "
-				 "unless-stopped or on-failure", name, s->restart_policy);
+		return error_set(err, ERR_INVALID, "%s '%s': restart policy '%s' is not no, always, "
+				 "unless-stopped or on-failure", what, name, s->restart_policy);
 	for (i = 0; i < s->n_ports; i++) {
 		if (s->ports[i].container_port == 0)
-			return error_set(err, ERR_INVALID, "container '%s': port %zu has no container port", name, i);
+			return error_set(err, ERR_INVALID, "%s '%s': port %zu has no container port", what, name, i);
 	}
 	for (i = 0; i < s->n_mounts; i++) {
 		const struct docker_mount *m = &s->mounts[i];
 
 		if (m->source == NULL || *m->source == '\0' || m->target == NULL || m->target[0] != '/')
 			return error_set(err, ERR_INVALID,
-					 "container '%s': mount %zu needs a source and an absolute target", name, i);
+					 "%s '%s': mount %zu needs a source and an absolute target", what, name, i);
 	}
 	if (s->healthcheck && (s->healthcheck->test == NULL || s->healthcheck->test[0] == NULL))
-		return error_set(err, ERR_INVALID, "container '%s': the health check has no test", name);
+		return error_set(err, ERR_INVALID, "%s '%s': the health check has no test", what, name);
 	return 0;
 }
 
@@ -333,7 +335,7 @@ json_t *docker_create_body(const struct docker_create_spec *s, struct error **er
 {
 	json_t *b, *hc;
 
-	if (create_check(s, err) < 0)
+	if (docker__create_check(s, "container", s->name ? s->name : "", err) < 0)
 		return NULL;
 	b = json_object();
 	hc = json_object();
@@ -484,7 +486,7 @@ static struct docker_call *build_exec_create(struct docker *d, enum docker_kind 
 
 	if (need(id, "a container id", err) < 0)
 		return NULL;
-	if (argv == NULL || argv[0] == NULL || !docker__valid_utf8_strv(argv)) {
+	if (argv == NULL || argv[0] == NULL || !valid_utf8_strv(argv)) {
 		error_set(err, ERR_INVALID, "exec in container '%s' without a command", id);
 		return NULL;
 	}

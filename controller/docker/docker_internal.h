@@ -132,7 +132,8 @@ json_t *docker__strv(const char *const *v);
 json_t *docker__labels_json(const struct kv *l, size_t n);
 json_t *docker__mounts_json(const struct docker_create_spec *s);
 json_t *docker__healthcheck_json(const struct docker_healthcheck *h);
-int docker__valid_utf8_strv(const char *const *v);
+/* Every refusal of a create spec (what: "container", or "service" for a task template); 0 when it builds. */
+int docker__create_check(const struct docker_create_spec *s, const char *what, const char *name, struct error **err);
 /* The request's body: body encoded (and released). */
 void docker__set_body(struct docker_call *c, json_t *body);
 

@@ -60,43 +60,26 @@ int docker_node_list(struct docker *d, enum docker_kind k, const char *const *fi
 	return json_get(d, k, "list nodes", "/nodes", NULL, filters, done, arg, err);
 }
 
-/* Every refusal of a service spec; what passes builds. */
+/* Every refusal of a service spec: its task template's as a container's, then what Swarm has not. */
 static int service_check(const struct docker_service_spec *s, struct error **err)
 {
-	const struct docker_create_spec *t = s->task;
 	const char *name = s->name ? s->name : "";
 	size_t i;
 
 	if (*name == '\0')
 		return error_set(err, ERR_INVALID, "docker call without a service name");
-	if (t == NULL || t->image == NULL || *t->image == '\0')
+	if (s->task == NULL)
 		return error_set(err, ERR_INVALID, "service '%s' has no image", name);
-	if (!docker__valid_utf8_strv(t->env) || !docker__valid_utf8_strv(t->cmd) ||
-	    !docker__valid_utf8_strv(t->entrypoint))
-		return error_set(err, ERR_INVALID, "service '%s': env, cmd or entrypoint is not UTF-8", name);
-	if (t->privileged)
+	if (docker__create_check(s->task, "service", name, err) < 0)
+		return ERR_INVALID;
+	if (s->task->privileged)
 		return error_set(err, ERR_INVALID, "service '%s': Swarm runs no privileged task", name);
 	if (s->replicas < 0)
 		return error_set(err, ERR_INVALID, "service '%s': replicas %d is negative", name, s->replicas);
-	for (i = 0; i < t->n_labels; i++)
-		if (t->labels[i].key == NULL || t->labels[i].value == NULL || *t->labels[i].key == '\0')
-			return error_set(err, ERR_INVALID, "service '%s': label %zu has no key or value", name, i);
 	for (i = 0; i < s->n_labels; i++)
 		if (s->labels[i].key == NULL || s->labels[i].value == NULL || *s->labels[i].key == '\0')
 			return error_set(err, ERR_INVALID, "service '%s': service label %zu has no key or value", name,
 					 i);
-	for (i = 0; i < t->n_ports; i++)
-		if (t->ports[i].container_port == 0)
-			return error_set(err, ERR_INVALID, "service '%s': port %zu has no container port", name, i);
-	for (i = 0; i < t->n_mounts; i++) {
-		const struct docker_mount *m = &t->mounts[i];
-
-		if (m->source == NULL || *m->source == '\0' || m->target == NULL || m->target[0] != '/')
-			return error_set(err, ERR_INVALID,
-					 "service '%s': mount %zu needs a source and an absolute target", name, i);
-	}
-	if (t->healthcheck && (t->healthcheck->test == NULL || t->healthcheck->test[0] == NULL))
-		return error_set(err, ERR_INVALID, "service '%s': the health check has no test", name);
 	return 0;
 }
 

@@ -125,7 +125,7 @@ struct eng_host {
 	int64_t down_since;	/* loop time of its first failed list after it answered */
 	char *error;		/* why, while down */
 	char *address;		/* where its published ports are reached, when not this machine's loopback */
-	/* A swarm's services as its last list saw them: name -> {"revision", "replicas"} (engine_swarm.c). */
+	/* A swarm's services as its last list saw them: name -> {"revision", "replicas", "id", "version"}. */
 	json_t *swarm_services;
 	size_t swarm_nodes;	/* and how many nodes it has */
 };
@@ -262,7 +262,7 @@ void engine_op_end(struct eng_op *op);
 
 /* engine_swarm.c: the Cluster's endpoint is a Swarm manager, each Deployment a replicated service. */
 int engine_swarm(const struct engine *e);
-/* ROLLOUT_SERVICE: the service read, then made or updated when it is not at t (rev, template, replicas). */
+/* ROLLOUT_SERVICE: the service made, or updated to t (rev, template, replicas) at the version last listed. */
 int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
 		       const struct rollout_op *rop);
 /* The service a task's container c belongs to removed (a deployment gone from the specs); 1 when issued. */

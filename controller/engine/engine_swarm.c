@@ -2,9 +2,10 @@
  * Swarm beneath: the Cluster's one endpoint is a Swarm manager and each Deployment a replicated
  * service named for it. auriga keeps the order (phases, dependsOn), the judgement (its probes on
  * the tasks' containers, the deadline, the rollback) and the record (state, status, notes); Swarm
- * makes, replaces and removes the tasks. A pass whose step is not complete asks for the service at
- * its target: read it, and create or update it only when it is not there (its revision label and
- * replicas), at the version read, so that a change made meanwhile is refused, not overwritten.
+ * makes, replaces and removes the tasks. Each pass lists the nodes, the instance's services and
+ * their tasks; a deployment whose service that list found elsewhere than its target (revision
+ * label, replicas) or not at all has it updated at the version listed (a change made meanwhile is
+ * refused, not overwritten) or created. While Swarm replaces the tasks, nothing is asked of it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,70 +149,6 @@ static void swarm_changed(struct docker_result *r, void *arg)
 	engine_op_end(op);
 }
 
-static void swarm_read(struct docker_result *r, void *arg)
-{
-	struct eng_op *op = arg;
-	struct swarm_want *w = op->swarm;
-	struct error *err = NULL;
-	const char *owner, *rev, *id;
-	json_t *spec, *labels, *reps, *ver;
-	int rc;
-
-	if (r->status == DOCKER_NOT_FOUND) {
-		log_info(COMPONENT, "create service", "deployment", op->deployment, "service", op->name, "revision",
-			 w->rev, (char *)NULL);
-		rc = docker_service_create(op->host->docker, DOCKER_ROLLOUT, &w->s, swarm_changed, op, &err);
-	} else if (!docker_status_ok(r->status)) {
-		swarm_failed(op, "read", r);
-		engine_op_end(op);
-		return;
-	} else {
-		spec = json_object_get(r->json, "Spec");
-		labels = json_object_get(spec, "Labels");
-		owner = json_string_value(json_object_get(labels, OBS_LABEL_MANAGED_BY));
-		rev = json_string_value(json_object_get(labels, OBS_LABEL_REVISION));
-		reps = json_object_get(json_object_get(json_object_get(spec, "Mode"), "Replicated"), "Replicas");
-		ver = json_object_get(json_object_get(r->json, "Version"), "Index");
-		id = json_string_value(json_object_get(r->json, "ID"));
-		if (owner == NULL || strcmp(owner, op->e->desired.instance) != 0) {
-			/* A service of that name someone else made: never taken over. */
-			struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
-			char *m = xasprintf("service '%s' is not this instance's (its %s label is '%s'): left alone",
-					    op->name, OBS_LABEL_MANAGED_BY, owner ? owner : "");
-
-			str_set(&ed->last_error, m);
-			free(m);
-			engine_op_end(op);
-			return;
-		}
-		if (rev && strcmp(rev, w->rev) == 0 && json_is_integer(reps) &&
-		    json_integer_value(reps) == w->s.replicas) {
-			/* At the target: Swarm is at work on its tasks. */
-			engine_op_end(op);
-			return;
-		}
-		if (id == NULL || !json_is_integer(ver)) {
-			struct docker_result bad = { .status = DOCKER_PROTOCOL, .message = "no ID or version" };
-
-			swarm_failed(op, "read", &bad);
-			engine_op_end(op);
-			return;
-		}
-		op->id = xstrdup(id);
-		log_info(COMPONENT, "update service", "deployment", op->deployment, "service", op->name, "from",
-			 rev ? rev : "", "revision", w->rev, (char *)NULL);
-		rc = docker_service_update(op->host->docker, DOCKER_ROLLOUT, id, (uint64_t)json_integer_value(ver),
-					   &w->s, swarm_changed, op, &err);
-	}
-	if (rc < 0) {
-		struct eng_dep *ed = engine_dep_get(op->e, op->deployment);
-
-		str_set(&ed->last_error, error_msg(err));
-		error_free(err);
-		engine_op_end(op);
-	}
-}
-
 /* The template has a volume per replica. */
 static int slot_volumes(const struct desired_tmpl *t)
 {
@@ -230,7 +167,10 @@ int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, co
 	struct rollout_op named = *rop;
 	struct error *err = NULL;
 	struct eng_op *op;
+	const char *id;
+	json_t *listed, *ver;
 	char *name;
+	int rc;
 
 	if (h->down)
 		return 0;	/* the pass waits for the endpoint (its containers count as unavailable) */
@@ -257,7 +197,24 @@ int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, co
 	free(name);
 	desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, 0, op->name, h->name, 0);
 	op->swarm = want_build(e, op, dd, t, h->swarm_nodes);
-	if (docker_service_inspect(h->docker, DOCKER_ROLLOUT, op->name, swarm_read, op, &err) < 0) {
+	/* The pass's list read it: updated at the version read there (a change since is refused), or made. */
+	listed = json_object_get(h->swarm_services, op->name);
+	id = json_string_value(json_object_get(listed, "id"));
+	ver = json_object_get(listed, "version");
+	if (id && json_is_integer(ver)) {
+		op->id = xstrdup(id);
+		const char *from = json_string_value(json_object_get(listed, "revision"));
+
+		log_info(COMPONENT, "update service", "deployment", op->deployment, "service", op->name, "from",
+			 from ? from : "", "revision", t->rev, (char *)NULL);
+		rc = docker_service_update(h->docker, DOCKER_ROLLOUT, id, (uint64_t)json_integer_value(ver),
+					   &op->swarm->s, swarm_changed, op, &err);
+	} else {
+		log_info(COMPONENT, "create service", "deployment", op->deployment, "service", op->name, "revision",
+			 t->rev, (char *)NULL);
+		rc = docker_service_create(h->docker, DOCKER_ROLLOUT, &op->swarm->s, swarm_changed, op, &err);
+	}
+	if (rc < 0) {
 		struct eng_dep *ed = engine_dep_get(e, dd->name);
 
 		str_set(&ed->last_error, error_msg(err));
@@ -399,10 +356,14 @@ static void on_services(struct docker_result *r, void *arg)
 		json_t *rev = json_object_get(json_object_get(spec, "Labels"), OBS_LABEL_REVISION);
 		json_t *reps = json_object_get(json_object_get(json_object_get(spec, "Mode"), "Replicated"), "Replicas");
 
+		json_t *id = json_object_get(s, "ID");
+		json_t *ver = json_object_get(json_object_get(s, "Version"), "Index");
+
 		if (json_is_string(name))
 			json_object_set_new(sl->specs, json_string_value(name),
-					    json_pack("{s:O,s:O}", "revision", rev ? rev : json_null(), "replicas",
-						      reps ? reps : json_null()));
+					    json_pack("{s:O,s:O,s:O,s:O}", "revision", rev ? rev : json_null(), "replicas",
+						      reps ? reps : json_null(), "id", id ? id : json_null(), "version",
+						      ver ? ver : json_null()));
 	}
 	if (docker_task_list(sl->h->docker, DOCKER_OBSERVE, NULL, on_tasks, sl, &err) < 0) {
 		listing_end(sl, NULL, xasprintf("cannot list the swarm's tasks: %s", error_msg(err)));

@@ -103,10 +103,10 @@ void strategy_recreate_step(const struct rollout_input *in, struct rollout_slot 
 /*
  * A deployment on Swarm (strategy_swarm.c): Swarm makes, replaces and
  * removes the tasks, so the step only counts them (a task is its
- * container; one that stopped is history and not counted) and asks for
- * one operation, ROLLOUT_SERVICE, while the deployment is not complete
- * and it is its turn: the service brought to the target, which is
- * nothing when it is there already and Swarm is still at work.
+ * container; one that stopped is history and not counted) and, when it is
+ * its turn and the service's spec is not the target's, asks for one
+ * operation, ROLLOUT_SERVICE: the service brought to the target. Complete
+ * needs the service at the target too.
  */
 void rollout_swarm_step(const struct rollout_input *in, struct rollout_result *out);
 

@@ -50,7 +50,8 @@ void rollout_swarm_step(const struct rollout_input *in, struct rollout_result *o
 		if (!cur_avail[i])
 			out->complete = 0;
 	}
-	if (!out->complete && !in->heal_only)
+	/* While the service is at the target, Swarm is at work: nothing to ask of it. */
+	if (!in->service_at_target && !in->heal_only)
 		rollout_add_op(out, ROLLOUT_SERVICE, -1, NULL, in->deployment, 0,
 			       "%s at %.12s: %d/%d tasks updated, %d available", in->deployment, in->rev, out->updated, R,
 			       out->available);

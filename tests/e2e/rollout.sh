@@ -51,47 +51,7 @@ expect_eq "every node runs v2" 25 "$(fleet_images | grep -cx auriga-demo-node:v2
 expect_eq "no container is left over" 25 "$(fleet_count)"
 
 diag "$(wc -l <"$TEST_TMP/events") container events during the rollout"
-check "phase order and quorum hold in Docker's events" python3 - "$TEST_TMP/events" <<'PY'
-import sys
-ev = []
-for line in open(sys.argv[1]):
-    t, cid, dep, image, action = line.rstrip("\n").split(" ", 4)
-    ev.append((int(t), cid, dep.replace("business-1", "business").replace("business-2", "business"), image, action))
-ev.sort()
-def first(dep, action):
-    return min([t for t, c, d, i, a in ev if d == dep and a == action and i.endswith(":v2")] or [0])
-def last_healthy(dep):
-    seen = {0: 0}
-    for t, c, d, i, a in ev:
-        if d == dep and i.endswith(":v2") and a == "health_status: healthy" and c not in seen:
-            seen[c] = t
-    return max(seen.values()), len(seen) - 1
-ok = True
-for a, b, n in (("slim", "business", 5), ("business", "validators", 15)):
-    t_healthy, count = last_healthy(a)
-    t_change = first(b, "create")
-    print("# %s: %d new containers healthy, the last %.2f s before the first %s change" % (a, count, (t_change - t_healthy) / 1e9, b))
-    ok = ok and count == n and t_healthy < t_change
-# Validators: up = healthy and not stopped; at most f = 1 of 5 down at any event.
-up = set(c for t, c, d, i, a in ev if False)
-old = set()
-for t, c, d, i, a in ev:
-    if d == "validators" and i.endswith(":v1"):
-        old.add(c)
-up = set(old)
-low = 5
-for t, c, d, i, a in ev:
-    if d != "validators":
-        continue
-    if a == "health_status: healthy":
-        up.add(c)
-    elif a in ("kill", "stop", "die", "health_status: unhealthy"):
-        up.discard(c)
-    low = min(low, len(up))
-print("# validators: at least %d of 5 up throughout" % low)
-ok = ok and low >= 4
-sys.exit(0 if ok else 1)
-PY
+check "phase order and quorum hold in Docker's events" "$TOP/tests/helpers/phase-order.py" "$TEST_TMP/events"
 
 # --- a release that never becomes ready --------------------------------------------------------
 before=$(fleet_ps '{{.ID}} {{.Label "auriga.io/deployment"}}' | grep -v ' slim$' | sort)

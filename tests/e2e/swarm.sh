@@ -96,41 +96,7 @@ expect_eq "25 tasks run at v2" 25 "$(tasks_ps '{{.Image}}' | grep -cx auriga-dem
 expect_eq "auriga asked Swarm for the updates in phase order" "slim business-1 business-2 validators" \
 	"$(sed -n 's/.*msg="update service" deployment=\([^ ]*\).*/\1/p' "$TEST_TMP/bump.err" | xargs)"
 diag "$(wc -l <"$TEST_TMP/events") container events on the swarm during the rollout"
-check "phase order and quorum hold in the swarm's own events" python3 - "$TEST_TMP/events" <<'PY'
-import sys
-ev = []
-for line in open(sys.argv[1]):
-    t, cid, dep, image, action = line.rstrip("\n").split(" ", 4)
-    ev.append((int(t), cid, dep.replace("business-1", "business").replace("business-2", "business"), image, action))
-ev.sort()
-def first(dep, action):
-    return min([t for t, c, d, i, a in ev if d == dep and a == action and i.endswith(":v2")] or [0])
-def last_healthy(dep):
-    seen = {0: 0}
-    for t, c, d, i, a in ev:
-        if d == dep and i.endswith(":v2") and a == "health_status: healthy" and c not in seen:
-            seen[c] = t
-    return max(seen.values()), len(seen) - 1
-ok = True
-for a, b, n in (("slim", "business", 5), ("business", "validators", 15)):
-    t_healthy, count = last_healthy(a)
-    t_change = first(b, "create")
-    print("# %s: %d new tasks healthy, the last %.2f s before the first %s task of v2" % (a, count, (t_change - t_healthy) / 1e9, b))
-    ok = ok and count == n and 0 < t_healthy < t_change
-old = set(c for t, c, d, i, a in ev if d == "validators" and i.endswith(":v1"))
-up, low = set(old), 5
-for t, c, d, i, a in ev:
-    if d != "validators":
-        continue
-    if a == "health_status: healthy":
-        up.add(c)
-    elif a in ("kill", "stop", "die", "health_status: unhealthy"):
-        up.discard(c)
-    low = min(low, len(up))
-print("# validators: at least %d of 5 up throughout" % low)
-ok = ok and low >= 4 and len(old) == 5
-sys.exit(0 if ok else 1)
-PY
+check "phase order and quorum hold in the swarm's own events" "$TOP/tests/helpers/phase-order.py" "$TEST_TMP/events"
 
 # --- a release that never becomes ready ------------------------------------------------------------
 before=$(tasks_ps '{{.ID}} {{.Label "auriga.io/deployment"}}' | grep -v ' slim$' | sort)

@@ -43,27 +43,9 @@ spec:
     - {name: swarm, engine: swarm}
 YAML
 web() { # IMAGE DEADLINE_S
-	cat >"$FLEET_SPECS/web.yaml" <<YAML
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  role: business
-  replicas: 6
-  progressDeadlineSeconds: $2
-  template:
-    image: $1
-    ports:
-      - {name: http, containerPort: 9003}
-  probes:
-    readiness:
-      httpGet: {path: /q/health/ready, port: http}
-      periodSeconds: 1
-      timeoutSeconds: 1
-  strategy:
-    type: RollingUpdate
-    rollingUpdate: {maxUnavailable: 1, maxSurge: 1}
-YAML
+	demo_deployment web business 6 "$1" "$2" \
+		"    type: RollingUpdate
+    rollingUpdate: {maxUnavailable: 1, maxSurge: 1}" >"$FLEET_SPECS/web.yaml"
 }
 swarm_engine() {
 	local cmd=$1
@@ -116,25 +98,7 @@ check "six tasks at v2 again and none never-ready, on the swarm's own word" wait
 V=$TEST_TMP/vspecs
 mkdir -p "$V"
 cp "$FLEET_SPECS/cluster.yaml" "$V/"
-cat >"$V/vals.yaml" <<'YAML'
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata: {name: vals}
-spec:
-  role: validator
-  replicas: 3
-  progressDeadlineSeconds: 120
-  template:
-    image: auriga-demo-node:v1
-    ports:
-      - {name: http, containerPort: 9003}
-  probes:
-    readiness:
-      httpGet: {path: /q/health/ready, port: http}
-      periodSeconds: 1
-      timeoutSeconds: 1
-  strategy: {type: Recreate}
-YAML
+demo_deployment vals validator 3 auriga-demo-node:v1 120 "    type: Recreate" >"$V/vals.yaml"
 other() { "$AURIGA_BIN" apply --instance "$FLEET_INSTANCE-v" --state-dir "$TEST_TMP/state-v" --policy-file "$POLICY" "$@"; }
 other --timeout-total 120 "$V" >"$TEST_TMP/vals.out" 2>&1
 expect_eq "three validators come up" 0 $?

@@ -183,15 +183,15 @@ struct scase {
 
 static const struct scase swarm_cases[] = {
 	{ "nothing yet: the service is asked for", 2, 0, 0, { END }, 1, 0, 0, 0, 0 },
-	{ "Swarm at work: one new available, one old still serving", 2, 0, 1,
-	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, OLD, 1, 1, 1, 0, 0 }, END }, 1, 1, 2, 2, 0 },
+	{ "Swarm at work: one new available, one old still serving: nothing asked", 2, 0, 1,
+	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, OLD, 1, 1, 1, 0, 0 }, END }, 0, 1, 2, 2, 0 },
 	{ "stopped tasks are history, not replicas: complete", 2, 0, 1,
 	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 0, OLD, 0, 1, 0, 0, 0 }, { 1, NEW, 1, 1, 1, 0, 0 }, { 1, OLD, 0, 1, 0, 0, 0 },
 	    END }, 0, 2, 2, 2, 1 },
 	{ "a new task not yet available: not complete", 2, 0, 1,
-	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 0, 0, 1 }, END }, 1, 2, 1, 2, 0 },
+	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 0, 0, 1 }, END }, 0, 2, 1, 2, 0 },
 	{ "a task past the replicas (scaled down): not complete until Swarm removes it", 1, 0, 1,
-	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 1, 0, 0 }, END }, 1, 1, 1, 2, 0 },
+	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 1, 0, 0 }, END }, 0, 1, 1, 2, 0 },
 	{ "not its turn (or paused): counted, nothing asked", 2, 1, 0,
 	  { { 0, OLD, 1, 1, 1, 0, 0 }, { 1, OLD, 1, 1, 1, 0, 0 }, END }, 0, 0, 2, 2, 0 },
 	/* A rollback after a paused update: the old tasks never stopped, but the spec is the failed one's. */
