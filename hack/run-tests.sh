@@ -111,8 +111,11 @@ run_one() {
 # With -jN, up to N tests run at once; a test whose file holds the line "# run-tests: alone" (it
 # shares something with the others: fixed names or ports, an extra Docker host, a timing it
 # measures) runs by itself. Those run first, one after another, then the others N at a time, so that
-# no test waits for a long one to end before it may start. Reports print as each test ends.
+# no test waits for a long one to end before it may start. Of the others, those marked
+# "# run-tests: long" (a minute or more) start first: a long one started last would run on alone
+# after the rest ended. Reports print as each test ends.
 alone() { [ -f "$1" ] && grep -qx '# run-tests: alone' "$1" 2>/dev/null; }
+long() { [ -f "$1" ] && grep -qx '# run-tests: long' "$1" 2>/dev/null; }
 selected=()
 for t in "$@"; do
 	if [ -n "${AURIGA_TEST_FILTER:-}" ] && ! [[ $t =~ $AURIGA_TEST_FILTER ]]; then
@@ -126,15 +129,18 @@ if [ "$jobs" -eq 1 ]; then
 		cat "$parts/$(basename "$t").report"
 	done
 else
-	together=()
+	together=() later=()
 	for t in "${selected[@]}"; do
 		if alone "$t"; then
 			run_one "$t"
 			cat "$parts/$(basename "$t").report"
-		else
+		elif long "$t"; then
 			together+=("$t")
+		else
+			later+=("$t")
 		fi
 	done
+	together+=("${later[@]}")
 	running=0
 	for t in "${together[@]}"; do
 		if [ "$running" -ge "$jobs" ]; then

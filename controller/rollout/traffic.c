@@ -458,6 +458,26 @@ static int route_side(const struct traffic_input *in, const struct slots *s, con
 }
 
 /*
+ * A canary's table at a weight between 0 and 100 lists the containers
+ * the design gives each slot at that weight, no more: one made ready for
+ * the next weight waits for it, one grown back for a lower weight waits
+ * for that. The lowest ordinals are kept.
+ */
+static void cap_side(const struct traffic_input *in, struct traffic_result *out, int side, int cap, int *n_side)
+{
+	while (n_side[side] > cap) {
+		size_t k, top = in->n;
+
+		for (k = 0; k < in->n; k++)
+			if (out->route[k] == side && (top == in->n || in->v[k].c->ordinal > in->v[top].c->ordinal))
+				top = k;
+		out->route[top] = 0;
+		n_side[side]--;
+		n_side[0]++;
+	}
+}
+
+/*
  * The active service's servers: the new slot's ready containers at its
  * share, the other slot's (stable, or the slot a return leaves) at the
  * rest, server weights set so the shares hold whatever the two counts.
@@ -472,6 +492,10 @@ static void fill_route(const struct traffic_input *in, const struct slots *s, st
 	for (k = 0; k < in->n; k++) {
 		out->route[k] = route_side(in, s, &in->v[k]);
 		n_side[out->route[k]]++;
+	}
+	if (s->canary && !s->returning && out->new_weight > 0 && out->new_weight < 100) {
+		cap_side(in, out, 1, traffic_canary_new_count(in->replicas, out->new_weight), n_side);
+		cap_side(in, out, 2, traffic_canary_stable_count(in->replicas, out->new_weight), n_side);
 	}
 	traffic_server_weights(out->new_weight, n_side[1], n_side[2], &w_new, &w_old);
 	for (k = 0; k < in->n; k++)

@@ -7,6 +7,7 @@
 # is stopped by its analysis and rolled back with no failed request after, a killed node is healed,
 # each commit has its note, a drill restores the newest backup and passes; then `hack/demo.sh down`
 # leaves nothing behind.
+# run-tests: long
 . "$(dirname "$0")/../lib.sh"
 
 export AURIGA_DEMO_DIR=$TEST_TMP/demo AURIGA_DEMO_INSTANCE=e2e-demo-$$ AURIGA_DEMO_LABEL=$TEST_LABEL

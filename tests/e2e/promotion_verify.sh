@@ -20,6 +20,7 @@
 # - A slow commit promoted in full at staging while its load test runs: staging says Skipped
 #   (promoted in full), and production holds it, approval or not.
 # An approval of a commit the repository does not have is a 404.
+# run-tests: long
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 

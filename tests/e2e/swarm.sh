@@ -9,7 +9,7 @@
 # auriga (slim serves v2 again, no never-ready task runs) with the later phases' tasks untouched,
 # held there by plan and a second apply. A deployment gone from the specs (prune) takes its service
 # with it, not its tasks one by one. What Swarm cannot do through auriga yet is refused at the line.
-# run-tests: alone
+# run-tests: long
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/run-lib.bash"
 . "$(dirname "$0")/fleet-lib.bash"

@@ -10,6 +10,7 @@
 # converges with six on two nodes (a task on a node that is not ready counts as unreachable until
 # Swarm moves it: test_observe). Not alone: its daemons, bridge and ports are its own, in namespaces
 # of its own, and its nine containers are probed over HTTP, not by exec.
+# run-tests: long
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/run-lib.bash"
 . "$(dirname "$0")/fleet-lib.bash"

@@ -13,6 +13,7 @@
 # - Service upstreamHealth: maxFails and failTimeoutSeconds are in the server lines NGINX loads
 #   (`nginx -T`), and NGINX acts on them: with maxFails 1 a stopped container is tried about once
 #   per failTimeout, with maxFails 0 on every turn (its error log), no request failing either way.
+# run-tests: long
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 

@@ -5,6 +5,7 @@
 # A blue-green release switches through it (seen with curl through NGINX); a container the policy
 # does not list is refused at its field, a reloadCommand beside a container too; a listed container
 # that does not exist fails the release with what Docker said.
+# run-tests: long
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 

@@ -16,12 +16,34 @@ shift 2
 
 # Names from a directory's inode: unique on the machine while it exists, and under 16 characters.
 ino() { stat -c %i "$1"; }
-# The swarm's bridge and /24 (10.253.X.0) from its manager's directory; node N is .(N+1).
+# The swarm's bridge from its manager's directory, and its /24 (10.253.X.0) as start chose it;
+# node N is .(N+1).
 swarm_ids() { # MANAGER_DIR
 	local i
 	i=$(ino "$1")
 	bridge=aswb$((i % 1000000))
-	subnet=10.253.$((i % 250))
+	subnet=$(cat "$1/subnet" 2>/dev/null)
+}
+# A /24 no other swarm's bridge holds (two swarms may start at once: the choice and the address
+# are made under one lock), from the directory's inode on.
+choose_subnet() {
+	local i x k
+	i=$(ino "$dir")
+	exec 9>/tmp/auriga-swarm-subnet.lock
+	flock -w 30 9 || return 1
+	for k in $(seq 0 249); do
+		x=$(( (i + k) % 250 ))
+		ip -o -4 addr show | grep -q " 10\.253\.$x\." && continue
+		subnet=10.253.$x
+		echo "$subnet" >"$dir/subnet"
+		ip addr add "$subnet.1/24" dev "$bridge" && ip link set "$bridge" up
+		local rc=$?
+		exec 9>&-
+		return $rc
+	done
+	exec 9>&-
+	echo "swarm-host: no free /24 in 10.253.0.0/16" >&2
+	return 1
 }
 node_ids() {
 	local i
@@ -99,7 +121,7 @@ start() {
 	swarm_ids "$dir"
 	node_ids
 	ip link add name "$bridge" type bridge || return 1
-	ip addr add "$subnet.1/24" dev "$bridge" && ip link set "$bridge" up || return 1
+	choose_subnet || return 1
 	node_up "$subnet.2" "$@" || return 1
 	echo 1 >"$dir/nodes"
 	docker -H "unix://$dir/d.sock" swarm init --advertise-addr "$subnet.2" >"$dir/init.log" 2>&1 ||

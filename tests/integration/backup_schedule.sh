@@ -13,6 +13,7 @@
 # backed up is due at once, so the backups killed are those of policies added for it, whose next
 # slot is half an hour away. Their Job waits for a gate the test opens (a table in the database), so
 # a kill always lands in the middle of one, however loaded the host.
+# run-tests: long
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 . "$(dirname "$0")/../pg-lib.bash"

@@ -9,6 +9,7 @@
 # not (a run at once would be recorded failed and wait for next year's slot). The wait is bounded by
 # schedule-start-hold (30 s here): a policy added with a deployment that never becomes ready runs once
 # that time has passed, and the daemon says so.
+# run-tests: long
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 

@@ -5,6 +5,7 @@
 # onRollback hook runs with the revisions from and to; with postDeployFailure: Mark the new revision
 # keeps running and the deployment is marked failed, after a restart too; a postDeploy hook
 # interrupted by kill -9 of the controller runs again to completion once, then the next phase.
+# run-tests: long
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 

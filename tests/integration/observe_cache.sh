@@ -5,6 +5,7 @@
 # the event stream is cut silently (the proxy throws its events away, the stream still open), the
 # periodic relist (poll-interval) finds what changed, counts it as corrected, and the fleet converges;
 # a daemon that hangs with its stream open is found out by the heartbeat's ping.
+# run-tests: long
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../run-lib.bash"
 
