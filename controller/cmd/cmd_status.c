@@ -73,6 +73,20 @@ static void print_hosts(const struct status_deployment *d)
 		printf("\n");
 }
 
+/* On a Swarm: the service, and each task's node, "  nodes: web.1.x node-1, web.2.y node-2". */
+static void print_nodes(const struct status_deployment *d)
+{
+	size_t i, n = 0;
+
+	if (d->service)
+		printf("  service: %s\n", d->service);
+	for (i = 0; i < d->ninstances; i++)
+		if (d->instances[i].node)
+			printf("%s %s %s", n++ ? "," : "  nodes:", d->instances[i].name, d->instances[i].node);
+	if (n)
+		printf("\n");
+}
+
 /* What Git says: the head auriga saw, the commit applied, the last fetch and the last fetch error. */
 static void print_source(const struct fleet_status *s)
 {
@@ -138,6 +152,7 @@ static void print_table(const char *note_commit, const struct fleet_status *s)
 		if (d->slots[0].name[0])
 			printf("\n");
 		print_hosts(d);
+		print_nodes(d);
 		if (d->restarts > 0)
 			printf("  restarts: %ld (liveness failed)\n", d->restarts);
 		if (d->last_error)

@@ -84,6 +84,9 @@ void engine_hosts_release(struct engine *e)
 		seen_free(h->seen);
 		seen_free(h->lent);
 		json_decref(h->swarm_services);
+		json_decref(h->swarm_node_list);
+		json_decref(h->swarm_placed);
+		json_decref(h->swarm_moves);
 		observe_stream_free(h->reading);
 		FREE_ALL(h->name, h->error, h->address);
 	}

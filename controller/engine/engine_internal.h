@@ -128,6 +128,9 @@ struct eng_host {
 	/* A swarm's services as its last list saw them: name -> {"revision", "replicas", "id", "version"}. */
 	json_t *swarm_services;
 	size_t swarm_nodes;	/* and how many nodes it has */
+	json_t *swarm_node_list;	/* GET /nodes's last answer */
+	json_t *swarm_placed;	/* where each replica last ran (observe_swarm_moves) */
+	json_t *swarm_moves;	/* the latest replicas Swarm moved, oldest first, each with its "at" (wall ms) */
 };
 
 /* One operation on Docker: a short chain of calls. */

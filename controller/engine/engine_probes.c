@@ -118,7 +118,9 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 		 * only until the container is first ready. Not with a startup or a
 		 * liveness probe of the spec's: started is theirs to say.
 		 */
-		if (probes.startup.kind == SPEC_PROBE_NONE && probes.liveness.kind == SPEC_PROBE_NONE) {
+		/* Not for a task on a swarm of several nodes: an exec goes through the manager, which may not run it. */
+		if (probes.startup.kind == SPEC_PROBE_NONE && probes.liveness.kind == SPEC_PROBE_NONE &&
+		    !(c->node_name && h->swarm_nodes > 1)) {
 			probes.startup = probes.readiness;
 			probes.startup.success_threshold = 1;
 			probes.startup.failure_threshold = INT_MAX;

@@ -41,6 +41,9 @@ static void add_instances(struct engine *e, struct status_deployment *sd)
 		in->state = xstrdup(moved ? "moved" : c->unreachable ? "unreachable" : obs_state_name(c->state));
 		/* The endpoint it was listed from; its recorded host when the list is unnamed. */
 		in->host = xstrdup_or_null(c->host);
+		in->node = xstrdup_or_null(c->node_name);
+		if (sd->service == NULL && c->swarm_service)
+			sd->service = xstrdup(c->swarm_service);
 		for (j = 0; j < c->n_ports && in->endpoint == NULL; j++) {
 			const char *ip = c->address ? c->address : c->ports[j].host_ip[0] ? c->ports[j].host_ip : "0.0.0.0";
 
@@ -65,6 +68,45 @@ static void add_instances(struct engine *e, struct status_deployment *sd)
 	}
 }
 
+/* A Swarm's nodes as its last list gave them, with this instance's tasks running on each, and what Swarm moved. */
+static void add_swarm(const struct engine *e, struct fleet_status *s)
+{
+	size_t i, j, k;
+	const json_t *x;
+
+	for (i = 0; i < e->n_hosts; i++) {
+		const struct eng_host *h = &e->hosts[i];
+
+		json_array_foreach(h->swarm_node_list, j, x) {
+			const json_t *st = json_object_get(x, "Status"), *sp = json_object_get(x, "Spec");
+			const char *name = json_string_value(json_object_get(json_object_get(x, "Description"), "Hostname"));
+			const char *id = json_string_value(json_object_get(x, "ID"));
+			struct status_node *n = status_add_node(s, name ? name : id ? id : "?");
+
+			n->id = id ? xasprintf("%.12s", id) : NULL;
+			n->address = xstrdup_or_null(json_string_value(json_object_get(st, "Addr")));
+			n->state = xstrdup_or_null(json_string_value(json_object_get(st, "State")));
+			n->availability = xstrdup_or_null(json_string_value(json_object_get(sp, "Availability")));
+			n->role = xstrdup_or_null(json_string_value(json_object_get(sp, "Role")));
+			for (k = 0; name && k < e->obs.n_containers; k++) {
+				const struct obs_container *c = &e->obs.containers[k];
+
+				n->tasks += c->node_name && strcmp(c->node_name, name) == 0 && c->state == OBS_RUNNING &&
+					    !c->node_down;
+			}
+		}
+		json_array_foreach(h->swarm_moves, j, x) {
+			struct status_move *m = status_add_move(s, json_string_value(json_object_get(x, "deployment")),
+								json_string_value(json_object_get(x, "task")));
+
+			m->from = xstrdup_or_null(json_string_value(json_object_get(x, "from")));
+			m->to = xstrdup_or_null(json_string_value(json_object_get(x, "to")));
+			m->reason = xstrdup_or_null(json_string_value(json_object_get(x, "reason")));
+			m->at = json_integer_value(json_object_get(x, "at"));
+		}
+	}
+}
+
 void engine_build_status(struct engine *e)
 {
 	struct fleet_status *s = &e->status;
@@ -78,6 +120,7 @@ void engine_build_status(struct engine *e)
 	status_init(s);
 	s->commit = xstrdup(e->desired.commit ? e->desired.commit : "");
 	s->observed_at = wall_ms();
+	add_swarm(e, s);
 	if (e->list_error)
 		s->source_error = xasprintf("docker: %s", e->list_error);
 	else if (e->git_error)

@@ -99,6 +99,9 @@ static struct swarm_want *want_build(struct engine *e, struct eng_op *op, const 
 			kv_put(&w->task_labels, &w->n_task_labels, c->labels[i].key, c->labels[i].value);
 	c->spec.labels = w->task_labels;
 	c->spec.n_labels = w->n_task_labels;
+	/* The operator's extra labels on the service too, not only on its tasks' containers. */
+	for (i = 0; i < e->desired.n_extra_labels; i++)
+		kv_put(&w->labels, &w->n_labels, e->desired.extra_labels[i].key, e->desired.extra_labels[i].value);
 	kv_put(&w->labels, &w->n_labels, OBS_LABEL_MANAGED_BY, e->desired.instance);
 	kv_put(&w->labels, &w->n_labels, OBS_LABEL_DEPLOYMENT, dd->name);
 	kv_put(&w->labels, &w->n_labels, OBS_LABEL_REVISION, t->rev);
@@ -160,6 +163,12 @@ static int slot_volumes(const struct desired_tmpl *t)
 	return 0;
 }
 
+/* An exec probe auriga runs itself (startup, liveness): readiness by exec is Docker's health check. */
+static int node_exec(const struct desired_deployment *dd)
+{
+	return dd->spec->probes.startup.kind == SPEC_PROBE_EXEC || dd->spec->probes.liveness.kind == SPEC_PROBE_EXEC;
+}
+
 int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
 		       const struct rollout_op *rop)
 {
@@ -174,16 +183,23 @@ int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, co
 
 	if (h->down)
 		return 0;	/* the pass waits for the endpoint (its containers count as unavailable) */
-	if (h->swarm_nodes > 1 && slot_volumes(t->tmpl)) {
+	if (h->swarm_nodes > 1 && (slot_volumes(t->tmpl) || node_exec(dd))) {
 		/*
 		 * A slot's volume lives on the node its task ran on, and Swarm may
 		 * start the slot's next task on another: its data would not be there.
-		 * Until a slot is pinned to its node, refused, never half done.
+		 * Until a slot is pinned to its node, refused, never half done. So is
+		 * an exec probe auriga runs itself: it runs through the manager,
+		 * whose API reaches its own node's containers alone.
 		 */
 		struct eng_dep *ed = engine_dep_get(e, dd->name);
-		char *m = xasprintf("per-replica volumes are not supported on a swarm of %zu nodes yet (Swarm may "
-				    "start a slot's task on a node without its volume): nothing is changed",
-				    h->swarm_nodes);
+		char *m = slot_volumes(t->tmpl)
+				  ? xasprintf("per-replica volumes are not supported on a swarm of %zu nodes yet (Swarm "
+					      "may start a slot's task on a node without its volume): nothing is changed",
+					      h->swarm_nodes)
+				  : xasprintf("exec startup and liveness probes are not supported on a swarm of %zu nodes "
+					      "yet (auriga runs them through the manager, which reaches only its own "
+					      "node's containers; an exec readiness probe is Swarm's health check): nothing "
+					      "is changed", h->swarm_nodes);
 
 		if (ed->last_error == NULL || strcmp(ed->last_error, m) != 0)
 			log_error(COMPONENT, "refused on swarm", "deployment", dd->name, "reason", m, (char *)NULL);
@@ -281,6 +297,30 @@ static void listing_drop(void *arg)
 	listing_free(arg);
 }
 
+/* Replicas Swarm moved since the last list: logged, and kept (the latest STATUS_MOVES_MAX) for the status. */
+static void note_moves(struct eng_host *h, const struct observed *seen)
+{
+	json_t *moves = json_array(), *m;
+	size_t i;
+
+	if (h->swarm_placed == NULL)
+		h->swarm_placed = json_object();
+	if (h->swarm_moves == NULL)
+		h->swarm_moves = json_array();
+	observe_swarm_moves(h->swarm_placed, seen, h->swarm_node_list, moves);
+	json_array_foreach(moves, i, m) {
+		log_info(COMPONENT, "task moved", "deployment", json_string_value(json_object_get(m, "deployment")),
+			 "task", json_string_value(json_object_get(m, "task")), "from",
+			 json_string_value(json_object_get(m, "from")), "to", json_string_value(json_object_get(m, "to")),
+			 "reason", json_string_value(json_object_get(m, "reason")), (char *)NULL);
+		json_object_set_new(m, "at", json_integer(wall_ms()));
+		json_array_append(h->swarm_moves, m);
+		if (json_array_size(h->swarm_moves) > STATUS_MOVES_MAX)
+			json_array_remove(h->swarm_moves, 0);
+	}
+	json_decref(moves);
+}
+
 static void listing_end(struct swarm_listing *sl, struct observed *seen, char *m)
 {
 	struct eng_host *h = sl->h;
@@ -289,6 +329,9 @@ static void listing_end(struct swarm_listing *sl, struct observed *seen, char *m
 		json_decref(h->swarm_services);
 		h->swarm_services = json_incref(sl->specs);
 		h->swarm_nodes = json_array_size(sl->nodes);
+		json_decref(h->swarm_node_list);
+		h->swarm_node_list = json_incref(sl->nodes);
+		note_moves(h, seen);
 	}
 	listing_free(sl);
 	engine_host_listed(h, seen, m);

@@ -34,7 +34,7 @@ void plan_init(struct plan *p)
 
 static void action_release(struct plan_action *a)
 {
-	FREE_ALL(a->deployment, a->container, a->container_id, a->from_rev, a->to_rev, a->reason, a->host);
+	FREE_ALL(a->deployment, a->container, a->container_id, a->from_rev, a->to_rev, a->reason, a->host, a->node);
 }
 
 void plan_release(struct plan *p)
@@ -156,6 +156,7 @@ static void add_action(struct plan_action **v, size_t *n, enum plan_kind k, cons
 	a->container = xstrdup(c ? c->name : (create_name ? create_name : ""));
 	a->container_id = c ? xstrdup(c->id) : NULL;
 	a->host = c ? xstrdup_or_null(c->host) : NULL;
+	a->node = c ? xstrdup_or_null(c->node_name) : NULL;
 	a->from_rev = c ? xstrdup_or_null(c->revision) : NULL;
 	a->to_rev = xstrdup_or_null(to_rev);
 	a->reason = reason;
@@ -566,8 +567,9 @@ static const char *colour(enum plan_kind k)
 
 static void render_action(struct buf *out, const struct plan_action *a, int color)
 {
-	(void)buf_printf(out, "      %s%s %s %s%s  (%s)\n", color ? colour(a->kind) : "", sym(a->kind),
-			 plan_kind_name(a->kind), a->container, color ? "\033[0m" : "", a->reason);
+	(void)buf_printf(out, "      %s%s %s %s%s%s%s  (%s)\n", color ? colour(a->kind) : "", sym(a->kind),
+			 plan_kind_name(a->kind), a->container, a->node ? " on node " : "", a->node ? a->node : "",
+			 color ? "\033[0m" : "", a->reason);
 }
 
 /* The deployment's hooks, each on a line of its own under it. */
@@ -665,10 +667,10 @@ void plan_render_text(const struct plan *p, const struct desired *d, struct buf 
 /* An action as JSON: a NULL string (s*) leaves its key out, as for a create's container id. */
 static json_t *action_json(const struct plan_action *a)
 {
-	return json_pack("{s:s*, s:s*, s:i, s:s*, s:s*, s:s*, s:s*, s:s*, s:s*}", "action", plan_kind_name(a->kind),
-			 "deployment", a->deployment[0] ? a->deployment : NULL, "ordinal", a->ordinal, "container",
-			 a->container, "containerId", a->container_id, "fromRevision", a->from_rev, "toRevision",
-			 a->to_rev, "reason", a->reason, "host", a->host);
+	return json_pack("{s:s*, s:s*, s:i, s:s*, s:s*, s:s*, s:s*, s:s*, s:s*, s:s*}", "action",
+			 plan_kind_name(a->kind), "deployment", a->deployment[0] ? a->deployment : NULL, "ordinal",
+			 a->ordinal, "container", a->container, "containerId", a->container_id, "fromRevision",
+			 a->from_rev, "toRevision", a->to_rev, "reason", a->reason, "host", a->host, "node", a->node);
 }
 
 json_t *plan_to_json(const struct plan *p, const struct desired *d)

@@ -41,6 +41,7 @@ struct plan_action {
 	char *to_rev;		/* NULL for removals */
 	char *reason;
 	char *host;		/* the Docker endpoint it happens on: its container's, a create's by plan_place */
+	char *node;		/* a Swarm task's: the node it runs on; NULL else */
 };
 
 struct plan_deployment {

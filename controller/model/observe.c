@@ -40,7 +40,7 @@ static void container_release(struct obs_container *c)
 		return;
 	}
 	FREE_ALL(c->id, c->name, c->image, c->deployment, c->revision, c->slot, c->commit, c->endpoint, c->host, c->address,
-		 c->malformed_why, c->status, c->ports, c->network_ip, c->swarm_service, c->node_address);
+		 c->malformed_why, c->status, c->ports, c->network_ip, c->swarm_service, c->node_address, c->node_name);
 }
 
 static void container_copy(struct obs_container *dst, const struct obs_container *src)
@@ -61,6 +61,7 @@ static void container_copy(struct obs_container *dst, const struct obs_container
 	dst->network_ip = xstrdup_or_null(src->network_ip);
 	dst->swarm_service = xstrdup_or_null(src->swarm_service);
 	dst->node_address = xstrdup_or_null(src->node_address);
+	dst->node_name = xstrdup_or_null(src->node_name);
 	dst->ports = src->n_ports ? xmemdup(src->ports, src->n_ports * sizeof(*src->ports)) : NULL;
 	dst->lent = 0;
 }
@@ -284,6 +285,7 @@ static int read_container(struct obs_container *c, const json_t *j, struct error
 	if (label(labels, "com.docker.swarm.task.name")) {
 		c->swarm_service = xstrdup_or_null(label(labels, "com.docker.swarm.service.name"));
 		c->node_address = xstrdup_or_null(json_string_value(json_object_get(j, "NodeAddress")));
+		c->node_name = xstrdup_or_null(json_string_value(json_object_get(j, "NodeName")));
 		c->node_down = json_is_true(json_object_get(j, "NodeDown"));
 	}
 	if (ord == NULL || parse_long(ord, 0, OBS_MAX_ORDINAL, &ordinal) != 0)

@@ -94,6 +94,8 @@ struct obs_container {
 	 * endpoint's address, as for any container.
 	 */
 	char *node_address;
+	/* ... and that node's name (its hostname, as `docker node ls` shows it); NULL when not a task. */
+	char *node_name;
 	/* ... and its node is not ready (down, or gone): the task counts as unreachable until Swarm moves it. */
 	int node_down;
 };
@@ -140,11 +142,25 @@ int observe_from_json(struct observed *o, const char *instance, const json_t *li
  * "<service>.<slot>.<task id>", its spec's labels with Swarm's service and
  * task names, "running" (its health check passed, when it has one: Swarm
  * counts it running only then) or "created", its published ports,
- * "NodeAddress", its node's, and "NodeDown" when that node is not ready (the
+ * "NodeAddress" and "NodeName", its node's, and "NodeDown" when that node is not ready (the
  * task is then unreachable, as on a host down). A task that stopped is
  * Swarm's history: left out.
  */
 json_t *observe_swarm_list(const json_t *nodes, const json_t *services, const json_t *tasks);
+
+/*
+ * What Swarm moved: placed holds where each replica ("<service>.<slot>")
+ * ran when last seen running, {"node", "revision", "deployment"}; o is the
+ * list read now (observe_swarm_list), nodes GET /nodes's answer. A replica
+ * running now on another node than placed says, at the same revision and
+ * with no task left running where it was, moved: appended to moves as
+ * {"deployment", "task", "from", "to", "reason"}, reason "node down" when
+ * the node it left is not ready, else "rescheduled". A new revision on
+ * another node is a release, not a move. placed is then brought up to date:
+ * a replica not running now keeps its last place; one whose deployment has
+ * no task listed is forgotten.
+ */
+void observe_swarm_moves(json_t *placed, const struct observed *o, const json_t *nodes, json_t *moves);
 
 /*
  * Builds o from the body of GET /containers/json, one entry at a time (the

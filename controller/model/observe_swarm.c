@@ -125,6 +125,8 @@ static json_t *task_entry(const json_t *nodes, const json_t *services, json_t *t
 	json_object_set_new(e, "Labels", labels);
 	if (node && json_is_string(json_object_get(json_object_get(nodes, node), "addr")))
 		json_object_set(e, "NodeAddress", json_object_get(json_object_get(nodes, node), "addr"));
+	if (node && json_is_string(json_object_get(json_object_get(nodes, node), "name")))
+		json_object_set(e, "NodeName", json_object_get(json_object_get(nodes, node), "name"));
 	/* On a node that is not ready, a task's last state is not known: unreachable, as a host down. */
 	if (down)
 		json_object_set_new(e, "NodeDown", json_true());
@@ -141,10 +143,12 @@ json_t *observe_swarm_list(const json_t *nodes, const json_t *services, const js
 		const char *id = json_string_value(json_object_get(x, "ID"));
 		json_t *a = json_object_get(json_object_get(x, "Status"), "Addr");
 		const char *st = json_string_value(json_object_get(json_object_get(x, "Status"), "State"));
+		json_t *h = json_object_get(json_object_get(x, "Description"), "Hostname");
 
 		if (id)
-			json_object_set_new(addr, id, json_pack("{s:O,s:b}", "addr", json_is_string(a) ? a : json_null(),
-								"ready", st != NULL && strcmp(st, "ready") == 0));
+			json_object_set_new(addr, id, json_pack("{s:O,s:b,s:O}", "addr", json_is_string(a) ? a : json_null(),
+								"ready", st != NULL && strcmp(st, "ready") == 0, "name",
+								json_is_string(h) ? h : json_null()));
 	}
 	json_array_foreach(services, i, x) {
 		const char *id = json_string_value(json_object_get(x, "ID"));
@@ -162,4 +166,92 @@ json_t *observe_swarm_list(const json_t *nodes, const json_t *services, const js
 	json_decref(addr);
 	json_decref(names);
 	return list;
+}
+
+/* A node's state in GET /nodes's answer, by name; NULL when no node has that name. */
+static const char *node_state(const json_t *nodes, const char *name)
+{
+	const json_t *x;
+	size_t i;
+
+	json_array_foreach(nodes, i, x) {
+		const char *h = json_string_value(json_object_get(json_object_get(x, "Description"), "Hostname"));
+
+		if (h && strcmp(h, name) == 0)
+			return json_string_value(json_object_get(json_object_get(x, "Status"), "State"));
+	}
+	return NULL;
+}
+
+/* The running task of placed's replica key on node, at rev, among o's: 1 when there is one. */
+static int runs_on(const struct observed *o, const char *key, const char *node, const char *rev)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_containers; i++) {
+		const struct obs_container *c = &o->containers[i];
+		char k[300];
+
+		if (c->swarm_service == NULL || c->node_name == NULL || c->state != OBS_RUNNING || c->node_down ||
+		    c->ordinal < 0 || c->revision == NULL)
+			continue;
+		snprintf(k, sizeof(k), "%s.%d", c->swarm_service, c->ordinal + 1);
+		if (strcmp(k, key) == 0 && strcmp(c->node_name, node) == 0 && strcmp(c->revision, rev) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void observe_swarm_moves(json_t *placed, const struct observed *o, const json_t *nodes, json_t *moves)
+{
+	json_t *now = json_object(), *was, *v;
+	const char *key;
+	void *tmp;
+	size_t i;
+
+	/* Each replica running now, on a node that is ready: where it runs. */
+	for (i = 0; i < o->n_containers; i++) {
+		const struct obs_container *c = &o->containers[i];
+		char k[300];
+
+		if (c->swarm_service == NULL || c->node_name == NULL || c->state != OBS_RUNNING || c->node_down ||
+		    c->ordinal < 0 || c->revision == NULL || c->deployment == NULL)
+			continue;
+		snprintf(k, sizeof(k), "%s.%d", c->swarm_service, c->ordinal + 1);
+		if (json_object_get(now, k) == NULL)
+			json_object_set_new(now, k, json_pack("{s:s,s:s,s:s}", "node", c->node_name, "revision",
+							      c->revision, "deployment", c->deployment));
+	}
+	json_object_foreach(now, key, v) {
+		const char *from, *rev, *st;
+
+		was = json_object_get(placed, key);
+		from = json_string_value(json_object_get(was, "node"));
+		rev = json_string_value(json_object_get(was, "revision"));
+		/* New, replaced by a release, or still where it was (a second task on another node while one is updated). */
+		if (from == NULL || rev == NULL || strcmp(rev, json_string_value(json_object_get(v, "revision"))) != 0 ||
+		    runs_on(o, key, from, rev))
+			continue;
+		if (strcmp(from, json_string_value(json_object_get(v, "node"))) == 0)
+			continue;
+		st = node_state(nodes, from);
+		json_array_append_new(moves, json_pack("{s:O,s:s,s:s,s:O,s:s}", "deployment",
+						       json_object_get(v, "deployment"), "task", key, "from", from, "to",
+						       json_object_get(v, "node"), "reason",
+						       st && strcmp(st, "ready") == 0 ? "rescheduled" : "node down"));
+	}
+	/* A replica not running now keeps its last place (its move is seen once it runs again); one of a service gone is forgotten. */
+	json_object_foreach_safe(placed, tmp, key, was) {
+		const char *dep = json_string_value(json_object_get(was, "deployment"));
+		int listed = 0;
+
+		if (json_object_get(now, key))
+			continue;
+		for (i = 0; dep && i < o->n_containers && !listed; i++)
+			listed = o->containers[i].deployment && strcmp(o->containers[i].deployment, dep) == 0;
+		if (!listed)
+			json_object_del(placed, key);
+	}
+	json_object_update(placed, now);
+	json_decref(now);
 }

@@ -226,6 +226,23 @@ static void emit_hosts(struct emit *e, const struct status_deployment *d)
 	emit_mapping_end(e);
 }
 
+/* On a Swarm, each task's node: "web.1.x7f...: node-2". */
+static void emit_nodes(struct emit *e, const struct status_deployment *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->ninstances; i++)
+		n += d->instances[i].node != NULL;
+	if (n == 0)
+		return;
+	emit_key(e, "nodes");
+	emit_mapping_start(e);
+	for (i = 0; i < d->ninstances; i++)
+		if (d->instances[i].node)
+			emit_str(e, d->instances[i].name, d->instances[i].node);
+	emit_mapping_end(e);
+}
+
 static void emit_deployment(struct emit *e, const struct status_deployment *d)
 {
 	emit_key(e, d->name);
@@ -242,6 +259,7 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 	emit_long(e, "restarts", d->restarts);
 	emit_str(e, "strategy", d->strategy);
 	emit_str(e, "step", d->step);
+	emit_str(e, "service", d->service);
 	if (d->nconditions) {
 		emit_sequence(e, "conditions");
 		for (size_t i = 0; i < d->nconditions; i++) {
@@ -263,6 +281,7 @@ static void emit_deployment(struct emit *e, const struct status_deployment *d)
 	emit_time(e, "finishedAt", d->finished_at);
 	emit_slots(e, d);
 	emit_hosts(e, d);
+	emit_nodes(e, d);
 	if (d->paused)
 		emit_long(e, "paused", 1);
 	if (d->action) {
@@ -480,6 +499,7 @@ static const struct field deployment_fields[] = {
 	FIELD(status_deployment, "restarts", F_LONG, restarts),
 	FIELD(status_deployment, "strategy", F_STR, strategy),
 	FIELD(status_deployment, "step", F_STR, step),
+	FIELD(status_deployment, "service", F_STR, service),
 	FIELD(status_deployment, "lastError", F_STR, last_error),
 	FIELD(status_deployment, "startedAt", F_TIME, started_at),
 	FIELD(status_deployment, "finishedAt", F_TIME, finished_at),
@@ -653,6 +673,29 @@ static int parse_hosts(struct parse *p, const struct ynode *v, struct status_dep
 	return p->r;
 }
 
+/* nodes: each task's Swarm node, on the instance hosts named, or a new one. */
+static int parse_nodes(struct parse *p, const struct ynode *v, struct status_deployment *d)
+{
+	size_t i, j;
+
+	if (v->type != YNODE_MAP)
+		return perr(p, v, "'nodes' must be a mapping");
+	if (v->n / 2 > STATUS_HOSTS_MAX)
+		return perr(p, v, "'nodes' names more than " STATUS_STR(STATUS_HOSTS_MAX) " replicas");
+	for (j = 0; j + 1 < v->n && !p->r; j += 2) {
+		const char *node = scalar(p, v->kids[j + 1], "nodes");
+		struct status_instance *in = NULL;
+
+		if (node == NULL)
+			continue;
+		for (i = 0; i < d->ninstances && in == NULL; i++)
+			if (strcmp(d->instances[i].name, v->kids[j]->str) == 0)
+				in = &d->instances[i];
+		str_set(&(in ? in : status_add_instance(d, v->kids[j]->str))->node, node);
+	}
+	return p->r;
+}
+
 static int deployment_other(struct parse *p, const char *key, const struct ynode *v, void *base)
 {
 	size_t j;
@@ -663,6 +706,8 @@ static int deployment_other(struct parse *p, const char *key, const struct ynode
 		return parse_verifications(p, v, base) < 0 ? -1 : 0;
 	if (strcmp(key, "hosts") == 0)
 		return parse_hosts(p, v, base) < 0 ? -1 : 0;
+	if (strcmp(key, "nodes") == 0)
+		return parse_nodes(p, v, base) < 0 ? -1 : 0;
 	if (strcmp(key, "conditions") != 0)
 		return 0;
 	if (v->type != YNODE_SEQ)

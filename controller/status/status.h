@@ -43,6 +43,7 @@ struct status_instance {
 	char *host;		/* the Docker endpoint it runs on, by name (its label auriga.io/endpoint); NULL: unknown */
 	int ready;		/* its readiness verdict: 1, 0, or -1 while there is none */
 	char *probe_failure;	/* its latest probe failure ("liveness: GET ...: 404"), NULL when none */
+	char *node;		/* a Swarm task's: the node it runs on, by name; NULL for a container */
 };
 
 /*
@@ -94,7 +95,31 @@ struct status_deployment {
 	struct status_slot slots[2];	/* blue-green and canary, the new slot first */
 	struct status_verification *verifications;	/* what its release declares, in the note */
 	size_t nverifications;
+	char *service;		/* on a Swarm: the service that runs it; NULL else */
 };
+
+/* A Swarm node as the last list saw it: strings owned, NULL when Swarm gave none. */
+struct status_node {
+	char *name;		/* its hostname */
+	char *id;		/* Swarm's id, its first 12 characters */
+	char *address;		/* where its tasks' published ports are reached */
+	char *state;		/* ready, down, unknown, disconnected */
+	char *availability;	/* active, pause, drain */
+	char *role;		/* manager, worker */
+	long tasks;		/* this instance's tasks running on it */
+};
+
+/* A task Swarm placed on another node than the one it was seen on before. */
+struct status_move {
+	char *deployment;
+	char *task;		/* "<service>.<slot>": the replica, whichever task stands for it */
+	char *from, *to;	/* the nodes, by name */
+	char *reason;		/* "node down" when the node it left is not ready, else "rescheduled" */
+	int64_t at;		/* wall ms: the pass that saw it */
+};
+
+/* The most moves a status keeps: the latest. */
+#define STATUS_MOVES_MAX 32
 
 /*
  * What Git says, beside what Docker says: the source section of every status.
@@ -125,6 +150,10 @@ struct fleet_status {
 	struct status_source source;
 	char *superseded_by;	/* Superseded: the newer commit that came before this one was applied */
 	char *problems;		/* Refused: every diagnostic (file:line:col) or refusal, one a line */
+	struct status_node *nodes;	/* a Swarm's nodes, when the fleet runs on one */
+	size_t nnodes;
+	struct status_move *moves;	/* the latest tasks Swarm moved, oldest first */
+	size_t nmoves;
 };
 
 const char *status_phase_name(enum status_phase p);
@@ -138,6 +167,10 @@ struct status_deployment *status_add_deployment(struct fleet_status *s, const ch
 struct status_condition *status_add_condition(struct status_deployment *d, const char *type);
 /* Appends an instance named name (ready -1) and returns it (owned by d). */
 struct status_instance *status_add_instance(struct status_deployment *d, const char *name);
+/* Appends a node named name (the rest unset) and returns it (owned by s). */
+struct status_node *status_add_node(struct fleet_status *s, const char *name);
+/* Appends a move of deployment's task (the rest unset) and returns it (owned by s); drops the oldest past STATUS_MOVES_MAX. */
+struct status_move *status_add_move(struct fleet_status *s, const char *deployment, const char *task);
 /* Appends a verification of metric (the rest unset) and returns it (owned by d). */
 struct status_verification *status_add_verification(struct status_deployment *d, const char *metric);
 

@@ -101,6 +101,7 @@ static json_t *instances_json(const struct status_deployment *d)
 		json_str(o, "state", in->state);
 		json_str(o, "endpoint", in->endpoint);
 		json_str(o, "host", in->host);
+		json_str(o, "node", in->node);
 		json_object_set_new(o, "ready", in->ready < 0 ? json_null() : json_boolean(in->ready));
 		json_text(o, "lastProbeFailure", in->probe_failure);
 		json_array_append_new(v, o);
@@ -130,6 +131,49 @@ static json_t *verifications_json(const struct status_deployment *d)
 	return v;
 }
 
+/* A Swarm's nodes: each one's name, id, address, state, availability, role and this instance's tasks on it. */
+static json_t *nodes_json(const struct fleet_status *s)
+{
+	json_t *v = json_array();
+	size_t i;
+
+	for (i = 0; i < s->nnodes; i++) {
+		const struct status_node *n = &s->nodes[i];
+		json_t *o = json_object();
+
+		json_str(o, "name", n->name);
+		json_str(o, "id", n->id);
+		json_str(o, "address", n->address);
+		json_str(o, "state", n->state);
+		json_str(o, "availability", n->availability);
+		json_str(o, "role", n->role);
+		json_object_set_new(o, "tasks", json_integer(n->tasks));
+		json_array_append_new(v, o);
+	}
+	return v;
+}
+
+/* The tasks Swarm moved to another node, oldest first. */
+static json_t *moves_json(const struct fleet_status *s)
+{
+	json_t *v = json_array();
+	size_t i;
+
+	for (i = 0; i < s->nmoves; i++) {
+		const struct status_move *m = &s->moves[i];
+		json_t *o = json_object();
+
+		json_str(o, "deployment", m->deployment);
+		json_str(o, "task", m->task);
+		json_str(o, "from", m->from);
+		json_str(o, "to", m->to);
+		json_str(o, "reason", m->reason);
+		json_time(o, "at", m->at);
+		json_array_append_new(v, o);
+	}
+	return v;
+}
+
 /* The status without its deployments: the first keys of status_to_json's object. */
 static json_t *head_json(const struct fleet_status *s)
 {
@@ -146,6 +190,10 @@ static json_t *head_json(const struct fleet_status *s)
 	json_text(root, "supersededBy", s->superseded_by);
 	json_source(root, s);
 	json_lines(root, "problems", s->problems);
+	if (s->nnodes)
+		json_object_set_new(root, "nodes", nodes_json(s));
+	if (s->nmoves)
+		json_object_set_new(root, "moves", moves_json(s));
 	return root;
 }
 
@@ -165,6 +213,7 @@ json_t *status_deployment_json(const struct status_deployment *d)
 	json_object_set_new(o, "restarts", json_integer(d->restarts));
 	json_str(o, "strategy", d->strategy);
 	json_str(o, "step", d->step);
+	json_str(o, "service", d->service);
 	for (j = 0; j < d->nconditions; j++) {
 		const struct status_condition *c = &d->conditions[j];
 		json_t *co = json_object();

@@ -37,6 +37,11 @@ static void condition_release(struct status_condition *c)
 	FREE_ALL(c->type, c->status, c->reason, c->message);
 }
 
+static void move_release(struct status_move *m)
+{
+	FREE_ALL(m->deployment, m->task, m->from, m->to, m->reason);
+}
+
 static void deployment_release(struct status_deployment *d)
 {
 	size_t i;
@@ -48,8 +53,10 @@ static void deployment_release(struct status_deployment *d)
 	free(d->conditions);
 	for (i = 0; i < d->ninstances; i++)
 		FREE_ALL(d->instances[i].name, d->instances[i].revision, d->instances[i].slot, d->instances[i].state,
-			 d->instances[i].endpoint, d->instances[i].probe_failure, d->instances[i].host);
+			 d->instances[i].endpoint, d->instances[i].probe_failure, d->instances[i].host,
+			 d->instances[i].node);
 	free(d->instances);
+	free(d->service);
 	status_verifications_release(d);
 }
 
@@ -59,6 +66,13 @@ void status_release(struct fleet_status *s)
 
 	FREE_ALL(s->commit, s->summary, s->source_error, s->superseded_by, s->problems);
 	status_source_release(&s->source);
+	for (i = 0; i < s->nnodes; i++)
+		FREE_ALL(s->nodes[i].name, s->nodes[i].id, s->nodes[i].address, s->nodes[i].state,
+			 s->nodes[i].availability, s->nodes[i].role);
+	free(s->nodes);
+	for (i = 0; i < s->nmoves; i++)
+		move_release(&s->moves[i]);
+	free(s->moves);
 	for (i = 0; i < s->ndeployments; i++)
 		deployment_release(&s->deployments[i]);
 	free(s->deployments);
@@ -74,6 +88,34 @@ struct status_deployment *status_add_deployment(struct fleet_status *s, const ch
 	memset(d, 0, sizeof(*d));
 	d->name = xstrdup(name);
 	return d;
+}
+
+struct status_node *status_add_node(struct fleet_status *s, const char *name)
+{
+	struct status_node *n;
+
+	s->nodes = xrealloc(s->nodes, (s->nnodes + 1) * sizeof(*n));
+	n = &s->nodes[s->nnodes++];
+	memset(n, 0, sizeof(*n));
+	n->name = xstrdup(name);
+	return n;
+}
+
+struct status_move *status_add_move(struct fleet_status *s, const char *deployment, const char *task)
+{
+	struct status_move *m;
+
+	if (s->nmoves == STATUS_MOVES_MAX) {
+		move_release(&s->moves[0]);
+		memmove(&s->moves[0], &s->moves[1], (s->nmoves - 1) * sizeof(*m));
+		s->nmoves--;
+	}
+	s->moves = xrealloc(s->moves, (s->nmoves + 1) * sizeof(*m));
+	m = &s->moves[s->nmoves++];
+	memset(m, 0, sizeof(*m));
+	m->deployment = xstrdup(deployment);
+	m->task = xstrdup(task);
+	return m;
 }
 
 struct status_condition *status_add_condition(struct status_deployment *d, const char *type)
@@ -114,7 +156,9 @@ static void instances_copy(struct status_deployment *d, const struct status_depl
 		in->host = xstrdup_or_null(si->host);
 		in->ready = si->ready;
 		in->probe_failure = xstrdup_or_null(si->probe_failure);
+		in->node = xstrdup_or_null(si->node);
 	}
+	d->service = xstrdup_or_null(sd->service);
 }
 
 void status_copy(struct fleet_status *dst, const struct fleet_status *src)
@@ -165,6 +209,26 @@ void status_copy(struct fleet_status *dst, const struct fleet_status *src)
 		}
 		instances_copy(d, sd);
 		status_verifications_copy(d, sd);
+	}
+	for (i = 0; i < src->nnodes; i++) {
+		const struct status_node *sn = &src->nodes[i];
+		struct status_node *n = status_add_node(dst, sn->name);
+
+		n->id = xstrdup_or_null(sn->id);
+		n->address = xstrdup_or_null(sn->address);
+		n->state = xstrdup_or_null(sn->state);
+		n->availability = xstrdup_or_null(sn->availability);
+		n->role = xstrdup_or_null(sn->role);
+		n->tasks = sn->tasks;
+	}
+	for (i = 0; i < src->nmoves; i++) {
+		const struct status_move *sm = &src->moves[i];
+		struct status_move *m = status_add_move(dst, sm->deployment, sm->task);
+
+		m->from = xstrdup_or_null(sm->from);
+		m->to = xstrdup_or_null(sm->to);
+		m->reason = xstrdup_or_null(sm->reason);
+		m->at = sm->at;
 	}
 }
 

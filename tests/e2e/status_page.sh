@@ -109,6 +109,7 @@ page_ok "the token is given" eval \
 	"document.getElementById('token').value = '$tok'; document.getElementById('token-form').requestSubmit(); true"
 page_ok "the deployments appear, web Healthy" wait 30 "$(cell web phase)?.textContent === 'Healthy'"
 page_ok "worker Healthy" wait 10 "$(cell worker phase)?.textContent === 'Healthy'"
+page_ok "no Swarm section on plain containers (no nodes in the status)" wait 5 "document.getElementById('swarm').hidden === true"
 expect_eq "the token is kept in this tab's sessionStorage" "ok \"$tok\"" "$(drv eval "sessionStorage.getItem('auriga.apiToken')")"
 expect_eq "the fleet's phase" 'ok "Healthy"' "$(drv eval "document.getElementById('fleet-phase').textContent")"
 expect_eq "the fleet's commit" "ok \"$c1\"" "$(drv eval "document.getElementById('fleet-commit').textContent")"

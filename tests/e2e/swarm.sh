@@ -60,6 +60,8 @@ expect_eq "each service carries its Deployment and revision" 4 \
 	"$(sw service ls -q --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" | xargs docker -H "$SW_URL" service inspect \
 		--format '{{index .Spec.Labels "auriga.io/deployment"}} {{index .Spec.Labels "auriga.io/revision"}}' |
 		grep -cE '^[a-z0-9-]+ [0-9a-f]{64}$')"
+expect_eq "each service carries the operator's extra labels (--extra-labels), as its tasks do" 4 \
+	"$(sw service ls -q --filter "label=$TEST_LABEL" --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" | wc -l)"
 expect_eq "25 tasks run at v1" 25 "$(tasks_ps '{{.Image}}' | grep -cx auriga-demo-node:v1)"
 expect_eq "Swarm replaces validators stop-first, one at a time (the disruption budget)" "stop-first 1" \
 	"$(sw service inspect "$FLEET_INSTANCE-validators" --format '{{.Spec.UpdateConfig.Order}} {{.Spec.UpdateConfig.Parallelism}}')"
@@ -75,6 +77,8 @@ sed -i 's|image: auriga-demo-node:v1|image: auriga-demo-node:v2|' "$FLEET_SPECS"
 plan=$(swarm_engine plan "$FLEET_SPECS" 2>&1)
 expect_match "plan shows the image diff" "image: auriga-demo-node:v1 -> auriga-demo-node:v2" "$plan"
 expect_match "plan replaces the 25 running tasks, not Swarm's history" "Plan: 0 to create, 25 to replace" "$plan"
+expect_eq "plan names each task it replaces and its node (the swarm's one node, by its host name)" 25 \
+	"$(grep -cE "replace $FLEET_INSTANCE-(slim|business-1|business-2|validators)\.[0-9]+\.[a-z0-9]+ on node swarm " <<<"$plan")"
 # (docker itself in the background, not the function: its pid is the one to kill.)
 docker -H "$SW_URL" events --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" --filter type=container \
 	--format '{{.TimeNano}} {{.ID}} {{index .Actor.Attributes "auriga.io/deployment"}} {{.Actor.Attributes.image}} {{.Action}}' \

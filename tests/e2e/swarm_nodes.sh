@@ -5,15 +5,20 @@
 # node, its readiness probe (HTTP, auriga's own) reaching each task at its node's address; a bump
 # replaces all six, each node's tasks too; a never-ready release is
 # rolled back by auriga with the six tasks at the last good version again, on every node. Validators
-# run one per node; a volume per replica is refused while Swarm could move a slot away from it. Worker 2's
-# daemon killed: Swarm moves its tasks to the nodes left; auriga issues nothing of its own and
-# converges with six on two nodes (a task on a node that is not ready counts as unreachable until
-# Swarm moves it: test_observe). Not alone: its daemons, bridge and ports are its own, in namespaces
-# of its own, and its nine containers are probed over HTTP, not by exec.
+# run one per node; a volume per replica is refused while Swarm could move a slot away from it, and
+# an exec liveness probe (auriga execs through the manager, which reaches its own node alone). Then
+# `auriga run` follows a Git repository of the same specs: its status API, its page in Chromium, the
+# note on the commit and `auriga status` give the service, each task's node and the nodes (each with
+# its own host name). Worker 2's daemon killed: Swarm moves its tasks to the nodes left; auriga
+# issues nothing of its own, lists each task moved (from, to, why) and converges with six on two
+# nodes (a task on a node that is not ready counts as unreachable until Swarm moves it:
+# test_observe). Not alone: its daemons, bridge and ports are its own, in namespaces of its own, and
+# its nine containers are probed over HTTP, not by exec.
 # run-tests: long
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/run-lib.bash"
 . "$(dirname "$0")/fleet-lib.bash"
+. "$(dirname "$0")/page-lib.bash"
 
 need_images v1 v2 never-ready
 IMAGES="auriga-demo-node:v1 auriga-demo-node:v2 auriga-demo-node:never-ready"
@@ -105,7 +110,6 @@ other --timeout-total 120 "$V" >"$TEST_TMP/vals.out" 2>&1
 expect_eq "three validators come up" 0 $?
 expect_eq "Swarm is told one per node" 1 \
 	"$(sw service inspect "$FLEET_INSTANCE-v-vals" --format '{{.Spec.TaskTemplate.Placement.MaxReplicas}}')"
-# (By node id: the nodes share this machine's host name.)
 expect_eq "and runs them on three nodes" 3 \
 	"$(sw service ps -q "$FLEET_INSTANCE-v-vals" --filter desired-state=running |
 		xargs docker -H "$URL" inspect --format '{{.NodeID}}' | sort -u | wc -l)"
@@ -127,23 +131,91 @@ other --timeout-total 60 "$V" >"$TEST_TMP/chain.out" 2>&1
 expect_eq "a volume per replica on a swarm of three nodes fails its deployment" 1 $?
 expect_match "saying why" "per-replica volumes are not supported on a swarm of 3 nodes yet" "$(cat "$TEST_TMP/chain.out")"
 expect_eq "and no service is made for it" "" "$(sw service ls -q --filter "name=$FLEET_INSTANCE-v-chain")"
+# An exec liveness probe: auriga would run it through the manager, which reaches its own node's
+# containers alone; refused the same way, not left failing on the workers' tasks.
+rm "$V/chain.yaml"
+demo_deployment live business 2 auriga-demo-node:v1 5 "    type: Recreate" >"$V/live.yaml"
+python3 - "$V/live.yaml" <<'PY'
+import sys
+p = sys.argv[1]
+t = open(p).read()
+t = t.replace("  probes:\n", "  probes:\n    liveness:\n      exec: {command: [/demo-node, probe, /q/health/live]}\n      periodSeconds: 2\n      timeoutSeconds: 5\n", 1)
+open(p, "w").write(t)
+PY
+other --timeout-total 60 "$V" >"$TEST_TMP/live.out" 2>&1
+expect_eq "an exec liveness probe on a swarm of three nodes fails its deployment" 1 $?
+expect_match "saying why" "exec startup and liveness probes are not supported on a swarm of 3 nodes yet" \
+	"$(cat "$TEST_TMP/live.out")"
+expect_eq "and no service is made for it" "" "$(sw service ls -q --filter "name=$FLEET_INSTANCE-v-live")"
 sw service ls -q --filter "label=auriga.io/managed-by=$FLEET_INSTANCE-v" | xargs -r docker -H "$URL" service rm >/dev/null
 
-# --- a node lost: Swarm moves its tasks, auriga counts them unavailable meanwhile and never fights it ---
+# --- a node lost, under `auriga run`: Swarm moves its tasks, auriga never fights it and says so ---
+# The daemon follows a Git repository holding the same specs (the service already runs them): its
+# status API, its page in Chromium and the note on the commit give the service, each task's node and
+# the nodes; once worker 2's daemon is killed, the tasks Swarm moves off it are listed as moved.
 web auriga-demo-node:v2 120
+specs_repo
+cp "$FLEET_SPECS"/*.yaml "$WORK/"
+c0=$(commit "web v2 on the swarm")
+printf 'swarm-nodes-%s-secret\n' "$$" >"$TEST_TMP/token"
+listen_port
+run_start "$TEST_TMP/run.log" --repo "file://$REMOTE" --policy-file "$POLICY" --state-dir "$FLEET_STATE" \
+	--instance "$FLEET_INSTANCE" --listen "127.0.0.1:$RUN_PORT" --api-token-file "$TEST_TMP/token" --poll-interval 1s
+# q EXPR: EXPR of the status API's JSON (d), in Python; empty when it does not answer.
+q() {
+	curl -s --max-time 3 "$RUN_URL/api/v1/status" | python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+except ValueError:
+    sys.exit(1)
+web = [x for x in d.get("deployments", []) if x["name"] == "web"]
+web = web[0] if web else {}
+nodes = {n["name"]: n for n in d.get("nodes", [])}
+print(eval(sys.argv[1]))' "$1" 2>/dev/null
+}
+healthy() { [ "$(q 'web.get("phase"), web.get("ready")')" = "('Healthy', 6)" ]; }
+await "the daemon finds web Healthy, 6/6, on the swarm" 90 healthy
+expect_eq "the status names the service web runs as" "$FLEET_INSTANCE-web" "$(q 'web.get("service")')"
+expect_eq "and the swarm's three nodes, by name, each ready" "m:ready w1:ready w2:ready" \
+	"$(q '" ".join(sorted("%s:%s" % (n, v["state"]) for n, v in nodes.items()))')"
+expect_eq "with the six tasks among them" 6 "$(q 'sum(v["tasks"] for v in nodes.values())')"
+expect_eq "each task with its node" 6 "$(q 'len([i for i in web.get("instances", []) if i.get("node") in nodes])')"
+on_w2=$(q 'nodes["w2"]["tasks"]')
+expect_eq "worker 2 runs some of them ($on_w2)" 1 "$([ "${on_w2:-0}" -gt 0 ] 2>/dev/null && echo 1)"
+note_has_nodes() { note_in "$WORK" "$c0" | grep -c "^      $FLEET_INSTANCE-web\.[1-6]\.[a-z0-9]*: \(m\|w1\|w2\)\$" | grep -qx 6; }
+await "the note on the commit gives each of the six tasks its node" 60 note_has_nodes
+expect_match "and the service" "service: $FLEET_INSTANCE-web" "$(note_in "$WORK" "$c0")"
+st=$("$AURIGA_BIN" status --repo "$REMOTE" 2>&1)
+expect_match "auriga status shows the service and the tasks' nodes from the note" \
+	"service: $FLEET_INSTANCE-web.*nodes: $FLEET_INSTANCE-web\." "$(echo "$st" | tr '\n' ' ')"
+page_start
+page_ok "the status page opens in Chromium" open "$RUN_URL/"
+page_ok "the page lists the three nodes, each ready" wait 30 \
+	"!document.getElementById('swarm').hidden && [...document.querySelectorAll('#nodes tbody tr')].map(r => r.dataset.node + ':' + r.querySelector('td.state').textContent).sort().join(' ') === 'm:ready w1:ready w2:ready'"
+
 kill -KILL "$(cat "$W2/pid")"
 node_down() { sw node ls --format '{{.Status}}' | grep -qx Down; }
 check "the swarm sees worker 2 down" wait_for 60 node_down
-swarm_engine apply --timeout-total 150 "$FLEET_SPECS" >"$TEST_TMP/lost.out" 2>"$TEST_TMP/lost.err"
-rc=$?
-expect_eq "apply converges once Swarm has moved the lost node's tasks" 0 "$rc"
-[ "$rc" = 0 ] || { tail -5 "$TEST_TMP/lost.out"; grep -E 'level=(warn|error)' "$TEST_TMP/lost.err" | tail -8; } |
-	while read -r l; do diag "$l"; done
-diag "apply's view while Swarm moved them: $(grep -o 'web [A-Za-z]* [0-9]/6 ready' "$TEST_TMP/lost.out" | uniq | xargs)"
+lost() { [ "$(q 'nodes["w2"]["state"], nodes["w2"]["tasks"]')" = "('down', 0)" ]; }
+await "the status gives worker 2 down, none of the tasks running there" 60 lost
+moved() {
+	[ "$(q 'len([m for m in d.get("moves", []) if m["from"] == "w2" and m["to"] in ("m", "w1") and m["reason"] == "node down"])')" = "$on_w2" ] && healthy
+}
+await "every task worker 2 ran is listed moved to a node left, and web is Healthy 6/6 again" 150 moved
+diag "moves: $(q '"; ".join("%s %s->%s (%s)" % (m["task"], m["from"], m["to"], m["reason"]) for m in d.get("moves", []))')"
+expect_eq "six tasks on the two nodes left" "6 0" "$(q '"%d %d" % (nodes["m"]["tasks"] + nodes["w1"]["tasks"], nodes["w2"]["tasks"])')"
+expect_eq "the daemon logged each move" "$on_w2" "$(grep -c 'msg="task moved".*from=w2' "$TEST_TMP/run.log")"
+page_ok "the page shows worker 2 down and the tasks moved off it" wait 30 \
+	"document.querySelector('#nodes tr[data-node=\"w2\"] td.state')?.textContent === 'down' && [...document.querySelectorAll('#moves tbody tr td.from')].filter(t => t.textContent === 'w2').length === $on_w2"
+drv quit >/dev/null
 tasks_by_node >"$TEST_TMP/placed"
 diag "tasks per node after the loss: $(cut -d' ' -f1 "$TEST_TMP/placed" | sort | uniq -c | xargs)"
-expect_eq "six tasks run at v2 on the two nodes left" "6 2" \
+expect_eq "six tasks run at v2 on the two nodes left, on the swarm's own word" "6 2" \
 	"$(grep -c ' auriga-demo-node:v2$' "$TEST_TMP/placed") $(cut -d' ' -f1 "$TEST_TMP/placed" | sort -u | wc -l)"
-expect_eq "auriga made and removed no task itself" 0 "$(grep -cE 'msg=(create|remove|update service) ' "$TEST_TMP/lost.err")"
+expect_eq "auriga made, updated and removed no task or service itself" 0 \
+	"$(grep -cE 'msg="?(create|remove|update service|service (created|updated|removed))' "$TEST_TMP/run.log")"
+run_stop "the daemon exits 0 on SIGTERM"
+expect_eq "no sanitizer report in the daemon's output" 0 "$(grep -cE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$TEST_TMP/run.log")"
 
 done_testing

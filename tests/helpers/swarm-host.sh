@@ -52,8 +52,11 @@ node_ids() {
 	veth=asw$((i % 1000000))
 }
 
+# The daemon in the node's network namespace and a UTS namespace of its own, named for its directory
+# (Swarm names a node by its host name: each node has its own, as on machines of their own).
 daemon_up() {
-	setsid nsenter --net="/var/run/netns/$ns" dockerd --config-file "$dir/daemon.json" \
+	setsid unshare --uts nsenter --net="/var/run/netns/$ns" sh -c 'hostname "$1" && shift && exec "$@"' sh \
+		"$(basename "$dir")" dockerd --config-file "$dir/daemon.json" \
 		--data-root "$dir/root" --exec-root "$dir/exec" --pidfile "$dir/pid" \
 		-H "unix://$dir/d.sock" >>"$dir/log" 2>&1 </dev/null &
 	for _ in $(seq 1 450); do

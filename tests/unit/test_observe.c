@@ -12,6 +12,7 @@
 #include "testmain.h"
 
 #define REV_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define REV_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
 /* A list as GET /containers/json answers it (trimmed to the fields we read, plus some we do not). */
 static const char *list_json =
@@ -214,8 +215,10 @@ static void swarm_tasks_take_their_slot(void **state)
 /* Swarm's nodes, services and tasks read as one container list: what runs, wherever, and nothing else. */
 static void swarm_tasks_as_a_list(void **state)
 {
-	static const char *nodes = "[{\"ID\":\"n1\",\"Status\":{\"Addr\":\"10.0.0.2\",\"State\":\"ready\"}},"
-				   " {\"ID\":\"n2\",\"Status\":{\"Addr\":\"10.0.0.3\",\"State\":\"down\"}}]";
+	static const char *nodes = "[{\"ID\":\"n1\",\"Status\":{\"Addr\":\"10.0.0.2\",\"State\":\"ready\"},"
+				   "   \"Description\":{\"Hostname\":\"mgr\"}},"
+				   " {\"ID\":\"n2\",\"Status\":{\"Addr\":\"10.0.0.3\",\"State\":\"down\"},"
+				   "   \"Description\":{\"Hostname\":\"worker-1\"}}]";
 	static const char *services = "[{\"ID\":\"s1\",\"Spec\":{\"Name\":\"p-web\"}}]";
 	static const char *tasks =
 		"["
@@ -261,6 +264,7 @@ static void swarm_tasks_as_a_list(void **state)
 			assert_int_equal(c->health, OBS_HEALTH_HEALTHY);
 			assert_string_equal(c->image, "auriga-demo-node:v1");
 			assert_string_equal(c->node_address, "10.0.0.3");
+			assert_string_equal(c->node_name, "worker-1");
 			assert_int_equal(c->n_ports, 1);
 			assert_int_equal(c->ports[0].host_port, 30001);
 			assert_true(c->created > 0);
@@ -272,6 +276,7 @@ static void swarm_tasks_as_a_list(void **state)
 			assert_int_equal(c->ordinal, 0);
 			assert_false(obs_container_alive(c));
 			assert_string_equal(c->node_address, "10.0.0.2");
+			assert_string_equal(c->node_name, "mgr");
 			assert_false(c->node_down);
 		}
 	}
@@ -280,6 +285,88 @@ static void swarm_tasks_as_a_list(void **state)
 	json_decref(n);
 	json_decref(s);
 	json_decref(t);
+}
+
+/* One running task of service p-web: its id, node, slot and revision. */
+static json_t *web_task(const char *id, const char *node, int slot, const char *rev, const char *desired)
+{
+	return json_pack("{s:s,s:s,s:s,s:i,s:s,s:{s:{s:s,s:{s:s,s:s,s:s}}},s:{s:s,s:{s:s}}}", "ID", id, "ServiceID",
+			 "s1", "NodeID", node, "Slot", slot, "DesiredState", desired, "Spec", "ContainerSpec", "Image",
+			 "auriga-demo-node:v1", "Labels", "auriga.io/managed-by", "t1", "auriga.io/deployment", "web",
+			 "auriga.io/revision", rev, "Status", "State", "running", "ContainerStatus", "ContainerID", id);
+}
+
+/* The moves pass by pass: tasks and node states as Swarm lists them, the moves found. */
+static json_t *moves_after(json_t *placed, const char *n2_state, json_t *tasks)
+{
+	json_t *nodes = json_pack("[{s:s,s:{s:s,s:s},s:{s:s}},{s:s,s:{s:s,s:s},s:{s:s}}]", "ID", "n1", "Status",
+				  "Addr", "10.0.0.2", "State", "ready", "Description", "Hostname", "mgr", "ID", "n2",
+				  "Status", "Addr", "10.0.0.3", "State", n2_state, "Description", "Hostname", "worker-1");
+	json_t *services = parse("[{\"ID\":\"s1\",\"Spec\":{\"Name\":\"p-web\"}}]");
+	json_t *list = observe_swarm_list(nodes, services, tasks), *moves = json_array();
+	struct observed o;
+	struct error *err = NULL;
+
+	observed_init(&o);
+	assert_int_equal(observe_from_json(&o, "t1", list, &err), 0);
+	observe_swarm_moves(placed, &o, nodes, moves);
+	observed_release(&o);
+	json_decref(list);
+	json_decref(nodes);
+	json_decref(services);
+	json_decref(tasks);
+	return moves;
+}
+
+/*
+ * A replica Swarm starts on another node once its node is down is a move,
+ * said once; a release that places a slot's new task elsewhere is not, nor
+ * is a second task of a slot while the first still runs where it was.
+ */
+static void swarm_moves_seen(void **state)
+{
+	json_t *placed = json_object(), *m;
+
+	(void)state;
+	m = moves_after(placed, "ready",
+			json_pack("[o,o]", web_task("a1", "n2", 1, REV_A, "running"),
+				  web_task("a2", "n1", 2, REV_A, "running")));
+	assert_int_equal(json_array_size(m), 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(placed, "p-web.1"), "node")), "worker-1");
+	json_decref(m);
+	/* Worker 1 down: Swarm starts slot 1 on the manager. */
+	m = moves_after(placed, "down",
+			json_pack("[o,o,o]", web_task("a1", "n2", 1, REV_A, "shutdown"),
+				  web_task("b1", "n1", 1, REV_A, "running"), web_task("a2", "n1", 2, REV_A, "running")));
+	assert_int_equal(json_array_size(m), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "deployment")), "web");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "task")), "p-web.1");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "from")), "worker-1");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "to")), "mgr");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "reason")), "node down");
+	json_decref(m);
+	/* The next pass: nothing new moved. */
+	m = moves_after(placed, "down",
+			json_pack("[o,o]", web_task("b1", "n1", 1, REV_A, "running"),
+				  web_task("a2", "n1", 2, REV_A, "running")));
+	assert_int_equal(json_array_size(m), 0);
+	json_decref(m);
+	/* A release: slot 2's new task on worker 1, beside the old one still running; then alone. */
+	m = moves_after(placed, "ready",
+			json_pack("[o,o,o]", web_task("b1", "n1", 1, REV_A, "running"),
+				  web_task("a2", "n1", 2, REV_A, "running"), web_task("c2", "n2", 2, REV_B, "running")));
+	assert_int_equal(json_array_size(m), 0);
+	json_decref(m);
+	m = moves_after(placed, "ready",
+			json_pack("[o,o]", web_task("b1", "n1", 1, REV_A, "running"),
+				  web_task("c2", "n2", 2, REV_B, "running")));
+	assert_int_equal(json_array_size(m), 0);
+	json_decref(m);
+	/* The service gone: its replicas forgotten. */
+	m = moves_after(placed, "ready", json_array());
+	assert_int_equal(json_object_size(placed), 0);
+	json_decref(m);
+	json_decref(placed);
 }
 
 static void another_instance_sees_only_its_own(void **state)
@@ -624,6 +711,7 @@ TEST_MAIN(
 	cmocka_unit_test(malformed_labels_are_kept_apart),
 	cmocka_unit_test(swarm_tasks_take_their_slot),
 	cmocka_unit_test(swarm_tasks_as_a_list),
+	cmocka_unit_test(swarm_moves_seen),
 	cmocka_unit_test(another_instance_sees_only_its_own),
 	cmocka_unit_test(bad_bodies_are_protocol_errors),
 	cmocka_unit_test(list_read_entry_by_entry),

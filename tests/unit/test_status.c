@@ -192,6 +192,89 @@ static void note_hosts(void **state)
 	status_release(&s);
 }
 
+/*
+ * On a Swarm: the service a deployment runs as and each task's node go into
+ * the note and come back; the status's JSON gives the nodes and the tasks
+ * Swarm moved, the latest STATUS_MOVES_MAX of them, and a copy keeps them.
+ */
+static void swarm_fields(void **state)
+{
+	struct fleet_status s, back, copy;
+	struct status_deployment *d;
+	struct status_node *n;
+	struct status_move *m;
+	char *text = NULL;
+	json_t *j, *o;
+	int i;
+
+	(void)state;
+	status_init(&s);
+	status_init(&back);
+	s.commit = xstrdup("c0ffee");
+	d = status_add_deployment(&s, "web");
+	d->desired = d->ready = 2;
+	d->service = xstrdup("t1-web");
+	str_set(&status_add_instance(d, "t1-web.1.abc")->node, "node-1");
+	str_set(&status_add_instance(d, "t1-web.2.def")->node, "node-2");
+	assert_int_equal(status_render_note(&s, &text, NULL), 0);
+	assert_non_null(strstr(text, "service: t1-web\n"));
+	assert_non_null(strstr(text, "nodes:\n      t1-web.1.abc: node-1\n      t1-web.2.def: node-2\n"));
+	assert_int_equal(status_parse_note(&back, text, strlen(text), NULL), 0);
+	assert_string_equal(back.deployments[0].service, "t1-web");
+	assert_int_equal(back.deployments[0].ninstances, 2);
+	assert_string_equal(back.deployments[0].instances[1].name, "t1-web.2.def");
+	assert_string_equal(back.deployments[0].instances[1].node, "node-2");
+	free(text);
+	status_release(&back);
+	n = status_add_node(&s, "node-2");
+	n->state = xstrdup("down");
+	n->address = xstrdup("10.0.0.3");
+	n->tasks = 0;
+	n = status_add_node(&s, "node-1");
+	n->state = xstrdup("ready");
+	n->tasks = 2;
+	for (i = 0; i < STATUS_MOVES_MAX + 3; i++) {
+		char task[32];
+
+		snprintf(task, sizeof(task), "t1-web.%d", i);
+		m = status_add_move(&s, "web", task);
+		m->from = xstrdup("node-2");
+		m->to = xstrdup("node-1");
+		m->reason = xstrdup("node down");
+		m->at = 1000 + i;
+	}
+	assert_int_equal(s.nmoves, STATUS_MOVES_MAX);
+	assert_string_equal(s.moves[0].task, "t1-web.3");
+	status_copy(&copy, &s);
+	j = status_to_json(&copy);
+	o = json_array_get(json_object_get(j, "nodes"), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "name")), "node-2");
+	assert_string_equal(json_string_value(json_object_get(o, "state")), "down");
+	assert_string_equal(json_string_value(json_object_get(o, "address")), "10.0.0.3");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j, "nodes"), 1), "tasks")), 2);
+	o = json_array_get(json_object_get(j, "moves"), STATUS_MOVES_MAX - 1);
+	assert_string_equal(json_string_value(json_object_get(o, "task")), "t1-web.34");
+	assert_string_equal(json_string_value(json_object_get(o, "from")), "node-2");
+	assert_string_equal(json_string_value(json_object_get(o, "to")), "node-1");
+	assert_string_equal(json_string_value(json_object_get(o, "reason")), "node down");
+	o = json_array_get(json_object_get(j, "deployments"), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "service")), "t1-web");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(o, "instances"), 0), "node")),
+			    "node-1");
+	json_decref(j);
+	status_release(&copy);
+	/* Plain containers: no nodes, no moves, no service in the JSON. */
+	status_init(&back);
+	status_add_deployment(&back, "web");
+	j = status_to_json(&back);
+	assert_null(json_object_get(j, "nodes"));
+	assert_null(json_object_get(j, "moves"));
+	assert_null(json_object_get(json_array_get(json_object_get(j, "deployments"), 0), "service"));
+	json_decref(j);
+	status_release(&back);
+	status_release(&s);
+}
+
 /* Every field a note can carry lands in its own place: each holds a value no other field has. */
 static void parse_every_field(void **state)
 {
@@ -501,6 +584,7 @@ TEST_MAIN(
 	cmocka_unit_test(note_round_trip),
 	cmocka_unit_test(note_release_control),
 	cmocka_unit_test(note_hosts),
+	cmocka_unit_test(swarm_fields),
 	cmocka_unit_test(parse_errors),
 	cmocka_unit_test(parse_every_field),
 	cmocka_unit_test(hostile_notes),

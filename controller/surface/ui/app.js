@@ -119,6 +119,32 @@
     $('deployments').tBodies[0].replaceChildren(...rows);
   }
 
+  // On a Swarm: its nodes, this instance's tasks on each, and the tasks Swarm moved (latest last).
+  function renderSwarm(st) {
+    const nodes = st.nodes || [];
+    const moves = st.moves || [];
+    $('swarm').hidden = nodes.length === 0;
+    const rows = nodes.map((n) => {
+      const tr = el('tr');
+      tr.dataset.node = n.name;
+      tr.append(el('td', 'name', n.name), el('td', 'address', n.address || '-'), el('td', 'state', n.state || '-'),
+        el('td', 'availability', n.availability || '-'), el('td', 'role', n.role || '-'),
+        el('td', 'tasks', String(n.tasks ?? 0)));
+      return tr;
+    });
+    $('nodes').tBodies[0].replaceChildren(...rows);
+    const moved = moves.map((m) => {
+      const tr = el('tr');
+      tr.dataset.task = m.task;
+      tr.append(el('td', 'when', m.at || ''), el('td', 'deployment', m.deployment), el('td', 'task', m.task),
+        el('td', 'from', m.from), el('td', 'to', m.to), el('td', 'reason', m.reason));
+      return tr;
+    });
+    $('moves').tBodies[0].replaceChildren(...moved);
+    $('moves').hidden = moved.length === 0;
+    $('moves-none').hidden = moved.length !== 0;
+  }
+
   function renderProbes(deps) {
     const rows = [];
     for (const d of deps) {
@@ -178,6 +204,7 @@
       renderRoles(deps);
       renderDeployments(deps, weights(metrics));
       renderProbes(deps);
+      renderSwarm(st);
       renderNotes(notes.list, notes.why);
       showError('');
       polls++;
