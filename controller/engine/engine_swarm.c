@@ -57,16 +57,7 @@ static char *service_name(const struct engine *e, const char *dep)
 /* The update config from the strategy: Rolling replaces maxSurge new before old, else maxUnavailable old first. */
 static void map_strategy(const struct desired_deployment *dd, struct docker_service_spec *s)
 {
-	long surge = dd->max_surge, unavail = dd->max_unavailable;
-
-	if (dd->strategy == SPEC_STRATEGY_ROLLING && surge > 0) {
-		s->start_first = 1;
-		s->parallelism = (int)surge;
-	} else {
-		/* Recreate, or Rolling without surge: an old task stops first, within the disruption budget. */
-		s->start_first = 0;
-		s->parallelism = unavail > 0 ? (int)unavail : 1;
-	}
+	rollout_swarm_order(dd->strategy, dd->max_surge, dd->max_unavailable, &s->start_first, &s->parallelism);
 	s->monitor_ms = (int64_t)dd->min_ready_seconds * 1000;
 }
 

@@ -183,56 +183,45 @@ static const char *node_state(const json_t *nodes, const char *name)
 	return NULL;
 }
 
-/* The running task of placed's replica key on node, at rev, among o's: 1 when there is one. */
-static int runs_on(const struct observed *o, const char *key, const char *node, const char *rev)
-{
-	size_t i;
-
-	for (i = 0; i < o->n_containers; i++) {
-		const struct obs_container *c = &o->containers[i];
-		char k[300];
-
-		if (c->swarm_service == NULL || c->node_name == NULL || c->state != OBS_RUNNING || c->node_down ||
-		    c->ordinal < 0 || c->revision == NULL)
-			continue;
-		snprintf(k, sizeof(k), "%s.%d", c->swarm_service, c->ordinal + 1);
-		if (strcmp(k, key) == 0 && strcmp(c->node_name, node) == 0 && strcmp(c->revision, rev) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 void observe_swarm_moves(json_t *placed, const struct observed *o, const json_t *nodes, json_t *moves)
 {
-	json_t *now = json_object(), *was, *v;
+	json_t *now = json_object(), *running = json_object(), *listed = json_object(), *was, *v;
 	const char *key;
 	void *tmp;
 	size_t i;
 
-	/* Each replica running now, on a node that is ready: where it runs. */
+	/* Each replica running now, on a node that is ready: where it runs (the first task listed), and every place it runs. */
 	for (i = 0; i < o->n_containers; i++) {
 		const struct obs_container *c = &o->containers[i];
-		char k[300];
+		char k[300], *at;
 
 		if (c->swarm_service == NULL || c->node_name == NULL || c->state != OBS_RUNNING || c->node_down ||
 		    c->ordinal < 0 || c->revision == NULL || c->deployment == NULL)
 			continue;
 		snprintf(k, sizeof(k), "%s.%d", c->swarm_service, c->ordinal + 1);
+		at = xasprintf("%s\t%s\t%s", k, c->node_name, c->revision);
+		json_object_set_new(running, at, json_true());
+		free(at);
 		if (json_object_get(now, k) == NULL)
 			json_object_set_new(now, k, json_pack("{s:s,s:s,s:s}", "node", c->node_name, "revision",
 							      c->revision, "deployment", c->deployment));
 	}
 	json_object_foreach(now, key, v) {
 		const char *from, *rev, *st;
+		char *at;
+		int stayed;
 
 		was = json_object_get(placed, key);
 		from = json_string_value(json_object_get(was, "node"));
 		rev = json_string_value(json_object_get(was, "revision"));
-		/* New, replaced by a release, or still where it was (a second task on another node while one is updated). */
-		if (from == NULL || rev == NULL || strcmp(rev, json_string_value(json_object_get(v, "revision"))) != 0 ||
-		    runs_on(o, key, from, rev))
+		/* New, or replaced by a release. */
+		if (from == NULL || rev == NULL || strcmp(rev, json_string_value(json_object_get(v, "revision"))) != 0)
 			continue;
-		if (strcmp(from, json_string_value(json_object_get(v, "node"))) == 0)
+		/* Still where it was (a second task on another node while one is updated). */
+		at = xasprintf("%s\t%s\t%s", key, from, rev);
+		stayed = json_object_get(running, at) != NULL;
+		free(at);
+		if (stayed)
 			continue;
 		st = node_state(nodes, from);
 		json_array_append_new(moves, json_pack("{s:O,s:s,s:s,s:O,s:s}", "deployment",
@@ -241,17 +230,17 @@ void observe_swarm_moves(json_t *placed, const struct observed *o, const json_t 
 						       st && strcmp(st, "ready") == 0 ? "rescheduled" : "node down"));
 	}
 	/* A replica not running now keeps its last place (its move is seen once it runs again); one of a service gone is forgotten. */
+	for (i = 0; i < o->n_containers; i++)
+		if (o->containers[i].deployment)
+			json_object_set_new(listed, o->containers[i].deployment, json_true());
 	json_object_foreach_safe(placed, tmp, key, was) {
 		const char *dep = json_string_value(json_object_get(was, "deployment"));
-		int listed = 0;
 
-		if (json_object_get(now, key))
-			continue;
-		for (i = 0; dep && i < o->n_containers && !listed; i++)
-			listed = o->containers[i].deployment && strcmp(o->containers[i].deployment, dep) == 0;
-		if (!listed)
+		if (json_object_get(now, key) == NULL && (dep == NULL || json_object_get(listed, dep) == NULL))
 			json_object_del(placed, key);
 	}
 	json_object_update(placed, now);
 	json_decref(now);
+	json_decref(running);
+	json_decref(listed);
 }

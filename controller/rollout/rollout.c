@@ -211,6 +211,13 @@ void rollout_describe(const struct rollout_input *in, const struct rollout_resul
 
 	if (r->complete)
 		(void)buf_printf(out, "%s %d/%d available", in->deployment, r->available, in->replicas);
+	else if (r->held == 2)
+		(void)buf_printf(out, "%s held until its tasks' readiness is known (Swarm would stop old tasks first)",
+				 in->deployment);
+	else if (r->held)
+		(void)buf_printf(out, "%s held: %d/%d available, and Swarm would stop old tasks first, which the "
+				 "disruption budget (%ld down at most) does not allow now", in->deployment, r->available,
+				 in->replicas, in->max_unavailable > 0 ? in->max_unavailable : 1);
 	else if (in->heal_only)
 		(void)buf_printf(out, "healing %s %d/%d", in->deployment, r->available, in->replicas);
 	else

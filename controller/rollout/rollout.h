@@ -75,6 +75,7 @@ struct rollout_result {
 	int total;		/* containers of the deployment */
 	int complete;		/* every ordinal has exactly one container, at the target, available; nothing else */
 	int waiting;		/* nothing to do now, but not complete: waiting on readiness */
+	int held;		/* Swarm, not asked: 1 the update would take more down than the budget allows, 2 what serves is not known yet */
 };
 
 void rollout_result_release(struct rollout_result *r);
@@ -106,9 +107,20 @@ void strategy_recreate_step(const struct rollout_input *in, struct rollout_slot 
  * container; one that stopped is history and not counted) and, when it is
  * its turn and the service's spec is not the target's, asks for one
  * operation, ROLLOUT_SERVICE: the service brought to the target. Complete
- * needs the service at the target too.
+ * needs the service at the target too. An update Swarm makes stop-first
+ * takes up to its parallelism of available tasks down at once: while that
+ * would leave fewer available than the disruption budget allows (tasks on
+ * a node that is down count as unavailable), it is not asked (held).
  */
 void rollout_swarm_step(const struct rollout_input *in, struct rollout_result *out);
+
+/*
+ * How Swarm replaces a service's tasks for a strategy: Rolling with a surge
+ * starts the new tasks first, max_surge at a time; anything else stops old
+ * ones first, max_unavailable at a time (at least one).
+ */
+void rollout_swarm_order(enum spec_strategy_type strategy, long max_surge, long max_unavailable, int *start_first,
+			 int *parallelism);
 
 /* "rolling business-2 5/7", "recreate validators 2/5", "waiting for phase 2": for status. */
 void rollout_describe(const struct rollout_input *in, const struct rollout_result *r, struct buf *out);

@@ -7,13 +7,15 @@
 # rolled back by auriga with the six tasks at the last good version again, on every node. Validators
 # run one per node; a volume per replica is refused while Swarm could move a slot away from it, and
 # an exec liveness probe (auriga execs through the manager, which reaches its own node alone). Then
-# `auriga run` follows a Git repository of the same specs: its status API, its page in Chromium, the
-# note on the commit and `auriga status` give the service, each task's node and the nodes (each with
-# its own host name). Worker 2's daemon killed: Swarm moves its tasks to the nodes left; auriga
-# issues nothing of its own, lists each task moved (from, to, why) and converges with six on two
-# nodes (a task on a node that is not ready counts as unreachable until Swarm moves it:
-# test_observe). Not alone: its daemons, bridge and ports are its own, in namespaces of its own, and
-# its nine containers are probed over HTTP, not by exec.
+# `auriga run` follows a Git repository of the same specs and three validators: its status API, its
+# page in Chromium, the note on the commit and `auriga status` give the services, each task's node
+# and the nodes (each with its own host name). Worker 2's daemon killed: Swarm moves the web tasks
+# to the nodes left; auriga issues nothing of its own, lists each task moved (from, to, why) and
+# converges with six on two nodes (a task on a node that is not ready counts as unreachable until
+# Swarm moves it: test_observe). The validator there cannot move (one per node): a bump of the
+# validators is held while Swarm would stop one more first, the service untouched, and goes through
+# once worker 2 is back, never fewer than two serving. Not alone: its daemons, bridge and ports are
+# its own, in namespaces of its own, and its containers are probed over HTTP, not by exec.
 # run-tests: long
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/run-lib.bash"
@@ -150,18 +152,21 @@ expect_eq "and no service is made for it" "" "$(sw service ls -q --filter "name=
 sw service ls -q --filter "label=auriga.io/managed-by=$FLEET_INSTANCE-v" | xargs -r docker -H "$URL" service rm >/dev/null
 
 # --- a node lost, under `auriga run`: Swarm moves its tasks, auriga never fights it and says so ---
-# The daemon follows a Git repository holding the same specs (the service already runs them): its
-# status API, its page in Chromium and the note on the commit give the service, each task's node and
-# the nodes; once worker 2's daemon is killed, the tasks Swarm moves off it are listed as moved.
+# The daemon follows a Git repository holding the same specs and three validators, one per node:
+# its status API, its page in Chromium and the note on the commit give the services, each task's
+# node and the nodes. Worker 2's daemon killed: the web tasks Swarm moves off it are listed as moved;
+# the validator there cannot move (one per node), so a bump of the validators is held (Swarm would
+# stop one more first) until worker 2 is back, and never fewer than two serve.
 web auriga-demo-node:v2 120
+demo_deployment vals validator 3 auriga-demo-node:v1 600 "    type: Recreate" >"$FLEET_SPECS/vals.yaml"
 specs_repo
 cp "$FLEET_SPECS"/*.yaml "$WORK/"
-c0=$(commit "web v2 on the swarm")
+c0=$(commit "web v2 and three validators on the swarm")
 printf 'swarm-nodes-%s-secret\n' "$$" >"$TEST_TMP/token"
 listen_port
 run_start "$TEST_TMP/run.log" --repo "file://$REMOTE" --policy-file "$POLICY" --state-dir "$FLEET_STATE" \
 	--instance "$FLEET_INSTANCE" --listen "127.0.0.1:$RUN_PORT" --api-token-file "$TEST_TMP/token" --poll-interval 1s
-# q EXPR: EXPR of the status API's JSON (d), in Python; empty when it does not answer.
+# q EXPR: EXPR of the status API's JSON (d; web and vals its deployments, nodes by name), in Python.
 q() {
 	curl -s --max-time 3 "$RUN_URL/api/v1/status" | python3 -c '
 import json, sys
@@ -169,22 +174,25 @@ try:
     d = json.load(sys.stdin)
 except ValueError:
     sys.exit(1)
-web = [x for x in d.get("deployments", []) if x["name"] == "web"]
-web = web[0] if web else {}
+deps = {x["name"]: x for x in d.get("deployments", [])}
+web, vals = deps.get("web", {}), deps.get("vals", {})
 nodes = {n["name"]: n for n in d.get("nodes", [])}
 print(eval(sys.argv[1]))' "$1" 2>/dev/null
 }
 healthy() { [ "$(q 'web.get("phase"), web.get("ready")')" = "('Healthy', 6)" ]; }
-await "the daemon finds web Healthy, 6/6, on the swarm" 90 healthy
-expect_eq "the status names the service web runs as" "$FLEET_INSTANCE-web" "$(q 'web.get("service")')"
+both() { healthy && [ "$(q 'vals.get("phase"), vals.get("ready")')" = "('Healthy', 3)" ]; }
+await "the daemon finds web Healthy 6/6 and brings the validators up, 3/3, on the swarm" 120 both
+expect_eq "the status names the service each runs as" "$FLEET_INSTANCE-web $FLEET_INSTANCE-vals" \
+	"$(q 'web.get("service"), vals.get("service")' | tr -d "(),'")"
 expect_eq "and the swarm's three nodes, by name, each ready" "m:ready w1:ready w2:ready" \
 	"$(q '" ".join(sorted("%s:%s" % (n, v["state"]) for n, v in nodes.items()))')"
-expect_eq "with the six tasks among them" 6 "$(q 'sum(v["tasks"] for v in nodes.values())')"
-expect_eq "each task with its node" 6 "$(q 'len([i for i in web.get("instances", []) if i.get("node") in nodes])')"
-on_w2=$(q 'nodes["w2"]["tasks"]')
-expect_eq "worker 2 runs some of them ($on_w2)" 1 "$([ "${on_w2:-0}" -gt 0 ] 2>/dev/null && echo 1)"
+expect_eq "with the nine tasks among them" 9 "$(q 'sum(v["tasks"] for v in nodes.values())')"
+expect_eq "each task with its node, the validators one on each" "6 m w1 w2" \
+	"$(q '"%d %s" % (len([i for i in web.get("instances", []) if i.get("node") in nodes]), " ".join(sorted(i.get("node", "?") for i in vals.get("instances", []))))')"
+on_w2=$(q 'len([i for i in web["instances"] if i.get("node") == "w2"])')
+expect_eq "worker 2 runs some of web's tasks ($on_w2)" 1 "$([ "${on_w2:-0}" -gt 0 ] 2>/dev/null && echo 1)"
 note_has_nodes() { note_in "$WORK" "$c0" | grep -c "^      $FLEET_INSTANCE-web\.[1-6]\.[a-z0-9]*: \(m\|w1\|w2\)\$" | grep -qx 6; }
-await "the note on the commit gives each of the six tasks its node" 60 note_has_nodes
+await "the note on the commit gives each of web's six tasks its node" 60 note_has_nodes
 expect_match "and the service" "service: $FLEET_INSTANCE-web" "$(note_in "$WORK" "$c0")"
 st=$("$AURIGA_BIN" status --repo "$REMOTE" 2>&1)
 expect_match "auriga status shows the service and the tasks' nodes from the note" \
@@ -194,6 +202,11 @@ page_ok "the status page opens in Chromium" open "$RUN_URL/"
 page_ok "the page lists the three nodes, each ready" wait 30 \
 	"!document.getElementById('swarm').hidden && [...document.querySelectorAll('#nodes tbody tr')].map(r => r.dataset.node + ':' + r.querySelector('td.state').textContent).sort().join(' ') === 'm:ready w1:ready w2:ready'"
 
+# The validators available, twice a second, from here to the end.
+( while :; do q 'vals.get("available", -1)'; sleep 0.5; done >"$TEST_TMP/vals-available" ) &
+sampler=$!
+on_exit "kill $sampler 2>/dev/null"
+log_at=$(wc -l <"$TEST_TMP/run.log")
 kill -KILL "$(cat "$W2/pid")"
 node_down() { sw node ls --format '{{.Status}}' | grep -qx Down; }
 check "the swarm sees worker 2 down" wait_for 60 node_down
@@ -202,19 +215,47 @@ await "the status gives worker 2 down, none of the tasks running there" 60 lost
 moved() {
 	[ "$(q 'len([m for m in d.get("moves", []) if m["from"] == "w2" and m["to"] in ("m", "w1") and m["reason"] == "node down"])')" = "$on_w2" ] && healthy
 }
-await "every task worker 2 ran is listed moved to a node left, and web is Healthy 6/6 again" 150 moved
+await "every web task worker 2 ran is listed moved to a node left, and web is Healthy 6/6 again" 150 moved
 diag "moves: $(q '"; ".join("%s %s->%s (%s)" % (m["task"], m["from"], m["to"], m["reason"]) for m in d.get("moves", []))')"
-expect_eq "six tasks on the two nodes left" "6 0" "$(q '"%d %d" % (nodes["m"]["tasks"] + nodes["w1"]["tasks"], nodes["w2"]["tasks"])')"
+expect_eq "web's six tasks on the two nodes left; the validator there moved nowhere (one per node)" "6 0 2" \
+	"$(q '"%d %d %d" % (len([i for i in web["instances"] if i.get("node") in ("m", "w1")]), nodes["w2"]["tasks"], vals.get("available", -1))')"
 expect_eq "the daemon logged each move" "$on_w2" "$(grep -c 'msg="task moved".*from=w2' "$TEST_TMP/run.log")"
 page_ok "the page shows worker 2 down and the tasks moved off it" wait 30 \
 	"document.querySelector('#nodes tr[data-node=\"w2\"] td.state')?.textContent === 'down' && [...document.querySelectorAll('#moves tbody tr td.from')].filter(t => t.textContent === 'w2').length === $on_w2"
 drv quit >/dev/null
 tasks_by_node >"$TEST_TMP/placed"
-diag "tasks per node after the loss: $(cut -d' ' -f1 "$TEST_TMP/placed" | sort | uniq -c | xargs)"
-expect_eq "six tasks run at v2 on the two nodes left, on the swarm's own word" "6 2" \
+diag "web's tasks per node after the loss: $(cut -d' ' -f1 "$TEST_TMP/placed" | sort | uniq -c | xargs)"
+expect_eq "six web tasks run at v2 on the two nodes left, on the swarm's own word" "6 2" \
 	"$(grep -c ' auriga-demo-node:v2$' "$TEST_TMP/placed") $(cut -d' ' -f1 "$TEST_TMP/placed" | sort -u | wc -l)"
-expect_eq "auriga made, updated and removed no task or service itself" 0 \
-	"$(grep -cE 'msg="?(create|remove|update service|service (created|updated|removed))' "$TEST_TMP/run.log")"
+expect_eq "auriga made, updated and removed no task or service itself meanwhile" 0 \
+	"$(tail -n +"$((log_at + 1))" "$TEST_TMP/run.log" | grep -cE 'msg="?(create|remove|update service|service (created|updated|removed))')"
+
+# A bump of the validators while one is lost: held, the service untouched, two still serving.
+sed -i 's|image: auriga-demo-node:v1|image: auriga-demo-node:v2|' "$WORK/vals.yaml"
+c1=$(commit "validators v2 while worker 2 is lost")
+held() { [[ $(q 'vals.get("step", "")') == *"held: 2/3 available"* ]]; }
+await "the validators' bump is held: Swarm would stop one more first, past the budget" 60 held
+sleep 5
+expect_eq "the service is left at v1 meanwhile, two validators serving" "v1 2" \
+	"$(sw service inspect "$FLEET_INSTANCE-vals" --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}' | sed 's/.*://; s/@.*//') $(q 'vals.get("available", -1)')"
+expect_eq "auriga asked nothing of Swarm for it" 0 "$(grep -cE 'msg="?update service.*deployment=vals' "$TEST_TMP/run.log")"
+"$TOP/tests/helpers/swarm-host.sh" restart "$W2" >/dev/null
+node_back() { [ "$(sw node ls --format '{{.Status}}' | grep -c Ready)" = 3 ]; }
+check "worker 2's daemon starts again and rejoins the swarm" wait_for 90 node_back
+bumped() {
+	[ "$(q 'vals.get("phase"), vals.get("ready"), vals.get("updated")')" = "('Healthy', 3, 3)" ] &&
+		[ "$(sw service ps "$FLEET_INSTANCE-vals" --filter desired-state=running --format '{{.Image}} {{.CurrentState}}' | grep -c '^auriga-demo-node:v2 Running')" = 3 ]
+}
+await "once all three serve again, the bump goes through: three validators at v2" 180 bumped
+expect_eq "then, and only then, Swarm was asked to update it" 1 \
+	"$([ "$(grep -cE 'msg="?update service.*deployment=vals' "$TEST_TMP/run.log")" -ge 1 ] && echo 1)"
+kill "$sampler" 2>/dev/null
+wait "$sampler" 2>/dev/null
+diag "validators available from the loss on: $(sort -n "$TEST_TMP/vals-available" | uniq -c | xargs)"
+expect_eq "never fewer than two validators available from the loss to the end" 2 \
+	"$(grep -E '^[0-9]+$' "$TEST_TMP/vals-available" | sort -n | head -1)"
+note_says() { note_in "$WORK" "$c1" | head -1 | grep -q Healthy; }
+await "the note on the bump says Healthy" 60 note_says
 run_stop "the daemon exits 0 on SIGTERM"
 expect_eq "no sanitizer report in the daemon's output" 0 "$(grep -cE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$TEST_TMP/run.log")"
 

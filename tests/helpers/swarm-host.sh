@@ -6,12 +6,14 @@
 # images named. Ports its tasks publish (host mode) are reached at their node's address.
 #   swarm-host.sh start DIR [IMAGE...]         the manager: prints "unix://DIR/d.sock ADDRESS"
 #   swarm-host.sh join DIR MANAGER_DIR [IMAGE...]   a worker joined to that manager's swarm: the same
+#   swarm-host.sh restart DIR                  starts again a node's daemon that was killed (its
+#                                              namespace and data root kept: it rejoins its swarm)
 #   swarm-host.sh stop DIR                     leaves the swarm, stops the daemon, removes its
 #                                              namespace (the manager's stop: the bridge too)
 # Bounded: a daemon has 90 s to answer; stop waits 30 s before SIGKILL.
 set -uo pipefail
-cmd=${1:?usage: swarm-host.sh start|join|stop DIR ...}
-dir=${2:?usage: swarm-host.sh start|join|stop DIR ...}
+cmd=${1:?usage: swarm-host.sh start|join|restart|stop DIR ...}
+dir=${2:?usage: swarm-host.sh start|join|restart|stop DIR ...}
 shift 2
 
 # Names from a directory's inode: unique on the machine while it exists, and under 16 characters.
@@ -151,6 +153,7 @@ join() { # MANAGER_DIR IMAGE...
 case $cmd in
 start) start "$@" || { stop; exit 1; } ;;
 join) join "$@" || { stop; exit 1; } ;;
+restart) node_ids && daemon_up ;;
 stop) stop ;;
-*) echo "swarm-host.sh: start, join or stop, not $cmd" >&2; exit 2 ;;
+*) echo "swarm-host.sh: start, join, restart or stop, not $cmd" >&2; exit 2 ;;
 esac

@@ -179,24 +179,49 @@ struct scase {
 	struct c ctrs[8];
 	int want_op;
 	int updated, available, total, complete;
+	int held;				/* not asked: it would break the budget */
+	enum spec_strategy_type strategy;	/* Rolling when not given */
+	long surge, unavail;
 };
 
 static const struct scase swarm_cases[] = {
-	{ "nothing yet: the service is asked for", 2, 0, 0, { END }, 1, 0, 0, 0, 0 },
+	{ "nothing yet: the service is asked for", 2, 0, 0, { END }, 1, 0, 0, 0, 0, 0, SPEC_STRATEGY_ROLLING, 0, 0 },
 	{ "Swarm at work: one new available, one old still serving: nothing asked", 2, 0, 1,
-	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, OLD, 1, 1, 1, 0, 0 }, END }, 0, 1, 2, 2, 0 },
+	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, OLD, 1, 1, 1, 0, 0 }, END }, 0, 1, 2, 2, 0, 0, SPEC_STRATEGY_ROLLING, 0, 0 },
 	{ "stopped tasks are history, not replicas: complete", 2, 0, 1,
 	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 0, OLD, 0, 1, 0, 0, 0 }, { 1, NEW, 1, 1, 1, 0, 0 }, { 1, OLD, 0, 1, 0, 0, 0 },
-	    END }, 0, 2, 2, 2, 1 },
+	    END }, 0, 2, 2, 2, 1, 0, SPEC_STRATEGY_ROLLING, 0, 0 },
 	{ "a new task not yet available: not complete", 2, 0, 1,
-	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 0, 0, 1 }, END }, 0, 2, 1, 2, 0 },
+	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 0, 0, 1 }, END }, 0, 2, 1, 2, 0, 0, SPEC_STRATEGY_ROLLING, 0, 0 },
 	{ "a task past the replicas (scaled down): not complete until Swarm removes it", 1, 0, 1,
-	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 1, 0, 0 }, END }, 0, 1, 1, 2, 0 },
+	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 1, 0, 0 }, END }, 0, 1, 1, 2, 0, 0, SPEC_STRATEGY_ROLLING, 0, 0 },
 	{ "not its turn (or paused): counted, nothing asked", 2, 1, 0,
-	  { { 0, OLD, 1, 1, 1, 0, 0 }, { 1, OLD, 1, 1, 1, 0, 0 }, END }, 0, 0, 2, 2, 0 },
+	  { { 0, OLD, 1, 1, 1, 0, 0 }, { 1, OLD, 1, 1, 1, 0, 0 }, END }, 0, 0, 2, 2, 0, 0, SPEC_STRATEGY_ROLLING, 0, 0 },
 	/* A rollback after a paused update: the old tasks never stopped, but the spec is the failed one's. */
 	{ "every task at the target but not the service's spec: not complete, the service asked for", 2, 0, 0,
-	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 1, 0, 0 }, END }, 1, 2, 2, 2, 0 },
+	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 1, 0, 0 }, END }, 1, 2, 2, 2, 0, 0, SPEC_STRATEGY_ROLLING, 0, 0 },
+	/*
+	 * Validators, one down on a lost node (its task cannot be placed): Swarm
+	 * would stop one more first. Held until all three serve; then asked.
+	 */
+	{ "validators 2/3 available, stop-first, budget 1: held", 3, 0, 0,
+	  { { 0, OLD, 1, 1, 1, 0, 0 }, { 1, OLD, 1, 1, 1, 0, 0 }, { 2, OLD, 1, 1, 0, 0, 0 }, END }, 0, 0, 2, 3, 0, 1,
+	  SPEC_STRATEGY_RECREATE, 0, 1 },
+	{ "validators 3/3 available: asked", 3, 0, 0,
+	  { { 0, OLD, 1, 1, 1, 0, 0 }, { 1, OLD, 1, 1, 1, 0, 0 }, { 2, OLD, 1, 1, 1, 0, 0 }, END }, 1, 0, 3, 3, 0, 0,
+	  SPEC_STRATEGY_RECREATE, 0, 1 },
+	{ "five validators, budget 2, one down: Swarm stops two at a time, held", 5, 0, 0,
+	  { { 0, OLD, 1, 1, 1, 0, 0 }, { 1, OLD, 1, 1, 1, 0, 0 }, { 2, OLD, 1, 1, 1, 0, 0 }, { 3, OLD, 1, 1, 1, 0, 0 },
+	    END }, 0, 0, 4, 4, 0, 1, SPEC_STRATEGY_RECREATE, 0, 2 },
+	{ "the unavailable ones are all that is old: nothing available goes down, asked", 3, 0, 0,
+	  { { 0, NEW, 1, 1, 1, 0, 0 }, { 1, NEW, 1, 1, 1, 0, 0 }, { 2, OLD, 1, 1, 0, 0, 0 }, END }, 1, 2, 2, 3, 0, 0,
+	  SPEC_STRATEGY_RECREATE, 0, 1 },
+	{ "validators whose readiness is not known yet (a controller just started): held", 3, 0, 0,
+	  { { 0, OLD, 1, 0, 0, 0, 0 }, { 1, OLD, 1, 0, 0, 0, 0 }, { 2, OLD, 1, 0, 0, 0, 0 }, END }, 0, 0, 0, 3, 0, 2,
+	  SPEC_STRATEGY_RECREATE, 0, 1 },
+	{ "start-first (a surge) with one down: nothing stops first, asked", 3, 0, 0,
+	  { { 0, OLD, 1, 1, 1, 0, 0 }, { 1, OLD, 1, 1, 1, 0, 0 }, { 2, OLD, 1, 0, 0, 0, 0 }, END }, 1, 0, 2, 3, 0, 0,
+	  SPEC_STRATEGY_ROLLING, 1, 0 },
 };
 
 static void swarm_table(void **state)
@@ -228,7 +253,9 @@ static void swarm_table(void **state)
 		}
 		memset(&in, 0, sizeof(in));
 		in.deployment = "web";
-		in.strategy = SPEC_STRATEGY_ROLLING;
+		in.strategy = sc->strategy;
+		in.max_surge = sc->surge;
+		in.max_unavailable = sc->unavail;
 		in.replicas = sc->replicas;
 		in.rev = NEW;
 		in.heal_only = sc->heal_only;
@@ -246,6 +273,7 @@ static void swarm_table(void **state)
 		assert_int_equal(res.total, sc->total);
 		assert_int_equal(res.complete, sc->complete);
 		assert_int_equal(res.waiting, !sc->complete && !sc->want_op);
+		assert_int_equal(res.held, sc->held);
 		rollout_result_release(&res);
 	}
 }
