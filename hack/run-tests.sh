@@ -52,6 +52,7 @@ export AURIGA_BIN
 rm -f "$build/results/$layer.counts"
 times="$build/results/$layer.times"
 : >"$times"
+layer_start=$(date +%s)
 # One file per test while the layer runs ("passed failed skipped" and its report), summed at the end.
 parts="$build/results/$layer.parts"
 rm -rf "$parts"
@@ -162,7 +163,8 @@ done
 rm -rf "$parts"
 echo "$passed $failed $skipped" >"$build/results/$layer.counts"
 if [ -s "$times" ]; then
-	echo "$layer: slowest tests (seconds), $(awk '{ s += $1 } END { print s }' "$times") s in all:"
+	echo "$layer: slowest tests (seconds), $(awk '{ s += $1 } END { print s }' "$times") s in all," \
+		"$(( $(date +%s) - layer_start )) s of wall time:"
 	sort -rn "$times" | head -n 10 | awk '{ printf "    %5d  %s\n", $1, $2 }'
 fi
 echo "$layer: $passed passed, $failed failed, $skipped skipped"
