@@ -73,10 +73,22 @@ static void add_swarm(const struct engine *e, struct fleet_status *s)
 {
 	size_t i, j, k;
 	const json_t *x;
+	json_t *running = NULL;	/* node name -> this instance's tasks running there, counted once */
 
 	for (i = 0; i < e->n_hosts; i++) {
 		const struct eng_host *h = &e->hosts[i];
 
+		if (json_array_size(h->swarm_node_list) && running == NULL) {
+			running = json_object();
+			for (k = 0; k < e->obs.n_containers; k++) {
+				const struct obs_container *c = &e->obs.containers[k];
+
+				if (c->node_name && c->state == OBS_RUNNING && !c->node_down)
+					json_object_set_new(running, c->node_name,
+							    json_integer(json_integer_value(
+									 json_object_get(running, c->node_name)) + 1));
+			}
+		}
 		json_array_foreach(h->swarm_node_list, j, x) {
 			const json_t *st = json_object_get(x, "Status"), *sp = json_object_get(x, "Spec");
 			const char *name = json_string_value(json_object_get(json_object_get(x, "Description"), "Hostname"));
@@ -88,12 +100,7 @@ static void add_swarm(const struct engine *e, struct fleet_status *s)
 			n->state = xstrdup_or_null(json_string_value(json_object_get(st, "State")));
 			n->availability = xstrdup_or_null(json_string_value(json_object_get(sp, "Availability")));
 			n->role = xstrdup_or_null(json_string_value(json_object_get(sp, "Role")));
-			for (k = 0; name && k < e->obs.n_containers; k++) {
-				const struct obs_container *c = &e->obs.containers[k];
-
-				n->tasks += c->node_name && strcmp(c->node_name, name) == 0 && c->state == OBS_RUNNING &&
-					    !c->node_down;
-			}
+			n->tasks = name ? json_integer_value(json_object_get(running, name)) : 0;
 		}
 		json_array_foreach(h->swarm_moves, j, x) {
 			struct status_move *m = status_add_move(s, json_string_value(json_object_get(x, "deployment")),
@@ -105,6 +112,7 @@ static void add_swarm(const struct engine *e, struct fleet_status *s)
 			m->at = json_integer_value(json_object_get(x, "at"));
 		}
 	}
+	json_decref(running);
 }
 
 void engine_build_status(struct engine *e)

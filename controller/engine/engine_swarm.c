@@ -160,6 +160,29 @@ static int node_exec(const struct desired_deployment *dd)
 	return dd->spec->probes.startup.kind == SPEC_PROBE_EXEC || dd->spec->probes.liveness.kind == SPEC_PROBE_EXEC;
 }
 
+/*
+ * Why the deployment cannot go onto this swarm yet (malloc'd), or NULL. On
+ * several nodes: a slot's volume lives on the node its task ran on, and
+ * Swarm may start the slot's next task on another, so per-replica volumes
+ * wait until a slot is pinned to its node; an exec probe auriga runs itself
+ * goes through the manager, whose API reaches its own node's containers
+ * alone. Refused, never half done.
+ */
+static char *refusal(const struct eng_host *h, const struct desired_deployment *dd, const struct plan_target *t)
+{
+	if (h->swarm_nodes <= 1)
+		return NULL;
+	if (slot_volumes(t->tmpl))
+		return xasprintf("per-replica volumes are not supported on a swarm of %zu nodes yet (Swarm may start "
+				 "a slot's task on a node without its volume): nothing is changed", h->swarm_nodes);
+	if (node_exec(dd))
+		return xasprintf("exec startup and liveness probes are not supported on a swarm of %zu nodes yet "
+				 "(auriga runs them through the manager, which reaches only its own node's "
+				 "containers; an exec readiness probe is Swarm's health check): nothing is changed",
+				 h->swarm_nodes);
+	return NULL;
+}
+
 int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
 		       const struct rollout_op *rop)
 {
@@ -169,28 +192,14 @@ int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, co
 	struct eng_op *op;
 	const char *id;
 	json_t *listed, *ver;
-	char *name;
+	char *name, *m;
 	int rc;
 
 	if (h->down)
 		return 0;	/* the pass waits for the endpoint (its containers count as unavailable) */
-	if (h->swarm_nodes > 1 && (slot_volumes(t->tmpl) || node_exec(dd))) {
-		/*
-		 * A slot's volume lives on the node its task ran on, and Swarm may
-		 * start the slot's next task on another: its data would not be there.
-		 * Until a slot is pinned to its node, refused, never half done. So is
-		 * an exec probe auriga runs itself: it runs through the manager,
-		 * whose API reaches its own node's containers alone.
-		 */
+	m = refusal(h, dd, t);
+	if (m) {
 		struct eng_dep *ed = engine_dep_get(e, dd->name);
-		char *m = slot_volumes(t->tmpl)
-				  ? xasprintf("per-replica volumes are not supported on a swarm of %zu nodes yet (Swarm "
-					      "may start a slot's task on a node without its volume): nothing is changed",
-					      h->swarm_nodes)
-				  : xasprintf("exec startup and liveness probes are not supported on a swarm of %zu nodes "
-					      "yet (auriga runs them through the manager, which reaches only its own "
-					      "node's containers; an exec readiness probe is Swarm's health check): nothing "
-					      "is changed", h->swarm_nodes);
 
 		if (ed->last_error == NULL || strcmp(ed->last_error, m) != 0)
 			log_error(COMPONENT, "refused on swarm", "deployment", dd->name, "reason", m, (char *)NULL);
