@@ -178,15 +178,12 @@ static void check_on_swarm(struct checker *c, const struct spec_deployment *d)
 	const char *name;
 	char path[160];
 	size_t i;
+	int traffic;
 
 	if (sw == NULL)
 		return;
 	name = sw->name ? sw->name : "local";
-	if (d->strategy.type == SPEC_STRATEGY_BLUEGREEN || d->strategy.type == SPEC_STRATEGY_CANARY)
-		ERR(c, SPEC_DEPLOYMENT, &d->meta, "spec.strategy.type",
-		    "%s is not supported on a swarm endpoint (the Cluster's endpoint \"%s\" has engine: swarm); "
-		    "use RollingUpdate or Recreate", d->strategy.type == SPEC_STRATEGY_BLUEGREEN ? "BlueGreen" : "Canary",
-		    name);
+	traffic = d->strategy.type == SPEC_STRATEGY_BLUEGREEN || d->strategy.type == SPEC_STRATEGY_CANARY;
 	if (d->tmpl.network)
 		ERR(c, SPEC_DEPLOYMENT, &d->meta, "spec.template.network",
 		    "a template network is not supported on a swarm endpoint (the Cluster's endpoint \"%s\" has "
@@ -206,7 +203,14 @@ static void check_on_swarm(struct checker *c, const struct spec_deployment *d)
 			    "\"%.60s\" cannot be kept on a swarm endpoint: Swarm publishes a task's port on every "
 			    "address of its node (leave hostIP out, or give 0.0.0.0)", ip->str);
 		snprintf(path, sizeof(path), "spec.template.ports[%zu].hostPort", i);
-		if (d->tmpl.ports[i].host_port > 0 && d->replicas > 1)
+		/* Two slots, each a service: their tasks would publish the same port on a node. */
+		if (d->tmpl.ports[i].host_port > 0 && traffic)
+			ERR(c, SPEC_DEPLOYMENT, &d->meta, path,
+			    "on a swarm endpoint a %s release runs each slot as a service whose tasks publish hostPort "
+			    "%d themselves, so the two slots would clash on a node; leave hostPort out and Swarm picks "
+			    "one for each task (the router's Services are where clients connect)",
+			    d->strategy.type == SPEC_STRATEGY_BLUEGREEN ? "BlueGreen" : "Canary", d->tmpl.ports[i].host_port);
+		else if (d->tmpl.ports[i].host_port > 0 && d->replicas > 1)
 			ERR(c, SPEC_DEPLOYMENT, &d->meta, path,
 			    "on a swarm endpoint every task publishes hostPort %d itself (no port per replica), so "
 			    "%d replicas would clash on a node; leave hostPort out and Swarm picks one for each task",
@@ -743,6 +747,7 @@ static void check_ports(struct checker *c)
 /*
  * The router reaches a replica at the port it publishes on the host (127.0.0.1:hostPort + i): a
  * Service whose port the deployment does not publish would route nowhere, whatever the strategy.
+ * On a swarm every port of the template is published, on a port Swarm picks unless hostPort says.
  */
 static void check_service_published(struct checker *c, const struct spec_service *s,
 				    const struct spec_deployment *d)
@@ -752,6 +757,8 @@ static void check_service_published(struct checker *c, const struct spec_service
 			    : spec_container_port(&d->tmpl, &s->target_port);
 	size_t i;
 
+	if (swarm_endpoint(c) != NULL)
+		return;
 	for (i = 0; i < d->tmpl.n_ports; i++)
 		if (d->tmpl.ports[i].container_port == cport && d->tmpl.ports[i].host_port > 0)
 			return;

@@ -84,6 +84,7 @@ struct dep_pass {
 	struct engine_traffic_verdict tv;
 	unsigned char *restart;		/* restart[i]: container i failed liveness and is to be made anew */
 	char *hook_step;		/* a postDeploy or onRollback hook stands before complete: the step */
+	char *service;			/* Swarm: the deployment's service's name */
 	int host_wait;			/* a replica's endpoint does not answer: the deadline waits with it */
 	size_t issued;
 };
@@ -297,6 +298,8 @@ static void pass_strategy(struct dep_pass *p)
 	if (!engine_traffic_handles(p->dd)) {
 		if (engine_swarm(p->e)) {
 			p->in.service_at_target = engine_swarm_service_at(p->e, p->dd, p->t.rev);
+			p->service = desired_prefixed(p->e->desired.name_prefix, p->dd->name);
+			p->in.service = p->service;
 			rollout_swarm_step(&p->in, &ed->res);
 		} else {
 			rollout_step(&p->in, &ed->res);
@@ -309,6 +312,9 @@ static void pass_strategy(struct dep_pass *p)
 				    p->se && p->se->has_healthy ? p->se->healthy_rev : NULL, p->t.held, !p->turn,
 				    p->ctrs, p->in.n, &ed->res, &p->tv);
 		memcpy(ed->slots, p->tv.slots, sizeof(ed->slots));
+		/* On Swarm each slot is a service: what the release does to its containers, done to it. */
+		if (engine_swarm(p->e))
+			rollout_swarm_slots(&ed->res, p->ctrs, p->in.n, p->e->desired.name_prefix, p->dd->name);
 		if (p->tv.holding)
 			ed->progress_at = p->now;
 		/* The old slot is still to be released: the pass is not quiet yet. */
@@ -580,6 +586,7 @@ size_t engine_pass_deployment(struct engine *e, const struct desired_deployment 
 	free(p.dc);
 	free(p.restart);
 	free(p.hook_step);
+	free(p.service);
 	engine_traffic_verdict_release(&p.tv);
 	for (i = 0; p.od && i < p.od->n; i++) {
 		struct eng_probe *pr = engine_probe_find(e, p.od->v[i]->id);

@@ -27,6 +27,7 @@ struct swarm_want {
 	char *hostname;
 	char **volumes;			/* per-replica volume names, templated by slot */
 	size_t n_volumes;
+	char replicas_text[16];
 };
 
 void engine_swarm_want_free(struct swarm_want *w)
@@ -46,13 +47,6 @@ int engine_swarm(const struct engine *e)
 	return spec_set_swarm(e->set);
 }
 
-/* "<prefix>-<deployment>", as its containers are named without their ordinal. */
-static char *service_name(const struct engine *e, const char *dep)
-{
-	const char *p = e->desired.name_prefix;
-
-	return p && *p ? xasprintf("%s-%s", p, dep) : xstrdup(dep);
-}
 
 /* The update config from the strategy: Rolling replaces maxSurge new before old, else maxUnavailable old first. */
 static void map_strategy(const struct desired_deployment *dd, struct docker_service_spec *s)
@@ -78,7 +72,7 @@ static char *slot_volume_name(const char *instance, const char *dep, const char 
 }
 
 static struct swarm_want *want_build(struct engine *e, struct eng_op *op, const struct desired_deployment *dd,
-				     const struct plan_target *t, size_t nodes)
+				     const struct plan_target *t, const struct rollout_op *rop, size_t nodes)
 {
 	struct swarm_want *w = xcalloc(1, sizeof(*w));
 	struct desired_create *c = &op->create;
@@ -113,8 +107,15 @@ static struct swarm_want *want_build(struct engine *e, struct eng_op *op, const 
 	w->s.task = &c->spec;
 	w->s.labels = w->labels;
 	w->s.n_labels = w->n_labels;
-	w->s.replicas = dd->replicas;
+	w->s.replicas = rop->replicas;
+	snprintf(w->replicas_text, sizeof(w->replicas_text), "%d", rop->replicas);
 	map_strategy(dd, &w->s);
+	/* A slot's service is updated only while the router sends it nothing: all its tasks at once. */
+	if (rop->slot[0]) {
+		w->s.start_first = 0;
+		w->s.parallelism = 0;
+		w->s.monitor_ms = 0;
+	}
 	/* Validators one per node where the swarm has enough, as on endpoints (a quorum never shares a host). */
 	if (dd->role && strcmp(dd->role, "validator") == 0 && nodes >= (size_t)dd->replicas)
 		w->s.max_per_node = 1;
@@ -180,64 +181,11 @@ static char *refusal(const struct eng_host *h, const struct desired_deployment *
 				 "(auriga runs them through the manager, which reaches only its own node's "
 				 "containers; an exec readiness probe is Swarm's health check): nothing is changed",
 				 h->swarm_nodes);
+	if (dd->spec->strategy.smoke_test_job && engine_traffic_handles(dd))
+		return xasprintf("a smoke-test Job is not supported on a swarm of %zu nodes yet (it runs beside the "
+				 "new slot's task through the manager, which reaches only its own node's "
+				 "containers): nothing is changed", h->swarm_nodes);
 	return NULL;
-}
-
-int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
-		       const struct rollout_op *rop)
-{
-	struct eng_host *h = &e->hosts[0];
-	struct rollout_op named = *rop;
-	struct error *err = NULL;
-	struct eng_op *op;
-	const char *id;
-	json_t *listed, *ver;
-	char *name, *m;
-	int rc;
-
-	if (h->down)
-		return 0;	/* the pass waits for the endpoint (its containers count as unavailable) */
-	m = refusal(h, dd, t);
-	if (m) {
-		struct eng_dep *ed = engine_dep_get(e, dd->name);
-
-		if (ed->last_error == NULL || strcmp(ed->last_error, m) != 0)
-			log_error(COMPONENT, "refused on swarm", "deployment", dd->name, "reason", m, (char *)NULL);
-		str_set(&ed->last_error, m);
-		free(m);
-		return 0;
-	}
-	name = service_name(e, dd->name);
-	named.name = name;
-	op = engine_op_start(e, h, dd->name, &named, 1);
-	free(name);
-	desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, 0, op->name, h->name, 0);
-	op->swarm = want_build(e, op, dd, t, h->swarm_nodes);
-	/* The pass's list read it: updated at the version read there (a change since is refused), or made. */
-	listed = json_object_get(h->swarm_services, op->name);
-	id = json_string_value(json_object_get(listed, "id"));
-	ver = json_object_get(listed, "version");
-	if (id && json_is_integer(ver)) {
-		op->id = xstrdup(id);
-		const char *from = json_string_value(json_object_get(listed, "revision"));
-
-		log_info(COMPONENT, "update service", "deployment", op->deployment, "service", op->name, "from",
-			 from ? from : "", "revision", t->rev, (char *)NULL);
-		rc = docker_service_update(h->docker, DOCKER_ROLLOUT, id, (uint64_t)json_integer_value(ver),
-					   &op->swarm->s, swarm_changed, op, &err);
-	} else {
-		log_info(COMPONENT, "create service", "deployment", op->deployment, "service", op->name, "revision",
-			 t->rev, (char *)NULL);
-		rc = docker_service_create(h->docker, DOCKER_ROLLOUT, &op->swarm->s, swarm_changed, op, &err);
-	}
-	if (rc < 0) {
-		struct eng_dep *ed = engine_dep_get(e, dd->name);
-
-		str_set(&ed->last_error, error_msg(err));
-		error_free(err);
-		engine_op_end(op);
-	}
-	return 1;
 }
 
 static void swarm_removed(struct docker_result *r, void *arg)
@@ -249,6 +197,99 @@ static void swarm_removed(struct docker_result *r, void *arg)
 	else if (r->status != DOCKER_NOT_FOUND)
 		swarm_failed(op, "remove", r);
 	engine_op_end(op);
+}
+
+/* A service that goes (a slot released, a service of an earlier release): removed, its tasks with it. */
+static int service_remove(struct engine *e, struct eng_host *h, const char *deployment, const struct rollout_op *rop)
+{
+	struct rollout_op named = *rop;
+	struct error *err = NULL;
+	struct eng_op *op;
+
+	if (json_object_get(h->swarm_services, rop->name) == NULL)
+		return 0;	/* gone already, or never made */
+	named.c = NULL;
+	op = engine_op_start(e, h, deployment, &named, 1);
+	log_info(COMPONENT, "remove service", "deployment", deployment, "service", op->name, "why", rop->why,
+		 (char *)NULL);
+	if (docker_service_remove(h->docker, DOCKER_ROLLOUT, op->name, swarm_removed, op, &err) < 0) {
+		error_free(err);
+		engine_op_end(op);
+	}
+	return 1;
+}
+
+/* The service listed is at rev with replicas already: Swarm is at work, nothing to ask. */
+static int listed_at(const json_t *listed, const char *rev, int replicas)
+{
+	const char *r = json_string_value(json_object_get(listed, "revision"));
+	const json_t *n = json_object_get(listed, "replicas");
+
+	return r && strcmp(r, rev) == 0 && json_is_integer(n) && json_integer_value(n) == replicas;
+}
+
+int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, const struct plan_target *t,
+		       const struct rollout_op *rop)
+{
+	struct eng_host *h = &e->hosts[0];
+	struct rollout_op named = *rop;
+	struct error *err = NULL;
+	struct eng_op *op;
+	const char *id;
+	json_t *listed, *ver;
+	char *m;
+	int rc;
+
+	if (h->down)
+		return 0;	/* the pass waits for the endpoint (its containers count as unavailable) */
+	if (rop->replicas <= 0)
+		return service_remove(e, h, dd->name, rop);
+	if (listed_at(json_object_get(h->swarm_services, rop->name), t->rev, rop->replicas))
+		return 0;
+	m = refusal(h, dd, t);
+	if (m) {
+		struct eng_dep *ed = engine_dep_get(e, dd->name);
+
+		if (ed->last_error == NULL || strcmp(ed->last_error, m) != 0)
+			log_error(COMPONENT, "refused on swarm", "deployment", dd->name, "reason", m, (char *)NULL);
+		str_set(&ed->last_error, m);
+		free(m);
+		return 0;
+	}
+	op = engine_op_start(e, h, dd->name, &named, 1);
+	desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, 0, op->name, h->name, 0);
+	/* A blue-green or canary slot's tasks carry it, as its containers would. */
+	if (rop->slot[0]) {
+		kv_put(&op->create.labels, &op->create.n_labels, OBS_LABEL_SLOT, rop->slot);
+		op->create.spec.labels = op->create.labels;
+		op->create.spec.n_labels = op->create.n_labels;
+	}
+	op->swarm = want_build(e, op, dd, t, rop, h->swarm_nodes);
+	/* The pass's list read it: updated at the version read there (a change since is refused), or made. */
+	listed = json_object_get(h->swarm_services, op->name);
+	id = json_string_value(json_object_get(listed, "id"));
+	ver = json_object_get(listed, "version");
+	if (id && json_is_integer(ver)) {
+		op->id = xstrdup(id);
+		const char *from = json_string_value(json_object_get(listed, "revision"));
+
+		log_info(COMPONENT, "update service", "deployment", op->deployment, "service", op->name, "from",
+			 from ? from : "", "revision", t->rev, "replicas", op->swarm->replicas_text, (char *)NULL);
+		rc = docker_service_update(h->docker, DOCKER_ROLLOUT, id, (uint64_t)json_integer_value(ver),
+					   &op->swarm->s, swarm_changed, op, &err);
+	} else {
+		log_info(COMPONENT, "create service", "deployment", op->deployment, "service", op->name, "revision",
+			 t->rev, "replicas", op->swarm->replicas_text, (char *)NULL);
+		rc = docker_service_create(h->docker, DOCKER_ROLLOUT, &op->swarm->s, swarm_changed, op, &err);
+	}
+	if (rc < 0) {
+		struct eng_dep *ed = engine_dep_get(e, dd->name);
+
+		str_set(&ed->last_error, error_msg(err));
+		error_free(err);
+		engine_op_end(op);
+	}
+	return 1;
 }
 
 int engine_swarm_remove_orphan(struct engine *e, const struct rollout_op *rop)
@@ -339,7 +380,7 @@ static void listing_end(struct swarm_listing *sl, struct observed *seen, char *m
 
 int engine_swarm_service_at(const struct engine *e, const struct desired_deployment *dd, const char *rev)
 {
-	char *name = service_name(e, dd->name);
+	char *name = desired_prefixed(e->desired.name_prefix, dd->name);
 	json_t *s = e->n_hosts ? json_object_get(e->hosts[0].swarm_services, name) : NULL;
 	const char *r = json_string_value(json_object_get(s, "revision"));
 	json_t *reps = json_object_get(s, "replicas");

@@ -43,6 +43,7 @@ struct rollout_input {
 	const struct rollout_ctr *v;	/* the deployment's containers, sorted by ordinal */
 	size_t n;
 	int service_at_target;	/* Swarm: its service's spec is the target's (revision and replicas) */
+	const char *service;	/* Swarm: its service's name ("<prefix>-<deployment>"); NULL: the deployment's */
 };
 
 enum rollout_op_kind {
@@ -62,6 +63,7 @@ struct rollout_op {
 	int port_offset;		/* CREATE: added to each hostPort */
 	char slot[8];			/* CREATE: the auriga.io/slot label ("" for rolling and recreate) */
 	int stable;			/* CREATE: at the last healthy revision (a canary's stable slot grown back) */
+	int replicas;			/* SERVICE of a slot: the tasks it runs (0: it goes); else the deployment's */
 	char *why;
 };
 
@@ -113,6 +115,22 @@ void strategy_recreate_step(const struct rollout_input *in, struct rollout_slot 
  * a node that is down count as unavailable), it is not asked (held).
  */
 void rollout_swarm_step(const struct rollout_input *in, struct rollout_result *out);
+
+/*
+ * A blue-green or canary release on Swarm: each slot is a service,
+ * "<prefix>-<deployment>-<slot>", whose task in Swarm's slot k is the
+ * container of ordinal k - 1. The release's operations on containers
+ * (traffic_decide, after the router's hold of removals) become at most one
+ * ROLLOUT_SERVICE per service, in res: with creates, the slot's service at
+ * their revision (stable: the last healthy one) with the ordinals it keeps
+ * and gains; with removals alone, scaled to the ordinals it keeps, or gone
+ * (replicas 0) when it keeps none. A stopped task Swarm restarts itself.
+ * Removals are only ever of a slot's highest ordinals or of all of it
+ * (traffic_input.stable_full), so Swarm, which picks the tasks a smaller
+ * service loses, can only take unrouted ones.
+ */
+void rollout_swarm_slots(struct rollout_result *res, const struct rollout_ctr *v, size_t n, const char *name_prefix,
+			 const char *deployment);
 
 /*
  * How Swarm replaces a service's tasks for a strategy: Rolling with a surge

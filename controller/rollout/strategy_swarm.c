@@ -1,6 +1,7 @@
 /* Swarm: the tasks counted as Kubernetes counts replicas; Swarm moves them, auriga asks for the service at the target. */
 #include "rollout/rollout.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,11 +42,30 @@ static int breaks_budget(const struct rollout_input *in, int available, int old_
 	return available - takes < floor;
 }
 
+/*
+ * The deployment's other services (the slots of an earlier blue-green or
+ * canary release): they serve until its own service is complete, then go.
+ */
+static void remove_others(const struct rollout_input *in, const char **others, size_t n, struct rollout_result *out)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i && strcmp(others[j], others[i]) != 0; j++)
+			;
+		if (j == i)
+			rollout_add_op(out, ROLLOUT_SERVICE, -1, NULL, others[i], 0,
+				       "%s: service %s of an earlier release goes, %s being complete", in->deployment,
+				       others[i], in->service);
+	}
+}
+
 void rollout_swarm_step(const struct rollout_input *in, struct rollout_result *out)
 {
-	int R = in->replicas, i, extra = 0, old = 0, old_at_risk = 0, unknown = 0;
-	size_t n = R > 0 ? (size_t)R : 1, k;
+	int R = in->replicas, i, extra = 0, old = 0, old_at_risk = 0, unknown = 0, own = 0, own_done;
+	size_t n = R > 0 ? (size_t)R : 1, k, n_others = 0;
 	unsigned char *cur = xcalloc(n, 1), *avail = xcalloc(n, 1), *cur_avail = xcalloc(n, 1);
+	const char **others = xcalloc(in->n + 1, sizeof(*others));
 
 	memset(out, 0, sizeof(*out));
 	for (k = 0; k < in->n; k++) {
@@ -53,12 +73,24 @@ void rollout_swarm_step(const struct rollout_input *in, struct rollout_result *o
 		const struct obs_container *c = x->c;
 		int at = obs_revision_eq(c->revision, in->rev);
 
-		/* A task that stopped is history (Swarm keeps a few); one being removed is going. */
-		if (!obs_container_alive(c) || c->state == OBS_REMOVING)
+		if (c->state == OBS_REMOVING)
+			continue;
+		/* Another service's task, even one Swarm still starts: that service goes once this one is complete. */
+		if (in->service && c->swarm_service && strcmp(c->swarm_service, in->service) != 0) {
+			others[n_others++] = c->swarm_service;
+			out->total++;
+			out->ready += x->ready;
+			if (x->available && c->ordinal >= 0 && c->ordinal < R)
+				avail[c->ordinal] = 1;
+			continue;
+		}
+		/* A task that stopped is history (Swarm keeps a few). */
+		if (!obs_container_alive(c))
 			continue;
 		out->total++;
 		if (x->ready)
 			out->ready++;
+		own++;
 		unknown += !x->known;
 		if (c->ordinal < 0 || c->ordinal >= R) {
 			/* Scaled down: Swarm removes the task of a slot past the replicas. */
@@ -82,23 +114,138 @@ void rollout_swarm_step(const struct rollout_input *in, struct rollout_result *o
 	 * The tasks alone do not say it: a paused update leaves the old tasks
 	 * running under a spec Swarm would make the next one from.
 	 */
-	out->complete = extra == 0 && old == 0 && out->total == R && in->service_at_target;
+	own_done = extra == 0 && old == 0 && own == R && in->service_at_target;
 	for (i = 0; i < R; i++) {
 		out->updated += cur[i];
 		out->available += avail[i];
 		if (!cur_avail[i])
-			out->complete = 0;
+			own_done = 0;
 	}
+	out->complete = own_done && n_others == 0;
 	/* While the service is at the target, Swarm is at work: nothing to ask of it. */
 	if (!in->service_at_target && !in->heal_only) {
 		out->held = breaks_budget(in, out->available, old_at_risk, unknown);
-		if (!out->held)
-			rollout_add_op(out, ROLLOUT_SERVICE, -1, NULL, in->deployment, 0,
+		if (!out->held) {
+			rollout_add_op(out, ROLLOUT_SERVICE, -1, NULL, in->service ? in->service : in->deployment, 0,
 				       "%s at %.12s: %d/%d tasks updated, %d available", in->deployment, in->rev,
 				       out->updated, R, out->available);
+			out->ops[out->n_ops - 1].replicas = R;
+		}
+	} else if (own_done && !in->heal_only) {
+		remove_others(in, others, n_others, out);
 	}
 	out->waiting = !out->complete && out->n_ops == 0;
+	free(others);
 	free(cur);
 	free(avail);
 	free(cur_avail);
+}
+
+/* One service of a traffic release: what its containers and the release's operations make of it. */
+struct slot_service {
+	char *name;
+	char slot[8];
+	int keep;	/* ordinals below it keep a task */
+	int alive;	/* tasks running or starting */
+	int removed;	/* of those, tasks the release removes */
+	int create;	/* ordinals below it are wanted (0: no create) */
+	int stable;	/* created at the last healthy revision */
+};
+
+static struct slot_service *slot_service_get(struct slot_service **v, size_t *n, const char *name, const char *slot)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp((*v)[i].name, name) == 0)
+			return &(*v)[i];
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	memset(&(*v)[*n], 0, sizeof(**v));
+	(*v)[*n].name = xstrdup(name);
+	snprintf((*v)[*n].slot, sizeof((*v)[*n].slot), "%s", slot ? slot : "");
+	return &(*v)[(*n)++];
+}
+
+static int removed_by(const struct rollout_result *res, const struct obs_container *c)
+{
+	size_t i;
+
+	for (i = 0; i < res->n_ops; i++)
+		if (res->ops[i].kind == ROLLOUT_REMOVE && res->ops[i].c == c)
+			return 1;
+	return 0;
+}
+
+static void slot_service_op(struct rollout_result *out, const struct slot_service *s, const char *deployment)
+{
+	size_t k = out->n_ops;
+
+	if (s->create > 0) {
+		int r = s->keep > s->create ? s->keep : s->create;
+
+		rollout_add_op(out, ROLLOUT_SERVICE, -1, NULL, s->name, 0, "%s slot %s: %d task%s%s", deployment,
+			       s->slot[0] ? s->slot : "blue", r, r == 1 ? "" : "s",
+			       s->stable ? " at the last healthy revision" : "");
+		out->ops[k].replicas = r;
+	} else if (s->removed > 0) {
+		if (s->keep > 0)
+			rollout_add_op(out, ROLLOUT_SERVICE, -1, NULL, s->name, 0, "%s slot %s: %d of %d tasks kept",
+				       deployment, s->slot[0] ? s->slot : "blue", s->keep, s->alive);
+		else
+			rollout_add_op(out, ROLLOUT_SERVICE, -1, NULL, s->name, 0, "%s slot %s released", deployment,
+				       s->slot[0] ? s->slot : "blue");
+		out->ops[k].replicas = s->keep;
+	} else {
+		return;
+	}
+	snprintf(out->ops[k].slot, sizeof(out->ops[k].slot), "%s", s->slot);
+	out->ops[k].stable = s->stable;
+}
+
+void rollout_swarm_slots(struct rollout_result *res, const struct rollout_ctr *v, size_t n, const char *name_prefix,
+			 const char *deployment)
+{
+	struct slot_service *svc = NULL;
+	struct rollout_result out = *res;
+	size_t n_svc = 0, i;
+
+	for (i = 0; i < n; i++) {
+		const struct obs_container *c = v[i].c;
+		struct slot_service *s;
+
+		/* Every task listed is one Swarm runs or starts (one that stopped is not a container here). */
+		if (c->state == OBS_REMOVING || c->swarm_service == NULL)
+			continue;
+		s = slot_service_get(&svc, &n_svc, c->swarm_service, c->slot);
+		s->alive++;
+		if (removed_by(res, c))
+			s->removed++;
+		else if (c->ordinal >= 0 && c->ordinal + 1 > s->keep)
+			s->keep = c->ordinal + 1;
+	}
+	for (i = 0; i < res->n_ops; i++) {
+		const struct rollout_op *op = &res->ops[i];
+		struct slot_service *s;
+		char base[256], *name;
+
+		if (op->kind != ROLLOUT_CREATE)
+			continue;
+		snprintf(base, sizeof(base), "%s-%s", deployment, op->slot[0] ? op->slot : "blue");
+		name = desired_prefixed(name_prefix, base);
+		s = slot_service_get(&svc, &n_svc, name, op->slot);
+		free(name);
+		if (op->ordinal + 1 > s->create)
+			s->create = op->ordinal + 1;
+		s->stable |= op->stable;
+	}
+	out.ops = NULL;
+	out.n_ops = 0;
+	for (i = 0; i < n_svc; i++) {
+		slot_service_op(&out, &svc[i], deployment);
+		free(svc[i].name);
+	}
+	free(svc);
+	rollout_result_release(res);
+	*res = out;
+	res->waiting = !res->complete && res->n_ops == 0;
 }

@@ -292,7 +292,8 @@ static void size_slots(const struct traffic_input *in, const struct traffic_reco
 	w = o.fail ? rec->weight : o.res.complete ? 100 : o.new_weight;
 	traffic_result_release(&o);
 	s->want = traffic_canary_new_count(in->replicas, w > rec->weight ? w : rec->weight);
-	s->stable_want = traffic_canary_stable_count(in->replicas, w < rec->weight ? w : rec->weight);
+	/* A stable slot kept whole needs nothing grown back for a lower weight. */
+	s->stable_want = in->stable_full ? 0 : traffic_canary_stable_count(in->replicas, w < rec->weight ? w : rec->weight);
 }
 
 /* The stable slot's containers below s->stable_want that are ready. */
@@ -427,7 +428,7 @@ static void scale_stable(const struct traffic_input *in, struct slots *s, int w_
 	size_t k;
 
 	s->stable_keep = in->replicas;
-	if (!s->canary || in->heal_only || in->rollback || out->fail || out->new_weight >= 100)
+	if (!s->canary || in->stable_full || in->heal_only || in->rollback || out->fail || out->new_weight >= 100)
 		return;
 	s->stable_keep = traffic_canary_stable_count(in->replicas, out->new_weight);
 	/* Grown for a lower weight not given yet: what was made for it stays. */
@@ -495,7 +496,8 @@ static void fill_route(const struct traffic_input *in, const struct slots *s, st
 	}
 	if (s->canary && !s->returning && out->new_weight > 0 && out->new_weight < 100) {
 		cap_side(in, out, 1, traffic_canary_new_count(in->replicas, out->new_weight), n_side);
-		cap_side(in, out, 2, traffic_canary_stable_count(in->replicas, out->new_weight), n_side);
+		if (!in->stable_full)
+			cap_side(in, out, 2, traffic_canary_stable_count(in->replicas, out->new_weight), n_side);
 	}
 	traffic_server_weights(out->new_weight, n_side[1], n_side[2], &w_new, &w_old);
 	for (k = 0; k < in->n; k++)

@@ -80,6 +80,13 @@ struct traffic_input {
 	const char *stable_rev;		/* the last healthy revision, NULL when none */
 	int rollback;			/* the target is a revision returned to: no steps, straight to 100 % */
 	int heal_only;			/* not its turn: only restore the target slot */
+	/*
+	 * A canary's stable slot keeps every replica until the release ends
+	 * (Argo Rollouts' default under traffic routing): on Swarm, which
+	 * chooses itself the task a smaller service loses, so one the router
+	 * still sends requests to could go.
+	 */
+	int stable_full;
 	int64_t now;			/* wall ms */
 	const struct traffic_ctr *v;
 	size_t n;

@@ -278,6 +278,166 @@ static void swarm_table(void **state)
 	}
 }
 
+/* The containers of a swarm's slot services, and a traffic release's operations on them. */
+static void set_task(struct obs_container *c, struct rollout_ctr *x, const char *svc, const char *slot, int ordinal,
+		     const char *rev)
+{
+	memset(c, 0, sizeof(*c));
+	memset(x, 0, sizeof(*x));
+	c->id = (char *)"x";
+	c->name = (char *)"task";
+	c->deployment = (char *)"web";
+	c->swarm_service = (char *)svc;
+	c->slot = (char *)slot;
+	c->ordinal = ordinal;
+	c->revision = (char *)rev;
+	c->state = OBS_RUNNING;
+	x->c = c;
+	x->known = x->ready = x->available = 1;
+}
+
+static const struct rollout_op *op_named(const struct rollout_result *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_ops; i++)
+		if (r->ops[i].name && strcmp(r->ops[i].name, name) == 0)
+			return &r->ops[i];
+	return NULL;
+}
+
+static void create(struct rollout_result *r, const char *slot, int ordinal, int stable)
+{
+	rollout_add_op(r, ROLLOUT_CREATE, ordinal, NULL, "c", 0, "slot %s: missing", slot);
+	snprintf(r->ops[r->n_ops - 1].slot, sizeof(r->ops[0].slot), "%s", slot);
+	r->ops[r->n_ops - 1].stable = stable;
+}
+
+static void swarm_slots(void **state)
+{
+	struct obs_container oc[4];
+	struct rollout_ctr v[4];
+	struct rollout_result r;
+	const struct rollout_op *op;
+
+	(void)state;
+	set_task(&oc[0], &v[0], "p-web-blue", "blue", 0, OLD);
+	set_task(&oc[1], &v[1], "p-web-blue", "blue", 1, OLD);
+	/* A new slot wanted whole beside the stable one: one service made with both ordinals. */
+	memset(&r, 0, sizeof(r));
+	create(&r, "green", 0, 0);
+	create(&r, "green", 1, 0);
+	rollout_swarm_slots(&r, v, 2, "p", "web");
+	assert_int_equal(r.n_ops, 1);
+	op = op_named(&r, "p-web-green");
+	assert_non_null(op);
+	assert_int_equal(op->kind, ROLLOUT_SERVICE);
+	assert_int_equal(op->replicas, 2);
+	assert_string_equal(op->slot, "green");
+	assert_false(op->stable);
+	rollout_result_release(&r);
+
+	/*
+	 * The switch made, the old slot released: its service goes (0 replicas), never a task by itself;
+	 * one task Swarm still starts (health: starting) counts as the slot's.
+	 */
+	oc[1].state = OBS_CREATED;
+	set_task(&oc[2], &v[2], "p-web-green", "green", 0, NEW);
+	set_task(&oc[3], &v[3], "p-web-green", "green", 1, NEW);
+	memset(&r, 0, sizeof(r));
+	rollout_add_op(&r, ROLLOUT_REMOVE, 0, &oc[0], NULL, 0, "old slot: released");
+	rollout_add_op(&r, ROLLOUT_REMOVE, 1, &oc[1], NULL, 0, "old slot: released");
+	rollout_swarm_slots(&r, v, 4, "p", "web");
+	assert_int_equal(r.n_ops, 1);
+	op = op_named(&r, "p-web-blue");
+	assert_non_null(op);
+	assert_int_equal(op->replicas, 0);
+	rollout_result_release(&r);
+
+	/* Scaled down (the highest ordinal goes): the service keeps the ordinals below it. */
+	memset(&r, 0, sizeof(r));
+	rollout_add_op(&r, ROLLOUT_REMOVE, 1, &oc[3], NULL, 0, "scale down: ordinal past replicas");
+	rollout_swarm_slots(&r, v, 4, "p", "web");
+	assert_int_equal(r.n_ops, 1);
+	assert_int_equal(op_named(&r, "p-web-green")->replicas, 1);
+	rollout_result_release(&r);
+
+	/* A canary's next weight grows its slot; a stopped task is Swarm's to restart; a stable grow is marked. */
+	memset(&r, 0, sizeof(r));
+	oc[3].state = OBS_EXITED;
+	rollout_add_op(&r, ROLLOUT_START, 1, &oc[3], NULL, 0, "exited, not running");
+	create(&r, "blue", 1, 1);
+	rollout_swarm_slots(&r, v, 4, "p", "web");
+	assert_int_equal(r.n_ops, 1);
+	op = op_named(&r, "p-web-blue");
+	assert_int_equal(op->replicas, 2);
+	assert_true(op->stable);
+	rollout_result_release(&r);
+
+	/* Nothing asked of the containers: nothing asked of the services. */
+	memset(&r, 0, sizeof(r));
+	rollout_swarm_slots(&r, v, 4, "p", "web");
+	assert_int_equal(r.n_ops, 0);
+	rollout_result_release(&r);
+}
+
+/* Rolling again after blue-green: the slots' services serve until the deployment's own is complete, then go. */
+static void swarm_other_services(void **state)
+{
+	struct obs_container oc[4];
+	struct rollout_ctr v[4];
+	struct rollout_input in;
+	struct rollout_result r;
+
+	(void)state;
+	set_task(&oc[0], &v[0], "p-web-green", "green", 0, OLD);
+	set_task(&oc[1], &v[1], "p-web-green", "green", 1, OLD);
+	memset(&in, 0, sizeof(in));
+	in.deployment = "web";
+	in.service = "p-web";
+	in.strategy = SPEC_STRATEGY_ROLLING;
+	in.max_surge = 1;
+	in.replicas = 2;
+	in.rev = NEW;
+	in.v = v;
+	in.n = 2;
+	rollout_swarm_step(&in, &r);
+	assert_int_equal(r.n_ops, 1);
+	assert_string_equal(r.ops[0].name, "p-web");
+	assert_int_equal(r.ops[0].replicas, 2);
+	assert_int_equal(r.available, 2);
+	assert_false(r.complete);
+	rollout_result_release(&r);
+
+	/* Its own tasks up but not all ready: the slot's service stays. */
+	in.service_at_target = 1;
+	set_task(&oc[2], &v[2], "p-web", "", 0, NEW);
+	set_task(&oc[3], &v[3], "p-web", "", 1, NEW);
+	v[3].ready = v[3].available = 0;
+	in.n = 4;
+	rollout_swarm_step(&in, &r);
+	assert_int_equal(r.n_ops, 0);
+	assert_false(r.complete);
+	rollout_result_release(&r);
+
+	/* All of its own available: the slot's service goes; complete once it has. */
+	v[3].ready = v[3].available = 1;
+	rollout_swarm_step(&in, &r);
+	assert_int_equal(r.n_ops, 1);
+	assert_string_equal(r.ops[0].name, "p-web-green");
+	assert_int_equal(r.ops[0].replicas, 0);
+	assert_false(r.complete);
+	rollout_result_release(&r);
+	in.v = v + 2;
+	in.n = 2;
+	rollout_swarm_step(&in, &r);
+	assert_int_equal(r.n_ops, 0);
+	assert_true(r.complete);
+	rollout_result_release(&r);
+}
+
 TEST_MAIN(
 	cmocka_unit_test(table),
-	cmocka_unit_test(swarm_table))
+	cmocka_unit_test(swarm_table),
+	cmocka_unit_test(swarm_slots),
+	cmocka_unit_test(swarm_other_services))

@@ -70,11 +70,14 @@ static const struct row rows[] = {
 	  NULL },
 	/* On Swarm (engine: swarm): Rolling and Recreate run; what is not built there is refused at its field. */
 	{ "a Rolling Deployment on a swarm", NULL, SWARM_CLUSTER DEP("  strategy: {type: Recreate}\n"), NULL },
-	{ "a BlueGreen Deployment on a swarm", NULL,
-	  SWARM_CLUSTER DEP("  strategy: {type: BlueGreen, blueGreen: {activeService: web}}\n"),
-	  "jobs.yaml:15:20: Deployment/web: spec.strategy.type: BlueGreen is not supported on a swarm endpoint (the "
-	  "Cluster's endpoint \"local\" has engine: swarm); use RollingUpdate or Recreate\n"
-	  "jobs.yaml:15:58: Deployment/web: spec.strategy.blueGreen.activeService: no Service named \"web\"" },
+	{ "a BlueGreen Deployment on a swarm: its slots are services; a hostPort both would take", NULL,
+	  SWARM_CLUSTER DEP("    ports: [{containerPort: 9003, hostPort: 19003}]\n"
+			    "  strategy: {type: BlueGreen, blueGreen: {activeService: web}}\n"),
+	  "jobs.yaml:15:45: Deployment/web: spec.template.ports[0].hostPort: on a swarm endpoint a BlueGreen release "
+	  "runs each slot as a service whose tasks publish hostPort 19003 themselves, so the two slots would clash on "
+	  "a node; leave hostPort out and Swarm picks one for each task (the router's Services are where clients "
+	  "connect)\n"
+	  "jobs.yaml:16:58: Deployment/web: spec.strategy.blueGreen.activeService: no Service named \"web\"" },
 	{ "a placement on a swarm", NULL, SWARM_CLUSTER DEP("  placement: {maxPerEndpoint: 2}\n"),
 	  "jobs.yaml:15:14: Deployment/web: spec.placement: a placement is not supported on a swarm endpoint (the "
 	  "Cluster's endpoint \"local\" has engine: swarm): Swarm places the tasks over its nodes" },

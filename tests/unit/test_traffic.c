@@ -125,7 +125,17 @@ static const struct tcase cases[] = {
 	  0 },
 };
 
-static void run_case(const struct tcase *tc)
+/* traffic_input.stable_full (Swarm): a canary's stable slot kept whole until the release ends. */
+static const struct tcase swarm_cases[] = {
+	{ "canary on Swarm: pause over, next weight; the stable slot kept whole", CANARY, OLD, 0,
+	  { S1, G1_READY, END }, { .step = 2, .weight = 20, .step_at = 1000 }, 1, 12000, TRAFFIC_CHECK_NONE, 0, 0, 0,
+	  0, "green", 50, TRAFFIC_CHECK_NONE, 0, NULL, 0, 1, 0, 4 },
+	{ "canary on Swarm: first weight, nothing of the stable slot goes", CANARY, OLD, 0, { S1, G1_READY, END },
+	  { .rev = "" }, 0, 1000, TRAFFIC_CHECK_NONE, 0, 0, 0, 0, "green", 20, TRAFFIC_CHECK_STEP, 1, NULL, 0, 1, 0,
+	  1 },
+};
+
+static void run_case(const struct tcase *tc, int stable_full)
 {
 	static char *templates[] = { (char *)"errors" };
 	struct spec_canary_step steps[5] = {
@@ -177,6 +187,7 @@ static void run_case(const struct tcase *tc)
 	in.rev = tc->rollback ? OLD : NEW;
 	in.stable_rev = tc->stable;
 	in.rollback = tc->rollback;
+	in.stable_full = stable_full;
 	in.now = tc->now;
 	in.v = v;
 	in.n = n;
@@ -212,6 +223,11 @@ static void run_case(const struct tcase *tc)
 	assert_int_equal(out.holding, tc->holding);
 	assert_int_equal(rec.switched, tc->rec_switched);
 	assert_int_equal(rec.step, tc->rec_step);
+	/* A stable slot kept whole serves whole: every ready stable container is routed, at its share. */
+	if (stable_full && !out.fail && out.new_weight < 100)
+		for (i = 0; i < n; i++)
+			if (strcmp(oc[i].slot, "blue") == 0 && v[i].ready)
+				assert_true(out.route[i] > 0);
 	traffic_result_release(&out);
 }
 
@@ -221,7 +237,9 @@ static void test_table(void **state)
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		run_case(&cases[i]);
+		run_case(&cases[i], 0);
+	for (i = 0; i < ARRAY_SIZE(swarm_cases); i++)
+		run_case(&swarm_cases[i], 1);
 }
 
 static void test_ports(void **state)

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Blue-green and canary on Docker Swarm, through a real NGINX on 127.0.0.1, under bounded load: on a
+# single-node swarm of the test's own (tests/helpers/swarm-host.sh), each slot of the API deployment
+# is a replicated service ("<prefix>-<deployment>-<slot>") whose tasks publish a port Swarm picks,
+# and the router sends the Services' requests to those ports at the node's address. The first
+# release comes up in slot blue; a blue-green release of v2 makes slot green's service beside it,
+# switches NGINX to it with no request failed, and removes blue's service after the scale-down delay;
+# a canary of v3 grows slot blue's service with the weight (one task at 50 %, while green's keeps
+# both of its tasks: Swarm picks the task a smaller service loses, so the stable slot is never made
+# smaller mid-release) and the answers through NGINX follow the weight; a canary whose tasks never
+# become ready is rolled back at its deadline, its service removed, NGINX answering from the stable
+# slot all along.
+# run-tests: long
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/fleet-lib.bash"
+
+DEP=swapi$$
+SPECS=$FLEET_SPECS
+TRAFFIC_CLUSTER=swarm-traffic
+TRAFFIC_IMAGES=never-ready
+. "$(dirname "$0")/traffic-lib.bash"
+
+SW=$TEST_TMP/swarm
+mkdir -p "$SW"
+on_exit "$TOP/tests/helpers/swarm-host.sh stop $SW"
+read -r SW_URL SW_ADDR < <("$TOP/tests/helpers/swarm-host.sh" start "$SW" \
+	auriga-demo-node:v1 auriga-demo-node:v2 auriga-demo-node:v3 auriga-demo-node:never-ready)
+[ -n "${SW_URL:-}" ] || { fail "a single-node swarm starts"; exit 1; }
+ok "a single-node swarm starts ($SW_URL, tasks' ports at $SW_ADDR)"
+sw() { docker -H "$SW_URL" "$@"; }
+
+# The operator's policy: this test's NGINX (traffic-lib) and the swarm's endpoint; the Cluster
+# makes that endpoint its swarm.
+printf 'endpoints:\n  - {name: swarm, url: "%s", address: %s}\n' "$SW_URL" "$SW_ADDR" >>"$TRAFFIC_POLICY"
+printf '  endpoints:\n    - {name: swarm, engine: swarm}\n' >>"$SPECS/cluster.yaml"
+
+# write_swarm_dep IMAGE STRATEGY_BLOCK: two replicas, no hostPort (Swarm picks each task's).
+write_swarm_dep() {
+	cat >"$SPECS/deployment.yaml" <<EOF
+apiVersion: auriga.io/v1
+kind: Deployment
+metadata: {name: $DEP}
+spec:
+  role: api
+  replicas: 2
+  progressDeadlineSeconds: ${DEADLINE:-90}
+  template:
+    image: $1
+    env: {NODE_TYPE: api}
+    ports: [{name: http, containerPort: 9003}]
+  probes:
+    readiness:
+      httpGet: {path: /q/health/ready, port: http}
+      periodSeconds: 1
+      timeoutSeconds: 1
+      failureThreshold: 1
+  strategy:
+$2
+EOF
+}
+BLUEGREEN="    type: BlueGreen
+    blueGreen: {activeService: $DEP, previewService: $DEP-preview, postPromotionWindowSeconds: 2, scaleDownDelaySeconds: 3}"
+CANARY="    type: Canary
+    canary:
+      steps:
+        - setWeight: 50
+        - pause: {duration: 12s}"
+
+apply() { auriga_engine apply --timeout-total "${1:-150}" "$SPECS" >>"$TEST_TMP/apply.out" 2>>"$TEST_TMP/apply.err"; }
+# services: this instance's services as "name=replicas@image", sorted.
+services() {
+	sw service ls --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" --format '{{.Name}}={{.Replicas}}@{{.Image}}' |
+		sed "s/^$FLEET_INSTANCE-//; s|=\([0-9]*\)/[0-9]*@|=\1@|; s|@auriga-demo-node:|@|; s|@\([a-z0-9-]*\)@sha256.*|@\1|" |
+		sort | xargs
+}
+# tasks: this instance's running tasks as "slot:image", sorted.
+tasks() {
+	sw ps --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" --format '{{.Label "auriga.io/slot"}}:{{.Image}}' |
+		sed 's/auriga-demo-node://; s/@sha256.*//' | sort | xargs
+}
+# servers [NAME]: the active (or NAME's) upstream in the router's file as "address:port:weight".
+servers() {
+	python3 - "$(router_conf)" "$(router_upstream "${1:-$DEP}")" <<'PY'
+import re, sys
+try:
+    text = open(sys.argv[1]).read()
+except OSError:
+    text = ""
+m = re.search(r"upstream " + re.escape(sys.argv[2]) + r" \{(.*?)\}", text, re.S)
+out = []
+for line in (m.group(1).splitlines() if m else []):
+    s = re.search(r"server ([0-9.]+):(\d+) (?:weight=(\d+)|(backup))", line)
+    if s:
+        out.append("%s:%s:%s" % (s.group(1), s.group(2), s.group(3) or "b"))
+print(" ".join(sorted(out)))
+PY
+}
+# published SLOT: the ports the slot's running tasks publish, sorted.
+published() {
+	local id
+	for id in $(sw service ps -q --filter desired-state=running "$FLEET_INSTANCE-$DEP-$1" 2>/dev/null); do
+		sw inspect "$id" --format '{{range .Status.PortStatus.Ports}}{{.PublishedPort}} {{end}}'
+	done | xargs -n1 | sort -nu | xargs
+}
+routed_ports() { servers "$@" | xargs -n1 | grep -v ':b$' | cut -d: -f2 | sort -n | xargs; }
+
+# --- first release: slot blue, straight to 100 % ------------------------------------------------------
+write_swarm_dep auriga-demo-node:v1 "$BLUEGREEN"
+apply
+rc=$?
+expect_eq "the first release comes up on the swarm (apply exits 0)" 0 "$rc"
+[ "$rc" = 0 ] || tail -20 "$TEST_TMP/apply.err" | sed 's/^/# up: /'
+expect_eq "slot blue is one service of two tasks at v1" "$DEP-blue=2@v1" "$(services)"
+expect_eq "its tasks carry the slot" "blue:v1 blue:v1" "$(tasks)"
+blue_ports=$(published blue)
+expect_eq "NGINX sends the Service's requests to the two ports Swarm published, at the node's address" \
+	"2 $blue_ports" "$(wc -w <<<"$blue_ports" | xargs) $(routed_ports)"
+expect_match "each at the node's address" "^$SW_ADDR:[0-9]+:[0-9]+ $SW_ADDR:[0-9]+:[0-9]+\$" "$(servers)"
+expect_eq "NGINX answers from v1" v1 "$(version)"
+
+# --- blue-green v1 -> v2 under load: no request fails ------------------------------------------------
+write_swarm_dep auriga-demo-node:v2 "$BLUEGREEN"
+pid=$(load "$TEST_TMP/load-bg" 120)
+sleep 1
+# The preview names slot green while the active Service still answers from blue.
+python3 - "$TEST_TMP/preview" "$(router_conf)" "$(router_upstream "$DEP-preview")" "$(router_upstream "$DEP")" \
+	>/dev/null 2>&1 <<'PY' &
+import re, sys, time
+out, path, pv, act = sys.argv[1:5]
+end = time.time() + 120
+def ports(text, up):
+    m = re.search(r"upstream " + re.escape(up) + r" \{(.*?)\}", text, re.S)
+    return sorted(re.findall(r"server [0-9.]+:(\d+) weight", m.group(1))) if m else []
+with open(out, "w", buffering=1) as f:
+    last = None
+    while time.time() < end:
+        try:
+            t = open(path).read()
+        except OSError:
+            t = ""
+        cur = "%s|%s" % (" ".join(ports(t, pv)), " ".join(ports(t, act)))
+        if cur != last:
+            f.write(cur + "\n")
+            last = cur
+        time.sleep(0.05)
+PY
+watch=$!
+start=$(date +%s%N)
+apply
+rc=$?
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+sleep 1
+stop_load "$pid"
+kill "$watch" 2>/dev/null
+wait "$watch" 2>/dev/null
+diag "blue-green v1 -> v2 on Swarm took $took ms; $(wc -l <"$TEST_TMP/load-bg") requests through NGINX"
+expect_eq "blue-green: apply exits 0" 0 "$rc"
+[ "$rc" = 0 ] || tail -20 "$TEST_TMP/apply.err" | sed 's/^/# bg: /'
+expect_eq "blue-green: no request through NGINX failed" 0 "$(failed_count "$TEST_TMP/load-bg")"
+expect_eq "blue-green: v1 answered first, v2 last" "v1 v2" \
+	"$(head -1 "$TEST_TMP/load-bg" | cut -d' ' -f3) $(tail -1 "$TEST_TMP/load-bg" | cut -d' ' -f3)"
+diag "blue-green: v1 and v2 both answered for $(awk '$3 == "v2" && !f { f = $1 } $3 == "v1" { l = $1 } END { print (l > f ? l - f : 0) }' "$TEST_TMP/load-bg") ms (NGINX's old workers handing over after the reload)"
+expect_eq "slot green's service runs v2; blue's service is gone after the scale-down delay" "$DEP-green=2@v2" \
+	"$(services)"
+green_ports=$(published green)
+expect_eq "the active Service routes slot green's two tasks" "2 $green_ports" \
+	"$(wc -w <<<"$green_ports" | xargs) $(routed_ports)"
+previewed() { [ -n "$green_ports" ] && [ "$(tail -1 "$TEST_TMP/preview")" = "$green_ports|$green_ports" ]; }
+check "the preview Service routes slot green's tasks too" previewed
+expect_eq "auriga removed blue's service, not its tasks one by one" "1 0" \
+	"$(grep -c "msg=\"service removed\".*service=$FLEET_INSTANCE-$DEP-blue" "$TEST_TMP/apply.err") $(grep -c 'msg=remove .*container=' "$TEST_TMP/apply.err")"
+
+# --- canary v2 -> v3: slot blue grows with the weight, green stays whole ------------------------------
+write_swarm_dep auriga-demo-node:v3 "$CANARY"
+: >"$TEST_TMP/apply.err"
+apply &
+apply_pid=$!
+mid() { [ "$(services)" = "$DEP-blue=1@v3 $DEP-green=2@v2" ] && [ "$(routed_ports | wc -w)" = 3 ]; }
+check "at 50 %: slot blue's service has one task at v3, green's both of its v2 tasks, all three routed" \
+	wait_for 60 mid
+s=$(sample 200)
+diag "canary at 50 % on Swarm: $s"
+expect_eq "no request failed at 50 %" 0 "$(awk '{print $2}' <<<"$s")"
+within "$(share v3 "$s")" 50 15 &&
+	ok "the answers through NGINX follow the weight (v3 $(share v3 "$s") % at 50 %)" ||
+	fail "the answers through NGINX follow the weight (v3 $(share v3 "$s") % at 50 %)"
+wait "$apply_pid"
+rc=$?
+expect_eq "canary: apply exits 0" 0 "$rc"
+[ "$rc" = 0 ] || tail -20 "$TEST_TMP/apply.err" | sed 's/^/# canary: /'
+expect_eq "canary: slot blue's service has both tasks at v3, green's is gone" "$DEP-blue=2@v3" "$(services)"
+expect_eq "NGINX answers from v3" v3 "$(version)"
+expect_eq "green's service was scaled by nobody mid-release (no update of it in the log)" 0 \
+	"$(grep -c "msg=\"update service\".*service=$FLEET_INSTANCE-$DEP-green" "$TEST_TMP/apply.err")"
+
+# --- a canary that never becomes ready: rolled back at its deadline ---------------------------------
+DEADLINE=15
+write_swarm_dep auriga-demo-node:never-ready "$CANARY"
+pid=$(load "$TEST_TMP/load-bad" 90)
+apply 90
+rc=$?
+stop_load "$pid"
+expect_eq "the never-ready canary fails (apply exits 1)" 1 "$rc"
+expect_match "at its progress deadline" "progress deadline of 15s exceeded" "$(cat "$TEST_TMP/apply.err")"
+settled() { [ "$(services)" = "$DEP-blue=2@v3" ]; }
+check "its slot's service is removed; blue's stays at v3 with both tasks" wait_for 60 settled
+expect_eq "no request through NGINX failed, and every answer came from v3" "0 v3" \
+	"$(failed_count "$TEST_TMP/load-bad") $(awk '{print $3}' "$TEST_TMP/load-bad" | sort -u | xargs)"
+
+done_testing
