@@ -158,14 +158,21 @@ metadata: {name: api}
 spec:
   role: api
   replicas: 2
-  template: {image: auriga-demo-node:v1}
+  template:
+    image: auriga-demo-node:v1
+    ports: [{name: http, containerPort: 9003, hostPort: 19003}]
   strategy:
     type: BlueGreen
     blueGreen: {activeService: api}
+---
+apiVersion: auriga.io/v1
+kind: Service
+metadata: {name: api}
+spec: {deployment: api, port: 19080, targetPort: http}
 YAML
 out=$(swarm_engine apply --timeout-total 30 "$BAD" 2>&1)
-expect_eq "a BlueGreen Deployment on Swarm is refused (exit 1)" 1 $?
-expect_match "naming the file, line and field" "api.yaml:9:[0-9]+: Deployment/api: spec.strategy.type: BlueGreen is not supported on a swarm endpoint" "$out"
+expect_eq "a BlueGreen Deployment whose slots would both publish one hostPort is refused on Swarm (exit 1)" 1 $?
+expect_match "naming the file, line and field" "api.yaml:9:[0-9]+: Deployment/api: spec.template.ports\[0\].hostPort: on a swarm endpoint a BlueGreen release runs each slot as a service" "$out"
 expect_eq "and nothing of it was made" "" "$(sw service ls -q --filter "name=$FLEET_INSTANCE-api")"
 
 done_testing
