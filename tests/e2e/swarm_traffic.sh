@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Blue-green and canary on Docker Swarm, through a real NGINX on 127.0.0.1, under bounded load: on a
-# single-node swarm of the test's own (tests/helpers/swarm-host.sh), each slot of the API deployment
-# is a replicated service ("<prefix>-<deployment>-<slot>") whose tasks publish a port Swarm picks,
-# and the router sends the Services' requests to those ports at the node's address. The first
-# release comes up in slot blue; a blue-green release of v2 makes slot green's service beside it,
-# switches NGINX to it with no request failed, and removes blue's service after the scale-down delay;
-# a canary of v3 grows slot blue's service with the weight (one task at 50 %, while green's keeps
-# both of its tasks: Swarm picks the task a smaller service loses, so the stable slot is never made
-# smaller mid-release) and the answers through NGINX follow the weight; a canary whose tasks never
-# become ready is rolled back at its deadline, its service removed, NGINX answering from the stable
-# slot all along.
+# swarm of two nodes of the test's own (tests/helpers/swarm-host.sh: a manager and a worker, each a
+# dockerd in a network namespace), each slot of the API deployment is a replicated service
+# ("<prefix>-<deployment>-<slot>") whose tasks publish a port Swarm picks on their node, and the
+# router sends the Services' requests to those ports at each task's node address. The first
+# release comes up in slot blue, its tasks spread over both nodes; a blue-green release of v2 makes
+# slot green's service beside it, switches NGINX to it with no request failed, and removes blue's
+# service after the scale-down delay; a canary of v3 grows slot blue's service with the weight (one
+# task at 50 %, while green's keeps both of its tasks: Swarm picks the task a smaller service
+# loses, so the stable slot is never made smaller mid-release) and the answers through NGINX
+# follow the weight; a canary whose tasks never become ready is rolled back at its deadline, its
+# service removed, NGINX answering from the stable slot all along.
 # run-tests: long
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
@@ -20,14 +21,19 @@ TRAFFIC_CLUSTER=swarm-traffic
 TRAFFIC_IMAGES=never-ready
 . "$(dirname "$0")/traffic-lib.bash"
 
-SW=$TEST_TMP/swarm
-mkdir -p "$SW"
+SW=$TEST_TMP/swarm W1=$TEST_TMP/w1
+mkdir -p "$SW" "$W1"
+IMAGES="auriga-demo-node:v1 auriga-demo-node:v2 auriga-demo-node:v3 auriga-demo-node:never-ready"
+# Stopped in reverse: the worker first, then the manager (and its bridge).
 on_exit "$TOP/tests/helpers/swarm-host.sh stop $SW"
-read -r SW_URL SW_ADDR < <("$TOP/tests/helpers/swarm-host.sh" start "$SW" \
-	auriga-demo-node:v1 auriga-demo-node:v2 auriga-demo-node:v3 auriga-demo-node:never-ready)
-[ -n "${SW_URL:-}" ] || { fail "a single-node swarm starts"; exit 1; }
-ok "a single-node swarm starts ($SW_URL, tasks' ports at $SW_ADDR)"
+on_exit "$TOP/tests/helpers/swarm-host.sh stop $W1"
+read -r SW_URL SW_ADDR < <("$TOP/tests/helpers/swarm-host.sh" start "$SW" $IMAGES)
+[ -n "${SW_URL:-}" ] || { fail "the manager starts"; exit 1; }
+read -r W1_URL W1_ADDR < <("$TOP/tests/helpers/swarm-host.sh" join "$W1" "$SW" $IMAGES)
+[ -n "${W1_URL:-}" ] || { fail "a worker joins"; exit 1; }
 sw() { docker -H "$SW_URL" "$@"; }
+ready_nodes() { [ "$(sw node ls --format '{{.Status}}' | grep -c Ready)" = 2 ]; }
+check "a swarm of two nodes: the manager at $SW_ADDR, a worker at $W1_ADDR" wait_for 60 ready_nodes
 
 # The operator's policy: this test's NGINX (traffic-lib) and the swarm's endpoint; the Cluster
 # makes that endpoint its swarm.
@@ -73,10 +79,13 @@ services() {
 		sed "s/^$FLEET_INSTANCE-//; s|=\([0-9]*\)/[0-9]*@|=\1@|; s|@auriga-demo-node:|@|; s|@\([a-z0-9-]*\)@sha256.*|@\1|" |
 		sort | xargs
 }
-# tasks: this instance's running tasks as "slot:image", sorted.
+# tasks: this instance's running tasks' containers on both nodes as "slot:image", sorted.
 tasks() {
-	sw ps --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" --format '{{.Label "auriga.io/slot"}}:{{.Image}}' |
-		sed 's/auriga-demo-node://; s/@sha256.*//' | sort | xargs
+	local u
+	for u in "$SW_URL" "$W1_URL"; do
+		docker -H "$u" ps --filter "label=auriga.io/managed-by=$FLEET_INSTANCE" \
+			--format '{{.Label "auriga.io/slot"}}:{{.Image}}'
+	done | sed 's/auriga-demo-node://; s/@sha256.*//' | sort | xargs
 }
 # servers [NAME]: the active (or NAME's) upstream in the router's file as "address:port:weight".
 servers() {
@@ -95,14 +104,19 @@ for line in (m.group(1).splitlines() if m else []):
 print(" ".join(sorted(out)))
 PY
 }
-# published SLOT: the ports the slot's running tasks publish, sorted.
+# published SLOT: where the slot's running tasks publish their port, "NODE-ADDRESS:PORT", sorted.
 published() {
-	local id
+	local id node
 	for id in $(sw service ps -q --filter desired-state=running "$FLEET_INSTANCE-$DEP-$1" 2>/dev/null); do
-		sw inspect "$id" --format '{{range .Status.PortStatus.Ports}}{{.PublishedPort}} {{end}}'
-	done | xargs -n1 | sort -nu | xargs
+		node=$(sw inspect "$id" --format '{{.NodeID}}')
+		sw inspect "$id" --format '{{range .Status.PortStatus.Ports}}{{.PublishedPort}} {{end}}' |
+			xargs -n1 | sed "s/^/$(sw node inspect "$node" --format '{{.Status.Addr}}'):/"
+	done | sort -u | xargs
 }
-routed_ports() { servers "$@" | xargs -n1 | grep -v ':b$' | cut -d: -f2 | sort -n | xargs; }
+# routed [NAME]: the servers NGINX sends the Service's requests to (not its backups), "ADDRESS:PORT".
+routed() { servers "$@" | xargs -n1 | grep -v ':b$' | cut -d: -f1,2 | sort | xargs; }
+# nodes_of LIST: the distinct addresses in a list of "ADDRESS:PORT".
+nodes_of() { xargs -n1 <<<"$1" | cut -d: -f1 | sort -u | xargs; }
 
 # --- first release: slot blue, straight to 100 % ------------------------------------------------------
 write_swarm_dep auriga-demo-node:v1 "$BLUEGREEN"
@@ -111,48 +125,24 @@ rc=$?
 expect_eq "the first release comes up on the swarm (apply exits 0)" 0 "$rc"
 [ "$rc" = 0 ] || tail -20 "$TEST_TMP/apply.err" | sed 's/^/# up: /'
 expect_eq "slot blue is one service of two tasks at v1" "$DEP-blue=2@v1" "$(services)"
-expect_eq "its tasks carry the slot" "blue:v1 blue:v1" "$(tasks)"
-blue_ports=$(published blue)
-expect_eq "NGINX sends the Service's requests to the two ports Swarm published, at the node's address" \
-	"2 $blue_ports" "$(wc -w <<<"$blue_ports" | xargs) $(routed_ports)"
-expect_match "each at the node's address" "^$SW_ADDR:[0-9]+:[0-9]+ $SW_ADDR:[0-9]+:[0-9]+\$" "$(servers)"
+expect_eq "its tasks' containers, one on each node, carry the slot" "blue:v1 blue:v1" "$(tasks)"
+blue_at=$(published blue)
+expect_eq "NGINX sends the Service's requests to the two tasks, at the ports Swarm published on their nodes" \
+	"2 $blue_at" "$(wc -w <<<"$blue_at" | xargs) $(routed)"
+expect_eq "Swarm spread slot blue's tasks over both nodes" "$(printf '%s\n' "$SW_ADDR" "$W1_ADDR" | sort | xargs)" \
+	"$(nodes_of "$blue_at")"
 expect_eq "NGINX answers from v1" v1 "$(version)"
 
 # --- blue-green v1 -> v2 under load: no request fails ------------------------------------------------
 write_swarm_dep auriga-demo-node:v2 "$BLUEGREEN"
 pid=$(load "$TEST_TMP/load-bg" 120)
 sleep 1
-# The preview names slot green while the active Service still answers from blue.
-python3 - "$TEST_TMP/preview" "$(router_conf)" "$(router_upstream "$DEP-preview")" "$(router_upstream "$DEP")" \
-	>/dev/null 2>&1 <<'PY' &
-import re, sys, time
-out, path, pv, act = sys.argv[1:5]
-end = time.time() + 120
-def ports(text, up):
-    m = re.search(r"upstream " + re.escape(up) + r" \{(.*?)\}", text, re.S)
-    return sorted(re.findall(r"server [0-9.]+:(\d+) weight", m.group(1))) if m else []
-with open(out, "w", buffering=1) as f:
-    last = None
-    while time.time() < end:
-        try:
-            t = open(path).read()
-        except OSError:
-            t = ""
-        cur = "%s|%s" % (" ".join(ports(t, pv)), " ".join(ports(t, act)))
-        if cur != last:
-            f.write(cur + "\n")
-            last = cur
-        time.sleep(0.05)
-PY
-watch=$!
 start=$(date +%s%N)
 apply
 rc=$?
 took=$(( ($(date +%s%N) - start) / 1000000 ))
 sleep 1
 stop_load "$pid"
-kill "$watch" 2>/dev/null
-wait "$watch" 2>/dev/null
 diag "blue-green v1 -> v2 on Swarm took $took ms; $(wc -l <"$TEST_TMP/load-bg") requests through NGINX"
 expect_eq "blue-green: apply exits 0" 0 "$rc"
 [ "$rc" = 0 ] || tail -20 "$TEST_TMP/apply.err" | sed 's/^/# bg: /'
@@ -162,10 +152,10 @@ expect_eq "blue-green: v1 answered first, v2 last" "v1 v2" \
 diag "blue-green: v1 and v2 both answered for $(awk '$3 == "v2" && !f { f = $1 } $3 == "v1" { l = $1 } END { print (l > f ? l - f : 0) }' "$TEST_TMP/load-bg") ms (NGINX's old workers handing over after the reload)"
 expect_eq "slot green's service runs v2; blue's service is gone after the scale-down delay" "$DEP-green=2@v2" \
 	"$(services)"
-green_ports=$(published green)
-expect_eq "the active Service routes slot green's two tasks" "2 $green_ports" \
-	"$(wc -w <<<"$green_ports" | xargs) $(routed_ports)"
-previewed() { [ -n "$green_ports" ] && [ "$(tail -1 "$TEST_TMP/preview")" = "$green_ports|$green_ports" ]; }
+green_at=$(published green)
+expect_eq "the active Service routes slot green's two tasks, on their nodes" "2 $green_at" \
+	"$(wc -w <<<"$green_at" | xargs) $(routed)"
+previewed() { [ -n "$green_at" ] && [ "$(routed "$DEP-preview")" = "$green_at" ]; }
 check "the preview Service routes slot green's tasks too" previewed
 expect_eq "auriga removed blue's service, not its tasks one by one" "1 0" \
 	"$(grep -c "msg=\"service removed\".*service=$FLEET_INSTANCE-$DEP-blue" "$TEST_TMP/apply.err") $(grep -c 'msg=remove .*container=' "$TEST_TMP/apply.err")"
@@ -175,7 +165,7 @@ write_swarm_dep auriga-demo-node:v3 "$CANARY"
 : >"$TEST_TMP/apply.err"
 apply &
 apply_pid=$!
-mid() { [ "$(services)" = "$DEP-blue=1@v3 $DEP-green=2@v2" ] && [ "$(routed_ports | wc -w)" = 3 ]; }
+mid() { [ "$(services)" = "$DEP-blue=1@v3 $DEP-green=2@v2" ] && [ "$(routed | wc -w)" = 3 ]; }
 check "at 50 %: slot blue's service has one task at v3, green's both of its v2 tasks, all three routed" \
 	wait_for 60 mid
 s=$(sample 200)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-tests: alone
+# run-tests: long
 # The lease's cost on the specs remote, with the default lease settings (TTL 30 s, a renewal or read
 # every 10 s): each controller's Git operations on the lease's home (auriga_lease_operations_total:
 # lease pushes and fetches, shared-state pushes and fetches) counted over a minute while idle, and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-tests: alone
+# run-tests: long
 # The state a takeover continues from is shared: the leader writes its state file and release records
 # to refs/auriga/state/<instance> of the specs repository (one commit, no history) and a new leader
 # takes them up before it acts. A pause is answered once it is shared: killed right after the
