@@ -8,8 +8,8 @@
 # slot green's service beside it, switches NGINX to it with no request failed, and removes blue's
 # service after the scale-down delay; a canary of v3 grows slot blue's service with the weight (one
 # task at 50 %, while green's keeps both of its tasks: Swarm picks the task a smaller service
-# loses, so the stable slot is never made smaller mid-release) and the answers through NGINX
-# follow the weight; a canary whose tasks never become ready is rolled back at its deadline, its
+# loses, so the stable slot is never made smaller mid-release), the answers through NGINX follow
+# the weight and its analysis scrapes the new task at its node's address; a canary whose tasks never become ready is rolled back at its deadline, its
 # service removed, NGINX answering from the stable slot all along.
 # run-tests: long
 . "$(dirname "$0")/../lib.sh"
@@ -70,7 +70,10 @@ CANARY="    type: Canary
     canary:
       steps:
         - setWeight: 50
-        - pause: {duration: 12s}"
+        - analysis: {templates: [{templateName: $DEP-errors}]}
+        - pause: {duration: 10s}"
+# The canary's analysis: the new slot's error ratio, scraped from its tasks at their nodes' addresses.
+errors_template "$DEP-errors" >"$SPECS/analysis.yaml"
 
 apply() { auriga_engine apply --timeout-total "${1:-150}" "$SPECS" >>"$TEST_TMP/apply.out" 2>>"$TEST_TMP/apply.err"; }
 # services: this instance's services as "name=replicas@image", sorted.
@@ -163,6 +166,7 @@ expect_eq "auriga removed blue's service, not its tasks one by one" "1 0" \
 # --- canary v2 -> v3: slot blue grows with the weight, green stays whole ------------------------------
 write_swarm_dep auriga-demo-node:v3 "$CANARY"
 : >"$TEST_TMP/apply.err"
+pid=$(load "$TEST_TMP/load-canary" 120)
 apply &
 apply_pid=$!
 mid() { [ "$(services)" = "$DEP-blue=1@v3 $DEP-green=2@v2" ] && [ "$(routed | wc -w)" = 3 ]; }
@@ -176,7 +180,11 @@ within "$(share v3 "$s")" 50 15 &&
 	fail "the answers through NGINX follow the weight (v3 $(share v3 "$s") % at 50 %)"
 wait "$apply_pid"
 rc=$?
+stop_load "$pid"
 expect_eq "canary: apply exits 0" 0 "$rc"
+expect_eq "canary: its analysis scraped the new slot's task and was decided Successful" 1 \
+	"$(grep -c "msg=\"analysis decided\" deployment=$DEP result=Successful" "$TEST_TMP/apply.err")"
+expect_eq "canary: no request through NGINX failed" 0 "$(failed_count "$TEST_TMP/load-canary")"
 [ "$rc" = 0 ] || tail -20 "$TEST_TMP/apply.err" | sed 's/^/# canary: /'
 expect_eq "canary: slot blue's service has both tasks at v3, green's is gone" "$DEP-blue=2@v3" "$(services)"
 expect_eq "NGINX answers from v3" v3 "$(version)"
