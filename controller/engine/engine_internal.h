@@ -271,6 +271,13 @@ int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, co
 /* The service a task's container c belongs to removed (a deployment gone from the specs); 1 when issued. */
 int engine_swarm_remove_orphan(struct engine *e, const struct rollout_op *rop);
 void engine_swarm_want_free(struct swarm_want *w);
+/*
+ * 1 when dd runs on the swarm as one service per ordinal, each pinned to
+ * a node (rollout_swarm_ordinals): its template has a volume per replica
+ * and the swarm has several nodes (and no service of dd made on one), or
+ * it already does.
+ */
+int engine_swarm_pinned(const struct engine *e, const struct desired_deployment *dd, const struct plan_target *t);
 /* 1 when the last list saw dd's service at revision rev with dd's replicas; else 0 (or not listed yet). */
 int engine_swarm_service_at(const struct engine *e, const struct desired_deployment *dd, const char *rev);
 /* h's tasks listed (its nodes, the instance's services, their tasks), read as its containers; 0 when started. */

@@ -296,7 +296,11 @@ static void pass_strategy(struct dep_pass *p)
 	rollout_result_release(&ed->res);
 	engine_traffic_verdict_release(&p->tv);
 	if (!engine_traffic_handles(p->dd)) {
-		if (engine_swarm(p->e)) {
+		if (engine_swarm_pinned(p->e, p->dd, &p->t)) {
+			/* Each ordinal a service pinned to its node: the rollout is over its task, as over a container. */
+			rollout_step(&p->in, &ed->res);
+			rollout_swarm_ordinals(&ed->res, p->dd->replicas, p->e->desired.name_prefix, p->dd->name);
+		} else if (engine_swarm(p->e)) {
 			p->in.service_at_target = engine_swarm_service_at(p->e, p->dd, p->t.rev);
 			p->service = desired_prefixed(p->e->desired.name_prefix, p->dd->name);
 			p->in.service = p->service;

@@ -28,6 +28,8 @@ struct swarm_want {
 	char **volumes;			/* per-replica volume names, templated by slot */
 	size_t n_volumes;
 	char replicas_text[16];
+	char *pin;			/* a pinned ordinal's constraint: "node.id==<id>" */
+	const char *constraints[2];
 };
 
 void engine_swarm_want_free(struct swarm_want *w)
@@ -38,7 +40,7 @@ void engine_swarm_want_free(struct swarm_want *w)
 	kv_free(w->task_labels, w->n_task_labels);
 	for (i = 0; i < w->n_volumes; i++)
 		free(w->volumes[i]);
-	FREE_ALL(w->volumes, w->rev, w->hostname);
+	FREE_ALL(w->volumes, w->rev, w->hostname, w->pin);
 	free(w);
 }
 
@@ -72,15 +74,18 @@ static char *slot_volume_name(const char *instance, const char *dep, const char 
 }
 
 static struct swarm_want *want_build(struct engine *e, struct eng_op *op, const struct desired_deployment *dd,
-				     const struct plan_target *t, const struct rollout_op *rop, size_t nodes)
+				     const struct plan_target *t, const struct rollout_op *rop, size_t nodes,
+				     const char *node)
 {
 	struct swarm_want *w = xcalloc(1, sizeof(*w));
 	struct desired_create *c = &op->create;
+	int pinned = node != NULL;
 	size_t i;
 
 	w->rev = xstrdup(t->rev);
+	/* A pinned ordinal's task keeps its ordinal label: its slot is always 1. */
 	for (i = 0; i < c->n_labels; i++)
-		if (strcmp(c->labels[i].key, OBS_LABEL_ORDINAL) != 0)
+		if (pinned || strcmp(c->labels[i].key, OBS_LABEL_ORDINAL) != 0)
 			kv_put(&w->task_labels, &w->n_task_labels, c->labels[i].key, c->labels[i].value);
 	c->spec.labels = w->task_labels;
 	c->spec.n_labels = w->n_task_labels;
@@ -91,11 +96,11 @@ static struct swarm_want *want_build(struct engine *e, struct eng_op *op, const 
 	kv_put(&w->labels, &w->n_labels, OBS_LABEL_DEPLOYMENT, dd->name);
 	kv_put(&w->labels, &w->n_labels, OBS_LABEL_REVISION, t->rev);
 	kv_put(&w->labels, &w->n_labels, OBS_LABEL_COMMIT, e->desired.commit ? e->desired.commit : "");
-	w->hostname = xasprintf("%s-{{.Task.Slot}}", dd->name);
+	w->hostname = pinned ? xasprintf("%s-%d", dd->name, rop->ordinal + 1) : xasprintf("%s-{{.Task.Slot}}", dd->name);
 	c->spec.hostname = w->hostname;
 	/* The mounts are the template's volumes, in its order (desired_create_build). */
 	w->volumes = xcalloc(c->spec.n_mounts + 1, sizeof(*w->volumes));
-	for (i = 0; i < c->spec.n_mounts && i < t->tmpl->n_volumes; i++) {
+	for (i = 0; !pinned && i < c->spec.n_mounts && i < t->tmpl->n_volumes; i++) {
 		const struct desired_volume *v = &t->tmpl->volumes[i];
 
 		if (c->mounts[i].bind || !v->per_replica)
@@ -116,8 +121,16 @@ static struct swarm_want *want_build(struct engine *e, struct eng_op *op, const 
 		w->s.parallelism = 0;
 		w->s.monitor_ms = 0;
 	}
+	/* An ordinal's service: its one task stops before the next starts, on the node it is pinned to. */
+	if (pinned) {
+		w->s.start_first = 0;
+		w->s.parallelism = 1;
+		w->pin = xasprintf("node.id==%s", node);
+		w->constraints[0] = w->pin;
+		w->s.constraints = w->constraints;
+	}
 	/* Validators one per node where the swarm has enough, as on endpoints (a quorum never shares a host). */
-	if (dd->role && strcmp(dd->role, "validator") == 0 && nodes >= (size_t)dd->replicas)
+	if (!pinned && dd->role && strcmp(dd->role, "validator") == 0 && nodes >= (size_t)dd->replicas)
 		w->s.max_per_node = 1;
 	return w;
 }
@@ -169,13 +182,22 @@ static int node_exec(const struct desired_deployment *dd)
  * goes through the manager, whose API reaches its own node's containers
  * alone. Refused, never half done.
  */
-static char *refusal(const struct eng_host *h, const struct desired_deployment *dd, const struct plan_target *t)
+static char *refusal(const struct eng_host *h, const struct desired_deployment *dd, const struct plan_target *t,
+		     int pinned)
 {
 	if (h->swarm_nodes <= 1)
 		return NULL;
-	if (slot_volumes(t->tmpl))
-		return xasprintf("per-replica volumes are not supported on a swarm of %zu nodes yet (Swarm may start "
-				 "a slot's task on a node without its volume): nothing is changed", h->swarm_nodes);
+	if (pinned && dd->max_surge > 0)
+		return xasprintf("a rolling update with a surge (maxSurge %ld, or a disruption budget that lets no "
+				 "replica down) cannot be made with per-replica volumes on a swarm of %zu nodes: each "
+				 "replica is a service pinned to the node of its volume, whose new task replaces the old "
+				 "one there (give maxSurge: 0 and a maxUnavailable the budget allows): nothing is changed",
+				 dd->max_surge, h->swarm_nodes);
+	if (!pinned && slot_volumes(t->tmpl))
+		return xasprintf("per-replica volumes are not supported on a swarm of %zu nodes for a service made "
+				 "on one node (Swarm may start a slot's task on a node without its volume; remove the "
+				 "service for each replica to be made pinned to a node): nothing is changed",
+				 h->swarm_nodes);
 	if (node_exec(dd))
 		return xasprintf("exec startup and liveness probes are not supported on a swarm of %zu nodes yet "
 				 "(auriga runs them through the manager, which reaches only its own node's "
@@ -197,6 +219,73 @@ static void swarm_removed(struct docker_result *r, void *arg)
 	else if (r->status != DOCKER_NOT_FOUND)
 		swarm_failed(op, "remove", r);
 	engine_op_end(op);
+}
+
+/*
+ * The node an ordinal's service is pinned to: the one its listed spec
+ * names; for a new one, the ready and active node with the fewest of the
+ * deployment's ordinals (the lowest id on a tie). The choice is kept in the
+ * list until the next one, so that ordinals made in one pass spread.
+ * malloc'd, or NULL when no node can take it.
+ */
+static char *pin_node(struct eng_host *h, const char *dep, const char *svc)
+{
+	const char *pinned = json_string_value(json_object_get(json_object_get(h->swarm_services, svc), "node"));
+	const char *best = NULL, *key;
+	size_t best_n = (size_t)-1, i;
+	json_t *n, *s;
+	char *out;
+
+	if (pinned)
+		return xstrdup(pinned);
+	json_array_foreach(h->swarm_node_list, i, n) {
+		const char *id = json_string_value(json_object_get(n, "ID"));
+		const char *state = json_string_value(json_object_get(json_object_get(n, "Status"), "State"));
+		const char *avail = json_string_value(json_object_get(json_object_get(n, "Spec"), "Availability"));
+		size_t count = 0;
+
+		if (id == NULL || state == NULL || strcmp(state, "ready") != 0 || avail == NULL ||
+		    strcmp(avail, "active") != 0)
+			continue;
+		json_object_foreach(h->swarm_services, key, s) {
+			const char *d = json_string_value(json_object_get(s, "deployment"));
+			const char *at = json_string_value(json_object_get(s, "node"));
+
+			count += d && at && strcmp(d, dep) == 0 && strcmp(at, id) == 0;
+		}
+		if (count < best_n || (count == best_n && strcmp(id, best) < 0)) {
+			best = id;
+			best_n = count;
+		}
+	}
+	if (best == NULL)
+		return NULL;
+	out = xstrdup(best);
+	json_object_set_new(h->swarm_services, svc, json_pack("{s:s,s:s}", "deployment", dep, "node", out));
+	return out;
+}
+
+int engine_swarm_pinned(const struct engine *e, const struct desired_deployment *dd, const struct plan_target *t)
+{
+	const struct eng_host *h;
+	const char *key;
+	char *own;
+	json_t *s;
+	int legacy, any = 0;
+
+	if (!engine_swarm(e) || e->n_hosts == 0 || t->tmpl == NULL || !slot_volumes(t->tmpl))
+		return 0;
+	h = &e->hosts[0];
+	own = desired_prefixed(e->desired.name_prefix, dd->name);
+	legacy = json_object_get(h->swarm_services, own) != NULL;
+	free(own);
+	json_object_foreach(h->swarm_services, key, s) {
+		const char *d = json_string_value(json_object_get(s, "deployment"));
+
+		any |= d && strcmp(d, dd->name) == 0 && json_is_string(json_object_get(s, "node"));
+	}
+	/* Once pinned, always: a swarm that shrank to one node keeps its ordinals where their volumes are. */
+	return any || (h->swarm_nodes > 1 && !legacy);
 }
 
 /* A service that goes (a slot released, a service of an earlier release): removed, its tasks with it. */
@@ -237,7 +326,7 @@ int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, co
 	struct eng_op *op;
 	const char *id;
 	json_t *listed, *ver;
-	char *m;
+	char *m, *node = NULL;
 	int rc;
 
 	if (h->down)
@@ -246,7 +335,7 @@ int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, co
 		return service_remove(e, h, dd->name, rop);
 	if (listed_at(json_object_get(h->swarm_services, rop->name), t->rev, rop->replicas))
 		return 0;
-	m = refusal(h, dd, t);
+	m = refusal(h, dd, t, rop->ordinal >= 0);
 	if (m) {
 		struct eng_dep *ed = engine_dep_get(e, dd->name);
 
@@ -256,15 +345,26 @@ int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, co
 		free(m);
 		return 0;
 	}
+	if (rop->ordinal >= 0) {
+		node = pin_node(h, dd->name, rop->name);
+		if (node == NULL) {
+			struct eng_dep *ed = engine_dep_get(e, dd->name);
+
+			str_set(&ed->last_error, "no node of the swarm is ready and active to pin a replica to");
+			return 0;
+		}
+	}
 	op = engine_op_start(e, h, dd->name, &named, 1);
-	desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, 0, op->name, h->name, 0);
+	desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, rop->ordinal >= 0 ? rop->ordinal : 0,
+			     op->name, h->name, 0);
 	/* A blue-green or canary slot's tasks carry it, as its containers would. */
 	if (rop->slot[0]) {
 		kv_put(&op->create.labels, &op->create.n_labels, OBS_LABEL_SLOT, rop->slot);
 		op->create.spec.labels = op->create.labels;
 		op->create.spec.n_labels = op->create.n_labels;
 	}
-	op->swarm = want_build(e, op, dd, t, rop, h->swarm_nodes);
+	op->swarm = want_build(e, op, dd, t, rop, h->swarm_nodes, node);
+	free(node);
 	/* The pass's list read it: updated at the version read there (a change since is refused), or made. */
 	listed = json_object_get(h->swarm_services, op->name);
 	id = json_string_value(json_object_get(listed, "id"));
@@ -443,11 +543,22 @@ static void on_services(struct docker_result *r, void *arg)
 		json_t *id = json_object_get(s, "ID");
 		json_t *ver = json_object_get(json_object_get(s, "Version"), "Index");
 
-		if (json_is_string(name))
-			json_object_set_new(sl->specs, json_string_value(name),
-					    json_pack("{s:O,s:O,s:O,s:O}", "revision", rev ? rev : json_null(), "replicas",
-						      reps ? reps : json_null(), "id", id ? id : json_null(), "version",
-						      ver ? ver : json_null()));
+		json_t *dep = json_object_get(json_object_get(spec, "Labels"), OBS_LABEL_DEPLOYMENT);
+		json_t *cons = json_object_get(json_object_get(json_object_get(spec, "TaskTemplate"), "Placement"),
+					       "Constraints");
+		json_t *entry, *c;
+		size_t k;
+
+		if (!json_is_string(name))
+			continue;
+		entry = json_pack("{s:O,s:O,s:O,s:O,s:O}", "revision", rev ? rev : json_null(), "replicas",
+				  reps ? reps : json_null(), "id", id ? id : json_null(), "version", ver ? ver : json_null(),
+				  "deployment", dep ? dep : json_null());
+		/* An ordinal pinned to its node (node.id==<id>), as pin_node made it. */
+		json_array_foreach(cons, k, c)
+			if (json_is_string(c) && strncmp(json_string_value(c), "node.id==", 9) == 0)
+				json_object_set_new(entry, "node", json_string(json_string_value(c) + 9));
+		json_object_set_new(sl->specs, json_string_value(name), entry);
 	}
 	if (docker_task_list(sl->h->docker, DOCKER_OBSERVE, NULL, on_tasks, sl, &err) < 0) {
 		listing_end(sl, NULL, xasprintf("cannot list the swarm's tasks: %s", error_msg(err)));

@@ -133,6 +133,19 @@ void rollout_swarm_slots(struct rollout_result *res, const struct rollout_ctr *v
 			 const char *deployment);
 
 /*
+ * A deployment with a volume per replica on a swarm of several nodes:
+ * each ordinal is a service of one task, "<prefix>-<deployment>-<ordinal>",
+ * pinned to a node, so that its task always starts where its volume is.
+ * The rollout is rollout_step's over the tasks' containers; what it asks
+ * of an ordinal's container is asked of the ordinal's service, in res: at
+ * the target (made, or updated: Swarm stops its task, then starts the new
+ * one on the same node), or gone when the ordinal is past the replicas.
+ * A stopped task Swarm restarts itself.
+ */
+void rollout_swarm_ordinals(struct rollout_result *res, int replicas, const char *name_prefix,
+			    const char *deployment);
+
+/*
  * How Swarm replaces a service's tasks for a strategy: Rolling with a surge
  * starts the new tasks first, max_surge at a time; anything else stops old
  * ones first, max_unavailable at a time (at least one).

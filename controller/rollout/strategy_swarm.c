@@ -249,3 +249,39 @@ void rollout_swarm_slots(struct rollout_result *res, const struct rollout_ctr *v
 	*res = out;
 	res->waiting = !res->complete && res->n_ops == 0;
 }
+
+void rollout_swarm_ordinals(struct rollout_result *res, int replicas, const char *name_prefix,
+			    const char *deployment)
+{
+	struct rollout_result out = *res;
+	size_t i, j;
+
+	out.ops = NULL;
+	out.n_ops = 0;
+	for (i = 0; i < res->n_ops; i++) {
+		const struct rollout_op *op = &res->ops[i];
+		int ord = op->kind == ROLLOUT_CREATE ? op->ordinal : op->c ? op->c->ordinal : -1;
+		char base[256], *name;
+
+		if (op->kind == ROLLOUT_START || ord < 0)
+			continue;
+		snprintf(base, sizeof(base), "%s-%d", deployment, ord);
+		name = desired_prefixed(name_prefix, base);
+		/* A task of another service (not an ordinal's) goes with its service. */
+		if (op->kind == ROLLOUT_REMOVE && op->c->swarm_service && strcmp(op->c->swarm_service, name) != 0) {
+			free(name);
+			name = xstrdup(op->c->swarm_service);
+			ord = replicas;
+		}
+		for (j = 0; j < out.n_ops && strcmp(out.ops[j].name, name) != 0; j++)
+			;
+		if (j == out.n_ops) {
+			rollout_add_op(&out, ROLLOUT_SERVICE, ord, NULL, name, 0, "%s", op->why);
+			out.ops[j].replicas = ord < replicas ? 1 : 0;
+		}
+		free(name);
+	}
+	rollout_result_release(res);
+	*res = out;
+	res->waiting = !res->complete && res->n_ops == 0;
+}

@@ -5,8 +5,9 @@
 # node, its readiness probe (HTTP, auriga's own) reaching each task at its node's address; a bump
 # replaces all six, each node's tasks too; a never-ready release is
 # rolled back by auriga with the six tasks at the last good version again, on every node. Validators
-# run one per node; a volume per replica is refused while Swarm could move a slot away from it, and
-# an exec liveness probe (auriga execs through the manager, which reaches its own node alone). Then
+# run one per node; with a volume per replica each replica is a service of one task pinned to a
+# node, and a bump replaces each on its node with its volume's data kept; an exec liveness probe is
+# refused (auriga execs through the manager, which reaches its own node alone). Then
 # `auriga run` follows a Git repository of the same specs and three validators: its status API, its
 # page in Chromium, the note on the commit and `auriga status` give the services, each task's node
 # and the nodes (each with its own host name). Worker 2's daemon killed: Swarm moves the web tasks
@@ -102,7 +103,7 @@ expect_match "rolled back by auriga, and why" "rolled back: web rolled back: pro
 back() { [ "$(tasks_by_node | grep -c ' auriga-demo-node:v2$')" = 6 ] && ! tasks_by_node | grep -q never-ready; }
 check "six tasks at v2 again and none never-ready, on the swarm's own word" wait_for 90 back
 
-# --- validators one per node; a volume per replica refused while a slot is not pinned to its node ---
+# --- validators one per node; a volume per replica: each replica a service pinned to a node -------
 V=$TEST_TMP/vspecs
 mkdir -p "$V"
 cp "$FLEET_SPECS/cluster.yaml" "$V/"
@@ -120,22 +121,58 @@ apiVersion: auriga.io/v1
 kind: Deployment
 metadata: {name: chain}
 spec:
-  role: validator
+  role: business
   replicas: 2
-  progressDeadlineSeconds: 5
+  progressDeadlineSeconds: 90
   template:
     image: auriga-demo-node:v1
     volumes:
       - {name: chain, mountPath: /data, perReplica: true}
-  strategy: {type: Recreate}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate: {maxUnavailable: 1, maxSurge: 0}
 YAML
-other --timeout-total 60 "$V" >"$TEST_TMP/chain.out" 2>&1
-expect_eq "a volume per replica on a swarm of three nodes fails its deployment" 1 $?
-expect_match "saying why" "per-replica volumes are not supported on a swarm of 3 nodes yet" "$(cat "$TEST_TMP/chain.out")"
-expect_eq "and no service is made for it" "" "$(sw service ls -q --filter "name=$FLEET_INSTANCE-v-chain")"
-# An exec liveness probe: auriga would run it through the manager, which reaches its own node's
-# containers alone; refused the same way, not left failing on the workers' tasks.
+other --timeout-total 120 "$V" >"$TEST_TMP/chain.out" 2>&1
+expect_eq "a volume per replica on a swarm of three nodes: the deployment comes up" 0 $?
+# Each node's daemon by its node id: where a pinned ordinal's task and volume are looked at.
+declare -A NODE_URL
+for u in "$URL" "$W1_URL" "$W2_URL"; do NODE_URL[$(docker -H "$u" info --format '{{.Swarm.NodeID}}')]=$u; done
+pin_of() { sw service inspect "$FLEET_INSTANCE-v-chain-$1" --format '{{join .Spec.TaskTemplate.Placement.Constraints ","}}' | sed -n 's/^node\.id==//p'; }
+task_node() { sw service ps -q --filter desired-state=running "$FLEET_INSTANCE-v-chain-$1" | head -1 | xargs -r docker -H "$URL" inspect --format '{{.NodeID}}'; }
+chain_volume() { docker -H "${NODE_URL[$2]}" volume ls -q | grep "^chain\.chain\.$1\." ; }
+pin0=$(pin_of 0) pin1=$(pin_of 1)
+check "each replica is a service of its own, pinned to a node of its own" \
+	test -n "$pin0" -a -n "$pin1" -a "$pin0" != "$pin1" -a -n "${NODE_URL[$pin0]:-}" -a -n "${NODE_URL[$pin1]:-}"
+expect_eq "each replica's task runs on its pinned node" "$pin0 $pin1" "$(task_node 0) $(task_node 1)"
+for i in 0 1; do
+	pin=$(pin_of "$i")
+	vol=$(chain_volume "$i" "$pin")
+	mp=$(docker -H "${NODE_URL[$pin]}" volume inspect "$vol" --format '{{.Mountpoint}}' 2>/dev/null)
+	[ -n "$mp" ] && echo "ordinal $i was here" >"$mp/marker"
+done
+check "each replica's volume is on its node, and holds what was written" \
+	test -n "$(chain_volume 0 "$pin0")" -a -n "$(chain_volume 1 "$pin1")"
+sed -i 's|image: auriga-demo-node:v1|image: auriga-demo-node:v2|' "$V/chain.yaml"
+other --timeout-total 150 "$V" >"$TEST_TMP/chain2.out" 2>&1
+expect_eq "a bump of the replicas with their volumes completes" 0 $?
+expect_eq "each replica's new task runs v2 on the same node as before" \
+	"$pin0 $pin1 auriga-demo-node:v2 auriga-demo-node:v2" \
+	"$(task_node 0) $(task_node 1) $(sw service inspect "$FLEET_INSTANCE-v-chain-0" "$FLEET_INSTANCE-v-chain-1" --format '{{.Spec.TaskTemplate.ContainerSpec.Image}}' | sed 's/@.*//' | xargs)"
+markers() {
+	local i pin vol
+	for i in 0 1; do
+		pin=$(pin_of "$i")
+		vol=$(chain_volume "$i" "$pin")
+		cat "$(docker -H "${NODE_URL[$pin]}" volume inspect "$vol" --format '{{.Mountpoint}}')/marker"
+	done 2>/dev/null | xargs
+}
+expect_eq "and finds its volume as it was left: the data stayed with the replica" \
+	"ordinal 0 was here ordinal 1 was here" "$(markers)"
+expect_eq "each replica's service was updated once, nothing made anew" "2 0" \
+	"$(grep -c 'msg="update service".*deployment=chain' "$TEST_TMP/chain2.out") $(grep -c 'msg="create service".*deployment=chain' "$TEST_TMP/chain2.out")"
 rm "$V/chain.yaml"
+# An exec liveness probe: auriga would run it through the manager, which reaches its own node's
+# containers alone; refused, not left failing on the workers' tasks.
 demo_deployment live business 2 auriga-demo-node:v1 5 "    type: Recreate" >"$V/live.yaml"
 python3 - "$V/live.yaml" <<'PY'
 import sys

@@ -436,8 +436,47 @@ static void swarm_other_services(void **state)
 	rollout_result_release(&r);
 }
 
+/* A volume per replica on several nodes: each ordinal a service of its own, asked for what its container would be. */
+static void swarm_ordinals(void **state)
+{
+	struct obs_container oc[4];
+	struct rollout_ctr v[4];
+	struct rollout_result r;
+	const struct rollout_op *op;
+
+	(void)state;
+	set_task(&oc[0], &v[0], "p-db-0", "", 0, OLD);
+	set_task(&oc[1], &v[1], "p-db-1", "", 1, OLD);
+	set_task(&oc[2], &v[2], "p-db-2", "", 2, OLD);
+	set_task(&oc[3], &v[3], "p-db", "", 0, OLD);
+	memset(&r, 0, sizeof(r));
+	/* Recreate's two steps on ordinal 0 are one update of its service; a start is Swarm's to make. */
+	rollout_add_op(&r, ROLLOUT_REMOVE, 0, &oc[0], NULL, 0, "old revision");
+	rollout_add_op(&r, ROLLOUT_CREATE, 0, NULL, "db-0", 0, "missing");
+	rollout_add_op(&r, ROLLOUT_START, 1, &oc[1], NULL, 0, "exited, not running");
+	/* Past the replicas (2): its service goes; a task of a service made before (one for all) goes with it. */
+	rollout_add_op(&r, ROLLOUT_REMOVE, 2, &oc[2], NULL, 0, "scale down");
+	rollout_add_op(&r, ROLLOUT_REMOVE, 0, &oc[3], NULL, 0, "duplicate");
+	rollout_swarm_ordinals(&r, 2, "p", "db");
+	assert_int_equal(r.n_ops, 3);
+	op = op_named(&r, "p-db-0");
+	assert_non_null(op);
+	assert_int_equal(op->kind, ROLLOUT_SERVICE);
+	assert_int_equal(op->ordinal, 0);
+	assert_int_equal(op->replicas, 1);
+	op = op_named(&r, "p-db-2");
+	assert_non_null(op);
+	assert_int_equal(op->replicas, 0);
+	op = op_named(&r, "p-db");
+	assert_non_null(op);
+	assert_int_equal(op->replicas, 0);
+	assert_null(op_named(&r, "p-db-1"));
+	rollout_result_release(&r);
+}
+
 TEST_MAIN(
 	cmocka_unit_test(table),
+	cmocka_unit_test(swarm_ordinals),
 	cmocka_unit_test(swarm_table),
 	cmocka_unit_test(swarm_slots),
 	cmocka_unit_test(swarm_other_services))
