@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-tests: alone
+# run-tests: long
 # A leader whose write of the shared state fails (the Git host refuses it: not a conflict) tries it
 # again at its next renewal, not at once: over a window the failed state pushes stay within one per
 # renew interval. The specs repository is served by git daemon, whose update hook refuses
