@@ -346,7 +346,7 @@ void engine_traffic_pass(struct engine_traffic *t, const struct desired_deployme
 	in.stable_rev = stable_rev;
 	in.rollback = rollback;
 	in.heal_only = heal_only;
-	in.stable_full = t->set != NULL && spec_set_swarm(t->set);
+	in.stable_full = spec_set_swarm(t->set);
 	in.now = wall_ms();
 	in.v = tv;
 	in.n = n;
