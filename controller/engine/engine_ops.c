@@ -217,7 +217,7 @@ static void op_stopped(struct docker_result *r, void *arg)
 }
 
 /* Blue-green and canary containers carry their slot (desired.c writes an empty one). */
-static void set_slot_label(struct desired_create *c, const char *slot)
+void engine_op_set_slot(struct desired_create *c, const char *slot)
 {
 	kv_put(&c->labels, &c->n_labels, OBS_LABEL_SLOT, slot);
 	c->spec.labels = c->labels;
@@ -333,7 +333,7 @@ int engine_op_issue(struct engine *e, const struct desired_deployment *dd, const
 			     rop->port_offset);
 	desired_volume_labels(&e->desired, dd->name, op->create.ordinal_text, &op->vlabels, &op->n_vlabels);
 	if (rop->slot[0])
-		set_slot_label(&op->create, rop->slot);
+		engine_op_set_slot(&op->create, rop->slot);
 	op_create_step(op);
 	return 1;
 }

@@ -27,7 +27,6 @@ struct swarm_want {
 	char *hostname;
 	char **volumes;			/* per-replica volume names, templated by slot */
 	size_t n_volumes;
-	char replicas_text[16];
 	char *pin;			/* a pinned ordinal's constraint: "node.id==<id>" */
 	const char *constraints[2];
 };
@@ -113,7 +112,6 @@ static struct swarm_want *want_build(struct engine *e, struct eng_op *op, const 
 	w->s.labels = w->labels;
 	w->s.n_labels = w->n_labels;
 	w->s.replicas = rop->replicas;
-	snprintf(w->replicas_text, sizeof(w->replicas_text), "%d", rop->replicas);
 	map_strategy(dd, &w->s);
 	/* A slot's service is updated only while the router sends it nothing: all its tasks at once. */
 	if (rop->slot[0]) {
@@ -176,11 +174,11 @@ static int node_exec(const struct desired_deployment *dd)
 
 /*
  * Why the deployment cannot go onto this swarm yet (malloc'd), or NULL. On
- * several nodes: a slot's volume lives on the node its task ran on, and
- * Swarm may start the slot's next task on another, so per-replica volumes
- * wait until a slot is pinned to its node; an exec probe auriga runs itself
- * goes through the manager, whose API reaches its own node's containers
- * alone. Refused, never half done.
+ * several nodes: a pinned replica's new task needs its old one's volume, so
+ * no surge; a single service's slot may start where its volume is not; an
+ * exec probe or a smoke-test Job auriga runs itself goes through the
+ * manager, whose API reaches its own node's containers alone. Refused,
+ * never half done.
  */
 static char *refusal(const struct eng_host *h, const struct desired_deployment *dd, const struct plan_target *t,
 		     int pinned)
@@ -326,7 +324,7 @@ int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, co
 	struct eng_op *op;
 	const char *id;
 	json_t *listed, *ver;
-	char *m, *node = NULL;
+	char *m, *node = NULL, reps[16];
 	int rc;
 
 	if (h->down)
@@ -358,13 +356,11 @@ int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, co
 	desired_create_build(&op->create, &e->desired, dd->name, t->tmpl, t->rev, rop->ordinal >= 0 ? rop->ordinal : 0,
 			     op->name, h->name, 0);
 	/* A blue-green or canary slot's tasks carry it, as its containers would. */
-	if (rop->slot[0]) {
-		kv_put(&op->create.labels, &op->create.n_labels, OBS_LABEL_SLOT, rop->slot);
-		op->create.spec.labels = op->create.labels;
-		op->create.spec.n_labels = op->create.n_labels;
-	}
+	if (rop->slot[0])
+		engine_op_set_slot(&op->create, rop->slot);
 	op->swarm = want_build(e, op, dd, t, rop, h->swarm_nodes, node);
 	free(node);
+	snprintf(reps, sizeof(reps), "%d", rop->replicas);
 	/* The pass's list read it: updated at the version read there (a change since is refused), or made. */
 	listed = json_object_get(h->swarm_services, op->name);
 	id = json_string_value(json_object_get(listed, "id"));
@@ -374,12 +370,12 @@ int engine_swarm_issue(struct engine *e, const struct desired_deployment *dd, co
 		const char *from = json_string_value(json_object_get(listed, "revision"));
 
 		log_info(COMPONENT, "update service", "deployment", op->deployment, "service", op->name, "from",
-			 from ? from : "", "revision", t->rev, "replicas", op->swarm->replicas_text, (char *)NULL);
+			 from ? from : "", "revision", t->rev, "replicas", reps, (char *)NULL);
 		rc = docker_service_update(h->docker, DOCKER_ROLLOUT, id, (uint64_t)json_integer_value(ver),
 					   &op->swarm->s, swarm_changed, op, &err);
 	} else {
 		log_info(COMPONENT, "create service", "deployment", op->deployment, "service", op->name, "revision",
-			 t->rev, "replicas", op->swarm->replicas_text, (char *)NULL);
+			 t->rev, "replicas", reps, (char *)NULL);
 		rc = docker_service_create(h->docker, DOCKER_ROLLOUT, &op->swarm->s, swarm_changed, op, &err);
 	}
 	if (rc < 0) {
@@ -481,12 +477,10 @@ static void listing_end(struct swarm_listing *sl, struct observed *seen, char *m
 int engine_swarm_service_at(const struct engine *e, const struct desired_deployment *dd, const char *rev)
 {
 	char *name = desired_prefixed(e->desired.name_prefix, dd->name);
-	json_t *s = e->n_hosts ? json_object_get(e->hosts[0].swarm_services, name) : NULL;
-	const char *r = json_string_value(json_object_get(s, "revision"));
-	json_t *reps = json_object_get(s, "replicas");
+	int at = e->n_hosts && listed_at(json_object_get(e->hosts[0].swarm_services, name), rev, dd->replicas);
 
 	free(name);
-	return r != NULL && strcmp(r, rev) == 0 && json_is_integer(reps) && json_integer_value(reps) == dd->replicas;
+	return at;
 }
 
 static void listing_failed(struct swarm_listing *sl, const char *what, const struct docker_result *r)
