@@ -13,9 +13,16 @@
 #include "strv.h"
 #include "util.h"
 
+/*
+ * Docker gives a container on several networks its external connectivity,
+ * published ports included, through the first of them by name. A replica on
+ * Docker's bridge joins this network while a Job tests it: named to sort after
+ * "bridge", joining and leaving it never moves the replica's published ports,
+ * which would restart their proxy and break the connections it carries.
+ */
 char *job_place_jobs_network(const char *instance)
 {
-	return xasprintf("auriga-jobs-%s", instance);
+	return xasprintf("jobs-auriga-%s", instance);
 }
 
 static const struct desired_volume *find_volume(const struct desired_tmpl *t, const char *name)

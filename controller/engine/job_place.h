@@ -31,7 +31,10 @@ struct job_place {
 	char **strings;		/* what mounts point to */
 };
 
-/* The network a Job of an instance joins when its deployment names none: "auriga-jobs-<instance>". */
+/*
+ * The network a Job of an instance joins when its deployment names none:
+ * "jobs-auriga-<instance>", a name after Docker's "bridge" in its order.
+ */
 char *job_place_jobs_network(const char *instance);
 
 /*

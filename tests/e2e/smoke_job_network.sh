@@ -5,9 +5,9 @@
 # the very volume the deployment's containers mount. Told to reach the release on 127.0.0.1, it
 # finds nothing there and the release is refused. A deployment that names no network has its
 # smoke-test Job on the instance's jobs network, which the new slot's container joins for the test
-# alone: the Job reaches it by name, catches a bad release, and the container leaves the jobs
-# network when the test ends, passed or failed. One small blue-green deployment through a real
-# NGINX, not the fleet.
+# alone, its published port left where it was: the Job reaches it by name, catches a bad release,
+# and the container leaves the jobs network when the test ends, passed or failed. One small
+# blue-green deployment through a real NGINX, not the fleet.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/fleet-lib.bash"
 
@@ -113,7 +113,7 @@ expect_eq "v2 keeps serving in slot green" "green:auriga-demo-node:v2 green:auri
 expect_eq "no Job container is left" "" "$(docker ps -aq --filter "label=auriga.io/job-of=$FLEET_INSTANCE")"
 
 # --- a deployment on no network: its smoke test runs on the jobs network ------------------------
-JOBS_NET=auriga-jobs-$FLEET_INSTANCE
+JOBS_NET=jobs-auriga-$FLEET_INSTANCE
 BLUEGREEN="    type: BlueGreen
     blueGreen:
       activeService: $DEP
@@ -170,6 +170,13 @@ expect_eq "it is told the new slot's container by name" "blue:auriga-demo-node:v
 expect_eq "the URL names it too" "http://$target:9003" "$(env_of "$job" AURIGA_PREVIEW_URL)"
 expect_eq "while the test runs, that container alone of the deployment is on the jobs network" "$target" \
 	"$(on_jobs_net)"
+# Docker moves a container's published ports to the first of its networks by name, restarting their
+# proxy (this engine runs without iptables: the proxy carries them) and breaking every connection it
+# carries. Joining the jobs network moves nothing: the proxy still leads to the container on bridge.
+port=$(docker inspect -f '{{(index (index .NetworkSettings.Ports "9003/tcp") 0).HostPort}}' "$target")
+addr=$(docker inspect -f '{{.NetworkSettings.Networks.bridge.IPAddress}}' "$target")
+expect_match "while it is on the jobs network, its published port still leads to it on Docker's bridge" \
+	"-host-port $port -container-ip ${addr//./\\.} " "$(pgrep -af "^[^ ]*docker-proxy .*-host-port $port ")"
 wait "$pid"
 expect_eq "the release on no network goes through" 0 "$?"
 check "the smoke test reached the new slot by name: its readiness answered UP" \

@@ -20,7 +20,7 @@ C=jnwc$$
 NET=$INST-net
 # The engine's name of it: the instance's names carry its prefix (the instance by default).
 DNET=$INST-$NET
-JOBNET=auriga-jobs-$INST
+JOBNET=jobs-auriga-$INST
 
 # A service on the host's loopback only: it answers GET / with 200.
 HL=$(free_port)

@@ -39,14 +39,14 @@ struct place_case {
 
 static const struct place_case cases[] = {
 	{ "a deployment on its network: the Job joins it", "backend", NULL, 0, "backend", 1, 0, NULL },
-	{ "a deployment on no network: the jobs network", NULL, NULL, 0, "auriga-jobs-" INSTANCE, 0, 0, NULL },
-	{ "on the host's network: the jobs network, never the host's", "host", NULL, 0, "auriga-jobs-" INSTANCE,
+	{ "a deployment on no network: the jobs network", NULL, NULL, 0, "jobs-auriga-" INSTANCE, 0, 0, NULL },
+	{ "on the host's network: the jobs network, never the host's", "host", NULL, 0, "jobs-auriga-" INSTANCE,
 	  0, 0, NULL },
-	{ "on Docker's bridge: the jobs network", "bridge", NULL, 0, "auriga-jobs-" INSTANCE, 0, 0, NULL },
-	{ "in a container's namespace: the jobs network", "container:web", NULL, 0, "auriga-jobs-" INSTANCE, 0, 0,
+	{ "on Docker's bridge: the jobs network", "bridge", NULL, 0, "jobs-auriga-" INSTANCE, 0, 0, NULL },
+	{ "in a container's namespace: the jobs network", "container:web", NULL, 0, "jobs-auriga-" INSTANCE, 0, 0,
 	  NULL },
 	{ "the deployment's shared volume, read-only as the Job says", "backend", "data", 1, "backend", 1, 0, "" },
-	{ "the deployment's host path, as it declares it", NULL, "logs", 0, "auriga-jobs-" INSTANCE, 0, 1,
+	{ "the deployment's host path, as it declares it", NULL, "logs", 0, "jobs-auriga-" INSTANCE, 0, 1,
 	  "/srv/logs" },
 	{ "a per-replica volume: refused", "backend", "chain", 0, NULL, 0, 0, NULL },
 	{ "a volume the deployment does not declare: refused", "backend", "dumps", 0, NULL, 0, 0, NULL },
@@ -145,4 +145,25 @@ static void place_table(void **state)
 	}
 }
 
-TEST_MAIN(cmocka_unit_test(place_table))
+/*
+ * A replica on Docker's bridge joins the jobs network while a Job tests it;
+ * Docker moves a container's published ports to the first of its networks by
+ * name (byte order), so the jobs network sorts after "bridge" whatever the
+ * instance is called, "a" and "0" and "auriga" as much as "zeta".
+ */
+static void jobs_network_after_bridge(void **state)
+{
+	static const char *const instances[] = { "a", "0", "A", "auriga", "b", "bridge", "prod", "zeta" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(instances) / sizeof(instances[0]); i++) {
+		char *name = job_place_jobs_network(instances[i]);
+
+		if (strcmp(name, "bridge") <= 0)
+			fail_msg("instance '%s': jobs network '%s' sorts before Docker's bridge", instances[i], name);
+		free(name);
+	}
+}
+
+TEST_MAIN(cmocka_unit_test(place_table), cmocka_unit_test(jobs_network_after_bridge))
