@@ -187,8 +187,58 @@ static void empty_documents_are_flagged(void **state)
 	ytree_release(&t);
 }
 
+/*
+ * Trees parsed one after another share slabs, each giving back what its last
+ * blocks did not use: no tree's nodes or text may be overwritten by the next
+ * one's. 300 small trees (one to forty keys, and a scalar past a small text
+ * block), then each read back whole, released in an order of their own.
+ */
+static void trees_in_a_row_stay_whole(void **state)
+{
+	enum { N = 300 };
+	static const struct ytree_limits wide = { 16, 8, 1000, 4096, 65536, 65536, 4 };
+	static struct ytree t[N];
+	struct ytree_error e;
+	size_t i, k, keys;
+	char big[120];
+
+	(void)state;
+	memset(big, 'v', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (i = 0; i < N; i++) {
+		struct buf b;
+
+		buf_init(&b, 8192);
+		keys = 1 + i % 40;
+		for (k = 0; k < keys; k++)
+			assert_int_equal(buf_printf(&b, "k%zu: v%zu-%zu%s\n", k, i, k, k == 5 ? big : ""), 0);
+		assert_int_equal(ytree_parse(&t[i], "t.yaml", b.data, b.len, &wide, &e), 0);
+		buf_release(&b);
+	}
+	for (i = 0; i < N; i++) {
+		const struct ynode *root = t[i].docs[0].root;
+
+		keys = 1 + i % 40;
+		assert_int_equal(root->type, YNODE_MAP);
+		assert_int_equal(root->n, 2 * keys);
+		for (k = 0; k < keys; k++) {
+			char key[32], want[160];
+
+			snprintf(key, sizeof(key), "k%zu", k);
+			snprintf(want, sizeof(want), "v%zu-%zu%s", i, k, k == 5 ? big : "");
+			assert_string_equal(ynode_str(ynode_get(root, key)), want);
+			assert_int_equal(ynode_get(root, key)->line, (int)k + 1);
+		}
+	}
+	for (i = 0; i < N; i += 2)
+		ytree_release(&t[i]);
+	for (i = 1; i < N; i += 2)
+		ytree_release(&t[i]);
+}
+
 TEST_MAIN(
 	cmocka_unit_test(positions_are_one_based),
+	cmocka_unit_test(trees_in_a_row_stay_whole),
 	cmocka_unit_test(scalars_follow_the_core_schema),
 	cmocka_unit_test(accessors_check_types),
 	cmocka_unit_test(aliases_share_nodes),
