@@ -107,10 +107,11 @@ check-e2e: tests-build images
 	@hack/run-tests.sh -j$(TEST_JOBS) e2e $(B) $(sort $(wildcard tests/e2e/*.sh))
 
 # TEST_JOBS=N runs up to N integration or end-to-end tests at a time (hack/run-tests.sh -jN; the
-# tests marked "# run-tests: alone" run first, each by itself). 3 by default: the tests wait on
-# containers far more than they compute, and each takes its ports from one register
-# (tests/helpers/free-ports.py), so none takes another's; TEST_JOBS=1 runs them one at a time.
-TEST_JOBS ?= 3
+# tests marked "# run-tests: alone" run first, each by itself). The tests wait on containers far
+# more than they compute, and each takes its ports from one register (tests/helpers/free-ports.py),
+# so none takes another's: 4 by default, 3 under SANITIZE=1, whose binaries compute two to three
+# times as long; TEST_JOBS=1 runs them one at a time.
+TEST_JOBS ?= $(if $(SANITIZE),3,4)
 
 # `test` and `demo` install their own dependencies and start the engine first, then run
 # in a sub-make so pkg-config sees the libraries that were just installed.

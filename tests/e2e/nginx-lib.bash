@@ -31,9 +31,10 @@ POLICY
 	export AURIGA_POLICY_FILE=$1
 }
 
-# nginx_upstream FILE NAME: the servers of upstream NAME in the router file FILE as "port:weight"
-# (backup servers "port:b"), sorted, space-separated (nothing while FILE or NAME is missing).
-nginx_upstream() {
+# nginx_servers FILE NAME: the servers of upstream NAME in the router file FILE as
+# "address:port:weight" (backup servers "address:port:b"), sorted, space-separated (nothing while
+# FILE or NAME is missing).
+nginx_servers() {
 	python3 - "$1" "$2" <<'PY'
 import re, sys
 try:
@@ -43,11 +44,16 @@ except OSError:
 m = re.search(r"upstream " + re.escape(sys.argv[2]) + r" \{(.*?)\}", text, re.S)
 out = []
 for line in (m.group(1).splitlines() if m else []):
-    s = re.search(r"server 127\.0\.0\.1:(\d+) (?:weight=(\d+)|(backup))", line)
+    s = re.search(r"server ([0-9.]+):(\d+) (?:weight=(\d+)|(backup))", line)
     if s:
-        out.append("%s:%s" % (s.group(1), s.group(2) or "b"))
+        out.append("%s:%s:%s" % (s.group(1), s.group(2), s.group(3) or "b"))
 print(" ".join(sorted(out)))
 PY
+}
+
+# nginx_upstream FILE NAME: nginx_servers of the servers on 127.0.0.1, as "port:weight" ("port:b").
+nginx_upstream() {
+	nginx_servers "$1" "$2" | xargs -n1 | sed -n 's/^127\.0\.0\.1://p' | LC_ALL=C sort | xargs
 }
 
 # nginx_version PORT: the version answering one transaction through NGINX on PORT (its

@@ -19,6 +19,10 @@ DEP=swapi$$
 SPECS=$FLEET_SPECS
 TRAFFIC_CLUSTER=swarm-traffic
 TRAFFIC_IMAGES=never-ready
+# The deployment is traffic-lib's (write_dep), two replicas with no hostPort (Swarm picks each
+# task's port) and no smoke-test Job (one is refused on a swarm of several nodes), given 90 s to
+# progress.
+TRAFFIC_HOSTPORT=no TRAFFIC_SMOKE=no DEADLINE=90
 . "$(dirname "$0")/traffic-lib.bash"
 
 SW=$TEST_TMP/swarm W1=$TEST_TMP/w1
@@ -40,30 +44,6 @@ check "a swarm of two nodes: the manager at $SW_ADDR, a worker at $W1_ADDR" wait
 printf 'endpoints:\n  - {name: swarm, url: "%s", address: %s}\n' "$SW_URL" "$SW_ADDR" >>"$TRAFFIC_POLICY"
 printf '  endpoints:\n    - {name: swarm, engine: swarm}\n' >>"$SPECS/cluster.yaml"
 
-# write_swarm_dep IMAGE STRATEGY_BLOCK: two replicas, no hostPort (Swarm picks each task's).
-write_swarm_dep() {
-	cat >"$SPECS/deployment.yaml" <<EOF
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata: {name: $DEP}
-spec:
-  role: api
-  replicas: 2
-  progressDeadlineSeconds: ${DEADLINE:-90}
-  template:
-    image: $1
-    env: {NODE_TYPE: api}
-    ports: [{name: http, containerPort: 9003}]
-  probes:
-    readiness:
-      httpGet: {path: /q/health/ready, port: http}
-      periodSeconds: 1
-      timeoutSeconds: 1
-      failureThreshold: 1
-  strategy:
-$2
-EOF
-}
 BLUEGREEN="    type: BlueGreen
     blueGreen: {activeService: $DEP, previewService: $DEP-preview, postPromotionWindowSeconds: 2, scaleDownDelaySeconds: 3}"
 CANARY="    type: Canary
@@ -91,22 +71,7 @@ tasks() {
 	done | sed 's/auriga-demo-node://; s/@sha256.*//' | sort | xargs
 }
 # servers [NAME]: the active (or NAME's) upstream in the router's file as "address:port:weight".
-servers() {
-	python3 - "$(router_conf)" "$(router_upstream "${1:-$DEP}")" <<'PY'
-import re, sys
-try:
-    text = open(sys.argv[1]).read()
-except OSError:
-    text = ""
-m = re.search(r"upstream " + re.escape(sys.argv[2]) + r" \{(.*?)\}", text, re.S)
-out = []
-for line in (m.group(1).splitlines() if m else []):
-    s = re.search(r"server ([0-9.]+):(\d+) (?:weight=(\d+)|(backup))", line)
-    if s:
-        out.append("%s:%s:%s" % (s.group(1), s.group(2), s.group(3) or "b"))
-print(" ".join(sorted(out)))
-PY
-}
+servers() { nginx_servers "$(router_conf)" "$(router_upstream "${1:-$DEP}")"; }
 # published SLOT: where the slot's running tasks publish their port, "NODE-ADDRESS:PORT", sorted.
 published() {
 	local id node
@@ -122,7 +87,7 @@ routed() { servers "$@" | xargs -n1 | grep -v ':b$' | cut -d: -f1,2 | sort | xar
 nodes_of() { xargs -n1 <<<"$1" | cut -d: -f1 | sort -u | xargs; }
 
 # --- first release: slot blue, straight to 100 % ------------------------------------------------------
-write_swarm_dep auriga-demo-node:v1 "$BLUEGREEN"
+write_dep auriga-demo-node:v1 "$BLUEGREEN"
 apply
 rc=$?
 expect_eq "the first release comes up on the swarm (apply exits 0)" 0 "$rc"
@@ -137,7 +102,7 @@ expect_eq "Swarm spread slot blue's tasks over both nodes" "$(printf '%s\n' "$SW
 expect_eq "NGINX answers from v1" v1 "$(version)"
 
 # --- blue-green v1 -> v2 under load: no request fails ------------------------------------------------
-write_swarm_dep auriga-demo-node:v2 "$BLUEGREEN"
+write_dep auriga-demo-node:v2 "$BLUEGREEN"
 pid=$(load "$TEST_TMP/load-bg" 120)
 sleep 1
 start=$(date +%s%N)
@@ -164,7 +129,7 @@ expect_eq "auriga removed blue's service, not its tasks one by one" "1 0" \
 	"$(grep -c "msg=\"service removed\".*service=$FLEET_INSTANCE-$DEP-blue" "$TEST_TMP/apply.err") $(grep -c 'msg=remove .*container=' "$TEST_TMP/apply.err")"
 
 # --- canary v2 -> v3: slot blue grows with the weight, green stays whole ------------------------------
-write_swarm_dep auriga-demo-node:v3 "$CANARY"
+write_dep auriga-demo-node:v3 "$CANARY"
 : >"$TEST_TMP/apply.err"
 pid=$(load "$TEST_TMP/load-canary" 120)
 apply &
@@ -193,7 +158,7 @@ expect_eq "green's service was scaled by nobody mid-release (no update of it in 
 
 # --- a canary that never becomes ready: rolled back at its deadline ---------------------------------
 DEADLINE=15
-write_swarm_dep auriga-demo-node:never-ready "$CANARY"
+write_dep auriga-demo-node:never-ready "$CANARY"
 pid=$(load "$TEST_TMP/load-bad" 90)
 apply 90
 rc=$?

@@ -4,10 +4,13 @@
 # from the X-Node-Version header. The caller sets DEP (the deployment) and SPECS (the specs folder),
 # and may set TRAFFIC_CLUSTER (the Cluster's name, default traffic-control), TRAFFIC_IMAGES (more
 # demo image tags the test needs besides v1, v2 and v3), TRAFFIC_PREVIEW=no (no preview Service
-# and no smoke-test Job: a release that routes the active Service alone) and TRAFFIC_NGINX=none (no
-# NGINX started on the host: the test runs its own).
+# and no smoke-test Job: a release that routes the active Service alone), TRAFFIC_SMOKE=no (a
+# preview Service but no smoke-test Job), TRAFFIC_HOSTPORT=no (the deployment publishes no fixed
+# host port: the engine picks each replica's) and TRAFFIC_NGINX=none (no NGINX started on the
+# host: the test runs its own).
 
 TRAFFIC_PREVIEW=${TRAFFIC_PREVIEW:-yes}
+TRAFFIC_SMOKE=${TRAFFIC_SMOKE:-$TRAFFIC_PREVIEW}
 for tag in v1 v2 v3 ${TRAFFIC_IMAGES:-}; do
 	if ! docker image inspect "auriga-demo-node:$tag" >/dev/null 2>&1; then
 		diag "image auriga-demo-node:$tag is missing (hack/build-images.sh builds it)"
@@ -68,7 +71,7 @@ EOF
 # write_dep IMAGE STRATEGY_BLOCK [ENV_LINE]: the deployment, REPLICAS replicas (default 2) given
 # DEADLINE seconds to progress (default 60), on the network NETWORK if set, readiness every second
 # and the probes PROBES lists besides (YAML lines under probes:), and its smoke-test Job (unless
-# TRAFFIC_PREVIEW=no).
+# TRAFFIC_SMOKE=no).
 write_dep() {
 	cat >"$SPECS/deployment.yaml" <<EOF
 apiVersion: auriga.io/v1
@@ -81,7 +84,7 @@ spec:
   template:
     image: $1
     env: {NODE_TYPE: api${3:+, $3}}
-    ports: [{name: http, containerPort: 9003, hostPort: $HP}]${NETWORK:+
+    ports: [{name: http, containerPort: 9003$([ "${TRAFFIC_HOSTPORT:-yes}" = no ] || echo ", hostPort: $HP")}]${NETWORK:+
     network: $NETWORK}
   probes:
     readiness:
@@ -93,7 +96,7 @@ $PROBES}
   strategy:
 $2
 EOF
-	[ "$TRAFFIC_PREVIEW" = no ] || printf -- '---\n%s\n' "$(smoke_job "$DEP-smoke" 9003 "$1")" >>"$SPECS/deployment.yaml"
+	[ "$TRAFFIC_SMOKE" = no ] || printf -- '---\n%s\n' "$(smoke_job "$DEP-smoke" 9003 "$1")" >>"$SPECS/deployment.yaml"
 }
 
 # upstream [NAME]: the active (or NAME's) upstream in the router's file as "port:weight" (backup

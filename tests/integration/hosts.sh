@@ -183,7 +183,15 @@ SAMPLER=$!
 on_exit "touch $TEST_TMP/stop; kill $SAMPLER 2>/dev/null"
 commit_seen() { api | jq -r '.commit' | grep -q "^$c2"; }
 await "the daemon takes up the v2 commit" 60 commit_seen
-sleep 20
+# The upgrade comes to the stopped host's ordinal, whose preDeploy hook waits for its endpoint; for
+# 10 s more nothing may move on the other hosts (the sampler counts what is down throughout).
+T4=$SECONDS
+hook_waits() {
+	[[ $(api | jq -r '.deployments[] | select(.name == "validators") | .step') == *"waits for endpoint 'd$STOPPED'"* ]]
+}
+await "the upgrade comes to the stopped host's ordinal and waits there" 60 hook_waits
+diag "the upgrade waited for host $STOPPED $((SECONDS - T4)) s after the commit was taken up"
+sleep 10
 revs_on() {
 	timeout 10 docker -H "${HOST_URL[$1]}" ps -a --filter "label=auriga.io/managed-by=$INST" --format '{{.Image}}' | xargs
 }

@@ -146,18 +146,8 @@ on_host() {
 	docker -H "${HOST_URL[$1]}" ps -a --filter "label=auriga.io/managed-by=$INST" --filter label=auriga.io/deployment=api \
 		--format '{{.Label "auriga.io/slot"}}:{{.Image}}' | sort | xargs
 }
-# servers: the servers of api's active upstream in the router's file, sorted.
-servers() {
-	python3 - "$NGX/$INST-auriga.conf" "$INST-api" <<'PY'
-import re, sys
-try:
-    text = open(sys.argv[1]).read()
-except OSError:
-    text = ""
-m = re.search(r"upstream " + re.escape(sys.argv[2]) + r" \{(.*?)\}", text, re.S)
-print(" ".join(sorted(re.findall(r"server ([0-9.]+:[0-9]+)", m.group(1) if m else ""))))
-PY
-}
+# servers: the servers of api's active upstream in the router's file, "address:port", sorted.
+servers() { nginx_servers "$NGX/$INST-auriga.conf" "$INST-api" | xargs -n1 | cut -d: -f1,2 | LC_ALL=C sort | xargs; }
 # host_port N: the host port of api's running replica on host N.
 host_port() {
 	docker -H "${HOST_URL[$1]}" ps --filter "label=auriga.io/managed-by=$INST" --filter label=auriga.io/deployment=api \
