@@ -562,6 +562,72 @@ static void check_budget(struct checker *c, const struct spec_deployment *d)
 		    "%ld is more than the %d replicas", b->max_unavailable.value, d->replicas);
 }
 
+static int all_digits(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+static int has_per_replica_volume(const struct spec_deployment *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->tmpl.n_volumes; i++)
+		if (d->tmpl.volumes[i].per_replica)
+			return 1;
+	return 0;
+}
+
+/*
+ * A deployment's containers are "<name>-<ordinal>", a BlueGreen or Canary
+ * deployment's "<name>-<slot>-<ordinal>"; on Swarm its service is "<name>",
+ * a slot's "<name>-<slot>", a pinned replica's "<name>-<ordinal>". So a
+ * deployment named "x-blue" beside a BlueGreen or Canary "x" (or "x-0" beside
+ * an "x" with a per-replica volume on Swarm) would take the other's names:
+ * Docker would refuse whichever came second, mid-rollout. Refused here, at
+ * the name, instead.
+ */
+static void check_name_clash(struct checker *c, const struct spec_deployment *d)
+{
+	const char *name = d->meta.name, *dash;
+	int swarm = swarm_endpoint(c) != NULL;
+
+	if (name == NULL)
+		return;
+	for (dash = strchr(name, '-'); dash; dash = strchr(dash + 1, '-')) {
+		char prefix[256];
+		const char *rest = dash + 1;
+		const struct spec_deployment *o;
+		long t;
+		int slot, traffic;
+
+		if ((size_t)(dash - name) >= sizeof(prefix))
+			break;
+		memcpy(prefix, name, (size_t)(dash - name));
+		prefix[dash - name] = '\0';
+		t = lookup(c, SPEC_DEPLOYMENT, prefix);
+		if (t < 0)
+			continue;
+		o = c->set->deployments[t];
+		traffic = o->strategy.type == SPEC_STRATEGY_BLUEGREEN || o->strategy.type == SPEC_STRATEGY_CANARY;
+		slot = strcmp(rest, "blue") == 0 || strcmp(rest, "green") == 0;
+		if (traffic && slot)
+			ERR(c, SPEC_DEPLOYMENT, &d->meta, "metadata.name",
+			    "\"%s\" is the name of deployment \"%s\"'s slot %s (%s): both would name a container "
+			    "%s-0; rename one of them", name, prefix, rest,
+			    o->strategy.type == SPEC_STRATEGY_BLUEGREEN ? "BlueGreen" : "Canary", name);
+		else if (swarm && all_digits(rest) && has_per_replica_volume(o))
+			ERR(c, SPEC_DEPLOYMENT, &d->meta, "metadata.name",
+			    "\"%s\" is the name of the service of deployment \"%s\"'s replica %s on the swarm (it "
+			    "has a per-replica volume, so each replica is a service of its own); rename one of them",
+			    name, prefix, rest);
+	}
+}
+
 static void check_deployment(struct checker *c, size_t di)
 {
 	const struct spec_deployment *d = c->set->deployments[di];
@@ -591,6 +657,7 @@ static void check_deployment(struct checker *c, size_t di)
 	check_budget(c, d);
 	check_hooks(c, d);
 	check_on_swarm(c, d);
+	check_name_clash(c, d);
 }
 
 /* dependsOn cycles: a depth-first walk; a back edge closes a cycle, reported once where it closes. */

@@ -1,4 +1,4 @@
-/* Unit tests for the fields refused when the specs load rather than when they run: a Job's network; on Swarm. */
+/* Unit tests for the fields refused when the specs load rather than when they run: a Job's network; on Swarm; names. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +29,17 @@
 #define DEP(extra)                                                                                       \
 	"apiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n"         \
 	"  template:\n    image: auriga-demo-node:v1\n" extra
+
+/* A second Deployment, named name, one replica. */
+#define DEP_NAMED(name)                                                                                  \
+	"---\napiVersion: auriga.io/v1\nkind: Deployment\nmetadata: {name: " name "}\nspec:\n"           \
+	"  template:\n    image: auriga-demo-node:v1\n"
+#define WEB_SERVICE                                                                                      \
+	"---\napiVersion: auriga.io/v1\nkind: Service\nmetadata: {name: web}\n"                           \
+	"spec: {deployment: web, port: 8080, targetPort: 9003}\n"
+#define WEB_BLUEGREEN                                                                                    \
+	DEP("    ports: [{name: http, containerPort: 9003, hostPort: 19003}]\n"                                           \
+	    "  strategy: {type: BlueGreen, blueGreen: {activeService: web}}\n") WEB_SERVICE
 
 struct row {
 	const char *what;
@@ -95,6 +106,19 @@ static const struct row rows[] = {
 	  "    - {name: local, engine: swarm}\n    - {name: east}\n",
 	  "jobs.yaml:6:29: Cluster/c: spec.endpoints[0].engine: a swarm endpoint is the Cluster's only endpoint "
 	  "(Swarm places the tasks over its nodes); this Cluster names 2" },
+	/* Names another deployment's containers or services would have: refused at the name. */
+	{ "a deployment named as a BlueGreen deployment's slot", NULL, WEB_BLUEGREEN DEP_NAMED("web-blue"),
+	  "jobs.yaml:18:18: Deployment/web-blue: metadata.name: \"web-blue\" is the name of deployment \"web\"'s "
+	  "slot blue (BlueGreen): both would name a container web-blue-0; rename one of them" },
+	{ "a deployment named as a Rolling deployment's slot would be: no clash", NULL,
+	  DEP("") DEP_NAMED("web-blue"), NULL },
+	{ "a deployment named as a BlueGreen deployment's replica: no clash on containers", NULL,
+	  WEB_BLUEGREEN DEP_NAMED("web-0"), NULL },
+	{ "a deployment named as a pinned replica's service on a swarm", NULL,
+	  SWARM_CLUSTER DEP("    volumes: [{name: data, mountPath: /data, perReplica: true}]\n") DEP_NAMED("web-1"),
+	  "jobs.yaml:19:18: Deployment/web-1: metadata.name: \"web-1\" is the name of the service of deployment "
+	  "\"web\"'s replica 1 on the swarm (it has a per-replica volume, so each replica is a service of its "
+	  "own); rename one of them" },
 };
 
 /* Loads spec (as jobs.yaml) under policy; every diag's text, one a line. */
