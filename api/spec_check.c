@@ -562,16 +562,6 @@ static void check_budget(struct checker *c, const struct spec_deployment *d)
 		    "%ld is more than the %d replicas", b->max_unavailable.value, d->replicas);
 }
 
-static int all_digits(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
-}
-
 static int has_per_replica_volume(const struct spec_deployment *d)
 {
 	size_t i;
@@ -620,11 +610,11 @@ static void check_name_clash(struct checker *c, const struct spec_deployment *d)
 			    "\"%s\" is the name of deployment \"%s\"'s slot %s (%s): both would name a container "
 			    "%s-0; rename one of them", name, prefix, rest,
 			    o->strategy.type == SPEC_STRATEGY_BLUEGREEN ? "BlueGreen" : "Canary", name);
-		else if (swarm && all_digits(rest) && has_per_replica_volume(o))
+		else if (swarm && rest[0] && strspn(rest, "0123456789") == strlen(rest) && has_per_replica_volume(o))
 			ERR(c, SPEC_DEPLOYMENT, &d->meta, "metadata.name",
-			    "\"%s\" is the name of the service of deployment \"%s\"'s replica %s on the swarm (it "
-			    "has a per-replica volume, so each replica is a service of its own); rename one of them",
-			    name, prefix, rest);
+			    "\"%s\" is the name of the service of deployment \"%s\"'s replica %s on the swarm (with a "
+			    "per-replica volume, each replica is a service of its own once the swarm has several "
+			    "nodes); rename one of them", name, prefix, rest);
 	}
 }
 

@@ -110,6 +110,13 @@ static void *block_alloc(size_t n)
 	return b + HDR;
 }
 
+/* The slab block p was carved from (NULL for a heap block), and its header's address in *hdr. */
+static struct slab *block_slab(void *p, char **hdr)
+{
+	*hdr = (char *)p - HDR;
+	return *(struct slab **)(void *)*hdr;
+}
+
 static void block_free(void *p)
 {
 	char *b;
@@ -117,8 +124,7 @@ static void block_free(void *p)
 
 	if (p == NULL)
 		return;
-	b = (char *)p - HDR;
-	s = *(struct slab **)(void *)b;
+	s = block_slab(p, &b);
 	if (s == NULL) {
 		free(b);
 		return;
@@ -145,11 +151,7 @@ static void block_shrink(void *p, size_t had, size_t keep)
 	char *b;
 	struct slab *s;
 
-	if (p == NULL)
-		return;
-	b = (char *)p - HDR;
-	s = *(struct slab **)(void *)b;
-	if (s == NULL)
+	if (p == NULL || (s = block_slab(p, &b)) == NULL)
 		return;
 	pthread_mutex_lock(&slab_lock);
 	if (s == slab_cur && (char *)s + s->used == b + ROUND16(HDR + had))

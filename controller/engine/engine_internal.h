@@ -258,9 +258,9 @@ int engine_op_issue(struct engine *e, const struct desired_deployment *dd, const
 /* A pass ends: the operations held in it are the ones before for the next (logged once while held). */
 void engine_ops_held_pass(struct engine *e);
 int engine_op_remove_orphan(struct engine *e, const struct rollout_op *rop);
-/* An operation linked in as running (quiet: not logged; its steps log what they change); engine_op_end ends it. */
 /* A blue-green or canary container's (or Swarm task's) auriga.io/slot label, set on its create request. */
 void engine_op_set_slot(struct desired_create *c, const char *slot);
+/* An operation linked in as running (quiet: not logged; its steps log what they change); engine_op_end ends it. */
 struct eng_op *engine_op_start(struct engine *e, struct eng_host *h, const char *deployment,
 			       const struct rollout_op *rop, int quiet);
 void engine_op_end(struct eng_op *op);

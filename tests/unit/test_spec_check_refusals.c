@@ -117,8 +117,8 @@ static const struct row rows[] = {
 	{ "a deployment named as a pinned replica's service on a swarm", NULL,
 	  SWARM_CLUSTER DEP("    volumes: [{name: data, mountPath: /data, perReplica: true}]\n") DEP_NAMED("web-1"),
 	  "jobs.yaml:19:18: Deployment/web-1: metadata.name: \"web-1\" is the name of the service of deployment "
-	  "\"web\"'s replica 1 on the swarm (it has a per-replica volume, so each replica is a service of its "
-	  "own); rename one of them" },
+	  "\"web\"'s replica 1 on the swarm (with a per-replica volume, each replica is a service of its own once "
+	  "the swarm has several nodes); rename one of them" },
 };
 
 /* Loads spec (as jobs.yaml) under policy; every diag's text, one a line. */
