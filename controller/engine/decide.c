@@ -66,6 +66,7 @@ void decide_container(const struct decide_container_in *in, struct decide_verdic
 	out->healthy_since = in->healthy_since;
 	out->ready = 0;
 	out->available = 0;
+	out->available_at = 0;
 	/* A stopped container is known to be down; one nobody probes is taken at its word. */
 	if (!in->alive || !in->probed) {
 		out->known = 1;
@@ -112,6 +113,8 @@ void decide_container(const struct decide_container_in *in, struct decide_verdic
 	if (out->ready && !out->available && in->created_ms < in->born_wall_ms - in->born_wall_ms % 1000 &&
 	    in->wall_now - in->created_ms >= in->min_ready_ms)
 		out->available = 1;
+	if (out->ready && !out->available && since >= 0)
+		out->available_at = since + in->min_ready_ms;
 }
 
 size_t decide_blocker(const struct decide_gate_in *in, size_t *reach_ok)

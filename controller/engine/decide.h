@@ -98,6 +98,7 @@ struct decide_verdict {
 	int known;		/* its readiness is known (not taken for down while unprobed) */
 	int ready;
 	int available;		/* ready for minReadySeconds */
+	int64_t available_at;	/* loop ms it becomes available when nothing changes (ready, minReadySeconds still running); 0 when not */
 	int64_t healthy_since;	/* the new value of decide_container_in.healthy_since */
 };
 

@@ -187,6 +187,12 @@ struct engine {
 	int pass_running;
 	int pass_again;
 	int pass_listed;	/* this pass asked an endpoint for its container list */
+	/*
+	 * The earliest loop ms at which a container this pass found ready becomes
+	 * available (its minReadySeconds run out), 0 when none waits: the next
+	 * pass comes then, not a whole pass interval later.
+	 */
+	int64_t wake_at;
 	int draining;
 	int held;		/* engine_hold: observe only */
 	uint64_t timer;

@@ -233,6 +233,8 @@ static void pass_verdict(struct dep_pass *p, size_t i)
 	decide_container(&ci, &v);
 	if (st)
 		pr->healthy_since = v.healthy_since;
+	if (v.available_at > 0 && (p->e->wake_at == 0 || v.available_at < p->e->wake_at))
+		p->e->wake_at = v.available_at;
 	if (ci.probed) {
 		p->ed->verdicts += v.known;
 		p->ed->unknown += !v.known;

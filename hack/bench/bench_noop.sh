@@ -210,6 +210,14 @@ bench_row "auriga plan max RSS against docker ps's, $small deployments" MB "$(mb
 	"docker ps, same filter" "$(mb "$(cat "$tmp/ps.rss")")" lower
 echo "peer at $small deployments: docker ps (same filter) $ps_ms ms;" \
 	"auriga plan/docker ps $(python3 -c "print(round($plan_ms / max($ps_ms, 0.1), 2))")x"
+# The floor under the resident figure: the process with its libraries loaded and nothing done
+# (`auriga version`), beside curl making one request to the same Docker socket with the same libcurl.
+/usr/bin/time -f '%M' -o "$tmp/version.rss" "$auriga" version >/dev/null
+/usr/bin/time -f '%M' -o "$tmp/curl.rss" curl -fs --unix-socket /var/run/docker.sock -o /dev/null "http://localhost/v$api/_ping"
+echo "resident floor: auriga version $(cat "$tmp/version.rss") kB (libraries loaded, nothing run), curl's one request" \
+	"to Docker $(cat "$tmp/curl.rss") kB; auriga run at $small deployments $rss kB, its own pages $anon kB"
+bench_row "auriga version max RSS (libraries loaded, nothing run)" MB "$(mb "$(cat "$tmp/version.rss")")" \
+	"curl, one request to Docker" "$(mb "$(cat "$tmp/curl.rss")")" lower
 ids=$(docker ps -aq --filter "label=$label")
 [ -n "$ids" ] && docker rm -fv $ids >/dev/null
 flock -u 9

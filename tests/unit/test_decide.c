@@ -231,6 +231,7 @@ struct container_case {
 	struct decide_container_in in;
 	int known, ready, available;
 	int64_t healthy_since;
+	int64_t available_at;	/* when a pass should come for it: ready, minReadySeconds not yet out */
 };
 
 static const struct container_case container_cases[] = {
@@ -246,7 +247,7 @@ static const struct container_case container_cases[] = {
 	{ .name = "ready for less than minReadySeconds: ready, not available",
 	  .in = { .alive = 1, .probed = 1, .started = 1, .ready = 1, .ready_since_ms = 4000, .min_ready_ms = 10000,
 		  .now = 13999, .created_ms = BORN + 1000, .born_wall_ms = BORN, .wall_now = BORN + 20000 },
-	  .known = 1, .ready = 1, .available = 0 },
+	  .known = 1, .ready = 1, .available = 0, .available_at = 14000 },
 	{ .name = "ready for exactly minReadySeconds: available",
 	  .in = { .alive = 1, .probed = 1, .started = 1, .ready = 1, .ready_since_ms = 4000, .min_ready_ms = 10000,
 		  .now = 14000, .created_ms = BORN + 1000, .born_wall_ms = BORN, .wall_now = BORN + 20000 },
@@ -270,7 +271,7 @@ static const struct container_case container_cases[] = {
 	  .in = { .alive = 1, .probed = 1, .started = 1, .ready = 1, .ready_since_ms = 100, .docker_health = 1,
 		  .health = DECIDE_HEALTH_HEALTHY, .min_ready_ms = 3000, .now = 9000, .created_ms = BORN + 1,
 		  .born_wall_ms = BORN, .wall_now = BORN + 60000 },
-	  .known = 1, .ready = 1, .available = 0, .healthy_since = 9000 },
+	  .known = 1, .ready = 1, .available = 0, .healthy_since = 9000, .available_at = 12000 },
 	{ .name = "healthcheck: healthy for minReadySeconds since first seen: available",
 	  .in = { .alive = 1, .probed = 1, .started = 1, .ready = 1, .ready_since_ms = 100, .docker_health = 1,
 		  .health = DECIDE_HEALTH_HEALTHY, .healthy_since = 6000, .min_ready_ms = 3000, .now = 9000,
@@ -288,7 +289,7 @@ static const struct container_case container_cases[] = {
 	  .in = { .alive = 1, .probed = 1, .started = 1, .ready = 1, .ready_since_ms = 8500, .docker_health = 1,
 		  .exec_first = 1, .health = DECIDE_HEALTH_STARTING, .min_ready_ms = 1000, .now = 9000,
 		  .created_ms = BORN + 1, .born_wall_ms = BORN, .wall_now = BORN + 60000 },
-	  .known = 1, .ready = 1, .available = 0, .healthy_since = 8500 },
+	  .known = 1, .ready = 1, .available = 0, .healthy_since = 8500, .available_at = 9500 },
 	{ .name = "healthcheck, exec first: ready for minReadySeconds since the runner's pass: available",
 	  .in = { .alive = 1, .probed = 1, .started = 1, .ready = 1, .ready_since_ms = 8500, .docker_health = 1,
 		  .exec_first = 1, .health = DECIDE_HEALTH_STARTING, .healthy_since = 8500, .min_ready_ms = 1000,
@@ -317,15 +318,15 @@ static const struct container_case container_cases[] = {
 	{ .name = "made before the engine but younger than minReadySeconds: not yet",
 	  .in = { .alive = 1, .probed = 1, .started = 1, .ready = 1, .ready_since_ms = 8000, .min_ready_ms = 30000,
 		  .now = 9000, .created_ms = BORN - 10000, .born_wall_ms = BORN, .wall_now = BORN + 9000 },
-	  .known = 1, .ready = 1, .available = 0 },
+	  .known = 1, .ready = 1, .available = 0, .available_at = 38000 },
 	{ .name = "made in the engine's first second (Docker's time is in seconds): not before it, no shortcut",
 	  .in = { .alive = 1, .probed = 1, .started = 1, .ready = 1, .ready_since_ms = 8800, .min_ready_ms = 1000,
 		  .now = 9000, .created_ms = BORN, .born_wall_ms = BORN + 600, .wall_now = BORN + 1200 },
-	  .known = 1, .ready = 1, .available = 0 },
+	  .known = 1, .ready = 1, .available = 0, .available_at = 9800 },
 	{ .name = "made after the engine: its ready time is known, no shortcut",
 	  .in = { .alive = 1, .probed = 1, .started = 1, .ready = 1, .ready_since_ms = 8000, .min_ready_ms = 30000,
 		  .now = 9000, .created_ms = BORN + 1, .born_wall_ms = BORN, .wall_now = BORN + 600000 },
-	  .known = 1, .ready = 1, .available = 0 },
+	  .known = 1, .ready = 1, .available = 0, .available_at = 38000 },
 	{ .name = "made before the engine but not ready: not available",
 	  .in = { .alive = 1, .probed = 1, .started = 1, .readiness_attempts = 1, .ready_since_ms = -1,
 		  .now = 9000, .created_ms = BORN - 600000, .born_wall_ms = BORN, .wall_now = BORN + 9000 },
@@ -351,6 +352,10 @@ static void container_table(void **state)
 		if (v.healthy_since != (cc->in.docker_health ? cc->healthy_since : cc->in.healthy_since))
 			fail_msg("%s: healthy since %lld, want %lld", cc->name, (long long)v.healthy_since,
 				 (long long)(cc->in.docker_health ? cc->healthy_since : cc->in.healthy_since));
+		/* The next pass is due when its minReadySeconds run out, and only then. */
+		if (v.available_at != cc->available_at)
+			fail_msg("%s: available at %lld, want %lld", cc->name, (long long)v.available_at,
+				 (long long)cc->available_at);
 	}
 }
 
