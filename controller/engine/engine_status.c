@@ -36,26 +36,26 @@ static void add_instances(struct engine *e, struct status_deployment *sd)
 		/* Its ordinal was made on another endpoint while this one's did not answer: removed once it does. */
 		int moved = dd && ed && engine_move_old(e, dd, ed, od, c);
 
-		in->revision = xstrdup_or_null(c->revision);
-		in->slot = xstrdup(c->slot ? c->slot : "");
-		in->state = xstrdup(moved ? "moved" : c->unreachable ? "unreachable" : obs_state_name(c->state));
+		in->revision = status_str(sd, c->revision);
+		in->slot = status_str(sd, c->slot ? c->slot : "");
+		in->state = status_str(sd, moved ? "moved" : c->unreachable ? "unreachable" : obs_state_name(c->state));
 		/* The endpoint it was listed from; its recorded host when the list is unnamed. */
-		in->host = xstrdup_or_null(c->host);
-		in->node = xstrdup_or_null(c->node_name);
+		in->host = status_str(sd, c->host);
+		in->node = status_str(sd, c->node_name);
 		if (sd->service == NULL && c->swarm_service)
-			sd->service = xstrdup(c->swarm_service);
+			sd->service = status_str(sd, c->swarm_service);
 		for (j = 0; j < c->n_ports && in->endpoint == NULL; j++) {
 			const char *ip = c->address ? c->address : c->ports[j].host_ip[0] ? c->ports[j].host_ip : "0.0.0.0";
 
 			if (c->ports[j].host_port > 0 && !c->ports[j].udp)
-				in->endpoint = xasprintf(strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, c->ports[j].host_port);
+				in->endpoint = status_strf(sd, strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, c->ports[j].host_port);
 		}
 		if (c->host_mismatch) {
 			struct status_condition *cd = status_add_condition(sd, "EndpointLabel");
 
-			cd->status = xstrdup("False");
-			cd->reason = xstrdup("Mismatch");
-			cd->message = xasprintf("container '%s' is labelled endpoint '%s' but is listed from endpoint "
+			cd->status = status_str(sd, "False");
+			cd->reason = status_str(sd, "Mismatch");
+			cd->message = status_strf(sd, "container '%s' is labelled endpoint '%s' but is listed from endpoint "
 						"'%s': it is taken as running there", c->name, c->endpoint, c->host);
 		}
 		if (p && (p->r || p->bare) && !c->unreachable && !moved) {
@@ -63,7 +63,7 @@ static void add_instances(struct engine *e, struct status_deployment *sd)
 			const struct probe_state *st = engine_probe_state(p, &bare);
 
 			in->ready = st->ready;
-			in->probe_failure = st->last_failure[0] ? xstrdup(st->last_failure) : NULL;
+			in->probe_failure = st->last_failure[0] ? status_str(sd, st->last_failure) : NULL;
 		}
 	}
 }
@@ -126,6 +126,7 @@ void engine_build_status(struct engine *e)
 
 	status_release(s);
 	status_init(s);
+	status_use_pool(s);
 	s->commit = xstrdup(e->desired.commit ? e->desired.commit : "");
 	s->observed_at = wall_ms();
 	add_swarm(e, s);
@@ -141,15 +142,15 @@ void engine_build_status(struct engine *e)
 		struct decide_status_in si;
 		struct decide_status ds;
 
-		sd->role = xstrdup(dd->role);
-		sd->revision = xstrdup(ed->rev_shown[0] ? ed->rev_shown : dd->revision);
+		sd->role = status_str(sd, dd->role);
+		sd->revision = status_str(sd, ed->rev_shown[0] ? ed->rev_shown : dd->revision);
 		sd->desired = dd->replicas;
 		sd->updated = ed->res.updated;
 		sd->available = ed->res.available;
 		sd->restarts = ed->restarts;
-		sd->strategy = xstrdup(plan_strategy_name(dd->strategy));
-		sd->step = xstrdup_or_null(ed->step);
-		sd->last_error = xstrdup_or_null(ed->last_error);
+		sd->strategy = status_str(sd, plan_strategy_name(dd->strategy));
+		sd->step = status_str(sd, ed->step);
+		sd->last_error = status_str(sd, ed->last_error);
 		sd->started_at = ed->started_at;
 		sd->finished_at = ed->finished_at;
 		sd->paused = ed->paused;
@@ -158,9 +159,9 @@ void engine_build_status(struct engine *e)
 			sd->slots[k].ready = ed->slots[k].ready;
 			sd->slots[k].desired = ed->slots[k].desired;
 		}
-		sd->action = xstrdup_or_null(ed->action);
-		sd->action_by = xstrdup_or_null(ed->action_by);
-		sd->action_reason = xstrdup_or_null(ed->action_reason);
+		sd->action = status_str(sd, ed->action);
+		sd->action_by = status_str(sd, ed->action_by);
+		sd->action_reason = status_str(sd, ed->action_reason);
 		sd->action_at = ed->action_at;
 		add_instances(e, sd);
 		if (engine_traffic_handles(dd))
@@ -195,13 +196,13 @@ void engine_build_status(struct engine *e)
 			}
 		}
 		c = status_add_condition(sd, "Available");
-		c->status = xstrdup(ds.available ? "True" : "False");
-		c->reason = xstrdup(ds.available_reason);
+		c->status = status_str(sd, ds.available ? "True" : "False");
+		c->reason = status_str(sd, ds.available_reason);
 		c = status_add_condition(sd, "Progressing");
-		c->status = xstrdup(ds.progress_ok ? "True" : "False");
-		c->reason = xstrdup(ds.progress_reason);
+		c->status = status_str(sd, ds.progress_ok ? "True" : "False");
+		c->reason = status_str(sd, ds.progress_reason);
 		if (ed->last_error && ds.show_error)
-			c->message = xstrdup(ed->last_error);
+			c->message = status_str(sd, ed->last_error);
 		ed->phase = sd->phase;
 	}
 	memset(&fi, 0, sizeof(fi));

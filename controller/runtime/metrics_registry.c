@@ -16,6 +16,11 @@
 
 enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
 
+/*
+ * A series' strings are one allocation (lv's block): its values' pointers,
+ * the values, then lbl. A family holds up to METRICS_MAX_SERIES of them (a
+ * gauge a deployment), so each is one malloc rather than three or more.
+ */
 struct series {
 	char **lv;		/* nlabels values */
 	char *lbl;		/* the label pairs as exposed, escaped, without braces: a="x",b="y" */
@@ -84,8 +89,8 @@ struct metrics *metrics_new(void)
 
 static void series_release(struct metric *m, struct series *s)
 {
-	strv_free_n(s->lv, m->nlabels);
-	FREE_ALL(s->lbl, s->counts);
+	(void)m;
+	FREE_ALL(s->lv, s->counts);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -219,6 +224,27 @@ static void series_key(struct buf *k, const struct metric *m, const char *const 
 	}
 }
 
+/* s's lv and lbl as one block: the n values' pointers, the values, then lbl's text. */
+static void series_strings(struct series *s, size_t n, const char *const *lv, const struct buf *lbl)
+{
+	size_t i, size = n * sizeof(char *) + lbl->len + 1;
+	char *at;
+
+	for (i = 0; i < n; i++)
+		size += strlen(lv[i]) + 1;
+	s->lv = xmalloc(size);
+	at = (char *)(s->lv + n);
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(lv[i]) + 1;
+
+		s->lv[i] = memcpy(at, lv[i], len);
+		at += len;
+	}
+	s->lbl = at;
+	memcpy(at, lbl->len ? lbl->data : "", lbl->len);
+	at[lbl->len] = '\0';
+}
+
 /* Finds or creates the series; NULL when the family is full. Called with the lock held. */
 static struct series *find(struct metric *m, const char *const *lv, int create)
 {
@@ -244,9 +270,6 @@ static struct series *find(struct metric *m, const char *const *lv, int create)
 	XGROW(m->series, m->cap, m->nseries + 1);
 	s = &m->series[m->nseries++];
 	memset(s, 0, sizeof(*s));
-	s->lv = xcalloc(m->nlabels ? m->nlabels : 1, sizeof(char *));
-	for (i = 0; i < m->nlabels && lv[i]; i++)
-		s->lv[i] = xstrdup(lv[i]);
 	/* The label pairs never change, so they are escaped once here rather than on every scrape. */
 	buf_init(&k, SIZE_MAX);
 	for (i = 0; i < m->nlabels; i++) {
@@ -254,10 +277,11 @@ static struct series *find(struct metric *m, const char *const *lv, int create)
 			buf_putc(&k, ',');
 		buf_puts(&k, m->labels[i]);
 		buf_puts(&k, "=\"");
-		put_escaped(&k, s->lv[i], 1);
+		put_escaped(&k, lv[i], 1);
 		buf_putc(&k, '"');
 	}
-	s->lbl = buf_detach(&k, NULL);
+	series_strings(s, m->nlabels, lv, &k);
+	buf_release(&k);
 	if (m->type == METRIC_HISTOGRAM)
 		s->counts = xcalloc(m->nbuckets + 1, sizeof(uint64_t));
 	m->dirty = 1;

@@ -96,6 +96,7 @@ struct status_deployment {
 	struct status_verification *verifications;	/* what its release declares, in the note */
 	size_t nverifications;
 	char *service;		/* on a Swarm: the service that runs it; NULL else */
+	struct status_pool *pool;	/* its status's pool (status_use_pool), or NULL */
 };
 
 /* A Swarm node as the last list saw it: strings owned, NULL when Swarm gave none. */
@@ -139,6 +140,14 @@ struct status_source {
 };
 
 /* Everything auriga says about one commit. Strings are owned (NULL when unset). */
+/*
+ * Strings a status holds by the hundred thousand (its deployments', their
+ * conditions' and instances'), each copied into blocks the status owns
+ * rather than malloc'd on its own: one block of a few hundred KB instead of
+ * a 32-byte chunk for "True", and all of them gone at once with the status.
+ */
+struct status_pool;
+
 struct fleet_status {
 	char *commit;
 	char *summary;		/* detail after the counts on the first line */
@@ -154,6 +163,13 @@ struct fleet_status {
 	size_t nnodes;
 	struct status_move *moves;	/* the latest tasks Swarm moved, oldest first */
 	size_t nmoves;
+	/*
+	 * Where its deployments' strings come from when it has one (a status
+	 * built each pass: status_use_pool); NULL: each is malloc'd. Either way
+	 * the status owns them and status_release frees them; a string set with
+	 * xstrdup into a status with a pool is freed as one too.
+	 */
+	struct status_pool *pool;
 };
 
 const char *status_phase_name(enum status_phase p);
@@ -162,6 +178,12 @@ int status_phase_parse(const char *s, enum status_phase *out);
 
 void status_init(struct fleet_status *s);
 void status_release(struct fleet_status *s);
+/* Gives an empty status (no deployment yet) a pool for its deployments' strings. */
+void status_use_pool(struct fleet_status *s);
+/* A copy of v (NULL for NULL) owned by d, from its pool when it has one. */
+char *status_str(struct status_deployment *d, const char *v);
+/* The same for a formatted string. */
+char *status_strf(struct status_deployment *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends a zeroed deployment and returns it (owned by s). */
 struct status_deployment *status_add_deployment(struct fleet_status *s, const char *name);
 struct status_condition *status_add_condition(struct status_deployment *d, const char *type);

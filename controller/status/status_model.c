@@ -2,6 +2,9 @@
 #include "status/status.h"
 #include "status/status_internal.h"
 
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,9 +35,123 @@ void status_init(struct fleet_status *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static void condition_release(struct status_condition *c)
+/*
+ * The pool's blocks double from 4 KiB to 256 KiB (past malloc's mmap
+ * threshold, which main sets, so a big block goes back to the system with
+ * its status). A string over a quarter of the next block is malloc'd alone.
+ */
+#define POOL_FIRST ((size_t)4 << 10)
+#define POOL_MAX ((size_t)256 << 10)
+
+struct pool_block {
+	char *p;
+	size_t size;
+};
+
+struct status_pool {
+	struct pool_block *v;
+	size_t n, cap;
+	size_t used;		/* of the last block */
+};
+
+void status_use_pool(struct fleet_status *s)
 {
-	FREE_ALL(c->type, c->status, c->reason, c->message);
+	if (s->pool == NULL && s->ndeployments == 0)
+		s->pool = xcalloc(1, sizeof(*s->pool));
+}
+
+static void pool_free(struct status_pool *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->n; i++)
+		free(p->v[i].p);
+	free(p->v);
+	free(p);
+}
+
+/* n bytes from the pool, or NULL when they are malloc'd instead. */
+static char *pool_take(struct status_pool *p, size_t n)
+{
+	struct pool_block *b = p->n ? &p->v[p->n - 1] : NULL;
+	char *r;
+
+	if (b == NULL || b->size - p->used < n) {
+		size_t size = b == NULL ? POOL_FIRST : b->size < POOL_MAX ? b->size * 2 : POOL_MAX;
+
+		if (n > size / 4)
+			return NULL;
+		XGROW(p->v, p->cap, p->n + 1);
+		b = &p->v[p->n++];
+		b->p = xmalloc(size);
+		b->size = size;
+		p->used = 0;
+	}
+	r = b->p + p->used;
+	p->used += n;
+	return r;
+}
+
+/* Whether s lies in one of the pool's blocks (the last ones are the biggest, so they are looked at first). */
+static int pool_owns(const struct status_pool *p, const char *s)
+{
+	uintptr_t a = (uintptr_t)s;
+	size_t i;
+
+	if (p == NULL || s == NULL)
+		return 0;
+	for (i = p->n; i-- > 0;)
+		if (a >= (uintptr_t)p->v[i].p && a - (uintptr_t)p->v[i].p < p->v[i].size)
+			return 1;
+	return 0;
+}
+
+char *status_str(struct status_deployment *d, const char *v)
+{
+	size_t n;
+	char *r;
+
+	if (v == NULL)
+		return NULL;
+	n = strlen(v) + 1;
+	if (d->pool == NULL || (r = pool_take(d->pool, n)) == NULL)
+		return xstrdup(v);
+	return memcpy(r, v, n);
+}
+
+char *status_strf(struct status_deployment *d, const char *fmt, ...)
+{
+	va_list ap;
+	char *t, *r;
+
+	va_start(ap, fmt);
+	t = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (d->pool == NULL)
+		return t;
+	r = status_str(d, t);
+	free(t);
+	return r;
+}
+
+/* Frees each of a deployment's strings that is not its pool's. */
+static void drop_strs(const struct status_pool *p, char *const *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!pool_owns(p, v[i]))
+			free(v[i]);
+}
+
+#define DROP_ALL(pool, ...) \
+	drop_strs((pool), (char *const[]){ __VA_ARGS__ }, sizeof((char *const[]){ __VA_ARGS__ }) / sizeof(char *))
+
+static void condition_release(const struct status_pool *p, struct status_condition *c)
+{
+	DROP_ALL(p, c->type, c->status, c->reason, c->message);
 }
 
 static void move_release(struct status_move *m)
@@ -44,19 +161,19 @@ static void move_release(struct status_move *m)
 
 static void deployment_release(struct status_deployment *d)
 {
+	const struct status_pool *p = d->pool;
 	size_t i;
 
-	FREE_ALL(d->name, d->role, d->revision, d->strategy, d->step, d->last_error, d->action, d->action_by,
-		 d->action_reason);
+	DROP_ALL(p, d->name, d->role, d->revision, d->strategy, d->step, d->last_error, d->action, d->action_by,
+		 d->action_reason, d->service);
 	for (i = 0; i < d->nconditions; i++)
-		condition_release(&d->conditions[i]);
+		condition_release(p, &d->conditions[i]);
 	free(d->conditions);
 	for (i = 0; i < d->ninstances; i++)
-		FREE_ALL(d->instances[i].name, d->instances[i].revision, d->instances[i].slot, d->instances[i].state,
+		DROP_ALL(p, d->instances[i].name, d->instances[i].revision, d->instances[i].slot, d->instances[i].state,
 			 d->instances[i].endpoint, d->instances[i].probe_failure, d->instances[i].host,
 			 d->instances[i].node);
 	free(d->instances);
-	free(d->service);
 	status_verifications_release(d);
 }
 
@@ -76,6 +193,7 @@ void status_release(struct fleet_status *s)
 	for (i = 0; i < s->ndeployments; i++)
 		deployment_release(&s->deployments[i]);
 	free(s->deployments);
+	pool_free(s->pool);
 	status_init(s);
 }
 
@@ -86,7 +204,8 @@ struct status_deployment *status_add_deployment(struct fleet_status *s, const ch
 	s->deployments = xrealloc(s->deployments, (s->ndeployments + 1) * sizeof(*d));
 	d = &s->deployments[s->ndeployments++];
 	memset(d, 0, sizeof(*d));
-	d->name = xstrdup(name);
+	d->pool = s->pool;
+	d->name = status_str(d, name);
 	return d;
 }
 
@@ -125,7 +244,7 @@ struct status_condition *status_add_condition(struct status_deployment *d, const
 	d->conditions = xrealloc(d->conditions, (d->nconditions + 1) * sizeof(*c));
 	c = &d->conditions[d->nconditions++];
 	memset(c, 0, sizeof(*c));
-	c->type = xstrdup(type);
+	c->type = status_str(d, type);
 	return c;
 }
 
@@ -136,7 +255,7 @@ struct status_instance *status_add_instance(struct status_deployment *d, const c
 	d->instances = xrealloc(d->instances, (d->ninstances + 1) * sizeof(*in));
 	in = &d->instances[d->ninstances++];
 	memset(in, 0, sizeof(*in));
-	in->name = xstrdup(name);
+	in->name = status_str(d, name);
 	in->ready = -1;
 	return in;
 }

@@ -579,7 +579,63 @@ static void text_one_deployment_at_a_time(void **state)
 	status_release(&bare);
 }
 
+/*
+ * A status built with a pool (as each pass builds it): its deployments'
+ * strings, short, long (over a block's quarter: malloc'd alone) and set with
+ * xstrdup beside them, read back whole, encode as a copy without a pool
+ * does, and are all freed with it (the sanitizers see a string freed twice,
+ * one freed that was never malloc'd, and one left behind).
+ */
+static void pooled_strings(void **state)
+{
+	struct fleet_status s, c;
+	char *long_text = xcalloc(1, 20000), name[32], *a, *b;
+	size_t i;
+
+	(void)state;
+	memset(long_text, 'x', 19999);
+	status_init(&s);
+	status_use_pool(&s);
+	for (i = 0; i < 3000; i++) {
+		struct status_deployment *d;
+		struct status_condition *cd;
+		struct status_instance *in;
+
+		snprintf(name, sizeof(name), "node-%zu", i);
+		d = status_add_deployment(&s, name);
+		d->role = status_str(d, "business");
+		d->revision = status_strf(d, "%064zx", i);
+		d->step = i % 100 == 7 ? status_str(d, long_text) : status_strf(d, "rolling %s %zu/3", name, i % 4);
+		d->last_error = i % 3 ? NULL : xstrdup("set by hand: malloc'd in a pooled status");
+		cd = status_add_condition(d, "Available");
+		cd->status = status_str(d, i % 2 ? "True" : "False");
+		cd->reason = status_str(d, NULL);
+		in = status_add_instance(d, name);
+		in->state = status_str(d, "running");
+		in->endpoint = status_strf(d, "127.0.0.1:%zu", 20000 + i);
+	}
+	assert_string_equal(s.deployments[2999].name, "node-2999");
+	assert_string_equal(s.deployments[107].step, long_text);
+	assert_null(s.deployments[1].conditions[0].reason);
+	assert_string_equal(s.deployments[42].instances[0].endpoint, "127.0.0.1:20042");
+	status_copy(&c, &s);
+	assert_null(c.pool);
+	a = status_to_text(&s, (size_t)64 << 20);
+	b = status_to_text(&c, (size_t)64 << 20);
+	assert_non_null(a);
+	assert_string_equal(a, b);
+	FREE_ALL(a, b, long_text);
+	status_release(&s);
+	status_release(&c);
+	/* Released, a status is empty again and takes a pool anew. */
+	assert_null(s.pool);
+	status_use_pool(&s);
+	(void)status_add_deployment(&s, "again");
+	status_release(&s);
+}
+
 TEST_MAIN(
+	cmocka_unit_test(pooled_strings),
 	cmocka_unit_test(text_one_deployment_at_a_time),
 	cmocka_unit_test(note_round_trip),
 	cmocka_unit_test(note_release_control),
