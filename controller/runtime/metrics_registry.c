@@ -87,9 +87,8 @@ struct metrics *metrics_new(void)
 	return r;
 }
 
-static void series_release(struct metric *m, struct series *s)
+static void series_release(struct series *s)
 {
-	(void)m;
 	FREE_ALL(s->lv, s->counts);
 	memset(s, 0, sizeof(*s));
 }
@@ -99,7 +98,7 @@ static void metric_free(struct metric *m)
 	size_t i;
 
 	for (i = 0; i < m->nseries; i++)
-		series_release(m, &m->series[i]);
+		series_release(&m->series[i]);
 	strv_free_n(m->labels, m->nlabels);
 	free(m->series);
 	strmap_clear(&m->index);
@@ -387,7 +386,7 @@ void metric_forget(struct metric *m, size_t label, const char *value)
 			series_key(&k, m, (const char *const *)m->series[i].lv);
 			strmap_del(&m->index, k.data);
 			buf_release(&k);
-			series_release(m, &m->series[i]);
+			series_release(&m->series[i]);
 			if (i + 1 < m->nseries) {
 				m->series[i] = m->series[m->nseries - 1];
 				series_key(&k, m, (const char *const *)m->series[i].lv);

@@ -139,7 +139,6 @@ struct status_source {
 	int64_t approved_at;
 };
 
-/* Everything auriga says about one commit. Strings are owned (NULL when unset). */
 /*
  * Strings a status holds by the hundred thousand (its deployments', their
  * conditions' and instances'), each copied into blocks the status owns
@@ -148,6 +147,7 @@ struct status_source {
  */
 struct status_pool;
 
+/* Everything auriga says about one commit. Strings are owned (NULL when unset). */
 struct fleet_status {
 	char *commit;
 	char *summary;		/* detail after the counts on the first line */
