@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,18 +121,28 @@ char *status_str(struct status_deployment *d, const char *v)
 	return memcpy(r, v, n);
 }
 
+/* Formatted straight into the pool when it takes the length, not into a malloc'd text copied there. */
 char *status_strf(struct status_deployment *d, const char *fmt, ...)
 {
 	va_list ap;
-	char *t, *r;
+	char *r = NULL;
 
+	if (d->pool != NULL) {
+		int n;
+
+		va_start(ap, fmt);
+		n = vsnprintf(NULL, 0, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (r = pool_take(d->pool, (size_t)n + 1)) != NULL) {
+			va_start(ap, fmt);
+			(void)vsnprintf(r, (size_t)n + 1, fmt, ap);
+			va_end(ap);
+			return r;
+		}
+	}
 	va_start(ap, fmt);
-	t = xvasprintf(fmt, ap);
+	r = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (d->pool == NULL)
-		return t;
-	r = status_str(d, t);
-	free(t);
 	return r;
 }
 

@@ -605,7 +605,9 @@ static void pooled_strings(void **state)
 		d = status_add_deployment(&s, name);
 		d->role = status_str(d, "business");
 		d->revision = status_strf(d, "%064zx", i);
-		d->step = i % 100 == 7 ? status_str(d, long_text) : status_strf(d, "rolling %s %zu/3", name, i % 4);
+		d->step = i % 100 == 7	 ? status_str(d, long_text)
+			  : i % 100 == 8 ? status_strf(d, "%s!", long_text)
+					 : status_strf(d, "rolling %s %zu/3", name, i % 4);
 		d->last_error = i % 3 ? NULL : xstrdup("set by hand: malloc'd in a pooled status");
 		cd = status_add_condition(d, "Available");
 		cd->status = status_str(d, i % 2 ? "True" : "False");
@@ -616,6 +618,8 @@ static void pooled_strings(void **state)
 	}
 	assert_string_equal(s.deployments[2999].name, "node-2999");
 	assert_string_equal(s.deployments[107].step, long_text);
+	assert_int_equal(strlen(s.deployments[108].step), 20000);
+	assert_string_equal(s.deployments[109].step, "rolling node-109 1/3");
 	assert_null(s.deployments[1].conditions[0].reason);
 	assert_string_equal(s.deployments[42].instances[0].endpoint, "127.0.0.1:20042");
 	status_copy(&c, &s);
