@@ -15,6 +15,7 @@
 #include "status/drill_records.h"
 #include "surface/httpd.h"
 #include "surface/webhook.h"
+#include "buf.h"
 #include "util.h"
 
 #define COMPONENT "run"
@@ -31,47 +32,89 @@ static int p_ready(void *ctx)
 	return r;
 }
 
-/* The largest status text served: 10,000 deployments write about 6.5 MB. */
-#define STATUS_TEXT_MAX ((size_t)512 << 20)
-
 /*
  * A text up to this size is kept with the status it encodes, so a dashboard
  * polling a small fleet is not encoded again for every request between
- * passes; a larger one (about 1,500 deployments) is encoded each time
- * rather than held.
+ * passes; a larger one (about 1,500 deployments) is encoded each time, as it
+ * is sent, rather than held.
  */
 #define STATUS_TEXT_KEPT ((size_t)1 << 20)
 
-static char *p_status_text(void *ctx)
+/*
+ * A status text being sent: read from the status shown when the request
+ * came, held until the response is done with, and kept with that status
+ * when it was read whole within STATUS_TEXT_KEPT.
+ */
+struct status_stream {
+	struct daemon *dm;
+	struct shown_status *sh;
+	struct status_text_reader *r;
+	struct buf kept;
+	int keeping;		/* kept holds all read so far */
+};
+
+static ssize_t status_stream_read(void *arg, char *out, size_t max)
+{
+	struct status_stream *st = arg;
+	ssize_t n = status_text_read(st->r, out, max);
+	char *t;
+
+	if (n > 0 && st->keeping && buf_append(&st->kept, out, (size_t)n) != 0) {
+		st->keeping = 0;
+		buf_release(&st->kept);
+	}
+	if (n == 0 && st->keeping) {
+		st->keeping = 0;
+		t = buf_detach(&st->kept, NULL);
+		pthread_mutex_lock(&st->dm->mu);
+		if (st->sh->text == NULL) {
+			st->sh->text = t;
+			t = NULL;
+		}
+		pthread_mutex_unlock(&st->dm->mu);
+		free(t);
+	}
+	return n;
+}
+
+static void status_stream_close(void *arg)
+{
+	struct status_stream *st = arg;
+
+	status_text_reader_free(st->r);
+	buf_release(&st->kept);
+	shown_status_drop(st->dm, st->sh);
+	free(st);
+}
+
+static int p_status_body(void *ctx, struct httpd_body *out)
 {
 	struct daemon *dm = ctx;
 	struct shown_status *sh = shown_status_get(dm);
+	struct status_stream *st;
 	const char *kept;
-	char *t;
 
 	if (sh == NULL)
-		return NULL;
+		return -1;
 	pthread_mutex_lock(&dm->mu);
 	kept = sh->text;
 	pthread_mutex_unlock(&dm->mu);
 	if (kept != NULL) {
-		t = xstrdup(kept);
-	} else {
-		t = status_to_text(&sh->s, STATUS_TEXT_MAX);
-		if (t != NULL && strlen(t) <= STATUS_TEXT_KEPT) {
-			char *copy = xstrdup(t);
-
-			pthread_mutex_lock(&dm->mu);
-			if (sh->text == NULL) {
-				sh->text = copy;
-				copy = NULL;
-			}
-			pthread_mutex_unlock(&dm->mu);
-			free(copy);
-		}
+		out->text = xstrdup(kept);
+		out->len = strlen(kept);
+		shown_status_drop(dm, sh);
+		return 0;
 	}
-	shown_status_drop(dm, sh);
-	return t;
+	st = xcalloc(1, sizeof(*st));
+	st->dm = dm;
+	st->sh = sh;
+	st->r = status_text_reader_new(&sh->s);
+	buf_init(&st->kept, STATUS_TEXT_KEPT);
+	st->keeping = 1;
+	out->read = status_stream_read;
+	out->close = status_stream_close;
+	out->arg = st;
+	return 0;
 }
 
 /* One deployment's object, encoded alone. */
@@ -200,7 +243,7 @@ int run_http_start(struct daemon *dm, struct error **err)
 		.ctx = dm,
 		.ready = p_ready,
 		.started = p_ready,
-		.status_text = p_status_text,
+		.status_body = p_status_body,
 		.deployment = p_deployment,
 		.notes = p_notes,
 		.backups = p_backups,

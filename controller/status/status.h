@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -268,6 +269,18 @@ struct json_t *status_deployment_json(const struct status_deployment *d);
  * deployments it took 20 times the text's size); NULL past max bytes.
  */
 char *status_to_text(const struct fleet_status *s, size_t max);
+/*
+ * The same text read piece by piece, into buffers of the caller's size: what
+ * /api/v1/status sends while it encodes, so a large fleet's text is never
+ * held whole (at 10,000 deployments it is about 6.5 MB). s must outlive the
+ * reader unchanged. status_text_read fills out with up to max bytes and
+ * returns how many: fewer than max only at the end, 0 once the text is all
+ * read, -1 when a piece could not be encoded (no memory).
+ */
+struct status_text_reader;
+struct status_text_reader *status_text_reader_new(const struct fleet_status *s);
+ssize_t status_text_read(struct status_text_reader *r, char *out, size_t max);
+void status_text_reader_free(struct status_text_reader *r);
 /* RFC 3339 UTC with milliseconds, and back; 0 / -1. */
 int status_format_time(int64_t wall_ms, char *out, size_t n);
 int status_parse_time(const char *s, int64_t *wall_ms);

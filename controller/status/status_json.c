@@ -260,40 +260,139 @@ json_t *status_to_json(const struct fleet_status *s)
 	return root;
 }
 
-/* Appends o's compact text, less its last skip_tail bytes, to b and drops o; ERR_TOOBIG past b's bound. */
-static int put_dumped(struct buf *b, json_t *o, size_t skip_tail)
+/*
+ * Where a reader is in the text: the head's object without its closing
+ * brace, the deployments' key, each deployment's object (a comma before all
+ * but the first), then the closing "]}" and the end.
+ */
+enum text_part { TP_HEAD, TP_KEY, TP_DEPLOYMENT, TP_END };
+
+struct status_text_reader {
+	const struct fleet_status *s;
+	enum text_part part;
+	size_t next;		/* the next deployment to encode */
+	int head_empty;		/* the head had no key: no comma before the deployments' key */
+	int comma_due;		/* a deployment was written: a comma before the next */
+	const char *piece;	/* the piece being copied out, len bytes, off of them copied */
+	size_t len, off;
+	char *own;		/* the piece when it is malloc'd (an encoded object) */
+};
+
+struct status_text_reader *status_text_reader_new(const struct fleet_status *s)
+{
+	struct status_text_reader *r = xcalloc(1, sizeof(*r));
+
+	r->s = s;
+	return r;
+}
+
+static void set_piece(struct status_text_reader *r, const char *p, size_t len, char *own)
+{
+	free(r->own);
+	r->own = own;
+	r->piece = p;
+	r->len = len;
+	r->off = 0;
+}
+
+/* The compact text of o (dropped), less its last skip_tail bytes, as the next piece; -1 when jansson could not. */
+static int piece_dumped(struct status_text_reader *r, json_t *o, size_t skip_tail)
 {
 	char *t = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	int rc;
 
 	json_decref(o);
 	if (t == NULL)
-		return ERR_GENERIC;	/* jansson could not encode it: no memory */
-	rc = buf_append(b, t, strlen(t) - skip_tail);
-	free(t);
-	return rc;
+		return -1;	/* no memory */
+	set_piece(r, t, strlen(t) - skip_tail, t);
+	return 0;
+}
+
+/* Makes the next piece; 0 at the end of the text, 1 when one is made, -1 on an error. */
+static int next_piece(struct status_text_reader *r)
+{
+	static const char key[] = ",\"deployments\":[";
+
+	switch (r->part) {
+	case TP_HEAD:
+		r->part = TP_KEY;
+		if (piece_dumped(r, head_json(r->s), 1) < 0)
+			return -1;
+		r->head_empty = r->len <= 1;
+		return 1;
+	case TP_KEY:
+		r->part = TP_DEPLOYMENT;
+		/* After an empty head ("{"), no comma. */
+		set_piece(r, key + r->head_empty, sizeof(key) - 1 - (size_t)r->head_empty, NULL);
+		return 1;
+	case TP_DEPLOYMENT:
+		if (r->next >= r->s->ndeployments) {
+			r->part = TP_END;
+			set_piece(r, "]}", 2, NULL);
+			return 1;
+		}
+		if (r->comma_due) {
+			r->comma_due = 0;
+			set_piece(r, ",", 1, NULL);
+			return 1;
+		}
+		if (piece_dumped(r, status_deployment_json(&r->s->deployments[r->next]), 0) < 0)
+			return -1;
+		r->next++;
+		r->comma_due = 1;
+		return 1;
+	case TP_END:
+		break;
+	}
+	return 0;
+}
+
+ssize_t status_text_read(struct status_text_reader *r, char *out, size_t max)
+{
+	size_t n = 0, k;
+	int rc;
+
+	while (n < max) {
+		if (r->off == r->len) {
+			rc = next_piece(r);
+			if (rc < 0)
+				return -1;
+			if (rc == 0)
+				break;
+			continue;
+		}
+		k = r->len - r->off;
+		if (k > max - n)
+			k = max - n;
+		memcpy(out + n, r->piece + r->off, k);
+		r->off += k;
+		n += k;
+	}
+	return (ssize_t)n;
+}
+
+void status_text_reader_free(struct status_text_reader *r)
+{
+	if (r == NULL)
+		return;
+	free(r->own);
+	free(r);
 }
 
 char *status_to_text(const struct fleet_status *s, size_t max)
 {
+	struct status_text_reader *r = status_text_reader_new(s);
 	struct buf b;
-	size_t i;
-	int rc;
+	char chunk[16384];
+	ssize_t n;
 
 	buf_init(&b, max);
-	/* The head's object without its closing brace, then the deployments, one at a time. */
-	rc = put_dumped(&b, head_json(s), 1);
-	if (rc == 0)
-		rc = buf_puts(&b, b.len > 1 ? ",\"deployments\":[" : "\"deployments\":[");
-	for (i = 0; rc == 0 && i < s->ndeployments; i++) {
-		if (i > 0)
-			rc = buf_putc(&b, ',');
-		if (rc == 0)
-			rc = put_dumped(&b, status_deployment_json(&s->deployments[i]), 0);
-	}
-	if (rc == 0)
-		rc = buf_puts(&b, "]}");
-	if (rc < 0) {
+	while ((n = status_text_read(r, chunk, sizeof(chunk))) > 0)
+		if (buf_append(&b, chunk, (size_t)n) != 0) {
+			n = -1;	/* past max: nothing rather than a cut text */
+			break;
+		}
+	status_text_reader_free(r);
+	if (n < 0) {
 		buf_release(&b);
 		return NULL;
 	}

@@ -360,6 +360,49 @@ static enum MHD_Result send_buf(struct httpd *h, struct MHD_Connection *c, const
 	return send_response(h, c, r, status, resp);
 }
 
+/* The block a streamed body is read in: a few deployments' objects of the status. */
+#define STREAM_BLOCK ((size_t)64 << 10)
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct httpd_body *b = cls;
+	ssize_t n = b->read(b->arg, out, max);
+
+	(void)pos;
+	if (n > 0)
+		return n;
+	/* Never 0 to MHD (that is "nothing yet, ask again"): the end, or a cut. */
+	return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_close(void *cls)
+{
+	struct httpd_body *b = cls;
+
+	b->close(b->arg);
+	free(b);
+}
+
+/* A body: sent whole, or read while it is sent (chunked, no Content-Length). */
+static enum MHD_Result send_body(struct httpd *h, struct MHD_Connection *c, const struct request *r,
+				 unsigned status, const char *type, const struct httpd_body *body)
+{
+	struct MHD_Response *resp;
+	struct httpd_body *b;
+
+	if (body->text)
+		return send_buf(h, c, r, status, type, body->text, body->len);
+	b = xmalloc(sizeof(*b));
+	*b = *body;
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, b, stream_close);
+	if (!resp) {
+		stream_close(b);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	return send_response(h, c, r, status, resp);
+}
+
 /* A file of the status page, under its policy: nothing inline, nothing from elsewhere, not framed. */
 static enum MHD_Result send_asset(struct httpd *h, struct MHD_Connection *c, const struct request *r)
 {
@@ -611,12 +654,12 @@ static enum MHD_Result dispatch(struct httpd *h, struct MHD_Connection *c, struc
 	case R_METRICS:
 		return metrics(h, c, r);
 	case R_STATUS:
-		if (h->p.status_text) {
-			char *text = h->p.status_text(h->p.ctx);
+		if (h->p.status_body) {
+			struct httpd_body body = { 0 };
 
-			if (!text)
+			if (h->p.status_body(h->p.ctx, &body) != 0)
 				return send_error(h, c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "no status yet");
-			return send_buf(h, c, r, MHD_HTTP_OK, "application/json", text, strlen(text));
+			return send_body(h, c, r, MHD_HTTP_OK, "application/json", &body);
 		}
 		doc = h->p.status ? h->p.status(h->p.ctx) : NULL;
 		if (!doc)

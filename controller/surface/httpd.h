@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct auriga_metrics;
 struct webhook;
@@ -30,6 +31,22 @@ enum httpd_action { HTTPD_PROMOTE, HTTPD_ABORT, HTTPD_ROLLBACK, HTTPD_SYNC, HTTP
 #define HTTPD_NOTES_MAX 50
 #define HTTPD_NOTES_MAX_TEXT "50"
 
+/*
+ * A response's body: text (malloc'd, len bytes, the server frees it), or,
+ * when text is NULL, read piece by piece while it is sent (chunked), so a
+ * large document is never held whole. read fills out with up to max bytes
+ * and returns how many (fewer only at the end), 0 once all is read, or -1
+ * on an error (the connection is cut); close(arg) comes once, when the
+ * response is done with, read to its end or not.
+ */
+struct httpd_body {
+	char *text;
+	size_t len;
+	ssize_t (*read)(void *arg, char *out, size_t max);
+	void (*close)(void *arg);
+	void *arg;
+};
+
 struct httpd_provider {
 	void *ctx;
 	/* 1 when the process is alive (the loop turns): /healthz, /q/health/live. NULL: always. */
@@ -42,10 +59,10 @@ struct httpd_provider {
 	json_t *(*status)(void *ctx);
 	/*
 	 * Optional, preferred for /api/v1/status when set: the same document as
-	 * compact JSON text (malloc'd, the server frees it), or NULL (503). Text
-	 * kept once per change spares every request its encoding.
+	 * compact JSON text, in *out (whole, or read while it is sent); 0, or -1
+	 * when there is none yet (503).
 	 */
-	char *(*status_text)(void *ctx);
+	int (*status_body)(void *ctx, struct httpd_body *out);
 	/* A new reference to one deployment's status, or NULL when there is no such deployment (404). */
 	json_t *(*deployment)(void *ctx, const char *name);
 	/*

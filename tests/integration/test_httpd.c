@@ -282,6 +282,147 @@ static void test_status(void **state)
 	buf_release(&b);
 }
 
+/*
+ * A status read piece by piece while it is sent (as `auriga run` sends a
+ * large fleet's): STREAMED bytes of a known pattern, optionally cut by an
+ * error after CUT_AT of them; closes counts the bodies let go.
+ */
+#define STREAMED ((size_t)3 << 20)
+#define CUT_AT ((size_t)200 << 10)
+
+struct streamed {
+	size_t at;
+	int cut;
+};
+
+static atomic_int closes, stream_mode;	/* 0 whole text, 1 streamed, 2 streamed then cut */
+
+static char pattern_byte(size_t i)
+{
+	return (char)('a' + (i * 7 + i / 4093) % 26);
+}
+
+static ssize_t s_read(void *arg, char *out, size_t max)
+{
+	struct streamed *st = arg;
+	size_t n = 0;
+
+	if (st->cut && st->at >= CUT_AT)
+		return -1;
+	while (n < max && st->at < STREAMED)
+		out[n++] = pattern_byte(st->at++);
+	return (ssize_t)n;
+}
+
+static void s_close(void *arg)
+{
+	free(arg);
+	atomic_fetch_add(&closes, 1);
+}
+
+static int p_status_body(void *ctx, struct httpd_body *out)
+{
+	struct streamed *st;
+
+	(void)ctx;
+	if (atomic_load(&stream_mode) == 0) {
+		out->text = xstrdup("{\"whole\":true}");
+		out->len = strlen(out->text);
+		return 0;
+	}
+	st = xcalloc(1, sizeof(*st));
+	st->cut = atomic_load(&stream_mode) == 2;
+	out->read = s_read;
+	out->close = s_close;
+	out->arg = st;
+	return 0;
+}
+
+/* Waits up to 5 s for closes to reach want (the server lets a response go after the transfer). */
+static int closes_reach(int want)
+{
+	int i;
+
+	for (i = 0; i < 500 && atomic_load(&closes) < want; i++)
+		usleep(10000);
+	return atomic_load(&closes);
+}
+
+static size_t stop_after_first(char *p, size_t size, size_t n, void *ud)
+{
+	(void)p;
+	(void)size;
+	(void)n;
+	(void)ud;
+	return 0;	/* the client goes away after its first bytes */
+}
+
+static void test_status_streamed(void **state)
+{
+	static const struct httpd_provider sp = { .ready = p_ready, .status_body = p_status_body };
+	struct httpd *ss;
+	struct httpd_options o;
+	struct error *e = NULL;
+	struct buf b = BUF_INIT_MAX(STREAMED + 1);
+	char url[96], full[128];
+	struct req r = { .method = "GET", .path = "/api/v1/status", .url = url };
+	size_t i;
+	CURL *c;
+
+	(void)state;
+	httpd_options_init(&o);
+	o.listen = "127.0.0.1:0";
+	o.request_timeout_ms = 2000;
+	assert_int_equal(httpd_start(&ss, &o, &sp, &e), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", httpd_port(ss));
+	snprintf(full, sizeof(full), "%s/api/v1/status", url);
+
+	/* Whole: as it is. */
+	assert_int_equal(perform(&r, &b), 200);
+	assert_string_equal(b.data, "{\"whole\":true}");
+	buf_reset(&b);
+
+	/* Streamed: every byte, in order, and the body let go once. */
+	atomic_store(&stream_mode, 1);
+	assert_int_equal(perform(&r, &b), 200);
+	assert_int_equal(b.len, STREAMED);
+	for (i = 0; i < STREAMED; i++)
+		if (b.data[i] != pattern_byte(i))
+			fail_msg("byte %zu differs", i);
+	assert_int_equal(closes_reach(1), 1);
+	buf_reset(&b);
+
+	/* Cut by an error: the client sees a failed transfer, not a short document; let go once. */
+	atomic_store(&stream_mode, 2);
+	assert_int_equal(perform(&r, &b), 0);
+	assert_true(b.len < STREAMED);
+	assert_int_equal(closes_reach(2), 2);
+	buf_reset(&b);
+
+	/* HEAD: no body read, let go once. */
+	atomic_store(&stream_mode, 1);
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, full);
+	curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_cleanup(c);
+	assert_int_equal(closes_reach(3), 3);
+
+	/* A client that goes away halfway: let go once, and the server goes on serving. */
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, full);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stop_after_first);
+	assert_int_equal(curl_easy_perform(c), CURLE_WRITE_ERROR);
+	curl_easy_cleanup(c);
+	assert_int_equal(closes_reach(4), 4);
+	assert_int_equal(perform(&r, &b), 200);
+	assert_int_equal(b.len, STREAMED);
+	assert_int_equal(closes_reach(5), 5);
+
+	httpd_stop(ss);
+	buf_release(&b);
+}
+
 static void test_metrics_promtool(void **state)
 {
 	struct buf b = BUF_INIT_MAX(16 << 20);
@@ -878,6 +1019,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_status_streamed),
 		cmocka_unit_test(test_metrics_promtool),
 		cmocka_unit_test(test_actions_need_token),
 		cmocka_unit_test(test_release_controls),

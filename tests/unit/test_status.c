@@ -537,13 +537,46 @@ static void instances(void **state)
 /* The tree's compact text, as the API served it before it was encoded one deployment at a time. */
 static void assert_text_is_tree(const struct fleet_status *s)
 {
+	static const size_t sizes[] = { 1, 2, 7, 64, 4096 };
 	json_t *j = status_to_json(s);
 	char *want = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER), *got = status_to_text(s, 1 << 20);
+	size_t i, len;
 
 	assert_non_null(got);
 	assert_string_equal(got, want);
-	free(want);
 	free(got);
+	/*
+	 * Read piece by piece (as /api/v1/status sends it), into buffers of any
+	 * size: the same bytes, every read full but the last, then 0 for good.
+	 */
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct status_text_reader *r = status_text_reader_new(s);
+		ssize_t n;
+
+		got = xcalloc(1, strlen(want) + sizes[i] + 1);
+		len = 0;
+		while ((n = status_text_read(r, got + len, sizes[i])) > 0) {
+			len += (size_t)n;
+			if ((size_t)n < sizes[i])
+				break;
+		}
+		assert_true(n >= 0);
+		assert_int_equal(status_text_read(r, got + len, sizes[i]), 0);
+		assert_int_equal(status_text_read(r, got + len, sizes[i]), 0);
+		assert_int_equal(len, strlen(want));
+		assert_memory_equal(got, want, len);
+		status_text_reader_free(r);
+		free(got);
+	}
+	/* Dropped halfway, as when a client goes away: nothing is left behind (the sanitizers see it). */
+	{
+		struct status_text_reader *r = status_text_reader_new(s);
+		char part[100];
+
+		assert_true(status_text_read(r, part, sizeof(part)) > 0);
+		status_text_reader_free(r);
+	}
+	free(want);
 	json_decref(j);
 }
 
