@@ -611,7 +611,7 @@ size_t engine_pass_orphans(struct engine *e)
 	unsigned char *orphan = n ? xcalloc(n, 1) : NULL, *go = n ? xcalloc(n, 1) : NULL;
 
 	for (i = 0; i < n; i++) {
-		const struct obs_container *c = &e->obs.containers[i];
+		const struct obs_container *c = e->obs.containers[i];
 
 		/* One on an endpoint that does not answer is left until it does. */
 		orphan[i] = !c->unreachable &&
@@ -619,7 +619,7 @@ size_t engine_pass_orphans(struct engine *e)
 	}
 	n_orphans = decide_prune(orphan, n, e->o.prune_max_percent, e->draining, go);
 	for (i = 0; i < n; i++) {
-		const struct obs_container *c = &e->obs.containers[i];
+		const struct obs_container *c = e->obs.containers[i];
 		struct rollout_op op;
 
 		if (!go[i])

@@ -174,7 +174,7 @@ static struct router_endpoint *own_endpoints(const struct observed *obs, size_t 
 	size_t i, j, n = 0, cap = 0;
 
 	for (i = 0; obs != NULL && i < obs->n_containers; i++) {
-		const struct obs_container *c = &obs->containers[i];
+		const struct obs_container *c = obs->containers[i];
 
 		for (j = 0; j < c->n_ports; j++) {
 			if (c->ports[j].host_port == 0)

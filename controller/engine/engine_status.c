@@ -81,7 +81,7 @@ static void add_swarm(const struct engine *e, struct fleet_status *s)
 		if (json_array_size(h->swarm_node_list) && running == NULL) {
 			running = json_object();
 			for (k = 0; k < e->obs.n_containers; k++) {
-				const struct obs_container *c = &e->obs.containers[k];
+				const struct obs_container *c = e->obs.containers[k];
 
 				if (c->node_name && c->state == OBS_RUNNING && !c->node_down)
 					json_object_set_new(running, c->node_name,

@@ -533,7 +533,7 @@ void plan_build(struct plan *p, const struct desired *d, const struct observed *
 				   od->v[j], NULL, NULL, xstrdup("deployment removed from the specs"));
 	}
 	for (i = 0; i < o->n_containers; i++) {
-		const struct obs_container *c = &o->containers[i];
+		const struct obs_container *c = o->containers[i];
 
 		if (c->malformed)
 			add_action(&p->orphans, &p->n_orphans, PLAN_REMOVE_ORPHAN, NULL, -1, c, NULL, NULL,

@@ -35,10 +35,6 @@ void observed_init(struct observed *o)
 
 static void container_release(struct obs_container *c)
 {
-	if (c->lent) {
-		FREE_ALL(c->host, c->address);
-		return;
-	}
 	FREE_ALL(c->id, c->name, c->image, c->deployment, c->revision, c->slot, c->commit, c->endpoint, c->host, c->address,
 		 c->malformed_why, c->status, c->ports, c->network_ip, c->swarm_service, c->node_address, c->node_name);
 }
@@ -63,16 +59,6 @@ static void container_copy(struct obs_container *dst, const struct obs_container
 	dst->node_address = xstrdup_or_null(src->node_address);
 	dst->node_name = xstrdup_or_null(src->node_name);
 	dst->ports = src->n_ports ? xmemdup(src->ports, src->n_ports * sizeof(*src->ports)) : NULL;
-	dst->lent = 0;
-}
-
-/* dst takes src's strings and ports as they are (src outlives it); host and address are its own. */
-static void container_lend(struct obs_container *dst, const struct obs_container *src)
-{
-	*dst = *src;
-	dst->lent = 1;
-	dst->host = NULL;
-	dst->address = NULL;
 }
 
 static int same_text(const char *a, const char *b)
@@ -116,16 +102,16 @@ size_t observed_differences(const struct observed *a, const struct observed *b)
 	size_t i, n = 0, matched = 0;
 
 	for (i = 0; i < a->n_containers; i++)
-		strmap_put(&ids, a->containers[i].id, (void *)&a->containers[i]);
+		strmap_put(&ids, a->containers[i]->id, a->containers[i]);
 	for (i = 0; i < b->n_containers; i++) {
-		const struct obs_container *c = strmap_get(&ids, b->containers[i].id);
+		const struct obs_container *c = strmap_get(&ids, b->containers[i]->id);
 
 		if (c == NULL) {
 			n++;	/* new */
 			continue;
 		}
 		matched++;
-		if (!same_container(c, &b->containers[i]))
+		if (!same_container(c, b->containers[i]))
 			n++;
 	}
 	n += a->n_containers - matched;	/* gone */
@@ -137,10 +123,9 @@ void observed_release(struct observed *o)
 {
 	size_t i;
 
-	for (i = 0; i < o->n_containers; i++)
-		container_release(&o->containers[i]);
-	free(o->containers);
-	FREE_ALL(o->deployments, o->by_deployment, o->instance);
+	for (i = 0; i < o->n_own; i++)
+		container_release(&o->own[i]);
+	FREE_ALL(o->own, o->containers, o->deployments, o->instance);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -317,7 +302,7 @@ static int nullcmp(const char *a, const char *b)
 
 static int container_cmp(const void *pa, const void *pb)
 {
-	const struct obs_container *a = pa, *b = pb;
+	const struct obs_container *a = *(struct obs_container *const *)pa, *b = *(struct obs_container *const *)pb;
 	int r;
 
 	if (a->malformed != b->malformed)
@@ -353,70 +338,91 @@ static int read_entry(struct observed *o, size_t *cap, const char *instance, con
 	mb = label(json_object_get(j, "Labels"), OBS_LABEL_MANAGED_BY);
 	if (mb == NULL || strcmp(mb, instance) != 0)
 		return 0;
-	XGROW(o->containers, *cap, o->n_containers + 1);
-	memset(&o->containers[o->n_containers], 0, sizeof(o->containers[0]));
-	return read_container(&o->containers[o->n_containers++], j, err);
+	XGROW(o->own, *cap, o->n_own + 1);
+	memset(&o->own[o->n_own], 0, sizeof(o->own[0]));
+	return read_container(&o->own[o->n_own++], j, err);
 }
 
-/* Appends the instance's containers of one endpoint's list, each tagged with the endpoint it came from. */
-static int read_list(struct observed *o, size_t *cap, const char *instance, const struct obs_list *l,
+/* The room o's arrays have while lists are read into it. */
+struct obs_caps {
+	size_t own;		/* of o->own */
+	size_t lent;		/* of o->containers, which holds the lent ones until the end */
+};
+
+/*
+ * Appends the instance's containers of one endpoint's list, each tagged with
+ * the endpoint it came from: read or copied into o->own, or, lent, the
+ * list's own containers, tagged where they are.
+ */
+static int read_list(struct observed *o, struct obs_caps *caps, const char *instance, const struct obs_list *l,
 		     struct error **err)
 {
-	size_t i, first = o->n_containers;
+	size_t i, first = o->n_own;
 	const json_t *j;
 	int rc;
 
+	if (l->parsed != NULL && l->lend) {
+		for (i = 0; i < l->parsed->n_containers; i++) {
+			tag_container(l->parsed->containers[i], l);
+			XGROW(o->containers, caps->lent, o->n_containers + 1);
+			o->containers[o->n_containers++] = l->parsed->containers[i];
+		}
+		return 0;
+	}
 	if (l->parsed != NULL) {
 		for (i = 0; i < l->parsed->n_containers; i++) {
-			XGROW(o->containers, *cap, o->n_containers + 1);
-			if (l->lend)
-				container_lend(&o->containers[o->n_containers++], &l->parsed->containers[i]);
-			else
-				container_copy(&o->containers[o->n_containers++], &l->parsed->containers[i]);
+			XGROW(o->own, caps->own, o->n_own + 1);
+			container_copy(&o->own[o->n_own++], l->parsed->containers[i]);
 		}
 	} else if (!json_is_array(l->list)) {
 		return error_set(err, ERR_PROTOCOL, "container list%s%s: the answer is not a JSON list",
 				 l->host ? " of endpoint " : "", l->host ? l->host : "");
 	} else {
 		json_array_foreach(l->list, i, j)
-			if ((rc = read_entry(o, cap, instance, j, i, err)) < 0)
+			if ((rc = read_entry(o, &caps->own, instance, j, i, err)) < 0)
 				return rc;
 	}
-	for (i = first; i < o->n_containers; i++)
-		tag_container(&o->containers[i], l);
+	for (i = first; i < o->n_own; i++)
+		tag_container(&o->own[i], l);
 	return 0;
 }
 
 /*
- * Sorts o's containers and groups them by deployment: each deployment's
- * containers are next to each other once sorted, so its v is its part of
- * one array, and its name its first container's.
+ * Points o's containers at its own ones too (after the lent ones), sorts
+ * them and groups them by deployment: each deployment's containers are next
+ * to each other once sorted, so its v is its part of the one array, and its
+ * name its first container's. The malformed sort last, in no deployment.
  */
 static void index_deployments(struct observed *o)
 {
-	size_t i, dcap = 0, np = 0;
+	size_t i, n = o->n_containers + o->n_own, dcap = 0;
 
+	/* Kept until the next list: no room left over from growing the arrays (16,384 places for 10,000). */
+	if (o->n_own)
+		o->own = xrealloc(o->own, o->n_own * sizeof(o->own[0]));
+	if (n) {
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+		o->containers = xrealloc(o->containers, n * sizeof(o->containers[0]));
+	}
+	for (i = 0; i < o->n_own; i++)
+		o->containers[o->n_containers++] = &o->own[i];
 	if (o->n_containers > 1)
 		qsort(o->containers, o->n_containers, sizeof(o->containers[0]), container_cmp);
-	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
-	o->by_deployment = o->n_containers ? xcalloc(o->n_containers, sizeof(*o->by_deployment)) : NULL;
-	for (i = 0; i < o->n_containers; i++) {
-		struct obs_container *c = &o->containers[i];
-		struct obs_deployment *d;
+	for (i = 0; i < o->n_containers && !o->containers[i]->malformed; i++) {
+		struct obs_container *c = o->containers[i];
+		struct obs_deployment *d = o->n_deployments ? &o->deployments[o->n_deployments - 1] : NULL;
 
-		if (c->malformed)
-			continue;
-		d = o->n_deployments ? &o->deployments[o->n_deployments - 1] : NULL;
 		if (d == NULL || strcmp(d->name, c->deployment) != 0) {
 			XGROW(o->deployments, dcap, o->n_deployments + 1);
 			d = &o->deployments[o->n_deployments++];
 			memset(d, 0, sizeof(*d));
 			d->name = c->deployment;
-			d->v = o->by_deployment + np;
+			d->v = &o->containers[i];
 		}
-		o->by_deployment[np++] = c;
 		d->n++;
 	}
+	if (o->n_deployments)
+		o->deployments = xrealloc(o->deployments, o->n_deployments * sizeof(o->deployments[0]));
 }
 
 /* Skips JSON white space from *pos; the byte there, or 0 at the end. */
@@ -439,7 +445,7 @@ enum os_state {
 struct observe_stream {
 	char *instance;
 	struct observed o;
-	size_t cap;		/* of o.containers */
+	size_t cap;		/* of o.own */
 	size_t index;		/* entries read */
 	size_t offset;		/* bytes fed before the current chunk */
 	size_t entry_at;	/* byte where the current entry began */
@@ -685,12 +691,13 @@ int observe_from_json(struct observed *o, const char *instance, const json_t *li
 int observe_from_lists(struct observed *o, const char *instance, const struct obs_list *lists, size_t n,
 		       struct error **err)
 {
-	size_t i, cap = 0;
+	struct obs_caps caps = { 0, 0 };
+	size_t i;
 
 	observed_release(o);
 	o->instance = xstrdup(instance);
 	for (i = 0; i < n; i++) {
-		int rc = read_list(o, &cap, instance, &lists[i], err);
+		int rc = read_list(o, &caps, instance, &lists[i], err);
 
 		if (rc < 0) {
 			observed_release(o);

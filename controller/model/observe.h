@@ -70,8 +70,6 @@ struct obs_container {
 	char *host;
 	int host_mismatch;	/* its label names another endpoint than host: reported, not trusted */
 	int unreachable;	/* its endpoint does not answer: this is its last known state */
-	/* Its strings and ports are its endpoint's list's (obs_list.lend), host and address excepted. */
-	int lent;
 	/* Where its published ports are reached when not on this machine's loopback (its endpoint's address), or NULL. */
 	char *address;
 	int ordinal;		/* -1 when malformed */
@@ -103,17 +101,23 @@ struct obs_container {
 /* The containers of one deployment, sorted by ordinal, then revision, then id. */
 struct obs_deployment {
 	const char *name;	/* its first container's deployment */
-	struct obs_container **v;	/* pointers into struct observed's containers (its part of by_deployment) */
+	struct obs_container **v;	/* its part of struct observed's containers */
 	size_t n;
 };
 
 struct observed {
 	char *instance;
-	struct obs_container *containers;	/* sorted by deployment, ordinal, revision, id */
+	/*
+	 * Every container, sorted by deployment (the malformed last), ordinal,
+	 * revision, id: each one of own, or of a list the union was built from
+	 * (obs_list.lend).
+	 */
+	struct obs_container **containers;
 	size_t n_containers;
+	struct obs_container *own;	/* the containers it read or copied, and frees */
+	size_t n_own;
 	struct obs_deployment *deployments;	/* sorted by name; malformed containers are in none */
 	size_t n_deployments;
-	struct obs_container **by_deployment;	/* every deployment's v, one after another */
 };
 
 void observed_init(struct observed *o);
@@ -196,13 +200,14 @@ void observe_stream_free(struct observe_stream *s);
 struct obs_list {
 	const char *host;
 	const json_t *list;
-	const struct observed *parsed;
+	struct observed *parsed;
 	int unreachable;
 	const char *address;	/* its endpoint's address when not the loopback, or NULL */
 	/*
-	 * parsed outlives the union (until it is built again or released):
-	 * the union's containers lend its strings and ports rather than copy
-	 * them, one copy of each container for the engine's cache and its union.
+	 * parsed outlives the union (until it is built again or released): the
+	 * union holds its containers themselves, tagged in place, rather than
+	 * copies, one copy of each container for the engine's cache and its
+	 * union.
 	 */
 	int lend;
 };

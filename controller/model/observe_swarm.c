@@ -192,7 +192,7 @@ void observe_swarm_moves(json_t *placed, const struct observed *o, const json_t 
 
 	/* Each replica running now, on a node that is ready: where it runs (the first task listed), and every place it runs. */
 	for (i = 0; i < o->n_containers; i++) {
-		const struct obs_container *c = &o->containers[i];
+		const struct obs_container *c = o->containers[i];
 		char k[300], *at;
 
 		if (c->swarm_service == NULL || c->node_name == NULL || c->state != OBS_RUNNING || c->node_down ||
@@ -231,8 +231,8 @@ void observe_swarm_moves(json_t *placed, const struct observed *o, const json_t 
 	}
 	/* A replica not running now keeps its last place (its move is seen once it runs again); one of a service gone is forgotten. */
 	for (i = 0; i < o->n_containers; i++)
-		if (o->containers[i].deployment)
-			json_object_set_new(listed, o->containers[i].deployment, json_true());
+		if (o->containers[i]->deployment)
+			json_object_set_new(listed, o->containers[i]->deployment, json_true());
 	json_object_foreach_safe(placed, tmp, key, was) {
 		const char *dep = json_string_value(json_object_get(was, "deployment"));
 

@@ -21,7 +21,7 @@ static int same(const struct observed *a, const struct observed *b)
 	if (a->n_containers != b->n_containers || a->n_deployments != b->n_deployments)
 		return 0;
 	for (i = 0; i < a->n_containers; i++) {
-		const struct obs_container *x = &a->containers[i], *y = &b->containers[i];
+		const struct obs_container *x = a->containers[i], *y = b->containers[i];
 
 		if (strcmp(x->id, y->id) != 0 || x->ordinal != y->ordinal || x->malformed != y->malformed ||
 		    (x->deployment == NULL) != (y->deployment == NULL) ||

@@ -136,10 +136,10 @@ static void lists_of_several_endpoints(void **state)
 	assert_false(val->v[2]->host_mismatch);
 	/* A single unnamed list: each container's host is its label's, with nothing to mismatch. */
 	assert_int_equal(observe_from_json(&o, "t1", je, &err), 0);
-	assert_string_equal(o.containers[0].host, "east");
-	assert_false(o.containers[0].host_mismatch);
+	assert_string_equal(o.containers[0]->host, "east");
+	assert_false(o.containers[0]->host_mismatch);
 	assert_int_equal(observe_from_json(&o, "t1", jw, &err), 0);
-	assert_null(o.containers[1].host);
+	assert_null(o.containers[1]->host);
 	observed_release(&o);
 	json_decref(je);
 	json_decref(jw);
@@ -156,12 +156,12 @@ static void malformed_labels_are_kept_apart(void **state)
 	observed_init(&o);
 	assert_int_equal(observe_from_json(&o, "t1", j, &err), 0);
 	for (i = 0; i < o.n_containers; i++) {
-		if (!o.containers[i].malformed)
+		if (!o.containers[i]->malformed)
 			continue;
 		n++;
-		assert_null(o.containers[i].deployment);
-		assert_int_equal(o.containers[i].ordinal, -1);
-		assert_non_null(o.containers[i].malformed_why);
+		assert_null(o.containers[i]->deployment);
+		assert_int_equal(o.containers[i]->ordinal, -1);
+		assert_non_null(o.containers[i]->malformed_why);
 	}
 	assert_int_equal(n, 2);
 	observed_release(&o);
@@ -196,7 +196,7 @@ static void swarm_tasks_take_their_slot(void **state)
 	assert_int_equal(observe_from_json(&o, "t1", j, &err), 0);
 	assert_int_equal(o.n_containers, 3);
 	for (i = 0; i < o.n_containers; i++) {
-		const struct obs_container *c = &o.containers[i];
+		const struct obs_container *c = o.containers[i];
 
 		if (strcmp(c->id, "t2") == 0) {
 			assert_false(c->malformed);
@@ -254,7 +254,7 @@ static void swarm_tasks_as_a_list(void **state)
 	assert_int_equal(observe_from_json(&o, "t1", list, &err), 0);
 	assert_int_equal(o.n_containers, 2);
 	for (i = 0; i < o.n_containers; i++) {
-		const struct obs_container *c = &o.containers[i];
+		const struct obs_container *c = o.containers[i];
 
 		assert_string_equal(c->deployment, "web");
 		assert_string_equal(c->swarm_service, "p-web");
@@ -379,7 +379,7 @@ static void another_instance_sees_only_its_own(void **state)
 	observed_init(&o);
 	assert_int_equal(observe_from_json(&o, "other", j, &err), 0);
 	assert_int_equal(o.n_containers, 1);
-	assert_string_equal(o.containers[0].id, "f1");
+	assert_string_equal(o.containers[0]->id, "f1");
 	observed_release(&o);
 	assert_int_equal(observe_from_json(&o, "nobody", j, &err), 0);
 	assert_int_equal(o.n_containers, 0);
@@ -416,7 +416,7 @@ static void assert_same(const struct observed *a, const struct observed *b)
 	assert_int_equal(a->n_containers, b->n_containers);
 	assert_int_equal(a->n_deployments, b->n_deployments);
 	for (i = 0; i < a->n_containers; i++) {
-		const struct obs_container *x = &a->containers[i], *y = &b->containers[i];
+		const struct obs_container *x = a->containers[i], *y = b->containers[i];
 		const char *const sx[] = { x->id, x->name, x->image, x->deployment, x->revision, x->slot, x->commit,
 					   x->endpoint, x->host, x->address, x->malformed_why, x->status,
 					   x->network_ip };
@@ -484,13 +484,13 @@ static void list_read_entry_by_entry(void **state)
 	assert_int_equal(observe_from_json(&whole, "t1", j, &err), 0);
 	assert_int_equal(observe_parse_list(&one, "t1", list_json, strlen(list_json), &err), 0);
 	/* Read, its containers are not tagged with an endpoint yet: joining them does. */
-	assert_null(one.containers[0].host);
+	assert_null(one.containers[0]->host);
 	assert_int_equal(observe_from_lists(&joined, "t1", &lu, 1, &err), 0);
 	assert_same(&whole, &joined);
 	assert_int_equal(observe_from_lists(&whole, "t1", &lw, 1, &err), 0);
 	assert_int_equal(observe_from_lists(&joined, "t1", &lp, 1, &err), 0);
 	assert_same(&whole, &joined);
-	assert_string_equal(joined.containers[0].address, "10.0.0.2");
+	assert_string_equal(joined.containers[0]->address, "10.0.0.2");
 	/* White space anywhere between entries, and an empty list. */
 	assert_int_equal(observe_parse_list(&one, "t1", " \n[ ]\r\n", 7, &err), 0);
 	assert_int_equal(one.n_containers, 0);
@@ -510,12 +510,12 @@ static void list_read_entry_by_entry(void **state)
 }
 
 /*
- * A union built from lists that outlive it (the engine's cache) lends their
- * containers' strings and ports rather than copying them: the same
- * containers as a copy, each tagged with its own endpoint and address; each
- * deployment named by its containers. Releasing the union leaves the lists
- * whole (the sanitizers see a double free or a leak otherwise), and a union
- * built again over it frees what it held.
+ * A union built from lists that outlive it (the engine's cache) holds their
+ * containers themselves rather than copies: the same containers as a copy,
+ * each tagged with its own endpoint and address; each deployment named by
+ * its containers; the union owning none of its own. Releasing the union
+ * leaves the lists whole (the sanitizers see a double free or a leak
+ * otherwise), and a union built again over it frees what it held.
  */
 static void a_union_lends_from_its_lists(void **state)
 {
@@ -536,21 +536,23 @@ static void a_union_lends_from_its_lists(void **state)
 	assert_int_equal(observe_from_lists(&lent, "t1", &ll, 1, &err), 0);
 	assert_same(&copied, &lent);
 	for (i = 0; i < lent.n_containers; i++) {
-		const struct obs_container *c = &lent.containers[i];
+		const struct obs_container *c = lent.containers[i];
 
-		assert_true(c->lent);
-		assert_false(copied.containers[i].lent);
-		for (k = 0; k < one.n_containers && strcmp(one.containers[k].id, c->id) != 0; k++)
+		for (k = 0; k < one.n_containers && strcmp(one.containers[k]->id, c->id) != 0; k++)
 			;
 		assert_true(k < one.n_containers);
-		assert_ptr_equal(c->id, one.containers[k].id);
-		assert_ptr_equal(c->image, one.containers[k].image);
-		assert_ptr_equal(c->ports, one.containers[k].ports);
-		assert_ptr_not_equal(copied.containers[i].id, one.containers[k].id);
+		assert_ptr_equal(c, one.containers[k]);
+		assert_ptr_not_equal(copied.containers[i], one.containers[k]);
+		assert_ptr_equal(c->id, one.containers[k]->id);
+		assert_ptr_equal(c->image, one.containers[k]->image);
+		assert_ptr_equal(c->ports, one.containers[k]->ports);
+		assert_ptr_not_equal(copied.containers[i]->id, one.containers[k]->id);
 		assert_string_equal(c->host, "west");
 		assert_string_equal(c->address, "10.0.0.2");
 		assert_true(c->unreachable);
 	}
+	assert_int_equal(lent.n_own, 0);
+	assert_int_equal(copied.n_own, one.n_containers);
 	for (i = 0; i < lent.n_deployments; i++) {
 		d = &lent.deployments[i];
 		assert_true(d->n > 0);
@@ -566,7 +568,7 @@ static void a_union_lends_from_its_lists(void **state)
 	assert_int_equal(observe_from_lists(&copied, "t1", &lc, 1, &err), 0);
 	assert_int_equal(copied.n_containers, one.n_containers);
 	for (i = 0; i < one.n_containers; i++)
-		assert_non_null(one.containers[i].id);
+		assert_non_null(one.containers[i]->id);
 	observed_release(&copied);
 	observed_release(&one);
 }
@@ -664,7 +666,7 @@ static void differences_between_lists(void **state)
 		observed_init(&oy);
 		assert_int_equal(observe_parse_list(&ox, "t1", x, strlen(x), &err), 0);
 		assert_int_equal(observe_parse_list(&oy, "t1", y, strlen(y), &err), 0);
-		assert_int_equal(ox.containers[0].n_ports, 2);
+		assert_int_equal(ox.containers[0]->n_ports, 2);
 		assert_int_equal(observed_differences(&ox, &oy), 0);
 		observed_release(&ox);
 		observed_release(&oy);
