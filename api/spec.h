@@ -341,7 +341,11 @@ struct spec_deployment {
 	size_t n_depends_on;
 	int replicas;		/* default 1 */
 	struct spec_container tmpl;
-	struct spec_probes probes;
+	/*
+	 * NULL when the spec names no probes (most of a large fleet's): read
+	 * through spec_deployment_probes, which gives the three unset then.
+	 */
+	struct spec_probes *probes;
 	struct spec_strategy strategy;
 	int auto_rollback;	/* default 1 */
 	struct spec_budget budget;
@@ -592,5 +596,7 @@ int64_t spec_parse_cpu_millis(const char *s);
 
 /* Whether two deployments' probes are the same settings (a probe runner made for one serves the other). */
 int spec_probes_equal(const struct spec_probes *a, const struct spec_probes *b);
+/* d's probes: its own, or the three unset (SPEC_PROBE_NONE) when it names none. */
+const struct spec_probes *spec_deployment_probes(const struct spec_deployment *d);
 
 #endif

@@ -640,9 +640,11 @@ static void check_deployment(struct checker *c, size_t di)
 			    d->depends_on[i], c->phase[t], c->phase[di]);
 	}
 	check_template(c, SPEC_DEPLOYMENT, m, &d->tmpl, 0);
-	check_probe(c, d, "startup", &d->probes.startup, 1);
-	check_probe(c, d, "readiness", &d->probes.readiness, 0);
-	check_probe(c, d, "liveness", &d->probes.liveness, 1);
+	if (d->probes) {
+		check_probe(c, d, "startup", &d->probes->startup, 1);
+		check_probe(c, d, "readiness", &d->probes->readiness, 0);
+		check_probe(c, d, "liveness", &d->probes->liveness, 1);
+	}
 	check_strategy(c, d);
 	check_budget(c, d);
 	check_hooks(c, d);

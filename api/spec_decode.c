@@ -483,9 +483,12 @@ struct spec_deployment *spec_decode_deployment(const struct ynode *doc)
 	d->depends_on = d_strlist(spec, "dependsOn", &d->n_depends_on);
 	d->replicas = d_int(spec, "replicas", -1);
 	d_container(&d->tmpl, ynode_get(spec, "template"));
-	d_probe(&d->probes.startup, ynode_get(probes, "startup"));
-	d_probe(&d->probes.readiness, ynode_get(probes, "readiness"));
-	d_probe(&d->probes.liveness, ynode_get(probes, "liveness"));
+	if (probes != NULL) {
+		d->probes = xcalloc(1, sizeof(*d->probes));
+		d_probe(&d->probes->startup, ynode_get(probes, "startup"));
+		d_probe(&d->probes->readiness, ynode_get(probes, "readiness"));
+		d_probe(&d->probes->liveness, ynode_get(probes, "liveness"));
+	}
 	d_strategy(&d->strategy, spec);
 	d->auto_rollback = d_bool(spec, "autoRollback", -1);
 	d_intpct(budget, "minAvailable", &d->budget.min_available);
@@ -514,9 +517,12 @@ void spec_deployment_free(struct spec_deployment *d)
 	free(d->role);
 	strv_free_n(d->depends_on, d->n_depends_on);
 	container_release(&d->tmpl);
-	probe_release(&d->probes.startup);
-	probe_release(&d->probes.readiness);
-	probe_release(&d->probes.liveness);
+	if (d->probes) {
+		probe_release(&d->probes->startup);
+		probe_release(&d->probes->readiness);
+		probe_release(&d->probes->liveness);
+		free(d->probes);
+	}
 	strategy_release(&d->strategy);
 	strv_free_n(d->hooks.pre_deploy, d->hooks.n_pre_deploy);
 	strv_free_n(d->hooks.post_deploy, d->hooks.n_post_deploy);

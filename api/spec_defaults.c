@@ -76,9 +76,11 @@ static void deployment_defaults(struct spec_deployment *d)
 		d->role = xstrdup("");
 	DEF(d->replicas, 1);
 	container_defaults(&d->tmpl, SPEC_RESTART_ALWAYS);
-	probe_defaults(&d->probes.startup);
-	probe_defaults(&d->probes.readiness);
-	probe_defaults(&d->probes.liveness);
+	if (d->probes) {
+		probe_defaults(&d->probes->startup);
+		probe_defaults(&d->probes->readiness);
+		probe_defaults(&d->probes->liveness);
+	}
 	if (s->type == SPEC_STRATEGY_ROLLING) {
 		/* Kubernetes: 25% each when unset. */
 		if (!s->max_unavailable.set)

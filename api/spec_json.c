@@ -201,6 +201,20 @@ static json_t *probe_json(const struct spec_probe *p)
 	return o;
 }
 
+/* A probe not configured: as d_probe leaves one the spec does not name. */
+#define PROBE_UNSET                                                                                   \
+	{                                                                                             \
+		.kind = SPEC_PROBE_NONE, .initial_delay_seconds = -1, .period_seconds = -1,           \
+		.timeout_seconds = -1, .success_threshold = -1, .failure_threshold = -1               \
+	}
+
+const struct spec_probes *spec_deployment_probes(const struct spec_deployment *d)
+{
+	static const struct spec_probes none = { PROBE_UNSET, PROBE_UNSET, PROBE_UNSET };
+
+	return d->probes ? d->probes : &none;
+}
+
 /* The same settings, compared in their JSON form so a field added to probe_json is compared too. */
 int spec_probes_equal(const struct spec_probes *a, const struct spec_probes *b)
 {
@@ -273,6 +287,7 @@ static json_t *strategy_json(const struct spec_strategy *s)
 void *spec_deployment_to_json(const struct spec_set *set, const struct spec_deployment *d)
 {
 	json_t *o = json_object(), *budget = json_object();
+	const struct spec_probes *probes = spec_deployment_probes(d);
 	char rev[SPEC_REVISION_HEX];
 
 	spec_deployment_revision(d, rev);
@@ -284,9 +299,8 @@ void *spec_deployment_to_json(const struct spec_set *set, const struct spec_depl
 	json_object_set_new(o, "revision", json_string(rev));
 	json_object_set_new(o, "template", container_json(&d->tmpl));
 	json_object_set_new(o, "probes",
-			    json_pack("{s:o,s:o,s:o}", "startup", probe_json(&d->probes.startup),
-				      "readiness", probe_json(&d->probes.readiness), "liveness",
-				      probe_json(&d->probes.liveness)));
+			    json_pack("{s:o,s:o,s:o}", "startup", probe_json(&probes->startup), "readiness",
+				      probe_json(&probes->readiness), "liveness", probe_json(&probes->liveness)));
 	json_object_set_new(o, "strategy", strategy_json(&d->strategy));
 	json_object_set_new(o, "autoRollback", json_boolean(d->auto_rollback > 0));
 	if (d->budget.min_available.set)

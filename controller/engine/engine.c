@@ -676,7 +676,7 @@ static void probes_keep_same(struct engine *e, const struct desired *nd)
 		const struct desired_deployment *now = desired_find(nd, p->deployment);
 
 		if (was && now && was->spec && now->spec && strcmp(was->revision, now->revision) == 0 &&
-		    spec_probes_equal(&was->spec->probes, &now->spec->probes)) {
+		    spec_probes_equal(spec_deployment_probes(was->spec), spec_deployment_probes(now->spec))) {
 			e->probes[n++] = p;
 			continue;
 		}

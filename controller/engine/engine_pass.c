@@ -221,7 +221,7 @@ static void pass_verdict(struct dep_pass *p, size_t i)
 		p->dc[i].startup_failed = st->startup_failed;
 		p->dc[i].live_failed = st->live_failed;
 	}
-	ci.readiness_none = p->dd->spec->probes.readiness.kind == SPEC_PROBE_NONE;
+	ci.readiness_none = spec_deployment_probes(p->dd->spec)->readiness.kind == SPEC_PROBE_NONE;
 	ci.docker_health = p->dd->tmpl.health_cmd != NULL;
 	ci.exec_first = pr != NULL && pr->exec_first;
 	ci.health = (enum decide_health)c->health;

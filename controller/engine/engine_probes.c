@@ -107,7 +107,7 @@ void engine_probe_ensure(struct engine *e, const struct desired_deployment *dd, 
 	 * runs it, and the pass reads its verdict from the container list, so
 	 * the runner keeps only startup and liveness.
 	 */
-	probes = dd->spec->probes;
+	probes = *spec_deployment_probes(dd->spec);
 	if (dd->tmpl.health_cmd) {
 		/*
 		 * Docker makes its first check one interval after the start (API

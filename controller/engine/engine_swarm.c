@@ -169,7 +169,8 @@ static int slot_volumes(const struct desired_tmpl *t)
 /* An exec probe auriga runs itself (startup, liveness): readiness by exec is Docker's health check. */
 static int node_exec(const struct desired_deployment *dd)
 {
-	return dd->spec->probes.startup.kind == SPEC_PROBE_EXEC || dd->spec->probes.liveness.kind == SPEC_PROBE_EXEC;
+	return spec_deployment_probes(dd->spec)->startup.kind == SPEC_PROBE_EXEC ||
+	       spec_deployment_probes(dd->spec)->liveness.kind == SPEC_PROBE_EXEC;
 }
 
 /*

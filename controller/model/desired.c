@@ -515,8 +515,9 @@ int desired_build(struct desired *d, const struct spec_set *set, const char *ins
 		spec_deployment_revision(s, dd->revision);
 		desired_verify_key(set, dd, dd->verify_key);
 		desired_tmpl_from_spec(&dd->tmpl, &s->tmpl);
-		if (s->probes.readiness.kind == SPEC_PROBE_EXEC && s->probes.readiness.n_exec_command) {
-			const struct spec_probe *rp = &s->probes.readiness;
+		if (spec_deployment_probes(s)->readiness.kind == SPEC_PROBE_EXEC &&
+		    spec_deployment_probes(s)->readiness.n_exec_command) {
+			const struct spec_probe *rp = &spec_deployment_probes(s)->readiness;
 
 			dd->tmpl.health_cmd = strv_copy(rp->exec_command, rp->n_exec_command);
 			dd->tmpl.health_interval_ms = (int64_t)rp->period_seconds * 1000;

@@ -364,6 +364,7 @@ static int read_list(struct observed *o, struct obs_caps *caps, const char *inst
 	if (l->parsed != NULL && l->lend) {
 		for (i = 0; i < l->parsed->n_containers; i++) {
 			tag_container(l->parsed->containers[i], l);
+			/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 			XGROW(o->containers, caps->lent, o->n_containers + 1);
 			o->containers[o->n_containers++] = l->parsed->containers[i];
 		}
@@ -406,8 +407,10 @@ static void index_deployments(struct observed *o)
 	}
 	for (i = 0; i < o->n_own; i++)
 		o->containers[o->n_containers++] = &o->own[i];
-	if (o->n_containers > 1)
+	if (o->n_containers > 1) {
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		qsort(o->containers, o->n_containers, sizeof(o->containers[0]), container_cmp);
+	}
 	for (i = 0; i < o->n_containers && !o->containers[i]->malformed; i++) {
 		struct obs_container *c = o->containers[i];
 		struct obs_deployment *d = o->n_deployments ? &o->deployments[o->n_deployments - 1] : NULL;

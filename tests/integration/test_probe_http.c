@@ -135,7 +135,7 @@ static void start(struct probed *p, const char *yaml)
 	cfg.http = H;
 	cfg.container_id = "web-0";
 	cfg.container = &p->set.deployments[0]->tmpl;
-	cfg.probes = &p->set.deployments[0]->probes;
+	cfg.probes = spec_deployment_probes(p->set.deployments[0]);
 	cfg.ports = ports;
 	cfg.n_ports = 2;
 	cfg.on_change = on_change;

@@ -132,15 +132,15 @@ static void deployment_defaults(void **state)
 	assert_int_equal(dep->tmpl.ports[0].protocol, SPEC_PROTO_TCP);
 	assert_null(dep->tmpl.ports[0].host_ip);
 	/* Kubernetes' probe defaults. */
-	assert_int_equal(dep->probes.readiness.kind, SPEC_PROBE_HTTP);
-	assert_string_equal(dep->probes.readiness.http_path, "/");
-	assert_int_equal(dep->probes.readiness.initial_delay_seconds, 0);
-	assert_int_equal(dep->probes.readiness.period_seconds, 10);
-	assert_int_equal(dep->probes.readiness.timeout_seconds, 1);
-	assert_int_equal(dep->probes.readiness.success_threshold, 1);
-	assert_int_equal(dep->probes.readiness.failure_threshold, 3);
-	assert_int_equal(dep->probes.liveness.kind, SPEC_PROBE_NONE);
-	assert_int_equal(spec_container_port(&dep->tmpl, &dep->probes.readiness.port), 80);
+	assert_int_equal(dep->probes->readiness.kind, SPEC_PROBE_HTTP);
+	assert_string_equal(dep->probes->readiness.http_path, "/");
+	assert_int_equal(dep->probes->readiness.initial_delay_seconds, 0);
+	assert_int_equal(dep->probes->readiness.period_seconds, 10);
+	assert_int_equal(dep->probes->readiness.timeout_seconds, 1);
+	assert_int_equal(dep->probes->readiness.success_threshold, 1);
+	assert_int_equal(dep->probes->readiness.failure_threshold, 3);
+	assert_int_equal(dep->probes->liveness.kind, SPEC_PROBE_NONE);
+	assert_int_equal(spec_container_port(&dep->tmpl, &dep->probes->readiness.port), 80);
 	/* Kubernetes' rolling defaults: 25 % and 25 %, 600 s deadline. */
 	assert_int_equal(dep->strategy.type, SPEC_STRATEGY_ROLLING);
 	assert_true(dep->strategy.max_unavailable.percent);
@@ -840,9 +840,9 @@ static void example_fleet_validates(void **state)
 	assert_int_equal(v->replicas, 5);
 	assert_int_equal(v->strategy.type, SPEC_STRATEGY_RECREATE);
 	assert_true(v->tmpl.volumes[0].per_replica);
-	assert_int_equal(v->probes.liveness.period_seconds, 30);
-	assert_int_equal(v->probes.liveness.failure_threshold, 2);
-	assert_int_equal(v->probes.startup.failure_threshold, 30);
+	assert_int_equal(v->probes->liveness.period_seconds, 30);
+	assert_int_equal(v->probes->liveness.failure_threshold, 2);
+	assert_int_equal(v->probes->startup.failure_threshold, 30);
 	assert_int_equal(spec_set_deployment(&set, "api")->strategy.type, SPEC_STRATEGY_BLUEGREEN);
 	assert_int_equal(spec_set_service(&set, "api")->port, 9003);
 	/* The ledger and its database: the schema it needs (the demo brings V2), the backup before it. */
