@@ -376,6 +376,7 @@ static void dep_release(struct desired_deployment *dd)
 	free(dd->name);
 	free(dd->role);
 	strv_free(dd->depends_on);
+	free(dd->verify_key);
 	desired_tmpl_release(&dd->tmpl);
 }
 
@@ -513,7 +514,10 @@ int desired_build(struct desired *d, const struct spec_set *set, const char *ins
 				dd->max_surge = 1;
 		}
 		spec_deployment_revision(s, dd->revision);
-		desired_verify_key(set, dd, dd->verify_key);
+		if (dd->strategy == SPEC_STRATEGY_BLUEGREEN || dd->strategy == SPEC_STRATEGY_CANARY) {
+			dd->verify_key = xmalloc(2 * SPEC_REVISION_HEX);
+			desired_verify_key(set, dd, dd->verify_key);
+		}
 		desired_tmpl_from_spec(&dd->tmpl, &s->tmpl);
 		if (spec_deployment_probes(s)->readiness.kind == SPEC_PROBE_EXEC &&
 		    spec_deployment_probes(s)->readiness.n_exec_command) {

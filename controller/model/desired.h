@@ -98,9 +98,10 @@ struct desired_deployment {
 	/*
 	 * What a verification of this release verifies: the revision, a dot,
 	 * and the hash of the AnalysisTemplates (and their Jobs) its strategy
-	 * names (desired_verify_key); made with the revision.
+	 * names (desired_verify_key); made with the revision. NULL for a
+	 * rolling or recreate release, which no analysis verifies.
 	 */
-	char verify_key[2 * SPEC_REVISION_HEX];
+	char *verify_key;
 	struct desired_tmpl tmpl;
 	/* Borrowed from the spec set (probes and named ports); NULL for a template read back from state. */
 	const struct spec_deployment *spec;
