@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd/engine_cli.h"
@@ -125,11 +126,26 @@ static void watch_circuits(struct daemon *dm)
 	}
 }
 
+/*
+ * How long a request waits for the status a pass is building (before_status):
+ * tens of ms at 10,000 deployments; past it, none is shown (503).
+ */
+#define SHOWN_WAIT_MS 5000
+
 struct shown_status *shown_status_get(struct daemon *dm)
 {
 	struct shown_status *sh;
 
 	pthread_mutex_lock(&dm->mu);
+	if (dm->shown == NULL && dm->rebuilding) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		timespec_add_ms(&until, SHOWN_WAIT_MS);
+		while (dm->shown == NULL && dm->rebuilding &&
+		       pthread_cond_timedwait(&dm->shown_cv, &dm->mu, &until) == 0)
+			;
+	}
 	sh = dm->shown;
 	if (sh)
 		sh->refs++;
@@ -160,6 +176,28 @@ void shown_status_drop(struct daemon *dm, struct shown_status *sh)
  * cannot be reached shows within one poll. One copy, swapped in under the lock
  * (a request encoding the one before keeps it until it is done).
  */
+/*
+ * A pass's status is about to be built: the one shown goes first when no
+ * request holds it, so the two are not held at once. A request that comes
+ * meanwhile waits for the new one (shown_status_get); one under way keeps
+ * the old one, and then both are held until it is done.
+ */
+static void before_status(struct engine *e, void *arg)
+{
+	struct daemon *dm = arg;
+	struct shown_status *old = NULL;
+
+	(void)e;
+	pthread_mutex_lock(&dm->mu);
+	if (dm->shown && dm->shown->refs == 1) {
+		old = dm->shown;
+		dm->shown = NULL;
+		dm->rebuilding = 1;
+	}
+	pthread_mutex_unlock(&dm->mu);
+	shown_status_drop(dm, old);
+}
+
 static const struct fleet_status *publish_status(struct daemon *dm, struct fleet_status *fresh)
 {
 	struct shown_status *sh = xcalloc(1, sizeof(*sh)), *old;
@@ -172,6 +210,8 @@ static const struct fleet_status *publish_status(struct daemon *dm, struct fleet
 	pthread_mutex_lock(&dm->mu);
 	old = dm->shown;
 	dm->shown = sh;
+	dm->rebuilding = 0;
+	pthread_cond_broadcast(&dm->shown_cv);
 	pthread_mutex_unlock(&dm->mu);
 	shown_status_drop(dm, old);
 	return &sh->s;
@@ -629,6 +669,7 @@ static int start_engine(struct daemon *dm, struct error **err)
 	eo->watch_events = 1;
 	eo->relist_ms = config_ms(dm->cfg, CFG_POLL_INTERVAL);
 	eo->on_pass = on_pass;
+	eo->before_status = before_status;
 	eo->arg = dm;
 	/* The metrics exist whenever /metrics is served, before anything can feed them. */
 	if (config_str(dm->cfg, CFG_LISTEN)[0]) {
@@ -721,6 +762,7 @@ static void daemon_release(struct daemon *dm, int sfd)
 	dm->shown = NULL;
 	notes_debounce_release(&dm->deb);
 	notes_recent_release(&dm->recent);
+	pthread_cond_destroy(&dm->shown_cv);
 	pthread_mutex_destroy(&dm->mu);
 	free(dm->folder_key);
 	free(dm->commit);
@@ -752,6 +794,7 @@ int cmd_run(int argc, char **argv)
 	memset(&dm, 0, sizeof(dm));
 	dm.notes_push = -1;
 	pthread_mutex_init(&dm.mu, NULL);
+	pthread_cond_init(&dm.shown_cv, NULL);
 	run_gate_init(&dm.gate);
 	notes_debounce_init(&dm.deb, 5000);
 	notes_recent_init(&dm.recent);

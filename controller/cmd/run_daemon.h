@@ -84,6 +84,12 @@ struct daemon {
 	 * without mu.
 	 */
 	struct shown_status *shown;
+	/*
+	 * shown was let go while a pass builds the next (before_status): a
+	 * request waits on shown_cv for it rather than find none.
+	 */
+	int rebuilding;
+	pthread_cond_t shown_cv;
 	int ready;
 };
 

@@ -398,6 +398,7 @@ void engine_hosts_list(struct engine *e)
 		asked++;
 		if (h->reading == NULL)
 			h->reading = observe_stream_new(e->instance);
+		observe_stream_expect(h->reading, h->seen ? h->seen->n_own : 0);
 		if (engine_swarm(e) ? engine_swarm_list(h, &err) < 0
 				    : docker_container_list_stream(h->docker, DOCKER_OBSERVE, filters, observe_stream_chunk,
 								   h->reading, on_host_list, h, &err) < 0) {

@@ -124,6 +124,8 @@ void engine_build_status(struct engine *e)
 	int prog_phase = -1;
 	char *summary = NULL;
 
+	if (e->o.before_status)
+		e->o.before_status(e, e->o.arg);
 	status_release(s);
 	status_init(s);
 	status_use_pool(s);

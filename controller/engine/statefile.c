@@ -443,49 +443,89 @@ static int put_indented(struct buf *b, const char *text)
 	return rc < 0 ? rc : buf_puts(b, text);
 }
 
-/*
- * The state file's text, written one deployment at a time: the bytes
- * json_dumps(JSON_INDENT(2) | JSON_SORT_KEYS) gives of the whole document (the
- * entries are sorted by name already), without the whole document as a JSON
- * tree (at 10,000 deployments that tree was the largest thing a pass held).
- * NULL when the text would pass STATEFILE_MAX_BYTES, which no load reads.
- */
-char *statefile_dump(const struct statefile *s)
-{
-	struct buf b;
-	size_t i, written = 0;
-	int rc;
+/* Where the state file's text is, as it is made piece by piece. */
+struct dump_at {
+	const struct statefile *s;
+	size_t i;		/* the next entry */
+	size_t written;		/* entries written (one whose name is not UTF-8 is left out) */
+	size_t total;		/* bytes made */
+	int started, done;
+};
 
-	buf_init(&b, STATEFILE_MAX_BYTES);
-	rc = buf_puts(&b, "{\n  \"deployments\": {");
-	for (i = 0; rc == 0 && i < s->n; i++) {
-		json_t *name = json_string(s->v[i].deployment), *o = entry_to_json(&s->v[i]);
+/* A piece of the text holds deployments until it passes this size. */
+#define DUMP_PIECE ((size_t)64 << 10)
+
+/*
+ * Appends the next piece of the state file's text to b: its head, then some
+ * deployments, then its tail. 1 while more follow, 0 with the last, and
+ * ERR_TOOBIG (with *err) past STATEFILE_MAX_BYTES, which no load reads.
+ */
+static int dump_fill(void *arg, struct buf *b, struct error **err)
+{
+	struct dump_at *d = arg;
+	size_t start = b->len;
+	int rc = 0;
+
+	if (!d->started) {
+		d->started = 1;
+		rc = buf_puts(b, "{\n  \"deployments\": {");
+	}
+	for (; rc == 0 && d->i < d->s->n && b->len - start < DUMP_PIECE; d->i++) {
+		json_t *name = json_string(d->s->v[d->i].deployment), *o = entry_to_json(&d->s->v[d->i]);
 		char *k = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL, *v = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
 
 		/* A name that is not UTF-8 (specs never give one) is left out, as the tree left it. */
 		if (k != NULL && v != NULL) {
-			rc = buf_printf(&b, "%s\n    %s: ", written++ ? "," : "", k);
+			rc = buf_printf(b, "%s\n    %s: ", d->written++ ? "," : "", k);
 			if (rc == 0)
-				rc = put_indented(&b, v);
+				rc = put_indented(b, v);
 		}
 		free(k);
 		free(v);
 		json_decref(name);
 		json_decref(o);
 	}
-	if (rc == 0)
-		rc = buf_puts(&b, written ? "\n  }" : "}");
-	if (rc == 0 && s->instance) {
-		json_t *inst = json_string(s->instance);
-		char *v = json_dumps(inst, JSON_ENCODE_ANY);
+	if (rc == 0 && d->i == d->s->n) {
+		d->done = 1;
+		rc = buf_puts(b, d->written ? "\n  }" : "}");
+		if (rc == 0 && d->s->instance) {
+			json_t *inst = json_string(d->s->instance);
+			char *v = json_dumps(inst, JSON_ENCODE_ANY);
 
-		rc = buf_printf(&b, ",\n  \"instance\": %s", v ? v : "\"\"");
-		free(v);
-		json_decref(inst);
+			rc = buf_printf(b, ",\n  \"instance\": %s", v ? v : "\"\"");
+			free(v);
+			json_decref(inst);
+		}
+		if (rc == 0)
+			rc = buf_printf(b, ",\n  \"version\": %d\n}", STATEFILE_VERSION);
 	}
-	if (rc == 0)
-		rc = buf_printf(&b, ",\n  \"version\": %d\n}", STATEFILE_VERSION);
-	if (rc < 0) {
+	d->total += b->len - start;
+	if (rc < 0 || d->total > STATEFILE_MAX_BYTES)
+		return error_set(err, ERR_TOOBIG, "state file '%s': over %u MiB, which no load would read",
+				 d->s->path ? d->s->path : "", STATEFILE_MAX_BYTES >> 20);
+	return d->done ? 0 : 1;
+}
+
+/*
+ * The state file's text, made one deployment at a time: the bytes
+ * json_dumps(JSON_INDENT(2) | JSON_SORT_KEYS) gives of the whole document (the
+ * entries are sorted by name already), without the whole document as a JSON
+ * tree (at 10,000 deployments that tree was the largest thing a pass held).
+ * statefile_save writes it as it is made; this holds it whole. NULL when the
+ * text would pass STATEFILE_MAX_BYTES, which no load reads.
+ */
+char *statefile_dump(const struct statefile *s)
+{
+	struct dump_at d;
+	struct buf b;
+	int more;
+
+	memset(&d, 0, sizeof(d));
+	d.s = s;
+	buf_init(&b, STATEFILE_MAX_BYTES);
+	while ((more = dump_fill(&d, &b, NULL)) > 0)
+		;
+	if (more < 0) {
 		buf_release(&b);
 		return NULL;
 	}
@@ -653,18 +693,16 @@ int statefile_load(struct statefile *s, const char *path, struct error **err)
 
 int statefile_save(struct statefile *s, struct error **err)
 {
-	char *text;
+	struct dump_at d;
 	int rc;
 
 	if (s->path == NULL)
 		BUG("statefile_save without a path");
-	text = statefile_dump(s);
-	if (text == NULL)
-		return error_set(err, ERR_TOOBIG, "state file '%s': over %u MiB, which no load would read", s->path,
-				 STATEFILE_MAX_BYTES >> 20);
-	rc = file_replace(s->path, "state file", text, strlen(text), 0600, err);
+	/* Written as it is made: at 10,000 deployments the text is about 5 MB, never held whole. */
+	memset(&d, 0, sizeof(d));
+	d.s = s;
+	rc = file_replace_filled(s->path, "state file", 0600, dump_fill, &d, err);
 	if (rc == 0)
 		s->dirty = 0;
-	free(text);
 	return rc;
 }

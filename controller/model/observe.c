@@ -449,6 +449,7 @@ struct observe_stream {
 	char *instance;
 	struct observed o;
 	size_t cap;		/* of o.own */
+	size_t expect;		/* observe_stream_expect */
 	size_t index;		/* entries read */
 	size_t offset;		/* bytes fed before the current chunk */
 	size_t entry_at;	/* byte where the current entry began */
@@ -477,6 +478,11 @@ void observe_stream_reset(struct observe_stream *s)
 	buf_reset(&s->entry);
 	error_free(s->err);
 	s->err = NULL;
+}
+
+void observe_stream_expect(struct observe_stream *s, size_t n)
+{
+	s->expect = n;
 }
 
 void observe_stream_free(struct observe_stream *s)
@@ -519,6 +525,10 @@ static void os_entry_done(struct observe_stream *s)
 		os_fail(s, ERR_PROTOCOL, "malformed JSON in the container list at byte %zu: %s",
 			s->entry_at + (size_t)je.position, je.text);
 		return;
+	}
+	if (s->o.own == NULL && s->expect > 0) {
+		s->o.own = xcalloc(s->expect, sizeof(*s->o.own));
+		s->cap = s->expect;
 	}
 	if (read_entry(&s->o, &s->cap, s->instance, j, s->index, &s->err) < 0) {
 		json_decref(j);

@@ -189,6 +189,13 @@ void observe_stream_feed(struct observe_stream *s, const char *data, size_t len)
 /* A piece of the answer as a streamed call gives it (docker_chunk_fn): data NULL resets, else feeds. */
 void observe_stream_chunk(const char *data, size_t len, void *stream);
 void observe_stream_reset(struct observe_stream *s);
+/*
+ * The list about to be read likely holds about n of the instance's
+ * containers (the last one did): room for them is made at once, not by
+ * doubling past them while both lists are held. Kept for the lists read
+ * after it (each answer begins with a reset) until set again.
+ */
+void observe_stream_expect(struct observe_stream *s, size_t n);
 int observe_stream_finish(struct observe_stream *s, struct observed *o, struct error **err);
 void observe_stream_free(struct observe_stream *s);
 

@@ -72,27 +72,33 @@ void file_trim_end(struct buf *b, const char *chars)
 		b->data[--b->len] = '\0';
 }
 
+/* Writes all of data to fd; -errno on an error. */
+static int write_all(int fd, const char *data, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
 int file_write_synced(const char *path, const char *what, const void *data, size_t len, mode_t mode,
 		      struct error **err)
 {
-	const char *p = data;
-	size_t off = 0;
-	int fd, rc = 0;
+	int fd, rc = 0, w;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return error_set(err, -errno, "cannot create %s '%s': %s", what, path, strerror(errno));
-	while (off < len) {
-		ssize_t n = write(fd, p + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = error_set(err, -errno, "cannot write %s '%s': %s", what, path, strerror(errno));
-			break;
-		}
-		off += (size_t)n;
-	}
+	if ((w = write_all(fd, data, len)) < 0)
+		rc = error_set(err, w, "cannot write %s '%s': %s", what, path, strerror(-w));
 	if (rc == 0 && fsync(fd) < 0)
 		rc = error_set(err, -errno, "cannot flush %s '%s': %s", what, path, strerror(errno));
 	if (close(fd) < 0 && rc == 0)
@@ -120,6 +126,41 @@ int file_rename_durable(const char *from, const char *to, const char *what, stru
 	if (fsync(fd) < 0)
 		rc = error_set(err, -errno, "cannot flush the folder of %s '%s': %s", what, to, strerror(errno));
 	close(fd);
+	return rc;
+}
+
+int file_replace_filled(const char *path, const char *what, mode_t mode, file_fill_fn fill, void *arg,
+			struct error **err)
+{
+	char tmp[PATH_MAX];
+	struct buf b;
+	int fd, more = 1, rc = 0, w;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return error_set(err, ERR_INVALID, "%s '%s': path too long", what, path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return error_set(err, -errno, "cannot create %s '%s': %s", what, tmp, strerror(errno));
+	buf_init(&b, (size_t)-1);
+	while (rc == 0 && more) {
+		buf_reset(&b);
+		more = fill(arg, &b, err);
+		if (more < 0) {
+			rc = err && *err ? more : error_set(err, more, "%s '%s': cannot be written", what, path);
+			break;
+		}
+		if ((w = write_all(fd, b.data, b.len)) < 0)
+			rc = error_set(err, w, "cannot write %s '%s': %s", what, tmp, strerror(-w));
+	}
+	buf_release(&b);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = error_set(err, -errno, "cannot flush %s '%s': %s", what, tmp, strerror(errno));
+	if (close(fd) < 0 && rc == 0)
+		rc = error_set(err, -errno, "cannot close %s '%s': %s", what, tmp, strerror(errno));
+	if (rc == 0)
+		rc = file_rename_durable(tmp, path, what, err);
+	if (rc < 0)
+		(void)unlink(tmp);
 	return rc;
 }
 

@@ -46,4 +46,14 @@ int file_rename_durable(const char *from, const char *to, const char *what, stru
 int file_replace(const char *path, const char *what, const void *data, size_t len, mode_t mode,
 		 struct error **err);
 
+/*
+ * The same with the bytes made piece by piece, so a large file is never held
+ * whole: fill(arg, b) appends the next piece to b (emptied before each call)
+ * and returns 1 while more follow, 0 with the last, or a negative error code
+ * (with *err set, or ERR_TOOBIG without), which leaves path as it was.
+ */
+typedef int (*file_fill_fn)(void *arg, struct buf *b, struct error **err);
+int file_replace_filled(const char *path, const char *what, mode_t mode, file_fill_fn fill, void *arg,
+			struct error **err);
+
 #endif

@@ -404,6 +404,74 @@ static void written_one_deployment_at_a_time(void **state)
 	statefile_release(&r);
 }
 
+/* The bytes of path, whole (the test's files are small). */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *data;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	data = xmalloc((size_t)n + 1);
+	assert_int_equal(fread(data, 1, (size_t)n, f), (size_t)n);
+	data[n] = '\0';
+	fclose(f);
+	return data;
+}
+
+/*
+ * A large state is written to its file as it is made, piece by piece (about
+ * 64 kB each): the file holds exactly the text statefile_dump makes whole,
+ * across the pieces' seams, reads back the same, and no temporary is left.
+ */
+static void a_large_state_is_written_in_pieces(void **state)
+{
+	struct statefile s, r;
+	struct desired_tmpl t;
+	struct error *err = NULL;
+	char path[128], name[32];
+	char *want, *got, *again;
+	DIR *d;
+	struct dirent *e;
+	int i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/large.json", test_dir);
+	statefile_init(&s, path);
+	s.instance = xstrdup("prod");
+	tmpl_of(&t, "auriga-demo-node:v1");
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "d%04d", i);
+		statefile_set_healthy(&s, name, i % 2 ? REV_A : REV_B, &t, "c1", 1000 + i);
+		if (i % 7 == 0)
+			statefile_set_failed(&s, name, REV_A, "c2", "readiness never passed", 2000 + i);
+	}
+	assert_canonical(&s);
+	want = statefile_dump(&s);
+	assert_non_null(want);
+	assert_true(strlen(want) > 4 * (64 << 10));
+	assert_int_equal(statefile_save(&s, &err), 0);
+	got = slurp(path);
+	assert_string_equal(got, want);
+	statefile_init(&r, NULL);
+	assert_int_equal(statefile_load(&r, path, &err), 0);
+	again = statefile_dump(&r);
+	assert_string_equal(again, want);
+	d = opendir(test_dir);
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		assert_null(strstr(e->d_name, ".tmp."));
+	closedir(d);
+	FREE_ALL(want, got, again);
+	desired_tmpl_release(&t);
+	statefile_release(&s);
+	statefile_release(&r);
+}
+
 /*
  * A rollback applies a template the state itself holds (the healthy or the
  * previous one, passed with the entry's own revision field): it is shared,
@@ -444,6 +512,7 @@ static void applying_a_kept_template_shares_it(void **state)
 TEST_MAIN(
 	TEST_IN_DIR(applying_a_kept_template_shares_it),
 	TEST_IN_DIR(written_one_deployment_at_a_time),
+	TEST_IN_DIR(a_large_state_is_written_in_pieces),
 	TEST_IN_DIR(equal_templates_are_kept_once),
 	TEST_IN_DIR(hooks_survive_a_reload),
 	TEST_IN_DIR(failed_hooks_survive_a_reload),
