@@ -35,29 +35,76 @@ void observed_init(struct observed *o)
 
 static void container_release(struct obs_container *c)
 {
-	FREE_ALL(c->id, c->name, c->image, c->deployment, c->revision, c->slot, c->commit, c->endpoint, c->host, c->address,
-		 c->malformed_why, c->status, c->ports, c->network_ip, c->swarm_service, c->node_address, c->node_name);
+	FREE_ALL(c->strings, c->host, c->address, c->malformed_why, c->ports);
+}
+
+/* Strings gathered for one container, then copied into one block (pack_done). */
+struct str_pack {
+	char **dst[16];
+	const char *src[16];
+	size_t n, len;
+};
+
+/* *dst will point at a copy of src in the block (NULL when src is). */
+static void pack_add(struct str_pack *p, char **dst, const char *src)
+{
+	*dst = NULL;
+	if (src == NULL)
+		return;
+	if (p->n == sizeof(p->dst) / sizeof(p->dst[0]))
+		BUG("a container has more strings than its pack holds");
+	p->dst[p->n] = dst;
+	p->src[p->n] = src;
+	p->n++;
+	p->len += strlen(src) + 1;
+}
+
+/* The block, every string added copied into it; NULL when none was. */
+static char *pack_done(const struct str_pack *p)
+{
+	char *block, *at;
+	size_t i, k;
+
+	if (p->n == 0)
+		return NULL;
+	block = at = xmalloc(p->len);
+	for (i = 0; i < p->n; i++) {
+		k = strlen(p->src[i]) + 1;
+		memcpy(at, p->src[i], k);
+		*p->dst[i] = at;
+		at += k;
+	}
+	return block;
+}
+
+/* src's strings, packed as read_container packs them. */
+static void pack_strings(struct obs_container *dst, const struct obs_container *src)
+{
+	struct str_pack p = { .n = 0 };
+
+	pack_add(&p, &dst->id, src->id);
+	pack_add(&p, &dst->name, src->name);
+	pack_add(&p, &dst->image, src->image);
+	pack_add(&p, &dst->deployment, src->deployment);
+	pack_add(&p, &dst->revision, src->revision);
+	pack_add(&p, &dst->slot, src->slot);
+	pack_add(&p, &dst->commit, src->commit);
+	pack_add(&p, &dst->endpoint, src->endpoint);
+	pack_add(&p, &dst->status, src->status);
+	pack_add(&p, &dst->network_ip, src->network_ip);
+	pack_add(&p, &dst->swarm_service, src->swarm_service);
+	pack_add(&p, &dst->node_address, src->node_address);
+	pack_add(&p, &dst->node_name, src->node_name);
+	dst->strings = pack_done(&p);
 }
 
 static void container_copy(struct obs_container *dst, const struct obs_container *src)
 {
 	*dst = *src;
-	dst->id = xstrdup_or_null(src->id);
-	dst->name = xstrdup_or_null(src->name);
-	dst->image = xstrdup_or_null(src->image);
-	dst->deployment = xstrdup_or_null(src->deployment);
-	dst->revision = xstrdup_or_null(src->revision);
-	dst->slot = xstrdup_or_null(src->slot);
-	dst->commit = xstrdup_or_null(src->commit);
-	dst->endpoint = xstrdup_or_null(src->endpoint);
+	pack_strings(dst, src);
 	dst->host = xstrdup_or_null(src->host);
 	dst->address = xstrdup_or_null(src->address);
 	dst->malformed_why = xstrdup_or_null(src->malformed_why);
-	dst->status = xstrdup_or_null(src->status);
-	dst->network_ip = xstrdup_or_null(src->network_ip);
-	dst->swarm_service = xstrdup_or_null(src->swarm_service);
-	dst->node_address = xstrdup_or_null(src->node_address);
-	dst->node_name = xstrdup_or_null(src->node_name);
 	dst->ports = src->n_ports ? xmemdup(src->ports, src->n_ports * sizeof(*src->ports)) : NULL;
 }
 
@@ -225,27 +272,31 @@ static int read_container(struct obs_container *c, const json_t *j, struct error
 	const json_t *labels = json_object_get(j, "Labels");
 	const json_t *names = json_object_get(j, "Names");
 	const char *id = json_string_value(json_object_get(j, "Id"));
-	const char *name = NULL, *dep, *rev, *ord;
+	const char *name = NULL, *dep, *rev, *ord, *slot, *status;
 	/* cppcheck-suppress variableScope ; ord points into it past the block that fills it */
 	char ord_buf[16];
+	/* Its strings as the entry has them, borrowed until they are packed into c's block. */
+	struct obs_container in;
 	long ordinal;
 
 	if (id == NULL)
 		return error_set(err, ERR_PROTOCOL, "container list: an entry has no Id");
-	c->id = xstrdup(id);
+	memset(&in, 0, sizeof(in));
+	in.id = (char *)id;
 	if (json_is_array(names) && json_array_size(names) > 0)
 		name = json_string_value(json_array_get(names, 0));
 	if (name && name[0] == '/')
 		name++;
-	c->name = xstrdup(name ? name : id);
-	c->image = xstrdup_or_null(json_string_value(json_object_get(j, "Image")));
+	in.name = (char *)(name ? name : id);
+	in.image = (char *)json_string_value(json_object_get(j, "Image"));
 	c->state = parse_state(json_string_value(json_object_get(j, "State")));
-	c->status = xstrdup_or_null(json_string_value(json_object_get(j, "Status")));
-	if (c->status && strstr(c->status, "(healthy)"))
+	status = json_string_value(json_object_get(j, "Status"));
+	in.status = (char *)status;
+	if (status && strstr(status, "(healthy)"))
 		c->health = OBS_HEALTH_HEALTHY;
-	else if (c->status && strstr(c->status, "(unhealthy)"))
+	else if (status && strstr(status, "(unhealthy)"))
 		c->health = OBS_HEALTH_UNHEALTHY;
-	else if (c->status && strstr(c->status, "(health: starting)"))
+	else if (status && strstr(status, "(health: starting)"))
 		c->health = OBS_HEALTH_STARTING;
 	if (json_is_integer(json_object_get(j, "Created")))
 		c->created = json_integer_value(json_object_get(j, "Created"));
@@ -254,42 +305,41 @@ static int read_container(struct obs_container *c, const json_t *j, struct error
 	dep = label(labels, OBS_LABEL_DEPLOYMENT);
 	rev = label(labels, OBS_LABEL_REVISION);
 	ord = label(labels, OBS_LABEL_ORDINAL);
-	c->slot = xstrdup(label(labels, OBS_LABEL_SLOT) ? label(labels, OBS_LABEL_SLOT) : "");
-	c->commit = xstrdup_or_null(label(labels, OBS_LABEL_COMMIT));
-	c->endpoint = xstrdup_or_null(label(labels, OBS_LABEL_ENDPOINT));
+	slot = label(labels, OBS_LABEL_SLOT);
+	in.slot = (char *)(slot ? slot : "");
+	in.commit = (char *)label(labels, OBS_LABEL_COMMIT);
+	in.endpoint = (char *)label(labels, OBS_LABEL_ENDPOINT);
 	if (dep == NULL || dep[0] == '\0')
 		set_malformed(c, "no deployment label");
-	else
-		c->deployment = xstrdup(dep);
 	if (rev == NULL || !revision_ok(rev))
 		set_malformed(c, "no usable revision label");
 	else
-		c->revision = xstrdup(rev);
+		in.revision = (char *)rev;
 	if (ord == NULL)
 		ord = swarm_ordinal(labels, ord_buf, sizeof(ord_buf));
 	if (label(labels, "com.docker.swarm.task.name")) {
-		c->swarm_service = xstrdup_or_null(label(labels, "com.docker.swarm.service.name"));
-		c->node_address = xstrdup_or_null(json_string_value(json_object_get(j, "NodeAddress")));
-		c->node_name = xstrdup_or_null(json_string_value(json_object_get(j, "NodeName")));
+		in.swarm_service = (char *)label(labels, "com.docker.swarm.service.name");
+		in.node_address = (char *)json_string_value(json_object_get(j, "NodeAddress"));
+		in.node_name = (char *)json_string_value(json_object_get(j, "NodeName"));
 		c->node_down = json_is_true(json_object_get(j, "NodeDown"));
 	}
 	if (ord == NULL || parse_long(ord, 0, OBS_MAX_ORDINAL, &ordinal) != 0)
 		set_malformed(c, "no usable ordinal label");
 	else
 		c->ordinal = (int)ordinal;
-	if (c->malformed) {
-		free(c->deployment);
-		c->deployment = NULL;
+	if (c->malformed)
 		c->ordinal = -1;
-	}
+	else
+		in.deployment = (char *)dep;
 	if (label(labels, OBS_LABEL_NETWORK)) {
 		const json_t *n = json_object_get(json_object_get(json_object_get(j, "NetworkSettings"), "Networks"),
 						  label(labels, OBS_LABEL_NETWORK));
 		const char *ip = json_string_value(json_object_get(n, "IPAddress"));
 
 		if (ip && *ip)
-			c->network_ip = xstrdup(ip);
+			in.network_ip = (char *)ip;
 	}
+	pack_strings(c, &in);
 	return read_ports(c, json_object_get(j, "Ports"), err);
 }
 

@@ -96,6 +96,11 @@ struct obs_container {
 	char *node_name;
 	/* ... and its node is not ready (down, or gone): the task counts as unreachable until Swarm moves it. */
 	int node_down;
+	/*
+	 * The block its strings are in (one allocation for a container, not one
+	 * each), host, address and malformed_why excepted.
+	 */
+	char *strings;
 };
 
 /* The containers of one deployment, sorted by ordinal, then revision, then id. */
