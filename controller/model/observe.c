@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "strmap.h"
 #include "util.h"
 
 static const char *const state_names[] = {
@@ -143,26 +142,56 @@ static int same_container(const struct obs_container *a, const struct obs_contai
 	       same_text(a->revision, b->revision) && same_ports(a, b);
 }
 
+static int by_id(const void *pa, const void *pb)
+{
+	const struct obs_container *a = *(struct obs_container *const *)pa, *b = *(struct obs_container *const *)pb;
+
+	return strcmp(a->id, b->id);
+}
+
+/* o's containers sorted by id: a new array of pointers (NULL when none), the caller's to free. */
+static struct obs_container **sorted_by_id(const struct observed *o)
+{
+	struct obs_container **v;
+
+	if (o->n_containers == 0)
+		return NULL;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	v = xmemdup(o->containers, o->n_containers * sizeof(*v));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	qsort(v, o->n_containers, sizeof(*v), by_id);
+	return v;
+}
+
+/*
+ * Both lists sorted by id and walked side by side: at 10,000 containers two
+ * arrays of pointers (160 kB), where a map of one list's ids took 1.3 MB
+ * while both lists are held.
+ */
 size_t observed_differences(const struct observed *a, const struct observed *b)
 {
-	struct strmap ids = STRMAP_INIT;
-	size_t i, n = 0, matched = 0;
+	struct obs_container **x = sorted_by_id(a), **y = sorted_by_id(b);
+	size_t i = 0, j = 0, n = 0;
 
-	for (i = 0; i < a->n_containers; i++)
-		strmap_put(&ids, a->containers[i]->id, a->containers[i]);
-	for (i = 0; i < b->n_containers; i++) {
-		const struct obs_container *c = strmap_get(&ids, b->containers[i]->id);
+	while (i < a->n_containers && j < b->n_containers) {
+		int r = strcmp(x[i]->id, y[j]->id);
 
-		if (c == NULL) {
-			n++;	/* new */
+		if (r != 0) {
+			n++;	/* gone (only in a) or new (only in b) */
+			if (r < 0)
+				i++;
+			else
+				j++;
 			continue;
 		}
-		matched++;
-		if (!same_container(c, b->containers[i]))
+		if (!same_container(x[i], y[j]))
 			n++;
+		i++;
+		j++;
 	}
-	n += a->n_containers - matched;	/* gone */
-	strmap_clear(&ids);
+	n += (a->n_containers - i) + (b->n_containers - j);
+	free(x);
+	free(y);
 	return n;
 }
 
