@@ -62,13 +62,14 @@ static void pack_add(struct str_pack *p, char **dst, const char *src)
 static char *pack_done(const struct str_pack *p)
 {
 	char *block, *at;
-	size_t i, k;
+	size_t i;
 
 	if (p->n == 0)
 		return NULL;
 	block = at = xmalloc(p->len);
 	for (i = 0; i < p->n; i++) {
-		k = strlen(p->src[i]) + 1;
+		size_t k = strlen(p->src[i]) + 1;
+
 		memcpy(at, p->src[i], k);
 		*p->dst[i] = at;
 		at += k;

@@ -134,7 +134,7 @@ int file_replace_filled(const char *path, const char *what, mode_t mode, file_fi
 {
 	char tmp[PATH_MAX];
 	struct buf b;
-	int fd, more = 1, rc = 0, w;
+	int fd, more = 1, rc = 0;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
 		return error_set(err, ERR_INVALID, "%s '%s': path too long", what, path);
@@ -149,7 +149,9 @@ int file_replace_filled(const char *path, const char *what, mode_t mode, file_fi
 			rc = err && *err ? more : error_set(err, more, "%s '%s': cannot be written", what, path);
 			break;
 		}
-		if ((w = write_all(fd, b.data, b.len)) < 0)
+		int w = write_all(fd, b.data, b.len);
+
+		if (w < 0)
 			rc = error_set(err, w, "cannot write %s '%s': %s", what, tmp, strerror(-w));
 	}
 	buf_release(&b);
