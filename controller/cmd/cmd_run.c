@@ -128,9 +128,10 @@ static void watch_circuits(struct daemon *dm)
 
 /*
  * How long a request waits for the status a pass is building (before_status):
- * tens of ms at 10,000 deployments; past it, none is shown (503).
+ * tens of ms at 10,000 deployments; past it, none is shown (503). Short, as
+ * the wait holds one of the HTTP threads that /healthz needs too.
  */
-#define SHOWN_WAIT_MS 5000
+#define SHOWN_WAIT_MS 1000
 
 struct shown_status *shown_status_get(struct daemon *dm)
 {
@@ -170,13 +171,6 @@ void shown_status_drop(struct daemon *dm, struct shown_status *sh)
 }
 
 /*
- * The status the HTTP API serves, *fresh (moved in, left empty) with the
- * source section (what Git says): the engine's last pass, taken from it, or
- * the last one shown again when a fetch changed the source, so a remote that
- * cannot be reached shows within one poll. One copy, swapped in under the lock
- * (a request encoding the one before keeps it until it is done).
- */
-/*
  * A pass's status is about to be built: the one shown goes first when no
  * request holds it, so the two are not held at once. A request that comes
  * meanwhile waits for the new one (shown_status_get); one under way keeps
@@ -198,6 +192,13 @@ static void before_status(struct engine *e, void *arg)
 	shown_status_drop(dm, old);
 }
 
+/*
+ * The status the HTTP API serves, *fresh (moved in, left empty) with the
+ * source section (what Git says): the engine's last pass, taken from it, or
+ * the last one shown again when a fetch changed the source, so a remote that
+ * cannot be reached shows within one poll. One copy, swapped in under the lock
+ * (a request encoding the one before keeps it until it is done).
+ */
 static const struct fleet_status *publish_status(struct daemon *dm, struct fleet_status *fresh)
 {
 	struct shown_status *sh = xcalloc(1, sizeof(*sh)), *old;

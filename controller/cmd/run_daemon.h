@@ -102,6 +102,7 @@ struct shown_status {
 	unsigned refs;
 	struct fleet_status s;
 	char *text;
+	int text_big;		/* a request found its text over the size kept: the next do not try */
 };
 /* Another reference to the status shown (NULL when none yet); each goes with shown_status_drop. */
 struct shown_status *shown_status_get(struct daemon *dm);

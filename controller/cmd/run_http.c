@@ -57,15 +57,21 @@ static ssize_t status_stream_read(void *arg, char *out, size_t max)
 {
 	struct status_stream *st = arg;
 	ssize_t n = status_text_read(st->r, out, max);
+	size_t len;
 	char *t;
 
 	if (n > 0 && st->keeping && buf_append(&st->kept, out, (size_t)n) != 0) {
 		st->keeping = 0;
 		buf_release(&st->kept);
+		pthread_mutex_lock(&st->dm->mu);
+		st->sh->text_big = 1;
+		pthread_mutex_unlock(&st->dm->mu);
 	}
-	if (n == 0 && st->keeping) {
+	/* The end (a read of no room says nothing): kept at its size, not the buffer's. */
+	if (n == 0 && max > 0 && st->keeping) {
 		st->keeping = 0;
-		t = buf_detach(&st->kept, NULL);
+		t = buf_detach(&st->kept, &len);
+		t = xrealloc(t, len + 1);
 		pthread_mutex_lock(&st->dm->mu);
 		if (st->sh->text == NULL) {
 			st->sh->text = t;
@@ -93,11 +99,13 @@ static int p_status_body(void *ctx, struct httpd_body *out)
 	struct shown_status *sh = shown_status_get(dm);
 	struct status_stream *st;
 	const char *kept;
+	int big;
 
 	if (sh == NULL)
 		return -1;
 	pthread_mutex_lock(&dm->mu);
 	kept = sh->text;
+	big = sh->text_big;
 	pthread_mutex_unlock(&dm->mu);
 	if (kept != NULL) {
 		out->text = xstrdup(kept);
@@ -110,7 +118,8 @@ static int p_status_body(void *ctx, struct httpd_body *out)
 	st->sh = sh;
 	st->r = status_text_reader_new(&sh->s);
 	buf_init(&st->kept, STATUS_TEXT_KEPT);
-	st->keeping = 1;
+	/* Once a request found the text too large to keep, the next do not copy 1 MiB of it to learn that again. */
+	st->keeping = !big;
 	out->read = status_stream_read;
 	out->close = status_stream_close;
 	out->arg = st;

@@ -91,9 +91,9 @@ struct eng_host {
 	struct docker_watch *watch;
 	struct job_runner *jobs;	/* its Jobs (hooks); the first endpoint's are engine.hooks too */
 	struct observed *seen;	/* its last container list that answered, read; NULL before the first */
-	int seen_lent;		/* e->obs, the union, lends seen's containers' strings */
+	int seen_lent;		/* e->obs, the union, points at seen's containers (tagged there) */
 	int union_down;		/* down when the union was built (its containers tagged unreachable or not) */
-	/* The list the union lends from when seen has been replaced since: freed when the union is built again. */
+	/* The list the union points into when seen has been replaced since: freed when the union is built again. */
 	struct observed *lent;
 	struct observe_stream *reading;	/* the list under way, read as it arrives */
 	int listing;		/* a list of its is under way (perhaps of an earlier pass) */

@@ -479,8 +479,12 @@ static void index_deployments(struct observed *o)
 	size_t i, n = o->n_containers + o->n_own, dcap = 0;
 
 	/* Kept until the next list: no room left over from growing the arrays (16,384 places for 10,000). */
-	if (o->n_own)
+	if (o->n_own) {
 		o->own = xrealloc(o->own, o->n_own * sizeof(o->own[0]));
+	} else {
+		free(o->own);	/* room made for a list that held none of the instance's */
+		o->own = NULL;
+	}
 	if (n) {
 		/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 		o->containers = xrealloc(o->containers, n * sizeof(o->containers[0]));

@@ -275,7 +275,7 @@ char *status_to_text(const struct fleet_status *s, size_t max);
  * held whole (at 10,000 deployments it is about 6.5 MB). s must outlive the
  * reader unchanged. status_text_read fills out with up to max bytes and
  * returns how many: fewer than max only at the end, 0 once the text is all
- * read, -1 when a piece could not be encoded (no memory).
+ * read, -1 when a piece could not be encoded (no memory), and from then on.
  */
 struct status_text_reader;
 struct status_text_reader *status_text_reader_new(const struct fleet_status *s);

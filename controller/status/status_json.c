@@ -273,6 +273,7 @@ struct status_text_reader {
 	size_t next;		/* the next deployment to encode */
 	int head_empty;		/* the head had no key: no comma before the deployments' key */
 	int comma_due;		/* a deployment was written: a comma before the next */
+	int failed;		/* a piece could not be encoded: every read fails from then on */
 	const char *piece;	/* the piece being copied out, len bytes, off of them copied */
 	size_t len, off;
 	char *own;		/* the piece when it is malloc'd (an encoded object) */
@@ -351,11 +352,15 @@ ssize_t status_text_read(struct status_text_reader *r, char *out, size_t max)
 	size_t n = 0, k;
 	int rc;
 
+	if (r->failed)
+		return -1;
 	while (n < max) {
 		if (r->off == r->len) {
 			rc = next_piece(r);
-			if (rc < 0)
+			if (rc < 0) {
+				r->failed = 1;
 				return -1;
+			}
 			if (rc == 0)
 				break;
 			continue;

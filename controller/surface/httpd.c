@@ -361,7 +361,7 @@ static enum MHD_Result send_buf(struct httpd *h, struct MHD_Connection *c, const
 }
 
 /* The block a streamed body is read in: a few deployments' objects of the status. */
-#define STREAM_BLOCK ((size_t)64 << 10)
+#define STREAM_BLOCK ((size_t)16 << 10)
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
 {
