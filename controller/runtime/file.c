@@ -89,21 +89,47 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-int file_write_synced(const char *path, const char *what, const void *data, size_t len, mode_t mode,
-		      struct error **err)
+/*
+ * Writes path (created with mode, or truncated) from data, or, when fill is
+ * set, from the pieces it makes, and flushes it to disk.
+ */
+static int write_synced(const char *path, const char *what, mode_t mode, const void *data, size_t len,
+			file_fill_fn fill, void *arg, struct error **err)
 {
+	struct buf b;
 	int fd, rc = 0, w;
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return error_set(err, -errno, "cannot create %s '%s': %s", what, path, strerror(errno));
-	if ((w = write_all(fd, data, len)) < 0)
-		rc = error_set(err, w, "cannot write %s '%s': %s", what, path, strerror(-w));
+	if (fill == NULL) {
+		if ((w = write_all(fd, data, len)) < 0)
+			rc = error_set(err, w, "cannot write %s '%s': %s", what, path, strerror(-w));
+	} else {
+		int more = 1;
+
+		buf_init(&b, (size_t)-1);
+		while (rc == 0 && more) {
+			buf_reset(&b);
+			more = fill(arg, &b, err);
+			if (more < 0)
+				rc = err && *err ? more : error_set(err, more, "%s '%s': cannot be written", what, path);
+			else if ((w = write_all(fd, b.data, b.len)) < 0)
+				rc = error_set(err, w, "cannot write %s '%s': %s", what, path, strerror(-w));
+		}
+		buf_release(&b);
+	}
 	if (rc == 0 && fsync(fd) < 0)
 		rc = error_set(err, -errno, "cannot flush %s '%s': %s", what, path, strerror(errno));
 	if (close(fd) < 0 && rc == 0)
 		rc = error_set(err, -errno, "cannot close %s '%s': %s", what, path, strerror(errno));
 	return rc;
+}
+
+int file_write_synced(const char *path, const char *what, const void *data, size_t len, mode_t mode,
+		      struct error **err)
+{
+	return write_synced(path, what, mode, data, len, NULL, NULL, err);
 }
 
 int file_rename_durable(const char *from, const char *to, const char *what, struct error **err)
@@ -129,36 +155,16 @@ int file_rename_durable(const char *from, const char *to, const char *what, stru
 	return rc;
 }
 
-int file_replace_filled(const char *path, const char *what, mode_t mode, file_fill_fn fill, void *arg,
-			struct error **err)
+/* A temporary file beside path, written by write_synced, renamed over path; removed on a failure. */
+static int replace(const char *path, const char *what, mode_t mode, const void *data, size_t len,
+		   file_fill_fn fill, void *arg, struct error **err)
 {
 	char tmp[PATH_MAX];
-	struct buf b;
-	int fd, more = 1, rc = 0;
+	int rc;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
 		return error_set(err, ERR_INVALID, "%s '%s': path too long", what, path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return error_set(err, -errno, "cannot create %s '%s': %s", what, tmp, strerror(errno));
-	buf_init(&b, (size_t)-1);
-	while (rc == 0 && more) {
-		buf_reset(&b);
-		more = fill(arg, &b, err);
-		if (more < 0) {
-			rc = err && *err ? more : error_set(err, more, "%s '%s': cannot be written", what, path);
-			break;
-		}
-		int w = write_all(fd, b.data, b.len);
-
-		if (w < 0)
-			rc = error_set(err, w, "cannot write %s '%s': %s", what, tmp, strerror(-w));
-	}
-	buf_release(&b);
-	if (rc == 0 && fsync(fd) < 0)
-		rc = error_set(err, -errno, "cannot flush %s '%s': %s", what, tmp, strerror(errno));
-	if (close(fd) < 0 && rc == 0)
-		rc = error_set(err, -errno, "cannot close %s '%s': %s", what, tmp, strerror(errno));
+	rc = write_synced(tmp, what, mode, data, len, fill, arg, err);
 	if (rc == 0)
 		rc = file_rename_durable(tmp, path, what, err);
 	if (rc < 0)
@@ -166,18 +172,14 @@ int file_replace_filled(const char *path, const char *what, mode_t mode, file_fi
 	return rc;
 }
 
+int file_replace_filled(const char *path, const char *what, mode_t mode, file_fill_fn fill, void *arg,
+			struct error **err)
+{
+	return replace(path, what, mode, NULL, 0, fill, arg, err);
+}
+
 int file_replace(const char *path, const char *what, const void *data, size_t len, mode_t mode,
 		 struct error **err)
 {
-	char tmp[PATH_MAX];
-	int rc;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-		return error_set(err, ERR_INVALID, "%s '%s': path too long", what, path);
-	rc = file_write_synced(tmp, what, data, len, mode, err);
-	if (rc == 0)
-		rc = file_rename_durable(tmp, path, what, err);
-	if (rc < 0)
-		(void)unlink(tmp);
-	return rc;
+	return replace(path, what, mode, data, len, NULL, NULL, err);
 }

@@ -264,15 +264,11 @@ struct json_t *status_to_json(const struct fleet_status *s);
 /* One deployment's object in it (a new reference). */
 struct json_t *status_deployment_json(const struct status_deployment *d);
 /*
- * The same document's compact text (keys in their order), encoded one
- * deployment at a time so the whole tree is never built (at 10,000
- * deployments it took 20 times the text's size); NULL past max bytes.
- */
-char *status_to_text(const struct fleet_status *s, size_t max);
-/*
- * The same text read piece by piece, into buffers of the caller's size: what
- * /api/v1/status sends while it encodes, so a large fleet's text is never
- * held whole (at 10,000 deployments it is about 6.5 MB). s must outlive the
+ * The same document's compact text (keys in their order), read piece by
+ * piece into buffers of the caller's size, one deployment's object encoded
+ * at a time: what /api/v1/status sends while it encodes, so neither the
+ * whole tree (20 times the text's size) nor the whole text (about 6.5 MB at
+ * 10,000 deployments) is ever held. s must outlive the
  * reader unchanged. status_text_read fills out with up to max bytes and
  * returns how many: fewer than max only at the end, 0 once the text is all
  * read, -1 when a piece could not be encoded (no memory), and from then on.

@@ -382,24 +382,3 @@ void status_text_reader_free(struct status_text_reader *r)
 	free(r->own);
 	free(r);
 }
-
-char *status_to_text(const struct fleet_status *s, size_t max)
-{
-	struct status_text_reader *r = status_text_reader_new(s);
-	struct buf b;
-	char chunk[16384];
-	ssize_t n;
-
-	buf_init(&b, max);
-	while ((n = status_text_read(r, chunk, sizeof(chunk))) > 0)
-		if (buf_append(&b, chunk, (size_t)n) != 0) {
-			n = -1;	/* past max: nothing rather than a cut text */
-			break;
-		}
-	status_text_reader_free(r);
-	if (n < 0) {
-		buf_release(&b);
-		return NULL;
-	}
-	return buf_detach(&b, NULL);
-}

@@ -38,26 +38,7 @@ done
 printf '%s' "$token" >"$tmp/token"
 
 gen_specs() { # DIR N
-	mkdir -p "$1"
-	python3 - "$1" "$2" <<'PY'
-import sys
-d, n = sys.argv[1], int(sys.argv[2])
-# One deployment a file up to 10,000; past it several a file (a load reads at most 10,000 files).
-per = max(1, -(-n // 5000)) if n > 10000 else 1
-for i in range(1, n + 1):
-    with open(f"{d}/d{(i - 1) // per + 1}.yaml", "a") as f:
-        f.write(f"""---
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata:
-  name: d{i}
-spec:
-  role: business
-  replicas: 1
-  template:
-    image: auriga-demo-node:v1
-""")
-PY
+	python3 "$top/tests/fakes/fleet_specs.py" specs "$1" "$2"
 }
 mean_ms() { # ROUNDS COMMAND...: mean wall time of the command, in ms (one decimal)
 	local r=$1 t0 t1
@@ -234,15 +215,7 @@ for _ in $(seq 1 150); do [ -S "$sock" ] && break; sleep 0.2; done
 # The desired revisions come from auriga itself: plan against the empty host, then fill it.
 timeout 600 "$auriga" plan --json --instance "$inst" --state-dir "$tmp/state" --extra-labels "$label" \
 	--docker-host "unix://$sock" "$tmp/specs-large" >"$tmp/plan.json" && { echo "bench_noop: an empty host needs no change?" >&2; exit 1; }
-python3 - "$tmp/plan.json" "$tmp/fleet.json" "$inst" "$label" <<'PY'
-import json, sys
-plan, out, inst, label = sys.argv[1:]
-p = json.load(open(plan))
-deps = [{"name": d["name"], "revision": d["revision"], "replicas": d["desired"]}
-        for ph in p["phases"] for d in ph["deployments"]]
-k, _, v = label.partition("=")
-json.dump({"instance": inst, "image": "auriga-demo-node:v1", "labels": {k: v}, "deployments": deps}, open(out, "w"))
-PY
+python3 "$top/tests/fakes/fleet_specs.py" fleet "$tmp/plan.json" "$tmp/fleet.json" "$inst" "$label"
 timeout 600 "$auriga" plan --instance "$inst" --state-dir "$tmp/state" --extra-labels "$label" \
 	--docker-host "unix://$sock" "$tmp/specs-large" >/dev/null || { echo "bench_noop: $large deployments are not a no-op on the fake" >&2; exit 1; }
 n_ctr=$(list "$sock" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')

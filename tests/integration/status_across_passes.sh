@@ -13,24 +13,7 @@ inst=it-status-passes-$$
 sock=$TEST_TMP/fake.sock
 token=status-passes-token
 printf '%s' "$token" >"$TEST_TMP/token"
-mkdir -p "$TEST_TMP/specs"
-python3 - "$TEST_TMP/specs" "$n" <<'PY'
-import sys
-d, n = sys.argv[1], int(sys.argv[2])
-for i in range(1, n + 1):
-    with open(f"{d}/fleet-{(i - 1) // 100:02d}.yaml", "a") as f:
-        f.write(f"""---
-apiVersion: auriga.io/v1
-kind: Deployment
-metadata:
-  name: d{i}
-spec:
-  role: business
-  replicas: 1
-  template:
-    image: auriga-demo-node:v1
-""")
-PY
+python3 "$TOP/tests/fakes/fleet_specs.py" specs "$TEST_TMP/specs" "$n" 100
 api=$(docker version -f '{{.Server.APIVersion}}' 2>/dev/null || echo 1.41)
 python3 "$TOP/tests/fakes/fleet_dockerd.py" "$sock" "$TEST_TMP/fleet.json" --api "$api" 2>"$TEST_TMP/fake.log" &
 fake_pid=$!
@@ -39,15 +22,7 @@ check "the fake daemon listens" wait_for 30 test -S "$sock"
 # The fleet runs what auriga wants: the revisions come from its own plan against the empty host.
 timeout 300 "$AURIGA_BIN" plan --json --instance "$inst" --state-dir "$TEST_TMP/plan-state" \
 	--extra-labels "$TEST_LABEL" --docker-host "unix://$sock" "$TEST_TMP/specs" >"$TEST_TMP/plan.json"
-python3 - "$TEST_TMP/plan.json" "$TEST_TMP/fleet.json" "$inst" "$TEST_LABEL" <<'PY'
-import json, sys
-plan, out, inst, label = sys.argv[1:]
-p = json.load(open(plan))
-deps = [{"name": d["name"], "revision": d["revision"], "replicas": d["desired"]}
-        for ph in p["phases"] for d in ph["deployments"]]
-k, _, v = label.partition("=")
-json.dump({"instance": inst, "image": "auriga-demo-node:v1", "labels": {k: v}, "deployments": deps}, open(out, "w"))
-PY
+python3 "$TOP/tests/fakes/fleet_specs.py" fleet "$TEST_TMP/plan.json" "$TEST_TMP/fleet.json" "$inst" "$TEST_LABEL"
 
 listen_port
 run_start "$TEST_TMP/run.log" --instance "$inst" --state-dir "$TEST_TMP/state" --docker-host "unix://$sock" \
