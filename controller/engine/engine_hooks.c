@@ -409,7 +409,7 @@ static char *hooks_rollback(struct engine *e, const struct desired_deployment *d
 		return NULL;
 	he.from = dd->revision;
 	he.to = rev;
-	he.reason = se && se->failed_reason ? se->failed_reason : "rollback";
+	he.reason = statefile_failed_reason(se) ? statefile_failed_reason(se) : "rollback";
 	/* Back from the failed revision's version to the one the restored revision expects. */
 	he.schema_from = dd->tmpl.schema_version;
 	he.schema_to = back ? back->schema_version : NULL;

@@ -232,6 +232,7 @@ static void on_host_list(struct docker_result *r, void *arg)
 	char *m = NULL;
 
 	if (!docker_status_ok(r->status)) {
+		observe_stream_like(h->reading, NULL);
 		observe_stream_reset(h->reading);
 		m = xasprintf("cannot list containers: %s", docker_result_reason(r));
 	} else {
@@ -398,10 +399,13 @@ void engine_hosts_list(struct engine *e)
 		asked++;
 		if (h->reading == NULL)
 			h->reading = observe_stream_new(e->instance);
-		observe_stream_expect(h->reading, h->seen ? h->seen->n_own : 0);
+		/* Room for what it listed last, and its strings shared where the list repeats them. */
+		observe_stream_expect(h->reading, 0);
+		observe_stream_like(h->reading, h->seen);
 		if (engine_swarm(e) ? engine_swarm_list(h, &err) < 0
 				    : docker_container_list_stream(h->docker, DOCKER_OBSERVE, filters, observe_stream_chunk,
 								   h->reading, on_host_list, h, &err) < 0) {
+			observe_stream_like(h->reading, NULL);
 			h->dirty = 1;
 			host_failed(h);
 			str_set(&h->error, error_msg(err));

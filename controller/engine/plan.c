@@ -482,8 +482,8 @@ static void plan_one(struct plan *p, struct plan_deployment *pd, const struct de
 		const struct statefile_entry *e = statefile_get((struct statefile *)st, dd->name, 0);
 
 		pd->held_reason = xasprintf("revision %.12s failed%s%s; holding the last healthy revision %.12s",
-				      dd->revision, e && e->failed_reason ? ": " : "",
-				      e && e->failed_reason ? e->failed_reason : "", t.rev);
+				      dd->revision, statefile_failed_reason(e) ? ": " : "",
+				      statefile_failed_reason(e) ? statefile_failed_reason(e) : "", t.rev);
 	}
 	if (od && od->n)
 		plan_diff(pd, dd, od->v[most_common(od)], &t, st);

@@ -25,6 +25,72 @@ void statefile_init(struct statefile *s, const char *path)
 	s->path = xstrdup_or_null(path);
 }
 
+/*
+ * An entry's rare part: made when the first of these is recorded, and gone
+ * once none is left (rare_trim).
+ */
+struct statefile_rare {
+	char failed_rev[SPEC_REVISION_HEX];	/* "" when none */
+	char *failed_commit;
+	char *failed_reason;
+	int64_t failed_at;
+	/*
+	 * The rollout of progress_rev last made progress at progress_at (wall
+	 * ms): progressDeadlineSeconds counts from here, across restarts.
+	 */
+	char progress_rev[SPEC_REVISION_HEX];	/* "" when none */
+	int64_t progress_at;
+	/*
+	 * The hooks that completed for hooks_rev, as "STAGE/JOB" (preDeploy/backup):
+	 * one is not run again for that revision, after a restart too. Records of
+	 * an older revision go when the first of a new one is made.
+	 */
+	char hooks_rev[SPEC_REVISION_HEX];	/* "" when none */
+	char **hooks_done;
+	size_t n_hooks_done;
+	/* Of those, the ones that failed (a marked postDeploy, an onRollback): key -> why. */
+	struct kv *hooks_failed;
+	size_t n_hooks_failed;
+};
+
+/* The entry's rare part, made when it has none. */
+static struct statefile_rare *rare_of(struct statefile_entry *e)
+{
+	if (e->rare == NULL)
+		e->rare = xcalloc(1, sizeof(*e->rare));
+	return e->rare;
+}
+
+static void rare_free(struct statefile_rare *r)
+{
+	if (r == NULL)
+		return;
+	free(r->failed_commit);
+	free(r->failed_reason);
+	strv_free_n(r->hooks_done, r->n_hooks_done);
+	kv_free(r->hooks_failed, r->n_hooks_failed);
+	free(r);
+}
+
+/* The rare part goes once it holds nothing: no failure, no progress, no hooks' records. */
+static void rare_trim(struct statefile_entry *e)
+{
+	const struct statefile_rare *r = e->rare;
+
+	if (r != NULL && r->failed_rev[0] == '\0' && r->progress_rev[0] == '\0' && r->hooks_rev[0] == '\0') {
+		rare_free(e->rare);
+		e->rare = NULL;
+	}
+}
+
+/* A rare part with nothing in it, for the readers of an entry that has none. */
+static const struct statefile_rare no_rare;
+
+static const struct statefile_rare *rare_or_none(const struct statefile_entry *e)
+{
+	return e->rare ? e->rare : &no_rare;
+}
+
 /* A template the state holds, counted by the entry's slots that share it. */
 struct held_tmpl {
 	unsigned refs;
@@ -110,10 +176,7 @@ static void entry_release(struct statefile_entry *e)
 	tmpl_drop(&e->healthy_tmpl);
 	tmpl_drop(&e->previous_tmpl);
 	tmpl_drop(&e->applied_tmpl);
-	free(e->failed_commit);
-	free(e->failed_reason);
-	strv_free_n(e->hooks_done, e->n_hooks_done);
-	kv_free(e->hooks_failed, e->n_hooks_failed);
+	rare_free(e->rare);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -234,12 +297,14 @@ void statefile_set_failed(struct statefile *s, const char *deployment, const cha
 			  const char *reason, int64_t at)
 {
 	struct statefile_entry *e = statefile_get(s, deployment, 1);
+	struct statefile_rare *r = rare_of(e);
 
-	set_rev(e->failed_rev, rev);
-	str_set(&e->failed_commit, commit ? commit : "");
-	str_set(&e->failed_reason, reason);
-	e->failed_at = at;
+	set_rev(r->failed_rev, rev);
+	str_set(&r->failed_commit, commit ? commit : "");
+	str_set(&r->failed_reason, reason);
+	r->failed_at = at;
 	e->aborted = 0;
+	rare_trim(e);
 	s->dirty = 1;
 }
 
@@ -264,11 +329,14 @@ void statefile_set_paused(struct statefile *s, const char *deployment, int pause
 void statefile_set_progress(struct statefile *s, const char *deployment, const char *rev, int64_t at)
 {
 	struct statefile_entry *e = statefile_get(s, deployment, rev[0] != '\0');
+	struct statefile_rare *r;
 
-	if (e == NULL || (strcmp(e->progress_rev, rev) == 0 && e->progress_at == at))
+	if (e == NULL || (strcmp(rare_or_none(e)->progress_rev, rev) == 0 && rare_or_none(e)->progress_at == at))
 		return;
-	set_rev(e->progress_rev, rev);
-	e->progress_at = at;
+	r = rare_of(e);
+	set_rev(r->progress_rev, rev);
+	r->progress_at = at;
+	rare_trim(e);
 	s->dirty = 1;
 }
 
@@ -277,53 +345,57 @@ int64_t statefile_progress(const struct statefile *s, const char *deployment, co
 	int found;
 	size_t pos = find_pos(s, deployment, &found);
 
-	if (!found || strcmp(s->v[pos].progress_rev, rev) != 0)
+	if (!found || strcmp(rare_or_none(&s->v[pos])->progress_rev, rev) != 0)
 		return 0;
-	return s->v[pos].progress_at;
+	return rare_or_none(&s->v[pos])->progress_at;
 }
 
 int statefile_hook_done(const struct statefile *s, const char *deployment, const char *rev, const char *key)
 {
 	int found;
 	size_t pos = find_pos(s, deployment, &found), i;
+	const struct statefile_rare *r;
 
-	if (!found || strcmp(s->v[pos].hooks_rev, rev) != 0)
+	if (!found)
 		return 0;
-	for (i = 0; i < s->v[pos].n_hooks_done; i++)
-		if (strcmp(s->v[pos].hooks_done[i], key) == 0)
+	r = rare_or_none(&s->v[pos]);
+	if (strcmp(r->hooks_rev, rev) != 0)
+		return 0;
+	for (i = 0; i < r->n_hooks_done; i++)
+		if (strcmp(r->hooks_done[i], key) == 0)
 			return 1;
 	return 0;
 }
 
 void statefile_set_hook_done(struct statefile *s, const char *deployment, const char *rev, const char *key)
 {
-	struct statefile_entry *e;
+	struct statefile_rare *r;
 
 	if (statefile_hook_done(s, deployment, rev, key))
 		return;
-	e = statefile_get(s, deployment, 1);
-	if (strcmp(e->hooks_rev, rev) != 0) {
-		strv_free_n(e->hooks_done, e->n_hooks_done);
-		e->hooks_done = NULL;
-		e->n_hooks_done = 0;
-		kv_free(e->hooks_failed, e->n_hooks_failed);
-		e->hooks_failed = NULL;
-		e->n_hooks_failed = 0;
-		set_rev(e->hooks_rev, rev);
+	r = rare_of(statefile_get(s, deployment, 1));
+	if (strcmp(r->hooks_rev, rev) != 0) {
+		strv_free_n(r->hooks_done, r->n_hooks_done);
+		r->hooks_done = NULL;
+		r->n_hooks_done = 0;
+		kv_free(r->hooks_failed, r->n_hooks_failed);
+		r->hooks_failed = NULL;
+		r->n_hooks_failed = 0;
+		set_rev(r->hooks_rev, rev);
 	}
-	e->hooks_done = xrealloc(e->hooks_done, (e->n_hooks_done + 1) * sizeof(char *));
-	e->hooks_done[e->n_hooks_done++] = xstrdup(key);
+	r->hooks_done = xrealloc(r->hooks_done, (r->n_hooks_done + 1) * sizeof(char *));
+	r->hooks_done[r->n_hooks_done++] = xstrdup(key);
 	s->dirty = 1;
 }
 
 void statefile_set_hook_failed(struct statefile *s, const char *deployment, const char *rev, const char *key,
 			       const char *why)
 {
-	struct statefile_entry *e;
+	struct statefile_rare *r;
 
 	statefile_set_hook_done(s, deployment, rev, key);
-	e = statefile_get(s, deployment, 1);
-	kv_put(&e->hooks_failed, &e->n_hooks_failed, key, why ? why : "");
+	r = rare_of(statefile_get(s, deployment, 1));
+	kv_put(&r->hooks_failed, &r->n_hooks_failed, key, why ? why : "");
 	s->dirty = 1;
 }
 
@@ -332,24 +404,33 @@ const char *statefile_hook_failed(const struct statefile *s, const char *deploym
 {
 	int found;
 	size_t pos = find_pos(s, deployment, &found);
+	const struct statefile_rare *r;
 
-	if (!found || strcmp(s->v[pos].hooks_rev, rev) != 0)
+	if (!found)
 		return NULL;
-	return kv_get(s->v[pos].hooks_failed, s->v[pos].n_hooks_failed, key);
+	r = rare_or_none(&s->v[pos]);
+	if (strcmp(r->hooks_rev, rev) != 0)
+		return NULL;
+	return kv_get(r->hooks_failed, r->n_hooks_failed, key);
 }
 
 int statefile_is_failed(const struct statefile *s, const char *deployment, const char *rev, const char *commit)
 {
 	int found;
 	size_t pos = find_pos(s, deployment, &found);
-	const struct statefile_entry *e;
+	const struct statefile_rare *r;
 
 	if (!found)
 		return 0;
-	e = &s->v[pos];
-	if (e->failed_rev[0] == '\0' || strcmp(e->failed_rev, rev) != 0)
+	r = rare_or_none(&s->v[pos]);
+	if (r->failed_rev[0] == '\0' || strcmp(r->failed_rev, rev) != 0)
 		return 0;
-	return strcmp(e->failed_commit ? e->failed_commit : "", commit ? commit : "") == 0;
+	return strcmp(r->failed_commit ? r->failed_commit : "", commit ? commit : "") == 0;
+}
+
+const char *statefile_failed_reason(const struct statefile_entry *e)
+{
+	return e && e->rare && e->rare->failed_rev[0] ? e->rare->failed_reason : NULL;
 }
 
 const struct desired_tmpl *statefile_tmpl(const struct statefile *s, const char *deployment, const char *rev)
@@ -375,6 +456,7 @@ const struct desired_tmpl *statefile_tmpl(const struct statefile *s, const char 
 /* One deployment's object in the state file. */
 static json_t *entry_to_json(const struct statefile_entry *e)
 {
+	const struct statefile_rare *r = rare_or_none(e);
 	json_t *o = json_object();
 
 	if (e->has_healthy) {
@@ -400,29 +482,29 @@ static json_t *entry_to_json(const struct statefile_entry *e)
 		json_object_set_new(a, "template", desired_tmpl_to_json(e->applied_tmpl));
 		json_object_set_new(o, "applied", a);
 	}
-	if (e->failed_rev[0]) {
+	if (r->failed_rev[0]) {
 		json_t *f = json_object();
 
-		json_object_set_new(f, "revision", json_string(e->failed_rev));
-		json_object_set_new(f, "commit", json_string(e->failed_commit ? e->failed_commit : ""));
-		json_object_set_new(f, "reason", json_string(e->failed_reason ? e->failed_reason : ""));
-		json_object_set_new(f, "at", json_integer(e->failed_at));
+		json_object_set_new(f, "revision", json_string(r->failed_rev));
+		json_object_set_new(f, "commit", json_string(r->failed_commit ? r->failed_commit : ""));
+		json_object_set_new(f, "reason", json_string(r->failed_reason ? r->failed_reason : ""));
+		json_object_set_new(f, "at", json_integer(r->failed_at));
 		if (e->aborted)
 			json_object_set_new(f, "aborted", json_true());
 		json_object_set_new(o, "failed", f);
 	}
 	if (e->paused)
 		json_object_set_new(o, "paused", json_true());
-	if (e->progress_rev[0])
+	if (r->progress_rev[0])
 		json_object_set_new(o, "progress",
-				    json_pack("{s:s, s:I}", "revision", e->progress_rev, "at",
-					      (json_int_t)e->progress_at));
-	if (e->hooks_rev[0]) {
-		json_t *hk = json_pack("{s:s, s:o}", "revision", e->hooks_rev, "done",
-				       strv_to_json(e->hooks_done, e->n_hooks_done));
+				    json_pack("{s:s, s:I}", "revision", r->progress_rev, "at",
+					      (json_int_t)r->progress_at));
+	if (r->hooks_rev[0]) {
+		json_t *hk = json_pack("{s:s, s:o}", "revision", r->hooks_rev, "done",
+				       strv_to_json(r->hooks_done, r->n_hooks_done));
 
-		if (e->n_hooks_failed)
-			json_object_set_new(hk, "failed", kv_to_json(e->hooks_failed, e->n_hooks_failed));
+		if (r->n_hooks_failed)
+			json_object_set_new(hk, "failed", kv_to_json(r->hooks_failed, r->n_hooks_failed));
 		json_object_set_new(o, "hooks", hk);
 	}
 	return o;
@@ -580,7 +662,7 @@ static int hooks_failed_field(struct statefile_entry *e, const json_t *failed, c
 		if (!json_is_string(v))
 			return error_set(err, ERR_INVALID, "state file '%s': deployment '%s': hooks.failed.%s is not a "
 					 "string", path, dep, key);
-		kv_put(&e->hooks_failed, &e->n_hooks_failed, key, json_string_value(v));
+		kv_put(&e->rare->hooks_failed, &e->rare->n_hooks_failed, key, json_string_value(v));
 	}
 	return 0;
 }
@@ -590,8 +672,9 @@ static int hooks_field(struct statefile_entry *e, const json_t *o, const char *p
 		       struct error **err)
 {
 	const json_t *done = json_object_get(o, "done"), *v;
+	struct statefile_rare *r = rare_of(e);
 	size_t i;
-	int rc = rev_field(e->hooks_rev, o, path, dep, err);
+	int rc = rev_field(r->hooks_rev, o, path, dep, err);
 
 	if (rc < 0)
 		return rc;
@@ -602,8 +685,8 @@ static int hooks_field(struct statefile_entry *e, const json_t *o, const char *p
 		if (!json_is_string(v))
 			return error_set(err, ERR_INVALID, "state file '%s': deployment '%s': hooks.done[%zu] is not a "
 					 "string", path, dep, i);
-		e->hooks_done = xrealloc(e->hooks_done, (e->n_hooks_done + 1) * sizeof(char *));
-		e->hooks_done[e->n_hooks_done++] = xstrdup(json_string_value(v));
+		r->hooks_done = xrealloc(r->hooks_done, (r->n_hooks_done + 1) * sizeof(char *));
+		r->hooks_done[r->n_hooks_done++] = xstrdup(json_string_value(v));
 	}
 	return hooks_failed_field(e, json_object_get(o, "failed"), path, dep, err);
 }
@@ -636,23 +719,27 @@ static int from_json(struct statefile *s, const json_t *root, struct error **err
 		if (a && (rc = tmpl_field(e, e->applied_rev, &e->applied_tmpl, &e->has_applied, a, s->path, dep, err)) < 0)
 			return rc;
 		if (f) {
-			if ((rc = rev_field(e->failed_rev, f, s->path, dep, err)) < 0)
+			struct statefile_rare *r = rare_of(e);
+
+			if ((rc = rev_field(r->failed_rev, f, s->path, dep, err)) < 0)
 				return rc;
-			str_set(&e->failed_commit, json_string_value(json_object_get(f, "commit")));
-			str_set(&e->failed_reason, json_string_value(json_object_get(f, "reason")));
-			e->failed_at = json_integer_value(json_object_get(f, "at"));
+			str_set(&r->failed_commit, json_string_value(json_object_get(f, "commit")));
+			str_set(&r->failed_reason, json_string_value(json_object_get(f, "reason")));
+			r->failed_at = json_integer_value(json_object_get(f, "at"));
 			e->aborted = json_is_true(json_object_get(f, "aborted"));
 		}
 		e->paused = json_is_true(json_object_get(o, "paused"));
 		if (json_object_get(o, "progress")) {
 			const json_t *pr = json_object_get(o, "progress");
+			struct statefile_rare *r = rare_of(e);
 
-			if ((rc = rev_field(e->progress_rev, pr, s->path, dep, err)) < 0)
+			if ((rc = rev_field(r->progress_rev, pr, s->path, dep, err)) < 0)
 				return rc;
-			e->progress_at = json_integer_value(json_object_get(pr, "at"));
+			r->progress_at = json_integer_value(json_object_get(pr, "at"));
 		}
 		if (json_object_get(o, "hooks") && (rc = hooks_field(e, json_object_get(o, "hooks"), s->path, dep, err)) < 0)
 			return rc;
+		rare_trim(e);
 	}
 	s->dirty = 0;
 	return 0;

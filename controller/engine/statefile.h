@@ -35,29 +35,15 @@ struct statefile_entry {
 	int has_applied;
 	char applied_rev[SPEC_REVISION_HEX];
 	struct desired_tmpl *applied_tmpl;
-	char failed_rev[SPEC_REVISION_HEX];	/* "" when none */
-	char *failed_commit;
-	char *failed_reason;
-	int64_t failed_at;
-	int aborted;			/* the failure is an abort asked for by hand */
+	int aborted;			/* the failure recorded is an abort asked for by hand */
 	int paused;			/* held at its current step by hand until resumed */
 	/*
-	 * The rollout of progress_rev last made progress at progress_at (wall
-	 * ms): progressDeadlineSeconds counts from here, across restarts.
+	 * What most deployments hold only for a while, or never: a revision that
+	 * failed, a rollout's progress, the hooks' records (statefile.c). NULL
+	 * while it holds none of them: at 10,000 deployments that is 2.7 MB
+	 * not kept.
 	 */
-	char progress_rev[SPEC_REVISION_HEX];	/* "" when none */
-	int64_t progress_at;
-	/*
-	 * The hooks that completed for hooks_rev, as "STAGE/JOB" (preDeploy/backup):
-	 * one is not run again for that revision, after a restart too. Records of
-	 * an older revision go when the first of a new one is made.
-	 */
-	char hooks_rev[SPEC_REVISION_HEX];	/* "" when none */
-	char **hooks_done;
-	size_t n_hooks_done;
-	/* Of those, the ones that failed (a marked postDeploy, an onRollback): key -> why. */
-	struct kv *hooks_failed;
-	size_t n_hooks_failed;
+	struct statefile_rare *rare;
 };
 
 struct statefile {
@@ -115,6 +101,8 @@ void statefile_set_hook_failed(struct statefile *s, const char *deployment, cons
 /* Why hook key failed for rev, when statefile_set_hook_failed recorded it; else NULL. */
 const char *statefile_hook_failed(const struct statefile *s, const char *deployment, const char *rev,
 				  const char *key);
+/* Why the revision recorded as failed failed, or NULL when none is. */
+const char *statefile_failed_reason(const struct statefile_entry *e);
 /* The template the state knows for rev (healthy or applied), or NULL. */
 const struct desired_tmpl *statefile_tmpl(const struct statefile *s, const char *deployment, const char *rev);
 

@@ -32,9 +32,29 @@ void observed_init(struct observed *o)
 	memset(o, 0, sizeof(*o));
 }
 
+/* A container's strings: the count of containers that share them, then the strings. */
+struct obs_strings {
+	size_t refs;
+	char text[];
+};
+
+static struct obs_strings *strings_ref(struct obs_strings *b)
+{
+	if (b != NULL)
+		b->refs++;
+	return b;
+}
+
+static void strings_drop(struct obs_strings *b)
+{
+	if (b != NULL && --b->refs == 0)
+		free(b);
+}
+
 static void container_release(struct obs_container *c)
 {
-	FREE_ALL(c->strings, c->host, c->address, c->malformed_why, c->ports);
+	strings_drop(c->strings);
+	FREE_ALL(c->host, c->address, c->malformed_why, c->ports);
 }
 
 /* Strings gathered for one container, then copied into one block (pack_done). */
@@ -59,14 +79,17 @@ static void pack_add(struct str_pack *p, char **dst, const char *src)
 }
 
 /* The block, every string added copied into it; NULL when none was. */
-static char *pack_done(const struct str_pack *p)
+static struct obs_strings *pack_done(const struct str_pack *p)
 {
-	char *block, *at;
+	struct obs_strings *block;
+	char *at;
 	size_t i;
 
 	if (p->n == 0)
 		return NULL;
-	block = at = xmalloc(p->len);
+	block = xmalloc(sizeof(*block) + p->len);
+	block->refs = 1;
+	at = block->text;
 	for (i = 0; i < p->n; i++) {
 		size_t k = strlen(p->src[i]) + 1;
 
@@ -90,7 +113,6 @@ static void pack_strings(struct obs_container *dst, const struct obs_container *
 	pack_add(&p, &dst->slot, src->slot);
 	pack_add(&p, &dst->commit, src->commit);
 	pack_add(&p, &dst->endpoint, src->endpoint);
-	pack_add(&p, &dst->status, src->status);
 	pack_add(&p, &dst->network_ip, src->network_ip);
 	pack_add(&p, &dst->swarm_service, src->swarm_service);
 	pack_add(&p, &dst->node_address, src->node_address);
@@ -98,10 +120,11 @@ static void pack_strings(struct obs_container *dst, const struct obs_container *
 	dst->strings = pack_done(&p);
 }
 
+/* A copy of src: its strings shared, the rest its own. */
 static void container_copy(struct obs_container *dst, const struct obs_container *src)
 {
 	*dst = *src;
-	pack_strings(dst, src);
+	dst->strings = strings_ref(src->strings);
 	dst->host = xstrdup_or_null(src->host);
 	dst->address = xstrdup_or_null(src->address);
 	dst->malformed_why = xstrdup_or_null(src->malformed_why);
@@ -321,7 +344,6 @@ static int read_container(struct obs_container *c, const json_t *j, struct error
 	in.image = (char *)json_string_value(json_object_get(j, "Image"));
 	c->state = parse_state(json_string_value(json_object_get(j, "State")));
 	status = json_string_value(json_object_get(j, "Status"));
-	in.status = (char *)status;
 	if (status && strstr(status, "(healthy)"))
 		c->health = OBS_HEALTH_HEALTHY;
 	else if (status && strstr(status, "(unhealthy)"))
@@ -534,6 +556,8 @@ struct observe_stream {
 	struct observed o;
 	size_t cap;		/* of o.own */
 	size_t expect;		/* observe_stream_expect */
+	struct obs_container **like;	/* observe_stream_like: prev's containers, sorted by id */
+	size_t n_like;
 	size_t index;		/* entries read */
 	size_t offset;		/* bytes fed before the current chunk */
 	size_t entry_at;	/* byte where the current entry began */
@@ -569,12 +593,67 @@ void observe_stream_expect(struct observe_stream *s, size_t n)
 	s->expect = n;
 }
 
+void observe_stream_like(struct observe_stream *s, const struct observed *prev)
+{
+	free(s->like);
+	s->like = prev ? sorted_by_id(prev) : NULL;
+	s->n_like = s->like ? prev->n_containers : 0;
+	if (prev)
+		s->expect = prev->n_own;
+}
+
+static int same_strings(const struct obs_container *a, const struct obs_container *b)
+{
+	return same_text(a->id, b->id) && same_text(a->name, b->name) && same_text(a->image, b->image) &&
+	       same_text(a->deployment, b->deployment) && same_text(a->revision, b->revision) &&
+	       same_text(a->slot, b->slot) && same_text(a->commit, b->commit) &&
+	       same_text(a->endpoint, b->endpoint) && same_text(a->network_ip, b->network_ip) &&
+	       same_text(a->swarm_service, b->swarm_service) && same_text(a->node_address, b->node_address) && same_text(a->node_name, b->node_name);
+}
+
+/* c, just read, takes the strings of the last list's container of its id when they are all the same. */
+static void share_strings(struct observe_stream *s, struct obs_container *c)
+{
+	size_t lo = 0, hi = s->n_like;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct obs_container *p = s->like[mid];
+		int r = strcmp(c->id, p->id);
+
+		if (r == 0) {
+			if (p->strings == c->strings || !same_strings(c, p))
+				return;
+			strings_drop(c->strings);
+			c->strings = strings_ref(p->strings);
+			c->id = p->id;
+			c->name = p->name;
+			c->image = p->image;
+			c->deployment = p->deployment;
+			c->revision = p->revision;
+			c->slot = p->slot;
+			c->commit = p->commit;
+			c->endpoint = p->endpoint;
+			c->network_ip = p->network_ip;
+			c->swarm_service = p->swarm_service;
+			c->node_address = p->node_address;
+			c->node_name = p->node_name;
+			return;
+		}
+		if (r < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+}
+
 void observe_stream_free(struct observe_stream *s)
 {
 	if (s == NULL)
 		return;
 	observe_stream_reset(s);
 	buf_release(&s->entry);
+	free(s->like);
 	free(s->instance);
 	free(s);
 }
@@ -604,6 +683,7 @@ static void os_entry_done(struct observe_stream *s)
 {
 	json_error_t je;
 	json_t *j = json_loadb(s->entry.data, s->entry.len, JSON_REJECT_DUPLICATES, &je);
+	size_t n;
 
 	if (j == NULL) {
 		os_fail(s, ERR_PROTOCOL, "malformed JSON in the container list at byte %zu: %s",
@@ -614,6 +694,7 @@ static void os_entry_done(struct observe_stream *s)
 		s->o.own = xcalloc(s->expect, sizeof(*s->o.own));
 		s->cap = s->expect;
 	}
+	n = s->o.n_own;
 	if (read_entry(&s->o, &s->cap, s->instance, j, s->index, &s->err) < 0) {
 		json_decref(j);
 		s->state = OS_FAILED;
@@ -621,6 +702,8 @@ static void os_entry_done(struct observe_stream *s)
 		return;
 	}
 	json_decref(j);
+	if (s->o.n_own > n && s->n_like > 0)
+		share_strings(s, &s->o.own[n]);
 	s->index++;
 	buf_reset(&s->entry);
 	s->state = OS_AFTER_ENTRY;
@@ -761,6 +844,7 @@ int observe_stream_finish(struct observe_stream *s, struct observed *o, struct e
 		index_deployments(o);
 		observed_init(&s->o);
 	}
+	observe_stream_like(s, NULL);
 	observe_stream_reset(s);
 	return rc;
 }

@@ -76,8 +76,11 @@ struct obs_container {
 	int malformed;		/* ours by managed-by, but the other labels are unusable */
 	char *malformed_why;
 	enum obs_state state;
-	char *status;		/* Docker's "Up 3 minutes (healthy)" */
-	enum obs_health health;	/* Docker's HEALTHCHECK verdict, from status */
+	/*
+	 * Docker's HEALTHCHECK verdict, read from its status ("Up 3 minutes
+	 * (healthy)"); the text itself, which changes as time passes, is not kept.
+	 */
+	enum obs_health health;
 	int64_t created;	/* unix seconds */
 	struct obs_port *ports;
 	size_t n_ports;
@@ -98,9 +101,11 @@ struct obs_container {
 	int node_down;
 	/*
 	 * The block its strings are in (one allocation for a container, not one
-	 * each), host, address and malformed_why excepted.
+	 * each), host, address and malformed_why excepted. Never changed once
+	 * made: shared, and counted, by the copies of it and by the same
+	 * container in the next list read (observe_stream_like).
 	 */
-	char *strings;
+	struct obs_strings *strings;
 };
 
 /* The containers of one deployment, sorted by ordinal, then revision, then id. */
@@ -201,6 +206,17 @@ void observe_stream_reset(struct observe_stream *s);
  * after it (each answer begins with a reset) until set again.
  */
 void observe_stream_expect(struct observe_stream *s, size_t n);
+/*
+ * The list about to be read is likely much like prev, the last one read of
+ * the same endpoint: room for prev's count is made at once (as
+ * observe_stream_expect), and an entry whose strings are all the same as
+ * those of prev's container of that id shares prev's block of them instead
+ * of a block of its own. While a relist finds little changed, the cache and
+ * the list replacing it do not hold each container's strings twice. prev
+ * must stay until the reading ends (finish, or like(s, NULL), which
+ * forgets it); finish forgets it.
+ */
+void observe_stream_like(struct observe_stream *s, const struct observed *prev);
 int observe_stream_finish(struct observe_stream *s, struct observed *o, struct error **err);
 void observe_stream_free(struct observe_stream *s);
 

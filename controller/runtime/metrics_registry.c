@@ -44,14 +44,34 @@ struct metric {
 	struct strmap index;	/* label values joined by US -> index into series */
 	unsigned long dropped;
 	/*
-	 * The family's exposition text as last rendered, and whether a series
-	 * changed since. A scrape renders again only the families that changed
-	 * (during a rollout, a few of them) and copies the others' text, so the
-	 * answer is always current and costs little more than a copy.
+	 * The family's exposition text as last rendered (NULL before the first
+	 * scrape), and whether a series changed since. A scrape renders again
+	 * only the families that changed (during a rollout, a few of them) and
+	 * holds the others' texts as they are, so the answer is always current
+	 * and costs no copy of it.
 	 */
-	struct buf text;
+	struct metric_text *text;
 	int dirty;
 };
+
+/*
+ * A family's text. While a scrape holds it (refs above 1) it is not changed:
+ * a newer rendering goes into a text of its own, which replaces it in the
+ * family. Held by the family alone, it is rendered again where it is. refs
+ * is changed under the registry's lock.
+ */
+struct metric_text {
+	unsigned refs;
+	struct buf b;
+};
+
+static void text_drop(struct metric_text *t)
+{
+	if (t == NULL || --t->refs > 0)
+		return;
+	buf_release(&t->b);
+	free(t);
+}
 
 struct metrics {
 	pthread_mutex_t lock;
@@ -103,7 +123,7 @@ static void metric_free(struct metric *m)
 	free(m->series);
 	strmap_clear(&m->index);
 	strv_free_n(m->le, m->nbuckets);
-	buf_release(&m->text);
+	text_drop(m->text);
 	FREE_ALL(m->buckets, m->name, m->help);
 	free(m);
 }
@@ -143,7 +163,6 @@ static struct metric *declare(struct metrics *r, enum metric_type type, const ch
 	m->labels = xcalloc(n ? n : 1, sizeof(char *));
 	for (i = 0; i < n; i++)
 		m->labels[i] = xstrdup(labels[i]);
-	buf_init(&m->text, SIZE_MAX);
 	m->dirty = 1;
 	pthread_mutex_lock(&r->lock);
 	for (i = 0; i < r->nfam; i++)
@@ -569,32 +588,115 @@ static int render_family(struct buf *b, const struct metric *m)
 	return rc ? ERR_TOOBIG : 0;
 }
 
-/*
- * Families whose series changed are rendered again into their own text; the
- * answer is the texts in declaration order, copied into out with one
- * allocation. The registry's lock is held only for that, so a scrape holds up
- * an updating thread for about the time of a copy.
- */
-int metrics_render(struct metrics *r, struct buf *out)
+/* Renders m again: into its text, or into a new one while a scrape still sends the old. 0, or ERR_TOOBIG. */
+static int rerender(struct metric *m)
 {
-	size_t i, total = 0;
+	struct metric_text *t = m->text;
+	int rc;
+
+	if (t == NULL || t->refs > 1) {
+		t = xcalloc(1, sizeof(*t));
+		t->refs = 1;
+		buf_init(&t->b, SIZE_MAX);
+		/* About the size it had: a family's text changes little from one scrape to the next. */
+		if (m->text != NULL && buf_reserve(&t->b, m->text->b.len + m->text->b.len / 8) < 0) {
+			text_drop(t);
+			return ERR_TOOBIG;
+		}
+		text_drop(m->text);
+		m->text = t;
+	}
+	buf_reset(&t->b);
+	rc = render_family(&t->b, m);
+	m->dirty = rc < 0;
+	return rc;
+}
+
+struct metrics_snapshot {
+	struct metrics *reg;
+	struct metric_text **texts;	/* each family's, in declaration order */
+	size_t n, total;
+	size_t at, off;		/* the reader's place: the text, and the byte in it */
+};
+
+struct metrics_snapshot *metrics_snapshot(struct metrics *r)
+{
+	struct metrics_snapshot *sn = xcalloc(1, sizeof(*sn));
+	size_t i;
 	int rc = 0;
 
+	sn->reg = r;
 	pthread_mutex_lock(&r->lock);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	sn->texts = xcalloc(r->nfam ? r->nfam : 1, sizeof(*sn->texts));
 	for (i = 0; i < r->nfam && rc == 0; i++) {
 		struct metric *m = r->fam[i];
 
-		if (m->dirty) {
-			buf_reset(&m->text);
-			rc = render_family(&m->text, m);
-			m->dirty = rc < 0;
+		if (m->dirty || m->text == NULL)
+			rc = rerender(m);
+		if (rc == 0) {
+			m->text->refs++;
+			sn->texts[sn->n++] = m->text;
+			sn->total += m->text->b.len;
 		}
-		total += m->text.len;
 	}
-	if (rc == 0)
-		rc = buf_reserve(out, total);
-	for (i = 0; i < r->nfam && rc == 0; i++)
-		rc = buf_append(out, r->fam[i]->text.data, r->fam[i]->text.len);
 	pthread_mutex_unlock(&r->lock);
+	if (rc < 0) {
+		metrics_snapshot_free(sn);
+		return NULL;
+	}
+	return sn;
+}
+
+size_t metrics_snapshot_size(const struct metrics_snapshot *sn)
+{
+	return sn->total;
+}
+
+size_t metrics_snapshot_read(struct metrics_snapshot *sn, char *out, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && sn->at < sn->n) {
+		const struct buf *t = &sn->texts[sn->at]->b;
+		size_t k = t->len - sn->off < max - n ? t->len - sn->off : max - n;
+
+		memcpy(out + n, t->data + sn->off, k);
+		n += k;
+		sn->off += k;
+		if (sn->off == t->len) {
+			sn->at++;
+			sn->off = 0;
+		}
+	}
+	return n;
+}
+
+void metrics_snapshot_free(struct metrics_snapshot *sn)
+{
+	size_t i;
+
+	if (sn == NULL)
+		return;
+	pthread_mutex_lock(&sn->reg->lock);
+	for (i = 0; i < sn->n; i++)
+		text_drop(sn->texts[i]);
+	pthread_mutex_unlock(&sn->reg->lock);
+	free(sn->texts);
+	free(sn);
+}
+
+int metrics_render(struct metrics *r, struct buf *out)
+{
+	struct metrics_snapshot *sn = metrics_snapshot(r);
+	size_t i;
+	int rc;
+
+	if (sn == NULL)
+		return ERR_TOOBIG;
+	rc = buf_reserve(out, sn->total);
+	for (i = 0; i < sn->n && rc == 0; i++)
+		rc = buf_append(out, sn->texts[i]->b.data, sn->texts[i]->b.len);
+	metrics_snapshot_free(sn);
 	return rc;
 }

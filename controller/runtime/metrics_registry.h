@@ -52,7 +52,20 @@ double metric_value(struct metric *m, const char *const *lv);
 /* The sum of a histogram series (0 for other types). */
 double metric_sum(struct metric *m, const char *const *lv);
 
-/* Appends the exposition text of every family. Returns 0 or ERR_TOOBIG from the buffer. */
+/*
+ * The exposition text of every family as of now, held for a scrape to send
+ * while the registry goes on changing: the families that changed are
+ * rendered again, the others' texts are shared, not copied. NULL when a
+ * family's text cannot be made. Read it in pieces (0 at the end); free it
+ * from any thread.
+ */
+struct metrics_snapshot;
+struct metrics_snapshot *metrics_snapshot(struct metrics *r);
+size_t metrics_snapshot_size(const struct metrics_snapshot *sn);
+size_t metrics_snapshot_read(struct metrics_snapshot *sn, char *out, size_t max);
+void metrics_snapshot_free(struct metrics_snapshot *sn);
+
+/* Appends the exposition text of every family (a snapshot's, copied). Returns 0 or ERR_TOOBIG from the buffer. */
 int metrics_render(struct metrics *r, struct buf *out);
 
 #endif

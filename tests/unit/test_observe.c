@@ -418,10 +418,10 @@ static void assert_same(const struct observed *a, const struct observed *b)
 	for (i = 0; i < a->n_containers; i++) {
 		const struct obs_container *x = a->containers[i], *y = b->containers[i];
 		const char *const sx[] = { x->id, x->name, x->image, x->deployment, x->revision, x->slot, x->commit,
-					   x->endpoint, x->host, x->address, x->malformed_why, x->status,
+					   x->endpoint, x->host, x->address, x->malformed_why, x->swarm_service,
 					   x->network_ip };
 		const char *const sy[] = { y->id, y->name, y->image, y->deployment, y->revision, y->slot, y->commit,
-					   y->endpoint, y->host, y->address, y->malformed_why, y->status,
+					   y->endpoint, y->host, y->address, y->malformed_why, y->swarm_service,
 					   y->network_ip };
 
 		for (k = 0; k < sizeof(sx) / sizeof(sx[0]); k++) {
@@ -546,7 +546,9 @@ static void a_union_lends_from_its_lists(void **state)
 		assert_ptr_equal(c->id, one.containers[k]->id);
 		assert_ptr_equal(c->image, one.containers[k]->image);
 		assert_ptr_equal(c->ports, one.containers[k]->ports);
-		assert_ptr_not_equal(copied.containers[i]->id, one.containers[k]->id);
+		/* A copy is a container of its own that shares the list's strings, never changed once read. */
+		assert_ptr_equal(copied.containers[i]->id, one.containers[k]->id);
+		assert_true(copied.containers[i]->ports == NULL || copied.containers[i]->ports != one.containers[k]->ports);
 		assert_string_equal(c->host, "west");
 		assert_string_equal(c->address, "10.0.0.2");
 		assert_true(c->unreachable);
@@ -620,6 +622,85 @@ static void list_read_as_it_arrives(void **state)
 	observe_stream_free(s);
 	observed_release(&whole);
 	observed_release(&got);
+}
+
+/* o's container of id, or NULL. */
+static const struct obs_container *by_id_in(const struct observed *o, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_containers; i++)
+		if (strcmp(o->containers[i]->id, id) == 0)
+			return o->containers[i];
+	return NULL;
+}
+
+/*
+ * A relist read like the last list: the containers whose strings it repeats
+ * share the last list's (their status text may move on: it is not kept), the
+ * one changed (v0's image) and the one new (n1) have their own, and the list
+ * reads as it does afresh, after the last list is gone too.
+ */
+static void a_relist_shares_what_it_repeats(void **state)
+{
+	struct observed prev, got, fresh;
+	struct error *err = NULL;
+	struct observe_stream *s = observe_stream_new("t1");
+	char *changed = xstrdup(list_json), *p, *more;
+	size_t i;
+
+	(void)state;
+	observed_init(&prev);
+	observed_init(&got);
+	observed_init(&fresh);
+	p = strstr(changed, "Up 3 minutes");
+	p[3] = '4';
+	p = strstr(changed, "\"Id\":\"v0\"");
+	p = strstr(p, "node:v1");
+	p[6] = '2';
+	p = strrchr(changed, ']');
+	*p = '\0';
+	more = xasprintf("%s,{\"Id\":\"n1\",\"Names\":[\"/val-1\"],\"Image\":\"auriga-demo-node:v1\","
+			 "\"State\":\"running\",\"Labels\":{\"auriga.io/managed-by\":\"t1\","
+			 "\"auriga.io/deployment\":\"val\",\"auriga.io/revision\":\"" REV_A "\","
+			 "\"auriga.io/ordinal\":\"1\"}}]", changed);
+	assert_int_equal(observe_parse_list(&prev, "t1", list_json, strlen(list_json), &err), 0);
+	assert_int_equal(observe_parse_list(&fresh, "t1", more, strlen(more), &err), 0);
+	observe_stream_like(s, &prev);
+	/* A retried answer keeps what the list is like. */
+	observe_stream_feed(s, more, 10);
+	observe_stream_reset(s);
+	observe_stream_feed(s, more, strlen(more));
+	assert_int_equal(observe_stream_finish(s, &got, &err), 0);
+	assert_same(&fresh, &got);
+	assert_int_equal(got.n_containers, prev.n_containers + 1);
+	for (i = 0; i < got.n_containers; i++) {
+		const struct obs_container *c = got.containers[i], *was = by_id_in(&prev, c->id);
+		int same = was != NULL && strcmp(c->id, "v0") != 0;
+
+		if (same) {
+			assert_ptr_equal(c->id, was->id);
+			assert_ptr_equal(c->name, was->name);
+		} else {
+			assert_true(was == NULL || c->id != was->id);
+		}
+	}
+	assert_string_equal(by_id_in(&got, "v0")->image, "auriga-demo-node:v2");
+	/* The last list goes: what shared its strings still holds them. */
+	observed_release(&prev);
+	assert_same(&fresh, &got);
+	/* finish forgot it: the next answer shares nothing with it. */
+	observe_stream_feed(s, more, strlen(more));
+	assert_int_equal(observe_stream_finish(s, &prev, &err), 0);
+	assert_same(&fresh, &prev);
+	for (i = 0; i < prev.n_containers; i++)
+		assert_true(prev.containers[i]->id != by_id_in(&got, prev.containers[i]->id)->id);
+	observe_stream_free(s);
+	observed_release(&prev);
+	observed_release(&got);
+	observed_release(&fresh);
+	free(changed);
+	free(more);
 }
 
 /* What a periodic relist counts as corrected: containers new, gone, or changed in what the engine reads. */
@@ -719,5 +800,6 @@ TEST_MAIN(
 	cmocka_unit_test(list_read_entry_by_entry),
 	cmocka_unit_test(list_read_as_it_arrives),
 	cmocka_unit_test(a_union_lends_from_its_lists),
+	cmocka_unit_test(a_relist_shares_what_it_repeats),
 	cmocka_unit_test(differences_between_lists),
 	cmocka_unit_test(filter_names_the_instance))

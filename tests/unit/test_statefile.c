@@ -74,7 +74,7 @@ static void round_trip(void **state)
 	assert_false(statefile_is_failed(&r, "validators", REV_B, "c3"));
 	assert_false(statefile_is_failed(&r, "validators", REV_A, "c2"));
 	assert_false(statefile_is_failed(&r, "slim", REV_B, "c2"));
-	assert_string_equal(statefile_get(&r, "validators", 0)->failed_reason, "readiness never passed");
+	assert_string_equal(statefile_failed_reason(statefile_get(&r, "validators", 0)), "readiness never passed");
 	desired_tmpl_release(&t);
 	statefile_release(&s);
 	statefile_release(&r);
@@ -169,10 +169,14 @@ static void progress_survives_a_reload(void **state)
 	statefile_init(&r, NULL);
 	assert_int_equal(statefile_load(&r, path, &err), 0);
 	assert_int_equal(statefile_progress(&r, "business", REV_B), 1700000005000);
+	assert_non_null(statefile_get(&r, "business", 0)->rare);
 	/* A complete rollout is forgotten, and forgetting makes no entry for a deployment without one. */
 	statefile_set_progress(&r, "business", "", 0);
 	assert_true(r.dirty);
 	assert_int_equal(statefile_progress(&r, "business", REV_B), 0);
+	assert_int_equal(statefile_progress(&r, "business", ""), 0);
+	/* Nothing rare left: the entry holds no room for it. */
+	assert_null(statefile_get(&r, "business", 0)->rare);
 	r.dirty = 0;
 	statefile_set_progress(&r, "nothing-here", "", 0);
 	assert_false(r.dirty);
