@@ -399,9 +399,13 @@ void engine_hosts_list(struct engine *e)
 		asked++;
 		if (h->reading == NULL)
 			h->reading = observe_stream_new(e->instance);
-		/* Room for what it listed last, and its strings shared where the list repeats them. */
+		/*
+		 * Room for what it listed last, and its strings shared where the list
+		 * repeats them. Not a swarm's: its list is built from the tasks, not read here.
+		 */
 		observe_stream_expect(h->reading, 0);
-		observe_stream_like(h->reading, h->seen);
+		if (!engine_swarm(e))
+			observe_stream_like(h->reading, h->seen);
 		if (engine_swarm(e) ? engine_swarm_list(h, &err) < 0
 				    : docker_container_list_stream(h->docker, DOCKER_OBSERVE, filters, observe_stream_chunk,
 								   h->reading, on_host_list, h, &err) < 0) {

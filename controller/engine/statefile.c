@@ -662,7 +662,7 @@ static int hooks_failed_field(struct statefile_entry *e, const json_t *failed, c
 		if (!json_is_string(v))
 			return error_set(err, ERR_INVALID, "state file '%s': deployment '%s': hooks.failed.%s is not a "
 					 "string", path, dep, key);
-		kv_put(&e->rare->hooks_failed, &e->rare->n_hooks_failed, key, json_string_value(v));
+		kv_put(&rare_of(e)->hooks_failed, &rare_of(e)->n_hooks_failed, key, json_string_value(v));
 	}
 	return 0;
 }

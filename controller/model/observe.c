@@ -120,7 +120,7 @@ static void pack_strings(struct obs_container *dst, const struct obs_container *
 	dst->strings = pack_done(&p);
 }
 
-/* A copy of src: its strings shared, the rest its own. */
+/* A copy of src: its strings shared (every one of them is in src's block), the rest its own. */
 static void container_copy(struct obs_container *dst, const struct obs_container *src)
 {
 	*dst = *src;
@@ -608,7 +608,8 @@ static int same_strings(const struct obs_container *a, const struct obs_containe
 	       same_text(a->deployment, b->deployment) && same_text(a->revision, b->revision) &&
 	       same_text(a->slot, b->slot) && same_text(a->commit, b->commit) &&
 	       same_text(a->endpoint, b->endpoint) && same_text(a->network_ip, b->network_ip) &&
-	       same_text(a->swarm_service, b->swarm_service) && same_text(a->node_address, b->node_address) && same_text(a->node_name, b->node_name);
+	       same_text(a->swarm_service, b->swarm_service) && same_text(a->node_address, b->node_address) &&
+	       same_text(a->node_name, b->node_name);
 }
 
 /* c, just read, takes the strings of the last list's container of its id when they are all the same. */

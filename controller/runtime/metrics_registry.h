@@ -8,8 +8,9 @@
 
 /*
  * A registry holds metric families; a family holds one series per distinct
- * set of label values. Every update and the rendering take the registry's
- * mutex, so any thread may update while the HTTP server renders.
+ * set of label values. Every update, the rendering and a snapshot's making
+ * and freeing take the registry's mutex, so any thread may update while the
+ * HTTP server renders or sends a snapshot (whose texts no update touches).
  * Label values are passed as a NULL-terminated array in the order the family
  * declared its label names; METRIC_LABELS builds one in place. A family
  * without labels takes NULL.
@@ -57,7 +58,7 @@ double metric_sum(struct metric *m, const char *const *lv);
  * while the registry goes on changing: the families that changed are
  * rendered again, the others' texts are shared, not copied. NULL when a
  * family's text cannot be made. Read it in pieces (0 at the end); free it
- * from any thread.
+ * from any thread, before the registry.
  */
 struct metrics_snapshot;
 struct metrics_snapshot *metrics_snapshot(struct metrics *r);

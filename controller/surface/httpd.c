@@ -383,7 +383,7 @@ static void stream_close(void *cls)
 	free(b);
 }
 
-/* A body: sent whole, or read while it is sent (chunked, no Content-Length). */
+/* A body: sent whole, or read while it is sent (chunked unless its size is known). */
 static enum MHD_Result send_body(struct httpd *h, struct MHD_Connection *c, const struct request *r,
 				 unsigned status, const char *type, const struct httpd_body *body)
 {
@@ -394,7 +394,8 @@ static enum MHD_Result send_body(struct httpd *h, struct MHD_Connection *c, cons
 		return send_buf(h, c, r, status, type, body->text, body->len);
 	b = xmalloc(sizeof(*b));
 	*b = *body;
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, b, stream_close);
+	resp = MHD_create_response_from_callback(b->len ? (uint64_t)b->len : MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+						 stream_read, b, stream_close);
 	if (!resp) {
 		stream_close(b);
 		return MHD_NO;
@@ -560,6 +561,7 @@ static enum MHD_Result metrics(struct httpd *h, struct MHD_Connection *c, const 
 		return send_error(h, c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "metrics too large");
 	}
 	memset(&body, 0, sizeof(body));
+	body.len = metrics_snapshot_size(sn);
 	body.read = metrics_read;
 	body.close = metrics_close;
 	body.arg = sn;

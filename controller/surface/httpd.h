@@ -37,7 +37,9 @@ enum httpd_action { HTTPD_PROMOTE, HTTPD_ABORT, HTTPD_ROLLBACK, HTTPD_SYNC, HTTP
  * large document is never held whole. read fills out with up to max bytes
  * and returns how many (fewer only at the end), 0 once all is read, or -1
  * on an error (the connection is cut); close(arg) comes once, when the
- * response is done with, read to its end or not.
+ * response is done with, read to its end or not. With read, len is the
+ * whole body's size when known before it is read (sent as its
+ * Content-Length rather than chunked), else 0.
  */
 struct httpd_body {
 	char *text;

@@ -173,7 +173,6 @@ static void test_render_follows_changes(void **state)
 	metrics_free(r);
 }
 
-/* Numbers: whole ones are printed as %.15g would, the rest as the shortest exact form. */
 /* A snapshot read whole, in pieces of k bytes. */
 static char *read_snapshot(struct metrics_snapshot *sn, size_t k)
 {
@@ -241,6 +240,7 @@ static void test_snapshot_held_while_sent(void **state)
 	metrics_free(r);
 }
 
+/* Numbers: whole ones are printed as %.15g would, the rest as the shortest exact form. */
 static void test_number_text(void **state)
 {
 	static const struct {

@@ -419,10 +419,10 @@ static void assert_same(const struct observed *a, const struct observed *b)
 		const struct obs_container *x = a->containers[i], *y = b->containers[i];
 		const char *const sx[] = { x->id, x->name, x->image, x->deployment, x->revision, x->slot, x->commit,
 					   x->endpoint, x->host, x->address, x->malformed_why, x->swarm_service,
-					   x->network_ip };
+					   x->node_address, x->node_name, x->network_ip };
 		const char *const sy[] = { y->id, y->name, y->image, y->deployment, y->revision, y->slot, y->commit,
 					   y->endpoint, y->host, y->address, y->malformed_why, y->swarm_service,
-					   y->network_ip };
+					   y->node_address, y->node_name, y->network_ip };
 
 		for (k = 0; k < sizeof(sx) / sizeof(sx[0]); k++) {
 			if (sx[k] == NULL || sy[k] == NULL)
