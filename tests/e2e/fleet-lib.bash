@@ -145,14 +145,17 @@ PY
 }
 
 # load OUT SECONDS: POSTs through the NGINX listening on 127.0.0.1:$LP one after another (a new
-# connection each, at most 100000 and for at most SECONDS) and writes "ms status version" per request; prints its pid.
+# connection each, for at most SECONDS and at most 2,000,000 requests) and writes "ms status version"
+# per request; prints its pid. The count is a bound, not the end a test waits for: at about 10,000
+# requests a second, 100,000 ran out before a canary's release did, and its last requests were
+# then the old revision's.
 load() {
 	python3 - "$LP" "$1" "$2" >/dev/null 2>&1 <<'PY' &
 import http.client, sys, time
 port, out, secs = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 end = time.time() + secs
 with open(out, "w", buffering=1) as f:
-    for _ in range(100000):
+    for _ in range(2000000):
         if time.time() >= end:
             break
         t = int(time.time() * 1000)
