@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "runtime/metrics_registry.h"
 #include "status/metrics.h"
 #include "surface/httpd.h"
 #include "runtime/signing.h"
@@ -445,6 +446,43 @@ static void test_metrics_promtool(void **state)
 	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s'", path);
 	assert_int_equal(system(cmd), 0);
 	buf_release(&b);
+}
+
+/*
+ * A large fleet's /metrics (over the 256 kB sent whole) is sent from the
+ * registry's texts, a piece at a time: the bytes are exactly the registry's
+ * text, and promtool reads them.
+ */
+static void test_metrics_large(void **state)
+{
+	struct buf b = BUF_INIT_MAX(16 << 20), want = BUF_INIT_MAX(16 << 20);
+	char path[512], cmd[700], name[32];
+	FILE *f;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "node-%04d", i);
+		auriga_metrics_set_phase(&am, name, i % 2 ? "Healthy" : "Progressing");
+		metric_set(am.replicas_desired, METRIC_LABELS(name), i % 7);
+	}
+	/* As of the request (counted once it is answered). */
+	assert_int_equal(metrics_render(am.reg, &want), 0);
+	assert_int_equal(get("/metrics", &b), 200);
+	assert_true(b.len > 256 << 10);
+	assert_int_equal(b.len, want.len);
+	assert_memory_equal(b.data, want.data, want.len);
+	assert_non_null(strstr(b.data, "auriga_deployment_phase{deployment=\"node-0001\",phase=\"Healthy\"} 1"));
+	assert_non_null(strstr(b.data, "auriga_deployment_replicas_desired{deployment=\"node-2999\"} 3\n"));
+	snprintf(path, sizeof(path), "%s/metrics-large.txt", tmpdir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fwrite(b.data, 1, b.len, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s' >/dev/null", path);
+	assert_int_equal(system(cmd), 0);
+	buf_release(&b);
+	buf_release(&want);
 }
 
 static void test_actions_need_token(void **state)
@@ -1032,6 +1070,7 @@ int main(void)
 		cmocka_unit_test(test_read_token),
 		cmocka_unit_test(test_per_client_cap),
 		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_metrics_large),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
