@@ -403,7 +403,6 @@ void engine_hosts_list(struct engine *e)
 		 * Room for what it listed last, and its strings shared where the list
 		 * repeats them. Not a swarm's: its list is built from the tasks, not read here.
 		 */
-		observe_stream_expect(h->reading, 0);
 		if (!engine_swarm(e))
 			observe_stream_like(h->reading, h->seen);
 		if (engine_swarm(e) ? engine_swarm_list(h, &err) < 0

@@ -2,6 +2,7 @@
 #include "model/observe.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,10 +58,35 @@ static void container_release(struct obs_container *c)
 	FREE_ALL(c->host, c->address, c->malformed_why, c->ports);
 }
 
+/*
+ * The strings a container keeps in its block (host, address and
+ * malformed_why are its own): one list for packing them, comparing them and
+ * sharing them.
+ */
+static const size_t packed[] = {
+	offsetof(struct obs_container, id),	     offsetof(struct obs_container, name),
+	offsetof(struct obs_container, image),	     offsetof(struct obs_container, deployment),
+	offsetof(struct obs_container, revision),    offsetof(struct obs_container, slot),
+	offsetof(struct obs_container, commit),	     offsetof(struct obs_container, endpoint),
+	offsetof(struct obs_container, network_ip),  offsetof(struct obs_container, swarm_service),
+	offsetof(struct obs_container, node_address), offsetof(struct obs_container, node_name),
+};
+
+/* c's packed string number i, where it is kept. */
+static char **packed_at(struct obs_container *c, size_t i)
+{
+	return (char **)(void *)((char *)c + packed[i]);
+}
+
+static const char *packed_of(const struct obs_container *c, size_t i)
+{
+	return *(char *const *)(const void *)((const char *)c + packed[i]);
+}
+
 /* Strings gathered for one container, then copied into one block (pack_done). */
 struct str_pack {
-	char **dst[16];
-	const char *src[16];
+	char **dst[ARRAY_SIZE(packed)];
+	const char *src[ARRAY_SIZE(packed)];
 	size_t n, len;
 };
 
@@ -70,8 +96,6 @@ static void pack_add(struct str_pack *p, char **dst, const char *src)
 	*dst = NULL;
 	if (src == NULL)
 		return;
-	if (p->n == sizeof(p->dst) / sizeof(p->dst[0]))
-		BUG("a container has more strings than its pack holds");
 	p->dst[p->n] = dst;
 	p->src[p->n] = src;
 	p->n++;
@@ -104,19 +128,10 @@ static struct obs_strings *pack_done(const struct str_pack *p)
 static void pack_strings(struct obs_container *dst, const struct obs_container *src)
 {
 	struct str_pack p = { .n = 0 };
+	size_t i;
 
-	pack_add(&p, &dst->id, src->id);
-	pack_add(&p, &dst->name, src->name);
-	pack_add(&p, &dst->image, src->image);
-	pack_add(&p, &dst->deployment, src->deployment);
-	pack_add(&p, &dst->revision, src->revision);
-	pack_add(&p, &dst->slot, src->slot);
-	pack_add(&p, &dst->commit, src->commit);
-	pack_add(&p, &dst->endpoint, src->endpoint);
-	pack_add(&p, &dst->network_ip, src->network_ip);
-	pack_add(&p, &dst->swarm_service, src->swarm_service);
-	pack_add(&p, &dst->node_address, src->node_address);
-	pack_add(&p, &dst->node_name, src->node_name);
+	for (i = 0; i < ARRAY_SIZE(packed); i++)
+		pack_add(&p, packed_at(dst, i), packed_of(src, i));
 	dst->strings = pack_done(&p);
 }
 
@@ -555,7 +570,6 @@ struct observe_stream {
 	char *instance;
 	struct observed o;
 	size_t cap;		/* of o.own */
-	size_t expect;		/* observe_stream_expect */
 	struct obs_container **like;	/* observe_stream_like: prev's containers, sorted by id */
 	size_t n_like;
 	size_t index;		/* entries read */
@@ -588,64 +602,30 @@ void observe_stream_reset(struct observe_stream *s)
 	s->err = NULL;
 }
 
-void observe_stream_expect(struct observe_stream *s, size_t n)
-{
-	s->expect = n;
-}
-
 void observe_stream_like(struct observe_stream *s, const struct observed *prev)
 {
 	free(s->like);
 	s->like = prev ? sorted_by_id(prev) : NULL;
 	s->n_like = s->like ? prev->n_containers : 0;
-	if (prev)
-		s->expect = prev->n_own;
-}
-
-static int same_strings(const struct obs_container *a, const struct obs_container *b)
-{
-	return same_text(a->id, b->id) && same_text(a->name, b->name) && same_text(a->image, b->image) &&
-	       same_text(a->deployment, b->deployment) && same_text(a->revision, b->revision) &&
-	       same_text(a->slot, b->slot) && same_text(a->commit, b->commit) &&
-	       same_text(a->endpoint, b->endpoint) && same_text(a->network_ip, b->network_ip) &&
-	       same_text(a->swarm_service, b->swarm_service) && same_text(a->node_address, b->node_address) &&
-	       same_text(a->node_name, b->node_name);
 }
 
 /* c, just read, takes the strings of the last list's container of its id when they are all the same. */
 static void share_strings(struct observe_stream *s, struct obs_container *c)
 {
-	size_t lo = 0, hi = s->n_like;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
+	struct obs_container *const *found = bsearch(&c, s->like, s->n_like, sizeof(*s->like), by_id);
+	const struct obs_container *p = found ? *found : NULL;
+	size_t i;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct obs_container *p = s->like[mid];
-		int r = strcmp(c->id, p->id);
-
-		if (r == 0) {
-			if (p->strings == c->strings || !same_strings(c, p))
-				return;
-			strings_drop(c->strings);
-			c->strings = strings_ref(p->strings);
-			c->id = p->id;
-			c->name = p->name;
-			c->image = p->image;
-			c->deployment = p->deployment;
-			c->revision = p->revision;
-			c->slot = p->slot;
-			c->commit = p->commit;
-			c->endpoint = p->endpoint;
-			c->network_ip = p->network_ip;
-			c->swarm_service = p->swarm_service;
-			c->node_address = p->node_address;
-			c->node_name = p->node_name;
+	if (p == NULL || p->strings == c->strings)
+		return;
+	for (i = 0; i < ARRAY_SIZE(packed); i++)
+		if (!same_text(packed_of(c, i), packed_of(p, i)))
 			return;
-		}
-		if (r < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
+	strings_drop(c->strings);
+	c->strings = strings_ref(p->strings);
+	for (i = 0; i < ARRAY_SIZE(packed); i++)
+		*packed_at(c, i) = (char *)packed_of(p, i);
 }
 
 void observe_stream_free(struct observe_stream *s)
@@ -691,9 +671,10 @@ static void os_entry_done(struct observe_stream *s)
 			s->entry_at + (size_t)je.position, je.text);
 		return;
 	}
-	if (s->o.own == NULL && s->expect > 0) {
-		s->o.own = xcalloc(s->expect, sizeof(*s->o.own));
-		s->cap = s->expect;
+	/* Room for as many as the last list had, at once, rather than doubling past them while both are held. */
+	if (s->o.own == NULL && s->n_like > 0) {
+		s->o.own = xcalloc(s->n_like, sizeof(*s->o.own));
+		s->cap = s->n_like;
 	}
 	n = s->o.n_own;
 	if (read_entry(&s->o, &s->cap, s->instance, j, s->index, &s->err) < 0) {

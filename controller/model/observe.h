@@ -200,21 +200,14 @@ void observe_stream_feed(struct observe_stream *s, const char *data, size_t len)
 void observe_stream_chunk(const char *data, size_t len, void *stream);
 void observe_stream_reset(struct observe_stream *s);
 /*
- * The list about to be read likely holds about n of the instance's
- * containers (the last one did): room for them is made at once, not by
- * doubling past them while both lists are held. Kept for the lists read
- * after it (each answer begins with a reset) until set again.
- */
-void observe_stream_expect(struct observe_stream *s, size_t n);
-/*
  * The list about to be read is likely much like prev, the last one read of
- * the same endpoint: room for prev's count is made at once (as
- * observe_stream_expect), and an entry whose strings are all the same as
- * those of prev's container of that id shares prev's block of them instead
- * of a block of its own. While a relist finds little changed, the cache and
- * the list replacing it do not hold each container's strings twice. prev
- * must stay until the reading ends (finish, or like(s, NULL), which
- * forgets it); finish forgets it.
+ * the same endpoint: room for prev's count is made at once, not by doubling
+ * past it while both lists are held, and an entry whose strings are all the
+ * same as those of prev's container of that id shares prev's block of them
+ * instead of a block of its own. While a relist finds little changed, the
+ * cache and the list replacing it do not hold each container's strings
+ * twice. Kept across a retried answer (a reset); prev must stay until the
+ * reading ends: finish forgets it, and so does like(s, NULL).
  */
 void observe_stream_like(struct observe_stream *s, const struct observed *prev);
 int observe_stream_finish(struct observe_stream *s, struct observed *o, struct error **err);

@@ -685,18 +685,3 @@ void metrics_snapshot_free(struct metrics_snapshot *sn)
 	free(sn->texts);
 	free(sn);
 }
-
-int metrics_render(struct metrics *r, struct buf *out)
-{
-	struct metrics_snapshot *sn = metrics_snapshot(r);
-	size_t i;
-	int rc;
-
-	if (sn == NULL)
-		return ERR_TOOBIG;
-	rc = buf_reserve(out, sn->total);
-	for (i = 0; i < sn->n && rc == 0; i++)
-		rc = buf_append(out, sn->texts[i]->b.data, sn->texts[i]->b.len);
-	metrics_snapshot_free(sn);
-	return rc;
-}

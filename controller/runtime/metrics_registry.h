@@ -66,7 +66,4 @@ size_t metrics_snapshot_size(const struct metrics_snapshot *sn);
 size_t metrics_snapshot_read(struct metrics_snapshot *sn, char *out, size_t max);
 void metrics_snapshot_free(struct metrics_snapshot *sn);
 
-/* Appends the exposition text of every family (a snapshot's, copied). Returns 0 or ERR_TOOBIG from the buffer. */
-int metrics_render(struct metrics *r, struct buf *out);
-
 #endif

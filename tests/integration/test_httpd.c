@@ -6,11 +6,11 @@
 #include <cmocka.h>
 
 #include "buf.h"
-#include "runtime/metrics_registry.h"
 #include "status/metrics.h"
 #include "surface/httpd.h"
 #include "runtime/signing.h"
 #include "surface/webhook.h"
+#include "testmetrics.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -424,11 +424,24 @@ static void test_status_streamed(void **state)
 	buf_release(&b);
 }
 
+/* 1 when promtool accepts text as Prometheus' exposition format (written to tmpdir/name). */
+static int promtool_accepts(const struct buf *text, const char *name)
+{
+	char path[512], cmd[700];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fwrite(text->data, 1, text->len, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s' >/dev/null", path);
+	return system(cmd) == 0;
+}
+
 static void test_metrics_promtool(void **state)
 {
 	struct buf b = BUF_INIT_MAX(16 << 20);
-	char path[512], cmd[700];
-	FILE *f;
 
 	(void)state;
 	metric_observe(am.reconcile_duration, NULL, 0.3);
@@ -438,13 +451,7 @@ static void test_metrics_promtool(void **state)
 	assert_int_equal(get("/metrics", &b), 200);
 	assert_non_null(strstr(b.data, "# TYPE auriga_reconcile_duration_seconds histogram"));
 	assert_non_null(strstr(b.data, "auriga_deployment_phase{deployment=\"validators\",phase=\"Progressing\"} 1"));
-	snprintf(path, sizeof(path), "%s/metrics.txt", tmpdir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fwrite(b.data, 1, b.len, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s'", path);
-	assert_int_equal(system(cmd), 0);
+	assert_true(promtool_accepts(&b, "metrics.txt"));
 	buf_release(&b);
 }
 
@@ -455,9 +462,8 @@ static void test_metrics_promtool(void **state)
  */
 static void test_metrics_large(void **state)
 {
-	struct buf b = BUF_INIT_MAX(16 << 20), want = BUF_INIT_MAX(16 << 20);
-	char path[512], cmd[700], name[32];
-	FILE *f;
+	struct buf b = BUF_INIT_MAX(16 << 20);
+	char name[32], *want;
 	int i;
 
 	(void)state;
@@ -467,22 +473,17 @@ static void test_metrics_large(void **state)
 		metric_set(am.replicas_desired, METRIC_LABELS(name), i % 7);
 	}
 	/* As of the request (counted once it is answered). */
-	assert_int_equal(metrics_render(am.reg, &want), 0);
+	want = test_metrics_text(am.reg);
+	assert_non_null(want);
 	assert_int_equal(get("/metrics", &b), 200);
 	assert_true(b.len > 256 << 10);
-	assert_int_equal(b.len, want.len);
-	assert_memory_equal(b.data, want.data, want.len);
+	assert_int_equal(b.len, strlen(want));
+	assert_memory_equal(b.data, want, b.len);
 	assert_non_null(strstr(b.data, "auriga_deployment_phase{deployment=\"node-0001\",phase=\"Healthy\"} 1"));
 	assert_non_null(strstr(b.data, "auriga_deployment_replicas_desired{deployment=\"node-2999\"} 3\n"));
-	snprintf(path, sizeof(path), "%s/metrics-large.txt", tmpdir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fwrite(b.data, 1, b.len, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s' >/dev/null", path);
-	assert_int_equal(system(cmd), 0);
+	assert_true(promtool_accepts(&b, "metrics-large.txt"));
 	buf_release(&b);
-	buf_release(&want);
+	free(want);
 }
 
 static void test_actions_need_token(void **state)
