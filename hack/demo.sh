@@ -230,7 +230,9 @@ watch 240 "$c_ledger" ledger RolledBack
 sql "select id from transactions" | sort >"$dir/rows-after"
 touch "$dir/ledger.stop"
 wait "$(cat "$dir/ledger.pid")" 2>/dev/null || true
-"$auriga" backup list --json --state-dir "$dir/state" | jq -r '.backups | map(select(.policy == "ledger-pre-deploy" and .status == "ok")) | last |
+# The policy's first backup at the release's commit: the one taken before it (the hourly schedule's may come later).
+"$auriga" backup list --json --state-dir "$dir/state" | jq -r --arg c "$c_ledger" \
+	'.backups | map(select(.policy == "ledger-pre-deploy" and .status == "ok" and .commit == $c)) | first |
 	"the backup before the release: \(.file), \(.size) bytes, sha256 \(.sha256), \(.status)"'
 echo "migrations run: $(sql "select 'V' || version || ' ' || direction from schema_log order by at" | paste -sd, | sed 's/,/, /g')"
 echo "the ledger's schema after the rollback: V$(sql "select max(version) from schema_history")"

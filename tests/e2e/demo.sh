@@ -57,8 +57,12 @@ diag "$grow"
 check "the ledger's rows grow while transactions flow" awk -v a="$(awk '{ print $4 + 0 }' <<<"$grow")" \
 	-v b="$(awk '{ print $6 + 0 }' <<<"$grow")" 'BEGIN { exit !(b > a) }'
 check "the bad ledger release is rolled back" grep -q 'ledger is RolledBack' <<<"$out"
+# The backup taken before the bad ledger release: the first at its commit. The policy's hourly schedule
+# takes another when the demo runs across the hour, so the last one is not it.
+c_ledger=$(grep -o '^[0-9a-f]\{7,\} Release the ledger 4.4.5' <<<"$out" | head -1 | cut -d' ' -f1)
 rec=$("$AURIGA_BIN" backup list --json --state-dir "$AURIGA_DEMO_DIR/state" 2>/dev/null |
-	jq -c '.backups | map(select(.policy == "ledger-pre-deploy" and .status == "ok")) | last')
+	jq -c --arg c "$c_ledger" '.backups | map(select(.policy == "ledger-pre-deploy" and .status == "ok" and
+		(.commit | startswith($c)))) | first')
 FILE=$(jq -r .file <<<"$rec")
 VOL=$(jq -r .target <<<"$rec" | sed -n 's/^volume //p')
 expect_match "the backup before the release is recorded, with its checksum" '^ledger-pre-deploy-.*[0-9a-f]{64}$' \
